@@ -1,0 +1,38 @@
+# One command per job. `make run` starts the demo service; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench venv system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the service on the embedded default (SQLite under var/, config/demo.toml, local mail sink).
+run: $(STAMP)
+	$(BIN)/fasthold serve --config config/demo.toml --demo
+
+## System packages the tests need (PostgreSQL server, Chromium); installed only when absent.
+system-deps:
+	bash scripts/ensure-system-packages.sh
+
+## The whole test suite: lint, then pytest against real SQLite, PostgreSQL, SMTP, fake Slack, Chromium.
+test: $(STAMP) system-deps
+	$(BIN)/ruff check service rules optimizer bots tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check service rules optimizer bots tests
+
+bench: $(STAMP)
+	$(BIN)/fasthold bench rules
+	$(BIN)/fasthold bench plan
+
+clean:
+	rm -rf $(VENV) var/*.db test-artifacts

@@ -1,0 +1,1 @@
+"""fasthold service: HTTP API, web pages, storage, orchestration, background jobs and CLI."""

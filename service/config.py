@@ -1,0 +1,301 @@
+"""Municipality configuration: one TOML file per municipality, validated on load.
+
+Secrets never live in these files; they come from environment variables (see `Secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rules.thresholds import Thresholds
+
+CVR = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DiagnosisGroup = Literal["physical", "mental", "cancer_heart_lung", "other"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or invalid; the message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class MunicipalityInfo(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Copenhagen"
+
+
+class Jobcentre(_Strict):
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+    email: str = Field(min_length=3)
+    location: Location
+
+
+class RulesConfig(_Strict):
+    target_expected_weeks_over: float = Field(default=8, ge=0)
+    telephone_recovery_within_days: int = Field(default=28, ge=0)
+    first_meeting_deadline_days: int = Field(default=55, ge=0)
+    fast_track_meeting_within_days: int = Field(default=14, ge=0)
+    intervention_deadline_days: int = Field(default=90, ge=0)
+    exclude_serious_illness: bool = True
+    exclude_workplace_cause: bool = True
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(**self.model_dump())
+
+
+def _check_hours(value: list[str], field: str) -> tuple[str, str]:
+    if len(value) != 2 or not all(isinstance(v, str) and _HHMM.match(v) for v in value):
+        raise ValueError(f"{field} must be [\"HH:MM\", \"HH:MM\"]")
+    if value[0] >= value[1]:
+        raise ValueError(f"{field}: start {value[0]} must be before end {value[1]}")
+    return (value[0], value[1])
+
+
+class WorkingHours(_Strict):
+    """Opening hours per weekday as ["HH:MM", "HH:MM"]; a missing day is closed."""
+
+    mon: tuple[str, str] | None = ("08:00", "15:30")
+    tue: tuple[str, str] | None = ("08:00", "15:30")
+    wed: tuple[str, str] | None = ("08:00", "15:30")
+    thu: tuple[str, str] | None = ("08:00", "15:30")
+    fri: tuple[str, str] | None = ("08:00", "13:00")
+    sat: tuple[str, str] | None = None
+    sun: tuple[str, str] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _hours(cls, value: object, info: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be [\"HH:MM\", \"HH:MM\"]")
+        return _check_hours(list(value), getattr(info, "field_name", "hours"))
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {d: list(h) for d in WEEKDAYS if (h := getattr(self, d)) is not None}
+
+    def for_weekday(self, weekday: int) -> tuple[time, time] | None:
+        hours = getattr(self, WEEKDAYS[weekday])
+        if hours is None:
+            return None
+        return time.fromisoformat(hours[0]), time.fromisoformat(hours[1])
+
+
+class Travel(_Strict):
+    road_factor: float = Field(default=1.3, gt=0)
+    speed_kmh: float = Field(default=50, gt=0)
+
+
+class MeetingMinutes(_Strict):
+    workplace_meeting: int = Field(default=60, gt=0, le=480)
+    jobcenter_meeting: int = Field(default=45, gt=0, le=480)
+
+
+class PlanningConfig(_Strict):
+    horizon_days: int = Field(default=35, ge=1, le=366)
+    slot_minutes: int = Field(default=15, ge=5, le=120)
+    min_notice_days: int = Field(default=2, ge=0, le=30)
+    meeting_minutes: MeetingMinutes = MeetingMinutes()
+    travel: Travel = Travel()
+    closed_dates: list[date] = []
+    time_limit_seconds: float = Field(default=10, gt=0, le=600)
+    # Scheduled re-planning: at this local time on every working day.
+    schedule_time: str = "06:30"
+    schedule_enabled: bool = True
+
+    @field_validator("schedule_time")
+    @classmethod
+    def _schedule_time(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("must be \"HH:MM\"")
+        return value
+
+
+class Consultant(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    name: str = Field(min_length=1)
+    email: str = Field(min_length=3)
+    phone: str = ""
+    slack_user_id: str | None = None
+    team: str = "default"
+    location: Location
+    skills: list[DiagnosisGroup] = []
+    max_active_cases: int = Field(ge=0)
+    meetings_per_day: int = Field(default=3, ge=0)
+    workplace_meetings: bool = True
+    # The workplace-meeting role is rolled out over months: none before this date.
+    workplace_meetings_from: date | None = None
+    fixed_employers: list[CVR] = []
+    working_hours: WorkingHours | None = None
+
+    def does_workplace_meetings_on(self, day: date) -> bool:
+        if not self.workplace_meetings:
+            return False
+        return self.workplace_meetings_from is None or day >= self.workplace_meetings_from
+
+
+class Milestone(_Strict):
+    """A monthly KPI target (milepæl), shares as fractions 0..1."""
+
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    workplace_first_meeting_share: float = Field(ge=0, le=1)
+    intervention_before_week13_share: float | None = Field(default=None, ge=0, le=1)
+    first_meeting_before_week8_share: float | None = Field(default=None, ge=0, le=1)
+
+
+class MailConfig(_Strict):
+    from_address: str = Field(min_length=3)
+    from_name: str = "Jobcenter"
+    link_base_url: str = "http://127.0.0.1:8080"
+
+
+class MunicipalityConfig(_Strict):
+    municipality: MunicipalityInfo
+    jobcentre: Jobcentre
+    rules: RulesConfig = RulesConfig()
+    planning: PlanningConfig = PlanningConfig()
+    working_hours: WorkingHours = WorkingHours()
+    consultants: list[Consultant] = Field(min_length=1)
+    milestones: list[Milestone] = []
+    mail: MailConfig
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> MunicipalityConfig:
+        seen: set[str] = set()
+        owner_of: dict[str, str] = {}
+        for index, consultant in enumerate(self.consultants):
+            if consultant.id in seen:
+                raise ValueError(f"consultants[{index}].id: duplicate id {consultant.id!r}")
+            seen.add(consultant.id)
+            for cvr in consultant.fixed_employers:
+                if cvr in owner_of:
+                    raise ValueError(
+                        f"consultants[{index}].fixed_employers: CVR {cvr} is already fixed to "
+                        f"consultant {owner_of[cvr]!r}"
+                    )
+                owner_of[cvr] = consultant.id
+        months = [m.month for m in self.milestones]
+        if len(months) != len(set(months)):
+            raise ValueError("milestones: a month is listed twice")
+        return self
+
+    def consultant(self, consultant_id: str) -> Consultant | None:
+        return next((c for c in self.consultants if c.id == consultant_id), None)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Everything secret or machine-specific comes from the environment, never from a file."""
+
+    secret_key: str
+    database_url: str
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_tls: bool
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_api_url: str | None
+    slack_intake_channel: str | None
+
+    @classmethod
+    def from_env(cls, default_database_url: str, env: dict[str, str] | None = None) -> Secrets:
+        env = dict(os.environ if env is None else env)
+
+        def flag(name: str, default: bool) -> bool:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"environment: {name}: expected true/false, got {raw!r}")
+
+        port_raw = env.get("FASTHOLD_SMTP_PORT", "25")
+        if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+            raise ConfigError(f"environment: FASTHOLD_SMTP_PORT: not a port number: {port_raw!r}")
+        return cls(
+            secret_key=env.get("FASTHOLD_SECRET_KEY", ""),
+            database_url=env.get("FASTHOLD_DATABASE_URL") or default_database_url,
+            smtp_host=env.get("FASTHOLD_SMTP_HOST") or None,
+            smtp_port=int(port_raw),
+            smtp_username=env.get("FASTHOLD_SMTP_USERNAME") or None,
+            smtp_password=env.get("FASTHOLD_SMTP_PASSWORD") or None,
+            smtp_starttls=flag("FASTHOLD_SMTP_STARTTLS", False),
+            smtp_tls=flag("FASTHOLD_SMTP_TLS", False),
+            slack_bot_token=env.get("FASTHOLD_SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("FASTHOLD_SLACK_SIGNING_SECRET") or None,
+            slack_api_url=env.get("FASTHOLD_SLACK_API_URL") or None,
+            slack_intake_channel=env.get("FASTHOLD_SLACK_INTAKE_CHANNEL") or None,
+        )
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+        lines.append(f"  {key}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | os.PathLike[str]) -> MunicipalityConfig:
+    """Read and validate one municipality's TOML file; raise ConfigError naming file and key."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        # TOML has real dates and numbers, so strict validation of the python objects works.
+        return MunicipalityConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(file, exc)) from None
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+
+
+def config_path_from_env(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("FASTHOLD_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG
