@@ -1,0 +1,1 @@
+"""JSON API handlers, one module per area, and the OpenAPI document."""

@@ -1,0 +1,81 @@
+"""`fasthold apikey create|list|revoke`: manage staff API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sqlalchemy import select
+
+from service.apikeys import create_key, revoke_key
+from service.commands._common import load_config_or_exit
+from service.config import Secrets
+from service.db.engine import Database, default_sqlite_url
+from service.db.migrate import upgrade_async
+from service.db.models import ApiKey
+
+
+def _database(args: argparse.Namespace) -> tuple[Database, str]:
+    config = load_config_or_exit(args.config)
+    secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
+    return Database(secrets.database_url), config.municipality.id
+
+
+def create(args: argparse.Namespace) -> int:
+    if args.role == "consultant" and not args.consultant_id:
+        print("fasthold: --consultant-id is required for role consultant", file=sys.stderr)
+        return 2
+    config = load_config_or_exit(args.config)
+    if args.consultant_id and config.consultant(args.consultant_id) is None:
+        print(f"fasthold: --consultant-id: unknown consultant {args.consultant_id!r}",
+              file=sys.stderr)
+        return 2
+
+    async def go() -> str:
+        db, municipality = _database(args)
+        try:
+            await upgrade_async(db.url)
+            async with db.write() as session:
+                row, plain = await create_key(session, municipality, args.name, args.role,
+                                              args.consultant_id)
+            return f"{row.id}\t{args.role}\t{args.name}\t{plain}"
+        finally:
+            await db.dispose()
+
+    print(asyncio.run(go()))
+    print("Store the key now: it is shown only once.", file=sys.stderr)
+    return 0
+
+
+def list_keys(args: argparse.Namespace) -> int:
+    async def go() -> list[ApiKey]:
+        db, municipality = _database(args)
+        try:
+            async with db.read() as session:
+                return list((await session.execute(
+                    select(ApiKey).where(ApiKey.municipality_id == municipality)
+                    .order_by(ApiKey.id))).scalars())
+        finally:
+            await db.dispose()
+
+    for row in asyncio.run(go()):
+        state = "revoked" if row.revoked_at else "active"
+        print(f"{row.id}\t{row.role}\t{row.name}\t{state}\t{row.created_at:%Y-%m-%d}")
+    return 0
+
+
+def revoke(args: argparse.Namespace) -> int:
+    async def go() -> bool:
+        db, _ = _database(args)
+        try:
+            async with db.write() as session:
+                return await revoke_key(session, args.key_id)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(go()):
+        print(f"fasthold: key {args.key_id}: no such active key", file=sys.stderr)
+        return 2
+    print(f"key {args.key_id} revoked")
+    return 0

@@ -1,0 +1,23 @@
+"""`fasthold db upgrade`: apply the Alembic migrations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from service.commands._common import load_config_or_exit
+from service.config import ConfigError, Secrets
+from service.db.engine import default_sqlite_url
+from service.db.migrate import upgrade as alembic_upgrade
+
+
+def upgrade(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    try:
+        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
+        alembic_upgrade(secrets.database_url)
+    except (ConfigError, ValueError) as exc:
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    print("database schema is up to date")
+    return 0

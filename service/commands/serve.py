@@ -1,0 +1,87 @@
+"""`fasthold serve`: run the service. `--demo` is the embedded default for a newcomer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets as random_secrets
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from service.apikeys import ROLES, create_key
+from service.app import create_app
+from service.commands._common import load_config_or_exit
+from service.config import ConfigError, MunicipalityConfig, Secrets
+from service.db.engine import PROJECT_ROOT, Database, default_sqlite_url
+from service.db.migrate import upgrade_async
+from service.db.models import ApiKey
+from service.logs import configure_logging
+
+VAR = PROJECT_ROOT / "var"
+
+
+def _demo_secret_key() -> str:
+    """Demo only: a random key kept under var/ (never in the repository)."""
+    path = VAR / "demo-secret-key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.write_text(random_secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def _demo_keys(config: MunicipalityConfig, database_url: str) -> Path:
+    """Demo only: one API key per role, written once to var/demo-api-keys.txt."""
+    path = VAR / f"demo-api-keys-{config.municipality.id}.txt"
+    db = Database(database_url)
+    try:
+        await upgrade_async(db.url)
+        async with db.write() as session:
+            count = (await session.execute(select(func.count(ApiKey.id)).where(
+                ApiKey.municipality_id == config.municipality.id))).scalar_one()
+            if count and path.exists():
+                return path
+            lines = []
+            for role in ROLES:
+                consultant = config.consultants[0].id if role == "consultant" else None
+                _, plain = await create_key(session, config.municipality.id, f"demo-{role}",
+                                            role, consultant)
+                lines.append(f"{role}\t{plain}")
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        return path
+    finally:
+        await db.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    config = load_config_or_exit(args.config)
+    env = dict(os.environ)
+    if args.demo:
+        env.setdefault("FASTHOLD_SECRET_KEY", _demo_secret_key())
+    try:
+        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id), env)
+    except ConfigError as exc:
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    if len(secrets.secret_key) < 32:
+        print("fasthold: FASTHOLD_SECRET_KEY must be set to at least 32 random characters "
+              "(or run with --demo)", file=sys.stderr)
+        return 2
+    host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
+    port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
+    if args.demo:
+        keys = asyncio.run(_demo_keys(config, secrets.database_url))
+        print(f"Demo API keys (one per role): {keys}")
+    app = create_app(config, secrets, demo=args.demo)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    print(f"fasthold ({config.municipality.name}) listening on http://{shown}:{port}/",
+          flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log_format=
+                '%a "%r" %s %b %Tfs')
+    return 0

@@ -1,0 +1,379 @@
+"""Case intake: validate, store, decide with the rules, keep history and audit — one transaction.
+
+The same external case id again is an idempotent update of that case, never a second case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.engine import RulesEngine
+from rules.facts import validation_errors
+from service import audit
+from service.api.schemas import CaseIntake, mask_cpr
+from service.apikeys import Principal
+from service.config import MunicipalityConfig
+from service.db.engine import Database
+from service.db.models import Case, Consultant, DecisionRecord, Employer
+from service.http import ApiError, field_error_response
+from service.timeutil import today_local
+
+log = logging.getLogger("fasthold.intake")
+
+# Fields kept outside `facts`: personal data that the rules never need.
+PERSONAL_FIELDS = ("cpr", "citizen")
+EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
+                          "contact_phone", "unavailable")
+
+
+class IntakeService:
+    """Creates, changes and reads cases for one municipality."""
+
+    def __init__(self, db: Database, config: MunicipalityConfig, engine: RulesEngine,
+                 today: Callable[[], date] = today_local) -> None:
+        self.db = db
+        self.config = config
+        self.municipality = config.municipality.id
+        self.engine = engine
+        self.today = today
+        # Called with the municipality id after a change that may alter planning.
+        self.listeners: list[Callable[[str], None]] = []
+
+    # -- validation -------------------------------------------------------------------------
+
+    def validate(self, body: dict[str, Any]) -> tuple[CaseIntake, date]:
+        """Strict validation in the rules contract's terms; raises a 422 ApiError."""
+        try:
+            intake = CaseIntake.model_validate_json(json.dumps(body))
+        except ValidationError as exc:
+            raise field_error_response(validation_errors(exc)) from None
+        as_of = intake.as_of or self.today()
+        if intake.first_absence_day > as_of:
+            raise field_error_response([{
+                "field": "first_absence_day",
+                "message": f"must not be after as_of ({as_of.isoformat()})",
+            }])
+        return intake, as_of
+
+    def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
+        decision = self.engine.decide(intake, as_of).to_json()
+        decision.pop("case_id", None)
+        decision.setdefault("missing", [])
+        decision["as_of"] = as_of.isoformat()
+        return decision
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def upsert(self, body: dict[str, Any], principal: Principal) -> tuple[dict[str, Any],
+                                                                              bool]:
+        """Create the case, or update it if its case_id is known. Returns (case, created)."""
+        intake, as_of = self.validate(body)
+        for attempt in range(3):
+            try:
+                async with self.db.write() as session:
+                    case, created, changed = await self._upsert(session, intake, as_of, principal)
+                    out = self._case_out(case)
+                break
+            except IntegrityError:
+                # Another request created the same case (or employer) at the same moment:
+                # the retry finds it and becomes an update.
+                if attempt == 2:
+                    raise
+        if changed:
+            self._notify()
+        return out, created
+
+    async def patch(self, case_ref: str, changes: dict[str, Any], principal: Principal
+                    ) -> dict[str, Any]:
+        """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
+        if "case_id" in changes and changes["case_id"] != case_ref:
+            raise field_error_response([{"field": "case_id", "message": "cannot be changed"}])
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            merged = merge_patch(self._intake_dict(case), changes)
+            merged["case_id"] = case_ref
+            intake, as_of = self.validate(merged)
+            changed = await self._apply(session, case, intake, as_of, principal, "update")
+            audit.record(session, principal, self.municipality, "case.patch", case.id,
+                         {"changed": changed})
+            out = self._case_out(case)
+        if changed:
+            self._notify()
+        return out
+
+    async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
+                      principal: Principal) -> tuple[Case, bool, list[str]]:
+        case = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.case_ref == intake.case_id)
+        )).unique().scalar_one_or_none()
+        if case is None:
+            case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
+            await self._apply(session, case, intake, as_of, principal, "intake", new=True)
+            audit.record(session, principal, self.municipality, "case.create", case.id,
+                         {"case_id": intake.case_id})
+            return case, True, ["*"]
+        changed = await self._apply(session, case, intake, as_of, principal, "intake")
+        audit.record(session, principal, self.municipality,
+                     "case.intake_update" if changed else "case.intake_unchanged", case.id,
+                     {"changed": changed})
+        return case, False, changed
+
+    async def _apply(self, session: AsyncSession, case: Case, intake: CaseIntake, as_of: date,
+                     principal: Principal, trigger: str, new: bool = False) -> list[str]:
+        """Store facts and personal data, decide, and record history. Returns changed fields."""
+        facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
+        if facts.get("employer"):
+            facts["employer"] = {k: v for k, v in facts["employer"].items()
+                                 if k not in EMPLOYER_DETAIL_FIELDS}
+        before_facts = {} if new else dict(case.facts)
+        changed = sorted(k for k in set(facts) | set(before_facts)
+                         if facts.get(k) != before_facts.get(k))
+        personal_changed = self._store_personal(case, intake)
+        employer_changed = await self._store_employer(session, case, intake)
+        decision = self.decide(intake, as_of)
+        before_decision = None if new else self._decision_of(case)
+        decision_changed = before_decision is None or _without_as_of(before_decision) != \
+            _without_as_of(decision)
+        if not new and not changed and not decision_changed:
+            return sorted(personal_changed + employer_changed)
+        case.facts = facts
+        case.as_of = as_of
+        case.status = decision["status"]
+        case.follow_up = decision["follow_up"]
+        case.private_talk_first = decision["private_talk_first"]
+        case.first_meeting_deadline = date.fromisoformat(decision["first_meeting_deadline"])
+        case.intervention_deadline = date.fromisoformat(decision["intervention_deadline"])
+        case.reasons = decision["reasons"]
+        case.missing = decision["missing"]
+        if new:
+            session.add(case)
+        await session.flush()
+        session.add(DecisionRecord(
+            municipality_id=self.municipality, case_id=case.id, trigger=trigger,
+            actor=principal.actor, changed_facts=changed, before=before_decision, after=decision,
+        ))
+        return sorted(set(changed) | set(personal_changed) | set(employer_changed))
+
+    def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
+        citizen = intake.citizen
+        values = {
+            "cpr": intake.cpr,
+            "citizen_name": citizen.name if citizen else None,
+            "citizen_email": citizen.email if citizen else None,
+            "citizen_phone": citizen.phone if citizen else None,
+        }
+        changed = []
+        for attr, value in values.items():
+            if getattr(case, attr, None) != value:
+                setattr(case, attr, value)
+                changed.append("cpr" if attr == "cpr" else "citizen")
+        return sorted(set(changed))
+
+    async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake
+                              ) -> list[str]:
+        details = intake.employer
+        if details is None or details.cvr is None:
+            changed = case.employer_id is not None
+            case.employer_id = None
+            case.employer = None
+            return ["employer"] if changed else []
+        employer = (await session.execute(select(Employer).where(
+            Employer.municipality_id == self.municipality, Employer.cvr == details.cvr)
+        )).scalar_one_or_none()
+        if employer is None:
+            employer = Employer(municipality_id=self.municipality, cvr=details.cvr,
+                                unavailable=[])
+            session.add(employer)
+        # Intake refreshes what it knows of the employer; missing values keep the old ones.
+        for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
+            value = getattr(details, attr)
+            if value is not None:
+                setattr(employer, attr, value)
+        if details.location is not None:
+            employer.lat, employer.lon = details.location.lat, details.location.lon
+        if details.unavailable:
+            employer.unavailable = [
+                {"start": i.start.isoformat(timespec="minutes"),
+                 "end": i.end.isoformat(timespec="minutes")} for i in details.unavailable]
+        await session.flush()
+        changed = case.employer_id != employer.id
+        case.employer_id = employer.id
+        case.employer = employer
+        return ["employer"] if changed else []
+
+    async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
+                             principal: Principal) -> dict[str, Any]:
+        """Intake staff choose the owner; later planning runs keep it."""
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            consultant = (await session.execute(select(Consultant).where(
+                Consultant.municipality_id == self.municipality,
+                Consultant.key == consultant_key, Consultant.active.is_(True)))
+            ).scalar_one_or_none()
+            if consultant is None:
+                raise field_error_response([{"field": "consultant_id",
+                                             "message": f"unknown consultant {consultant_key!r}"}])
+            previous = case.owner.key if case.owner else None
+            case.owner_id = consultant.id
+            case.owner = consultant
+            case.owner_overridden = True
+            case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
+            audit.record(session, principal, self.municipality, "case.owner_override", case.id,
+                         {"from": previous, "to": consultant_key})
+            out = self._case_out(case)
+        self._notify()
+        return out
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            history = (await session.execute(
+                select(DecisionRecord).where(DecisionRecord.case_id == case.id)
+                .order_by(DecisionRecord.id))).scalars().all()
+            audit.record(session, principal, self.municipality, "case.read", case.id)
+            out = self._case_out(case)
+            out["history"] = [{
+                "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
+                "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
+            } for h in history]
+        return out
+
+    async def list(self, principal: Principal, *, status: str | None = None,
+                   follow_up: str | None = None, deadline_before: date | None = None,
+                   owner: str | None = None, limit: int = 100, offset: int = 0
+                   ) -> dict[str, Any]:
+        conditions = [Case.municipality_id == self.municipality]
+        if status is not None:
+            conditions.append(Case.status == status)
+        if follow_up is not None:
+            conditions.append(Case.follow_up == follow_up)
+        if deadline_before is not None:
+            conditions.append(Case.first_meeting_deadline < deadline_before)
+        if owner is not None:
+            conditions.append(Case.owner.has(Consultant.key == owner))
+        async with self.db.write() as session:
+            total = (await session.execute(select(func.count(Case.id)).where(*conditions))
+                     ).scalar_one()
+            rows = (await session.execute(
+                select(Case).where(*conditions)
+                .order_by(Case.first_meeting_deadline, Case.id).limit(limit).offset(offset)
+            )).unique().scalars().all()
+            audit.record(session, principal, self.municipality, "case.list", None, {
+                "filters": {"status": status, "follow_up": follow_up, "owner": owner,
+                            "deadline_before": deadline_before.isoformat()
+                            if deadline_before else None},
+                "returned": len(rows)})
+            return {"cases": [self._case_out(c) for c in rows], "total": total,
+                    "limit": limit, "offset": offset}
+
+    async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:
+        case = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
+        )).unique().scalar_one_or_none()
+        if case is None:
+            raise ApiError(404, f"no case with case_id {case_ref!r}")
+        return case
+
+    # -- shaping ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _decision_of(case: Case) -> dict[str, Any]:
+        return {
+            "status": case.status, "follow_up": case.follow_up,
+            "private_talk_first": case.private_talk_first,
+            "first_meeting_deadline": case.first_meeting_deadline.isoformat(),
+            "intervention_deadline": case.intervention_deadline.isoformat(),
+            "reasons": list(case.reasons), "missing": list(case.missing),
+            "as_of": case.as_of.isoformat(),
+        }
+
+    def _intake_dict(self, case: Case) -> dict[str, Any]:
+        """The case as an intake body again (the base a merge patch applies to)."""
+        body = json.loads(json.dumps(case.facts))
+        if case.employer is not None:
+            body["employer"] = {**(body.get("employer") or {}), **_employer_out(case.employer)}
+        body["cpr"] = case.cpr
+        citizen = {"name": case.citizen_name, "email": case.citizen_email,
+                   "phone": case.citizen_phone}
+        body["citizen"] = citizen if any(citizen.values()) else None
+        return body
+
+    def _case_out(self, case: Case) -> dict[str, Any]:
+        citizen = {"name": case.citizen_name, "email": case.citizen_email,
+                   "phone": case.citizen_phone}
+        return {
+            "case_id": case.case_ref,
+            "facts": case.facts,
+            "cpr": mask_cpr(case.cpr),
+            "citizen": citizen if any(citizen.values()) else None,
+            "employer": _employer_out(case.employer) if case.employer else None,
+            "decision": self._decision_of(case),
+            "owner": {
+                "consultant_id": case.owner.key, "name": case.owner.name,
+                "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,
+            } if case.owner else None,
+            "created_at": case.created_at.isoformat(),
+            "updated_at": case.updated_at.isoformat(),
+        }
+
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener(self.municipality)
+            except Exception:  # a listener's failure must not undo a committed intake
+                log.exception("change listener failed")
+
+
+def _employer_out(employer: Employer) -> dict[str, Any]:
+    out: dict[str, Any] = {"cvr": employer.cvr, "name": employer.name,
+                           "address": employer.address, "contact_name": employer.contact_name,
+                           "contact_email": employer.contact_email,
+                           "contact_phone": employer.contact_phone,
+                           "unavailable": list(employer.unavailable or [])}
+    out["location"] = ({"lat": employer.lat, "lon": employer.lon}
+                       if employer.lat is not None and employer.lon is not None else None)
+    return out
+
+
+def _without_as_of(decision: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in decision.items() if k != "as_of"}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge recursively, null removes a member."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+INTAKE = web.AppKey("intake", IntakeService)
+RULES = web.AppKey("rules_engine", RulesEngine)
+
+
+async def intake_ctx(app: web.Application) -> AsyncIterator[None]:
+    from service.app import CONFIG
+    from service.http import DB
+
+    config = app[CONFIG]
+    engine = RulesEngine(config.rules.thresholds())
+    app[RULES] = engine
+    app[INTAKE] = IntakeService(app[DB], config, engine)
+    yield
