@@ -53,16 +53,19 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
                ) -> web.Application:
     """Build the application; resources start and stop with it (cleanup_ctx)."""
     from service import employer_flow
-    from service.api import cases, openapi
+    from service.api import cases, openapi, planning
     from service.intake import intake_ctx
+    from service.planning import planner_ctx
 
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_JSON_BODY)
     app[CONFIG] = config
     app[SECRETS] = secrets
     app.cleanup_ctx.append(_database_ctx(secrets.database_url))  # type: ignore[arg-type]
     app.cleanup_ctx.append(intake_ctx)
+    app.cleanup_ctx.append(planner_ctx)
     app.router.add_get("/healthz", healthz, name="healthz")
     cases.add_routes(app)
+    planning.add_routes(app)
     employer_flow.setup(app, demo=demo)
     openapi.add_routes(app)
     return app

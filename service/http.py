@@ -15,7 +15,6 @@ from service.db.engine import Database
 log = logging.getLogger("fasthold.http")
 
 DB = web.AppKey("db", Database)
-PRINCIPAL = "principal"
 MAX_JSON_BODY = 256 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,5 +94,4 @@ async def require(request: web.Request, *roles: str) -> Principal:
     if roles and principal.role not in roles and principal.role != "admin":
         raise ApiError(403, f"role {principal.role!r} may not do this "
                        f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})")
-    request[PRINCIPAL] = principal
     return principal

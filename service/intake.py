@@ -24,7 +24,7 @@ from service.api.schemas import CaseIntake, mask_cpr
 from service.apikeys import Principal
 from service.config import MunicipalityConfig
 from service.db.engine import Database
-from service.db.models import Case, Consultant, DecisionRecord, Employer
+from service.db.models import Case, Consultant, DecisionRecord, Employer, Meeting
 from service.http import ApiError, field_error_response
 from service.timeutil import today_local
 
@@ -90,7 +90,7 @@ class IntakeService:
                 if attempt == 2:
                     raise
         if changed:
-            self._notify()
+            self.notify_changed()
         return out, created
 
     async def patch(self, case_ref: str, changes: dict[str, Any], principal: Principal
@@ -108,7 +108,7 @@ class IntakeService:
                          {"changed": changed})
             out = self._case_out(case)
         if changed:
-            self._notify()
+            self.notify_changed()
         return out
 
     async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
@@ -231,7 +231,7 @@ class IntakeService:
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
                          {"from": previous, "to": consultant_key})
             out = self._case_out(case)
-        self._notify()
+        self.notify_changed()
         return out
 
     # -- reads ------------------------------------------------------------------------------
@@ -243,7 +243,8 @@ class IntakeService:
                 select(DecisionRecord).where(DecisionRecord.case_id == case.id)
                 .order_by(DecisionRecord.id))).scalars().all()
             audit.record(session, principal, self.municipality, "case.read", case.id)
-            out = self._case_out(case)
+            meetings = await self._active_meetings(session, [case.id])
+            out = self._case_out(case, meetings.get(case.id))
             out["history"] = [{
                 "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
                 "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
@@ -275,8 +276,18 @@ class IntakeService:
                             "deadline_before": deadline_before.isoformat()
                             if deadline_before else None},
                 "returned": len(rows)})
-            return {"cases": [self._case_out(c) for c in rows], "total": total,
-                    "limit": limit, "offset": offset}
+            meetings = await self._active_meetings(session, [c.id for c in rows])
+            return {"cases": [self._case_out(c, meetings.get(c.id)) for c in rows],
+                    "total": total, "limit": limit, "offset": offset}
+
+    async def _active_meetings(self, session: AsyncSession, case_ids: list[int]
+                               ) -> dict[int, Meeting]:
+        if not case_ids:
+            return {}
+        rows = (await session.execute(select(Meeting).where(
+            Meeting.case_id.in_(case_ids), Meeting.status.in_(("proposed", "confirmed")))
+        )).unique().scalars()
+        return {m.case_id: m for m in rows}
 
     async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:
         case = (await session.execute(select(Case).where(
@@ -310,7 +321,7 @@ class IntakeService:
         body["citizen"] = citizen if any(citizen.values()) else None
         return body
 
-    def _case_out(self, case: Case) -> dict[str, Any]:
+    def _case_out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
         citizen = {"name": case.citizen_name, "email": case.citizen_email,
                    "phone": case.citizen_phone}
         return {
@@ -324,11 +335,13 @@ class IntakeService:
                 "consultant_id": case.owner.key, "name": case.owner.name,
                 "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,
             } if case.owner else None,
+            "meeting": _meeting_out(meeting) if meeting is not None else None,
             "created_at": case.created_at.isoformat(),
             "updated_at": case.updated_at.isoformat(),
         }
 
-    def _notify(self) -> None:
+    def notify_changed(self) -> None:
+        """Tell listeners (the planner) that cases changed; call after the commit."""
         for listener in self.listeners:
             try:
                 listener(self.municipality)
@@ -345,6 +358,17 @@ def _employer_out(employer: Employer) -> dict[str, Any]:
     out["location"] = ({"lat": employer.lat, "lon": employer.lon}
                        if employer.lat is not None and employer.lon is not None else None)
     return out
+
+
+def _meeting_out(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "status": meeting.status, "kind": meeting.kind,
+        "start": meeting.start.isoformat(timespec="minutes"),
+        "end": meeting.end.isoformat(timespec="minutes"),
+        "consultant_id": meeting.consultant.key, "on_time": meeting.on_time,
+        "travel_minutes": meeting.travel_minutes, "alternatives": list(meeting.alternatives),
+        "invited_at": meeting.invited_at.isoformat() if meeting.invited_at else None,
+    }
 
 
 def _without_as_of(decision: dict[str, Any]) -> dict[str, Any]:

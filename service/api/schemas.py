@@ -112,6 +112,24 @@ class OwnerOut(BaseModel):
     overridden: bool
 
 
+class SlotOut(BaseModel):
+    start: str
+    end: str
+    travel_minutes: int | None = None
+
+
+class MeetingOut(BaseModel):
+    status: Literal["proposed", "confirmed"]
+    kind: Literal["workplace_meeting", "jobcenter_meeting"]
+    start: str = Field(description="local time YYYY-MM-DDTHH:MM")
+    end: str
+    consultant_id: str
+    on_time: bool
+    travel_minutes: int
+    alternatives: list[SlotOut]
+    invited_at: datetime | None
+
+
 class DecisionHistoryOut(BaseModel):
     at: datetime
     trigger: str
@@ -129,6 +147,7 @@ class CaseOut(BaseModel):
     employer: EmployerDetails | None
     decision: DecisionOut
     owner: OwnerOut | None
+    meeting: MeetingOut | None = None
     created_at: datetime
     updated_at: datetime
     history: list[DecisionHistoryOut] | None = None

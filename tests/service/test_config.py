@@ -1,0 +1,92 @@
+"""Municipality configuration: the shipped files load; bad files give clear errors, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.config import ConfigError, Secrets, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+FASTHOLD = str(Path(sys.executable).parent / "fasthold")
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "herning.toml"])
+def test_shipped_configs_load(name: str) -> None:
+    config = load_config(ROOT / "config" / name)
+    assert config.consultants
+    assert config.rules.thresholds().first_meeting_deadline_days == 55
+
+
+def test_herning_is_modelled_on_herning() -> None:
+    config = load_config(ROOT / "config" / "herning.toml")
+    assert config.jobcentre.address == "Godsbanevej 1A, 7400 Herning"
+    assert len(config.consultants) == 23
+    first_phase = [c for c in config.consultants
+                   if c.workplace_meetings_from and c.workplace_meetings_from.isoformat()
+                   <= "2026-12-01"]
+    assert len(first_phase) == 5
+    shares = [m.workplace_first_meeting_share for m in config.milestones]
+    assert shares[0] == 0.39 and shares[-1] == 0.70
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _demo_with(old: str, new: str) -> str:
+    text = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("first_meeting_deadline_days = 55", "first_meeting_deadline_days = \"55\"",
+     "rules.first_meeting_deadline_days"),
+    ("max_active_cases = 37", "max_active_cases = -1", "consultants.0.max_active_cases"),
+    ('fixed_employers = ["29189919"]', 'fixed_employers = ["2918991"]',
+     "consultants.0.fixed_employers.0"),
+    ('mon = ["08:00", "15:30"]', 'mon = ["15:30", "08:00"]', "working_hours.mon"),
+    ("exclude_serious_illness = true", "exclude_serious_illnes = true",
+     "rules.exclude_serious_illnes"),
+    ('id = "bo"', 'id = "anna"', "duplicate id"),
+])
+def test_invalid_config_names_file_and_key(tmp_path: Path, old: str, new: str,
+                                           expected: str) -> None:
+    path = _write(tmp_path, _demo_with(old, new))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[rules\n"))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_config_check_command_exit_codes(tmp_path: Path) -> None:
+    ok = subprocess.run([FASTHOLD, "config", "check", str(ROOT / "config" / "herning.toml")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = _write(tmp_path, _demo_with("max_active_cases = 37", "max_active_cases = \"many\""))
+    result = subprocess.run([FASTHOLD, "config", "check", str(bad)], capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert "consultants.0.max_active_cases" in result.stderr
+
+
+def test_secrets_come_from_the_environment() -> None:
+    secrets = Secrets.from_env("sqlite:///x.db", {"FASTHOLD_SMTP_PORT": "2525",
+                                                  "FASTHOLD_SMTP_STARTTLS": "true"})
+    assert secrets.smtp_port == 2525 and secrets.smtp_starttls is True
+    assert secrets.database_url == "sqlite:///x.db"
+    with pytest.raises(ConfigError, match="FASTHOLD_SMTP_PORT"):
+        Secrets.from_env("sqlite:///x.db", {"FASTHOLD_SMTP_PORT": "smtp"})

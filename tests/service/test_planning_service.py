@@ -1,0 +1,141 @@
+"""Planning inside the service: owners and meeting proposals from intake, re-planning on change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Meeting, PlanningRun
+from service.http import DB
+from service.intake import INTAKE
+from service.planning import PLANNER, reason_in_words
+from tests.conftest import Api, make_secrets, start_api
+
+TODAY = date(2026, 11, 20)
+
+
+def body(case_id: str, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "case_id": case_id,
+        "first_absence_day": "2026-11-09",
+        "employment": "employed",
+        "employer": {"cvr": "12345678", "name": "Sunds Træ ApS",
+                     "contact_email": "leder@sundstrae.example",
+                     "location": {"lat": 56.205, "lon": 9.02}},
+        "visitation_category": 3,
+        "diagnosis_group": "physical",
+        "citizen": {"name": "Mads Madsen", "email": "mads@example.org"},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+async def planned_api(demo_config, database_url) -> AsyncIterator[Api]:
+    async for api in start_api(demo_config, make_secrets(database_url)):
+        app = api.client.app
+        app[PLANNER].today = lambda: TODAY
+        app[INTAKE].today = lambda: TODAY
+        await app[PLANNER].wait_idle()
+        yield api
+
+
+async def _case(api: Api, case_id: str) -> dict[str, Any]:
+    resp = await api.client.get(f"/api/cases/{case_id}", headers=api.auth("intake"))
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def test_batch_intake_yields_owners_and_proposals(planned_api: Api) -> None:
+    api = planned_api
+    h = api.auth("intake")
+    bodies = [
+        body("w1"),
+        body("w2", diagnosis_group="mental",
+             employer={"cvr": "29189919", "name": "Stor Fabrik A/S",
+                       "contact_email": "hr@storfabrik.example",
+                       "location": {"lat": 56.17, "lon": 9.01}}),
+        body("j1", citizen_declines_workplace_meeting=True),
+        body("t1", full_recovery_plan_date="2026-12-01"),
+        body("n1", visitation_category=1),
+    ]
+    for b in bodies:
+        assert (await api.client.post("/api/cases", json=b, headers=h)).status == 201
+    await api.client.app[PLANNER].wait_idle()
+
+    w1, w2, j1, t1, n1 = [await _case(api, b["case_id"]) for b in bodies]
+    for case in (w1, w2, j1, t1):
+        assert case["owner"] is not None, case["case_id"]
+        assert case["owner"]["reasons"], case["case_id"]
+    # the fixed consultant for CVR 29189919 in config/demo.toml is "anna"
+    assert w2["owner"]["consultant_id"] == "anna"
+    assert "fast konsulent for virksomheden" in w2["owner"]["reasons"]
+    assert w1["meeting"]["kind"] == "workplace_meeting"
+    assert w1["meeting"]["status"] == "proposed"
+    assert w1["meeting"]["start"][:10] <= w1["decision"]["first_meeting_deadline"]
+    assert len(w1["meeting"]["alternatives"]) == 2
+    assert j1["meeting"]["kind"] == "jobcenter_meeting"
+    assert t1["meeting"] is None  # telephone follow-up: an owner, no meeting
+    assert n1["owner"] is None and n1["meeting"] is None  # outside the model
+
+    async with api.client.app[DB].read() as session:
+        runs = (await session.execute(select(PlanningRun))).scalars().all()
+    assert runs and all(r.solver in ("cpsat", "greedy") for r in runs)
+
+
+async def test_recovery_plan_change_removes_and_recreates_the_proposal(planned_api: Api
+                                                                        ) -> None:
+    api = planned_api
+    h = api.auth("intake")
+    await api.client.post("/api/cases", json=body("w1"), headers=h)
+    await api.client.app[PLANNER].wait_idle()
+    assert (await _case(api, "w1"))["meeting"]["kind"] == "workplace_meeting"
+
+    resp = await api.client.patch("/api/cases/w1", json={"full_recovery_plan_date": "2026-12-10"},
+                                  headers=h)
+    assert (await resp.json())["decision"]["follow_up"] == "telephone"
+    await api.client.app[PLANNER].wait_idle()
+    case = await _case(api, "w1")
+    assert case["meeting"] is None
+    owner = case["owner"]["consultant_id"]
+    async with api.client.app[DB].read() as session:
+        cancelled = (await session.execute(select(Meeting).where(
+            Meeting.status == "cancelled"))).unique().scalars().all()
+    assert len(cancelled) == 1
+
+    await api.client.patch("/api/cases/w1", json={"full_recovery_plan_date": None}, headers=h)
+    await api.client.app[PLANNER].wait_idle()
+    case = await _case(api, "w1")
+    assert case["meeting"]["kind"] == "workplace_meeting"
+    assert case["owner"]["consultant_id"] == owner  # one owner from start to recovery
+
+
+async def test_owner_override_is_kept_by_later_runs(planned_api: Api) -> None:
+    api = planned_api
+    h = api.auth("intake")
+    await api.client.post("/api/cases", json=body("w1"), headers=h)
+    await api.client.app[PLANNER].wait_idle()
+    resp = await api.client.put("/api/cases/w1/owner",
+                                json={"consultant_id": "dennis", "reason": "kender familien"},
+                                headers=h)
+    assert resp.status == 200, await resp.text()
+    await api.client.app[PLANNER].wait_idle()
+    run = await api.client.post("/api/planning/run", headers=api.auth("manager"))
+    assert run.status == 200
+    case = await _case(api, "w1")
+    assert case["owner"]["consultant_id"] == "dennis"
+    assert case["owner"]["overridden"] is True
+    assert case["meeting"]["consultant_id"] == "dennis"
+    bad = await api.client.put("/api/cases/w1/owner", json={"consultant_id": "nobody",
+                                                            "reason": "x"}, headers=h)
+    assert bad.status == 422
+
+
+def test_reasons_in_words() -> None:
+    assert reason_in_words("skill_match:mental") == "speciale: psykisk"
+    assert reason_in_words("fixed_employer") == "fast konsulent for virksomheden"
+    assert reason_in_words("least_loaded") == "laveste belastning"
