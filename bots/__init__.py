@@ -1,1 +1,1 @@
-"""Adapters that deliver messages: email (aiosmtplib) and Slack (slack-bolt), and their templates."""
+"""Adapters that deliver messages: email (aiosmtplib) and Slack (slack-bolt), and templates."""

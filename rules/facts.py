@@ -1,0 +1,202 @@
+"""Case facts: the input of the rules, validated strictly in the terms of the rules contract.
+
+Types are strict (`"2"` is not `2`, `"yes"` is not `true`), dates are ISO `YYYY-MM-DD` and must
+exist, unknown fields are ignored. Every problem is reported with the field it concerns, so the
+CLI and the API can both say exactly what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    """Accept only `YYYY-MM-DD` strings (or date objects from Python callers)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date YYYY-MM-DD, not {_json_type(value)}")
+    if not _ISO_DATE.match(value):
+        raise ValueError(f'must be a date YYYY-MM-DD, got "{value}"')
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f'is not a real date: "{value}"') from None
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string"
+
+
+def _not_boolean(value: object) -> object:
+    """JSON `true` is not the number 1 (Python's bool is an int, pydantic's Literal agrees)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be one of 1, 2, 3 or null, got {_shown(value)}")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Category = Annotated[Literal[1, 2, 3], BeforeValidator(_not_boolean)]
+CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Cvr = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+
+Employment = Literal["employed", "unemployed", "self_employed"]
+DiagnosisGroup = Literal["physical", "mental", "cancer_heart_lung", "other"]
+FollowUp = Literal["workplace_meeting", "jobcenter_meeting", "telephone", "standard"]
+Status = Literal["target", "excluded", "not_target", "incomplete"]
+
+
+class EmployerRef(BaseModel):
+    """The employer as the rules see it: only the CVR number matters."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    cvr: Cvr
+    name: str | None = None
+
+
+class CaseFacts(BaseModel):
+    """One case's facts (rules contract, "Input: case facts")."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    case_id: CaseId
+    as_of: IsoDate | None = None
+    first_absence_day: IsoDate
+    employment: Employment
+    employer: EmployerRef | None = None
+    dismissed: bool = False
+    visitation_category: Category | None = None
+    expected_absence_weeks: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    serious_illness: bool = False
+    workplace_cause: bool = False
+    diagnosis_group: DiagnosisGroup = "other"
+    full_recovery_plan_date: IsoDate | None = None
+    fast_track_requested_on: IsoDate | None = None
+    employer_declines_workplace_meeting: bool = False
+    citizen_declines_workplace_meeting: bool = False
+    citizen_wants_private_talk: bool = False
+
+    @model_validator(mode="after")
+    def _employer_when_employed(self) -> CaseFacts:
+        if self.employment == "employed" and getattr(self.employer, "cvr", None) is None:
+            # A model-level error has no location: the field travels in the message.
+            raise ValueError("employer.cvr: required (8 digits) when employment is \"employed\"")
+        return self
+
+
+class FactsError(ValueError):
+    """Facts that are well-typed but inconsistent, e.g. absence starting after `as_of`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before", "function-wrap", "constrained-str"):
+            continue
+        elif isinstance(part, str) and part.startswith(("literal[", "function-", "json-or-")):
+            continue  # pydantic names union members in the location; they mean nothing here
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "bool_type": "must be true or false",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "model_type": "must be an object",
+    "dict_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be a list",
+    "greater_than_equal": "must not be negative",
+    "finite_number": "must be a finite number",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Turn a pydantic error into `[{"field", "message"}]`, one entry per field, in order."""
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for error in exc.errors(include_url=False):
+        field = _location(tuple(error.get("loc", ())))
+        kind = error.get("type", "")
+        message = str(error.get("msg", "is invalid"))
+        if kind == "value_error":
+            message = message.removeprefix("Value error, ")
+            head, sep, rest = message.partition(": ")
+            if not field and sep and re.fullmatch(r"[a-z_][a-z_.\[\]0-9]*", head):
+                field, message = head, rest
+        elif kind == "literal_error":
+            expected = error.get("ctx", {}).get("expected", "")
+            message = f"must be one of {expected}, got {_shown(error.get('input'))}"
+        elif kind == "string_pattern_mismatch":
+            message = _pattern_message(field, error.get("input"))
+        elif kind == "greater_than_equal":
+            message = f"must be ≥ {error.get('ctx', {}).get('ge')}"
+        elif kind in _MESSAGES:
+            message = _MESSAGES[kind]
+            if kind.endswith("_type"):
+                message += f", not {_json_type(error.get('input'))}"
+        if field in seen:
+            continue  # a union reports one failure per member; the first one says it
+        seen.add(field)
+        out.append({"field": field or "(body)", "message": message})
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _pattern_message(field: str, value: Any) -> str:
+    name = field.rsplit(".", 1)[-1]
+    if name == "cvr":
+        return f"must be 8 digits, got {_shown(value)}"
+    if name == "case_id":
+        return f"must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got {_shown(value)}"
+    return f"has the wrong format: {_shown(value)}"
+
+
+def describe(errors: list[dict[str, str]]) -> str:
+    """One line for the CLI: `field: message; field: message`."""
+    return "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -1,0 +1,66 @@
+"""JSON Lines in, JSON Lines out: the evaluation path of `fasthold rules evaluate`.
+
+Each input line is decided on its own: an input error becomes an error object in that line's
+place (`{"line", "case_id", "error"}`) and never stops the other lines. Empty lines are skipped
+but counted, so line numbers match what an editor shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from rules.engine import RulesEngine
+from rules.facts import CaseFacts, FactsError, describe, validation_errors
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """The output object for one non-empty input line."""
+
+    line: int
+    output: dict[str, Any]
+    ok: bool
+
+    def to_jsonl(self) -> str:
+        """The output line (compact JSON, UTF-8 text, no trailing newline)."""
+        return orjson.dumps(self.output).decode()
+
+
+def _input_error(number: int, case_id: object, message: str) -> LineResult:
+    shown = case_id if isinstance(case_id, str) else None
+    return LineResult(number, {"line": number, "case_id": shown, "error": message}, ok=False)
+
+
+def evaluate_line(engine: RulesEngine, number: int, text: str | bytes,
+                  as_of: date) -> LineResult:
+    """Decide one line of input (contract: "Input errors")."""
+    try:
+        facts = CaseFacts.model_validate_json(text)
+    except ValidationError as exc:
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError as json_exc:
+            return _input_error(number, None, f"not valid JSON: {json_exc}")
+        if not isinstance(raw, dict):
+            return _input_error(number, None, "the line is not a JSON object")
+        return _input_error(number, raw.get("case_id"), describe(validation_errors(exc)))
+    try:
+        decision = engine.decide(facts, as_of)
+    except FactsError as exc:
+        return _input_error(number, facts.case_id, str(exc))
+    return LineResult(number, decision.to_json(), ok=True)
+
+
+def evaluate_lines(engine: RulesEngine, lines: Iterable[str | bytes],
+                   as_of: date) -> Iterator[LineResult]:
+    """Decide every non-empty line, in order; line numbers count from 1, empty lines included."""
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        yield evaluate_line(engine, number, text, as_of)
