@@ -176,6 +176,12 @@ class MailConfig(_Strict):
     from_address: str = Field(min_length=3)
     from_name: str = "Jobcenter"
     link_base_url: str = "http://127.0.0.1:8080"
+    # Employer links expire this many days after the case's first-meeting deadline.
+    link_valid_days_after_deadline: int = Field(default=7, ge=0, le=365)
+    # A reminder goes to an employer who has not answered after this many working days.
+    reminder_after_working_days: int = Field(default=2, ge=1, le=30)
+    # How often the outbox deliverer looks for due messages (it is also woken on commit).
+    poll_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
 class MunicipalityConfig(_Strict):

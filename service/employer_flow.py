@@ -1,12 +1,97 @@
-"""The email flow (issue 5): outbox deliverer, employer link pages, demo mailbox.
-
-`setup` is called by the app factory; it registers routes and background jobs.
-"""
+"""The email flow (issue 5) wired into the app: outbox deliverer, reminders, employer link
+pages, staff outbox API and — in demo mode — the local SMTP sink with its mailbox page."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from aiohttp import web
+
+from service import demo_mailbox, employer_pages
+from service.api import outbox as outbox_api
+from service.invitations import EMAIL_FLOW, EmailFlow
+from service.links import MeetingLinks
+from service.meeting_answers import MeetingAnswers
+from service.outbox import OUTBOX, OutboxDeliverer, SenderIdentity, running, smtp_sender_from
+
+log = logging.getLogger("fasthold.email")
+
+REMINDER_INTERVAL_SECONDS = 15 * 60
+
+
+async def _reminders(flow: EmailFlow) -> None:
+    while True:
+        try:
+            await flow.send_due_reminders()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reminder round failed")
+        await asyncio.sleep(REMINDER_INTERVAL_SECONDS)
+
+
+def _email_ctx(demo: bool) -> object:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        from service.app import CONFIG, SECRETS
+        from service.http import DB
+
+        config, secrets = app[CONFIG], app[SECRETS]
+        sink: demo_mailbox.DemoSmtp | None = None
+        override = None
+        if demo and not secrets.smtp_host:
+            sink = demo_mailbox.DemoSmtp()
+            sink.start()
+            app[demo_mailbox.DEMO_SMTP] = sink
+            override = ("127.0.0.1", sink.port)
+            log.info("demo mail sink on 127.0.0.1:%s; mails at /demo/mailbox", sink.port)
+        deliverer = OutboxDeliverer(
+            app[DB], config.municipality.id,
+            SenderIdentity(config.mail.from_address, config.mail.from_name),
+            smtp_sender_from(secrets, override), poll_seconds=config.mail.poll_seconds)
+        links = MeetingLinks(secrets.secret_key, config.municipality.id)
+        flow = EmailFlow(app[DB], config, links, deliverer,
+                         link_days_after_deadline=config.mail.link_valid_days_after_deadline,
+                         reminder_after_working_days=config.mail.reminder_after_working_days)
+        app[OUTBOX] = deliverer
+        app[EMAIL_FLOW] = flow
+        app[employer_pages.LINKS] = links
+        reminders = asyncio.create_task(_reminders(flow), name="email-reminders")
+        try:
+            async with running(deliverer):
+                yield
+        finally:
+            reminders.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminders
+            if sink is not None:
+                sink.stop()
+
+    return ctx
+
+
+async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
+    from service.intake import INTAKE
+    from service.planning import PLANNER
+
+    app[employer_pages.ANSWERS] = MeetingAnswers(app[EMAIL_FLOW].db, app[EMAIL_FLOW],
+                                                 app[INTAKE], app[PLANNER])
+    yield
 
 
 def setup(app: web.Application, *, demo: bool) -> None:
-    """Register the email flow's routes and background jobs on the app."""
+    """Register the email flow's routes and background jobs on the app.
+
+    Called after the database, intake and planner contexts are registered, so the email
+    context starts after them; the planner only sends invitations once a run stores results.
+    """
+    # The email context must exist before the planner stores its first plan: insert it
+    # right after the database context.
+    app.cleanup_ctx.insert(1, _email_ctx(demo))  # type: ignore[arg-type]
+    app.cleanup_ctx.append(_answers_ctx)
+    employer_pages.add_routes(app)
+    outbox_api.add_routes(app)
+    if demo:
+        demo_mailbox.add_routes(app)

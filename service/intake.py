@@ -100,16 +100,26 @@ class IntakeService:
             raise field_error_response([{"field": "case_id", "message": "cannot be changed"}])
         async with self.db.write() as session:
             case = await self._get_case(session, case_ref)
-            merged = merge_patch(self._intake_dict(case), changes)
-            merged["case_id"] = case_ref
-            intake, as_of = self.validate(merged)
-            changed = await self._apply(session, case, intake, as_of, principal, "update")
-            audit.record(session, principal, self.municipality, "case.patch", case.id,
-                         {"changed": changed})
+            changed = await self.patch_case(session, case, changes, principal)
             out = self._case_out(case)
         if changed:
             self.notify_changed()
         return out
+
+    async def patch_case(self, session: AsyncSession, case: Case, changes: dict[str, Any],
+                         principal: Principal, trigger: str = "update") -> list[str]:
+        """Merge-patch a loaded case's facts inside the caller's transaction; re-decide.
+
+        Used by the API and by the employer's link ("decline the workplace meeting"). The
+        caller calls `notify_changed()` after committing when the result is non-empty.
+        """
+        merged = merge_patch(self._intake_dict(case), changes)
+        merged["case_id"] = case.case_ref
+        intake, as_of = self.validate(merged)
+        changed = await self._apply(session, case, intake, as_of, principal, trigger)
+        audit.record(session, principal, self.municipality, "case.patch", case.id,
+                     {"changed": changed, "trigger": trigger})
+        return changed
 
     async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
                       principal: Principal) -> tuple[Case, bool, list[str]]:

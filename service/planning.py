@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import optimizer
 from service.config import MunicipalityConfig
 from service.db.engine import Database
-from service.db.models import BookedMinute, Case, Meeting, PlanningRun
+from service.db.models import BookedMinute, Case, Consultant, Meeting, PlanningRun
 from service.planning_instance import ACTIVE_MEETING, InstanceContext, build_instance
 from service.timeutil import COPENHAGEN, today_local, utcnow
 
@@ -198,6 +198,10 @@ class Planner:
             consultant = ctx.consultants.get(item["consultant_id"])
             if case is None or consultant is None:
                 continue
+            # The instance's consultant rows came from another session: use this session's.
+            consultant = await session.get(Consultant, consultant.id)
+            if consultant is None:
+                continue
             if case.follow_up != planned.follow_up or case.status != "target":
                 continue  # changed while we solved: the next run (already requested) plans it
             if case.owner_id is None:
@@ -258,7 +262,8 @@ class Planner:
             meeting.cancel_reason = "opfølgningen er ændret"
             await session.execute(delete(BookedMinute).where(
                 BookedMinute.meeting_id == meeting.id))
-            await notify_meeting_cancelled(session, self.app, meeting, "opfølgningen er ændret")
+            await notify_meeting_cancelled(session, self.app, meeting, "opfølgningen er ændret",
+                                           follows=False)
 
 
 def _slot_json(slot: Any) -> dict[str, Any]:

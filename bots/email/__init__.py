@@ -1,0 +1,1 @@
+"""Email: MIME building and SMTP delivery (aiosmtplib), and the Danish templates."""

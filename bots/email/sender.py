@@ -1,0 +1,109 @@
+"""Sending one email over SMTP with aiosmtplib, and telling temporary from permanent failures.
+
+The outbox deliverer retries temporary failures (connection refused, timeouts, 4xx replies)
+and marks permanent ones (5xx replies, a malformed address) as failed for staff to see.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+import aiosmtplib
+
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class TemporaryFailure(Exception):
+    """Try again later."""
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help (the server refused the message or the address is invalid)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """Everything needed to build one message; `message_id` is stable across retries."""
+
+    message_id: str
+    sender_address: str
+    sender_name: str
+    recipient: str
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    calendar: bytes | None = None  # an iCalendar REQUEST shown inline by mail clients
+
+
+def build_message(email: OutgoingEmail) -> EmailMessage:
+    """A multipart/alternative message (plain text + HTML), calendar and attachments added."""
+    message = EmailMessage()
+    message["From"] = formataddr((email.sender_name, email.sender_address))
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message["Message-ID"] = email.message_id
+    message["Date"] = formatdate(localtime=False)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(email.text, subtype="plain", charset="utf-8")
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html", charset="utf-8")
+    if email.calendar is not None:
+        message.add_alternative(email.calendar.decode("utf-8"), subtype="calendar",
+                                charset="utf-8", params={"method": "REQUEST"})
+    for attachment in email.attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, _, _ = rest.partition(";")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype.strip(),
+                               filename=attachment.filename)
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    tls: bool = False
+    timeout: float = 30.0
+
+
+class SmtpSender:
+    """Sends messages to one SMTP server (a new connection per message: simple and robust)."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    async def send(self, email: OutgoingEmail) -> None:
+        """Send, or raise `TemporaryFailure` / `PermanentFailure`."""
+        if not _ADDRESS.match(email.recipient):
+            raise PermanentFailure(f"invalid recipient address {email.recipient!r}")
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                build_message(email), hostname=s.host, port=s.port, username=s.username,
+                password=s.password, start_tls=s.starttls if not s.tls else False,
+                use_tls=s.tls, timeout=s.timeout)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            if all(400 <= code < 500 for code in codes):
+                raise TemporaryFailure(f"recipient refused for now: {exc}") from None
+            raise PermanentFailure(f"recipient refused: {exc}") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            if 400 <= exc.code < 500:
+                raise TemporaryFailure(f"{exc.code} {exc.message}") from None
+            raise PermanentFailure(f"{exc.code} {exc.message}") from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
