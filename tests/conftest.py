@@ -10,9 +10,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -178,3 +179,101 @@ async def api(demo_config: MunicipalityConfig, database_url: str) -> AsyncIterat
 async def sqlite_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIterator[Api]:
     async for running in start_api(demo_config, make_secrets(sqlite_url)):
         yield running
+
+
+# -- email: a real SMTP server on loopback ----------------------------------------------------
+
+ALL_RECEIVED_MAIL: list[Any] = []  # every message any test's SMTP sink received (privacy scan)
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 and a free port; keeps every message, parsed, in order.
+
+    `refuse` maps a recipient to an SMTP reply code (e.g. 550) to simulate failures.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port or _free_port()
+        self.messages: list[Any] = []
+        self.refuse: dict[str, int] = {}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          options: Any) -> str:
+        code = self.refuse.get(address)
+        if code is not None:
+            return f"{code} {'mailbox unavailable' if code >= 500 else 'try again later'}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        ALL_RECEIVED_MAIL.append(message)
+        return "250 Message accepted"
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if m["To"] == address]
+
+    async def wait_for(self, predicate: Callable[[Any], bool], count: int = 1,
+                       timeout: float = 20.0) -> list[Any]:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = [m for m in self.messages if predicate(m)]
+            if len(found) >= count:
+                return found
+            if loop.time() > deadline:
+                subjects = [str(m["Subject"]) for m in self.messages]
+                raise AssertionError(f"expected {count} matching mail(s); got: {subjects}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+def mail_config(config: MunicipalityConfig, **mail: Any) -> MunicipalityConfig:
+    """The config with quick outbox polling (tests wait for mail, never on wall time)."""
+    return config.model_copy(update={"mail": config.mail.model_copy(
+        update={"poll_seconds": 0.1, **mail})})
+
+
+def smtp_secrets(database_url: str, port: int) -> Secrets:
+    return make_secrets(database_url, FASTHOLD_SMTP_HOST="127.0.0.1",
+                        FASTHOLD_SMTP_PORT=str(port))
+
+
+def text_part(message: Any) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_part(message: Any) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def link_path(message: Any) -> str:
+    """The path of the employer link (`/m/<token>`) in a mail's plain text."""
+    import re
+
+    match = re.search(r"https?://[^/\s]+(/m/[A-Za-z0-9_.\-]+)", text_part(message))
+    assert match, "no employer link in the mail"
+    return match.group(1)

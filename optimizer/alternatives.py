@@ -1,0 +1,83 @@
+"""Other free slots for a planned meeting, offered to the employer with the proposal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optimizer.candidates import Schedule, prepare
+from optimizer.instance import Instance, minute_of, moment_of
+from optimizer.plan import Plan
+
+
+def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
+                 count: int = 2) -> list[dict[str, Any]]:
+    """Up to `count` other slots of the case's consultant that keep every hard rule.
+
+    The slots respect all the plan's other meetings and do not overlap the case's own proposed
+    meeting; slots on or before the deadline come first (else the earliest after), preferably
+    on different days. Each is {"start", "end", "travel_minutes"}.
+    """
+    data = plan.to_json() if isinstance(plan, Plan) else plan
+    index = {c.id: i for i, c in enumerate(instance.cases)}
+    if case_id not in index:
+        return []
+    target = index[case_id]
+    case = instance.cases[target]
+    if not case.needs_meeting:
+        return []
+    p = prepare(instance)
+    schedule = Schedule(p)
+    own: tuple[int, int] | None = None
+    owner: int | None = None
+    for item in data.get("assignments", []):
+        i = index.get(item.get("case_id"))
+        c = p.cindex.get(item.get("consultant_id"))
+        if i is None or c is None:
+            continue
+        if i == target:
+            owner = c
+        meeting = item.get("meeting")
+        if meeting is None or i in p.kept:
+            continue
+        start = minute_of(instance, _dt(meeting["start"]))
+        if i == target:
+            own = (start, start + p.duration(i))
+            continue
+        schedule.place(i, c, start // 1440, start)
+    if owner is None:
+        return []
+    if target in p.kept:
+        own = (p.kept[target][2], p.kept[target][2] + p.duration(target))
+    deadline_day = (case.deadline - instance.as_of).days
+    t = p.trip(target, owner)
+    found: list[tuple[int, int]] = []  # (day, start)
+    for d in p.days:
+        for s in schedule.starts(target, owner, d):
+            if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
+                continue  # not overlapping the proposed meeting (incl. travel)
+            found.append((d, s))
+    on_time = [f for f in found if f[0] <= deadline_day]
+    late = [f for f in found if f[0] > deadline_day]
+    chosen: list[tuple[int, int]] = []
+    for pool in (on_time, late):
+        # first one per day, then fill with further slots of days already used
+        used_days = {d for d, _ in chosen}
+        for d, s in pool:
+            if len(chosen) < count and d not in used_days:
+                chosen.append((d, s))
+                used_days.add(d)
+        for d, s in pool:
+            if len(chosen) < count and (d, s) not in chosen:
+                chosen.append((d, s))
+        if len(chosen) >= count:
+            break
+    chosen.sort()
+    return [{"start": moment_of(instance, s).isoformat(timespec="minutes"),
+             "end": moment_of(instance, s + p.duration(target)).isoformat(timespec="minutes"),
+             "travel_minutes": t} for _, s in chosen[:count]]
+
+
+def _dt(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)

@@ -1,0 +1,115 @@
+"""Working days, the slot grid, free time and travel (spec rules 5, 6 and 7).
+
+Time inside the optimizer is an integer minute on one axis: minutes since midnight of
+`instance.as_of`. Day index d covers minutes [d*1440, (d+1)*1440).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+from optimizer.instance import Consultant, Instance, Interval, Location, minute_of
+
+DAY = 1440
+EARTH_RADIUS_KM = 6371.0
+
+
+@lru_cache(maxsize=64)
+def _danish_holidays(years: tuple[int, ...]) -> frozenset[date]:
+    return frozenset(holidays.Denmark(years=list(years)).keys())
+
+
+def danish_holidays(start: date, end: date) -> frozenset[date]:
+    """Danish public holidays (the `holidays` package's Denmark) between start and end."""
+    return _danish_holidays(tuple(range(start.year, end.year + 1)))
+
+
+def haversine_km(a: Location, b: Location) -> float:
+    """Great-circle distance in km with earth radius 6371.0 (rule 6)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def travel_minutes(instance: Instance, a: Location, b: Location) -> int:
+    """Rule 6: ceil(haversine_km x road_factor / speed_kmh x 60) minutes, one way."""
+    km = haversine_km(a, b)
+    # round away float noise before ceil so 12.000000001 does not become 13
+    return math.ceil(round(km * instance.road_factor / instance.speed_kmh * 60, 9))
+
+
+def is_working_day(instance: Instance, day: date) -> bool:
+    """Rule 5: Monday-Friday, not a Danish public holiday, not a closed date."""
+    return (day.weekday() < 5 and day not in danish_holidays(day, day)
+            and day not in instance.closed_dates)
+
+
+def in_planning_window(instance: Instance, day: date) -> bool:
+    """Rule 5: as_of + min_notice_days <= day < as_of + horizon_days."""
+    offset = (day - instance.as_of).days
+    return instance.min_notice_days <= offset < instance.horizon_days
+
+
+def planning_days(instance: Instance) -> list[int]:
+    """Day indices (days since as_of) on which meetings may be planned (rule 5)."""
+    first = instance.as_of
+    last = first + timedelta(days=instance.horizon_days)
+    hol = danish_holidays(first, last)
+    out = []
+    for d in range(instance.min_notice_days, instance.horizon_days):
+        day = first + timedelta(days=d)
+        if day.weekday() < 5 and day not in hol and day not in instance.closed_dates:
+            out.append(d)
+    return out
+
+
+def day_date(instance: Instance, d: int) -> date:
+    """The date of day index d."""
+    return instance.as_of + timedelta(days=d)
+
+
+def working_window(instance: Instance, consultant: Consultant, d: int) -> tuple[int, int] | None:
+    """The consultant's working hours on day index d as absolute minutes, or None (rule 7)."""
+    hours = consultant.working_hours.get(day_date(instance, d).weekday())
+    if hours is None:
+        return None
+    return d * DAY + hours[0], d * DAY + hours[1]
+
+
+def to_minutes(instance: Instance, intervals: list[Interval]) -> list[tuple[int, int]]:
+    """Wall-clock intervals as absolute minute pairs."""
+    return [(minute_of(instance, iv.start), minute_of(instance, iv.end)) for iv in intervals]
+
+
+def subtract(free: list[tuple[int, int]], blocked: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Free intervals minus blocked ones (touching ends are fine, rule 7)."""
+    out = free
+    for bs, be in blocked:
+        nxt: list[tuple[int, int]] = []
+        for fs, fe in out:
+            if be <= fs or bs >= fe:
+                nxt.append((fs, fe))
+                continue
+            if fs < bs:
+                nxt.append((fs, bs))
+            if be < fe:
+                nxt.append((be, fe))
+        out = nxt
+    return out
+
+
+def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Half-open overlap; touching ends do not overlap."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def occupied(kind: str, start: int, duration: int, travel: int) -> tuple[int, int]:
+    """Rule 6: a workplace meeting occupies start-t .. end+t; a jobcenter meeting start..end."""
+    if kind == "workplace_meeting":
+        return start - travel, start + duration + travel
+    return start, start + duration

@@ -1,0 +1,151 @@
+"""The plan: assignments with meetings and reasons, unassigned cases, metrics (spec "Plan")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from optimizer.candidates import Prepared, Schedule
+from optimizer.instance import Instance, moment_of
+
+NO_ROOM = "no eligible consultant has room"
+
+
+@dataclass
+class PlannedMeeting:
+    """A meeting in the plan; travel_minutes is one way (0 for jobcenter meetings)."""
+
+    start: datetime
+    end: datetime
+    kind: str
+    travel_minutes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's meeting object."""
+        return {"start": self.start.isoformat(timespec="minutes"),
+                "end": self.end.isoformat(timespec="minutes"),
+                "kind": self.kind, "travel_minutes": self.travel_minutes}
+
+
+@dataclass
+class Assignment:
+    """One case given to one consultant, with its meeting (or None) and reason codes."""
+
+    case_id: str
+    consultant_id: str
+    on_time: bool
+    meeting: PlannedMeeting | None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's assignment object plus `reasons`."""
+        return {"case_id": self.case_id, "consultant_id": self.consultant_id,
+                "on_time": self.on_time,
+                "meeting": self.meeting.to_json() if self.meeting else None,
+                "reasons": list(self.reasons)}
+
+
+@dataclass
+class Unassigned:
+    """A case no consultant could take, and why."""
+
+    case_id: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's unassigned object."""
+        return {"case_id": self.case_id, "reason": self.reason}
+
+
+@dataclass
+class Plan:
+    """A complete plan for an instance."""
+
+    assignments: list[Assignment]
+    unassigned: list[Unassigned]
+    metrics: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan JSON of the spec (assignments, unassigned, metrics)."""
+        return {"assignments": [a.to_json() for a in self.assignments],
+                "unassigned": [u.to_json() for u in self.unassigned],
+                "metrics": dict(self.metrics)}
+
+    def assignment(self, case_id: str) -> Assignment | None:
+        """The assignment of a case, if any."""
+        for a in self.assignments:
+            if a.case_id == case_id:
+                return a
+        return None
+
+
+def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int]:
+    """Counts of the spec's metrics recomputed from a plan JSON (solver fields excluded)."""
+    deadlines = {c.id: c.deadline for c in instance.cases}
+    needed = sum(1 for c in instance.cases if c.needs_meeting)
+    on_time = late = travel = 0
+    for item in plan_json.get("assignments", []):
+        meeting = item.get("meeting")
+        if not meeting or item.get("case_id") not in deadlines:
+            continue
+        when = datetime.fromisoformat(meeting["start"]).date()
+        if when <= deadlines[item["case_id"]]:
+            on_time += 1
+        else:
+            late += 1
+        if meeting.get("kind") == "workplace_meeting":
+            travel += 2 * int(meeting.get("travel_minutes", 0))
+    return {"cases": len(instance.cases), "meetings_needed": needed,
+            "meetings_on_time": on_time, "meetings_late": late,
+            "meetings_missing": needed - on_time - late, "travel_minutes": travel}
+
+
+def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, seconds: float,
+               bound: int | None) -> Plan:
+    """Turn a finished schedule into a Plan with reasons and metrics."""
+    inst = p.instance
+    loads = [(c.active_cases + schedule.new_load[k]) / max(1, c.max_active_cases)
+             for k, c in enumerate(inst.consultants)]
+    assignments: list[Assignment] = []
+    unassigned: list[Unassigned] = []
+    for i, case in enumerate(inst.cases):
+        c = schedule.owner.get(i)
+        if c is None:
+            unassigned.append(Unassigned(case.id, NO_ROOM))
+            continue
+        consultant = inst.consultants[c]
+        meeting = None
+        on_time = not case.needs_meeting
+        if i in schedule.meeting:
+            _, d, start = schedule.meeting[i]
+            dur = p.duration(i)
+            meeting = PlannedMeeting(start=moment_of(inst, start),
+                                     end=moment_of(inst, start + dur), kind=case.follow_up,
+                                     travel_minutes=p.trip(i, c))
+            on_time = meeting.start.date() <= case.deadline
+        reasons: list[str] = []
+        if case.consultant_id is not None:
+            reasons.append("kept_owner")
+        if case.employer.cvr in consultant.fixed_employers:
+            reasons.append("fixed_employer")
+        if case.diagnosis_group in consultant.skills:
+            reasons.append(f"skill_match:{case.diagnosis_group}")
+        pool = p.eligible[i]
+        if case.consultant_id is None and len(pool) > 1 and \
+                loads[c] <= min(loads[k] for k in pool) + 1e-9:
+            reasons.append("least_loaded")
+        if case.follow_up == "workplace_meeting":
+            if len(pool) > 1 and p.travel[i, c] <= min(int(p.travel[i, k]) for k in pool) + 5:
+                reasons.append("near")
+            if consultant.workplace_meetings:
+                reasons.append("workplace_capable")
+        if case.needs_meeting and not on_time:
+            reasons.append("late")
+        assignments.append(Assignment(case.id, consultant.id, on_time, meeting, reasons))
+    plan = Plan(assignments, unassigned, {})
+    metrics: dict[str, Any] = dict(plan_metrics(inst, plan.to_json()))
+    metrics.update({"solver": solver, "status": status, "solve_seconds": round(seconds, 3),
+                    "upper_bound_on_time": bound})
+    plan.metrics = metrics
+    return plan

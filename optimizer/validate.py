@@ -1,0 +1,211 @@
+"""An independent check of a plan against hard rules 1-9 and its own metrics.
+
+Re-derives everything from the instance (travel, grid, working days with Danish holidays,
+closed dates, busy, employer unavailability, overlaps with travel buffers, per-day maximum,
+capacity, fixed employers, kept owners and meetings) and shares no state with the solvers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from optimizer.calendar import in_planning_window, is_working_day, travel_minutes
+from optimizer.instance import Case, Consultant, Instance
+from optimizer.plan import Plan, plan_metrics
+
+
+def _eligible(instance: Instance, case: Case) -> list[Consultant]:
+    """Rule 2, read directly from the instance."""
+    if case.meeting is not None:
+        return [instance.consultant_by_id[case.meeting.consultant_id]]
+    if case.consultant_id is not None:
+        return [instance.consultant_by_id[case.consultant_id]]
+    pool = instance.fixed_consultants(case.employer.cvr) or list(instance.consultants)
+    if case.follow_up == "workplace_meeting":
+        pool = [c for c in pool if c.workplace_meetings]
+    return pool
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
+    """All problems of `plan` for `instance` in words (empty list: the plan is valid)."""
+    data = plan.to_json() if isinstance(plan, Plan) else plan
+    problems: list[str] = []
+    cases = instance.case_by_id
+    consultants = instance.consultant_by_id
+
+    # Rule 1: every case exactly once, assigned or unassigned.
+    seen: dict[str, int] = defaultdict(int)
+    for item in data.get("assignments", []) + data.get("unassigned", []):
+        seen[item.get("case_id")] += 1
+    for case_id, times in seen.items():
+        if case_id not in cases:
+            problems.append(f"{case_id}: not a case of the instance")
+        elif times > 1:
+            problems.append(f"{case_id}: appears {times} times in the plan (rule 1)")
+    for case in instance.cases:
+        if case.id not in seen:
+            problems.append(f"{case.id}: neither assigned nor unassigned (rule 1)")
+
+    new_cases: dict[str, int] = defaultdict(int)
+    # (consultant, date) -> list of (occupied start, occupied end, case id, kept)
+    occupied: dict[tuple[str, Any], list[tuple[datetime, datetime, str, bool]]] = \
+        defaultdict(list)
+    for item in data.get("assignments", []):
+        case = cases.get(item.get("case_id"))
+        consultant = consultants.get(item.get("consultant_id"))
+        if case is None:
+            continue
+        if consultant is None:
+            problems.append(f"{case.id}: unknown consultant {item.get('consultant_id')!r}")
+            continue
+        cid = consultant.id
+        # Rule 2: kept owner, fixed employer, workplace-capable.
+        if case.consultant_id is not None and cid != case.consultant_id:
+            problems.append(f"{case.id}: must keep consultant {case.consultant_id}, "
+                            f"got {cid} (rule 2)")
+        if case.meeting is not None and cid != case.meeting.consultant_id:
+            problems.append(f"{case.id}: kept meeting belongs to {case.meeting.consultant_id}, "
+                            f"case given to {cid} (rule 9)")
+        fixed = instance.fixed_consultants(case.employer.cvr)
+        if case.consultant_id is None and case.meeting is None and fixed and \
+                consultant not in fixed:
+            problems.append(f"{case.id}: employer {case.employer.cvr} is fixed to "
+                            f"{', '.join(c.id for c in fixed)}, got {cid} (rule 2)")
+        if case.consultant_id is None:
+            new_cases[cid] += 1
+        if case.follow_up == "workplace_meeting" and case.consultant_id is None and \
+                case.meeting is None and not consultant.workplace_meetings:
+            problems.append(f"{case.id}: workplace case given to {cid}, who holds no "
+                            "workplace meetings (rule 2)")
+
+        meeting = item.get("meeting")
+        # Rule 4: telephone cases get no meeting; others at most one, of their own kind.
+        if case.follow_up == "telephone":
+            if meeting is not None:
+                problems.append(f"{case.id}: telephone case has a meeting (rule 4)")
+            if item.get("on_time") is not True:
+                problems.append(f"{case.id}: telephone case must have on_time true")
+            continue
+        if case.meeting is not None and meeting is None:
+            problems.append(f"{case.id}: kept meeting {case.meeting.start:%Y-%m-%dT%H:%M} "
+                            "missing (rule 9)")
+            continue
+        if meeting is None:
+            if item.get("on_time") is not False:
+                problems.append(f"{case.id}: on_time must be false without a meeting")
+            continue
+        start, end = _parse_time(meeting.get("start")), _parse_time(meeting.get("end"))
+        if start is None or end is None:
+            problems.append(f"{case.id}: malformed meeting times")
+            continue
+        kind = meeting.get("kind")
+        if kind != case.follow_up:
+            problems.append(f"{case.id}: meeting kind {kind!r} but follow_up "
+                            f"{case.follow_up!r} (rule 4)")
+        duration = instance.meeting_minutes.get(case.follow_up, 0)
+        if end - start != timedelta(minutes=duration):
+            problems.append(f"{case.id}: meeting lasts {end - start}, expected {duration} min")
+        if item.get("on_time") != (start.date() <= case.deadline):
+            problems.append(f"{case.id}: on_time is {item.get('on_time')} but the meeting "
+                            f"is on {start.date()} and the deadline {case.deadline}")
+        # Rule 6: travel minutes.
+        t = travel_minutes(instance, consultant.location, case.employer.location) \
+            if case.follow_up == "workplace_meeting" else 0
+        if meeting.get("travel_minutes") != t:
+            problems.append(f"{case.id}: travel_minutes {meeting.get('travel_minutes')}, "
+                            f"expected {t} (rule 6)")
+        occ_start, occ_end = start - timedelta(minutes=t), end + timedelta(minutes=t)
+        kept = case.meeting is not None
+        occupied[cid, start.date()].append((occ_start, occ_end, case.id, kept))
+        if kept:
+            # Rule 9: the kept meeting unchanged; it is a fact, not checked against 5-7.
+            if start != case.meeting.start:
+                problems.append(f"{case.id}: kept meeting moved from "
+                                f"{case.meeting.start:%Y-%m-%dT%H:%M} to "
+                                f"{start:%Y-%m-%dT%H:%M} (rule 9)")
+            continue
+        if case.follow_up == "workplace_meeting" and not consultant.workplace_meetings:
+            problems.append(f"{case.id}: workplace meeting with {cid}, who holds no "
+                            "workplace meetings (rule 2)")
+        # Rule 5: grid, notice and horizon, working day.
+        day = start.date()
+        if (start.hour * 60 + start.minute) % instance.slot_minutes or start.second:
+            problems.append(f"{case.id}: {start:%H:%M} is off the {instance.slot_minutes}-minute "
+                            "grid (rule 5)")
+        if not in_planning_window(instance, day):
+            problems.append(f"{case.id}: {day} outside the planning window (notice "
+                            f"{instance.min_notice_days}, horizon {instance.horizon_days}) "
+                            "(rule 5)")
+        if not is_working_day(instance, day):
+            problems.append(f"{case.id}: {day} is not a working day (weekend, Danish holiday "
+                            "or closed) (rule 5)")
+        # Rule 7: inside working hours, not over busy time or employer unavailability.
+        hours = consultant.working_hours.get(day.weekday())
+        base = datetime.combine(day, datetime.min.time())
+        if hours is None or occ_start < base + timedelta(minutes=hours[0]) or \
+                occ_end > base + timedelta(minutes=hours[1]):
+            problems.append(f"{case.id}: occupied {occ_start:%Y-%m-%dT%H:%M}-{occ_end:%H:%M} "
+                            f"outside {cid}'s working hours (rule 7)")
+        for busy in consultant.busy:
+            if occ_start < busy.end and busy.start < occ_end:
+                problems.append(f"{case.id}: overlaps {cid}'s busy time "
+                                f"{busy.start:%Y-%m-%dT%H:%M} (rule 7)")
+        for un in case.employer.unavailable:
+            if start < un.end and un.start < end:
+                problems.append(f"{case.id}: employer unavailable "
+                                f"{un.start:%Y-%m-%dT%H:%M}-{un.end:%Y-%m-%dT%H:%M} (rule 7)")
+
+    # Rule 7: no overlap between occupied intervals of one consultant; rule 8: per-day max.
+    for (cid, day), items in occupied.items():
+        items.sort()
+        for a_index, a in enumerate(items):
+            for b in items[a_index + 1:]:
+                if b[0] >= a[1]:
+                    break
+                if not (a[3] and b[3]):
+                    problems.append(f"{a[2]} and {b[2]}: {cid}'s occupied times overlap on "
+                                    f"{day} (rule 7)")
+        limit = consultants[cid].max_meetings_per_day
+        if len(items) > limit and not all(x[3] for x in items):
+            problems.append(f"{cid} has {len(items)} meetings on {day}, max {limit} (rule 8)")
+
+    # Rule 3: capacity.
+    for cid, count in new_cases.items():
+        consultant = consultants[cid]
+        if consultant.active_cases + count > consultant.max_active_cases:
+            problems.append(f"{cid}: {consultant.active_cases} active + {count} new > "
+                            f"{consultant.max_active_cases} (rule 3)")
+
+    # Rule 1: unassigned only when no eligible consultant has room.
+    for item in data.get("unassigned", []):
+        case = cases.get(item.get("case_id"))
+        if case is None:
+            continue
+        if not item.get("reason"):
+            problems.append(f"{case.id}: unassigned without a reason (rule 1)")
+        if case.consultant_id is not None or case.meeting is not None:
+            problems.append(f"{case.id}: has an owner but is unassigned (rule 1)")
+            continue
+        roomy = [c.id for c in _eligible(instance, case)
+                 if c.active_cases + new_cases[c.id] < c.max_active_cases]
+        if roomy:
+            problems.append(f"{case.id}: unassigned although {roomy[0]} has room (rule 1)")
+
+    # Metrics recomputed.
+    metrics = data.get("metrics", {})
+    for key, value in plan_metrics(instance, data).items():
+        if metrics.get(key) != value:
+            problems.append(f"metrics.{key} is {metrics.get(key)!r}, recomputed {value}")
+    bound = metrics.get("upper_bound_on_time")
+    if bound is not None and bound < metrics.get("meetings_on_time", 0):
+        problems.append(f"metrics.upper_bound_on_time {bound} < meetings_on_time")
+    return problems

