@@ -3,6 +3,7 @@ newcomer can open an employer's email and click its link without any real mail s
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ from service.apikeys import authenticate
 from service.http import DB
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "staff"
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
 _env = make_environment(TEMPLATES)
 COOKIE = "fasthold_staff_key"
 

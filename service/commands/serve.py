@@ -78,10 +78,17 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         keys = asyncio.run(_demo_keys(config, secrets.database_url))
         print(f"Demo API keys (one per role): {keys}")
-    app = create_app(config, secrets, demo=args.demo)
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if args.demo:
+        # Links in the demo's mails must lead back to this very process.
+        config = config.model_copy(update={"mail": config.mail.model_copy(
+            update={"link_base_url": f"http://{shown}:{port}"})})
+    app = create_app(config, secrets, demo=args.demo)
     print(f"fasthold ({config.municipality.name}) listening on http://{shown}:{port}/",
           flush=True)
+    if args.demo and not secrets.smtp_host:
+        print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
+              f"{keys}>", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log_format=
                 '%a "%r" %s %b %Tfs')
     return 0
