@@ -39,6 +39,8 @@ NOTICES = {
               "ledige tidspunkter herunder.", True),
     "ukendt": ("Vælg et af tidspunkterne på listen.", True),
     "for-sent": ("Det er for sent at ændre mødet her. Ring til konsulenten.", True),
+    "lukket": ("Mødet blev ændret, mens siden var åben, så jeres svar er ikke registreret.",
+               True),
 }
 
 SECURITY_HEADERS = {
@@ -113,8 +115,10 @@ async def show(request: web.Request) -> web.Response:
         async with flow.db.read() as session:
             slots = await free_slots(session, meeting)
         context["state"] = "proposed"
+        # In time order; the jobcentre's own proposal is marked and chosen by default.
         context["slots"] = [{"key": s.key, "text": danish_slot(s.start, s.end),
-                             "proposed": s.start == meeting.start} for s in slots]
+                             "proposed": s.start == meeting.start}
+                            for s in sorted(slots, key=lambda s: s.start)]
     elif meeting.status == "confirmed":
         context["state"] = "confirmed"
         context["can_change"] = meeting.start - CHANGE_UNTIL > local_now()
@@ -169,7 +173,7 @@ def _back(token: str, notice: str | None = None) -> web.HTTPSeeOther:
 
 _CONFIRM_NOTICE = {Outcome.CONFIRMED: "bekraeftet", Outcome.ALREADY: "allerede",
                    Outcome.TAKEN: "taget", Outcome.UNKNOWN_SLOT: "ukendt",
-                   Outcome.TOO_LATE: "for-sent"}
+                   Outcome.TOO_LATE: "for-sent", Outcome.CLOSED: "lukket"}
 
 
 async def confirm(request: web.Request) -> web.Response:

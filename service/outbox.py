@@ -90,6 +90,7 @@ class OutboxDeliverer:
         self.send = send
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
         self.delivered = 0
 
     def wake(self) -> None:
@@ -100,16 +101,19 @@ class OutboxDeliverer:
         if self.send is None:
             log.warning("no SMTP server configured (FASTHOLD_SMTP_HOST): email stays in the "
                         "outbox until one is")
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("outbox delivery round failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()
+
+    def stop_soon(self) -> None:
+        """Finish the message being sent, then stop (pending messages stay for next start)."""
+        self._stopping = True
+        self._wake.set()
 
     async def _claim(self, now: datetime) -> list[int]:
         async with self.db.write() as session:
@@ -132,7 +136,11 @@ class OutboxDeliverer:
         if self.send is None:
             return 0
         sent = 0
-        for message_id in await self._claim(utcnow()):
+        claimed = await self._claim(utcnow())
+        for position, message_id in enumerate(claimed):
+            if self._stopping:
+                await self._release(claimed[position:])
+                break
             async with self.db.read() as session:
                 row = await session.get(OutboxMessage, message_id)
                 if row is None:
@@ -173,6 +181,14 @@ class OutboxDeliverer:
                                 row.kind, attempts, error[:200])
         return sent
 
+    async def _release(self, message_ids: list[int]) -> None:
+        """Claimed but not tried (shutting down): due again at once on the next start."""
+        async with self.db.write() as session:
+            for row in (await session.execute(select(OutboxMessage).where(
+                    OutboxMessage.id.in_(message_ids)))).scalars():
+                if row.status == "sending":
+                    row.status, row.next_attempt_at = "pending", utcnow()
+
     def _email(self, row: OutboxMessage) -> OutgoingEmail:
         payload = row.payload or {}
         calendar = payload.get("ics")
@@ -208,6 +224,11 @@ async def running(deliverer: OutboxDeliverer) -> AsyncIterator[OutboxDeliverer]:
     try:
         yield deliverer
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stop between messages, not in the middle of a database call; cancel only if stuck.
+        deliverer.stop_soon()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=60)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -10,6 +10,7 @@ reason in their owner reasons).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class Planner:
         self._schedule_task: asyncio.Task[None] | None = None
         self.today = today_local
         self.runs = 0
+        self._stopping = False
+        self._solving = False
 
     # -- triggering -------------------------------------------------------------------------
 
@@ -104,17 +107,32 @@ class Planner:
             self._schedule_task = asyncio.create_task(self._schedule(), name="planner-schedule")
 
     async def stop(self) -> None:
-        for task in (self._task, self._schedule_task):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        """Let a run under way finish and store its result, then stop.
+
+        A run is not cancelled in the middle of a database transaction (a cancelled database
+        call can leave a driver connection that never closes); only if it overruns its
+        time limit by far is it cancelled.
+        """
+        self._stopping = True
+        self._wanted.set()
+        if self._schedule_task is not None:
+            await _cancel(self._schedule_task)
+        if self._task is not None and self._solving:
+            # Waiting on the solver thread, not on the database: safe to cancel at once
+            # (the thread finishes on its own; its result is dropped, the next start re-plans).
+            await _cancel(self._task)
+        elif self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.time_limit + 30)
+            except TimeoutError:
+                log.error("planning run did not finish on shutdown; cancelled")
+                await _cancel(self._task)
 
     async def _loop(self) -> None:
         while True:
             await self._wanted.wait()
+            if self._stopping:
+                return
             await asyncio.sleep(0.05)  # let a burst of intakes arrive before planning
             self._wanted.clear()
             trigger = ",".join(sorted(set(self._reasons)))[:32] or "change"
@@ -147,7 +165,11 @@ class Planner:
         as_of = self.today()
         async with self.db.read() as session:
             ctx = await build_instance(session, self.config, as_of)
-        outcome, plan = await asyncio.to_thread(self._solve, ctx)
+        self._solving = True
+        try:
+            outcome, plan = await asyncio.to_thread(self._solve, ctx)
+        finally:
+            self._solving = False
         async with self.db.write() as session:
             await self._store(session, ctx, plan, as_of)
             session.add(PlanningRun(
@@ -264,6 +286,12 @@ class Planner:
                 BookedMinute.meeting_id == meeting.id))
             await notify_meeting_cancelled(session, self.app, meeting, "opfølgningen er ændret",
                                            follows=False)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _slot_json(slot: Any) -> dict[str, Any]:
