@@ -104,7 +104,7 @@ async def show(request: web.Request) -> web.Response:
         return resolved
     token, _claims, meeting = resolved
     flow: EmailFlow = request.app[EMAIL_FLOW]
-    people = flow._people(meeting)
+    people = flow.people(meeting)
     context: dict[str, Any] = dict(people, base=f"/m/{token}",
                                    csrf=request.app[LINKS].form_token(token),
                                    weekdays=WEEKDAYS, parts=PARTS,

@@ -61,7 +61,7 @@ class EmailFlow:
         return link_expiry(meeting.case.first_meeting_deadline, meeting.start,
                            self.link_days_after_deadline)
 
-    def _people(self, meeting: Meeting) -> dict[str, Any]:
+    def people(self, meeting: Meeting) -> dict[str, Any]:
         """The only facts about a case that the templates see."""
         case: Case = meeting.case
         consultant: Consultant = meeting.consultant
@@ -100,7 +100,7 @@ class EmailFlow:
         self._after_commit(session)
         return message
 
-    def _task(self, session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
+    def add_task(self, session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
         session.add(ConsultantTask(municipality_id=meeting.municipality_id,
                                    consultant_id=meeting.consultant_id, case_id=meeting.case_id,
                                    kind=kind, text=text))
@@ -124,14 +124,14 @@ class EmailFlow:
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
         citizen gets the time by letter/email."""
-        context = self._people(meeting)
+        context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
             self._to_citizen(session, meeting, "citizen_meeting", "citizen_meeting", context)
             meeting.invited_at = utcnow()
             return
         recipient = self._employer_email(meeting)
         if not recipient:
-            self._task(session, meeting, "employer_contact_missing",
+            self.add_task(session, meeting, "employer_contact_missing",
                        "Arbejdsgiveren har ingen e-mailadresse: ring og aftal mødetidspunkt "
                        f"(forslag: {context['when']}).")
             return
@@ -148,7 +148,7 @@ class EmailFlow:
     async def cancelled(self, session: AsyncSession, meeting: Meeting, reason: str,
                         follows: bool = True) -> None:
         """Tell those who were told about the meeting that it will not happen as planned."""
-        context = self._people(meeting) | {"reason": reason, "follows": follows}
+        context = self.people(meeting) | {"reason": reason, "follows": follows}
         recipient = self._employer_email(meeting)
         if meeting.kind == "workplace_meeting" and meeting.invited_at is not None and recipient:
             self._enqueue(session, meeting, "employer_cancelled", recipient,
@@ -161,29 +161,29 @@ class EmailFlow:
     async def confirmed(self, session: AsyncSession, meeting: Meeting, sequence: int = 0
                         ) -> None:
         """The employer confirmed: calendar request to the employer, the citizen informed."""
-        context = self._people(meeting) | {"link": self.link(meeting)}
+        context = self.people(meeting) | {"link": self.link(meeting)}
         recipient = self._employer_email(meeting)
         if recipient:
             ics = self.ics(meeting, sequence, recipient)
             self._enqueue(session, meeting, "employer_confirmed", recipient,
                           "employer_confirmed", context, payload={"ics": ics.decode("utf-8")})
         self._to_citizen(session, meeting, "citizen_meeting", "citizen_meeting", context)
-        self._task(session, meeting, "meeting_confirmed",
+        self.add_task(session, meeting, "meeting_confirmed",
                    f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
 
     async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
-        context = self._people(meeting)
+        context = self.people(meeting)
         recipient = self._employer_email(meeting)
         if recipient:
             self._enqueue(session, meeting, "employer_decline_received", recipient,
                           "employer_decline_received", context)
         note = f" Begrundelse: {reason}" if reason else ""
-        self._task(session, meeting, "employer_declined",
+        self.add_task(session, meeting, "employer_declined",
                    "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "
                    f"møde i jobcentret.{note}")
 
     def ics(self, meeting: Meeting, sequence: int, attendee: str | None) -> bytes:
-        people = self._people(meeting)
+        people = self.people(meeting)
         return meeting_request(
             uid=f"meeting-{meeting.id}@{self._domain}", sequence=sequence, start=meeting.start,
             end=meeting.end, summary=f"Opfølgningsmøde om {people['employee']} (jobcenter)",
@@ -225,7 +225,7 @@ class EmailFlow:
                     invited = meeting.invited_at.date()
                     if add_working_days(invited, self.reminder_after_working_days,
                                         closed) <= today:
-                        context = self._people(meeting) | {
+                        context = self.people(meeting) | {
                             "proposed": danish_slot(meeting.start, meeting.end),
                             "link": self.link(meeting)}
                         self._enqueue(session, meeting, "employer_reminder", recipient,
@@ -235,7 +235,7 @@ class EmailFlow:
                         and meeting.start.date() == today + timedelta(days=1) \
                         and (meeting.id, "employer_day_before") not in sent:
                     self._enqueue(session, meeting, "employer_day_before", recipient,
-                                  "employer_day_before", self._people(meeting))
+                                  "employer_day_before", self.people(meeting))
                     count += 1
         if count:
             log.info("%s reminder(s) queued", count)

@@ -148,7 +148,7 @@ class MeetingAnswers:
             wishes = ", ".join(preferences.get("weekdays_text") or []) or "alle hverdage"
             parts = ", ".join(preferences.get("parts_text") or []) or "hele dagen"
             note = f" Besked: {preferences['text']}" if preferences.get("text") else ""
-            self.flow._task(session, meeting, "employer_other_times",
+            self.flow.add_task(session, meeting, "employer_other_times",
                             f"Arbejdsgiveren beder om andre tider ({wishes}; {parts}). "
                             f"Sagen planlægges igen med ønskerne.{note}")
         self.planner.request("employer_other_times")
@@ -187,7 +187,7 @@ class MeetingAnswers:
             await self._cancel(session, meeting, "aflyst af arbejdsgiveren")
             await self.flow.cancelled(session, meeting, "arbejdsgiveren har aflyst mødet",
                                       follows=True)
-            self.flow._task(session, meeting, "employer_cancelled",
+            self.flow.add_task(session, meeting, "employer_cancelled",
                             "Arbejdsgiveren har aflyst det bekræftede møde; sagen planlægges "
                             "igen.")
         self.planner.request("employer_cancelled")
