@@ -1,19 +1,30 @@
 """CP-SAT planner, decomposed so it scales to thousands of cases.
 
-Stage 1 (CP-SAT): boolean x[case, consultant, day] only for candidates that can hold the
-meeting (pruned by `candidates.day_feasible`), with capacity (rule 3), the per-day maximum
-(rule 8), a per consultant-day budget of occupied minutes (rule 7, a relaxation of the exact
-sequence) and eligibility (rule 2) built into the candidate set. Lexicographic objective:
-on-time meetings, then meetings at all, then diagnosis-group match and short travel.
+Small instances (up to PAIR_KEYS on-time (case, consultant, day) candidates): a day-level
+model x[case, consultant, day] with room (rule 3), the per-day maximum (rule 8), the day's
+free minutes and, per consultant-day, "at most one of two candidates that cannot both be
+sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest start).
+With at most two meetings per day this model is exact. It is solved first for on-time
+meetings only (all on-time candidates, so its objective bound is a proven upper bound), then
+with late candidates for meetings and the secondary goals at that on-time count.
 
-Stage 2 (exact): per consultant-day the cases stage 1 put there are sequenced on the slot
+Larger instances, stage 1 (CP-SAT): boolean x[case, consultant, gap] only for candidates
+that can hold the meeting in that free gap, with capacity (rule 3), the per-day maximum
+(rule 8), a per-gap budget of occupied minutes (rule 7, a relaxation of the exact sequence)
+and eligibility (rule 2) built into the candidate set. Lexicographic objective: on-time
+meetings, then meetings at all, then diagnosis-group match and short travel.
+
+Stage 2 (exact): per consultant-day the cases the model put there are sequenced on the slot
 grid (rules 5-7); a case that does not fit is repaired: moved to another day or consultant
-with room, on time if possible. The result is always a valid plan; it is compared with the
-greedy baseline and never returned worse on on-time meetings.
+with room, on time if possible. Then a local search (`_improve`) turns late or missing
+meetings into on-time ones, directly or by moving one other meeting away. The greedy
+baseline improved by the same local search is the models' hint and a fallback. The result
+is always a valid plan, never worse than the greedy baseline on on-time meetings.
 
-Upper bound on on-time meetings: a max-flow relaxation over all eligible (consultant, day)
-pairs (cases -> consultant-days -> consultants, with per-day and capacity limits), and, when
-the CP-SAT model is not pruned, CP-SAT's own objective bound (exact by the weights).
+Upper bound on on-time meetings: the minimum of a max-flow relaxation over all eligible
+(consultant, day) pairs (cases -> consultant-days -> consultants, with per-day and capacity
+limits) and, when its candidates are complete (never pruned), the objective bound of the
+on-time relaxation (pair model, or the gap model with exact minutes).
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from optimizer.plan import Plan, build_plan
 MAX_VARIABLES = 120_000  # stage-1 booleans; beyond this consultants per case are pruned
 SMALL_MODEL = 30_000  # below: interleaved (deterministic) search and a bound pass
 LATE_GAPS = 4  # late candidate gaps kept per (case, consultant)
+PAIR_KEYS = 12_000  # on-time (case, consultant, day) candidates up to which the pair model
 SECONDARY_MAX = 40  # per meeting: 20 for a skill match + up to 20 for short travel
 
 
@@ -289,24 +301,17 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     return status, chosen, solver.best_objective_bound, w_on
 
 
-def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0,
-                started: float | None = None) -> Plan:
-    """Plan with the two-stage CP-SAT method (see the module docstring)."""
-    started = time.perf_counter() if started is None else started
-    limit = 10.0 if time_limit is None else float(time_limit)
-    p = prepare(instance)
+def _candidates(p: Prepared, ok_day: np.ndarray, greedy: Schedule
+                ) -> tuple[list[list[tuple[int, int, int]]], np.ndarray, np.ndarray,
+                           np.ndarray, bool]:
+    """Stage-1 candidates x[i, c, g] on free gaps g of consultant c.
+
+    Returns (gaps, ok, on, ok_on_full, pruned): `ok` the (possibly pruned) candidates, `on`
+    whether gap g is on time for case i, `ok_on_full` the complete (never pruned) on-time
+    candidates, which the bound relaxation uses.
+    """
     inst = p.instance
     n, m = len(inst.cases), len(inst.consultants)
-    ok_day = day_feasible(p)
-    on_day = _on_time_mask(p)
-    greedy = greedy_schedule(p)
-    greedy_on = _count_on_time(p, greedy)
-
-    kept_on_time = sum(1 for i, (_, d, _) in p.kept.items()
-                       if d <= (inst.cases[i].deadline - inst.as_of).days)
-    bound = kept_on_time + flow_bound(p, ok_day, on_day)
-
-    # -- candidates x[i, c, g] on free gaps g of consultant c ----------------------------------
     gaps, gap_day, _ = _gaps(p)
     width = gap_day.shape[1]
     tmax = {kind: _gap_tmax(p, gaps, width, kind) for kind in inst.meeting_minutes}
@@ -333,6 +338,7 @@ def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0
 
     # Late gaps: only the first LATE_GAPS per (case, consultant). On-time options stay
     # complete, so the on-time part of the bound is unaffected (late options only compete).
+    ok_on_full = ok & on
     late_rank = np.cumsum(ok & ~on, axis=2)
     ok &= on | (late_rank <= LATE_GAPS)
     pairs = ok.any(axis=2)  # (n, m): consultant c can hold case i's meeting some day
@@ -356,21 +362,143 @@ def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0
             drop = [c for c in cs if c not in chosen]
             ok[i, drop] = False
 
+    return gaps, ok, on, ok_on_full, pruned
+
+
+def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0,
+                started: float | None = None) -> Plan:
+    """Plan with the two-stage CP-SAT method (see the module docstring)."""
+    started = time.perf_counter() if started is None else started
+    limit = 10.0 if time_limit is None else float(time_limit)
+    p = prepare(instance)
+    inst = p.instance
+    ok_day = day_feasible(p)
+    on_day = _on_time_mask(p)
+    greedy = greedy_schedule(p)
+    greedy_on = _count_on_time(p, greedy)
+
+    kept_on_time = sum(1 for i, (_, d, _) in p.kept.items()
+                       if d <= (inst.cases[i].deadline - inst.as_of).days)
+    bound = kept_on_time + flow_bound(p, ok_day, on_day)
+    stop = started + limit - 0.05 * limit - 0.1  # local search ends here
+
+    # The baseline improved by local search: a hint for the models and a fallback.
+    improved = greedy_schedule(p)
+    _improve(p, improved, ok_day, started + 0.1 * limit)
+    if int((ok_day & on_day[:, None, :]).sum()) <= PAIR_KEYS:
+        result = _solve_pairs(p, ok_day, on_day, improved, started, limit, seed)
+    else:
+        result = _solve_gaps(p, ok_day, on_day, improved, started, limit, seed)
+    schedule, exact = improved, False
+    if result is not None:
+        schedule, model_bound, exact = result
+        if model_bound is not None:
+            bound = min(bound, kept_on_time + model_bound)
+        needing = [i for i, case in enumerate(inst.cases)
+                   if case.needs_meeting and i not in schedule.meeting]
+        _repair(p, schedule, needing, on_day)
+        greedy_schedule(p, schedule)  # everything still without consultant: least loaded
+        if _count_on_time(p, schedule) < bound:
+            _improve(p, schedule, ok_day, stop)
+            greedy_schedule(p, schedule)
+        if (_count_on_time(p, schedule), len(schedule.meeting)) < \
+                (_count_on_time(p, improved), len(improved.meeting)):
+            schedule, exact = improved, False
+    # OPTIMAL only when the models were exact (nothing pruned or left out) and the on-time
+    # bound is reached.
+    exact = exact and _count_on_time(p, schedule) >= bound
+    final_status = "OPTIMAL" if exact else "FEASIBLE"
+
+    ours = (_count_on_time(p, schedule), len(schedule.meeting))
+    theirs = (greedy_on, len(greedy.meeting))
+    seconds = time.perf_counter() - started
+    if ours < theirs:
+        return build_plan(p, greedy, "cpsat", f"{final_status} (greedy plan kept)", seconds,
+                          bound)
+    return build_plan(p, schedule, "cpsat", final_status, seconds, bound)
+
+
+def _sequence_all(p: Prepared, chosen_cd: dict[tuple[int, int], list[int]],
+                  weight: dict[int, int]) -> tuple[Schedule, list[int]]:
+    """Stage 2: sequence each consultant-day exactly; returns the schedule and the left-outs."""
+    schedule = Schedule(p)
+    left_out: list[int] = []
+    for (c, d), cases in sorted(chosen_cd.items()):
+        for i in cases:
+            schedule.assign(i, c)
+        left_out += _place_day(p, schedule, c, d, sorted(cases), weight)
+    return schedule, left_out
+
+
+def _solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Schedule,
+                 started: float, limit: float, seed: int
+                 ) -> tuple[Schedule, int | None, bool] | None:
+    """Small instances: the day-level pair model (`_pair_model`), first for on-time only
+    (its bound bounds the on-time count), then with late candidates and the secondary goals.
+
+    Returns (schedule, bound on new on-time meetings or None, exact) or None.
+    """
+    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.3 * limit - 0.3)
+    on_keys, _ = _day_keys(p, ok_day, on_day, 0)
+    hint = {(i, c, p.days.index(d)) for i, (c, d, _) in greedy.meeting.items()
+            if i not in p.kept}
+    prefer = frozenset(hint)
+    share = 0.6 * remaining
+    t0 = time.perf_counter()
+    status, chosen, best = _pair_model(p, on_keys, on_day, share, seed, hint)
+    remaining -= time.perf_counter() - t0
+    model_bound = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        model_bound = int(best + 1e-6)
+        hint = chosen
+    min_on = sum(1 for i, _, k in hint if on_day[i, k])
+    all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
+    status_b, chosen_b, _ = _pair_model(p, all_keys, on_day, max(0.3, remaining), seed, hint,
+                                        min_on=min_on, prefer=prefer)
+    if status_b in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = chosen_b
+    elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    chosen_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
+    weight: dict[int, int] = {}
+    n = len(p.instance.cases)
+    for i, c, k in chosen:
+        chosen_cd[c, p.days[k]].append(i)
+        weight[i] = (n + 1 if on_day[i, k] else 0) + 1
+    schedule, left_out = _sequence_all(p, chosen_cd, weight)
+    pairs_exact = all(_day_capacity(p, c, d) <= 2 for c, d in chosen_cd)
+    exact = status == status_b == cp_model.OPTIMAL and not late_pruned and not left_out and \
+        pairs_exact and all(c.max_meetings_per_day <= 2 for c in p.instance.consultants)
+    return schedule, model_bound, exact
+
+
+def _solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Schedule,
+                started: float, limit: float, seed: int
+                ) -> tuple[Schedule, int | None, bool] | None:
+    """Large instances: the gap-level stage-1 model (`_stage1`), then exact sequencing.
+
+    Returns (schedule, bound on new on-time meetings or None, exact) or None.
+    """
+    inst = p.instance
+    gaps, ok, on, _, pruned = _candidates(p, ok_day, greedy)
     keys_all = list(zip(*(a.tolist() for a in np.nonzero(ok)), strict=True))
     on_set = {key for key in keys_all if on[key]}
-    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.12 * limit - 0.4)
+    # model building and presolve are not in CP-SAT's time limit: ~25 us per variable
+    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.12 * limit - 0.4
+                    - 2.5e-5 * len(keys_all))
     hint = _greedy_hint(p, greedy, gaps)
     slack = inst.slot_minutes - 1
     status = cp_model.OPTIMAL
     chosen: set[tuple[int, int, int]] = set()
     w_on = 1
+    model_bound = None
     if keys_all and not pruned and len(keys_all) < SMALL_MODEL:
         # First a valid relaxation (exact minutes) whose bound bounds the on-time count ...
         share = 0.4 * remaining
         status, chosen, best_bound, w_on = _stage1(p, keys_all, on_set, gaps, hint, 0, share,
-                                                  seed, small=len(keys_all) < SMALL_MODEL)
+                                                  seed, small=True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            bound = min(bound, kept_on_time + int(best_bound // w_on))
+            model_bound = int(best_bound // w_on)
             hint = chosen
         remaining -= share
     if keys_all:
@@ -381,41 +509,16 @@ def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0
                                             small=len(keys_all) < SMALL_MODEL)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             chosen = chosen_b
-    status_name = getattr(status, "name", str(status))
-
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not chosen:
-        return build_plan(p, greedy, "cpsat", f"{status_name} (greedy fallback)",
-                          time.perf_counter() - started, bound)
-    w_meet = 1
-
-    # -- stage 2: exact sequencing per consultant-day, then repair -----------------------------
-    schedule = Schedule(p)
+        return None
     chosen_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
     weight: dict[int, int] = {}
     for i, c, g in chosen:
         chosen_cd[c, p.days[gaps[c][g][0]]].append(i)
-        weight[i] = (w_on if on[i, c, g] else 0) + w_meet
-    left_out: list[int] = []
-    for (c, d), cases in sorted(chosen_cd.items()):
-        for i in cases:
-            schedule.assign(i, c)
-        left_out += _place_day(p, schedule, c, d, sorted(cases), weight)
-    needing = [i for i, case in enumerate(inst.cases)
-               if case.needs_meeting and i not in schedule.meeting]
-    _repair(p, schedule, needing, on_day)
-    greedy_schedule(p, schedule)  # everything still without consultant: least loaded
-    # OPTIMAL only when nothing was pruned or left out and the on-time bound is reached.
-    exact = status == cp_model.OPTIMAL and not pruned and not left_out and \
-        _count_on_time(p, schedule) >= bound
-    final_status = "OPTIMAL" if exact else "FEASIBLE"
-
-    ours = (_count_on_time(p, schedule), len(schedule.meeting))
-    theirs = (greedy_on, len(greedy.meeting))
-    seconds = time.perf_counter() - started
-    if ours < theirs:
-        return build_plan(p, greedy, "cpsat", f"{final_status} (greedy plan kept)", seconds,
-                          bound)
-    return build_plan(p, schedule, "cpsat", final_status, seconds, bound)
+        weight[i] = (w_on if on[i, c, g] else 0) + 1
+    schedule, left_out = _sequence_all(p, chosen_cd, weight)
+    exact = status == cp_model.OPTIMAL and not pruned and not left_out
+    return schedule, model_bound, exact
 
 
 def _rank(scores: list[tuple]) -> list[int]:
@@ -431,3 +534,224 @@ def _count_on_time(p: Prepared, schedule: Schedule) -> int:
     inst = p.instance
     return sum(1 for i, (_, d, _) in schedule.meeting.items()
                if d <= (inst.cases[i].deadline - inst.as_of).days)
+
+
+def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: int
+              ) -> tuple[dict[tuple[int, int, int], tuple[int, int, int]], bool]:
+    """Day-level candidates (i, c, k) with a feasible start, as (min_end, max_start, minutes).
+
+    min_end / max_start: the earliest end and the latest start of the occupied interval over
+    all feasible grid starts (rules 5-7, employer unavailability): two meetings fit on one
+    consultant-day iff one's earliest end is at most the other's latest start. All on-time
+    days are kept; of the late ones only the first `late_days` per (case, consultant)
+    (the flag says whether any late day with a feasible start was left out).
+    """
+    out: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+    for i, c, k in zip(*(a.tolist() for a in np.nonzero(ok_day)), strict=True):
+        if not on_day[i, k]:
+            continue
+        span = _span(p, i, c, p.days[k])
+        if span is not None:
+            out[i, c, k] = span
+    late = ok_day & ~on_day[:, None, :]
+    pruned = False
+    for i, c in zip(*(a.tolist() for a in np.nonzero(late.any(axis=2))), strict=True):
+        found = 0
+        for k in np.nonzero(late[i, c])[0].tolist():
+            span = _span(p, i, c, p.days[k])
+            if span is None:
+                continue
+            if found >= late_days:
+                pruned = True
+                break
+            out[i, c, k] = span
+            found += 1
+    return out, pruned
+
+
+def _span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int, int] | None:
+    starts = feasible_starts(p, i, c, d)
+    if not starts:
+        return None
+    t, dur = p.trip(i, c), p.duration(i)
+    return starts[0] + dur + t, starts[-1] - t, dur + 2 * t
+
+
+
+def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
+                on_day: np.ndarray, seconds: float, seed: int,
+                hint: set[tuple[int, int, int]], min_on: int | None = None,
+                prefer: frozenset[tuple[int, int, int]] = frozenset()
+                ) -> tuple[int, set[tuple[int, int, int]], float]:
+    """Day-level model x[i, c, k] with exact pairwise fit per consultant-day.
+
+    Constraints: one meeting per case, room (rule 3), the per-day maximum (rule 8), the day's
+    free minutes (rule 7), and for every two candidates of a consultant-day that cannot both
+    be sequenced (rules 5-7), at most one of them. With at most two meetings per day this is
+    exact; with more, a relaxation. Without `min_on` the objective is the number of on-time
+    meetings (then `keys` should be the complete on-time candidates, and the returned bound
+    is a proven upper bound on new on-time meetings); with it, on-time >= min_on is required
+    and meetings, then the secondary goals, then closeness to `prefer` and early days are
+    maximised.
+    Returns (status, chosen keys, objective bound).
+    """
+    model = cp_model.CpModel()
+    x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
+    by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    by_c_new: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for key, var in x.items():
+        by_case[key[0]].append(var)
+        by_cd[key[1], key[2]].append(key)
+        if p.is_new(key[0]):
+            by_c_new[key[1]].append(var)
+    for vs in by_case.values():
+        model.add_at_most_one(vs)
+    for c, vs in by_c_new.items():
+        if len(vs) > p.room[c]:
+            model.add(sum(vs) <= max(0, p.room[c]))
+    for (c, k), ks in by_cd.items():
+        d = p.days[k]
+        cap = _day_capacity(p, c, d)
+        if len(ks) > cap:
+            model.add(sum(x[key] for key in ks) <= cap)
+        free = sum(b - a for a, b in p.free[c].get(d, ()))
+        if sum(keys[key][2] for key in ks) > free:
+            model.add(sum(keys[key][2] * x[key] for key in ks) <= free)
+        if cap < 2 or len(ks) < 2:
+            continue
+        span = np.array([keys[key][:2] for key in ks], dtype=np.int64)
+        end, start = span[:, 0], span[:, 1]
+        proper = start < end
+        # a proper candidate always covers [latest start, earliest end): a clique per point
+        idx = np.nonzero(proper)[0]
+        for tau in sorted(set(start[idx].tolist())):
+            clique = idx[(start[idx] <= tau) & (end[idx] > tau)]
+            if len(clique) > 1:
+                model.add_at_most_one(x[ks[q]] for q in clique.tolist())
+        # the other conflicts pairwise: q and r conflict iff start_r < end_q and start_q < end_r
+        conflict = (start[None, :] < end[:, None]) & (start[:, None] < end[None, :])
+        conflict &= ~(proper[:, None] & proper[None, :])
+        for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
+            model.add_bool_or([x[ks[int(q)]].Not(), x[ks[int(r)]].Not()])
+
+    on_vars = [var for key, var in x.items() if on_day[key[0], key[2]]]
+    if min_on is None:
+        model.maximize(sum(on_vars))
+    else:
+        # meetings, then the secondary goals, then (ties) the baseline's choice and early days
+        model.add(sum(on_vars) >= min_on)
+        big_n, width = max(1, len(by_case)), 2 * len(p.days)
+        w_sec = width * big_n + 1
+        w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
+        model.maximize(cp_model.LinearExpr.weighted_sum(
+            list(x.values()),
+            [w_meet + w_sec * _secondary(p, key[0], key[1]) + len(p.days) - 1 - key[2]
+             + (len(p.days) if key in prefer else 0) for key in x]))
+    for key in sorted(hint):
+        if key in x:
+            model.add_hint(x[key], True)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.random_seed = seed
+    params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
+    params.max_time_in_seconds = max(0.1, seconds)
+    params.max_deterministic_time = 4 * max(0.1, seconds)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, set(), float("inf")
+    chosen = {key for key, var in x.items() if solver.boolean_value(var)}
+    return status, chosen, solver.best_objective_bound
+
+
+def _improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) -> None:
+    """Local search: make late or missing meetings on time (never losing a meeting).
+
+    Per such case i (earliest deadline first), over consultant-days on time for i: place i
+    directly if it fits; else eject one meeting j of that day whose case can be re-placed
+    elsewhere, on time if it was on time (any slot otherwise), and put i in its place.
+    Every move keeps rules 1-9 (all placements go through `Schedule`).
+    """
+    inst = p.instance
+    due = [(case.deadline - inst.as_of).days for case in inst.cases]
+    targets = sorted((i for i, case in enumerate(inst.cases)
+                      if case.needs_meeting and i not in p.kept
+                      and not (i in schedule.meeting and schedule.meeting[i][1] <= due[i])),
+                     key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+    for i in targets:
+        if time.perf_counter() > stop:
+            return
+        _lift(p, schedule, i, ok_day, due, stop)
+
+
+def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list[int],
+          stop: float) -> bool:
+    """One `_improve` step for case i; True when i got an on-time meeting."""
+    inst = p.instance
+    owner = schedule.owner.get(i)
+    options: list[tuple[int, int]] = []  # on-time (consultant, day) pairs for i
+    for c, k in zip(*(a.tolist() for a in np.nonzero(ok_day[i])), strict=True):
+        if p.days[k] <= due[i] and (c == owner or not p.is_new(i) or schedule.room[c] > 0):
+            options.append((c, p.days[k]))
+    if not options:
+        return False
+    options.sort(key=lambda cd: (cd[1], inst.consultants[cd[0]].id))
+    before = (owner, schedule.meeting.get(i))
+
+    def move_i(c: int, d: int, start: int) -> None:
+        if schedule.owner.get(i) != c:
+            schedule.unassign(i)
+        else:
+            schedule.unplace(i)
+        schedule.place(i, c, d, start)
+
+    def restore_i() -> None:
+        schedule.unassign(i)
+        if before[0] is not None:
+            schedule.assign(i, before[0])
+        if before[1] is not None:
+            schedule.place(i, *before[1])
+
+    for c, d in options:
+        found = schedule.starts(i, c, d)
+        if found:
+            move_i(c, d, found[0])
+            return True
+    by_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j, (c, d, _) in schedule.meeting.items():
+        if j not in p.kept and j != i:
+            by_cd[c, d].append(j)
+    for c, d in options:
+        if time.perf_counter() > stop:
+            return False
+        for j in sorted(by_cd.get((c, d), ())):
+            cj, dj, sj = schedule.meeting[j]
+            schedule.unplace(j)
+            found = schedule.starts(i, c, d)
+            if not found:
+                schedule.place(j, cj, dj, sj)
+                continue
+            move_i(c, d, found[0])
+            if _relocate(p, schedule, j, cj, dj <= due[j], due):
+                return True
+            restore_i()
+            schedule.place(j, cj, dj, sj)
+    return False
+
+
+def _relocate(p: Prepared, schedule: Schedule, j: int, cj: int, on_time: bool,
+              due: list[int]) -> bool:
+    """Give unplaced case j (owned by cj) a meeting: on time when `on_time`, else any."""
+    inst = p.instance
+    days = [d for d in p.days if d <= due[j]] if on_time else p.days
+    pool = [cj] + sorted((c for c in p.eligible[j] if c != cj and p.is_new(j)
+                          and schedule.room[c] > 0),
+                         key=lambda c: (load_ratio(schedule, c), inst.consultants[c].id))
+    for c in pool:
+        slot = schedule.earliest(j, c, days)
+        if slot is not None:
+            if c != cj:
+                schedule.unassign(j)
+            schedule.place(j, c, slot[0], slot[1])
+            return True
+    return False
