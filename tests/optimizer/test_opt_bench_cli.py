@@ -1,0 +1,45 @@
+"""`fasthold bench generate` and `fasthold bench plan` end to end (figures are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optimizer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fasthold(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def test_bench_generate_writes_a_valid_instance(tmp_path: Path) -> None:
+    out = tmp_path / "instance.json"
+    done = fasthold("bench", "generate", "--cases", "40", "--consultants", "4", "--seed", "7",
+                    "--tight", "--as-of", "2026-12-01", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    instance = optimizer.parse_instance(data)
+    assert len(data["cases"]) == 40 and len(data["consultants"]) == 4
+    assert data["as_of"] == "2026-12-01"
+    plan = optimizer.solve(instance, solver="greedy", time_limit=5, seed=0)
+    assert optimizer.validate(instance, plan) == []
+    again = fasthold("bench", "generate", "--cases", "40", "--consultants", "4", "--seed", "7",
+                     "--tight", "--as-of", "2026-12-01")
+    assert json.loads(again.stdout) == data  # deterministic for a seed
+
+
+def test_bench_plan_prints_table_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    done = fasthold("bench", "plan", "--sizes", "S", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "S" in done.stdout and "gap" in done.stdout.lower()
+    report = json.loads(out.read_text(encoding="utf-8"))
+    row = report["sizes"][0]
+    assert row["size"] == "S" and row["cases"] == 123 and row["consultants"] == 5
+    assert row["problems_cpsat"] == [] and row["problems_greedy"] == []
+    assert row["upper_bound"] >= row["on_time_cpsat"] >= row["on_time_greedy"]
