@@ -125,15 +125,20 @@ class Planner:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.time_limit + 30)
             except TimeoutError:
-                log.error("planning run did not finish on shutdown; cancelled")
+                stack = "".join(f"\n  {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}"
+                                for f in self._task.get_stack(limit=20))
+                log.error("planning run did not finish on shutdown; cancelled. Waiting at:%s",
+                          stack)
                 await _cancel(self._task)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wanted.wait()
             if self._stopping:
                 return
             await asyncio.sleep(0.05)  # let a burst of intakes arrive before planning
+            if self._stopping:
+                return  # stop() was called during the pause: its wake-up must not be lost
             self._wanted.clear()
             trigger = ",".join(sorted(set(self._reasons)))[:32] or "change"
             self._reasons.clear()
