@@ -139,3 +139,19 @@ def test_reasons_in_words() -> None:
     assert reason_in_words("skill_match:mental") == "speciale: psykisk"
     assert reason_in_words("fixed_employer") == "fast konsulent for virksomheden"
     assert reason_in_words("least_loaded") == "laveste belastning"
+
+
+async def test_stop_during_burst_pause_is_not_lost(demo_config, sqlite_url,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """A stop that arrives while the planner waits for a burst to settle ends the loop."""
+    import asyncio
+
+    async for api in start_api(demo_config, make_secrets(sqlite_url)):
+        planner = api.client.app[PLANNER]
+        await planner.wait_idle()
+        planner.request("change")
+        await asyncio.sleep(0.01)  # inside the planner's 0.05 s burst pause
+        await planner.stop()
+        assert planner._task is not None and planner._task.done()
+        assert not planner._task.cancelled()  # it returned on its own, nobody cancelled it
+    assert "did not finish on shutdown" not in caplog.text
