@@ -12,6 +12,7 @@ from aiohttp import web
 
 from service import demo_mailbox, employer_pages
 from service.api import outbox as outbox_api
+from service.api import tasks as tasks_api
 from service.invitations import EMAIL_FLOW, EmailFlow
 from service.links import MeetingLinks
 from service.meeting_answers import MeetingAnswers
@@ -98,5 +99,6 @@ def setup(app: web.Application, *, demo: bool) -> None:
     app.cleanup_ctx.append(_answers_ctx)
     employer_pages.add_routes(app)
     outbox_api.add_routes(app)
+    tasks_api.add_routes(app)
     if demo:
         demo_mailbox.add_routes(app)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from service import audit
+from service.api.openapi import Operation, document
 from service.app import CONFIG
 from service.db.models import OutboxMessage
 from service.http import DB, ApiError, field_error_response, require
@@ -15,6 +17,26 @@ from service.outbox import as_utc
 from service.timeutil import utcnow
 
 STATUSES = ("pending", "sending", "sent", "failed", "to_print", "printed")
+
+
+class OutboxMessageOut(BaseModel):
+    id: int
+    channel: str
+    kind: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    message_id: str
+    meeting_id: int | None
+    created_at: str
+    next_attempt_at: str
+    sent_at: str | None
+
+
+class OutboxList(BaseModel):
+    messages: list[OutboxMessageOut]
 
 
 def _out(row: OutboxMessage) -> dict[str, Any]:
@@ -83,3 +105,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/outbox", list_messages, name="outbox_list")
     app.router.add_post("/api/outbox/{message_id}/retry", retry, name="outbox_retry")
     app.router.add_post("/api/outbox/{message_id}/printed", printed, name="outbox_printed")
+
+
+document(
+    Operation("get", "/api/outbox", "Outgoing email and letters; failed deliveries",
+              roles=("intake", "manager", "consultant"), responses={200: OutboxList},
+              query={"status": ("string", STATUSES)}),
+    Operation("post", "/api/outbox/{message_id}/retry", "Send a failed email again",
+              roles=("intake", "manager"), responses={200: OutboxMessageOut}),
+    Operation("post", "/api/outbox/{message_id}/printed", "A letter was printed and sent",
+              roles=("intake", "manager"), responses={200: OutboxMessageOut}),
+)

@@ -202,6 +202,19 @@ async def test_other_times_replans_with_preferences(mail_api: Api,
         tasks = (await session.execute(select(ConsultantTask))).scalars().all()
     assert any(t.kind == "employer_other_times" and "Helst ikke i ferien" in t.text
                for t in tasks)
+    # The consultant sees the task through the API and can mark it done.
+    listed = await (await mail_api.client.get("/api/tasks", headers=mail_api.auth("intake"))
+                    ).json()
+    task = next(t for t in listed["tasks"] if t["kind"] == "employer_other_times")
+    assert task["case_id"] == "o1" and task["done_at"] is None
+    done = await mail_api.client.post(f"/api/tasks/{task['id']}/done",
+                                      headers=mail_api.auth("intake"))
+    assert done.status == 200 and (await done.json())["done_at"] is not None
+    still_open = await (await mail_api.client.get(
+        "/api/tasks", headers=mail_api.auth("intake"))).json()
+    assert task["id"] not in [t["id"] for t in still_open["tasks"]]
+    assert (await mail_api.client.get("/api/tasks?state=soon",
+                                      headers=mail_api.auth("intake"))).status == 422
 
 
 async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
