@@ -155,3 +155,64 @@ async def test_stop_during_burst_pause_is_not_lost(demo_config, sqlite_url,
         assert planner._task is not None and planner._task.done()
         assert not planner._task.cancelled()  # it returned on its own, nobody cancelled it
     assert "did not finish on shutdown" not in caplog.text
+
+
+async def test_cpsat_failure_falls_back_to_greedy_and_is_logged(
+        planned_api: Api, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import optimizer
+
+    real_solve = optimizer.solve
+
+    def failing_cpsat(instance: Any, solver: str = "cpsat", **kwargs: Any) -> Any:
+        if solver == "cpsat":
+            raise RuntimeError("solver crashed")
+        return real_solve(instance, solver=solver, **kwargs)
+
+    monkeypatch.setattr(optimizer, "solve", failing_cpsat)
+    api = planned_api
+    await api.client.post("/api/cases", json=body("f1"), headers=api.auth("intake"))
+    await api.client.app[PLANNER].wait_idle()
+    case = await _case(api, "f1")
+    assert case["owner"] is not None and case["meeting"]["kind"] == "workplace_meeting"
+    runs = (await (await api.client.get("/api/planning/runs",
+                                        headers=api.auth("manager"))).json())["runs"]
+    assert runs[0]["solver"] == "greedy" and "solver crashed" in runs[0]["error"]
+    assert "CP-SAT failed, using the greedy plan" in caplog.text
+
+
+async def test_consultant_not_yet_doing_workplace_meetings_gets_none(planned_api: Api) -> None:
+    # config/demo.toml: "eva" holds workplace meetings only from 2027-02-01 (after TODAY).
+    api = planned_api
+    h = api.auth("intake")
+    for n in range(12):
+        await api.client.post("/api/cases", json=body(f"r{n}", employer={
+            "cvr": f"{40000000 + n}", "name": f"Firma {n}",
+            "contact_email": f"chef{n}@firma.example",
+            "location": {"lat": 56.13 + n * 0.01, "lon": 8.95}}), headers=h)
+    await api.client.app[PLANNER].wait_idle()
+    cases = [await _case(api, f"r{n}") for n in range(12)]
+    workplace = [c["meeting"] for c in cases if c["meeting"]]
+    assert workplace, "meetings were proposed"
+    assert all(m["consultant_id"] != "eva" for m in workplace
+               if m["kind"] == "workplace_meeting")
+    assert all(c["owner"]["consultant_id"] != "eva" for c in cases)
+
+
+async def test_sent_proposal_is_not_moved_by_later_runs(planned_api: Api) -> None:
+    api = planned_api
+    await api.client.post("/api/cases", json=body("s1"), headers=api.auth("intake"))
+    await api.client.app[PLANNER].wait_idle()
+    first = await _case(api, "s1")
+    assert first["meeting"]["invited_at"] is not None  # the employer was sent the proposal
+    # More work arrives and planning runs again (twice): the sent proposal stays as it is.
+    for n in range(4):
+        await api.client.post("/api/cases", json=body(f"x{n}"), headers=api.auth("intake"))
+    await api.client.app[PLANNER].wait_idle()
+    assert (await api.client.post("/api/planning/run", headers=api.auth("manager"))).status == 200
+    again = await _case(api, "s1")
+    assert again["meeting"] == first["meeting"]
+    async with api.client.app[DB].read() as session:
+        meetings = (await session.execute(select(Meeting).join(Meeting.case).where(
+            Meeting.case.has(case_ref="s1")))).unique().scalars().all()
+    assert len(meetings) == 1
