@@ -15,7 +15,7 @@ from service.db.models import ConsultantTask, Meeting, OutboxMessage
 from service.employer_pages import ANSWERS, LINKS
 from service.http import DB
 from service.invitations import EMAIL_FLOW
-from service.meeting_answers import Outcome
+from service.meeting_answers import Outcome, local_now
 from service.planning import PLANNER
 from service.timeutil import today_local
 from tests.conftest import (
@@ -239,6 +239,47 @@ async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
     assert "i jobcentret" in text_part(citizen[-1])
     page = await (await mail_api.client.get(path)).text()
     assert "Tak for jeres besked" in page
+
+
+async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
+                                                              smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("c1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    page = await (await mail_api.client.get(path)).text()
+    assert 'id="cancel"' in page and "Flyt mødet" in page
+    resp = await mail_api.client.post(f"{path}/cancel", data={"csrf": csrf},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(path)).text()
+    assert "Mødet er aflyst" in page
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Ændret" in str(m["Subject"]))
+    await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN and "ændret" in str(m["Subject"]))
+    await mail_api.client.app[PLANNER].wait_idle()
+    await invitation(smtp_sink, count=2)  # planned again, a new proposal sent
+    assert (await meeting_of(mail_api, "c1"))["status"] == "proposed"
+
+    # Less than 24 hours before, the page offers no changes and a POST is refused.
+    path2 = link_path(await invitation(smtp_sink, count=2))
+    csrf2 = await form_token(mail_api, path2)
+    page = await (await mail_api.client.get(path2)).text()
+    slot2 = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path2}/confirm", data={"csrf": csrf2, "slot": slot2})
+    async with mail_api.client.app[DB].write() as session:
+        meeting = (await session.execute(select(Meeting).where(
+            Meeting.status == "confirmed"))).unique().scalar_one()
+        soon = local_now().replace(second=0, microsecond=0) + timedelta(hours=3)
+        meeting.end = soon + (meeting.end - meeting.start)
+        meeting.start = soon
+    page = await (await mail_api.client.get(path2)).text()
+    assert 'id="cancel"' not in page and "mindre end 24 timer" in page
+    resp = await mail_api.client.post(f"{path2}/cancel", data={"csrf": csrf2},
+                                      allow_redirects=False)
+    assert resp.headers["Location"].endswith("besked=for-sent")
+    assert (await meeting_of(mail_api, "c1"))["status"] == "confirmed"
 
 
 # -- link security -----------------------------------------------------------------------------
