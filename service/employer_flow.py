@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
 
@@ -17,17 +18,20 @@ from service.invitations import EMAIL_FLOW, EmailFlow
 from service.links import MeetingLinks
 from service.meeting_answers import MeetingAnswers
 from service.outbox import OUTBOX, OutboxDeliverer, SenderIdentity, running, smtp_sender_from
+from service.timeutil import COPENHAGEN
 
 log = logging.getLogger("fasthold.email")
 
 REMINDER_INTERVAL_SECONDS = 15 * 60
+REMINDER_HOURS = (7, 18)  # reminders go out in the daytime (Danish time), not at night
 
 
 async def _reminders(flow: EmailFlow, stop: asyncio.Event) -> None:
     """Every quarter of an hour; stops between rounds, never inside a database call."""
     while not stop.is_set():
         try:
-            await flow.send_due_reminders()
+            if REMINDER_HOURS[0] <= datetime.now(COPENHAGEN).hour < REMINDER_HOURS[1]:
+                await flow.send_due_reminders()
         except Exception:
             log.exception("reminder round failed")
         with contextlib.suppress(TimeoutError):
