@@ -25,7 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import optimizer
 from service.config import MunicipalityConfig
 from service.db.engine import Database
-from service.db.models import BookedMinute, Case, Consultant, Meeting, PlanningRun
+from service.db.models import (
+    BookedMinute,
+    Case,
+    Consultant,
+    ConsultantTask,
+    Meeting,
+    PlanningRun,
+)
 from service.planning_instance import ACTIVE_MEETING, InstanceContext, build_instance
 from service.timeutil import COPENHAGEN, today_local, utcnow
 
@@ -267,7 +274,21 @@ class Planner:
             new.consultant = consultant
             session.add(new)
             await session.flush()
-            await invite_employer(session, self.app, new)
+            try:
+                await invite_employer(session, self.app, new)
+            except Exception:
+                # One case's invitation must not cost the others their plan: keep the
+                # proposal, and ask the consultant to contact the employer instead.
+                log.exception("invitation for case %s could not be made", case.case_ref)
+                already = (await session.execute(select(ConsultantTask.id).where(
+                    ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None),
+                    ConsultantTask.kind == "invitation_failed").limit(1))).first()
+                if already is None:
+                    session.add(ConsultantTask(
+                        municipality_id=case.municipality_id, consultant_id=consultant.id,
+                        case_id=case.id, kind="invitation_failed",
+                        text="Invitationen kunne ikke sendes automatisk: kontakt "
+                             "arbejdsgiveren og aftal mødetidspunkt."))
 
         for item in data.get("unassigned", []):
             planned = ctx.cases.get(item["case_id"])
