@@ -19,7 +19,7 @@ from service.config import ConfigError, MunicipalityConfig, Secrets
 from service.db.engine import PROJECT_ROOT, Database, default_sqlite_url
 from service.db.migrate import upgrade_async
 from service.db.models import ApiKey
-from service.logs import configure_logging
+from service.logs import AccessLogger, configure_logging
 
 VAR = PROJECT_ROOT / "var"
 
@@ -89,6 +89,5 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and not secrets.smtp_host:
         print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
               f"{keys}>", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log_format=
-                '%a "%r" %s %b %Tfs')
+    web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger)
     return 0
