@@ -1,0 +1,131 @@
+"""Local search on a schedule: repair missing meetings, turn late or missing ones on time.
+
+Every move goes through `Schedule`, so rules 1-9 hold throughout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from optimizer.candidates import Prepared, Schedule
+from optimizer.greedy import load_ratio
+
+
+def repair(p: Prepared, schedule: Schedule, missing: list[int], on: np.ndarray) -> None:
+    """Insert meetings for `missing` cases: on time anywhere first, then the earliest late."""
+    inst = p.instance
+    missing = sorted(missing, key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+    for late_pass in (False, True):
+        for i in missing:
+            if i in schedule.meeting:
+                continue
+            owner = schedule.owner.get(i)
+            pool = [owner] if owner is not None else \
+                [c for c in p.eligible[i] if schedule.has_room(i, c)]
+            pool.sort(key=lambda c: (load_ratio(schedule, c), inst.consultants[c].id))
+            days = [d for k, d in enumerate(p.days) if on[i, k] != late_pass]
+            best: tuple[int, int, int] | None = None
+            for c in pool:
+                slot = schedule.earliest(i, c, days)
+                if slot is not None and (best is None or slot[0] < best[1]):
+                    best = (c, slot[0], slot[1])
+            if best is not None:
+                if owner is None:
+                    schedule.assign(i, best[0])
+                schedule.place(i, *best)
+
+
+def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) -> None:
+    """Local search: make late or missing meetings on time (never losing a meeting).
+
+    Per such case i (earliest deadline first), over consultant-days on time for i: place i
+    directly if it fits; else eject one meeting j of that day whose case can be re-placed
+    elsewhere, on time if it was on time (any slot otherwise), and put i in its place.
+    Every move keeps rules 1-9 (all placements go through `Schedule`).
+    """
+    inst = p.instance
+    due = [(case.deadline - inst.as_of).days for case in inst.cases]
+    targets = sorted((i for i, case in enumerate(inst.cases)
+                      if case.needs_meeting and i not in p.kept
+                      and not (i in schedule.meeting and schedule.meeting[i][1] <= due[i])),
+                     key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+    for i in targets:
+        if time.perf_counter() > stop:
+            return
+        _lift(p, schedule, i, ok_day, due, stop)
+
+
+def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list[int],
+          stop: float) -> bool:
+    """One `improve` step for case i; True when i got an on-time meeting."""
+    inst = p.instance
+    owner = schedule.owner.get(i)
+    options: list[tuple[int, int]] = []  # on-time (consultant, day) pairs for i
+    for c, k in zip(*(a.tolist() for a in np.nonzero(ok_day[i])), strict=True):
+        if p.days[k] <= due[i] and (c == owner or not p.is_new(i) or schedule.room[c] > 0):
+            options.append((c, p.days[k]))
+    if not options:
+        return False
+    options.sort(key=lambda cd: (cd[1], inst.consultants[cd[0]].id))
+    before = (owner, schedule.meeting.get(i))
+
+    def move_i(c: int, d: int, start: int) -> None:
+        if schedule.owner.get(i) != c:
+            schedule.unassign(i)
+        else:
+            schedule.unplace(i)
+        schedule.place(i, c, d, start)
+
+    def restore_i() -> None:
+        schedule.unassign(i)
+        if before[0] is not None:
+            schedule.assign(i, before[0])
+        if before[1] is not None:
+            schedule.place(i, *before[1])
+
+    for c, d in options:
+        found = schedule.starts(i, c, d)
+        if found:
+            move_i(c, d, found[0])
+            return True
+    by_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j, (c, d, _) in schedule.meeting.items():
+        if j not in p.kept and j != i:
+            by_cd[c, d].append(j)
+    for c, d in options:
+        if time.perf_counter() > stop:
+            return False
+        for j in sorted(by_cd.get((c, d), ())):
+            cj, dj, sj = schedule.meeting[j]
+            schedule.unplace(j)
+            found = schedule.starts(i, c, d)
+            if not found:
+                schedule.place(j, cj, dj, sj)
+                continue
+            move_i(c, d, found[0])
+            if _relocate(p, schedule, j, cj, dj <= due[j], due):
+                return True
+            restore_i()
+            schedule.place(j, cj, dj, sj)
+    return False
+
+
+def _relocate(p: Prepared, schedule: Schedule, j: int, cj: int, on_time: bool,
+              due: list[int]) -> bool:
+    """Give unplaced case j (owned by cj) a meeting: on time when `on_time`, else any."""
+    inst = p.instance
+    days = [d for d in p.days if d <= due[j]] if on_time else p.days
+    pool = [cj] + sorted((c for c in p.eligible[j] if c != cj and p.is_new(j)
+                          and schedule.room[c] > 0),
+                         key=lambda c: (load_ratio(schedule, c), inst.consultants[c].id))
+    for c in pool:
+        slot = schedule.earliest(j, c, days)
+        if slot is not None:
+            if c != cj:
+                schedule.unassign(j)
+            schedule.place(j, c, slot[0], slot[1])
+            return True
+    return False

@@ -1,0 +1,189 @@
+"""Exact day-level pair model for small instances, then exact sequencing.
+
+x[case, consultant, day] with room (rule 3), the per-day maximum (rule 8), the day's free
+minutes and, per consultant-day, "at most one of two candidates that cannot both be
+sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest start).
+With at most two meetings per day this model is exact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from optimizer.bounds import day_capacity
+from optimizer.candidates import Prepared, Schedule, feasible_starts
+from optimizer.model_terms import LATE_GAPS, SECONDARY_MAX, secondary
+from optimizer.sequencing import sequence_all
+
+
+def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Schedule,
+                 started: float, limit: float, seed: int
+                 ) -> tuple[Schedule, int | None, bool] | None:
+    """Small instances: the day-level pair model (`_pair_model`), first for on-time only
+    (its bound bounds the on-time count), then with late candidates and the secondary goals.
+
+    Returns (schedule, bound on new on-time meetings or None, exact) or None.
+    """
+    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.3 * limit - 0.3)
+    on_keys, _ = _day_keys(p, ok_day, on_day, 0)
+    hint = {(i, c, p.days.index(d)) for i, (c, d, _) in greedy.meeting.items()
+            if i not in p.kept}
+    prefer = frozenset(hint)
+    share = 0.6 * remaining
+    t0 = time.perf_counter()
+    status, chosen, best = _pair_model(p, on_keys, on_day, share, seed, hint)
+    remaining -= time.perf_counter() - t0
+    model_bound = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        model_bound = int(best + 1e-6)
+        hint = chosen
+    min_on = sum(1 for i, _, k in hint if on_day[i, k])
+    all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
+    status_b, chosen_b, _ = _pair_model(p, all_keys, on_day, max(0.3, remaining), seed, hint,
+                                        min_on=min_on, prefer=prefer)
+    if status_b in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = chosen_b
+    elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    chosen_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
+    weight: dict[int, int] = {}
+    n = len(p.instance.cases)
+    for i, c, k in chosen:
+        chosen_cd[c, p.days[k]].append(i)
+        weight[i] = (n + 1 if on_day[i, k] else 0) + 1
+    schedule, left_out = sequence_all(p, chosen_cd, weight)
+    pairs_exact = all(day_capacity(p, c, d) <= 2 for c, d in chosen_cd)
+    exact = status == status_b == cp_model.OPTIMAL and not late_pruned and not left_out and \
+        pairs_exact and all(c.max_meetings_per_day <= 2 for c in p.instance.consultants)
+    return schedule, model_bound, exact
+
+
+def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: int
+              ) -> tuple[dict[tuple[int, int, int], tuple[int, int, int]], bool]:
+    """Day-level candidates (i, c, k) with a feasible start, as (min_end, max_start, minutes).
+
+    min_end / max_start: the earliest end and the latest start of the occupied interval over
+    all feasible grid starts (rules 5-7, employer unavailability): two meetings fit on one
+    consultant-day iff one's earliest end is at most the other's latest start. All on-time
+    days are kept; of the late ones only the first `late_days` per (case, consultant)
+    (the flag says whether any late day with a feasible start was left out).
+    """
+    out: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+    for i, c, k in zip(*(a.tolist() for a in np.nonzero(ok_day)), strict=True):
+        if not on_day[i, k]:
+            continue
+        span = _span(p, i, c, p.days[k])
+        if span is not None:
+            out[i, c, k] = span
+    late = ok_day & ~on_day[:, None, :]
+    pruned = False
+    for i, c in zip(*(a.tolist() for a in np.nonzero(late.any(axis=2))), strict=True):
+        found = 0
+        for k in np.nonzero(late[i, c])[0].tolist():
+            span = _span(p, i, c, p.days[k])
+            if span is None:
+                continue
+            if found >= late_days:
+                pruned = True
+                break
+            out[i, c, k] = span
+            found += 1
+    return out, pruned
+
+
+def _span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int, int] | None:
+    starts = feasible_starts(p, i, c, d)
+    if not starts:
+        return None
+    t, dur = p.trip(i, c), p.duration(i)
+    return starts[0] + dur + t, starts[-1] - t, dur + 2 * t
+
+
+def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
+                on_day: np.ndarray, seconds: float, seed: int,
+                hint: set[tuple[int, int, int]], min_on: int | None = None,
+                prefer: frozenset[tuple[int, int, int]] = frozenset()
+                ) -> tuple[int, set[tuple[int, int, int]], float]:
+    """Day-level model x[i, c, k] with exact pairwise fit per consultant-day.
+
+    Constraints: one meeting per case, room (rule 3), the per-day maximum (rule 8), the day's
+    free minutes (rule 7), and for every two candidates of a consultant-day that cannot both
+    be sequenced (rules 5-7), at most one of them. With at most two meetings per day this is
+    exact; with more, a relaxation. Without `min_on` the objective is the number of on-time
+    meetings (then `keys` should be the complete on-time candidates, and the returned bound
+    is a proven upper bound on new on-time meetings); with it, on-time >= min_on is required
+    and meetings, then the secondary goals, then closeness to `prefer` and early days are
+    maximised.
+    Returns (status, chosen keys, objective bound).
+    """
+    model = cp_model.CpModel()
+    x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
+    by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    by_c_new: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for key, var in x.items():
+        by_case[key[0]].append(var)
+        by_cd[key[1], key[2]].append(key)
+        if p.is_new(key[0]):
+            by_c_new[key[1]].append(var)
+    for vs in by_case.values():
+        model.add_at_most_one(vs)
+    for c, vs in by_c_new.items():
+        if len(vs) > p.room[c]:
+            model.add(sum(vs) <= max(0, p.room[c]))
+    for (c, k), ks in by_cd.items():
+        d = p.days[k]
+        cap = day_capacity(p, c, d)
+        if len(ks) > cap:
+            model.add(sum(x[key] for key in ks) <= cap)
+        free = sum(b - a for a, b in p.free[c].get(d, ()))
+        if sum(keys[key][2] for key in ks) > free:
+            model.add(sum(keys[key][2] * x[key] for key in ks) <= free)
+        if cap < 2 or len(ks) < 2:
+            continue
+        span = np.array([keys[key][:2] for key in ks], dtype=np.int64)
+        end, start = span[:, 0], span[:, 1]
+        proper = start < end
+        # a proper candidate always covers [latest start, earliest end): a clique per point
+        idx = np.nonzero(proper)[0]
+        for tau in sorted(set(start[idx].tolist())):
+            clique = idx[(start[idx] <= tau) & (end[idx] > tau)]
+            if len(clique) > 1:
+                model.add_at_most_one(x[ks[q]] for q in clique.tolist())
+        # the other conflicts pairwise: q and r conflict iff start_r < end_q and start_q < end_r
+        conflict = (start[None, :] < end[:, None]) & (start[:, None] < end[None, :])
+        conflict &= ~(proper[:, None] & proper[None, :])
+        for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
+            model.add_bool_or([x[ks[int(q)]].Not(), x[ks[int(r)]].Not()])
+
+    on_vars = [var for key, var in x.items() if on_day[key[0], key[2]]]
+    if min_on is None:
+        model.maximize(sum(on_vars))
+    else:
+        # meetings, then the secondary goals, then (ties) the baseline's choice and early days
+        model.add(sum(on_vars) >= min_on)
+        big_n, width = max(1, len(by_case)), 2 * len(p.days)
+        w_sec = width * big_n + 1
+        w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
+        model.maximize(cp_model.LinearExpr.weighted_sum(
+            list(x.values()),
+            [w_meet + w_sec * secondary(p, key[0], key[1]) + len(p.days) - 1 - key[2]
+             + (len(p.days) if key in prefer else 0) for key in x]))
+    for key in sorted(hint):
+        if key in x:
+            model.add_hint(x[key], True)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.random_seed = seed
+    params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
+    params.max_time_in_seconds = max(0.1, seconds)
+    params.max_deterministic_time = 4 * max(0.1, seconds)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, set(), float("inf")
+    chosen = {key for key, var in x.items() if solver.boolean_value(var)}
+    return status, chosen, solver.best_objective_bound
