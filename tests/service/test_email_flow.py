@@ -28,27 +28,7 @@ from tests.conftest import (
     start_api,
     text_part,
 )
-
-EMPLOYER = "leder@sundstrae.example"
-CITIZEN = "mads@example.org"
-
-
-def body(case_id: str, **overrides: Any) -> dict[str, Any]:
-    start = today_local() - timedelta(days=10)
-    data: dict[str, Any] = {
-        "case_id": case_id,
-        "first_absence_day": start.isoformat(),
-        "employment": "employed",
-        "employer": {"cvr": "12345678", "name": "Sunds Træ ApS", "contact_name": "Lone Berg",
-                     "contact_email": EMPLOYER, "address": "Fabriksvej 3, 7451 Sunds",
-                     "location": {"lat": 56.205, "lon": 9.02}},
-        "visitation_category": 3,
-        "diagnosis_group": "mental",
-        "cpr": "010190-1234",
-        "citizen": {"name": "Mads Madsen", "email": CITIZEN},
-    }
-    data.update(overrides)
-    return data
+from tests.service.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
 
 
 @pytest.fixture
@@ -59,17 +39,8 @@ async def mail_api(demo_config, database_url, smtp_sink: SmtpSink) -> AsyncItera
         yield api
 
 
-async def intake(api: Api, *bodies: dict[str, Any]) -> None:
-    for b in bodies:
-        resp = await api.client.post("/api/cases", json=b, headers=api.auth("intake"))
-        assert resp.status in (200, 201), await resp.text()
-    await api.client.app[PLANNER].wait_idle()
 
 
-async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:
-    found = await sink.wait_for(lambda m: m["To"] == to and "vælg et tidspunkt"
-                                in str(m["Subject"]), count=count)
-    return found[count - 1]
 
 
 async def form_token(api: Api, path: str) -> str:

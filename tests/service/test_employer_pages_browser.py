@@ -45,6 +45,7 @@ from tests.conftest import (
     start_api,
     text_part,
 )
+from tests.service.email_cases import EMPLOYER, body, intake, invitation
 
 pytestmark = pytest.mark.chromium
 
@@ -56,28 +57,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 WAIT_MS = 15_000  # generous: a loaded CI machine may be slow, a passing run is not
 expect.set_options(timeout=WAIT_MS)
 
-EMPLOYER = "leder@sundstrae.example"
 OTHER_EMPLOYER = "hr@ikastmetal.example"
-CITIZEN = "mads@example.org"
 JOBCENTRE_PHONE = "96 28 28 28"
 
 
-def body(case_id: str, **overrides: Any) -> dict[str, Any]:
-    start = today_local() - timedelta(days=10)
-    data: dict[str, Any] = {
-        "case_id": case_id,
-        "first_absence_day": start.isoformat(),
-        "employment": "employed",
-        "employer": {"cvr": "12345678", "name": "Sunds Træ ApS", "contact_name": "Lone Berg",
-                     "contact_email": EMPLOYER, "address": "Fabriksvej 3, 7451 Sunds",
-                     "location": {"lat": 56.205, "lon": 9.02}},
-        "visitation_category": 3,
-        "diagnosis_group": "mental",
-        "cpr": "010190-1234",
-        "citizen": {"name": "Mads Madsen", "email": CITIZEN},
-    }
-    data.update(overrides)
-    return data
 
 
 OTHER_EMPLOYER_BODY = {"cvr": "87654321", "name": "Ikast Metal", "contact_name": "Per Holm",
@@ -147,17 +130,8 @@ async def visit(browser: Browser, api: Api, **options: Any) -> AsyncIterator[Vis
 
 # -- helpers -----------------------------------------------------------------------------------
 
-async def intake(api: Api, *bodies: dict[str, Any]) -> None:
-    for b in bodies:
-        resp = await api.client.post("/api/cases", json=b, headers=api.auth("intake"))
-        assert resp.status in (200, 201), await resp.text()
-    await api.client.app[PLANNER].wait_idle()
 
 
-async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:
-    found = await sink.wait_for(lambda m: m["To"] == to and "vælg et tidspunkt"
-                                in str(m["Subject"]), count=count)
-    return found[count - 1]
 
 
 async def case_of(api: Api, case_ref: str) -> dict[str, Any]:

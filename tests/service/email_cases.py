@@ -1,0 +1,49 @@
+"""Shared by the email-flow tests (HTTP and browser): a case whose employer gets an email,
+intake through the API, and waiting for the employer's invitation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from service.planning import PLANNER
+from service.timeutil import today_local
+from tests.conftest import Api, SmtpSink
+
+EMPLOYER = "leder@sundstrae.example"
+CITIZEN = "mads@example.org"
+
+
+def body(case_id: str, **overrides: Any) -> dict[str, Any]:
+    """A target case (workplace meeting) absent for 10 days, with CPR and a diagnosis group —
+    so that the privacy scan has something to find if it ever leaks into a mail."""
+    start = today_local() - timedelta(days=10)
+    data: dict[str, Any] = {
+        "case_id": case_id,
+        "first_absence_day": start.isoformat(),
+        "employment": "employed",
+        "employer": {"cvr": "12345678", "name": "Sunds Træ ApS", "contact_name": "Lone Berg",
+                     "contact_email": EMPLOYER, "address": "Fabriksvej 3, 7451 Sunds",
+                     "location": {"lat": 56.205, "lon": 9.02}},
+        "visitation_category": 3,
+        "diagnosis_group": "mental",
+        "cpr": "010190-1234",
+        "citizen": {"name": "Mads Madsen", "email": CITIZEN},
+    }
+    data.update(overrides)
+    return data
+
+
+async def intake(api: Api, *bodies: dict[str, Any]) -> None:
+    """Register cases and wait until planning has handled them."""
+    for b in bodies:
+        resp = await api.client.post("/api/cases", json=b, headers=api.auth("intake"))
+        assert resp.status in (200, 201), await resp.text()
+    await api.client.app[PLANNER].wait_idle()
+
+
+async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:
+    """The `count`-th invitation received by `to`."""
+    found = await sink.wait_for(lambda m: m["To"] == to and "vælg et tidspunkt"
+                                in str(m["Subject"]), count=count)
+    return found[count - 1]
