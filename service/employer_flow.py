@@ -14,6 +14,7 @@ from aiohttp import web
 from service import demo_mailbox, employer_pages
 from service.api import outbox as outbox_api
 from service.api import tasks as tasks_api
+from service.background import finish_or_cancel
 from service.invitations import EMAIL_FLOW, EmailFlow
 from service.links import MeetingLinks
 from service.meeting_answers import MeetingAnswers
@@ -70,12 +71,7 @@ def _email_ctx(demo: bool) -> object:
                 yield
         finally:
             stop.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(reminders), timeout=60)
-            except TimeoutError:
-                reminders.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reminders
+            await finish_or_cancel(reminders, timeout=60)
             if sink is not None:
                 sink.stop()
 

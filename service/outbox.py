@@ -29,6 +29,7 @@ from bots.email.sender import (
     SmtpSettings,
     TemporaryFailure,
 )
+from service.background import finish_or_cancel
 from service.db.engine import Database
 from service.db.models import OutboxMessage
 from service.timeutil import utcnow
@@ -226,9 +227,4 @@ async def running(deliverer: OutboxDeliverer) -> AsyncIterator[OutboxDeliverer]:
     finally:
         # Stop between messages, not in the middle of a database call; cancel only if stuck.
         deliverer.stop_soon()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=60)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_or_cancel(task, timeout=60)

@@ -10,7 +10,6 @@ reason in their owner reasons).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimizer
+from service.background import cancel, finish_or_cancel
 from service.config import MunicipalityConfig
 from service.db.engine import Database
 from service.db.models import (
@@ -123,20 +123,13 @@ class Planner:
         self._stopping = True
         self._wanted.set()
         if self._schedule_task is not None:
-            await _cancel(self._schedule_task)
+            await cancel(self._schedule_task)
         if self._task is not None and self._solving:
             # Waiting on the solver thread, not on the database: safe to cancel at once
             # (the thread finishes on its own; its result is dropped, the next start re-plans).
-            await _cancel(self._task)
+            await cancel(self._task)
         elif self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.time_limit + 30)
-            except TimeoutError:
-                stack = "".join(f"\n  {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}"
-                                for f in self._task.get_stack(limit=20))
-                log.error("planning run did not finish on shutdown; cancelled. Waiting at:%s",
-                          stack)
-                await _cancel(self._task)
+            await finish_or_cancel(self._task, self.time_limit + 30)
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -312,12 +305,6 @@ class Planner:
                 BookedMinute.meeting_id == meeting.id))
             await notify_meeting_cancelled(session, self.app, meeting, "opfølgningen er ændret",
                                            follows=False)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _slot_json(slot: Any) -> dict[str, Any]:
