@@ -12,6 +12,7 @@ from datetime import datetime
 from aiohttp import web
 
 from service import demo_mailbox, employer_pages
+from service.api import meetings as meetings_api
 from service.api import outbox as outbox_api
 from service.api import tasks as tasks_api
 from service.background import finish_or_cancel
@@ -100,5 +101,6 @@ def setup(app: web.Application, *, demo: bool) -> None:
     employer_pages.add_routes(app)
     outbox_api.add_routes(app)
     tasks_api.add_routes(app)
+    meetings_api.add_routes(app)
     if demo:
         demo_mailbox.add_routes(app)

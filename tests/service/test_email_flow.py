@@ -276,6 +276,29 @@ async def test_one_failing_invitation_does_not_block_the_others(
     assert [t["kind"] for t in tasks["tasks"] if t["case_id"] == "bad"] == ["invitation_failed"]
 
 
+async def test_staff_confirm_after_a_phone_call(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("t1"))
+    meeting = await meeting_of(mail_api, "t1")
+    h = mail_api.auth("consultant")
+    url = "/api/cases/t1/meeting/confirm"
+    bad = await mail_api.client.post(url, json={"start": "2026-13-01T09:00"}, headers=h)
+    assert bad.status == 422
+    assert (await bad.json())["errors"][0]["field"] == "start"
+    other = await mail_api.client.post(url, json={"start": "2030-01-07T09:00"}, headers=h)
+    assert other.status == 422 and "offered times" in (await other.json())["errors"][0][
+        "message"]
+    alternative = meeting["alternatives"][0]["start"]
+    resp = await mail_api.client.post(url, json={"start": alternative}, headers=h)
+    assert resp.status == 200, await resp.text()
+    case = await resp.json()
+    assert case["meeting"]["status"] == "confirmed" and case["meeting"]["start"] == alternative
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"]))
+    assert (await mail_api.client.post("/api/cases/nope/meeting/confirm",
+                                       json={"start": alternative}, headers=h)).status == 404
+    assert (await mail_api.client.post(url, json={"start": alternative},
+                                       headers=mail_api.auth("manager"))).status == 403
+
+
 # -- link security -----------------------------------------------------------------------------
 
 async def test_bad_tokens_and_csrf(mail_api: Api, smtp_sink: SmtpSink) -> None:
