@@ -65,6 +65,10 @@ class Consultant:
     fixed_employers: frozenset[str] = frozenset()
 
 
+# The location of an absent employer (jobcenter and telephone cases): never travelled to.
+NOWHERE = Location(0.0, 0.0)
+
+
 @dataclass
 class Employer:
     """The employer of a case: CVR, where the workplace is, when it cannot meet."""
@@ -375,11 +379,16 @@ def _case(value: Any, path: str, consultant_ids: set[str]) -> Case:
     group = _str(data.get("diagnosis_group", "other"), f"{path}.diagnosis_group")
 
     ep = f"{path}.employer"
-    emp = _obj(_required(data, "employer", path), ep)
-    _no_extra(emp, ep, {"cvr", "name", "location", "unavailable"})
-    employer = Employer(cvr=_str(_required(emp, "cvr", ep), f"{ep}.cvr"),
-                        location=_location(_required(emp, "location", ep), f"{ep}.location"),
-                        unavailable=_intervals(emp.get("unavailable", []), f"{ep}.unavailable"))
+    if data.get("employer") is None and follow_up != "workplace_meeting":
+        # A jobcenter meeting or telephone case needs no workplace: no travel, no CVR rule.
+        employer = Employer(cvr="", location=NOWHERE)
+    else:
+        emp = _obj(_required(data, "employer", path), ep)
+        _no_extra(emp, ep, {"cvr", "name", "location", "unavailable"})
+        employer = Employer(
+            cvr=_str(_required(emp, "cvr", ep), f"{ep}.cvr"),
+            location=_location(_required(emp, "location", ep), f"{ep}.location"),
+            unavailable=_intervals(emp.get("unavailable", []), f"{ep}.unavailable"))
 
     owner = data.get("consultant_id")
     if owner is not None:
