@@ -166,7 +166,10 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
         elif kind == "string_pattern_mismatch":
             message = _pattern_message(field, error.get("input"))
         elif kind == "greater_than_equal":
-            message = f"must be ≥ {error.get('ctx', {}).get('ge')}"
+            bound = error.get("ctx", {}).get("ge")
+            if isinstance(bound, float) and bound.is_integer():
+                bound = int(bound)
+            message = f"must be ≥ {bound}, got {_shown(error.get('input'))}"
         elif kind in _MESSAGES:
             message = _MESSAGES[kind]
             if kind.endswith("_type"):

@@ -27,9 +27,9 @@ class LineResult:
     output: dict[str, Any]
     ok: bool
 
-    def to_jsonl(self) -> str:
-        """The output line (compact JSON, UTF-8 text, no trailing newline)."""
-        return orjson.dumps(self.output).decode()
+    def to_jsonl(self) -> bytes:
+        """The output line: compact JSON in UTF-8, newline-terminated."""
+        return orjson.dumps(self.output, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _input_error(number: int, case_id: object, message: str) -> LineResult:

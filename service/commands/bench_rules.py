@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cpu_started = time.process_time()
     for result in evaluate_lines(engine, lines, as_of):
-        output_bytes += len(result.to_jsonl()) + 1
+        output_bytes += len(result.to_jsonl())
         if result.ok:
             statuses[result.output["status"]] += 1
             follow_ups[str(result.output["follow_up"])] += 1

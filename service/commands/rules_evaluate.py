@@ -46,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"fasthold rules evaluate: {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
     status = 0
-    out = sys.stdout
+    # UTF-8 bytes whatever the locale: error messages may hold non-ASCII (e.g. "≥").
+    out = sys.stdout.buffer
     try:
         for result in evaluate_lines(engine, source, as_of):
             out.write(result.to_jsonl())
-            out.write("\n")
             if not result.ok:
                 status = EXIT_INVALID
     finally:
