@@ -61,6 +61,10 @@ def evaluate_lines(engine: RulesEngine, lines: Iterable[str | bytes],
                    as_of: date) -> Iterator[LineResult]:
     """Decide every non-empty line, in order; line numbers count from 1, empty lines included."""
     for number, text in enumerate(lines, start=1):
+        if number == 1:
+            # Files saved by some Windows tools start with a byte order mark; it is not data.
+            text = text.removeprefix(b"\xef\xbb\xbf") if isinstance(text, bytes) \
+                else text.removeprefix("\ufeff")
         if not text.strip():
             continue
         yield evaluate_line(engine, number, text, as_of)

@@ -129,3 +129,11 @@ def test_bench_rules_runs_and_writes_json(tmp_path: Path) -> None:
     assert report["cases"] == 2000 and report["input_errors"] == 0
     assert sum(report["statuses"].values()) == 2000
     assert set(report["statuses"]) == {"target", "excluded", "not_target", "incomplete"}
+
+
+def test_byte_order_mark_on_the_first_line_is_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "excel.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + case("a").encode() + b"\r\n" + case("b").encode())
+    done = evaluate("--as-of", "2026-03-02", str(path))
+    assert done.returncode == 0, done.stdout
+    assert [json.loads(line)["case_id"] for line in done.stdout.splitlines()] == ["a", "b"]
