@@ -105,6 +105,15 @@ class EmailFlow:
                                    consultant_id=meeting.consultant_id, case_id=meeting.case_id,
                                    kind=kind, text=text))
 
+    async def add_task_once(self, session: AsyncSession, meeting: Meeting, kind: str,
+                            text: str) -> None:
+        """A task that re-planning must not repeat while the same one is still open."""
+        open_task = (await session.execute(select(ConsultantTask.id).where(
+            ConsultantTask.case_id == meeting.case_id, ConsultantTask.kind == kind,
+            ConsultantTask.done_at.is_(None)).limit(1))).first()
+        if open_task is None:
+            self.add_task(session, meeting, kind, text)
+
     def _employer_email(self, meeting: Meeting) -> str | None:
         employer = meeting.case.employer
         return employer.contact_email if employer is not None else None
@@ -131,9 +140,10 @@ class EmailFlow:
             return
         recipient = self._employer_email(meeting)
         if not recipient:
-            self.add_task(session, meeting, "employer_contact_missing",
-                       "Arbejdsgiveren har ingen e-mailadresse: ring og aftal mødetidspunkt "
-                       f"(forslag: {context['when']}).")
+            await self.add_task_once(
+                session, meeting, "employer_contact_missing",
+                "Arbejdsgiveren har ingen e-mailadresse: ring og aftal mødetidspunkt "
+                f"(forslag: {context['when']}); bekræft det aftalte tidspunkt i fasthold.")
             return
         slots = [{"start": meeting.start.isoformat(timespec="minutes"),
                   "end": meeting.end.isoformat(timespec="minutes")}, *meeting.alternatives]

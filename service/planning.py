@@ -29,7 +29,6 @@ from service.db.models import (
     BookedMinute,
     Case,
     Consultant,
-    ConsultantTask,
     Meeting,
     PlanningRun,
 )
@@ -210,7 +209,7 @@ class Planner:
 
     async def _store(self, session: AsyncSession, ctx: InstanceContext, solved: Any,
                      as_of: date) -> None:
-        from service.invitations import invite_employer, notify_meeting_cancelled
+        from service.invitations import EMAIL_FLOW, invite_employer, notify_meeting_cancelled
 
         instance, plan, data = solved
         fresh = {c.id: c for c in (await session.execute(select(Case).where(
@@ -273,15 +272,10 @@ class Planner:
                 # One case's invitation must not cost the others their plan: keep the
                 # proposal, and ask the consultant to contact the employer instead.
                 log.exception("invitation for case %s could not be made", case.case_ref)
-                already = (await session.execute(select(ConsultantTask.id).where(
-                    ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None),
-                    ConsultantTask.kind == "invitation_failed").limit(1))).first()
-                if already is None:
-                    session.add(ConsultantTask(
-                        municipality_id=case.municipality_id, consultant_id=consultant.id,
-                        case_id=case.id, kind="invitation_failed",
-                        text="Invitationen kunne ikke sendes automatisk: kontakt "
-                             "arbejdsgiveren og aftal mødetidspunkt."))
+                await self.app[EMAIL_FLOW].add_task_once(
+                    session, new, "invitation_failed",
+                    "Invitationen kunne ikke sendes automatisk: kontakt arbejdsgiveren og "
+                    "aftal mødetidspunkt.")
 
         for item in data.get("unassigned", []):
             planned = ctx.cases.get(item["case_id"])

@@ -299,6 +299,24 @@ async def test_staff_confirm_after_a_phone_call(mail_api: Api, smtp_sink: SmtpSi
                                        headers=mail_api.auth("manager"))).status == 403
 
 
+async def test_employer_without_email_gives_one_task_and_staff_confirm(mail_api: Api) -> None:
+    await intake(mail_api, body("n1", employer={
+        "cvr": "99887766", "name": "Uden Mail ApS", "location": {"lat": 56.16, "lon": 9.0}}))
+    # Planning runs again (twice): the open task is not repeated.
+    for _ in range(2):
+        run = await mail_api.client.post("/api/planning/run", headers=mail_api.auth("manager"))
+        assert run.status == 200
+    tasks = (await (await mail_api.client.get(
+        "/api/tasks", headers=mail_api.auth("intake"))).json())["tasks"]
+    mine = [t for t in tasks if t["case_id"] == "n1"]
+    assert [t["kind"] for t in mine] == ["employer_contact_missing"]
+    meeting = await meeting_of(mail_api, "n1")
+    resp = await mail_api.client.post("/api/cases/n1/meeting/confirm",
+                                      json={"start": meeting["start"]},
+                                      headers=mail_api.auth("consultant"))
+    assert resp.status == 200 and (await resp.json())["meeting"]["status"] == "confirmed"
+
+
 # -- link security -----------------------------------------------------------------------------
 
 async def test_bad_tokens_and_csrf(mail_api: Api, smtp_sink: SmtpSink) -> None:
