@@ -52,9 +52,7 @@ class EmailFlow:
         return self.config.mail.from_address.rpartition("@")[2] or "fasthold.local"
 
     def link(self, meeting: Meeting) -> str:
-        expires = link_expiry(meeting.case.first_meeting_deadline, meeting.start,
-                              self.link_days_after_deadline)
-        token = self.links.token(meeting.id, expires)
+        token = self.links.token(meeting.id, self.link_expires(meeting))
         return f"{self.config.mail.link_base_url.rstrip('/')}/m/{token}"
 
     def link_expires(self, meeting: Meeting) -> date:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from service.db.models import Meeting
+from service.http import DB
 from service.planning import PLANNER
 from service.timeutil import today_local
 from tests.conftest import Api, SmtpSink
@@ -47,3 +51,16 @@ async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:
     found = await sink.wait_for(lambda m: m["To"] == to and "vælg et tidspunkt"
                                 in str(m["Subject"]), count=count)
     return found[count - 1]
+
+
+async def make_second_overlap_first(api: Api) -> tuple[tuple[int, int], str]:
+    """Of the two meetings planned, give the second one only the first one's proposal, with
+    the same consultant: a race for one slot. Returns both ids and that slot's key."""
+    async with api.client.app[DB].write() as session:
+        one, two = (await session.execute(select(Meeting).order_by(Meeting.id))
+                    ).unique().scalars().all()
+        two.consultant_id = one.consultant_id
+        two.kind, two.travel_minutes = one.kind, one.travel_minutes
+        two.start, two.end = one.start, one.end
+        two.alternatives = []
+        return (one.id, two.id), one.start.isoformat(timespec="minutes")

@@ -28,7 +28,14 @@ from tests.conftest import (
     start_api,
     text_part,
 )
-from tests.service.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
+from tests.service.email_cases import (
+    CITIZEN,
+    EMPLOYER,
+    body,
+    intake,
+    invitation,
+    make_second_overlap_first,
+)
 
 
 @pytest.fixture
@@ -122,15 +129,7 @@ async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSi
         "cvr": "87654321", "name": "Ikast Metal", "contact_email": "hr@ikastmetal.example",
         "location": {"lat": 56.14, "lon": 9.16}}))
     app = mail_api.client.app
-    async with app[DB].write() as session:
-        one, two = (await session.execute(select(Meeting).order_by(Meeting.id))
-                    ).unique().scalars().all()
-        # Make the second employer's options overlap the first's proposal, same consultant.
-        two.consultant_id = one.consultant_id
-        two.kind, two.travel_minutes = one.kind, one.travel_minutes
-        two.start, two.end = one.start, one.end
-        two.alternatives = []
-        ids, key = (one.id, two.id), one.start.isoformat(timespec="minutes")
+    ids, key = await make_second_overlap_first(mail_api)
     answers = app[ANSWERS]
     results = await asyncio.gather(answers.confirm(ids[0], key), answers.confirm(ids[1], key),
                                    answers.confirm(ids[0], key))

@@ -45,7 +45,13 @@ from tests.conftest import (
     start_api,
     text_part,
 )
-from tests.service.email_cases import EMPLOYER, body, intake, invitation
+from tests.service.email_cases import (
+    EMPLOYER,
+    body,
+    intake,
+    invitation,
+    make_second_overlap_first,
+)
 
 pytestmark = pytest.mark.chromium
 
@@ -411,15 +417,7 @@ async def test_slot_taken_while_page_open(browser: Browser, mail_api: Api,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     await intake(mail_api, body("r1"), body("r2", employer=OTHER_EMPLOYER_BODY))
     app = mail_api.client.app
-    async with app[DB].write() as session:
-        one, two = (await session.execute(select(Meeting).order_by(Meeting.id))
-                    ).unique().scalars().all()
-        # The second employer is offered the first one's proposal, with the same consultant.
-        two.consultant_id = one.consultant_id
-        two.kind, two.travel_minutes = one.kind, one.travel_minutes
-        two.start, two.end = one.start, one.end
-        two.alternatives = []
-        ids, key = (one.id, two.id), one.start.isoformat(timespec="minutes")
+    ids, key = await make_second_overlap_first(mail_api)
     token = app[LINKS].token(ids[1], today_local() + timedelta(days=30))
     path = f"/m/{token}"
     async with visit(browser, mail_api) as seen:
