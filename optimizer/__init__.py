@@ -10,6 +10,7 @@ import time
 
 from optimizer.alternatives import alternatives
 from optimizer.candidates import prepare
+from optimizer.cpsat import DEFAULT_TIME_LIMIT, solve_cpsat
 from optimizer.greedy import greedy_schedule
 from optimizer.instance import Instance, InstanceError, parse_instance
 from optimizer.plan import Assignment, Plan, PlannedMeeting, Unassigned, build_plan
@@ -19,8 +20,8 @@ __all__ = ["Assignment", "Instance", "InstanceError", "Plan", "PlannedMeeting", 
            "alternatives", "parse_instance", "solve", "validate"]
 
 
-def solve(instance: Instance, solver: str = "cpsat", time_limit: float | None = 10,
-          seed: int = 0) -> Plan:
+def solve(instance: Instance, solver: str = "cpsat",
+          time_limit: float | None = DEFAULT_TIME_LIMIT, seed: int = 0) -> Plan:
     """Plan an instance with CP-SAT (default) or the greedy baseline.
 
     CP-SAT falls back to the greedy plan (status says so) if it finds nothing better; the
@@ -33,7 +34,5 @@ def solve(instance: Instance, solver: str = "cpsat", time_limit: float | None = 
         return build_plan(p, schedule, "greedy", "FEASIBLE", time.perf_counter() - started,
                           None)
     if solver == "cpsat":
-        from optimizer.cpsat import solve_cpsat
-
         return solve_cpsat(instance, time_limit=time_limit, seed=seed, started=started)
     raise ValueError(f"unknown solver {solver!r} (expected cpsat or greedy)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from optimizer.candidates import Schedule, prepare
@@ -39,7 +40,7 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
         meeting = item.get("meeting")
         if meeting is None or i in p.kept:
             continue
-        start = minute_of(instance, _dt(meeting["start"]))
+        start = minute_of(instance, datetime.fromisoformat(meeting["start"]))
         if i == target:
             own = (start, start + p.duration(i))
             continue
@@ -75,9 +76,3 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     return [{"start": moment_of(instance, s).isoformat(timespec="minutes"),
              "end": moment_of(instance, s + p.duration(target)).isoformat(timespec="minutes"),
              "travel_minutes": t} for _, s in chosen[:count]]
-
-
-def _dt(text: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)
