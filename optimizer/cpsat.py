@@ -47,6 +47,17 @@ from optimizer.plan import Plan, build_plan
 
 PAIR_KEYS = 12_000  # on-time (case, consultant, day) candidates up to which the pair model
 
+# Time budget, in shares of the limit L (seconds) plus fixed parts. The fixed parts matter for
+# short limits (tests run with 2 s), where a share alone would be a few milliseconds.
+DEFAULT_TIME_LIMIT = 10.0  # seconds, when the caller gives none (the command's default)
+# The greedy baseline is improved by local search until 0.1 L: it is the models' hint and the
+# fallback, so it must be good early, but the models are what reach the bound.
+HINT_SEARCH_SHARE = 0.1
+# The last local search stops 0.05 L + 0.1 s before the limit: what is left is for the final
+# greedy fill and building the plan with its explanations, so the solve ends within the limit.
+FINISH_RESERVE_SHARE = 0.05
+FINISH_RESERVE_SECONDS = 0.1
+
 
 def _on_time_mask(p: Prepared) -> np.ndarray:
     """on[i, k]: day days[k] is on or before case i's deadline."""
@@ -55,11 +66,11 @@ def _on_time_mask(p: Prepared) -> np.ndarray:
     return np.array(p.days, dtype=np.int64)[None, :] <= deadline[:, None]
 
 
-def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0,
-                started: float | None = None) -> Plan:
+def solve_cpsat(instance: Instance, time_limit: float | None = DEFAULT_TIME_LIMIT,
+                seed: int = 0, started: float | None = None) -> Plan:
     """Plan with the two-stage CP-SAT method (see the module docstring)."""
     started = time.perf_counter() if started is None else started
-    limit = 10.0 if time_limit is None else float(time_limit)
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     p = prepare(instance)
     inst = p.instance
     ok_day = day_feasible(p)
@@ -70,11 +81,11 @@ def solve_cpsat(instance: Instance, time_limit: float | None = 10, seed: int = 0
     kept_on_time = sum(1 for i, (_, d, _) in p.kept.items()
                        if d <= (inst.cases[i].deadline - inst.as_of).days)
     bound = kept_on_time + flow_bound(p, ok_day, on_day)
-    stop = started + limit - 0.05 * limit - 0.1  # local search ends here
+    stop = started + limit - FINISH_RESERVE_SHARE * limit - FINISH_RESERVE_SECONDS
 
     # The baseline improved by local search: a hint for the models and a fallback.
     improved = greedy_schedule(p)
-    improve(p, improved, ok_day, started + 0.1 * limit)
+    improve(p, improved, ok_day, started + HINT_SEARCH_SHARE * limit)
     if int((ok_day & on_day[:, None, :]).sum()) <= PAIR_KEYS:
         result = solve_pairs(p, ok_day, on_day, improved, started, limit, seed)
     else:

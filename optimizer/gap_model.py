@@ -19,11 +19,25 @@ from optimizer.bounds import day_capacity
 from optimizer.calendar import DAY
 from optimizer.candidates import Prepared, Schedule, feasible_starts
 from optimizer.greedy import load_ratio
-from optimizer.model_terms import LATE_GAPS, SECONDARY_MAX, secondary
+from optimizer.model_terms import DETERMINISTIC_PER_SECOND, LATE_GAPS, SECONDARY_MAX, secondary
 from optimizer.sequencing import sequence_all
 
 MAX_VARIABLES = 120_000  # stage-1 booleans; beyond this consultants per case are pruned
 SMALL_MODEL = 30_000  # below: interleaved (deterministic) search and a bound pass
+
+# Time budget of the models, out of the solve's limit L (seconds); see also cpsat.py.
+# Kept back for what follows the models: sequencing, repair, the local search (until cpsat's
+# finish reserve) and the plan. Less than the pair model keeps back: on large instances the
+# model is where the plan is made (its choice reserves each meeting's grid slack, so it nearly
+# always sequences), and the local search has less left to repair.
+GAP_RESERVE_SHARE = 0.12
+GAP_RESERVE_SECONDS = 0.4
+# Building the model and presolve are not in CP-SAT's time limit: ~25 us per variable.
+BUILD_SECONDS_PER_VARIABLE = 2.5e-5
+MIN_MODEL_SECONDS = 0.5  # the models always get this much, even when the limit is used up
+# The bound pass (exact minutes, a relaxation) only proves the bound; the planning model after
+# it, which the plan is made from, gets the larger part.
+BOUND_PASS_SHARE = 0.4
 
 
 def _gaps(p: Prepared) -> tuple[list[list[tuple[int, int, int]]], np.ndarray, np.ndarray]:
@@ -150,7 +164,7 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     params.max_presolve_iterations = 1
     params.find_big_linear_overlap = False
     params.max_time_in_seconds = seconds
-    params.max_deterministic_time = 4 * seconds  # reproducible when this limit binds
+    params.max_deterministic_time = DETERMINISTIC_PER_SECOND * seconds
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, set(), 0.0, w_on
@@ -233,9 +247,9 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
     gaps, ok, on, _, pruned = _candidates(p, ok_day, greedy)
     keys_all = list(zip(*(a.tolist() for a in np.nonzero(ok)), strict=True))
     on_set = {key for key in keys_all if on[key]}
-    # model building and presolve are not in CP-SAT's time limit: ~25 us per variable
-    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.12 * limit - 0.4
-                    - 2.5e-5 * len(keys_all))
+    remaining = max(MIN_MODEL_SECONDS,
+                    limit - (time.perf_counter() - started) - GAP_RESERVE_SHARE * limit
+                    - GAP_RESERVE_SECONDS - BUILD_SECONDS_PER_VARIABLE * len(keys_all))
     hint = _greedy_hint(p, greedy, gaps)
     slack = inst.slot_minutes - 1
     status = cp_model.OPTIMAL
@@ -244,7 +258,7 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
     model_bound = None
     if keys_all and not pruned and len(keys_all) < SMALL_MODEL:
         # First a valid relaxation (exact minutes) whose bound bounds the on-time count ...
-        share = 0.4 * remaining
+        share = BOUND_PASS_SHARE * remaining
         status, chosen, best_bound, w_on = _stage1(p, keys_all, on_set, gaps, hint, 0, share,
                                                   seed, small=True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -255,7 +269,7 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
         # ... then the planning model: each meeting may lose up to slot-1 minutes to the grid,
         # so what it chooses sequences (stage 2) almost always.
         status, chosen_b, _, w_on = _stage1(p, keys_all, on_set, gaps, hint, slack,
-                                            max(0.5, remaining), seed,
+                                            max(MIN_MODEL_SECONDS, remaining), seed,
                                             small=len(keys_all) < SMALL_MODEL)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             chosen = chosen_b

@@ -1,9 +1,12 @@
 """Exact day-level pair model for small instances, then exact sequencing.
 
-x[case, consultant, day] with room (rule 3), the per-day maximum (rule 8), the day's free
-minutes and, per consultant-day, "at most one of two candidates that cannot both be
-sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest start).
-With at most two meetings per day this model is exact.
+x[case, consultant, day] only where the case's meeting has a feasible start that day (rules 2,
+5, 6, 7 and 9 built into the candidate set), with room (rule 3), the per-day maximum (rule 8),
+the day's free minutes and, per consultant-day, "at most one of two candidates that cannot
+both be sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest
+start). With at most two meetings per day this model is exact. Lexicographic objective, in
+two solves: on-time meetings first; then, at that on-time count, meetings at all, then
+diagnosis-group match and short travel.
 """
 
 from __future__ import annotations
@@ -16,8 +19,22 @@ from ortools.sat.python import cp_model
 
 from optimizer.bounds import day_capacity
 from optimizer.candidates import Prepared, Schedule, feasible_starts
-from optimizer.model_terms import LATE_GAPS, SECONDARY_MAX, secondary
+from optimizer.model_terms import DETERMINISTIC_PER_SECOND, LATE_GAPS, SECONDARY_MAX, secondary
 from optimizer.sequencing import sequence_all
+
+# Time budget of the two solves, out of the solve's limit L (seconds); see also cpsat.py.
+# Kept back for what follows the models: sequencing, repair, the local search (until cpsat's
+# finish reserve) and the plan. More than the gap model keeps back: with three meetings a day
+# (the default) this model is a relaxation, so sequencing may leave cases out, and repair and
+# the local search are what place them.
+PAIR_RESERVE_SHARE = 0.3
+PAIR_RESERVE_SECONDS = 0.3
+MIN_MODEL_SECONDS = 0.5  # the models always get this much, even when the limit is used up
+# The on-time solve proves the bound and is the harder one; the second solve starts from its
+# answer (a hint that already meets its on-time constraint) and needs less.
+BOUND_SOLVE_SHARE = 0.6
+MIN_SECOND_SOLVE_SECONDS = 0.3  # time for the second solve to improve the hint at all
+MIN_SOLVE_SECONDS = 0.1  # CP-SAT's floor per solve (a zero limit would return no solution)
 
 
 def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Schedule,
@@ -28,12 +45,13 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
 
     Returns (schedule, bound on new on-time meetings or None, exact) or None.
     """
-    remaining = max(0.5, limit - (time.perf_counter() - started) - 0.3 * limit - 0.3)
+    remaining = max(MIN_MODEL_SECONDS, limit - (time.perf_counter() - started)
+                    - PAIR_RESERVE_SHARE * limit - PAIR_RESERVE_SECONDS)
     on_keys, _ = _day_keys(p, ok_day, on_day, 0)
     hint = {(i, c, p.days.index(d)) for i, (c, d, _) in greedy.meeting.items()
             if i not in p.kept}
     prefer = frozenset(hint)
-    share = 0.6 * remaining
+    share = BOUND_SOLVE_SHARE * remaining
     t0 = time.perf_counter()
     status, chosen, best = _pair_model(p, on_keys, on_day, share, seed, hint)
     remaining -= time.perf_counter() - t0
@@ -43,7 +61,8 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
         hint = chosen
     min_on = sum(1 for i, _, k in hint if on_day[i, k])
     all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
-    status_b, chosen_b, _ = _pair_model(p, all_keys, on_day, max(0.3, remaining), seed, hint,
+    status_b, chosen_b, _ = _pair_model(p, all_keys, on_day,
+                                        max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
                                         min_on=min_on, prefer=prefer)
     if status_b in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = chosen_b
@@ -96,6 +115,8 @@ def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: in
 
 
 def _span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int, int] | None:
+    """(earliest end, latest start, minutes) of the occupied interval over case i's feasible
+    grid starts with consultant c on day d (rules 5-7), or None when there is none."""
     starts = feasible_starts(p, i, c, d)
     if not starts:
         return None
@@ -120,6 +141,11 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     maximised.
     Returns (status, chosen keys, objective bound).
     """
+    # Rules 2, 5, 6, 7 and 9 are in the candidate set (`_day_keys`): a key exists only for an
+    # eligible consultant who may hold the meeting (rule 2), on a planning day with a grid start
+    # (rule 5) whose occupied interval with travel (rule 6) fits the consultant's free time and
+    # avoids the employer's unavailability (rule 7); kept meetings have no keys, their time is
+    # already taken out of the free time (rule 9).
     model = cp_model.CpModel()
     x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -130,19 +156,30 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         by_cd[key[1], key[2]].append(key)
         if p.is_new(key[0]):
             by_c_new[key[1]].append(var)
+
+    # Rule 4: each case gets at most one meeting (rule 1: so with one consultant, on one day).
     for vs in by_case.values():
         model.add_at_most_one(vs)
+
+    # Rule 3: capacity; new cases given to a consultant fit in the consultant's room.
     for c, vs in by_c_new.items():
         if len(vs) > p.room[c]:
             model.add(sum(vs) <= max(0, p.room[c]))
+
     for (c, k), ks in by_cd.items():
         d = p.days[k]
+        # Rule 8: at most max_meetings_per_day meetings that day, kept ones included.
         cap = day_capacity(p, c, d)
         if len(ks) > cap:
             model.add(sum(x[key] for key in ks) <= cap)
+
+        # Rule 7: the occupied minutes (meeting + travel both ways) fit in the day's free time.
         free = sum(b - a for a, b in p.free[c].get(d, ()))
         if sum(keys[key][2] for key in ks) > free:
             model.add(sum(keys[key][2] * x[key] for key in ks) <= free)
+
+        # Rules 5-7: two meetings of the day that cannot be sequenced side by side on the grid
+        # (neither's earliest end is at most the other's latest start): at most one of them.
         if cap < 2 or len(ks) < 2:
             continue
         span = np.array([keys[key][:2] for key in ks], dtype=np.int64)
@@ -160,11 +197,19 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
             model.add_bool_or([x[ks[int(q)]].Not(), x[ks[int(r)]].Not()])
 
+    # Objective (the contract's, lexicographic), in two solves.
     on_vars = [var for key, var in x.items() if on_day[key[0], key[2]]]
     if min_on is None:
+        # First solve: on-time meetings only; its bound bounds the on-time count.
         model.maximize(sum(on_vars))
     else:
-        # meetings, then the secondary goals, then (ties) the baseline's choice and early days
+        # Second solve: at least the first solve's on-time count, as a constraint (so no lower
+        # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
+        # w_sec per point of the secondary goals (0..SECONDARY_MAX: skill match, short travel)
+        # and, for ties, up to width - 1 = 2 len(days) - 1 (the baseline's choice, then early
+        # days). With N cases the ties sum to < width N < w_sec, so one secondary point
+        # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
+        # < w_meet, so one more meeting (late is better than none) outweighs all of them.
         model.add(sum(on_vars) >= min_on)
         big_n, width = max(1, len(by_case)), 2 * len(p.days)
         w_sec = width * big_n + 1
@@ -180,8 +225,8 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     params = solver.parameters
     params.random_seed = seed
     params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
-    params.max_time_in_seconds = max(0.1, seconds)
-    params.max_deterministic_time = 4 * max(0.1, seconds)
+    params.max_time_in_seconds = max(MIN_SOLVE_SECONDS, seconds)
+    params.max_deterministic_time = DETERMINISTIC_PER_SECOND * max(MIN_SOLVE_SECONDS, seconds)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, set(), float("inf")
