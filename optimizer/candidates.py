@@ -200,8 +200,13 @@ def day_feasible(p: Prepared) -> np.ndarray:
 
 
 def feasible_starts(p: Prepared, i: int, c: int, d: int,
-                    taken: list[tuple[int, int]] = ()) -> list[int]:  # type: ignore[assignment]
-    """Grid starts (rules 5-7) for case i with consultant c on day d, avoiding `taken`."""
+                    taken: list[tuple[int, int]] = (),  # type: ignore[assignment]
+                    employer: bool = True) -> list[int]:
+    """Grid starts (rules 5-7) for case i with consultant c on day d, avoiding `taken`.
+
+    With `employer` False the employer's unavailability is ignored (the consultant's side
+    alone, which `explain` uses to tell the two apart).
+    """
     inst = p.instance
     g = inst.slot_minutes
     dur = p.duration(i)
@@ -209,7 +214,8 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
     kind = inst.cases[i].follow_up
     if not meeting_allowed(inst, inst.cases[i], c):
         return []
-    unavailable = [u for u in p.unavailable[i] if u[1] > d * DAY and u[0] < (d + 1) * DAY]
+    unavailable = [u for u in p.unavailable[i] if u[1] > d * DAY and u[0] < (d + 1) * DAY] \
+        if employer else []
     out = []
     for a, b in p.free[c].get(d, ()):
         s = d * DAY + math.ceil((a + t - d * DAY) / g) * g

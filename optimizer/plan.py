@@ -1,4 +1,7 @@
-"""The plan: assignments with meetings and reasons, unassigned cases, metrics (spec "Plan")."""
+"""The plan: assignments with meetings and reasons, unassigned cases, metrics (spec "Plan").
+
+The reason codes and their meaning are documented in `optimizer.explain`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from optimizer.candidates import Prepared, Schedule
+from optimizer.explain import describe, why_not_on_time, why_unassigned
 from optimizer.instance import Instance, moment_of
-
-NO_ROOM = "no eligible consultant has room"
 
 
 @dataclass
@@ -48,14 +50,16 @@ class Assignment:
 
 @dataclass
 class Unassigned:
-    """A case no consultant could take, and why."""
+    """A case no consultant could take, and why: an English sentence and its reason code."""
 
     case_id: str
     reason: str
+    reason_code: str
 
     def to_json(self) -> dict[str, Any]:
-        """The spec's unassigned object."""
-        return {"case_id": self.case_id, "reason": self.reason}
+        """The spec's unassigned object plus `reason_code`."""
+        return {"case_id": self.case_id, "reason": self.reason,
+                "reason_code": self.reason_code}
 
 
 @dataclass
@@ -112,7 +116,8 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
     for i, case in enumerate(inst.cases):
         c = schedule.owner.get(i)
         if c is None:
-            unassigned.append(Unassigned(case.id, NO_ROOM))
+            code = why_unassigned(p, schedule, i)
+            unassigned.append(Unassigned(case.id, describe(code), code))
             continue
         consultant = inst.consultants[c]
         meeting = None
@@ -141,7 +146,8 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
             if consultant.workplace_meetings:
                 reasons.append("workplace_capable")
         if case.needs_meeting and not on_time:
-            reasons.append("late")
+            reasons.append("late")  # kept: the service and older readers look for it
+            reasons.append(why_not_on_time(p, schedule, i))
         assignments.append(Assignment(case.id, consultant.id, on_time, meeting, reasons))
     plan = Plan(assignments, unassigned, {})
     metrics: dict[str, Any] = dict(plan_metrics(inst, plan.to_json()))

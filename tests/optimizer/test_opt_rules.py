@@ -48,7 +48,8 @@ def test_capacity_leaves_case_unassigned_with_reason():
     for plan in plan_both(data).values():
         assert len(plan["assignments"]) == 1
         assert plan["unassigned"] == [{"case_id": "k2",
-                                       "reason": "no eligible consultant has room"}]
+                                       "reason": "no eligible consultant has room",
+                                       "reason_code": "no_capacity:any"}]
 
 
 def test_telephone_case_gets_no_meeting():
@@ -162,6 +163,7 @@ def test_late_is_better_than_missing():
         item = by_case(plan)["k1"]
         assert item["meeting"] is not None and item["on_time"] is False
         assert "late" in item["reasons"]
+        assert "late:no_working_day" in item["reasons"]  # the deadline has passed
         assert plan["metrics"]["meetings_late"] == 1
 
 
