@@ -1,71 +1,149 @@
-"""The aiohttp application factory: the composition root of the service."""
+"""The composition root: builds every area's services with their collaborators, mounts the
+areas' routes, and starts and stops the resources with the app (cleanup_ctx)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from bots.delivery import ChannelSender
+from bots.email.channel import EmailChannel, SenderIdentity
+from bots.email.dev_sink import DevSmtp
+from bots.email.render import EmailRenderer
+from bots.email.sender import SmtpSettings
+from rules.engine import RulesEngine
+from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
-from service.consultants_sync import sync_consultants
-from service.db.engine import Database
-from service.db.migrate import upgrade_async
-from service.http import DB, MAX_JSON_BODY, error_middleware
+from service.demo import mailbox
+from service.followup import api as tasks_api
+from service.followup.tasks import TaskService
+from service.intake import api as cases_api
+from service.intake.service import IntakeService
+from service.jobs.catalog import declare_jobs
+from service.jobs.runner import InProcessRunner
+from service.keys import (
+    ANSWERS,
+    CLOCK,
+    CONFIG,
+    DB,
+    DEV_SMTP,
+    INTAKE,
+    JOBS,
+    LINKS,
+    NOTIFIER,
+    OUTBOX,
+    OUTBOX_SERVICE,
+    PLANNER,
+    REMINDERS,
+    SECRETS,
+    STAFF_MEETINGS,
+    TASKS,
+)
+from service.meetings import api as meetings_api
+from service.meetings import pages as employer_pages
+from service.meetings.answers import MeetingAnswers
+from service.meetings.links import MeetingLinks
+from service.meetings.notifications import MeetingNotifier
+from service.meetings.reminders import Reminders
+from service.meetings.staff import StaffMeetings
+from service.outbox import api as outbox_api
+from service.outbox.deliverer import OutboxDeliverer
+from service.outbox.service import OutboxService
+from service.outbox.store import Outbox
+from service.planning import api as planning_api
+from service.planning.consultants import sync_consultants
+from service.planning.service import Planner
+from service.planning.solver import ProcessPoolSolver, Solver
+from service.platform import health, openapi
+from service.platform.db.engine import Database
+from service.platform.db.migrate import upgrade_async
+from service.platform.http import MAX_JSON_BODY, error_middleware
+from service.text.danish import FILTERS, GLOBALS
 
 log = logging.getLogger("fasthold")
 
-CONFIG = web.AppKey("config", MunicipalityConfig)
-SECRETS = web.AppKey("secrets", Secrets)
+
+def _senders(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | None
+             ) -> dict[str, ChannelSender]:
+    """A sender per channel that can be delivered here (Slack joins with its bot)."""
+    identity = SenderIdentity(config.mail.from_address, config.mail.from_name)
+    if dev_smtp is not None:
+        return {"email": EmailChannel(SmtpSettings("127.0.0.1", dev_smtp.port), identity)}
+    if secrets.smtp_host:
+        return {"email": EmailChannel(SmtpSettings(
+            host=secrets.smtp_host, port=secrets.smtp_port, username=secrets.smtp_username,
+            password=secrets.smtp_password, starttls=secrets.smtp_starttls,
+            tls=secrets.smtp_tls), identity)}
+    return {}
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness and readiness: the database answers."""
-    from sqlalchemy import text
-
-    try:
-        async with request.app[DB].read() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception as exc:  # the probe must answer, whatever broke
-        log.warning("health check: database unavailable: %s", type(exc).__name__)
-        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
-    return web.json_response({
-        "status": "ok",
-        "municipality": request.app[CONFIG].municipality.id,
-        "database": "sqlite" if request.app[DB].is_sqlite else "postgresql",
-    })
-
-
-def _database_ctx(database_url: str) -> object:
+def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
+                                                             AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        db = Database(database_url)
+        config, secrets, clock = app[CONFIG], app[SECRETS], app[CLOCK]
+        municipality = config.municipality.id
+        db = Database(secrets.database_url, clock)
         await upgrade_async(db.url)
         async with db.write() as session:
-            await sync_consultants(session, app[CONFIG])
-        app[DB] = db
-        yield
-        await db.dispose()
+            await sync_consultants(session, config)
+        dev_smtp = None
+        if demo and not secrets.smtp_host:
+            dev_smtp = DevSmtp(clock.now)
+            dev_smtp.start()
+            app[DEV_SMTP] = dev_smtp
+            log.info("demo mail sink on 127.0.0.1:%s; mails at /demo/mailbox", dev_smtp.port)
+        jobs = InProcessRunner(clock, [municipality], frozenset(config.planning.closed_dates))
+        domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
+        outbox = Outbox(clock, jobs, municipality, domain)
+        links = MeetingLinks(secrets.secret_key, municipality, clock)
+        notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS))
+        intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs)
+        own_solver = solver is None
+        planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
+        deliverer = OutboxDeliverer(db, clock, municipality, _senders(secrets, config, dev_smtp))
+        reminders = Reminders(db, config, clock, notifier)
+        answers = MeetingAnswers(db, clock, notifier, intake, jobs)
+        jobs.declare(declare_jobs(config, planner, deliverer, reminders))
+        app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, links, notifier
+        app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = intake, planner, deliverer, \
+            reminders
+        app[ANSWERS] = answers
+        app[STAFF_MEETINGS] = StaffMeetings(db, municipality, answers, intake)
+        app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
+        app[TASKS] = TaskService(db, clock, municipality)
+        jobs.start()
+        try:
+            yield
+        finally:
+            await jobs.stop()
+            if own_solver:
+                planner.solver.close()
+            if dev_smtp is not None:
+                dev_smtp.stop()
+            await db.dispose()
 
     return ctx
 
 
-def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = False
-               ) -> web.Application:
-    """Build the application; resources start and stop with it (cleanup_ctx)."""
-    from service import employer_flow
-    from service.api import cases, openapi, planning
-    from service.intake import intake_ctx
-    from service.planning import planner_ctx
-
+def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = False,
+               clock: Clock | None = None, solver: Solver | None = None) -> web.Application:
+    """Build the application for one municipality. `clock` defaults to the system clock in
+    the municipality's time zone; `solver` to a worker process owned by the app."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_JSON_BODY)
     app[CONFIG] = config
     app[SECRETS] = secrets
-    app.cleanup_ctx.append(_database_ctx(secrets.database_url))  # type: ignore[arg-type]
-    app.cleanup_ctx.append(intake_ctx)
-    app.cleanup_ctx.append(planner_ctx)
-    app.router.add_get("/healthz", healthz, name="healthz")
-    cases.add_routes(app)
-    planning.add_routes(app)
-    employer_flow.setup(app, demo=demo)
+    app[CLOCK] = clock or SystemClock(config.municipality.timezone)
+    app.cleanup_ctx.append(_services(demo, solver))
+    health.add_routes(app)
+    cases_api.add_routes(app)
+    planning_api.add_routes(app)
+    meetings_api.add_routes(app)
+    employer_pages.add_routes(app)
+    outbox_api.add_routes(app)
+    tasks_api.add_routes(app)
+    if demo:
+        mailbox.add_routes(app)
     openapi.add_routes(app)
     return app

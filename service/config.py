@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from rules.thresholds import Thresholds
+from service.clock import DEFAULT_TIMEZONE, zone
 
 CVR = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -48,7 +49,14 @@ class Location(_Strict):
 class MunicipalityInfo(_Strict):
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
     name: str = Field(min_length=1)
-    timezone: str = "Europe/Copenhagen"
+    # The clock's `now()` and `today()` are in this zone (an IANA name).
+    timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
 
 class Jobcentre(_Strict):

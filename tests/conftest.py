@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
 import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -18,8 +13,17 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from service.apikeys import ROLES, create_key
+from service.app import create_app
+from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, load_config
+from service.keys import DB
+from service.planning.solver import ProcessPoolSolver, Solver
+from service.platform.auth import ROLES, create_key
+from service.platform.throwaway_postgres import (
+    PostgresStartError,
+    PostgresUnavailable,
+    ThrowawayPostgres,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -37,73 +41,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-    return Path(found[-1]).parent if found else None
-
-
-@dataclass
-class PostgresServer:
-    port: int
-    user: str
-
-    def url(self, database: str) -> str:
-        return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
-
-
-def _run_as(user: str | None, cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    if user is not None:
-        cmd = ["runuser", "-u", user, "--", *cmd]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120)
+# The cluster itself lives in service.platform.throwaway_postgres (also used by
+# `fasthold bench load`); the fixture only adds pytest's skip/fail behaviour.
+PostgresServer = ThrowawayPostgres
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster for this test run, on a free loopback port."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        message = "PostgreSQL server not installed (/usr/lib/postgresql/*/bin/postgres)"
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+    except PostgresUnavailable as exc:
         if IN_CI:
-            pytest.fail(message + "; the test command should have installed it")
-        pytest.skip(message)
-    # initdb refuses to run as root: use an unprivileged account for the cluster.
-    run_user: str | None = None
-    if os.geteuid() == 0:
-        for candidate in ("postgres", "nobody"):
-            try:
-                pwd.getpwnam(candidate)
-                run_user = candidate
-                break
-            except KeyError:
-                continue
-    base = Path(tempfile.mkdtemp(prefix="fasthold-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if run_user is not None:
-        shutil.chown(base, run_user)
-        shutil.chown(sockets, run_user)
-        os.chmod(base, 0o700)
-    db_user = run_user or pwd.getpwuid(os.geteuid()).pw_name
-    port = _free_port()
+            pytest.fail(f"{exc}; the test command should have installed it")
+        pytest.skip(str(exc))
+    except PostgresStartError as exc:
+        pytest.fail(f"could not start PostgreSQL: {exc}")
     try:
-        _run_as(run_user, [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                           db_user, "-E", "UTF8", "--no-sync"])
-        _run_as(run_user, [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
-                           "-w", "-t", "60", "-o",
-                           f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
-                           "-c fsync=off -c synchronous_commit=off -c max_connections=200",
-                           "start"])
-    except subprocess.CalledProcessError as exc:
-        log = (base / "log").read_text() if (base / "log").exists() else ""
-        pytest.fail(f"could not start PostgreSQL: {exc.stderr}\n{log}")
-    try:
-        yield PostgresServer(port=port, user=db_user)
+        yield cluster
     finally:
-        stop = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-        if run_user:
-            stop = ["runuser", "-u", run_user, "--", *stop]
-        subprocess.run(stop, capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.stop()
 
 
 @pytest.fixture
@@ -150,11 +108,24 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-async def start_api(config: MunicipalityConfig, secrets: Secrets) -> AsyncIterator[Api]:
-    from service.app import create_app
-    from service.http import DB
+# The tests' own view of the time: the service reads it only through its injected clock.
+SYSTEM_CLOCK = SystemClock()
+today_local = SYSTEM_CLOCK.today
+local_now = SYSTEM_CLOCK.local_now
 
-    app = create_app(config, secrets)
+# One solver worker process for the whole test run (the real process pool, started once).
+SOLVER = ProcessPoolSolver()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _solver_process() -> Iterator[None]:
+    yield
+    SOLVER.close()
+
+
+async def start_api(config: MunicipalityConfig, secrets: Secrets, *, clock: Clock | None = None,
+                    solver: Solver | None = None) -> AsyncIterator[Api]:
+    app = create_app(config, secrets, clock=clock, solver=solver or SOLVER)
     client = TestClient(TestServer(app))
     await client.start_server()
     keys: dict[str, str] = {}

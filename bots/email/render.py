@@ -1,13 +1,15 @@
-"""Rendering the Danish email templates (Jinja2): subject, plain text and HTML.
+"""Rendering the email templates (Jinja2): subject, plain text and HTML.
 
 Each message has `<name>.txt` (first line `Subject: …`, then the plain-text body) and
 `<name>.html` (the same content as HTML, autoescaped, inline styles only, no remote content).
+How dates and times are written comes from the caller (`filters`, `globals`), so pages, mail
+and Slack share one way of writing them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,37 +17,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
-MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
-          "september", "oktober", "november", "december")
 
-
-def danish_date(value: date) -> str:
-    """'tirsdag den 10. marts 2026'."""
-    return f"{WEEKDAYS[value.weekday()]} den {value.day}. {MONTHS[value.month - 1]} {value.year}"
-
-
-def danish_time(value: datetime) -> str:
-    """'09.00' (Danish style)."""
-    return f"{value.hour:02d}.{value.minute:02d}"
-
-
-def danish_slot(start: datetime, end: datetime) -> str:
-    """'tirsdag den 10. marts 2026 kl. 09.00-10.00'."""
-    return f"{danish_date(start.date())} kl. {danish_time(start)}-{danish_time(end)}"
-
-
-def make_environment(path: Path) -> Environment:
+def make_environment(path: Path, filters: Mapping[str, Callable[..., str]] | None = None,
+                     globals_: Mapping[str, Callable[..., str]] | None = None) -> Environment:
     env = Environment(loader=FileSystemLoader(str(path)),
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["dato"] = danish_date
-    env.filters["klokken"] = danish_time
-    env.globals["slot"] = danish_slot
+    env.filters.update(filters or {})
+    env.globals.update(globals_ or {})
     return env
-
-
-_env = make_environment(TEMPLATES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +35,18 @@ class RenderedEmail:
     html: str
 
 
-def render(name: str, **context: Any) -> RenderedEmail:
-    """Render `<name>.txt` and `<name>.html` with the same context."""
-    text = _env.get_template(f"{name}.txt").render(**context)
-    first, _, body = text.partition("\n")
-    if not first.startswith("Subject: "):
-        raise ValueError(f"template {name}.txt must start with 'Subject: '")
-    html = _env.get_template(f"{name}.html").render(**context)
-    return RenderedEmail(subject=first.removeprefix("Subject: ").strip(),
-                         text=body.lstrip("\n"), html=html)
+class EmailRenderer:
+    """Renders `<name>.txt` and `<name>.html` of the email templates with the same context."""
+
+    def __init__(self, filters: Mapping[str, Callable[..., str]] | None = None,
+                 globals_: Mapping[str, Callable[..., str]] | None = None) -> None:
+        self._env = make_environment(TEMPLATES, filters, globals_)
+
+    def render(self, name: str, **context: Any) -> RenderedEmail:
+        text = self._env.get_template(f"{name}.txt").render(**context)
+        first, _, body = text.partition("\n")
+        if not first.startswith("Subject: "):
+            raise ValueError(f"template {name}.txt must start with 'Subject: '")
+        html = self._env.get_template(f"{name}.html").render(**context)
+        return RenderedEmail(subject=first.removeprefix("Subject: ").strip(),
+                             text=body.lstrip("\n"), html=html)

@@ -13,15 +13,9 @@ from email.utils import formataddr, formatdate
 
 import aiosmtplib
 
+from bots.delivery import PermanentFailure, TemporaryFailure
+
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-
-
-class TemporaryFailure(Exception):
-    """Try again later."""
-
-
-class PermanentFailure(Exception):
-    """Retrying will not help (the server refused the message or the address is invalid)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,18 +8,20 @@ import sys
 
 from sqlalchemy import select
 
-from service.apikeys import create_key, revoke_key
+from service.clock import SystemClock
 from service.commands._common import load_config_or_exit
 from service.config import Secrets
-from service.db.engine import Database, default_sqlite_url
-from service.db.migrate import upgrade_async
-from service.db.models import ApiKey
+from service.platform.auth import create_key, revoke_key
+from service.platform.db.engine import Database, default_sqlite_url
+from service.platform.db.migrate import upgrade_async
+from service.platform.db.models import ApiKey
 
 
 def _database(args: argparse.Namespace) -> tuple[Database, str]:
     config = load_config_or_exit(args.config)
     secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
-    return Database(secrets.database_url), config.municipality.id
+    return (Database(secrets.database_url, SystemClock(config.municipality.timezone)),
+            config.municipality.id)
 
 
 def create(args: argparse.Namespace) -> int:
@@ -70,7 +72,7 @@ def revoke(args: argparse.Namespace) -> int:
         db, _ = _database(args)
         try:
             async with db.write() as session:
-                return await revoke_key(session, args.key_id)
+                return await revoke_key(session, args.key_id, db.clock)
         finally:
             await db.dispose()
 

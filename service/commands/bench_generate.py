@@ -8,12 +8,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from optimizer.generator import generate_instance
 from service.commands._common import EXIT_INVALID
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate an instance deterministically from --seed and write it to --out (or stdout)."""
-    from optimizer.generator import generate_instance
 
     as_of = None
     if args.as_of:

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import optimizer
+from optimizer.generator import generate_instance
 from service.commands._common import EXIT_INVALID
 
 # name: (cases, consultants, tight, CP-SAT time limit in seconds)
@@ -29,8 +31,6 @@ def _peak_mb() -> float:
 
 def bench_size(name: str, seed: int) -> dict[str, Any]:
     """Generate, solve with both solvers, validate both; one result row."""
-    import optimizer
-    from optimizer.generator import generate_instance
 
     cases, consultants, tight, limit = SIZES[name]
     instance = optimizer.parse_instance(generate_instance(cases, consultants, seed=seed,

@@ -7,8 +7,8 @@ import sys
 
 from service.commands._common import load_config_or_exit
 from service.config import ConfigError, Secrets
-from service.db.engine import default_sqlite_url
-from service.db.migrate import upgrade as alembic_upgrade
+from service.platform.db.engine import default_sqlite_url
+from service.platform.db.migrate import upgrade as alembic_upgrade
 
 
 def upgrade(args: argparse.Namespace) -> int:

@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 
+import optimizer
 from service.commands._common import EXIT_INVALID
 
 
 def run(args: argparse.Namespace) -> int:
     """Print one plan (JSON) for the instance; exit 2 with a message if it is invalid."""
-    import optimizer
 
     try:
         if args.instance == "-":

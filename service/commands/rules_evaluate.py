@@ -10,8 +10,8 @@ from datetime import date
 from rules.engine import RulesEngine
 from rules.jsonl import evaluate_lines
 from rules.thresholds import Thresholds
+from service.clock import today_local
 from service.commands._common import EXIT_INVALID, load_config_or_exit
-from service.timeutil import today_local
 
 
 def _parse_as_of(text: str | None) -> date:

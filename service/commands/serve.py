@@ -12,14 +12,15 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import func, select
 
-from service.apikeys import ROLES, create_key
 from service.app import create_app
+from service.clock import SystemClock
 from service.commands._common import load_config_or_exit
 from service.config import ConfigError, MunicipalityConfig, Secrets
-from service.db.engine import PROJECT_ROOT, Database, default_sqlite_url
-from service.db.migrate import upgrade_async
-from service.db.models import ApiKey
-from service.logs import AccessLogger, configure_logging
+from service.platform.auth import ROLES, create_key
+from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
+from service.platform.db.migrate import upgrade_async
+from service.platform.db.models import ApiKey
+from service.platform.logs import AccessLogger, configure_logging
 
 VAR = PROJECT_ROOT / "var"
 
@@ -37,7 +38,7 @@ def _demo_secret_key() -> str:
 async def _demo_keys(config: MunicipalityConfig, database_url: str) -> Path:
     """Demo only: one API key per role, written once to var/demo-api-keys.txt."""
     path = VAR / f"demo-api-keys-{config.municipality.id}.txt"
-    db = Database(database_url)
+    db = Database(database_url, SystemClock(config.municipality.timezone))
     try:
         await upgrade_async(db.url)
         async with db.write() as session:

@@ -11,9 +11,11 @@ import optimizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
+CLI = (sys.executable, "-m", "service.commands.cli")
+
 
 def fasthold(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
+    return subprocess.run([*CLI, *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=300)
 
 

@@ -10,8 +10,10 @@ import pytest
 
 import optimizer
 from optimizer.generator import generate_instance
-from service.cli import main
+from service.commands.cli import main
 from tests.optimizer.opt_helpers import by_case, case, consultant, instance, plan_both
+
+CLI = (sys.executable, "-m", "service.commands.cli")
 
 
 def _mutate(path: str, value: object) -> dict:
@@ -84,13 +86,13 @@ def test_cli_plan_prints_plan(tmp_path, capsys):
 
 def test_cli_plan_stdin_subprocess(tmp_path):
     data = instance([case("k1")])
-    done = subprocess.run([sys.executable, "-m", "service.cli", "plan", "--time-limit", "2",
+    done = subprocess.run([*CLI, "plan", "--time-limit", "2",
                            "-"], input=json.dumps(data), capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
     assert optimizer.validate(optimizer.parse_instance(data), plan) == []
-    bad = subprocess.run([sys.executable, "-m", "service.cli", "plan", "-"],
+    bad = subprocess.run([*CLI, "plan", "-"],
                          input='{"as_of": 5}', capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "as_of" in bad.stderr
 

@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parent / "data" / "spec_example.json"
 
 
 def test_spec_example_through_the_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "service.cli", "plan", "--seed", "3",
+    done = subprocess.run([sys.executable, "-m", "service.commands.cli", "plan", "--seed", "3",
                            str(EXAMPLE)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)

@@ -10,12 +10,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+CLI = (sys.executable, "-m", "service.commands.cli")
+
 
 def evaluate(*args: str, stdin: str = "", env: dict[str, str] | None = None
              ) -> subprocess.CompletedProcess[str]:
     run_env = {k: v for k, v in os.environ.items() if k != "FASTHOLD_CONFIG"}
     run_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "service.cli", "rules", "evaluate", *args],
+    return subprocess.run([*CLI, "rules", "evaluate", *args],
                           input=stdin, capture_output=True, text=True, cwd=ROOT, env=run_env,
                           timeout=60)
 
@@ -120,7 +122,7 @@ def test_default_as_of_is_today() -> None:
 
 def test_bench_rules_runs_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "rules.json"
-    done = subprocess.run([sys.executable, "-m", "service.cli", "bench", "rules", "--cases",
+    done = subprocess.run([*CLI, "bench", "rules", "--cases",
                            "2000", "--json", str(out)], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -8,11 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.db.models import Meeting
-from service.http import DB
-from service.planning import PLANNER
-from service.timeutil import today_local
-from tests.conftest import Api, SmtpSink
+from service.keys import DB, JOBS
+from service.platform.db.models import Meeting
+from tests.conftest import Api, SmtpSink, today_local
 
 EMPLOYER = "leder@sundstrae.example"
 CITIZEN = "mads@example.org"
@@ -43,7 +41,7 @@ async def intake(api: Api, *bodies: dict[str, Any]) -> None:
     for b in bodies:
         resp = await api.client.post("/api/cases", json=b, headers=api.auth("intake"))
         assert resp.status in (200, 201), await resp.text()
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
 
 
 async def invitation(sink: SmtpSink, to: str = EMPLOYER, count: int = 1) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from service.db.models import AuditEntry, Case, DecisionRecord
-from service.http import DB
+from service.keys import DB
+from service.platform.db.models import AuditEntry, Case, DecisionRecord
 
 AS_OF = "2026-11-20"
 

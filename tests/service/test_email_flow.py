@@ -11,22 +11,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.db.models import ConsultantTask, Meeting, OutboxMessage
-from service.employer_pages import ANSWERS, LINKS
-from service.http import DB
-from service.invitations import EMAIL_FLOW
-from service.meeting_answers import Outcome, local_now
-from service.planning import PLANNER
-from service.timeutil import today_local
+from bots.delivery import RetryPolicy
+from service.keys import ANSWERS, DB, JOBS, LINKS, NOTIFIER, OUTBOX, REMINDERS
+from service.meetings.answers import Outcome
+from service.platform.db.models import ConsultantTask, Meeting, OutboxMessage
 from tests.conftest import (
     ALL_RECEIVED_MAIL,
     Api,
     SmtpSink,
     link_path,
+    local_now,
     mail_config,
     smtp_secrets,
     start_api,
     text_part,
+    today_local,
 )
 from tests.service.email_cases import (
     CITIZEN,
@@ -42,7 +41,7 @@ from tests.service.email_cases import (
 async def mail_api(demo_config, database_url, smtp_sink: SmtpSink) -> AsyncIterator[Api]:
     async for api in start_api(mail_config(demo_config),
                                smtp_secrets(database_url, smtp_sink.port)):
-        await api.client.app[PLANNER].wait_idle()
+        await api.client.app[JOBS].wait_idle()
         yield api
 
 
@@ -160,7 +159,7 @@ async def test_other_times_replans_with_preferences(mail_api: Api,
     assert resp.status == 303
     page = await (await mail_api.client.get(path)).text()
     assert "modtaget jeres ønsker" in page
-    await mail_api.client.app[PLANNER].wait_idle()
+    await mail_api.client.app[JOBS].wait_idle()
     second = await invitation(smtp_sink, count=2)
     assert link_path(second) != path
     after = await meeting_of(mail_api, "o1")
@@ -196,7 +195,7 @@ async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
                                                                "reason": "Lukket for besøg"},
                                       allow_redirects=False)
     assert resp.status == 303
-    await mail_api.client.app[PLANNER].wait_idle()
+    await mail_api.client.app[JOBS].wait_idle()
     case = await (await mail_api.client.get("/api/cases/d1",
                                             headers=mail_api.auth("intake"))).json()
     assert case["decision"]["follow_up"] == "jobcenter_meeting"
@@ -228,7 +227,7 @@ async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
     assert "Mødet er aflyst" in page
     await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Ændret" in str(m["Subject"]))
     await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN and "ændret" in str(m["Subject"]))
-    await mail_api.client.app[PLANNER].wait_idle()
+    await mail_api.client.app[JOBS].wait_idle()
     await invitation(smtp_sink, count=2)  # planned again, a new proposal sent
     assert (await meeting_of(mail_api, "c1"))["status"] == "proposed"
 
@@ -254,7 +253,7 @@ async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
 
 async def test_one_failing_invitation_does_not_block_the_others(
         mail_api: Api, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
-    flow = mail_api.client.app[EMAIL_FLOW]
+    flow = mail_api.client.app[NOTIFIER]
     real_invite = flow.invite
 
     async def invite(session: Any, meeting: Meeting) -> None:
@@ -334,7 +333,7 @@ async def test_bad_tokens_and_csrf(mail_api: Api, smtp_sink: SmtpSink) -> None:
     assert "udløbet" in await resp.text()
     unknown = links.token(999_999, today_local() + timedelta(days=5))
     assert (await mail_api.client.get(f"/m/{unknown}")).status == 404
-    other = type(links)("another-secret-key-" + "y" * 32, "demo").token(
+    other = type(links)("another-secret-key-" + "y" * 32, "demo", links.clock).token(
         meeting_id, today_local() + timedelta(days=5))
     assert (await mail_api.client.get(f"/m/{other}")).status == 403
     # POST without the form token, with a wrong one, and from another site's page.
@@ -363,13 +362,12 @@ async def _meeting_ids(api: Api) -> list[int]:
 
 async def test_smtp_down_then_up_delivers_exactly_once(demo_config, sqlite_url,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from service import outbox
-
-    monkeypatch.setattr(outbox, "FIRST_RETRY", timedelta(milliseconds=200))
-    monkeypatch.setattr(outbox, "MAX_RETRY", timedelta(milliseconds=400))
+    quick = RetryPolicy(first=timedelta(milliseconds=200), cap=timedelta(milliseconds=400),
+                        give_up_after=timedelta(hours=26))
     down = SmtpSink()  # not started: connections are refused
     config = mail_config(demo_config)
     async for api in start_api(config, smtp_secrets(sqlite_url, down.port)):
+        api.client.app[OUTBOX].senders["email"].retry = quick
         await intake(api, body("x1"), body("x2", citizen={"name": "Eva Holm"}))
         for _ in range(200):
             async with api.client.app[DB].read() as session:
@@ -446,26 +444,26 @@ async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,
                                                                smtp_sink: SmtpSink) -> None:
     await intake(mail_api, body("m1"))
     path = link_path(await invitation(smtp_sink))
-    flow = mail_api.client.app[EMAIL_FLOW]
+    reminders = mail_api.client.app[REMINDERS]
     today = today_local()
-    assert await flow.send_due_reminders(today) == 0
+    assert await reminders.send_due(today) == 0
     later = today + timedelta(days=7)
-    assert await flow.send_due_reminders(later) == 1
-    assert await flow.send_due_reminders(later) == 0  # once only
+    assert await reminders.send_due(later) == 1
+    assert await reminders.send_due(later) == 0  # once only
     await smtp_sink.wait_for(lambda m: "Påmindelse" in str(m["Subject"]))
     csrf = await form_token(mail_api, path)
     page = await (await mail_api.client.get(path)).text()
     slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
     await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
     day_before = date.fromisoformat(slot[:10]) - timedelta(days=1)
-    assert await flow.send_due_reminders(day_before) == 1
-    assert await flow.send_due_reminders(day_before) == 0
+    assert await reminders.send_due(day_before) == 1
+    assert await reminders.send_due(day_before) == 0
     mail = (await smtp_sink.wait_for(lambda m: "I morgen" in str(m["Subject"])))[0]
     assert "Mads Madsen" in text_part(mail)
 
 
 def test_working_days_skip_weekends_and_holidays() -> None:
-    from service.workdays import add_working_days
+    from service.platform.workdays import add_working_days
 
     assert add_working_days(date(2026, 11, 27), 2) == date(2026, 12, 1)  # Fri → Tue
     # 24 December is not a public holiday (a jobcentre closes it with closed_dates)

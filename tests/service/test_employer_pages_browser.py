@@ -24,17 +24,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, BrowserContext, Page, Response, async_playwright, expect
 from sqlalchemy import select
 
-from service.apikeys import create_key
+from service.app import create_app
 from service.config import MunicipalityConfig
-from service.db.models import Meeting
-from service.demo_mailbox import DEMO_SMTP
-from service.employer_pages import ANSWERS, LINKS
-from service.http import DB
-from service.meeting_answers import Outcome
-from service.planning import PLANNER
-from service.timeutil import today_local
+from service.keys import ANSWERS, DB, DEV_SMTP, JOBS, LINKS
+from service.meetings.answers import Outcome
+from service.platform.auth import create_key
+from service.platform.db.models import Meeting
+from service.platform.jobqueue import PLAN
 from tests.conftest import (
     IN_CI,
+    SOLVER,
     Api,
     SmtpSink,
     _free_port,
@@ -44,6 +43,7 @@ from tests.conftest import (
     smtp_secrets,
     start_api,
     text_part,
+    today_local,
 )
 from tests.service.email_cases import (
     EMPLOYER,
@@ -81,7 +81,7 @@ async def mail_api(demo_config: MunicipalityConfig, sqlite_url: str,
                    smtp_sink: SmtpSink) -> AsyncIterator[Api]:
     async for api in start_api(mail_config(demo_config),
                                smtp_secrets(sqlite_url, smtp_sink.port)):
-        await api.client.app[PLANNER].wait_idle()
+        await api.client.app[JOBS].wait_idle()
         yield api
 
 
@@ -302,7 +302,7 @@ async def test_other_times_with_preferences(browser: Browser, mail_api: Api,
         await expect(page.locator("form")).to_have_count(0)
         await screenshot(page, "05-other-times-received.png")
 
-    await mail_api.client.app[PLANNER].wait_idle()
+    await mail_api.client.app[JOBS].wait_idle()
     second = await invitation(smtp_sink, count=2)
     assert link_path(second) != path
     meeting = (await case_of(mail_api, "b3"))["meeting"]
@@ -335,7 +335,7 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink) -> 
         await expect(page.locator("form")).to_have_count(0)
         await screenshot(page, "07-declined.png")
 
-    await mail_api.client.app[PLANNER].wait_idle()
+    await mail_api.client.app[JOBS].wait_idle()
     case = await case_of(mail_api, "b4")
     assert case["decision"]["follow_up"] == "jobcenter_meeting", case["decision"]
     assert "followup.declined_by_employer" in case["decision"]["reasons"], case["decision"]
@@ -428,7 +428,16 @@ async def test_slot_taken_while_page_open(browser: Browser, mail_api: Api,
         # held back until the second employer has clicked: replanning first would withdraw
         # the second proposal altogether ("Mødet er ændret"), which is not this test's case.
         held: list[str] = []
-        monkeypatch.setattr(app[PLANNER], "request", held.append)
+        jobs = app[JOBS]
+        real_request = jobs.request
+
+        def hold_planning(job: str, municipality_id: str, reason: str = "") -> None:
+            if job == PLAN:
+                held.append(reason)
+            else:
+                real_request(job, municipality_id, reason)
+
+        monkeypatch.setattr(jobs, "request", hold_planning)
         assert await app[ANSWERS].confirm(ids[0], key) == Outcome.CONFIRMED
         assert held == ["employer_confirmed"]
         await page.locator(f'input[name="slot"][value="{key}"]').check()
@@ -454,18 +463,16 @@ async def demo_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIte
 
     The mail links must point at this test server, so its port is chosen beforehand.
     """
-    from service.app import create_app
-
     port = _free_port()
     config = mail_config(demo_config, link_base_url=f"http://127.0.0.1:{port}")
-    app = create_app(config, make_secrets(sqlite_url), demo=True)
+    app = create_app(config, make_secrets(sqlite_url), demo=True, solver=SOLVER)
     client = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     try:
         async with app[DB].write() as session:
             _, key = await create_key(session, config.municipality.id, "test-intake", "intake",
                                       None)
-        await app[PLANNER].wait_idle()
+        await app[JOBS].wait_idle()
         yield Api(client=client, keys={"intake": key})
     finally:
         await client.close()
@@ -473,7 +480,7 @@ async def demo_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIte
 
 async def test_demo_mailbox_link_opens_the_page(browser: Browser, demo_api: Api) -> None:
     await intake(demo_api, body("b8"))
-    sink = demo_api.client.app[DEMO_SMTP].sink
+    sink = demo_api.client.app[DEV_SMTP].sink
     for _ in range(400):  # the outbox delivers in the background, like SmtpSink.wait_for
         if any("vælg et tidspunkt" in m.subject for m in sink.messages):
             break

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Meeting, PlanningRun
-from service.http import DB
-from service.intake import INTAKE
-from service.planning import PLANNER, reason_in_words
+from service.clock import SettableClock
+from service.keys import DB, JOBS, PLANNER
+from service.planning.solver import ThreadSolver
+from service.platform.db.models import Meeting, PlanningRun
+from service.platform.jobqueue import PLAN
+from service.text.reasons import reason_in_words
 from tests.conftest import Api, make_secrets, start_api
 
 TODAY = date(2026, 11, 20)
@@ -36,11 +38,9 @@ def body(case_id: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def planned_api(demo_config, database_url) -> AsyncIterator[Api]:
-    async for api in start_api(demo_config, make_secrets(database_url)):
-        app = api.client.app
-        app[PLANNER].today = lambda: TODAY
-        app[INTAKE].today = lambda: TODAY
-        await app[PLANNER].wait_idle()
+    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
+    async for api in start_api(demo_config, make_secrets(database_url), clock=clock):
+        await api.client.app[JOBS].wait_idle()
         yield api
 
 
@@ -65,7 +65,7 @@ async def test_batch_intake_yields_owners_and_proposals(planned_api: Api) -> Non
     ]
     for b in bodies:
         assert (await api.client.post("/api/cases", json=b, headers=h)).status == 201
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
 
     w1, w2, j1, t1, n1 = [await _case(api, b["case_id"]) for b in bodies]
     for case in (w1, w2, j1, t1):
@@ -92,13 +92,13 @@ async def test_recovery_plan_change_removes_and_recreates_the_proposal(planned_a
     api = planned_api
     h = api.auth("intake")
     await api.client.post("/api/cases", json=body("w1"), headers=h)
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     assert (await _case(api, "w1"))["meeting"]["kind"] == "workplace_meeting"
 
     resp = await api.client.patch("/api/cases/w1", json={"full_recovery_plan_date": "2026-12-10"},
                                   headers=h)
     assert (await resp.json())["decision"]["follow_up"] == "telephone"
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     case = await _case(api, "w1")
     assert case["meeting"] is None
     owner = case["owner"]["consultant_id"]
@@ -108,7 +108,7 @@ async def test_recovery_plan_change_removes_and_recreates_the_proposal(planned_a
     assert len(cancelled) == 1
 
     await api.client.patch("/api/cases/w1", json={"full_recovery_plan_date": None}, headers=h)
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     case = await _case(api, "w1")
     assert case["meeting"]["kind"] == "workplace_meeting"
     assert case["owner"]["consultant_id"] == owner  # one owner from start to recovery
@@ -118,12 +118,12 @@ async def test_owner_override_is_kept_by_later_runs(planned_api: Api) -> None:
     api = planned_api
     h = api.auth("intake")
     await api.client.post("/api/cases", json=body("w1"), headers=h)
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     resp = await api.client.put("/api/cases/w1/owner",
                                 json={"consultant_id": "dennis", "reason": "kender familien"},
                                 headers=h)
     assert resp.status == 200, await resp.text()
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     run = await api.client.post("/api/planning/run", headers=api.auth("manager"))
     assert run.status == 200
     case = await _case(api, "w1")
@@ -147,13 +147,14 @@ async def test_stop_during_burst_pause_is_not_lost(demo_config, sqlite_url,
     import asyncio
 
     async for api in start_api(demo_config, make_secrets(sqlite_url)):
-        planner = api.client.app[PLANNER]
-        await planner.wait_idle()
-        planner.request("change")
+        jobs = api.client.app[JOBS]
+        await jobs.wait_idle()
+        jobs.request(PLAN, demo_config.municipality.id, "change")
+        worker = next(t for t in asyncio.all_tasks() if t.get_name().startswith("job:plan:"))
         await asyncio.sleep(0.01)  # inside the planner's 0.05 s burst pause
-        await planner.stop()
-        assert planner._task is not None and planner._task.done()
-        assert not planner._task.cancelled()  # it returned on its own, nobody cancelled it
+        await jobs.stop()
+        assert worker.done()
+        assert not worker.cancelled()  # it returned on its own, nobody cancelled it
     assert "did not finish on shutdown" not in caplog.text
 
 
@@ -171,8 +172,10 @@ async def test_cpsat_failure_falls_back_to_greedy_and_is_logged(
 
     monkeypatch.setattr(optimizer, "solve", failing_cpsat)
     api = planned_api
+    # In this process, so that the replaced optimizer is the one that solves.
+    api.client.app[PLANNER].solver = ThreadSolver()
     await api.client.post("/api/cases", json=body("f1"), headers=api.auth("intake"))
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     case = await _case(api, "f1")
     assert case["owner"] is not None and case["meeting"]["kind"] == "workplace_meeting"
     runs = (await (await api.client.get("/api/planning/runs",
@@ -190,7 +193,7 @@ async def test_consultant_not_yet_doing_workplace_meetings_gets_none(planned_api
             "cvr": f"{40000000 + n}", "name": f"Firma {n}",
             "contact_email": f"chef{n}@firma.example",
             "location": {"lat": 56.13 + n * 0.01, "lon": 8.95}}), headers=h)
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     cases = [await _case(api, f"r{n}") for n in range(12)]
     workplace = [c["meeting"] for c in cases if c["meeting"]]
     assert workplace, "meetings were proposed"
@@ -202,13 +205,13 @@ async def test_consultant_not_yet_doing_workplace_meetings_gets_none(planned_api
 async def test_sent_proposal_is_not_moved_by_later_runs(planned_api: Api) -> None:
     api = planned_api
     await api.client.post("/api/cases", json=body("s1"), headers=api.auth("intake"))
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     first = await _case(api, "s1")
     assert first["meeting"]["invited_at"] is not None  # the employer was sent the proposal
     # More work arrives and planning runs again (twice): the sent proposal stays as it is.
     for n in range(4):
         await api.client.post("/api/cases", json=body(f"x{n}"), headers=api.auth("intake"))
-    await api.client.app[PLANNER].wait_idle()
+    await api.client.app[JOBS].wait_idle()
     assert (await api.client.post("/api/planning/run", headers=api.auth("manager"))).status == 200
     again = await _case(api, "s1")
     assert again["meeting"] == first["meeting"]

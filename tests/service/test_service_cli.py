@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.logs import CprMaskingFilter
+from service.platform.logs import CprMaskingFilter
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
@@ -95,7 +95,7 @@ def test_access_log_hides_link_tokens_and_query_strings(caplog: pytest.LogCaptur
                                                         ) -> None:
     from unittest.mock import Mock
 
-    from service.logs import AccessLogger
+    from service.platform.logs import AccessLogger
 
     logger = logging.getLogger("test.access")
     access = AccessLogger(logger, "")

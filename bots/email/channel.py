@@ -1,0 +1,42 @@
+"""The email channel of the outbox: an outbox message becomes a MIME email sent over SMTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bots.delivery import OutboundMessage, RetryPolicy
+from bots.email.sender import Attachment, OutgoingEmail, SmtpSender, SmtpSettings
+
+# Quick when a server blips, calm when it is down, and "at least 24 hours" before giving up.
+EMAIL_RETRY = RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=30),
+                          give_up_after=timedelta(hours=26))
+
+
+@dataclass(frozen=True, slots=True)
+class SenderIdentity:
+    address: str
+    name: str
+
+
+class EmailChannel:
+    """Sends the outbox's email messages from one sender identity through one SMTP server."""
+
+    def __init__(self, smtp: SmtpSettings, identity: SenderIdentity,
+                 retry: RetryPolicy = EMAIL_RETRY) -> None:
+        self.smtp = SmtpSender(smtp)
+        self.identity = identity
+        self.retry = retry
+
+    def email(self, message: OutboundMessage) -> OutgoingEmail:
+        calendar = message.payload.get("ics")
+        data = calendar.encode("utf-8") if isinstance(calendar, str) else None
+        return OutgoingEmail(
+            message_id=message.message_id, sender_address=self.identity.address,
+            sender_name=self.identity.name, recipient=message.recipient,
+            subject=message.subject, text=message.text, html=message.html,
+            attachments=[Attachment("moede.ics", "text/calendar", data)] if data else [],
+            calendar=data)
+
+    async def send(self, message: OutboundMessage) -> None:
+        await self.smtp.send(self.email(message))

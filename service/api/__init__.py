@@ -1,1 +1,0 @@
-"""JSON API handlers, one module per area, and the OpenAPI document."""

@@ -1,0 +1,158 @@
+"""The `fasthold` command: one subcommand for each job.
+
+Each subcommand lives in its own module under `service.commands` and is imported only when
+run, so `fasthold rules evaluate` does not pay for aiohttp or OR-Tools.
+Exit status: 0 success, 2 invalid input or configuration, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
+    return int(text)
+
+
+def _non_negative_int(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0: {text!r}")
+    return int(text)
+
+
+def _command(sub: argparse._SubParsersAction, name: str, target: str, help_text: str
+             ) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(target=target)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fasthold",
+        description="fasthold: keep sick-listed employees in their jobs "
+        "('Sammen om fastholdelse').",
+    )
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = _command(top, "serve", "service.commands.serve:run",
+                     "run the HTTP service (API, employer pages, background jobs)")
+    serve.add_argument("--config", help="municipality TOML (default: $FASTHOLD_CONFIG or "
+                       "config/demo.toml)")
+    serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=_non_negative_int, default=None,
+                       help="listen port (default 8080)")
+    serve.add_argument("--demo", action="store_true",
+                       help="embedded default: SQLite under var/, local mail sink, demo keys")
+
+    db = top.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", metavar="ACTION", required=True)
+    upgrade = _command(db, "upgrade", "service.commands.db:upgrade",
+                       "apply Alembic migrations up to the newest schema")
+    upgrade.add_argument("--config", help="municipality TOML")
+
+    config = top.add_parser("config", help="configuration files").add_subparsers(
+        dest="config_command", metavar="ACTION", required=True)
+    check = _command(config, "check", "service.commands.config_check:run",
+                     "validate municipality configuration files")
+    check.add_argument("files", nargs="+", help="TOML files")
+
+    rules = top.add_parser("rules", help="eligibility rules").add_subparsers(
+        dest="rules_command", metavar="ACTION", required=True)
+    evaluate = _command(rules, "evaluate", "service.commands.rules_evaluate:run",
+                        "decide case facts (JSON Lines in, JSON Lines out)")
+    evaluate.add_argument("--config", help="municipality TOML with the [rules] thresholds")
+    evaluate.add_argument("--as-of", dest="as_of", help="evaluation date YYYY-MM-DD "
+                          "(default: today in Europe/Copenhagen)")
+    evaluate.add_argument("file", nargs="?", default="-", help="input file, or - for stdin")
+
+    plan = _command(top, "plan", "service.commands.plan:run",
+                    "assign cases and schedule meetings for a planning instance (JSON)")
+    plan.add_argument("--solver", choices=["cpsat", "greedy"], default="cpsat")
+    plan.add_argument("--time-limit", dest="time_limit", type=_positive_float, default=10.0,
+                      help="seconds (default 10)")
+    plan.add_argument("--seed", type=_non_negative_int, default=0)
+    plan.add_argument("instance", help="instance JSON file, or - for stdin")
+
+    bench = top.add_parser("bench", help="benchmarks and instance generator").add_subparsers(
+        dest="bench_command", metavar="ACTION", required=True)
+    bench_rules = _command(bench, "rules", "service.commands.bench_rules:run",
+                           "evaluate generated cases through the CLI path; decisions/s, memory")
+    bench_rules.add_argument("--cases", type=_positive_int, default=100_000)
+    bench_rules.add_argument("--seed", type=_non_negative_int, default=1)
+    bench_rules.add_argument("--json", dest="json_out", default="var/bench/rules.json",
+                             help="where to write the JSON result")
+    bench_load = _command(bench, "load", "service.commands.bench_load:run",
+                          "start the service and load it (intake, reads); requests/s, "
+                          "latency, memory")
+    bench_load.add_argument("--databases", default="sqlite,postgresql",
+                            help="comma-separated: sqlite, postgresql (default both)")
+    bench_load.add_argument("--concurrency", default="1,10,50",
+                            help="comma-separated numbers of concurrent clients")
+    bench_load.add_argument("--duration", type=_positive_float, default=10.0,
+                            help="seconds per phase and concurrency (default 10)")
+    bench_load.add_argument("--config", default="config/demo.toml", help="municipality TOML")
+    bench_load.add_argument("--json", dest="json_out", default="var/bench/load.json",
+                            help="where to write the JSON result")
+    bench_plan = _command(bench, "plan", "service.commands.bench_plan:run",
+                          "solve S/M/L/XL instances with CP-SAT and greedy; print a table")
+    bench_plan.add_argument("--sizes", default="S,M,L,XL", help="comma-separated sizes")
+    bench_plan.add_argument("--seed", type=_non_negative_int, default=1)
+    bench_plan.add_argument("--json", dest="json_out", default="var/bench/plan.json")
+    generate = _command(bench, "generate", "service.commands.bench_generate:run",
+                        "write a realistic planning instance (Herning area) as JSON")
+    generate.add_argument("--cases", type=_positive_int, required=True)
+    generate.add_argument("--consultants", type=_positive_int, required=True)
+    generate.add_argument("--seed", type=_non_negative_int, default=1)
+    generate.add_argument("--tight", action="store_true", help="capacity-tight instance")
+    generate.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD")
+    generate.add_argument("--out", default="-", help="output file, or - for stdout")
+
+    apikey = top.add_parser("apikey", help="staff API keys").add_subparsers(
+        dest="apikey_command", metavar="ACTION", required=True)
+    create = _command(apikey, "create", "service.commands.apikey:create",
+                      "create an API key (printed once; stored hashed)")
+    create.add_argument("--role", required=True,
+                        choices=["intake", "consultant", "manager", "admin"])
+    create.add_argument("--name", required=True, help="who or what uses the key")
+    create.add_argument("--consultant-id", dest="consultant_id", default=None,
+                        help="for role consultant: the consultant's id")
+    create.add_argument("--config", help="municipality TOML")
+    listing = _command(apikey, "list", "service.commands.apikey:list_keys", "list API keys")
+    listing.add_argument("--config", help="municipality TOML")
+    revoke = _command(apikey, "revoke", "service.commands.apikey:revoke", "revoke an API key")
+    revoke.add_argument("key_id", type=_positive_int)
+    revoke.add_argument("--config", help="municipality TOML")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module_name, func_name = args.target.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Demo only: the staff page listing what the local SMTP sink (`bots.email.dev_sink`)
+received, so a newcomer can open an employer's email and click its link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from bots.email.render import make_environment
+from service.keys import DB, DEV_SMTP
+from service.platform.auth import authenticate
+from service.text.danish import FILTERS, GLOBALS
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_env = make_environment(TEMPLATES, FILTERS, GLOBALS)
+COOKIE = "fasthold_staff_key"
+
+
+async def _staff(request: web.Request) -> bool:
+    key = request.query.get("key") or request.cookies.get(COOKIE)
+    if not key:
+        return False
+    async with request.app[DB].read() as session:
+        return await authenticate(session, key) is not None
+
+
+async def mailbox(request: web.Request) -> web.Response:
+    if not await _staff(request):
+        return web.Response(status=401, content_type="text/html", charset="utf-8", text=(
+            "<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
+            "<p>Demo-postkassen er kun for medarbejdere. Åbn den med "
+            "<code>/demo/mailbox?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
+            "<code>var/demo-api-keys-*.txt</code>).</p></html>"))
+    sink = request.app[DEV_SMTP].sink
+    number = request.query.get("nr")
+    selected = next((m for m in sink.messages if str(m.number) == number), None)
+    html = _env.get_template("mailbox.html").render(
+        messages=list(reversed(sink.messages)), selected=selected)
+    response = web.Response(text=html, content_type="text/html", charset="utf-8", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                   "frame-src 'self'; form-action 'self'",
+        "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+    if "key" in request.query:
+        response.set_cookie(COOKIE, request.query["key"], httponly=True, samesite="Strict",
+                            path="/demo")
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/demo/mailbox", mailbox, name="demo_mailbox")

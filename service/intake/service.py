@@ -1,0 +1,336 @@
+"""Case intake: validate, store, decide with the rules, keep history and audit — one transaction.
+
+The same external case id again is an idempotent update of that case, never a second case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.engine import RulesEngine
+from rules.facts import validation_errors
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.intake.schemas import CaseIntake
+from service.intake.views import case_out, decision_of, employer_out
+from service.platform import audit
+from service.platform.auth import Principal
+from service.platform.db.engine import Database
+from service.platform.db.models import Case, Consultant, DecisionRecord, Employer, Meeting
+from service.platform.errors import Invalid, NotFound
+from service.platform.jobqueue import PLAN, JobQueue
+
+log = logging.getLogger("fasthold.intake")
+
+# Fields kept outside `facts`: personal data that the rules never need.
+PERSONAL_FIELDS = ("cpr", "citizen")
+EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
+                          "contact_phone", "unavailable")
+
+
+class IntakeService:
+    """Creates, changes and reads cases for one municipality."""
+
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 engine: RulesEngine, jobs: JobQueue) -> None:
+        self.db = db
+        self.config = config
+        self.municipality = config.municipality.id
+        self.clock = clock
+        self.engine = engine
+        self.jobs = jobs
+
+    # -- validation -------------------------------------------------------------------------
+
+    def validate(self, body: dict[str, Any]) -> tuple[CaseIntake, date]:
+        """Strict validation in the rules contract's terms; raises Invalid naming the fields."""
+        try:
+            intake = CaseIntake.model_validate_json(json.dumps(body))
+        except ValidationError as exc:
+            raise Invalid(validation_errors(exc)) from None
+        as_of = intake.as_of or self.clock.today()
+        if intake.first_absence_day > as_of:
+            raise Invalid.field("first_absence_day",
+                                f"must not be after as_of ({as_of.isoformat()})")
+        return intake, as_of
+
+    def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
+        decision = self.engine.decide(intake, as_of).to_json()
+        decision.pop("case_id", None)
+        decision.setdefault("missing", [])
+        decision["as_of"] = as_of.isoformat()
+        return decision
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def upsert(self, body: dict[str, Any], principal: Principal) -> tuple[dict[str, Any],
+                                                                              bool]:
+        """Create the case, or update it if its case_id is known. Returns (case, created)."""
+        intake, as_of = self.validate(body)
+        for attempt in range(3):
+            try:
+                async with self.db.write() as session:
+                    case, created, changed = await self._upsert(session, intake, as_of, principal)
+                    out = case_out(case)
+                break
+            except IntegrityError:
+                # Another request created the same case (or employer) at the same moment:
+                # the retry finds it and becomes an update.
+                if attempt == 2:
+                    raise
+        if changed:
+            self.notify_changed()
+        return out, created
+
+    async def patch(self, case_ref: str, changes: dict[str, Any], principal: Principal
+                    ) -> dict[str, Any]:
+        """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
+        if "case_id" in changes and changes["case_id"] != case_ref:
+            raise Invalid.field("case_id", "cannot be changed")
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            changed = await self.patch_case(session, case, changes, principal)
+            out = case_out(case)
+        if changed:
+            self.notify_changed()
+        return out
+
+    async def patch_case(self, session: AsyncSession, case: Case, changes: dict[str, Any],
+                         principal: Principal, trigger: str = "update") -> list[str]:
+        """Merge-patch a loaded case's facts inside the caller's transaction; re-decide.
+
+        Used by the API and by the employer's link ("decline the workplace meeting"). The
+        caller calls `notify_changed()` after committing when the result is non-empty.
+        """
+        merged = merge_patch(self._intake_dict(case), changes)
+        merged["case_id"] = case.case_ref
+        intake, as_of = self.validate(merged)
+        changed = await self._apply(session, case, intake, as_of, principal, trigger)
+        audit.record(session, principal, self.municipality, "case.patch", case.id,
+                     {"changed": changed, "trigger": trigger})
+        return changed
+
+    async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
+                      principal: Principal) -> tuple[Case, bool, list[str]]:
+        case = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.case_ref == intake.case_id)
+        )).unique().scalar_one_or_none()
+        if case is None:
+            case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
+            await self._apply(session, case, intake, as_of, principal, "intake", new=True)
+            audit.record(session, principal, self.municipality, "case.create", case.id,
+                         {"case_id": intake.case_id})
+            return case, True, ["*"]
+        changed = await self._apply(session, case, intake, as_of, principal, "intake")
+        audit.record(session, principal, self.municipality,
+                     "case.intake_update" if changed else "case.intake_unchanged", case.id,
+                     {"changed": changed})
+        return case, False, changed
+
+    async def _apply(self, session: AsyncSession, case: Case, intake: CaseIntake, as_of: date,
+                     principal: Principal, trigger: str, new: bool = False) -> list[str]:
+        """Store facts and personal data, decide, and record history. Returns changed fields."""
+        facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
+        if facts.get("employer"):
+            facts["employer"] = {k: v for k, v in facts["employer"].items()
+                                 if k not in EMPLOYER_DETAIL_FIELDS}
+        before_facts = {} if new else dict(case.facts)
+        changed = sorted(k for k in set(facts) | set(before_facts)
+                         if facts.get(k) != before_facts.get(k))
+        personal_changed = self._store_personal(case, intake)
+        employer_changed = await self._store_employer(session, case, intake)
+        decision = self.decide(intake, as_of)
+        before_decision = None if new else decision_of(case)
+        decision_changed = before_decision is None or _without_as_of(before_decision) != \
+            _without_as_of(decision)
+        if not new and not changed and not decision_changed:
+            return sorted(personal_changed + employer_changed)
+        case.facts = facts
+        case.as_of = as_of
+        case.status = decision["status"]
+        case.follow_up = decision["follow_up"]
+        case.private_talk_first = decision["private_talk_first"]
+        case.first_meeting_deadline = date.fromisoformat(decision["first_meeting_deadline"])
+        case.intervention_deadline = date.fromisoformat(decision["intervention_deadline"])
+        case.reasons = decision["reasons"]
+        case.missing = decision["missing"]
+        if new:
+            session.add(case)
+        await session.flush()
+        session.add(DecisionRecord(
+            municipality_id=self.municipality, case_id=case.id, trigger=trigger,
+            actor=principal.actor, changed_facts=changed, before=before_decision, after=decision,
+        ))
+        return sorted(set(changed) | set(personal_changed) | set(employer_changed))
+
+    def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
+        citizen = intake.citizen
+        values = {
+            "cpr": intake.cpr,
+            "citizen_name": citizen.name if citizen else None,
+            "citizen_email": citizen.email if citizen else None,
+            "citizen_phone": citizen.phone if citizen else None,
+        }
+        changed = []
+        for attr, value in values.items():
+            if getattr(case, attr, None) != value:
+                setattr(case, attr, value)
+                changed.append("cpr" if attr == "cpr" else "citizen")
+        return sorted(set(changed))
+
+    async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake
+                              ) -> list[str]:
+        details = intake.employer
+        if details is None or details.cvr is None:
+            changed = case.employer_id is not None
+            case.employer_id = None
+            case.employer = None
+            return ["employer"] if changed else []
+        employer = (await session.execute(select(Employer).where(
+            Employer.municipality_id == self.municipality, Employer.cvr == details.cvr)
+        )).scalar_one_or_none()
+        if employer is None:
+            employer = Employer(municipality_id=self.municipality, cvr=details.cvr,
+                                unavailable=[])
+            session.add(employer)
+        # Intake refreshes what it knows of the employer; missing values keep the old ones.
+        for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
+            value = getattr(details, attr)
+            if value is not None:
+                setattr(employer, attr, value)
+        if details.location is not None:
+            employer.lat, employer.lon = details.location.lat, details.location.lon
+        if details.unavailable:
+            employer.unavailable = [
+                {"start": i.start.isoformat(timespec="minutes"),
+                 "end": i.end.isoformat(timespec="minutes")} for i in details.unavailable]
+        await session.flush()
+        changed = case.employer_id != employer.id
+        case.employer_id = employer.id
+        case.employer = employer
+        return ["employer"] if changed else []
+
+    async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
+                             principal: Principal) -> dict[str, Any]:
+        """Intake staff choose the owner; later planning runs keep it."""
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            consultant = (await session.execute(select(Consultant).where(
+                Consultant.municipality_id == self.municipality,
+                Consultant.key == consultant_key, Consultant.active.is_(True)))
+            ).scalar_one_or_none()
+            if consultant is None:
+                raise Invalid.field("consultant_id", f"unknown consultant {consultant_key!r}")
+            previous = case.owner.key if case.owner else None
+            case.owner_id = consultant.id
+            case.owner = consultant
+            case.owner_overridden = True
+            case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
+            audit.record(session, principal, self.municipality, "case.owner_override", case.id,
+                         {"from": previous, "to": consultant_key})
+            out = case_out(case)
+        self.notify_changed()
+        return out
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        async with self.db.write() as session:
+            case = await self._get_case(session, case_ref)
+            history = (await session.execute(
+                select(DecisionRecord).where(DecisionRecord.case_id == case.id)
+                .order_by(DecisionRecord.id))).scalars().all()
+            audit.record(session, principal, self.municipality, "case.read", case.id)
+            meetings = await self._active_meetings(session, [case.id])
+            out = case_out(case, meetings.get(case.id))
+            out["history"] = [{
+                "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
+                "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
+            } for h in history]
+        return out
+
+    async def list(self, principal: Principal, *, status: str | None = None,
+                   follow_up: str | None = None, deadline_before: date | None = None,
+                   owner: str | None = None, limit: int = 100, offset: int = 0
+                   ) -> dict[str, Any]:
+        conditions = [Case.municipality_id == self.municipality]
+        if status is not None:
+            conditions.append(Case.status == status)
+        if follow_up is not None:
+            conditions.append(Case.follow_up == follow_up)
+        if deadline_before is not None:
+            conditions.append(Case.first_meeting_deadline < deadline_before)
+        if owner is not None:
+            conditions.append(Case.owner.has(Consultant.key == owner))
+        async with self.db.write() as session:
+            total = (await session.execute(select(func.count(Case.id)).where(*conditions))
+                     ).scalar_one()
+            rows = (await session.execute(
+                select(Case).where(*conditions)
+                .order_by(Case.first_meeting_deadline, Case.id).limit(limit).offset(offset)
+            )).unique().scalars().all()
+            audit.record(session, principal, self.municipality, "case.list", None, {
+                "filters": {"status": status, "follow_up": follow_up, "owner": owner,
+                            "deadline_before": deadline_before.isoformat()
+                            if deadline_before else None},
+                "returned": len(rows)})
+            meetings = await self._active_meetings(session, [c.id for c in rows])
+            return {"cases": [case_out(c, meetings.get(c.id)) for c in rows],
+                    "total": total, "limit": limit, "offset": offset}
+
+    async def _active_meetings(self, session: AsyncSession, case_ids: list[int]
+                               ) -> dict[int, Meeting]:
+        if not case_ids:
+            return {}
+        rows = (await session.execute(select(Meeting).where(
+            Meeting.case_id.in_(case_ids), Meeting.status.in_(("proposed", "confirmed")))
+        )).unique().scalars()
+        return {m.case_id: m for m in rows}
+
+    async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:
+        case = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
+        )).unique().scalar_one_or_none()
+        if case is None:
+            raise NotFound(f"no case with case_id {case_ref!r}")
+        return case
+
+    def _intake_dict(self, case: Case) -> dict[str, Any]:
+        """The case as an intake body again (the base a merge patch applies to)."""
+        body = json.loads(json.dumps(case.facts))
+        if case.employer is not None:
+            body["employer"] = {**(body.get("employer") or {}), **employer_out(case.employer)}
+        body["cpr"] = case.cpr
+        citizen = {"name": case.citizen_name, "email": case.citizen_email,
+                   "phone": case.citizen_phone}
+        body["citizen"] = citizen if any(citizen.values()) else None
+        return body
+
+    def notify_changed(self) -> None:
+        """Ask for planning after a committed change that may alter it."""
+        self.jobs.request(PLAN, self.municipality, "change")
+
+
+def _without_as_of(decision: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in decision.items() if k != "as_of"}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge recursively, null removes a member."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

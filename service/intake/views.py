@@ -1,0 +1,61 @@
+"""How a case is shown to staff (API and pages): CPR masked, the decision, owner and meeting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.intake.schemas import mask_cpr
+from service.platform.db.models import Case, Employer, Meeting
+
+
+def decision_of(case: Case) -> dict[str, Any]:
+    return {
+        "status": case.status, "follow_up": case.follow_up,
+        "private_talk_first": case.private_talk_first,
+        "first_meeting_deadline": case.first_meeting_deadline.isoformat(),
+        "intervention_deadline": case.intervention_deadline.isoformat(),
+        "reasons": list(case.reasons), "missing": list(case.missing),
+        "as_of": case.as_of.isoformat(),
+    }
+
+
+def employer_out(employer: Employer) -> dict[str, Any]:
+    out: dict[str, Any] = {"cvr": employer.cvr, "name": employer.name,
+                           "address": employer.address, "contact_name": employer.contact_name,
+                           "contact_email": employer.contact_email,
+                           "contact_phone": employer.contact_phone,
+                           "unavailable": list(employer.unavailable or [])}
+    out["location"] = ({"lat": employer.lat, "lon": employer.lon}
+                       if employer.lat is not None and employer.lon is not None else None)
+    return out
+
+
+def meeting_out(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "status": meeting.status, "kind": meeting.kind,
+        "start": meeting.start.isoformat(timespec="minutes"),
+        "end": meeting.end.isoformat(timespec="minutes"),
+        "consultant_id": meeting.consultant.key, "on_time": meeting.on_time,
+        "travel_minutes": meeting.travel_minutes, "alternatives": list(meeting.alternatives),
+        "invited_at": meeting.invited_at.isoformat() if meeting.invited_at else None,
+    }
+
+
+def case_out(case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
+    citizen = {"name": case.citizen_name, "email": case.citizen_email,
+               "phone": case.citizen_phone}
+    return {
+        "case_id": case.case_ref,
+        "facts": case.facts,
+        "cpr": mask_cpr(case.cpr),
+        "citizen": citizen if any(citizen.values()) else None,
+        "employer": employer_out(case.employer) if case.employer else None,
+        "decision": decision_of(case),
+        "owner": {
+            "consultant_id": case.owner.key, "name": case.owner.name,
+            "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,
+        } if case.owner else None,
+        "meeting": meeting_out(meeting) if meeting is not None else None,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+    }

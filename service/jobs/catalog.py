@@ -1,0 +1,62 @@
+"""Every background job of the service, with its schedule, in one place.
+
+Each job is an idempotent function of the database's state, keyed by municipality: a planning
+run plans what is open, a reminder scan sends what is due and not yet sent, a delivery round
+sends what is due (claimed under a lease). So a rerun after a crash or a stop repairs what a
+run left half-done, and either runner — in-process or a PostgreSQL job queue — can run them.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from service.config import MunicipalityConfig
+from service.jobs.runner import JobSpec
+from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
+
+if TYPE_CHECKING:
+    from service.meetings.reminders import Reminders
+    from service.outbox.deliverer import OutboxDeliverer
+    from service.planning.service import Planner
+
+# A burst of intakes (a CSV import, a benefits office's batch) becomes one planning run.
+PLAN_SETTLE_SECONDS = 0.05
+REMINDER_SCAN_EVERY = timedelta(minutes=15)
+# A solve that runs past its time limit by this much is stopped on shutdown.
+PLAN_STOP_GRACE_SECONDS = 30
+
+
+def _trigger(reasons: tuple[str, ...]) -> str:
+    return ",".join(sorted(set(reasons)))[:32] or "change"
+
+
+def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
+                 reminders: Reminders) -> list[JobSpec]:
+    planning = config.planning
+
+    async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
+        return await planner.run_once(_trigger(reasons))
+
+    async def deliver(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await deliverer.deliver_due()
+
+    async def remind(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await reminders.scan()
+
+    return [
+        # Planning: on every change that may alter it, and the daily schedule (working
+        # mornings) that re-plans with the day's calendars.
+        JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,
+                daily_at=time.fromisoformat(planning.schedule_time)
+                if planning.schedule_enabled else None,
+                interruptible=lambda: planner.solving,
+                stop_timeout=planner.time_limit + PLAN_STOP_GRACE_SECONDS),
+        # Outbox delivery: after each commit that enqueued something, and on a poll for
+        # retries that have come due.
+        JobSpec(DELIVER_OUTBOX, deliver, on_start=True,
+                every=timedelta(seconds=config.mail.poll_seconds),
+                on_stop=deliverer.stop_soon),
+        # Employer reminders (the scan itself keeps to daytime hours).
+        JobSpec(SEND_REMINDERS, remind, on_start=True, every=REMINDER_SCAN_EVERY),
+    ]

@@ -1,0 +1,42 @@
+"""Every `web.AppKey` of the application, in one leaf module: it imports no service code at
+run time (the types are for the type checker only), so any module may import it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bots.email.dev_sink import DevSmtp
+    from service.clock import Clock
+    from service.config import MunicipalityConfig, Secrets
+    from service.followup.tasks import TaskService
+    from service.intake.service import IntakeService
+    from service.jobs.runner import InProcessRunner
+    from service.meetings.answers import MeetingAnswers
+    from service.meetings.links import MeetingLinks
+    from service.meetings.notifications import MeetingNotifier
+    from service.meetings.reminders import Reminders
+    from service.meetings.staff import StaffMeetings
+    from service.outbox.deliverer import OutboxDeliverer
+    from service.outbox.service import OutboxService
+    from service.planning.service import Planner
+    from service.platform.db.engine import Database
+
+CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
+SECRETS: web.AppKey[Secrets] = web.AppKey("secrets")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+DB: web.AppKey[Database] = web.AppKey("db")
+JOBS: web.AppKey[InProcessRunner] = web.AppKey("jobs")
+INTAKE: web.AppKey[IntakeService] = web.AppKey("intake")
+PLANNER: web.AppKey[Planner] = web.AppKey("planner")
+NOTIFIER: web.AppKey[MeetingNotifier] = web.AppKey("meeting_notifier")
+REMINDERS: web.AppKey[Reminders] = web.AppKey("reminders")
+LINKS: web.AppKey[MeetingLinks] = web.AppKey("meeting_links")
+ANSWERS: web.AppKey[MeetingAnswers] = web.AppKey("meeting_answers")
+STAFF_MEETINGS: web.AppKey[StaffMeetings] = web.AppKey("staff_meetings")
+OUTBOX: web.AppKey[OutboxDeliverer] = web.AppKey("outbox_deliverer")
+OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
+TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
+DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")

@@ -1,0 +1,160 @@
+"""The employer's answers to a meeting proposal: confirm, other times, decline, cancel — each
+in one transaction. Staff confirming after a phone call use the same `confirm`.
+
+Of two racing confirmations that overlap, exactly one commits (the database refuses the
+second booking of a minute); a double click finds the meeting already confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.followup.tasks import add_task
+from service.intake.service import IntakeService
+from service.meetings.booking import book, offered_slots
+from service.meetings.notifications import MeetingNotifier
+from service.platform.auth import system_principal
+from service.platform.db.engine import Database
+from service.platform.db.models import BookedMinute, Meeting
+from service.platform.jobqueue import PLAN, JobQueue
+
+log = logging.getLogger("fasthold.meetings")
+
+CHANGE_UNTIL = timedelta(hours=24)  # reschedule / cancel allowed until 24 hours before
+
+
+class Outcome:
+    CONFIRMED = "confirmed"
+    ALREADY = "already_confirmed"
+    TAKEN = "taken"
+    UNKNOWN_SLOT = "unknown_slot"
+    CLOSED = "closed"  # cancelled or moved meanwhile
+    TOO_LATE = "too_late"
+    DONE = "done"
+
+
+class MeetingAnswers:
+    """Applies an employer's answer; asks for re-planning where the answer needs it."""
+
+    def __init__(self, db: Database, clock: Clock, notifier: MeetingNotifier,
+                 intake: IntakeService, jobs: JobQueue) -> None:
+        self.db = db
+        self.clock = clock
+        self.notifier = notifier
+        self.intake = intake
+        self.jobs = jobs
+
+    def _replan(self, meeting_municipality: str, reason: str) -> None:
+        self.jobs.request(PLAN, meeting_municipality, reason)
+
+    async def confirm(self, meeting_id: int, slot_key: str) -> str:
+        try:
+            async with self.db.write() as session:
+                meeting = await _locked(session, meeting_id)
+                if meeting is None or meeting.status not in ("proposed", "confirmed"):
+                    return Outcome.CLOSED
+                if meeting.status == "confirmed":
+                    return Outcome.ALREADY  # a double click: the first one won
+                chosen = next((s for s in offered_slots(meeting) if s.key == slot_key), None)
+                if chosen is None:
+                    return Outcome.UNKNOWN_SLOT
+                if chosen.start <= self.clock.local_now():
+                    return Outcome.TOO_LATE
+                meeting.start, meeting.end = chosen.start, chosen.end
+                meeting.travel_minutes = chosen.travel_minutes
+                meeting.status = "confirmed"
+                meeting.confirmed_at = self.clock.utcnow()
+                meeting.employer_answer = "confirmed"
+                book(session, meeting, chosen)
+                await session.flush()  # the database decides who booked these minutes first
+                await self.notifier.confirmed(session, meeting)
+                municipality = meeting.municipality_id
+        except IntegrityError:
+            log.info("meeting %s: slot %s was booked by another meeting first", meeting_id,
+                     slot_key)
+            return Outcome.TAKEN
+        self._replan(municipality, "employer_confirmed")
+        return Outcome.CONFIRMED
+
+    async def other_times(self, meeting_id: int, preferences: dict[str, Any]) -> str:
+        async with self.db.write() as session:
+            meeting = await _locked(session, meeting_id)
+            if meeting is None or meeting.status not in ("proposed", "confirmed"):
+                return Outcome.CLOSED
+            if meeting.status == "confirmed" and \
+                    meeting.start - CHANGE_UNTIL <= self.clock.local_now():
+                return Outcome.TOO_LATE
+            was_confirmed = meeting.status == "confirmed"
+            meeting.employer_answer = "other_times"
+            meeting.employer_preferences = preferences
+            await self._cancel(session, meeting, "arbejdsgiveren har bedt om andre tider")
+            if was_confirmed:
+                await self.notifier.cancelled(session, meeting, "arbejdsgiveren har bedt om "
+                                              "andre tider", follows=True)
+            wishes = ", ".join(preferences.get("weekdays_text") or []) or "alle hverdage"
+            parts = ", ".join(preferences.get("parts_text") or []) or "hele dagen"
+            note = f" Besked: {preferences['text']}" if preferences.get("text") else ""
+            add_task(session, meeting, "employer_other_times",
+                     f"Arbejdsgiveren beder om andre tider ({wishes}; {parts}). "
+                     f"Sagen planlægges igen med ønskerne.{note}")
+            municipality = meeting.municipality_id
+        self._replan(municipality, "employer_other_times")
+        return Outcome.DONE
+
+    async def decline(self, meeting_id: int, reason: str) -> str:
+        async with self.db.write() as session:
+            meeting = await _locked(session, meeting_id)
+            if meeting is None or meeting.status not in ("proposed", "confirmed"):
+                return Outcome.CLOSED
+            meeting.employer_answer = "declined"
+            await self._cancel(session, meeting, "arbejdsgiveren har takket nej til mødet på "
+                               "arbejdspladsen")
+            await self.notifier.declined(session, meeting, reason)
+            if meeting.confirmed_at is not None:
+                await self.notifier.cancelled(session, meeting, "mødet holdes i stedet i "
+                                              "jobcentret", follows=True)
+            principal = system_principal(meeting.municipality_id, "arbejdsgiver via link",
+                                         "employer")
+            changed = await self.intake.patch_case(
+                session, meeting.case, {"employer_declines_workplace_meeting": True},
+                principal, trigger="employer_declined")
+        if changed:
+            self.intake.notify_changed()
+        return Outcome.DONE
+
+    async def cancel(self, meeting_id: int) -> str:
+        """Cancel a confirmed meeting (until 24 hours before); the case is planned again."""
+        async with self.db.write() as session:
+            meeting = await _locked(session, meeting_id)
+            if meeting is None or meeting.status != "confirmed":
+                return Outcome.CLOSED
+            if meeting.start - CHANGE_UNTIL <= self.clock.local_now():
+                return Outcome.TOO_LATE
+            meeting.employer_answer = "cancelled"
+            await self._cancel(session, meeting, "aflyst af arbejdsgiveren")
+            await self.notifier.cancelled(session, meeting, "arbejdsgiveren har aflyst mødet",
+                                          follows=True)
+            add_task(session, meeting, "employer_cancelled",
+                     "Arbejdsgiveren har aflyst det bekræftede møde; sagen planlægges igen.")
+            municipality = meeting.municipality_id
+        self._replan(municipality, "employer_cancelled")
+        return Outcome.DONE
+
+    async def _cancel(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
+        meeting.status = "cancelled"
+        meeting.cancelled_at = self.clock.utcnow()
+        meeting.cancel_reason = reason
+        await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
+
+
+async def _locked(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """The meeting, row-locked on PostgreSQL (SQLite serialises writers anyway)."""
+    return (await session.execute(select(Meeting).where(Meeting.id == meeting_id)
+                                  .with_for_update(of=Meeting))).unique().scalar_one_or_none()

@@ -1,0 +1,43 @@
+"""Staff confirm a meeting on the employer's behalf (after a phone call): the same booking as
+the employer's page — database-enforced, with the confirmation mails and the citizen's letter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from service.intake.schemas import CaseOut
+from service.keys import STAFF_MEETINGS
+from service.platform.http import parse_model, read_json_object, require
+from service.platform.openapi import Operation, document
+
+LocalMinute = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")]
+
+
+class MeetingConfirm(BaseModel):
+    """One of the offered times (the proposal or an alternative), local `YYYY-MM-DDTHH:MM`."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    start: LocalMinute
+
+
+async def confirm_meeting(request: web.Request) -> web.Response:
+    principal = await require(request, "intake", "consultant")
+    wanted = parse_model(MeetingConfirm, await read_json_object(request))
+    return web.json_response(await request.app[STAFF_MEETINGS].confirm(
+        request.match_info["case_id"], wanted.start, principal))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/cases/{case_id}/meeting/confirm", confirm_meeting,
+                        name="confirm_meeting")
+
+
+document(
+    Operation("post", "/api/cases/{case_id}/meeting/confirm",
+              "Confirm the proposed meeting (or an alternative) for the employer, e.g. after "
+              "a phone call", roles=("intake", "consultant"), request=MeetingConfirm,
+              responses={200: CaseOut}),
+)

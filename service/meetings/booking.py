@@ -1,0 +1,74 @@
+"""The times offered to an employer and the consultant's minutes a meeting occupies.
+
+Confirming books every occupied minute (travel included) in `booked_minutes`, whose primary
+key makes the database refuse a second booking of the same minute.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.platform.db.models import BookedMinute, Meeting
+
+log = logging.getLogger("fasthold.meetings")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    end: datetime
+    travel_minutes: int
+
+    @property
+    def key(self) -> str:
+        return self.start.isoformat(timespec="minutes")
+
+
+def offered_slots(meeting: Meeting) -> list[Slot]:
+    """The proposal and its alternatives, in the order the employer sees them."""
+    slots = [Slot(meeting.start, meeting.end, meeting.travel_minutes)]
+    for alt in meeting.alternatives or []:
+        try:
+            slots.append(Slot(datetime.fromisoformat(alt["start"]),
+                              datetime.fromisoformat(alt["end"]),
+                              int(alt.get("travel_minutes") or 0)))
+        except (KeyError, TypeError, ValueError):
+            log.warning("meeting %s has a malformed alternative; skipped", meeting.id)
+    return slots
+
+
+def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
+    """Every minute the consultant is taken: travel out, the meeting, travel back."""
+    travel = slot.travel_minutes if kind == "workplace_meeting" else 0
+    first = slot.start - timedelta(minutes=travel)
+    last = slot.end + timedelta(minutes=travel)
+    count = int((last - first).total_seconds() // 60)
+    return [first + timedelta(minutes=i) for i in range(count)]
+
+
+def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
+    """Book the slot's minutes for the meeting's consultant (refused at flush if taken)."""
+    session.add_all(BookedMinute(consultant_id=meeting.consultant_id, minute=minute,
+                                 meeting_id=meeting.id)
+                    for minute in occupied_minutes(slot, meeting.kind))
+
+
+async def free_slots(session: AsyncSession, meeting: Meeting, now: datetime) -> list[Slot]:
+    """The offered slots that are still in the future and not booked by another meeting."""
+    result = []
+    for slot in offered_slots(meeting):
+        if slot.start <= now:
+            continue
+        minutes = occupied_minutes(slot, meeting.kind)
+        taken = (await session.execute(select(BookedMinute.minute).where(
+            BookedMinute.consultant_id == meeting.consultant_id,
+            BookedMinute.minute >= minutes[0], BookedMinute.minute <= minutes[-1],
+            BookedMinute.meeting_id != meeting.id).limit(1))).first()
+        if taken is None:
+            result.append(slot)
+    return result

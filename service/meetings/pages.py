@@ -1,0 +1,246 @@
+"""The employer's link page `/m/{token}`: server-rendered, Danish, no JavaScript needed.
+
+GET shows the meeting as it is now; POSTs (confirm, other times, decline, cancel) carry a form
+token (CSRF) and redirect back (303), so reloading never repeats an answer. Nothing on the page
+comes from a third party; the token stays out of referrers (`Referrer-Policy: no-referrer`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bots.email.render import make_environment
+from service.keys import ANSWERS, CLOCK, DB, LINKS, NOTIFIER
+from service.meetings.answers import CHANGE_UNTIL, Outcome
+from service.meetings.booking import free_slots
+from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
+from service.platform.db.engine import Database
+from service.platform.db.models import Meeting
+from service.text.danish import FILTERS, GLOBALS, danish_slot
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_env = make_environment(TEMPLATES, FILTERS, GLOBALS)
+
+WEEKDAYS = [("mon", "Mandag"), ("tue", "Tirsdag"), ("wed", "Onsdag"), ("thu", "Torsdag"),
+            ("fri", "Fredag")]
+PARTS = [("morning", "Formiddag (før kl. 12)"), ("afternoon", "Eftermiddag (efter kl. 12)")]
+
+NOTICES = {
+    "bekraeftet": ("Tak! Mødet er bekræftet. Vi har sendt en bekræftelse med kalenderinvitation "
+                   "på e-mail.", False),
+    "allerede": ("Mødet var allerede bekræftet – der er ikke ændret noget.", False),
+    "taget": ("Det valgte tidspunkt blev lige taget af et andet møde. Vælg venligst et af de "
+              "ledige tidspunkter herunder.", True),
+    "ukendt": ("Vælg et af tidspunkterne på listen.", True),
+    "for-sent": ("Det er for sent at ændre mødet her. Ring til konsulenten.", True),
+    "lukket": ("Mødet blev ændret, mens siden var åben, så jeres svar er ikke registreret.",
+               True),
+}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def _page(template: str, status: int = 200, **context: Any) -> web.Response:
+    html = _env.get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                        headers=SECURITY_HEADERS)
+
+
+def _error(request: web.Request, status: int, heading: str, text: str,
+           meeting: Meeting | None = None) -> web.Response:
+    jobcentre = request.app[NOTIFIER].config.jobcentre
+    if meeting is not None:
+        name, phone = meeting.consultant.name, meeting.consultant.phone or jobcentre.phone
+    else:
+        name, phone = "jobcentret", jobcentre.phone
+    return _page("error.html", status=status, jobcentre=jobcentre, heading=heading, text=text,
+                 contact_name=name, phone=phone)
+
+
+async def _meeting(db: Database, meeting_id: int) -> Meeting | None:
+    async with db.read() as session:
+        return (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
+                ).unique().scalar_one_or_none()
+
+
+async def _resolve(request: web.Request) -> tuple[str, LinkClaims, Meeting] | web.Response:
+    token = request.match_info["token"]
+    db = request.app[DB]
+    try:
+        claims = request.app[LINKS].verify(token)
+    except LinkInvalid:
+        return _error(request, 403, "Linket virker ikke",
+                      "Linket er ugyldigt – måske er det blevet ændret eller kun delvist "
+                      "kopieret. Prøv at klikke direkte på linket i e-mailen.")
+    except LinkExpired as exc:
+        meeting = await _meeting(db, exc.meeting_id)
+        return _error(request, 410, "Linket er udløbet",
+                      "Linket til dette møde er ikke længere gyldigt.", meeting)
+    meeting = await _meeting(db, claims.meeting_id)
+    if meeting is None or meeting.municipality_id != claims.municipality_id:
+        return _error(request, 404, "Mødet findes ikke",
+                      "Vi kan ikke finde mødet, som linket peger på.")
+    return token, claims, meeting
+
+
+async def show(request: web.Request) -> web.Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, web.Response):
+        return resolved
+    token, _claims, meeting = resolved
+    people = request.app[NOTIFIER].people(meeting)
+    now = request.app[CLOCK].local_now()
+    context: dict[str, Any] = dict(people, base=f"/m/{token}",
+                                   csrf=request.app[LINKS].form_token(token),
+                                   weekdays=WEEKDAYS, parts=PARTS,
+                                   open_other=request.query.get("vis") == "andre-tider")
+    notice = NOTICES.get(request.query.get("besked", ""))
+    context["notice"], context["notice_warn"] = notice if notice else (None, False)
+    if meeting.status == "proposed":
+        async with request.app[DB].read() as session:
+            slots = await free_slots(session, meeting, now)
+        context["state"] = "proposed"
+        # In time order; the jobcentre's own proposal is marked and chosen by default.
+        context["slots"] = [{"key": s.key, "text": danish_slot(s.start, s.end),
+                             "proposed": s.start == meeting.start}
+                            for s in sorted(slots, key=lambda s: s.start)]
+    elif meeting.status == "confirmed":
+        context["state"] = "confirmed"
+        context["can_change"] = meeting.start - CHANGE_UNTIL > now
+    else:
+        context["state"] = "closed"
+        context["closed_heading"], context["closed_text"] = _closed_words(meeting)
+    return _page("meeting.html", **context)
+
+
+def _closed_words(meeting: Meeting) -> tuple[str, str]:
+    answer = meeting.employer_answer
+    if answer == "other_times":
+        return ("Tak – vi har modtaget jeres ønsker",
+                "Vi finder et nyt tidspunkt ud fra jeres ønsker og sender en ny e-mail med "
+                "forslag.")
+    if answer == "declined":
+        return ("Tak for jeres besked",
+                "Mødet holdes ikke på arbejdspladsen. Konsulenten holder i stedet mødet med "
+                "medarbejderen i jobcentret.")
+    if answer == "cancelled":
+        return ("Mødet er aflyst",
+                "I har aflyst mødet. Vi sender en ny e-mail med forslag til et nyt tidspunkt.")
+    if meeting.status in ("held", "not_held"):
+        return ("Mødet er afsluttet", "Dette møde er afholdt. Tak for samarbejdet.")
+    return ("Mødet er ændret",
+            "Dette mødeforslag gælder ikke længere. Hvis der skal holdes et nyt møde, får I en "
+            "ny e-mail.")
+
+
+async def _form(request: web.Request) -> tuple[str, Meeting, Any] | web.Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, web.Response):
+        return resolved
+    token, _claims, meeting = resolved
+    form = await request.post()
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        return _error(request, 403, "Handlingen blev afvist",
+                      "Formularen kom fra en anden side end vores.", meeting)
+    csrf = form.get("csrf")
+    if not request.app[LINKS].check_form_token(token, csrf if isinstance(csrf, str) else None):
+        return _error(request, 403, "Handlingen blev afvist",
+                      "Formularen mangler sit sikkerhedsfelt. Åbn linket i e-mailen igen og "
+                      "prøv en gang til.", meeting)
+    return token, meeting, form
+
+
+def _back(token: str, notice: str | None = None) -> web.HTTPSeeOther:
+    suffix = f"?besked={notice}" if notice else ""
+    return web.HTTPSeeOther(f"/m/{token}{suffix}", headers={"Cache-Control": "no-store"})
+
+
+_CONFIRM_NOTICE = {Outcome.CONFIRMED: "bekraeftet", Outcome.ALREADY: "allerede",
+                   Outcome.TAKEN: "taget", Outcome.UNKNOWN_SLOT: "ukendt",
+                   Outcome.TOO_LATE: "for-sent", Outcome.CLOSED: "lukket"}
+
+
+async def confirm(request: web.Request) -> web.Response:
+    parsed = await _form(request)
+    if isinstance(parsed, web.Response):
+        return parsed
+    token, meeting, form = parsed
+    slot = form.get("slot")
+    outcome = await request.app[ANSWERS].confirm(meeting.id, slot if isinstance(slot, str)
+                                                 else "")
+    raise _back(token, _CONFIRM_NOTICE.get(outcome))
+
+
+def _text(form: Any, name: str, limit: int = 1000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+async def other_times(request: web.Request) -> web.Response:
+    parsed = await _form(request)
+    if isinstance(parsed, web.Response):
+        return parsed
+    token, meeting, form = parsed
+    weekday_names = dict(WEEKDAYS)
+    part_names = dict(PARTS)
+    weekdays = [w for w in form.getall("weekday", []) if w in weekday_names]
+    parts = [p for p in form.getall("part", []) if p in part_names]
+    preferences = {"weekdays": weekdays, "parts_of_day": parts, "text": _text(form, "text"),
+                   "weekdays_text": [weekday_names[w].lower() for w in weekdays],
+                   "parts_text": [part_names[p].split(" ")[0].lower() for p in parts]}
+    outcome = await request.app[ANSWERS].other_times(meeting.id, preferences)
+    raise _back(token, "for-sent" if outcome == Outcome.TOO_LATE else None)
+
+
+async def decline(request: web.Request) -> web.Response:
+    parsed = await _form(request)
+    if isinstance(parsed, web.Response):
+        return parsed
+    token, meeting, form = parsed
+    await request.app[ANSWERS].decline(meeting.id, _text(form, "reason"))
+    raise _back(token)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    parsed = await _form(request)
+    if isinstance(parsed, web.Response):
+        return parsed
+    token, meeting, _form_data = parsed
+    outcome = await request.app[ANSWERS].cancel(meeting.id)
+    raise _back(token, "for-sent" if outcome == Outcome.TOO_LATE else None)
+
+
+async def calendar_file(request: web.Request) -> web.Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, web.Response):
+        return resolved
+    _token, _claims, meeting = resolved
+    if meeting.status != "confirmed":
+        return _error(request, 404, "Ingen kalenderfil",
+                      "Der er kun en kalenderfil, når mødet er bekræftet.", meeting)
+    data = request.app[NOTIFIER].ics(meeting, 0, None)
+    return web.Response(body=data, content_type="text/calendar", charset="utf-8", headers={
+        **SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="moede.ics"'})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/m/{token}", show, name="meeting_page")
+    app.router.add_get("/m/{token}/moede.ics", calendar_file, name="meeting_ics")
+    app.router.add_post("/m/{token}/confirm", confirm)
+    app.router.add_post("/m/{token}/other-times", other_times)
+    app.router.add_post("/m/{token}/decline", decline)
+    app.router.add_post("/m/{token}/cancel", cancel)

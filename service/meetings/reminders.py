@@ -1,0 +1,79 @@
+"""Reminders to employers: no answer after N working days, and the day before a confirmed
+meeting. Run as the `send_reminders` job: each is sent once per meeting (the outbox
+remembers what was sent), so a rerun never sends one twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.meetings.notifications import MeetingNotifier
+from service.platform.db.engine import Database
+from service.platform.db.models import Meeting, OutboxMessage
+from service.platform.workdays import add_working_days
+from service.text.danish import danish_slot
+
+log = logging.getLogger("fasthold.reminders")
+
+DAYTIME = (7, 18)  # reminders go out in the daytime (local time), not at night
+
+
+class Reminders:
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 notifier: MeetingNotifier) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.notifier = notifier
+        self.after_working_days = config.mail.reminder_after_working_days
+
+    async def scan(self) -> int:
+        """The job: in the daytime, send what is due today."""
+        if not DAYTIME[0] <= self.clock.now().hour < DAYTIME[1]:
+            return 0
+        return await self.send_due(self.clock.today())
+
+    async def send_due(self, today: date) -> int:
+        """Queue every reminder due on `today`; returns how many."""
+        closed = frozenset(self.config.planning.closed_dates)
+        notifier = self.notifier
+        count = 0
+        async with self.db.write() as session:
+            meetings = (await session.execute(select(Meeting).where(
+                Meeting.municipality_id == self.config.municipality.id,
+                Meeting.kind == "workplace_meeting",
+                Meeting.status.in_(("proposed", "confirmed"))))).unique().scalars().all()
+            if not meetings:
+                return 0
+            sent = {(m_id, kind) for m_id, kind in (await session.execute(
+                select(OutboxMessage.meeting_id, OutboxMessage.kind).where(
+                    OutboxMessage.meeting_id.in_([m.id for m in meetings]),
+                    OutboxMessage.kind.in_(("employer_reminder", "employer_day_before")))))}
+            for meeting in meetings:
+                recipient = notifier.employer_email(meeting)
+                if not recipient:
+                    continue
+                if meeting.status == "proposed" and meeting.invited_at is not None \
+                        and meeting.employer_answer is None \
+                        and (meeting.id, "employer_reminder") not in sent:
+                    invited = meeting.invited_at.date()
+                    if add_working_days(invited, self.after_working_days, closed) <= today:
+                        context = notifier.people(meeting) | {
+                            "proposed": danish_slot(meeting.start, meeting.end),
+                            "link": notifier.link(meeting)}
+                        notifier.email(session, meeting, "employer_reminder", recipient,
+                                       context)
+                        count += 1
+                elif meeting.status == "confirmed" \
+                        and meeting.start.date() == today + timedelta(days=1) \
+                        and (meeting.id, "employer_day_before") not in sent:
+                    notifier.email(session, meeting, "employer_day_before", recipient,
+                                   notifier.people(meeting))
+                    count += 1
+        if count:
+            log.info("%s reminder(s) queued", count)
+        return count

@@ -1,0 +1,59 @@
+"""Planning endpoints: run the planner now, and see recent runs."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from service.keys import CONFIG, JOBS, PLANNER
+from service.platform.http import require
+from service.platform.jobqueue import PLAN
+from service.platform.openapi import Operation, document
+
+
+class PlanningRunOut(BaseModel):
+    id: int
+    started_at: str
+    trigger: str
+    solver: str
+    status: str
+    metrics: dict[str, object]
+    error: str | None
+
+
+class PlanningOutcomeOut(BaseModel):
+    solver: str
+    status: str
+    metrics: dict[str, object]
+    error: str | None
+
+
+class PlanningRunList(BaseModel):
+    runs: list[PlanningRunOut]
+
+
+async def run_now(request: web.Request) -> web.Response:
+    await require(request, "manager", "intake")
+    # Through the job runner: never at the same time as a run it is doing.
+    outcome = await request.app[JOBS].run_now(PLAN, request.app[CONFIG].municipality.id,
+                                              "manual")
+    return web.json_response({"solver": outcome.solver, "status": outcome.status,
+                              "metrics": outcome.metrics, "error": outcome.fallback_error})
+
+
+async def list_runs(request: web.Request) -> web.Response:
+    await require(request, "manager", "intake")
+    return web.json_response({"runs": await request.app[PLANNER].recent_runs()})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/planning/run", run_now, name="planning_run")
+    app.router.add_get("/api/planning/runs", list_runs, name="planning_runs")
+
+
+document(
+    Operation("post", "/api/planning/run", "Plan now (assign owners, propose meetings)",
+              roles=("manager", "intake"), responses={200: PlanningOutcomeOut}),
+    Operation("get", "/api/planning/runs", "The last 50 planning runs",
+              roles=("manager", "intake"), responses={200: PlanningRunList}),
+)

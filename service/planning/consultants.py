@@ -1,0 +1,37 @@
+"""Keep the consultants table in step with the municipality's configuration."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import MunicipalityConfig
+from service.platform.db.models import Consultant
+
+
+async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) -> None:
+    """Upsert every configured consultant; one no longer configured is kept but made inactive,
+    so that the cases it owns keep their history."""
+    municipality = config.municipality.id
+    existing = {c.key: c for c in (await session.execute(
+        select(Consultant).where(Consultant.municipality_id == municipality))).scalars()}
+    for cfg in config.consultants:
+        row = existing.pop(cfg.id, None) or Consultant(municipality_id=municipality, key=cfg.id)
+        row.name = cfg.name
+        row.email = cfg.email
+        row.phone = cfg.phone
+        row.slack_user_id = cfg.slack_user_id
+        row.team = cfg.team
+        row.lat = cfg.location.lat
+        row.lon = cfg.location.lon
+        row.skills = list(cfg.skills)
+        row.max_active_cases = cfg.max_active_cases
+        row.meetings_per_day = cfg.meetings_per_day
+        row.workplace_meetings = cfg.workplace_meetings
+        row.workplace_meetings_from = cfg.workplace_meetings_from
+        row.fixed_employers = list(cfg.fixed_employers)
+        row.working_hours = cfg.working_hours.as_dict() if cfg.working_hours else None
+        row.active = True
+        session.add(row)
+    for gone in existing.values():
+        gone.active = False

@@ -1,0 +1,183 @@
+"""Build a planning instance (the planning contract's JSON shape) from the database.
+
+Consultants and their calendars, caseloads, fixed employers, existing owners (kept),
+confirmed meetings (pinned), invitations already sent (kept while feasible), employers'
+known unavailable times and the preferences an employer gave when asking for other times.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import MunicipalityConfig
+from service.platform.db.models import ACTIVE_MEETING, CalendarEntry, Case, Consultant, Meeting
+
+MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
+PLANNED_FOLLOW_UPS = (*MEETING_FOLLOW_UPS, "telephone")
+# Parts of the day an employer can prefer on the link page.
+PARTS_OF_DAY = {"morning": (time(0, 0), time(12, 0)), "afternoon": (time(12, 0), time(23, 59))}
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minute(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass
+class InstanceContext:
+    """The instance plus what the service needs to map the plan back to rows."""
+
+    instance: dict[str, Any]
+    cases: dict[str, Case] = field(default_factory=dict)  # instance case id -> row
+    consultants: dict[str, Consultant] = field(default_factory=dict)
+    consultant_keys: dict[int, str] = field(default_factory=dict)  # row id -> consultant id
+    active_meetings: dict[int, Meeting] = field(default_factory=dict)  # case row id -> meeting
+    pinned_invitations: set[str] = field(default_factory=set)  # invited proposals kept as is
+
+
+def preference_unavailability(preferences: dict[str, Any], start: date, days: int
+                              ) -> list[dict[str, str]]:
+    """Turn "we prefer Tuesdays, mornings" into unavailable intervals for the other times."""
+    weekdays = set(preferences.get("weekdays") or WEEKDAY_KEYS)
+    parts = [PARTS_OF_DAY[p] for p in preferences.get("parts_of_day") or [] if p in PARTS_OF_DAY]
+    out: list[dict[str, str]] = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        if WEEKDAY_KEYS[day.weekday()] not in weekdays:
+            out.append({"start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"})
+            continue
+        if parts and len(parts) < len(PARTS_OF_DAY):
+            allowed = parts[0]
+            if allowed[0] > time(0, 0):
+                out.append({"start": f"{day}T00:00", "end": f"{day}T{allowed[0]:%H:%M}"})
+            if allowed[1] < time(23, 59):
+                out.append({"start": f"{day}T{allowed[1]:%H:%M}",
+                            "end": f"{day + timedelta(days=1)}T00:00"})
+    return out
+
+
+async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_of: date
+                         ) -> InstanceContext:
+    """Read everything planning needs for one municipality into an instance dict."""
+    municipality = config.municipality.id
+    planning = config.planning
+    horizon_end = as_of + timedelta(days=planning.horizon_days)
+
+    consultants = list((await session.execute(
+        select(Consultant).where(Consultant.municipality_id == municipality,
+                                 Consultant.active.is_(True)).order_by(Consultant.key)
+    )).scalars())
+    by_id = {c.id: c for c in consultants}
+    caseload = dict((await session.execute(
+        select(Case.owner_id, func.count(Case.id)).where(
+            Case.municipality_id == municipality, Case.owner_id.is_not(None),
+            Case.closed_on.is_(None)).group_by(Case.owner_id)
+    )).all())
+    busy: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for entry in (await session.execute(select(CalendarEntry).where(
+            CalendarEntry.municipality_id == municipality,
+            CalendarEntry.end > datetime.combine(as_of, time(0)),
+            CalendarEntry.start < datetime.combine(horizon_end, time(0))))).scalars():
+        busy[entry.consultant_id].append({"start": _minute(entry.start),
+                                          "end": _minute(entry.end)})
+
+    cases = list((await session.execute(
+        select(Case).where(Case.municipality_id == municipality, Case.status == "target",
+                           Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
+        .order_by(Case.first_meeting_deadline, Case.id)
+    )).unique().scalars())
+    meetings = {m.case_id: m for m in (await session.execute(
+        select(Meeting).where(Meeting.municipality_id == municipality,
+                              Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()}
+    # Cases whose first meeting was already held need an owner, not another first meeting.
+    held = set((await session.execute(select(Meeting.case_id).where(
+        Meeting.municipality_id == municipality, Meeting.status == "held"))).scalars())
+    preferences = {m.case_id: m.employer_preferences for m in (await session.execute(
+        select(Meeting).where(Meeting.municipality_id == municipality,
+                              Meeting.employer_preferences.is_not(None))
+        .order_by(Meeting.id))).unique().scalars()}
+
+    ctx = InstanceContext(instance={}, consultants={c.key: c for c in consultants},
+                          consultant_keys={c.id: c.key for c in consultants})
+    instance_cases: list[dict[str, Any]] = []
+    for case in cases:
+        kind = case.follow_up if case.id not in held else "telephone"
+        meeting = meetings.get(case.id)
+        pinned = None
+        if meeting is not None and meeting.kind == kind and meeting.consultant_id in by_id and (
+                meeting.status == "confirmed" or meeting.invited_at is not None):
+            # Confirmed meetings are pinned; a proposal already sent to the employer is kept
+            # too unless it became infeasible (the planner then retries without the pin).
+            pinned = {"start": _minute(meeting.start),
+                      "consultant_id": by_id[meeting.consultant_id].key}
+            if meeting.status != "confirmed":
+                ctx.pinned_invitations.add(case.case_ref)
+        if meeting is not None:
+            ctx.active_meetings[case.id] = meeting
+        employer = case.employer
+        location = None
+        unavailable: list[dict[str, str]] = []
+        if employer is not None:
+            if employer.lat is not None and employer.lon is not None:
+                location = {"lat": employer.lat, "lon": employer.lon}
+            unavailable = list(employer.unavailable or [])
+        if case.id in preferences and preferences[case.id]:
+            unavailable += preference_unavailability(preferences[case.id], as_of,
+                                                     planning.horizon_days)
+        if location is None:
+            # Without a known address the meeting is planned as if at the jobcentre (no
+            # travel); the consultant confirms the address when calling the employer.
+            location = config.jobcentre.location.model_dump()
+        owner = by_id[case.owner_id].key if case.owner_id in by_id else None
+        if pinned is not None and owner is not None and pinned["consultant_id"] != owner:
+            if meeting is not None and meeting.status == "confirmed":
+                owner = pinned["consultant_id"]  # a confirmed meeting is never moved
+            else:
+                pinned = None  # the owner was changed by hand: re-plan with the new owner
+                ctx.pinned_invitations.discard(case.case_ref)
+        instance_cases.append({
+            "id": case.case_ref,
+            "follow_up": kind,
+            "deadline": case.first_meeting_deadline.isoformat(),
+            "diagnosis_group": case.facts.get("diagnosis_group") or "other",
+            "employer": {"cvr": employer.cvr if employer else "00000000",
+                         "location": location, "unavailable": unavailable},
+            "consultant_id": owner,
+            "meeting": pinned,
+        })
+        ctx.cases[case.case_ref] = case
+
+    instance_consultants = []
+    for c in consultants:
+        instance_consultants.append({
+            "id": c.key,
+            "location": {"lat": c.lat, "lon": c.lon},
+            "workplace_meetings": bool(c.workplace_meetings and (
+                c.workplace_meetings_from is None or c.workplace_meetings_from <= as_of)),
+            "skills": list(c.skills),
+            "max_active_cases": c.max_active_cases,
+            "active_cases": caseload.get(c.id, 0),
+            "max_meetings_per_day": c.meetings_per_day,
+            "working_hours": c.working_hours,
+            "busy": busy.get(c.id, []),
+            "fixed_employers": list(c.fixed_employers),
+        })
+    ctx.instance = {
+        "as_of": as_of.isoformat(),
+        "horizon_days": planning.horizon_days,
+        "slot_minutes": planning.slot_minutes,
+        "min_notice_days": planning.min_notice_days,
+        "meeting_minutes": planning.meeting_minutes.model_dump(),
+        "working_hours": config.working_hours.as_dict(),
+        "closed_dates": [d.isoformat() for d in planning.closed_dates],
+        "travel": planning.travel.model_dump(),
+        "consultants": instance_consultants,
+        "cases": instance_cases,
+    }
+    return ctx

@@ -1,0 +1,86 @@
+"""Planning one municipality: build the instance from the database, solve it away from the
+web process, store owners and proposals, and tell the people a change concerns.
+
+Run as the `plan` job (after intake and every change that may alter a case's follow-up, and
+every working morning): a run plans whatever is open, so a rerun repairs an interrupted one.
+No case is silently left unplanned — unassigned cases keep the planner's reason in words.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.meetings.notifications import MeetingNotifier
+from service.planning.instance import build_instance
+from service.planning.solver import Solver, SolveRequest
+from service.planning.store import store_plan
+from service.platform.db.engine import Database
+from service.platform.db.models import PlanningRun
+
+log = logging.getLogger("fasthold.planning")
+
+
+@dataclass
+class PlanOutcome:
+    solver: str
+    status: str
+    metrics: dict[str, Any]
+    fallback_error: str | None = None
+
+
+class Planner:
+    """Plans one municipality; the job runner makes sure runs do not overlap."""
+
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, solver: Solver,
+                 notifier: MeetingNotifier, time_limit: float | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.solver = solver
+        self.notifier = notifier
+        self.time_limit = time_limit or config.planning.time_limit_seconds
+        self.runs = 0
+        self.solving = False
+
+    async def run_once(self, trigger: str = "manual") -> PlanOutcome:
+        as_of = self.clock.today()
+        async with self.db.read() as session:
+            ctx = await build_instance(session, self.config, as_of)
+        standing = {ref: (m.start.isoformat(timespec="minutes"),
+                          ctx.consultant_keys.get(m.consultant_id, ""), m.kind)
+                    for ref, case in ctx.cases.items()
+                    if (m := ctx.active_meetings.get(case.id)) is not None}
+        self.solving = True
+        try:
+            result = await self.solver.solve(SolveRequest(ctx.instance, self.time_limit,
+                                                          standing))
+        finally:
+            self.solving = False
+        if result.fallback_error:
+            log.error("CP-SAT failed, using the greedy plan: %s", result.fallback_error)
+        async with self.db.write() as session:
+            await store_plan(session, ctx, result, self.notifier, self.clock)
+            session.add(PlanningRun(
+                municipality_id=self.config.municipality.id, trigger=trigger[:32],
+                solver=result.solver, status=result.status, metrics=result.metrics,
+                error=result.fallback_error))
+        self.runs += 1
+        log.info("planning run (%s): %s/%s, %s meetings on time of %s needed", trigger,
+                 result.solver, result.status, result.metrics.get("meetings_on_time"),
+                 result.metrics.get("meetings_needed"))
+        return PlanOutcome(result.solver, result.status, result.metrics, result.fallback_error)
+
+    async def recent_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.db.read() as session:
+            runs = (await session.execute(select(PlanningRun).where(
+                PlanningRun.municipality_id == self.config.municipality.id)
+                .order_by(PlanningRun.id.desc()).limit(limit))).scalars().all()
+        return [{"id": r.id, "started_at": r.started_at.isoformat(), "trigger": r.trigger,
+                 "solver": r.solver, "status": r.status, "metrics": r.metrics,
+                 "error": r.error} for r in runs]

@@ -1,0 +1,124 @@
+"""The solve, away from the web: model building and CP-SAT run in a worker process, so the
+event loop and its interpreter lock keep serving intake while the planner works.
+
+`solve_instance` is pure (plain data in, plain data out) and importable without the web
+stack, so a process pool (embedded default) or a job-queue worker (production) runs it alike.
+If CP-SAT fails or its plan breaks a hard rule, the greedy plan is used and the error kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import optimizer
+
+ALTERNATIVES_PER_PROPOSAL = 2
+
+
+@dataclass(frozen=True)
+class SolveRequest:
+    """A planning instance (the contract's JSON shape) and which proposals stand today:
+    case id → (start, consultant id, kind), so alternatives are found only for new ones."""
+
+    instance: dict[str, Any]
+    time_limit: float
+    standing: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass
+class SolveResult:
+    solver: str
+    status: str
+    metrics: dict[str, Any]
+    plan: dict[str, Any]
+    alternatives: dict[str, list[dict[str, Any]]]
+    fallback_error: str | None = None
+
+
+def _slot_json(slot: Any) -> dict[str, Any]:
+    items = slot.items() if isinstance(slot, dict) else (
+        (key, getattr(slot, key, None)) for key in ("start", "end", "travel_minutes"))
+    return {k: (v.isoformat(timespec="minutes") if isinstance(v, datetime) else v)
+            for k, v in items}
+
+
+def solve_instance(request: SolveRequest) -> SolveResult:
+    """Solve with CP-SAT; fall back to greedy on failure. Runs in a worker process."""
+    instance = optimizer.parse_instance(request.instance)
+    error: str | None = None
+    try:
+        plan = optimizer.solve(instance, solver="cpsat", time_limit=request.time_limit,
+                               seed=request.seed)
+        problems = optimizer.validate(instance, plan)
+        if problems:
+            raise RuntimeError(f"CP-SAT plan failed validation: {problems[0]}")
+    except Exception as exc:  # noqa: BLE001 - any solver failure falls back to greedy
+        error = f"{type(exc).__name__}: {exc}"[:500]  # the caller logs and stores it
+        plan = optimizer.solve(instance, solver="greedy", time_limit=request.time_limit,
+                               seed=request.seed)
+    data = plan.to_json()
+    alternatives: dict[str, list[dict[str, Any]]] = {}
+    for item in data["assignments"]:
+        wanted = item.get("meeting")
+        if wanted is None:
+            continue
+        key = (wanted["start"], item["consultant_id"], wanted["kind"])
+        if request.standing.get(item["case_id"]) == key:
+            continue  # the proposal stands: its alternatives were offered already
+        alternatives[item["case_id"]] = [
+            _slot_json(a) for a in optimizer.alternatives(
+                instance, plan, item["case_id"], count=ALTERNATIVES_PER_PROPOSAL)]
+    metrics = data["metrics"]
+    return SolveResult(solver=str(metrics.get("solver", "?")),
+                       status=str(metrics.get("status", "?")), metrics=metrics, plan=data,
+                       alternatives=alternatives, fallback_error=error)
+
+
+class Solver(Protocol):
+    async def solve(self, request: SolveRequest) -> SolveResult: ...
+
+    def close(self) -> None: ...
+
+
+class ProcessPoolSolver:
+    """Solves in one worker process (started on first use, reused; the first solve pays for
+    importing OR-Tools there). `forkserver`: workers never inherit the web process's threads."""
+
+    def __init__(self) -> None:
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+        return self._pool
+
+    async def solve(self, request: SolveRequest) -> SolveResult:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), solve_instance, request)
+
+    def close(self) -> None:
+        """Stop the worker now; a solve under way is dropped (the next start re-plans)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The executor has no public way to stop a running call; its processes are ours.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ThreadSolver:
+    """Solves in a thread of this process (the CLI, and tests that replace the optimizer)."""
+
+    async def solve(self, request: SolveRequest) -> SolveResult:
+        return await asyncio.to_thread(solve_instance, request)
+
+    def close(self) -> None:
+        return None

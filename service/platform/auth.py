@@ -1,0 +1,76 @@
+"""Staff API keys: random bearer tokens, stored only as SHA-256 hashes, each with one role."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.platform.db.models import ApiKey
+
+Role = Literal["intake", "consultant", "manager", "admin"]
+ROLES: tuple[Role, ...] = ("intake", "consultant", "manager", "admin")
+KEY_PREFIX = "fh_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name and role (never the key itself)."""
+
+    key_id: int
+    name: str
+    role: str  # a Role, or "system" / "employer" for actions not made with a key
+    municipality_id: str
+    consultant_key: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+def system_principal(municipality_id: str, name: str = "planner", role: str = "system"
+                     ) -> Principal:
+    """The actor for changes the service makes itself or on an employer's answer."""
+    return Principal(key_id=0, name=name, role=role, municipality_id=municipality_id)
+
+
+def hash_key(key: str) -> str:
+    # The keys are 256-bit random tokens, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+async def create_key(session: AsyncSession, municipality_id: str, name: str, role: Role,
+                     consultant_key: str | None = None) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the plain key, which is shown once and never stored."""
+    if role not in ROLES:
+        raise ValueError(f"role: must be one of {', '.join(ROLES)}")
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(municipality_id=municipality_id, name=name, role=role,
+                 key_hash=hash_key(plain), consultant_key=consultant_key)
+    session.add(row)
+    await session.flush()
+    return row, plain
+
+
+async def authenticate(session: AsyncSession, key: str) -> Principal | None:
+    """The principal for a presented key, or None if unknown or revoked."""
+    row = (await session.execute(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    )).scalar_one_or_none()
+    if row is None:
+        return None
+    return Principal(key_id=row.id, name=row.name, role=row.role,
+                     municipality_id=row.municipality_id, consultant_key=row.consultant_key)
+
+
+async def revoke_key(session: AsyncSession, key_id: int, clock: Clock) -> bool:
+    row = await session.get(ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = clock.utcnow()
+    return True

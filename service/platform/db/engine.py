@@ -1,0 +1,123 @@
+"""Database engine and sessions (SQLAlchemy async; SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, UOWTransaction
+
+from service.clock import Clock
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def default_sqlite_url(municipality_id: str) -> str:
+    """The embedded default: one SQLite file per municipality under var/."""
+    path = PROJECT_ROOT / "var" / f"fasthold-{municipality_id}.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` and `sqlite://` URLs and pick the async drivers."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(
+            f"FASTHOLD_DATABASE_URL: unsupported database {parsed.drivername!r} "
+            "(use postgresql://… or sqlite:///…)"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+# Columns set from the clock when a row is first flushed; `updated_at` again on every change.
+_STAMPED_ON_INSERT = ("created_at", "updated_at", "at", "started_at", "next_attempt_at")
+
+
+def _session_class(clock: Clock) -> type[Session]:
+    """A Session class whose flushes take their timestamps from `clock`."""
+
+    def stamp(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+        now = clock.utcnow()
+        for row in session.new:
+            for name in _STAMPED_ON_INSERT:
+                if hasattr(type(row), name) and getattr(row, name) is None:
+                    setattr(row, name, now)
+        for row in session.dirty:
+            if hasattr(type(row), "updated_at") and session.is_modified(row):
+                row.updated_at = now
+
+    cls = type("ClockedSession", (Session,), {})
+    event.listen(cls, "before_flush", stamp)
+    return cls
+
+
+class Database:
+    """Engine, session factory and, for SQLite, one writer at a time.
+
+    SQLite allows a single writer; serialising write transactions in the process avoids
+    'database is locked' failures under bursts instead of retrying them.
+    """
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        self.url = normalise_url(url)
+        self.clock = clock
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            db_path = make_url(self.url).database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(self.url)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_async_engine(self.url, pool_size=10, max_overflow=20,
+                                              pool_pre_ping=True)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           sync_session_class=_session_class(clock))
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits on success and rolls back on any error."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.sessions() as session, session.begin():
+                yield session
+        else:
+            async with self.sessions() as session, session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,280 @@
+"""Tables. Every row carries `municipality_id` so one database can serve several municipalities.
+
+Timestamps (`created_at`, `updated_at`, `at`, `started_at`) are set from the injected clock
+when a row is flushed (see `service.platform.db.engine`), never from the wall clock here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ApiKey(Base):
+    """A staff API key; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    consultant_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Employer(Base):
+    __tablename__ = "employers"
+    __table_args__ = (UniqueConstraint("municipality_id", "cvr", name="uq_employers_cvr"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    cvr: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    # Known unavailable times: [{"start": "YYYY-MM-DDTHH:MM", "end": ...}]
+    unavailable: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Consultant(Base):
+    """A retention consultant, synchronised from the municipality's configuration."""
+
+    __tablename__ = "consultants"
+    __table_args__ = (UniqueConstraint("municipality_id", "key", name="uq_consultants_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    slack_user_id: Mapped[str | None] = mapped_column(String(40))
+    team: Mapped[str] = mapped_column(String(64), default="default")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    max_active_cases: Mapped[int] = mapped_column(Integer)
+    meetings_per_day: Mapped[int] = mapped_column(Integer, default=3)
+    workplace_meetings: Mapped[bool] = mapped_column(Boolean, default=True)
+    workplace_meetings_from: Mapped[date | None] = mapped_column(Date)
+    fixed_employers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    working_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CalendarEntry(Base):
+    """A busy interval in a consultant's calendar (local wall-clock times)."""
+
+    __tablename__ = "calendar_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    title: Mapped[str] = mapped_column(String(200), default="optaget")
+
+
+class Case(Base):
+    """A sick-leave case: its facts, the current decision and the owning consultant."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "case_ref", name="uq_cases_ref"),
+        Index("ix_cases_status", "municipality_id", "status"),
+        Index("ix_cases_deadline", "municipality_id", "first_meeting_deadline"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cpr: Mapped[str | None] = mapped_column(String(10))
+    citizen_name: Mapped[str | None] = mapped_column(String(200))
+    citizen_email: Mapped[str | None] = mapped_column(String(320))
+    citizen_phone: Mapped[str | None] = mapped_column(String(40))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    follow_up: Mapped[str | None] = mapped_column(String(32))
+    private_talk_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_meeting_deadline: Mapped[date] = mapped_column(Date)
+    intervention_deadline: Mapped[date] = mapped_column(Date)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    missing: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"), index=True)
+    owner_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    owner_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    employer: Mapped[Employer | None] = relationship(lazy="joined")
+    owner: Mapped[Consultant | None] = relationship(lazy="joined")
+
+
+class DecisionRecord(Base):
+    """Decision history: every evaluation that changed a case's decision, with before/after."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    changed_facts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AuditEntry(Base):
+    """Append-only audit log (who, what, when); the database refuses updates and deletes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# A meeting that still stands: proposed to the employer, or confirmed.
+ACTIVE_MEETING = ("proposed", "confirmed")
+
+
+class Meeting(Base):
+    """A first follow-up meeting: proposed by planning, confirmed by the employer (or staff).
+
+    Times are local Danish wall-clock times. At most one active (proposed or confirmed)
+    meeting per case, enforced by a partial unique index.
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        Index("uq_meetings_active_case", "case_id", unique=True,
+              sqlite_where=text("status IN ('proposed', 'confirmed')"),
+              postgresql_where=text("status IN ('proposed', 'confirmed')")),
+        Index("ix_meetings_consultant_start", "consultant_id", "start"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # workplace_meeting | jobcenter_meeting
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    travel_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    # proposed -> confirmed -> held | not_held; or cancelled (by planning, staff or employer)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    # Other free slots of the same consultant offered to the employer with the proposal.
+    alternatives: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    employer_answer: Mapped[str | None] = mapped_column(String(16))
+    employer_preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    consultant: Mapped[Consultant] = relationship(lazy="joined")
+
+
+class BookedMinute(Base):
+    """One row per minute a confirmed meeting occupies its consultant (travel included).
+
+    The primary key makes the database itself refuse two confirmed meetings that overlap for
+    the same consultant, on SQLite and PostgreSQL alike: of two racing confirmations exactly
+    one commits. Touching intervals do not share a minute.
+    """
+
+    __tablename__ = "booked_minutes"
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+
+
+class OutboxMessage(Base):
+    """A message to deliver (email, Slack, or a letter for staff to send), written in the same
+    transaction as the change that caused it; a background deliverer sends and retries it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # email | slack | letter
+    kind: Mapped[str] = mapped_column(String(64))  # e.g. employer_invitation
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    # pending -> sent | failed (permanent) ; letters: to_print -> printed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsultantTask(Base):
+    """Something a consultant must do (call the employer about other times, …)."""
+
+    __tablename__ = "consultant_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PlanningRun(Base):
+    """One planning run: which solver, how it went (a fallback to greedy is recorded here)."""
+
+    __tablename__ = "planning_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(32))
+    solver: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(String(500))

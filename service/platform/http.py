@@ -1,0 +1,117 @@
+"""HTTP plumbing shared by the JSON API: JSON errors, domain errors to status codes, body
+parsing and authentication."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from rules.facts import validation_errors
+from service.keys import DB
+from service.platform.auth import Principal, authenticate
+from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
+log = logging.getLogger("fasthold.http")
+
+MAX_JSON_BODY = 256 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+class ApiError(Exception):
+    """An HTTP-only failure (no key, wrong media type, body too large) raised at the edge."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+    def response(self) -> web.Response:
+        return json_error(self.status, self.message, **self.extra)
+
+
+_DOMAIN_STATUS: dict[type[DomainError], int] = {NotFound: 404, Invalid: 422, Conflict: 409,
+                                                Forbidden: 403}
+
+
+def domain_error_response(exc: DomainError) -> web.Response:
+    status = next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
+    if isinstance(exc, Invalid):
+        return json_error(status, exc.message, errors=exc.errors)
+    return json_error(status, exc.message)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health)."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except DomainError as exc:
+        return domain_error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api") or exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.match_info.route.name
+                      or request.path)
+        if request.path.startswith("/api"):
+            return json_error(500, "internal error; the request was not completed")
+        raise
+
+
+def parse_model(model: type[Model], data: Any) -> Model:
+    """Validate data against a pydantic model; every problem becomes a named field error."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc)) from None
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 if not JSON, 413 if too large, 422 if not an object."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "body must be JSON (Content-Type: application/json)")
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
+    raw = await request.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(415, f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise Invalid.field("(body)", "must be a JSON object")
+    return body
+
+
+async def require(request: web.Request, *roles: str) -> Principal:
+    """Authenticate the bearer key: 401 without a valid key, 403 if its role is not allowed."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(401, "missing API key (Authorization: Bearer <key>)")
+    async with request.app[DB].read() as session:
+        principal = await authenticate(session, key.strip())
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API key")
+    if roles and principal.role not in roles and principal.role != "admin":
+        raise Forbidden(f"role {principal.role!r} may not do this "
+                        f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})")
+    return principal

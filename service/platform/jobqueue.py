@@ -1,0 +1,27 @@
+"""How a use case asks for background work: by the job's name, for one municipality.
+
+The job names are declared with their functions and schedules in `service.jobs.catalog`;
+a runner (in-process for the embedded default, a PostgreSQL job queue in production) carries
+them out. Requests for a job that is already waiting are coalesced into one run.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+PLAN = "plan"                      # assign owners and propose meetings
+DELIVER_OUTBOX = "deliver_outbox"  # send due messages of every channel with a sender
+SEND_REMINDERS = "send_reminders"  # employer reminders that are due
+
+
+class JobQueue(Protocol):
+    def request(self, job: str, municipality_id: str, reason: str = "") -> None:
+        """Ask for a run of `job` soon; never blocks, never fails the caller."""
+        ...
+
+
+class NoJobs:
+    """A queue that does nothing: for commands and tests that run use cases alone."""
+
+    def request(self, job: str, municipality_id: str, reason: str = "") -> None:
+        return None

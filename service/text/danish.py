@@ -1,0 +1,34 @@
+"""Danish dates and times, as pages, mail and Slack write them — one place for all three."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
+          "september", "oktober", "november", "december")
+
+
+def danish_date(value: date) -> str:
+    """'tirsdag den 10. marts 2026'."""
+    return f"{WEEKDAYS[value.weekday()]} den {value.day}. {MONTHS[value.month - 1]} {value.year}"
+
+
+def short_date(value: date) -> str:
+    """'10. marts'."""
+    return f"{value.day}. {MONTHS[value.month - 1]}"
+
+
+def danish_time(value: datetime) -> str:
+    """'09.00' (Danish style)."""
+    return f"{value.hour:02d}.{value.minute:02d}"
+
+
+def danish_slot(start: datetime, end: datetime) -> str:
+    """'tirsdag den 10. marts 2026 kl. 09.00-10.00'."""
+    return f"{danish_date(start.date())} kl. {danish_time(start)}-{danish_time(end)}"
+
+
+# For Jinja2 environments (mail templates and pages).
+FILTERS = {"dato": danish_date, "klokken": danish_time}
+GLOBALS = {"slot": danish_slot}
