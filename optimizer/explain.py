@@ -96,7 +96,7 @@ _OFF = "off"  # the consultant does not work that day
 _TOO_LONG = "too_long"  # meeting + travel does not fit into the working hours at all
 _DAILY_LIMIT = "daily_limit"  # max_meetings_per_day reached (rule 8)
 _CALENDAR = "calendar"  # no free slot long enough (busy, kept and planned meetings)
-_EMPLOYER = "employer"  # the consultant has a slot, the employer is unavailable in all
+_EMPLOYER = "employer"  # the consultant has slots; the employer is unavailable in each
 _FREE = "free"  # the meeting could be placed there
 
 
