@@ -10,13 +10,13 @@ from datetime import date
 from rules.engine import RulesEngine
 from rules.jsonl import evaluate_lines
 from rules.thresholds import Thresholds
-from service.clock import today_local
+from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID, load_config_or_exit
 
 
 def _parse_as_of(text: str | None) -> date:
     if text is None:
-        return today_local()
+        return SystemClock().today()  # the contract: today in Europe/Copenhagen
     try:
         if len(text) != 10:
             raise ValueError

@@ -17,7 +17,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import InstanceContext
 from service.planning.solver import SolveResult
 from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Consultant, Meeting
-from service.text.reasons import reason_in_words
+from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
 
@@ -94,7 +94,7 @@ async def store_plan(session: AsyncSession, ctx: InstanceContext, result: SolveR
         planned = ctx.cases.get(item["case_id"])
         case = fresh.get(planned.id) if planned else None
         if case is not None and case.owner_id is None:
-            case.owner_reasons = [f"ikke fordelt: {item.get('reason', 'ukendt årsag')}"]
+            case.owner_reasons = [f"ikke fordelt: {unassigned_in_words(item)}"]
 
     # Meetings no longer wanted: the follow-up changed (telephone, standard, declined, …).
     planned_kind = {c.id: c.follow_up for c in fresh.values() if c.status == "target"}

@@ -1,27 +1,82 @@
-"""The planner's reason codes in words intake staff understand (Danish)."""
+"""The planner's reason codes (`optimizer.explain`) in words intake staff understand."""
 
 from __future__ import annotations
 
-REASON_WORDS = {
+from datetime import date
+
+from service.text.danish import short_date
+
+SKILL_WORDS = {"mental": "psykisk", "physical": "fysisk",
+               "cancer_heart_lung": "kræft, hjerte, lunge", "other": "andet"}
+
+# Why the case went to this consultant.
+ASSIGNMENT_WORDS = {
     "kept_owner": "beholder sin konsulent (én hånd på bolden)",
     "fixed_employer": "fast konsulent for virksomheden",
     "least_loaded": "laveste belastning",
     "workplace_capable": "holder samtaler på arbejdspladsen",
     "near": "kort transporttid",
-    "skill_match": "speciale",
     "late": "mødet ligger efter fristen",
-    "no_capacity": "ingen konsulent har plads",
 }
-SKILL_WORDS = {"mental": "psykisk", "physical": "fysisk",
-               "cancer_heart_lung": "kræft, hjerte, lunge", "other": "andet"}
+# Why the meeting is late (`late:*`) or missing (`no_meeting:*`).
+LATE_WORDS = {
+    "kept_meeting": "det bekræftede møde ligger efter fristen og bevares",
+    "no_working_day": "der er ingen arbejdsdag tilbage før fristen",
+    "consultant_off": "konsulenten arbejder ikke på nogen af dagene før fristen",
+    "travel_too_long": "mødet med transport når ikke at ligge inden for konsulentens "
+                       "arbejdstid før fristen",
+    "daily_limit": "konsulenten har nået sit antal møder om dagen på alle dage før fristen",
+    "employer_unavailable": "arbejdsgiveren kan ikke på de dage før fristen, hvor "
+                            "konsulenten har tid",
+    "search_stopped": "der er stadig en ledig tid før fristen; planlægningen nåede ikke at "
+                      "flytte mødet dertil",
+}
+MISSING_WORDS = {
+    "not_workplace_capable": "sagens konsulent holder ikke samtaler på arbejdspladsen",
+    "no_working_day": "ingen arbejdsdag i planlægningsperioden",
+    "consultant_off": "konsulenten arbejder ikke i planlægningsperioden",
+    "travel_too_long": "mødet med transport kan ikke ligge inden for konsulentens arbejdstid",
+    "daily_limit": "konsulenten har nået sit antal møder om dagen på alle dage i perioden",
+    "calendar_full": "konsulentens kalender er fuld i hele planlægningsperioden",
+    "employer_unavailable": "arbejdsgiveren kan ikke på de dage, hvor konsulenten har tid",
+    "search_stopped": "der er en ledig tid; planlægningen nåede ikke at placere mødet",
+}
+# Why the case has no consultant.
+UNASSIGNED_WORDS = {
+    "no_capacity:any": "ingen konsulent, der kan tage sagen, har plads",
+    "no_capacity:fixed_employer": "virksomhedens faste konsulent har ikke plads",
+    "no_capacity:workplace": "ingen konsulent, der holder samtaler på arbejdspladsen, har "
+                             "plads",
+    "no_eligible:workplace": "ingen konsulent holder samtaler på arbejdspladsen",
+    "no_eligible:fixed_employer": "virksomhedens faste konsulent holder ikke samtaler på "
+                                  "arbejdspladsen",
+}
 
 
 def reason_in_words(code: str) -> str:
-    """'skill_match:mental' -> 'speciale: psykisk'; unknown codes are shown as they are."""
+    """'skill_match:mental' -> 'speciale: psykisk'; 'late:calendar_full_until:2026-03-12' ->
+    'konsulentens kalender er fuld indtil 12. marts'; unknown codes are shown as they are."""
     head, _, arg = code.partition(":")
     if head == "skill_match" and arg:
         return f"speciale: {SKILL_WORDS.get(arg, arg)}"
-    words = REASON_WORDS.get(head)
-    if words is None:
-        return code
-    return f"{words} ({arg.replace('_', ' ')})" if arg else words
+    if head == "late" and arg.startswith("calendar_full_until:"):
+        try:
+            until = date.fromisoformat(arg.partition(":")[2])
+        except ValueError:
+            return code
+        return f"konsulentens kalender er fuld indtil {short_date(until)}"
+    if head == "late" and arg:
+        return LATE_WORDS.get(arg, code)
+    if head == "no_meeting":
+        return f"intet møde: {MISSING_WORDS.get(arg, arg)}"
+    if code in UNASSIGNED_WORDS:
+        return UNASSIGNED_WORDS[code]
+    return ASSIGNMENT_WORDS.get(code, code)
+
+
+def unassigned_in_words(item: dict[str, object]) -> str:
+    """An unassigned case's reason: the code in Danish, else the planner's own sentence."""
+    code = item.get("reason_code")
+    if isinstance(code, str) and code in UNASSIGNED_WORDS:
+        return UNASSIGNED_WORDS[code]
+    return str(item.get("reason") or "ukendt årsag")
