@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from service.app import create_app
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, load_config
-from service.keys import DB
+from service.keys import DB, JOBS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
 from service.platform.throwaway_postgres import (
@@ -220,6 +220,16 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture
+async def mail_api(demo_config: MunicipalityConfig, database_url: str,
+                   smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    """The app sending its mail to `smtp_sink`, on SQLite and on PostgreSQL."""
+    async for api in start_api(mail_config(demo_config),
+                               smtp_secrets(database_url, smtp_sink.port)):
+        await api.client.app[JOBS].wait_idle()
+        yield api
 
 
 def mail_config(config: MunicipalityConfig, **mail: Any) -> MunicipalityConfig:

@@ -45,7 +45,7 @@ from tests.conftest import (
     text_part,
     today_local,
 )
-from tests.service.email_cases import (
+from tests.meetings.email_cases import (
     EMPLOYER,
     body,
     intake,

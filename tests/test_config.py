@@ -10,7 +10,7 @@ import pytest
 
 from service.config import ConfigError, Secrets, load_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 
 

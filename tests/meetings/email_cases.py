@@ -1,8 +1,10 @@
-"""Shared by the email-flow tests (HTTP and browser): a case whose employer gets an email,
-intake through the API, and waiting for the employer's invitation."""
+"""Shared by the email-flow tests (HTTP and browser, meetings, outbox, follow-up): a case whose
+employer gets an email, intake through the API, waiting for the employer's invitation, and
+reading the link page's form token and a case's meeting."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -62,3 +64,15 @@ async def make_second_overlap_first(api: Api) -> tuple[tuple[int, int], str]:
         two.start, two.end = one.start, one.end
         two.alternatives = []
         return (one.id, two.id), one.start.isoformat(timespec="minutes")
+
+
+async def form_token(api: Api, path: str) -> str:
+    page = await (await api.client.get(path)).text()
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+async def meeting_of(api: Api, case_ref: str) -> dict[str, Any]:
+    resp = await api.client.get(f"/api/cases/{case_ref}", headers=api.auth("intake"))
+    return (await resp.json())["meeting"]

@@ -1,0 +1,38 @@
+"""Booking a meeting is enforced by the database: of racing confirmations exactly one wins."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from service.keys import ANSWERS, DB, LINKS
+from service.meetings.answers import Outcome
+from service.platform.db.models import Meeting
+from tests.conftest import Api, SmtpSink, today_local
+from tests.meetings.email_cases import body, intake, make_second_overlap_first
+
+
+async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("r1"), body("r2", employer={
+        "cvr": "87654321", "name": "Ikast Metal", "contact_email": "hr@ikastmetal.example",
+        "location": {"lat": 56.14, "lon": 9.16}}))
+    app = mail_api.client.app
+    ids, key = await make_second_overlap_first(mail_api)
+    answers = app[ANSWERS]
+    results = await asyncio.gather(answers.confirm(ids[0], key), answers.confirm(ids[1], key),
+                                   answers.confirm(ids[0], key))
+    # Exactly one booking; the other meeting lost the race; a repeated click changes nothing.
+    assert results.count(Outcome.CONFIRMED) == 1
+    assert set(results) <= {Outcome.CONFIRMED, Outcome.TAKEN, Outcome.ALREADY}
+    assert Outcome.TAKEN in results
+    async with app[DB].read() as session:
+        statuses = [m.status for m in (await session.execute(
+            select(Meeting).where(Meeting.id.in_(ids)))).unique().scalars()]
+    assert sorted(statuses) == ["confirmed", "proposed"]
+    # The loser's page no longer offers the taken slot.
+    loser = ids[1] if results[0] == Outcome.CONFIRMED else ids[0]
+    token = app[LINKS].token(loser, today_local() + timedelta(days=30))
+    page = await (await mail_api.client.get(f"/m/{token}")).text()
+    assert key not in page

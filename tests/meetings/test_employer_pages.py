@@ -1,0 +1,206 @@
+"""The employer's answers through the link page over HTTP: planning → outbox → real SMTP
+(aiosmtpd) → link page → confirm, other times, decline, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from service.keys import DB, JOBS
+from service.platform.db.models import ConsultantTask, Meeting
+from tests.conftest import (
+    ALL_RECEIVED_MAIL,
+    Api,
+    SmtpSink,
+    link_path,
+    local_now,
+    text_part,
+)
+from tests.meetings.email_cases import (
+    CITIZEN,
+    EMPLOYER,
+    body,
+    form_token,
+    intake,
+    invitation,
+    meeting_of,
+)
+
+
+async def test_invitation_mail_and_link_page(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("e1"))
+    mail = await invitation(smtp_sink)
+    assert mail.get_content_type() == "multipart/alternative"
+    assert mail["Message-ID"].startswith("<") and mail["Message-ID"].endswith(">")
+    text = text_part(mail)
+    assert "Mads Madsen" in str(mail["Subject"])
+    for words in ("Kære Lone Berg", "på arbejdspladsen", "deltager selv", "60 minutter",
+                  "Andre mulige tidspunkter", "/m/"):
+        assert words in text, words
+    assert mail.get_body(preferencelist=("html",)) is not None
+    page = await mail_api.client.get(link_path(mail))
+    assert page.status == 200
+    html = await page.text()
+    assert "Vælg et tidspunkt" in html and "Mads Madsen" in html
+    assert html.count('name="slot"') == 3
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert not re.search(r"(src|href)=\"https?://", html), "no third-party requests"
+
+
+async def test_confirm_books_sends_ics_and_informs_citizen(mail_api: Api,
+                                                          smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("e2"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    second = re.findall(r'name="slot" value="([^"]+)"', page)[1]
+    resp = await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": second},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(resp.headers["Location"])).text()
+    assert "Mødet er bekræftet" in page
+    meeting = await meeting_of(mail_api, "e2")
+    assert meeting["status"] == "confirmed" and meeting["start"] == second
+
+    confirmed = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Bekræftet"
+                                          in str(m["Subject"])))[0]
+    calendar = [p for p in confirmed.walk() if p.get_content_type() == "text/calendar"]
+    assert calendar, "the confirmation carries the .ics"
+    ics = calendar[0].get_content()
+    if isinstance(ics, bytes):
+        ics = ics.decode()
+    assert "METHOD:REQUEST" in ics and "TZID=Europe/Copenhagen" in ics
+    assert "DTSTART;TZID=Europe/Copenhagen:" + second.replace("-", "").replace(":", "") in ics
+    citizen = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN))[0]
+    assert "fortrolig samtale" in text_part(citizen)
+
+    download = await mail_api.client.get(f"{path}/moede.ics")
+    assert download.status == 200 and download.content_type == "text/calendar"
+    assert "BEGIN:VEVENT" in await download.text()
+
+    # A second click changes nothing and sends nothing more.
+    again = await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": second},
+                                       allow_redirects=False)
+    assert again.headers["Location"].endswith("besked=allerede")
+    await asyncio.sleep(0.5)
+    assert len([m for m in smtp_sink.messages if "Bekræftet" in str(m["Subject"])]) == 1
+
+
+async def test_other_times_replans_with_preferences(mail_api: Api,
+                                                    smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("o1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    before = await meeting_of(mail_api, "o1")
+    resp = await mail_api.client.post(f"{path}/other-times", data={
+        "csrf": csrf, "weekday": ["tue", "thu"], "part": "morning",
+        "text": "Helst ikke i ferien"}, allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(path)).text()
+    assert "modtaget jeres ønsker" in page
+    await mail_api.client.app[JOBS].wait_idle()
+    second = await invitation(smtp_sink, count=2)
+    assert link_path(second) != path
+    after = await meeting_of(mail_api, "o1")
+    assert after["status"] == "proposed" and after != before
+    start = date.fromisoformat(after["start"][:10])
+    assert start.weekday() in (1, 3), after
+    assert int(after["start"][11:13]) < 12
+    async with mail_api.client.app[DB].read() as session:
+        tasks = (await session.execute(select(ConsultantTask))).scalars().all()
+    assert any(t.kind == "employer_other_times" and "Helst ikke i ferien" in t.text
+               for t in tasks)
+    # The consultant's side of the task (list, done): tests/followup/test_tasks_api.py
+
+
+async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
+                                                             smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("d1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    resp = await mail_api.client.post(f"{path}/decline", data={"csrf": csrf,
+                                                               "reason": "Lukket for besøg"},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    await mail_api.client.app[JOBS].wait_idle()
+    case = await (await mail_api.client.get("/api/cases/d1",
+                                            headers=mail_api.auth("intake"))).json()
+    assert case["decision"]["follow_up"] == "jobcenter_meeting"
+    assert "followup.declined_by_employer" in case["decision"]["reasons"]
+    assert case["history"][-1]["after"]["follow_up"] == "jobcenter_meeting"
+    assert case["history"][-1]["before"]["follow_up"] == "workplace_meeting"
+    assert case["meeting"]["kind"] == "jobcenter_meeting"
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Modtaget" in str(m["Subject"]))
+    citizen = await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN)
+    assert "i jobcentret" in text_part(citizen[-1])
+    page = await (await mail_api.client.get(path)).text()
+    assert "Tak for jeres besked" in page
+
+
+async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
+                                                              smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("c1"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    page = await (await mail_api.client.get(path)).text()
+    assert 'id="cancel"' in page and "Flyt mødet" in page
+    resp = await mail_api.client.post(f"{path}/cancel", data={"csrf": csrf},
+                                      allow_redirects=False)
+    assert resp.status == 303
+    page = await (await mail_api.client.get(path)).text()
+    assert "Mødet er aflyst" in page
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Ændret" in str(m["Subject"]))
+    await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN and "ændret" in str(m["Subject"]))
+    await mail_api.client.app[JOBS].wait_idle()
+    await invitation(smtp_sink, count=2)  # planned again, a new proposal sent
+    assert (await meeting_of(mail_api, "c1"))["status"] == "proposed"
+
+    # Less than 24 hours before, the page offers no changes and a POST is refused.
+    path2 = link_path(await invitation(smtp_sink, count=2))
+    csrf2 = await form_token(mail_api, path2)
+    page = await (await mail_api.client.get(path2)).text()
+    slot2 = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path2}/confirm", data={"csrf": csrf2, "slot": slot2})
+    async with mail_api.client.app[DB].write() as session:
+        meeting = (await session.execute(select(Meeting).where(
+            Meeting.status == "confirmed"))).unique().scalar_one()
+        soon = local_now().replace(second=0, microsecond=0) + timedelta(hours=3)
+        meeting.end = soon + (meeting.end - meeting.start)
+        meeting.start = soon
+    page = await (await mail_api.client.get(path2)).text()
+    assert 'id="cancel"' not in page and "mindre end 24 timer" in page
+    resp = await mail_api.client.post(f"{path2}/cancel", data={"csrf": csrf2},
+                                      allow_redirects=False)
+    assert resp.headers["Location"].endswith("besked=for-sent")
+    assert (await meeting_of(mail_api, "c1"))["status"] == "confirmed"
+
+
+# -- privacy: runs last in this module, over every mail the suite received so far -----------
+
+CPR = re.compile(r"\b\d{6}-?\d{4}\b")
+FORBIDDEN = re.compile(
+    r"\b(mental|psykisk\w*|physical|fysisk\w*|kræft|hjerte\w*|lunge\w*|cancer|diagnos\w*|"
+    r"serious\w*|alvorlig\w*|workplace_cause|årsag til sygemeldingen|ekskluder\w*|"
+    r"exclu\w*|sygdom\w*|010190)\b")
+
+
+def test_zz_no_health_data_or_cpr_in_any_mail() -> None:
+    assert ALL_RECEIVED_MAIL, "the suite sent no mail to scan"
+    for message in ALL_RECEIVED_MAIL:
+        for part in message.walk():
+            if part.get_content_maintype() == "multipart":
+                continue
+            content = part.get_content()
+            text = content.decode() if isinstance(content, bytes) else str(content)
+            text = f"{message['Subject']}\n{text}".lower()
+            text = re.sub(r"https?://\S+", "", text)  # signed tokens are not prose
+            assert not CPR.search(text), message["Subject"]
+            found = FORBIDDEN.search(text)
+            assert found is None, (found and found.group(0), str(message["Subject"]))

@@ -1,0 +1,48 @@
+"""Staff confirm a meeting for the employer (after a phone call), with the same booking and
+mails as the employer's page."""
+
+from __future__ import annotations
+
+from tests.conftest import Api, SmtpSink
+from tests.meetings.email_cases import EMPLOYER, body, intake, meeting_of
+
+
+async def test_staff_confirm_after_a_phone_call(mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("t1"))
+    meeting = await meeting_of(mail_api, "t1")
+    h = mail_api.auth("consultant")
+    url = "/api/cases/t1/meeting/confirm"
+    bad = await mail_api.client.post(url, json={"start": "2026-13-01T09:00"}, headers=h)
+    assert bad.status == 422
+    assert (await bad.json())["errors"][0]["field"] == "start"
+    other = await mail_api.client.post(url, json={"start": "2030-01-07T09:00"}, headers=h)
+    assert other.status == 422 and "offered times" in (await other.json())["errors"][0][
+        "message"]
+    alternative = meeting["alternatives"][0]["start"]
+    resp = await mail_api.client.post(url, json={"start": alternative}, headers=h)
+    assert resp.status == 200, await resp.text()
+    case = await resp.json()
+    assert case["meeting"]["status"] == "confirmed" and case["meeting"]["start"] == alternative
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"]))
+    assert (await mail_api.client.post("/api/cases/nope/meeting/confirm",
+                                       json={"start": alternative}, headers=h)).status == 404
+    assert (await mail_api.client.post(url, json={"start": alternative},
+                                       headers=mail_api.auth("manager"))).status == 403
+
+
+async def test_employer_without_email_gives_one_task_and_staff_confirm(mail_api: Api) -> None:
+    await intake(mail_api, body("n1", employer={
+        "cvr": "99887766", "name": "Uden Mail ApS", "location": {"lat": 56.16, "lon": 9.0}}))
+    # Planning runs again (twice): the open task is not repeated.
+    for _ in range(2):
+        run = await mail_api.client.post("/api/planning/run", headers=mail_api.auth("manager"))
+        assert run.status == 200
+    tasks = (await (await mail_api.client.get(
+        "/api/tasks", headers=mail_api.auth("intake"))).json())["tasks"]
+    mine = [t for t in tasks if t["case_id"] == "n1"]
+    assert [t["kind"] for t in mine] == ["employer_contact_missing"]
+    meeting = await meeting_of(mail_api, "n1")
+    resp = await mail_api.client.post("/api/cases/n1/meeting/confirm",
+                                      json={"start": meeting["start"]},
+                                      headers=mail_api.auth("consultant"))
+    assert resp.status == 200 and (await resp.json())["meeting"]["status"] == "confirmed"
