@@ -25,6 +25,7 @@ from service.jobs.catalog import declare_jobs
 from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
+    AUTH,
     CLOCK,
     CONFIG,
     DB,
@@ -36,6 +37,7 @@ from service.keys import (
     OUTBOX,
     OUTBOX_SERVICE,
     PLANNER,
+    READ_AUDIT,
     REMINDERS,
     SECRETS,
     STAFF_MEETINGS,
@@ -57,6 +59,8 @@ from service.planning.consultants import sync_consultants
 from service.planning.service import Planner
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform import health, openapi
+from service.platform.audit import ReadAudit
+from service.platform.auth import Authenticator
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
@@ -99,7 +103,9 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
         outbox = Outbox(clock, jobs, municipality, domain)
         links = MeetingLinks(secrets.secret_key, municipality, clock)
         notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS))
-        intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs)
+        reads = ReadAudit(db, clock)
+        intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
+                               reads)
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
         deliverer = OutboxDeliverer(db, clock, municipality, _senders(secrets, config, dev_smtp))
@@ -107,6 +113,7 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
         answers = MeetingAnswers(db, clock, notifier, intake, jobs)
         jobs.declare(declare_jobs(config, planner, deliverer, reminders))
         app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, links, notifier
+        app[AUTH], app[READ_AUDIT] = Authenticator(db.read, clock), reads
         app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = intake, planner, deliverer, \
             reminders
         app[ANSWERS] = answers
@@ -118,6 +125,7 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
             yield
         finally:
             await jobs.stop()
+            await reads.close()
             if own_solver:
                 planner.solver.close()
             if dev_smtp is not None:

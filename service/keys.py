@@ -22,12 +22,16 @@ if TYPE_CHECKING:
     from service.outbox.deliverer import OutboxDeliverer
     from service.outbox.service import OutboxService
     from service.planning.service import Planner
+    from service.platform.audit import ReadAudit
+    from service.platform.auth import Authenticator
     from service.platform.db.engine import Database
 
 CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
 SECRETS: web.AppKey[Secrets] = web.AppKey("secrets")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
+AUTH: web.AppKey[Authenticator] = web.AppKey("authenticator")
+READ_AUDIT: web.AppKey[ReadAudit] = web.AppKey("read_audit")
 JOBS: web.AppKey[InProcessRunner] = web.AppKey("jobs")
 INTAKE: web.AppKey[IntakeService] = web.AppKey("intake")
 PLANNER: web.AppKey[Planner] = web.AppKey("planner")

@@ -8,8 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bots.email.render import make_environment
-from service.keys import DB, DEV_SMTP
-from service.platform.auth import authenticate
+from service.keys import AUTH, DEV_SMTP
 from service.text.danish import FILTERS, GLOBALS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -21,8 +20,7 @@ async def _staff(request: web.Request) -> bool:
     key = request.query.get("key") or request.cookies.get(COOKIE)
     if not key:
         return False
-    async with request.app[DB].read() as session:
-        return await authenticate(session, key) is not None
+    return await request.app[AUTH].principal(key) is not None
 
 
 async def mailbox(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from rules.engine import RulesEngine
 from rules.facts import validation_errors
@@ -22,9 +23,17 @@ from service.config import MunicipalityConfig
 from service.intake.schemas import CaseIntake
 from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
+from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Consultant, DecisionRecord, Employer, Meeting
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    Case,
+    Consultant,
+    DecisionRecord,
+    Employer,
+    Meeting,
+)
 from service.platform.errors import Invalid, NotFound
 from service.platform.jobqueue import PLAN, JobQueue
 
@@ -40,8 +49,9 @@ class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
-                 engine: RulesEngine, jobs: JobQueue) -> None:
+                 engine: RulesEngine, jobs: JobQueue, reads: ReadAudit) -> None:
         self.db = db
+        self.reads = reads
         self.config = config
         self.municipality = config.municipality.id
         self.clock = clock
@@ -243,18 +253,18 @@ class IntakeService:
     # -- reads ------------------------------------------------------------------------------
 
     async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             case = await self._get_case(session, case_ref)
             history = (await session.execute(
                 select(DecisionRecord).where(DecisionRecord.case_id == case.id)
                 .order_by(DecisionRecord.id))).scalars().all()
-            audit.record(session, principal, self.municipality, "case.read", case.id)
             meetings = await self._active_meetings(session, [case.id])
             out = case_out(case, meetings.get(case.id))
             out["history"] = [{
                 "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
                 "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
             } for h in history]
+        await self.reads.record(principal, self.municipality, "case.read", case.id)
         return out
 
     async def list(self, principal: Principal, *, status: str | None = None,
@@ -270,29 +280,31 @@ class IntakeService:
             conditions.append(Case.first_meeting_deadline < deadline_before)
         if owner is not None:
             conditions.append(Case.owner.has(Consultant.key == owner))
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             total = (await session.execute(select(func.count(Case.id)).where(*conditions))
                      ).scalar_one()
             rows = (await session.execute(
                 select(Case).where(*conditions)
                 .order_by(Case.first_meeting_deadline, Case.id).limit(limit).offset(offset)
             )).unique().scalars().all()
-            audit.record(session, principal, self.municipality, "case.list", None, {
-                "filters": {"status": status, "follow_up": follow_up, "owner": owner,
-                            "deadline_before": deadline_before.isoformat()
-                            if deadline_before else None},
-                "returned": len(rows)})
             meetings = await self._active_meetings(session, [c.id for c in rows])
-            return {"cases": [case_out(c, meetings.get(c.id)) for c in rows],
-                    "total": total, "limit": limit, "offset": offset}
+            out = {"cases": [case_out(c, meetings.get(c.id)) for c in rows],
+                   "total": total, "limit": limit, "offset": offset}
+        await self.reads.record(principal, self.municipality, "case.list", None, {
+            "filters": {"status": status, "follow_up": follow_up, "owner": owner,
+                        "deadline_before": deadline_before.isoformat()
+                        if deadline_before else None},
+            "returned": len(rows)})
+        return out
 
     async def _active_meetings(self, session: AsyncSession, case_ids: list[int]
                                ) -> dict[int, Meeting]:
         if not case_ids:
             return {}
+        # The case is loaded already: only the meeting and its consultant are needed.
         rows = (await session.execute(select(Meeting).where(
-            Meeting.case_id.in_(case_ids), Meeting.status.in_(("proposed", "confirmed")))
-        )).unique().scalars()
+            Meeting.case_id.in_(case_ids), Meeting.status.in_(ACTIVE_MEETING))
+            .options(lazyload(Meeting.case)))).unique().scalars()
         return {m.case_id: m for m in rows}
 
     async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:

@@ -9,6 +9,7 @@ No case is silently left unplanned — unassigned cases keep the planner's reaso
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,10 @@ class Planner:
 
     async def run_once(self, trigger: str = "manual") -> PlanOutcome:
         as_of = self.clock.today()
+        started = time.perf_counter()
         async with self.db.read() as session:
             ctx = await build_instance(session, self.config, as_of)
+        built = time.perf_counter()
         standing = {ref: (m.start.isoformat(timespec="minutes"),
                           ctx.consultant_keys.get(m.consultant_id, ""), m.kind)
                     for ref, case in ctx.cases.items()
@@ -62,6 +65,7 @@ class Planner:
                                                           standing))
         finally:
             self.solving = False
+        solved = time.perf_counter()
         if result.fallback_error:
             log.error("CP-SAT failed, using the greedy plan: %s", result.fallback_error)
         async with self.db.write() as session:
@@ -71,9 +75,10 @@ class Planner:
                 solver=result.solver, status=result.status, metrics=result.metrics,
                 error=result.fallback_error))
         self.runs += 1
-        log.info("planning run (%s): %s/%s, %s meetings on time of %s needed", trigger,
-                 result.solver, result.status, result.metrics.get("meetings_on_time"),
-                 result.metrics.get("meetings_needed"))
+        log.info("planning run (%s): %s/%s, %s meetings on time of %s needed; build %.2f s, "
+                 "solve %.2f s, store %.2f s", trigger, result.solver, result.status,
+                 result.metrics.get("meetings_on_time"), result.metrics.get("meetings_needed"),
+                 built - started, solved - built, time.perf_counter() - solved)
         return PlanOutcome(result.solver, result.status, result.metrics, result.fallback_error)
 
     async def recent_runs(self, limit: int = 50) -> list[dict[str, Any]]:

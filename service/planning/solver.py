@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -86,9 +87,19 @@ class Solver(Protocol):
     def close(self) -> None: ...
 
 
+# The solver's process yields the CPU to the web process: intake answers first, the plan
+# comes a little later when the machine is busy (on an idle machine nothing changes).
+SOLVER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    os.nice(SOLVER_NICENESS)
+
+
 class ProcessPoolSolver:
     """Solves in one worker process (started on first use, reused; the first solve pays for
-    importing OR-Tools there). `forkserver`: workers never inherit the web process's threads."""
+    importing OR-Tools there) at a lower CPU priority than the web process. `forkserver`:
+    workers never inherit the web process's threads."""
 
     def __init__(self) -> None:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
@@ -96,7 +107,8 @@ class ProcessPoolSolver:
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+                max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_lower_priority)
         return self._pool
 
     async def solve(self, request: SolveRequest) -> SolveResult:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -74,3 +77,37 @@ async def revoke_key(session: AsyncSession, key_id: int, clock: Clock) -> bool:
         return False
     row.revoked_at = clock.utcnow()
     return True
+
+
+# A key that works is remembered this long: a revoked key stops working within this time.
+KNOWN_KEY_TTL = timedelta(seconds=10)
+
+
+class Authenticator:
+    """Looks keys up in the database, remembering working keys for `KNOWN_KEY_TTL` so that a
+    busy client does not cost a query per request. Unknown keys are never remembered."""
+
+    def __init__(self, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+                 clock: Clock, ttl: timedelta = KNOWN_KEY_TTL) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.ttl = ttl
+        self._known: dict[str, tuple[Principal, datetime]] = {}
+
+    async def principal(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        now = self.clock.utcnow()
+        known = self._known.get(digest)
+        if known is not None and known[1] > now:
+            return known[0]
+        async with self.sessions() as session:
+            found = await authenticate(session, key)
+        if found is None:
+            self._known.pop(digest, None)
+        else:
+            self._known[digest] = (found, now + self.ttl)
+        return found
+
+    def forget(self) -> None:
+        """Drop every remembered key (after a key was revoked in this process)."""
+        self._known.clear()

@@ -12,8 +12,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from rules.facts import validation_errors
-from service.keys import DB
-from service.platform.auth import Principal, authenticate
+from service.keys import AUTH
+from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger("fasthold.http")
@@ -107,8 +107,7 @@ async def require(request: web.Request, *roles: str) -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "missing API key (Authorization: Bearer <key>)")
-    async with request.app[DB].read() as session:
-        principal = await authenticate(session, key.strip())
+    principal = await request.app[AUTH].principal(key.strip())
     if principal is None:
         raise ApiError(401, "invalid or revoked API key")
     if roles and principal.role not in roles and principal.role != "admin":
