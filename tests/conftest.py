@@ -24,6 +24,7 @@ from service.platform.throwaway_postgres import (
     PostgresUnavailable,
     ThrowawayPostgres,
 )
+from tests.privacy import assert_no_private_data
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -154,13 +155,14 @@ async def sqlite_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncI
 
 # -- email: a real SMTP server on loopback ----------------------------------------------------
 
-ALL_RECEIVED_MAIL: list[Any] = []  # every message any test's SMTP sink received (privacy scan)
+_SINKS_OF_THIS_TEST: list[SmtpSink] = []  # reset for every test
 
 
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 and a free port; keeps every message, parsed, in order.
 
-    `refuse` maps a recipient to an SMTP reply code (e.g. 550) to simulate failures.
+    `refuse` maps a recipient to an SMTP reply code (e.g. 550) to simulate failures. Every
+    sink a test makes is scanned for private data when that test ends.
     """
 
     def __init__(self, port: int | None = None) -> None:
@@ -170,6 +172,7 @@ class SmtpSink:
         self.messages: list[Any] = []
         self.refuse: dict[str, int] = {}
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        _SINKS_OF_THIS_TEST.append(self)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
                           options: Any) -> str:
@@ -184,7 +187,6 @@ class SmtpSink:
 
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(message)
-        ALL_RECEIVED_MAIL.append(message)
         return "250 Message accepted"
 
     def start(self) -> SmtpSink:
@@ -211,6 +213,19 @@ class SmtpSink:
                 subjects = [str(m["Subject"]) for m in self.messages]
                 raise AssertionError(f"expected {count} matching mail(s); got: {subjects}")
             await asyncio.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _scan_mail_of_this_test() -> Iterator[None]:
+    """After each test (and its app has stopped): no CPR number or health data in any mail
+    that test's SMTP sinks received. A test whose service leaked fails here."""
+    _SINKS_OF_THIS_TEST.clear()
+    try:
+        yield
+        for sink in _SINKS_OF_THIS_TEST:
+            assert_no_private_data(sink.messages)
+    finally:
+        _SINKS_OF_THIS_TEST.clear()
 
 
 @pytest.fixture

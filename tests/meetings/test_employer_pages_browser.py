@@ -52,6 +52,7 @@ from tests.meetings.email_cases import (
     invitation,
     make_second_overlap_first,
 )
+from tests.privacy import assert_no_private_data
 
 pytestmark = pytest.mark.chromium
 
@@ -476,6 +477,8 @@ async def demo_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIte
         yield Api(client=client, keys={"intake": key})
     finally:
         await client.close()
+    # What the demo's own sink received is scanned like every test's mail.
+    assert_no_private_data(app[DEV_SMTP].sink.messages)
 
 
 async def test_demo_mailbox_link_opens_the_page(browser: Browser, demo_api: Api) -> None:
