@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -254,12 +254,19 @@ class IntakeService:
 
     async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
         async with self.db.read() as session:
-            case = await self._get_case(session, case_ref)
+            # The case and its active meeting (if any) in one query.
+            found = (await session.execute(
+                select(Case, Meeting).outerjoin(Meeting, and_(
+                    Meeting.case_id == Case.id, Meeting.status.in_(ACTIVE_MEETING)))
+                .where(Case.municipality_id == self.municipality, Case.case_ref == case_ref)
+                .options(lazyload(Meeting.case)))).unique().first()
+            if found is None:
+                raise NotFound(f"no case with case_id {case_ref!r}")
+            case, meeting = found
             history = (await session.execute(
                 select(DecisionRecord).where(DecisionRecord.case_id == case.id)
                 .order_by(DecisionRecord.id))).scalars().all()
-            meetings = await self._active_meetings(session, [case.id])
-            out = case_out(case, meetings.get(case.id))
+            out = case_out(case, meeting)
             out["history"] = [{
                 "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
                 "changed_facts": h.changed_facts, "before": h.before, "after": h.after,

@@ -66,8 +66,9 @@ class ReadAudit:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    async with self.db.write() as session:
-                        await session.execute(insert(AuditEntry), [v for v, _ in batch])
+                    async with self.db.write_connection() as connection:
+                        await connection.execute(insert(AuditEntry.__table__),
+                                                 [v for v, _ in batch])
                 except Exception as exc:
                     log.error("audit entries could not be written: %s", type(exc).__name__)
                     for _, done in batch:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -22,6 +23,12 @@ from sqlalchemy.orm import Session, UOWTransaction
 from service.clock import Clock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+# PostgreSQL connections of one web process: enough for 50 concurrent requests plus the jobs.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+POOL_RECYCLE_SECONDS = 1800
 
 
 def as_utc(value: datetime) -> datetime:
@@ -102,8 +109,11 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(self.url)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(self.url, pool_size=10, max_overflow=20,
-                                              pool_pre_ping=True)
+            # No ping before each checkout (a round trip per request); connections are
+            # recycled instead, and one broken by a server restart is replaced on its error.
+            self.engine = create_async_engine(self.url, pool_size=POOL_SIZE,
+                                              max_overflow=POOL_OVERFLOW,
+                                              pool_recycle=POOL_RECYCLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=_session_class(clock))
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -122,6 +132,16 @@ class Database:
         else:
             async with self.sessions() as session, session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core-level transaction (no ORM session) for plain inserts; same write rules."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.engine.begin() as connection:
+                yield connection
+        else:
+            async with self.engine.begin() as connection:
+                yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()
