@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
 import uuid
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from service.app import create_app
 from service.clock import Clock, SystemClock
@@ -19,6 +22,7 @@ from service.config import MunicipalityConfig, Secrets, load_config
 from service.keys import DB, JOBS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
+from service.platform.db.models import OutboxMessage
 from service.platform.throwaway_postgres import (
     PostgresStartError,
     PostgresUnavailable,
@@ -153,6 +157,49 @@ async def sqlite_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncI
         yield running
 
 
+# -- waiting: for a condition, with a deadline (never a fixed sleep) -----------------------
+
+async def wait_until(condition: Callable[[], Any], timeout: float = 20.0,
+                     what: str | Callable[[], str] = "the condition",
+                     interval: float = 0.05) -> Any:
+    """Poll `condition` (plain or async) until it returns something truthy, and return that.
+
+    At the deadline fail with an AssertionError naming `what` (a text, or a function giving
+    one, e.g. with what was seen instead). The deadline is generous: a passing run never
+    waits for it, a slow machine is not mistaken for a failure.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() >= deadline:
+            described = what() if callable(what) else what
+            raise AssertionError(f"waited {timeout:g} s for {described}")
+        await asyncio.sleep(interval)
+
+
+async def email_statuses(api: Api) -> list[str]:
+    """The status of every email in the app's outbox."""
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(OutboxMessage.status).where(
+            OutboxMessage.channel == "email"))).scalars())
+
+
+async def wait_until_mail_delivered(api: Api, timeout: float = 20.0) -> None:
+    """Wait until every job is idle and no email is pending or being sent: after this, what
+    the SMTP sink holds is all the app will send for what has happened so far."""
+    await api.client.app[JOBS].wait_idle()
+
+    async def settled() -> bool:
+        return not {"pending", "sending"} & set(await email_statuses(api))
+
+    await wait_until(settled, timeout, "no email pending or being sent in the outbox")
+
+
 # -- email: a real SMTP server on loopback ----------------------------------------------------
 
 _SINKS_OF_THIS_TEST: list[SmtpSink] = []  # reset for every test
@@ -201,18 +248,17 @@ class SmtpSink:
 
     async def wait_for(self, predicate: Callable[[Any], bool], count: int = 1,
                        timeout: float = 20.0) -> list[Any]:
-        import asyncio
+        """The matching messages, once there are at least `count` of them."""
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            found = [m for m in self.messages if predicate(m)]
-            if len(found) >= count:
-                return found
-            if loop.time() > deadline:
-                subjects = [str(m["Subject"]) for m in self.messages]
-                raise AssertionError(f"expected {count} matching mail(s); got: {subjects}")
-            await asyncio.sleep(0.05)
+        def found() -> list[Any] | None:
+            matching = [m for m in self.messages if predicate(m)]
+            return matching if len(matching) >= count else None
+
+        def what() -> str:
+            subjects = [str(m["Subject"]) for m in self.messages]
+            return f"{count} matching mail(s); got: {subjects}"
+
+        return await wait_until(found, timeout, what)
 
 
 @pytest.fixture(autouse=True)

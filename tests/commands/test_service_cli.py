@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from pathlib import Path
+from typing import IO
+
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
@@ -50,7 +54,21 @@ def test_serve_refuses_without_secret_key(tmp_path: Path) -> None:
     assert "FASTHOLD_SECRET_KEY" in result.stderr
 
 
-def test_serve_demo_answers_on_the_printed_url(tmp_path: Path) -> None:
+def _read_lines(stream: IO[str], into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
+
+
+def _healthz_status(url: str) -> int | None:
+    """The status of GET /healthz, or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(url + "healthz", timeout=5) as resp:
+            return resp.status
+    except OSError:
+        return None
+
+
+async def test_serve_demo_answers_on_the_printed_url(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -58,22 +76,20 @@ def test_serve_demo_answers_on_the_printed_url(tmp_path: Path) -> None:
                             env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline() if proc.stdout else ""
-            if "listening on " in line:
-                url = line.split("listening on ", 1)[1].strip()
+        assert proc.stdout is not None
+        lines: list[str] = []
+        threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
+
+        def printed_url() -> str | None:
+            return next((line.split("listening on ", 1)[1].strip() for line in lines
+                         if "listening on " in line), None)
+
+        url = await wait_until(printed_url, timeout=60, what=lambda: (
+            f"'listening on' in the output; got {lines!r}"))
         assert url == f"http://127.0.0.1:{port}/"
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(url + "healthz", timeout=5) as resp:
-                    assert resp.status == 200
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("service did not answer")
+        status = await wait_until(lambda: asyncio.to_thread(_healthz_status, url), timeout=30,
+                                  what="an answer from GET /healthz")
+        assert status == 200
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date, timedelta
 
@@ -17,6 +16,7 @@ from tests.conftest import (
     link_path,
     local_now,
     text_part,
+    wait_until_mail_delivered,
 )
 from tests.meetings.email_cases import (
     CITIZEN,
@@ -85,7 +85,7 @@ async def test_confirm_books_sends_ics_and_informs_citizen(mail_api: Api,
     again = await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": second},
                                        allow_redirects=False)
     assert again.headers["Location"].endswith("besked=allerede")
-    await asyncio.sleep(0.5)
+    await wait_until_mail_delivered(mail_api)
     assert len([m for m in smtp_sink.messages if "Bekræftet" in str(m["Subject"])]) == 1
 
 

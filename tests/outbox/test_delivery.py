@@ -3,8 +3,9 @@ permanent failures visible to staff and retried by hand, letters for staff to pr
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,8 +13,29 @@ from sqlalchemy import select
 from bots.delivery import RetryPolicy
 from service.keys import DB, OUTBOX
 from service.platform.db.models import OutboxMessage
-from tests.conftest import Api, SmtpSink, mail_config, smtp_secrets, start_api
+from tests.conftest import (
+    Api,
+    SmtpSink,
+    email_statuses,
+    mail_config,
+    smtp_secrets,
+    start_api,
+    wait_until,
+)
 from tests.meetings.email_cases import body, intake
+
+
+async def every_email_tried(api: Api) -> list[OutboxMessage] | None:
+    """Every row of the outbox, once each email has been tried at least once."""
+    async with api.client.app[DB].read() as session:
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
+    tried = rows and all(r.attempts >= 1 for r in rows if r.channel == "email")
+    return list(rows) if tried else None
+
+
+async def every_email_sent(api: Api) -> bool:
+    statuses = await email_statuses(api)
+    return bool(statuses) and set(statuses) == {"sent"}
 
 
 async def test_smtp_down_then_up_delivers_exactly_once(demo_config, sqlite_url,
@@ -25,12 +47,8 @@ async def test_smtp_down_then_up_delivers_exactly_once(demo_config, sqlite_url,
     async for api in start_api(config, smtp_secrets(sqlite_url, down.port)):
         api.client.app[OUTBOX].senders["email"].retry = quick
         await intake(api, body("x1"), body("x2", citizen={"name": "Eva Holm"}))
-        for _ in range(200):
-            async with api.client.app[DB].read() as session:
-                rows = (await session.execute(select(OutboxMessage))).scalars().all()
-            if rows and all(r.attempts >= 1 for r in rows if r.channel == "email"):
-                break
-            await asyncio.sleep(0.05)
+        rows = await wait_until(partial(every_email_tried, api),
+                                what="a first try of every email")
         assert rows and all(r.status in ("pending", "sending") for r in rows
                             if r.channel == "email")
         assert all(r.last_error for r in rows if r.channel == "email")
@@ -39,7 +57,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(demo_config, sqlite_url,
     try:
         async for api in start_api(config, smtp_secrets(sqlite_url, down.port)):
             await up.wait_for(lambda m: True, count=2)
-            await asyncio.sleep(1.0)
+            await wait_until(partial(every_email_sent, api), what="every email in the outbox sent")
             async with api.client.app[DB].read() as session:
                 rows = (await session.execute(select(OutboxMessage).where(
                     OutboxMessage.channel == "email"))).scalars().all()
@@ -57,13 +75,13 @@ async def test_permanent_failure_is_visible_to_staff(mail_api: Api,
     await intake(mail_api, body("p1", employer={
         "cvr": "11223344", "name": "Lukket ApS", "contact_email": "nobody@gone.example",
         "location": {"lat": 56.1, "lon": 9.0}}, citizen={"name": "Ib"}))
-    for _ in range(200):
+
+    async def failed_messages() -> list[dict[str, Any]]:
         resp = await mail_api.client.get("/api/outbox?status=failed",
                                          headers=mail_api.auth("intake"))
-        failed = (await resp.json())["messages"]
-        if failed:
-            break
-        await asyncio.sleep(0.05)
+        return (await resp.json())["messages"]
+
+    failed = await wait_until(failed_messages, what="a failed message in the staff's list")
     assert failed and failed[0]["recipient"] == "nobody@gone.example"
     assert "550" in failed[0]["last_error"]
     assert (await mail_api.client.get("/api/outbox?status=nope",
