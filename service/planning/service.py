@@ -20,7 +20,7 @@ from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
 from service.planning.solver import Solver, SolveRequest
-from service.planning.store import store_plan
+from service.planning.store import PlanStore
 from service.platform.db.engine import Database
 from service.platform.db.models import PlanningRun
 
@@ -45,6 +45,7 @@ class Planner:
         self.clock = clock
         self.solver = solver
         self.notifier = notifier
+        self.store = PlanStore(db, notifier, clock)
         self.time_limit = time_limit or config.planning.time_limit_seconds
         self.runs = 0
         self.solving = False
@@ -68,8 +69,8 @@ class Planner:
         solved = time.perf_counter()
         if result.fallback_error:
             log.error("CP-SAT failed, using the greedy plan: %s", result.fallback_error)
+        await self.store.store(ctx, result)
         async with self.db.write() as session:
-            await store_plan(session, ctx, result, self.notifier, self.clock)
             session.add(PlanningRun(
                 municipality_id=self.config.municipality.id, trigger=trigger[:32],
                 solver=result.solver, status=result.status, metrics=result.metrics,

@@ -1,13 +1,19 @@
 """Storing a plan: owners for new cases, new proposals (the employer invited), proposals no
-longer wanted cancelled (and those told about them told) — in one transaction.
+longer wanted cancelled (and those told about them told).
 
-Cases that changed while the solver worked are left alone: the change asked for another run.
+The plan is stored in chunks of cases, one transaction each, so that a large plan never holds
+the database's write lock (SQLite) or the event loop for long: a chunk is complete in itself
+(owner, proposal and invitation together), and a stop between chunks leaves the rest for the
+next run, which plans whatever is still open. Cases that changed while the solver worked are
+left alone: the change asked for another run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,97 +22,127 @@ from service.clock import Clock
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import InstanceContext
 from service.planning.solver import SolveResult
+from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Consultant, Meeting
 from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
+
+# Cases stored per transaction: small enough that intake waits at most a moment.
+STORE_CHUNK = 50
 
 
 def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-async def store_plan(session: AsyncSession, ctx: InstanceContext, result: SolveResult,
-                     notifier: MeetingNotifier, clock: Clock) -> None:
-    data = result.plan
-    municipality = notifier.config.municipality.id
-    fresh = {c.id: c for c in (await session.execute(select(Case).where(
-        Case.id.in_([c.id for c in ctx.cases.values()])))).unique().scalars()}
-    active = {m.case_id: m for m in (await session.execute(select(Meeting).where(
-        Meeting.municipality_id == municipality,
-        Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()}
+class PlanStore:
+    def __init__(self, db: Database, notifier: MeetingNotifier, clock: Clock) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.municipality = notifier.config.municipality.id
 
-    for item in data["assignments"]:
-        planned = ctx.cases.get(item["case_id"])
-        case = fresh.get(planned.id) if planned else None
-        consultant = ctx.consultants.get(item["consultant_id"])
-        if case is None or consultant is None:
-            continue
-        # The instance's consultant rows came from another session: use this session's.
-        consultant = await session.get(Consultant, consultant.id)
-        if consultant is None:
-            continue
-        if case.follow_up != planned.follow_up or case.status != "target":
-            continue  # changed while we solved: the next run (already requested) plans it
-        if case.owner_id is None:
-            case.owner_id = consultant.id
-            case.owner = consultant
-            case.owner_reasons = [reason_in_words(r) for r in item.get("reasons") or []] \
-                or ["laveste belastning"]
-        meeting = active.get(case.id)
-        wanted = item.get("meeting")
-        if meeting is not None and meeting.status == "confirmed":
-            continue
-        if meeting is not None and item["case_id"] in ctx.pinned_invitations and wanted \
-                and _dt(wanted["start"]) == meeting.start:
-            continue  # the invitation already sent stays as it is
-        if wanted is None:
-            continue
-        if meeting is not None and meeting.start == _dt(wanted["start"]) and \
-                meeting.consultant_id == consultant.id and meeting.kind == wanted["kind"]:
-            continue
-        if meeting is not None:
-            meeting.status = "cancelled"
-            meeting.cancelled_at = clock.utcnow()
-            meeting.cancel_reason = "planlagt om"
-            if meeting.invited_at is not None:
-                await notifier.cancelled(session, meeting, "mødet er flyttet")
-            await session.flush()
-        new = Meeting(
-            municipality_id=municipality, case_id=case.id,
-            consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
-            end=_dt(wanted["end"]), travel_minutes=wanted.get("travel_minutes", 0),
-            on_time=bool(item["on_time"]), status="proposed",
-            alternatives=result.alternatives.get(item["case_id"], []))
-        new.case = case
-        new.consultant = consultant
-        session.add(new)
+    async def store(self, ctx: InstanceContext, result: SolveResult) -> None:
+        assignments = result.plan["assignments"]
+        for start in range(0, len(assignments), STORE_CHUNK):
+            async with self.db.write() as session:
+                await self._assignments(session, ctx, result,
+                                        assignments[start:start + STORE_CHUNK])
+            await asyncio.sleep(0)  # let waiting requests in between chunks
+        async with self.db.write() as session:
+            await self._unassigned(session, ctx, result.plan.get("unassigned", []))
+            await self._no_longer_wanted(session, ctx)
+
+    async def _fresh(self, session: AsyncSession, ctx: InstanceContext, refs: list[str]
+                     ) -> dict[int, Case]:
+        ids = [ctx.cases[r].id for r in refs if r in ctx.cases]
+        return {c.id: c for c in (await session.execute(
+            select(Case).where(Case.id.in_(ids)))).unique().scalars()}
+
+    async def _assignments(self, session: AsyncSession, ctx: InstanceContext,
+                           result: SolveResult, items: list[dict[str, Any]]) -> None:
+        fresh = await self._fresh(session, ctx, [i["case_id"] for i in items])
+        active = {m.case_id: m for m in (await session.execute(select(Meeting).where(
+            Meeting.case_id.in_(list(fresh)), Meeting.status.in_(ACTIVE_MEETING))
+        )).unique().scalars()}
+        consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
+            Consultant.municipality_id == self.municipality))).scalars()}
+        proposals: list[Meeting] = []
+        for item in items:
+            planned = ctx.cases.get(item["case_id"])
+            case = fresh.get(planned.id) if planned else None
+            consultant = consultants.get(item["consultant_id"])
+            if case is None or consultant is None:
+                continue
+            if case.follow_up != planned.follow_up or case.status != "target":
+                continue  # changed while we solved: the next run (already requested) plans it
+            if case.owner_id is None:
+                case.owner_id = consultant.id
+                case.owner = consultant
+                case.owner_reasons = [reason_in_words(r) for r in item.get("reasons") or []] \
+                    or ["laveste belastning"]
+            meeting = active.get(case.id)
+            wanted = item.get("meeting")
+            if wanted is None or (meeting is not None and meeting.status == "confirmed"):
+                continue
+            if meeting is not None and item["case_id"] in ctx.pinned_invitations \
+                    and _dt(wanted["start"]) == meeting.start:
+                continue  # the invitation already sent stays as it is
+            if meeting is not None and meeting.start == _dt(wanted["start"]) and \
+                    meeting.consultant_id == consultant.id and meeting.kind == wanted["kind"]:
+                continue
+            if meeting is not None:
+                meeting.status = "cancelled"
+                meeting.cancelled_at = self.clock.utcnow()
+                meeting.cancel_reason = "planlagt om"
+                if meeting.invited_at is not None:
+                    await self.notifier.cancelled(session, meeting, "mødet er flyttet")
+            new = Meeting(
+                municipality_id=self.municipality, case_id=case.id,
+                consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
+                end=_dt(wanted["end"]), travel_minutes=wanted.get("travel_minutes", 0),
+                on_time=bool(item["on_time"]), status="proposed",
+                alternatives=result.alternatives.get(item["case_id"], []))
+            new.case = case
+            new.consultant = consultant
+            proposals.append(new)
+        if not proposals:
+            return
+        await session.flush()  # cancelled meetings first: one active meeting per case
+        session.add_all(proposals)
         await session.flush()
-        try:
-            await notifier.invite(session, new)
-        except Exception:
-            # One case's invitation must not cost the others their plan: keep the
-            # proposal, and ask the consultant to contact the employer instead.
-            log.exception("invitation for case %s could not be made", case.case_ref)
-            await notifier.invitation_failed(session, new)
+        for new in proposals:
+            try:
+                await self.notifier.invite(session, new)
+            except Exception:
+                # One case's invitation must not cost the others their plan: keep the
+                # proposal, and ask the consultant to contact the employer instead.
+                log.exception("invitation for case %s could not be made", new.case.case_ref)
+                await self.notifier.invitation_failed(session, new)
 
-    for item in data.get("unassigned", []):
-        planned = ctx.cases.get(item["case_id"])
-        case = fresh.get(planned.id) if planned else None
-        if case is not None and case.owner_id is None:
-            case.owner_reasons = [f"ikke fordelt: {unassigned_in_words(item)}"]
+    async def _unassigned(self, session: AsyncSession, ctx: InstanceContext,
+                          items: list[dict[str, Any]]) -> None:
+        fresh = await self._fresh(session, ctx, [i["case_id"] for i in items])
+        for item in items:
+            planned = ctx.cases.get(item["case_id"])
+            case = fresh.get(planned.id) if planned else None
+            if case is not None and case.owner_id is None:
+                case.owner_reasons = [f"ikke fordelt: {unassigned_in_words(item)}"]
 
-    # Meetings no longer wanted: the follow-up changed (telephone, standard, declined, …).
-    planned_kind = {c.id: c.follow_up for c in fresh.values() if c.status == "target"}
-    for case_id, meeting in active.items():
-        kind = planned_kind.get(case_id)
-        if kind == meeting.kind:
-            continue
-        case = meeting.case
-        if case.status == "target" and case.follow_up == meeting.kind:
-            continue
-        meeting.status = "cancelled"
-        meeting.cancelled_at = clock.utcnow()
-        meeting.cancel_reason = "opfølgningen er ændret"
-        await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
-        await notifier.cancelled(session, meeting, "opfølgningen er ændret", follows=False)
+    async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
+        """Meetings whose case's follow-up changed (telephone, standard, declined, …)."""
+        active = (await session.execute(select(Meeting).where(
+            Meeting.municipality_id == self.municipality,
+            Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars().all()
+        for meeting in active:
+            case = meeting.case
+            if case.status == "target" and case.follow_up == meeting.kind:
+                continue
+            meeting.status = "cancelled"
+            meeting.cancelled_at = self.clock.utcnow()
+            meeting.cancel_reason = "opfølgningen er ændret"
+            await session.execute(delete(BookedMinute).where(
+                BookedMinute.meeting_id == meeting.id))
+            await self.notifier.cancelled(session, meeting, "opfølgningen er ændret",
+                                          follows=False)
