@@ -1,0 +1,251 @@
+"""The outbox is channel-neutral: messages join the caller's transaction, and the deliverer
+hands each to the sender registered for its channel — real SMTP for email, a Slack sender of
+the test's own — with that sender's own backoff. Time moves by the clock, never by sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots.delivery import (
+    ChannelSender,
+    OutboundMessage,
+    PermanentFailure,
+    RetryPolicy,
+    TemporaryFailure,
+)
+from bots.email.channel import EMAIL_RETRY, EmailChannel, SenderIdentity
+from bots.email.sender import SmtpSettings
+from service.clock import SettableClock
+from service.outbox.deliverer import OutboxDeliverer
+from service.outbox.store import Message, Outbox
+from service.platform.db.engine import Database
+from service.platform.db.migrate import upgrade_async
+from service.platform.db.models import OutboxMessage
+from service.platform.jobqueue import DELIVER_OUTBOX
+from tests.conftest import SmtpSink, text_part
+
+MUNICIPALITY = "demo"
+SLACK_RETRY = RetryPolicy(first=timedelta(minutes=10), cap=timedelta(hours=1),
+                          give_up_after=timedelta(hours=6))
+
+
+@dataclass
+class FakeSlack:
+    """A Slack channel sender (bots.delivery.ChannelSender) that keeps what it is given;
+    `failures` lists what each next try raises before one succeeds."""
+
+    retry: RetryPolicy = SLACK_RETRY
+    sent: list[OutboundMessage] = field(default_factory=list)
+    tries: int = 0
+    failures: list[Exception] = field(default_factory=list)
+
+    async def send(self, message: OutboundMessage) -> None:
+        self.tries += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+
+@dataclass
+class RecordingJobs:
+    """A job queue (service.platform.jobqueue.JobQueue) that notes what was requested."""
+
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def request(self, job: str, municipality_id: str, reason: str = "") -> None:
+        self.requests.append((job, municipality_id, reason))
+
+
+@dataclass
+class House:
+    db: Database
+    clock: SettableClock
+    jobs: RecordingJobs
+    outbox: Outbox
+    slack: FakeSlack
+    email: EmailChannel
+    deliverer: OutboxDeliverer
+
+    async def rows(self) -> dict[str, OutboxMessage]:
+        """Every outbox row by recipient."""
+        async with self.db.read() as session:
+            rows = (await session.execute(select(OutboxMessage))).scalars().all()
+        return {r.recipient: r for r in rows}
+
+    async def status(self, recipient: str) -> str:
+        return (await self.rows())[recipient].status
+
+
+@pytest.fixture
+async def house(sqlite_url: str, smtp_sink: SmtpSink) -> AsyncIterator[House]:
+    clock = SettableClock(datetime(2026, 11, 23, 10, 0))
+    await upgrade_async(sqlite_url)
+    db = Database(sqlite_url, clock)
+    jobs = RecordingJobs()
+    slack = FakeSlack()
+    email = EmailChannel(SmtpSettings("127.0.0.1", smtp_sink.port),
+                         SenderIdentity("jobcenter@demo.example", "Jobcenter Demo"))
+    senders: dict[str, ChannelSender] = {"email": email, "slack": slack}
+    try:
+        yield House(db, clock, jobs, Outbox(clock, jobs, MUNICIPALITY, "demo.example"), slack,
+                    email, OutboxDeliverer(db, clock, MUNICIPALITY, senders))
+    finally:
+        await db.dispose()
+
+
+EMPLOYER = "leder@sundstrae.example"
+CONSULTANT = "U024BE7LH"
+CITIZEN = "Ib Holm"
+
+
+def three_messages() -> list[Message]:
+    return [
+        Message("email", "employer_invitation", EMPLOYER, subject="Vælg et tidspunkt",
+                text="Kære Lone Berg"),
+        Message("slack", "consultant_task", CONSULTANT, text="Ring til Sunds Træ ApS",
+                payload={"blocks": [{"type": "section"}]}),
+        Message("letter", "citizen_meeting", CITIZEN, subject="Møde i jobcentret",
+                text="Kære Ib Holm"),
+    ]
+
+
+async def enqueue(house: House, *messages: Message) -> None:
+    async with house.db.write() as session:
+        for message in messages:
+            house.outbox.enqueue(session, message)
+
+
+# -- dispatch by channel -----------------------------------------------------------------------
+
+async def test_each_message_goes_to_its_channels_sender(house: House,
+                                                        smtp_sink: SmtpSink) -> None:
+    await enqueue(house, *three_messages())
+    assert house.jobs.requests and set(house.jobs.requests) == {
+        (DELIVER_OUTBOX, MUNICIPALITY, "enqueued")}  # asked once the transaction committed
+
+    assert await house.deliverer.deliver_due() == 2
+    assert [m.recipient for m in house.slack.sent] == [CONSULTANT]
+    slack = house.slack.sent[0]
+    assert (slack.channel, slack.kind, slack.text) == ("slack", "consultant_task",
+                                                       "Ring til Sunds Træ ApS")
+    assert slack.payload == {"blocks": [{"type": "section"}]}
+    mail = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER))[0]
+    assert str(mail["Subject"]) == "Vælg et tidspunkt" and "Kære Lone Berg" in text_part(mail)
+    assert len(smtp_sink.messages) == 1  # the Slack message and the letter are not mail
+
+    rows = await house.rows()
+    assert {r: rows[r].status for r in rows} == {EMPLOYER: "sent", CONSULTANT: "sent",
+                                                 CITIZEN: "to_print"}
+    assert mail["Message-ID"] == rows[EMPLOYER].message_id
+    assert slack.message_id == rows[CONSULTANT].message_id
+    assert rows[EMPLOYER].sent_at is not None and rows[EMPLOYER].attempts == 1
+    assert rows[CITIZEN].attempts == 0 and rows[CITIZEN].sent_at is None
+    # Nothing is sent twice, and the letter stays for staff to print.
+    house.clock.advance(timedelta(days=2))
+    assert await house.deliverer.deliver_due() == 0
+    assert len(house.slack.sent) == 1 and len(smtp_sink.messages) == 1
+    assert await house.status(CITIZEN) == "to_print"
+
+
+async def test_a_channel_without_a_sender_waits_in_the_outbox(house: House) -> None:
+    await enqueue(house, *three_messages())
+    only_slack = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"slack": house.slack})
+    assert await only_slack.deliver_due() == 1
+    assert await house.status(EMPLOYER) == "pending"
+    assert (await house.rows())[EMPLOYER].attempts == 0
+
+
+async def test_a_rolled_back_transaction_enqueues_nothing(house: House) -> None:
+    with pytest.raises(RuntimeError, match="the change failed"):
+        async with house.db.write() as session:
+            for message in three_messages():
+                house.outbox.enqueue(session, message)
+            await session.flush()  # written, but not committed
+            raise RuntimeError("the change failed")
+    assert await house.rows() == {}
+    assert house.jobs.requests == []  # no delivery asked for
+    assert await house.deliverer.deliver_due() == 0
+    assert house.slack.tries == 0
+
+
+async def test_an_unknown_channel_is_refused(house: House) -> None:
+    async with house.db.write() as session:
+        with pytest.raises(ValueError, match="channel"):
+            house.outbox.enqueue(session, Message("fax", "x", "12345678"))
+
+
+# -- retries with each sender's own backoff ----------------------------------------------------
+
+async def test_a_temporary_failure_is_retried_after_the_senders_own_backoff(
+        house: House, smtp_sink: SmtpSink) -> None:
+    house.slack.failures = [TemporaryFailure("rate limited"), TemporaryFailure("rate limited")]
+    smtp_sink.refuse[EMPLOYER] = 451  # the mail server says: later
+    await enqueue(house, *three_messages()[:2])
+    start = house.clock.utcnow()
+    assert await house.deliverer.deliver_due() == 0
+    rows = await house.rows()
+    for recipient, policy in ((EMPLOYER, EMAIL_RETRY), (CONSULTANT, SLACK_RETRY)):
+        row = rows[recipient]
+        assert (row.status, row.attempts) == ("pending", 1), recipient
+        assert row.last_error
+        assert row.next_attempt_at.replace(tzinfo=None) == (
+            start + policy.backoff(1)).replace(tzinfo=None), recipient
+    assert "451" in rows[EMPLOYER].last_error and rows[CONSULTANT].last_error == "rate limited"
+
+    # Not due yet: nothing is tried.
+    assert await house.deliverer.deliver_due() == 0
+    assert house.slack.tries == 1
+
+    # Email's backoff (30 s) is over, Slack's (10 min) is not.
+    smtp_sink.refuse.clear()
+    house.clock.advance(EMAIL_RETRY.backoff(1))
+    assert await house.deliverer.deliver_due() == 1
+    assert await house.status(EMPLOYER) == "sent" and house.slack.tries == 1
+    house.clock.advance(SLACK_RETRY.backoff(1) - EMAIL_RETRY.backoff(1) - timedelta(seconds=1))
+    assert await house.deliverer.deliver_due() == 0 and house.slack.tries == 1
+    house.clock.advance(timedelta(seconds=1))
+    assert await house.deliverer.deliver_due() == 0  # tried, failed again
+    assert house.slack.tries == 2
+    row = (await house.rows())[CONSULTANT]
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert row.next_attempt_at.replace(tzinfo=None) == (
+        house.clock.utcnow() + timedelta(minutes=20)).replace(tzinfo=None)  # doubled
+
+    house.clock.advance(SLACK_RETRY.backoff(2))
+    assert await house.deliverer.deliver_due() == 1
+    row = (await house.rows())[CONSULTANT]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+    assert [m.recipient for m in house.slack.sent] == [CONSULTANT]
+    assert len(smtp_sink.to(EMPLOYER)) == 1
+
+
+async def test_a_permanent_failure_ends_failed(house: House, smtp_sink: SmtpSink) -> None:
+    house.slack.failures = [PermanentFailure("channel_not_found")]
+    smtp_sink.refuse[EMPLOYER] = 550
+    await enqueue(house, *three_messages()[:2])
+    assert await house.deliverer.deliver_due() == 0
+    rows = await house.rows()
+    assert (rows[CONSULTANT].status, rows[CONSULTANT].last_error) == ("failed",
+                                                                      "channel_not_found")
+    assert rows[EMPLOYER].status == "failed" and "550" in rows[EMPLOYER].last_error
+    house.clock.advance(timedelta(days=2))
+    assert await house.deliverer.deliver_due() == 0  # never tried again by itself
+    assert house.slack.tries == 1 and smtp_sink.messages == []
+
+
+async def test_temporary_failures_give_up_after_the_senders_limit(house: House) -> None:
+    house.slack.failures = [TemporaryFailure("timeout")] * 20
+    await enqueue(house, three_messages()[1])
+    given_up_at = house.clock.utcnow() + SLACK_RETRY.give_up_after
+    while await house.status(CONSULTANT) == "pending":
+        assert house.clock.utcnow() <= given_up_at + SLACK_RETRY.cap, "never gave up"
+        assert await house.deliverer.deliver_due() == 0
+        house.clock.advance(SLACK_RETRY.cap)
+    row = (await house.rows())[CONSULTANT]
+    assert row.status == "failed" and row.last_error == "timeout"
+    assert house.slack.sent == []
