@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from service.keys import TASKS
 from service.platform.errors import NotFound
-from service.platform.http import require
+from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
 
 
@@ -30,7 +30,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     principal = await require(request, "consultant", "intake", "manager")
     tasks = await request.app[TASKS].list(principal, request.query.get("state", "open"),
                                           request.query.get("consultant_id"))
-    return web.json_response({"tasks": tasks})
+    return json_response({"tasks": tasks})
 
 
 async def mark_done(request: web.Request) -> web.Response:
@@ -38,7 +38,7 @@ async def mark_done(request: web.Request) -> web.Response:
     raw = request.match_info["task_id"]
     if not raw.isdigit():
         raise NotFound("no such task")
-    return web.json_response(await request.app[TASKS].mark_done(int(raw), principal))
+    return json_response(await request.app[TASKS].mark_done(int(raw), principal))
 
 
 def add_routes(app: web.Application) -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from service.intake.schemas import CaseIntake, CaseList, CaseOut, OwnerOverride
 from service.keys import INTAKE
 from service.platform.errors import Invalid
-from service.platform.http import parse_model, read_json_object, require
+from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
 
 STAFF = ("intake", "consultant", "manager")
@@ -22,19 +22,19 @@ async def create_case(request: web.Request) -> web.Response:
     principal = await require(request, "intake")
     body = await read_json_object(request)
     case, created = await request.app[INTAKE].upsert(body, principal)
-    return web.json_response(case, status=201 if created else 200)
+    return json_response(case, status=201 if created else 200)
 
 
 async def get_case(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF)
-    return web.json_response(
+    return json_response(
         await request.app[INTAKE].get(request.match_info["case_id"], principal))
 
 
 async def patch_case(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "consultant")
     changes = await read_json_object(request)
-    return web.json_response(await request.app[INTAKE].patch(
+    return json_response(await request.app[INTAKE].patch(
         request.match_info["case_id"], changes, principal))
 
 
@@ -42,7 +42,7 @@ async def override_owner(request: web.Request) -> web.Response:
     principal = await require(request, "intake")
     body = await read_json_object(request)
     override = parse_model(OwnerOverride, body)
-    return web.json_response(await request.app[INTAKE].override_owner(
+    return json_response(await request.app[INTAKE].override_owner(
         request.match_info["case_id"], override.consultant_id, override.reason, principal))
 
 
@@ -89,7 +89,7 @@ def _query(request: web.Request) -> dict[str, Any]:
 
 async def list_cases(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF)
-    return web.json_response(await request.app[INTAKE].list(principal, **_query(request)))
+    return json_response(await request.app[INTAKE].list(principal, **_query(request)))
 
 
 def add_routes(app: web.Application) -> None:

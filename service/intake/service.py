@@ -222,9 +222,9 @@ class IntakeService:
             employer.unavailable = [
                 {"start": i.start.isoformat(timespec="minutes"),
                  "end": i.end.isoformat(timespec="minutes")} for i in details.unavailable]
-        await session.flush()
-        changed = case.employer_id != employer.id
-        case.employer_id = employer.id
+        # The relationship sets employer_id at the next flush (a new employer is inserted
+        # first): no flush of its own here.
+        changed = case.employer is not employer
         case.employer = employer
         return ["employer"] if changed else []
 

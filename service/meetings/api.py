@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.intake.schemas import CaseOut
 from service.keys import STAFF_MEETINGS
-from service.platform.http import parse_model, read_json_object, require
+from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
 
 LocalMinute = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")]
@@ -26,7 +26,7 @@ class MeetingConfirm(BaseModel):
 async def confirm_meeting(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "consultant")
     wanted = parse_model(MeetingConfirm, await read_json_object(request))
-    return web.json_response(await request.app[STAFF_MEETINGS].confirm(
+    return json_response(await request.app[STAFF_MEETINGS].confirm(
         request.match_info["case_id"], wanted.start, principal))
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from service.keys import OUTBOX_SERVICE
 from service.outbox.service import STATUSES
 from service.platform.errors import NotFound
-from service.platform.http import require
+from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
 
 
@@ -42,18 +42,18 @@ def _message_id(request: web.Request) -> int:
 async def list_messages(request: web.Request) -> web.Response:
     await require(request, "intake", "manager", "consultant")
     messages = await request.app[OUTBOX_SERVICE].list(request.query.get("status"))
-    return web.json_response({"messages": messages})
+    return json_response({"messages": messages})
 
 
 async def retry(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "manager")
-    return web.json_response(await request.app[OUTBOX_SERVICE].retry(_message_id(request),
+    return json_response(await request.app[OUTBOX_SERVICE].retry(_message_id(request),
                                                                       principal))
 
 
 async def printed(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "manager")
-    return web.json_response(await request.app[OUTBOX_SERVICE].printed(_message_id(request),
+    return json_response(await request.app[OUTBOX_SERVICE].printed(_message_id(request),
                                                                         principal))
 
 

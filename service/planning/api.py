@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import CONFIG, JOBS, PLANNER
-from service.platform.http import require
+from service.platform.http import json_response, require
 from service.platform.jobqueue import PLAN
 from service.platform.openapi import Operation, document
 
@@ -37,13 +37,13 @@ async def run_now(request: web.Request) -> web.Response:
     # Through the job runner: never at the same time as a run it is doing.
     outcome = await request.app[JOBS].run_now(PLAN, request.app[CONFIG].municipality.id,
                                               "manual")
-    return web.json_response({"solver": outcome.solver, "status": outcome.status,
+    return json_response({"solver": outcome.solver, "status": outcome.status,
                               "metrics": outcome.metrics, "error": outcome.fallback_error})
 
 
 async def list_runs(request: web.Request) -> web.Response:
     await require(request, "manager", "intake")
-    return web.json_response({"runs": await request.app[PLANNER].recent_runs()})
+    return json_response({"runs": await request.app[PLANNER].recent_runs()})
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -24,8 +25,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def _dumps(data: Any) -> str:
+    return orjson.dumps(data).decode("utf-8")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer (orjson: the API's answers are plain dicts, lists and strings)."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+    return json_response({"error": message, **extra}, status=status)
 
 
 class ApiError(Exception):
