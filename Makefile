@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/fasthold bench rules
 	$(BIN)/fasthold bench plan
+	$(BIN)/fasthold bench load
 
 clean:
 	rm -rf $(VENV) var/*.db test-artifacts

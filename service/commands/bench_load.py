@@ -39,11 +39,14 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import aiohttp
+import psutil
+
+from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID
 from service.platform.throwaway_postgres import (
     POSTGRES_GLOB,
@@ -54,7 +57,7 @@ from service.platform.throwaway_postgres import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+CLOCK = SystemClock()  # Europe/Copenhagen, as the demo municipality
 DATABASES = ("sqlite", "postgresql")
 ALIASES = {"postgres": "postgresql", "pg": "postgresql", "sqlite3": "sqlite"}
 PHASES = ("intake", "read")
@@ -201,8 +204,6 @@ def drive_phase(base_url: str, key: str, phase: str, concurrency: int, duration:
 
 async def _drive(base_url: str, key: str, phase: str, concurrency: int, duration: float,
                  prefix: str, read_ids: list[str], today: date, seed: int) -> dict[str, Any]:
-    import aiohttp
-
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     created: list[str] = []
@@ -330,8 +331,6 @@ class Service:
 
     def rss_bytes(self) -> int | None:
         """RSS of the server process plus all its children (the planner may run in one)."""
-        import psutil
-
         if not self.alive():
             return None
         assert self.process is not None
@@ -350,8 +349,6 @@ class Service:
 
     def stop(self) -> int | None:
         """SIGTERM and wait; after STOP_TIMEOUT_SECONDS kill it and its children."""
-        import psutil
-
         process, self.process = self.process, None
         if process is None:
             return None
@@ -392,7 +389,7 @@ def _mb(value: int | None) -> float | None:
 def _run_phase(executor: ProcessPoolExecutor, service: Service, database: str, phase: str,
                concurrency: int, duration: float, prefix: str, read_ids: list[str],
                seed: int) -> tuple[dict[str, Any], list[str]]:
-    today = datetime.now(COPENHAGEN).date()  # the service's "today"
+    today = CLOCK.today()  # the service's "today"
     rss_before = service.rss_bytes()
     future: Future[dict[str, Any]] = executor.submit(
         drive_phase, service.base_url, service.key, phase, concurrency, duration,
@@ -550,7 +547,7 @@ def run(args: argparse.Namespace) -> int:
           f"{','.join(map(str, options.concurrency))}, config {options.config.name}; "
           f"service and load driver are separate processes on 127.0.0.1 "
           f"({os.cpu_count()} CPUs)", flush=True)
-    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    started = CLOCK.now().isoformat(timespec="seconds")
     rows: list[dict[str, Any]] = []
     databases: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
