@@ -53,7 +53,7 @@ class Planner:
     async def run_once(self, trigger: str = "manual") -> PlanOutcome:
         as_of = self.clock.today()
         started = time.perf_counter()
-        async with self.db.read() as session:
+        async with self.db.snapshot() as session:
             ctx = await build_instance(session, self.config, as_of)
         built = time.perf_counter()
         standing = {ref: (m.start.isoformat(timespec="minutes"),

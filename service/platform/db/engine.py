@@ -114,13 +114,26 @@ class Database:
             self.engine = create_async_engine(self.url, pool_size=POOL_SIZE,
                                               max_overflow=POOL_OVERFLOW,
                                               pool_recycle=POOL_RECYCLE_SECONDS)
+        session_class = _session_class(clock)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
-                                           sync_session_class=_session_class(clock))
+                                           sync_session_class=session_class)
+        # Plain reads on PostgreSQL run without BEGIN/ROLLBACK (two round trips fewer per
+        # request); each statement sees what was committed when it ran.
+        self._read_sessions = self.sessions if self.is_sqlite else async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False, sync_session_class=session_class)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        """For reads that need no single snapshot (a case, a page); never for writes."""
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction: every statement sees the same committed state."""
+        async with self.sessions() as session:  # begins on first use; closing rolls back
             yield session
 
     @asynccontextmanager
