@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -43,6 +43,21 @@ log = logging.getLogger("fasthold.intake")
 PERSONAL_FIELDS = ("cpr", "citizen")
 EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
                           "contact_phone", "unavailable")
+
+
+# The hot paths' statements, built once (building a statement costs more than running it).
+_CASE_WITH_MEETING = (
+    select(Case, Meeting).outerjoin(Meeting, and_(
+        Meeting.case_id == Case.id, Meeting.status.in_(ACTIVE_MEETING)))
+    .where(Case.municipality_id == bindparam("municipality"),
+           Case.case_ref == bindparam("ref"))
+    .options(lazyload(Meeting.case)))
+_CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
+                           Case.case_ref == bindparam("ref"))
+_EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
+                                   Employer.cvr == bindparam("cvr"))
+_HISTORY = (select(DecisionRecord).where(DecisionRecord.case_id == bindparam("case"))
+            .order_by(DecisionRecord.id))
 
 
 class IntakeService:
@@ -130,9 +145,9 @@ class IntakeService:
 
     async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
                       principal: Principal) -> tuple[Case, bool, list[str]]:
-        case = (await session.execute(select(Case).where(
-            Case.municipality_id == self.municipality, Case.case_ref == intake.case_id)
-        )).unique().scalar_one_or_none()
+        case = (await session.execute(_CASE, {"municipality": self.municipality,
+                                              "ref": intake.case_id})
+                ).unique().scalar_one_or_none()
         if case is None:
             case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
             await self._apply(session, case, intake, as_of, principal, "intake", new=True)
@@ -204,9 +219,9 @@ class IntakeService:
             case.employer_id = None
             case.employer = None
             return ["employer"] if changed else []
-        employer = (await session.execute(select(Employer).where(
-            Employer.municipality_id == self.municipality, Employer.cvr == details.cvr)
-        )).scalar_one_or_none()
+        employer = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
+                                                      "cvr": details.cvr})
+                    ).scalar_one_or_none()
         if employer is None:
             employer = Employer(municipality_id=self.municipality, cvr=details.cvr,
                                 unavailable=[])
@@ -255,17 +270,12 @@ class IntakeService:
     async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
         async with self.db.read() as session:
             # The case and its active meeting (if any) in one query.
-            found = (await session.execute(
-                select(Case, Meeting).outerjoin(Meeting, and_(
-                    Meeting.case_id == Case.id, Meeting.status.in_(ACTIVE_MEETING)))
-                .where(Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-                .options(lazyload(Meeting.case)))).unique().first()
+            found = (await session.execute(_CASE_WITH_MEETING, {
+                "municipality": self.municipality, "ref": case_ref})).unique().first()
             if found is None:
                 raise NotFound(f"no case with case_id {case_ref!r}")
             case, meeting = found
-            history = (await session.execute(
-                select(DecisionRecord).where(DecisionRecord.case_id == case.id)
-                .order_by(DecisionRecord.id))).scalars().all()
+            history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
             out = case_out(case, meeting)
             out["history"] = [{
                 "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
@@ -315,9 +325,8 @@ class IntakeService:
         return {m.case_id: m for m in rows}
 
     async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:
-        case = (await session.execute(select(Case).where(
-            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-        )).unique().scalar_one_or_none()
+        case = (await session.execute(_CASE, {"municipality": self.municipality,
+                                              "ref": case_ref})).unique().scalar_one_or_none()
         if case is None:
             raise NotFound(f"no case with case_id {case_ref!r}")
         return case
