@@ -9,6 +9,7 @@ import secrets as random_secrets
 import sys
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -90,5 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and not secrets.smtp_host:
         print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
               f"{keys}>", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger)
+    # uvloop: the same asyncio, a faster event loop (sockets, timers, the database drivers).
+    web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
+                loop=uvloop.new_event_loop())
     return 0
