@@ -94,7 +94,8 @@ class SettableClock(_ClockBase):
         self.set(datetime(day.year, day.month, day.day, hour))
 
     def advance(self, delta: timedelta) -> None:
-        self._now = self._now + delta
+        """Move on by real (elapsed) time: across a DST change the wall clock jumps with it."""
+        self._now = (self._now.astimezone(UTC) + delta).astimezone(self.tz)
 
 
 def system_clock(timezone: str = DEFAULT_TIMEZONE) -> SystemClock:

@@ -96,10 +96,6 @@ def test_the_autumn_change_repeats_an_hour_of_local_time() -> None:
     (datetime(2026, 10, 25, 2, 30), 1),  # the first 02:30 → 03:30 winter time: 2 real hours
     (datetime(2026, 3, 29, 1, 30), 2),  # winter time 01:30 → 03:30 summer time: 1 real hour
 ])
-@pytest.mark.xfail(strict=True, reason=(
-    "service.clock.SettableClock.advance adds the delta to the local wall-clock time "
-    "(aware arithmetic keeps the wall time in Python), so across a DST change the clock "
-    "moves by the delta ± 1 hour of real time; it should add in UTC"))
 def test_advance_moves_real_time_across_a_dst_change(start: datetime, hours: int) -> None:
     clock = SettableClock(start)
     before = clock.utcnow()

@@ -106,6 +106,10 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(415, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Invalid.field("(body)", "is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python will convert
+        raise Invalid.field("(body)", f"cannot be read: {exc}") from None
     if not isinstance(body, dict):
         raise Invalid.field("(body)", "must be a JSON object")
     return body
