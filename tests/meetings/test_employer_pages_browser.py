@@ -1,6 +1,6 @@
 """The employer's link pages in a real browser (headless Chromium, driven by Playwright).
 
-The same flows as test_email_flow.py, but clicked through as the employer sees them: the
+The same flows as test_employer_pages.py, but clicked through as the employer sees them: the
 invitation mail arrives over real SMTP, its link opens in Chromium, the employer chooses,
 asks for other times or declines, and the server state is checked through the API.
 Every page the employer sees is saved as a full-page PNG in test-artifacts/screenshots/,
