@@ -91,16 +91,22 @@ def test_the_autumn_change_repeats_an_hour_of_local_time() -> None:
     assert SettableClock(datetime(2026, 10, 25, 2, 30)).utcnow() == first.utcnow()
 
 
-@pytest.mark.parametrize(("start", "hours"), [
-    (datetime(2026, 10, 25, 1, 30), 2),  # summer time 01:30 → winter time: 3 real hours
-    (datetime(2026, 10, 25, 2, 30), 1),  # the first 02:30 → 03:30 winter time: 2 real hours
-    (datetime(2026, 3, 29, 1, 30), 2),  # winter time 01:30 → 03:30 summer time: 1 real hour
+@pytest.mark.parametrize(("start", "hours", "wall_clock_after"), [
+    # Autumn: from summer time, through the repeated hour, into winter time.
+    (datetime(2026, 10, 25, 1, 30), 1, datetime(2026, 10, 25, 2, 30)),
+    (datetime(2026, 10, 25, 1, 30), 2, datetime(2026, 10, 25, 2, 30)),  # the second 02:30
+    (datetime(2026, 10, 25, 2, 30), 1, datetime(2026, 10, 25, 2, 30)),
+    # Spring: from winter time over the skipped hour into summer time.
+    (datetime(2026, 3, 29, 1, 30), 1, datetime(2026, 3, 29, 3, 30)),
+    (datetime(2026, 3, 29, 1, 30), 2, datetime(2026, 3, 29, 4, 30)),
 ])
-def test_advance_moves_real_time_across_a_dst_change(start: datetime, hours: int) -> None:
+def test_advance_moves_real_time_across_a_dst_change(start: datetime, hours: int,
+                                                     wall_clock_after: datetime) -> None:
     clock = SettableClock(start)
     before = clock.utcnow()
     clock.advance(timedelta(hours=hours))
     assert clock.utcnow() - before == timedelta(hours=hours)
+    assert clock.local_now() == wall_clock_after
 
 
 def test_advance_across_a_dst_change_from_an_instant_given_in_utc() -> None:

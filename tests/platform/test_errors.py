@@ -139,3 +139,5 @@ async def test_no_5xx_for_a_body_json_cannot_read(sqlite_api: Api, name: str,
     headers = {**sqlite_api.auth("intake"), "Content-Type": "application/json"}
     resp = await sqlite_api.client.post("/api/cases", data=data, headers=headers)
     assert resp.status < 500, (name, resp.status, await resp.text())
+    error = await error_of(resp, 422)
+    assert [e["field"] for e in error["errors"]] == ["(body)"]
