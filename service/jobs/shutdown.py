@@ -1,4 +1,4 @@
-"""Stopping background tasks (planner, outbox deliverer, reminders) without harm.
+"""Stopping background tasks (job runs, schedules) without harm.
 
 A task is asked to stop (by its own flag or event) and then given time to finish what it is
 doing: cancelling it in the middle of a database call can leave a driver connection that never
