@@ -18,6 +18,8 @@ from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox
 from service.followup import api as tasks_api
+from service.followup import cases_api as closing_api
+from service.followup.closing import CaseClosing
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
 from service.intake.service import IntakeService
@@ -26,6 +28,7 @@ from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
     AUTH,
+    CASE_CLOSING,
     CLOCK,
     CONFIG,
     DB,
@@ -120,6 +123,7 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
         app[STAFF_MEETINGS] = StaffMeetings(db, municipality, answers, intake)
         app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
         app[TASKS] = TaskService(db, clock, municipality)
+        app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
         jobs.start()
         try:
             yield
@@ -151,6 +155,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     employer_pages.add_routes(app)
     outbox_api.add_routes(app)
     tasks_api.add_routes(app)
+    closing_api.add_routes(app)
     if demo:
         mailbox.add_routes(app)
     openapi.add_routes(app)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bots.email.dev_sink import DevSmtp
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
+    from service.followup.closing import CaseClosing
     from service.followup.tasks import TaskService
     from service.intake.service import IntakeService
     from service.jobs.runner import InProcessRunner
@@ -43,4 +44,5 @@ STAFF_MEETINGS: web.AppKey[StaffMeetings] = web.AppKey("staff_meetings")
 OUTBOX: web.AppKey[OutboxDeliverer] = web.AppKey("outbox_deliverer")
 OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
+CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")

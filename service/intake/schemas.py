@@ -139,6 +139,12 @@ class DecisionHistoryOut(BaseModel):
     after: dict[str, object]
 
 
+class ClosedOut(BaseModel):
+    on: date
+    outcome: Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
+    note: str | None
+
+
 class CaseOut(BaseModel):
     case_id: str
     facts: dict[str, object]
@@ -148,6 +154,7 @@ class CaseOut(BaseModel):
     decision: DecisionOut
     owner: OwnerOut | None
     meeting: MeetingOut | None = None
+    closed: ClosedOut | None = None
     created_at: datetime
     updated_at: datetime
     history: list[DecisionHistoryOut] | None = None

@@ -45,6 +45,9 @@ EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email"
                           "contact_phone", "unavailable")
 
 
+# `owner=none` lists the cases nobody owns yet (the planner says why in their owner reasons).
+NO_OWNER = "none"
+
 # The hot paths' statements, built once (building a statement costs more than running it).
 _CASE_WITH_MEETING = (
     select(Case, Meeting).outerjoin(Meeting, and_(
@@ -295,7 +298,9 @@ class IntakeService:
             conditions.append(Case.follow_up == follow_up)
         if deadline_before is not None:
             conditions.append(Case.first_meeting_deadline < deadline_before)
-        if owner is not None:
+        if owner == NO_OWNER:
+            conditions.append(Case.owner_id.is_(None))
+        elif owner is not None:
             conditions.append(Case.owner.has(Consultant.key == owner))
         async with self.db.read() as session:
             total = (await session.execute(select(func.count(Case.id)).where(*conditions))

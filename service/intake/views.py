@@ -56,6 +56,8 @@ def case_out(case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
             "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,
         } if case.owner else None,
         "meeting": meeting_out(meeting) if meeting is not None else None,
+        "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
+                   "note": case.close_note} if case.closed_on is not None else None,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
     }

@@ -77,7 +77,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     caseload = dict((await session.execute(
         select(Case.owner_id, func.count(Case.id)).where(
             Case.municipality_id == municipality, Case.owner_id.is_not(None),
-            Case.closed_on.is_(None)).group_by(Case.owner_id)
+            Case.closed_on.is_(None), Case.status == "target").group_by(Case.owner_id)
     )).all())
     busy: dict[int, list[dict[str, str]]] = defaultdict(list)
     for entry in (await session.execute(select(CalendarEntry).where(

@@ -85,9 +85,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
 
 
-def parse_model(model: type[Model], data: Any) -> Model:
-    """Validate data against a pydantic model; every problem becomes a named field error."""
+def parse_model(model: type[Model], data: Any, json_mode: bool = False) -> Model:
+    """Validate data against a pydantic model; every problem becomes a named field error.
+
+    `json_mode`: validate as JSON (strict models then take dates written as strings)."""
     try:
+        if json_mode:
+            return model.model_validate_json(_dumps(data))
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(validation_errors(exc)) from None

@@ -129,7 +129,10 @@ class Case(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"), index=True)
     owner_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     owner_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A closed case is done: no meetings, no reminders, no room taken in its owner's caseload.
     closed_on: Mapped[date | None] = mapped_column(Date)
+    close_outcome: Mapped[str | None] = mapped_column(String(32))
+    close_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -1,0 +1,104 @@
+"""Closing a case: the case has ended (recovered, dismissed, moved, …). Its open meetings are
+cancelled and those told about them told, its open tasks are done, and its consultant's room
+is free at the next planning run. Reopening undoes the closing and plans the case again."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.intake.service import IntakeService
+from service.meetings.notifications import MeetingNotifier
+from service.platform import audit
+from service.platform.auth import Principal
+from service.platform.db.engine import Database
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    BookedMinute,
+    Case,
+    ConsultantTask,
+    Meeting,
+)
+from service.platform.errors import Forbidden, Invalid, NotFound
+from service.platform.jobqueue import PLAN, JobQueue
+
+OUTCOMES = ("recovered", "partly_recovered", "dismissed", "moved", "other")
+CLOSED_REASON = "sagen er afsluttet"
+
+
+class CaseClosing:
+    def __init__(self, db: Database, clock: Clock, notifier: MeetingNotifier,
+                 intake: IntakeService, jobs: JobQueue) -> None:
+        self.db = db
+        self.clock = clock
+        self.notifier = notifier
+        self.intake = intake
+        self.jobs = jobs
+        self.municipality = intake.municipality
+
+    async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
+        case = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
+            .with_for_update(of=Case))).unique().scalar_one_or_none()
+        if case is None:
+            raise NotFound(f"no case with case_id {case_ref!r}")
+        if principal.role == "consultant" and (
+                case.owner is None or case.owner.key != principal.consultant_key):
+            raise Forbidden("only the consultant who owns the case may close or reopen it")
+        return case
+
+    async def close(self, case_ref: str, outcome: str, on: date, note: str,
+                    principal: Principal) -> dict[str, Any]:
+        """Close the case on `on`; closing a closed case again changes nothing."""
+        if outcome not in OUTCOMES:
+            raise Invalid.field("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        if on > self.clock.today():
+            raise Invalid.field("on", "must not be in the future")
+        async with self.db.write() as session:
+            case = await self._case(session, case_ref, principal)
+            first_absence = date.fromisoformat(case.facts["first_absence_day"])
+            if on < first_absence:
+                raise Invalid.field("on", f"must not be before the first absence day "
+                                    f"({first_absence.isoformat()})")
+            if case.closed_on is None:
+                case.closed_on, case.close_outcome, case.close_note = on, outcome, note or None
+                cancelled = await self._end_meetings(session, case)
+                await session.execute(update(ConsultantTask).where(
+                    ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None))
+                    .values(done_at=self.clock.utcnow()))
+                audit.record(session, principal, self.municipality, "case.close", case.id,
+                             {"outcome": outcome, "on": on.isoformat(),
+                              "meetings_cancelled": cancelled})
+            else:
+                audit.record(session, principal, self.municipality, "case.close_again",
+                             case.id, {"closed_on": case.closed_on.isoformat()})
+        self.jobs.request(PLAN, self.municipality, "case_closed")
+        return await self.intake.get(case_ref, principal)
+
+    async def reopen(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        async with self.db.write() as session:
+            case = await self._case(session, case_ref, principal)
+            if case.closed_on is not None:
+                audit.record(session, principal, self.municipality, "case.reopen", case.id,
+                             {"was_closed_on": case.closed_on.isoformat(),
+                              "outcome": case.close_outcome})
+                case.closed_on = case.close_outcome = case.close_note = None
+        self.jobs.request(PLAN, self.municipality, "case_reopened")
+        return await self.intake.get(case_ref, principal)
+
+    async def _end_meetings(self, session: AsyncSession, case: Case) -> int:
+        meetings = (await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
+        ).unique().scalars().all()
+        for meeting in meetings:
+            await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False)
+            meeting.status = "cancelled"
+            meeting.cancelled_at = self.clock.utcnow()
+            meeting.cancel_reason = CLOSED_REASON
+            await session.execute(delete(BookedMinute).where(
+                BookedMinute.meeting_id == meeting.id))
+        return len(meetings)

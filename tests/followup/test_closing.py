@@ -1,0 +1,120 @@
+"""Closing a case: meetings cancelled (people told), tasks done, the consultant's room free at
+the next planning run; idempotent; bad dates refused; reopening plans the case again."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.clock import SettableClock
+from service.keys import DB, JOBS
+from service.platform.db.models import AuditEntry, Meeting
+from tests.conftest import Api, SmtpSink, mail_config, smtp_secrets, start_api, today_local
+from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
+
+
+async def _case(api: Api, case_id: str, role: str = "intake") -> dict[str, Any]:
+    resp = await api.client.get(f"/api/cases/{case_id}", headers=api.auth(role))
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_close_cancels_meetings_and_tells_the_employer(mail_api: Api,
+                                                             smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("c1"))
+    await invitation(smtp_sink)
+    on = today_local().isoformat()
+    url = "/api/cases/c1/close"
+    resp = await mail_api.client.post(url, json={"outcome": "recovered", "on": on,
+                                                 "note": "raskmeldt"},
+                                      headers=mail_api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    case = await resp.json()
+    assert case["closed"] == {"on": on, "outcome": "recovered", "note": "raskmeldt"}
+    assert case["meeting"] is None
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and m is not None and
+                             "vælg et tidspunkt" not in str(m["Subject"]))
+    async with mail_api.client.app[DB].read() as session:
+        statuses = list((await session.execute(select(Meeting.status))).scalars())
+        actions = list((await session.execute(select(AuditEntry.action))).scalars())
+    assert statuses == ["cancelled"] and "case.close" in actions
+    # Closing again changes nothing (idempotent) and keeps the first outcome.
+    again = await mail_api.client.post(url, json={"outcome": "moved", "on": on},
+                                       headers=mail_api.auth("manager"))
+    assert again.status == 200 and (await again.json())["closed"]["outcome"] == "recovered"
+    # Planning leaves a closed case alone.
+    await mail_api.client.app[JOBS].wait_idle()
+    assert (await _case(mail_api, "c1"))["meeting"] is None
+
+
+async def test_bad_close_requests(mail_api: Api) -> None:
+    await intake(mail_api, body("c2"))
+    url = "/api/cases/c2/close"
+    h = mail_api.auth("intake")
+    future = (today_local() + timedelta(days=1)).isoformat()
+    before = (today_local() - timedelta(days=30)).isoformat()  # the absence began 10 days ago
+    for data, field in (({"outcome": "recovered", "on": future}, "on"),
+                        ({"outcome": "recovered", "on": before}, "on"),
+                        ({"outcome": "healed", "on": today_local().isoformat()}, "outcome"),
+                        ({"outcome": "recovered", "on": "2026-02-30"}, "on"),
+                        ({"outcome": "recovered"}, "on")):
+        resp = await mail_api.client.post(url, json=data, headers=h)
+        assert resp.status == 422, (data, await resp.text())
+        assert (await resp.json())["errors"][0]["field"] == field, data
+    assert (await mail_api.client.post("/api/cases/nope/close", json={
+        "outcome": "other", "on": today_local().isoformat()}, headers=h)).status == 404
+    # A consultant closes only a case they own (the demo key is the first consultant's).
+    case = await _case(mail_api, "c2")
+    owner = case["owner"]["consultant_id"]
+    resp = await mail_api.client.post(url, json={"outcome": "other",
+                                                 "on": today_local().isoformat()},
+                                      headers=mail_api.auth("consultant"))
+    demo_consultant = "anna"
+    assert resp.status == (200 if owner == demo_consultant else 403)
+
+
+async def test_closing_frees_the_consultants_room(demo_config, sqlite_url: str,
+                                                  smtp_sink: SmtpSink) -> None:
+    """One consultant with room for one case: the second case waits, named, until the
+    first is closed; then the next planning run gives it the consultant."""
+    only = demo_config.consultants[0].model_copy(update={"max_active_cases": 1,
+                                                         "fixed_employers": []})
+    config = mail_config(demo_config).model_copy(update={"consultants": [only]})
+    clock = SettableClock(datetime.combine(today_local(), time(10, 0)))
+    async for api in start_api(config, smtp_secrets(sqlite_url, smtp_sink.port), clock=clock):
+        await intake(api, body("first"), body("second", employer={
+            "cvr": "55667788", "name": "Brande Byg", "contact_email": "byg@brande.example",
+            "location": {"lat": 55.94, "lon": 9.12}}))
+        second = await _case(api, "second")
+        assert second["owner"] is None
+        waiting = await (await api.client.get("/api/cases?status=target&owner=none",
+                                              headers=api.auth("intake"))).json()
+        assert [c["case_id"] for c in waiting["cases"]] == ["second"]
+        resp = await api.client.post("/api/cases/first/close", json={
+            "outcome": "dismissed", "on": today_local().isoformat()},
+            headers=api.auth("intake"))
+        assert resp.status == 200, await resp.text()
+        await api.client.app[JOBS].wait_idle()
+        second = await _case(api, "second")
+        assert second["owner"]["consultant_id"] == only.id and second["meeting"] is not None
+        # Reopening takes room again: the reopened case is planned, nobody loses theirs.
+        resp = await api.client.post("/api/cases/first/reopen", headers=api.auth("intake"))
+        assert resp.status == 200 and (await resp.json())["closed"] is None
+        await api.client.app[JOBS].wait_idle()
+        assert (await _case(api, "second"))["owner"]["consultant_id"] == only.id
+
+
+async def test_a_case_leaving_the_target_group_frees_room_and_loses_its_meeting(
+        mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("c3"))
+    await invitation(smtp_sink)
+    resp = await mail_api.client.patch("/api/cases/c3", json={"serious_illness": True},
+                                       headers=mail_api.auth("intake"))
+    assert resp.status == 200
+    assert (await resp.json())["decision"]["status"] == "excluded"
+    await mail_api.client.app[JOBS].wait_idle()
+    case = await _case(mail_api, "c3")
+    assert case["meeting"] is None
+    assert case["history"][-1]["trigger"] == "update"
