@@ -61,7 +61,7 @@ from service.planning import api as planning_api
 from service.planning.consultants import sync_consultants
 from service.planning.service import Planner
 from service.planning.solver import ProcessPoolSolver, Solver
-from service.platform import health, openapi
+from service.platform import health, home, openapi
 from service.platform.audit import ReadAudit
 from service.platform.auth import Authenticator
 from service.platform.db.engine import Database
@@ -149,6 +149,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     app[CLOCK] = clock or SystemClock(config.municipality.timezone)
     app.cleanup_ctx.append(_services(demo, solver))
     health.add_routes(app)
+    home.add_routes(app)
     cases_api.add_routes(app)
     planning_api.add_routes(app)
     meetings_api.add_routes(app)

@@ -17,6 +17,13 @@ from aiosmtpd.controller import Controller
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
 
 
+@dataclass(frozen=True)
+class ReceivedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class ReceivedMail:
     number: int
@@ -26,7 +33,7 @@ class ReceivedMail:
     subject: str
     text: str
     html: str | None
-    attachments: list[str]
+    attachments: list[ReceivedAttachment]
 
 
 @dataclass
@@ -49,7 +56,10 @@ class MailSink:
             recipients=list(envelope.rcpt_tos), subject=str(parsed.get("Subject", "")),
             text=text_part.get_content() if text_part is not None else "",
             html=html_part.get_content() if html_part is not None else None,
-            attachments=[p.get_filename() or "" for p in parsed.iter_attachments()]))
+            attachments=[ReceivedAttachment(p.get_filename() or f"bilag-{i}",
+                                            p.get_content_type(),
+                                            p.get_payload(decode=True) or b"")
+                         for i, p in enumerate(parsed.iter_attachments(), 1)]))
         del self.messages[:-self.keep]
         return "250 Message accepted for delivery"
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from service.intake.schemas import CaseIntake, CaseList, CaseOut, OwnerOverride
 from service.keys import INTAKE
 from service.platform.errors import Invalid
-from service.platform.http import json_response, parse_model, read_json_object, require
+from service.platform.http import MERGE_PATCH, json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
 
 STAFF = ("intake", "consultant", "manager")
@@ -33,7 +33,7 @@ async def get_case(request: web.Request) -> web.Response:
 
 async def patch_case(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "consultant")
-    changes = await read_json_object(request)
+    changes = await read_json_object(request, MERGE_PATCH)
     return json_response(await request.app[INTAKE].patch(
         request.match_info["case_id"], changes, principal))
 

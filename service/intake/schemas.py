@@ -101,6 +101,7 @@ class DecisionOut(BaseModel):
     first_meeting_deadline: date
     intervention_deadline: date
     reasons: list[str]
+    reasons_text: list[str] = Field(default=[], description="the reasons in Danish words")
     missing: list[str] = []
     as_of: date
 

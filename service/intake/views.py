@@ -6,6 +6,7 @@ from typing import Any
 
 from service.intake.schemas import mask_cpr
 from service.platform.db.models import Case, Employer, Meeting
+from service.text.reasons import decision_reason_in_words
 
 
 def decision_of(case: Case) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def case_out(case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
         "cpr": mask_cpr(case.cpr),
         "citizen": citizen if any(citizen.values()) else None,
         "employer": employer_out(case.employer) if case.employer else None,
-        "decision": decision_of(case),
+        "decision": decision_of(case) | {
+            "reasons_text": [decision_reason_in_words(r) for r in case.reasons]},
         "owner": {
             "consultant_id": case.owner.key, "name": case.owner.name,
             "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,

@@ -97,10 +97,16 @@ def parse_model(model: type[Model], data: Any, json_mode: bool = False) -> Model
         raise Invalid(validation_errors(exc)) from None
 
 
-async def read_json_object(request: web.Request) -> dict[str, Any]:
+JSON = ("application/json",)
+# A JSON merge patch (RFC 7396) may say so in its media type.
+MERGE_PATCH = ("application/json", "application/merge-patch+json")
+
+
+async def read_json_object(request: web.Request, media_types: tuple[str, ...] = JSON
+                           ) -> dict[str, Any]:
     """The body as a JSON object: 415 if not JSON, 413 if too large, 422 if not an object."""
-    if request.content_type != "application/json":
-        raise ApiError(415, "body must be JSON (Content-Type: application/json)")
+    if request.content_type not in media_types:
+        raise ApiError(415, f"body must be JSON (Content-Type: {' or '.join(media_types)})")
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
     raw = await request.content.read(MAX_JSON_BODY + 1)

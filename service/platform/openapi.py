@@ -84,8 +84,10 @@ def build_document() -> dict[str, Any]:
             body_schema = ({"description": "JSON merge patch (RFC 7396) of the fields below; "
                             "the merged case must be valid", "allOf": [ref]} if op.partial
                            else ref)
+            media = ("application/json", "application/merge-patch+json") if op.partial \
+                else ("application/json",)
             item["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": body_schema}}}
+                m: {"schema": body_schema} for m in media}}
         for status, model in op.responses.items():
             item["responses"][str(status)] = {
                 "description": "OK" if status < 300 else "",

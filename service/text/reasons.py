@@ -80,3 +80,31 @@ def unassigned_in_words(item: dict[str, object]) -> str:
     if isinstance(code, str) and code in UNASSIGNED_WORDS:
         return UNASSIGNED_WORDS[code]
     return str(item.get("reason") or "ukendt årsag")
+
+
+# The rules' reason codes (shared/spec/rules.md), for staff: the decision in words.
+DECISION_WORDS = {
+    "scope.not_employed": "ikke sygemeldt fra beskæftigelse",
+    "scope.category_2_3": "visitationskategori 2 eller 3",
+    "scope.category_1": "visitationskategori 1 (forventes raskmeldt inden for 8 uger)",
+    "scope.expected_over_8_weeks": "forventet fravær over 8 uger",
+    "scope.expected_8_weeks_or_less": "forventet fravær højst 8 uger",
+    "scope.missing_absence_estimate": "mangler visitationskategori eller forventet fravær",
+    "exclude.serious_illness": "undtaget: alvorligt syg",
+    "exclude.workplace_cause": "undtaget: arbejdspladsen vurderes at være årsag",
+    "followup.recovery_within_4_weeks": "fast plan for fuld raskmelding inden for 4 uger: "
+                                        "telefonisk opfølgning",
+    "followup.dismissed": "opsagt: møde i jobcentret",
+    "followup.declined_by_employer": "arbejdsgiveren har takket nej til mødet på "
+                                     "arbejdspladsen: møde i jobcentret",
+    "followup.declined_by_citizen": "borgeren ønsker ikke mødet på arbejdspladsen: møde i "
+                                    "jobcentret",
+    "followup.workplace": "første opfølgningsmøde på arbejdspladsen",
+    "followup.private_talk_first": "borgeren ønsker en fortrolig samtale først",
+    "deadline.fast_track": "fast track: tidligere frist",
+}
+
+
+def decision_reason_in_words(code: str) -> str:
+    """A rules reason code in Danish; an unknown code is shown as it is."""
+    return DECISION_WORDS.get(code, code)

@@ -184,3 +184,20 @@ async def test_burst_of_200_concurrent_intakes(api) -> None:
     assert {c.case_ref for c in cases} == valid_ids
     assert all(c.status in ("target", "not_target") for c in cases)
     assert sorted(created) == sorted(c.id for c in cases)
+
+
+async def test_patch_takes_the_merge_patch_media_type_and_reasons_come_in_words(
+        api: Any) -> None:
+    h = api.auth("intake")
+    assert (await api.client.post("/api/cases", json=case_body("mp1"), headers=h)).status == 201
+    resp = await api.client.patch("/api/cases/mp1", data=json.dumps({"dismissed": True}),
+                                  headers={**h, "Content-Type": "application/merge-patch+json"})
+    assert resp.status == 200, await resp.text()
+    decision = (await resp.json())["decision"]
+    assert decision["follow_up"] == "jobcenter_meeting"
+    assert decision["reasons"] == ["scope.category_2_3", "followup.dismissed"]
+    assert decision["reasons_text"] == ["visitationskategori 2 eller 3",
+                                        "opsagt: møde i jobcentret"]
+    wrong = await api.client.patch("/api/cases/mp1", data="{}",
+                                   headers={**h, "Content-Type": "text/plain"})
+    assert wrong.status == 415

@@ -1,0 +1,40 @@
+"""`GET /`: a small Danish page saying what this service is and linking to what exists."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiohttp import web
+
+from service.keys import CONFIG, DEV_SMTP
+
+_PAGE = """<!doctype html>
+<html lang="da"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>fasthold – {name}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5}}</style></head>
+<body><h1>fasthold – {name}</h1>
+<p>Fastholdelse af sygemeldte i job efter modellen „Sammen om fastholdelse“: første
+opfølgningsmøde på arbejdspladsen inden udgangen af fraværsuge 8.</p>
+<ul>
+<li><a href="/api/openapi.json">API-dokumentation (OpenAPI)</a> – for systemer og medarbejdere
+med en API-nøgle</li>
+<li><a href="/healthz">Driftsstatus</a></li>
+{demo}</ul>
+<p>Arbejdsgivere: brug linket i den e-mail, I har fået fra jobcentret.</p>
+</body></html>
+"""
+
+
+async def home(request: web.Request) -> web.Response:
+    demo = ('<li><a href="/demo/mailbox">Demo-postkasse</a> – for medarbejdere (kræver en '
+            'API-nøgle)</li>\n' if DEV_SMTP in request.app else "")
+    html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo)
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", home, name="home")
