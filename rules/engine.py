@@ -10,7 +10,9 @@ call into the engine; every rule writes its outcome and reason code into the ses
 Thresholds travel in the fact (`m.weeks > m.weeks_over`), so one ruleset serves every
 municipality. Dates travel as day numbers (`date.toordinal()`); the date arithmetic of the
 contract ("first_absence_day + 55 days") is done before the fact is asserted, the decisions
-(which deadline applies, whether a recovery plan is within reach) are the rules'.
+(which deadline applies, whether a recovery plan is within reach) are the rules'. Week counts
+travel as integers of the same order (`order_key`): durable_rules' JSON reader fails on numbers
+such as `1e-7` or `1e+16`, and the contract decides every finite estimate.
 
 Facts about durable_rules this module designs around (shared/notes/durable_rules.md): one
 registry per process (the ruleset is registered once, under a versioned name), a background
@@ -22,6 +24,7 @@ the result (checked), and facts no rule matches (every fact is matched by some s
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -262,6 +265,21 @@ def _flag(value: bool) -> int:
     return 1 if value else 0
 
 
+def order_key(value: float) -> int:
+    """A finite number ≥ 0 as an integer of the same order: its IEEE 754 bits.
+
+    For x, y ≥ 0: x > y exactly when order_key(x) > order_key(y), and x == y when the keys are
+    equal, so the rules compare week counts exactly as the contract does. durable_rules reads
+    and compares such integers (below 2**63) exactly; it cannot read every float (`1e-7`,
+    `5e-324` and `1e+16` make its JSON reader fail).
+    """
+    # + 0.0 turns -0.0 (whose sign bit would make it the largest key) into 0.0.
+    return int(struct.unpack("<q", struct.pack("<d", float(value) + 0.0))[0])
+
+
+LAST_DAY = date.max.toordinal()
+
+
 def to_fact(facts: CaseFacts, as_of: date, t: Thresholds) -> dict[str, Any]:
     """The fact asserted for one case: the case's values, the thresholds and derived dates."""
     first_day = facts.first_absence_day.toordinal()
@@ -272,8 +290,8 @@ def to_fact(facts: CaseFacts, as_of: date, t: Thresholds) -> dict[str, Any]:
         "employment": facts.employment,
         "category": facts.visitation_category or 0,
         "has_weeks": _flag(weeks is not None),
-        "weeks": float(weeks) if weeks is not None else 0.0,
-        "weeks_over": float(t.target_expected_weeks_over),
+        "weeks": order_key(weeks) if weeks is not None else 0,
+        "weeks_over": order_key(t.target_expected_weeks_over),
         "serious_illness": _flag(facts.serious_illness),
         "exclude_serious_illness": _flag(t.exclude_serious_illness),
         "workplace_cause": _flag(facts.workplace_cause),
@@ -315,7 +333,8 @@ class RulesEngine:
     def decide(self, facts: CaseFacts, as_of: date | None = None) -> Decision:
         """Decide one case. `facts.as_of` wins over `as_of`; one of them must be given.
 
-        Raises `FactsError` when the first absence day lies after the evaluation date.
+        Raises `FactsError` when the first absence day lies after the evaluation date, or so
+        late that a deadline derived from it would fall after 9999-12-31.
         """
         day = facts.as_of or as_of
         if day is None:
@@ -324,6 +343,12 @@ class RulesEngine:
             raise FactsError("first_absence_day",
                              f"must not be after as_of ({day.isoformat()}), "
                              f"got {facts.first_absence_day.isoformat()}")
+        t = self.thresholds
+        days_on = max(t.first_meeting_deadline_days, t.intervention_deadline_days)
+        if facts.first_absence_day.toordinal() + days_on > LAST_DAY:
+            raise FactsError("first_absence_day",
+                             f"is too late: its deadlines ({days_on} days on) would fall after "
+                             f"9999-12-31, got {facts.first_absence_day.isoformat()}")
         fact = to_fact(facts, day, self.thresholds)
         state = self._run(fact)
         return _decision(facts.case_id, state)
@@ -335,14 +360,28 @@ class RulesEngine:
             try:
                 state = self._host.assert_fact(RULESET, fact)
             except durable_engine.MessageNotHandledException:
+                self._forget(sid, quietly=True)
                 raise RulesError("no rule matched the case (a gap in the rules)") from None
-            finally:
-                self._host.delete_state(RULESET, sid)
+            except MemoryError:
+                # Too many live sessions: deleting the half-made one would crash the C core.
+                raise RulesError("the rules engine has no room for another session") from None
+            except Exception as exc:  # the C core's errors have no type of their own
+                self._forget(sid, quietly=True)
+                raise RulesError(f"the rules engine failed: {exc}") from exc
+            self._forget(sid)
         if not isinstance(state, dict):
             raise RulesError("the rules engine returned no decision")
         if "exception" in state:
             raise RulesError(f"a rule failed: {state['exception']}")
         return state
+
+    def _forget(self, sid: str, quietly: bool = False) -> None:
+        """Delete the decision's session; after a failed assert there may be none to delete."""
+        try:
+            self._host.delete_state(RULESET, sid)
+        except Exception as exc:
+            if not quietly:
+                raise RulesError(f"the rules engine failed to end a session: {exc}") from exc
 
 
 def _decision(case_id: str, state: dict[str, Any]) -> Decision:

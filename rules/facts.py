@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: `\d` would match other scripts' digits too (contract: "Digits are ASCII").
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _iso_date(value: object) -> object:
@@ -52,17 +53,18 @@ def _json_type(value: object) -> str:
     return "a string"
 
 
-def _not_boolean(value: object) -> object:
-    """JSON `true` is not the number 1 (Python's bool is an int, pydantic's Literal agrees)."""
-    if isinstance(value, bool):
+def _whole_number(value: object) -> object:
+    """Only a JSON integer is a category: `true` is not 1 (Python's bool is an int, pydantic's
+    Literal agrees) and `2.0` is not 2 (the contract: an integer)."""
+    if isinstance(value, bool | float):
         raise ValueError(f"must be one of 1, 2, 3 or null, got {_shown(value)}")
     return value
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Category = Annotated[Literal[1, 2, 3], BeforeValidator(_not_boolean)]
+Category = Annotated[Literal[1, 2, 3], BeforeValidator(_whole_number)]
 CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Cvr = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+Cvr = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 
 Employment = Literal["employed", "unemployed", "self_employed"]
 DiagnosisGroup = Literal["physical", "mental", "cancer_heart_lung", "other"]

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from rules.engine import RulesEngine
+from rules.engine import RulesEngine, RulesError
 from rules.facts import CaseFacts, FactsError, describe, validation_errors
 
 
@@ -54,6 +54,10 @@ def evaluate_line(engine: RulesEngine, number: int, text: str | bytes,
         decision = engine.decide(facts, as_of)
     except FactsError as exc:
         return _input_error(number, facts.case_id, str(exc))
+    except RulesError as exc:
+        # Not the input's fault, but the contract has no other answer than a line's error:
+        # the other lines are still decided and the command never ends in a traceback.
+        return _input_error(number, facts.case_id, f"the rules could not decide: {exc}")
     return LineResult(number, decision.to_json(), ok=True)
 
 
