@@ -37,7 +37,8 @@ class OutgoingEmail:
     text: str
     html: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
-    calendar: bytes | None = None  # an iCalendar REQUEST shown inline by mail clients
+    calendar: bytes | None = None  # an iCalendar file shown inline by mail clients
+    calendar_method: str = "REQUEST"  # its METHOD: REQUEST or CANCEL
 
 
 def build_message(email: OutgoingEmail) -> EmailMessage:
@@ -54,12 +55,13 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
         message.add_alternative(email.html, subtype="html", charset="utf-8")
     if email.calendar is not None:
         message.add_alternative(email.calendar.decode("utf-8"), subtype="calendar",
-                                charset="utf-8", params={"method": "REQUEST"})
+                                charset="utf-8", params={"method": email.calendar_method})
     for attachment in email.attachments:
         maintype, _, rest = attachment.content_type.partition("/")
-        subtype, _, _ = rest.partition(";")
+        subtype, *parameters = rest.split(";")
+        params = dict(p.strip().partition("=")[::2] for p in parameters if "=" in p)
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype.strip(),
-                               filename=attachment.filename)
+                               filename=attachment.filename, params=params)
     return message
 
 

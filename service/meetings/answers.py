@@ -97,7 +97,8 @@ class MeetingAnswers:
             await self._cancel(session, meeting, "arbejdsgiveren har bedt om andre tider")
             if was_confirmed:
                 await self.notifier.cancelled(session, meeting, "arbejdsgiveren har bedt om "
-                                              "andre tider", follows=True)
+                                              "andre tider", follows=True,
+                                              cause="employer_other_times")
             wishes = ", ".join(preferences.get("weekdays_text") or []) or "alle hverdage"
             parts = ", ".join(preferences.get("parts_text") or []) or "hele dagen"
             note = f" Besked: {preferences['text']}" if preferences.get("text") else ""
@@ -119,7 +120,8 @@ class MeetingAnswers:
             await self.notifier.declined(session, meeting, reason)
             if meeting.confirmed_at is not None:
                 await self.notifier.cancelled(session, meeting, "mødet holdes i stedet i "
-                                              "jobcentret", follows=True)
+                                              "jobcentret", follows=True,
+                                              cause="employer_declined")
             principal = system_principal(meeting.municipality_id, "arbejdsgiver via link",
                                          "employer")
             changed = await self.intake.patch_case(
@@ -140,7 +142,7 @@ class MeetingAnswers:
             meeting.employer_answer = "cancelled"
             await self._cancel(session, meeting, "aflyst af arbejdsgiveren")
             await self.notifier.cancelled(session, meeting, "arbejdsgiveren har aflyst mødet",
-                                          follows=True)
+                                          follows=True, cause="employer_cancelled")
             add_task(session, meeting, "employer_cancelled",
                      "Arbejdsgiveren har aflyst det bekræftede møde; sagen planlægges igen.")
             municipality = meeting.municipality_id

@@ -1,5 +1,10 @@
-"""The calendar file for a confirmed meeting (icalendar): METHOD:REQUEST, in the municipality's
-time zone (Europe/Copenhagen), with a VTIMEZONE block."""
+"""The calendar file of a meeting (icalendar, RFC 5545/5546): METHOD:REQUEST for a new or
+changed meeting, METHOD:CANCEL (with STATUS:CANCELLED) to take it out of a calendar — in the
+municipality's time zone (Europe/Copenhagen) with its VTIMEZONE block, never floating times.
+
+A calendar matches an update to the event it has by UID and keeps only a higher SEQUENCE, so
+the caller gives both (see `MeetingNotifier.calendar_sequence` for how they are derived).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,23 @@ from datetime import datetime, tzinfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+METHODS = (REQUEST, CANCEL)
 
-def meeting_request(*, uid: str, sequence: int, start: datetime, end: datetime, summary: str,
-                    location: str, description: str, organizer_email: str,
-                    organizer_name: str, attendee_email: str | None, stamp: datetime,
-                    tz: tzinfo) -> bytes:
-    """An iCalendar REQUEST for one meeting; `start`/`end` are local wall-clock times in `tz`,
-    `stamp` (DTSTAMP) is when the file was made."""
+
+def meeting_calendar(*, method: str, uid: str, sequence: int, start: datetime, end: datetime,
+                     summary: str, location: str, description: str, organizer_email: str,
+                     organizer_name: str, attendee_email: str | None,
+                     attendee_name: str | None, stamp: datetime, tz: tzinfo) -> bytes:
+    """An iCalendar REQUEST or CANCEL for one meeting; `start`/`end` are local wall-clock
+    times in `tz`, `stamp` (DTSTAMP) is when the file was made."""
+    if method not in METHODS:
+        raise ValueError(f"method: must be one of {', '.join(METHODS)}")
     calendar = Calendar()
     calendar.add("prodid", "-//fasthold//Sammen om fastholdelse//DA")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
@@ -32,10 +43,12 @@ def meeting_request(*, uid: str, sequence: int, start: datetime, end: datetime, 
     event["organizer"] = organizer
     if attendee_email:
         attendee = vCalAddress(f"mailto:{attendee_email}")
+        if attendee_name:
+            attendee.params["cn"] = vText(attendee_name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee, encode=0)
-    event.add("status", "CONFIRMED")
+    event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()

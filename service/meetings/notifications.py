@@ -4,6 +4,12 @@ letters. Every message goes through the outbox in the caller's transaction.
 Privacy: employers are told who is coming, when, where and why (the first follow-up meeting
 about the named employee) — never a diagnosis, illness details, exclusion reasons or CPR.
 The templates get only the fields listed in `people`; nothing else about the case.
+
+Calendar: the employer's calendar holds one event per case's first meeting. Every mail that
+changes it carries the .ics (`payload["ics"]`, with `payload["ics_method"]` REQUEST or CANCEL):
+the confirmation (REQUEST), a cancellation or a move of a confirmed meeting (CANCEL), and a
+confirmation at a new time (REQUEST again, same UID, higher SEQUENCE). How UID and SEQUENCE
+are derived: `calendar_uid` and `calendar_sequence`.
 """
 
 from __future__ import annotations
@@ -12,16 +18,17 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.followup.tasks import add_task, add_task_once
-from service.meetings.ics import meeting_request
+from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
 from service.outbox.store import Message, Outbox
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.text.danish import danish_date, danish_slot
 
 log = logging.getLogger("fasthold.meetings")
@@ -75,18 +82,64 @@ class MeetingNotifier:
             "minutes": int((meeting.end - meeting.start).total_seconds() // 60),
         }
 
-    def ics(self, meeting: Meeting, sequence: int, attendee: str | None) -> bytes:
+    def calendar_uid(self, meeting: Meeting) -> str:
+        """One UID for the case's first meeting for its whole life: `first-meeting-<case row
+        id>@<domain>`. It is keyed by the case, not by the meeting row, so a meeting that is
+        moved (planning makes a new row for the new time) stays the same event in the
+        employer's calendar, and nothing needs to be stored to find it again."""
+        return f"first-meeting-{meeting.case_id}@{self.outbox.domain}"
+
+    async def calendar_history(self, session: AsyncSession, case_id: int) -> list[str]:
+        """The METHODs of the calendar messages (an .ics in the payload) already written to
+        the outbox for this case, oldest first — including those of the caller's own
+        transaction (the query flushes them first)."""
+        payloads = (await session.execute(select(OutboxMessage.payload).where(
+            OutboxMessage.case_id == case_id, OutboxMessage.channel == "email")
+            .order_by(OutboxMessage.id))).scalars()
+        return [str(p.get("ics_method") or REQUEST) for p in payloads
+                if isinstance(p, dict) and p.get("ics")]
+
+    async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
+        """The SEQUENCE of the next calendar message for this case: how many calendar messages
+        were already written to the outbox for it (0 for the first REQUEST, then 1, 2, …).
+
+        The outbox is the durable record of what the employer was sent, written in the same
+        transaction as the change, so the number is deterministic, survives restarts and
+        needs no column of its own; every change the employer sees (a confirmation, a new
+        time, a cancellation) is such a message, so each one's SEQUENCE is higher than the
+        last. A message that failed to deliver still counts: gaps are harmless, repeats
+        are not."""
+        return len(await self.calendar_history(session, case_id))
+
+    def ics(self, meeting: Meeting, sequence: int, attendee: str | None,
+            method: str = REQUEST) -> bytes:
+        """The meeting as an iCalendar REQUEST (or CANCEL) to `attendee` (the employer)."""
         people = self.people(meeting)
-        return meeting_request(
-            uid=f"meeting-{meeting.id}@{self.outbox.domain}", sequence=sequence,
-            start=meeting.start, end=meeting.end,
-            summary=f"Opfølgningsmøde om {people['employee']} (jobcenter)",
-            location=people["address"] or "Arbejdspladsen",
+        jobcentre = self.config.jobcentre
+        employer = meeting.case.employer
+        if meeting.kind == "workplace_meeting":
+            summary = f"Opfølgningsmøde på arbejdspladsen om {people['employee']}"
+            location = people["address"] or "Arbejdspladsen"
+        else:
+            summary = f"Opfølgningsmøde i jobcentret om {people['employee']}"
+            location = f"{jobcentre.name}, {jobcentre.address}"
+        return meeting_calendar(
+            method=method, uid=self.calendar_uid(meeting), sequence=sequence,
+            start=meeting.start, end=meeting.end, summary=summary, location=location,
             description=(f"Første opfølgningsmøde med {people['consultant']['name']} fra "
-                         f"{self.config.jobcentre.name}, tlf. "
-                         f"{people['consultant']['phone'] or self.config.jobcentre.phone}."),
+                         f"{jobcentre.name}, tlf. "
+                         f"{people['consultant']['phone'] or jobcentre.phone}."),
             organizer_email=meeting.consultant.email, organizer_name=meeting.consultant.name,
-            attendee_email=attendee, stamp=self.clock.utcnow(), tz=self.clock.tz)
+            attendee_email=attendee,
+            attendee_name=employer.contact_name if employer is not None else None,
+            stamp=self.clock.utcnow(), tz=self.clock.tz)
+
+    async def calendar_file(self, session: AsyncSession, meeting: Meeting) -> bytes:
+        """The .ics the employer's page offers for a confirmed meeting: the event as the last
+        REQUEST mailed it (same UID and SEQUENCE), so a download never looks like a change."""
+        history = await self.calendar_history(session, meeting.case_id)
+        sequence = len(history) - 1 if history and history[-1] == REQUEST else len(history)
+        return self.ics(meeting, sequence, self.employer_email(meeting))
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -149,29 +202,49 @@ class MeetingNotifier:
             "mødetidspunkt.")
 
     async def cancelled(self, session: AsyncSession, meeting: Meeting, reason: str,
-                        follows: bool = True) -> None:
+                        follows: bool = True, cause: str | None = None) -> None:
         """Tell those who were told about the meeting that it will not happen as planned.
 
-        `follows`: a new proposal will be sent (moved), or not (the follow-up changed).
+        `reason` is said to the citizen (and to the employer when `cause` is not one the
+        employer's mail words itself); `follows`: a new proposal will be sent (moved), or not
+        (the follow-up changed). `cause` words the employer's mail in the second person:
+        `employer_cancelled`, `employer_other_times`, `employer_declined` (their own answer),
+        `moved` (planning moved a proposal), `follow_up_changed`. When the employer's calendar
+        holds the case's event (the last calendar message sent was a REQUEST), the mail
+        carries a METHOD:CANCEL for it.
         """
-        context = self.people(meeting) | {"reason": reason, "follows": follows}
+        history = await self.calendar_history(session, meeting.case_id)
+        in_calendar = bool(history) and history[-1] == REQUEST
+        context = self.people(meeting) | {
+            "reason": reason, "follows": follows, "cause": cause,
+            "was_confirmed": meeting.confirmed_at is not None, "calendar": False}
         recipient = self.employer_email(meeting)
-        if meeting.kind == "workplace_meeting" and meeting.invited_at is not None and recipient:
-            self.email(session, meeting, "employer_cancelled", recipient, context)
+        told = meeting.kind == "workplace_meeting" and meeting.invited_at is not None
+        if recipient and (told or in_calendar):
+            payload: dict[str, Any] = {}
+            if in_calendar:
+                ics = self.ics(meeting, len(history), recipient, CANCEL)
+                payload = {"ics": ics.decode("utf-8"), "ics_method": CANCEL}
+                context["calendar"] = True
+            self.email(session, meeting, "employer_cancelled", recipient, context,
+                       payload=payload)
         citizen_told = meeting.status == "confirmed" or meeting.kind == "jobcenter_meeting" \
             or meeting.confirmed_at is not None
         if citizen_told:
             self._to_citizen(session, meeting, "citizen_cancelled", context)
 
-    async def confirmed(self, session: AsyncSession, meeting: Meeting, sequence: int = 0
-                        ) -> None:
-        """The employer confirmed: calendar request to the employer, the citizen informed."""
+    async def confirmed(self, session: AsyncSession, meeting: Meeting) -> None:
+        """The employer confirmed: calendar request to the employer, the citizen informed.
+
+        A confirmation at a new time (after a move) is the same event with a higher SEQUENCE.
+        """
         context = self.people(meeting) | {"link": self.link(meeting)}
         recipient = self.employer_email(meeting)
         if recipient:
+            sequence = await self.calendar_sequence(session, meeting.case_id)
             ics = self.ics(meeting, sequence, recipient)
             self.email(session, meeting, "employer_confirmed", recipient, context,
-                       payload={"ics": ics.decode("utf-8")})
+                       payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
         self._to_citizen(session, meeting, "citizen_meeting", context)
         add_task(session, meeting, "meeting_confirmed",
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")

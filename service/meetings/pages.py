@@ -1,8 +1,14 @@
 """The employer's link page `/m/{token}`: server-rendered, Danish, no JavaScript needed.
 
 GET shows the meeting as it is now; POSTs (confirm, other times, decline, cancel) carry a form
-token (CSRF) and redirect back (303), so reloading never repeats an answer. Nothing on the page
-comes from a third party; the token stays out of referrers (`Referrer-Policy: no-referrer`).
+token (CSRF) and redirect back (303), so reloading never repeats an answer. Cancelling asks
+first: the first POST shows a page "are you sure?" whose form posts again with `confirm=ja`
+(no JavaScript needed). Nothing on the page comes from a third party; the token stays out of
+referrers (`Referrer-Policy: no-referrer`).
+
+A link names one meeting; when that meeting was replaced by a new one for the same case (moved
+by planning, or re-planned after the employer asked for other times or cancelled), the old
+link leads to the current meeting (303 to its own link, with a notice that it was moved).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from service.meetings.answers import CHANGE_UNTIL, Outcome
 from service.meetings.booking import free_slots
 from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
 from service.platform.db.engine import Database
-from service.platform.db.models import Meeting
+from service.platform.db.models import ACTIVE_MEETING, Meeting, OutboxMessage
 from service.text.danish import FILTERS, GLOBALS, danish_slot
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -40,6 +46,8 @@ NOTICES = {
     "for-sent": ("Det er for sent at ændre mødet her. Ring til konsulenten.", True),
     "lukket": ("Mødet blev ændret, mens siden var åben, så jeres svar er ikke registreret.",
                True),
+    "flyttet": ("Mødet er flyttet. Linket, I brugte, hører til et tidligere forslag – her er "
+                "mødet, som det er nu. Vi har også sendt jer en e-mail om det.", False),
 }
 
 SECURITY_HEADERS = {
@@ -96,11 +104,41 @@ async def _resolve(request: web.Request) -> tuple[str, LinkClaims, Meeting] | we
     return token, claims, meeting
 
 
+async def _successor(db: Database, meeting: Meeting) -> Meeting | None:
+    """The meeting that replaced a cancelled one: the same case's active workplace meeting —
+    only when the employer's mails about the old meeting went to the address that is told
+    about the new one, so an old link never shows another employer's meeting."""
+    if meeting.status != "cancelled":
+        return None
+    async with db.read() as session:
+        current = (await session.execute(select(Meeting).where(
+            Meeting.case_id == meeting.case_id, Meeting.status.in_(ACTIVE_MEETING)))
+        ).unique().scalar_one_or_none()
+        if current is None or current.kind != "workplace_meeting":
+            return None
+        employer = current.case.employer
+        address = employer.contact_email if employer is not None else None
+        if not address:
+            return None
+        told = (await session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.meeting_id == meeting.id, OutboxMessage.recipient == address)
+            .limit(1))).first()
+    return current if told is not None else None
+
+
+def _moved(request: web.Request, current: Meeting) -> web.HTTPSeeOther:
+    token = request.app[LINKS].token(current.id, request.app[NOTIFIER].link_expires(current))
+    return web.HTTPSeeOther(f"/m/{token}?besked=flyttet", headers={"Cache-Control": "no-store"})
+
+
 async def show(request: web.Request) -> web.Response:
     resolved = await _resolve(request)
     if isinstance(resolved, web.Response):
         return resolved
     token, _claims, meeting = resolved
+    current = await _successor(request.app[DB], meeting)
+    if current is not None:
+        raise _moved(request, current)
     people = request.app[NOTIFIER].people(meeting)
     now = request.app[CLOCK].local_now()
     context: dict[str, Any] = dict(people, base=f"/m/{token}",
@@ -138,7 +176,8 @@ def _closed_words(meeting: Meeting) -> tuple[str, str]:
                 "medarbejderen i jobcentret.")
     if answer == "cancelled":
         return ("Mødet er aflyst",
-                "I har aflyst mødet. Vi sender en ny e-mail med forslag til et nyt tidspunkt.")
+                "I har aflyst mødet, og aflysningen til jeres kalender er sendt på e-mail. Vi "
+                "sender en ny e-mail med forslag til et nyt tidspunkt.")
     if meeting.status in ("held", "not_held"):
         return ("Mødet er afsluttet", "Dette møde er afholdt. Tak for samarbejdet.")
     return ("Mødet er ændret",
@@ -216,10 +255,21 @@ async def decline(request: web.Request) -> web.Response:
 
 
 async def cancel(request: web.Request) -> web.Response:
+    """First POST: "are you sure?" (a page with a form that posts `confirm=ja`); second POST
+    with `confirm=ja`: the meeting is cancelled."""
     parsed = await _form(request)
     if isinstance(parsed, web.Response):
         return parsed
-    token, meeting, _form_data = parsed
+    token, meeting, form = parsed
+    if form.get("confirm") != "ja":
+        if meeting.status != "confirmed":
+            raise _back(token, "lukket")
+        if meeting.start - CHANGE_UNTIL <= request.app[CLOCK].local_now():
+            raise _back(token, "for-sent")
+        people = request.app[NOTIFIER].people(meeting)
+        return _page("meeting.html", **people, state="cancel_ask", base=f"/m/{token}",
+                     csrf=request.app[LINKS].form_token(token), notice=None,
+                     notice_warn=False)
     outcome = await request.app[ANSWERS].cancel(meeting.id)
     raise _back(token, "for-sent" if outcome == Outcome.TOO_LATE else None)
 
@@ -229,10 +279,12 @@ async def calendar_file(request: web.Request) -> web.Response:
     if isinstance(resolved, web.Response):
         return resolved
     _token, _claims, meeting = resolved
+    meeting = await _successor(request.app[DB], meeting) or meeting
     if meeting.status != "confirmed":
         return _error(request, 404, "Ingen kalenderfil",
                       "Der er kun en kalenderfil, når mødet er bekræftet.", meeting)
-    data = request.app[NOTIFIER].ics(meeting, 0, None)
+    async with request.app[DB].read() as session:
+        data = await request.app[NOTIFIER].calendar_file(session, meeting)
     return web.Response(body=data, content_type="text/calendar", charset="utf-8", headers={
         **SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="moede.ics"'})
 

@@ -97,7 +97,8 @@ class PlanStore:
                 meeting.cancelled_at = self.clock.utcnow()
                 meeting.cancel_reason = "planlagt om"
                 if meeting.invited_at is not None:
-                    await self.notifier.cancelled(session, meeting, "mødet er flyttet")
+                    await self.notifier.cancelled(session, meeting, "mødet er flyttet",
+                                                  cause="moved")
             new = Meeting(
                 municipality_id=self.municipality, case_id=case.id,
                 consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
@@ -145,4 +146,4 @@ class PlanStore:
             await session.execute(delete(BookedMinute).where(
                 BookedMinute.meeting_id == meeting.id))
             await self.notifier.cancelled(session, meeting, "opfølgningen er ændret",
-                                          follows=False)
+                                          follows=False, cause="follow_up_changed")

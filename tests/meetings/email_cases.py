@@ -5,13 +5,18 @@ reading the link page's form token and a case's meeting."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
-from service.keys import DB, JOBS
-from service.platform.db.models import Meeting
+from service.keys import DB, JOBS, NOTIFIER
+from service.platform.db.models import Case, Meeting
+from service.platform.jobqueue import PLAN
 from tests.conftest import Api, SmtpSink, today_local
 
 EMPLOYER = "leder@sundstrae.example"
@@ -76,3 +81,63 @@ async def form_token(api: Api, path: str) -> str:
 async def meeting_of(api: Api, case_ref: str) -> dict[str, Any]:
     resp = await api.client.get(f"/api/cases/{case_ref}", headers=api.auth("intake"))
     return (await resp.json())["meeting"]
+
+
+@asynccontextmanager
+async def planning_held(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[str]]:
+    """Hold back the planner while the block runs (yields the reasons held), then ask for
+    the runs held: what an employer sees right after an answer does not race re-planning.
+    Runs asked for before the block finish before it starts."""
+    jobs = api.client.app[JOBS]
+    real_request = jobs.request
+    held: list[str] = []
+
+    def hold_planning(job: str, municipality_id: str, reason: str = "") -> None:
+        if job == PLAN:
+            held.append(reason)
+        else:
+            real_request(job, municipality_id, reason)
+
+    monkeypatch.setattr(jobs, "request", hold_planning)
+    await jobs.wait_idle()
+    try:
+        yield held
+    finally:
+        monkeypatch.setattr(jobs, "request", real_request)
+    for reason in held:
+        real_request(PLAN, api.client.app[NOTIFIER].config.municipality.id, reason)
+
+
+def calendar_parts(message: Any) -> list[Any]:
+    """Every text/calendar part of a mail (the inline invitation and the .ics attachment)."""
+    return [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+
+
+def parse_calendar(data: str | bytes) -> Calendar:
+    return Calendar.from_ical(data)
+
+
+def calendar_of(message: Any) -> Calendar:
+    """The mail's calendar; each of its calendar parts is the same file, and each one's
+    Content-Type names the file's METHOD (`text/calendar; method=REQUEST|CANCEL`)."""
+    parts = calendar_parts(message)
+    assert parts, f"no calendar in {message['Subject']}"
+    texts = {p.get_payload(decode=True).decode("utf-8") for p in parts}
+    assert len(texts) == 1, "the inline calendar and the attachment differ"
+    calendar = parse_calendar(texts.pop())
+    for part in parts:
+        assert part.get_param("method") == str(calendar["METHOD"]), (
+            part["Content-Type"], calendar["METHOD"])
+    return calendar
+
+
+def event_of(calendar: Calendar) -> Any:
+    events = calendar.walk("VEVENT")
+    assert len(events) == 1, calendar.to_ical()
+    return events[0]
+
+
+async def case_row_id(api: Api, case_ref: str) -> int:
+    async with api.client.app[DB].read() as session:
+        return (await session.execute(select(Case.id).where(Case.case_ref == case_ref))
+                ).scalar_one()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from service.keys import DB, JOBS
@@ -26,6 +27,7 @@ from tests.meetings.email_cases import (
     intake,
     invitation,
     meeting_of,
+    planning_held,
 )
 
 
@@ -89,18 +91,20 @@ async def test_confirm_books_sends_ics_and_informs_citizen(mail_api: Api,
     assert len([m for m in smtp_sink.messages if "Bekræftet" in str(m["Subject"])]) == 1
 
 
-async def test_other_times_replans_with_preferences(mail_api: Api,
-                                                    smtp_sink: SmtpSink) -> None:
+async def test_other_times_replans_with_preferences(mail_api: Api, smtp_sink: SmtpSink,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     await intake(mail_api, body("o1"))
     path = link_path(await invitation(smtp_sink))
     csrf = await form_token(mail_api, path)
     before = await meeting_of(mail_api, "o1")
-    resp = await mail_api.client.post(f"{path}/other-times", data={
-        "csrf": csrf, "weekday": ["tue", "thu"], "part": "morning",
-        "text": "Helst ikke i ferien"}, allow_redirects=False)
-    assert resp.status == 303
-    page = await (await mail_api.client.get(path)).text()
-    assert "modtaget jeres ønsker" in page
+    # Once re-planned, the old link shows the new time: look before that.
+    async with planning_held(mail_api, monkeypatch):
+        resp = await mail_api.client.post(f"{path}/other-times", data={
+            "csrf": csrf, "weekday": ["tue", "thu"], "part": "morning",
+            "text": "Helst ikke i ferien"}, allow_redirects=False)
+        assert resp.status == 303
+        page = await (await mail_api.client.get(path)).text()
+        assert "modtaget jeres ønsker" in page
     await mail_api.client.app[JOBS].wait_idle()
     second = await invitation(smtp_sink, count=2)
     assert link_path(second) != path
@@ -140,8 +144,8 @@ async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
     assert "Tak for jeres besked" in page
 
 
-async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
-                                                              smtp_sink: SmtpSink) -> None:
+async def test_cancel_confirmed_meeting_until_24_hours_before(
+        mail_api: Api, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
     await intake(mail_api, body("c1"))
     path = link_path(await invitation(smtp_sink))
     csrf = await form_token(mail_api, path)
@@ -150,12 +154,19 @@ async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
     await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
     page = await (await mail_api.client.get(path)).text()
     assert 'id="cancel"' in page and "Flyt mødet" in page
-    resp = await mail_api.client.post(f"{path}/cancel", data={"csrf": csrf},
-                                      allow_redirects=False)
-    assert resp.status == 303
-    page = await (await mail_api.client.get(path)).text()
-    assert "Mødet er aflyst" in page
-    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Ændret" in str(m["Subject"]))
+    ask = await mail_api.client.post(f"{path}/cancel", data={"csrf": csrf},
+                                     allow_redirects=False)
+    assert ask.status == 200 and "Er I sikre" in await ask.text()  # asks first
+    assert (await meeting_of(mail_api, "c1"))["status"] == "confirmed"
+    # Once re-planned, the old link shows the new time: look before that.
+    async with planning_held(mail_api, monkeypatch):
+        resp = await mail_api.client.post(f"{path}/cancel", data={"csrf": csrf,
+                                                                  "confirm": "ja"},
+                                          allow_redirects=False)
+        assert resp.status == 303
+        page = await (await mail_api.client.get(path)).text()
+        assert "Mødet er aflyst" in page
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Aflyst" in str(m["Subject"]))
     await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN and "ændret" in str(m["Subject"]))
     await mail_api.client.app[JOBS].wait_idle()
     await invitation(smtp_sink, count=2)  # planned again, a new proposal sent
@@ -175,8 +186,8 @@ async def test_cancel_confirmed_meeting_until_24_hours_before(mail_api: Api,
         meeting.start = soon
     page = await (await mail_api.client.get(path2)).text()
     assert 'id="cancel"' not in page and "mindre end 24 timer" in page
-    resp = await mail_api.client.post(f"{path2}/cancel", data={"csrf": csrf2},
-                                      allow_redirects=False)
-    assert resp.headers["Location"].endswith("besked=for-sent")
+    for step in ({"csrf": csrf2}, {"csrf": csrf2, "confirm": "ja"}):
+        resp = await mail_api.client.post(f"{path2}/cancel", data=step, allow_redirects=False)
+        assert resp.headers["Location"].endswith("besked=for-sent")
     assert (await meeting_of(mail_api, "c1"))["status"] == "confirmed"
 

@@ -49,9 +49,11 @@ from tests.conftest import (
 from tests.meetings.email_cases import (
     EMPLOYER,
     body,
+    calendar_of,
     intake,
     invitation,
     make_second_overlap_first,
+    planning_held,
 )
 from tests.privacy import assert_no_private_data
 
@@ -276,6 +278,45 @@ async def test_confirm_works_without_javascript(browser: Browser, mail_api: Api,
     assert meeting["status"] == "confirmed" and meeting["start"] == key, (meeting, key)
     await smtp_sink.wait_for(lambda m: m["To"] == OTHER_EMPLOYER
                              and "Bekræftet" in str(m["Subject"]))
+
+
+async def test_cancel_asks_first_without_javascript(browser: Browser, mail_api: Api,
+                                                   smtp_sink: SmtpSink,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = await invited_link(mail_api, smtp_sink, body("b9"))
+    async with visit(browser, mail_api, java_script_enabled=False) as seen:
+        page = seen.page
+        await open_link(page, mail_api, path)
+        _key, text = await confirm_second_slot(page, mail_api, path)
+        await assert_confirmed_page(page, path, text)
+        # The cancel button only asks; "no" keeps the meeting.
+        await page.locator("#cancel").click()
+        await expect(page.locator("h1")).to_have_text("Vil I aflyse mødet?")
+        await expect(page.locator("main")).to_contain_text("Er I sikre")
+        await expect(page.locator("main")).to_contain_text(text)
+        await expect(page.locator("#cancel-confirm")).to_have_text("Ja, aflys mødet")
+        await screenshot(page, "12-cancel-are-you-sure.png")
+        await page.locator("#cancel-keep").click()
+        await page.wait_for_url(url(mail_api, path))
+        await expect(page.locator("h1")).to_have_text("Mødet er bekræftet")
+        assert (await case_of(mail_api, "b9"))["meeting"]["status"] == "confirmed"
+        # Asked again, "yes" cancels it; the page says so until a new time is planned.
+        async with planning_held(mail_api, monkeypatch):
+            await page.locator("#cancel").click()
+            await page.locator("#cancel-confirm").click()
+            await page.wait_for_url(url(mail_api, path))
+            await expect(page.locator("h1")).to_have_text("Mødet er aflyst")
+            await expect(page.locator("form")).to_have_count(0)
+            await screenshot(page, "13-cancelled.png")
+        # Planned again: the same link now leads to the new proposal.
+        await invitation(smtp_sink, count=2)
+        await mail_api.client.app[JOBS].wait_idle()
+        await page.goto(url(mail_api, path))
+        await expect(page.locator("#notice")).to_contain_text("Mødet er flyttet")
+        await expect(page.locator("h2").first).to_have_text("Vælg et tidspunkt")
+    cancelled = await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                                         and str(m["Subject"]).startswith("Aflyst"))
+    assert str(calendar_of(cancelled[0])["METHOD"]) == "CANCEL"
 
 
 # -- 2. asking for other times -----------------------------------------------------------------
