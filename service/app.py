@@ -67,6 +67,8 @@ from service.platform.auth import Authenticator
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
+from service.platform.logs import install_bad_request_filter
+from service.platform.security import FailureLimiter, harden_response, limit_failures
 from service.text.danish import FILTERS, GLOBALS
 
 log = logging.getLogger("fasthold")
@@ -143,10 +145,16 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
                clock: Clock | None = None, solver: Solver | None = None) -> web.Application:
     """Build the application for one municipality. `clock` defaults to the system clock in
     the municipality's time zone; `solver` to a worker process owned by the app."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_JSON_BODY)
+    clock = clock or SystemClock(config.municipality.timezone)
+    # Forged employer-link tokens (403) from one address: 429 after a burst.
+    link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
+    app = web.Application(middlewares=[error_middleware, link_guesses],
+                          client_max_size=MAX_JSON_BODY)
+    app.on_response_prepare.append(harden_response)
+    install_bad_request_filter()
     app[CONFIG] = config
     app[SECRETS] = secrets
-    app[CLOCK] = clock or SystemClock(config.municipality.timezone)
+    app[CLOCK] = clock
     app.cleanup_ctx.append(_services(demo, solver))
     health.add_routes(app)
     home.add_routes(app)

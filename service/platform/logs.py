@@ -6,6 +6,7 @@ import logging
 import re
 
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, StreamResponse
 
 _CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?\d{4}(?!\d)")
@@ -30,6 +31,35 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class BadRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot parse at ERROR with the parser's message, which
+    quotes the offending header line raw — an `Authorization` header with a control character
+    after a valid key puts the key in the log. Such records keep only who sent it and what
+    kind of error it was, at WARNING (the client's fault, not the service's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "malformed HTTP request from %s: %s %s (its content is not logged)"
+            record.args = (remote, exc.code, type(exc).__name__)
+            record.exc_info = record.exc_text = record.stack_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+# The logger aiohttp's connection handler logs parse errors to.
+SERVER_LOGGER = "aiohttp.server"
+
+
+def install_bad_request_filter() -> None:
+    """Put `BadRequestFilter` on aiohttp's server logger (once; any handler then sees only
+    the cleaned record)."""
+    logger = logging.getLogger(SERVER_LOGGER)
+    if not any(isinstance(f, BadRequestFilter) for f in logger.filters):
+        logger.addFilter(BadRequestFilter())
 
 
 _LINK_TOKEN = re.compile(r"^/m/[^/]+")
