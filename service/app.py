@@ -32,6 +32,7 @@ from service.keys import (
     CLOCK,
     CONFIG,
     DB,
+    DEMO_SESSIONS,
     DEV_SMTP,
     INTAKE,
     JOBS,
@@ -166,6 +167,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     tasks_api.add_routes(app)
     closing_api.add_routes(app)
     if demo:
+        app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
     openapi.add_routes(app)
     return app

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bots.email.dev_sink import DevSmtp
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
+    from service.demo.mailbox import MailboxSessions
     from service.followup.closing import CaseClosing
     from service.followup.tasks import TaskService
     from service.intake.service import IntakeService
@@ -46,3 +47,4 @@ OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
+DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")

@@ -3,35 +3,79 @@ received, so a newcomer can open an employer's email and click its link."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
 from bots.email.dev_sink import ReceivedMail
 from bots.email.render import make_environment
-from service.keys import AUTH, DEV_SMTP
+from service.clock import Clock
+from service.keys import AUTH, DEMO_SESSIONS, DEV_SMTP
+from service.platform.auth import Principal
 from service.platform.http import Handler
 from service.text.danish import FILTERS, GLOBALS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = make_environment(TEMPLATES, FILTERS, GLOBALS)
-COOKIE = "fasthold_staff_key"
+COOKIE = "fasthold_demo_session"
+# The mailbox shows what employers and citizens are sent: for intake staff (and admins).
+ROLES = ("intake", "admin")
 
 
-async def _staff(request: web.Request) -> bool:
-    key = request.query.get("key") or request.cookies.get(COOKIE)
-    if not key:
-        return False
-    return await request.app[AUTH].principal(key) is not None
+class MailboxSessions:
+    """Who opened the mailbox: the cookie carries a random session id, never the API key;
+    the session lives here, in memory, until it expires (or the process ends)."""
+
+    def __init__(self, clock: Clock, ttl: timedelta = timedelta(hours=8)) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self._sessions: dict[str, tuple[Principal, datetime]] = {}
+
+    def open(self, principal: Principal) -> str:
+        now = self.clock.utcnow()
+        self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
+        session_id = secrets.token_urlsafe(32)
+        self._sessions[session_id] = (principal, now + self.ttl)
+        return session_id
+
+    def principal(self, session_id: str | None) -> Principal | None:
+        found = self._sessions.get(session_id or "")
+        if found is None:
+            return None
+        if found[1] <= self.clock.utcnow():
+            del self._sessions[session_id or ""]
+            return None
+        return found[0]
 
 
-async def mailbox(request: web.Request) -> web.Response:
-    if not await _staff(request):
-        return web.Response(status=401, content_type="text/html", charset="utf-8", text=(
-            "<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
-            "<p>Demo-postkassen er kun for medarbejdere. Åbn den med "
-            "<code>/demo/mailbox?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
-            "<code>var/demo-api-keys-*.txt</code>).</p></html>"))
+_LOGIN = ("<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
+          "<p>Demo-postkassen er kun for visitationen. Åbn den med "
+          "<code>/demo/mailbox?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
+          "<code>var/demo-api-keys-*.txt</code>).</p></html>")
+
+
+def _staff(request: web.Request) -> Principal | None:
+    """The principal of the request's mailbox session, if it has a live one."""
+    return request.app[DEMO_SESSIONS].principal(request.cookies.get(COOKIE))
+
+
+async def mailbox(request: web.Request) -> web.StreamResponse:
+    if "key" in request.query:
+        # Log in: the key is exchanged for a session once, then dropped from the address.
+        principal = await request.app[AUTH].principal(request.query["key"])
+        if principal is None or principal.role not in ROLES:
+            return web.Response(status=401 if principal is None else 403, text=_LOGIN,
+                                content_type="text/html", charset="utf-8")
+        kept = {k: v for k, v in request.query.items() if k != "key"}
+        moved = web.HTTPSeeOther(request.rel_url.with_query(kept))
+        moved.set_cookie(COOKIE, request.app[DEMO_SESSIONS].open(principal),
+                         httponly=True, samesite="Strict", path="/demo")
+        raise moved
+    if _staff(request) is None:
+        return web.Response(status=401, content_type="text/html", charset="utf-8",
+                            text=_LOGIN)
     sink = request.app[DEV_SMTP].sink
     number = request.query.get("nr")
     selected = next((m for m in sink.messages if str(m.number) == number), None)
@@ -41,9 +85,6 @@ async def mailbox(request: web.Request) -> web.Response:
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                    "frame-src 'self'; form-action 'self'",
         "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
-    if "key" in request.query:
-        response.set_cookie(COOKIE, request.query["key"], httponly=True, samesite="Strict",
-                            path="/demo")
     return response
 
 
@@ -79,7 +120,7 @@ def _mail(request: web.Request) -> ReceivedMail | None:
 
 def _staff_only(handler: Handler) -> Handler:
     async def checked(request: web.Request) -> web.StreamResponse:
-        if not await _staff(request):
+        if _staff(request) is None:
             return web.Response(status=401, text="Kun for medarbejdere.", charset="utf-8")
         return await handler(request)
 

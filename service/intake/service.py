@@ -24,7 +24,7 @@ from service.intake.schemas import CaseIntake
 from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
 from service.platform.audit import ReadAudit
-from service.platform.auth import Principal
+from service.platform.auth import Principal, may_see, need_to_know
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -124,7 +124,7 @@ class IntakeService:
         if "case_id" in changes and changes["case_id"] != case_ref:
             raise Invalid.field("case_id", "cannot be changed")
         async with self.db.write() as session:
-            case = await self._get_case(session, case_ref)
+            case = await self._get_case(session, case_ref, principal)
             changed = await self.patch_case(session, case, changes, principal)
             out = case_out(case)
         if changed:
@@ -278,12 +278,19 @@ class IntakeService:
             if found is None:
                 raise NotFound(f"no case with case_id {case_ref!r}")
             case, meeting = found
-            history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
-            out = case_out(case, meeting)
-            out["history"] = [{
-                "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
-                "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
-            } for h in history]
+            visible = may_see(principal, case.owner.key if case.owner else None)
+            if visible:
+                history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
+                out = case_out(case, meeting)
+                out["history"] = [{
+                    "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
+                    "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
+                } for h in history]
+        if not visible:
+            # Need to know: another consultant's case is answered as if it did not exist;
+            # the attempt is in the audit log.
+            await self.reads.record(principal, self.municipality, "case.read_refused", case.id)
+            raise NotFound(f"no case with case_id {case_ref!r}")
         await self.reads.record(principal, self.municipality, "case.read", case.id)
         return out
 
@@ -302,6 +309,9 @@ class IntakeService:
             conditions.append(Case.owner_id.is_(None))
         elif owner is not None:
             conditions.append(Case.owner.has(Consultant.key == owner))
+        only = need_to_know(principal)
+        if only is not None:
+            conditions.append(Case.owner.has(Consultant.key == only))
         async with self.db.read() as session:
             total = (await session.execute(select(func.count(Case.id)).where(*conditions))
                      ).scalar_one()
@@ -329,10 +339,13 @@ class IntakeService:
             .options(lazyload(Meeting.case)))).unique().scalars()
         return {m.case_id: m for m in rows}
 
-    async def _get_case(self, session: AsyncSession, case_ref: str) -> Case:
+    async def _get_case(self, session: AsyncSession, case_ref: str,
+                        principal: Principal | None = None) -> Case:
+        """The case, or NotFound — also when `principal` may not see it (need to know)."""
         case = (await session.execute(_CASE, {"municipality": self.municipality,
                                               "ref": case_ref})).unique().scalar_one_or_none()
-        if case is None:
+        if case is None or (principal is not None and not may_see(
+                principal, case.owner.key if case.owner else None)):
             raise NotFound(f"no case with case_id {case_ref!r}")
         return case
 

@@ -12,7 +12,7 @@ from service.intake.service import IntakeService
 from service.meetings.answers import MeetingAnswers, Outcome
 from service.meetings.booking import offered_slots
 from service.platform import audit
-from service.platform.auth import Principal
+from service.platform.auth import Principal, may_see
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
@@ -37,7 +37,7 @@ class StaffMeetings:
                 select(Meeting).join(Case, Case.id == Meeting.case_id).where(
                     Case.municipality_id == self.municipality_id, Case.case_ref == case_ref,
                     Meeting.status.in_(ACTIVE_MEETING)))).unique().scalar_one_or_none()
-        if row is None:
+        if row is None or not may_see(principal, row.case.owner.key if row.case.owner else None):
             raise NotFound(f"case {case_ref!r} has no proposed meeting")
         offered = [s.key for s in offered_slots(row)]
         outcome = await self.answers.confirm(row.id, start)

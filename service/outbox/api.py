@@ -40,8 +40,8 @@ def _message_id(request: web.Request) -> int:
 
 
 async def list_messages(request: web.Request) -> web.Response:
-    await require(request, "intake", "manager", "consultant")
-    messages = await request.app[OUTBOX_SERVICE].list(request.query.get("status"))
+    principal = await require(request, "intake", "manager", "consultant")
+    messages = await request.app[OUTBOX_SERVICE].list(request.query.get("status"), principal)
     return json_response({"messages": messages})
 
 

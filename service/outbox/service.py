@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.platform import audit
-from service.platform.auth import Principal
+from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import OutboxMessage
+from service.platform.db.models import Case, Consultant, OutboxMessage
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
@@ -38,13 +38,19 @@ class OutboxService:
         self.jobs = jobs
         self.municipality_id = municipality_id
 
-    async def list(self, status: str | None) -> list[dict[str, Any]]:
+    async def list(self, status: str | None, principal: Principal) -> list[dict[str, Any]]:
+        """The newest messages; a consultant sees only those about cases they own."""
         if status is not None and status not in STATUSES:
             raise Invalid.field("status", f"must be one of {', '.join(STATUSES)}")
         query = select(OutboxMessage).where(
             OutboxMessage.municipality_id == self.municipality_id)
         if status:
             query = query.where(OutboxMessage.status == status)
+        only = need_to_know(principal)
+        if only is not None:
+            query = query.where(OutboxMessage.case_id.in_(
+                select(Case.id).join(Consultant, Consultant.id == Case.owner_id).where(
+                    Case.municipality_id == self.municipality_id, Consultant.key == only)))
         async with self.db.read() as session:
             rows = (await session.execute(query.order_by(OutboxMessage.id.desc()).limit(500))
                     ).scalars().all()

@@ -36,6 +36,22 @@ class Principal:
         return f"{self.role}:{self.name}"
 
 
+def need_to_know(principal: Principal) -> str | None:
+    """The consultant whose cases alone `principal` may list, read and change, or None for the
+    roles that see all of the municipality's cases (intake, manager, admin, the service
+    itself). A consultant key without a consultant sees no case."""
+    if principal.role == "consultant":
+        return principal.consultant_key or ""
+    return None
+
+
+def may_see(principal: Principal, owner_key: str | None) -> bool:
+    """Whether `principal` may see a case owned by the consultant `owner_key` (None: no
+    owner). A case the caller may not see is answered as if it did not exist."""
+    only = need_to_know(principal)
+    return only is None or (owner_key is not None and owner_key == only)
+
+
 def system_principal(municipality_id: str, name: str = "planner", role: str = "system"
                      ) -> Principal:
     """The actor for changes the service makes itself or on an employer's answer."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
+from service.clock import SettableClock
 from service.config import MunicipalityConfig
+from service.demo.mailbox import COOKIE, MailboxSessions
 from service.keys import DB, DEV_SMTP, JOBS
-from service.platform.auth import create_key
+from service.platform.auth import ROLES, Principal, create_key
 from tests.conftest import SOLVER, Api, mail_config, make_secrets, wait_until
 from tests.meetings.email_cases import body, intake
 
@@ -22,10 +25,14 @@ async def demo_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIte
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
+        keys = {}
         async with app[DB].write() as session:
-            _, key = await create_key(session, demo_config.municipality.id, "t", "intake")
+            for role in ROLES:
+                consultant = demo_config.consultants[0].id if role == "consultant" else None
+                _, keys[role] = await create_key(session, demo_config.municipality.id,
+                                                 f"t-{role}", role, consultant)
         await app[JOBS].wait_idle()
-        yield Api(client=client, keys={"intake": key})
+        yield Api(client=client, keys=keys)
     finally:
         await client.close()
 
@@ -46,6 +53,42 @@ async def test_mailbox_shows_html_and_attachments_to_staff_only(demo_api: Api) -
     assert (await demo_api.client.get("/demo/mailbox/999/bilag/1")).status == 404
     demo_api.client.session.cookie_jar.clear()
     assert (await demo_api.client.get(f"/demo/mailbox/{mail.number}/html")).status == 401
+
+
+async def test_mailbox_is_for_intake_and_admin_with_a_session_cookie_not_the_key(
+        demo_api: Api) -> None:
+    client = demo_api.client
+    for role in ("consultant", "manager"):
+        refused = await client.get(f"/demo/mailbox?key={demo_api.keys[role]}")
+        assert refused.status == 403, role
+        assert not client.session.cookie_jar.filter_cookies(client.make_url("/demo/mailbox"))
+    assert (await client.get("/demo/mailbox?key=fh_wrong")).status == 401
+    for role in ("intake", "admin"):
+        client.session.cookie_jar.clear()
+        key = demo_api.keys[role]
+        login = await client.get(f"/demo/mailbox?key={key}&nr=1", allow_redirects=False)
+        assert login.status == 303, role
+        assert "key" not in login.headers["Location"] and "nr=1" in login.headers["Location"]
+        session_id = login.cookies[COOKIE].value
+        assert key not in session_id and len(session_id) >= 32
+        assert login.cookies[COOKIE]["httponly"]
+        page = await client.get("/demo/mailbox", cookies={COOKIE: session_id})
+        assert page.status == 200, role
+    # A made-up session id, or the API key itself in the cookie, opens nothing.
+    client.session.cookie_jar.clear()
+    for forged in ("x" * 43, demo_api.keys["intake"]):
+        assert (await client.get("/demo/mailbox", cookies={COOKIE: forged})).status == 401
+
+
+def test_mailbox_sessions_expire_on_the_injected_clock() -> None:
+    clock = SettableClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    sessions = MailboxSessions(clock, ttl=timedelta(hours=8))
+    who = Principal(key_id=1, name="t", role="intake", municipality_id="demo")
+    session_id = sessions.open(who)
+    assert sessions.principal(session_id) == who
+    assert sessions.principal("other") is None and sessions.principal(None) is None
+    clock.advance(timedelta(hours=8))
+    assert sessions.principal(session_id) is None
 
 
 async def test_home_page_links_to_what_exists(demo_api: Api) -> None:

@@ -150,12 +150,12 @@ async def test_non_json_415_oversized_413_unknown_404(api) -> None:
 
 async def test_reads_and_changes_are_audited(api) -> None:
     await api.client.post("/api/cases", json=case_body(), headers=api.auth("intake"))
-    await api.client.get("/api/cases/k1", headers=api.auth("consultant"))
+    await api.client.get("/api/cases/k1", headers=api.auth("manager"))
     async with api.client.app[DB].read() as session:
         entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))
                    ).scalars().all()
     assert [(e.action, e.role) for e in entries] == [("case.create", "intake"),
-                                                     ("case.read", "consultant")]
+                                                     ("case.read", "manager")]
     assert "010190" not in json.dumps([e.details for e in entries])
 
 

@@ -226,7 +226,7 @@ async def test_planning_move_keeps_the_uid_and_a_changed_follow_up_cancels(
     after = await meeting_of(api, "p1")
     assert after["consultant_id"] == other
     resp = await api.client.post("/api/cases/p1/meeting/confirm",
-                                 json={"start": after["start"]}, headers=api.auth("consultant"))
+                                 json={"start": after["start"]}, headers=api.auth("intake"))
     assert resp.status == 200, await resp.text()
     mail = (await smtp_sink.wait_for(to_employer("Bekræftet")))[0]
     assert_event(calendar_of(mail), method="REQUEST", uid=uid, sequence=0,
