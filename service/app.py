@@ -65,6 +65,7 @@ from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform import health, home, openapi
 from service.platform.audit import ReadAudit
 from service.platform.auth import Authenticator
+from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
@@ -89,13 +90,13 @@ def _senders(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | N
     return {}
 
 
-def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
-                                                             AsyncIterator[None]]:
+def _services(demo: bool, solver: Solver | None, cipher: DataCipher
+              ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config, secrets, clock = app[CONFIG], app[SECRETS], app[CLOCK]
         municipality = config.municipality.id
         db = Database(secrets.database_url, clock)
-        await upgrade_async(db.url)
+        await upgrade_async(db.url, cipher)
         async with db.write() as session:
             await sync_consultants(session, config)
         dev_smtp = None
@@ -111,7 +112,7 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
         notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS))
         reads = ReadAudit(db, clock)
         intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
-                               reads)
+                               reads, cipher)
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
         deliverer = OutboxDeliverer(db, clock, municipality, _senders(secrets, config, dev_smtp))
@@ -145,7 +146,8 @@ def _services(demo: bool, solver: Solver | None) -> Callable[[web.Application],
 def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = False,
                clock: Clock | None = None, solver: Solver | None = None) -> web.Application:
     """Build the application for one municipality. `clock` defaults to the system clock in
-    the municipality's time zone; `solver` to a worker process owned by the app."""
+    the municipality's time zone; `solver` to a worker process owned by the app. Raises
+    DataKeyError if FASTHOLD_DATA_KEY (in `secrets`) is missing or malformed."""
     clock = clock or SystemClock(config.municipality.timezone)
     # Forged employer-link tokens (403) from one address: 429 after a burst.
     link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
@@ -156,7 +158,9 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     app[CONFIG] = config
     app[SECRETS] = secrets
     app[CLOCK] = clock
-    app.cleanup_ctx.append(_services(demo, solver))
+    # CPR numbers at rest: a missing or malformed FASTHOLD_DATA_KEY fails here, at once.
+    cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+    app.cleanup_ctx.append(_services(demo, solver, cipher))
     health.add_routes(app)
     home.add_routes(app)
     cases_api.add_routes(app)

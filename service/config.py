@@ -242,6 +242,10 @@ class Secrets:
     slack_signing_secret: str | None
     slack_api_url: str | None
     slack_intake_channel: str | None
+    # The data key (CPR encryption; validated by service.platform.crypto where it is used)
+    # and keys still accepted for reading while a rotation is under way, comma-separated.
+    data_key: str = ""
+    previous_data_keys: str = ""
 
     @classmethod
     def from_env(cls, default_database_url: str, env: dict[str, str] | None = None) -> Secrets:
@@ -273,6 +277,8 @@ class Secrets:
             slack_signing_secret=env.get("FASTHOLD_SLACK_SIGNING_SECRET") or None,
             slack_api_url=env.get("FASTHOLD_SLACK_API_URL") or None,
             slack_intake_channel=env.get("FASTHOLD_SLACK_INTAKE_CHANNEL") or None,
+            data_key=env.get("FASTHOLD_DATA_KEY", ""),
+            previous_data_keys=env.get("FASTHOLD_DATA_KEY_PREVIOUS", ""),
         )
 
 

@@ -22,6 +22,7 @@ from service.config import MunicipalityConfig, Secrets, load_config
 from service.keys import DB, JOBS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
+from service.platform.crypto import new_data_key
 from service.platform.db.models import OutboxMessage
 from service.platform.throwaway_postgres import (
     PostgresStartError,
@@ -33,6 +34,7 @@ from tests.privacy import assert_no_private_data
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+TEST_DATA_KEY = new_data_key()
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +101,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def make_secrets(database_url: str, **env: str) -> Secrets:
     return Secrets.from_env(database_url, {"FASTHOLD_SECRET_KEY": TEST_SECRET_KEY,
+                                           "FASTHOLD_DATA_KEY": TEST_DATA_KEY,
                                            "FASTHOLD_DATABASE_URL": database_url, **env})
 
 

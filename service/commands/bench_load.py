@@ -48,6 +48,7 @@ import psutil
 
 from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID
+from service.platform.crypto import new_data_key
 from service.platform.throwaway_postgres import (
     POSTGRES_GLOB,
     PostgresStartError,
@@ -261,6 +262,7 @@ def _service_env(database_url: str, config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(SCRUBBED_ENV_PREFIXES) and k not in SCRUBBED_ENV}
     env.update({"FASTHOLD_SECRET_KEY": secrets.token_urlsafe(48),
+                "FASTHOLD_DATA_KEY": new_data_key(),
                 "FASTHOLD_DATABASE_URL": database_url,
                 "FASTHOLD_CONFIG": str(config),
                 "PYTHONUNBUFFERED": "1"})

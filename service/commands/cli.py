@@ -138,6 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = _command(apikey, "revoke", "service.commands.apikey:revoke", "revoke an API key")
     revoke.add_argument("key_id", type=_positive_int)
     revoke.add_argument("--config", help="municipality TOML")
+
+    datakey = top.add_parser("datakey", help="the data key (CPR encryption)").add_subparsers(
+        dest="datakey_command", metavar="ACTION", required=True)
+    _command(datakey, "new", "service.commands.datakey:new",
+             "print a new random data key (for FASTHOLD_DATA_KEY)")
+    rotate = _command(datakey, "rotate", "service.commands.datakey:rotate",
+                      "re-encrypt every stored CPR number under a new data key")
+    rotate.add_argument("--new-key-env", dest="new_key_env", default=None, metavar="VAR",
+                        help="environment variable holding the new key (default: finish a "
+                        "rotation: re-encrypt what is still under FASTHOLD_DATA_KEY_PREVIOUS "
+                        "with FASTHOLD_DATA_KEY)")
+    rotate.add_argument("--config", help="municipality TOML")
     return parser
 
 

@@ -7,6 +7,7 @@ import sys
 
 from service.commands._common import load_config_or_exit
 from service.config import ConfigError, Secrets
+from service.platform.crypto import DataCipher
 from service.platform.db.engine import default_sqlite_url
 from service.platform.db.migrate import upgrade as alembic_upgrade
 
@@ -15,7 +16,9 @@ def upgrade(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     try:
         secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
-        alembic_upgrade(secrets.database_url)
+        # Migrations may encrypt stored CPR numbers: the data key is required (exit 2).
+        cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+        alembic_upgrade(secrets.database_url, cipher=cipher)
     except (ConfigError, ValueError) as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2

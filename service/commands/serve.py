@@ -18,6 +18,7 @@ from service.clock import SystemClock
 from service.commands._common import load_config_or_exit
 from service.config import ConfigError, MunicipalityConfig, Secrets
 from service.platform.auth import ROLES, create_key
+from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
@@ -36,12 +37,23 @@ def _demo_secret_key() -> str:
     return path.read_text().strip()
 
 
-async def _demo_keys(config: MunicipalityConfig, database_url: str) -> Path:
+def _demo_data_key() -> str:
+    """Demo only: a random data key (CPR encryption) kept under var/, like the secret key."""
+    path = VAR / "demo-data-key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.write_text(new_data_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: DataCipher
+                     ) -> Path:
     """Demo only: one API key per role, written once to var/demo-api-keys.txt."""
     path = VAR / f"demo-api-keys-{config.municipality.id}.txt"
     db = Database(database_url, SystemClock(config.municipality.timezone))
     try:
-        await upgrade_async(db.url)
+        await upgrade_async(db.url, cipher)
         async with db.write() as session:
             count = (await session.execute(select(func.count(ApiKey.id)).where(
                 ApiKey.municipality_id == config.municipality.id))).scalar_one()
@@ -66,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.demo:
         env.setdefault("FASTHOLD_SECRET_KEY", _demo_secret_key())
+        env.setdefault("FASTHOLD_DATA_KEY", _demo_data_key())
     try:
         secrets = Secrets.from_env(default_sqlite_url(config.municipality.id), env)
     except ConfigError as exc:
@@ -75,10 +88,15 @@ def run(args: argparse.Namespace) -> int:
         print("fasthold: FASTHOLD_SECRET_KEY must be set to at least 32 random characters "
               "(or run with --demo)", file=sys.stderr)
         return 2
+    try:
+        cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+    except DataKeyError as exc:
+        print(f"fasthold: {exc} (or run with --demo)", file=sys.stderr)
+        return 2
     host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
     port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
     if args.demo:
-        keys = asyncio.run(_demo_keys(config, secrets.database_url))
+        keys = asyncio.run(_demo_keys(config, secrets.database_url, cipher))
         print(f"Demo API keys (one per role): {keys}")
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if args.demo:

@@ -25,6 +25,7 @@ from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, may_see, need_to_know
+from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -44,6 +45,9 @@ PERSONAL_FIELDS = ("cpr", "citizen")
 EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
                           "contact_phone", "unavailable")
 
+
+# What a CPR ciphertext is bound to (the migration that encrypted stored numbers says so too).
+CPR_PURPOSE = "cases.cpr"
 
 # `owner=none` lists the cases nobody owns yet (the planner says why in their owner reasons).
 NO_OWNER = "none"
@@ -67,8 +71,10 @@ class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
-                 engine: RulesEngine, jobs: JobQueue, reads: ReadAudit) -> None:
+                 engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
+                 cipher: DataCipher) -> None:
         self.db = db
+        self.cipher = cipher
         self.reads = reads
         self.config = config
         self.municipality = config.municipality.id
@@ -107,7 +113,7 @@ class IntakeService:
             try:
                 async with self.db.write() as session:
                     case, created, changed = await self._upsert(session, intake, as_of, principal)
-                    out = case_out(case)
+                    out = self._out(case)
                 break
             except IntegrityError:
                 # Another request created the same case (or employer) at the same moment:
@@ -126,7 +132,7 @@ class IntakeService:
         async with self.db.write() as session:
             case = await self._get_case(session, case_ref, principal)
             changed = await self.patch_case(session, case, changes, principal)
-            out = case_out(case)
+            out = self._out(case)
         if changed:
             self.notify_changed()
         return out
@@ -200,19 +206,32 @@ class IntakeService:
         return sorted(set(changed) | set(personal_changed) | set(employer_changed))
 
     def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
+        changed = []
+        if self.cpr(case) != intake.cpr:
+            # Encrypted at rest: the plain digits never reach the database.
+            case.cpr_encrypted = None if intake.cpr is None else self.cipher.encrypt(
+                intake.cpr, CPR_PURPOSE)
+            case.cpr_hash = None if intake.cpr is None else self.cipher.lookup_hash(intake.cpr)
+            changed.append("cpr")
         citizen = intake.citizen
         values = {
-            "cpr": intake.cpr,
             "citizen_name": citizen.name if citizen else None,
             "citizen_email": citizen.email if citizen else None,
             "citizen_phone": citizen.phone if citizen else None,
         }
-        changed = []
         for attr, value in values.items():
             if getattr(case, attr, None) != value:
                 setattr(case, attr, value)
-                changed.append("cpr" if attr == "cpr" else "citizen")
+                changed.append("citizen")
         return sorted(set(changed))
+
+    def cpr(self, case: Case) -> str | None:
+        """The case's CPR number, decrypted (for masking and the merge-patch base only)."""
+        token = getattr(case, "cpr_encrypted", None)
+        return None if token is None else self.cipher.decrypt(token, CPR_PURPOSE)
+
+    def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
+        return case_out(case, meeting, self.cpr(case))
 
     async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake
                               ) -> list[str]:
@@ -264,7 +283,7 @@ class IntakeService:
             case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
                          {"from": previous, "to": consultant_key})
-            out = case_out(case)
+            out = self._out(case)
         self.notify_changed()
         return out
 
@@ -281,7 +300,7 @@ class IntakeService:
             visible = may_see(principal, case.owner.key if case.owner else None)
             if visible:
                 history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
-                out = case_out(case, meeting)
+                out = self._out(case, meeting)
                 out["history"] = [{
                     "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
                     "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
@@ -320,7 +339,7 @@ class IntakeService:
                 .order_by(Case.first_meeting_deadline, Case.id).limit(limit).offset(offset)
             )).unique().scalars().all()
             meetings = await self._active_meetings(session, [c.id for c in rows])
-            out = {"cases": [case_out(c, meetings.get(c.id)) for c in rows],
+            out = {"cases": [self._out(c, meetings.get(c.id)) for c in rows],
                    "total": total, "limit": limit, "offset": offset}
         await self.reads.record(principal, self.municipality, "case.list", None, {
             "filters": {"status": status, "follow_up": follow_up, "owner": owner,
@@ -354,7 +373,7 @@ class IntakeService:
         body = json.loads(json.dumps(case.facts))
         if case.employer is not None:
             body["employer"] = {**(body.get("employer") or {}), **employer_out(case.employer)}
-        body["cpr"] = case.cpr
+        body["cpr"] = self.cpr(case)
         citizen = {"name": case.citizen_name, "email": case.citizen_email,
                    "phone": case.citizen_phone}
         body["citizen"] = citizen if any(citizen.values()) else None

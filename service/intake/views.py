@@ -42,13 +42,15 @@ def meeting_out(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def case_out(case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
+def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
+             ) -> dict[str, Any]:
+    """The case for staff; `cpr` is its decrypted CPR number, shown masked."""
     citizen = {"name": case.citizen_name, "email": case.citizen_email,
                "phone": case.citizen_phone}
     return {
         "case_id": case.case_ref,
         "facts": case.facts,
-        "cpr": mask_cpr(case.cpr),
+        "cpr": mask_cpr(cpr),
         "citizen": citizen if any(citizen.values()) else None,
         "employer": employer_out(case.employer) if case.employer else None,
         "decision": decision_of(case) | {

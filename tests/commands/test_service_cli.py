@@ -12,14 +12,15 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tests.conftest import wait_until
+from tests.conftest import TEST_DATA_KEY, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "FASTHOLD_DATA_KEY": TEST_DATA_KEY}
 
 
 def test_db_upgrade_and_api_keys(tmp_path: Path) -> None:

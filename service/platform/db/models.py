@@ -108,12 +108,16 @@ class Case(Base):
         UniqueConstraint("municipality_id", "case_ref", name="uq_cases_ref"),
         Index("ix_cases_status", "municipality_id", "status"),
         Index("ix_cases_deadline", "municipality_id", "first_meeting_deadline"),
+        Index("ix_cases_cpr_hash", "municipality_id", "cpr_hash"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
     case_ref: Mapped[str] = mapped_column(String(64))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
-    cpr: Mapped[str | None] = mapped_column(String(10))
+    # CPR number: encrypted (service.platform.crypto, never the plain digits) and its keyed
+    # hash, to find a case by CPR without decrypting every row.
+    cpr_encrypted: Mapped[str | None] = mapped_column(String(200))
+    cpr_hash: Mapped[str | None] = mapped_column(String(64))
     citizen_name: Mapped[str | None] = mapped_column(String(200))
     citizen_email: Mapped[str | None] = mapped_column(String(320))
     citizen_phone: Mapped[str | None] = mapped_column(String(40))
