@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from service.keys import DB, JOBS, NOTIFIER
-from service.platform.db.models import Meeting
+from service.platform.db.models import Case, Meeting
 from tests.conftest import (
     Api,
     SmtpSink,
     link_path,
     text_part,
+    today_local,
     wait_until_mail_delivered,
 )
 from tests.meetings.email_cases import (
@@ -156,6 +157,15 @@ async def test_an_old_link_after_a_move_shows_the_current_meeting(
     assert f'value="{new["start"]}"' in page  # the new proposal, to choose from
     assert "Vi finder et nyt tidspunkt" not in page
 
+    # An old link leads on only to the meeting of the same addressee: once the employer's
+    # contact is someone else, it shows what became of its own meeting, nothing newer.
+    async with api.client.app[DB].write() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "l1"))
+                ).unique().scalar_one()
+        case.employer.contact_email = "ny.leder@sundstrae.example"
+    old = await api.client.get(old_path, allow_redirects=False)
+    assert old.status == 200 and new["start"] not in await old.text()
+
 
 # -- the cancellation: are you sure, then a mail that speaks to the employer -----------------
 
@@ -259,6 +269,22 @@ async def test_declining_a_confirmed_meeting_takes_it_out_of_the_calendar(
     assert_event(calendar_of(mail), method="CANCEL",
                  uid=uid_of(api, await case_row_id(api, "x1")), sequence=1, start=slot)
     assert "i jobcentret" in text_part(mail)
+
+
+async def test_closing_the_case_takes_the_confirmed_meeting_out_of_the_calendar(
+        mail_api: Api, smtp_sink: SmtpSink) -> None:
+    api = mail_api
+    await intake(api, body("z1"))
+    path = link_path(await invitation(smtp_sink))
+    slot = await confirm_on_page(api, path)
+    await smtp_sink.wait_for(to_employer("Bekræftet"))
+    resp = await api.client.post("/api/cases/z1/close", json={
+        "outcome": "recovered", "on": today_local().isoformat()}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    mail = (await smtp_sink.wait_for(to_employer("Aflyst")))[0]
+    assert_event(calendar_of(mail), method="CANCEL",
+                 uid=uid_of(api, await case_row_id(api, "z1")), sequence=1, start=slot)
+    assert "I skal ikke gøre mere" in text_part(mail)
 
 
 # -- the page's download --------------------------------------------------------------------
