@@ -29,7 +29,7 @@ from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
 from service.outbox.store import Message, Outbox
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
-from service.text.danish import danish_date, danish_slot
+from service.text.danish import danish_date, danish_slot, short_date
 
 log = logging.getLogger("fasthold.meetings")
 
@@ -70,7 +70,15 @@ class MeetingNotifier:
             "jobcentre": self.config.jobcentre,
             "consultant": {"name": consultant.name, "phone": consultant.phone,
                            "email": consultant.email},
-            "employee": case.citizen_name or "jeres medarbejder",
+            # Without a name the employer still learns which case: the absence's first day.
+            "employee": case.citizen_name or "medarbejderen",
+            "about": case.citizen_name or (
+                "jeres medarbejder, der er sygemeldt fra "
+                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))}"),
+            "about_sick": f"jeres sygemeldte medarbejder {case.citizen_name}"
+            if case.citizen_name else (
+                "jeres medarbejder, der er sygemeldt fra "
+                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))}"),
             "citizen": case.citizen_name or "borger",
             "contact": (employer.contact_name if employer and employer.contact_name
                         else "arbejdsgiver"),
@@ -118,10 +126,10 @@ class MeetingNotifier:
         jobcentre = self.config.jobcentre
         employer = meeting.case.employer
         if meeting.kind == "workplace_meeting":
-            summary = f"Opfølgningsmøde på arbejdspladsen om {people['employee']}"
+            summary = f"Opfølgningsmøde på arbejdspladsen om {people['about']}"
             location = people["address"] or "Arbejdspladsen"
         else:
-            summary = f"Opfølgningsmøde i jobcentret om {people['employee']}"
+            summary = f"Opfølgningsmøde i jobcentret om {people['about']}"
             location = f"{jobcentre.name}, {jobcentre.address}"
         return meeting_calendar(
             method=method, uid=self.calendar_uid(meeting), sequence=sequence,

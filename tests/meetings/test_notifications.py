@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from service.keys import NOTIFIER
 from service.platform.db.models import Meeting
-from tests.conftest import Api, SmtpSink
-from tests.meetings.email_cases import body, intake, meeting_of
+from service.text.danish import short_date
+from tests.conftest import Api, SmtpSink, link_path, text_part
+from tests.meetings.email_cases import body, intake, invitation, meeting_of
 
 
 async def test_one_failing_invitation_does_not_block_the_others(
@@ -33,3 +35,17 @@ async def test_one_failing_invitation_does_not_block_the_others(
     tasks = await (await mail_api.client.get("/api/tasks", headers=mail_api.auth("intake"))
                    ).json()
     assert [t["kind"] for t in tasks["tasks"] if t["case_id"] == "bad"] == ["invitation_failed"]
+
+
+async def test_without_the_employees_name_the_mail_reads_well_and_names_the_case(
+        mail_api: Api, smtp_sink: SmtpSink) -> None:
+    nameless = body("n1", citizen={"email": "borger@example.org"})
+    await intake(mail_api, nameless)
+    mail = await invitation(smtp_sink)
+    text = text_part(mail)
+    since = short_date(date.fromisoformat(nameless["first_absence_day"]))
+    assert f"jeres medarbejder, der er sygemeldt fra {since}" in str(mail["Subject"]) + text
+    assert "jeres medarbejder jeres medarbejder" not in text
+    assert "medarbejder medarbejderen" not in text and "om medarbejderen" not in text
+    page = await (await mail_api.client.get(link_path(mail))).text()
+    assert f"sygemeldt fra {since}" in page
