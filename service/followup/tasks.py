@@ -3,9 +3,10 @@ email address, look at an employer's wishes for other times, note a decline, …
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -32,6 +33,14 @@ async def add_task_once(session: AsyncSession, meeting: Meeting, kind: str, text
         ConsultantTask.done_at.is_(None)).limit(1))).first()
     if open_task is None:
         add_task(session, meeting, kind, text)
+
+
+async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...],
+                      done_at: datetime) -> None:
+    """The case's open tasks of these kinds are done: what they asked for has happened."""
+    await session.execute(update(ConsultantTask).where(
+        ConsultantTask.case_id == case_id, ConsultantTask.kind.in_(kinds),
+        ConsultantTask.done_at.is_(None)).values(done_at=done_at))
 
 
 def task_out(task: ConsultantTask, consultant: str, case: str) -> dict[str, Any]:

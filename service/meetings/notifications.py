@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.tasks import add_task, add_task_once
+from service.followup.tasks import add_task, add_task_once, close_tasks
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
 from service.outbox.store import Message, Outbox
@@ -36,6 +36,10 @@ log = logging.getLogger("fasthold.meetings")
 
 def _slot_text(slot: dict[str, Any]) -> str:
     return danish_slot(datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"]))
+
+
+# Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
+SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
 
 
 class MeetingNotifier:
@@ -254,6 +258,7 @@ class MeetingNotifier:
             self.email(session, meeting, "employer_confirmed", recipient, context,
                        payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
         self._to_citizen(session, meeting, "citizen_meeting", context)
+        await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
         add_task(session, meeting, "meeting_confirmed",
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
 

@@ -155,6 +155,13 @@ async def show(request: web.Request) -> web.Response:
         context["slots"] = [{"key": s.key, "text": danish_slot(s.start, s.end),
                              "proposed": s.start == meeting.start}
                             for s in sorted(slots, key=lambda s: s.start)]
+        if context["notice"] is None and all(s.start != meeting.start for s in slots):
+            # The time the e-mail proposed was taken (or has passed) since it was sent.
+            context["notice"], context["notice_warn"] = (
+                f"Det tidspunkt, vi foreslog i e-mailen ({danish_slot(meeting.start, meeting.end)}"
+                "), kan ikke længere vælges. "
+                + ("Vælg et af de ledige tidspunkter herunder." if slots else
+                   "Bed om andre tider herunder, eller ring til konsulenten."), True)
     elif meeting.status == "confirmed":
         context["state"] = "confirmed"
         context["can_change"] = meeting.start - CHANGE_UNTIL > now

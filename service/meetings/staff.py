@@ -39,6 +39,11 @@ class StaffMeetings:
                     Meeting.status.in_(ACTIVE_MEETING)))).unique().scalar_one_or_none()
         if row is None or not may_see(principal, row.case.owner.key if row.case.owner else None):
             raise NotFound(f"case {case_ref!r} has no proposed meeting")
+        if row.status == "confirmed" and row.start.isoformat(timespec="minutes") != start:
+            # Moving a confirmed meeting is the employer's (through the link) or a new plan's.
+            raise Conflict(f"the meeting is already confirmed for "
+                           f"{row.start.isoformat(timespec='minutes')}; to change it, the "
+                           "employer asks for other times or cancels through the link")
         offered = [s.key for s in offered_slots(row)]
         outcome = await self.answers.confirm(row.id, start)
         if outcome == Outcome.UNKNOWN_SLOT:

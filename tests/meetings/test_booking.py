@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from service.keys import ANSWERS, DB, LINKS
 from service.meetings.answers import Outcome
 from service.platform.db.models import Meeting
 from tests.conftest import Api, SmtpSink, today_local
-from tests.meetings.email_cases import body, intake, make_second_overlap_first
+from tests.meetings.email_cases import body, intake, make_second_overlap_first, planning_held
 
 
 async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSink) -> None:
@@ -36,3 +37,18 @@ async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSi
     token = app[LINKS].token(loser, today_local() + timedelta(days=30))
     page = await (await mail_api.client.get(f"/m/{token}")).text()
     assert key not in page
+
+
+async def test_the_page_says_when_the_mailed_time_was_taken(
+        mail_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    await intake(mail_api, body("r3"), body("r4", employer={
+        "cvr": "87654321", "name": "Ikast Metal", "contact_email": "hr@ikastmetal.example",
+        "location": {"lat": 56.14, "lon": 9.16}}))
+    app = mail_api.client.app
+    ids, key = await make_second_overlap_first(mail_api)
+    async with planning_held(mail_api, monkeypatch):
+        assert await app[ANSWERS].confirm(ids[0], key) == Outcome.CONFIRMED
+        token = app[LINKS].token(ids[1], today_local() + timedelta(days=30))
+        page = await (await mail_api.client.get(f"/m/{token}")).text()
+    assert "kan ikke længere vælges" in page and 'id="notice"' in page
+    assert "Bed om andre tider" in page  # no other time was offered with this proposal

@@ -46,3 +46,36 @@ async def test_employer_without_email_gives_one_task_and_staff_confirm(mail_api:
                                       json={"start": meeting["start"]},
                                       headers=mail_api.auth("consultant"))
     assert resp.status == 200 and (await resp.json())["meeting"]["status"] == "confirmed"
+
+
+async def test_staff_confirming_another_time_for_a_confirmed_meeting_is_a_conflict(
+        mail_api: Api) -> None:
+    await intake(mail_api, body("t2"))
+    meeting = await meeting_of(mail_api, "t2")
+    h = mail_api.auth("intake")
+    url = "/api/cases/t2/meeting/confirm"
+    first = await mail_api.client.post(url, json={"start": meeting["start"]}, headers=h)
+    assert first.status == 200
+    again = await mail_api.client.post(url, json={"start": meeting["start"]}, headers=h)
+    assert again.status == 200  # the same time again: nothing to do, nothing refused
+    other = await mail_api.client.post(
+        url, json={"start": meeting["alternatives"][0]["start"]}, headers=h)
+    assert other.status == 409
+    assert meeting["start"] in (await other.json())["error"]
+    assert (await meeting_of(mail_api, "t2"))["start"] == meeting["start"]
+
+
+async def test_confirming_closes_the_task_to_agree_a_time(mail_api: Api) -> None:
+    await intake(mail_api, body("t3", employer={"cvr": "44556677", "name": "Uden Mail ApS",
+                                                "location": {"lat": 56.1, "lon": 9.0}}))
+    tasks = (await (await mail_api.client.get(
+        "/api/tasks", headers=mail_api.auth("intake"))).json())["tasks"]
+    assert [t["kind"] for t in tasks if t["case_id"] == "t3"] == ["employer_contact_missing"]
+    meeting = await meeting_of(mail_api, "t3")
+    resp = await mail_api.client.post("/api/cases/t3/meeting/confirm",
+                                      json={"start": meeting["start"]},
+                                      headers=mail_api.auth("intake"))
+    assert resp.status == 200
+    open_tasks = (await (await mail_api.client.get(
+        "/api/tasks?state=open", headers=mail_api.auth("intake"))).json())["tasks"]
+    assert [t["kind"] for t in open_tasks if t["case_id"] == "t3"] == ["meeting_confirmed"]
