@@ -154,6 +154,7 @@ class CaseOut(BaseModel):
     employer: EmployerDetails | None
     decision: DecisionOut
     owner: OwnerOut | None
+    unassigned_reasons: list[str] = Field(default=[], description="why nobody owns the case yet")
     meeting: MeetingOut | None = None
     closed: ClosedOut | None = None
     created_at: datetime

@@ -59,6 +59,8 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
             "consultant_id": case.owner.key, "name": case.owner.name,
             "reasons": list(case.owner_reasons), "overridden": case.owner_overridden,
         } if case.owner else None,
+        # Why nobody owns the case yet (the planner's words), for staff to act on.
+        "unassigned_reasons": [] if case.owner else list(case.owner_reasons or []),
         "meeting": meeting_out(meeting) if meeting is not None else None,
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,

@@ -89,6 +89,9 @@ async def test_closing_frees_the_consultants_room(demo_config, sqlite_url: str,
             "location": {"lat": 55.94, "lon": 9.12}}))
         second = await _case(api, "second")
         assert second["owner"] is None
+        # The only consultant is full: the planner names capacity as the cause.
+        assert second["unassigned_reasons"] == [
+            "ikke fordelt: ingen konsulent, der kan tage sagen, har plads"]
         waiting = await (await api.client.get("/api/cases?status=target&owner=none",
                                               headers=api.auth("intake"))).json()
         assert [c["case_id"] for c in waiting["cases"]] == ["second"]
