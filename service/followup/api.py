@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import TASKS
-from service.platform.errors import NotFound
-from service.platform.http import json_response, require
+from service.platform.errors import Invalid
+from service.platform.http import json_response, require, row_id, text_problem
 from service.platform.openapi import Operation, document
 
 
@@ -17,8 +19,8 @@ class TaskOut(BaseModel):
     case_id: str
     kind: str
     text: str
-    created_at: str
-    done_at: str | None
+    created_at: datetime
+    done_at: datetime | None
 
 
 class TaskList(BaseModel):
@@ -28,17 +30,19 @@ class TaskList(BaseModel):
 async def list_tasks(request: web.Request) -> web.Response:
     """A consultant sees their own tasks; intake, managers and admins see everyone's."""
     principal = await require(request, "consultant", "intake", "manager")
+    consultant_id = request.query.get("consultant_id")
+    problem = text_problem(consultant_id) if consultant_id is not None else None
+    if problem:
+        raise Invalid.field("consultant_id", problem)
     tasks = await request.app[TASKS].list(principal, request.query.get("state", "open"),
-                                          request.query.get("consultant_id"))
+                                          consultant_id)
     return json_response({"tasks": tasks})
 
 
 async def mark_done(request: web.Request) -> web.Response:
     principal = await require(request, "consultant", "intake", "manager")
-    raw = request.match_info["task_id"]
-    if not raw.isdigit():
-        raise NotFound("no such task")
-    return json_response(await request.app[TASKS].mark_done(int(raw), principal))
+    task_id = row_id(request.match_info["task_id"], "task")
+    return json_response(await request.app[TASKS].mark_done(task_id, principal))
 
 
 def add_routes(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -9,13 +10,34 @@ from aiohttp import web
 
 from service.intake.schemas import CaseIntake, CaseList, CaseOut, OwnerOverride
 from service.keys import INTAKE
-from service.platform.errors import Invalid
-from service.platform.http import MERGE_PATCH, json_response, parse_model, read_json_object, require
+from service.platform.errors import Invalid, NotFound
+from service.platform.http import (
+    MERGE_PATCH,
+    json_response,
+    parse_model,
+    read_json_object,
+    require,
+    text_problem,
+    whole_number,
+)
 from service.platform.openapi import Operation, document
 
 STAFF = ("intake", "consultant", "manager")
 STATUSES = ("target", "excluded", "not_target", "incomplete")
 FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting", "telephone", "standard")
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000  # far past any municipality's cases; a bigger one is a mistake
+_CASE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as the rules contract has it
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _case_ref(request: web.Request) -> str:
+    """The case_id in the path; one no case can have (e.g. with a NUL character, which
+    PostgreSQL would refuse) is simply not found."""
+    case_ref = request.match_info["case_id"]
+    if not _CASE_ID.fullmatch(case_ref):
+        raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)")
+    return case_ref
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -27,23 +49,23 @@ async def create_case(request: web.Request) -> web.Response:
 
 async def get_case(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF)
-    return json_response(
-        await request.app[INTAKE].get(request.match_info["case_id"], principal))
+    return json_response(await request.app[INTAKE].get(_case_ref(request), principal))
 
 
 async def patch_case(request: web.Request) -> web.Response:
     principal = await require(request, "intake", "consultant")
+    case_ref = _case_ref(request)
     changes = await read_json_object(request, MERGE_PATCH)
-    return json_response(await request.app[INTAKE].patch(
-        request.match_info["case_id"], changes, principal))
+    return json_response(await request.app[INTAKE].patch(case_ref, changes, principal))
 
 
 async def override_owner(request: web.Request) -> web.Response:
     principal = await require(request, "intake")
+    case_ref = _case_ref(request)
     body = await read_json_object(request)
     override = parse_model(OwnerOverride, body)
     return json_response(await request.app[INTAKE].override_owner(
-        request.match_info["case_id"], override.consultant_id, override.reason, principal))
+        case_ref, override.consultant_id, override.reason, principal))
 
 
 def _query(request: web.Request) -> dict[str, Any]:
@@ -65,23 +87,23 @@ def _query(request: web.Request) -> dict[str, Any]:
         out["follow_up"] = q["follow_up"]
     if "deadline_before" in q:
         try:
-            out["deadline_before"] = date.fromisoformat(q["deadline_before"])
-            if len(q["deadline_before"]) != 10:
+            if not _ISO_DATE.fullmatch(q["deadline_before"]):
                 raise ValueError
+            out["deadline_before"] = date.fromisoformat(q["deadline_before"])
         except ValueError:
             errors.append({"field": "deadline_before", "message": "must be a date YYYY-MM-DD"})
     if "owner" in q:
+        problem = text_problem(q["owner"])
+        if problem:
+            errors.append({"field": "owner", "message": problem})
         out["owner"] = q["owner"]
-    for name, default, high in (("limit", 100, 500), ("offset", 0, None)):
+    for name, default, low, high in (("limit", 100, 1, MAX_LIMIT), ("offset", 0, 0, MAX_OFFSET)):
         raw = q.get(name)
-        if raw is None:
-            out[name] = default
-        elif not raw.isdigit() or (name == "limit" and int(raw) == 0) or \
-                (high is not None and int(raw) > high):
-            errors.append({"field": name, "message": f"must be a whole number"
-                           f"{' from 1 to ' + str(high) if high else ' >= 0'}"})
-        else:
-            out[name] = int(raw)
+        value = default if raw is None else whole_number(raw, low, high)
+        if value is None:
+            errors.append({"field": name, "message": f"must be a whole number from {low} to "
+                           f"{high}"})
+        out[name] = value
     if errors:
         raise Invalid(errors)
     return out
@@ -106,7 +128,8 @@ document(
     Operation("get", "/api/cases", "List cases", roles=STAFF, responses={200: CaseList},
               query={"status": ("string", STATUSES), "follow_up": ("string", FOLLOW_UPS),
                      "deadline_before": ("date", None), "owner": ("string", None),
-                     "limit": ("integer", None), "offset": ("integer", None)}),
+                     "limit": ("integer", None), "offset": ("integer", None)},
+              limits={"limit": (1, MAX_LIMIT), "offset": (0, MAX_OFFSET)}),
     Operation("get", "/api/cases/{case_id}", "A case with its decision history", roles=STAFF,
               responses={200: CaseOut}),
     Operation("patch", "/api/cases/{case_id}",

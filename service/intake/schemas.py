@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from rules.facts import CaseFacts
 
-_CPR = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
+# ASCII digits only: `\d` would take other scripts' digits too (and store them).
+_CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})$")
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -58,7 +59,7 @@ class EmployerDetails(BaseModel):
     """The employer as intake knows it; only `cvr` matters to the rules."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
-    cvr: Annotated[str, StringConstraints(pattern=r"^\d{8}$")] | None = None
+    cvr: Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")] | None = None
     name: str | None = Field(default=None, max_length=200)
     address: str | None = Field(default=None, max_length=300)
     location: Location | None = None

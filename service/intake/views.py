@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.intake.schemas import mask_cpr
+from service.platform.db.engine import as_utc
 from service.platform.db.models import Case, Employer, Meeting
 from service.text.reasons import decision_reason_in_words
 
@@ -38,7 +39,7 @@ def meeting_out(meeting: Meeting) -> dict[str, Any]:
         "end": meeting.end.isoformat(timespec="minutes"),
         "consultant_id": meeting.consultant.key, "on_time": meeting.on_time,
         "travel_minutes": meeting.travel_minutes, "alternatives": list(meeting.alternatives),
-        "invited_at": meeting.invited_at.isoformat() if meeting.invited_at else None,
+        "invited_at": as_utc(meeting.invited_at).isoformat() if meeting.invited_at else None,
     }
 
 
@@ -64,6 +65,6 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         "meeting": meeting_out(meeting) if meeting is not None else None,
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
+        "created_at": as_utc(case.created_at).isoformat(),
+        "updated_at": as_utc(case.updated_at).isoformat(),
     }

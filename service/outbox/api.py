@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import OUTBOX_SERVICE
 from service.outbox.service import STATUSES
-from service.platform.errors import NotFound
-from service.platform.http import json_response, require
+from service.platform.http import json_response, require, row_id
 from service.platform.openapi import Operation, document
 
 
@@ -23,9 +24,9 @@ class OutboxMessageOut(BaseModel):
     last_error: str | None
     message_id: str
     meeting_id: int | None
-    created_at: str
-    next_attempt_at: str
-    sent_at: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
 
 
 class OutboxList(BaseModel):
@@ -33,10 +34,7 @@ class OutboxList(BaseModel):
 
 
 def _message_id(request: web.Request) -> int:
-    raw = request.match_info["message_id"]
-    if not raw.isdigit():
-        raise NotFound("no such message")
-    return int(raw)
+    return row_id(request.match_info["message_id"], "message")
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -68,7 +66,9 @@ document(
               roles=("intake", "manager", "consultant"), responses={200: OutboxList},
               query={"status": ("string", STATUSES)}),
     Operation("post", "/api/outbox/{message_id}/retry", "Send a failed email again",
-              roles=("intake", "manager"), responses={200: OutboxMessageOut}),
+              roles=("intake", "manager"), responses={200: OutboxMessageOut},
+              errors={409: "the message is no failed email"}),
     Operation("post", "/api/outbox/{message_id}/printed", "A letter was printed and sent",
-              roles=("intake", "manager"), responses={200: OutboxMessageOut}),
+              roles=("intake", "manager"), responses={200: OutboxMessageOut},
+              errors={409: "the message is no letter waiting to be printed"}),
 )

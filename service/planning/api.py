@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -13,7 +15,7 @@ from service.platform.openapi import Operation, document
 
 class PlanningRunOut(BaseModel):
     id: int
-    started_at: str
+    started_at: datetime
     trigger: str
     solver: str
     status: str

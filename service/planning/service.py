@@ -21,7 +21,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
 from service.planning.solver import Solver, SolveRequest
 from service.planning.store import PlanStore
-from service.platform.db.engine import Database
+from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import PlanningRun
 
 log = logging.getLogger("fasthold.planning")
@@ -87,6 +87,6 @@ class Planner:
             runs = (await session.execute(select(PlanningRun).where(
                 PlanningRun.municipality_id == self.config.municipality.id)
                 .order_by(PlanningRun.id.desc()).limit(limit))).scalars().all()
-        return [{"id": r.id, "started_at": r.started_at.isoformat(), "trigger": r.trigger,
+        return [{"id": r.id, "started_at": as_utc(r.started_at).isoformat(), "trigger": r.trigger,
                  "solver": r.solver, "status": r.status, "metrics": r.metrics,
                  "error": r.error} for r in runs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,7 +13,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from rules.facts import validation_errors
+from rules.facts import FactsError, validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -20,6 +21,13 @@ from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, N
 log = logging.getLogger("fasthold.http")
 
 MAX_JSON_BODY = 256 * 1024
+# No request body of the API nests deeper than a few levels; deeper ones would only reach the
+# recursion limit somewhere behind the parser (a 5xx).
+MAX_JSON_DEPTH = 32
+# The largest id a row can have: the tables' integer keys are 32 bits on PostgreSQL.
+MAX_ROW_ID = 2**31 - 1
+# ASCII digits only: str.isdigit() takes "²" and "٣", which int() refuses or reads as a number.
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -71,12 +79,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return exc.response()
     except DomainError as exc:
         return domain_error_response(exc)
+    except FactsError as exc:  # facts the rules cannot decide, e.g. deadlines after year 9999
+        return domain_error_response(Invalid.field(exc.field, exc.message))
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
     except web.HTTPException as exc:
         if not request.path.startswith("/api") or exc.status < 400:
             raise
-        return json_error(exc.status, exc.reason)
+        response = json_error(exc.status, exc.reason)
+        if "Allow" in exc.headers:  # a 405 says which methods the path takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.match_info.route.name
                       or request.path)
@@ -122,7 +135,68 @@ async def read_json_object(request: web.Request, media_types: tuple[str, ...] = 
         raise Invalid.field("(body)", f"cannot be read: {exc}") from None
     if not isinstance(body, dict):
         raise Invalid.field("(body)", "must be a JSON object")
+    _check_body(body)
     return body
+
+
+def text_problem(text: str) -> str | None:
+    """Why no database can store this text (PostgreSQL takes no NUL character, nothing takes
+    half a surrogate pair), or None."""
+    if "\x00" in text:
+        return "must not contain the NUL character (U+0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text (half a surrogate pair)"
+    return None
+
+
+def _check_body(body: dict[str, Any]) -> None:
+    """Nesting the code can follow and text the databases can store: else a 422 naming the
+    field (without recursion: the body may be nested as deeply as the parser allows)."""
+    errors: dict[str, str] = {}
+    stack: list[tuple[Any, str, int]] = [(body, "", 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                errors.setdefault(where, problem)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise Invalid.field("(body)", f"is nested too deeply (more than {MAX_JSON_DEPTH} "
+                                "levels)")
+        if isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+            continue
+        for key, item in value.items():
+            problem = text_problem(key)
+            if problem:
+                errors.setdefault(where or "(body)", f"a member's name {problem}")
+            else:
+                stack.append((item, f"{where}.{key}" if where else key, depth + 1))
+    if errors:
+        raise Invalid([{"field": field, "message": message}
+                       for field, message in sorted(errors.items())])
+
+
+def whole_number(raw: str, low: int, high: int) -> int | None:
+    """A query value as a whole number from low to high (ASCII digits), or None."""
+    if not _DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def row_id(raw: str, what: str) -> int:
+    """A row's id from the path; anything no row can have (not ASCII digits, past the largest
+    key) is simply not found, never handed to the database."""
+    value = whole_number(raw, 1, MAX_ROW_ID)
+    if value is None:
+        raise NotFound(f"no such {what}")
+    return value
 
 
 async def require(request: web.Request, *roles: str) -> Principal:

@@ -30,6 +30,10 @@ class Operation:
     partial: bool = False
     responses: dict[int, type[BaseModel]] = field(default_factory=dict)
     query: dict[str, tuple[str, tuple[str, ...] | None]] = field(default_factory=dict)
+    # The range of an integer query parameter: {"limit": (1, 500)}.
+    limits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Error answers beyond those every operation of its kind has: {409: "already sent"}.
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 _OPERATIONS: list[Operation] = []
@@ -76,6 +80,8 @@ def build_document() -> dict[str, Any]:
                                         else {"type": kind})
             if enum:
                 schema_q["enum"] = list(enum)
+            if name in op.limits:
+                schema_q["minimum"], schema_q["maximum"] = op.limits[name]
             params.append({"name": name, "in": "query", "required": False, "schema": schema_q})
         if params:
             item["parameters"] = params
@@ -98,13 +104,16 @@ def build_document() -> dict[str, Any]:
             "403": _error("the key's role may not do this"),
         })
         if "{" in op.path:
-            item["responses"]["404"] = _error("unknown case")
+            item["responses"]["404"] = _error("not found (no such case, message or task)")
         if op.request is not None:
             item["responses"].update({
                 "413": _error("body too large"),
                 "415": _error("body is not JSON"),
-                "422": _error("invalid input: a list of field errors"),
             })
+        if op.request is not None or op.query:
+            item["responses"]["422"] = _error("invalid input: a list of field errors")
+        for status, description in op.errors.items():
+            item["responses"][str(status)] = _error(description)
         paths.setdefault(op.path, {})[op.method] = item
     paths["/healthz"] = {"get": {"summary": "Liveness and readiness", "operationId": "healthz",
                                  "security": [], "responses": {
