@@ -113,6 +113,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         reads = ReadAudit(db, clock)
         intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                                reads, cipher)
+        await intake.check_data_keys()
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
         deliverer = OutboxDeliverer(db, clock, municipality, _senders(secrets, config, dev_smtp))

@@ -110,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
               f"{keys}>", flush=True)
     # uvloop: the same asyncio, a faster event loop (sockets, timers, the database drivers).
-    web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
-                loop=uvloop.new_event_loop())
+    try:
+        web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
+                    loop=uvloop.new_event_loop())
+    except DataKeyError as exc:  # the stored CPR numbers need another key
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -25,7 +25,12 @@ from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, may_see, need_to_know
-from service.platform.crypto import DataCipher
+from service.platform.crypto import (
+    KEY_ENV,
+    PREVIOUS_KEYS_ENV,
+    DataCipher,
+    DataKeyError,
+)
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -48,6 +53,7 @@ EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email"
 
 # What a CPR ciphertext is bound to (the migration that encrypted stored numbers says so too).
 CPR_PURPOSE = "cases.cpr"
+_KEY_PREFIX = len("v1.") + 8  # "v1.<key id>" of a ciphertext
 
 # `owner=none` lists the cases nobody owns yet (the planner says why in their owner reasons).
 NO_OWNER = "none"
@@ -229,6 +235,20 @@ class IntakeService:
         """The case's CPR number, decrypted (for masking and the merge-patch base only)."""
         token = getattr(case, "cpr_encrypted", None)
         return None if token is None else self.cipher.decrypt(token, CPR_PURPOSE)
+
+    async def check_data_keys(self) -> None:
+        """On start: every stored CPR number must be under a key the cipher holds, or the
+        service would fail on each read of such a case. Raises DataKeyError naming the
+        key ids (never a key)."""
+        async with self.db.read() as session:
+            stored = set((await session.execute(select(
+                func.substr(Case.cpr_encrypted, 1, _KEY_PREFIX)).where(
+                Case.cpr_encrypted.is_not(None)).distinct())).scalars())
+        unknown = sorted({t.partition(".")[2] for t in stored} - set(self.cipher.keys))
+        if unknown:
+            raise DataKeyError(
+                f"stored CPR numbers are encrypted under data key(s) {', '.join(unknown)}, "
+                f"which neither {KEY_ENV} nor {PREVIOUS_KEYS_ENV} holds")
 
     def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
         return case_out(case, meeting, self.cpr(case))

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from service.config import MunicipalityConfig
 from service.keys import DB
-from service.platform.crypto import DataCipher, key_id_of, new_data_key
+from service.platform.crypto import DataCipher, DataKeyError, key_id_of, new_data_key
 from service.platform.db.engine import Database
 from service.platform.db.migrate import alembic_config
 from service.platform.db.models import Case
@@ -188,6 +188,15 @@ async def test_rotation_re_encrypts_every_cpr_under_the_new_key(
         keys = {ref: key_id_of(token) for ref, (token, _) in (await _stored(api)).items()}
     new_id, old_id = DataCipher.from_env_values(new).key_id, DataCipher.from_env_values(old).key_id
     assert keys == {"cpr0": old_id, "cpr1": old_id, "late": new_id}
+    # Without the old key the service refuses to start (not a 500 on every read later).
+    with pytest.raises(DataKeyError, match=old_id):
+        async for _api in start_api(demo_config, make_secrets(sqlite_url,
+                                                              FASTHOLD_DATA_KEY=new)):
+            pass
+    refused = _fasthold("serve", "--port", "0", env={**env, "FASTHOLD_DATA_KEY": new,
+                                                     "FASTHOLD_SECRET_KEY": "s" * 48})
+    assert refused.returncode == 2 and old_id in refused.stderr, refused.stderr
+    assert "FASTHOLD_DATA_KEY_PREVIOUS" in refused.stderr and old not in refused.stderr
 
     rotated = _fasthold("datakey", "rotate", "--new-key-env", "NEW_DATA_KEY", env=env)
     assert rotated.returncode == 0, rotated.stderr
