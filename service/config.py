@@ -26,11 +26,11 @@ from pydantic import (
 from rules.thresholds import Thresholds
 from service.clock import DEFAULT_TIMEZONE, zone
 
-CVR = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+CVR = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DiagnosisGroup = Literal["physical", "mental", "cancer_heart_lung", "other"]
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class ConfigError(Exception):
@@ -174,7 +174,7 @@ class Consultant(_Strict):
 class Milestone(_Strict):
     """A monthly KPI target (milepæl), shares as fractions 0..1."""
 
-    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     workplace_first_meeting_share: float = Field(ge=0, le=1)
     intervention_before_week13_share: float | None = Field(default=None, ge=0, le=1)
     first_meeting_before_week8_share: float | None = Field(default=None, ge=0, le=1)

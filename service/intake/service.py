@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from rules.engine import RulesEngine
-from rules.facts import validation_errors
+from rules.facts import FactsError, validation_errors
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.intake.schemas import CaseIntake
@@ -31,7 +31,7 @@ from service.platform.crypto import (
     DataCipher,
     DataKeyError,
 )
-from service.platform.db.engine import Database
+from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
     ACTIVE_MEETING,
     Case,
@@ -103,7 +103,10 @@ class IntakeService:
         return intake, as_of
 
     def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
-        decision = self.engine.decide(intake, as_of).to_json()
+        try:
+            decision = self.engine.decide(intake, as_of).to_json()
+        except FactsError as exc:  # facts the rules cannot decide (a deadline after 9999)
+            raise Invalid.field(exc.field, exc.message) from None
         decision.pop("case_id", None)
         decision.setdefault("missing", [])
         decision["as_of"] = as_of.isoformat()
@@ -322,7 +325,7 @@ class IntakeService:
                 history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
                 out = self._out(case, meeting)
                 out["history"] = [{
-                    "at": h.at.isoformat(), "trigger": h.trigger, "actor": h.actor,
+                    "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
                     "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
                 } for h in history]
         if not visible:

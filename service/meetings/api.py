@@ -13,7 +13,8 @@ from service.keys import STAFF_MEETINGS
 from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
 
-LocalMinute = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")]
+LocalMinute = Annotated[str, StringConstraints(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$")]
 
 
 class MeetingConfirm(BaseModel):
@@ -39,5 +40,7 @@ document(
     Operation("post", "/api/cases/{case_id}/meeting/confirm",
               "Confirm the proposed meeting (or an alternative) for the employer, e.g. after "
               "a phone call", roles=("intake", "consultant"), request=MeetingConfirm,
-              responses={200: CaseOut}),
+              responses={200: CaseOut},
+              errors={409: "the time was booked meanwhile, the meeting changed, or it is "
+                           "already confirmed for another time"}),
 )

@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from rules.facts import FactsError, validation_errors
+from rules.facts import validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -79,8 +79,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return exc.response()
     except DomainError as exc:
         return domain_error_response(exc)
-    except FactsError as exc:  # facts the rules cannot decide, e.g. deadlines after year 9999
-        return domain_error_response(Invalid.field(exc.field, exc.message))
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
     except web.HTTPException as exc:

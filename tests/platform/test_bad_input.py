@@ -219,8 +219,6 @@ async def test_case_timestamps_carry_their_offset(api: Api) -> None:
     assert _aware(changed["created_at"]) and _aware(changed["updated_at"]), changed
 
 
-@pytest.mark.xfail(strict=True, reason="service/intake/service.py writes a history entry's "
-                   "'at' without as_utc (SQLite gives it back naive); outside this change")
 async def test_history_timestamps_carry_their_offset(sqlite_api: Api) -> None:
     await created(sqlite_api)
     case = await (await sqlite_api.client.get("/api/cases/k1",

@@ -41,12 +41,7 @@ EXAMPLES_FORBIDDEN = 3
 CHECKS = [not_a_server_error, response_schema_conformance]
 # Failures known and owned outside this test's reach, each with where it is to be fixed.
 # The test fails when one of them no longer happens, so the entry is removed with the fix.
-KNOWN = {
-    "Schema at /components/schemas/CaseOut/properties/history:":
-        "service/intake/service.py writes a history entry's `at` without its UTC offset on "
-        "SQLite (as_utc missing); see test_bad_input.py::"
-        "test_history_timestamps_carry_their_offset",
-}
+KNOWN: dict[str, str] = {}  # failures known and explained (none today)
 
 
 async def _seed(api: Api) -> dict[str, str]:
