@@ -45,7 +45,12 @@ def create(args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    print(asyncio.run(go()))
+    try:
+        line = asyncio.run(go())
+    except RuntimeError as exc:  # e.g. the schema upgrade needs FASTHOLD_DATA_KEY
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    print(line)
     print("Store the key now: it is shown only once.", file=sys.stderr)
     return 0
 

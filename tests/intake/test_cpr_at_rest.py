@@ -243,3 +243,16 @@ def test_datakey_new_prints_a_usable_key() -> None:
     made = _fasthold("datakey", "new", env=dict(os.environ))
     assert made.returncode == 0
     assert DataCipher.from_env_values(made.stdout.strip()).key_id
+
+
+async def test_apikey_create_on_plain_cprs_without_the_key_is_a_clear_error(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    async for api in start_api(demo_config, make_secrets(sqlite_url)):
+        await _register(api, CPRS[:1])
+    cipher = DataCipher.from_env_values(TEST_DATA_KEY)
+    await asyncio.to_thread(command.downgrade, alembic_config(sqlite_url, cipher), "0003")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTHOLD_")}
+    env["FASTHOLD_DATABASE_URL"] = sqlite_url
+    done = _fasthold("apikey", "create", "--role", "intake", "--name", "x", env=env)
+    assert done.returncode == 2, done.stderr
+    assert "FASTHOLD_DATA_KEY" in done.stderr and "Traceback" not in done.stderr
