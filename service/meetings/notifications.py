@@ -251,7 +251,9 @@ class MeetingNotifier:
         A confirmation at a new time (after a move) is the same event with a higher SEQUENCE.
         """
         context = self.people(meeting) | {"link": self.link(meeting)}
-        recipient = self.employer_email(meeting)
+        # The employer takes part only in a meeting at the workplace.
+        recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
+            else None
         if recipient:
             sequence = await self.calendar_sequence(session, meeting.case_id)
             ics = self.ics(meeting, sequence, recipient)

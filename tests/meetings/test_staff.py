@@ -3,8 +3,9 @@ mails as the employer's page."""
 
 from __future__ import annotations
 
-from tests.conftest import Api, SmtpSink
-from tests.meetings.email_cases import EMPLOYER, body, intake, meeting_of
+from service.keys import JOBS
+from tests.conftest import Api, SmtpSink, wait_until
+from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, meeting_of
 
 
 async def test_staff_confirm_after_a_phone_call(mail_api: Api, smtp_sink: SmtpSink) -> None:
@@ -79,3 +80,18 @@ async def test_confirming_closes_the_task_to_agree_a_time(mail_api: Api) -> None
     open_tasks = (await (await mail_api.client.get(
         "/api/tasks?state=open", headers=mail_api.auth("intake"))).json())["tasks"]
     assert [t["kind"] for t in open_tasks if t["case_id"] == "t3"] == ["meeting_confirmed"]
+
+
+async def test_confirming_a_jobcentre_meeting_tells_the_citizen_not_the_employer(
+        mail_api: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail_api, body("t4", citizen_declines_workplace_meeting=True))
+    meeting = await meeting_of(mail_api, "t4")
+    assert meeting["kind"] == "jobcenter_meeting"
+    resp = await mail_api.client.post("/api/cases/t4/meeting/confirm",
+                                      json={"start": meeting["start"]},
+                                      headers=mail_api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await wait_until(lambda: len(smtp_sink.to(CITIZEN)) >= 2,
+                     what="the citizen's letter and confirmation")
+    await mail_api.client.app[JOBS].wait_idle()
+    assert smtp_sink.to(EMPLOYER) == []
