@@ -29,7 +29,6 @@ from service.keys import ANSWERS, DB, DEV_SMTP, JOBS, LINKS
 from service.meetings.answers import Outcome
 from service.platform.auth import create_key
 from service.platform.db.models import Meeting
-from service.platform.jobqueue import PLAN
 from tests.conftest import (
     IN_CI,
     SOLVER,
@@ -467,24 +466,15 @@ async def test_slot_taken_while_page_open(browser: Browser, mail_api: Api,
     ids, key = await make_second_overlap_first(mail_api)
     token = app[LINKS].token(ids[1], today_local() + timedelta(days=30))
     path = f"/m/{token}"
-    async with visit(browser, mail_api) as seen:
+    # The planner's reaction to the first confirmation is held back until the second employer
+    # has clicked: replanning first would withdraw the second proposal altogether ("Mødet er
+    # ændret"), which is not this test's case.
+    async with planning_held(mail_api, monkeypatch) as held, \
+            visit(browser, mail_api) as seen:
         page = seen.page
         await open_link(page, mail_api, path)
         assert key in await slot_keys(page)
-        # Meanwhile the first employer confirms that very time. The planner's reaction is
-        # held back until the second employer has clicked: replanning first would withdraw
-        # the second proposal altogether ("Mødet er ændret"), which is not this test's case.
-        held: list[str] = []
-        jobs = app[JOBS]
-        real_request = jobs.request
-
-        def hold_planning(job: str, municipality_id: str, reason: str = "") -> None:
-            if job == PLAN:
-                held.append(reason)
-            else:
-                real_request(job, municipality_id, reason)
-
-        monkeypatch.setattr(jobs, "request", hold_planning)
+        # Meanwhile the first employer confirms that very time.
         assert await app[ANSWERS].confirm(ids[0], key) == Outcome.CONFIRMED
         assert held == ["employer_confirmed"]
         await page.locator(f'input[name="slot"][value="{key}"]').check()
@@ -495,10 +485,9 @@ async def test_slot_taken_while_page_open(browser: Browser, mail_api: Api,
         await expect(notice).to_have_class(re.compile(r"\bwarn\b"))
         assert key not in await slot_keys(page)
         await screenshot(page, "10-taken-slot.png")
-    meeting = (await case_of(mail_api, "r2"))["meeting"]
-    assert meeting["status"] == "proposed"
-    assert (await case_of(mail_api, "r1"))["meeting"]["status"] == "confirmed"
-    monkeypatch.undo()
+        meeting = (await case_of(mail_api, "r2"))["meeting"]
+        assert meeting["status"] == "proposed"
+        assert (await case_of(mail_api, "r1"))["meeting"]["status"] == "confirmed"
 
 
 
