@@ -7,18 +7,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.intake.service import IntakeService
+from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
 from service.platform.auth import Principal, may_see
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
-    BookedMinute,
     Case,
     ConsultantTask,
     Meeting,
@@ -94,9 +94,5 @@ class CaseClosing:
         ).unique().scalars().all()
         for meeting in meetings:
             await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False)
-            meeting.status = "cancelled"
-            meeting.cancelled_at = self.clock.utcnow()
-            meeting.cancel_reason = CLOSED_REASON
-            await session.execute(delete(BookedMinute).where(
-                BookedMinute.meeting_id == meeting.id))
+            await cancel(session, meeting, CLOSED_REASON, self.clock.utcnow())
         return len(meetings)

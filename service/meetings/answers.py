@@ -11,18 +11,18 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.followup.tasks import add_task
 from service.intake.service import IntakeService
-from service.meetings.booking import book, offered_slots
+from service.meetings.booking import book, cancel, offered_slots
 from service.meetings.notifications import MeetingNotifier
 from service.platform.auth import system_principal
 from service.platform.db.engine import Database
-from service.platform.db.models import BookedMinute, Meeting
+from service.platform.db.models import Meeting
 from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.meetings")
@@ -150,10 +150,7 @@ class MeetingAnswers:
         return Outcome.DONE
 
     async def _cancel(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
-        meeting.status = "cancelled"
-        meeting.cancelled_at = self.clock.utcnow()
-        meeting.cancel_reason = reason
-        await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
+        await cancel(session, meeting, reason, self.clock.utcnow())
 
 
 async def _locked(session: AsyncSession, meeting_id: int) -> Meeting | None:

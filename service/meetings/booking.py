@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.platform.db.models import BookedMinute, Meeting
@@ -56,6 +56,14 @@ def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
     session.add_all(BookedMinute(consultant_id=meeting.consultant_id, minute=minute,
                                  meeting_id=meeting.id)
                     for minute in occupied_minutes(slot, meeting.kind))
+
+
+async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:
+    """The meeting will not take place: cancelled, and its consultant's minutes are free."""
+    meeting.status = "cancelled"
+    meeting.cancelled_at = now
+    meeting.cancel_reason = reason
+    await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
 
 
 async def free_slots(session: AsyncSession, meeting: Meeting, now: datetime) -> list[Slot]:

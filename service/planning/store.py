@@ -15,15 +15,16 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import InstanceContext
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Consultant, Meeting
+from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting
 from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
@@ -93,9 +94,7 @@ class PlanStore:
                     meeting.consultant_id == consultant.id and meeting.kind == wanted["kind"]:
                 continue
             if meeting is not None:
-                meeting.status = "cancelled"
-                meeting.cancelled_at = self.clock.utcnow()
-                meeting.cancel_reason = "planlagt om"
+                await cancel(session, meeting, "planlagt om", self.clock.utcnow())
                 if meeting.invited_at is not None:
                     await self.notifier.cancelled(session, meeting, "mødet er flyttet",
                                                   cause="moved")
@@ -140,10 +139,6 @@ class PlanStore:
             case = meeting.case
             if case.status == "target" and case.follow_up == meeting.kind:
                 continue
-            meeting.status = "cancelled"
-            meeting.cancelled_at = self.clock.utcnow()
-            meeting.cancel_reason = "opfølgningen er ændret"
-            await session.execute(delete(BookedMinute).where(
-                BookedMinute.meeting_id == meeting.id))
+            await cancel(session, meeting, "opfølgningen er ændret", self.clock.utcnow())
             await self.notifier.cancelled(session, meeting, "opfølgningen er ændret",
                                           follows=False, cause="follow_up_changed")
