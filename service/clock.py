@@ -96,7 +96,3 @@ class SettableClock(_ClockBase):
     def advance(self, delta: timedelta) -> None:
         """Move on by real (elapsed) time: across a DST change the wall clock jumps with it."""
         self._now = (self._now.astimezone(UTC) + delta).astimezone(self.tz)
-
-
-def system_clock(timezone: str = DEFAULT_TIMEZONE) -> SystemClock:
-    return SystemClock(timezone)

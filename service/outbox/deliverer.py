@@ -31,7 +31,6 @@ class OutboxDeliverer:
         self.clock = clock
         self.municipality_id = municipality_id
         self.senders = senders
-        self.delivered = 0
         self._stopping = False
         if "email" not in senders:
             log.warning("no SMTP server configured (FASTHOLD_SMTP_HOST): email stays in the "
@@ -99,7 +98,6 @@ class OutboxDeliverer:
             row.attempts = attempts
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", now, None
-                self.delivered += 1
                 return 1
             row.last_error = error[:500]
             if permanent or now - created >= sender.retry.give_up_after:

@@ -47,7 +47,6 @@ class Planner:
         self.notifier = notifier
         self.store = PlanStore(db, notifier, clock)
         self.time_limit = time_limit or config.planning.time_limit_seconds
-        self.runs = 0
         self.solving = False
 
     async def run_once(self, trigger: str = "manual") -> PlanOutcome:
@@ -75,7 +74,6 @@ class Planner:
                 municipality_id=self.config.municipality.id, trigger=trigger[:32],
                 solver=result.solver, status=result.status, metrics=result.metrics,
                 error=result.fallback_error))
-        self.runs += 1
         log.info("planning run (%s): %s/%s, %s meetings on time of %s needed; build %.2f s, "
                  "solve %.2f s, store %.2f s", trigger, result.solver, result.status,
                  result.metrics.get("meetings_on_time"), result.metrics.get("meetings_needed"),

@@ -123,7 +123,3 @@ class Authenticator:
         else:
             self._known[digest] = (found, now + self.ttl)
         return found
-
-    def forget(self) -> None:
-        """Drop every remembered key (after a key was revoked in this process)."""
-        self._known.clear()
