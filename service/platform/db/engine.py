@@ -70,7 +70,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 # Columns set from the clock when a row is first flushed; `updated_at` again on every change.
-_STAMPED_ON_INSERT = ("created_at", "updated_at", "at", "started_at", "next_attempt_at")
+_STAMPED_ON_INSERT = ("created_at", "updated_at", "at", "started_at", "next_attempt_at",
+                      "received_at", "last_seen_at")
 
 
 def _session_class(clock: Clock) -> type[Session]:

@@ -137,6 +137,11 @@ class Case(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     close_outcome: Mapped[str | None] = mapped_column(String(32))
     close_note: Mapped[str | None] = mapped_column(Text)
+    # Registered by the consultant (service.followup.outcomes): the first calls, and the day a
+    # workplace-oriented intervention started (KPI: before the end of absence week 13).
+    citizen_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    employer_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    intervention_started_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -211,6 +216,11 @@ class Meeting(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # After the meeting (service.followup.outcomes): where it was held (workplace | jobcentre |
+    # phone; None when not held) and whether the employer took part.
+    place: Mapped[str | None] = mapped_column(String(16))
+    employer_took_part: Mapped[bool | None] = mapped_column(Boolean)
+    outcome_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -285,3 +295,87 @@ class PlanningRun(Base):
     status: Mapped[str] = mapped_column(String(32))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class SlackEvent(Base):
+    """An Events API `event_id` already handled: Slack's retries of it do nothing."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SlackPost(Base):
+    """Where an outbox message landed in Slack (`channel`, `ts`), to update it later."""
+
+    __tablename__ = "slack_posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StaffUser(Base):
+    """A person who logs in to the staff pages; the password only as an argon2 hash."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "username", name="uq_staff_users_username"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    consultant_key: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """A logged-in browser: `id` is the SHA-256 of the cookie's value, never the value."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """A failed login, counted per username and per address for the lockout."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_address", "address", "at"),
+        Index("ix_login_failures_username", "municipality_id", "username", "at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarFeed(Base):
+    """A consultant's .ics subscription: a secret token (stored hashed), revocable."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
