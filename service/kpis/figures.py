@@ -1,0 +1,425 @@
+"""The model's figures per month, computed from the database (the dashboard, its CSV and
+`GET /api/kpis`, and the simulation all read them here).
+
+Which month a figure belongs to:
+
+- target cases *start* in the month of their first absence day (not their intake date: cases
+  reach intake up to absence week 7, and an import of old cases would otherwise all land in
+  the month of the import). A recent month therefore still grows while its cases arrive;
+- a *first meeting* belongs to the month it was held in (the case's earliest held meeting);
+- the week-8 deadline and the week-13 intervention belong to the month that week ended in,
+  counted once the week has ended (up to yesterday), so an open month is never judged early.
+  Cases closed before the week ended (recovered, moved, …) are left out: they no longer
+  needed the meeting or the intervention.
+
+Milestones come from the configuration (`[[milestones]]`): a milestone holds from its month
+until the next one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.config import Milestone, MunicipalityConfig
+from service.platform.db.engine import Database
+from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.errors import Invalid
+
+# The national project's goal: 70% of first meetings at the workplace.
+WORKPLACE_GOAL = 0.70
+# "Late by more than 3 weeks" after the end of absence week 8.
+LATE_GRACE_DAYS = 21
+# A case is at risk when its deadline is this close (or past) and no meeting is confirmed.
+AT_RISK_WITHIN_DAYS = 7
+PLACES = ("workplace", "jobcentre", "phone")
+# A request may ask for at most this many months (ten years).
+MAX_MONTHS = 120
+
+_FIRST_ABSENCE = Case.facts["first_absence_day"].as_string()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the dashboard: its key in JSON/CSV, Danish label and how it is computed."""
+
+    key: str
+    label: str
+    explanation: str
+    kind: str  # count | share | days
+    milestone: str | None = None  # the Milestone attribute it is measured against
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("target_cases", "Nye målgruppesager",
+           "Sager i målgruppen, hvis første fraværsdag ligger i måneden.", "count"),
+    Figure("first_meetings", "Første samtaler holdt",
+           "Sager i målgruppen, hvis første afholdte samtale blev holdt i måneden.", "count"),
+    Figure("first_meetings_workplace", "… på arbejdspladsen",
+           "Første samtaler i måneden holdt på arbejdspladsen.", "count"),
+    Figure("first_meetings_jobcentre", "… i jobcentret",
+           "Første samtaler i måneden holdt i jobcentret.", "count"),
+    Figure("first_meetings_phone", "… telefonisk",
+           "Første samtaler i måneden holdt over telefonen.", "count"),
+    Figure("workplace_share", "Andel på arbejdspladsen",
+           "Første samtaler på arbejdspladsen delt med alle første samtaler i måneden "
+           "(mål 70 %).", "share", "workplace_first_meeting_share"),
+    Figure("employer_took_part", "Arbejdsgiver deltog",
+           "Første samtaler i måneden, hvor arbejdsgiveren deltog.", "count"),
+    Figure("employer_share", "Andel med arbejdsgiver",
+           "Første samtaler med arbejdsgiveren delt med alle første samtaler i måneden.",
+           "share"),
+    Figure("before_week8", "Holdt inden udgangen af uge 8",
+           "Første samtaler i måneden holdt senest dag 56 af fraværet "
+           "(første fraværsdag + 55 dage).", "count"),
+    Figure("before_week8_share", "Andel inden uge 8",
+           "Første samtaler inden udgangen af uge 8 delt med alle første samtaler i måneden.",
+           "share", "first_meeting_before_week8_share"),
+    Figure("late_over_3_weeks", "Mere end 3 uger for sent",
+           "Første samtaler i måneden holdt mere end 21 dage efter udgangen af uge 8.",
+           "count"),
+    Figure("late_over_3_weeks_share", "Andel over 3 uger for sent",
+           "Første samtaler mere end 3 uger for sent delt med alle første samtaler i måneden.",
+           "share"),
+    Figure("median_days_to_first_meeting", "Dage til første samtale (median)",
+           "Medianen af dage fra første fraværsdag til den første samtale, for første "
+           "samtaler holdt i måneden.", "days"),
+    Figure("week8_ended", "Uge 8 sluttede",
+           "Sager i målgruppen, hvis uge 8 sluttede i måneden (til og med i går); sager "
+           "afsluttet forinden uden samtale tæller ikke med.", "count"),
+    Figure("week8_missed", "Uge 8 overskredet",
+           "Af dem: sager uden en afholdt første samtale inden udgangen af uge 8.", "count"),
+    Figure("week13_ended", "Uge 13 sluttede",
+           "Sager i målgruppen, hvis uge 13 sluttede i måneden (til og med i går), og som "
+           "ikke var afsluttet forinden.", "count"),
+    Figure("intervention_before_week13", "Virksomhedsrettet indsats inden uge 13",
+           "Af dem: sager, hvor en virksomhedsrettet indsats startede senest ved udgangen "
+           "af uge 13.", "count"),
+    Figure("intervention_share", "Andel med indsats inden uge 13",
+           "Sager med virksomhedsrettet indsats inden udgangen af uge 13 delt med sager, "
+           "hvis uge 13 sluttede i måneden.", "share", "intervention_before_week13_share"),
+)
+FIGURE_BY_KEY = {f.key: f for f in FIGURES}
+
+LOAD_EXPLANATION = ("Åbne sager i målgruppen, som konsulenten ejer, mod det antal sager, "
+                    "konsulenten højst kan have (max_active_cases).")
+AT_RISK_EXPLANATION = ("Åbne sager i målgruppen uden bekræftet eller afholdt samtale, hvis "
+                       "frist for første samtale er om højst 7 dage eller overskredet.")
+
+
+@dataclass
+class MonthKpis:
+    """The figures of one month (`month` is its first day); shares are fractions 0..1, None
+    when there is nothing to divide by."""
+
+    month: date
+    target_cases: int = 0
+    first_meetings: int = 0
+    first_meetings_workplace: int = 0
+    first_meetings_jobcentre: int = 0
+    first_meetings_phone: int = 0
+    workplace_share: float | None = None
+    employer_took_part: int = 0
+    employer_share: float | None = None
+    before_week8: int = 0
+    before_week8_share: float | None = None
+    late_over_3_weeks: int = 0
+    late_over_3_weeks_share: float | None = None
+    median_days_to_first_meeting: float | None = None
+    week8_ended: int = 0
+    week8_missed: int = 0
+    week13_ended: int = 0
+    intervention_before_week13: int = 0
+    intervention_share: float | None = None
+    milestone: Milestone | None = None
+    # Days from first absence to first meeting, for the median (not shown).
+    _days: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+    def value(self, key: str) -> int | float | None:
+        value: int | float | None = getattr(self, key)
+        return value
+
+    def target(self, key: str) -> float | None:
+        """The milestone this figure is measured against this month, if any."""
+        figure = FIGURE_BY_KEY[key]
+        if figure.milestone is None or self.milestone is None:
+            return None
+        target: float | None = getattr(self.milestone, figure.milestone)
+        return target
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        out["month"] = self.label
+        out["milestone"] = None if self.milestone is None else {
+            "month": self.milestone.month,
+            "workplace_first_meeting_share": self.milestone.workplace_first_meeting_share,
+            "intervention_before_week13_share":
+                self.milestone.intervention_before_week13_share,
+            "first_meeting_before_week8_share":
+                self.milestone.first_meeting_before_week8_share}
+        return out
+
+
+@dataclass(frozen=True)
+class ConsultantLoad:
+    consultant_id: str
+    name: str
+    team: str
+    open_cases: int
+    capacity: int
+
+    @property
+    def share(self) -> float | None:
+        return self.open_cases / self.capacity if self.capacity else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "share": self.share}
+
+
+@dataclass(frozen=True)
+class CaseAtRisk:
+    case_id: str
+    consultant_id: str | None
+    consultant_name: str | None
+    deadline: date
+    days_left: int
+    meeting: str | None  # "proposed" or None (confirmed/held cases are not at risk)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "deadline": self.deadline.isoformat()}
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    out, month = [], month_start(first)
+    while month <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def milestone_for(milestones: list[Milestone], month: date) -> Milestone | None:
+    """The milestone in force: the latest one whose month is this month or earlier."""
+    label = f"{month:%Y-%m}"
+    earlier = [m for m in milestones if m.month <= label]
+    return max(earlier, key=lambda m: m.month) if earlier else None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+class KpiService:
+    """The figures of one municipality: per month, consultants' load, cases at risk."""
+
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.municipality = config.municipality.id
+        self.week8_days = config.rules.first_meeting_deadline_days
+
+    def check_range(self, first: date, last: date) -> None:
+        """Months are given by their first day; `last` not before `first`; at most 120."""
+        if first.day != 1:
+            raise Invalid.field("from", "must be the first day of a month")
+        if last.day != 1:
+            raise Invalid.field("to", "must be the first day of a month")
+        if last < first:
+            raise Invalid.field("to", "must not be before from")
+        if len(months_between(first, last)) > MAX_MONTHS:
+            raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time")
+
+    async def monthly(self, first: date, last: date) -> list[MonthKpis]:
+        """The figures of every month from `first` to `last` (first days, inclusive)."""
+        self.check_range(first, last)
+        months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m))
+                  for m in months_between(first, last)}
+        end = next_month(last)
+        async with self.db.snapshot() as session:
+            await self._target_cases(session, months, first, end)
+            await self._first_meetings(session, months, first, end)
+            await self._week8(session, months, first, end)
+            await self._week13(session, months, first, end)
+        for kpis in months.values():
+            self._finish(kpis)
+        return list(months.values())
+
+    # -- the figures, one query each --------------------------------------------------------
+
+    def _target(self) -> Any:
+        return and_(Case.municipality_id == self.municipality, Case.status == "target")
+
+    async def _target_cases(self, session: AsyncSession, months: dict[date, MonthKpis],
+                            first: date, end: date) -> None:
+        month = func.substr(_FIRST_ABSENCE, 1, 7)
+        rows = await session.execute(
+            select(month, func.count(Case.id)).where(
+                self._target(), _FIRST_ABSENCE >= first.isoformat(),
+                _FIRST_ABSENCE < end.isoformat()).group_by(month))
+        for label, count in rows.all():
+            kpis = months.get(date.fromisoformat(f"{label}-01"))
+            if kpis is not None:
+                kpis.target_cases = count
+
+    async def _first_meetings(self, session: AsyncSession, months: dict[date, MonthKpis],
+                              first: date, end: date) -> None:
+        # Each case's first held meeting: the earliest start among its held meetings.
+        earliest = (select(Meeting.case_id, func.min(Meeting.start).label("start"))
+                    .where(Meeting.municipality_id == self.municipality,
+                           Meeting.status == "held")
+                    .group_by(Meeting.case_id).subquery())
+        rows = await session.execute(
+            select(Case.id, _FIRST_ABSENCE, Meeting.start, Meeting.place,
+                   Meeting.employer_took_part)
+            .join(earliest, earliest.c.case_id == Case.id)
+            .join(Meeting, and_(Meeting.case_id == Case.id, Meeting.status == "held",
+                                Meeting.start == earliest.c.start))
+            .where(self._target(),
+                   earliest.c.start >= datetime.combine(first, time(0)),
+                   earliest.c.start < datetime.combine(end, time(0)))
+            .order_by(Case.id, Meeting.id))
+        seen: set[int] = set()
+        for case_id, absence, start, place, employer in rows.all():
+            first_absence = _day(absence)
+            kpis = months.get(month_start(start.date()))
+            if case_id in seen or kpis is None or first_absence is None:
+                continue
+            seen.add(case_id)
+            kpis.first_meetings += 1
+            if place in PLACES:
+                setattr(kpis, f"first_meetings_{place}",
+                        getattr(kpis, f"first_meetings_{place}") + 1)
+            if employer:
+                kpis.employer_took_part += 1
+            days = (start.date() - first_absence).days
+            kpis._days.append(days)
+            if days <= self.week8_days:
+                kpis.before_week8 += 1
+            elif days > self.week8_days + LATE_GRACE_DAYS:
+                kpis.late_over_3_weeks += 1
+
+    async def _week8(self, session: AsyncSession, months: dict[date, MonthKpis],
+                     first: date, end: date) -> None:
+        # Week 8 ends on first absence day + 55: look at the cases whose week 8 ended in the
+        # range and up to yesterday (ISO dates compare as text on every database).
+        until = min(end, self.clock.today())
+        since = (first - timedelta(days=self.week8_days)).isoformat()
+        before = (until - timedelta(days=self.week8_days)).isoformat()
+        held = (select(Meeting.case_id, func.min(Meeting.start).label("start"))
+                .where(Meeting.municipality_id == self.municipality, Meeting.status == "held")
+                .group_by(Meeting.case_id).subquery())
+        rows = await session.execute(
+            select(_FIRST_ABSENCE, Case.closed_on, held.c.start)
+            .outerjoin(held, held.c.case_id == Case.id)
+            .where(self._target(), _FIRST_ABSENCE >= since, _FIRST_ABSENCE < before))
+        for absence, closed_on, start in rows.all():
+            first_absence = _day(absence)
+            if first_absence is None:
+                continue
+            week8_end = first_absence + timedelta(days=self.week8_days)
+            kpis = months.get(month_start(week8_end))
+            if kpis is None:
+                continue
+            met = start is not None and start.date() <= week8_end
+            if not met and closed_on is not None and closed_on <= week8_end:
+                continue  # ended before its deadline without needing the meeting
+            kpis.week8_ended += 1
+            if not met:
+                kpis.week8_missed += 1
+
+    async def _week13(self, session: AsyncSession, months: dict[date, MonthKpis],
+                      first: date, end: date) -> None:
+        until = min(end, self.clock.today())
+        rows = await session.execute(
+            select(Case.intervention_deadline, Case.intervention_started_on)
+            .where(self._target(), Case.intervention_deadline >= first,
+                   Case.intervention_deadline < until,
+                   or_(Case.closed_on.is_(None),
+                       Case.closed_on > Case.intervention_deadline,
+                       Case.intervention_started_on.is_not(None))))
+        for deadline, started in rows.all():
+            kpis = months.get(month_start(deadline))
+            if kpis is None:
+                continue
+            kpis.week13_ended += 1
+            if started is not None and started <= deadline:
+                kpis.intervention_before_week13 += 1
+
+    def _finish(self, kpis: MonthKpis) -> None:
+        n = kpis.first_meetings
+        kpis.workplace_share = _share(kpis.first_meetings_workplace, n)
+        kpis.employer_share = _share(kpis.employer_took_part, n)
+        kpis.before_week8_share = _share(kpis.before_week8, n)
+        kpis.late_over_3_weeks_share = _share(kpis.late_over_3_weeks, n)
+        kpis.intervention_share = _share(kpis.intervention_before_week13, kpis.week13_ended)
+        kpis.median_days_to_first_meeting = (
+            float(statistics.median(kpis._days)) if kpis._days else None)
+
+    # -- now: consultants' load and cases at risk -------------------------------------------
+
+    async def load(self) -> list[ConsultantLoad]:
+        """Each active consultant's open target cases against their capacity."""
+        open_cases = (select(Case.owner_id, func.count(Case.id).label("n"))
+                      .where(self._target(), Case.closed_on.is_(None),
+                             Case.owner_id.is_not(None))
+                      .group_by(Case.owner_id).subquery())
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Consultant.key, Consultant.name, Consultant.team,
+                       Consultant.max_active_cases, func.coalesce(open_cases.c.n, 0))
+                .outerjoin(open_cases, open_cases.c.owner_id == Consultant.id)
+                .where(Consultant.municipality_id == self.municipality,
+                       Consultant.active.is_(True))
+                .order_by(Consultant.name, Consultant.key))).all()
+        return [ConsultantLoad(key, name, team, int(n), capacity)
+                for key, name, team, capacity, n in rows]
+
+    async def at_risk(self, within_days: int = AT_RISK_WITHIN_DAYS) -> list[CaseAtRisk]:
+        """Open target cases without a confirmed or held meeting whose first-meeting deadline
+        is at most `within_days` away or past, the most urgent first."""
+        today = self.clock.today()
+        settled = select(Meeting.case_id).where(
+            Meeting.municipality_id == self.municipality,
+            Meeting.status.in_(("confirmed", "held")))
+        proposed = (select(Meeting.case_id.label("case_id"))
+                    .where(Meeting.municipality_id == self.municipality,
+                           Meeting.status == "proposed").subquery())
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Case.case_ref, Consultant.key, Consultant.name,
+                       Case.first_meeting_deadline, proposed.c.case_id)
+                .outerjoin(Consultant, Consultant.id == Case.owner_id)
+                .outerjoin(proposed, proposed.c.case_id == Case.id)
+                .where(self._target(), Case.closed_on.is_(None),
+                       Case.first_meeting_deadline <= today + timedelta(days=within_days),
+                       Case.id.not_in(settled))
+                .order_by(Case.first_meeting_deadline, Case.case_ref))).all()
+        return [CaseAtRisk(ref, key, name, deadline, (deadline - today).days,
+                           "proposed" if meeting is not None else None)
+                for ref, key, name, deadline, meeting in rows]
+
