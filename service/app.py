@@ -13,6 +13,7 @@ from bots.email.channel import EmailChannel, SenderIdentity
 from bots.email.dev_sink import DevSmtp
 from bots.email.render import EmailRenderer
 from bots.email.sender import SmtpSettings
+from bots.slack.fake_api import FakeSlackApi
 from rules.engine import RulesEngine
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
@@ -34,6 +35,7 @@ from service.keys import (
     DB,
     DEMO_SESSIONS,
     DEV_SMTP,
+    FAKE_SLACK,
     INTAKE,
     JOBS,
     LINKS,
@@ -44,6 +46,7 @@ from service.keys import (
     READ_AUDIT,
     REMINDERS,
     SECRETS,
+    SLACK_SETTINGS,
     STAFF_MEETINGS,
     TASKS,
 )
@@ -71,6 +74,7 @@ from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
 from service.platform.logs import install_bad_request_filter
 from service.platform.security import FailureLimiter, harden_response, limit_failures
+from service.slack.settings import SlackSettings, workspace_users
 from service.text.danish import FILTERS, GLOBALS
 
 log = logging.getLogger("fasthold")
@@ -105,6 +109,17 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             dev_smtp.start()
             app[DEV_SMTP] = dev_smtp
             log.info("demo mail sink on 127.0.0.1:%s; mails at /demo/mailbox", dev_smtp.port)
+        slack = SlackSettings.from_secrets(secrets)
+        fake_slack = None
+        if demo and not slack.sending:
+            # No workspace: the bot talks to a local fake Web API, shown on /demo/slack.
+            fake_slack = FakeSlackApi(users=workspace_users(config))
+            await fake_slack.start()
+            slack = slack.on_fake(fake_slack.token, fake_slack.base_url)
+            fake_slack.channels.add(slack.intake_channel or "")
+            app[FAKE_SLACK] = fake_slack
+            log.info("demo Slack Web API on %s; messages at /demo/slack", fake_slack.base_url)
+        app[SLACK_SETTINGS] = slack
         jobs = InProcessRunner(clock, [municipality], frozenset(config.planning.closed_dates))
         domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
         outbox = Outbox(clock, jobs, municipality, domain)
@@ -139,6 +154,8 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
                 planner.solver.close()
             if dev_smtp is not None:
                 dev_smtp.stop()
+            if fake_slack is not None:
+                await fake_slack.stop()
             await db.dispose()
 
     return ctx

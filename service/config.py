@@ -192,6 +192,22 @@ class MailConfig(_Strict):
     poll_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
+SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
+
+
+class SlackStaff(_Strict):
+    """A Slack user who is not a consultant: intake staff (may choose another owner from the
+    intake channel) or a manager (may also register outcomes and close any case)."""
+
+    name: str = Field(min_length=1)
+    slack_user_id: SlackUserId
+    role: Literal["intake", "manager"]
+
+
+class SlackConfig(_Strict):
+    staff: list[SlackStaff] = []
+
+
 class MunicipalityConfig(_Strict):
     municipality: MunicipalityInfo
     jobcentre: Jobcentre
@@ -201,6 +217,7 @@ class MunicipalityConfig(_Strict):
     consultants: list[Consultant] = Field(min_length=1)
     milestones: list[Milestone] = []
     mail: MailConfig
+    slack: SlackConfig = SlackConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:
@@ -217,6 +234,11 @@ class MunicipalityConfig(_Strict):
                         f"consultant {owner_of[cvr]!r}"
                     )
                 owner_of[cvr] = consultant.id
+        slack_ids = [c.slack_user_id for c in self.consultants if c.slack_user_id] + [
+            s.slack_user_id for s in self.slack.staff]
+        if len(slack_ids) != len(set(slack_ids)):
+            raise ValueError("slack_user_id: the same Slack user is named twice (consultants "
+                             "and slack.staff)")
         months = [m.month for m in self.milestones]
         if len(months) != len(set(months)):
             raise ValueError("milestones: a month is listed twice")

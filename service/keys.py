@@ -9,6 +9,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bots.email.dev_sink import DevSmtp
+    from bots.slack.fake_api import FakeSlackApi
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
     from service.demo.mailbox import MailboxSessions
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from service.platform.audit import ReadAudit
     from service.platform.auth import Authenticator
     from service.platform.db.engine import Database
+    from service.slack.settings import SlackSettings
 
 CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
 SECRETS: web.AppKey[Secrets] = web.AppKey("secrets")
@@ -48,3 +50,5 @@ TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
+FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")
+SLACK_SETTINGS: web.AppKey[SlackSettings] = web.AppKey("slack_settings")
