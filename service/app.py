@@ -21,6 +21,7 @@ from service.demo import mailbox
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
 from service.followup.closing import CaseClosing
+from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
 from service.intake.service import IntakeService
@@ -42,6 +43,7 @@ from service.keys import (
     NOTIFIER,
     OUTBOX,
     OUTBOX_SERVICE,
+    OUTCOMES,
     PLANNER,
     READ_AUDIT,
     REMINDERS,
@@ -144,6 +146,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
+        app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
         jobs.start()
         try:
             yield

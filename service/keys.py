@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from service.config import MunicipalityConfig, Secrets
     from service.demo.mailbox import MailboxSessions
     from service.followup.closing import CaseClosing
+    from service.followup.outcomes import CaseOutcomes
     from service.followup.tasks import TaskService
     from service.intake.service import IntakeService
     from service.jobs.runner import InProcessRunner
@@ -48,6 +49,7 @@ OUTBOX: web.AppKey[OutboxDeliverer] = web.AppKey("outbox_deliverer")
 OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
+OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")

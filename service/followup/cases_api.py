@@ -1,4 +1,4 @@
-"""Closing and reopening a case over HTTP."""
+"""Closing and reopening a case, and registering what the consultant did, over HTTP."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.intake.schemas import CaseOut
-from service.keys import CASE_CLOSING
+from service.keys import CASE_CLOSING, OUTCOMES
 from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
 
 ROLES = ("intake", "manager", "consultant")
+REGISTERING = ("consultant", "manager", "admin")
 
 
 class CaseClose(BaseModel):
@@ -34,6 +35,51 @@ async def close_case(request: web.Request) -> web.Response:
         request.match_info["case_id"], closing.outcome, closing.on, closing.note, principal))
 
 
+class ContactIn(BaseModel):
+    """Who the consultant has called (registered with the time of the call: now)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    who: Literal["citizen", "employer"]
+
+
+class MeetingOutcomeIn(BaseModel):
+    """How the case's meeting went: held at the workplace, at the jobcentre or by phone (and
+    whether the employer took part), or not held (a new time is planned)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    place: Literal["workplace", "jobcentre", "phone", "not_held"]
+    employer_took_part: bool | None = Field(
+        default=None, description="required unless place is not_held")
+
+
+class InterventionIn(BaseModel):
+    """The day a workplace-oriented intervention started (not in the future)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    started_on: date = Field(description="YYYY-MM-DD")
+
+
+async def register_contact(request: web.Request) -> web.Response:
+    principal = await require(request, *REGISTERING)
+    contact = parse_model(ContactIn, await read_json_object(request))
+    return json_response(await request.app[OUTCOMES].register_contact(
+        request.match_info["case_id"], contact.who, principal))
+
+
+async def register_meeting(request: web.Request) -> web.Response:
+    principal = await require(request, *REGISTERING)
+    outcome = parse_model(MeetingOutcomeIn, await read_json_object(request))
+    return json_response(await request.app[OUTCOMES].register_meeting(
+        request.match_info["case_id"], outcome.place, outcome.employer_took_part, principal))
+
+
+async def register_intervention(request: web.Request) -> web.Response:
+    principal = await require(request, *REGISTERING)
+    body = parse_model(InterventionIn, await read_json_object(request), json_mode=True)
+    return json_response(await request.app[OUTCOMES].register_intervention(
+        request.match_info["case_id"], body.started_on, principal))
+
+
 async def reopen_case(request: web.Request) -> web.Response:
     principal = await require(request, *ROLES)
     return json_response(await request.app[CASE_CLOSING].reopen(
@@ -43,6 +89,12 @@ async def reopen_case(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cases/{case_id}/close", close_case, name="close_case")
     app.router.add_post("/api/cases/{case_id}/reopen", reopen_case, name="reopen_case")
+    app.router.add_post("/api/cases/{case_id}/contacts", register_contact,
+                        name="register_contact")
+    app.router.add_post("/api/cases/{case_id}/meeting-outcome", register_meeting,
+                        name="register_meeting_outcome")
+    app.router.add_post("/api/cases/{case_id}/intervention", register_intervention,
+                        name="register_intervention")
 
 
 document(
@@ -52,4 +104,17 @@ document(
               responses={200: CaseOut}),
     Operation("post", "/api/cases/{case_id}/reopen", "Reopen a closed case; it is planned again",
               roles=ROLES, responses={200: CaseOut}),
+    Operation("post", "/api/cases/{case_id}/contacts",
+              "Register a call to the citizen or the employer (the case's owner, a manager)",
+              roles=REGISTERING, request=ContactIn, responses={200: CaseOut},
+              errors={403: "not the case's owner", 409: "the case is closed"}),
+    Operation("post", "/api/cases/{case_id}/meeting-outcome",
+              "Register how the case's meeting went; not held: a new time is planned",
+              roles=REGISTERING, request=MeetingOutcomeIn, responses={200: CaseOut},
+              errors={403: "not the case's owner", 409: "the case is closed, its meeting has "
+                      "not begun, or there is no meeting to register as not held"}),
+    Operation("post", "/api/cases/{case_id}/intervention",
+              "Register the start of a workplace-oriented intervention",
+              roles=REGISTERING, request=InterventionIn, responses={200: CaseOut},
+              errors={403: "not the case's owner", 409: "the case is closed"}),
 )

@@ -147,6 +147,14 @@ class ClosedOut(BaseModel):
     note: str | None
 
 
+class ProgressOut(BaseModel):
+    """What the consultant has registered on the case (service.followup.outcomes)."""
+
+    citizen_called_at: datetime | None
+    employer_called_at: datetime | None
+    intervention_started_on: date | None
+
+
 class CaseOut(BaseModel):
     case_id: str
     facts: dict[str, object]
@@ -158,6 +166,7 @@ class CaseOut(BaseModel):
     unassigned_reasons: list[str] = Field(default=[], description="why nobody owns the case yet")
     meeting: MeetingOut | None = None
     closed: ClosedOut | None = None
+    progress: ProgressOut | None = None
     created_at: datetime
     updated_at: datetime
     history: list[DecisionHistoryOut] | None = None

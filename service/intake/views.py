@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from service.intake.schemas import mask_cpr
@@ -65,6 +66,16 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         "meeting": meeting_out(meeting) if meeting is not None else None,
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,
+        "progress": {
+            "citizen_called_at": _instant(case.citizen_called_at),
+            "employer_called_at": _instant(case.employer_called_at),
+            "intervention_started_on": (case.intervention_started_on.isoformat()
+                                        if case.intervention_started_on else None),
+        },
         "created_at": as_utc(case.created_at).isoformat(),
         "updated_at": as_utc(case.updated_at).isoformat(),
     }
+
+
+def _instant(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None

@@ -1,0 +1,149 @@
+"""Registering what the consultant did: calls, how the meeting went (held where / not held →
+a new time is planned), the intervention's start. Only the owner or a manager; the rest are
+told it is not theirs; bad input names its field; a closed case takes no registration."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS
+from service.platform.db.models import AuditEntry, BookedMinute, Meeting
+from tests.conftest import Api, make_secrets, start_api, today_local
+from tests.meetings.email_cases import body, intake
+
+OWNER = "anna"  # the test consultant key belongs to the config's first consultant
+
+
+async def _post(api: Api, path: str, data: dict[str, Any], role: str = "consultant"
+                ) -> tuple[int, Any]:
+    resp = await api.client.post(path, json=data, headers=api.auth(role))
+    return resp.status, await resp.json()
+
+
+async def _setup(api: Api, case_id: str) -> None:
+    await intake(api, body(case_id))
+    resp = await api.client.put(f"/api/cases/{case_id}/owner", json={
+        "consultant_id": OWNER, "reason": "test"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+
+
+async def _meetings(api: Api) -> list[Meeting]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(Meeting).order_by(Meeting.id)))
+                    .unique().scalars())
+
+
+async def test_calls_meeting_held_and_intervention(demo_config: MunicipalityConfig,
+                                                  sqlite_url: str) -> None:
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _setup(api, "o1")
+        status, case = await _post(api, "/api/cases/o1/contacts", {"who": "citizen"})
+        assert status == 200, case
+        assert case["progress"]["citizen_called_at"] == clock.utcnow().isoformat()
+        assert case["progress"]["employer_called_at"] is None
+        # The proposed meeting has not begun: nothing to register yet.
+        status, error = await _post(api, "/api/cases/o1/meeting-outcome",
+                                    {"place": "workplace", "employer_took_part": True})
+        assert status == 409, error
+        proposed = (await _meetings(api))[0]
+        clock.set(proposed.start + timedelta(minutes=70))
+        status, case = await _post(api, "/api/cases/o1/meeting-outcome",
+                                   {"place": "workplace", "employer_took_part": True})
+        assert status == 200, case
+        held = (await _meetings(api))[0]
+        assert (held.status, held.place, held.employer_took_part) == ("held", "workplace",
+                                                                      True)
+        assert case["meeting"] is None
+        # A held first meeting is not planned again.
+        await api.client.app[JOBS].wait_idle()
+        assert len(await _meetings(api)) == 1
+        started = clock.today().isoformat()
+        status, case = await _post(api, "/api/cases/o1/intervention", {"started_on": started},
+                                   role="manager")
+        assert status == 200 and case["progress"]["intervention_started_on"] == started
+        async with api.client.app[DB].read() as session:
+            actions = set((await session.execute(select(AuditEntry.action))).scalars())
+        assert {"case.called_citizen", "meeting.outcome", "case.intervention"} <= actions
+
+
+async def test_not_held_frees_the_time_and_plans_a_new_one(demo_config: MunicipalityConfig,
+                                                          sqlite_url: str) -> None:
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _setup(api, "o2")
+        first = (await _meetings(api))[0]
+        resp = await api.client.post("/api/cases/o2/meeting/confirm", json={
+            "start": first.start.isoformat(timespec="minutes")},
+            headers=api.auth("intake"))
+        assert resp.status == 200, await resp.text()
+        clock.set(first.start + timedelta(minutes=5))
+        status, case = await _post(api, "/api/cases/o2/meeting-outcome",
+                                   {"place": "not_held"})
+        assert status == 200, case
+        await api.client.app[JOBS].wait_idle()
+        meetings = await _meetings(api)
+        assert [m.status for m in meetings] == ["not_held", "proposed"]
+        async with api.client.app[DB].read() as session:
+            booked = (await session.execute(select(BookedMinute).where(
+                BookedMinute.meeting_id == first.id))).first()
+        assert booked is None
+
+
+async def test_phone_follow_up_without_a_booked_meeting(demo_config: MunicipalityConfig,
+                                                        sqlite_url: str) -> None:
+    async for api in start_api(demo_config, make_secrets(sqlite_url)):
+        await _setup(api, "o3")
+        # Without a current meeting (the proposal withdrawn), a phone follow-up held now is
+        # recorded as the case's meeting.
+        async with api.client.app[DB].write() as session:
+            for meeting in (await session.execute(select(Meeting))).unique().scalars():
+                meeting.status = "cancelled"
+        status, case = await _post(api, "/api/cases/o3/meeting-outcome",
+                                   {"place": "phone", "employer_took_part": False})
+        assert status == 200, case
+        held = [m for m in await _meetings(api) if m.status == "held"]
+        assert [(m.kind, m.place, m.employer_took_part) for m in held] == [
+            ("telephone", "phone", False)]
+
+
+async def test_who_may_register_and_bad_input(demo_config: MunicipalityConfig,
+                                              sqlite_url: str) -> None:
+    async for api in start_api(demo_config, make_secrets(sqlite_url)):
+        await _setup(api, "o4")
+        # Intake staff do not register outcomes; another consultant's case is not theirs.
+        status, _ = await _post(api, "/api/cases/o4/contacts", {"who": "employer"}, "intake")
+        assert status == 403
+        resp = await api.client.put("/api/cases/o4/owner", json={
+            "consultant_id": "bo", "reason": "test"}, headers=api.auth("intake"))
+        assert resp.status == 200
+        status, error = await _post(api, "/api/cases/o4/contacts", {"who": "employer"})
+        assert status == 403 and "ikke din sag" in str(error), error
+        for path, data, field in (
+                ("contacts", {"who": "boss"}, "who"),
+                ("contacts", {}, "who"),
+                ("meeting-outcome", {"place": "garden", "employer_took_part": True}, "place"),
+                ("meeting-outcome", {"place": "workplace"}, "employer_took_part"),
+                ("meeting-outcome", {"place": "phone", "employer_took_part": "yes"},
+                 "employer_took_part"),
+                ("intervention", {"started_on": "2026-13-01"}, "started_on"),
+                ("intervention", {"started_on": (today_local() + timedelta(days=1))
+                                  .isoformat()}, "started_on"),
+                ("intervention", {"started_on": "2000-01-01"}, "started_on")):
+            status, error = await _post(api, f"/api/cases/o4/{path}", data, "manager")
+            assert status == 422, (path, data, error)
+            assert error["errors"][0]["field"] == field, (path, data, error)
+        status, _ = await _post(api, "/api/cases/none/contacts", {"who": "citizen"}, "manager")
+        assert status == 404
+        resp = await api.client.post("/api/cases/o4/close", json={
+            "outcome": "recovered", "on": today_local().isoformat()},
+            headers=api.auth("manager"))
+        assert resp.status == 200
+        status, _ = await _post(api, "/api/cases/o4/contacts", {"who": "citizen"}, "manager")
+        assert status == 409
