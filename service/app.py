@@ -44,12 +44,15 @@ from service.keys import (
     OUTBOX,
     OUTBOX_SERVICE,
     OUTCOMES,
+    PAGES,
     PLANNER,
     READ_AUDIT,
     REMINDERS,
     SECRETS,
     SLACK_SETTINGS,
     STAFF_MEETINGS,
+    STAFF_SESSIONS,
+    STAFF_USERS,
     TASKS,
 )
 from service.meetings import api as meetings_api
@@ -75,11 +78,22 @@ from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
 from service.platform.logs import install_bad_request_filter
+from service.platform.pages import Pages
+from service.platform.pages import add_routes as add_page_routes
 from service.platform.security import FailureLimiter, harden_response, limit_failures
+from service.platform.sessions import StaffSessions
 from service.slack.settings import SlackSettings, workspace_users
+from service.staff import admin as staff_admin
+from service.staff import login as staff_login
+from service.staff.users import StaffUsers
 from service.text.danish import FILTERS, GLOBALS
 
 log = logging.getLogger("fasthold")
+
+# The staff pages' template directories, one per area ("area/name.html").
+PAGE_TEMPLATES = {
+    "staff": staff_login.TEMPLATES,
+}
 
 
 def _senders(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | None
@@ -146,6 +160,9 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
+        sessions = StaffSessions(db, clock, municipality)
+        app[STAFF_SESSIONS] = sessions
+        app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
         app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
         jobs.start()
         try:
@@ -195,4 +212,9 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
     openapi.add_routes(app)
+    # Staff pages: the foundation first (areas add their navigation entries to it).
+    app[PAGES] = Pages(PAGE_TEMPLATES)
+    add_page_routes(app)
+    staff_login.add_routes(app)
+    staff_admin.add_routes(app)
     return app

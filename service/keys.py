@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from service.platform.audit import ReadAudit
     from service.platform.auth import Authenticator
     from service.platform.db.engine import Database
+    from service.platform.pages import Pages
+    from service.platform.sessions import StaffLogin, StaffSessions
     from service.slack.settings import SlackSettings
+    from service.staff.users import StaffUsers
 
 CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
 SECRETS: web.AppKey[Secrets] = web.AppKey("secrets")
@@ -52,5 +55,10 @@ CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
+PAGES: web.AppKey[Pages] = web.AppKey("pages")
+STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
+STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
+# Per request: the staff login behind the session cookie (None: not logged in), looked up once.
+STAFF_LOGIN: web.RequestKey[StaffLogin | None] = web.RequestKey("staff_login")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")
 SLACK_SETTINGS: web.AppKey[SlackSettings] = web.AppKey("slack_settings")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from service.app import create_app
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, load_config
-from service.keys import DB, JOBS
+from service.keys import CONFIG, DB, JOBS, STAFF_USERS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import new_data_key
@@ -322,3 +324,119 @@ def link_path(message: Any) -> str:
     match = re.search(r"https?://[^/\s]+(/m/[A-Za-z0-9_.\-]+)", text_part(message))
     assert match, "no employer link in the mail"
     return match.group(1)
+
+
+# -- staff pages: users per role and a browser-like client per login ------------------------
+
+STAFF_PASSWORD = "en-god-adgangskode-til-test"
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def staff_username(role: str) -> str:
+    return f"test-{role}"
+
+
+async def create_staff_users(api: Api) -> None:
+    """One staff user per role (`test-<role>`, password STAFF_PASSWORD); the consultant is
+    the configuration's first consultant, like the consultant API key."""
+    users = api.client.app[STAFF_USERS]
+    for role in ROLES:
+        consultant = api.client.app[CONFIG].consultants[0].id if role == "consultant" else None
+        await users.create(staff_username(role), role, STAFF_PASSWORD, consultant)
+
+
+@dataclass
+class StaffBrowser:
+    """A logged-in browser: its own cookies, the session's CSRF token for forms."""
+
+    session: aiohttp.ClientSession
+    base: str
+    csrf: str = ""
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def remember_csrf(self, html: str) -> None:
+        match = _CSRF_FIELD.search(html)
+        if match:
+            self.csrf = match.group(1)
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[aiohttp.ClientResponse, str]:
+        response = await self.session.get(self.url(path), **kwargs)
+        text = await response.text()
+        self.remember_csrf(text)
+        return response, text
+
+    async def post(self, path: str, data: dict[str, Any] | None = None, *,
+                   csrf: bool = True, **kwargs: Any) -> tuple[aiohttp.ClientResponse, str]:
+        """POST a form (with the session's CSRF token unless `csrf=False`)."""
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf)
+        response = await self.session.post(self.url(path), data=form, **kwargs)
+        text = await response.text()
+        self.remember_csrf(text)
+        return response, text
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def staff_browser(api: Api) -> StaffBrowser:
+    """A browser that is not logged in (cookies of its own)."""
+    base = str(api.client.make_url("")).rstrip("/")
+    return StaffBrowser(aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)), base)
+
+
+async def log_in(browser: StaffBrowser, username: str, password: str = STAFF_PASSWORD,
+                 next_path: str = "") -> tuple[aiohttp.ClientResponse, str]:
+    """Fill in and send the login form as a person would."""
+    _, page = await browser.get("/login" + (f"?next={next_path}" if next_path else ""))
+    match = _CSRF_FIELD.search(page)
+    assert match, "no CSRF token on the login page"
+    return await browser.post("/login", {"username": username, "password": password,
+                                         "csrf_token": match.group(1), "next": next_path})
+
+
+@dataclass
+class Staff:
+    """The app (API keys too) with one staff user per role; `await staff.login(role)`."""
+
+    api: Api
+    browsers: list[StaffBrowser]
+
+    async def browser(self) -> StaffBrowser:
+        browser = await staff_browser(self.api)
+        self.browsers.append(browser)
+        return browser
+
+    async def login(self, role: str) -> StaffBrowser:
+        browser = await self.browser()
+        response, _ = await log_in(browser, staff_username(role))
+        assert response.status == 200 and "/login" not in response.url.path, \
+            f"login as {role} failed ({response.status} {response.url})"
+        return browser
+
+
+async def start_staff(api: Api) -> AsyncIterator[Staff]:
+    await create_staff_users(api)
+    staff = Staff(api, [])
+    try:
+        yield staff
+    finally:
+        for browser in staff.browsers:
+            await browser.close()
+
+
+@pytest.fixture
+async def staff(sqlite_api: Api) -> AsyncIterator[Staff]:
+    """Staff pages on a real SQLite file: users per role, logged-in browsers on demand."""
+    async for running in start_staff(sqlite_api):
+        yield running
+
+
+@pytest.fixture
+async def staff_on_both(api: Api) -> AsyncIterator[Staff]:
+    """Like `staff`, on SQLite and on PostgreSQL."""
+    async for running in start_staff(api):
+        yield running

@@ -1,0 +1,206 @@
+"""The staff pages' foundation, shared by every area that has pages.
+
+- `await page_principal(request, *roles)`: the logged-in staff user (from the session cookie);
+  without a valid session a redirect to `/login?next=<path>`; a role not in `roles` a Danish
+  403 page. An admin may open every page.
+- CSRF: every form carries `csrf_token` (`csrf_token(request)`, also in every render's
+  context); `await read_form(request)` answers 403 unless it matches the session's token.
+- `render(request, "area/name.html", **context)`: one Jinja2 environment (autoescaped) over
+  the areas' template directories (`{area: Path}`, given by service/app.py), the Danish filters
+  and globals of service/text/danish.py, and the navigation for the user's role. Areas add
+  their navigation entries with `add_nav` (no hard-coded menu).
+
+Pages are server-rendered and need no JavaScript; nothing is loaded from another host (the
+style sheet is served from `/static/staff.css`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from multidict import MultiDictProxy
+
+from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
+from service.platform.auth import Principal
+from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
+from service.text.danish import FILTERS, GLOBALS
+
+PLATFORM_TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+ROLE_NAMES = {"intake": "Visitation", "consultant": "Fastholdelseskonsulent",
+              "manager": "Leder", "admin": "Administrator"}
+
+# Pages hold personal data: never cached, never framed, nothing from another host, no script.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One entry of the top navigation, shown to `roles` (and always to admins)."""
+
+    label: str
+    href: str
+    roles: frozenset[str]
+    order: int = 100
+
+    def shown_to(self, role: str) -> bool:
+        return role == "admin" or role in self.roles
+
+
+class Pages:
+    """The Jinja2 environment of the staff pages and the navigation registry."""
+
+    def __init__(self, templates: Mapping[str, Path]) -> None:
+        loaders = {"platform": FileSystemLoader(str(PLATFORM_TEMPLATES))}
+        loaders.update({area: FileSystemLoader(str(path)) for area, path in templates.items()})
+        self.env = Environment(loader=PrefixLoader(loaders), autoescape=True,
+                               undefined=StrictUndefined, trim_blocks=True,
+                               lstrip_blocks=True)
+        self.env.filters.update(FILTERS)
+        self.env.globals.update(GLOBALS)
+        self.env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
+        self.nav: list[NavEntry] = []
+
+    def add_nav(self, label: str, href: str, roles: Sequence[str], order: int = 100) -> None:
+        self.nav.append(NavEntry(label, href, frozenset(roles), order))
+        self.nav.sort(key=lambda entry: entry.order)
+
+    def nav_for(self, role: str) -> list[NavEntry]:
+        return [entry for entry in self.nav if entry.shown_to(role)]
+
+    def render_text(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(**context)
+
+
+def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],
+            order: int = 100) -> None:
+    """An area's navigation entry (e.g. `add_nav(app, "Sager", "/cases", ["intake"])`)."""
+    app[PAGES].add_nav(label, href, roles, order)
+
+
+async def current_login(request: web.Request) -> StaffLogin | None:
+    """The login behind the request's session cookie (looked up once per request)."""
+    if STAFF_LOGIN not in request:
+        request[STAFF_LOGIN] = await request.app[STAFF_SESSIONS].find(
+            request.cookies.get(SESSION_COOKIE))
+    login: StaffLogin | None = request[STAFF_LOGIN]
+    return login
+
+
+def login_redirect(request: web.Request) -> web.HTTPFound:
+    return web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""),
+                         headers={"Cache-Control": "no-store"})
+
+
+async def page_principal(request: web.Request, *roles: str) -> Principal:
+    """The logged-in staff user. Without a valid session: redirect to the login page (and
+    back here after it). A role outside `roles` (when given): a Danish 403 page."""
+    login = await current_login(request)
+    if login is None:
+        raise login_redirect(request)
+    principal = login.principal
+    if roles and principal.role not in roles and principal.role != "admin":
+        raise forbidden(request, principal)
+    return principal
+
+
+def csrf_token(request: web.Request) -> str:
+    """The session's CSRF token, for a form's hidden `csrf_token` field (after
+    `page_principal`)."""
+    login: StaffLogin | None = request.get(STAFF_LOGIN)
+    return login.csrf_token if login is not None else ""
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser's POST names where the form came from; it must be this service."""
+    origin = request.headers.get("Origin")
+    return not origin or origin == "null" or urlsplit(origin).netloc == request.host
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form of a logged-in user; 403 (a Danish page) unless its `csrf_token`
+    matches the session's and the form came from our own pages."""
+    login = await current_login(request)
+    if login is None:
+        raise login_redirect(request)
+    form = await request.post()
+    given = form.get("csrf_token")
+    if not same_origin(request) or not same_token(login.csrf_token,
+                                                  given if isinstance(given, str) else None):
+        raise csrf_refused(request)
+    return form
+
+
+def _context(request: web.Request, context: dict[str, Any]) -> dict[str, Any]:
+    login: StaffLogin | None = request.get(STAFF_LOGIN)
+    principal = login.principal if login is not None else None
+    nav = request.app[PAGES].nav_for(principal.role) if principal is not None else []
+    path = request.path
+    return {"principal": principal, "csrf_token": login.csrf_token if login else "",
+            "nav": [{"label": entry.label, "href": entry.href,
+                     "current": path == entry.href or path.startswith(entry.href + "/")}
+                    for entry in nav],
+            "municipality": request.app[CONFIG].municipality.name,
+            "request_path": request.path_qs, **context}
+
+
+def render_html(request: web.Request, name: str, **context: Any) -> str:
+    return request.app[PAGES].render_text(name, **_context(request, context))
+
+
+def render(request: web.Request, name: str, status: int = 200, **context: Any
+           ) -> web.Response:
+    """A page from the template `name` ("area/name.html"), with `principal`, `csrf_token`,
+    `nav` and `municipality` in its context."""
+    return web.Response(text=render_html(request, name, **context), status=status,
+                        content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
+def _error(request: web.Request, kind: type[web.HTTPException], heading: str, text: str
+           ) -> web.HTTPException:
+    html = render_html(request, "platform/error.html", heading=heading, text=text,
+                       status=kind.status_code)
+    return kind(text=html, content_type="text/html", headers=PAGE_HEADERS)
+
+
+def forbidden(request: web.Request, principal: Principal | None = None) -> web.HTTPException:
+    """A Danish 403 page (raise it)."""
+    return _error(request, web.HTTPForbidden, "Du har ikke adgang til denne side",
+                  "Siden hører ikke til din rolle. Brug menuen øverst til dine egne sider, "
+                  "eller spørg en administrator, hvis du mener, du skal have adgang.")
+
+
+def csrf_refused(request: web.Request) -> web.HTTPException:
+    return _error(request, web.HTTPForbidden, "Handlingen blev afvist",
+                  "Formularen manglede sit sikkerhedsfelt eller var udløbet. Gå tilbage, "
+                  "genindlæs siden og prøv igen.")
+
+
+def not_found(request: web.Request, what: str = "Siden") -> web.HTTPException:
+    """A Danish 404 page (raise it); also for a case the user may not see."""
+    return _error(request, web.HTTPNotFound, f"{what} findes ikke",
+                  f"{what} findes ikke, eller du har ikke adgang til den.")
+
+
+async def stylesheet(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "staff.css", headers={
+        "Cache-Control": "public, max-age=3600", "Content-Type": "text/css; charset=utf-8"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/static/staff.css", stylesheet, name="staff_css")

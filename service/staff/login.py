@@ -1,0 +1,107 @@
+"""`/login` and `/logout`: the staff login form and the end of a session.
+
+The login form has its own CSRF token (there is no session yet): a random value in a
+short-lived HttpOnly cookie that the form must repeat. A successful login always starts a new
+session (a session id planted in the browser beforehand is ended, never promoted); the
+session cookie is HttpOnly, SameSite=Lax, and Secure when the request came over https.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from service.keys import PAGES, STAFF_SESSIONS, STAFF_USERS
+from service.platform.pages import current_login, read_form, render, same_origin
+from service.platform.sessions import SESSION_COOKIE, same_token
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOGIN_CSRF_COOKIE = "fasthold_login_csrf"
+NOTICES = {"logget-ud": "Du er logget ud.",
+           "udloebet": "Din session er udløbet. Log ind igen."}
+
+
+def safe_next(value: str | None) -> str | None:
+    """A path on this site to go to after login, or None (never another host)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if any(ch in value for ch in "\r\n\t\\") or len(value) > 2000:
+        return None
+    return value
+
+
+def home_for(request: web.Request, role: str) -> str:
+    """A role's first page: its first navigation entry."""
+    entries = request.app[PAGES].nav_for(role)
+    return entries[0].href if entries else "/"
+
+
+def _login_page(request: web.Request, status: int = 200, message: str = "",
+                username: str = "", notice: str = "") -> web.Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "staff/login.html", status=status, login_token=token,
+                      message=message, username=username, notice=notice,
+                      next=safe_next(request.query.get("next")) or "")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Lax",
+                        secure=request.secure, path="/login", max_age=3600)
+    return response
+
+
+async def show(request: web.Request) -> web.Response:
+    login = await current_login(request)
+    if login is not None:
+        raise web.HTTPFound(safe_next(request.query.get("next"))
+                            or home_for(request, login.principal.role))
+    return _login_page(request, notice=NOTICES.get(request.query.get("besked", ""), ""))
+
+
+async def submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    token = form.get("csrf_token")
+    if not same_origin(request) or not same_token(
+            request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str)
+            else None):
+        return _login_page(request, 403, "Formularen var udløbet. Prøv igen.")
+    username = form.get("username")
+    password = form.get("password")
+    username = username if isinstance(username, str) else ""
+    password = password if isinstance(password, str) else ""
+    if not username.strip() or not password:
+        return _login_page(request, 422, "Skriv både brugernavn og adgangskode.",
+                           username=username[:64])
+    address = request.remote or "unknown"
+    result = await request.app[STAFF_USERS].login(username, password, address)
+    if result.user_id is None:
+        return _login_page(request, 429 if result.locked else 401, result.message,
+                           username=username[:64])
+    value = await request.app[STAFF_SESSIONS].start(
+        result.user_id, replaces=request.cookies.get(SESSION_COOKIE))
+    found = await request.app[STAFF_SESSIONS].find(value)
+    role = found.principal.role if found is not None else ""
+    next_value = form.get("next")
+    target = safe_next(next_value if isinstance(next_value, str) else None) \
+        or home_for(request, role)
+    response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax",
+                        secure=request.secure, path="/")
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await read_form(request)
+    login = await current_login(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if login is not None and cookie:
+        await request.app[STAFF_USERS].logout(cookie, login.principal)
+    response = web.HTTPSeeOther("/login?besked=logget-ud", headers={"Cache-Control": "no-store"})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/login", show, name="login")
+    app.router.add_post("/login", submit)
+    app.router.add_post("/logout", logout, name="logout")

@@ -1,0 +1,49 @@
+"""Password hashing with argon2id (argon2-cffi). Hashing is slow on purpose, so it runs in a
+thread: the event loop keeps serving other requests meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+# Verified against when the username is unknown, so that an unknown user takes as long to
+# refuse as a wrong password (the answer's timing does not tell whether a user exists).
+_UNKNOWN_USER_HASH = _HASHER.hash("no user has this password")
+
+MIN_LENGTH = 10
+MAX_LENGTH = 200
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a password may not be used (Danish), or None."""
+    if len(password) < MIN_LENGTH:
+        return f"Adgangskoden skal være mindst {MIN_LENGTH} tegn."
+    if len(password) > MAX_LENGTH:
+        return f"Adgangskoden må højst være {MAX_LENGTH} tegn."
+    if username and password.strip().lower() == username.strip().lower():
+        return "Adgangskoden må ikke være det samme som brugernavnet."
+    if "\x00" in password:
+        return "Adgangskoden indeholder et tegn, der ikke kan bruges."
+    return None
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; with no hash (unknown user) it costs the same and fails."""
+    if password_hash is None:
+        await asyncio.to_thread(_verify, _UNKNOWN_USER_HASH, password + "\x01")
+        return False
+    return await asyncio.to_thread(_verify, password_hash, password)

@@ -1,0 +1,258 @@
+"""Staff users of one municipality: create, list, disable/enable, new password; and the login
+check with its lockout (per user and per address).
+
+Lockout: `USER_LIMIT` failed logins for one username within `WINDOW` lock that username for
+`LOCK_FOR` (counted for names that do not exist too, so the answer never tells whether a user
+exists); `ADDRESS_LIMIT` failures from one address within `WINDOW` refuse that address until
+its failures age out. A successful login clears the user's count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.platform.audit import record
+from service.platform.auth import ROLES, Principal
+from service.platform.db.engine import Database, as_utc
+from service.platform.db.models import LoginFailure, StaffSession, StaffUser
+from service.platform.errors import Conflict, Invalid, NotFound
+from service.platform.sessions import StaffSessions, staff_principal
+from service.staff.passwords import hash_password, password_problem, verify_password
+
+WINDOW = timedelta(minutes=15)
+USER_LIMIT = 5
+ADDRESS_LIMIT = 20
+LOCK_FOR = timedelta(minutes=15)
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+WRONG = "Forkert brugernavn eller adgangskode."
+LOCKED = ("For mange mislykkede forsøg. Vent 15 minutter og prøv igen, eller bed en "
+          "administrator om en ny adgangskode.")
+
+
+def normal_username(username: str) -> str:
+    return username.strip().lower()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A login attempt: the user's id on success, else the Danish message to show."""
+
+    user_id: int | None
+    message: str = ""
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    role: str
+    consultant_key: str | None
+    consultant_name: str | None
+    created_at: datetime
+    disabled: bool
+    locked_until: datetime | None
+    failed_logins: int
+
+
+class StaffUsers:
+    """The staff users use case (pages, the CLI and the demo call it alike)."""
+
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 sessions: StaffSessions) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.sessions = sessions
+        self.municipality_id = config.municipality.id
+
+    # -- administration ---------------------------------------------------------------
+
+    def _check(self, username: str, role: str, consultant_key: str | None
+               ) -> list[dict[str, str]]:
+        errors: list[dict[str, str]] = []
+        if not USERNAME.match(username):
+            errors.append({"field": "username", "message": (
+                "Brugernavnet skal være 2-64 tegn: små bogstaver a-z, tal og . _ @ -, og "
+                "begynde med et bogstav eller tal.")})
+        if role not in ROLES:
+            errors.append({"field": "role", "message": "Vælg en rolle: " + ", ".join(ROLES)
+                           + "."})
+        if role == "consultant":
+            if not consultant_key:
+                errors.append({"field": "consultant_id", "message":
+                               "En konsulent skal knyttes til en konsulent fra konfigurationen."})
+            elif self.config.consultant(consultant_key) is None:
+                errors.append({"field": "consultant_id", "message":
+                               f"Ukendt konsulent: {consultant_key}."})
+        elif consultant_key:
+            errors.append({"field": "consultant_id", "message":
+                           "Kun brugere med rollen konsulent knyttes til en konsulent."})
+        return errors
+
+    async def create(self, username: str, role: str, password: str,
+                     consultant_key: str | None = None, principal: Principal | None = None
+                     ) -> UserView:
+        """A new user. Raises Invalid naming the field, Conflict if the name is taken."""
+        username = normal_username(username)
+        consultant_key = consultant_key or None
+        errors = self._check(username, role, consultant_key)
+        problem = password_problem(password, username)
+        if problem:
+            errors.append({"field": "password", "message": problem})
+        if errors:
+            raise Invalid(errors)
+        password_hash = await hash_password(password)
+        async with self.db.write() as session:
+            taken = (await session.execute(select(StaffUser.id).where(
+                StaffUser.municipality_id == self.municipality_id,
+                StaffUser.username == username))).first()
+            if taken is not None:
+                raise Conflict(f"Brugernavnet {username} findes allerede.")
+            user = StaffUser(municipality_id=self.municipality_id, username=username,
+                             password_hash=password_hash, role=role,
+                             consultant_key=consultant_key, failed_logins=0)
+            session.add(user)
+            await session.flush()
+            record(session, principal, self.municipality_id, "staff.user_created",
+                   details={"user": username, "user_role": role})
+            return self._view(user)
+
+    def _view(self, user: StaffUser) -> UserView:
+        consultant = self.config.consultant(user.consultant_key) if user.consultant_key \
+            else None
+        locked = as_utc(user.locked_until) if user.locked_until else None
+        if locked is not None and locked <= self.clock.utcnow():
+            locked = None
+        return UserView(id=user.id, username=user.username, role=user.role,
+                        consultant_key=user.consultant_key,
+                        consultant_name=consultant.name if consultant else None,
+                        created_at=as_utc(user.created_at),
+                        disabled=user.disabled_at is not None, locked_until=locked,
+                        failed_logins=user.failed_logins)
+
+    async def list(self) -> list[UserView]:
+        async with self.db.read() as session:
+            users = (await session.execute(select(StaffUser).where(
+                StaffUser.municipality_id == self.municipality_id
+            ).order_by(StaffUser.username))).scalars().all()
+            return [self._view(user) for user in users]
+
+    async def _user(self, session: AsyncSession, user_id: int) -> StaffUser:
+        user = await session.get(StaffUser, user_id)
+        if user is None or user.municipality_id != self.municipality_id:
+            raise NotFound("Brugeren findes ikke.")
+        return user
+
+    async def set_disabled(self, user_id: int, disabled: bool, principal: Principal
+                           ) -> UserView:
+        """Disable (every session ends at once) or enable a user. An admin cannot disable
+        themself (someone must be left to undo it)."""
+        if disabled and user_id == principal.key_id and principal.role == "admin":
+            raise Conflict("Du kan ikke deaktivere dig selv.")
+        async with self.db.write() as session:
+            user = await self._user(session, user_id)
+            user.disabled_at = self.clock.utcnow() if disabled else None
+            if disabled:
+                await session.execute(delete(StaffSession).where(
+                    StaffSession.user_id == user_id))
+            record(session, principal, self.municipality_id,
+                   "staff.user_disabled" if disabled else "staff.user_enabled",
+                   details={"user": user.username})
+            return self._view(user)
+
+    async def set_password(self, user_id: int, password: str, principal: Principal | None
+                           ) -> UserView:
+        """A new password; ends the user's sessions and lifts a lockout."""
+        async with self.db.read() as session:
+            username = (await self._user(session, user_id)).username
+        problem = password_problem(password, username)
+        if problem:
+            raise Invalid.field("password", problem)
+        password_hash = await hash_password(password)
+        async with self.db.write() as session:
+            user = await self._user(session, user_id)
+            user.password_hash = password_hash
+            user.failed_logins = 0
+            user.locked_until = None
+            await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+            await session.execute(delete(LoginFailure).where(
+                LoginFailure.municipality_id == self.municipality_id,
+                LoginFailure.username == user.username))
+            record(session, principal, self.municipality_id, "staff.password_set",
+                   details={"user": user.username})
+            return self._view(user)
+
+    async def find(self, username: str) -> UserView | None:
+        async with self.db.read() as session:
+            user = (await session.execute(select(StaffUser).where(
+                StaffUser.municipality_id == self.municipality_id,
+                StaffUser.username == normal_username(username)))).scalar_one_or_none()
+            return self._view(user) if user is not None else None
+
+    # -- login ------------------------------------------------------------------------
+
+    async def _locked(self, session: AsyncSession, username: str, address: str, now: datetime
+                      ) -> bool:
+        since = now - WINDOW
+        by_user = (await session.execute(select(func.count(LoginFailure.id)).where(
+            LoginFailure.municipality_id == self.municipality_id,
+            LoginFailure.username == username, LoginFailure.at > since))).scalar_one()
+        if by_user >= USER_LIMIT:
+            return True
+        by_address = (await session.execute(select(func.count(LoginFailure.id)).where(
+            LoginFailure.address == address, LoginFailure.at > since))).scalar_one()
+        return bool(by_address >= ADDRESS_LIMIT)
+
+    async def login(self, username: str, password: str, address: str) -> LoginResult:
+        """Check a login. Never says whether the username exists: an unknown name, a wrong
+        password and a disabled user get the same answer, and the lockout counts them all."""
+        username = normal_username(username)[:64]
+        now = self.clock.utcnow()
+        async with self.db.read() as session:
+            if await self._locked(session, username, address, now):
+                return LoginResult(None, LOCKED, locked=True)
+            user = (await session.execute(select(StaffUser).where(
+                StaffUser.municipality_id == self.municipality_id,
+                StaffUser.username == username))).scalar_one_or_none()
+            locked_until = as_utc(user.locked_until) if user and user.locked_until else None
+        if locked_until is not None and locked_until > now:
+            return LoginResult(None, LOCKED, locked=True)
+        good = await verify_password(user.password_hash if user else None, password)
+        if good and user is not None and user.disabled_at is None:
+            async with self.db.write() as session:
+                row = await self._user(session, user.id)
+                row.failed_logins = 0
+                row.locked_until = None
+                await session.execute(delete(LoginFailure).where(
+                    LoginFailure.municipality_id == self.municipality_id,
+                    LoginFailure.username == username))
+                record(session, staff_principal(row), self.municipality_id, "staff.login")
+            return LoginResult(user.id)
+        async with self.db.write() as session:
+            session.add(LoginFailure(municipality_id=self.municipality_id, username=username,
+                                     address=address[:64], at=now))
+            if user is not None:
+                row = await self._user(session, user.id)
+                row.failed_logins += 1
+                if row.failed_logins >= USER_LIMIT:
+                    row.locked_until = now + LOCK_FOR
+                    row.failed_logins = 0
+            await session.flush()
+            locked = await self._locked(session, username, address, now)
+        return LoginResult(None, LOCKED if locked else WRONG, locked=locked)
+
+    async def logout(self, cookie_value: str, principal: Principal) -> None:
+        await self.sessions.end(cookie_value)
+        async with self.db.write() as session:
+            record(session, principal, self.municipality_id, "staff.logout")
+

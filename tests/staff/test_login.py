@@ -1,0 +1,167 @@
+"""Login, logout, sessions and lockout of the staff pages, through real HTTP requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from yarl import URL
+
+from service.clock import SettableClock
+from service.keys import DB, STAFF_USERS
+from service.platform.db.models import AuditEntry, StaffSession
+from service.platform.sessions import SESSION_COOKIE, session_id
+from service.staff.users import ADDRESS_LIMIT, USER_LIMIT
+from tests.conftest import (
+    STAFF_PASSWORD,
+    Staff,
+    log_in,
+    make_secrets,
+    staff_username,
+    start_api,
+    start_staff,
+)
+
+
+def _cookie(browser: Any, name: str) -> Any:
+    return next((c for c in browser.session.cookie_jar if c.key == name), None)
+
+
+async def test_pages_redirect_to_login_without_a_session(staff: Staff) -> None:
+    browser = await staff.browser()
+    response = await browser.session.get(browser.url("/admin/users?x=1"), allow_redirects=False)
+    assert response.status == 302
+    location = URL(response.headers["Location"])
+    assert location.path == "/login" and location.query["next"] == "/admin/users?x=1"
+
+
+async def test_login_takes_the_user_back_where_they_were_going(staff: Staff) -> None:
+    browser = await staff.browser()
+    response, page = await log_in(browser, staff_username("admin"), next_path="/admin/users")
+    assert response.status == 200 and response.url.path == "/admin/users"
+    assert "Brugere" in page and "test-admin · Administrator" in page
+    cookie = _cookie(browser, SESSION_COOKIE)
+    assert cookie is not None and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain http in the test; https sets Secure
+
+
+async def test_next_never_leads_to_another_host(staff: Staff) -> None:
+    browser = await staff.browser()
+    response, _ = await log_in(browser, staff_username("admin"), next_path="//evil.example/")
+    assert response.url.host == "127.0.0.1" and response.url.path != "/login"
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(staff: Staff) -> None:
+    browser = await staff.browser()
+    wrong, wrong_page = await log_in(browser, staff_username("intake"), "forkert-kode-123")
+    unknown, unknown_page = await log_in(browser, "findes-ikke", "forkert-kode-123")
+    assert wrong.status == unknown.status == 401
+    for page in (wrong_page, unknown_page):
+        assert "Forkert brugernavn eller adgangskode." in page
+        assert 'aria-invalid="true"' in page
+    assert _cookie(browser, SESSION_COOKIE) is None
+
+
+async def test_login_form_without_its_csrf_token_is_refused(staff: Staff) -> None:
+    browser = await staff.browser()
+    await browser.get("/login")
+    response, page = await browser.post("/login", {"username": staff_username("intake"),
+                                                   "password": STAFF_PASSWORD,
+                                                   "csrf_token": "gættet"})
+    assert response.status == 403 and "udløbet" in page
+    assert _cookie(browser, SESSION_COOKIE) is None
+
+
+async def test_a_user_is_locked_after_repeated_failures(staff: Staff) -> None:
+    browser = await staff.browser()
+    for _ in range(USER_LIMIT - 1):
+        response, _ = await log_in(browser, staff_username("intake"), "forkert-kode-123")
+        assert response.status == 401
+    response, page = await log_in(browser, staff_username("intake"), "forkert-kode-123")
+    assert response.status == 429 and "For mange mislykkede forsøg" in page
+    # Now even the right password is refused, with the same message.
+    response, page = await log_in(browser, staff_username("intake"))
+    assert response.status == 429 and "For mange mislykkede forsøg" in page
+    # A name that does not exist locks the same way (the answer never tells them apart).
+    for _ in range(USER_LIMIT):
+        response, page = await log_in(browser, "ukendt-bruger", "forkert-kode-123")
+    assert response.status == 429 and "For mange mislykkede forsøg" in page
+    # Other users are not affected; an admin's new password lifts the lock.
+    await staff.login("manager")
+    user = await staff.api.client.app[STAFF_USERS].find(staff_username("intake"))
+    assert user is not None and user.locked_until is not None
+    admin = await staff.login("admin")
+    response, page = await admin.post(f"/admin/users/{user.id}/password",
+                                      {"password": "helt-ny-adgangskode"})
+    assert response.status == 200 and "Den nye adgangskode er gemt" in page
+    response, _ = await log_in(browser, staff_username("intake"), "helt-ny-adgangskode")
+    assert response.status == 200 and response.url.path != "/login"
+
+
+async def test_an_address_is_refused_after_many_failures(staff: Staff) -> None:
+    browser = await staff.browser()
+    for number in range(ADDRESS_LIMIT):
+        response, _ = await log_in(browser, f"navn-{number}", "forkert-kode-123")
+    assert response.status == 429
+    # From this address even a right login waits.
+    response, page = await log_in(browser, staff_username("admin"))
+    assert response.status == 429 and "For mange mislykkede forsøg" in page
+
+
+async def test_a_session_id_planted_before_login_is_never_used(staff: Staff) -> None:
+    browser = await staff.browser()
+    planted = "plantet-af-en-angriber-0123456789"
+    browser.session.cookie_jar.update_cookies({SESSION_COOKIE: planted},
+                                              response_url=URL(browser.base))
+    await log_in(browser, staff_username("intake"))
+    cookie = _cookie(browser, SESSION_COOKIE)
+    assert cookie is not None and cookie.value != planted
+    async with staff.api.client.app[DB].read() as session:
+        ids = set((await session.execute(select(StaffSession.id))).scalars())
+    assert session_id(cookie.value) in ids and session_id(planted) not in ids
+
+
+async def test_logout_ends_the_session_and_needs_the_csrf_token(staff: Staff) -> None:
+    browser = await staff.login("manager")
+    cookie = _cookie(browser, SESSION_COOKIE).value
+    response, page = await browser.post("/logout", {"csrf_token": "forkert"})
+    assert response.status == 403 and "Handlingen blev afvist" in page
+    response, page = await browser.post("/logout")
+    assert response.status == 200 and response.url.path == "/login"
+    assert "Du er logget ud." in page
+    # The old cookie value no longer opens anything.
+    other = await staff.browser()
+    other.session.cookie_jar.update_cookies({SESSION_COOKIE: cookie},
+                                            response_url=URL(other.base))
+    response = await other.session.get(other.url("/admin/users"), allow_redirects=False)
+    assert response.status == 302
+    async with staff.api.client.app[DB].read() as session:
+        actions = list((await session.execute(select(AuditEntry.action).where(
+            AuditEntry.actor == "manager:test-manager"))).scalars())
+    assert actions == ["staff.login", "staff.logout"]
+
+
+async def test_sessions_end_when_idle_and_after_the_absolute_limit(demo_config: Any,
+                                                                   sqlite_url: str) -> None:
+    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            browser = await staff.login("admin")
+            clock.advance(timedelta(minutes=50))
+            response, _ = await browser.get("/admin/users")
+            assert response.url.path == "/admin/users"  # seen again: the idle time restarts
+            clock.advance(timedelta(minutes=50))
+            response, _ = await browser.get("/admin/users")
+            assert response.url.path == "/admin/users"
+            clock.advance(timedelta(minutes=61))  # idle too long
+            response, _ = await browser.get("/admin/users")
+            assert response.url.path == "/login"
+            browser = await staff.login("admin")
+            for _ in range(20):  # busy all day: the absolute limit still ends it
+                clock.advance(timedelta(minutes=30))
+                response, _ = await browser.get("/admin/users")
+            assert response.url.path == "/login"
+            async with api.client.app[DB].read() as session:
+                left = (await session.execute(select(func.count(StaffSession.id)))).scalar()
+            assert left == 0
