@@ -39,6 +39,7 @@ from service.keys import (
     FAKE_SLACK,
     INTAKE,
     JOBS,
+    KPIS,
     LINKS,
     NOTIFIER,
     OUTBOX,
@@ -55,6 +56,8 @@ from service.keys import (
     STAFF_USERS,
     TASKS,
 )
+from service.kpis import api as kpis_api
+from service.kpis.figures import KpiService
 from service.meetings import api as meetings_api
 from service.meetings import pages as employer_pages
 from service.meetings.answers import MeetingAnswers
@@ -160,6 +163,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
+        app[KPIS] = KpiService(db, config, clock)
         sessions = StaffSessions(db, clock, municipality)
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
@@ -208,6 +212,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     outbox_api.add_routes(app)
     tasks_api.add_routes(app)
     closing_api.add_routes(app)
+    kpis_api.add_routes(app)
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from service.followup.tasks import TaskService
     from service.intake.service import IntakeService
     from service.jobs.runner import InProcessRunner
+    from service.kpis.figures import KpiService
     from service.meetings.answers import MeetingAnswers
     from service.meetings.links import MeetingLinks
     from service.meetings.notifications import MeetingNotifier
@@ -52,6 +53,7 @@ OUTBOX: web.AppKey[OutboxDeliverer] = web.AppKey("outbox_deliverer")
 OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
+KPIS: web.AppKey[KpiService] = web.AppKey("kpis")
 OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")

@@ -1,0 +1,285 @@
+"""Charts drawn on the server as inline SVG: line charts of shares against a milestone, bar
+charts of counts, the consultants' load against capacity.
+
+Plain SVG (no library, no script, nothing from another host): each chart has a title and a
+description for screen readers, labelled axes with Danish numbers, a legend, and scales to
+the width of the page (viewBox). A missing value (a month with nothing to divide) leaves a
+gap in a line, never a false zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import count
+
+from markupsafe import Markup, escape
+
+MONTHS_SHORT = ("jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.",
+                "okt.", "nov.", "dec.")
+
+# Colours with enough contrast on white; a milestone is always dashed, a goal dotted.
+BLUE, ORANGE, GREEN, GREY, RED = "#1f4e79", "#c45f00", "#2f6b1f", "#6b6f76", "#a4161a"
+
+WIDTH, HEIGHT = 640, 300
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 58  # plot margins (legend above, months below)
+_ids = count(1)
+
+
+def month_label(month: date) -> str:
+    """'nov. 2026'."""
+    return f"{MONTHS_SHORT[month.month - 1]} {month.year}"
+
+
+def danish_number(value: float, decimals: int = 1) -> str:
+    """'62,5'; whole numbers without decimals; thousands with a dot ('1.234')."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def danish_percent(share: float | None) -> str:
+    """'39 %' for 0.39; '–' when there is nothing to divide."""
+    if share is None:
+        return "–"
+    return f"{danish_number(round(share * 100, 1))} %"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or one bar colour: a value per month (None: no value)."""
+
+    label: str
+    values: Sequence[float | None]
+    colour: str
+    style: str = "solid"  # solid | dashed (a milestone) | dotted (a goal)
+    step: bool = False  # a milestone holds until the next: drawn as steps
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The value axis: from 0 to `top`, with `ticks` gridlines; `percent` shows 0.39 as 39 %."""
+
+    title: str
+    top: float
+    ticks: int = 4
+    percent: bool = False
+
+    def text(self, value: float) -> str:
+        return danish_percent(value) if self.percent else danish_number(value)
+
+
+def nice_top(largest: float) -> float:
+    """A round upper end for a count axis: 1, 2, 5 or 10 times a power of ten."""
+    if largest <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(largest))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= largest)
+
+
+def _dash(style: str) -> str:
+    return {"dashed": ' stroke-dasharray="7 5"', "dotted": ' stroke-dasharray="2 4"'}.get(
+        style, "")
+
+
+class _Frame:
+    """Coordinates of one chart: months across, values up."""
+
+    def __init__(self, months: Sequence[date], axis: Axis) -> None:
+        self.months = months
+        self.axis = axis
+        self.plot_w = WIDTH - LEFT - RIGHT
+        self.plot_h = HEIGHT - TOP - BOTTOM
+        self.band = self.plot_w / max(len(months), 1)
+
+    def x(self, index: float) -> float:
+        return LEFT + self.band * (index + 0.5)
+
+    def y(self, value: float) -> float:
+        clipped = max(0.0, min(value, self.axis.top))
+        return TOP + self.plot_h * (1 - clipped / self.axis.top)
+
+    def grid(self) -> list[str]:
+        out = []
+        for i in range(self.axis.ticks + 1):
+            value = self.axis.top * i / self.axis.ticks
+            y = self.y(value)
+            out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                       f'stroke="#d6d9de" stroke-width="1"/>')
+            out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                       f'font-size="11" fill="#444">{escape(self.axis.text(value))}</text>')
+        # The value axis' title, turned up along the axis.
+        mid = TOP + self.plot_h / 2
+        out.append(f'<text x="14" y="{mid:.1f}" transform="rotate(-90 14 {mid:.1f})" '
+                   f'text-anchor="middle" font-size="11" fill="#444">'
+                   f'{escape(self.axis.title)}</text>')
+        return out
+
+    def month_axis(self) -> list[str]:
+        # Every month labelled while they fit; else every 2nd, 3rd, … month.
+        every = max(1, math.ceil(len(self.months) * 58 / self.plot_w))
+        bottom = TOP + self.plot_h
+        out = [f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" '
+               f'stroke="#444" stroke-width="1"/>']
+        for i, month in enumerate(self.months):
+            if i % every:
+                continue
+            x = self.x(i)
+            out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" '
+                       f'font-size="11" fill="#444">{escape(month_label(month))}</text>')
+        out.append(f'<text x="{LEFT + self.plot_w / 2:.1f}" y="{HEIGHT - 8}" '
+                   f'text-anchor="middle" font-size="11" fill="#444">Måned</text>')
+        return out
+
+
+def _legend(series: Sequence[Series], bars: bool = False) -> list[str]:
+    out, x = [], LEFT
+    for s in series:
+        if bars and s.style == "solid":
+            out.append(f'<rect x="{x}" y="10" width="14" height="10" fill="{s.colour}"/>')
+        else:
+            out.append(f'<line x1="{x}" x2="{x + 18}" y1="15" y2="15" stroke="{s.colour}" '
+                       f'stroke-width="2.5"{_dash(s.style)}/>')
+        out.append(f'<text x="{x + 22}" y="19" font-size="12" fill="#1b1b1b">'
+                   f'{escape(s.label)}</text>')
+        x += 30 + 7 * len(s.label)
+    return out
+
+
+def _svg(title: str, description: str, body: list[str], height: int = HEIGHT) -> Markup:
+    n = next(_ids)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+             f'width="100%" role="img" aria-labelledby="chart-{n}-t chart-{n}-d" '
+             f'class="chart" font-family="system-ui, sans-serif">',
+             f'<title id="chart-{n}-t">{escape(title)}</title>',
+             f'<desc id="chart-{n}-d">{escape(description)}</desc>',
+             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fff"/>',
+             *body, "</svg>"]
+    return Markup("\n".join(parts))
+
+
+def _describe(months: Sequence[date], series: Sequence[Series], axis: Axis) -> str:
+    lines = []
+    for s in series:
+        values = ", ".join(f"{month_label(m)}: {'–' if v is None else axis.text(v)}"
+                           for m, v in zip(months, s.values, strict=True))
+        lines.append(f"{s.label}: {values}.")
+    return " ".join(lines)
+
+
+def line_chart(title: str, months: Sequence[date], series: Sequence[Series], axis: Axis
+               ) -> Markup:
+    """Lines over the months; a step series (a milestone) as steps across each month."""
+    frame = _Frame(months, axis)
+    body = frame.grid() + frame.month_axis()
+    for s in series:
+        dash = _dash(s.style)
+        if s.step:
+            for i, value in enumerate(s.values):
+                if value is None:
+                    continue
+                x0, x1, y = LEFT + frame.band * i, LEFT + frame.band * (i + 1), frame.y(value)
+                body.append(f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                            f'stroke="{s.colour}" stroke-width="2"{dash}/>')
+            continue
+        run: list[str] = []
+        for i, value in enumerate([*s.values, None]):
+            if value is not None:
+                run.append(f"{frame.x(i):.1f},{frame.y(value):.1f}")
+                body.append(f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(value):.1f}" r="3.5" '
+                            f'fill="{s.colour}"><title>{escape(s.label)}, '
+                            f'{escape(month_label(months[i]))}: '
+                            f'{escape(axis.text(value))}</title></circle>')
+            elif run:
+                if len(run) > 1:
+                    body.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                                f'stroke="{s.colour}" stroke-width="2.5"{dash}/>')
+                run = []
+    body += _legend(series)
+    return _svg(title, _describe(months, series, axis), body)
+
+
+def bar_chart(title: str, months: Sequence[date], series: Sequence[Series], axis: Axis,
+              reference: Series | None = None) -> Markup:
+    """Bars per month, stacked in the order given; `reference` a dashed line across."""
+    frame = _Frame(months, axis)
+    body = frame.grid() + frame.month_axis()
+    width = min(frame.band * 0.6, 48)
+    for i in range(len(months)):
+        base = 0.0
+        for s in series:
+            value = s.values[i] or 0
+            if not value:
+                continue
+            y_top, y_base = frame.y(base + value), frame.y(base)
+            body.append(f'<rect x="{frame.x(i) - width / 2:.1f}" y="{y_top:.1f}" '
+                        f'width="{width:.1f}" height="{max(y_base - y_top, 0.5):.1f}" '
+                        f'fill="{s.colour}"><title>{escape(s.label)}, '
+                        f'{escape(month_label(months[i]))}: {escape(axis.text(value))}'
+                        f'</title></rect>')
+            base += value
+    shown = list(series)
+    if reference is not None:
+        shown.append(reference)
+        value = next((v for v in reference.values if v is not None), None)
+        if value is not None:
+            y = frame.y(value)
+            body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                        f'stroke="{reference.colour}" stroke-width="2"'
+                        f'{_dash(reference.style)}/>')
+    body += _legend(shown, bars=True)
+    return _svg(title, _describe(months, shown, axis), body)
+
+
+@dataclass(frozen=True)
+class LoadBar:
+    label: str
+    value: int
+    capacity: int
+
+
+def load_chart(title: str, bars: Sequence[LoadBar]) -> Markup:
+    """One horizontal bar per consultant: open cases, the capacity as a dark mark; a bar over
+    its capacity is red."""
+    row, label_w = 26, 150
+    height = TOP + row * max(len(bars), 1) + 40
+    top = max([b.capacity for b in bars] + [b.value for b in bars] + [1])
+    scale = nice_top(top)
+    plot_w = WIDTH - label_w - RIGHT - 40
+
+    def x(value: float) -> float:
+        return label_w + plot_w * value / scale
+
+    body = []
+    for i in range(5):
+        value = scale * i / 4
+        body.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{TOP - 4}" '
+                    f'y2="{height - 36}" stroke="#d6d9de"/>')
+        body.append(f'<text x="{x(value):.1f}" y="{height - 22}" text-anchor="middle" '
+                    f'font-size="11" fill="#444">{escape(danish_number(value))}</text>')
+    body.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+                f'font-size="11" fill="#444">Åbne sager</text>')
+    for i, bar in enumerate(bars):
+        y = TOP + row * i
+        colour = RED if bar.value > bar.capacity else BLUE
+        body.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12" '
+                    f'fill="#1b1b1b">{escape(bar.label)}</text>')
+        body.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(x(bar.value) - label_w, 0):.1f}" '
+                    f'height="14" fill="{colour}"><title>{escape(bar.label)}: '
+                    f'{bar.value} af {bar.capacity}</title></rect>')
+        body.append(f'<line x1="{x(bar.capacity):.1f}" x2="{x(bar.capacity):.1f}" y1="{y + 1}" '
+                    f'y2="{y + 21}" stroke="#1b1b1b" stroke-width="3"/>')
+        body.append(f'<text x="{x(max(bar.value, bar.capacity)) + 6:.1f}" y="{y + 15}" '
+                    f'font-size="11" fill="#444">{bar.value}/{bar.capacity}</text>')
+    body.append(f'<rect x="{label_w}" y="10" width="14" height="10" fill="{BLUE}"/>'
+                f'<text x="{label_w + 20}" y="19" font-size="12">Åbne sager</text>'
+                f'<line x1="{label_w + 120}" x2="{label_w + 120}" y1="8" y2="22" '
+                f'stroke="#1b1b1b" stroke-width="3"/>'
+                f'<text x="{label_w + 128}" y="19" font-size="12">Kapacitet</text>'
+                f'<rect x="{label_w + 210}" y="10" width="14" height="10" fill="{RED}"/>'
+                f'<text x="{label_w + 230}" y="19" font-size="12">Over kapacitet</text>')
+    description = " ".join(f"{b.label}: {b.value} åbne sager af {b.capacity}." for b in bars)
+    return _svg(title, description, body, height)
