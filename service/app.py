@@ -57,6 +57,7 @@ from service.keys import (
     TASKS,
 )
 from service.kpis import api as kpis_api
+from service.kpis import pages as kpi_pages
 from service.kpis.figures import KpiService
 from service.meetings import api as meetings_api
 from service.meetings import pages as employer_pages
@@ -96,6 +97,7 @@ log = logging.getLogger("fasthold")
 # The staff pages' template directories, one per area ("area/name.html").
 PAGE_TEMPLATES = {
     "staff": staff_login.TEMPLATES,
+    "kpis": kpi_pages.TEMPLATES,
 }
 
 
@@ -222,4 +224,5 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     add_page_routes(app)
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
+    kpi_pages.add_routes(app)
     return app

@@ -1,0 +1,234 @@
+"""The manager's dashboard (`/dashboard`) and its figures as CSV (`/dashboard.csv`): per month
+against the milestones, with charts drawn on the server, consultants' load and cases at risk.
+Managers and admins only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from markupsafe import Markup
+
+from service.keys import CLOCK, KPIS
+from service.kpis.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    RED,
+    Axis,
+    LoadBar,
+    Series,
+    bar_chart,
+    danish_number,
+    danish_percent,
+    line_chart,
+    load_chart,
+    month_label,
+    nice_top,
+)
+from service.kpis.figures import (
+    AT_RISK_EXPLANATION,
+    FIGURES,
+    LOAD_EXPLANATION,
+    WORKPLACE_GOAL,
+    CaseAtRisk,
+    ConsultantLoad,
+    MonthKpis,
+)
+from service.kpis.report import month_range
+from service.platform.errors import Invalid
+from service.platform.pages import add_nav, page_principal, render
+from service.text.danish import danish_date
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ROLES = ("manager",)  # and admin, who may open every page
+# Danish words for the query fields in messages.
+FIELD_NAMES = {"from": "Fra måned", "to": "Til måned"}
+MESSAGES = {"must not be before from": "må ikke ligge før fra-måneden"}
+
+
+def _value_text(kind: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if kind == "share":
+        return danish_percent(value)
+    return danish_number(value)
+
+
+def _cell(month: MonthKpis, key: str, kind: str) -> dict[str, Any]:
+    value = month.value(key)
+    target = month.target(key)
+    met = None if value is None or target is None else value >= target
+    return {"text": _value_text(kind, value), "target": danish_percent(target)
+            if target is not None else None, "met": met}
+
+
+def figures_table(months: list[MonthKpis]) -> list[dict[str, Any]]:
+    """One row per figure: its label, explanation and a cell per month."""
+    return [{"label": f.label, "explanation": f.explanation, "key": f.key,
+             "cells": [_cell(m, f.key, f.kind) for m in months]} for f in FIGURES]
+
+
+def _shares(months: list[MonthKpis], key: str) -> list[float | None]:
+    return [m.value(key) for m in months]
+
+
+def _milestones(months: list[MonthKpis], key: str) -> list[float | None]:
+    return [m.target(key) for m in months]
+
+
+def charts(months: list[MonthKpis], loads: list[ConsultantLoad]) -> list[dict[str, Any]]:
+    """The dashboard's charts, each with a heading and what it shows in one line."""
+    labels = [m.month for m in months]
+    share = Axis("Andel", 1.0, percent=True)
+    most = max([m.first_meetings for m in months] + [1])
+    counts = Axis("Første samtaler", nice_top(most))
+    days = [m.median_days_to_first_meeting for m in months]
+    day_axis = Axis("Dage", nice_top(max([d or 0 for d in days] + [60])))
+    week8 = [55.0] * len(months)
+    return [
+        {"title": "Første samtaler på arbejdspladsen",
+         "svg": line_chart("Andel første samtaler på arbejdspladsen", labels, [
+             Series("Andel på arbejdspladsen", _shares(months, "workplace_share"), BLUE),
+             Series("Milepæl", _milestones(months, "workplace_share"), ORANGE, "dashed",
+                    step=True),
+             Series("Mål 70 %", [WORKPLACE_GOAL] * len(months), GREY, "dotted", step=True),
+         ], share)},
+        {"title": "Første samtaler efter sted",
+         "svg": bar_chart("Første samtaler pr. måned efter sted", labels, [
+             Series("Arbejdspladsen", _shares(months, "first_meetings_workplace"), BLUE),
+             Series("Jobcentret", _shares(months, "first_meetings_jobcentre"), ORANGE),
+             Series("Telefonisk", _shares(months, "first_meetings_phone"), GREY),
+         ], counts)},
+        {"title": "Første samtale inden udgangen af uge 8",
+         "svg": line_chart("Andel første samtaler inden udgangen af uge 8", labels, [
+             Series("Inden uge 8", _shares(months, "before_week8_share"), GREEN),
+             Series("Over 3 uger for sent", _shares(months, "late_over_3_weeks_share"), RED),
+             Series("Milepæl", _milestones(months, "before_week8_share"), ORANGE, "dashed",
+                    step=True),
+         ], share)},
+        {"title": "Virksomhedsrettet indsats inden uge 13",
+         "svg": line_chart("Andel med virksomhedsrettet indsats inden udgangen af uge 13",
+                           labels, [
+             Series("Indsats inden uge 13", _shares(months, "intervention_share"), BLUE),
+             Series("Milepæl", _milestones(months, "intervention_share"), ORANGE, "dashed",
+                    step=True),
+         ], share)},
+        {"title": "Arbejdsgiveren deltog",
+         "svg": line_chart("Andel første samtaler, hvor arbejdsgiveren deltog", labels, [
+             Series("Arbejdsgiver deltog", _shares(months, "employer_share"), GREEN),
+         ], share)},
+        {"title": "Dage fra første fraværsdag til første samtale",
+         "svg": bar_chart("Dage fra første fraværsdag til første samtale (median)", labels, [
+             Series("Median, dage", days, BLUE),
+         ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"))},
+        {"title": "Konsulenternes sager mod kapacitet",
+         "svg": load_chart("Åbne sager pr. konsulent mod kapacitet", [
+             LoadBar(load.name, load.open_cases, load.capacity) for load in loads])},
+    ]
+
+
+def _days_left(case: CaseAtRisk) -> str:
+    if case.days_left < 0:
+        return f"overskredet med {-case.days_left} {'dag' if case.days_left == -1 else 'dage'}"
+    if case.days_left == 0:
+        return "i dag"
+    return f"om {case.days_left} {'dag' if case.days_left == 1 else 'dage'}"
+
+
+def _errors(exc: Invalid) -> dict[str, str]:
+    return {e["field"]: f"{FIELD_NAMES.get(e['field'], e['field'])}: "
+            f"{MESSAGES.get(e['message'], 'skriv en måned som ÅÅÅÅ-MM, fx 2026-11')}"
+            for e in exc.errors}
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    await page_principal(request, *ROLES)
+    today = request.app[CLOCK].today()
+    errors: dict[str, str] = {}
+    try:
+        first, last = month_range(request.query, today)
+    except Invalid as exc:
+        errors = _errors(exc)
+        first, last = month_range({}, today)
+    kpis = request.app[KPIS]
+    months = await kpis.monthly(first, last)
+    loads, risky = await kpis.load(), await kpis.at_risk()
+    latest = next((m for m in reversed(months) if m.month <= today), months[-1])
+    return render(
+        request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
+        first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
+        period=f"{month_label(first)} – {month_label(last)}",
+        months=[month_label(m.month) for m in months], table=figures_table(months),
+        charts=[{"title": c["title"], "svg": Markup(c["svg"])} for c in charts(months, loads)],
+        latest=latest, latest_label=month_label(latest.month),
+        headline=[_cell(latest, key, "share") | {"label": label}
+                  for key, label in (("workplace_share", "På arbejdspladsen"),
+                                     ("before_week8_share", "Inden uge 8"),
+                                     ("intervention_share", "Indsats inden uge 13"),
+                                     ("employer_share", "Arbejdsgiver deltog"))],
+        loads=[{"name": load.name, "team": load.team, "open": load.open_cases,
+                "capacity": load.capacity, "share": danish_percent(load.share),
+                "over": load.open_cases > load.capacity} for load in loads],
+        load_explanation=LOAD_EXPLANATION,
+        at_risk=[{"case_id": c.case_id, "consultant": c.consultant_name or "ingen ejer",
+                  "deadline": danish_date(c.deadline), "days_left": _days_left(c),
+                  "past": c.days_left < 0,
+                  "meeting": "foreslået, ikke bekræftet" if c.meeting else "ingen"}
+                 for c in risky],
+        at_risk_explanation=AT_RISK_EXPLANATION)
+
+
+def _csv_value(kind: str, value: float | None) -> str:
+    """Danish Excel: decimal comma; shares as percentages; nothing for no value."""
+    if value is None:
+        return ""
+    if kind == "share":
+        value = round(value * 100, 1)
+    return f"{value:g}".replace(".", ",") if isinstance(value, float) else str(value)
+
+
+MILESTONE_COLUMNS = (("workplace_share", "Milepæl: andel på arbejdspladsen (%)"),
+                     ("before_week8_share", "Milepæl: andel inden uge 8 (%)"),
+                     ("intervention_share", "Milepæl: andel med indsats inden uge 13 (%)"))
+
+
+def csv_text(months: list[MonthKpis]) -> str:
+    """The figures per month, `;`-separated with Danish headers (shares in %)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Måned"] + [f.label + (" (%)" if f.kind == "share" else "")
+                                 for f in FIGURES] + [label for _, label in MILESTONE_COLUMNS])
+    for month in months:
+        writer.writerow([month.label]
+                        + [_csv_value(f.kind, month.value(f.key)) for f in FIGURES]
+                        + [_csv_value("share", month.target(key))
+                           for key, _ in MILESTONE_COLUMNS])
+    return out.getvalue()
+
+
+async def dashboard_csv(request: web.Request) -> web.Response:
+    await page_principal(request, *ROLES)
+    try:
+        first, last = month_range(request.query, request.app[CLOCK].today())
+    except Invalid as exc:
+        text = "; ".join(_errors(exc).values())
+        return web.Response(status=400, text=text, content_type="text/plain",
+                            charset="utf-8")
+    months = await request.app[KPIS].monthly(first, last)
+    body = "\ufeff" + csv_text(months)  # the byte order mark tells Excel it is UTF-8
+    name = f"noegletal-{first:%Y-%m}-{last:%Y-%m}.csv"
+    return web.Response(body=body.encode("utf-8"), headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/dashboard", dashboard, name="dashboard")
+    app.router.add_get("/dashboard.csv", dashboard_csv, name="dashboard_csv")
+    add_nav(app, "Nøgletal", "/dashboard", ROLES, order=60)

@@ -1,0 +1,137 @@
+"""`/dashboard` and `/dashboard.csv`: managers and admins see the figures per month with charts,
+the at-risk list and consultants' load; other roles 403; without a session the login page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, time, timedelta
+from xml.etree import ElementTree
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB
+from service.platform.db.models import Case, Consultant, Meeting
+from tests.conftest import Staff, make_secrets, start_api, start_staff
+
+TODAY = date(2027, 1, 20)
+
+
+async def _data(staff: Staff) -> None:
+    """One case with a first meeting at the workplace in December (day 42), one at risk."""
+    async with staff.api.client.app[DB].write() as session:
+        anna = (await session.execute(Consultant.__table__.select().where(
+            Consultant.key == "anna"))).first()
+        assert anna is not None
+        for ref, absence in (("held-1", date(2026, 11, 2)), ("risky-1", date(2026, 11, 30))):
+            case = Case(municipality_id="demo", case_ref=ref,
+                        facts={"case_id": ref, "first_absence_day": absence.isoformat()},
+                        as_of=absence, status="target", follow_up="workplace_meeting",
+                        first_meeting_deadline=absence + timedelta(days=55),
+                        intervention_deadline=absence + timedelta(days=90), owner_id=anna.id)
+            session.add(case)
+            await session.flush()
+            if ref == "held-1":
+                start = datetime(2026, 12, 14, 9, 0)
+                session.add(Meeting(municipality_id="demo", case_id=case.id,
+                                    consultant_id=anna.id, kind="workplace_meeting",
+                                    start=start, end=start + timedelta(hours=1), status="held",
+                                    place="workplace", employer_took_part=True))
+
+
+async def _staff(demo_config: MunicipalityConfig, sqlite_url: str):  # type: ignore[no-untyped-def]
+    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            await _data(staff)
+            yield staff
+
+
+async def test_manager_sees_the_dashboard(demo_config: MunicipalityConfig,
+                                          sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
+        assert resp.status == 200, html
+        # Seven charts, each a well-formed SVG with a title, labelled axes and a legend.
+        svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
+        assert len(svgs) == 7
+        for svg in svgs:
+            root = ElementTree.fromstring(svg)
+            assert root.find("{http://www.w3.org/2000/svg}title") is not None
+        assert "Milepæl" in svgs[0] and "Mål 70 %" in svgs[0] and "Måned" in svgs[0]
+        assert "dec. 2026" in svgs[0] and "100 %" in svgs[0]
+        # The figures table: December's first meeting at the workplace, 100 % against the
+        # 39 % milestone (met), day 42; each figure with its explanation.
+        row = re.search(r'<tr id="tal-workplace_share">(.*?)</tr>', html, flags=re.S)
+        assert row is not None
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), flags=re.S)
+        assert cells[0] == "–" and cells[1].startswith("100 %") and "milepæl 39 %" in cells[1]
+        assert 'class="met"' in row.group(1)
+        assert "Første samtaler på arbejdspladsen delt med alle første samtaler" in html
+        median = re.search(r'<tr id="tal-median_days_to_first_meeting">(.*?)</tr>', html,
+                           flags=re.S)
+        assert median is not None and ">42<" in median.group(1)
+        # At risk: risky-1's deadline is 2027-01-24, in 4 days, with no meeting.
+        risk = html[html.index('id="risiko"'):]
+        assert "risky-1" in risk and "om 4 dage" in risk and "held-1" not in risk[:2000]
+        # Load: Anna has 2 open cases of 37.
+        assert "Anna Kjær" in html
+        # Admins see it too.
+        admin = await staff.login("admin")
+        assert (await admin.get("/dashboard"))[0].status == 200
+
+
+async def test_dashboard_is_for_managers_only(demo_config: MunicipalityConfig,
+                                              sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        for role in ("intake", "consultant"):
+            browser = await staff.login(role)
+            for path in ("/dashboard", "/dashboard.csv"):
+                resp, html = await browser.get(path)
+                assert resp.status == 403, (role, path)
+                assert "ikke adgang" in html
+        anonymous = await staff.browser()
+        for path in ("/dashboard", "/dashboard.csv?from=2026-11"):
+            resp, _ = await anonymous.get(path, allow_redirects=False)
+            assert resp.status == 302 and resp.headers["Location"].startswith("/login?next=")
+
+
+async def test_bad_months_are_named_on_the_page(demo_config: MunicipalityConfig,
+                                                sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard?from=2026-13&to=2027-01")
+        assert resp.status == 400
+        assert "Fra måned: skriv en måned som ÅÅÅÅ-MM" in html
+        assert 'id="f-from" name="from" type="month" value="2026-02" aria-invalid="true"' in html
+        resp, html = await manager.get("/dashboard?from=2027-02&to=2027-01")
+        assert resp.status == 400 and "Til måned: må ikke ligge før fra-måneden" in html
+        resp, text = await manager.get("/dashboard.csv?to=januar")
+        assert resp.status == 400 and "Til måned" in text
+
+
+async def test_dashboard_csv_for_excel(demo_config: MunicipalityConfig,
+                                       sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp = await manager.session.get(manager.url("/dashboard.csv?from=2026-11&to=2027-01"))
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert 'filename="noegletal-2026-11-2027-01.csv"' in resp.headers["Content-Disposition"]
+        raw = await resp.read()
+        assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+        header, nov, dec, jan = rows
+        assert header[0] == "Måned" and "Andel på arbejdspladsen (%)" in header
+        assert "Milepæl: andel på arbejdspladsen (%)" in header
+        figures = [dict(zip(header, row, strict=True)) for row in (nov, dec, jan)]
+        assert [f["Måned"] for f in figures] == ["2026-11", "2026-12", "2027-01"]
+        assert figures[0]["Nye målgruppesager"] == "2"
+        assert figures[1]["Første samtaler holdt"] == "1"
+        assert figures[1]["Andel på arbejdspladsen (%)"] == "100"
+        assert figures[1]["Milepæl: andel på arbejdspladsen (%)"] == "39"
+        assert figures[1]["Dage til første samtale (median)"] == "42"
+        assert figures[0]["Andel på arbejdspladsen (%)"] == ""  # nothing to divide
+        assert figures[0]["Milepæl: andel på arbejdspladsen (%)"] == ""
