@@ -139,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", type=_positive_int)
     revoke.add_argument("--config", help="municipality TOML")
 
+    user = top.add_parser("user", help="staff users (login to the staff pages)").add_subparsers(
+        dest="user_command", metavar="ACTION", required=True)
+    user_create = _command(user, "create", "service.commands.user:create",
+                           "create a staff user (password from $FASTHOLD_PASSWORD or a prompt)")
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--role", required=True,
+                             choices=["intake", "consultant", "manager", "admin"])
+    user_create.add_argument("--consultant-id", dest="consultant_id", default=None,
+                             help="for role consultant: the consultant's id in the config")
+    user_create.add_argument("--config", help="municipality TOML")
+
     datakey = top.add_parser("datakey", help="the data key (CPR encryption)").add_subparsers(
         dest="datakey_command", metavar="ACTION", required=True)
     _command(datakey, "new", "service.commands.datakey:new",

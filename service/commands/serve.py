@@ -23,6 +23,7 @@ from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_ur
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
 from service.platform.logs import AccessLogger, configure_logging
+from service.staff.demo import ensure_demo_users
 
 VAR = PROJECT_ROOT / "var"
 
@@ -72,6 +73,19 @@ async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: Data
         await db.dispose()
 
 
+async def _demo_logins(config: MunicipalityConfig, database_url: str, cipher: DataCipher
+                       ) -> list[tuple[str, str, str]]:
+    """Demo only: one staff login per role (passwords kept in var/demo-logins-<id>.txt)."""
+    clock = SystemClock(config.municipality.timezone)
+    db = Database(database_url, clock)
+    try:
+        await upgrade_async(db.url, cipher)
+        return await ensure_demo_users(db, config, clock,
+                                       VAR / f"demo-logins-{config.municipality.id}.txt")
+    finally:
+        await db.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     configure_logging()
     config = load_config_or_exit(args.config)
@@ -98,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         keys = asyncio.run(_demo_keys(config, secrets.database_url, cipher))
         print(f"Demo API keys (one per role): {keys}")
+        logins = asyncio.run(_demo_logins(config, secrets.database_url, cipher))
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if args.demo:
         # Links in the demo's mails must lead back to this very process.
@@ -106,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(config, secrets, demo=args.demo)
     print(f"fasthold ({config.municipality.name}) listening on http://{shown}:{port}/",
           flush=True)
+    if args.demo:
+        print(f"Staff pages: http://{shown}:{port}/login – demo logins (user / password):",
+              flush=True)
+        for role, username, password in logins:
+            print(f"  {role:<10} {username} / {password}", flush=True)
     if args.demo and not secrets.smtp_host:
         print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
               f"{keys}>", flush=True)
