@@ -20,7 +20,10 @@ from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
+from service.followup import pages as followup_pages
+from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
+from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
@@ -30,6 +33,7 @@ from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
     AUTH,
+    CALENDAR_FEEDS,
     CASE_CLOSING,
     CLOCK,
     CONFIG,
@@ -41,6 +45,7 @@ from service.keys import (
     JOBS,
     KPIS,
     LINKS,
+    MY_WORK,
     NOTIFIER,
     OUTBOX,
     OUTBOX_SERVICE,
@@ -98,6 +103,7 @@ log = logging.getLogger("fasthold")
 PAGE_TEMPLATES = {
     "staff": staff_login.TEMPLATES,
     "kpis": kpi_pages.TEMPLATES,
+    "followup": followup_pages.TEMPLATES,
 }
 
 
@@ -166,6 +172,8 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
         app[KPIS] = KpiService(db, config, clock)
+        app[MY_WORK] = ConsultantWork(db, config, clock, reads)
+        app[CALENDAR_FEEDS] = CalendarFeeds(db, config, clock, notifier)
         sessions = StaffSessions(db, clock, municipality)
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
@@ -225,4 +233,5 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
     kpi_pages.add_routes(app)
+    followup_pages.add_routes(app)
     return app

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
     from service.demo.mailbox import MailboxSessions
+    from service.followup.calendar_feed import CalendarFeeds
     from service.followup.closing import CaseClosing
+    from service.followup.my_work import ConsultantWork
     from service.followup.outcomes import CaseOutcomes
     from service.followup.tasks import TaskService
     from service.intake.service import IntakeService
@@ -54,6 +56,8 @@ OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 KPIS: web.AppKey[KpiService] = web.AppKey("kpis")
+MY_WORK: web.AppKey[ConsultantWork] = web.AppKey("my_work")
+CALENDAR_FEEDS: web.AppKey[CalendarFeeds] = web.AppKey("calendar_feeds")
 OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")

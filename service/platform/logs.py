@@ -63,13 +63,16 @@ def install_bad_request_filter() -> None:
 
 
 _LINK_TOKEN = re.compile(r"^/m/[^/]+")
+# A consultant's calendar feed: the secret token is the whole of its access control.
+_FEED_TOKEN = re.compile(r"^/calendar/[^/]+\.ics$")
 
 
 class AccessLogger(AbstractAccessLogger):
     """One line per request without secrets: no query string (the demo mailbox takes a key
-    there) and employers' link tokens shortened to `/m/…`."""
+    there), employers' link tokens shortened to `/m/…` and calendar feed tokens to
+    `/calendar/….ics`."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        path = _LINK_TOKEN.sub("/m/…", request.path)
+        path = _FEED_TOKEN.sub("/calendar/….ics", _LINK_TOKEN.sub("/m/…", request.path))
         self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method, path,
                          response.status, time)

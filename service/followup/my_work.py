@@ -1,0 +1,294 @@
+"""A consultant's work as the staff pages show it: their open cases with deadlines and the next
+thing to do, one case with what was registered, and their week (meetings with travel time,
+busy entries). Read-only; every read of cases is in the audit log.
+
+Need to know: a consultant sees only the cases they own; managers and admins may look at any
+consultant's cases and week (`consultant_key` chosen by them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.platform.audit import ReadAudit
+from service.platform.auth import Principal, may_see
+from service.platform.db.engine import Database, as_utc
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    CalendarEntry,
+    Case,
+    Consultant,
+    ConsultantTask,
+    Meeting,
+)
+from service.platform.errors import Invalid, NotFound
+from service.platform.workdays import add_working_days
+
+# Meetings shown in a week: the active ones and those already registered.
+WEEK_STATUSES = ("proposed", "confirmed", "held", "not_held")
+# An employer who has not answered an invitation after this many working days is chased.
+UNANSWERED_AFTER_WORKING_DAYS = 2
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the consultant should do next on a case: a code (for tests and styling), Danish
+    words, and whether it is urgent (the deadline is near or past)."""
+
+    code: str
+    text: str
+    urgent: bool = False
+
+
+@dataclass
+class MeetingView:
+    id: int
+    case_ref: str
+    kind: str
+    status: str
+    start: datetime
+    end: datetime
+    travel_minutes: int
+    place: str | None
+    employer_took_part: bool | None
+    employer_name: str | None
+    address: str | None
+    invited_at: datetime | None
+    employer_answer: str | None
+
+
+@dataclass
+class CaseView:
+    case_ref: str
+    citizen_name: str | None
+    citizen_phone: str | None
+    employer_name: str | None
+    employer_contact: str | None
+    employer_phone: str | None
+    follow_up: str | None
+    first_absence_day: date | None
+    first_meeting_deadline: date
+    intervention_deadline: date
+    citizen_called_at: datetime | None
+    employer_called_at: datetime | None
+    intervention_started_on: date | None
+    closed_on: date | None
+    owner_key: str | None
+    owner_name: str | None
+    meeting: MeetingView | None = None  # the active (proposed / confirmed) meeting
+    held: MeetingView | None = None  # the first meeting held
+    tasks: list[str] = field(default_factory=list)
+    next_action: NextAction | None = None
+    days_left: int = 0
+
+
+@dataclass
+class BusyView:
+    start: datetime
+    end: datetime
+    title: str
+
+
+@dataclass
+class WeekView:
+    consultant_key: str
+    consultant_name: str
+    monday: date
+    meetings: list[MeetingView]
+    busy: list[BusyView]
+
+
+def _meeting_view(meeting: Meeting, case_ref: str) -> MeetingView:
+    employer = meeting.case.employer if meeting.case is not None else None
+    return MeetingView(
+        id=meeting.id, case_ref=case_ref, kind=meeting.kind, status=meeting.status,
+        start=meeting.start, end=meeting.end,
+        travel_minutes=meeting.travel_minutes if meeting.kind == "workplace_meeting" else 0,
+        place=meeting.place, employer_took_part=meeting.employer_took_part,
+        employer_name=employer.name if employer else None,
+        address=employer.address if employer else None,
+        invited_at=as_utc(meeting.invited_at) if meeting.invited_at else None,
+        employer_answer=meeting.employer_answer)
+
+
+class ConsultantWork:
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 reads: ReadAudit) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.reads = reads
+        self.municipality = config.municipality.id
+        self.closed_dates = frozenset(config.planning.closed_dates)
+
+    def consultant_for(self, principal: Principal, chosen: str | None) -> str:
+        """Whose cases and week: a consultant always their own; a manager or admin the one
+        they chose (default the first configured consultant)."""
+        if principal.role == "consultant":
+            return principal.consultant_key or ""
+        if chosen is None or chosen == "":
+            return self.config.consultants[0].id
+        if self.config.consultant(chosen) is None:
+            raise Invalid.field("konsulent", "unknown consultant")
+        return chosen
+
+    # -- next action ----------------------------------------------------------------------------
+
+    def next_action(self, case: CaseView) -> NextAction:
+        """The one thing to do next, in the order the model's work goes."""
+        today = self.clock.today()
+        near = case.first_meeting_deadline - today <= timedelta(days=7)
+        meeting, now = case.meeting, self.clock.local_now()
+        if case.held is None:
+            # A meeting whose time has come comes first: what happened must be registered
+            # (a meeting not held is planned again at once).
+            if meeting is not None and meeting.start <= now:
+                return NextAction("register_outcome", "Registrér, hvordan samtalen gik", True)
+            if case.citizen_called_at is None:
+                return NextAction("call_citizen", "Ring til borgeren", near)
+            if case.employer_called_at is None:
+                return NextAction("call_employer", "Ring til arbejdsgiveren", near)
+            if meeting is not None and meeting.status == "confirmed":
+                return NextAction("hold_meeting", "Hold samtalen", near)
+            if meeting is not None and meeting.invited_at is not None:
+                invited = meeting.invited_at.astimezone(self.clock.tz).date()
+                late = add_working_days(invited, UNANSWERED_AFTER_WORKING_DAYS,
+                                        self.closed_dates) <= today
+                if late:
+                    return NextAction("chase_employer",
+                                      "Arbejdsgiveren har ikke svaret: ring og aftal tiden",
+                                      True)
+                return NextAction("await_employer", "Afvent arbejdsgiverens svar", near)
+            if meeting is not None:
+                return NextAction("agree_time", "Aftal tidspunktet med arbejdsgiveren", near)
+            if case.follow_up == "telephone":
+                return NextAction("hold_meeting", "Hold den telefoniske opfølgning", near)
+            return NextAction("await_planning", "Afvent et forslag til tidspunkt", near)
+        if case.intervention_started_on is None:
+            soon = case.intervention_deadline - today <= timedelta(days=14)
+            return NextAction("register_intervention",
+                              "Registrér start på virksomhedsrettet indsats", soon)
+        return NextAction("follow", "Følg sagen; afslut den ved raskmelding")
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _case_query(self) -> Any:
+        return (select(Case, Consultant.key, Consultant.name)
+                .outerjoin(Consultant, Consultant.id == Case.owner_id)
+                .where(Case.municipality_id == self.municipality))
+
+    async def _views(self, session: Any, rows: list[Any]) -> list[CaseView]:
+        cases = {case.id: CaseView(
+            case_ref=case.case_ref, citizen_name=case.citizen_name,
+            citizen_phone=case.citizen_phone,
+            employer_name=case.employer.name if case.employer else None,
+            employer_contact=case.employer.contact_name if case.employer else None,
+            employer_phone=case.employer.contact_phone if case.employer else None,
+            follow_up=case.follow_up,
+            first_absence_day=_day(case.facts.get("first_absence_day")),
+            first_meeting_deadline=case.first_meeting_deadline,
+            intervention_deadline=case.intervention_deadline,
+            citizen_called_at=as_utc(case.citizen_called_at) if case.citizen_called_at
+            else None,
+            employer_called_at=as_utc(case.employer_called_at) if case.employer_called_at
+            else None,
+            intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
+            owner_key=key, owner_name=name) for case, key, name in rows}
+        if not cases:
+            return []
+        refs = {case_id: view.case_ref for case_id, view in cases.items()}
+        meetings = (await session.execute(
+            select(Meeting).where(Meeting.case_id.in_(list(cases)),
+                                  Meeting.status.in_((*ACTIVE_MEETING, "held")))
+            .order_by(Meeting.start, Meeting.id))).unique().scalars().all()
+        for meeting in meetings:
+            view = cases[meeting.case_id]
+            if meeting.status == "held":
+                if view.held is None:
+                    view.held = _meeting_view(meeting, refs[meeting.case_id])
+            else:
+                view.meeting = _meeting_view(meeting, refs[meeting.case_id])
+        for case_id, text in (await session.execute(
+                select(ConsultantTask.case_id, ConsultantTask.text).where(
+                    ConsultantTask.case_id.in_(list(cases)), ConsultantTask.done_at.is_(None))
+                .order_by(ConsultantTask.id))).all():
+            cases[case_id].tasks.append(text)
+        today = self.clock.today()
+        for view in cases.values():
+            view.next_action = self.next_action(view)
+            view.days_left = (view.first_meeting_deadline - today).days
+        return list(cases.values())
+
+    async def my_cases(self, principal: Principal, consultant_key: str) -> list[CaseView]:
+        """The consultant's open cases, the nearest first-meeting deadline first (those with a
+        held first meeting after them, by intervention deadline)."""
+        async with self.db.read() as session:
+            rows = (await session.execute(self._case_query().where(
+                Consultant.key == consultant_key, Case.closed_on.is_(None),
+                Case.status == "target"))).unique().all()
+            views = await self._views(session, list(rows))
+        views.sort(key=lambda v: (v.held is not None, v.intervention_deadline
+                                  if v.held is not None else v.first_meeting_deadline,
+                                  v.case_ref))
+        await self.reads.record(principal, self.municipality, "case.list", None, {
+            "page": "my-cases", "consultant": consultant_key, "count": len(views)})
+        return views
+
+    async def case(self, case_ref: str, principal: Principal) -> CaseView:
+        """One case as its owner sees it; another consultant's case does not exist for them
+        (and the attempt is audited)."""
+        async with self.db.read() as session:
+            row = (await session.execute(self._case_query().where(
+                Case.case_ref == case_ref))).unique().first()
+            if row is None:
+                raise NotFound(f"no case with case_id {case_ref!r}")
+            case, key, _ = row
+            if not may_see(principal, key):
+                await self.reads.record(principal, self.municipality, "case.read_refused",
+                                        case.id, {"page": "my-cases"})
+                raise NotFound(f"no case with case_id {case_ref!r}")
+            (view,) = await self._views(session, [row])
+        await self.reads.record(principal, self.municipality, "case.read", case.id,
+                                {"page": "my-cases"})
+        return view
+
+    async def week(self, principal: Principal, consultant_key: str, monday: date
+                   ) -> WeekView:
+        """The consultant's meetings and busy entries from `monday` for seven days."""
+        start = datetime.combine(monday, time(0))
+        end = start + timedelta(days=7)
+        async with self.db.read() as session:
+            consultant = (await session.execute(select(Consultant).where(
+                Consultant.municipality_id == self.municipality,
+                Consultant.key == consultant_key))).scalar_one_or_none()
+            if consultant is None:
+                raise NotFound("no such consultant")
+            meetings = (await session.execute(
+                select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)
+                .where(Meeting.consultant_id == consultant.id,
+                       Meeting.status.in_(WEEK_STATUSES),
+                       Meeting.start < end, Meeting.end > start)
+                .order_by(Meeting.start))).unique().all()
+            busy = (await session.execute(select(CalendarEntry).where(
+                CalendarEntry.consultant_id == consultant.id,
+                CalendarEntry.start < end, CalendarEntry.end > start)
+                .order_by(CalendarEntry.start))).scalars().all()
+        await self.reads.record(principal, self.municipality, "case.list", None, {
+            "page": "week", "consultant": consultant_key, "week": monday.isoformat(),
+            "count": len(meetings)})
+        return WeekView(consultant_key, consultant.name, monday,
+                        [_meeting_view(m, ref) for m, ref in meetings],
+                        [BusyView(b.start, b.end, b.title) for b in busy])
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -1,0 +1,354 @@
+"""The consultant's pages: "Mine sager" (`/my-cases`), one case with the registration forms
+(`/my-cases/{case_id}`: the same outcomes as the Slack buttons, through `app[OUTCOMES]` and
+`app[CASE_CLOSING]`), the week as a calendar (`/week`), and the personal calendar feed
+(`/calendar`, `/calendar/{token}.ics`).
+
+A consultant sees their own cases only (another's case is a 404, audited); a manager or an
+admin may look at any consultant's cases and week and register for them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from service.config import WorkingHours
+from service.followup.calendar_feed import feed_path
+from service.followup.closing import OUTCOMES as CLOSE_OUTCOMES
+from service.followup.forms import (
+    CLOSE_TEXT,
+    PLACE_TEXT,
+    CloseForm,
+    ContactForm,
+    InterventionForm,
+    OutcomeForm,
+    danish_conflict,
+    danish_domain_message,
+    form_values,
+    parse_form,
+)
+from service.followup.my_work import CaseView
+from service.followup.week_layout import lay_out, monday_of, parse_week, week_label
+from service.keys import CALENDAR_FEEDS, CASE_CLOSING, CLOCK, CONFIG, MY_WORK, OUTCOMES
+from service.platform.auth import Principal
+from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from service.platform.pages import add_nav, not_found, page_principal, read_form, render
+from service.text.danish import danish_date, danish_slot, danish_time
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ROLES = ("consultant", "manager")  # and admin
+NOTICES = {
+    "ringet-borger": "Opkaldet til borgeren er registreret.",
+    "ringet-arbejdsgiver": "Opkaldet til arbejdsgiveren er registreret.",
+    "samtale-holdt": "Samtalen er registreret som holdt.",
+    "samtale-ikke-holdt": "Samtalen er registreret som ikke holdt; der planlægges en ny tid.",
+    "indsats": "Starten på den virksomhedsrettede indsats er registreret.",
+    "afsluttet": "Sagen er afsluttet.",
+    "abonnement-stoppet": "Abonnementet er stoppet; den gamle adresse virker ikke længere.",
+}
+MEETING_STATUS = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt"}
+KIND_TEXT = {"workplace_meeting": "på arbejdspladsen", "jobcenter_meeting": "i jobcentret",
+             "telephone": "telefonisk"}
+
+
+def _local(value: datetime | None, request: web.Request) -> str:
+    if value is None:
+        return ""
+    moment = value.astimezone(request.app[CLOCK].tz)
+    return f"{danish_date(moment.date())} kl. {danish_time(moment)}"
+
+
+def _deadline_text(days_left: int) -> str:
+    if days_left < 0:
+        return f"overskredet med {-days_left} {'dag' if days_left == -1 else 'dage'}"
+    if days_left == 0:
+        return "i dag"
+    return f"om {days_left} {'dag' if days_left == 1 else 'dage'}"
+
+
+def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
+    meeting = case.meeting
+    return {
+        "ref": case.case_ref, "href": f"/my-cases/{quote(case.case_ref, safe='')}",
+        "citizen": case.citizen_name or "–", "employer": case.employer_name or "–",
+        "deadline": danish_date(case.first_meeting_deadline),
+        "deadline_left": _deadline_text(case.days_left),
+        "deadline_past": case.days_left < 0 and case.held is None,
+        "intervention_deadline": danish_date(case.intervention_deadline),
+        "meeting": (f"{danish_slot(meeting.start, meeting.end)} "
+                    f"{KIND_TEXT.get(meeting.kind, '')} ({MEETING_STATUS[meeting.status]})"
+                    if meeting else ("holdt " + danish_date(case.held.start.date())
+                                     if case.held else "ingen endnu")),
+        "action": case.next_action.text if case.next_action else "",
+        "action_code": case.next_action.code if case.next_action else "",
+        "urgent": bool(case.next_action and case.next_action.urgent),
+        "tasks": case.tasks,
+    }
+
+
+def _consultant_choice(request: web.Request, principal: Principal) -> tuple[str, list[Any]]:
+    """Whose page: a consultant's own; a manager's choice (`?konsulent=`)."""
+    work = request.app[MY_WORK]
+    try:
+        key = work.consultant_for(principal, request.query.get("konsulent"))
+    except Invalid:
+        raise not_found(request, "Konsulenten") from None
+    choices = [] if principal.role == "consultant" else [
+        (c.id, c.name) for c in request.app[CONFIG].consultants]
+    return key, choices
+
+
+# -- Mine sager ----------------------------------------------------------------------------
+
+async def my_cases(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    key, choices = _consultant_choice(request, principal)
+    cases = await request.app[MY_WORK].my_cases(principal, key)
+    name = next((c.name for c in request.app[CONFIG].consultants if c.id == key), key)
+    return render(request, "followup/my_cases.html", cases=[_case_row(c, request)
+                                                            for c in cases],
+                  consultant=key, consultant_name=name, choices=choices,
+                  urgent=sum(1 for c in cases if c.next_action and c.next_action.urgent),
+                  notice=NOTICES.get(request.query.get("besked", ""), ""))
+
+
+# -- one case and its registration forms -----------------------------------------------------
+
+async def _case_or_404(request: web.Request, principal: Principal) -> CaseView:
+    try:
+        return await request.app[MY_WORK].case(request.match_info["case_id"], principal)
+    except NotFound:
+        raise not_found(request, "Sagen") from None
+
+
+async def _case_page(request: web.Request, principal: Principal, status: int = 200,
+                     errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                     problem: str = "") -> web.Response:
+    case = await _case_or_404(request, principal)
+    today = request.app[CLOCK].today()
+    meeting, held = case.meeting, case.held
+    started = meeting is not None and meeting.start <= request.app[CLOCK].local_now()
+    return render(
+        request, "followup/case.html", status=status, case=case, row=_case_row(case, request),
+        errors=errors or {}, values=values or {}, problem=problem,
+        notice=NOTICES.get(request.query.get("besked", ""), ""),
+        first_absence=danish_date(case.first_absence_day) if case.first_absence_day else "–",
+        citizen_called=_local(case.citizen_called_at, request),
+        employer_called=_local(case.employer_called_at, request),
+        meeting_text=(f"{danish_slot(meeting.start, meeting.end)} "
+                      f"{KIND_TEXT.get(meeting.kind, '')}" if meeting else ""),
+        meeting_status=MEETING_STATUS.get(meeting.status, "") if meeting else "",
+        meeting_started=started,
+        held_text=(f"{danish_date(held.start.date())} "
+                   f"{PLACE_TEXT.get(held.place or '', '').lower()}"
+                   + (" · arbejdsgiveren deltog" if held.employer_took_part else
+                      " · uden arbejdsgiveren") if held else ""),
+        intervention=(danish_date(case.intervention_started_on)
+                      if case.intervention_started_on else ""),
+        places=list(PLACE_TEXT.items()), close_outcomes=[(o, CLOSE_TEXT[o])
+                                                         for o in CLOSE_OUTCOMES],
+        today=today.isoformat())
+
+
+async def case_page(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    return await _case_page(request, principal)
+
+
+def _back(request: web.Request, notice: str) -> web.HTTPSeeOther:
+    ref = quote(request.match_info["case_id"], safe="")
+    return web.HTTPSeeOther(f"/my-cases/{ref}?besked={notice}",
+                            headers={"Cache-Control": "no-store"})
+
+
+async def _register(request: web.Request, principal: Principal, values: dict[str, str],
+                    action: Any, first_absence: date | None = None) -> web.Response | None:
+    """Run a registration; on a refusal the case page again with the reason (None: done)."""
+    try:
+        await action
+    except Invalid as exc:
+        errors = {e["field"]: danish_domain_message(e["field"], e["message"], first_absence)
+                  for e in exc.errors}
+        return await _case_page(request, principal, 422, errors, values)
+    except Conflict as exc:
+        return await _case_page(request, principal, 409, values=values,
+                                problem=danish_conflict(exc.message))
+    except NotFound:
+        raise not_found(request, "Sagen") from None
+    except Forbidden:
+        raise not_found(request, "Sagen") from None
+    return None
+
+
+async def register_contact(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    form = await read_form(request)
+    case = await _case_or_404(request, principal)
+    values = form_values(form, ("who",))
+    parsed, errors = parse_form(ContactForm, values)
+    if parsed is None:
+        return await _case_page(request, principal, 422, errors, values)
+    refused = await _register(request, principal, values, request.app[OUTCOMES]
+                              .register_contact(case.case_ref, parsed.who, principal))
+    if refused is not None:
+        return refused
+    raise _back(request, "ringet-borger" if parsed.who == "citizen" else "ringet-arbejdsgiver")
+
+
+async def register_meeting(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    form = await read_form(request)
+    case = await _case_or_404(request, principal)
+    values = form_values(form, ("place", "employer_took_part"))
+    parsed, errors = parse_form(OutcomeForm, values)
+    if parsed is not None and parsed.place != "not_held" and parsed.employer_took_part is None:
+        parsed, errors = None, {"employer_took_part": "Svar, om arbejdsgiveren deltog."}
+    if parsed is None:
+        return await _case_page(request, principal, 422, errors, values)
+    refused = await _register(request, principal, values, request.app[OUTCOMES]
+                              .register_meeting(case.case_ref, parsed.place,
+                                                parsed.took_part(), principal))
+    if refused is not None:
+        return refused
+    raise _back(request, "samtale-ikke-holdt" if parsed.place == "not_held" else "samtale-holdt")
+
+
+async def register_intervention(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    form = await read_form(request)
+    case = await _case_or_404(request, principal)
+    values = form_values(form, ("started_on",))
+    parsed, errors = parse_form(InterventionForm, values)
+    if parsed is None:
+        return await _case_page(request, principal, 422, errors, values)
+    refused = await _register(request, principal, values, request.app[OUTCOMES]
+                              .register_intervention(case.case_ref, parsed.started_on,
+                                                     principal), case.first_absence_day)
+    if refused is not None:
+        return refused
+    raise _back(request, "indsats")
+
+
+async def close_case(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    form = await read_form(request)
+    case = await _case_or_404(request, principal)
+    values = form_values(form, ("outcome", "on", "note"))
+    parsed, errors = parse_form(CloseForm, values)
+    if parsed is None:
+        return await _case_page(request, principal, 422, errors, values)
+    if case.closed_on is not None:
+        raise _back(request, "afsluttet")
+    refused = await _register(request, principal, values, request.app[CASE_CLOSING].close(
+        case.case_ref, parsed.outcome, parsed.on, parsed.note, principal),
+        case.first_absence_day)
+    if refused is not None:
+        return refused
+    raise _back(request, "afsluttet")
+
+
+# -- the week ----------------------------------------------------------------------------------
+
+async def week(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    key, choices = _consultant_choice(request, principal)
+    today = request.app[CLOCK].today()
+    raw = request.query.get("uge")
+    monday = parse_week(raw) if raw else monday_of(today)
+    error = ""
+    if monday is None:
+        error = "Skriv en uge som ÅÅÅÅ-Uuu, fx 2026-W48. Viser denne uge."
+        monday = monday_of(today)
+    config = request.app[CONFIG]
+    consultant = config.consultant(key)
+    hours = (consultant.working_hours if consultant and consultant.working_hours
+             else config.working_hours) or WorkingHours()
+    view = await request.app[MY_WORK].week(principal, key, monday)
+    layout = lay_out(view, hours, today)
+    extra = {"konsulent": key} if principal.role != "consultant" else {}
+    return render(request, "followup/week.html", status=400 if error else 200, error=error,
+                  layout=layout, consultant=key, consultant_name=view.consultant_name,
+                  choices=choices, this_week=week_label(monday_of(today)),
+                  previous_href="/week?" + urlencode({"uge": layout.previous, **extra}),
+                  next_href="/week?" + urlencode({"uge": layout.following, **extra}),
+                  today_href="/week" + ("?" + urlencode(extra) if extra else ""),
+                  title=f"Uge {monday.isocalendar()[1]}, {danish_date(monday)} – "
+                        f"{danish_date(layout.days[-1].day)}")
+
+
+# -- the calendar feed -------------------------------------------------------------------------
+
+async def calendar_page(request: web.Request, status: int = 200, new_url: str = ""
+                        ) -> web.Response:
+    principal = await page_principal(request, "consultant")
+    if principal.role != "consultant" or not principal.consultant_key:
+        return render(request, "followup/calendar.html", status=200, feed=None, new_url="",
+                      notice="", for_consultants_only=True)
+    feed = await request.app[CALENDAR_FEEDS].status(principal)
+    return render(request, "followup/calendar.html", status=status, feed=feed,
+                  created=_local(feed.created_at, request), new_url=new_url,
+                  notice=NOTICES.get(request.query.get("besked", ""), ""),
+                  for_consultants_only=False)
+
+
+async def show_calendar(request: web.Request) -> web.Response:
+    return await calendar_page(request)
+
+
+async def new_feed(request: web.Request) -> web.Response:
+    principal = await page_principal(request, "consultant")
+    await read_form(request)
+    try:
+        token = await request.app[CALENDAR_FEEDS].create(principal)
+    except Forbidden:
+        raise web.HTTPSeeOther("/calendar") from None
+    base = request.app[CONFIG].mail.link_base_url.rstrip("/")
+    # Shown once, on this answer only (it is stored hashed); never put in a redirect.
+    return await calendar_page(request, 200, base + feed_path(token))
+
+
+async def revoke_feed(request: web.Request) -> web.Response:
+    principal = await page_principal(request, "consultant")
+    await read_form(request)
+    try:
+        await request.app[CALENDAR_FEEDS].revoke(principal)
+    except Forbidden:
+        pass
+    raise web.HTTPSeeOther("/calendar?besked=abonnement-stoppet",
+                           headers={"Cache-Control": "no-store"})
+
+
+async def feed(request: web.Request) -> web.Response:
+    """The subscription itself: no login, the secret token is the key."""
+    try:
+        body = await request.app[CALENDAR_FEEDS].ics(request.match_info["token"])
+    except NotFound:
+        raise web.HTTPNotFound(text="Ukendt eller tilbagekaldt kalenderabonnement.",
+                               headers={"Cache-Control": "no-store"}) from None
+    return web.Response(body=body, headers={
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": 'inline; filename="fasthold.ics"',
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex, nofollow"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/my-cases", my_cases, name="my_cases")
+    app.router.add_get("/my-cases/{case_id}", case_page, name="my_case")
+    app.router.add_post("/my-cases/{case_id}/contacts", register_contact)
+    app.router.add_post("/my-cases/{case_id}/meeting-outcome", register_meeting)
+    app.router.add_post("/my-cases/{case_id}/intervention", register_intervention)
+    app.router.add_post("/my-cases/{case_id}/close", close_case)
+    app.router.add_get("/week", week, name="week")
+    app.router.add_get("/calendar", show_calendar, name="calendar")
+    app.router.add_post("/calendar/new", new_feed)
+    app.router.add_post("/calendar/revoke", revoke_feed)
+    app.router.add_get(r"/calendar/{token:[A-Za-z0-9_-]{16,100}}.ics", feed,
+                       name="calendar_feed")
+    add_nav(app, "Mine sager", "/my-cases", ("consultant",), order=20)
+    add_nav(app, "Min uge", "/week", ("consultant",), order=30)
+    add_nav(app, "Kalenderabonnement", "/calendar", ("consultant",), order=90)

@@ -1,0 +1,247 @@
+"""The consultant's pages through the HTTP client: "Mine sager" with deadlines and the next
+action, one case's registration forms (the Slack buttons' outcomes, through the same use
+cases), the week as a calendar. Roles: consultant (own cases), manager/admin (any
+consultant's); intake 403; no session → login. Forms need the CSRF token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS
+from service.platform.db.models import AuditEntry, CalendarEntry, Case, Consultant, Meeting
+from tests.conftest import Staff, make_secrets, start_api, start_staff
+from tests.meetings.email_cases import body, intake
+
+# A Tuesday; the case's absence began 10 days before (body()'s default is relative to the
+# real today, so the tests give first_absence_day themselves).
+TODAY = date(2026, 12, 1)
+OWNER = "anna"  # the test consultant user's consultant
+
+
+def case_body(ref: str, **overrides: object) -> dict[str, object]:
+    return body(ref, first_absence_day=(TODAY - timedelta(days=10)).isoformat(), **overrides)
+
+
+@pytest.fixture
+async def clock() -> SettableClock:
+    return SettableClock(datetime.combine(TODAY, time(9, 0)))
+
+
+@pytest.fixture
+async def staff(demo_config: MunicipalityConfig, sqlite_url: str,
+                clock: SettableClock) -> AsyncIterator[Staff]:
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await intake(api, case_body("mine-1"), case_body("other-1", employer={
+            "cvr": "55667788", "name": "Brande Byg", "contact_email": "byg@brande.example",
+            "location": {"lat": 55.94, "lon": 9.12}}))
+        for ref, owner in (("mine-1", OWNER), ("other-1", "bo")):
+            resp = await api.client.put(f"/api/cases/{ref}/owner", json={
+                "consultant_id": owner, "reason": "test"}, headers=api.auth("intake"))
+            assert resp.status == 200, await resp.text()
+        await api.client.app[JOBS].wait_idle()
+        async for running in start_staff(api):
+            yield running
+
+
+async def _meeting(staff: Staff, ref: str) -> Meeting:
+    async with staff.api.client.app[DB].read() as session:
+        return (await session.execute(select(Meeting).join(Case).where(
+            Case.case_ref == ref, Meeting.status.in_(("proposed", "confirmed")))
+        )).unique().scalar_one()
+
+
+def _action(html: str, ref: str) -> str:
+    row = re.search(rf'<tr[^>]*data-case="{ref}">(.*?)</tr>', html, flags=re.S)
+    assert row is not None, f"no row for {ref}"
+    found = re.search(r'data-action="([a-z_]+)"', row.group(1))
+    assert found is not None
+    return found.group(1)
+
+
+async def test_my_cases_shows_own_cases_with_next_action(staff: Staff) -> None:
+    consultant = await staff.login("consultant")
+    resp, html = await consultant.get("/my-cases")
+    assert resp.status == 200, html
+    assert "mine-1" in html and "other-1" not in html  # need to know
+    assert _action(html, "mine-1") == "call_citizen"
+    assert "Mads Madsen" in html and "Sunds Træ ApS" in html
+    # The deadline (first absence + 55 days) in Danish words.
+    assert "fredag den 15. januar 2027" in html
+    # Calls registered: the next action moves on to the employer, then the answer.
+    for who, code in (("citizen", "call_employer"), ("employer", "await_employer")):
+        resp, html = await consultant.post("/my-cases/mine-1/contacts", {"who": who})
+        assert resp.status == 200 and resp.url.path == "/my-cases/mine-1", html
+        assert "er registreret" in html
+        _, html = await consultant.get("/my-cases")
+        assert _action(html, "mine-1") == code, code
+    async with staff.api.client.app[DB].read() as session:
+        actions = list((await session.execute(select(AuditEntry.action))).scalars())
+    assert {"case.called_citizen", "case.called_employer", "case.list", "case.read"} <= set(
+        actions)
+
+
+async def test_another_consultants_case_is_not_found(staff: Staff) -> None:
+    consultant = await staff.login("consultant")
+    resp, html = await consultant.get("/my-cases/other-1")
+    assert resp.status == 404 and "findes ikke" in html
+    resp, _ = await consultant.post("/my-cases/other-1/contacts", {"who": "citizen"})
+    assert resp.status == 404
+    async with staff.api.client.app[DB].read() as session:
+        refused = (await session.execute(select(AuditEntry).where(
+            AuditEntry.action == "case.read_refused"))).scalars().all()
+        called = (await session.execute(select(Case.citizen_called_at).where(
+            Case.case_ref == "other-1"))).scalar_one()
+    assert refused and called is None
+    # A manager may open it, and choose whose cases to see.
+    manager = await staff.login("manager")
+    assert (await manager.get("/my-cases/other-1"))[0].status == 200
+    resp, html = await manager.get("/my-cases?konsulent=bo")
+    assert resp.status == 200 and "other-1" in html and "mine-1" not in html
+    assert (await manager.get("/my-cases?konsulent=nobody"))[0].status == 404
+
+
+async def test_meeting_outcome_intervention_and_closing(staff: Staff,
+                                                        clock: SettableClock) -> None:
+    consultant = await staff.login("consultant")
+    # Not begun yet: the page says so (409), nothing registered.
+    resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
+                                       {"place": "workplace", "employer_took_part": "ja"})
+    assert resp.status == 409 and "ikke begyndt endnu" in html
+    # Missing answers are named next to their fields.
+    resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
+                                       {"place": "workplace"})
+    assert resp.status == 422 and "Svar, om arbejdsgiveren deltog." in html
+    resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome", {"place": "garden"})
+    assert resp.status == 422 and "Vælg, hvor samtalen blev holdt" in html
+    meeting = await _meeting(staff, "mine-1")
+    clock.set(meeting.end + timedelta(minutes=5))
+    consultant = await staff.login("consultant")  # days later: a new session
+    _, html = await consultant.get("/my-cases")
+    assert _action(html, "mine-1") == "register_outcome"
+    resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
+                                       {"place": "workplace", "employer_took_part": "ja"})
+    assert resp.status == 200 and "registreret som holdt" in html, html
+    _, html = await consultant.get("/my-cases")
+    assert _action(html, "mine-1") == "register_intervention"
+    async with staff.api.client.app[DB].read() as session:
+        held = (await session.execute(select(Meeting).where(Meeting.id == meeting.id))
+                ).unique().scalar_one()
+    assert (held.status, held.place, held.employer_took_part) == ("held", "workplace", True)
+    # The intervention: a date in the future or before the absence is refused in Danish.
+    future = (clock.today() + timedelta(days=1)).isoformat()
+    resp, html = await consultant.post("/my-cases/mine-1/intervention", {"started_on": future})
+    assert resp.status == 422 and "må ikke ligge i fremtiden" in html
+    resp, html = await consultant.post("/my-cases/mine-1/intervention",
+                                       {"started_on": "2026-11-01"})
+    assert resp.status == 422 and "før første fraværsdag (21.11.2026)" in html
+    resp, html = await consultant.post("/my-cases/mine-1/intervention",
+                                       {"started_on": "1. december"})
+    assert resp.status == 422 and "ÅÅÅÅ-MM-DD" in html
+    resp, html = await consultant.post("/my-cases/mine-1/intervention",
+                                       {"started_on": clock.today().isoformat()})
+    assert resp.status == 200 and "indsats er registreret" in html
+    _, html = await consultant.get("/my-cases")
+    assert _action(html, "mine-1") == "follow"
+    # Closing: through the case-closing use case; the case leaves "Mine sager".
+    resp, html = await consultant.post("/my-cases/mine-1/close", {"outcome": "healed",
+                                                                  "on": "2026-12-01"})
+    assert resp.status == 422 and "Vælg, hvordan sagen sluttede." in html
+    resp, html = await consultant.post("/my-cases/mine-1/close", {
+        "outcome": "recovered", "on": clock.today().isoformat(), "note": "raskmeldt"})
+    assert resp.status == 200 and "Sagen er afsluttet" in html
+    _, html = await consultant.get("/my-cases")
+    assert "mine-1" not in html
+    async with staff.api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "mine-1"))
+                ).unique().scalar_one()
+    assert case.close_outcome == "recovered" and case.intervention_started_on == clock.today()
+
+
+async def test_not_held_plans_a_new_time(staff: Staff, clock: SettableClock) -> None:
+    meeting = await _meeting(staff, "mine-1")
+    clock.set(meeting.end + timedelta(minutes=5))
+    consultant = await staff.login("consultant")
+    await consultant.get("/my-cases/mine-1")
+    resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
+                                       {"place": "not_held"})
+    assert resp.status == 200 and "ikke holdt" in html
+    await staff.api.client.app[JOBS].wait_idle()
+    fresh = await _meeting(staff, "mine-1")
+    assert fresh.id != meeting.id and fresh.start > meeting.start
+
+
+async def test_forms_need_the_csrf_token(staff: Staff) -> None:
+    consultant = await staff.login("consultant")
+    await consultant.get("/my-cases/mine-1")
+    for path, data in (("/my-cases/mine-1/contacts", {"who": "citizen"}),
+                       ("/my-cases/mine-1/close", {"outcome": "other", "on": "2026-12-01"})):
+        resp, html = await consultant.post(path, data, csrf=False)
+        assert resp.status == 403 and "afvist" in html, path
+        resp, _ = await consultant.post(path, {**data, "csrf_token": "forkert"}, csrf=False)
+        assert resp.status == 403, path
+    async with staff.api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "mine-1"))
+                ).unique().scalar_one()
+    assert case.citizen_called_at is None and case.closed_on is None
+
+
+async def test_week_shows_meetings_travel_and_busy_time(staff: Staff) -> None:
+    meeting = await _meeting(staff, "mine-1")
+    async with staff.api.client.app[DB].write() as session:
+        anna = (await session.execute(select(Consultant).where(Consultant.key == OWNER))
+                ).scalar_one()
+        day = meeting.start.date()
+        session.add(CalendarEntry(municipality_id="demo", consultant_id=anna.id,
+                                  start=datetime.combine(day, time(8, 0)),
+                                  end=datetime.combine(day, time(8, 30)),
+                                  title="Teammøde"))
+    consultant = await staff.login("consultant")
+    year, week, _ = meeting.start.isocalendar()
+    resp, html = await consultant.get(f"/week?uge={year}-W{week:02d}")
+    assert resp.status == 200, html
+    assert "Samtale på arbejdspladsen" in html and "Sag mine-1" in html
+    assert "Teammøde" in html and "foreslået" in html
+    if meeting.travel_minutes:
+        assert html.count(f"Transport {meeting.travel_minutes} min.") == 2
+    assert f"{meeting.start:%H.%M}–{meeting.end:%H.%M}" in html
+    assert 'rel="prev"' in html and 'rel="next"' in html
+    assert "other-1" not in html
+    # Another week is empty; a bad week is named and this week shown instead.
+    _, html = await consultant.get("/week?uge=2030-W01")
+    assert "Ingen samtaler eller aftaler i denne uge." in html
+    resp, html = await consultant.get("/week?uge=2026-W99")
+    assert resp.status == 400 and "Skriv en uge som" in html
+
+
+@pytest.mark.parametrize("path", ["/my-cases", "/my-cases/mine-1", "/week", "/calendar"])
+async def test_pages_need_a_login_and_the_right_role(staff: Staff, path: str) -> None:
+    anonymous = await staff.browser()
+    resp, _ = await anonymous.get(path, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/login?next=")
+    intake_user = await staff.login("intake")
+    resp, html = await intake_user.get(path)
+    assert resp.status == 403 and "ikke adgang" in html
+    if path == "/calendar":
+        manager = await staff.login("manager")
+        assert (await manager.get(path))[0].status == 403
+    else:
+        admin = await staff.login("admin")
+        assert (await admin.get(path))[0].status == 200
+
+
+async def test_posts_need_a_login_and_the_right_role(staff: Staff) -> None:
+    anonymous = await staff.browser()
+    resp, _ = await anonymous.post("/my-cases/mine-1/contacts", {"who": "citizen"},
+                                   allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+    intake_user = await staff.login("intake")
+    await intake_user.get("/cases")
+    resp, _ = await intake_user.post("/my-cases/mine-1/contacts", {"who": "citizen"})
+    assert resp.status == 403
