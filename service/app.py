@@ -13,17 +13,16 @@ from bots.email.channel import EmailChannel, SenderIdentity
 from bots.email.dev_sink import DevSmtp
 from bots.email.render import EmailRenderer
 from bots.email.sender import SmtpSettings
+from bots.slack.channel import SlackChannel, make_client
 from bots.slack.fake_api import FakeSlackApi
+from bots.slack.listeners import build_app
 from rules.engine import RulesEngine
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
-from service.followup import pages as followup_pages
-from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
-from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
@@ -33,7 +32,6 @@ from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
     AUTH,
-    CALENDAR_FEEDS,
     CASE_CLOSING,
     CLOCK,
     CONFIG,
@@ -45,7 +43,6 @@ from service.keys import (
     JOBS,
     KPIS,
     LINKS,
-    MY_WORK,
     NOTIFIER,
     OUTBOX,
     OUTBOX_SERVICE,
@@ -55,6 +52,9 @@ from service.keys import (
     READ_AUDIT,
     REMINDERS,
     SECRETS,
+    SLACK_BOLT,
+    SLACK_DESK,
+    SLACK_HOME,
     SLACK_SETTINGS,
     STAFF_MEETINGS,
     STAFF_SESSIONS,
@@ -91,6 +91,13 @@ from service.platform.pages import Pages
 from service.platform.pages import add_routes as add_page_routes
 from service.platform.security import FailureLimiter, harden_response, limit_failures
 from service.platform.sessions import StaffSessions
+from service.slack import api as slack_api
+from service.slack.desk import ServiceDesk
+from service.slack.home import SlackHome
+from service.slack.notices import SlackNotices
+from service.slack.people import SlackPeople
+from service.slack.posts import EmailInstead, PostLog
+from service.slack.reminders import ConsultantReminders
 from service.slack.settings import SlackSettings, workspace_users
 from service.staff import admin as staff_admin
 from service.staff import login as staff_login
@@ -103,7 +110,6 @@ log = logging.getLogger("fasthold")
 PAGE_TEMPLATES = {
     "staff": staff_login.TEMPLATES,
     "kpis": kpi_pages.TEMPLATES,
-    "followup": followup_pages.TEMPLATES,
 }
 
 
@@ -151,17 +157,33 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
         outbox = Outbox(clock, jobs, municipality, domain)
         links = MeetingLinks(secrets.secret_key, municipality, clock)
-        notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS))
+        people = SlackPeople(config)
+        notices = SlackNotices(config, clock, outbox, people, slack.intake_channel)
+        notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
+                                   notices)
         reads = ReadAudit(db, clock)
         intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                                reads, cipher)
         await intake.check_data_keys()
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
-        deliverer = OutboxDeliverer(db, clock, municipality, _senders(secrets, config, dev_smtp))
-        reminders = Reminders(db, config, clock, notifier)
+        senders = _senders(secrets, config, dev_smtp)
+        if slack.bot_token:
+            # No network call here: the client connects when the first message is sent.
+            senders["slack"] = SlackChannel(make_client(slack.bot_token, slack.api_url),
+                                            PostLog(db, municipality),
+                                            EmailInstead(db, config, outbox), clock.utcnow)
+        else:
+            log.warning("no Slack bot token (FASTHOLD_SLACK_BOT_TOKEN): Slack messages stay "
+                        "in the outbox until one is set")
+        deliverer = OutboxDeliverer(db, clock, municipality, senders,
+                                    on_failed=notices.delivery_failed)
+        reminders = Reminders(db, config, clock, notifier,
+                              ConsultantReminders(db, config, notices))
+        slack_home = SlackHome(db, config, clock, outbox, people, notices)
         answers = MeetingAnswers(db, clock, notifier, intake, jobs)
-        jobs.declare(declare_jobs(config, planner, deliverer, reminders))
+        jobs.declare(declare_jobs(config, planner, deliverer, reminders,
+                                  slack_home if slack.sending else None))
         app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, links, notifier
         app[AUTH], app[READ_AUDIT] = Authenticator(db.read, clock), reads
         app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = intake, planner, deliverer, \
@@ -172,12 +194,17 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
         app[KPIS] = KpiService(db, config, clock)
-        app[MY_WORK] = ConsultantWork(db, config, clock, reads)
-        app[CALENDAR_FEEDS] = CalendarFeeds(db, config, clock, notifier)
         sessions = StaffSessions(db, clock, municipality)
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
         app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
+        app[SLACK_HOME] = slack_home
+        app[SLACK_DESK] = desk = ServiceDesk(
+            db, config, clock, people, notices, slack_home, app[OUTCOMES], app[CASE_CLOSING],
+            intake, reads, jobs)
+        if slack.signing_secret and slack.bot_token:
+            app[SLACK_BOLT] = build_app(desk, slack.signing_secret,
+                                        make_client(slack.bot_token, slack.api_url))
         jobs.start()
         try:
             yield
@@ -222,6 +249,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     outbox_api.add_routes(app)
     tasks_api.add_routes(app)
     closing_api.add_routes(app)
+    slack_api.add_routes(app)
     kpis_api.add_routes(app)
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
@@ -233,5 +261,4 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
     kpi_pages.add_routes(app)
-    followup_pages.add_routes(app)
     return app

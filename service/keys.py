@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
     from bots.email.dev_sink import DevSmtp
     from bots.slack.fake_api import FakeSlackApi
     from service.clock import Clock
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from service.platform.db.engine import Database
     from service.platform.pages import Pages
     from service.platform.sessions import StaffLogin, StaffSessions
+    from service.slack.desk import ServiceDesk
+    from service.slack.home import SlackHome
     from service.slack.settings import SlackSettings
     from service.staff.users import StaffUsers
 
@@ -68,3 +72,6 @@ STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
 STAFF_LOGIN: web.RequestKey[StaffLogin | None] = web.RequestKey("staff_login")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")
 SLACK_SETTINGS: web.AppKey[SlackSettings] = web.AppKey("slack_settings")
+SLACK_BOLT: web.AppKey[AsyncApp] = web.AppKey("slack_bolt")
+SLACK_DESK: web.AppKey[ServiceDesk] = web.AppKey("slack_desk")
+SLACK_HOME: web.AppKey[SlackHome] = web.AppKey("slack_home")

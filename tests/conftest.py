@@ -18,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bots.slack.fake_api import FakeSlackApi
 from service.app import create_app
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, load_config
@@ -31,7 +32,7 @@ from service.platform.throwaway_postgres import (
     PostgresUnavailable,
     ThrowawayPostgres,
 )
-from tests.privacy import assert_no_private_data
+from tests.privacy import assert_no_private_data, assert_no_private_slack_data
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -440,3 +441,50 @@ async def staff_on_both(api: Api) -> AsyncIterator[Staff]:
     """Like `staff`, on SQLite and on PostgreSQL."""
     async for running in start_staff(api):
         yield running
+
+
+# -- Slack: the local fake Web API ---------------------------------------------------------
+
+_SLACK_OF_THIS_TEST: list[FakeSlackApi] = []  # reset for every test
+SLACK_INTAKE_CHANNEL = "C0INTAKE"
+SLACK_SIGNING_SECRET = "test-slack-signing-secret"
+
+
+@pytest.fixture(autouse=True)
+def _scan_slack_of_this_test() -> Iterator[None]:
+    """After each test: nothing the bot sent to a fake Slack (CPR, a citizen's name, health
+    or exclusion words). A test whose service leaked into Slack fails here."""
+    _SLACK_OF_THIS_TEST.clear()
+    try:
+        yield
+        for fake in _SLACK_OF_THIS_TEST:
+            assert_no_private_slack_data(fake.payloads())
+    finally:
+        _SLACK_OF_THIS_TEST.clear()
+
+
+def scan_slack_at_end(fake: FakeSlackApi) -> FakeSlackApi:
+    """Have this fake's payloads scanned when the test ends (fixtures and demo apps)."""
+    _SLACK_OF_THIS_TEST.append(fake)
+    return fake
+
+
+@pytest.fixture
+async def slack_api(demo_config: MunicipalityConfig) -> AsyncIterator[FakeSlackApi]:
+    """The fake Slack Web API on loopback: the demo config's users, the intake channel."""
+    users = {c.slack_user_id for c in demo_config.consultants if c.slack_user_id} | {
+        s.slack_user_id for s in demo_config.slack.staff}
+    fake = scan_slack_at_end(FakeSlackApi(users=users, channels={SLACK_INTAKE_CHANNEL}))
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+def slack_env(fake: FakeSlackApi) -> dict[str, str]:
+    """The FASTHOLD_SLACK_* settings pointing the service at `fake`."""
+    return {"FASTHOLD_SLACK_BOT_TOKEN": fake.token,
+            "FASTHOLD_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+            "FASTHOLD_SLACK_API_URL": fake.base_url,
+            "FASTHOLD_SLACK_INTAKE_CHANNEL": SLACK_INTAKE_CHANNEL}

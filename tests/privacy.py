@@ -45,3 +45,34 @@ def assert_no_private_data(messages: Iterable[Any]) -> None:
             assert not CPR.search(text), subject
             found = FORBIDDEN.search(text)
             assert found is None, (found and found.group(0), subject)
+
+
+# Citizens' names in the suite's cases: Slack must never show one (employers may).
+CITIZEN_NAMES = ("Mads Madsen", "Jens Jensen", "Ib Holm", "Eva Holm")
+_SLACK_IDS = re.compile(r"\b\d{10}\.\d{6}\b")  # message timestamps are not CPR numbers
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value (keys and values)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def assert_no_private_slack_data(payloads: Iterable[tuple[str, Any]]) -> None:
+    """Fail, naming the Web API method, if anything the bot sent to Slack shows a CPR
+    number, a citizen's name, or a health or exclusion word (Slack is an external cloud)."""
+    for method, args in payloads:
+        for content in _strings(args):
+            text = re.sub(r"https?://\S+", "", _SLACK_IDS.sub("", content))
+            assert not CPR.search(text), (method, content)
+            found = FORBIDDEN.search(text.lower())
+            assert found is None, (found and found.group(0), method, content)
+            for name in CITIZEN_NAMES:
+                assert name.lower() not in text.lower(), (name, method, content)

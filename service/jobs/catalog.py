@@ -13,16 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from service.config import MunicipalityConfig
 from service.jobs.runner import JobSpec
-from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
+from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, PUBLISH_SLACK_HOME, SEND_REMINDERS
 
 if TYPE_CHECKING:
     from service.meetings.reminders import Reminders
     from service.outbox.deliverer import OutboxDeliverer
     from service.planning.service import Planner
+    from service.slack.home import SlackHome
 
 # A burst of intakes (a CSV import, a benefits office's batch) becomes one planning run.
 PLAN_SETTLE_SECONDS = 0.05
 REMINDER_SCAN_EVERY = timedelta(minutes=15)
+# Slack Home tabs: each consultant's is published again only when its content changed.
+SLACK_HOME_EVERY = timedelta(minutes=2)
 # A solve that runs past its time limit by this much is stopped on shutdown.
 PLAN_STOP_GRACE_SECONDS = 30
 
@@ -32,7 +35,7 @@ def _trigger(reasons: tuple[str, ...]) -> str:
 
 
 def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
-                 reminders: Reminders) -> list[JobSpec]:
+                 reminders: Reminders, slack_home: SlackHome | None = None) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
@@ -44,7 +47,15 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     async def remind(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
         return await reminders.scan()
 
-    return [
+    async def publish_home(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await slack_home.publish_changed() if slack_home is not None else 0
+
+    slack = [] if slack_home is None else [
+        # Slack Home tabs (with a bot token only): after Slack actions, when a tab is
+        # opened, and on a poll for changes made elsewhere.
+        JobSpec(PUBLISH_SLACK_HOME, publish_home, on_start=True, every=SLACK_HOME_EVERY,
+                settle=PLAN_SETTLE_SECONDS)]
+    return slack + [
         # Planning: on every change that may alter it, and the daily schedule (working
         # mornings) that re-plans with the day's calendars.
         JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,

@@ -105,6 +105,7 @@ class MeetingAnswers:
             add_task(session, meeting, "employer_other_times",
                      f"Arbejdsgiveren beder om andre tider ({wishes}; {parts}). "
                      f"Sagen planlægges igen med ønskerne.{note}")
+            await self.notifier.other_times_asked(session, meeting, f"{wishes}; {parts}")
             municipality = meeting.municipality_id
         self._replan(municipality, "employer_other_times")
         return Outcome.DONE

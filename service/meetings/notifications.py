@@ -29,6 +29,7 @@ from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
 from service.outbox.store import Message, Outbox
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
+from service.slack.notices import SlackNotices
 from service.text.danish import danish_date, danish_slot, short_date
 
 log = logging.getLogger("fasthold.meetings")
@@ -44,11 +45,13 @@ SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
 
 class MeetingNotifier:
     """Tells employers and citizens about one municipality's meetings, and the consultant
-    (as a task) what needs a person."""
+    (as a task, and in Slack when `slack` is given) what needs a person."""
 
     def __init__(self, config: MunicipalityConfig, clock: Clock, links: MeetingLinks,
-                 outbox: Outbox, renderer: EmailRenderer) -> None:
+                 outbox: Outbox, renderer: EmailRenderer, slack: SlackNotices | None = None
+                 ) -> None:
         self.config = config
+        self.slack = slack
         self.clock = clock
         self.links = links
         self.outbox = outbox
@@ -196,6 +199,8 @@ class MeetingNotifier:
                 session, meeting, "employer_contact_missing",
                 "Arbejdsgiveren har ingen e-mailadresse: ring og aftal mødetidspunkt "
                 f"(forslag: {context['when']}); bekræft det aftalte tidspunkt i fasthold.")
+            await self._tell_consultant(session, meeting, "invitation_failed",
+                                        once=f"invitation_failed-case{meeting.case_id}")
             return
         slots = [{"start": meeting.start.isoformat(timespec="minutes"),
                   "end": meeting.end.isoformat(timespec="minutes")}, *meeting.alternatives]
@@ -212,6 +217,8 @@ class MeetingNotifier:
             session, meeting, "invitation_failed",
             "Invitationen kunne ikke sendes automatisk: kontakt arbejdsgiveren og aftal "
             "mødetidspunkt.")
+        await self._tell_consultant(session, meeting, "invitation_failed",
+                                    once=f"invitation_failed-case{meeting.case_id}")
 
     async def cancelled(self, session: AsyncSession, meeting: Meeting, reason: str,
                         follows: bool = True, cause: str | None = None) -> None:
@@ -263,6 +270,7 @@ class MeetingNotifier:
         await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
         add_task(session, meeting, "meeting_confirmed",
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
+        await self._tell_consultant(session, meeting, "employer_confirmed")
 
     async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
         context = self.people(meeting)
@@ -273,3 +281,26 @@ class MeetingNotifier:
         add_task(session, meeting, "employer_declined",
                  "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "
                  f"møde i jobcentret.{note}")
+        await self._tell_consultant(session, meeting, "employer_declined")
+
+    async def other_times_asked(self, session: AsyncSession, meeting: Meeting,
+                                wishes: str) -> None:
+        """The employer asked for other times (`wishes`: weekdays and parts of the day in
+        words; their free-text message stays in fasthold, never in Slack)."""
+        await self._tell_consultant(session, meeting, "employer_other_times",
+                                    note=f"Ønsker: {wishes}.")
+
+    async def assigned(self, session: AsyncSession, cases: list[Case],
+                       proposals: list[Meeting]) -> None:
+        """Planning gave these cases their first owner (`proposals`: the meetings it
+        proposed in the same run)."""
+        if self.slack is not None and cases:
+            await self.slack.assigned(session, cases, proposals)
+
+    async def _tell_consultant(self, session: AsyncSession, meeting: Meeting, kind: str,
+                               note: str = "", once: str | None = None) -> None:
+        """A Slack message to the case's owner about the meeting (with Slack configured)."""
+        if self.slack is None:
+            return
+        await self.slack.to_owner(session, kind, meeting.case, meeting, note=note,
+                                  message_id=self.slack.once(once) if once else None)

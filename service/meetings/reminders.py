@@ -1,6 +1,7 @@
 """Reminders to employers: no answer after N working days, and the day before a confirmed
-meeting. Run as the `send_reminders` job: each is sent once per meeting (the outbox
-remembers what was sent), so a rerun never sends one twice."""
+meeting; and, with Slack, to consultants (`service.slack.reminders`). Run as the
+`send_reminders` job: each is sent once (the outbox remembers what was sent), so a rerun
+never sends one twice."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.platform.db.engine import Database
 from service.platform.db.models import Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
+from service.slack.reminders import ConsultantReminders
 from service.text.danish import danish_slot
 
 log = logging.getLogger("fasthold.reminders")
@@ -24,8 +26,10 @@ DAYTIME = (7, 18)  # reminders go out in the daytime (local time), not at night
 
 class Reminders:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
-                 notifier: MeetingNotifier) -> None:
+                 notifier: MeetingNotifier, consultants: ConsultantReminders | None = None
+                 ) -> None:
         self.db = db
+        self.consultants = consultants
         self.config = config
         self.clock = clock
         self.notifier = notifier
@@ -35,7 +39,11 @@ class Reminders:
         """The job: in the daytime, send what is due today."""
         if not DAYTIME[0] <= self.clock.now().hour < DAYTIME[1]:
             return 0
-        return await self.send_due(self.clock.today())
+        today = self.clock.today()
+        count = await self.send_due(today)
+        if self.consultants is not None:
+            count += await self.consultants.send_due(today)
+        return count
 
     async def send_due(self, today: date) -> int:
         """Queue every reminder due on `today`; returns how many."""

@@ -6,9 +6,11 @@ claim is a lease that a crash lets expire."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.delivery import ChannelSender, OutboundMessage, PermanentFailure, TemporaryFailure
 from service.clock import Clock
@@ -20,14 +22,20 @@ log = logging.getLogger("fasthold.outbox")
 LEASE = timedelta(minutes=5)  # a message being sent is not picked again before this
 BATCH = 50
 
+# Told, in the transaction that marks it, of a message that failed for good (e.g. to tell
+# the case's consultant that a mail to the employer bounced).
+FailureHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
+
 
 class OutboxDeliverer:
     """Sends due messages of the channels that have a sender; statuses pending → sending →
     sent | failed."""
 
     def __init__(self, db: Database, clock: Clock, municipality_id: str,
-                 senders: dict[str, ChannelSender]) -> None:
+                 senders: dict[str, ChannelSender], on_failed: FailureHook | None = None
+                 ) -> None:
         self.db = db
+        self.on_failed = on_failed
         self.clock = clock
         self.municipality_id = municipality_id
         self.senders = senders
@@ -76,20 +84,24 @@ class OutboxDeliverer:
             sender = self.senders[message.channel]
             error: str | None = None
             permanent = False
+            wait: timedelta | None = None
             try:
                 await sender.send(message)
             except PermanentFailure as exc:
                 error, permanent = str(exc), True
             except TemporaryFailure as exc:
                 error = str(exc)
+                # A sender may know when to try again (Slack's 429 says so in Retry-After).
+                wait = getattr(exc, "retry_after", None)
             except Exception as exc:  # noqa: BLE001 - an unknown failure is retried, not lost
                 error = f"{type(exc).__name__}: {exc}"
             sent += await self._record(message_id, attempts, created, error, permanent,
-                                       sender)
+                                       sender, wait)
         return sent
 
     async def _record(self, message_id: int, attempts: int, created: datetime,
-                      error: str | None, permanent: bool, sender: ChannelSender) -> int:
+                      error: str | None, permanent: bool, sender: ChannelSender,
+                      wait: timedelta | None = None) -> int:
         now = self.clock.utcnow()
         async with self.db.write() as session:
             row = await session.get(OutboxMessage, message_id)
@@ -104,9 +116,12 @@ class OutboxDeliverer:
                 row.status = "failed"
                 log.error("outbox message %s (%s, %s) failed for good: %s", row.id, row.channel,
                           row.kind, error[:200])
+                if self.on_failed is not None:
+                    await self.on_failed(session, row)
             else:
                 row.status = "pending"
-                row.next_attempt_at = now + sender.retry.backoff(attempts)
+                row.next_attempt_at = now + (wait if isinstance(wait, timedelta)
+                                             else sender.retry.backoff(attempts))
                 log.warning("outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
                             row.channel, row.kind, attempts, error[:200])
             return 0

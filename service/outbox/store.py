@@ -36,6 +36,8 @@ class Message:
     payload: dict[str, Any] = field(default_factory=dict)
     case_id: int | None = None
     meeting_id: int | None = None
+    # A deterministic id (e.g. a reminder's) makes the database refuse the same message twice.
+    message_id: str | None = None
 
 
 class Outbox:
@@ -55,7 +57,8 @@ class Outbox:
             municipality_id=self.municipality_id, channel=message.channel, kind=message.kind,
             recipient=message.recipient, subject=message.subject, body_text=message.text,
             body_html=message.html, payload=dict(message.payload),
-            message_id=new_message_id(self.domain), case_id=message.case_id,
+            message_id=message.message_id or new_message_id(self.domain),
+            case_id=message.case_id,
             meeting_id=message.meeting_id, attempts=0,
             status="to_print" if message.channel == "letter" else "pending",
             next_attempt_at=self.clock.utcnow())

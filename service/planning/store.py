@@ -70,6 +70,7 @@ class PlanStore:
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
+        assigned: list[Case] = []  # cases that got their first owner in this chunk
         for item in items:
             planned = ctx.cases.get(item["case_id"])
             case = fresh.get(planned.id) if planned else None
@@ -83,6 +84,7 @@ class PlanStore:
                 case.owner = consultant
                 case.owner_reasons = [reason_in_words(r) for r in item.get("reasons") or []] \
                     or ["laveste belastning"]
+                assigned.append(case)
             meeting = active.get(case.id)
             wanted = item.get("meeting")
             if wanted is None or (meeting is not None and meeting.status == "confirmed"):
@@ -108,6 +110,7 @@ class PlanStore:
             new.consultant = consultant
             proposals.append(new)
         if not proposals:
+            await self.notifier.assigned(session, assigned, [])
             return
         await session.flush()  # cancelled meetings first: one active meeting per case
         session.add_all(proposals)
@@ -120,6 +123,8 @@ class PlanStore:
                 # proposal, and ask the consultant to contact the employer instead.
                 log.exception("invitation for case %s could not be made", new.case.case_ref)
                 await self.notifier.invitation_failed(session, new)
+        # The owners told (Slack: the consultant and the intake channel), with the proposals.
+        await self.notifier.assigned(session, assigned, proposals)
 
     async def _unassigned(self, session: AsyncSession, ctx: InstanceContext,
                           items: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ from typing import Protocol
 PLAN = "plan"                      # assign owners and propose meetings
 DELIVER_OUTBOX = "deliver_outbox"  # send due messages of every channel with a sender
 SEND_REMINDERS = "send_reminders"  # employer reminders that are due
+PUBLISH_SLACK_HOME = "publish_slack_home"  # consultants' Slack Home tabs that changed
 
 
 class JobQueue(Protocol):

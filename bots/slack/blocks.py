@@ -1,0 +1,341 @@
+"""Block Kit in Danish: the bot's messages, modals, Home tab and command answers.
+
+Plain data in (a `CaseCard` the service fills with words and links only), Slack's JSON out.
+Privacy: nothing here knows more of a case than its reference, dates, the meeting's time and
+place, what was registered, and links into the service — never CPR, the citizen's name, a
+diagnosis or exclusion reasons (Slack is an external cloud).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Action ids of the buttons (the listeners in bots/slack/listeners.py answer them).
+CONTACT_CITIZEN = "contact_citizen"
+CONTACT_EMPLOYER = "contact_employer"
+REGISTER_MEETING = "register_meeting"
+REGISTER_INTERVENTION = "register_intervention"
+CLOSE_CASE = "close_case"
+CHANGE_OWNER = "change_owner"
+OPEN_LINK = "open_link"
+# Callback ids of the modals.
+MEETING_MODAL = "meeting_outcome"
+INTERVENTION_MODAL = "intervention"
+CLOSE_MODAL = "close_case"
+OWNER_MODAL = "change_owner"
+
+PLACES = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
+          "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
+CLOSE_OUTCOMES = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
+                  "dismissed": "Opsagt", "moved": "Fraflyttet", "other": "Andet"}
+MAX_BLOCKS = 100  # Slack's limit for a message or a Home tab
+MAX_LIST = 12  # items per list on the Home tab; the rest is in the web UI
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """What a consultant's message shows about a case, in words (see the privacy note)."""
+
+    case_ref: str
+    link: str
+    follow_up: str = ""
+    deadline: str = ""
+    meeting: str = ""
+    citizen_called: str = ""
+    employer_called: str = ""
+    meeting_registered: str = ""
+    intervention: str = ""
+    closed: str = ""
+    note: str = ""  # the event's detail, e.g. the employer's wishes in words
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseCard:
+        return cls(**{k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An auto-assignment as the intake channel sees it."""
+
+    case_ref: str
+    link: str
+    consultant: str
+    reasons: list[str] = field(default_factory=list)
+    deadline: str = ""
+    changed_by: str = ""  # set once someone chose another consultant
+    change_reason: str = ""
+
+
+# What each kind of consultant message says first, and which buttons it carries.
+HEADLINES = {
+    "case_assigned": ":new: Ny sag til dig: *{ref}*. Ring til borger og arbejdsgiver.",
+    "employer_confirmed": ":white_check_mark: Arbejdsgiveren har bekræftet mødet i sag "
+                          "*{ref}*.",
+    "employer_other_times": ":calendar: Arbejdsgiveren beder om andre tider i sag *{ref}*. "
+                            "Sagen planlægges igen med ønskerne.",
+    "employer_declined": ":no_entry_sign: Arbejdsgiveren har takket nej til mødet på "
+                         "arbejdspladsen i sag *{ref}*. Der planlægges et møde i jobcentret.",
+    "employer_mail_failed": ":email: En besked til arbejdsgiveren i sag *{ref}* kunne ikke "
+                            "leveres. Ring til arbejdsgiveren.",
+    "invitation_failed": ":telephone_receiver: Invitationen i sag *{ref}* kunne ikke sendes "
+                         "automatisk. Ring til arbejdsgiveren og aftal et tidspunkt.",
+    "meeting_tomorrow": ":alarm_clock: I morgen: møde i sag *{ref}*.",
+    "employer_no_answer": ":hourglass: Arbejdsgiveren i sag *{ref}* har ikke svaret på "
+                          "invitationen i 2 arbejdsdage. Ring til dem.",
+    "deadline_at_risk": ":warning: Fristen er i fare i sag *{ref}*: uge 7 er nået, og intet "
+                        "møde er bekræftet.",
+    "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",
+    "intervention_missing": ":warning: Uge 13 nærmer sig i sag *{ref}*, og ingen "
+                            "virksomhedsrettet indsats er registreret.",
+}
+_BUTTONS = {
+    "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING, CLOSE_CASE),
+    "employer_confirmed": (REGISTER_MEETING, CLOSE_CASE),
+    "employer_other_times": (CONTACT_EMPLOYER,),
+    "employer_declined": (CONTACT_EMPLOYER,),
+    "employer_mail_failed": (CONTACT_EMPLOYER,),
+    "invitation_failed": (CONTACT_EMPLOYER,),
+    "meeting_tomorrow": (REGISTER_MEETING,),
+    "employer_no_answer": (CONTACT_EMPLOYER,),
+    "deadline_at_risk": (CONTACT_EMPLOYER, REGISTER_MEETING),
+    "telephone_due": (REGISTER_MEETING, CLOSE_CASE),
+    "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
+}
+_LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
+           REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",
+           CLOSE_CASE: "Afslut sag", CHANGE_OWNER: "Skift konsulent"}
+KINDS = tuple(HEADLINES)
+
+
+def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
+    return {"type": kind, "text": text} if kind == "mrkdwn" else \
+        {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _text(text)}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_text(text)]}
+
+
+def _button(action_id: str, value: str, text: str | None = None,
+            style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": value,
+                              "text": _text(text or _LABELS[action_id], "plain_text")}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _link_button(url: str, text: str = "Åbn sagen") -> dict[str, Any]:
+    return {"type": "button", "action_id": OPEN_LINK, "url": url,
+            "text": _text(text, "plain_text")}
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escapes: &, < and > (the rest is text)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
+    """A consultant's message of `kind` about a case: (fallback text, blocks)."""
+    ref = escape(card.case_ref)
+    headline = HEADLINES[kind].format(ref=ref)
+    facts = []
+    if card.follow_up:
+        facts.append(f"*Opfølgning:* {escape(card.follow_up)}")
+    if card.deadline:
+        facts.append(f"*Frist for første samtale:* {escape(card.deadline)}")
+    if card.meeting:
+        facts.append(f"*Møde:* {escape(card.meeting)}")
+    blocks: list[dict[str, Any]] = [_section(headline)]
+    if card.note:
+        blocks.append(_section(escape(card.note)))
+    if facts:
+        blocks.append(_section("\n".join(facts)))
+    done = [f":white_check_mark: {label} {escape(value)}" for label, value in (
+        ("Ringet til borger", card.citizen_called),
+        ("Ringet til arbejdsgiver", card.employer_called),
+        ("Møde registreret:", card.meeting_registered),
+        ("Virksomhedsrettet indsats startet", card.intervention)) if value]
+    if card.closed:
+        done.append(f":lock: Sagen er afsluttet: {escape(card.closed)}")
+    if done:
+        blocks.append(_context("\n".join(done)))
+    buttons: list[dict[str, Any]] = []
+    if not card.closed:
+        for action in _BUTTONS.get(kind, ()):
+            if (action == CONTACT_CITIZEN and card.citizen_called) or \
+                    (action == CONTACT_EMPLOYER and card.employer_called) or \
+                    (action == REGISTER_MEETING and card.meeting_registered) or \
+                    (action == REGISTER_INTERVENTION and card.intervention):
+                continue
+            buttons.append(_button(action, card.case_ref,
+                                   style="primary" if not buttons else None))
+    buttons.append(_link_button(card.link))
+    blocks.append({"type": "actions", "block_id": f"case:{card.case_ref}"[:255],
+                   "elements": buttons})
+    fallback = headline.replace("*", "") + f" {card.link}"
+    return fallback, blocks
+
+
+def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about an auto-assignment (updated when it is changed)."""
+    ref = escape(item.case_ref)
+    if item.changed_by:
+        headline = (f":arrows_counterclockwise: Sag *{ref}* er flyttet til "
+                    f"*{escape(item.consultant)}* af {escape(item.changed_by)}.")
+        reasons = [item.change_reason] if item.change_reason else []
+    else:
+        headline = f":inbox_tray: Sag *{ref}* er fordelt til *{escape(item.consultant)}*."
+        reasons = item.reasons
+    blocks: list[dict[str, Any]] = [_section(headline)]
+    if reasons:
+        blocks.append(_section("*Hvorfor:*\n" + "\n".join(f"• {escape(r)}" for r in reasons)))
+    if item.deadline:
+        blocks.append(_context(f"Frist for første samtale: {escape(item.deadline)}"))
+    blocks.append({"type": "actions", "block_id": f"owner:{item.case_ref}"[:255],
+                   "elements": [_button(CHANGE_OWNER, item.case_ref),
+                                _link_button(item.link)]})
+    return headline.replace("*", "") + f" {item.link}", blocks
+
+
+def ephemeral(text: str) -> list[dict[str, Any]]:
+    return [_section(escape(text))]
+
+
+# -- modals ------------------------------------------------------------------------------
+
+def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]],
+           metadata: dict[str, str], submit: str = "Gem") -> dict[str, Any]:
+    return {"type": "modal", "callback_id": callback_id, "title": _text(title, "plain_text"),
+            "submit": _text(submit, "plain_text"), "close": _text("Annullér", "plain_text"),
+            "private_metadata": json.dumps(metadata), "blocks": blocks}
+
+
+def _radio(block_id: str, label: str, options: dict[str, str], optional: bool = False
+           ) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": _text(label, "plain_text"),
+            "element": {"type": "radio_buttons", "action_id": block_id,
+                        "options": [{"text": _text(text, "plain_text"), "value": value}
+                                    for value, text in options.items()]}}
+
+
+def _datepicker(block_id: str, label: str, initial: str) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "label": _text(label, "plain_text"),
+            "element": {"type": "datepicker", "action_id": block_id, "initial_date": initial}}
+
+
+def _text_input(block_id: str, label: str, optional: bool = True) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": _text(label, "plain_text"),
+            "element": {"type": "plain_text_input", "action_id": block_id, "multiline": True,
+                        "max_length": 500}}
+
+
+def meeting_modal(case_ref: str, metadata: dict[str, str]) -> dict[str, Any]:
+    return _modal(MEETING_MODAL, "Registrér mødet", [
+        _section(f"Sag *{escape(case_ref)}*"),
+        _radio("place", "Hvor blev mødet holdt?", PLACES),
+        _radio("employer_took_part", "Deltog arbejdsgiveren?", {"yes": "Ja", "no": "Nej"},
+               optional=True),
+    ], metadata)
+
+
+def intervention_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str, Any]:
+    return _modal(INTERVENTION_MODAL, "Virksomhedsrettet indsats", [
+        _section(f"Sag *{escape(case_ref)}*: hvornår startede den virksomhedsrettede "
+                 "indsats?"),
+        _datepicker("started_on", "Startdato", today),
+    ], metadata)
+
+
+def close_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str, Any]:
+    return _modal(CLOSE_MODAL, "Afslut sag", [
+        _section(f"Sag *{escape(case_ref)}* er slut. Dens møder aflyses, og de berørte får "
+                 "besked."),
+        {"type": "input", "block_id": "outcome", "label": _text("Hvorfor?", "plain_text"),
+         "element": {"type": "static_select", "action_id": "outcome",
+                     "options": [{"text": _text(text, "plain_text"), "value": value}
+                                 for value, text in CLOSE_OUTCOMES.items()]}},
+        _datepicker("on", "Dato", today),
+        _text_input("note", "Note (gemmes på sagen, ikke i Slack)"),
+    ], metadata, submit="Afslut")
+
+
+def owner_modal(case_ref: str, choices: list[tuple[str, str]], metadata: dict[str, str]
+                ) -> dict[str, Any]:
+    """`choices`: (consultant id, label with the consultant's load)."""
+    return _modal(OWNER_MODAL, "Skift konsulent", [
+        _section(f"Hvem skal eje sag *{escape(case_ref)}*? Planlægningen beholder valget."),
+        {"type": "input", "block_id": "consultant", "label": _text("Konsulent", "plain_text"),
+         "element": {"type": "static_select", "action_id": "consultant",
+                     "options": [{"text": _text(label[:75], "plain_text"), "value": key}
+                                 for key, label in choices[:100]]}},
+        _text_input("reason", "Begrundelse", optional=False),
+    ], metadata, submit="Skift")
+
+
+# -- Home tab and the slash command ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class HomeItem:
+    case_ref: str
+    link: str
+    text: str  # e.g. "frist 3. december · møde tirsdag 1. december kl. 10.00"
+
+
+def _items(title: str, items: list[HomeItem], empty: str, more_link: str
+           ) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _text(title, "plain_text")}]
+    if not items:
+        return [*blocks, _context(empty)]
+    for item in items[:MAX_LIST]:
+        blocks.append({"type": "section", "text": _text(
+            f"*{escape(item.case_ref)}* · {escape(item.text)}"),
+            "accessory": _link_button(item.link)})
+    if len(items) > MAX_LIST:
+        blocks.append(_context(f"… og {len(items) - MAX_LIST} til: <{more_link}|se alle i "
+                               "fasthold>"))
+    return blocks
+
+
+def home_view(name: str, week: list[HomeItem], action: list[HomeItem], open_cases: list[HomeItem],
+              week_link: str) -> dict[str, Any]:
+    """The consultant's Home tab (at most `MAX_BLOCKS` blocks)."""
+    blocks: list[dict[str, Any]] = [
+        _section(f"*Hej {escape(name)}* – her er dine sager i fasthold. "
+                 f"<{week_link}|Åbn din uge i fasthold>"),
+        {"type": "divider"},
+        *_items("Møder denne uge", week, "Ingen møder resten af ugen.", week_link),
+        {"type": "divider"},
+        *_items("Kræver handling", action, "Intet kræver handling lige nu.", week_link),
+        {"type": "divider"},
+        *_items("Åbne sager, nærmeste frist først", open_cases, "Ingen åbne sager.",
+                week_link),
+    ]
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def unknown_user_home() -> dict[str, Any]:
+    return {"type": "home", "blocks": [_section(
+        "Du er ikke sat op som konsulent i fasthold. Spørg din leder.")]}
+
+
+def command_list(title: str, items: list[HomeItem], empty: str, more_link: str
+                 ) -> list[dict[str, Any]]:
+    return _items(title, items, empty, more_link)[:MAX_BLOCKS]
+
+
+HELP = ("*/fasthold mine* – dine åbne sager, nærmeste frist først\n"
+        "*/fasthold næste* – dine næste møder\n"
+        "*/fasthold hjælp* – denne hjælp\n"
+        "Knapperne på botens beskeder registrerer opkald, møder, indsats og afslutning.")

@@ -1,0 +1,72 @@
+"""What the bot's listeners ask of the service: the `SlackDesk` protocol (the service
+implements it in `service/slack/desk.py`), in Slack's terms — a Slack user id, a case
+reference, the message a button sits on — and plain answers back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome of an action: `ok`, or what to tell the person (in Danish), and for a
+    modal the input block the message belongs to."""
+
+    ok: bool
+    text: str = ""
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Where:
+    """The message a button was clicked on (to update it), if known."""
+
+    channel: str
+    ts: str
+
+
+class SlackDesk(Protocol):
+    async def first_delivery(self, event_id: str) -> bool:
+        """Whether this Events API event is new (False: Slack's retry of one handled)."""
+        ...
+
+    def today(self) -> date: ...
+
+    async def tell(self, user_id: str, channel: str, text: str) -> None:
+        """An ephemeral message to `user_id` in `channel` (e.g. "Det er ikke din sag.")."""
+        ...
+
+    async def may_register(self, user_id: str, case_ref: str) -> Reply:
+        """Whether the user may register on the case (before a modal is opened)."""
+        ...
+
+    async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
+                      ) -> Reply: ...
+
+    async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
+                              employer_took_part: bool | None, where: Where | None) -> Reply: ...
+
+    async def intervention(self, user_id: str, case_ref: str, started_on: date,
+                           where: Where | None) -> Reply: ...
+
+    async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
+                    where: Where | None) -> Reply: ...
+
+    async def owner_choices(self, user_id: str, case_ref: str
+                            ) -> tuple[Reply, list[tuple[str, str]]]:
+        """Whether the user may choose the owner, and the eligible consultants (id, label
+        with their load)."""
+        ...
+
+    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str, reason: str,
+                           where: Where | None) -> Reply: ...
+
+    async def home_opened(self, user_id: str) -> None:
+        """The user opened the app's Home tab: publish it if it is missing or changed."""
+        ...
+
+    async def command(self, user_id: str, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """The answer to `/fasthold <text>`: (fallback text, blocks)."""
+        ...

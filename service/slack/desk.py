@@ -1,0 +1,272 @@
+"""The service behind the bot's buttons, modals and `/fasthold` (implements
+`bots.slack.desk.SlackDesk`): each action is done by the same use case the API and pages use
+(`CaseOutcomes`, `CaseClosing`, `IntakeService.override_owner`), as the Slack user's
+principal. Only the case's owner (or a manager) may register on a case, only intake staff
+or a manager may choose another owner; anyone else is told so, ephemerally."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bots.slack import blocks
+from bots.slack.desk import Reply, Where
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.followup.closing import CaseClosing
+from service.followup.outcomes import CaseOutcomes
+from service.intake.service import IntakeService
+from service.platform.audit import ReadAudit
+from service.platform.auth import Principal
+from service.platform.db.engine import Database
+from service.platform.db.models import Case, Consultant, SlackEvent
+from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
+from service.slack.home import SlackHome
+from service.slack.notices import SlackNotices
+from service.slack.people import SlackPeople
+from service.text.danish import danish_slot, short_date
+
+log = logging.getLogger("fasthold.slack")
+
+NOT_YOURS = "Det er ikke din sag."
+UNKNOWN_USER = "Du er ikke sat op i fasthold. Spørg din leder."
+ONLY_INTAKE = "Kun visitationen og ledere kan skifte konsulent."
+REGISTERING = ("consultant", "manager")
+CHOOSING_OWNER = ("intake", "manager")
+# The use cases' messages in the consultant's words.
+_DANISH = (
+    ("must not be in the future", "Datoen må ikke ligge i fremtiden."),
+    ("must not be before the first absence day", "Datoen må ikke ligge før første "
+                                                 "fraværsdag."),
+    ("the meeting has not begun yet", "Mødet er ikke begyndt endnu."),
+    ("the case was closed", "Sagen er afsluttet."),
+    ("no meeting to register as not held", "Sagen har intet møde, der kan registreres som "
+                                           "ikke holdt."),
+    ("has no owner yet", "Sagen har ingen konsulent endnu."),
+    ("required when the meeting was held", "Svar på, om arbejdsgiveren deltog."),
+    ("unknown consultant", "Konsulenten findes ikke."),
+)
+
+
+def in_danish(exc: DomainError) -> Reply:
+    if isinstance(exc, Forbidden | NotFound):
+        return Reply(False, NOT_YOURS)
+    field = None
+    message = exc.message
+    if isinstance(exc, Invalid) and exc.errors:
+        field, message = exc.errors[0]["field"], exc.errors[0]["message"]
+    text = next((danish for english, danish in _DANISH if english in message),
+                "Det kunne ikke registreres.")
+    return Reply(False, text, field)
+
+
+class ServiceDesk:
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 people: SlackPeople, notices: SlackNotices, home: SlackHome,
+                 outcomes: CaseOutcomes, closing: CaseClosing, intake: IntakeService,
+                 reads: ReadAudit, jobs: JobQueue) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.people = people
+        self.notices = notices
+        self.home = home
+        self.outcomes = outcomes
+        self.closing = closing
+        self.intake = intake
+        self.reads = reads
+        self.jobs = jobs
+        self.municipality = config.municipality.id
+
+    def today(self) -> date:
+        return self.clock.today()
+
+    async def first_delivery(self, event_id: str) -> bool:
+        try:
+            async with self.db.write() as session:
+                if await session.get(SlackEvent, event_id[:64]) is not None:
+                    return False
+                session.add(SlackEvent(event_id=event_id[:64], municipality_id=self.municipality,
+                                       received_at=self.clock.utcnow()))
+        except IntegrityError:
+            return False  # the same event at the same moment: the other one handles it
+        return True
+
+    async def tell(self, user_id: str, channel: str, text: str) -> None:
+        async with self.db.write() as session:
+            self.notices.ephemeral(session, user_id, channel, text)
+
+    # -- who may ---------------------------------------------------------------------------
+
+    async def _registering(self, user_id: str, case_ref: str) -> tuple[Principal | None, Reply]:
+        principal = self.people.principal(user_id)
+        if principal is None:
+            return None, Reply(False, UNKNOWN_USER)
+        if principal.role not in REGISTERING:
+            return None, Reply(False, NOT_YOURS)
+        if principal.role == "consultant":
+            async with self.db.read() as session:
+                owner = (await session.execute(select(Consultant.key).join(
+                    Case, Case.owner_id == Consultant.id).where(
+                    Case.municipality_id == self.municipality, Case.case_ref == case_ref))
+                ).scalar_one_or_none()
+            if owner is None or owner != principal.consultant_key:
+                return None, Reply(False, NOT_YOURS)
+        return principal, Reply(True)
+
+    async def may_register(self, user_id: str, case_ref: str) -> Reply:
+        return (await self._registering(user_id, case_ref))[1]
+
+    # -- registering -------------------------------------------------------------------------
+
+    async def _after(self, case_ref: str) -> None:
+        """What the consultant sees follows: the case's messages and the Home tab."""
+        async with self.db.write() as session:
+            case = (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
+            ).unique().scalar_one_or_none()
+            if case is not None:
+                await self.notices.refresh(session, case)
+        self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "slack_action")
+
+    async def _register(self, user_id: str, case_ref: str, action: Any) -> Reply:
+        principal, reply = await self._registering(user_id, case_ref)
+        if principal is None:
+            return reply
+        try:
+            await action(principal)
+        except (Conflict, Invalid, Forbidden, NotFound) as exc:
+            return in_danish(exc)
+        await self._after(case_ref)
+        return Reply(True)
+
+    async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
+                      ) -> Reply:
+        return await self._register(user_id, case_ref, lambda p: self.outcomes.register_contact(
+            case_ref, who, p))
+
+    async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
+                              employer_took_part: bool | None, where: Where | None) -> Reply:
+        reply = await self._register(
+            user_id, case_ref, lambda p: self.outcomes.register_meeting(
+                case_ref, place, None if place == "not_held" else employer_took_part, p))
+        if reply.field == "employer_took_part":
+            return Reply(False, reply.text, "employer_took_part")
+        return reply if reply.ok or reply.field else Reply(False, reply.text, "place")
+
+    async def intervention(self, user_id: str, case_ref: str, started_on: date,
+                           where: Where | None) -> Reply:
+        return await self._register(
+            user_id, case_ref, lambda p: self.outcomes.register_intervention(
+                case_ref, started_on, p))
+
+    async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
+                    where: Where | None) -> Reply:
+        return await self._register(user_id, case_ref, lambda p: self.closing.close(
+            case_ref, outcome, on, note, p))
+
+    # -- the owner ---------------------------------------------------------------------------
+
+    async def owner_choices(self, user_id: str, case_ref: str
+                            ) -> tuple[Reply, list[tuple[str, str]]]:
+        principal = self.people.principal(user_id)
+        if principal is None:
+            return Reply(False, UNKNOWN_USER), []
+        if principal.role not in CHOOSING_OWNER:
+            return Reply(False, ONLY_INTAKE), []
+        today = self.clock.today()
+        async with self.db.read() as session:
+            case = (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
+            ).unique().scalar_one_or_none()
+            if case is None:
+                return Reply(False, "Sagen findes ikke."), []
+            load = dict((await session.execute(select(Case.owner_id, func.count(Case.id)).where(
+                Case.municipality_id == self.municipality, Case.owner_id.is_not(None),
+                Case.closed_on.is_(None), Case.status == "target").group_by(Case.owner_id)
+            )).all())
+            consultants = (await session.execute(select(Consultant).where(
+                Consultant.municipality_id == self.municipality,
+                Consultant.active.is_(True)).order_by(Consultant.name))).scalars().all()
+        choices = []
+        for consultant in consultants:
+            if consultant.id == case.owner_id:
+                continue
+            configured = self.config.consultant(consultant.key)
+            if case.follow_up == "workplace_meeting" and configured is not None and \
+                    not configured.does_workplace_meetings_on(today):
+                continue
+            cases = load.get(consultant.id, 0)
+            full = " – fuld" if cases >= consultant.max_active_cases else ""
+            choices.append((consultant.key, f"{consultant.name} ({cases}/"
+                                            f"{consultant.max_active_cases} sager{full})"))
+        return Reply(True), choices
+
+    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str, reason: str,
+                           where: Where | None) -> Reply:
+        principal = self.people.principal(user_id)
+        if principal is None:
+            return Reply(False, UNKNOWN_USER, "consultant")
+        if principal.role not in CHOOSING_OWNER:
+            return Reply(False, ONLY_INTAKE, "consultant")
+        try:
+            await self.intake.override_owner(case_ref, consultant_id, reason, principal)
+        except (Conflict, Invalid, NotFound, Forbidden) as exc:
+            reply = in_danish(exc)
+            return Reply(False, reply.text, "consultant")
+        async with self.db.write() as session:
+            case = (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
+            ).unique().scalar_one()
+            await self.notices.owner_changed(session, case, self.people.name(user_id), reason)
+        self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "owner_changed")
+        return Reply(True)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def home_opened(self, user_id: str) -> None:
+        principal = self.people.principal(user_id)
+        if principal is not None and principal.role == "consultant":
+            await self.reads.record(principal, self.municipality, "case.list", None,
+                                    {"via": "slack_home"})
+            self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "home_opened")
+
+    async def command(self, user_id: str, text: str) -> tuple[str, list[dict[str, Any]]]:
+        word = text.strip().lower()
+        if word in ("", "hjælp", "hjaelp", "help"):
+            return "Sådan bruger du /fasthold", [{"type": "section", "text": {
+                "type": "mrkdwn", "text": blocks.HELP}}]
+        principal = self.people.principal(user_id)
+        if principal is None:
+            return UNKNOWN_USER, blocks.ephemeral(UNKNOWN_USER)
+        if word not in ("mine", "næste", "naeste"):
+            text = f"Ukendt kommando «{text.strip()[:40]}». Prøv /fasthold hjælp."
+            return text, blocks.ephemeral(text)
+        key = principal.consultant_key
+        if key is None:
+            text = "Du ejer ingen sager i fasthold."
+            return text, blocks.ephemeral(text)
+        week_link = self.notices.week_link()
+        async with self.db.read() as session:
+            if word == "mine":
+                cases = await self.home.open_cases(session, key)
+                items = [self.home.item(c, f"frist {short_date(c.first_meeting_deadline)}" + (
+                    f" · møde {danish_slot(m.start, m.end)}" if m is not None else ""))
+                    for c, m in cases]
+                title, empty = "Dine åbne sager, nærmeste frist først", "Ingen åbne sager."
+            else:
+                meetings = await self.home.next_meetings(session, key, self._now_local())
+                items = [self.home.meeting_item(m) for m in meetings]
+                title, empty = "Dine næste møder", "Ingen planlagte møder."
+        await self.reads.record(principal, self.municipality, "case.list", None,
+                                {"via": "slack_command", "command": word,
+                                 "returned": len(items)})
+        return title, blocks.command_list(title, items, empty, week_link)
+
+    def _now_local(self) -> datetime:
+        return self.clock.local_now()

@@ -1,0 +1,162 @@
+"""Each consultant's Home tab in Slack: meetings this week, cases that need action (the
+employer has not answered, the deadline is at risk, a meeting's outcome is not registered),
+open cases nearest deadline first — within Slack's block limits, with links to the web UI.
+
+Published by the `publish_slack_home` job, only for consultants whose tab changed: the hash
+of what was last published is kept with that outbox message, so an unchanged tab is never
+published again (Slack rate-limits apps that republish on every open)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bots.slack import blocks
+from bots.slack.blocks import HomeItem
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.outbox.store import Message, Outbox
+from service.platform.db.engine import Database
+from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting, OutboxMessage
+from service.platform.workdays import add_working_days
+from service.slack.notices import HOME_KIND, MEETING_KIND_WORDS, SlackNotices, today_week_bounds
+from service.slack.people import SlackPeople
+from service.text.danish import danish_date, danish_slot, short_date
+
+MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
+WEEK_7_DAYS = 42  # absence week 7 begins on day 42 after the first absence day
+
+
+@dataclass
+class Dashboard:
+    week: list[HomeItem]
+    action: list[HomeItem]
+    open_cases: list[HomeItem]
+
+
+class SlackHome:
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 outbox: Outbox, people: SlackPeople, notices: SlackNotices) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.outbox = outbox
+        self.people = people
+        self.notices = notices
+        self.municipality = config.municipality.id
+
+    async def open_cases(self, session: AsyncSession, consultant_key: str
+                         ) -> list[tuple[Case, Meeting | None]]:
+        """The consultant's open cases, nearest deadline first, with their active meeting."""
+        cases = (await session.execute(select(Case).join(
+            Consultant, Case.owner_id == Consultant.id).where(
+            Case.municipality_id == self.municipality, Consultant.key == consultant_key,
+            Case.closed_on.is_(None)).order_by(Case.first_meeting_deadline, Case.id))
+        ).unique().scalars().all()
+        meetings = {m.case_id: m for m in (await session.execute(select(Meeting).where(
+            Meeting.case_id.in_([c.id for c in cases]),
+            Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()} if cases else {}
+        return [(c, meetings.get(c.id)) for c in cases]
+
+    async def next_meetings(self, session: AsyncSession, consultant_key: str,
+                            since: datetime, until: datetime | None = None) -> list[Meeting]:
+        conditions = [Meeting.municipality_id == self.municipality,
+                      Consultant.key == consultant_key, Meeting.status.in_(ACTIVE_MEETING),
+                      Meeting.start >= since]
+        if until is not None:
+            conditions.append(Meeting.start < until)
+        return list((await session.execute(select(Meeting).join(
+            Consultant, Meeting.consultant_id == Consultant.id).where(*conditions)
+            .order_by(Meeting.start))).unique().scalars())
+
+    def item(self, case: Case, text: str) -> HomeItem:
+        return HomeItem(case.case_ref, self.notices.case_link(case.case_ref), text)
+
+    def meeting_item(self, meeting: Meeting) -> HomeItem:
+        state = "bekræftet" if meeting.status == "confirmed" else "foreslået"
+        return self.item(meeting.case, f"{danish_slot(meeting.start, meeting.end)} "
+                                       f"{MEETING_KIND_WORDS.get(meeting.kind, '')} ({state})")
+
+    async def dashboard(self, session: AsyncSession, consultant_key: str) -> Dashboard:
+        today = self.clock.today()
+        now = self.clock.local_now()
+        _, sunday = today_week_bounds(today)
+        week = await self.next_meetings(session, consultant_key,
+                                        datetime.combine(today, datetime.min.time()),
+                                        datetime.combine(sunday + timedelta(days=1),
+                                                         datetime.min.time()))
+        cases = await self.open_cases(session, consultant_key)
+        held = set((await session.execute(select(Meeting.case_id).where(
+            Meeting.case_id.in_([c.id for c, _ in cases]), Meeting.status == "held"))
+        ).scalars()) if cases else set()
+        closed_days = frozenset(self.config.planning.closed_dates)
+        action: list[HomeItem] = []
+        for case, meeting in cases:
+            why = self._needs_action(case, meeting, case.id in held, today, now, closed_days)
+            if why:
+                action.append(self.item(case, why))
+        open_items = [self.item(case, f"frist {short_date(case.first_meeting_deadline)}" + (
+            f" · møde {danish_slot(m.start, m.end)}" if m is not None else ""))
+            for case, m in cases]
+        return Dashboard([self.meeting_item(m) for m in week], action, open_items)
+
+    def _needs_action(self, case: Case, meeting: Meeting | None, held: bool, today: date,
+                      now: datetime, closed_days: frozenset[date]) -> str:
+        if meeting is not None and meeting.status == "confirmed" and meeting.end <= now:
+            return "mødets udfald er ikke registreret"
+        if meeting is not None and meeting.status == "proposed" and \
+                meeting.invited_at is not None and meeting.employer_answer is None and \
+                add_working_days(meeting.invited_at.date(),
+                                 self.config.mail.reminder_after_working_days,
+                                 closed_days) <= today:
+            return "arbejdsgiveren har ikke svaret: ring til dem"
+        first_absence = date.fromisoformat(case.facts["first_absence_day"])
+        if case.status == "target" and case.follow_up in MEETING_FOLLOW_UPS and not held and \
+                (meeting is None or meeting.status != "confirmed") and \
+                today >= first_absence + timedelta(days=WEEK_7_DAYS):
+            return f"fristen er i fare (frist {danish_date(case.first_meeting_deadline)})"
+        return ""
+
+    def view(self, name: str, board: Dashboard) -> dict[str, Any]:
+        return blocks.home_view(name, board.week, board.action, board.open_cases,
+                                self.notices.week_link())
+
+    async def publish_changed(self) -> int:
+        """The job: publish each consultant's tab whose content changed; returns how many."""
+        published = 0
+        people = self.people.consultants()
+        if not people:
+            return 0
+        async with self.db.write() as session:
+            names = {c.key: c.name for c in (await session.execute(select(Consultant).where(
+                Consultant.municipality_id == self.municipality,
+                Consultant.key.in_(list(people))))).scalars()}
+            last = await self._last_hashes(session, list(people.values()))
+            for key, user in sorted(people.items()):
+                view = self.view(names.get(key, key), await self.dashboard(session, key))
+                digest = hashlib.sha256(json.dumps(view, sort_keys=True,
+                                                   ensure_ascii=False).encode()).hexdigest()
+                if last.get(user) == digest:
+                    continue
+                self.outbox.enqueue(session, Message(
+                    channel="slack", kind=HOME_KIND, recipient=user, subject="Hjem-fanen",
+                    text="Dine sager i fasthold",
+                    payload={"method": "views.publish", "view": view, "hash": digest}))
+                published += 1
+        return published
+
+    async def _last_hashes(self, session: AsyncSession, users: list[str]) -> dict[str, str]:
+        """The hash of the newest tab put in the outbox for each user."""
+        newest = select(func.max(OutboxMessage.id)).where(
+            OutboxMessage.municipality_id == self.municipality,
+            OutboxMessage.channel == "slack", OutboxMessage.kind == HOME_KIND,
+            OutboxMessage.recipient.in_(users)).group_by(OutboxMessage.recipient)
+        rows = (await session.execute(select(OutboxMessage.recipient, OutboxMessage.payload)
+                .where(OutboxMessage.id.in_(newest)))).all()
+        return {recipient: str((payload or {}).get("hash")) for recipient, payload in rows}

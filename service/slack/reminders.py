@@ -1,0 +1,103 @@
+"""Reminders to consultants in Slack, run with the `send_reminders` job: the meeting
+tomorrow; the employer has not answered the invitation in N working days (call them); the
+deadline at risk (absence week 7 reached, no meeting confirmed or held); telephone
+follow-up due (every 4 weeks while it applies); week 13 reached without a workplace-oriented
+intervention registered.
+
+Each reminder has a deterministic message id (what it is about, e.g. the meeting, the case,
+the 4-week period), so a rerun, or a run after a restart, never sends one twice — the
+database refuses a second row with the same id — and one not yet sent is sent by the next
+run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from service.config import MunicipalityConfig
+from service.platform.db.engine import Database
+from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
+from service.platform.workdays import add_working_days
+from service.slack.notices import SlackNotices
+
+log = logging.getLogger("fasthold.reminders")
+
+MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
+WEEK_7 = timedelta(weeks=6)    # absence week 7 begins 6 weeks after the first absence day
+WEEK_13 = timedelta(weeks=12)  # and week 13 twelve weeks after
+TELEPHONE_EVERY_DAYS = 28
+
+
+class ConsultantReminders:
+    def __init__(self, db: Database, config: MunicipalityConfig, notices: SlackNotices
+                 ) -> None:
+        self.db = db
+        self.config = config
+        self.notices = notices
+        self.municipality = config.municipality.id
+
+    def due(self, case: Case, meeting: Meeting | None, held: bool, today: date
+            ) -> list[tuple[str, str]]:
+        """The reminders due for a case today: (kind, deterministic key)."""
+        out: list[tuple[str, str]] = []
+        first_absence = date.fromisoformat(case.facts["first_absence_day"])
+        if meeting is not None and meeting.status == "confirmed" and \
+                meeting.start.date() == today + timedelta(days=1):
+            out.append(("meeting_tomorrow", f"meeting_tomorrow-{meeting.id}"))
+        if meeting is not None and meeting.status == "proposed" and \
+                meeting.kind == "workplace_meeting" and meeting.invited_at is not None and \
+                meeting.employer_answer is None and add_working_days(
+                    meeting.invited_at.date(), self.config.mail.reminder_after_working_days,
+                    frozenset(self.config.planning.closed_dates)) <= today:
+            out.append(("employer_no_answer", f"employer_no_answer-{meeting.id}"))
+        if case.status != "target":
+            return out
+        if case.follow_up in MEETING_FOLLOW_UPS and not held and \
+                (meeting is None or meeting.status != "confirmed") and \
+                today >= first_absence + WEEK_7:
+            out.append(("deadline_at_risk", f"deadline_at_risk-{case.id}"))
+        if case.follow_up == "telephone":
+            period = (today - first_absence).days // TELEPHONE_EVERY_DAYS
+            if period >= 1:
+                out.append(("telephone_due", f"telephone_due-{case.id}-{period}"))
+        if case.intervention_started_on is None and today >= first_absence + WEEK_13:
+            out.append(("intervention_missing", f"intervention_missing-{case.id}"))
+        return out
+
+    async def send_due(self, today: date) -> int:
+        """Queue every consultant reminder due on `today` not sent before; returns how many."""
+        users = self.notices.people.consultants()
+        if not users:
+            return 0
+        count = 0
+        async with self.db.write() as session:
+            cases = (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality, Case.closed_on.is_(None),
+                Case.owner_id.is_not(None)))).unique().scalars().all()
+            cases = [c for c in cases if c.owner is not None and c.owner.key in users]
+            if not cases:
+                return 0
+            ids = [c.id for c in cases]
+            meetings = {m.case_id: m for m in (await session.execute(select(Meeting).where(
+                Meeting.case_id.in_(ids), Meeting.status.in_(ACTIVE_MEETING))
+            )).unique().scalars()}
+            held = set((await session.execute(select(Meeting.case_id).where(
+                Meeting.case_id.in_(ids), Meeting.status == "held"))).scalars())
+            wanted = [(case, kind, self.notices.once(key)) for case in cases
+                      for kind, key in self.due(case, meetings.get(case.id), case.id in held,
+                                                today)]
+            if not wanted:
+                return 0
+            sent = set((await session.execute(select(OutboxMessage.message_id).where(
+                OutboxMessage.message_id.in_([m for _, _, m in wanted])))).scalars())
+            for case, kind, message_id in wanted:
+                if message_id in sent:
+                    continue
+                if await self.notices.to_owner(session, kind, case, meetings.get(case.id),
+                                               message_id=message_id):
+                    count += 1
+        if count:
+            log.info("%s Slack reminder(s) to consultants queued", count)
+        return count

@@ -1,0 +1,151 @@
+"""One case's life in Slack, end to end over the real protocol: planning assigns it (a DM to
+the owner with the call buttons, a post in the intake channel with the reasons), the owner
+registers the calls (the message is updated), another consultant is told it is not theirs,
+intake staff choose another consultant from the channel (a modal with the load; the post is
+updated), the meeting's outcome and the case's end are registered through modals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots.slack.fake_api import FakeSlackApi
+from bots.slack.requests import block_action, view_submission
+from service.config import MunicipalityConfig
+from service.keys import CONFIG, DB, JOBS
+from service.platform.db.models import Case, Meeting
+from tests.conftest import SLACK_INTAKE_CHANNEL, Api, SmtpSink, local_now, wait_until
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import (
+    INTAKE_USER,
+    buttons,
+    message_to,
+    post_signed,
+    start_slack_api,
+    texts,
+)
+
+
+@pytest.fixture
+async def api(demo_config: MunicipalityConfig, database_url: str, slack_api: FakeSlackApi,
+              smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    async for running in start_slack_api(demo_config, database_url, slack_api,
+                                         smtp_sink.port):
+        yield running
+
+
+async def owner_of(api: Api, case_ref: str) -> tuple[str, str]:
+    """(consultant id, Slack user id) of the case's owner."""
+    resp = await api.client.get(f"/api/cases/{case_ref}", headers=api.auth("intake"))
+    owner = (await resp.json())["owner"]["consultant_id"]
+    consultant = api.client.app[CONFIG].consultant(owner)
+    assert consultant is not None and consultant.slack_user_id
+    return owner, consultant.slack_user_id
+
+
+async def click(api: Api, fake: FakeSlackApi, user: str, action: str, value: str,
+                channel: str | None = None, ts: str | None = None) -> None:
+    resp = await post_signed(api, block_action(user, action, value, fake.issue_trigger(user),
+                                               channel, ts))
+    assert resp.status == 200, await resp.text()
+
+
+async def test_a_case_from_assignment_to_closing(api: Api, slack_api: FakeSlackApi) -> None:
+    fake = slack_api
+    await intake(api, body("slack-1"))
+    owner, user = await owner_of(api, "slack-1")
+    dm = fake.dm_channel(user)
+    new_case = await message_to(fake, dm, "Ny sag til dig")
+    shown = texts(new_case)
+    assert "slack-1" in shown and "Frist for første samtale" in shown
+    assert "/cases/slack-1" in str(new_case.blocks)
+    assert {"contact_citizen", "contact_employer"} <= set(buttons(new_case))
+    post = await message_to(fake, SLACK_INTAKE_CHANNEL, "slack-1")
+    assert "Hvorfor" in texts(post) and "change_owner" in buttons(post)
+
+    # The owner called the citizen: registered on the case, the message updated.
+    await click(api, fake, user, "contact_citizen", "slack-1", new_case.channel, new_case.ts)
+    async with api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "slack-1"))
+                ).unique().scalar_one()
+        assert case.citizen_called_at is not None
+    await wait_until(lambda: "Ringet til borger" in texts(new_case) and
+                     "contact_citizen" not in buttons(new_case), what="the DM updated")
+
+    # Another consultant clicking the owner's button is told it is not theirs.
+    other = next(c.slack_user_id for c in api.client.app[CONFIG].consultants
+                 if c.id != owner and c.slack_user_id)
+    await click(api, fake, other, "contact_employer", "slack-1", new_case.channel,
+                new_case.ts)
+    refusal = await wait_until(lambda: next((p for p in fake.conversation(new_case.channel)
+                                             if p.ephemeral_for == other), None))
+    assert refusal.text == "Det er ikke din sag."
+    async with api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "slack-1"))
+                ).unique().scalar_one()
+        assert case.employer_called_at is None
+
+    # The employer agrees a time by phone; staff confirm it: the owner is told.
+    meeting = (await (await api.client.get("/api/cases/slack-1", headers=api.auth("intake"))
+                      ).json())["meeting"]
+    resp = await api.client.post("/api/cases/slack-1/meeting/confirm",
+                                 json={"start": meeting["start"]}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    confirmed = await message_to(fake, dm, "har bekræftet mødet")
+    assert "register_meeting" in buttons(confirmed) and "bekræftet" in texts(confirmed)
+
+    # Intake staff choose another consultant from the channel: a modal with the load.
+    await click(api, fake, INTAKE_USER, "change_owner", "slack-1", post.channel, post.ts)
+    modal = await wait_until(lambda: fake.open_view(INTAKE_USER), what="the owner modal")
+    options = modal.view["blocks"][1]["element"]["options"]
+    labels = {o["value"]: o["text"]["text"] for o in options}
+    assert owner not in labels and all("sager" in label for label in labels.values())
+    new_owner = next(iter(labels))
+    resp = await post_signed(api, view_submission(INTAKE_USER, modal.view, {
+        "consultant": new_owner, "reason": "kender virksomheden"}))
+    assert resp.status == 200 and not (await resp.text()).strip(), await resp.text()
+    fake.close_view(modal.view_id)
+    _, new_user = await owner_of(api, "slack-1")
+    assert new_user != user
+    await wait_until(lambda: "flyttet til" in texts(post), what="the channel post updated")
+    assert "kender virksomheden" in texts(post)
+    new_dm = await message_to(fake, fake.dm_channel(new_user), "Ny sag til dig")
+
+    # The new owner registers the meeting (held by phone, employer took part) and closes.
+    await api.client.app[JOBS].wait_idle()
+    async with api.client.app[DB].write() as session:
+        for meeting in (await session.execute(select(Meeting))).unique().scalars():
+            start = local_now().replace(second=0, microsecond=0) - timedelta(hours=2)
+            meeting.start, meeting.end = start, start + timedelta(hours=1)
+    await click(api, fake, new_user, "register_meeting", "slack-1", new_dm.channel, new_dm.ts)
+    form = await wait_until(lambda: fake.open_view(new_user), what="the meeting modal")
+    resp = await post_signed(api, view_submission(new_user, form.view, {"place": "workplace"}))
+    assert (await resp.json())["errors"] == {"employer_took_part":
+                                             "Svar på, om arbejdsgiveren deltog."}
+    resp = await post_signed(api, view_submission(new_user, form.view, {
+        "place": "workplace", "employer_took_part": "yes"}))
+    assert resp.status == 200 and not (await resp.text()).strip(), await resp.text()
+    fake.close_view(form.view_id)
+    async with api.client.app[DB].read() as session:
+        held = (await session.execute(select(Meeting).where(Meeting.status == "held"))
+                ).unique().scalar_one()
+        assert (held.place, held.employer_took_part) == ("workplace", True)
+    await wait_until(lambda: "holdt på arbejdspladsen, arbejdsgiveren deltog" in texts(new_dm),
+                     what="the DM shows the meeting registered")
+
+    await click(api, fake, new_user, "close_case", "slack-1", new_dm.channel, new_dm.ts)
+    close = await wait_until(lambda: fake.open_view(new_user), what="the close modal")
+    tomorrow = (local_now() + timedelta(days=1)).date().isoformat()
+    resp = await post_signed(api, view_submission(new_user, close.view, {
+        "outcome": "recovered", "on": tomorrow}))
+    assert resp.status == 200
+    assert (await resp.json()) == {"response_action": "errors",
+                                   "errors": {"on": "Datoen må ikke ligge i fremtiden."}}
+    resp = await post_signed(api, view_submission(new_user, close.view, {
+        "outcome": "recovered", "on": local_now().date().isoformat(), "note": "fuldt rask"}))
+    assert resp.status == 200 and not (await resp.text()).strip()
+    await wait_until(lambda: "Sagen er afsluttet" in texts(new_dm), what="the DM closed")
+    assert "close_case" not in buttons(new_dm)
