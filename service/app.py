@@ -26,6 +26,8 @@ from service.followup.closing import CaseClosing
 from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
+from service.intake import pages as intake_pages
+from service.intake.case_reads import CaseReads
 from service.intake.service import IntakeService
 from service.jobs.catalog import declare_jobs
 from service.jobs.runner import InProcessRunner
@@ -33,6 +35,7 @@ from service.keys import (
     ANSWERS,
     AUTH,
     CASE_CLOSING,
+    CASE_READS,
     CLOCK,
     CONFIG,
     DB,
@@ -109,6 +112,7 @@ log = logging.getLogger("fasthold")
 # The staff pages' template directories, one per area ("area/name.html").
 PAGE_TEMPLATES = {
     "staff": staff_login.TEMPLATES,
+    "intake": intake_pages.TEMPLATES,
     "kpis": kpi_pages.TEMPLATES,
 }
 
@@ -197,6 +201,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         sessions = StaffSessions(db, clock, municipality)
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
+        app[CASE_READS] = CaseReads(db, reads, clock, municipality)
         app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
         app[SLACK_HOME] = slack_home
         app[SLACK_DESK] = desk = ServiceDesk(
@@ -256,9 +261,10 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
         mailbox.add_routes(app)
     openapi.add_routes(app)
     # Staff pages: the foundation first (areas add their navigation entries to it).
-    app[PAGES] = Pages(PAGE_TEMPLATES)
+    app[PAGES] = Pages(PAGE_TEMPLATES, config.municipality.timezone)
     add_page_routes(app)
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
+    intake_pages.add_routes(app)
     kpi_pages.add_routes(app)
     return app

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from service.followup.my_work import ConsultantWork
     from service.followup.outcomes import CaseOutcomes
     from service.followup.tasks import TaskService
+    from service.intake.case_reads import CaseReads
     from service.intake.service import IntakeService
     from service.jobs.runner import InProcessRunner
     from service.kpis.figures import KpiService
@@ -68,6 +69,7 @@ DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
 PAGES: web.AppKey[Pages] = web.AppKey("pages")
 STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
+CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.
 STAFF_LOGIN: web.RequestKey[StaffLogin | None] = web.RequestKey("staff_login")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -26,10 +27,11 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 from multidict import MultiDictProxy
 
+from service.clock import DEFAULT_TIMEZONE, zone
 from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
-from service.text.danish import FILTERS, GLOBALS
+from service.text.danish import FILTERS, GLOBALS, MONTHS
 
 PLATFORM_TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -65,7 +67,8 @@ class NavEntry:
 class Pages:
     """The Jinja2 environment of the staff pages and the navigation registry."""
 
-    def __init__(self, templates: Mapping[str, Path]) -> None:
+    def __init__(self, templates: Mapping[str, Path], timezone: str = DEFAULT_TIMEZONE
+                 ) -> None:
         loaders = {"platform": FileSystemLoader(str(PLATFORM_TEMPLATES))}
         loaders.update({area: FileSystemLoader(str(path)) for area, path in templates.items()})
         self.env = Environment(loader=PrefixLoader(loaders), autoescape=True,
@@ -74,6 +77,10 @@ class Pages:
         self.env.filters.update(FILTERS)
         self.env.globals.update(GLOBALS)
         self.env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
+        self.env.filters["kort"] = short_day
+        local = zone(timezone)
+        # An instant (aware datetime) as the municipality's wall-clock time.
+        self.env.filters["lokal"] = lambda value: value.astimezone(local)
         self.nav: list[NavEntry] = []
 
     def add_nav(self, label: str, href: str, roles: Sequence[str], order: int = 100) -> None:
@@ -85,6 +92,13 @@ class Pages:
 
     def render_text(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context)
+
+
+def short_day(value: date | datetime | str) -> str:
+    """'10. mar. 2026' (a date, a datetime or an ISO date text) — for tables."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.day}. {MONTHS[value.month - 1][:3]}. {value.year}"
 
 
 def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],

@@ -139,7 +139,7 @@ async def test_logout_ends_the_session_and_needs_the_csrf_token(staff: Staff) ->
     async with staff.api.client.app[DB].read() as session:
         actions = list((await session.execute(select(AuditEntry.action).where(
             AuditEntry.actor == "manager:test-manager"))).scalars())
-    assert actions == ["staff.login", "staff.logout"]
+    assert [a for a in actions if a.startswith("staff.")] == ["staff.login", "staff.logout"]
 
 
 async def test_sessions_end_when_idle_and_after_the_absolute_limit(demo_config: Any,

@@ -1,0 +1,173 @@
+"""What the staff pages read about cases beyond the API's case view: the case list with its
+filters, sorting and paging, and a case's meetings, messages and audit trail.
+
+Need to know applies as in the API (a consultant reads only the cases they own) and every
+list is in the audit log (`case.list`); a case's page is audited by `IntakeService.get`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, select
+
+from service.clock import Clock
+from service.platform.audit import ReadAudit
+from service.platform.auth import Principal, need_to_know
+from service.platform.db.engine import Database, as_utc
+from service.platform.db.models import AuditEntry, Case, Consultant, Meeting, OutboxMessage
+
+# At risk: an open target case whose first-meeting deadline is this close (or past) with no
+# meeting confirmed or held (the dashboard counts the same way).
+AT_RISK_WITHIN_DAYS = 7
+PER_PAGE = 50
+NO_OWNER = "none"
+
+SORTS: dict[str, tuple[Any, ...]] = {
+    "frist": (Case.first_meeting_deadline.asc(), Case.id.asc()),
+    "-frist": (Case.first_meeting_deadline.desc(), Case.id.desc()),
+    "sag": (Case.case_ref.asc(),),
+    "-sag": (Case.case_ref.desc(),),
+    "oprettet": (Case.created_at.asc(), Case.id.asc()),
+    "-oprettet": (Case.created_at.desc(), Case.id.desc()),
+    "status": (Case.status.asc(), Case.first_meeting_deadline.asc(), Case.id.asc()),
+    "-status": (Case.status.desc(), Case.first_meeting_deadline.asc(), Case.id.asc()),
+}
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: str | None = None
+    follow_up: str | None = None
+    owner: str | None = None  # a consultant's key, or "none"
+    at_risk: bool = False
+    open_only: bool = False
+    sort: str = "frist"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_ref: str
+    status: str
+    follow_up: str | None
+    first_absence_day: str | None
+    deadline: date
+    owner_name: str | None
+    employer_name: str | None
+    meeting_status: str | None
+    meeting_start: datetime | None
+    at_risk: bool
+    closed_on: date | None
+
+
+class CaseReads:
+    """The staff pages' reads of one municipality's cases."""
+
+    def __init__(self, db: Database, reads: ReadAudit, clock: Clock, municipality_id: str
+                 ) -> None:
+        self.db = db
+        self.reads = reads
+        self.clock = clock
+        self.municipality_id = municipality_id
+
+    def _at_risk(self) -> ColumnElement[bool]:
+        held_or_confirmed = exists().where(Meeting.case_id == Case.id,
+                                           Meeting.status.in_(("confirmed", "held")))
+        limit = self.clock.today() + timedelta(days=AT_RISK_WITHIN_DAYS)
+        return (Case.closed_on.is_(None) & (Case.status == "target")
+                & (Case.first_meeting_deadline <= limit) & ~held_or_confirmed)
+
+    async def page(self, principal: Principal, filters: ListFilters
+                   ) -> tuple[list[CaseRow], int]:
+        """One page of the list (PER_PAGE rows) and the number of matching cases."""
+        conditions: list[ColumnElement[bool]] = [Case.municipality_id == self.municipality_id]
+        if filters.status:
+            conditions.append(Case.status == filters.status)
+        if filters.follow_up:
+            conditions.append(Case.follow_up == filters.follow_up)
+        if filters.owner == NO_OWNER:
+            conditions.append(Case.owner_id.is_(None))
+        elif filters.owner:
+            conditions.append(Case.owner.has(Consultant.key == filters.owner))
+        if filters.open_only:
+            conditions.append(Case.closed_on.is_(None))
+        at_risk = self._at_risk()
+        if filters.at_risk:
+            conditions.append(at_risk)
+        only = need_to_know(principal)
+        if only is not None:
+            conditions.append(Case.owner.has(Consultant.key == only))
+        order = SORTS.get(filters.sort, SORTS["frist"])
+        offset = (max(filters.page, 1) - 1) * PER_PAGE
+        async with self.db.read() as session:
+            total = (await session.execute(select(func.count(Case.id)).where(*conditions))
+                     ).scalar_one()
+            found = (await session.execute(
+                select(Case, at_risk.label("at_risk")).where(*conditions).order_by(*order)
+                .limit(PER_PAGE).offset(offset))).unique().all()
+            ids = [case.id for case, _ in found]
+            meetings: dict[int, Meeting] = {}
+            if ids:
+                for meeting in (await session.execute(select(Meeting).where(
+                        Meeting.case_id.in_(ids), Meeting.status.in_(("proposed", "confirmed",
+                                                                      "held")))
+                        .order_by(Meeting.id))).unique().scalars():
+                    meetings[meeting.case_id] = meeting
+            rows = [CaseRow(
+                case_ref=case.case_ref, status=case.status, follow_up=case.follow_up,
+                first_absence_day=(case.facts or {}).get("first_absence_day"),
+                deadline=case.first_meeting_deadline,
+                owner_name=case.owner.name if case.owner else None,
+                employer_name=case.employer.name if case.employer else None,
+                meeting_status=meetings[case.id].status if case.id in meetings else None,
+                meeting_start=meetings[case.id].start if case.id in meetings else None,
+                at_risk=bool(risky), closed_on=case.closed_on) for case, risky in found]
+        await self.reads.record(principal, self.municipality_id, "case.list", None, {
+            "filters": {"status": filters.status, "follow_up": filters.follow_up,
+                        "owner": filters.owner, "at_risk": filters.at_risk},
+            "page": filters.page, "returned": len(rows), "via": "page"})
+        return rows, total
+
+    async def exists(self, case_ref: str) -> bool:
+        async with self.db.read() as session:
+            return (await session.execute(select(Case.id).where(
+                Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
+            ).first() is not None
+
+    async def details(self, case_ref: str) -> dict[str, Any]:
+        """A case's meetings (every one, newest first), the messages sent about it (channel,
+        kind, status; never a body) and its audit trail. Call only after the caller was
+        allowed to read the case (`IntakeService.get`)."""
+        async with self.db.read() as session:
+            case_id = (await session.execute(select(Case.id).where(
+                Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
+            ).scalar_one_or_none()
+            if case_id is None:
+                return {"meetings": [], "messages": [], "audit": []}
+            meetings = (await session.execute(select(Meeting).where(
+                Meeting.case_id == case_id).order_by(Meeting.id.desc()))).unique().scalars()
+            messages = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.case_id == case_id).order_by(OutboxMessage.id.desc()))
+            ).scalars()
+            trail = (await session.execute(select(AuditEntry).where(
+                AuditEntry.case_id == case_id).order_by(AuditEntry.id.desc()).limit(200))
+            ).scalars()
+            return {
+                "meetings": [{
+                    "status": m.status, "kind": m.kind, "start": m.start, "end": m.end,
+                    "consultant": m.consultant.name, "on_time": m.on_time,
+                    "employer_answer": m.employer_answer, "place": m.place,
+                    "employer_took_part": m.employer_took_part,
+                    "cancel_reason": m.cancel_reason} for m in meetings],
+                "messages": [{
+                    "channel": m.channel, "kind": m.kind, "status": m.status,
+                    "attempts": m.attempts, "created_at": as_utc(m.created_at),
+                    "recipient": m.recipient if m.channel != "slack" else "Slack",
+                    "error": m.last_error} for m in messages],
+                "audit": [{
+                    "at": as_utc(a.at), "actor": a.actor, "action": a.action,
+                    "details": a.details} for a in trail],
+            }

@@ -1,0 +1,313 @@
+"""Intake's staff pages: the case list `/cases`, the new-case form `/new-case`, and the case
+page `/cases/{case_id}` (the address Slack messages link to) with its forms — change facts
+(re-evaluated at once), choose the owner, close or reopen the case.
+
+Every page calls the same use cases as the API (IntakeService, CaseClosing) and shows their
+field errors in Danish next to the fields, keeping what was typed. A consultant sees only
+their own cases (another case is a 404, as in the API); every view and change is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from service.intake.case_reads import NO_OWNER, PER_PAGE, SORTS, ListFilters
+from service.intake.form import (
+    CHOICES,
+    FIELDS,
+    REQUIRED,
+    case_to_fields,
+    danish_errors,
+    facts_patch,
+    read_fields,
+)
+from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
+from service.platform.auth import Principal, may_see
+from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from service.platform.pages import (
+    add_nav,
+    forbidden,
+    not_found,
+    page_principal,
+    read_form,
+    render,
+)
+from service.text.case_words import CLOSE_OUTCOME, FOLLOW_UP, STATUS, WORDS, word
+from service.text.reasons import reason_in_words
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+ALL_STAFF = ("intake", "consultant", "manager")
+CHANGE_FACTS = ("intake", "consultant")
+CLOSE = ("intake", "manager", "consultant")
+
+NOTICES = {
+    "oprettet": "Sagen er oprettet og vurderet. Planlægningen går i gang med det samme.",
+    "fakta": "Fakta er gemt, og sagen er vurderet igen.",
+    "ejer": "Ejeren er ændret. Planlægningen beholder dit valg.",
+    "lukket": "Sagen er lukket. Møder er aflyst, og de berørte har fået besked.",
+    "genaabnet": "Sagen er genåbnet og planlægges igen.",
+}
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _common(request: web.Request) -> dict[str, Any]:
+    config = request.app[CONFIG]
+    return {"fields": FIELDS, "choices": CHOICES, "required": REQUIRED, "words": WORDS,
+            "word": word, "consultants": [(c.id, c.name) for c in config.consultants]}
+
+
+# -- the case list ------------------------------------------------------------------------
+
+def _filters(request: web.Request) -> ListFilters:
+    query = request.query
+    status = query.get("status", "")
+    follow_up = query.get("follow_up", "")
+    owner = query.get("owner", "")
+    consultants = {c.id for c in request.app[CONFIG].consultants}
+    page = query.get("side", "1")
+    return ListFilters(
+        status=status if status in STATUS else None,
+        follow_up=follow_up if follow_up in FOLLOW_UP else None,
+        owner=owner if owner in consultants or owner == NO_OWNER else None,
+        at_risk=query.get("risiko") == "ja", open_only=query.get("aabne") == "ja",
+        sort=query.get("sort", "frist") if query.get("sort", "frist") in SORTS else "frist",
+        page=int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1)
+
+
+def _query(filters: ListFilters, **change: Any) -> str:
+    values = {"status": filters.status, "follow_up": filters.follow_up, "owner": filters.owner,
+              "risiko": "ja" if filters.at_risk else None,
+              "aabne": "ja" if filters.open_only else None, "sort": filters.sort,
+              "side": filters.page}
+    values.update(change)
+    if values.get("side") == 1:
+        values["side"] = None
+    if values.get("sort") == "frist":
+        values["sort"] = None
+    return "?" + urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+async def case_list(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ALL_STAFF)
+    filters = _filters(request)
+    rows, total = await request.app[CASE_READS].page(principal, filters)
+    pages = max(1, -(-total // PER_PAGE))
+
+    def sort_link(key: str) -> str:
+        return _query(filters, sort=("-" + key) if filters.sort == key else key, side=None)
+
+    return render(request, "intake/cases.html", rows=rows, total=total, filters=filters,
+                  page=min(filters.page, pages), pages=pages, sort_link=sort_link,
+                  page_link=lambda n: _query(filters, side=n), statuses=STATUS,
+                  follow_ups=FOLLOW_UP, today=request.app[CLOCK].today(),
+                  consultant_only=principal.role == "consultant", **_common(request))
+
+
+# -- a new case ---------------------------------------------------------------------------
+
+async def new_case(request: web.Request) -> web.Response:
+    await page_principal(request, "intake")
+    return render(request, "intake/new_case.html", values={"employment": "employed"},
+                  errors={}, **_common(request))
+
+
+async def create_case(request: web.Request) -> web.Response:
+    principal = await page_principal(request, "intake")
+    form = await read_form(request)
+    values = _form_values(form)
+    body, errors = _checked(request, values)
+    if not errors and await request.app[CASE_READS].exists(body["case_id"]):
+        errors = {"case_id": "Der findes allerede en sag med dette sagsnummer. Åbn den fra "
+                             "sagslisten for at ændre den."}
+    if not errors:
+        try:
+            await request.app[INTAKE].upsert(body, principal)
+        except Invalid as exc:
+            errors = danish_errors(exc.errors)
+    if errors:
+        return render(request, "intake/new_case.html", status=422, values=values,
+                      errors=errors, **_common(request))
+    raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}?besked=oprettet")
+
+
+def _checked(request: web.Request, values: dict[str, str]) -> tuple[dict[str, Any],
+                                                                    dict[str, str]]:
+    """The form as an intake body and every field's error at once: what cannot be read, and
+    what the API's validation says of the rest."""
+    body, errors = read_fields(values, checkboxes=True)
+    try:
+        request.app[INTAKE].validate(body)
+    except Invalid as exc:
+        errors = {**danish_errors(exc.errors), **errors}
+    return body, errors
+
+
+# -- the case page ------------------------------------------------------------------------
+
+async def _case(request: web.Request, principal: Principal) -> dict[str, Any]:
+    case_ref = request.match_info["case_id"]
+    try:
+        return await request.app[INTAKE].get(case_ref, principal)
+    except NotFound:
+        raise not_found(request, "Sagen") from None
+
+
+def _may_change_facts(principal: Principal, case: dict[str, Any]) -> bool:
+    return principal.role in ("intake", "admin") or (
+        principal.role == "consultant" and _owns(principal, case))
+
+
+def _owns(principal: Principal, case: dict[str, Any]) -> bool:
+    owner = case.get("owner")
+    return may_see(principal, owner["consultant_id"] if owner else None)
+
+
+async def _case_page(request: web.Request, principal: Principal, status: int = 200,
+                     **forms: Any) -> web.Response:
+    case = await _case(request, principal)
+    details = await request.app[CASE_READS].details(case["case_id"])
+    owner = case.get("owner")
+    context: dict[str, Any] = {
+        "case": case, **details, "notice": NOTICES.get(request.query.get("besked", ""), ""),
+        "owner_reasons": [reason_in_words(r) for r in (owner or {}).get("reasons", [])],
+        "unassigned_reasons": [reason_in_words(r) for r in case.get("unassigned_reasons", [])],
+        "may_change_facts": _may_change_facts(principal, case),
+        "may_change_owner": principal.role in ("intake", "admin"),
+        "may_close": principal.role in ("intake", "manager", "admin") or (
+            principal.role == "consultant" and _owns(principal, case)),
+        "facts_values": case_to_fields(case), "facts_errors": {},
+        "owner_errors": {}, "owner_values": {}, "close_errors": {},
+        "close_values": {"on": request.app[CLOCK].today().isoformat()},
+        "outcomes": list(CLOSE_OUTCOME.items()), "today": request.app[CLOCK].today(),
+        "open_form": "",
+        **_common(request)}
+    context.update(forms)
+    return render(request, "intake/case.html", status=status, **context)
+
+
+async def case_page(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ALL_STAFF)
+    return await _case_page(request, principal)
+
+
+def _back(case_ref: str, notice: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/cases/{quote(case_ref, safe='')}?besked={notice}")
+
+
+async def change_facts(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *CHANGE_FACTS)
+    form = await read_form(request)
+    case_ref = request.match_info["case_id"]
+    values = _form_values(form)
+    values["case_id"] = case_ref
+    body, errors = read_fields(values, checkboxes=True)
+    if not errors:
+        try:
+            await request.app[INTAKE].patch(case_ref, facts_patch(body), principal)
+        except NotFound:
+            raise not_found(request, "Sagen") from None
+        except Invalid as exc:
+            errors = danish_errors(exc.errors)
+    if errors:
+        return await _case_page(request, principal, 422, facts_values=values,
+                                facts_errors=errors, open_form="facts")
+    raise _back(case_ref, "fakta")
+
+
+async def change_owner(request: web.Request) -> web.Response:
+    principal = await page_principal(request, "intake")
+    form = await read_form(request)
+    case_ref = request.match_info["case_id"]
+    values = _form_values(form)
+    consultant = values.get("consultant_id", "").strip()
+    reason = values.get("reason", "").strip()
+    errors: dict[str, str] = {}
+    if consultant not in {c.id for c in request.app[CONFIG].consultants}:
+        errors["consultant_id"] = "Vælg en konsulent."
+    if not reason:
+        errors["reason"] = "Skriv kort, hvorfor du vælger ejeren (fx fast konsulent)."
+    elif len(reason) > 500:
+        errors["reason"] = "Højst 500 tegn."
+    if not errors:
+        try:
+            await request.app[INTAKE].override_owner(case_ref, consultant, reason, principal)
+        except NotFound:
+            raise not_found(request, "Sagen") from None
+        except Invalid:
+            errors["consultant_id"] = "Konsulenten er ikke aktiv. Vælg en anden."
+    if errors:
+        return await _case_page(request, principal, 422, owner_values=values,
+                                owner_errors=errors, open_form="owner")
+    raise _back(case_ref, "ejer")
+
+
+async def close_case(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *CLOSE)
+    form = await read_form(request)
+    case_ref = request.match_info["case_id"]
+    values = _form_values(form)
+    errors: dict[str, str] = {}
+    outcome = values.get("outcome", "")
+    if outcome not in CLOSE_OUTCOME:
+        errors["outcome"] = "Vælg, hvordan sagen er endt."
+    try:
+        on = date.fromisoformat(values.get("on", "").strip())
+    except ValueError:
+        errors["on"] = "Skriv en gyldig dato som ÅÅÅÅ-MM-DD."
+    note = values.get("note", "").strip()
+    if len(note) > 2000:
+        errors["note"] = "Højst 2000 tegn."
+    if not errors:
+        try:
+            await request.app[CASE_CLOSING].close(case_ref, outcome, on, note, principal)
+        except NotFound:
+            raise not_found(request, "Sagen") from None
+        except Forbidden:
+            raise forbidden(request, principal) from None
+        except Invalid as exc:
+            for error in exc.errors:
+                if error["field"] == "on" and "future" in error["message"]:
+                    errors["on"] = "Datoen kan ikke ligge i fremtiden."
+                elif error["field"] == "on":
+                    errors["on"] = "Datoen kan ikke ligge før første fraværsdag."
+                else:
+                    errors["outcome"] = "Vælg, hvordan sagen er endt."
+    if errors:
+        return await _case_page(request, principal, 422, close_values=values,
+                                close_errors=errors, open_form="close")
+    raise _back(case_ref, "lukket")
+
+
+async def reopen_case(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *CLOSE)
+    await read_form(request)
+    case_ref = request.match_info["case_id"]
+    try:
+        await request.app[CASE_CLOSING].reopen(case_ref, principal)
+    except NotFound:
+        raise not_found(request, "Sagen") from None
+    except (Forbidden, Conflict):
+        raise forbidden(request, principal) from None
+    raise _back(case_ref, "genaabnet")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/cases", case_list, name="case_list_page")
+    app.router.add_get("/new-case", new_case, name="new_case_page")
+    app.router.add_post("/new-case", create_case)
+    app.router.add_get("/cases/{case_id}", case_page, name="case_page")
+    app.router.add_post("/cases/{case_id}/facts", change_facts)
+    app.router.add_post("/cases/{case_id}/owner", change_owner)
+    app.router.add_post("/cases/{case_id}/close", close_case)
+    app.router.add_post("/cases/{case_id}/reopen", reopen_case)
+    add_nav(app, "Sager", "/cases", ["intake", "manager"], order=10)
+    add_nav(app, "Ny sag", "/new-case", ["intake"], order=20)

@@ -1,0 +1,47 @@
+"""A case's states in Danish words, as the staff pages (and anything else) show them."""
+
+from __future__ import annotations
+
+STATUS = {"target": "I målgruppen", "excluded": "Undtaget", "not_target": "Ikke i målgruppen",
+          "incomplete": "Mangler oplysninger"}
+FOLLOW_UP = {"workplace_meeting": "Møde på arbejdspladsen",
+             "jobcenter_meeting": "Møde i jobcentret", "telephone": "Telefonisk opfølgning",
+             "standard": "Almindelig opfølgning"}
+MEETING_STATUS = {"proposed": "Foreslået", "confirmed": "Bekræftet", "held": "Afholdt",
+                  "not_held": "Ikke afholdt", "cancelled": "Aflyst"}
+MEETING_KIND = {"workplace_meeting": "På arbejdspladsen", "jobcenter_meeting": "I jobcentret"}
+PLACE = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret", "phone": "telefonisk"}
+EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider",
+                   "declined": "takkede nej til arbejdspladsen", "cancelled": "aflyste"}
+MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
+                  "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
+CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
+CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
+                 "dismissed": "Opsagt", "moved": "Flyttet til andet forløb", "other": "Andet"}
+TRIGGER = {"intake": "Visitation", "update": "Ændring", "employer_answer": "Arbejdsgiverens svar"}
+AUDIT_ACTION = {
+    "case.read": "Sagen læst", "case.read_refused": "Adgang afvist", "case.list": "Sagsliste",
+    "case.create": "Sagen oprettet", "case.intake_update": "Sagen opdateret ved visitation",
+    "case.intake_unchanged": "Visiteret igen uden ændringer", "case.patch": "Fakta ændret",
+    "case.owner_override": "Ejer valgt manuelt", "case.close": "Sagen lukket",
+    "case.close_again": "Lukket igen (uændret)", "case.reopen": "Sagen genåbnet",
+    "case.intervention": "Virksomhedsrettet indsats registreret",
+    "meeting.confirm_by_staff": "Mødetid bekræftet af medarbejder",
+    "meeting.outcome": "Mødets udfald registreret",
+    "case.called_citizen": "Borgeren ringet op", "case.called_employer": "Arbejdsgiveren ringet op",
+}
+CSV_OUTCOME = {"imported": "Oprettet", "updated": "Opdateret", "unchanged": "Uændret",
+               "rejected": "Afvist"}
+
+
+def word(table: dict[str, str], key: str | None, empty: str = "–") -> str:
+    """`key` in words from `table`; an unknown key as it is."""
+    if key is None or key == "":
+        return empty
+    return table.get(key, key)
+
+
+WORDS = {"status": STATUS, "follow_up": FOLLOW_UP, "meeting_status": MEETING_STATUS,
+         "meeting_kind": MEETING_KIND, "place": PLACE, "employer_answer": EMPLOYER_ANSWER,
+         "message_status": MESSAGE_STATUS, "channel": CHANNEL, "close_outcome": CLOSE_OUTCOME,
+         "trigger": TRIGGER, "audit_action": AUDIT_ACTION, "csv_outcome": CSV_OUTCOME}
