@@ -22,7 +22,10 @@ from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
+from service.followup import pages as followup_pages
+from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
+from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
@@ -34,6 +37,7 @@ from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
     AUTH,
+    CALENDAR_FEEDS,
     CASE_CLOSING,
     CASE_READS,
     CLOCK,
@@ -46,6 +50,7 @@ from service.keys import (
     JOBS,
     KPIS,
     LINKS,
+    MY_WORK,
     NOTIFIER,
     OUTBOX,
     OUTBOX_SERVICE,
@@ -63,6 +68,7 @@ from service.keys import (
     STAFF_SESSIONS,
     STAFF_USERS,
     TASKS,
+    UNANSWERED,
 )
 from service.kpis import api as kpis_api
 from service.kpis import pages as kpi_pages
@@ -75,9 +81,11 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
 from service.outbox import api as outbox_api
+from service.outbox import pages as outbox_pages
 from service.outbox.deliverer import OutboxDeliverer
 from service.outbox.service import OutboxService
 from service.outbox.store import Outbox
+from service.outbox.unanswered import UnansweredInvitations
 from service.planning import api as planning_api
 from service.planning.consultants import sync_consultants
 from service.planning.service import Planner
@@ -114,6 +122,8 @@ PAGE_TEMPLATES = {
     "staff": staff_login.TEMPLATES,
     "intake": intake_pages.TEMPLATES,
     "kpis": kpi_pages.TEMPLATES,
+    "followup": followup_pages.TEMPLATES,
+    "outbox": outbox_pages.TEMPLATES,
 }
 
 
@@ -198,6 +208,9 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[TASKS] = TaskService(db, clock, municipality)
         app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
         app[KPIS] = KpiService(db, config, clock)
+        app[MY_WORK] = ConsultantWork(db, config, clock, reads)
+        app[CALENDAR_FEEDS] = CalendarFeeds(db, config, clock, notifier)
+        app[UNANSWERED] = UnansweredInvitations(db, config, clock)
         sessions = StaffSessions(db, clock, municipality)
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
@@ -267,4 +280,6 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_admin.add_routes(app)
     intake_pages.add_routes(app)
     kpi_pages.add_routes(app)
+    followup_pages.add_routes(app)
+    outbox_pages.add_routes(app)
     return app

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from service.meetings.staff import StaffMeetings
     from service.outbox.deliverer import OutboxDeliverer
     from service.outbox.service import OutboxService
+    from service.outbox.unanswered import UnansweredInvitations
     from service.planning.service import Planner
     from service.platform.audit import ReadAudit
     from service.platform.auth import Authenticator
@@ -63,6 +64,7 @@ CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 KPIS: web.AppKey[KpiService] = web.AppKey("kpis")
 MY_WORK: web.AppKey[ConsultantWork] = web.AppKey("my_work")
 CALENDAR_FEEDS: web.AppKey[CalendarFeeds] = web.AppKey("calendar_feeds")
+UNANSWERED: web.AppKey[UnansweredInvitations] = web.AppKey("unanswered_invitations")
 OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")
 DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
