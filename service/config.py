@@ -208,6 +208,99 @@ class SlackConfig(_Strict):
     staff: list[SlackStaff] = []
 
 
+_MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class DurationBucket(_Strict):
+    """Cases whose sick leave lasts from `min_weeks` to `max_weeks` (uniform within), with
+    this share of all cases."""
+
+    min_weeks: float = Field(gt=0, le=260)
+    max_weeks: float = Field(gt=0, le=260)
+    share: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DurationBucket:
+        if self.max_weeks < self.min_weeks:
+            raise ValueError(f"max_weeks: must not be below min_weeks ({self.min_weeks})")
+        return self
+
+
+def _shares_sum_to_one(values: list[float], field: str) -> None:
+    if values and abs(sum(values) - 1) > 1e-6:
+        raise ValueError(f"{field}: shares must add up to 1 (got {sum(values):.3f})")
+
+
+class SimulationConfig(_Strict):
+    """What `fasthold simulate` and `fasthold demo` model (Herning's application to the
+    national project). Probabilities are 0..1; working days are Danish working days."""
+
+    start: Annotated[str, StringConstraints(pattern=_MONTH)] = "2026-10"
+    # New category 2 and 3 cases from employment a month; Poisson arrivals on working days.
+    inflow_per_month: float = Field(default=154, ge=0, le=100_000)
+    # Outside the target group at intake (workplace cause or serious illness).
+    outside_target_share: float = Field(default=0.20, ge=0, le=1)
+    # Of those outside, the share excluded because the workplace caused the sick leave (the
+    # rest: serious illness).
+    workplace_cause_share_of_outside: float = Field(default=0.55, ge=0, le=1)
+    # Absence week (1..7) in which the benefits office hands the case over: shares per week.
+    handover_week_shares: list[float] = Field(
+        default=[0.05, 0.10, 0.15, 0.20, 0.20, 0.15, 0.15], min_length=7, max_length=7)
+    visitation_category3_share: float = Field(default=0.35, ge=0, le=1)
+    # A firm plan for full recovery within 4 weeks (telephone follow-up).
+    recovery_within_4_weeks_share: float = Field(default=0.10, ge=0, le=1)
+    # Employers: mean delay of an answer (working days, exponential), and what they answer.
+    employer_answer_days_mean: float = Field(default=1.5, gt=0, le=30)
+    employer_silent_share: float = Field(default=0.12, ge=0, le=1)
+    employer_other_times_share: float = Field(default=0.12, ge=0, le=1)
+    employer_decline_share: float = Field(default=0.08, ge=0, le=1)
+    # A consultant who calls a silent employer agrees the proposed time this often.
+    phone_confirm_share: float = Field(default=0.75, ge=0, le=1)
+    # Confirmed meetings the employer moves later (asks for other times), and meetings that
+    # are not held on the day (a new time is then planned).
+    meeting_moved_share: float = Field(default=0.06, ge=0, le=1)
+    meeting_not_held_share: float = Field(default=0.05, ge=0, le=1)
+    employer_took_part_share: float = Field(default=0.93, ge=0, le=1)
+    employer_at_jobcentre_share: float = Field(default=0.25, ge=0, le=1)
+    # Workplace-oriented interventions: the share of cases with a held first meeting that get
+    # one, and how many weeks after the first meeting it starts (uniform in the range).
+    intervention_share: float = Field(default=0.62, ge=0, le=1)
+    intervention_weeks_after_meeting: list[float] = Field(default=[0.5, 6.0], min_length=2,
+                                                          max_length=2)
+    # How long sick leave lasts, counted from the first absence day.
+    case_duration: list[DurationBucket] = Field(default=[
+        DurationBucket(min_weeks=9, max_weeks=13, share=0.30),
+        DurationBucket(min_weeks=13, max_weeks=26, share=0.45),
+        DurationBucket(min_weeks=26, max_weeks=52, share=0.25)], min_length=1)
+    dismissed_share: float = Field(default=0.10, ge=0, le=1)
+    employers: int = Field(default=200, ge=1, le=100_000)
+    # Staffing: consultants doing workplace meetings from `start`, then `staffing_step` more
+    # every `staffing_every_months`, up to `staffing_max` (the configured consultants in
+    # their order; the others follow cases up the old way, at the jobcentre).
+    staffing_start: int = Field(default=5, ge=0)
+    staffing_step: int = Field(default=3, ge=0)
+    staffing_every_months: int = Field(default=3, ge=1, le=120)
+    staffing_max: int = Field(default=22, ge=0)
+    # Planning in the simulation: solver, and its limit per run (lower than in service).
+    solver: Literal["cpsat", "greedy"] = "cpsat"
+    time_limit_seconds: float = Field(default=1.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _checks(self) -> SimulationConfig:
+        _shares_sum_to_one(self.handover_week_shares, "handover_week_shares")
+        _shares_sum_to_one([b.share for b in self.case_duration], "case_duration")
+        answered = (self.employer_silent_share + self.employer_other_times_share
+                    + self.employer_decline_share)
+        if answered > 1:
+            raise ValueError("employer_silent_share + employer_other_times_share + "
+                             "employer_decline_share: must not exceed 1")
+        low, high = self.intervention_weeks_after_meeting
+        if not 0 <= low <= high:
+            raise ValueError("intervention_weeks_after_meeting: must be [low, high] with "
+                             "0 <= low <= high")
+        return self
+
+
 class MunicipalityConfig(_Strict):
     municipality: MunicipalityInfo
     jobcentre: Jobcentre
@@ -217,6 +310,7 @@ class MunicipalityConfig(_Strict):
     consultants: list[Consultant] = Field(min_length=1)
     milestones: list[Milestone] = []
     mail: MailConfig
+    simulation: SimulationConfig = SimulationConfig()
     slack: SlackConfig = SlackConfig()
 
     @model_validator(mode="after")

@@ -123,6 +123,45 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD")
     generate.add_argument("--out", default="-", help="output file, or - for stdout")
 
+    simulate = _command(top, "simulate", "service.commands.simulate:run",
+                        "months of a municipality on a virtual clock through the real use "
+                        "cases: monthly KPIs beside the milestones, CSV, JSON, chart")
+    simulate.add_argument("--config", help="municipality TOML with a [simulation] section")
+    simulate.add_argument("--months", type=_positive_int, default=15,
+                          help="how many months (default 15)")
+    simulate.add_argument("--start", default=None, metavar="YYYY-MM",
+                          help="first month (default: [simulation] start)")
+    simulate.add_argument("--solver", choices=["cpsat", "greedy"], default=None,
+                          help="planner (default: [simulation] solver)")
+    simulate.add_argument("--time-limit", dest="time_limit", type=_positive_float,
+                          default=None, help="seconds per planning run in the simulation "
+                          "(default: [simulation] time_limit_seconds)")
+    simulate.add_argument("--seed", type=_non_negative_int, default=1)
+    simulate.add_argument("--consultants-plan", dest="consultants_plan", default=None,
+                          metavar="FILE", help="CSV of month,consultants doing workplace "
+                          "meetings (replaces the configured conversion plan)")
+    simulate.add_argument("--out", default=None, metavar="DIR",
+                          help="where to write months.csv, summary.json, chart.svg "
+                          "(default var/simulation/<municipality>)")
+    what_if = simulate.add_mutually_exclusive_group()
+    what_if.add_argument("--compare", nargs=2, metavar=("A.csv", "B.csv"), default=None,
+                         help="run two consultants plans and show the KPIs side by side")
+    what_if.add_argument("--compare-solvers", dest="compare_solvers", action="store_true",
+                         help="run greedy and CP-SAT planning and show the KPIs side by side")
+
+    demo = _command(top, "demo", "service.commands.demo:run",
+                    "start the demo: the service with weeks of simulated history, the local "
+                    "mail sink and Slack page, one login per role")
+    demo.add_argument("--config", default=None, help="municipality TOML (default "
+                      "config/demo.toml)")
+    demo.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    demo.add_argument("--port", type=_non_negative_int, default=None,
+                      help="listen port (default 8080)")
+    demo.add_argument("--weeks", type=_positive_int, default=8,
+                      help="weeks of history to simulate on first start (default 8)")
+    demo.add_argument("--reset", action="store_true",
+                      help="throw the demo's database away and start afresh")
+
     apikey = top.add_parser("apikey", help="staff API keys").add_subparsers(
         dest="apikey_command", metavar="ACTION", required=True)
     create = _command(apikey, "create", "service.commands.apikey:create",

@@ -1,0 +1,85 @@
+"""`fasthold demo`: the service on the embedded default with a seeded municipality
+(`config/demo.toml`): weeks of history simulated through the real use cases on first start,
+then exactly `fasthold serve --demo` (mail sink and mailbox page, Slack page, one login per
+role, demo API keys). Starting again adds nothing; `--reset` starts afresh."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from service.clock import SystemClock
+from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.commands.serve import _demo_data_key, _demo_secret_key
+from service.commands.serve import run as serve
+from service.config import DEFAULT_CONFIG, ConfigError, Secrets
+from service.platform.crypto import DataCipher, DataKeyError
+from service.platform.db.engine import default_sqlite_url, normalise_url
+from service.platform.logs import configure_logging
+from service.simulation.history import seed_history
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(normalise_url(url))
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def _reset(url: str) -> str | None:
+    """Delete the demo's SQLite database (and its WAL files); an error message otherwise."""
+    path = _sqlite_file(url)
+    if path is None:
+        return ("--reset deletes the demo's SQLite file; FASTHOLD_DATABASE_URL names another "
+                "database: empty it yourself")
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        file.unlink(missing_ok=True)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    config = load_config_or_exit(args.config or str(DEFAULT_CONFIG))
+    env = dict(os.environ)
+    env.setdefault("FASTHOLD_SECRET_KEY", _demo_secret_key())
+    env.setdefault("FASTHOLD_DATA_KEY", _demo_data_key())
+    try:
+        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id), env)
+        cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+    except (ConfigError, DataKeyError) as exc:
+        print(f"fasthold demo: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.reset:
+        problem = _reset(secrets.database_url)
+        if problem:
+            print(f"fasthold demo: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        print("Demo database deleted: starting afresh.", flush=True)
+    host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
+    port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    # The history's mails carry links to this very service, as serve --demo's do.
+    linked = config.model_copy(update={"mail": config.mail.model_copy(
+        update={"link_base_url": f"http://{shown}:{port}"})})
+    database_file = _sqlite_file(secrets.database_url)
+    if database_file is not None:
+        database_file.parent.mkdir(parents=True, exist_ok=True)
+    now = SystemClock(config.municipality.timezone).local_now()
+    print(f"Simulating {args.weeks} weeks of {config.municipality.name} up to today "
+          "(first start only)…", flush=True)
+    history = asyncio.run(seed_history(linked, secrets.database_url, cipher,
+                                       secrets.secret_key, now, args.weeks))
+    if history is None:
+        print("The demo's database already has its history: nothing added.", flush=True)
+    else:
+        print(f"History from {history.first_day:%d-%m-%Y}: {history.cases} cases registered, "
+              f"{history.counters.get('closed', 0)} closed, "
+              f"{history.counters.get('employer_confirmed', 0)} meetings confirmed by "
+              "employers.", flush=True)
+    return serve(argparse.Namespace(config=args.config or str(DEFAULT_CONFIG), host=args.host,
+                                    port=args.port, demo=True))

@@ -1,0 +1,151 @@
+"""`fasthold simulate`: months of a municipality on a virtual clock, through the real use
+cases; a monthly table beside the milestones, months.csv, summary.json and a chart."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets as random_secrets
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.config import MunicipalityConfig
+from service.platform.db.engine import PROJECT_ROOT
+from service.platform.logs import configure_logging
+from service.simulation.chart import chart_svg
+from service.simulation.report import (
+    HEADERS,
+    compare_table,
+    render_table,
+    table_rows,
+    totals,
+    write_outputs,
+)
+from service.simulation.run import DatabaseNotEmpty, RunOptions, SimulationResult, run_scenario
+from service.simulation.staffing import StaffingError, StaffingPlan, month_of, months_after
+
+
+def _plan(config: MunicipalityConfig, path: str | None, start: date, months: int
+          ) -> StaffingPlan:
+    if path is None:
+        return StaffingPlan.from_config(config.simulation, len(config.consultants), start,
+                                        months)
+    return StaffingPlan.from_csv(Path(path), len(config.consultants))
+
+
+def _progress_run(config: MunicipalityConfig, options: RunOptions, label: str
+                  ) -> SimulationResult:
+    console = Console(stderr=True)
+    days = (months_after(options.start, options.months) - options.start).days
+    with Progress(TextColumn(f"[bold]{label}[/bold] {{task.description}}"), BarColumn(),
+                  MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal
+                  ) as progress:
+        task = progress.add_task(f"{options.start:%Y-%m}", total=days)
+
+        def on_day(moment: datetime) -> None:
+            progress.update(task, completed=(moment.date() - options.start).days,
+                            description=f"{moment:%Y-%m-%d}")
+
+        return asyncio.run(run_scenario(config, options, random_secrets.token_urlsafe(48),
+                                        on_day))
+
+
+def _describe(config: MunicipalityConfig, result: SimulationResult) -> str:
+    i = result.inputs
+    return (f"{config.municipality.name}: {i['months']} months from {i['start']}, seed "
+            f"{i['seed']}; planner {i['solver']} with {i['time_limit_seconds_per_planning_run']} s "
+            f"per planning run in the simulation (the service: "
+            f"{i['service_time_limit_seconds']} s), planning at 06:30 and 13:00 each working "
+            f"day; staffing: {i['staffing']}; database: {i['database']}.")
+
+
+def _performance(result: SimulationResult) -> str:
+    jobs = ", ".join(f"{job} {result.job_runs.get(job, 0)} runs {seconds:.0f} s"
+                     for job, seconds in result.job_seconds.items())
+    return (f"{result.wall_seconds:.0f} s in all, of which {result.use_case_seconds:.0f} s in "
+            f"{result.use_case_calls} use case calls; jobs: {jobs}; the solver "
+            f"{result.planning_seconds:.0f} s of planning")
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _print_result(config: MunicipalityConfig, result: SimulationResult, out: Path) -> None:
+    print(_describe(config, result))
+    print()
+    print(render_table(HEADERS, table_rows(result)))
+    t = totals(result)
+    print()
+    print(f"All months: {t['target_cases']} target cases, {t['first_meetings']} first meetings "
+          f"({_share(t['workplace_share'])} at the workplace, {_share(t['before_week8_share'])} "
+          f"before the end of week 8, {t['late_over_3_weeks']} late by more than 3 weeks), "
+          f"intervention before week 13 {_share(t['intervention_share'])}.")
+    print(f"Target cases count by the month of the first absence day: cases reach the "
+          f"consultants up to absence week 7, so the last two months are still arriving, and "
+          f"{result.earlier_target_cases} target cases that began before "
+          f"{result.inputs['start']} are met in the first months. Shares: of the month's "
+          "first meetings (week 13: of the cases whose week 13 ended in the month).")
+    print("Events: " + ", ".join(f"{k} {v}" for k, v in result.counters.items()))
+    print(f"Time: {_performance(result)}.")
+    paths = write_outputs(result, out, chart_svg(
+        result, f"{config.municipality.name}: simulering, seed {result.inputs['seed']}"))
+    print(f"Wrote {paths['csv']}, {paths['summary']}, {paths['chart']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(logging.WARNING)
+    config = load_config_or_exit(args.config)
+    sim = config.simulation
+    try:
+        start = month_of(args.start or sim.start)
+    except ValueError as exc:
+        print(f"fasthold simulate: --start: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    database_url = os.environ.get("FASTHOLD_DATABASE_URL") or None
+    compare = args.compare is not None or args.compare_solvers
+    if compare and database_url:
+        print("fasthold simulate: a comparison runs twice and needs throwaway databases: "
+              "unset FASTHOLD_DATABASE_URL", file=sys.stderr)
+        return EXIT_INVALID
+    out = Path(args.out) if args.out else PROJECT_ROOT / "var" / "simulation" / \
+        config.municipality.id
+    try:
+        plans = [_plan(config, p, start, args.months) for p in
+                 (args.compare or [args.consultants_plan])]
+    except StaffingError as exc:
+        print(f"fasthold simulate: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    solvers = ["greedy", "cpsat"] if args.compare_solvers else [args.solver or sim.solver]
+    runs = [(plan, solver) for plan in plans for solver in solvers]
+    results: list[tuple[str, SimulationResult]] = []
+    for index, (plan, solver) in enumerate(runs):
+        name = solver if args.compare_solvers else (
+            Path(args.compare[index]).stem if args.compare else "")
+        options = RunOptions(seed=args.seed, start=start, months=args.months, solver=solver,
+                             time_limit=args.time_limit or sim.time_limit_seconds, plan=plan,
+                             database_url=database_url,
+                             data_key=os.environ.get("FASTHOLD_DATA_KEY") or None)
+        try:
+            result = _progress_run(config, options, name or "simulating")
+        except DatabaseNotEmpty as exc:
+            print(f"fasthold simulate: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        results.append((name, result))
+        if name:
+            print(f"== {name} ==")
+        _print_result(config, result, out / name if name else out)
+        print()
+    if len(results) == 2:
+        (name_a, a), (name_b, b) = results
+        print(f"Side by side ({name_a} | {name_b}):")
+        print(compare_table((name_a, name_b), a, b))
+    return 0

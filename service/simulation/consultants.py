@@ -1,0 +1,212 @@
+"""The consultants' (and their colleagues') daily work, through the same use cases as the
+staff API: call citizen and employer of new cases, hold telephone follow-ups, phone employers
+who have not answered, register how each meeting went, start workplace-oriented
+interventions, close cases when the citizen recovers; and, for target cases nobody in the new
+role could take before absence week 8, the old way: a caseworker not yet converted takes the
+case and holds the first follow-up at the jobcentre."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from service.platform.db.models import Case, Consultant, Meeting
+from service.simulation.bridge import Refused
+from service.simulation.context import SimContext
+
+# A caseworker who is not in the new role takes an unowned target case this close to its
+# deadline and holds the first follow-up at the jobcentre (the old way).
+OLD_WAY_DAYS_BEFORE_DEADLINE = 7
+# An employer who has not answered this many days after the invitation is phoned.
+PHONE_SILENT_AFTER_DAYS = 4
+OLD_WAY_REASON = "Ingen konsulent i den nye rolle havde plads: følges op i jobcentret"
+
+_HELD = exists().where(and_(Meeting.case_id == Case.id, Meeting.status == "held"))
+_OPEN_TARGET = and_(Case.status == "target", Case.closed_on.is_(None))
+
+
+async def _rows(ctx: SimContext, statement: Any) -> list[Any]:
+    async with ctx.world.db.read() as session:
+        return list((await session.execute(statement)).all())
+
+
+def _owner_key() -> Any:
+    return select(Consultant.key).where(Consultant.id == Case.owner_id).scalar_subquery()
+
+
+def round_of_calls(ctx: SimContext) -> Generator[Any, Any, None]:
+    """Midday: contacts, telephone follow-ups, silent employers, the old way."""
+    world, municipality = ctx.world, ctx.world.municipality
+    now = ctx.bridge.moment()
+    mine = Case.municipality_id == municipality
+    not_called = select(Case.case_ref, _owner_key()).where(
+        mine, _OPEN_TARGET, Case.owner_id.is_not(None), Case.citizen_called_at.is_(None)
+    ).order_by(Case.id)
+    new_cases = yield ctx.bridge.call(lambda: _rows(ctx, not_called))
+    for ref, owner in new_cases:
+        who = ctx.principal("consultant", owner)
+        yield ctx.bridge.call(lambda ref=ref, who=who: world.outcomes.register_contact(
+            ref, "citizen", who))
+        yield ctx.bridge.call(lambda ref=ref, who=who: world.outcomes.register_contact(
+            ref, "employer", who))
+        ctx.count("contacts")
+    # Telephone follow-up (a firm recovery plan within 4 weeks): a few days after the call.
+    called_before = ctx.world.clock.utcnow() - timedelta(days=2)
+    by_phone = select(Case.case_ref, _owner_key()).where(
+        mine, _OPEN_TARGET, Case.follow_up == "telephone", Case.owner_id.is_not(None), ~_HELD,
+        Case.citizen_called_at < called_before).order_by(Case.id)
+    phone_cases = yield ctx.bridge.call(lambda: _rows(ctx, by_phone))
+    for ref, owner in phone_cases:
+        yield ctx.bridge.call(lambda ref=ref, owner=owner: world.outcomes.register_meeting(
+            ref, "phone", False, ctx.principal("consultant", owner)))
+        ctx.count("phone_follow_ups")
+    yield from _phone_silent_employers(ctx, now)
+    yield from _old_way(ctx, now.date())
+
+
+def _phone_silent_employers(ctx: SimContext, now: datetime) -> Generator[Any, Any, None]:
+    world = ctx.world
+    invited_before = world.clock.utcnow() - timedelta(days=PHONE_SILENT_AFTER_DAYS)
+    unanswered = select(Meeting.id, Meeting.start, Case.case_ref, _owner_key()).join(
+        Case, Case.id == Meeting.case_id).where(
+        Meeting.municipality_id == world.municipality, Meeting.status == "proposed",
+        Meeting.kind == "workplace_meeting", Meeting.employer_answer.is_(None),
+        Meeting.invited_at < invited_before, Meeting.start > now + timedelta(days=1)
+    ).order_by(Meeting.id)
+    silent = yield ctx.bridge.call(lambda: _rows(ctx, unanswered))
+    for meeting_id, start, ref, owner in silent:
+        if ("phoned", meeting_id) in ctx.done:
+            continue
+        ctx.done.add(("phoned", meeting_id))
+        who = ctx.principal("consultant", owner)
+        yield ctx.bridge.call(lambda ref=ref, who=who: world.outcomes.register_contact(
+            ref, "employer", who))
+        if ctx.rng("phone", meeting_id).random() < ctx.sim.phone_confirm_share:
+            result = yield ctx.bridge.call(
+                lambda ref=ref, who=who, start=start: world.staff_meetings.confirm(
+                    ref, start.isoformat(timespec="minutes"), who))
+            if not isinstance(result, Refused):
+                ctx.count("confirmed_by_phone")
+
+
+def _old_way(ctx: SimContext, today: date) -> Generator[Any, Any, None]:
+    world = ctx.world
+    mine = Case.municipality_id == world.municipality
+    soon = today + timedelta(days=OLD_WAY_DAYS_BEFORE_DEADLINE)
+    unowned = select(Case.case_ref, Case.first_meeting_deadline).where(
+        mine, _OPEN_TARGET, Case.owner_id.is_(None), Case.follow_up == "workplace_meeting",
+        ~_HELD, Case.first_meeting_deadline <= soon
+    ).order_by(Case.first_meeting_deadline, Case.id)
+    due = yield ctx.bridge.call(lambda: _rows(ctx, unowned))
+    if not due:
+        return
+    owned = aliased(Case)
+    load = func.count(owned.id)
+    not_converted = select(Consultant.key, load).outerjoin(owned, and_(
+        owned.owner_id == Consultant.id, owned.status == "target", owned.closed_on.is_(None))
+    ).where(Consultant.municipality_id == world.municipality, Consultant.active.is_(True),
+            Consultant.workplace_meetings.is_(False)).group_by(Consultant.key)
+    caseworkers = yield ctx.bridge.call(lambda: _rows(ctx, not_converted))
+    if not caseworkers:
+        return  # everyone is in the new role: the planner plans these, late
+    loads = {key: count for key, count in caseworkers}
+    intake = ctx.principal("intake")
+    for ref, deadline in due:
+        key = min(sorted(loads), key=lambda k: loads[k])
+        result = yield ctx.bridge.call(lambda ref=ref, key=key: world.intake.override_owner(
+            ref, key, OLD_WAY_REASON, intake))
+        if isinstance(result, Refused):
+            continue
+        loads[key] += 1
+        ctx.count("old_way")
+        rng = ctx.rng("old_way", ref)
+        day = max(ctx.working_days_later(today, 2), deadline - timedelta(days=3)) \
+            + timedelta(days=rng.randint(0, 9))
+        while not ctx.working_day(day):
+            day += timedelta(days=1)
+        ctx.bridge.env.process(_jobcentre_meeting(ctx, ref, key, ctx.office_moment(day, rng)))
+
+
+def _jobcentre_meeting(ctx: SimContext, ref: str, key: str, moment: datetime
+                       ) -> Generator[Any, Any, None]:
+    yield ctx.bridge.wait_until(moment)
+    took_part = ctx.rng("old_way_employer", ref).random() < ctx.sim.employer_at_jobcentre_share
+    yield ctx.bridge.call(lambda: ctx.world.outcomes.register_meeting(
+        ref, "jobcentre", took_part, ctx.principal("consultant", key)))
+
+
+def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
+    """Afternoon: how each meeting that began today (or before) went."""
+    world, sim = ctx.world, ctx.sim
+    now = world.clock.local_now()
+    begun = select(Meeting.id, Meeting.kind, Case.case_ref, _owner_key()).join(
+        Case, Case.id == Meeting.case_id).where(
+        Meeting.municipality_id == world.municipality, Meeting.start <= now,
+        (Meeting.status == "confirmed") | and_(Meeting.status == "proposed",
+                                               Meeting.kind == "jobcenter_meeting",
+                                               Meeting.invited_at.is_not(None))
+    ).order_by(Meeting.start, Meeting.id)
+    due = yield ctx.bridge.call(lambda: _rows(ctx, begun))
+    for meeting_id, kind, ref, owner in due:
+        rng = ctx.rng("meeting", meeting_id)
+        who = ctx.principal("consultant", owner) if owner else ctx.principal("manager")
+        if rng.random() < sim.meeting_not_held_share:
+            place, took_part = "not_held", None
+            ctx.count("meetings_not_held")
+        elif kind == "workplace_meeting":
+            place, took_part = "workplace", rng.random() < sim.employer_took_part_share
+        else:
+            place, took_part = "jobcentre", rng.random() < sim.employer_at_jobcentre_share
+        yield ctx.bridge.call(lambda ref=ref, place=place, took_part=took_part, who=who:
+                              world.outcomes.register_meeting(ref, place, took_part, who))
+
+
+def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
+    """End of the day: interventions that start today, cases whose citizen recovered."""
+    world, today = ctx.world, ctx.bridge.moment().date()
+    first_held = select(Meeting.case_id, func.min(Meeting.start).label("held")).where(
+        Meeting.municipality_id == world.municipality, Meeting.status == "held"
+    ).group_by(Meeting.case_id).subquery()
+    without = select(Case.case_ref, first_held.c.held, _owner_key()).join(
+        first_held, first_held.c.case_id == Case.id).where(
+        Case.municipality_id == world.municipality, _OPEN_TARGET,
+        Case.intervention_started_on.is_(None)).order_by(Case.id)
+    waiting = yield ctx.bridge.call(lambda: _rows(ctx, without))
+    for ref, held, owner in waiting:
+        future = ctx.futures.get(ref)
+        if future is None or future.intervention_after_weeks is None:
+            continue
+        held_on = held.date() if isinstance(held, datetime) else \
+            datetime.fromisoformat(str(held)).date()
+        starts = held_on + timedelta(days=round(7 * future.intervention_after_weeks))
+        if starts > today or starts >= future.ends_on:
+            continue
+        who = ctx.principal("consultant", owner) if owner else ctx.principal("manager")
+        yield ctx.bridge.call(lambda ref=ref, starts=starts, who=who:
+                              world.outcomes.register_intervention(ref, starts, who))
+        ctx.count("interventions")
+    ending = [f for f in ctx.futures.values() if f.ends_on <= today
+              and f.ref not in ctx.closed_refs]
+    if not ending:
+        return
+    refs = [f.ref for f in ending]
+    owners_of = select(Case.case_ref, _owner_key()).where(
+        Case.municipality_id == world.municipality, Case.case_ref.in_(refs))
+    owners = dict((yield ctx.bridge.call(lambda: _rows(ctx, owners_of))))
+    for future in sorted(ending, key=lambda f: (f.ends_on, f.ref)):
+        ctx.closed_refs.add(future.ref)
+        owner = owners.get(future.ref)
+        who = ctx.principal("consultant", owner) if owner else ctx.principal("intake")
+        note = {"recovered": "Raskmeldt", "partly_recovered": "Delvis raskmeldt",
+                "dismissed": "Opsagt"}[future.outcome]
+        yield ctx.bridge.call(lambda f=future, who=who, note=note: world.closing.close(
+            f.ref, f.outcome, f.ends_on, note, who))
+        ctx.count("closed")
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute))

@@ -1,0 +1,60 @@
+"""The demo's history: a few weeks of the municipality, simulated through the real use cases
+up to the present, so that every page, KPI and list has data when the demo starts. The
+invitations of the last planning run are left in the outbox: the demo's mail sink receives
+them when the service starts, and their links work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.platform.crypto import DataCipher
+from service.platform.jobqueue import PLAN
+from service.simulation.run import drive
+from service.simulation.solver import SimulationSolver
+from service.simulation.staffing import StaffingPlan
+from service.simulation.world import World
+
+HISTORY_PREFIX = "demo"
+
+
+@dataclass(frozen=True)
+class History:
+    first_day: date
+    cases: int
+    counters: dict[str, int]
+
+
+def first_day_of_history(now: datetime, weeks: int) -> date:
+    """The Monday `weeks` weeks before `now`."""
+    start = now.date() - timedelta(weeks=weeks)
+    return start - timedelta(days=start.weekday())
+
+
+async def seed_history(config: MunicipalityConfig, database_url: str, cipher: DataCipher,
+                       secret_key: str, now: datetime, weeks: int, seed: int = 1
+                       ) -> History | None:
+    """Simulate `weeks` weeks up to `now` (local wall-clock time) into the database, unless
+    it already holds cases of the municipality (then None: nothing is added twice)."""
+    first = first_day_of_history(now, weeks)
+    sim = config.simulation
+    clock = SettableClock(datetime.combine(first, time()), config.municipality.timezone)
+    world = World(config, database_url, clock, SimulationSolver(sim.solver, seed), cipher,
+                  secret_key, sim.time_limit_seconds)
+    try:
+        await world.open()
+        if await world.has_cases():
+            return None
+        months = (now.year - first.year) * 12 + now.month - first.month + 1
+        plan = StaffingPlan.from_config(sim, len(config.consultants), first.replace(day=1),
+                                        months)
+        ctx = await drive(world, seed, first, datetime.combine(now.date(), time()), plan,
+                          HISTORY_PREFIX)
+        # Today's planning run, its invitations still to be sent (by the demo service).
+        clock.set(now)
+        await world.run_job(PLAN, "demo_start")
+        return History(first, ctx.counters.get("cases_registered", 0), ctx.counters)
+    finally:
+        await world.close()

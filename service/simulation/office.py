@@ -1,0 +1,69 @@
+"""The office's day on the virtual clock: the scheduled jobs of `service.jobs.catalog` and
+the jobs use cases asked for run at fixed ticks; between them the consultants work and the
+employers answer their mail. The staffing plan changes who does workplace meetings on the
+first of each month."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
+from service.simulation.consultants import (
+    interventions_and_endings,
+    meetings_of_the_day,
+    round_of_calls,
+)
+from service.simulation.context import SimContext
+from service.simulation.employers import read_mail
+from service.simulation.staffing import StaffingPlan
+
+# (hour, minute, jobs run even when nobody asked, jobs that wait for a later tick): the
+# daily planning run at the catalog's schedule time comes first; reminders are scanned in the
+# morning. The service plans within seconds of every change; the simulation plans at 06:30
+# and 13:00 (what changed in between is planned together), which keeps 15 months of a
+# municipality within minutes.
+TICKS = ((10, 0, (SEND_REMINDERS,), (PLAN,)), (13, 0, (), ()), (16, 30, (), (PLAN,)))
+
+
+def _tick(ctx: SimContext, scheduled: tuple[str, ...], later: tuple[str, ...] = ()
+          ) -> Generator[Any, Any, None]:
+    yield ctx.bridge.call(lambda: ctx.world.tick(scheduled, later))
+    read_mail(ctx, ctx.world.mail.take())
+    ctx.world.slack.take()
+
+
+async def _month_load(ctx: SimContext, month: date, in_role: int) -> None:
+    loads = await ctx.world.kpis.load()
+    converted = set(c.id for c in ctx.world.config.consultants[:in_role])
+    mine = [c.open_cases for c in loads if c.consultant_id in converted]
+    ctx.staffing[month] = (in_role, sum(mine) / len(mine) if mine else None)
+
+
+def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
+    schedule = time.fromisoformat(ctx.world.config.planning.schedule_time)
+    day = ctx.bridge.moment().date()
+    in_role = -1
+    while day < ctx.end:
+        month = day.replace(day=1)
+        if plan.consultants(month) != in_role:
+            in_role = plan.consultants(month)
+            yield ctx.bridge.call(lambda n=in_role, m=month: ctx.world.staff(n, m))
+        if ctx.working_day(day):
+            yield ctx.bridge.wait_until(datetime.combine(day, schedule))
+            yield from _tick(ctx, (PLAN, DELIVER_OUTBOX))
+            for hour, minute, jobs, later in TICKS:
+                yield ctx.bridge.wait_until(datetime.combine(day, time(hour, minute)))
+                yield from _tick(ctx, jobs, later)
+                if hour == 13:
+                    yield from round_of_calls(ctx)
+                if hour == 16:
+                    yield from meetings_of_the_day(ctx)
+                    yield from interventions_and_endings(ctx)
+        following = day + timedelta(days=1)
+        if following.month != day.month or following >= ctx.end:
+            yield ctx.bridge.wait_until(datetime.combine(day, time(23, 0)))
+            yield ctx.bridge.call(lambda m=month, n=in_role: _month_load(ctx, m, n))
+        day = following
+        yield ctx.bridge.wait_until(datetime.combine(day, time()))

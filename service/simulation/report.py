@@ -1,0 +1,142 @@
+"""The simulation's output: the monthly table beside the milestones, `months.csv`,
+`summary.json`, and two runs side by side."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from service.simulation.run import MonthRow, SimulationResult
+
+CSV_COLUMNS = (
+    "month", "target_cases", "first_meetings", "first_meetings_workplace", "workplace_share",
+    "before_week8", "before_week8_share", "late_over_3_weeks", "employer_took_part",
+    "employer_share", "week13_ended", "intervention_before_week13", "intervention_share",
+    "consultants", "mean_load", "milestone_workplace_share", "milestone_intervention_share")
+HEADERS = ("month", "target", "first mtgs", "at workplace", "before wk 8", "late >3 wk",
+           "employer took part", "interv. <wk 13", "consultants", "mean load",
+           "milestone wp / interv.")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _part(count: int, share: float | None) -> str:
+    return f"{count} ({_pct(share)})"
+
+
+def _milestones(row: MonthRow) -> str:
+    k = row.kpis
+    wp, iv = k.target("workplace_share"), k.target("intervention_share")
+    if wp is None and iv is None:
+        return ""
+    return f"{_pct(wp)} / {'–' if iv is None else f'{100 * iv:.1f}%'}"
+
+
+def table_rows(result: SimulationResult) -> list[tuple[str, ...]]:
+    rows = []
+    for row in result.months:
+        k = row.kpis
+        rows.append((
+            k.label, str(k.target_cases), str(k.first_meetings),
+            _part(k.first_meetings_workplace, k.workplace_share),
+            _part(k.before_week8, k.before_week8_share), str(k.late_over_3_weeks),
+            _part(k.employer_took_part, k.employer_share),
+            _part(k.intervention_before_week13, k.intervention_share),
+            str(row.consultants), "–" if row.mean_load is None else f"{row.mean_load:.1f}",
+            _milestones(row)))
+    return rows
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table (readable on a terminal and pasted into the README as is)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def totals(result: SimulationResult) -> dict[str, Any]:
+    """The whole period's counts, and shares of those sums."""
+    rows = [r.kpis for r in result.months]
+    s = {key: sum(getattr(k, key) for k in rows) for key in (
+        "target_cases", "first_meetings", "first_meetings_workplace", "before_week8",
+        "late_over_3_weeks", "employer_took_part", "week13_ended",
+        "intervention_before_week13")}
+    def share(part: str, whole: str) -> float | None:
+        return s[part] / s[whole] if s[whole] else None
+    return {**s, "workplace_share": share("first_meetings_workplace", "first_meetings"),
+            "before_week8_share": share("before_week8", "first_meetings"),
+            "employer_share": share("employer_took_part", "first_meetings"),
+            "intervention_share": share("intervention_before_week13", "week13_ended")}
+
+
+def csv_text(result: SimulationResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in result.months:
+        k = row.kpis
+        values = {key: k.value(key) for key in CSV_COLUMNS if hasattr(k, key)}
+        values.update(month=k.label, consultants=row.consultants,
+                      mean_load=None if row.mean_load is None else round(row.mean_load, 2),
+                      milestone_workplace_share=k.target("workplace_share"),
+                      milestone_intervention_share=k.target("intervention_share"))
+        writer.writerow(["" if values[c] is None else
+                         (round(values[c], 4) if isinstance(values[c], float) else values[c])
+                         for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def summary(result: SimulationResult) -> dict[str, Any]:
+    return {"inputs": result.inputs, "totals": totals(result),
+            "target_cases_begun_before_the_first_month": result.earlier_target_cases,
+            "months": [dict(r.kpis.to_dict(), consultants=r.consultants, mean_load=r.mean_load)
+                       for r in result.months],
+            "events": result.counters,
+            "performance": {"wall_seconds": round(result.wall_seconds, 1),
+                            "planning_runs": result.planning_runs,
+                            "planning_seconds": round(result.planning_seconds, 1),
+                            "use_case_calls": result.use_case_calls,
+                            "use_case_seconds": round(result.use_case_seconds, 1),
+                            "job_seconds": result.job_seconds, "job_runs": result.job_runs}}
+
+
+def write_outputs(result: SimulationResult, out: Path, chart_svg: str) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "months.csv", "summary": out / "summary.json",
+             "chart": out / "chart.svg"}
+    paths["csv"].write_text(csv_text(result), encoding="utf-8")
+    paths["summary"].write_text(json.dumps(summary(result), indent=2, ensure_ascii=False,
+                                           default=str) + "\n", encoding="utf-8")
+    paths["chart"].write_text(chart_svg, encoding="utf-8")
+    return paths
+
+
+def compare_table(names: tuple[str, str], a: SimulationResult, b: SimulationResult) -> str:
+    """The KPIs of two runs month by month, A | B."""
+    headers = ("month", f"consultants {names[0]} | {names[1]}", "at workplace",
+               "before wk 8", "late >3 wk", "interv. <wk 13", "milestone wp")
+    rows = []
+    for ra, rb in zip(a.months, b.months, strict=True):
+        ka, kb = ra.kpis, rb.kpis
+        rows.append((ka.label, f"{ra.consultants} | {rb.consultants}",
+                     f"{_pct(ka.workplace_share)} | {_pct(kb.workplace_share)}",
+                     f"{_pct(ka.before_week8_share)} | {_pct(kb.before_week8_share)}",
+                     f"{ka.late_over_3_weeks} | {kb.late_over_3_weeks}",
+                     f"{_pct(ka.intervention_share)} | {_pct(kb.intervention_share)}",
+                     _pct(ka.target("workplace_share"))))
+    ta, tb = totals(a), totals(b)
+    rows.append(("all", "", f"{_pct(ta['workplace_share'])} | {_pct(tb['workplace_share'])}",
+                 f"{_pct(ta['before_week8_share'])} | {_pct(tb['before_week8_share'])}",
+                 f"{ta['late_over_3_weeks']} | {tb['late_over_3_weeks']}",
+                 f"{_pct(ta['intervention_share'])} | {_pct(tb['intervention_share'])}", ""))
+    return render_table(headers, rows)

@@ -1,0 +1,67 @@
+"""The planner's solver in the simulation: in this process (no worker process; the virtual
+clock waits for it anyway), with the solver and the time limit the simulation asks for.
+
+Determinism: greedy is fully deterministic. CP-SAT runs with a fixed seed and the optimizer's
+own settings (one worker and a deterministic time limit on small models, `max_deterministic_time`
+= 4 units per second of the limit on all); its local search and the larger model stop on the
+wall clock too, so on a loaded machine a CP-SAT run may differ from another in rare cases —
+the summary records the solver and limit used, and `--solver greedy` is exactly repeatable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import optimizer
+from service.planning.solver import (
+    ALTERNATIVES_PER_PROPOSAL,
+    SolveRequest,
+    SolveResult,
+    _slot_json,
+    solve_instance,
+)
+
+
+class SimulationSolver:
+    def __init__(self, solver: str, seed: int) -> None:
+        if solver not in ("cpsat", "greedy"):
+            raise ValueError(f"unknown solver {solver!r}")
+        self.solver = solver
+        self.seed = seed
+        self.runs = 0
+        self.seconds = 0.0
+
+    async def solve(self, request: SolveRequest) -> SolveResult:
+        started = time.perf_counter()
+        try:
+            if self.solver == "cpsat":
+                return solve_instance(replace(request, seed=self.seed))
+            return _greedy(request)
+        finally:
+            self.runs += 1
+            self.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        return None
+
+
+def _greedy(request: SolveRequest) -> SolveResult:
+    """The greedy baseline with the same alternatives as the service's solve."""
+    instance = optimizer.parse_instance(request.instance)
+    plan = optimizer.solve(instance, solver="greedy")
+    data = plan.to_json()
+    alternatives: dict[str, list[dict[str, Any]]] = {}
+    for item in data["assignments"]:
+        wanted = item.get("meeting")
+        if wanted is None:
+            continue
+        if request.standing.get(item["case_id"]) == (wanted["start"], item["consultant_id"],
+                                                     wanted["kind"]):
+            continue
+        alternatives[item["case_id"]] = [_slot_json(a) for a in optimizer.alternatives(
+            instance, plan, item["case_id"], count=ALTERNATIVES_PER_PROPOSAL)]
+    metrics = data["metrics"]
+    return SolveResult(solver="greedy", status=str(metrics.get("status", "?")), metrics=metrics,
+                       plan=data, alternatives=alternatives)

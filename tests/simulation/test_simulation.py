@@ -1,0 +1,76 @@
+"""The simulation drives the real use cases on a virtual clock: the same seed gives the same
+table, the figures are consistent with the inputs, and staffing moves the shares the way it
+must (fewer consultants in the new role: fewer first meetings at the workplace)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from itertools import accumulate
+
+import pytest
+
+from service.config import MunicipalityConfig
+from service.platform.crypto import new_data_key
+from service.simulation.report import csv_text, totals
+from service.simulation.run import RunOptions, SimulationResult, run_scenario
+from service.simulation.staffing import StaffingPlan
+
+START = date(2026, 10, 1)
+MONTHS = 3
+SECRET = "simulation-test-secret-" + "x" * 32
+
+
+def _run(config: MunicipalityConfig, in_role: int, seed: int = 7) -> SimulationResult:
+    plan = StaffingPlan(((START, in_role),), f"{in_role} in the role")
+    options = RunOptions(seed=seed, start=START, months=MONTHS, solver="greedy",
+                         time_limit=1.0, plan=plan, data_key=new_data_key())
+    return asyncio.run(run_scenario(config, options, SECRET))
+
+
+@pytest.fixture(scope="module")
+def runs(small_town: MunicipalityConfig) -> dict[str, SimulationResult]:
+    """Three runs: two with one consultant in the new role (same seed), one with five."""
+    return {"few": _run(small_town, 1), "few_again": _run(small_town, 1),
+            "more": _run(small_town, 5)}
+
+
+def test_same_seed_same_table(runs: dict[str, SimulationResult]) -> None:
+    assert csv_text(runs["few"]) == csv_text(runs["few_again"])
+    assert runs["few"].counters == runs["few_again"].counters
+    # ...and the run did something: cases, meetings, outcomes, closings.
+    events = runs["few"].counters
+    assert events["cases_registered"] > 60
+    assert events["employer_confirmed"] > 0 and events["closed"] > 0
+    assert events["interventions"] > 0 and events["contacts"] > 0
+
+
+@pytest.mark.parametrize("name", ["few", "more"])
+def test_no_month_has_more_first_meetings_than_cases(runs: dict[str, SimulationResult],
+                                                     name: str) -> None:
+    """Each target case has one first meeting: up to every month, the first meetings held
+    are at most the target cases begun so far (the backlog from before included)."""
+    result = runs[name]
+    held = list(accumulate(r.kpis.first_meetings for r in result.months))
+    begun = list(accumulate(r.kpis.target_cases for r in result.months))
+    assert held[-1] > 0
+    for month, (h, b) in enumerate(zip(held, begun, strict=True)):
+        assert h <= b + result.earlier_target_cases, result.months[month].kpis.label
+    for row in result.months:
+        k = row.kpis
+        assert k.first_meetings_workplace + k.first_meetings_jobcentre \
+            + k.first_meetings_phone == k.first_meetings
+        assert k.before_week8 <= k.first_meetings
+        assert k.intervention_before_week13 <= k.week13_ended
+
+
+def test_more_consultants_in_the_role_raise_the_shares(runs: dict[str, SimulationResult]
+                                                       ) -> None:
+    few, more = totals(runs["few"]), totals(runs["more"])
+    assert [r.consultants for r in runs["few"].months] == [1] * MONTHS
+    assert [r.consultants for r in runs["more"].months] == [5] * MONTHS
+    assert few["workplace_share"] is not None and more["workplace_share"] is not None
+    assert more["workplace_share"] > few["workplace_share"]
+    assert more["first_meetings_workplace"] > few["first_meetings_workplace"]
+    # With one consultant the others take the cases the old way, at the jobcentre.
+    assert runs["few"].counters.get("old_way", 0) > runs["more"].counters.get("old_way", 0)
