@@ -29,8 +29,10 @@ from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
 from service.followup.tasks import TaskService
 from service.intake import api as cases_api
+from service.intake import import_page
 from service.intake import pages as intake_pages
 from service.intake.case_reads import CaseReads
+from service.intake.csv_import import CsvImport
 from service.intake.service import IntakeService
 from service.jobs.catalog import declare_jobs
 from service.jobs.runner import InProcessRunner
@@ -42,6 +44,7 @@ from service.keys import (
     CASE_READS,
     CLOCK,
     CONFIG,
+    CSV_IMPORT,
     DB,
     DEMO_SESSIONS,
     DEV_SMTP,
@@ -215,6 +218,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[STAFF_SESSIONS] = sessions
         app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
         app[CASE_READS] = CaseReads(db, reads, clock, municipality)
+        app[CSV_IMPORT] = CsvImport(intake, app[CASE_READS])
         app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
         app[SLACK_HOME] = slack_home
         app[SLACK_DESK] = desk = ServiceDesk(
@@ -279,6 +283,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
     intake_pages.add_routes(app)
+    import_page.add_routes(app)
     kpi_pages.add_routes(app)
     followup_pages.add_routes(app)
     outbox_pages.add_routes(app)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from service.followup.outcomes import CaseOutcomes
     from service.followup.tasks import TaskService
     from service.intake.case_reads import CaseReads
+    from service.intake.csv_import import CsvImport
     from service.intake.service import IntakeService
     from service.jobs.runner import InProcessRunner
     from service.kpis.figures import KpiService
@@ -72,6 +73,7 @@ PAGES: web.AppKey[Pages] = web.AppKey("pages")
 STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
 CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
+CSV_IMPORT: web.AppKey[CsvImport] = web.AppKey("csv_import")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.
 STAFF_LOGIN: web.RequestKey[StaffLogin | None] = web.RequestKey("staff_login")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")

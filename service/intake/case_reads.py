@@ -137,6 +137,17 @@ class CaseReads:
                 Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
             ).first() is not None
 
+    async def existing(self, case_refs: list[str]) -> set[str]:
+        """Which of these case ids exist (in chunks: a query takes a bounded list)."""
+        found: set[str] = set()
+        async with self.db.read() as session:
+            for start in range(0, len(case_refs), 500):
+                chunk = case_refs[start:start + 500]
+                found.update((await session.execute(select(Case.case_ref).where(
+                    Case.municipality_id == self.municipality_id,
+                    Case.case_ref.in_(chunk)))).scalars())
+        return found
+
     async def details(self, case_ref: str) -> dict[str, Any]:
         """A case's meetings (every one, newest first), the messages sent about it (channel,
         kind, status; never a body) and its audit trail. Call only after the caller was

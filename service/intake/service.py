@@ -133,6 +133,20 @@ class IntakeService:
             self.notify_changed()
         return out, created
 
+    async def upsert_many(self, cases: list[tuple[CaseIntake, date]], principal: Principal
+                          ) -> list[tuple[bool, list[str]]]:
+        """Create or update validated cases (`validate`'s results) in one transaction — the
+        CSV import's batches — and ask for planning once. Returns (created, changed fields)
+        per case, in order. Raises like `upsert`; then nothing of the batch is stored."""
+        async with self.db.write() as session:
+            results = []
+            for intake, as_of in cases:
+                _case, created, changed = await self._upsert(session, intake, as_of, principal)
+                results.append((created, changed))
+        if any(changed for _, changed in results):
+            self.notify_changed()
+        return results
+
     async def patch(self, case_ref: str, changes: dict[str, Any], principal: Principal
                     ) -> dict[str, Any]:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""

@@ -146,6 +146,16 @@ def same_origin(request: web.Request) -> bool:
     return not origin or origin == "null" or urlsplit(origin).netloc == request.host
 
 
+async def check_csrf(request: web.Request, given: str | None) -> None:
+    """For forms read another way (e.g. a file upload read as a stream): 403 unless `given`
+    is the session's CSRF token and the form came from our own pages."""
+    login = await current_login(request)
+    if login is None:
+        raise login_redirect(request)
+    if not same_origin(request) or not same_token(login.csrf_token, given):
+        raise csrf_refused(request)
+
+
 async def read_form(request: web.Request) -> MultiDictProxy[Any]:
     """The posted form of a logged-in user; 403 (a Danish page) unless its `csrf_token`
     matches the session's and the form came from our own pages."""

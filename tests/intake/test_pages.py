@@ -40,6 +40,7 @@ def _text(html: str) -> str:
     ("/cases", {"intake", "consultant", "manager", "admin"}),
     ("/new-case", {"intake", "admin"}),
     ("/admin/users", {"admin"}),
+    ("/import", {"intake", "admin"}),
 ])
 async def test_each_page_for_each_role(staff: Staff, path: str, allowed: set[str]) -> None:
     anonymous = await staff.browser()
@@ -61,14 +62,14 @@ async def test_each_page_for_each_role(staff: Staff, path: str, allowed: set[str
 async def test_navigation_follows_the_role(staff: Staff) -> None:
     _, intake_page = await (await staff.login("intake")).get("/cases")
     nav = re.search(r'<nav aria-label="Hovedmenu">(.*?)</nav>', intake_page, re.S).group(1)
-    assert ">Sager<" in nav and ">Ny sag<" in nav
+    assert ">Sager<" in nav and ">Ny sag<" in nav and ">Import<" in nav
     assert ">Brugere<" not in nav
     _, manager_page = await (await staff.login("manager")).get("/cases")
     nav = re.search(r'<nav aria-label="Hovedmenu">(.*?)</nav>', manager_page, re.S).group(1)
-    assert ">Sager<" in nav and ">Ny sag<" not in nav
+    assert ">Sager<" in nav and ">Ny sag<" not in nav and ">Import<" not in nav
     _, admin_page = await (await staff.login("admin")).get("/cases")
     nav = re.search(r'<nav aria-label="Hovedmenu">(.*?)</nav>', admin_page, re.S).group(1)
-    assert all(f">{label}<" in nav for label in ("Sager", "Ny sag", "Brugere"))
+    assert all(f">{label}<" in nav for label in ("Sager", "Ny sag", "Import", "Brugere"))
 
 
 async def test_new_case_form_shows_danish_errors_and_keeps_what_was_typed(staff: Staff) -> None:
