@@ -80,6 +80,15 @@ def nice_top(largest: float) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= largest)
 
 
+def nice_ticks(top: float) -> int:
+    """How many steps divide `top` (from `nice_top`) into round numbers: 50 in steps of 10,
+    20 in steps of 5, 2 in steps of 1."""
+    if top <= 2:
+        return max(int(top), 1)
+    leading = top / 10 ** math.floor(math.log10(top))
+    return 4 if round(leading) == 2 else 5
+
+
 def _dash(style: str) -> str:
     return {"dashed": ' stroke-dasharray="7 5"', "dotted": ' stroke-dasharray="2 4"'}.get(
         style, "")
@@ -110,11 +119,11 @@ class _Frame:
             out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                        f'stroke="#d6d9de" stroke-width="1"/>')
             out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                       f'font-size="11" fill="#444">{escape(self.axis.text(value))}</text>')
+                       f'font-size="13" fill="#444">{escape(self.axis.text(value))}</text>')
         # The value axis' title, turned up along the axis.
         mid = TOP + self.plot_h / 2
         out.append(f'<text x="14" y="{mid:.1f}" transform="rotate(-90 14 {mid:.1f})" '
-                   f'text-anchor="middle" font-size="11" fill="#444">'
+                   f'text-anchor="middle" font-size="13" fill="#444">'
                    f'{escape(self.axis.title)}</text>')
         return out
 
@@ -129,9 +138,9 @@ class _Frame:
                 continue
             x = self.x(i)
             out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" '
-                       f'font-size="11" fill="#444">{escape(month_label(month))}</text>')
+                       f'font-size="13" fill="#444">{escape(month_label(month))}</text>')
         out.append(f'<text x="{LEFT + self.plot_w / 2:.1f}" y="{HEIGHT - 8}" '
-                   f'text-anchor="middle" font-size="11" fill="#444">Måned</text>')
+                   f'text-anchor="middle" font-size="13" fill="#444">Måned</text>')
         return out
 
 
@@ -143,7 +152,7 @@ def _legend(series: Sequence[Series], bars: bool = False) -> list[str]:
         else:
             out.append(f'<line x1="{x}" x2="{x + 18}" y1="15" y2="15" stroke="{s.colour}" '
                        f'stroke-width="2.5"{_dash(s.style)}/>')
-        out.append(f'<text x="{x + 22}" y="19" font-size="12" fill="#1b1b1b">'
+        out.append(f'<text x="{x + 22}" y="19" font-size="13" fill="#1b1b1b">'
                    f'{escape(s.label)}</text>')
         x += 30 + 7 * len(s.label)
     return out
@@ -248,24 +257,25 @@ def load_chart(title: str, bars: Sequence[LoadBar]) -> Markup:
     height = TOP + row * max(len(bars), 1) + 40
     top = max([b.capacity for b in bars] + [b.value for b in bars] + [1])
     scale = nice_top(top)
+    steps = nice_ticks(scale)
     plot_w = WIDTH - label_w - RIGHT - 40
 
     def x(value: float) -> float:
         return label_w + plot_w * value / scale
 
     body = []
-    for i in range(5):
-        value = scale * i / 4
+    for i in range(steps + 1):
+        value = scale * i / steps
         body.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{TOP - 4}" '
                     f'y2="{height - 36}" stroke="#d6d9de"/>')
         body.append(f'<text x="{x(value):.1f}" y="{height - 22}" text-anchor="middle" '
-                    f'font-size="11" fill="#444">{escape(danish_number(value))}</text>')
+                    f'font-size="13" fill="#444">{escape(danish_number(value))}</text>')
     body.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
-                f'font-size="11" fill="#444">Åbne sager</text>')
+                f'font-size="13" fill="#444">Åbne sager</text>')
     for i, bar in enumerate(bars):
         y = TOP + row * i
         colour = RED if bar.value > bar.capacity else BLUE
-        body.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12" '
+        body.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="13" '
                     f'fill="#1b1b1b">{escape(bar.label)}</text>')
         body.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(x(bar.value) - label_w, 0):.1f}" '
                     f'height="14" fill="{colour}"><title>{escape(bar.label)}: '
@@ -273,13 +283,13 @@ def load_chart(title: str, bars: Sequence[LoadBar]) -> Markup:
         body.append(f'<line x1="{x(bar.capacity):.1f}" x2="{x(bar.capacity):.1f}" y1="{y + 1}" '
                     f'y2="{y + 21}" stroke="#1b1b1b" stroke-width="3"/>')
         body.append(f'<text x="{x(max(bar.value, bar.capacity)) + 6:.1f}" y="{y + 15}" '
-                    f'font-size="11" fill="#444">{bar.value}/{bar.capacity}</text>')
+                    f'font-size="13" fill="#444">{bar.value}/{bar.capacity}</text>')
     body.append(f'<rect x="{label_w}" y="10" width="14" height="10" fill="{BLUE}"/>'
-                f'<text x="{label_w + 20}" y="19" font-size="12">Åbne sager</text>'
+                f'<text x="{label_w + 20}" y="19" font-size="13">Åbne sager</text>'
                 f'<line x1="{label_w + 120}" x2="{label_w + 120}" y1="8" y2="22" '
                 f'stroke="#1b1b1b" stroke-width="3"/>'
-                f'<text x="{label_w + 128}" y="19" font-size="12">Kapacitet</text>'
+                f'<text x="{label_w + 128}" y="19" font-size="13">Kapacitet</text>'
                 f'<rect x="{label_w + 210}" y="10" width="14" height="10" fill="{RED}"/>'
-                f'<text x="{label_w + 230}" y="19" font-size="12">Over kapacitet</text>')
+                f'<text x="{label_w + 230}" y="19" font-size="13">Over kapacitet</text>')
     description = " ".join(f"{b.label}: {b.value} åbne sager af {b.capacity}." for b in bars)
     return _svg(title, description, body, height)

@@ -28,6 +28,7 @@ from service.kpis.charts import (
     line_chart,
     load_chart,
     month_label,
+    nice_ticks,
     nice_top,
 )
 from service.kpis.figures import (
@@ -38,6 +39,7 @@ from service.kpis.figures import (
     CaseAtRisk,
     ConsultantLoad,
     MonthKpis,
+    next_month,
 )
 from service.kpis.report import month_range
 from service.platform.errors import Invalid
@@ -86,9 +88,10 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad]) -> list[dict[st
     labels = [m.month for m in months]
     share = Axis("Andel", 1.0, percent=True)
     most = max([m.first_meetings for m in months] + [1])
-    counts = Axis("Første samtaler", nice_top(most))
+    counts = Axis("Første samtaler", nice_top(most), nice_ticks(nice_top(most)))
     days = [m.median_days_to_first_meeting for m in months]
-    day_axis = Axis("Dage", nice_top(max([d or 0 for d in days] + [60])))
+    day_top = nice_top(max([d or 0 for d in days] + [60]))
+    day_axis = Axis("Dage", day_top, nice_ticks(day_top))
     week8 = [55.0] * len(months)
     return [
         {"title": "Første samtaler på arbejdspladsen",
@@ -158,7 +161,9 @@ async def dashboard(request: web.Request) -> web.Response:
     kpis = request.app[KPIS]
     months = await kpis.monthly(first, last)
     loads, risky = await kpis.load(), await kpis.at_risk()
-    latest = next((m for m in reversed(months) if m.month <= today), months[-1])
+    # The headline: the last month that has ended (a month under way is not judged yet).
+    latest = next((m for m in reversed(months) if next_month(m.month) <= today),
+                  months[0])
     return render(
         request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
         first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",

@@ -1,0 +1,115 @@
+"""The manager's dashboard in a real browser (headless Debian Chromium, driven by Playwright):
+log in as a manager through the login form, see the figures with their charts, change the
+period, download the CSV; screenshots at desktop (1280) and phone (390) widths in
+test-artifacts/screenshots/ (dashboard-*.png). Nothing is loaded from another host. The HTTP
+twin is test_dashboard_pages.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB
+from tests.conftest import STAFF_PASSWORD, Api, create_staff_users, make_secrets, start_api
+from tests.kpis.kpi_data import seed_history
+from tests.meetings.test_employer_pages_browser import (
+    SCREENSHOTS,
+    browser,
+    screenshot,
+    url,
+    visit,
+)
+
+pytestmark = pytest.mark.chromium
+__all__ = ["browser"]  # the fixture, shared with the employer pages' browser tests
+
+TODAY = date(2027, 1, 20)
+
+
+@pytest.fixture
+async def history_api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIterator[Api]:
+    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await seed_history(api.client.app[DB], date(2026, 6, 1), TODAY)
+        await create_staff_users(api)
+        yield api
+
+
+async def log_in(page: Page, api: Api, username: str, path: str) -> None:
+    """Open `path`, get the login form, log in, and land on `path`."""
+    await page.goto(url(api, path))
+    await expect(page.locator("h1")).to_have_text("Log ind")
+    await page.fill("#f-username", username)
+    await page.fill("#f-password", STAFF_PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"**{path}")
+
+
+async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
+                                                      history_api: Api) -> None:
+    api = history_api
+    async with visit(browser, api, viewport={"width": 1280, "height": 900}) as seen:
+        page = seen.page
+        await log_in(page, api, "test-manager", "/dashboard")
+        await expect(page.locator("h1")).to_have_text("Nøgletal")
+        await expect(page.locator("nav a[aria-current=page]")).to_have_text("Nøgletal")
+        charts = page.locator("svg.chart")
+        await expect(charts).to_have_count(7)
+        # Every chart is drawn (not an empty box) and labelled.
+        for index in range(7):
+            box = await charts.nth(index).bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 150
+        first = charts.first
+        await expect(first.locator("title").first).to_have_text(
+            "Andel første samtaler på arbejdspladsen")
+        await expect(first).to_contain_text("Milepæl")
+        await expect(first).to_contain_text("Mål 70 %")
+        assert await first.locator("polyline").count() >= 1  # the share's line
+        # December's workplace share against its milestone (39 %) in the table.
+        row = page.locator("#tal-workplace_share")
+        await expect(row).to_contain_text("milepæl 39 %")
+        await expect(page.locator("#tal-first_meetings th")).to_contain_text(
+            "første afholdte samtale")
+        await screenshot(page, "dashboard-desktop.png")
+        # Another period: the form keeps it, the CSV link follows.
+        await page.fill("#f-from", "2026-09")
+        await page.fill("#f-to", "2026-12")
+        await page.click("form[aria-label='Vælg periode'] button[type=submit]")
+        await expect(page.locator("table.figures thead th")).to_have_count(5)
+        link = page.locator("a", has_text="Hent som CSV")
+        await expect(link).to_have_attribute("href", "/dashboard.csv?from=2026-09&to=2026-12")
+        async with page.expect_download() as download_info:
+            await link.click()
+        download = await download_info.value
+        assert download.suggested_filename == "noegletal-2026-09-2026-12.csv"
+        content = (await download.path()).read_bytes()
+        assert content.startswith(b"\xef\xbb\xbf") and "Måned;".encode() in content
+    async with visit(browser, api, viewport={"width": 390, "height": 844},
+                     is_mobile=True, has_touch=True, device_scale_factor=2) as seen:
+        page = seen.page
+        await log_in(page, api, "test-manager", "/dashboard")
+        await expect(page.locator("svg.chart")).to_have_count(7)
+        # On a phone the page does not scroll sideways; a chart does, inside its card, at a
+        # size its labels can be read at.
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        box = await page.locator("svg.chart").first.bounding_box()
+        assert box is not None and box["width"] >= 500
+        await screenshot(page, "dashboard-phone.png")
+        await page.locator("svg.chart").first.scroll_into_view_if_needed()
+        await page.screenshot(path=str(SCREENSHOTS / "dashboard-phone-chart.png"))
+
+
+async def test_a_consultant_is_refused_the_dashboard(browser: Browser,
+                                                     history_api: Api) -> None:
+    async with visit(browser, history_api) as seen:
+        page = seen.page
+        await log_in(page, history_api, "test-consultant", "/my-cases")
+        response = await page.goto(url(history_api, "/dashboard"))
+        assert response is not None and response.status == 403
+        await expect(page.locator("h1")).to_have_text("Du har ikke adgang til denne side")
