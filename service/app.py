@@ -100,6 +100,7 @@ from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
+from service.platform.jobqueue import PUBLISH_SLACK_HOME
 from service.platform.logs import install_bad_request_filter
 from service.platform.pages import Pages
 from service.platform.pages import add_routes as add_page_routes
@@ -175,7 +176,10 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         outbox = Outbox(clock, jobs, municipality, domain)
         links = MeetingLinks(secrets.secret_key, municipality, clock)
         people = SlackPeople(config)
-        notices = SlackNotices(config, clock, outbox, people, slack.intake_channel)
+        notices = SlackNotices(
+            config, clock, outbox, people, slack.intake_channel,
+            on_change=(lambda: jobs.request(PUBLISH_SLACK_HOME, municipality, "change"))
+            if slack.sending else None)
         notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
                                    notices)
         reads = ReadAudit(db, clock)

@@ -37,12 +37,20 @@ METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.publi
 TIMEOUT_SECONDS = 10
 
 
-class RateLimited(TemporaryFailure):
-    """Slack said 429: try again after `retry_after` (the outbox honours it)."""
+class RetryLater(TemporaryFailure):
+    """Try again after `retry_after` (the outbox honours it instead of its backoff)."""
 
     def __init__(self, message: str, retry_after: timedelta) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimited(RetryLater):
+    """Slack said 429: try again after its Retry-After."""
+
+
+# An update whose message is not posted yet: the post is due first, so look again soon.
+UPDATE_WAIT = timedelta(seconds=5)
 
 
 class PostLog(Protocol):
@@ -91,7 +99,8 @@ class SlackChannel:
             raise PermanentFailure(f"Slack: unknown method {method!r}")
         paused = self._paused_until.get(method)
         if paused is not None and paused > self.now():
-            raise RateLimited(f"Slack: {method} rate limited", paused - self.now())
+            raise RateLimited(f"Slack: {method} rate limited (429), waiting until "
+                              f"{paused.isoformat(timespec='seconds')}", paused - self.now())
         if method == "chat.postMessage":
             await self._post(message)
         elif method == "chat.update":
@@ -118,7 +127,7 @@ class SlackChannel:
         payload = message.payload
         target = await self.posts.posted(int(payload.get("update_of") or 0))
         if target is None:
-            raise TemporaryFailure("Slack: the message to update is not posted yet")
+            raise RetryLater("Slack: the message to update is not posted yet", UPDATE_WAIT)
         channel, ts = target
         await self._call("chat.update", message, self.client.chat_update(
             channel=channel, ts=ts, text=str(payload.get("text") or message.text),

@@ -51,9 +51,9 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
         return await slack_home.publish_changed() if slack_home is not None else 0
 
     slack = [] if slack_home is None else [
-        # Slack Home tabs (with a bot token only): after Slack actions, when a tab is
-        # opened, and on a poll for changes made elsewhere.
-        JobSpec(PUBLISH_SLACK_HOME, publish_home, on_start=True, every=SLACK_HOME_EVERY,
+        # Slack Home tabs (with a bot token only): when a consultant was told something,
+        # after Slack actions, when a tab is opened, and on a poll for other changes.
+        JobSpec(PUBLISH_SLACK_HOME, publish_home, every=SLACK_HOME_EVERY,
                 settle=PLAN_SETTLE_SECONDS)]
     return slack + [
         # Planning: on every change that may alter it, and the daily schedule (working

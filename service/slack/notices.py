@@ -14,11 +14,12 @@ reworded) or exclusion reasons.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.slack import blocks
@@ -60,7 +61,11 @@ def slack_reasons(reasons: list[Any]) -> list[str]:
 
 class SlackNotices:
     def __init__(self, config: MunicipalityConfig, clock: Clock, outbox: Outbox,
-                 people: SlackPeople, intake_channel: str | None) -> None:
+                 people: SlackPeople, intake_channel: str | None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        """`on_change`: called after a commit that told a consultant something (their Home
+        tab may have changed)."""
+        self.on_change = on_change
         self.config = config
         self.clock = clock
         self.outbox = outbox
@@ -139,7 +144,13 @@ class SlackNotices:
                      "case_ref": case.case_ref},
             case_id=case.id, meeting_id=meeting.id if meeting is not None else None,
             message_id=message_id))
+        if self.on_change is not None:
+            event.listen(session.sync_session, "after_commit", self._changed, once=True)
         return True
+
+    def _changed(self, _session: object) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def assignment(self, case: Case, changed_by: str = "", change_reason: str = ""
                    ) -> Assignment:

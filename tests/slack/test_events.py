@@ -1,0 +1,149 @@
+"""`POST /slack/events` speaks Slack's protocol: signed requests only (unsigned, wrongly
+signed and stale ones are 401), an event Slack retries is handled once, the slash command
+answers ephemerally in its acknowledgement, the Home tab is published on first open and
+again only when it changed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bots.slack.fake_api import FakeSlackApi
+from bots.slack.requests import FORM, JSON, event_callback, signed_headers, slash_command
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS, SLACK_HOME
+from service.platform.db.models import AuditEntry, OutboxMessage, SlackEvent
+from tests.conftest import SLACK_SIGNING_SECRET, Api, SmtpSink, wait_until
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import (
+    ANNA,
+    INTAKE_USER,
+    now_seconds,
+    post_event,
+    post_signed,
+    start_slack_api,
+)
+
+
+@pytest.fixture
+async def api(demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+              smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    async for running in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        yield running
+
+
+async def test_unsigned_wrongly_signed_and_stale_requests_are_401(api: Api) -> None:
+    command = slash_command(ANNA, "hjælp")
+    resp = await api.client.post("/slack/events", data=command, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 401
+    resp = await post_signed(api, command, secret="not-the-signing-secret")
+    assert resp.status == 401
+    resp = await post_signed(api, command, timestamp=now_seconds() - 6 * 60)  # > 5 minutes
+    assert resp.status == 401
+    resp = await post_signed(api, command)
+    assert resp.status == 200
+    # A signed body that was changed on the way is refused too.
+    headers = signed_headers(SLACK_SIGNING_SECRET, command, now_seconds(), FORM)
+    changed = command.replace("hj%C3%A6lp", "mine")
+    assert changed != command
+    resp = await api.client.post("/slack/events", data=changed, headers=headers)
+    assert resp.status == 401
+
+
+async def test_url_verification_answers_the_challenge(api: Api) -> None:
+    resp = await post_signed(api, '{"type": "url_verification", "challenge": "abc123", '
+                                  '"token": "x"}', JSON)
+    assert resp.status == 200
+    assert "abc123" in await resp.text()
+
+
+async def home_publishes(fake: FakeSlackApi, user: str) -> int:
+    return len([c for c in fake.calls_of("views.publish") if c.args.get("user_id") == user])
+
+
+async def test_a_retried_event_is_handled_once(api: Api, slack_api: FakeSlackApi) -> None:
+    jobs = api.client.app[JOBS]
+    await jobs.wait_idle()
+    before = await home_publishes(slack_api, ANNA)
+    event = event_callback("Ev0TESTRETRY1", {"type": "app_home_opened", "user": ANNA,
+                                              "tab": "home", "channel": "D0DEMO001"})
+    first = await post_event(api, event)
+    assert first.status == 200
+    retry = await post_event(api, event, headers={"X-Slack-Retry-Num": "1",
+                                                   "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status == 200
+    await jobs.wait_idle()
+    async with api.client.app[DB].read() as session:
+        assert (await session.execute(select(func.count()).select_from(SlackEvent))
+                ).scalar_one() == 1
+        reads = (await session.execute(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "case.list", AuditEntry.actor.like("%via Slack")))
+                 ).scalar_one()
+    assert reads == 1  # the retry did nothing: not even the audited read
+    # The tab was published once at start (and not again: nothing changed).
+    await wait_until(lambda: slack_api.homes.get(ANNA), what="Anna's Home tab")
+    assert await home_publishes(slack_api, ANNA) == max(before, 1)
+
+
+async def test_the_home_tab_is_republished_only_when_it_changes(
+        api: Api, slack_api: FakeSlackApi) -> None:
+    home = api.client.app[SLACK_HOME]
+    jobs = api.client.app[JOBS]
+    await jobs.wait_idle()
+    await wait_until(lambda: slack_api.homes.get(ANNA), what="Anna's Home tab")
+    assert await home.publish_changed() == 0  # nothing changed since
+    await intake(api, body("home-1", employer={
+        "cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
+        "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",
+        "location": {"lat": 56.2, "lon": 9.0}}))  # Anna is this employer's fixed consultant
+    await jobs.wait_idle()
+    view = await wait_until(lambda: "home-1" in str(slack_api.homes.get(ANNA)),
+                            what="Anna's tab showing the new case")
+    assert view
+    blocks = slack_api.homes[ANNA]["blocks"]
+    assert len(blocks) <= 100 and "Åbne sager" in str(blocks)
+    published = await home_publishes(slack_api, ANNA)
+    assert await home.publish_changed() == 0
+    await jobs.wait_idle()
+    assert await home_publishes(slack_api, ANNA) == published
+
+
+async def test_the_slash_command_answers_ephemerally(api: Api, slack_api: FakeSlackApi
+                                                     ) -> None:
+    await intake(api, body("cmd-1", employer={
+        "cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
+        "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",
+        "location": {"lat": 56.2, "lon": 9.0}}))
+    resp = await post_signed(api, slash_command(ANNA, "mine"))
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["response_type"] == "ephemeral"
+    assert "cmd-1" in str(answer["blocks"]) and "nærmeste frist" in str(answer["blocks"])
+    assert "Mads Madsen" not in str(answer)
+    resp = await post_signed(api, slash_command(ANNA, "næste"))
+    answer = await resp.json()
+    assert "Dine næste møder" in str(answer["blocks"]) and "cmd-1" in str(answer["blocks"])
+    resp = await post_signed(api, slash_command(ANNA, "hjælp"))
+    assert "/fasthold mine" in str((await resp.json())["blocks"])
+    resp = await post_signed(api, slash_command(ANNA, "noget andet"))
+    assert "Ukendt kommando" in str(await resp.json())
+    resp = await post_signed(api, slash_command("U0NOBODY", "mine"))
+    assert "ikke sat op" in str(await resp.json())
+    resp = await post_signed(api, slash_command(INTAKE_USER, "mine"))
+    assert "ingen sager" in str(await resp.json())
+    async with api.client.app[DB].read() as session:
+        commands = (await session.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "case.list"))).scalars().all()
+    assert {"via": "slack_command", "command": "mine", "returned": 1} in commands
+
+
+async def test_slack_messages_go_through_the_outbox(api: Api, slack_api: FakeSlackApi
+                                                    ) -> None:
+    await intake(api, body("outbox-1"))
+    async with api.client.app[DB].read() as session:
+        kinds = set((await session.execute(select(OutboxMessage.kind).where(
+            OutboxMessage.channel == "slack"))).scalars())
+    assert {"case_assigned", "intake_assignment"} <= kinds

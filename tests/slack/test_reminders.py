@@ -1,0 +1,119 @@
+"""Reminders to consultants in Slack: due ones are sent once — the job run twice, or again
+after a restart, sends no duplicate, and one that came due while the service was down is
+sent by the next run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bots.slack.fake_api import FakeSlackApi
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS, REMINDERS
+from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.slack.reminders import ConsultantReminders
+from tests.conftest import Api, SmtpSink, today_local, wait_until
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import start_slack_api, texts
+
+FIXED = {"cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
+         "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",
+         "location": {"lat": 56.2, "lon": 9.0}}  # Anna is this employer's fixed consultant
+ANNA_DM = "D0DEMO001"
+
+
+async def consultant_reminders(api: Api) -> ConsultantReminders:
+    reminders = api.client.app[REMINDERS].consultants
+    assert reminders is not None
+    return reminders
+
+
+async def slack_kinds(api: Api) -> list[str]:
+    async with api.client.app[DB].read() as session:
+        return sorted((await session.execute(select(OutboxMessage.kind).where(
+            OutboxMessage.channel == "slack", OutboxMessage.kind.in_((
+                "deadline_at_risk", "employer_no_answer", "meeting_tomorrow"))))).scalars())
+
+
+async def test_reminders_are_sent_once_across_runs_and_restarts(
+        demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+        smtp_sink: SmtpSink) -> None:
+    today = today_local()
+    first = start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port)
+    api = await anext(first)
+    try:
+        # Absence week 7 reached and no meeting confirmed: the deadline is at risk.
+        await intake(api, body("late-1", employer=FIXED,
+                               first_absence_day=(today - timedelta(days=44)).isoformat()))
+        reminders = await consultant_reminders(api)
+        assert await reminders.send_due(today) == 1
+        assert await reminders.send_due(today) == 0  # the job again: nothing new
+        assert await slack_kinds(api) == ["deadline_at_risk"]
+        await api.client.app[JOBS].wait_idle()
+        await wait_until(lambda: any("Fristen er i fare" in texts(p)
+                                     for p in slack_api.conversation(ANNA_DM)))
+    finally:
+        await first.aclose()
+    # The service restarts; meanwhile days pass and the employer has not answered.
+    second = start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port)
+    api = await anext(second)
+    try:
+        reminders = await consultant_reminders(api)
+        later = today + timedelta(days=7)
+        assert await reminders.send_due(later) == 1
+        assert await reminders.send_due(later) == 0
+        assert await slack_kinds(api) == ["deadline_at_risk", "employer_no_answer"]
+        await api.client.app[JOBS].wait_idle()
+        await wait_until(lambda: any("har ikke svaret" in texts(p)
+                                     for p in slack_api.conversation(ANNA_DM)))
+    finally:
+        await second.aclose()
+    risk = [p for p in slack_api.conversation(ANNA_DM) if "Fristen er i fare" in texts(p)]
+    assert len(risk) == 1
+
+
+async def test_the_meeting_tomorrow(demo_config: MunicipalityConfig, sqlite_url: str,
+                                    slack_api: FakeSlackApi, smtp_sink: SmtpSink) -> None:
+    async for api in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        await intake(api, body("tomorrow-1", employer=FIXED))
+        async with api.client.app[DB].write() as session:
+            meeting = (await session.execute(select(Meeting))).unique().scalar_one()
+            meeting.status = "confirmed"
+            day_before = meeting.start.date() - timedelta(days=1)
+        reminders = await consultant_reminders(api)
+        assert await reminders.send_due(day_before - timedelta(days=1)) == 0
+        assert await reminders.send_due(day_before) == 1
+        assert await reminders.send_due(day_before) == 0
+        assert await slack_kinds(api) == ["meeting_tomorrow"]
+
+
+def test_which_reminders_are_due(demo_config: MunicipalityConfig) -> None:
+    """Telephone follow-up every 4 weeks while it applies; week 13 without an intervention;
+    the deadline at risk only without a confirmed or held meeting."""
+    reminders = ConsultantReminders(None, demo_config, None)  # type: ignore[arg-type]
+    start = date(2026, 9, 1)
+
+    def case(follow_up: str, **kw: object) -> Case:
+        return Case(id=7, facts={"first_absence_day": start.isoformat()}, status="target",
+                    follow_up=follow_up, intervention_started_on=kw.get("intervention"))
+
+    phone = case("telephone", intervention=start)
+    assert reminders.due(phone, None, False, start + timedelta(days=27)) == []
+    assert reminders.due(phone, None, False, start + timedelta(days=28)) == [
+        ("telephone_due", "telephone_due-7-1")]
+    assert reminders.due(phone, None, False, start + timedelta(days=57)) == [
+        ("telephone_due", "telephone_due-7-2")]
+    workplace = case("workplace_meeting")
+    week13 = start + timedelta(weeks=12)
+    assert ("intervention_missing", "intervention_missing-7") in reminders.due(
+        workplace, None, True, week13)
+    assert reminders.due(workplace, None, True, week13 - timedelta(days=1)) == []
+    week7 = start + timedelta(weeks=6)
+    confirmed = Meeting(id=3, status="confirmed", kind="workplace_meeting",
+                        start=datetime(2026, 12, 24, 10), end=datetime(2026, 12, 24, 11))
+    assert reminders.due(workplace, confirmed, False, week7) == []
+    assert reminders.due(workplace, None, False, week7) == [
+        ("deadline_at_risk", "deadline_at_risk-7")]
+    assert reminders.due(workplace, None, False, week7 - timedelta(days=1)) == []
+    assert reminders.due(workplace, None, True, week7) == []  # held already
