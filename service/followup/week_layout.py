@@ -15,6 +15,7 @@ from service.text.danish import WEEKDAYS, danish_time, short_date
 
 _ISO_WEEK = re.compile(r"(?P<year>20[0-9]{2})-W(?P<week>[0-5][0-9])")
 
+PIXELS_PER_HOUR = 84
 KIND_TEXT = {"workplace_meeting": "Samtale på arbejdspladsen",
              "jobcenter_meeting": "Samtale i jobcentret", "telephone": "Telefonisk opfølgning"}
 STATUS_TEXT = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt",
@@ -50,6 +51,16 @@ class Block:
     href: str = ""
     top: float = 0.0  # % of the day's span
     height: float = 0.0
+    lane: int = 0  # blocks at the same time share the column's width side by side
+    lanes: int = 1
+
+    @property
+    def left(self) -> float:
+        return round(100 * self.lane / self.lanes, 3)
+
+    @property
+    def width(self) -> float:
+        return round(100 / self.lanes, 3)
 
     @property
     def when(self) -> str:
@@ -74,6 +85,7 @@ class WeekLayout:
     days: list[Day]
     hours: list[dict[str, object]]  # hour lines: {"text": "09", "top": %}
     empty: bool
+    height_px: int  # the day columns' height on a wide screen
 
 
 def _meeting_blocks(meeting: MeetingView) -> list[Block]:
@@ -89,12 +101,35 @@ def _meeting_blocks(meeting: MeetingView) -> list[Block]:
                     lines, meeting.status, f"/my-cases/{quote(meeting.case_ref, safe='')}")]
     if meeting.travel_minutes and meeting.status != "not_held":
         travel = timedelta(minutes=meeting.travel_minutes)
-        text = f"Transport {meeting.travel_minutes} min."
-        blocks.insert(0, Block("travel", meeting.start - travel, meeting.start, text,
-                               [f"til sag {meeting.case_ref}"]))
-        blocks.append(Block("travel", meeting.end, meeting.end + travel, text,
-                            [f"fra sag {meeting.case_ref}"]))
+        minutes = meeting.travel_minutes
+        blocks.insert(0, Block("travel", meeting.start - travel, meeting.start, "Transport",
+                               [f"{minutes} min. til sag {meeting.case_ref}"]))
+        blocks.append(Block("travel", meeting.end, meeting.end + travel, "Transport",
+                            [f"{minutes} min. fra sag {meeting.case_ref}"]))
     return blocks
+
+
+def _share_lanes(blocks: list[Block]) -> None:
+    """Blocks that overlap in time (a busy entry during a meeting) stand side by side: each
+    group of overlapping blocks gets as many lanes as it needs at once (blocks sorted by
+    start; touching blocks do not overlap)."""
+    group: list[Block] = []
+    group_end = datetime.min
+    for block in blocks:
+        if group and block.start >= group_end:
+            _finish_group(group)
+            group = []
+        taken = {b.lane for b in group if b.end > block.start}
+        block.lane = min(lane for lane in range(len(group) + 1) if lane not in taken)
+        group_end = max(group_end, block.end) if group else block.end
+        group.append(block)
+    _finish_group(group)
+
+
+def _finish_group(group: list[Block]) -> None:
+    lanes = max((b.lane for b in group), default=0) + 1
+    for block in group:
+        block.lanes = lanes
 
 
 def _busy_block(busy: BusyView) -> Block:
@@ -131,6 +166,7 @@ def lay_out(week: WeekView, hours: WorkingHours, today: date) -> WeekLayout:
                    else 24 * 60)
             block.top = round(100 * (begin - first) / span, 3)
             block.height = round(100 * max(end - begin, 10) / span, 3)
+        _share_lanes(mine)
         days.append(Day(day, WEEKDAYS[day.weekday()].capitalize(), short_date(day),
                         day == today, mine))
     hour_lines = [{"text": f"{minute // 60:02d}", "top": round(100 * (minute - first) / span, 3)}
@@ -138,7 +174,7 @@ def lay_out(week: WeekView, hours: WorkingHours, today: date) -> WeekLayout:
     return WeekLayout(week.monday, week_label(week.monday),
                       week_label(week.monday - timedelta(days=7)),
                       week_label(week.monday + timedelta(days=7)), days, hour_lines,
-                      not blocks)
+                      not blocks, round(span / 60 * PIXELS_PER_HOUR))
 
 
 def monday_of(day: date) -> date:

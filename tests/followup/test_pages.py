@@ -209,7 +209,8 @@ async def test_week_shows_meetings_travel_and_busy_time(staff: Staff) -> None:
     assert "Samtale på arbejdspladsen" in html and "Sag mine-1" in html
     assert "Teammøde" in html and "foreslået" in html
     if meeting.travel_minutes:
-        assert html.count(f"Transport {meeting.travel_minutes} min.") == 2
+        assert f"{meeting.travel_minutes} min. til sag mine-1" in html
+        assert f"{meeting.travel_minutes} min. fra sag mine-1" in html
     assert f"{meeting.start:%H.%M}–{meeting.end:%H.%M}" in html
     assert 'rel="prev"' in html and 'rel="next"' in html
     assert "other-1" not in html
