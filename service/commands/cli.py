@@ -109,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_load.add_argument("--config", default="config/demo.toml", help="municipality TOML")
     bench_load.add_argument("--json", dest="json_out", default="var/bench/load.json",
                             help="where to write the JSON result")
+    bench_import = _command(bench, "import", "service.commands.bench_import:run",
+                            "import a generated CSV file of cases through the /import page; "
+                            "seconds, rows/s")
+    bench_import.add_argument("--rows", type=_positive_int, default=5_000)
+    bench_import.add_argument("--seed", type=_non_negative_int, default=1)
+    bench_import.add_argument("--databases", default="sqlite",
+                              help="comma-separated: sqlite, postgresql (default sqlite)")
+    bench_import.add_argument("--config", default="config/demo.toml", help="municipality TOML")
+    bench_import.add_argument("--json", dest="json_out", default="var/bench/import.json",
+                              help="where to write the JSON result")
     bench_plan = _command(bench, "plan", "service.commands.bench_plan:run",
                           "solve S/M/L/XL instances with CP-SAT and greedy; print a table")
     bench_plan.add_argument("--sizes", default="S,M,L,XL", help="comma-separated sizes")

@@ -205,7 +205,7 @@ class CsvImport:
             batch = check.valid[start:start + BATCH]
             try:
                 results = await self.intake.upsert_many([(i, d) for _, i, d in batch],
-                                                        principal)
+                                                        principal, plan=False)
             except Exception as exc:  # noqa: BLE001 - the batch is stored row by row instead
                 log.warning("a CSV import batch failed (%s); storing its rows one by one",
                             type(exc).__name__)
@@ -213,6 +213,8 @@ class CsvImport:
                 continue
             for (row, _, _), (created, changed) in zip(batch, results, strict=True):
                 _record(row, created, changed)
+        if any(row.outcome in ("imported", "updated") for row in check.rows):
+            self.intake.notify_changed()  # one planning request for the whole file
         return check
 
     async def _one_by_one(self, batch: list[tuple[RowResult, CaseIntake, date]],
@@ -220,7 +222,7 @@ class CsvImport:
         for row, intake, as_of in batch:
             try:
                 [(created, changed)] = await self.intake.upsert_many([(intake, as_of)],
-                                                                     principal)
+                                                                     principal, plan=False)
             except Invalid as exc:
                 row.outcome = "rejected"
                 row.reasons = [_reason(c, m) for c, m in danish_errors(exc.errors).items()]

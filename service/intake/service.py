@@ -133,17 +133,48 @@ class IntakeService:
             self.notify_changed()
         return out, created
 
-    async def upsert_many(self, cases: list[tuple[CaseIntake, date]], principal: Principal
-                          ) -> list[tuple[bool, list[str]]]:
+    async def upsert_many(self, cases: list[tuple[CaseIntake, date]], principal: Principal,
+                          plan: bool = True) -> list[tuple[bool, list[str]]]:
         """Create or update validated cases (`validate`'s results) in one transaction — the
-        CSV import's batches — and ask for planning once. Returns (created, changed fields)
+        CSV import's batches — and ask for planning once (unless `plan` is False: the caller
+        asks with `notify_changed` after its last batch). Returns (created, changed fields)
         per case, in order. Raises like `upsert`; then nothing of the batch is stored."""
+        results: list[tuple[bool, list[str]]] = []
         async with self.db.write() as session:
-            results = []
-            for intake, as_of in cases:
-                _case, created, changed = await self._upsert(session, intake, as_of, principal)
-                results.append((created, changed))
-        if any(changed for _, changed in results):
+            # The batch's cases and employers in two queries; one flush for all of them.
+            refs = [intake.case_id for intake, _ in cases]
+            known = {c.case_ref: c for c in (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality, Case.case_ref.in_(refs)))
+            ).unique().scalars()}
+            cvrs = sorted({i.employer.cvr for i, _ in cases if i.employer and i.employer.cvr})
+            employers = {e.cvr: e for e in (await session.execute(select(Employer).where(
+                Employer.municipality_id == self.municipality, Employer.cvr.in_(cvrs)))
+            ).scalars()}
+            records: list[tuple[Case, dict[str, Any]]] = []
+            audits: list[tuple[Case, str, dict[str, Any]]] = []
+            with session.no_autoflush:
+                for intake, as_of in cases:
+                    case = known.get(intake.case_id)
+                    created = case is None
+                    if case is None:
+                        case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
+                        known[intake.case_id] = case
+                    changed = await self._apply(session, case, intake, as_of, principal,
+                                                "intake", new=created, employers=employers,
+                                                records=records)
+                    if created:
+                        changed = ["*"]
+                        audits.append((case, "case.create", {"case_id": intake.case_id}))
+                    else:
+                        audits.append((case, "case.intake_update" if changed
+                                       else "case.intake_unchanged", {"changed": changed}))
+                    results.append((created, changed))
+            await session.flush()
+            for case, values in records:
+                session.add(DecisionRecord(case_id=case.id, **values))
+            for case, action, details in audits:
+                audit.record(session, principal, self.municipality, action, case.id, details)
+        if plan and any(changed for _, changed in results):
             self.notify_changed()
         return results
 
@@ -193,8 +224,13 @@ class IntakeService:
         return case, False, changed
 
     async def _apply(self, session: AsyncSession, case: Case, intake: CaseIntake, as_of: date,
-                     principal: Principal, trigger: str, new: bool = False) -> list[str]:
-        """Store facts and personal data, decide, and record history. Returns changed fields."""
+                     principal: Principal, trigger: str, new: bool = False,
+                     employers: dict[str, Employer] | None = None,
+                     records: list[tuple[Case, dict[str, Any]]] | None = None) -> list[str]:
+        """Store facts and personal data, decide, and record history. Returns changed fields.
+
+        A batch (`upsert_many`) passes its preloaded `employers` by CVR and collects the
+        history `records` to add after its one flush (a new case has no id before)."""
         facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
         if facts.get("employer"):
             facts["employer"] = {k: v for k, v in facts["employer"].items()
@@ -203,7 +239,7 @@ class IntakeService:
         changed = sorted(k for k in set(facts) | set(before_facts)
                          if facts.get(k) != before_facts.get(k))
         personal_changed = self._store_personal(case, intake)
-        employer_changed = await self._store_employer(session, case, intake)
+        employer_changed = await self._store_employer(session, case, intake, employers)
         decision = self.decide(intake, as_of)
         before_decision = None if new else decision_of(case)
         decision_changed = before_decision is None or _without_as_of(before_decision) != \
@@ -221,11 +257,14 @@ class IntakeService:
         case.missing = decision["missing"]
         if new:
             session.add(case)
-        await session.flush()
-        session.add(DecisionRecord(
-            municipality_id=self.municipality, case_id=case.id, trigger=trigger,
-            actor=principal.actor, changed_facts=changed, before=before_decision, after=decision,
-        ))
+        record = {"municipality_id": self.municipality, "trigger": trigger,
+                  "actor": principal.actor, "changed_facts": changed, "before": before_decision,
+                  "after": decision}
+        if records is not None:
+            records.append((case, record))
+        else:
+            await session.flush()
+            session.add(DecisionRecord(case_id=case.id, **record))
         return sorted(set(changed) | set(personal_changed) | set(employer_changed))
 
     def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
@@ -270,21 +309,26 @@ class IntakeService:
     def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
         return case_out(case, meeting, self.cpr(case))
 
-    async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake
-                              ) -> list[str]:
+    async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake,
+                              known: dict[str, Employer] | None = None) -> list[str]:
         details = intake.employer
         if details is None or details.cvr is None:
             changed = case.employer_id is not None
             case.employer_id = None
             case.employer = None
             return ["employer"] if changed else []
-        employer = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
-                                                      "cvr": details.cvr})
-                    ).scalar_one_or_none()
+        if known is not None:
+            employer = known.get(details.cvr)
+        else:
+            employer = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
+                                                          "cvr": details.cvr})
+                        ).scalar_one_or_none()
         if employer is None:
             employer = Employer(municipality_id=self.municipality, cvr=details.cvr,
                                 unavailable=[])
             session.add(employer)
+            if known is not None:
+                known[details.cvr] = employer
         # Intake refreshes what it knows of the employer; missing values keep the old ones.
         for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
             value = getattr(details, attr)
