@@ -19,7 +19,7 @@ from bots.slack.listeners import build_app
 from rules.engine import RulesEngine
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
-from service.demo import mailbox
+from service.demo import mailbox, slack_page
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
 from service.followup import pages as followup_pages
@@ -280,6 +280,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
+        slack_page.add_routes(app)
     openapi.add_routes(app)
     # Staff pages: the foundation first (areas add their navigation entries to it).
     app[PAGES] = Pages(PAGE_TEMPLATES, config.municipality.timezone)

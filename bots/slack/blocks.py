@@ -207,6 +207,12 @@ def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
     return headline.replace("*", "") + f" {item.link}", blocks
 
 
+def moved_message(case_ref: str) -> tuple[str, list[dict[str, Any]]]:
+    """A consultant's earlier message about a case that now has another owner."""
+    text = f":arrows_counterclockwise: Sag *{escape(case_ref)}* er flyttet til en anden konsulent."
+    return text.replace("*", ""), [_section(text)]
+
+
 def ephemeral(text: str) -> list[dict[str, Any]]:
     return [_section(escape(text))]
 

@@ -129,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and not secrets.smtp_host:
         print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
               f"{keys}>", flush=True)
+    if args.demo and not secrets.slack_bot_token:
+        print(f"Demo Slack (staff): http://{shown}:{port}/demo/slack?key=<a key from "
+              f"{keys}>", flush=True)
     # uvloop: the same asyncio, a faster event loop (sockets, timers, the database drivers).
     try:
         web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,

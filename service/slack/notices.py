@@ -184,17 +184,26 @@ class SlackNotices:
         text, body = blocks.assignment_message(self.assignment(case, by, reason))
         for row in await self._messages(session, case, (INTAKE_KIND,)):
             self._update(session, row, text, body)
+        # The previous owner's messages no longer show the case (need to know).
+        owner = self.people.slack_id_of(case.owner.key if case.owner else None)
+        moved_text, moved = blocks.moved_message(case.case_ref)
+        for row in await self._messages(session, case, blocks.KINDS):
+            if row.recipient != owner:
+                self._update(session, row, moved_text, moved)
         meeting = (await session.execute(select(Meeting).where(
             Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed"))))
         ).unique().scalar_one_or_none()
         await self.to_owner(session, "case_assigned", case, meeting)
 
     async def refresh(self, session: AsyncSession, case: Case) -> int:
-        """Re-render the case's recent consultant messages with what is registered now."""
+        """Re-render the owner's recent messages about the case with what is registered
+        now."""
         meeting = (await session.execute(select(Meeting).where(
             Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed"))))
         ).unique().scalar_one_or_none()
-        rows = await self._messages(session, case, blocks.KINDS)
+        owner = self.people.slack_id_of(case.owner.key if case.owner else None)
+        rows = [r for r in await self._messages(session, case, blocks.KINDS)
+                if r.recipient == owner]
         for row in rows:
             card = CaseCard.from_json({**(await self.card(session, case, meeting)).to_json(),
                                        "meeting": self._meeting_of(row)})

@@ -25,6 +25,7 @@ from tests.slack.slack_helpers import (
     post_signed,
     start_slack_api,
 )
+from tests.slack.test_reminders import FIXED
 
 
 @pytest.fixture
@@ -93,30 +94,22 @@ async def test_the_home_tab_is_republished_only_when_it_changes(
     home = api.client.app[SLACK_HOME]
     jobs = api.client.app[JOBS]
     await jobs.wait_idle()
-    await wait_until(lambda: slack_api.homes.get(ANNA), what="Anna's Home tab")
-    assert await home.publish_changed() == 0  # nothing changed since
-    await intake(api, body("home-1", employer={
-        "cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
-        "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",
-        "location": {"lat": 56.2, "lon": 9.0}}))  # Anna is this employer's fixed consultant
+    assert slack_api.homes == {}  # nothing published at start
+    await intake(api, body("home-1", employer=FIXED))  # Anna's fixed employer
     await jobs.wait_idle()
-    view = await wait_until(lambda: "home-1" in str(slack_api.homes.get(ANNA)),
-                            what="Anna's tab showing the new case")
-    assert view
+    await wait_until(lambda: "home-1" in str(slack_api.homes.get(ANNA)),
+                     what="Anna's tab showing the new case (she was told of it)")
     blocks = slack_api.homes[ANNA]["blocks"]
     assert len(blocks) <= 100 and "Åbne sager" in str(blocks)
     published = await home_publishes(slack_api, ANNA)
-    assert await home.publish_changed() == 0
+    assert await home.publish_changed() == 0  # unchanged: nothing published
     await jobs.wait_idle()
     assert await home_publishes(slack_api, ANNA) == published
 
 
 async def test_the_slash_command_answers_ephemerally(api: Api, slack_api: FakeSlackApi
                                                      ) -> None:
-    await intake(api, body("cmd-1", employer={
-        "cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
-        "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",
-        "location": {"lat": 56.2, "lon": 9.0}}))
+    await intake(api, body("cmd-1", employer=FIXED))
     resp = await post_signed(api, slash_command(ANNA, "mine"))
     assert resp.status == 200
     answer = await resp.json()

@@ -113,6 +113,9 @@ async def test_a_case_from_assignment_to_closing(api: Api, slack_api: FakeSlackA
     await wait_until(lambda: "flyttet til" in texts(post), what="the channel post updated")
     assert "kender virksomheden" in texts(post)
     new_dm = await message_to(fake, fake.dm_channel(new_user), "Ny sag til dig")
+    # The previous owner's message no longer shows the case.
+    await wait_until(lambda: "flyttet til en anden konsulent" in texts(new_case) and
+                     not buttons(new_case), what="the old owner's DM withdrawn")
 
     # The new owner registers the meeting (held by phone, employer took part) and closes.
     await api.client.app[JOBS].wait_idle()
