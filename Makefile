@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Start the service on the embedded default (SQLite under var/, config/demo.toml, local mail sink).
+## Start the demo: the service on the embedded default (SQLite under var/, config/demo.toml) with
+## weeks of simulated history, the local mail sink and Slack page, one login per role.
 run: $(STAMP)
-	$(BIN)/fasthold serve --config config/demo.toml --demo
+	$(BIN)/fasthold demo
 
 ## System packages the tests need (PostgreSQL server, Chromium); installed only when absent.
 system-deps:

@@ -281,9 +281,12 @@ class SimulationConfig(_Strict):
     staffing_step: int = Field(default=3, ge=0)
     staffing_every_months: int = Field(default=3, ge=1, le=120)
     staffing_max: int = Field(default=22, ge=0)
-    # Planning in the simulation: solver, and its limit per run (lower than in service).
+    # Planning in the simulation: solver, its limit per run (lower than in service), and the
+    # local times of the working day at which it runs (the service plans within seconds of
+    # every change; the simulation plans what changed in between at these times).
     solver: Literal["cpsat", "greedy"] = "cpsat"
     time_limit_seconds: float = Field(default=1.0, gt=0, le=600)
+    planning_times: list[str] = Field(default=["06:30"], min_length=1, max_length=8)
 
     @model_validator(mode="after")
     def _checks(self) -> SimulationConfig:
@@ -294,6 +297,12 @@ class SimulationConfig(_Strict):
         if answered > 1:
             raise ValueError("employer_silent_share + employer_other_times_share + "
                              "employer_decline_share: must not exceed 1")
+        for index, value in enumerate(self.planning_times):
+            if not _HHMM.match(value) or not "06:00" <= value <= "17:00":
+                raise ValueError(f"planning_times[{index}]: must be \"HH:MM\" between 06:00 "
+                                 f"and 17:00, got {value!r}")
+        if self.planning_times != sorted(set(self.planning_times)):
+            raise ValueError("planning_times: must be in increasing order, each once")
         low, high = self.intervention_weeks_after_meeting
         if not 0 <= low <= high:
             raise ValueError("intervention_weeks_after_meeting: must be [low, high] with "

@@ -19,12 +19,21 @@ from service.simulation.context import SimContext
 from service.simulation.employers import read_mail
 from service.simulation.staffing import StaffingPlan
 
-# (hour, minute, jobs run even when nobody asked, jobs that wait for a later tick): the
-# daily planning run at the catalog's schedule time comes first; reminders are scanned in the
-# morning. The service plans within seconds of every change; the simulation plans at 06:30
-# and 13:00 (what changed in between is planned together), which keeps 15 months of a
-# municipality within minutes.
-TICKS = ((10, 0, (SEND_REMINDERS,), (PLAN,)), (13, 0, (), ()), (16, 30, (), (PLAN,)))
+# The office's fixed moments: reminders are scanned in the morning, consultants make their
+# calls at midday and register the day's meetings in the afternoon. Planning runs at the
+# configured `[simulation] planning_times` (the service plans within seconds of every change;
+# the simulation plans what changed since the last run, which keeps 15 months of a
+# municipality within minutes); delivery follows every tick that put mail in the outbox.
+REMINDERS_AT = time(10, 0)
+CALLS_AT = time(12, 0)
+MEETINGS_AT = time(16, 30)
+
+
+def _day_plan(ctx: SimContext) -> list[tuple[time, str]]:
+    """The working day's moments, in order, with what happens then."""
+    moments = [(time.fromisoformat(t), "plan") for t in ctx.sim.planning_times]
+    moments += [(REMINDERS_AT, "reminders"), (CALLS_AT, "calls"), (MEETINGS_AT, "meetings")]
+    return sorted(moments)
 
 
 def _tick(ctx: SimContext, scheduled: tuple[str, ...], later: tuple[str, ...] = ()
@@ -42,7 +51,7 @@ async def _month_load(ctx: SimContext, month: date, in_role: int) -> None:
 
 
 def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
-    schedule = time.fromisoformat(ctx.world.config.planning.schedule_time)
+    moments = _day_plan(ctx)
     day = ctx.bridge.moment().date()
     in_role = -1
     while day < ctx.end:
@@ -51,16 +60,19 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
             in_role = plan.consultants(month)
             yield ctx.bridge.call(lambda n=in_role, m=month: ctx.world.staff(n, m))
         if ctx.working_day(day):
-            yield ctx.bridge.wait_until(datetime.combine(day, schedule))
-            yield from _tick(ctx, (PLAN, DELIVER_OUTBOX))
-            for hour, minute, jobs, later in TICKS:
-                yield ctx.bridge.wait_until(datetime.combine(day, time(hour, minute)))
-                yield from _tick(ctx, jobs, later)
-                if hour == 13:
+            for moment, what in moments:
+                yield ctx.bridge.wait_until(datetime.combine(day, moment))
+                if what == "plan":
+                    yield from _tick(ctx, (PLAN, DELIVER_OUTBOX))
+                    continue
+                if what == "reminders":
+                    yield from _tick(ctx, (SEND_REMINDERS,), (PLAN,))
+                elif what == "calls":
                     yield from round_of_calls(ctx)
-                if hour == 16:
+                else:
                     yield from meetings_of_the_day(ctx)
                     yield from interventions_and_endings(ctx)
+                yield from _tick(ctx, (), (PLAN,))
         following = day + timedelta(days=1)
         if following.month != day.month or following >= ctx.end:
             yield ctx.bridge.wait_until(datetime.combine(day, time(23, 0)))

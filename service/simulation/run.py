@@ -144,6 +144,7 @@ async def run_scenario(config: MunicipalityConfig, options: RunOptions, secret_k
         "start": f"{options.start:%Y-%m}", "months": options.months,
         "solver": options.solver, "time_limit_seconds_per_planning_run": options.time_limit,
         "service_time_limit_seconds": config.planning.time_limit_seconds,
+        "planning_times": list(config.simulation.planning_times),
         "staffing": options.plan.source,
         "database": "throwaway SQLite" if options.database_url is None else "FASTHOLD_DATABASE_URL",
         "scenario": config.simulation.model_dump(mode="json")}

@@ -43,6 +43,10 @@ from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
 from service.simulation.sinks import MemorySender
 from service.simulation.solver import SimulationSolver
 from service.simulation.staffing import staffed
+from service.slack.notices import SlackNotices
+from service.slack.people import SlackPeople
+from service.slack.reminders import ConsultantReminders
+from service.slack.settings import DEMO_INTAKE_CHANNEL
 from service.text.danish import FILTERS, GLOBALS
 
 # The order in which recorded job requests run at a tick: plan first (its proposals are
@@ -82,15 +86,20 @@ class World:
         domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
         self.outbox = Outbox(clock, self.jobs, self.municipality, domain)
         self.links = MeetingLinks(secret_key, self.municipality, clock)
+        # Slack as in the demo: consultants' DMs and the intake channel's posts (in memory).
+        self.notices = SlackNotices(config, clock, self.outbox, SlackPeople(config),
+                                    DEMO_INTAKE_CHANNEL)
         self.notifier = MeetingNotifier(config, clock, self.links, self.outbox,
-                                        EmailRenderer(FILTERS, GLOBALS))
+                                        EmailRenderer(FILTERS, GLOBALS), self.notices)
         self.reads = ReadAudit(self.db, clock)
         self.intake = IntakeService(self.db, config, clock, RulesEngine(
             config.rules.thresholds()), self.jobs, self.reads, cipher)
         self.planner = Planner(self.db, config, clock, solver, self.notifier, time_limit)
         self.deliverer = OutboxDeliverer(self.db, clock, self.municipality,
-                                         {"email": self.mail, "slack": self.slack})
-        self.reminders = Reminders(self.db, config, clock, self.notifier)
+                                         {"email": self.mail, "slack": self.slack},
+                                         on_failed=self.notices.delivery_failed)
+        self.reminders = Reminders(self.db, config, clock, self.notifier,
+                                   ConsultantReminders(self.db, config, self.notices))
         self.answers = MeetingAnswers(self.db, clock, self.notifier, self.intake, self.jobs)
         self.staff_meetings = StaffMeetings(self.db, self.municipality, self.answers,
                                             self.intake)
