@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import CLOCK, KPIS
-from service.kpis.report import month_range, report
+from service.kpis.report import report, requested_range
 from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
 
@@ -21,24 +21,28 @@ class MilestoneOut(BaseModel):
 
 
 class MonthOut(BaseModel):
+    """One month's figures; a month that has not begun (`future`) has its milestone and null
+    figures."""
+
     month: str
-    target_cases: int
-    first_meetings: int
-    first_meetings_workplace: int
-    first_meetings_jobcentre: int
-    first_meetings_phone: int
+    future: bool
+    target_cases: int | None
+    first_meetings: int | None
+    first_meetings_workplace: int | None
+    first_meetings_jobcentre: int | None
+    first_meetings_phone: int | None
     workplace_share: float | None
-    employer_took_part: int
+    employer_took_part: int | None
     employer_share: float | None
-    before_week8: int
+    before_week8: int | None
     before_week8_share: float | None
-    late_over_3_weeks: int
+    late_over_3_weeks: int | None
     late_over_3_weeks_share: float | None
     median_days_to_first_meeting: float | None
-    week8_ended: int
-    week8_missed: int
-    week13_ended: int
-    intervention_before_week13: int
+    week8_ended: int | None
+    week8_missed: int | None
+    week13_ended: int | None
+    intervention_before_week13: int | None
     intervention_share: float | None
     milestone: MilestoneOut | None
 
@@ -81,7 +85,8 @@ class KpiReport(BaseModel):
 
 async def get_kpis(request: web.Request) -> web.Response:
     await require(request, "manager")
-    first, last = month_range(request.query, request.app[CLOCK].today())
+    first, last = await requested_range(request.app[KPIS], request.query,
+                                        request.app[CLOCK].today())
     return json_response(await report(request.app[KPIS], first, last))
 
 
@@ -91,8 +96,9 @@ def add_routes(app: web.Application) -> None:
 
 document(
     Operation("get", "/api/kpis", "The model's figures per month against the milestones, "
-              "consultants' load and cases at risk (from, to: YYYY-MM; default the last 12 "
-              "months)",
+              "consultants' load and cases at risk (from, to: YYYY-MM; default up to this "
+              "month, or the next milestone within 3 months, from 11 months back or the first "
+              "month with a case)",
               roles=("manager",), responses={200: KpiReport},
               query={"from": ("string", None), "to": ("string", None)}),
 )

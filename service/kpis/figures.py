@@ -138,6 +138,8 @@ class MonthKpis:
     intervention_before_week13: int = 0
     intervention_share: float | None = None
     milestone: Milestone | None = None
+    # A month that has not begun: it has a milestone, no figures yet (they read None).
+    future: bool = False
     # Days from first absence to first meeting, for the median (not shown).
     _days: list[int] = field(default_factory=list, repr=False)
 
@@ -146,6 +148,8 @@ class MonthKpis:
         return f"{self.month:%Y-%m}"
 
     def value(self, key: str) -> int | float | None:
+        if self.future:
+            return None
         value: int | float | None = getattr(self, key)
         return value
 
@@ -159,6 +163,7 @@ class MonthKpis:
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        out.update({f.key: self.value(f.key) for f in FIGURES})
         out["month"] = self.label
         out["milestone"] = None if self.milestone is None else {
             "month": self.milestone.month,
@@ -254,10 +259,20 @@ class KpiService:
         if len(months_between(first, last)) > MAX_MONTHS:
             raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time")
 
+    async def first_month(self) -> date | None:
+        """The month of the earliest first absence day among target cases (None: no case)."""
+        async with self.db.read() as session:
+            earliest = (await session.execute(select(func.min(_FIRST_ABSENCE)).where(
+                self._target()))).scalar_one_or_none()
+        day = _day(earliest)
+        return month_start(day) if day is not None else None
+
     async def monthly(self, first: date, last: date) -> list[MonthKpis]:
         """The figures of every month from `first` to `last` (first days, inclusive)."""
         self.check_range(first, last)
-        months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m))
+        current = month_start(self.clock.today())
+        months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m),
+                               future=m > current)
                   for m in months_between(first, last)}
         end = next_month(last)
         async with self.db.snapshot() as session:

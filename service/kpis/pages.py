@@ -41,7 +41,7 @@ from service.kpis.figures import (
     MonthKpis,
     next_month,
 )
-from service.kpis.report import month_range
+from service.kpis.report import default_range, month_range, requested_range
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
 from service.text.danish import danish_date
@@ -153,12 +153,13 @@ async def dashboard(request: web.Request) -> web.Response:
     await page_principal(request, *ROLES)
     today = request.app[CLOCK].today()
     errors: dict[str, str] = {}
+    kpis = request.app[KPIS]
+    default = default_range(today, await kpis.first_month(), kpis.config.milestones)
     try:
-        first, last = month_range(request.query, today)
+        first, last = month_range(request.query, default)
     except Invalid as exc:
         errors = _errors(exc)
-        first, last = month_range({}, today)
-    kpis = request.app[KPIS]
+        first, last = default
     months = await kpis.monthly(first, last)
     loads, risky = await kpis.load(), await kpis.at_risk()
     # The headline: the last month that has ended (a month under way is not judged yet).
@@ -168,7 +169,8 @@ async def dashboard(request: web.Request) -> web.Response:
         request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
         first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
         period=f"{month_label(first)} – {month_label(last)}",
-        months=[month_label(m.month) for m in months], table=figures_table(months),
+        months=[month_label(m.month) + (" (kommende)" if m.future else "") for m in months],
+        table=figures_table(months),
         charts=[{"title": c["title"], "svg": Markup(c["svg"])} for c in charts(months, loads)],
         latest=latest, latest_label=month_label(latest.month),
         headline=[_cell(latest, key, "share") | {"label": label}
@@ -219,7 +221,8 @@ def csv_text(months: list[MonthKpis]) -> str:
 async def dashboard_csv(request: web.Request) -> web.Response:
     await page_principal(request, *ROLES)
     try:
-        first, last = month_range(request.query, request.app[CLOCK].today())
+        first, last = await requested_range(request.app[KPIS], request.query,
+                                            request.app[CLOCK].today())
     except Invalid as exc:
         text = "; ".join(_errors(exc).values())
         return web.Response(status=400, text=text, content_type="text/plain",

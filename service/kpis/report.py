@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from service.config import Milestone
 from service.kpis.figures import (
     AT_RISK_EXPLANATION,
     FIGURES,
@@ -22,6 +23,8 @@ from service.platform.errors import Invalid
 _MONTH = re.compile(r"(?P<year>20[0-9]{2})-(?P<month>0[1-9]|1[0-2])")
 # Without `from`: this many months up to `to`.
 DEFAULT_MONTHS = 12
+# A milestone this many months ahead extends the default range to it.
+UPCOMING_MONTHS = 3
 
 
 def parse_month(raw: str, field: str) -> date:
@@ -38,17 +41,43 @@ def add_months(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def month_range(query: Mapping[str, str], today: date) -> tuple[date, date]:
-    """`from` and `to` of the query (YYYY-MM); `to` defaults to this month, `from` to 11
-    months before `to`."""
-    to = parse_month(query["to"], "to") if "to" in query else month_start(today)
-    first = (parse_month(query["from"], "from") if "from" in query
-             else add_months(to, 1 - DEFAULT_MONTHS))
-    if first > to:
+def default_range(today: date, earliest: date | None, milestones: list[Milestone]
+                  ) -> tuple[date, date]:
+    """The months shown when none are asked for: up to this month — or to the next milestone
+    if one comes within 3 months, so the target ahead is in sight — and from 11 months
+    before this month, or from the first month with a case if that is later."""
+    current = month_start(today)
+    ahead = [parse_month(m.month, "milestones") for m in milestones]
+    last = max([m for m in ahead if current < m <= add_months(current, UPCOMING_MONTHS)]
+               + [current])
+    first = add_months(current, 1 - DEFAULT_MONTHS)
+    if earliest is not None and first < earliest <= current:
+        first = earliest
+    return first, last
+
+
+def month_range(query: Mapping[str, str], default: tuple[date, date]) -> tuple[date, date]:
+    """`from` and `to` of the query (YYYY-MM). Without either, `default`; with `to` only,
+    the 12 months up to it; with `from` only, up to the default end (or `from` itself)."""
+    first_default, last_default = default
+    first = parse_month(query["from"], "from") if "from" in query else None
+    last = parse_month(query["to"], "to") if "to" in query else None
+    if last is None:
+        last = max(last_default, first) if first is not None else last_default
+    if first is None:
+        first = add_months(last, 1 - DEFAULT_MONTHS) if "to" in query else first_default
+    if first > last:
         raise Invalid.field("to", "must not be before from")
-    if add_months(first, MAX_MONTHS - 1) < to:
+    if add_months(first, MAX_MONTHS - 1) < last:
         raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time")
-    return first, to
+    return first, last
+
+
+async def requested_range(kpis: KpiService, query: Mapping[str, str], today: date
+                          ) -> tuple[date, date]:
+    """The months a request asks for (query `from`/`to`), defaults from the data."""
+    default = default_range(today, await kpis.first_month(), kpis.config.milestones)
+    return month_range(query, default)
 
 
 async def report(kpis: KpiService, first: date, last: date) -> dict[str, Any]:

@@ -58,11 +58,22 @@ async def test_kpis_as_json(demo_config: MunicipalityConfig, sqlite_url: str) ->
         assert loads["anna"]["open_cases"] == 2 and loads["anna"]["capacity"] == 37
         assert report["at_risk"] == []
         assert report["workplace_goal"] == 0.7
-        # Admins too; without `from` the last 12 months up to `to` (default: this month).
+        assert [m["future"] for m in report["months"]] == [False, False, False]
+        # Admins too. Without `from`/`to`: from the first month with a case (2026-11) up to
+        # this month, or to the next milestone within 3 months (2027-03); months not begun
+        # carry their milestone and no figures.
         resp = await api.client.get("/api/kpis", headers=api.auth("admin"))
-        months = [m["month"] for m in (await resp.json())["months"]]
-        assert resp.status == 200 and months[0] == "2026-02" and months[-1] == "2027-01"
-        assert len(months) == 12
+        months = (await resp.json())["months"]
+        assert resp.status == 200
+        assert [m["month"] for m in months] == ["2026-11", "2026-12", "2027-01", "2027-02",
+                                                "2027-03"]
+        assert [m["future"] for m in months] == [False, False, False, True, True]
+        assert months[-1]["first_meetings"] is None and months[-1]["workplace_share"] is None
+        assert months[-1]["milestone"]["workplace_first_meeting_share"] == 0.55
+        # `to` alone: the 12 months up to it.
+        resp = await api.client.get("/api/kpis?to=2026-12", headers=api.auth("manager"))
+        months = (await resp.json())["months"]
+        assert months[0]["month"] == "2026-01" and len(months) == 12
 
 
 async def test_kpis_need_a_manager_key(sqlite_api: Api) -> None:

@@ -105,7 +105,7 @@ async def test_bad_months_are_named_on_the_page(demo_config: MunicipalityConfig,
         resp, html = await manager.get("/dashboard?from=2026-13&to=2027-01")
         assert resp.status == 400
         assert "Fra måned: skriv en måned som ÅÅÅÅ-MM" in html
-        assert 'id="f-from" name="from" type="month" value="2026-02" aria-invalid="true"' in html
+        assert 'id="f-from" name="from" type="month" value="2026-11" aria-invalid="true"' in html
         resp, html = await manager.get("/dashboard?from=2027-02&to=2027-01")
         assert resp.status == 400 and "Til måned: må ikke ligge før fra-måneden" in html
         resp, text = await manager.get("/dashboard.csv?to=januar")

@@ -16,6 +16,7 @@ import pytest
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.kpis.figures import FIGURES, KpiService, MonthKpis, milestone_for
+from service.kpis.report import default_range, month_range
 from service.planning.consultants import sync_consultants
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
@@ -214,3 +215,26 @@ def test_a_milestone_holds_until_the_next(demo_config: MunicipalityConfig) -> No
     assert milestone_for(milestones, date(2027, 2, 1)).month == "2026-12"  # type: ignore[union-attr]
     assert milestone_for(milestones, date(2027, 3, 1)).month == "2027-03"  # type: ignore[union-attr]
     assert milestone_for(milestones, date(2030, 1, 1)).month == "2027-06"  # type: ignore[union-attr]
+
+
+async def test_first_month_and_months_not_begun(kpis: KpiService) -> None:
+    assert await kpis.first_month() == date(2026, 9, 1)  # C, N (excluded G is not counted)
+    feb, = await kpis.monthly(date(2027, 2, 1), date(2027, 2, 1))
+    assert feb.future and feb.value("target_cases") is None
+    assert feb.to_dict()["first_meetings"] is None and feb.milestone is not None
+
+
+def test_default_and_requested_ranges(demo_config: MunicipalityConfig) -> None:
+    milestones = demo_config.milestones  # 2026-12, 2027-03, 2027-06
+    # From 11 months back or the first month with data; up to a milestone within 3 months.
+    assert default_range(date(2027, 1, 20), date(2026, 9, 1), milestones) == (
+        date(2026, 9, 1), date(2027, 3, 1))
+    assert default_range(date(2027, 1, 20), date(2020, 1, 1), milestones) == (
+        date(2026, 2, 1), date(2027, 3, 1))
+    assert default_range(date(2027, 7, 2), None, milestones) == (
+        date(2026, 8, 1), date(2027, 7, 1))
+    default = (date(2026, 9, 1), date(2027, 3, 1))
+    assert month_range({}, default) == default
+    assert month_range({"from": "2026-10"}, default) == (date(2026, 10, 1), date(2027, 3, 1))
+    assert month_range({"from": "2027-05"}, default) == (date(2027, 5, 1), date(2027, 5, 1))
+    assert month_range({"to": "2026-12"}, default) == (date(2026, 1, 1), date(2026, 12, 1))
