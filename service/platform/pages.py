@@ -78,6 +78,7 @@ class Pages:
         self.env.globals.update(GLOBALS)
         self.env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
         self.env.filters["kort"] = short_day
+        self.env.filters["tal"] = danish_number
         local = zone(timezone)
         # An instant (aware datetime) as the municipality's wall-clock time.
         self.env.filters["lokal"] = lambda value: value.astimezone(local)
@@ -99,6 +100,13 @@ def short_day(value: date | datetime | str) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return f"{value.day}. {MONTHS[value.month - 1][:3]}. {value.year}"
+
+
+def danish_number(value: float | int) -> str:
+    """'10' for 10.0, '12,5' for 12.5 (a decimal comma)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace(".", ",")
 
 
 def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],

@@ -16,6 +16,22 @@ EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
                   "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
 CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
+MESSAGE_KIND = {
+    "employer_invitation": "Mødeforslag til arbejdsgiveren",
+    "employer_reminder": "Påmindelse til arbejdsgiveren",
+    "employer_confirmed": "Bekræftelse til arbejdsgiveren",
+    "employer_cancelled": "Aflysning til arbejdsgiveren",
+    "employer_other_times": "Kvittering for ønske om andre tider",
+    "employer_decline_received": "Kvittering for afslag",
+    "employer_declined": "Arbejdsgiveren takkede nej",
+    "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
+    "meeting_confirmed": "Besked om bekræftet møde", "meetings_cancelled": "Aflyste møder",
+    "invitation_failed": "Invitationen kunne ikke sendes",
+    "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
+    "case_assigned": "Ny sag til konsulenten",
+    "intake_assignment": "Tildeling i visitationens kanal",
+    "slack_update": "Opdatering i Slack", "slack_fallback": "E-mail i stedet for Slack",
+}
 CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
                  "dismissed": "Opsagt", "moved": "Flyttet til andet forløb", "other": "Andet"}
 TRIGGER = {"intake": "Visitation", "update": "Ændring", "employer_answer": "Arbejdsgiverens svar"}
@@ -43,5 +59,6 @@ def word(table: dict[str, str], key: str | None, empty: str = "–") -> str:
 
 WORDS = {"status": STATUS, "follow_up": FOLLOW_UP, "meeting_status": MEETING_STATUS,
          "meeting_kind": MEETING_KIND, "place": PLACE, "employer_answer": EMPLOYER_ANSWER,
-         "message_status": MESSAGE_STATUS, "channel": CHANNEL, "close_outcome": CLOSE_OUTCOME,
+         "message_status": MESSAGE_STATUS, "message_kind": MESSAGE_KIND, "channel": CHANNEL,
+         "close_outcome": CLOSE_OUTCOME,
          "trigger": TRIGGER, "audit_action": AUDIT_ACTION, "csv_outcome": CSV_OUTCOME}
