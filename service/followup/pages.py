@@ -36,10 +36,12 @@ from service.followup.week_layout import lay_out, monday_of, parse_week, week_la
 from service.keys import CALENDAR_FEEDS, CASE_CLOSING, CLOCK, CONFIG, MY_WORK, OUTCOMES
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from service.platform.http import text_problem
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.text.danish import danish_date, danish_slot, danish_time
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_CASE_REF = 64  # cases.case_ref
 ROLES = ("consultant", "manager")  # and admin
 NOTICES = {
     "ringet-borger": "Opkaldet til borgeren er registreret.",
@@ -76,7 +78,9 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
         "ref": case.case_ref, "href": f"/my-cases/{quote(case.case_ref, safe='')}",
         "citizen": case.citizen_name or "–", "employer": case.employer_name or "–",
         "deadline": danish_date(case.first_meeting_deadline),
-        "deadline_left": _deadline_text(case.days_left),
+        "deadline_left": ("overholdt" if case.held.start.date() <= case.first_meeting_deadline
+                          else "holdt for sent") if case.held else _deadline_text(
+                              case.days_left),
         "deadline_past": case.days_left < 0 and case.held is None,
         "intervention_deadline": danish_date(case.intervention_deadline),
         "meeting": (f"{danish_slot(meeting.start, meeting.end)} "
@@ -86,7 +90,8 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
         "action": case.next_action.text if case.next_action else "",
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),
-        "tasks": case.tasks,
+        "tasks": case.tasks[-1:],  # the newest open task; the case page lists them all
+        "more_tasks": max(len(case.tasks) - 1, 0),
     }
 
 
@@ -119,8 +124,11 @@ async def my_cases(request: web.Request) -> web.Response:
 # -- one case and its registration forms -----------------------------------------------------
 
 async def _case_or_404(request: web.Request, principal: Principal) -> CaseView:
+    case_ref = request.match_info["case_id"]
+    if len(case_ref) > MAX_CASE_REF or text_problem(case_ref):
+        raise not_found(request, "Sagen")  # no case can have such an id
     try:
-        return await request.app[MY_WORK].case(request.match_info["case_id"], principal)
+        return await request.app[MY_WORK].case(case_ref, principal)
     except NotFound:
         raise not_found(request, "Sagen") from None
 
