@@ -18,6 +18,7 @@ line-height:1.5}}</style></head>
 <p>Fastholdelse af sygemeldte i job efter modellen „Sammen om fastholdelse“: første
 opfølgningsmøde på arbejdspladsen inden udgangen af fraværsuge 8.</p>
 <ul>
+<li><a href="/login">Log ind</a> – for medarbejdere i jobcentret (sager, import, nøgletal)</li>
 <li><a href="/api/openapi.json">API-dokumentation (OpenAPI)</a> – for systemer og medarbejdere
 med en API-nøgle</li>
 <li><a href="/healthz">Driftsstatus</a></li>
