@@ -94,7 +94,8 @@ HEADLINES = {
                             "virksomhedsrettet indsats er registreret.",
 }
 _BUTTONS = {
-    "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING, CLOSE_CASE),
+    "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING,
+                      REGISTER_INTERVENTION, CLOSE_CASE),
     "employer_confirmed": (REGISTER_MEETING, CLOSE_CASE),
     "employer_other_times": (CONTACT_EMPLOYER,),
     "employer_declined": (CONTACT_EMPLOYER,),
@@ -175,7 +176,9 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
             if (action == CONTACT_CITIZEN and card.citizen_called) or \
                     (action == CONTACT_EMPLOYER and card.employer_called) or \
                     (action == REGISTER_MEETING and card.meeting_registered) or \
-                    (action == REGISTER_INTERVENTION and card.intervention):
+                    (action == REGISTER_INTERVENTION and (
+                        card.intervention or (kind == "case_assigned"
+                                              and not card.meeting_registered))):
                 continue
             buttons.append(_button(action, card.case_ref,
                                    style="primary" if not buttons else None))

@@ -7,10 +7,10 @@ or a manager may choose another owner; anyone else is told so, ephemerally."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bots.slack import blocks
@@ -37,6 +37,7 @@ NOT_YOURS = "Det er ikke din sag."
 UNKNOWN_USER = "Du er ikke sat op i fasthold. Spørg din leder."
 ONLY_INTAKE = "Kun visitationen og ledere kan skifte konsulent."
 REGISTERING = ("consultant", "manager")
+EVENT_MEMORY = timedelta(days=7)
 CHOOSING_OWNER = ("intake", "manager")
 # The use cases' messages in the consultant's words.
 _DANISH = (
@@ -87,12 +88,17 @@ class ServiceDesk:
         return self.clock.today()
 
     async def first_delivery(self, event_id: str) -> bool:
+        now = self.clock.utcnow()
         try:
             async with self.db.write() as session:
                 if await session.get(SlackEvent, event_id[:64]) is not None:
                     return False
                 session.add(SlackEvent(event_id=event_id[:64], municipality_id=self.municipality,
-                                       received_at=self.clock.utcnow()))
+                                       received_at=now))
+                # Slack retries within minutes: ids older than a week are of no more use.
+                await session.execute(delete(SlackEvent).where(
+                    SlackEvent.municipality_id == self.municipality,
+                    SlackEvent.received_at < now - EVENT_MEMORY))
         except IntegrityError:
             return False  # the same event at the same moment: the other one handles it
         return True
