@@ -9,11 +9,11 @@ gap in a line, never a false zero.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import count
 
 from markupsafe import Markup, escape
 
@@ -25,7 +25,6 @@ BLUE, ORANGE, GREEN, GREY, RED = "#1f4e79", "#c45f00", "#2f6b1f", "#6b6f76", "#a
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 58  # plot margins (legend above, months below)
-_ids = count(1)
 
 
 def month_label(month: date) -> str:
@@ -159,7 +158,9 @@ def _legend(series: Sequence[Series], bars: bool = False) -> list[str]:
 
 
 def _svg(title: str, description: str, body: list[str], height: int = HEIGHT) -> Markup:
-    n = next(_ids)
+    # Ids for the title and description: from the title, so the same chart is the same
+    # markup every time (a page's charts have different titles).
+    n = hashlib.sha256(title.encode("utf-8")).hexdigest()[:10]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" role="img" aria-labelledby="chart-{n}-t chart-{n}-d" '
              f'class="chart" font-family="system-ui, sans-serif">',
