@@ -30,6 +30,7 @@ WINDOW = timedelta(minutes=15)
 USER_LIMIT = 5
 ADDRESS_LIMIT = 20
 LOCK_FOR = timedelta(minutes=15)
+FORGET = timedelta(days=1)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
@@ -239,6 +240,8 @@ class StaffUsers:
                 record(session, staff_principal(row), self.municipality_id, "staff.login")
             return LoginResult(user.id)
         async with self.db.write() as session:
+            # Failures older than any window are forgotten (the table stays small).
+            await session.execute(delete(LoginFailure).where(LoginFailure.at < now - FORGET))
             session.add(LoginFailure(municipality_id=self.municipality_id, username=username,
                                      address=address[:64], at=now))
             if user is not None:

@@ -139,7 +139,8 @@ async def test_changing_facts_re_evaluates_at_once(staff: Staff) -> None:
     assert "<details open>" in page  # the form with the error is open
 
 
-async def test_owner_and_closing_forms(staff: Staff) -> None:
+async def test_owner_and_closing_forms(staff_on_both: Staff) -> None:
+    staff = staff_on_both
     intake_browser = await staff.login("intake")
     await intake_browser.post("/new-case", _form())
     await staff.api.client.app[JOBS].wait_idle()
