@@ -1,7 +1,7 @@
 """The demo's history: a few weeks of the municipality, simulated through the real use cases
-up to the present, so that every page, KPI and list has data when the demo starts. The
-invitations of the last planning run are left in the outbox: the demo's mail sink receives
-them when the service starts, and their links work."""
+up to the present, so that every page, KPI and list has data when the demo starts. The mail
+of the last working day (invitations, confirmations, reminders) is left in the outbox: the
+demo's mail sink and Slack page receive it when the service starts, and its links work."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.platform.crypto import DataCipher
 from service.platform.jobqueue import PLAN
+from service.platform.workdays import is_working_day
 from service.simulation.run import drive
 from service.simulation.solver import SimulationSolver
 from service.simulation.staffing import StaffingPlan
@@ -25,6 +26,13 @@ class History:
     first_day: date
     cases: int
     counters: dict[str, int]
+
+
+def last_working_day(day: date, world: World) -> date:
+    closed = frozenset(world.config.planning.closed_dates)
+    while not is_working_day(day, closed):
+        day -= timedelta(days=1)
+    return day
 
 
 def first_day_of_history(now: datetime, weeks: int) -> date:
@@ -50,8 +58,8 @@ async def seed_history(config: MunicipalityConfig, database_url: str, cipher: Da
         months = (now.year - first.year) * 12 + now.month - first.month + 1
         plan = StaffingPlan.from_config(sim, len(config.consultants), first.replace(day=1),
                                         months)
-        ctx = await drive(world, seed, first, datetime.combine(now.date(), time()), plan,
-                          HISTORY_PREFIX)
+        world.hold_mail_from = last_working_day(now.date(), world)
+        ctx = await drive(world, seed, first, now, plan, HISTORY_PREFIX)
         # Today's planning run, its invitations still to be sent (by the demo service).
         clock.set(now)
         await world.run_job(PLAN, "demo_start")

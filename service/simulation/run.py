@@ -11,7 +11,7 @@ import tempfile
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,9 @@ async def drive(world: World, seed: int, first: date, until: datetime, plan: Sta
     clock.set(origin)
     bridge = Bridge(clock, origin)
     sim = world.config.simulation
-    ctx = SimContext(bridge=bridge, world=world, sim=sim, seed=seed, start=first,
-                     end=until.date())
+    # The last day simulated is the day before `until`, or its day if it has begun.
+    end = until.date() if until.time() == time() else until.date() + timedelta(days=1)
+    ctx = SimContext(bridge=bridge, world=world, sim=sim, seed=seed, start=first, end=end)
     population = employers(world.config, sim.employers, random.Random(f"{seed}:employers"))
     bridge.env.process(office(ctx, plan))
     bridge.env.process(arrivals(ctx, Inflow(ctx, population, prefix)))

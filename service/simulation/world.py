@@ -109,6 +109,8 @@ class World:
         # The catalog's jobs, run by name through the runner (never started: no timers).
         self.runner = InProcessRunner(clock, [self.municipality],
                                       frozenset(config.planning.closed_dates))
+        # From this day on, mail stays in the outbox (the demo's service sends it).
+        self.hold_mail_from: date | None = None
         self.job_seconds: Counter[str] = Counter()
         self.job_runs: Counter[str] = Counter()
         self.runner.declare(declare_jobs(config, self.planner, self.deliverer,
@@ -142,14 +144,17 @@ class World:
                    ) -> None:
         """Run the jobs that were requested since the last tick (but those in `later`, which
         wait for the next tick), and the `scheduled` ones."""
+        holding = self.hold_mail_from is not None and self.clock.today() >= self.hold_mail_from
         for job in JOB_ORDER:
             if job in later and job not in scheduled:
+                continue
+            if job == DELIVER_OUTBOX and holding:
                 continue
             reasons = self.jobs.take(job)
             if reasons is not None or job in scheduled:
                 await self.run_job(job, ",".join(sorted(set(reasons or ["schedule"]))))
         # Planning and reminders put mail in the outbox: deliver it in the same tick.
-        if self.jobs.take(DELIVER_OUTBOX) is not None:
+        if not holding and self.jobs.take(DELIVER_OUTBOX) is not None:
             await self.run_job(DELIVER_OUTBOX, "after_tick")
 
     async def close(self) -> None:
