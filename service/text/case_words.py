@@ -16,21 +16,22 @@ EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
                   "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
 CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
+# What a message was about; the channel and recipient columns say to whom.
 MESSAGE_KIND = {
-    "employer_invitation": "Mødeforslag til arbejdsgiveren",
-    "employer_reminder": "Påmindelse til arbejdsgiveren",
-    "employer_confirmed": "Bekræftelse til arbejdsgiveren",
-    "employer_cancelled": "Aflysning til arbejdsgiveren",
-    "employer_other_times": "Kvittering for ønske om andre tider",
-    "employer_decline_received": "Kvittering for afslag",
+    "employer_invitation": "Mødeforslag", "employer_reminder": "Påmindelse om mødeforslag",
+    "employer_day_before": "Påmindelse dagen før", "employer_confirmed": "Møde bekræftet",
+    "employer_cancelled": "Møde aflyst af arbejdsgiveren",
+    "employer_other_times": "Ønske om andre tider", "employer_decline_received": "Afslag modtaget",
     "employer_declined": "Arbejdsgiveren takkede nej",
-    "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
-    "meeting_confirmed": "Besked om bekræftet møde", "meetings_cancelled": "Aflyste møder",
-    "invitation_failed": "Invitationen kunne ikke sendes",
+    "employer_no_answer": "Arbejdsgiveren har ikke svaret",
+    "employer_mail_failed": "E-mail til arbejdsgiveren fejlede",
     "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
-    "case_assigned": "Ny sag til konsulenten",
-    "intake_assignment": "Tildeling i visitationens kanal",
-    "slack_update": "Opdatering i Slack", "slack_fallback": "E-mail i stedet for Slack",
+    "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
+    "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
+    "invitation_failed": "Invitationen kunne ikke sendes",
+    "deadline_at_risk": "Frist i fare", "case_assigned": "Ny sag til konsulenten",
+    "intake_assignment": "Tildeling i visitationens kanal", "slack_update": "Opdatering",
+    "slack_fallback": "E-mail i stedet for Slack",
 }
 CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
                  "dismissed": "Opsagt", "moved": "Flyttet til andet forløb", "other": "Andet"}
