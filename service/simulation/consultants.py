@@ -18,8 +18,9 @@ from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
 
-# A caseworker who is not in the new role takes an unowned target case this close to its
-# deadline and holds the first follow-up at the jobcentre (the old way).
+# A caseworker who is not in the new role takes a target case that a planning run could not
+# give to anyone in the new role, this close to its deadline, and holds the first follow-up
+# at the jobcentre (the old way).
 OLD_WAY_DAYS_BEFORE_DEADLINE = 7
 # An employer who has not answered this many days after the invitation is phoned.
 PHONE_SILENT_AFTER_DAYS = 4
@@ -95,11 +96,13 @@ def _phone_silent_employers(ctx: SimContext, now: datetime) -> Generator[Any, An
 
 def _old_way(ctx: SimContext, today: date) -> Generator[Any, Any, None]:
     world = ctx.world
+    if world.planned_at is None:
+        return
     mine = Case.municipality_id == world.municipality
     soon = today + timedelta(days=OLD_WAY_DAYS_BEFORE_DEADLINE)
     unowned = select(Case.case_ref, Case.first_meeting_deadline).where(
         mine, _OPEN_TARGET, Case.owner_id.is_(None), Case.follow_up == "workplace_meeting",
-        ~_HELD, Case.first_meeting_deadline <= soon
+        ~_HELD, Case.first_meeting_deadline <= soon, Case.created_at < world.planned_at
     ).order_by(Case.first_meeting_deadline, Case.id)
     due = yield ctx.bridge.call(lambda: _rows(ctx, unowned))
     if not due:

@@ -19,12 +19,11 @@ from service.simulation.context import SimContext
 from service.simulation.employers import read_mail
 from service.simulation.staffing import StaffingPlan
 
-# The office's fixed moments: reminders are scanned in the morning, consultants make their
-# calls at midday and register the day's meetings in the afternoon. Planning runs at the
+# The office's fixed moments: consultants make their calls at midday (then the reminders are
+# scanned) and register the day's meetings in the afternoon. Planning runs at the
 # configured `[simulation] planning_times` (the service plans within seconds of every change;
 # the simulation plans what changed since the last run, which keeps 15 months of a
 # municipality within minutes); delivery follows every tick that put mail in the outbox.
-REMINDERS_AT = time(10, 0)
 CALLS_AT = time(12, 0)
 MEETINGS_AT = time(16, 30)
 
@@ -32,7 +31,7 @@ MEETINGS_AT = time(16, 30)
 def _day_plan(ctx: SimContext) -> list[tuple[time, str]]:
     """The working day's moments, in order, with what happens then."""
     moments = [(time.fromisoformat(t), "plan") for t in ctx.sim.planning_times]
-    moments += [(REMINDERS_AT, "reminders"), (CALLS_AT, "calls"), (MEETINGS_AT, "meetings")]
+    moments += [(CALLS_AT, "calls"), (MEETINGS_AT, "meetings")]
     return sorted(moments)
 
 
@@ -65,14 +64,13 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                 if what == "plan":
                     yield from _tick(ctx, (PLAN, DELIVER_OUTBOX))
                     continue
-                if what == "reminders":
-                    yield from _tick(ctx, (SEND_REMINDERS,), (PLAN,))
-                elif what == "calls":
+                if what == "calls":
                     yield from round_of_calls(ctx)
+                    yield from _tick(ctx, (SEND_REMINDERS,), (PLAN,))
                 else:
                     yield from meetings_of_the_day(ctx)
                     yield from interventions_and_endings(ctx)
-                yield from _tick(ctx, (), (PLAN,))
+                    yield from _tick(ctx, (), (PLAN,))
         following = day + timedelta(days=1)
         if following.month != day.month or following >= ctx.end:
             yield ctx.bridge.wait_until(datetime.combine(day, time(23, 0)))

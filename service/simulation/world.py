@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -109,6 +109,8 @@ class World:
         # The catalog's jobs, run by name through the runner (never started: no timers).
         self.runner = InProcessRunner(clock, [self.municipality],
                                       frozenset(config.planning.closed_dates))
+        # When planning last ran (UTC): cases registered before it have been through it.
+        self.planned_at: datetime | None = None
         # From this day on, mail stays in the outbox (the demo's service sends it).
         self.hold_mail_from: date | None = None
         self.job_seconds: Counter[str] = Counter()
@@ -153,6 +155,8 @@ class World:
             reasons = self.jobs.take(job)
             if reasons is not None or job in scheduled:
                 await self.run_job(job, ",".join(sorted(set(reasons or ["schedule"]))))
+                if job == PLAN:
+                    self.planned_at = self.clock.utcnow()
         # Planning and reminders put mail in the outbox: deliver it in the same tick.
         if not holding and self.jobs.take(DELIVER_OUTBOX) is not None:
             await self.run_job(DELIVER_OUTBOX, "after_tick")
