@@ -93,6 +93,8 @@ async def test_another_consultants_case_is_not_found(staff: Staff) -> None:
     assert resp.status == 404 and "findes ikke" in html
     resp, _ = await consultant.post("/my-cases/other-1/contacts", {"who": "citizen"})
     assert resp.status == 404
+    for odd in ("x%00y", "x" * 65, "%ED%A0%80"):
+        assert (await consultant.get(f"/my-cases/{odd}"))[0].status == 404, odd
     async with staff.api.client.app[DB].read() as session:
         refused = (await session.execute(select(AuditEntry).where(
             AuditEntry.action == "case.read_refused"))).scalars().all()
