@@ -57,17 +57,20 @@ class StaffingPlan:
 
     @classmethod
     def from_csv(cls, path: Path, configured: int) -> StaffingPlan:
-        """Read `month,consultants` rows (a header line is allowed)."""
+        """Read `month,consultants` rows (a header line and `#` comments are allowed)."""
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise StaffingError(f"{path}: cannot read: {exc.strerror}") from None
         steps: dict[date, int] = {}
+        header_allowed = True
         for number, row in enumerate(csv.reader(text.splitlines()), start=1):
             if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
+                continue  # blank lines and comments
+            if header_allowed and row[0].strip().lower() == "month":
+                header_allowed = False
                 continue
-            if number == 1 and row[0].strip().lower() == "month":
-                continue
+            header_allowed = False
             if len(row) != 2:
                 raise StaffingError(f"{path}:{number}: expected month,consultants")
             try:
