@@ -247,6 +247,10 @@ class SimulationConfig(_Strict):
     handover_week_shares: list[float] = Field(
         default=[0.05, 0.10, 0.15, 0.20, 0.20, 0.15, 0.15], min_length=7, max_length=7)
     visitation_category3_share: float = Field(default=0.35, ge=0, le=1)
+    # Besides that inflow, intake also registers cases the model does not take: category 1
+    # (back within 8 weeks: not in the target group) and cases still missing their category
+    # (incomplete), half each. 0 for the manager's question; the demo shows them.
+    other_cases_share: float = Field(default=0.0, ge=0, le=1)
     # A firm plan for full recovery within 4 weeks (telephone follow-up).
     recovery_within_4_weeks_share: float = Field(default=0.10, ge=0, le=1)
     # Employers: mean delay of an answer (working days, exponential), and what they answer.

@@ -70,7 +70,12 @@ class Inflow:
             "visitation_category": 3 if rng.random() < sim.visitation_category3_share else 2,
             "diagnosis_group": _pick(rng, self.groups, [g for g, _ in DIAGNOSIS_GROUPS]),
             "cpr": person.cpr, "citizen": {"name": person.name, "email": person.email}}
-        if rng.random() < sim.outside_target_share:
+        if sim.other_cases_share and rng.random() < sim.other_cases_share:
+            if rng.random() < 0.5:
+                body["visitation_category"] = 1
+            else:
+                del body["visitation_category"]
+        elif rng.random() < sim.outside_target_share:
             if rng.random() < sim.workplace_cause_share_of_outside:
                 body["workplace_cause"] = True
             else:

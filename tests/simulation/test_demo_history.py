@@ -31,10 +31,11 @@ async def _state(url: str) -> dict[str, object]:
                 Meeting.id)).group_by(Meeting.status))).all())
             closed = (await session.execute(select(func.count(Case.id)).where(
                 Case.closed_on.is_not(None)))).scalar_one()
+            case_statuses = set((await session.execute(select(Case.status))).scalars())
             pending = (await session.execute(select(func.count(OutboxMessage.id)).where(
                 OutboxMessage.status == "pending"))).scalar_one()
         return {"cases": cases, "refs": refs, "meetings": statuses, "closed": closed,
-                "pending": pending}
+                "pending": pending, "statuses": case_statuses}
     finally:
         await db.dispose()
 
@@ -53,6 +54,8 @@ def test_history_is_seeded_once_and_reset_starts_afresh(small_town: Municipality
     for status in ("proposed", "held", "cancelled"):
         assert meetings.get(status, 0) > 0, (status, meetings)
     assert first["closed"] > 0
+    # Cases in every state the rules give.
+    assert first["statuses"] == {"target", "excluded", "not_target", "incomplete"}
     # The last planning run's invitations wait for the demo service to send them.
     assert first["pending"] > 0
 
