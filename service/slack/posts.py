@@ -49,9 +49,10 @@ class EmailInstead:
     async def send_by_email(self, message: OutboundMessage, reason: str) -> str | None:
         message_id = f"<slack-fallback-{message.outbox_id}@{self.outbox.domain}>"
         async with self.db.write() as session:
-            if (await session.execute(select(OutboxMessage.id).where(
-                    OutboxMessage.message_id == message_id))).first() is not None:
-                return "(already sent)"
+            earlier = (await session.execute(select(OutboxMessage.recipient).where(
+                OutboxMessage.message_id == message_id))).scalar_one_or_none()
+            if earlier is not None:
+                return earlier  # e-mailed when it first failed: once is enough
             to = (await session.execute(select(Consultant.email).where(
                 Consultant.municipality_id == self.config.municipality.id,
                 Consultant.slack_user_id == message.recipient))).scalar_one_or_none()
