@@ -126,12 +126,26 @@ def _old_way(ctx: SimContext, today: date) -> Generator[Any, Any, None]:
             continue
         loads[key] += 1
         ctx.count("old_way")
-        rng = ctx.rng("old_way", ref)
-        day = max(ctx.working_days_later(today, 2), deadline - timedelta(days=3)) \
-            + timedelta(days=rng.randint(0, 9))
-        while not ctx.working_day(day):
-            day += timedelta(days=1)
-        ctx.bridge.env.process(_jobcentre_meeting(ctx, ref, key, ctx.office_moment(day, rng)))
+        day = _old_way_day(ctx, ref, today, deadline)
+        moment = ctx.office_moment(day, ctx.rng("old_way_hour", ref))
+        ctx.bridge.env.process(_jobcentre_meeting(ctx, ref, key, moment))
+
+
+def _old_way_day(ctx: SimContext, ref: str, today: date, deadline: date) -> date:
+    """When the old way meets the citizen: by the deadline, late, or more than 3 weeks late,
+    with the configured shares; never before two working days from now."""
+    rng, sim = ctx.rng("old_way", ref), ctx.sim
+    draw = rng.random()
+    if draw < sim.old_way_late_over_3_weeks_share:
+        day = deadline + timedelta(days=rng.randint(22, 42))
+    elif draw < sim.old_way_late_share:
+        day = deadline + timedelta(days=rng.randint(1, 21))
+    else:
+        day = deadline - timedelta(days=rng.randint(0, 6))
+    day = max(day, ctx.working_days_later(today, 2))
+    while not ctx.working_day(day):
+        day += timedelta(days=1)
+    return day
 
 
 def _jobcentre_meeting(ctx: SimContext, ref: str, key: str, moment: datetime
