@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from service.commands._common import EXIT_INVALID, load_config_or_exit
 from service.config import MunicipalityConfig
+from service.kpis.figures import MAX_MONTHS
 from service.platform.db.engine import PROJECT_ROOT
 from service.platform.logs import configure_logging
 from service.simulation.chart import chart_svg
@@ -113,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
         start = month_of(args.start or sim.start)
     except ValueError as exc:
         print(f"fasthold simulate: --start: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.months > MAX_MONTHS:
+        print(f"fasthold simulate: --months: at most {MAX_MONTHS}", file=sys.stderr)
         return EXIT_INVALID
     database_url = os.environ.get("FASTHOLD_DATABASE_URL") or None
     compare = args.compare is not None or args.compare_solvers
