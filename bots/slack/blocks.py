@@ -260,7 +260,7 @@ def meeting_modal(case_ref: str, metadata: dict[str, str]) -> dict[str, Any]:
 
 
 def intervention_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str, Any]:
-    return _modal(INTERVENTION_MODAL, "Virksomhedsrettet indsats", [
+    return _modal(INTERVENTION_MODAL, "Indsatsens start", [
         _section(f"Sag *{escape(case_ref)}*: hvornår startede den virksomhedsrettede "
                  "indsats?"),
         _datepicker("started_on", "Startdato", today),

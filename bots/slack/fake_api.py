@@ -242,7 +242,8 @@ class FakeSlackApi:
         if user is None:
             return {"ok": False, "error": "invalid_trigger"}
         view = args.get("view")
-        if not isinstance(view, dict) or view.get("type") != "modal":
+        if not isinstance(view, dict) or view.get("type") != "modal" or \
+                not _modal_fits(view):
             return {"ok": False, "error": "invalid_arguments"}
         opened = OpenedView(f"V{next(self._counter):08d}", user, view)
         self.views.append(opened)
@@ -259,6 +260,17 @@ class FakeSlackApi:
             return {"ok": False, "error": "invalid_arguments"}
         self.homes[user] = view
         return {"ok": True, "view": {"id": f"V{next(self._counter):08d}", **view}}
+
+
+def _modal_fits(view: dict[str, Any]) -> bool:
+    """Slack's limits for a modal: a title (and submit/close texts) of at most 24
+    characters, at most 100 blocks, private_metadata of at most 3000 characters."""
+    for key in ("title", "submit", "close"):
+        text = (view.get(key) or {}).get("text", "")
+        if len(text) > 24 or (key == "title" and not text):
+            return False
+    return len(view.get("blocks") or []) <= 100 and \
+        len(str(view.get("private_metadata") or "")) <= 3000
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+"""The bot's Block Kit stays within Slack's limits (Slack refuses the whole message
+otherwise): texts, buttons, modal titles, the Home tab's 100 blocks however many cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bots.slack import blocks
+from bots.slack.blocks import Assignment, CaseCard, HomeItem
+from bots.slack.fake_api import _modal_fits
+
+CARD = CaseCard(case_ref="k" * 64, link="https://fasthold.example/cases/k1",
+                follow_up="møde på arbejdspladsen", deadline="mandag den 11. januar 2027",
+                meeting="mandag den 30. november 2026 kl. 08.15-09.15 på arbejdspladsen",
+                citizen_called="27. november kl. 09.41", note="Ønsker: mandag; formiddag.")
+
+
+def walk(value: Any) -> list[dict[str, Any]]:
+    out = []
+    if isinstance(value, dict):
+        out.append(value)
+        for item in value.values():
+            out.extend(walk(item))
+    elif isinstance(value, list):
+        for item in value:
+            out.extend(walk(item))
+    return out
+
+
+def within_limits(body: list[dict[str, Any]]) -> None:
+    assert len(body) <= 50
+    for node in walk(body):
+        if node.get("type") == "mrkdwn":
+            assert len(node["text"]) <= 3000
+        if node.get("type") == "actions":
+            assert len(node["elements"]) <= 25
+            assert len(node.get("block_id", "")) <= 255
+        if node.get("type") == "button":
+            assert len(node["text"]["text"]) <= 75 and len(node.get("value", "")) <= 2000
+
+
+@pytest.mark.parametrize("kind", blocks.KINDS)
+def test_every_consultant_message_fits(kind: str) -> None:
+    text, body = blocks.case_message(kind, CARD)
+    within_limits(body)
+    assert "k" * 64 in text and CARD.link in text
+
+
+def test_the_intake_post_and_modals_fit() -> None:
+    _, body = blocks.assignment_message(Assignment("k1", "https://x/cases/k1", "Anna Kjær",
+                                                   ["laveste belastning"] * 10, "11. januar"))
+    within_limits(body)
+    meta = {"case_ref": "k" * 64, "channel": "D0DEMO001", "ts": "1764230400.000001"}
+    choices = [(f"c{i}", f"Konsulent nummer {i} med et langt navn (12/37 sager)" * 3)
+               for i in range(150)]
+    for modal in (blocks.meeting_modal("k1", meta), blocks.intervention_modal(
+            "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta),
+            blocks.owner_modal("k1", choices, meta)):
+        assert _modal_fits(modal), modal["title"]
+        for node in walk(modal):
+            if "options" in node:
+                assert len(node["options"]) <= 100
+                assert all(len(o["text"]["text"]) <= 75 for o in node["options"])
+
+
+def test_the_home_tab_keeps_to_100_blocks() -> None:
+    many = [HomeItem(f"k{i}", f"https://x/cases/k{i}", "frist 3. december") for i in range(300)]
+    view = blocks.home_view("Anna Kjær", many, many, many, "https://x/week")
+    assert len(view["blocks"]) <= 100
+    assert "… og 288 til" in str(view["blocks"])

@@ -1,0 +1,93 @@
+"""The Home tab's content for a consultant: what needs action (deadline at risk, outcome not
+registered), meetings this week, open cases; and the intervention registered from its modal
+changes the tab, which is then published again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots.slack.fake_api import FakeSlackApi
+from bots.slack.requests import block_action, view_submission
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS, SLACK_HOME
+from service.platform.db.models import Case, Meeting
+from tests.conftest import Api, SmtpSink, local_now, today_local, wait_until
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import ANNA, post_signed, start_slack_api
+from tests.slack.test_reminders import FIXED
+
+
+@pytest.fixture
+async def api(demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+              smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    async for running in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        yield running
+
+
+async def board(api: Api) -> tuple[list[str], list[str], list[str]]:
+    async with api.client.app[DB].read() as session:
+        found = await api.client.app[SLACK_HOME].dashboard(session, "anna")
+    return ([f"{i.case_ref}: {i.text}" for i in found.week],
+            [f"{i.case_ref}: {i.text}" for i in found.action],
+            [f"{i.case_ref}: {i.text}" for i in found.open_cases])
+
+
+async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api: FakeSlackApi
+                                                            ) -> None:
+    await intake(api, body("risk-1", employer=FIXED,
+                           first_absence_day=(today_local() - timedelta(days=44)).isoformat()))
+    _, action, open_cases = await board(api)
+    assert [a for a in action if a.startswith("risk-1: fristen er i fare")]
+    assert open_cases and open_cases[0].startswith("risk-1: frist ")
+    # The meeting was agreed and held two hours ago, but nothing is registered yet.
+    async with api.client.app[DB].write() as session:
+        meeting = (await session.execute(select(Meeting))).unique().scalar_one()
+        start = local_now().replace(second=0, microsecond=0) - timedelta(hours=2)
+        meeting.status, meeting.start, meeting.end = "confirmed", start, \
+            start + timedelta(hours=1)
+    week, action, _ = await board(api)
+    assert action == ["risk-1: mødets udfald er ikke registreret"]
+    assert week and "bekræftet" in week[0]
+    await api.client.app[JOBS].wait_idle()
+    await wait_until(lambda: "risk-1" in str(slack_api.homes.get(ANNA)), what="Anna's tab")
+    await api.client.app[SLACK_HOME].publish_changed()  # the tab as the database is now
+    await api.client.app[JOBS].wait_idle()
+    published = len(slack_api.calls_of("views.publish"))
+    assert "mødets udfald er ikke registreret" in str(slack_api.homes[ANNA])
+
+    # The intervention started today, registered from the modal the button opens.
+    resp = await post_signed(api, block_action(ANNA, "register_intervention", "risk-1",
+                                               slack_api.issue_trigger(ANNA)))
+    assert resp.status == 200
+    modal = await wait_until(lambda: slack_api.open_view(ANNA), what="the intervention modal")
+    assert modal.view["title"]["text"] == "Indsatsens start"
+    resp = await post_signed(api, view_submission(ANNA, modal.view, {
+        "started_on": (today_local() + timedelta(days=1)).isoformat()}))
+    assert (await resp.json())["errors"] == {"started_on": "Datoen må ikke ligge i fremtiden."}
+    resp = await post_signed(api, view_submission(ANNA, modal.view, {
+        "started_on": today_local().isoformat()}))
+    assert resp.status == 200 and not (await resp.text()).strip()
+    async with api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "risk-1"))
+                ).unique().scalar_one()
+    assert case.intervention_started_on == today_local()
+    await api.client.app[JOBS].wait_idle()
+    assert len(slack_api.calls_of("views.publish")) == published  # the tab did not change
+    slack_api.close_view(modal.view_id)
+
+    # The meeting's outcome registered: nothing needs action, the tab is published again.
+    resp = await post_signed(api, block_action(ANNA, "register_meeting", "risk-1",
+                                               slack_api.issue_trigger(ANNA)))
+    form = await wait_until(lambda: slack_api.open_view(ANNA), what="the meeting modal")
+    resp = await post_signed(api, view_submission(ANNA, form.view, {
+        "place": "jobcentre", "employer_took_part": "no"}))
+    assert resp.status == 200 and not (await resp.text()).strip()
+    assert (await board(api))[1] == []
+    await api.client.app[JOBS].wait_idle()
+    await wait_until(lambda: len(slack_api.calls_of("views.publish")) == published + 1,
+                     what="the tab published again after the registration")
+    assert "Intet kræver handling" in str(slack_api.homes[ANNA])
