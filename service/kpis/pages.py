@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from service.keys import CLOCK, KPIS
+from service.keys import CLOCK, KPIS, READ_AUDIT
 from service.kpis.charts import (
     BLUE,
     GREEN,
@@ -150,7 +150,7 @@ def _errors(exc: Invalid) -> dict[str, str]:
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    await page_principal(request, *ROLES)
+    principal = await page_principal(request, *ROLES)
     today = request.app[CLOCK].today()
     errors: dict[str, str] = {}
     kpis = request.app[KPIS]
@@ -162,6 +162,9 @@ async def dashboard(request: web.Request) -> web.Response:
         first, last = default
     months = await kpis.monthly(first, last)
     loads, risky = await kpis.load(), await kpis.at_risk()
+    # The at-risk list names cases: a read of them, in the audit log like any case list.
+    await request.app[READ_AUDIT].record(principal, kpis.municipality, "case.list", None, {
+        "page": "dashboard", "at_risk": [c.case_id for c in risky]})
     # The headline: the last month that has ended (a month under way is not judged yet).
     latest = next((m for m in reversed(months) if next_month(m.month) <= today),
                   months[0])

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from service.keys import CLOCK, OUTBOX_SERVICE, UNANSWERED
+from service.keys import CLOCK, OUTBOX_SERVICE, READ_AUDIT, UNANSWERED
 from service.platform.errors import Conflict, NotFound
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.text.danish import danish_date, danish_slot, danish_time
@@ -53,6 +53,10 @@ async def deliveries(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     failed = await request.app[OUTBOX_SERVICE].list("failed", principal)
     invitations = await request.app[UNANSWERED].list(principal)
+    # The unanswered invitations name cases: a read of them, in the audit log.
+    await request.app[READ_AUDIT].record(principal, principal.municipality_id, "case.list",
+                                         None, {"page": "deliveries", "unanswered":
+                                                [i.case_ref for i in invitations]})
     tz = request.app[CLOCK].tz
     return render(
         request, "outbox/deliveries.html", failed=[_message_row(m, tz) for m in failed],

@@ -9,10 +9,12 @@ import re
 from datetime import date, datetime, time, timedelta
 from xml.etree import ElementTree
 
+from sqlalchemy import select
+
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import AuditEntry, Case, Consultant, Meeting
 from tests.conftest import Staff, make_secrets, start_api, start_staff
 
 TODAY = date(2027, 1, 20)
@@ -78,6 +80,12 @@ async def test_manager_sees_the_dashboard(demo_config: MunicipalityConfig,
         assert "risky-1" in risk and "om 4 dage" in risk and "held-1" not in risk[:2000]
         # Load: Anna has 2 open cases of 37.
         assert "Anna Kjær" in html
+        # The at-risk list is a read of those cases, in the audit log.
+        async with staff.api.client.app[DB].read() as session:
+            entries = (await session.execute(select(AuditEntry).where(
+                AuditEntry.action == "case.list"))).scalars().all()
+        assert any(e.details.get("page") == "dashboard" and e.details["at_risk"] == ["risky-1"]
+                   for e in entries)
         # Admins see it too.
         admin = await staff.login("admin")
         assert (await admin.get("/dashboard"))[0].status == 200

@@ -105,6 +105,11 @@ async def test_unanswered_invitations_after_two_working_days(
     assert "Ubesvarede invitationer (1)" in section
     assert "d1" in section and "Sunds Træ ApS" in section and "Lone Berg" in section
     assert "2 arbejdsdage siden" in section
+    async with staff.api.client.app[DB].read() as session:
+        entries = (await session.execute(select(AuditEntry).where(
+            AuditEntry.action == "case.list"))).scalars().all()
+    assert any(e.details.get("page") == "deliveries" and e.details["unanswered"] == ["d1"]
+               for e in entries)
 
 
 async def test_who_may_see_it(staff: Staff) -> None:
