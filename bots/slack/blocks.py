@@ -86,7 +86,7 @@ HEADLINES = {
                          "automatisk. Ring til arbejdsgiveren og aftal et tidspunkt.",
     "meeting_tomorrow": ":alarm_clock: I morgen: møde i sag *{ref}*.",
     "employer_no_answer": ":hourglass: Arbejdsgiveren i sag *{ref}* har ikke svaret på "
-                          "invitationen i 2 arbejdsdage. Ring til dem.",
+                          "invitationen. Ring til dem.",
     "deadline_at_risk": ":warning: Fristen er i fare i sag *{ref}*: uge 7 er nået, og intet "
                         "møde er bekræftet.",
     "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",

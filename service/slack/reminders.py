@@ -21,6 +21,7 @@ from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
 from service.slack.notices import SlackNotices
+from service.text.danish import short_date
 
 log = logging.getLogger("fasthold.reminders")
 
@@ -95,7 +96,13 @@ class ConsultantReminders:
             for case, kind, message_id in wanted:
                 if message_id in sent:
                     continue
-                if await self.notices.to_owner(session, kind, case, meetings.get(case.id),
+                meeting = meetings.get(case.id)
+                note = ""
+                if kind == "employer_no_answer" and meeting is not None and meeting.invited_at:
+                    note = (f"Invitationen blev sendt {short_date(meeting.invited_at.date())}; "
+                            f"der er gået {self.config.mail.reminder_after_working_days} "
+                            "arbejdsdage uden svar.")
+                if await self.notices.to_owner(session, kind, case, meeting, note=note,
                                                message_id=message_id):
                     count += 1
         if count:

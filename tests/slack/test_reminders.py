@@ -65,8 +65,8 @@ async def test_reminders_are_sent_once_across_runs_and_restarts(
         assert await reminders.send_due(later) == 0
         assert await slack_kinds(api) == ["deadline_at_risk", "employer_no_answer"]
         await api.client.app[JOBS].wait_idle()
-        await wait_until(lambda: any("har ikke svaret" in texts(p)
-                                     for p in slack_api.conversation(ANNA_DM)))
+        await wait_until(lambda: any("har ikke svaret" in texts(p) and "2 arbejdsdage uden svar"
+                                     in texts(p) for p in slack_api.conversation(ANNA_DM)))
     finally:
         await second.aclose()
     risk = [p for p in slack_api.conversation(ANNA_DM) if "Fristen er i fare" in texts(p)]
