@@ -78,8 +78,9 @@ async def test_manager_sees_the_dashboard(demo_config: MunicipalityConfig,
         # At risk: risky-1's deadline is 2027-01-24, in 4 days, with no meeting.
         risk = html[html.index('id="risiko"'):]
         assert "risky-1" in risk and "om 4 dage" in risk and "held-1" not in risk[:2000]
-        # Load: Anna has 2 open cases of 37.
-        assert "Anna Kjær" in html
+        # Load: Anna has 2 open cases of 37; her cases and week are a click away.
+        assert "Anna Kjær" in html and 'href="/week?konsulent=anna"' in html
+        assert (await manager.get("/week?konsulent=anna"))[0].status == 200
         # The at-risk list is a read of those cases, in the audit log.
         async with staff.api.client.app[DB].read() as session:
             entries = (await session.execute(select(AuditEntry).where(
