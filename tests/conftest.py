@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import re
@@ -16,17 +17,18 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from bots.slack.fake_api import FakeSlackApi
 from service.app import create_app
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, load_config
-from service.keys import CONFIG, DB, JOBS, STAFF_USERS
+from service.keys import CONFIG, DB, JOBS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import new_data_key
-from service.platform.db.models import OutboxMessage
+from service.platform.db.models import OutboxMessage, StaffUser
 from service.platform.throwaway_postgres import (
     PostgresStartError,
     PostgresUnavailable,
@@ -337,13 +339,24 @@ def staff_username(role: str) -> str:
     return f"test-{role}"
 
 
+@functools.cache
+def _staff_password_hash() -> str:
+    """STAFF_PASSWORD's argon2id hash, made once per test run (hashing is slow on purpose;
+    every login still verifies it with the real argon2)."""
+    return PasswordHasher().hash(STAFF_PASSWORD)
+
+
 async def create_staff_users(api: Api) -> None:
     """One staff user per role (`test-<role>`, password STAFF_PASSWORD); the consultant is
-    the configuration's first consultant, like the consultant API key."""
-    users = api.client.app[STAFF_USERS]
-    for role in ROLES:
-        consultant = api.client.app[CONFIG].consultants[0].id if role == "consultant" else None
-        await users.create(staff_username(role), role, STAFF_PASSWORD, consultant)
+    the configuration's first consultant, like the consultant API key. The rows are written
+    as `StaffUsers.create` writes them (tests/staff covers `create` itself)."""
+    config = api.client.app[CONFIG]
+    async with api.client.app[DB].write() as session:
+        for role in ROLES:
+            session.add(StaffUser(
+                municipality_id=config.municipality.id, username=staff_username(role),
+                password_hash=_staff_password_hash(), role=role, failed_logins=0,
+                consultant_key=config.consultants[0].id if role == "consultant" else None))
 
 
 @dataclass
