@@ -184,7 +184,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
                                    notices)
         reads = ReadAudit(db, clock)
         intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
-                               reads, cipher)
+                               reads, cipher, owner_listener=notices)
         await intake.check_data_keys()
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)

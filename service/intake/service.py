@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import and_, bindparam, func, select
@@ -73,13 +73,22 @@ _HISTORY = (select(DecisionRecord).where(DecisionRecord.case_id == bindparam("ca
             .order_by(DecisionRecord.id))
 
 
+class OwnerListener(Protocol):
+    """Told, in the transaction that makes the change, that staff chose another owner (the
+    Slack notices: the intake channel's post and the new owner's message)."""
+
+    async def owner_changed(self, session: AsyncSession, case: Case, by: str, reason: str
+                            ) -> None: ...
+
+
 class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
-                 cipher: DataCipher) -> None:
+                 cipher: DataCipher, owner_listener: OwnerListener | None = None) -> None:
         self.db = db
+        self.owner_listener = owner_listener
         self.cipher = cipher
         self.reads = reads
         self.config = config
@@ -364,6 +373,8 @@ class IntakeService:
             case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
                          {"from": previous, "to": consultant_key})
+            if self.owner_listener is not None and previous != consultant_key:
+                await self.owner_listener.owner_changed(session, case, principal.name, reason)
             out = self._out(case)
         self.notify_changed()
         return out

@@ -221,15 +221,11 @@ class ServiceDesk:
         if principal.role not in CHOOSING_OWNER:
             return Reply(False, ONLY_INTAKE, "consultant")
         try:
+            # The use case tells Slack itself (the intake channel's post, the new owner).
             await self.intake.override_owner(case_ref, consultant_id, reason, principal)
         except (Conflict, Invalid, NotFound, Forbidden) as exc:
             reply = in_danish(exc)
             return Reply(False, reply.text, "consultant")
-        async with self.db.write() as session:
-            case = (await session.execute(select(Case).where(
-                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
-            ).unique().scalar_one()
-            await self.notices.owner_changed(session, case, self.people.name(user_id), reason)
         self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "owner_changed")
         return Reply(True)
 

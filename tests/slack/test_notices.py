@@ -14,7 +14,7 @@ from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
 from service.keys import ANSWERS, DB, JOBS
 from service.platform.db.models import Meeting, OutboxMessage
-from tests.conftest import Api, SmtpSink
+from tests.conftest import SLACK_INTAKE_CHANNEL, Api, SmtpSink
 from tests.meetings.email_cases import EMPLOYER, body, intake
 from tests.slack.slack_helpers import message_to, start_slack_api, texts
 from tests.slack.test_reminders import ANNA_DM, FIXED
@@ -59,3 +59,25 @@ async def test_an_undeliverable_employer_mail_tells_the_owner(
         failed = (await session.execute(select(OutboxMessage.kind).where(
             OutboxMessage.status == "failed"))).scalars().all()
     assert failed == ["employer_invitation"]
+
+
+async def test_an_owner_chosen_through_the_api_is_told_in_slack(api: Api,
+                                                                 slack_api: FakeSlackApi) -> None:
+    """Choosing the owner on the case page or through the API tells Slack as the button
+    does: the intake channel's post names the new owner, the new owner gets the case."""
+    await intake(api, body("moved-1", employer={**FIXED, "contact_email": EMPLOYER}))
+    await message_to(slack_api, ANNA_DM, "moved-1")
+    resp = await api.client.put("/api/cases/moved-1/owner", json={
+        "consultant_id": "bo", "reason": "kender virksomheden"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    new_owner = await message_to(slack_api, "D0DEMO002", "moved-1")
+    assert "Ny sag til dig" in texts(new_owner)
+    post = await message_to(slack_api, SLACK_INTAKE_CHANNEL, "flyttet til Bo Nielsen")
+    assert "kender virksomheden" in texts(post)
+    # The same owner again changes nothing in Slack.
+    before = len(slack_api.conversation("D0DEMO002"))
+    resp = await api.client.put("/api/cases/moved-1/owner", json={
+        "consultant_id": "bo", "reason": "igen"}, headers=api.auth("intake"))
+    assert resp.status == 200
+    await api.client.app[JOBS].wait_idle()
+    assert len(slack_api.conversation("D0DEMO002")) == before
