@@ -80,8 +80,11 @@ class Pages:
         self.env.filters["kort"] = short_day
         self.env.filters["tal"] = danish_number
         local = zone(timezone)
-        # An instant (aware datetime) as the municipality's wall-clock time.
-        self.env.filters["lokal"] = lambda value: value.astimezone(local)
+        # An instant (aware datetime, or ISO text with offset) as the municipality's
+        # wall-clock time.
+        self.env.filters["lokal"] = lambda value: (
+            datetime.fromisoformat(value) if isinstance(value, str) else value
+        ).astimezone(local)
         self.nav: list[NavEntry] = []
 
     def add_nav(self, label: str, href: str, roles: Sequence[str], order: int = 100) -> None:
