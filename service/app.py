@@ -102,7 +102,7 @@ from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, error_middleware
 from service.platform.jobqueue import PUBLISH_SLACK_HOME
 from service.platform.logs import install_bad_request_filter
-from service.platform.pages import Pages
+from service.platform.pages import Pages, page_errors
 from service.platform.pages import add_routes as add_page_routes
 from service.platform.security import FailureLimiter, harden_response, limit_failures
 from service.platform.sessions import StaffSessions
@@ -256,7 +256,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     clock = clock or SystemClock(config.municipality.timezone)
     # Forged employer-link tokens (403) from one address: 429 after a burst.
     link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
-    app = web.Application(middlewares=[error_middleware, link_guesses],
+    app = web.Application(middlewares=[error_middleware, link_guesses, page_errors],
                           client_max_size=MAX_JSON_BODY)
     app.on_response_prepare.append(harden_response)
     install_bad_request_filter()

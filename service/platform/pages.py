@@ -30,6 +30,7 @@ from multidict import MultiDictProxy
 from service.clock import DEFAULT_TIMEZONE, zone
 from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
+from service.platform.http import Handler
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
 from service.text.danish import FILTERS, GLOBALS, MONTHS
 
@@ -230,6 +231,35 @@ def not_found(request: web.Request, what: str = "Siden") -> web.HTTPException:
     """A Danish 404 page (raise it); also for a case the user may not see."""
     return _error(request, web.HTTPNotFound, f"{what} findes ikke",
                   f"{what} findes ikke, eller du har ikke adgang til den.")
+
+
+@web.middleware
+async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outside the API, aiohttp's own plain-text answers (no such page, a method the page
+    does not take, a form too large) become Danish pages."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if request.path.startswith("/api") or exc.content_type == "text/html" or \
+                exc.status not in _PLAIN_ERRORS:
+            raise
+        heading, text = _PLAIN_ERRORS[exc.status]
+        await current_login(request)  # the menu, when someone is logged in
+        headers = dict(PAGE_HEADERS)
+        if "Allow" in exc.headers:
+            headers["Allow"] = exc.headers["Allow"]
+        return web.Response(text=render_html(request, "platform/error.html", heading=heading,
+                                             text=text, status=exc.status),
+                            status=exc.status, content_type="text/html", headers=headers)
+
+
+_PLAIN_ERRORS = {
+    404: ("Siden findes ikke", "Adressen findes ikke. Brug menuen, eller gå til forsiden."),
+    405: ("Siden kan ikke bruges sådan", "Siden tager ikke imod denne slags forespørgsel. "
+          "Gå tilbage og prøv igen fra formularen."),
+    413: ("Formularen er for stor", "Det, der blev sendt, er for stort. Prøv med mindre "
+          "tekst eller en mindre fil."),
+}
 
 
 async def stylesheet(request: web.Request) -> web.FileResponse:

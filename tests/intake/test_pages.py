@@ -275,3 +275,17 @@ async def test_the_case_page_lists_messages_without_private_data(staff: Staff) -
     for kind in sent:
         assert MESSAGE_KIND.get(kind, kind) in text
     assert "010190-1234" not in page and "0101901234" not in page
+
+
+async def test_plain_errors_outside_the_api_are_danish_pages(staff: Staff) -> None:
+    browser = await staff.login("intake")
+    response, page = await browser.get("/findes/ikke")
+    assert response.status == 404 and "Siden findes ikke" in page and "Log ud" in page
+    response, page = await browser.get("/logout")  # POST only
+    assert response.status == 405 and "POST" in response.headers["Allow"]
+    assert "Siden kan ikke bruges sådan" in page
+    response, page = await browser.post("/new-case", {"case_id": "x" * 300_000})
+    assert response.status == 413 and "Formularen er for stor" in page
+    api = staff.api
+    answer = await api.client.get("/api/findes-ikke", headers=api.auth("intake"))
+    assert answer.status == 404 and answer.content_type == "application/json"
