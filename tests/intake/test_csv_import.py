@@ -115,9 +115,10 @@ async def test_preview_then_import_with_a_report_per_row(staff_on_both: Staff) -
 async def test_commas_no_bom_and_danish_dates_and_words(staff: Staff) -> None:
     browser = await staff.login("intake")
     await browser.get("/import")
-    content = ("Case_ID,First_Absence_Day,Employment,Diagnosis_Group,Employer_CVR,Ukendt\n"
-               f"c-1,{DANISH_DAY},beskæftiget,psykisk,29189919,x\n"
-               f'c-2,{DAY},selvstændig,"kræft, hjerte, lunge",,y\n')
+    # As a spreadsheet writes it on Windows: CRLF line ends, a quoted field with a comma.
+    content = ("Case_ID,First_Absence_Day,Employment,Diagnosis_Group,Employer_CVR,Ukendt\r\n"
+               f"c-1,{DANISH_DAY},beskæftiget,psykisk,29189919,x\r\n"
+               f'c-2,{DAY},selvstændig,"kræft, hjerte, lunge",,y\r\n')
     response, page = await _upload(browser, content.encode("utf-8"))
     text = _text(page)
     assert response.status == 200 and "Skilletegn: komma" in text
