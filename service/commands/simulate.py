@@ -154,6 +154,6 @@ def run(args: argparse.Namespace) -> int:
         print()
     if len(results) == 2:
         (name_a, a), (name_b, b) = results
-        print(f"Side by side ({name_a} | {name_b}):")
-        print(compare_table((name_a, name_b), a, b))
+        print(f"Side by side: A = {name_a}, B = {name_b}")
+        print(compare_table(a, b))
     return 0

@@ -121,22 +121,22 @@ def write_outputs(result: SimulationResult, out: Path, chart_svg: str) -> dict[s
     return paths
 
 
-def compare_table(names: tuple[str, str], a: SimulationResult, b: SimulationResult) -> str:
-    """The KPIs of two runs month by month, A | B."""
-    headers = ("month", f"consultants {names[0]} | {names[1]}", "at workplace",
-               "before wk 8", "late >3 wk", "interv. <wk 13", "milestone wp")
+def compare_table(a: SimulationResult, b: SimulationResult) -> str:
+    """The KPIs of two runs month by month, each cell "A / B"."""
+    headers = ("month", "consultants A / B", "at workplace A / B", "before wk 8 A / B",
+               "late >3 wk A / B", "interv. <wk 13 A / B", "milestone wp")
     rows = []
     for ra, rb in zip(a.months, b.months, strict=True):
         ka, kb = ra.kpis, rb.kpis
-        rows.append((ka.label, f"{ra.consultants} | {rb.consultants}",
-                     f"{_pct(ka.workplace_share)} | {_pct(kb.workplace_share)}",
-                     f"{_pct(ka.before_week8_share)} | {_pct(kb.before_week8_share)}",
-                     f"{ka.late_over_3_weeks} | {kb.late_over_3_weeks}",
-                     f"{_pct(ka.intervention_share)} | {_pct(kb.intervention_share)}",
+        rows.append((ka.label, f"{ra.consultants} / {rb.consultants}",
+                     f"{_pct(ka.workplace_share)} / {_pct(kb.workplace_share)}",
+                     f"{_pct(ka.before_week8_share)} / {_pct(kb.before_week8_share)}",
+                     f"{ka.late_over_3_weeks} / {kb.late_over_3_weeks}",
+                     f"{_pct(ka.intervention_share)} / {_pct(kb.intervention_share)}",
                      _pct(ka.target("workplace_share"))))
     ta, tb = totals(a), totals(b)
-    rows.append(("all", "", f"{_pct(ta['workplace_share'])} | {_pct(tb['workplace_share'])}",
-                 f"{_pct(ta['before_week8_share'])} | {_pct(tb['before_week8_share'])}",
-                 f"{ta['late_over_3_weeks']} | {tb['late_over_3_weeks']}",
-                 f"{_pct(ta['intervention_share'])} | {_pct(tb['intervention_share'])}", ""))
+    rows.append(("all", "", f"{_pct(ta['workplace_share'])} / {_pct(tb['workplace_share'])}",
+                 f"{_pct(ta['before_week8_share'])} / {_pct(tb['before_week8_share'])}",
+                 f"{ta['late_over_3_weeks']} / {tb['late_over_3_weeks']}",
+                 f"{_pct(ta['intervention_share'])} / {_pct(tb['intervention_share'])}", ""))
     return render_table(headers, rows)
