@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     history = asyncio.run(seed_history(linked, secrets.database_url, cipher,
                                        secrets.secret_key, now, args.weeks))
     if history is None:
-        print("The demo's database already has its history: nothing added.", flush=True)
+        print("The demo's database already holds cases (its history): nothing added "
+              "(`fasthold demo --reset` starts afresh).", flush=True)
     else:
         print(f"History from {history.first_day:%d-%m-%Y}: {history.cases} cases registered, "
               f"{history.counters.get('closed', 0)} closed, "

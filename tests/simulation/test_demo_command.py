@@ -92,7 +92,7 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     proc, lines = await _start_demo(port, env)
     try:
-        assert any("already has its history" in line for line in lines), lines
+        assert any("already holds cases" in line for line in lines), lines
         # The key of the first start (var/'s key file is shared by every demo database).
         status, body = await asyncio.to_thread(_get, f"{base}/api/cases?limit=200", key)
         assert status == 200 and len(json.loads(body)["cases"]) == len(cases)
