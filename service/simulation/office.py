@@ -23,7 +23,7 @@ from service.simulation.staffing import StaffingPlan
 # scanned) and register the day's meetings in the afternoon. Planning runs at the
 # configured `[simulation] planning_times` (the service plans within seconds of every change;
 # the simulation plans what changed since the last run, which keeps 15 months of a
-# municipality within minutes); delivery follows every tick that put mail in the outbox.
+# municipality within minutes); mail is delivered at the planning runs and at midday.
 CALLS_AT = time(12, 0)
 MEETINGS_AT = time(16, 30)
 
@@ -70,7 +70,8 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                 else:
                     yield from meetings_of_the_day(ctx)
                     yield from interventions_and_endings(ctx)
-                    yield from _tick(ctx, (), (PLAN,))
+                    # The afternoon's mail goes with the next morning's run.
+                    yield from _tick(ctx, (), (PLAN, DELIVER_OUTBOX))
         following = day + timedelta(days=1)
         if following.month != day.month or following >= ctx.end:
             yield ctx.bridge.wait_until(datetime.combine(day, time(23, 0)))

@@ -158,7 +158,8 @@ class World:
                 if job == PLAN:
                     self.planned_at = self.clock.utcnow()
         # Planning and reminders put mail in the outbox: deliver it in the same tick.
-        if not holding and self.jobs.take(DELIVER_OUTBOX) is not None:
+        if not holding and DELIVER_OUTBOX not in later \
+                and self.jobs.take(DELIVER_OUTBOX) is not None:
             await self.run_job(DELIVER_OUTBOX, "after_tick")
 
     async def close(self) -> None:
