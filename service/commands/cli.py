@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     demo.add_argument("--port", type=_non_negative_int, default=None,
                       help="listen port (default 8080)")
-    demo.add_argument("--weeks", type=_positive_int, default=8,
-                      help="weeks of history to simulate on first start (default 8)")
+    demo.add_argument("--weeks", type=_positive_int, default=None,
+                      help="weeks of history to simulate on first start (default 26: half a "
+                      "year, so the dashboard has every figure for the last months)")
     demo.add_argument("--reset", action="store_true",
                       help="throw the demo's database away and start afresh")
 

@@ -1,7 +1,7 @@
 """`fasthold demo`: the service on the embedded default with a seeded municipality
-(`config/demo.toml`): weeks of history simulated through the real use cases on first start,
-then exactly `fasthold serve --demo` (mail sink and mailbox page, Slack page, one login per
-role, demo API keys). Starting again adds nothing; `--reset` starts afresh."""
+(`config/demo.toml`): half a year of history simulated through the real use cases on first
+start, then exactly `fasthold serve --demo` (mail sink and mailbox page, Slack page, one login
+per role, demo API keys). Starting again adds nothing; `--reset` starts afresh."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -17,11 +18,11 @@ from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID, load_config_or_exit
 from service.commands.serve import _demo_data_key, _demo_secret_key
 from service.commands.serve import run as serve
-from service.config import DEFAULT_CONFIG, ConfigError, Secrets
+from service.config import DEFAULT_CONFIG, ConfigError, MunicipalityConfig, Secrets
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url, normalise_url
 from service.platform.logs import configure_logging
-from service.simulation.history import seed_history
+from service.simulation.history import DEFAULT_WEEKS, covered_months, seed_history
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -40,6 +41,19 @@ def _reset(url: str) -> str | None:
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         file.unlink(missing_ok=True)
     return None
+
+
+def _about(config: MunicipalityConfig, first: date, today: date) -> str:
+    """What the history holds for the dashboard, and how its planning differs from the
+    service's."""
+    sim = config.simulation
+    covered = covered_months(first, today, config.rules.intervention_deadline_days)
+    months = (f"every figure from {covered[0]:%m-%Y} to {covered[-1]:%m-%Y}" if covered
+              else "no month with every figure yet (a longer --weeks gives them)")
+    return (f"Dashboard: {months}. In the history the planner ran at "
+            f"{' and '.join(sim.planning_times)} each working day ({sim.solver}, at most "
+            f"{sim.time_limit_seconds:g} s a run); the service plans within seconds of each "
+            f"change (at most {config.planning.time_limit_seconds:g} s a run).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
     now = SystemClock(config.municipality.timezone).local_now()
-    print(f"Simulating {args.weeks} weeks of {config.municipality.name} up to today "
-          "(first start only)…", flush=True)
+    weeks = args.weeks or DEFAULT_WEEKS
+    print(f"Simulating {weeks} weeks of {config.municipality.name} up to today "
+          "(first start only; about a minute)…", flush=True)
     history = asyncio.run(seed_history(linked, secrets.database_url, cipher,
-                                       secrets.secret_key, now, args.weeks))
+                                       secrets.secret_key, now, weeks))
     if history is None:
         print("The demo's database already holds cases (its history): nothing added "
               "(`fasthold demo --reset` starts afresh).", flush=True)
@@ -82,5 +97,6 @@ def run(args: argparse.Namespace) -> int:
               f"{history.counters.get('closed', 0)} closed, "
               f"{history.counters.get('employer_confirmed', 0)} meetings confirmed by "
               "employers.", flush=True)
+        print(_about(config, history.first_day, now.date()), flush=True)
     return serve(argparse.Namespace(config=args.config or str(DEFAULT_CONFIG), host=args.host,
                                     port=args.port, demo=True))

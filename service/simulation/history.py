@@ -1,7 +1,9 @@
-"""The demo's history: a few weeks of the municipality, simulated through the real use cases
-up to the present, so that every page, KPI and list has data when the demo starts. The mail
-of the last working day (invitations, confirmations, reminders) is left in the outbox: the
-demo's mail sink and Slack page receive it when the service starts, and its links work."""
+"""The demo's history: half a year of the municipality, simulated through the real use cases
+up to the present, so that every page, KPI and list has data when the demo starts — the
+dashboard's figures, the week-13 intervention share included, for at least the two months
+before this one (`covered_months`). The mail of the last working day (invitations,
+confirmations, reminders) is left in the outbox: the demo's mail sink and Slack page receive
+it when the service starts, and its links work."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
+from service.kpis.figures import month_start, next_month
 from service.platform.crypto import DataCipher
 from service.platform.jobqueue import PLAN
 from service.platform.workdays import is_working_day
@@ -19,6 +22,9 @@ from service.simulation.staffing import StaffingPlan
 from service.simulation.world import World
 
 HISTORY_PREFIX = "demo"
+# Half a year: a case's week 13 ends 13 weeks after its first absence day, and cases reach
+# intake up to absence week 7, so the week-13 figures of a month need the months before it.
+DEFAULT_WEEKS = 26
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,20 @@ def first_day_of_history(now: datetime, weeks: int) -> date:
     """The Monday `weeks` weeks before `now`."""
     start = now.date() - timedelta(weeks=weeks)
     return start - timedelta(days=start.weekday())
+
+
+def covered_months(first: date, today: date, intervention_deadline_days: int) -> list[date]:
+    """The months that have ended whose every figure comes from the history: those whose
+    week-13 cohort (cases whose week 13 ended in the month) all began their absence on or
+    after the history's first day — and so whose first meetings, week 8 and interventions
+    all happened in it. Months given by their first day."""
+    earliest = first + timedelta(days=intervention_deadline_days)
+    month = earliest if earliest.day == 1 else next_month(month_start(earliest))
+    out = []
+    while month < month_start(today):
+        out.append(month)
+        month = next_month(month)
+    return out
 
 
 async def seed_history(config: MunicipalityConfig, database_url: str, cipher: DataCipher,

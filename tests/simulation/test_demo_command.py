@@ -42,7 +42,7 @@ def _get(url: str, key: str | None = None, opener: urllib.request.OpenerDirector
 
 async def _start_demo(port: int, env: dict[str, str]
                       ) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen([FASTHOLD, "demo", "--weeks", "3", "--port", str(port)], env=env,
+    proc = subprocess.Popen([FASTHOLD, "demo", "--weeks", "2", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     lines: list[str] = []
@@ -72,6 +72,9 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
     proc, lines = await _start_demo(port, env)
     try:
         assert any(line.startswith("History from ") for line in lines), lines
+        # What the history holds for the dashboard, and how its planning differs.
+        assert any(line.startswith("Dashboard: ") and "the service plans" in line
+                   for line in lines), lines
         assert any("konsulent /" in line for line in lines), lines  # a login per role
         key = _intake_key(lines)
         status, body = await asyncio.to_thread(_get, f"{base}/api/cases?limit=200", key)

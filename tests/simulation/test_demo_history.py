@@ -1,24 +1,64 @@
-"""`fasthold demo`'s history: weeks of the municipality simulated into the demo's database
-through the real use cases — once: starting again adds nothing, `--reset` starts afresh."""
+"""`fasthold demo`'s history: half a year of the demo municipality simulated into the demo's
+database through the real use cases — once: starting again adds nothing, `--reset` starts
+afresh — so that the manager's dashboard has every figure, against a milestone, for the
+months the history covers."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from service.clock import SettableClock
 from service.commands.demo import _reset
 from service.config import MunicipalityConfig
+from service.kpis.figures import FIGURES, KpiService, MonthKpis, milestone_for, month_start
+from service.kpis.report import add_months, default_range
 from service.platform.crypto import DataCipher, new_data_key
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from service.simulation.history import HISTORY_PREFIX, seed_history
+from service.simulation.history import (
+    DEFAULT_WEEKS,
+    HISTORY_PREFIX,
+    History,
+    covered_months,
+    first_day_of_history,
+    seed_history,
+)
 from tests.conftest import SYSTEM_CLOCK
 
 NOW = datetime(2026, 11, 19, 11, 30)
 SECRET = "demo-history-test-secret-" + "x" * 32
+# Counts every covered month must have above zero (the others may be 0: few telephone
+# follow-ups, no meeting more than 3 weeks late in a month, …); every share must be there.
+COUNTS = ("target_cases", "first_meetings", "first_meetings_workplace", "employer_took_part",
+          "before_week8", "week8_ended", "week13_ended", "intervention_before_week13")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    url: str
+    path: Path
+    cipher: DataCipher
+    history: History
+
+
+@pytest.fixture(scope="module")
+def seeded(demo_config: MunicipalityConfig, tmp_path_factory: pytest.TempPathFactory
+           ) -> Seeded:
+    """The demo's history as `fasthold demo` seeds it: its configuration, its default
+    length."""
+    path = tmp_path_factory.mktemp("demo-history") / "demo.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    cipher = DataCipher.from_env_values(new_data_key())
+    history = asyncio.run(seed_history(demo_config, url, cipher, SECRET, NOW, DEFAULT_WEEKS))
+    assert history is not None
+    return Seeded(url, path, cipher, history)
 
 
 async def _state(url: str) -> dict[str, object]:
@@ -40,18 +80,31 @@ async def _state(url: str) -> dict[str, object]:
         await db.dispose()
 
 
-def test_history_is_seeded_once_and_reset_starts_afresh(small_town: MunicipalityConfig,
-                                                        tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-    cipher = DataCipher.from_env_values(new_data_key())
-    history = asyncio.run(seed_history(small_town, url, cipher, SECRET, NOW, weeks=4))
-    assert history is not None and history.cases > 20
-    first = asyncio.run(_state(url))
+async def _months(config: MunicipalityConfig, url: str, first: date | None, last: date
+                  ) -> tuple[date | None, list[MonthKpis]]:
+    """The dashboard's first month with a case, and the figures from `first` (by default
+    that month) to `last`."""
+    clock = SettableClock(NOW, config.municipality.timezone)
+    db = Database(url, clock)
+    try:
+        kpis = KpiService(db, config, clock)
+        earliest = await kpis.first_month()
+        return earliest, await kpis.monthly(first or earliest or last, last)
+    finally:
+        await db.dispose()
+
+
+def test_history_is_seeded_once_and_reset_starts_afresh(demo_config: MunicipalityConfig,
+                                                        seeded: Seeded) -> None:
+    history = seeded.history
+    assert history.first_day == first_day_of_history(NOW, DEFAULT_WEEKS)
+    assert history.cases > 200
+    first = asyncio.run(_state(seeded.url))
     assert first["cases"] == history.cases
     assert all(ref.startswith(f"{HISTORY_PREFIX}-") for ref in first["refs"])  # type: ignore[attr-defined]
     meetings = first["meetings"]
     assert isinstance(meetings, dict)
-    for status in ("proposed", "held", "cancelled"):
+    for status in ("proposed", "confirmed", "held", "not_held", "cancelled"):
         assert meetings.get(status, 0) > 0, (status, meetings)
     assert first["closed"] > 0
     # Cases in every state the rules give.
@@ -59,14 +112,74 @@ def test_history_is_seeded_once_and_reset_starts_afresh(small_town: Municipality
     # The last planning run's invitations wait for the demo service to send them.
     assert first["pending"] > 0
 
-    again = asyncio.run(seed_history(small_town, url, cipher, SECRET, NOW, weeks=4))
+    again = asyncio.run(seed_history(demo_config, seeded.url, seeded.cipher, SECRET, NOW,
+                                     DEFAULT_WEEKS))
     assert again is None
-    assert asyncio.run(_state(url)) == first
+    assert asyncio.run(_state(seeded.url)) == first
 
+    # --reset on a copy (the history is shared with the KPI test): gone, then seeded afresh
+    # (a week is enough to show it).
+    copy = seeded.path.with_name("reset.db")
+    shutil.copy(seeded.path, copy)
+    url = f"sqlite+aiosqlite:///{copy}"
+    assert asyncio.run(_state(url))["cases"] == history.cases
     assert _reset(url) is None
-    assert not (tmp_path / "demo.db").exists()
-    fresh = asyncio.run(seed_history(small_town, url, cipher, SECRET, NOW, weeks=4))
-    assert fresh is not None and asyncio.run(_state(url))["cases"] == fresh.cases
+    assert not copy.exists()
+    fresh = asyncio.run(seed_history(demo_config, url, seeded.cipher, SECRET, NOW, 1))
+    assert fresh is not None and 0 < asyncio.run(_state(url))["cases"] == fresh.cases
+
+
+def test_the_dashboard_has_every_figure_for_the_months_the_history_covers(
+        demo_config: MunicipalityConfig, seeded: Seeded) -> None:
+    covered = covered_months(seeded.history.first_day, NOW.date(),
+                             demo_config.rules.intervention_deadline_days)
+    assert covered == [date(2026, 9, 1), date(2026, 10, 1)]
+    earliest, months = asyncio.run(_months(demo_config, seeded.url, covered[0], covered[-1]))
+    # They are among the dashboard's default months, each against its milestone.
+    shown = default_range(NOW.date(), earliest, demo_config.milestones)
+    assert shown[0] <= covered[0] and covered[-1] <= shown[1]
+    for kpis in months:
+        for key in COUNTS:
+            assert kpis.value(key), (kpis.label, key, kpis.to_dict())
+        for figure in FIGURES:
+            assert kpis.value(figure.key) is not None, (kpis.label, figure.key)
+            if figure.milestone is not None:
+                assert kpis.target(figure.key) is not None, (kpis.label, figure.key)
+        # The counts add up (each first meeting has one place).
+        assert kpis.first_meetings == (kpis.first_meetings_workplace
+                                       + kpis.first_meetings_jobcentre
+                                       + kpis.first_meetings_phone)
+    # The months before show the history's figures too, from its first month against
+    # milestones, and the consultants in the new role reach the month that is running.
+    history_month = month_start(seeded.history.first_day)
+    _, months = asyncio.run(_months(demo_config, seeded.url, history_month,
+                                    month_start(NOW.date())))
+    assert all(k.milestone is not None for k in months)
+    assert all(k.first_meetings > 0 for k in months[1:])
+
+
+def test_milestones_run_from_the_history_into_the_next_half_year(
+        demo_config: MunicipalityConfig) -> None:
+    """`config/demo.toml`'s monthly milestones: from the history's first month to at least
+    six months past today, rising toward the 70 % goal."""
+    first = month_start(first_day_of_history(NOW, DEFAULT_WEEKS))
+    month = first
+    while month <= add_months(month_start(NOW.date()), 6):
+        milestone = milestone_for(demo_config.milestones, month)
+        assert milestone is not None and milestone.month == f"{month:%Y-%m}", month
+        month = add_months(month, 1)
+    shares = [m.workplace_first_meeting_share for m in demo_config.milestones]
+    assert shares == sorted(shares) and shares[-1] == 0.70
+    assert all(m.intervention_before_week13_share is not None for m in demo_config.milestones)
+
+
+def test_the_default_history_covers_two_months_on_any_day() -> None:
+    day = datetime(2026, 1, 1, 9, 0)
+    for _ in range(366):
+        covered = covered_months(first_day_of_history(day, DEFAULT_WEEKS), day.date(), 90)
+        assert len(covered) >= 2, (day, covered)
+        assert covered[-1] == add_months(month_start(day.date()), -1)
+        day += timedelta(days=1)
 
 
 def test_reset_refuses_a_database_it_does_not_own() -> None:

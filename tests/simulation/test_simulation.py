@@ -17,7 +17,7 @@ from service.simulation.run import RunOptions, SimulationResult, run_scenario
 from service.simulation.staffing import StaffingPlan
 
 START = date(2026, 10, 1)
-MONTHS = 3
+MONTHS = 2
 SECRET = "simulation-test-secret-" + "x" * 32
 
 
