@@ -292,4 +292,6 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     kpi_pages.add_routes(app)
     followup_pages.add_routes(app)
     outbox_pages.add_routes(app)
+    if demo:
+        mailbox.add_demo_nav(app)
     return app

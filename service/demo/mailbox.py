@@ -15,6 +15,7 @@ from service.clock import Clock
 from service.keys import AUTH, DEMO_SESSIONS, DEV_SMTP
 from service.platform.auth import Principal
 from service.platform.http import Handler
+from service.platform.pages import add_nav, current_login
 from service.text.danish import FILTERS, GLOBALS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -53,12 +54,30 @@ class MailboxSessions:
 _LOGIN = ("<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
           "<p>Demo-postkassen er kun for visitationen. Åbn den med "
           "<code>/demo/mailbox?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
-          "<code>var/demo-api-keys-*.txt</code>).</p></html>")
+          "<code>var/demo-api-keys-*.txt</code>), eller <a href=\"/login?next=/demo/mailbox\">"
+          "log ind</a> som visitator.</p></html>")
 
 
 def _staff(request: web.Request) -> Principal | None:
     """The principal of the request's mailbox session, if it has a live one."""
     return request.app[DEMO_SESSIONS].principal(request.cookies.get(COOKIE))
+
+
+async def from_staff_login(request: web.Request) -> None:
+    """A logged-in staff user (intake, admin) opens the demo pages without an API key: their
+    login is exchanged for a demo session (raises the redirect that sets its cookie)."""
+    login = await current_login(request)
+    if login is not None and login.principal.role in ROLES:
+        moved = web.HTTPSeeOther(request.rel_url)
+        moved.set_cookie(COOKIE, request.app[DEMO_SESSIONS].open(login.principal),
+                         httponly=True, samesite="Strict", path="/demo")
+        raise moved
+
+
+def add_demo_nav(app: web.Application) -> None:
+    """The demo's own pages in the staff menu of those who may open them."""
+    add_nav(app, "Demo-post", "/demo/mailbox", ROLES, order=95)
+    add_nav(app, "Demo-Slack", "/demo/slack", ROLES, order=96)
 
 
 async def mailbox(request: web.Request) -> web.StreamResponse:
@@ -74,6 +93,7 @@ async def mailbox(request: web.Request) -> web.StreamResponse:
                          httponly=True, samesite="Strict", path="/demo")
         raise moved
     if _staff(request) is None:
+        await from_staff_login(request)
         return web.Response(status=401, content_type="text/html", charset="utf-8",
                             text=_LOGIN)
     sink = request.app[DEV_SMTP].sink

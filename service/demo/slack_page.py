@@ -165,7 +165,8 @@ def _staff(request: web.Request) -> Principal | None:
 _LOGIN = ("<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
           "<p>Demo-Slack er kun for visitationen. Åbn den med "
           "<code>/demo/slack?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
-          "<code>var/demo-api-keys-*.txt</code>).</p></html>")
+          "<code>var/demo-api-keys-*.txt</code>), eller <a href=\"/login?next=/demo/slack\">"
+          "log ind</a> som visitator.</p></html>")
 
 
 async def page(request: web.Request) -> web.StreamResponse:
@@ -180,6 +181,7 @@ async def page(request: web.Request) -> web.StreamResponse:
                          httponly=True, samesite="Strict", path="/demo")
         raise moved
     if _staff(request) is None:
+        await mailbox.from_staff_login(request)
         return web.Response(status=401, text=_LOGIN, content_type="text/html", charset="utf-8")
     return _render(request, request.query)
 

@@ -14,7 +14,7 @@ from service.config import MunicipalityConfig
 from service.demo.mailbox import COOKIE, MailboxSessions
 from service.keys import DB, DEV_SMTP, JOBS
 from service.platform.auth import ROLES, Principal, create_key
-from tests.conftest import SOLVER, Api, mail_config, make_secrets, wait_until
+from tests.conftest import SOLVER, Api, mail_config, make_secrets, start_staff, wait_until
 from tests.meetings.email_cases import body, intake
 
 
@@ -97,3 +97,20 @@ async def test_home_page_links_to_what_exists(demo_api: Api) -> None:
     text = await resp.text()
     for link in ("/api/openapi.json", "/healthz", "/demo/mailbox"):
         assert f'href="{link}"' in text, link
+
+
+async def test_logged_in_intake_staff_open_the_demo_pages_without_a_key(demo_api: Api) -> None:
+    """The demo's pages are in the staff menu of intake and admins; their login opens them
+    (exchanged for a demo session); other roles' logins do not."""
+    async for staff in start_staff(demo_api):
+        intake_browser = await staff.login("intake")
+        for path in ("/demo/mailbox", "/demo/slack"):
+            page = await intake_browser.session.get(intake_browser.url(path))
+            assert page.status == 200, (path, await page.text())
+        menu = await (await intake_browser.session.get(intake_browser.url("/cases"))).text()
+        assert 'href="/demo/mailbox"' in menu and 'href="/demo/slack"' in menu
+        manager = await staff.login("manager")
+        refused = await manager.session.get(manager.url("/demo/mailbox"))
+        assert refused.status == 401
+        menu = await (await manager.session.get(manager.url("/dashboard"))).text()
+        assert 'href="/demo/mailbox"' not in menu
