@@ -17,6 +17,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from service.text.danish import danish_number
+
 MONTHS_SHORT = ("jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.",
                 "okt.", "nov.", "dec.")
 
@@ -30,14 +32,6 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 58  # plot margins (legend above, months 
 def month_label(month: date) -> str:
     """'nov. 2026'."""
     return f"{MONTHS_SHORT[month.month - 1]} {month.year}"
-
-
-def danish_number(value: float, decimals: int = 1) -> str:
-    """'62,5'; whole numbers without decimals; thousands with a dot ('1.234')."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def danish_percent(share: float | None) -> str:

@@ -23,7 +23,6 @@ from service.kpis.charts import (
     LoadBar,
     Series,
     bar_chart,
-    danish_number,
     danish_percent,
     line_chart,
     load_chart,
@@ -44,7 +43,7 @@ from service.kpis.figures import (
 from service.kpis.report import default_range, month_range, requested_range
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
-from service.text.danish import danish_date
+from service.text.danish import danish_date, danish_number
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = ("manager",)  # and admin, who may open every page

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,7 +32,7 @@ from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
 from service.platform.http import Handler
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
-from service.text.danish import FILTERS, GLOBALS, MONTHS
+from service.text.danish import FILTERS, GLOBALS, danish_number, short_day
 
 PLATFORM_TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -97,20 +97,6 @@ class Pages:
 
     def render_text(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context)
-
-
-def short_day(value: date | datetime | str) -> str:
-    """'10. mar. 2026' (a date, a datetime or an ISO date text) — for tables."""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return f"{value.day}. {MONTHS[value.month - 1][:3]}. {value.year}"
-
-
-def danish_number(value: float | int) -> str:
-    """'10' for 10.0, '12,5' for 12.5 (a decimal comma)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).replace(".", ",")
 
 
 def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],

@@ -1,4 +1,4 @@
-"""Danish dates and times, as pages, mail and Slack write them — one place for all three."""
+"""Danish dates, times and numbers, as pages, mail and Slack write them — one place for all."""
 
 from __future__ import annotations
 
@@ -17,6 +17,21 @@ def danish_date(value: date) -> str:
 def short_date(value: date) -> str:
     """'10. marts'."""
     return f"{value.day}. {MONTHS[value.month - 1]}"
+
+
+def short_day(value: date | datetime | str) -> str:
+    """'10. mar. 2026' (a date, a datetime or an ISO date text) — for tables."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.day}. {MONTHS[value.month - 1][:3]}. {value.year}"
+
+
+def danish_number(value: float, decimals: int = 1) -> str:
+    """'62,5'; whole numbers without decimals; thousands with a dot ('1.234')."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def danish_time(value: datetime) -> str:
