@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from bots.slack.fake_api import FakeSlackApi
@@ -24,7 +24,6 @@ from service.keys import CONFIG, DB, FAKE_SLACK, JOBS, SLACK_SETTINGS
 from service.platform.auth import create_key
 from service.platform.db.models import Case, Meeting
 from tests.conftest import (
-    IN_CI,
     SOLVER,
     Api,
     local_now,
@@ -34,6 +33,7 @@ from tests.conftest import (
     wait_until,
 )
 from tests.meetings.email_cases import body, intake
+from tests.meetings.test_employer_pages_browser import browser  # noqa: F401 (the fixture)
 from tests.slack.slack_helpers import texts
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -200,38 +200,13 @@ async def registered(demo: Demo, case_ref: str) -> Meeting | None:
 
 # -- in Chromium ---------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"Chromium not installed ({CHROMIUM}); run make test to install it"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                    headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-    finally:
-        await playwright.stop()
-
-
 def shows(fake: FakeSlackApi, channel: str, text: str) -> bool:
     return any(text in texts(p) for p in fake.conversation(channel))
 
 
 @pytest.mark.chromium
 async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
-                                                                browser: Browser) -> None:
+                                                                browser: Browser) -> None:  # noqa: F811
     """The acceptance walk: one case's messages from assignment to registration and closing,
     clicked in Chromium; the page is saved as test-artifacts/screenshots/slack-demo.png and
     the sequence as test-artifacts/slack-demo-sequence.txt."""
