@@ -28,6 +28,7 @@ OWNER_MODAL = "change_owner"
 
 PLACES = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
           "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
+TOOK_PART = {"yes": "Ja", "no": "Nej", "not_held": "Mødet blev ikke holdt"}
 CLOSE_OUTCOMES = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
                   "dismissed": "Opsagt", "moved": "Fraflyttet", "other": "Andet"}
 MAX_BLOCKS = 100  # Slack's limit for a message or a Home tab
@@ -243,19 +244,27 @@ def _datepicker(block_id: str, label: str, initial: str) -> dict[str, Any]:
             "element": {"type": "datepicker", "action_id": block_id, "initial_date": initial}}
 
 
-def _text_input(block_id: str, label: str, optional: bool = True) -> dict[str, Any]:
+# Slack's limit for a plain_text_input's max_length.
+MAX_TEXT_INPUT = 3000
+
+
+def _text_input(block_id: str, label: str, max_length: int, optional: bool = True
+                ) -> dict[str, Any]:
+    """A free-text input of at most `max_length` characters (the API's limit for the field;
+    the service checks it again: a submission can say anything)."""
     return {"type": "input", "block_id": block_id, "optional": optional,
             "label": _text(label, "plain_text"),
             "element": {"type": "plain_text_input", "action_id": block_id, "multiline": True,
-                        "max_length": 500}}
+                        "max_length": max(1, min(max_length, MAX_TEXT_INPUT))}}
 
 
 def meeting_modal(case_ref: str, metadata: dict[str, str]) -> dict[str, Any]:
+    # Both questions are required (a person is never told an answer is optional and then
+    # asked for it): the second has an answer for a meeting that was not held.
     return _modal(MEETING_MODAL, "Registrér mødet", [
         _section(f"Sag *{escape(case_ref)}*"),
         _radio("place", "Hvor blev mødet holdt?", PLACES),
-        _radio("employer_took_part", "Deltog arbejdsgiveren?", {"yes": "Ja", "no": "Nej"},
-               optional=True),
+        _radio("employer_took_part", "Deltog arbejdsgiveren?", TOOK_PART),
     ], metadata)
 
 
@@ -267,7 +276,8 @@ def intervention_modal(case_ref: str, today: str, metadata: dict[str, str]) -> d
     ], metadata)
 
 
-def close_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str, Any]:
+def close_modal(case_ref: str, today: str, metadata: dict[str, str], note_limit: int
+                ) -> dict[str, Any]:
     return _modal(CLOSE_MODAL, "Afslut sag", [
         _section(f"Sag *{escape(case_ref)}* er slut. Dens møder aflyses, og de berørte får "
                  "besked."),
@@ -276,20 +286,25 @@ def close_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str
                      "options": [{"text": _text(text, "plain_text"), "value": value}
                                  for value, text in CLOSE_OUTCOMES.items()]}},
         _datepicker("on", "Dato", today),
-        _text_input("note", "Note (gemmes på sagen, ikke i Slack)"),
+        _text_input("note", "Note (gemmes på sagen, ikke i Slack)", note_limit),
     ], metadata, submit="Afslut")
 
 
-def owner_modal(case_ref: str, choices: list[tuple[str, str]], metadata: dict[str, str]
-                ) -> dict[str, Any]:
-    """`choices`: (consultant id, label with the consultant's load)."""
+def owner_modal(case_ref: str, choices: list[tuple[str, str]], reasons: list[tuple[str, str]],
+                metadata: dict[str, str], note_limit: int) -> dict[str, Any]:
+    """`choices`: (consultant id, label with the consultant's load); `reasons`: the fixed
+    reasons (key, words) — what the intake channel is told. The note stays in fasthold."""
     return _modal(OWNER_MODAL, "Skift konsulent", [
         _section(f"Hvem skal eje sag *{escape(case_ref)}*? Planlægningen beholder valget."),
         {"type": "input", "block_id": "consultant", "label": _text("Konsulent", "plain_text"),
          "element": {"type": "static_select", "action_id": "consultant",
                      "options": [{"text": _text(label[:75], "plain_text"), "value": key}
                                  for key, label in choices[:100]]}},
-        _text_input("reason", "Begrundelse", optional=False),
+        {"type": "input", "block_id": "category", "label": _text("Hvorfor?", "plain_text"),
+         "element": {"type": "static_select", "action_id": "category",
+                     "options": [{"text": _text(label[:75], "plain_text"), "value": key}
+                                 for key, label in reasons[:100]]}},
+        _text_input("owner_note", "Note (gemmes på sagen, ikke i Slack)", note_limit),
     ], metadata, submit="Skift")
 
 

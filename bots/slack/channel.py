@@ -1,6 +1,6 @@
 """The Slack channel of the outbox: an outbox message becomes a Web API call through
 slack_sdk's AsyncWebClient — `chat.postMessage` (to a user id: the app's DM with them; or to
-a channel), `chat.update` of a message posted earlier, `chat.postEphemeral`, or
+a channel), `chat.update` or `chat.delete` of a message posted earlier, `chat.postEphemeral`, or
 `views.publish` (a Home tab). The payload says which (`payload["method"]`).
 
 Failures: a 429 is retried after its `Retry-After`; 5xx answers and network errors are
@@ -33,7 +33,8 @@ DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 # Slack's answers that mean "this person or channel cannot get it from the bot": e-mail.
 UNREACHABLE = frozenset({"channel_not_found", "user_not_found", "not_in_channel",
                          "is_archived", "user_disabled", "cannot_dm_bot"})
-METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish")
+METHODS = ("chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
+           "views.publish")
 TIMEOUT_SECONDS = 10
 
 
@@ -105,6 +106,8 @@ class SlackChannel:
             await self._post(message)
         elif method == "chat.update":
             await self._update(message)
+        elif method == "chat.delete":
+            await self._delete(message)
         elif method == "chat.postEphemeral":
             await self._call(method, message, self.client.chat_postEphemeral(
                 channel=str(payload.get("channel") or message.recipient),
@@ -133,6 +136,14 @@ class SlackChannel:
             channel=channel, ts=ts, text=str(payload.get("text") or message.text),
             blocks=payload.get("blocks")))
 
+    async def _delete(self, message: OutboundMessage) -> None:
+        """A message that was never posted, or is gone already, needs no deleting."""
+        target = await self.posts.posted(int(message.payload.get("update_of") or 0))
+        if target is None:
+            return
+        channel, ts = target
+        await self._call("chat.delete", message, self.client.chat_delete(channel=channel, ts=ts))
+
     async def _call(self, method: str, message: OutboundMessage, call: Any) -> Any:
         try:
             return await call
@@ -145,6 +156,8 @@ class SlackChannel:
                 self._paused_until[method] = self.now() + wait
                 raise RateLimited(f"Slack: {method} rate limited (429), retry after "
                                   f"{int(wait.total_seconds())} s", wait) from None
+            if method == "chat.delete" and error == "message_not_found":
+                return None  # deleted already
             if status >= 500:
                 raise TemporaryFailure(f"Slack: {method} answered {status} ({error})") from None
             if error in UNREACHABLE and method == "chat.postMessage":

@@ -60,8 +60,19 @@ class SlackDesk(Protocol):
         with their load)."""
         ...
 
-    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str, reason: str,
-                           where: Where | None) -> Reply: ...
+    def owner_reasons(self) -> list[tuple[str, str]]:
+        """The fixed reasons for choosing another owner (key, words): what Slack is told."""
+        ...
+
+    def max_length(self, field: str) -> int:
+        """The most characters the service takes in a modal's text field (`note` of the close
+        modal, `owner_note` of the owner modal): the API's limit for the same field."""
+        ...
+
+    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str,
+                           category: str, note: str, where: Where | None) -> Reply:
+        """`category`: one of `owner_reasons`; `note`: free text kept in fasthold."""
+        ...
 
     async def home_opened(self, user_id: str) -> None:
         """The user opened the app's Home tab: publish it if it is missing or changed."""

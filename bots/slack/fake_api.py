@@ -1,6 +1,7 @@
 """A local fake of the Slack Web API: an aiohttp server on loopback that answers the methods
-the bot uses (`auth.test`, `chat.postMessage`, `chat.update`, `chat.postEphemeral`,
-`views.open`, `views.publish`) the way Slack does, and records everything it is sent.
+the bot uses (`auth.test`, `chat.postMessage`, `chat.update`, `chat.delete`,
+`chat.postEphemeral`, `views.open`, `views.publish`) the way Slack does, and records
+everything it is sent.
 
 The demo (`fasthold serve --demo`) points the bot at it, so a newcomer sees the bot's messages
 on `/demo/slack` without a workspace; the tests point the real slack_sdk client at it over
@@ -225,6 +226,15 @@ class FakeSlackApi:
         found.edits += 1
         return {"ok": True, "channel": channel, "ts": ts, "text": found.text}
 
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        conversation = self.conversations.get(channel, [])
+        found = next((p for p in conversation if p.ts == ts), None)
+        if found is None:
+            return {"ok": False, "error": "message_not_found"}
+        conversation.remove(found)
+        return {"ok": True, "channel": channel, "ts": ts}
+
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         user = str(args.get("user", ""))
         if not self._is_user(user):
@@ -274,15 +284,17 @@ def _modal_fits(view: dict[str, Any]) -> bool:
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
-    """JSON bodies as they are; form bodies with their JSON-encoded fields decoded."""
+    """JSON bodies as they are; form bodies with their JSON-encoded fields decoded; and the
+    query string's arguments (slack_sdk sends some methods', e.g. chat.delete's, there)."""
+    query: dict[str, Any] = dict(request.query)
     if request.content_type == "application/json":
         try:
             body = await request.json()
         except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
+            return query
+        return {**query, **body} if isinstance(body, dict) else query
     form = await request.post()
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = query
     for key, value in form.items():
         text = value if isinstance(value, str) else ""
         if key in ("blocks", "view", "attachments") and text:

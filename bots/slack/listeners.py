@@ -6,7 +6,12 @@ work is left running after the acknowledgement (bolt's lazy listeners and its de
 run it fire-and-forget, lost on a restart). What the listeners do is quick — a transaction,
 or `views.open`, which needs the click's trigger id within 3 seconds anyway; anything slow
 (messages, the Home tab) goes to the outbox or the job queue. Events are handled once per
-`event_id` (Slack resends an event it thinks was not received)."""
+`event_id` (Slack resends an event it thinks was not received).
+
+The caller verifies each request's signature before dispatching it (bolt's own verification
+is off: it logs the whole body of a request it refuses). A submission whose
+`private_metadata` this bot did not write (not JSON, cut short, of another shape) is answered
+with a field error asking to open the form again, never a 5xx; what bolt logs is cut short."""
 
 from __future__ import annotations
 
@@ -25,7 +30,29 @@ from bots.slack.desk import Reply, SlackDesk, Where
 log = logging.getLogger("fasthold.slack")
 
 COMMAND = "/fasthold"
-_MEETING_PLACE_BLOCK = "place"
+STALE_FORM = "Formularen kan ikke læses (den er forældet eller ændret). Luk den, og åbn den " \
+             "igen fra beskeden."
+# Log lines from bolt are cut to this many characters (no request body in full, ever).
+MAX_LOG_CHARS = 300
+
+
+class CappedLog(logging.Filter):
+    """Cuts a log record's message to `MAX_LOG_CHARS`: bolt puts request content in some of
+    its lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > MAX_LOG_CHARS:
+            record.msg, record.args = message[:MAX_LOG_CHARS] + " …(cut)", None
+        return True
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger bolt gets (and copies to its own loggers): every line capped."""
+    logger = logging.getLogger("fasthold.slack.bolt")
+    if not any(isinstance(f, CappedLog) for f in logger.filters):
+        logger.addFilter(CappedLog())
+    return logger
 
 
 def _where(body: dict[str, Any]) -> Where | None:
@@ -36,12 +63,27 @@ def _where(body: dict[str, Any]) -> Where | None:
     return None
 
 
-def _metadata(body: dict[str, Any]) -> dict[str, str]:
+def _user(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return user_id if isinstance(user_id, str) and user_id else None
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
+    """The modal's `private_metadata` as this bot wrote it (a JSON object of strings with the
+    case reference), or None for anything else."""
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    if not isinstance(raw, str):
+        return None
     try:
-        data = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+        data = json.loads(raw)
     except ValueError:
-        return {}
-    return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()) or \
+            not data.get("case_ref"):
+        return None
+    return data
 
 
 def _where_of(meta: dict[str, str]) -> Where | None:
@@ -51,7 +93,9 @@ def _where_of(meta: dict[str, str]) -> Where | None:
 
 def _value(body: dict[str, Any], block: str) -> str | None:
     """A modal input's value (radio, select, date or text) from the submitted state."""
-    state = (((body.get("view") or {}).get("state") or {}).get("values") or {}).get(block)
+    state: Any = body.get("view")
+    for key in ("state", "values", block):
+        state = state.get(key) if isinstance(state, dict) else None
     if not isinstance(state, dict):
         return None
     element = state.get(block) or next(iter(state.values()), None)
@@ -72,9 +116,10 @@ def _date(raw: str | None) -> date | None:
         return None
 
 
-def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
-    """The bolt app (served by our own `POST /slack/events`; never bolt's own server)."""
-    app = AsyncApp(signing_secret=signing_secret, client=client,
+def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
+    """The bolt app (served by our own `POST /slack/events`, which verifies the signature;
+    never bolt's own server)."""
+    app = AsyncApp(client=client, request_verification_enabled=False, logger=bolt_logger(),
                    process_before_response=True, ssl_check_enabled=True)
 
     @app.middleware
@@ -88,8 +133,9 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
     async def refuse(reply: Reply, body: dict[str, Any]) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id")
-        if channel:
-            await desk.tell(body["user"]["id"], str(channel), reply.text)
+        user = _user(body)
+        if channel and user:
+            await desk.tell(user, str(channel), reply.text)
 
     @app.event("app_home_opened")
     async def home_opened(event: dict[str, Any]) -> None:
@@ -104,8 +150,10 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
 
     async def contact(ack: Any, body: dict[str, Any], action: dict[str, Any], who: str) -> None:
         await ack()
-        reply = await desk.contact(body["user"]["id"], str(action.get("value")), who,
-                                   _where(body))
+        user = _user(body)
+        if user is None:
+            return
+        reply = await desk.contact(user, str(action.get("value")), who, _where(body))
         if not reply.ok:
             await refuse(reply, body)
 
@@ -118,18 +166,23 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
                                ) -> None:
         await contact(ack, body, action, "employer")
 
+    def metadata_of(body: dict[str, Any], case_ref: str) -> dict[str, str]:
+        where = _where(body)
+        return {"case_ref": case_ref, **({"channel": where.channel, "ts": where.ts}
+                                         if where else {})}
+
     async def open_modal(ack: Any, body: dict[str, Any], action: dict[str, Any],
                          client: AsyncWebClient, view: Any) -> None:
         await ack()
-        user, case_ref = body["user"]["id"], str(action.get("value"))
+        user, case_ref = _user(body), str(action.get("value"))
+        if user is None or not isinstance(body.get("trigger_id"), str):
+            return
         reply = await desk.may_register(user, case_ref)
         if not reply.ok:
             await refuse(reply, body)
             return
-        where = _where(body)
-        meta = {"case_ref": case_ref, **({"channel": where.channel, "ts": where.ts}
-                                         if where else {})}
-        await client.views_open(trigger_id=body["trigger_id"], view=view(case_ref, meta))
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=view(case_ref, metadata_of(body, case_ref)))
 
     @app.action(blocks.REGISTER_MEETING)
     async def register_meeting(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -147,23 +200,24 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
     async def close_case(ack: Any, body: dict[str, Any], action: dict[str, Any],
                          client: AsyncWebClient) -> None:
         today = desk.today().isoformat()
-        await open_modal(ack, body, action, client,
-                         lambda ref, meta: blocks.close_modal(ref, today, meta))
+        note_limit = desk.max_length("note")
+        await open_modal(ack, body, action, client, lambda ref, meta: blocks.close_modal(
+            ref, today, meta, note_limit))
 
     @app.action(blocks.CHANGE_OWNER)
     async def change_owner(ack: Any, body: dict[str, Any], action: dict[str, Any],
                            client: AsyncWebClient) -> None:
         await ack()
-        user, case_ref = body["user"]["id"], str(action.get("value"))
+        user, case_ref = _user(body), str(action.get("value"))
+        if user is None or not isinstance(body.get("trigger_id"), str):
+            return
         reply, choices = await desk.owner_choices(user, case_ref)
         if not reply.ok:
             await refuse(reply, body)
             return
-        where = _where(body)
-        meta = {"case_ref": case_ref, **({"channel": where.channel, "ts": where.ts}
-                                         if where else {})}
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=blocks.owner_modal(case_ref, choices, meta))
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.owner_modal(
+            case_ref, choices, desk.owner_reasons(), metadata_of(body, case_ref),
+            desk.max_length("owner_note")))
 
     @app.action(blocks.OPEN_LINK)
     async def open_link(ack: Any) -> None:
@@ -175,32 +229,49 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
         else:
             await ack(response_action="errors", errors={reply.field or first_block: reply.text})
 
+    async def submitted(ack: Any, body: dict[str, Any], first_block: str
+                        ) -> tuple[str, dict[str, str]] | None:
+        """(user, metadata) of a submission this bot can read; else the form is told so."""
+        user, meta = _user(body), _metadata(body)
+        if user is None or meta is None:
+            await answer(ack, Reply(False, STALE_FORM, first_block), first_block)
+            return None
+        return user, meta
+
     @app.view(blocks.MEETING_MODAL)
     async def meeting_submitted(ack: Any, body: dict[str, Any]) -> None:
-        meta = _metadata(body)
-        place = _value(body, "place")
+        if (who := await submitted(ack, body, "place")) is None:
+            return
+        (user, meta), place = who, _value(body, "place")
         took_part = _value(body, "employer_took_part")
         if place is None:
             await answer(ack, Reply(False, "Vælg hvor mødet blev holdt.", "place"), "place")
             return
-        reply = await desk.meeting_outcome(
-            body["user"]["id"], meta.get("case_ref", ""), place,
-            None if took_part is None else took_part == "yes", _where_of(meta))
+        if place != "not_held" and took_part not in ("yes", "no"):
+            await answer(ack, Reply(False, "Svar på, om arbejdsgiveren deltog." if took_part
+                                    is None else "Mødet blev holdt: svar ja eller nej.",
+                                    "employer_took_part"), "place")
+            return
+        reply = await desk.meeting_outcome(user, meta["case_ref"], place, took_part == "yes",
+                                           _where_of(meta))
         await answer(ack, reply, "place")
 
     @app.view(blocks.INTERVENTION_MODAL)
     async def intervention_submitted(ack: Any, body: dict[str, Any]) -> None:
-        meta = _metadata(body)
-        started = _date(_value(body, "started_on"))
+        if (who := await submitted(ack, body, "started_on")) is None:
+            return
+        (user, meta), started = who, _date(_value(body, "started_on"))
         if started is None:
             await answer(ack, Reply(False, "Vælg en dato.", "started_on"), "started_on")
             return
-        await answer(ack, await desk.intervention(body["user"]["id"], meta.get("case_ref", ""),
-                                                  started, _where_of(meta)), "started_on")
+        await answer(ack, await desk.intervention(user, meta["case_ref"], started,
+                                                  _where_of(meta)), "started_on")
 
     @app.view(blocks.CLOSE_MODAL)
     async def close_submitted(ack: Any, body: dict[str, Any]) -> None:
-        meta = _metadata(body)
+        if (who := await submitted(ack, body, "outcome")) is None:
+            return
+        (user, meta) = who
         outcome, on = _value(body, "outcome"), _date(_value(body, "on"))
         if outcome is None:
             await answer(ack, Reply(False, "Vælg hvorfor sagen slutter.", "outcome"), "outcome")
@@ -208,28 +279,29 @@ def build_app(desk: SlackDesk, signing_secret: str, client: AsyncWebClient) -> A
         if on is None:
             await answer(ack, Reply(False, "Vælg en dato.", "on"), "on")
             return
-        await answer(ack, await desk.close(body["user"]["id"], meta.get("case_ref", ""),
-                                           outcome, on, _value(body, "note") or "",
-                                           _where_of(meta)), "outcome")
+        await answer(ack, await desk.close(user, meta["case_ref"], outcome, on,
+                                           _value(body, "note") or "", _where_of(meta)),
+                     "outcome")
 
     @app.view(blocks.OWNER_MODAL)
     async def owner_submitted(ack: Any, body: dict[str, Any]) -> None:
-        meta = _metadata(body)
-        consultant = _value(body, "consultant")
-        reason = (_value(body, "reason") or "").strip()
+        if (who := await submitted(ack, body, "consultant")) is None:
+            return
+        (user, meta) = who
+        consultant, category = _value(body, "consultant"), _value(body, "category")
         if consultant is None:
             await answer(ack, Reply(False, "Vælg en konsulent.", "consultant"), "consultant")
             return
-        if not reason:
-            await answer(ack, Reply(False, "Skriv en begrundelse.", "reason"), "reason")
+        if category is None:
+            await answer(ack, Reply(False, "Vælg hvorfor.", "category"), "category")
             return
-        await answer(ack, await desk.change_owner(body["user"]["id"], meta.get("case_ref", ""),
-                                                  consultant, reason, _where_of(meta)),
-                     "consultant")
+        await answer(ack, await desk.change_owner(user, meta["case_ref"], consultant, category,
+                                                  (_value(body, "owner_note") or "").strip(),
+                                                  _where_of(meta)), "consultant")
 
     @app.error
     async def failed(error: Exception, body: dict[str, Any]) -> None:
-        log.error("Slack request of type %s failed: %s: %s", body.get("type"),
-                  type(error).__name__, error)
+        log.error("Slack request of type %s failed: %s: %s", str(body.get("type"))[:40],
+                  type(error).__name__, str(error)[:MAX_LOG_CHARS])
 
     return app

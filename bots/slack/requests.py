@@ -1,11 +1,16 @@
 """Requests as Slack sends them to `/slack/events`, signed with the app's signing secret:
 for the demo page (which plays the Slack client) and the tests. The shapes follow Slack's
 documented payloads: `block_actions` and `view_submission` interactions (form field
-`payload`), slash commands (form fields), and Events API callbacks (JSON)."""
+`payload`), slash commands (form fields), and Events API callbacks (JSON). And the other side:
+`verify`, whether a request carries Slack's signature (the service checks it before anything
+reads the body)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +20,30 @@ from bots.slack.fake_api import TEAM_ID
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+# Slack refuses requests older than 5 minutes; so do we (replays).
+MAX_AGE_SECONDS = 5 * 60
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def verify(signing_secret: str, body: bytes, timestamp: str | None, signature: str | None,
+           now: float) -> str | None:
+    """Why the request is not Slack's (a few words, no part of the request), or None if its
+    v0 signature matches `body` at `timestamp` (whole seconds, ASCII digits) within
+    `MAX_AGE_SECONDS` of `now`. The raw bytes are signed, so a body that is not UTF-8 is
+    checked like any other."""
+    if not timestamp or not _TIMESTAMP.fullmatch(timestamp):
+        return "missing or non-numeric X-Slack-Request-Timestamp"
+    if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
+        return "timestamp older than 5 minutes (or in the future)"
+    if not signature or not _SIGNATURE.fullmatch(signature):
+        return "missing or malformed X-Slack-Signature"
+    expected = "v0=" + hmac.new(signing_secret.encode("utf-8"),
+                                b"v0:" + timestamp.encode("ascii") + b":" + body,
+                                hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        return "signature does not match"
+    return None
 
 
 def signed_headers(signing_secret: str, body: str, timestamp: int,

@@ -65,7 +65,8 @@ async def override_owner(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     override = parse_model(OwnerOverride, body)
     return json_response(await request.app[INTAKE].override_owner(
-        case_ref, override.consultant_id, override.reason, principal))
+        case_ref, override.consultant_id, override.reason, principal,
+        category=override.category))
 
 
 def _query(request: web.Request) -> dict[str, Any]:

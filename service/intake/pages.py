@@ -26,6 +26,7 @@ from service.intake.form import (
     facts_patch,
     read_fields,
 )
+from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
 from service.platform.auth import Principal, may_see
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -186,6 +187,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
             principal.role == "consultant" and _owns(principal, case)),
         "facts_values": case_to_fields(case), "facts_errors": {},
         "owner_errors": {}, "owner_values": {}, "close_errors": {},
+        "owner_reasons_choices": [(k, v.capitalize()) for k, v in OWNER_REASONS.items()],
         "close_values": {"on": request.app[CLOCK].today().isoformat()},
         "outcomes": list(CLOSE_OUTCOME.items()), "today": request.app[CLOCK].today(),
         "open_form": "",
@@ -229,21 +231,25 @@ async def change_owner(request: web.Request) -> web.Response:
     case_ref = request.match_info["case_id"]
     values = _form_values(form)
     consultant = values.get("consultant_id", "").strip()
+    category = values.get("category", "").strip()
     reason = values.get("reason", "").strip()
     errors: dict[str, str] = {}
     if consultant not in {c.id for c in request.app[CONFIG].consultants}:
         errors["consultant_id"] = "Vælg en konsulent."
-    if not reason:
-        errors["reason"] = "Skriv kort, hvorfor du vælger ejeren (fx fast konsulent)."
-    elif len(reason) > 500:
-        errors["reason"] = "Højst 500 tegn."
+    if category not in OWNER_REASONS:
+        errors["category"] = "Vælg, hvorfor du vælger ejeren."
+    if len(reason) > MAX_OWNER_NOTE:
+        errors["reason"] = f"Højst {MAX_OWNER_NOTE} tegn."
     if not errors:
         try:
-            await request.app[INTAKE].override_owner(case_ref, consultant, reason, principal)
+            await request.app[INTAKE].override_owner(case_ref, consultant, reason, principal,
+                                                     category=category)
         except NotFound:
             raise not_found(request, "Sagen") from None
-        except Invalid:
-            errors["consultant_id"] = "Konsulenten er ikke aktiv. Vælg en anden."
+        except Invalid as exc:
+            field = exc.errors[0]["field"] if exc.errors else "consultant_id"
+            errors[field] = "Noten indeholder tegn, der ikke kan gemmes." \
+                if field == "reason" else "Konsulenten er ikke aktiv. Vælg en anden."
     if errors:
         return await _case_page(request, principal, 422, owner_values=values,
                                 owner_errors=errors, open_form="owner")

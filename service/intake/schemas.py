@@ -90,9 +90,22 @@ class CaseIntake(CaseFacts):
         return None if value is None else normalise_cpr(value)
 
 
+# Why staff chose the owner by hand: a fixed list, the only words about it that leave
+# fasthold (the intake channel in Slack is told the category, never a note a person typed).
+OwnerReason = Literal["capacity", "regular_employer", "continuity", "geography", "other"]
+OWNER_REASONS: dict[str, str] = {"capacity": "kapacitet", "regular_employer": "fast arbejdsgiver",
+                                 "continuity": "kontinuitet", "geography": "geografi",
+                                 "other": "andet"}
+MAX_OWNER_NOTE = 500
+
+
 class OwnerOverride(_Strict):
     consultant_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    reason: str = Field(min_length=1, max_length=500)
+    category: OwnerReason = Field(
+        default="other", description="why, from a fixed list (capacity, regular employer, "
+        "continuity, geography, other): what Slack's intake channel is told")
+    reason: str = Field(default="", max_length=MAX_OWNER_NOTE,
+                        description="an optional note, kept in fasthold (never sent to Slack)")
 
 
 class DecisionOut(BaseModel):

@@ -20,7 +20,7 @@ from rules.engine import RulesEngine
 from rules.facts import FactsError, validation_errors
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.intake.schemas import CaseIntake
+from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, CaseIntake
 from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
 from service.platform.audit import ReadAudit
@@ -41,6 +41,7 @@ from service.platform.db.models import (
     Meeting,
 )
 from service.platform.errors import Invalid, NotFound
+from service.platform.http import text_problem
 from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.intake")
@@ -77,8 +78,10 @@ class OwnerListener(Protocol):
     """Told, in the transaction that makes the change, that staff chose another owner (the
     Slack notices: the intake channel's post and the new owner's message)."""
 
-    async def owner_changed(self, session: AsyncSession, case: Case, by: str, reason: str
-                            ) -> None: ...
+    async def owner_changed(self, session: AsyncSession, case: Case, by: str, category: str
+                            ) -> None:
+        """`category`: the fixed reason in words (never the note a person typed)."""
+        ...
 
 
 class IntakeService:
@@ -356,8 +359,18 @@ class IntakeService:
         return ["employer"] if changed else []
 
     async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
-                             principal: Principal) -> dict[str, Any]:
-        """Intake staff choose the owner; later planning runs keep it."""
+                             principal: Principal, *, category: str = "other"
+                             ) -> dict[str, Any]:
+        """Intake staff choose the owner; later planning runs keep it. `category`: why, one of
+        `OWNER_REASONS` (what Slack is told); `reason`: an optional note kept in fasthold."""
+        if category not in OWNER_REASONS:
+            raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}")
+        reason = reason.strip()
+        if len(reason) > MAX_OWNER_NOTE:
+            raise Invalid.field("reason", f"must be at most {MAX_OWNER_NOTE} characters")
+        problem = text_problem(reason)
+        if problem:
+            raise Invalid.field("reason", problem)
         async with self.db.write() as session:
             case = await self._get_case(session, case_ref)
             consultant = (await session.execute(select(Consultant).where(
@@ -370,11 +383,13 @@ class IntakeService:
             case.owner_id = consultant.id
             case.owner = consultant
             case.owner_overridden = True
-            case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
+            words = OWNER_REASONS[category]
+            case.owner_reasons = [f"valgt manuelt af {principal.name}: {words}"
+                                  + (f" – {reason}" if reason else "")]
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
-                         {"from": previous, "to": consultant_key})
+                         {"from": previous, "to": consultant_key, "category": category})
             if self.owner_listener is not None and previous != consultant_key:
-                await self.owner_listener.owner_changed(session, case, principal.name, reason)
+                await self.owner_listener.owner_changed(session, case, principal.name, words)
             out = self._out(case)
         self.notify_changed()
         return out

@@ -188,6 +188,8 @@ class MeetingNotifier:
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
         citizen gets the time by letter/email."""
+        if self.slack is not None:  # the owner's Slack messages show the new time
+            await self.slack.meeting_changed(session, meeting)
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
             self._to_citizen(session, meeting, "citizen_meeting", context)

@@ -10,6 +10,8 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from annotated_types import MaxLen
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,14 +19,17 @@ from bots.slack import blocks
 from bots.slack.desk import Reply, Where
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.cases_api import CaseClose
 from service.followup.closing import CaseClosing
 from service.followup.outcomes import CaseOutcomes
+from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, OwnerOverride
 from service.intake.service import IntakeService
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Consultant, SlackEvent
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from service.platform.http import parse_model, text_problem
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
@@ -52,6 +57,46 @@ _DANISH = (
     ("required when the meeting was held", "Svar på, om arbejdsgiveren deltog."),
     ("unknown consultant", "Konsulenten findes ikke."),
 )
+
+
+def max_length_of(model: type[BaseModel], field: str) -> int:
+    """A text field's limit in an API model (the one place it is written)."""
+    return next(m.max_length for m in model.model_fields[field].metadata
+                if isinstance(m, MaxLen))
+
+
+# The modals' text fields: (API model, its field).
+_TEXT_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
+    "note": (CaseClose, "note"), "owner_note": (OwnerOverride, "reason")}
+
+
+def _too_long(limit: int) -> str:
+    return f"Noten må højst være {limit} tegn."
+
+
+NOT_STORABLE = "Noten indeholder tegn, der ikke kan gemmes (fx NUL-tegnet)."
+
+
+def checked(model: type[BaseModel], data: dict[str, Any], fields: dict[str, str],
+            words: dict[str, str]) -> Reply | None:
+    """`data` checked as the API checks it (the same model, the same text rules): None if it
+    passes, else a Reply naming the modal's block. `fields`: API field -> modal block;
+    `words`: modal block -> the Danish message."""
+    problems = [field for field, value in data.items()
+                if isinstance(value, str) and text_problem(value)]
+    if not problems:
+        try:
+            parse_model(model, data, json_mode=True)
+        except Invalid as exc:
+            problems = [str(e.get("field")) for e in exc.errors]
+    for field in problems:
+        block = fields.get(field)
+        if block is not None:
+            value = data.get(field)
+            text = NOT_STORABLE if isinstance(value, str) and text_problem(value) and \
+                block in _TEXT_FIELDS else words[block]
+            return Reply(False, text, block)
+    return Reply(False, "Det kunne ikke registreres.") if problems else None
 
 
 def in_danish(exc: DomainError) -> Reply:
@@ -171,8 +216,17 @@ class ServiceDesk:
             user_id, case_ref, lambda p: self.outcomes.register_intervention(
                 case_ref, started_on, p))
 
+    def max_length(self, field: str) -> int:
+        return max_length_of(*_TEXT_FIELDS[field])
+
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply:
+        refused = checked(CaseClose, {"outcome": outcome, "on": on.isoformat(), "note": note},
+                          {"outcome": "outcome", "on": "on", "note": "note"},
+                          {"outcome": "Vælg hvorfor sagen slutter.", "on": "Vælg en dato.",
+                           "note": _too_long(self.max_length("note"))})
+        if refused is not None:
+            return refused
         return await self._register(user_id, case_ref, lambda p: self.closing.close(
             case_ref, outcome, on, note, p))
 
@@ -213,16 +267,30 @@ class ServiceDesk:
                                             f"{consultant.max_active_cases} sager{full})"))
         return Reply(True), choices
 
-    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str, reason: str,
-                           where: Where | None) -> Reply:
+    def owner_reasons(self) -> list[tuple[str, str]]:
+        return [(key, words.capitalize()) for key, words in OWNER_REASONS.items()]
+
+    async def change_owner(self, user_id: str, case_ref: str, consultant_id: str,
+                           category: str, note: str, where: Where | None) -> Reply:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER, "consultant")
         if principal.role not in CHOOSING_OWNER:
             return Reply(False, ONLY_INTAKE, "consultant")
+        refused = checked(OwnerOverride, {"consultant_id": consultant_id, "category": category,
+                                          "reason": note},
+                          {"consultant_id": "consultant", "category": "category",
+                           "reason": "owner_note"},
+                          {"consultant": "Konsulenten findes ikke.",
+                           "category": "Vælg en af grundene på listen.",
+                           "owner_note": _too_long(MAX_OWNER_NOTE)})
+        if refused is not None:
+            return refused
         try:
-            # The use case tells Slack itself (the intake channel's post, the new owner).
-            await self.intake.override_owner(case_ref, consultant_id, reason, principal)
+            # The use case tells Slack itself (the intake channel's post, the new owner): the
+            # category only; the note stays on the case.
+            await self.intake.override_owner(case_ref, consultant_id, note, principal,
+                                             category=category)
         except (Conflict, Invalid, NotFound, Forbidden) as exc:
             reply = in_danish(exc)
             return Reply(False, reply.text, "consultant")

@@ -66,13 +66,17 @@ class SlackHome:
 
     async def next_meetings(self, session: AsyncSession, consultant_key: str,
                             since: datetime, until: datetime | None = None) -> list[Meeting]:
+        """The active meetings of the consultant's own open cases (by the case's owner, not
+        the meeting's consultant: a case given to another keeps no meeting in the old
+        owner's lists)."""
         conditions = [Meeting.municipality_id == self.municipality,
                       Consultant.key == consultant_key, Meeting.status.in_(ACTIVE_MEETING),
-                      Meeting.start >= since]
+                      Case.closed_on.is_(None), Meeting.start >= since]
         if until is not None:
             conditions.append(Meeting.start < until)
         return list((await session.execute(select(Meeting).join(
-            Consultant, Meeting.consultant_id == Consultant.id).where(*conditions)
+            Case, Meeting.case_id == Case.id).join(
+            Consultant, Case.owner_id == Consultant.id).where(*conditions)
             .order_by(Meeting.start))).unique().scalars())
 
     def item(self, case: Case, text: str) -> HomeItem:

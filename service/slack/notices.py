@@ -3,8 +3,11 @@ outbox message (channel `slack`) in the transaction of the change that caused it
 
 Consultants get a direct message (`chat.postMessage` to their Slack user id); the intake
 channel gets each auto-assignment with its reasons, and the post is updated when someone
-chooses another consultant. Messages are updated in place (`chat.update`) when something is
-registered on the case, so their buttons show what is done.
+chooses another consultant (with the fixed reason category, never the note a person typed).
+Messages are updated in place (`chat.update`) when something is registered on the case or its
+meeting changes, so their buttons show what is done and the meeting's current time. When the
+case gets another owner, the previous owner's newest message about it says so once and
+their older ones are deleted (`chat.delete`): one notice per change.
 
 Privacy: a message carries the case reference, dates, the meeting's time and place and
 links — never CPR, the citizen's name, a diagnosis (the planner's "speciale" reason is
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +47,7 @@ HELD_WORDS = {"workplace": "holdt på arbejdspladsen", "jobcentre": "holdt i job
               "phone": "holdt telefonisk"}
 INTAKE_KIND = "intake_assignment"
 UPDATE_KIND = "slack_update"
+DELETE_KIND = "slack_delete"
 EPHEMERAL_KIND = "slack_ephemeral"
 HOME_KIND = "slack_home"
 # Messages of a case refreshed when something is registered (the newest ones).
@@ -55,6 +60,8 @@ def slack_reasons(reasons: list[Any]) -> list[str]:
     out = []
     for reason in reasons:
         text = str(reason)
+        if text.startswith("valgt manuelt"):
+            continue  # staff's choice, with their note: it stays in fasthold
         out.append("matcher konsulentens speciale" if text.startswith("speciale") else text)
     return list(dict.fromkeys(out))
 
@@ -136,14 +143,20 @@ class SlackNotices:
         if message_id is not None and (await session.execute(select(OutboxMessage.id).where(
                 OutboxMessage.message_id == message_id))).first() is not None:
             return False  # sent before (a reminder, a failure): once is enough
-        card = await self.card(session, case, meeting, note)
+        # The message shows the case's meeting as it is now (the one it is about may be gone).
+        shown = meeting if meeting is not None and meeting.status in ("proposed", "confirmed") \
+            else await self._meeting(session, case)
+        card = await self.card(session, case, shown, note)
         text, body = blocks.case_message(kind, card)
         self.outbox.enqueue(session, Message(
             channel="slack", kind=kind, recipient=user, subject=_subject(text), text=text,
             payload={"method": "chat.postMessage", "text": text, "blocks": body,
-                     "case_ref": case.case_ref},
+                     "case_ref": case.case_ref, "note": note},
             case_id=case.id, meeting_id=meeting.id if meeting is not None else None,
             message_id=message_id))
+        # The owner's earlier messages about the case show what this one shows (the meeting
+        # may have moved since they were sent).
+        await self.refresh(session, case)
         if self.on_change is not None:
             event.listen(session.sync_session, "after_commit", self._changed, once=True)
         return True
@@ -177,50 +190,87 @@ class SlackNotices:
                              "case_ref": case.case_ref},
                     case_id=case.id))
 
-    async def owner_changed(self, session: AsyncSession, case: Case, by: str, reason: str
+    async def owner_changed(self, session: AsyncSession, case: Case, by: str, category: str
                             ) -> None:
-        """Someone chose another owner: the intake channel's posts about the case say so,
-        and the new owner gets the case's message."""
-        text, body = blocks.assignment_message(self.assignment(case, by, reason))
+        """Someone chose another owner (`category`: the fixed reason in words): the intake
+        channel's posts about the case say so, the previous owners' messages are withdrawn
+        (one notice each), and the new owner gets the case's message."""
+        text, body = blocks.assignment_message(self.assignment(case, by, category))
         for row in await self._messages(session, case, (INTAKE_KIND,)):
             self._update(session, row, text, body)
         # The previous owner's messages no longer show the case (need to know).
         owner = self.people.slack_id_of(case.owner.key if case.owner else None)
         moved_text, moved = blocks.moved_message(case.case_ref)
-        for row in await self._messages(session, case, blocks.KINDS):
-            if row.recipient != owner:
-                self._update(session, row, moved_text, moved)
-        meeting = (await session.execute(select(Meeting).where(
-            Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed"))))
-        ).unique().scalar_one_or_none()
-        await self.to_owner(session, "case_assigned", case, meeting)
+        live = await self._live(session, case)
+        told: set[str] = set()
+        for row in live.rows:  # newest first
+            if row.recipient == owner:
+                continue
+            if row.recipient in told:
+                self._delete(session, row)
+            else:
+                self._update(session, row, moved_text, moved, withdraws=True)
+                told.add(row.recipient)
+        await self.to_owner(session, "case_assigned", case, await self._meeting(session, case))
 
-    async def refresh(self, session: AsyncSession, case: Case) -> int:
-        """Re-render the owner's recent messages about the case with what is registered
-        now."""
-        meeting = (await session.execute(select(Meeting).where(
-            Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed"))))
-        ).unique().scalar_one_or_none()
+    async def meeting_changed(self, session: AsyncSession, meeting: Meeting) -> None:
+        """The case's meeting is new or moved: the owner's messages show its time."""
+        await self.refresh(session, meeting.case, meeting)
+
+    async def refresh(self, session: AsyncSession, case: Case, meeting: Meeting | None = None
+                      ) -> int:
+        """Re-render the owner's messages about the case with what is registered now and the
+        case's current meeting (`meeting`, or the case's active one); a message whose content
+        would not change is left alone. Returns how many were updated."""
+        if meeting is None or meeting.status not in ("proposed", "confirmed"):
+            meeting = await self._meeting(session, case)
         owner = self.people.slack_id_of(case.owner.key if case.owner else None)
-        rows = [r for r in await self._messages(session, case, blocks.KINDS)
-                if r.recipient == owner]
+        if owner is None:
+            return 0
+        live = await self._live(session, case)
+        rows = [r for r in live.rows if r.recipient == owner]
+        if not rows:
+            return 0
+        card = await self.card(session, case, meeting)
+        updated = 0
         for row in rows:
-            card = CaseCard.from_json({**(await self.card(session, case, meeting)).to_json(),
-                                       "meeting": self._meeting_of(row)})
-            text, body = blocks.case_message(row.kind, card)
+            note = str((row.payload or {}).get("note") or "")
+            text, body = blocks.case_message(row.kind, replace(card, note=note))
+            if live.shown.get(row.id) == body:
+                continue
             self._update(session, row, text, body)
-        return len(rows)
+            updated += 1
+        return updated
 
-    @staticmethod
-    def _meeting_of(row: OutboxMessage) -> str:
-        """The meeting line a message showed (a message keeps the meeting it was about)."""
-        for block in (row.payload or {}).get("blocks") or []:
-            text = ((block or {}).get("text") or {}).get("text") or ""
-            for line in str(text).splitlines():
-                if line.startswith("*Møde:* "):
-                    return line.removeprefix("*Møde:* ").replace("&lt;", "<").replace(
-                        "&gt;", ">").replace("&amp;", "&")
-        return ""
+    async def _meeting(self, session: AsyncSession, case: Case) -> Meeting | None:
+        """The case's active meeting (the newest, should a move be half done)."""
+        return (await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed")))
+            .order_by(Meeting.id.desc()).limit(1))).unique().scalar_one_or_none()
+
+    async def _live(self, session: AsyncSession, case: Case) -> _Live:
+        """The case's consultant messages not withdrawn (newest first, at most
+        `REFRESH_LIMIT`), and the blocks each shows now."""
+        rows = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.case_id == case.id, OutboxMessage.channel == "slack",
+            OutboxMessage.kind.in_((*blocks.KINDS, UPDATE_KIND, DELETE_KIND)))
+            .order_by(OutboxMessage.id))).scalars().all()
+        shown: dict[int, list[Any]] = {}
+        gone: set[int] = set()
+        for row in rows:
+            payload = row.payload or {}
+            if row.kind in blocks.KINDS:
+                shown[row.id] = list(payload.get("blocks") or [])
+                continue
+            target = payload.get("update_of")
+            if not isinstance(target, int):
+                continue
+            if row.kind == DELETE_KIND or payload.get("withdraws"):
+                gone.add(target)
+            else:
+                shown[target] = list(payload.get("blocks") or [])
+        live = [r for r in reversed(rows) if r.kind in blocks.KINDS and r.id not in gone]
+        return _Live(live[:REFRESH_LIMIT], shown)
 
     async def _messages(self, session: AsyncSession, case: Case, kinds: tuple[str, ...]
                         ) -> list[OutboxMessage]:
@@ -230,11 +280,23 @@ class SlackNotices:
             .limit(REFRESH_LIMIT))).scalars())
 
     def _update(self, session: AsyncSession, row: OutboxMessage, text: str,
-                body: list[dict[str, Any]]) -> None:
+                body: list[dict[str, Any]], withdraws: bool = False) -> None:
+        payload: dict[str, Any] = {"method": "chat.update", "update_of": row.id, "text": text,
+                                   "blocks": body,
+                                   "case_ref": (row.payload or {}).get("case_ref")}
+        if withdraws:
+            payload["withdraws"] = True
         self.outbox.enqueue(session, Message(
             channel="slack", kind=UPDATE_KIND, recipient=row.recipient, subject=_subject(text),
-            text=text, payload={"method": "chat.update", "update_of": row.id, "text": text,
-                                "blocks": body, "case_ref": (row.payload or {}).get("case_ref")},
+            text=text, payload=payload, case_id=row.case_id))
+
+    def _delete(self, session: AsyncSession, row: OutboxMessage) -> None:
+        """The message goes from the recipient's DM (an older one about a case no longer
+        theirs: the newest says it moved)."""
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind=DELETE_KIND, recipient=row.recipient, subject="",
+            text="", payload={"method": "chat.delete", "update_of": row.id,
+                              "case_ref": (row.payload or {}).get("case_ref")},
             case_id=row.case_id))
 
     def ephemeral(self, session: AsyncSession, user: str, channel: str, text: str) -> None:
@@ -269,6 +331,12 @@ def _subject(text: str) -> str:
                   ":inbox_tray:", ":arrows_counterclockwise:"):
         first = first.replace(emoji, "")
     return first.strip()[:200]
+
+
+@dataclass(frozen=True)
+class _Live:
+    rows: list[OutboxMessage]
+    shown: dict[int, list[Any]]
 
 
 def today_week_bounds(today: date) -> tuple[date, date]:

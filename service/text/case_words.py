@@ -32,6 +32,7 @@ MESSAGE_KIND = {
     "deadline_at_risk": "Frist i fare", "case_assigned": "Ny sag til konsulenten",
     "intake_assignment": "Tildeling i visitationens kanal", "slack_update": "Opdatering",
     "slack_fallback": "E-mail i stedet for Slack",
+    "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
 }
 CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
                  "dismissed": "Opsagt", "moved": "Flyttet til andet forløb", "other": "Andet"}

@@ -154,11 +154,14 @@ async def test_owner_and_closing_forms(staff_on_both: Staff) -> None:
     response, page = await intake_browser.post("/cases/k-100/owner", {"consultant_id": "",
                                                                       "reason": ""})
     assert response.status == 422
-    assert "Skriv kort, hvorfor" in _text(page) and "Vælg en konsulent." in _text(page)
+    assert "Vælg, hvorfor" in _text(page) and "Vælg en konsulent." in _text(page)
     response, page = await intake_browser.post("/cases/k-100/owner", {
-        "consultant_id": "anna", "reason": "fast konsulent for Ågård"})
+        "consultant_id": "anna", "category": "regular_employer",
+        "reason": "fast konsulent for Ågård"})
     assert response.status == 200 and "Ejeren er ændret" in page
-    assert "valgt manuelt af test-intake: fast konsulent for Ågård" in _text(page)
+    # The fixed reason and the note (the note only here, in fasthold; never in Slack).
+    assert "valgt manuelt af test-intake: fast arbejdsgiver – fast konsulent for Ågård" in \
+        _text(page)
 
     # The owning consultant (the test consultant is "anna") sees and may close it.
     mine = await staff.login("consultant")

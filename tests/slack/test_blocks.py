@@ -56,8 +56,8 @@ def test_the_intake_post_and_modals_fit() -> None:
     choices = [(f"c{i}", f"Konsulent nummer {i} med et langt navn (12/37 sager)" * 3)
                for i in range(150)]
     for modal in (blocks.meeting_modal("k1", meta), blocks.intervention_modal(
-            "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta),
-            blocks.owner_modal("k1", choices, meta)):
+            "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta, 1000),
+            blocks.owner_modal("k1", choices, [("other", "Andet")], meta, 500)):
         assert _modal_fits(modal), modal["title"]
         for node in walk(modal):
             if "options" in node:

@@ -229,9 +229,12 @@ async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
         modal = page.locator("form.modal")
         await expect(modal).to_contain_text("Skift konsulent")
         await modal.locator("select[name=consultant]").select_option(index=1)
-        await modal.locator("textarea[name=reason]").fill("kender virksomheden")
+        await modal.locator("select[name=category]").select_option("regular_employer")
+        await modal.locator("textarea[name=owner_note]").fill("kender virksomheden")
         await modal.get_by_role("button", name="Skift").click()
         await wait_until(lambda: shows(fake, channel, "flyttet til"), what="the post updated")
+        assert shows(fake, channel, "fast arbejdsgiver")
+        assert not shows(fake, channel, "kender virksomheden")  # the note stays in fasthold
         owner = await owner_slack_id(demo, "demo-3")
         assert owner != first_owner
         dm = fake.dm_channel(owner)

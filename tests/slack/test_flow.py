@@ -105,17 +105,26 @@ async def test_a_case_from_assignment_to_closing(api: Api, slack_api: FakeSlackA
     assert owner not in labels and all("sager" in label for label in labels.values())
     new_owner = next(iter(labels))
     resp = await post_signed(api, view_submission(INTAKE_USER, modal.view, {
-        "consultant": new_owner, "reason": "kender virksomheden"}))
+        "consultant": new_owner, "category": "regular_employer",
+        "owner_note": "kender virksomheden"}))
     assert resp.status == 200 and not (await resp.text()).strip(), await resp.text()
     fake.close_view(modal.view_id)
     _, new_user = await owner_of(api, "slack-1")
     assert new_user != user
     await wait_until(lambda: "flyttet til" in texts(post), what="the channel post updated")
-    assert "kender virksomheden" in texts(post)
+    # The fixed reason reaches Slack; the note typed with it stays in fasthold.
+    assert "fast arbejdsgiver" in texts(post) and "kender virksomheden" not in texts(post)
     new_dm = await message_to(fake, fake.dm_channel(new_user), "Ny sag til dig")
-    # The previous owner's message no longer shows the case.
-    await wait_until(lambda: "flyttet til en anden konsulent" in texts(new_case) and
-                     not buttons(new_case), what="the old owner's DM withdrawn")
+    # The previous owner's messages no longer show the case: the newest says it moved (once),
+    # the older ones are gone.
+    def old_owners_messages() -> list[str]:
+        return [texts(p) for p in fake.conversation(dm)
+                if p.ephemeral_for is None and "slack-1" in texts(p)]
+
+    await wait_until(lambda: len(old_owners_messages()) == 1 and
+                     "flyttet til en anden konsulent" in old_owners_messages()[0],
+                     what=lambda: f"one withdrawn message, not {old_owners_messages()}")
+    assert not any(buttons(p) for p in fake.conversation(dm) if p.ephemeral_for is None)
 
     # The new owner registers the meeting (held by phone, employer took part) and closes.
     await api.client.app[JOBS].wait_idle()
