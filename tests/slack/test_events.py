@@ -5,6 +5,9 @@ again only when it changed."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +18,7 @@ from bots.slack.requests import FORM, JSON, event_callback, signed_headers, slas
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
 from service.platform.db.models import AuditEntry, OutboxMessage, SlackEvent
+from service.slack.api import MAX_SLACK_BODY
 from tests.conftest import SLACK_SIGNING_SECRET, Api, SmtpSink, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
@@ -140,3 +144,52 @@ async def test_slack_messages_go_through_the_outbox(api: Api, slack_api: FakeSla
         kinds = set((await session.execute(select(OutboxMessage.kind).where(
             OutboxMessage.channel == "slack"))).scalars())
     assert {"case_assigned", "intake_assignment"} <= kinds
+
+
+async def test_the_body_is_checked_before_anyone_reads_it(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Larger than anything Slack sends: 413 before the signature is checked (declared or
+    chunked). Unsigned, stale or with a timestamp that is no number: 401, logged in one short
+    line that carries nothing of the request (a stale close-modal submission carries what a
+    person typed about a citizen's health)."""
+    caplog.set_level(logging.DEBUG)
+    big = b"payload=" + b"x" * MAX_SLACK_BODY
+    resp = await api.client.post("/slack/events", data=big, headers={"Content-Type": FORM})
+    assert resp.status == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(MAX_SLACK_BODY // 65536 + 2):
+            yield b"y" * 65536
+
+    resp = await api.client.post("/slack/events", data=chunks(),
+                                 headers={"Content-Type": FORM})
+    assert resp.status == 413
+    for timestamp in ("abc", "1e9", "", "١٧٠٠٠٠٠٠٠٠", "-1", "+" + str(now_seconds())):
+        headers = {**signed_headers(SLACK_SIGNING_SECRET, "x=1", now_seconds(), FORM),
+                   "X-Slack-Request-Timestamp": timestamp}
+        resp = await api.client.post("/slack/events", data="x=1", headers=headers)
+        assert resp.status == 401, timestamp
+    stale = slash_command(ANNA, "sygemeldt med depression " + "z" * 200_000)
+    for _ in range(20):
+        resp = await post_signed(api, stale, timestamp=now_seconds() - 10 * 60)
+        assert resp.status == 401
+    resp = await api.client.post("/slack/events", data=stale, headers={
+        "Content-Type": FORM, "X-Slack-Request-Timestamp": str(now_seconds()),
+        "X-Slack-Signature": "v0=" + "0" * 64})
+    assert resp.status == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "depression" not in logged and "zzzz" not in logged
+    assert all(len(r.getMessage()) < 400 for r in caplog.records)
+    assert "Slack request refused (401)" in logged
+
+
+async def test_a_signed_body_that_is_not_utf8_is_400(api: Api) -> None:
+    body = b"payload=\xff\xfe"
+    timestamp = str(now_seconds())
+    signature = "v0=" + hmac.new(SLACK_SIGNING_SECRET.encode(),
+                                 b"v0:" + timestamp.encode() + b":" + body,
+                                 hashlib.sha256).hexdigest()
+    resp = await api.client.post("/slack/events", data=body, headers={
+        "Content-Type": FORM, "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature})
+    assert resp.status == 400

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bots.slack.fake_api import FakeSlackApi
-from bots.slack.requests import block_action, view_submission
+from bots.slack.requests import block_action, slash_command, view_submission
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
-from service.platform.db.models import Case, Meeting
+from service.platform.db.models import Case, Consultant, Meeting
 from tests.conftest import Api, SmtpSink, local_now, today_local, wait_until
 from tests.meetings.email_cases import body, intake
-from tests.slack.slack_helpers import ANNA, post_signed, start_slack_api
+from tests.slack.slack_helpers import ANNA, BO, post_signed, start_slack_api
 from tests.slack.test_reminders import FIXED
 
 
@@ -91,3 +91,36 @@ async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api:
     await wait_until(lambda: len(slack_api.calls_of("views.publish")) == published + 1,
                      what="the tab published again after the registration")
     assert "Intet kræver handling" in str(slack_api.homes[ANNA])
+
+
+async def test_a_consultant_sees_only_the_cases_they_own(api: Api) -> None:
+    """Lists follow the case's owner, not the meeting's consultant: a case given to Bo whose
+    meeting (still) has Anna's name is in Bo's `/fasthold næste` and week, not Anna's."""
+    await intake(api, body("given-1", employer=FIXED))  # Anna's fixed employer
+    resp = await api.client.put("/api/cases/given-1/owner", json={
+        "consultant_id": "bo", "category": "capacity"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    async with api.client.app[DB].write() as session:
+        anna = (await session.execute(select(Consultant).where(Consultant.key == "anna"))
+                ).scalar_one()
+        case = (await session.execute(select(Case).where(Case.case_ref == "given-1"))
+                ).unique().scalar_one()
+        # The meeting left with Anna (whatever planning does about it by now).
+        meeting = (await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.status.in_(("proposed", "confirmed"))))
+        ).unique().scalar_one_or_none()
+        if meeting is None:
+            start = local_now().replace(second=0, microsecond=0) + timedelta(days=1)
+            meeting = Meeting(municipality_id=case.municipality_id, case_id=case.id,
+                              kind="jobcenter_meeting", status="proposed", start=start,
+                              end=start + timedelta(hours=1))
+            session.add(meeting)
+        meeting.consultant_id = anna.id
+    for user, shown in ((ANNA, False), (BO, True)):
+        resp = await post_signed(api, slash_command(user, "næste"))
+        assert ("given-1" in str(await resp.json())) is shown, user
+        resp = await post_signed(api, slash_command(user, "mine"))
+        assert ("given-1" in str(await resp.json())) is shown, user
+    week, action, open_cases = await board(api)  # Anna's Home tab
+    assert not [i for i in week + action + open_cases if i.startswith("given-1")]

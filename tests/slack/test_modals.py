@@ -1,0 +1,116 @@
+"""Modal submissions the bot did not write as it wrote them — `private_metadata` that is no
+JSON, cut short or of another shape, text longer than the API takes or with a character no
+database stores — are answered in the modal with a Danish message naming the field (never a
+5xx), and nothing is stored. The Slack modals apply the API's limits for the same fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bots.slack import blocks
+from bots.slack.fake_api import FakeSlackApi
+from bots.slack.listeners import STALE_FORM
+from bots.slack.requests import view_submission
+from service.config import MunicipalityConfig
+from service.followup.cases_api import CaseClose
+from service.intake.schemas import MAX_OWNER_NOTE
+from service.keys import DB
+from service.platform.db.models import Case
+from service.slack.desk import max_length_of
+from tests.conftest import Api, SmtpSink, local_now
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
+from tests.slack.test_reminders import FIXED
+
+META = {"case_ref": "anna-1"}
+TODAY = local_now().date().isoformat()
+# (user, modal, values) for each modal the bot opens.
+MODALS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
+    "meeting": (ANNA, blocks.meeting_modal("anna-1", META),
+                {"place": "workplace", "employer_took_part": "yes"}),
+    "intervention": (ANNA, blocks.intervention_modal("anna-1", TODAY, META),
+                     {"started_on": TODAY}),
+    "close": (ANNA, blocks.close_modal("anna-1", TODAY, META, 1000),
+              {"outcome": "recovered", "on": TODAY}),
+    "owner": (INTAKE_USER, blocks.owner_modal("anna-1", [("bo", "Bo")],
+                                              [("capacity", "Kapacitet")], META, 500),
+              {"consultant": "bo", "category": "capacity"}),
+}
+
+
+@pytest.fixture
+async def api(demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+              smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    async for running in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        await intake(running, body("anna-1", employer=FIXED))
+        yield running
+
+
+async def submit(api: Api, name: str, metadata: Any = None,
+                 values: dict[str, str] | None = None) -> dict[str, Any]:
+    user, view, defaults = MODALS[name]
+    if metadata is not None:
+        view = {**view, "private_metadata": metadata}
+    resp = await post_signed(api, view_submission(user, view, {**defaults, **(values or {})}))
+    assert resp.status == 200, (name, metadata, await resp.text())
+    text = await resp.text()
+    return json.loads(text) if text.strip() else {}
+
+
+async def the_case(api: Api) -> Case:
+    async with api.client.app[DB].read() as session:
+        return (await session.execute(select(Case).where(Case.case_ref == "anna-1"))
+                ).unique().scalar_one()
+
+
+async def test_metadata_the_bot_did_not_write_is_a_clear_error(api: Api) -> None:
+    for metadata in ("ikke json", '{"case_ref": "anna-1"', "[1]", '{"case_ref": 5}', "null",
+                     '""', '{"channel": "D0DEMO001"}', 5, {"case_ref": "anna-1"}, ["anna-1"],
+                     True):
+        for name in MODALS:
+            answer = await submit(api, name, metadata)
+            assert answer.get("response_action") == "errors", (name, metadata, answer)
+            assert list(answer["errors"].values()) == [STALE_FORM], (name, answer)
+    case = await the_case(api)
+    assert case.closed_on is None and case.intervention_started_on is None
+    assert case.owner is not None and case.owner.key == "anna"
+
+
+async def test_text_fields_keep_to_the_apis_limits(api: Api) -> None:
+    note_limit = max_length_of(CaseClose, "note")
+    assert blocks.close_modal("k", TODAY, META, note_limit)["blocks"][3]["element"][
+        "max_length"] == note_limit
+    answer = await submit(api, "close", values={"note": "x" * 100_000 + "\x00"})
+    assert answer == {"response_action": "errors", "errors": {
+        "note": "Noten indeholder tegn, der ikke kan gemmes (fx NUL-tegnet)."}}
+    answer = await submit(api, "close", values={"note": "x" * (note_limit + 1)})
+    assert answer == {"response_action": "errors", "errors": {
+        "note": f"Noten må højst være {note_limit} tegn."}}
+    answer = await submit(api, "close", values={"outcome": "recovered", "on": "2026-02-30"})
+    assert answer["errors"] == {"on": "Vælg en dato."}
+    assert (await the_case(api)).closed_on is None
+    answer = await submit(api, "owner", values={"owner_note": "x" * (MAX_OWNER_NOTE + 1)})
+    assert answer == {"response_action": "errors", "errors": {
+        "owner_note": f"Noten må højst være {MAX_OWNER_NOTE} tegn."}}
+    answer = await submit(api, "owner", values={"owner_note": "a\x00b"})
+    assert answer["errors"] == {
+        "owner_note": "Noten indeholder tegn, der ikke kan gemmes (fx NUL-tegnet)."}
+    case = await the_case(api)
+    assert case.owner is not None and case.owner.key == "anna"
+    # Within the limits both are taken.
+    assert await submit(api, "owner", values={"owner_note": "y" * MAX_OWNER_NOTE}) == {}
+    assert (await the_case(api)).owner_reasons[0].endswith("y" * MAX_OWNER_NOTE)
+
+
+async def test_a_meeting_is_registered_with_both_answers(api: Api) -> None:
+    """No question in the meeting modal is optional: the employer question has an answer for
+    a meeting that was not held, and a held meeting needs yes or no."""
+    _, view, _ = MODALS["meeting"]
+    assert all(not b.get("optional") for b in view["blocks"] if b.get("type") == "input")
+    answer = await submit(api, "meeting", values={"employer_took_part": "not_held"})
+    assert answer["errors"] == {"employer_took_part": "Mødet blev holdt: svar ja eller nej."}
