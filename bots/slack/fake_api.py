@@ -59,6 +59,7 @@ class OpenedView:
     user_id: str
     view: dict[str, Any]
     closed: bool = False
+    place: str = ""  # where the demo page showed it opening (it closes when the user leaves)
 
 
 @dataclass

@@ -195,9 +195,7 @@ def _render(request: web.Request, query: Mapping[str, str], *,
         return web.Response(status=404, text="Demo-Slack kører kun med --demo uden "
                             "FASTHOLD_SLACK_BOT_TOKEN.", charset="utf-8")
     conversations = _conversations(request, fake)
-    key = query.get("c") or (conversations[0].key if conversations else "")
-    current = next((c for c in conversations if c.key == key), None)
-    tab = query.get("fane", "beskeder")
+    current, tab = _where(conversations, query)
     actors = current.actors if current else []
     actor = query.get("som", "") if query.get("som") in dict(actors) else (
         actors[0][0] if actors else "")
@@ -207,6 +205,10 @@ def _render(request: web.Request, query: Mapping[str, str], *,
                     if p.ephemeral_for in (None, actor)]
     home = fake.homes.get(actor) if current and current.key != INTAKE else None
     modal = fake.open_view(actor) if actor else None
+    if modal is not None and modal.place and modal.place != _place(current, tab):
+        # Slack closes a modal when its user goes elsewhere; reloading the page keeps it.
+        fake.close_view(modal.view_id)
+        modal = None
     html = _env.get_template("slack.html").render(
         conversations=conversations, current=current, tab=tab, actor=actor,
         actor_name=dict(actors).get(actor, actor), actors=actors, messages=messages,
@@ -219,6 +221,18 @@ def _render(request: web.Request, query: Mapping[str, str], *,
                             if p.ephemeral_for is None]) for c in conversations})
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
                         headers=HEADERS)
+
+
+def _where(conversations: list[Conversation], query: Mapping[str, str]
+           ) -> tuple[Conversation | None, str]:
+    """The conversation and tab a page address (`c`, `fane`) shows."""
+    key = query.get("c") or (conversations[0].key if conversations else "")
+    return next((c for c in conversations if c.key == key), None), \
+        "hjem" if query.get("fane") == "hjem" else "beskeder"
+
+
+def _place(current: Conversation | None, tab: str) -> str:
+    return f"{current.key if current else ''}/{tab}"
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -259,7 +273,13 @@ async def click(request: web.Request) -> web.StreamResponse:
     body = block_action(user, form.get("action_id", ""), form.get("value", ""),
                         fake.issue_trigger(user), form.get("channel") or None,
                         form.get("ts") or None)
+    before = fake.open_view(user)
     await _to_slack_events(request, body, FORM)
+    opened = fake.open_view(user)
+    if opened is not None and opened is not before:
+        opened.place = _place(*_where(_conversations(request, fake), _query(form)))
+        if before is not None:
+            fake.close_view(before.view_id)  # one modal at a time, as in Slack
     raise _back(form)
 
 

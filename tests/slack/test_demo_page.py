@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
+from yarl import URL
 
 from bots.slack.fake_api import FakeSlackApi
 from service.app import create_app
@@ -287,3 +288,42 @@ async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
             "\n".join(sequence(fake, "demo-3")) + "\n", encoding="utf-8")
     finally:
         await context.close()
+
+
+async def test_a_modal_stays_until_its_user_leaves_and_every_link_works(demo: Demo) -> None:
+    """After a refusal in a modal the page's links lead to pages (not to the form's POST
+    address: 405); the modal stays open when the page is loaded again, and closes (as Slack
+    closes it) when its user goes to another conversation or tab. The meeting modal asks
+    nothing it calls optional ("valgfri") and then requires."""
+    await login(demo)
+    await intake(demo.api, body("demo-4"))
+    user = await owner_slack_id(demo, "demo-4")
+    await wait_until(lambda: any("Ny sag til dig" in texts(p) for p in
+                                 demo.fake.conversation(demo.fake.dm_channel(user))))
+    html = await page(demo, f"c={user}")
+    await demo.api.client.post("/demo/slack/klik", data=button_form(html, "close_case"),
+                               allow_redirects=False)
+    html = await page(demo, f"c={user}")
+    view_id = re.search(r'name="view_id" value="([^"]+)"', html)
+    assert view_id
+    future = (local_now() + timedelta(days=3)).date().isoformat()
+    resp = await demo.api.client.post("/demo/slack/modal", data={
+        "csrf": csrf(html), "user": user, "view_id": view_id.group(1), "back": f"c={user}",
+        "outcome": "recovered", "on": future})
+    assert resp.status == 422
+    refused = await resp.text()
+    links = [link.replace("&amp;", "&") for link in re.findall(r'<a[^>]* href="([^"]+)"',
+                                                               refused)]
+    own = [link for link in links if not link.startswith("http")]
+    assert own and all(link.startswith("/demo/slack?") for link in own), own
+    assert 'class="modal"' in await page(demo, f"c={user}")  # loaded again: still open
+    home = next(link for link in own if "fane=hjem" in link)
+    resp = await demo.api.client.get(resp.url.join(URL(home)).path_qs)
+    assert resp.status == 200 and 'class="modal"' not in await resp.text()
+    assert 'class="modal"' not in await page(demo, f"c={user}")  # left: closed
+    assert demo.fake.open_view(user) is None
+
+    await demo.api.client.post("/demo/slack/klik", data=button_form(
+        await page(demo, f"c={user}"), "register_meeting"), allow_redirects=False)
+    html = await page(demo, f"c={user}")
+    assert "Deltog arbejdsgiveren?" in html and "valgfri" not in html
