@@ -22,6 +22,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack import blocks
@@ -30,6 +31,7 @@ from bots.slack.desk import Reply, SlackDesk, Where
 log = logging.getLogger("fasthold.slack")
 
 COMMAND = "/fasthold"
+COULD_NOT_OPEN = "Formularen kunne ikke åbnes (Slack svarede ikke i tide). Prøv igen."
 STALE_FORM = "Formularen kan ikke læses (den er forældet eller ændret). Luk den, og åbn den " \
              "igen fra beskeden."
 # Log lines from bolt are cut to this many characters (no request body in full, ever).
@@ -55,8 +57,12 @@ def bolt_logger() -> logging.Logger:
     return logger
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _where(body: dict[str, Any]) -> Where | None:
-    container = body.get("container") or {}
+    container = _dict(body.get("container"))
     channel, ts = container.get("channel_id"), container.get("message_ts")
     if isinstance(channel, str) and isinstance(ts, str):
         return Where(channel, ts)
@@ -131,10 +137,10 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
         return await next()
 
     async def refuse(reply: Reply, body: dict[str, Any]) -> None:
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        channel = _dict(body.get("channel")).get("id") or _dict(body.get("container")).get(
             "channel_id")
         user = _user(body)
-        if channel and user:
+        if isinstance(channel, str) and channel and user:
             await desk.tell(user, str(channel), reply.text)
 
     @app.event("app_home_opened")
@@ -166,6 +172,17 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
                                ) -> None:
         await contact(ack, body, action, "employer")
 
+    async def show(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]
+                   ) -> None:
+        """Open the modal; Slack may refuse (a trigger id older than 3 seconds): the user is
+        told so, ephemerally."""
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("Slack: views.open refused: %s",
+                        str(_dict(exc.response.data).get("error"))[:60])
+            await refuse(Reply(False, COULD_NOT_OPEN), body)
+
     def metadata_of(body: dict[str, Any], case_ref: str) -> dict[str, str]:
         where = _where(body)
         return {"case_ref": case_ref, **({"channel": where.channel, "ts": where.ts}
@@ -181,8 +198,7 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
         if not reply.ok:
             await refuse(reply, body)
             return
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=view(case_ref, metadata_of(body, case_ref)))
+        await show(client, body, view(case_ref, metadata_of(body, case_ref)))
 
     @app.action(blocks.REGISTER_MEETING)
     async def register_meeting(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -215,7 +231,7 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
         if not reply.ok:
             await refuse(reply, body)
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=blocks.owner_modal(
+        await show(client, body, blocks.owner_modal(
             case_ref, choices, desk.owner_reasons(), metadata_of(body, case_ref),
             desk.max_length("owner_note")))
 

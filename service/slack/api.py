@@ -67,9 +67,13 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return _refused(request, 400, "body is not UTF-8")
-    return await to_aiohttp_response(await bolt.async_dispatch(AsyncBoltRequest(
-        body=text, query=request.query_string,
-        headers=request.headers)))  # type: ignore[arg-type]
+    try:
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        # Signed, but not of Slack's shapes (bolt reads its parts as it parses it).
+        return _refused(request, 400, f"not a Slack payload ({type(exc).__name__})")
+    return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,21 +8,22 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
 
 from bots.slack import blocks
 from bots.slack.fake_api import FakeSlackApi
-from bots.slack.listeners import STALE_FORM
-from bots.slack.requests import view_submission
+from bots.slack.listeners import COULD_NOT_OPEN, STALE_FORM
+from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
 from service.followup.cases_api import CaseClose
 from service.intake.schemas import MAX_OWNER_NOTE
 from service.keys import DB
 from service.platform.db.models import Case
 from service.slack.desk import max_length_of
-from tests.conftest import Api, SmtpSink, local_now
+from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
 from tests.slack.test_reminders import FIXED
@@ -114,3 +115,25 @@ async def test_a_meeting_is_registered_with_both_answers(api: Api) -> None:
     assert all(not b.get("optional") for b in view["blocks"] if b.get("type") == "input")
     answer = await submit(api, "meeting", values={"employer_took_part": "not_held"})
     assert answer["errors"] == {"employer_took_part": "Mødet blev holdt: svar ja eller nej."}
+
+
+async def test_clicks_of_another_shape_are_answered(api: Api, slack_api: FakeSlackApi
+                                                    ) -> None:
+    """Signed interactions whose parts have other types than Slack's: acknowledged (or 400
+    when bolt cannot read them), nothing done, never a 5xx; a modal Slack will not open (an
+    expired trigger) is told to the user."""
+    for changes in ({"user": "U0DEMO001"}, {"user": None}, {"container": "x"},
+                    {"channel": 5, "container": ["D0DEMO001"]}, {"trigger_id": 7}):
+        for action in ("contact_citizen", "close_case", "change_owner"):
+            payload = {"type": "block_actions", "user": {"id": ANNA}, "trigger_id": "1.x.y",
+                       "actions": [{"type": "button", "action_id": action, "block_id": "b",
+                                    "value": "anna-1", "action_ts": "1"}], **changes}
+            resp = await post_signed(api, urlencode({"payload": json.dumps(payload)}))
+            assert resp.status in (200, 400), (changes, action, await resp.text())
+    assert (await the_case(api)).closed_on is None
+    resp = await post_signed(api, block_action(ANNA, "close_case", "anna-1", "expired.trigger",
+                                               "D0DEMO001", "1764230400.000001"))
+    assert resp.status == 200
+    told = await wait_until(lambda: [p.text for p in slack_api.conversation("D0DEMO001")
+                                     if p.ephemeral_for == ANNA], what="Anna told")
+    assert told == [COULD_NOT_OPEN]
