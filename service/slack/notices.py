@@ -269,15 +269,17 @@ class SlackNotices:
                 gone.add(target)
             else:
                 shown[target] = list(payload.get("blocks") or [])
-        live = [r for r in reversed(rows) if r.kind in blocks.KINDS and r.id not in gone]
+        # A message Slack never took (failed: e-mailed instead) has nothing to update.
+        live = [r for r in reversed(rows)
+                if r.kind in blocks.KINDS and r.id not in gone and r.status != "failed"]
         return _Live(live[:REFRESH_LIMIT], shown)
 
     async def _messages(self, session: AsyncSession, case: Case, kinds: tuple[str, ...]
                         ) -> list[OutboxMessage]:
         return list((await session.execute(select(OutboxMessage).where(
             OutboxMessage.case_id == case.id, OutboxMessage.channel == "slack",
-            OutboxMessage.kind.in_(kinds)).order_by(OutboxMessage.id.desc())
-            .limit(REFRESH_LIMIT))).scalars())
+            OutboxMessage.kind.in_(kinds), OutboxMessage.status != "failed")
+            .order_by(OutboxMessage.id.desc()).limit(REFRESH_LIMIT))).scalars())
 
     def _update(self, session: AsyncSession, row: OutboxMessage, text: str,
                 body: list[dict[str, Any]], withdraws: bool = False) -> None:
