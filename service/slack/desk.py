@@ -22,7 +22,7 @@ from service.config import MunicipalityConfig
 from service.followup.cases_api import CaseClose
 from service.followup.closing import CaseClosing
 from service.followup.outcomes import CaseOutcomes
-from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, OwnerOverride
+from service.intake.schemas import OWNER_REASONS, OwnerOverride
 from service.intake.service import IntakeService
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
@@ -283,7 +283,7 @@ class ServiceDesk:
                            "reason": "owner_note"},
                           {"consultant": "Konsulenten findes ikke.",
                            "category": "Vælg en af grundene på listen.",
-                           "owner_note": _too_long(MAX_OWNER_NOTE)})
+                           "owner_note": _too_long(self.max_length("owner_note"))})
         if refused is not None:
             return refused
         try:
