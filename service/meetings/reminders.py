@@ -77,15 +77,15 @@ class Reminders:
                         context = notifier.people(meeting) | {
                             "proposed": danish_slot(meeting.start, meeting.end),
                             "link": notifier.link(meeting)}
-                        notifier.email(session, meeting, "employer_reminder", recipient,
-                                       context)
-                        count += 1
+                        if await notifier.email(session, meeting, "employer_reminder",
+                                                recipient, context):
+                            count += 1
                 elif meeting.status == "confirmed" \
                         and meeting.start.date() == today + timedelta(days=1) \
                         and (meeting.id, "employer_day_before") not in sent:
-                    notifier.email(session, meeting, "employer_day_before", recipient,
-                                   notifier.people(meeting))
-                    count += 1
+                    if await notifier.email(session, meeting, "employer_day_before",
+                                            recipient, notifier.people(meeting)):
+                        count += 1
         if count:
             log.info("%s reminder(s) queued", count)
         return count
