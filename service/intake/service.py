@@ -81,14 +81,25 @@ class OwnerListener(Protocol):
                             ) -> None: ...
 
 
+class OwnerMeetings(Protocol):
+    """Moves the case's active meeting (and open tasks) to the new owner, or withdraws it, in
+    the transaction that changes the owner (`service.meetings.owner_change`). Returns what was
+    done: `none`, `withdrawn` or `moved`."""
+
+    async def owner_changed(self, session: AsyncSession, case: Case, owner: Consultant
+                            ) -> str: ...
+
+
 class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
-                 cipher: DataCipher, owner_listener: OwnerListener | None = None) -> None:
+                 cipher: DataCipher, owner_listener: OwnerListener | None = None,
+                 owner_meetings: OwnerMeetings | None = None) -> None:
         self.db = db
         self.owner_listener = owner_listener
+        self.owner_meetings = owner_meetings
         self.cipher = cipher
         self.reads = reads
         self.config = config
@@ -357,9 +368,15 @@ class IntakeService:
 
     async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
                              principal: Principal) -> dict[str, Any]:
-        """Intake staff choose the owner; later planning runs keep it."""
+        """Intake staff choose the owner; later planning runs keep it. The case's meeting
+        moves with it or is withdrawn (`OwnerMeetings`), and the planning run asked for here
+        proposes a new time with the new owner where needed."""
         async with self.db.write() as session:
-            case = await self._get_case(session, case_ref)
+            case = (await session.execute(_CASE.with_for_update(of=Case), {
+                "municipality": self.municipality, "ref": case_ref})
+            ).unique().scalar_one_or_none()
+            if case is None:
+                raise NotFound(f"no case with case_id {case_ref!r}")
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))
@@ -371,8 +388,11 @@ class IntakeService:
             case.owner = consultant
             case.owner_overridden = True
             case.owner_reasons = [f"valgt manuelt af {principal.name}: {reason}"]
+            meeting = "none"
+            if self.owner_meetings is not None and previous != consultant_key:
+                meeting = await self.owner_meetings.owner_changed(session, case, consultant)
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
-                         {"from": previous, "to": consultant_key})
+                         {"from": previous, "to": consultant_key, "meeting": meeting})
             if self.owner_listener is not None and previous != consultant_key:
                 await self.owner_listener.owner_changed(session, case, principal.name, reason)
             out = self._out(case)

@@ -282,6 +282,20 @@ class MeetingNotifier:
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
         await self._tell_consultant(session, meeting, "employer_confirmed")
 
+    async def consultant_changed(self, session: AsyncSession, meeting: Meeting) -> None:
+        """A confirmed meeting keeps its time with another consultant (the case's new owner):
+        the employer's calendar event is updated — a REQUEST with the same UID, the next
+        SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
+        context = self.people(meeting) | {"link": self.link(meeting)}
+        recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
+            else None
+        if recipient:
+            sequence = await self.calendar_sequence(session, meeting.case_id)
+            ics = self.ics(meeting, sequence, recipient)
+            await self.email(session, meeting, "employer_confirmed", recipient, context,
+                             payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
+        await self._to_citizen(session, meeting, "citizen_meeting", context)
+
     async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
         context = self.people(meeting)
         recipient = self.employer_email(meeting)
