@@ -81,6 +81,7 @@ from service.meetings import pages as employer_pages
 from service.meetings.answers import MeetingAnswers
 from service.meetings.links import MeetingLinks
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
 from service.outbox import api as outbox_api
@@ -184,7 +185,8 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
                                    notices)
         reads = ReadAudit(db, clock)
         intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
-                               reads, cipher, owner_listener=notices)
+                               reads, cipher, owner_listener=notices,
+                               owner_meetings=MeetingsFollowOwner(config, clock, notifier))
         await intake.check_data_keys()
         own_solver = solver is None
         planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)

@@ -17,6 +17,18 @@ ROLES = ("intake", "manager", "consultant")
 REGISTERING = ("consultant", "manager", "admin")
 
 
+class Reopened(BaseModel):
+    owner_kept: bool = Field(description="the case went back to its owner (they have room)")
+    reason: str = Field(description="why not, in Danish words (empty when kept)")
+    previous_owner: str | None = Field(default=None, description="the owner it had, when "
+                                       "not kept")
+
+
+class ReopenOut(CaseOut):
+    reopened: Reopened | None = Field(default=None, description="absent when the case was "
+                                      "not closed (nothing changed)")
+
+
 class CaseClose(BaseModel):
     """How the case ended and on which day (not in the future, not before the absence)."""
 
@@ -102,8 +114,10 @@ document(
               "Close a case (it ended): its meetings are cancelled, its consultant's room "
               "freed; closing again changes nothing", roles=ROLES, request=CaseClose,
               responses={200: CaseOut}),
-    Operation("post", "/api/cases/{case_id}/reopen", "Reopen a closed case; it is planned again",
-              roles=ROLES, responses={200: CaseOut}),
+    Operation("post", "/api/cases/{case_id}/reopen",
+              "Reopen a closed case; it is planned again — with its owner if they have room "
+              "(`reopened.owner_kept`), otherwise planning gives it to a consultant who has "
+              "(`reopened.reason` says why)", roles=ROLES, responses={200: ReopenOut}),
     Operation("post", "/api/cases/{case_id}/contacts",
               "Register a call to the citizen or the employer (the case's owner, a manager)",
               roles=REGISTERING, request=ContactIn, responses={200: CaseOut},

@@ -1,17 +1,21 @@
 """Closing a case: the case has ended (recovered, dismissed, moved, …). Its open meetings are
 cancelled and those told about them told, its open tasks are done, and its consultant's room
-is free at the next planning run. Reopening undoes the closing and plans the case again."""
+is free at the next planning run. Reopening undoes the closing and plans the case again: back
+with its owner if they have room (their active cases, counted as planning counts them, below
+their `max_active_cases`), otherwise without an owner — the reason in its owner reasons —
+for the planning run that reopening asks for to give it to someone who has room."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.intake.service import IntakeService
+from service.intake.views import case_out
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
@@ -20,6 +24,7 @@ from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
     Case,
+    Consultant,
     ConsultantTask,
     Meeting,
 )
@@ -78,15 +83,60 @@ class CaseClosing:
         return await self.intake.get(case_ref, principal)
 
     async def reopen(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        """Undo the closing. The answer says, in `reopened`, whether the case went back to
+        its owner (`owner_kept`) and, if not, why (`reason`, Danish words)."""
+        reopened: dict[str, Any] | None = None
+        snapshot: dict[str, Any] = {}
         async with self.db.write() as session:
             case = await self._case(session, case_ref, principal)
             if case.closed_on is not None:
-                audit.record(session, principal, self.municipality, "case.reopen", case.id,
-                             {"was_closed_on": case.closed_on.isoformat(),
-                              "outcome": case.close_outcome})
+                details: dict[str, Any] = {"was_closed_on": case.closed_on.isoformat(),
+                                           "outcome": case.close_outcome}
+                reopened = await self._back_to_owner(session, case)
                 case.closed_on = case.close_outcome = case.close_note = None
+                details["owner_kept"] = reopened["owner_kept"]
+                audit.record(session, principal, self.municipality, "case.reopen", case.id,
+                             details)
+                snapshot = case_out(case, None, self.intake.cpr(case))
         self.jobs.request(PLAN, self.municipality, "case_reopened")
-        return await self.intake.get(case_ref, principal)
+        try:
+            out = await self.intake.get(case_ref, principal)
+        except NotFound:
+            if reopened is None:
+                raise
+            # A consultant reopened their case, which went to planning for lack of room: it is
+            # no longer theirs to read, but they are told what became of it.
+            out = snapshot
+        if reopened is not None:
+            out["reopened"] = reopened
+        return out
+
+    async def _back_to_owner(self, session: AsyncSession, case: Case) -> dict[str, Any]:
+        """Keep the owner if they have room for one more active case (counted as planning
+        counts: their open target cases); else the case has no owner until planning gives
+        it one, and its owner reasons say why."""
+        owner: Consultant | None = case.owner
+        if owner is None:
+            return {"owner_kept": False, "reason": "Sagen har ingen ejer; den fordeles ved "
+                    "næste planlægning."}
+        if case.status != "target":
+            return {"owner_kept": True, "reason": ""}  # takes no room in the caseload
+        active = (await session.execute(select(func.count(Case.id)).where(
+            Case.municipality_id == self.municipality, Case.owner_id == owner.id,
+            Case.closed_on.is_(None), Case.status == "target", Case.id != case.id))
+        ).scalar_one()
+        if owner.active and active < owner.max_active_cases:
+            return {"owner_kept": True, "reason": ""}
+        reason = (f"{owner.name} har ikke plads til flere sager ({active} af "
+                  f"{owner.max_active_cases} aktive sager)" if owner.active else
+                  f"{owner.name} er ikke længere aktiv konsulent")
+        case.owner_id = None
+        case.owner = None
+        case.owner_overridden = False
+        case.owner_reasons = [f"genåbnet: {reason}; sagen fordeles ved næste planlægning"]
+        return {"owner_kept": False, "previous_owner": owner.key,
+                "reason": f"Sagen er genåbnet, men {reason}. Den fordeles til en konsulent "
+                          "med plads ved næste planlægning."}
 
     async def _end_meetings(self, session: AsyncSession, case: Case) -> int:
         meetings = (await session.execute(select(Meeting).where(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.platform.audit import ReadAudit
-from service.platform.auth import Principal, may_see
+from service.platform.auth import Principal, may_see, need_to_know
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -269,12 +269,18 @@ class ConsultantWork:
                 Consultant.key == consultant_key))).scalar_one_or_none()
             if consultant is None:
                 raise NotFound("no such consultant")
-            meetings = (await session.execute(
-                select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)
-                .where(Meeting.consultant_id == consultant.id,
-                       Meeting.status.in_(WEEK_STATUSES),
-                       Meeting.start < end, Meeting.end > start)
-                .order_by(Meeting.start))).unique().all()
+            query = (select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)
+                     .where(Meeting.consultant_id == consultant.id,
+                            Meeting.status.in_(WEEK_STATUSES),
+                            Meeting.start < end, Meeting.end > start))
+            only = need_to_know(principal)
+            if only is not None:
+                # Need to know: a consultant's week is their own, and shows only meetings of
+                # cases they own (not one held before a case was handed on).
+                if only != consultant.key:
+                    raise NotFound("no such consultant")
+                query = query.where(Case.owner_id == consultant.id)
+            meetings = (await session.execute(query.order_by(Meeting.start))).unique().all()
             busy = (await session.execute(select(CalendarEntry).where(
                 CalendarEntry.consultant_id == consultant.id,
                 CalendarEntry.start < end, CalendarEntry.end > start)

@@ -50,6 +50,8 @@ NOTICES = {
     "samtale-ikke-holdt": "Samtalen er registreret som ikke holdt; der planlægges en ny tid.",
     "indsats": "Starten på den virksomhedsrettede indsats er registreret.",
     "afsluttet": "Sagen er afsluttet.",
+    "genaabnet-fordeles": "Sagen er genåbnet, men du har ikke plads til flere sager. Den "
+                          "fordeles til en konsulent med plads ved næste planlægning.",
     "abonnement-stoppet": "Abonnementet er stoppet; den gamle adresse virker ikke længere.",
 }
 MEETING_STATUS = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt"}

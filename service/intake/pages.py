@@ -53,6 +53,9 @@ NOTICES = {
     "ejer": "Ejeren er ændret. Planlægningen beholder dit valg.",
     "lukket": "Sagen er lukket. Møder er aflyst, og de berørte har fået besked.",
     "genaabnet": "Sagen er genåbnet og planlægges igen.",
+    "genaabnet-fordeles": "Sagen er genåbnet, men den tidligere konsulent har ikke plads til "
+                          "flere sager. Den fordeles til en konsulent med plads ved næste "
+                          "planlægning; grunden står under ejer.",
 }
 
 
@@ -298,12 +301,18 @@ async def reopen_case(request: web.Request) -> web.Response:
     await read_form(request)
     case_ref = request.match_info["case_id"]
     try:
-        await request.app[CASE_CLOSING].reopen(case_ref, principal)
+        answer = await request.app[CASE_CLOSING].reopen(case_ref, principal)
     except NotFound:
         raise not_found(request, "Sagen") from None
     except (Forbidden, Conflict):
         raise forbidden(request, principal) from None
-    raise _back(case_ref, "genaabnet")
+    reopened = answer.get("reopened") or {"owner_kept": True}
+    if reopened["owner_kept"]:
+        raise _back(case_ref, "genaabnet")
+    if principal.role == "consultant":
+        # No longer the consultant's case: their list says what became of it.
+        raise web.HTTPSeeOther("/my-cases?besked=genaabnet-fordeles")
+    raise _back(case_ref, "genaabnet-fordeles")
 
 
 def add_routes(app: web.Application) -> None:

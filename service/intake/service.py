@@ -84,14 +84,25 @@ class OwnerListener(Protocol):
         ...
 
 
+class OwnerMeetings(Protocol):
+    """Moves the case's active meeting (and open tasks) to the new owner, or withdraws it, in
+    the transaction that changes the owner (`service.meetings.owner_change`). Returns what was
+    done: `none`, `withdrawn` or `moved`."""
+
+    async def owner_changed(self, session: AsyncSession, case: Case, owner: Consultant
+                            ) -> str: ...
+
+
 class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
-                 cipher: DataCipher, owner_listener: OwnerListener | None = None) -> None:
+                 cipher: DataCipher, owner_listener: OwnerListener | None = None,
+                 owner_meetings: OwnerMeetings | None = None) -> None:
         self.db = db
         self.owner_listener = owner_listener
+        self.owner_meetings = owner_meetings
         self.cipher = cipher
         self.reads = reads
         self.config = config
@@ -362,7 +373,9 @@ class IntakeService:
                              principal: Principal, *, category: str = "other"
                              ) -> dict[str, Any]:
         """Intake staff choose the owner; later planning runs keep it. `category`: why, one of
-        `OWNER_REASONS` (what Slack is told); `reason`: an optional note kept in fasthold."""
+        `OWNER_REASONS` (what Slack is told); `reason`: an optional note kept in fasthold. The
+        case's meeting moves with it or is withdrawn (`OwnerMeetings`), and the planning run
+        asked for here proposes a new time with the new owner where needed."""
         if category not in OWNER_REASONS:
             raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}")
         reason = reason.strip()
@@ -372,7 +385,11 @@ class IntakeService:
         if problem:
             raise Invalid.field("reason", problem)
         async with self.db.write() as session:
-            case = await self._get_case(session, case_ref)
+            case = (await session.execute(_CASE.with_for_update(of=Case), {
+                "municipality": self.municipality, "ref": case_ref})
+            ).unique().scalar_one_or_none()
+            if case is None:
+                raise NotFound(f"no case with case_id {case_ref!r}")
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))
@@ -386,8 +403,12 @@ class IntakeService:
             words = OWNER_REASONS[category]
             case.owner_reasons = [f"valgt manuelt af {principal.name}: {words}"
                                   + (f" – {reason}" if reason else "")]
+            meeting = "none"
+            if self.owner_meetings is not None and previous != consultant_key:
+                meeting = await self.owner_meetings.owner_changed(session, case, consultant)
             audit.record(session, principal, self.municipality, "case.owner_override", case.id,
-                         {"from": previous, "to": consultant_key, "category": category})
+                         {"from": previous, "to": consultant_key, "category": category,
+                          "meeting": meeting})
             if self.owner_listener is not None and previous != consultant_key:
                 await self.owner_listener.owner_changed(session, case, principal.name, words)
             out = self._out(case)

@@ -58,8 +58,9 @@ class MeetingAnswers:
         try:
             async with self.db.write() as session:
                 meeting = await _locked(session, meeting_id)
-                if meeting is None or meeting.status not in ("proposed", "confirmed"):
-                    return Outcome.CLOSED
+                if meeting is None or meeting.status not in ("proposed", "confirmed") \
+                        or meeting.case.closed_on is not None:
+                    return Outcome.CLOSED  # (a closed case's meeting is never confirmed)
                 if meeting.status == "confirmed":
                     return Outcome.ALREADY  # a double click: the first one won
                 chosen = next((s for s in offered_slots(meeting) if s.key == slot_key), None)

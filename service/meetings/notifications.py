@@ -27,7 +27,7 @@ from service.config import MunicipalityConfig
 from service.followup.tasks import add_task, add_task_once, close_tasks
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
-from service.outbox.store import Message, Outbox
+from service.outbox.store import Message, Outbox, dedupe_key
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.slack.notices import SlackNotices
 from service.text.danish import danish_date, danish_slot, short_date
@@ -158,30 +158,40 @@ class MeetingNotifier:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def email(self, session: AsyncSession, meeting: Meeting, kind: str, recipient: str,
-              context: dict[str, Any], channel: str = "email",
-              payload: dict[str, Any] | None = None) -> None:
-        """Render the template named `kind` and put it in the outbox."""
+    async def email(self, session: AsyncSession, meeting: Meeting, kind: str, recipient: str,
+                    context: dict[str, Any], channel: str = "email",
+                    payload: dict[str, Any] | None = None) -> bool:
+        """Render the template named `kind` and put it in the outbox — once: the same
+        message about the meeting to the same recipient is not queued again (a double
+        submit, two answers racing, a repeated use case or job). "The same" is the meeting,
+        the kind, the channel, the recipient and the meeting as the message states it (its
+        time and consultant): a change the employer must see (a new calendar SEQUENCE) is a
+        new time, a new consultant or another kind of message, so it is never held back;
+        a repeat is — also one written after the first (which a SEQUENCE counted from the
+        outbox would number anew). Returns whether it was queued."""
         rendered = self.renderer.render(kind, **context)
-        self.outbox.enqueue(session, Message(
+        key = dedupe_key("meeting", meeting.id, kind, channel, recipient.lower(),
+                         meeting.start.isoformat(), meeting.end.isoformat(),
+                         meeting.consultant_id)
+        return await self.outbox.enqueue_once(session, Message(
             channel=channel, kind=kind, recipient=recipient, subject=rendered.subject,
             text=rendered.text, html=rendered.html, payload=payload or {},
-            case_id=meeting.case_id, meeting_id=meeting.id))
+            case_id=meeting.case_id, meeting_id=meeting.id), key)
 
     @staticmethod
     def employer_email(meeting: Meeting) -> str | None:
         employer = meeting.case.employer
         return employer.contact_email if employer is not None else None
 
-    def _to_citizen(self, session: AsyncSession, meeting: Meeting, kind: str,
-                    context: dict[str, Any]) -> None:
+    async def _to_citizen(self, session: AsyncSession, meeting: Meeting, kind: str,
+                          context: dict[str, Any]) -> None:
         """Email when the citizen's address is known, otherwise a letter for staff to send."""
         email = meeting.case.citizen_email
         if email:
-            self.email(session, meeting, kind, email, context)
+            await self.email(session, meeting, kind, email, context)
         else:
-            self.email(session, meeting, kind, meeting.case.citizen_name or "borger", context,
-                       channel="letter")
+            await self.email(session, meeting, kind, meeting.case.citizen_name or "borger",
+                             context, channel="letter")
 
     # -- events ----------------------------------------------------------------------------
 
@@ -192,7 +202,7 @@ class MeetingNotifier:
             await self.slack.meeting_changed(session, meeting)
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
-            self._to_citizen(session, meeting, "citizen_meeting", context)
+            await self._to_citizen(session, meeting, "citizen_meeting", context)
             meeting.invited_at = self.clock.utcnow()
             return
         recipient = self.employer_email(meeting)
@@ -210,7 +220,7 @@ class MeetingNotifier:
                        alternatives=[_slot_text(s) for s in slots[1:]],
                        link=self.link(meeting),
                        expires=danish_date(self.link_expires(meeting)))
-        self.email(session, meeting, "employer_invitation", recipient, context)
+        await self.email(session, meeting, "employer_invitation", recipient, context)
         meeting.invited_at = self.clock.utcnow()
 
     async def invitation_failed(self, session: AsyncSession, meeting: Meeting) -> None:
@@ -247,12 +257,12 @@ class MeetingNotifier:
                 ics = self.ics(meeting, len(history), recipient, CANCEL)
                 payload = {"ics": ics.decode("utf-8"), "ics_method": CANCEL}
                 context["calendar"] = True
-            self.email(session, meeting, "employer_cancelled", recipient, context,
-                       payload=payload)
+            await self.email(session, meeting, "employer_cancelled", recipient, context,
+                             payload=payload)
         citizen_told = meeting.status == "confirmed" or meeting.kind == "jobcenter_meeting" \
             or meeting.confirmed_at is not None
         if citizen_told:
-            self._to_citizen(session, meeting, "citizen_cancelled", context)
+            await self._to_citizen(session, meeting, "citizen_cancelled", context)
 
     async def confirmed(self, session: AsyncSession, meeting: Meeting) -> None:
         """The employer confirmed: calendar request to the employer, the citizen informed.
@@ -266,19 +276,33 @@ class MeetingNotifier:
         if recipient:
             sequence = await self.calendar_sequence(session, meeting.case_id)
             ics = self.ics(meeting, sequence, recipient)
-            self.email(session, meeting, "employer_confirmed", recipient, context,
-                       payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
-        self._to_citizen(session, meeting, "citizen_meeting", context)
+            await self.email(session, meeting, "employer_confirmed", recipient, context,
+                             payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
+        await self._to_citizen(session, meeting, "citizen_meeting", context)
         await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
         add_task(session, meeting, "meeting_confirmed",
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
         await self._tell_consultant(session, meeting, "employer_confirmed")
 
+    async def consultant_changed(self, session: AsyncSession, meeting: Meeting) -> None:
+        """A confirmed meeting keeps its time with another consultant (the case's new owner):
+        the employer's calendar event is updated — a REQUEST with the same UID, the next
+        SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
+        context = self.people(meeting) | {"link": self.link(meeting)}
+        recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
+            else None
+        if recipient:
+            sequence = await self.calendar_sequence(session, meeting.case_id)
+            ics = self.ics(meeting, sequence, recipient)
+            await self.email(session, meeting, "employer_confirmed", recipient, context,
+                             payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
+        await self._to_citizen(session, meeting, "citizen_meeting", context)
+
     async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
         context = self.people(meeting)
         recipient = self.employer_email(meeting)
         if recipient:
-            self.email(session, meeting, "employer_decline_received", recipient, context)
+            await self.email(session, meeting, "employer_decline_received", recipient, context)
         note = f" Begrundelse: {reason}" if reason else ""
         add_task(session, meeting, "employer_declined",
                  "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "

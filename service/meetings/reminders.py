@@ -14,7 +14,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.platform.db.engine import Database
-from service.platform.db.models import Meeting, OutboxMessage
+from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
 from service.slack.reminders import ConsultantReminders
 from service.text.danish import danish_slot
@@ -51,10 +51,14 @@ class Reminders:
         notifier = self.notifier
         count = 0
         async with self.db.write() as session:
-            meetings = (await session.execute(select(Meeting).where(
+            # A closed case, or one that left the target group, gets no reminder: its
+            # meeting is being (or has been) cancelled.
+            meetings = (await session.execute(select(Meeting).join(
+                Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
                 Meeting.kind == "workplace_meeting",
-                Meeting.status.in_(("proposed", "confirmed"))))).unique().scalars().all()
+                Meeting.status.in_(("proposed", "confirmed")),
+                Case.closed_on.is_(None), Case.status == "target"))).unique().scalars().all()
             if not meetings:
                 return 0
             sent = {(m_id, kind) for m_id, kind in (await session.execute(
@@ -73,15 +77,15 @@ class Reminders:
                         context = notifier.people(meeting) | {
                             "proposed": danish_slot(meeting.start, meeting.end),
                             "link": notifier.link(meeting)}
-                        notifier.email(session, meeting, "employer_reminder", recipient,
-                                       context)
-                        count += 1
+                        if await notifier.email(session, meeting, "employer_reminder",
+                                                recipient, context):
+                            count += 1
                 elif meeting.status == "confirmed" \
                         and meeting.start.date() == today + timedelta(days=1) \
                         and (meeting.id, "employer_day_before") not in sent:
-                    notifier.email(session, meeting, "employer_day_before", recipient,
-                                   notifier.people(meeting))
-                    count += 1
+                    if await notifier.email(session, meeting, "employer_day_before",
+                                            recipient, notifier.people(meeting)):
+                        count += 1
         if count:
             log.info("%s reminder(s) queued", count)
         return count

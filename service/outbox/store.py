@@ -4,11 +4,14 @@ citizen without an email address: kept for staff to print and send)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -21,6 +24,13 @@ CHANNELS = ("email", "slack", "letter")
 def new_message_id(domain: str) -> str:
     """A stable Message-ID, stored with the message, so retries never look like new mail."""
     return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def dedupe_key(*parts: object) -> str:
+    """A fixed-length key naming what a message is (e.g. meeting, kind, calendar SEQUENCE,
+    recipient): the outbox holds at most one message per key."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,31 @@ class Outbox:
         if message.channel != "letter":
             event.listen(session.sync_session, "after_commit", self._deliver_soon, once=True)
         return row
+
+    async def enqueue_once(self, session: AsyncSession, message: Message, key: str) -> bool:
+        """Enqueue unless a message with the same `key` (`dedupe_key`) is already in the
+        outbox — written earlier, earlier in this transaction, or by a racing transaction
+        (PostgreSQL makes this insert wait for that one's outcome). One statement
+        (INSERT … ON CONFLICT DO NOTHING) on SQLite and PostgreSQL alike: a duplicate is
+        skipped without failing the caller's transaction. Returns whether it was queued."""
+        if message.channel not in CHANNELS:
+            raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}")
+        now = self.clock.utcnow()
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(OutboxMessage).values(
+            municipality_id=self.municipality_id, channel=message.channel, kind=message.kind,
+            recipient=message.recipient, subject=message.subject, body_text=message.text,
+            body_html=message.html, payload=dict(message.payload),
+            message_id=message.message_id or new_message_id(self.domain), dedupe_key=key,
+            case_id=message.case_id, meeting_id=message.meeting_id, attempts=0,
+            status="to_print" if message.channel == "letter" else "pending",
+            next_attempt_at=now, created_at=now,
+        ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+        queued = (await session.execute(statement)).first() is not None
+        if queued and message.channel != "letter":
+            event.listen(session.sync_session, "after_commit", self._deliver_soon, once=True)
+        return queued
 
     def _deliver_soon(self, _session: object) -> None:
         self.jobs.request(DELIVER_OUTBOX, self.municipality_id, "enqueued")

@@ -29,6 +29,25 @@ def _minute(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M")
 
 
+def meeting_state(meeting: Meeting | None) -> tuple[Any, ...] | None:
+    """What of a case's active meeting the plan was made against: storing the plan skips a
+    case whose meeting changed since (confirmed, moved, answered, cancelled, replaced)."""
+    if meeting is None:
+        return None
+    return (meeting.id, meeting.status, meeting.start, meeting.end, meeting.consultant_id,
+            meeting.kind, meeting.invited_at, meeting.employer_answer)
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """A case as the instance saw it; `PlanStore` re-checks it in its own transaction."""
+
+    owner_id: int | None
+    status: str
+    follow_up: str | None
+    meeting: tuple[Any, ...] | None
+
+
 @dataclass
 class InstanceContext:
     """The instance plus what the service needs to map the plan back to rows."""
@@ -39,6 +58,7 @@ class InstanceContext:
     consultant_keys: dict[int, str] = field(default_factory=dict)  # row id -> consultant id
     active_meetings: dict[int, Meeting] = field(default_factory=dict)  # case row id -> meeting
     pinned_invitations: set[str] = field(default_factory=set)  # invited proposals kept as is
+    seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
 def preference_unavailability(preferences: dict[str, Any], start: date, days: int
@@ -152,6 +172,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "meeting": pinned,
         })
         ctx.cases[case.case_ref] = case
+        ctx.seen[case.id] = CaseState(case.owner_id, case.status, case.follow_up,
+                                      meeting_state(meeting))
 
     instance_consultants = []
     for c in consultants:

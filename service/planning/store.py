@@ -4,8 +4,14 @@ longer wanted cancelled (and those told about them told).
 The plan is stored in chunks of cases, one transaction each, so that a large plan never holds
 the database's write lock (SQLite) or the event loop for long: a chunk is complete in itself
 (owner, proposal and invitation together), and a stop between chunks leaves the rest for the
-next run, which plans whatever is still open. Cases that changed while the solver worked are
-left alone: the change asked for another run.
+next run, which plans whatever is still open.
+
+Cases that changed while the solver worked are left alone: the change asked for another run.
+Each chunk re-reads its cases and their active meetings in its own transaction, locked (on
+PostgreSQL; SQLite has one writer), and skips a case that was closed, left the target group,
+got another follow-up or another owner, or whose active meeting changed (confirmed, moved,
+answered, cancelled or replaced) since the instance was built — a plan made for the old state
+must not give a closed case a new meeting, nor the old owner a meeting of a case handed on.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
-from service.planning.instance import InstanceContext
+from service.planning.instance import InstanceContext, meeting_state
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting
 from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
+
+# Said about a meeting cancelled because its case was closed (as closing itself says it).
+CLOSED_REASON = "sagen er afsluttet"
 
 # Cases stored per transaction: small enough that intake waits at most a moment.
 STORE_CHUNK = 50
@@ -57,16 +66,27 @@ class PlanStore:
 
     async def _fresh(self, session: AsyncSession, ctx: InstanceContext, refs: list[str]
                      ) -> dict[int, Case]:
+        """The cases as they are now, row-locked until the chunk commits (closing, an owner
+        override and the employer's answers lock the same rows)."""
         ids = [ctx.cases[r].id for r in refs if r in ctx.cases]
         return {c.id: c for c in (await session.execute(
-            select(Case).where(Case.id.in_(ids)))).unique().scalars()}
+            select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+            .with_for_update(of=Case))).unique().scalars()}
+
+    @staticmethod
+    def _changed(ctx: InstanceContext, case: Case, meeting: Meeting | None) -> bool:
+        """Whether the case changed since the instance was built (see the module's doc)."""
+        seen = ctx.seen.get(case.id)
+        return (seen is None or case.closed_on is not None or case.status != "target"
+                or case.status != seen.status or case.follow_up != seen.follow_up
+                or case.owner_id != seen.owner_id or meeting_state(meeting) != seen.meeting)
 
     async def _assignments(self, session: AsyncSession, ctx: InstanceContext,
                            result: SolveResult, items: list[dict[str, Any]]) -> None:
         fresh = await self._fresh(session, ctx, [i["case_id"] for i in items])
         active = {m.case_id: m for m in (await session.execute(select(Meeting).where(
             Meeting.case_id.in_(list(fresh)), Meeting.status.in_(ACTIVE_MEETING))
-        )).unique().scalars()}
+            .order_by(Meeting.id).with_for_update(of=Meeting))).unique().scalars()}
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
@@ -77,7 +97,7 @@ class PlanStore:
             consultant = consultants.get(item["consultant_id"])
             if case is None or consultant is None:
                 continue
-            if case.follow_up != planned.follow_up or case.status != "target":
+            if self._changed(ctx, case, active.get(case.id)):
                 continue  # changed while we solved: the next run (already requested) plans it
             if case.owner_id is None:
                 case.owner_id = consultant.id
@@ -132,16 +152,25 @@ class PlanStore:
         for item in items:
             planned = ctx.cases.get(item["case_id"])
             case = fresh.get(planned.id) if planned else None
-            if case is not None and case.owner_id is None:
+            if case is not None and case.owner_id is None and case.closed_on is None \
+                    and case.status == "target":
                 case.owner_reasons = [f"ikke fordelt: {unassigned_in_words(item)}"]
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
-        """Meetings whose case's follow-up changed (telephone, standard, declined, …)."""
+        """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any
+        left standing on a closed case."""
         active = (await session.execute(select(Meeting).where(
             Meeting.municipality_id == self.municipality,
-            Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars().all()
+            Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)
+            .with_for_update(of=Meeting))).unique().scalars().all()
         for meeting in active:
             case = meeting.case
+            if case.closed_on is not None:
+                # Told as closing tells it (before the status changes: a confirmed meeting's
+                # citizen is told too).
+                await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False)
+                await cancel(session, meeting, CLOSED_REASON, self.clock.utcnow())
+                continue
             if case.status == "target" and case.follow_up == meeting.kind:
                 continue
             await cancel(session, meeting, "opfølgningen er ændret", self.clock.utcnow())

@@ -28,6 +28,7 @@ from service.kpis.figures import KpiService
 from service.meetings.answers import MeetingAnswers
 from service.meetings.links import MeetingLinks
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
 from service.outbox.deliverer import OutboxDeliverer
@@ -93,7 +94,8 @@ class World:
                                         EmailRenderer(FILTERS, GLOBALS), self.notices)
         self.reads = ReadAudit(self.db, clock)
         self.intake = IntakeService(self.db, config, clock, RulesEngine(
-            config.rules.thresholds()), self.jobs, self.reads, cipher)
+            config.rules.thresholds()), self.jobs, self.reads, cipher,
+            owner_meetings=MeetingsFollowOwner(config, clock, self.notifier))
         self.planner = Planner(self.db, config, clock, solver, self.notifier, time_limit)
         self.deliverer = OutboxDeliverer(self.db, clock, self.municipality,
                                          {"email": self.mail, "slack": self.slack},

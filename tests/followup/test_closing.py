@@ -11,7 +11,16 @@ from sqlalchemy import select
 from service.clock import SettableClock
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Meeting
-from tests.conftest import Api, SmtpSink, mail_config, smtp_secrets, start_api, today_local
+from tests.conftest import (
+    Api,
+    SmtpSink,
+    mail_config,
+    make_secrets,
+    smtp_secrets,
+    start_api,
+    start_staff,
+    today_local,
+)
 from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
 
 
@@ -102,11 +111,76 @@ async def test_closing_frees_the_consultants_room(demo_config, sqlite_url: str,
         await api.client.app[JOBS].wait_idle()
         second = await _case(api, "second")
         assert second["owner"]["consultant_id"] == only.id and second["meeting"] is not None
-        # Reopening takes room again: the reopened case is planned, nobody loses theirs.
+        # Reopening takes no room its owner does not have: the consultant is full with
+        # "second", so "first" goes to planning without an owner, and the answer says why.
         resp = await api.client.post("/api/cases/first/reopen", headers=api.auth("intake"))
-        assert resp.status == 200 and (await resp.json())["closed"] is None
+        assert resp.status == 200
+        first = await resp.json()
+        assert first["closed"] is None and first["owner"] is None
+        assert first["reopened"]["owner_kept"] is False
+        assert first["reopened"]["previous_owner"] == only.id
+        assert "ikke plads" in first["reopened"]["reason"] and "(1 af 1" in \
+            first["reopened"]["reason"]
+        assert first["unassigned_reasons"][0].startswith("genåbnet: ")
         await api.client.app[JOBS].wait_idle()
         assert (await _case(api, "second"))["owner"]["consultant_id"] == only.id
+        first = await _case(api, "first")
+        assert first["owner"] is None and first["unassigned_reasons"]  # still no room
+        # Closing "second" makes room: the next run gives "first" its consultant again;
+        # reopening "second" now finds the consultant full and says so; with room, the owner
+        # is kept.
+        await api.client.post("/api/cases/second/close", json={
+            "outcome": "recovered", "on": today_local().isoformat()},
+            headers=api.auth("intake"))
+        await api.client.app[JOBS].wait_idle()
+        assert (await _case(api, "first"))["owner"]["consultant_id"] == only.id
+        await api.client.post("/api/cases/first/close", json={
+            "outcome": "recovered", "on": today_local().isoformat()},
+            headers=api.auth("intake"))
+        await api.client.app[JOBS].wait_idle()
+        resp = await api.client.post("/api/cases/second/reopen", headers=api.auth("manager"))
+        second = await resp.json()
+        assert second["reopened"] == {"owner_kept": True, "reason": ""}
+        assert second["owner"]["consultant_id"] == only.id
+
+
+async def test_reopening_on_the_case_page_says_the_case_goes_to_planning(
+        demo_config, sqlite_url: str) -> None:
+    only = demo_config.consultants[0].model_copy(update={"max_active_cases": 1,
+                                                         "fixed_employers": []})
+    config = demo_config.model_copy(update={"consultants": [only]})
+    clock = SettableClock(datetime.combine(today_local(), time(10, 0)))
+    async for api in start_api(config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            await intake(api, body("first"))
+            await api.client.post("/api/cases/first/close", json={
+                "outcome": "dismissed", "on": today_local().isoformat()},
+                headers=api.auth("intake"))
+            await intake(api, body("second"))
+            assert (await _case(api, "second"))["owner"]["consultant_id"] == only.id
+            browser = await staff.login("intake")
+            await browser.get("/cases/first")
+            resp, html = await browser.post("/cases/first/reopen")
+            assert resp.status == 200 and "besked=genaabnet-fordeles" in str(resp.url)
+            assert "ikke plads til flere sager" in html
+            consultant = await staff.login("consultant")  # the first consultant: "only"
+            await api.client.post("/api/cases/second/close", json={
+                "outcome": "dismissed", "on": today_local().isoformat()},
+                headers=api.auth("intake"))
+            await api.client.app[JOBS].wait_idle()
+            assert (await _case(api, "first"))["owner"]["consultant_id"] == only.id
+            await intake(api, body("third"))
+            await api.client.post("/api/cases/first/close", json={
+                "outcome": "dismissed", "on": today_local().isoformat()},
+                headers=api.auth("intake"))
+            await api.client.app[JOBS].wait_idle()
+            assert (await _case(api, "third"))["owner"]["consultant_id"] == only.id
+            # The owner reopens a case of theirs while full: it leaves their list, and
+            # their list says what became of it.
+            await consultant.get("/my-cases")
+            resp, html = await consultant.post("/cases/first/reopen")
+            assert resp.status == 200 and resp.url.path == "/my-cases", resp.url
+            assert "du har ikke plads til flere sager" in html
 
 
 async def test_a_case_leaving_the_target_group_frees_room_and_loses_its_meeting(

@@ -247,7 +247,8 @@ class OutboxMessage(Base):
     transaction as the change that caused it; a background deliverer sends and retries it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("uq_outbox_dedupe", "dedupe_key", unique=True))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))  # email | slack | letter
@@ -258,6 +259,9 @@ class OutboxMessage(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # What the message is (service.outbox.store.dedupe_key): the same message again is not
+    # queued a second time. None: no such check.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
     # pending -> sent | failed (permanent) ; letters: to_print -> printed
