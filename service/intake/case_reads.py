@@ -198,6 +198,16 @@ class CaseReads:
                 Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
             ).first() is not None
 
+    async def created(self, case_ref: str) -> tuple[str, datetime] | None:
+        """Who created the case and when (its `case.create` audit entry), if it exists."""
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(AuditEntry.actor, AuditEntry.at).join(Case, Case.id == AuditEntry.case_id)
+                .where(Case.municipality_id == self.municipality_id,
+                       Case.case_ref == case_ref, AuditEntry.action == "case.create")
+                .order_by(AuditEntry.id).limit(1))).first()
+        return (row[0], as_utc(row[1])) if row is not None else None
+
     async def existing(self, case_refs: list[str]) -> set[str]:
         """Which of these case ids exist (in chunks: a query takes a bounded list)."""
         found: set[str] = set()

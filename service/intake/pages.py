@@ -9,12 +9,13 @@ their own cases (another case is a 404, as in the API); every view and change is
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 
 from service.intake.case_reads import NO_OWNER, PER_PAGE, SORTS, ListFilters
 from service.intake.form import (
@@ -25,6 +26,7 @@ from service.intake.form import (
     danish_errors,
     facts_patch,
     read_fields,
+    same_case,
 )
 from service.intake.schemas import normalise_cpr
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
@@ -55,8 +57,12 @@ ALL_STAFF = ("intake", "consultant", "manager")
 CHANGE_FACTS = ("intake", "consultant")
 CLOSE = ("intake", "manager", "consultant")
 
+SENT_TWICE_WITHIN = timedelta(minutes=30)
+
 NOTICES = {
     "oprettet": "Sagen er oprettet og vurderet. Planlægningen går i gang med det samme.",
+    "allerede-oprettet": "Formularen blev sendt to gange; sagen var allerede oprettet med de "
+                         "samme oplysninger, så der er ikke ændret noget.",
     "fakta": "Fakta er gemt, og sagen er vurderet igen.",
     "ejer": "Ejeren er ændret. Planlægningen beholder dit valg.",
     "lukket": "Sagen er lukket. Møder er aflyst, og de berørte har fået besked.",
@@ -165,8 +171,13 @@ async def create_case(request: web.Request) -> web.Response:
     values = _form_values(form)
     body, errors = _checked(request, values)
     if not errors and await request.app[CASE_READS].exists(body["case_id"]):
-        errors = {"case_id": "Der findes allerede en sag med dette sagsnummer. Åbn den fra "
-                             "sagslisten for at ændre den."}
+        if await _sent_twice(request, principal, values, body["case_id"]):
+            raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}"
+                                   "?besked=allerede-oprettet")
+        errors = {"case_id": Markup(
+            'Der findes allerede en sag med dette sagsnummer: <a href="/cases/{}">åbn sag '
+            '{}</a> for at se eller ændre den.').format(quote(body["case_id"], safe=""),
+                                                         body["case_id"])}
     if not errors:
         try:
             await request.app[INTAKE].upsert(body, principal)
@@ -176,6 +187,17 @@ async def create_case(request: web.Request) -> web.Response:
         return render(request, "intake/new_case.html", status=422, values=values,
                       errors=errors, **_common(request))
     raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}?besked=oprettet")
+
+
+async def _sent_twice(request: web.Request, principal: Principal, values: dict[str, str],
+                      case_ref: str) -> bool:
+    """The same form again (a double click, a reload, back and send): the case was created
+    by this user within `SENT_TWICE_WITHIN` and holds exactly what the form says."""
+    created = await request.app[CASE_READS].created(case_ref)
+    if created is None or created[0] != principal.actor or \
+            request.app[CLOCK].utcnow() - created[1] > SENT_TWICE_WITHIN:
+        return False
+    return same_case(values, await request.app[INTAKE].get(case_ref, principal))
 
 
 def _checked(request: web.Request, values: dict[str, str]) -> tuple[dict[str, Any],

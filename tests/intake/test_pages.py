@@ -4,6 +4,7 @@ forms (facts, owner, close, reopen). Every view and change is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from html import unescape
@@ -127,9 +128,27 @@ async def test_new_case_shows_the_decision_and_then_the_assignment(staff: Staff)
     assert "Hvorfor denne konsulent" in text
     assert "Foreslået" in text  # the proposed meeting in the meetings table
     assert "Ågård Æbler ApS" in text
-    # The same case id again is refused by the form (the API would update it).
+    # The same form sent again (a double click, back and send) lands on the case it made.
     response, page = await browser.post("/new-case", _form())
+    assert response.status == 200 and response.url.path == "/cases/k-100"
+    assert "Formularen blev sendt to gange" in page
+    # Another case under the same case id is refused, with a link to the existing case.
+    response, page = await browser.post("/new-case", _form(citizen_name="Bent Berg"))
     assert response.status == 422 and "findes allerede en sag" in _text(page)
+    assert '<a href="/cases/k-100">åbn sag k-100</a>' in page
+    # ... and so is the same form from another user (not a double submit of theirs).
+    other = await staff.login("admin")
+    response, page = await other.post("/new-case", _form())
+    assert response.status == 422 and '<a href="/cases/k-100">' in page
+    async with staff.api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case))).unique().scalar_one()
+        assert case.citizen_name == "Åse Øberg"  # nothing was changed by the second forms
+    # A double click: both requests at once land on the one case they made.
+    both = await asyncio.gather(browser.post("/new-case", _form("k-101")),
+                                browser.post("/new-case", _form("k-101")))
+    assert [(r.status, r.url.path) for r, _ in both] == [(200, "/cases/k-101")] * 2
+    async with staff.api.client.app[DB].read() as session:
+        assert len((await session.execute(select(Case.id))).all()) == 2
 
 
 async def test_changing_facts_re_evaluates_at_once(staff: Staff) -> None:
