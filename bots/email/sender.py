@@ -14,6 +14,7 @@ from email.utils import formataddr, formatdate
 import aiosmtplib
 
 from bots.delivery import PermanentFailure, TemporaryFailure
+from bots.email.subject import subject_header
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
@@ -46,7 +47,7 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((email.sender_name, email.sender_address))
     message["To"] = email.recipient
-    message["Subject"] = email.subject
+    message.set_raw("Subject", subject_header(email.subject))  # folded at spaces only
     message["Message-ID"] = email.message_id
     message["Date"] = formatdate(localtime=False)
     message["Auto-Submitted"] = "auto-generated"

@@ -143,6 +143,7 @@ class CaseClosing:
             Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
         ).unique().scalars().all()
         for meeting in meetings:
-            await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False)
+            await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False,
+                                         cause="case_closed")
             await cancel(session, meeting, CLOSED_REASON, self.clock.utcnow())
         return len(meetings)

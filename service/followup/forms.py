@@ -9,13 +9,13 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.platform.http import text_problem
+from service.text.case_words import CLOSE_OUTCOME
 
 MAX_NOTE = 2000
 
 PLACE_TEXT = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
               "phone": "Telefonisk", "not_held": "Samtalen blev ikke holdt"}
-CLOSE_TEXT = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
-              "dismissed": "Opsagt", "moved": "Flyttet til anden kommune", "other": "Andet"}
+CLOSE_TEXT = CLOSE_OUTCOME  # one word list for every page (service/text)
 M = TypeVar("M", bound=BaseModel)
 
 

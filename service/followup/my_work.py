@@ -63,6 +63,17 @@ class MeetingView:
     employer_answer: str | None
 
 
+@dataclass(frozen=True)
+class TaskView:
+    """An open task of the case (its id, for marking it done)."""
+
+    id: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class CaseView:
     case_ref: str
@@ -83,7 +94,7 @@ class CaseView:
     owner_name: str | None
     meeting: MeetingView | None = None  # the active (proposed / confirmed) meeting
     held: MeetingView | None = None  # the first meeting held
-    tasks: list[str] = field(default_factory=list)
+    tasks: list[TaskView] = field(default_factory=list)
     next_action: NextAction | None = None
     days_left: int = 0
 
@@ -214,11 +225,11 @@ class ConsultantWork:
                     view.held = _meeting_view(meeting, refs[meeting.case_id])
             else:
                 view.meeting = _meeting_view(meeting, refs[meeting.case_id])
-        for case_id, text in (await session.execute(
-                select(ConsultantTask.case_id, ConsultantTask.text).where(
+        for case_id, task_id, text in (await session.execute(
+                select(ConsultantTask.case_id, ConsultantTask.id, ConsultantTask.text).where(
                     ConsultantTask.case_id.in_(list(cases)), ConsultantTask.done_at.is_(None))
                 .order_by(ConsultantTask.id))).all():
-            cases[case_id].tasks.append(text)
+            cases[case_id].tasks.append(TaskView(task_id, text))
         today = self.clock.today()
         for view in cases.values():
             view.next_action = self.next_action(view)

@@ -33,7 +33,15 @@ from service.followup.forms import (
 )
 from service.followup.my_work import CaseView
 from service.followup.week_layout import lay_out, monday_of, parse_week, week_label
-from service.keys import CALENDAR_FEEDS, CASE_CLOSING, CLOCK, CONFIG, MY_WORK, OUTCOMES
+from service.keys import (
+    CALENDAR_FEEDS,
+    CASE_CLOSING,
+    CLOCK,
+    CONFIG,
+    MY_WORK,
+    OUTCOMES,
+    TASKS,
+)
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
@@ -53,6 +61,7 @@ NOTICES = {
     "genaabnet-fordeles": "Sagen er genåbnet, men du har ikke plads til flere sager. Den "
                           "fordeles til en konsulent med plads ved næste planlægning.",
     "abonnement-stoppet": "Abonnementet er stoppet; den gamle adresse virker ikke længere.",
+    "opgave-udfoert": "Opgaven er markeret som udført.",
 }
 MEETING_STATUS = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt"}
 KIND_TEXT = {"workplace_meeting": "på arbejdspladsen", "jobcenter_meeting": "i jobcentret",
@@ -93,6 +102,7 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),
         "tasks": case.tasks[-1:],  # the newest open task; the case page lists them all
+        "tasks_href": f"/my-cases/{quote(case.case_ref, safe='')}/tasks",
         "more_tasks": max(len(case.tasks) - 1, 0),
     }
 
@@ -261,6 +271,26 @@ async def close_case(request: web.Request) -> web.Response:
     raise _back(request, "afsluttet")
 
 
+async def task_done(request: web.Request) -> web.Response:
+    """A task marked done from "Mine sager" or the case page (`back=mine-sager` returns to
+    the list); a task already done stays done, another consultant's task is not found."""
+    principal = await page_principal(request, *ROLES)
+    form = await read_form(request)
+    case = await _case_or_404(request, principal)
+    try:
+        await request.app[TASKS].mark_done(int(request.match_info["task_id"]), principal,
+                                           case.case_ref)
+    except (NotFound, Forbidden):
+        raise not_found(request, "Opgaven") from None
+    if form.get("back") == "mine-sager":
+        query = {"besked": "opgave-udfoert"}
+        if principal.role != "consultant" and case.owner_key:
+            query["konsulent"] = case.owner_key
+        raise web.HTTPSeeOther("/my-cases?" + urlencode(query),
+                               headers={"Cache-Control": "no-store"})
+    raise _back(request, "opgave-udfoert")
+
+
 # -- the week ----------------------------------------------------------------------------------
 
 async def week(request: web.Request) -> web.Response:
@@ -353,6 +383,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/my-cases/{case_id}/meeting-outcome", register_meeting)
     app.router.add_post("/my-cases/{case_id}/intervention", register_intervention)
     app.router.add_post("/my-cases/{case_id}/close", close_case)
+    app.router.add_post(r"/my-cases/{case_id}/tasks/{task_id:[0-9]{1,12}}/done", task_done)
     app.router.add_get("/week", week, name="week")
     app.router.add_get("/calendar", show_calendar, name="calendar")
     app.router.add_post("/calendar/new", new_feed)

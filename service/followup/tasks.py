@@ -17,6 +17,10 @@ from service.platform.db.models import Case, Consultant, ConsultantTask, Meeting
 from service.platform.errors import Forbidden, Invalid, NotFound
 
 STATES = ("open", "done", "all")
+# Tasks about the case's current meeting (its time, its invitation): done by themselves when
+# that meeting is cancelled or moved (a case has one active meeting at a time). Tasks about
+# what happened (the employer cancelled, asked for other times, declined) stay.
+ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing")
 
 
 def add_task(session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
@@ -81,11 +85,13 @@ class TaskService:
                     ).all()
         return [task_out(task, key, ref) for task, key, ref in rows]
 
-    async def mark_done(self, task_id: int, principal: Principal) -> dict[str, Any]:
+    async def mark_done(self, task_id: int, principal: Principal,
+                        case_ref: str | None = None) -> dict[str, Any]:
+        """Mark the task done (again: nothing changes); `case_ref`: it must be that case's."""
         async with self.db.write() as session:
             row = (await session.execute(self._query().where(ConsultantTask.id == task_id))
                    ).first()
-            if row is None:
+            if row is None or (case_ref is not None and row[2] != case_ref):
                 raise NotFound("no such task")
             task, key, ref = row
             if principal.role == "consultant" and key != principal.consultant_key:

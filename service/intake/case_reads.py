@@ -1,23 +1,34 @@
 """What the staff pages read about cases beyond the API's case view: the case list with its
-filters, sorting and paging, and a case's meetings, messages and audit trail.
+filters, search, sorting and paging, and a case's meetings, messages and audit trail.
 
 Need to know applies as in the API (a consultant reads only the cases they own) and every
-list is in the audit log (`case.list`); a case's page is audited by `IntakeService.get`.
+list is in the audit log (`case.list`); a case's page is audited by `IntakeService.get`. A
+search by CPR number (exact, by the number's keyed hash; the number itself is never stored
+in the log) is also in the trail of every case it found (`case.search`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from service.clock import Clock
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import AuditEntry, Case, Consultant, Meeting, OutboxMessage
+from service.platform.db.models import (
+    AuditEntry,
+    Case,
+    Consultant,
+    Employer,
+    Meeting,
+    OutboxMessage,
+)
+from service.text.case_words import CANCELLED_KINDS, cancelled_by
 
 # At risk: an open target case whose first-meeting deadline is this close (or past) with no
 # meeting confirmed or held (the dashboard counts the same way).
@@ -25,9 +36,11 @@ AT_RISK_WITHIN_DAYS = 7
 PER_PAGE = 50
 NO_OWNER = "none"
 
+# Open cases before closed ones in every order (a closed case's old deadline never leads).
+_OPEN_FIRST = Case.closed_on.is_(None).desc()
 SORTS: dict[str, tuple[Any, ...]] = {
-    "frist": (Case.first_meeting_deadline.asc(), Case.id.asc()),
-    "-frist": (Case.first_meeting_deadline.desc(), Case.id.desc()),
+    "frist": (_OPEN_FIRST, Case.first_meeting_deadline.asc(), Case.id.asc()),
+    "-frist": (_OPEN_FIRST, Case.first_meeting_deadline.desc(), Case.id.desc()),
     "sag": (Case.case_ref.asc(),),
     "-sag": (Case.case_ref.desc(),),
     "oprettet": (Case.created_at.asc(), Case.id.asc()),
@@ -37,15 +50,38 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
+SHOWN = ("open", "closed", "all")  # which cases: open (the default), closed, or all
+
+
 @dataclass(frozen=True)
 class ListFilters:
     status: str | None = None
     follow_up: str | None = None
     owner: str | None = None  # a consultant's key, or "none"
     at_risk: bool = False
-    open_only: bool = False
+    shown: str = "open"
     sort: str = "frist"
     page: int = 1
+    # Case number, citizen's name, employer's name (parts, any case) or CVR (exact).
+    search: str = ""
+    # A CPR search: the number's lookup hashes under every data key (exact match only).
+    cpr_hashes: tuple[str, ...] = ()
+
+
+# SQLite's lower() folds only A-Z; these it is told (the letters of Danish names).
+_FOLD = (("Æ", "æ"), ("Ø", "ø"), ("Å", "å"), ("Ä", "ä"), ("Ö", "ö"), ("Ü", "ü"), ("É", "é"))
+
+
+def _contains(column: Any, text: str, sqlite: bool) -> ColumnElement[bool]:
+    """`column` holds `text` anywhere, in any case (LIKE's wildcards in `text` escaped)."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+        "_", "\\_") + "%"
+    if not sqlite:
+        return column.ilike(pattern, escape="\\")  # PostgreSQL folds every letter
+    folded = func.lower(column)
+    for upper, lower in _FOLD:
+        folded = func.replace(folded, upper, lower)
+    return folded.like(pattern, escape="\\")
 
 
 @dataclass(frozen=True)
@@ -92,8 +128,20 @@ class CaseReads:
             conditions.append(Case.owner_id.is_(None))
         elif filters.owner:
             conditions.append(Case.owner.has(Consultant.key == filters.owner))
-        if filters.open_only:
+        if filters.shown == "open":
             conditions.append(Case.closed_on.is_(None))
+        elif filters.shown == "closed":
+            conditions.append(Case.closed_on.is_not(None))
+        if filters.cpr_hashes:  # a number like a CPR number may also be a case number
+            conditions.append(or_(Case.cpr_hash.in_(filters.cpr_hashes),
+                                  Case.case_ref == filters.search))
+        elif filters.search:
+            text, sqlite = filters.search, self.db.is_sqlite
+            conditions.append(or_(
+                _contains(Case.case_ref, text, sqlite),
+                _contains(Case.citizen_name, text, sqlite),
+                Case.employer.has(or_(_contains(Employer.name, text, sqlite),
+                                      Employer.cvr == text))))
         at_risk = self._at_risk()
         if filters.at_risk:
             conditions.append(at_risk)
@@ -109,6 +157,7 @@ class CaseReads:
                 select(Case, at_risk.label("at_risk")).where(*conditions).order_by(*order)
                 .limit(PER_PAGE).offset(offset))).unique().all()
             ids = [case.id for case, _ in found]
+            found_ids = [(case.id, case.case_ref) for case, _ in found]
             meetings: dict[int, Meeting] = {}
             if ids:
                 for meeting in (await session.execute(select(Meeting).where(
@@ -125,10 +174,22 @@ class CaseReads:
                 meeting_status=meetings[case.id].status if case.id in meetings else None,
                 meeting_start=meetings[case.id].start if case.id in meetings else None,
                 at_risk=bool(risky), closed_on=case.closed_on) for case, risky in found]
-        await self.reads.record(principal, self.municipality_id, "case.list", None, {
+        details: dict[str, Any] = {
             "filters": {"status": filters.status, "follow_up": filters.follow_up,
-                        "owner": filters.owner, "at_risk": filters.at_risk},
-            "page": filters.page, "returned": len(rows), "via": "page"})
+                        "owner": filters.owner, "at_risk": filters.at_risk,
+                        "shown": filters.shown},
+            "page": filters.page, "returned": len(rows), "via": "page"}
+        if filters.cpr_hashes or filters.search:
+            # What was searched for is not kept (a name or a CPR number), only what was found.
+            details["search"] = "cpr" if filters.cpr_hashes else "text"
+            details["found"] = [ref for _, ref in found_ids]
+        entries = [self.reads.record(principal, self.municipality_id, "case.list", None,
+                                     details)]
+        if filters.cpr_hashes:
+            entries += [self.reads.record(principal, self.municipality_id, "case.search", id_,
+                                          {"by": "cpr", "via": "page"})
+                        for id_, _ in found_ids]
+        await asyncio.gather(*entries)
         return rows, total
 
     async def exists(self, case_ref: str) -> bool:
@@ -136,6 +197,16 @@ class CaseReads:
             return (await session.execute(select(Case.id).where(
                 Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
             ).first() is not None
+
+    async def created(self, case_ref: str) -> tuple[str, datetime] | None:
+        """Who created the case and when (its `case.create` audit entry), if it exists."""
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(AuditEntry.actor, AuditEntry.at).join(Case, Case.id == AuditEntry.case_id)
+                .where(Case.municipality_id == self.municipality_id,
+                       Case.case_ref == case_ref, AuditEntry.action == "case.create")
+                .order_by(AuditEntry.id).limit(1))).first()
+        return (row[0], as_utc(row[1])) if row is not None else None
 
     async def existing(self, case_refs: list[str]) -> set[str]:
         """Which of these case ids exist (in chunks: a query takes a bounded list)."""
@@ -159,7 +230,8 @@ class CaseReads:
             if case_id is None:
                 return {"meetings": [], "messages": [], "audit": []}
             meetings = (await session.execute(select(Meeting).where(
-                Meeting.case_id == case_id).order_by(Meeting.id.desc()))).unique().scalars()
+                Meeting.case_id == case_id).order_by(Meeting.id.desc()))).unique().scalars().all()
+            cancel_reasons = {m.id: m.cancel_reason for m in meetings}
             messages = (await session.execute(select(OutboxMessage).where(
                 OutboxMessage.case_id == case_id).order_by(OutboxMessage.id.desc()))
             ).scalars()
@@ -172,9 +244,14 @@ class CaseReads:
                     "consultant": m.consultant.name, "on_time": m.on_time,
                     "employer_answer": m.employer_answer, "place": m.place,
                     "employer_took_part": m.employer_took_part,
-                    "cancel_reason": m.cancel_reason} for m in meetings],
+                    "cancel_reason": m.cancel_reason,
+                    "cancelled_by": cancelled_by(m.cancel_reason)
+                    if m.status == "cancelled" else None} for m in meetings],
                 "messages": [{
                     "channel": m.channel, "kind": m.kind, "status": m.status,
+                    # A cancellation says who cancelled (the jobcentre, the employer) and why.
+                    "cancelled_by": cancelled_by(cancel_reasons.get(m.meeting_id))
+                    if m.kind in CANCELLED_KINDS and m.meeting_id in cancel_reasons else None,
                     "attempts": m.attempts, "created_at": as_utc(m.created_at),
                     "recipient": m.recipient if m.channel != "slack" else "Slack",
                     "error": m.last_error} for m in messages],

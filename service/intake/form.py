@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.intake.schemas import mask_cpr, normalise_cpr
 from service.platform.http import text_problem
 
 
@@ -209,6 +210,22 @@ def case_to_fields(case: Mapping[str, Any]) -> dict[str, str]:
         else:
             values[field.name] = str(value)
     return values
+
+
+def same_case(values: Mapping[str, str], case: Mapping[str, Any]) -> bool:
+    """Whether a new-case form says exactly what the stored case (as the API shows it) says:
+    the same form sent twice. The CPR number is compared as far as the case shows it."""
+    typed, errors = read_fields(values, checkboxes=True)
+    stored, _ = read_fields({**case_to_fields(case), "case_id": str(case.get("case_id"))},
+                            checkboxes=True)
+    if errors:
+        return False
+    cpr = typed.pop("cpr", None)
+    try:
+        shown = mask_cpr(normalise_cpr(cpr)) if cpr else None
+    except ValueError:
+        return False
+    return shown == case.get("cpr") and typed == stored
 
 
 def facts_patch(body: dict[str, Any]) -> dict[str, Any]:

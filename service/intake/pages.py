@@ -9,12 +9,13 @@ their own cases (another case is a 404, as in the API); every view and change is
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 
 from service.intake.case_reads import NO_OWNER, PER_PAGE, SORTS, ListFilters
 from service.intake.form import (
@@ -25,11 +26,13 @@ from service.intake.form import (
     danish_errors,
     facts_patch,
     read_fields,
+    same_case,
 )
-from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS
+from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, normalise_cpr
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
 from service.platform.auth import Principal, may_see
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from service.platform.http import text_problem
 from service.platform.pages import (
     add_nav,
     forbidden,
@@ -38,7 +41,14 @@ from service.platform.pages import (
     read_form,
     render,
 )
-from service.text.case_words import CLOSE_OUTCOME, FOLLOW_UP, STATUS, WORDS, word
+from service.text.case_words import (
+    CLOSE_OUTCOME,
+    FOLLOW_UP,
+    STATUS,
+    WORDS,
+    actor_in_words,
+    word,
+)
 from service.text.reasons import reason_in_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -47,8 +57,12 @@ ALL_STAFF = ("intake", "consultant", "manager")
 CHANGE_FACTS = ("intake", "consultant")
 CLOSE = ("intake", "manager", "consultant")
 
+SENT_TWICE_WITHIN = timedelta(minutes=30)
+
 NOTICES = {
     "oprettet": "Sagen er oprettet og vurderet. Planlægningen går i gang med det samme.",
+    "allerede-oprettet": "Formularen blev sendt to gange; sagen var allerede oprettet med de "
+                         "samme oplysninger, så der er ikke ændret noget.",
     "fakta": "Fakta er gemt, og sagen er vurderet igen.",
     "ejer": "Ejeren er ændret. Planlægningen beholder dit valg.",
     "lukket": "Sagen er lukket. Møder er aflyst, og de berørte har fået besked.",
@@ -66,50 +80,80 @@ def _form_values(form: Any) -> dict[str, str]:
 def _common(request: web.Request) -> dict[str, Any]:
     config = request.app[CONFIG]
     return {"fields": FIELDS, "choices": CHOICES, "required": REQUIRED, "words": WORDS,
-            "word": word, "consultants": [(c.id, c.name) for c in config.consultants]}
+            "word": word, "actor": actor_in_words,
+            "consultants": [(c.id, c.name) for c in config.consultants]}
 
 
 # -- the case list ------------------------------------------------------------------------
 
-def _filters(request: web.Request) -> ListFilters:
+# `?vis=`: which cases the list shows (open ones unless asked otherwise).
+SHOWN = {"aabne": "open", "lukkede": "closed", "alle": "all"}
+SHOWN_WORDS = {"aabne": "Åbne sager", "lukkede": "Lukkede sager", "alle": "Alle sager"}
+MAX_SEARCH = 100
+
+
+def _search(request: web.Request, text: str) -> tuple[str, tuple[str, ...], str]:
+    """The search text, the CPR number's lookup hashes when it is one (exact match), and a
+    Danish error naming the field when the text cannot be searched for."""
+    text = " ".join(text.split())
+    if len(text) > MAX_SEARCH or text_problem(text):
+        return "", (), f"Søg: højst {MAX_SEARCH} tegn almindelig tekst."
+    try:
+        cpr = normalise_cpr(text)
+    except ValueError:
+        return text, (), ""
+    return text, tuple(request.app[INTAKE].cipher.lookup_hashes(cpr)), ""
+
+
+def _filters(request: web.Request) -> tuple[ListFilters, str]:
     query = request.query
     status = query.get("status", "")
     follow_up = query.get("follow_up", "")
     owner = query.get("owner", "")
     consultants = {c.id for c in request.app[CONFIG].consultants}
     page = query.get("side", "1")
+    search, cpr_hashes, error = _search(request, query.get("q", ""))
     return ListFilters(
         status=status if status in STATUS else None,
         follow_up=follow_up if follow_up in FOLLOW_UP else None,
         owner=owner if owner in consultants or owner == NO_OWNER else None,
-        at_risk=query.get("risiko") == "ja", open_only=query.get("aabne") == "ja",
+        at_risk=query.get("risiko") == "ja", shown=SHOWN.get(query.get("vis", ""), "open"),
         sort=query.get("sort", "frist") if query.get("sort", "frist") in SORTS else "frist",
-        page=int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1)
+        page=int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1,
+        search=search, cpr_hashes=cpr_hashes), error
+
+
+def _shown_key(filters: ListFilters) -> str:
+    return next(key for key, value in SHOWN.items() if value == filters.shown)
 
 
 def _query(filters: ListFilters, **change: Any) -> str:
-    values = {"status": filters.status, "follow_up": filters.follow_up, "owner": filters.owner,
-              "risiko": "ja" if filters.at_risk else None,
-              "aabne": "ja" if filters.open_only else None, "sort": filters.sort,
+    values = {"q": filters.search, "vis": _shown_key(filters), "status": filters.status,
+              "follow_up": filters.follow_up, "owner": filters.owner,
+              "risiko": "ja" if filters.at_risk else None, "sort": filters.sort,
               "side": filters.page}
     values.update(change)
     if values.get("side") == 1:
         values["side"] = None
     if values.get("sort") == "frist":
         values["sort"] = None
+    if values.get("vis") == "aabne":
+        values["vis"] = None
     return "?" + urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
 async def case_list(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ALL_STAFF)
-    filters = _filters(request)
+    filters, search_error = _filters(request)
     rows, total = await request.app[CASE_READS].page(principal, filters)
     pages = max(1, -(-total // PER_PAGE))
 
     def sort_link(key: str) -> str:
         return _query(filters, sort=("-" + key) if filters.sort == key else key, side=None)
 
-    return render(request, "intake/cases.html", rows=rows, total=total, filters=filters,
+    return render(request, "intake/cases.html", status=400 if search_error else 200,
+                  rows=rows, total=total, filters=filters, search_error=search_error,
+                  shown=_shown_key(filters), shown_words=SHOWN_WORDS,
                   page=min(filters.page, pages), pages=pages, sort_link=sort_link,
                   page_link=lambda n: _query(filters, side=n), statuses=STATUS,
                   follow_ups=FOLLOW_UP, today=request.app[CLOCK].today(),
@@ -130,8 +174,13 @@ async def create_case(request: web.Request) -> web.Response:
     values = _form_values(form)
     body, errors = _checked(request, values)
     if not errors and await request.app[CASE_READS].exists(body["case_id"]):
-        errors = {"case_id": "Der findes allerede en sag med dette sagsnummer. Åbn den fra "
-                             "sagslisten for at ændre den."}
+        if await _sent_twice(request, principal, values, body["case_id"]):
+            raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}"
+                                   "?besked=allerede-oprettet")
+        errors = {"case_id": Markup(
+            'Der findes allerede en sag med dette sagsnummer: <a href="/cases/{}">åbn sag '
+            '{}</a> for at se eller ændre den.').format(quote(body["case_id"], safe=""),
+                                                         body["case_id"])}
     if not errors:
         try:
             await request.app[INTAKE].upsert(body, principal)
@@ -141,6 +190,17 @@ async def create_case(request: web.Request) -> web.Response:
         return render(request, "intake/new_case.html", status=422, values=values,
                       errors=errors, **_common(request))
     raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}?besked=oprettet")
+
+
+async def _sent_twice(request: web.Request, principal: Principal, values: dict[str, str],
+                      case_ref: str) -> bool:
+    """The same form again (a double click, a reload, back and send): the case was created
+    by this user within `SENT_TWICE_WITHIN` and holds exactly what the form says."""
+    created = await request.app[CASE_READS].created(case_ref)
+    if created is None or created[0] != principal.actor or \
+            request.app[CLOCK].utcnow() - created[1] > SENT_TWICE_WITHIN:
+        return False
+    return same_case(values, await request.app[INTAKE].get(case_ref, principal))
 
 
 def _checked(request: web.Request, values: dict[str, str]) -> tuple[dict[str, Any],

@@ -108,7 +108,7 @@ FIGURES: tuple[Figure, ...] = (
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
 LOAD_EXPLANATION = ("Åbne sager i målgruppen, som konsulenten ejer, mod det antal sager, "
-                    "konsulenten højst kan have (max_active_cases).")
+                    "konsulenten højst kan have (konsulentens kapacitet).")
 AT_RISK_EXPLANATION = ("Åbne sager i målgruppen uden bekræftet eller afholdt samtale, hvis "
                        "frist for første samtale er om højst 7 dage eller overskredet.")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from service.kpis.charts import (
     GREEN,
     GREY,
     ORANGE,
+    PHONE_WIDTH,
     RED,
+    WIDTH,
     Axis,
     LoadBar,
     Series,
@@ -60,18 +63,22 @@ def _value_text(kind: str, value: float | None) -> str:
     return danish_number(value)
 
 
-def _cell(month: MonthKpis, key: str, kind: str) -> dict[str, Any]:
+def _cell(month: MonthKpis, key: str, kind: str, running: bool = False) -> dict[str, Any]:
+    """A figure of a month; in a month still running it is not judged against its milestone
+    (`met` None): its shares are not comparable yet."""
     value = month.value(key)
     target = month.target(key)
-    met = None if value is None or target is None else value >= target
+    met = None if value is None or target is None or running else value >= target
     return {"text": _value_text(kind, value), "target": danish_percent(target)
-            if target is not None else None, "met": met}
+            if target is not None else None, "met": met, "running": running}
 
 
-def figures_table(months: list[MonthKpis]) -> list[dict[str, Any]]:
+def figures_table(months: list[MonthKpis], running: int | None = None
+                  ) -> list[dict[str, Any]]:
     """One row per figure: its label, explanation and a cell per month."""
     return [{"label": f.label, "explanation": f.explanation, "key": f.key,
-             "cells": [_cell(m, f.key, f.kind) for m in months]} for f in FIGURES]
+             "cells": [_cell(m, f.key, f.kind, i == running) for i, m in enumerate(months)]}
+            for f in FIGURES]
 
 
 def _shares(months: list[MonthKpis], key: str) -> list[float | None]:
@@ -82,9 +89,18 @@ def _milestones(months: list[MonthKpis], key: str) -> list[float | None]:
     return [m.target(key) for m in months]
 
 
-def charts(months: list[MonthKpis], loads: list[ConsultantLoad]) -> list[dict[str, Any]]:
-    """The dashboard's charts, each with a heading and what it shows in one line."""
+def running_index(months: list[MonthKpis], today: date) -> int | None:
+    """The index of the month still under way (begun, not ended), if it is shown."""
+    return next((i for i, m in enumerate(months)
+                 if not m.future and next_month(m.month) > today), None)
+
+
+def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WIDTH,
+           running: int | None = None) -> list[dict[str, Any]]:
+    """The dashboard's charts drawn `width` wide, each with a heading; `running`: the index
+    of the month still under way (marked: its shares are not comparable yet)."""
     labels = [m.month for m in months]
+    drawn: dict[str, Any] = {"width": width, "running": running}
     share = Axis("Andel", 1.0, percent=True)
     most = max([m.first_meetings for m in months] + [1])
     counts = Axis("Første samtaler", nice_top(most), nice_ticks(nice_top(most)))
@@ -99,38 +115,39 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad]) -> list[dict[st
              Series("Milepæl", _milestones(months, "workplace_share"), ORANGE, "dashed",
                     step=True),
              Series("Mål 70 %", [WORKPLACE_GOAL] * len(months), GREY, "dotted", step=True),
-         ], share)},
+         ], share, **drawn)},
         {"title": "Første samtaler efter sted",
          "svg": bar_chart("Første samtaler pr. måned efter sted", labels, [
              Series("Arbejdspladsen", _shares(months, "first_meetings_workplace"), BLUE),
              Series("Jobcentret", _shares(months, "first_meetings_jobcentre"), ORANGE),
              Series("Telefonisk", _shares(months, "first_meetings_phone"), GREY),
-         ], counts)},
+         ], counts, **drawn)},
         {"title": "Første samtale inden udgangen af uge 8",
          "svg": line_chart("Andel første samtaler inden udgangen af uge 8", labels, [
              Series("Inden uge 8", _shares(months, "before_week8_share"), GREEN),
              Series("Over 3 uger for sent", _shares(months, "late_over_3_weeks_share"), RED),
              Series("Milepæl", _milestones(months, "before_week8_share"), ORANGE, "dashed",
                     step=True),
-         ], share)},
+         ], share, **drawn)},
         {"title": "Virksomhedsrettet indsats inden uge 13",
          "svg": line_chart("Andel med virksomhedsrettet indsats inden udgangen af uge 13",
                            labels, [
              Series("Indsats inden uge 13", _shares(months, "intervention_share"), BLUE),
              Series("Milepæl", _milestones(months, "intervention_share"), ORANGE, "dashed",
                     step=True),
-         ], share)},
+         ], share, **drawn)},
         {"title": "Arbejdsgiveren deltog",
          "svg": line_chart("Andel første samtaler, hvor arbejdsgiveren deltog", labels, [
              Series("Arbejdsgiver deltog", _shares(months, "employer_share"), GREEN),
-         ], share)},
+         ], share, **drawn)},
         {"title": "Dage fra første fraværsdag til første samtale",
          "svg": bar_chart("Dage fra første fraværsdag til første samtale (median)", labels, [
              Series("Median, dage", days, BLUE),
-         ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"))},
+         ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"),
+             **drawn)},
         {"title": "Konsulenternes sager mod kapacitet",
          "svg": load_chart("Åbne sager pr. konsulent mod kapacitet", [
-             LoadBar(load.name, load.open_cases, load.capacity) for load in loads])},
+             LoadBar(load.name, load.open_cases, load.capacity) for load in loads], width)},
     ]
 
 
@@ -167,13 +184,20 @@ async def dashboard(request: web.Request) -> web.Response:
     # The headline: the last month that has ended (a month under way is not judged yet).
     latest = next((m for m in reversed(months) if next_month(m.month) <= today),
                   months[0])
+    running = running_index(months, today)
+    wide = charts(months, loads, WIDTH, running)
+    narrow = charts(months, loads, PHONE_WIDTH, running)
     return render(
         request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
         first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
         period=f"{month_label(first)} – {month_label(last)}",
-        months=[month_label(m.month) + (" (kommende)" if m.future else "") for m in months],
-        table=figures_table(months),
-        charts=[{"title": c["title"], "svg": Markup(c["svg"])} for c in charts(months, loads)],
+        months=[{"label": month_label(m.month),
+                 "note": "kommende" if m.future else "i gang" if i == running else ""}
+                for i, m in enumerate(months)],
+        running=month_label(months[running].month) if running is not None else None,
+        table=figures_table(months, running),
+        charts=[{"title": w["title"], "svg": Markup(w["svg"]), "phone": Markup(n["svg"])}
+                for w, n in zip(wide, narrow, strict=True)],
         latest=latest, latest_label=month_label(latest.month),
         headline=[_cell(latest, key, "share") | {"label": label}
                   for key, label in (("workplace_share", "På arbejdspladsen"),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.followup.tasks import ABOUT_THE_MEETING, close_tasks
 from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")
@@ -59,11 +60,13 @@ def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:
-    """The meeting will not take place: cancelled, and its consultant's minutes are free."""
+    """The meeting will not take place: cancelled, its consultant's minutes are free, and the
+    open tasks about it (call about it, it was confirmed) are done — moot now."""
     meeting.status = "cancelled"
     meeting.cancelled_at = now
     meeting.cancel_reason = reason
     await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
+    await close_tasks(session, meeting.case_id, ABOUT_THE_MEETING, now)
 
 
 async def free_slots(session: AsyncSession, meeting: Meeting, now: datetime) -> list[Slot]:

@@ -51,4 +51,6 @@ def meeting_calendar(*, method: str, uid: str, sequence: int, start: datetime, e
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
+    for zone in calendar.walk("VTIMEZONE"):
+        zone.pop("COMMENT", None)  # icalendar's English note on the zone's range of years
     return calendar.to_ical()

@@ -16,11 +16,13 @@ EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
                   "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
 CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
-# What a message was about; the channel and recipient columns say to whom.
+# What a message was about; the channel and recipient columns say to whom. Every kind the
+# service sends (mail templates, Slack messages) has its words here (tests/text checks).
 MESSAGE_KIND = {
     "employer_invitation": "Mødeforslag", "employer_reminder": "Påmindelse om mødeforslag",
     "employer_day_before": "Påmindelse dagen før", "employer_confirmed": "Møde bekræftet",
-    "employer_cancelled": "Møde aflyst af arbejdsgiveren",
+    # Who cancelled is said by `cancelled_by` (the meeting's cancel reason) next to it.
+    "employer_cancelled": "Aflysning til arbejdsgiveren",
     "employer_other_times": "Ønske om andre tider", "employer_decline_received": "Afslag modtaget",
     "employer_declined": "Arbejdsgiveren takkede nej",
     "employer_no_answer": "Arbejdsgiveren har ikke svaret",
@@ -28,14 +30,45 @@ MESSAGE_KIND = {
     "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
     "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
+    "meeting_tomorrow": "Påmindelse om mødet i morgen",
+    "telephone_due": "Telefonisk opfølgning nu",
+    "intervention_missing": "Virksomhedsrettet indsats mangler",
     "invitation_failed": "Invitationen kunne ikke sendes",
     "deadline_at_risk": "Frist i fare", "case_assigned": "Ny sag til konsulenten",
     "intake_assignment": "Tildeling i visitationens kanal", "slack_update": "Opdatering",
+    "slack_ephemeral": "Svar i Slack", "slack_home": "Slack-forside",
     "slack_fallback": "E-mail i stedet for Slack",
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
 }
+CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
+# A meeting's cancel reason (meetings.cancel_reason, as the use cases write it) as who
+# cancelled it and why.
+CANCELLED_BY = {
+    "sagen er afsluttet": "aflyst af jobcentret, fordi sagen er lukket",
+    "planlagt om": "flyttet af jobcentret til en ny tid",
+    "opfølgningen er ændret": "aflyst af jobcentret, fordi opfølgningen er ændret",
+    "aflyst af arbejdsgiveren": "aflyst af arbejdsgiveren",
+    "arbejdsgiveren har bedt om andre tider": "aflyst, fordi arbejdsgiveren bad om andre "
+                                              "tider",
+    "arbejdsgiveren har takket nej til mødet på arbejdspladsen":
+        "aflyst, fordi arbejdsgiveren takkede nej til mødet på arbejdspladsen",
+}
+
+
+def cancelled_by(reason: str | None) -> str:
+    """Who cancelled a meeting and why, from its cancel reason: 'aflyst af jobcentret, fordi
+    sagen er lukket'. An unknown reason: the employer's when it names them, else the
+    jobcentre's."""
+    if not reason:
+        return "aflyst"
+    if reason in CANCELLED_BY:
+        return CANCELLED_BY[reason]
+    who = "arbejdsgiveren" if "arbejdsgiver" in reason else "jobcentret"
+    return f"aflyst af {who}: {reason}"
+
+
 CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
-                 "dismissed": "Opsagt", "moved": "Flyttet til andet forløb", "other": "Andet"}
+                 "dismissed": "Opsagt", "moved": "Flyttet til anden kommune", "other": "Andet"}
 TRIGGER = {"intake": "Visitation", "update": "Ændring", "employer_answer": "Arbejdsgiverens svar"}
 AUDIT_ACTION = {
     "case.read": "Sagen læst", "case.read_refused": "Adgang afvist", "case.list": "Sagsliste",
@@ -47,9 +80,34 @@ AUDIT_ACTION = {
     "meeting.confirm_by_staff": "Mødetid bekræftet af medarbejder",
     "meeting.outcome": "Mødets udfald registreret",
     "case.called_citizen": "Borgeren ringet op", "case.called_employer": "Arbejdsgiveren ringet op",
+    "case.search": "Søgt frem på CPR-nummer",
+    "task.done": "Opgave markeret som udført",
+    "outbox.retry": "Besked sendt igen", "outbox.printed": "Brev markeret som sendt",
 }
 CSV_OUTCOME = {"imported": "Oprettet", "updated": "Opdateret", "unchanged": "Uændret",
                "rejected": "Afvist"}
+
+
+# Who did something (an audit entry's or an assessment's actor, "role:name") in words.
+ACTOR_ROLE = {"intake": "visitationen", "consultant": "konsulent", "manager": "leder",
+              "admin": "administrator", "employer": "arbejdsgiveren"}
+SYSTEM_ACTORS = {"planner": "fasthold (planlægningen)", "system": "fasthold"}
+
+
+def actor_in_words(actor: str | None) -> str:
+    """'intake:visitation' -> 'visitation (visitationen)'; 'system:planner' -> 'fasthold
+    (planlægningen)'; 'employer:arbejdsgiver via link' -> 'arbejdsgiveren via linket i
+    e-mailen'."""
+    if not actor:
+        return "–"
+    role, _, name = actor.partition(":")
+    if not name:
+        return SYSTEM_ACTORS.get(role, role)
+    if role == "system":
+        return SYSTEM_ACTORS.get(name, f"fasthold ({name})")
+    if role == "employer":
+        return "arbejdsgiveren via linket i e-mailen"
+    return f"{name} ({ACTOR_ROLE[role]})" if role in ACTOR_ROLE else name
 
 
 def word(table: dict[str, str], key: str | None, empty: str = "–") -> str:

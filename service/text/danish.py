@@ -19,11 +19,19 @@ def short_date(value: date) -> str:
     return f"{value.day}. {MONTHS[value.month - 1]}"
 
 
+def short_month(month: int) -> str:
+    """'mar.' — a month's name cut to three letters, with a dot only where it was cut
+    ('maj' is whole)."""
+    name = MONTHS[month - 1]
+    return name if len(name) <= 3 else f"{name[:3]}."
+
+
 def short_day(value: date | datetime | str) -> str:
-    """'10. mar. 2026' (a date, a datetime or an ISO date text) — for tables."""
+    """'10. mar. 2026', '3. maj 2026' (a date, a datetime or an ISO date text) — for
+    tables."""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return f"{value.day}. {MONTHS[value.month - 1][:3]}. {value.year}"
+    return f"{value.day}. {short_month(value.month)} {value.year}"
 
 
 def danish_number(value: float, decimals: int = 1) -> str:

@@ -14,8 +14,15 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS
-from service.platform.db.models import AuditEntry, CalendarEntry, Case, Consultant, Meeting
+from service.keys import ANSWERS, DB, JOBS
+from service.platform.db.models import (
+    AuditEntry,
+    CalendarEntry,
+    Case,
+    Consultant,
+    ConsultantTask,
+    Meeting,
+)
 from tests.conftest import Staff, make_secrets, start_api, start_staff
 from tests.meetings.email_cases import body, intake
 
@@ -247,3 +254,86 @@ async def test_posts_need_a_login_and_the_right_role(staff: Staff) -> None:
     await intake_user.get("/cases")
     resp, _ = await intake_user.post("/my-cases/mine-1/contacts", {"who": "citizen"})
     assert resp.status == 403
+
+
+async def _confirm(staff: Staff, ref: str) -> Meeting:
+    meeting = await _meeting(staff, ref)
+    api = staff.api
+    resp = await api.client.post(f"/api/cases/{ref}/meeting/confirm", json={
+        "start": meeting.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    return meeting
+
+
+async def _tasks(staff: Staff, ref: str) -> list[tuple[int, str, bool]]:
+    """The case's tasks: id, kind, done."""
+    async with staff.api.client.app[DB].read() as session:
+        return [(i, kind, done is not None) for i, kind, done in (await session.execute(
+            select(ConsultantTask.id, ConsultantTask.kind, ConsultantTask.done_at)
+            .join(Case, Case.id == ConsultantTask.case_id).where(Case.case_ref == ref)
+            .order_by(ConsultantTask.id))).all()]
+
+
+async def test_tasks_are_marked_done_on_the_consultants_pages(staff: Staff) -> None:
+    await _confirm(staff, "mine-1")
+    await _confirm(staff, "other-1")
+    (task_id, kind, done), = await _tasks(staff, "mine-1")
+    assert kind == "meeting_confirmed" and not done
+    (theirs, _, _), = await _tasks(staff, "other-1")
+    consultant = await staff.login("consultant")
+    _, html = await consultant.get("/my-cases")
+    done_path = f"/my-cases/mine-1/tasks/{task_id}/done"
+    assert f'action="{done_path}"' in html and "Arbejdsgiveren har bekræftet mødet" in html
+    _, html = await consultant.get("/my-cases/mine-1")
+    assert f'action="{done_path}"' in html
+    # Without the CSRF token: refused, nothing done.
+    resp, _ = await consultant.post(done_path, {}, csrf=False)
+    assert resp.status == 403 and not (await _tasks(staff, "mine-1"))[0][2]
+    # Another consultant's task, or this task under another case: not found.
+    for path in (f"/my-cases/other-1/tasks/{theirs}/done",
+                 f"/my-cases/mine-1/tasks/{theirs}/done", "/my-cases/mine-1/tasks/999999/done"):
+        resp, html = await consultant.post(path)
+        assert resp.status == 404, path
+        assert "Opgaven findes ikke" in html or "Sagen findes ikke" in html, path
+    assert not (await _tasks(staff, "other-1"))[0][2]
+    # Done from the list: back on the list, the task gone from it.
+    resp, html = await consultant.post(done_path, {"back": "mine-sager"})
+    assert resp.status == 200 and resp.url.path == "/my-cases"
+    assert "Opgaven er markeret som udført" in html and done_path not in html
+    assert (await _tasks(staff, "mine-1"))[0][2]
+    # Sent again (a double click): still done, back on the case page.
+    resp, html = await consultant.post(done_path)
+    assert resp.status == 200 and resp.url.path == "/my-cases/mine-1"
+    # A manager marks another consultant's task done and returns to that consultant's list.
+    manager = await staff.login("manager")
+    await manager.get("/my-cases?konsulent=bo")
+    resp, html = await manager.post(f"/my-cases/other-1/tasks/{theirs}/done",
+                                    {"back": "mine-sager"})
+    assert resp.status == 200 and resp.url.query.get("konsulent") == "bo"
+    async with staff.api.client.app[DB].read() as session:
+        actions = [(a, actor) for a, actor in (await session.execute(
+            select(AuditEntry.action, AuditEntry.actor).where(AuditEntry.action == "task.done"))
+        ).all()]
+    assert actions == [("task.done", "consultant:test-consultant"),
+                       ("task.done", "manager:test-manager")]
+
+
+async def test_tasks_about_a_cancelled_or_moved_meeting_close_themselves(
+        staff: Staff) -> None:
+    api = staff.api
+    answers = api.client.app[ANSWERS]
+    # The employer cancels the confirmed meeting: "it is confirmed" is moot, the news stays.
+    meeting = await _confirm(staff, "mine-1")
+    assert await answers.cancel(meeting.id) == "done"
+    assert [(k, d) for _, k, d in await _tasks(staff, "mine-1")] == [
+        ("meeting_confirmed", True), ("employer_cancelled", False)]
+    # The employer moves the other confirmed meeting (asks for other times): the same.
+    meeting = await _confirm(staff, "other-1")
+    assert await answers.other_times(meeting.id, {"weekdays": ["mon"], "parts_of_day": [],
+                                                  "text": ""}) == "done"
+    assert [(k, d) for _, k, d in await _tasks(staff, "other-1")] == [
+        ("meeting_confirmed", True), ("employer_other_times", False)]
+    consultant = await staff.login("consultant")
+    _, html = await consultant.get("/my-cases/mine-1")
+    assert "Arbejdsgiveren har bekræftet mødet" not in html
+    assert "Arbejdsgiveren har aflyst det bekræftede møde" in html

@@ -4,9 +4,11 @@ forms (facts, owner, close, reopen). Every view and change is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from html import unescape
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
@@ -126,9 +128,27 @@ async def test_new_case_shows_the_decision_and_then_the_assignment(staff: Staff)
     assert "Hvorfor denne konsulent" in text
     assert "Foreslået" in text  # the proposed meeting in the meetings table
     assert "Ågård Æbler ApS" in text
-    # The same case id again is refused by the form (the API would update it).
+    # The same form sent again (a double click, back and send) lands on the case it made.
     response, page = await browser.post("/new-case", _form())
+    assert response.status == 200 and response.url.path == "/cases/k-100"
+    assert "Formularen blev sendt to gange" in page
+    # Another case under the same case id is refused, with a link to the existing case.
+    response, page = await browser.post("/new-case", _form(citizen_name="Bent Berg"))
     assert response.status == 422 and "findes allerede en sag" in _text(page)
+    assert '<a href="/cases/k-100">åbn sag k-100</a>' in page
+    # ... and so is the same form from another user (not a double submit of theirs).
+    other = await staff.login("admin")
+    response, page = await other.post("/new-case", _form())
+    assert response.status == 422 and '<a href="/cases/k-100">' in page
+    async with staff.api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case))).unique().scalar_one()
+        assert case.citizen_name == "Åse Øberg"  # nothing was changed by the second forms
+    # A double click: both requests at once land on the one case they made.
+    both = await asyncio.gather(browser.post("/new-case", _form("k-101")),
+                                browser.post("/new-case", _form("k-101")))
+    assert [(r.status, r.url.path) for r, _ in both] == [(200, "/cases/k-101")] * 2
+    async with staff.api.client.app[DB].read() as session:
+        assert len((await session.execute(select(Case.id))).all()) == 2
 
 
 async def test_changing_facts_re_evaluates_at_once(staff: Staff) -> None:
@@ -237,7 +257,7 @@ async def test_case_list_filters_sorts_and_pages(staff: Staff) -> None:
                  body("ledig", employment="unemployed"))
     browser = await staff.login("manager")
     response, page = await browser.get("/cases")
-    assert response.status == 200 and "(57)" in page
+    assert response.status == 200 and "(57 åbne sager)" in page
     assert "Side 1 af 2" in page and "Næste" in page
     _, page2 = await browser.get("/cases?side=2")
     assert "Side 2 af 2" in page2
@@ -292,3 +312,138 @@ async def test_plain_errors_outside_the_api_are_danish_pages(staff: Staff) -> No
     api = staff.api
     answer = await api.client.get("/api/findes-ikke", headers=api.auth("intake"))
     assert answer.status == 404 and answer.content_type == "application/json"
+
+
+async def test_closing_says_who_cancelled_and_speaks_danish(staff: Staff) -> None:
+    """Closing a case with a confirmed meeting: the citizen is told the meeting is cancelled
+    because the case has ended (no new time promised); the case page says the jobcentre
+    cancelled, and its audit trail and assessments name people, not 'role:name'."""
+    api = staff.api
+    await intake(api, body("k-luk"))
+    meeting = (await (await api.client.get("/api/cases/k-luk", headers=api.auth("intake")))
+               .json())["meeting"]
+    resp = await api.client.post("/api/cases/k-luk/meeting/confirm",
+                                 json={"start": meeting["start"]}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    browser = await staff.login("intake")
+    response, page = await browser.post("/cases/k-luk/close", {
+        "outcome": "moved", "on": today_local().isoformat()})
+    assert response.status == 200 and "Sagen er lukket" in page
+    text = _text(page)
+    assert "Flyttet til anden kommune" in text
+    async with api.client.app[DB].read() as session:
+        letters = (await session.execute(select(OutboxMessage.subject, OutboxMessage.body_text)
+                                         .where(OutboxMessage.kind == "citizen_cancelled"))
+                   ).all()
+    assert len(letters) == 1
+    subject, letter = letters[0]
+    assert subject.endswith("er aflyst")
+    assert "er aflyst, fordi din sag hos jobcentret er afsluttet" in letter
+    assert "nyt tidspunkt" not in letter and "holdes ikke som planlagt" not in letter
+    # Who cancelled: the jobcentre, because the case was closed — never "the employer".
+    assert "Aflysning til arbejdsgiveren (aflyst af jobcentret, fordi sagen er lukket)" in text
+    assert "Aflysning til borgeren (aflyst af jobcentret, fordi sagen er lukket)" in text
+    assert "Aflyst af jobcentret, fordi sagen er lukket." in text  # the meetings table
+    assert "aflyst af arbejdsgiveren" not in text.lower()
+    # People in words: no "intake:test-intake" in the audit trail or the assessments.
+    assert "test-intake (visitationen)" in text
+    assert not re.search(r"\b(intake|system|consultant|manager|admin):", text), text
+
+
+async def test_a_replanned_meeting_is_moved_by_the_jobcentre(staff: Staff) -> None:
+    """Planning moving a proposal the employer was sent: the case page says the jobcentre
+    moved it, not that the employer cancelled."""
+    api = staff.api
+    await intake(api, body("k-flyt"))
+    before = (await (await api.client.get("/api/cases/k-flyt", headers=api.auth("intake")))
+              .json())["meeting"]
+    other = "bo" if before["consultant_id"] != "bo" else "dennis"
+    resp = await api.client.put("/api/cases/k-flyt/owner", json={
+        "consultant_id": other, "reason": "kender virksomheden"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    _, page = await (await staff.login("intake")).get("/cases/k-flyt")
+    text = _text(page)
+    assert "Flyttet af jobcentret til en ny tid." in text
+    assert "Aflysning til arbejdsgiveren (flyttet af jobcentret til en ny tid)" in text
+    assert "aflyst af arbejdsgiveren" not in text.lower()
+
+
+async def test_case_list_opens_on_open_cases_and_searches(staff_on_both: Staff) -> None:
+    """The list opens on the open cases (deadline soonest first, a closed case never first);
+    closed or all on request; search by case number, citizen's name, employer's name or CVR
+    (parts of names, any case), and by CPR number (the whole number only, never the number
+    in the log, the search in the trail of each case it found). Both databases: they fold
+    letters' case differently."""
+    staff = staff_on_both
+    api = staff.api
+    old = today_local() - timedelta(days=60)
+    await intake(api,
+                 body("aaa-lukket", first_absence_day=old.isoformat(),
+                      citizen={"name": "Karen Østergård"}, cpr="030590-1111"),
+                 body("k-200", citizen={"name": "Søren Ærø Jensen"}, cpr="120380-2222",
+                      employer={"cvr": "29189919", "name": "Ågård Æbler ApS",
+                                "contact_email": "lone@aagaard.example"}),
+                 body("k-300", citizen={"name": "Mads Madsen"}, cpr="010190-1234"))
+    resp = await api.client.post("/api/cases/aaa-lukket/close", json={
+        "outcome": "recovered", "on": today_local().isoformat()}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    browser = await staff.login("intake")
+
+    def refs(page: str) -> list[str]:
+        return re.findall(r'href="/cases/([^"?/]+)"', page)
+
+    _, page = await browser.get("/cases")
+    assert refs(page) == ["k-200", "k-300"] and "(2 åbne sager)" in page
+    _, page = await browser.get("/cases?vis=lukkede")
+    assert refs(page) == ["aaa-lukket"] and "(1 lukkede sager)" in page
+    _, page = await browser.get("/cases?vis=alle")
+    assert refs(page) == ["k-200", "k-300", "aaa-lukket"]  # open first, then the closed one
+    _, page = await browser.get("/cases?vis=alle&sort=-frist")
+    assert refs(page)[-1] == "aaa-lukket"
+
+    for query, expected in (("k-3", ["k-300"]), ("ærø", ["k-200"]), ("SØREN", ["k-200"]),
+                            ("madsen", ["k-300"]), ("ågård æbler", ["k-200"]),
+                            ("29189919", ["k-200"]), ("2918991", []), ("100%", []),
+                            ("østergård", []), ("k_", [])):
+        response, page = await browser.get("/cases?" + urlencode({"q": query}))
+        assert response.status == 200 and refs(page) == expected, (query, refs(page))
+    _, page = await browser.get("/cases?" + urlencode({"q": "østergård", "vis": "alle"}))
+    assert refs(page) == ["aaa-lukket"]
+
+    # CPR: the whole number, with or without the dash; a part finds nothing.
+    for query in ("120380-2222", "1203802222", " 120380-2222 "):
+        _, page = await browser.get("/cases?" + urlencode({"q": query}))
+        assert refs(page) == ["k-200"], query
+        assert "revisionssporet" in page
+    _, page = await browser.get("/cases?q=120380")
+    assert refs(page) == []
+    # Input that cannot be searched for is named, never a 5xx.
+    response, page = await browser.get("/cases?" + urlencode({"q": "x" * 101}))
+    assert response.status == 400 and "Søg: højst 100 tegn" in page
+    response, page = await browser.get("/cases?q=%00")
+    assert response.status == 400
+    # A consultant searches only their own cases.
+    mine = await staff.login("consultant")
+    _, page = await mine.get("/cases?q=k-")
+    owners = {c["owner"]["consultant_id"] for c in [
+        await (await api.client.get(f"/api/cases/{ref}", headers=api.auth("intake"))).json()
+        for ref in refs(page)]}
+    assert owners <= {"anna"}
+
+    async with api.client.app[DB].read() as session:
+        k200 = (await session.execute(select(Case.id).where(Case.case_ref == "k-200"))
+                ).scalar_one()
+        searches = (await session.execute(select(AuditEntry.case_id, AuditEntry.details).where(
+            AuditEntry.action == "case.search"))).all()
+        lists = (await session.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "case.list", AuditEntry.actor == "intake:test-intake"))
+        ).scalars().all()
+        everything = " ".join(str(d) for d in (await session.execute(
+            select(AuditEntry.details))).scalars())
+    assert [case_id for case_id, _ in searches] == [k200] * 3
+    assert any(d.get("search") == "cpr" and d.get("found") == ["k-200"] for d in lists)
+    assert "2222" not in everything and "120380" not in everything
+    assert "østergård" not in everything.lower()  # what was searched for is not kept
+    _, page = await browser.get("/cases/k-200")
+    assert "Søgt frem på CPR-nummer" in _text(page)

@@ -58,7 +58,7 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
         await log_in(page, api, "test-manager", "/dashboard")
         await expect(page.locator("h1")).to_have_text("Nøgletal")
         await expect(page.locator("nav a[aria-current=page]")).to_have_text("Nøgletal")
-        charts = page.locator("svg.chart")
+        charts = page.locator("svg.chart:visible")
         await expect(charts).to_have_count(7)
         # Every chart is drawn (not an empty box) and labelled.
         for index in range(7):
@@ -76,6 +76,14 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
         await expect(page.locator("#tal-first_meetings th")).to_contain_text(
             "første afholdte samtale")
         await screenshot(page, "dashboard-desktop.png")
+        # The month under way is marked, and the figures table fits the desktop without
+        # scrolling sideways — also over 15 months.
+        await expect(page.locator("#running-month")).to_contain_text("jan. 2027 er ikke slut")
+        for path in ("/dashboard", "/dashboard?from=2026-02&to=2027-04"):
+            await page.goto(url(api, path))
+            table = page.locator("table.figures")
+            wrap = await table.evaluate("t => [t.parentElement.clientWidth, t.scrollWidth]")
+            assert wrap[1] <= wrap[0], (path, wrap)
         # Another period: the form keeps it, the CSV link follows.
         await page.fill("#f-from", "2026-09")
         await page.fill("#f-to", "2026-12")
@@ -93,15 +101,24 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
                      is_mobile=True, has_touch=True, device_scale_factor=2) as seen:
         page = seen.page
         await log_in(page, api, "test-manager", "/dashboard")
-        await expect(page.locator("svg.chart")).to_have_count(7)
-        # On a phone the page does not scroll sideways; a chart does, inside its card, at a
-        # size its labels can be read at.
+        charts = page.locator("svg.chart:visible")
+        await expect(charts).to_have_count(7)
+        # On a phone neither the page nor a chart scrolls sideways: each chart, drawn for a
+        # phone, fits its card, and its labels are still large enough to read.
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, width
-        box = await page.locator("svg.chart").first.bounding_box()
-        assert box is not None and box["width"] >= 500
+        for index in range(7):
+            chart = charts.nth(index)
+            box = await chart.bounding_box()
+            assert box is not None and 300 <= box["width"] <= 390 - 16, box
+            box_of = "c => [c.parentElement.parentElement.clientWidth, " \
+                     "c.parentElement.parentElement.scrollWidth]"
+            inner = await chart.evaluate(box_of)
+            assert inner[1] <= inner[0], inner
+            label = await chart.locator("text").first.bounding_box()
+            assert label is not None and label["height"] >= 11, label
         await screenshot(page, "dashboard-phone.png")
-        await page.locator("svg.chart").first.scroll_into_view_if_needed()
+        await charts.first.scroll_into_view_if_needed()
         await page.screenshot(path=str(SCREENSHOTS / "dashboard-phone-chart.png"))
 
 

@@ -14,6 +14,15 @@ from sqlalchemy import select
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB
+from service.kpis.charts import (
+    BLUE,
+    PHONE_WIDTH,
+    WIDTH,
+    Axis,
+    Series,
+    bar_chart,
+    line_chart,
+)
 from service.platform.db.models import AuditEntry, Case, Consultant, Meeting
 from tests.conftest import Staff, make_secrets, start_api, start_staff
 
@@ -56,21 +65,36 @@ async def test_manager_sees_the_dashboard(demo_config: MunicipalityConfig,
         manager = await staff.login("manager")
         resp, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
         assert resp.status == 200, html
-        # Seven charts, each a well-formed SVG with a title, labelled axes and a legend.
+        # Seven charts, each a well-formed SVG with a title, labelled axes and a legend —
+        # drawn for a desktop (640 wide) and again for a phone (360 wide).
         svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
-        assert len(svgs) == 7
+        assert len(svgs) == 14
         for svg in svgs:
             root = ElementTree.fromstring(svg)
             assert root.find("{http://www.w3.org/2000/svg}title") is not None
+        phone = [svg for svg in svgs if 'viewBox="0 0 360 ' in svg]
+        svgs = [svg for svg in svgs if 'viewBox="0 0 640 ' in svg]
+        assert len(svgs) == 7 and len(phone) == 7
+        ids = re.findall(r'<title id="([^"]+)"', html)
+        assert len(ids) == len(set(ids)) == 14
+        # January 2027 is still running: marked in the charts, the table and a note, and not
+        # judged against its milestone.
+        assert "jan. 2027*" in svgs[0] and "ikke slut endnu" in svgs[0]
+        assert "jan. 2027 er ikke slut endnu" in html
+        head = re.search(r"<thead>(.*?)</thead>", html, flags=re.S)
+        assert head is not None and '<th scope="col" class="running">jan. 2027<span ' \
+            'class="month-note">i gang</span>' in head.group(1)
         assert "Milepæl" in svgs[0] and "Mål 70 %" in svgs[0] and "Måned" in svgs[0]
         assert "dec. 2026" in svgs[0] and "100 %" in svgs[0]
         # The figures table: December's first meeting at the workplace, 100 % against the
         # 39 % milestone (met), day 42; each figure with its explanation.
         row = re.search(r'<tr id="tal-workplace_share">(.*?)</tr>', html, flags=re.S)
         assert row is not None
-        cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), flags=re.S)
+        cells = [re.sub(r"<[^>]+>", "", c)
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), flags=re.S)]
         assert cells[0] == "–" and cells[1].startswith("100 %") and "milepæl 39 %" in cells[1]
         assert 'class="met"' in row.group(1)
+        assert re.findall(r'<td class="([a-z]*)"', row.group(1))[2] == "running"
         assert "Første samtaler på arbejdspladsen delt med alle første samtaler" in html
         median = re.search(r'<tr id="tal-median_days_to_first_meeting">(.*?)</tr>', html,
                            flags=re.S)
@@ -144,3 +168,28 @@ async def test_dashboard_csv_for_excel(demo_config: MunicipalityConfig,
         assert figures[1]["Dage til første samtale (median)"] == "42"
         assert figures[0]["Andel på arbejdspladsen (%)"] == ""  # nothing to divide
         assert figures[0]["Milepæl: andel på arbejdspladsen (%)"] == ""
+
+
+def test_a_running_month_is_drawn_open_and_starred() -> None:
+    months = [date(2026, 12, 1), date(2027, 1, 1)]
+    for width in (WIDTH, PHONE_WIDTH):
+        line = line_chart("Andel", months, [Series("Andel", [0.5, 0.25], BLUE)],
+                          Axis("Andel", 1.0, percent=True), width=width, running=1)
+        assert line.count('class="running"') == 1 and 'fill="#fff"' in line
+        assert "jan. 2027*" in line and "Måned (* ikke slut endnu)" in line
+        bars = bar_chart("Antal", months, [Series("Antal", [3, 1], BLUE)], Axis("Antal", 5),
+                         width=width, running=1)
+        assert bars.count('class="running"') == 1 and 'fill-opacity="0.45"' in bars
+        assert f'viewBox="0 0 {width} ' in line and f'viewBox="0 0 {width} ' in bars
+
+
+def test_a_narrow_legend_wraps_onto_rows_and_moves_the_plot_down() -> None:
+    series = [Series(label, [0.5], BLUE) for label in
+              ("Andel på arbejdspladsen", "Milepæl", "Mål 70 %")]
+    wide = line_chart("Andel", [date(2027, 1, 1)], series, Axis("A", 1.0), width=WIDTH)
+    narrow = line_chart("Andel", [date(2027, 1, 1)], series, Axis("A", 1.0),
+                        width=PHONE_WIDTH)
+    assert 'viewBox="0 0 640 300"' in wide and 'viewBox="0 0 360 320"' in narrow
+    xs = [float(x) for x in re.findall(r'<text x="([0-9.]+)" y="[0-9.]+" font-size="13" '
+                                       r'fill="#1b1b1b">', narrow)]
+    assert xs and max(xs) < PHONE_WIDTH - 60
