@@ -14,7 +14,8 @@ PLACE = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret", "phone"
 EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider",
                    "declined": "takkede nej til arbejdspladsen", "cancelled": "aflyste"}
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
-                  "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
+                  "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev",
+                  "obsolete": "Overflødig"}
 CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
 # What a message was about; the channel and recipient columns say to whom.
 MESSAGE_KIND = {
@@ -25,6 +26,7 @@ MESSAGE_KIND = {
     "employer_declined": "Arbejdsgiveren takkede nej",
     "employer_no_answer": "Arbejdsgiveren har ikke svaret",
     "employer_mail_failed": "E-mail til arbejdsgiveren fejlede",
+    "citizen_mail_failed": "E-mail til borgeren fejlede",
     "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
     "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
