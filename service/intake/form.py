@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.intake.schemas import ONE_LINE_MESSAGE
 from service.platform.http import text_problem
 
 
@@ -160,6 +161,8 @@ def danish_errors(api_errors: list[dict[str, str]]) -> dict[str, str]:
 def _in_danish(field: Field | None, message: str) -> str:
     if field is None:
         return "Sagen kunne ikke læses. Kontrollér felterne."
+    if message.startswith(ONE_LINE_MESSAGE):
+        return f"{field.label} skal stå på én linje uden linjeskift eller styretegn."
     if message == "is required" or message.startswith("required"):
         if field.name == "employer_cvr":
             return ("CVR-nummer skal udfyldes (8 cifre), når borgeren er sygemeldt fra "
