@@ -60,6 +60,9 @@ def _one_line(value: str) -> str:
 
 
 _ONE_LINE = "one line: no line breaks or control characters"
+# The employer's details are one record per CVR, shared by every case of that employer.
+SHARED_EMPLOYER_MESSAGE = ("may not be changed by a consultant: the employer's details are "
+                           "shared by every case of this CVR; intake staff change them")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
