@@ -38,6 +38,8 @@ log = logging.getLogger("fasthold.outbox")
 # RENEW_SECONDS while its send runs, so it only runs out when its process is gone.
 LEASE = timedelta(seconds=60)
 RENEW_SECONDS = 20.0
+# At most this many messages of one channel per run (the job runs again on its next poll).
+PER_RUN = 200
 # Errors of the message itself (a header that cannot be written, a payload without what its
 # method needs): no retry will make it deliverable.
 DATA_ERRORS = (ValueError, TypeError, LookupError)
@@ -100,10 +102,11 @@ class OutboxDeliverer:
 
     async def _deliver_channel(self, channel: str, sender: ChannelSender) -> int:
         """One message after another, each claimed just before it is sent, until none of
-        this channel is due (or one tried in this round is due again)."""
+        this channel is due (or one tried in this round is due again, or PER_RUN were
+        tried)."""
         sent = 0
         tried: set[int] = set()
-        while not self._stopping:
+        while not self._stopping and len(tried) < PER_RUN:
             claimed = await self._claim(channel)
             if claimed is None:
                 break
