@@ -195,10 +195,21 @@ class IntakeService:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
             raise Invalid.field("case_id", "cannot be changed")
-        async with self.db.write() as session:
-            case = await self._get_case(session, case_ref, principal)
-            changed = await self.patch_case(session, case, changes, principal)
-            out = self._out(case)
+        refused: int | None = None
+        try:
+            async with self.db.write() as session:
+                case = await self._get_case(session, case_ref)
+                if not may_see(principal, case.owner.key if case.owner else None):
+                    refused = case.id
+                    raise NotFound(f"no case with case_id {case_ref!r}")
+                changed = await self.patch_case(session, case, changes, principal)
+                out = self._out(case)
+        except NotFound:
+            if refused is not None:
+                # Need to know: as if it did not exist, and the attempt is in the audit log.
+                await self.reads.record(principal, self.municipality, "case.read_refused",
+                                        refused, {"action": "patch"})
+            raise
         if changed:
             self.notify_changed()
         return out

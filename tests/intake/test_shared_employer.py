@@ -2,7 +2,8 @@
 the workplace and contact belong to the case: a consultant may not change them at all (their
 PATCH, or the case page's facts form, is refused naming the field — other facts they may
 still change), a change by intake staff is audited on every case it reaches, and moving a
-case to another CVR never copies the old employer's details onto the other employer."""
+case to another CVR never copies the old employer's details onto the other employer. A
+PATCH of another consultant's case is a 404, audited."""
 
 from __future__ import annotations
 
@@ -82,6 +83,15 @@ async def test_a_consultant_cannot_redirect_another_consultants_employer_mail(
     status, answer = await _patch(api, "elsewhere", {"employer": {
         "cvr": SHARED_CVR, "contact_email": EVIL}}, "consultant")
     assert status == 422 and answer["errors"][0]["field"] == "employer.contact_email", answer
+    # Bo's case itself is a 404 to her, as if it did not exist, and the attempt audited.
+    status, answer = await _patch(api, "theirs", {"employer": {"contact_email": EVIL}},
+                                  "consultant")
+    assert status == 404, answer
+    async with api.client.app[DB].read() as session:
+        refused = (await session.execute(select(Case.case_ref, AuditEntry.details).join(
+            Case, Case.id == AuditEntry.case_id).where(
+            AuditEntry.action == "case.read_refused"))).all()
+    assert [(ref, details) for ref, details in refused] == [("theirs", {"action": "patch"})]
     after = await _employers(api)
     assert after[SHARED_CVR].contact_email == EMPLOYER
     assert after[SHARED_CVR].contact_name == before[SHARED_CVR].contact_name
