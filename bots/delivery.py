@@ -13,7 +13,22 @@ class TemporaryFailure(Exception):
 
 
 class PermanentFailure(Exception):
-    """Retrying will not help (refused for good, invalid address, unknown channel)."""
+    """Retrying will not help (refused for good, invalid address, unknown channel, a message
+    that cannot be built)."""
+
+
+class NotYet(TemporaryFailure):
+    """Not a failure: the message must wait for another to be delivered first (an update for
+    the post it updates). Tried again after `retry_after`; logged quietly."""
+
+    def __init__(self, message: str, retry_after: timedelta) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Obsolete(Exception):  # noqa: N818 - an outcome, not an error
+    """Nothing left to deliver (an update of a message that was never posted and never will
+    be): the message is closed as obsolete — neither sent nor failed, never tried again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +45,7 @@ class OutboundMessage:
     html: str | None
     message_id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1  # this is the message's n-th try (a sender may wait longer each time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +57,19 @@ class RetryPolicy:
     give_up_after: timedelta
 
     def backoff(self, attempts: int) -> timedelta:
-        """The wait after the `attempts`-th failed try."""
-        return min(self.first * (2 ** max(attempts - 1, 0)), self.cap)
+        """The wait after the `attempts`-th failed try (the doubling stops at the cap: a
+        message tried for a day never computes a wait too long to represent)."""
+        return grow(self.first, attempts, self.cap)
+
+
+def grow(first: timedelta, attempts: int, cap: timedelta) -> timedelta:
+    """`first` after the first try, doubling after each further one, never above `cap`."""
+    wait = first
+    for _ in range(max(attempts - 1, 0)):
+        if wait >= cap:
+            break
+        wait *= 2
+    return min(wait, cap)
 
 
 class ChannelSender(Protocol):

@@ -1,13 +1,15 @@
 """Sending one email over SMTP with aiosmtplib, and telling temporary from permanent failures.
 
 The outbox deliverer retries temporary failures (connection refused, timeouts, 4xx replies)
-and marks permanent ones (5xx replies, a malformed address) as failed for staff to see.
+and marks permanent ones (5xx replies, a malformed address, a message that cannot be built —
+e.g. a line break in its subject) as failed for staff to see.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
@@ -87,10 +89,17 @@ class SmtpSender:
         """Send, or raise `TemporaryFailure` / `PermanentFailure`."""
         if not _ADDRESS.match(email.recipient):
             raise PermanentFailure(f"invalid recipient address {email.recipient!r}")
+        try:
+            message = build_message(email)
+            message.as_bytes()  # what cannot be written now never can: fail before connecting
+        except (ValueError, TypeError, LookupError, MessageError) as exc:
+            # e.g. a line break in a subject: no retry makes this message possible.
+            raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}: "
+                                   f"{exc}") from None
         s = self.settings
         try:
             await aiosmtplib.send(
-                build_message(email), hostname=s.host, port=s.port, username=s.username,
+                message, hostname=s.host, port=s.port, username=s.username,
                 password=s.password, start_tls=s.starttls if not s.tls else False,
                 use_tls=s.tls, timeout=s.timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:

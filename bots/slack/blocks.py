@@ -83,6 +83,8 @@ HEADLINES = {
                          "arbejdspladsen i sag *{ref}*. Der planlægges et møde i jobcentret.",
     "employer_mail_failed": ":email: En besked til arbejdsgiveren i sag *{ref}* kunne ikke "
                             "leveres. Ring til arbejdsgiveren.",
+    "citizen_mail_failed": ":email: En besked til borgeren i sag *{ref}* kunne ikke "
+                           "leveres. Ring til borgeren.",
     "invitation_failed": ":telephone_receiver: Invitationen i sag *{ref}* kunne ikke sendes "
                          "automatisk. Ring til arbejdsgiveren og aftal et tidspunkt.",
     "meeting_tomorrow": ":alarm_clock: I morgen: møde i sag *{ref}*.",
@@ -101,6 +103,7 @@ _BUTTONS = {
     "employer_other_times": (CONTACT_EMPLOYER,),
     "employer_declined": (CONTACT_EMPLOYER,),
     "employer_mail_failed": (CONTACT_EMPLOYER,),
+    "citizen_mail_failed": (CONTACT_CITIZEN,),
     "invitation_failed": (CONTACT_EMPLOYER,),
     "meeting_tomorrow": (REGISTER_MEETING,),
     "employer_no_answer": (CONTACT_EMPLOYER,),

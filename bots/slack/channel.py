@@ -10,6 +10,10 @@ falls back to an e-mail (`EmailFallback`), and the Slack message is marked faile
 reason, visible to staff. Each message is posted once: where it landed is recorded
 (`PostLog`) before the outbox marks it sent, and a message already recorded is not posted
 again after a crash.
+
+An update (`chat.update`) of a message whose post is still due waits for it, longer after
+each try (5 s, 10 s, 20 s, … up to the backoff's cap); an update of a message that will never
+be posted (it failed, went by e-mail instead, or is gone) is obsolete: closed, not retried.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.delivery import OutboundMessage, PermanentFailure, RetryPolicy, TemporaryFailure
+from bots.delivery import (
+    NotYet,
+    Obsolete,
+    OutboundMessage,
+    PermanentFailure,
+    RetryPolicy,
+    TemporaryFailure,
+    grow,
+)
 
 log = logging.getLogger("fasthold.slack")
 
@@ -50,7 +62,8 @@ class RateLimited(RetryLater):
     """Slack said 429: try again after its Retry-After."""
 
 
-# An update whose message is not posted yet: the post is due first, so look again soon.
+# An update whose message is not posted yet: the post is due first, so look again soon —
+# then, while the post keeps failing, less and less often.
 UPDATE_WAIT = timedelta(seconds=5)
 
 
@@ -59,6 +72,10 @@ class PostLog(Protocol):
 
     async def posted(self, outbox_id: int) -> tuple[str, str] | None:
         """(channel, ts) of the outbox message's post, or None if it was not posted."""
+        ...
+
+    async def waiting(self, outbox_id: int) -> bool:
+        """Whether the outbox message is still to be delivered (pending or being sent)."""
         ...
 
     async def record(self, message: OutboundMessage, channel: str, ts: str) -> None: ...
@@ -128,9 +145,18 @@ class SlackChannel:
 
     async def _update(self, message: OutboundMessage) -> None:
         payload = message.payload
-        target = await self.posts.posted(int(payload.get("update_of") or 0))
+        try:
+            original = int(payload.get("update_of") or 0)
+        except (TypeError, ValueError):
+            original = 0
+        target = await self.posts.posted(original) if original > 0 else None
         if target is None:
-            raise RetryLater("Slack: the message to update is not posted yet", UPDATE_WAIT)
+            if original > 0 and await self.posts.waiting(original):
+                wait = grow(UPDATE_WAIT, message.attempt, self.retry.cap)
+                raise NotYet(f"Slack: the message to update ({original}) is not posted yet",
+                             wait)
+            raise Obsolete(f"Slack: the message to update ({original or 'none'}) was never "
+                           "posted and will not be; nothing to update")
         channel, ts = target
         await self._call("chat.update", message, self.client.chat_update(
             channel=channel, ts=ts, text=str(payload.get("text") or message.text),

@@ -15,6 +15,8 @@ from service.platform.openapi import Operation, document
 
 ROLES = ("intake", "manager", "consultant")
 REGISTERING = ("consultant", "manager", "admin")
+# Need to know: another consultant's case is answered exactly as an unknown one (audited).
+NOT_THEIRS = "no case with this case_id, or another consultant's case (the attempt is audited)"
 
 
 class Reopened(BaseModel):
@@ -121,14 +123,14 @@ document(
     Operation("post", "/api/cases/{case_id}/contacts",
               "Register a call to the citizen or the employer (the case's owner, a manager)",
               roles=REGISTERING, request=ContactIn, responses={200: CaseOut},
-              errors={403: "not the case's owner", 409: "the case is closed"}),
+              errors={404: NOT_THEIRS, 409: "the case is closed"}),
     Operation("post", "/api/cases/{case_id}/meeting-outcome",
               "Register how the case's meeting went; not held: a new time is planned",
               roles=REGISTERING, request=MeetingOutcomeIn, responses={200: CaseOut},
-              errors={403: "not the case's owner", 409: "the case is closed, its meeting has "
+              errors={404: NOT_THEIRS, 409: "the case is closed, its meeting has "
                       "not begun, or there is no meeting to register as not held"}),
     Operation("post", "/api/cases/{case_id}/intervention",
               "Register the start of a workplace-oriented intervention",
               roles=REGISTERING, request=InterventionIn, responses={200: CaseOut},
-              errors={403: "not the case's owner", 409: "the case is closed"}),
+              errors={404: NOT_THEIRS, 409: "the case is closed"}),
 )

@@ -3,12 +3,15 @@ first follow-up meeting went (held where, employer took part, or not held: a new
 planned), and the start of a workplace-oriented intervention. One use case for every channel:
 the API, the staff pages, Slack buttons and the simulation. These are what the KPIs count.
 
-Only the case's owner, a manager or an admin may register; a consultant who does not own the
-case is told it is not theirs.
+Only the case's owner, a manager or an admin may register; another consultant's case is
+answered as if it did not exist (not found), and the attempt is in the audit log
+(`case.read_refused`), as for a read.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -18,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.intake.service import IntakeService
 from service.platform import audit
-from service.platform.auth import Principal
+from service.platform.auth import Principal, may_see
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Meeting
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -32,7 +35,15 @@ PLACES: tuple[Place, ...] = ("workplace", "jobcentre", "phone", "not_held")
 _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meeting",
                   "phone": "telephone"}
 REGISTERING_ROLES = ("consultant", "manager", "admin")
-NOT_YOURS = "ikke din sag"
+
+
+class _NotTheirs(Exception):
+    """The case exists but the caller may not see it (raised inside the transaction, which
+    is rolled back; the refusal is audited outside it)."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
 
 
 class CaseOutcomes:
@@ -49,7 +60,7 @@ class CaseOutcomes:
         """The consultant has called the citizen or the employer (now)."""
         if who not in CONTACTS:
             raise Invalid.field("who", "must be citizen or employer")
-        async with self.db.write() as session:
+        async with self._write(case_ref, principal, "register_contact") as session:
             case = await self._case(session, case_ref, principal)
             now = self.clock.utcnow()
             if who == "citizen":
@@ -72,7 +83,7 @@ class CaseOutcomes:
         if place != "not_held" and employer_took_part is None:
             raise Invalid.field("employer_took_part", "required when the meeting was held")
         replan = False
-        async with self.db.write() as session:
+        async with self._write(case_ref, principal, "register_meeting") as session:
             case = await self._case(session, case_ref, principal)
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
             meeting = (await session.execute(select(Meeting).where(
@@ -113,7 +124,7 @@ class CaseOutcomes:
         """A workplace-oriented intervention started on `started_on`."""
         if started_on > self.clock.today():
             raise Invalid.field("started_on", "must not be in the future")
-        async with self.db.write() as session:
+        async with self._write(case_ref, principal, "register_intervention") as session:
             case = await self._case(session, case_ref, principal)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if started_on < first_absence:
@@ -133,6 +144,20 @@ class CaseOutcomes:
                        travel_minutes=0, on_time=now_local.date() <= case.first_meeting_deadline,
                        alternatives=[])
 
+    @asynccontextmanager
+    async def _write(self, case_ref: str, principal: Principal, action: str
+                     ) -> AsyncIterator[AsyncSession]:
+        """A write transaction in which `_case` may find the case is not the caller's: then
+        nothing is changed, the attempt is audited, and the answer is not found — exactly as
+        for a case that does not exist (need to know)."""
+        try:
+            async with self.db.write() as session:
+                yield session
+        except _NotTheirs as refused:
+            await self.intake.reads.record(principal, self.municipality, "case.read_refused",
+                                           refused.case_id, {"action": action})
+            raise NotFound(f"no case with case_id {case_ref!r}") from None
+
     async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
         if principal.role not in REGISTERING_ROLES:
             raise Forbidden(f"role {principal.role!r} may not register outcomes")
@@ -141,9 +166,8 @@ class CaseOutcomes:
             .with_for_update(of=Case))).unique().scalar_one_or_none()
         if case is None:
             raise NotFound(f"no case with case_id {case_ref!r}")
-        if principal.role == "consultant" and (
-                case.owner is None or case.owner.key != principal.consultant_key):
-            raise Forbidden(NOT_YOURS)
+        if not may_see(principal, case.owner.key if case.owner else None):
+            raise _NotTheirs(case.id)
         if case.closed_on is not None:
             raise Conflict(f"the case was closed on {case.closed_on.isoformat()}")
         return case

@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.intake.schemas import mask_cpr, normalise_cpr
+from service.intake.schemas import (
+    ONE_LINE_MESSAGE,
+    SHARED_EMPLOYER_MESSAGE,
+    mask_cpr,
+    normalise_cpr,
+)
 from service.platform.http import text_problem
 
 
@@ -161,6 +166,11 @@ def danish_errors(api_errors: list[dict[str, str]]) -> dict[str, str]:
 def _in_danish(field: Field | None, message: str) -> str:
     if field is None:
         return "Sagen kunne ikke læses. Kontrollér felterne."
+    if message.startswith(ONE_LINE_MESSAGE):
+        return f"{field.label} skal stå på én linje uden linjeskift eller styretegn."
+    if message == SHARED_EMPLOYER_MESSAGE:
+        return ("Arbejdsgiverens oplysninger gælder alle sager med dette CVR-nummer og kan "
+                "kun ændres af visitationen.")
     if message == "is required" or message.startswith("required"):
         if field.name == "employer_cvr":
             return ("CVR-nummer skal udfyldes (8 cifre), når borgeren er sygemeldt fra "

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from rules.facts import CaseFacts
 
@@ -24,6 +32,49 @@ def normalise_cpr(value: str) -> str:
     if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
         raise ValueError("the first six digits must be a date (DDMMYY)")
     return "".join(match.groups())
+
+
+# Characters no name, address or phone number has, and that break the mail they go into
+# (headers refuse line breaks; a body or a calendar line would be cut): control characters
+# (Cc: CR, LF, TAB, NUL, NEL, …), the Unicode line and paragraph separators (U+2028, U+2029),
+# and the bidirectional overrides and isolates that make text display other than it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ONE_LINE_MESSAGE = "must not contain line breaks or control characters"
+
+
+def one_line_problem(text: str) -> str | None:
+    """Why `text` cannot be one line of a mail (a name, an address, a phone number), or None.
+    The one rule for such fields on every channel: the API, the new-case form, the CSV
+    import."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs") or char in _BIDI_CONTROLS:
+            return f"{ONE_LINE_MESSAGE} (found U+{ord(char):04X})"
+    return None
+
+
+def _one_line(value: str) -> str:
+    problem = one_line_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+_ONE_LINE = "one line: no line breaks or control characters"
+# The employer's details are one record per CVR, shared by every case of that employer.
+SHARED_EMPLOYER_MESSAGE = ("may not be changed by a consultant: the employer's details are "
+                           "shared by every case of this CVR; intake staff change them")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+# A name, address, phone number or e-mail address: one line of text (`one_line_problem`).
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_one_line),
+                 Field(description=_ONE_LINE)]
+Address = Annotated[str, StringConstraints(max_length=300), AfterValidator(_one_line),
+                    Field(description=_ONE_LINE)]
+Phone = Annotated[str, StringConstraints(max_length=40), AfterValidator(_one_line),
+                  Field(description=_ONE_LINE)]
+Email = Annotated[str, StringConstraints(max_length=320, pattern=_EMAIL),
+                  AfterValidator(_one_line), Field(description=_ONE_LINE)]
 
 
 def mask_cpr(cpr: str | None) -> str | None:
@@ -60,20 +111,19 @@ class EmployerDetails(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore")
     cvr: Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")] | None = None
-    name: str | None = Field(default=None, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
+    name: Name | None = None
+    address: Address | None = None
     location: Location | None = None
-    contact_name: str | None = Field(default=None, max_length=200)
-    contact_email: str | None = Field(default=None, max_length=320,
-                                      pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_name: Name | None = None
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
     unavailable: list[Interval] = []
 
 
 class Citizen(_Strict):
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=40)
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
 
 
 class CaseIntake(CaseFacts):

@@ -20,7 +20,12 @@ from rules.engine import RulesEngine
 from rules.facts import FactsError, validation_errors
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, CaseIntake
+from service.intake.schemas import (
+    MAX_OWNER_NOTE,
+    OWNER_REASONS,
+    SHARED_EMPLOYER_MESSAGE,
+    CaseIntake,
+)
 from service.intake.views import case_out, decision_of, employer_out
 from service.platform import audit
 from service.platform.audit import ReadAudit
@@ -50,6 +55,9 @@ log = logging.getLogger("fasthold.intake")
 PERSONAL_FIELDS = ("cpr", "citizen")
 EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
                           "contact_phone", "unavailable")
+# What the employer's one record per CVR holds, shared by every case of that employer.
+SHARED_EMPLOYER_FIELDS = ("name", "address", "contact_name", "contact_email", "contact_phone",
+                          "location", "unavailable")
 
 
 # What a CPR ciphertext is bound to (the migration that encrypted stored numbers says so too).
@@ -206,10 +214,21 @@ class IntakeService:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
             raise Invalid.field("case_id", "cannot be changed")
-        async with self.db.write() as session:
-            case = await self._get_case(session, case_ref, principal)
-            changed = await self.patch_case(session, case, changes, principal)
-            out = self._out(case)
+        refused: int | None = None
+        try:
+            async with self.db.write() as session:
+                case = await self._get_case(session, case_ref)
+                if not may_see(principal, case.owner.key if case.owner else None):
+                    refused = case.id
+                    raise NotFound(f"no case with case_id {case_ref!r}")
+                changed = await self.patch_case(session, case, changes, principal)
+                out = self._out(case)
+        except NotFound:
+            if refused is not None:
+                # Need to know: as if it did not exist, and the attempt is in the audit log.
+                await self.reads.record(principal, self.municipality, "case.read_refused",
+                                        refused, {"action": "patch"})
+            raise
         if changed:
             self.notify_changed()
         return out
@@ -221,7 +240,16 @@ class IntakeService:
         Used by the API and by the employer's link ("decline the workplace meeting"). The
         caller calls `notify_changed()` after committing when the result is non-empty.
         """
-        merged = merge_patch(self._intake_dict(case), changes)
+        base = self._intake_dict(case)
+        employer_change = changes.get("employer")
+        new_cvr = employer_change.get("cvr") if isinstance(employer_change, dict) else None
+        if isinstance(new_cvr, str) and (case.employer is None or new_cvr != case.employer.cvr):
+            # Another employer: its own details are the base, never the old employer's
+            # (which would otherwise be copied onto the other employer's record).
+            other = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
+                                                       "cvr": new_cvr})).scalar_one_or_none()
+            base["employer"] = employer_out(other) if other is not None else {}
+        merged = merge_patch(base, changes)
         merged["case_id"] = case.case_ref
         intake, as_of = self.validate(merged)
         changed = await self._apply(session, case, intake, as_of, principal, trigger)
@@ -262,7 +290,8 @@ class IntakeService:
         changed = sorted(k for k in set(facts) | set(before_facts)
                          if facts.get(k) != before_facts.get(k))
         personal_changed = self._store_personal(case, intake)
-        employer_changed = await self._store_employer(session, case, intake, employers)
+        employer_changed = await self._store_employer(session, case, intake, employers,
+                                                      principal)
         decision = self.decide(intake, as_of)
         before_decision = None if new else decision_of(case)
         decision_changed = before_decision is None or _without_as_of(before_decision) != \
@@ -333,7 +362,13 @@ class IntakeService:
         return case_out(case, meeting, self.cpr(case))
 
     async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake,
-                              known: dict[str, Employer] | None = None) -> list[str]:
+                              known: dict[str, Employer] | None = None,
+                              principal: Principal | None = None) -> list[str]:
+        """Link the case to its employer's record (one per CVR) and refresh the record with
+        what is given. The record is shared by every case of that CVR, so until workplace and
+        contact belong to the case: a consultant (who sees only their own cases) may not
+        change it at all (Invalid naming each field), and any change is audited on every
+        case of that CVR (`case.employer_changed`)."""
         details = intake.employer
         if details is None or details.cvr is None:
             changed = case.employer_id is not None
@@ -353,21 +388,51 @@ class IntakeService:
             if known is not None:
                 known[details.cvr] = employer
         # Intake refreshes what it knows of the employer; missing values keep the old ones.
-        for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
-            value = getattr(details, attr)
-            if value is not None:
-                setattr(employer, attr, value)
+        values: dict[str, Any] = {a: getattr(details, a) for a in (
+            "name", "address", "contact_name", "contact_email", "contact_phone")}
         if details.location is not None:
-            employer.lat, employer.lon = details.location.lat, details.location.lon
+            values["location"] = (details.location.lat, details.location.lon)
         if details.unavailable:
-            employer.unavailable = [
+            values["unavailable"] = [
                 {"start": i.start.isoformat(timespec="minutes"),
                  "end": i.end.isoformat(timespec="minutes")} for i in details.unavailable]
+        current = {**{a: getattr(employer, a) for a in values if a not in (
+            "location", "unavailable")}, "location": (employer.lat, employer.lon),
+            "unavailable": list(employer.unavailable or [])}
+        shared = [a for a in SHARED_EMPLOYER_FIELDS
+                  if values.get(a) is not None and values[a] != current[a]]
+        if shared and principal is not None and need_to_know(principal) is not None:
+            raise Invalid([{"field": f"employer.{a}", "message": SHARED_EMPLOYER_MESSAGE}
+                           for a in shared])
+        if shared and employer.id is not None:
+            await self._audit_employer_change(session, case, employer, shared, principal)
+        for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
+            if values[attr] is not None:
+                setattr(employer, attr, values[attr])
+        if "location" in values:
+            employer.lat, employer.lon = values["location"]
+        if "unavailable" in values:
+            employer.unavailable = values["unavailable"]
         # The relationship sets employer_id at the next flush (a new employer is inserted
         # first): no flush of its own here.
         changed = case.employer is not employer
         case.employer = employer
         return ["employer"] if changed else []
+
+    async def _audit_employer_change(self, session: AsyncSession, case: Case,
+                                     employer: Employer, fields: list[str],
+                                     principal: Principal | None) -> None:
+        """An audit entry on every case the change of the shared employer record reaches:
+        each case of that CVR, and the case the change came through."""
+        touched = set((await session.execute(select(Case.id).where(
+            Case.municipality_id == self.municipality, Case.employer_id == employer.id))
+        ).scalars())
+        if case.id is not None:
+            touched.add(case.id)
+        details = {"cvr": employer.cvr, "changed": fields, "via": case.case_ref}
+        for case_id in sorted(touched):
+            audit.record(session, principal, self.municipality, "case.employer_changed",
+                         case_id, details)
 
     async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
                              principal: Principal, *, category: str = "other"

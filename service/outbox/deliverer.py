@@ -1,35 +1,74 @@
 """Delivering the outbox: due messages are claimed, handed to the sender registered for their
-channel (`bots/email`, next `bots/slack`), and marked sent, retried with that sender's backoff,
-or failed for good — never dropped. Run as the `deliver_outbox` job: idempotent, because a
-claim is a lease that a crash lets expire."""
+channel (`bots/email`, `bots/slack`), and marked sent, retried with that sender's backoff,
+failed for good, or closed as obsolete — never dropped silently. Run as the `deliver_outbox`
+job: idempotent, because a claim is a lease that a crash lets expire.
+
+Each channel is delivered on its own, concurrently: Slack timing out or refusing never
+delays an e-mail. A message is claimed just before it is sent, under a short lease that is
+renewed while its send runs, so after a crash (even a SIGKILL) what was claimed is due again
+within `LEASE`, and a slow send is never picked by a second process meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bots.delivery import ChannelSender, OutboundMessage, PermanentFailure, TemporaryFailure
+from bots.delivery import (
+    ChannelSender,
+    NotYet,
+    Obsolete,
+    OutboundMessage,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from service.clock import Clock
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import OutboxMessage
 
 log = logging.getLogger("fasthold.outbox")
 
-LEASE = timedelta(minutes=5)  # a message being sent is not picked again before this
-BATCH = 50
+# A message being sent is not picked again before this; the lease is renewed every
+# RENEW_SECONDS while its send runs, so it only runs out when its process is gone.
+LEASE = timedelta(seconds=60)
+RENEW_SECONDS = 20.0
+# At most this many messages of one channel per run (the job runs again on its next poll).
+PER_RUN = 200
+# Errors of the message itself (a header that cannot be written, a payload without what its
+# method needs): no retry will make it deliverable.
+DATA_ERRORS = (ValueError, TypeError, LookupError)
 
 # Told, in the transaction that marks it, of a message that failed for good (e.g. to tell
 # the case's consultant that a mail to the employer bounced).
 FailureHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    message: OutboundMessage
+    created: datetime
+    attempts: int  # counting the try about to be made
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    error: str | None = None
+    permanent: bool = False
+    obsolete: bool = False
+    quiet: bool = False  # a wait, not a failure: not worth a warning
+    wait: timedelta | None = None
+
+
 class OutboxDeliverer:
     """Sends due messages of the channels that have a sender; statuses pending → sending →
-    sent | failed."""
+    sent | failed | obsolete (nothing left to deliver, e.g. an update of a message that was
+    never posted)."""
 
     def __init__(self, db: Database, clock: Clock, municipality_id: str,
                  senders: dict[str, ChannelSender], on_failed: FailureHook | None = None
@@ -39,80 +78,116 @@ class OutboxDeliverer:
         self.clock = clock
         self.municipality_id = municipality_id
         self.senders = senders
+        self.renew_seconds = RENEW_SECONDS
         self._stopping = False
         if "email" not in senders:
             log.warning("no SMTP server configured (FASTHOLD_SMTP_HOST): email stays in the "
                         "outbox until one is")
 
     def stop_soon(self) -> None:
-        """Finish the message being sent, then stop (the rest stay due for the next run)."""
+        """Finish the messages being sent, then stop (the rest stay due for the next run)."""
         self._stopping = True
 
-    async def _claim(self, now: datetime) -> list[int]:
-        if not self.senders:
-            return []
-        async with self.db.write() as session:
-            rows = (await session.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.municipality_id == self.municipality_id,
-                    OutboxMessage.channel.in_(sorted(self.senders)),
-                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                    OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(BATCH)
-                .with_for_update(skip_locked=True))).scalars().all()
-            for row in rows:
-                # A lease: a crash while sending makes it due again after LEASE.
-                row.status = "sending"
-                row.next_attempt_at = now + LEASE
-            return [row.id for row in rows]
-
     async def deliver_due(self) -> int:
-        """Send every due message once; returns how many were sent."""
+        """Send every due message once, each channel on its own; returns how many were
+        sent."""
+        results = await asyncio.gather(
+            *(self._deliver_channel(channel, sender)
+              for channel, sender in sorted(self.senders.items())),
+            return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
+
+    async def _deliver_channel(self, channel: str, sender: ChannelSender) -> int:
+        """One message after another, each claimed just before it is sent, until none of
+        this channel is due (or one tried in this round is due again, or PER_RUN were
+        tried)."""
         sent = 0
-        claimed = await self._claim(self.clock.utcnow())
-        for position, message_id in enumerate(claimed):
-            if self._stopping:
-                await self._release(claimed[position:])
+        tried: set[int] = set()
+        while not self._stopping and len(tried) < PER_RUN:
+            claimed = await self._claim(channel)
+            if claimed is None:
                 break
-            async with self.db.read() as session:
-                row = await session.get(OutboxMessage, message_id)
-                if row is None:
-                    continue
-                message = _outbound(row)
-                created = as_utc(row.created_at)
-                attempts = row.attempts + 1
-            sender = self.senders[message.channel]
-            error: str | None = None
-            permanent = False
-            wait: timedelta | None = None
-            try:
-                await sender.send(message)
-            except PermanentFailure as exc:
-                error, permanent = str(exc), True
-            except TemporaryFailure as exc:
-                error = str(exc)
-                # A sender may know when to try again (Slack's 429 says so in Retry-After).
-                wait = getattr(exc, "retry_after", None)
-            except Exception as exc:  # noqa: BLE001 - an unknown failure is retried, not lost
-                error = f"{type(exc).__name__}: {exc}"
-            sent += await self._record(message_id, attempts, created, error, permanent,
-                                       sender, wait)
+            message_id = claimed.message.outbox_id
+            if message_id in tried:  # due again already: the next round tries it
+                await self._release(message_id)
+                break
+            tried.add(message_id)
+            outcome = await self._send(claimed, sender)
+            sent += await self._record(claimed, outcome, sender)
         return sent
 
-    async def _record(self, message_id: int, attempts: int, created: datetime,
-                      error: str | None, permanent: bool, sender: ChannelSender,
-                      wait: timedelta | None = None) -> int:
+    async def _claim(self, channel: str) -> _Claimed | None:
         now = self.clock.utcnow()
         async with self.db.write() as session:
-            row = await session.get(OutboxMessage, message_id)
+            row = (await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.municipality_id == self.municipality_id,
+                    OutboxMessage.channel == channel,
+                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
+                    OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
+                .with_for_update(skip_locked=True))).scalars().first()
+            if row is None:
+                return None
+            # A lease: a crash while sending makes it due again after LEASE.
+            row.status = "sending"
+            row.next_attempt_at = now + LEASE
+            return _Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
+
+    async def _send(self, claimed: _Claimed, sender: ChannelSender) -> _Outcome:
+        renewing = asyncio.create_task(self._keep_lease(claimed.message.outbox_id),
+                                       name=f"outbox-lease-{claimed.message.outbox_id}")
+        try:
+            await sender.send(claimed.message)
+        except Obsolete as exc:
+            return _Outcome(str(exc), obsolete=True)
+        except PermanentFailure as exc:
+            return _Outcome(str(exc), permanent=True)
+        except TemporaryFailure as exc:
+            # A sender may know when to try again (Slack's 429 says so in Retry-After).
+            wait = getattr(exc, "retry_after", None)
+            return _Outcome(str(exc), quiet=isinstance(exc, NotYet),
+                            wait=wait if isinstance(wait, timedelta) else None)
+        except DATA_ERRORS as exc:
+            return _Outcome(f"{type(exc).__name__}: {exc}", permanent=True)
+        except Exception as exc:  # noqa: BLE001 - an unknown failure is retried, not lost
+            return _Outcome(f"{type(exc).__name__}: {exc}")
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        return _Outcome()
+
+    async def _keep_lease(self, message_id: int) -> None:
+        """While a send runs, keep its claim from running out."""
+        while True:
+            await asyncio.sleep(self.renew_seconds)
+            async with self.db.write() as session:
+                await session.execute(update(OutboxMessage).where(
+                    OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+                    .values(next_attempt_at=self.clock.utcnow() + LEASE))
+
+    async def _record(self, claimed: _Claimed, outcome: _Outcome, sender: ChannelSender
+                      ) -> int:
+        now = self.clock.utcnow()
+        async with self.db.write() as session:
+            row = await session.get(OutboxMessage, claimed.message.outbox_id)
             if row is None:
                 return 0
-            row.attempts = attempts
+            row.attempts = claimed.attempts
+            error = outcome.error
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", now, None
                 return 1
             row.last_error = error[:500]
-            if permanent or now - created >= sender.retry.give_up_after:
+            if outcome.obsolete:
+                row.status = "obsolete"
+                log.info("outbox message %s (%s, %s) is obsolete: %s", row.id, row.channel,
+                         row.kind, error[:200])
+            elif outcome.permanent or now - claimed.created >= sender.retry.give_up_after:
                 row.status = "failed"
                 log.error("outbox message %s (%s, %s) failed for good: %s", row.id, row.channel,
                           row.kind, error[:200])
@@ -120,23 +195,24 @@ class OutboxDeliverer:
                     await self.on_failed(session, row)
             else:
                 row.status = "pending"
-                row.next_attempt_at = now + (wait if isinstance(wait, timedelta)
-                                             else sender.retry.backoff(attempts))
-                log.warning("outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
-                            row.channel, row.kind, attempts, error[:200])
+                row.next_attempt_at = now + (outcome.wait if outcome.wait is not None
+                                             else sender.retry.backoff(claimed.attempts))
+                log.log(logging.INFO if outcome.quiet else logging.WARNING,
+                        "outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
+                        row.channel, row.kind, claimed.attempts, error[:200])
             return 0
 
-    async def _release(self, message_ids: list[int]) -> None:
-        """Claimed but not tried (shutting down): due again at once on the next start."""
+    async def _release(self, message_id: int) -> None:
+        """Claimed but not tried: due again at once on the next run."""
         async with self.db.write() as session:
-            for row in (await session.execute(select(OutboxMessage).where(
-                    OutboxMessage.id.in_(message_ids)))).scalars():
-                if row.status == "sending":
-                    row.status, row.next_attempt_at = "pending", self.clock.utcnow()
+            row = await session.get(OutboxMessage, message_id)
+            if row is not None and row.status == "sending":
+                row.status, row.next_attempt_at = "pending", self.clock.utcnow()
 
 
 def _outbound(row: OutboxMessage) -> OutboundMessage:
     return OutboundMessage(
         outbox_id=row.id, channel=row.channel, kind=row.kind, recipient=row.recipient,
         subject=row.subject, text=row.body_text, html=row.body_html,
-        message_id=row.message_id, payload=dict(row.payload or {}))
+        message_id=row.message_id, payload=dict(row.payload or {}),
+        attempt=row.attempts + 1)

@@ -15,7 +15,8 @@ from service.platform.db.models import Case, Consultant, OutboxMessage
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
-STATUSES = ("pending", "sending", "sent", "failed", "to_print", "printed")
+# obsolete: nothing left to deliver (an update of a Slack message that was never posted).
+STATUSES = ("pending", "sending", "sent", "failed", "to_print", "printed", "obsolete")
 
 
 def message_out(row: OutboxMessage) -> dict[str, Any]:

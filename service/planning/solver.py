@@ -12,6 +12,9 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import os
+import select
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -92,14 +95,57 @@ class Solver(Protocol):
 SOLVER_NICENESS = 10
 
 
-def _lower_priority() -> None:
+# Without a pidfd (not Linux): how often the worker looks whether the service still runs.
+PARENT_POLL_SECONDS = 1.0
+
+
+def _start_worker(service_pid: int) -> None:
+    """In the worker, first: a lower CPU priority, and an end together with the service."""
     os.nice(SOLVER_NICENESS)
+    exit_with(service_pid)
+
+
+def exit_with(pid: int) -> None:
+    """End this process as soon as process `pid` has ended, however it ended: a SIGKILL of
+    the service gives it no chance to stop its worker, and the worker (~160 MB with OR-Tools)
+    would keep running under PID 1 — and, since it holds their pipes open, so would the
+    forkserver and the resource tracker. The worker's parent is the forkserver, not the
+    service, so PR_SET_PDEATHSIG cannot say it; a pidfd of the service (Linux ≥ 5.3) becomes
+    readable when the service ends, elsewhere a thread looks every second."""
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):
+        pidfd = None
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-service", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ProcessPoolSolver:
     """Solves in one worker process (started on first use, reused; the first solve pays for
     importing OR-Tools there) at a lower CPU priority than the web process. `forkserver`:
-    workers never inherit the web process's threads."""
+    workers never inherit the web process's threads. The worker ends when the process that
+    started it ends, even by SIGKILL (`exit_with`), and with it the forkserver and the
+    resource tracker."""
 
     def __init__(self) -> None:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
@@ -108,7 +154,7 @@ class ProcessPoolSolver:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_lower_priority)
+                initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool
 
     async def solve(self, request: SolveRequest) -> SolveResult:

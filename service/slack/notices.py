@@ -314,15 +314,16 @@ class SlackNotices:
     # -- events from the outbox -----------------------------------------------------------
 
     async def delivery_failed(self, session: AsyncSession, row: OutboxMessage) -> None:
-        """The outbox gave up on a message: a mail to an employer means the consultant must
-        call (told once per failed mail)."""
-        if row.channel != "email" or not row.kind.startswith("employer_") or row.case_id is None:
+        """The outbox gave up on a message: a mail to the employer or the citizen means the
+        consultant must call (told once per failed mail)."""
+        kind = {"employer": "employer_mail_failed", "citizen": "citizen_mail_failed"}.get(
+            row.kind.partition("_")[0])
+        if row.channel != "email" or kind is None or row.case_id is None:
             return
         case = await session.get(Case, row.case_id)
         if case is None or case.closed_on is not None:
             return
-        await self.to_owner(session, "employer_mail_failed", case,
-                            message_id=self.once(f"employer_mail_failed-{row.id}"))
+        await self.to_owner(session, kind, case, message_id=self.once(f"{kind}-{row.id}"))
 
 
 def _subject(text: str) -> str:

@@ -28,6 +28,12 @@ class PostLog:
                 SlackPost.outbox_id == outbox_id))).scalar_one_or_none()
             return (row.channel, row.ts) if row is not None else None
 
+    async def waiting(self, outbox_id: int) -> bool:
+        async with self.db.read() as session:
+            status = (await session.execute(select(OutboxMessage.status).where(
+                OutboxMessage.id == outbox_id))).scalar_one_or_none()
+        return status in ("pending", "sending")
+
     async def record(self, message: OutboundMessage, channel: str, ts: str) -> None:
         async with self.db.write() as session:
             case_id = (await session.execute(select(OutboxMessage.case_id).where(

@@ -14,7 +14,8 @@ PLACE = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret", "phone"
 EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider",
                    "declined": "takkede nej til arbejdspladsen", "cancelled": "aflyste"}
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
-                  "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev"}
+                  "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev",
+                  "obsolete": "Overflødig"}
 CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
 # What a message was about; the channel and recipient columns say to whom. Every kind the
 # service sends (mail templates, Slack messages) has its words here (tests/text checks).
@@ -27,6 +28,7 @@ MESSAGE_KIND = {
     "employer_declined": "Arbejdsgiveren takkede nej",
     "employer_no_answer": "Arbejdsgiveren har ikke svaret",
     "employer_mail_failed": "E-mail til arbejdsgiveren fejlede",
+    "citizen_mail_failed": "E-mail til borgeren fejlede",
     "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
     "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
@@ -74,7 +76,9 @@ AUDIT_ACTION = {
     "case.read": "Sagen læst", "case.read_refused": "Adgang afvist", "case.list": "Sagsliste",
     "case.create": "Sagen oprettet", "case.intake_update": "Sagen opdateret ved visitation",
     "case.intake_unchanged": "Visiteret igen uden ændringer", "case.patch": "Fakta ændret",
-    "case.owner_override": "Ejer valgt manuelt", "case.close": "Sagen lukket",
+    "case.owner_override": "Ejer valgt manuelt",
+    "case.employer_changed": "Arbejdsgiverens oplysninger ændret (alle sager med CVR-nummeret)",
+    "case.close": "Sagen lukket",
     "case.close_again": "Lukket igen (uændret)", "case.reopen": "Sagen genåbnet",
     "case.intervention": "Virksomhedsrettet indsats registreret",
     "meeting.confirm_by_staff": "Mødetid bekræftet af medarbejder",

@@ -1,6 +1,7 @@
 """Registering what the consultant did: calls, how the meeting went (held where / not held →
-a new time is planned), the intervention's start. Only the owner or a manager; the rest are
-told it is not theirs; bad input names its field; a closed case takes no registration."""
+a new time is planned), the intervention's start. Only the owner or a manager; another
+consultant's case is a 404 as if it did not exist (audited); bad input names its field; a
+closed case takes no registration."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from tests.conftest import Api, make_secrets, start_api, today_local
 from tests.meetings.email_cases import body, intake
 
 OWNER = "anna"  # the test consultant key belongs to the config's first consultant
+# What a consultant may try on another consultant's case: each is a 404, as for no case.
+NOT_THEIRS = (("contacts", {"who": "employer"}),
+              ("meeting-outcome", {"place": "phone", "employer_took_part": False}),
+              ("intervention", {"started_on": today_local().isoformat()}))
 
 
 async def _post(api: Api, path: str, data: dict[str, Any], role: str = "consultant"
@@ -123,8 +128,24 @@ async def test_who_may_register_and_bad_input(demo_config: MunicipalityConfig,
         resp = await api.client.put("/api/cases/o4/owner", json={
             "consultant_id": "bo", "reason": "test"}, headers=api.auth("intake"))
         assert resp.status == 200
-        status, error = await _post(api, "/api/cases/o4/contacts", {"who": "employer"})
-        assert status == 403 and "ikke din sag" in str(error), error
+        # Another consultant's case is answered exactly as an unknown one, and audited.
+        unknown = [await _post(api, f"/api/cases/nope/{path}", data)
+                   for path, data in NOT_THEIRS]
+        for (path, data), (status, unknown_error) in zip(NOT_THEIRS, unknown, strict=True):
+            status, error = await _post(api, f"/api/cases/o4/{path}", data)
+            assert status == 404, (path, error)
+            assert error == {**unknown_error, "error": unknown_error["error"].replace(
+                "'nope'", "'o4'")}, (path, error)
+        async with api.client.app[DB].read() as session:
+            refused = (await session.execute(select(AuditEntry).where(
+                AuditEntry.action == "case.read_refused"))).scalars().all()
+        assert [(e.role, e.details["action"]) for e in refused] == [
+            ("consultant", "register_contact"), ("consultant", "register_meeting"),
+            ("consultant", "register_intervention")]
+        assert all(e.case_id is not None for e in refused)
+        async with api.client.app[DB].read() as session:
+            actions = set((await session.execute(select(AuditEntry.action))).scalars())
+        assert not {"case.called_employer", "meeting.outcome", "case.intervention"} & actions
         for path, data, field in (
                 ("contacts", {"who": "boss"}, "who"),
                 ("contacts", {}, "who"),

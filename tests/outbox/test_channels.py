@@ -4,6 +4,8 @@ the test's own — with that sender's own backoff. Time moves by the clock, neve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,13 +23,13 @@ from bots.delivery import (
 from bots.email.channel import EMAIL_RETRY, EmailChannel, SenderIdentity
 from bots.email.sender import SmtpSettings
 from service.clock import SettableClock
-from service.outbox.deliverer import OutboxDeliverer
+from service.outbox.deliverer import LEASE, OutboxDeliverer
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX
-from tests.conftest import SmtpSink, text_part
+from tests.conftest import SmtpSink, text_part, wait_until
 
 MUNICIPALITY = "demo"
 SLACK_RETRY = RetryPolicy(first=timedelta(minutes=10), cap=timedelta(hours=1),
@@ -43,9 +45,18 @@ class FakeSlack:
     sent: list[OutboundMessage] = field(default_factory=list)
     tries: int = 0
     failures: list[Exception] = field(default_factory=list)
+    # Set: each send hangs until the event is set (Slack not answering).
+    gate: asyncio.Event | None = None
+    hanging: int = 0
 
     async def send(self, message: OutboundMessage) -> None:
         self.tries += 1
+        if self.gate is not None:
+            self.hanging += 1
+            try:
+                await self.gate.wait()
+            finally:
+                self.hanging -= 1
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
@@ -249,3 +260,101 @@ async def test_temporary_failures_give_up_after_the_senders_limit(house: House) 
     row = (await house.rows())[CONSULTANT]
     assert row.status == "failed" and row.last_error == "timeout"
     assert house.slack.sent == []
+
+
+def test_the_backoff_doubles_up_to_its_cap_and_stays_there() -> None:
+    assert [EMAIL_RETRY.backoff(n) for n in (1, 2, 3)] == [
+        timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
+    # A mail retried for a day is tried ~50 times: its wait stays the cap (the doubling once
+    # overflowed a timedelta at the 43rd try, and the message was retried every lease).
+    assert EMAIL_RETRY.backoff(43) == EMAIL_RETRY.backoff(10_000) == EMAIL_RETRY.cap
+
+
+# -- channels on their own; claims that outlive their process ---------------------------------
+
+async def test_one_channels_failures_never_delay_anothers(house: House,
+                                                          smtp_sink: SmtpSink) -> None:
+    house.slack.gate = asyncio.Event()  # Slack does not answer
+    slack = three_messages()[1]
+    await enqueue(house, *[Message("slack", slack.kind, f"U{i:08d}", text=slack.text)
+                           for i in range(5)])
+    await enqueue(house, three_messages()[0])  # the e-mail is due after the Slack messages
+    delivering = asyncio.create_task(house.deliverer.deliver_due())
+    try:
+        await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER)
+        assert await house.status(EMPLOYER) == "sent"
+        assert house.slack.hanging == 1 and house.slack.sent == []  # still stuck on the first
+    finally:
+        house.slack.gate.set()
+    assert await delivering == 6
+    assert len(house.slack.sent) == 5
+
+
+async def test_what_a_killed_process_was_sending_is_due_again_within_a_lease(
+        house: House, smtp_sink: SmtpSink) -> None:
+    house.slack.gate = asyncio.Event()
+    await enqueue(house, three_messages()[1])
+    dying = asyncio.create_task(house.deliverer.deliver_due())
+    await wait_until(lambda: house.slack.hanging == 1, what="the Slack message being sent")
+    dying.cancel()  # the process is gone mid-send: nothing of it runs any more
+    with contextlib.suppress(asyncio.CancelledError):
+        await dying
+    row = (await house.rows())[CONSULTANT]
+    assert (row.status, row.attempts) == ("sending", 0)
+    house.slack.gate = None
+    restarted = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"slack": house.slack})
+    house.clock.advance(timedelta(seconds=30))
+    assert await restarted.deliver_due() == 0  # its lease still holds
+    house.clock.advance(timedelta(seconds=30))
+    assert await restarted.deliver_due() == 1  # due again a minute after it was claimed
+    assert [m.recipient for m in house.slack.sent] == [CONSULTANT]
+
+
+async def test_a_long_send_keeps_its_claim(house: House) -> None:
+    house.slack.gate = asyncio.Event()
+    house.deliverer.renew_seconds = 0.01
+    await enqueue(house, three_messages()[1])
+    sending = asyncio.create_task(house.deliverer.deliver_due())
+    try:
+        await wait_until(lambda: house.slack.hanging == 1, what="the Slack message being sent")
+        house.clock.advance(LEASE * 3)  # the send takes longer than a lease …
+
+        async def renewed() -> bool:
+            row = (await house.rows())[CONSULTANT]
+            return row.next_attempt_at.replace(tzinfo=None) == (
+                house.clock.utcnow() + LEASE).replace(tzinfo=None)
+
+        await wait_until(renewed, what="the claim renewed while the send runs")
+        # … and a second process does not take it meanwhile.
+        other = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"slack": FakeSlack()})
+        assert await other.deliver_due() == 0
+    finally:
+        house.slack.gate.set()
+    assert await sending == 1
+    row = (await house.rows())[CONSULTANT]
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+# -- an error no retry can mend --------------------------------------------------------------
+
+async def test_a_mail_that_cannot_be_built_fails_at_once_and_is_told(
+        house: House, smtp_sink: SmtpSink) -> None:
+    told: list[tuple[int, str, str | None]] = []
+
+    async def on_failed(_session: object, row: OutboxMessage) -> None:
+        told.append((row.id, row.status, row.last_error))
+
+    deliverer = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"email": house.email},
+                                on_failed=on_failed)  # type: ignore[arg-type]
+    for name in ("Karen\rØstergård", "Karen\u2028Østergård", "Karen\x0bØstergård"):
+        await enqueue(house, Message("email", "employer_invitation", EMPLOYER,
+                                     subject=f"Opfølgningsmøde om {name}", text="Kære Lone",
+                                     message_id=f"<{len(told)}@x>"))
+        assert await deliverer.deliver_due() == 0
+        row = (await house.rows())[EMPLOYER]
+        assert (row.status, row.attempts) == ("failed", 1), name  # not pending for 26 hours
+        assert "cannot be built" in (row.last_error or "")
+        assert told[-1] == (row.id, "failed", row.last_error)
+        async with house.db.write() as session:
+            await session.delete(await session.get(OutboxMessage, row.id))
+    assert smtp_sink.messages == []

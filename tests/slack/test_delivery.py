@@ -213,10 +213,56 @@ async def test_an_update_waits_for_the_message_it_updates(desk: Desk, slack_api:
         timedelta(seconds=5)  # looks again soon, not after the whole backoff
     desk.clock.advance(timedelta(minutes=1))
     assert await desk.deliverer.deliver_due() >= 1  # the post (and the update if after it)
-    desk.clock.advance(timedelta(seconds=5))
+    desk.clock.set(as_utc((await desk.row(update)).next_attempt_at))
     await desk.deliverer.deliver_due()
     assert (await desk.row(update)).status == "sent"
     assert [p.text for p in slack_api.conversation(slack_api.dm_channel(ANNA))] == ["ny"]
+
+
+async def test_an_update_waits_longer_each_time_its_post_is_not_there(
+        desk: Desk, slack_api: FakeSlackApi) -> None:
+    slack_api.refuse_next("chat.postMessage", 500, error="internal_error", times=100)
+    original = await desk.enqueue(dm("k1"))
+    update = await desk.enqueue(Message("slack", "slack_update", ANNA, text="ny", payload={
+        "method": "chat.update", "update_of": original, "text": "ny", "blocks": []}))
+    waits = []
+    for _ in range(5):
+        await desk.deliverer.deliver_due()
+        row = await desk.row(update)
+        assert row.status == "pending"
+        waits.append(as_utc(row.next_attempt_at) - desk.clock.utcnow())
+        desk.clock.set(as_utc(row.next_attempt_at))
+    assert waits == [timedelta(seconds=s) for s in (5, 10, 20, 40, 80)]  # not every 5 s
+    assert slack_api.calls_of("chat.update") == []
+
+
+async def test_an_update_of_a_message_never_posted_is_obsolete(
+        desk: Desk, slack_api: FakeSlackApi) -> None:
+    assert slack_api.users is not None
+    slack_api.users.discard(ANNA)  # the post fails for good (e-mailed instead) …
+    original = await desk.enqueue(dm("k1"))
+    assert await desk.deliverer.deliver_due() == 0
+    assert (await desk.row(original)).status == "failed"
+    # … so its updates have nothing to update, nor have those of a sent message without a
+    # post (one the outbox sent before Slack posts were kept), nor one of no message at all.
+    async with desk.db.write() as session:
+        sent = desk.outbox.enqueue(session, dm("k2"))
+        sent.status = "sent"
+        await session.flush()
+        sent_id = sent.id
+    updates = [await desk.enqueue(Message(
+        "slack", "slack_update", ANNA, text="ny",
+        payload={"method": "chat.update", "update_of": of, "text": "ny", "blocks": []}))
+        for of in (original, sent_id, 999_999, None)]
+    assert await desk.deliverer.deliver_due() == 0
+    for update in updates:
+        row = await desk.row(update)
+        assert (row.status, row.attempts) == ("obsolete", 1), row.last_error
+        assert "never posted" in (row.last_error or "")
+    desk.clock.advance(timedelta(days=2))
+    assert await desk.deliverer.deliver_due() == 0  # never tried again
+    assert [(await desk.row(u)).attempts for u in updates] == [1, 1, 1, 1]
+    assert slack_api.calls_of("chat.update") == []
 
 
 async def _outbound(desk: Desk, outbox_id: int):  # type: ignore[no-untyped-def]
