@@ -48,6 +48,8 @@ CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
 CANCELLED_BY = {
     "sagen er afsluttet": "aflyst af jobcentret, fordi sagen er lukket",
     "planlagt om": "flyttet af jobcentret til en ny tid",
+    "sagen har fået en ny konsulent": "flyttet af jobcentret, fordi sagen har fået en ny "
+                                      "konsulent",
     "opfølgningen er ændret": "aflyst af jobcentret, fordi opfølgningen er ændret",
     "aflyst af arbejdsgiveren": "aflyst af arbejdsgiveren",
     "arbejdsgiveren har bedt om andre tider": "aflyst, fordi arbejdsgiveren bad om andre "

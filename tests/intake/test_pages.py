@@ -351,8 +351,8 @@ async def test_closing_says_who_cancelled_and_speaks_danish(staff: Staff) -> Non
 
 
 async def test_a_replanned_meeting_is_moved_by_the_jobcentre(staff: Staff) -> None:
-    """Planning moving a proposal the employer was sent: the case page says the jobcentre
-    moved it, not that the employer cancelled."""
+    """A proposal the employer was sent, withdrawn because staff chose another owner: the case
+    page says the jobcentre moved it and why, not that the employer cancelled."""
     api = staff.api
     await intake(api, body("k-flyt"))
     before = (await (await api.client.get("/api/cases/k-flyt", headers=api.auth("intake")))
@@ -364,8 +364,9 @@ async def test_a_replanned_meeting_is_moved_by_the_jobcentre(staff: Staff) -> No
     await api.client.app[JOBS].wait_idle()
     _, page = await (await staff.login("intake")).get("/cases/k-flyt")
     text = _text(page)
-    assert "Flyttet af jobcentret til en ny tid." in text
-    assert "Aflysning til arbejdsgiveren (flyttet af jobcentret til en ny tid)" in text
+    assert "Flyttet af jobcentret, fordi sagen har fået en ny konsulent." in text
+    assert ("Aflysning til arbejdsgiveren (flyttet af jobcentret, fordi sagen har fået en ny "
+            "konsulent)") in text
     assert "aflyst af arbejdsgiveren" not in text.lower()
 
 
