@@ -113,6 +113,19 @@ JSON = ("application/json",)
 MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, however many pieces it arrives in (a chunked body, a slow network);
+    413 as soon as it passes `limit` bytes. One `read(n)` returns only what has arrived."""
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, f"request body too large (max {limit} bytes)")
+
+
 async def read_json_object(request: web.Request, media_types: tuple[str, ...] = JSON
                            ) -> dict[str, Any]:
     """The body as a JSON object: 415 if not JSON, 413 if too large, 422 if not an object."""
@@ -120,9 +133,7 @@ async def read_json_object(request: web.Request, media_types: tuple[str, ...] = 
         raise ApiError(415, f"body must be JSON (Content-Type: {' or '.join(media_types)})")
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
+    raw = await read_body(request, MAX_JSON_BODY)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
