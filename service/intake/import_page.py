@@ -23,7 +23,14 @@ from service.intake.csv_import import (
 )
 from service.intake.form import BY_NAME, CHOICES
 from service.keys import CSV_IMPORT
-from service.platform.pages import add_nav, check_csrf, page_principal, render
+from service.platform.http import UnreadableForm, read_posted_form
+from service.platform.pages import (
+    add_nav,
+    check_csrf,
+    form_unreadable,
+    page_principal,
+    render,
+)
 from service.text.case_words import WORDS, word
 
 # A form field other than the file is small; the file at most MAX_BYTES (base64: 4/3).
@@ -35,12 +42,22 @@ class _TooLarge(Exception):
 
 
 async def _read_multipart(request: web.Request) -> dict[str, bytes]:
+    """The form's fields; UnreadableForm for a body that is no form (broken multipart)."""
     if request.content_type == "application/x-www-form-urlencoded":
         # A small form without the file (bounded by the app's body limit).
-        return {k: v.encode("utf-8") for k, v in (await request.post()).items()
+        return {k: v.encode("utf-8") for k, v in (await read_posted_form(request)).items()
                 if isinstance(v, str)}
     if request.content_type != "multipart/form-data":
         return {}
+    try:
+        return await _read_parts(request)
+    except (_TooLarge, web.HTTPException):
+        raise
+    except Exception:  # aiohttp's multipart reader raises many kinds on a broken body
+        raise UnreadableForm() from None
+
+
+async def _read_parts(request: web.Request) -> dict[str, bytes]:
     fields: dict[str, bytes] = {}
     reader = await request.multipart()
     while True:
@@ -109,6 +126,8 @@ async def _upload(request: web.Request) -> dict[str, bytes] | web.Response:
     except _TooLarge:
         return _page(request, 413, problem=f"Filen er for stor (højst "
                      f"{MAX_BYTES // (1024 * 1024)} MB).")
+    except UnreadableForm as exc:
+        raise form_unreadable(request, exc) from None
     token = fields.get("csrf_token", b"").decode("utf-8", "replace")
     await check_csrf(request, token)
     return fields

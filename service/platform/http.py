@@ -11,16 +11,23 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
 from rules.facts import validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from service.platform.logs import safe_path
 
 log = logging.getLogger("fasthold.http")
 
 MAX_JSON_BODY = 256 * 1024
+# The longest request line the server reads (aiohttp's default is 8190 bytes): a mangled
+# employer link of 10 KB must still reach its page ("the link does not work"), not the HTTP
+# parser's plain-text 400. Longer lines are still refused by the parser.
+MAX_REQUEST_LINE = 64 * 1024
 # No request body of the API nests deeper than a few levels; deeper ones would only reach the
 # recursion limit somewhere behind the parser (a 5xx).
 MAX_JSON_DEPTH = 32
@@ -70,6 +77,16 @@ def domain_error_response(exc: DomainError) -> web.Response:
     return json_error(status, exc.message)
 
 
+def route_of(request: web.Request) -> str:
+    """What a log line calls a request: its route's name or path template
+    (`/m/{token}/confirm`), never the path itself — paths carry link and feed tokens."""
+    route = request.match_info.route
+    if route.name:
+        return route.name
+    resource = route.resource
+    return resource.canonical if resource is not None else safe_path(request.path)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure under /api into a JSON body; never log request bodies (CPR, health)."""
@@ -89,8 +106,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.match_info.route.name
-                      or request.path)
+        log.exception("unhandled error in %s %s", request.method, route_of(request))
         if request.path.startswith("/api"):
             return json_error(500, "internal error; the request was not completed")
         raise
@@ -158,6 +174,37 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "is not valid Unicode text (half a surrogate pair)"
     return None
+
+
+class UnreadableForm(Exception):
+    """A posted form no browser sends (broken multipart, an unknown charset), or with a field
+    whose text no database can store (`field` names it)."""
+
+    def __init__(self, field: str | None = None, problem: str = "") -> None:
+        super().__init__(f"{field}: {problem}" if field else "the form cannot be read")
+        self.field = field
+        self.problem = problem
+
+
+async def read_posted_form(request: web.Request) -> MultiDictProxy[str | FileField]:
+    """The posted form of any page, with the API's text rules on every field: raises
+    UnreadableForm instead of whatever the body parser raises on a broken body (aiohttp
+    raises ValueError, LookupError, RuntimeError or its own parse errors)."""
+    try:
+        form = await request.post()
+    except web.HTTPException:  # e.g. a body over the size limit: 413
+        raise
+    except Exception:
+        raise UnreadableForm() from None
+    for name, value in form.items():
+        problem = text_problem(name)
+        if problem:
+            raise UnreadableForm("(et feltnavn)", problem)
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                raise UnreadableForm(name, problem)
+    return form
 
 
 def _check_body(body: dict[str, Any]) -> None:
