@@ -30,6 +30,7 @@ from service.platform.pages import (
     form_unreadable,
     page_principal,
     render,
+    render_off_loop,
 )
 from service.text.case_words import WORDS, word
 
@@ -100,12 +101,22 @@ def _columns() -> list[dict[str, str]]:
     return out
 
 
-def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
+def _values(context: dict[str, object]) -> dict[str, object]:
     values = {"check": None, "report": None, "problem": "", "data": "", "digest": "",
               "filename": "", "columns": _columns(), "max_rows": MAX_ROWS, "words": WORDS,
               "word": word}
     values.update(context)
-    return render(request, "intake/import.html", status=status, **values)
+    return values
+
+
+def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
+    return render(request, "intake/import.html", status=status, **_values(context))
+
+
+async def _large_page(request: web.Request, status: int, **context: object) -> web.Response:
+    """A preview or report (up to 20,000 rows), rendered off the event loop."""
+    return await render_off_loop(request, "intake/import.html", status=status,
+                                 **_values(context))
 
 
 async def show(request: web.Request) -> web.Response:
@@ -142,9 +153,9 @@ async def preview(request: web.Request) -> web.Response:
     if not data:
         return _page(request, 422, problem="Vælg en CSV-fil at importere.")
     check: ImportCheck = await request.app[CSV_IMPORT].preview(data)
-    return _page(request, 422 if check.problems else 200, check=check,
-                 data=base64.b64encode(data).decode("ascii"),
-                 digest=hashlib.sha256(data).hexdigest())
+    return await _large_page(request, 422 if check.problems else 200, check=check,
+                             data=base64.b64encode(data).decode("ascii"),
+                             digest=hashlib.sha256(data).hexdigest())
 
 
 async def run(request: web.Request) -> web.Response:
@@ -161,7 +172,7 @@ async def run(request: web.Request) -> web.Response:
         return _page(request, 422, problem="Importen kunne ikke læse den viste fil. Vælg "
                      "filen igen.")
     report = await request.app[CSV_IMPORT].run(data, principal)
-    return _page(request, 422 if report.problems else 200, report=report)
+    return await _large_page(request, 422 if report.problems else 200, report=report)
 
 
 def add_routes(app: web.Application) -> None:
