@@ -36,6 +36,9 @@ MAX_ROW_ID = 2**31 - 1
 # ASCII digits only: str.isdigit() takes "²" and "٣", which int() refuses or reads as a number.
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
+# A case's id as the rules contract has it (rules.facts.CaseId).
+_CASE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -89,8 +92,13 @@ def route_of(request: web.Request) -> str:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health)."""
+    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health).
+    A `{case_id}` in an API path that no case can have (control characters, a NUL) is
+    simply not found, before any handler hands it to the database or a log."""
     try:
+        if request.path.startswith("/api/") and not _CASE_ID.fullmatch(
+                request.match_info.get("case_id", "x")):
+            raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)")
         return await handler(request)
     except ApiError as exc:
         return exc.response()
