@@ -20,6 +20,7 @@ from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from service.platform.logs import safe_path
+from service.platform.openapi import query_names
 
 log = logging.getLogger("fasthold.http")
 
@@ -275,4 +276,20 @@ async def require(request: web.Request, *roles: str) -> Principal:
     if roles and principal.role not in roles and principal.role != "admin":
         raise Forbidden(f"role {principal.role!r} may not do this "
                         f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})")
+    _known_query(request)
     return principal
+
+
+def _known_query(request: web.Request) -> None:
+    """A query parameter the OpenAPI document does not name for the operation is a 422
+    naming it (a misspelt filter must not silently list everything)."""
+    resource = request.match_info.route.resource
+    if resource is None or not request.query:
+        return
+    names = query_names(request.method, resource.canonical)
+    if names is None:
+        return
+    unknown = sorted(set(request.query) - names)
+    if unknown:
+        raise Invalid([{"field": name, "message": "unknown query parameter"}
+                       for name in unknown])
