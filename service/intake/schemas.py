@@ -50,6 +50,9 @@ class Interval(_Strict):
     @classmethod
     def _after_start(cls, end: datetime, info: object) -> datetime:
         start = getattr(info, "data", {}).get("start")
+        if start is not None and (start.tzinfo is None) != (end.tzinfo is None):
+            # Python cannot compare them (a TypeError would be a 500).
+            raise ValueError("must have a UTC offset exactly when start has one")
         if start is not None and end <= start:
             raise ValueError("must be after start")
         return end

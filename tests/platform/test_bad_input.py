@@ -163,6 +163,15 @@ async def test_a_case_id_with_control_characters_is_404_on_every_case_route(api:
                 assert resp.status == 404, (role, raw, suffix, resp.status, await resp.text())
 
 
+async def test_an_unavailable_interval_mixing_offsets_is_422(sqlite_api: Api) -> None:
+    """One end with a UTC offset and one without could not be compared: 500."""
+    employer = {**case_body()["employer"], "unavailable": [
+        {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-01T11:00:00"}]}
+    resp = await sqlite_api.client.post("/api/cases", json=case_body(employer=employer),
+                                        headers=sqlite_api.auth("intake"))
+    assert await fields_of(resp) == ["employer.unavailable[0].end"]
+
+
 # -- numbers durable_rules could not read --------------------------------------------------------
 
 @pytest.mark.parametrize(("weeks", "status"), [(1e-07, "not_target"), (1e16, "target"),
