@@ -100,7 +100,7 @@ from service.platform.auth import Authenticator
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
-from service.platform.http import MAX_JSON_BODY, error_middleware
+from service.platform.http import MAX_JSON_BODY, MAX_REQUEST_LINE, error_middleware
 from service.platform.jobqueue import PUBLISH_SLACK_HOME
 from service.platform.logs import install_bad_request_filter
 from service.platform.pages import Pages, page_errors
@@ -259,7 +259,8 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     # Forged employer-link tokens (403) from one address: 429 after a burst.
     link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
     app = web.Application(middlewares=[error_middleware, link_guesses, page_errors],
-                          client_max_size=MAX_JSON_BODY)
+                          client_max_size=MAX_JSON_BODY,
+                          handler_args={"max_line_size": MAX_REQUEST_LINE})
     app.on_response_prepare.append(harden_response)
     install_bad_request_filter()
     app[CONFIG] = config

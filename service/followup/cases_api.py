@@ -36,7 +36,8 @@ class CaseClose(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
     outcome: Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
-    on: date = Field(description="YYYY-MM-DD")
+    on: date = Field(description="YYYY-MM-DD; not in the future, not before the case's first "
+                     "absence day")
     note: str = Field(default="", max_length=1000)
 
 
@@ -60,7 +61,11 @@ class MeetingOutcomeIn(BaseModel):
     """How the case's meeting went: held at the workplace, at the jobcentre or by phone (and
     whether the employer took part), or not held (a new time is planned)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
+        # employer_took_part (true or false) unless the meeting was not held.
+        "if": {"properties": {"place": {"const": "not_held"}}},
+        "else": {"required": ["employer_took_part"],
+                 "properties": {"employer_took_part": {"type": "boolean"}}}})
     place: Literal["workplace", "jobcentre", "phone", "not_held"]
     employer_took_part: bool | None = Field(
         default=None, description="required unless place is not_held")
@@ -70,7 +75,8 @@ class InterventionIn(BaseModel):
     """The day a workplace-oriented intervention started (not in the future)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    started_on: date = Field(description="YYYY-MM-DD")
+    started_on: date = Field(description="YYYY-MM-DD; not in the future, not before the "
+                             "case's first absence day")
 
 
 async def register_contact(request: web.Request) -> web.Response:
@@ -115,7 +121,9 @@ document(
     Operation("post", "/api/cases/{case_id}/close",
               "Close a case (it ended): its meetings are cancelled, its consultant's room "
               "freed; closing again changes nothing", roles=ROLES, request=CaseClose,
-              responses={200: CaseOut}),
+              responses={200: CaseOut},
+              rules={"on": "not in the future (the municipality's today), not before the "
+                     "case's first absence day"}),
     Operation("post", "/api/cases/{case_id}/reopen",
               "Reopen a closed case; it is planned again — with its owner if they have room "
               "(`reopened.owner_kept`), otherwise planning gives it to a consultant who has "
@@ -132,5 +140,7 @@ document(
     Operation("post", "/api/cases/{case_id}/intervention",
               "Register the start of a workplace-oriented intervention",
               roles=REGISTERING, request=InterventionIn, responses={200: CaseOut},
-              errors={404: NOT_THEIRS, 409: "the case is closed"}),
+              errors={404: NOT_THEIRS, 409: "the case is closed"},
+              rules={"started_on": "not in the future (the municipality's today), not before "
+                     "the case's first absence day"}),
 )

@@ -123,9 +123,17 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/api/cases/{case_id}/owner", override_owner, name="override_owner")
 
 
+# What a case must be beyond its schema: comparisons with today and between members.
+CASE_RULES = {
+    "first_absence_day": "not after as_of (without as_of: the municipality's today); its "
+                         "deadlines must fall by 9999-12-31",
+    "employer.unavailable[].end": "after its start",
+}
+
 document(
     Operation("post", "/api/cases", "Register a case (the same case_id again updates it)",
-              roles=("intake",), request=CaseIntake, responses={201: CaseOut, 200: CaseOut}),
+              roles=("intake",), request=CaseIntake, responses={201: CaseOut, 200: CaseOut},
+              rules=CASE_RULES),
     Operation("get", "/api/cases", "List cases", roles=STAFF, responses={200: CaseList},
               query={"status": ("string", STATUSES), "follow_up": ("string", FOLLOW_UPS),
                      "deadline_before": ("date", None), "owner": ("string", None),
@@ -136,7 +144,10 @@ document(
     Operation("patch", "/api/cases/{case_id}",
               "Change a case's facts (JSON merge patch); re-evaluated at once",
               roles=("intake", "consultant"), request=CaseIntake, partial=True,
-              responses={200: CaseOut}),
+              responses={200: CaseOut},
+              rules={"*": "the merged case must be a case as POST /api/cases takes it (its "
+                     "schema and rules): the stored facts decide which patches are valid",
+                     "case_id": "if given, the case's own id (it cannot be changed)"}),
     Operation("put", "/api/cases/{case_id}/owner",
               "Choose the owning consultant by hand; planning keeps it",
               roles=("intake",), request=OwnerOverride, responses={200: CaseOut}),

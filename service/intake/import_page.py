@@ -23,7 +23,15 @@ from service.intake.csv_import import (
 )
 from service.intake.form import BY_NAME, CHOICES
 from service.keys import CSV_IMPORT
-from service.platform.pages import add_nav, check_csrf, page_principal, render
+from service.platform.http import UnreadableForm, read_posted_form
+from service.platform.pages import (
+    add_nav,
+    check_csrf,
+    form_unreadable,
+    page_principal,
+    render,
+    render_off_loop,
+)
 from service.text.case_words import WORDS, word
 
 # A form field other than the file is small; the file at most MAX_BYTES (base64: 4/3).
@@ -35,12 +43,22 @@ class _TooLarge(Exception):
 
 
 async def _read_multipart(request: web.Request) -> dict[str, bytes]:
+    """The form's fields; UnreadableForm for a body that is no form (broken multipart)."""
     if request.content_type == "application/x-www-form-urlencoded":
         # A small form without the file (bounded by the app's body limit).
-        return {k: v.encode("utf-8") for k, v in (await request.post()).items()
+        return {k: v.encode("utf-8") for k, v in (await read_posted_form(request)).items()
                 if isinstance(v, str)}
     if request.content_type != "multipart/form-data":
         return {}
+    try:
+        return await _read_parts(request)
+    except (_TooLarge, web.HTTPException):
+        raise
+    except Exception:  # aiohttp's multipart reader raises many kinds on a broken body
+        raise UnreadableForm() from None
+
+
+async def _read_parts(request: web.Request) -> dict[str, bytes]:
     fields: dict[str, bytes] = {}
     reader = await request.multipart()
     while True:
@@ -83,12 +101,22 @@ def _columns() -> list[dict[str, str]]:
     return out
 
 
-def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
+def _values(context: dict[str, object]) -> dict[str, object]:
     values = {"check": None, "report": None, "problem": "", "data": "", "digest": "",
               "filename": "", "columns": _columns(), "max_rows": MAX_ROWS, "words": WORDS,
               "word": word}
     values.update(context)
-    return render(request, "intake/import.html", status=status, **values)
+    return values
+
+
+def _page(request: web.Request, status: int = 200, **context: object) -> web.Response:
+    return render(request, "intake/import.html", status=status, **_values(context))
+
+
+async def _large_page(request: web.Request, status: int, **context: object) -> web.Response:
+    """A preview or report (up to 20,000 rows), rendered off the event loop."""
+    return await render_off_loop(request, "intake/import.html", status=status,
+                                 **_values(context))
 
 
 async def show(request: web.Request) -> web.Response:
@@ -109,6 +137,8 @@ async def _upload(request: web.Request) -> dict[str, bytes] | web.Response:
     except _TooLarge:
         return _page(request, 413, problem=f"Filen er for stor (højst "
                      f"{MAX_BYTES // (1024 * 1024)} MB).")
+    except UnreadableForm as exc:
+        raise form_unreadable(request, exc) from None
     token = fields.get("csrf_token", b"").decode("utf-8", "replace")
     await check_csrf(request, token)
     return fields
@@ -123,9 +153,9 @@ async def preview(request: web.Request) -> web.Response:
     if not data:
         return _page(request, 422, problem="Vælg en CSV-fil at importere.")
     check: ImportCheck = await request.app[CSV_IMPORT].preview(data)
-    return _page(request, 422 if check.problems else 200, check=check,
-                 data=base64.b64encode(data).decode("ascii"),
-                 digest=hashlib.sha256(data).hexdigest())
+    return await _large_page(request, 422 if check.problems else 200, check=check,
+                             data=base64.b64encode(data).decode("ascii"),
+                             digest=hashlib.sha256(data).hexdigest())
 
 
 async def run(request: web.Request) -> web.Response:
@@ -142,7 +172,7 @@ async def run(request: web.Request) -> web.Response:
         return _page(request, 422, problem="Importen kunne ikke læse den viste fil. Vælg "
                      "filen igen.")
     report = await request.app[CSV_IMPORT].run(data, principal)
-    return _page(request, 422 if report.problems else 200, report=report)
+    return await _large_page(request, 422 if report.problems else 200, report=report)
 
 
 def add_routes(app: web.Application) -> None:

@@ -101,6 +101,9 @@ class Interval(_Strict):
     @classmethod
     def _after_start(cls, end: datetime, info: object) -> datetime:
         start = getattr(info, "data", {}).get("start")
+        if start is not None and (start.tzinfo is None) != (end.tzinfo is None):
+            # Python cannot compare them (a TypeError would be a 500).
+            raise ValueError("must have a UTC offset exactly when start has one")
         if start is not None and end <= start:
             raise ValueError("must be after start")
         return end
@@ -126,12 +129,26 @@ class Citizen(_Strict):
     phone: Phone | None = None
 
 
+# The CPR rule of `normalise_cpr` as a pattern for the document: DDMMYY (a possible day of
+# its month) then 4 digits, with or without a hyphen.
+CPR_PATTERN = (r"^((0[1-9]|[12][0-9])(0[1-9]|1[0-2])|30(0[13-9]|1[0-2])|31(0[13578]|1[02]))"
+               r"[0-9]{2}-?[0-9]{4}$")
+
+
 class CaseIntake(CaseFacts):
     """A new or updated case: the rules' case facts plus what intake knows about the people."""
 
+    model_config = ConfigDict(strict=True, extra="ignore", json_schema_extra={
+        # employer.cvr is required when employment is "employed".
+        "if": {"properties": {"employment": {"const": "employed"}}, "required": ["employment"]},
+        "then": {"required": ["employer"], "properties": {"employer": {
+            "type": "object", "required": ["cvr"],
+            "properties": {"cvr": {"type": "string"}}}}}})
+
     employer: EmployerDetails | None = None  # type: ignore[assignment]
     cpr: str | None = Field(default=None, description="CPR number, 10 digits; stored, "
-                            "never logged, returned masked")
+                            "never logged, returned masked",
+                            json_schema_extra={"pattern": CPR_PATTERN})
     citizen: Citizen | None = None
 
     @field_validator("cpr")

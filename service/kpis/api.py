@@ -8,9 +8,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import CLOCK, KPIS
+from service.kpis.figures import MAX_MONTHS
 from service.kpis.report import report, requested_range
 from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
+
+# A month as `from`/`to` take it (service.kpis.report.parse_month): 2000-01 to 2099-12.
+MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 
 
 class MilestoneOut(BaseModel):
@@ -100,5 +104,7 @@ document(
               "month, or the next milestone within 3 months, from 11 months back or the first "
               "month with a case)",
               roles=("manager",), responses={200: KpiReport},
-              query={"from": ("string", None), "to": ("string", None)}),
+              query={"from": ("string", None), "to": ("string", None)},
+              patterns={"from": MONTH_PATTERN, "to": MONTH_PATTERN},
+              rules={"to": f"not before from, at most {MAX_MONTHS} months from it"}),
 )

@@ -14,7 +14,7 @@ from service.platform.http import json_response, parse_model, read_json_object, 
 from service.platform.openapi import Operation, document
 
 LocalMinute = Annotated[str, StringConstraints(
-    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$")]
+    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class MeetingConfirm(BaseModel):
@@ -42,5 +42,7 @@ document(
               "a phone call", roles=("intake", "consultant"), request=MeetingConfirm,
               responses={200: CaseOut},
               errors={409: "the time was booked meanwhile, the meeting changed, or it is "
-                           "already confirmed for another time"}),
+                           "already confirmed for another time"},
+              rules={"start": "one of the meeting's offered times (`meeting.start` or one of "
+                     "`meeting.alternatives` of the case), a real time not in the past"}),
 )

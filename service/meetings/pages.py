@@ -27,6 +27,7 @@ from service.meetings.booking import free_slots
 from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Meeting, OutboxMessage
+from service.platform.http import UnreadableForm, read_posted_form
 from service.text.danish import FILTERS, GLOBALS, danish_slot
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -197,7 +198,12 @@ async def _form(request: web.Request) -> tuple[str, Meeting, Any] | web.Response
     if isinstance(resolved, web.Response):
         return resolved
     token, _claims, meeting = resolved
-    form = await request.post()
+    try:
+        form = await read_posted_form(request)
+    except UnreadableForm:
+        return _error(request, 400, "Formularen kunne ikke læses",
+                      "Det, der blev sendt, kunne ikke læses. Åbn linket i e-mailen igen og "
+                      "prøv en gang til.", meeting)
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         return _error(request, 403, "Handlingen blev afvist",

@@ -11,16 +11,24 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
 from rules.facts import validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from service.platform.logs import safe_path
+from service.platform.openapi import query_names
 
 log = logging.getLogger("fasthold.http")
 
 MAX_JSON_BODY = 256 * 1024
+# The longest request line the server reads (aiohttp's default is 8190 bytes): a mangled
+# employer link of 10 KB must still reach its page ("the link does not work"), not the HTTP
+# parser's plain-text 400. Longer lines are still refused by the parser.
+MAX_REQUEST_LINE = 64 * 1024
 # No request body of the API nests deeper than a few levels; deeper ones would only reach the
 # recursion limit somewhere behind the parser (a 5xx).
 MAX_JSON_DEPTH = 32
@@ -28,6 +36,9 @@ MAX_JSON_DEPTH = 32
 MAX_ROW_ID = 2**31 - 1
 # ASCII digits only: str.isdigit() takes "²" and "٣", which int() refuses or reads as a number.
 _DIGITS = re.compile(r"[0-9]{1,18}")
+
+# A case's id as the rules contract has it (rules.facts.CaseId).
+_CASE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -70,10 +81,25 @@ def domain_error_response(exc: DomainError) -> web.Response:
     return json_error(status, exc.message)
 
 
+def route_of(request: web.Request) -> str:
+    """What a log line calls a request: its route's name or path template
+    (`/m/{token}/confirm`), never the path itself — paths carry link and feed tokens."""
+    route = request.match_info.route
+    if route.name:
+        return route.name
+    resource = route.resource
+    return resource.canonical if resource is not None else safe_path(request.path)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health)."""
+    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health).
+    A `{case_id}` in an API path that no case can have (control characters, a NUL) is
+    simply not found, before any handler hands it to the database or a log."""
     try:
+        if request.path.startswith("/api/") and not _CASE_ID.fullmatch(
+                request.match_info.get("case_id", "x")):
+            raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)")
         return await handler(request)
     except ApiError as exc:
         return exc.response()
@@ -89,8 +115,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.match_info.route.name
-                      or request.path)
+        log.exception("unhandled error in %s %s", request.method, route_of(request))
         if request.path.startswith("/api"):
             return json_error(500, "internal error; the request was not completed")
         raise
@@ -113,6 +138,19 @@ JSON = ("application/json",)
 MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, however many pieces it arrives in (a chunked body, a slow network);
+    413 as soon as it passes `limit` bytes. One `read(n)` returns only what has arrived."""
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, f"request body too large (max {limit} bytes)")
+
+
 async def read_json_object(request: web.Request, media_types: tuple[str, ...] = JSON
                            ) -> dict[str, Any]:
     """The body as a JSON object: 415 if not JSON, 413 if too large, 422 if not an object."""
@@ -120,9 +158,7 @@ async def read_json_object(request: web.Request, media_types: tuple[str, ...] = 
         raise ApiError(415, f"body must be JSON (Content-Type: {' or '.join(media_types)})")
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, f"request body too large (max {MAX_JSON_BODY} bytes)")
+    raw = await read_body(request, MAX_JSON_BODY)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -147,6 +183,37 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "is not valid Unicode text (half a surrogate pair)"
     return None
+
+
+class UnreadableForm(Exception):
+    """A posted form no browser sends (broken multipart, an unknown charset), or with a field
+    whose text no database can store (`field` names it)."""
+
+    def __init__(self, field: str | None = None, problem: str = "") -> None:
+        super().__init__(f"{field}: {problem}" if field else "the form cannot be read")
+        self.field = field
+        self.problem = problem
+
+
+async def read_posted_form(request: web.Request) -> MultiDictProxy[str | FileField]:
+    """The posted form of any page, with the API's text rules on every field: raises
+    UnreadableForm instead of whatever the body parser raises on a broken body (aiohttp
+    raises ValueError, LookupError, RuntimeError or its own parse errors)."""
+    try:
+        form = await request.post()
+    except web.HTTPException:  # e.g. a body over the size limit: 413
+        raise
+    except Exception:
+        raise UnreadableForm() from None
+    for name, value in form.items():
+        problem = text_problem(name)
+        if problem:
+            raise UnreadableForm("(et feltnavn)", problem)
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                raise UnreadableForm(name, problem)
+    return form
 
 
 def _check_body(body: dict[str, Any]) -> None:
@@ -209,4 +276,20 @@ async def require(request: web.Request, *roles: str) -> Principal:
     if roles and principal.role not in roles and principal.role != "admin":
         raise Forbidden(f"role {principal.role!r} may not do this "
                         f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})")
+    _known_query(request)
     return principal
+
+
+def _known_query(request: web.Request) -> None:
+    """A query parameter the OpenAPI document does not name for the operation is a 422
+    naming it (a misspelt filter must not silently list everything)."""
+    resource = request.match_info.route.resource
+    if resource is None or not request.query:
+        return
+    names = query_names(request.method, resource.canonical)
+    if names is None:
+        return
+    unknown = sorted(set(request.query) - names)
+    if unknown:
+        raise Invalid([{"field": name, "message": "unknown query parameter"}
+                       for name in unknown])

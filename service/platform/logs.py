@@ -67,12 +67,17 @@ _LINK_TOKEN = re.compile(r"^/m/[^/]+")
 _FEED_TOKEN = re.compile(r"^/calendar/[^/]+\.ics$")
 
 
+def safe_path(path: str) -> str:
+    """A request path as a log line may name it: link and feed tokens shortened."""
+    return _FEED_TOKEN.sub("/calendar/….ics", _LINK_TOKEN.sub("/m/…", path))
+
+
 class AccessLogger(AbstractAccessLogger):
     """One line per request without secrets: no query string (the demo mailbox takes a key
     there), employers' link tokens shortened to `/m/…` and calendar feed tokens to
     `/calendar/….ics`."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        path = _FEED_TOKEN.sub("/calendar/….ics", _LINK_TOKEN.sub("/m/…", request.path))
+        path = safe_path(request.path)
         self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method, path,
                          response.status, time)

@@ -9,6 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from service.keys import CONFIG
+
 
 class FieldError(BaseModel):
     field: str
@@ -34,6 +36,13 @@ class Operation:
     limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Error answers beyond those every operation of its kind has: {409: "already sent"}.
     errors: dict[int, str] = field(default_factory=dict)
+    # A pattern a string query parameter must match: {"from": "^20[0-9]{2}-..."}.
+    patterns: dict[str, str] = field(default_factory=dict)
+    # Rules the handler enforces that no schema can state, because they depend on today or
+    # on what is stored (the case's first absence day, the meeting's offered times):
+    # {field: rule}; "*" for any field (a merge patch: the merged case must be valid). Said in
+    # the description and as `x-rules`; breaking one is a 422 naming the field.
+    rules: dict[str, str] = field(default_factory=dict)
 
 
 _OPERATIONS: list[Operation] = []
@@ -44,12 +53,71 @@ def document(*operations: Operation) -> None:
     _OPERATIONS.extend(operations)
 
 
+def query_names(method: str, path: str) -> frozenset[str] | None:
+    """The query parameters the document names for an operation (None: not documented)."""
+    for op in _OPERATIONS:
+        if op.method == method.lower() and op.path == path:
+            return frozenset(op.query)
+    return None
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
 
 
-def build_document() -> dict[str, Any]:
+# Path parameters: what each may be (anything else is simply not found: 404).
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "case_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
+                "description": "the case's id (1-64 of A-Z, a-z, 0-9, _ and -)"},
+    "message_id": {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
+    "task_id": {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
+}
+# Text no database can store: every string the API takes must be without NUL characters
+# (the text rules of service/platform/http.py; a string with one is a 422 naming the field).
+NO_NUL = "^[^\\u0000]*$"
+# Model schemas whose values come from the municipality's configuration at request time.
+Enums = dict[tuple[str, str], list[str]]
+
+
+def _no_nul(node: Any) -> None:
+    """Every free-text string schema (no pattern, enum, const or format of its own) gets the
+    text rule as a pattern."""
+    if isinstance(node, list):
+        for item in node:
+            _no_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node):
+        node["pattern"] = NO_NUL
+    for value in node.values():
+        _no_nul(value)
+
+
+def _patch_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7396) of a model: any subset of its members, each also null
+    (removed); what the merged object must be is the operation's rule."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v for k, v in schema.items() if k not in ("required", "if", "then", "else")}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            name: (prop if _nullable(prop) else {"anyOf": [_patch_schema(prop),
+                                                           {"type": "null"}]})
+            for name, prop in out["properties"].items()}
+    return out
+
+
+def _nullable(prop: Any) -> bool:
+    return isinstance(prop, dict) and any(
+        isinstance(option, dict) and option.get("type") == "null"
+        for option in prop.get("anyOf", []))
+
+
+def build_document(enums: Enums | None = None) -> dict[str, Any]:
+    """The document; `enums`: {(model, property): values} known only at request time (e.g.
+    the configured consultants' ids)."""
     models: list[type[BaseModel]] = [ErrorOut]
     for op in _OPERATIONS:
         if op.request is not None:
@@ -60,6 +128,19 @@ def build_document() -> dict[str, Any]:
         [(m, "validation" if m is not ErrorOut else "serialization") for m in unique],
         ref_template="#/components/schemas/{model}")
     components = schema.get("$defs", {})
+    for (model, prop), values in (enums or {}).items():
+        target = components.get(model, {}).get("properties", {}).get(prop)
+        if target is not None:
+            target.pop("pattern", None)
+            target["enum"] = list(values)
+    for op in _OPERATIONS:
+        if op.partial and op.request is not None:
+            name = f"{op.request.__name__}Patch"
+            components[name] = _patch_schema(components[op.request.__name__])
+            components[name]["description"] = (
+                "JSON merge patch (RFC 7396) of the members of "
+                f"{op.request.__name__}: any of them, null removes one")
+    _no_nul(components)
     paths: dict[str, dict[str, Any]] = {}
     for op in _OPERATIONS:
         item: dict[str, Any] = {
@@ -70,11 +151,18 @@ def build_document() -> dict[str, Any]:
             "description": f"Roles: {', '.join(op.roles + ('admin',))}.",
             "responses": {},
         }
+        if op.rules:
+            item["description"] += " Rules beyond the schema (else 422 naming the field): " + \
+                "; ".join(f"{name}: {rule}" for name, rule in op.rules.items()) + "."
+            item["x-rules"] = [{"field": name, "rule": rule} for name, rule in op.rules.items()]
         params: list[dict[str, Any]] = []
         for segment in op.path.split("/"):
             if segment.startswith("{"):
-                params.append({"name": segment.strip("{}"), "in": "path", "required": True,
-                               "schema": {"type": "string"}})
+                name = segment.strip("{}")
+                param = dict(PATH_PARAMETERS.get(name, {"type": "string"}))
+                description = param.pop("description", None)
+                params.append({"name": name, "in": "path", "required": True, "schema": param,
+                               **({"description": description} if description else {})})
         for name, (kind, enum) in op.query.items():
             schema_q: dict[str, Any] = ({"type": "string", "format": "date"} if kind == "date"
                                         else {"type": kind})
@@ -82,14 +170,17 @@ def build_document() -> dict[str, Any]:
                 schema_q["enum"] = list(enum)
             if name in op.limits:
                 schema_q["minimum"], schema_q["maximum"] = op.limits[name]
+            if name in op.patterns:
+                schema_q["pattern"] = op.patterns[name]
+            elif schema_q["type"] == "string" and "enum" not in schema_q and \
+                    "format" not in schema_q:
+                schema_q["pattern"] = NO_NUL
             params.append({"name": name, "in": "query", "required": False, "schema": schema_q})
         if params:
             item["parameters"] = params
         if op.request is not None:
-            ref = {"$ref": f"#/components/schemas/{op.request.__name__}"}
-            body_schema = ({"description": "JSON merge patch (RFC 7396) of the fields below; "
-                            "the merged case must be valid", "allOf": [ref]} if op.partial
-                           else ref)
+            suffix = "Patch" if op.partial else ""
+            body_schema = {"$ref": f"#/components/schemas/{op.request.__name__}{suffix}"}
             media = ("application/json", "application/merge-patch+json") if op.partial \
                 else ("application/json",)
             item["requestBody"] = {"required": True, "content": {
@@ -133,7 +224,8 @@ def build_document() -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(build_document())
+    consultants = [c.id for c in request.app[CONFIG].consultants]
+    return web.json_response(build_document({("OwnerOverride", "consultant_id"): consultants}))
 
 
 def add_routes(app: web.Application) -> None:

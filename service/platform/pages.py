@@ -5,6 +5,9 @@
   403 page. An admin may open every page.
 - CSRF: every form carries `csrf_token` (`csrf_token(request)`, also in every render's
   context); `await read_form(request)` answers 403 unless it matches the session's token.
+- Forms: every page reads its posted form through `read_form` (logged in) or `posted_form`
+  (no login yet): a body that cannot be read, or a field with text no database can store
+  (the API's text rules), is a Danish 400 page naming the field — never a 500.
 - `render(request, "area/name.html", **context)`: one Jinja2 environment (autoescaped) over
   the areas' template directories (`{area: Path}`, given by service/app.py), the Danish filters
   and globals of service/text/danish.py, and the navigation for the user's role. Areas add
@@ -16,6 +19,7 @@ style sheet is served from `/static/staff.css`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +34,7 @@ from multidict import MultiDictProxy
 from service.clock import DEFAULT_TIMEZONE, zone
 from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
-from service.platform.http import Handler
+from service.platform.http import Handler, UnreadableForm, read_posted_form, text_problem
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
 from service.text.danish import FILTERS, GLOBALS, danish_number, short_day
 
@@ -154,13 +158,24 @@ async def check_csrf(request: web.Request, given: str | None) -> None:
         raise csrf_refused(request)
 
 
+async def posted_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form of any page (logged in or not): a body that cannot be read (broken
+    multipart, an unknown charset) or a field with text no database can store (a NUL) is a
+    Danish 400 page, never a 500. Every page reads its form here or through `read_form`."""
+    try:
+        return await read_posted_form(request)
+    except UnreadableForm as exc:
+        await current_login(request)  # the menu, when someone is logged in
+        raise form_unreadable(request, exc) from None
+
+
 async def read_form(request: web.Request) -> MultiDictProxy[Any]:
     """The posted form of a logged-in user; 403 (a Danish page) unless its `csrf_token`
     matches the session's and the form came from our own pages."""
     login = await current_login(request)
     if login is None:
         raise login_redirect(request)
-    form = await request.post()
+    form = await posted_form(request)
     given = form.get("csrf_token")
     if not same_origin(request) or not same_token(login.csrf_token,
                                                   given if isinstance(given, str) else None):
@@ -193,6 +208,16 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any
                         content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
 
+async def render_off_loop(request: web.Request, name: str, status: int = 200,
+                          **context: Any) -> web.Response:
+    """Like `render`, for a page so large (a 20,000-row import preview) that rendering it
+    would hold up the event loop: the template runs in a worker thread."""
+    values = _context(request, context)
+    html = await asyncio.to_thread(request.app[PAGES].render_text, name, **values)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                        headers=PAGE_HEADERS)
+
+
 def _error(request: web.Request, kind: type[web.HTTPException], heading: str, text: str
            ) -> web.HTTPException:
     html = render_html(request, "platform/error.html", heading=heading, text=text,
@@ -213,6 +238,18 @@ def csrf_refused(request: web.Request) -> web.HTTPException:
                   "genindlæs siden og prøv igen.")
 
 
+def form_unreadable(request: web.Request, exc: UnreadableForm) -> web.HTTPException:
+    """A Danish 400 page for a form that cannot be read, naming the field when one is at
+    fault (raise it)."""
+    if exc.field:
+        text = (f"Feltet «{exc.field}» indeholder tegn, som ikke kan gemmes (fx et nul-tegn). "
+                "Gå tilbage, ret teksten og prøv igen.")
+    else:
+        text = ("Det, der blev sendt, kunne ikke læses som en formular. Gå tilbage, "
+                "genindlæs siden og prøv igen.")
+    return _error(request, web.HTTPBadRequest, "Formularen kunne ikke læses", text)
+
+
 def not_found(request: web.Request, what: str = "Siden") -> web.HTTPException:
     """A Danish 404 page (raise it); also for a case the user may not see."""
     return _error(request, web.HTTPNotFound, f"{what} findes ikke",
@@ -222,8 +259,12 @@ def not_found(request: web.Request, what: str = "Siden") -> web.HTTPException:
 @web.middleware
 async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outside the API, aiohttp's own plain-text answers (no such page, a method the page
-    does not take, a form too large) become Danish pages."""
+    does not take, a form too large) become Danish pages. A page whose path holds text no
+    database can store (a NUL) does not exist: 404 (employer links judge their own tokens;
+    pages ignore query values they cannot use)."""
     try:
+        if not request.path.startswith(("/api", "/m/")):
+            _check_path(request)
         return await handler(request)
     except web.HTTPException as exc:
         if request.path.startswith("/api") or exc.content_type == "text/html" or \
@@ -237,6 +278,11 @@ async def page_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.Response(text=render_html(request, "platform/error.html", heading=heading,
                                              text=text, status=exc.status),
                             status=exc.status, content_type="text/html", headers=headers)
+
+
+def _check_path(request: web.Request) -> None:
+    if any(text_problem(value) for value in request.match_info.values()):
+        raise web.HTTPNotFound()
 
 
 _PLAIN_ERRORS = {

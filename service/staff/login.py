@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from service.keys import PAGES, STAFF_SESSIONS, STAFF_USERS
-from service.platform.pages import current_login, read_form, render, same_origin
+from service.platform.pages import current_login, posted_form, read_form, render, same_origin
 from service.platform.sessions import SESSION_COOKIE, same_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -58,7 +58,7 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def submit(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await posted_form(request)
     token = form.get("csrf_token")
     if not same_origin(request) or not same_token(
             request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str)

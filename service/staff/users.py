@@ -4,7 +4,9 @@ check with its lockout (per user and per address).
 Lockout: `USER_LIMIT` failed logins for one username within `WINDOW` lock that username for
 `LOCK_FOR` (counted for names that do not exist too, so the answer never tells whether a user
 exists); `ADDRESS_LIMIT` failures from one address within `WINDOW` refuse that address until
-its failures age out. A successful login clears the user's count.
+its failures age out. A successful login clears the user's count. Failures older than
+`WINDOW` never count: `staff_users.failed_logins` is the user's failures within the window
+(since the last success or lock), recounted at every failure.
 """
 
 from __future__ import annotations
@@ -244,13 +246,22 @@ class StaffUsers:
             await session.execute(delete(LoginFailure).where(LoginFailure.at < now - FORGET))
             session.add(LoginFailure(municipality_id=self.municipality_id, username=username,
                                      address=address[:64], at=now))
+            await session.flush()
             if user is not None:
                 row = await self._user(session, user.id)
-                row.failed_logins += 1
+                # Only failures within the window count (and none from before a lock).
+                since = now - WINDOW
+                if row.locked_until is not None:
+                    since = max(since, as_utc(row.locked_until) - LOCK_FOR)
+                row.failed_logins = (await session.execute(select(
+                    func.count(LoginFailure.id)).where(
+                        LoginFailure.municipality_id == self.municipality_id,
+                        LoginFailure.username == username, LoginFailure.at > since))
+                ).scalar_one()
                 if row.failed_logins >= USER_LIMIT:
                     row.locked_until = now + LOCK_FOR
                     row.failed_logins = 0
-            await session.flush()
+                await session.flush()
             locked = await self._locked(session, username, address, now)
         return LoginResult(None, LOCKED if locked else WRONG, locked=locked)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from service.keys import JOBS
-from tests.conftest import Api
+from tests.conftest import Api, today_local
 from tests.intake.test_api_cases import case_body
 from tests.platform.test_errors import error_of
 
@@ -142,6 +142,34 @@ async def test_a_case_id_no_case_can_have_is_404(api: Api, raw: str) -> None:
     resp = await api.client.put(f"/api/cases/{raw}/owner", headers=h,
                                 json={"consultant_id": "c1", "reason": "kender firmaet"})
     await error_of(resp, 404)
+
+
+async def test_a_case_id_with_control_characters_is_404_on_every_case_route(api: Api) -> None:
+    """A consultant's close or intervention with `%0F`/`%1F`/`%00` in the case id answered
+    500 (issue 16, item 10): every route under /api/cases/{case_id} answers 404."""
+    await created(api)
+    day = today_local().isoformat()
+    routes = [("POST", "close", {"outcome": "recovered", "on": day}),
+              ("POST", "intervention", {"started_on": day}),
+              ("POST", "contacts", {"who": "citizen"}),
+              ("POST", "meeting-outcome", {"place": "not_held"}),
+              ("POST", "meeting/confirm", {"start": "2026-12-01T10:00"}),
+              ("POST", "reopen", None)]
+    for role in ("consultant", "intake", "manager", "admin"):
+        for raw in ("k1%0F", "%1F", "k%00", "%7F", "k1%C2%85"):
+            for method, suffix, body in routes:
+                resp = await api.client.request(method, f"/api/cases/{raw}/{suffix}",
+                                                json=body, headers=api.auth(role))
+                assert resp.status == 404, (role, raw, suffix, resp.status, await resp.text())
+
+
+async def test_an_unavailable_interval_mixing_offsets_is_422(sqlite_api: Api) -> None:
+    """One end with a UTC offset and one without could not be compared: 500."""
+    employer = {**case_body()["employer"], "unavailable": [
+        {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-01T11:00:00"}]}
+    resp = await sqlite_api.client.post("/api/cases", json=case_body(employer=employer),
+                                        headers=sqlite_api.auth("intake"))
+    assert await fields_of(resp) == ["employer.unavailable[0].end"]
 
 
 # -- numbers durable_rules could not read --------------------------------------------------------

@@ -165,3 +165,43 @@ async def test_sessions_end_when_idle_and_after_the_absolute_limit(demo_config: 
             async with api.client.app[DB].read() as session:
                 left = (await session.execute(select(func.count(StaffSession.id)))).scalar()
             assert left == 0
+
+
+async def test_failures_older_than_the_window_do_not_count(demo_config: Any,
+                                                           sqlite_url: str) -> None:
+    """Issue 16, item 7: 4 failures 20 minutes ago and 1 now used to lock the user (the
+    user's counter only reset on success or a lock); the address limit counts its window."""
+    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            users = api.client.app[STAFF_USERS]
+            browser = await staff.browser()
+            for _ in range(USER_LIMIT - 1):
+                response, _ = await log_in(browser, staff_username("intake"), "forkert-kode")
+                assert response.status == 401
+            clock.advance(timedelta(minutes=20))
+            response, _ = await log_in(browser, staff_username("intake"), "forkert-kode")
+            assert response.status == 401
+            user = await users.find(staff_username("intake"))
+            assert user is not None and user.locked_until is None
+            assert user.failed_logins == 1  # only the failure within the window
+            # Four more within the window make five: locked.
+            for _ in range(USER_LIMIT - 2):
+                response, _ = await log_in(browser, staff_username("intake"), "forkert-kode")
+                assert response.status == 401
+            response, _ = await log_in(browser, staff_username("intake"), "forkert-kode")
+            assert response.status == 429
+            user = await users.find(staff_username("intake"))
+            assert user is not None and user.locked_until is not None
+            assert user.failed_logins == 0
+
+            # The address: all but one of its failures 20 minutes ago no longer count.
+            clock.advance(timedelta(minutes=20))
+            for number in range(ADDRESS_LIMIT - 1):
+                response, _ = await log_in(browser, f"navn-{number}", "forkert-kode")
+                assert response.status == 401
+            clock.advance(timedelta(minutes=20))
+            response, _ = await log_in(browser, "navn-x", "forkert-kode")
+            assert response.status == 401
+            response, _ = await log_in(browser, staff_username("manager"))
+            assert response.status == 200 and response.url.path != "/login"
