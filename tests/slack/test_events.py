@@ -179,7 +179,11 @@ async def test_the_body_is_checked_before_anyone_reads_it(
     assert resp.status == 401
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "depression" not in logged and "zzzz" not in logged
-    assert all(len(r.getMessage()) < 400 for r in caplog.records)
+    # The database drivers' own DEBUG lines (statements of background jobs that happen to run
+    # meanwhile) are not about this request.
+    long = [(r.name, r.getMessage()[:500]) for r in caplog.records
+            if len(r.getMessage()) >= 400 and not r.name.startswith(("aiosqlite", "sqlalchemy"))]
+    assert not long, long
     assert "Slack request refused (401)" in logged
 
 
