@@ -38,6 +38,7 @@ from bots.slack.requests import (
 from service.demo import mailbox
 from service.keys import AUTH, CLOCK, CONFIG, DEMO_SESSIONS, FAKE_SLACK, SECRETS, SLACK_SETTINGS
 from service.platform.auth import Principal
+from service.platform.http import UnreadableForm, read_posted_form
 from service.text.danish import FILTERS, GLOBALS
 
 _env = make_environment(mailbox.TEMPLATES, FILTERS, GLOBALS)
@@ -239,7 +240,11 @@ async def _form(request: web.Request) -> dict[str, str]:
     """The posted form, after the session and CSRF checks."""
     if _staff(request) is None:
         raise web.HTTPUnauthorized(text="Kun for medarbejdere.")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        posted = await read_posted_form(request)
+    except UnreadableForm:
+        raise web.HTTPBadRequest(text="Formularen kunne ikke læses: prøv igen.") from None
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
     if not hmac.compare_digest(form.get("csrf", ""), _csrf(request)):
         raise web.HTTPForbidden(text="Formularen er udløbet: genindlæs siden.")
     return form

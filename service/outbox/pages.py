@@ -14,22 +14,11 @@ from aiohttp import web
 from service.keys import CLOCK, OUTBOX_SERVICE, READ_AUDIT, UNANSWERED
 from service.platform.errors import Conflict, NotFound
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
+from service.text.case_words import CHANNEL, MESSAGE_KIND, word
 from service.text.danish import danish_date, danish_slot, danish_time
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = ("intake", "manager")  # and admin
-CHANNELS = {"email": "E-mail", "slack": "Slack", "letter": "Brev"}
-KINDS = {
-    "employer_invitation": "Invitation til arbejdsgiver",
-    "employer_reminder": "Påmindelse til arbejdsgiver",
-    "employer_confirmed": "Bekræftelse til arbejdsgiver",
-    "employer_cancelled": "Aflysning til arbejdsgiver",
-    "employer_day_before": "Påmindelse dagen før",
-    "employer_decline_received": "Kvittering for afslag",
-    "citizen_meeting": "Besked til borger",
-    "citizen_cancelled": "Aflysning til borger",
-    "intake_assignment": "Fordeling til visitationen",
-}
 NOTICES = {"sendes-igen": "Beskeden sendes igen nu.",
            "ikke-fejlet": "Beskeden er ikke længere fejlet; den er ikke sendt igen."}
 
@@ -41,8 +30,8 @@ def _when(iso: str, tz: tzinfo) -> str:
 
 def _message_row(message: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     return {
-        "id": message["id"], "channel": CHANNELS.get(message["channel"], message["channel"]),
-        "kind": KINDS.get(message["kind"], message["kind"].replace("_", " ")),
+        "id": message["id"], "channel": word(CHANNEL, message["channel"]),
+        "kind": word(MESSAGE_KIND, message["kind"]),
         "subject": message["subject"], "recipient": message["recipient"],
         "error": message["last_error"] or "ukendt fejl", "attempts": message["attempts"],
         "created": _when(message["created_at"], tz),

@@ -65,7 +65,7 @@ async def test_failed_delivery_is_listed_and_sent_again(staff: Staff,
     assert resp.status == 200, html
     section = html[html.index('id="fejlede"'):html.index('id="ubesvarede"')]
     assert "Fejlede forsendelser (1)" in section
-    assert EMPLOYER in section and "Invitation til arbejdsgiver" in section
+    assert EMPLOYER in section and "Mødeforslag" in section  # text/case_words.MESSAGE_KIND
     assert "E-mail" in section and "550" in section and "Send igen" in section
     message = await _invitation(staff)
     # Without the form's token nothing is sent again.

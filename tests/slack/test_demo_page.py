@@ -114,6 +114,20 @@ async def test_the_page_needs_a_staff_session(demo: Demo) -> None:
     assert resp.status == 403
 
 
+async def test_a_form_the_page_cannot_read_is_400(demo: Demo) -> None:
+    """A broken multipart body or a NUL in a field on the demo page's forms is a 400 that says
+    so, never a 500 (the staff pages read forms the same way)."""
+    await login(demo)
+    for path in ("/demo/slack/klik", "/demo/slack/modal", "/demo/slack/kommando",
+                 "/demo/slack/hjem"):
+        resp = await demo.api.client.post(path, data=b"garbage", headers={
+            "Content-Type": "multipart/form-data; boundary=xyz"})
+        assert resp.status == 400, (path, resp.status)
+        assert "Formularen kunne ikke læses" in await resp.text()
+        resp = await demo.api.client.post(path, data={"csrf": "x", "text": "a\x00b"})
+        assert resp.status == 400, (path, resp.status)
+
+
 async def test_buttons_and_modals_work_from_the_page(demo: Demo) -> None:
     await login(demo)
     await intake(demo.api, body("demo-1"))
