@@ -7,7 +7,9 @@ import functools
 import inspect
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from service.keys import CONFIG, DB, JOBS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import new_data_key
+from service.platform.db.migrate import upgrade
 from service.platform.db.models import OutboxMessage, StaffUser
 from service.platform.throwaway_postgres import (
     PostgresStartError,
@@ -76,31 +79,74 @@ def postgres_server() -> Iterator[PostgresServer]:
         cluster.stop()
 
 
+# Migrated once per test run: each test's database is a copy of a template that Alembic
+# brought to head (a SQLite file copied, a PostgreSQL `CREATE DATABASE … TEMPLATE`). The app
+# still runs its migrations on start, which find the schema at head. Tests of the migrations
+# themselves downgrade and upgrade their own copy.
+PG_TEMPLATE = "fasthold_template"
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """The name of a database in the cluster with the schema at head (never connected to
+    afterwards, so that it can serve as a template)."""
+    import asyncpg
+
+    async def create() -> None:
+        admin = await asyncpg.connect(host="127.0.0.1", port=postgres_server.port,
+                                      user=postgres_server.user, database="postgres")
+        try:
+            await admin.execute(f'CREATE DATABASE "{PG_TEMPLATE}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    upgrade(postgres_server.url(PG_TEMPLATE))
+    return PG_TEMPLATE
+
+
 @pytest.fixture
-async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    """A fresh, empty database in the throwaway cluster for one test."""
+async def postgres_url(postgres_server: PostgresServer, postgres_template: str
+                       ) -> AsyncIterator[str]:
+    """A fresh database with the schema at head in the throwaway cluster, for one test."""
     import asyncpg
 
     name = "t_" + uuid.uuid4().hex[:12]
     admin = await asyncpg.connect(host="127.0.0.1", port=postgres_server.port,
                                   user=postgres_server.user, database="postgres")
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
     finally:
         await admin.close()
     yield postgres_server.url(name)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema at head (its write-ahead log checkpointed into it)."""
+    path = tmp_path_factory.mktemp("template") / "fasthold.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def _sqlite_copy(template: Path, directory: Path) -> str:
+    path = directory / "fasthold.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'fasthold.db'}"
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    return _sqlite_copy(sqlite_template, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test using this runs on a real SQLite file and on a real PostgreSQL server."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'fasthold.db'}"
+        return _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     return request.getfixturevalue("postgres_url")
 
 
