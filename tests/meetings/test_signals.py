@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
-from service.keys import DB, MY_WORK, REMINDERS, SLACK_HOME, UNANSWERED
+from service.keys import CONFIG, DB, MY_WORK, REMINDERS, SLACK_HOME, UNANSWERED
 from service.meetings.signals import (
     CHANGE_UNTIL,
     UnansweredRule,
@@ -109,7 +109,7 @@ async def api(demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeS
 
 async def test_the_screens_agree_on_the_silent_employer(api: Api) -> None:
     app, today = api.client.app, today_local()
-    after = app[REMINDERS].unanswered.after_working_days
+    after = app[CONFIG].mail.reminder_after_working_days
     night = night_before_due(today, after)
     await intake(api, body("night-1", employer=FIXED), body("noon-1", employer=FIXED))
     invited = {"night-1": local(night, 0, 30),  # not silent long enough yet
