@@ -84,12 +84,12 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
+from service.meetings.unanswered import UnansweredInvitations
 from service.outbox import api as outbox_api
 from service.outbox import pages as outbox_pages
 from service.outbox.deliverer import OutboxDeliverer
 from service.outbox.service import OutboxService
 from service.outbox.store import Outbox
-from service.outbox.unanswered import UnansweredInvitations
 from service.planning import api as planning_api
 from service.planning.consultants import sync_consultants
 from service.planning.service import Planner

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from service.meetings.notifications import MeetingNotifier
     from service.meetings.reminders import Reminders
     from service.meetings.staff import StaffMeetings
+    from service.meetings.unanswered import UnansweredInvitations
     from service.outbox.deliverer import OutboxDeliverer
     from service.outbox.service import OutboxService
-    from service.outbox.unanswered import UnansweredInvitations
     from service.planning.service import Planner
     from service.platform.audit import ReadAudit
     from service.platform.auth import Authenticator

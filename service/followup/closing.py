@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.consultants.caseload import caseloads, has_room
 from service.intake.service import IntakeService
 from service.intake.views import case_out
 from service.meetings.booking import cancel
@@ -112,20 +113,18 @@ class CaseClosing:
         return out
 
     async def _back_to_owner(self, session: AsyncSession, case: Case) -> dict[str, Any]:
-        """Keep the owner if they have room for one more active case (counted as planning
-        counts: their open target cases); else the case has no owner until planning gives
-        it one, and its owner reasons say why."""
+        """Keep the owner if they have room for one more active case (their caseload, as
+        `service.consultants.caseload` counts it for planning too); else the case has no
+        owner until planning gives it one, and its owner reasons say why."""
         owner: Consultant | None = case.owner
         if owner is None:
             return {"owner_kept": False, "reason": "Sagen har ingen ejer; den fordeles ved "
                     "næste planlægning."}
         if case.status != "target":
             return {"owner_kept": True, "reason": ""}  # takes no room in the caseload
-        active = (await session.execute(select(func.count(Case.id)).where(
-            Case.municipality_id == self.municipality, Case.owner_id == owner.id,
-            Case.closed_on.is_(None), Case.status == "target", Case.id != case.id))
-        ).scalar_one()
-        if owner.active and active < owner.max_active_cases:
+        active = (await caseloads(session, self.municipality, owners=[owner.id],
+                                  leaving_out=case.id)).get(owner.id, 0)
+        if owner.active and has_room(active, owner.max_active_cases):
             return {"owner_kept": True, "reason": ""}
         reason = (f"{owner.name} har ikke plads til flere sager ({active} af "
                   f"{owner.max_active_cases} aktive sager)" if owner.active else

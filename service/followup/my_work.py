@@ -16,6 +16,9 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.signals import CaseWork, NextAction, next_action
+from service.intake.signals import deadline_at_risk
+from service.meetings.signals import UnansweredRule
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, may_see, need_to_know
 from service.platform.db.engine import Database, as_utc
@@ -28,22 +31,9 @@ from service.platform.db.models import (
     Meeting,
 )
 from service.platform.errors import Invalid, NotFound
-from service.platform.workdays import add_working_days
 
 # Meetings shown in a week: the active ones and those already registered.
 WEEK_STATUSES = ("proposed", "confirmed", "held", "not_held")
-# An employer who has not answered an invitation after this many working days is chased.
-UNANSWERED_AFTER_WORKING_DAYS = 2
-
-
-@dataclass(frozen=True)
-class NextAction:
-    """What the consultant should do next on a case: a code (for tests and styling), Danish
-    words, and whether it is urgent (the deadline is near or past)."""
-
-    code: str
-    text: str
-    urgent: bool = False
 
 
 @dataclass
@@ -97,6 +87,8 @@ class CaseView:
     tasks: list[TaskView] = field(default_factory=list)
     next_action: NextAction | None = None
     days_left: int = 0
+    at_risk: bool = False  # `service.intake.signals.deadline_at_risk`
+    status: str = "target"
 
 
 @dataclass
@@ -136,7 +128,7 @@ class ConsultantWork:
         self.clock = clock
         self.reads = reads
         self.municipality = config.municipality.id
-        self.closed_dates = frozenset(config.planning.closed_dates)
+        self.unanswered = UnansweredRule.configured(config, clock.tz)
 
     def consultant_for(self, principal: Principal, chosen: str | None) -> str:
         """Whose cases and week: a consultant always their own; a manager or admin the one
@@ -151,41 +143,31 @@ class ConsultantWork:
 
     # -- next action ----------------------------------------------------------------------------
 
+    def at_risk(self, case: CaseView) -> bool:
+        """The deadline-at-risk signal for a case as listed (open target cases)."""
+        settled = case.held is not None or (case.meeting is not None
+                                            and case.meeting.status == "confirmed")
+        return deadline_at_risk(status=case.status, closed_on=case.closed_on,
+                                deadline=case.first_meeting_deadline, settled=settled,
+                                today=self.clock.today())
+
     def next_action(self, case: CaseView) -> NextAction:
-        """The one thing to do next, in the order the model's work goes."""
-        today = self.clock.today()
-        near = case.first_meeting_deadline - today <= timedelta(days=7)
-        meeting, now = case.meeting, self.clock.local_now()
-        if case.held is None:
-            # A meeting whose time has come comes first: what happened must be registered
-            # (a meeting not held is planned again at once).
-            if meeting is not None and meeting.start <= now:
-                return NextAction("register_outcome", "Registrér, hvordan samtalen gik", True)
-            if case.citizen_called_at is None:
-                return NextAction("call_citizen", "Ring til borgeren", near)
-            if case.employer_called_at is None:
-                return NextAction("call_employer", "Ring til arbejdsgiveren", near)
-            if meeting is not None and meeting.status == "confirmed":
-                return NextAction("hold_meeting", "Hold samtalen", near)
-            if meeting is not None and meeting.invited_at is not None:
-                invited = meeting.invited_at.astimezone(self.clock.tz).date()
-                late = add_working_days(invited, UNANSWERED_AFTER_WORKING_DAYS,
-                                        self.closed_dates) <= today
-                if late:
-                    return NextAction("chase_employer",
-                                      "Arbejdsgiveren har ikke svaret: ring og aftal tiden",
-                                      True)
-                return NextAction("await_employer", "Afvent arbejdsgiverens svar", near)
-            if meeting is not None:
-                return NextAction("agree_time", "Aftal tidspunktet med arbejdsgiveren", near)
-            if case.follow_up == "telephone":
-                return NextAction("hold_meeting", "Hold den telefoniske opfølgning", near)
-            return NextAction("await_planning", "Afvent et forslag til tidspunkt", near)
-        if case.intervention_started_on is None:
-            soon = case.intervention_deadline - today <= timedelta(days=14)
-            return NextAction("register_intervention",
-                              "Registrér start på virksomhedsrettet indsats", soon)
-        return NextAction("follow", "Følg sagen; afslut den ved raskmelding")
+        """The one thing to do next (`service.followup.signals.next_action`)."""
+        today, meeting = self.clock.today(), case.meeting
+        return next_action(CaseWork(
+            follow_up=case.follow_up, held=case.held is not None,
+            citizen_called=case.citizen_called_at is not None,
+            employer_called=case.employer_called_at is not None,
+            intervention_started=case.intervention_started_on is not None,
+            intervention_deadline=case.intervention_deadline,
+            meeting_kind=meeting.kind if meeting else None,
+            meeting_status=meeting.status if meeting else None,
+            meeting_start=meeting.start if meeting else None,
+            meeting_invited=meeting is not None and meeting.invited_at is not None,
+            unanswered=meeting is not None and self.unanswered.due(
+                kind=meeting.kind, status=meeting.status, invited_at=meeting.invited_at,
+                employer_answer=meeting.employer_answer, today=today),
+            at_risk=self.at_risk(case)), today=today, now=self.clock.local_now())
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -210,7 +192,7 @@ class ConsultantWork:
             employer_called_at=as_utc(case.employer_called_at) if case.employer_called_at
             else None,
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
-            owner_key=key, owner_name=name) for case, key, name in rows}
+            owner_key=key, owner_name=name, status=case.status) for case, key, name in rows}
         if not cases:
             return []
         refs = {case_id: view.case_ref for case_id, view in cases.items()}
@@ -232,6 +214,7 @@ class ConsultantWork:
             cases[case_id].tasks.append(TaskView(task_id, text))
         today = self.clock.today()
         for view in cases.values():
+            view.at_risk = self.at_risk(view)
             view.next_action = self.next_action(view)
             view.days_left = (view.first_meeting_deadline - today).days
         return list(cases.values())

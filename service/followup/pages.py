@@ -93,6 +93,7 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
                           else "holdt for sent") if case.held else _deadline_text(
                               case.days_left),
         "deadline_past": case.days_left < 0 and case.held is None,
+        "at_risk": case.at_risk,
         "intervention_deadline": danish_date(case.intervention_deadline),
         "meeting": (f"{danish_slot(meeting.start, meeting.end)} "
                     f"{KIND_TEXT.get(meeting.kind, '')} ({MEETING_STATUS[meeting.status]})"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from service.clock import Clock
+from service.intake.signals import at_risk_condition
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
@@ -30,9 +31,6 @@ from service.platform.db.models import (
 )
 from service.text.case_words import CANCELLED_KINDS, cancelled_by
 
-# At risk: an open target case whose first-meeting deadline is this close (or past) with no
-# meeting confirmed or held (the dashboard counts the same way).
-AT_RISK_WITHIN_DAYS = 7
 PER_PAGE = 50
 NO_OWNER = "none"
 
@@ -109,13 +107,6 @@ class CaseReads:
         self.clock = clock
         self.municipality_id = municipality_id
 
-    def _at_risk(self) -> ColumnElement[bool]:
-        held_or_confirmed = exists().where(Meeting.case_id == Case.id,
-                                           Meeting.status.in_(("confirmed", "held")))
-        limit = self.clock.today() + timedelta(days=AT_RISK_WITHIN_DAYS)
-        return (Case.closed_on.is_(None) & (Case.status == "target")
-                & (Case.first_meeting_deadline <= limit) & ~held_or_confirmed)
-
     async def page(self, principal: Principal, filters: ListFilters
                    ) -> tuple[list[CaseRow], int]:
         """One page of the list (PER_PAGE rows) and the number of matching cases."""
@@ -142,7 +133,7 @@ class CaseReads:
                 _contains(Case.citizen_name, text, sqlite),
                 Case.employer.has(or_(_contains(Employer.name, text, sqlite),
                                       Employer.cvr == text))))
-        at_risk = self._at_risk()
+        at_risk = at_risk_condition(self.clock.today())
         if filters.at_risk:
             conditions.append(at_risk)
         only = need_to_know(principal)

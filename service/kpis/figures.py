@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
+from service.consultants.caseload import caseloads
+from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Consultant, Meeting
 from service.platform.errors import Invalid
@@ -36,8 +38,6 @@ from service.platform.errors import Invalid
 WORKPLACE_GOAL = 0.70
 # "Late by more than 3 weeks" after the end of absence week 8.
 LATE_GRACE_DAYS = 21
-# A case is at risk when its deadline is this close (or past) and no meeting is confirmed.
-AT_RISK_WITHIN_DAYS = 7
 PLACES = ("workplace", "jobcentre", "phone")
 # A request may ask for at most this many months (ten years).
 MAX_MONTHS = 120
@@ -110,7 +110,8 @@ FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 LOAD_EXPLANATION = ("Åbne sager i målgruppen, som konsulenten ejer, mod det antal sager, "
                     "konsulenten højst kan have (konsulentens kapacitet).")
 AT_RISK_EXPLANATION = ("Åbne sager i målgruppen uden bekræftet eller afholdt samtale, hvis "
-                       "frist for første samtale er om højst 7 dage eller overskredet.")
+                       "frist for første samtale (også en fast track-frist) er om højst "
+                       f"{AT_RISK_WITHIN_DAYS} dage eller overskredet.")
 
 
 @dataclass
@@ -398,29 +399,23 @@ class KpiService:
     # -- now: consultants' load and cases at risk -------------------------------------------
 
     async def load(self) -> list[ConsultantLoad]:
-        """Each active consultant's open target cases against their capacity."""
-        open_cases = (select(Case.owner_id, func.count(Case.id).label("n"))
-                      .where(self._target(), Case.closed_on.is_(None),
-                             Case.owner_id.is_not(None))
-                      .group_by(Case.owner_id).subquery())
+        """Each active consultant's caseload (`service.consultants.caseload`) against their
+        capacity."""
         async with self.db.read() as session:
-            rows = (await session.execute(
-                select(Consultant.key, Consultant.name, Consultant.team,
-                       Consultant.max_active_cases, func.coalesce(open_cases.c.n, 0))
-                .outerjoin(open_cases, open_cases.c.owner_id == Consultant.id)
+            consultants = (await session.execute(
+                select(Consultant.id, Consultant.key, Consultant.name, Consultant.team,
+                       Consultant.max_active_cases)
                 .where(Consultant.municipality_id == self.municipality,
                        Consultant.active.is_(True))
                 .order_by(Consultant.name, Consultant.key))).all()
-        return [ConsultantLoad(key, name, team, int(n), capacity)
-                for key, name, team, capacity, n in rows]
+            loads = await caseloads(session, self.municipality)
+        return [ConsultantLoad(key, name, team, loads.get(id_, 0), capacity)
+                for id_, key, name, team, capacity in consultants]
 
     async def at_risk(self, within_days: int = AT_RISK_WITHIN_DAYS) -> list[CaseAtRisk]:
-        """Open target cases without a confirmed or held meeting whose first-meeting deadline
-        is at most `within_days` away or past, the most urgent first."""
+        """The cases whose deadline is at risk (`service.intake.signals`), the most urgent
+        first."""
         today = self.clock.today()
-        settled = select(Meeting.case_id).where(
-            Meeting.municipality_id == self.municipality,
-            Meeting.status.in_(("confirmed", "held")))
         proposed = (select(Meeting.case_id.label("case_id"))
                     .where(Meeting.municipality_id == self.municipality,
                            Meeting.status == "proposed").subquery())
@@ -430,11 +425,9 @@ class KpiService:
                        Case.first_meeting_deadline, proposed.c.case_id)
                 .outerjoin(Consultant, Consultant.id == Case.owner_id)
                 .outerjoin(proposed, proposed.c.case_id == Case.id)
-                .where(self._target(), Case.closed_on.is_(None),
-                       Case.first_meeting_deadline <= today + timedelta(days=within_days),
-                       Case.id.not_in(settled))
+                .where(Case.municipality_id == self.municipality,
+                       at_risk_condition(today, within_days))
                 .order_by(Case.first_meeting_deadline, Case.case_ref))).all()
         return [CaseAtRisk(ref, key, name, deadline, (deadline - today).days,
                            "proposed" if meeting is not None else None)
                 for ref, key, name, deadline, meeting in rows]
-

@@ -8,7 +8,6 @@ second booking of a minute); a double click finds the meeting already confirmed.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from service.followup.tasks import add_task
 from service.intake.service import IntakeService
 from service.meetings.booking import book, cancel, offered_slots
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.signals import can_change
 from service.platform.auth import system_principal
 from service.platform.db.engine import Database
 from service.platform.db.models import Meeting
@@ -27,7 +27,6 @@ from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.meetings")
 
-CHANGE_UNTIL = timedelta(hours=24)  # reschedule / cancel allowed until 24 hours before
 
 
 class Outcome:
@@ -90,7 +89,7 @@ class MeetingAnswers:
             if meeting is None or meeting.status not in ("proposed", "confirmed"):
                 return Outcome.CLOSED
             if meeting.status == "confirmed" and \
-                    meeting.start - CHANGE_UNTIL <= self.clock.local_now():
+                    not can_change(meeting.start, self.clock.local_now()):
                 return Outcome.TOO_LATE
             was_confirmed = meeting.status == "confirmed"
             meeting.employer_answer = "other_times"
@@ -139,7 +138,7 @@ class MeetingAnswers:
             meeting = await _locked(session, meeting_id)
             if meeting is None or meeting.status != "confirmed":
                 return Outcome.CLOSED
-            if meeting.start - CHANGE_UNTIL <= self.clock.local_now():
+            if not can_change(meeting.start, self.clock.local_now()):
                 return Outcome.TOO_LATE
             meeting.employer_answer = "cancelled"
             await self._cancel(session, meeting, "aflyst af arbejdsgiveren")

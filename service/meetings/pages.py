@@ -22,9 +22,10 @@ from sqlalchemy import select
 
 from bots.email.render import make_environment
 from service.keys import ANSWERS, CLOCK, DB, LINKS, NOTIFIER
-from service.meetings.answers import CHANGE_UNTIL, Outcome
+from service.meetings.answers import Outcome
 from service.meetings.booking import free_slots
 from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
+from service.meetings.signals import can_change
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Meeting, OutboxMessage
 from service.platform.http import UnreadableForm, read_posted_form
@@ -165,7 +166,7 @@ async def show(request: web.Request) -> web.Response:
                    "Bed om andre tider herunder, eller ring til konsulenten."), True)
     elif meeting.status == "confirmed":
         context["state"] = "confirmed"
-        context["can_change"] = meeting.start - CHANGE_UNTIL > now
+        context["can_change"] = can_change(meeting.start, now)
     else:
         context["state"] = "closed"
         context["closed_heading"], context["closed_text"] = _closed_words(meeting)
@@ -277,7 +278,7 @@ async def cancel(request: web.Request) -> web.Response:
     if form.get("confirm") != "ja":
         if meeting.status != "confirmed":
             raise _back(token, "lukket")
-        if meeting.start - CHANGE_UNTIL <= request.app[CLOCK].local_now():
+        if not can_change(meeting.start, request.app[CLOCK].local_now()):
             raise _back(token, "for-sent")
         people = request.app[NOTIFIER].people(meeting)
         return _page("meeting.html", **people, state="cancel_ask", base=f"/m/{token}",

@@ -6,16 +6,16 @@ never sends one twice."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.signals import UnansweredRule, meeting_tomorrow
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from service.platform.workdays import add_working_days
 from service.slack.reminders import ConsultantReminders
 from service.text.danish import danish_slot
 
@@ -33,7 +33,7 @@ class Reminders:
         self.config = config
         self.clock = clock
         self.notifier = notifier
-        self.after_working_days = config.mail.reminder_after_working_days
+        self.unanswered = UnansweredRule.configured(config, clock.tz)
 
     async def scan(self) -> int:
         """The job: in the daytime, send what is due today."""
@@ -47,7 +47,6 @@ class Reminders:
 
     async def send_due(self, today: date) -> int:
         """Queue every reminder due on `today`; returns how many."""
-        closed = frozenset(self.config.planning.closed_dates)
         notifier = self.notifier
         count = 0
         async with self.db.write() as session:
@@ -69,11 +68,9 @@ class Reminders:
                 recipient = notifier.employer_email(meeting)
                 if not recipient:
                     continue
-                if meeting.status == "proposed" and meeting.invited_at is not None \
-                        and meeting.employer_answer is None \
+                if meeting.status == "proposed" \
                         and (meeting.id, "employer_reminder") not in sent:
-                    invited = meeting.invited_at.date()
-                    if add_working_days(invited, self.after_working_days, closed) <= today:
+                    if self.unanswered.of(meeting, today):
                         context = notifier.people(meeting) | {
                             "proposed": danish_slot(meeting.start, meeting.end),
                             "link": notifier.link(meeting)}
@@ -81,7 +78,7 @@ class Reminders:
                                                 recipient, context):
                             count += 1
                 elif meeting.status == "confirmed" \
-                        and meeting.start.date() == today + timedelta(days=1) \
+                        and meeting_tomorrow(meeting.start, today) \
                         and (meeting.id, "employer_day_before") not in sent:
                     if await notifier.email(session, meeting, "employer_day_before",
                                             recipient, notifier.people(meeting)):

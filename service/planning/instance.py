@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
+from service.consultants.caseload import caseloads
 from service.platform.db.models import ACTIVE_MEETING, CalendarEntry, Case, Consultant, Meeting
 
 MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
@@ -94,11 +95,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                                  Consultant.active.is_(True)).order_by(Consultant.key)
     )).scalars())
     by_id = {c.id: c for c in consultants}
-    caseload = dict((await session.execute(
-        select(Case.owner_id, func.count(Case.id)).where(
-            Case.municipality_id == municipality, Case.owner_id.is_not(None),
-            Case.closed_on.is_(None), Case.status == "target").group_by(Case.owner_id)
-    )).all())
+    caseload = await caseloads(session, municipality)
     busy: dict[int, list[dict[str, str]]] = defaultdict(list)
     for entry in (await session.execute(select(CalendarEntry).where(
             CalendarEntry.municipality_id == municipality,

@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import aliased
 
+from service.consultants.caseload import caseloads
 from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
@@ -107,16 +107,9 @@ def _old_way(ctx: SimContext, today: date) -> Generator[Any, Any, None]:
     due = yield ctx.bridge.call(lambda: _rows(ctx, unowned))
     if not due:
         return
-    owned = aliased(Case)
-    load = func.count(owned.id)
-    not_converted = select(Consultant.key, load).outerjoin(owned, and_(
-        owned.owner_id == Consultant.id, owned.status == "target", owned.closed_on.is_(None))
-    ).where(Consultant.municipality_id == world.municipality, Consultant.active.is_(True),
-            Consultant.workplace_meetings.is_(False)).group_by(Consultant.key)
-    caseworkers = yield ctx.bridge.call(lambda: _rows(ctx, not_converted))
-    if not caseworkers:
+    loads = yield ctx.bridge.call(lambda: _caseworker_loads(ctx))
+    if not loads:
         return  # everyone is in the new role: the planner plans these, late
-    loads = {key: count for key, count in caseworkers}
     intake = ctx.principal("intake")
     for ref, deadline in due:
         key = min(sorted(loads), key=lambda k: loads[k])
@@ -129,6 +122,18 @@ def _old_way(ctx: SimContext, today: date) -> Generator[Any, Any, None]:
         day = _old_way_day(ctx, ref, today, deadline)
         moment = ctx.office_moment(day, ctx.rng("old_way_hour", ref))
         ctx.bridge.env.process(_jobcentre_meeting(ctx, ref, key, moment))
+
+
+async def _caseworker_loads(ctx: SimContext) -> dict[str, int]:
+    """The caseload (`service.consultants.caseload`) of each active caseworker not yet in the
+    new role, by key."""
+    municipality = ctx.world.municipality
+    async with ctx.world.db.read() as session:
+        caseworkers = dict((await session.execute(select(Consultant.id, Consultant.key).where(
+            Consultant.municipality_id == municipality, Consultant.active.is_(True),
+            Consultant.workplace_meetings.is_(False)))).all())
+        loads = await caseloads(session, municipality, owners=list(caseworkers))
+    return {key: loads.get(id_, 0) for id_, key in caseworkers.items()}
 
 
 def _old_way_day(ctx: SimContext, ref: str, today: date, deadline: date) -> date:

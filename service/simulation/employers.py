@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bots.delivery import OutboundMessage
-from service.meetings.answers import CHANGE_UNTIL, Outcome
+from service.meetings.answers import Outcome
 from service.meetings.booking import offered_slots
 from service.meetings.links import LinkExpired, LinkInvalid
 from service.meetings.pages import PARTS, WEEKDAYS
+from service.meetings.signals import CHANGE_UNTIL
 from service.platform.db.models import Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext

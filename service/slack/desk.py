@@ -12,13 +12,14 @@ from typing import Any
 
 from annotated_types import MaxLen
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bots.slack import blocks
 from bots.slack.desk import Reply, Where
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.consultants.caseload import caseloads, has_room
 from service.followup.cases_api import CaseClose
 from service.followup.closing import CaseClosing
 from service.followup.outcomes import CaseOutcomes
@@ -246,10 +247,7 @@ class ServiceDesk:
             ).unique().scalar_one_or_none()
             if case is None:
                 return Reply(False, "Sagen findes ikke."), []
-            load = dict((await session.execute(select(Case.owner_id, func.count(Case.id)).where(
-                Case.municipality_id == self.municipality, Case.owner_id.is_not(None),
-                Case.closed_on.is_(None), Case.status == "target").group_by(Case.owner_id)
-            )).all())
+            load = await caseloads(session, self.municipality)
             consultants = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.active.is_(True)).order_by(Consultant.name))).scalars().all()
@@ -262,7 +260,7 @@ class ServiceDesk:
                     not configured.does_workplace_meetings_on(today):
                 continue
             cases = load.get(consultant.id, 0)
-            full = " – fuld" if cases >= consultant.max_active_cases else ""
+            full = "" if has_room(cases, consultant.max_active_cases) else " – fuld"
             choices.append((consultant.key, f"{consultant.name} ({cases}/"
                                             f"{consultant.max_active_cases} sager{full})"))
         return Reply(True), choices

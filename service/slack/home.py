@@ -1,5 +1,6 @@
-"""Each consultant's Home tab in Slack: meetings this week, cases that need action (the
-employer has not answered, the deadline is at risk, a meeting's outcome is not registered),
+"""Each consultant's Home tab in Slack: meetings this week, cases that need action (those
+whose next action is urgent — `service.followup.signals`, the same words and rule as "Mine
+sager": a meeting's outcome not registered, the employer silent, the deadline at risk, …),
 open cases nearest deadline first — within Slack's block limits, with links to the web UI.
 
 Published by the `publish_slack_home` job, only for consultants whose tab changed: the hash
@@ -21,16 +22,15 @@ from bots.slack import blocks
 from bots.slack.blocks import HomeItem
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.signals import CaseWork, next_action
+from service.intake.signals import deadline_at_risk
+from service.meetings.signals import UnansweredRule
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting, OutboxMessage
-from service.platform.workdays import add_working_days
 from service.slack.notices import HOME_KIND, MEETING_KIND_WORDS, SlackNotices, today_week_bounds
 from service.slack.people import SlackPeople
 from service.text.danish import danish_date, danish_slot, short_date
-
-MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
-WEEK_7_DAYS = 42  # absence week 7 begins on day 42 after the first absence day
 
 
 @dataclass
@@ -50,6 +50,7 @@ class SlackHome:
         self.people = people
         self.notices = notices
         self.municipality = config.municipality.id
+        self.unanswered = UnansweredRule.configured(config, clock.tz)
 
     async def open_cases(self, session: AsyncSession, consultant_key: str
                          ) -> list[tuple[Case, Meeting | None]]:
@@ -99,10 +100,9 @@ class SlackHome:
         held = set((await session.execute(select(Meeting.case_id).where(
             Meeting.case_id.in_([c.id for c, _ in cases]), Meeting.status == "held"))
         ).scalars()) if cases else set()
-        closed_days = frozenset(self.config.planning.closed_dates)
         action: list[HomeItem] = []
         for case, meeting in cases:
-            why = self._needs_action(case, meeting, case.id in held, today, now, closed_days)
+            why = self._needs_action(case, meeting, case.id in held, today, now)
             if why:
                 action.append(self.item(case, why))
         open_items = [self.item(case, f"frist {short_date(case.first_meeting_deadline)}" + (
@@ -111,21 +111,33 @@ class SlackHome:
         return Dashboard([self.meeting_item(m) for m in week], action, open_items)
 
     def _needs_action(self, case: Case, meeting: Meeting | None, held: bool, today: date,
-                      now: datetime, closed_days: frozenset[date]) -> str:
-        if meeting is not None and meeting.status == "confirmed" and meeting.end <= now:
-            return "mødets udfald er ikke registreret"
-        if meeting is not None and meeting.status == "proposed" and \
-                meeting.invited_at is not None and meeting.employer_answer is None and \
-                add_working_days(meeting.invited_at.date(),
-                                 self.config.mail.reminder_after_working_days,
-                                 closed_days) <= today:
-            return "arbejdsgiveren har ikke svaret: ring til dem"
-        first_absence = date.fromisoformat(case.facts["first_absence_day"])
-        if case.status == "target" and case.follow_up in MEETING_FOLLOW_UPS and not held and \
-                (meeting is None or meeting.status != "confirmed") and \
-                today >= first_absence + timedelta(days=WEEK_7_DAYS):
-            return f"fristen er i fare (frist {danish_date(case.first_meeting_deadline)})"
-        return ""
+                      now: datetime) -> str:
+        """The case's next action when it is urgent (else ""), as "Mine sager" says it; a
+        deadline at risk is named with the deadline."""
+        if case.status != "target":
+            return ""
+        at_risk = deadline_at_risk(
+            status=case.status, closed_on=case.closed_on, deadline=case.first_meeting_deadline,
+            settled=held or (meeting is not None and meeting.status == "confirmed"),
+            today=today)
+        action = next_action(CaseWork(
+            follow_up=case.follow_up, held=held,
+            citizen_called=case.citizen_called_at is not None,
+            employer_called=case.employer_called_at is not None,
+            intervention_started=case.intervention_started_on is not None,
+            intervention_deadline=case.intervention_deadline,
+            meeting_kind=meeting.kind if meeting else None,
+            meeting_status=meeting.status if meeting else None,
+            meeting_start=meeting.start if meeting else None,
+            meeting_invited=meeting is not None and meeting.invited_at is not None,
+            unanswered=self.unanswered.of(meeting, today), at_risk=at_risk),
+            today=today, now=now)
+        if not action.urgent:
+            return ""
+        if at_risk:
+            return (f"{action.text} – fristen er i fare "
+                    f"(frist {danish_date(case.first_meeting_deadline)})")
+        return action.text
 
     def view(self, name: str, board: Dashboard) -> dict[str, Any]:
         return blocks.home_view(name, board.week, board.action, board.open_cases,

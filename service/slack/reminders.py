@@ -1,6 +1,6 @@
 """Reminders to consultants in Slack, run with the `send_reminders` job: the meeting
-tomorrow; the employer has not answered the invitation in N working days (call them); the
-deadline at risk (absence week 7 reached, no meeting confirmed or held); telephone
+tomorrow and the employer has not answered the invitation in N working days (call them)
+(`service.meetings.signals`); the deadline at risk (`service.intake.signals`); telephone
 follow-up due (every 4 weeks while it applies); week 13 reached without a workplace-oriented
 intervention registered.
 
@@ -17,17 +17,16 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from service.config import MunicipalityConfig
+from service.intake.signals import deadline_at_risk
+from service.meetings.signals import UnansweredRule, invited_on, meeting_tomorrow
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
-from service.platform.workdays import add_working_days
 from service.slack.notices import SlackNotices
 from service.text.danish import short_date
 
 log = logging.getLogger("fasthold.reminders")
 
-MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
-WEEK_7 = timedelta(weeks=6)    # absence week 7 begins 6 weeks after the first absence day
-WEEK_13 = timedelta(weeks=12)  # and week 13 twelve weeks after
+WEEK_13 = timedelta(weeks=12)  # absence week 13 begins twelve weeks after the first day
 TELEPHONE_EVERY_DAYS = 28
 
 
@@ -38,6 +37,7 @@ class ConsultantReminders:
         self.config = config
         self.notices = notices
         self.municipality = config.municipality.id
+        self.unanswered = UnansweredRule.configured(config)
 
     def due(self, case: Case, meeting: Meeting | None, held: bool, today: date
             ) -> list[tuple[str, str]]:
@@ -45,19 +45,17 @@ class ConsultantReminders:
         out: list[tuple[str, str]] = []
         first_absence = date.fromisoformat(case.facts["first_absence_day"])
         if meeting is not None and meeting.status == "confirmed" and \
-                meeting.start.date() == today + timedelta(days=1):
+                meeting_tomorrow(meeting.start, today):
             out.append(("meeting_tomorrow", f"meeting_tomorrow-{meeting.id}"))
-        if meeting is not None and meeting.status == "proposed" and \
-                meeting.kind == "workplace_meeting" and meeting.invited_at is not None and \
-                meeting.employer_answer is None and add_working_days(
-                    meeting.invited_at.date(), self.config.mail.reminder_after_working_days,
-                    frozenset(self.config.planning.closed_dates)) <= today:
+        if self.unanswered.of(meeting, today):
             out.append(("employer_no_answer", f"employer_no_answer-{meeting.id}"))
         if case.status != "target":
             return out
-        if case.follow_up in MEETING_FOLLOW_UPS and not held and \
-                (meeting is None or meeting.status != "confirmed") and \
-                today >= first_absence + WEEK_7:
+        if deadline_at_risk(status=case.status, closed_on=case.closed_on,
+                            deadline=case.first_meeting_deadline,
+                            settled=held or (meeting is not None
+                                             and meeting.status == "confirmed"),
+                            today=today):
             out.append(("deadline_at_risk", f"deadline_at_risk-{case.id}"))
         if case.follow_up == "telephone":
             period = (today - first_absence).days // TELEPHONE_EVERY_DAYS
@@ -99,7 +97,8 @@ class ConsultantReminders:
                 meeting = meetings.get(case.id)
                 note = ""
                 if kind == "employer_no_answer" and meeting is not None and meeting.invited_at:
-                    note = (f"Invitationen blev sendt {short_date(meeting.invited_at.date())}; "
+                    sent_on = invited_on(meeting.invited_at, self.unanswered.tz)
+                    note = (f"Invitationen blev sendt {short_date(sent_on)}; "
                             f"der er gået {self.config.mail.reminder_after_working_days} "
                             "arbejdsdage uden svar.")
                 if await self.notices.to_owner(session, kind, case, meeting, note=note,

@@ -94,6 +94,26 @@ async def test_my_cases_shows_own_cases_with_next_action(staff: Staff) -> None:
         actions)
 
 
+async def test_my_cases_marks_the_deadline_at_risk(staff: Staff, clock: SettableClock
+                                                   ) -> None:
+    """The marker says what the dashboard and the case list say (`intake.signals`): no
+    meeting confirmed or held and the deadline at most 7 days away."""
+    consultant = await staff.login("consultant")
+    _, html = await consultant.get("/my-cases")
+    assert "frist i fare" not in _row(html, "mine-1")
+    deadline = TODAY + timedelta(days=45)  # first absence + 55
+    clock.set(datetime.combine(deadline - timedelta(days=7), time(9)))
+    consultant = await staff.login("consultant")
+    _, html = await consultant.get("/my-cases")
+    assert "frist i fare" in _row(html, "mine-1")
+
+
+def _row(html: str, ref: str) -> str:
+    row = re.search(rf'<tr[^>]*data-case="{ref}">(.*?)</tr>', html, flags=re.S)
+    assert row is not None, f"no row for {ref}"
+    return row.group(1)
+
+
 async def test_another_consultants_case_is_not_found(staff: Staff) -> None:
     consultant = await staff.login("consultant")
     resp, html = await consultant.get("/my-cases/other-1")

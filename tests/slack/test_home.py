@@ -39,9 +39,11 @@ async def board(api: Api) -> tuple[list[str], list[str], list[str]]:
 async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api: FakeSlackApi
                                                             ) -> None:
     await intake(api, body("risk-1", employer=FIXED,
-                           first_absence_day=(today_local() - timedelta(days=44)).isoformat()))
+                           first_absence_day=(today_local() - timedelta(days=50)).isoformat()))
     _, action, open_cases = await board(api)
-    assert [a for a in action if a.startswith("risk-1: fristen er i fare")]
+    # The next action as "Mine sager" words it, and the deadline at risk.
+    assert len(action) == 1 and action[0].startswith(
+        "risk-1: Ring til borgeren – fristen er i fare (frist ")
     assert open_cases and open_cases[0].startswith("risk-1: frist ")
     # The meeting was agreed and held two hours ago, but nothing is registered yet.
     async with api.client.app[DB].write() as session:
@@ -50,14 +52,14 @@ async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api:
         meeting.status, meeting.start, meeting.end = "confirmed", start, \
             start + timedelta(hours=1)
     week, action, _ = await board(api)
-    assert action == ["risk-1: mødets udfald er ikke registreret"]
+    assert action == ["risk-1: Registrér, hvordan samtalen gik"]
     assert week and "bekræftet" in week[0]
     await api.client.app[JOBS].wait_idle()
     await wait_until(lambda: "risk-1" in str(slack_api.homes.get(ANNA)), what="Anna's tab")
     await api.client.app[SLACK_HOME].publish_changed()  # the tab as the database is now
     await api.client.app[JOBS].wait_idle()
     published = len(slack_api.calls_of("views.publish"))
-    assert "mødets udfald er ikke registreret" in str(slack_api.homes[ANNA])
+    assert "Registrér, hvordan samtalen gik" in str(slack_api.homes[ANNA])
 
     # The intervention started today, registered from the modal the button opens.
     resp = await post_signed(api, block_action(ANNA, "register_intervention", "risk-1",

@@ -43,9 +43,9 @@ async def test_reminders_are_sent_once_across_runs_and_restarts(
     first = start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port)
     api = await anext(first)
     try:
-        # Absence week 7 reached and no meeting confirmed: the deadline is at risk.
+        # The deadline in 5 days and no meeting confirmed: the deadline is at risk.
         await intake(api, body("late-1", employer=FIXED,
-                               first_absence_day=(today - timedelta(days=44)).isoformat()))
+                               first_absence_day=(today - timedelta(days=50)).isoformat()))
         reminders = await consultant_reminders(api)
         assert await reminders.send_due(today) == 1
         assert await reminders.send_due(today) == 0  # the job again: nothing new
@@ -96,24 +96,29 @@ def test_which_reminders_are_due(demo_config: MunicipalityConfig) -> None:
 
     def case(follow_up: str, **kw: object) -> Case:
         return Case(id=7, facts={"first_absence_day": start.isoformat()}, status="target",
-                    follow_up=follow_up, intervention_started_on=kw.get("intervention"))
+                    follow_up=follow_up, intervention_started_on=kw.get("intervention"),
+                    first_meeting_deadline=start + timedelta(days=55),
+                    intervention_deadline=start + timedelta(days=90))
 
     phone = case("telephone", intervention=start)
     assert reminders.due(phone, None, False, start + timedelta(days=27)) == []
     assert reminders.due(phone, None, False, start + timedelta(days=28)) == [
         ("telephone_due", "telephone_due-7-1")]
-    assert reminders.due(phone, None, False, start + timedelta(days=57)) == [
+    assert reminders.due(phone, None, True, start + timedelta(days=57)) == [
         ("telephone_due", "telephone_due-7-2")]
+    # A telephone follow-up is a first meeting too: past its deadline without one, at risk.
+    assert ("deadline_at_risk", "deadline_at_risk-7") in reminders.due(
+        phone, None, False, start + timedelta(days=57))
     workplace = case("workplace_meeting")
     week13 = start + timedelta(weeks=12)
     assert ("intervention_missing", "intervention_missing-7") in reminders.due(
         workplace, None, True, week13)
     assert reminders.due(workplace, None, True, week13 - timedelta(days=1)) == []
-    week7 = start + timedelta(weeks=6)
+    risky = start + timedelta(days=55 - 7)  # the deadline a week away
     confirmed = Meeting(id=3, status="confirmed", kind="workplace_meeting",
                         start=datetime(2026, 12, 24, 10), end=datetime(2026, 12, 24, 11))
-    assert reminders.due(workplace, confirmed, False, week7) == []
-    assert reminders.due(workplace, None, False, week7) == [
+    assert reminders.due(workplace, confirmed, False, risky) == []
+    assert reminders.due(workplace, None, False, risky) == [
         ("deadline_at_risk", "deadline_at_risk-7")]
-    assert reminders.due(workplace, None, False, week7 - timedelta(days=1)) == []
-    assert reminders.due(workplace, None, True, week7) == []  # held already
+    assert reminders.due(workplace, None, False, risky - timedelta(days=1)) == []
+    assert reminders.due(workplace, None, True, risky) == []  # held already

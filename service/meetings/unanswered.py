@@ -1,6 +1,7 @@
-"""Invitations employers have not answered: proposed meetings whose invitation went out more
-than `reminder_after_working_days` (2) Danish working days ago without an answer — the
-employer has had the reminder too, so a person should call."""
+"""Invitations employers have not answered (the `/deliveries` page's list): the open cases'
+workplace invitations the employer has been silent about for `reminder_after_working_days`
+(2) Danish working days (`service.meetings.signals.UnansweredRule`) — the employer has had the
+reminder too, so a person should call."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.meetings.signals import UnansweredRule
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, Consultant, Employer, Meeting
-from service.platform.workdays import add_working_days
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,7 @@ class UnansweredInvitations:
         self.db = db
         self.clock = clock
         self.municipality = config.municipality.id
-        self.after = config.mail.reminder_after_working_days
-        self.closed = frozenset(config.planning.closed_dates)
-
-    def _working_days_since(self, day: date, today: date) -> int:
-        count, current = 0, day
-        while (current := add_working_days(current, 1, self.closed)) <= today:
-            count += 1
-        return count
+        self.silence = UnansweredRule.configured(config, clock.tz)
 
     async def list(self, principal: Principal) -> list[Unanswered]:
         """Oldest invitation first; a consultant sees only their own cases'."""
@@ -55,7 +49,8 @@ class UnansweredInvitations:
                  .join(Consultant, Consultant.id == Meeting.consultant_id)
                  .outerjoin(Employer, Employer.id == Case.employer_id)
                  .where(Meeting.municipality_id == self.municipality,
-                        Meeting.status == "proposed", Meeting.invited_at.is_not(None),
+                        Meeting.kind == "workplace_meeting", Meeting.status == "proposed",
+                        Meeting.invited_at.is_not(None),
                         Meeting.employer_answer.is_(None), Case.closed_on.is_(None))
                  .order_by(Meeting.invited_at, Meeting.id))
         only = need_to_know(principal)
@@ -65,10 +60,10 @@ class UnansweredInvitations:
             rows = (await session.execute(query)).unique().all()
         out = []
         for meeting, ref, deadline, consultant, employer in rows:
-            invited = as_utc(meeting.invited_at)
-            since = self._working_days_since(invited.astimezone(self.clock.tz).date(), today)
-            if since < self.after:
+            if not self.silence.of(meeting, today):
                 continue
+            invited = as_utc(meeting.invited_at)
+            since = self.silence.working_days_since(invited, today)
             out.append(Unanswered(
                 ref, meeting.start, meeting.end, invited, since, deadline, consultant,
                 employer.name if employer else None,

@@ -1,0 +1,57 @@
+"""The case's deadline signal, defined once: **deadline at risk**.
+
+A case's deadline is intake's decision (the rules' `first_meeting_deadline`: the end of
+absence week 8, or earlier on a fast track), so the signal lives here, where every area that
+shows it — the dashboard (kpis), the case list (intake), my cases (followup), the Slack Home
+tab and reminders — can import it without a circle between areas.
+
+A case is at risk when it still needs its first follow-up meeting and may miss the deadline:
+
+- it is an open target case (every target follow-up — workplace, jobcentre, telephone — is a
+  first meeting the week-8 figures count), and
+- no meeting of it is confirmed or held, and
+- its own first-meeting deadline (a fast-track deadline included) is at most
+  `AT_RISK_WITHIN_DAYS` days away, or past, counted in the municipality's local dates.
+
+`deadline_at_risk` is the rule over plain values; `at_risk_condition` is the same rule as a
+SQL condition over `Case` for the lists that filter and count in the database. The tests
+(tests/intake/test_signals.py) pin that both say the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists
+
+from service.platform.db.models import Case, Meeting
+
+# The deadline is this many days away (or past) and no meeting is confirmed or held.
+AT_RISK_WITHIN_DAYS = 7
+# A meeting in one of these states settles the first meeting: the case is not at risk.
+SETTLED_MEETING = ("confirmed", "held")
+
+
+def settled(meeting_statuses: Iterable[str | None]) -> bool:
+    """Some meeting of the case is confirmed or held."""
+    return any(status in SETTLED_MEETING for status in meeting_statuses)
+
+
+def deadline_at_risk(*, status: str, closed_on: date | None, deadline: date | None,
+                     settled: bool, today: date, within_days: int = AT_RISK_WITHIN_DAYS
+                     ) -> bool:
+    """The rule: an open target case without a confirmed or held meeting whose first-meeting
+    deadline is at most `within_days` days after `today` (the municipality's local date)."""
+    return (status == "target" and closed_on is None and not settled
+            and deadline is not None and deadline <= today + timedelta(days=within_days))
+
+
+def at_risk_condition(today: date, within_days: int = AT_RISK_WITHIN_DAYS
+                      ) -> ColumnElement[bool]:
+    """`deadline_at_risk` as a SQL condition over `Case` (and its meetings)."""
+    has_settled = exists().where(Meeting.case_id == Case.id,
+                                 Meeting.status.in_(SETTLED_MEETING))
+    return and_(Case.status == "target", Case.closed_on.is_(None),
+                Case.first_meeting_deadline <= today + timedelta(days=within_days),
+                ~has_settled)
