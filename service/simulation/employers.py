@@ -31,7 +31,7 @@ def read_mail(ctx: SimContext, messages: list[OutboundMessage]) -> None:
         if message.kind in ANSWERING_KINDS:
             match = LINK.search(message.text)
             if match is not None:
-                ctx.bridge.env.process(answer(ctx, match.group(1), message.outbox_id))
+                ctx.bridge.env.process(answer(ctx, match.group(1), message.kind))
 
 
 async def _offered(ctx: SimContext, meeting_id: int) -> tuple[str, list[str]] | None:
@@ -68,13 +68,13 @@ def _answer_moment(ctx: SimContext, rng: Any) -> datetime:
     return moment if moment > now else now + timedelta(minutes=rng.randint(20, 120))
 
 
-def answer(ctx: SimContext, token: str, outbox_id: int) -> Generator[Any, Any, None]:
+def answer(ctx: SimContext, token: str, kind: str) -> Generator[Any, Any, None]:
     world, sim = ctx.world, ctx.sim
     try:
         meeting_id = world.links.verify(token).meeting_id
     except (LinkInvalid, LinkExpired):
         return
-    rng = ctx.rng("answer", meeting_id, outbox_id)
+    rng = ctx.rng("answer", meeting_id, kind, ctx.mail_number(meeting_id, kind))
     yield ctx.bridge.wait_until(_answer_moment(ctx, rng))
     draw = rng.random()
     if draw < sim.employer_silent_share:
