@@ -49,7 +49,7 @@ class CaseClosing:
     async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
         case = (await session.execute(select(Case).where(
             Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-            .with_for_update(of=Case))).unique().scalar_one_or_none()
+            .with_for_update(of=Case, key_share=True))).unique().scalar_one_or_none()
         # Need to know: another consultant's case is answered as if it did not exist.
         if case is None or not may_see(principal, case.owner.key if case.owner else None):
             raise NotFound(f"no case with case_id {case_ref!r}")

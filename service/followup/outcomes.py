@@ -88,7 +88,7 @@ class CaseOutcomes:
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
             meeting = (await session.execute(select(Meeting).where(
                 Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
-                .with_for_update(of=Meeting))).unique().scalar_one_or_none()
+                .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()
             if meeting is not None and meeting.start > now_local:
                 raise Conflict(f"the meeting has not begun yet (it is on "
                                f"{meeting.start.isoformat(timespec='minutes')})")
@@ -163,7 +163,7 @@ class CaseOutcomes:
             raise Forbidden(f"role {principal.role!r} may not register outcomes")
         case = (await session.execute(select(Case).where(
             Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-            .with_for_update(of=Case))).unique().scalar_one_or_none()
+            .with_for_update(of=Case, key_share=True))).unique().scalar_one_or_none()
         if case is None:
             raise NotFound(f"no case with case_id {case_ref!r}")
         if not may_see(principal, case.owner.key if case.owner else None):

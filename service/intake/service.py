@@ -450,7 +450,7 @@ class IntakeService:
         if problem:
             raise Invalid.field("reason", problem)
         async with self.db.write() as session:
-            case = (await session.execute(_CASE.with_for_update(of=Case), {
+            case = (await session.execute(_CASE.with_for_update(of=Case, key_share=True), {
                 "municipality": self.municipality, "ref": case_ref})
             ).unique().scalar_one_or_none()
             if case is None:

@@ -22,7 +22,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import can_change
 from service.platform.auth import system_principal
 from service.platform.db.engine import Database
-from service.platform.db.models import Meeting
+from service.platform.db.models import Case, Meeting
 from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.meetings")
@@ -155,6 +155,18 @@ class MeetingAnswers:
 
 
 async def _locked(session: AsyncSession, meeting_id: int) -> Meeting | None:
-    """The meeting, row-locked on PostgreSQL (SQLite serialises writers anyway)."""
+    """The meeting, row-locked on PostgreSQL (SQLite serialises writers anyway), its case
+    locked first: every writer locks a case before its meetings (planning, closing, owner
+    changes, registrations), else an answer and a planning run deadlock — the answer holding
+    the meeting and waiting for the case (it changes the case's facts), the run the reverse.
+    The locks are FOR NO KEY UPDATE, so the key checks of rows that refer to them (outbox,
+    tasks) never wait for them."""
+    case_id = (await session.execute(select(Meeting.case_id).where(Meeting.id == meeting_id))
+               ).scalar_one_or_none()
+    if case_id is None:
+        return None
+    await session.execute(select(Case.id).where(Case.id == case_id)
+                          .with_for_update(key_share=True))
     return (await session.execute(select(Meeting).where(Meeting.id == meeting_id)
-                                  .with_for_update(of=Meeting))).unique().scalar_one_or_none()
+                                  .with_for_update(of=Meeting, key_share=True))
+            ).unique().scalar_one_or_none()

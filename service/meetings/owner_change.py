@@ -63,7 +63,7 @@ class MeetingsFollowOwner:
             .values(consultant_id=owner.id))
         meeting = (await session.execute(select(Meeting).where(
             Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
-            .with_for_update(of=Meeting))).unique().scalar_one_or_none()
+            .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()
         if meeting is None or meeting.consultant_id == owner.id:
             return "none"
         if meeting.status == "confirmed":

@@ -71,7 +71,7 @@ class PlanStore:
         ids = [ctx.cases[r].id for r in refs if r in ctx.cases]
         return {c.id: c for c in (await session.execute(
             select(Case).where(Case.id.in_(ids)).order_by(Case.id)
-            .with_for_update(of=Case))).unique().scalars()}
+            .with_for_update(of=Case, key_share=True))).unique().scalars()}
 
     @staticmethod
     def _changed(ctx: InstanceContext, case: Case, meeting: Meeting | None) -> bool:
@@ -86,7 +86,7 @@ class PlanStore:
         fresh = await self._fresh(session, ctx, [i["case_id"] for i in items])
         active = {m.case_id: m for m in (await session.execute(select(Meeting).where(
             Meeting.case_id.in_(list(fresh)), Meeting.status.in_(ACTIVE_MEETING))
-            .order_by(Meeting.id).with_for_update(of=Meeting))).unique().scalars()}
+            .order_by(Meeting.id).with_for_update(of=Meeting, key_share=True))).unique().scalars()}
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
@@ -162,7 +162,7 @@ class PlanStore:
         active = (await session.execute(select(Meeting).where(
             Meeting.municipality_id == self.municipality,
             Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)
-            .with_for_update(of=Meeting))).unique().scalars().all()
+            .with_for_update(of=Meeting, key_share=True))).unique().scalars().all()
         for meeting in active:
             case = meeting.case
             if case.closed_on is not None:
