@@ -331,6 +331,8 @@ async def close_case(request: web.Request) -> web.Response:
     values = _form_values(form)
     errors: dict[str, str] = {}
     outcome = values.get("outcome", "")
+    if outcome not in CLOSE_OUTCOMES:
+        errors["outcome"] = "Vælg, hvordan sagen er endt."
     try:
         on = date.fromisoformat(values.get("on", "").strip())
     except ValueError:

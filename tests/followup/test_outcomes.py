@@ -185,12 +185,14 @@ async def test_the_answer_to_a_write_is_no_read_of_the_case(demo_config: Municip
         resp = await api.client.post("/api/cases/o5/reopen", headers=api.auth("consultant"))
         assert resp.status == 200 and (await resp.json())["reopened"]["owner_kept"] is True
 
-        async def reads() -> list[str]:
-            async with api.client.app[DB].read() as session:
-                return list((await session.execute(select(AuditEntry.action).where(
-                    AuditEntry.role == "consultant").order_by(AuditEntry.id))).scalars())
-
-        assert await reads() == ["case.called_citizen", "case.close", "case.reopen"]
+        assert await _consultants_actions(api) == ["case.called_citizen", "case.close",
+                                                   "case.reopen"]
         assert (await api.client.get("/api/cases/o5", headers=api.auth("consultant"))
                 ).status == 200
-        assert (await reads())[-1] == "case.read"
+        assert (await _consultants_actions(api))[-1] == "case.read"
+
+
+async def _consultants_actions(api: Api) -> list[str]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(AuditEntry.action).where(
+            AuditEntry.role == "consultant").order_by(AuditEntry.id))).scalars())
