@@ -26,11 +26,10 @@ INTERVENTION_MODAL = "intervention"
 CLOSE_MODAL = "close_case"
 OWNER_MODAL = "change_owner"
 
-PLACES = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
-          "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
+# The modals' choices (where the meeting was held, how the case ended) and limits come from
+# the service (its use cases' input models), with their words: `Choices`.
 TOOK_PART = {"yes": "Ja", "no": "Nej", "not_held": "Mødet blev ikke holdt"}
-CLOSE_OUTCOMES = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
-                  "dismissed": "Opsagt", "moved": "Fraflyttet", "other": "Andet"}
+Choices = list[tuple[str, str]]  # (value, Danish words), in the order shown
 MAX_BLOCKS = 100  # Slack's limit for a message or a Home tab
 MAX_LIST = 12  # items per list on the Home tab; the rest is in the web UI
 
@@ -233,13 +232,13 @@ def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]],
             "private_metadata": json.dumps(metadata), "blocks": blocks}
 
 
-def _radio(block_id: str, label: str, options: dict[str, str], optional: bool = False
+def _radio(block_id: str, label: str, options: Choices, optional: bool = False
            ) -> dict[str, Any]:
     return {"type": "input", "block_id": block_id, "optional": optional,
             "label": _text(label, "plain_text"),
             "element": {"type": "radio_buttons", "action_id": block_id,
                         "options": [{"text": _text(text, "plain_text"), "value": value}
-                                    for value, text in options.items()]}}
+                                    for value, text in options]}}
 
 
 def _datepicker(block_id: str, label: str, initial: str) -> dict[str, Any]:
@@ -261,13 +260,15 @@ def _text_input(block_id: str, label: str, max_length: int, optional: bool = Tru
                         "max_length": max(1, min(max_length, MAX_TEXT_INPUT))}}
 
 
-def meeting_modal(case_ref: str, metadata: dict[str, str]) -> dict[str, Any]:
+def meeting_modal(case_ref: str, metadata: dict[str, str], places: Choices
+                  ) -> dict[str, Any]:
+    """`places`: where the meeting was held, or that it was not (the service's choices)."""
     # Both questions are required (a person is never told an answer is optional and then
     # asked for it): the second has an answer for a meeting that was not held.
     return _modal(MEETING_MODAL, "Registrér mødet", [
         _section(f"Sag *{escape(case_ref)}*"),
-        _radio("place", "Hvor blev mødet holdt?", PLACES),
-        _radio("employer_took_part", "Deltog arbejdsgiveren?", TOOK_PART),
+        _radio("place", "Hvor blev mødet holdt?", places),
+        _radio("employer_took_part", "Deltog arbejdsgiveren?", list(TOOK_PART.items())),
     ], metadata)
 
 
@@ -279,15 +280,17 @@ def intervention_modal(case_ref: str, today: str, metadata: dict[str, str]) -> d
     ], metadata)
 
 
-def close_modal(case_ref: str, today: str, metadata: dict[str, str], note_limit: int
-                ) -> dict[str, Any]:
+def close_modal(case_ref: str, today: str, metadata: dict[str, str], outcomes: Choices,
+                note_limit: int) -> dict[str, Any]:
+    """`outcomes`: how a case may end; `note_limit`: the note's most characters (the
+    service's, from its input model)."""
     return _modal(CLOSE_MODAL, "Afslut sag", [
         _section(f"Sag *{escape(case_ref)}* er slut. Dens møder aflyses, og de berørte får "
                  "besked."),
         {"type": "input", "block_id": "outcome", "label": _text("Hvorfor?", "plain_text"),
          "element": {"type": "static_select", "action_id": "outcome",
                      "options": [{"text": _text(text, "plain_text"), "value": value}
-                                 for value, text in CLOSE_OUTCOMES.items()]}},
+                                 for value, text in outcomes]}},
         _datepicker("on", "Dato", today),
         _text_input("note", "Note (gemmes på sagen, ikke i Slack)", note_limit),
     ], metadata, submit="Afslut")

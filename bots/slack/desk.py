@@ -38,8 +38,15 @@ class SlackDesk(Protocol):
         """An ephemeral message to `user_id` in `channel` (e.g. "Det er ikke din sag.")."""
         ...
 
-    async def may_register(self, user_id: str, case_ref: str) -> Reply:
-        """Whether the user may register on the case (before a modal is opened)."""
+    async def may(self, user_id: str, action: str, case_ref: str) -> Reply:
+        """Whether the user may do `action` (a button's action id: `blocks.REGISTER_MEETING`,
+        `blocks.CLOSE_CASE`, …) on the case — asked before its modal is opened; the service
+        asks again when it is submitted."""
+        ...
+
+    def choices(self, field: str) -> list[tuple[str, str]]:
+        """A modal's choices (value, Danish words) for `field` — `place` (the meeting modal),
+        `outcome` (the close modal): the service's list for the same field."""
         ...
 
     async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None

@@ -194,7 +194,7 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
         user, case_ref = _user(body), str(action.get("value"))
         if user is None or not isinstance(body.get("trigger_id"), str):
             return
-        reply = await desk.may_register(user, case_ref)
+        reply = await desk.may(user, str(action.get("action_id")), case_ref)
         if not reply.ok:
             await refuse(reply, body)
             return
@@ -203,7 +203,9 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
     @app.action(blocks.REGISTER_MEETING)
     async def register_meeting(ack: Any, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient) -> None:
-        await open_modal(ack, body, action, client, blocks.meeting_modal)
+        places = desk.choices("place")
+        await open_modal(ack, body, action, client,
+                         lambda ref, meta: blocks.meeting_modal(ref, meta, places))
 
     @app.action(blocks.REGISTER_INTERVENTION)
     async def register_intervention(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -216,9 +218,9 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
     async def close_case(ack: Any, body: dict[str, Any], action: dict[str, Any],
                          client: AsyncWebClient) -> None:
         today = desk.today().isoformat()
-        note_limit = desk.max_length("note")
+        outcomes, note_limit = desk.choices("outcome"), desk.max_length("note")
         await open_modal(ack, body, action, client, lambda ref, meta: blocks.close_modal(
-            ref, today, meta, note_limit))
+            ref, today, meta, outcomes, note_limit))
 
     @app.action(blocks.CHANGE_OWNER)
     async def change_owner(ack: Any, body: dict[str, Any], action: dict[str, Any],

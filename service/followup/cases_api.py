@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from dataclasses import asdict
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from service.followup.closing import CaseClose, Reopened
+from service.followup.outcomes import ContactIn, InterventionIn, MeetingOutcomeIn
 from service.intake.schemas import CaseOut
-from service.keys import CASE_CLOSING, OUTCOMES
+from service.keys import CASE_CLOSING, INTAKE, OUTCOMES
+from service.platform.auth import Principal
 from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
+from service.platform.policies import (
+    CLOSE_CASE,
+    REGISTER_CONTACT,
+    REGISTER_INTERVENTION,
+    REGISTER_MEETING,
+    REOPEN_CASE,
+)
 
-ROLES = ("intake", "manager", "consultant")
-REGISTERING = ("consultant", "manager", "admin")
 # Need to know: another consultant's case is answered exactly as an unknown one (audited).
 NOT_THEIRS = "no case with this case_id, or another consultant's case (the attempt is audited)"
 
 
-class Reopened(BaseModel):
+class ReopenedOut(BaseModel):
     owner_kept: bool = Field(description="the case went back to its owner (they have room)")
     reason: str = Field(description="why not, in Danish words (empty when kept)")
     previous_owner: str | None = Field(default=None, description="the owner it had, when "
@@ -27,83 +34,64 @@ class Reopened(BaseModel):
 
 
 class ReopenOut(CaseOut):
-    reopened: Reopened | None = Field(default=None, description="absent when the case was "
-                                      "not closed (nothing changed)")
+    reopened: ReopenedOut | None = Field(default=None, description="absent when the case was "
+                                         "not closed (nothing changed)")
 
 
-class CaseClose(BaseModel):
-    """How the case ended and on which day (not in the future, not before the absence)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-    outcome: Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
-    on: date = Field(description="YYYY-MM-DD; not in the future, not before the case's first "
-                     "absence day")
-    note: str = Field(default="", max_length=1000)
+async def _changed(request: web.Request, principal: Principal) -> web.Response:
+    """The answer to a write: the case as the caller now sees it (the write is audited; this
+    is no `case.read` of theirs)."""
+    return json_response(await request.app[INTAKE].after_change(
+        request.match_info["case_id"], principal))
 
 
 async def close_case(request: web.Request) -> web.Response:
-    principal = await require(request, *ROLES)
+    principal = await require(request, *CLOSE_CASE.roles)
     body = await read_json_object(request)
     # Dates arrive as strings in JSON: strict mode takes them only in JSON mode.
     closing = parse_model(CaseClose, body, json_mode=True)
-    return json_response(await request.app[CASE_CLOSING].close(
-        request.match_info["case_id"], closing.outcome, closing.on, closing.note, principal))
-
-
-class ContactIn(BaseModel):
-    """Who the consultant has called (registered with the time of the call: now)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-    who: Literal["citizen", "employer"]
-
-
-class MeetingOutcomeIn(BaseModel):
-    """How the case's meeting went: held at the workplace, at the jobcentre or by phone (and
-    whether the employer took part), or not held (a new time is planned)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
-        # employer_took_part (true or false) unless the meeting was not held.
-        "if": {"properties": {"place": {"const": "not_held"}}},
-        "else": {"required": ["employer_took_part"],
-                 "properties": {"employer_took_part": {"type": "boolean"}}}})
-    place: Literal["workplace", "jobcentre", "phone", "not_held"]
-    employer_took_part: bool | None = Field(
-        default=None, description="required unless place is not_held")
-
-
-class InterventionIn(BaseModel):
-    """The day a workplace-oriented intervention started (not in the future)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-    started_on: date = Field(description="YYYY-MM-DD; not in the future, not before the "
-                             "case's first absence day")
+    await request.app[CASE_CLOSING].close(request.match_info["case_id"], closing.outcome,
+                                          closing.on, closing.note, principal)
+    return await _changed(request, principal)
 
 
 async def register_contact(request: web.Request) -> web.Response:
-    principal = await require(request, *REGISTERING)
+    principal = await require(request, *REGISTER_CONTACT.roles)
     contact = parse_model(ContactIn, await read_json_object(request))
-    return json_response(await request.app[OUTCOMES].register_contact(
-        request.match_info["case_id"], contact.who, principal))
+    await request.app[OUTCOMES].register_contact(request.match_info["case_id"], contact.who,
+                                                 principal)
+    return await _changed(request, principal)
 
 
 async def register_meeting(request: web.Request) -> web.Response:
-    principal = await require(request, *REGISTERING)
+    principal = await require(request, *REGISTER_MEETING.roles)
     outcome = parse_model(MeetingOutcomeIn, await read_json_object(request))
-    return json_response(await request.app[OUTCOMES].register_meeting(
-        request.match_info["case_id"], outcome.place, outcome.employer_took_part, principal))
+    await request.app[OUTCOMES].register_meeting(
+        request.match_info["case_id"], outcome.place, outcome.employer_took_part, principal)
+    return await _changed(request, principal)
 
 
 async def register_intervention(request: web.Request) -> web.Response:
-    principal = await require(request, *REGISTERING)
+    principal = await require(request, *REGISTER_INTERVENTION.roles)
     body = parse_model(InterventionIn, await read_json_object(request), json_mode=True)
-    return json_response(await request.app[OUTCOMES].register_intervention(
-        request.match_info["case_id"], body.started_on, principal))
+    await request.app[OUTCOMES].register_intervention(request.match_info["case_id"],
+                                                      body.started_on, principal)
+    return await _changed(request, principal)
+
+
+def _reopened(result: Reopened) -> dict[str, object]:
+    out = {k: v for k, v in asdict(result).items()
+           if k in ReopenedOut.model_fields and v is not None}
+    return out
 
 
 async def reopen_case(request: web.Request) -> web.Response:
-    principal = await require(request, *ROLES)
-    return json_response(await request.app[CASE_CLOSING].reopen(
-        request.match_info["case_id"], principal))
+    principal = await require(request, *REOPEN_CASE.roles)
+    result = await request.app[CASE_CLOSING].reopen(request.match_info["case_id"], principal)
+    out = await request.app[INTAKE].after_change(result.case_ref, principal)
+    if result.reopened:
+        out["reopened"] = _reopened(result)
+    return json_response(out)
 
 
 def add_routes(app: web.Application) -> None:
@@ -120,26 +108,26 @@ def add_routes(app: web.Application) -> None:
 document(
     Operation("post", "/api/cases/{case_id}/close",
               "Close a case (it ended): its meetings are cancelled, its consultant's room "
-              "freed; closing again changes nothing", roles=ROLES, request=CaseClose,
+              "freed; closing again changes nothing", roles=CLOSE_CASE.roles, request=CaseClose,
               responses={200: CaseOut},
               rules={"on": "not in the future (the municipality's today), not before the "
                      "case's first absence day"}),
     Operation("post", "/api/cases/{case_id}/reopen",
               "Reopen a closed case; it is planned again — with its owner if they have room "
               "(`reopened.owner_kept`), otherwise planning gives it to a consultant who has "
-              "(`reopened.reason` says why)", roles=ROLES, responses={200: ReopenOut}),
+              "(`reopened.reason` says why)", roles=REOPEN_CASE.roles, responses={200: ReopenOut}),
     Operation("post", "/api/cases/{case_id}/contacts",
               "Register a call to the citizen or the employer (the case's owner, a manager)",
-              roles=REGISTERING, request=ContactIn, responses={200: CaseOut},
+              roles=REGISTER_CONTACT.roles, request=ContactIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed"}),
     Operation("post", "/api/cases/{case_id}/meeting-outcome",
               "Register how the case's meeting went; not held: a new time is planned",
-              roles=REGISTERING, request=MeetingOutcomeIn, responses={200: CaseOut},
+              roles=REGISTER_MEETING.roles, request=MeetingOutcomeIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed, its meeting has "
                       "not begun, or there is no meeting to register as not held"}),
     Operation("post", "/api/cases/{case_id}/intervention",
               "Register the start of a workplace-oriented intervention",
-              roles=REGISTERING, request=InterventionIn, responses={200: CaseOut},
+              roles=REGISTER_INTERVENTION.roles, request=InterventionIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed"},
               rules={"started_on": "not in the future (the municipality's today), not before "
                      "the case's first absence day"}),

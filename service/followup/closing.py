@@ -7,6 +7,7 @@ for the planning run that reopening asks for to give it to someone who has room.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.consultants.caseload import caseloads, has_room
+from service.intake.schemas import CLOSE_OUTCOMES, MAX_CLOSE_NOTE, CaseClose
 from service.intake.service import IntakeService
-from service.intake.views import case_out
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
-from service.platform.auth import Principal, may_see
+from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -29,11 +30,39 @@ from service.platform.db.models import (
     ConsultantTask,
     Meeting,
 )
-from service.platform.errors import Invalid, NotFound
+from service.platform.errors import Invalid
+from service.platform.inputs import validated
 from service.platform.jobqueue import PLAN, JobQueue
+from service.platform.policies import CLOSE_CASE, REOPEN_CASE
 
-OUTCOMES = ("recovered", "partly_recovered", "dismissed", "moved", "other")
+# The input model (its outcomes and note limit are every channel's): service.intake.schemas.
+__all__ = ["CLOSE_OUTCOMES", "MAX_CLOSE_NOTE", "CaseClose", "CaseClosing", "Closed", "Reopened"]
 CLOSED_REASON = "sagen er afsluttet"
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The case is closed: on which day and how (the first closing's, when it was closed
+    already: `again`), and how many meetings were cancelled."""
+
+    case_ref: str
+    on: date
+    outcome: str
+    again: bool = False
+    meetings_cancelled: int = 0
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """What reopening did: nothing (`reopened` False: the case was not closed), or the case
+    is open again — with its owner (`owner_kept`) or, if not, why (`reason`, Danish words;
+    `previous_owner`, the owner it had)."""
+
+    case_ref: str
+    reopened: bool
+    owner_kept: bool = True
+    reason: str = ""
+    previous_owner: str | None = None
 
 
 class CaseClosing:
@@ -46,86 +75,68 @@ class CaseClosing:
         self.jobs = jobs
         self.municipality = intake.municipality
 
-    async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
-        case = (await session.execute(select(Case).where(
-            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-            .with_for_update(of=Case, key_share=True))).unique().scalar_one_or_none()
-        # Need to know: another consultant's case is answered as if it did not exist.
-        if case is None or not may_see(principal, case.owner.key if case.owner else None):
-            raise NotFound(f"no case with case_id {case_ref!r}")
-        return case
-
     async def close(self, case_ref: str, outcome: str, on: date, note: str,
-                    principal: Principal) -> dict[str, Any]:
-        """Close the case on `on`; closing a closed case again changes nothing."""
-        if outcome not in OUTCOMES:
-            raise Invalid.field("outcome", f"must be one of {', '.join(OUTCOMES)}")
-        if on > self.clock.today():
+                    principal: Principal) -> Closed:
+        """Close the case on `on`; closing a closed case again changes nothing. Who may:
+        `CLOSE_CASE`; what: `CaseClose` (the API's model), and `on` not in the future nor
+        before the first absence day."""
+        closing = validated(CaseClose, {"outcome": outcome, "on": on, "note": note})
+        CLOSE_CASE.require_role(principal)
+        if closing.on > self.clock.today():
             raise Invalid.field("on", "must not be in the future")
-        async with self.db.write() as session:
-            case = await self._case(session, case_ref, principal)
+        async with self.intake.acting_on(CLOSE_CASE, case_ref, principal) as (session, case):
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
-            if on < first_absence:
+            if closing.on < first_absence:
                 raise Invalid.field("on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})")
             if case.closed_on is None:
-                case.closed_on, case.close_outcome, case.close_note = on, outcome, note or None
+                case.closed_on, case.close_outcome = closing.on, closing.outcome
+                case.close_note = closing.note or None
                 cancelled = await self._end_meetings(session, case)
                 await session.execute(update(ConsultantTask).where(
                     ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None))
                     .values(done_at=self.clock.utcnow()))
                 audit.record(session, principal, self.municipality, "case.close", case.id,
-                             {"outcome": outcome, "on": on.isoformat(),
+                             {"outcome": closing.outcome, "on": closing.on.isoformat(),
                               "meetings_cancelled": cancelled})
+                result = Closed(case_ref, closing.on, closing.outcome, False, cancelled)
             else:
                 audit.record(session, principal, self.municipality, "case.close_again",
                              case.id, {"closed_on": case.closed_on.isoformat()})
+                result = Closed(case_ref, case.closed_on, case.close_outcome or "other", True)
         self.jobs.request(PLAN, self.municipality, "case_closed")
-        return await self.intake.get(case_ref, principal)
+        return result
 
-    async def reopen(self, case_ref: str, principal: Principal) -> dict[str, Any]:
-        """Undo the closing. The answer says, in `reopened`, whether the case went back to
-        its owner (`owner_kept`) and, if not, why (`reason`, Danish words)."""
-        reopened: dict[str, Any] | None = None
-        snapshot: dict[str, Any] = {}
-        async with self.db.write() as session:
-            case = await self._case(session, case_ref, principal)
+    async def reopen(self, case_ref: str, principal: Principal) -> Reopened:
+        """Undo the closing (who may: `REOPEN_CASE`). The result says whether the case went
+        back to its owner and, if not, why."""
+        result = Reopened(case_ref, reopened=False)
+        async with self.intake.acting_on(REOPEN_CASE, case_ref, principal) as (session, case):
             if case.closed_on is not None:
                 details: dict[str, Any] = {"was_closed_on": case.closed_on.isoformat(),
                                            "outcome": case.close_outcome}
-                reopened = await self._back_to_owner(session, case)
+                result = await self._back_to_owner(session, case)
                 case.closed_on = case.close_outcome = case.close_note = None
-                details["owner_kept"] = reopened["owner_kept"]
+                details["owner_kept"] = result.owner_kept
                 audit.record(session, principal, self.municipality, "case.reopen", case.id,
                              details)
-                snapshot = case_out(case, None, self.intake.cpr(case))
         self.jobs.request(PLAN, self.municipality, "case_reopened")
-        try:
-            out = await self.intake.get(case_ref, principal)
-        except NotFound:
-            if reopened is None:
-                raise
-            # A consultant reopened their case, which went to planning for lack of room: it is
-            # no longer theirs to read, but they are told what became of it.
-            out = snapshot
-        if reopened is not None:
-            out["reopened"] = reopened
-        return out
+        return result
 
-    async def _back_to_owner(self, session: AsyncSession, case: Case) -> dict[str, Any]:
+    async def _back_to_owner(self, session: AsyncSession, case: Case) -> Reopened:
         """Keep the owner if they have room for one more active case (their caseload, as
         `service.consultants.caseload` counts it for planning too); else the case has no
         owner until planning gives it one, and its owner reasons say why."""
         owner: Consultant | None = case.owner
         if owner is None:
-            return {"owner_kept": False, "reason": "Sagen har ingen ejer; den fordeles ved "
-                    "næste planlægning."}
+            return Reopened(case.case_ref, True, False, "Sagen har ingen ejer; den fordeles "
+                            "ved næste planlægning.")
         if case.status != "target":
-            return {"owner_kept": True, "reason": ""}  # takes no room in the caseload
+            return Reopened(case.case_ref, True)  # takes no room in the caseload
         active = (await caseloads(session, self.municipality, owners=[owner.id],
                                   leaving_out=case.id)).get(owner.id, 0)
         if owner.active and has_room(active, owner.max_active_cases):
-            return {"owner_kept": True, "reason": ""}
+            return Reopened(case.case_ref, True)
         reason = (f"{owner.name} har ikke plads til flere sager ({active} af "
                   f"{owner.max_active_cases} aktive sager)" if owner.active else
                   f"{owner.name} er ikke længere aktiv konsulent")
@@ -133,9 +144,9 @@ class CaseClosing:
         case.owner = None
         case.owner_overridden = False
         case.owner_reasons = [f"genåbnet: {reason}; sagen fordeles ved næste planlægning"]
-        return {"owner_kept": False, "previous_owner": owner.key,
-                "reason": f"Sagen er genåbnet, men {reason}. Den fordeles til en konsulent "
-                          "med plads ved næste planlægning."}
+        return Reopened(case.case_ref, True, False,
+                        f"Sagen er genåbnet, men {reason}. Den fordeles til en konsulent "
+                        "med plads ved næste planlægning.", owner.key)
 
     async def _end_meetings(self, session: AsyncSession, case: Case) -> int:
         meetings = (await session.execute(select(Meeting).where(

@@ -6,51 +6,45 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.platform.http import text_problem
+from service.followup.closing import MAX_CLOSE_NOTE, CaseClose
+from service.followup.outcomes import ContactIn, InterventionIn, Place
 from service.text.case_words import CLOSE_OUTCOME
 
-MAX_NOTE = 2000
-
+# The page's words for each place of the use case's input model (`outcomes.PLACES`).
 PLACE_TEXT = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
               "phone": "Telefonisk", "not_held": "Samtalen blev ikke holdt"}
 CLOSE_TEXT = CLOSE_OUTCOME  # one word list for every page (service/text)
 M = TypeVar("M", bound=BaseModel)
 
-
-class _Form(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class ContactForm(_Form):
-    who: Literal["citizen", "employer"]
+# A page's form is the use case's input model (its choices, limits and text rules), read
+# from text fields: not strict, unknown fields (the CSRF token) ignored, text trimmed.
+_FORM = ConfigDict(strict=False, extra="ignore", str_strip_whitespace=True)
 
 
-class OutcomeForm(_Form):
-    place: Literal["workplace", "jobcentre", "phone", "not_held"]
+class ContactForm(ContactIn):
+    model_config = _FORM
+
+
+class OutcomeForm(BaseModel):
+    """The meeting's outcome as the page asks it: "ja"/"nej" for the employer's part (the
+    use case's `MeetingOutcomeIn` then checks it is answered unless not held)."""
+
+    model_config = _FORM
+    place: Place
     employer_took_part: Literal["ja", "nej"] | None = None
 
     def took_part(self) -> bool | None:
         return None if self.employer_took_part is None else self.employer_took_part == "ja"
 
 
-class InterventionForm(_Form):
-    started_on: date
+class InterventionForm(InterventionIn):
+    model_config = _FORM
 
 
-class CloseForm(_Form):
-    outcome: Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
-    on: date
-    note: str = Field(default="", max_length=MAX_NOTE)
-
-    @field_validator("note")
-    @classmethod
-    def _storable(cls, value: str) -> str:
-        problem = text_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+class CloseForm(CaseClose):
+    model_config = _FORM
 
 
 # What the page says for each field when its value is wrong or missing.
@@ -61,7 +55,7 @@ FIELD_MESSAGES = {
     "started_on": "Skriv datoen, indsatsen startede (ÅÅÅÅ-MM-DD).",
     "outcome": "Vælg, hvordan sagen sluttede.",
     "on": "Skriv datoen, sagen sluttede (ÅÅÅÅ-MM-DD).",
-    "note": f"Noten må højst være {MAX_NOTE} tegn og kun indeholde almindelig tekst.",
+    "note": f"Noten må højst være {MAX_CLOSE_NOTE} tegn og kun indeholde almindelig tekst.",
 }
 
 

@@ -3,47 +3,93 @@ first follow-up meeting went (held where, employer took part, or not held: a new
 planned), and the start of a workplace-oriented intervention. One use case for every channel:
 the API, the staff pages, Slack buttons and the simulation. These are what the KPIs count.
 
-Only the case's owner, a manager or an admin may register; another consultant's case is
-answered as if it did not exist (not found), and the attempt is in the audit log
-(`case.read_refused`), as for a read.
+Who may: `service.platform.policies` (the case's owner, a manager or an admin); another
+consultant's case is answered as if it did not exist (not found), and the attempt is in the
+audit log (`case.read_refused`), as for a read. What: the input models below, which the API
+parses requests with and the pages and Slack take their choices from. Each registration
+returns what it did (`Registered`), never the case as the API shows it: the caller shapes
+its answer, and nothing is read in the person's name that they did not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal, get_args
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.intake.service import IntakeService
 from service.platform import audit
-from service.platform.auth import Principal, may_see
+from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Meeting
-from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from service.platform.errors import Conflict, Invalid
+from service.platform.inputs import validated
 from service.platform.jobqueue import PLAN, JobQueue
+from service.platform.policies import (
+    REGISTER_CONTACT,
+    REGISTER_INTERVENTION,
+    REGISTER_MEETING,
+)
 
 Contact = Literal["citizen", "employer"]
 Place = Literal["workplace", "jobcentre", "phone", "not_held"]
-CONTACTS: tuple[Contact, ...] = ("citizen", "employer")
-PLACES: tuple[Place, ...] = ("workplace", "jobcentre", "phone", "not_held")
+CONTACTS: tuple[str, ...] = get_args(Contact)
+PLACES: tuple[str, ...] = get_args(Place)
 # The meeting kind a meeting registered without a booked one gets, by where it was held.
 _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meeting",
                   "phone": "telephone"}
-REGISTERING_ROLES = ("consultant", "manager", "admin")
 
 
-class _NotTheirs(Exception):
-    """The case exists but the caller may not see it (raised inside the transaction, which
-    is rolled back; the refusal is audited outside it)."""
+# -- the input models: the API parses requests with them, the pages and Slack take their
+# -- choices from them, and the use case checks every caller's input with them.
 
-    def __init__(self, case_id: int) -> None:
-        super().__init__(case_id)
-        self.case_id = case_id
+class ContactIn(BaseModel):
+    """Who the consultant has called (registered with the time of the call: now)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    who: Contact
+
+
+class MeetingOutcomeIn(BaseModel):
+    """How the case's meeting went: held at the workplace, at the jobcentre or by phone (and
+    whether the employer took part), or not held (a new time is planned)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
+        # employer_took_part (true or false) unless the meeting was not held.
+        "if": {"properties": {"place": {"const": "not_held"}}},
+        "else": {"required": ["employer_took_part"],
+                 "properties": {"employer_took_part": {"type": "boolean"}}}})
+    place: Place
+    employer_took_part: bool | None = Field(
+        default=None, description="required unless place is not_held")
+
+    @model_validator(mode="after")
+    def _answered(self) -> MeetingOutcomeIn:
+        if self.place != "not_held" and self.employer_took_part is None:
+            raise ValueError("employer_took_part: required when the meeting was held")
+        return self
+
+
+class InterventionIn(BaseModel):
+    """The day a workplace-oriented intervention started (not in the future)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    started_on: date = Field(description="YYYY-MM-DD; not in the future, not before the "
+                             "case's first absence day")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What a registration did: the audit action it wrote (`case.called_citizen`,
+    `meeting.outcome`, `case.intervention`) and whether planning was asked for a new time."""
+
+    case_ref: str
+    action: str
+    replanned: bool = False
 
 
 class CaseOutcomes:
@@ -56,35 +102,35 @@ class CaseOutcomes:
         self.municipality = intake.municipality
 
     async def register_contact(self, case_ref: str, who: str, principal: Principal
-                               ) -> dict[str, Any]:
+                               ) -> Registered:
         """The consultant has called the citizen or the employer (now)."""
-        if who not in CONTACTS:
-            raise Invalid.field("who", "must be citizen or employer")
-        async with self._write(case_ref, principal, "register_contact") as session:
-            case = await self._case(session, case_ref, principal)
+        contact = validated(ContactIn, {"who": who})
+        async with self.intake.acting_on(REGISTER_CONTACT, case_ref, principal) as (
+                session, case):
+            _open(case)
             now = self.clock.utcnow()
-            if who == "citizen":
+            if contact.who == "citizen":
                 case.citizen_called_at = now
             else:
                 case.employer_called_at = now
-            audit.record(session, principal, self.municipality, f"case.called_{who}", case.id,
-                         {})
-        return await self.intake.get(case_ref, principal)
+            action = f"case.called_{contact.who}"
+            audit.record(session, principal, self.municipality, action, case.id, {})
+        return Registered(case_ref, action)
 
     async def register_meeting(self, case_ref: str, place: str,
                                employer_took_part: bool | None, principal: Principal
-                               ) -> dict[str, Any]:
+                               ) -> Registered:
         """How the case's current meeting went: held (where; did the employer take part) or
         not held, after which planning proposes a new time. Without a current meeting that has
         begun, a meeting held now is recorded (a phone follow-up, a meeting arranged by hand).
         """
-        if place not in PLACES:
-            raise Invalid.field("place", f"must be one of {', '.join(PLACES)}")
-        if place != "not_held" and employer_took_part is None:
-            raise Invalid.field("employer_took_part", "required when the meeting was held")
+        outcome = validated(MeetingOutcomeIn, {"place": place,
+                                               "employer_took_part": employer_took_part})
+        place = outcome.place
         replan = False
-        async with self._write(case_ref, principal, "register_meeting") as session:
-            case = await self._case(session, case_ref, principal)
+        async with self.intake.acting_on(REGISTER_MEETING, case_ref, principal) as (
+                session, case):
+            _open(case)
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
             meeting = (await session.execute(select(Meeting).where(
                 Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
@@ -108,32 +154,34 @@ class CaseOutcomes:
                     session.add(meeting)
                 meeting.status = "held"
                 meeting.place = place
-                meeting.employer_took_part = employer_took_part
+                meeting.employer_took_part = outcome.employer_took_part
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor}
             await session.flush()
             audit.record(session, principal, self.municipality, "meeting.outcome", case.id,
                          {"meeting_id": meeting.id, "place": place,
-                          "employer_took_part": employer_took_part})
+                          "employer_took_part": outcome.employer_took_part})
         if replan:
             self.jobs.request(PLAN, self.municipality, "meeting_not_held")
-        return await self.intake.get(case_ref, principal)
+        return Registered(case_ref, "meeting.outcome", replan)
 
     async def register_intervention(self, case_ref: str, started_on: date,
-                                    principal: Principal) -> dict[str, Any]:
+                                    principal: Principal) -> Registered:
         """A workplace-oriented intervention started on `started_on`."""
-        if started_on > self.clock.today():
+        intervention = validated(InterventionIn, {"started_on": started_on})
+        if intervention.started_on > self.clock.today():
             raise Invalid.field("started_on", "must not be in the future")
-        async with self._write(case_ref, principal, "register_intervention") as session:
-            case = await self._case(session, case_ref, principal)
+        async with self.intake.acting_on(REGISTER_INTERVENTION, case_ref, principal) as (
+                session, case):
+            _open(case)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
-            if started_on < first_absence:
+            if intervention.started_on < first_absence:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})")
-            case.intervention_started_on = started_on
+            case.intervention_started_on = intervention.started_on
             audit.record(session, principal, self.municipality, "case.intervention", case.id,
-                         {"started_on": started_on.isoformat()})
-        return await self.intake.get(case_ref, principal)
+                         {"started_on": intervention.started_on.isoformat()})
+        return Registered(case_ref, "case.intervention")
 
     def _meeting_held_now(self, case: Case, place: str, now_local: datetime) -> Meeting:
         if case.owner_id is None:
@@ -144,30 +192,8 @@ class CaseOutcomes:
                        travel_minutes=0, on_time=now_local.date() <= case.first_meeting_deadline,
                        alternatives=[])
 
-    @asynccontextmanager
-    async def _write(self, case_ref: str, principal: Principal, action: str
-                     ) -> AsyncIterator[AsyncSession]:
-        """A write transaction in which `_case` may find the case is not the caller's: then
-        nothing is changed, the attempt is audited, and the answer is not found — exactly as
-        for a case that does not exist (need to know)."""
-        try:
-            async with self.db.write() as session:
-                yield session
-        except _NotTheirs as refused:
-            await self.intake.reads.record(principal, self.municipality, "case.read_refused",
-                                           refused.case_id, {"action": action})
-            raise NotFound(f"no case with case_id {case_ref!r}") from None
 
-    async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
-        if principal.role not in REGISTERING_ROLES:
-            raise Forbidden(f"role {principal.role!r} may not register outcomes")
-        case = (await session.execute(select(Case).where(
-            Case.municipality_id == self.municipality, Case.case_ref == case_ref)
-            .with_for_update(of=Case, key_share=True))).unique().scalar_one_or_none()
-        if case is None:
-            raise NotFound(f"no case with case_id {case_ref!r}")
-        if not may_see(principal, case.owner.key if case.owner else None):
-            raise _NotTheirs(case.id)
-        if case.closed_on is not None:
-            raise Conflict(f"the case was closed on {case.closed_on.isoformat()}")
-        return case
+def _open(case: Case) -> None:
+    """Nothing is registered on a closed case."""
+    if case.closed_on is not None:
+        raise Conflict(f"the case was closed on {case.closed_on.isoformat()}")

@@ -9,7 +9,7 @@ admin may look at any consultant's cases and week and register for them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,7 +18,7 @@ from aiohttp import web
 
 from service.config import WorkingHours
 from service.followup.calendar_feed import feed_path
-from service.followup.closing import OUTCOMES as CLOSE_OUTCOMES
+from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE
 from service.followup.forms import (
     CLOSE_TEXT,
     PLACE_TEXT,
@@ -32,6 +32,7 @@ from service.followup.forms import (
     parse_form,
 )
 from service.followup.my_work import CaseView
+from service.followup.outcomes import PLACES
 from service.followup.week_layout import lay_out, monday_of, parse_week, week_label
 from service.keys import (
     CALENDAR_FEEDS,
@@ -137,19 +138,31 @@ async def my_cases(request: web.Request) -> web.Response:
 # -- one case and its registration forms -----------------------------------------------------
 
 async def _case_or_404(request: web.Request, principal: Principal) -> CaseView:
-    case_ref = request.match_info["case_id"]
-    if len(case_ref) > MAX_CASE_REF or text_problem(case_ref):
-        raise not_found(request, "Sagen")  # no case can have such an id
+    case_ref = _checked_ref(request)
     try:
         return await request.app[MY_WORK].case(case_ref, principal)
     except NotFound:
         raise not_found(request, "Sagen") from None
 
 
+def _checked_ref(request: web.Request) -> str:
+    """The case reference in the path; one no case can have is simply not found."""
+    case_ref = request.match_info["case_id"]
+    if len(case_ref) > MAX_CASE_REF or text_problem(case_ref):
+        raise not_found(request, "Sagen")
+    return case_ref
+
+
 async def _case_page(request: web.Request, principal: Principal, status: int = 200,
                      errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                     problem: str = "") -> web.Response:
+                     problem: str = "", refused: Invalid | None = None) -> web.Response:
+    """The case page (a read of the case, audited); with `refused`, the use case's field
+    errors in Danish next to the fields."""
     case = await _case_or_404(request, principal)
+    if refused is not None:
+        errors = {e["field"]: danish_domain_message(e["field"], e["message"],
+                                                    case.first_absence_day)
+                  for e in refused.errors}
     today = request.app[CLOCK].today()
     meeting, held = case.meeting, case.held
     started = meeting is not None and meeting.start <= request.app[CLOCK].local_now()
@@ -170,8 +183,8 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
                       " · uden arbejdsgiveren") if held else ""),
         intervention=(danish_date(case.intervention_started_on)
                       if case.intervention_started_on else ""),
-        places=list(PLACE_TEXT.items()), close_outcomes=[(o, CLOSE_TEXT[o])
-                                                         for o in CLOSE_OUTCOMES],
+        places=[(p, PLACE_TEXT[p]) for p in PLACES],
+        close_outcomes=[(o, CLOSE_TEXT[o]) for o in CLOSE_OUTCOMES], note_limit=MAX_CLOSE_NOTE,
         today=today.isoformat())
 
 
@@ -187,20 +200,17 @@ def _back(request: web.Request, notice: str) -> web.HTTPSeeOther:
 
 
 async def _register(request: web.Request, principal: Principal, values: dict[str, str],
-                    action: Any, first_absence: date | None = None) -> web.Response | None:
-    """Run a registration; on a refusal the case page again with the reason (None: done)."""
+                    action: Any) -> web.Response | None:
+    """Run a registration (the use case checks who may, and the input); on a refusal the
+    case page again with the reason (None: done, and nothing was read: the page redirects)."""
     try:
         await action
     except Invalid as exc:
-        errors = {e["field"]: danish_domain_message(e["field"], e["message"], first_absence)
-                  for e in exc.errors}
-        return await _case_page(request, principal, 422, errors, values)
+        return await _case_page(request, principal, 422, values=values, refused=exc)
     except Conflict as exc:
         return await _case_page(request, principal, 409, values=values,
                                 problem=danish_conflict(exc.message))
-    except NotFound:
-        raise not_found(request, "Sagen") from None
-    except Forbidden:
+    except (NotFound, Forbidden):
         raise not_found(request, "Sagen") from None
     return None
 
@@ -208,13 +218,13 @@ async def _register(request: web.Request, principal: Principal, values: dict[str
 async def register_contact(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
-    case = await _case_or_404(request, principal)
+    case_ref = _checked_ref(request)
     values = form_values(form, ("who",))
     parsed, errors = parse_form(ContactForm, values)
     if parsed is None:
         return await _case_page(request, principal, 422, errors, values)
     refused = await _register(request, principal, values, request.app[OUTCOMES]
-                              .register_contact(case.case_ref, parsed.who, principal))
+                              .register_contact(case_ref, parsed.who, principal))
     if refused is not None:
         return refused
     raise _back(request, "ringet-borger" if parsed.who == "citizen" else "ringet-arbejdsgiver")
@@ -223,16 +233,14 @@ async def register_contact(request: web.Request) -> web.Response:
 async def register_meeting(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
-    case = await _case_or_404(request, principal)
+    case_ref = _checked_ref(request)
     values = form_values(form, ("place", "employer_took_part"))
     parsed, errors = parse_form(OutcomeForm, values)
-    if parsed is not None and parsed.place != "not_held" and parsed.employer_took_part is None:
-        parsed, errors = None, {"employer_took_part": "Svar, om arbejdsgiveren deltog."}
     if parsed is None:
         return await _case_page(request, principal, 422, errors, values)
     refused = await _register(request, principal, values, request.app[OUTCOMES]
-                              .register_meeting(case.case_ref, parsed.place,
-                                                parsed.took_part(), principal))
+                              .register_meeting(case_ref, parsed.place, parsed.took_part(),
+                                                principal))
     if refused is not None:
         return refused
     raise _back(request, "samtale-ikke-holdt" if parsed.place == "not_held" else "samtale-holdt")
@@ -241,32 +249,29 @@ async def register_meeting(request: web.Request) -> web.Response:
 async def register_intervention(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
-    case = await _case_or_404(request, principal)
+    case_ref = _checked_ref(request)
     values = form_values(form, ("started_on",))
     parsed, errors = parse_form(InterventionForm, values)
     if parsed is None:
         return await _case_page(request, principal, 422, errors, values)
     refused = await _register(request, principal, values, request.app[OUTCOMES]
-                              .register_intervention(case.case_ref, parsed.started_on,
-                                                     principal), case.first_absence_day)
+                              .register_intervention(case_ref, parsed.started_on, principal))
     if refused is not None:
         return refused
     raise _back(request, "indsats")
 
 
 async def close_case(request: web.Request) -> web.Response:
+    """Closing a closed case again changes nothing (the use case keeps the first closing)."""
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
-    case = await _case_or_404(request, principal)
+    case_ref = _checked_ref(request)
     values = form_values(form, ("outcome", "on", "note"))
     parsed, errors = parse_form(CloseForm, values)
     if parsed is None:
         return await _case_page(request, principal, 422, errors, values)
-    if case.closed_on is not None:
-        raise _back(request, "afsluttet")
     refused = await _register(request, principal, values, request.app[CASE_CLOSING].close(
-        case.case_ref, parsed.outcome, parsed.on, parsed.note, principal),
-        case.first_absence_day)
+        case_ref, parsed.outcome, parsed.on, parsed.note, principal))
     if refused is not None:
         return refused
     raise _back(request, "afsluttet")
@@ -277,16 +282,16 @@ async def task_done(request: web.Request) -> web.Response:
     the list); a task already done stays done, another consultant's task is not found."""
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
-    case = await _case_or_404(request, principal)
+    case_ref = _checked_ref(request)
     try:
-        await request.app[TASKS].mark_done(int(request.match_info["task_id"]), principal,
-                                           case.case_ref)
+        task = await request.app[TASKS].mark_done(int(request.match_info["task_id"]),
+                                                  principal, case_ref)
     except (NotFound, Forbidden):
         raise not_found(request, "Opgaven") from None
     if form.get("back") == "mine-sager":
         query = {"besked": "opgave-udfoert"}
-        if principal.role != "consultant" and case.owner_key:
-            query["konsulent"] = case.owner_key
+        if principal.role != "consultant" and task["consultant_id"]:
+            query["konsulent"] = task["consultant_id"]
         raise web.HTTPSeeOther("/my-cases?" + urlencode(query),
                                headers={"Cache-Control": "no-store"})
     raise _back(request, "opgave-udfoert")

@@ -21,8 +21,9 @@ from service.platform.http import (
     whole_number,
 )
 from service.platform.openapi import Operation, document
+from service.platform.policies import CHOOSE_OWNER, PATCH_FACTS, READ_CASE
 
-STAFF = ("intake", "consultant", "manager")
+STAFF = READ_CASE.roles
 STATUSES = ("target", "excluded", "not_target", "incomplete")
 FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting", "telephone", "standard")
 MAX_LIMIT = 500
@@ -53,14 +54,14 @@ async def get_case(request: web.Request) -> web.Response:
 
 
 async def patch_case(request: web.Request) -> web.Response:
-    principal = await require(request, "intake", "consultant")
+    principal = await require(request, *PATCH_FACTS.roles)
     case_ref = _case_ref(request)
     changes = await read_json_object(request, MERGE_PATCH)
     return json_response(await request.app[INTAKE].patch(case_ref, changes, principal))
 
 
 async def override_owner(request: web.Request) -> web.Response:
-    principal = await require(request, "intake")
+    principal = await require(request, *CHOOSE_OWNER.roles)
     case_ref = _case_ref(request)
     body = await read_json_object(request)
     override = parse_model(OwnerOverride, body)
@@ -143,12 +144,12 @@ document(
               responses={200: CaseOut}),
     Operation("patch", "/api/cases/{case_id}",
               "Change a case's facts (JSON merge patch); re-evaluated at once",
-              roles=("intake", "consultant"), request=CaseIntake, partial=True,
+              roles=PATCH_FACTS.roles, request=CaseIntake, partial=True,
               responses={200: CaseOut},
               rules={"*": "the merged case must be a case as POST /api/cases takes it (its "
                      "schema and rules): the stored facts decide which patches are valid",
                      "case_id": "if given, the case's own id (it cannot be changed)"}),
     Operation("put", "/api/cases/{case_id}/owner",
               "Choose the owning consultant by hand; planning keeps it",
-              roles=("intake",), request=OwnerOverride, responses={200: CaseOut}),
+              roles=CHOOSE_OWNER.roles, request=OwnerOverride, responses={200: CaseOut}),
 )

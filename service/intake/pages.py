@@ -28,9 +28,15 @@ from service.intake.form import (
     read_fields,
     same_case,
 )
-from service.intake.schemas import MAX_OWNER_NOTE, OWNER_REASONS, normalise_cpr
+from service.intake.schemas import (
+    CLOSE_OUTCOMES,
+    MAX_CLOSE_NOTE,
+    MAX_OWNER_NOTE,
+    OWNER_REASONS,
+    normalise_cpr,
+)
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
-from service.platform.auth import Principal, may_see
+from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import (
@@ -40,6 +46,13 @@ from service.platform.pages import (
     page_principal,
     read_form,
     render,
+)
+from service.platform.policies import (
+    CHOOSE_OWNER,
+    CLOSE_CASE,
+    PATCH_FACTS,
+    READ_CASE,
+    REOPEN_CASE,
 )
 from service.text.case_words import (
     CLOSE_OUTCOME,
@@ -53,9 +66,7 @@ from service.text.reasons import reason_in_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-ALL_STAFF = ("intake", "consultant", "manager")
-CHANGE_FACTS = ("intake", "consultant")
-CLOSE = ("intake", "manager", "consultant")
+ALL_STAFF = READ_CASE.roles
 
 SENT_TWICE_WITHIN = timedelta(minutes=30)
 
@@ -225,34 +236,28 @@ async def _case(request: web.Request, principal: Principal) -> dict[str, Any]:
         raise not_found(request, "Sagen") from None
 
 
-def _may_change_facts(principal: Principal, case: dict[str, Any]) -> bool:
-    return principal.role in ("intake", "admin") or (
-        principal.role == "consultant" and _owns(principal, case))
-
-
-def _owns(principal: Principal, case: dict[str, Any]) -> bool:
-    owner = case.get("owner")
-    return may_see(principal, owner["consultant_id"] if owner else None)
-
-
 async def _case_page(request: web.Request, principal: Principal, status: int = 200,
                      **forms: Any) -> web.Response:
     case = await _case(request, principal)
     details = await request.app[CASE_READS].details(case["case_id"])
     owner = case.get("owner")
+    owner_key = owner["consultant_id"] if owner else None
     context: dict[str, Any] = {
         "case": case, **details, "notice": NOTICES.get(request.query.get("besked", ""), ""),
         "owner_reasons": [reason_in_words(r) for r in (owner or {}).get("reasons", [])],
         "unassigned_reasons": [reason_in_words(r) for r in case.get("unassigned_reasons", [])],
-        "may_change_facts": _may_change_facts(principal, case),
-        "may_change_owner": principal.role in ("intake", "admin"),
-        "may_close": principal.role in ("intake", "manager", "admin") or (
-            principal.role == "consultant" and _owns(principal, case)),
+        # Who may: service.platform.policies (the use cases ask the same).
+        "may_change_facts": PATCH_FACTS.allows(principal, owner_key),
+        "may_change_owner": CHOOSE_OWNER.allows(principal, owner_key),
+        "may_close": CLOSE_CASE.allows(principal, owner_key),
+        "may_reopen": REOPEN_CASE.allows(principal, owner_key),
+        "close_note_limit": MAX_CLOSE_NOTE,
         "facts_values": case_to_fields(case), "facts_errors": {},
         "owner_errors": {}, "owner_values": {}, "close_errors": {},
         "owner_reasons_choices": [(k, v.capitalize()) for k, v in OWNER_REASONS.items()],
         "close_values": {"on": request.app[CLOCK].today().isoformat()},
-        "outcomes": list(CLOSE_OUTCOME.items()), "today": request.app[CLOCK].today(),
+        "outcomes": [(o, CLOSE_OUTCOME[o]) for o in CLOSE_OUTCOMES],
+        "today": request.app[CLOCK].today(),
         "open_form": "",
         **_common(request)}
     context.update(forms)
@@ -269,7 +274,7 @@ def _back(case_ref: str, notice: str) -> web.HTTPSeeOther:
 
 
 async def change_facts(request: web.Request) -> web.Response:
-    principal = await page_principal(request, *CHANGE_FACTS)
+    principal = await page_principal(request, *PATCH_FACTS.roles)
     form = await read_form(request)
     case_ref = request.match_info["case_id"]
     values = _form_values(form)
@@ -289,7 +294,7 @@ async def change_facts(request: web.Request) -> web.Response:
 
 
 async def change_owner(request: web.Request) -> web.Response:
-    principal = await page_principal(request, "intake")
+    principal = await page_principal(request, *CHOOSE_OWNER.roles)
     form = await read_form(request)
     case_ref = request.match_info["case_id"]
     values = _form_values(form)
@@ -320,22 +325,22 @@ async def change_owner(request: web.Request) -> web.Response:
 
 
 async def close_case(request: web.Request) -> web.Response:
-    principal = await page_principal(request, *CLOSE)
+    principal = await page_principal(request, *CLOSE_CASE.roles)
     form = await read_form(request)
     case_ref = request.match_info["case_id"]
     values = _form_values(form)
     errors: dict[str, str] = {}
     outcome = values.get("outcome", "")
-    if outcome not in CLOSE_OUTCOME:
+    if outcome not in CLOSE_OUTCOMES:
         errors["outcome"] = "Vælg, hvordan sagen er endt."
     try:
         on = date.fromisoformat(values.get("on", "").strip())
     except ValueError:
         errors["on"] = "Skriv en gyldig dato som ÅÅÅÅ-MM-DD."
     note = values.get("note", "").strip()
-    if len(note) > 2000:
-        errors["note"] = "Højst 2000 tegn."
     if not errors:
+        # The use case checks the rest with its input model (outcomes, the note's limit and
+        # text rule) and who may (`CLOSE_CASE`).
         try:
             await request.app[CASE_CLOSING].close(case_ref, outcome, on, note, principal)
         except NotFound:
@@ -348,6 +353,8 @@ async def close_case(request: web.Request) -> web.Response:
                     errors["on"] = "Datoen kan ikke ligge i fremtiden."
                 elif error["field"] == "on":
                     errors["on"] = "Datoen kan ikke ligge før første fraværsdag."
+                elif error["field"] == "note":
+                    errors["note"] = f"Højst {MAX_CLOSE_NOTE} tegn almindelig tekst."
                 else:
                     errors["outcome"] = "Vælg, hvordan sagen er endt."
     if errors:
@@ -357,17 +364,16 @@ async def close_case(request: web.Request) -> web.Response:
 
 
 async def reopen_case(request: web.Request) -> web.Response:
-    principal = await page_principal(request, *CLOSE)
+    principal = await page_principal(request, *REOPEN_CASE.roles)
     await read_form(request)
     case_ref = request.match_info["case_id"]
     try:
-        answer = await request.app[CASE_CLOSING].reopen(case_ref, principal)
+        result = await request.app[CASE_CLOSING].reopen(case_ref, principal)
     except NotFound:
         raise not_found(request, "Sagen") from None
     except (Forbidden, Conflict):
         raise forbidden(request, principal) from None
-    reopened = answer.get("reopened") or {"owner_kept": True}
-    if reopened["owner_kept"]:
+    if not result.reopened or result.owner_kept:
         raise _back(case_ref, "genaabnet")
     if principal.role == "consultant":
         # No longer the consultant's case: their list says what became of it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from rules.facts import CaseFacts
+from service.platform.http import text_problem
 
 # ASCII digits only: `\d` would take other scripts' digits too (and store them).
 _CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})$")
@@ -175,6 +176,33 @@ class OwnerOverride(_Strict):
                         description="an optional note, kept in fasthold (never sent to Slack)")
 
 
+def _storable(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Free text any database can store (no NUL, no half surrogate pair): the API's text rule.
+StorableText = Annotated[str, AfterValidator(_storable)]
+
+# Closing a case (the use case: service.followup.closing): how it ended, one list for the
+# API, the pages and Slack (their words: service.text.case_words.CLOSE_OUTCOME).
+CloseOutcome = Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
+CLOSE_OUTCOMES: tuple[str, ...] = get_args(CloseOutcome)
+MAX_CLOSE_NOTE = 1000
+
+
+class CaseClose(_Strict):
+    """How the case ended and on which day (not in the future, not before the absence)."""
+
+    outcome: CloseOutcome
+    on: date = Field(description="YYYY-MM-DD; not in the future, not before the case's first "
+                     "absence day")
+    note: StorableText = Field(default="", max_length=MAX_CLOSE_NOTE,
+                               description="kept on the case (never sent to Slack)")
+
+
 class DecisionOut(BaseModel):
     status: Literal["target", "excluded", "not_target", "incomplete"]
     follow_up: Literal["workplace_meeting", "jobcenter_meeting", "telephone", "standard"] | None
@@ -223,7 +251,7 @@ class DecisionHistoryOut(BaseModel):
 
 class ClosedOut(BaseModel):
     on: date
-    outcome: Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
+    outcome: CloseOutcome
     note: str | None
 
 

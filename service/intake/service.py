@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any, Protocol
 
@@ -48,6 +50,7 @@ from service.platform.db.models import (
 from service.platform.errors import Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.jobqueue import PLAN, JobQueue
+from service.platform.policies import CHOOSE_OWNER, PATCH_FACTS, READ_CASE, Policy
 
 log = logging.getLogger("fasthold.intake")
 
@@ -214,21 +217,9 @@ class IntakeService:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
             raise Invalid.field("case_id", "cannot be changed")
-        refused: int | None = None
-        try:
-            async with self.db.write() as session:
-                case = await self._get_case(session, case_ref)
-                if not may_see(principal, case.owner.key if case.owner else None):
-                    refused = case.id
-                    raise NotFound(f"no case with case_id {case_ref!r}")
-                changed = await self.patch_case(session, case, changes, principal)
-                out = self._out(case)
-        except NotFound:
-            if refused is not None:
-                # Need to know: as if it did not exist, and the attempt is in the audit log.
-                await self.reads.record(principal, self.municipality, "case.read_refused",
-                                        refused, {"action": "patch"})
-            raise
+        async with self.acting_on(PATCH_FACTS, case_ref, principal) as (session, case):
+            changed = await self.patch_case(session, case, changes, principal)
+            out = self._out(case)
         if changed:
             self.notify_changed()
         return out
@@ -441,6 +432,7 @@ class IntakeService:
         `OWNER_REASONS` (what Slack is told); `reason`: an optional note kept in fasthold. The
         case's meeting moves with it or is withdrawn (`OwnerMeetings`), and the planning run
         asked for here proposes a new time with the new owner where needed."""
+        CHOOSE_OWNER.require_role(principal)
         if category not in OWNER_REASONS:
             raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}")
         reason = reason.strip()
@@ -449,12 +441,7 @@ class IntakeService:
         problem = text_problem(reason)
         if problem:
             raise Invalid.field("reason", problem)
-        async with self.db.write() as session:
-            case = (await session.execute(_CASE.with_for_update(of=Case, key_share=True), {
-                "municipality": self.municipality, "ref": case_ref})
-            ).unique().scalar_one_or_none()
-            if case is None:
-                raise NotFound(f"no case with case_id {case_ref!r}")
+        async with self.acting_on(CHOOSE_OWNER, case_ref, principal) as (session, case):
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))
@@ -483,6 +470,36 @@ class IntakeService:
     # -- reads ------------------------------------------------------------------------------
 
     async def get(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        """A person reads the case (audited `case.read`): with its meeting and history."""
+        READ_CASE.require_role(principal)
+        case_id, out = await self._view(case_ref, principal)
+        if out is None:
+            # Need to know: another consultant's case is answered as if it did not exist;
+            # the attempt is in the audit log.
+            await self.refuse(READ_CASE, principal, case_id)
+            raise NotFound(f"no case with case_id {case_ref!r}")
+        await self.reads.record(principal, self.municipality, "case.read", case_id)
+        return out
+
+    async def after_change(self, case_ref: str, principal: Principal) -> dict[str, Any]:
+        """The case as `principal` sees it right after their own change — the API's answer to
+        a write: with its meeting and history, and no `case.read` entry (the change is in the
+        audit log; nobody chose to read). A case the change took out of their sight (a
+        consultant's reopened case that went to planning for lack of room) is shown as the
+        change left it, without meeting and history."""
+        case_id, out = await self._view(case_ref, principal)
+        if out is None:
+            async with self.db.read() as session:
+                case = await session.get(Case, case_id)
+                if case is None:
+                    raise NotFound(f"no case with case_id {case_ref!r}")
+                out = self._out(case)
+        return out
+
+    async def _view(self, case_ref: str, principal: Principal
+                    ) -> tuple[int, dict[str, Any] | None]:
+        """(the case's id, the case with its meeting and history), or (id, None) when the
+        caller may not see it. NotFound for an unknown case."""
         async with self.db.read() as session:
             # The case and its active meeting (if any) in one query.
             found = (await session.execute(_CASE_WITH_MEETING, {
@@ -490,21 +507,64 @@ class IntakeService:
             if found is None:
                 raise NotFound(f"no case with case_id {case_ref!r}")
             case, meeting = found
-            visible = may_see(principal, case.owner.key if case.owner else None)
-            if visible:
-                history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
-                out = self._out(case, meeting)
-                out["history"] = [{
-                    "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
-                    "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
-                } for h in history]
-        if not visible:
-            # Need to know: another consultant's case is answered as if it did not exist;
-            # the attempt is in the audit log.
-            await self.reads.record(principal, self.municipality, "case.read_refused", case.id)
+            if not may_see(principal, case.owner.key if case.owner else None):
+                return case.id, None
+            history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
+            out = self._out(case, meeting)
+            out["history"] = [{
+                "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
+                "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
+            } for h in history]
+        return case.id, out
+
+    # -- who may (service.platform.policies) ------------------------------------------------
+
+    @asynccontextmanager
+    async def acting_on(self, policy: Policy, case_ref: str, principal: Principal
+                        ) -> AsyncIterator[tuple[AsyncSession, Case]]:
+        """A write transaction holding the case (locked) that `principal` may act on under
+        `policy`. `Forbidden` for a role the policy does not allow; `NotFound` for an unknown
+        case and — nothing changed, the attempt audited as `case.read_refused` — for a case
+        that is not theirs (need to know)."""
+        policy.require_role(principal)
+        refused: int | None = None
+        try:
+            async with self.db.write() as session:
+                case = (await session.execute(_CASE.with_for_update(of=Case, key_share=True), {
+                    "municipality": self.municipality, "ref": case_ref})
+                ).unique().scalar_one_or_none()
+                if case is None:
+                    raise NotFound(f"no case with case_id {case_ref!r}")
+                if not policy.allows(principal, case.owner.key if case.owner else None):
+                    refused = case.id
+                    raise NotFound(f"no case with case_id {case_ref!r}")
+                yield session, case
+        except NotFound:
+            if refused is not None:
+                await self.refuse(policy, principal, refused)
+            raise
+
+    async def allowed(self, policy: Policy, case_ref: str, principal: Principal) -> Case:
+        """The case, if `principal` may act on it under `policy` (read, not locked: for an
+        action done in a transaction of its own, or a channel asking before it shows a form).
+        Raises as `acting_on`, auditing a refusal the same way."""
+        policy.require_role(principal)
+        async with self.db.read() as session:
+            case = (await session.execute(_CASE, {"municipality": self.municipality,
+                                                  "ref": case_ref})
+                    ).unique().scalar_one_or_none()
+        if case is None:
             raise NotFound(f"no case with case_id {case_ref!r}")
-        await self.reads.record(principal, self.municipality, "case.read", case.id)
-        return out
+        if not policy.allows(principal, case.owner.key if case.owner else None):
+            await self.refuse(policy, principal, case.id)
+            raise NotFound(f"no case with case_id {case_ref!r}")
+        return case
+
+    async def refuse(self, policy: Policy, principal: Principal, case_id: int) -> None:
+        """Audit a refused attempt on another consultant's case (`case.read_refused`, naming
+        the policy's action); the caller answers it as an unknown case (NotFound)."""
+        await self.reads.record(principal, self.municipality, "case.read_refused", case_id,
+                                {"action": policy.action})
 
     async def list(self, principal: Principal, *, status: str | None = None,
                    follow_up: str | None = None, deadline_before: date | None = None,
@@ -550,16 +610,6 @@ class IntakeService:
             Meeting.case_id.in_(case_ids), Meeting.status.in_(ACTIVE_MEETING))
             .options(lazyload(Meeting.case)))).unique().scalars()
         return {m.case_id: m for m in rows}
-
-    async def _get_case(self, session: AsyncSession, case_ref: str,
-                        principal: Principal | None = None) -> Case:
-        """The case, or NotFound — also when `principal` may not see it (need to know)."""
-        case = (await session.execute(_CASE, {"municipality": self.municipality,
-                                              "ref": case_ref})).unique().scalar_one_or_none()
-        if case is None or (principal is not None and not may_see(
-                principal, case.owner.key if case.owner else None)):
-            raise NotFound(f"no case with case_id {case_ref!r}")
-        return case
 
     def _intake_dict(self, case: Case) -> dict[str, Any]:
         """The case as an intake body again (the base a merge patch applies to)."""

@@ -9,9 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.intake.schemas import CaseOut
-from service.keys import STAFF_MEETINGS
+from service.keys import INTAKE, STAFF_MEETINGS
 from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
+from service.platform.policies import CONFIRM_MEETING
 
 LocalMinute = Annotated[str, StringConstraints(
     pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -25,10 +26,14 @@ class MeetingConfirm(BaseModel):
 
 
 async def confirm_meeting(request: web.Request) -> web.Response:
-    principal = await require(request, "intake", "consultant")
+    principal = await require(request, *CONFIRM_MEETING.roles)
     wanted = parse_model(MeetingConfirm, await read_json_object(request))
-    return json_response(await request.app[STAFF_MEETINGS].confirm(
-        request.match_info["case_id"], wanted.start, principal))
+    confirmed = await request.app[STAFF_MEETINGS].confirm(request.match_info["case_id"],
+                                                          wanted.start, principal)
+    # The answer is the case as the caller now sees it: the confirmation is audited, and
+    # this is no `case.read` of theirs.
+    return json_response(await request.app[INTAKE].after_change(confirmed.case_ref,
+                                                                principal))
 
 
 def add_routes(app: web.Application) -> None:
@@ -39,7 +44,7 @@ def add_routes(app: web.Application) -> None:
 document(
     Operation("post", "/api/cases/{case_id}/meeting/confirm",
               "Confirm the proposed meeting (or an alternative) for the employer, e.g. after "
-              "a phone call", roles=("intake", "consultant"), request=MeetingConfirm,
+              "a phone call", roles=CONFIRM_MEETING.roles, request=MeetingConfirm,
               responses={200: CaseOut},
               errors={409: "the time was booked meanwhile, the meeting changed, or it is "
                            "already confirmed for another time"},

@@ -3,8 +3,8 @@ the employer's page — database-enforced, with the confirmation mails and the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -12,10 +12,21 @@ from service.intake.service import IntakeService
 from service.meetings.answers import MeetingAnswers, Outcome
 from service.meetings.booking import offered_slots
 from service.platform import audit
-from service.platform.auth import Principal, may_see
+from service.platform.auth import Principal
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, Case, Meeting
+from service.platform.db.models import ACTIVE_MEETING, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
+from service.platform.policies import CONFIRM_MEETING
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The case's meeting is confirmed at `start` (local `YYYY-MM-DDTHH:MM`); `outcome`:
+    the booking's (`confirmed`; `already_confirmed` for the same time again)."""
+
+    case_ref: str
+    start: str
+    outcome: str
 
 
 class StaffMeetings:
@@ -26,18 +37,19 @@ class StaffMeetings:
         self.answers = answers
         self.intake = intake
 
-    async def confirm(self, case_ref: str, start: str, principal: Principal) -> dict[str, Any]:
-        """Confirm one of the offered times (local `YYYY-MM-DDTHH:MM`); returns the case."""
+    async def confirm(self, case_ref: str, start: str, principal: Principal) -> Confirmed:
+        """Confirm one of the offered times (local `YYYY-MM-DDTHH:MM`). Who may:
+        `CONFIRM_MEETING` (another consultant's case is not found, and audited)."""
         try:
             datetime.fromisoformat(start)
         except ValueError:
             raise Invalid.field("start", "is not a real time") from None
+        case = await self.intake.allowed(CONFIRM_MEETING, case_ref, principal)
         async with self.db.read() as session:
-            row = (await session.execute(
-                select(Meeting).join(Case, Case.id == Meeting.case_id).where(
-                    Case.municipality_id == self.municipality_id, Case.case_ref == case_ref,
-                    Meeting.status.in_(ACTIVE_MEETING)))).unique().scalar_one_or_none()
-        if row is None or not may_see(principal, row.case.owner.key if row.case.owner else None):
+            row = (await session.execute(select(Meeting).where(
+                Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
+            ).unique().scalar_one_or_none()
+        if row is None:
             raise NotFound(f"case {case_ref!r} has no proposed meeting")
         if row.status == "confirmed" and row.start.isoformat(timespec="minutes") != start:
             # Moving a confirmed meeting is the employer's (through the link) or a new plan's.
@@ -58,4 +70,4 @@ class StaffMeetings:
         async with self.db.write() as session:
             audit.record(session, principal, self.municipality_id, "meeting.confirm_by_staff",
                          row.case_id, {"start": start, "outcome": outcome})
-        return await self.intake.get(case_ref, principal)
+        return Confirmed(case_ref, start, str(outcome))

@@ -1,8 +1,10 @@
 """The service behind the bot's buttons, modals and `/fasthold` (implements
 `bots.slack.desk.SlackDesk`): each action is done by the same use case the API and pages use
 (`CaseOutcomes`, `CaseClosing`, `IntakeService.override_owner`), as the Slack user's
-principal. Only the case's owner (or a manager) may register on a case, only intake staff
-or a manager may choose another owner; anyone else is told so, ephemerally."""
+principal, and who may is theirs to say (`service.platform.policies`: the case's owner or a
+manager registers; intake staff, a manager or the owner closes; intake staff choose another
+owner); anyone else is told so, ephemerally. The modals' choices and limits are the use
+cases' input models'."""
 
 from __future__ import annotations
 
@@ -20,9 +22,8 @@ from bots.slack.desk import Reply, Where
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads, has_room
-from service.followup.cases_api import CaseClose
-from service.followup.closing import CaseClosing
-from service.followup.outcomes import CaseOutcomes
+from service.followup.closing import CLOSE_OUTCOMES, CaseClose, CaseClosing
+from service.followup.outcomes import PLACES, CaseOutcomes
 from service.intake.schemas import OWNER_REASONS, OwnerOverride
 from service.intake.service import IntakeService
 from service.platform.audit import ReadAudit
@@ -32,19 +33,35 @@ from service.platform.db.models import Case, Consultant, SlackEvent
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from service.platform.http import parse_model, text_problem
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
+from service.platform.policies import (
+    CHOOSE_OWNER,
+    CLOSE_CASE,
+    REGISTER_CONTACT,
+    REGISTER_INTERVENTION,
+    REGISTER_MEETING,
+    Policy,
+)
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
+from service.text.case_words import CLOSE_OUTCOME
 from service.text.danish import danish_slot, short_date
 
 log = logging.getLogger("fasthold.slack")
 
 NOT_YOURS = "Det er ikke din sag."
 UNKNOWN_USER = "Du er ikke sat op i fasthold. Spørg din leder."
-ONLY_INTAKE = "Kun visitationen og ledere kan skifte konsulent."
-REGISTERING = ("consultant", "manager")
+ONLY_INTAKE = "Kun visitationen kan skifte konsulent."
 EVENT_MEMORY = timedelta(days=7)
-CHOOSING_OWNER = ("intake", "manager")
+# The button a modal opens from -> who may (asked before the modal opens, and again by the
+# use case when it is submitted).
+_POLICY_OF_BUTTON: dict[str, Policy] = {
+    blocks.CONTACT_CITIZEN: REGISTER_CONTACT, blocks.CONTACT_EMPLOYER: REGISTER_CONTACT,
+    blocks.REGISTER_MEETING: REGISTER_MEETING,
+    blocks.REGISTER_INTERVENTION: REGISTER_INTERVENTION, blocks.CLOSE_CASE: CLOSE_CASE}
+# The meeting modal's words for each place of the use case's input model (`PLACES`).
+PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
+               "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
 # The use cases' messages in the consultant's words.
 _DANISH = (
     ("must not be in the future", "Datoen må ikke ligge i fremtiden."),
@@ -155,24 +172,31 @@ class ServiceDesk:
 
     # -- who may ---------------------------------------------------------------------------
 
-    async def _registering(self, user_id: str, case_ref: str) -> tuple[Principal | None, Reply]:
+    async def _allowed(self, user_id: str, policy: Policy, case_ref: str
+                       ) -> tuple[Principal | None, Reply]:
+        """The user's principal if `policy` lets them act on the case (asked of the use
+        cases' policy; another consultant's case is refused as the API refuses it: audited)."""
         principal = self.people.principal(user_id)
         if principal is None:
             return None, Reply(False, UNKNOWN_USER)
-        if principal.role not in REGISTERING:
+        try:
+            await self.intake.allowed(policy, case_ref, principal)
+        except (Forbidden, NotFound):
             return None, Reply(False, NOT_YOURS)
-        if principal.role == "consultant":
-            async with self.db.read() as session:
-                owner = (await session.execute(select(Consultant.key).join(
-                    Case, Case.owner_id == Consultant.id).where(
-                    Case.municipality_id == self.municipality, Case.case_ref == case_ref))
-                ).scalar_one_or_none()
-            if owner is None or owner != principal.consultant_key:
-                return None, Reply(False, NOT_YOURS)
         return principal, Reply(True)
 
-    async def may_register(self, user_id: str, case_ref: str) -> Reply:
-        return (await self._registering(user_id, case_ref))[1]
+    async def may(self, user_id: str, action: str, case_ref: str) -> Reply:
+        policy = _POLICY_OF_BUTTON.get(action)
+        if policy is None:
+            return Reply(False, NOT_YOURS)
+        return (await self._allowed(user_id, policy, case_ref))[1]
+
+    def choices(self, field: str) -> list[tuple[str, str]]:
+        if field == "place":
+            return [(place, PLACE_WORDS[place]) for place in PLACES]
+        if field == "outcome":
+            return [(outcome, CLOSE_OUTCOME[outcome]) for outcome in CLOSE_OUTCOMES]
+        raise KeyError(field)
 
     # -- registering -------------------------------------------------------------------------
 
@@ -187,9 +211,11 @@ class ServiceDesk:
         self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "slack_action")
 
     async def _register(self, user_id: str, case_ref: str, action: Any) -> Reply:
-        principal, reply = await self._registering(user_id, case_ref)
+        """Do `action` as the user (the use case says whether they may): its result is all
+        the answer needs — nothing of the case is read for it."""
+        principal = self.people.principal(user_id)
         if principal is None:
-            return reply
+            return Reply(False, UNKNOWN_USER)
         try:
             await action(principal)
         except (Conflict, Invalid, Forbidden, NotFound) as exc:
@@ -238,7 +264,7 @@ class ServiceDesk:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER), []
-        if principal.role not in CHOOSING_OWNER:
+        if not CHOOSE_OWNER.allows_role(principal):
             return Reply(False, ONLY_INTAKE), []
         today = self.clock.today()
         async with self.db.read() as session:
@@ -273,7 +299,7 @@ class ServiceDesk:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER, "consultant")
-        if principal.role not in CHOOSING_OWNER:
+        if not CHOOSE_OWNER.allows_role(principal):
             return Reply(False, ONLY_INTAKE, "consultant")
         refused = checked(OwnerOverride, {"consultant_id": consultant_id, "category": category,
                                           "reason": note},

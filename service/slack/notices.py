@@ -34,6 +34,7 @@ from service.outbox.store import Message, Outbox
 from service.platform.db.engine import as_utc
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.slack.people import SlackPeople
+from service.text.case_words import CLOSE_OUTCOME
 from service.text.danish import danish_date, danish_slot, danish_time, short_date
 
 log = logging.getLogger("fasthold.slack")
@@ -116,7 +117,7 @@ class SlackNotices:
         closed = ""
         if case.closed_on is not None:
             closed = f"{short_date(case.closed_on)} " \
-                     f"({blocks.CLOSE_OUTCOMES.get(case.close_outcome or '', 'andet').lower()})"
+                     f"({CLOSE_OUTCOME.get(case.close_outcome or '', 'andet').lower()})"
         return CaseCard(
             case_ref=case.case_ref, link=self.case_link(case.case_ref),
             follow_up=FOLLOW_UP_WORDS.get(case.follow_up or "", ""),

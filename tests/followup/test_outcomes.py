@@ -168,3 +168,31 @@ async def test_who_may_register_and_bad_input(demo_config: MunicipalityConfig,
         assert resp.status == 200
         status, _ = await _post(api, "/api/cases/o4/contacts", {"who": "citizen"}, "manager")
         assert status == 409
+
+
+async def test_the_answer_to_a_write_is_no_read_of_the_case(demo_config: MunicipalityConfig,
+                                                            sqlite_url: str) -> None:
+    """A registration answers with the case as the caller now sees it, and the audit log has
+    the registration — not a `case.read` nobody made; reading the case is one."""
+    async for api in start_api(demo_config, make_secrets(sqlite_url)):
+        await _setup(api, "o5")
+        status, case = await _post(api, "/api/cases/o5/contacts", {"who": "citizen"})
+        assert status == 200 and case["progress"]["citizen_called_at"] is not None, case
+        assert case["history"] and case["owner"]["consultant_id"] == OWNER
+        resp = await api.client.post("/api/cases/o5/close", json={
+            "outcome": "moved", "on": today_local().isoformat()}, headers=api.auth("consultant"))
+        assert resp.status == 200 and (await resp.json())["closed"]["outcome"] == "moved"
+        resp = await api.client.post("/api/cases/o5/reopen", headers=api.auth("consultant"))
+        assert resp.status == 200 and (await resp.json())["reopened"]["owner_kept"] is True
+
+        assert await _consultants_actions(api) == ["case.called_citizen", "case.close",
+                                                   "case.reopen"]
+        assert (await api.client.get("/api/cases/o5", headers=api.auth("consultant"))
+                ).status == 200
+        assert (await _consultants_actions(api))[-1] == "case.read"
+
+
+async def _consultants_actions(api: Api) -> list[str]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(AuditEntry.action).where(
+            AuditEntry.role == "consultant").order_by(AuditEntry.id))).scalars())

@@ -357,3 +357,48 @@ async def test_tasks_about_a_cancelled_or_moved_meeting_close_themselves(
     _, html = await consultant.get("/my-cases/mine-1")
     assert "Arbejdsgiveren har bekræftet mødet" not in html
     assert "Arbejdsgiveren har aflyst det bekræftede møde" in html
+
+
+async def _case_reads(staff: Staff) -> int:
+    async with staff.api.client.app[DB].read() as session:
+        return len((await session.execute(select(AuditEntry.id).where(
+            AuditEntry.action == "case.read"))).all())
+
+
+async def test_a_page_post_is_no_read_and_keeps_the_close_notes_limit(staff: Staff) -> None:
+    """A form posted on the consultant's or the intake page is audited as what it did and
+    redirects; it writes no `case.read` nobody made (the page it redirects to is the read).
+    The close note keeps to the use case's limit (1000 characters) on both pages, as in the
+    API and Slack."""
+    consultant = await staff.login("consultant")
+    await consultant.get("/my-cases/mine-1")
+    before = await _case_reads(staff)
+    resp, _ = await consultant.post("/my-cases/mine-1/contacts", {"who": "citizen"},
+                                    allow_redirects=False)
+    assert resp.status == 303
+    assert await _case_reads(staff) == before
+    on = TODAY.isoformat()
+    resp, html = await consultant.post("/my-cases/mine-1/close", {
+        "outcome": "other", "on": on, "note": "x" * 1001})
+    assert resp.status == 422 and "højst være 1000 tegn" in html
+    assert 'maxlength="1000"' in html
+    intake_user = await staff.login("intake")
+    _, html = await intake_user.get("/cases/mine-1")
+    assert 'maxlength="1000"' in html
+    resp, html = await intake_user.post("/cases/mine-1/close", {
+        "outcome": "other", "on": on, "note": "x" * 1001})
+    assert resp.status == 422 and "Højst 1000 tegn" in html
+    before = await _case_reads(staff)
+    resp, _ = await consultant.post("/my-cases/mine-1/close", {
+        "outcome": "other", "on": on, "note": "x" * 1000}, allow_redirects=False)
+    assert resp.status == 303
+    resp, _ = await intake_user.post("/cases/mine-1/reopen", {}, allow_redirects=False)
+    assert resp.status == 303
+    resp, _ = await intake_user.post("/cases/mine-1/close", {
+        "outcome": "moved", "on": on, "note": "flyttet"}, allow_redirects=False)
+    assert resp.status == 303
+    assert await _case_reads(staff) == before
+    async with staff.api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "mine-1"))
+                ).unique().scalar_one()
+    assert (case.close_outcome, case.close_note) == ("moved", "flyttet")

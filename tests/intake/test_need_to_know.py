@@ -71,6 +71,14 @@ async def test_a_consultant_sees_and_changes_only_their_own_cases(
     assert ("case.read", ids["mine"]) in reads
     assert ("case.read_refused", ids["theirs"]) in reads
     assert ("case.list", None) in reads
+    # Every attempt on another's case is audited, naming what was tried (one policy per
+    # action: service.platform.policies) — closing, reopening and confirming too.
+    async with api.client.app[DB].read() as session:
+        refused = (await session.execute(select(AuditEntry.case_id, AuditEntry.details).where(
+            AuditEntry.action == "case.read_refused"))).all()
+    for case_id in ("theirs", "nobodys"):
+        assert sorted(d["action"] for c, d in refused if c == ids[case_id]) == sorted(
+            ("read", "patch", "confirm_meeting", "close", "reopen")), case_id
 
 
 async def test_a_consultant_lists_only_their_cases_messages(

@@ -1,6 +1,6 @@
 """Who may do what from Slack: the case's owner or a manager registers; intake staff, other
 consultants and people fasthold does not know are told so ephemerally and nothing changes;
-only intake staff and managers choose another owner."""
+only intake staff choose another owner (service.platform.policies)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bots.slack import blocks
 from bots.slack.fake_api import FakeSlackApi
-from bots.slack.requests import block_action
+from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.db.models import AuditEntry, Case
-from tests.conftest import Api, SmtpSink, wait_until
+from service.text.case_words import CLOSE_OUTCOME
+from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
     ANNA,
@@ -79,12 +81,52 @@ async def test_a_manager_may_register_on_any_case(api: Api, slack_api: FakeSlack
     assert actors == ["manager:Mette Leder via Slack"]
 
 
-async def test_only_intake_and_managers_choose_the_owner(api: Api, slack_api: FakeSlackApi
-                                                         ) -> None:
-    assert await press(api, slack_api, ANNA, "change_owner") == \
-        "Kun visitationen og ledere kan skifte konsulent."
-    assert slack_api.open_view(ANNA) is None
-    resp = await post_signed(api, block_action(MANAGER, "change_owner", "anna-1",
-                                               slack_api.issue_trigger(MANAGER)))
+async def test_only_intake_chooses_the_owner(api: Api, slack_api: FakeSlackApi) -> None:
+    """One policy for every channel (service.platform.policies.CHOOSE_OWNER): intake staff
+    choose the owner in Slack as on the case page and in the API; a consultant or a manager
+    is told so, and no modal opens."""
+    for user in (ANNA, MANAGER):
+        assert await press(api, slack_api, user, "change_owner") == \
+            "Kun visitationen kan skifte konsulent."
+        assert slack_api.open_view(user) is None
+    resp = await post_signed(api, block_action(INTAKE_USER, "change_owner", "anna-1",
+                                               slack_api.issue_trigger(INTAKE_USER)))
     assert resp.status == 200
-    assert slack_api.open_view(MANAGER) is not None
+    assert await wait_until(lambda: slack_api.open_view(INTAKE_USER), what="the modal")
+
+
+async def test_a_slack_click_reads_nothing_in_the_persons_name(api: Api,
+                                                              slack_api: FakeSlackApi) -> None:
+    """A button and a modal do their use case and answer from its result: the audit log
+    has the call and the closing, and no `case.read` nobody made."""
+    resp = await post_signed(api, block_action(ANNA, "contact_citizen", "anna-1",
+                                               slack_api.issue_trigger(ANNA)))
+    assert resp.status == 200 and await citizen_called(api)
+    today = local_now().date().isoformat()
+    view = blocks.close_modal("anna-1", today, {"case_ref": "anna-1"},
+                              list(CLOSE_OUTCOME.items()), 1000)
+    resp = await post_signed(api, view_submission(ANNA, view, {"outcome": "recovered",
+                                                               "on": today}))
+    assert resp.status == 200, await resp.text()
+    async with api.client.app[DB].read() as session:
+        actions = (await session.execute(select(AuditEntry.action).where(
+            AuditEntry.case_id.is_not(None)).order_by(AuditEntry.id))).scalars().all()
+    assert "case.read" not in actions, actions
+    assert actions[-2:] == ["case.called_citizen", "case.close"]
+
+
+async def test_intake_may_close_from_slack_as_from_the_api(api: Api, slack_api: FakeSlackApi
+                                                           ) -> None:
+    """Closing has one policy (intake, a manager, the owner): intake staff get the close
+    modal in Slack as they may close on the case page and in the API; another consultant
+    does not, and the attempt is audited."""
+    resp = await post_signed(api, block_action(INTAKE_USER, "close_case", "anna-1",
+                                               slack_api.issue_trigger(INTAKE_USER)))
+    assert resp.status == 200
+    assert slack_api.open_view(INTAKE_USER) is not None
+    assert await press(api, slack_api, BO, "close_case") == "Det er ikke din sag."
+    assert slack_api.open_view(BO) is None
+    async with api.client.app[DB].read() as session:
+        refused = (await session.execute(select(AuditEntry.details).where(
+            AuditEntry.action == "case.read_refused"))).scalars().all()
+    assert refused == [{"action": "close"}]

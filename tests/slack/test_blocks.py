@@ -55,8 +55,11 @@ def test_the_intake_post_and_modals_fit() -> None:
     meta = {"case_ref": "k" * 64, "channel": "D0DEMO001", "ts": "1764230400.000001"}
     choices = [(f"c{i}", f"Konsulent nummer {i} med et langt navn (12/37 sager)" * 3)
                for i in range(150)]
-    for modal in (blocks.meeting_modal("k1", meta), blocks.intervention_modal(
-            "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta, 1000),
+    places = [("workplace", "På arbejdspladsen"), ("not_held", "Ikke holdt")]
+    outcomes = [("recovered", "Raskmeldt"), ("moved", "Flyttet til anden kommune")]
+    for modal in (blocks.meeting_modal("k1", meta, places), blocks.intervention_modal(
+            "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta, outcomes,
+                                                          1000),
             blocks.owner_modal("k1", choices, [("other", "Andet")], meta, 500)):
         assert _modal_fits(modal), modal["title"]
         for node in walk(modal):

@@ -18,11 +18,13 @@ from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import COULD_NOT_OPEN, STALE_FORM
 from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
-from service.followup.cases_api import CaseClose
+from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE, CaseClose
+from service.followup.outcomes import PLACES
 from service.intake.schemas import MAX_OWNER_NOTE
 from service.keys import DB
 from service.platform.db.models import Case
-from service.slack.desk import max_length_of
+from service.slack.desk import PLACE_WORDS, max_length_of
+from service.text.case_words import CLOSE_OUTCOME
 from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
@@ -32,11 +34,12 @@ META = {"case_ref": "anna-1"}
 TODAY = local_now().date().isoformat()
 # (user, modal, values) for each modal the bot opens.
 MODALS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
-    "meeting": (ANNA, blocks.meeting_modal("anna-1", META),
+    "meeting": (ANNA, blocks.meeting_modal("anna-1", META, list(PLACE_WORDS.items())),
                 {"place": "workplace", "employer_took_part": "yes"}),
     "intervention": (ANNA, blocks.intervention_modal("anna-1", TODAY, META),
                      {"started_on": TODAY}),
-    "close": (ANNA, blocks.close_modal("anna-1", TODAY, META, 1000),
+    "close": (ANNA, blocks.close_modal("anna-1", TODAY, META, list(CLOSE_OUTCOME.items()),
+                                       MAX_CLOSE_NOTE),
               {"outcome": "recovered", "on": TODAY}),
     "owner": (INTAKE_USER, blocks.owner_modal("anna-1", [("bo", "Bo")],
                                               [("capacity", "Kapacitet")], META, 500),
@@ -84,7 +87,8 @@ async def test_metadata_the_bot_did_not_write_is_a_clear_error(api: Api) -> None
 
 async def test_text_fields_keep_to_the_apis_limits(api: Api) -> None:
     note_limit = max_length_of(CaseClose, "note")
-    assert blocks.close_modal("k", TODAY, META, note_limit)["blocks"][3]["element"][
+    assert note_limit == MAX_CLOSE_NOTE
+    assert blocks.close_modal("k", TODAY, META, [], note_limit)["blocks"][3]["element"][
         "max_length"] == note_limit
     answer = await submit(api, "close", values={"note": "x" * 100_000 + "\x00"})
     assert answer == {"response_action": "errors", "errors": {
@@ -137,3 +141,27 @@ async def test_clicks_of_another_shape_are_answered(api: Api, slack_api: FakeSla
     told = await wait_until(lambda: [p.text for p in slack_api.conversation("D0DEMO001")
                                      if p.ephemeral_for == ANNA], what="Anna told")
     assert told == [COULD_NOT_OPEN]
+
+
+async def test_the_modals_offer_the_use_cases_choices_and_limits(api: Api,
+                                                                 slack_api: FakeSlackApi
+                                                                 ) -> None:
+    """The close and meeting modals opened by a click list the use cases' own choices (the
+    close outcomes in the words every page uses) and the close note's limit of the API."""
+    wanted = {
+        blocks.CLOSE_CASE: ("outcome", [(o, CLOSE_OUTCOME[o]) for o in CLOSE_OUTCOMES]),
+        blocks.REGISTER_MEETING: ("place", [(p, PLACE_WORDS[p]) for p in PLACES])}
+    for action, (block_id, choices) in wanted.items():
+        resp = await post_signed(api, block_action(ANNA, action, "anna-1",
+                                                   slack_api.issue_trigger(ANNA)))
+        assert resp.status == 200
+        opened = await wait_until(lambda: slack_api.open_view(ANNA), what="a modal")
+        block = next(b for b in opened.view["blocks"] if b.get("block_id") == block_id)
+        assert [(o["value"], o["text"]["text"]) for o in block["element"]["options"]] == \
+            choices, action
+        if action == blocks.CLOSE_CASE:
+            note = next(b for b in opened.view["blocks"] if b.get("block_id") == "note")
+            assert note["element"]["max_length"] == MAX_CLOSE_NOTE == 1000
+        slack_api.close_view(opened.view_id)
+    # "moved" reads as on every page, not as a word of Slack's own.
+    assert ("moved", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]
