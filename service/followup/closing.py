@@ -51,22 +51,24 @@ class CaseClosing:
             .with_for_update(of=Case))).unique().scalar_one_or_none()
         # Need to know: another consultant's case is answered as if it did not exist.
         if case is None or not may_see(principal, case.owner.key if case.owner else None):
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         return case
 
     async def close(self, case_ref: str, outcome: str, on: date, note: str,
                     principal: Principal) -> dict[str, Any]:
         """Close the case on `on`; closing a closed case again changes nothing."""
         if outcome not in OUTCOMES:
-            raise Invalid.field("outcome", f"must be one of {', '.join(OUTCOMES)}")
+            raise Invalid.field("outcome", f"must be one of {', '.join(OUTCOMES)}", "not_one_of",
+                                {"allowed": ", ".join(OUTCOMES)})
         if on > self.clock.today():
-            raise Invalid.field("on", "must not be in the future")
+            raise Invalid.field("on", "must not be in the future", "date_in_future")
         async with self.db.write() as session:
             case = await self._case(session, case_ref, principal)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if on < first_absence:
                 raise Invalid.field("on", f"must not be before the first absence day "
-                                    f"({first_absence.isoformat()})")
+                                    f"({first_absence.isoformat()})", "before_first_absence_day",
+                                    {"first_absence_day": first_absence.isoformat()})
             if case.closed_on is None:
                 case.closed_on, case.close_outcome, case.close_note = on, outcome, note or None
                 cancelled = await self._end_meetings(session, case)

@@ -59,7 +59,8 @@ class CaseOutcomes:
                                ) -> dict[str, Any]:
         """The consultant has called the citizen or the employer (now)."""
         if who not in CONTACTS:
-            raise Invalid.field("who", "must be citizen or employer")
+            raise Invalid.field("who", "must be citizen or employer", "not_one_of",
+                                {"allowed": ", ".join(CONTACTS)})
         async with self._write(case_ref, principal, "register_contact") as session:
             case = await self._case(session, case_ref, principal)
             now = self.clock.utcnow()
@@ -79,9 +80,11 @@ class CaseOutcomes:
         begun, a meeting held now is recorded (a phone follow-up, a meeting arranged by hand).
         """
         if place not in PLACES:
-            raise Invalid.field("place", f"must be one of {', '.join(PLACES)}")
+            raise Invalid.field("place", f"must be one of {', '.join(PLACES)}", "not_one_of",
+                                {"allowed": ", ".join(PLACES)})
         if place != "not_held" and employer_took_part is None:
-            raise Invalid.field("employer_took_part", "required when the meeting was held")
+            raise Invalid.field("employer_took_part", "required when the meeting was held",
+                                "required_when_held")
         replan = False
         async with self._write(case_ref, principal, "register_meeting") as session:
             case = await self._case(session, case_ref, principal)
@@ -91,10 +94,13 @@ class CaseOutcomes:
                 .with_for_update(of=Meeting))).unique().scalar_one_or_none()
             if meeting is not None and meeting.start > now_local:
                 raise Conflict(f"the meeting has not begun yet (it is on "
-                               f"{meeting.start.isoformat(timespec='minutes')})")
+                               f"{meeting.start.isoformat(timespec='minutes')})",
+                               "meeting_not_begun",
+                               {"start": meeting.start.isoformat(timespec="minutes")})
             if place == "not_held":
                 if meeting is None:
-                    raise Conflict("the case has no meeting to register as not held")
+                    raise Conflict("the case has no meeting to register as not held",
+                                   "no_meeting_to_mark_not_held")
                 meeting.status = "not_held"
                 meeting.place = None
                 meeting.employer_took_part = None
@@ -123,13 +129,14 @@ class CaseOutcomes:
                                     principal: Principal) -> dict[str, Any]:
         """A workplace-oriented intervention started on `started_on`."""
         if started_on > self.clock.today():
-            raise Invalid.field("started_on", "must not be in the future")
+            raise Invalid.field("started_on", "must not be in the future", "date_in_future")
         async with self._write(case_ref, principal, "register_intervention") as session:
             case = await self._case(session, case_ref, principal)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if started_on < first_absence:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
-                                    f"({first_absence.isoformat()})")
+                                    f"({first_absence.isoformat()})", "before_first_absence_day",
+                                    {"first_absence_day": first_absence.isoformat()})
             case.intervention_started_on = started_on
             audit.record(session, principal, self.municipality, "case.intervention", case.id,
                          {"started_on": started_on.isoformat()})
@@ -137,7 +144,8 @@ class CaseOutcomes:
 
     def _meeting_held_now(self, case: Case, place: str, now_local: datetime) -> Meeting:
         if case.owner_id is None:
-            raise Conflict("the case has no owner yet: assign a consultant first")
+            raise Conflict("the case has no owner yet: assign a consultant first",
+                           "case_has_no_owner")
         return Meeting(municipality_id=self.municipality, case_id=case.id,
                        consultant_id=case.owner_id, kind=_KIND_OF_PLACE[place],
                        start=now_local, end=now_local + timedelta(minutes=30),
@@ -156,18 +164,20 @@ class CaseOutcomes:
         except _NotTheirs as refused:
             await self.intake.reads.record(principal, self.municipality, "case.read_refused",
                                            refused.case_id, {"action": action})
-            raise NotFound(f"no case with case_id {case_ref!r}") from None
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found") from None
 
     async def _case(self, session: AsyncSession, case_ref: str, principal: Principal) -> Case:
         if principal.role not in REGISTERING_ROLES:
-            raise Forbidden(f"role {principal.role!r} may not register outcomes")
+            raise Forbidden(f"role {principal.role!r} may not register outcomes",
+                            "role_not_allowed", {"role": principal.role})
         case = (await session.execute(select(Case).where(
             Case.municipality_id == self.municipality, Case.case_ref == case_ref)
             .with_for_update(of=Case))).unique().scalar_one_or_none()
         if case is None:
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         if not may_see(principal, case.owner.key if case.owner else None):
             raise _NotTheirs(case.id)
         if case.closed_on is not None:
-            raise Conflict(f"the case was closed on {case.closed_on.isoformat()}")
+            raise Conflict(f"the case was closed on {case.closed_on.isoformat()}", "case_closed",
+                           {"closed_on": case.closed_on.isoformat()})
         return case

@@ -9,7 +9,7 @@ admin may look at any consultant's cases and week and register for them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,8 +26,6 @@ from service.followup.forms import (
     ContactForm,
     InterventionForm,
     OutcomeForm,
-    danish_conflict,
-    danish_domain_message,
     form_values,
     parse_form,
 )
@@ -47,6 +45,7 @@ from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.text.danish import danish_date, danish_slot, danish_time
+from service.text.errors import danish_field_errors, danish_problem
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CASE_REF = 64  # cases.case_ref
@@ -186,17 +185,16 @@ def _back(request: web.Request, notice: str) -> web.HTTPSeeOther:
 
 
 async def _register(request: web.Request, principal: Principal, values: dict[str, str],
-                    action: Any, first_absence: date | None = None) -> web.Response | None:
+                    action: Any) -> web.Response | None:
     """Run a registration; on a refusal the case page again with the reason (None: done)."""
     try:
         await action
     except Invalid as exc:
-        errors = {e["field"]: danish_domain_message(e["field"], e["message"], first_absence)
-                  for e in exc.errors}
+        errors = danish_field_errors(exc.errors)
         return await _case_page(request, principal, 422, errors, values)
     except Conflict as exc:
         return await _case_page(request, principal, 409, values=values,
-                                problem=danish_conflict(exc.message))
+                                problem=danish_problem(exc))
     except NotFound:
         raise not_found(request, "Sagen") from None
     except Forbidden:
@@ -247,7 +245,7 @@ async def register_intervention(request: web.Request) -> web.Response:
         return await _case_page(request, principal, 422, errors, values)
     refused = await _register(request, principal, values, request.app[OUTCOMES]
                               .register_intervention(case.case_ref, parsed.started_on,
-                                                     principal), case.first_absence_day)
+                                                     principal))
     if refused is not None:
         return refused
     raise _back(request, "indsats")
@@ -264,8 +262,7 @@ async def close_case(request: web.Request) -> web.Response:
     if case.closed_on is not None:
         raise _back(request, "afsluttet")
     refused = await _register(request, principal, values, request.app[CASE_CLOSING].close(
-        case.case_ref, parsed.outcome, parsed.on, parsed.note, principal),
-        case.first_absence_day)
+        case.case_ref, parsed.outcome, parsed.on, parsed.note, principal))
     if refused is not None:
         return refused
     raise _back(request, "afsluttet")

@@ -45,7 +45,7 @@ from service.platform.db.models import (
     Employer,
     Meeting,
 )
-from service.platform.errors import Invalid, NotFound
+from service.platform.errors import Invalid, NotFound, field_error
 from service.platform.http import text_problem
 from service.platform.jobqueue import PLAN, JobQueue
 
@@ -130,14 +130,15 @@ class IntakeService:
         as_of = intake.as_of or self.clock.today()
         if intake.first_absence_day > as_of:
             raise Invalid.field("first_absence_day",
-                                f"must not be after as_of ({as_of.isoformat()})")
+                                f"must not be after as_of ({as_of.isoformat()})", "after_as_of",
+                                {"as_of": as_of.isoformat()})
         return intake, as_of
 
     def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
         try:
             decision = self.engine.decide(intake, as_of).to_json()
         except FactsError as exc:  # facts the rules cannot decide (a deadline after 9999)
-            raise Invalid.field(exc.field, exc.message) from None
+            raise Invalid.field(exc.field, exc.message, exc.code, exc.params) from None
         decision.pop("case_id", None)
         decision.setdefault("missing", [])
         decision["as_of"] = as_of.isoformat()
@@ -213,14 +214,14 @@ class IntakeService:
                     ) -> dict[str, Any]:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
-            raise Invalid.field("case_id", "cannot be changed")
+            raise Invalid.field("case_id", "cannot be changed", "read_only")
         refused: int | None = None
         try:
             async with self.db.write() as session:
                 case = await self._get_case(session, case_ref)
                 if not may_see(principal, case.owner.key if case.owner else None):
                     refused = case.id
-                    raise NotFound(f"no case with case_id {case_ref!r}")
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 changed = await self.patch_case(session, case, changes, principal)
                 out = self._out(case)
         except NotFound:
@@ -402,7 +403,7 @@ class IntakeService:
         shared = [a for a in SHARED_EMPLOYER_FIELDS
                   if values.get(a) is not None and values[a] != current[a]]
         if shared and principal is not None and need_to_know(principal) is not None:
-            raise Invalid([{"field": f"employer.{a}", "message": SHARED_EMPLOYER_MESSAGE}
+            raise Invalid([field_error(f"employer.{a}", SHARED_EMPLOYER_MESSAGE, "shared_employer")
                            for a in shared])
         if shared and employer.id is not None:
             await self._audit_employer_change(session, case, employer, shared, principal)
@@ -442,25 +443,28 @@ class IntakeService:
         case's meeting moves with it or is withdrawn (`OwnerMeetings`), and the planning run
         asked for here proposes a new time with the new owner where needed."""
         if category not in OWNER_REASONS:
-            raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}")
+            raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}",
+                                "not_one_of", {"allowed": ", ".join(OWNER_REASONS)})
         reason = reason.strip()
         if len(reason) > MAX_OWNER_NOTE:
-            raise Invalid.field("reason", f"must be at most {MAX_OWNER_NOTE} characters")
+            raise Invalid.field("reason", f"must be at most {MAX_OWNER_NOTE} characters",
+                                "string_too_long", {"max_length": MAX_OWNER_NOTE})
         problem = text_problem(reason)
         if problem:
-            raise Invalid.field("reason", problem)
+            raise Invalid.field("reason", problem, "not_storable")
         async with self.db.write() as session:
             case = (await session.execute(_CASE.with_for_update(of=Case), {
                 "municipality": self.municipality, "ref": case_ref})
             ).unique().scalar_one_or_none()
             if case is None:
-                raise NotFound(f"no case with case_id {case_ref!r}")
+                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))
             ).scalar_one_or_none()
             if consultant is None:
-                raise Invalid.field("consultant_id", f"unknown consultant {consultant_key!r}")
+                raise Invalid.field("consultant_id", f"unknown consultant {consultant_key!r}",
+                                    "unknown_consultant")
             previous = case.owner.key if case.owner else None
             case.owner_id = consultant.id
             case.owner = consultant
@@ -488,7 +492,7 @@ class IntakeService:
             found = (await session.execute(_CASE_WITH_MEETING, {
                 "municipality": self.municipality, "ref": case_ref})).unique().first()
             if found is None:
-                raise NotFound(f"no case with case_id {case_ref!r}")
+                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             case, meeting = found
             visible = may_see(principal, case.owner.key if case.owner else None)
             if visible:
@@ -502,7 +506,7 @@ class IntakeService:
             # Need to know: another consultant's case is answered as if it did not exist;
             # the attempt is in the audit log.
             await self.reads.record(principal, self.municipality, "case.read_refused", case.id)
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         await self.reads.record(principal, self.municipality, "case.read", case.id)
         return out
 
@@ -558,7 +562,7 @@ class IntakeService:
                                               "ref": case_ref})).unique().scalar_one_or_none()
         if case is None or (principal is not None and not may_see(
                 principal, case.owner.key if case.owner else None)):
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         return case
 
     def _intake_dict(self, case: Case) -> dict[str, Any]:
