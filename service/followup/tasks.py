@@ -96,7 +96,7 @@ class TaskService:
                 raise NotFound("no such task", "task_not_found")
             task, key, ref = row
             if principal.role == "consultant" and key != principal.consultant_key:
-                raise Forbidden("this task belongs to another consultant", "not_yours")
+                raise Forbidden("this task belongs to another consultant", "task_of_another")
             if task.done_at is None:
                 task.done_at = self.clock.utcnow()
                 audit.record(session, principal, task.municipality_id, "task.done",
