@@ -142,7 +142,8 @@ FIELD_TEXTS: dict[tuple[str, str], str] = {
     ("email", "string_pattern_mismatch"): "Skriv en gyldig e-mailadresse, fx navn@firma.dk.",
     ("contact_email", "string_pattern_mismatch"): "Skriv en gyldig e-mailadresse, fx "
                                                   "navn@firma.dk.",
-    ("first_absence_day", "after_as_of"): "Første fraværsdag kan ikke ligge efter {as_of}.",
+    # The Danish channels (the new-case form, the CSV import) always judge as of today.
+    ("first_absence_day", "after_as_of"): "Første fraværsdag kan ikke ligge efter i dag.",
     ("expected_absence_weeks", "greater_than_equal"): "Skriv antal uger som et tal, der ikke "
                                                       "er negativt.",
     ("expected_absence_weeks", "finite_number"): "Skriv antal uger som et tal, der ikke er "

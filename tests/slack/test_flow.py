@@ -136,7 +136,7 @@ async def test_a_case_from_assignment_to_closing(api: Api, slack_api: FakeSlackA
     form = await wait_until(lambda: fake.open_view(new_user), what="the meeting modal")
     resp = await post_signed(api, view_submission(new_user, form.view, {"place": "workplace"}))
     assert (await resp.json())["errors"] == {"employer_took_part":
-                                             "Svar, om arbejdsgiveren deltog."}
+                                             "Svar på, om arbejdsgiveren deltog."}
     resp = await post_signed(api, view_submission(new_user, form.view, {
         "place": "workplace", "employer_took_part": "yes"}))
     assert resp.status == 200 and not (await resp.text()).strip(), await resp.text()

@@ -140,7 +140,8 @@ def test_the_api_models_codes_for_bad_input_have_danish_words() -> None:
     ("first_absence_day", "date_from_datetime_parsing", {"error": "input is too short"},
      "Skriv en gyldig dato som ÅÅÅÅ-MM-DD, fx 2026-11-02."),
     ("first_absence_day", "after_as_of", {"as_of": "2026-03-02"},
-     "Første fraværsdag kan ikke ligge efter 02.03.2026."),
+     "Første fraværsdag kan ikke ligge efter i dag."),
+    ("as_of", "after_as_of", {"as_of": "2026-03-02"}, "Datoen må ikke ligge efter 02.03.2026."),
     ("citizen.name", "not_one_line", {},
      "Navnet skal stå på én linje uden linjeskift eller styretegn."),
     ("employer.name", "shared_employer", {}, "Arbejdsgiverens oplysninger gælder alle sager "
