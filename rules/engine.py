@@ -342,13 +342,15 @@ class RulesEngine:
         if facts.first_absence_day > day:
             raise FactsError("first_absence_day",
                              f"must not be after as_of ({day.isoformat()}), "
-                             f"got {facts.first_absence_day.isoformat()}")
+                             f"got {facts.first_absence_day.isoformat()}",
+                             "after_as_of", {"as_of": day.isoformat()})
         t = self.thresholds
         days_on = max(t.first_meeting_deadline_days, t.intervention_deadline_days)
         if facts.first_absence_day.toordinal() + days_on > LAST_DAY:
             raise FactsError("first_absence_day",
                              f"is too late: its deadlines ({days_on} days on) would fall after "
-                             f"9999-12-31, got {facts.first_absence_day.isoformat()}")
+                             f"9999-12-31, got {facts.first_absence_day.isoformat()}",
+                             "date_too_late")
         fact = to_fact(facts, day, self.thresholds)
         state = self._run(fact)
         return _decision(facts.case_id, state)

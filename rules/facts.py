@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # ASCII digits only: `\d` would match other scripts' digits too (contract: "Digits are ASCII").
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -30,13 +31,16 @@ def _iso_date(value: object) -> object:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"must be a date YYYY-MM-DD, not {_json_type(value)}")
+        raise PydanticCustomError("date_format", "must be a date YYYY-MM-DD, not {kind}",
+                                  {"kind": _json_type(value)})
     if not _ISO_DATE.match(value):
-        raise ValueError(f'must be a date YYYY-MM-DD, got "{value}"')
+        raise PydanticCustomError("date_format", 'must be a date YYYY-MM-DD, got "{value}"',
+                                  {"value": value})
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f'is not a real date: "{value}"') from None
+        raise PydanticCustomError("date_not_real", 'is not a real date: "{value}"',
+                                  {"value": value}) from None
 
 
 def _json_type(value: object) -> str:
@@ -57,7 +61,8 @@ def _whole_number(value: object) -> object:
     """Only a JSON integer is a category: `true` is not 1 (Python's bool is an int, pydantic's
     Literal agrees) and `2.0` is not 2 (the contract: an integer)."""
     if isinstance(value, bool | float):
-        raise ValueError(f"must be one of 1, 2, 3 or null, got {_shown(value)}")
+        raise PydanticCustomError("literal_error", "must be one of 1, 2, 3 or null, got {got}",
+                                  {"expected": "1, 2, 3", "got": _shown(value)})
     return value
 
 
@@ -105,18 +110,24 @@ class CaseFacts(BaseModel):
     @model_validator(mode="after")
     def _employer_when_employed(self) -> CaseFacts:
         if self.employment == "employed" and getattr(self.employer, "cvr", None) is None:
-            # A model-level error has no location: the field travels in the message.
-            raise ValueError("employer.cvr: required (8 digits) when employment is \"employed\"")
+            # A model-level error has no location: the field travels in the context.
+            raise PydanticCustomError("required_when_employed",
+                                      'required (8 digits) when employment is "employed"',
+                                      {"field": "employer.cvr"})
         return self
 
 
 class FactsError(ValueError):
-    """Facts that are well-typed but inconsistent, e.g. absence starting after `as_of`."""
+    """Facts that are well-typed but inconsistent, e.g. absence starting after `as_of`;
+    `code` and `params` say it in a form other languages can be made from."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "invalid",
+                 params: dict[str, Any] | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.code = code
+        self.params = params or {}
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -149,26 +160,36 @@ _MESSAGES = {
 }
 
 
-def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Turn a pydantic error into `[{"field", "message"}]`, one entry per field, in order."""
-    out: list[dict[str, str]] = []
+# Context keys that hold (part of) the input: never params (the input may be a CPR number).
+_INPUT_KEYS = frozenset({"input", "value", "got", "kind", "field", "error"})
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Turn a pydantic error into `[{"field", "message", "code", "params"}]`, one entry per
+    field, in order. `code` is pydantic's error type (`missing`, `string_too_long`, or a
+    validator's own such as `date_format`), `params` its context (`{"max_length": 200}`)
+    without the input, so a caller can say it in another language."""
+    out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for error in exc.errors(include_url=False):
         field = _location(tuple(error.get("loc", ())))
         kind = error.get("type", "")
+        context = dict(error.get("ctx") or {})
         message = str(error.get("msg", "is invalid"))
+        if not field and isinstance(context.get("field"), str):
+            field = context["field"]
         if kind == "value_error":
             message = message.removeprefix("Value error, ")
             head, sep, rest = message.partition(": ")
             if not field and sep and re.fullmatch(r"[a-z_][a-z_.\[\]0-9]*", head):
                 field, message = head, rest
-        elif kind == "literal_error":
-            expected = error.get("ctx", {}).get("expected", "")
+        elif kind == "literal_error" and "got" not in context:
+            expected = context.get("expected", "")
             message = f"must be one of {expected}, got {_shown(error.get('input'))}"
         elif kind == "string_pattern_mismatch":
             message = _pattern_message(field, error.get("input"))
         elif kind == "greater_than_equal":
-            bound = error.get("ctx", {}).get("ge")
+            bound = context.get("ge")
             if isinstance(bound, float) and bound.is_integer():
                 bound = int(bound)
             message = f"must be ≥ {bound}, got {_shown(error.get('input'))}"
@@ -179,7 +200,10 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
         if field in seen:
             continue  # a union reports one failure per member; the first one says it
         seen.add(field)
-        out.append({"field": field or "(body)", "message": message})
+        params = {key: value for key, value in context.items()
+                  if key not in _INPUT_KEYS and isinstance(value, str | int | float | bool)}
+        out.append({"field": field or "(body)", "message": message, "code": kind or "invalid",
+                    "params": params})
     return out
 
 
@@ -202,6 +226,6 @@ def _pattern_message(field: str, value: Any) -> str:
     return f"has the wrong format: {_shown(value)}"
 
 
-def describe(errors: list[dict[str, str]]) -> str:
+def describe(errors: list[dict[str, Any]]) -> str:
     """One line for the CLI: `field: message; field: message`."""
     return "; ".join(f"{e['field']}: {e['message']}" for e in errors)

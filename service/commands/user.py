@@ -21,6 +21,7 @@ from service.platform.errors import Conflict, Invalid
 from service.platform.sessions import StaffSessions
 from service.staff.passwords import password_problem
 from service.staff.users import StaffUsers, UserView
+from service.text.errors import danish_error, danish_problem
 
 # The use case's field names as the command's options.
 _OPTIONS = {"username": "--username", "role": "--role", "consultant_id": "--consultant-id",
@@ -73,10 +74,11 @@ def create(args: argparse.Namespace) -> int:
     except Invalid as exc:
         for error in exc.errors:
             print(f"fasthold: {_OPTIONS.get(error['field'], error['field'])}: "
-                  f"{error['message']}", file=sys.stderr)
+                  f"{danish_error(error['field'], error['code'], error['params'])}",
+                  file=sys.stderr)
         return EXIT_INVALID
     except Conflict as exc:
-        print(f"fasthold: --username: {exc.message}", file=sys.stderr)
+        print(f"fasthold: --username: {danish_problem(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except RuntimeError as exc:  # e.g. the schema upgrade needs FASTHOLD_DATA_KEY
         print(f"fasthold: {exc}", file=sys.stderr)

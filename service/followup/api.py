@@ -33,7 +33,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     consultant_id = request.query.get("consultant_id")
     problem = text_problem(consultant_id) if consultant_id is not None else None
     if problem:
-        raise Invalid.field("consultant_id", problem)
+        raise Invalid.field("consultant_id", problem, "not_storable")
     tasks = await request.app[TASKS].list(principal, request.query.get("state", "open"),
                                           consultant_id)
     return json_response({"tasks": tasks})

@@ -74,12 +74,12 @@ class CalendarFeeds:
 
     async def _consultant(self, session: AsyncSession, principal: Principal) -> Consultant:
         if principal.role != "consultant" or not principal.consultant_key:
-            raise Forbidden("only a consultant has a calendar feed")
+            raise Forbidden("only a consultant has a calendar feed", "not_a_consultant")
         consultant = (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality,
             Consultant.key == principal.consultant_key))).scalar_one_or_none()
         if consultant is None:
-            raise Forbidden("no consultant with this key")
+            raise Forbidden("no consultant with this key", "not_a_consultant")
         return consultant
 
     async def status(self, principal: Principal) -> FeedStatus:
@@ -128,7 +128,7 @@ class CalendarFeeds:
                        CalendarFeed.municipality_id == self.municipality,
                        CalendarFeed.revoked_at.is_(None)))).first()
             if row is None:
-                raise NotFound("no such calendar feed")
+                raise NotFound("no such calendar feed", "calendar_feed_not_found")
             _, consultant = row
             meetings = (await session.execute(
                 select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)

@@ -83,12 +83,13 @@ class CaseClosing:
         closing = validated(CaseClose, {"outcome": outcome, "on": on, "note": note})
         CLOSE_CASE.require_role(principal)
         if closing.on > self.clock.today():
-            raise Invalid.field("on", "must not be in the future")
+            raise Invalid.field("on", "must not be in the future", "date_in_future")
         async with self.intake.acting_on(CLOSE_CASE, case_ref, principal) as (session, case):
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if closing.on < first_absence:
                 raise Invalid.field("on", f"must not be before the first absence day "
-                                    f"({first_absence.isoformat()})")
+                                    f"({first_absence.isoformat()})", "before_first_absence_day",
+                                    {"first_absence_day": first_absence.isoformat()})
             if case.closed_on is None:
                 case.closed_on, case.close_outcome = closing.on, closing.outcome
                 case.close_note = closing.note or None

@@ -3,7 +3,6 @@ strictly, with a Danish message per field for the page."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -80,28 +79,3 @@ def parse_form(model: type[M], values: dict[str, str]) -> tuple[M | None, dict[s
             name = str(error["loc"][0]) if error["loc"] else "form"
             errors.setdefault(name, FIELD_MESSAGES.get(name, "Ugyldig værdi."))
         return None, errors
-
-
-def danish_domain_message(field: str, message: str, first_absence: date | None) -> str:
-    """A use case's English field message in Danish words for the page."""
-    if message.startswith("must not be in the future"):
-        return "Datoen må ikke ligge i fremtiden."
-    if message.startswith("must not be before the first absence day"):
-        day = f" ({first_absence:%d.%m.%Y})" if first_absence else ""
-        return f"Datoen må ikke ligge før første fraværsdag{day}."
-    if message.startswith("required when the meeting was held"):
-        return FIELD_MESSAGES["employer_took_part"]
-    return FIELD_MESSAGES.get(field, "Ugyldig værdi.")
-
-
-def danish_conflict(message: str) -> str:
-    """A use case's conflict (the state does not allow it) in Danish words."""
-    if message.startswith("the meeting has not begun yet"):
-        return "Samtalen er ikke begyndt endnu; registrér udfaldet, når den er holdt."
-    if message.startswith("the case has no meeting to register as not held"):
-        return "Sagen har ingen planlagt samtale, der kan registreres som ikke holdt."
-    if message.startswith("the case has no owner yet"):
-        return "Sagen har ingen konsulent endnu."
-    if message.startswith("the case was closed"):
-        return "Sagen er afsluttet; der kan ikke registreres mere på den."
-    return "Handlingen kunne ikke gennemføres i sagens nuværende tilstand."

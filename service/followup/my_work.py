@@ -138,7 +138,7 @@ class ConsultantWork:
         if chosen is None or chosen == "":
             return self.config.consultants[0].id
         if self.config.consultant(chosen) is None:
-            raise Invalid.field("konsulent", "unknown consultant")
+            raise Invalid.field("konsulent", "unknown consultant", "unknown_consultant")
         return chosen
 
     # -- next action ----------------------------------------------------------------------------
@@ -241,12 +241,12 @@ class ConsultantWork:
             row = (await session.execute(self._case_query().where(
                 Case.case_ref == case_ref))).unique().first()
             if row is None:
-                raise NotFound(f"no case with case_id {case_ref!r}")
+                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             case, key, _ = row
             if not may_see(principal, key):
                 await self.reads.record(principal, self.municipality, "case.read_refused",
                                         case.id, {"page": "my-cases"})
-                raise NotFound(f"no case with case_id {case_ref!r}")
+                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             (view,) = await self._views(session, [row])
         await self.reads.record(principal, self.municipality, "case.read", case.id,
                                 {"page": "my-cases"})
@@ -262,7 +262,7 @@ class ConsultantWork:
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key))).scalar_one_or_none()
             if consultant is None:
-                raise NotFound("no such consultant")
+                raise NotFound("no such consultant", "consultant_not_found")
             query = (select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)
                      .where(Meeting.consultant_id == consultant.id,
                             Meeting.status.in_(WEEK_STATUSES),
@@ -272,7 +272,7 @@ class ConsultantWork:
                 # Need to know: a consultant's week is their own, and shows only meetings of
                 # cases they own (not one held before a case was handed on).
                 if only != consultant.key:
-                    raise NotFound("no such consultant")
+                    raise NotFound("no such consultant", "consultant_not_found")
                 query = query.where(Case.owner_id == consultant.id)
             meetings = (await session.execute(query.order_by(Meeting.start))).unique().all()
             busy = (await session.execute(select(CalendarEntry).where(

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 
 from service.clock import Clock
@@ -70,7 +71,8 @@ class MeetingOutcomeIn(BaseModel):
     @model_validator(mode="after")
     def _answered(self) -> MeetingOutcomeIn:
         if self.place != "not_held" and self.employer_took_part is None:
-            raise ValueError("employer_took_part: required when the meeting was held")
+            raise PydanticCustomError("required_when_held", "required when the meeting was held",
+                                      {"field": "employer_took_part"})
         return self
 
 
@@ -137,10 +139,13 @@ class CaseOutcomes:
                 .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()
             if meeting is not None and meeting.start > now_local:
                 raise Conflict(f"the meeting has not begun yet (it is on "
-                               f"{meeting.start.isoformat(timespec='minutes')})")
+                               f"{meeting.start.isoformat(timespec='minutes')})",
+                               "meeting_not_begun",
+                               {"start": meeting.start.isoformat(timespec="minutes")})
             if place == "not_held":
                 if meeting is None:
-                    raise Conflict("the case has no meeting to register as not held")
+                    raise Conflict("the case has no meeting to register as not held",
+                                   "no_meeting_to_mark_not_held")
                 meeting.status = "not_held"
                 meeting.place = None
                 meeting.employer_took_part = None
@@ -170,14 +175,15 @@ class CaseOutcomes:
         """A workplace-oriented intervention started on `started_on`."""
         intervention = validated(InterventionIn, {"started_on": started_on})
         if intervention.started_on > self.clock.today():
-            raise Invalid.field("started_on", "must not be in the future")
+            raise Invalid.field("started_on", "must not be in the future", "date_in_future")
         async with self.intake.acting_on(REGISTER_INTERVENTION, case_ref, principal) as (
                 session, case):
             _open(case)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if intervention.started_on < first_absence:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
-                                    f"({first_absence.isoformat()})")
+                                    f"({first_absence.isoformat()})", "before_first_absence_day",
+                                    {"first_absence_day": first_absence.isoformat()})
             case.intervention_started_on = intervention.started_on
             audit.record(session, principal, self.municipality, "case.intervention", case.id,
                          {"started_on": intervention.started_on.isoformat()})
@@ -185,7 +191,8 @@ class CaseOutcomes:
 
     def _meeting_held_now(self, case: Case, place: str, now_local: datetime) -> Meeting:
         if case.owner_id is None:
-            raise Conflict("the case has no owner yet: assign a consultant first")
+            raise Conflict("the case has no owner yet: assign a consultant first",
+                           "case_has_no_owner")
         return Meeting(municipality_id=self.municipality, case_id=case.id,
                        consultant_id=case.owner_id, kind=_KIND_OF_PLACE[place],
                        start=now_local, end=now_local + timedelta(minutes=30),
@@ -196,4 +203,5 @@ class CaseOutcomes:
 def _open(case: Case) -> None:
     """Nothing is registered on a closed case."""
     if case.closed_on is not None:
-        raise Conflict(f"the case was closed on {case.closed_on.isoformat()}")
+        raise Conflict(f"the case was closed on {case.closed_on.isoformat()}", "case_closed",
+                       {"closed_on": case.closed_on.isoformat()})

@@ -26,8 +26,6 @@ from service.followup.forms import (
     ContactForm,
     InterventionForm,
     OutcomeForm,
-    danish_conflict,
-    danish_domain_message,
     form_values,
     parse_form,
 )
@@ -48,6 +46,7 @@ from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.text.danish import danish_date, danish_slot, danish_time
+from service.text.errors import danish_field_errors, danish_problem
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CASE_REF = 64  # cases.case_ref
@@ -160,9 +159,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
     errors in Danish next to the fields."""
     case = await _case_or_404(request, principal)
     if refused is not None:
-        errors = {e["field"]: danish_domain_message(e["field"], e["message"],
-                                                    case.first_absence_day)
-                  for e in refused.errors}
+        errors = danish_field_errors(refused.errors)
     today = request.app[CLOCK].today()
     meeting, held = case.meeting, case.held
     started = meeting is not None and meeting.start <= request.app[CLOCK].local_now()
@@ -209,7 +206,7 @@ async def _register(request: web.Request, principal: Principal, values: dict[str
         return await _case_page(request, principal, 422, values=values, refused=exc)
     except Conflict as exc:
         return await _case_page(request, principal, 409, values=values,
-                                problem=danish_conflict(exc.message))
+                                problem=danish_problem(exc))
     except (NotFound, Forbidden):
         raise not_found(request, "Sagen") from None
     return None

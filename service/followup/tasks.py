@@ -70,7 +70,8 @@ class TaskService:
     async def list(self, principal: Principal, state: str = "open",
                    consultant_key: str | None = None) -> list[dict[str, Any]]:
         if state not in STATES:
-            raise Invalid.field("state", "must be open, done or all")
+            raise Invalid.field("state", "must be open, done or all", "not_one_of",
+                                {"allowed": ", ".join(STATES)})
         query = self._query()
         if principal.role == "consultant":
             query = query.where(Consultant.key == principal.consultant_key)
@@ -92,10 +93,10 @@ class TaskService:
             row = (await session.execute(self._query().where(ConsultantTask.id == task_id))
                    ).first()
             if row is None or (case_ref is not None and row[2] != case_ref):
-                raise NotFound("no such task")
+                raise NotFound("no such task", "task_not_found")
             task, key, ref = row
             if principal.role == "consultant" and key != principal.consultant_key:
-                raise Forbidden("this task belongs to another consultant")
+                raise Forbidden("this task belongs to another consultant", "task_of_another")
             if task.done_at is None:
                 task.done_at = self.clock.utcnow()
                 audit.record(session, principal, task.municipality_id, "task.done",

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from service.intake.schemas import CaseIntake, CaseList, CaseOut, OwnerOverride
 from service.keys import INTAKE
-from service.platform.errors import Invalid, NotFound
+from service.platform.errors import FieldError, Invalid, NotFound, field_error
 from service.platform.http import (
     MERGE_PATCH,
     json_response,
@@ -37,7 +37,8 @@ def _case_ref(request: web.Request) -> str:
     PostgreSQL would refuse) is simply not found."""
     case_ref = request.match_info["case_id"]
     if not _CASE_ID.fullmatch(case_ref):
-        raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)")
+        raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)",
+                       "case_not_found")
     return case_ref
 
 
@@ -73,19 +74,20 @@ async def override_owner(request: web.Request) -> web.Response:
 def _query(request: web.Request) -> dict[str, Any]:
     """Validate list filters; every problem is a 422 naming the parameter."""
     q = request.query
-    errors: list[dict[str, str]] = []
+    errors: list[FieldError] = []
     out: dict[str, Any] = {}
     unknown = set(q) - {"status", "follow_up", "deadline_before", "owner", "limit", "offset"}
     for name in sorted(unknown):
-        errors.append({"field": name, "message": "unknown query parameter"})
+        errors.append(field_error(name, "unknown query parameter", "unknown_parameter"))
     if "status" in q:
         if q["status"] not in STATUSES:
-            errors.append({"field": "status", "message": f"must be one of {', '.join(STATUSES)}"})
+            errors.append(field_error("status", f"must be one of {', '.join(STATUSES)}",
+                                      "not_one_of", {"allowed": ", ".join(STATUSES)}))
         out["status"] = q["status"]
     if "follow_up" in q:
         if q["follow_up"] not in FOLLOW_UPS:
-            errors.append({"field": "follow_up",
-                           "message": f"must be one of {', '.join(FOLLOW_UPS)}"})
+            errors.append(field_error("follow_up", f"must be one of {', '.join(FOLLOW_UPS)}",
+                                      "not_one_of", {"allowed": ", ".join(FOLLOW_UPS)}))
         out["follow_up"] = q["follow_up"]
     if "deadline_before" in q:
         try:
@@ -93,18 +95,19 @@ def _query(request: web.Request) -> dict[str, Any]:
                 raise ValueError
             out["deadline_before"] = date.fromisoformat(q["deadline_before"])
         except ValueError:
-            errors.append({"field": "deadline_before", "message": "must be a date YYYY-MM-DD"})
+            errors.append(field_error("deadline_before", "must be a date YYYY-MM-DD",
+                                      "date_format"))
     if "owner" in q:
         problem = text_problem(q["owner"])
         if problem:
-            errors.append({"field": "owner", "message": problem})
+            errors.append(field_error("owner", problem, "not_storable"))
         out["owner"] = q["owner"]
     for name, default, low, high in (("limit", 100, 1, MAX_LIMIT), ("offset", 0, 0, MAX_OFFSET)):
         raw = q.get(name)
         value = default if raw is None else whole_number(raw, low, high)
         if value is None:
-            errors.append({"field": name, "message": f"must be a whole number from {low} to "
-                           f"{high}"})
+            errors.append(field_error(name, f"must be a whole number from {low} to {high}",
+                                      "not_in_range", {"min": low, "max": high}))
         out[name] = value
     if errors:
         raise Invalid(errors)

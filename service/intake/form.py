@@ -1,5 +1,6 @@
 """The case as flat fields (the new-case form, the facts form and the CSV import's columns),
-turned into the API's intake body, and the API's field errors in Danish per field.
+turned into the API's intake body, and the API's field errors in Danish per field (by their
+codes: `service.text.errors`).
 
 Validation itself is the API's: `IntakeService.validate` (the pydantic models in
 `service/intake/schemas.py`); this module only maps names and words, so a page, a CSV row
@@ -13,13 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.intake.schemas import (
-    ONE_LINE_MESSAGE,
-    SHARED_EMPLOYER_MESSAGE,
-    mask_cpr,
-    normalise_cpr,
-)
+from service.intake.schemas import mask_cpr, normalise_cpr
 from service.platform.http import text_problem
+from service.text.errors import danish_error
 
 
 @dataclass(frozen=True)
@@ -151,50 +148,19 @@ def _field_of(api_field: str) -> Field | None:
     return BY_PATH.get(head)
 
 
-def danish_errors(api_errors: list[dict[str, str]]) -> dict[str, str]:
-    """The API's field errors (English, by body path) as Danish messages by form field."""
+def danish_errors(api_errors: list[dict[str, Any]]) -> dict[str, str]:
+    """The API's field errors (by body path) as Danish messages by form field: the words of
+    each error's code (`service.text.errors`) with the form's label."""
     out: dict[str, str] = {}
     for error in api_errors:
-        field = _field_of(error.get("field", ""))
-        message = error.get("message", "")
+        api_field = error.get("field", "")
+        field = _field_of(api_field)
         name = field.name if field else "(body)"
         if name not in out:
-            out[name] = _in_danish(field, message)
+            out[name] = danish_error(api_field, error.get("code", "invalid"),
+                                     error.get("params"), label=field.label) if field \
+                else "Sagen kunne ikke læses. Kontrollér felterne."
     return out
-
-
-def _in_danish(field: Field | None, message: str) -> str:
-    if field is None:
-        return "Sagen kunne ikke læses. Kontrollér felterne."
-    if message.startswith(ONE_LINE_MESSAGE):
-        return f"{field.label} skal stå på én linje uden linjeskift eller styretegn."
-    if message == SHARED_EMPLOYER_MESSAGE:
-        return ("Arbejdsgiverens oplysninger gælder alle sager med dette CVR-nummer og kan "
-                "kun ændres af visitationen.")
-    if message == "is required" or message.startswith("required"):
-        if field.name == "employer_cvr":
-            return ("CVR-nummer skal udfyldes (8 cifre), når borgeren er sygemeldt fra "
-                    "beskæftigelse.")
-        return f"{field.label} skal udfyldes."
-    if field.name == "case_id":
-        return "Sagsnummeret må kun indeholde bogstaverne a-z, tal, - og _ (højst 64 tegn)."
-    if field.name == "employer_cvr":
-        return "CVR-nummeret skal være 8 cifre."
-    if field.name == "cpr":
-        return "CPR-nummeret skal være 10 cifre (DDMMÅÅ-XXXX), og de første 6 skal være en dato."
-    if field.name == "first_absence_day" and "after" in message:
-        return "Første fraværsdag kan ikke ligge efter i dag."
-    if field.kind == "date":
-        return "Skriv en gyldig dato som ÅÅÅÅ-MM-DD, fx 2026-11-02."
-    if field.name.endswith("email"):
-        return "Skriv en gyldig e-mailadresse, fx navn@firma.dk."
-    if field.kind == "choice":
-        return f"Vælg en af mulighederne for {field.label.lower()}."
-    if field.kind == "number":
-        return "Skriv antal uger som et tal, der ikke er negativt."
-    if "at most" in message or "too long" in message or "max" in message:
-        return f"Højst {field.max_length} tegn."
-    return f"{field.label} er ikke gyldig."
 
 
 def case_to_fields(case: Mapping[str, Any]) -> dict[str, str]:

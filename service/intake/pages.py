@@ -62,6 +62,7 @@ from service.text.case_words import (
     actor_in_words,
     word,
 )
+from service.text.errors import danish_field_errors
 from service.text.reasons import reason_in_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -315,9 +316,7 @@ async def change_owner(request: web.Request) -> web.Response:
         except NotFound:
             raise not_found(request, "Sagen") from None
         except Invalid as exc:
-            field = exc.errors[0]["field"] if exc.errors else "consultant_id"
-            errors[field] = "Noten indeholder tegn, der ikke kan gemmes." \
-                if field == "reason" else "Konsulenten er ikke aktiv. Vælg en anden."
+            errors.update(danish_field_errors(exc.errors))
     if errors:
         return await _case_page(request, principal, 422, owner_values=values,
                                 owner_errors=errors, open_form="owner")
@@ -348,15 +347,7 @@ async def close_case(request: web.Request) -> web.Response:
         except Forbidden:
             raise forbidden(request, principal) from None
         except Invalid as exc:
-            for error in exc.errors:
-                if error["field"] == "on" and "future" in error["message"]:
-                    errors["on"] = "Datoen kan ikke ligge i fremtiden."
-                elif error["field"] == "on":
-                    errors["on"] = "Datoen kan ikke ligge før første fraværsdag."
-                elif error["field"] == "note":
-                    errors["note"] = f"Højst {MAX_CLOSE_NOTE} tegn almindelig tekst."
-                else:
-                    errors["outcome"] = "Vælg, hvordan sagen er endt."
+            errors.update(danish_field_errors(exc.errors))
     if errors:
         return await _case_page(request, principal, 422, close_values=values,
                                 close_errors=errors, open_form="close")

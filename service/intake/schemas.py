@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from rules.facts import CaseFacts
 from service.platform.http import text_problem
@@ -28,10 +29,10 @@ def normalise_cpr(value: str) -> str:
     """10 digits, optionally written DDMMYY-SSSS; the date part must be a possible date."""
     match = _CPR.match(value)
     if not match:
-        raise ValueError("must be 10 digits (DDMMYY-SSSS)")
+        raise PydanticCustomError("cpr_format", "must be 10 digits (DDMMYY-SSSS)")
     day, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
-        raise ValueError("the first six digits must be a date (DDMMYY)")
+        raise PydanticCustomError("cpr_format", "the first six digits must be a date (DDMMYY)")
     return "".join(match.groups())
 
 
@@ -56,7 +57,7 @@ def one_line_problem(text: str) -> str | None:
 def _one_line(value: str) -> str:
     problem = one_line_problem(value)
     if problem:
-        raise ValueError(problem)
+        raise PydanticCustomError("not_one_line", problem)
     return value
 
 
@@ -104,9 +105,10 @@ class Interval(_Strict):
         start = getattr(info, "data", {}).get("start")
         if start is not None and (start.tzinfo is None) != (end.tzinfo is None):
             # Python cannot compare them (a TypeError would be a 500).
-            raise ValueError("must have a UTC offset exactly when start has one")
+            raise PydanticCustomError("offset_mismatch",
+                                      "must have a UTC offset exactly when start has one")
         if start is not None and end <= start:
-            raise ValueError("must be after start")
+            raise PydanticCustomError("not_after_start", "must be after start")
         return end
 
 

@@ -47,7 +47,7 @@ from service.platform.db.models import (
     Employer,
     Meeting,
 )
-from service.platform.errors import Invalid, NotFound
+from service.platform.errors import Invalid, NotFound, field_error
 from service.platform.http import text_problem
 from service.platform.jobqueue import PLAN, JobQueue
 from service.platform.policies import CHOOSE_OWNER, PATCH_FACTS, READ_CASE, Policy
@@ -133,14 +133,15 @@ class IntakeService:
         as_of = intake.as_of or self.clock.today()
         if intake.first_absence_day > as_of:
             raise Invalid.field("first_absence_day",
-                                f"must not be after as_of ({as_of.isoformat()})")
+                                f"must not be after as_of ({as_of.isoformat()})", "after_as_of",
+                                {"as_of": as_of.isoformat()})
         return intake, as_of
 
     def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
         try:
             decision = self.engine.decide(intake, as_of).to_json()
         except FactsError as exc:  # facts the rules cannot decide (a deadline after 9999)
-            raise Invalid.field(exc.field, exc.message) from None
+            raise Invalid.field(exc.field, exc.message, exc.code, exc.params) from None
         decision.pop("case_id", None)
         decision.setdefault("missing", [])
         decision["as_of"] = as_of.isoformat()
@@ -216,7 +217,7 @@ class IntakeService:
                     ) -> dict[str, Any]:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
-            raise Invalid.field("case_id", "cannot be changed")
+            raise Invalid.field("case_id", "cannot be changed", "read_only")
         async with self.acting_on(PATCH_FACTS, case_ref, principal) as (session, case):
             changed = await self.patch_case(session, case, changes, principal)
             out = self._out(case)
@@ -393,7 +394,7 @@ class IntakeService:
         shared = [a for a in SHARED_EMPLOYER_FIELDS
                   if values.get(a) is not None and values[a] != current[a]]
         if shared and principal is not None and need_to_know(principal) is not None:
-            raise Invalid([{"field": f"employer.{a}", "message": SHARED_EMPLOYER_MESSAGE}
+            raise Invalid([field_error(f"employer.{a}", SHARED_EMPLOYER_MESSAGE, "shared_employer")
                            for a in shared])
         if shared and employer.id is not None:
             await self._audit_employer_change(session, case, employer, shared, principal)
@@ -434,20 +435,23 @@ class IntakeService:
         asked for here proposes a new time with the new owner where needed."""
         CHOOSE_OWNER.require_role(principal)
         if category not in OWNER_REASONS:
-            raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}")
+            raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}",
+                                "not_one_of", {"allowed": ", ".join(OWNER_REASONS)})
         reason = reason.strip()
         if len(reason) > MAX_OWNER_NOTE:
-            raise Invalid.field("reason", f"must be at most {MAX_OWNER_NOTE} characters")
+            raise Invalid.field("reason", f"must be at most {MAX_OWNER_NOTE} characters",
+                                "string_too_long", {"max_length": MAX_OWNER_NOTE})
         problem = text_problem(reason)
         if problem:
-            raise Invalid.field("reason", problem)
+            raise Invalid.field("reason", problem, "not_storable")
         async with self.acting_on(CHOOSE_OWNER, case_ref, principal) as (session, case):
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))
             ).scalar_one_or_none()
             if consultant is None:
-                raise Invalid.field("consultant_id", f"unknown consultant {consultant_key!r}")
+                raise Invalid.field("consultant_id", f"unknown consultant {consultant_key!r}",
+                                    "unknown_consultant")
             previous = case.owner.key if case.owner else None
             case.owner_id = consultant.id
             case.owner = consultant
@@ -477,7 +481,7 @@ class IntakeService:
             # Need to know: another consultant's case is answered as if it did not exist;
             # the attempt is in the audit log.
             await self.refuse(READ_CASE, principal, case_id)
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         await self.reads.record(principal, self.municipality, "case.read", case_id)
         return out
 
@@ -492,7 +496,7 @@ class IntakeService:
             async with self.db.read() as session:
                 case = await session.get(Case, case_id)
                 if case is None:
-                    raise NotFound(f"no case with case_id {case_ref!r}")
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 out = self._out(case)
         return out
 
@@ -505,7 +509,7 @@ class IntakeService:
             found = (await session.execute(_CASE_WITH_MEETING, {
                 "municipality": self.municipality, "ref": case_ref})).unique().first()
             if found is None:
-                raise NotFound(f"no case with case_id {case_ref!r}")
+                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             case, meeting = found
             if not may_see(principal, case.owner.key if case.owner else None):
                 return case.id, None
@@ -534,10 +538,10 @@ class IntakeService:
                     "municipality": self.municipality, "ref": case_ref})
                 ).unique().scalar_one_or_none()
                 if case is None:
-                    raise NotFound(f"no case with case_id {case_ref!r}")
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 if not policy.allows(principal, case.owner.key if case.owner else None):
                     refused = case.id
-                    raise NotFound(f"no case with case_id {case_ref!r}")
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 yield session, case
         except NotFound:
             if refused is not None:
@@ -554,10 +558,10 @@ class IntakeService:
                                                   "ref": case_ref})
                     ).unique().scalar_one_or_none()
         if case is None:
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         if not policy.allows(principal, case.owner.key if case.owner else None):
             await self.refuse(policy, principal, case.id)
-            raise NotFound(f"no case with case_id {case_ref!r}")
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
         return case
 
     async def refuse(self, policy: Policy, principal: Principal, case_id: int) -> None:

@@ -252,13 +252,14 @@ class KpiService:
     def check_range(self, first: date, last: date) -> None:
         """Months are given by their first day; `last` not before `first`; at most 120."""
         if first.day != 1:
-            raise Invalid.field("from", "must be the first day of a month")
+            raise Invalid.field("from", "must be the first day of a month", "month_format")
         if last.day != 1:
-            raise Invalid.field("to", "must be the first day of a month")
+            raise Invalid.field("to", "must be the first day of a month", "month_format")
         if last < first:
-            raise Invalid.field("to", "must not be before from")
+            raise Invalid.field("to", "must not be before from", "before_from")
         if len(months_between(first, last)) > MAX_MONTHS:
-            raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time")
+            raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time",
+                                    "too_many_months", {"max": MAX_MONTHS})
 
     async def first_month(self) -> date | None:
         """The month of the earliest first absence day among target cases (None: no case)."""

@@ -47,12 +47,12 @@ from service.kpis.report import default_range, month_range, requested_range
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
 from service.text.danish import danish_date, danish_number
+from service.text.errors import danish_field_errors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = ("manager",)  # and admin, who may open every page
 # Danish words for the query fields in messages.
 FIELD_NAMES = {"from": "Fra måned", "to": "Til måned"}
-MESSAGES = {"must not be before from": "må ikke ligge før fra-måneden"}
 
 
 def _value_text(kind: str, value: float | None) -> str:
@@ -160,9 +160,7 @@ def _days_left(case: CaseAtRisk) -> str:
 
 
 def _errors(exc: Invalid) -> dict[str, str]:
-    return {e["field"]: f"{FIELD_NAMES.get(e['field'], e['field'])}: "
-            f"{MESSAGES.get(e['message'], 'skriv en måned som ÅÅÅÅ-MM, fx 2026-11')}"
-            for e in exc.errors}
+    return danish_field_errors(exc.errors, FIELD_NAMES)
 
 
 async def dashboard(request: web.Request) -> web.Response:

@@ -32,7 +32,7 @@ def parse_month(raw: str, field: str) -> date:
     match = _MONTH.fullmatch(raw)
     if match is None:
         raise Invalid.field(field, "must be a month as YYYY-MM from 2000-01 to 2099-12 "
-                                   "(e.g. 2026-11)")
+                                   "(e.g. 2026-11)", "month_format")
     return date(int(match["year"]), int(match["month"]), 1)
 
 
@@ -67,9 +67,10 @@ def month_range(query: Mapping[str, str], default: tuple[date, date]) -> tuple[d
     if first is None:
         first = add_months(last, 1 - DEFAULT_MONTHS) if "to" in query else first_default
     if first > last:
-        raise Invalid.field("to", "must not be before from")
+        raise Invalid.field("to", "must not be before from", "before_from")
     if add_months(first, MAX_MONTHS - 1) < last:
-        raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time")
+        raise Invalid.field("to", f"at most {MAX_MONTHS} months at a time", "too_many_months",
+                            {"max": MAX_MONTHS})
     return first, last
 
 

@@ -43,30 +43,34 @@ class StaffMeetings:
         try:
             datetime.fromisoformat(start)
         except ValueError:
-            raise Invalid.field("start", "is not a real time") from None
+            raise Invalid.field("start", "is not a real time", "time_not_real") from None
         case = await self.intake.allowed(CONFIRM_MEETING, case_ref, principal)
         async with self.db.read() as session:
             row = (await session.execute(select(Meeting).where(
                 Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
             ).unique().scalar_one_or_none()
         if row is None:
-            raise NotFound(f"case {case_ref!r} has no proposed meeting")
+            raise NotFound(f"case {case_ref!r} has no proposed meeting", "meeting_not_found")
         if row.status == "confirmed" and row.start.isoformat(timespec="minutes") != start:
             # Moving a confirmed meeting is the employer's (through the link) or a new plan's.
             raise Conflict(f"the meeting is already confirmed for "
                            f"{row.start.isoformat(timespec='minutes')}; to change it, the "
-                           "employer asks for other times or cancels through the link")
+                           "employer asks for other times or cancels through the link",
+                           "meeting_already_confirmed",
+                           {"start": row.start.isoformat(timespec="minutes")})
         offered = [s.key for s in offered_slots(row)]
         outcome = await self.answers.confirm(row.id, start)
         if outcome == Outcome.UNKNOWN_SLOT:
             raise Invalid.field("start", f"must be one of the offered times: "
-                                f"{', '.join(offered)}")
+                                f"{', '.join(offered)}", "not_offered")
         if outcome == Outcome.TOO_LATE:
-            raise Invalid.field("start", "is in the past")
+            raise Invalid.field("start", "is in the past", "time_in_past")
         if outcome == Outcome.TAKEN:
-            raise Conflict("the consultant was booked at that time meanwhile; choose another")
+            raise Conflict("the consultant was booked at that time meanwhile; choose another",
+                           "slot_taken")
         if outcome == Outcome.CLOSED:
-            raise Conflict("the meeting was changed meanwhile; reload the case")
+            raise Conflict("the meeting was changed meanwhile; reload the case",
+                           "meeting_changed")
         async with self.db.write() as session:
             audit.record(session, principal, self.municipality_id, "meeting.confirm_by_staff",
                          row.case_id, {"start": start, "outcome": outcome})

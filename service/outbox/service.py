@@ -42,7 +42,8 @@ class OutboxService:
     async def list(self, status: str | None, principal: Principal) -> list[dict[str, Any]]:
         """The newest messages; a consultant sees only those about cases they own."""
         if status is not None and status not in STATUSES:
-            raise Invalid.field("status", f"must be one of {', '.join(STATUSES)}")
+            raise Invalid.field("status", f"must be one of {', '.join(STATUSES)}", "not_one_of",
+                                {"allowed": ", ".join(STATUSES)})
         query = select(OutboxMessage).where(
             OutboxMessage.municipality_id == self.municipality_id)
         if status:
@@ -73,10 +74,11 @@ class OutboxService:
         async with self.db.write() as session:
             row = await session.get(OutboxMessage, message_id)
             if row is None or row.municipality_id != self.municipality_id:
-                raise NotFound("no such message")
+                raise NotFound("no such message", "message_not_found")
             if row.status not in allowed_from:
                 raise Conflict(f"message is {row.status}; only {', '.join(allowed_from)} "
-                               f"can be changed this way")
+                               f"can be changed this way", "message_status",
+                               {"status": row.status})
             row.status = to
             if to == "pending":
                 row.next_attempt_at = self.clock.utcnow()

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from rules.facts import validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
-from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from service.platform.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    field_error,
+)
 from service.platform.logs import safe_path
 from service.platform.openapi import query_names
 
@@ -75,10 +82,15 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {NotFound: 404, Invalid: 422, Con
 
 
 def domain_error_response(exc: DomainError) -> web.Response:
+    """`{"error": message, "code": code}`, and for invalid input
+    `"errors": [{"field", "message", "code"}]` (the params stay inside: the English message
+    says them)."""
     status = next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
     if isinstance(exc, Invalid):
-        return json_error(status, exc.message, errors=exc.errors)
-    return json_error(status, exc.message)
+        return json_error(status, exc.message, code=exc.code, errors=[
+            {"field": e["field"], "message": e["message"], "code": e["code"]}
+            for e in exc.errors])
+    return json_error(status, exc.message, code=exc.code)
 
 
 def route_of(request: web.Request) -> str:
@@ -99,7 +111,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         if request.path.startswith("/api/") and not _CASE_ID.fullmatch(
                 request.match_info.get("case_id", "x")):
-            raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)")
+            raise NotFound("no case with that case_id (1-64 of A-Z, a-z, 0-9, _ and -)",
+                           "case_not_found")
         return await handler(request)
     except ApiError as exc:
         return exc.response()
@@ -164,11 +177,11 @@ async def read_json_object(request: web.Request, media_types: tuple[str, ...] = 
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(415, f"body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise Invalid.field("(body)", "is nested too deeply") from None
+        raise Invalid.field("(body)", "is nested too deeply", "too_deep") from None
     except ValueError as exc:  # e.g. an integer longer than Python will convert
-        raise Invalid.field("(body)", f"cannot be read: {exc}") from None
+        raise Invalid.field("(body)", f"cannot be read: {exc}", "unreadable") from None
     if not isinstance(body, dict):
-        raise Invalid.field("(body)", "must be a JSON object")
+        raise Invalid.field("(body)", "must be a JSON object", "not_object")
     _check_body(body)
     return body
 
@@ -232,7 +245,7 @@ def _check_body(body: dict[str, Any]) -> None:
             continue
         if depth > MAX_JSON_DEPTH:
             raise Invalid.field("(body)", f"is nested too deeply (more than {MAX_JSON_DEPTH} "
-                                "levels)")
+                                "levels)", "too_deep", {"max_depth": MAX_JSON_DEPTH})
         if isinstance(value, list):
             stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
             continue
@@ -243,7 +256,7 @@ def _check_body(body: dict[str, Any]) -> None:
             else:
                 stack.append((item, f"{where}.{key}" if where else key, depth + 1))
     if errors:
-        raise Invalid([{"field": field, "message": message}
+        raise Invalid([field_error(field, message, "not_storable")
                        for field, message in sorted(errors.items())])
 
 
@@ -260,7 +273,7 @@ def row_id(raw: str, what: str) -> int:
     key) is simply not found, never handed to the database."""
     value = whole_number(raw, 1, MAX_ROW_ID)
     if value is None:
-        raise NotFound(f"no such {what}")
+        raise NotFound(f"no such {what}", "not_found", {"what": what})
     return value
 
 
@@ -275,7 +288,8 @@ async def require(request: web.Request, *roles: str) -> Principal:
         raise ApiError(401, "invalid or revoked API key")
     if roles and principal.role not in roles and principal.role != "admin":
         raise Forbidden(f"role {principal.role!r} may not do this "
-                        f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})")
+                        f"(allowed: {', '.join(sorted(set(roles) | {'admin'}))})",
+                        "role_not_allowed", {"role": principal.role})
     _known_query(request)
     return principal
 
@@ -291,5 +305,5 @@ def _known_query(request: web.Request) -> None:
         return
     unknown = sorted(set(request.query) - names)
     if unknown:
-        raise Invalid([{"field": name, "message": "unknown query parameter"}
+        raise Invalid([field_error(name, "unknown query parameter", "unknown_parameter")
                        for name in unknown])

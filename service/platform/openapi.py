@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from service.keys import CONFIG
@@ -14,11 +14,17 @@ from service.keys import CONFIG
 
 class FieldError(BaseModel):
     field: str
-    message: str
+    message: str = Field(description="what is wrong, in English")
+    code: str = Field(description="what is wrong as a stable code (`missing`, "
+                      "`string_too_long`, `date_in_future`, …): the words may change, the "
+                      "code does not")
 
 
 class ErrorOut(BaseModel):
     error: str
+    code: str | None = Field(default=None, description="the error's stable code "
+                             "(`not_found`, `case_closed`, `invalid`, …); absent on errors "
+                             "of the HTTP layer (401, 413, 415)")
     errors: list[FieldError] | None = None
 
 

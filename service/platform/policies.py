@@ -48,7 +48,8 @@ class Policy:
     def require_role(self, principal: Principal) -> None:
         """Raise `Forbidden` for a role that may not do this at all."""
         if not self.allows_role(principal):
-            raise Forbidden(f"role {principal.role!r} may not {self.action.replace('_', ' ')}")
+            raise Forbidden(f"role {principal.role!r} may not {self.action.replace('_', ' ')}",
+                            "role_not_allowed", {"role": principal.role})
 
 
 READ_CASE = Policy("read", ("intake", "consultant", "manager"))

@@ -46,6 +46,7 @@ from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
 from service.text.case_words import CLOSE_OUTCOME
 from service.text.danish import danish_slot, short_date
+from service.text.errors import danish_error, danish_problem
 
 log = logging.getLogger("fasthold.slack")
 
@@ -62,19 +63,6 @@ _POLICY_OF_BUTTON: dict[str, Policy] = {
 # The meeting modal's words for each place of the use case's input model (`PLACES`).
 PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
                "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
-# The use cases' messages in the consultant's words.
-_DANISH = (
-    ("must not be in the future", "Datoen må ikke ligge i fremtiden."),
-    ("must not be before the first absence day", "Datoen må ikke ligge før første "
-                                                 "fraværsdag."),
-    ("the meeting has not begun yet", "Mødet er ikke begyndt endnu."),
-    ("the case was closed", "Sagen er afsluttet."),
-    ("no meeting to register as not held", "Sagen har intet møde, der kan registreres som "
-                                           "ikke holdt."),
-    ("has no owner yet", "Sagen har ingen konsulent endnu."),
-    ("required when the meeting was held", "Svar på, om arbejdsgiveren deltog."),
-    ("unknown consultant", "Konsulenten findes ikke."),
-)
 
 
 def max_length_of(model: type[BaseModel], field: str) -> int:
@@ -89,10 +77,10 @@ _TEXT_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
 
 
 def _too_long(limit: int) -> str:
-    return f"Noten må højst være {limit} tegn."
+    return danish_error("note", "string_too_long", {"max_length": limit})
 
 
-NOT_STORABLE = "Noten indeholder tegn, der ikke kan gemmes (fx NUL-tegnet)."
+NOT_STORABLE = danish_error("note", "not_storable")
 
 
 def checked(model: type[BaseModel], data: dict[str, Any], fields: dict[str, str],
@@ -120,13 +108,8 @@ def checked(model: type[BaseModel], data: dict[str, Any], fields: dict[str, str]
 def in_danish(exc: DomainError) -> Reply:
     if isinstance(exc, Forbidden | NotFound):
         return Reply(False, NOT_YOURS)
-    field = None
-    message = exc.message
-    if isinstance(exc, Invalid) and exc.errors:
-        field, message = exc.errors[0]["field"], exc.errors[0]["message"]
-    text = next((danish for english, danish in _DANISH if english in message),
-                "Det kunne ikke registreres.")
-    return Reply(False, text, field)
+    field = exc.errors[0]["field"] if isinstance(exc, Invalid) and exc.errors else None
+    return Reply(False, danish_problem(exc), field)
 
 
 class ServiceDesk:

@@ -17,6 +17,7 @@ from service.platform.pages import (
     read_form,
     render,
 )
+from service.text.errors import danish_field_errors, danish_problem
 
 NOTICES = {"oprettet": "Brugeren er oprettet.", "deaktiveret": "Brugeren er deaktiveret.",
            "aktiveret": "Brugeren er aktiveret igen.",
@@ -56,9 +57,9 @@ async def create(request: web.Request) -> web.Response:
             values["username"], values["role"], password if isinstance(password, str) else "",
             values["consultant_id"] or None, principal)
     except Invalid as exc:
-        return await _page(request, 422, {e["field"]: e["message"] for e in exc.errors}, values)
+        return await _page(request, 422, danish_field_errors(exc.errors), values)
     except Conflict as exc:
-        return await _page(request, 409, {"username": exc.message}, values)
+        return await _page(request, 409, {"username": danish_problem(exc)}, values)
     raise web.HTTPSeeOther("/admin/users?besked=oprettet")
 
 
@@ -78,7 +79,7 @@ async def set_state(request: web.Request) -> web.Response:
     except NotFound:
         raise not_found(request, "Brugeren") from None
     except Conflict as exc:
-        return await _page(request, 409, message=exc.message)
+        return await _page(request, 409, message=danish_problem(exc))
     raise web.HTTPSeeOther("/admin/users?besked=" + ("deaktiveret" if disable else "aktiveret"))
 
 
@@ -93,7 +94,7 @@ async def set_password(request: web.Request) -> web.Response:
     except NotFound:
         raise not_found(request, "Brugeren") from None
     except Invalid as exc:
-        return await _page(request, 422, password_errors={user_id: exc.errors[0]["message"]})
+        return await _page(request, 422, password_errors={user_id: danish_problem(exc)})
     raise web.HTTPSeeOther("/admin/users?besked=adgangskode")
 
 

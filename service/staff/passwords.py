@@ -4,9 +4,12 @@ thread: the event loop keeps serving other requests meanwhile."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from service.text.errors import danish_error
 
 _HASHER = PasswordHasher()
 # Verified against when the username is unknown, so that an unknown user takes as long to
@@ -17,17 +20,25 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200
 
 
-def password_problem(password: str, username: str = "") -> str | None:
-    """Why a password may not be used (Danish), or None."""
+def password_check(password: str, username: str = "") -> tuple[str, str, dict[str, Any]] | None:
+    """Why a password may not be used: (English message, code, params), or None."""
     if len(password) < MIN_LENGTH:
-        return f"Adgangskoden skal være mindst {MIN_LENGTH} tegn."
+        return (f"must be at least {MIN_LENGTH} characters", "string_too_short",
+                {"min_length": MIN_LENGTH})
     if len(password) > MAX_LENGTH:
-        return f"Adgangskoden må højst være {MAX_LENGTH} tegn."
+        return (f"must be at most {MAX_LENGTH} characters", "string_too_long",
+                {"max_length": MAX_LENGTH})
     if username and password.strip().lower() == username.strip().lower():
-        return "Adgangskoden må ikke være det samme som brugernavnet."
+        return "must not be the username", "password_is_username", {}
     if "\x00" in password:
-        return "Adgangskoden indeholder et tegn, der ikke kan bruges."
+        return "must not contain the NUL character (U+0000)", "not_storable", {}
     return None
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a password may not be used (Danish, as the CLI's prompt says it), or None."""
+    check = password_check(password, username)
+    return None if check is None else danish_error("password", check[1], check[2])
 
 
 async def hash_password(password: str) -> str:

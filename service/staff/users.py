@@ -24,9 +24,9 @@ from service.platform.audit import record
 from service.platform.auth import ROLES, Principal
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import LoginFailure, StaffSession, StaffUser
-from service.platform.errors import Conflict, Invalid, NotFound
+from service.platform.errors import Conflict, FieldError, Invalid, NotFound, field_error
 from service.platform.sessions import StaffSessions, staff_principal
-from service.staff.passwords import hash_password, password_problem, verify_password
+from service.staff.passwords import hash_password, password_check, verify_password
 
 WINDOW = timedelta(minutes=15)
 USER_LIMIT = 5
@@ -81,25 +81,26 @@ class StaffUsers:
     # -- administration ---------------------------------------------------------------
 
     def _check(self, username: str, role: str, consultant_key: str | None
-               ) -> list[dict[str, str]]:
-        errors: list[dict[str, str]] = []
+               ) -> list[FieldError]:
+        errors: list[FieldError] = []
         if not USERNAME.match(username):
-            errors.append({"field": "username", "message": (
-                "Brugernavnet skal være 2-64 tegn: små bogstaver a-z, tal og . _ @ -, og "
-                "begynde med et bogstav eller tal.")})
+            errors.append(field_error("username", "must be 2-64 characters: lower-case a-z, "
+                                      "digits and . _ @ -, starting with a letter or digit",
+                                      "username_format"))
         if role not in ROLES:
-            errors.append({"field": "role", "message": "Vælg en rolle: " + ", ".join(ROLES)
-                           + "."})
+            errors.append(field_error("role", f"must be one of {', '.join(ROLES)}",
+                                      "not_one_of", {"allowed": ", ".join(ROLES)}))
         if role == "consultant":
             if not consultant_key:
-                errors.append({"field": "consultant_id", "message":
-                               "En konsulent skal knyttes til en konsulent fra konfigurationen."})
+                errors.append(field_error("consultant_id", "a consultant user needs a "
+                                          "configured consultant", "consultant_required"))
             elif self.config.consultant(consultant_key) is None:
-                errors.append({"field": "consultant_id", "message":
-                               f"Ukendt konsulent: {consultant_key}."})
+                errors.append(field_error("consultant_id", f"unknown consultant "
+                                          f"{consultant_key!r}", "unknown_consultant",
+                                          {"consultant_id": consultant_key}))
         elif consultant_key:
-            errors.append({"field": "consultant_id", "message":
-                           "Kun brugere med rollen konsulent knyttes til en konsulent."})
+            errors.append(field_error("consultant_id", "only a consultant user has a "
+                                      "consultant", "consultant_only"))
         return errors
 
     async def create(self, username: str, role: str, password: str,
@@ -109,9 +110,9 @@ class StaffUsers:
         username = normal_username(username)
         consultant_key = consultant_key or None
         errors = self._check(username, role, consultant_key)
-        problem = password_problem(password, username)
+        problem = password_check(password, username)
         if problem:
-            errors.append({"field": "password", "message": problem})
+            errors.append(field_error("password", *problem))
         if errors:
             raise Invalid(errors)
         password_hash = await hash_password(password)
@@ -120,7 +121,8 @@ class StaffUsers:
                 StaffUser.municipality_id == self.municipality_id,
                 StaffUser.username == username))).first()
             if taken is not None:
-                raise Conflict(f"Brugernavnet {username} findes allerede.")
+                raise Conflict(f"username {username!r} is taken", "username_taken",
+                               {"username": username})
             user = StaffUser(municipality_id=self.municipality_id, username=username,
                              password_hash=password_hash, role=role,
                              consultant_key=consultant_key, failed_logins=0)
@@ -153,7 +155,7 @@ class StaffUsers:
     async def _user(self, session: AsyncSession, user_id: int) -> StaffUser:
         user = await session.get(StaffUser, user_id)
         if user is None or user.municipality_id != self.municipality_id:
-            raise NotFound("Brugeren findes ikke.")
+            raise NotFound("no such user", "user_not_found")
         return user
 
     async def set_disabled(self, user_id: int, disabled: bool, principal: Principal
@@ -161,7 +163,7 @@ class StaffUsers:
         """Disable (every session ends at once) or enable a user. An admin cannot disable
         themself (someone must be left to undo it)."""
         if disabled and user_id == principal.key_id and principal.role == "admin":
-            raise Conflict("Du kan ikke deaktivere dig selv.")
+            raise Conflict("you cannot disable yourself", "cannot_disable_self")
         async with self.db.write() as session:
             user = await self._user(session, user_id)
             user.disabled_at = self.clock.utcnow() if disabled else None
@@ -178,9 +180,9 @@ class StaffUsers:
         """A new password; ends the user's sessions and lifts a lockout."""
         async with self.db.read() as session:
             username = (await self._user(session, user_id)).username
-        problem = password_problem(password, username)
+        problem = password_check(password, username)
         if problem:
-            raise Invalid.field("password", problem)
+            raise Invalid.field("password", *problem)
         password_hash = await hash_password(password)
         async with self.db.write() as session:
             user = await self._user(session, user_id)

@@ -190,7 +190,7 @@ async def test_owner_and_closing_forms(staff_on_both: Staff) -> None:
     tomorrow = (today_local() + timedelta(days=1)).isoformat()
     response, page = await mine.post("/cases/k-100/close", {"outcome": "recovered",
                                                             "on": tomorrow})
-    assert response.status == 422 and "kan ikke ligge i fremtiden" in _text(page)
+    assert response.status == 422 and "må ikke ligge i fremtiden" in _text(page)
     response, page = await mine.post("/cases/k-100/close", {
         "outcome": "recovered", "on": today_local().isoformat(), "note": "Raskmeldt fuldt"})
     assert response.status == 200 and "Sagen er lukket" in page

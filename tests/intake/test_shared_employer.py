@@ -77,7 +77,7 @@ async def test_a_consultant_cannot_redirect_another_consultants_employer_mail(
         status, answer = await _patch(api, "mine", {"employer": {field: value}}, "consultant")
         assert status == 422, (field, answer)
         assert answer["errors"] == [{"field": f"employer.{field}", "message": answer[
-            "errors"][0]["message"]}], answer
+            "errors"][0]["message"], "code": "shared_employer"}], answer
         assert "consultant" in answer["errors"][0]["message"]
     # Her other case moved onto that CVR with a new contact: refused alike.
     status, answer = await _patch(api, "elsewhere", {"employer": {

@@ -39,6 +39,25 @@ async def test_invalid_is_422_with_field_errors(sqlite_api: Api) -> None:
     assert "pending" in error["errors"][0]["message"]
 
 
+async def test_errors_carry_a_stable_code(sqlite_api: Api) -> None:
+    """Beside the English words (which may change) each error says its code (which does not);
+    the params stay inside (the message says them)."""
+    resp = await sqlite_api.client.get("/api/cases/nope", headers=sqlite_api.auth("intake"))
+    assert (await error_of(resp, 404))["code"] == "case_not_found"
+    resp = await sqlite_api.client.get("/api/outbox?status=nope&limt=3",
+                                       headers=sqlite_api.auth("intake"))
+    error = await error_of(resp, 422)
+    assert error["code"] == "invalid"
+    assert [(e["field"], e["code"]) for e in error["errors"]] == [("limt", "unknown_parameter")]
+    resp = await sqlite_api.client.post("/api/cases", json={"case_id": "k 1"},
+                                        headers=sqlite_api.auth("intake"))
+    error = await error_of(resp, 422)
+    assert {(e["field"], e["code"]) for e in error["errors"]} == {
+        ("case_id", "string_pattern_mismatch"), ("first_absence_day", "missing"),
+        ("employment", "missing")}
+    assert all(set(e) == {"field", "message", "code"} for e in error["errors"])
+
+
 async def test_conflict_is_409(sqlite_api: Api) -> None:
     app = sqlite_api.client.app
     outbox = Outbox(app[CLOCK], NoJobs(), app[CONFIG].municipality.id, "demo.example")

@@ -280,7 +280,8 @@ def test_input_errors_name_the_field(change: dict[str, Any], field: str, words: 
 @pytest.mark.parametrize("missing", ["case_id", "first_absence_day", "employment"])
 def test_missing_required_field(missing: str) -> None:
     body = {k: v for k, v in BASE.items() if k != missing}
-    assert _errors(body) == [{"field": missing, "message": "is required"}]
+    assert _errors(body) == [{"field": missing, "message": "is required", "code": "missing",
+                             "params": {}}]
 
 
 def test_unknown_fields_ignored_and_employer_optional_when_not_employed() -> None:
