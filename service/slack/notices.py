@@ -67,6 +67,9 @@ def slack_reasons(reasons: list[Any]) -> list[str]:
 
 
 class SlackNotices:
+    """Implements `service.meetings.notifications.ConsultantNotices` and
+    `service.intake.service.OwnerListener` (wired in `service.wiring`)."""
+
     def __init__(self, config: MunicipalityConfig, clock: Clock, outbox: Outbox,
                  people: SlackPeople, intake_channel: str | None,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -131,6 +134,14 @@ class SlackNotices:
             closed=closed, note=note)
 
     # -- sending -------------------------------------------------------------------------------
+
+    async def tell_owner(self, session: AsyncSession, kind: str, case: Case,
+                         meeting: Meeting | None = None, *, note: str = "",
+                         once: str | None = None) -> bool:
+        """`service.meetings.notifications.ConsultantNotices`: a direct message to the case's
+        owner (`once`: a key that never makes a second message)."""
+        return await self.to_owner(session, kind, case, meeting, note=note,
+                                   message_id=self.once(once) if once else None)
 
     async def to_owner(self, session: AsyncSession, kind: str, case: Case,
                        meeting: Meeting | None = None, *, note: str = "",
@@ -310,20 +321,6 @@ class SlackNotices:
     def once(self, key: str) -> str:
         """A deterministic message id: the same key never makes a second message."""
         return f"<slack-{key}@{self.outbox.domain}>"
-
-    # -- events from the outbox -----------------------------------------------------------
-
-    async def delivery_failed(self, session: AsyncSession, row: OutboxMessage) -> None:
-        """The outbox gave up on a message: a mail to the employer or the citizen means the
-        consultant must call (told once per failed mail)."""
-        kind = {"employer": "employer_mail_failed", "citizen": "citizen_mail_failed"}.get(
-            row.kind.partition("_")[0])
-        if row.channel != "email" or kind is None or row.case_id is None:
-            return
-        case = await session.get(Case, row.case_id)
-        if case is None or case.closed_on is not None:
-            return
-        await self.to_owner(session, kind, case, message_id=self.once(f"{kind}-{row.id}"))
 
 
 def _subject(text: str) -> str:
