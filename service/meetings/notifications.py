@@ -45,26 +45,27 @@ def _slot_text(slot: dict[str, Any]) -> str:
 class ConsultantNotices(Protocol):
     """Messages to consultants about their cases (in the app: Slack's direct messages and the
     intake channel, `service.slack.notices.SlackNotices`), each put in the outbox in the
-    caller's transaction. The meetings hand over the case and meeting rows; what a message
-    shows of them is the channel's to choose within the privacy rule (the case reference,
-    dates, the meeting's time and place — never CPR, the citizen's name or health data)."""
+    caller's transaction (`session`). The meetings say only which kind of message, about which
+    case and meeting (their ids) and, at most, a line of plain words — never CPR, the
+    citizen's name or health data; what the message shows of the case (its reference, dates,
+    the meeting's time and place) is the channel's to choose within that rule."""
 
-    async def tell_owner(self, session: AsyncSession, kind: str, case: Case,
-                         meeting: Meeting | None = None, *, note: str = "",
+    async def tell_owner(self, session: AsyncSession, kind: str, case_id: int,
+                         meeting_id: int | None = None, *, note: str = "",
                          once: str | None = None) -> bool:
         """A message of `kind` to the case's owner (`note`: a line of plain words); with
         `once`, a key no second message is sent for. False when nothing was sent (the owner
         cannot be reached this way, or it was sent before)."""
         ...
 
-    async def meeting_changed(self, session: AsyncSession, meeting: Meeting) -> None:
+    async def meeting_changed(self, session: AsyncSession, case_id: int, meeting_id: int
+                              ) -> None:
         """The case's meeting is new or moved: the owner's earlier messages show its time."""
         ...
 
-    async def assigned(self, session: AsyncSession, cases: list[Case],
-                       proposals: list[Meeting]) -> None:
-        """Planning gave these cases their first owner (`proposals`: the meetings it proposed
-        in the same run)."""
+    async def assigned(self, session: AsyncSession, proposals: dict[int, int | None]) -> None:
+        """Planning gave these cases their first owner: case id -> the meeting it proposed
+        in the same run (None: none)."""
         ...
 
 
@@ -228,7 +229,7 @@ class MeetingNotifier:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
         citizen gets the time by letter/email."""
         if self.consultants is not None:  # the owner's messages show the new time
-            await self.consultants.meeting_changed(session, meeting)
+            await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
             await self._to_citizen(session, meeting, "citizen_meeting", context)
@@ -350,7 +351,8 @@ class MeetingNotifier:
         """Planning gave these cases their first owner (`proposals`: the meetings it
         proposed in the same run)."""
         if self.consultants is not None and cases:
-            await self.consultants.assigned(session, cases, proposals)
+            meetings = {m.case_id: m.id for m in proposals}
+            await self.consultants.assigned(session, {c.id: meetings.get(c.id) for c in cases})
 
     async def delivery_failed(self, session: AsyncSession, row: OutboxMessage) -> None:
         """The outbox gave up on a message (its `on_failed`): a mail to the employer or the
@@ -363,12 +365,12 @@ class MeetingNotifier:
         case = await session.get(Case, row.case_id)
         if case is None or case.closed_on is not None:
             return
-        await self.consultants.tell_owner(session, kind, case, once=f"{kind}-{row.id}")
+        await self.consultants.tell_owner(session, kind, case.id, once=f"{kind}-{row.id}")
 
     async def _tell_consultant(self, session: AsyncSession, meeting: Meeting, kind: str,
                                note: str = "", once: str | None = None) -> None:
         """A message to the case's owner about the meeting (when consultants can be told)."""
         if self.consultants is None:
             return
-        await self.consultants.tell_owner(session, kind, meeting.case, meeting, note=note,
-                                          once=once)
+        await self.consultants.tell_owner(session, kind, meeting.case_id, meeting.id,
+                                          note=note, once=once)

@@ -30,7 +30,7 @@ def read_mail(ctx: SimContext, messages: list[OutboundMessage]) -> None:
         if message.kind in ANSWERING_KINDS:
             match = LINK.search(message.text)
             if match is not None:
-                ctx.bridge.env.process(answer(ctx, match.group(1), message.outbox_id))
+                ctx.bridge.env.process(answer(ctx, match.group(1), message.kind))
 
 
 async def _offered(ctx: SimContext, meeting_id: int) -> tuple[str, list[str]] | None:
@@ -67,13 +67,16 @@ def _answer_moment(ctx: SimContext, rng: Any) -> datetime:
     return moment if moment > now else now + timedelta(minutes=rng.randint(20, 120))
 
 
-def answer(ctx: SimContext, token: str, outbox_id: int) -> Generator[Any, Any, None]:
+def answer(ctx: SimContext, token: str, kind: str) -> Generator[Any, Any, None]:
     world, sim = ctx.world, ctx.sim
     try:
         meeting_id = world.links.verify(token).meeting_id
     except (LinkInvalid, LinkExpired):
         return
-    rng = ctx.rng("answer", meeting_id, outbox_id)
+    # The draws are the meeting's and the mail's (an invitation, a reminder: each sent once
+    # per meeting), never the outbox row's id, which any other message (a notice to a
+    # consultant in Slack) would shift.
+    rng = ctx.rng("answer", meeting_id, kind)
     yield ctx.bridge.wait_until(_answer_moment(ctx, rng))
     draw = rng.random()
     if draw < sim.employer_silent_share:

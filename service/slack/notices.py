@@ -135,11 +135,15 @@ class SlackNotices:
 
     # -- sending -------------------------------------------------------------------------------
 
-    async def tell_owner(self, session: AsyncSession, kind: str, case: Case,
-                         meeting: Meeting | None = None, *, note: str = "",
+    async def tell_owner(self, session: AsyncSession, kind: str, case_id: int,
+                         meeting_id: int | None = None, *, note: str = "",
                          once: str | None = None) -> bool:
-        """`service.meetings.notifications.ConsultantNotices`: a direct message to the case's
-        owner (`once`: a key that never makes a second message)."""
+        """`ConsultantNotices`: a direct message to the case's owner (`once`: a key that
+        never makes a second message)."""
+        case = await session.get(Case, case_id)
+        if case is None:
+            return False
+        meeting = await session.get(Meeting, meeting_id) if meeting_id is not None else None
         return await self.to_owner(session, kind, case, meeting, note=note,
                                    message_id=self.once(once) if once else None)
 
@@ -185,13 +189,17 @@ class SlackNotices:
             deadline=danish_date(case.first_meeting_deadline), changed_by=changed_by,
             change_reason=change_reason)
 
-    async def assigned(self, session: AsyncSession, cases: list[Case],
-                       proposals: list[Meeting]) -> None:
-        """Planning gave these cases their owner: a DM to each owner (with the proposed
-        meeting) and a post in the intake channel with the reasons."""
-        meetings = {m.case_id: m for m in proposals}
-        for case in cases:
-            await self.to_owner(session, "case_assigned", case, meetings.get(case.id))
+    async def assigned(self, session: AsyncSession, proposals: dict[int, int | None]) -> None:
+        """`ConsultantNotices`: planning gave these cases (case id -> the meeting it proposed)
+        their owner: a DM to each owner (with the proposed meeting) and a post in the intake
+        channel with the reasons."""
+        for case_id, meeting_id in proposals.items():
+            case = await session.get(Case, case_id)
+            if case is None:
+                continue
+            meeting = await session.get(Meeting, meeting_id) if meeting_id is not None \
+                else None
+            await self.to_owner(session, "case_assigned", case, meeting)
             if self.intake_channel:
                 text, body = blocks.assignment_message(self.assignment(case))
                 self.outbox.enqueue(session, Message(
@@ -224,9 +232,13 @@ class SlackNotices:
                 told.add(row.recipient)
         await self.to_owner(session, "case_assigned", case, await self._meeting(session, case))
 
-    async def meeting_changed(self, session: AsyncSession, meeting: Meeting) -> None:
-        """The case's meeting is new or moved: the owner's messages show its time."""
-        await self.refresh(session, meeting.case, meeting)
+    async def meeting_changed(self, session: AsyncSession, case_id: int, meeting_id: int
+                              ) -> None:
+        """`ConsultantNotices`: the case's meeting is new or moved: the owner's messages show
+        its time."""
+        case = await session.get(Case, case_id)
+        if case is not None:
+            await self.refresh(session, case, await session.get(Meeting, meeting_id))
 
     async def refresh(self, session: AsyncSession, case: Case, meeting: Meeting | None = None
                       ) -> int:
