@@ -6,6 +6,7 @@
   imports it back, through any of their modules, is one room's rules leaking into another's;
 - the Slack channel (service/slack) is one more caller of the areas: only the composition
   (service/app.py, service/wiring) imports it;
+- one builder of the service graph (service/wiring), for the web app and the simulation;
 - bots/, rules/ and optimizer/ import nothing from service/;
 - nothing outside service/clock.py reads the wall clock (datetime.now/utcnow/today,
   date.today, time.time);
@@ -283,6 +284,24 @@ def test_only_the_composition_imports_the_slack_channel() -> None:
              for i in module.imports
              if not i.type_checking and _area(i.target) == "slack"]
     assert not wrong, "\n".join(wrong)
+
+
+# The use cases and their collaborators the composition wires together (a sample of them).
+WIRED = {"IntakeService", "MeetingNotifier", "MeetingsFollowOwner", "Planner", "OutboxDeliverer",
+         "Reminders", "ConsultantReminders", "MeetingAnswers", "CaseClosing", "CaseOutcomes",
+         "SlackNotices", "SlackHome", "ServiceDesk", "KpiService"}
+
+
+def test_one_builder_of_the_service_graph() -> None:
+    """The web app and the simulation get their services from one builder (service/wiring):
+    a second composition drifts (the simulation's owner changes once told Slack nothing)."""
+    elsewhere = [f"{module.where(node.lineno)} builds {node.func.id}"
+                 for module in project().values()
+                 if module.name.startswith("service.") and not _in_composition(module.name)
+                 for node in ast.walk(module.tree)
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                 and node.func.id in WIRED]
+    assert not elsewhere, "\n".join(elsewhere)
 
 
 def test_bots_rules_and_optimizer_import_nothing_from_service() -> None:
