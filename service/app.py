@@ -11,30 +11,19 @@ from aiohttp import web
 from bots.delivery import ChannelSender
 from bots.email.channel import EmailChannel, SenderIdentity
 from bots.email.dev_sink import DevSmtp
-from bots.email.render import EmailRenderer
 from bots.email.sender import SmtpSettings
-from bots.slack.channel import SlackChannel, make_client
+from bots.slack.channel import make_client
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import build_app
-from rules.engine import RulesEngine
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox, slack_page
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
 from service.followup import pages as followup_pages
-from service.followup.calendar_feed import CalendarFeeds
-from service.followup.closing import CaseClosing
-from service.followup.my_work import ConsultantWork
-from service.followup.outcomes import CaseOutcomes
-from service.followup.tasks import TaskService
 from service.intake import api as cases_api
 from service.intake import import_page
 from service.intake import pages as intake_pages
-from service.intake.case_reads import CaseReads
-from service.intake.csv_import import CsvImport
-from service.intake.service import IntakeService
-from service.jobs.catalog import declare_jobs
 from service.jobs.runner import InProcessRunner
 from service.keys import (
     ANSWERS,
@@ -75,50 +64,27 @@ from service.keys import (
 )
 from service.kpis import api as kpis_api
 from service.kpis import pages as kpi_pages
-from service.kpis.figures import KpiService
 from service.meetings import api as meetings_api
 from service.meetings import pages as employer_pages
-from service.meetings.answers import MeetingAnswers
-from service.meetings.links import MeetingLinks
-from service.meetings.notifications import MeetingNotifier
-from service.meetings.owner_change import MeetingsFollowOwner
-from service.meetings.reminders import Reminders
-from service.meetings.staff import StaffMeetings
-from service.meetings.unanswered import UnansweredInvitations
 from service.outbox import api as outbox_api
 from service.outbox import pages as outbox_pages
-from service.outbox.deliverer import OutboxDeliverer
-from service.outbox.service import OutboxService
-from service.outbox.store import Outbox
 from service.planning import api as planning_api
 from service.planning.consultants import sync_consultants
-from service.planning.service import Planner
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform import health, home, openapi
-from service.platform.audit import ReadAudit
-from service.platform.auth import Authenticator
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.http import MAX_JSON_BODY, MAX_REQUEST_LINE, error_middleware
-from service.platform.jobqueue import PUBLISH_SLACK_HOME
 from service.platform.logs import install_bad_request_filter
 from service.platform.pages import Pages, page_errors
 from service.platform.pages import add_routes as add_page_routes
 from service.platform.security import FailureLimiter, harden_response, limit_failures
-from service.platform.sessions import StaffSessions
 from service.slack import api as slack_api
-from service.slack.desk import ServiceDesk
-from service.slack.home import SlackHome
-from service.slack.notices import SlackNotices
-from service.slack.people import SlackPeople
-from service.slack.posts import EmailInstead, PostLog
-from service.slack.reminders import ConsultantReminders
 from service.slack.settings import SlackSettings, workspace_users
 from service.staff import admin as staff_admin
 from service.staff import login as staff_login
-from service.staff.users import StaffUsers
-from service.text.danish import FILTERS, GLOBALS
+from service.wiring.services import build_services
 
 log = logging.getLogger("fasthold")
 
@@ -173,63 +139,35 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             log.info("demo Slack Web API on %s; messages at /demo/slack", fake_slack.base_url)
         app[SLACK_SETTINGS] = slack
         jobs = InProcessRunner(clock, [municipality], frozenset(config.planning.closed_dates))
-        domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
-        outbox = Outbox(clock, jobs, municipality, domain)
-        links = MeetingLinks(secrets.secret_key, municipality, clock)
-        people = SlackPeople(config)
-        notices = SlackNotices(
-            config, clock, outbox, people, slack.intake_channel,
-            on_change=(lambda: jobs.request(PUBLISH_SLACK_HOME, municipality, "change"))
-            if slack.sending else None)
-        notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
-                                   notices)
-        reads = ReadAudit(db, clock)
-        intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
-                               reads, cipher, owner_listener=notices,
-                               owner_meetings=MeetingsFollowOwner(config, clock, notifier))
-        await intake.check_data_keys()
         own_solver = solver is None
-        planner = Planner(db, config, clock, solver or ProcessPoolSolver(), notifier)
-        senders = _senders(secrets, config, dev_smtp)
-        if slack.bot_token:
-            # No network call here: the client connects when the first message is sent.
-            senders["slack"] = SlackChannel(make_client(slack.bot_token, slack.api_url),
-                                            PostLog(db, municipality),
-                                            EmailInstead(db, config, outbox), clock.utcnow)
-        else:
-            log.warning("no Slack bot token (FASTHOLD_SLACK_BOT_TOKEN): Slack messages stay "
-                        "in the outbox until one is set")
-        deliverer = OutboxDeliverer(db, clock, municipality, senders,
-                                    on_failed=notices.delivery_failed)
-        reminders = Reminders(db, config, clock, notifier,
-                              ConsultantReminders(db, config, notices))
-        slack_home = SlackHome(db, config, clock, outbox, people, notices)
-        answers = MeetingAnswers(db, clock, notifier, intake, jobs)
-        jobs.declare(declare_jobs(config, planner, deliverer, reminders,
-                                  slack_home if slack.sending else None))
-        app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, links, notifier
-        app[AUTH], app[READ_AUDIT] = Authenticator(db.read, clock), reads
-        app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = intake, planner, deliverer, \
-            reminders
-        app[ANSWERS] = answers
-        app[STAFF_MEETINGS] = StaffMeetings(db, municipality, answers, intake)
-        app[OUTBOX_SERVICE] = OutboxService(db, clock, jobs, municipality)
-        app[TASKS] = TaskService(db, clock, municipality)
-        app[CASE_CLOSING] = CaseClosing(db, clock, notifier, intake, jobs)
-        app[KPIS] = KpiService(db, config, clock)
-        app[MY_WORK] = ConsultantWork(db, config, clock, reads)
-        app[CALENDAR_FEEDS] = CalendarFeeds(db, config, clock, notifier)
-        app[UNANSWERED] = UnansweredInvitations(db, config, clock)
-        sessions = StaffSessions(db, clock, municipality)
-        app[STAFF_SESSIONS] = sessions
-        app[STAFF_USERS] = StaffUsers(db, config, clock, sessions)
-        app[CASE_READS] = CaseReads(db, reads, clock, municipality)
-        app[CSV_IMPORT] = CsvImport(intake, app[CASE_READS])
-        app[OUTCOMES] = CaseOutcomes(db, clock, intake, jobs)
-        app[SLACK_HOME] = slack_home
-        app[SLACK_DESK] = desk = ServiceDesk(
-            db, config, clock, people, notices, slack_home, app[OUTCOMES], app[CASE_CLOSING],
-            intake, reads, jobs)
+        services = build_services(
+            config, db, clock, jobs, cipher=cipher, secret_key=secrets.secret_key,
+            solver=solver or ProcessPoolSolver(), senders=_senders(secrets, config, dev_smtp),
+            slack=slack)
+        await services.intake.check_data_keys()
+        jobs.declare(services.job_specs())
+        reads, planner, desk = services.reads, services.planner, services.desk
+        app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, services.links, \
+            services.notifier
+        app[AUTH], app[READ_AUDIT] = services.auth, reads
+        app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = services.intake, planner, \
+            services.deliverer, services.reminders
+        app[ANSWERS] = services.answers
+        app[STAFF_MEETINGS] = services.staff_meetings
+        app[OUTBOX_SERVICE] = services.outbox_service
+        app[TASKS] = services.tasks
+        app[CASE_CLOSING] = services.closing
+        app[KPIS] = services.kpis
+        app[MY_WORK] = services.my_work
+        app[CALENDAR_FEEDS] = services.calendar_feeds
+        app[UNANSWERED] = services.unanswered
+        app[STAFF_SESSIONS] = services.sessions
+        app[STAFF_USERS] = services.staff_users
+        app[CASE_READS] = services.case_reads
+        app[CSV_IMPORT] = services.csv_import
+        app[OUTCOMES] = services.outcomes
+        app[SLACK_HOME] = services.slack_home
+        app[SLACK_DESK] = desk
         if slack.signing_secret and slack.bot_token:
             # /slack/events verifies the signature with the signing secret (service/slack/api)
             app[SLACK_BOLT] = build_app(desk, make_client(slack.bot_token, slack.api_url))

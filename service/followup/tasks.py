@@ -1,50 +1,21 @@
 """Consultants' tasks: what the service asks a person to do (call an employer without an
-email address, look at an employer's wishes for other times, note a decline, …)."""
+email address, look at an employer's wishes for other times, note a decline, …), listed and
+marked done by people. The meetings write them (`service.meetings.tasks`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from service.clock import Clock
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import Case, Consultant, ConsultantTask, Meeting
+from service.platform.db.models import Case, Consultant, ConsultantTask
 from service.platform.errors import Forbidden, Invalid, NotFound
 
 STATES = ("open", "done", "all")
-# Tasks about the case's current meeting (its time, its invitation): done by themselves when
-# that meeting is cancelled or moved (a case has one active meeting at a time). Tasks about
-# what happened (the employer cancelled, asked for other times, declined) stay.
-ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing")
-
-
-def add_task(session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
-    """A task for the meeting's consultant about its case, in the caller's transaction."""
-    session.add(ConsultantTask(municipality_id=meeting.municipality_id,
-                               consultant_id=meeting.consultant_id, case_id=meeting.case_id,
-                               kind=kind, text=text))
-
-
-async def add_task_once(session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
-    """A task that re-planning must not repeat while the same one is still open."""
-    open_task = (await session.execute(select(ConsultantTask.id).where(
-        ConsultantTask.case_id == meeting.case_id, ConsultantTask.kind == kind,
-        ConsultantTask.done_at.is_(None)).limit(1))).first()
-    if open_task is None:
-        add_task(session, meeting, kind, text)
-
-
-async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...],
-                      done_at: datetime) -> None:
-    """The case's open tasks of these kinds are done: what they asked for has happened."""
-    await session.execute(update(ConsultantTask).where(
-        ConsultantTask.case_id == case_id, ConsultantTask.kind.in_(kinds),
-        ConsultantTask.done_at.is_(None)).values(done_at=done_at))
 
 
 def task_out(task: ConsultantTask, consultant: str, case: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ run left half-done, and either runner â€” in-process or a PostgreSQL job queue â
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from service.config import MunicipalityConfig
 from service.jobs.runner import JobSpec
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from service.meetings.reminders import Reminders
     from service.outbox.deliverer import OutboxDeliverer
     from service.planning.service import Planner
-    from service.slack.home import SlackHome
 
 # A burst of intakes (a CSV import, a benefits office's batch) becomes one planning run.
 PLAN_SETTLE_SECONDS = 0.05
@@ -30,12 +29,19 @@ SLACK_HOME_EVERY = timedelta(minutes=2)
 PLAN_STOP_GRACE_SECONDS = 30
 
 
+class HomePublisher(Protocol):
+    """Publishes the consultants' home views whose content changed (Slack's Home tab);
+    returns how many were published."""
+
+    async def publish_changed(self) -> int: ...
+
+
 def _trigger(reasons: tuple[str, ...]) -> str:
     return ",".join(sorted(set(reasons)))[:32] or "change"
 
 
 def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
-                 reminders: Reminders, slack_home: SlackHome | None = None) -> list[JobSpec]:
+                 reminders: Reminders, slack_home: HomePublisher | None = None) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:

@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
-from service.followup.tasks import add_task
 from service.intake.service import IntakeService
 from service.meetings.booking import book, cancel, offered_slots
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import can_change
+from service.meetings.tasks import add_task
 from service.platform.auth import system_principal
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.followup.tasks import ABOUT_THE_MEETING, close_tasks
+from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
 from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")

@@ -10,13 +10,17 @@ changes it carries the .ics (`payload["ics"]`, with `payload["ics_method"]` REQU
 the confirmation (REQUEST), a cancellation or a move of a confirmed meeting (CANCEL), and a
 confirmation at a new time (REQUEST again, same UID, higher SEQUENCE). How UID and SEQUENCE
 are derived: `calendar_uid` and `calendar_sequence`.
+
+Consultants: what needs a person becomes a task, and a message to the case's owner through
+`ConsultantNotices` — an interface this area owns; the composition gives it Slack's notices
+(`service.slack` is a channel that calls the areas, never the other way round).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,12 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.tasks import add_task, add_task_once, close_tasks
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import MeetingLinks, link_expiry
+from service.meetings.tasks import add_task, add_task_once, close_tasks
 from service.outbox.store import Message, Outbox, dedupe_key
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
-from service.slack.notices import SlackNotices
 from service.text.danish import danish_date, danish_slot, short_date
 
 log = logging.getLogger("fasthold.meetings")
@@ -39,19 +42,46 @@ def _slot_text(slot: dict[str, Any]) -> str:
     return danish_slot(datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"]))
 
 
+class ConsultantNotices(Protocol):
+    """Messages to consultants about their cases (in the app: Slack's direct messages and the
+    intake channel, `service.slack.notices.SlackNotices`), each put in the outbox in the
+    caller's transaction (`session`). The meetings say only which kind of message, about which
+    case and meeting (their ids) and, at most, a line of plain words — never CPR, the
+    citizen's name or health data; what the message shows of the case (its reference, dates,
+    the meeting's time and place) is the channel's to choose within that rule."""
+
+    async def tell_owner(self, session: AsyncSession, kind: str, case_id: int,
+                         meeting_id: int | None = None, *, note: str = "",
+                         once: str | None = None) -> bool:
+        """A message of `kind` to the case's owner (`note`: a line of plain words); with
+        `once`, a key no second message is sent for. False when nothing was sent (the owner
+        cannot be reached this way, or it was sent before)."""
+        ...
+
+    async def meeting_changed(self, session: AsyncSession, case_id: int, meeting_id: int
+                              ) -> None:
+        """The case's meeting is new or moved: the owner's earlier messages show its time."""
+        ...
+
+    async def assigned(self, session: AsyncSession, proposals: dict[int, int | None]) -> None:
+        """Planning gave these cases their first owner: case id -> the meeting it proposed
+        in the same run (None: none)."""
+        ...
+
+
 # Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
 SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
 
 
 class MeetingNotifier:
     """Tells employers and citizens about one municipality's meetings, and the consultant
-    (as a task, and in Slack when `slack` is given) what needs a person."""
+    (as a task, and through `consultants` when given) what needs a person."""
 
     def __init__(self, config: MunicipalityConfig, clock: Clock, links: MeetingLinks,
-                 outbox: Outbox, renderer: EmailRenderer, slack: SlackNotices | None = None
-                 ) -> None:
+                 outbox: Outbox, renderer: EmailRenderer,
+                 consultants: ConsultantNotices | None = None) -> None:
         self.config = config
-        self.slack = slack
+        self.consultants = consultants
         self.clock = clock
         self.links = links
         self.outbox = outbox
@@ -198,8 +228,8 @@ class MeetingNotifier:
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
         citizen gets the time by letter/email."""
-        if self.slack is not None:  # the owner's Slack messages show the new time
-            await self.slack.meeting_changed(session, meeting)
+        if self.consultants is not None:  # the owner's messages show the new time
+            await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
             await self._to_citizen(session, meeting, "citizen_meeting", context)
@@ -320,13 +350,27 @@ class MeetingNotifier:
                        proposals: list[Meeting]) -> None:
         """Planning gave these cases their first owner (`proposals`: the meetings it
         proposed in the same run)."""
-        if self.slack is not None and cases:
-            await self.slack.assigned(session, cases, proposals)
+        if self.consultants is not None and cases:
+            meetings = {m.case_id: m.id for m in proposals}
+            await self.consultants.assigned(session, {c.id: meetings.get(c.id) for c in cases})
+
+    async def delivery_failed(self, session: AsyncSession, row: OutboxMessage) -> None:
+        """The outbox gave up on a message (its `on_failed`): a mail to the employer or the
+        citizen about an open case means the owner must call — told once per failed mail."""
+        kind = {"employer": "employer_mail_failed", "citizen": "citizen_mail_failed"}.get(
+            row.kind.partition("_")[0])
+        if self.consultants is None or row.channel != "email" or kind is None \
+                or row.case_id is None:
+            return
+        case = await session.get(Case, row.case_id)
+        if case is None or case.closed_on is not None:
+            return
+        await self.consultants.tell_owner(session, kind, case.id, once=f"{kind}-{row.id}")
 
     async def _tell_consultant(self, session: AsyncSession, meeting: Meeting, kind: str,
                                note: str = "", once: str | None = None) -> None:
-        """A Slack message to the case's owner about the meeting (with Slack configured)."""
-        if self.slack is None:
+        """A message to the case's owner about the meeting (when consultants can be told)."""
+        if self.consultants is None:
             return
-        await self.slack.to_owner(session, kind, meeting.case, meeting, note=note,
-                                  message_id=self.slack.once(once) if once else None)
+        await self.consultants.tell_owner(session, kind, meeting.case_id, meeting.id,
+                                          note=note, once=once)

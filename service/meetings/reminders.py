@@ -1,5 +1,6 @@
 """Reminders to employers: no answer after N working days, and the day before a confirmed
-meeting; and, with Slack, to consultants (`service.slack.reminders`). Run as the
+meeting; and to consultants (`ConsultantReminderScan`: in the app, Slack's
+`service.slack.reminders`, wired by the composition). Run as the
 `send_reminders` job: each is sent once (the outbox remembers what was sent), so a rerun
 never sends one twice."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -16,7 +18,6 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import UnansweredRule, meeting_tomorrow
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from service.slack.reminders import ConsultantReminders
 from service.text.danish import danish_slot
 
 log = logging.getLogger("fasthold.reminders")
@@ -24,9 +25,15 @@ log = logging.getLogger("fasthold.reminders")
 DAYTIME = (7, 18)  # reminders go out in the daytime (local time), not at night
 
 
+class ConsultantReminderScan(Protocol):
+    """The consultants' reminders due on a day, each sent once; returns how many were sent."""
+
+    async def send_due(self, today: date) -> int: ...
+
+
 class Reminders:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
-                 notifier: MeetingNotifier, consultants: ConsultantReminders | None = None
+                 notifier: MeetingNotifier, consultants: ConsultantReminderScan | None = None
                  ) -> None:
         self.db = db
         self.consultants = consultants

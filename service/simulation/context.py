@@ -42,8 +42,6 @@ class SimContext:
     counters: dict[str, int] = field(default_factory=dict)
     done: set[tuple[str, int]] = field(default_factory=set)  # one-off actions taken
     closed_refs: set[str] = field(default_factory=set)
-    # (meeting id, message kind) → how many such mails its employer has read so far.
-    mails_read: dict[tuple[int, str], int] = field(default_factory=dict)
     # Month → (consultants in the new role, their mean open target cases) at month end.
     staffing: dict[date, tuple[int, float | None]] = field(default_factory=dict)
 
@@ -55,14 +53,6 @@ class SimContext:
         """A random stream of its own for each decision, so that one decision never shifts
         another's draws (and the same seed gives the same run)."""
         return random.Random(":".join([str(self.seed), *map(str, parts)]))
-
-    def mail_number(self, meeting_id: int, kind: str) -> int:
-        """The how-manieth mail of this kind about this meeting its employer reads (1, 2, …):
-        with the meeting, what keys the employer's draws — never an outbox id, which any other
-        message queued meanwhile (a Slack reminder, say) would shift."""
-        number = self.mails_read.get((meeting_id, kind), 0) + 1
-        self.mails_read[(meeting_id, kind)] = number
-        return number
 
     def count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1

@@ -74,7 +74,10 @@ def answer(ctx: SimContext, token: str, kind: str) -> Generator[Any, Any, None]:
         meeting_id = world.links.verify(token).meeting_id
     except (LinkInvalid, LinkExpired):
         return
-    rng = ctx.rng("answer", meeting_id, kind, ctx.mail_number(meeting_id, kind))
+    # The draws are the meeting's and the mail's (an invitation, a reminder: each sent once
+    # per meeting), never the outbox row's id, which any other message (a notice to a
+    # consultant in Slack) would shift.
+    rng = ctx.rng("answer", meeting_id, kind)
     yield ctx.bridge.wait_until(_answer_moment(ctx, rng))
     draw = rng.random()
     if draw < sim.employer_silent_share:

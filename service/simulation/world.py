@@ -1,4 +1,5 @@
-"""The service's real use cases, composed as `service.app` composes them, on a virtual clock.
+"""The service's real use cases, built by the app's builder (`service.wiring`), on a virtual
+clock.
 
 Differences from the web app, each for the simulation's sake: the clock is a `SettableClock`;
 the jobs are declared from the same catalog but run when the simulation says (requests are
@@ -15,27 +16,10 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from bots.email.render import EmailRenderer
-from rules.engine import RulesEngine
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.followup.closing import CaseClosing
-from service.followup.outcomes import CaseOutcomes
-from service.intake.service import IntakeService
-from service.jobs.catalog import declare_jobs
 from service.jobs.runner import InProcessRunner
-from service.kpis.figures import KpiService
-from service.meetings.answers import MeetingAnswers
-from service.meetings.links import MeetingLinks
-from service.meetings.notifications import MeetingNotifier
-from service.meetings.owner_change import MeetingsFollowOwner
-from service.meetings.reminders import Reminders
-from service.meetings.staff import StaffMeetings
-from service.outbox.deliverer import OutboxDeliverer
-from service.outbox.store import Outbox
 from service.planning.consultants import sync_consultants
-from service.planning.service import Planner
-from service.platform.audit import ReadAudit
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
@@ -44,11 +28,7 @@ from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
 from service.simulation.sinks import MemorySender
 from service.simulation.solver import SimulationSolver
 from service.simulation.staffing import staffed
-from service.slack.notices import SlackNotices
-from service.slack.people import SlackPeople
-from service.slack.reminders import ConsultantReminders
-from service.slack.settings import DEMO_INTAKE_CHANNEL
-from service.text.danish import FILTERS, GLOBALS
+from service.wiring.services import SLACK_IN_MEMORY, build_services
 
 # The order in which recorded job requests run at a tick: plan first (its proposals are
 # mail to deliver), then reminders, then delivery.
@@ -84,30 +64,21 @@ class World:
         self.jobs = RecordedJobs()
         self.mail = MemorySender("email")
         self.slack = MemorySender("slack")
-        domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
-        self.outbox = Outbox(clock, self.jobs, self.municipality, domain)
-        self.links = MeetingLinks(secret_key, self.municipality, clock)
-        # Slack as in the demo: consultants' DMs and the intake channel's posts (in memory).
-        self.notices = SlackNotices(config, clock, self.outbox, SlackPeople(config),
-                                    DEMO_INTAKE_CHANNEL)
-        self.notifier = MeetingNotifier(config, clock, self.links, self.outbox,
-                                        EmailRenderer(FILTERS, GLOBALS), self.notices)
-        self.reads = ReadAudit(self.db, clock)
-        self.intake = IntakeService(self.db, config, clock, RulesEngine(
-            config.rules.thresholds()), self.jobs, self.reads, cipher,
-            owner_meetings=MeetingsFollowOwner(config, clock, self.notifier))
-        self.planner = Planner(self.db, config, clock, solver, self.notifier, time_limit)
-        self.deliverer = OutboxDeliverer(self.db, clock, self.municipality,
-                                         {"email": self.mail, "slack": self.slack},
-                                         on_failed=self.notices.delivery_failed)
-        self.reminders = Reminders(self.db, config, clock, self.notifier,
-                                   ConsultantReminders(self.db, config, self.notices))
-        self.answers = MeetingAnswers(self.db, clock, self.notifier, self.intake, self.jobs)
-        self.staff_meetings = StaffMeetings(self.db, self.municipality, self.answers,
-                                            self.intake)
-        self.closing = CaseClosing(self.db, clock, self.notifier, self.intake, self.jobs)
-        self.outcomes = CaseOutcomes(self.db, clock, self.intake, self.jobs)
-        self.kpis = KpiService(self.db, config, clock)
+        # The app's services (`service.wiring`), Slack as in the demo: consultants' messages
+        # and the intake channel's posts go to memory.
+        self.services = build_services(
+            config, self.db, clock, self.jobs, cipher=cipher, secret_key=secret_key,
+            solver=solver, senders={"email": self.mail, "slack": self.slack},
+            slack=SLACK_IN_MEMORY, planning_time_limit=time_limit)
+        services = self.services
+        self.outbox, self.links, self.notifier = services.outbox, services.links, \
+            services.notifier
+        self.reads, self.intake, self.planner = services.reads, services.intake, \
+            services.planner
+        self.deliverer, self.reminders, self.answers = services.deliverer, \
+            services.reminders, services.answers
+        self.staff_meetings, self.closing = services.staff_meetings, services.closing
+        self.outcomes, self.kpis = services.outcomes, services.kpis
         # The catalog's jobs, run by name through the runner (never started: no timers).
         self.runner = InProcessRunner(clock, [self.municipality],
                                       frozenset(config.planning.closed_dates))
@@ -117,8 +88,7 @@ class World:
         self.hold_mail_from: date | None = None
         self.job_seconds: Counter[str] = Counter()
         self.job_runs: Counter[str] = Counter()
-        self.runner.declare(declare_jobs(config, self.planner, self.deliverer,
-                                         self.reminders))
+        self.runner.declare(services.job_specs())
 
     async def open(self) -> None:
         await upgrade_async(self.db.url, self.cipher)

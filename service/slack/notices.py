@@ -68,6 +68,9 @@ def slack_reasons(reasons: list[Any]) -> list[str]:
 
 
 class SlackNotices:
+    """Implements `service.meetings.notifications.ConsultantNotices` and
+    `service.intake.service.OwnerListener` (wired in `service.wiring`)."""
+
     def __init__(self, config: MunicipalityConfig, clock: Clock, outbox: Outbox,
                  people: SlackPeople, intake_channel: str | None,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -133,6 +136,18 @@ class SlackNotices:
 
     # -- sending -------------------------------------------------------------------------------
 
+    async def tell_owner(self, session: AsyncSession, kind: str, case_id: int,
+                         meeting_id: int | None = None, *, note: str = "",
+                         once: str | None = None) -> bool:
+        """`ConsultantNotices`: a direct message to the case's owner (`once`: a key that
+        never makes a second message)."""
+        case = await session.get(Case, case_id)
+        if case is None:
+            return False
+        meeting = await session.get(Meeting, meeting_id) if meeting_id is not None else None
+        return await self.to_owner(session, kind, case, meeting, note=note,
+                                   message_id=self.once(once) if once else None)
+
     async def to_owner(self, session: AsyncSession, kind: str, case: Case,
                        meeting: Meeting | None = None, *, note: str = "",
                        message_id: str | None = None, owner_key: str | None = None) -> bool:
@@ -175,13 +190,17 @@ class SlackNotices:
             deadline=danish_date(case.first_meeting_deadline), changed_by=changed_by,
             change_reason=change_reason)
 
-    async def assigned(self, session: AsyncSession, cases: list[Case],
-                       proposals: list[Meeting]) -> None:
-        """Planning gave these cases their owner: a DM to each owner (with the proposed
-        meeting) and a post in the intake channel with the reasons."""
-        meetings = {m.case_id: m for m in proposals}
-        for case in cases:
-            await self.to_owner(session, "case_assigned", case, meetings.get(case.id))
+    async def assigned(self, session: AsyncSession, proposals: dict[int, int | None]) -> None:
+        """`ConsultantNotices`: planning gave these cases (case id -> the meeting it proposed)
+        their owner: a DM to each owner (with the proposed meeting) and a post in the intake
+        channel with the reasons."""
+        for case_id, meeting_id in proposals.items():
+            case = await session.get(Case, case_id)
+            if case is None:
+                continue
+            meeting = await session.get(Meeting, meeting_id) if meeting_id is not None \
+                else None
+            await self.to_owner(session, "case_assigned", case, meeting)
             if self.intake_channel:
                 text, body = blocks.assignment_message(self.assignment(case))
                 self.outbox.enqueue(session, Message(
@@ -214,9 +233,13 @@ class SlackNotices:
                 told.add(row.recipient)
         await self.to_owner(session, "case_assigned", case, await self._meeting(session, case))
 
-    async def meeting_changed(self, session: AsyncSession, meeting: Meeting) -> None:
-        """The case's meeting is new or moved: the owner's messages show its time."""
-        await self.refresh(session, meeting.case, meeting)
+    async def meeting_changed(self, session: AsyncSession, case_id: int, meeting_id: int
+                              ) -> None:
+        """`ConsultantNotices`: the case's meeting is new or moved: the owner's messages show
+        its time."""
+        case = await session.get(Case, case_id)
+        if case is not None:
+            await self.refresh(session, case, await session.get(Meeting, meeting_id))
 
     async def refresh(self, session: AsyncSession, case: Case, meeting: Meeting | None = None
                       ) -> int:
@@ -311,20 +334,6 @@ class SlackNotices:
     def once(self, key: str) -> str:
         """A deterministic message id: the same key never makes a second message."""
         return f"<slack-{key}@{self.outbox.domain}>"
-
-    # -- events from the outbox -----------------------------------------------------------
-
-    async def delivery_failed(self, session: AsyncSession, row: OutboxMessage) -> None:
-        """The outbox gave up on a message: a mail to the employer or the citizen means the
-        consultant must call (told once per failed mail)."""
-        kind = {"employer": "employer_mail_failed", "citizen": "citizen_mail_failed"}.get(
-            row.kind.partition("_")[0])
-        if row.channel != "email" or kind is None or row.case_id is None:
-            return
-        case = await session.get(Case, row.case_id)
-        if case is None or case.closed_on is not None:
-            return
-        await self.to_owner(session, kind, case, message_id=self.once(f"{kind}-{row.id}"))
 
 
 def _subject(text: str) -> str:

@@ -2,6 +2,11 @@
 
 - no import circle among the project's modules (imports inside functions count, imports under
   `if TYPE_CHECKING:` do not: they never run);
+- no import circle between service/'s areas (its packages): an area importing another that
+  imports it back, through any of their modules, is one room's rules leaking into another's;
+- the Slack channel (service/slack) is one more caller of the areas: only the composition
+  (service/app.py, service/wiring) imports it;
+- one builder of the service graph (service/wiring), for the web app and the simulation;
 - bots/, rules/ and optimizer/ import nothing from service/;
 - nothing outside service/clock.py reads the wall clock (datetime.now/utcnow/today,
   date.today, time.time);
@@ -166,6 +171,35 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return circles
 
 
+def _area(module: str) -> str | None:
+    """The area a module of service/ belongs to: the package directly under service/ (None
+    for service/'s loose modules, the composition root among them, and outside service/)."""
+    parts = module.split(".")
+    if parts[0] != "service" or len(parts) < 2 or not (ROOT / "service" / parts[1]).is_dir():
+        return None
+    return parts[1]
+
+
+def _area_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which areas import which: an area imports another when any of its modules does."""
+    areas: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        area = _area(module)
+        if area is not None:
+            areas.setdefault(area, set()).update(
+                other for target in targets
+                if (other := _area(target)) is not None and other != area)
+    return areas
+
+
+def _imports_between(graph: dict[str, set[str]], areas: list[str]) -> list[str]:
+    """The module imports that tie these areas together (for the failure message)."""
+    return sorted(f"{module} -> {target}" for module, targets in graph.items()
+                  for target in targets
+                  if _area(module) in areas and _area(target) in areas
+                  and _area(module) != _area(target))
+
+
 # -- the checker checks ------------------------------------------------------------------------
 
 def test_the_checker_finds_circles_and_reads_imports() -> None:
@@ -191,12 +225,83 @@ def test_the_checker_finds_circles_and_reads_imports() -> None:
                     ("service.config", False, False), ("service.platform.http", True, False)}
 
 
+def test_the_checker_finds_circles_between_areas() -> None:
+    """Areas are service/'s packages; a circle through any of their modules counts, the
+    composition root (a loose module) is no area, and a package's own modules are one area."""
+    graph = {"service.meetings.notifications": {"service.slack.notices"},
+             "service.slack.desk": {"service.followup.closing", "service.slack.home"},
+             "service.followup.closing": {"service.meetings.booking"},
+             "service.app": {"service.slack.desk", "service.meetings.notifications"},
+             "service.intake.service": {"service.platform.auth"}}
+    areas = _area_graph(graph)
+    assert "app" not in areas and areas["slack"] == {"followup"}
+    assert _circles(areas) == [["followup", "meetings", "slack"]]
+    assert _imports_between(graph, ["followup", "meetings", "slack"]) == [
+        "service.followup.closing -> service.meetings.booking",
+        "service.meetings.notifications -> service.slack.notices",
+        "service.slack.desk -> service.followup.closing"]
+    graph["service.followup.closing"] = set()
+    assert _circles(_area_graph(graph)) == []
+    # An import inside a function is in the graph; one under TYPE_CHECKING is not.
+    source = ("from typing import TYPE_CHECKING\n"
+              "if TYPE_CHECKING:\n    from service.slack.home import SlackHome\n"
+              "def later():\n    from service.slack import notices\n    return notices\n")
+    fake = Module("service.jobs.fake", ROOT / "service" / "jobs" / "fake.py", ast.parse(source))
+    running = {target for node, _, type_checking in _walk(fake.tree) if not type_checking
+               for target in _imported(fake, node, project())}
+    assert running == {"service.slack.notices"}
+
+
 # -- the rules ---------------------------------------------------------------------------------
 
 def test_no_import_circle_among_project_modules() -> None:
     circles = _circles(_graph())
     assert not circles, "\n".join(f"import circle of {len(c)} modules: {', '.join(c)}"
                                    for c in circles)
+
+
+def test_no_import_circle_between_areas() -> None:
+    graph = _graph()
+    circles = _circles(_area_graph(graph))
+    assert not circles, "\n".join(
+        f"areas of service/ import each other in a circle: {', '.join(c)}\n  "
+        + "\n  ".join(_imports_between(graph, c)) for c in circles)
+
+
+# The composition: it builds the areas' services and gives them the channels.
+COMPOSITION = ("service.app", "service.wiring")
+
+
+def _in_composition(module: str) -> bool:
+    return any(module == c or module.startswith(c + ".") for c in COMPOSITION)
+
+
+def test_only_the_composition_imports_the_slack_channel() -> None:
+    """Slack is one more caller, like the API handlers: the areas name what they need of it
+    as interfaces of their own (a Protocol) and the composition wires the channel in."""
+    wrong = [f"{module.where(i.line)} imports {i.target}" for module in project().values()
+             if _area(module.name) != "slack" and not _in_composition(module.name)
+             for i in module.imports
+             if not i.type_checking and _area(i.target) == "slack"]
+    assert not wrong, "\n".join(wrong)
+
+
+# The use cases and their collaborators the composition wires together (a sample of them).
+WIRED = {"IntakeService", "MeetingNotifier", "MeetingsFollowOwner", "Planner", "OutboxDeliverer",
+         "Reminders", "ConsultantReminders", "MeetingAnswers", "CaseClosing", "CaseOutcomes",
+         "SlackNotices", "SlackHome", "ServiceDesk", "KpiService"}
+
+
+def test_one_builder_of_the_service_graph() -> None:
+    """The web app and the simulation get their services from one builder (service/wiring):
+    a second composition drifts (the simulation's owner changes once told Slack nothing)."""
+    elsewhere = [f"{module.where(node.lineno)} builds {node.func.id}"
+                 for module in project().values()
+                 if module.name.startswith("service.") and not _in_composition(module.name)
+                 for node in ast.walk(module.tree)
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                 and node.func.id in WIRED]
+    assert not elsewhere, "\n".join(elsewhere)
 
 
 def test_bots_rules_and_optimizer_import_nothing_from_service() -> None:

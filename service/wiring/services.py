@@ -1,0 +1,175 @@
+"""One builder of the service graph: the use cases of every area and their collaborators,
+from the configuration, the database, the clock, the job queue, the senders and the solver.
+
+The web app (`service.app`) and the simulation (`service.simulation.world`) both build their
+services here, so what one does when a use case runs the other does too (the simulation's
+owner changes tell Slack as the app's do). What differs is handed in: the clock (the system's
+or a settable one), the job queue (the in-process runner, or the simulation's recorded
+requests), the senders (SMTP and Slack's Web API, or memory) and the solver (a worker process,
+or the simulation's in this process). Building does no I/O: the callers open the database and
+start and stop what runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bots.delivery import ChannelSender
+from bots.email.render import EmailRenderer
+from bots.slack.channel import SlackChannel, make_client
+from rules.engine import RulesEngine
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.followup.calendar_feed import CalendarFeeds
+from service.followup.closing import CaseClosing
+from service.followup.my_work import ConsultantWork
+from service.followup.outcomes import CaseOutcomes
+from service.followup.tasks import TaskService
+from service.intake.case_reads import CaseReads
+from service.intake.csv_import import CsvImport
+from service.intake.service import IntakeService
+from service.jobs.catalog import declare_jobs
+from service.jobs.runner import JobSpec
+from service.kpis.figures import KpiService
+from service.meetings.answers import MeetingAnswers
+from service.meetings.links import MeetingLinks
+from service.meetings.notifications import MeetingNotifier
+from service.meetings.owner_change import MeetingsFollowOwner
+from service.meetings.reminders import Reminders
+from service.meetings.staff import StaffMeetings
+from service.meetings.unanswered import UnansweredInvitations
+from service.outbox.deliverer import OutboxDeliverer
+from service.outbox.service import OutboxService
+from service.outbox.store import Outbox
+from service.planning.service import Planner
+from service.planning.solver import Solver
+from service.platform.audit import ReadAudit
+from service.platform.auth import Authenticator
+from service.platform.crypto import DataCipher
+from service.platform.db.engine import Database
+from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
+from service.platform.sessions import StaffSessions
+from service.slack.desk import ServiceDesk
+from service.slack.home import SlackHome
+from service.slack.notices import SlackNotices
+from service.slack.people import SlackPeople
+from service.slack.posts import EmailInstead, PostLog
+from service.slack.reminders import ConsultantReminders
+from service.slack.settings import DEMO_INTAKE_CHANNEL, SlackSettings
+from service.staff.users import StaffUsers
+from service.text.danish import FILTERS, GLOBALS
+
+log = logging.getLogger("fasthold")
+
+# Slack as in the demo, with nothing sent to a workspace: consultants' messages and the intake
+# channel's posts go to whatever "slack" sender is given (the simulation's memory).
+SLACK_IN_MEMORY = SlackSettings(bot_token=None, signing_secret=None, api_url=None,
+                                intake_channel=DEMO_INTAKE_CHANNEL)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every use case of one municipality, and the collaborators the channels need."""
+
+    config: MunicipalityConfig
+    clock: Clock
+    db: Database
+    jobs: JobQueue
+    slack: SlackSettings
+    outbox: Outbox
+    links: MeetingLinks
+    people: SlackPeople
+    notices: SlackNotices
+    notifier: MeetingNotifier
+    reads: ReadAudit
+    auth: Authenticator
+    intake: IntakeService
+    planner: Planner
+    deliverer: OutboxDeliverer
+    reminders: Reminders
+    answers: MeetingAnswers
+    staff_meetings: StaffMeetings
+    outbox_service: OutboxService
+    tasks: TaskService
+    closing: CaseClosing
+    outcomes: CaseOutcomes
+    kpis: KpiService
+    my_work: ConsultantWork
+    calendar_feeds: CalendarFeeds
+    unanswered: UnansweredInvitations
+    sessions: StaffSessions
+    staff_users: StaffUsers
+    case_reads: CaseReads
+    csv_import: CsvImport
+    slack_home: SlackHome
+    desk: ServiceDesk
+
+    def job_specs(self) -> list[JobSpec]:
+        """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
+        job only when Slack messages are sent to a workspace."""
+        return declare_jobs(self.config, self.planner, self.deliverer, self.reminders,
+                            self.slack_home if self.slack.sending else None)
+
+
+def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
+                   cipher: DataCipher, secret_key: str, solver: Solver,
+                   senders: dict[str, ChannelSender], slack: SlackSettings,
+                   planning_time_limit: float | None = None) -> Services:
+    """The service graph. `senders`: a sender per outbox channel that can be delivered
+    (e-mail; Slack's is added here from `slack`'s bot token unless one is given); `slack`:
+    the intake channel, and whether messages reach a workspace (then a change a consultant
+    was told of asks for their Home tab to be published again); `planning_time_limit`: the
+    solver's limit per run (default: the configuration's)."""
+    municipality = config.municipality.id
+    domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
+    outbox = Outbox(clock, jobs, municipality, domain)
+    links = MeetingLinks(secret_key, municipality, clock)
+    people = SlackPeople(config)
+    # Slack is one more caller of the areas: they name what they tell consultants
+    # (`ConsultantNotices`, `OwnerListener`, `ConsultantReminderScan`, `HomePublisher`) and
+    # the Slack channel's notices are given to them here.
+    notices = SlackNotices(
+        config, clock, outbox, people, slack.intake_channel,
+        on_change=(lambda: jobs.request(PUBLISH_SLACK_HOME, municipality, "change"))
+        if slack.sending else None)
+    notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
+                               notices)
+    reads = ReadAudit(db, clock)
+    intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
+                           reads, cipher, owner_listener=notices,
+                           owner_meetings=MeetingsFollowOwner(config, clock, notifier))
+    planner = Planner(db, config, clock, solver, notifier, planning_time_limit)
+    senders = dict(senders)
+    if "slack" not in senders and slack.bot_token:
+        # No network call here: the client connects when the first message is sent.
+        senders["slack"] = SlackChannel(make_client(slack.bot_token, slack.api_url),
+                                        PostLog(db, municipality),
+                                        EmailInstead(db, config, outbox), clock.utcnow)
+    if "slack" not in senders:
+        log.warning("no Slack bot token (FASTHOLD_SLACK_BOT_TOKEN): Slack messages stay "
+                    "in the outbox until one is set")
+    deliverer = OutboxDeliverer(db, clock, municipality, senders,
+                                on_failed=notifier.delivery_failed)
+    reminders = Reminders(db, config, clock, notifier, ConsultantReminders(db, config, notices))
+    answers = MeetingAnswers(db, clock, notifier, intake, jobs)
+    closing = CaseClosing(db, clock, notifier, intake, jobs)
+    outcomes = CaseOutcomes(db, clock, intake, jobs)
+    sessions = StaffSessions(db, clock, municipality)
+    case_reads = CaseReads(db, reads, clock, municipality)
+    slack_home = SlackHome(db, config, clock, outbox, people, notices)
+    desk = ServiceDesk(db, config, clock, people, notices, slack_home, outcomes, closing,
+                       intake, reads, jobs)
+    return Services(
+        config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
+        people=people, notices=notices, notifier=notifier, reads=reads,
+        auth=Authenticator(db.read, clock), intake=intake, planner=planner,
+        deliverer=deliverer, reminders=reminders, answers=answers,
+        staff_meetings=StaffMeetings(db, municipality, answers, intake),
+        outbox_service=OutboxService(db, clock, jobs, municipality),
+        tasks=TaskService(db, clock, municipality), closing=closing, outcomes=outcomes,
+        kpis=KpiService(db, config, clock), my_work=ConsultantWork(db, config, clock, reads),
+        calendar_feeds=CalendarFeeds(db, config, clock, notifier),
+        unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,
+        staff_users=StaffUsers(db, config, clock, sessions), case_reads=case_reads,
+        csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk)

@@ -1,0 +1,70 @@
+"""The simulation's world is the app's service graph (`service.wiring`): what a use case does
+in the app it does in the simulation — an owner chosen by hand tells Slack, as the app's
+does (the world used to be composed on its own, without the owner's Slack notices)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bots.delivery import OutboundMessage
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.platform.auth import Principal
+from service.platform.crypto import DataCipher, new_data_key
+from service.platform.jobqueue import PLAN
+from service.simulation.solver import SimulationSolver
+from service.simulation.world import World
+from service.slack.settings import DEMO_INTAKE_CHANNEL
+from tests.meetings.email_cases import body
+from tests.privacy import assert_no_private_slack_data
+from tests.slack.test_reminders import FIXED
+
+MONDAY = date(2026, 10, 5)
+SECRET = "simulation-test-secret-" + "x" * 32
+ANNA, BO = "U0DEMO001", "U0DEMO002"  # the demo's consultants anna and bo in Slack
+
+
+@pytest.fixture
+async def world(demo_config: MunicipalityConfig, tmp_path: Path) -> AsyncIterator[World]:
+    clock = SettableClock(datetime.combine(MONDAY, time(9)), demo_config.municipality.timezone)
+    world = World(demo_config, f"sqlite+aiosqlite:///{tmp_path / 'world.db'}", clock,
+                  SimulationSolver("greedy", 1), DataCipher.from_env_values(new_data_key()),
+                  SECRET, 1.0)
+    await world.open()
+    await world.staff(len(demo_config.consultants), MONDAY.replace(day=1))
+    try:
+        yield world
+    finally:
+        await world.close()
+
+
+def sent(world: World) -> list[OutboundMessage]:
+    messages = world.slack.take()
+    assert_no_private_slack_data(
+        (str(m.payload.get("method")), m.payload) for m in messages)
+    return messages
+
+
+async def test_an_owner_chosen_in_the_simulation_tells_slack(world: World) -> None:
+    intake = Principal(key_id=0, name="simulering-intake", role="intake",
+                       municipality_id=world.municipality)
+    await world.intake.upsert(body("sim-owner-1", employer=FIXED, first_absence_day=(
+        MONDAY - timedelta(days=10)).isoformat()), intake)
+    await world.tick(scheduled=(PLAN,))
+    first = sent(world)
+    assert {(m.kind, m.recipient) for m in first} >= {
+        ("case_assigned", ANNA), ("intake_assignment", DEMO_INTAKE_CHANNEL)}
+
+    await world.intake.override_owner("sim-owner-1", "bo", "", intake, category="capacity")
+    await world.tick()
+    told = {(m.kind, m.recipient): m for m in sent(world)}
+    # The intake channel's post says who has the case now, and why in the fixed words…
+    post = told[("slack_update", DEMO_INTAKE_CHANNEL)]
+    assert "flyttet til Bo Nielsen" in post.text and "kapacitet" in str(post.payload)
+    # …the previous owner's message says it moved, and the new owner gets the case.
+    assert "flyttet til en anden konsulent" in told[("slack_update", ANNA)].text
+    assert "Ny sag til dig" in told[("case_assigned", BO)].text
