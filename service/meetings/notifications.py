@@ -299,6 +299,22 @@ class MeetingNotifier:
 
         A confirmation at a new time (after a move) is the same event with a higher SEQUENCE.
         """
+        context = await self._meeting_request(session, meeting)
+        await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
+        add_task(session, meeting, "meeting_confirmed",
+                 f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
+        await self._tell_consultant(session, meeting, "employer_confirmed")
+
+    async def consultant_changed(self, session: AsyncSession, meeting: Meeting) -> None:
+        """A confirmed meeting keeps its time with another consultant (the case's new owner):
+        the employer's calendar event is updated — a REQUEST with the same UID, the next
+        SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
+        await self._meeting_request(session, meeting)
+
+    async def _meeting_request(self, session: AsyncSession, meeting: Meeting
+                               ) -> dict[str, Any]:
+        """The meeting as it now stands to the people in it: the employer's calendar request
+        (the case's UID, the next SEQUENCE) and the citizen's letter. Returns the words."""
         context = self.people(meeting) | {"link": self.link(meeting)}
         # The employer takes part only in a meeting at the workplace.
         recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
@@ -309,24 +325,7 @@ class MeetingNotifier:
             await self.email(session, meeting, "employer_confirmed", recipient, context,
                              payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
         await self._to_citizen(session, meeting, "citizen_meeting", context)
-        await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
-        add_task(session, meeting, "meeting_confirmed",
-                 f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
-        await self._tell_consultant(session, meeting, "employer_confirmed")
-
-    async def consultant_changed(self, session: AsyncSession, meeting: Meeting) -> None:
-        """A confirmed meeting keeps its time with another consultant (the case's new owner):
-        the employer's calendar event is updated — a REQUEST with the same UID, the next
-        SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
-        context = self.people(meeting) | {"link": self.link(meeting)}
-        recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
-            else None
-        if recipient:
-            sequence = await self.calendar_sequence(session, meeting.case_id)
-            ics = self.ics(meeting, sequence, recipient)
-            await self.email(session, meeting, "employer_confirmed", recipient, context,
-                             payload={"ics": ics.decode("utf-8"), "ics_method": REQUEST})
-        await self._to_citizen(session, meeting, "citizen_meeting", context)
+        return context
 
     async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
         context = self.people(meeting)
