@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.signals import CaseWork, NextAction, next_action
+from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule
 from service.platform.audit import ReadAudit
@@ -154,16 +154,8 @@ class ConsultantWork:
     def next_action(self, case: CaseView) -> NextAction:
         """The one thing to do next (`service.followup.signals.next_action`)."""
         today, meeting = self.clock.today(), case.meeting
-        return next_action(CaseWork(
-            follow_up=case.follow_up, held=case.held is not None,
-            citizen_called=case.citizen_called_at is not None,
-            employer_called=case.employer_called_at is not None,
-            intervention_started=case.intervention_started_on is not None,
-            intervention_deadline=case.intervention_deadline,
-            meeting_kind=meeting.kind if meeting else None,
-            meeting_status=meeting.status if meeting else None,
-            meeting_start=meeting.start if meeting else None,
-            meeting_invited=meeting is not None and meeting.invited_at is not None,
+        return next_action(case_work(
+            case, meeting, held=case.held is not None,
             unanswered=meeting is not None and self.unanswered.due(
                 kind=meeting.kind, status=meeting.status, invited_at=meeting.invited_at,
                 employer_answer=meeting.employer_answer, today=today),

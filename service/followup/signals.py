@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 # The intervention's registration is urgent this close to its deadline (end of week 13).
 INTERVENTION_SOON_DAYS = 14
@@ -47,6 +48,48 @@ class CaseWork:
     meeting_invited: bool = False  # its invitation (or the citizen's letter) went out
     unanswered: bool = False  # `meetings.signals.UnansweredRule`: the employer is silent
     at_risk: bool = False  # `intake.signals.deadline_at_risk`
+
+
+class _CaseFacts(Protocol):
+    """What `case_work` reads of a case (a `Case` row or a page's view of one)."""
+
+    @property
+    def follow_up(self) -> str | None: ...
+    @property
+    def citizen_called_at(self) -> datetime | None: ...
+    @property
+    def employer_called_at(self) -> datetime | None: ...
+    @property
+    def intervention_started_on(self) -> date | None: ...
+    @property
+    def intervention_deadline(self) -> date: ...
+
+
+class _MeetingFacts(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def invited_at(self) -> datetime | None: ...
+
+
+def case_work(case: _CaseFacts, meeting: _MeetingFacts | None, *, held: bool,
+              unanswered: bool, at_risk: bool) -> CaseWork:
+    """`CaseWork` of a case and its active meeting (if any), for every screen alike."""
+    return CaseWork(
+        follow_up=case.follow_up, held=held,
+        citizen_called=case.citizen_called_at is not None,
+        employer_called=case.employer_called_at is not None,
+        intervention_started=case.intervention_started_on is not None,
+        intervention_deadline=case.intervention_deadline,
+        meeting_kind=meeting.kind if meeting else None,
+        meeting_status=meeting.status if meeting else None,
+        meeting_start=meeting.start if meeting else None,
+        meeting_invited=meeting is not None and meeting.invited_at is not None,
+        unanswered=unanswered, at_risk=at_risk)
 
 
 def next_action(work: CaseWork, *, today: date, now: datetime) -> NextAction:

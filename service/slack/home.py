@@ -22,7 +22,7 @@ from bots.slack import blocks
 from bots.slack.blocks import HomeItem
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.signals import CaseWork, next_action
+from service.followup.signals import case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule
 from service.outbox.store import Message, Outbox
@@ -120,18 +120,9 @@ class SlackHome:
             status=case.status, closed_on=case.closed_on, deadline=case.first_meeting_deadline,
             settled=held or (meeting is not None and meeting.status == "confirmed"),
             today=today)
-        action = next_action(CaseWork(
-            follow_up=case.follow_up, held=held,
-            citizen_called=case.citizen_called_at is not None,
-            employer_called=case.employer_called_at is not None,
-            intervention_started=case.intervention_started_on is not None,
-            intervention_deadline=case.intervention_deadline,
-            meeting_kind=meeting.kind if meeting else None,
-            meeting_status=meeting.status if meeting else None,
-            meeting_start=meeting.start if meeting else None,
-            meeting_invited=meeting is not None and meeting.invited_at is not None,
-            unanswered=self.unanswered.of(meeting, today), at_risk=at_risk),
-            today=today, now=now)
+        action = next_action(case_work(case, meeting, held=held,
+                                       unanswered=self.unanswered.of(meeting, today),
+                                       at_risk=at_risk), today=today, now=now)
         if not action.urgent:
             return ""
         if at_risk:
