@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.intake.service import IntakeService
-from service.meetings.booking import book, cancel, offered_slots
+from service.meetings.booking import Slot, book, cancel, free_slots, offered_slots
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import can_change
 from service.meetings.tasks import add_task
 from service.platform.auth import system_principal
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Meeting
+from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.meetings")
@@ -49,6 +49,51 @@ class MeetingAnswers:
         self.notifier = notifier
         self.intake = intake
         self.jobs = jobs
+
+    # -- what the employer's page shows ------------------------------------------------------
+
+    async def meeting(self, meeting_id: int) -> Meeting | None:
+        async with self.db.read() as session:
+            return (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
+                    ).unique().scalar_one_or_none()
+
+    async def successor(self, meeting: Meeting) -> Meeting | None:
+        """The meeting that replaced a cancelled one, which an old link leads to: the same
+        case's active workplace meeting — only when the employer's mails about the old meeting
+        went to the address that is told about the new one, so an old link never shows
+        another employer's meeting."""
+        if meeting.status != "cancelled":
+            return None
+        async with self.db.read() as session:
+            current = (await session.execute(select(Meeting).where(
+                Meeting.case_id == meeting.case_id, Meeting.status.in_(ACTIVE_MEETING)))
+            ).unique().scalar_one_or_none()
+            if current is None or current.kind != "workplace_meeting":
+                return None
+            employer = current.case.employer
+            address = employer.contact_email if employer is not None else None
+            if not address:
+                return None
+            told = (await session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.meeting_id == meeting.id, OutboxMessage.recipient == address)
+                .limit(1))).first()
+        return current if told is not None else None
+
+    async def free_slots(self, meeting: Meeting) -> list[Slot]:
+        """The times still offered to the employer now, in time order."""
+        async with self.db.read() as session:
+            slots = await free_slots(session, meeting, self.clock.local_now())
+        return sorted(slots, key=lambda s: s.start)
+
+    def can_change(self, meeting: Meeting) -> bool:
+        """Whether the employer may still move or cancel the confirmed meeting themselves."""
+        return can_change(meeting.start, self.clock.local_now())
+
+    async def calendar_file(self, meeting: Meeting) -> bytes:
+        async with self.db.read() as session:
+            return await self.notifier.calendar_file(session, meeting)
+
+    # -- answers -----------------------------------------------------------------------------
 
     def _replan(self, meeting_municipality: str, reason: str) -> None:
         self.jobs.request(PLAN, meeting_municipality, reason)

@@ -18,16 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bots.email.render import make_environment
-from service.keys import ANSWERS, CLOCK, DB, LINKS, NOTIFIER
+from service.keys import ANSWERS, LINKS, NOTIFIER
 from service.meetings.answers import Outcome
-from service.meetings.booking import free_slots
 from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
-from service.meetings.signals import can_change
-from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, Meeting, OutboxMessage
+from service.platform.db.models import Meeting
 from service.platform.http import UnreadableForm, read_posted_form
 from service.text.danish import FILTERS, GLOBALS, danish_slot
 
@@ -80,15 +76,9 @@ def _error(request: web.Request, status: int, heading: str, text: str,
                  contact_name=name, phone=phone)
 
 
-async def _meeting(db: Database, meeting_id: int) -> Meeting | None:
-    async with db.read() as session:
-        return (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
-                ).unique().scalar_one_or_none()
-
-
 async def _resolve(request: web.Request) -> tuple[str, LinkClaims, Meeting] | web.Response:
     token = request.match_info["token"]
-    db = request.app[DB]
+    answers = request.app[ANSWERS]
     try:
         claims = request.app[LINKS].verify(token)
     except LinkInvalid:
@@ -96,36 +86,14 @@ async def _resolve(request: web.Request) -> tuple[str, LinkClaims, Meeting] | we
                       "Linket er ugyldigt – måske er det blevet ændret eller kun delvist "
                       "kopieret. Prøv at klikke direkte på linket i e-mailen.")
     except LinkExpired as exc:
-        meeting = await _meeting(db, exc.meeting_id)
+        meeting = await answers.meeting(exc.meeting_id)
         return _error(request, 410, "Linket er udløbet",
                       "Linket til dette møde er ikke længere gyldigt.", meeting)
-    meeting = await _meeting(db, claims.meeting_id)
+    meeting = await answers.meeting(claims.meeting_id)
     if meeting is None or meeting.municipality_id != claims.municipality_id:
         return _error(request, 404, "Mødet findes ikke",
                       "Vi kan ikke finde mødet, som linket peger på.")
     return token, claims, meeting
-
-
-async def _successor(db: Database, meeting: Meeting) -> Meeting | None:
-    """The meeting that replaced a cancelled one: the same case's active workplace meeting —
-    only when the employer's mails about the old meeting went to the address that is told
-    about the new one, so an old link never shows another employer's meeting."""
-    if meeting.status != "cancelled":
-        return None
-    async with db.read() as session:
-        current = (await session.execute(select(Meeting).where(
-            Meeting.case_id == meeting.case_id, Meeting.status.in_(ACTIVE_MEETING)))
-        ).unique().scalar_one_or_none()
-        if current is None or current.kind != "workplace_meeting":
-            return None
-        employer = current.case.employer
-        address = employer.contact_email if employer is not None else None
-        if not address:
-            return None
-        told = (await session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.meeting_id == meeting.id, OutboxMessage.recipient == address)
-            .limit(1))).first()
-    return current if told is not None else None
 
 
 def _moved(request: web.Request, current: Meeting) -> web.HTTPSeeOther:
@@ -138,11 +106,10 @@ async def show(request: web.Request) -> web.Response:
     if isinstance(resolved, web.Response):
         return resolved
     token, _claims, meeting = resolved
-    current = await _successor(request.app[DB], meeting)
+    current = await request.app[ANSWERS].successor(meeting)
     if current is not None:
         raise _moved(request, current)
     people = request.app[NOTIFIER].people(meeting)
-    now = request.app[CLOCK].local_now()
     context: dict[str, Any] = dict(people, base=f"/m/{token}",
                                    csrf=request.app[LINKS].form_token(token),
                                    weekdays=WEEKDAYS, parts=PARTS,
@@ -150,13 +117,11 @@ async def show(request: web.Request) -> web.Response:
     notice = NOTICES.get(request.query.get("besked", ""))
     context["notice"], context["notice_warn"] = notice if notice else (None, False)
     if meeting.status == "proposed":
-        async with request.app[DB].read() as session:
-            slots = await free_slots(session, meeting, now)
+        slots = await request.app[ANSWERS].free_slots(meeting)
         context["state"] = "proposed"
         # In time order; the jobcentre's own proposal is marked and chosen by default.
         context["slots"] = [{"key": s.key, "text": danish_slot(s.start, s.end),
-                             "proposed": s.start == meeting.start}
-                            for s in sorted(slots, key=lambda s: s.start)]
+                             "proposed": s.start == meeting.start} for s in slots]
         if context["notice"] is None and all(s.start != meeting.start for s in slots):
             # The time the e-mail proposed was taken (or has passed) since it was sent.
             context["notice"], context["notice_warn"] = (
@@ -166,7 +131,7 @@ async def show(request: web.Request) -> web.Response:
                    "Bed om andre tider herunder, eller ring til konsulenten."), True)
     elif meeting.status == "confirmed":
         context["state"] = "confirmed"
-        context["can_change"] = can_change(meeting.start, now)
+        context["can_change"] = request.app[ANSWERS].can_change(meeting)
     else:
         context["state"] = "closed"
         context["closed_heading"], context["closed_text"] = _closed_words(meeting)
@@ -278,7 +243,7 @@ async def cancel(request: web.Request) -> web.Response:
     if form.get("confirm") != "ja":
         if meeting.status != "confirmed":
             raise _back(token, "lukket")
-        if not can_change(meeting.start, request.app[CLOCK].local_now()):
+        if not request.app[ANSWERS].can_change(meeting):
             raise _back(token, "for-sent")
         people = request.app[NOTIFIER].people(meeting)
         return _page("meeting.html", **people, state="cancel_ask", base=f"/m/{token}",
@@ -293,12 +258,11 @@ async def calendar_file(request: web.Request) -> web.Response:
     if isinstance(resolved, web.Response):
         return resolved
     _token, _claims, meeting = resolved
-    meeting = await _successor(request.app[DB], meeting) or meeting
+    meeting = await request.app[ANSWERS].successor(meeting) or meeting
     if meeting.status != "confirmed":
         return _error(request, 404, "Ingen kalenderfil",
                       "Der er kun en kalenderfil, når mødet er bekræftet.", meeting)
-    async with request.app[DB].read() as session:
-        data = await request.app[NOTIFIER].calendar_file(session, meeting)
+    data = await request.app[ANSWERS].calendar_file(meeting)
     return web.Response(body=data, content_type="text/calendar", charset="utf-8", headers={
         **SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="moede.ics"'})
 
