@@ -7,6 +7,8 @@
 - the Slack channel (service/slack) is one more caller of the areas: only the composition
   (service/app.py, service/wiring) imports it;
 - one builder of the service graph (service/wiring), for the web app and the simulation;
+- pages and API handlers hold no queries: they call the areas' use cases (no SQLAlchemy, no
+  database session of their own);
 - bots/, rules/ and optimizer/ import nothing from service/;
 - nothing outside service/clock.py reads the wall clock (datetime.now/utcnow/today,
   date.today, time.time);
@@ -302,6 +304,32 @@ def test_one_builder_of_the_service_graph() -> None:
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                  and node.func.id in WIRED]
     assert not elsewhere, "\n".join(elsewhere)
+
+
+def _is_handler(module: Module) -> bool:
+    """The modules that answer HTTP for people and clients: pages and API handlers."""
+    leaf = module.name.rsplit(".", 1)[-1]
+    return module.name.startswith("service.") and not module.is_package and (
+        leaf in ("pages", "api", "cases_api") or leaf.endswith("_page"))
+
+
+def test_pages_and_api_handlers_hold_no_queries() -> None:
+    """A handler shapes what a use case returns; the reads and their rules live in the area
+    (the employer's page once held five queries and the 24-hour rule again)."""
+    handlers = [m for m in project().values() if _is_handler(m)]
+    assert {"service.meetings.pages", "service.intake.api", "service.demo.slack_page"} <= {
+        m.name for m in handlers}
+    wrong = []
+    for module in handlers:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                    [a.name for a in node.names]
+                wrong += [f"{module.where(node.lineno)} imports {n}" for n in names
+                          if n.split(".")[0] == "sqlalchemy"]
+            elif isinstance(node, ast.Name) and node.id == "DB":
+                wrong.append(f"{module.where(node.lineno)} uses the database (DB)")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_bots_rules_and_optimizer_import_nothing_from_service() -> None:
