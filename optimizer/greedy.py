@@ -26,7 +26,13 @@ def greedy_schedule(p: Prepared, schedule: Schedule | None = None,
         order = sorted(range(len(inst.cases)),
                        key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
     for i in order:
-        if i in schedule.owner:
+        owner = schedule.owner.get(i)
+        if owner is not None:
+            # a case a kept talk ties to its consultant still needs its meeting (rule 10)
+            if i in p.pinned and i not in schedule.meeting and inst.cases[i].needs_meeting:
+                slot = schedule.earliest(i, owner)
+                if slot is not None:
+                    schedule.place(i, owner, slot[0], slot[1])
             continue
         pool = [c for c in p.eligible[i] if schedule.has_room(i, c)]
         if not pool:
