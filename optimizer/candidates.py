@@ -407,33 +407,37 @@ class Schedule:
         are the ones on-time meetings compete for) and the earliest start.
         """
         if prefer_day is not None and prefer_day < d:
-            found = self.talk_starts(c, prefer_day)
-            if found:
-                return prefer_day, min(found, key=lambda s: self._talk_cost(c, prefer_day, s))
+            found = self._best_talk_on(c, prefer_day)
+            if found is not None:
+                return prefer_day, found[1]
         best: tuple[int, int, int] | None = None  # (cost, day, start)
         for t in reversed(self.p.talk_days):
             if t >= d:
                 continue
-            for s in self.talk_starts(c, t):
-                cost = self._talk_cost(c, t, s)
-                if best is None or cost < best[0]:
-                    best = (cost, t, s)
-            if best is not None and best[0] == 0:
-                break
+            found = self._best_talk_on(c, t)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], t, found[1])
+                if best[0] == 0:
+                    break
         return None if best is None else (best[1], best[2])
 
-    def _talk_cost(self, c: int, d: int, s: int) -> int:
-        """0: no meeting could use the slot; 1: at the edge of a free gap; 2: inside one."""
-        if d not in self.p.free[c] or not self.day_open(c, d):
-            return 0
+    def _best_talk_on(self, c: int, d: int) -> tuple[int, int] | None:
+        """The cheapest free talk start of consultant c on day d as (cost, start): cost 0 when
+        no meeting could use the slot, 1 at the edge of a free gap, 2 inside one."""
         g, length = self.p.instance.slot_minutes, self.p.talk_minutes
+        harmless = d not in self.p.free[c] or not self.day_open(c, d)
         shortest = min(self.p.instance.meeting_minutes.values())
-        for a, b in subtract(self.p.open[c][d], self.taken.get((c, d), [])):
-            if a <= s and s + length <= b:
-                if b - a < shortest:
-                    return 0
-                return 1 if s - a < g or b - (s + length) < g else 2
-        return 2
+        best: tuple[int, int] | None = None
+        for a, b in subtract(self.p.open[c].get(d, []), self.taken.get((c, d), [])):
+            s = d * DAY + math.ceil((a - d * DAY) / g) * g
+            while s + length <= b:
+                if harmless or b - a < shortest:
+                    return 0, s
+                cost = 1 if s - a < g or b - (s + length) < g else 2
+                if best is None or cost < best[0]:
+                    best = (cost, s)
+                s += g
+        return best
 
     def _take(self, c: int, d: int, interval: tuple[int, int]) -> None:
         self.taken.setdefault((c, d), []).append(interval)
