@@ -14,7 +14,9 @@ def load_ratio(schedule: Schedule, c: int) -> float:
 
 def greedy_schedule(p: Prepared, schedule: Schedule | None = None,
                     order: list[int] | None = None) -> Schedule:
-    """Place every case not yet in `schedule`, earliest deadline first (rules 1-9 kept).
+    """Place every case not yet in `schedule`, earliest deadline first (rules 1-10 kept; a
+    meeting that needs a private talk is placed with it, and a case a kept talk ties to its
+    consultant gets its meeting).
 
     Per case: eligible consultants with room, least loaded first; the first of them with a
     feasible slot gets the case at its earliest slot; if none has a slot the least loaded

@@ -1,6 +1,7 @@
 """Local search on a schedule: repair missing meetings, turn late or missing ones on time.
 
-Every move goes through `Schedule`, so rules 1-9 hold throughout.
+Every move goes through `Schedule`, so rules 1-10 hold throughout (a meeting
+moves with its private talk).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) ->
     Per such case i (earliest deadline first), over consultant-days on time for i: place i
     directly if it fits; else eject one meeting j of that day whose case can be re-placed
     elsewhere, on time if it was on time (any slot otherwise), and put i in its place.
-    Every move keeps rules 1-9 (all placements go through `Schedule`).
+    Every move keeps rules 1-10 (all placements go through `Schedule`).
     """
     inst = p.instance
     due = [(case.deadline - inst.as_of).days for case in inst.cases]

@@ -45,10 +45,17 @@ def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions
     talks: dict[tuple[int, int, int], cp_model.IntVar] = {}
     pruned = False
     by_cd: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+    capacity: dict[tuple[int, int], int] = {}
+
+    def cap(c: int, d: int) -> int:
+        if (c, d) not in capacity:
+            capacity[c, d] = talk_capacity(p, c, d)
+        return capacity[c, d]
+
     for (i, c), items in sorted(options.items(), key=lambda kv: kv[0]):
         last = max(day for day, _, _ in items)
         # variables only where a talk can be: a talk day with a free slot before the meeting
-        days = [d for d in p.talk_days if d < last and talk_capacity(p, c, d) > 0]
+        days = [d for d in p.talk_days if d < last and cap(c, d) > 0]
         if days_per_pair is not None and len(days) > days_per_pair:
             days, pruned = days[:days_per_pair], True
         t = {d: model.new_bool_var(f"talk_{i}_{c}_{d}") for d in days}
@@ -66,7 +73,7 @@ def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions
     # talk), and no more talks than disjoint talk slots fit in it; talks do not count towards
     # max_meetings_per_day (rule 8)
     for (c, d), tvars in by_cd.items():
-        model.add(sum(tvars) <= talk_capacity(p, c, d))
+        model.add(sum(tvars) <= cap(c, d))
         minutes = sum(b - a for a, b in p.open[c].get(d, ()))
         load = day_load.get((c, d), [])
         model.add(p.talk_minutes * sum(tvars) + sum(m * v for v, m in load) <= minutes)
