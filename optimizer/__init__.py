@@ -13,10 +13,11 @@ from optimizer.candidates import prepare
 from optimizer.cpsat import DEFAULT_TIME_LIMIT, solve_cpsat
 from optimizer.greedy import greedy_schedule
 from optimizer.instance import Instance, InstanceError, parse_instance
-from optimizer.plan import Assignment, Plan, PlannedMeeting, Unassigned, build_plan
+from optimizer.plan import Assignment, Plan, PlannedMeeting, PlannedTalk, Unassigned, build_plan
 from optimizer.validate import validate
 
-__all__ = ["Assignment", "Instance", "InstanceError", "Plan", "PlannedMeeting", "Unassigned",
+__all__ = ["Assignment", "Instance", "InstanceError", "Plan", "PlannedMeeting", "PlannedTalk",
+           "Unassigned",
            "alternatives", "parse_instance", "solve", "validate"]
 
 
@@ -25,7 +26,7 @@ def solve(instance: Instance, solver: str = "cpsat",
     """Plan an instance with CP-SAT (default) or the greedy baseline.
 
     CP-SAT falls back to the greedy plan (status says so) if it finds nothing better; the
-    result always keeps hard rules 1-9. `time_limit` bounds CP-SAT's search in seconds.
+    result always keeps hard rules 1-10. `time_limit` bounds CP-SAT's search in seconds.
     """
     started = time.perf_counter()
     if solver == "greedy":

@@ -14,9 +14,11 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
                  count: int = 2) -> list[dict[str, Any]]:
     """Up to `count` other slots of the case's consultant that keep every hard rule.
 
-    The slots respect all the plan's other meetings and do not overlap the case's own proposed
-    meeting; slots on or before the deadline come first (else the earliest after), preferably
-    on different days. Each is {"start", "end", "travel_minutes"}.
+    The slots respect all the plan's other meetings and private talks and do not overlap the
+    case's own proposed meeting; a case with a private talk (planned or kept) gets slots only
+    on later dates than the talk (rule 10). Slots on or before the deadline come first (else
+    the earliest after), preferably on different days. Each is {"start", "end",
+    "travel_minutes"}.
     """
     data = plan.to_json() if isinstance(plan, Plan) else plan
     index = {c.id: i for i, c in enumerate(instance.cases)}
@@ -30,6 +32,7 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     schedule = Schedule(p)
     own: tuple[int, int] | None = None
     owner: int | None = None
+    after = p.not_before(target)  # rule 10: strictly after the case's talk's date
     for item in data.get("assignments", []):
         i = index.get(item.get("case_id"))
         c = p.cindex.get(item.get("consultant_id"))
@@ -38,13 +41,18 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
         if i == target:
             owner = c
         meeting = item.get("meeting")
+        talk = _talk(instance, item) if p.needs_talk(i) else None
+        if i == target and talk is not None:
+            after = max(after, talk[0] + 1)
         if meeting is None or i in p.kept:
             continue
         start = minute_of(instance, datetime.fromisoformat(meeting["start"]))
         if i == target:
             own = (start, start + p.duration(i))
             continue
-        schedule.place(i, c, start // 1440, start)
+        if talk is None and p.needs_talk(i) and schedule.choose_talk(i, c, start // 1440) is None:
+            continue  # not a valid plan for this case; its meeting is left out
+        schedule.place(i, c, start // 1440, start, talk=talk)
     if owner is None:
         return []
     if target in p.kept:
@@ -53,7 +61,9 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     t = p.trip(target, owner)
     found: list[tuple[int, int]] = []  # (day, start)
     for d in p.days:
-        for s in schedule.starts(target, owner, d):
+        if d < after:
+            continue
+        for s in schedule.starts(target, owner, d, with_talk=False):
             if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
                 continue  # not overlapping the proposed meeting (incl. travel)
             found.append((d, s))
@@ -76,3 +86,12 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     return [{"start": moment_of(instance, s).isoformat(timespec="minutes"),
              "end": moment_of(instance, s + p.duration(target)).isoformat(timespec="minutes"),
              "travel_minutes": t} for _, s in chosen[:count]]
+
+
+def _talk(instance: Instance, item: dict[str, Any]) -> tuple[int, int] | None:
+    """The (day, start) of an assignment's new private talk in the plan, if any."""
+    talk = item.get("private_talk")
+    if not isinstance(talk, dict) or not isinstance(talk.get("start"), str):
+        return None
+    start = minute_of(instance, datetime.fromisoformat(talk["start"]))
+    return start // 1440, start

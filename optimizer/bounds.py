@@ -42,6 +42,8 @@ def flow_bound(p: Prepared, ok: np.ndarray, on: np.ndarray) -> int:
     for i, case in enumerate(p.instance.cases):
         if case.consultant_id is not None and i not in p.kept:
             owned[p.cindex[case.consultant_id]] += 1
+    for c in p.pinned.values():  # tied by a kept talk: its room is used already (rule 10)
+        owned[c] += 1
     tails = [np.full(n, source), case_node[ci], cd_node.ravel(), cons_node]
     heads = [case_node, cd_node[cc, ck], np.repeat(cons_node, nd), np.full(m, sink)]
     day_caps = np.array([[day_capacity(p, c, d) for d in p.days] for c in range(m)],

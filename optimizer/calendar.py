@@ -55,17 +55,34 @@ def in_planning_window(instance: Instance, day: date) -> bool:
     return instance.min_notice_days <= offset < instance.horizon_days
 
 
-def planning_days(instance: Instance) -> list[int]:
-    """Day indices (days since as_of) on which meetings may be planned (rule 5)."""
+def in_talk_window(instance: Instance, day: date) -> bool:
+    """Rule 10: a private talk's day is as_of + 1 <= day < as_of + horizon_days (the employer
+    is not involved, so min_notice_days does not apply)."""
+    offset = (day - instance.as_of).days
+    return 1 <= offset < instance.horizon_days
+
+
+def _working_days_from(instance: Instance, first_offset: int) -> list[int]:
     first = instance.as_of
     last = first + timedelta(days=instance.horizon_days)
     hol = danish_holidays(first, last)
     out = []
-    for d in range(instance.min_notice_days, instance.horizon_days):
+    for d in range(first_offset, instance.horizon_days):
         day = first + timedelta(days=d)
         if day.weekday() < 5 and day not in hol and day not in instance.closed_dates:
             out.append(d)
     return out
+
+
+def planning_days(instance: Instance) -> list[int]:
+    """Day indices (days since as_of) on which meetings may be planned (rule 5)."""
+    return _working_days_from(instance, instance.min_notice_days)
+
+
+def talk_days(instance: Instance) -> list[int]:
+    """Day indices on which private talks may be planned: rule 5's working days from
+    as_of + 1, without the minimum notice (rule 10)."""
+    return _working_days_from(instance, 1)
 
 
 def day_date(instance: Instance, d: int) -> date:

@@ -2,9 +2,11 @@
 
 `Prepared` holds what every solver needs, computed once: the planning days (rule 5), each
 consultant's free time per day (working hours minus busy minus kept meetings, rules 7 and 9),
-travel minutes (rule 6), the eligible consultants per case (rule 2) and room (rule 3).
-`Schedule` is a mutable calendar of placed meetings with exact feasibility checks; the greedy
-baseline, the CP-SAT repair step and `alternatives` all place meetings through it.
+travel minutes (rule 6), the eligible consultants per case (rule 2) and room (rule 3), and
+for rule 10 the days and open time on which private talks may be held (kept talks taken out).
+`Schedule` is a mutable calendar of placed meetings and private talks with exact feasibility
+checks; the greedy baseline, the CP-SAT repair step and `alternatives` all place meetings
+through it, and a meeting that needs a private talk is placed with its talk on an earlier day.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from optimizer.calendar import (
     overlaps,
     planning_days,
     subtract,
+    talk_days,
     to_minutes,
     travel_minutes,
     working_window,
@@ -46,6 +49,16 @@ class Prepared:
     # into consultant c's free time on day days[k] (-1: none fits); monotone in travel.
     tmax: dict[str, np.ndarray] = field(default_factory=dict)
     cindex: dict[str, int] = field(default_factory=dict)
+    # Rule 10, private talks: the days they may be on, each consultant's open time on those
+    # days (working hours minus busy, kept meetings and kept talks; not closed by rule 8,
+    # talks do not count there), kept talks i -> (c, d, start), the cases a kept talk alone
+    # ties to a new owner (i -> c, room already used), and per consultant the first talk day
+    # with a free talk slot before anything is planned (None: none).
+    talk_days: list[int] = field(default_factory=list)
+    open: list[dict[int, list[tuple[int, int]]]] = field(default_factory=list)
+    kept_talk: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    pinned: dict[int, int] = field(default_factory=dict)
+    first_talk_day: list[int | None] = field(default_factory=list)
 
     def duration(self, i: int) -> int:
         """Meeting minutes of case i's kind."""
@@ -62,8 +75,24 @@ class Prepared:
         return self.duration(i) + 2 * self.trip(i, c)
 
     def is_new(self, i: int) -> bool:
-        """A case without a current owner uses capacity when assigned (rule 3)."""
-        return self.instance.cases[i].consultant_id is None
+        """A case without a current owner uses capacity when assigned (rule 3); a case tied to
+        its consultant by a kept talk alone used it already (`pinned`)."""
+        return self.instance.cases[i].consultant_id is None and i not in self.pinned
+
+    @property
+    def talk_minutes(self) -> int:
+        """Length of a private talk (rule 10)."""
+        return self.instance.private_talk_minutes
+
+    def needs_talk(self, i: int) -> bool:
+        """Rule 10: case i's new workplace meeting needs a new private talk before it."""
+        return self.instance.cases[i].wants_new_talk
+
+    def not_before(self, i: int) -> int:
+        """The first day index case i's new meeting may be on after its kept talk, if any
+        (rule 10: strictly after the talk's date); 0 otherwise."""
+        kept = self.kept_talk.get(i)
+        return 0 if kept is None else kept[1] + 1
 
 
 def travel_matrix(instance: Instance) -> np.ndarray:
@@ -91,17 +120,19 @@ def travel_matrix(instance: Instance) -> np.ndarray:
 
 
 def eligible_consultants(instance: Instance, case: Case) -> list[int]:
-    """Rule 2: kept owner; else a fixed-employer consultant if any; workplace-capable only."""
+    """Rule 2: kept owner; else a fixed-employer consultant if any; workplace-capable only.
+    A kept meeting (rule 9) or a kept talk (rule 10: same consultant) ties the case."""
     consultants = instance.consultants
-    if case.meeting is not None:
-        pool = [k for k, c in enumerate(consultants) if c.id == case.meeting.consultant_id]
+    pinned = case.pinned_consultant
+    if pinned is not None:
+        pool = [k for k, c in enumerate(consultants) if c.id == pinned]
     elif case.consultant_id is not None:
         pool = [k for k, c in enumerate(consultants) if c.id == case.consultant_id]
     else:
         fixed = [k for k, c in enumerate(consultants) if case.employer.cvr in c.fixed_employers]
         pool = fixed or list(range(len(consultants)))
     if case.follow_up == "workplace_meeting" and case.consultant_id is None \
-            and case.meeting is None:
+            and pinned is None:
         pool = [k for k in pool if consultants[k].workplace_meetings]
     return pool
 
@@ -138,29 +169,81 @@ def prepare(instance: Instance) -> Prepared:
         if case.consultant_id is None:
             room[c] -= 1  # a kept meeting with a new owner uses that owner's room (rule 3)
 
+    # Rule 10: kept talks occupy their consultant from start to end (no travel); a kept talk
+    # without a kept meeting ties a new case to its consultant, who gives it room (rule 3).
+    kept_talk: dict[int, tuple[int, int, int]] = {}
+    pinned: dict[int, int] = {}
+    talk_len = instance.private_talk_minutes
+    for i, case in enumerate(instance.cases):
+        if case.private_talk is None:
+            continue
+        c = cindex[case.private_talk.consultant_id]
+        start = minute_of(instance, case.private_talk.start)
+        kept_talk[i] = (c, start // DAY, start)
+        blocks[c].append((start, start + talk_len))
+        if case.consultant_id is None and case.meeting is None:
+            pinned[i] = c
+            room[c] -= 1
+
+    t_days = talk_days(instance)
     free: list[dict[int, list[tuple[int, int]]]] = []
+    open_time: list[dict[int, list[tuple[int, int]]]] = []
+    meeting_days = set(days)
     for k, consultant in enumerate(instance.consultants):
         per_day: dict[int, list[tuple[int, int]]] = {}
-        for d in days:
+        open_day: dict[int, list[tuple[int, int]]] = {}
+        for d in sorted(meeting_days.union(t_days)):
             window = working_window(instance, consultant, d)
             if window is None:
                 continue
-            if kept_count.get((k, d), 0) >= consultant.max_meetings_per_day:
-                continue  # rule 8: the day is full already
             gaps = subtract([window], [b for b in blocks[k]
                                        if b[1] > window[0] and b[0] < window[1]])
-            if gaps:
-                per_day[d] = gaps
+            if not gaps:
+                continue
+            if d in meeting_days and \
+                    kept_count.get((k, d), 0) < consultant.max_meetings_per_day:
+                per_day[d] = gaps  # rule 8: a day full of kept meetings takes no more
+            open_day[d] = gaps
         free.append(per_day)
+        open_time.append({d: v for d, v in open_day.items() if d in t_days})
 
     prepared = Prepared(
         instance=instance, days=days, free=free, kept_count=kept_count, travel=travel,
         eligible=[eligible_consultants(instance, case) for case in instance.cases],
         room=room,
         unavailable=[to_minutes(instance, case.employer.unavailable) for case in instance.cases],
-        kept=kept, cindex=cindex)
+        kept=kept, cindex=cindex, talk_days=t_days, open=open_time, kept_talk=kept_talk,
+        pinned=pinned)
     prepared.tmax = {kind: _tmax(prepared, kind) for kind in instance.meeting_minutes}
+    prepared.first_talk_day = [
+        next((d for d in t_days if talk_starts(prepared, c, d)), None)
+        for c in range(len(instance.consultants))]
     return prepared
+
+
+def talk_starts(p: Prepared, c: int, d: int,
+                taken: list[tuple[int, int]] = ()) -> list[int]:  # type: ignore[assignment]
+    """Rule 10: grid starts for a private talk of consultant c on talk day d, inside open
+    time (working hours, no busy time, no kept meeting or talk) and avoiding `taken`."""
+    g, length = p.instance.slot_minutes, p.talk_minutes
+    out = []
+    for a, b in p.open[c].get(d, ()):
+        s = d * DAY + math.ceil((a - d * DAY) / g) * g
+        while s + length <= b:
+            if not any(overlaps((s, s + length), x) for x in taken):
+                out.append(s)
+            s += g
+    return out
+
+
+def talk_capacity(p: Prepared, c: int, d: int) -> int:
+    """An upper bound on the private talks consultant c can hold on day d (rule 10)."""
+    g, length = p.instance.slot_minutes, p.talk_minutes
+    total = 0
+    for a, b in p.open[c].get(d, ()):
+        first = d * DAY + math.ceil((a - d * DAY) / g) * g
+        total += max(0, (b - first) // length)
+    return total
 
 
 def _tmax(p: Prepared, kind: str) -> np.ndarray:
@@ -196,6 +279,15 @@ def day_feasible(p: Prepared) -> np.ndarray:
         tm = p.tmax[case.follow_up][elig]  # (len(elig), days)
         need = p.travel[i, elig][:, None] if case.follow_up == "workplace_meeting" else 0
         ok[i, elig] = tm >= need
+        # Rule 10: a meeting that needs a talk only after the consultant's first talk day; a
+        # case with a kept talk only after the talk's date.
+        day_arr = np.array(p.days, dtype=np.int64)
+        if p.needs_talk(i):
+            for c in elig:
+                first = p.first_talk_day[c]
+                ok[i, c] &= day_arr > (first if first is not None else 1 << 30)
+        elif i in p.kept_talk:
+            ok[i, elig] &= day_arr[None, :] >= p.not_before(i)
     return ok
 
 
@@ -228,8 +320,13 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
     return out
 
 
+# (day, start) of a private talk; a schedule keeps it with its consultant (rule 10)
+Talk = tuple[int, int]
+
+
 class Schedule:
-    """Meetings placed so far, per consultant-day, with the assignment loads (rules 3, 7, 8)."""
+    """Meetings and private talks placed so far, per consultant-day, with the assignment loads
+    (rules 3, 7, 8 and 10). Talks take time in `taken` but do not count in `count`."""
 
     def __init__(self, p: Prepared) -> None:
         self.p = p
@@ -238,12 +335,18 @@ class Schedule:
         self.room = list(p.room)
         self.new_load = [0] * len(p.instance.consultants)
         self.meeting: dict[int, tuple[int, int, int]] = {}  # i -> (c, d, start)
+        self.talk: dict[int, tuple[int, int, int]] = {}  # i -> (c, d, start), new talks only
         self.owner: dict[int, int] = {}
+        # consultant -> first talk day with a free talk slot given what is placed (a cache)
+        self._first_talk: dict[int, int | None] = {}
         for i, (c, d, start) in p.kept.items():
             self.meeting[i] = (c, d, start)
             self.owner[i] = c
             if p.is_new(i):
                 self.new_load[c] += 1
+        for i, c in p.pinned.items():  # a kept talk ties the case (its room is used already)
+            self.owner[i] = c
+            self.new_load[c] += 1
 
     def has_room(self, i: int, c: int) -> bool:
         """Rule 3: a new case needs room; a kept owner's case does not."""
@@ -253,9 +356,105 @@ class Schedule:
         """Rule 8: fewer than max_meetings_per_day meetings that day."""
         return self.count.get((c, d), 0) < self.p.instance.consultants[c].max_meetings_per_day
 
-    def starts(self, i: int, c: int, d: int) -> list[int]:
-        """Feasible starts for case i at consultant c on day d given what is placed."""
+    # -- rule 10: private talks ------------------------------------------------------------------
+
+    def talk_starts(self, c: int, d: int, ignore: int | None = None) -> list[int]:
+        """Free grid starts for a private talk of consultant c on day d given what is placed
+        (with case `ignore`'s own meeting and talk taken out, if given)."""
+        taken = self.taken.get((c, d), [])
+        if ignore is not None:
+            own = self._own_intervals(ignore, c, d)
+            if own:
+                taken = [x for x in taken if x not in own]
+        return talk_starts(self.p, c, d, taken)
+
+    def _own_intervals(self, i: int, c: int, d: int) -> list[tuple[int, int]]:
+        out = []
+        if i in self.meeting and i not in self.p.kept and self.meeting[i][:2] == (c, d):
+            start = self.meeting[i][2]
+            out.append(occupied(self.p.instance.cases[i].follow_up, start,
+                                self.p.duration(i), self.p.trip(i, c)))
+        if i in self.talk and self.talk[i][:2] == (c, d):
+            out.append((self.talk[i][2], self.talk[i][2] + self.p.talk_minutes))
+        return out
+
+    def first_talk_day(self, c: int) -> int | None:
+        """The first day on which consultant c has a free talk slot (None: no day)."""
+        if c not in self._first_talk:
+            self._first_talk[c] = next(
+                (d for d in self.p.talk_days if self.talk_starts(c, d)), None)
+        return self._first_talk[c]
+
+    def talk_allows(self, i: int, c: int, d: int, ignore_own: bool = False) -> bool:
+        """Rule 10 for case i's meeting with consultant c on day d: a kept talk is on an
+        earlier date; a talk still needed has a free slot with c on an earlier day."""
+        if d < self.p.not_before(i):
+            return False
+        if not self.p.needs_talk(i):
+            return True
+        if ignore_own:
+            return any(self.talk_starts(c, t, ignore=i) for t in self.p.talk_days if t < d)
+        first = self.first_talk_day(c)
+        return first is not None and first < d
+
+    def choose_talk(self, i: int, c: int, d: int, prefer_day: int | None = None
+                    ) -> Talk | None:
+        """A free talk slot with consultant c before day d for case i, or None.
+
+        The model's day (`prefer_day`) if it has room; else the slot that costs the meetings
+        least: on a day that takes no more meetings or in a gap too short for any meeting
+        first, then at a gap's edge, then anywhere; among equals the latest day (early days
+        are the ones on-time meetings compete for) and the earliest start.
+        """
+        if prefer_day is not None and prefer_day < d:
+            found = self._best_talk_on(c, prefer_day)
+            if found is not None:
+                return prefer_day, found[1]
+        best: tuple[int, int, int] | None = None  # (cost, day, start)
+        for t in reversed(self.p.talk_days):
+            if t >= d:
+                continue
+            found = self._best_talk_on(c, t)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], t, found[1])
+                if best[0] == 0:
+                    break
+        return None if best is None else (best[1], best[2])
+
+    def _best_talk_on(self, c: int, d: int) -> tuple[int, int] | None:
+        """The cheapest free talk start of consultant c on day d as (cost, start): cost 0 when
+        no meeting could use the slot, 1 at the edge of a free gap, 2 inside one."""
+        g, length = self.p.instance.slot_minutes, self.p.talk_minutes
+        harmless = d not in self.p.free[c] or not self.day_open(c, d)
+        shortest = min(self.p.instance.meeting_minutes.values())
+        best: tuple[int, int] | None = None
+        for a, b in subtract(self.p.open[c].get(d, []), self.taken.get((c, d), [])):
+            s = d * DAY + math.ceil((a - d * DAY) / g) * g
+            while s + length <= b:
+                if harmless or b - a < shortest:
+                    return 0, s
+                cost = 1 if s - a < g or b - (s + length) < g else 2
+                if best is None or cost < best[0]:
+                    best = (cost, s)
+                s += g
+        return best
+
+    def _take(self, c: int, d: int, interval: tuple[int, int]) -> None:
+        self.taken.setdefault((c, d), []).append(interval)
+        self._first_talk.pop(c, None)
+
+    def _free(self, c: int, d: int, interval: tuple[int, int]) -> None:
+        self.taken[c, d].remove(interval)
+        self._first_talk.pop(c, None)
+
+    # -- meetings --------------------------------------------------------------------------------
+
+    def starts(self, i: int, c: int, d: int, with_talk: bool = True) -> list[int]:
+        """Feasible starts for case i at consultant c on day d given what is placed (rule 10's
+        talk included unless `with_talk` is False)."""
         if not self.day_open(c, d):
+            return []
+        if with_talk and not self.talk_allows(i, c, d):
             return []
         return feasible_starts(self.p, i, c, d, self.taken.get((c, d), []))
 
@@ -276,23 +475,49 @@ class Schedule:
             self.room[c] += 1
             self.new_load[c] -= 1
 
-    def place(self, i: int, c: int, d: int, start: int) -> None:
-        """Put case i's meeting at start (caller checked feasibility)."""
+    def place(self, i: int, c: int, d: int, start: int, talk: Talk | None = None,
+              talk_day: int | None = None) -> None:
+        """Put case i's meeting at start (caller checked feasibility, e.g. with `starts`).
+
+        A meeting that needs a private talk (rule 10) gets it too: at `talk` if given, else
+        the slot `choose_talk` picks (on `talk_day` when that day has one).
+        """
+        if self.p.needs_talk(i):
+            talk = talk or self.choose_talk(i, c, d, talk_day)
+            if talk is None:
+                raise ValueError(f"case {self.p.instance.cases[i].id}: no free slot for its "
+                                 "private talk before the meeting (rule 10)")
         self.assign(i, c)
         kind = self.p.instance.cases[i].follow_up
-        self.taken.setdefault((c, d), []).append(
-            occupied(kind, start, self.p.duration(i), self.p.trip(i, c)))
+        self._take(c, d, occupied(kind, start, self.p.duration(i), self.p.trip(i, c)))
         self.count[c, d] = self.count.get((c, d), 0) + 1
         self.meeting[i] = (c, d, start)
+        if self.p.needs_talk(i) and talk is not None:
+            self._take(c, talk[0], (talk[1], talk[1] + self.p.talk_minutes))
+            self.talk[i] = (c, talk[0], talk[1])
 
     def unplace(self, i: int) -> None:
-        """Remove case i's (non-kept) meeting, keeping the assignment."""
+        """Remove case i's (non-kept) meeting and its private talk, keeping the assignment."""
         if i in self.p.kept or i not in self.meeting:
             return
         c, d, start = self.meeting.pop(i)
         kind = self.p.instance.cases[i].follow_up
-        self.taken[c, d].remove(occupied(kind, start, self.p.duration(i), self.p.trip(i, c)))
+        self._free(c, d, occupied(kind, start, self.p.duration(i), self.p.trip(i, c)))
         self.count[c, d] -= 1
+        if i in self.talk:
+            tc, td, ts = self.talk.pop(i)
+            self._free(tc, td, (ts, ts + self.p.talk_minutes))
+
+    def saved(self, i: int) -> tuple[tuple[int, int, int] | None, Talk | None]:
+        """Case i's meeting and talk as they are, for `restore` after a trial move."""
+        talk = self.talk.get(i)
+        return self.meeting.get(i), (None if talk is None else (talk[1], talk[2]))
+
+    def restore(self, i: int, saved: tuple[tuple[int, int, int] | None, Talk | None]) -> None:
+        """Put back what `saved` returned (the case is assigned to that consultant)."""
+        meeting, talk = saved
+        if meeting is not None:
+            self.place(i, *meeting, talk=talk)
 
     def earliest(self, i: int, c: int, days: list[int] | None = None) -> tuple[int, int] | None:
         """Earliest (day, start) for case i at consultant c, or None."""

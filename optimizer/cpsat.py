@@ -21,6 +21,12 @@ meetings into on-time ones, directly or by moving one other meeting away. The gr
 baseline improved by the same local search is the models' hint and a fallback. The result
 is always a valid plan, never worse than the greedy baseline on on-time meetings.
 
+Rule 10, the private talk, is a constraint family of both models (`add_private_talks`: a talk
+variable per case, consultant and earlier day, tied to that pair's meeting candidates and
+sharing the day's free minutes); candidates are pruned by it first (a meeting needing a talk
+only after its consultant's first day with a talk slot). Stage 2, repair and the local search
+place each talk with its meeting through `Schedule`.
+
 Upper bound on on-time meetings: the minimum of a max-flow relaxation over all eligible
 (consultant, day) pairs (cases -> consultant-days -> consultants, with per-day and capacity
 limits) and, when its candidates are complete (never pruned), the objective bound of the

@@ -18,7 +18,11 @@ not), over the days up to the deadline (`late:*`) or the whole horizon (`no_meet
 the plan's other meetings in place. Each day is classified (`_day_kind`); the code names, in
 this order: a slot still free (`search_stopped`), the employer (`employer_unavailable`), then
 the consultant's side (`daily_limit` when that alone blocks every day, else the calendar), and
-only when nothing else blocks, days off or too short for the meeting with its travel.
+only when nothing else blocks, days off or too short for the meeting with its travel. Before
+all of these comes the private talk (rule 10): when on some day both the consultant and the
+employer had a slot but the meeting could not be there because of its talk (no free talk slot
+with the consultant on an earlier day, `private_talk`, or not after the agreed talk's date,
+`private_talk_agreed`), the talk is named.
 A specific `no_capacity` code names the one rule-2 restriction without which a consultant with
 room would have been eligible (the fixed-employer rule first); when no single restriction is
 to blame, or nobody has room, the code is `no_capacity:any`. A case with a current owner or a
@@ -62,6 +66,12 @@ REASONS: dict[str, str] = {
                                  "on which the consultant has time",
     "late:search_stopped": "a slot before the deadline is still free; the planner's time "
                            "limit ended before it moved the meeting there",
+    "late:private_talk": "the citizen's private talk with the consultant must come on an "
+                         "earlier day than the meeting, and the consultant has no free time "
+                         "for it early enough for a meeting before the deadline",
+    "late:private_talk_agreed": "the meeting must come after the private talk agreed with the "
+                                "citizen, and there is no slot between that talk and the "
+                                "deadline",
     "no_meeting:not_workplace_capable": "the case's kept consultant does not hold workplace "
                                         "meetings",
     "no_meeting:no_working_day": "no working day in the planning horizon (minimum notice, "
@@ -79,6 +89,12 @@ REASONS: dict[str, str] = {
                                        "planning horizon on which the consultant has time",
     "no_meeting:search_stopped": "a slot in the planning horizon is still free; the planner's "
                                  "time limit ended before it placed the meeting there",
+    "no_meeting:private_talk": "the citizen's private talk with the consultant must come on "
+                               "an earlier day than the meeting, and the consultant has no "
+                               "free time for it before any free slot for the meeting",
+    "no_meeting:private_talk_agreed": "the meeting must come after the private talk agreed "
+                                      "with the citizen, and there is no slot after it in the "
+                                      "planning horizon",
     # unassigned (exactly one, rule 1)
     "no_capacity:any": NO_ROOM,
     "no_capacity:fixed_employer": "the employer's fixed consultants have no room",
@@ -97,6 +113,8 @@ _TOO_LONG = "too_long"  # meeting + travel does not fit into the working hours a
 _DAILY_LIMIT = "daily_limit"  # max_meetings_per_day reached (rule 8)
 _CALENDAR = "calendar"  # no free slot long enough (busy, kept and planned meetings)
 _EMPLOYER = "employer"  # the consultant has slots; the employer is unavailable in each
+_TALK = "talk"  # free for the meeting, but its private talk has no slot on an earlier day
+_TALK_AGREED = "talk_agreed"  # free for the meeting, but not after the agreed talk's date
 _FREE = "free"  # the meeting could be placed there
 
 
@@ -164,7 +182,8 @@ def why_not_on_time(p: Prepared, schedule: Schedule, i: int) -> str:
         # the first day after the deadline with a slot on the consultant's side; at the latest
         # the meeting's own day
         first = next((d for d in p.days if due < d <= own[1] and
-                      _day_kind(p, schedule, i, c, d, own) in (_EMPLOYER, _FREE)), own[1])
+                      _day_kind(p, schedule, i, c, d, own) in (_EMPLOYER, _TALK,
+                                                                _TALK_AGREED, _FREE)), own[1])
         return f"late:calendar_full_until:{day_date(inst, first).isoformat()}"
     return f"late:{why}"
 
@@ -180,6 +199,10 @@ def _blocked(p: Prepared, schedule: Schedule, i: int, c: int, days: list[int],
         if kind == _FREE:
             return "search_stopped"
         kinds.add(kind)
+    if _TALK_AGREED in kinds:
+        return "private_talk_agreed"
+    if _TALK in kinds:
+        return "private_talk"
     if _EMPLOYER in kinds:
         return "employer_unavailable"
     consultant_side = kinds & {_DAILY_LIMIT, _CALENDAR}
@@ -213,6 +236,9 @@ def _day_kind(p: Prepared, schedule: Schedule, i: int, c: int, d: int,
         taken = list(taken)
         taken.remove(occupied(inst.cases[i].follow_up, own[2], dur, t))
         count -= 1
+    talk = schedule.talk.get(i)
+    if talk is not None and talk[:2] == (c, d):
+        taken = [x for x in taken if x != (talk[2], talk[2] + p.talk_minutes)]
     if count >= consultant.max_meetings_per_day:
         return _DAILY_LIMIT
     if p.tmax[inst.cases[i].follow_up][c, p.days.index(d)] < t:
@@ -221,4 +247,9 @@ def _day_kind(p: Prepared, schedule: Schedule, i: int, c: int, d: int,
         return _CALENDAR
     if not feasible_starts(p, i, c, d, taken):
         return _EMPLOYER
+    # rule 10, with the case's own meeting and talk taken out
+    if d < p.not_before(i):
+        return _TALK_AGREED
+    if not schedule.talk_allows(i, c, d, ignore_own=True):
+        return _TALK
     return _FREE

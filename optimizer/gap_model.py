@@ -3,8 +3,9 @@
 Boolean x[case, consultant, gap] only for candidates that can hold the meeting in that free
 gap, with capacity (rule 3), the per-day maximum (rule 8), a per-gap budget of occupied
 minutes (rule 7, a relaxation of the exact sequence) and eligibility (rule 2) built into the
-candidate set. Lexicographic objective: on-time meetings, then meetings at all, then
-diagnosis-group match and short travel.
+candidate set; rule 10's private talks are their own family (`add_private_talks`, on days).
+Lexicographic objective: on-time meetings, then meetings at all, then diagnosis-group match and
+short travel.
 """
 
 from __future__ import annotations
@@ -19,10 +20,22 @@ from optimizer.bounds import day_capacity
 from optimizer.calendar import DAY
 from optimizer.candidates import Prepared, Schedule, feasible_starts
 from optimizer.greedy import load_ratio
-from optimizer.model_terms import DETERMINISTIC_PER_SECOND, LATE_GAPS, SECONDARY_MAX, secondary
+from optimizer.model_terms import (
+    DETERMINISTIC_PER_SECOND,
+    LATE_GAPS,
+    SECONDARY_MAX,
+    PairOptions,
+    add_private_talks,
+    secondary,
+)
 from optimizer.sequencing import sequence_all
 
 MAX_VARIABLES = 120_000  # stage-1 booleans; beyond this consultants per case are pruned
+# Rule 10 in the planning model: talk days per (case, consultant), the earliest ones (which
+# keeps every meeting day possible). The bound pass has them all when that stays below
+# TALK_BOUND_VARIABLES, else none (a relaxation, so its bound stays valid).
+TALK_DAYS_PER_PAIR = 5
+TALK_BOUND_VARIABLES = 20_000
 SMALL_MODEL = 30_000  # below: interleaved (deterministic) search and a bound pass
 
 # Time budget of the models, out of the solve's limit L (seconds); see also cpsat.py.
@@ -92,11 +105,15 @@ def _greedy_hint(p: Prepared, greedy: Schedule,
 def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
             on_set: set[tuple[int, int, int]], gaps: list[list[tuple[int, int, int]]],
             hint: set[tuple[int, int, int]], slack: int, seconds: float, seed: int,
-            small: bool) -> tuple[int, set[tuple[int, int, int]], float, int]:
-    """Solve the stage-1 model; returns (status, chosen keys, objective bound, W_ON).
+            small: bool, talks: str = "pruned", talk_hint: dict[int, int] | None = None
+            ) -> tuple[int, set[tuple[int, int, int]], float, int, dict[int, int]]:
+    """Solve the stage-1 model; returns (status, chosen keys, objective bound, W_ON, chosen
+    talk day per case).
 
     With slack 0 the model is a relaxation of the real problem (its bound is valid); with
-    slack = slot-1 each meeting reserves the minutes it may lose to the slot grid.
+    slack = slot-1 each meeting reserves the minutes it may lose to the slot grid. `talks`:
+    rule 10's family with all talk days ("all"), the earliest TALK_DAYS_PER_PAIR ("pruned"),
+    or left out ("none", a relaxation).
     """
     model = cp_model.CpModel()
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -132,6 +149,20 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
         if sum(p.occupied_minutes(key[0], c) + slack for key in keys) > length:
             model.add(sum((p.occupied_minutes(key[0], c) + slack) * x[key] for key in keys)
                       <= length)
+    # Rule 10: a new workplace meeting of a case that asked for a private talk has the talk
+    # with the same consultant on an earlier day, in the consultant's free time.
+    talk_vars: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    if talks != "none":
+        talk_options: PairOptions = defaultdict(list)
+        day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+        for (i, c, g), var in x.items():
+            day = p.days[gaps[c][g][0]]
+            day_load[c, day].append((var, p.occupied_minutes(i, c)))
+            if p.needs_talk(i):
+                talk_options[i, c].append((day, var, p.occupied_minutes(i, c)))
+        talk_vars, _ = add_private_talks(
+            model, p, talk_options, day_load, hint=talk_hint,
+            days_per_pair=TALK_DAYS_PER_PAIR if talks == "pruned" else None)
 
     # Objective, lexicographic by weights: with N candidate cases, secondary <= 40 N and
     # meetings <= N, so W_MEET > 40 N makes one more meeting outweigh any secondary gain and
@@ -167,9 +198,10 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     params.max_deterministic_time = DETERMINISTIC_PER_SECOND * seconds
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return status, set(), 0.0, w_on
+        return status, set(), 0.0, w_on, {}
     chosen = {key for key, var in x.items() if solver.boolean_value(var)}
-    return status, chosen, solver.best_objective_bound, w_on
+    chosen_talks = {i: d for (i, _, d), var in talk_vars.items() if solver.boolean_value(var)}
+    return status, chosen, solver.best_objective_bound, w_on, chosen_talks
 
 
 def _candidates(p: Prepared, ok_day: np.ndarray, greedy: Schedule
@@ -251,28 +283,34 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
                     limit - (time.perf_counter() - started) - GAP_RESERVE_SHARE * limit
                     - GAP_RESERVE_SECONDS - BUILD_SECONDS_PER_VARIABLE * len(keys_all))
     hint = _greedy_hint(p, greedy, gaps)
+    talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}
     slack = inst.slot_minutes - 1
     status = cp_model.OPTIMAL
     chosen: set[tuple[int, int, int]] = set()
+    talks: dict[int, int] = {}
     w_on = 1
     model_bound = None
+    talk_pairs = {(i, c) for i, c, _ in keys_all if p.needs_talk(i)}
+    bound_talks = "all" if len(talk_pairs) * len(p.talk_days) <= TALK_BOUND_VARIABLES \
+        else "none"
     if keys_all and not pruned and len(keys_all) < SMALL_MODEL:
         # First a valid relaxation (exact minutes) whose bound bounds the on-time count ...
         share = BOUND_PASS_SHARE * remaining
-        status, chosen, best_bound, w_on = _stage1(p, keys_all, on_set, gaps, hint, 0, share,
-                                                  seed, small=True)
+        status, chosen, best_bound, w_on, talks = _stage1(
+            p, keys_all, on_set, gaps, hint, 0, share, seed, small=True, talks=bound_talks,
+            talk_hint=talk_hint)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             model_bound = int(best_bound // w_on)
-            hint = chosen
+            hint, talk_hint = chosen, talks
         remaining -= share
     if keys_all:
         # ... then the planning model: each meeting may lose up to slot-1 minutes to the grid,
         # so what it chooses sequences (stage 2) almost always.
-        status, chosen_b, _, w_on = _stage1(p, keys_all, on_set, gaps, hint, slack,
-                                            max(MIN_MODEL_SECONDS, remaining), seed,
-                                            small=len(keys_all) < SMALL_MODEL)
+        status, chosen_b, _, w_on, talks_b = _stage1(
+            p, keys_all, on_set, gaps, hint, slack, max(MIN_MODEL_SECONDS, remaining), seed,
+            small=len(keys_all) < SMALL_MODEL, talk_hint=talk_hint)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            chosen = chosen_b
+            chosen, talks = chosen_b, talks_b
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and not chosen:
         return None
     chosen_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -280,6 +318,7 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
     for i, c, g in chosen:
         chosen_cd[c, p.days[gaps[c][g][0]]].append(i)
         weight[i] = (w_on if on[i, c, g] else 0) + 1
-    schedule, left_out = sequence_all(p, chosen_cd, weight)
-    exact = status == cp_model.OPTIMAL and not pruned and not left_out
+    schedule, left_out = sequence_all(p, chosen_cd, weight, talks)
+    # with talks the planning model keeps only some talk days: its optimum is not proven
+    exact = status == cp_model.OPTIMAL and not pruned and not left_out and not talk_pairs
     return schedule, model_bound, exact

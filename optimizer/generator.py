@@ -43,13 +43,15 @@ def _stamp(day: date, minute: int) -> str:
 
 
 def generate_instance(cases: int, consultants: int, seed: int = 1, tight: bool = False,
-                      as_of: date | None = None) -> dict[str, Any]:
+                      as_of: date | None = None, talk_share: float = 0.0) -> dict[str, Any]:
     """A planning instance (JSON object) with `cases` cases and `consultants` consultants.
 
     Herning-area geography, Zipf-sized employers (the largest fixed to a consultant), a
     diagnosis mix, ~30 % busy calendars, some existing owners and confirmed meetings,
     deadlines over the next five weeks; consultants of large municipalities sit in teams
     (ids like "t3-c12"). `tight` leaves too little time to meet every deadline.
+    `talk_share`: the share of workplace-meeting cases whose citizen asks for the private
+    talk first (rule 10), drawn apart from the rest so the instance is otherwise the same.
     """
     rng = random.Random(seed)
     as_of = as_of or DEFAULT_AS_OF
@@ -147,6 +149,12 @@ def generate_instance(cases: int, consultants: int, seed: int = 1, tight: bool =
                     _confirm(rng, case, k, owner, workdays[2:], blocked, kept_per_day,
                              closed)
         out_cases.append(case)
+
+    if talk_share > 0:
+        talk_rng = random.Random(f"talk-{seed}")
+        for case in out_cases:
+            if case["follow_up"] == "workplace_meeting" and talk_rng.random() < talk_share:
+                case["private_talk_first"] = True
 
     return {"as_of": as_of.isoformat(), "horizon_days": horizon, "slot_minutes": 15,
             "min_notice_days": 2,

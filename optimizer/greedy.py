@@ -14,7 +14,9 @@ def load_ratio(schedule: Schedule, c: int) -> float:
 
 def greedy_schedule(p: Prepared, schedule: Schedule | None = None,
                     order: list[int] | None = None) -> Schedule:
-    """Place every case not yet in `schedule`, earliest deadline first (rules 1-9 kept).
+    """Place every case not yet in `schedule`, earliest deadline first (rules 1-10 kept; a
+    meeting that needs a private talk is placed with it, and a case a kept talk ties to its
+    consultant gets its meeting).
 
     Per case: eligible consultants with room, least loaded first; the first of them with a
     feasible slot gets the case at its earliest slot; if none has a slot the least loaded
@@ -26,7 +28,13 @@ def greedy_schedule(p: Prepared, schedule: Schedule | None = None,
         order = sorted(range(len(inst.cases)),
                        key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
     for i in order:
-        if i in schedule.owner:
+        owner = schedule.owner.get(i)
+        if owner is not None:
+            # a case a kept talk ties to its consultant still needs its meeting (rule 10)
+            if i in p.pinned and i not in schedule.meeting and inst.cases[i].needs_meeting:
+                slot = schedule.earliest(i, owner)
+                if slot is not None:
+                    schedule.place(i, owner, slot[0], slot[1])
             continue
         pool = [c for c in p.eligible[i] if schedule.has_room(i, c)]
         if not pool:

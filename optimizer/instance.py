@@ -22,6 +22,7 @@ DEFAULT_WORKING_HOURS = {"mon": ["08:00", "15:30"], "tue": ["08:00", "15:30"],
                          "wed": ["08:00", "15:30"], "thu": ["08:00", "15:30"],
                          "fri": ["08:00", "13:00"]}
 DEFAULT_MEETING_MINUTES = {"workplace_meeting": 60, "jobcenter_meeting": 45}
+DEFAULT_PRIVATE_TALK_MINUTES = 30  # rule 10
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00)?$")
@@ -86,6 +87,14 @@ class KeptMeeting:
     consultant_id: str
 
 
+@dataclass(frozen=True)
+class KeptTalk:
+    """A private talk agreed with the citizen that must appear unchanged (rule 10)."""
+
+    start: datetime
+    consultant_id: str
+
+
 @dataclass
 class Case:
     """A case to assign (and, unless telephone, to give one meeting)."""
@@ -97,11 +106,29 @@ class Case:
     employer: Employer
     consultant_id: str | None = None
     meeting: KeptMeeting | None = None
+    private_talk_first: bool = False
+    private_talk: KeptTalk | None = None
 
     @property
     def needs_meeting(self) -> bool:
         """Telephone cases get no meeting (rule 4)."""
         return self.follow_up != "telephone"
+
+    @property
+    def wants_new_talk(self) -> bool:
+        """Rule 10: a new workplace meeting of this case needs a new private talk before it
+        (the citizen asked for one, and neither the meeting nor a talk is agreed yet)."""
+        return (self.private_talk_first and self.follow_up == "workplace_meeting"
+                and self.meeting is None and self.private_talk is None)
+
+    @property
+    def pinned_consultant(self) -> str | None:
+        """The consultant a kept meeting or kept talk ties the case to (rules 9 and 10)."""
+        if self.meeting is not None:
+            return self.meeting.consultant_id
+        if self.private_talk is not None:
+            return self.private_talk.consultant_id
+        return None
 
 
 @dataclass
@@ -119,6 +146,7 @@ class Instance:
     speed_kmh: float
     consultants: list[Consultant]
     cases: list[Case]
+    private_talk_minutes: int = DEFAULT_PRIVATE_TALK_MINUTES
     consultant_by_id: dict[str, Consultant] = field(default_factory=dict)
     case_by_id: dict[str, Case] = field(default_factory=dict)
 
@@ -286,12 +314,13 @@ def _working_hours(value: Any, path: str) -> dict[int, tuple[int, int]]:
 # -- the instance --------------------------------------------------------------------------------
 
 _TOP_FIELDS = {"as_of", "horizon_days", "slot_minutes", "min_notice_days", "meeting_minutes",
-               "working_hours", "closed_dates", "travel", "consultants", "cases"}
+               "private_talk_minutes", "working_hours", "closed_dates", "travel", "consultants",
+               "cases"}
 _CONSULTANT_FIELDS = {"id", "name", "location", "workplace_meetings", "skills",
                       "max_active_cases", "active_cases", "max_meetings_per_day",
                       "working_hours", "busy", "fixed_employers"}
 _CASE_FIELDS = {"id", "follow_up", "deadline", "diagnosis_group", "employer", "consultant_id",
-                "meeting"}
+                "meeting", "private_talk_first", "private_talk"}
 
 
 def parse_instance(data: dict[str, Any]) -> Instance:
@@ -311,6 +340,8 @@ def parse_instance(data: dict[str, Any]) -> Instance:
         if kind not in MEETING_KINDS:
             raise _fail(f"meeting_minutes.{kind}", "unknown meeting kind")
         minutes[kind] = _int(value, f"meeting_minutes.{kind}", minimum=1)
+    talk_minutes = _int(data.get("private_talk_minutes", DEFAULT_PRIVATE_TALK_MINUTES),
+                        "private_talk_minutes", minimum=1)
 
     hours = _working_hours(data.get("working_hours", DEFAULT_WORKING_HOURS), "working_hours")
     closed = frozenset(_date(v, f"closed_dates[{i}]")
@@ -329,7 +360,7 @@ def parse_instance(data: dict[str, Any]) -> Instance:
             raise _fail(f"consultants[{i}].id", f'duplicate id "{c.id}"')
         seen.add(c.id)
 
-    cases = [_case(item, f"cases[{i}]", seen)
+    cases = [_case(item, f"cases[{i}]", seen, talk_minutes)
              for i, item in enumerate(_list(_required(data, "cases", ""), "cases"))]
     seen_cases: set[str] = set()
     for i, case in enumerate(cases):
@@ -340,7 +371,7 @@ def parse_instance(data: dict[str, Any]) -> Instance:
     return Instance(as_of=as_of, horizon_days=horizon, slot_minutes=slot,
                     min_notice_days=notice, meeting_minutes=minutes, working_hours=hours,
                     closed_dates=closed, road_factor=road_factor, speed_kmh=speed,
-                    consultants=consultants, cases=cases)
+                    consultants=consultants, cases=cases, private_talk_minutes=talk_minutes)
 
 
 def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]) -> Consultant:
@@ -367,7 +398,7 @@ def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]
                       fixed_employers=fixed)
 
 
-def _case(value: Any, path: str, consultant_ids: set[str]) -> Case:
+def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) -> Case:
     data = _obj(value, path)
     _no_extra(data, path, _CASE_FIELDS)
     cid = _str(_required(data, "id", path), f"{path}.id")
@@ -414,8 +445,42 @@ def _case(value: Any, path: str, consultant_ids: set[str]) -> Case:
         if "kind" in m and m["kind"] != follow_up:
             raise _fail(f"{mp}.kind", f"{_quote(m['kind'])} does not match follow_up")
         meeting = KeptMeeting(start=start, consultant_id=mc)
+
+    wish = _bool(data.get("private_talk_first", False), f"{path}.private_talk_first")
+    talk = None
+    if data.get("private_talk") is not None:
+        talk = _kept_talk(data["private_talk"], f"{path}.private_talk", consultant_ids,
+                          talk_minutes, owner, meeting)
     return Case(id=cid, follow_up=follow_up, deadline=deadline, diagnosis_group=group,
-                employer=employer, consultant_id=owner, meeting=meeting)
+                employer=employer, consultant_id=owner, meeting=meeting,
+                private_talk_first=wish, private_talk=talk)
+
+
+def _kept_talk(value: Any, path: str, consultant_ids: set[str], talk_minutes: int,
+               owner: str | None, meeting: KeptMeeting | None) -> KeptTalk:
+    """Rule 10: an agreed talk {"start", "consultant_id"} (a plan's "end" and "kind" may be
+    passed back unchanged); its consultant is the case's."""
+    data = _obj(value, path)
+    _no_extra(data, path, {"start", "end", "consultant_id", "kind"})
+    start = _datetime(_required(data, "start", path), f"{path}.start")
+    tc = _str(_required(data, "consultant_id", path), f"{path}.consultant_id")
+    if tc not in consultant_ids:
+        raise _fail(f"{path}.consultant_id", f'unknown consultant "{tc}"')
+    if owner is not None and owner != tc:
+        raise _fail(f"{path}.consultant_id",
+                    f'"{tc}" differs from the case\'s consultant_id "{owner}"')
+    if meeting is not None and meeting.consultant_id != tc:
+        raise _fail(f"{path}.consultant_id", f'"{tc}" differs from the kept meeting\'s '
+                    f'consultant_id "{meeting.consultant_id}" (same consultant, rule 10)')
+    if "kind" in data and data["kind"] != "private_talk":
+        raise _fail(f"{path}.kind", f'{_quote(data["kind"])} is not "private_talk"')
+    if "end" in data:
+        end = _datetime(data["end"], f"{path}.end")
+        if end != start + timedelta(minutes=talk_minutes):
+            raise _fail(f"{path}.end", f"a private talk lasts private_talk_minutes "
+                        f"({talk_minutes} minutes), got "
+                        f"{int((end - start).total_seconds() // 60)}")
+    return KeptTalk(start=start, consultant_id=tc)
 
 
 def minute_of(instance: Instance, moment: datetime) -> int:

@@ -1,6 +1,7 @@
 """Local search on a schedule: repair missing meetings, turn late or missing ones on time.
 
-Every move goes through `Schedule`, so rules 1-9 hold throughout.
+Every move goes through `Schedule`, so rules 1-10 hold throughout (a meeting
+moves with its private talk).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) ->
     Per such case i (earliest deadline first), over consultant-days on time for i: place i
     directly if it fits; else eject one meeting j of that day whose case can be re-placed
     elsewhere, on time if it was on time (any slot otherwise), and put i in its place.
-    Every move keeps rules 1-9 (all placements go through `Schedule`).
+    Every move keeps rules 1-10 (all placements go through `Schedule`).
     """
     inst = p.instance
     due = [(case.deadline - inst.as_of).days for case in inst.cases]
@@ -70,7 +71,7 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
     if not options:
         return False
     options.sort(key=lambda cd: (cd[1], inst.consultants[cd[0]].id))
-    before = (owner, schedule.meeting.get(i))
+    before_owner, before = owner, schedule.saved(i)
 
     def move_i(c: int, d: int, start: int) -> None:
         if schedule.owner.get(i) != c:
@@ -81,10 +82,9 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
 
     def restore_i() -> None:
         schedule.unassign(i)
-        if before[0] is not None:
-            schedule.assign(i, before[0])
-        if before[1] is not None:
-            schedule.place(i, *before[1])
+        if before_owner is not None:
+            schedule.assign(i, before_owner)
+            schedule.restore(i, before)
 
     for c, d in options:
         found = schedule.starts(i, c, d)
@@ -99,17 +99,21 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
         if time.perf_counter() > stop:
             return False
         for j in sorted(by_cd.get((c, d), ())):
-            cj, dj, sj = schedule.meeting[j]
+            cj = schedule.meeting[j][0]
+            saved_j = schedule.saved(j)
             schedule.unplace(j)
             found = schedule.starts(i, c, d)
             if not found:
-                schedule.place(j, cj, dj, sj)
+                schedule.restore(j, saved_j)
                 continue
             move_i(c, d, found[0])
-            if _relocate(p, schedule, j, cj, dj <= due[j], due):
+            if _relocate(p, schedule, j, cj, saved_j[0][1] <= due[j], due):
                 return True
+            # undo in reverse order: i's new meeting and talk out, then both back as they were
+            # (their old slots are free again, so their talks fit where they were, rule 10)
+            schedule.unplace(i)
             restore_i()
-            schedule.place(j, cj, dj, sj)
+            schedule.restore(j, saved_j)
     return False
 
 

@@ -1,8 +1,11 @@
-"""Terms shared by the pair and gap models: the secondary-goal score and late-candidate pruning."""
+"""Terms shared by the pair and gap models: the secondary-goal score, late-candidate pruning
+and the private-talk constraint family (rule 10)."""
 
 from __future__ import annotations
 
-from optimizer.candidates import Prepared
+from ortools.sat.python import cp_model
+
+from optimizer.candidates import Prepared, talk_capacity
 
 LATE_GAPS = 4  # late candidate gaps kept per (case, consultant)
 SECONDARY_MAX = 40  # per meeting: 20 for a skill match + up to 20 for short travel
@@ -18,3 +21,60 @@ def secondary(p: Prepared, i: int, c: int) -> int:
     case = p.instance.cases[i]
     skill = 20 if case.diagnosis_group in p.instance.consultants[c].skills else 0
     return skill + max(0, 20 - (2 * p.trip(i, c)) // 6)
+
+
+# (case, consultant) -> that pair's meeting candidates as (day, variable, occupied minutes)
+PairOptions = dict[tuple[int, int], list[tuple[int, cp_model.IntVar, int]]]
+
+
+def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions,
+                      day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]],
+                      days_per_pair: int | None = None,
+                      hint: dict[int, int] | None = None
+                      ) -> tuple[dict[tuple[int, int, int], cp_model.IntVar], bool]:
+    """Rule 10, the private talk, as its own constraint family of a CP-SAT model.
+
+    t[i, c, d] (a talk of case i with consultant c on day d) only for a case whose new
+    workplace meeting needs a talk, a consultant with meeting candidates for it, and a talk
+    day with a free talk slot before the pair's last candidate day; with `days_per_pair` only
+    that many of the earliest such days (every candidate day then keeps its earliest talk
+    day, so pruning never removes a meeting). `options` are the meeting candidates of the
+    talk cases, `day_load` every meeting candidate per consultant-day (c, d) with its occupied
+    minutes. Returns the talk variables and whether any talk day was left out.
+    """
+    talks: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    pruned = False
+    by_cd: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+    capacity: dict[tuple[int, int], int] = {}
+
+    def cap(c: int, d: int) -> int:
+        if (c, d) not in capacity:
+            capacity[c, d] = talk_capacity(p, c, d)
+        return capacity[c, d]
+
+    for (i, c), items in sorted(options.items(), key=lambda kv: kv[0]):
+        last = max(day for day, _, _ in items)
+        # variables only where a talk can be: a talk day with a free slot before the meeting
+        days = [d for d in p.talk_days if d < last and cap(c, d) > 0]
+        if days_per_pair is not None and len(days) > days_per_pair:
+            days, pruned = days[:days_per_pair], True
+        t = {d: model.new_bool_var(f"talk_{i}_{c}_{d}") for d in days}
+        for d, var in t.items():
+            talks[i, c, d] = var
+            by_cd.setdefault((c, d), []).append(var)
+        # one talk with consultant c exactly when the meeting is with c (same consultant)
+        model.add(sum(t.values()) == sum(var for _, var, _ in items))
+        # the talk's date is strictly before the meeting's date
+        for day, var, _ in items:
+            model.add(sum(v for d, v in t.items() if d < day) >= var)
+        if hint and i in hint and hint[i] in t:
+            model.add_hint(t[hint[i]], True)
+    # talks and meetings share the consultant's open time that day (rule 7, no travel for a
+    # talk), and no more talks than disjoint talk slots fit in it; talks do not count towards
+    # max_meetings_per_day (rule 8)
+    for (c, d), tvars in by_cd.items():
+        model.add(sum(tvars) <= cap(c, d))
+        minutes = sum(b - a for a, b in p.open[c].get(d, ()))
+        load = day_load.get((c, d), [])
+        model.add(p.talk_minutes * sum(tvars) + sum(m * v for v, m in load) <= minutes)
+    return talks, pruned

@@ -4,9 +4,11 @@ x[case, consultant, day] only where the case's meeting has a feasible start that
 5, 6, 7 and 9 built into the candidate set), with room (rule 3), the per-day maximum (rule 8),
 the day's free minutes and, per consultant-day, "at most one of two candidates that cannot
 both be sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest
-start). With at most two meetings per day this model is exact. Lexicographic objective, in
-two solves: on-time meetings first; then, at that on-time count, meetings at all, then
-diagnosis-group match and short travel.
+start). With at most two meetings per day this model is exact. Rule 10 is its own family
+(`add_private_talks`): a talk t[case, consultant, day] before each new meeting that needs one,
+sharing the day's free minutes (a relaxation of its exact place, which stage 2 finds).
+Lexicographic objective, in two solves: on-time meetings first; then, at that on-time count,
+meetings at all, then diagnosis-group match and short travel.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from ortools.sat.python import cp_model
 
 from optimizer.bounds import day_capacity
 from optimizer.candidates import Prepared, Schedule, feasible_starts
-from optimizer.model_terms import DETERMINISTIC_PER_SECOND, LATE_GAPS, SECONDARY_MAX, secondary
+from optimizer.model_terms import (
+    DETERMINISTIC_PER_SECOND,
+    LATE_GAPS,
+    SECONDARY_MAX,
+    PairOptions,
+    add_private_talks,
+    secondary,
+)
 from optimizer.sequencing import sequence_all
 
 # Time budget of the two solves, out of the solve's limit L (seconds); see also cpsat.py.
@@ -51,21 +60,23 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     hint = {(i, c, p.days.index(d)) for i, (c, d, _) in greedy.meeting.items()
             if i not in p.kept}
     prefer = frozenset(hint)
+    talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}
     share = BOUND_SOLVE_SHARE * remaining
     t0 = time.perf_counter()
-    status, chosen, best = _pair_model(p, on_keys, on_day, share, seed, hint)
+    status, chosen, best, talks = _pair_model(p, on_keys, on_day, share, seed, hint,
+                                              talk_hint=talk_hint)
     remaining -= time.perf_counter() - t0
     model_bound = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         model_bound = int(best + 1e-6)
-        hint = chosen
+        hint, talk_hint = chosen, talks
     min_on = sum(1 for i, _, k in hint if on_day[i, k])
     all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
-    status_b, chosen_b, _ = _pair_model(p, all_keys, on_day,
-                                        max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
-                                        min_on=min_on, prefer=prefer)
+    status_b, chosen_b, _, talks_b = _pair_model(
+        p, all_keys, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
+        min_on=min_on, prefer=prefer, talk_hint=talk_hint)
     if status_b in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        chosen = chosen_b
+        chosen, talks = chosen_b, talks_b
     elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     chosen_cd: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -74,7 +85,7 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     for i, c, k in chosen:
         chosen_cd[c, p.days[k]].append(i)
         weight[i] = (n + 1 if on_day[i, k] else 0) + 1
-    schedule, left_out = sequence_all(p, chosen_cd, weight)
+    schedule, left_out = sequence_all(p, chosen_cd, weight, talks)
     pairs_exact = all(day_capacity(p, c, d) <= 2 for c, d in chosen_cd)
     exact = status == status_b == cp_model.OPTIMAL and not late_pruned and not left_out and \
         pairs_exact and all(c.max_meetings_per_day <= 2 for c in p.instance.consultants)
@@ -127,8 +138,9 @@ def _span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int, int] | None:
 def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
                 on_day: np.ndarray, seconds: float, seed: int,
                 hint: set[tuple[int, int, int]], min_on: int | None = None,
-                prefer: frozenset[tuple[int, int, int]] = frozenset()
-                ) -> tuple[int, set[tuple[int, int, int]], float]:
+                prefer: frozenset[tuple[int, int, int]] = frozenset(),
+                talk_hint: dict[int, int] | None = None
+                ) -> tuple[int, set[tuple[int, int, int]], float, dict[int, int]]:
     """Day-level model x[i, c, k] with exact pairwise fit per consultant-day.
 
     Constraints: one meeting per case, room (rule 3), the per-day maximum (rule 8), the day's
@@ -138,14 +150,17 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     meetings (then `keys` should be the complete on-time candidates, and the returned bound
     is a proven upper bound on new on-time meetings); with it, on-time >= min_on is required
     and meetings, then the secondary goals, then closeness to `prefer` and early days are
-    maximised.
-    Returns (status, chosen keys, objective bound).
+    maximised. Rule 10's talks are their own family (`add_private_talks`), complete (no talk
+    day left out), so the first solve's bound stays a proven bound.
+    Returns (status, chosen keys, objective bound, chosen talk day per case).
     """
     # Rules 2, 5, 6, 7 and 9 are in the candidate set (`_day_keys`): a key exists only for an
     # eligible consultant who may hold the meeting (rule 2), on a planning day with a grid start
     # (rule 5) whose occupied interval with travel (rule 6) fits the consultant's free time and
     # avoids the employer's unavailability (rule 7); kept meetings have no keys, their time is
-    # already taken out of the free time (rule 9).
+    # already taken out of the free time (rule 9). Rule 10's pruning is there too: a meeting
+    # needing a talk only after the consultant's first day with a talk slot, a case with a kept
+    # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
     x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -197,6 +212,17 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
             model.add_bool_or([x[ks[int(q)]].Not(), x[ks[int(r)]].Not()])
 
+    # Rule 10: a new workplace meeting of a case that asked for a private talk has the talk
+    # with the same consultant on an earlier day, in the consultant's free time.
+    talk_options: PairOptions = defaultdict(list)
+    day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    for key, var in x.items():
+        i, c, k = key
+        day_load[c, p.days[k]].append((var, keys[key][2]))
+        if p.needs_talk(i):
+            talk_options[i, c].append((p.days[k], var, keys[key][2]))
+    talks, _ = add_private_talks(model, p, talk_options, day_load, hint=talk_hint)
+
     # Objective (the contract's, lexicographic), in two solves.
     on_vars = [var for key, var in x.items() if on_day[key[0], key[2]]]
     if min_on is None:
@@ -229,6 +255,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     params.max_deterministic_time = DETERMINISTIC_PER_SECOND * max(MIN_SOLVE_SECONDS, seconds)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return status, set(), float("inf")
+        return status, set(), float("inf"), {}
     chosen = {key for key, var in x.items() if solver.boolean_value(var)}
-    return status, chosen, solver.best_objective_bound
+    chosen_talks = {i: d for (i, _, d), var in talks.items() if solver.boolean_value(var)}
+    return status, chosen, solver.best_objective_bound, chosen_talks

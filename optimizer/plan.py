@@ -31,20 +31,39 @@ class PlannedMeeting:
 
 
 @dataclass
+class PlannedTalk:
+    """A private talk in the plan (rule 10): the consultant alone with the citizen, no travel."""
+
+    start: datetime
+    end: datetime
+    consultant_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's private_talk object (plus its consultant, the assignment's; so the
+        service can pass it back as a kept talk)."""
+        return {"start": self.start.isoformat(timespec="minutes"),
+                "end": self.end.isoformat(timespec="minutes"), "kind": "private_talk",
+                "consultant_id": self.consultant_id}
+
+
+@dataclass
 class Assignment:
-    """One case given to one consultant, with its meeting (or None) and reason codes."""
+    """One case given to one consultant, with its meeting (or None), its private talk (rule
+    10, or None) and reason codes."""
 
     case_id: str
     consultant_id: str
     on_time: bool
     meeting: PlannedMeeting | None
     reasons: list[str] = field(default_factory=list)
+    private_talk: PlannedTalk | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The spec's assignment object plus `reasons`."""
         return {"case_id": self.case_id, "consultant_id": self.consultant_id,
                 "on_time": self.on_time,
                 "meeting": self.meeting.to_json() if self.meeting else None,
+                "private_talk": self.private_talk.to_json() if self.private_talk else None,
                 "reasons": list(self.reasons)}
 
 
@@ -88,8 +107,10 @@ def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int
     """Counts of the spec's metrics recomputed from a plan JSON (solver fields excluded)."""
     deadlines = {c.id: c.deadline for c in instance.cases}
     needed = sum(1 for c in instance.cases if c.needs_meeting)
-    on_time = late = travel = 0
+    on_time = late = travel = talks = 0
     for item in plan_json.get("assignments", []):
+        if item.get("private_talk") is not None:
+            talks += 1
         meeting = item.get("meeting")
         if not meeting or item.get("case_id") not in deadlines:
             continue
@@ -102,7 +123,8 @@ def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int
             travel += 2 * int(meeting.get("travel_minutes", 0))
     return {"cases": len(instance.cases), "meetings_needed": needed,
             "meetings_on_time": on_time, "meetings_late": late,
-            "meetings_missing": needed - on_time - late, "travel_minutes": travel}
+            "meetings_missing": needed - on_time - late, "travel_minutes": travel,
+            "private_talks": talks}
 
 
 def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, seconds: float,
@@ -129,6 +151,17 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
                                      end=moment_of(inst, start + dur), kind=case.follow_up,
                                      travel_minutes=p.trip(i, c))
             on_time = meeting.start.date() <= case.deadline
+        talk = None
+        if i in p.kept_talk:
+            talk_start = p.kept_talk[i][2]
+        elif i in schedule.talk:
+            talk_start = schedule.talk[i][2]
+        else:
+            talk_start = None
+        if talk_start is not None:
+            talk = PlannedTalk(start=moment_of(inst, talk_start),
+                               end=moment_of(inst, talk_start + p.talk_minutes),
+                               consultant_id=consultant.id)
         reasons: list[str] = []
         if case.consultant_id is not None:
             reasons.append("kept_owner")
@@ -148,7 +181,7 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
         if case.needs_meeting and not on_time:
             reasons.append("late")  # kept: the service and older readers look for it
             reasons.append(why_not_on_time(p, schedule, i))
-        assignments.append(Assignment(case.id, consultant.id, on_time, meeting, reasons))
+        assignments.append(Assignment(case.id, consultant.id, on_time, meeting, reasons, talk))
     plan = Plan(assignments, unassigned, {})
     metrics: dict[str, Any] = dict(plan_metrics(inst, plan.to_json()))
     metrics.update({"solver": solver, "status": status, "solve_seconds": round(seconds, 3),

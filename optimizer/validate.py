@@ -1,8 +1,9 @@
-"""An independent check of a plan against hard rules 1-9 and its own metrics.
+"""An independent check of a plan against hard rules 1-10 and its own metrics.
 
 Re-derives everything from the instance (travel, grid, working days with Danish holidays,
 closed dates, busy, employer unavailability, overlaps with travel buffers, per-day maximum,
-capacity, fixed employers, kept owners and meetings) and shares no state with the solvers.
+capacity, fixed employers, kept owners and meetings, private talks and kept talks) and shares
+no state with the solvers.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from optimizer.calendar import in_planning_window, is_working_day, travel_minutes
+from optimizer.calendar import in_planning_window, in_talk_window, is_working_day, travel_minutes
 from optimizer.instance import Case, Consultant, Instance
 from optimizer.plan import Plan, plan_metrics
 
+# (consultant, date) -> occupied intervals: (start, end, label, kept, is a private talk)
+Occupied = dict[tuple[str, Any], list[tuple[datetime, datetime, str, bool, bool]]]
+
 
 def _eligible(instance: Instance, case: Case) -> list[Consultant]:
-    """Rule 2, read directly from the instance."""
-    if case.meeting is not None:
-        return [instance.consultant_by_id[case.meeting.consultant_id]]
+    """Rule 2, read directly from the instance (a kept meeting or talk ties the case)."""
+    if case.pinned_consultant is not None:
+        return [instance.consultant_by_id[case.pinned_consultant]]
     if case.consultant_id is not None:
         return [instance.consultant_by_id[case.consultant_id]]
     pool = instance.fixed_consultants(case.employer.cvr) or list(instance.consultants)
@@ -56,9 +60,7 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
             problems.append(f"{case.id}: neither assigned nor unassigned (rule 1)")
 
     new_cases: dict[str, int] = defaultdict(int)
-    # (consultant, date) -> list of (occupied start, occupied end, case id, kept)
-    occupied: dict[tuple[str, Any], list[tuple[datetime, datetime, str, bool]]] = \
-        defaultdict(list)
+    occupied: Occupied = defaultdict(list)
     for item in data.get("assignments", []):
         case = cases.get(item.get("case_id"))
         consultant = consultants.get(item.get("consultant_id"))
@@ -76,17 +78,18 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
             problems.append(f"{case.id}: kept meeting belongs to {case.meeting.consultant_id}, "
                             f"case given to {cid} (rule 9)")
         fixed = instance.fixed_consultants(case.employer.cvr)
-        if case.consultant_id is None and case.meeting is None and fixed and \
+        if case.consultant_id is None and case.pinned_consultant is None and fixed and \
                 consultant not in fixed:
             problems.append(f"{case.id}: employer {case.employer.cvr} is fixed to "
                             f"{', '.join(c.id for c in fixed)}, got {cid} (rule 2)")
         if case.consultant_id is None:
             new_cases[cid] += 1
         if case.follow_up == "workplace_meeting" and case.consultant_id is None and \
-                case.meeting is None and not consultant.workplace_meetings:
+                case.pinned_consultant is None and not consultant.workplace_meetings:
             problems.append(f"{case.id}: workplace case given to {cid}, who holds no "
                             "workplace meetings (rule 2)")
 
+        problems += _check_talk(instance, case, consultant, item, occupied)
         meeting = item.get("meeting")
         # Rule 4: telephone cases get no meeting; others at most one, of their own kind.
         if case.follow_up == "telephone":
@@ -125,7 +128,7 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
                             f"expected {t} (rule 6)")
         occ_start, occ_end = start - timedelta(minutes=t), end + timedelta(minutes=t)
         kept = case.meeting is not None
-        occupied[cid, start.date()].append((occ_start, occ_end, case.id, kept))
+        occupied[cid, start.date()].append((occ_start, occ_end, case.id, kept, False))
         if kept:
             # Rule 9: the kept meeting unchanged; it is a fact, not checked against 5-7.
             if start != case.meeting.start:
@@ -164,7 +167,8 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
                 problems.append(f"{case.id}: employer unavailable "
                                 f"{un.start:%Y-%m-%dT%H:%M}-{un.end:%Y-%m-%dT%H:%M} (rule 7)")
 
-    # Rule 7: no overlap between occupied intervals of one consultant; rule 8: per-day max.
+    # Rule 7 (and 10): no overlap between occupied intervals of one consultant, meetings with
+    # their travel and private talks alike; rule 8: per-day max, private talks not counted.
     for (cid, day), items in occupied.items():
         items.sort()
         for a_index, a in enumerate(items):
@@ -172,11 +176,14 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
                 if b[0] >= a[1]:
                     break
                 if not (a[3] and b[3]):
+                    rule = "rule 10" if a[4] or b[4] else "rule 7"
                     problems.append(f"{a[2]} and {b[2]}: {cid}'s occupied times overlap on "
-                                    f"{day} (rule 7)")
+                                    f"{day} ({rule})")
+        meetings = [x for x in items if not x[4]]
         limit = consultants[cid].max_meetings_per_day
-        if len(items) > limit and not all(x[3] for x in items):
-            problems.append(f"{cid} has {len(items)} meetings on {day}, max {limit} (rule 8)")
+        if len(meetings) > limit and not all(x[3] for x in meetings):
+            problems.append(f"{cid} has {len(meetings)} meetings on {day}, max {limit} "
+                            "(rule 8)")
 
     # Rule 3: capacity.
     for cid, count in new_cases.items():
@@ -192,7 +199,7 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
             continue
         if not item.get("reason"):
             problems.append(f"{case.id}: unassigned without a reason (rule 1)")
-        if case.consultant_id is not None or case.meeting is not None:
+        if case.consultant_id is not None or case.pinned_consultant is not None:
             problems.append(f"{case.id}: has an owner but is unassigned (rule 1)")
             continue
         roomy = [c.id for c in _eligible(instance, case)
@@ -208,4 +215,97 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
     bound = metrics.get("upper_bound_on_time")
     if bound is not None and bound < metrics.get("meetings_on_time", 0):
         problems.append(f"metrics.upper_bound_on_time {bound} < meetings_on_time")
+    return problems
+
+
+def _check_talk(instance: Instance, case: Case, consultant: Consultant, item: dict[str, Any],
+                occupied: Occupied) -> list[str]:
+    """Rule 10 for one assignment: the private talk where it must be, nowhere else."""
+    problems: list[str] = []
+    cid = consultant.id
+    talk = item.get("private_talk")
+    meeting = item.get("meeting")
+    meeting_start = _parse_time(meeting.get("start")) if isinstance(meeting, dict) else None
+    new_meeting = meeting is not None and case.meeting is None
+    kept = case.private_talk
+    if talk is not None and not isinstance(talk, dict):
+        return [f"{case.id}: private_talk is not an object (rule 10)"]
+    talk_start = _parse_time(talk.get("start")) if talk else None
+    talk_end = _parse_time(talk.get("end")) if talk else None
+    if talk is not None and (talk_start is None or talk_end is None):
+        return [f"{case.id}: malformed private talk times (rule 10)"]
+    if talk is not None and talk.get("consultant_id", cid) != cid:
+        problems.append(f"{case.id}: private talk with {talk.get('consultant_id')}, but the "
+                        f"case is {cid}'s (same consultant, rule 10)")
+
+    if kept is not None:
+        # The agreed talk unchanged (a fact, not checked against the calendar); a new meeting
+        # strictly after its date.
+        if talk is None or talk_start is None:
+            return [f"{case.id}: kept private talk {kept.start:%Y-%m-%dT%H:%M} missing "
+                    "(rule 10)"]
+        if talk_start != kept.start:
+            problems.append(f"{case.id}: kept private talk moved from "
+                            f"{kept.start:%Y-%m-%dT%H:%M} to {talk_start:%Y-%m-%dT%H:%M} "
+                            "(rule 10)")
+        if cid != kept.consultant_id:
+            problems.append(f"{case.id}: kept private talk belongs to {kept.consultant_id}, "
+                            f"case given to {cid} (rule 10)")
+        if new_meeting and meeting_start is not None and \
+                meeting_start.date() <= kept.start.date():
+            problems.append(f"{case.id}: meeting on {meeting_start.date()} is not after the "
+                            f"agreed private talk on {kept.start.date()} (rule 10)")
+        occupied[cid, kept.start.date()].append(
+            (kept.start, kept.start + timedelta(minutes=instance.private_talk_minutes),
+             f"{case.id} (private talk)", True, True))
+        return problems
+
+    wanted = case.private_talk_first and case.follow_up == "workplace_meeting" and new_meeting
+    if not wanted:
+        if talk is not None:
+            if not case.private_talk_first:
+                why = "the citizen did not ask for one"
+            elif case.follow_up != "workplace_meeting":
+                why = f"its follow-up is {case.follow_up}"
+            elif case.meeting is not None:
+                why = "its workplace meeting is a kept one"
+            else:
+                why = "it has no new workplace meeting"
+            problems.append(f"{case.id}: has a private talk although {why} (rule 10)")
+        return problems
+    if talk is None or talk_start is None or talk_end is None:
+        return [f"{case.id}: new workplace meeting without the private talk the citizen asked "
+                "for (rule 10)"]
+
+    if talk.get("kind", "private_talk") != "private_talk":
+        problems.append(f"{case.id}: private talk of kind {talk.get('kind')!r} (rule 10)")
+    length = instance.private_talk_minutes
+    if talk_end - talk_start != timedelta(minutes=length):
+        problems.append(f"{case.id}: private talk lasts {talk_end - talk_start}, expected "
+                        f"{length} min (rule 10)")
+    day = talk_start.date()
+    if (talk_start.hour * 60 + talk_start.minute) % instance.slot_minutes or talk_start.second:
+        problems.append(f"{case.id}: private talk at {talk_start:%H:%M} is off the "
+                        f"{instance.slot_minutes}-minute grid (rule 10)")
+    if not in_talk_window(instance, day):
+        problems.append(f"{case.id}: private talk on {day} outside the talk window (from the "
+                        f"day after {instance.as_of}, horizon {instance.horizon_days}) "
+                        "(rule 10)")
+    if not is_working_day(instance, day):
+        problems.append(f"{case.id}: private talk on {day}, not a working day (weekend, "
+                        "Danish holiday or closed) (rule 10)")
+    if meeting_start is not None and day >= meeting_start.date():
+        problems.append(f"{case.id}: private talk on {day} is not before the meeting's date "
+                        f"{meeting_start.date()} (rule 10)")
+    hours = consultant.working_hours.get(day.weekday())
+    base = datetime.combine(day, datetime.min.time())
+    if hours is None or talk_start < base + timedelta(minutes=hours[0]) or \
+            talk_end > base + timedelta(minutes=hours[1]):
+        problems.append(f"{case.id}: private talk {talk_start:%Y-%m-%dT%H:%M}-{talk_end:%H:%M} "
+                        f"outside {cid}'s working hours (rule 10)")
+    for busy in consultant.busy:
+        if talk_start < busy.end and busy.start < talk_end:
+            problems.append(f"{case.id}: private talk overlaps {cid}'s busy time "
+                            f"{busy.start:%Y-%m-%dT%H:%M} (rule 10)")
+    occupied[cid, day].append((talk_start, talk_end, f"{case.id} (private talk)", False, True))
     return problems

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_INVALID
     data = generate_instance(args.cases, args.consultants, seed=args.seed, tight=args.tight,
-                             as_of=as_of)
+                             as_of=as_of, talk_share=args.talk_share)
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     if args.out in (None, "-"):
         sys.stdout.write(text)

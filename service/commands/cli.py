@@ -35,6 +35,16 @@ def _non_negative_int(text: str) -> int:
     return int(text)
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
 def _command(sub: argparse._SubParsersAction, name: str, target: str, help_text: str
              ) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -124,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_plan.add_argument("--sizes", default="S,M,L,XL", help="comma-separated sizes")
     bench_plan.add_argument("--seed", type=_non_negative_int, default=1)
     bench_plan.add_argument("--json", dest="json_out", default="var/bench/plan.json")
+    bench_plan.add_argument("--talk-share", dest="talk_share", type=_share, default=0.0,
+                            help="share of workplace cases asking for the private talk first "
+                            "(0-1, default 0)")
     generate = _command(bench, "generate", "service.commands.bench_generate:run",
                         "write a realistic planning instance (Herning area) as JSON")
     generate.add_argument("--cases", type=_positive_int, required=True)
@@ -132,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--tight", action="store_true", help="capacity-tight instance")
     generate.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD")
     generate.add_argument("--out", default="-", help="output file, or - for stdout")
+    generate.add_argument("--talk-share", dest="talk_share", type=_share, default=0.0,
+                          help="share of workplace cases asking for the private talk first "
+                          "(0-1, default 0)")
 
     simulate = _command(top, "simulate", "service.commands.simulate:run",
                         "months of a municipality on a virtual clock through the real use "

@@ -45,3 +45,20 @@ def test_bench_plan_prints_table_and_writes_json(tmp_path: Path) -> None:
     assert row["size"] == "S" and row["cases"] == 123 and row["consultants"] == 5
     assert row["problems_cpsat"] == [] and row["problems_greedy"] == []
     assert row["upper_bound"] >= row["on_time_cpsat"] >= row["on_time_greedy"]
+
+
+def test_bench_generate_with_talks(tmp_path: Path) -> None:
+    out = tmp_path / "instance.json"
+    done = fasthold("bench", "generate", "--cases", "40", "--consultants", "3", "--seed", "2",
+                    "--talk-share", "0.3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    wishes = [c for c in data["cases"] if c.get("private_talk_first")]
+    assert wishes and all(c["follow_up"] == "workplace_meeting" for c in wishes)
+    instance = optimizer.parse_instance(data)
+    plan = optimizer.solve(instance, solver="greedy")
+    assert optimizer.validate(instance, plan) == [] and plan.metrics["private_talks"] > 0
+    wrong = fasthold("bench", "generate", "--cases", "4", "--consultants", "1",
+                     "--talk-share", "1.5")
+    assert wrong.returncode == 2 and "--talk-share" in wrong.stderr
+    assert "must be between 0 and 1" in wrong.stderr

@@ -1,4 +1,5 @@
-"""Property test: random small instances -> both solvers' plans pass the validator."""
+"""Property test: random small instances -> both solvers' plans pass the validator (also with
+private talks wished for and agreed, rule 10)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ TOWNS = [(56.1393, 8.9738), (56.1388, 9.1577), (55.9437, 9.1296), (56.2653, 8.78
 
 
 @st.composite
-def instances(draw: st.DrawFn) -> dict:
+def instances(draw: st.DrawFn, talks: bool = False) -> dict:
     n_consultants = draw(st.integers(1, 3))
     horizon = draw(st.integers(5, 20))
     consultants = []
@@ -48,7 +49,17 @@ def instances(draw: st.DrawFn) -> dict:
             day = AS_OF + timedelta(days=draw(st.integers(2, horizon)))
             meeting = {"start": f"{day}T{draw(st.integers(8, 13)):02d}:00",
                        "consultant_id": f"c{owner}"}
+        extra = {}
+        if talks:
+            extra["private_talk_first"] = draw(st.booleans())
+            if owner is not None and draw(st.integers(0, 3)) == 0:
+                day = AS_OF + timedelta(days=draw(st.integers(1, horizon)))
+                extra["private_talk"] = {
+                    "start": f"{day}T{draw(st.integers(16, 28)) * 30 // 60:02d}:"
+                             f"{draw(st.sampled_from(['00', '30']))}",
+                    "consultant_id": f"c{owner}"}
         cases.append({
+            **extra,
             "id": f"k{n}", "follow_up": follow_up,
             "deadline": str(AS_OF + timedelta(days=draw(st.integers(0, horizon + 3)))),
             "diagnosis_group": draw(st.sampled_from(["mental", "physical", "other"])),
@@ -57,7 +68,8 @@ def instances(draw: st.DrawFn) -> dict:
                                               strict=True)),
                          "unavailable": unavailable},
             "consultant_id": None if owner is None else f"c{owner}", "meeting": meeting})
-    return {"as_of": str(AS_OF), "horizon_days": horizon,
+    top = {"private_talk_minutes": draw(st.sampled_from([15, 30, 45]))} if talks else {}
+    return {**top, "as_of": str(AS_OF), "horizon_days": horizon,
             "slot_minutes": draw(st.sampled_from([15, 20, 30])),
             "min_notice_days": draw(st.integers(0, 3)),
             "closed_dates": [str(AS_OF + timedelta(days=3))] if draw(st.booleans()) else [],
@@ -67,6 +79,23 @@ def instances(draw: st.DrawFn) -> dict:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_both_solvers_plans_validate(data):
+    _check_both(data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(talks=True))
+def test_both_solvers_keep_rule_10(data):
+    plans = _check_both(data)
+    for plan in plans:
+        for item in plan.to_json()["assignments"]:
+            case = next(c for c in data["cases"] if c["id"] == item["case_id"])
+            wanted = case.get("private_talk") is not None or (
+                case.get("private_talk_first") and case["follow_up"] == "workplace_meeting"
+                and case["meeting"] is None and item["meeting"] is not None)
+            assert (item["private_talk"] is not None) == bool(wanted)
+
+
+def _check_both(data: dict) -> list[optimizer.Plan]:
     inst = optimizer.parse_instance(data)
     greedy = optimizer.solve(inst, solver="greedy")
     assert optimizer.validate(inst, greedy) == []
@@ -78,3 +107,4 @@ def test_both_solvers_plans_validate(data):
     for item in cpsat.to_json()["assignments"]:
         if item["meeting"] is not None:
             optimizer.alternatives(inst, cpsat, item["case_id"], count=2)
+    return [greedy, cpsat]
