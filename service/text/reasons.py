@@ -30,6 +30,11 @@ LATE_WORDS = {
                             "konsulenten har tid",
     "search_stopped": "der er stadig en ledig tid før fristen; planlægningen nåede ikke at "
                       "flytte mødet dertil",
+    "private_talk": "borgerens fortrolige samtale med konsulenten skal ligge på en tidligere "
+                    "dag, og konsulenten har ikke tid til den tidligt nok til et møde før "
+                    "fristen",
+    "private_talk_agreed": "mødet skal ligge efter den fortrolige samtale, der er aftalt med "
+                           "borgeren, og der er ingen ledig tid mellem samtalen og fristen",
 }
 MISSING_WORDS = {
     "not_workplace_capable": "sagens konsulent holder ikke samtaler på arbejdspladsen",
@@ -40,6 +45,10 @@ MISSING_WORDS = {
     "calendar_full": "konsulentens kalender er fuld i hele planlægningsperioden",
     "employer_unavailable": "arbejdsgiveren kan ikke på de dage, hvor konsulenten har tid",
     "search_stopped": "der er en ledig tid; planlægningen nåede ikke at placere mødet",
+    "private_talk": "borgerens fortrolige samtale med konsulenten skal ligge før mødet, og "
+                    "konsulenten har ikke tid til den før nogen ledig tid til mødet",
+    "private_talk_agreed": "mødet skal ligge efter den aftalte fortrolige samtale, og der er "
+                           "ingen ledig tid efter den i planlægningsperioden",
 }
 # Why the case has no consultant.
 UNASSIGNED_WORDS = {

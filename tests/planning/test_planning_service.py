@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from optimizer.explain import REASONS
 from service.clock import SettableClock
 from service.keys import DB, JOBS, PLANNER
 from service.planning.solver import ThreadSolver
 from service.platform.db.models import Meeting, PlanningRun
 from service.platform.jobqueue import PLAN
-from service.text.reasons import reason_in_words
+from service.text.reasons import ASSIGNMENT_WORDS, UNASSIGNED_WORDS, reason_in_words
 from tests.conftest import Api, make_secrets, start_api
 
 TODAY = date(2026, 11, 20)
@@ -139,6 +140,18 @@ def test_reasons_in_words() -> None:
     assert reason_in_words("skill_match:mental") == "speciale: psykisk"
     assert reason_in_words("fixed_employer") == "fast konsulent for virksomheden"
     assert reason_in_words("least_loaded") == "laveste belastning"
+
+
+def test_every_reason_the_planner_explains_has_danish_words() -> None:
+    """The planner's explanations (optimizer.explain.REASONS, rule 10's talks included) reach
+    intake staff in Danish, never as a code."""
+    for code in REASONS:
+        code = code.replace("<date>", "2026-03-12")
+        if code.startswith(("late:", "no_meeting:")) or code in ASSIGNMENT_WORDS or \
+                code in UNASSIGNED_WORDS:
+            assert reason_in_words(code) != code and ":" not in reason_in_words(code)[-12:], code
+    assert "fortrolige samtale" in reason_in_words("late:private_talk")
+    assert "fortrolige samtale" in reason_in_words("no_meeting:private_talk_agreed")
 
 
 async def test_stop_during_burst_pause_is_not_lost(demo_config, sqlite_url,
