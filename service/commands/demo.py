@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import uvloop
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 
 from service.clock import SystemClock
@@ -22,7 +26,13 @@ from service.config import DEFAULT_CONFIG, ConfigError, MunicipalityConfig, Secr
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url, normalise_url
 from service.platform.logs import configure_logging
-from service.simulation.history import DEFAULT_WEEKS, covered_months, seed_history
+from service.simulation.history import (
+    DEFAULT_WEEKS,
+    History,
+    covered_months,
+    first_day_of_history,
+    seed_history,
+)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -56,8 +66,35 @@ def _about(config: MunicipalityConfig, first: date, today: date) -> str:
             f"change (at most {config.planning.time_limit_seconds:g} s a run).")
 
 
+def _seed_with_progress(config: MunicipalityConfig, database_url: str, cipher: DataCipher,
+                        secret_key: str, now: datetime, weeks: int) -> History | None:
+    """The history under a progress bar (on a terminal; nothing otherwise), its log quiet
+    but for warnings: the first start's output is the few lines that matter."""
+    console = Console(stderr=True)
+    first = first_day_of_history(now, weeks)
+    with Progress(TextColumn("[bold]history[/bold] {task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal
+                  ) as progress:
+        task = progress.add_task(f"{first:%Y-%m-%d}", total=(now.date() - first).days + 1)
+
+        def on_day(moment: datetime) -> None:
+            progress.update(task, completed=(moment.date() - first).days,
+                            description=f"{moment:%Y-%m-%d}")
+
+        # uvloop, as `serve` and `simulate` run: the database driver's thread hands results
+        # over faster.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            history = runner.run(seed_history(config, database_url, cipher, secret_key, now,
+                                              weeks, on_day=on_day))
+        progress.update(task, completed=(now.date() - first + timedelta(days=1)).days)
+    return history
+
+
 def run(args: argparse.Namespace) -> int:
-    configure_logging()
+    # Warnings and errors only: the demo's output is its URLs and logins (requests are still
+    # logged once it listens; `serve` logs everything).
+    configure_logging(logging.WARNING)
     config = load_config_or_exit(args.config or str(DEFAULT_CONFIG))
     env = dict(os.environ)
     env.setdefault("FASTHOLD_SECRET_KEY", _demo_secret_key())
@@ -86,9 +123,9 @@ def run(args: argparse.Namespace) -> int:
     now = SystemClock(config.municipality.timezone).local_now()
     weeks = args.weeks or DEFAULT_WEEKS
     print(f"Simulating {weeks} weeks of {config.municipality.name} up to today "
-          "(first start only; about a minute)…", flush=True)
-    history = asyncio.run(seed_history(linked, secrets.database_url, cipher,
-                                       secrets.secret_key, now, weeks))
+          "(first start only; about half a minute)…", flush=True)
+    history = _seed_with_progress(linked, secrets.database_url, cipher, secrets.secret_key,
+                                  now, weeks)
     if history is None:
         print("The demo's database already holds cases (its history): nothing added "
               "(`fasthold demo --reset` starts afresh).", flush=True)
@@ -99,4 +136,4 @@ def run(args: argparse.Namespace) -> int:
               "employers.", flush=True)
         print(_about(config, history.first_day, now.date()), flush=True)
     return serve(argparse.Namespace(config=args.config or str(DEFAULT_CONFIG), host=args.host,
-                                    port=args.port, demo=True))
+                                    port=args.port, demo=True, quiet=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets as random_secrets
 import sys
@@ -87,7 +88,11 @@ async def _demo_logins(config: MunicipalityConfig, database_url: str, cipher: Da
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging()
+    # `quiet` (the demo): warnings, errors and the requests only — no start-up chatter.
+    quiet = getattr(args, "quiet", False)
+    configure_logging(logging.WARNING if quiet else logging.INFO)
+    if quiet:
+        logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     config = load_config_or_exit(args.config)
     env = dict(os.environ)
     if args.demo:

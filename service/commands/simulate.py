@@ -7,9 +7,11 @@ import argparse
 import asyncio
 import gc
 import logging
+import multiprocessing
 import os
 import secrets as random_secrets
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
@@ -61,6 +63,27 @@ def _progress_run(config: MunicipalityConfig, options: RunOptions, label: str
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(run_scenario(config, options, random_secrets.token_urlsafe(48),
                                            on_day))
+
+
+def _in_process(config: MunicipalityConfig, options: RunOptions) -> SimulationResult:
+    """One scenario in a worker process (no progress bar: two would fight over the
+    terminal)."""
+    configure_logging(logging.WARNING)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run_scenario(config, options, random_secrets.token_urlsafe(48)))
+
+
+def run_in_processes(config: MunicipalityConfig, scenarios: list[RunOptions]
+                     ) -> list[SimulationResult]:
+    """Each scenario in a process of its own, at the same time; results in their order."""
+    # spawn: a fresh interpreter, not a fork of one holding an event loop and its threads.
+    with ProcessPoolExecutor(max_workers=len(scenarios),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_in_process, config, options) for options in scenarios]
+        return [future.result() for future in futures]
 
 
 def _describe(config: MunicipalityConfig, result: SimulationResult) -> str:
@@ -140,19 +163,27 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     solvers = ["greedy", "cpsat"] if args.compare_solvers else [args.solver or sim.solver]
     runs = [(plan, solver) for plan in plans for solver in solvers]
-    results: list[tuple[str, SimulationResult]] = []
+    named: list[tuple[str, RunOptions]] = []
     for index, (plan, solver) in enumerate(runs):
         name = solver if args.compare_solvers else (
             Path(args.compare[index]).stem if args.compare else "")
-        options = RunOptions(seed=args.seed, start=start, months=args.months, solver=solver,
-                             time_limit=args.time_limit or sim.time_limit_seconds, plan=plan,
-                             database_url=database_url,
-                             data_key=os.environ.get("FASTHOLD_DATA_KEY") or None)
+        named.append((name, RunOptions(
+            seed=args.seed, start=start, months=args.months, solver=solver,
+            time_limit=args.time_limit or sim.time_limit_seconds, plan=plan,
+            database_url=database_url, data_key=os.environ.get("FASTHOLD_DATA_KEY") or None)))
+    if len(named) == 1:
         try:
-            result = _progress_run(config, options, name or "simulating")
+            outcomes = [_progress_run(config, named[0][1], named[0][0] or "simulating")]
         except DatabaseNotEmpty as exc:
             print(f"fasthold simulate: {exc}", file=sys.stderr)
             return EXIT_INVALID
+    else:
+        # A comparison: each scenario on its own throwaway database in a process of its own.
+        print(f"Simulating {' and '.join(n for n, _ in named)} side by side "
+              f"({len(named)} processes)…", file=sys.stderr, flush=True)
+        outcomes = run_in_processes(config, [options for _, options in named])
+    results: list[tuple[str, SimulationResult]] = []
+    for (name, _), result in zip(named, outcomes, strict=True):
         results.append((name, result))
         if name:
             print(f"== {name} ==")

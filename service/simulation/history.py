@@ -7,6 +7,7 @@ it when the service starts, and its links work."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -62,10 +63,11 @@ def covered_months(first: date, today: date, intervention_deadline_days: int) ->
 
 
 async def seed_history(config: MunicipalityConfig, database_url: str, cipher: DataCipher,
-                       secret_key: str, now: datetime, weeks: int, seed: int = 1
-                       ) -> History | None:
+                       secret_key: str, now: datetime, weeks: int, seed: int = 1,
+                       on_day: Callable[[datetime], None] | None = None) -> History | None:
     """Simulate `weeks` weeks up to `now` (local wall-clock time) into the database, unless
-    it already holds cases of the municipality (then None: nothing is added twice)."""
+    it already holds cases of the municipality (then None: nothing is added twice).
+    `on_day` is told each new virtual day (a progress bar)."""
     first = first_day_of_history(now, weeks)
     sim = config.simulation
     clock = SettableClock(datetime.combine(first, time()), config.municipality.timezone)
@@ -79,7 +81,7 @@ async def seed_history(config: MunicipalityConfig, database_url: str, cipher: Da
         plan = StaffingPlan.from_config(sim, len(config.consultants), first.replace(day=1),
                                         months)
         world.hold_mail_from = last_working_day(now.date(), world)
-        ctx = await drive(world, seed, first, now, plan, HISTORY_PREFIX)
+        ctx = await drive(world, seed, first, now, plan, HISTORY_PREFIX, on_day)
         # Today's planning run, its invitations still to be sent (by the demo service).
         clock.set(now)
         await world.run_job(PLAN, "demo_start")

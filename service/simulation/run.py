@@ -51,6 +51,7 @@ class SimulationResult:
     job_seconds: dict[str, float] = field(default_factory=dict)
     job_runs: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    process_id: int = 0  # the process that ran it (a comparison runs each in its own)
 
 
 async def drive(world: World, seed: int, first: date, until: datetime, plan: StaffingPlan,
@@ -94,7 +95,7 @@ async def simulate(config: MunicipalityConfig, world: World, *, seed: int, start
         earlier_target_cases=sum(k.target_cases for k in earlier),
         use_case_calls=ctx.bridge.calls_made, use_case_seconds=ctx.bridge.call_seconds,
         job_seconds={k: round(v, 1) for k, v in sorted(world.job_seconds.items())},
-        job_runs=dict(sorted(world.job_runs.items())))
+        job_runs=dict(sorted(world.job_runs.items())), process_id=os.getpid())
 
 
 def new_clock(config: MunicipalityConfig, first: date) -> SettableClock:

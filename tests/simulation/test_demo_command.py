@@ -62,6 +62,18 @@ def _intake_key(lines: list[str]) -> str:
                 if line.startswith("intake\t"))
 
 
+def _assert_a_screenful(lines: list[str], base: str) -> None:
+    """The first start's output, once the start-up mail has gone out, is a screenful: the
+    URLs and the logins, no migration or planning log (requests are logged, one line each)."""
+    shown = [line for line in lines if " aiohttp.access: " not in line]
+    assert len(shown) <= 25, "".join(shown)
+    text = "".join(shown)
+    for wanted in (f"listening on {base}/", f"{base}/login", f"{base}/demo/mailbox",
+                   f"{base}/demo/slack", "visitation / ", "konsulent / ", "leder / ",
+                   "admin / "):
+        assert wanted in text, (wanted, text)
+
+
 async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,6 +102,7 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
                                               opener)
             return "vælg et tidspunkt" in page
         await wait_until(invitations, timeout=60, what="an invitation in the demo mailbox")
+        _assert_a_screenful(lines, base)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from service.commands.cli import main
+from service.commands.simulate import run_in_processes
 from service.config import load_config
+from service.simulation.run import RunOptions
 from service.simulation.staffing import StaffingPlan, months_after
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +90,17 @@ def test_herning_conversion_plan_is_the_configured_one() -> None:
         [shipped.consultants(m) for m in months]
     assert [configured.consultants(m) for m in months[::3]] == [5, 8, 11, 14, 17, 20, 22]
     assert shipped.consultants(date(2026, 9, 1)) == 0
+
+
+def test_a_comparison_runs_its_scenarios_in_two_processes(tiny_config: Path) -> None:
+    config = load_config(tiny_config)
+    start = date(2026, 10, 1)
+    scenarios = [RunOptions(seed=3, start=start, months=1, solver="greedy", time_limit=0.5,
+                            plan=StaffingPlan.from_config(config.simulation,
+                                                          len(config.consultants), start, 1))
+                 for _ in range(2)]
+    a, b = run_in_processes(config, scenarios)
+    assert len({a.process_id, b.process_id, os.getpid()}) == 3
+    # The same inputs in other processes: the same table.
+    assert [r.kpis for r in a.months] == [r.kpis for r in b.months]
+    assert a.counters == b.counters and a.counters.get("cases_registered", 0) > 0
