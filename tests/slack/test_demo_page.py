@@ -257,9 +257,11 @@ async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
 
         # The new owner calls citizen and employer.
         await page.goto(f"{base}/demo/slack?c={owner}")
-        await page.get_by_role("button", name="Ringet til borger").first.click()
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Ringet til borger").first.click()
         await wait_until(lambda: shows(fake, dm, "Ringet til borger "), what="the DM updated")
-        await page.get_by_role("button", name="Ringet til arbejdsgiver").first.click()
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Ringet til arbejdsgiver").first.click()
         await wait_until(lambda: shows(fake, dm, "Ringet til arbejdsgiver "))
 
         # The employer agrees the time (staff confirm it); the meeting is held.
@@ -279,7 +281,10 @@ async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
         await expect(modal).to_contain_text("Hvor blev mødet holdt?")
         await modal.get_by_label("På arbejdspladsen").check()
         await modal.get_by_label("Ja").check()
-        await modal.get_by_role("button", name="Gem").click()
+        # A modal's submit is a form post answered with a redirect: the page must have
+        # arrived before it is reloaded (a reload during that navigation fails).
+        async with page.expect_navigation():
+            await modal.get_by_role("button", name="Gem").click()
         await wait_until(lambda: shows(fake, dm, "holdt på arbejdspladsen"))
         assert await registered(demo, "demo-3") is not None
 
@@ -287,7 +292,8 @@ async def test_a_case_from_assignment_to_closing_in_the_browser(demo: Demo,
         await page.reload()
         await page.get_by_role("button", name="Afslut sag").first.click()
         await modal.locator("select[name=outcome]").select_option("recovered")
-        await modal.get_by_role("button", name="Afslut").click()
+        async with page.expect_navigation():
+            await modal.get_by_role("button", name="Afslut").click()
         await wait_until(lambda: shows(fake, dm, "Sagen er afsluttet"), what="the DM closed")
         await page.reload()
         await expect(page.locator("main")).to_contain_text("Sagen er afsluttet")
