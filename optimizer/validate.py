@@ -9,7 +9,7 @@ no state with the solvers.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from optimizer.calendar import in_planning_window, in_talk_window, is_working_day, travel_minutes
@@ -152,16 +152,8 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
             problems.append(f"{case.id}: {day} is not a working day (weekend, Danish holiday "
                             "or closed) (rule 5)")
         # Rule 7: inside working hours, not over busy time or employer unavailability.
-        hours = consultant.working_hours.get(day.weekday())
-        base = datetime.combine(day, datetime.min.time())
-        if hours is None or occ_start < base + timedelta(minutes=hours[0]) or \
-                occ_end > base + timedelta(minutes=hours[1]):
-            problems.append(f"{case.id}: occupied {occ_start:%Y-%m-%dT%H:%M}-{occ_end:%H:%M} "
-                            f"outside {cid}'s working hours (rule 7)")
-        for busy in consultant.busy:
-            if occ_start < busy.end and busy.start < occ_end:
-                problems.append(f"{case.id}: overlaps {cid}'s busy time "
-                                f"{busy.start:%Y-%m-%dT%H:%M} (rule 7)")
+        problems += _hours_and_busy(consultant, cid, day, occ_start, occ_end,
+                                    f"{case.id}: occupied", f"{case.id}: overlaps", "rule 7")
         for un in case.employer.unavailable:
             if start < un.end and un.start < end:
                 problems.append(f"{case.id}: employer unavailable "
@@ -215,6 +207,22 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
     bound = metrics.get("upper_bound_on_time")
     if bound is not None and bound < metrics.get("meetings_on_time", 0):
         problems.append(f"metrics.upper_bound_on_time {bound} < meetings_on_time")
+    return problems
+
+
+def _hours_and_busy(consultant: Consultant, cid: str, day: date, start: datetime,
+                    end: datetime, what: str, overlap: str, rule: str) -> list[str]:
+    """Rules 7 and 10 alike: the interval inside the consultant's working hours that day, over
+    none of their busy time."""
+    problems = []
+    hours = consultant.working_hours.get(day.weekday())
+    base = datetime.combine(day, datetime.min.time())
+    if hours is None or start < base + timedelta(minutes=hours[0]) or \
+            end > base + timedelta(minutes=hours[1]):
+        problems.append(f"{what} {start:%Y-%m-%dT%H:%M}-{end:%H:%M} outside {cid}'s working "
+                        f"hours ({rule})")
+    problems += [f"{overlap} {cid}'s busy time {busy.start:%Y-%m-%dT%H:%M} ({rule})"
+                 for busy in consultant.busy if start < busy.end and busy.start < end]
     return problems
 
 
@@ -297,15 +305,8 @@ def _check_talk(instance: Instance, case: Case, consultant: Consultant, item: di
     if meeting_start is not None and day >= meeting_start.date():
         problems.append(f"{case.id}: private talk on {day} is not before the meeting's date "
                         f"{meeting_start.date()} (rule 10)")
-    hours = consultant.working_hours.get(day.weekday())
-    base = datetime.combine(day, datetime.min.time())
-    if hours is None or talk_start < base + timedelta(minutes=hours[0]) or \
-            talk_end > base + timedelta(minutes=hours[1]):
-        problems.append(f"{case.id}: private talk {talk_start:%Y-%m-%dT%H:%M}-{talk_end:%H:%M} "
-                        f"outside {cid}'s working hours (rule 10)")
-    for busy in consultant.busy:
-        if talk_start < busy.end and busy.start < talk_end:
-            problems.append(f"{case.id}: private talk overlaps {cid}'s busy time "
-                            f"{busy.start:%Y-%m-%dT%H:%M} (rule 10)")
+    problems += _hours_and_busy(consultant, cid, day, talk_start, talk_end,
+                                f"{case.id}: private talk", f"{case.id}: private talk overlaps",
+                                "rule 10")
     occupied[cid, day].append((talk_start, talk_end, f"{case.id} (private talk)", False, True))
     return problems
