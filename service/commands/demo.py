@@ -69,7 +69,9 @@ def _about(config: MunicipalityConfig, first: date, today: date) -> str:
 def _seed_with_progress(config: MunicipalityConfig, database_url: str, cipher: DataCipher,
                         secret_key: str, now: datetime, weeks: int) -> History | None:
     """The history under a progress bar (on a terminal; nothing otherwise), its log quiet
-    but for warnings: the first start's output is the few lines that matter."""
+    but for warnings: the first start's output is the few lines that matter. What is being
+    simulated is said when the first day begins — a database that holds its history already
+    simulates nothing, and says only that."""
     console = Console(stderr=True)
     first = first_day_of_history(now, weeks)
     with Progress(TextColumn("[bold]history[/bold] {task.description}"), BarColumn(),
@@ -77,8 +79,13 @@ def _seed_with_progress(config: MunicipalityConfig, database_url: str, cipher: D
                   console=console, transient=True, disable=not console.is_terminal
                   ) as progress:
         task = progress.add_task(f"{first:%Y-%m-%d}", total=(now.date() - first).days + 1)
+        begun: list[datetime] = []
 
         def on_day(moment: datetime) -> None:
+            if not begun:
+                begun.append(moment)
+                print(f"Simulating {weeks} weeks of {config.municipality.name} up to today "
+                      "(first start only; about half a minute)…", flush=True)
             progress.update(task, completed=(moment.date() - first).days,
                             description=f"{moment:%Y-%m-%d}")
 
@@ -122,8 +129,6 @@ def run(args: argparse.Namespace) -> int:
         database_file.parent.mkdir(parents=True, exist_ok=True)
     now = SystemClock(config.municipality.timezone).local_now()
     weeks = args.weeks or DEFAULT_WEEKS
-    print(f"Simulating {weeks} weeks of {config.municipality.name} up to today "
-          "(first start only; about half a minute)…", flush=True)
     history = _seed_with_progress(linked, secrets.database_url, cipher, secrets.secret_key,
                                   now, weeks)
     if history is None:

@@ -68,9 +68,9 @@ def _assert_a_screenful(lines: list[str], base: str) -> None:
     shown = [line for line in lines if " aiohttp.access: " not in line]
     assert len(shown) <= 25, "".join(shown)
     text = "".join(shown)
-    for wanted in (f"listening on {base}/", f"{base}/login", f"{base}/demo/mailbox",
-                   f"{base}/demo/slack", "visitation / ", "konsulent / ", "leder / ",
-                   "admin / "):
+    for wanted in ("Simulating ", f"listening on {base}/", f"{base}/login",
+                   f"{base}/demo/mailbox", f"{base}/demo/slack", "visitation / ",
+                   "konsulent / ", "leder / ", "admin / "):
         assert wanted in text, (wanted, text)
 
 
@@ -109,6 +109,8 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
     proc, lines = await _start_demo(port, env)
     try:
         assert any("already holds cases" in line for line in lines), lines
+        # A start that adds nothing does not say it simulates.
+        assert not any("Simulating" in line for line in lines), lines
         # The key of the first start (var/'s key file is shared by every demo database).
         status, body = await asyncio.to_thread(_get, f"{base}/api/cases?limit=200", key)
         assert status == 200 and len(json.loads(body)["cases"]) == len(cases)
