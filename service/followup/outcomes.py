@@ -38,7 +38,6 @@ from service.platform.policies import (
 
 Contact = Literal["citizen", "employer"]
 Place = Literal["workplace", "jobcentre", "phone", "not_held"]
-CONTACTS: tuple[str, ...] = get_args(Contact)
 PLACES: tuple[str, ...] = get_args(Place)
 # The meeting kind a meeting registered without a booked one gets, by where it was held.
 _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meeting",
