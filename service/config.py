@@ -139,6 +139,15 @@ class PlanningConfig(_Strict):
     # Scheduled re-planning: at this local time on every working day.
     schedule_time: str = "06:30"
     schedule_enabled: bool = True
+    # The objective's lower tiers prefer at least this many working days between the
+    # invitation and the meeting when the deadline allows (`min_notice_days` is the hard floor,
+    # counted in working days too).
+    preferred_notice_working_days: int = Field(default=3, ge=0, le=30)
+    # A company's fixed consultant: "hard" (only them) or "preferred" (them first, else the
+    # same team, else anyone eligible; the reason said in words).
+    fixed_employers: Literal["hard", "preferred"] = "preferred"
+    # An absence this long (working days) offers to hand the consultant's open cases over.
+    long_absence_working_days: int = Field(default=10, ge=1, le=260)
 
     @field_validator("schedule_time")
     @classmethod
@@ -190,6 +199,24 @@ class MailConfig(_Strict):
     reminder_after_working_days: int = Field(default=2, ge=1, le=30)
     # How often the outbox deliverer looks for due messages (it is also woken on commit).
     poll_seconds: float = Field(default=5.0, gt=0, le=600)
+
+
+class CalendarImportConfig(_Strict):
+    """Consultants' own calendars (published .ics URLs, CalDAV) imported as busy time."""
+
+    every_minutes: int = Field(default=15, ge=1, le=1440)
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+    # Larger feeds are refused (a typical year of Outlook is well under 1 MB).
+    max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
+
+
+class PlacesConfig(_Strict):
+    """Placing typed addresses on the map. Offline (towns and postcodes shipped with
+    fasthold) always; an online geocoder (DAWA) in front of it only when enabled."""
+
+    online: bool = False
+    dawa_url: str = "https://api.dataforsyningen.dk"
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
@@ -333,6 +360,8 @@ class MunicipalityConfig(_Strict):
     mail: MailConfig
     simulation: SimulationConfig = SimulationConfig()
     slack: SlackConfig = SlackConfig()
+    calendars: CalendarImportConfig = CalendarImportConfig()
+    places: PlacesConfig = PlacesConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

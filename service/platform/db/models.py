@@ -54,6 +54,10 @@ class Employer(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # How precisely `lat`/`lon` place `address` (service.places): exact | street | postcode |
+    # town; None when not placed.
+    location_precision: Mapped[str | None] = mapped_column(String(16))
+    # The company's default contact; each case keeps its own (the nearest manager).
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
@@ -64,7 +68,9 @@ class Employer(Base):
 
 
 class Consultant(Base):
-    """A retention consultant, synchronised from the municipality's configuration."""
+    """A retention consultant. The database is the truth: the configuration's
+    `[[consultants]]` seed rows once (`source="config"`), and never overwrite a row changed
+    in the app (`changed_in_app_at`)."""
 
     __tablename__ = "consultants"
     __table_args__ = (UniqueConstraint("municipality_id", "key", name="uq_consultants_key"),)
@@ -86,18 +92,66 @@ class Consultant(Base):
     fixed_employers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     working_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A base address typed in the app, placed on the map (service.places) into lat/lon.
+    address: Mapped[str | None] = mapped_column(String(300))
+    location_precision: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(8), default="config")  # config | app
+    changed_in_app_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsultantAbsence(Base):
+    """Whole days a consultant is away; the planner treats them as busy."""
+
+    __tablename__ = "consultant_absences"
+    __table_args__ = (Index("ix_absences_consultant", "municipality_id", "consultant_id",
+                            "first_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)  # inclusive
+    reason: Mapped[str] = mapped_column(String(16))  # ferie | sygdom | kursus | andet
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CalendarEntry(Base):
     """A busy interval in a consultant's calendar (local wall-clock times)."""
 
     __tablename__ = "calendar_entries"
+    __table_args__ = (Index("ix_calendar_entries_consultant", "consultant_id", "start"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
     consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
     start: Mapped[datetime] = mapped_column(DateTime)
     end: Mapped[datetime] = mapped_column(DateTime)
     title: Mapped[str] = mapped_column(String(200), default="optaget")
+    # feed (an imported .ics) | caldav | manual; an import replaces its own source's rows.
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    uid: Mapped[str | None] = mapped_column(String(300))  # the event's UID
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalendarSource(Base):
+    """A consultant's own calendar imported into fasthold: a published .ics URL (Outlook,
+    Google) or a CalDAV calendar. URL and password are secrets, encrypted like CPR."""
+
+    __tablename__ = "calendar_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # ics | caldav
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(200))
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    events: Mapped[int] = mapped_column(Integer, default=0)  # busy intervals last imported
 
 
 class Case(Base):
@@ -142,6 +196,15 @@ class Case(Base):
     citizen_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     employer_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     intervention_started_on: Mapped[date | None] = mapped_column(Date)
+    # The case's own workplace and contact person (the sick employee's nearest manager):
+    # invitations, reminders and .ics go here; the employer row keeps the company's defaults.
+    workplace_address: Mapped[str | None] = mapped_column(String(300))
+    workplace_lat: Mapped[float | None] = mapped_column(Float)
+    workplace_lon: Mapped[float | None] = mapped_column(Float)
+    workplace_precision: Mapped[str | None] = mapped_column(String(16))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -221,6 +284,12 @@ class Meeting(Base):
     place: Mapped[str | None] = mapped_column(String(16))
     employer_took_part: Mapped[bool | None] = mapped_column(Boolean)
     outcome_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A confirmed meeting whose consultant can no longer attend (an absence or an imported
+    # event): when it was found, why (absence | calendar | inactive), and the colleague the
+    # planner proposes in their place. Listed in "møder der skal flyttes" until resolved.
+    conflict_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    conflict_reason: Mapped[str | None] = mapped_column(String(32))
+    substitute_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
