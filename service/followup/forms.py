@@ -7,9 +7,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.followup.closing import MAX_CLOSE_NOTE, CaseClose
+from rules.facts import validation_errors
+from service.followup.closing import CaseClose
 from service.followup.outcomes import ContactIn, InterventionIn, Place
 from service.text.case_words import CLOSE_OUTCOME
+from service.text.errors import danish_error
 
 # The page's words for each place of the use case's input model (`outcomes.PLACES`).
 PLACE_TEXT = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
@@ -46,16 +48,10 @@ class CloseForm(CaseClose):
     model_config = _FORM
 
 
-# What the page says for each field when its value is wrong or missing.
-FIELD_MESSAGES = {
-    "who": "Vælg borgeren eller arbejdsgiveren.",
-    "place": "Vælg, hvor samtalen blev holdt – eller at den ikke blev holdt.",
-    "employer_took_part": "Svar, om arbejdsgiveren deltog.",
-    "started_on": "Skriv datoen, indsatsen startede (ÅÅÅÅ-MM-DD).",
-    "outcome": "Vælg, hvordan sagen sluttede.",
-    "on": "Skriv datoen, sagen sluttede (ÅÅÅÅ-MM-DD).",
-    "note": f"Noten må højst være {MAX_CLOSE_NOTE} tegn og kun indeholde almindelig tekst.",
-}
+# The page's words for a field whatever went wrong with it (a missing choice is as wrong as
+# an unknown one); other fields' errors are said by their code (`service.text.errors`).
+_FIELD_WORDS = {"who": "not_one_of", "place": "not_one_of", "outcome": "not_one_of",
+                "employer_took_part": "required_when_held"}
 
 
 def form_values(form: Any, names: tuple[str, ...]) -> dict[str, str]:
@@ -75,7 +71,8 @@ def parse_form(model: type[M], values: dict[str, str]) -> tuple[M | None, dict[s
         return model.model_validate(data), {}
     except ValidationError as exc:
         errors: dict[str, str] = {}
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(name, FIELD_MESSAGES.get(name, "Ugyldig værdi."))
+        for error in validation_errors(exc):
+            name = str(error["field"] or "form")
+            code = _FIELD_WORDS.get(name, error["code"])
+            errors.setdefault(name, danish_error(name, code, error["params"]))
         return None, errors

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 
 from service.consultants.caseload import caseloads
+from service.meetings.signals import UnansweredRule
 from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
@@ -22,8 +23,6 @@ from service.simulation.context import SimContext
 # give to anyone in the new role, this close to its deadline, and holds the first follow-up
 # at the jobcentre (the old way).
 OLD_WAY_DAYS_BEFORE_DEADLINE = 7
-# An employer who has not answered this many days after the invitation is phoned.
-PHONE_SILENT_AFTER_DAYS = 4
 OLD_WAY_REASON = "Ingen konsulent i den nye rolle havde plads: følges op i jobcentret"
 
 _HELD = exists().where(and_(Meeting.case_id == Case.id, Meeting.status == "held"))
@@ -70,17 +69,22 @@ def round_of_calls(ctx: SimContext) -> Generator[Any, Any, None]:
 
 
 def _phone_silent_employers(ctx: SimContext, now: datetime) -> Generator[Any, Any, None]:
+    """The consultant phones an employer the day fasthold tells them the employer has not
+    answered (`service.meetings.signals.UnansweredRule`, the rule of their Slack reminder)."""
     world = ctx.world
-    invited_before = world.clock.utcnow() - timedelta(days=PHONE_SILENT_AFTER_DAYS)
-    unanswered = select(Meeting.id, Meeting.start, Case.case_ref, _owner_key()).join(
-        Case, Case.id == Meeting.case_id).where(
+    rule = UnansweredRule.configured(world.config, world.clock.tz)
+    today = world.clock.today()
+    invited = select(Meeting.id, Meeting.start, Meeting.kind, Meeting.status,
+                     Meeting.invited_at, Meeting.employer_answer, Case.case_ref,
+                     _owner_key()).join(Case, Case.id == Meeting.case_id).where(
         Meeting.municipality_id == world.municipality, Meeting.status == "proposed",
-        Meeting.kind == "workplace_meeting", Meeting.employer_answer.is_(None),
-        Meeting.invited_at < invited_before, Meeting.start > now + timedelta(days=1)
-    ).order_by(Meeting.id)
-    silent = yield ctx.bridge.call(lambda: _rows(ctx, unanswered))
-    for meeting_id, start, ref, owner in silent:
-        if ("phoned", meeting_id) in ctx.done:
+        Meeting.invited_at.is_not(None), Meeting.employer_answer.is_(None),
+        Meeting.start > now + timedelta(days=1)).order_by(Meeting.id)
+    rows = yield ctx.bridge.call(lambda: _rows(ctx, invited))
+    for meeting_id, start, kind, status, invited_at, answer, ref, owner in rows:
+        if ("phoned", meeting_id) in ctx.done or not rule.due(
+                kind=kind, status=status, invited_at=invited_at, employer_answer=answer,
+                today=today):
             continue
         ctx.done.add(("phoned", meeting_id))
         who = ctx.principal("consultant", owner)

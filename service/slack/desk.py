@@ -21,7 +21,7 @@ from bots.slack import blocks
 from bots.slack.desk import Reply, Where
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.consultants.caseload import caseloads, has_room
+from service.consultants.choices import owner_choices
 from service.followup.closing import CLOSE_OUTCOMES, CaseClose, CaseClosing
 from service.followup.outcomes import PLACES, CaseOutcomes
 from service.intake.schemas import OWNER_REASONS, OwnerOverride
@@ -29,7 +29,7 @@ from service.intake.service import IntakeService
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Consultant, SlackEvent
+from service.platform.db.models import Case, SlackEvent
 from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from service.platform.http import parse_model, text_problem
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
@@ -76,31 +76,26 @@ _TEXT_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
     "note": (CaseClose, "note"), "owner_note": (OwnerOverride, "reason")}
 
 
-def _too_long(limit: int) -> str:
-    return danish_error("note", "string_too_long", {"max_length": limit})
-
-
-NOT_STORABLE = danish_error("note", "not_storable")
-
-
 def checked(model: type[BaseModel], data: dict[str, Any], fields: dict[str, str],
-            words: dict[str, str]) -> Reply | None:
+            words: dict[str, str] | None = None) -> Reply | None:
     """`data` checked as the API checks it (the same model, the same text rules): None if it
-    passes, else a Reply naming the modal's block. `fields`: API field -> modal block;
-    `words`: modal block -> the Danish message."""
-    problems = [field for field, value in data.items()
-                if isinstance(value, str) and text_problem(value)]
+    passes, else a Reply naming the modal's block with the error's code in Danish
+    (`service.text.errors`, as every channel says it). `fields`: API field -> modal block;
+    `words`: the modal's own words for a block whatever its error (a date picker can only
+    lack a date)."""
+    problems: list[tuple[str, str, dict[str, Any]]] = [
+        (field, "not_storable", {}) for field, value in data.items()
+        if isinstance(value, str) and text_problem(value)]
     if not problems:
         try:
             parse_model(model, data, json_mode=True)
         except Invalid as exc:
-            problems = [str(e.get("field")) for e in exc.errors]
-    for field in problems:
+            problems = [(str(e.get("field")), str(e.get("code") or "invalid"),
+                         dict(e.get("params") or {})) for e in exc.errors]
+    for field, code, params in problems:
         block = fields.get(field)
         if block is not None:
-            value = data.get(field)
-            text = NOT_STORABLE if isinstance(value, str) and text_problem(value) and \
-                block in _TEXT_FIELDS else words[block]
+            text = (words or {}).get(block) or danish_error(field, code, params)
             return Reply(False, text, block)
     return Reply(False, "Det kunne ikke registreres.") if problems else None
 
@@ -233,8 +228,7 @@ class ServiceDesk:
                     where: Where | None) -> Reply:
         refused = checked(CaseClose, {"outcome": outcome, "on": on.isoformat(), "note": note},
                           {"outcome": "outcome", "on": "on", "note": "note"},
-                          {"outcome": "Vælg hvorfor sagen slutter.", "on": "Vælg en dato.",
-                           "note": _too_long(self.max_length("note"))})
+                          {"on": "Vælg en dato."})
         if refused is not None:
             return refused
         return await self._register(user_id, case_ref, lambda p: self.closing.close(
@@ -249,29 +243,16 @@ class ServiceDesk:
             return Reply(False, UNKNOWN_USER), []
         if not CHOOSE_OWNER.allows_role(principal):
             return Reply(False, ONLY_INTAKE), []
-        today = self.clock.today()
         async with self.db.read() as session:
             case = (await session.execute(select(Case).where(
                 Case.municipality_id == self.municipality, Case.case_ref == case_ref))
             ).unique().scalar_one_or_none()
             if case is None:
                 return Reply(False, "Sagen findes ikke."), []
-            load = await caseloads(session, self.municipality)
-            consultants = (await session.execute(select(Consultant).where(
-                Consultant.municipality_id == self.municipality,
-                Consultant.active.is_(True)).order_by(Consultant.name))).scalars().all()
-        choices = []
-        for consultant in consultants:
-            if consultant.id == case.owner_id:
-                continue
-            configured = self.config.consultant(consultant.key)
-            if case.follow_up == "workplace_meeting" and configured is not None and \
-                    not configured.does_workplace_meetings_on(today):
-                continue
-            cases = load.get(consultant.id, 0)
-            full = "" if has_room(cases, consultant.max_active_cases) else " – fuld"
-            choices.append((consultant.key, f"{consultant.name} ({cases}/"
-                                            f"{consultant.max_active_cases} sager{full})"))
+            eligible = await owner_choices(session, self.municipality, case,
+                                           self.clock.today())
+        choices = [(c.key, f"{c.name} ({c.cases}/{c.capacity} sager"
+                           f"{' – fuld' if c.full else ''})") for c in eligible]
         return Reply(True), choices
 
     def owner_reasons(self) -> list[tuple[str, str]]:
@@ -287,10 +268,7 @@ class ServiceDesk:
         refused = checked(OwnerOverride, {"consultant_id": consultant_id, "category": category,
                                           "reason": note},
                           {"consultant_id": "consultant", "category": "category",
-                           "reason": "owner_note"},
-                          {"consultant": "Konsulenten findes ikke.",
-                           "category": "Vælg en af grundene på listen.",
-                           "owner_note": _too_long(self.max_length("owner_note"))})
+                           "reason": "owner_note"})
         if refused is not None:
             return refused
         try:

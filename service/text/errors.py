@@ -156,6 +156,8 @@ FIELD_TEXTS: dict[tuple[str, str], str] = {
     ("who", "not_one_of"): "Vælg borgeren eller arbejdsgiveren.",
     ("place", "not_one_of"): "Vælg, hvor samtalen blev holdt – eller at den ikke blev holdt.",
     ("outcome", "not_one_of"): "Vælg, hvordan sagen sluttede.",
+    ("started_on", "missing"): "Skriv datoen, indsatsen startede (ÅÅÅÅ-MM-DD).",
+    ("on", "missing"): "Skriv datoen, sagen sluttede (ÅÅÅÅ-MM-DD).",
     ("outcome", "literal_error"): "Vælg, hvordan sagen sluttede.",
     ("category", "not_one_of"): "Vælg en af grundene på listen.",
     ("category", "literal_error"): "Vælg en af grundene på listen.",
