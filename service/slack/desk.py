@@ -1,19 +1,18 @@
-"""The service behind the bot's buttons, modals and `/fasthold` (implements
-`bots.slack.desk.SlackDesk`): each action is done by the same use case the API and pages use
-(`CaseOutcomes`, `CaseClosing`, `IntakeService.override_owner`), as the Slack user's
-principal, and who may is theirs to say (`service.platform.policies`: the case's owner or a
-manager registers; intake staff, a manager or the owner closes; intake staff choose another
-owner); anyone else is told so, ephemerally. The modals' choices and limits are the use
-cases' input models'."""
+"""The Slack channel's desk (implements `bots.slack.desk.SlackDesk`): it finds the Slack
+user's principal and routes each button and modal to the area it acts on —
+`service.followup.slack_actions` (calls, how the meeting went, the intervention, closing) and
+`service.intake.slack_actions` (choosing another owner) — which do it by the same use cases
+the API and pages use, and say who may (`service.platform.policies`). Afterwards the case's
+Slack messages and the Home tab follow. What stays here is the channel's own: a retried
+event done once, ephemeral answers, the Home tab opened and `/fasthold`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from annotated_types import MaxLen
-from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,38 +20,31 @@ from bots.slack import blocks
 from bots.slack.desk import Reply, Where
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.consultants.choices import owner_choices
-from service.followup.closing import CLOSE_OUTCOMES, CaseClose, CaseClosing
-from service.followup.outcomes import PLACES, CaseOutcomes
-from service.intake.schemas import OWNER_REASONS, OwnerOverride
+from service.followup.slack_actions import FollowupActions
 from service.intake.service import IntakeService
+from service.intake.slack_actions import OwnerActions
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, SlackEvent
-from service.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from service.platform.http import parse_model, text_problem
+from service.platform.errors import Forbidden, NotFound
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
 from service.platform.policies import (
-    CHOOSE_OWNER,
     CLOSE_CASE,
     REGISTER_CONTACT,
     REGISTER_INTERVENTION,
     REGISTER_MEETING,
     Policy,
 )
+from service.platform.slack_replies import NOT_YOURS
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
-from service.text.case_words import CLOSE_OUTCOME
 from service.text.danish import danish_slot, short_date
-from service.text.errors import danish_error, danish_problem
 
 log = logging.getLogger("fasthold.slack")
 
-NOT_YOURS = "Det er ikke din sag."
 UNKNOWN_USER = "Du er ikke sat op i fasthold. Spørg din leder."
-ONLY_INTAKE = "Kun visitationen kan skifte konsulent."
 EVENT_MEMORY = timedelta(days=7)
 # The button a modal opens from -> who may (asked before the modal opens, and again by the
 # use case when it is submitted).
@@ -60,57 +52,12 @@ _POLICY_OF_BUTTON: dict[str, Policy] = {
     blocks.CONTACT_CITIZEN: REGISTER_CONTACT, blocks.CONTACT_EMPLOYER: REGISTER_CONTACT,
     blocks.REGISTER_MEETING: REGISTER_MEETING,
     blocks.REGISTER_INTERVENTION: REGISTER_INTERVENTION, blocks.CLOSE_CASE: CLOSE_CASE}
-# The meeting modal's words for each place of the use case's input model (`PLACES`).
-PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
-               "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
-
-
-def max_length_of(model: type[BaseModel], field: str) -> int:
-    """A text field's limit in an API model (the one place it is written)."""
-    return next(m.max_length for m in model.model_fields[field].metadata
-                if isinstance(m, MaxLen))
-
-
-# The modals' text fields: (API model, its field).
-_TEXT_FIELDS: dict[str, tuple[type[BaseModel], str]] = {
-    "note": (CaseClose, "note"), "owner_note": (OwnerOverride, "reason")}
-
-
-def checked(model: type[BaseModel], data: dict[str, Any], fields: dict[str, str],
-            words: dict[str, str] | None = None) -> Reply | None:
-    """`data` checked as the API checks it (the same model, the same text rules): None if it
-    passes, else a Reply naming the modal's block with the error's code in Danish
-    (`service.text.errors`, as every channel says it). `fields`: API field -> modal block;
-    `words`: the modal's own words for a block whatever its error (a date picker can only
-    lack a date)."""
-    problems: list[tuple[str, str, dict[str, Any]]] = [
-        (field, "not_storable", {}) for field, value in data.items()
-        if isinstance(value, str) and text_problem(value)]
-    if not problems:
-        try:
-            parse_model(model, data, json_mode=True)
-        except Invalid as exc:
-            problems = [(str(e.get("field")), str(e.get("code") or "invalid"),
-                         dict(e.get("params") or {})) for e in exc.errors]
-    for field, code, params in problems:
-        block = fields.get(field)
-        if block is not None:
-            text = (words or {}).get(block) or danish_error(field, code, params)
-            return Reply(False, text, block)
-    return Reply(False, "Det kunne ikke registreres.") if problems else None
-
-
-def in_danish(exc: DomainError) -> Reply:
-    if isinstance(exc, Forbidden | NotFound):
-        return Reply(False, NOT_YOURS)
-    field = exc.errors[0]["field"] if isinstance(exc, Invalid) and exc.errors else None
-    return Reply(False, danish_problem(exc), field)
 
 
 class ServiceDesk:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  people: SlackPeople, notices: SlackNotices, home: SlackHome,
-                 outcomes: CaseOutcomes, closing: CaseClosing, intake: IntakeService,
+                 followup: FollowupActions, owners: OwnerActions, intake: IntakeService,
                  reads: ReadAudit, jobs: JobQueue) -> None:
         self.db = db
         self.config = config
@@ -118,8 +65,8 @@ class ServiceDesk:
         self.people = people
         self.notices = notices
         self.home = home
-        self.outcomes = outcomes
-        self.closing = closing
+        self.followup = followup
+        self.owners = owners
         self.intake = intake
         self.reads = reads
         self.jobs = jobs
@@ -170,13 +117,13 @@ class ServiceDesk:
         return (await self._allowed(user_id, policy, case_ref))[1]
 
     def choices(self, field: str) -> list[tuple[str, str]]:
-        if field == "place":
-            return [(place, PLACE_WORDS[place]) for place in PLACES]
-        if field == "outcome":
-            return [(outcome, CLOSE_OUTCOME[outcome]) for outcome in CLOSE_OUTCOMES]
-        raise KeyError(field)
+        return self.followup.choices(field)
 
-    # -- registering -------------------------------------------------------------------------
+    def max_length(self, field: str) -> int:
+        return self.owners.max_length(field) if field == "owner_note" else \
+            self.followup.max_length(field)
+
+    # -- registering (the follow-up's actions) -------------------------------------------------
 
     async def _after(self, case_ref: str) -> None:
         """What the consultant sees follows: the case's messages and the Home tab."""
@@ -188,99 +135,57 @@ class ServiceDesk:
                 await self.notices.refresh(session, case)
         self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "slack_action")
 
-    async def _register(self, user_id: str, case_ref: str, action: Any) -> Reply:
-        """Do `action` as the user (the use case says whether they may): its result is all
-        the answer needs — nothing of the case is read for it."""
+    async def _as_user(self, user_id: str, case_ref: str,
+                       action: Callable[[Principal], Awaitable[Reply]]) -> Reply:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER)
-        try:
-            await action(principal)
-        except (Conflict, Invalid, Forbidden, NotFound) as exc:
-            return in_danish(exc)
-        await self._after(case_ref)
-        return Reply(True)
+        reply = await action(principal)
+        if reply.ok:
+            await self._after(case_ref)
+        return reply
 
     async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
                       ) -> Reply:
-        return await self._register(user_id, case_ref, lambda p: self.outcomes.register_contact(
-            case_ref, who, p))
+        return await self._as_user(user_id, case_ref, lambda p: self.followup.contact(
+            p, case_ref, who))
 
     async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
                               employer_took_part: bool | None, where: Where | None) -> Reply:
-        reply = await self._register(
-            user_id, case_ref, lambda p: self.outcomes.register_meeting(
-                case_ref, place, None if place == "not_held" else employer_took_part, p))
-        if reply.field == "employer_took_part":
-            return Reply(False, reply.text, "employer_took_part")
-        return reply if reply.ok or reply.field else Reply(False, reply.text, "place")
+        return await self._as_user(user_id, case_ref, lambda p: self.followup.meeting_outcome(
+            p, case_ref, place, employer_took_part))
 
     async def intervention(self, user_id: str, case_ref: str, started_on: date,
                            where: Where | None) -> Reply:
-        return await self._register(
-            user_id, case_ref, lambda p: self.outcomes.register_intervention(
-                case_ref, started_on, p))
-
-    def max_length(self, field: str) -> int:
-        return max_length_of(*_TEXT_FIELDS[field])
+        return await self._as_user(user_id, case_ref, lambda p: self.followup.intervention(
+            p, case_ref, started_on))
 
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply:
-        refused = checked(CaseClose, {"outcome": outcome, "on": on.isoformat(), "note": note},
-                          {"outcome": "outcome", "on": "on", "note": "note"},
-                          {"on": "Vælg en dato."})
-        if refused is not None:
-            return refused
-        return await self._register(user_id, case_ref, lambda p: self.closing.close(
-            case_ref, outcome, on, note, p))
+        return await self._as_user(user_id, case_ref, lambda p: self.followup.close(
+            p, case_ref, outcome, on, note))
 
-    # -- the owner ---------------------------------------------------------------------------
+    # -- the owner (intake's actions) ----------------------------------------------------------
 
     async def owner_choices(self, user_id: str, case_ref: str
                             ) -> tuple[Reply, list[tuple[str, str]]]:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER), []
-        if not CHOOSE_OWNER.allows_role(principal):
-            return Reply(False, ONLY_INTAKE), []
-        async with self.db.read() as session:
-            case = (await session.execute(select(Case).where(
-                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
-            ).unique().scalar_one_or_none()
-            if case is None:
-                return Reply(False, "Sagen findes ikke."), []
-            eligible = await owner_choices(session, self.municipality, case,
-                                           self.clock.today())
-        choices = [(c.key, f"{c.name} ({c.cases}/{c.capacity} sager"
-                           f"{' – fuld' if c.full else ''})") for c in eligible]
-        return Reply(True), choices
+        return await self.owners.choices(principal, case_ref)
 
     def owner_reasons(self) -> list[tuple[str, str]]:
-        return [(key, words.capitalize()) for key, words in OWNER_REASONS.items()]
+        return self.owners.reasons()
 
     async def change_owner(self, user_id: str, case_ref: str, consultant_id: str,
                            category: str, note: str, where: Where | None) -> Reply:
         principal = self.people.principal(user_id)
         if principal is None:
             return Reply(False, UNKNOWN_USER, "consultant")
-        if not CHOOSE_OWNER.allows_role(principal):
-            return Reply(False, ONLY_INTAKE, "consultant")
-        refused = checked(OwnerOverride, {"consultant_id": consultant_id, "category": category,
-                                          "reason": note},
-                          {"consultant_id": "consultant", "category": "category",
-                           "reason": "owner_note"})
-        if refused is not None:
-            return refused
-        try:
-            # The use case tells Slack itself (the intake channel's post, the new owner): the
-            # category only; the note stays on the case.
-            await self.intake.override_owner(case_ref, consultant_id, note, principal,
-                                             category=category)
-        except (Conflict, Invalid, NotFound, Forbidden) as exc:
-            reply = in_danish(exc)
-            return Reply(False, reply.text, "consultant")
-        self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "owner_changed")
-        return Reply(True)
+        reply = await self.owners.change(principal, case_ref, consultant_id, category, note)
+        if reply.ok:
+            self.jobs.request(PUBLISH_SLACK_HOME, self.municipality, "owner_changed")
+        return reply
 
     # -- reading -----------------------------------------------------------------------------
 

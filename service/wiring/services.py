@@ -25,10 +25,12 @@ from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
 from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
+from service.followup.slack_actions import FollowupActions
 from service.followup.tasks import TaskService
 from service.intake.case_reads import CaseReads
 from service.intake.csv_import import CsvImport
 from service.intake.service import IntakeService
+from service.intake.slack_actions import OwnerActions
 from service.jobs.catalog import declare_jobs
 from service.jobs.runner import JobSpec
 from service.kpis.figures import KpiService
@@ -158,8 +160,9 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     sessions = StaffSessions(db, clock, municipality)
     case_reads = CaseReads(db, reads, clock, municipality)
     slack_home = SlackHome(db, config, clock, outbox, people, notices)
-    desk = ServiceDesk(db, config, clock, people, notices, slack_home, outcomes, closing,
-                       intake, reads, jobs)
+    desk = ServiceDesk(db, config, clock, people, notices, slack_home,
+                       FollowupActions(outcomes, closing),
+                       OwnerActions(db, clock, intake, municipality), intake, reads, jobs)
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, notifier=notifier, reads=reads,

@@ -20,10 +20,11 @@ from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
 from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE, CaseClose
 from service.followup.outcomes import PLACES
+from service.followup.slack_actions import PLACE_WORDS
 from service.intake.schemas import MAX_OWNER_NOTE
 from service.keys import DB
 from service.platform.db.models import Case
-from service.slack.desk import PLACE_WORDS, max_length_of
+from service.platform.slack_replies import max_length_of
 from service.text.case_words import CLOSE_OUTCOME
 from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake

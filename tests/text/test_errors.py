@@ -19,7 +19,7 @@ from service.intake.form import danish_errors
 from service.intake.schemas import CaseIntake, OwnerOverride
 from service.platform import errors as domain
 from service.platform.errors import Conflict, DomainError, Invalid, NotFound
-from service.slack.desk import in_danish
+from service.platform.slack_replies import in_danish
 from service.staff.passwords import password_check
 from service.text.errors import (
     FIELD_TEXTS,
