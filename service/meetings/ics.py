@@ -9,8 +9,9 @@ the caller gives both (see `MeetingNotifier.calendar_sequence` for how they are 
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -49,8 +50,20 @@ def meeting_calendar(*, method: str, uid: str, sequence: int, start: datetime, e
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee, encode=0)
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
+    calendar.add_component(_vtimezone(tz))
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+@lru_cache(maxsize=8)
+def _vtimezone(tz: tzinfo) -> Timezone:
+    """The zone's VTIMEZONE block, made once per zone (icalendar writes the same years'
+    transitions whatever the meeting's date)."""
+    calendar = Calendar()
+    event = Event()
+    event.add("dtstart", datetime(2026, 1, 1, 12, tzinfo=tz))
     calendar.add_component(event)
     calendar.add_missing_timezones()
-    for zone in calendar.walk("VTIMEZONE"):
-        zone.pop("COMMENT", None)  # icalendar's English note on the zone's range of years
-    return calendar.to_ical()
+    zone = next(iter(calendar.walk("VTIMEZONE")))
+    zone.pop("COMMENT", None)  # icalendar's English note on the zone's range of years
+    return zone

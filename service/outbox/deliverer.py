@@ -103,39 +103,47 @@ class OutboxDeliverer:
     async def _deliver_channel(self, channel: str, sender: ChannelSender) -> int:
         """One message after another, each claimed just before it is sent, until none of
         this channel is due (or one tried in this round is due again, or PER_RUN were
-        tried)."""
+        tried). A message's result is recorded in the transaction that claims the next."""
         sent = 0
         tried: set[int] = set()
-        while not self._stopping and len(tried) < PER_RUN:
-            claimed = await self._claim(channel)
-            if claimed is None:
-                break
+        claimed = await self._step(channel, None, sender)
+        while claimed is not None:
             message_id = claimed.message.outbox_id
             if message_id in tried:  # due again already: the next round tries it
                 await self._release(message_id)
                 break
             tried.add(message_id)
             outcome = await self._send(claimed, sender)
-            sent += await self._record(claimed, outcome, sender)
+            more = not self._stopping and len(tried) < PER_RUN
+            sent += outcome.error is None
+            claimed = await self._step(channel if more else None, (claimed, outcome), sender)
         return sent
 
-    async def _claim(self, channel: str) -> _Claimed | None:
-        now = self.clock.utcnow()
+    async def _step(self, channel: str | None, done: tuple[_Claimed, _Outcome] | None,
+                    sender: ChannelSender) -> _Claimed | None:
+        """One write transaction: record the message just tried (if any), then claim the
+        next due message of `channel` (None: claim nothing)."""
         async with self.db.write() as session:
-            row = (await session.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.municipality_id == self.municipality_id,
-                    OutboxMessage.channel == channel,
-                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                    OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
-                .with_for_update(skip_locked=True))).scalars().first()
-            if row is None:
-                return None
-            # A lease: a crash while sending makes it due again after LEASE.
-            row.status = "sending"
-            row.next_attempt_at = now + LEASE
-            return _Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
+            if done is not None:
+                await self._record(session, *done, sender)
+            return await self._claim(session, channel) if channel is not None else None
+
+    async def _claim(self, session: AsyncSession, channel: str) -> _Claimed | None:
+        now = self.clock.utcnow()
+        row = (await session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.municipality_id == self.municipality_id,
+                OutboxMessage.channel == channel,
+                or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
+                OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
+            .with_for_update(skip_locked=True))).scalars().first()
+        if row is None:
+            return None
+        # A lease: a crash while sending makes it due again after LEASE.
+        row.status = "sending"
+        row.next_attempt_at = now + LEASE
+        return _Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
 
     async def _send(self, claimed: _Claimed, sender: ChannelSender) -> _Outcome:
         renewing = asyncio.create_task(self._keep_lease(claimed.message.outbox_id),
@@ -170,37 +178,35 @@ class OutboxDeliverer:
                     OutboxMessage.id == message_id, OutboxMessage.status == "sending")
                     .values(next_attempt_at=self.clock.utcnow() + LEASE))
 
-    async def _record(self, claimed: _Claimed, outcome: _Outcome, sender: ChannelSender
-                      ) -> int:
+    async def _record(self, session: AsyncSession, claimed: _Claimed, outcome: _Outcome,
+                      sender: ChannelSender) -> None:
         now = self.clock.utcnow()
-        async with self.db.write() as session:
-            row = await session.get(OutboxMessage, claimed.message.outbox_id)
-            if row is None:
-                return 0
-            row.attempts = claimed.attempts
-            error = outcome.error
-            if error is None:
-                row.status, row.sent_at, row.last_error = "sent", now, None
-                return 1
-            row.last_error = error[:500]
-            if outcome.obsolete:
-                row.status = "obsolete"
-                log.info("outbox message %s (%s, %s) is obsolete: %s", row.id, row.channel,
-                         row.kind, error[:200])
-            elif outcome.permanent or now - claimed.created >= sender.retry.give_up_after:
-                row.status = "failed"
-                log.error("outbox message %s (%s, %s) failed for good: %s", row.id, row.channel,
-                          row.kind, error[:200])
-                if self.on_failed is not None:
-                    await self.on_failed(session, row)
-            else:
-                row.status = "pending"
-                row.next_attempt_at = now + (outcome.wait if outcome.wait is not None
-                                             else sender.retry.backoff(claimed.attempts))
-                log.log(logging.INFO if outcome.quiet else logging.WARNING,
-                        "outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
-                        row.channel, row.kind, claimed.attempts, error[:200])
-            return 0
+        row = await session.get(OutboxMessage, claimed.message.outbox_id)
+        if row is None:
+            return
+        row.attempts = claimed.attempts
+        error = outcome.error
+        if error is None:
+            row.status, row.sent_at, row.last_error = "sent", now, None
+            return
+        row.last_error = error[:500]
+        if outcome.obsolete:
+            row.status = "obsolete"
+            log.info("outbox message %s (%s, %s) is obsolete: %s", row.id, row.channel,
+                     row.kind, error[:200])
+        elif outcome.permanent or now - claimed.created >= sender.retry.give_up_after:
+            row.status = "failed"
+            log.error("outbox message %s (%s, %s) failed for good: %s", row.id, row.channel,
+                      row.kind, error[:200])
+            if self.on_failed is not None:
+                await self.on_failed(session, row)
+        else:
+            row.status = "pending"
+            row.next_attempt_at = now + (outcome.wait if outcome.wait is not None
+                                         else sender.retry.backoff(claimed.attempts))
+            log.log(logging.INFO if outcome.quiet else logging.WARNING,
+                    "outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
+                    row.channel, row.kind, claimed.attempts, error[:200])
 
     async def _release(self, message_id: int) -> None:
         """Claimed but not tried: due again at once on the next run."""
