@@ -265,7 +265,8 @@ class SimulationConfig(_Strict):
     start: Annotated[str, StringConstraints(pattern=_MONTH)] = "2026-10"
     # New category 2 and 3 cases from employment a month; Poisson arrivals on working days.
     inflow_per_month: float = Field(default=154, ge=0, le=100_000)
-    # Outside the target group at intake (workplace cause or serious illness).
+    # Outside the target group at intake (workplace cause or serious illness). Employers who
+    # decline are simulated as employers (`employer_decline_share`): not taken off here too.
     outside_target_share: float = Field(default=0.20, ge=0, le=1)
     # Of those outside, the share excluded because the workplace caused the sick leave (the
     # rest: serious illness).
@@ -316,7 +317,7 @@ class SimulationConfig(_Strict):
     staffing_start: int = Field(default=5, ge=0)
     staffing_step: int = Field(default=3, ge=0)
     staffing_every_months: int = Field(default=3, ge=1, le=120)
-    staffing_max: int = Field(default=22, ge=0)
+    staffing_max: int = Field(default=23, ge=0)
     # Planning in the simulation: solver, its limit per run (lower than in service), and the
     # local times of the working day at which it runs (the service plans within seconds of
     # every change; the simulation plans what changed in between at these times).

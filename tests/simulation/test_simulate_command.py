@@ -78,7 +78,7 @@ def test_a_plan_that_cannot_be_used_is_exit_2(tiny_config: Path, tmp_path: Path,
 
 def test_herning_conversion_plan_is_the_configured_one() -> None:
     """The shipped CSV (comments, a header) says what `[simulation] staffing_*` says: 5 in
-    the new role from October 2026, 3 more each quarter, up to 22."""
+    the new role from October 2026, 3 more each quarter, up to 23 (22 converted, 1 hired)."""
     config = load_config(ROOT / "config" / "herning.toml")
     start = date(2026, 10, 1)
     configured = StaffingPlan.from_config(config.simulation, len(config.consultants), start,
@@ -88,7 +88,7 @@ def test_herning_conversion_plan_is_the_configured_one() -> None:
     months = [months_after(start, n) for n in range(21)]
     assert [configured.consultants(m) for m in months] == \
         [shipped.consultants(m) for m in months]
-    assert [configured.consultants(m) for m in months[::3]] == [5, 8, 11, 14, 17, 20, 22]
+    assert [configured.consultants(m) for m in months[::3]] == [5, 8, 11, 14, 17, 20, 23]
     assert shipped.consultants(date(2026, 9, 1)) == 0
 
 
