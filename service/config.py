@@ -164,7 +164,10 @@ class Consultant(_Strict):
     phone: str = ""
     slack_user_id: str | None = None
     team: str = "default"
-    location: Location
+    # Where the consultant starts: coordinates, or a base address placed on the map when
+    # the consultant is seeded (service.places: town or postcode precision).
+    location: Location | None = None
+    address: str | None = Field(default=None, min_length=1, max_length=300)
     skills: list[DiagnosisGroup] = []
     max_active_cases: int = Field(ge=0)
     meetings_per_day: int = Field(default=3, ge=0)
@@ -173,6 +176,12 @@ class Consultant(_Strict):
     workplace_meetings_from: date | None = None
     fixed_employers: list[CVR] = []
     working_hours: WorkingHours | None = None
+
+    @model_validator(mode="after")
+    def _location_or_address(self) -> Consultant:
+        if self.location is None and self.address is None:
+            raise ValueError("needs a location ({ lat = …, lon = … }) or an address")
+        return self
 
     def does_workplace_meetings_on(self, day: date) -> bool:
         if not self.workplace_meetings:

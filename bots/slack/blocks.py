@@ -213,6 +213,19 @@ def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
     return headline.replace("*", "") + f" {item.link}", blocks
 
 
+def workplace_unplaced_message(case_ref: str, link: str, reason: str
+                               ) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a case whose workplace address could not be placed on
+    the map (why, in words; never a person's or health detail)."""
+    headline = (f":round_pushpin: Sag *{escape(case_ref)}*: arbejdspladsens adresse kunne ikke "
+                "placeres på kortet — mødet planlægges som på jobcentret.")
+    blocks: list[dict[str, Any]] = [_section(headline)]
+    if reason:
+        blocks.append(_context(f"Hvorfor: {escape(reason)}. Ret adressen på sagen."))
+    blocks.append({"type": "actions", "elements": [_link_button(link)]})
+    return headline.replace("*", "") + f" {link}", blocks
+
+
 def moved_message(case_ref: str) -> tuple[str, list[dict[str, Any]]]:
     """A consultant's earlier message about a case that now has another owner."""
     text = f":arrows_counterclockwise: Sag *{escape(case_ref)}* er flyttet til en anden konsulent."

@@ -173,9 +173,8 @@ class CalendarFeeds:
             event.add("summary", f"{'Foreslået: ' if proposed else ''}Opfølgningssamtale "
                                  f"{kind} – sag {case_ref}")
             if meeting.kind == "workplace_meeting":
-                employer = meeting.case.employer if meeting.case is not None else None
-                event.add("location", (employer.address if employer and employer.address
-                                       else "Arbejdspladsen"))
+                address = meeting.case.workplace_address if meeting.case is not None else None
+                event.add("location", address or "Arbejdspladsen")
             elif meeting.kind == "jobcenter_meeting":
                 event.add("location", f"{jobcentre.name}, {jobcentre.address}")
             lines = [f"Sag {case_ref}.",

@@ -115,7 +115,7 @@ def _meeting_view(meeting: Meeting, case_ref: str) -> MeetingView:
         travel_minutes=meeting.travel_minutes if meeting.kind == "workplace_meeting" else 0,
         place=meeting.place, employer_took_part=meeting.employer_took_part,
         employer_name=employer.name if employer else None,
-        address=employer.address if employer else None,
+        address=meeting.case.workplace_address if meeting.case is not None else None,
         invited_at=as_utc(meeting.invited_at) if meeting.invited_at else None,
         employer_answer=meeting.employer_answer)
 
@@ -173,8 +173,8 @@ class ConsultantWork:
             case_ref=case.case_ref, citizen_name=case.citizen_name,
             citizen_phone=case.citizen_phone,
             employer_name=case.employer.name if case.employer else None,
-            employer_contact=case.employer.contact_name if case.employer else None,
-            employer_phone=case.employer.contact_phone if case.employer else None,
+            employer_contact=case.contact_name,  # the case's own contact (nearest manager)
+            employer_phone=case.contact_phone,
             follow_up=case.follow_up,
             first_absence_day=_day(case.facts.get("first_absence_day")),
             first_meeting_deadline=case.first_meeting_deadline,

@@ -36,6 +36,7 @@ from service.intake.schemas import (
     normalise_cpr,
 )
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
+from service.places import place, placement_words
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
@@ -260,9 +261,26 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "outcomes": [(o, CLOSE_OUTCOME[o]) for o in CLOSE_OUTCOMES],
         "today": request.app[CLOCK].today(),
         "open_form": "",
+        "placement": _placement_words(case.get("workplace")),
         **_common(request)}
     context.update(forms)
     return render(request, "intake/case.html", status=status, **context)
+
+
+def _placement_words(workplace: dict[str, Any] | None) -> dict[str, str] | None:
+    """How the case's workplace is placed on the map, for the page: "placeret på by: Ikast",
+    or that it could not be placed and why (the offline placement says why)."""
+    if not workplace or not workplace.get("address") and workplace.get("precision") is None:
+        return None
+    precision = workplace.get("precision")
+    if precision is not None:
+        placed = place(workplace["address"]) if workplace.get("address") else None
+        town = placed.town if placed is not None and placed.precision == precision else None
+        postcode = placed.postcode if placed is not None else None
+        return {"placed": placement_words(precision, town, postcode), "unplaced": "",
+                "why": ""}
+    return {"placed": "", "unplaced": "Adressen kunne ikke placeres på kortet — mødet "
+            "planlægges som på jobcentret", "why": place(workplace["address"]).reason or ""}
 
 
 async def case_page(request: web.Request) -> web.Response:

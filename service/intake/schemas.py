@@ -62,9 +62,10 @@ def _one_line(value: str) -> str:
 
 
 _ONE_LINE = "one line: no line breaks or control characters"
-# The employer's details are one record per CVR, shared by every case of that employer.
-SHARED_EMPLOYER_MESSAGE = ("may not be changed by a consultant: the employer's details are "
-                           "shared by every case of this CVR; intake staff change them")
+# The employer's name (and known unavailable times) are one record per CVR, shared by every
+# case of that employer; the workplace address and contact person belong to each case.
+SHARED_EMPLOYER_MESSAGE = ("may not be changed by a consultant: the employer's record is "
+                           "shared by every case of this CVR; intake staff change it")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -265,12 +266,35 @@ class ProgressOut(BaseModel):
     intervention_started_on: date | None
 
 
+class WorkplaceOut(BaseModel):
+    """The case's own workplace, placed on the map (service.places)."""
+
+    address: str | None
+    lat: float | None
+    lon: float | None
+    precision: Literal["exact", "street", "postcode", "town"] | None = Field(
+        description="how precisely lat/lon place the address; null: not placed (the meeting "
+        "is planned as at the jobcentre)")
+
+
+class ContactOut(BaseModel):
+    """The case's contact person at the employer: the sick employee's nearest manager."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
 class CaseOut(BaseModel):
     case_id: str
     facts: dict[str, object]
     cpr: str | None = Field(description="masked: DDMMYY-XXXX")
     citizen: Citizen | None
-    employer: EmployerDetails | None
+    employer: EmployerDetails | None = Field(
+        description="the CVR's shared record (name, unavailable times) with this case's own "
+        "workplace address and contact person")
+    workplace: WorkplaceOut | None = None
+    contact: ContactOut | None = None
     decision: DecisionOut
     owner: OwnerOut | None
     unassigned_reasons: list[str] = Field(default=[], description="why nobody owns the case yet")

@@ -29,6 +29,7 @@ from service.intake.schemas import (
     CaseIntake,
 )
 from service.intake.views import case_out, decision_of, employer_out
+from service.places import AddressPlacer, Placement, Placer, place
 from service.platform import audit
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, may_see, need_to_know
@@ -58,9 +59,11 @@ log = logging.getLogger("fasthold.intake")
 PERSONAL_FIELDS = ("cpr", "citizen")
 EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email",
                           "contact_phone", "unavailable")
-# What the employer's one record per CVR holds, shared by every case of that employer.
-SHARED_EMPLOYER_FIELDS = ("name", "address", "contact_name", "contact_email", "contact_phone",
-                          "location", "unavailable")
+# What the employer's one record per CVR holds, shared by every case of that employer (the
+# workplace and the contact person belong to each case; the record's address and contact are
+# only the company's defaults, set when the record is created).
+SHARED_EMPLOYER_FIELDS = ("name", "unavailable")
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 
 
 # What a CPR ciphertext is bound to (the migration that encrypted stored numbers says so too).
@@ -104,14 +107,27 @@ class OwnerMeetings(Protocol):
                             ) -> str: ...
 
 
+class PlacementListener(Protocol):
+    """Told, in the transaction that stores it, that a case's workplace address could not be
+    placed on the map (the intake channel's post in Slack): the meeting is planned as at the
+    jobcentre until someone corrects the address."""
+
+    async def workplace_unplaced(self, session: AsyncSession, case: Case, reason: str
+                                 ) -> None: ...
+
+
 class IntakeService:
     """Creates, changes and reads cases for one municipality."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
                  cipher: DataCipher, owner_listener: OwnerListener | None = None,
-                 owner_meetings: OwnerMeetings | None = None) -> None:
+                 owner_meetings: OwnerMeetings | None = None,
+                 placer: AddressPlacer | None = None,
+                 placement_listener: PlacementListener | None = None) -> None:
         self.db = db
+        self.placer = placer or Placer(config.places)
+        self.placement_listener = placement_listener
         self.owner_listener = owner_listener
         self.owner_meetings = owner_meetings
         self.cipher = cipher
@@ -153,10 +169,12 @@ class IntakeService:
                                                                               bool]:
         """Create the case, or update it if its case_id is known. Returns (case, created)."""
         intake, as_of = self.validate(body)
+        placements = await self.place_workplaces([intake])
         for attempt in range(3):
             try:
                 async with self.db.write() as session:
-                    case, created, changed = await self._upsert(session, intake, as_of, principal)
+                    case, created, changed = await self._upsert(session, intake, as_of, principal,
+                                                                placements)
                     out = self._out(case)
                 break
             except IntegrityError:
@@ -175,6 +193,9 @@ class IntakeService:
         asks with `notify_changed` after its last batch). Returns (created, changed fields)
         per case, in order. Raises like `upsert`; then nothing of the batch is stored."""
         results: list[tuple[bool, list[str]]] = []
+        # Addresses are placed before the transaction (the online geocoder may be asked).
+        placements = await self.place_workplaces([intake for intake, _ in cases])
+        unplaced: list[tuple[Case, Placement]] = []
         async with self.db.write() as session:
             # The batch's cases and employers in two queries; one flush for all of them.
             refs = [intake.case_id for intake, _ in cases]
@@ -196,7 +217,8 @@ class IntakeService:
                         known[intake.case_id] = case
                     changed = await self._apply(session, case, intake, as_of, principal,
                                                 "intake", new=created, employers=employers,
-                                                records=records)
+                                                records=records, placements=placements,
+                                                unplaced=unplaced)
                     if created:
                         changed = ["*"]
                         audits.append((case, "case.create", {"case_id": intake.case_id}))
@@ -209,6 +231,8 @@ class IntakeService:
                 session.add(DecisionRecord(case_id=case.id, **values))
             for case, action, details in audits:
                 audit.record(session, principal, self.municipality, action, case.id, details)
+            for case, placement in unplaced:
+                await self._tell_unplaced(session, case, placement)
         if plan and any(changed for _, changed in results):
             self.notify_changed()
         return results
@@ -218,15 +242,21 @@ class IntakeService:
         """Apply a JSON merge patch (RFC 7396) to a case's facts and re-evaluate at once."""
         if "case_id" in changes and changes["case_id"] != case_ref:
             raise Invalid.field("case_id", "cannot be changed", "read_only")
+        employer_change = changes.get("employer")
+        address = employer_change.get("address") if isinstance(employer_change, dict) else None
+        placements = await self.placer.place_many([address]) if isinstance(address, str) \
+            else {}
         async with self.acting_on(PATCH_FACTS, case_ref, principal) as (session, case):
-            changed = await self.patch_case(session, case, changes, principal)
+            changed = await self.patch_case(session, case, changes, principal,
+                                            placements=placements)
             out = self._out(case)
         if changed:
             self.notify_changed()
         return out
 
     async def patch_case(self, session: AsyncSession, case: Case, changes: dict[str, Any],
-                         principal: Principal, trigger: str = "update") -> list[str]:
+                         principal: Principal, trigger: str = "update",
+                         placements: dict[str, Placement] | None = None) -> list[str]:
         """Merge-patch a loaded case's facts inside the caller's transaction; re-decide.
 
         Used by the API and by the employer's link ("decline the workplace meeting"). The
@@ -241,26 +271,34 @@ class IntakeService:
             other = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
                                                        "cvr": new_cvr})).scalar_one_or_none()
             base["employer"] = employer_out(other) if other is not None else {}
+        if isinstance(employer_change, dict) and "address" in employer_change \
+                and "location" not in employer_change and isinstance(base.get("employer"), dict):
+            # A new address without coordinates is placed anew, never left at the old ones.
+            base["employer"].pop("location", None)
         merged = merge_patch(base, changes)
         merged["case_id"] = case.case_ref
         intake, as_of = self.validate(merged)
-        changed = await self._apply(session, case, intake, as_of, principal, trigger)
+        changed = await self._apply(session, case, intake, as_of, principal, trigger,
+                                    placements=placements)
         audit.record(session, principal, self.municipality, "case.patch", case.id,
                      {"changed": changed, "trigger": trigger})
         return changed
 
     async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
-                      principal: Principal) -> tuple[Case, bool, list[str]]:
+                      principal: Principal, placements: dict[str, Placement]
+                      ) -> tuple[Case, bool, list[str]]:
         case = (await session.execute(_CASE, {"municipality": self.municipality,
                                               "ref": intake.case_id})
                 ).unique().scalar_one_or_none()
         if case is None:
             case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
-            await self._apply(session, case, intake, as_of, principal, "intake", new=True)
+            await self._apply(session, case, intake, as_of, principal, "intake", new=True,
+                              placements=placements)
             audit.record(session, principal, self.municipality, "case.create", case.id,
                          {"case_id": intake.case_id})
             return case, True, ["*"]
-        changed = await self._apply(session, case, intake, as_of, principal, "intake")
+        changed = await self._apply(session, case, intake, as_of, principal, "intake",
+                                    placements=placements)
         audit.record(session, principal, self.municipality,
                      "case.intake_update" if changed else "case.intake_unchanged", case.id,
                      {"changed": changed})
@@ -269,11 +307,16 @@ class IntakeService:
     async def _apply(self, session: AsyncSession, case: Case, intake: CaseIntake, as_of: date,
                      principal: Principal, trigger: str, new: bool = False,
                      employers: dict[str, Employer] | None = None,
-                     records: list[tuple[Case, dict[str, Any]]] | None = None) -> list[str]:
+                     records: list[tuple[Case, dict[str, Any]]] | None = None,
+                     placements: dict[str, Placement] | None = None,
+                     unplaced: list[tuple[Case, Placement]] | None = None) -> list[str]:
         """Store facts and personal data, decide, and record history. Returns changed fields.
 
         A batch (`upsert_many`) passes its preloaded `employers` by CVR and collects the
-        history `records` to add after its one flush (a new case has no id before)."""
+        history `records` to add after its one flush (a new case has no id before), and the
+        cases whose new workplace address could not be placed (`unplaced`, told after it).
+        `placements`: the intake's addresses placed before the transaction (one missing is
+        placed offline here)."""
         facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
         if facts.get("employer"):
             facts["employer"] = {k: v for k, v in facts["employer"].items()
@@ -282,13 +325,24 @@ class IntakeService:
         changed = sorted(k for k in set(facts) | set(before_facts)
                          if facts.get(k) != before_facts.get(k))
         personal_changed = self._store_personal(case, intake)
+        same_employer = not new and case.employer is not None
+        previous_employer = case.employer
         employer_changed = await self._store_employer(session, case, intake, employers,
-                                                      principal)
+                                                      principal, placements or {})
+        workplace_changed, not_placed = self._store_workplace(
+            case, intake, same_employer and case.employer is previous_employer,
+            placements or {})
+        employer_changed = employer_changed + workplace_changed
+        if not_placed is not None and unplaced is not None:
+            unplaced.append((case, not_placed))  # told after the batch's flush
+            not_placed = None
         decision = self.decide(intake, as_of)
         before_decision = None if new else decision_of(case)
         decision_changed = before_decision is None or _without_as_of(before_decision) != \
             _without_as_of(decision)
         if not new and not changed and not decision_changed:
+            if not_placed is not None:
+                await self._tell_unplaced(session, case, not_placed)
             return sorted(personal_changed + employer_changed)
         case.facts = facts
         case.as_of = as_of
@@ -309,6 +363,8 @@ class IntakeService:
         else:
             await session.flush()
             session.add(DecisionRecord(case_id=case.id, **record))
+            if not_placed is not None:
+                await self._tell_unplaced(session, case, not_placed)
         return sorted(set(changed) | set(personal_changed) | set(employer_changed))
 
     def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
@@ -355,12 +411,15 @@ class IntakeService:
 
     async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake,
                               known: dict[str, Employer] | None = None,
-                              principal: Principal | None = None) -> list[str]:
-        """Link the case to its employer's record (one per CVR) and refresh the record with
-        what is given. The record is shared by every case of that CVR, so until workplace and
-        contact belong to the case: a consultant (who sees only their own cases) may not
-        change it at all (Invalid naming each field), and any change is audited on every
-        case of that CVR (`case.employer_changed`)."""
+                              principal: Principal | None = None,
+                              placements: dict[str, Placement] | None = None) -> list[str]:
+        """Link the case to its employer's record (one per CVR). The record keeps the
+        company's name and known unavailable times, shared by every case of that CVR: a
+        consultant (who sees only their own cases) may not change them (Invalid naming each
+        field), and a change is audited on every case of that CVR (`case.employer_changed`).
+        Its address and contact are the company's defaults, set when the record is created
+        (or while it has none) and never overwritten by a case: each case keeps its own
+        workplace and contact person (`_store_workplace`)."""
         details = intake.employer
         if details is None or details.cvr is None:
             changed = case.employer_id is not None
@@ -379,18 +438,14 @@ class IntakeService:
             session.add(employer)
             if known is not None:
                 known[details.cvr] = employer
-        # Intake refreshes what it knows of the employer; missing values keep the old ones.
-        values: dict[str, Any] = {a: getattr(details, a) for a in (
-            "name", "address", "contact_name", "contact_email", "contact_phone")}
-        if details.location is not None:
-            values["location"] = (details.location.lat, details.location.lon)
+        # Intake refreshes the shared record's name and unavailable times; missing values keep
+        # the old ones.
+        values: dict[str, Any] = {"name": details.name}
         if details.unavailable:
             values["unavailable"] = [
                 {"start": i.start.isoformat(timespec="minutes"),
                  "end": i.end.isoformat(timespec="minutes")} for i in details.unavailable]
-        current = {**{a: getattr(employer, a) for a in values if a not in (
-            "location", "unavailable")}, "location": (employer.lat, employer.lon),
-            "unavailable": list(employer.unavailable or [])}
+        current = {"name": employer.name, "unavailable": list(employer.unavailable or [])}
         shared = [a for a in SHARED_EMPLOYER_FIELDS
                   if values.get(a) is not None and values[a] != current[a]]
         if shared and principal is not None and need_to_know(principal) is not None:
@@ -398,18 +453,103 @@ class IntakeService:
                            for a in shared])
         if shared and employer.id is not None:
             await self._audit_employer_change(session, case, employer, shared, principal)
-        for attr in ("name", "address", "contact_name", "contact_email", "contact_phone"):
-            if values[attr] is not None:
-                setattr(employer, attr, values[attr])
-        if "location" in values:
-            employer.lat, employer.lon = values["location"]
+        if values["name"] is not None:
+            employer.name = values["name"]
         if "unavailable" in values:
             employer.unavailable = values["unavailable"]
+        # The company's defaults: from the first case that names them.
+        if not any(getattr(employer, a) for a in CONTACT_FIELDS):
+            for attr in CONTACT_FIELDS:
+                setattr(employer, attr, getattr(details, attr))
+        if employer.address is None and details.address is not None:
+            employer.address = details.address
+            if details.location is not None:
+                employer.lat, employer.lon = details.location.lat, details.location.lon
+                employer.location_precision = "exact"
+            else:
+                placed = (placements or {}).get(details.address) or place(details.address)
+                employer.lat, employer.lon = placed.lat, placed.lon
+                employer.location_precision = placed.precision
         # The relationship sets employer_id at the next flush (a new employer is inserted
         # first): no flush of its own here.
         changed = case.employer is not employer
         case.employer = employer
         return ["employer"] if changed else []
+
+    def _store_workplace(self, case: Case, intake: CaseIntake, same_employer: bool,
+                         placements: dict[str, Placement]
+                         ) -> tuple[list[str], Placement | None]:
+        """The case's own workplace (address, placed on the map) and contact person (the
+        sick employee's nearest manager). What the intake gives wins; a missing value keeps
+        the case's own (while the employer is the same), else takes the employer's
+        default. Returns (changed fields, the placement when a new address could not be
+        placed)."""
+        details = intake.employer
+        employer = case.employer
+        if details is None or details.cvr is None or employer is None:
+            return [], None
+        keep = same_employer
+        changed: set[str] = set()
+        for attr in CONTACT_FIELDS:
+            value = getattr(details, attr)
+            if value is None:
+                value = getattr(case, attr) if keep else getattr(employer, attr)
+            if getattr(case, attr) != value:
+                setattr(case, attr, value)
+                changed.add("contact")
+        address = details.address
+        if address is None and not keep and details.location is None:
+            # A new case (or another employer) without a workplace: the company's default.
+            if case.workplace_address != employer.address or \
+                    case.workplace_precision != employer.location_precision:
+                case.workplace_address = employer.address
+                case.workplace_lat, case.workplace_lon = employer.lat, employer.lon
+                case.workplace_precision = employer.location_precision
+                changed.add("workplace")
+            return sorted(changed), None
+        if address is None:
+            address = case.workplace_address
+        stored = (case.workplace_lat, case.workplace_lon)
+        location = details.location
+        not_placed: Placement | None = None
+        if location is not None and ((location.lat, location.lon) != stored
+                                     or address == case.workplace_address):
+            # Coordinates given with the address: they are the workplace's.
+            lat, lon = location.lat, location.lon
+            precision = "exact" if (lat, lon) != stored else case.workplace_precision
+        elif address != case.workplace_address or (
+                address is not None and case.workplace_precision is None):
+            placed = placements.get(address) or place(address) if address else None
+            lat = placed.lat if placed is not None else None
+            lon = placed.lon if placed is not None else None
+            precision = placed.precision if placed is not None else None
+            if placed is not None and not placed.placed and (
+                    address != case.workplace_address or case.id is None):
+                not_placed = placed
+        else:
+            lat, lon, precision = case.workplace_lat, case.workplace_lon, \
+                case.workplace_precision
+        if (case.workplace_address, case.workplace_lat, case.workplace_lon,
+                case.workplace_precision) != (address, lat, lon, precision):
+            case.workplace_address = address
+            case.workplace_lat, case.workplace_lon = lat, lon
+            case.workplace_precision = precision
+            changed.add("workplace")
+        return sorted(changed), not_placed
+
+    async def place_workplaces(self, intakes: list[CaseIntake]) -> dict[str, Placement]:
+        """The intakes' workplace addresses placed (before a transaction: the online
+        geocoder may be asked); an address with coordinates given is not placed."""
+        return await self.placer.place_many(
+            i.employer.address for i in intakes
+            if i.employer is not None and i.employer.address and i.employer.location is None)
+
+    async def _tell_unplaced(self, session: AsyncSession, case: Case, placement: Placement
+                             ) -> None:
+        log.info("case %s: workplace address not placed", case.case_ref)
+        if self.placement_listener is not None:
+            await self.placement_listener.workplace_unplaced(session, case,
+                                                             placement.reason or "")
 
     async def _audit_employer_change(self, session: AsyncSession, case: Case,
                                      employer: Employer, fields: list[str],
@@ -619,7 +759,8 @@ class IntakeService:
         """The case as an intake body again (the base a merge patch applies to)."""
         body = json.loads(json.dumps(case.facts))
         if case.employer is not None:
-            body["employer"] = {**(body.get("employer") or {}), **employer_out(case.employer)}
+            body["employer"] = {**(body.get("employer") or {}),
+                                **employer_out(case.employer, case)}
         body["cpr"] = self.cpr(case)
         citizen = {"name": case.citizen_name, "email": case.citizen_email,
                    "phone": case.citizen_phone}

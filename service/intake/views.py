@@ -22,15 +22,41 @@ def decision_of(case: Case) -> dict[str, Any]:
     }
 
 
-def employer_out(employer: Employer) -> dict[str, Any]:
-    out: dict[str, Any] = {"cvr": employer.cvr, "name": employer.name,
-                           "address": employer.address, "contact_name": employer.contact_name,
-                           "contact_email": employer.contact_email,
-                           "contact_phone": employer.contact_phone,
+def employer_out(employer: Employer, case: Case | None = None) -> dict[str, Any]:
+    """The employer as intake gives it: the shared record's CVR, name and unavailable times,
+    with the address and contact of `case` (its own workplace and nearest manager) — or,
+    without a case, the company's defaults. `location` is only coordinates that stand for
+    the address itself (given, or an exact geocoding), never a town's or postcode's."""
+    source: Any = case if case is not None else employer
+    address = case.workplace_address if case is not None else employer.address
+    lat, lon = (case.workplace_lat, case.workplace_lon) if case is not None else (
+        employer.lat, employer.lon)
+    precision = case.workplace_precision if case is not None else employer.location_precision
+    out: dict[str, Any] = {"cvr": employer.cvr, "name": employer.name, "address": address,
+                           "contact_name": source.contact_name,
+                           "contact_email": source.contact_email,
+                           "contact_phone": source.contact_phone,
                            "unavailable": list(employer.unavailable or [])}
-    out["location"] = ({"lat": employer.lat, "lon": employer.lon}
-                       if employer.lat is not None and employer.lon is not None else None)
+    out["location"] = ({"lat": lat, "lon": lon} if lat is not None and lon is not None
+                       and precision in (None, "exact") else None)
     return out
+
+
+def workplace_out(case: Case) -> dict[str, Any] | None:
+    """The case's own workplace on the map: address, coordinates and how precise they are
+    (`precision` None: not placed — planned as at the jobcentre)."""
+    if case.workplace_address is None and case.workplace_lat is None:
+        return None
+    placed = case.workplace_lat is not None and case.workplace_lon is not None
+    return {"address": case.workplace_address, "lat": case.workplace_lat,
+            "lon": case.workplace_lon, "precision": case.workplace_precision if placed else None}
+
+
+def contact_out(case: Case) -> dict[str, Any] | None:
+    """The case's contact person at the employer (the sick employee's nearest manager)."""
+    contact = {"name": case.contact_name, "email": case.contact_email,
+               "phone": case.contact_phone}
+    return contact if any(contact.values()) else None
 
 
 def meeting_out(meeting: Meeting) -> dict[str, Any]:
@@ -54,7 +80,9 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         "facts": case.facts,
         "cpr": mask_cpr(cpr),
         "citizen": citizen if any(citizen.values()) else None,
-        "employer": employer_out(case.employer) if case.employer else None,
+        "employer": employer_out(case.employer, case) if case.employer else None,
+        "workplace": workplace_out(case),
+        "contact": contact_out(case),
         "decision": decision_of(case) | {
             "reasons_text": [decision_reason_in_words(r) for r in case.reasons]},
         "owner": {

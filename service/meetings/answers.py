@@ -70,8 +70,7 @@ class MeetingAnswers:
             ).unique().scalar_one_or_none()
             if current is None or current.kind != "workplace_meeting":
                 return None
-            employer = current.case.employer
-            address = employer.contact_email if employer is not None else None
+            address = current.case.contact_email
             if not address:
                 return None
             told = (await session.execute(select(OutboxMessage.id).where(

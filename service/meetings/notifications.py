@@ -117,10 +117,10 @@ class MeetingNotifier:
                 "jeres medarbejder, der er sygemeldt fra "
                 f"{short_date(date.fromisoformat(case.facts['first_absence_day']))}"),
             "citizen": case.citizen_name or "borger",
-            "contact": (employer.contact_name if employer and employer.contact_name
-                        else "arbejdsgiver"),
+            # The case's own contact (the nearest manager) and workplace.
+            "contact": case.contact_name or "arbejdsgiver",
             "employer_name": employer.name if employer else None,
-            "address": employer.address if employer else None,
+            "address": case.workplace_address,
             "kind": meeting.kind,
             "when": danish_slot(meeting.start, meeting.end),
             "time": f"{meeting.start.hour:02d}.{meeting.start.minute:02d}",
@@ -161,7 +161,6 @@ class MeetingNotifier:
         """The meeting as an iCalendar REQUEST (or CANCEL) to `attendee` (the employer)."""
         people = self.people(meeting)
         jobcentre = self.config.jobcentre
-        employer = meeting.case.employer
         if meeting.kind == "workplace_meeting":
             summary = f"Opfølgningsmøde på arbejdspladsen om {people['about']}"
             location = people["address"] or "Arbejdspladsen"
@@ -176,7 +175,7 @@ class MeetingNotifier:
                          f"{people['consultant']['phone'] or jobcentre.phone}."),
             organizer_email=meeting.consultant.email, organizer_name=meeting.consultant.name,
             attendee_email=attendee,
-            attendee_name=employer.contact_name if employer is not None else None,
+            attendee_name=meeting.case.contact_name,
             stamp=self.clock.utcnow(), tz=self.clock.tz)
 
     async def calendar_file(self, session: AsyncSession, meeting: Meeting) -> bytes:
@@ -210,8 +209,9 @@ class MeetingNotifier:
 
     @staticmethod
     def employer_email(meeting: Meeting) -> str | None:
-        employer = meeting.case.employer
-        return employer.contact_email if employer is not None else None
+        """Where the employer's mail about the meeting goes: the case's own contact person
+        (the sick employee's nearest manager), not the CVR's default contact."""
+        return meeting.case.contact_email
 
     async def _to_citizen(self, session: AsyncSession, meeting: Meeting, kind: str,
                           context: dict[str, Any]) -> None:

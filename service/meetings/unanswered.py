@@ -44,7 +44,7 @@ class UnansweredInvitations:
         """Oldest invitation first; a consultant sees only their own cases'."""
         today = self.clock.today()
         query = (select(Meeting, Case.case_ref, Case.first_meeting_deadline, Consultant.name,
-                        Employer)
+                        Employer, Case.contact_name, Case.contact_email, Case.contact_phone)
                  .join(Case, Case.id == Meeting.case_id)
                  .join(Consultant, Consultant.id == Meeting.consultant_id)
                  .outerjoin(Employer, Employer.id == Case.employer_id)
@@ -59,15 +59,12 @@ class UnansweredInvitations:
         async with self.db.read() as session:
             rows = (await session.execute(query)).unique().all()
         out = []
-        for meeting, ref, deadline, consultant, employer in rows:
+        for meeting, ref, deadline, consultant, employer, *contact in rows:
             if not self.silence.of(meeting, today):
                 continue
             invited = as_utc(meeting.invited_at)
             since = self.silence.working_days_since(invited, today)
             out.append(Unanswered(
                 ref, meeting.start, meeting.end, invited, since, deadline, consultant,
-                employer.name if employer else None,
-                employer.contact_name if employer else None,
-                employer.contact_email if employer else None,
-                employer.contact_phone if employer else None))
+                employer.name if employer else None, *contact))  # the case's own contact
         return out

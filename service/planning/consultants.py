@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
+from service.places import place
 from service.platform.db.models import Consultant
+
+log = logging.getLogger("fasthold.planning")
 
 
 async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) -> None:
@@ -22,8 +27,22 @@ async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) ->
         row.phone = cfg.phone
         row.slack_user_id = cfg.slack_user_id
         row.team = cfg.team
-        row.lat = cfg.location.lat
-        row.lon = cfg.location.lon
+        if cfg.location is not None:
+            row.lat, row.lon = cfg.location.lat, cfg.location.lon
+            row.location_precision = "exact"
+        else:
+            # A base address: placed offline; one that cannot be placed starts at the
+            # jobcentre (said in the log), never at a guessed place.
+            placed = place(cfg.address or "")
+            if placed.lat is not None and placed.lon is not None:
+                row.lat, row.lon = placed.lat, placed.lon
+            else:
+                log.warning("consultant %s: base address not placed (%s); planned from the "
+                            "jobcentre", cfg.id, placed.reason)
+                row.lat = config.jobcentre.location.lat
+                row.lon = config.jobcentre.location.lon
+            row.location_precision = placed.precision
+        row.address = cfg.address
         row.skills = list(cfg.skills)
         row.max_active_cases = cfg.max_active_cases
         row.meetings_per_day = cfg.meetings_per_day

@@ -140,16 +140,17 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         employer = case.employer
         location = None
         unavailable: list[dict[str, str]] = []
+        if case.workplace_lat is not None and case.workplace_lon is not None:
+            # The case's own workplace, placed on the map (service.places).
+            location = {"lat": case.workplace_lat, "lon": case.workplace_lon}
         if employer is not None:
-            if employer.lat is not None and employer.lon is not None:
-                location = {"lat": employer.lat, "lon": employer.lon}
             unavailable = list(employer.unavailable or [])
         if case.id in preferences and preferences[case.id]:
             unavailable += preference_unavailability(preferences[case.id], as_of,
                                                      planning.horizon_days)
         if location is None:
-            # Without a known address the meeting is planned as if at the jobcentre (no
-            # travel); the consultant confirms the address when calling the employer.
+            # Without a placed address the meeting is planned as if at the jobcentre (no
+            # travel), never at a guessed place; the case page and the intake channel say so.
             location = config.jobcentre.location.model_dump()
         owner = by_id[case.owner_id].key if case.owner_id in by_id else None
         if pinned is not None and owner is not None and pinned["consultant_id"] != owner:

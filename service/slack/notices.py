@@ -47,6 +47,7 @@ MEETING_KIND_WORDS = {"workplace_meeting": "på arbejdspladsen",
 HELD_WORDS = {"workplace": "holdt på arbejdspladsen", "jobcentre": "holdt i jobcentret",
               "phone": "holdt telefonisk"}
 INTAKE_KIND = "intake_assignment"
+UNPLACED_KIND = "intake_workplace_unplaced"
 UPDATE_KIND = "slack_update"
 DELETE_KIND = "slack_delete"
 EPHEMERAL_KIND = "slack_ephemeral"
@@ -209,6 +210,21 @@ class SlackNotices:
                     payload={"method": "chat.postMessage", "text": text, "blocks": body,
                              "case_ref": case.case_ref},
                     case_id=case.id))
+
+    async def workplace_unplaced(self, session: AsyncSession, case: Case, reason: str
+                                 ) -> None:
+        """`service.intake.service.PlacementListener`: the case's workplace address could not
+        be placed on the map — the intake channel is told, with why, to correct it."""
+        if not self.intake_channel:
+            return
+        text, body = blocks.workplace_unplaced_message(
+            case.case_ref, self.case_link(case.case_ref), reason)
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind=UNPLACED_KIND, recipient=self.intake_channel,
+            subject=_subject(text), text=text,
+            payload={"method": "chat.postMessage", "text": text, "blocks": body,
+                     "case_ref": case.case_ref},
+            case_id=case.id))
 
     async def owner_changed(self, session: AsyncSession, case: Case, by: str, category: str
                             ) -> None:

@@ -44,6 +44,7 @@ from service.meetings.unanswered import UnansweredInvitations
 from service.outbox.deliverer import OutboxDeliverer
 from service.outbox.service import OutboxService
 from service.outbox.store import Outbox
+from service.places import Placer
 from service.planning.service import Planner
 from service.planning.solver import Solver
 from service.platform.audit import ReadAudit
@@ -140,7 +141,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     reads = ReadAudit(db, clock)
     intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                            reads, cipher, owner_listener=notices,
-                           owner_meetings=MeetingsFollowOwner(config, clock, notifier))
+                           owner_meetings=MeetingsFollowOwner(config, clock, notifier),
+                           placer=Placer(config.places), placement_listener=notices)
     planner = Planner(db, config, clock, solver, notifier, planning_time_limit)
     senders = dict(senders)
     if "slack" not in senders and slack.bot_token:

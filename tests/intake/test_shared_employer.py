@@ -1,9 +1,9 @@
-"""The employer's details are one record per CVR, shared by every case of that employer. Until
-the workplace and contact belong to the case: a consultant may not change them at all (their
-PATCH, or the case page's facts form, is refused naming the field — other facts they may
-still change), a change by intake staff is audited on every case it reaches, and moving a
-case to another CVR never copies the old employer's details onto the other employer. A
-PATCH of another consultant's case is a 404, audited."""
+"""The employer is one record per CVR (the company's name, known unavailable times and a
+default contact); each case keeps its own workplace and contact person (the sick employee's
+nearest manager). A consultant may change their own case's workplace and contact, never the
+shared name (refused naming the field, in Danish on the page); intake staff's change of the
+name is audited on every case of that CVR; a new case of the CVR with another contact never
+changes the others'. A PATCH of another consultant's case is a 404, audited."""
 
 from __future__ import annotations
 
@@ -58,8 +58,7 @@ def _text(html: str) -> str:
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
-async def test_a_consultant_cannot_redirect_another_consultants_employer_mail(
-        staff: Staff) -> None:
+async def test_each_case_keeps_its_own_workplace_and_contact(staff: Staff) -> None:
     api = staff.api
     # anna (the consultant key's) owns mine and elsewhere; bo owns theirs, of the same CVR.
     await intake(api, body("mine"), body("theirs"), body("elsewhere", employer=OTHER))
@@ -70,19 +69,33 @@ async def test_a_consultant_cannot_redirect_another_consultants_employer_mail(
     before = await _employers(api)
     assert before[SHARED_CVR].contact_email == EMPLOYER
 
-    # Her own case of that CVR: every detail of the shared record is refused, by name.
-    for field, value in (("contact_email", EVIL), ("contact_name", "Mallory"),
-                         ("contact_phone", "99999999"), ("address", "Andetsteds 1"),
-                         ("name", "Andet navn ApS"), ("location", {"lat": 55.0, "lon": 9.0})):
-        status, answer = await _patch(api, "mine", {"employer": {field: value}}, "consultant")
-        assert status == 422, (field, answer)
-        assert answer["errors"] == [{"field": f"employer.{field}", "message": answer[
-            "errors"][0]["message"], "code": "shared_employer"}], answer
-        assert "consultant" in answer["errors"][0]["message"]
-    # Her other case moved onto that CVR with a new contact: refused alike.
+    # Her own case's contact and workplace she may change: that case's only.
+    status, case = await _patch(api, "mine", {"employer": {
+        "contact_email": "mellemleder@sundstrae.example", "contact_name": "Mette Mellem",
+        "address": "Fabriksvej 9, 7430 Ikast"}}, "consultant")
+    assert status == 200, case
+    assert case["contact"] == {"name": "Mette Mellem",
+                               "email": "mellemleder@sundstrae.example", "phone": None}
+    assert case["workplace"]["address"] == "Fabriksvej 9, 7430 Ikast"
+    assert case["workplace"]["precision"] == "town"  # placed anew, not left at Sunds
+    theirs = await (await api.client.get("/api/cases/theirs", headers=api.auth("intake"))
+                    ).json()
+    assert theirs["contact"]["email"] == EMPLOYER
+    assert theirs["workplace"]["address"] == "Fabriksvej 3, 7451 Sunds"
+    after = await _employers(api)
+    for field in ("name", "contact_name", "contact_email", "address"):
+        assert getattr(after[SHARED_CVR], field) == getattr(before[SHARED_CVR], field), field
+
+    # The shared record's name is refused, by name; so is another CVR's via a move.
+    status, answer = await _patch(api, "mine", {"employer": {"name": "Andet navn ApS"}},
+                                  "consultant")
+    assert status == 422, answer
+    assert answer["errors"] == [{"field": "employer.name", "message": answer[
+        "errors"][0]["message"], "code": "shared_employer"}], answer
+    assert "consultant" in answer["errors"][0]["message"]
     status, answer = await _patch(api, "elsewhere", {"employer": {
-        "cvr": SHARED_CVR, "contact_email": EVIL}}, "consultant")
-    assert status == 422 and answer["errors"][0]["field"] == "employer.contact_email", answer
+        "cvr": SHARED_CVR, "name": "Andet navn ApS"}}, "consultant")
+    assert status == 422 and answer["errors"][0]["field"] == "employer.name", answer
     # Bo's case itself is a 404 to her, as if it did not exist, and the attempt audited.
     status, answer = await _patch(api, "theirs", {"employer": {"contact_email": EVIL}},
                                   "consultant")
@@ -92,52 +105,55 @@ async def test_a_consultant_cannot_redirect_another_consultants_employer_mail(
             Case, Case.id == AuditEntry.case_id).where(
             AuditEntry.action == "case.read_refused"))).all()
     assert [(ref, details) for ref, details in refused] == [("theirs", {"action": "patch"})]
-    after = await _employers(api)
-    assert after[SHARED_CVR].contact_email == EMPLOYER
-    assert after[SHARED_CVR].contact_name == before[SHARED_CVR].contact_name
 
-    # Other facts she may change (the details sent as they are count as no change) …
-    status, case = await _patch(api, "mine", {"expected_absence_weeks": 12,
-                                              "employer": {"contact_email": EMPLOYER}},
-                                "consultant")
-    assert status == 200, case
-    # … and she may move her case to another CVR: the old employer's details stay with it.
+    # Moved to another CVR, her case takes that employer's default contact and workplace.
     status, case = await _patch(api, "elsewhere", {"employer": {"cvr": SHARED_CVR}},
                                 "consultant")
     assert status == 200, case
     assert case["employer"]["contact_email"] == EMPLOYER
+    assert case["contact"]["email"] == EMPLOYER
+    assert case["workplace"]["address"] == "Fabriksvej 3, 7451 Sunds"
     after = await _employers(api)
     for field in ("name", "contact_name", "contact_email", "address"):
-        assert getattr(after[SHARED_CVR], field) == getattr(before[SHARED_CVR], field), field
         assert getattr(after[OTHER["cvr"]], field) == OTHER[field], field
     assert await _changes_audited(api) == {}  # nothing shared was changed
 
-    # The case page's facts form says it in Danish at the field.
+    # A new case of the CVR with another contact: its own; the others and the default keep
+    # theirs. A new case without contact details takes the employer's default.
+    await intake(api, body("second", employer={**body("x")["employer"],
+                                               "contact_name": "Lone Ny",
+                                               "contact_email": "lone@sundstrae.example"}))
+    employer = {k: v for k, v in body("x")["employer"].items() if not k.startswith("contact")}
+    await intake(api, body("third", employer=employer))
+    contacts = {}
+    for ref in ("mine", "theirs", "second", "third"):
+        got = await (await api.client.get(f"/api/cases/{ref}", headers=api.auth("intake"))
+                     ).json()
+        contacts[ref] = got["contact"]["email"]
+    assert contacts == {"mine": "mellemleder@sundstrae.example", "theirs": EMPLOYER,
+                        "second": "lone@sundstrae.example", "third": EMPLOYER}
+    assert (await _employers(api))[SHARED_CVR].contact_email == EMPLOYER
+    assert await _changes_audited(api) == {}
+
+    # The case page's facts form says the name's rule in Danish at the field.
     browser = await staff.login("consultant")
     response, page = await browser.get("/cases/mine")
     assert response.status == 200
     values = dict(re.findall(r'name="(employer_[a-z_]+)" type="text" value="([^"]*)"', page))
-    assert values["employer_contact_email"] == EMPLOYER
+    assert values["employer_contact_email"] == "mellemleder@sundstrae.example"
     form = {"case_id": "mine", "first_absence_day": body("mine")["first_absence_day"],
             "employment": "employed", "visitation_category": "3",
-            **{k: unescape(v) for k, v in values.items()}, "employer_contact_email": EVIL}
+            **{k: unescape(v) for k, v in values.items()}, "employer_name": "Andet navn ApS"}
     response, page = await browser.post("/cases/mine/facts", form)
     assert response.status == 422
     assert "gælder alle sager med dette CVR-nummer og kan kun ændres af visitationen" in \
         _text(page)
-    assert (await _employers(api))[SHARED_CVR].contact_email == EMPLOYER
 
-    # Intake staff may change it: audited on every case of that CVR, each one.
-    status, case = await _patch(api, "mine", {"employer": {"contact_email": "ny@sunds.example"}},
+    # Intake staff may change the name: audited on every case of that CVR, each one.
+    status, case = await _patch(api, "mine", {"employer": {"name": "Sunds Træ A/S"}},
                                 "intake")
     assert status == 200, case
     audited = await _changes_audited(api)
-    assert sorted(audited) == ["elsewhere", "mine", "theirs"]
-    assert all(d == [{"cvr": SHARED_CVR, "changed": ["contact_email"], "via": "mine"}]
+    assert sorted(audited) == ["elsewhere", "mine", "second", "theirs", "third"]
+    assert all(d == [{"cvr": SHARED_CVR, "changed": ["name"], "via": "mine"}]
                for d in audited.values()), audited
-    # A new intake of a case of that CVR with another contact: the same.
-    await intake(api, body("theirs", employer={**body("x")["employer"],
-                                               "contact_name": "Lone Ny"}))
-    audited = await _changes_audited(api)
-    assert all(d[-1] == {"cvr": SHARED_CVR, "changed": ["contact_name", "contact_email"],
-                         "via": "theirs"} for d in audited.values()), audited

@@ -157,12 +157,12 @@ async def test_an_old_link_after_a_move_shows_the_current_meeting(
     assert f'value="{new["start"]}"' in page  # the new proposal, to choose from
     assert "Vi finder et nyt tidspunkt" not in page
 
-    # An old link leads on only to the meeting of the same addressee: once the employer's
+    # An old link leads on only to the meeting of the same addressee: once the case's
     # contact is someone else, it shows what became of its own meeting, nothing newer.
     async with api.client.app[DB].write() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == "l1"))
                 ).unique().scalar_one()
-        case.employer.contact_email = "ny.leder@sundstrae.example"
+        case.contact_email = "ny.leder@sundstrae.example"
     old = await api.client.get(old_path, allow_redirects=False)
     assert old.status == 200 and new["start"] not in await old.text()
 
