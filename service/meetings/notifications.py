@@ -341,7 +341,8 @@ class MeetingNotifier:
                                           meeting.id, note=f"{words}. {colleague}", once=once)
         await self.consultants.meeting_to_move(
             session, meeting.case_id,
-            f"{words} {danish_slot(meeting.start, meeting.end)}. {colleague}", once=once)
+            f"{words} {danish_slot(meeting.start, meeting.end)}. {colleague}",
+            once=f"{once}-intake")
 
     async def _meeting_request(self, session: AsyncSession, meeting: Meeting
                                ) -> dict[str, Any]:

@@ -202,7 +202,7 @@ async def resolve(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/cases/{case_id}/meeting", meeting_page, name="meeting_page")
+    app.router.add_get("/cases/{case_id}/meeting", meeting_page, name="staff_meeting_page")
     app.router.add_post("/cases/{case_id}/meeting/move", move)
     app.router.add_post("/cases/{case_id}/meeting/cancel", cancel)
     app.router.add_get("/meetings/to-move", to_move_page, name="meetings_to_move")
