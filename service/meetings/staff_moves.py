@@ -98,7 +98,9 @@ class MeetingMoves:
             availability = await Availability.load(
                 session, self.config, meeting.consultant, first, last, leaving_out=meeting,
                 own_uid=self.notifier.calendar_uid(meeting))
-        return free_slots(availability, meeting, first, last, self.config.planning.slot_minutes)
+        return [s for s in free_slots(availability, meeting, first, last,
+                                      self.config.planning.slot_minutes)
+                if s.start != meeting.start]  # where it is now is no move
 
     # -- changing --------------------------------------------------------------------------
 

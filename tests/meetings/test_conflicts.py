@@ -30,10 +30,10 @@ from tests.conftest import (
     Api,
     SmtpSink,
     mail_config,
-    make_secrets,
     start_api,
     wait_until_mail_delivered,
 )
+from tests.meetings.conftest import INTAKE_CHANNEL, sqlite_mail_secrets
 from tests.meetings.email_cases import (
     EMPLOYER,
     body,
@@ -43,24 +43,6 @@ from tests.meetings.email_cases import (
     invitation,
     meeting_of,
 )
-
-INTAKE_CHANNEL = "C0INTAKE"
-
-
-def _secrets(sqlite_url: str, port: int) -> Any:
-    return make_secrets(sqlite_url, FASTHOLD_SMTP_HOST="127.0.0.1",
-                        FASTHOLD_SMTP_PORT=str(port),
-                        FASTHOLD_SLACK_INTAKE_CHANNEL=INTAKE_CHANNEL)
-
-
-@pytest.fixture
-async def mail(demo_config: MunicipalityConfig, sqlite_url: str, smtp_sink: SmtpSink
-               ) -> AsyncIterator[Api]:
-    """The app on SQLite sending its mail to `smtp_sink` (Slack messages stay in the
-    outbox: no bot token)."""
-    async for api in start_api(mail_config(demo_config), _secrets(sqlite_url, smtp_sink.port)):
-        await api.client.app[JOBS].wait_idle()
-        yield api
 
 
 async def plan(api: Api) -> None:
@@ -258,7 +240,8 @@ async def test_a_long_absence_offers_to_hand_the_cases_over(mail: Api) -> None:
 async def clocked(demo_config: MunicipalityConfig, sqlite_url: str, smtp_sink: SmtpSink
                   ) -> AsyncIterator[tuple[Api, SettableClock]]:
     clock = SettableClock(datetime.now(UTC), demo_config.municipality.timezone)
-    async for api in start_api(mail_config(demo_config), _secrets(sqlite_url, smtp_sink.port),
+    async for api in start_api(mail_config(demo_config),
+                               sqlite_mail_secrets(sqlite_url, smtp_sink.port),
                                clock=clock):
         await api.client.app[JOBS].wait_idle()
         yield api, clock
