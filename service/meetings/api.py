@@ -221,7 +221,7 @@ document(
               request=MeetingCancel, responses={200: CaseOut},
               rules={"reason": "not blank; plain text"}),
     Operation("get", "/api/cases/{case_id}/meeting/free-times",
-              "Times the meeting's consultant has free for it (the next three weeks)",
+              "Times the meeting's consultant has free for it (the next two weeks)",
               roles=MOVE_MEETING.roles, responses={200: FreeTimesOut}),
     Operation("get", "/api/meetings/to-move",
               "Møder der skal flyttes: confirmed meetings whose consultant can no longer hold "

@@ -40,8 +40,8 @@ from service.platform.jobqueue import PLAN, JobQueue
 from service.platform.policies import CANCEL_MEETING, MOVE_MEETING, READ_CASE, Policy
 
 # How far ahead free times are offered, and how many a day at most.
-FREE_DAYS = 21
-FREE_PER_DAY = 4
+FREE_DAYS = 14
+FREE_PER_DAY = 3
 MAX_REASON = 300
 
 WHY_NOT = {
