@@ -42,6 +42,8 @@ from service.keys import (
     JOBS,
     KPIS,
     LINKS,
+    MEETING_CONFLICTS,
+    MEETING_MOVES,
     MY_WORK,
     NOTIFIER,
     OUTBOX,
@@ -66,6 +68,7 @@ from service.kpis import api as kpis_api
 from service.kpis import pages as kpi_pages
 from service.meetings import api as meetings_api
 from service.meetings import pages as employer_pages
+from service.meetings import staff_pages as meeting_staff_pages
 from service.outbox import api as outbox_api
 from service.outbox import pages as outbox_pages
 from service.planning import api as planning_api
@@ -95,6 +98,7 @@ PAGE_TEMPLATES = {
     "kpis": kpi_pages.TEMPLATES,
     "followup": followup_pages.TEMPLATES,
     "outbox": outbox_pages.TEMPLATES,
+    "meetings": meeting_staff_pages.TEMPLATES,
 }
 
 
@@ -154,6 +158,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             services.deliverer, services.reminders
         app[ANSWERS] = services.answers
         app[STAFF_MEETINGS] = services.staff_meetings
+        app[MEETING_MOVES], app[MEETING_CONFLICTS] = services.moves, services.conflicts
         app[OUTBOX_SERVICE] = services.outbox_service
         app[TASKS] = services.tasks
         app[CASE_CLOSING] = services.closing
@@ -233,6 +238,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     kpi_pages.add_routes(app)
     followup_pages.add_routes(app)
     outbox_pages.add_routes(app)
+    meeting_staff_pages.add_routes(app)
     if demo:
         mailbox.add_demo_nav(app)
     return app

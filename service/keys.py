@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from service.jobs.runner import InProcessRunner
     from service.kpis.figures import KpiService
     from service.meetings.answers import MeetingAnswers
+    from service.meetings.conflicts import MeetingConflicts
     from service.meetings.links import MeetingLinks
     from service.meetings.notifications import MeetingNotifier
     from service.meetings.reminders import Reminders
     from service.meetings.staff import StaffMeetings
+    from service.meetings.staff_moves import MeetingMoves
     from service.meetings.unanswered import UnansweredInvitations
     from service.outbox.deliverer import OutboxDeliverer
     from service.outbox.service import OutboxService
@@ -58,6 +60,8 @@ REMINDERS: web.AppKey[Reminders] = web.AppKey("reminders")
 LINKS: web.AppKey[MeetingLinks] = web.AppKey("meeting_links")
 ANSWERS: web.AppKey[MeetingAnswers] = web.AppKey("meeting_answers")
 STAFF_MEETINGS: web.AppKey[StaffMeetings] = web.AppKey("staff_meetings")
+MEETING_MOVES: web.AppKey[MeetingMoves] = web.AppKey("meeting_moves")
+MEETING_CONFLICTS: web.AppKey[MeetingConflicts] = web.AppKey("meeting_conflicts")
 OUTBOX: web.AppKey[OutboxDeliverer] = web.AppKey("outbox_deliverer")
 OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")

@@ -94,6 +94,9 @@ HEADLINES = {
     "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",
     "intervention_missing": ":warning: Uge 13 nærmer sig i sag *{ref}*, og ingen "
                             "virksomhedsrettet indsats er registreret.",
+    "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
+                        "står på listen \"Møder der skal flyttes\", hvor visitationen "
+                        "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
 }
 _BUTTONS = {
     "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING,
@@ -230,6 +233,17 @@ def moved_message(case_ref: str) -> tuple[str, list[dict[str, Any]]]:
     """A consultant's earlier message about a case that now has another owner."""
     text = f":arrows_counterclockwise: Sag *{escape(case_ref)}* er flyttet til en anden konsulent."
     return text.replace("*", ""), [_section(text)]
+
+
+def meeting_to_move_message(case_ref: str, text: str, link: str
+                            ) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a confirmed meeting whose consultant cannot hold it
+    (`text`: the situation in plain words, without the case's reference)."""
+    headline = f":warning: Mødet i sag *{escape(case_ref)}* skal flyttes. {escape(text)}"
+    return headline.replace("*", "") + f" {link}", [
+        _section(headline),
+        {"type": "actions", "block_id": f"to-move:{case_ref}"[:255],
+         "elements": [_link_button(link, "Møder der skal flyttes")]}]
 
 
 def ephemeral(text: str) -> list[dict[str, Any]]:

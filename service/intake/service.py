@@ -567,13 +567,14 @@ class IntakeService:
                          case_id, details)
 
     async def override_owner(self, case_ref: str, consultant_key: str, reason: str,
-                             principal: Principal, *, category: str = "other"
-                             ) -> dict[str, Any]:
+                             principal: Principal, *, category: str = "other",
+                             policy: Policy = CHOOSE_OWNER) -> dict[str, Any]:
         """Intake staff choose the owner; later planning runs keep it. `category`: why, one of
         `OWNER_REASONS` (what Slack is told); `reason`: an optional note kept in fasthold. The
         case's meeting moves with it or is withdrawn (`OwnerMeetings`), and the planning run
-        asked for here proposes a new time with the new owner where needed."""
-        CHOOSE_OWNER.require_role(principal)
+        asked for here proposes a new time with the new owner where needed. `policy`: who
+        may (a use case that hands cases over for another reason names its own)."""
+        policy.require_role(principal)
         if category not in OWNER_REASONS:
             raise Invalid.field("category", f"must be one of {', '.join(OWNER_REASONS)}",
                                 "not_one_of", {"allowed": ", ".join(OWNER_REASONS)})
@@ -584,7 +585,7 @@ class IntakeService:
         problem = text_problem(reason)
         if problem:
             raise Invalid.field("reason", problem, "not_storable")
-        async with self.acting_on(CHOOSE_OWNER, case_ref, principal) as (session, case):
+        async with self.acting_on(policy, case_ref, principal) as (session, case):
             consultant = (await session.execute(select(Consultant).where(
                 Consultant.municipality_id == self.municipality,
                 Consultant.key == consultant_key, Consultant.active.is_(True)))

@@ -100,7 +100,7 @@ class MeetingAnswers:
     async def confirm(self, meeting_id: int, slot_key: str) -> str:
         try:
             async with self.db.write() as session:
-                meeting = await _locked(session, meeting_id)
+                meeting = await locked_meeting(session, meeting_id)
                 if meeting is None or meeting.status not in ("proposed", "confirmed") \
                         or meeting.case.closed_on is not None:
                     return Outcome.CLOSED  # (a closed case's meeting is never confirmed)
@@ -129,7 +129,7 @@ class MeetingAnswers:
 
     async def other_times(self, meeting_id: int, preferences: dict[str, Any]) -> str:
         async with self.db.write() as session:
-            meeting = await _locked(session, meeting_id)
+            meeting = await locked_meeting(session, meeting_id)
             if meeting is None or meeting.status not in ("proposed", "confirmed"):
                 return Outcome.CLOSED
             if meeting.status == "confirmed" and \
@@ -156,7 +156,7 @@ class MeetingAnswers:
 
     async def decline(self, meeting_id: int, reason: str) -> str:
         async with self.db.write() as session:
-            meeting = await _locked(session, meeting_id)
+            meeting = await locked_meeting(session, meeting_id)
             if meeting is None or meeting.status not in ("proposed", "confirmed"):
                 return Outcome.CLOSED
             meeting.employer_answer = "declined"
@@ -179,7 +179,7 @@ class MeetingAnswers:
     async def cancel(self, meeting_id: int) -> str:
         """Cancel a confirmed meeting (until 24 hours before); the case is planned again."""
         async with self.db.write() as session:
-            meeting = await _locked(session, meeting_id)
+            meeting = await locked_meeting(session, meeting_id)
             if meeting is None or meeting.status != "confirmed":
                 return Outcome.CLOSED
             if not can_change(meeting.start, self.clock.local_now()):
@@ -198,7 +198,7 @@ class MeetingAnswers:
         await cancel(session, meeting, reason, self.clock.utcnow())
 
 
-async def _locked(session: AsyncSession, meeting_id: int) -> Meeting | None:
+async def locked_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None:
     """The meeting, row-locked on PostgreSQL (SQLite serialises writers anyway), its case
     locked first: every writer locks a case before its meetings (planning, closing, owner
     changes, registrations), else an answer and a planning run deadlock — the answer holding

@@ -6,13 +6,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.intake.schemas import CaseOut
-from service.keys import INTAKE, STAFF_MEETINGS
+from service.keys import INTAKE, MEETING_CONFLICTS, MEETING_MOVES, STAFF_MEETINGS
+from service.meetings.staff_moves import MAX_REASON
+from service.platform.errors import Invalid
 from service.platform.http import json_response, parse_model, read_json_object, require
 from service.platform.openapi import Operation, document
-from service.platform.policies import CONFIRM_MEETING
+from service.platform.policies import (
+    CANCEL_MEETING,
+    CONFIRM_MEETING,
+    MOVE_MEETING,
+    RESOLVE_CONFLICT,
+)
 
 LocalMinute = Annotated[str, StringConstraints(
     pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -23,6 +30,149 @@ class MeetingConfirm(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
     start: LocalMinute
+
+
+class MeetingMove(BaseModel):
+    """Either `start` (a time the consultant has free, local `YYYY-MM-DDTHH:MM`: the meeting
+    is confirmed there, as agreed with the employer) or `new_proposals: true` (the employer
+    gets new proposals)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    start: LocalMinute | None = None
+    new_proposals: bool = False
+
+
+class MeetingCancel(BaseModel):
+    """Why the meeting is cancelled: told to the employer and the citizen (no health data)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
+
+
+class FreeTime(BaseModel):
+    start: str
+    end: str
+    travel_minutes: int
+
+
+class FreeTimesOut(BaseModel):
+    times: list[FreeTime]
+
+
+class MeetingToMove(BaseModel):
+    case_id: str
+    start: str
+    end: str
+    kind: str
+    consultant: str
+    reason: Annotated[str, Field(description="why the consultant cannot hold it, in words")]
+    substitute: str | None
+    substitute_id: str | None
+    found_at: str
+
+
+class HandOverCase(BaseModel):
+    case_id: str
+    deadline: str
+    deadline_in_absence: bool
+    suggested: str | None
+    suggested_id: str | None
+    reasons: list[str]
+
+
+class LongAbsenceOut(BaseModel):
+    consultant: str
+    consultant_id: str
+    first_day: str
+    last_day: str
+    working_days: int
+    reason: str
+    cases: list[HandOverCase]
+
+
+class ToMoveOut(BaseModel):
+    meetings: list[MeetingToMove]
+    long_absences: list[LongAbsenceOut]
+
+
+class HandOver(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    consultant_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+async def move_meeting(request: web.Request) -> web.Response:
+    principal = await require(request, *MOVE_MEETING.roles)
+    wanted = parse_model(MeetingMove, await read_json_object(request))
+    case_ref = request.match_info["case_id"]
+    if (wanted.start is None) == (not wanted.new_proposals):
+        raise Invalid.field("start", "give either start or new_proposals: true",
+                            "one_of_start_or_new_proposals")
+    moves = request.app[MEETING_MOVES]
+    if wanted.start is not None:
+        await moves.move(case_ref, wanted.start, principal)
+    else:
+        await moves.new_proposals(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def cancel_meeting(request: web.Request) -> web.Response:
+    principal = await require(request, *CANCEL_MEETING.roles)
+    wanted = parse_model(MeetingCancel, await read_json_object(request))
+    case_ref = request.match_info["case_id"]
+    await request.app[MEETING_MOVES].cancel(case_ref, wanted.reason, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def free_times(request: web.Request) -> web.Response:
+    principal = await require(request, *MOVE_MEETING.roles)
+    slots = await request.app[MEETING_MOVES].free_times(request.match_info["case_id"],
+                                                        principal)
+    return json_response({"times": [{"start": s.start.isoformat(timespec="minutes"),
+                                     "end": s.end.isoformat(timespec="minutes"),
+                                     "travel_minutes": s.travel_minutes} for s in slots]})
+
+
+async def meetings_to_move(request: web.Request) -> web.Response:
+    principal = await require(request, *RESOLVE_CONFLICT.roles)
+    conflicts = request.app[MEETING_CONFLICTS]
+    meetings = await conflicts.to_move(principal)
+    absences = await conflicts.long_absences(principal)
+    return json_response({
+        "meetings": [{"case_id": m.case_ref, "start": m.start.isoformat(timespec="minutes"),
+                      "end": m.end.isoformat(timespec="minutes"), "kind": m.kind,
+                      "consultant": m.consultant, "reason": m.reason,
+                      "substitute": m.substitute, "substitute_id": m.substitute_key,
+                      "found_at": m.found_at.isoformat()} for m in meetings],
+        "long_absences": [{
+            "consultant": a.consultant, "consultant_id": a.consultant_key,
+            "first_day": a.first_day.isoformat(), "last_day": a.last_day.isoformat(),
+            "working_days": a.working_days, "reason": a.reason,
+            "cases": [{"case_id": c["case_ref"], "deadline": c["deadline"].isoformat(),
+                       "deadline_in_absence": c["deadline_in_absence"],
+                       "suggested": c["suggested"], "suggested_id": c["suggested_key"],
+                       "reasons": c["reasons"]} for c in a.cases]} for a in absences]})
+
+
+async def accept_substitute(request: web.Request) -> web.Response:
+    principal = await require(request, *RESOLVE_CONFLICT.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[MEETING_CONFLICTS].accept_substitute(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def ask_new_times(request: web.Request) -> web.Response:
+    principal = await require(request, *RESOLVE_CONFLICT.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[MEETING_CONFLICTS].ask_new_times(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def hand_over(request: web.Request) -> web.Response:
+    principal = await require(request, *RESOLVE_CONFLICT.roles)
+    wanted = parse_model(HandOver, await read_json_object(request))
+    case_ref = request.match_info["case_id"]
+    await request.app[MEETING_CONFLICTS].hand_over(case_ref, wanted.consultant_id, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
 
 
 async def confirm_meeting(request: web.Request) -> web.Response:
@@ -39,6 +189,13 @@ async def confirm_meeting(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cases/{case_id}/meeting/confirm", confirm_meeting,
                         name="confirm_meeting")
+    app.router.add_post("/api/cases/{case_id}/meeting/move", move_meeting)
+    app.router.add_post("/api/cases/{case_id}/meeting/cancel", cancel_meeting)
+    app.router.add_get("/api/cases/{case_id}/meeting/free-times", free_times)
+    app.router.add_post("/api/cases/{case_id}/meeting/accept-substitute", accept_substitute)
+    app.router.add_post("/api/cases/{case_id}/meeting/ask-new-times", ask_new_times)
+    app.router.add_post("/api/cases/{case_id}/hand-over", hand_over)
+    app.router.add_get("/api/meetings/to-move", meetings_to_move)
 
 
 document(
@@ -50,4 +207,37 @@ document(
                            "already confirmed for another time"},
               rules={"start": "one of the meeting's offered times (`meeting.start` or one of "
                      "`meeting.alternatives` of the case), a real time not in the past"}),
+    Operation("post", "/api/cases/{case_id}/meeting/move",
+              "Move the case's meeting (the employer phoned): to a time its consultant has "
+              "free (confirmed there), or send the employer new proposals",
+              roles=MOVE_MEETING.roles, request=MeetingMove, responses={200: CaseOut},
+              errors={409: "the time was booked meanwhile"},
+              rules={"start": "a future time on the planning grid that the meeting's "
+                     "consultant has free (see `meeting/free-times`); give either `start` or "
+                     "`new_proposals: true`"}),
+    Operation("post", "/api/cases/{case_id}/meeting/cancel",
+              "Cancel the case's meeting; employer (METHOD:CANCEL) and citizen are told the "
+              "reason, and planning proposes a new time", roles=CANCEL_MEETING.roles,
+              request=MeetingCancel, responses={200: CaseOut},
+              rules={"reason": "not blank; plain text"}),
+    Operation("get", "/api/cases/{case_id}/meeting/free-times",
+              "Times the meeting's consultant has free for it (the next two weeks)",
+              roles=MOVE_MEETING.roles, responses={200: FreeTimesOut}),
+    Operation("get", "/api/meetings/to-move",
+              "Møder der skal flyttes: confirmed meetings whose consultant can no longer hold "
+              "them (with a colleague free then), and long absences with the consultant's "
+              "open cases to hand over", roles=RESOLVE_CONFLICT.roles,
+              responses={200: ToMoveOut}),
+    Operation("post", "/api/cases/{case_id}/meeting/accept-substitute",
+              "Give the case and its confirmed meeting to the colleague proposed (employer's "
+              "calendar updated, same UID)", roles=RESOLVE_CONFLICT.roles,
+              responses={200: CaseOut},
+              errors={409: "the colleague is no longer free at the meeting's time"}),
+    Operation("post", "/api/cases/{case_id}/meeting/ask-new-times",
+              "Ask the employer for new times for a meeting the consultant cannot hold",
+              roles=RESOLVE_CONFLICT.roles, responses={200: CaseOut}),
+    Operation("post", "/api/cases/{case_id}/hand-over",
+              "Hand a long-absent consultant's case to a colleague", roles=RESOLVE_CONFLICT.roles,
+              request=HandOver, responses={200: CaseOut},
+              rules={"consultant_id": "an active consultant"}),
 )

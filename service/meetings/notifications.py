@@ -63,6 +63,12 @@ class ConsultantNotices(Protocol):
         """The case's meeting is new or moved: the owner's earlier messages show its time."""
         ...
 
+    async def meeting_to_move(self, session: AsyncSession, case_id: int, text: str, *,
+                              once: str) -> bool:
+        """Intake and managers hear of a confirmed meeting whose consultant cannot hold it
+        (`text`: plain words, no case reference; `once`: no second message for this key)."""
+        ...
+
     async def assigned(self, session: AsyncSession, proposals: dict[int, int | None]) -> None:
         """Planning gave these cases their first owner: case id -> the meeting it proposed
         in the same run (None: none)."""
@@ -310,6 +316,33 @@ class MeetingNotifier:
         the employer's calendar event is updated — a REQUEST with the same UID, the next
         SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
         await self._meeting_request(session, meeting)
+
+    async def moved(self, session: AsyncSession, meeting: Meeting) -> None:
+        """Staff moved the meeting to a time agreed with the employer (it is confirmed
+        there): the employer's calendar request (same UID, next SEQUENCE) and the citizen's
+        letter with the new time; the owner's messages show it."""
+        await self._meeting_request(session, meeting)
+        if self.consultants is not None:
+            await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
+
+    async def conflict_found(self, session: AsyncSession, meeting: Meeting, why: str,
+                             substitute: str | None) -> None:
+        """A confirmed meeting its consultant can no longer hold (`why`: absence, calendar,
+        inactive; `substitute`: the colleague proposed, by name): the consultant and the
+        intake channel are told once per meeting and cause."""
+        if self.consultants is None:
+            return
+        words = {"absence": "Konsulenten er fraværende", "calendar": "Konsulenten er optaget "
+                 "i sin kalender", "inactive": "Konsulenten er ikke længere aktiv"}[why]
+        colleague = f"Forslag: {substitute} er ledig på samme tidspunkt." if substitute \
+            else "Ingen kollega er ledig på samme tidspunkt."
+        once = f"meeting_conflict-{meeting.id}-{why}"
+        await self.consultants.tell_owner(session, "meeting_conflict", meeting.case_id,
+                                          meeting.id, note=f"{words}. {colleague}", once=once)
+        await self.consultants.meeting_to_move(
+            session, meeting.case_id,
+            f"{words} {danish_slot(meeting.start, meeting.end)}. {colleague}",
+            once=f"{once}-intake")
 
     async def _meeting_request(self, session: AsyncSession, meeting: Meeting
                                ) -> dict[str, Any]:

@@ -6,8 +6,9 @@ never left with the old consultant, in the same transaction as the change:
   for any move of a proposal, that a new proposal follows — and the planning run the
   override asks for proposes a time with the new owner (the same calendar UID: the case's);
 - a **confirmed** meeting keeps its time with the new owner when they are free then (active,
-  holding this kind of meeting that day, no busy entry, no other booking of the minutes with
-  travel from their base, their meetings that day below their daily maximum): the employer
+  holding this kind of meeting that day, inside their working hours, not away, no busy
+  entry, no other meeting over the minutes with travel from their base, their meetings that
+  day below their daily maximum — `service.meetings.availability`): the employer
   gets the updated invitation (REQUEST, same UID, next SEQUENCE, the new consultant as
   organiser) and the citizen the new consultant's name;
 - otherwise the confirmed meeting is cancelled (the employer's calendar gets the CANCEL), the
@@ -18,23 +19,19 @@ Open tasks about the case go to the new owner too.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from optimizer.calendar import haversine_km
-from optimizer.instance import Location
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.meetings.booking import Slot, book, cancel, occupied_minutes
+from service.meetings.availability import free_at, travel_minutes
+from service.meetings.booking import Slot, book, cancel
 from service.meetings.notifications import MeetingNotifier
 from service.platform.db.models import (
     ACTIVE_MEETING,
     BookedMinute,
-    CalendarEntry,
     Case,
     Consultant,
     ConsultantTask,
@@ -73,6 +70,8 @@ class MeetingsFollowOwner:
                     BookedMinute.meeting_id == meeting.id))
                 meeting.consultant_id, meeting.consultant = owner.id, owner
                 meeting.travel_minutes = travel
+                # A meeting the old consultant could not hold is resolved by the move.
+                meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
                 book(session, meeting, Slot(meeting.start, meeting.end, travel))
                 await session.flush()
                 await self.notifier.consultant_changed(session, meeting)
@@ -93,36 +92,9 @@ class MeetingsFollowOwner:
 
     def _travel(self, case: Case, owner: Consultant, kind: str) -> int:
         """One-way minutes from the owner's base to the workplace (as planning reckons)."""
-        employer = case.employer
-        if kind != "workplace_meeting" or employer is None or employer.lat is None \
-                or employer.lon is None:
-            return 0
-        travel = self.config.planning.travel
-        km = haversine_km(Location(owner.lat, owner.lon), Location(employer.lat, employer.lon))
-        return math.ceil(round(km * travel.road_factor / travel.speed_kmh * 60, 9))
+        return travel_minutes(self.config, case, owner, kind)
 
     async def _free(self, session: AsyncSession, meeting: Meeting, owner: Consultant,
                     travel: int) -> bool:
-        day = meeting.start.date()
-        if not owner.active:
-            return False
-        if meeting.kind == "workplace_meeting" and not (owner.workplace_meetings and (
-                owner.workplace_meetings_from is None or owner.workplace_meetings_from <= day)):
-            return False
-        minutes = occupied_minutes(Slot(meeting.start, meeting.end, travel), meeting.kind)
-        first, last = minutes[0], minutes[-1] + timedelta(minutes=1)
-        busy = (await session.execute(select(CalendarEntry.id).where(
-            CalendarEntry.consultant_id == owner.id, CalendarEntry.start < last,
-            CalendarEntry.end > first).limit(1))).first()
-        if busy is not None:
-            return False
-        taken = (await session.execute(select(BookedMinute.minute).where(
-            BookedMinute.consultant_id == owner.id, BookedMinute.minute >= first,
-            BookedMinute.minute < last).limit(1))).first()
-        if taken is not None:
-            return False
-        that_day = (await session.execute(select(func.count(Meeting.id)).where(
-            Meeting.consultant_id == owner.id, Meeting.status.in_(ACTIVE_MEETING),
-            Meeting.start >= datetime.combine(day, time(0)),
-            Meeting.start < datetime.combine(day + timedelta(days=1), time(0))))).scalar_one()
-        return that_day < owner.meetings_per_day
+        return await free_at(session, self.config, meeting, owner, travel,
+                             own_uid=self.notifier.calendar_uid(meeting))

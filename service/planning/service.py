@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,12 @@ class Planner:
     """Plans one municipality; the job runner makes sure runs do not overlap."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, solver: Solver,
-                 notifier: MeetingNotifier, time_limit: float | None = None) -> None:
+                 notifier: MeetingNotifier, time_limit: float | None = None,
+                 before: Callable[[], Awaitable[object]] | None = None) -> None:
+        """`before`: run first in every run (`MeetingConflicts.scan`: proposals that can no
+        longer stand are withdrawn, so the plan proposes anew; confirmed meetings whose
+        consultant cannot hold them are listed)."""
+        self.before = before
         self.db = db
         self.config = config
         self.clock = clock
@@ -50,6 +56,8 @@ class Planner:
         self.solving = False
 
     async def run_once(self, trigger: str = "manual") -> PlanOutcome:
+        if self.before is not None:
+            await self.before()
         as_of = self.clock.today()
         started = time.perf_counter()
         async with self.db.snapshot() as session:

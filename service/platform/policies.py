@@ -20,6 +20,8 @@ A policy answers two questions, in this order:
 | close it, reopen it | intake, manager, consultant |
 | register a call, a meeting's outcome, an intervention | consultant, manager |
 | confirm its meeting for the employer | intake, consultant |
+| move or cancel its meeting (the employer phoned) | intake, manager, consultant |
+| resolve a meeting its consultant cannot hold, hand cases over | intake, manager |
 """
 
 from __future__ import annotations
@@ -62,3 +64,6 @@ REGISTER_CONTACT = Policy("register_contact", _REGISTERING)
 REGISTER_MEETING = Policy("register_meeting", _REGISTERING)
 REGISTER_INTERVENTION = Policy("register_intervention", _REGISTERING)
 CONFIRM_MEETING = Policy("confirm_meeting", ("intake", "consultant"))
+MOVE_MEETING = Policy("move_meeting", ("intake", "manager", "consultant"))
+CANCEL_MEETING = Policy("cancel_meeting", ("intake", "manager", "consultant"))
+RESOLVE_CONFLICT = Policy("resolve_meeting_conflict", ("intake", "manager"))

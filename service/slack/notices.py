@@ -249,6 +249,27 @@ class SlackNotices:
                 told.add(row.recipient)
         await self.to_owner(session, "case_assigned", case, await self._meeting(session, case))
 
+    async def meeting_to_move(self, session: AsyncSession, case_id: int, text: str, *,
+                              once: str) -> bool:
+        """`ConsultantNotices`: the intake channel hears of a confirmed meeting whose
+        consultant cannot hold it, with a link to "Møder der skal flyttes" (`once`: a key
+        that never makes a second post)."""
+        case = await session.get(Case, case_id)
+        message_id = self.once(once)
+        if case is None or not self.intake_channel or (await session.execute(
+                select(OutboxMessage.id).where(OutboxMessage.message_id == message_id))
+                ).first() is not None:
+            return False
+        post, body = blocks.meeting_to_move_message(case.case_ref, text,
+                                                    f"{self.base}/meetings/to-move")
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind="meeting_to_move", recipient=self.intake_channel,
+            subject=_subject(post), text=post,
+            payload={"method": "chat.postMessage", "text": post, "blocks": body,
+                     "case_ref": case.case_ref},
+            case_id=case.id, message_id=message_id))
+        return True
+
     async def meeting_changed(self, session: AsyncSession, case_id: int, meeting_id: int
                               ) -> None:
         """`ConsultantNotices`: the case's meeting is new or moved: the owner's messages show

@@ -35,11 +35,13 @@ from service.jobs.catalog import declare_jobs
 from service.jobs.runner import JobSpec
 from service.kpis.figures import KpiService
 from service.meetings.answers import MeetingAnswers
+from service.meetings.conflicts import MeetingConflicts
 from service.meetings.links import MeetingLinks
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
+from service.meetings.staff_moves import MeetingMoves
 from service.meetings.unanswered import UnansweredInvitations
 from service.outbox.deliverer import OutboxDeliverer
 from service.outbox.service import OutboxService
@@ -93,6 +95,8 @@ class Services:
     reminders: Reminders
     answers: MeetingAnswers
     staff_meetings: StaffMeetings
+    moves: MeetingMoves
+    conflicts: MeetingConflicts
     outbox_service: OutboxService
     tasks: TaskService
     closing: CaseClosing
@@ -143,7 +147,10 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                            reads, cipher, owner_listener=notices,
                            owner_meetings=MeetingsFollowOwner(config, clock, notifier),
                            placer=Placer(config.places), placement_listener=notices)
-    planner = Planner(db, config, clock, solver, notifier, planning_time_limit)
+    moves = MeetingMoves(db, config, clock, notifier, intake, jobs)
+    conflicts = MeetingConflicts(db, config, clock, notifier, intake, moves)
+    planner = Planner(db, config, clock, solver, notifier, planning_time_limit,
+                      before=conflicts.scan)
     senders = dict(senders)
     if "slack" not in senders and slack.bot_token:
         # No network call here: the client connects when the first message is sent.
@@ -170,7 +177,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         people=people, notices=notices, notifier=notifier, reads=reads,
         auth=Authenticator(db.read, clock), intake=intake, planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
-        staff_meetings=StaffMeetings(db, municipality, answers, intake),
+        staff_meetings=StaffMeetings(db, municipality, answers, intake), moves=moves,
+        conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),
         tasks=TaskService(db, clock, municipality), closing=closing, outcomes=outcomes,
         kpis=KpiService(db, config, clock), my_work=ConsultantWork(db, config, clock, reads),

@@ -1,0 +1,393 @@
+"""When time disappears: a consultant's absence, an imported calendar event, or the consultant
+made inactive, over meetings already planned. Run before every planning run (`scan`, called
+by `service.planning.service.Planner`), so whatever made time disappear — a new absence, a
+calendar import, a deactivation, or only time passing — is dealt with by the next plan:
+
+- an **unconfirmed proposal** the consultant can no longer hold, or whose time has passed
+  unanswered, is withdrawn (the employer told that a new proposal follows, as for any move)
+  and the same run proposes a new time — the case's calendar UID stays the same;
+- a **confirmed meeting** is never dropped silently: it is marked (`Meeting.conflict_at`,
+  `conflict_reason` absence|calendar|inactive) with a colleague free at the same time
+  (`substitute_id`; travel, working hours, meetings per day, busy time, fixed employers and
+  room respected, skills and team preferred), the consultant and the intake channel are told,
+  and it is listed in "Møder der skal flyttes" until resolved: one click gives it to the
+  colleague (the case's owner change moves the meeting: the employer's calendar updated,
+  same UID, next SEQUENCE, the new consultant named) or asks the employer for new times.
+  A conflict whose cause went away (the absence deleted) leaves the list by itself.
+
+The same list offers, for an absence of at least `[planning] long_absence_working_days`
+working days, to hand the consultant's open cases over one by one (the planner-like
+suggestion and its reasons; the owner override does the rest).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from optimizer.calendar import danish_holidays
+from service.clock import Clock
+from service.config import MunicipalityConfig
+from service.consultants.caseload import caseloads
+from service.intake.service import IntakeService
+from service.meetings.answers import locked_meeting
+from service.meetings.availability import Availability, travel_minutes
+from service.meetings.booking import cancel
+from service.meetings.notifications import MeetingNotifier
+from service.meetings.staff_moves import MeetingMoves
+from service.platform.auth import Principal
+from service.platform.db.engine import Database
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    CalendarEntry,
+    Case,
+    Consultant,
+    ConsultantAbsence,
+    Meeting,
+)
+from service.platform.errors import Conflict, NotFound
+from service.platform.policies import RESOLVE_CONFLICT
+
+log = logging.getLogger("fasthold.meetings")
+
+REASON_WORDS = {"absence": "fraværende", "calendar": "optaget i sin kalender",
+                "inactive": "ikke længere aktiv"}
+PASSED = "tiden er passeret uden svar"
+CONSULTANT_CANNOT = "konsulenten kan ikke komme på det tidspunkt"
+SUBSTITUTE_NOTE = "mødet kunne ikke holdes af den tidligere konsulent"
+HAND_OVER_NOTE = "konsulenten er fraværende i længere tid"
+
+
+# A busy interval and its calendar UID.
+Busy = tuple[datetime, datetime, str | None]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    consultant: Consultant
+    reasons: list[str]
+
+
+@dataclass
+class ToMove:
+    """A confirmed meeting in "Møder der skal flyttes"."""
+
+    case_ref: str
+    start: datetime
+    end: datetime
+    kind: str
+    consultant: str
+    reason: str
+    substitute: str | None
+    substitute_key: str | None
+    found_at: datetime
+
+
+@dataclass
+class LongAbsence:
+    consultant: str
+    consultant_key: str
+    first_day: date
+    last_day: date
+    working_days: int
+    reason: str
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    withdrawn: list[str] = field(default_factory=list)  # case refs: proposals to re-plan
+    conflicts: list[str] = field(default_factory=list)  # case refs newly listed
+    resolved: list[str] = field(default_factory=list)  # case refs no longer listed
+
+
+def working_days(first: date, last: date, closed: list[date]) -> int:
+    holidays = danish_holidays(first, last)
+    return sum(1 for n in range((last - first).days + 1)
+               if (d := first + timedelta(days=n)).weekday() < 5 and d not in holidays
+               and d not in closed)
+
+
+class MeetingConflicts:
+    def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
+                 notifier: MeetingNotifier, intake: IntakeService, moves: MeetingMoves
+                 ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.notifier = notifier
+        self.intake = intake
+        self.moves = moves
+        self.municipality = config.municipality.id
+
+    # -- before planning ---------------------------------------------------------------------
+
+    async def scan(self) -> ScanResult:
+        """Withdraw proposals that cannot stand, list confirmed meetings that cannot be held
+        (and unlist those that can again). Idempotent: a second scan changes nothing."""
+        result = ScanResult()
+        now = self.clock.local_now()
+        async with self.db.read() as session:
+            meetings = list((await session.execute(select(Meeting).where(
+                Meeting.municipality_id == self.municipality,
+                Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id))).unique().scalars())
+            calendars, busy = await self._calendars(session, now.date())
+        for meeting in meetings:
+            if meeting.case.closed_on is not None:
+                continue  # planning cancels it (and tells those told)
+            why = self._why(calendars, busy, meeting)
+            if meeting.status == "proposed":
+                if meeting.start <= now or why is not None:
+                    if await self._withdraw(meeting.id, PASSED if meeting.start <= now
+                                            else CONSULTANT_CANNOT):
+                        result.withdrawn.append(meeting.case.case_ref)
+            elif meeting.start > now and (why != meeting.conflict_reason or (
+                    why is not None and meeting.substitute_id is None)):
+                changed = await self._mark(meeting.id, why)
+                if changed == "listed":
+                    result.conflicts.append(meeting.case.case_ref)
+                elif changed == "resolved":
+                    result.resolved.append(meeting.case.case_ref)
+        return result
+
+    async def _calendars(self, session: AsyncSession, today: date
+                         ) -> tuple[dict[int, Availability], dict[int, list[Busy]]]:
+        """Every consultant with their absences, and their busy time with its UIDs, from
+        today on (read at once for all the meetings)."""
+        out = {c.id: Availability(self.config, c) for c in (await session.execute(
+            select(Consultant).where(Consultant.municipality_id == self.municipality)
+        )).scalars()}
+        for a in (await session.execute(select(ConsultantAbsence).where(
+                ConsultantAbsence.municipality_id == self.municipality,
+                ConsultantAbsence.deleted_at.is_(None),
+                ConsultantAbsence.last_day >= today))).scalars():
+            if a.consultant_id in out:
+                out[a.consultant_id].absences.append((a.first_day, a.last_day))
+        busy: dict[int, list[Busy]] = defaultdict(list)
+        for e in (await session.execute(select(CalendarEntry).where(
+                CalendarEntry.municipality_id == self.municipality,
+                CalendarEntry.end > datetime.combine(today, datetime.min.time())))).scalars():
+            busy[e.consultant_id].append((e.start, e.end, e.uid))
+        return out, busy
+
+    def _why(self, calendars: dict[int, Availability], busy: dict[int, list[Busy]],
+             meeting: Meeting) -> str | None:
+        """absence | calendar | inactive when the meeting's consultant cannot hold it."""
+        base = calendars.get(meeting.consultant_id)
+        if base is None:
+            return None
+        own = self.notifier.calendar_uid(meeting)
+        times = [(s, e) for s, e, uid in busy.get(meeting.consultant_id, []) if uid != own]
+        availability = Availability(self.config, base.consultant, absences=base.absences,
+                                    busy=times)
+        travel = timedelta(minutes=meeting.travel_minutes
+                           if meeting.kind == "workplace_meeting" else 0)
+        return availability.away(meeting.start - travel, meeting.end + travel)
+
+    async def _withdraw(self, meeting_id: int, reason: str) -> bool:
+        async with self.db.write() as session:
+            meeting = await locked_meeting(session, meeting_id)
+            if meeting is None or meeting.status != "proposed":
+                return False
+            await self.notifier.cancelled(session, meeting, reason, follows=True,
+                                          cause="moved")
+            await cancel(session, meeting, reason, self.clock.utcnow())
+            log.info("meeting %s withdrawn before planning: %s", meeting_id, reason)
+            return True
+
+    async def _mark(self, meeting_id: int, why: str | None) -> str:
+        """Mark (or unmark) a confirmed meeting's conflict; returns listed | updated |
+        resolved | none."""
+        async with self.db.write() as session:
+            meeting = await locked_meeting(session, meeting_id)
+            if meeting is None or meeting.status != "confirmed":
+                return "none"
+            if why is None:
+                meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
+                return "resolved"
+            first = meeting.conflict_reason != why
+            suggestion = await self.substitute(session, meeting)
+            meeting.conflict_reason = why
+            if first or meeting.conflict_at is None:
+                meeting.conflict_at = self.clock.utcnow()
+            meeting.substitute_id = suggestion.consultant.id if suggestion else None
+            if first:
+                await self.notifier.conflict_found(
+                    session, meeting, why, suggestion.consultant.name if suggestion else None)
+            return "listed" if first else "updated"
+
+    # -- who could take it --------------------------------------------------------------------
+
+    async def substitute(self, session: AsyncSession, meeting: Meeting) -> Suggestion | None:
+        """The colleague best placed to hold `meeting` at its time (see the module's doc)."""
+        return await self.suggest(session, meeting.case, meeting)
+
+    async def suggest(self, session: AsyncSession, case: Case, meeting: Meeting | None
+                      ) -> Suggestion | None:
+        """A colleague for the case (and, when given, free for its meeting at its time):
+        the fixed consultant of the employer first (only them under `fixed_employers =
+        "hard"`), then skills, the same team, the lower load and the shorter travel."""
+        current = case.owner_id if meeting is None else meeting.consultant_id
+        consultants = [c for c in (await session.execute(select(Consultant).where(
+            Consultant.municipality_id == self.municipality, Consultant.active.is_(True))
+            .order_by(Consultant.key))).scalars() if c.id != current]
+        owner = await session.get(Consultant, current) if current is not None else None
+        cvr = case.employer.cvr if case.employer is not None else None
+        fixed = [c for c in consultants if cvr and cvr in (c.fixed_employers or [])]
+        if fixed and self.config.planning.fixed_employers == "hard":
+            consultants = fixed
+        load = await caseloads(session, self.municipality,
+                               owners=[c.id for c in consultants])
+        group = case.facts.get("diagnosis_group")
+        ranked: list[tuple[tuple[Any, ...], Suggestion]] = []
+        for c in consultants:
+            if load.get(c.id, 0) >= c.max_active_cases:
+                continue
+            kind = meeting.kind if meeting is not None else (case.follow_up or "")
+            travel = travel_minutes(self.config, case, c, kind)
+            if meeting is not None:
+                day = meeting.start.date()
+                availability = await Availability.load(
+                    session, self.config, c, day, day, leaving_out=meeting,
+                    own_uid=self.notifier.calendar_uid(meeting))
+                if availability.why_not(meeting.start, meeting.end, travel,
+                                        meeting.kind) is not None:
+                    continue
+            elif kind == "workplace_meeting" and not c.workplace_meetings:
+                continue
+            reasons = []
+            if c in fixed:
+                reasons.append("fast konsulent for virksomheden")
+            skilled = bool(group) and group in (c.skills or [])
+            if skilled:
+                reasons.append("har det relevante speciale")
+            same_team = owner is not None and c.team == owner.team
+            if same_team:
+                reasons.append("samme team")
+            if meeting is not None:
+                reasons.append("ledig på mødets tidspunkt")
+            reasons.append(f"{load.get(c.id, 0)} af {c.max_active_cases} sager")
+            if travel:
+                reasons.append(f"{travel} min. transport hver vej")
+            ranked.append(((c not in fixed, not skilled, not same_team,
+                            load.get(c.id, 0) / max(1, c.max_active_cases), travel, c.key),
+                           Suggestion(c, reasons)))
+        if not ranked:
+            return None
+        return min(ranked, key=lambda item: item[0])[1]
+
+    # -- the list ----------------------------------------------------------------------------
+
+    async def to_move(self, principal: Principal) -> list[ToMove]:
+        """The confirmed meetings whose consultant cannot hold them, soonest first."""
+        RESOLVE_CONFLICT.require_role(principal)
+        async with self.db.read() as session:
+            rows = (await session.execute(select(Meeting).where(
+                Meeting.municipality_id == self.municipality, Meeting.status == "confirmed",
+                Meeting.conflict_at.is_not(None)).order_by(Meeting.start))).unique().scalars()
+            out = []
+            for m in rows:
+                substitute = await session.get(Consultant, m.substitute_id) \
+                    if m.substitute_id is not None else None
+                out.append(ToMove(
+                    case_ref=m.case.case_ref, start=m.start, end=m.end, kind=m.kind,
+                    consultant=m.consultant.name,
+                    reason=REASON_WORDS.get(m.conflict_reason or "", "forhindret"),
+                    substitute=substitute.name if substitute else None,
+                    substitute_key=substitute.key if substitute else None,
+                    found_at=m.conflict_at or self.clock.utcnow()))
+        return out
+
+    async def long_absences(self, principal: Principal) -> list[LongAbsence]:
+        """Absences of at least `long_absence_working_days` working days, now or ahead, with
+        the consultant's open cases and a suggested colleague for each."""
+        RESOLVE_CONFLICT.require_role(principal)
+        today = self.clock.today()
+        limit = self.config.planning.long_absence_working_days
+        closed = list(self.config.planning.closed_dates)
+        out: list[LongAbsence] = []
+        async with self.db.read() as session:
+            absences = (await session.execute(select(ConsultantAbsence).where(
+                ConsultantAbsence.municipality_id == self.municipality,
+                ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= today)
+                .order_by(ConsultantAbsence.first_day))).scalars().all()
+            for absence in absences:
+                days = working_days(absence.first_day, absence.last_day, closed)
+                consultant = await session.get(Consultant, absence.consultant_id)
+                if days < limit or consultant is None:
+                    continue
+                item = LongAbsence(consultant.name, consultant.key, absence.first_day,
+                                   absence.last_day, days, absence.reason)
+                cases = (await session.execute(select(Case).where(
+                    Case.owner_id == consultant.id, Case.closed_on.is_(None),
+                    Case.status == "target").order_by(Case.first_meeting_deadline))
+                ).unique().scalars().all()
+                for case in cases:
+                    suggestion = await self.suggest(session, case, None)
+                    deadline_in_absence = absence.first_day <= case.first_meeting_deadline \
+                        <= absence.last_day
+                    item.cases.append({
+                        "case_ref": case.case_ref, "deadline": case.first_meeting_deadline,
+                        "deadline_in_absence": deadline_in_absence,
+                        "suggested": suggestion.consultant.name if suggestion else None,
+                        "suggested_key": suggestion.consultant.key if suggestion else None,
+                        "reasons": suggestion.reasons if suggestion else []})
+                out.append(item)
+        return out
+
+    # -- resolving ------------------------------------------------------------------------------
+
+    async def accept_substitute(self, case_ref: str, principal: Principal) -> str:
+        """Give the case and its confirmed meeting to the proposed colleague; returns the
+        colleague's key. Conflict when the colleague is no longer free (the list is updated
+        with another, if any)."""
+        case = await self.intake.allowed(RESOLVE_CONFLICT, case_ref, principal)
+        async with self.db.read() as session:
+            meeting = (await session.execute(select(Meeting).where(
+                Meeting.case_id == case.id, Meeting.status == "confirmed",
+                Meeting.conflict_at.is_not(None)))).unique().scalar_one_or_none()
+            if meeting is None:
+                raise NotFound(f"case {case_ref!r} has no meeting to move",
+                               "meeting_not_found")
+            substitute = await session.get(Consultant, meeting.substitute_id) \
+                if meeting.substitute_id is not None else None
+            still = substitute is not None and await self._still_free(session, meeting,
+                                                                      substitute)
+        if substitute is None or not still:
+            await self._mark(meeting.id, meeting.conflict_reason)  # look again
+            raise Conflict("no colleague is free at the meeting's time any more; the list "
+                           "shows who is now, or ask the employer for new times",
+                           "substitute_not_free")
+        await self.intake.override_owner(case_ref, substitute.key, SUBSTITUTE_NOTE, principal,
+                                         category="other", policy=RESOLVE_CONFLICT)
+        return substitute.key
+
+    async def _still_free(self, session: AsyncSession, meeting: Meeting,
+                          substitute: Consultant) -> bool:
+        if not substitute.active:
+            return False
+        day = meeting.start.date()
+        availability = await Availability.load(session, self.config, substitute, day, day,
+                                               leaving_out=meeting,
+                                               own_uid=self.notifier.calendar_uid(meeting))
+        travel = travel_minutes(self.config, meeting.case, substitute, meeting.kind)
+        return availability.why_not(meeting.start, meeting.end, travel, meeting.kind) is None
+
+    async def ask_new_times(self, case_ref: str, principal: Principal) -> None:
+        """The employer is asked for new times: the meeting is withdrawn (they are told the
+        consultant cannot come) and planning proposes again."""
+        await self.moves.new_proposals(case_ref, principal, policy=RESOLVE_CONFLICT,
+                                       reason=CONSULTANT_CANNOT, employer_cannot=False)
+
+    async def hand_over(self, case_ref: str, consultant_key: str, principal: Principal
+                        ) -> None:
+        """One of a long-absent consultant's cases to a colleague (the owner override)."""
+        await self.intake.override_owner(case_ref, consultant_key, HAND_OVER_NOTE, principal,
+                                         category="capacity", policy=RESOLVE_CONFLICT)
+

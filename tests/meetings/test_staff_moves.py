@@ -1,0 +1,154 @@
+"""Staff move or cancel a meeting (issue 18 item 9) — the employer usually phones: over the
+API and the staff pages, each telling employer (same UID, higher SEQUENCE; METHOD:CANCEL for a
+cancellation) and citizen. Real SMTP (aiosmtpd), the real app on SQLite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service.keys import JOBS
+from tests.conftest import Api, SmtpSink, Staff, start_staff
+from tests.meetings.email_cases import (
+    CITIZEN,
+    EMPLOYER,
+    body,
+    calendar_of,
+    event_of,
+    intake,
+    invitation,
+    meeting_of,
+)
+
+
+@pytest.fixture
+async def staff_mail(mail: Api) -> AsyncIterator[Staff]:
+    async for running in start_staff(mail):
+        yield running
+
+
+async def confirmed(api: Api, case_ref: str, smtp_sink: SmtpSink) -> tuple[dict, object]:
+    await intake(api, body(case_ref))
+    proposal = await meeting_of(api, case_ref)
+    resp = await api.client.post(f"/api/cases/{case_ref}/meeting/confirm",
+                                 json={"start": proposal["start"]}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    message = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                                        and "Bekræftet" in str(m["Subject"])))[-1]
+    return proposal, event_of(calendar_of(message))
+
+
+async def test_staff_move_a_confirmed_meeting_to_a_free_time_over_the_api(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    proposal, first = await confirmed(mail, "s1", smtp_sink)
+    h = mail.auth("manager")
+    free = await mail.client.get("/api/cases/s1/meeting/free-times", headers=h)
+    assert free.status == 200, await free.text()
+    times = [t["start"] for t in (await free.json())["times"]]
+    assert times and proposal["start"] not in times
+    # Input is checked, naming the field.
+    for wrong in ({"start": "2026-13-01T09:00"}, {}, {"start": times[0], "new_proposals": True},
+                  {"start": "2020-01-06T09:00"}):
+        resp = await mail.client.post("/api/cases/s1/meeting/move", json=wrong, headers=h)
+        assert resp.status == 422, (wrong, await resp.text())
+        assert (await resp.json())["errors"][0]["field"] == "start"
+    resp = await mail.client.post("/api/cases/s1/meeting/move", json={"start": times[0]},
+                                  headers=h)
+    assert resp.status == 200, await resp.text()
+    meeting = (await resp.json())["meeting"]
+    assert meeting["status"] == "confirmed" and meeting["start"] == times[0]
+    update = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                                       and "Bekræftet" in str(m["Subject"]), count=2))[1]
+    event = event_of(calendar_of(update))
+    assert str(event["UID"]) == str(first["UID"])
+    assert int(event["SEQUENCE"]) > int(first["SEQUENCE"])
+    assert event["DTSTART"].dt.strftime("%Y-%m-%dT%H:%M") == times[0]
+    await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN, count=2)  # confirmed, then moved
+    # A time the consultant is not free at is refused with the reason.
+    busy_again = await mail.client.post("/api/cases/s1/meeting/move",
+                                        json={"start": times[0][:11] + "03:00"}, headers=h)
+    assert busy_again.status == 422
+    assert "not free" in (await busy_again.json())["errors"][0]["message"]
+
+
+async def test_staff_cancel_a_meeting_tells_employer_and_citizen(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    _, first = await confirmed(mail, "s2", smtp_sink)
+    h = mail.auth("intake")
+    blank = await mail.client.post("/api/cases/s2/meeting/cancel", json={"reason": " "},
+                                   headers=h)
+    assert blank.status == 422 and (await blank.json())["errors"][0]["field"] == "reason"
+    resp = await mail.client.post("/api/cases/s2/meeting/cancel",
+                                  json={"reason": "arbejdspladsen holder lukket"}, headers=h)
+    assert resp.status == 200, await resp.text()
+    cancel = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                                       and str(m["Subject"]).startswith("Aflyst")))[0]
+    calendar = calendar_of(cancel)
+    assert str(calendar["METHOD"]) == "CANCEL"
+    event = event_of(calendar)
+    assert str(event["UID"]) == str(first["UID"])
+    assert int(event["SEQUENCE"]) > int(first["SEQUENCE"])
+    citizen = await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
+                                       and "ændret" in str(m["Subject"]))
+    assert "arbejdspladsen holder lukket" in citizen[0].get_body(
+        preferencelist=("plain",)).get_content()
+    # Nothing left to cancel until planning proposes again; then another consultant's
+    # case is not found for a consultant.
+    await mail.client.app[JOBS].wait_idle()
+    assert (await meeting_of(mail, "s2"))["status"] == "proposed"
+
+
+async def test_staff_send_new_proposals_replans_elsewhere(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    await intake(mail, body("s3"))
+    first = await meeting_of(mail, "s3")
+    await invitation(smtp_sink)
+    resp = await mail.client.post("/api/cases/s3/meeting/move", json={"new_proposals": True},
+                                  headers=mail.auth("consultant"))
+    # The consultant key is the first consultant's: another's case is 404.
+    if first["consultant_id"] != "anna":
+        assert resp.status == 404
+        resp = await mail.client.post("/api/cases/s3/meeting/move",
+                                      json={"new_proposals": True},
+                                      headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await mail.client.app[JOBS].wait_idle()
+    again = await meeting_of(mail, "s3")
+    offered = {first["start"], *(a["start"] for a in first["alternatives"])}
+    assert again["status"] == "proposed" and again["start"] not in offered
+    await invitation(smtp_sink, count=2)
+
+
+async def test_move_and_cancel_on_the_staff_page(staff_mail: Staff, smtp_sink: SmtpSink
+                                                 ) -> None:
+    api = staff_mail.api
+    await confirmed(api, "s4", smtp_sink)
+    browser = await staff_mail.login("intake")
+    _, case_page = await browser.get("/cases/s4")
+    assert 'href="/cases/s4/meeting"' in case_page
+    response, page = await browser.get("/cases/s4/meeting")
+    assert response.status == 200 and "Flyt mødet" in page and "Aflys mødet" in page
+    first = re.search(r'name="start" id="f-start-1" value="([^"]+)"', page)
+    assert first, page
+    response, page = await browser.post("/cases/s4/meeting/move", {"start": first.group(1)})
+    assert response.status == 200 and "Mødet er flyttet" in page, page
+    assert (await meeting_of(api, "s4"))["start"] == first.group(1)
+    response, page = await browser.post("/cases/s4/meeting/cancel", {"reason": ""})
+    assert response.status == 422 and "Skriv en begrundelse" in page
+    response, page = await browser.post("/cases/s4/meeting/cancel",
+                                        {"reason": "lederen er syg"})
+    assert response.status == 200 and "Mødet er aflyst" in page
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                             and str(m["Subject"]).startswith("Aflyst"))
+
+
+async def test_the_list_of_meetings_to_move_is_for_intake_and_managers(
+        staff_mail: Staff) -> None:
+    for role, status in (("intake", 200), ("manager", 200), ("consultant", 403)):
+        browser = await staff_mail.login(role)
+        response, page = await browser.get("/meetings/to-move")
+        assert response.status == status, role
+        if status == 200:
+            assert "Ingen møder skal flyttes" in page and "Intet længere fravær" in page
