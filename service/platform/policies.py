@@ -20,6 +20,15 @@ A policy answers two questions, in this order:
 | close it, reopen it | intake, manager, consultant |
 | register a call, a meeting's outcome, an intervention | consultant, manager |
 | confirm its meeting for the employer | intake, consultant |
+
+The consultants themselves (`service.consultants`) have their policies here too; "the case"
+is then the consultant: a consultant reads, and registers absences, for themselves only.
+
+| action | roles (and admin) |
+|---|---|
+| read a consultant | manager, consultant (their own) |
+| add or change a consultant | manager |
+| register or delete an absence | manager, consultant (their own) |
 """
 
 from __future__ import annotations
@@ -62,3 +71,6 @@ REGISTER_CONTACT = Policy("register_contact", _REGISTERING)
 REGISTER_MEETING = Policy("register_meeting", _REGISTERING)
 REGISTER_INTERVENTION = Policy("register_intervention", _REGISTERING)
 CONFIRM_MEETING = Policy("confirm_meeting", ("intake", "consultant"))
+READ_CONSULTANT = Policy("read_consultant", ("manager", "consultant"))
+MANAGE_CONSULTANTS = Policy("manage_consultants", ("manager",))
+MANAGE_ABSENCES = Policy("manage_absences", ("manager", "consultant"))
