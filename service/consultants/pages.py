@@ -64,7 +64,7 @@ def _text(form: MultiDictProxy[Any], name: str) -> str:
 
 def _form_field(field: str) -> str:
     """The form's field for a model's field (`working_hours.mon.0` -> `hours_mon`)."""
-    parts = field.split(".")
+    parts = re.sub(r"\[[0-9]+\]", "", field).split(".")
     if parts[0] == "location" and len(parts) > 1:
         return parts[1]
     if parts[0] == "working_hours" and len(parts) > 1:
