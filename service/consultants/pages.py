@@ -21,6 +21,7 @@ from service.consultants.schemas import (
     MAX_ABSENCE_NOTE,
     WEEKDAYS,
     AbsenceIn,
+    ConsultantChanges,
     ConsultantIn,
 )
 from service.consultants.service import ConsultantView, OpenCases, parse_json_model
@@ -126,13 +127,13 @@ def _number(values: dict[str, Any], name: str, kind: type, errors: list[dict[str
     try:
         return kind(raw.replace(",", ".")) if kind is float else kind(raw)
     except ValueError:
-        errors.append(field_error(name, "must be a number", "invalid"))
+        errors.append(field_error(name, "must be a number", "not_a_number"))
         return None
 
 
-def body_of(values: dict[str, Any], *, with_id: bool) -> dict[str, Any]:
-    """The form's values as the API's JSON body; a value that is no number is an `Invalid`
-    naming the form's field."""
+def body_of(values: dict[str, Any], model: type[ConsultantChanges]) -> dict[str, Any]:
+    """The form's values as the API's JSON body, checked by `model`: every problem an
+    `Invalid` naming the form's field (a value that is no number said so)."""
     errors: list[dict[str, Any]] = []
     body: dict[str, Any] = {
         "name": values["name"], "email": values["email"], "phone": values["phone"],
@@ -157,8 +158,16 @@ def body_of(values: dict[str, Any], *, with_id: bool) -> dict[str, Any]:
         body["working_hours"] = None
     if values.get("open_cases") == "reassign":
         body["open_cases"] = "reassign"
-    if with_id:
+    if model is ConsultantIn:
         body["id"] = values["id"]
+    for name in ("id", "name", "email", "team"):
+        if body.get(name) == "":
+            del body[name]  # left empty: "skal udfyldes"
+    try:
+        parse_json_model(model, body)
+    except Invalid as exc:
+        numbers = {_form_field(e["field"]) for e in errors}
+        errors += [e for e in exc.errors if _form_field(e["field"]) not in numbers]
     if errors:
         raise Invalid(errors)
     return body
@@ -183,7 +192,7 @@ async def create(request: web.Request) -> web.Response:
     form = await read_form(request)
     values = _posted_values(form)
     try:
-        data = parse_json_model(ConsultantIn, body_of(values, with_id=True))
+        data = parse_json_model(ConsultantIn, body_of(values, ConsultantIn))
         view = await request.app[CONSULTANTS].create(data, principal)
     except Invalid as exc:
         return await _list_page(request, 422, danish_errors(exc.errors), values)
@@ -232,7 +241,7 @@ async def save(request: web.Request) -> web.Response:
     values = _posted_values(form)
     values["id"] = key
     try:
-        body = body_of(values, with_id=False)
+        body = body_of(values, ConsultantChanges)
         # Every field is on the form: what is left empty is removed (null in a merge patch).
         await request.app[CONSULTANTS].update(key, body, principal)
     except NotFound:

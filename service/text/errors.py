@@ -70,6 +70,7 @@ TEXTS: dict[str, str] = {
                        "{consultant_id}.",
     "slack_user_taken": "Slack-brugeren er allerede knyttet til en anden.",
     "absence_not_found": "Fraværet findes ikke (længere).",
+    "not_a_number": "Skriv {label_lower} som et tal.",
     "before_first_day": "Til-datoen må ikke ligge før fra-datoen.",
     "absence_too_long": "Et fravær kan højst vare {max_days} dage. Del det op i flere.",
     # -- a field's value ------------------------------------------------------------------
