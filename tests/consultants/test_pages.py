@@ -59,7 +59,7 @@ async def test_list_add_and_edit(staff: Staff) -> None:
     response, html = await manager.post("/admin/consultants", FORM)
     assert response.status == 200 and response.url.path == "/admin/consultants/frida", html
     assert "Konsulenten er oprettet." in html
-    assert "adressen er ikke placeret på kortet endnu" in html
+    assert "Adressen er ikke placeret på kortet endnu" in html
     async with staff.api.client.app[DB].read() as session:
         frida = (await session.execute(select(Consultant).where(Consultant.key == "frida"))
                  ).scalar_one()
