@@ -150,6 +150,11 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             slack=slack)
         await services.intake.check_data_keys()
         app[CONSULTANTS] = services.consultants
+        if fake_slack is not None and fake_slack.users is not None:
+            # The demo's fake workspace knows a Slack user given to a consultant in the app.
+            known = fake_slack.users
+            services.consultants.listeners.append(lambda entries: known.update(
+                e.slack_user_id for e in entries if e.slack_user_id))
         await services.consultants.refresh()  # Slack's people as the database has them
         jobs.declare(services.job_specs())
         reads, planner, desk = services.reads, services.planner, services.desk

@@ -264,10 +264,11 @@ class ServiceDesk:
         for consultant in consultants:
             if consultant.id == case.owner_id:
                 continue
-            configured = self.config.consultant(consultant.key)
-            if case.follow_up == "workplace_meeting" and configured is not None and \
-                    not configured.does_workplace_meetings_on(today):
-                continue
+            if case.follow_up == "workplace_meeting" and not (
+                    consultant.workplace_meetings and (
+                        consultant.workplace_meetings_from is None
+                        or consultant.workplace_meetings_from <= today)):
+                continue  # the database's word (a consultant changed in the app too)
             cases = load.get(consultant.id, 0)
             full = "" if has_room(cases, consultant.max_active_cases) else " – fuld"
             choices.append((consultant.key, f"{consultant.name} ({cases}/"
