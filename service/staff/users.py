@@ -81,7 +81,10 @@ class StaffUsers:
     # -- administration ---------------------------------------------------------------
 
     async def _known_consultant(self, key: str) -> bool:
-        """A consultant the database has (one added in the app included)."""
+        """A consultant the database has (one added in the app included), or one the
+        configuration seeds it with at the service's next start."""
+        if self.config.consultant(key) is not None:
+            return True
         async with self.db.read() as session:
             return (await session.execute(select(Consultant.id).where(
                 Consultant.municipality_id == self.municipality_id,

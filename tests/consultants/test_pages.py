@@ -70,6 +70,13 @@ async def test_list_add_and_edit(staff: Staff) -> None:
     intake = await staff.login("intake")
     _, html = await intake.get("/cases")
     assert 'value="frida"' in html
+    # ... and may get a staff login of their own.
+    admin = await staff.login("admin")
+    response, html = await admin.post("/admin/users", {
+        "username": "frida", "role": "consultant", "consultant_id": "frida",
+        "password": "en-lang-adgangskode"})
+    assert response.status == 200 and "Brugeren er oprettet." in html, html
+    assert "Frida Dam" in html
     # Edit: a base location typed in.
     response, html = await manager.post("/admin/consultants/frida", {
         **FORM, "lat": "56,14", "lon": "9,16", "team": "syd"})
