@@ -17,6 +17,8 @@ from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import build_app
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
+from service.consultants import api as consultants_api
+from service.consultants import pages as consultant_pages
 from service.demo import mailbox, slack_page
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
@@ -33,6 +35,7 @@ from service.keys import (
     CASE_READS,
     CLOCK,
     CONFIG,
+    CONSULTANTS,
     CSV_IMPORT,
     DB,
     DEMO_SESSIONS,
@@ -99,6 +102,7 @@ PAGE_TEMPLATES = {
     "followup": followup_pages.TEMPLATES,
     "outbox": outbox_pages.TEMPLATES,
     "meetings": meeting_staff_pages.TEMPLATES,
+    "consultants": consultant_pages.TEMPLATES,
 }
 
 
@@ -149,6 +153,13 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             solver=solver or ProcessPoolSolver(), senders=_senders(secrets, config, dev_smtp),
             slack=slack)
         await services.intake.check_data_keys()
+        app[CONSULTANTS] = services.consultants
+        if fake_slack is not None and fake_slack.users is not None:
+            # The demo's fake workspace knows a Slack user given to a consultant in the app.
+            known = fake_slack.users
+            services.consultants.listeners.append(lambda entries: known.update(
+                e.slack_user_id for e in entries if e.slack_user_id))
+        await services.consultants.refresh()  # Slack's people as the database has them
         jobs.declare(services.job_specs())
         reads, planner, desk = services.reads, services.planner, services.desk
         app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, services.links, \
@@ -223,6 +234,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     closing_api.add_routes(app)
     slack_api.add_routes(app)
     kpis_api.add_routes(app)
+    consultants_api.add_routes(app)
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
@@ -239,6 +251,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     followup_pages.add_routes(app)
     outbox_pages.add_routes(app)
     meeting_staff_pages.add_routes(app)
+    consultant_pages.add_routes(app)
     if demo:
         mailbox.add_demo_nav(app)
     return app

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bots.slack.fake_api import FakeSlackApi
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
+    from service.consultants.service import ConsultantService
     from service.demo.mailbox import MailboxSessions
     from service.followup.calendar_feed import CalendarFeeds
     from service.followup.closing import CaseClosing
@@ -85,3 +86,4 @@ SLACK_SETTINGS: web.AppKey[SlackSettings] = web.AppKey("slack_settings")
 SLACK_BOLT: web.AppKey[AsyncApp] = web.AppKey("slack_bolt")
 SLACK_DESK: web.AppKey[ServiceDesk] = web.AppKey("slack_desk")
 SLACK_HOME: web.AppKey[SlackHome] = web.AppKey("slack_home")
+CONSULTANTS: web.AppKey[ConsultantService] = web.AppKey("consultants")

@@ -36,7 +36,16 @@ from bots.slack.requests import (
     view_submission,
 )
 from service.demo import mailbox
-from service.keys import AUTH, CLOCK, CONFIG, DEMO_SESSIONS, FAKE_SLACK, SECRETS, SLACK_SETTINGS
+from service.keys import (
+    AUTH,
+    CLOCK,
+    CONFIG,
+    CONSULTANTS,
+    DEMO_SESSIONS,
+    FAKE_SLACK,
+    SECRETS,
+    SLACK_SETTINGS,
+)
 from service.platform.auth import Principal
 from service.platform.http import UnreadableForm, read_posted_form
 from service.text.danish import FILTERS, GLOBALS
@@ -145,8 +154,8 @@ def _conversations(request: web.Request, fake: FakeSlackApi) -> list[Conversatio
     channel = request.app[SLACK_SETTINGS].intake_channel
     if channel:
         out.append(Conversation(INTAKE, "#visitation", channel, staff))
-    for consultant in config.consultants:
-        if consultant.slack_user_id:
+    for consultant in request.app[CONSULTANTS].directory:  # as the database has them
+        if consultant.slack_user_id and consultant.active:
             out.append(Conversation(consultant.slack_user_id, consultant.name,
                                     fake.dm_channel(consultant.slack_user_id),
                                     [(consultant.slack_user_id, consultant.name)]))

@@ -130,14 +130,18 @@ class ConsultantWork:
         self.municipality = config.municipality.id
         self.unanswered = UnansweredRule.configured(config, clock.tz)
 
-    def consultant_for(self, principal: Principal, chosen: str | None) -> str:
+    async def consultant_for(self, principal: Principal, chosen: str | None) -> str:
         """Whose cases and week: a consultant always their own; a manager or admin the one
-        they chose (default the first configured consultant)."""
+        they chose (default the first active consultant, as the database has them)."""
         if principal.role == "consultant":
             return principal.consultant_key or ""
+        async with self.db.read() as session:
+            rows = (await session.execute(select(Consultant.key, Consultant.active).where(
+                Consultant.municipality_id == self.municipality).order_by(Consultant.id))
+            ).all()
         if chosen is None or chosen == "":
-            return self.config.consultants[0].id
-        if self.config.consultant(chosen) is None:
+            return next((key for key, active in rows if active), rows[0][0] if rows else "")
+        if chosen not in {key for key, _ in rows}:
             raise Invalid.field("konsulent", "unknown consultant", "unknown_consultant")
         return chosen
 

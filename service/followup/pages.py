@@ -16,7 +16,11 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from service.config import WorkingHours
+from service.config import WEEKDAYS, WorkingHours
+from service.consultants.pages import REASONS as ABSENCE_REASONS
+from service.consultants.pages import absence_errors as danish_absence_errors
+from service.consultants.pages import absence_form as read_absence_form
+from service.consultants.schemas import MAX_ABSENCE_NOTE
 from service.followup.calendar_feed import feed_path
 from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE
 from service.followup.forms import (
@@ -37,6 +41,7 @@ from service.keys import (
     CASE_CLOSING,
     CLOCK,
     CONFIG,
+    CONSULTANTS,
     MY_WORK,
     OUTCOMES,
     TASKS,
@@ -51,6 +56,8 @@ from service.text.errors import danish_field_errors, danish_problem
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CASE_REF = 64  # cases.case_ref
 ROLES = ("consultant", "manager")  # and admin
+ABSENCE_NOTICES = {"fravaer": "Fraværet er registreret. Der planlægges ingen møder de dage.",
+                   "fravaer-slettet": "Fraværet er slettet."}
 NOTICES = {
     "ringet-borger": "Opkaldet til borgeren er registreret.",
     "ringet-arbejdsgiver": "Opkaldet til arbejdsgiveren er registreret.",
@@ -108,15 +115,16 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
     }
 
 
-def _consultant_choice(request: web.Request, principal: Principal) -> tuple[str, list[Any]]:
+async def _consultant_choice(request: web.Request, principal: Principal
+                             ) -> tuple[str, list[Any]]:
     """Whose page: a consultant's own; a manager's choice (`?konsulent=`)."""
     work = request.app[MY_WORK]
     try:
-        key = work.consultant_for(principal, request.query.get("konsulent"))
+        key = await work.consultant_for(principal, request.query.get("konsulent"))
     except Invalid:
         raise not_found(request, "Konsulenten") from None
-    choices = [] if principal.role == "consultant" else [
-        (c.id, c.name) for c in request.app[CONFIG].consultants]
+    choices = [] if principal.role == "consultant" else \
+        await request.app[CONSULTANTS].choices(active_only=False)
     return key, choices
 
 
@@ -124,9 +132,10 @@ def _consultant_choice(request: web.Request, principal: Principal) -> tuple[str,
 
 async def my_cases(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
-    key, choices = _consultant_choice(request, principal)
+    key, choices = await _consultant_choice(request, principal)
     cases = await request.app[MY_WORK].my_cases(principal, key)
-    name = next((c.name for c in request.app[CONFIG].consultants if c.id == key), key)
+    found = await request.app[CONSULTANTS].find(key)
+    name = found.name if found is not None else key
     return render(request, "followup/my_cases.html", cases=[_case_row(c, request)
                                                             for c in cases],
                   consultant=key, consultant_name=name, choices=choices,
@@ -296,9 +305,21 @@ async def task_done(request: web.Request) -> web.Response:
 
 # -- the week ----------------------------------------------------------------------------------
 
+def own_hours(stored: dict[str, list[str]]) -> WorkingHours:
+    """A consultant's stored hours (a day off left out) as working hours."""
+    return WorkingHours(**{day: tuple(stored[day]) if stored.get(day) else None
+                           for day in WEEKDAYS})
+
+
 async def week(request: web.Request) -> web.Response:
+    return await _week_page(request)
+
+
+async def _week_page(request: web.Request, status: int = 200,
+                     absence_errors: dict[str, str] | None = None,
+                     absence_values: dict[str, str] | None = None) -> web.Response:
     principal = await page_principal(request, *ROLES)
-    key, choices = _consultant_choice(request, principal)
+    key, choices = await _consultant_choice(request, principal)
     today = request.app[CLOCK].today()
     raw = request.query.get("uge")
     monday = parse_week(raw) if raw else monday_of(today)
@@ -307,20 +328,65 @@ async def week(request: web.Request) -> web.Response:
         error = "Skriv en uge som ÅÅÅÅ-Uuu, fx 2026-W48. Viser denne uge."
         monday = monday_of(today)
     config = request.app[CONFIG]
-    consultant = config.consultant(key)
-    hours = (consultant.working_hours if consultant and consultant.working_hours
+    consultant = await request.app[CONSULTANTS].find(key)
+    hours = (own_hours(consultant.working_hours) if consultant and consultant.working_hours
              else config.working_hours) or WorkingHours()
     view = await request.app[MY_WORK].week(principal, key, monday)
     layout = lay_out(view, hours, today)
     extra = {"konsulent": key} if principal.role != "consultant" else {}
-    return render(request, "followup/week.html", status=400 if error else 200, error=error,
+    try:
+        absences = await request.app[CONSULTANTS].absences(key, principal)
+    except NotFound:
+        absences = []
+    return render(request, "followup/week.html", status=400 if error else status,
+                  error=error,
                   layout=layout, consultant=key, consultant_name=view.consultant_name,
                   choices=choices, this_week=week_label(monday_of(today)),
                   previous_href="/week?" + urlencode({"uge": layout.previous, **extra}),
                   next_href="/week?" + urlencode({"uge": layout.following, **extra}),
                   today_href="/week" + ("?" + urlencode(extra) if extra else ""),
                   title=f"Uge {monday.isocalendar()[1]}, {danish_date(monday)} – "
-                        f"{danish_date(layout.days[-1].day)}")
+                        f"{danish_date(layout.days[-1].day)}",
+                  absences=absences, reasons=ABSENCE_REASONS,
+                  reason_words=dict(ABSENCE_REASONS), absence_errors=absence_errors or {},
+                  absence_values=absence_values or {}, note_max=MAX_ABSENCE_NOTE,
+                  absence_action="/week/absences",
+                  absence_query="?" + urlencode(extra) if extra else "",
+                  absence_notice=ABSENCE_NOTICES.get(request.query.get("besked", ""), ""))
+
+
+def _week_back(key: str, principal: Principal, notice: str) -> web.HTTPSeeOther:
+    extra = {"konsulent": key} if principal.role != "consultant" else {}
+    return web.HTTPSeeOther("/week?" + urlencode({**extra, "besked": notice}) + "#fravaer")
+
+
+async def add_absence(request: web.Request) -> web.Response:
+    """The week page's absence form: a consultant's own absence (a manager's for the
+    consultant chosen)."""
+    principal = await page_principal(request, *ROLES)
+    key, _ = await _consultant_choice(request, principal)
+    form = await read_form(request)
+    values = {name: str(form.get(name) or "") for name in ("from", "to", "reason", "note")}
+    try:
+        values, absence = read_absence_form(form)
+        await request.app[CONSULTANTS].add_absence(key, absence, principal)
+    except NotFound:
+        raise not_found(request, "Konsulenten") from None
+    except Invalid as exc:
+        return await _week_page(request, 422, danish_absence_errors(exc), values)
+    raise _week_back(key, principal, "fravaer")
+
+
+async def delete_absence(request: web.Request) -> web.Response:
+    principal = await page_principal(request, *ROLES)
+    key, _ = await _consultant_choice(request, principal)
+    await read_form(request)
+    raw = request.match_info["absence_id"]
+    try:
+        await request.app[CONSULTANTS].delete_absence(key, int(raw), principal)
+    except NotFound:
+        raise not_found(request, "Fraværet") from None
+    raise _week_back(key, principal, "fravaer-slettet")
 
 
 # -- the calendar feed -------------------------------------------------------------------------
@@ -388,6 +454,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/my-cases/{case_id}/close", close_case)
     app.router.add_post(r"/my-cases/{case_id}/tasks/{task_id:[0-9]{1,12}}/done", task_done)
     app.router.add_get("/week", week, name="week")
+    app.router.add_post("/week/absences", add_absence)
+    app.router.add_post(r"/week/absences/{absence_id:[1-9][0-9]{0,9}}/delete", delete_absence)
     app.router.add_get("/calendar", show_calendar, name="calendar")
     app.router.add_post("/calendar/new", new_feed)
     app.router.add_post("/calendar/revoke", revoke_feed)

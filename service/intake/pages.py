@@ -35,7 +35,7 @@ from service.intake.schemas import (
     OWNER_REASONS,
     normalise_cpr,
 )
-from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONFIG, INTAKE
+from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONSULTANTS, INTAKE
 from service.places import place, placement_words
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -90,11 +90,11 @@ def _form_values(form: Any) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def _common(request: web.Request) -> dict[str, Any]:
-    config = request.app[CONFIG]
+async def _common(request: web.Request) -> dict[str, Any]:
+    # The active consultants as the database has them (one added in the app included).
     return {"fields": FIELDS, "choices": CHOICES, "required": REQUIRED, "words": WORDS,
             "word": word, "actor": actor_in_words,
-            "consultants": [(c.id, c.name) for c in config.consultants]}
+            "consultants": await request.app[CONSULTANTS].choices()}
 
 
 # -- the case list ------------------------------------------------------------------------
@@ -118,12 +118,13 @@ def _search(request: web.Request, text: str) -> tuple[str, tuple[str, ...], str]
     return text, tuple(request.app[INTAKE].cipher.lookup_hashes(cpr)), ""
 
 
-def _filters(request: web.Request) -> tuple[ListFilters, str]:
+async def _filters(request: web.Request) -> tuple[ListFilters, str]:
     query = request.query
     status = query.get("status", "")
     follow_up = query.get("follow_up", "")
     owner = query.get("owner", "")
-    consultants = {c.id for c in request.app[CONFIG].consultants}
+    consultants = {key for key, _ in await request.app[CONSULTANTS].choices(
+        active_only=False)}
     page = query.get("side", "1")
     search, cpr_hashes, error = _search(request, query.get("q", ""))
     return ListFilters(
@@ -157,7 +158,7 @@ def _query(filters: ListFilters, **change: Any) -> str:
 
 async def case_list(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ALL_STAFF)
-    filters, search_error = _filters(request)
+    filters, search_error = await _filters(request)
     rows, total = await request.app[CASE_READS].page(principal, filters)
     pages = max(1, -(-total // PER_PAGE))
 
@@ -170,7 +171,7 @@ async def case_list(request: web.Request) -> web.Response:
                   page=min(filters.page, pages), pages=pages, sort_link=sort_link,
                   page_link=lambda n: _query(filters, side=n), statuses=STATUS,
                   follow_ups=FOLLOW_UP, today=request.app[CLOCK].today(),
-                  consultant_only=principal.role == "consultant", **_common(request))
+                  consultant_only=principal.role == "consultant", **(await _common(request)))
 
 
 # -- a new case ---------------------------------------------------------------------------
@@ -178,7 +179,7 @@ async def case_list(request: web.Request) -> web.Response:
 async def new_case(request: web.Request) -> web.Response:
     await page_principal(request, "intake")
     return render(request, "intake/new_case.html", values={"employment": "employed"},
-                  errors={}, **_common(request))
+                  errors={}, **(await _common(request)))
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -201,7 +202,7 @@ async def create_case(request: web.Request) -> web.Response:
             errors = danish_errors(exc.errors)
     if errors:
         return render(request, "intake/new_case.html", status=422, values=values,
-                      errors=errors, **_common(request))
+                      errors=errors, **(await _common(request)))
     raise web.HTTPSeeOther(f"/cases/{quote(body['case_id'], safe='')}?besked=oprettet")
 
 
@@ -262,7 +263,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "today": request.app[CLOCK].today(),
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
-        **_common(request)}
+        **(await _common(request))}
     context.update(forms)
     return render(request, "intake/case.html", status=status, **context)
 
@@ -321,7 +322,7 @@ async def change_owner(request: web.Request) -> web.Response:
     category = values.get("category", "").strip()
     reason = values.get("reason", "").strip()
     errors: dict[str, str] = {}
-    if consultant not in {c.id for c in request.app[CONFIG].consultants}:
+    if consultant not in {key for key, _ in await request.app[CONSULTANTS].choices()}:
         errors["consultant_id"] = "Vælg en konsulent."
     if category not in OWNER_REASONS:
         errors["category"] = "Vælg, hvorfor du vælger ejeren."

@@ -1,4 +1,10 @@
-"""Keep the consultants table in step with the municipality's configuration."""
+"""Seed the consultants table from the municipality's configuration.
+
+The database is the truth: the configuration's `[[consultants]]` seed it. A configured
+consultant not yet in the database is inserted (`source="config"`); a row is updated from the
+configuration only while nobody has changed it in the app (`changed_in_app_at` is None). A row
+created or changed in the app (`service.consultants.service`) is never overwritten, nor made
+inactive, by the configuration."""
 
 from __future__ import annotations
 
@@ -15,13 +21,18 @@ log = logging.getLogger("fasthold.planning")
 
 
 async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) -> None:
-    """Upsert every configured consultant; one no longer configured is kept but made inactive,
-    so that the cases it owns keep their history."""
+    """Insert every configured consultant the database does not have; update those only the
+    configuration ever changed. A configuration-seeded row no longer configured (and never
+    changed in the app) is kept but made inactive, so the cases it owns keep their history."""
     municipality = config.municipality.id
     existing = {c.key: c for c in (await session.execute(
         select(Consultant).where(Consultant.municipality_id == municipality))).scalars()}
     for cfg in config.consultants:
-        row = existing.pop(cfg.id, None) or Consultant(municipality_id=municipality, key=cfg.id)
+        row = existing.pop(cfg.id, None)
+        if row is None:
+            row = Consultant(municipality_id=municipality, key=cfg.id, source="config")
+        elif row.changed_in_app_at is not None or row.source != "config":
+            continue  # the app's word stands
         row.name = cfg.name
         row.email = cfg.email
         row.phone = cfg.phone
@@ -53,4 +64,5 @@ async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) ->
         row.active = True
         session.add(row)
     for gone in existing.values():
-        gone.active = False
+        if gone.changed_in_app_at is None and gone.source == "config":
+            gone.active = False

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
-from service.platform.db.models import ACTIVE_MEETING, CalendarEntry, Case, Consultant, Meeting
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    CalendarEntry,
+    Case,
+    Consultant,
+    ConsultantAbsence,
+    Meeting,
+)
 
 MEETING_FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting")
 PLANNED_FOLLOW_UPS = (*MEETING_FOLLOW_UPS, "telephone")
@@ -103,6 +110,16 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             CalendarEntry.start < datetime.combine(horizon_end, time(0))))).scalars():
         busy[entry.consultant_id].append({"start": _minute(entry.start),
                                           "end": _minute(entry.end)})
+    # Absences (service.consultants): each day away is busy from midnight to midnight.
+    for absence in (await session.execute(select(ConsultantAbsence).where(
+            ConsultantAbsence.municipality_id == municipality,
+            ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= as_of,
+            ConsultantAbsence.first_day < horizon_end))).scalars():
+        day = max(absence.first_day, as_of)
+        while day <= absence.last_day and day < horizon_end:
+            busy[absence.consultant_id].append({"start": f"{day}T00:00",
+                                                "end": f"{day + timedelta(days=1)}T00:00"})
+            day += timedelta(days=1)
 
     cases = list((await session.execute(
         select(Case).where(Case.municipality_id == municipality, Case.status == "target",

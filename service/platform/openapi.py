@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from service.keys import CONFIG
+from service.keys import CONSULTANTS
 
 
 class FieldError(BaseModel):
@@ -78,6 +78,9 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
                 "description": "the case's id (1-64 of A-Z, a-z, 0-9, _ and -)"},
     "message_id": {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
     "task_id": {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
+    "consultant_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
+                      "description": "the consultant's id"},
+    "absence_id": {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
 }
 # Text no database can store: every string the API takes must be without NUL characters
 # (the text rules of service/platform/http.py; a string with one is a 422 naming the field).
@@ -230,7 +233,8 @@ def build_document(enums: Enums | None = None) -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    consultants = [c.id for c in request.app[CONFIG].consultants]
+    # The consultants as the database has them (a consultant added in the app included).
+    consultants = [key for key, _ in await request.app[CONSULTANTS].choices()]
     return web.json_response(build_document({("OwnerOverride", "consultant_id"): consultants}))
 
 

@@ -22,6 +22,15 @@ A policy answers two questions, in this order:
 | confirm its meeting for the employer | intake, consultant |
 | move or cancel its meeting (the employer phoned) | intake, manager, consultant |
 | resolve a meeting its consultant cannot hold, hand cases over | intake, manager |
+
+The consultants themselves (`service.consultants`) have their policies here too; "the case"
+is then the consultant: a consultant reads, and registers absences, for themselves only.
+
+| action | roles (and admin) |
+|---|---|
+| read a consultant | manager, consultant (their own) |
+| add or change a consultant | manager |
+| register or delete an absence | manager, consultant (their own) |
 """
 
 from __future__ import annotations
@@ -67,3 +76,6 @@ CONFIRM_MEETING = Policy("confirm_meeting", ("intake", "consultant"))
 MOVE_MEETING = Policy("move_meeting", ("intake", "manager", "consultant"))
 CANCEL_MEETING = Policy("cancel_meeting", ("intake", "manager", "consultant"))
 RESOLVE_CONFLICT = Policy("resolve_meeting_conflict", ("intake", "manager"))
+READ_CONSULTANT = Policy("read_consultant", ("manager", "consultant"))
+MANAGE_CONSULTANTS = Policy("manage_consultants", ("manager",))
+MANAGE_ABSENCES = Policy("manage_absences", ("manager", "consultant"))

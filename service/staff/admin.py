@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.keys import CONFIG, STAFF_USERS
+from service.keys import CONSULTANTS, STAFF_USERS
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.pages import (
     ROLE_NAMES,
@@ -33,8 +33,8 @@ async def _page(request: web.Request, status: int = 200, errors: dict[str, str] 
                 values: dict[str, str] | None = None, message: str = "",
                 password_errors: dict[int, str] | None = None) -> web.Response:
     users = await request.app[STAFF_USERS].list()
-    consultants = [("", "– ingen –")] + [(c.id, f"{c.name} ({c.id})")
-                                         for c in request.app[CONFIG].consultants]
+    consultants = [("", "– ingen –")] + [
+        (key, f"{name} ({key})") for key, name in await request.app[CONSULTANTS].choices()]
     return render(request, "staff/users.html", status=status, users=users,
                   errors=errors or {}, values=values or {}, message=message,
                   notice=NOTICES.get(request.query.get("besked", ""), ""),

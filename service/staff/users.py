@@ -23,7 +23,7 @@ from service.config import MunicipalityConfig
 from service.platform.audit import record
 from service.platform.auth import ROLES, Principal
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import LoginFailure, StaffSession, StaffUser
+from service.platform.db.models import Consultant, LoginFailure, StaffSession, StaffUser
 from service.platform.errors import Conflict, FieldError, Invalid, NotFound, field_error
 from service.platform.sessions import StaffSessions, staff_principal
 from service.staff.passwords import hash_password, password_check, verify_password
@@ -80,8 +80,18 @@ class StaffUsers:
 
     # -- administration ---------------------------------------------------------------
 
-    def _check(self, username: str, role: str, consultant_key: str | None
-               ) -> list[FieldError]:
+    async def _known_consultant(self, key: str) -> bool:
+        """A consultant the database has (one added in the app included), or one the
+        configuration seeds it with at the service's next start."""
+        if self.config.consultant(key) is not None:
+            return True
+        async with self.db.read() as session:
+            return (await session.execute(select(Consultant.id).where(
+                Consultant.municipality_id == self.municipality_id,
+                Consultant.key == key))).first() is not None
+
+    async def _check(self, username: str, role: str, consultant_key: str | None
+                     ) -> list[FieldError]:
         errors: list[FieldError] = []
         if not USERNAME.match(username):
             errors.append(field_error("username", "must be 2-64 characters: lower-case a-z, "
@@ -94,7 +104,7 @@ class StaffUsers:
             if not consultant_key:
                 errors.append(field_error("consultant_id", "a consultant user needs a "
                                           "configured consultant", "consultant_required"))
-            elif self.config.consultant(consultant_key) is None:
+            elif not await self._known_consultant(consultant_key):
                 errors.append(field_error("consultant_id", f"unknown consultant "
                                           f"{consultant_key!r}", "unknown_consultant",
                                           {"consultant_id": consultant_key}))
@@ -109,7 +119,7 @@ class StaffUsers:
         """A new user. Raises Invalid naming the field, Conflict if the name is taken."""
         username = normal_username(username)
         consultant_key = consultant_key or None
-        errors = self._check(username, role, consultant_key)
+        errors = await self._check(username, role, consultant_key)
         problem = password_check(password, username)
         if problem:
             errors.append(field_error("password", *problem))
@@ -132,15 +142,17 @@ class StaffUsers:
                    details={"user": username, "user_role": role})
             return self._view(user)
 
-    def _view(self, user: StaffUser) -> UserView:
-        consultant = self.config.consultant(user.consultant_key) if user.consultant_key \
+    def _view(self, user: StaffUser, names: dict[str, str] | None = None) -> UserView:
+        configured = self.config.consultant(user.consultant_key) if user.consultant_key \
             else None
+        name = (names or {}).get(user.consultant_key or "") or (
+            configured.name if configured else None)
         locked = as_utc(user.locked_until) if user.locked_until else None
         if locked is not None and locked <= self.clock.utcnow():
             locked = None
         return UserView(id=user.id, username=user.username, role=user.role,
                         consultant_key=user.consultant_key,
-                        consultant_name=consultant.name if consultant else None,
+                        consultant_name=name,
                         created_at=as_utc(user.created_at),
                         disabled=user.disabled_at is not None, locked_until=locked,
                         failed_logins=user.failed_logins)
@@ -150,7 +162,9 @@ class StaffUsers:
             users = (await session.execute(select(StaffUser).where(
                 StaffUser.municipality_id == self.municipality_id
             ).order_by(StaffUser.username))).scalars().all()
-            return [self._view(user) for user in users]
+            names = dict((await session.execute(select(Consultant.key, Consultant.name).where(
+                Consultant.municipality_id == self.municipality_id))).all())
+            return [self._view(user, names) for user in users]
 
     async def _user(self, session: AsyncSession, user_id: int) -> StaffUser:
         user = await session.get(StaffUser, user_id)

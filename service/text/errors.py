@@ -62,6 +62,17 @@ TEXTS: dict[str, str] = {
     "message_status": "Beskeden kan ikke ændres sådan i sin nuværende tilstand.",
     "username_taken": "Brugernavnet {username} findes allerede.",
     "cannot_disable_self": "Du kan ikke deaktivere dig selv.",
+    # -- consultants and their absences (service.consultants) --------------------------
+    "consultant_exists": "Der findes allerede en konsulent med id'et {consultant_id}.",
+    "consultant_has_open_cases": "Konsulenten har {count} åbne sager. Vælg, hvad der skal "
+                                 "ske med dem, før konsulenten gøres inaktiv.",
+    "fixed_elsewhere": "CVR-nummeret {cvr} er allerede fast tilknyttet konsulenten "
+                       "{consultant_id}.",
+    "slack_user_taken": "Slack-brugeren er allerede knyttet til en anden.",
+    "absence_not_found": "Fraværet findes ikke (længere).",
+    "not_a_number": "Skriv {label_lower} som et tal.",
+    "before_first_day": "Til-datoen må ikke ligge før fra-datoen.",
+    "absence_too_long": "Et fravær kan højst vare {max_days} dage. Del det op i flere.",
     # -- a field's value ------------------------------------------------------------------
     "invalid": GENERIC_FIELD,
     "missing": "{label} skal udfyldes.",

@@ -21,6 +21,7 @@ from bots.slack.channel import SlackChannel, make_client
 from rules.engine import RulesEngine
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.consultants.service import ConsultantService
 from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
 from service.followup.my_work import ConsultantWork
@@ -111,6 +112,7 @@ class Services:
     csv_import: CsvImport
     slack_home: SlackHome
     desk: ServiceDesk
+    consultants: ConsultantService
 
     def job_specs(self) -> list[JobSpec]:
         """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
@@ -172,6 +174,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     desk = ServiceDesk(db, config, clock, people, notices, slack_home,
                        FollowupActions(outcomes, closing),
                        OwnerActions(db, clock, intake, municipality), intake, reads, jobs)
+    # The consultants as the database has them; Slack's people follow every change.
+    consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants])
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, notifier=notifier, reads=reads,
@@ -185,4 +189,5 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         calendar_feeds=CalendarFeeds(db, config, clock, notifier),
         unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,
         staff_users=StaffUsers(db, config, clock, sessions), case_reads=case_reads,
-        csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk)
+        csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk,
+        consultants=consultants)
