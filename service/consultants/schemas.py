@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from service.intake.schemas import one_line_problem
+from service.platform.inputs import one_line_problem
 
 # The characters a one-line text never has (`one_line_problem`), as a pattern for the
 # document: control characters, the line and paragraph separators, bidi overrides/isolates.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
@@ -19,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from rules.facts import CaseFacts
 from service.platform.http import text_problem
+from service.platform.inputs import one_line_problem
 
 # ASCII digits only: `\d` would take other scripts' digits too (and store them).
 _CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})$")
@@ -34,24 +34,6 @@ def normalise_cpr(value: str) -> str:
     if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
         raise PydanticCustomError("cpr_format", "the first six digits must be a date (DDMMYY)")
     return "".join(match.groups())
-
-
-# Characters no name, address or phone number has, and that break the mail they go into
-# (headers refuse line breaks; a body or a calendar line would be cut): control characters
-# (Cc: CR, LF, TAB, NUL, NEL, …), the Unicode line and paragraph separators (U+2028, U+2029),
-# and the bidirectional overrides and isolates that make text display other than it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-ONE_LINE_MESSAGE = "must not contain line breaks or control characters"
-
-
-def one_line_problem(text: str) -> str | None:
-    """Why `text` cannot be one line of a mail (a name, an address, a phone number), or None.
-    The one rule for such fields on every channel: the API, the new-case form, the CSV
-    import."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs") or char in _BIDI_CONTROLS:
-            return f"{ONE_LINE_MESSAGE} (found U+{ord(char):04X})"
-    return None
 
 
 def _one_line(value: str) -> str:

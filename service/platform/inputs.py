@@ -3,6 +3,7 @@ with, and the pages and Slack read their limits and choices from."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,3 +21,21 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(validation_errors(exc)) from None
+
+
+# Characters no name, address or phone number has, and that break the mail they go into
+# (headers refuse line breaks; a body or a calendar line would be cut): control characters
+# (Cc: CR, LF, TAB, NUL, NEL, …), the Unicode line and paragraph separators (U+2028, U+2029),
+# and the bidirectional overrides and isolates that make text display other than it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ONE_LINE_MESSAGE = "must not contain line breaks or control characters"
+
+
+def one_line_problem(text: str) -> str | None:
+    """Why `text` cannot be one line of a mail (a name, an address, a phone number), or None.
+    The one rule for such fields on every channel: the API, the new-case form, the CSV
+    import."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs") or char in _BIDI_CONTROLS:
+            return f"{ONE_LINE_MESSAGE} (found U+{ord(char):04X})"
+    return None
