@@ -94,6 +94,8 @@ HEADLINES = {
     "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",
     "intervention_missing": ":warning: Uge 13 nærmer sig i sag *{ref}*, og ingen "
                             "virksomhedsrettet indsats er registreret.",
+    "proposal_moved": ":calendar: Planlægningen har flyttet det foreslåede møde i sag "
+                      "*{ref}*. Arbejdsgiveren har fået det nye tidspunkt.",
 }
 _BUTTONS = {
     "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING,
@@ -109,6 +111,7 @@ _BUTTONS = {
     "deadline_at_risk": (CONTACT_EMPLOYER, REGISTER_MEETING),
     "telephone_due": (REGISTER_MEETING, CLOSE_CASE),
     "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
+    "proposal_moved": (CONTACT_EMPLOYER,),
 }
 _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
            REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",
@@ -211,6 +214,22 @@ def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
                    "elements": [_button(CHANGE_OWNER, item.case_ref),
                                 _link_button(item.link)]})
     return headline.replace("*", "") + f" {item.link}", blocks
+
+
+def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""
+                       ) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a case planning could give no owner, with why and
+    the button to choose one."""
+    ref = escape(case_ref)
+    headline = f":warning: Sag *{ref}* har ingen konsulent."
+    body: list[dict[str, Any]] = [_section(headline),
+                                  _section(f"*Hvorfor:*\n• {escape(reason)}")]
+    if deadline:
+        body.append(_context(f"Frist for første samtale: {escape(deadline)}"))
+    body.append({"type": "actions", "block_id": f"owner:{case_ref}"[:255],
+                 "elements": [_button(CHANGE_OWNER, case_ref, text="Vælg konsulent",
+                                      style="primary"), _link_button(link)]})
+    return headline.replace("*", "") + f" {link}", body
 
 
 def moved_message(case_ref: str) -> tuple[str, list[dict[str, Any]]]:

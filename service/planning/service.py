@@ -20,7 +20,7 @@ from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
 from service.planning.solver import Solver, SolveRequest
-from service.planning.store import PlanStore
+from service.planning.store import PlanStore, UnassignedListener
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import PlanningRun
 
@@ -39,13 +39,15 @@ class Planner:
     """Plans one municipality; the job runner makes sure runs do not overlap."""
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, solver: Solver,
-                 notifier: MeetingNotifier, time_limit: float | None = None) -> None:
+                 notifier: MeetingNotifier, time_limit: float | None = None,
+                 unassigned: UnassignedListener | None = None) -> None:
+        """`unassigned`: told of each case the plan leaves without an owner (Slack)."""
         self.db = db
         self.config = config
         self.clock = clock
         self.solver = solver
         self.notifier = notifier
-        self.store = PlanStore(db, notifier, clock)
+        self.store = PlanStore(db, notifier, clock, unassigned)
         self.time_limit = time_limit or config.planning.time_limit_seconds
         self.solving = False
 

@@ -139,7 +139,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                            reads, cipher, owner_listener=notices,
                            owner_meetings=MeetingsFollowOwner(config, clock, notifier))
-    planner = Planner(db, config, clock, solver, notifier, planning_time_limit)
+    planner = Planner(db, config, clock, solver, notifier, planning_time_limit,
+                      unassigned=notices)
     senders = dict(senders)
     if "slack" not in senders and slack.bot_token:
         # No network call here: the client connects when the first message is sent.
