@@ -229,3 +229,13 @@ def test_proposal_is_validated():
         optimizer.parse_instance(instance([case(
             meeting={"start": "2026-03-04T09:00", "consultant_id": "c1"},
             proposal=_proposed("2026-03-05T09:00"))]))
+
+
+def test_alternatives_prefer_the_preferred_notice():
+    data = instance([case("k1", deadline="2026-03-27")], as_of=FRIDAY,
+                    notice_in_working_days=True, preferred_notice_working_days=3)
+    inst = optimizer.parse_instance(data)
+    plan = optimizer.solve(inst, solver="greedy")
+    slots = optimizer.alternatives(inst, plan, "k1", count=2)
+    assert len(slots) == 2
+    assert all(s["start"][:10] >= "2026-03-12" for s in slots)  # not Wednesday 11th
