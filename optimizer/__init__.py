@@ -10,10 +10,11 @@ import time
 
 from optimizer.alternatives import alternatives
 from optimizer.candidates import prepare
-from optimizer.cpsat import DEFAULT_TIME_LIMIT, solve_cpsat
+from optimizer.cpsat import DEFAULT_TIME_LIMIT, cpsat_schedule, finish_time
 from optimizer.greedy import greedy_schedule
 from optimizer.instance import Instance, InstanceError, parse_instance
 from optimizer.plan import Assignment, Plan, PlannedMeeting, PlannedTalk, Unassigned, build_plan
+from optimizer.proposals import has_proposals, keep_proposals, release
 from optimizer.validate import validate
 
 __all__ = ["Assignment", "Instance", "InstanceError", "Plan", "PlannedMeeting", "PlannedTalk",
@@ -26,14 +27,33 @@ def solve(instance: Instance, solver: str = "cpsat",
     """Plan an instance with CP-SAT (default) or the greedy baseline.
 
     CP-SAT falls back to the greedy plan (status says so) if it finds nothing better; the
-    result always keeps hard rules 1-10. `time_limit` bounds CP-SAT's search in seconds.
+    result always keeps hard rules 1-10. Proposals already sent (rule 11) are kept while
+    possible and moved only where that makes a meeting on time (`optimizer.proposals`).
+    `time_limit` bounds CP-SAT's search in seconds.
     """
     started = time.perf_counter()
+    if solver not in ("cpsat", "greedy"):
+        raise ValueError(f"unknown solver {solver!r} (expected cpsat or greedy)")
+    proposals = has_proposals(instance)
+    possible: dict[str, bool] = {}
+    if proposals:
+        # rule 11: proposals still possible are kept while solving, then `release` moves one
+        # only where that makes a meeting on time
+        planned, possible = keep_proposals(instance)
+    else:
+        planned = instance
+    p = prepare(planned)
+    bound: int | None
     if solver == "greedy":
-        p = prepare(instance)
-        schedule = greedy_schedule(p)
-        return build_plan(p, schedule, "greedy", "FEASIBLE", time.perf_counter() - started,
-                          None)
-    if solver == "cpsat":
-        return solve_cpsat(instance, time_limit=time_limit, seed=seed, started=started)
-    raise ValueError(f"unknown solver {solver!r} (expected cpsat or greedy)")
+        schedule, status, bound = greedy_schedule(p), "FEASIBLE", None
+    else:
+        schedule, status, bound = cpsat_schedule(p, time_limit, seed, started)
+    if proposals:
+        p, schedule, real_bound = release(instance, p, schedule, possible,
+                                          finish_time(started, time_limit))
+        if bound is not None:
+            bound = real_bound
+            if sum(1 for i, (_, d, _) in schedule.meeting.items()
+                   if d <= (instance.cases[i].deadline - instance.as_of).days) < bound:
+                status = status.replace("OPTIMAL", "FEASIBLE")
+    return build_plan(p, schedule, solver, status, time.perf_counter() - started, bound)

@@ -17,7 +17,8 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     The slots respect all the plan's other meetings and private talks and do not overlap the
     case's own proposed meeting; a case with a private talk (planned or kept) gets slots only
     on later dates than the talk (rule 10). Slots on or before the deadline come first (else
-    the earliest after), preferably on different days. Each is {"start", "end",
+    the earliest after), with the preferred notice before short notice, preferably on
+    different days. Each is {"start", "end",
     "travel_minutes"}.
     """
     data = plan.to_json() if isinstance(plan, Plan) else plan
@@ -67,6 +68,8 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
             if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
                 continue  # not overlapping the proposed meeting (incl. travel)
             found.append((d, s))
+    # the preferred notice first (a lower tier of the objective), then early
+    found.sort(key=lambda f: (f[0] in p.short, f))
     on_time = [f for f in found if f[0] <= deadline_day]
     late = [f for f in found if f[0] > deadline_day]
     chosen: list[tuple[int, int]] = []

@@ -49,10 +49,37 @@ def is_working_day(instance: Instance, day: date) -> bool:
             and day not in instance.closed_dates)
 
 
+def notice_working_days(instance: Instance, day: date) -> int:
+    """The working days (rule 5's definition) strictly between as_of and `day`: the whole
+    working days the employer has to prepare (as_of, a Friday afternoon, gives none)."""
+    hol = danish_holidays(instance.as_of, max(instance.as_of, day))
+    return sum(1 for n in range(1, (day - instance.as_of).days)
+               if _workday(instance, instance.as_of + timedelta(days=n), hol))
+
+
+def _workday(instance: Instance, day: date, hol: frozenset[date]) -> bool:
+    return day.weekday() < 5 and day not in hol and day not in instance.closed_dates
+
+
+def enough_notice(instance: Instance, day: date) -> bool:
+    """Rule 5's notice: as_of + min_notice_days <= day; with `notice_in_working_days`, at
+    least min_notice_days working days strictly between as_of and day."""
+    if instance.notice_in_working_days:
+        return (day - instance.as_of).days >= 1 and \
+            notice_working_days(instance, day) >= instance.min_notice_days
+    return (day - instance.as_of).days >= instance.min_notice_days
+
+
+def short_notice(instance: Instance, day: date) -> bool:
+    """Objective, lower tier: a meeting on `day` gives fewer working days of notice than
+    `preferred_notice_working_days` (never when that is 0)."""
+    return instance.preferred_notice_working_days > 0 and \
+        notice_working_days(instance, day) < instance.preferred_notice_working_days
+
+
 def in_planning_window(instance: Instance, day: date) -> bool:
-    """Rule 5: as_of + min_notice_days <= day < as_of + horizon_days."""
-    offset = (day - instance.as_of).days
-    return instance.min_notice_days <= offset < instance.horizon_days
+    """Rule 5: enough notice (`enough_notice`) and day < as_of + horizon_days."""
+    return enough_notice(instance, day) and (day - instance.as_of).days < instance.horizon_days
 
 
 def in_talk_window(instance: Instance, day: date) -> bool:
@@ -66,17 +93,28 @@ def _working_days_from(instance: Instance, first_offset: int) -> list[int]:
     first = instance.as_of
     last = first + timedelta(days=instance.horizon_days)
     hol = danish_holidays(first, last)
-    out = []
-    for d in range(first_offset, instance.horizon_days):
-        day = first + timedelta(days=d)
-        if day.weekday() < 5 and day not in hol and day not in instance.closed_dates:
-            out.append(d)
-    return out
+    return [d for d in range(first_offset, instance.horizon_days)
+            if _workday(instance, first + timedelta(days=d), hol)]
 
 
 def planning_days(instance: Instance) -> list[int]:
     """Day indices (days since as_of) on which meetings may be planned (rule 5)."""
-    return _working_days_from(instance, instance.min_notice_days)
+    if not instance.notice_in_working_days:
+        return _working_days_from(instance, instance.min_notice_days)
+    # working days: the first min_notice_days working days after as_of only give notice
+    return _working_days_from(instance, 1)[instance.min_notice_days:]
+
+
+def short_notice_days(instance: Instance) -> frozenset[int]:
+    """Day indices with fewer working days of notice than preferred (`short_notice`)."""
+    wanted = instance.preferred_notice_working_days
+    if wanted <= 0:
+        return frozenset()
+    # short: every day up to and including the `wanted`-th working day after as_of
+    work = _working_days_from(instance, 1)
+    if len(work) < wanted:
+        return frozenset(range(instance.horizon_days))
+    return frozenset(range(0, work[wanted - 1] + 1))
 
 
 def talk_days(instance: Instance) -> list[int]:

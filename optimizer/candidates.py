@@ -22,6 +22,7 @@ from optimizer.calendar import (
     occupied,
     overlaps,
     planning_days,
+    short_notice_days,
     subtract,
     talk_days,
     to_minutes,
@@ -59,6 +60,25 @@ class Prepared:
     kept_talk: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     pinned: dict[int, int] = field(default_factory=dict)
     first_talk_day: list[int | None] = field(default_factory=list)
+    # Objective, lower tiers: days with less notice than preferred; and rule 11, per case with
+    # a proposal whether its time was still possible when planning began (`optimizer.proposals`)
+    short: frozenset[int] = frozenset()
+    proposal_possible: dict[int, bool] = field(default_factory=dict)
+
+    def day_order(self, i: int, days: list[int] | None = None) -> list[int]:
+        """`days` (default: all planning days) in the order case i's meeting prefers them:
+        on time before late, then enough notice before short notice, then early."""
+        due = (self.instance.cases[i].deadline - self.instance.as_of).days
+        days = self.days if days is None else days
+        if not self.short:
+            return days
+        return sorted(days, key=lambda d: (d > due, d in self.short, d))
+
+    def fixed_rank(self, i: int, c: int) -> int:
+        """Rule 2 under "preferred": 2 for case i's fixed consultant, 1 for one of that
+        consultant's team, 0 otherwise (always 0 under "hard")."""
+        inst = self.instance
+        return inst.fixed_rank(inst.cases[i], inst.consultants[c])
 
     def duration(self, i: int) -> int:
         """Meeting minutes of case i's kind."""
@@ -130,6 +150,8 @@ def eligible_consultants(instance: Instance, case: Case) -> list[int]:
         pool = [k for k, c in enumerate(consultants) if c.id == case.consultant_id]
     else:
         fixed = [k for k, c in enumerate(consultants) if case.employer.cvr in c.fixed_employers]
+        if not instance.fixed_is_hard:
+            fixed = []  # "preferred": anyone, the fixed consultant first (objective)
         pool = fixed or list(range(len(consultants)))
     if case.follow_up == "workplace_meeting" and case.consultant_id is None \
             and pinned is None:
@@ -213,7 +235,7 @@ def prepare(instance: Instance) -> Prepared:
         room=room,
         unavailable=[to_minutes(instance, case.employer.unavailable) for case in instance.cases],
         kept=kept, cindex=cindex, talk_days=t_days, open=open_time, kept_talk=kept_talk,
-        pinned=pinned)
+        pinned=pinned, short=short_notice_days(instance))
     prepared.tmax = {kind: _tmax(prepared, kind) for kind in instance.meeting_minutes}
     prepared.first_talk_day = [
         next((d for d in t_days if talk_starts(prepared, c, d)), None)
@@ -520,8 +542,9 @@ class Schedule:
             self.place(i, *meeting, talk=talk)
 
     def earliest(self, i: int, c: int, days: list[int] | None = None) -> tuple[int, int] | None:
-        """Earliest (day, start) for case i at consultant c, or None."""
-        for d in self.p.days if days is None else days:
+        """The first feasible (day, start) for case i at consultant c, or None: days in the
+        order the case prefers them (`Prepared.day_order`: on time, enough notice, early)."""
+        for d in self.p.day_order(i, days):
             if d not in self.p.free[c]:
                 continue
             found = self.starts(i, c, d)

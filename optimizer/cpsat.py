@@ -76,8 +76,21 @@ def solve_cpsat(instance: Instance, time_limit: float | None = DEFAULT_TIME_LIMI
                 seed: int = 0, started: float | None = None) -> Plan:
     """Plan with the two-stage CP-SAT method (see the module docstring)."""
     started = time.perf_counter() if started is None else started
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     p = prepare(instance)
+    schedule, status, bound = cpsat_schedule(p, time_limit, seed, started)
+    return build_plan(p, schedule, "cpsat", status, time.perf_counter() - started, bound)
+
+
+def finish_time(started: float, time_limit: float | None) -> float:
+    """When the last local search must stop (the finish reserve before the limit)."""
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    return started + limit - FINISH_RESERVE_SHARE * limit - FINISH_RESERVE_SECONDS
+
+
+def cpsat_schedule(p: Prepared, time_limit: float | None, seed: int, started: float
+                   ) -> tuple[Schedule, str, int]:
+    """The two-stage CP-SAT method on prepared data: (schedule, status, on-time bound)."""
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     inst = p.instance
     ok_day = day_feasible(p)
     on_day = _on_time_mask(p)
@@ -118,11 +131,9 @@ def solve_cpsat(instance: Instance, time_limit: float | None = DEFAULT_TIME_LIMI
 
     ours = (_count_on_time(p, schedule), len(schedule.meeting))
     theirs = (greedy_on, len(greedy.meeting))
-    seconds = time.perf_counter() - started
     if ours < theirs:
-        return build_plan(p, greedy, "cpsat", f"{final_status} (greedy plan kept)", seconds,
-                          bound)
-    return build_plan(p, schedule, "cpsat", final_status, seconds, bound)
+        return greedy, f"{final_status} (greedy plan kept)", bound
+    return schedule, final_status, bound
 
 
 def _count_on_time(p: Prepared, schedule: Schedule) -> int:

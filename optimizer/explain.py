@@ -6,9 +6,13 @@ sentence (`describe` fills in the argument; the service shows them in Danish). A
 
 - An assignment's `reasons` lists why it went to that consultant (`kept_owner`,
   `fixed_employer`, `skill_match:<group>`, `least_loaded`, `near`, `workplace_capable`; any
-  number of them) and, when its meeting is not on time, the plain `late` (as before, for late
-  and for missing meetings alike) followed by exactly one specific code: `late:<why>` when the
-  meeting is after the deadline, `no_meeting:<why>` when the case got no meeting at all.
+  number of them; under the "preferred" fixed-employer rule a case not given to its
+  employer's fixed consultant has one `fixed_full:*`, `fixed_no_workplace:*` or
+  `fixed_no_time:*`, each `same_team` or `other_team`), a case with a proposal already sent
+  (rule 11) `proposal_kept` or `proposal_moved:impossible|on_time`, and, when its meeting
+  is not on time, the plain `late` (as before, for late and for missing meetings alike)
+  followed by exactly one specific code: `late:<why>` when the meeting is after the deadline,
+  `no_meeting:<why>` when the case got no meeting at all.
 - An unassigned case has exactly one code (`reason_code`, rule 1) and its sentence (`reason`);
   the generic `no_capacity:any` keeps the contract's sentence "no eligible consultant has room".
 
@@ -49,6 +53,26 @@ REASONS: dict[str, str] = {
     "near": "the consultant's travel to the workplace is within 5 minutes of the shortest "
             "among the eligible consultants",
     "workplace_capable": "the consultant holds workplace meetings",
+    # rule 2 under "preferred": why not the employer's fixed consultant (exactly one, then)
+    "fixed_full:same_team": "the employer's fixed consultant has no room; a consultant of "
+                            "the same team",
+    "fixed_full:other_team": "the employer's fixed consultant and their team have no room; "
+                             "another consultant",
+    "fixed_no_workplace:same_team": "the employer's fixed consultant holds no workplace "
+                                    "meetings; a consultant of the same team",
+    "fixed_no_workplace:other_team": "the employer's fixed consultant holds no workplace "
+                                     "meetings, nor does anyone with room in their team; "
+                                     "another consultant",
+    "fixed_no_time:same_team": "the employer's fixed consultant has no time for the meeting "
+                               "as early (on time); a consultant of the same team",
+    "fixed_no_time:other_team": "neither the employer's fixed consultant nor their team has "
+                                "time for the meeting as early (on time); another consultant",
+    # rule 11: a proposal already sent to the employer
+    "proposal_kept": "the proposal already sent to the employer stays as it is",
+    "proposal_moved:impossible": "the proposal already sent to the employer was moved: its "
+                                 "time is no longer possible",
+    "proposal_moved:on_time": "the proposal already sent to the employer was moved so that a "
+                              "meeting is on time that otherwise would not be",
     # not on time: `late`, then one `late:*` (meeting after the deadline) or `no_meeting:*`
     "late": "the meeting is after the deadline, or there is none",
     "late:kept_meeting": "the confirmed meeting is after the deadline and is kept as it is",
@@ -157,6 +181,23 @@ def why_unassigned(p: Prepared, schedule: Schedule, i: int) -> str:
         if workplace and not consultants[k].workplace_meetings and (not fixed or k in fixed):
             return "no_capacity:workplace"
     return "no_capacity:any"
+
+
+def why_not_fixed(p: Prepared, schedule: Schedule, i: int, c: int) -> str:
+    """Under the "preferred" fixed-employer rule, why case i went to consultant c rather than
+    to the employer's fixed consultant: no room (in the final plan), no workplace meetings,
+    or no time as good; and whether c is of the fixed consultant's team."""
+    inst = p.instance
+    case = inst.cases[i]
+    team = "same_team" if p.fixed_rank(i, c) == 1 else "other_team"
+    fixed = [k for k, f in enumerate(inst.consultants)
+             if case.employer.cvr in f.fixed_employers]
+    if all(schedule.room[k] <= 0 for k in fixed):
+        return f"fixed_full:{team}"
+    if case.follow_up == "workplace_meeting" and not any(
+            inst.consultants[k].workplace_meetings for k in fixed if schedule.room[k] > 0):
+        return f"fixed_no_workplace:{team}"
+    return f"fixed_no_time:{team}"
 
 
 def why_not_on_time(p: Prepared, schedule: Schedule, i: int) -> str:

@@ -175,7 +175,8 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     coefs = []
     for (i, c, g), var in x.items():
         terms.append(var)
-        coefs.append(w_meet + secondary(p, i, c) + (w_on if (i, c, g) in on_set else 0))
+        coefs.append(w_meet + secondary(p, i, c, p.days[gaps[c][g][0]])
+                     + (w_on if (i, c, g) in on_set else 0))
     model.maximize(cp_model.LinearExpr.weighted_sum(terms, coefs))
 
     for key in hint:

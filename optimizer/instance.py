@@ -23,6 +23,7 @@ DEFAULT_WORKING_HOURS = {"mon": ["08:00", "15:30"], "tue": ["08:00", "15:30"],
                          "fri": ["08:00", "13:00"]}
 DEFAULT_MEETING_MINUTES = {"workplace_meeting": 60, "jobcenter_meeting": 45}
 DEFAULT_PRIVATE_TALK_MINUTES = 30  # rule 10
+FIXED_EMPLOYERS_RULES = ("hard", "preferred")  # rule 2: a fixed employer's consultant
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00)?$")
@@ -64,6 +65,7 @@ class Consultant:
     working_hours: dict[int, tuple[int, int]]
     busy: list[Interval] = field(default_factory=list)
     fixed_employers: frozenset[str] = frozenset()
+    team: str | None = None  # rule 2 under "preferred": the fixed consultant's team next
 
 
 # The location of an absent employer (jobcenter and telephone cases): never travelled to.
@@ -82,6 +84,15 @@ class Employer:
 @dataclass(frozen=True)
 class KeptMeeting:
     """A confirmed meeting that must appear unchanged in the plan (rule 9)."""
+
+    start: datetime
+    consultant_id: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Rule 11: a proposal already sent to the employer, not confirmed; kept while its time
+    is possible unless moving it makes another meeting on time."""
 
     start: datetime
     consultant_id: str
@@ -108,6 +119,7 @@ class Case:
     meeting: KeptMeeting | None = None
     private_talk_first: bool = False
     private_talk: KeptTalk | None = None
+    proposal: Proposal | None = None
 
     @property
     def needs_meeting(self) -> bool:
@@ -147,6 +159,11 @@ class Instance:
     consultants: list[Consultant]
     cases: list[Case]
     private_talk_minutes: int = DEFAULT_PRIVATE_TALK_MINUTES
+    # rule 5: min_notice_days counts working days (not calendar days) when true
+    notice_in_working_days: bool = False
+    # objective, lower tiers: prefer at least this many working days of notice (0: no wish)
+    preferred_notice_working_days: int = 0
+    fixed_employers_rule: str = "hard"  # rule 2: "hard" or "preferred"
     consultant_by_id: dict[str, Consultant] = field(default_factory=dict)
     case_by_id: dict[str, Case] = field(default_factory=dict)
 
@@ -161,6 +178,25 @@ class Instance:
     def fixed_consultants(self, cvr: str) -> list[Consultant]:
         """Consultants that have this employer among their fixed employers (rule 2)."""
         return [c for c in self.consultants if cvr in c.fixed_employers]
+
+    @property
+    def fixed_is_hard(self) -> bool:
+        """Rule 2: a fixed employer's case goes only to its fixed consultants ("hard"), or
+        to them first, else their team, else anyone eligible ("preferred")."""
+        return self.fixed_employers_rule == "hard"
+
+    def fixed_rank(self, case: Case, consultant: Consultant) -> int:
+        """Under "preferred": 2 for a fixed consultant of the case's employer, 1 for one of
+        the same team as a fixed consultant, else 0 (also 0 for every consultant when the
+        employer has no fixed consultant or the rule is "hard")."""
+        if self.fixed_is_hard or not case.employer.cvr:
+            return 0
+        if case.employer.cvr in consultant.fixed_employers:
+            return 2
+        if consultant.team is not None and any(
+                c.team == consultant.team for c in self.fixed_consultants(case.employer.cvr)):
+            return 1
+        return 0
 
 
 # -- strict readers ------------------------------------------------------------------------------
@@ -315,12 +351,13 @@ def _working_hours(value: Any, path: str) -> dict[int, tuple[int, int]]:
 
 _TOP_FIELDS = {"as_of", "horizon_days", "slot_minutes", "min_notice_days", "meeting_minutes",
                "private_talk_minutes", "working_hours", "closed_dates", "travel", "consultants",
-               "cases"}
+               "cases", "notice_in_working_days", "preferred_notice_working_days",
+               "fixed_employers_rule"}
 _CONSULTANT_FIELDS = {"id", "name", "location", "workplace_meetings", "skills",
                       "max_active_cases", "active_cases", "max_meetings_per_day",
-                      "working_hours", "busy", "fixed_employers"}
+                      "working_hours", "busy", "fixed_employers", "team"}
 _CASE_FIELDS = {"id", "follow_up", "deadline", "diagnosis_group", "employer", "consultant_id",
-                "meeting", "private_talk_first", "private_talk"}
+                "meeting", "private_talk_first", "private_talk", "proposal"}
 
 
 def parse_instance(data: dict[str, Any]) -> Instance:
@@ -334,6 +371,13 @@ def parse_instance(data: dict[str, Any]) -> Instance:
     horizon = _int(data.get("horizon_days", 35), "horizon_days", minimum=1)
     slot = _int(data.get("slot_minutes", 15), "slot_minutes", minimum=1)
     notice = _int(data.get("min_notice_days", 2), "min_notice_days", minimum=0)
+    working_notice = _bool(data.get("notice_in_working_days", False), "notice_in_working_days")
+    preferred_notice = _int(data.get("preferred_notice_working_days", 0),
+                            "preferred_notice_working_days", minimum=0)
+    fixed_rule = data.get("fixed_employers_rule", "hard")
+    if fixed_rule not in FIXED_EMPLOYERS_RULES:
+        raise _fail("fixed_employers_rule", f"{_quote(fixed_rule)} is not one of "
+                    f"{', '.join(FIXED_EMPLOYERS_RULES)}")
 
     minutes = dict(DEFAULT_MEETING_MINUTES)
     for kind, value in _obj(data.get("meeting_minutes", {}), "meeting_minutes").items():
@@ -371,7 +415,10 @@ def parse_instance(data: dict[str, Any]) -> Instance:
     return Instance(as_of=as_of, horizon_days=horizon, slot_minutes=slot,
                     min_notice_days=notice, meeting_minutes=minutes, working_hours=hours,
                     closed_dates=closed, road_factor=road_factor, speed_kmh=speed,
-                    consultants=consultants, cases=cases, private_talk_minutes=talk_minutes)
+                    consultants=consultants, cases=cases, private_talk_minutes=talk_minutes,
+                    notice_in_working_days=working_notice,
+                    preferred_notice_working_days=preferred_notice,
+                    fixed_employers_rule=fixed_rule)
 
 
 def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]) -> Consultant:
@@ -392,10 +439,13 @@ def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]
     fixed = frozenset(_str(v, f"{path}.fixed_employers[{i}]") for i, v in
                       enumerate(_list(data.get("fixed_employers", []),
                                       f"{path}.fixed_employers")))
+    team = data.get("team")
+    if team is not None:
+        team = _str(team, f"{path}.team")
     return Consultant(id=cid, location=location, workplace_meetings=workplace, skills=skills,
                       max_active_cases=max_active, active_cases=active,
                       max_meetings_per_day=per_day, working_hours=dict(hours), busy=busy,
-                      fixed_employers=fixed)
+                      fixed_employers=fixed, team=team)
 
 
 def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) -> Case:
@@ -451,9 +501,32 @@ def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) ->
     if data.get("private_talk") is not None:
         talk = _kept_talk(data["private_talk"], f"{path}.private_talk", consultant_ids,
                           talk_minutes, owner, meeting)
+    proposal = None
+    if data.get("proposal") is not None:
+        proposal = _proposal(data["proposal"], f"{path}.proposal", consultant_ids, follow_up,
+                             meeting)
     return Case(id=cid, follow_up=follow_up, deadline=deadline, diagnosis_group=group,
                 employer=employer, consultant_id=owner, meeting=meeting,
-                private_talk_first=wish, private_talk=talk)
+                private_talk_first=wish, private_talk=talk, proposal=proposal)
+
+
+def _proposal(value: Any, path: str, consultant_ids: set[str], follow_up: str,
+              meeting: KeptMeeting | None) -> Proposal:
+    """Rule 11: a proposal sent and not confirmed {"start", "consultant_id"} (a plan's
+    meeting fields "end", "kind" and "travel_minutes" may be passed back unchanged)."""
+    data = _obj(value, path)
+    _no_extra(data, path, {"start", "end", "consultant_id", "kind", "travel_minutes"})
+    start = _datetime(_required(data, "start", path), f"{path}.start")
+    pc = _str(_required(data, "consultant_id", path), f"{path}.consultant_id")
+    if pc not in consultant_ids:
+        raise _fail(f"{path}.consultant_id", f'unknown consultant "{pc}"')
+    if follow_up == "telephone":
+        raise _fail(path, "a telephone case has no meeting (rule 4)")
+    if meeting is not None:
+        raise _fail(path, "a case with a kept meeting has no proposal (rules 9 and 11)")
+    if "kind" in data and data["kind"] != follow_up:
+        raise _fail(f"{path}.kind", f"{_quote(data['kind'])} does not match follow_up")
+    return Proposal(start=start, consultant_id=pc)
 
 
 def _kept_talk(value: Any, path: str, consultant_ids: set[str], talk_minutes: int,

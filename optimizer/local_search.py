@@ -29,10 +29,14 @@ def repair(p: Prepared, schedule: Schedule, missing: list[int], on: np.ndarray) 
             pool.sort(key=lambda c: (load_ratio(schedule, c), inst.consultants[c].id))
             days = [d for k, d in enumerate(p.days) if on[i, k] != late_pass]
             best: tuple[int, int, int] | None = None
+            best_key: tuple[int, bool, int] | None = None
             for c in pool:
                 slot = schedule.earliest(i, c, days)
-                if slot is not None and (best is None or slot[0] < best[1]):
-                    best = (c, slot[0], slot[1])
+                # the lower tiers: fixed consultant (or team), preferred notice, then early
+                key = None if slot is None else \
+                    (-p.fixed_rank(i, c), slot[0] in p.short, slot[0])
+                if key is not None and (best_key is None or key < best_key):
+                    best, best_key = (c, slot[0], slot[1]), key
             if best is not None:
                 if owner is None:
                     schedule.assign(i, best[0])
@@ -70,7 +74,8 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
             options.append((c, p.days[k]))
     if not options:
         return False
-    options.sort(key=lambda cd: (cd[1], inst.consultants[cd[0]].id))
+    options.sort(key=lambda cd: (-p.fixed_rank(i, cd[0]), cd[1] in p.short, cd[1],
+                                 inst.consultants[cd[0]].id))
     before_owner, before = owner, schedule.saved(i)
 
     def move_i(c: int, d: int, start: int) -> None:
@@ -124,7 +129,8 @@ def _relocate(p: Prepared, schedule: Schedule, j: int, cj: int, on_time: bool,
     days = [d for d in p.days if d <= due[j]] if on_time else p.days
     pool = [cj] + sorted((c for c in p.eligible[j] if c != cj and p.is_new(j)
                           and schedule.room[c] > 0),
-                         key=lambda c: (load_ratio(schedule, c), inst.consultants[c].id))
+                         key=lambda c: (-p.fixed_rank(j, c), load_ratio(schedule, c),
+                                        inst.consultants[c].id))
     for c in pool:
         slot = schedule.earliest(j, c, days)
         if slot is not None:

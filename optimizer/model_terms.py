@@ -8,7 +8,14 @@ from ortools.sat.python import cp_model
 from optimizer.candidates import Prepared, talk_capacity
 
 LATE_GAPS = 4  # late candidate gaps kept per (case, consultant)
-SECONDARY_MAX = 40  # per meeting: 20 for a skill match + up to 20 for short travel
+# The lower tiers per meeting, lexicographic by weights: the employer's fixed consultant
+# (rule 2 under "preferred"; its team next), then the preferred notice, then 20 for a skill
+# match + up to 20 for short travel. Each weight exceeds the sum of all below it.
+SKILL_TRAVEL_MAX = 40
+NOTICE_WEIGHT = SKILL_TRAVEL_MAX + 1
+TEAM_WEIGHT = NOTICE_WEIGHT + SKILL_TRAVEL_MAX + 1
+FIXED_WEIGHT = 2 * TEAM_WEIGHT  # rank 2 (fixed) = 2 x rank 1 (same team)
+SECONDARY_MAX = FIXED_WEIGHT + NOTICE_WEIGHT + SKILL_TRAVEL_MAX
 # CP-SAT's second, reproducible stop (max_deterministic_time) per wall-clock second of the
 # limit. On the 2-core development machine CP-SAT does 0.5-1 deterministic units per second on
 # these models (bench S, M, L), so the wall-clock limit binds there; on a machine several times
@@ -16,11 +23,17 @@ SECONDARY_MAX = 40  # per meeting: 20 for a skill match + up to 20 for short tra
 DETERMINISTIC_PER_SECOND = 4
 
 
-def secondary(p: Prepared, i: int, c: int) -> int:
-    """Secondary goals per meeting: diagnosis-group match, then less travel (0..40)."""
+def secondary(p: Prepared, i: int, c: int, d: int | None = None) -> int:
+    """Secondary goals per meeting of case i with consultant c on day d (0..SECONDARY_MAX):
+    the fixed consultant or their team (rule 2 under "preferred"), enough notice (day d not
+    short; left out when d is None), diagnosis-group match, less travel."""
     case = p.instance.cases[i]
     skill = 20 if case.diagnosis_group in p.instance.consultants[c].skills else 0
-    return skill + max(0, 20 - (2 * p.trip(i, c)) // 6)
+    score = skill + max(0, 20 - (2 * p.trip(i, c)) // 6)
+    score += TEAM_WEIGHT * p.fixed_rank(i, c)
+    if d is not None and p.short and d not in p.short:
+        score += NOTICE_WEIGHT
+    return score
 
 
 # (case, consultant) -> that pair's meeting candidates as (day, variable, occupied minutes)

@@ -231,7 +231,8 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     else:
         # Second solve: at least the first solve's on-time count, as a constraint (so no lower
         # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
-        # w_sec per point of the secondary goals (0..SECONDARY_MAX: skill match, short travel)
+        # w_sec per point of the secondary goals (0..SECONDARY_MAX: fixed consultant or team,
+        # preferred notice, skill match, short travel)
         # and, for ties, up to width - 1 = 2 len(days) - 1 (the baseline's choice, then early
         # days). With N cases the ties sum to < width N < w_sec, so one secondary point
         # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
@@ -242,7 +243,8 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
         model.maximize(cp_model.LinearExpr.weighted_sum(
             list(x.values()),
-            [w_meet + w_sec * secondary(p, key[0], key[1]) + len(p.days) - 1 - key[2]
+            [w_meet + w_sec * secondary(p, key[0], key[1], p.days[key[2]])
+             + len(p.days) - 1 - key[2]
              + (len(p.days) if key in prefer else 0) for key in x]))
     for key in sorted(hint):
         if key in x:

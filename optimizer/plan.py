@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from optimizer.calendar import short_notice
 from optimizer.candidates import Prepared, Schedule
-from optimizer.explain import describe, why_not_on_time, why_unassigned
-from optimizer.instance import Instance, moment_of
+from optimizer.explain import describe, why_not_fixed, why_not_on_time, why_unassigned
+from optimizer.instance import Instance, minute_of, moment_of
 
 
 @dataclass
@@ -104,27 +105,43 @@ class Plan:
 
 
 def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int]:
-    """Counts of the spec's metrics recomputed from a plan JSON (solver fields excluded)."""
-    deadlines = {c.id: c.deadline for c in instance.cases}
+    """Counts of the spec's metrics recomputed from a plan JSON (solver fields excluded).
+
+    With `preferred_notice_working_days` also `meetings_short_notice` (new meetings with less
+    notice than preferred); with proposals (rule 11) also `proposals_moved`.
+    """
+    cases = instance.case_by_id
     needed = sum(1 for c in instance.cases if c.needs_meeting)
-    on_time = late = travel = talks = 0
+    on_time = late = travel = talks = short = moved = 0
     for item in plan_json.get("assignments", []):
         if item.get("private_talk") is not None:
             talks += 1
         meeting = item.get("meeting")
-        if not meeting or item.get("case_id") not in deadlines:
+        case = cases.get(item.get("case_id"))
+        if case is not None and case.proposal is not None and (
+                not meeting or item.get("consultant_id") != case.proposal.consultant_id
+                or meeting.get("start") != case.proposal.start.isoformat(timespec="minutes")):
+            moved += 1
+        if not meeting or case is None:
             continue
         when = datetime.fromisoformat(meeting["start"]).date()
-        if when <= deadlines[item["case_id"]]:
+        if when <= case.deadline:
             on_time += 1
         else:
             late += 1
+        if case.meeting is None and short_notice(instance, when):
+            short += 1
         if meeting.get("kind") == "workplace_meeting":
             travel += 2 * int(meeting.get("travel_minutes", 0))
-    return {"cases": len(instance.cases), "meetings_needed": needed,
-            "meetings_on_time": on_time, "meetings_late": late,
-            "meetings_missing": needed - on_time - late, "travel_minutes": travel,
-            "private_talks": talks}
+    out = {"cases": len(instance.cases), "meetings_needed": needed,
+           "meetings_on_time": on_time, "meetings_late": late,
+           "meetings_missing": needed - on_time - late, "travel_minutes": travel,
+           "private_talks": talks}
+    if instance.preferred_notice_working_days:
+        out["meetings_short_notice"] = short
+    if any(c.proposal is not None for c in instance.cases):
+        out["proposals_moved"] = moved
+    return out
 
 
 def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, seconds: float,
@@ -178,6 +195,22 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
                 reasons.append("near")
             if consultant.workplace_meetings:
                 reasons.append("workplace_capable")
+        if not inst.fixed_is_hard and case.consultant_id is None and \
+                case.pinned_consultant is None and inst.fixed_consultants(case.employer.cvr) \
+                and case.employer.cvr not in consultant.fixed_employers:
+            reasons.append(why_not_fixed(p, schedule, i, c))
+        if case.proposal is not None:
+            # rule 11: the proposal sent stays, or why it moved
+            proposed = (p.cindex[case.proposal.consultant_id],
+                        minute_of(inst, case.proposal.start))
+            here = None if i not in schedule.meeting else \
+                (schedule.meeting[i][0], schedule.meeting[i][2])
+            if here == proposed:
+                reasons.append("proposal_kept")
+            elif not p.proposal_possible.get(i, False):
+                reasons.append("proposal_moved:impossible")
+            else:
+                reasons.append("proposal_moved:on_time")
         if case.needs_meeting and not on_time:
             reasons.append("late")  # kept: the service and older readers look for it
             reasons.append(why_not_on_time(p, schedule, i))

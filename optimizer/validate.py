@@ -26,7 +26,8 @@ def _eligible(instance: Instance, case: Case) -> list[Consultant]:
         return [instance.consultant_by_id[case.pinned_consultant]]
     if case.consultant_id is not None:
         return [instance.consultant_by_id[case.consultant_id]]
-    pool = instance.fixed_consultants(case.employer.cvr) or list(instance.consultants)
+    fixed = instance.fixed_consultants(case.employer.cvr) if instance.fixed_is_hard else []
+    pool = fixed or list(instance.consultants)
     if case.follow_up == "workplace_meeting":
         pool = [c for c in pool if c.workplace_meetings]
     return pool
@@ -77,7 +78,8 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
         if case.meeting is not None and cid != case.meeting.consultant_id:
             problems.append(f"{case.id}: kept meeting belongs to {case.meeting.consultant_id}, "
                             f"case given to {cid} (rule 9)")
-        fixed = instance.fixed_consultants(case.employer.cvr)
+        fixed = instance.fixed_consultants(case.employer.cvr) if instance.fixed_is_hard \
+            else []  # "preferred": the fixed consultant is an objective, not a rule
         if case.consultant_id is None and case.pinned_consultant is None and fixed and \
                 consultant not in fixed:
             problems.append(f"{case.id}: employer {case.employer.cvr} is fixed to "
@@ -144,10 +146,15 @@ def validate(instance: Instance, plan: Plan | dict[str, Any]) -> list[str]:
         if (start.hour * 60 + start.minute) % instance.slot_minutes or start.second:
             problems.append(f"{case.id}: {start:%H:%M} is off the {instance.slot_minutes}-minute "
                             "grid (rule 5)")
-        if not in_planning_window(instance, day):
+        # Rule 11: a proposal kept where it was needs no new notice (it was given when sent).
+        as_proposed = case.proposal is not None and start == case.proposal.start and \
+            cid == case.proposal.consultant_id and day > instance.as_of and \
+            (day - instance.as_of).days < instance.horizon_days
+        if not as_proposed and not in_planning_window(instance, day):
             problems.append(f"{case.id}: {day} outside the planning window (notice "
-                            f"{instance.min_notice_days}, horizon {instance.horizon_days}) "
-                            "(rule 5)")
+                            f"{instance.min_notice_days}"
+                            f"{' working' if instance.notice_in_working_days else ''} days, "
+                            f"horizon {instance.horizon_days}) (rule 5)")
         if not is_working_day(instance, day):
             problems.append(f"{case.id}: {day} is not a working day (weekend, Danish holiday "
                             "or closed) (rule 5)")

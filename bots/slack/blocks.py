@@ -97,6 +97,8 @@ HEADLINES = {
     "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
                         "står på listen \"Møder der skal flyttes\", hvor visitationen "
                         "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
+    "proposal_moved": ":calendar: Planlægningen har flyttet det foreslåede møde i sag "
+                      "*{ref}*. Arbejdsgiveren har fået det nye tidspunkt.",
 }
 _BUTTONS = {
     "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING,
@@ -112,6 +114,7 @@ _BUTTONS = {
     "deadline_at_risk": (CONTACT_EMPLOYER, REGISTER_MEETING),
     "telephone_due": (REGISTER_MEETING, CLOSE_CASE),
     "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
+    "proposal_moved": (CONTACT_EMPLOYER,),
 }
 _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
            REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",
@@ -227,6 +230,20 @@ def workplace_unplaced_message(case_ref: str, link: str, reason: str
         blocks.append(_context(f"Hvorfor: {escape(reason)}. Ret adressen på sagen."))
     blocks.append({"type": "actions", "elements": [_link_button(link)]})
     return headline.replace("*", "") + f" {link}", blocks
+def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""
+                       ) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a case planning could give no owner, with why and
+    the button to choose one."""
+    ref = escape(case_ref)
+    headline = f":warning: Sag *{ref}* har ingen konsulent."
+    body: list[dict[str, Any]] = [_section(headline),
+                                  _section(f"*Hvorfor:*\n• {escape(reason)}")]
+    if deadline:
+        body.append(_context(f"Frist for første samtale: {escape(deadline)}"))
+    body.append({"type": "actions", "block_id": f"owner:{case_ref}"[:255],
+                 "elements": [_button(CHANGE_OWNER, case_ref, text="Vælg konsulent",
+                                      style="primary"), _link_button(link)]})
+    return headline.replace("*", "") + f" {link}", body
 
 
 def moved_message(case_ref: str) -> tuple[str, list[dict[str, Any]]]:

@@ -205,6 +205,22 @@ class CaseAtRisk:
         return {**asdict(self), "deadline": self.deadline.isoformat()}
 
 
+@dataclass(frozen=True)
+class UnassignedCase:
+    """An open target case planning could give no owner, with the planner's reason in words."""
+
+    case_id: str
+    deadline: date
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "deadline": self.deadline.isoformat()}
+
+
+# How `service.planning.store` words an unassigned case's reason on the case.
+UNASSIGNED_PREFIX = "ikke fordelt: "
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 
@@ -412,6 +428,23 @@ class KpiService:
             loads = await caseloads(session, self.municipality)
         return [ConsultantLoad(key, name, team, loads.get(id_, 0), capacity)
                 for id_, key, name, team, capacity in consultants]
+
+    async def unassigned(self) -> list[UnassignedCase]:
+        """Open target cases without an owner that planning has looked at (it left its reason
+        on the case), the earliest deadline first."""
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Case.case_ref, Case.first_meeting_deadline, Case.owner_reasons)
+                .where(Case.municipality_id == self.municipality, Case.owner_id.is_(None),
+                       Case.status == "target", Case.closed_on.is_(None))
+                .order_by(Case.first_meeting_deadline, Case.case_ref))).all()
+        out = []
+        for ref, deadline, reasons in rows:
+            said = next((str(r) for r in reasons or [] if str(r).startswith(UNASSIGNED_PREFIX)),
+                        None)
+            if said is not None:
+                out.append(UnassignedCase(ref, deadline, said[len(UNASSIGNED_PREFIX):]))
+        return out
 
     async def at_risk(self, within_days: int = AT_RISK_WITHIN_DAYS) -> list[CaseAtRisk]:
         """The cases whose deadline is at risk (`service.intake.signals`), the most urgent

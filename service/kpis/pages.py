@@ -51,6 +51,12 @@ from service.text.errors import danish_field_errors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = ("manager",)  # and admin, who may open every page
+# The dashboard page itself also for intake: its list of cases without an owner is theirs to
+# act on (the figures' CSV stays the managers').
+PAGE_ROLES = ("manager", "intake")
+UNASSIGNED_EXPLANATION = (
+    "Sager, som planlægningen ikke kunne give en konsulent, med planlæggerens begrundelse. "
+    "Vælg en konsulent med ledig plads; det gemmes som et manuelt valg af ejer.")
 # Danish words for the query fields in messages.
 FIELD_NAMES = {"from": "Fra måned", "to": "Til måned"}
 
@@ -163,8 +169,16 @@ def _errors(exc: Invalid) -> dict[str, str]:
     return danish_field_errors(exc.errors, FIELD_NAMES)
 
 
+def _owner_choices(loads: list[ConsultantLoad]) -> list[dict[str, Any]]:
+    """Consultants for the owner choice, the most free room first (the first is chosen)."""
+    ranked = sorted(loads, key=lambda load: (-(load.capacity - load.open_cases), load.name))
+    return [{"key": load.consultant_id, "label": f"{load.name} ({load.open_cases}/{load.capacity}, "
+             f"team {load.team})", "full": load.open_cases >= load.capacity}
+            for load in ranked]
+
+
 async def dashboard(request: web.Request) -> web.Response:
-    principal = await page_principal(request, *ROLES)
+    principal = await page_principal(request, *PAGE_ROLES)
     today = request.app[CLOCK].today()
     errors: dict[str, str] = {}
     kpis = request.app[KPIS]
@@ -176,9 +190,11 @@ async def dashboard(request: web.Request) -> web.Response:
         first, last = default
     months = await kpis.monthly(first, last)
     loads, risky = await kpis.load(), await kpis.at_risk()
-    # The at-risk list names cases: a read of them, in the audit log like any case list.
+    unassigned = await kpis.unassigned()
+    # The lists name cases: a read of them, in the audit log like any case list.
     await request.app[READ_AUDIT].record(principal, kpis.municipality, "case.list", None, {
-        "page": "dashboard", "at_risk": [c.case_id for c in risky]})
+        "page": "dashboard", "at_risk": [c.case_id for c in risky],
+        "unassigned": [c.case_id for c in unassigned]})
     # The headline: the last month that has ended (a month under way is not judged yet).
     latest = next((m for m in reversed(months) if next_month(m.month) <= today),
                   months[0])
@@ -212,7 +228,10 @@ async def dashboard(request: web.Request) -> web.Response:
                   "past": c.days_left < 0,
                   "meeting": "foreslået, ikke bekræftet" if c.meeting else "ingen"}
                  for c in risky],
-        at_risk_explanation=AT_RISK_EXPLANATION)
+        at_risk_explanation=AT_RISK_EXPLANATION,
+        unassigned=[{"case_id": c.case_id, "deadline": danish_date(c.deadline),
+                     "reason": c.reason} for c in unassigned],
+        unassigned_explanation=UNASSIGNED_EXPLANATION, owner_choices=_owner_choices(loads))
 
 
 def _csv_value(kind: str, value: float | None) -> str:
@@ -264,4 +283,4 @@ async def dashboard_csv(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/dashboard", dashboard, name="dashboard")
     app.router.add_get("/dashboard.csv", dashboard_csv, name="dashboard_csv")
-    add_nav(app, "Nøgletal", "/dashboard", ROLES, order=60)
+    add_nav(app, "Nøgletal", "/dashboard", PAGE_ROLES, order=60)

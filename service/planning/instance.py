@@ -1,8 +1,9 @@
 """Build a planning instance (the planning contract's JSON shape) from the database.
 
-Consultants and their calendars, caseloads, fixed employers, existing owners (kept),
-confirmed meetings (pinned), invitations already sent (kept while feasible), employers'
-known unavailable times and the preferences an employer gave when asking for other times.
+Consultants and their calendars, caseloads, fixed employers and teams, existing owners
+(kept), confirmed meetings (pinned), invitations already sent (the contract's `proposal`: kept
+unless impossible or moving it makes a meeting on time, rule 11), employers' known unavailable
+times and the preferences an employer gave when asking for other times.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class InstanceContext:
     consultants: dict[str, Consultant] = field(default_factory=dict)
     consultant_keys: dict[int, str] = field(default_factory=dict)  # row id -> consultant id
     active_meetings: dict[int, Meeting] = field(default_factory=dict)  # case row id -> meeting
-    pinned_invitations: set[str] = field(default_factory=set)  # invited proposals kept as is
+    # invited proposals sent as the contract's `proposal` (rule 11): case id -> the meeting
+    pinned_invitations: set[str] = field(default_factory=set)
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
@@ -146,8 +148,9 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         pinned = None
         if meeting is not None and meeting.kind == kind and meeting.consultant_id in by_id and (
                 meeting.status == "confirmed" or meeting.invited_at is not None):
-            # Confirmed meetings are pinned; a proposal already sent to the employer is kept
-            # too unless it became infeasible (the planner then retries without the pin).
+            # Confirmed meetings are pinned (rule 9); a proposal already sent to the employer
+            # is a `proposal` (rule 11): the planner keeps it unless its time became
+            # impossible or moving it makes a meeting on time, each one on its own.
             pinned = {"start": _minute(meeting.start),
                       "consultant_id": by_id[meeting.consultant_id].key}
             if meeting.status != "confirmed":
@@ -176,6 +179,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             else:
                 pinned = None  # the owner was changed by hand: re-plan with the new owner
                 ctx.pinned_invitations.discard(case.case_ref)
+        sent = pinned is not None and case.case_ref in ctx.pinned_invitations
         instance_cases.append({
             "id": case.case_ref,
             "follow_up": kind,
@@ -184,7 +188,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "employer": {"cvr": employer.cvr if employer else "00000000",
                          "location": location, "unavailable": unavailable},
             "consultant_id": owner,
-            "meeting": pinned,
+            "meeting": None if sent else pinned,
+            "proposal": pinned if sent else None,
         })
         ctx.cases[case.case_ref] = case
         ctx.seen[case.id] = CaseState(case.owner_id, case.status, case.follow_up,
@@ -204,12 +209,16 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "working_hours": c.working_hours,
             "busy": busy.get(c.id, []),
             "fixed_employers": list(c.fixed_employers),
+            "team": c.team or None,
         })
     ctx.instance = {
         "as_of": as_of.isoformat(),
         "horizon_days": planning.horizon_days,
         "slot_minutes": planning.slot_minutes,
         "min_notice_days": planning.min_notice_days,
+        "notice_in_working_days": True,  # issue 18: notice people can live with
+        "preferred_notice_working_days": planning.preferred_notice_working_days,
+        "fixed_employers_rule": planning.fixed_employers,
         "meeting_minutes": planning.meeting_minutes.model_dump(),
         "working_hours": config.working_hours.as_dict(),
         "closed_dates": [d.isoformat() for d in planning.closed_dates],

@@ -21,7 +21,7 @@ from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
 from service.planning.solver import Solver, SolveRequest
-from service.planning.store import PlanStore
+from service.planning.store import PlanStore, UnassignedListener
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import PlanningRun
 
@@ -41,17 +41,19 @@ class Planner:
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, solver: Solver,
                  notifier: MeetingNotifier, time_limit: float | None = None,
-                 before: Callable[[], Awaitable[object]] | None = None) -> None:
+                 before: Callable[[], Awaitable[object]] | None = None,
+                 unassigned: UnassignedListener | None = None) -> None:
         """`before`: run first in every run (`MeetingConflicts.scan`: proposals that can no
         longer stand are withdrawn, so the plan proposes anew; confirmed meetings whose
-        consultant cannot hold them are listed)."""
+        consultant cannot hold them are listed). `unassigned`: told of each case the plan
+        leaves without an owner (Slack)."""
         self.before = before
         self.db = db
         self.config = config
         self.clock = clock
         self.solver = solver
         self.notifier = notifier
-        self.store = PlanStore(db, notifier, clock)
+        self.store = PlanStore(db, notifier, clock, unassigned)
         self.time_limit = time_limit or config.planning.time_limit_seconds
         self.solving = False
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,11 +46,31 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+class UnassignedListener(Protocol):
+    """Told, in the transaction that stores the plan, that a case still has no owner and why
+    (the Slack notices: a post in the intake channel, once per case and reason)."""
+
+    async def unassigned(self, session: AsyncSession, case: Case, reason: str) -> None:
+        """`reason`: the planner's reason in Danish words."""
+        ...
+
+
+# Said to the consultant when planning moved a proposal the employer already had (rule 11).
+MOVED_WORDS = {
+    "proposal_moved:impossible": "Det foreslåede tidspunkt kan ikke længere lade sig gøre "
+                                 "(kalender, fravær eller arbejdsgiverens ønsker).",
+    "proposal_moved:on_time": "Forslaget er flyttet, så et andet møde kan holdes inden "
+                              "fristen.",
+}
+
+
 class PlanStore:
-    def __init__(self, db: Database, notifier: MeetingNotifier, clock: Clock) -> None:
+    def __init__(self, db: Database, notifier: MeetingNotifier, clock: Clock,
+                 unassigned: UnassignedListener | None = None) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
+        self.listener = unassigned
         self.municipality = notifier.config.municipality.id
 
     async def store(self, ctx: InstanceContext, result: SolveResult) -> None:
@@ -90,6 +110,7 @@ class PlanStore:
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
+        moved: dict[int, str] = {}  # case id -> why a proposal the employer had was moved
         assigned: list[Case] = []  # cases that got their first owner in this chunk
         for item in items:
             planned = ctx.cases.get(item["case_id"])
@@ -120,6 +141,9 @@ class PlanStore:
                 if meeting.invited_at is not None:
                     await self.notifier.cancelled(session, meeting, "mødet er flyttet",
                                                   cause="moved")
+                    why = next((r for r in item.get("reasons") or [] if r in MOVED_WORDS),
+                               "proposal_moved:impossible")
+                    moved[case.id] = MOVED_WORDS[why]
             new = Meeting(
                 municipality_id=self.municipality, case_id=case.id,
                 consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
@@ -143,6 +167,10 @@ class PlanStore:
                 # proposal, and ask the consultant to contact the employer instead.
                 log.exception("invitation for case %s could not be made", new.case.case_ref)
                 await self.notifier.invitation_failed(session, new)
+            if new.case_id in moved and self.notifier.consultants is not None:
+                # rule 11: the consultant hears of every move of a proposal the employer had
+                await self.notifier.consultants.tell_owner(
+                    session, "proposal_moved", new.case_id, new.id, note=moved[new.case_id])
         # The owners told (Slack: the consultant and the intake channel), with the proposals.
         await self.notifier.assigned(session, assigned, proposals)
 
@@ -154,7 +182,11 @@ class PlanStore:
             case = fresh.get(planned.id) if planned else None
             if case is not None and case.owner_id is None and case.closed_on is None \
                     and case.status == "target":
-                case.owner_reasons = [f"ikke fordelt: {unassigned_in_words(item)}"]
+                reason = unassigned_in_words(item)
+                case.owner_reasons = [f"ikke fordelt: {reason}"]
+                if self.listener is not None:
+                    # the intake channel hears of it (once per case and reason)
+                    await self.listener.unassigned(session, case, reason)
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
         """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any

@@ -16,6 +16,7 @@ reworded) or exclusion reasons.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -48,6 +49,7 @@ HELD_WORDS = {"workplace": "holdt på arbejdspladsen", "jobcentre": "holdt i job
               "phone": "holdt telefonisk"}
 INTAKE_KIND = "intake_assignment"
 UNPLACED_KIND = "intake_workplace_unplaced"
+UNASSIGNED_KIND = "intake_unassigned"  # a case planning could give no owner
 UPDATE_KIND = "slack_update"
 DELETE_KIND = "slack_delete"
 EPHEMERAL_KIND = "slack_ephemeral"
@@ -226,13 +228,33 @@ class SlackNotices:
                      "case_ref": case.case_ref},
             case_id=case.id))
 
+    async def unassigned(self, session: AsyncSession, case: Case, reason: str) -> None:
+        """`service.planning.store.UnassignedListener`: a post in the intake channel that the
+        case has no owner, why, and a button to choose one — once per case and reason (not
+        every planning run)."""
+        if not self.intake_channel:
+            return
+        digest = hashlib.sha256(reason.encode("utf-8")).hexdigest()[:16]
+        message_id = self.once(f"unassigned-{case.id}-{digest}")
+        if (await session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.message_id == message_id))).first() is not None:
+            return
+        text, body = blocks.unassigned_message(case.case_ref, self.case_link(case.case_ref),
+                                               reason, danish_date(case.first_meeting_deadline))
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind=UNASSIGNED_KIND, recipient=self.intake_channel,
+            subject=_subject(text), text=text,
+            payload={"method": "chat.postMessage", "text": text, "blocks": body,
+                     "case_ref": case.case_ref},
+            case_id=case.id, message_id=message_id))
+
     async def owner_changed(self, session: AsyncSession, case: Case, by: str, category: str
                             ) -> None:
         """Someone chose another owner (`category`: the fixed reason in words): the intake
         channel's posts about the case say so, the previous owners' messages are withdrawn
         (one notice each), and the new owner gets the case's message."""
         text, body = blocks.assignment_message(self.assignment(case, by, category))
-        for row in await self._messages(session, case, (INTAKE_KIND,)):
+        for row in await self._messages(session, case, (INTAKE_KIND, UNASSIGNED_KIND)):
             self._update(session, row, text, body)
         # The previous owner's messages no longer show the case (need to know).
         owner = self.people.slack_id_of(case.owner.key if case.owner else None)

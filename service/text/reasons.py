@@ -17,6 +17,24 @@ ASSIGNMENT_WORDS = {
     "workplace_capable": "holder samtaler på arbejdspladsen",
     "near": "kort transporttid",
     "late": "mødet ligger efter fristen",
+    # the fixed-employer rule "preferred": why not the employer's fixed consultant
+    "fixed_full:same_team": "virksomhedens faste konsulent har ikke plads — samme team",
+    "fixed_full:other_team": "virksomhedens faste konsulent og teamet har ikke plads — "
+                             "en anden konsulent",
+    "fixed_no_workplace:same_team": "virksomhedens faste konsulent holder ikke samtaler på "
+                                    "arbejdspladsen — samme team",
+    "fixed_no_workplace:other_team": "virksomhedens faste konsulent holder ikke samtaler på "
+                                     "arbejdspladsen — en anden konsulent",
+    "fixed_no_time:same_team": "virksomhedens faste konsulent har ikke tid inden fristen — "
+                               "samme team",
+    "fixed_no_time:other_team": "virksomhedens faste konsulent og teamet har ikke tid inden "
+                                "fristen — en anden konsulent",
+    # a proposal the employer already had (stable plans)
+    "proposal_kept": "forslaget, arbejdsgiveren har fået, bevares",
+    "proposal_moved:impossible": "forslaget er flyttet: tidspunktet kan ikke længere lade "
+                                 "sig gøre",
+    "proposal_moved:on_time": "forslaget er flyttet, så et andet møde kan holdes inden "
+                              "fristen",
 }
 # Why the meeting is late (`late:*`) or missing (`no_meeting:*`).
 LATE_WORDS = {

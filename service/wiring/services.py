@@ -152,7 +152,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     moves = MeetingMoves(db, config, clock, notifier, intake, jobs)
     conflicts = MeetingConflicts(db, config, clock, notifier, intake, moves)
     planner = Planner(db, config, clock, solver, notifier, planning_time_limit,
-                      before=conflicts.scan)
+                      before=conflicts.scan, unassigned=notices)
     senders = dict(senders)
     if "slack" not in senders and slack.bot_token:
         # No network call here: the client connects when the first message is sent.
