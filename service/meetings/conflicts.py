@@ -129,8 +129,9 @@ class MeetingConflicts:
     # -- before planning ---------------------------------------------------------------------
 
     async def scan(self) -> ScanResult:
-        """Withdraw proposals that cannot stand, list confirmed meetings that cannot be held
-        (and unlist those that can again). Idempotent: a second scan changes nothing."""
+        """Withdraw proposals whose time has passed unanswered, list confirmed meetings that
+        cannot be held (and unlist those that can again). Idempotent: a second scan changes
+        nothing."""
         result = ScanResult()
         now = self.clock.local_now()
         async with self.db.read() as session:
@@ -141,13 +142,16 @@ class MeetingConflicts:
         for meeting in meetings:
             if meeting.case.closed_on is not None:
                 continue  # planning cancels it (and tells those told)
-            why = self._why(calendars, busy, meeting)
             if meeting.status == "proposed":
-                if meeting.start <= now or why is not None:
-                    if await self._withdraw(meeting.id, PASSED if meeting.start <= now
-                                            else CONSULTANT_CANNOT):
-                        result.withdrawn.append(meeting.case.case_ref)
-            elif meeting.start > now and (why != meeting.conflict_reason or (
+                # A proposal whose consultant became busy is the planner's to move (contract
+                # rule 11: kept while possible, moved when not, the employer and consultant
+                # told); one whose time has passed unanswered is withdrawn here, so the same
+                # run proposes anew.
+                if meeting.start <= now and await self._withdraw(meeting.id, PASSED):
+                    result.withdrawn.append(meeting.case.case_ref)
+                continue
+            why = self._why(calendars, busy, meeting)
+            if meeting.start > now and (why != meeting.conflict_reason or (
                     why is not None and meeting.substitute_id is None)):
                 changed = await self._mark(meeting.id, why)
                 if changed == "listed":
