@@ -395,10 +395,10 @@ async def test_a_page_post_is_no_read_and_keeps_the_close_notes_limit(staff: Sta
     resp, _ = await intake_user.post("/cases/mine-1/reopen", {}, allow_redirects=False)
     assert resp.status == 303
     resp, _ = await intake_user.post("/cases/mine-1/close", {
-        "outcome": "moved", "on": on, "note": "flyttet"}, allow_redirects=False)
+        "outcome": "other_municipality", "on": on, "note": "flyttet"}, allow_redirects=False)
     assert resp.status == 303
     assert await _case_reads(staff) == before
     async with staff.api.client.app[DB].read() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == "mine-1"))
                 ).unique().scalar_one()
-    assert (case.close_outcome, case.close_note) == ("moved", "flyttet")
+    assert (case.close_outcome, case.close_note) == ("other_municipality", "flyttet")

@@ -164,5 +164,5 @@ async def test_the_modals_offer_the_use_cases_choices_and_limits(api: Api,
             note = next(b for b in opened.view["blocks"] if b.get("block_id") == "note")
             assert note["element"]["max_length"] == MAX_CLOSE_NOTE == 1000
         slack_api.close_view(opened.view_id)
-    # "moved" reads as on every page, not as a word of Slack's own.
-    assert ("moved", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]
+    # "other_municipality" reads as on every page, not as a word of Slack's own.
+    assert ("other_municipality", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]
