@@ -117,7 +117,7 @@ class ReturnPlanIn(BaseModel):
             if after.from_ <= before.from_:
                 raise PydanticCustomError(
                     "steps_not_ascending", "each step must start after the one before",
-                    {"field": f"return_plan.steps.{index + 1}.from"})
+                    {"field": f"return_plan.steps[{index + 1}].from"})
         if self.steps and self.full_time_from <= self.steps[-1].from_:
             raise PydanticCustomError(
                 "full_time_not_after_steps", "must be after the last step's from",
