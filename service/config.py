@@ -228,6 +228,19 @@ class PlacesConfig(_Strict):
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
+# The meeting guide's topics (a round table): the consultant's checklist on the case page.
+DEFAULT_MEETING_GUIDE = ("Fælles billede af situationen", "Muligheder på arbejdspladsen",
+                         "Aftaler om vejen frem", "Hvem gør hvad hvornår")
+
+
+class MeetingsConfig(_Strict):
+    """`[meetings]`: the guide the consultant follows through a meeting (Danish, shown as a
+    checklist next to the minutes; a municipality writes its own)."""
+
+    guide: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default=list(DEFAULT_MEETING_GUIDE), max_length=20)
+
+
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
@@ -372,6 +385,7 @@ class MunicipalityConfig(_Strict):
     slack: SlackConfig = SlackConfig()
     calendars: CalendarImportConfig = CalendarImportConfig()
     places: PlacesConfig = PlacesConfig()
+    meetings: MeetingsConfig = MeetingsConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

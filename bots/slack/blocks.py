@@ -316,10 +316,16 @@ def meeting_modal(case_ref: str, metadata: dict[str, str], places: Choices
     ], metadata)
 
 
-def intervention_modal(case_ref: str, today: str, metadata: dict[str, str]) -> dict[str, Any]:
-    return _modal(INTERVENTION_MODAL, "Indsatsens start", [
-        _section(f"Sag *{escape(case_ref)}*: hvornår startede den virksomhedsrettede "
-                 "indsats?"),
+def intervention_modal(case_ref: str, today: str, metadata: dict[str, str],
+                       kinds: Choices | None = None) -> dict[str, Any]:
+    """`kinds`: the kinds of workplace-oriented intervention (the service's choices)."""
+    return _modal(INTERVENTION_MODAL, "Indsatsen", [
+        _section(f"Sag *{escape(case_ref)}*: hvilken virksomhedsrettet indsats, og hvornår "
+                 "startede den?"),
+        {"type": "input", "block_id": "kind", "label": _text("Indsats", "plain_text"),
+         "element": {"type": "static_select", "action_id": "kind",
+                     "options": [{"text": _text(text, "plain_text"), "value": value}
+                                 for value, text in kinds or []]}},
         _datepicker("started_on", "Startdato", today),
     ], metadata)
 

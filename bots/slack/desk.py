@@ -46,7 +46,8 @@ class SlackDesk(Protocol):
 
     def choices(self, field: str) -> list[tuple[str, str]]:
         """A modal's choices (value, Danish words) for `field` — `place` (the meeting modal),
-        `outcome` (the close modal): the service's list for the same field."""
+        `outcome` (the close modal), `kind` (the intervention modal): the service's list for the
+        same field."""
         ...
 
     async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
@@ -56,7 +57,9 @@ class SlackDesk(Protocol):
                               employer_took_part: bool | None, where: Where | None) -> Reply: ...
 
     async def intervention(self, user_id: str, case_ref: str, started_on: date,
-                           where: Where | None) -> Reply: ...
+                           where: Where | None, kind: str = "other") -> Reply:
+        """`kind`: one of `choices("kind")`."""
+        ...
 
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply: ...

@@ -210,9 +210,9 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
     @app.action(blocks.REGISTER_INTERVENTION)
     async def register_intervention(ack: Any, body: dict[str, Any], action: dict[str, Any],
                                     client: AsyncWebClient) -> None:
-        today = desk.today().isoformat()
+        today, kinds = desk.today().isoformat(), desk.choices("kind")
         await open_modal(ack, body, action, client,
-                         lambda ref, meta: blocks.intervention_modal(ref, today, meta))
+                         lambda ref, meta: blocks.intervention_modal(ref, today, meta, kinds))
 
     @app.action(blocks.CLOSE_CASE)
     async def close_case(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -282,8 +282,12 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
         if started is None:
             await answer(ack, Reply(False, "Vælg en dato.", "started_on"), "started_on")
             return
+        kind = _value(body, "kind")
+        if not kind:
+            await answer(ack, Reply(False, "Vælg, hvilken indsats det er.", "kind"), "kind")
+            return
         await answer(ack, await desk.intervention(user, meta["case_ref"], started,
-                                                  _where_of(meta)), "started_on")
+                                                  _where_of(meta), kind), "started_on")
 
     @app.view(blocks.CLOSE_MODAL)
     async def close_submitted(ack: Any, body: dict[str, Any]) -> None:

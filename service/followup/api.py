@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ class TaskOut(BaseModel):
     text: str
     created_at: datetime
     done_at: datetime | None
+    due_on: date | None = None
 
 
 class TaskList(BaseModel):

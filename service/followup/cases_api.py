@@ -65,17 +65,20 @@ async def register_contact(request: web.Request) -> web.Response:
 
 async def register_meeting(request: web.Request) -> web.Response:
     principal = await require(request, *REGISTER_MEETING.roles)
-    outcome = parse_model(MeetingOutcomeIn, await read_json_object(request))
+    # Dates arrive as strings in JSON: strict mode takes them only in JSON mode.
+    outcome = parse_model(MeetingOutcomeIn, await read_json_object(request), json_mode=True)
     await request.app[OUTCOMES].register_meeting(
-        request.match_info["case_id"], outcome.place, outcome.employer_took_part, principal)
+        request.match_info["case_id"], outcome.place, outcome.employer_took_part, principal,
+        held_at=outcome.held_at, minutes=outcome.minutes())
     return await _changed(request, principal)
 
 
 async def register_intervention(request: web.Request) -> web.Response:
     principal = await require(request, *REGISTER_INTERVENTION.roles)
     body = parse_model(InterventionIn, await read_json_object(request), json_mode=True)
-    await request.app[OUTCOMES].register_intervention(request.match_info["case_id"],
-                                                      body.started_on, principal)
+    await request.app[OUTCOMES].register_intervention(
+        request.match_info["case_id"], body.started_on, principal, kind=body.kind,
+        hours_per_week=body.hours_per_week, ends_on=body.ends_on)
     return await _changed(request, principal)
 
 
@@ -121,14 +124,24 @@ document(
               roles=REGISTER_CONTACT.roles, request=ContactIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed"}),
     Operation("post", "/api/cases/{case_id}/meeting-outcome",
-              "Register how the case's meeting went; not held: a new time is planned",
+              "Register how the case's meeting went, when it was held and its minutes "
+              "(agreements — the consultant's become their tasks —, the plan back to work, "
+              "a retention plan asked for, a staff-only note; `send_to` mails the citizen "
+              "and/or employer what concerns them); not held: a new time is planned. A "
+              "meeting held in a month that has ended is listed as a correction",
               roles=REGISTER_MEETING.roles, request=MeetingOutcomeIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed, its meeting has "
-                      "not begun, or there is no meeting to register as not held"}),
+                      "not begun, or there is no meeting to register as not held"},
+              rules={"held_at": "not in the future (the municipality's local time), not "
+                     "before the case's first absence day",
+                     "return_plan": "steps ascending by `from`; full_time_from after the "
+                     "last step",
+                     "*": "with place not_held, none of held_at and the minutes' fields"}),
     Operation("post", "/api/cases/{case_id}/intervention",
-              "Register the start of a workplace-oriented intervention",
+              "Register a workplace-oriented intervention (its kind; several per case; a "
+              "partial return keeps the case open with its owner)",
               roles=REGISTER_INTERVENTION.roles, request=InterventionIn, responses={200: CaseOut},
               errors={404: NOT_THEIRS, 409: "the case is closed"},
               rules={"started_on": "not in the future (the municipality's today), not before "
-                     "the case's first absence day"}),
+                     "the case's first absence day", "ends_on": "not before started_on"}),
 )

@@ -3,13 +3,14 @@ strictly, with a Danish message per field for the page."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rules.facts import validation_errors
 from service.followup.closing import CaseClose
-from service.followup.outcomes import ContactIn, InterventionIn, Place
+from service.followup.outcomes import ContactIn, InterventionIn, MinutesIn, Place
 from service.text.case_words import CLOSE_OUTCOME
 from service.text.errors import danish_error
 
@@ -48,9 +49,67 @@ class CloseForm(CaseClose):
     model_config = _FORM
 
 
+# The minutes' rows the page offers (agreements, steps of the return plan).
+AGREEMENT_ROWS = 5
+STEP_ROWS = 4
+MINUTES_FIELDS = (
+    "held_at", "full_time_from", "retention_plan_requested", "minutes_note",
+    *[f"agreement-{i}-{part}" for i in range(AGREEMENT_ROWS) for part in ("what", "who", "due")],
+    *[f"step-{i}-{part}" for i in range(STEP_ROWS) for part in ("from", "hours")])
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return text  # the model says it is not a number
+
+
+def parse_minutes(values: dict[str, str], send_to: list[str]
+                  ) -> tuple[MinutesIn | None, str | None, dict[str, str]]:
+    """The minutes typed on the page (empty rows left out), the held time typed (None: the
+    default), or None and a Danish message per wrong field (named as the API names it)."""
+    data: dict[str, Any] = {"send_to": send_to,
+                            "note": values.get("minutes_note", "").strip(),
+                            "retention_plan_requested":
+                                values.get("retention_plan_requested") == "ja"}
+    agreements = []
+    for i in range(AGREEMENT_ROWS):
+        row = {part: values.get(f"agreement-{i}-{part}", "").strip()
+               for part in ("what", "who", "due")}
+        if any(row.values()):
+            agreements.append(row)
+    data["agreements"] = agreements
+    steps = []
+    for i in range(STEP_ROWS):
+        start, hours = (values.get(f"step-{i}-from", "").strip(),
+                        values.get(f"step-{i}-hours", "").strip())
+        if start or hours:
+            steps.append({"from": start, "hours_per_week": _number(hours)})
+    full_time = values.get("full_time_from", "").strip()
+    if steps or full_time:
+        data["return_plan"] = {"steps": steps, "full_time_from": full_time}
+    held_at = values.get("held_at", "").strip() or None
+    try:
+        return MinutesIn.model_validate_json(json.dumps(data)), held_at, {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in validation_errors(exc):
+            name = str(error["field"] or "form")
+            name = "minutes_note" if name == "note" else name
+            errors.setdefault(name, danish_error(name, error["code"], error["params"]))
+        return None, held_at, errors
+
+
+# The minutes' fields as the API names them (a page's errors about them are listed together).
+MINUTES_ERRORS = ("agreements", "return_plan", "send_to", "held_at", "minutes_note",
+                  "retention_plan_requested")
+
+
 # The page's words for a field whatever went wrong with it (a missing choice is as wrong as
 # an unknown one); other fields' errors are said by their code (`service.text.errors`).
 _FIELD_WORDS = {"who": "not_one_of", "place": "not_one_of", "outcome": "not_one_of",
+                "kind": "not_one_of",
                 "employer_took_part": "required_when_held"}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.records import HeldMeeting, InterventionRow, held_meetings, interventions
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule
@@ -59,6 +60,7 @@ class TaskView:
 
     id: int
     text: str
+    due_on: date | None = None  # an agreement's date
 
     def __str__(self) -> str:
         return self.text
@@ -89,6 +91,9 @@ class CaseView:
     days_left: int = 0
     at_risk: bool = False  # `service.intake.signals.deadline_at_risk`
     status: str = "target"
+    # One case's page only: its held meetings with their minutes, and its interventions.
+    held_meetings: list[HeldMeeting] = field(default_factory=list)
+    interventions: list[InterventionRow] = field(default_factory=list)
 
 
 @dataclass
@@ -203,11 +208,12 @@ class ConsultantWork:
                     view.held = _meeting_view(meeting, refs[meeting.case_id])
             else:
                 view.meeting = _meeting_view(meeting, refs[meeting.case_id])
-        for case_id, task_id, text in (await session.execute(
-                select(ConsultantTask.case_id, ConsultantTask.id, ConsultantTask.text).where(
+        for case_id, task_id, text, due_on in (await session.execute(
+                select(ConsultantTask.case_id, ConsultantTask.id, ConsultantTask.text,
+                       ConsultantTask.due_on).where(
                     ConsultantTask.case_id.in_(list(cases)), ConsultantTask.done_at.is_(None))
                 .order_by(ConsultantTask.id))).all():
-            cases[case_id].tasks.append(TaskView(task_id, text))
+            cases[case_id].tasks.append(TaskView(task_id, text, due_on))
         today = self.clock.today()
         for view in cases.values():
             view.at_risk = self.at_risk(view)
@@ -244,6 +250,8 @@ class ConsultantWork:
                                         case.id, {"page": "my-cases"})
                 raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
             (view,) = await self._views(session, [row])
+            view.held_meetings = await held_meetings(session, case.id)
+            view.interventions = await interventions(session, case.id)
         await self.reads.record(principal, self.municipality, "case.read", case.id,
                                 {"page": "my-cases"})
         return view

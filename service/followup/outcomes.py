@@ -1,7 +1,16 @@
 """What the consultant registers on a case: the first calls to citizen and employer, how the
-first follow-up meeting went (held where, employer took part, or not held: a new time is
-planned), and the start of a workplace-oriented intervention. One use case for every channel:
-the API, the staff pages, Slack buttons and the simulation. These are what the KPIs count.
+first follow-up meeting went (held where and when, employer took part, or not held: a new
+time is planned) with its minutes (agreements, the plan back to work, a retention plan
+asked for, a staff-only note), and workplace-oriented interventions with their kind. One use
+case for every channel: the API, the staff pages, Slack buttons and the simulation. These
+are what the KPIs count.
+
+A meeting is recorded as held when it was really held (`held_at`: by default the planned
+start of a confirmed meeting that has begun, else now — an unconfirmed proposal is never
+back-dated to its proposed time); its `start` moves there and `on_time` is judged on that
+day. A registration that lands in a month that has ended changes a figure already reported:
+it is recorded as a correction (audit action `kpi.correction`: what, which month; the entry
+says when and who), which the dashboard lists.
 
 Who may: `service.platform.policies` (the case's owner, a manager or an admin); another
 consultant's case is answered as if it did not exist (not found), and the attempt is in the
@@ -15,18 +24,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
+from service.outbox.store import Message, Outbox
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Meeting
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    INTERVENTION_KINDS,
+    BookedMinute,
+    Case,
+    ConsultantTask,
+    Intervention,
+    Meeting,
+)
 from service.platform.errors import Conflict, Invalid
 from service.platform.inputs import validated
 from service.platform.jobqueue import PLAN, JobQueue
@@ -35,6 +55,7 @@ from service.platform.policies import (
     REGISTER_INTERVENTION,
     REGISTER_MEETING,
 )
+from service.text.minutes_words import MinutesMail, minutes_mail
 
 Contact = Literal["citizen", "employer"]
 Place = Literal["workplace", "jobcentre", "phone", "not_held"]
@@ -54,9 +75,87 @@ class ContactIn(BaseModel):
     who: Contact
 
 
-class MeetingOutcomeIn(BaseModel):
+Who = Literal["citizen", "employer", "consultant", "other"]
+InterventionKind = Literal["partial_return", "work_trial", "wage_subsidy", "redeployment",
+                           "aids_or_adjustments", "education", "other"]
+assert get_args(InterventionKind) == INTERVENTION_KINDS
+Party = Literal["citizen", "employer"]
+MAX_AGREEMENTS = 20
+MAX_STEPS = 20
+MAX_MINUTES_NOTE = 2000
+MAX_AGREEMENT = 300
+
+
+class AgreementIn(BaseModel):
+    """Who does what, and when."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    what: Annotated[StorableText, StringConstraints(min_length=1, max_length=MAX_AGREEMENT,
+                                                    strip_whitespace=True)]
+    who: Who
+    due: date = Field(description="YYYY-MM-DD")
+
+
+class StepIn(BaseModel):
+    """From `from` on, `hours_per_week` hours a week."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+    from_: date = Field(alias="from", description="YYYY-MM-DD")
+    hours_per_week: float = Field(ge=0, le=80)
+
+
+class ReturnPlanIn(BaseModel):
+    """The plan back to full time: steps of hours a week (ascending dates), then full time."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    steps: list[StepIn] = Field(max_length=MAX_STEPS, description="ascending by `from`")
+    full_time_from: date = Field(description="YYYY-MM-DD; after the last step")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReturnPlanIn:
+        for index, (before, after) in enumerate(zip(self.steps, self.steps[1:], strict=False)):
+            if after.from_ <= before.from_:
+                raise PydanticCustomError(
+                    "steps_not_ascending", "each step must start after the one before",
+                    {"field": f"return_plan.steps[{index + 1}].from"})
+        if self.steps and self.full_time_from <= self.steps[-1].from_:
+            raise PydanticCustomError(
+                "full_time_not_after_steps", "must be after the last step's from",
+                {"field": "return_plan.full_time_from"})
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        return {"steps": [{"from": s.from_.isoformat(), "hours_per_week": s.hours_per_week}
+                          for s in self.steps],
+                "full_time_from": self.full_time_from.isoformat()}
+
+
+class MinutesIn(BaseModel):
+    """The minutes of a held meeting; all optional. `note` is for staff only: never sent to
+    Slack, the citizen or the employer, never logged. `send_to`: mail the agreements that
+    concern the party (theirs and the consultant's) and the return plan's steps — no note,
+    nothing about health — to the citizen and/or the employer (skipped without an address).
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    agreements: list[AgreementIn] = Field(default=[], max_length=MAX_AGREEMENTS)
+    return_plan: ReturnPlanIn | None = None
+    retention_plan_requested: bool = False
+    note: Annotated[StorableText, StringConstraints(max_length=MAX_MINUTES_NOTE)] = Field(
+        default="", description="staff only: never to Slack, the citizen or the employer")
+    send_to: list[Party] = Field(default=[], max_length=2, description="citizen and/or "
+                                 "employer: mailed the agreements and return plan that "
+                                 "concern them")
+
+    def empty(self) -> bool:
+        return not (self.agreements or self.return_plan or self.retention_plan_requested
+                    or self.note or self.send_to)
+
+
+class MeetingOutcomeIn(MinutesIn):
     """How the case's meeting went: held at the workplace, at the jobcentre or by phone (and
-    whether the employer took part), or not held (a new time is planned)."""
+    whether the employer took part; when: `held_at`; its minutes), or not held (a new time is
+    planned)."""
 
     model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={
         # employer_took_part (true or false) unless the meeting was not held.
@@ -66,21 +165,49 @@ class MeetingOutcomeIn(BaseModel):
     place: Place
     employer_took_part: bool | None = Field(
         default=None, description="required unless place is not_held")
+    held_at: datetime | None = Field(
+        default=None, description="local time YYYY-MM-DDTHH:MM the meeting was really held; "
+        "default: the planned start of a confirmed meeting that has begun, else now")
 
     @model_validator(mode="after")
     def _answered(self) -> MeetingOutcomeIn:
         if self.place != "not_held" and self.employer_took_part is None:
             raise PydanticCustomError("required_when_held", "required when the meeting was held",
                                       {"field": "employer_took_part"})
+        if self.held_at is not None and self.held_at.tzinfo is not None:
+            raise PydanticCustomError("local_time_only", "must be local time without a UTC "
+                                      "offset (YYYY-MM-DDTHH:MM)", {"field": "held_at"})
+        if self.place == "not_held":
+            for name in ("held_at", "agreements", "return_plan", "retention_plan_requested",
+                         "note", "send_to"):
+                if name in self.model_fields_set and getattr(self, name) not in (
+                        None, [], "", False):
+                    raise PydanticCustomError("only_when_held", "only for a meeting that was "
+                                              "held", {"field": name})
         return self
+
+    def minutes(self) -> MinutesIn:
+        return MinutesIn.model_validate({k: getattr(self, k) for k in MinutesIn.model_fields})
 
 
 class InterventionIn(BaseModel):
-    """The day a workplace-oriented intervention started (not in the future)."""
+    """A workplace-oriented intervention: its kind, the day it started (not in the future),
+    and optionally its weekly hours and end. Without `kind` (a client from before kinds) it
+    is registered as "other"; the pages and Slack always ask for it."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
     started_on: date = Field(description="YYYY-MM-DD; not in the future, not before the "
                              "case's first absence day")
+    kind: InterventionKind = Field(default="other", description="omitted: other")
+    hours_per_week: float | None = Field(default=None, ge=0, le=80)
+    ends_on: date | None = Field(default=None, description="YYYY-MM-DD; not before started_on")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> InterventionIn:
+        if self.ends_on is not None and self.ends_on < self.started_on:
+            raise PydanticCustomError("before_start", "must not be before started_on",
+                                      {"field": "ends_on"})
+        return self
 
 
 @dataclass(frozen=True)
@@ -95,11 +222,14 @@ class Registered:
 
 class CaseOutcomes:
     def __init__(self, db: Database, clock: Clock, intake: IntakeService,
-                 jobs: JobQueue) -> None:
+                 jobs: JobQueue, outbox: Outbox | None = None,
+                 mail: MinutesMail | None = None) -> None:
         self.db = db
         self.clock = clock
         self.intake = intake
         self.jobs = jobs
+        self.outbox = outbox
+        self.mail = mail
         self.municipality = intake.municipality
 
     async def register_contact(self, case_ref: str, who: str, principal: Principal
@@ -119,14 +249,17 @@ class CaseOutcomes:
         return Registered(case_ref, action)
 
     async def register_meeting(self, case_ref: str, place: str,
-                               employer_took_part: bool | None, principal: Principal
-                               ) -> Registered:
-        """How the case's current meeting went: held (where; did the employer take part) or
-        not held, after which planning proposes a new time. Without a current meeting that has
-        begun, a meeting held now is recorded (a phone follow-up, a meeting arranged by hand).
-        """
-        outcome = validated(MeetingOutcomeIn, {"place": place,
-                                               "employer_took_part": employer_took_part})
+                               employer_took_part: bool | None, principal: Principal, *,
+                               held_at: datetime | None = None,
+                               minutes: MinutesIn | None = None) -> Registered:
+        """How the case's current meeting went: held (where, when; did the employer take
+        part; its minutes) or not held, after which planning proposes a new time. Without a
+        current meeting that has begun, a meeting held now (or at `held_at`) is recorded (a
+        phone follow-up, a meeting arranged by hand)."""
+        minutes = minutes or MinutesIn()
+        outcome = validated(MeetingOutcomeIn, {
+            "place": place, "employer_took_part": employer_took_part, "held_at": held_at,
+            **{k: getattr(minutes, k) for k in MinutesIn.model_fields}})
         place = outcome.place
         replan = False
         async with self.intake.acting_on(REGISTER_MEETING, case_ref, principal) as (
@@ -141,6 +274,7 @@ class CaseOutcomes:
                                f"{meeting.start.isoformat(timespec='minutes')})",
                                "meeting_not_begun",
                                {"start": meeting.start.isoformat(timespec="minutes")})
+            details: dict[str, Any] = {}
             if place == "not_held":
                 if meeting is None:
                     raise Conflict("the case has no meeting to register as not held",
@@ -153,26 +287,132 @@ class CaseOutcomes:
                     BookedMinute.meeting_id == meeting.id))
                 replan = True
             else:
+                held = self._held_at(case, meeting, outcome.held_at, now_local)
                 if meeting is None:
-                    meeting = self._meeting_held_now(case, place, now_local)
+                    meeting = self._meeting_held_now(case, place, held)
                     session.add(meeting)
+                else:
+                    details["planned_start"] = meeting.start.isoformat(timespec="minutes")
+                    if held != meeting.start:
+                        # Held at another time than planned: it is recorded when it was
+                        # held (its booked minutes at the planned time are freed).
+                        length = meeting.end - meeting.start
+                        meeting.start, meeting.end = held, held + length
+                        await session.execute(delete(BookedMinute).where(
+                            BookedMinute.meeting_id == meeting.id))
+                    meeting.on_time = held.date() <= case.first_meeting_deadline
                 meeting.status = "held"
                 meeting.place = place
                 meeting.employer_took_part = outcome.employer_took_part
+                meeting.held_at = held
+                self._store_minutes(meeting, outcome)
             meeting.outcome_registered_at = self.clock.utcnow()
-            meeting.outcome = {"registered_by": principal.actor}
+            meeting.outcome = {"registered_by": principal.actor, **details}
             await session.flush()
+            if place != "not_held":
+                self._agreement_tasks(session, case, meeting, outcome)
+                await self._send_minutes(session, case, meeting, outcome)
+                self._correction(session, principal, case, meeting.start.date(),
+                                 "meeting_held", {"meeting_id": meeting.id,
+                                                  "held_at": meeting.start.isoformat(
+                                                      timespec="minutes")})
             audit.record(session, principal, self.municipality, "meeting.outcome", case.id,
                          {"meeting_id": meeting.id, "place": place,
-                          "employer_took_part": outcome.employer_took_part})
+                          "employer_took_part": outcome.employer_took_part,
+                          **({"held_at": meeting.start.isoformat(timespec="minutes"),
+                              "agreements": len(outcome.agreements),
+                              "return_plan": outcome.return_plan is not None,
+                              "retention_plan_requested": outcome.retention_plan_requested,
+                              "sent_to": list(outcome.send_to)}
+                             if place != "not_held" else {})})
         if replan:
             self.jobs.request(PLAN, self.municipality, "meeting_not_held")
         return Registered(case_ref, "meeting.outcome", replan)
 
+    def _held_at(self, case: Case, meeting: Meeting | None, given: datetime | None,
+                 now_local: datetime) -> datetime:
+        """When the meeting was held: as given (not in the future, not before the first
+        absence day), else the planned start of a confirmed meeting that has begun, else now
+        (an unconfirmed proposal is never back-dated to its proposed time)."""
+        if given is not None:
+            held = given.replace(second=0, microsecond=0)
+            if held > now_local:
+                raise Invalid.field("held_at", "must not be in the future", "date_in_future")
+            first_absence = date.fromisoformat(case.facts["first_absence_day"])
+            if held.date() < first_absence:
+                raise Invalid.field("held_at", f"must not be before the first absence day "
+                                    f"({first_absence.isoformat()})", "before_first_absence_day",
+                                    {"first_absence_day": first_absence.isoformat()})
+            return held
+        if meeting is not None and meeting.status == "confirmed" and meeting.start <= now_local:
+            return meeting.start
+        return now_local
+
+    @staticmethod
+    def _store_minutes(meeting: Meeting, outcome: MeetingOutcomeIn) -> None:
+        meeting.agreements = [{"what": a.what, "who": a.who, "due": a.due.isoformat()}
+                              for a in outcome.agreements]
+        meeting.return_plan = (outcome.return_plan.stored()
+                               if outcome.return_plan is not None else None)
+        meeting.retention_plan_requested = outcome.retention_plan_requested
+        meeting.minutes_note = outcome.note or None
+
+    def _agreement_tasks(self, session: AsyncSession, case: Case, meeting: Meeting,
+                         outcome: MeetingOutcomeIn) -> None:
+        """The consultant's own agreements become their tasks, due on the agreed day."""
+        for agreement in outcome.agreements:
+            if agreement.who != "consultant":
+                continue
+            session.add(ConsultantTask(
+                municipality_id=self.municipality,
+                consultant_id=case.owner_id or meeting.consultant_id, case_id=case.id,
+                kind="agreement", text=f"Aftale: {agreement.what}", due_on=agreement.due))
+
+    async def _send_minutes(self, session: AsyncSession, case: Case, meeting: Meeting,
+                            outcome: MeetingOutcomeIn) -> None:
+        """Mail the chosen parties what concerns them (their agreements and the consultant's,
+        the return plan's steps): never the note, nothing about health. A party without an
+        e-mail address is skipped."""
+        if not outcome.send_to or self.outbox is None or self.mail is None:
+            return
+        addresses = {"citizen": case.citizen_email,
+                     "employer": case.contact_email or (case.employer.contact_email
+                                                        if case.employer else None)}
+        for party in dict.fromkeys(outcome.send_to):
+            address = addresses[party]
+            if not address:
+                continue
+            agreements = [(a.what, a.who, a.due) for a in outcome.agreements
+                          if a.who in (party, "consultant")]
+            steps = ([(s.from_, s.hours_per_week) for s in outcome.return_plan.steps],
+                     outcome.return_plan.full_time_from) if outcome.return_plan else None
+            subject, text, html = minutes_mail(
+                self.mail, party, meeting.start.date(), agreements, steps,
+                case.owner.name if case.owner else "")
+            self.outbox.enqueue(session, Message(
+                channel="email", kind="meeting_minutes", recipient=address, subject=subject,
+                text=text, html=html, case_id=case.id, meeting_id=meeting.id,
+                payload={"party": party}))
+
+    def _correction(self, session: AsyncSession, principal: Principal, case: Case, day: date,
+                    what: str, details: dict[str, Any]) -> None:
+        """A registration dated in a month that has ended changes a figure already reported:
+        recorded as a correction (the audit entry says when and who)."""
+        today = self.clock.today()
+        if (day.year, day.month) < (today.year, today.month):
+            audit.record(session, principal, self.municipality, "kpi.correction", case.id,
+                         {"what": what, "month": f"{day:%Y-%m}", **details})
+
     async def register_intervention(self, case_ref: str, started_on: date,
-                                    principal: Principal) -> Registered:
-        """A workplace-oriented intervention started on `started_on`."""
-        intervention = validated(InterventionIn, {"started_on": started_on})
+                                    principal: Principal, *, kind: str = "other",
+                                    hours_per_week: float | None = None,
+                                    ends_on: date | None = None) -> Registered:
+        """A workplace-oriented intervention of `kind` started on `started_on`. A case has
+        as many as are registered; its `intervention_started_on` is the earliest start. A
+        partial return keeps the case open with its owner (it is no ending)."""
+        intervention = validated(InterventionIn, {
+            "started_on": started_on, "kind": kind, "hours_per_week": hours_per_week,
+            "ends_on": ends_on})
         if intervention.started_on > self.clock.today():
             raise Invalid.field("started_on", "must not be in the future", "date_in_future")
         async with self.intake.acting_on(REGISTER_INTERVENTION, case_ref, principal) as (
@@ -183,19 +423,30 @@ class CaseOutcomes:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})", "before_first_absence_day",
                                     {"first_absence_day": first_absence.isoformat()})
-            case.intervention_started_on = intervention.started_on
+            session.add(Intervention(
+                municipality_id=self.municipality, case_id=case.id, kind=intervention.kind,
+                started_on=intervention.started_on, ends_on=intervention.ends_on,
+                hours_per_week=intervention.hours_per_week, registered_by=principal.actor))
+            await session.flush()
+            earliest = (await session.execute(select(func.min(Intervention.started_on)).where(
+                Intervention.case_id == case.id))).scalar_one()
+            case.intervention_started_on = earliest
+            details = {"kind": intervention.kind,
+                       "started_on": intervention.started_on.isoformat()}
             audit.record(session, principal, self.municipality, "case.intervention", case.id,
-                         {"started_on": intervention.started_on.isoformat()})
+                         details)
+            self._correction(session, principal, case, intervention.started_on,
+                             "intervention", details)
         return Registered(case_ref, "case.intervention")
 
-    def _meeting_held_now(self, case: Case, place: str, now_local: datetime) -> Meeting:
+    def _meeting_held_now(self, case: Case, place: str, held: datetime) -> Meeting:
         if case.owner_id is None:
             raise Conflict("the case has no owner yet: assign a consultant first",
                            "case_has_no_owner")
         return Meeting(municipality_id=self.municipality, case_id=case.id,
                        consultant_id=case.owner_id, kind=_KIND_OF_PLACE[place],
-                       start=now_local, end=now_local + timedelta(minutes=30),
-                       travel_minutes=0, on_time=now_local.date() <= case.first_meeting_deadline,
+                       start=held, end=held + timedelta(minutes=30),
+                       travel_minutes=0, on_time=held.date() <= case.first_meeting_deadline,
                        alternatives=[])
 
 

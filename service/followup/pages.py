@@ -9,9 +9,9 @@ admin may look at any consultant's cases and week and register for them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -24,17 +24,22 @@ from service.consultants.schemas import MAX_ABSENCE_NOTE
 from service.followup.calendar_feed import feed_path
 from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE
 from service.followup.forms import (
+    AGREEMENT_ROWS,
     CLOSE_TEXT,
+    MINUTES_ERRORS,
+    MINUTES_FIELDS,
     PLACE_TEXT,
+    STEP_ROWS,
     CloseForm,
     ContactForm,
     InterventionForm,
     OutcomeForm,
     form_values,
     parse_form,
+    parse_minutes,
 )
 from service.followup.my_work import CaseView
-from service.followup.outcomes import PLACES
+from service.followup.outcomes import PLACES, InterventionKind
 from service.followup.week_layout import lay_out, monday_of, parse_week, week_label
 from service.keys import (
     CALENDAR_FEEDS,
@@ -51,7 +56,8 @@ from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.text.danish import danish_date, danish_slot, danish_time
-from service.text.errors import danish_field_errors, danish_problem
+from service.text.errors import danish_error, danish_field_errors, danish_problem
+from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO, plan_lines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CASE_REF = 64  # cases.case_ref
@@ -63,7 +69,7 @@ NOTICES = {
     "ringet-arbejdsgiver": "Opkaldet til arbejdsgiveren er registreret.",
     "samtale-holdt": "Samtalen er registreret som holdt.",
     "samtale-ikke-holdt": "Samtalen er registreret som ikke holdt; der planlægges en ny tid.",
-    "indsats": "Starten på den virksomhedsrettede indsats er registreret.",
+    "indsats": "Den virksomhedsrettede indsats er registreret.",
     "afsluttet": "Sagen er afsluttet.",
     "genaabnet-fordeles": "Sagen er genåbnet, men du har ikke plads til flere sager. Den "
                           "fordeles til en konsulent med plads ved næste planlægning.",
@@ -190,8 +196,25 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         intervention=(danish_date(case.intervention_started_on)
                       if case.intervention_started_on else ""),
         places=[(p, PLACE_TEXT[p]) for p in PLACES],
+        minutes_errors=[message for name, message in (errors or {}).items()
+                        if name.split("[")[0].split(".")[0] in MINUTES_ERRORS],
+        case_today=today, places_words=PLACE_TEXT,
+        guide=request.app[CONFIG].meetings.guide, who_choices=list(WHO.items()),
+        send_to_choices=list(SEND_TO.items()), agreement_rows=range(AGREEMENT_ROWS),
+        step_rows=range(STEP_ROWS), kinds=[(k, INTERVENTION_KIND[k])
+                                          for k in get_args(InterventionKind)],
+        kind_words=INTERVENTION_KIND, who_words=WHO, plan_lines=_plan_lines,
+        now_local=request.app[CLOCK].local_now().strftime("%Y-%m-%dT%H:%M"),
         close_outcomes=[(o, CLOSE_TEXT[o]) for o in CLOSE_OUTCOMES], note_limit=MAX_CLOSE_NOTE,
         today=today.isoformat())
+
+
+def _plan_lines(plan: dict[str, Any] | None) -> list[str]:
+    """A stored return plan in Danish lines."""
+    if not plan:
+        return []
+    return plan_lines([(date.fromisoformat(s["from"]), float(s["hours_per_week"]))
+                       for s in plan["steps"]], date.fromisoformat(plan["full_time_from"]))
 
 
 async def case_page(request: web.Request) -> web.Response:
@@ -240,13 +263,25 @@ async def register_meeting(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
     case_ref = _checked_ref(request)
-    values = form_values(form, ("place", "employer_took_part"))
-    parsed, errors = parse_form(OutcomeForm, values)
-    if parsed is None:
-        return await _case_page(request, principal, 422, errors, values)
+    values = form_values(form, ("place", "employer_took_part", *MINUTES_FIELDS))
+    send_to = [v for v in form.getall("send_to", []) if isinstance(v, str)]
+    parsed, errors = parse_form(OutcomeForm, {k: values[k] for k in ("place",
+                                                                       "employer_took_part")})
+    held = parsed is not None and parsed.place != "not_held"
+    minutes, held_text, minutes_errors = parse_minutes(values, send_to) if held else (
+        None, None, {})
+    held_at = None
+    if held_text is not None:
+        try:
+            held_at = datetime.fromisoformat(held_text)
+        except ValueError:
+            minutes_errors["held_at"] = danish_error("held_at", "datetime_from_date_parsing")
+    if parsed is None or minutes_errors:
+        return await _case_page(request, principal, 422, {**errors, **minutes_errors},
+                                values | {"send_to": ",".join(send_to)})
     refused = await _register(request, principal, values, request.app[OUTCOMES]
                               .register_meeting(case_ref, parsed.place, parsed.took_part(),
-                                                principal))
+                                                principal, held_at=held_at, minutes=minutes))
     if refused is not None:
         return refused
     raise _back(request, "samtale-ikke-holdt" if parsed.place == "not_held" else "samtale-holdt")
@@ -256,12 +291,20 @@ async def register_intervention(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
     form = await read_form(request)
     case_ref = _checked_ref(request)
-    values = form_values(form, ("started_on",))
+    values = form_values(form, ("started_on", "kind", "hours_per_week", "ends_on"))
+    if values["hours_per_week"]:
+        values["hours_per_week"] = values["hours_per_week"].replace(",", ".")
+    # The page always asks for the kind (the API's default "other" is for old clients).
     parsed, errors = parse_form(InterventionForm, values)
-    if parsed is None:
+    if not values["kind"].strip():
+        errors["kind"] = danish_error("kind", "not_one_of")
+    if parsed is None or errors:
         return await _case_page(request, principal, 422, errors, values)
     refused = await _register(request, principal, values, request.app[OUTCOMES]
-                              .register_intervention(case_ref, parsed.started_on, principal))
+                              .register_intervention(case_ref, parsed.started_on, principal,
+                                                     kind=parsed.kind,
+                                                     hours_per_week=parsed.hours_per_week,
+                                                     ends_on=parsed.ends_on))
     if refused is not None:
         return refused
     raise _back(request, "indsats")

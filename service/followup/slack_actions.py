@@ -14,9 +14,11 @@ from bots.slack.desk import Reply
 from service.followup.closing import CLOSE_OUTCOMES, CaseClose, CaseClosing
 from service.followup.outcomes import PLACES, CaseOutcomes
 from service.platform.auth import Principal
+from service.platform.db.models import INTERVENTION_KINDS
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.slack_replies import checked, in_danish, max_length_of
 from service.text.case_words import CLOSE_OUTCOME
+from service.text.minutes_words import INTERVENTION_KIND
 
 # The meeting modal's words for each place of the use case's input model (`PLACES`).
 PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
@@ -42,6 +44,8 @@ class FollowupActions:
             return [(place, PLACE_WORDS[place]) for place in PLACES]
         if field == "outcome":
             return [(outcome, CLOSE_OUTCOME[outcome]) for outcome in CLOSE_OUTCOMES]
+        if field == "kind":
+            return [(kind, INTERVENTION_KIND[kind]) for kind in INTERVENTION_KINDS]
         raise KeyError(field)
 
     @staticmethod
@@ -61,10 +65,11 @@ class FollowupActions:
             return reply
         return reply if reply.field else Reply(False, reply.text, "place")
 
-    async def intervention(self, principal: Principal, case_ref: str, started_on: date
-                           ) -> Reply:
-        return await self._do(lambda: self.outcomes.register_intervention(
-            case_ref, started_on, principal))
+    async def intervention(self, principal: Principal, case_ref: str, started_on: date,
+                           kind: str = "other") -> Reply:
+        reply = await self._do(lambda: self.outcomes.register_intervention(
+            case_ref, started_on, principal, kind=kind))
+        return reply if reply.ok or reply.field != "kind" else Reply(False, reply.text, "kind")
 
     async def close(self, principal: Principal, case_ref: str, outcome: str, on: date,
                     note: str) -> Reply:

@@ -21,7 +21,8 @@ STATES = ("open", "done", "all")
 def task_out(task: ConsultantTask, consultant: str, case: str) -> dict[str, Any]:
     return {"id": task.id, "consultant_id": consultant, "case_id": case, "kind": task.kind,
             "text": task.text, "created_at": as_utc(task.created_at).isoformat(),
-            "done_at": as_utc(task.done_at).isoformat() if task.done_at else None}
+            "done_at": as_utc(task.done_at).isoformat() if task.done_at else None,
+            "due_on": task.due_on.isoformat() if task.due_on else None}
 
 
 class TaskService:

@@ -173,8 +173,12 @@ StorableText = Annotated[str, AfterValidator(_storable)]
 
 # Closing a case (the use case: service.followup.closing): how it ended, one list for the
 # API, the pages and Slack (their words: service.text.case_words.CLOSE_OUTCOME).
-CloseOutcome = Literal["recovered", "partly_recovered", "dismissed", "moved", "other"]
+# A partial return is no ending (an intervention that keeps the case open); "moved" became
+# "other_municipality" (migration 0008). Cases closed earlier as "partly_recovered" keep it.
+CloseOutcome = Literal["recovered", "dismissed", "other_programme", "other_municipality",
+                       "other"]
 CLOSE_OUTCOMES: tuple[str, ...] = get_args(CloseOutcome)
+LegacyCloseOutcome = Literal["partly_recovered"]
 MAX_CLOSE_NOTE = 1000
 
 
@@ -236,16 +240,59 @@ class DecisionHistoryOut(BaseModel):
 
 class ClosedOut(BaseModel):
     on: date
-    outcome: CloseOutcome
+    outcome: CloseOutcome | LegacyCloseOutcome
     note: str | None
 
 
+class AgreementOut(BaseModel):
+    what: str
+    who: Literal["citizen", "employer", "consultant", "other"]
+    due: date
+
+
+class StepOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: date = Field(alias="from")
+    hours_per_week: float
+
+
+class ReturnPlanOut(BaseModel):
+    steps: list[StepOut]
+    full_time_from: date
+
+
+class MinutesOut(BaseModel):
+    """A held meeting and its minutes (the note: staff only)."""
+
+    held_at: str = Field(description="local time YYYY-MM-DDTHH:MM")
+    place: str
+    employer_took_part: bool | None
+    on_time: bool
+    agreements: list[AgreementOut]
+    return_plan: ReturnPlanOut | None
+    retention_plan_requested: bool
+    note: str | None
+
+
+class InterventionOut(BaseModel):
+    kind: str
+    started_on: date
+    ends_on: date | None
+    hours_per_week: float | None
+
+
 class ProgressOut(BaseModel):
-    """What the consultant has registered on the case (service.followup.outcomes)."""
+    """What the consultant has registered on the case (service.followup.outcomes); the held
+    meetings with their minutes and the interventions only when one case is shown."""
 
     citizen_called_at: datetime | None
     employer_called_at: datetime | None
     intervention_started_on: date | None
+    held_meetings: list[MinutesOut] | None = None
+    interventions: list[InterventionOut] | None = None
+    partial_return: bool | None = Field(default=None, description="a partial return is "
+                                        "running (started, not ended): the case stays open "
+                                        "with its owner until full recovery")
 
 
 class WorkplaceOut(BaseModel):

@@ -116,8 +116,18 @@ class PlacementListener(Protocol):
                                  ) -> None: ...
 
 
+class CaseRecords(Protocol):
+    """What was registered on a case after its meeting (minutes, interventions), added to
+    the case's `progress` when one case is shown (`service.followup.records`)."""
+
+    async def of_case(self, session: AsyncSession, case: Case) -> dict[str, Any]: ...
+
+
 class IntakeService:
     """Creates, changes and reads cases for one municipality."""
+
+    # Set by the wiring (the follow-up area is built after intake).
+    records: CaseRecords | None = None
 
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  engine: RulesEngine, jobs: JobQueue, reads: ReadAudit,
@@ -656,6 +666,8 @@ class IntakeService:
                 return case.id, None
             history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
             out = self._out(case, meeting)
+            if self.records is not None:
+                out["progress"].update(await self.records.of_case(session, case))
             out["history"] = [{
                 "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
                 "changed_facts": h.changed_facts, "before": h.before, "after": h.after,

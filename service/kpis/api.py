@@ -1,15 +1,18 @@
-"""The model's figures as JSON: `GET /api/kpis?from=YYYY-MM&to=YYYY-MM` (managers, admins)."""
+"""The model's figures as JSON: `GET /api/kpis?from=YYYY-MM&to=YYYY-MM` (managers, admins),
+and the register, one row per case: `GET /api/register.csv?from=YYYY-MM&to=YYYY-MM`."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from service.keys import CLOCK, KPIS
+from service.keys import CLOCK, KPIS, READ_AUDIT
 from service.kpis.figures import MAX_MONTHS
-from service.kpis.report import report, requested_range
+from service.kpis.register import MAX_REGISTER_MONTHS, Register, register_csv
+from service.kpis.report import add_months, report, requested_range
+from service.platform.errors import Invalid
 from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
 
@@ -48,6 +51,9 @@ class MonthOut(BaseModel):
     week13_ended: int | None
     intervention_before_week13: int | None
     intervention_share: float | None
+    intervention_kinds: dict[str, int] | None = Field(
+        default=None, description="of intervention_before_week13: cases by the kind of "
+        "intervention started by the end of week 13 (a case with two kinds under both)")
     milestone: MilestoneOut | None
 
 
@@ -94,8 +100,27 @@ async def get_kpis(request: web.Request) -> web.Response:
     return json_response(await report(request.app[KPIS], first, last))
 
 
+async def get_register(request: web.Request) -> web.Response:
+    """The register as CSV (a read of the cases it lists: in the audit log)."""
+    principal = await require(request, "manager")
+    kpis = request.app[KPIS]
+    first, last = await requested_range(kpis, request.query, request.app[CLOCK].today())
+    if add_months(first, MAX_REGISTER_MONTHS - 1) < last:
+        raise Invalid.field("to", f"at most {MAX_REGISTER_MONTHS} months at a time",
+                            "too_many_months", {"max": MAX_REGISTER_MONTHS})
+    rows = await Register(kpis.db, kpis.clock, kpis.municipality).rows(first, last)
+    await request.app[READ_AUDIT].record(principal, kpis.municipality, "case.list", None, {
+        "page": "register", "from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}",
+        "count": len(rows)})
+    name = f"register-{first:%Y-%m}-{last:%Y-%m}.csv"
+    return web.Response(body=register_csv(rows).encode("utf-8"), headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/kpis", get_kpis, name="kpis")
+    app.router.add_get("/api/register.csv", get_register, name="register_csv")
 
 
 document(
@@ -107,4 +132,13 @@ document(
               query={"from": ("string", None), "to": ("string", None)},
               patterns={"from": MONTH_PATTERN, "to": MONTH_PATTERN},
               rules={"to": f"not before from, at most {MAX_MONTHS} months from it"}),
+    Operation("get", "/api/register.csv", "The register: one row per case whose first "
+              "absence day lies in the months (from, to: YYYY-MM; defaults as /api/kpis), "
+              "`;`-separated with a decimal comma; no CPR, names or health data; a cell a "
+              "spreadsheet would read as a formula starts with '. Columns: README, 'The "
+              "register'",
+              roles=("manager",), files={200: ("text/csv", "the register (UTF-8 with BOM)")},
+              query={"from": ("string", None), "to": ("string", None)},
+              patterns={"from": MONTH_PATTERN, "to": MONTH_PATTERN},
+              rules={"to": f"not before from, at most {MAX_REGISTER_MONTHS} months from it"}),
 )

@@ -31,7 +31,14 @@ from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import (
+    INTERVENTION_KINDS,
+    AuditEntry,
+    Case,
+    Consultant,
+    Intervention,
+    Meeting,
+)
 from service.platform.errors import Invalid
 
 # The national project's goal: 70% of first meetings at the workplace.
@@ -138,6 +145,10 @@ class MonthKpis:
     week13_ended: int = 0
     intervention_before_week13: int = 0
     intervention_share: float | None = None
+    # Of `intervention_before_week13`: the cases with an intervention of each kind started by
+    # the end of week 13 (a case with two kinds counts under both).
+    intervention_kinds: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(INTERVENTION_KINDS, 0))
     milestone: Milestone | None = None
     # A month that has not begun: it has a milestone, no figures yet (they read None).
     future: bool = False
@@ -166,6 +177,7 @@ class MonthKpis:
         out = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         out.update({f.key: self.value(f.key) for f in FIGURES})
         out["month"] = self.label
+        out["intervention_kinds"] = None if self.future else dict(self.intervention_kinds)
         out["milestone"] = None if self.milestone is None else {
             "month": self.milestone.month,
             "workplace_first_meeting_share": self.milestone.workplace_first_meeting_share,
@@ -389,19 +401,45 @@ class KpiService:
                       first: date, end: date) -> None:
         until = min(end, self.clock.today())
         rows = await session.execute(
-            select(Case.intervention_deadline, Case.intervention_started_on)
+            select(Case.id, Case.intervention_deadline, Case.intervention_started_on)
             .where(self._target(), Case.intervention_deadline >= first,
                    Case.intervention_deadline < until,
                    or_(Case.closed_on.is_(None),
                        Case.closed_on > Case.intervention_deadline,
                        Case.intervention_started_on.is_not(None))))
-        for deadline, started in rows.all():
+        counted: dict[int, MonthKpis] = {}
+        for case_id, deadline, started in rows.all():
             kpis = months.get(month_start(deadline))
             if kpis is None:
                 continue
             kpis.week13_ended += 1
             if started is not None and started <= deadline:
                 kpis.intervention_before_week13 += 1
+                counted[case_id] = kpis
+        if not counted:
+            return
+        kinds = await session.execute(
+            select(Intervention.case_id, Intervention.kind).distinct()
+            .join(Case, Case.id == Intervention.case_id)
+            .where(Intervention.case_id.in_(list(counted)),
+                   Intervention.started_on <= Case.intervention_deadline))
+        for case_id, kind in kinds.all():
+            by_kind = counted[case_id].intervention_kinds
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+
+    async def corrections(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Registrations that changed a month that had ended (audit `kpi.correction`), the
+        newest first: which month, what, when and by whom."""
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(AuditEntry, Case.case_ref).outerjoin(Case, Case.id == AuditEntry.case_id)
+                .where(AuditEntry.municipality_id == self.municipality,
+                       AuditEntry.action == "kpi.correction")
+                .order_by(AuditEntry.id.desc()).limit(limit))).all()
+        return [{"month": entry.details.get("month"), "what": entry.details.get("what"),
+                 "case_id": ref, "at": entry.at, "actor": entry.actor,
+                 "day": (entry.details.get("held_at") or entry.details.get("started_on")
+                         or "")[:10]} for entry, ref in rows]
 
     def _finish(self, kpis: MonthKpis) -> None:
         n = kpis.first_meetings

@@ -44,12 +44,19 @@ from service.kpis.figures import (
     next_month,
 )
 from service.kpis.report import default_range, month_range, requested_range
+from service.platform.db.engine import as_utc
+from service.platform.db.models import INTERVENTION_KINDS
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
-from service.text.danish import danish_date, danish_number
+from service.text.case_words import actor_in_words
+from service.text.danish import danish_date, danish_number, short_day
 from service.text.errors import danish_field_errors
+from service.text.minutes_words import INTERVENTION_KIND
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# What a correction changed, in words (`kpi.correction`'s `what`).
+CORRECTION_WHAT = {"meeting_held": "Samtale registreret som holdt",
+                   "intervention": "Virksomhedsrettet indsats registreret"}
 ROLES = ("manager",)  # and admin, who may open every page
 # The dashboard page itself also for intake: its list of cases without an owner is theirs to
 # act on (the figures' CSV stays the managers').
@@ -231,7 +238,15 @@ async def dashboard(request: web.Request) -> web.Response:
         at_risk_explanation=AT_RISK_EXPLANATION,
         unassigned=[{"case_id": c.case_id, "deadline": danish_date(c.deadline),
                      "reason": c.reason} for c in unassigned],
-        unassigned_explanation=UNASSIGNED_EXPLANATION, owner_choices=_owner_choices(loads))
+        unassigned_explanation=UNASSIGNED_EXPLANATION, owner_choices=_owner_choices(loads),
+        kinds_table=[{"key": kind, "label": INTERVENTION_KIND[kind],
+                      "counts": ["–" if m.future else m.intervention_kinds.get(kind, 0)
+                                 for m in months]} for kind in INTERVENTION_KINDS],
+        corrections=[{**c, "what": CORRECTION_WHAT.get(c["what"], c["what"]),
+                      "day": short_day(c["day"]) if c["day"] else "–",
+                      "at": short_day(as_utc(c["at"]).astimezone(request.app[CLOCK].tz)),
+                      "actor": actor_in_words(c["actor"])}
+                     for c in await kpis.corrections()])
 
 
 def _csv_value(kind: str, value: float | None) -> str:

@@ -140,7 +140,11 @@ def parse_model(model: type[Model], data: Any, json_mode: bool = False) -> Model
     `json_mode`: validate as JSON (strict models then take dates written as strings)."""
     try:
         if json_mode:
-            return model.model_validate_json(_dumps(data))
+            try:
+                text = _dumps(data)
+            except TypeError:  # an integer beyond 64 bits: the model names the field
+                text = json.dumps(data)
+            return model.model_validate_json(text)
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(validation_errors(exc)) from None

@@ -49,6 +49,8 @@ class Operation:
     # {field: rule}; "*" for any field (a merge patch: the merged case must be valid). Said in
     # the description and as `x-rules`; breaking one is a 422 naming the field.
     rules: dict[str, str] = field(default_factory=dict)
+    # Answers that are no JSON: {200: ("text/csv", "what it is")}.
+    files: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 _OPERATIONS: list[Operation] = []
@@ -199,6 +201,9 @@ def build_document(enums: Enums | None = None) -> dict[str, Any]:
                 "description": "OK" if status < 300 else "",
                 "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+        for status, (media_type, description) in op.files.items():
+            item["responses"][str(status)] = {"description": description, "content": {
+                media_type: {"schema": {"type": "string"}}}}
         item["responses"].update({
             "401": _error("missing or invalid API key"),
             "403": _error("the key's role may not do this"),

@@ -15,6 +15,9 @@ from typing import Any
 from service.simulation.context import FutureOfCase, SimContext
 from service.simulation.population import Employer, citizen
 
+# Assumption (no data yet): of the cases that end other than by dismissal, this share moves
+# to a resource or clarification programme; the rest recover.
+OTHER_PROGRAMME_SHARE = 0.07
 DIAGNOSIS_GROUPS = (("mental", 0.45), ("physical", 0.35), ("cancer_heart_lung", 0.08),
                     ("other", 0.12))
 
@@ -91,7 +94,8 @@ class Inflow:
         if rng.random() < sim.dismissed_share:
             outcome = "dismissed"
         else:
-            outcome = "recovered" if rng.random() < 0.8 else "partly_recovered"
+            # A partial return on the way is an intervention, not an ending.
+            outcome = "other_programme" if rng.random() < OTHER_PROGRAMME_SHARE else "recovered"
         low, high = sim.intervention_weeks_after_meeting
         intervention = rng.uniform(low, high) if rng.random() < sim.intervention_share else None
         return body, FutureOfCase(ref, first_absence, ends_on, outcome, intervention)

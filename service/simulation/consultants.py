@@ -191,6 +191,32 @@ def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
                               world.outcomes.register_meeting(ref, place, took_part, who))
 
 
+# Assumptions (no data yet) about the kinds of workplace-oriented intervention: a partial
+# return is the most common (the model's success story: back part-time at week 5, full time
+# by week 8), the others as the model's descriptions list them.
+INTERVENTION_KIND_SHARES = (("partial_return", 0.50), ("work_trial", 0.15),
+                            ("aids_or_adjustments", 0.15), ("redeployment", 0.10),
+                            ("wage_subsidy", 0.05), ("education", 0.05))
+# Assumption: a partial return starts at 15 hours a week and lasts until full recovery.
+PARTIAL_RETURN_HOURS = 15.0
+
+
+def intervention_of(ctx: SimContext, ref: str, starts: date, recovers: date
+                    ) -> tuple[str, float | None, date | None]:
+    """The kind of a case's intervention (drawn per case), its weekly hours and end: a
+    partial return runs until the citizen is back full time (the case stays open with its
+    owner meanwhile)."""
+    draw, kind = ctx.rng("intervention_kind", ref).random(), "other"
+    for name, share in INTERVENTION_KIND_SHARES:
+        if draw < share:
+            kind = name
+            break
+        draw -= share
+    if kind == "partial_return":
+        return kind, PARTIAL_RETURN_HOURS, max(recovers, starts)
+    return kind, None, None
+
+
 def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
     """End of the day: interventions that start today, cases whose citizen recovered."""
     world, today = ctx.world, ctx.bridge.moment().date()
@@ -212,9 +238,13 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
         if starts > today or starts >= future.ends_on:
             continue
         who = ctx.principal("consultant", owner) if owner else ctx.principal("manager")
-        yield ctx.bridge.call(lambda ref=ref, starts=starts, who=who:
-                              world.outcomes.register_intervention(ref, starts, who))
+        kind, hours, ends = intervention_of(ctx, ref, starts, future.ends_on)
+        yield ctx.bridge.call(lambda ref=ref, starts=starts, who=who, kind=kind, hours=hours,
+                              ends=ends: world.outcomes.register_intervention(
+                                  ref, starts, who, kind=kind, hours_per_week=hours,
+                                  ends_on=ends))
         ctx.count("interventions")
+        ctx.count(f"interventions_{kind}")
     ending = [f for f in ctx.futures.values() if f.ends_on <= today
               and f.ref not in ctx.closed_refs]
     if not ending:
@@ -227,7 +257,7 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
         ctx.closed_refs.add(future.ref)
         owner = owners.get(future.ref)
         who = ctx.principal("consultant", owner) if owner else ctx.principal("intake")
-        note = {"recovered": "Raskmeldt", "partly_recovered": "Delvis raskmeldt",
+        note = {"recovered": "Raskmeldt", "other_programme": "Overgået til andet forløb",
                 "dismissed": "Opsagt"}[future.outcome]
         yield ctx.bridge.call(lambda f=future, who=who, note=note: world.closing.close(
             f.ref, f.outcome, f.ends_on, note, who))

@@ -25,7 +25,7 @@ class FutureOfCase:
     ref: str
     first_absence: date
     ends_on: date
-    outcome: str  # recovered | partly_recovered | dismissed
+    outcome: str  # recovered | other_programme | dismissed
     intervention_after_weeks: float | None  # None: no workplace-oriented intervention
 
 

@@ -156,9 +156,9 @@ class ServiceDesk:
             p, case_ref, place, employer_took_part))
 
     async def intervention(self, user_id: str, case_ref: str, started_on: date,
-                           where: Where | None) -> Reply:
+                           where: Where | None, kind: str = "other") -> Reply:
         return await self._as_user(user_id, case_ref, lambda p: self.followup.intervention(
-            p, case_ref, started_on))
+            p, case_ref, started_on, kind))
 
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply:

@@ -41,6 +41,7 @@ MESSAGE_KIND = {
     "slack_ephemeral": "Svar i Slack", "slack_home": "Slack-forside",
     "slack_fallback": "E-mail i stedet for Slack",
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
+    "meeting_minutes": "Aftaler fra mødet", "agreement_due": "Aftale forfalder i dag",
 }
 CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
 # A meeting's cancel reason (meetings.cancel_reason, as the use cases write it) as who
@@ -71,8 +72,13 @@ def cancelled_by(reason: str | None) -> str:
     return f"aflyst af {who}: {reason}"
 
 
-CLOSE_OUTCOME = {"recovered": "Raskmeldt", "partly_recovered": "Delvist raskmeldt",
-                 "dismissed": "Opsagt", "moved": "Flyttet til anden kommune", "other": "Andet"}
+# How a case may end (`service.intake.schemas.CLOSE_OUTCOMES`), the same words on every
+# channel; `CLOSED_AS` also words the outcomes of cases closed before the list changed.
+CLOSE_OUTCOME = {"recovered": "Raskmeldt", "dismissed": "Opsagt",
+                 "other_programme": "Overgået til ressource- eller jobafklaringsforløb",
+                 "other_municipality": "Flyttet til anden kommune", "other": "Andet"}
+CLOSED_AS = {**CLOSE_OUTCOME, "partly_recovered": "Delvist raskmeldt (tidligere afslutningsårsag)",
+             "moved": "Flyttet til anden kommune"}
 TRIGGER = {"intake": "Visitation", "update": "Ændring", "employer_answer": "Arbejdsgiverens svar"}
 AUDIT_ACTION = {
     "case.read": "Sagen læst", "case.read_refused": "Adgang afvist", "case.list": "Sagsliste",
@@ -83,6 +89,7 @@ AUDIT_ACTION = {
     "case.close": "Sagen lukket",
     "case.close_again": "Lukket igen (uændret)", "case.reopen": "Sagen genåbnet",
     "case.intervention": "Virksomhedsrettet indsats registreret",
+    "kpi.correction": "Rettelse til en afsluttet måned",
     "meeting.confirm_by_staff": "Mødetid bekræftet af medarbejder",
     "meeting.outcome": "Mødets udfald registreret",
     "case.called_citizen": "Borgeren ringet op", "case.called_employer": "Arbejdsgiveren ringet op",
@@ -126,5 +133,5 @@ def word(table: dict[str, str], key: str | None, empty: str = "–") -> str:
 WORDS = {"status": STATUS, "follow_up": FOLLOW_UP, "meeting_status": MEETING_STATUS,
          "meeting_kind": MEETING_KIND, "place": PLACE, "employer_answer": EMPLOYER_ANSWER,
          "message_status": MESSAGE_STATUS, "message_kind": MESSAGE_KIND, "channel": CHANNEL,
-         "close_outcome": CLOSE_OUTCOME,
+         "close_outcome": CLOSED_AS,
          "trigger": TRIGGER, "audit_action": AUDIT_ACTION, "csv_outcome": CSV_OUTCOME}

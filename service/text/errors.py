@@ -79,6 +79,11 @@ TEXTS: dict[str, str] = {
     "required_when_employed": "{label} skal udfyldes, når borgeren er sygemeldt fra "
                               "beskæftigelse.",
     "required_when_held": "Svar, om arbejdsgiveren deltog.",
+    "only_when_held": "{label} kan kun angives, når samtalen blev holdt.",
+    "local_time_only": "Skriv tidspunktet som lokal tid ÅÅÅÅ-MM-DDTTT:MM, fx 2026-11-02T09:00.",
+    "steps_not_ascending": "Planens trin skal komme i rækkefølge, hvert efter det forrige.",
+    "full_time_not_after_steps": "Fuld tid skal ligge efter planens sidste trin.",
+    "before_start": "Slutdatoen må ikke ligge før startdatoen.",
     "read_only": "{label} kan ikke ændres.",
     "date_in_future": "Datoen må ikke ligge i fremtiden.",
     "before_first_absence_day": "Datoen må ikke ligge før første fraværsdag "

@@ -26,6 +26,7 @@ from service.followup.calendar_feed import CalendarFeeds
 from service.followup.closing import CaseClosing
 from service.followup.my_work import ConsultantWork
 from service.followup.outcomes import CaseOutcomes
+from service.followup.records import FollowupRecords
 from service.followup.slack_actions import FollowupActions
 from service.followup.tasks import TaskService
 from service.intake.case_reads import CaseReads
@@ -65,6 +66,7 @@ from service.slack.reminders import ConsultantReminders
 from service.slack.settings import DEMO_INTAKE_CHANNEL, SlackSettings
 from service.staff.users import StaffUsers
 from service.text.danish import FILTERS, GLOBALS
+from service.text.minutes_words import MinutesMail
 
 log = logging.getLogger("fasthold")
 
@@ -167,7 +169,9 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     reminders = Reminders(db, config, clock, notifier, ConsultantReminders(db, config, notices))
     answers = MeetingAnswers(db, clock, notifier, intake, jobs)
     closing = CaseClosing(db, clock, notifier, intake, jobs)
-    outcomes = CaseOutcomes(db, clock, intake, jobs)
+    outcomes = CaseOutcomes(db, clock, intake, jobs, outbox,
+                            MinutesMail(config.jobcentre.name, config.jobcentre.phone))
+    intake.records = FollowupRecords(clock)
     sessions = StaffSessions(db, clock, municipality)
     case_reads = CaseReads(db, reads, clock, municipality)
     slack_home = SlackHome(db, config, clock, outbox, people, notices)

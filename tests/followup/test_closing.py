@@ -50,7 +50,7 @@ async def test_close_cancels_meetings_and_tells_the_employer(mail_api: Api,
         actions = list((await session.execute(select(AuditEntry.action))).scalars())
     assert statuses == ["cancelled"] and "case.close" in actions
     # Closing again changes nothing (idempotent) and keeps the first outcome.
-    again = await mail_api.client.post(url, json={"outcome": "moved", "on": on},
+    again = await mail_api.client.post(url, json={"outcome": "other_municipality", "on": on},
                                        headers=mail_api.auth("manager"))
     assert again.status == 200 and (await again.json())["closed"]["outcome"] == "recovered"
     # Planning leaves a closed case alone.

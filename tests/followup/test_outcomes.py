@@ -180,8 +180,10 @@ async def test_the_answer_to_a_write_is_no_read_of_the_case(demo_config: Municip
         assert status == 200 and case["progress"]["citizen_called_at"] is not None, case
         assert case["history"] and case["owner"]["consultant_id"] == OWNER
         resp = await api.client.post("/api/cases/o5/close", json={
-            "outcome": "moved", "on": today_local().isoformat()}, headers=api.auth("consultant"))
-        assert resp.status == 200 and (await resp.json())["closed"]["outcome"] == "moved"
+            "outcome": "other_municipality", "on": today_local().isoformat()},
+            headers=api.auth("consultant"))
+        assert resp.status == 200
+        assert (await resp.json())["closed"]["outcome"] == "other_municipality"
         resp = await api.client.post("/api/cases/o5/reopen", headers=api.auth("consultant"))
         assert resp.status == 200 and (await resp.json())["reopened"]["owner_kept"] is True
 

@@ -165,16 +165,18 @@ async def test_meeting_outcome_intervention_and_closing(staff: Staff,
     assert (held.status, held.place, held.employer_took_part) == ("held", "workplace", True)
     # The intervention: a date in the future or before the absence is refused in Danish.
     future = (clock.today() + timedelta(days=1)).isoformat()
-    resp, html = await consultant.post("/my-cases/mine-1/intervention", {"started_on": future})
+    resp, html = await consultant.post("/my-cases/mine-1/intervention",
+                                       {"started_on": future, "kind": "work_trial"})
     assert resp.status == 422 and "må ikke ligge i fremtiden" in html
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
-                                       {"started_on": "2026-11-01"})
+                                       {"started_on": "2026-11-01", "kind": "work_trial"})
     assert resp.status == 422 and "før første fraværsdag (21.11.2026)" in html
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
-                                       {"started_on": "1. december"})
+                                       {"started_on": "1. december", "kind": "work_trial"})
     assert resp.status == 422 and "ÅÅÅÅ-MM-DD" in html
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
-                                       {"started_on": clock.today().isoformat()})
+                                       {"started_on": clock.today().isoformat(),
+                                        "kind": "work_trial"})
     assert resp.status == 200 and "indsats er registreret" in html
     _, html = await consultant.get("/my-cases")
     assert _action(html, "mine-1") == "follow"
@@ -395,10 +397,10 @@ async def test_a_page_post_is_no_read_and_keeps_the_close_notes_limit(staff: Sta
     resp, _ = await intake_user.post("/cases/mine-1/reopen", {}, allow_redirects=False)
     assert resp.status == 303
     resp, _ = await intake_user.post("/cases/mine-1/close", {
-        "outcome": "moved", "on": on, "note": "flyttet"}, allow_redirects=False)
+        "outcome": "other_municipality", "on": on, "note": "flyttet"}, allow_redirects=False)
     assert resp.status == 303
     assert await _case_reads(staff) == before
     async with staff.api.client.app[DB].read() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == "mine-1"))
                 ).unique().scalar_one()
-    assert (case.close_outcome, case.close_note) == ("moved", "flyttet")
+    assert (case.close_outcome, case.close_note) == ("other_municipality", "flyttet")

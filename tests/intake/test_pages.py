@@ -327,7 +327,7 @@ async def test_closing_says_who_cancelled_and_speaks_danish(staff: Staff) -> Non
     assert resp.status == 200, await resp.text()
     browser = await staff.login("intake")
     response, page = await browser.post("/cases/k-luk/close", {
-        "outcome": "moved", "on": today_local().isoformat()})
+        "outcome": "other_municipality", "on": today_local().isoformat()})
     assert response.status == 200 and "Sagen er lukket" in page
     text = _text(page)
     assert "Flyttet til anden kommune" in text

@@ -28,7 +28,7 @@ async def test_the_document_states_the_rules_the_handlers_enforce(sqlite_api) ->
 
     assert rules("post", "/api/cases/{case_id}/close") == {"on"}
     assert "not in the future" in paths["/api/cases/{case_id}/close"]["post"]["description"]
-    assert rules("post", "/api/cases/{case_id}/intervention") == {"started_on"}
+    assert rules("post", "/api/cases/{case_id}/intervention") == {"started_on", "ends_on"}
     assert rules("post", "/api/cases/{case_id}/meeting/confirm") == {"start"}
     assert rules("get", "/api/kpis") == {"to"}
     assert "*" in rules("patch", "/api/cases/{case_id}")

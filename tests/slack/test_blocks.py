@@ -56,7 +56,7 @@ def test_the_intake_post_and_modals_fit() -> None:
     choices = [(f"c{i}", f"Konsulent nummer {i} med et langt navn (12/37 sager)" * 3)
                for i in range(150)]
     places = [("workplace", "På arbejdspladsen"), ("not_held", "Ikke holdt")]
-    outcomes = [("recovered", "Raskmeldt"), ("moved", "Flyttet til anden kommune")]
+    outcomes = [("recovered", "Raskmeldt"), ("other_municipality", "Flyttet til anden kommune")]
     for modal in (blocks.meeting_modal("k1", meta, places), blocks.intervention_modal(
             "k1", "2026-11-27", meta), blocks.close_modal("k1", "2026-11-27", meta, outcomes,
                                                           1000),

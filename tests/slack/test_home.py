@@ -66,12 +66,12 @@ async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api:
                                                slack_api.issue_trigger(ANNA)))
     assert resp.status == 200
     modal = await wait_until(lambda: slack_api.open_view(ANNA), what="the intervention modal")
-    assert modal.view["title"]["text"] == "Indsatsens start"
+    assert modal.view["title"]["text"] == "Indsatsen"
     resp = await post_signed(api, view_submission(ANNA, modal.view, {
-        "started_on": (today_local() + timedelta(days=1)).isoformat()}))
+        "started_on": (today_local() + timedelta(days=1)).isoformat(), "kind": "work_trial"}))
     assert (await resp.json())["errors"] == {"started_on": "Datoen må ikke ligge i fremtiden."}
     resp = await post_signed(api, view_submission(ANNA, modal.view, {
-        "started_on": today_local().isoformat()}))
+        "started_on": today_local().isoformat(), "kind": "work_trial"}))
     assert resp.status == 200 and not (await resp.text()).strip()
     async with api.client.app[DB].read() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == "risk-1"))

@@ -23,9 +23,10 @@ from service.followup.outcomes import PLACES
 from service.followup.slack_actions import PLACE_WORDS
 from service.intake.schemas import MAX_OWNER_NOTE
 from service.keys import DB
-from service.platform.db.models import Case
+from service.platform.db.models import INTERVENTION_KINDS, Case, Intervention
 from service.platform.slack_replies import max_length_of
 from service.text.case_words import CLOSE_OUTCOME
+from service.text.minutes_words import INTERVENTION_KIND
 from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
@@ -37,8 +38,9 @@ TODAY = local_now().date().isoformat()
 MODALS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     "meeting": (ANNA, blocks.meeting_modal("anna-1", META, list(PLACE_WORDS.items())),
                 {"place": "workplace", "employer_took_part": "yes"}),
-    "intervention": (ANNA, blocks.intervention_modal("anna-1", TODAY, META),
-                     {"started_on": TODAY}),
+    "intervention": (ANNA, blocks.intervention_modal(
+        "anna-1", TODAY, META, [(k, INTERVENTION_KIND[k]) for k in INTERVENTION_KINDS]),
+                     {"started_on": TODAY, "kind": "partial_return"}),
     "close": (ANNA, blocks.close_modal("anna-1", TODAY, META, list(CLOSE_OUTCOME.items()),
                                        MAX_CLOSE_NOTE),
               {"outcome": "recovered", "on": TODAY}),
@@ -122,6 +124,21 @@ async def test_a_meeting_is_registered_with_both_answers(api: Api) -> None:
     assert answer["errors"] == {"employer_took_part": "Mødet blev holdt: svar ja eller nej."}
 
 
+async def test_an_intervention_is_registered_with_its_kind(api: Api) -> None:
+    """Issue 20: the intervention modal asks for the kind (the use case's list); a partial
+    return keeps the case open."""
+    answer = await submit(api, "intervention", values={"kind": ""})
+    assert answer["errors"] == {"kind": "Vælg, hvilken indsats det er."}
+    answer = await submit(api, "intervention", values={"kind": "holiday"})
+    assert list(answer["errors"]) == ["kind"]
+    assert await submit(api, "intervention") == {}
+    async with api.client.app[DB].read() as session:
+        kinds = list((await session.execute(select(Intervention.kind))).scalars())
+    case = await the_case(api)
+    assert kinds == ["partial_return"] and case.closed_on is None
+    assert case.intervention_started_on is not None
+
+
 async def test_clicks_of_another_shape_are_answered(api: Api, slack_api: FakeSlackApi
                                                     ) -> None:
     """Signed interactions whose parts have other types than Slack's: acknowledged (or 400
@@ -151,7 +168,9 @@ async def test_the_modals_offer_the_use_cases_choices_and_limits(api: Api,
     close outcomes in the words every page uses) and the close note's limit of the API."""
     wanted = {
         blocks.CLOSE_CASE: ("outcome", [(o, CLOSE_OUTCOME[o]) for o in CLOSE_OUTCOMES]),
-        blocks.REGISTER_MEETING: ("place", [(p, PLACE_WORDS[p]) for p in PLACES])}
+        blocks.REGISTER_MEETING: ("place", [(p, PLACE_WORDS[p]) for p in PLACES]),
+        blocks.REGISTER_INTERVENTION: ("kind", [(k, INTERVENTION_KIND[k])
+                                                for k in INTERVENTION_KINDS])}
     for action, (block_id, choices) in wanted.items():
         resp = await post_signed(api, block_action(ANNA, action, "anna-1",
                                                    slack_api.issue_trigger(ANNA)))
@@ -164,5 +183,5 @@ async def test_the_modals_offer_the_use_cases_choices_and_limits(api: Api,
             note = next(b for b in opened.view["blocks"] if b.get("block_id") == "note")
             assert note["element"]["max_length"] == MAX_CLOSE_NOTE == 1000
         slack_api.close_view(opened.view_id)
-    # "moved" reads as on every page, not as a word of Slack's own.
-    assert ("moved", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]
+    # "other_municipality" reads as on every page, not as a word of Slack's own.
+    assert ("other_municipality", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]

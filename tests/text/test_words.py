@@ -66,4 +66,4 @@ def test_who_cancelled_a_meeting() -> None:
 
 def test_one_list_of_closing_outcomes() -> None:
     assert CLOSE_TEXT is CLOSE_OUTCOME
-    assert CLOSE_OUTCOME["moved"] == "Flyttet til anden kommune"
+    assert CLOSE_OUTCOME["other_municipality"] == "Flyttet til anden kommune"

@@ -292,6 +292,16 @@ class Meeting(Base):
     substitute_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The minutes of a held meeting (service.followup.outcomes, issue 20): when it was really
+    # held (local wall-clock time; `start` is moved to it), the agreements
+    # ([{"what", "who", "due"}]), the plan back to work ({"steps": [{"from",
+    # "hours_per_week"}], "full_time_from"}), whether the employee asked for a retention
+    # plan, and the consultant's note (staff only: never to Slack or the employer).
+    held_at: Mapped[datetime | None] = mapped_column(DateTime)
+    agreements: Mapped[list[Any] | None] = mapped_column(JSON)
+    return_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    retention_plan_requested: Mapped[bool | None] = mapped_column(Boolean)
+    minutes_note: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case] = relationship(lazy="joined")
     consultant: Mapped[Consultant] = relationship(lazy="joined")
@@ -354,6 +364,8 @@ class ConsultantTask(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it is due (an agreement of a meeting's minutes: its date); None: no date.
+    due_on: Mapped[date | None] = mapped_column(Date)
 
 
 class PlanningRun(Base):
@@ -452,3 +464,27 @@ class CalendarFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The kinds of workplace-oriented intervention (issue 20): `partial_return` keeps the case
+# open with its owner until full recovery.
+INTERVENTION_KINDS = ("partial_return", "work_trial", "wage_subsidy", "redeployment",
+                      "aids_or_adjustments", "education", "other")
+
+
+class Intervention(Base):
+    """A workplace-oriented intervention of a case (several per case): its kind, when it
+    started (and ends), and the weekly hours of a partial return or work trial. The case's
+    `intervention_started_on` stays the earliest start (the week-13 KPI reads it)."""
+
+    __tablename__ = "interventions"
+    __table_args__ = (Index("ix_interventions_case", "case_id", "started_on"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    started_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    hours_per_week: Mapped[float | None] = mapped_column(Float)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

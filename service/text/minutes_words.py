@@ -1,0 +1,70 @@
+"""A meeting's minutes in Danish: who does what (agreements), the intervention kinds, and the
+mail that tells the citizen or the employer the agreements and return plan that concern them
+(never the consultant's note, nothing about health)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+
+from service.text.danish import danish_date, danish_number
+
+WHO = {"citizen": "Borgeren", "employer": "Arbejdsgiveren", "consultant": "Konsulenten",
+       "other": "Andre"}
+INTERVENTION_KIND = {
+    "partial_return": "Delvis raskmelding (gradvis tilbagevenden)",
+    "work_trial": "Virksomhedspraktik",
+    "wage_subsidy": "Løntilskud",
+    "redeployment": "Omplacering",
+    "aids_or_adjustments": "Hjælpemidler eller tilpasning af arbejdet",
+    "education": "Uddannelse eller opkvalificering",
+    "other": "Anden virksomhedsrettet indsats",
+}
+SEND_TO = {"citizen": "Borgeren", "employer": "Arbejdsgiveren"}
+
+
+@dataclass(frozen=True)
+class MinutesMail:
+    """Who the mail is from: the jobcentre's name and phone number."""
+
+    jobcentre: str
+    phone: str
+
+
+def plan_lines(steps: list[tuple[date, float]], full_time_from: date) -> list[str]:
+    """'Fra mandag den 4. januar 2027: 15 timer om ugen', …, 'Fuld tid fra …'."""
+    return ([f"Fra {danish_date(day)}: {danish_number(hours)} timer om ugen"
+             for day, hours in steps] + [f"Fuld tid fra {danish_date(full_time_from)}"])
+
+
+def minutes_mail(mail: MinutesMail, party: str, held_on: date,
+                 agreements: list[tuple[str, str, date]],
+                 plan: tuple[list[tuple[date, float]], date] | None,
+                 consultant: str) -> tuple[str, str, str]:
+    """(subject, text, html) of the mail to `party` (citizen | employer) after the meeting
+    held on `held_on`: the agreements given (what, who, due) and the plan's steps."""
+    subject = f"Aftaler fra opfølgningsmødet {danish_date(held_on)}"
+    greeting = "Kære borger" if party == "citizen" else "Kære arbejdsgiver"
+    items = [f"{WHO.get(who, who)}: {what} (senest {danish_date(due)})"
+             for what, who, due in agreements]
+    lines = plan_lines(*plan) if plan is not None else []
+    text = [greeting, "", f"Her er aftalerne fra mødet {danish_date(held_on)}.", ""]
+    if items:
+        text += ["Aftaler:", *[f"- {item}" for item in items], ""]
+    if lines:
+        text += ["Plan for tilbagevenden til arbejdet:", *[f"- {line}" for line in lines], ""]
+    text += [f"Kontakt {consultant or mail.jobcentre} på {mail.phone}, hvis noget ikke passer.",
+             "", "Med venlig hilsen", consultant, mail.jobcentre]
+    html = [f"<p>{escape(greeting)}</p>",
+            f"<p>Her er aftalerne fra mødet {escape(danish_date(held_on))}.</p>"]
+    if items:
+        html += ["<p><strong>Aftaler</strong></p><ul>",
+                 *[f"<li>{escape(item)}</li>" for item in items], "</ul>"]
+    if lines:
+        html += ["<p><strong>Plan for tilbagevenden til arbejdet</strong></p><ul>",
+                 *[f"<li>{escape(line)}</li>" for line in lines], "</ul>"]
+    html += [f"<p>Kontakt {escape(consultant or mail.jobcentre)} på {escape(mail.phone)}, "
+             "hvis noget ikke passer.</p>",
+             f"<p>Med venlig hilsen<br>{escape(consultant)}<br>{escape(mail.jobcentre)}</p>"]
+    return subject, "\n".join(text).replace("\n\n\n", "\n\n") + "\n", "\n".join(html)
