@@ -177,7 +177,7 @@ async def resolve(request: web.Request) -> web.Response:
     principal = await page_principal(request, *RESOLVE_CONFLICT.roles)
     form = await read_form(request)
     case_ref = request.match_info["case_id"]
-    action = request.match_info["action"]
+    action = request.path.rsplit("/", 1)[-1]
     conflicts = request.app[MEETING_CONFLICTS]
     try:
         if action == "accept":
@@ -206,7 +206,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/cases/{case_id}/meeting/move", move)
     app.router.add_post("/cases/{case_id}/meeting/cancel", cancel)
     app.router.add_get("/meetings/to-move", to_move_page, name="meetings_to_move")
-    app.router.add_post(r"/meetings/to-move/{case_id}/{action:accept|new-times|hand-over}",
-                        resolve)
+    for action in ("accept", "new-times", "hand-over"):
+        app.router.add_post(f"/meetings/to-move/{{case_id}}/{action}", resolve)
     add_nav(app, "Møder der skal flyttes", "/meetings/to-move", ["intake", "manager"],
             order=15)

@@ -20,6 +20,8 @@ CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
 # What a message was about; the channel and recipient columns say to whom. Every kind the
 # service sends (mail templates, Slack messages) has its words here (tests/text checks).
 MESSAGE_KIND = {
+    "meeting_conflict": "Møde konsulenten ikke kan holde",
+    "proposal_moved": "Mødeforslag flyttet af planlægningen",
     "employer_invitation": "Mødeforslag", "employer_reminder": "Påmindelse om mødeforslag",
     "employer_day_before": "Påmindelse dagen før", "employer_confirmed": "Møde bekræftet",
     # Who cancelled is said by `cancelled_by` (the meeting's cancel reason) next to it.

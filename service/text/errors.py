@@ -58,6 +58,13 @@ TEXTS: dict[str, str] = {
     "meeting_already_confirmed": "Mødet er allerede bekræftet til {start}; arbejdsgiveren "
                                  "ændrer det via linket i invitationen.",
     "slot_taken": "Konsulenten er blevet optaget på det tidspunkt imens. Vælg et andet.",
+    "substitute_not_free": "Ingen kollega er ledig på mødets tidspunkt længere. Listen viser, "
+                           "hvem der er ledig nu – eller bed arbejdsgiveren om nye tider.",
+    "consultant_not_free": "Konsulenten er ikke ledig på det tidspunkt. Vælg en af de ledige "
+                           "tider.",
+    "off_grid": "Vælg et tidspunkt på kvarteret (fx 09:00, 09:15).",
+    "one_of_start_or_new_proposals": "Vælg enten et nyt tidspunkt eller nye forslag til "
+                                     "arbejdsgiveren – ikke begge.",
     "meeting_changed": "Mødet er blevet ændret imens. Genindlæs sagen.",
     "message_status": "Beskeden kan ikke ændres sådan i sin nuværende tilstand.",
     "username_taken": "Brugernavnet {username} findes allerede.",

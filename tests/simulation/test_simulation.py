@@ -30,9 +30,12 @@ def _run(config: MunicipalityConfig, in_role: int, seed: int = 7) -> SimulationR
 
 @pytest.fixture(scope="module")
 def runs(small_town: MunicipalityConfig) -> dict[str, SimulationResult]:
-    """Three runs: two with one consultant in the new role (same seed), one with five."""
-    return {"few": _run(small_town, 1), "few_again": _run(small_town, 1),
-            "more": _run(small_town, 5)}
+    """Three runs: two with one consultant in the new role (same seed), one with five. Room
+    for 20 cases each, so that one consultant fills up within the two months (a full company
+    consultant's cases go to a colleague with room: `[planning] fixed_employers` preferred)."""
+    town = small_town.model_copy(update={"consultants": [
+        c.model_copy(update={"max_active_cases": 20}) for c in small_town.consultants]})
+    return {"few": _run(town, 1), "few_again": _run(town, 1), "more": _run(town, 5)}
 
 
 def test_same_seed_same_table(runs: dict[str, SimulationResult]) -> None:
