@@ -15,6 +15,8 @@ from bots.email.sender import SmtpSettings
 from bots.slack.channel import make_client
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import build_app
+from service.calendars import api as calendars_api
+from service.calendars import pages as calendars_pages
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.demo import mailbox, slack_page
@@ -29,6 +31,7 @@ from service.keys import (
     ANSWERS,
     AUTH,
     CALENDAR_FEEDS,
+    CALENDAR_IMPORTS,
     CASE_CLOSING,
     CASE_READS,
     CLOCK,
@@ -95,6 +98,7 @@ PAGE_TEMPLATES = {
     "kpis": kpi_pages.TEMPLATES,
     "followup": followup_pages.TEMPLATES,
     "outbox": outbox_pages.TEMPLATES,
+    "calendars": calendars_pages.TEMPLATES,
 }
 
 
@@ -160,6 +164,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[KPIS] = services.kpis
         app[MY_WORK] = services.my_work
         app[CALENDAR_FEEDS] = services.calendar_feeds
+        app[CALENDAR_IMPORTS] = services.calendar_imports
         app[UNANSWERED] = services.unanswered
         app[STAFF_SESSIONS] = services.sessions
         app[STAFF_USERS] = services.staff_users
@@ -218,6 +223,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     closing_api.add_routes(app)
     slack_api.add_routes(app)
     kpis_api.add_routes(app)
+    calendars_api.add_routes(app)
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
@@ -233,6 +239,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     kpi_pages.add_routes(app)
     followup_pages.add_routes(app)
     outbox_pages.add_routes(app)
+    calendars_pages.add_routes(app)
     if demo:
         mailbox.add_demo_nav(app)
     return app

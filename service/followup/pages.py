@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from service.calendars.pages import calendar_import_block
 from service.config import WorkingHours
 from service.followup.calendar_feed import feed_path
 from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE
@@ -320,7 +321,8 @@ async def week(request: web.Request) -> web.Response:
                   next_href="/week?" + urlencode({"uge": layout.following, **extra}),
                   today_href="/week" + ("?" + urlencode(extra) if extra else ""),
                   title=f"Uge {monday.isocalendar()[1]}, {danish_date(monday)} – "
-                        f"{danish_date(layout.days[-1].day)}")
+                        f"{danish_date(layout.days[-1].day)}",
+                  calendar_import=await calendar_import_block(request, principal, key))
 
 
 # -- the calendar feed -------------------------------------------------------------------------
