@@ -34,6 +34,8 @@ from icalendar import Calendar
 MAX_INTERVALS = 20_000
 # Occurrences looked at, busy or not (a cancelled rule every minute is no calendar either).
 MAX_OCCURRENCES = 5 * MAX_INTERVALS
+# A rule repeating more often than every quarter of an hour is refused before expansion.
+MAX_PER_DAY = 96
 MAX_UID = 300  # calendar_entries.uid
 
 # The Danish words a consultant and a manager see for an import that failed (stored as the
@@ -127,6 +129,32 @@ def _local(value: date | datetime, tz: tzinfo) -> datetime:
     return value.astimezone(tz).replace(tzinfo=None)
 
 
+_PER_DAY = {"SECONDLY": 86_400, "MINUTELY": 1_440, "HOURLY": 24}
+# The BY parts that add instances within a day, for each FREQ (the others only limit).
+_EXPANDING = {"SECONDLY": (), "MINUTELY": ("BYSECOND",), "HOURLY": ("BYMINUTE", "BYSECOND")}
+
+
+def _instances_per_day(rule: Any) -> float:
+    """At most how many instances a day an RRULE makes (limits such as BYHOUR under
+    MINUTELY are ignored: an estimate from above)."""
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    interval = max(int((rule.get("INTERVAL") or [1])[0]), 1)
+    per_day = _PER_DAY.get(freq, 1) / interval
+    for part in _EXPANDING.get(freq, ("BYHOUR", "BYMINUTE", "BYSECOND")):
+        per_day *= max(len(rule.get(part) or []), 1)
+    return per_day
+
+
+def _check_rules(calendar: Calendar) -> None:
+    """Refuse rules that repeat more often than every quarter of an hour before expanding
+    them (no calendar program writes them; expanding one over the horizon is millions)."""
+    for event in calendar.walk("VEVENT"):
+        rules = event.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules else []:
+            if _instances_per_day(rule) > MAX_PER_DAY:
+                raise CalendarError("too_many_events", TOO_MANY.format(max=MAX_INTERVALS))
+
+
 def busy_intervals(calendar: Calendar, first_day: date, days: int, tz: tzinfo,
                    is_own: Callable[[str], bool] = lambda _uid: False) -> list[Busy]:
     """The busy intervals of `calendar` that touch the `days` days from `first_day`, clipped
@@ -135,25 +163,22 @@ def busy_intervals(calendar: Calendar, first_day: date, days: int, tz: tzinfo,
     horizon_end = horizon_start + timedelta(days=days)
     try:
         calendar = x_wr_timezone.to_standard(calendar)
+        _check_rules(calendar)
         # A day's margin each side: the library compares in each event's own zone.
-        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).after(
-            first_day - timedelta(days=1))
+        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(
+            first_day - timedelta(days=1), first_day + timedelta(days=days + 1))
+        if len(occurrences) > MAX_OCCURRENCES:
+            raise CalendarError("too_many_events", TOO_MANY.format(max=MAX_INTERVALS))
         found: list[Busy] = []
-        for seen, event in enumerate(occurrences):
-            if seen > MAX_OCCURRENCES:
-                raise CalendarError("too_many_events", TOO_MANY.format(max=MAX_INTERVALS))
+        for event in occurrences:
             raw_start = event.get("DTSTART")
-            if raw_start is None:
-                continue
-            start = _local(raw_start.dt, tz)
-            if start >= horizon_end + timedelta(days=1):
-                break  # in the order of start: nothing later is in the horizon
-            if not _counts(event):
+            if raw_start is None or not _counts(event):
                 continue
             uid = str(event.get("UID", "")).strip() or None
             if uid is not None and is_own(uid):
                 continue
             all_day = not isinstance(raw_start.dt, datetime)
+            start = _local(raw_start.dt, tz)
             end = _local(event.end, tz)
             if all_day and end <= start:
                 end = start + timedelta(days=1)
@@ -161,8 +186,8 @@ def busy_intervals(calendar: Calendar, first_day: date, days: int, tz: tzinfo,
             if end <= start:
                 continue  # outside the horizon, or no duration
             found.append(Busy(start, end, uid[:MAX_UID] if uid else None, all_day))
-            if len(found) > MAX_INTERVALS:
-                raise CalendarError("too_many_events", TOO_MANY.format(max=MAX_INTERVALS))
+        if len(found) > MAX_INTERVALS:
+            raise CalendarError("too_many_events", TOO_MANY.format(max=MAX_INTERVALS))
     except CalendarError:
         raise
     except Exception:
