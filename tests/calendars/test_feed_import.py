@@ -238,7 +238,7 @@ async def test_who_may_set_a_calendar_and_what_is_refused(staff: Staff, feed: Fe
     assert (await put_feed(api, "intake", "anna", {"url": url}))[0] == 403
     assert (await put_feed(api, "manager", "nobody", {"url": url}))[0] == 404
     assert (await get_feed(api, "manager", "bo"))[1]["configured"] is False
-    for data, field, code in (
+    for data, name, code in (
             ({"url": "ftp://example.org/cal.ics"}, "url", "string_pattern_mismatch"),
             ({"url": "https://"}, "url", "string_pattern_mismatch"),
             ({"url": "https://:80/x.ics"}, "url", "url_host"),
@@ -249,7 +249,7 @@ async def test_who_may_set_a_calendar_and_what_is_refused(staff: Staff, feed: Fe
             ({"url": url, "extra": 1}, "extra", "extra_forbidden")):
         status, out = await put_feed(api, "manager", "anna", data)
         assert status == 422, (data, out)
-        assert [(e["field"], e["code"]) for e in out["errors"]] == [(field, code)], out
+        assert [(e["field"], e["code"]) for e in out["errors"]] == [(name, code)], out
     assert (await get_feed(api, "manager", "anna"))[1]["configured"] is False
 
     # webcal:// is how calendar programs write a subscription: fetched as https, which this

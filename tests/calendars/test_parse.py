@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from service.calendars.parse import CalendarError, own_uid_matcher, parse_busy
 from service.meetings.notifications import MeetingNotifier
-from tests.calendars.samples import BUSY, OUTLOOK, OWN_DOMAIN, ROMANCE, RST, TODAY, _event, \
-    calendar
+from tests.calendars.samples import BUSY, OUTLOOK, OWN_DOMAIN, ROMANCE, RST, TODAY, _event, calendar
 
 CPH = ZoneInfo("Europe/Copenhagen")
 IS_OWN = own_uid_matcher(OWN_DOMAIN)
