@@ -54,6 +54,10 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+def _timed_out(timeout: float) -> CalendarError:
+    return CalendarError("timeout", TIMEOUT.format(seconds=f"{timeout:g}".replace(".", ",")))
+
+
 def _status_error(status: int) -> CalendarError:
     if status in (401, 403):
         return CalendarError("refused", REFUSED.format(status=status))
@@ -93,8 +97,8 @@ async def fetch_ics(session: aiohttp.ClientSession, url: str, *, timeout: float,
     except CalendarError:
         raise
     except TimeoutError:
-        raise CalendarError("timeout", TIMEOUT.format(seconds=f"{timeout:g}")) from None
-    except (aiohttp.TooManyRedirects, aiohttp.InvalidURL):
+        raise _timed_out(timeout) from None
+    except (aiohttp.TooManyRedirects, aiohttp.RedirectClientError, aiohttp.InvalidURL):
         raise CalendarError("redirects", REDIRECTS) from None
     except (aiohttp.ClientError, OSError, ValueError):
         raise CalendarError("unreachable", UNREACHABLE) from None
@@ -131,7 +135,7 @@ async def fetch_caldav(url: str, username: str | None, password: str | None, *,
     except CalendarError:
         raise
     except TimeoutError:
-        raise CalendarError("timeout", TIMEOUT.format(seconds=f"{timeout:g}")) from None
+        raise _timed_out(timeout) from None
     except caldav_error.AuthorizationError:
         raise CalendarError("refused", REFUSED.format(status=401)) from None
     except caldav_error.NotFoundError:
@@ -140,7 +144,7 @@ async def fetch_caldav(url: str, username: str | None, password: str | None, *,
         raise CalendarError("caldav", CALDAV_FAILED) from None
     except Exception as exc:
         if "timeout" in type(exc).__name__.lower():
-            raise CalendarError("timeout", TIMEOUT.format(seconds=f"{timeout:g}")) from None
+            raise _timed_out(timeout) from None
         if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
             raise CalendarError("unreachable", UNREACHABLE) from None
         raise CalendarError("caldav", CALDAV_FAILED) from None

@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -18,24 +17,26 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from service.calendars.imports import URL_PURPOSE
-from service.clock import SettableClock
-from service.config import MunicipalityConfig
 from service.keys import CALENDAR_IMPORTS, DB, JOBS
 from service.platform.db.models import (
     AuditEntry,
-    CalendarEntry,
     CalendarSource,
-    Consultant,
-    Meeting,
     PlanningRun,
 )
 from service.platform.jobqueue import IMPORT_CALENDARS
-from tests.calendars.samples import BUSY, OUTLOOK, TODAY
-from tests.conftest import Api, Staff, make_secrets, start_api, start_staff
-from tests.meetings.email_cases import body, intake
+from tests.calendars.helpers import case as case_of_anna
+from tests.calendars.helpers import (
+    get_feed,
+    imported,
+    overlapping,
+    proposals_of,
+    put_feed,
+)
+from tests.calendars.samples import BUSY, OUTLOOK
+from tests.conftest import Staff
+from tests.meetings.email_cases import intake
 
 SECRET_PATH = "/owa/calendar/5f1c0d6e9a@demo.example/8b2e41f7c3d94a0e/reachcalendar.ics"
-ANNA_FIXED_CVR = "29189919"  # config/demo.toml: anna is this employer's fixed consultant
 
 
 @dataclass
@@ -77,67 +78,6 @@ async def feed() -> AsyncIterator[Feed]:
         await server.close()
 
 
-@pytest.fixture
-async def staff(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIterator[Staff]:
-    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
-    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
-        await api.client.app[JOBS].wait_idle()
-        async for running in start_staff(api):
-            yield running
-
-
-def case(ref: str, lat: float) -> dict[str, Any]:
-    """A case of anna's fixed employer, absent since early February: its deadline (week 8)
-    falls inside the horizon."""
-    return body(ref, first_absence_day=(TODAY - timedelta(days=30)).isoformat(),
-                employer={"cvr": ANNA_FIXED_CVR, "name": "Stor Fabrik A/S",
-                          "contact_name": "Lone Berg", "contact_email": f"{ref}@fabrik.example",
-                          "address": "Fabriksvej 3, 7400 Herning",
-                          "location": {"lat": lat, "lon": 8.98}})
-
-
-async def put_feed(api: Api, role: str, consultant: str, data: dict[str, Any]
-                   ) -> tuple[int, dict[str, Any]]:
-    resp = await api.client.put(f"/api/consultants/{consultant}/calendar-feed", json=data,
-                                headers=api.auth(role))
-    return resp.status, await resp.json()
-
-
-async def get_feed(api: Api, role: str, consultant: str) -> tuple[int, dict[str, Any]]:
-    resp = await api.client.get(f"/api/consultants/{consultant}/calendar-feed",
-                                headers=api.auth(role))
-    return resp.status, await resp.json()
-
-
-async def imported(api: Api, key: str = "anna") -> list[tuple[datetime, datetime]]:
-    async with api.client.app[DB].read() as session:
-        rows = (await session.execute(select(CalendarEntry).join(
-            Consultant, Consultant.id == CalendarEntry.consultant_id).where(
-            Consultant.key == key, CalendarEntry.source.in_(("feed", "caldav")))
-            .order_by(CalendarEntry.start, CalendarEntry.end))).scalars().all()
-    return [(r.start, r.end) for r in rows]
-
-
-async def proposals_of(api: Api, key: str) -> list[tuple[datetime, datetime]]:
-    """Every time offered for the consultant: each proposal and its alternatives."""
-    async with api.client.app[DB].read() as session:
-        meetings = (await session.execute(select(Meeting).join(
-            Consultant, Consultant.id == Meeting.consultant_id).where(
-            Consultant.key == key, Meeting.status == "proposed"))).unique().scalars().all()
-    slots = []
-    for meeting in meetings:
-        slots.append((meeting.start, meeting.end))
-        for alternative in meeting.alternatives or []:
-            slots.append((datetime.fromisoformat(alternative["start"]),
-                          datetime.fromisoformat(alternative["end"])))
-    return slots
-
-
-def overlapping(slots: list[tuple[datetime, datetime]],
-                busy: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    return [s for s in slots if any(s[0] < b[1] and b[0] < s[1] for b in busy)]
-
-
 async def test_a_published_outlook_calendar_is_imported_and_planned_around(
         staff: Staff, feed: Feed, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -160,7 +100,7 @@ async def test_a_published_outlook_calendar_is_imported_and_planned_around(
 
     # Planning: anna's cases get only times outside her busy time (her mornings are taken,
     # but for Wednesday 24 March; she is on a course on 30 and 31 March).
-    await intake(api, *(case(f"cal-{n}", 56.10 + n / 100) for n in range(4)))
+    await intake(api, *(case_of_anna(f"cal-{n}", 56.10 + n / 100) for n in range(4)))
     slots = await proposals_of(api, "anna")
     assert len(slots) >= 4
     assert overlapping(slots, BUSY) == []
