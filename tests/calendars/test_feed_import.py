@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from service.calendars.imports import URL_PURPOSE
 from service.keys import CALENDAR_IMPORTS, DB, JOBS
+from service.platform.auth import Principal, system_principal
 from service.platform.db.models import (
     AuditEntry,
     CalendarSource,
@@ -157,6 +158,13 @@ async def test_the_periodic_job_imports_every_source_and_one_failing_stops_no_ot
     assert (await get_feed(api, "manager", "anna"))[1]["last_error"] == \
         "Kalenderens server svarede med en fejl (503)."
     assert (await get_feed(api, "manager", "bo"))[1]["last_error"] is None
+    # The manager's overview (for a list of consultants): everyone, set or not.
+    overview = await app[CALENDAR_IMPORTS].statuses(system_principal("demo", "t", "manager"))
+    assert overview["anna"].last_error and overview["bo"].events == len(BUSY)
+    assert overview["camilla"].configured is False
+    mine = await app[CALENDAR_IMPORTS].statuses(Principal(1, "anna", "consultant", "demo",
+                                                          "anna"))
+    assert list(mine) == ["anna"]
 
     # A changed calendar replaces the imported entries (from today on) and asks for planning.
     feed.bodies["/bo.ics"] = OUTLOOK.replace("20270122T130000", "20270122T140000").encode()
