@@ -110,7 +110,7 @@ def _caldav_objects(url: str, username: str | None, password: str | None,
     """The CalDAV calendar's events with an instance between start and end (a time-range
     REPORT; recurring events come whole, with their rules, and are expanded by the caller)."""
     with caldav.DAVClient(url=url, username=username or None, password=password or None,
-                          timeout=max(1, round(timeout)), enable_rfc6764=False) as client:
+                          timeout=max(1, round(timeout))) as client:
         calendar = client.calendar(url=url)
         found = calendar.search(start=start, end=end, event=True, expand=False)
         calendars: list[Calendar] = []

@@ -70,8 +70,8 @@ def radicale_process(tmp_path: Path) -> Iterator[Radicale]:
 def _fill(server: Radicale) -> str:
     """anna's calendar "arbejde" with the Outlook sample's events (one object per UID, its
     overridden instances with it, as CalDAV keeps them); returns the calendar's URL."""
-    with caldav.DAVClient(url=server.base + "/", username="anna", password=PASSWORD,
-                          enable_rfc6764=False) as client:
+    with caldav.DAVClient(url=server.base + "/", username="anna",
+                          password=PASSWORD) as client:
         work = client.principal().make_calendar(name="Arbejde", cal_id="arbejde")
         by_uid: dict[str, list[str]] = {}
         for event in OUTLOOK_EVENTS:
