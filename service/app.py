@@ -15,6 +15,8 @@ from bots.email.sender import SmtpSettings
 from bots.slack.channel import make_client
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import build_app
+from service.calendars import api as calendars_api
+from service.calendars import pages as calendars_pages
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.consultants import api as consultants_api
@@ -31,6 +33,7 @@ from service.keys import (
     ANSWERS,
     AUTH,
     CALENDAR_FEEDS,
+    CALENDAR_IMPORTS,
     CASE_CLOSING,
     CASE_READS,
     CLOCK,
@@ -103,6 +106,7 @@ PAGE_TEMPLATES = {
     "outbox": outbox_pages.TEMPLATES,
     "meetings": meeting_staff_pages.TEMPLATES,
     "consultants": consultant_pages.TEMPLATES,
+    "calendars": calendars_pages.TEMPLATES,
 }
 
 
@@ -176,6 +180,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[KPIS] = services.kpis
         app[MY_WORK] = services.my_work
         app[CALENDAR_FEEDS] = services.calendar_feeds
+        app[CALENDAR_IMPORTS] = services.calendar_imports
         app[UNANSWERED] = services.unanswered
         app[STAFF_SESSIONS] = services.sessions
         app[STAFF_USERS] = services.staff_users
@@ -235,6 +240,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     slack_api.add_routes(app)
     kpis_api.add_routes(app)
     consultants_api.add_routes(app)
+    calendars_api.add_routes(app)
     if demo:
         app[DEMO_SESSIONS] = mailbox.MailboxSessions(clock)
         mailbox.add_routes(app)
@@ -252,6 +258,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     outbox_pages.add_routes(app)
     meeting_staff_pages.add_routes(app)
     consultant_pages.add_routes(app)
+    calendars_pages.add_routes(app)
     if demo:
         mailbox.add_demo_nav(app)
     return app

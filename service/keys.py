@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from bots.email.dev_sink import DevSmtp
     from bots.slack.fake_api import FakeSlackApi
+    from service.calendars.imports import CalendarImports
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
     from service.consultants.service import ConsultantService
@@ -70,6 +71,7 @@ CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 KPIS: web.AppKey[KpiService] = web.AppKey("kpis")
 MY_WORK: web.AppKey[ConsultantWork] = web.AppKey("my_work")
 CALENDAR_FEEDS: web.AppKey[CalendarFeeds] = web.AppKey("calendar_feeds")
+CALENDAR_IMPORTS: web.AppKey[CalendarImports] = web.AppKey("calendar_imports")
 UNANSWERED: web.AppKey[UnansweredInvitations] = web.AppKey("unanswered_invitations")
 OUTCOMES: web.AppKey[CaseOutcomes] = web.AppKey("outcomes")
 DEV_SMTP: web.AppKey[DevSmtp] = web.AppKey("dev_smtp")

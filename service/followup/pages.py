@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from service.calendars.pages import calendar_import_block
 from service.config import WEEKDAYS, WorkingHours
 from service.consultants.pages import REASONS as ABSENCE_REASONS
 from service.consultants.pages import absence_errors as danish_absence_errors
@@ -395,7 +396,8 @@ async def _week_page(request: web.Request, status: int = 200,
                   absence_values=absence_values or {}, note_max=MAX_ABSENCE_NOTE,
                   absence_action="/week/absences",
                   absence_query="?" + urlencode(extra) if extra else "",
-                  absence_notice=ABSENCE_NOTICES.get(request.query.get("besked", ""), ""))
+                  absence_notice=ABSENCE_NOTICES.get(request.query.get("besked", ""), ""),
+                  calendar_import=await calendar_import_block(request, principal, key))
 
 
 def _week_back(key: str, principal: Principal, notice: str) -> web.HTTPSeeOther:

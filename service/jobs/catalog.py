@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from service.config import MunicipalityConfig
 from service.jobs.runner import JobSpec
-from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, PUBLISH_SLACK_HOME, SEND_REMINDERS
+from service.platform.jobqueue import (
+    DELIVER_OUTBOX,
+    IMPORT_CALENDARS,
+    PLAN,
+    PUBLISH_SLACK_HOME,
+    SEND_REMINDERS,
+)
 
 if TYPE_CHECKING:
     from service.meetings.reminders import Reminders
@@ -36,12 +42,20 @@ class HomePublisher(Protocol):
     async def publish_changed(self) -> int: ...
 
 
+class CalendarImporter(Protocol):
+    """Imports every consultant's own calendar (`service.calendars`); returns how many
+    sources were imported."""
+
+    async def import_all(self) -> int: ...
+
+
 def _trigger(reasons: tuple[str, ...]) -> str:
     return ",".join(sorted(set(reasons)))[:32] or "change"
 
 
 def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
-                 reminders: Reminders, slack_home: HomePublisher | None = None) -> list[JobSpec]:
+                 reminders: Reminders, slack_home: HomePublisher | None = None,
+                 calendars: CalendarImporter | None = None) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
@@ -56,12 +70,20 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     async def publish_home(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
         return await slack_home.publish_changed() if slack_home is not None else 0
 
+    async def import_calendars(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await calendars.import_all() if calendars is not None else 0
+
+    imports = [] if calendars is None else [
+        # Consultants' own calendars: on start and every `[calendars] every_minutes`; an
+        # import that changed someone's busy time requests a planning run itself.
+        JobSpec(IMPORT_CALENDARS, import_calendars, on_start=True,
+                every=timedelta(minutes=config.calendars.every_minutes))]
     slack = [] if slack_home is None else [
         # Slack Home tabs (with a bot token only): when a consultant was told something,
         # after Slack actions, when a tab is opened, and on a poll for other changes.
         JobSpec(PUBLISH_SLACK_HOME, publish_home, every=SLACK_HOME_EVERY,
                 settle=PLAN_SETTLE_SECONDS)]
-    return slack + [
+    return slack + imports + [
         # Planning: on every change that may alter it, and the daily schedule (working
         # mornings) that re-plans with the day's calendars.
         JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,

@@ -13,6 +13,7 @@ PLAN = "plan"                      # assign owners and propose meetings
 DELIVER_OUTBOX = "deliver_outbox"  # send due messages of every channel with a sender
 SEND_REMINDERS = "send_reminders"  # employer reminders that are due
 PUBLISH_SLACK_HOME = "publish_slack_home"  # consultants' Slack Home tabs that changed
+IMPORT_CALENDARS = "import_calendars"  # consultants' own calendars (.ics, CalDAV) as busy
 
 
 class JobQueue(Protocol):

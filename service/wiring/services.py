@@ -19,6 +19,7 @@ from bots.delivery import ChannelSender
 from bots.email.render import EmailRenderer
 from bots.slack.channel import SlackChannel, make_client
 from rules.engine import RulesEngine
+from service.calendars.imports import CalendarImports
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.consultants.service import ConsultantService
@@ -107,6 +108,7 @@ class Services:
     kpis: KpiService
     my_work: ConsultantWork
     calendar_feeds: CalendarFeeds
+    calendar_imports: CalendarImports
     unanswered: UnansweredInvitations
     sessions: StaffSessions
     staff_users: StaffUsers
@@ -120,7 +122,8 @@ class Services:
         """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
         job only when Slack messages are sent to a workspace."""
         return declare_jobs(self.config, self.planner, self.deliverer, self.reminders,
-                            self.slack_home if self.slack.sending else None)
+                            self.slack_home if self.slack.sending else None,
+                            self.calendar_imports)
 
 
 def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
@@ -191,6 +194,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         tasks=TaskService(db, clock, municipality), closing=closing, outcomes=outcomes,
         kpis=KpiService(db, config, clock), my_work=ConsultantWork(db, config, clock, reads),
         calendar_feeds=CalendarFeeds(db, config, clock, notifier),
+        calendar_imports=CalendarImports(db, config, clock, jobs, cipher),
         unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,
         staff_users=StaffUsers(db, config, clock, sessions), case_reads=case_reads,
         csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk,
