@@ -24,16 +24,16 @@ from service.platform.errors import Invalid, NotFound
 from service.platform.http import parse_model
 from service.platform.pages import not_found, page_principal, read_form
 from service.text.danish import danish_date, danish_time
+from service.text.errors import danish_error
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = ("consultant", "manager")  # and admin
 NOTICES = {"sat": "Kalenderen er sat.", "fjernet": "Kalenderen importeres ikke længere."}
-# A refused form, by the code of its field error (the field: url, username, password).
+# A refused form, by the code of its field error (the use case's codes in the words every
+# channel uses, `service.text.errors`), else by its field (url, username, password).
 FORM_ERRORS = {
     "url": "Skriv hele adressen, der begynder med https:// (eller webcal://), uden mellemrum.",
-    "url_host": "Adressen mangler et værtsnavn (https://server/…).",
-    "url_scheme": "En CalDAV-kalenders adresse skal begynde med https://.",
-    "caldav_only": "Brugernavn og adgangskode bruges kun til en CalDAV-kalender.",
+    **{code: danish_error("url", code) for code in ("url_host", "url_scheme", "caldav_only")},
     "username": "Brugernavnet er for langt (højst 200 tegn).",
     "password": "Adgangskoden er for lang (højst 500 tegn).",
 }
