@@ -36,6 +36,7 @@ from service.consultants.schemas import (
     ConsultantChanges,
     ConsultantIn,
 )
+from service.places import AddressPlacer, Placement, Placer
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database, as_utc
@@ -149,8 +150,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 class ConsultantService:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, jobs: JobQueue,
-                 listeners: list[Callable[[list[DirectoryEntry]], None]] | None = None) -> None:
+                 listeners: list[Callable[[list[DirectoryEntry]], None]] | None = None,
+                 placer: AddressPlacer | None = None) -> None:
         self.db = db
+        # A base address typed without coordinates is placed on the map (service.places).
+        self.placer = placer or Placer(config.places)
         self.config = config
         self.clock = clock
         self.jobs = jobs
@@ -210,13 +214,14 @@ class ConsultantService:
     async def create(self, data: ConsultantIn, principal: Principal) -> ConsultantView:
         """A new consultant (`source="app"`); an id already taken is a conflict."""
         MANAGE_CONSULTANTS.require_role(principal)
+        placed = await self._place(data)
         async with self.db.write() as session:
             if await self._row(session, data.id) is not None:
                 raise Conflict(f"a consultant with id {data.id!r} exists already",
                                "consultant_exists", {"consultant_id": data.id})
             row = Consultant(municipality_id=self.municipality, key=data.id, source="app")
             await self._check(session, data, None)
-            self._apply(row, data)
+            self._apply(row, data, placed, relocate=True)
             row.changed_in_app_at = self.clock.utcnow()
             session.add(row)
             await session.flush()
@@ -235,11 +240,24 @@ class ConsultantService:
         if "id" in patch:
             raise Invalid.field("id", "the consultant's id cannot change", "read_only")
         deactivated: Deactivated | None = None
+        # Placing an address may ask an online geocoder: before the transaction, and only
+        # when the patch gives a new address without coordinates.
+        relocate = ("location" in patch and patch["location"] is None) or (
+            "address" in patch and "location" not in patch)
+        placed = None
+        if relocate:
+            address = patch.get("address") if "address" in patch else \
+                await self._address_of(key)
+            if isinstance(address, str) and address.strip():
+                placed = await self._place_text(address)
         async with self.db.write() as session:
             row = await self._row(session, key)
             if row is None:
                 raise self._not_found()
-            merged = merge_patch(self._current(row), patch)
+            current = self._current(row)
+            if relocate:
+                current["location"] = None  # the address decides where they start from
+            merged = merge_patch(current, patch)
             if isinstance(patch.get("working_hours"), dict):
                 # The week is replaced whole: a day given as null is a day off.
                 merged["working_hours"] = patch["working_hours"]
@@ -248,7 +266,7 @@ class ConsultantService:
             before = self._current(row)
             if row.active and not data.active:
                 deactivated = await self._deactivate(session, row, data.open_cases, principal)
-            self._apply(row, data)
+            self._apply(row, data, placed, relocate=relocate)
             after = self._current(row)
             changed = sorted(name for name in FIELDS if before.get(name) != after.get(name))
             if changed:
@@ -382,7 +400,24 @@ class ConsultantService:
         if errors:
             raise Invalid(errors)
 
-    def _apply(self, row: Consultant, data: ConsultantChanges) -> None:
+    async def _place(self, data: ConsultantChanges) -> Placement | None:
+        """Where a new consultant's typed address is, when no coordinates were given."""
+        if data.location is not None or not data.address:
+            return None
+        return await self._place_text(data.address)
+
+    async def _place_text(self, address: str) -> Placement:
+        return (await self.placer.place_many([address]))[address]
+
+    async def _address_of(self, key: str) -> str | None:
+        async with self.db.read() as session:
+            row = await self._row(session, key)
+            return row.address if row is not None else None
+
+    def _apply(self, row: Consultant, data: ConsultantChanges,
+               placed: Placement | None = None, *, relocate: bool = False) -> None:
+        """`relocate`: without coordinates, where they start from follows the address
+        (`placed`; the jobcentre when it cannot be placed)."""
         row.name = data.name
         row.email = data.email
         row.phone = data.phone
@@ -393,8 +428,14 @@ class ConsultantService:
                     row.location_precision is None:
                 row.lat, row.lon = data.location.lat, data.location.lon
                 row.location_precision = "exact"
-        elif row.location_precision is not None or row.lat is None:
-            # No location: the jobcentre's until the address is placed on the map.
+        elif relocate and placed is not None and placed.lat is not None and \
+                placed.lon is not None:
+            # The typed address, placed (to the town or postcode offline; exact online).
+            row.lat, row.lon = placed.lat, placed.lon
+            row.location_precision = placed.precision
+        elif relocate or row.location_precision is None or row.lat is None:
+            # Neither coordinates nor a placeable address: planned from the jobcentre (never
+            # from a guessed place) until the address is corrected.
             row.lat = self.config.jobcentre.location.lat
             row.lon = self.config.jobcentre.location.lon
             row.location_precision = None
@@ -413,8 +454,9 @@ class ConsultantService:
         body: dict[str, Any] = {
             "name": row.name, "email": row.email, "phone": row.phone or "",
             "slack_user_id": row.slack_user_id, "team": row.team,
+            # Coordinates typed in (exact) are the consultant's; placed ones follow the address.
             "location": {"lat": row.lat, "lon": row.lon}
-            if row.location_precision is not None else None,
+            if row.location_precision == "exact" else None,
             "address": row.address, "skills": list(row.skills or []),
             "max_active_cases": row.max_active_cases,
             "meetings_per_day": row.meetings_per_day,

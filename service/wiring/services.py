@@ -150,10 +150,12 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
                                notices)
     reads = ReadAudit(db, clock)
+    # Typed addresses placed on the map (offline; DAWA first when `[places] online`).
+    placer = Placer(config.places)
     intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                            reads, cipher, owner_listener=notices,
                            owner_meetings=MeetingsFollowOwner(config, clock, notifier),
-                           placer=Placer(config.places), placement_listener=notices)
+                           placer=placer, placement_listener=notices)
     moves = MeetingMoves(db, config, clock, notifier, intake, jobs)
     conflicts = MeetingConflicts(db, config, clock, notifier, intake, moves)
     planner = Planner(db, config, clock, solver, notifier, planning_time_limit,
@@ -182,7 +184,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                        FollowupActions(outcomes, closing),
                        OwnerActions(db, clock, intake, municipality), intake, reads, jobs)
     # The consultants as the database has them; Slack's people follow every change.
-    consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants])
+    consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
+                                    placer=placer)
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, notifier=notifier, reads=reads,

@@ -75,10 +75,10 @@ async def test_add_a_consultant_who_is_then_everywhere(sqlite_api: Api) -> None:
                                                  headers=api.auth("manager")), 201)
     assert created["source"] == "app" and created["changed_in_app_at"]
     assert created["active_cases"] == 0 and created["active"] is True
-    # No location given: the jobcentre's, not placed; the address text is kept.
-    jobcentre = api.client.app[CONFIG].jobcentre.location
-    assert created["location"] == {"lat": jobcentre.lat, "lon": jobcentre.lon}
-    assert created["location_precision"] is None
+    # No location given: the typed address is placed on the map (offline: Ikast, the town).
+    assert created["location_precision"] == "town"
+    assert abs(created["location"]["lat"] - 56.139) < 0.02
+    assert abs(created["location"]["lon"] - 9.158) < 0.02
     assert created["address"] == "Østergade 5, 7430 Ikast"
     assert created["working_hours"] == {"mon": ["08:00", "14:00"], "tue": ["08:00", "15:30"],
                                         "wed": ["08:00", "15:30"], "thu": ["08:00", "15:30"]}
@@ -314,3 +314,35 @@ async def test_absences_api(sqlite_api: Api) -> None:
     past = await _json(await api.client.get("/api/consultants/anna/absences?past=true",
                                             headers=own), 200)
     assert past["absences"] == []  # deleted ones are not listed
+
+
+async def test_a_typed_base_address_is_placed_and_follows_changes(sqlite_api: Api) -> None:
+    """A consultant's base address is placed as a workplace's is (service.places): a new
+    address moves where they start from, one that cannot be placed starts them at the
+    jobcentre (never at a guess), and coordinates typed in win over the address."""
+    api = sqlite_api
+    body = {**NEW, "id": "gert", "slack_user_id": None, "fixed_employers": [],
+            "address": "Bredgade 2, 7451 Sunds"}
+    created = await _json(await api.client.post("/api/consultants", json=body,
+                                                 headers=api.auth("manager")), 201)
+    assert created["location_precision"] in ("town", "postcode")
+    sunds = created["location"]
+
+    async def patch(change: dict[str, Any]) -> dict[str, Any]:
+        return await _json(await api.client.patch("/api/consultants/gert", json=change,
+                                                  headers=api.auth("manager")), 200)
+
+    moved = await patch({"address": "Torvet 1, 7330 Brande"})
+    assert moved["location_precision"] in ("town", "postcode")
+    assert moved["location"] != sunds and moved["location"]["lat"] < sunds["lat"]
+    # A change of something else keeps the placement.
+    assert (await patch({"phone": "12 34 56 78"}))["location"] == moved["location"]
+    nowhere = await patch({"address": "Blabla 99, 0000 Intetsteds"})
+    jobcentre = api.client.app[CONFIG].jobcentre.location
+    assert nowhere["location"] == {"lat": jobcentre.lat, "lon": jobcentre.lon}
+    assert nowhere["location_precision"] is None
+    typed = await patch({"location": {"lat": 56.2, "lon": 9.0}})
+    assert typed["location_precision"] == "exact" and typed["location"] == {"lat": 56.2,
+                                                                            "lon": 9.0}
+    # Clearing the coordinates lets the address decide again.
+    assert (await patch({"location": None}))["location_precision"] is None

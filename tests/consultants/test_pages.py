@@ -59,13 +59,13 @@ async def test_list_add_and_edit(staff: Staff) -> None:
     response, html = await manager.post("/admin/consultants", FORM)
     assert response.status == 200 and response.url.path == "/admin/consultants/frida", html
     assert "Konsulenten er oprettet." in html
-    assert "Adressen er ikke placeret på kortet endnu" in html
+    assert "Adressen er placeret på kortet efter byen" in html
     async with staff.api.client.app[DB].read() as session:
         frida = (await session.execute(select(Consultant).where(Consultant.key == "frida"))
                  ).scalar_one()
     assert frida.working_hours == {"mon": ["08:00", "14:00"], "tue": ["08:00", "15:30"]}
     assert frida.fixed_employers == ["11223344", "22334455"] and frida.skills == ["mental"]
-    assert frida.location_precision is None and frida.source == "app"
+    assert frida.location_precision == "town" and frida.source == "app"
     # The new consultant is an owner choice on the case list's filter.
     intake = await staff.login("intake")
     _, html = await intake.get("/cases")
