@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from service.calendars.pages import calendar_import_rows
 from service.consultants.schemas import (
     MAX_ABSENCE_NOTE,
     WEEKDAYS,
@@ -179,6 +180,7 @@ async def _list_page(request: web.Request, status: int = 200,
     principal = await page_principal(request, *ROLES)
     consultants = await request.app[CONSULTANTS].list(principal)
     return render(request, "consultants/list.html", status=status, consultants=consultants,
+                  calendars=await calendar_import_rows(request, principal),
                   errors=errors or {}, values=values or form_values(None), skills=SKILLS,
                   days=DAY_NAMES, notice=NOTICES.get(request.query.get("besked", ""), ""))
 

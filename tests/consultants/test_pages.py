@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.keys import DB, JOBS
-from service.platform.db.models import Consultant, ConsultantAbsence
+from service.keys import CLOCK, DB, JOBS
+from service.platform.db.models import CalendarSource, Consultant, ConsultantAbsence
 from tests.conftest import Staff, today_local
 from tests.intake.test_api_cases import case_body
 
@@ -37,6 +37,19 @@ async def test_list_add_and_edit(staff: Staff) -> None:
     assert response.status == 200
     assert 'href="/admin/consultants"' in html  # in the menu
     assert "Anna Kjær" in html and "0 af 37" in html
+    # Each consultant's own calendar import (service.calendars): none set yet; a feed that
+    # failed shows the error on the manager's list.
+    assert "Egen kalender" in html and '<span class="muted">ingen</span>' in html
+    async with staff.api.client.app[DB].write() as session:
+        anna = (await session.execute(select(Consultant).where(Consultant.key == "anna"))
+                ).scalar_one()
+        now = staff.api.client.app[CLOCK].utcnow()
+        session.add(CalendarSource(municipality_id="demo", consultant_id=anna.id, kind="ics",
+                                   url_encrypted="x", created_at=now, updated_at=now,
+                                   last_attempt_at=now,
+                                   last_error="Kalenderens server svarede med en fejl (500)."))
+    response, html = await manager.get("/admin/consultants")
+    assert '<span class="badge bad">fejl</span>' in html and "fejl (500)" in html
     # Errors in Danish, by field.
     response, html = await manager.post("/admin/consultants", {
         **FORM, "name": "", "email": "frida", "hours_mon_end": "07:00",
