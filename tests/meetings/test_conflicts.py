@@ -26,6 +26,7 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
+from service.text.danish import danish_date
 from tests.conftest import (
     Api,
     SmtpSink,
@@ -266,3 +267,59 @@ async def test_a_proposal_past_its_time_unanswered_is_replanned(
     await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
                              and str(m["Subject"]).startswith("Flyttet"))
     await invitation(smtp_sink, count=2)
+
+
+async def test_an_absence_registered_over_proposals_and_a_confirmed_meeting(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    """Issue 18's acceptance as a manager lives it: an absence registered in the app (the
+    API the admin page and the week page post to) over a consultant's sent proposal and over
+    another's confirmed meeting. The proposal moves off the absent day (the employer told and
+    invited anew), the confirmed meeting is listed in "Møder der skal flyttes" and goes to a
+    colleague with one click, the employer's calendar updated under the same UID."""
+    await intake(mail, body("a-prop"))
+    proposed = await meeting_of(mail, "a-prop")
+    await invitation(smtp_sink)
+    await intake(mail, body("a-conf"))
+    confirmed = await meeting_of(mail, "a-conf")
+    resp = await mail.client.post("/api/cases/a-conf/meeting/confirm",
+                                  json={"start": confirmed["start"]},
+                                  headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    confirmation = (await smtp_sink.wait_for(
+        lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"])))[0]
+    uid = str(event_of(calendar_of(confirmation))["UID"])
+
+    for meeting in (proposed, confirmed):
+        day = _start(meeting).date().isoformat()
+        resp = await mail.client.post(
+            f"/api/consultants/{meeting['consultant_id']}/absences",
+            json={"from": day, "to": day, "reason": "kursus", "note": "Kursus i Aarhus"},
+            headers=mail.auth("manager"))
+        assert resp.status == 201, await resp.text()
+    await plan(mail)
+
+    moved = await meeting_of(mail, "a-prop")
+    assert moved["status"] == "proposed"
+    assert _start(moved).date() != _start(proposed).date() or \
+        moved["consultant_id"] != proposed["consultant_id"]
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
+                             and "flyttet" in str(m["Subject"]).lower())
+    # Invitations: a-prop's, a-conf's, then a-prop's new time.
+    new = await invitation(smtp_sink, count=3)
+    assert danish_date(_start(moved).date()) in new.get_body(("plain",)).get_content()
+
+    assert (await meeting_of(mail, "a-conf"))["status"] == "confirmed"
+    listed = await (await mail.client.get("/api/meetings/to-move",
+                                          headers=mail.auth("intake"))).json()
+    assert [r["case_id"] for r in listed["meetings"]] == ["a-conf"]
+    colleague = listed["meetings"][0]["substitute_id"]
+    assert colleague not in (None, confirmed["consultant_id"])
+    resp = await mail.client.post("/api/cases/a-conf/meeting/accept-substitute",
+                                  headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    update = (await smtp_sink.wait_for(
+        lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"]), count=2))[1]
+    event = event_of(calendar_of(update))
+    assert str(event["UID"]) == uid
+    assert (await meeting_of(mail, "a-conf"))["consultant_id"] == colleague
+    await wait_until_mail_delivered(mail)
