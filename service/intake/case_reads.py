@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 
 from service.clock import Clock
+from service.consultants.choices import OwnerChoice, owner_choices
 from service.intake.signals import at_risk_condition
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, need_to_know
@@ -209,6 +210,19 @@ class CaseReads:
                     Case.municipality_id == self.municipality_id,
                     Case.case_ref.in_(chunk)))).scalars())
         return found
+
+    async def owner_choices(self, case_ref: str) -> list[OwnerChoice]:
+        """Whom intake may make the case's owner (`service.consultants.choices`: the case
+        page and Slack's "Skift konsulent" offer the same); [] for an unknown case. Call only
+        after the caller was allowed to act on the case."""
+        async with self.db.read() as session:
+            case = (await session.execute(select(Case).where(
+                Case.municipality_id == self.municipality_id, Case.case_ref == case_ref))
+            ).unique().scalar_one_or_none()
+            if case is None:
+                return []
+            return await owner_choices(session, self.municipality_id, case,
+                                       self.clock.today())
 
     async def details(self, case_ref: str) -> dict[str, Any]:
         """A case's meetings (every one, newest first), the messages sent about it (channel,

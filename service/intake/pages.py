@@ -264,6 +264,11 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
         **(await _common(request))}
+    if context["may_change_owner"]:
+        # The eligible owners with their load, as Slack's "Skift konsulent" offers them.
+        context["consultants"] = [
+            (c.key, f"{c.name} ({c.cases}/{c.capacity} sager{' – fuld' if c.full else ''})")
+            for c in await request.app[CASE_READS].owner_choices(case["case_id"])]
     context.update(forms)
     return render(request, "intake/case.html", status=status, **context)
 

@@ -5,16 +5,11 @@ and the new owner get the category only; the note stays on the case)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bots.slack.desk import Reply
-from service.clock import Clock
-from service.consultants.choices import owner_choices
+from service.intake.case_reads import CaseReads
 from service.intake.schemas import OWNER_REASONS, OwnerOverride
 from service.intake.service import IntakeService
 from service.platform.auth import Principal
-from service.platform.db.engine import Database
-from service.platform.db.models import Case
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.policies import CHOOSE_OWNER
 from service.platform.slack_replies import checked, in_danish, max_length_of
@@ -23,12 +18,9 @@ ONLY_INTAKE = "Kun visitationen kan skifte konsulent."
 
 
 class OwnerActions:
-    def __init__(self, db: Database, clock: Clock, intake: IntakeService,
-                 municipality: str) -> None:
-        self.db = db
-        self.clock = clock
+    def __init__(self, intake: IntakeService, reads: CaseReads) -> None:
         self.intake = intake
-        self.municipality = municipality
+        self.reads = reads
 
     @staticmethod
     def max_length(field: str) -> int:
@@ -44,14 +36,9 @@ class OwnerActions:
                       ) -> tuple[Reply, list[tuple[str, str]]]:
         if not CHOOSE_OWNER.allows_role(principal):
             return Reply(False, ONLY_INTAKE), []
-        async with self.db.read() as session:
-            case = (await session.execute(select(Case).where(
-                Case.municipality_id == self.municipality, Case.case_ref == case_ref))
-            ).unique().scalar_one_or_none()
-            if case is None:
-                return Reply(False, "Sagen findes ikke."), []
-            eligible = await owner_choices(session, self.municipality, case,
-                                           self.clock.today())
+        if not await self.reads.exists(case_ref):
+            return Reply(False, "Sagen findes ikke."), []
+        eligible = await self.reads.owner_choices(case_ref)
         return Reply(True), [(c.key, f"{c.name} ({c.cases}/{c.capacity} sager"
                                      f"{' – fuld' if c.full else ''})") for c in eligible]
 

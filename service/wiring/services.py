@@ -182,7 +182,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     slack_home = SlackHome(db, config, clock, outbox, people, notices)
     desk = ServiceDesk(db, config, clock, people, notices, slack_home,
                        FollowupActions(outcomes, closing),
-                       OwnerActions(db, clock, intake, municipality), intake, reads, jobs)
+                       OwnerActions(intake, case_reads), intake, reads, jobs)
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer)

@@ -179,6 +179,12 @@ async def test_owner_and_closing_forms(staff_on_both: Staff) -> None:
         "consultant_id": "anna", "category": "regular_employer",
         "reason": "fast konsulent for Ågård"})
     assert response.status == 200 and "Ejeren er ændret" in page
+    # The owner choice (service.consultants.choices, as Slack's): the eligible others with
+    # their load; anna owns it now, eva holds no workplace meetings yet.
+    choice = page[page.index('name="consultant_id"'):]
+    choice = choice[:choice.index("</select>")]
+    assert 'value="anna"' not in choice and 'value="eva"' not in choice
+    assert re.search(r'value="bo"[^>]*>Bo [^<]*\(\d+/\d+ sager', choice), choice
     # The fixed reason and the note (the note only here, in fasthold; never in Slack).
     assert "valgt manuelt af test-intake: fast arbejdsgiver – fast konsulent for Ågård" in \
         _text(page)
