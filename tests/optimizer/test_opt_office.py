@@ -222,6 +222,20 @@ def test_proposal_inside_the_notice_is_kept_without_new_notice():
         assert by_case(plan)["p1"]["meeting"]["start"] == "2026-03-03T09:00"
 
 
+def test_a_proposal_on_time_only_where_it_is_keeps_the_bound_proven():
+    """Sent last week for tomorrow, due tomorrow: only the proposal itself is on time (no new
+    meeting may be placed inside the notice). The plan keeps it, and the proven upper bound
+    counts it (it once said 0 < 1 on time: CP-SAT's plan failed validation and the service
+    fell back to greedy)."""
+    data = instance([case("p1", consultant_id="c1", deadline="2026-03-03",
+                          proposal=_proposed("2026-03-03T09:00")),
+                     case("k2", deadline="2026-03-20")])
+    inst = optimizer.parse_instance(data)
+    plan = optimizer.solve(inst, solver="cpsat", time_limit=2)
+    assert optimizer.validate(inst, plan) == []
+    assert plan.metrics["meetings_on_time"] == 2 == plan.metrics["upper_bound_on_time"]
+
+
 def test_proposal_is_validated():
     with pytest.raises(optimizer.InstanceError, match=r"cases\[0\].proposal.consultant_id"):
         optimizer.parse_instance(instance([case(proposal=_proposed("2026-03-04T09:00", "x"))]))
