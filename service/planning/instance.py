@@ -145,6 +145,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     for case in cases:
         kind = case.follow_up if case.id not in held else "telephone"
         meeting = meetings.get(case.id)
+        if kind == "telephone" and meeting is None and case.owner_id in by_id:
+            # Nothing to plan: no meeting (a telephone follow-up, or the first meeting was
+            # held) and an active owner kept. It counts in its owner's `active_cases` only.
+            continue
         pinned = None
         if meeting is not None and meeting.kind == kind and meeting.consultant_id in by_id and (
                 meeting.status == "confirmed" or meeting.invited_at is not None):
