@@ -38,6 +38,15 @@ class MonthOut(BaseModel):
     first_meetings_workplace: int | None
     first_meetings_jobcentre: int | None
     first_meetings_phone: int | None
+    model_first_meetings: int | None = Field(
+        default=None, description="the model's population: target first meetings plus the "
+        "excluded cases' (one without a held meeting counts, not at the workplace, in the "
+        "month its week 8 ended)")
+    model_first_meetings_workplace: int | None = None
+    model_workplace_share: float | None = Field(
+        default=None, description="the model's 70 % figure (of sickness-benefit recipients "
+        "from employment in visitation categories 2 and 3, excluded cases included); "
+        "workplace_share is the target group's only")
     workplace_share: float | None
     employer_took_part: int | None
     employer_share: float | None
@@ -46,6 +55,11 @@ class MonthOut(BaseModel):
     late_over_3_weeks: int | None
     late_over_3_weeks_share: float | None
     median_days_to_first_meeting: float | None
+    handed_over_known: int | None = Field(
+        default=None, description="the month's target cases with a hand-over date")
+    handed_over_late: int | None = Field(
+        default=None, description="of them: handed over after absence week 7")
+    handed_over_late_share: float | None = None
     week8_ended: int | None
     week8_missed: int | None
     week13_ended: int | None
