@@ -95,6 +95,41 @@ class AtRiskOut(BaseModel):
     meeting: str | None
 
 
+class PlaceDurationOut(BaseModel):
+    place: str
+    cases: int
+    median_days: float | None
+
+
+class BackAtWorkOut(BaseModel):
+    week: int = Field(description="13 or 26")
+    cases: int = Field(description="the cohort's cases whose week has ended")
+    partly: int = Field(description="partly back: a partial return started by the week's end")
+    fully: int = Field(description="fully back: closed as recovered by the week's end")
+    partly_share: float | None
+    fully_share: float | None
+    back_share: float | None = Field(description="partly or fully")
+
+
+class ConsultantOutcomesOut(BaseModel):
+    consultant_id: str
+    name: str
+    durations: list[PlaceDurationOut]
+    back_at_work: list[BackAtWorkOut]
+
+
+class OutcomesOut(BaseModel):
+    """What became of the target cases whose first absence day lies in the months (README,
+    "Dashboard"): median duration by the place of the first meeting, share back at work by
+    week 13 and 26, and the same per consultant."""
+
+    durations: list[PlaceDurationOut]
+    back_at_work: list[BackAtWorkOut]
+    duration_explanation: str
+    back_explanation: str
+    consultants: list[ConsultantOutcomesOut] | None
+
+
 class KpiReport(BaseModel):
     from_month: str
     to_month: str
@@ -105,6 +140,7 @@ class KpiReport(BaseModel):
     consultants_explanation: str
     at_risk: list[AtRiskOut]
     at_risk_explanation: str
+    outcomes: OutcomesOut
 
 
 async def get_kpis(request: web.Request) -> web.Response:

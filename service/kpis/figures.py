@@ -30,6 +30,7 @@ from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition, handed_over_late
+from service.kpis.outcomes import Outcomes, OutcomeService
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     INTERVENTION_KINDS,
@@ -516,6 +517,13 @@ class KpiService:
         for case_id, kind in kinds.all():
             by_kind = counted[case_id].intervention_kinds
             by_kind[kind] = by_kind.get(kind, 0) + 1
+
+    async def outcomes(self, first: date, last: date) -> Outcomes:
+        """The outcome figures (`service.kpis.outcomes`) of the target cases whose first
+        absence day lies in the months `first`..`last` (first days, inclusive)."""
+        self.check_range(first, last)
+        return await OutcomeService(self.db, self.clock, self.municipality).outcomes(
+            first, next_month(last))
 
     async def corrections(self, limit: int = 200) -> list[dict[str, Any]]:
         """Registrations that changed a month that had ended (audit `kpi.correction`), the
