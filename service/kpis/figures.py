@@ -87,8 +87,9 @@ FIGURES: tuple[Figure, ...] = (
            "udelukkede sager tæller med som ikke på arbejdspladsen, medmindre mødet blev "
            "holdt der.", "share", "workplace_first_meeting_share"),
     Figure("workplace_share", "Andel på arbejdspladsen",
-           "Kun målgruppen: første samtaler på arbejdspladsen delt med alle første samtaler "
-           "i måneden (mål 70 %).", "share", "workplace_first_meeting_share"),
+           "Første samtaler på arbejdspladsen delt med alle første samtaler i måneden "
+           "(mål 70 %) – kun målgruppen, uden de udelukkede sager.", "share",
+           "workplace_first_meeting_share"),
     Figure("employer_took_part", "Arbejdsgiver deltog",
            "Første samtaler i måneden, hvor arbejdsgiveren deltog.", "count"),
     Figure("employer_share", "Andel med arbejdsgiver",
