@@ -92,6 +92,7 @@ HEADLINES = {
     "deadline_at_risk": ":warning: Fristen er i fare i sag *{ref}*: uge 7 er nået, og intet "
                         "møde er bekræftet.",
     "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",
+    "agreement_due": ":alarm_clock: Aftale forfalder i dag i sag *{ref}*.",
     "intervention_missing": ":warning: Uge 13 nærmer sig i sag *{ref}*, og ingen "
                             "virksomhedsrettet indsats er registreret.",
     "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
