@@ -92,6 +92,7 @@ HEADLINES = {
     "deadline_at_risk": ":warning: Fristen er i fare i sag *{ref}*: uge 7 er nået, og intet "
                         "møde er bekræftet.",
     "telephone_due": ":telephone_receiver: Telefonisk opfølgning i sag *{ref}* er nu.",
+    "agreement_due": ":alarm_clock: Aftale forfalder i dag i sag *{ref}*.",
     "intervention_missing": ":warning: Uge 13 nærmer sig i sag *{ref}*, og ingen "
                             "virksomhedsrettet indsats er registreret.",
     "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
@@ -230,6 +231,19 @@ def workplace_unplaced_message(case_ref: str, link: str, reason: str
         blocks.append(_context(f"Hvorfor: {escape(reason)}. Ret adressen på sagen."))
     blocks.append({"type": "actions", "elements": [_link_button(link)]})
     return headline.replace("*", "") + f" {link}", blocks
+def late_handover_message(case_ref: str, link: str, week: int, deadline: str
+                          ) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a case the benefits office handed over after absence
+    week 7 (the week it arrived in and the first meeting's deadline; no person, no health)."""
+    headline = (f":hourglass: Sag *{escape(case_ref)}* blev overdraget i fraværsuge {week} — "
+                "senere end uge 7.")
+    body: list[dict[str, Any]] = [_section(headline)]
+    if deadline:
+        body.append(_context(f"Frist for første samtale: {escape(deadline)}"))
+    body.append({"type": "actions", "elements": [_link_button(link)]})
+    return headline.replace("*", "") + f" {link}", body
+
+
 def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""
                        ) -> tuple[str, list[dict[str, Any]]]:
     """The intake channel's post about a case planning could give no owner, with why and

@@ -42,6 +42,8 @@ FIELDS: tuple[Field, ...] = (
     Field("case_id", "Sagsnummer", "text", ("case_id",), 64,
           "Sagens nummer i sagssystemet: bogstaver a-z, tal, - og _."),
     Field("first_absence_day", "Første fraværsdag", "date", ("first_absence_day",)),
+    Field("handed_over_on", "Overdraget fra ydelseskontoret", "date", ("handed_over_on",),
+          help="Dagen ydelseskontoret gav sagen videre (senest i fraværsuge 7). ÅÅÅÅ-MM-DD."),
     Field("employment", "Beskæftigelse", "choice", ("employment",)),
     Field("visitation_category", "Visitationskategori", "category", ("visitation_category",)),
     Field("expected_absence_weeks", "Forventet fravær (uger)", "number",

@@ -35,6 +35,7 @@ from service.intake.schemas import (
     OWNER_REASONS,
     normalise_cpr,
 )
+from service.intake.signals import absence_week, handed_over_late
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONSULTANTS, INTAKE
 from service.places import place, placement_words
 from service.platform.auth import Principal
@@ -263,6 +264,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "today": request.app[CLOCK].today(),
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
+        "handover": _handover(case["facts"]),
         **(await _common(request))}
     if context["may_change_owner"]:
         # The eligible owners with their load, as Slack's "Skift konsulent" offers them.
@@ -271,6 +273,17 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
             for c in await request.app[CASE_READS].owner_choices(case["case_id"])]
     context.update(forms)
     return render(request, "intake/case.html", status=status, **context)
+
+
+def _handover(facts: dict[str, Any]) -> dict[str, Any] | None:
+    """The absence week the benefits office handed the case over in, and whether that was
+    after week 7 (`service.intake.signals`)."""
+    try:
+        first = date.fromisoformat(str(facts["first_absence_day"]))
+        handed = date.fromisoformat(str(facts["handed_over_on"]))
+    except (KeyError, ValueError):
+        return None
+    return {"week": absence_week(first, handed), "late": handed_over_late(first, handed)}
 
 
 def _placement_words(workplace: dict[str, Any] | None) -> dict[str, str] | None:

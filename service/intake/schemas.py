@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from rules.facts import CaseFacts
+from rules.facts import CaseFacts, IsoDate
 from service.platform.http import text_problem
 from service.platform.inputs import one_line_problem
 
@@ -136,6 +136,10 @@ class CaseIntake(CaseFacts):
                             "never logged, returned masked",
                             json_schema_extra={"pattern": CPR_PATTERN})
     citizen: Citizen | None = None
+    handed_over_on: IsoDate | None = Field(
+        default=None, description="YYYY-MM-DD: when the benefits office handed the case "
+        "over (not in the future, not before first_absence_day); after absence week 7 it "
+        "is late (`handover_week`)")
 
     @field_validator("cpr")
     @classmethod

@@ -28,6 +28,7 @@ from service.intake.schemas import (
     SHARED_EMPLOYER_MESSAGE,
     CaseIntake,
 )
+from service.intake.signals import absence_week, handed_over_late
 from service.intake.views import case_out, decision_of, employer_out
 from service.places import AddressPlacer, Placement, Placer, place
 from service.platform import audit
@@ -116,6 +117,13 @@ class PlacementListener(Protocol):
                                  ) -> None: ...
 
 
+class HandOverListener(Protocol):
+    """Told, in the transaction that stores it, that a case was handed over by the benefits
+    office after absence week 7 (the intake channel's post in Slack: no health data)."""
+
+    async def handed_over_late(self, session: AsyncSession, case: Case, week: int) -> None: ...
+
+
 class CaseRecords(Protocol):
     """What was registered on a case after its meeting (minutes, interventions), added to
     the case's `progress` when one case is shown (`service.followup.records`)."""
@@ -134,8 +142,10 @@ class IntakeService:
                  cipher: DataCipher, owner_listener: OwnerListener | None = None,
                  owner_meetings: OwnerMeetings | None = None,
                  placer: AddressPlacer | None = None,
-                 placement_listener: PlacementListener | None = None) -> None:
+                 placement_listener: PlacementListener | None = None,
+                 handover_listener: HandOverListener | None = None) -> None:
         self.db = db
+        self.handover_listener = handover_listener
         self.placer = placer or Placer(config.places)
         self.placement_listener = placement_listener
         self.owner_listener = owner_listener
@@ -161,6 +171,14 @@ class IntakeService:
             raise Invalid.field("first_absence_day",
                                 f"must not be after as_of ({as_of.isoformat()})", "after_as_of",
                                 {"as_of": as_of.isoformat()})
+        handed_over = intake.handed_over_on
+        if handed_over is not None and handed_over > self.clock.today():
+            raise Invalid.field("handed_over_on", "must not be in the future", "date_in_future")
+        if handed_over is not None and handed_over < intake.first_absence_day:
+            first = intake.first_absence_day.isoformat()
+            raise Invalid.field("handed_over_on", f"must not be before the first absence day "
+                                f"({first})", "before_first_absence_day",
+                                {"first_absence_day": first})
         return intake, as_of
 
     def decide(self, intake: CaseIntake, as_of: date) -> dict[str, Any]:
@@ -206,6 +224,7 @@ class IntakeService:
         # Addresses are placed before the transaction (the online geocoder may be asked).
         placements = await self.place_workplaces([intake for intake, _ in cases])
         unplaced: list[tuple[Case, Placement]] = []
+        late: list[Case] = []
         async with self.db.write() as session:
             # The batch's cases and employers in two queries; one flush for all of them.
             refs = [intake.case_id for intake, _ in cases]
@@ -228,7 +247,7 @@ class IntakeService:
                     changed = await self._apply(session, case, intake, as_of, principal,
                                                 "intake", new=created, employers=employers,
                                                 records=records, placements=placements,
-                                                unplaced=unplaced)
+                                                unplaced=unplaced, late=late)
                     if created:
                         changed = ["*"]
                         audits.append((case, "case.create", {"case_id": intake.case_id}))
@@ -243,6 +262,8 @@ class IntakeService:
                 audit.record(session, principal, self.municipality, action, case.id, details)
             for case, placement in unplaced:
                 await self._tell_unplaced(session, case, placement)
+            for case in late:
+                await self._tell_late(session, case)
         if plan and any(changed for _, changed in results):
             self.notify_changed()
         return results
@@ -319,15 +340,19 @@ class IntakeService:
                      employers: dict[str, Employer] | None = None,
                      records: list[tuple[Case, dict[str, Any]]] | None = None,
                      placements: dict[str, Placement] | None = None,
-                     unplaced: list[tuple[Case, Placement]] | None = None) -> list[str]:
+                     unplaced: list[tuple[Case, Placement]] | None = None,
+                     late: list[Case] | None = None) -> list[str]:
         """Store facts and personal data, decide, and record history. Returns changed fields.
 
         A batch (`upsert_many`) passes its preloaded `employers` by CVR and collects the
         history `records` to add after its one flush (a new case has no id before), and the
         cases whose new workplace address could not be placed (`unplaced`, told after it).
         `placements`: the intake's addresses placed before the transaction (one missing is
-        placed offline here)."""
+        placed offline here); `late`: the batch's cases newly handed over late (told after
+        it)."""
         facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
+        if facts.get("handed_over_on") is None:
+            facts.pop("handed_over_on", None)  # not given: no key (as before it existed)
         if facts.get("employer"):
             facts["employer"] = {k: v for k, v in facts["employer"].items()
                                  if k not in EMPLOYER_DETAIL_FIELDS}
@@ -365,6 +390,11 @@ class IntakeService:
         case.missing = decision["missing"]
         if new:
             session.add(case)
+        newly_late = handed_over_late(intake.first_absence_day, intake.handed_over_on) and \
+            facts.get("handed_over_on") != before_facts.get("handed_over_on")
+        if newly_late and late is not None:
+            late.append(case)  # told after the batch's flush
+            newly_late = False
         record = {"municipality_id": self.municipality, "trigger": trigger,
                   "actor": principal.actor, "changed_facts": changed, "before": before_decision,
                   "after": decision}
@@ -375,6 +405,8 @@ class IntakeService:
             session.add(DecisionRecord(case_id=case.id, **record))
             if not_placed is not None:
                 await self._tell_unplaced(session, case, not_placed)
+            if newly_late:
+                await self._tell_late(session, case)
         return sorted(set(changed) | set(personal_changed) | set(employer_changed))
 
     def _store_personal(self, case: Case, intake: CaseIntake) -> list[str]:
@@ -560,6 +592,13 @@ class IntakeService:
         if self.placement_listener is not None:
             await self.placement_listener.workplace_unplaced(session, case,
                                                              placement.reason or "")
+
+    async def _tell_late(self, session: AsyncSession, case: Case) -> None:
+        first = date.fromisoformat(case.facts["first_absence_day"])
+        week = absence_week(first, date.fromisoformat(case.facts["handed_over_on"]))
+        log.info("case %s: handed over late (absence week %d)", case.case_ref, week)
+        if self.handover_listener is not None:
+            await self.handover_listener.handed_over_late(session, case, week)
 
     async def _audit_employer_change(self, session: AsyncSession, case: Case,
                                      employer: Employer, fields: list[str],

@@ -55,3 +55,19 @@ def at_risk_condition(today: date, within_days: int = AT_RISK_WITHIN_DAYS
     return and_(Case.status == "target", Case.closed_on.is_(None),
                 Case.first_meeting_deadline <= today + timedelta(days=within_days),
                 ~has_settled)
+
+
+# The hand-over signal: the benefits office passes the case on *at the latest in week 7*
+# (the model); later is late, and it is what makes the week-8 meeting hard.
+LATEST_HANDOVER_WEEK = 7
+
+
+def absence_week(first_absence_day: date, day: date) -> int:
+    """The absence week `day` lies in: the first absence day starts week 1."""
+    return (day - first_absence_day).days // 7 + 1
+
+
+def handed_over_late(first_absence_day: date, handed_over_on: date | None) -> bool:
+    """The case was handed over after absence week `LATEST_HANDOVER_WEEK`."""
+    return handed_over_on is not None and \
+        absence_week(first_absence_day, handed_over_on) > LATEST_HANDOVER_WEEK

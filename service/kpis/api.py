@@ -38,6 +38,15 @@ class MonthOut(BaseModel):
     first_meetings_workplace: int | None
     first_meetings_jobcentre: int | None
     first_meetings_phone: int | None
+    model_first_meetings: int | None = Field(
+        default=None, description="the model's population: target first meetings plus the "
+        "excluded cases' (one without a held meeting counts, not at the workplace, in the "
+        "month its week 8 ended)")
+    model_first_meetings_workplace: int | None = None
+    model_workplace_share: float | None = Field(
+        default=None, description="the model's 70 % figure (of sickness-benefit recipients "
+        "from employment in visitation categories 2 and 3, excluded cases included); "
+        "workplace_share is the target group's only")
     workplace_share: float | None
     employer_took_part: int | None
     employer_share: float | None
@@ -46,6 +55,11 @@ class MonthOut(BaseModel):
     late_over_3_weeks: int | None
     late_over_3_weeks_share: float | None
     median_days_to_first_meeting: float | None
+    handed_over_known: int | None = Field(
+        default=None, description="the month's target cases with a hand-over date")
+    handed_over_late: int | None = Field(
+        default=None, description="of them: handed over after absence week 7")
+    handed_over_late_share: float | None = None
     week8_ended: int | None
     week8_missed: int | None
     week13_ended: int | None
@@ -81,6 +95,41 @@ class AtRiskOut(BaseModel):
     meeting: str | None
 
 
+class PlaceDurationOut(BaseModel):
+    place: str
+    cases: int
+    median_days: float | None
+
+
+class BackAtWorkOut(BaseModel):
+    week: int = Field(description="13 or 26")
+    cases: int = Field(description="the cohort's cases whose week has ended")
+    partly: int = Field(description="partly back: a partial return started by the week's end")
+    fully: int = Field(description="fully back: closed as recovered by the week's end")
+    partly_share: float | None
+    fully_share: float | None
+    back_share: float | None = Field(description="partly or fully")
+
+
+class ConsultantOutcomesOut(BaseModel):
+    consultant_id: str
+    name: str
+    durations: list[PlaceDurationOut]
+    back_at_work: list[BackAtWorkOut]
+
+
+class OutcomesOut(BaseModel):
+    """What became of the target cases whose first absence day lies in the months (README,
+    "Dashboard"): median duration by the place of the first meeting, share back at work by
+    week 13 and 26, and the same per consultant."""
+
+    durations: list[PlaceDurationOut]
+    back_at_work: list[BackAtWorkOut]
+    duration_explanation: str
+    back_explanation: str
+    consultants: list[ConsultantOutcomesOut] | None
+
+
 class KpiReport(BaseModel):
     from_month: str
     to_month: str
@@ -91,6 +140,7 @@ class KpiReport(BaseModel):
     consultants_explanation: str
     at_risk: list[AtRiskOut]
     at_risk_explanation: str
+    outcomes: OutcomesOut
 
 
 async def get_kpis(request: web.Request) -> web.Response:

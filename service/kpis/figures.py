@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
-from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition
+from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition, handed_over_late
+from service.kpis.outcomes import Outcomes, OutcomeService
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     INTERVENTION_KINDS,
@@ -50,6 +51,7 @@ PLACES = ("workplace", "jobcentre", "phone")
 MAX_MONTHS = 120
 
 _FIRST_ABSENCE = Case.facts["first_absence_day"].as_string()
+_HANDED_OVER = Case.facts["handed_over_on"].as_string()
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,20 @@ FIGURES: tuple[Figure, ...] = (
            "Første samtaler i måneden holdt i jobcentret.", "count"),
     Figure("first_meetings_phone", "Første samtaler telefonisk",
            "Første samtaler i måneden holdt over telefonen.", "count"),
+    Figure("model_first_meetings", "Første samtaler, modellens population",
+           "Målgruppens første samtaler i måneden plus de udelukkede sagers (alvorlig "
+           "sygdom, arbejdspladsen som årsag): en udelukket sag uden afholdt samtale tæller "
+           "i den måned, dens uge 8 sluttede.", "count"),
+    Figure("model_first_meetings_workplace", "Heraf på arbejdspladsen (modellen)",
+           "Af dem: første samtaler holdt på arbejdspladsen.", "count"),
+    Figure("model_workplace_share", "Andel på arbejdspladsen (modellens tal)",
+           "Modellens 70 %: af sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3 — "
+           "udelukkede sager tæller med som ikke på arbejdspladsen, medmindre mødet blev "
+           "holdt der.", "share", "workplace_first_meeting_share"),
     Figure("workplace_share", "Andel på arbejdspladsen",
            "Første samtaler på arbejdspladsen delt med alle første samtaler i måneden "
-           "(mål 70 %).", "share", "workplace_first_meeting_share"),
+           "(mål 70 %) – kun målgruppen, uden de udelukkede sager.", "share",
+           "workplace_first_meeting_share"),
     Figure("employer_took_part", "Arbejdsgiver deltog",
            "Første samtaler i måneden, hvor arbejdsgiveren deltog.", "count"),
     Figure("employer_share", "Andel med arbejdsgiver",
@@ -97,6 +110,15 @@ FIGURES: tuple[Figure, ...] = (
     Figure("median_days_to_first_meeting", "Dage til første samtale (median)",
            "Medianen af dage fra første fraværsdag til den første samtale, for første "
            "samtaler holdt i måneden.", "days"),
+    Figure("handed_over_known", "Sager med overdragelsesdato",
+           "Nye målgruppesager i måneden, hvor det er registreret, hvornår ydelseskontoret "
+           "overdrog sagen.", "count"),
+    Figure("handed_over_late", "Overdraget efter uge 7",
+           "Af dem: sager overdraget efter udgangen af fraværsuge 7 (modellen: senest i "
+           "uge 7).", "count"),
+    Figure("handed_over_late_share", "Andel overdraget efter uge 7",
+           "Sager overdraget efter uge 7 delt med månedens målgruppesager med "
+           "overdragelsesdato.", "share"),
     Figure("week8_ended", "Uge 8 sluttede",
            "Sager i målgruppen, hvis uge 8 sluttede i måneden (til og med i går); sager "
            "afsluttet forinden uden samtale tæller ikke med.", "count"),
@@ -132,6 +154,9 @@ class MonthKpis:
     first_meetings_workplace: int = 0
     first_meetings_jobcentre: int = 0
     first_meetings_phone: int = 0
+    model_first_meetings: int = 0
+    model_first_meetings_workplace: int = 0
+    model_workplace_share: float | None = None
     workplace_share: float | None = None
     employer_took_part: int = 0
     employer_share: float | None = None
@@ -140,6 +165,9 @@ class MonthKpis:
     late_over_3_weeks: int = 0
     late_over_3_weeks_share: float | None = None
     median_days_to_first_meeting: float | None = None
+    handed_over_known: int = 0
+    handed_over_late: int = 0
+    handed_over_late_share: float | None = None
     week8_ended: int = 0
     week8_missed: int = 0
     week13_ended: int = 0
@@ -308,6 +336,8 @@ class KpiService:
         async with self.db.snapshot() as session:
             await self._target_cases(session, months, first, end)
             await self._first_meetings(session, months, first, end)
+            await self._handed_over(session, months, first, end)
+            await self._excluded_first_meetings(session, months, first, end)
             await self._week8(session, months, first, end)
             await self._week13(session, months, first, end)
         for kpis in months.values():
@@ -356,6 +386,8 @@ class KpiService:
                 continue
             seen.add(case_id)
             kpis.first_meetings += 1
+            kpis.model_first_meetings += 1
+            kpis.model_first_meetings_workplace += place == "workplace"
             if place in PLACES:
                 setattr(kpis, f"first_meetings_{place}",
                         getattr(kpis, f"first_meetings_{place}") + 1)
@@ -367,6 +399,66 @@ class KpiService:
                 kpis.before_week8 += 1
             elif days > self.week8_days + LATE_GRACE_DAYS:
                 kpis.late_over_3_weeks += 1
+
+    async def _handed_over(self, session: AsyncSession, months: dict[date, MonthKpis],
+                           first: date, end: date) -> None:
+        """The month's target cases with a hand-over date, and those handed over late."""
+        rows = await session.execute(
+            select(_FIRST_ABSENCE, _HANDED_OVER).where(
+                self._target(), _FIRST_ABSENCE >= first.isoformat(),
+                _FIRST_ABSENCE < end.isoformat(), _HANDED_OVER.is_not(None)))
+        for absence, handed in rows.all():
+            first_absence, handed_over = _day(absence), _day(handed)
+            kpis = months.get(month_start(first_absence)) if first_absence else None
+            if kpis is None or first_absence is None or handed_over is None:
+                continue
+            kpis.handed_over_known += 1
+            kpis.handed_over_late += handed_over_late(first_absence, handed_over)
+
+    async def _excluded_first_meetings(self, session: AsyncSession,
+                                       months: dict[date, MonthKpis], first: date, end: date
+                                       ) -> None:
+        """The model's population adds the excluded cases (in scope, excluded for serious
+        illness or a workplace cause): a held first meeting counts in its month at its place;
+        one without a held meeting counts as not at the workplace in the month its week 8
+        ended (up to yesterday) — unless it was closed before that without a meeting."""
+        excluded = and_(Case.municipality_id == self.municipality, Case.status == "excluded")
+        held = (select(Meeting.case_id, func.min(Meeting.start).label("start"))
+                .where(Meeting.municipality_id == self.municipality, Meeting.status == "held")
+                .group_by(Meeting.case_id).subquery())
+        rows = await session.execute(
+            select(Case.id, held.c.start, Meeting.place)
+            .join(held, held.c.case_id == Case.id)
+            .join(Meeting, and_(Meeting.case_id == Case.id, Meeting.status == "held",
+                                Meeting.start == held.c.start))
+            .where(excluded, held.c.start >= datetime.combine(first, time(0)),
+                   held.c.start < datetime.combine(end, time(0)))
+            .order_by(Case.id, Meeting.id))
+        seen: set[int] = set()
+        for case_id, start, place in rows.all():
+            kpis = months.get(month_start(start.date()))
+            if case_id in seen or kpis is None:
+                continue
+            seen.add(case_id)
+            kpis.model_first_meetings += 1
+            kpis.model_first_meetings_workplace += place == "workplace"
+        until = min(end, self.clock.today())
+        since = (first - timedelta(days=self.week8_days)).isoformat()
+        before = (until - timedelta(days=self.week8_days)).isoformat()
+        unmet = await session.execute(
+            select(_FIRST_ABSENCE, Case.closed_on)
+            .outerjoin(held, held.c.case_id == Case.id)
+            .where(excluded, held.c.start.is_(None), _FIRST_ABSENCE >= since,
+                   _FIRST_ABSENCE < before))
+        for absence, closed_on in unmet.all():
+            first_absence = _day(absence)
+            if first_absence is None:
+                continue
+            week8_end = first_absence + timedelta(days=self.week8_days)
+            kpis = months.get(month_start(week8_end))
+            if kpis is None or (closed_on is not None and closed_on <= week8_end):
+                continue
+            kpis.model_first_meetings += 1
 
     async def _week8(self, session: AsyncSession, months: dict[date, MonthKpis],
                      first: date, end: date) -> None:
@@ -427,6 +519,13 @@ class KpiService:
             by_kind = counted[case_id].intervention_kinds
             by_kind[kind] = by_kind.get(kind, 0) + 1
 
+    async def outcomes(self, first: date, last: date) -> Outcomes:
+        """The outcome figures (`service.kpis.outcomes`) of the target cases whose first
+        absence day lies in the months `first`..`last` (first days, inclusive)."""
+        self.check_range(first, last)
+        return await OutcomeService(self.db, self.clock, self.municipality).outcomes(
+            first, next_month(last))
+
     async def corrections(self, limit: int = 200) -> list[dict[str, Any]]:
         """Registrations that changed a month that had ended (audit `kpi.correction`), the
         newest first: which month, what, when and by whom."""
@@ -444,6 +543,9 @@ class KpiService:
     def _finish(self, kpis: MonthKpis) -> None:
         n = kpis.first_meetings
         kpis.workplace_share = _share(kpis.first_meetings_workplace, n)
+        kpis.model_workplace_share = _share(kpis.model_first_meetings_workplace,
+                                            kpis.model_first_meetings)
+        kpis.handed_over_late_share = _share(kpis.handed_over_late, kpis.handed_over_known)
         kpis.employer_share = _share(kpis.employer_took_part, n)
         kpis.before_week8_share = _share(kpis.before_week8, n)
         kpis.late_over_3_weeks_share = _share(kpis.late_over_3_weeks, n)

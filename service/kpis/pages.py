@@ -43,6 +43,12 @@ from service.kpis.figures import (
     MonthKpis,
     next_month,
 )
+from service.kpis.outcomes import (
+    BACK_EXPLANATION,
+    DURATION_EXPLANATION,
+    OutcomeFigures,
+    Outcomes,
+)
 from service.kpis.report import default_range, month_range, requested_range
 from service.platform.db.engine import as_utc
 from service.platform.db.models import INTERVENTION_KINDS
@@ -84,6 +90,40 @@ def _cell(month: MonthKpis, key: str, kind: str, running: bool = False) -> dict[
     met = None if value is None or target is None or running else value >= target
     return {"text": _value_text(kind, value), "target": danish_percent(target)
             if target is not None else None, "met": met, "running": running}
+
+
+# The headline tiles: the model's 70 % figure first, the target group's beside it, each
+# explained in one line.
+HEADLINE = (
+    ("model_workplace_share", "På arbejdspladsen – modellens tal",
+     "Af alle sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, også de udelukkede "
+     "(de tæller som ikke på arbejdspladsen, medmindre mødet blev holdt der)."),
+    ("workplace_share", "På arbejdspladsen – kun målgruppen",
+     "Af målgruppens første samtaler (uden de udelukkede sager)."),
+    ("before_week8_share", "Inden uge 8", ""),
+    ("intervention_share", "Indsats inden uge 13", ""),
+    ("employer_share", "Arbejdsgiver deltog", ""),
+)
+PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
+               "phone": "Telefonisk"}
+
+
+def _outcomes(outcomes: Outcomes, per_consultant: bool) -> dict[str, Any]:
+    """The outcome figures in words for the page (per consultant for managers only)."""
+    def back(figures: OutcomeFigures) -> list[dict[str, Any]]:
+        return [{"week": b.week, "cases": b.cases, "partly": danish_percent(b.partly_share),
+                 "fully": danish_percent(b.fully_share), "back": danish_percent(b.back_share)}
+                for b in figures.back]
+
+    def durations(figures: OutcomeFigures) -> list[dict[str, Any]]:
+        return [{"place": d.place, "label": PLACE_WORDS[d.place], "cases": d.cases,
+                 "median": _value_text("days", d.median_days)} for d in figures.durations]
+
+    return {"durations": durations(outcomes.all), "back": back(outcomes.all),
+            "duration_explanation": DURATION_EXPLANATION, "back_explanation": BACK_EXPLANATION,
+            "consultants": [{"key": c.consultant_id, "name": c.name,
+                             "durations": durations(c.figures), "back": back(c.figures)}
+                            for c in outcomes.consultants] if per_consultant else None}
 
 
 def figures_table(months: list[MonthKpis], running: int | None = None
@@ -220,12 +260,12 @@ async def dashboard(request: web.Request) -> web.Response:
         charts=[{"title": w["title"], "svg": Markup(w["svg"]), "phone": Markup(n["svg"])}
                 for w, n in zip(wide, narrow, strict=True)],
         latest=latest, latest_label=month_label(latest.month),
-        headline=[_cell(latest, key, "share") | {"label": label}
-                  for key, label in (("workplace_share", "På arbejdspladsen"),
-                                     ("before_week8_share", "Inden uge 8"),
-                                     ("intervention_share", "Indsats inden uge 13"),
-                                     ("employer_share", "Arbejdsgiver deltog"))],
+        headline=[_cell(latest, key, "share") | {"label": label, "key": key, "explain": explain}
+                  for key, label, explain in HEADLINE],
+        outcomes=_outcomes(await kpis.outcomes(first, last),
+                           per_consultant=principal.role in ("manager", "admin")),
         loads=[{"name": load.name, "key": load.consultant_id, "team": load.team,
+
                 "open": load.open_cases,
                 "capacity": load.capacity, "share": danish_percent(load.share),
                 "over": load.open_cases > load.capacity} for load in loads],

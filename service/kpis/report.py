@@ -81,9 +81,12 @@ async def requested_range(kpis: KpiService, query: Mapping[str, str], today: dat
     return month_range(query, default)
 
 
-async def report(kpis: KpiService, first: date, last: date) -> dict[str, Any]:
-    """Everything the dashboard shows, as plain data (JSON and the page share it)."""
+async def report(kpis: KpiService, first: date, last: date, per_consultant: bool = True
+                 ) -> dict[str, Any]:
+    """Everything the dashboard shows, as plain data (JSON and the page share it);
+    `per_consultant`: the outcome figures per consultant too (managers only)."""
     months = await kpis.monthly(first, last)
+    outcomes = await kpis.outcomes(first, last)
     return {
         "from_month": f"{first:%Y-%m}", "to_month": f"{last:%Y-%m}",
         "workplace_goal": WORKPLACE_GOAL,
@@ -94,4 +97,5 @@ async def report(kpis: KpiService, first: date, last: date) -> dict[str, Any]:
         "consultants_explanation": LOAD_EXPLANATION,
         "at_risk": [case.to_dict() for case in await kpis.at_risk()],
         "at_risk_explanation": AT_RISK_EXPLANATION,
+        "outcomes": outcomes.to_dict(per_consultant),
     }

@@ -50,6 +50,7 @@ HELD_WORDS = {"workplace": "holdt på arbejdspladsen", "jobcentre": "holdt i job
 INTAKE_KIND = "intake_assignment"
 UNPLACED_KIND = "intake_workplace_unplaced"
 UNASSIGNED_KIND = "intake_unassigned"  # a case planning could give no owner
+LATE_HANDOVER_KIND = "intake_late_handover"  # handed over after absence week 7
 UPDATE_KIND = "slack_update"
 DELETE_KIND = "slack_delete"
 EPHEMERAL_KIND = "slack_ephemeral"
@@ -227,6 +228,25 @@ class SlackNotices:
             payload={"method": "chat.postMessage", "text": text, "blocks": body,
                      "case_ref": case.case_ref},
             case_id=case.id))
+
+    async def handed_over_late(self, session: AsyncSession, case: Case, week: int) -> None:
+        """`service.intake.service.HandOverListener`: the benefits office handed the case over
+        after absence week 7 — a post in the intake channel, once per case."""
+        if not self.intake_channel:
+            return
+        message_id = self.once(f"late-handover-{case.id}")
+        if (await session.execute(select(OutboxMessage.id).where(
+                OutboxMessage.message_id == message_id))).first() is not None:
+            return
+        text, body = blocks.late_handover_message(
+            case.case_ref, self.case_link(case.case_ref), week,
+            danish_date(case.first_meeting_deadline))
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind=LATE_HANDOVER_KIND, recipient=self.intake_channel,
+            subject=_subject(text), text=text,
+            payload={"method": "chat.postMessage", "text": text, "blocks": body,
+                     "case_ref": case.case_ref},
+            case_id=case.id, message_id=message_id))
 
     async def unassigned(self, session: AsyncSession, case: Case, reason: str) -> None:
         """`service.planning.store.UnassignedListener`: a post in the intake channel that the

@@ -2,7 +2,8 @@
 tomorrow and the employer has not answered the invitation in N working days (call them)
 (`service.meetings.signals`); the deadline at risk (`service.intake.signals`); telephone
 follow-up due (every 4 weeks while it applies); week 13 reached without a workplace-oriented
-intervention registered.
+intervention registered; an agreement of a meeting's minutes (the consultant's task) due
+today ("Aftale forfalder i dag", once per task).
 
 Each reminder has a deterministic message id (what it is about, e.g. the meeting, the case,
 the 4-week period), so a rerun, or a run after a restart, never sends one twice — the
@@ -20,7 +21,13 @@ from service.config import MunicipalityConfig
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule, invited_on, meeting_tomorrow
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    Case,
+    ConsultantTask,
+    Meeting,
+    OutboxMessage,
+)
 from service.slack.notices import SlackNotices
 from service.text.danish import short_date
 
@@ -28,6 +35,7 @@ log = logging.getLogger("fasthold.reminders")
 
 WEEK_13 = timedelta(weeks=12)  # absence week 13 begins twelve weeks after the first day
 TELEPHONE_EVERY_DAYS = 28
+AGREEMENT_DUE = "agreement_due"  # an agreement task of the minutes due today
 
 
 class ConsultantReminders:
@@ -87,6 +95,15 @@ class ConsultantReminders:
             wanted = [(case, kind, self.notices.once(key)) for case in cases
                       for kind, key in self.due(case, meetings.get(case.id), case.id in held,
                                                 today)]
+            # An agreement of a meeting's minutes (a task) due today: once per task. The
+            # message says what is due where, never the agreement's typed words.
+            by_id = {c.id: c for c in cases}
+            wanted += [(by_id[case_id], AGREEMENT_DUE, self.notices.once(
+                f"{AGREEMENT_DUE}-{task_id}")) for task_id, case_id in (await session.execute(
+                    select(ConsultantTask.id, ConsultantTask.case_id).where(
+                        ConsultantTask.case_id.in_(ids), ConsultantTask.kind == "agreement",
+                        ConsultantTask.due_on == today, ConsultantTask.done_at.is_(None))
+                    .order_by(ConsultantTask.id))).all()]
             if not wanted:
                 return 0
             sent = set((await session.execute(select(OutboxMessage.message_id).where(
@@ -101,6 +118,8 @@ class ConsultantReminders:
                     note = (f"Invitationen blev sendt {short_date(sent_on)}; "
                             f"der er gået {self.config.mail.reminder_after_working_days} "
                             "arbejdsdage uden svar.")
+                elif kind == AGREEMENT_DUE:
+                    note = "Se aftalen under sagens opgaver."
                 if await self.notices.to_owner(session, kind, case, meeting, note=note,
                                                message_id=message_id):
                     count += 1

@@ -155,7 +155,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
                            reads, cipher, owner_listener=notices,
                            owner_meetings=MeetingsFollowOwner(config, clock, notifier),
-                           placer=placer, placement_listener=notices)
+                           placer=placer, placement_listener=notices,
+                           handover_listener=notices)
     moves = MeetingMoves(db, config, clock, notifier, intake, jobs)
     conflicts = MeetingConflicts(db, config, clock, notifier, intake, moves)
     planner = Planner(db, config, clock, solver, notifier, planning_time_limit,

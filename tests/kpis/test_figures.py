@@ -62,7 +62,7 @@ DATA: list[tuple[Row, list[tuple[str, str, str | None, bool | None]]]] = [
     # F: started in December, no owner, no meeting; week 8 ends 01-25 (not yet ended);
     #    deadline in 5 days: at risk.
     (Row("F", "2026-12-01", owner=None), []),
-    # G: excluded from the target group: counted nowhere.
+    # G: excluded from the target group: counted only in the model's population (December).
     (Row("G", "2026-11-15", status="excluded"), [("2026-12-20T09:00", "held", "workplace",
                                                   True)]),
     # H: started in November, closed (recovered) 11-20 before its week 8 ended (12-28)
@@ -137,7 +137,10 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "target_cases": 3,  # D, E, H
         "first_meetings": 2,  # A, C
         "first_meetings_workplace": 1, "first_meetings_jobcentre": 1, "first_meetings_phone": 0,
+        "model_first_meetings": 2, "model_first_meetings_workplace": 1,
+        "model_workplace_share": 0.5,
         "workplace_share": 0.5, "employer_took_part": 2, "employer_share": 1.0,
+        "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
         "before_week8": 1, "before_week8_share": 0.5,  # A
         "late_over_3_weeks": 1, "late_over_3_weeks_share": 0.5,  # C
         "median_days_to_first_meeting": 68.0,  # (46 + 90) / 2
@@ -148,7 +151,11 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "target_cases": 3,  # F, I, K
         "first_meetings": 2,  # B, L
         "first_meetings_workplace": 1, "first_meetings_jobcentre": 0, "first_meetings_phone": 1,
+        # The model's population adds G (excluded, held at the workplace 12-20).
+        "model_first_meetings": 3, "model_first_meetings_workplace": 2,
+        "model_workplace_share": 2 / 3,
         "workplace_share": 0.5, "employer_took_part": 0, "employer_share": 0.0,
+        "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
         "before_week8": 0, "before_week8_share": 0.0,
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 62.5,  # (62 + 63) / 2
@@ -159,7 +166,10 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "target_cases": 0,
         "first_meetings": 1,  # I
         "first_meetings_workplace": 1, "first_meetings_jobcentre": 0, "first_meetings_phone": 0,
+        "model_first_meetings": 1, "model_first_meetings_workplace": 1,
+        "model_workplace_share": 1.0,
         "workplace_share": 1.0, "employer_took_part": 1, "employer_share": 1.0,
+        "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
         "before_week8": 1, "before_week8_share": 1.0,
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 36.0,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, REMINDERS
-from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.platform.db.models import Case, ConsultantTask, Meeting, OutboxMessage
 from service.slack.reminders import ConsultantReminders
 from tests.conftest import Api, SmtpSink, today_local, wait_until
 from tests.meetings.email_cases import body, intake
@@ -86,6 +86,38 @@ async def test_the_meeting_tomorrow(demo_config: MunicipalityConfig, sqlite_url:
         assert await reminders.send_due(day_before) == 1
         assert await reminders.send_due(day_before) == 0
         assert await slack_kinds(api) == ["meeting_tomorrow"]
+
+
+async def test_an_agreement_due_today_is_reminded_once_without_its_words(
+        demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+        smtp_sink: SmtpSink) -> None:
+    """Issue 20: an agreement of the minutes is the owner's task with its due date; on that
+    day the owner gets "Aftale forfalder i dag" in Slack, once per task (a done one never)."""
+    today = today_local()
+    async for api in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        await intake(api, body("agree-1", employer=FIXED))
+        async with api.client.app[DB].write() as session:
+            case = (await session.execute(select(Case))).unique().scalar_one()
+            assert case.owner_id is not None
+            for due, done in ((today, None), (today + timedelta(days=1), None),
+                              (today, datetime(2026, 1, 1))):
+                session.add(ConsultantTask(
+                    municipality_id="demo", consultant_id=case.owner_id, case_id=case.id,
+                    kind="agreement", text="Aftale: ring om rygsmerter", due_on=due,
+                    created_at=datetime(2026, 1, 1), done_at=done))
+        reminders = await consultant_reminders(api)
+        assert await reminders.send_due(today) == 1
+        assert await reminders.send_due(today) == 0  # the job again: nothing new
+        assert await reminders.send_due(today + timedelta(days=1)) == 1  # the second task
+        async with api.client.app[DB].read() as session:
+            sent = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.kind == "agreement_due"))).scalars().all()
+        assert len(sent) == 2
+        assert all("Aftale forfalder i dag i sag agree-1" in m.body_text for m in sent)
+        assert not any("rygsmerter" in m.body_text + str(m.payload) for m in sent)
+        await api.client.app[JOBS].wait_idle()
+        await wait_until(lambda: any("Aftale forfalder i dag" in texts(p)
+                                     for p in slack_api.conversation(ANNA_DM)))
 
 
 def test_which_reminders_are_due(demo_config: MunicipalityConfig) -> None:
