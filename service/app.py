@@ -57,6 +57,7 @@ from service.keys import (
     OUTCOMES,
     PAGES,
     PLANNER,
+    PRIVATE_TALKS,
     READ_AUDIT,
     REMINDERS,
     SECRETS,
@@ -75,6 +76,7 @@ from service.kpis import pages as kpi_pages
 from service.meetings import api as meetings_api
 from service.meetings import pages as employer_pages
 from service.meetings import staff_pages as meeting_staff_pages
+from service.meetings import talk_pages
 from service.outbox import api as outbox_api
 from service.outbox import pages as outbox_pages
 from service.planning import api as planning_api
@@ -172,6 +174,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         app[INTAKE], app[PLANNER], app[OUTBOX], app[REMINDERS] = services.intake, planner, \
             services.deliverer, services.reminders
         app[ANSWERS] = services.answers
+        app[PRIVATE_TALKS] = services.talks
         app[STAFF_MEETINGS] = services.staff_meetings
         app[MEETING_MOVES], app[MEETING_CONFLICTS] = services.moves, services.conflicts
         app[OUTBOX_SERVICE] = services.outbox_service
@@ -217,7 +220,9 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     clock = clock or SystemClock(config.municipality.timezone)
     # Forged employer-link tokens (403) from one address: 429 after a burst.
     link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
-    app = web.Application(middlewares=[error_middleware, link_guesses, page_errors],
+    talk_link_guesses = limit_failures("/samtale/", 403, FailureLimiter(clock))
+    app = web.Application(middlewares=[error_middleware, link_guesses, talk_link_guesses,
+                                       page_errors],
                           client_max_size=MAX_JSON_BODY,
                           handler_args={"max_line_size": MAX_REQUEST_LINE})
     app.on_response_prepare.append(harden_response)
@@ -234,6 +239,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     planning_api.add_routes(app)
     meetings_api.add_routes(app)
     employer_pages.add_routes(app)
+    talk_pages.add_routes(app)
     outbox_api.add_routes(app)
     tasks_api.add_routes(app)
     closing_api.add_routes(app)

@@ -148,6 +148,9 @@ class PlanningConfig(_Strict):
     fixed_employers: Literal["hard", "preferred"] = "preferred"
     # An absence this long (working days) offers to hand the consultant's open cases over.
     long_absence_working_days: int = Field(default=10, ge=1, le=260)
+    # Rule 10: the citizen's private talk with the consultant before the workplace meeting
+    # (by telephone or at the jobcentre) lasts this long.
+    private_talk_minutes: int = Field(default=30, ge=5, le=240)
 
     @field_validator("schedule_time")
     @classmethod

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from service.meetings.conflicts import MeetingConflicts
     from service.meetings.links import MeetingLinks
     from service.meetings.notifications import MeetingNotifier
+    from service.meetings.private_talk import PrivateTalks
     from service.meetings.reminders import Reminders
     from service.meetings.staff import StaffMeetings
     from service.meetings.staff_moves import MeetingMoves
@@ -61,6 +62,7 @@ NOTIFIER: web.AppKey[MeetingNotifier] = web.AppKey("meeting_notifier")
 REMINDERS: web.AppKey[Reminders] = web.AppKey("reminders")
 LINKS: web.AppKey[MeetingLinks] = web.AppKey("meeting_links")
 ANSWERS: web.AppKey[MeetingAnswers] = web.AppKey("meeting_answers")
+PRIVATE_TALKS: web.AppKey[PrivateTalks] = web.AppKey("private_talks")
 STAFF_MEETINGS: web.AppKey[StaffMeetings] = web.AppKey("staff_meetings")
 MEETING_MOVES: web.AppKey[MeetingMoves] = web.AppKey("meeting_moves")
 MEETING_CONFLICTS: web.AppKey[MeetingConflicts] = web.AppKey("meeting_conflicts")

@@ -30,6 +30,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.ics import CANCEL, REQUEST
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_PLANNED
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database, as_utc
@@ -133,7 +134,8 @@ class CalendarFeeds:
             meetings = (await session.execute(
                 select(Meeting, Case.case_ref).join(Case, Case.id == Meeting.case_id)
                 .where(Meeting.consultant_id == consultant.id,
-                       Meeting.status.in_(ACTIVE_MEETING), Case.closed_on.is_(None))
+                       Meeting.status.in_((*ACTIVE_MEETING, TALK_PLANNED)),
+                       Case.closed_on.is_(None))
                 .order_by(Meeting.start))).unique().all()
             history: dict[int, list[str]] = defaultdict(list)
             if meetings:
@@ -162,6 +164,9 @@ class CalendarFeeds:
         jobcentre = self.config.jobcentre
         base = self.config.mail.link_base_url.rstrip("/")
         for meeting, case_ref, sequence in meetings:
+            if meeting.kind == PRIVATE_TALK:
+                calendar.add_component(self._talk_event(meeting, case_ref, stamp, base))
+                continue
             kind = KIND_TEXT.get(meeting.kind, "")
             proposed = meeting.status == "proposed"
             event = Event()
@@ -189,6 +194,24 @@ class CalendarFeeds:
             calendar.add_component(event)
         calendar.add_missing_timezones()
         return calendar.to_ical()
+
+
+    def _talk_event(self, talk: Meeting, case_ref: str, stamp: datetime, base: str) -> Event:
+        """The citizen's private talk (by telephone or at the jobcentre): its own UID; the
+        employer has no part in it."""
+        event = Event()
+        event.add("uid", self.notifier.calendar_uid(talk))
+        event.add("sequence", 0)
+        event.add("dtstamp", stamp)
+        event.add("dtstart", talk.start.replace(tzinfo=self.clock.tz))
+        event.add("dtend", talk.end.replace(tzinfo=self.clock.tz))
+        event.add("summary", f"{TALK_LABEL} – sag {case_ref}")
+        link = f"{base}/my-cases/{quote(case_ref, safe='')}"
+        event.add("description", f"Sag {case_ref}. Borgerens samtale med dig før mødet på "
+                                 f"arbejdspladsen (telefon eller jobcentret).\n{link}")
+        event.add("status", "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        return event
 
 
 def _sequence(history: list[str]) -> int:

@@ -20,6 +20,7 @@ from service.followup.records import HeldMeeting, InterventionRow, held_meetings
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_HELD, TALK_NOT_HELD, TALK_PLANNED
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, may_see, need_to_know
 from service.platform.db.engine import Database, as_utc
@@ -33,8 +34,10 @@ from service.platform.db.models import (
 )
 from service.platform.errors import Invalid, NotFound
 
-# Meetings shown in a week: the active ones and those already registered.
-WEEK_STATUSES = ("proposed", "confirmed", "held", "not_held")
+# Meetings shown in a week: the active ones and those already registered (the private
+# talks too: planned, held, not held).
+WEEK_STATUSES = ("proposed", "confirmed", "held", "not_held", TALK_PLANNED, TALK_HELD,
+                 TALK_NOT_HELD)
 
 
 @dataclass
@@ -86,6 +89,8 @@ class CaseView:
     owner_name: str | None
     meeting: MeetingView | None = None  # the active (proposed / confirmed) meeting
     held: MeetingView | None = None  # the first meeting held
+    talk: MeetingView | None = None  # the citizen's private talk (planned or held)
+    private_talk_first: bool = False
     tasks: list[TaskView] = field(default_factory=list)
     next_action: NextAction | None = None
     days_left: int = 0
@@ -193,7 +198,8 @@ class ConsultantWork:
             employer_called_at=as_utc(case.employer_called_at) if case.employer_called_at
             else None,
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
-            owner_key=key, owner_name=name, status=case.status) for case, key, name in rows}
+            owner_key=key, owner_name=name, status=case.status,
+            private_talk_first=case.private_talk_first) for case, key, name in rows}
         if not cases:
             return []
         refs = {case_id: view.case_ref for case_id, view in cases.items()}
@@ -201,6 +207,12 @@ class ConsultantWork:
             select(Meeting).where(Meeting.case_id.in_(list(cases)),
                                   Meeting.status.in_((*ACTIVE_MEETING, "held")))
             .order_by(Meeting.start, Meeting.id))).unique().scalars().all()
+        for talk in (await session.execute(
+                select(Meeting).where(Meeting.case_id.in_(list(cases)),
+                                      Meeting.kind == PRIVATE_TALK,
+                                      Meeting.status.in_((TALK_PLANNED, TALK_HELD)))
+                .order_by(Meeting.id))).unique().scalars():
+            cases[talk.case_id].talk = _meeting_view(talk, refs[talk.case_id])
         for meeting in meetings:
             view = cases[meeting.case_id]
             if meeting.status == "held":

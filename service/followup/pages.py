@@ -52,6 +52,7 @@ from service.keys import (
     OUTCOMES,
     TASKS,
 )
+from service.meetings.talk_kinds import TALK_LABEL, TALK_STATUS_TEXT
 from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
@@ -113,6 +114,11 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
                     f"{KIND_TEXT.get(meeting.kind, '')} ({MEETING_STATUS[meeting.status]})"
                     if meeting else ("holdt " + danish_date(case.held.start.date())
                                      if case.held else "ingen endnu")),
+        # The citizen's private talk (no employer): planned or held, or still to plan.
+        "talk": (f"{TALK_LABEL}: {danish_slot(case.talk.start, case.talk.end)} "
+                 f"({TALK_STATUS_TEXT.get(case.talk.status, '')})" if case.talk else
+                 f"{TALK_LABEL}: ønsket, ikke planlagt endnu" if case.private_talk_first
+                 else ""),
         "action": case.next_action.text if case.next_action else "",
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),

@@ -11,15 +11,17 @@ from urllib.parse import quote
 
 from service.config import WorkingHours
 from service.followup.my_work import BusyView, MeetingView, WeekView
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_STATUS_TEXT
 from service.text.danish import WEEKDAYS, danish_time, short_date
 
 _ISO_WEEK = re.compile(r"(?P<year>20[0-9]{2})-W(?P<week>[0-5][0-9])")
 
 PIXELS_PER_HOUR = 84
 KIND_TEXT = {"workplace_meeting": "Samtale på arbejdspladsen",
-             "jobcenter_meeting": "Samtale i jobcentret", "telephone": "Telefonisk opfølgning"}
+             "jobcenter_meeting": "Samtale i jobcentret", "telephone": "Telefonisk opfølgning",
+             PRIVATE_TALK: TALK_LABEL}
 STATUS_TEXT = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt",
-               "not_held": "ikke holdt"}
+               "not_held": "ikke holdt", **TALK_STATUS_TEXT}
 PLACE_TEXT = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret",
               "phone": "telefonisk"}
 
@@ -42,7 +44,7 @@ def week_label(monday: date) -> str:
 
 @dataclass
 class Block:
-    kind: str  # meeting | travel | busy
+    kind: str  # meeting | talk | travel | busy
     start: datetime
     end: datetime
     title: str
@@ -96,8 +98,11 @@ def _meeting_blocks(meeting: MeetingView) -> list[Block]:
     if meeting.status == "held" and meeting.place:
         took = " · arbejdsgiveren deltog" if meeting.employer_took_part else ""
         lines.append(f"Holdt {PLACE_TEXT.get(meeting.place, '')}{took}")
-    blocks = [Block("meeting", meeting.start, meeting.end, KIND_TEXT.get(meeting.kind,
-                                                                         "Samtale"),
+    if meeting.kind == PRIVATE_TALK:
+        lines.append("Telefon eller jobcentret · arbejdsgiveren deltager ikke")
+    block_kind = "talk" if meeting.kind == PRIVATE_TALK else "meeting"
+    blocks = [Block(block_kind, meeting.start, meeting.end, KIND_TEXT.get(meeting.kind,
+                                                                          "Samtale"),
                     lines, meeting.status, f"/my-cases/{quote(meeting.case_ref, safe='')}")]
     if meeting.travel_minutes and meeting.status != "not_held":
         travel = timedelta(minutes=meeting.travel_minutes)

@@ -3,13 +3,19 @@ the employer's page — database-enforced, with the confirmation mails and the c
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.intake.schemas import CaseOut
-from service.keys import INTAKE, MEETING_CONFLICTS, MEETING_MOVES, STAFF_MEETINGS
+from service.keys import (
+    INTAKE,
+    MEETING_CONFLICTS,
+    MEETING_MOVES,
+    PRIVATE_TALKS,
+    STAFF_MEETINGS,
+)
 from service.meetings.staff_moves import MAX_REASON
 from service.platform.errors import Invalid
 from service.platform.http import json_response, parse_model, read_json_object, require
@@ -18,6 +24,7 @@ from service.platform.policies import (
     CANCEL_MEETING,
     CONFIRM_MEETING,
     MOVE_MEETING,
+    REGISTER_TALK,
     RESOLVE_CONFLICT,
 )
 
@@ -47,6 +54,14 @@ class MeetingCancel(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
+
+
+class PrivateTalkOutcome(BaseModel):
+    """How the citizen's private talk went: `held`, `not_held`, or `not_wanted` (the citizen
+    does not want it after all: the wish is cleared, the talk cancelled, planning runs)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    outcome: Literal["held", "not_held", "not_wanted"]
 
 
 class FreeTime(BaseModel):
@@ -186,7 +201,16 @@ async def confirm_meeting(request: web.Request) -> web.Response:
                                                                 principal))
 
 
+async def register_private_talk(request: web.Request) -> web.Response:
+    principal = await require(request, *REGISTER_TALK.roles)
+    wanted = parse_model(PrivateTalkOutcome, await read_json_object(request))
+    case_ref = request.match_info["case_id"]
+    await request.app[PRIVATE_TALKS].register(case_ref, wanted.outcome, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/cases/{case_id}/private-talk", register_private_talk)
     app.router.add_post("/api/cases/{case_id}/meeting/confirm", confirm_meeting,
                         name="confirm_meeting")
     app.router.add_post("/api/cases/{case_id}/meeting/move", move_meeting)
@@ -199,6 +223,13 @@ def add_routes(app: web.Application) -> None:
 
 
 document(
+    Operation("post", "/api/cases/{case_id}/private-talk",
+              "Register the citizen's private talk with the consultant: held (it counts as "
+              "kept), not held, or not wanted after all (the wish cleared, the talk "
+              "cancelled, planning runs again)", roles=REGISTER_TALK.roles,
+              request=PrivateTalkOutcome, responses={200: CaseOut},
+              errors={409: "held or not_held, but the case has no planned talk"},
+              rules={"outcome": "held, not_held or not_wanted"}),
     Operation("post", "/api/cases/{case_id}/meeting/confirm",
               "Confirm the proposed meeting (or an alternative) for the employer, e.g. after "
               "a phone call", roles=CONFIRM_MEETING.roles, request=MeetingConfirm,

@@ -18,6 +18,9 @@ from service.clock import Clock
 
 _LINK_SALT = "fasthold.meeting-link.v1"
 _FORM_SALT = "fasthold.meeting-form.v1"
+# The citizen's link "Jeg vil gerne tale med min konsulent først": the same machinery for
+# another purpose (its id is the case's): a token of one purpose never opens the other's page.
+TALK_LINK_SALT = "fasthold.private-talk-link.v1"
 
 
 class LinkInvalid(Exception):
@@ -42,11 +45,19 @@ class LinkClaims:
 class MeetingLinks:
     """Creates and checks the tokens of one service instance."""
 
-    def __init__(self, secret_key: str, municipality_id: str, clock: Clock) -> None:
-        self._links = URLSafeSerializer(secret_key, salt=_LINK_SALT)
+    def __init__(self, secret_key: str, municipality_id: str, clock: Clock,
+                 salt: str = _LINK_SALT) -> None:
+        self._links = URLSafeSerializer(secret_key, salt=salt)
         self._secret = secret_key.encode("utf-8")
+        self._key = secret_key
+        self._salt = salt
         self.municipality_id = municipality_id
         self.clock = clock
+
+    def for_purpose(self, salt: str) -> MeetingLinks:
+        """Links of the same service for another purpose (its own salt, for tokens and
+        form tokens alike): the id a token carries is then that purpose's (e.g. a case)."""
+        return MeetingLinks(self._key, self.municipality_id, self.clock, salt)
 
     def token(self, meeting_id: int, expires_on: date) -> str:
         """A token for one meeting, valid through `expires_on` (Danish date)."""
@@ -68,7 +79,8 @@ class MeetingLinks:
 
     def form_token(self, token: str) -> str:
         """The hidden form field that proves a POST came from our own page (CSRF)."""
-        return hmac.new(self._secret, f"{_FORM_SALT}:{token}".encode(), "sha256").hexdigest()
+        form_salt = _FORM_SALT if self._salt == _LINK_SALT else f"{self._salt}.form"
+        return hmac.new(self._secret, f"{form_salt}:{token}".encode(), "sha256").hexdigest()
 
     def check_form_token(self, token: str, submitted: str | None) -> bool:
         return submitted is not None and hmac.compare_digest(self.form_token(token), submitted)

@@ -19,7 +19,7 @@ Consultants: what needs a person becomes a task, and a message to the case's own
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -29,7 +29,8 @@ from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
-from service.meetings.links import MeetingLinks, link_expiry
+from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
+from service.meetings.talk_kinds import PRIVATE_TALK
 from service.meetings.tasks import add_task, add_task_once, close_tasks
 from service.outbox.store import Message, Outbox, dedupe_key
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
@@ -90,6 +91,8 @@ class MeetingNotifier:
         self.consultants = consultants
         self.clock = clock
         self.links = links
+        # The citizen's link to ask for the private talk first (its id: the case's).
+        self.talk_links = links.for_purpose(TALK_LINK_SALT)
         self.outbox = outbox
         self.renderer = renderer
         self.link_days_after_deadline = config.mail.link_valid_days_after_deadline
@@ -138,6 +141,10 @@ class MeetingNotifier:
         id>@<domain>`. It is keyed by the case, not by the meeting row, so a meeting that is
         moved (planning makes a new row for the new time) stays the same event in the
         employer's calendar, and nothing needs to be stored to find it again."""
+        if meeting.kind == PRIVATE_TALK:
+            # The private talk is another event (the consultant's calendar only): its own
+            # UID, by the case too, kept when the plan moves the talk.
+            return f"private-talk-{meeting.case_id}@{self.outbox.domain}"
         return f"first-meeting-{meeting.case_id}@{self.outbox.domain}"
 
     async def calendar_history(self, session: AsyncSession, case_id: int) -> list[str]:
@@ -258,6 +265,46 @@ class MeetingNotifier:
                        expires=danish_date(self.link_expires(meeting)))
         await self.email(session, meeting, "employer_invitation", recipient, context)
         meeting.invited_at = self.clock.utcnow()
+
+    # -- the citizen: first contact and the private talk (never the employer) -------------
+
+    def talk_link(self, case: Case) -> str:
+        """The citizen's signed link to ask for a talk with the consultant first."""
+        expires = case.first_meeting_deadline + timedelta(days=self.link_days_after_deadline)
+        token = self.talk_links.token(case.id, expires)
+        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/{token}"
+
+    async def first_contact(self, session: AsyncSession, case: Case, owner: Consultant
+                            ) -> bool:
+        """The citizen's first message when the case gets an owner: who the consultant is
+        and how to reach them, what the workplace meeting is for, and the right to a talk
+        with the consultant first (with the link to ask for it). E-mail when the citizen's
+        address is known, else a letter to print; once per case and owner. Nothing about
+        health. Returns whether it was queued."""
+        if case.closed_on is not None or case.status != "target":
+            return False
+        context = {
+            "jobcentre": self.config.jobcentre, "citizen": case.citizen_name or "borger",
+            "consultant": {"name": owner.name, "phone": owner.phone, "email": owner.email},
+            "workplace": case.follow_up == "workplace_meeting",
+            "employer_name": case.employer.name if case.employer else None,
+            "wished": bool(case.private_talk_first),
+            "link": self.talk_link(case),
+        }
+        rendered = self.renderer.render("citizen_first_contact", **context)
+        email = case.citizen_email
+        channel, recipient = ("email", email) if email else \
+            ("letter", case.citizen_name or "borger")
+        key = dedupe_key("first_contact", case.id, owner.id, channel)
+        return await self.outbox.enqueue_once(session, Message(
+            channel=channel, kind="citizen_first_contact", recipient=recipient,
+            subject=rendered.subject, text=rendered.text, html=rendered.html,
+            case_id=case.id), key)
+
+    async def talk_planned(self, session: AsyncSession, talk: Meeting) -> None:
+        """The citizen is told the private talk's time (by telephone or at the jobcentre,
+        with their consultant). The employer is never told of it."""
+        await self._to_citizen(session, talk, "citizen_private_talk", self.people(talk))
 
     async def invitation_failed(self, session: AsyncSession, meeting: Meeting) -> None:
         """The proposal stands, but no invitation could be made: a person takes over."""

@@ -29,6 +29,7 @@ from service.config import MunicipalityConfig
 from service.meetings.availability import free_at, travel_minutes
 from service.meetings.booking import Slot, book, cancel
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.platform.db.models import (
     ACTIVE_MEETING,
     BookedMinute,
@@ -58,6 +59,15 @@ class MeetingsFollowOwner:
         await session.execute(update(ConsultantTask).where(
             ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None))
             .values(consultant_id=owner.id))
+        # The citizen hears who their new consultant is (once per case and owner); a talk
+        # planned with the old consultant is planned anew with the new one.
+        await self.notifier.first_contact(session, case, owner)
+        for talk in (await session.execute(select(Meeting).where(
+                Meeting.case_id == case.id, Meeting.kind == PRIVATE_TALK,
+                Meeting.status == TALK_PLANNED, Meeting.consultant_id != owner.id))
+                ).unique().scalars():
+            talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
+            talk.cancel_reason = NEW_OWNER_REASON
         meeting = (await session.execute(select(Meeting).where(
             Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
             .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
+from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK
 from service.platform.db.models import (
     ACTIVE_MEETING,
     CalendarEntry,
@@ -68,6 +69,7 @@ class InstanceContext:
     active_meetings: dict[int, Meeting] = field(default_factory=dict)  # case row id -> meeting
     # invited proposals sent as the contract's `proposal` (rule 11): case id -> the meeting
     pinned_invitations: set[str] = field(default_factory=set)
+    talks: dict[int, Meeting] = field(default_factory=dict)  # case row id -> kept talk
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
@@ -134,6 +136,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     # Cases whose first meeting was already held need an owner, not another first meeting.
     held = set((await session.execute(select(Meeting.case_id).where(
         Meeting.municipality_id == municipality, Meeting.status == "held"))).scalars())
+    talks = {m.case_id: m for m in (await session.execute(
+        select(Meeting).where(Meeting.municipality_id == municipality,
+                              Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
+        .order_by(Meeting.id))).unique().scalars()}
     preferences = {m.case_id: m.employer_preferences for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
                               Meeting.employer_preferences.is_not(None))
@@ -184,6 +190,16 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                 pinned = None  # the owner was changed by hand: re-plan with the new owner
                 ctx.pinned_invitations.discard(case.case_ref)
         sent = pinned is not None and case.case_ref in ctx.pinned_invitations
+        talk = talks.get(case.id)
+        kept_talk = None
+        if talk is not None and talk.consultant_id in by_id and kind == "workplace_meeting":
+            talk_key = by_id[talk.consultant_id].key
+            # A kept talk is the case's consultant's (rule 10); one left with another
+            # consultant (the owner changed) is planned anew and replaced when stored.
+            if talk_key == (owner or talk_key) and (pinned is None or sent
+                                                     or pinned["consultant_id"] == talk_key):
+                kept_talk = {"start": _minute(talk.start), "consultant_id": talk_key}
+                ctx.talks[case.id] = talk
         instance_cases.append({
             "id": case.case_ref,
             "follow_up": kind,
@@ -194,6 +210,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "consultant_id": owner,
             "meeting": None if sent else pinned,
             "proposal": pinned if sent else None,
+            "private_talk_first": bool(case.private_talk_first),
+            "private_talk": kept_talk,
         })
         ctx.cases[case.case_ref] = case
         ctx.seen[case.id] = CaseState(case.owner_id, case.status, case.follow_up,
@@ -224,6 +242,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         "preferred_notice_working_days": planning.preferred_notice_working_days,
         "fixed_employers_rule": planning.fixed_employers,
         "meeting_minutes": planning.meeting_minutes.model_dump(),
+        "private_talk_minutes": planning.private_talk_minutes,
         "working_hours": config.working_hours.as_dict(),
         "closed_dates": [d.isoformat() for d in planning.closed_dates],
         "travel": planning.travel.model_dump(),

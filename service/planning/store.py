@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.planning.instance import InstanceContext, meeting_state
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
@@ -110,6 +111,7 @@ class PlanStore:
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
+        talks: list[Meeting] = []
         moved: dict[int, str] = {}  # case id -> why a proposal the employer had was moved
         assigned: list[Case] = []  # cases that got their first owner in this chunk
         for item in items:
@@ -126,6 +128,9 @@ class PlanStore:
                 case.owner_reasons = [reason_in_words(r) for r in item.get("reasons") or []] \
                     or ["laveste belastning"]
                 assigned.append(case)
+            talk = await self._talk(session, ctx, case, consultant, item.get("private_talk"))
+            if talk is not None:
+                talks.append(talk)
             meeting = active.get(case.id)
             wanted = item.get("meeting")
             if wanted is None or (meeting is not None and meeting.status == "confirmed"):
@@ -153,6 +158,15 @@ class PlanStore:
             new.case = case
             new.consultant = consultant
             proposals.append(new)
+        for case in assigned:
+            # The citizen's first message: who their consultant is, the right to a talk first.
+            if case.owner is not None:
+                await self.notifier.first_contact(session, case, case.owner)
+        if talks:
+            session.add_all(talks)
+            await session.flush()
+            for talk in talks:
+                await self.notifier.talk_planned(session, talk)
         if not proposals:
             await self.notifier.assigned(session, assigned, [])
             return
@@ -173,6 +187,30 @@ class PlanStore:
                     session, "proposal_moved", new.case_id, new.id, note=moved[new.case_id])
         # The owners told (Slack: the consultant and the intake channel), with the proposals.
         await self.notifier.assigned(session, assigned, proposals)
+
+    async def _talk(self, session: AsyncSession, ctx: InstanceContext, case: Case,
+                    consultant: Consultant, wanted: dict[str, Any] | None) -> Meeting | None:
+        """The plan's private talk (rule 10) for the case: a new talk replaces a planned one
+        at another time or with another consultant (cancelled); the kept talk stays."""
+        if wanted is None:
+            return None
+        start, end = _dt(wanted["start"]), _dt(wanted["end"])
+        planned = list((await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.kind == PRIVATE_TALK,
+            Meeting.status == TALK_PLANNED))).unique().scalars())
+        kept = ctx.talks.get(case.id)
+        if kept is not None and kept.start == start and kept.consultant_id == consultant.id:
+            return None  # the agreed talk stays as it is
+        for old in planned:
+            if old.start == start and old.consultant_id == consultant.id:
+                return None
+            old.status, old.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
+            old.cancel_reason = "planlagt om"
+        talk = Meeting(municipality_id=self.municipality, case_id=case.id,
+                       consultant_id=consultant.id, kind=PRIVATE_TALK, start=start, end=end,
+                       travel_minutes=0, on_time=True, status=TALK_PLANNED, alternatives=[])
+        talk.case, talk.consultant = case, consultant
+        return talk
 
     async def _unassigned(self, session: AsyncSession, ctx: InstanceContext,
                           items: list[dict[str, Any]]) -> None:
@@ -195,6 +233,16 @@ class PlanStore:
             Meeting.municipality_id == self.municipality,
             Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)
             .with_for_update(of=Meeting, key_share=True))).unique().scalars().all()
+        # Planned talks of cases that no longer have a workplace meeting to come (closed,
+        # another follow-up, the wish withdrawn) are cancelled; nobody else was told of them.
+        for talk in (await session.execute(select(Meeting).where(
+                Meeting.municipality_id == self.municipality, Meeting.kind == PRIVATE_TALK,
+                Meeting.status == TALK_PLANNED).order_by(Meeting.id))).unique().scalars():
+            case = talk.case
+            if case.closed_on is not None or case.status != "target" \
+                    or case.follow_up != "workplace_meeting" or not case.private_talk_first:
+                talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
+                talk.cancel_reason = "samtalen er ikke længere ønsket"
         for meeting in active:
             case = meeting.case
             if case.closed_on is not None:

@@ -19,6 +19,7 @@ A policy answers two questions, in this order:
 | choose its owner | intake |
 | close it, reopen it | intake, manager, consultant |
 | register a call, a meeting's outcome, an intervention | consultant, manager |
+| register the private talk (held, not held, not wanted) | consultant, manager |
 | confirm its meeting for the employer | intake, consultant |
 | move or cancel its meeting (the employer phoned) | intake, manager, consultant |
 | resolve a meeting its consultant cannot hold, hand cases over | intake, manager |
@@ -71,6 +72,7 @@ REOPEN_CASE = Policy("reopen", ("intake", "manager", "consultant"))
 _REGISTERING = ("consultant", "manager")
 REGISTER_CONTACT = Policy("register_contact", _REGISTERING)
 REGISTER_MEETING = Policy("register_meeting", _REGISTERING)
+REGISTER_TALK = Policy("register_private_talk", _REGISTERING)
 REGISTER_INTERVENTION = Policy("register_intervention", _REGISTERING)
 CONFIRM_MEETING = Policy("confirm_meeting", ("intake", "consultant"))
 MOVE_MEETING = Policy("move_meeting", ("intake", "manager", "consultant"))

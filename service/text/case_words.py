@@ -8,8 +8,12 @@ FOLLOW_UP = {"workplace_meeting": "Møde på arbejdspladsen",
              "jobcenter_meeting": "Møde i jobcentret", "telephone": "Telefonisk opfølgning",
              "standard": "Almindelig opfølgning"}
 MEETING_STATUS = {"proposed": "Foreslået", "confirmed": "Bekræftet", "held": "Afholdt",
-                  "not_held": "Ikke afholdt", "cancelled": "Aflyst"}
-MEETING_KIND = {"workplace_meeting": "På arbejdspladsen", "jobcenter_meeting": "I jobcentret"}
+                  "not_held": "Ikke afholdt", "cancelled": "Aflyst",
+                  # the citizen's private talk (service.meetings.talk_kinds)
+                  "talk_planned": "Planlagt", "talk_held": "Afholdt",
+                  "talk_not_held": "Ikke afholdt", "talk_cancelled": "Aflyst"}
+MEETING_KIND = {"workplace_meeting": "På arbejdspladsen", "jobcenter_meeting": "I jobcentret",
+                "private_talk": "Samtale uden arbejdsgiver (telefon eller jobcentret)"}
 PLACE = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret", "phone": "telefonisk"}
 EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider",
                    "declined": "takkede nej til arbejdspladsen", "cancelled": "aflyste"}
@@ -32,7 +36,10 @@ MESSAGE_KIND = {
     "employer_mail_failed": "E-mail til arbejdsgiveren fejlede",
     "citizen_mail_failed": "E-mail til borgeren fejlede",
     "employer_contact_missing": "Arbejdsgiverens kontakt mangler",
-    "citizen_meeting": "Mødebrev til borgeren", "citizen_cancelled": "Aflysning til borgeren",
+    "citizen_meeting": "Mødebrev til borgeren",
+    "citizen_first_contact": "Første besked til borgeren (konsulent, ret til samtale)",
+    "citizen_private_talk": "Tid for samtalen uden arbejdsgiver til borgeren",
+    "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
     "meeting_tomorrow": "Påmindelse om mødet i morgen",
     "telephone_due": "Telefonisk opfølgning nu",

@@ -42,6 +42,7 @@ from service.meetings.conflicts import MeetingConflicts
 from service.meetings.links import MeetingLinks
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
+from service.meetings.private_talk import PrivateTalks
 from service.meetings.reminders import Reminders
 from service.meetings.staff import StaffMeetings
 from service.meetings.staff_moves import MeetingMoves
@@ -98,6 +99,7 @@ class Services:
     deliverer: OutboxDeliverer
     reminders: Reminders
     answers: MeetingAnswers
+    talks: PrivateTalks
     staff_meetings: StaffMeetings
     moves: MeetingMoves
     conflicts: MeetingConflicts
@@ -192,6 +194,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         people=people, notices=notices, notifier=notifier, reads=reads,
         auth=Authenticator(db.read, clock), intake=intake, planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
+        talks=PrivateTalks(db, clock, notifier, intake, jobs),
         staff_meetings=StaffMeetings(db, municipality, answers, intake), moves=moves,
         conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),

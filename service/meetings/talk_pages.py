@@ -1,0 +1,90 @@
+"""The citizen's page `/samtale/{token}` (the link of their first message, no login): "Jeg vil
+gerne tale med min konsulent først". GET shows the offer; the button POSTs (with a form token,
+CSRF) and sets the wish (`PrivateTalks.wish`), then redirects back (303) to say so. The token
+is the employer links' machinery with its own purpose (`TALK_LINK_SALT`), naming the case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from service.keys import NOTIFIER, PRIVATE_TALKS
+from service.meetings.links import LinkExpired, LinkInvalid
+from service.meetings.pages import _page
+from service.platform.db.models import Case
+from service.platform.http import UnreadableForm, read_posted_form
+
+STATES = {"oensket": "asked", "allerede": "already", "ikke-muligt": "not_possible"}
+_STATE_WORDS = {v: k for k, v in STATES.items()}
+
+
+def _error(request: web.Request, status: int, heading: str, text: str) -> web.Response:
+    jobcentre = request.app[NOTIFIER].config.jobcentre
+    return _page("error.html", status=status, jobcentre=jobcentre, heading=heading, text=text,
+                 contact_name="jobcentret", phone=jobcentre.phone)
+
+
+async def _resolve(request: web.Request) -> tuple[str, Case] | web.Response:
+    token = request.match_info["token"]
+    try:
+        claims = request.app[NOTIFIER].talk_links.verify(token)
+    except LinkInvalid:
+        return _error(request, 403, "Linket virker ikke",
+                      "Linket er ugyldigt – måske er det kun delvist kopieret. Prøv at klikke "
+                      "direkte på linket i beskeden.")
+    except LinkExpired:
+        return _error(request, 410, "Linket er udløbet", "Linket er ikke længere gyldigt.")
+    case = await request.app[PRIVATE_TALKS].case_of(claims.meeting_id)
+    if case is None:
+        return _error(request, 404, "Sagen findes ikke", "Vi kan ikke finde det, linket "
+                      "peger på.")
+    return token, case
+
+
+def _context(request: web.Request, token: str, case: Case) -> dict[str, Any]:
+    jobcentre = request.app[NOTIFIER].config.jobcentre
+    owner = case.owner
+    return {"jobcentre": jobcentre, "base": f"/samtale/{token}",
+            "csrf": request.app[NOTIFIER].talk_links.form_token(token),
+            "consultant_name": owner.name if owner else None,
+            "phone": (owner.phone if owner else None) or jobcentre.phone}
+
+
+async def show(request: web.Request) -> web.Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, web.Response):
+        return resolved
+    token, case = resolved
+    state = STATES.get(request.query.get("besked", ""))
+    return _page("private_talk.html", state=state, **_context(request, token, case))
+
+
+async def wish(request: web.Request) -> web.Response:
+    resolved = await _resolve(request)
+    if isinstance(resolved, web.Response):
+        return resolved
+    token, case = resolved
+    try:
+        form = await read_posted_form(request)
+    except UnreadableForm:
+        return _error(request, 400, "Formularen kunne ikke læses",
+                      "Åbn linket i beskeden igen og prøv en gang til.")
+    origin = request.headers.get("Origin")
+    csrf = form.get("csrf")
+    if (origin and origin != "null" and urlsplit(origin).netloc != request.host) or \
+            not request.app[NOTIFIER].talk_links.check_form_token(
+                token, csrf if isinstance(csrf, str) else None):
+        return _error(request, 403, "Handlingen blev afvist",
+                      "Formularen mangler sit sikkerhedsfelt. Åbn linket i beskeden igen og "
+                      "prøv en gang til.")
+    result = await request.app[PRIVATE_TALKS].wish(case.id)
+    raise web.HTTPSeeOther(f"/samtale/{token}?besked={_STATE_WORDS[result.outcome]}",
+                           headers={"Cache-Control": "no-store"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/samtale/{token}", show)
+    app.router.add_post("/samtale/{token}", wish)
