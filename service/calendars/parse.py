@@ -67,9 +67,11 @@ class Busy:
 
 
 def own_uid_matcher(mail_domain: str) -> Callable[[str], bool]:
-    """Whether a UID is one fasthold put in its own invitations: `first-meeting-<case row
-    id>@<the mail domain>` (`MeetingNotifier.calendar_uid`; a test holds the two together)."""
-    pattern = re.compile(r"first-meeting-[0-9]+@" + re.escape(mail_domain), re.IGNORECASE)
+    """Whether a UID is one fasthold put in its own calendar events: `first-meeting-<case row
+    id>@<the mail domain>`, or `private-talk-<case row id>@…` for the citizen's private talk
+    (`MeetingNotifier.calendar_uid`; a test holds the two together)."""
+    pattern = re.compile(r"(first-meeting|private-talk)-[0-9]+@" + re.escape(mail_domain),
+                         re.IGNORECASE)
     return lambda uid: bool(pattern.fullmatch(uid.strip()))
 
 

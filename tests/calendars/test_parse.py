@@ -94,8 +94,11 @@ def test_events_are_clipped_to_the_horizon_and_instants_are_not_busy() -> None:
 def test_fasthold_uids_are_those_of_its_invitations() -> None:
     """The matcher and MeetingNotifier.calendar_uid agree on the format."""
     notifier = SimpleNamespace(outbox=SimpleNamespace(domain=OWN_DOMAIN))
-    uid = MeetingNotifier.calendar_uid(notifier, SimpleNamespace(case_id=4711))  # type: ignore[arg-type]
-    assert IS_OWN(uid)
+    for kind in ("workplace_meeting", "private_talk"):
+        meeting = SimpleNamespace(case_id=4711, kind=kind)
+        assert IS_OWN(MeetingNotifier.calendar_uid(notifier, meeting))  # type: ignore[arg-type]
+    uid = MeetingNotifier.calendar_uid(
+        notifier, SimpleNamespace(case_id=4711, kind="workplace_meeting"))  # type: ignore[arg-type]
     assert not IS_OWN(uid.replace(OWN_DOMAIN, "other.example"))
     assert not IS_OWN("first-meeting-x@" + OWN_DOMAIN)
 

@@ -133,7 +133,9 @@ async def test_a_stored_name_that_breaks_the_mail_fails_it_at_once_and_is_told(
 
         rows = await wait_until(settled, what="both mails failed and the consultants told")
         mails = {r.kind: r for r in rows if r.channel == "email"}
-        assert set(mails) == {"employer_invitation", "citizen_meeting"}
+        # The citizen's first message (their consultant, the right to a talk first) and the
+        # meeting's letter both go to the refused mailbox.
+        assert set(mails) == {"employer_invitation", "citizen_first_contact", "citizen_meeting"}
         invitation = mails["employer_invitation"]
         assert (invitation.recipient, invitation.attempts) == (EMPLOYER, 1)  # at once
         assert "cannot be built" in (invitation.last_error or "")
@@ -144,10 +146,10 @@ async def test_a_stored_name_that_breaks_the_mail_fails_it_at_once_and_is_told(
         assert cases[invitation.case_id] == "employer_mail_failed"
         assert smtp_sink.messages == []
 
-        # Both on /deliveries for staff to act on.
+        # All three on /deliveries for staff to act on.
         async for staff in start_staff(api):
             page = await _deliveries(staff)
-            assert "Fejlede forsendelser (2)" in page, page
+            assert "Fejlede forsendelser (3)" in page, page
             assert "cannot be built" in page and "550" in page
 
 

@@ -98,9 +98,11 @@ async def test_citizen_without_email_gets_a_letter_for_staff(mail_api: Api) -> N
                                 citizen={"name": "Ib Holm"}))
     resp = await mail_api.client.get("/api/outbox?status=to_print",
                                      headers=mail_api.auth("intake"))
-    letters = (await resp.json())["messages"]
+    # The first contact (their consultant, the right to a talk first) and the meeting's.
+    letters = sorted((await resp.json())["messages"], key=lambda m: m["kind"])
     assert [(m["channel"], m["kind"], m["recipient"]) for m in letters] == [
-        ("letter", "citizen_meeting", "Ib Holm")]
+        ("letter", "citizen_first_contact", "Ib Holm"), ("letter", "citizen_meeting", "Ib Holm")]
+    letters = letters[1:]
     async with mail_api.client.app[DB].read() as session:
         letter = await session.get(OutboxMessage, letters[0]["id"])
         assert letter is not None and "i jobcentret" in letter.body_text

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from service.keys import ANSWERS, DB, LINKS
+from service.keys import ANSWERS, DB, LINKS, NOTIFIER
 from service.platform.db.models import Meeting
 from tests.conftest import Api, Staff, log_in, staff_browser, staff_username, today_local
 from tests.meetings.email_cases import body, intake
@@ -58,7 +58,8 @@ def page_post_routes(app: web.Application) -> list[str]:
     paths = []
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
-        if route.method != "POST" or canonical.startswith(("/api", "/slack", "/demo", "/m/")):
+        if route.method != "POST" or canonical.startswith(("/api", "/slack", "/demo", "/m/",
+                                                            "/samtale/")):
             continue
         paths.append(re.sub(r"\{(\w+)\}", lambda m: "1" if m.group(1).endswith("_id")
                             and m.group(1) != "case_id" else "k1", canonical))
@@ -69,11 +70,17 @@ async def test_broken_forms_before_any_login_are_400(staff: Staff,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     api = staff.api
     link = await a_meeting_link(api)
+    # The citizen's link to ask for the private talk (a link page like the employer's).
+    async with api.client.app[DB].read() as session:
+        case_id = (await session.execute(select(Meeting.case_id))).scalars().first()
+    assert case_id is not None
+    talk = "/samtale/" + api.client.app[NOTIFIER].talk_links.token(
+        case_id, today_local() + timedelta(days=30))
     browser = await staff.browser()
     caplog.set_level(logging.INFO)
     for name, (content_type, data) in BROKEN.items():
         for path in ("/login", *(f"{link}/{action}" for action in
-                                 ("confirm", "other-times", "decline", "cancel"))):
+                                 ("confirm", "other-times", "decline", "cancel")), talk):
             response = await browser.session.post(browser.url(path), data=data,
                                                   headers={"Content-Type": content_type})
             page = await response.text()

@@ -41,7 +41,7 @@ def page_routes(app: web.Application) -> set[str]:
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
         if route.method == "GET" and not canonical.startswith(
-                ("/api", "/slack", "/demo", "/static", "/m/", "/healthz")):
+                ("/api", "/slack", "/demo", "/static", "/m/", "/samtale/", "/healthz")):
             out.add(canonical)
     return out
 
