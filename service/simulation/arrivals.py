@@ -69,7 +69,8 @@ class Inflow:
         person = citizen(rng, handed_over, self.number)
         body: dict[str, Any] = {
             "case_id": ref, "first_absence_day": first_absence.isoformat(),
-            "handed_over_on": handed_over.isoformat(), "employment": "employed", "employer": employer.intake_json(),
+            "handed_over_on": handed_over.isoformat(), "employment": "employed",
+            "employer": employer.intake_json(),
             "visitation_category": 3 if rng.random() < sim.visitation_category3_share else 2,
             "diagnosis_group": _pick(rng, self.groups, [g for g, _ in DIAGNOSIS_GROUPS]),
             "cpr": person.cpr, "citizen": {"name": person.name, "email": person.email}}
