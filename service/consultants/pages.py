@@ -25,9 +25,10 @@ from service.consultants.schemas import (
     ConsultantChanges,
     ConsultantIn,
 )
-from service.consultants.service import ConsultantView, OpenCases, parse_json_model
+from service.consultants.service import ConsultantView, OpenCases
 from service.keys import CONSULTANTS
 from service.platform.errors import Conflict, Invalid, NotFound, field_error
+from service.platform.inputs import validated_json
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
 from service.platform.policies import MANAGE_CONSULTANTS
 from service.text.errors import danish_field_errors, danish_problem
@@ -165,7 +166,7 @@ def body_of(values: dict[str, Any], model: type[ConsultantChanges]) -> dict[str,
         if body.get(name) == "":
             del body[name]  # left empty: "skal udfyldes"
     try:
-        parse_json_model(model, body)
+        validated_json(model, body)
     except Invalid as exc:
         numbers = {_form_field(e["field"]) for e in errors}
         errors += [e for e in exc.errors if _form_field(e["field"]) not in numbers]
@@ -194,7 +195,7 @@ async def create(request: web.Request) -> web.Response:
     form = await read_form(request)
     values = _posted_values(form)
     try:
-        data = parse_json_model(ConsultantIn, body_of(values, ConsultantIn))
+        data = validated_json(ConsultantIn, body_of(values, ConsultantIn))
         view = await request.app[CONSULTANTS].create(data, principal)
     except Invalid as exc:
         return await _list_page(request, 422, danish_errors(exc.errors), values)
@@ -265,7 +266,7 @@ def absence_form(form: MultiDictProxy[Any]) -> tuple[dict[str, str], AbsenceIn]:
     values["note"] = note.strip() if isinstance(note, str) else ""
     body = {"from": values["from"], "to": values["to"], "reason": values["reason"],
             "note": values["note"] or None}
-    return values, parse_json_model(AbsenceIn, body)
+    return values, validated_json(AbsenceIn, body)
 
 
 def absence_errors(exc: Invalid) -> dict[str, str]:

@@ -19,14 +19,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import orjson
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.facts import validation_errors
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.consultants.caseload import active_case, caseloads
@@ -42,12 +39,12 @@ from service.platform.auth import Principal
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, Consultant, ConsultantAbsence, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound, field_error
+from service.platform.inputs import merge_patch, validated_json
 from service.platform.jobqueue import PLAN, JobQueue
 from service.platform.policies import MANAGE_ABSENCES, MANAGE_CONSULTANTS, READ_CONSULTANT
 
 log = logging.getLogger("fasthold.consultants")
 
-M = TypeVar("M", bound=BaseModel)
 # The fields a consultant has beside their id (what a change may touch).
 FIELDS = tuple(name for name in ConsultantChanges.model_fields if name != "open_cases")
 # Why a confirmed meeting needs another consultant ("møder der skal flyttes").
@@ -126,26 +123,6 @@ class OpenCases(Conflict):
         self.cases = cases
 
 
-def parse_json_model(model: type[M], data: Any) -> M:
-    """`data` (JSON values: dates as text) as `model`; each problem an `Invalid` naming the
-    field."""
-    try:
-        return model.model_validate_json(orjson.dumps(data))
-    except ValidationError as exc:
-        raise Invalid(validation_errors(exc)) from None
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch: objects merge recursively, null removes a member."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 class ConsultantService:
@@ -261,7 +238,7 @@ class ConsultantService:
             if isinstance(patch.get("working_hours"), dict):
                 # The week is replaced whole: a day given as null is a day off.
                 merged["working_hours"] = patch["working_hours"]
-            data = parse_json_model(ConsultantChanges, merged)
+            data = validated_json(ConsultantChanges, merged)
             await self._check(session, data, row)
             before = self._current(row)
             if row.active and not data.active:

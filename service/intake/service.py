@@ -51,6 +51,7 @@ from service.platform.db.models import (
 )
 from service.platform.errors import Invalid, NotFound, field_error
 from service.platform.http import text_problem
+from service.platform.inputs import merge_patch
 from service.platform.jobqueue import PLAN, JobQueue
 from service.platform.policies import CHOOSE_OWNER, PATCH_FACTS, READ_CASE, Policy
 
@@ -827,15 +828,3 @@ class IntakeService:
 def _without_as_of(decision: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in decision.items() if k != "as_of"}
 
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch: objects merge recursively, null removes a member."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result

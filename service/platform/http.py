@@ -13,9 +13,8 @@ import orjson
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from rules.facts import validation_errors
 from service.keys import AUTH
 from service.platform.auth import Principal
 from service.platform.errors import (
@@ -26,6 +25,7 @@ from service.platform.errors import (
     NotFound,
     field_error,
 )
+from service.platform.inputs import validated, validated_json
 from service.platform.logs import safe_path
 from service.platform.openapi import query_names
 
@@ -138,16 +138,7 @@ def parse_model(model: type[Model], data: Any, json_mode: bool = False) -> Model
     """Validate data against a pydantic model; every problem becomes a named field error.
 
     `json_mode`: validate as JSON (strict models then take dates written as strings)."""
-    try:
-        if json_mode:
-            try:
-                text = _dumps(data)
-            except TypeError:  # an integer beyond 64 bits: the model names the field
-                text = json.dumps(data)
-            return model.model_validate_json(text)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Invalid(validation_errors(exc)) from None
+    return validated_json(model, data) if json_mode else validated(model, data)
 
 
 JSON = ("application/json",)

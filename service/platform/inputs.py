@@ -3,9 +3,11 @@ with, and the pages and Slack read their limits and choices from."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from rules.facts import validation_errors
@@ -21,6 +23,32 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(validation_errors(exc)) from None
+
+
+def validated_json(model: type[M], data: Any) -> M:
+    """`data` (JSON values: a date written as text) as `model` takes it in JSON mode (a strict
+    model then takes dates as strings); each problem an `Invalid` naming the field."""
+    try:
+        try:
+            text = orjson.dumps(data)
+        except TypeError:  # an integer beyond 64 bits: the model names the field
+            text = json.dumps(data).encode("utf-8")
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc)) from None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge recursively, null removes a member."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 # Characters no name, address or phone number has, and that break the mail they go into

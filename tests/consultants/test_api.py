@@ -346,3 +346,14 @@ async def test_a_typed_base_address_is_placed_and_follows_changes(sqlite_api: Ap
                                                                             "lon": 9.0}
     # Clearing the coordinates lets the address decide again.
     assert (await patch({"location": None}))["location_precision"] is None
+
+
+async def test_an_integer_beyond_64_bits_is_a_named_field_error(sqlite_api: Api) -> None:
+    """The change is validated as the API validates every JSON body (one JSON-mode check,
+    `service.platform.inputs.validated_json`): a number no JSON encoder of 64 bits writes is
+    a 422 naming the field, never a 500."""
+    api = sqlite_api
+    resp = await api.client.patch("/api/consultants/anna", json={"max_active_cases": 2**70},
+                                  headers=api.auth("manager"))
+    body = await _json(resp, 422)
+    assert "max_active_cases" in _fields(body)
