@@ -481,19 +481,11 @@ def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) ->
     raw_meeting = data.get("meeting")
     if raw_meeting is not None:
         mp = f"{path}.meeting"
-        m = _obj(raw_meeting, mp)
-        _no_extra(m, mp, {"start", "end", "consultant_id", "kind", "travel_minutes"})
-        start = _datetime(_required(m, "start", mp), f"{mp}.start")
-        mc = _str(_required(m, "consultant_id", mp), f"{mp}.consultant_id")
-        if mc not in consultant_ids:
-            raise _fail(f"{mp}.consultant_id", f'unknown consultant "{mc}"')
-        if follow_up == "telephone":
-            raise _fail(mp, "a telephone case has no meeting (rule 4)")
+        m, start, mc = _meeting_fields(raw_meeting, mp, consultant_ids, follow_up)
         if owner is not None and owner != mc:
             raise _fail(f"{mp}.consultant_id",
                         f'"{mc}" differs from the case\'s consultant_id "{owner}"')
-        if "kind" in m and m["kind"] != follow_up:
-            raise _fail(f"{mp}.kind", f"{_quote(m['kind'])} does not match follow_up")
+        _same_kind(m, mp, follow_up)
         meeting = KeptMeeting(start=start, consultant_id=mc)
 
     wish = _bool(data.get("private_talk_first", False), f"{path}.private_talk_first")
@@ -514,19 +506,31 @@ def _proposal(value: Any, path: str, consultant_ids: set[str], follow_up: str,
               meeting: KeptMeeting | None) -> Proposal:
     """Rule 11: a proposal sent and not confirmed {"start", "consultant_id"} (a plan's
     meeting fields "end", "kind" and "travel_minutes" may be passed back unchanged)."""
+    data, start, pc = _meeting_fields(value, path, consultant_ids, follow_up)
+    if meeting is not None:
+        raise _fail(path, "a case with a kept meeting has no proposal (rules 9 and 11)")
+    _same_kind(data, path, follow_up)
+    return Proposal(start=start, consultant_id=pc)
+
+
+def _meeting_fields(value: Any, path: str, consultant_ids: set[str], follow_up: str
+                    ) -> tuple[dict[str, Any], datetime, str]:
+    """A kept meeting's or a proposal's object (a plan's meeting fields may be passed back
+    unchanged), its start and its known consultant; a telephone case has neither."""
     data = _obj(value, path)
     _no_extra(data, path, {"start", "end", "consultant_id", "kind", "travel_minutes"})
     start = _datetime(_required(data, "start", path), f"{path}.start")
-    pc = _str(_required(data, "consultant_id", path), f"{path}.consultant_id")
-    if pc not in consultant_ids:
-        raise _fail(f"{path}.consultant_id", f'unknown consultant "{pc}"')
+    consultant = _str(_required(data, "consultant_id", path), f"{path}.consultant_id")
+    if consultant not in consultant_ids:
+        raise _fail(f"{path}.consultant_id", f'unknown consultant "{consultant}"')
     if follow_up == "telephone":
         raise _fail(path, "a telephone case has no meeting (rule 4)")
-    if meeting is not None:
-        raise _fail(path, "a case with a kept meeting has no proposal (rules 9 and 11)")
+    return data, start, consultant
+
+
+def _same_kind(data: dict[str, Any], path: str, follow_up: str) -> None:
     if "kind" in data and data["kind"] != follow_up:
         raise _fail(f"{path}.kind", f"{_quote(data['kind'])} does not match follow_up")
-    return Proposal(start=start, consultant_id=pc)
 
 
 def _kept_talk(value: Any, path: str, consultant_ids: set[str], talk_minutes: int,
