@@ -220,28 +220,35 @@ def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
     return headline.replace("*", "") + f" {item.link}", blocks
 
 
+def _notice_with_link(headline: str, note: str, link: str
+                      ) -> tuple[str, list[dict[str, Any]]]:
+    """An intake-channel notice: its headline, a line of context when there is one, and the
+    link to the case; the plain text for notifications beside the blocks."""
+    blocks: list[dict[str, Any]] = [_section(headline)]
+    if note:
+        blocks.append(_context(note))
+    blocks.append({"type": "actions", "elements": [_link_button(link)]})
+    return headline.replace("*", "") + f" {link}", blocks
+
+
 def workplace_unplaced_message(case_ref: str, link: str, reason: str
                                ) -> tuple[str, list[dict[str, Any]]]:
     """The intake channel's post about a case whose workplace address could not be placed on
     the map (why, in words; never a person's or health detail)."""
     headline = (f":round_pushpin: Sag *{escape(case_ref)}*: arbejdspladsens adresse kunne ikke "
                 "placeres på kortet — mødet planlægges som på jobcentret.")
-    blocks: list[dict[str, Any]] = [_section(headline)]
-    if reason:
-        blocks.append(_context(f"Hvorfor: {escape(reason)}. Ret adressen på sagen."))
-    blocks.append({"type": "actions", "elements": [_link_button(link)]})
-    return headline.replace("*", "") + f" {link}", blocks
+    note = f"Hvorfor: {escape(reason)}. Ret adressen på sagen." if reason else ""
+    return _notice_with_link(headline, note, link)
+
+
 def late_handover_message(case_ref: str, link: str, week: int, deadline: str
                           ) -> tuple[str, list[dict[str, Any]]]:
     """The intake channel's post about a case the benefits office handed over after absence
     week 7 (the week it arrived in and the first meeting's deadline; no person, no health)."""
     headline = (f":hourglass: Sag *{escape(case_ref)}* blev overdraget i fraværsuge {week} — "
                 "senere end uge 7.")
-    body: list[dict[str, Any]] = [_section(headline)]
-    if deadline:
-        body.append(_context(f"Frist for første samtale: {escape(deadline)}"))
-    body.append({"type": "actions", "elements": [_link_button(link)]})
-    return headline.replace("*", "") + f" {link}", body
+    note = f"Frist for første samtale: {escape(deadline)}" if deadline else ""
+    return _notice_with_link(headline, note, link)
 
 
 def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""
