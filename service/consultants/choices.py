@@ -26,6 +26,7 @@ class OwnerChoice:
     name: str
     cases: int
     capacity: int
+    team: str = ""
 
     @property
     def full(self) -> bool:
@@ -53,5 +54,6 @@ async def owner_choices(session: AsyncSession, municipality_id: str, case: Case 
                 not holds_workplace_meetings(consultant, today):
             continue
         choices.append(OwnerChoice(consultant.key, consultant.name,
-                                   load.get(consultant.id, 0), consultant.max_active_cases))
+                                   load.get(consultant.id, 0), consultant.max_active_cases,
+                                   consultant.team))
     return choices

@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from service.keys import CLOCK, KPIS, READ_AUDIT
+from service.consultants.choices import OwnerChoice
+from service.keys import CASE_READS, CLOCK, KPIS, READ_AUDIT
 from service.kpis.charts import (
     BLUE,
     GREEN,
@@ -216,12 +217,12 @@ def _errors(exc: Invalid) -> dict[str, str]:
     return danish_field_errors(exc.errors, FIELD_NAMES)
 
 
-def _owner_choices(loads: list[ConsultantLoad]) -> list[dict[str, Any]]:
-    """Consultants for the owner choice, the most free room first (the first is chosen)."""
-    ranked = sorted(loads, key=lambda load: (-(load.capacity - load.open_cases), load.name))
-    return [{"key": load.consultant_id, "label": f"{load.name} ({load.open_cases}/{load.capacity}, "
-             f"team {load.team})", "full": load.open_cases >= load.capacity}
-            for load in ranked]
+def _owner_choices(choices: list[OwnerChoice]) -> list[dict[str, Any]]:
+    """A case's eligible owners (`service.consultants.choices`, as the case page and Slack
+    offer them), the most free room first (the first is chosen)."""
+    ranked = sorted(choices, key=lambda c: (-(c.capacity - c.cases), c.name))
+    return [{"key": c.key, "label": f"{c.name} ({c.cases}/{c.capacity}, team {c.team})",
+             "full": c.full} for c in ranked]
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -277,8 +278,10 @@ async def dashboard(request: web.Request) -> web.Response:
                  for c in risky],
         at_risk_explanation=AT_RISK_EXPLANATION,
         unassigned=[{"case_id": c.case_id, "deadline": danish_date(c.deadline),
-                     "reason": c.reason} for c in unassigned],
-        unassigned_explanation=UNASSIGNED_EXPLANATION, owner_choices=_owner_choices(loads),
+                     "reason": c.reason, "owner_choices": _owner_choices(
+                         await request.app[CASE_READS].owner_choices(c.case_id))}
+                    for c in unassigned],
+        unassigned_explanation=UNASSIGNED_EXPLANATION,
         kinds_table=[{"key": kind, "label": INTERVENTION_KIND[kind],
                       "counts": ["–" if m.future else m.intervention_kinds.get(kind, 0)
                                  for m in months]} for kind in INTERVENTION_KINDS],

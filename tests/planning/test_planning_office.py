@@ -107,6 +107,11 @@ async def test_full_fixed_consultant_hard_is_posted_once_and_listed(
             assert "Sager uden konsulent" in html and "fix-2" in html
             assert "virksomhedens faste konsulent har ikke plads" in html
             assert 'action="/cases/fix-2/owner"' in html
+            # its choice of owner is the case's eligible owners (service.consultants.choices,
+            # as the case page and Slack offer them): eva holds no workplace meetings yet
+            form = html[html.index('action="/cases/fix-2/owner"'):]
+            form = form[:form.index("</form>")]
+            assert 'value="camilla"' in form and 'value="eva"' not in form
             resp, _ = await browser.post("/cases/fix-2/owner", {
                 "category": "capacity", "consultant_id": "camilla"})
             assert resp.status == 200
