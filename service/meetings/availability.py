@@ -8,7 +8,9 @@ choosing a new time, a conflict found before planning):
 - not away (`ConsultantAbsence`, whole days) and no busy time (`CalendarEntry`: imported
   calendars; fasthold's own meeting by its calendar UID is not counted against itself);
 - no other active meeting of theirs (proposed or confirmed) over the occupied minutes, and
-  fewer meetings that day than their daily maximum.
+  fewer meetings that day than their daily maximum;
+- no planned private talk of theirs over the minutes (a talk has no travel and, as planning
+  rule 10 says, does not count towards the daily maximum).
 
 Everything is read once for the days asked about (`Availability.load`), then any number of
 times are checked in memory (`why_not`) — the free times offered to staff are many.
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from optimizer.calendar import danish_holidays, haversine_km
 from optimizer.instance import Location
 from service.config import MunicipalityConfig
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.models import (
     ACTIVE_MEETING,
     CalendarEntry,
@@ -101,13 +104,16 @@ class Availability:
             if own_uid is None or entry.uid != own_uid:
                 out.busy.append((entry.start, entry.end))
         conditions = [Meeting.consultant_id == consultant.id,
-                      Meeting.status.in_(ACTIVE_MEETING), Meeting.start < end,
-                      Meeting.end > begin]
+                      Meeting.status.in_((*ACTIVE_MEETING, TALK_PLANNED)),
+                      Meeting.start < end, Meeting.end > begin]
         if leaving_out is not None:
             conditions.append(Meeting.id != leaving_out.id)
         for m in (await session.execute(select(Meeting.start, Meeting.end,
                                                 Meeting.travel_minutes, Meeting.kind)
                                          .where(*conditions))).all():
+            if m.kind == PRIVATE_TALK:
+                out.occupied.append((m.start, m.end))
+                continue
             travel = timedelta(minutes=m.travel_minutes if m.kind == "workplace_meeting"
                                else 0)
             out.occupied.append((m.start - travel, m.end + travel))

@@ -4,14 +4,16 @@ first contact (over SMTP, on SQLite)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from service.keys import CALENDAR_FEEDS, DB, JOBS, NOTIFIER
+from service.keys import CALENDAR_FEEDS, CONFIG, DB, JOBS, NOTIFIER
+from service.meetings.availability import BOOKED, OUTSIDE_HOURS, Availability
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_HELD, TALK_PLANNED
 from service.platform.auth import Principal
-from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from tests.conftest import Api, SmtpSink, start_staff, text_part
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
 
@@ -58,6 +60,21 @@ async def test_the_wish_plans_a_talk_before_the_meeting_and_the_employer_never_h
     assert talk.start.date() < meeting.start.date()
     assert (talk.end - talk.start).total_seconds() == 30 * 60
     assert talk.travel_minutes == 0
+
+    # Moving a meeting by hand treats the planned talk as busy time (no travel), though it
+    # does not count towards the consultant's meetings that day (planning rule 10).
+    async with mail.client.app[DB].read() as session:
+        owner = await session.get(Consultant, talk.consultant_id)
+        assert owner is not None
+        day = talk.start.date()
+        free = await Availability.load(session, mail.client.app[CONFIG], owner, day, day)
+    assert free.why_not(talk.start, talk.end, 0, "jobcenter_meeting") == BOOKED
+    assert free.why_not(talk.end, talk.end + timedelta(minutes=45), 0,
+                        "jobcenter_meeting") in (None, OUTSIDE_HOURS, BOOKED)
+    assert free.per_day[day] == sum(1 for m in meetings if m.kind != PRIVATE_TALK
+                                    and m.status in ("proposed", "confirmed")
+                                    and m.consultant_id == owner.id
+                                    and m.start.date() == day)
 
     # The citizen: the first message (the right, the wish already noted) and the talk's time.
     first = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
