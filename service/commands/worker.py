@@ -73,7 +73,6 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging(logging.INFO)
     config = load_config_or_exit(args.config)
     if config.jobs.runner != "procrastinate":
         print('fasthold worker: [jobs] runner is "in_process" in the configuration: the web '
@@ -87,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, DataKeyError) as exc:
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    configure_logging(logging.INFO)
     print(f"fasthold worker ({config.municipality.name}), concurrency {args.concurrency}",
           flush=True)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
