@@ -36,10 +36,12 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
                concurrency: int = 1, clock: Clock | None = None, solver: Solver | None = None,
                install_signal_handlers: bool = True, polling_interval: float = 5.0,
                stalled_check_every: timedelta = STALLED_CHECK_EVERY,
-               on_services: Callable[[Services], None] | None = None) -> None:
+               on_services: Callable[[Services], None] | None = None,
+               shutdown_timeout: float | None = None) -> None:
     """One worker until stopped (a signal, or this coroutine's task cancelled). The schema
     must be at head (`fasthold db upgrade`). `on_services` sees the worker's service graph
-    before the first job (tests)."""
+    before the first job (tests); `shutdown_timeout`: how long a stop waits for the runs under
+    way (default: the longest stop timeout of the catalogue's jobs)."""
     clock = clock or SystemClock(config.municipality.timezone)
     queue = ProcrastinateQueue(secrets.database_url, clock, [config.municipality.id],
                                frozenset(config.planning.closed_dates),
@@ -62,7 +64,8 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
         try:
             await queue.work(concurrency=concurrency,
                              install_signal_handlers=install_signal_handlers,
-                             polling_interval=polling_interval)
+                             polling_interval=polling_interval,
+                             shutdown_timeout=shutdown_timeout)
         finally:
             await queue.stop()
             await services.reads.close()

@@ -228,7 +228,8 @@ class ProcrastinateQueue:
         await self.app.close_async()
 
     async def work(self, *, concurrency: int = 1, install_signal_handlers: bool = True,
-                   name: str | None = None, polling_interval: float = 5.0) -> None:
+                   name: str | None = None, polling_interval: float = 5.0,
+                   shutdown_timeout: float | None = None) -> None:
         """Run a worker until stopped (SIGTERM/SIGINT, or this task cancelled): the jobs
         marked `on_start` are requested first, to catch up after a stop. On stop a run
         under way may finish within its job's stop timeout; one that does not is abandoned
@@ -237,7 +238,8 @@ class ProcrastinateQueue:
             for spec in self._specs.values():
                 if spec.on_start:
                     await self.defer(spec.name, municipality_id, "start")
-        graceful = max((spec.stop_timeout for spec in self._specs.values()), default=60.0)
+        graceful = shutdown_timeout if shutdown_timeout is not None else max(
+            (spec.stop_timeout for spec in self._specs.values()), default=60.0)
         await self.app.run_worker_async(
             concurrency=concurrency, install_signal_handlers=install_signal_handlers,
             shutdown_graceful_timeout=graceful, name=name,

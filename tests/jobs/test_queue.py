@@ -254,6 +254,42 @@ async def test_a_job_of_a_killed_worker_is_run_again(
             await stop_worker(worker)
 
 
+async def test_a_run_abandoned_by_a_stopping_worker_is_retried(
+        demo_config: MunicipalityConfig, postgres_url: str) -> None:
+    config = with_runner(demo_config, "procrastinate")
+    secrets = make_secrets(postgres_url)
+    started = asyncio.Event()
+
+    def plans_hang(services: Services) -> None:
+        async def hang(trigger: str = "manual") -> Any:
+            started.set()
+            await asyncio.Event().wait()  # longer than the worker's stop waits
+
+        services.planner.run_once = hang  # type: ignore[method-assign]
+
+    async for api in start_api(config, secrets):
+        queue = api.client.app[JOBS]
+        assert isinstance(queue, ProcrastinateQueue)
+        job_id = await queue.defer(PLAN, config.municipality.id, "abandoned")
+        assert job_id is not None
+        worker = await start_worker(config, secrets, on_services=plans_hang,
+                                    shutdown_timeout=0.2)
+        await asyncio.wait_for(started.wait(), 30)
+        await stop_worker(worker)  # what SIGTERM does, past the job's stop timeout
+        status = await queue.app.job_manager.get_job_status_async(job_id)
+        assert status.value == "todo"  # back in the queue, with backoff
+        async with api.client.app[DB].write() as session:  # no waiting for the backoff
+            await session.execute(text(
+                "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :job"),
+                {"job": job_id})
+        worker = await start_worker(config, secrets)
+        try:
+            await wait_until(partial(planning_runs, api, "abandoned"),
+                             what="the abandoned planning run done by the next worker")
+        finally:
+            await stop_worker(worker)
+
+
 async def test_plan_now_waits_for_the_workers_run(demo_config: MunicipalityConfig,
                                                   postgres_url: str) -> None:
     async for service in running(demo_config, make_secrets(postgres_url), "procrastinate"):
