@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bots.delivery import RetryPolicy
-from service.commands.worker import work
 from service.config import MunicipalityConfig, Secrets
 from service.jobs.queue import ProcrastinateQueue, cron_every, psycopg_conninfo
 from service.keys import DB, JOBS, OUTBOX
@@ -25,6 +24,7 @@ from service.platform.crypto import DataCipher
 from service.platform.db.models import Case, Meeting, OutboxMessage, PlanningRun
 from service.platform.jobqueue import PLAN
 from service.wiring.services import Services
+from service.wiring.worker import work
 from tests.conftest import (
     SOLVER,
     Api,
