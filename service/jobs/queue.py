@@ -40,6 +40,10 @@ RETRY_STALLED = "retry_stalled_jobs"
 # A worker heartbeats every 10 s; one silent this long is dead and its running jobs run again.
 STALLED_AFTER_SECONDS = 30.0
 STALLED_CHECK_EVERY = timedelta(minutes=1)
+# Finished runs are kept this long (to look into), then deleted by a nightly task; failed and
+# aborted ones stay until someone looks (the schedules and ticks make ~35,000 rows a day).
+REMOVE_OLD_JOBS = "remove_old_jobs"
+KEEP_FINISHED_HOURS = 48
 FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.ABORTED}
 
 
@@ -138,6 +142,12 @@ class ProcrastinateQueue:
 
         self.app.periodic(cron=cron_every(every))(
             self.app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED)(retry_stalled))
+
+        async def remove_old_jobs(timestamp: int) -> None:
+            await self.app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS)
+
+        self.app.periodic(cron="17 3 * * *")(
+            self.app.task(name=REMOVE_OLD_JOBS, queueing_lock=REMOVE_OLD_JOBS)(remove_old_jobs))
 
     async def retry_stalled_jobs(self) -> int:
         """Put back to "todo" every job left "doing" by a worker without a heartbeat."""

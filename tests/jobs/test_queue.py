@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bots.delivery import RetryPolicy
+from service.clock import SettableClock
 from service.config import MunicipalityConfig, Secrets
 from service.jobs.queue import ProcrastinateQueue, cron_every, psycopg_conninfo
+from service.jobs.runner import JobSpec
 from service.keys import DB, JOBS, OUTBOX
 from service.platform.crypto import DataCipher
 from service.platform.db.models import Case, Meeting, OutboxMessage, PlanningRun
@@ -75,7 +77,8 @@ async def queued(api: Api, *statuses: str) -> list[tuple[Any, ...]]:
         rows = await session.execute(text(
             "SELECT task_name, status::text, lock, queueing_lock FROM procrastinate_jobs "
             "WHERE status::text = ANY(:statuses) AND task_name NOT LIKE '%:%' "
-            "AND task_name <> 'retry_stalled_jobs' ORDER BY id"), {"statuses": list(statuses)})
+            "AND task_name NOT IN ('retry_stalled_jobs', 'remove_old_jobs') ORDER BY id"),
+            {"statuses": list(statuses)})
         return [tuple(row) for row in rows]
 
 
@@ -313,3 +316,34 @@ def test_schedules_become_even_cron_ticks() -> None:
     assert cron_every(timedelta(minutes=2)) == "*/2 * * * *"
     assert cron_every(timedelta(minutes=7)) == "*/6 * * * *"  # never further apart than asked
     assert cron_every(timedelta(hours=3)) == "0 */3 * * *"
+
+
+async def test_the_daily_tick_requests_at_the_local_hour_on_working_days_only() -> None:
+    clock = SettableClock(datetime(2026, 11, 23, 6, 30))  # a Monday, local time
+    queue = ProcrastinateQueue("postgresql://u@h/d", clock, ["m1"],
+                               closed_dates=frozenset({date(2026, 11, 24)}))
+
+    async def plan(_municipality_id: str, _reasons: tuple[str, ...]) -> None:
+        return None
+
+    queue.declare([JobSpec(PLAN, plan, daily_at=time(6, 30))])
+    periodic = {(p.task.name, p.periodic_id): p.cron
+                for p in queue.app.periodic_registry.periodic_tasks.values()}
+    assert periodic[("daily:plan", "m1")] == "30 * * * *"
+    requested: list[tuple[str, str, str]] = []
+
+    async def defer(job: str, municipality_id: str, reason: str, **_: Any) -> int:
+        requested.append((job, municipality_id, reason))
+        return 1
+
+    queue.defer = defer  # type: ignore[method-assign]
+    tick = queue.app.tasks["daily:plan"].func
+    for moment in (datetime(2026, 11, 23, 6, 30),    # Monday at the schedule: requested
+                   datetime(2026, 11, 23, 7, 30),    # another hour
+                   datetime(2026, 11, 24, 6, 30),    # the jobcentre's closed date
+                   datetime(2026, 11, 28, 6, 30),    # Saturday
+                   datetime(2026, 12, 25, 6, 30),    # Christmas Day
+                   datetime(2026, 3, 30, 6, 30)):    # Monday after the change to summer time
+        clock.set(moment)
+        await tick(timestamp=0, municipality_id="m1")
+    assert requested == [(PLAN, "m1", "schedule")] * 2
