@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(logging.INFO)
     print(f"fasthold worker ({config.municipality.name}), concurrency {args.concurrency}",
           flush=True)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(work(config, secrets, cipher, concurrency=args.concurrency))
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(work(config, secrets, cipher, concurrency=args.concurrency))
+    except DataKeyError as exc:  # the stored CPR numbers need another key
+        print(f"fasthold worker: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     return 0

@@ -42,6 +42,7 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
             config, db, clock, queue, cipher=cipher, secret_key=secrets.secret_key,
             solver=solver, senders=senders_for(secrets, config, None),
             slack=SlackSettings.from_secrets(secrets))
+        await services.intake.check_data_keys()  # as the web's start: the right data key?
         await services.consultants.refresh()
         if on_services is not None:
             on_services(services)
