@@ -3,8 +3,9 @@
 It runs the jobs declared in `service.jobs.catalog` by name, keyed by job and municipality:
 requests for a job that is already waiting are coalesced into one run, runs of one key never
 overlap, scheduled jobs are requested on their schedule (in the municipality's time zone, on
-Danish working days where the schedule says so). In production a PostgreSQL job queue runs
-the same job functions in worker processes; nothing in the use cases changes.
+Danish working days where the schedule says so). In production the PostgreSQL job queue
+(`service.jobs.queue`, procrastinate; `[jobs] runner = "procrastinate"`) runs the same job
+functions in `fasthold worker` processes; nothing in the use cases changes.
 """
 
 from __future__ import annotations
