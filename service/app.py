@@ -28,7 +28,8 @@ from service.followup import pages as followup_pages
 from service.intake import api as cases_api
 from service.intake import import_page
 from service.intake import pages as intake_pages
-from service.jobs.runner import InProcessRunner
+from service.jobs.queue import ProcrastinateQueue
+from service.jobs.runner import InProcessRunner, JobRunner
 from service.keys import (
     ANSWERS,
     AUTH,
@@ -112,7 +113,7 @@ PAGE_TEMPLATES = {
 }
 
 
-def _senders(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | None
+def senders_for(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | None
              ) -> dict[str, ChannelSender]:
     """A sender per channel that can be delivered here (Slack joins with its bot)."""
     identity = SenderIdentity(config.mail.from_address, config.mail.from_name)
@@ -126,11 +127,18 @@ def _senders(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp | N
     return {}
 
 
+def job_runner(config: MunicipalityConfig, secrets: Secrets, clock: Clock) -> JobRunner:
+    """`[jobs] runner`: this process's in-process runner, or the PostgreSQL job queue."""
+    closed = frozenset(config.planning.closed_dates)
+    if config.jobs.runner == "procrastinate":
+        return ProcrastinateQueue(secrets.database_url, clock, [config.municipality.id], closed)
+    return InProcessRunner(clock, [config.municipality.id], closed)
+
+
 def _services(demo: bool, solver: Solver | None, cipher: DataCipher
               ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config, secrets, clock = app[CONFIG], app[SECRETS], app[CLOCK]
-        municipality = config.municipality.id
         db = Database(secrets.database_url, clock)
         await upgrade_async(db.url, cipher)
         async with db.write() as session:
@@ -152,11 +160,13 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             app[FAKE_SLACK] = fake_slack
             log.info("demo Slack Web API on %s; messages at /demo/slack", fake_slack.base_url)
         app[SLACK_SETTINGS] = slack
-        jobs = InProcessRunner(clock, [municipality], frozenset(config.planning.closed_dates))
+        jobs = job_runner(config, secrets, clock)
+        if isinstance(jobs, ProcrastinateQueue):
+            await jobs.open()  # defers only: `fasthold worker` runs the jobs
         own_solver = solver is None
         services = build_services(
             config, db, clock, jobs, cipher=cipher, secret_key=secrets.secret_key,
-            solver=solver or ProcessPoolSolver(), senders=_senders(secrets, config, dev_smtp),
+            solver=solver or ProcessPoolSolver(), senders=senders_for(secrets, config, dev_smtp),
             slack=slack)
         await services.intake.check_data_keys()
         app[CONSULTANTS] = services.consultants

@@ -231,6 +231,15 @@ class PlacesConfig(_Strict):
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
+class JobsConfig(_Strict):
+    """`[jobs]`: who runs the background jobs. "in_process" (the default, and the only one on
+    SQLite): the web process itself. "procrastinate" (PostgreSQL only): the job queue in the
+    database; `fasthold serve` then only defers jobs and `fasthold worker` processes run
+    them."""
+
+    runner: Literal["in_process", "procrastinate"] = "in_process"
+
+
 # The meeting guide's topics (a round table): the consultant's checklist on the case page.
 DEFAULT_MEETING_GUIDE = ("Fælles billede af situationen", "Muligheder på arbejdspladsen",
                          "Aftaler om vejen frem", "Hvem gør hvad hvornår")
@@ -389,6 +398,7 @@ class MunicipalityConfig(_Strict):
     calendars: CalendarImportConfig = CalendarImportConfig()
     places: PlacesConfig = PlacesConfig()
     meetings: MeetingsConfig = MeetingsConfig()
+    jobs: JobsConfig = JobsConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from service.intake.case_reads import CaseReads
     from service.intake.csv_import import CsvImport
     from service.intake.service import IntakeService
-    from service.jobs.runner import InProcessRunner
+    from service.jobs.runner import JobRunner
     from service.kpis.figures import KpiService
     from service.meetings.answers import MeetingAnswers
     from service.meetings.conflicts import MeetingConflicts
@@ -55,7 +55,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
 AUTH: web.AppKey[Authenticator] = web.AppKey("authenticator")
 READ_AUDIT: web.AppKey[ReadAudit] = web.AppKey("read_audit")
-JOBS: web.AppKey[InProcessRunner] = web.AppKey("jobs")
+JOBS: web.AppKey[JobRunner] = web.AppKey("jobs")
 INTAKE: web.AppKey[IntakeService] = web.AppKey("intake")
 PLANNER: web.AppKey[Planner] = web.AppKey("planner")
 NOTIFIER: web.AppKey[MeetingNotifier] = web.AppKey("meeting_notifier")

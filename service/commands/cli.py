@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = _command(top, "serve", "service.commands.serve:run",
-                     "run the HTTP service (API, employer pages, background jobs)")
+                     "run the HTTP service (API, employer pages; the background jobs too "
+                     'unless [jobs] runner = "procrastinate")')
     serve.add_argument("--config", help="municipality TOML (default: $FASTHOLD_CONFIG or "
                        "config/demo.toml)")
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="listen port (default 8080)")
     serve.add_argument("--demo", action="store_true",
                        help="embedded default: SQLite under var/, local mail sink, demo keys")
+
+    worker = _command(top, "worker", "service.commands.worker:run",
+                      'run the background jobs from the PostgreSQL job queue ([jobs] runner = '
+                      '"procrastinate"); no web server')
+    worker.add_argument("--config", help="municipality TOML (default: $FASTHOLD_CONFIG or "
+                        "config/demo.toml)")
+    worker.add_argument("--concurrency", type=_positive_int, default=1,
+                        help="jobs run at once in this process (default 1)")
 
     db = top.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", metavar="ACTION", required=True)

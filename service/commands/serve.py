@@ -18,6 +18,7 @@ from service.app import create_app
 from service.clock import SystemClock
 from service.commands._common import load_config_or_exit
 from service.config import ConfigError, MunicipalityConfig, Secrets
+from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
@@ -103,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
+    if config.jobs.runner == "procrastinate":
+        try:
+            psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
+        except ConfigError as exc:
+            print(f"fasthold: {exc}", file=sys.stderr)
+            return 2
     if len(secrets.secret_key) < 32:
         print("fasthold: FASTHOLD_SECRET_KEY must be set to at least 32 random characters "
               "(or run with --demo)", file=sys.stderr)

@@ -12,7 +12,7 @@ from datetime import time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service.config import MunicipalityConfig
-from service.jobs.runner import JobSpec
+from service.jobs.runner import JobSpec, Retry
 from service.platform.jobqueue import (
     DELIVER_OUTBOX,
     IMPORT_CALENDARS,
@@ -33,6 +33,10 @@ REMINDER_SCAN_EVERY = timedelta(minutes=15)
 SLACK_HOME_EVERY = timedelta(minutes=2)
 # A solve that runs past its time limit by this much is stopped on shutdown.
 PLAN_STOP_GRACE_SECONDS = 30
+# On the job queue, a failed run is retried with exponential backoff (3 s, 9 s, 27 s for a
+# plan; 2 s, 4 s, … for a delivery round, whose messages keep their own retry schedule).
+PLAN_RETRY = Retry(attempts=3, exponential_seconds=3)
+DELIVER_RETRY = Retry(attempts=5, exponential_seconds=2)
 
 
 class HomePublisher(Protocol):
@@ -90,12 +94,13 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
                 daily_at=time.fromisoformat(planning.schedule_time)
                 if planning.schedule_enabled else None,
                 interruptible=lambda: planner.solving,
-                stop_timeout=planner.time_limit + PLAN_STOP_GRACE_SECONDS),
+                stop_timeout=planner.time_limit + PLAN_STOP_GRACE_SECONDS,
+                retry=PLAN_RETRY),
         # Outbox delivery: after each commit that enqueued something, and on a poll for
         # retries that have come due.
         JobSpec(DELIVER_OUTBOX, deliver, on_start=True,
                 every=timedelta(seconds=config.mail.poll_seconds),
-                on_stop=deliverer.stop_soon),
+                on_stop=deliverer.stop_soon, retry=DELIVER_RETRY),
         # Employer reminders (the scan itself keeps to daytime hours).
         JobSpec(SEND_REMINDERS, remind, on_start=True, every=REMINDER_SCAN_EVERY),
     ]

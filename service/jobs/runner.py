@@ -3,8 +3,9 @@
 It runs the jobs declared in `service.jobs.catalog` by name, keyed by job and municipality:
 requests for a job that is already waiting are coalesced into one run, runs of one key never
 overlap, scheduled jobs are requested on their schedule (in the municipality's time zone, on
-Danish working days where the schedule says so). In production a PostgreSQL job queue runs
-the same job functions in worker processes; nothing in the use cases changes.
+Danish working days where the schedule says so). In production the PostgreSQL job queue
+(`service.jobs.queue`, procrastinate; `[jobs] runner = "procrastinate"`) runs the same job
+functions in `fasthold worker` processes; nothing in the use cases changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from service.clock import Clock
 from service.jobs.shutdown import cancel, finish_or_cancel
@@ -28,6 +29,17 @@ JobFunction = Callable[[str, tuple[str, ...]], Awaitable[Any]]
 
 def _never() -> bool:
     return False
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How a job queue retries a failed (or, on a worker's shutdown, abandoned) run: at most
+    `attempts` more runs, waiting `wait_seconds` plus `exponential_seconds` ** (attempt + 1).
+    The in-process runner leaves a failed run to the next request or schedule."""
+
+    attempts: int = 5
+    wait_seconds: int = 0
+    exponential_seconds: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,24 @@ class JobSpec:
     interruptible: Callable[[], bool] = _never  # may be cancelled right now on stop
     on_stop: Callable[[], None] | None = None  # asked to wind down before the runner waits
     stop_timeout: float = 60.0
+    retry: Retry = Retry()
+
+
+class JobRunner(Protocol):
+    """What runs the catalogue's jobs: `InProcessRunner` (the embedded default) or
+    `service.jobs.queue.ProcrastinateQueue` (PostgreSQL, `fasthold worker`)."""
+
+    def declare(self, specs: Iterable[JobSpec]) -> None: ...
+
+    def request(self, job: str, municipality_id: str, reason: str = "") -> None: ...
+
+    async def run_now(self, job: str, municipality_id: str, reason: str = "manual") -> Any: ...
+
+    async def wait_idle(self, timeout: float = 60) -> None: ...
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass

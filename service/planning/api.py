@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import CONFIG, JOBS, PLANNER
+from service.planning.service import PlanOutcome
 from service.platform.http import json_response, require
 from service.platform.jobqueue import PLAN
 from service.platform.openapi import Operation, document
@@ -39,6 +40,11 @@ async def run_now(request: web.Request) -> web.Response:
     # Through the job runner: never at the same time as a run it is doing.
     outcome = await request.app[JOBS].run_now(PLAN, request.app[CONFIG].municipality.id,
                                               "manual")
+    if not isinstance(outcome, PlanOutcome):
+        # Run by a worker of the job queue: its outcome is the run it recorded.
+        last = (await request.app[PLANNER].recent_runs(1))[0]
+        outcome = PlanOutcome(last["solver"], last["status"], last["metrics"] or {},
+                              last["error"])
     return json_response({"solver": outcome.solver, "status": outcome.status,
                               "metrics": outcome.metrics, "error": outcome.fallback_error})
 

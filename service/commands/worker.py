@@ -1,0 +1,49 @@
+"""`fasthold worker [--concurrency N]`: run the background jobs of the catalogue
+(`service.jobs.catalog`) from the PostgreSQL job queue — no web server. Needs `[jobs] runner =
+"procrastinate"`; start as many as wanted beside any number of `fasthold serve`. SIGTERM stops
+it gracefully: a run under way may finish (within its job's stop timeout), else it is
+abandoned and retried by another worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+import uvloop
+
+from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.config import ConfigError, Secrets
+from service.jobs.queue import psycopg_conninfo
+from service.platform.crypto import DataCipher, DataKeyError
+from service.platform.db.engine import default_sqlite_url
+from service.platform.logs import configure_logging
+from service.wiring.worker import work
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    if config.jobs.runner != "procrastinate":
+        print('fasthold worker: [jobs] runner is "in_process" in the configuration: the web '
+              'process runs the jobs (set runner = "procrastinate" on PostgreSQL)',
+              file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id), dict(os.environ))
+        cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+        psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
+    except (ConfigError, DataKeyError) as exc:
+        print(f"fasthold worker: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    configure_logging(logging.INFO)
+    print(f"fasthold worker ({config.municipality.name}), concurrency {args.concurrency}",
+          flush=True)
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(work(config, secrets, cipher, concurrency=args.concurrency))
+    except DataKeyError as exc:  # the stored CPR numbers need another key
+        print(f"fasthold worker: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return 0

@@ -1,0 +1,256 @@
+"""The PostgreSQL job queue (procrastinate): the named jobs of `service.jobs.catalog` as
+procrastinate tasks, deferred by any process (web or worker) and run by `fasthold worker`.
+
+The same catalogue as the in-process runner, the same meaning:
+- a request defers the job with `queueing_lock` "<job>:<municipality>": at most one waiting
+  run per key, so a burst of requests is one run (coalescing);
+- every run holds `lock` "<job>:<municipality>": two runs of one key (two plans of one
+  municipality) never overlap, on any number of workers;
+- `every` and `daily_at` are periodic tasks (`@app.periodic`, deferred once per tick across
+  all workers) that request the job; the daily one fires each hour at the schedule's minute
+  and requests only at the schedule's local hour on a Danish working day (cron knows neither
+  the municipality's time zone changes nor the holidays);
+- a failed run is retried with backoff (`JobSpec.retry`), and so is a run abandoned by a
+  worker's graceful stop (SIGTERM, after the job's stop timeout);
+- a run left "doing" by a killed worker (no heartbeat) is retried by a periodic task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
+from sqlalchemy.engine import make_url
+
+from service.clock import Clock
+from service.config import ConfigError
+from service.jobs.runner import JobSpec
+from service.platform.db.engine import normalise_url
+from service.platform.workdays import is_working_day
+
+log = logging.getLogger("fasthold.jobs")
+
+RETRY_STALLED = "retry_stalled_jobs"
+# A worker heartbeats every 10 s; one silent this long is dead and its running jobs run again.
+STALLED_AFTER_SECONDS = 30.0
+STALLED_CHECK_EVERY = timedelta(minutes=1)
+# Finished runs are kept this long (to look into), then deleted by a nightly task; failed and
+# aborted ones stay until someone looks (the schedules and ticks make ~35,000 rows a day).
+REMOVE_OLD_JOBS = "remove_old_jobs"
+KEEP_FINISHED_HOURS = 48
+FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.ABORTED}
+
+
+def psycopg_conninfo(database_url: str) -> str:
+    """procrastinate's connection (psycopg 3) to the service's PostgreSQL database."""
+    parsed = make_url(normalise_url(database_url))
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigError('[jobs] runner = "procrastinate" needs PostgreSQL: '
+                          "FASTHOLD_DATABASE_URL names another database")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _step(whole: int, wanted: int) -> int:
+    """The largest divisor of `whole` not above `wanted`: ticks evenly spaced, never
+    further apart than asked."""
+    return max(d for d in range(1, min(whole, max(wanted, 1)) + 1) if whole % d == 0)
+
+
+def cron_every(every: timedelta) -> str:
+    """A cron expression (procrastinate's, with seconds as a sixth field) for `every`."""
+    seconds = max(int(every.total_seconds()), 1)
+    if seconds < 60:
+        return f"* * * * * */{_step(60, seconds)}"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"*/{_step(60, minutes)} * * * *"
+    hours = minutes // 60
+    if hours < 24:
+        return f"0 */{_step(24, hours)} * * *"
+    return "0 0 * * *"
+
+
+def _key(job: str, municipality_id: str) -> str:
+    return f"{job}:{municipality_id}"
+
+
+class ProcrastinateQueue:
+    """The job seam (`service.platform.jobqueue.JobQueue`) on procrastinate. In the web
+    process it only defers; `work()` runs a worker in this process."""
+
+    def __init__(self, database_url: str, clock: Clock, municipality_ids: Iterable[str],
+                 closed_dates: frozenset[date] = frozenset(), *,
+                 stalled_after: float = STALLED_AFTER_SECONDS,
+                 stalled_check_every: timedelta = STALLED_CHECK_EVERY) -> None:
+        self.clock = clock
+        self.municipality_ids = tuple(municipality_ids)
+        self.closed_dates = closed_dates
+        self.stalled_after = stalled_after
+        self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url),
+                                                  min_size=1, max_size=4))
+        self._specs: dict[str, JobSpec] = {}
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._open = False
+        self._register_retry_stalled(stalled_check_every)
+
+    # -- declaring -------------------------------------------------------------------------
+
+    def declare(self, specs: Iterable[JobSpec]) -> None:
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"job {spec.name!r} declared twice")
+            self._specs[spec.name] = spec
+            self._register(spec)
+
+    def _register(self, spec: JobSpec) -> None:
+        async def run(municipality_id: str, reason: str = "") -> None:
+            await spec.run(municipality_id, (reason or "request",))
+
+        self.app.task(name=spec.name, retry=RetryStrategy(
+            max_attempts=spec.retry.attempts, wait=spec.retry.wait_seconds,
+            exponential_wait=spec.retry.exponential_seconds))(run)
+        if spec.every is not None:
+            async def every(timestamp: int, municipality_id: str) -> None:
+                await self.defer(spec.name, municipality_id, "schedule")
+
+            task = self.app.task(name=f"every:{spec.name}")(every)
+            for municipality_id in self.municipality_ids:
+                self.app.periodic(cron=cron_every(spec.every), periodic_id=municipality_id,
+                                  task_kwargs={"municipality_id": municipality_id})(task)
+        if spec.daily_at is not None:
+            at = spec.daily_at
+
+            async def daily(timestamp: int, municipality_id: str) -> None:
+                now = self.clock.now()
+                if now.hour == at.hour and is_working_day(now.date(), self.closed_dates):
+                    await self.defer(spec.name, municipality_id, "schedule")
+
+            task = self.app.task(name=f"daily:{spec.name}")(daily)
+            for municipality_id in self.municipality_ids:
+                self.app.periodic(cron=f"{at.minute} * * * *", periodic_id=municipality_id,
+                                  task_kwargs={"municipality_id": municipality_id})(task)
+
+    def _register_retry_stalled(self, every: timedelta) -> None:
+        async def retry_stalled(timestamp: int) -> int:
+            return await self.retry_stalled_jobs()
+
+        self.app.periodic(cron=cron_every(every))(
+            self.app.task(name=RETRY_STALLED, queueing_lock=RETRY_STALLED)(retry_stalled))
+
+        async def remove_old_jobs(timestamp: int) -> None:
+            await self.app.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_HOURS)
+
+        self.app.periodic(cron="17 3 * * *")(
+            self.app.task(name=REMOVE_OLD_JOBS, queueing_lock=REMOVE_OLD_JOBS)(remove_old_jobs))
+
+    async def retry_stalled_jobs(self) -> int:
+        """Put back to "todo" every job left "doing" by a worker without a heartbeat."""
+        manager = self.app.job_manager
+        stalled = list(await manager.get_stalled_jobs(
+            seconds_since_heartbeat=self.stalled_after))
+        for job in stalled:
+            try:
+                await manager.retry_job(job)
+                log.warning("job %s (%s) of a stopped worker runs again", job.id,
+                            job.task_name)
+            except UniqueViolation:
+                # A run of the same key is already waiting (its queueing lock): that run does
+                # the work; this one is closed so that its lock no longer holds the key.
+                await manager.finish_job(job, Status.ABORTED, delete_job=False)
+                log.warning("job %s (%s) of a stopped worker: a waiting run of it takes over",
+                            job.id, job.task_name)
+        return len(stalled)
+
+    # -- requesting --------------------------------------------------------------------------
+
+    def request(self, job: str, municipality_id: str, reason: str = "") -> None:
+        """Defer soon (a task of this loop); coalesced with a waiting run of the key."""
+        if self._specs and job not in self._specs:
+            raise KeyError(f"unknown job {job!r}")
+        if not self._open:
+            return  # a closed queue takes nothing; the worker's start catches up
+        task = asyncio.create_task(self._defer_logged(job, municipality_id, reason or "request"),
+                                   name=f"defer:{job}:{municipality_id}")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _defer_logged(self, job: str, municipality_id: str, reason: str) -> None:
+        try:
+            await self.defer(job, municipality_id, reason)
+        except Exception:
+            # The job's schedule (or the worker's next start) requests it again.
+            log.exception("could not defer job %s for %s", job, municipality_id)
+
+    async def defer(self, job: str, municipality_id: str, reason: str, *,
+                    coalesce: bool = True) -> int | None:
+        """The job's id, or None when a run of the key was already waiting."""
+        spec = self._specs.get(job)
+        settle = spec.settle if spec is not None else 0.0
+        deferrer = self.app.configure_task(
+            job, lock=_key(job, municipality_id),
+            queueing_lock=_key(job, municipality_id) if coalesce else None,
+            schedule_in={"seconds": settle} if settle else None)
+        try:
+            return await deferrer.defer_async(municipality_id=municipality_id, reason=reason)
+        except AlreadyEnqueued:
+            return None
+
+    async def run_now(self, job: str, municipality_id: str, reason: str = "manual") -> Status:
+        """Defer a run of its own (after one under way, by the lock) and wait until a worker
+        has finished it; its final status."""
+        spec = self._specs.get(job)
+        job_id = await self.defer(job, municipality_id, reason, coalesce=False)
+        assert job_id is not None
+        deadline = asyncio.get_running_loop().time() + (
+            spec.stop_timeout if spec is not None else 60.0) * 2
+        while True:
+            status = await self.app.job_manager.get_job_status_async(job_id)
+            if status in FINISHED:
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"job {job} ({job_id}) not finished: is a worker running?")
+            await asyncio.sleep(0.1)  # a worker's outcome: no notification for it
+
+    async def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until every request of this process is in the queue."""
+        if self._pending:
+            await asyncio.wait_for(asyncio.gather(*self._pending, return_exceptions=True),
+                                   timeout)
+
+    # -- life --------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self.app.open_async()
+        self._open = True
+
+    def start(self) -> None:
+        return None  # the web process runs nothing; `work()` does
+
+    async def stop(self) -> None:
+        await self.wait_idle()
+        self._open = False
+        await self.app.close_async()
+
+    async def work(self, *, concurrency: int = 1, install_signal_handlers: bool = True,
+                   name: str | None = None, polling_interval: float = 5.0,
+                   shutdown_timeout: float | None = None) -> None:
+        """Run a worker until stopped (SIGTERM/SIGINT, or this task cancelled): the jobs
+        marked `on_start` are requested first, to catch up after a stop. On stop a run
+        under way may finish within its job's stop timeout; one that does not is abandoned
+        and retried by the next worker."""
+        for municipality_id in self.municipality_ids:
+            for spec in self._specs.values():
+                if spec.on_start:
+                    await self.defer(spec.name, municipality_id, "start")
+        graceful = shutdown_timeout if shutdown_timeout is not None else max(
+            (spec.stop_timeout for spec in self._specs.values()), default=60.0)
+        await self.app.run_worker_async(
+            concurrency=concurrency, install_signal_handlers=install_signal_handlers,
+            shutdown_graceful_timeout=graceful, name=name,
+            fetch_job_polling_interval=polling_interval)

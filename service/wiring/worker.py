@@ -1,0 +1,62 @@
+"""The worker's composition: the service graph of one municipality (the one builder,
+`service.wiring.services`) with the PostgreSQL job queue, running the catalogue's jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from service.app import senders_for
+from service.clock import Clock, SystemClock
+from service.config import MunicipalityConfig, Secrets
+from service.jobs.queue import STALLED_CHECK_EVERY, ProcrastinateQueue
+from service.planning.consultants import sync_consultants
+from service.planning.solver import ProcessPoolSolver, Solver
+from service.platform.crypto import DataCipher
+from service.platform.db.engine import Database
+from service.slack.settings import SlackSettings
+from service.wiring.services import Services, build_services
+
+
+async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher, *,
+               concurrency: int = 1, clock: Clock | None = None, solver: Solver | None = None,
+               install_signal_handlers: bool = True, polling_interval: float = 5.0,
+               stalled_check_every: timedelta = STALLED_CHECK_EVERY,
+               on_services: Callable[[Services], None] | None = None,
+               shutdown_timeout: float | None = None) -> None:
+    """One worker until stopped (a signal, or this coroutine's task cancelled). The schema
+    must be at head (`fasthold db upgrade`). `on_services` sees the worker's service graph
+    before the first job (tests); `shutdown_timeout`: how long a stop waits for the runs under
+    way (default: the longest stop timeout of the catalogue's jobs)."""
+    clock = clock or SystemClock(config.municipality.timezone)
+    queue = ProcrastinateQueue(secrets.database_url, clock, [config.municipality.id],
+                               frozenset(config.planning.closed_dates),
+                               stalled_check_every=stalled_check_every)
+    db = Database(secrets.database_url, clock)
+    own_solver = solver is None
+    solver = solver or ProcessPoolSolver()
+    try:
+        async with db.write() as session:
+            await sync_consultants(session, config)
+        services = build_services(
+            config, db, clock, queue, cipher=cipher, secret_key=secrets.secret_key,
+            solver=solver, senders=senders_for(secrets, config, None),
+            slack=SlackSettings.from_secrets(secrets))
+        await services.intake.check_data_keys()  # as the web's start: the right data key?
+        await services.consultants.refresh()
+        if on_services is not None:
+            on_services(services)
+        queue.declare(services.job_specs())
+        await queue.open()
+        try:
+            await queue.work(concurrency=concurrency,
+                             install_signal_handlers=install_signal_handlers,
+                             polling_interval=polling_interval,
+                             shutdown_timeout=shutdown_timeout)
+        finally:
+            await queue.stop()
+            await services.reads.close()
+    finally:
+        if own_solver:
+            solver.close()
+        await db.dispose()
