@@ -314,7 +314,7 @@ async def test_a_modal_stays_until_its_user_leaves_and_every_link_works(demo: De
     """After a refusal in a modal the page's links lead to pages (not to the form's POST
     address: 405); the modal stays open when the page is loaded again, and closes (as Slack
     closes it) when its user goes to another conversation or tab. The meeting modal asks
-    nothing it calls optional ("valgfri") and then requires."""
+    nothing it calls optional ("valgfri") and then requires (its minutes are optional)."""
     await login(demo)
     await intake(demo.api, body("demo-4"))
     user = await owner_slack_id(demo, "demo-4")
@@ -346,4 +346,7 @@ async def test_a_modal_stays_until_its_user_leaves_and_every_link_works(demo: De
     await demo.api.client.post("/demo/slack/klik", data=button_form(
         await page(demo, f"c={user}"), "register_meeting"), allow_redirects=False)
     html = await page(demo, f"c={user}")
-    assert "Deltog arbejdsgiveren?" in html and "valgfri" not in html
+    # The two questions are required; only the minutes (issue 20) are optional.
+    assert "<legend>Deltog arbejdsgiveren?</legend>" in html
+    assert "<legend>Hvor blev mødet holdt?</legend>" in html
+    assert "Aftale 1: hvad <small>(valgfri)</small>" in html
