@@ -1,7 +1,8 @@
 """The meeting's minutes in a real browser (headless Chromium, Playwright), issue 20's
-acceptance: the consultant fills in the minutes form on the case page (agreements with who
-and when, the plan back to full time, a retention plan) and sees them stored on the case —
-at desktop (1280) and phone (390) widths, nothing wider than the screen; screenshots in
+acceptance: the consultant fills in the minutes form on their case page (agreements with
+who and when, the plan back to full time, a retention plan) and sees them stored on the
+case, and the staff case page shows the agreements and the plan (not the note) — at
+desktop (1280) and phone (390) widths, nothing wider than the screen; screenshots in
 test-artifacts/screenshots/minutes-*.png. The HTTP twin is test_minutes_page.py."""
 
 from __future__ import annotations
@@ -117,6 +118,24 @@ async def test_minutes_form_and_stored_minutes(browser: Browser, minutes_api: Ap
                          ).to_be_visible()
             for box in [await b.bounding_box() for b in await items.all() + await steps.all()]:
                 assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert await page.evaluate("document.documentElement.scrollWidth") <= width
+            await stored.scroll_into_view_if_needed()
+            await screenshot(page, f"minutes-my-case-{name}.png")
+
+        # The staff case page (intake, managers) shows the agreements and the plan, not the
+        # consultant's note.
+        async with visit(browser, api, **options) as seen:
+            page = seen.page
+            await log_in(page, api, "test-manager", f"/cases/ref-{name}")
+            stored = page.locator("#minutes")
+            await expect(stored.locator("ul.agreements li")).to_have_count(3)
+            await expect(stored.locator("ul.agreements li").nth(1)).to_have_text(
+                "Borgeren: Tal med lægen om skånehensyn (senest "
+                f"{danish_date(TODAY + timedelta(days=10))})")
+            await expect(stored.locator("ul.return-plan li")).to_have_count(3)
+            await expect(stored.locator("ul.return-plan li").nth(1)).to_contain_text(
+                "22,5 timer om ugen")
+            assert NOTE not in await page.content()
             assert await page.evaluate("document.documentElement.scrollWidth") <= width
             await stored.scroll_into_view_if_needed()
             await screenshot(page, f"minutes-case-{name}.png")
