@@ -139,6 +139,12 @@ def _shares(months: list[MonthKpis], key: str) -> list[float | None]:
     return [m.value(key) for m in months]
 
 
+def _in_time(months: list[MonthKpis]) -> list[float | None]:
+    """The month's target cases with a hand-over date handed over by the end of week 7."""
+    return [None if m.future else float(m.handed_over_known - m.handed_over_late)
+            for m in months]
+
+
 def _milestones(months: list[MonthKpis], key: str) -> list[float | None]:
     return [m.target(key) for m in months]
 
@@ -162,6 +168,8 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
     day_top = nice_top(max([d or 0 for d in days] + [60]))
     day_axis = Axis("Dage", day_top, nice_ticks(day_top))
     week8 = [55.0] * len(months)
+    most_known = max([m.handed_over_known for m in months] + [1])
+    handed = Axis("Sager", nice_top(most_known), nice_ticks(nice_top(most_known)))
     return [
         {"title": "Første samtaler på arbejdspladsen",
          "svg": line_chart("Andel første samtaler på arbejdspladsen", labels, [
@@ -199,6 +207,12 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
              Series("Median, dage", days, BLUE),
          ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"),
              **drawn)},
+        {"title": "Overdraget efter uge 7",
+         "svg": bar_chart("Målgruppesager pr. måned efter overdragelse fra ydelseskontoret",
+                          labels, [
+             Series("Overdraget senest i uge 7", _in_time(months), GREEN),
+             Series("Overdraget efter uge 7", _shares(months, "handed_over_late"), RED),
+         ], handed, **drawn)},
         {"title": "Konsulenternes sager mod kapacitet",
          "svg": load_chart("Åbne sager pr. konsulent mod kapacitet", [
              LoadBar(load.name, load.open_cases, load.capacity) for load in loads], width)},
