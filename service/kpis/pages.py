@@ -102,7 +102,11 @@ HEADLINE = (
     ("workplace_share", "På arbejdspladsen – kun målgruppen",
      "Af målgruppens første samtaler (uden de udelukkede sager)."),
     ("before_week8_share", "Inden uge 8", ""),
-    ("intervention_share", "Indsats inden uge 13", ""),
+    ("model_intervention_share", "Indsats inden uge 13 – modellens tal",
+     "Som landstallet: alle sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, også "
+     "de udelukkede; milepælen er landstallet + 10 procentpoint."),
+    ("intervention_share", "Indsats inden uge 13 – kun målgruppen",
+     "Af målgruppens sager, hvis uge 13 sluttede i måneden (uden de udelukkede)."),
     ("employer_share", "Arbejdsgiver deltog", ""),
 )
 PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
@@ -275,8 +279,11 @@ async def dashboard(request: web.Request) -> web.Response:
         charts=[{"title": w["title"], "svg": Markup(w["svg"]), "phone": Markup(n["svg"])}
                 for w, n in zip(wide, narrow, strict=True)],
         latest=latest, latest_label=month_label(latest.month),
-        headline=[_cell(latest, key, "share") | {"label": label, "key": key, "explain": explain}
-                  for key, label, explain in HEADLINE],
+        headline=[_cell(latest, key, "share") | {
+            "label": label, "key": key, "explain": explain,
+            "benchmark": danish_percent(latest.benchmark_intervention_share)
+            if "intervention" in key and latest.benchmark_intervention_share is not None
+            else None} for key, label, explain in HEADLINE],
         outcomes=_outcomes(await kpis.outcomes(first, last),
                            per_consultant=principal.role in ("manager", "admin")),
         loads=[{"name": load.name, "key": load.consultant_id, "team": load.team,
