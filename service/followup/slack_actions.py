@@ -28,10 +28,6 @@ PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
                "phone": "Telefonisk", "not_held": "Ikke holdt – der skal findes et nyt tidspunkt"}
 
 
-MODAL_HELD_BOTH = ("Vælg både dato og klokkeslæt for, hvornår mødet blev holdt – eller "
-                   "ingen af dem.")
-
-
 def _block_of(field: str) -> str:
     """The meeting modal's block for a field of the minutes as the API names it
     (`agreements[1].due` -> `agreement-1-due`, `return_plan.steps[0].hours_per_week` ->
@@ -95,7 +91,8 @@ class FollowupActions:
         day, clock = ((minutes or {}).get("held_on", "").strip(),
                       (minutes or {}).get("held_time", "").strip())
         if bool(day) != bool(clock):
-            return Reply(False, MODAL_HELD_BOTH, "held_time" if day else "held_on")
+            return Reply(False, danish_error("held_at", "date_and_time_both"),
+                         "held_time" if day else "held_on")
         values["held_at"] = f"{day}T{clock}" if day else ""
         parsed, held_text, errors = parse_minutes(values, list(send_to or []))
         if errors:

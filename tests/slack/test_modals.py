@@ -251,7 +251,8 @@ async def test_the_meeting_modal_takes_the_minutes(api: Api, slack_api: FakeSlac
     assert list(await refused(**{"step-0-hours": "81"})) == ["step-0-hours"]
     assert await refused(**{"full_time_from": soon}) == {
         "full_time_from": "Fuld tid skal ligge efter planens sidste trin."}
-    assert list(await refused(held_time=None)) == ["held_time"]
+    assert await refused(held_time=None) == {
+        "held_time": "Vælg både dato og klokkeslæt – eller ingen af dem."}
     future = local_now() + timedelta(hours=2)
     assert list(await refused(held_on=future.date().isoformat(),
                               held_time=future.strftime("%H:%M"))) == ["held_on"]
