@@ -201,6 +201,50 @@ class Milestone(_Strict):
     first_meeting_before_week8_share: float | None = Field(default=None, ge=0, le=1)
 
 
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+
+
+class BenchmarkMonth(_Strict):
+    """The national benchmark's share from `month` on (until the next listed month)."""
+
+    month: Month
+    intervention_before_week13_share: float = Field(ge=0, le=1)
+
+
+class Benchmark(_Strict):
+    """The national benchmark population (issue 20 item 8): the share of sickness-benefit
+    cases from employment nationally with a workplace-oriented intervention by the end of
+    absence week 13 (STAR's figure, jobindsats.dk). The week-13 figure's milestone is this
+    share plus `points_above` (0.10: ten percentage points), capped at 1. Either one number
+    for every month (`intervention_before_week13_share`) or per month (`months`, each
+    holding from its month until the next; before the first: the one number, if any). With
+    neither, the week-13 milestone is `[[milestones]]`' `intervention_before_week13_share`.
+    The shipped numbers are assumptions: replace them with the municipality's STAR figures."""
+
+    intervention_before_week13_share: float | None = Field(default=None, ge=0, le=1)
+    months: list[BenchmarkMonth] = []
+    points_above: float = Field(default=0.10, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _months_once(self) -> Benchmark:
+        months = [m.month for m in self.months]
+        if len(months) != len(set(months)):
+            raise ValueError("benchmark.months: a month is listed twice")
+        return self
+
+    def share(self, month: str) -> float | None:
+        """The national share in force in `month` (YYYY-MM), None if none is configured."""
+        earlier = [m for m in self.months if m.month <= month]
+        if earlier:
+            return max(earlier, key=lambda m: m.month).intervention_before_week13_share
+        return self.intervention_before_week13_share
+
+    def milestone(self, month: str) -> float | None:
+        """The week-13 milestone from the benchmark: its share + `points_above` (max 1)."""
+        share = self.share(month)
+        return None if share is None else round(min(1.0, share + self.points_above), 4)
+
+
 class MailConfig(_Strict):
     from_address: str = Field(min_length=3)
     from_name: str = "Jobcenter"
@@ -392,6 +436,8 @@ class MunicipalityConfig(_Strict):
     working_hours: WorkingHours = WorkingHours()
     consultants: list[Consultant] = Field(min_length=1)
     milestones: list[Milestone] = []
+    # The national benchmark the week-13 milestone is taken from (`Benchmark`).
+    benchmark: Benchmark = Benchmark()
     mail: MailConfig
     simulation: SimulationConfig = SimulationConfig()
     slack: SlackConfig = SlackConfig()

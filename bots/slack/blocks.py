@@ -325,15 +325,79 @@ def _text_input(block_id: str, label: str, max_length: int, optional: bool = Tru
                         "max_length": max(1, min(max_length, MAX_TEXT_INPUT))}}
 
 
-def meeting_modal(case_ref: str, metadata: dict[str, str], places: Choices
+# The minutes' rows the meeting modal offers (the page offers more; Slack's modal stays short).
+MODAL_AGREEMENT_ROWS = 3
+MODAL_STEP_ROWS = 3
+# The minutes' input blocks, named as the case page's form fields (the service reads both
+# alike); `held_on` + `held_time` are the page's `held_at`.
+MINUTES_BLOCKS = (
+    "held_on", "held_time",
+    *[f"agreement-{i}-{part}" for i in range(MODAL_AGREEMENT_ROWS)
+      for part in ("what", "who", "due")],
+    *[f"step-{i}-{part}" for i in range(MODAL_STEP_ROWS) for part in ("from", "hours")],
+    "full_time_from")
+NOTE_ON_THE_PAGE = "Noter skrives på sagssiden (kun for medarbejdere) – aldrig i Slack."
+
+
+def _optional_input(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "optional": True,
+            "label": _text(label, "plain_text"), "element": {"action_id": block_id, **element}}
+
+
+def _select(options: Choices) -> dict[str, Any]:
+    return {"type": "static_select", "options": [
+        {"text": _text(text[:75], "plain_text"), "value": value} for value, text in options]}
+
+
+def _checkboxes(options: Choices) -> dict[str, Any]:
+    return {"type": "checkboxes", "options": [
+        {"text": _text(text, "plain_text"), "value": value} for value, text in options]}
+
+
+def meeting_modal(case_ref: str, metadata: dict[str, str], places: Choices,
+                  who: Choices | None = None, send_to: Choices | None = None
                   ) -> dict[str, Any]:
-    """`places`: where the meeting was held, or that it was not (the service's choices)."""
-    # Both questions are required (a person is never told an answer is optional and then
-    # asked for it): the second has an answer for a meeting that was not held.
+    """`places`: where the meeting was held, or that it was not (the service's choices);
+    then the minutes as the case page takes them (issue 20): when it was held, agreements
+    (what / `who` / due), the plan back to full time, a retention plan asked for, and whom to
+    send the agreements (`send_to`). Never the staff-only note: that is written on the page."""
+    # The first two questions are required (a person is never told an answer is optional and
+    # then asked for it): the second has an answer for a meeting that was not held. The
+    # minutes are optional, as on the page.
+    rows: list[dict[str, Any]] = []
+    for i in range(MODAL_AGREEMENT_ROWS):
+        rows += [
+            _optional_input(f"agreement-{i}-what", f"Aftale {i + 1}: hvad",
+                            {"type": "plain_text_input", "max_length": 300}),
+            _optional_input(f"agreement-{i}-who", f"Aftale {i + 1}: hvem", _select(who or [])),
+            _optional_input(f"agreement-{i}-due", f"Aftale {i + 1}: senest",
+                            {"type": "datepicker"})]
+    steps: list[dict[str, Any]] = []
+    for i in range(MODAL_STEP_ROWS):
+        steps += [
+            _optional_input(f"step-{i}-from", f"Trin {i + 1}: fra", {"type": "datepicker"}),
+            _optional_input(f"step-{i}-hours", f"Trin {i + 1}: timer om ugen",
+                            {"type": "plain_text_input", "max_length": 10})]
     return _modal(MEETING_MODAL, "Registrér mødet", [
         _section(f"Sag *{escape(case_ref)}*"),
         _radio("place", "Hvor blev mødet holdt?", places),
         _radio("employer_took_part", "Deltog arbejdsgiveren?", list(TOOK_PART.items())),
+        {"type": "header", "text": _text("Referat", "plain_text")},
+        _context("Tomt tidspunkt: det planlagte for et bekræftet møde, ellers nu. "
+                 + NOTE_ON_THE_PAGE),
+        _optional_input("held_on", "Holdt (dato)", {"type": "datepicker"}),
+        _optional_input("held_time", "Holdt (klokken)", {"type": "timepicker"}),
+        {"type": "header", "text": _text("Aftaler – hvem gør hvad hvornår", "plain_text")},
+        *rows,
+        _context("Dine egne aftaler bliver opgaver med fristen."),
+        {"type": "header", "text": _text("Plan tilbage til fuld tid", "plain_text")},
+        *steps,
+        _optional_input("full_time_from", "Fuld tid fra", {"type": "datepicker"}),
+        _optional_input("retention_plan_requested", "Fastholdelsesplan",
+                        _checkboxes([("ja", "Medarbejderen ønsker en fastholdelsesplan")])),
+        *([_optional_input("send_to", "Send aftalerne og planen til", _checkboxes(send_to)),
+           _context("Hver part får sine egne aftaler, dine og planen – aldrig noten eller "
+                    "helbredsoplysninger.")] if send_to else []),
     ], metadata)
 
 

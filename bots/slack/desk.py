@@ -46,15 +46,20 @@ class SlackDesk(Protocol):
 
     def choices(self, field: str) -> list[tuple[str, str]]:
         """A modal's choices (value, Danish words) for `field` — `place` (the meeting modal),
-        `outcome` (the close modal), `kind` (the intervention modal): the service's list for the
-        same field."""
+        `outcome` (the close modal), `kind` (the intervention modal), `who` and `send_to` (the
+        meeting modal's minutes): the service's list for the same field."""
         ...
 
     async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
                       ) -> Reply: ...
 
     async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
-                              employer_took_part: bool | None, where: Where | None) -> Reply: ...
+                              employer_took_part: bool | None, where: Where | None, *,
+                              minutes: dict[str, str] | None = None,
+                              send_to: list[str] | None = None) -> Reply:
+        """`minutes`: the modal's minutes as text by block (`blocks.MINUTES_BLOCKS`, named as
+        the case page's fields; empty: not given); `send_to`: parties (`choices("send_to")`)."""
+        ...
 
     async def intervention(self, user_id: str, case_ref: str, started_on: date,
                            where: Where | None, kind: str = "other") -> Reply:

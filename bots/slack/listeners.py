@@ -109,10 +109,28 @@ def _value(body: dict[str, Any], block: str) -> str | None:
         return None
     if isinstance(element.get("selected_option"), dict):
         return str(element["selected_option"].get("value"))
-    for key in ("selected_date", "value"):
+    for key in ("selected_date", "selected_time", "value"):
         if isinstance(element.get(key), str):
             return str(element[key])
     return None
+
+
+def _chosen(body: dict[str, Any], block: str) -> list[str]:
+    """A checkboxes input's chosen values from the submitted state."""
+    state: Any = body.get("view")
+    for key in ("state", "values", block, block):
+        state = state.get(key) if isinstance(state, dict) else None
+    options = state.get("selected_options") if isinstance(state, dict) else None
+    return [str(o.get("value")) for o in options if isinstance(o, dict)] \
+        if isinstance(options, list) else []
+
+
+def _minutes(body: dict[str, Any]) -> dict[str, str]:
+    """The meeting modal's minutes as text by block (named as the case page's fields)."""
+    values = {block: (_value(body, block) or "") for block in blocks.MINUTES_BLOCKS}
+    values["retention_plan_requested"] = \
+        "ja" if "ja" in _chosen(body, "retention_plan_requested") else ""
+    return values
 
 
 def _date(raw: str | None) -> date | None:
@@ -203,9 +221,10 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
     @app.action(blocks.REGISTER_MEETING)
     async def register_meeting(ack: Any, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient) -> None:
-        places = desk.choices("place")
+        places, who, send_to = desk.choices("place"), desk.choices("who"), \
+            desk.choices("send_to")
         await open_modal(ack, body, action, client,
-                         lambda ref, meta: blocks.meeting_modal(ref, meta, places))
+                         lambda ref, meta: blocks.meeting_modal(ref, meta, places, who, send_to))
 
     @app.action(blocks.REGISTER_INTERVENTION)
     async def register_intervention(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -271,7 +290,8 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
                                     "employer_took_part"), "place")
             return
         reply = await desk.meeting_outcome(user, meta["case_ref"], place, took_part == "yes",
-                                           _where_of(meta))
+                                           _where_of(meta), minutes=_minutes(body),
+                                           send_to=_chosen(body, "send_to"))
         await answer(ack, reply, "place")
 
     @app.view(blocks.INTERVENTION_MODAL)

@@ -75,7 +75,8 @@ def block_action(user_id: str, action_id: str, value: str, trigger_id: str,
 
 def view_submission(user_id: str, view: dict[str, Any], values: dict[str, Any]) -> str:
     """A modal submitted with `values` by input block: a string (radio button or select
-    option's value, a date, or text)."""
+    option's value, a date, a time HH:MM, or text), or the values ticked of checkboxes (a
+    string or a list)."""
     state: dict[str, Any] = {}
     for block in view.get("blocks") or []:
         block_id = block.get("block_id")
@@ -88,6 +89,12 @@ def view_submission(user_id: str, view: dict[str, Any], values: dict[str, Any]) 
                 (o for o in element["options"] if o["value"] == value), None)}
         elif element["type"] == "datepicker":
             chosen = {"type": "datepicker", "selected_date": value}
+        elif element["type"] == "timepicker":
+            chosen = {"type": "timepicker", "selected_time": value}
+        elif element["type"] == "checkboxes":
+            ticked = [value] if isinstance(value, str) else list(value)
+            chosen = {"type": "checkboxes", "selected_options": [
+                o for o in element["options"] if o["value"] in ticked]}
         else:
             chosen = {"type": element["type"], "value": value}
         state[block_id] = {element["action_id"]: chosen}

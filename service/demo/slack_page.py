@@ -307,8 +307,12 @@ async def submit(request: web.Request) -> web.StreamResponse:
     if form.get("cancel"):
         fake.close_view(opened.view_id)
         raise _back(form)
-    values = {b["block_id"]: form[b["block_id"]] for b in opened.view.get("blocks") or []
-              if b.get("type") == "input" and form.get(b.get("block_id", ""))}
+    posted = await request.post()  # read (and checked) by `_form`: every ticked checkbox
+    values: dict[str, Any] = {
+        b["block_id"]: [v for v in posted.getall(b["block_id"]) if isinstance(v, str)]
+        if (b.get("element") or {}).get("type") == "checkboxes" else form[b["block_id"]]
+        for b in opened.view.get("blocks") or []
+        if b.get("type") == "input" and form.get(b.get("block_id", ""))}
     status, text = await _to_slack_events(request, view_submission(user, opened.view, values),
                                           FORM)
     answer = json.loads(text) if status == 200 and text.strip().startswith("{") else {}

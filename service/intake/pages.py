@@ -64,7 +64,9 @@ from service.text.case_words import (
     actor_in_words,
     word,
 )
+from service.text.danish import danish_date
 from service.text.errors import danish_field_errors
+from service.text.minutes_words import WHO, plan_lines
 from service.text.reasons import reason_in_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -240,6 +242,25 @@ async def _case(request: web.Request, principal: Principal) -> dict[str, Any]:
         raise not_found(request, "Sagen") from None
 
 
+def _minutes(held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The held meetings' agreements and return plan in Danish lines (issue 20); the
+    consultant's staff-only note stays on the consultant's case page."""
+    out = []
+    for meeting in held:
+        plan = meeting.get("return_plan")
+        out.append({
+            "held": danish_date(date.fromisoformat(meeting["held_at"][:10]))
+            + f" kl. {meeting['held_at'][11:16].replace(':', '.')}",
+            "agreements": [f"{WHO.get(a['who'], a['who'])}: {a['what']} (senest "
+                           f"{danish_date(date.fromisoformat(a['due']))})"
+                           for a in meeting.get("agreements") or []],
+            "plan": plan_lines([(date.fromisoformat(s["from"]), float(s["hours_per_week"]))
+                                for s in plan["steps"]],
+                               date.fromisoformat(plan["full_time_from"])) if plan else [],
+            "retention": bool(meeting.get("retention_plan_requested"))})
+    return out
+
+
 async def _case_page(request: web.Request, principal: Principal, status: int = 200,
                      **forms: Any) -> web.Response:
     case = await _case(request, principal)
@@ -265,6 +286,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
         "handover": _handover(case["facts"]),
+        "minutes": _minutes((case.get("progress") or {}).get("held_meetings") or []),
         **(await _common(request))}
     if context["may_change_owner"]:
         # The eligible owners with their load, as Slack's "Skift konsulent" offers them.

@@ -64,7 +64,23 @@ class MonthOut(BaseModel):
     week8_missed: int | None
     week13_ended: int | None
     intervention_before_week13: int | None
-    intervention_share: float | None
+    intervention_share: float | None = Field(description="the target group's only")
+    model_week13_ended: int | None = Field(
+        default=None, description="the model's population (excluded cases in, as the national "
+        "benchmark counts): cases whose week 13 ended in the month, not closed before it")
+    model_intervention_before_week13: int | None = Field(
+        default=None, description="of them: with a workplace-oriented intervention started by "
+        "the end of week 13")
+    model_intervention_share: float | None = Field(
+        default=None, description="the model's week-13 figure, measured against the national "
+        "benchmark + 10 points (intervention_milestone)")
+    benchmark_intervention_share: float | None = Field(
+        default=None, description="the national benchmark population's share in force this "
+        "month (configuration `[benchmark]`; an assumption until the municipality sets STAR's "
+        "figure)")
+    intervention_milestone: float | None = Field(
+        default=None, description="the week-13 figures' milestone: the benchmark share + its "
+        "points above (0.10), else the configured milestone's")
     intervention_kinds: dict[str, int] | None = Field(
         default=None, description="of intervention_before_week13: cases by the kind of "
         "intervention started by the end of week 13 (a case with two kinds under both)")

@@ -132,7 +132,19 @@ FIGURES: tuple[Figure, ...] = (
            "af uge 13.", "count"),
     Figure("intervention_share", "Andel med indsats inden uge 13",
            "Sager med virksomhedsrettet indsats inden udgangen af uge 13 delt med sager, "
-           "hvis uge 13 sluttede i måneden.", "share", "intervention_before_week13_share"),
+           "hvis uge 13 sluttede i måneden – kun målgruppen. Milepæl: landstallet + 10 "
+           "procentpoint.", "share", "intervention_before_week13_share"),
+    Figure("model_week13_ended", "Uge 13 sluttede (modellen)",
+           "Målgruppens sager plus de udelukkede (alvorlig sygdom, arbejdspladsen som "
+           "årsag), hvis uge 13 sluttede i måneden, og som ikke var afsluttet forinden.",
+           "count"),
+    Figure("model_intervention_before_week13", "Heraf med indsats inden uge 13 (modellen)",
+           "Af dem: sager, hvor en virksomhedsrettet indsats startede senest ved udgangen "
+           "af uge 13.", "count"),
+    Figure("model_intervention_share", "Andel med indsats inden uge 13 (modellens tal)",
+           "Modellens population (sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, "
+           "også de udelukkede) som landstallet, det måles mod: milepælen er landstallet + 10 "
+           "procentpoint.", "share", "intervention_before_week13_share"),
 )
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
@@ -173,6 +185,14 @@ class MonthKpis:
     week13_ended: int = 0
     intervention_before_week13: int = 0
     intervention_share: float | None = None
+    # The model's population (excluded cases in), as the national benchmark counts.
+    model_week13_ended: int = 0
+    model_intervention_before_week13: int = 0
+    model_intervention_share: float | None = None
+    # The national benchmark's share in force this month (`[benchmark]`), and the week-13
+    # milestone: that share + its points above, else `[[milestones]]`' own.
+    benchmark_intervention_share: float | None = None
+    intervention_milestone: float | None = None
     # Of `intervention_before_week13`: the cases with an intervention of each kind started by
     # the end of week 13 (a case with two kinds counts under both).
     intervention_kinds: dict[str, int] = field(
@@ -196,6 +216,8 @@ class MonthKpis:
     def target(self, key: str) -> float | None:
         """The milestone this figure is measured against this month, if any."""
         figure = FIGURE_BY_KEY[key]
+        if figure.milestone == "intervention_before_week13_share":
+            return self.intervention_milestone
         if figure.milestone is None or self.milestone is None:
             return None
         target: float | None = getattr(self.milestone, figure.milestone)
@@ -209,8 +231,9 @@ class MonthKpis:
         out["milestone"] = None if self.milestone is None else {
             "month": self.milestone.month,
             "workplace_first_meeting_share": self.milestone.workplace_first_meeting_share,
-            "intervention_before_week13_share":
-                self.milestone.intervention_before_week13_share,
+            # The milestone the week-13 figures are measured against (from the benchmark
+            # when one is configured).
+            "intervention_before_week13_share": self.intervention_milestone,
             "first_meeting_before_week8_share":
                 self.milestone.first_meeting_before_week8_share}
         return out
@@ -332,6 +355,12 @@ class KpiService:
         months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m),
                                future=m > current)
                   for m in months_between(first, last)}
+        for kpis in months.values():
+            benchmark = self.config.benchmark
+            kpis.benchmark_intervention_share = benchmark.share(kpis.label)
+            kpis.intervention_milestone = benchmark.milestone(kpis.label)
+            if kpis.intervention_milestone is None and kpis.milestone is not None:
+                kpis.intervention_milestone = kpis.milestone.intervention_before_week13_share
         end = next_month(last)
         async with self.db.snapshot() as session:
             await self._target_cases(session, months, first, end)
@@ -491,21 +520,33 @@ class KpiService:
 
     async def _week13(self, session: AsyncSession, months: dict[date, MonthKpis],
                       first: date, end: date) -> None:
+        """Cases whose week 13 ended in the month (up to yesterday) and were not closed
+        before it without an intervention, and those with one started by then: the target
+        group's, and the model's population (excluded cases in), as the national benchmark
+        counts."""
         until = min(end, self.clock.today())
         rows = await session.execute(
-            select(Case.id, Case.intervention_deadline, Case.intervention_started_on)
-            .where(self._target(), Case.intervention_deadline >= first,
+            select(Case.id, Case.intervention_deadline, Case.intervention_started_on,
+                   Case.status)
+            .where(Case.municipality_id == self.municipality,
+                   Case.status.in_(("target", "excluded")),
+                   Case.intervention_deadline >= first,
                    Case.intervention_deadline < until,
                    or_(Case.closed_on.is_(None),
                        Case.closed_on > Case.intervention_deadline,
                        Case.intervention_started_on.is_not(None))))
         counted: dict[int, MonthKpis] = {}
-        for case_id, deadline, started in rows.all():
+        for case_id, deadline, started, status in rows.all():
             kpis = months.get(month_start(deadline))
             if kpis is None:
                 continue
+            met = started is not None and started <= deadline
+            kpis.model_week13_ended += 1
+            kpis.model_intervention_before_week13 += met
+            if status != "target":
+                continue
             kpis.week13_ended += 1
-            if started is not None and started <= deadline:
+            if met:
                 kpis.intervention_before_week13 += 1
                 counted[case_id] = kpis
         if not counted:
@@ -550,6 +591,8 @@ class KpiService:
         kpis.before_week8_share = _share(kpis.before_week8, n)
         kpis.late_over_3_weeks_share = _share(kpis.late_over_3_weeks, n)
         kpis.intervention_share = _share(kpis.intervention_before_week13, kpis.week13_ended)
+        kpis.model_intervention_share = _share(kpis.model_intervention_before_week13,
+                                               kpis.model_week13_ended)
         kpis.median_days_to_first_meeting = (
             float(statistics.median(kpis._days)) if kpis._days else None)
 

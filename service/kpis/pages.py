@@ -102,7 +102,11 @@ HEADLINE = (
     ("workplace_share", "På arbejdspladsen – kun målgruppen",
      "Af målgruppens første samtaler (uden de udelukkede sager)."),
     ("before_week8_share", "Inden uge 8", ""),
-    ("intervention_share", "Indsats inden uge 13", ""),
+    ("model_intervention_share", "Indsats inden uge 13 – modellens tal",
+     "Som landstallet: alle sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, også "
+     "de udelukkede; milepælen er landstallet + 10 procentpoint."),
+    ("intervention_share", "Indsats inden uge 13 – kun målgruppen",
+     "Af målgruppens sager, hvis uge 13 sluttede i måneden (uden de udelukkede)."),
     ("employer_share", "Arbejdsgiver deltog", ""),
 )
 PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
@@ -139,6 +143,12 @@ def _shares(months: list[MonthKpis], key: str) -> list[float | None]:
     return [m.value(key) for m in months]
 
 
+def _in_time(months: list[MonthKpis]) -> list[float | None]:
+    """The month's target cases with a hand-over date handed over by the end of week 7."""
+    return [None if m.future else float(m.handed_over_known - m.handed_over_late)
+            for m in months]
+
+
 def _milestones(months: list[MonthKpis], key: str) -> list[float | None]:
     return [m.target(key) for m in months]
 
@@ -162,6 +172,8 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
     day_top = nice_top(max([d or 0 for d in days] + [60]))
     day_axis = Axis("Dage", day_top, nice_ticks(day_top))
     week8 = [55.0] * len(months)
+    most_known = max([m.handed_over_known for m in months] + [1])
+    handed = Axis("Sager", nice_top(most_known), nice_ticks(nice_top(most_known)))
     return [
         {"title": "Første samtaler på arbejdspladsen",
          "svg": line_chart("Andel første samtaler på arbejdspladsen", labels, [
@@ -199,6 +211,12 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
              Series("Median, dage", days, BLUE),
          ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"),
              **drawn)},
+        {"title": "Overdraget efter uge 7",
+         "svg": bar_chart("Målgruppesager pr. måned efter overdragelse fra ydelseskontoret",
+                          labels, [
+             Series("Overdraget senest i uge 7", _in_time(months), GREEN),
+             Series("Overdraget efter uge 7", _shares(months, "handed_over_late"), RED),
+         ], handed, **drawn)},
         {"title": "Konsulenternes sager mod kapacitet",
          "svg": load_chart("Åbne sager pr. konsulent mod kapacitet", [
              LoadBar(load.name, load.open_cases, load.capacity) for load in loads], width)},
@@ -261,8 +279,11 @@ async def dashboard(request: web.Request) -> web.Response:
         charts=[{"title": w["title"], "svg": Markup(w["svg"]), "phone": Markup(n["svg"])}
                 for w, n in zip(wide, narrow, strict=True)],
         latest=latest, latest_label=month_label(latest.month),
-        headline=[_cell(latest, key, "share") | {"label": label, "key": key, "explain": explain}
-                  for key, label, explain in HEADLINE],
+        headline=[_cell(latest, key, "share") | {
+            "label": label, "key": key, "explain": explain,
+            "benchmark": danish_percent(latest.benchmark_intervention_share)
+            if "intervention" in key and latest.benchmark_intervention_share is not None
+            else None} for key, label, explain in HEADLINE],
         outcomes=_outcomes(await kpis.outcomes(first, last),
                            per_consultant=principal.role in ("manager", "admin")),
         loads=[{"name": load.name, "key": load.consultant_id, "team": load.team,

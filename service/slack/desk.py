@@ -151,9 +151,11 @@ class ServiceDesk:
             p, case_ref, who))
 
     async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
-                              employer_took_part: bool | None, where: Where | None) -> Reply:
+                              employer_took_part: bool | None, where: Where | None, *,
+                              minutes: dict[str, str] | None = None,
+                              send_to: list[str] | None = None) -> Reply:
         return await self._as_user(user_id, case_ref, lambda p: self.followup.meeting_outcome(
-            p, case_ref, place, employer_took_part))
+            p, case_ref, place, employer_took_part, minutes=minutes, send_to=send_to))
 
     async def intervention(self, user_id: str, case_ref: str, started_on: date,
                            where: Where | None, kind: str = "other") -> Reply:

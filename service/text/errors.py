@@ -94,6 +94,7 @@ TEXTS: dict[str, str] = {
     "local_time_only": "Skriv tidspunktet som lokal tid ÅÅÅÅ-MM-DDTTT:MM, fx 2026-11-02T09:00.",
     "steps_not_ascending": "Planens trin skal komme i rækkefølge, hvert efter det forrige.",
     "full_time_not_after_steps": "Fuld tid skal ligge efter planens sidste trin.",
+    "date_and_time_both": "Vælg både dato og klokkeslæt – eller ingen af dem.",
     "before_start": "Slutdatoen må ikke ligge før startdatoen.",
     "read_only": "{label} kan ikke ændres.",
     "date_in_future": "Datoen må ikke ligge i fremtiden.",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.config import Milestone, MunicipalityConfig
+from service.config import Benchmark, BenchmarkMonth, Milestone, MunicipalityConfig
 
 MILESTONES = (
     Milestone(month="2026-12", workplace_first_meeting_share=0.39,
@@ -19,6 +19,14 @@ MILESTONES = (
 )
 
 
+# The national benchmark the week-13 milestones are taken from (+ 10 points): the same
+# milestones as above.
+BENCHMARK = Benchmark(months=[
+    BenchmarkMonth(month=m.month, intervention_before_week13_share=round(
+        (m.intervention_before_week13_share or 0) - 0.10, 4)) for m in MILESTONES])
+
+
 @pytest.fixture(scope="session")
 def demo_config(demo_config: MunicipalityConfig) -> MunicipalityConfig:
-    return demo_config.model_copy(update={"milestones": list(MILESTONES)})
+    return demo_config.model_copy(update={"milestones": list(MILESTONES),
+                                          "benchmark": BENCHMARK})

@@ -59,7 +59,7 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
         await expect(page.locator("h1")).to_have_text("Nøgletal")
         await expect(page.locator("nav a[aria-current=page]")).to_have_text("Nøgletal")
         charts = page.locator("svg.chart:visible")
-        await expect(charts).to_have_count(7)
+        await expect(charts).to_have_count(8)
         # Every chart is drawn (not an empty box) and labelled.
         for index in range(7):
             box = await charts.nth(index).bounding_box()
@@ -102,7 +102,7 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
         page = seen.page
         await log_in(page, api, "test-manager", "/dashboard")
         charts = page.locator("svg.chart:visible")
-        await expect(charts).to_have_count(7)
+        await expect(charts).to_have_count(8)
         # On a phone neither the page nor a chart scrolls sideways: each chart, drawn for a
         # phone, fits its card, and its labels are still large enough to read.
         width = await page.evaluate("document.documentElement.scrollWidth")

@@ -146,6 +146,9 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "median_days_to_first_meeting": 68.0,  # (46 + 90) / 2
         "week8_ended": 3, "week8_missed": 2,  # A met; B, O missed
         "week13_ended": 1, "intervention_before_week13": 0, "intervention_share": 0.0,  # C
+        # The model's week 13 adds no excluded case (G's week 13 ends 2027-02-13).
+        "model_week13_ended": 1, "model_intervention_before_week13": 0,
+        "model_intervention_share": 0.0,
     }
     assert _figures(dec) == {
         "target_cases": 3,  # F, I, K
@@ -161,6 +164,8 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "median_days_to_first_meeting": 62.5,  # (62 + 63) / 2
         "week8_ended": 1, "week8_missed": 1,  # L (H closed before)
         "week13_ended": 2, "intervention_before_week13": 0, "intervention_share": 0.0,  # B, O
+        "model_week13_ended": 2, "model_intervention_before_week13": 0,
+        "model_intervention_share": 0.0,
     }
     assert _figures(jan) == {
         "target_cases": 0,
@@ -175,6 +180,8 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "median_days_to_first_meeting": 36.0,
         "week8_ended": 2, "week8_missed": 2,  # D, E (F, I not ended yet)
         "week13_ended": 2, "intervention_before_week13": 2, "intervention_share": 1.0,  # A, L
+        "model_week13_ended": 2, "model_intervention_before_week13": 2,
+        "model_intervention_share": 1.0,
     }
     # Milestones: none before the first (2026-12); December's holds into January.
     assert nov.milestone is None

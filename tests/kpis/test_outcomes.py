@@ -222,6 +222,9 @@ async def test_the_api_and_the_dashboard_show_them(staff: Staff) -> None:
     assert "På arbejdspladsen – kun målgruppen" in text
     assert "også de udelukkede" in text  # each explained in one line
     assert 'id="tal-handed_over_late"' in page and "Overdraget efter uge 7" in text
+    # Item 5's chart: the month's late hand-over is a bar of its own (desktop and phone).
+    assert len(re.findall(r"<title>Overdraget efter uge 7, [^<:]+: 1</title>", page)) == 2
+    assert "Målgruppesager pr. måned efter overdragelse fra ydelseskontoret" in page
     assert 'id="varighed-workplace"' in page and 'id="tilbage-13"' in page
     assert 'id="udfald-anna"' in page
     intake = await staff.login("intake")

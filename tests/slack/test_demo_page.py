@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from multidict import MultiDict
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 from yarl import URL
@@ -23,7 +24,7 @@ from service.app import create_app
 from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, FAKE_SLACK, JOBS, SLACK_SETTINGS
 from service.platform.auth import create_key
-from service.platform.db.models import Case, Meeting
+from service.platform.db.models import Case, Meeting, OutboxMessage
 from tests.conftest import (
     SOLVER,
     Api,
@@ -314,7 +315,7 @@ async def test_a_modal_stays_until_its_user_leaves_and_every_link_works(demo: De
     """After a refusal in a modal the page's links lead to pages (not to the form's POST
     address: 405); the modal stays open when the page is loaded again, and closes (as Slack
     closes it) when its user goes to another conversation or tab. The meeting modal asks
-    nothing it calls optional ("valgfri") and then requires."""
+    nothing it calls optional ("valgfri") and then requires (its minutes are optional)."""
     await login(demo)
     await intake(demo.api, body("demo-4"))
     user = await owner_slack_id(demo, "demo-4")
@@ -346,4 +347,32 @@ async def test_a_modal_stays_until_its_user_leaves_and_every_link_works(demo: De
     await demo.api.client.post("/demo/slack/klik", data=button_form(
         await page(demo, f"c={user}"), "register_meeting"), allow_redirects=False)
     html = await page(demo, f"c={user}")
-    assert "Deltog arbejdsgiveren?" in html and "valgfri" not in html
+    # The two questions are required; only the minutes (issue 20) are optional.
+    assert "<legend>Deltog arbejdsgiveren?</legend>" in html
+    assert "<legend>Hvor blev mødet holdt?</legend>" in html
+    assert "Aftale 1: hvad <small>(valgfri)</small>" in html
+    # The minutes' checkboxes are sent as Slack sends them: every ticked value.
+    assert 'type="checkbox" name="send_to" value="employer"' in html
+    async with demo.api.client.app[DB].write() as session:
+        for meeting in (await session.execute(select(Meeting))).unique().scalars():
+            start = local_now().replace(second=0, microsecond=0, tzinfo=None) - \
+                timedelta(hours=2)
+            meeting.start, meeting.end = start, start + timedelta(hours=1)
+    view_id = re.search(r'name="view_id" value="([^"]+)"', html)
+    assert view_id
+    resp = await demo.api.client.post("/demo/slack/modal", data=MultiDict([
+        ("csrf", csrf(html)), ("user", user), ("view_id", view_id.group(1)),
+        ("back", f"c={user}"), ("place", "workplace"), ("employer_took_part", "yes"),
+        ("retention_plan_requested", "ja"), ("send_to", "citizen"), ("send_to", "employer"),
+        ("agreement-0-what", "Find lette opgaver"), ("agreement-0-who", "employer"),
+        ("agreement-0-due", (local_now() + timedelta(days=7)).date().isoformat())]),
+        allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    async with demo.api.client.app[DB].read() as session:
+        held = (await session.execute(select(Meeting).where(Meeting.status == "held"))
+                ).unique().scalar_one()
+        sent = (await session.execute(select(OutboxMessage.payload).where(
+            OutboxMessage.kind == "meeting_minutes"))).scalars().all()
+    assert held.retention_plan_requested is True
+    assert held.agreements[0]["what"] == "Find lette opgaver"
+    assert sorted(p["party"] for p in sent) == ["citizen", "employer"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,10 +24,18 @@ from service.followup.outcomes import PLACES
 from service.followup.slack_actions import PLACE_WORDS
 from service.intake.schemas import MAX_OWNER_NOTE
 from service.keys import DB
-from service.platform.db.models import INTERVENTION_KINDS, Case, Intervention
+from service.platform.db.models import (
+    INTERVENTION_KINDS,
+    Case,
+    ConsultantTask,
+    Intervention,
+    Meeting,
+    OutboxMessage,
+)
 from service.platform.slack_replies import max_length_of
 from service.text.case_words import CLOSE_OUTCOME
-from service.text.minutes_words import INTERVENTION_KIND
+from service.text.errors import danish_error
+from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO
 from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
@@ -36,7 +45,8 @@ META = {"case_ref": "anna-1"}
 TODAY = local_now().date().isoformat()
 # (user, modal, values) for each modal the bot opens.
 MODALS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
-    "meeting": (ANNA, blocks.meeting_modal("anna-1", META, list(PLACE_WORDS.items())),
+    "meeting": (ANNA, blocks.meeting_modal("anna-1", META, list(PLACE_WORDS.items()),
+                                           list(WHO.items()), list(SEND_TO.items())),
                 {"place": "workplace", "employer_took_part": "yes"}),
     "intervention": (ANNA, blocks.intervention_modal(
         "anna-1", TODAY, META, [(k, INTERVENTION_KIND[k]) for k in INTERVENTION_KINDS]),
@@ -116,10 +126,13 @@ async def test_text_fields_keep_to_the_apis_limits(api: Api) -> None:
 
 
 async def test_a_meeting_is_registered_with_both_answers(api: Api) -> None:
-    """No question in the meeting modal is optional: the employer question has an answer for
-    a meeting that was not held, and a held meeting needs yes or no."""
+    """Neither question of the meeting modal is optional (its minutes are): the employer
+    question has an answer for a meeting that was not held, and a held meeting needs yes or
+    no."""
     _, view, _ = MODALS["meeting"]
-    assert all(not b.get("optional") for b in view["blocks"] if b.get("type") == "input")
+    assert [b["block_id"] for b in view["blocks"]
+            if b.get("type") == "input" and not b.get("optional")] == [
+        "place", "employer_took_part"]
     answer = await submit(api, "meeting", values={"employer_took_part": "not_held"})
     assert answer["errors"] == {"employer_took_part": "Mødet blev holdt: svar ja eller nej."}
 
@@ -185,3 +198,87 @@ async def test_the_modals_offer_the_use_cases_choices_and_limits(api: Api,
         slack_api.close_view(opened.view_id)
     # "other_municipality" reads as on every page, not as a word of Slack's own.
     assert ("other_municipality", "Flyttet til anden kommune") in wanted[blocks.CLOSE_CASE][1]
+
+
+async def test_the_meeting_modal_takes_the_minutes(api: Api, slack_api: FakeSlackApi) -> None:
+    """Issue 20 item 1 in Slack: the meeting modal takes the minutes as the API and the page
+    do (agreements, the plan back to full time, a retention plan, whom to send them, when it
+    was held) — never the staff-only note — checked by the same use case, each error in
+    Danish on its block."""
+    async with api.client.app[DB].write() as session:
+        for meeting in (await session.execute(select(Meeting))).unique().scalars():
+            start = local_now().replace(second=0, microsecond=0) - timedelta(hours=3)
+            meeting.start, meeting.end = start, start + timedelta(hours=1)
+    resp = await post_signed(api, block_action(ANNA, blocks.REGISTER_MEETING, "anna-1",
+                                               slack_api.issue_trigger(ANNA)))
+    assert resp.status == 200
+    opened = await wait_until(lambda: slack_api.open_view(ANNA), what="the meeting modal")
+    view = opened.view
+    ids = [b.get("block_id") for b in view["blocks"]]
+    assert {"agreement-0-what", "agreement-0-who", "agreement-0-due", "step-0-from",
+            "step-0-hours", "full_time_from", "retention_plan_requested", "send_to",
+            "held_on", "held_time"} <= set(ids)
+    assert not [i for i in ids if i and "note" in i]  # the note is written on the page
+    assert "Noter skrives på sagssiden" in json.dumps(view, ensure_ascii=False)
+    who = next(b for b in view["blocks"] if b.get("block_id") == "agreement-0-who")
+    assert [o["value"] for o in who["element"]["options"]] == list(WHO)
+
+    held = local_now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    today = held.date()
+    soon, later = (today + timedelta(days=7)).isoformat(), (today + timedelta(days=21)).isoformat()
+    good = {"place": "workplace", "employer_took_part": "yes",
+            "held_on": held.date().isoformat(), "held_time": held.strftime("%H:%M"),
+            "agreement-0-what": "Find opgaver uden tunge løft", "agreement-0-who": "employer",
+            "agreement-0-due": soon,
+            "agreement-1-what": "Ring til arbejdsgiveren", "agreement-1-who": "consultant",
+            "agreement-1-due": later,
+            "step-0-from": soon, "step-0-hours": "12,5", "step-1-from": later,
+            "step-1-hours": "25", "full_time_from": (today + timedelta(days=35)).isoformat(),
+            "retention_plan_requested": "ja", "send_to": ["employer"]}
+
+    async def refused(**changes: Any) -> dict[str, str]:
+        resp = await post_signed(api, view_submission(ANNA, view, {
+            k: v for k, v in {**good, **changes}.items() if v is not None}))
+        answer = json.loads(await resp.text())
+        assert answer.get("response_action") == "errors", (changes, answer)
+        return dict(answer["errors"])
+
+    assert await refused(**{"agreement-1-who": None}) == {
+        "agreement-1-who": danish_error("agreements[1].who", "literal_error", {})}
+    assert list(await refused(**{"agreement-0-what": None})) == ["agreement-0-what"]
+    assert list(await refused(**{"agreement-0-due": None})) == ["agreement-0-due"]
+    assert list(await refused(**{"step-1-hours": "mange"})) == ["step-1-hours"]
+    assert list(await refused(**{"step-0-hours": "81"})) == ["step-0-hours"]
+    assert await refused(**{"full_time_from": soon}) == {
+        "full_time_from": "Fuld tid skal ligge efter planens sidste trin."}
+    assert await refused(held_time=None) == {
+        "held_time": "Vælg både dato og klokkeslæt – eller ingen af dem."}
+    future = local_now() + timedelta(hours=2)
+    assert list(await refused(held_on=future.date().isoformat(),
+                              held_time=future.strftime("%H:%M"))) == ["held_on"]
+    assert list(await refused(place="not_held", employer_took_part="not_held", held_on=None,
+                              held_time=None)) == [
+        "agreement-0-what"]  # minutes only for a meeting that was held
+    async with api.client.app[DB].read() as session:
+        assert (await session.execute(select(Meeting.status))).scalars().all() != ["held"]
+
+    resp = await post_signed(api, view_submission(ANNA, view, good))
+    assert resp.status == 200 and not (await resp.text()).strip(), await resp.text()
+    async with api.client.app[DB].read() as session:
+        meeting = (await session.execute(select(Meeting).where(Meeting.status == "held"))
+                   ).unique().scalar_one()
+        tasks = (await session.execute(select(ConsultantTask.text, ConsultantTask.due_on)
+                                       .where(ConsultantTask.kind == "agreement"))).all()
+        mails = (await session.execute(select(OutboxMessage.recipient).where(
+            OutboxMessage.kind == "meeting_minutes"))).scalars().all()
+    assert (meeting.held_at, meeting.place, meeting.employer_took_part) == (
+        held.replace(tzinfo=None), "workplace", True)
+    assert meeting.agreements == [
+        {"what": "Find opgaver uden tunge løft", "who": "employer", "due": soon},
+        {"what": "Ring til arbejdsgiveren", "who": "consultant", "due": later}]
+    assert meeting.return_plan == {"steps": [{"from": soon, "hours_per_week": 12.5},
+                                             {"from": later, "hours_per_week": 25.0}],
+                                   "full_time_from": (today + timedelta(days=35)).isoformat()}
+    assert meeting.retention_plan_requested is True and meeting.minutes_note is None
+    assert [(t, d.isoformat()) for t, d in tasks] == [("Aftale: Ring til arbejdsgiveren", later)]
+    assert mails == [FIXED["contact_email"]]
