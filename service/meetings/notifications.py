@@ -301,10 +301,23 @@ class MeetingNotifier:
             subject=rendered.subject, text=rendered.text, html=rendered.html,
             case_id=case.id), key)
 
-    async def talk_planned(self, session: AsyncSession, talk: Meeting) -> None:
+    async def talk_planned(self, session: AsyncSession, talk: Meeting,
+                           moved_from: Meeting | None = None) -> None:
         """The citizen is told the private talk's time (by telephone or at the jobcentre,
-        with their consultant). The employer is never told of it."""
-        await self._to_citizen(session, talk, "citizen_private_talk", self.people(talk))
+        with their consultant) — when it replaces a talk they were told of (`moved_from`),
+        that it moved. The employer is never told of it."""
+        context = self.people(talk) | {
+            "moved_from": danish_slot(moved_from.start, moved_from.end)
+            if moved_from is not None else ""}
+        await self._to_citizen(session, talk, "citizen_private_talk", context)
+
+    async def talk_cancelled(self, session: AsyncSession, talk: Meeting, cause: str) -> None:
+        """The citizen is told their planned talk will not be held: `cause` `not_wanted`
+        (they said so), `new_owner` (planned again with their new consultant), `closed` (the
+        case ended), `no_meeting` (no workplace meeting is to be held). E-mail, else a letter.
+        The employer is never told of it."""
+        await self._to_citizen(session, talk, "citizen_private_talk_cancelled",
+                               self.people(talk) | {"cause": cause})
 
     async def invitation_failed(self, session: AsyncSession, meeting: Meeting) -> None:
         """The proposal stands, but no invitation could be made: a person takes over."""

@@ -44,6 +44,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.private_talk import PrivateTalks
 from service.meetings.reminders import Reminders
+from service.meetings.slack_actions import TalkActions
 from service.meetings.staff import StaffMeetings
 from service.meetings.staff_moves import MeetingMoves
 from service.meetings.unanswered import UnansweredInvitations
@@ -183,9 +184,11 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     sessions = StaffSessions(db, clock, municipality)
     case_reads = CaseReads(db, reads, clock, municipality)
     slack_home = SlackHome(db, config, clock, outbox, people, notices)
+    talks = PrivateTalks(db, clock, notifier, intake, jobs)
     desk = ServiceDesk(db, config, clock, people, notices, slack_home,
                        FollowupActions(outcomes, closing),
-                       OwnerActions(intake, case_reads), intake, reads, jobs)
+                       OwnerActions(intake, case_reads), intake, reads, jobs,
+                       TalkActions(talks))
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer)
@@ -194,7 +197,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         people=people, notices=notices, notifier=notifier, reads=reads,
         auth=Authenticator(db.read, clock), intake=intake, planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
-        talks=PrivateTalks(db, clock, notifier, intake, jobs),
+        talks=talks,
         staff_meetings=StaffMeetings(db, municipality, answers, intake), moves=moves,
         conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),
