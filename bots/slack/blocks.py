@@ -106,6 +106,9 @@ HEADLINES = {
                         "står på listen \"Møder der skal flyttes\", hvor visitationen "
                         "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
     "talk_tomorrow": ":alarm_clock: I morgen: samtale uden arbejdsgiver i sag *{ref}*.",
+    "letter_too_late": ":mailbox_with_no_mail: Ring til borgeren — brevet når ikke frem: "
+                       "borgeren i sag *{ref}* har ingen e-mail, og brevet om tiden "
+                       "kan ikke nå frem i tide.",
     "proposal_moved": ":calendar: Planlægningen har flyttet det foreslåede møde i sag "
                       "*{ref}*. Arbejdsgiveren har fået det nye tidspunkt.",
 }
@@ -124,6 +127,7 @@ _BUTTONS = {
     "telephone_due": (REGISTER_MEETING, CLOSE_CASE),
     "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
     "proposal_moved": (CONTACT_EMPLOYER,),
+    "letter_too_late": (CONTACT_CITIZEN,),
 }
 _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
            REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",

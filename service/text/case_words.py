@@ -107,6 +107,7 @@ AUDIT_ACTION = {
     "case.search": "Søgt frem på CPR-nummer",
     "task.done": "Opgave markeret som udført",
     "outbox.retry": "Besked sendt igen", "outbox.printed": "Brev markeret som sendt",
+    "letter.list": "Breve til print vist", "letter.read": "Brev til print åbnet",
 }
 CSV_OUTCOME = {"imported": "Oprettet", "updated": "Opdateret", "unchanged": "Uændret",
                "rejected": "Afvist"}

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from bots.delivery import ChannelSender
+from bots.digital_post import DigitalPost
 from bots.email.render import EmailRenderer
 from bots.slack.channel import SlackChannel, make_client
 from rules.engine import RulesEngine
@@ -140,7 +141,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     solver's limit per run (default: the configuration's)."""
     municipality = config.municipality.id
     domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
-    outbox = Outbox(clock, jobs, municipality, domain)
+    outbox = Outbox(clock, jobs, municipality, domain,
+                    digital_post=config.letters.digital_post)
     links = MeetingLinks(secret_key, municipality, clock)
     people = SlackPeople(config)
     # Slack is one more caller of the areas: they name what they tell consultants
@@ -173,6 +175,9 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     if "slack" not in senders:
         log.warning("no Slack bot token (FASTHOLD_SLACK_BOT_TOKEN): Slack messages stay "
                     "in the outbox until one is set")
+    if config.letters.digital_post and "letter" not in senders:
+        senders["letter"] = DigitalPost(config.letters.digital_post_url,
+                                        config.letters.timeout_seconds)
     deliverer = OutboxDeliverer(db, clock, municipality, senders,
                                 on_failed=notifier.delivery_failed)
     reminders = Reminders(db, config, clock, notifier, ConsultantReminders(db, config, notices))
