@@ -106,6 +106,8 @@ HEADLINES = {
                         "står på listen \"Møder der skal flyttes\", hvor visitationen "
                         "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
     "talk_tomorrow": ":alarm_clock: I morgen: samtale uden arbejdsgiver i sag *{ref}*.",
+    "talk_planned": ":speech_balloon: Borgeren i sag *{ref}* vil gerne tale med dig uden "
+                    "arbejdsgiveren før mødet på arbejdspladsen. Samtalen er planlagt.",
     "letter_too_late": ":mailbox_with_no_mail: Ring til borgeren — brevet når ikke frem: "
                        "borgeren i sag *{ref}* har ingen e-mail, og brevet om tiden "
                        "kan ikke nå frem i tide.",
@@ -135,7 +137,7 @@ _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til a
            TALK_HELD: "Holdt", TALK_NOT_HELD: "Ikke holdt",
            TALK_NOT_WANTED: "Borgeren ønsker den ikke længere"}
 # Messages that carry the talk's buttons while a talk is planned.
-_TALK_BUTTON_KINDS = ("case_assigned", "talk_tomorrow")
+_TALK_BUTTON_KINDS = ("case_assigned", "talk_planned", "talk_tomorrow")
 KINDS = tuple(HEADLINES)
 
 

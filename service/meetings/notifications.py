@@ -314,14 +314,22 @@ class MeetingNotifier:
             case_id=case.id), key)
 
     async def talk_planned(self, session: AsyncSession, talk: Meeting,
-                           moved_from: Meeting | None = None) -> None:
+                           moved_from: Meeting | None = None, *, tell_owner: bool = False
+                           ) -> None:
         """The citizen is told the private talk's time (by telephone or at the jobcentre,
         with their consultant) — when it replaces a talk they were told of (`moved_from`),
-        that it moved. The employer is never told of it."""
+        that it moved. The owner's messages show it; with `tell_owner` (a case assigned
+        before) the owner gets a message of its own, once per talk. The employer is never
+        told of it."""
         context = self.people(talk) | {
             "moved_from": danish_slot(moved_from.start, moved_from.end)
             if moved_from is not None else ""}
         await self._to_citizen(session, talk, "citizen_private_talk", context)
+        if self.consultants is not None:
+            await self.consultants.meeting_changed(session, talk.case_id, talk.id)
+            if tell_owner:
+                await self.consultants.tell_owner(session, "talk_planned", talk.case_id,
+                                                  talk.id, once=f"talk_planned-{talk.id}")
 
     async def talk_cancelled(self, session: AsyncSession, talk: Meeting, cause: str) -> None:
         """The citizen is told their planned talk will not be held: `cause` `not_wanted`
@@ -330,6 +338,8 @@ class MeetingNotifier:
         The employer is never told of it."""
         await self._to_citizen(session, talk, "citizen_private_talk_cancelled",
                                self.people(talk) | {"cause": cause})
+        if self.consultants is not None:  # the owner's messages no longer show it
+            await self.consultants.meeting_changed(session, talk.case_id, talk.id)
 
     async def invitation_failed(self, session: AsyncSession, meeting: Meeting) -> None:
         """The proposal stands, but no invitation could be made: a person takes over."""

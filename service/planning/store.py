@@ -169,7 +169,9 @@ class PlanStore:
             session.add_all(talks)
             await session.flush()
             for talk in talks:
-                await self.notifier.talk_planned(session, talk, moved_talks.get(talk.case_id))
+                await self.notifier.talk_planned(
+                    session, talk, moved_talks.get(talk.case_id),
+                    tell_owner=talk.case not in assigned)
         if not proposals:
             await self.notifier.assigned(session, assigned, [])
             return

@@ -53,6 +53,8 @@ MESSAGE_KIND = {
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
     "meeting_minutes": "Aftaler fra mødet", "agreement_due": "Aftale forfalder i dag",
     "talk_tomorrow": "Påmindelse om samtalen uden arbejdsgiver i morgen",
+    "talk_planned": "Samtale uden arbejdsgiver planlagt",
+    "letter_too_late": "Brevet når ikke frem: ring til borgeren",
 }
 CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
 # A meeting's cancel reason (meetings.cancel_reason, as the use cases write it) as who

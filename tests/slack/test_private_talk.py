@@ -137,3 +137,24 @@ async def test_not_wanted_from_slack_cancels_and_the_citizen_is_told(
                      what="the DM updated")
     for message in smtp_sink.to(FIXED["contact_email"]):
         assert "samtale" not in (str(message["Subject"]) + text_part(message)).lower()
+
+
+async def test_a_talk_wished_after_assignment_reaches_the_owner(
+        api: Api, slack_api: FakeSlackApi) -> None:
+    fake = slack_api
+    await intake(api, body("talk-s3", employer=FIXED))
+    dm = fake.dm_channel(ANNA)
+    new_case = await message_to(fake, dm, "Ny sag til dig")
+    assert "Samtale uden arbejdsgiver" not in texts(new_case)
+    resp = await api.client.patch("/api/cases/talk-s3",
+                                  json={"citizen_wants_private_talk": True},
+                                  headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    talk = await talk_of(api, "talk-s3")
+    when = danish_slot(talk.start, talk.end)
+    told = await message_to(fake, dm, "vil gerne tale med dig uden arbejdsgiveren")
+    assert when in texts(told) and TALK_BUTTONS.items() <= buttons(told).items()
+    await wait_until(lambda: when in texts(new_case)
+                     and TALK_BUTTONS.items() <= buttons(new_case).items(),
+                     what="the new-case message shows the talk")
