@@ -297,6 +297,16 @@ class MeetingsConfig(_Strict):
         default=list(DEFAULT_MEETING_GUIDE), max_length=20)
 
 
+class LettersConfig(_Strict):
+    """`[letters]`: letters to citizens without e-mail are printed by staff ("Breve til
+    print"), or, with `digital_post`, sent through a Digital Post (e-Boks) gateway at
+    `digital_post_url` and retried from the outbox like e-mail."""
+
+    digital_post: bool = False
+    digital_post_url: str = "http://127.0.0.1:8089/digital-post"
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+
+
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
@@ -445,6 +455,7 @@ class MunicipalityConfig(_Strict):
     places: PlacesConfig = PlacesConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     jobs: JobsConfig = JobsConfig()
+    letters: LettersConfig = LettersConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

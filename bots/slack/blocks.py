@@ -20,6 +20,11 @@ REGISTER_INTERVENTION = "register_intervention"
 CLOSE_CASE = "close_case"
 CHANGE_OWNER = "change_owner"
 OPEN_LINK = "open_link"
+# The private talk's buttons (no modal: one click registers it).
+TALK_HELD = "private_talk_held"
+TALK_NOT_HELD = "private_talk_not_held"
+TALK_NOT_WANTED = "private_talk_not_wanted"
+TALK_BUTTONS = {TALK_HELD: "held", TALK_NOT_HELD: "not_held", TALK_NOT_WANTED: "not_wanted"}
 # Callback ids of the modals.
 MEETING_MODAL = "meeting_outcome"
 INTERVENTION_MODAL = "intervention"
@@ -49,6 +54,8 @@ class CaseCard:
     intervention: str = ""
     closed: str = ""
     note: str = ""  # the event's detail, e.g. the employer's wishes in words
+    talk: str = ""  # the planned private talk's time ("samtale uden arbejdsgiver")
+    talk_done: str = ""  # how the last talk went, in words ("holdt", "ikke holdt", …)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +105,12 @@ HEADLINES = {
     "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
                         "står på listen \"Møder der skal flyttes\", hvor visitationen "
                         "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
+    "talk_tomorrow": ":alarm_clock: I morgen: samtale uden arbejdsgiver i sag *{ref}*.",
+    "talk_planned": ":speech_balloon: Borgeren i sag *{ref}* vil gerne tale med dig uden "
+                    "arbejdsgiveren før mødet på arbejdspladsen. Samtalen er planlagt.",
+    "letter_too_late": ":mailbox_with_no_mail: Ring til borgeren — brevet når ikke frem: "
+                       "borgeren i sag *{ref}* har ingen e-mail, og brevet om tiden "
+                       "kan ikke nå frem i tide.",
     "proposal_moved": ":calendar: Planlægningen har flyttet det foreslåede møde i sag "
                       "*{ref}*. Arbejdsgiveren har fået det nye tidspunkt.",
 }
@@ -116,10 +129,15 @@ _BUTTONS = {
     "telephone_due": (REGISTER_MEETING, CLOSE_CASE),
     "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
     "proposal_moved": (CONTACT_EMPLOYER,),
+    "letter_too_late": (CONTACT_CITIZEN,),
 }
 _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
            REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",
-           CLOSE_CASE: "Afslut sag", CHANGE_OWNER: "Skift konsulent"}
+           CLOSE_CASE: "Afslut sag", CHANGE_OWNER: "Skift konsulent",
+           TALK_HELD: "Holdt", TALK_NOT_HELD: "Ikke holdt",
+           TALK_NOT_WANTED: "Borgeren ønsker den ikke længere"}
+# Messages that carry the talk's buttons while a talk is planned.
+_TALK_BUTTON_KINDS = ("case_assigned", "talk_planned", "talk_tomorrow")
 KINDS = tuple(HEADLINES)
 
 
@@ -166,6 +184,8 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
         facts.append(f"*Frist for første samtale:* {escape(card.deadline)}")
     if card.meeting:
         facts.append(f"*Møde:* {escape(card.meeting)}")
+    if card.talk:
+        facts.append(f"*Samtale uden arbejdsgiver:* {escape(card.talk)}")
     blocks: list[dict[str, Any]] = [_section(headline)]
     if card.note:
         blocks.append(_section(escape(card.note)))
@@ -175,7 +195,8 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
         ("Ringet til borger", card.citizen_called),
         ("Ringet til arbejdsgiver", card.employer_called),
         ("Møde registreret:", card.meeting_registered),
-        ("Virksomhedsrettet indsats startet", card.intervention)) if value]
+        ("Virksomhedsrettet indsats startet", card.intervention),
+        ("Samtale uden arbejdsgiver:", card.talk_done)) if value]
     if card.closed:
         done.append(f":lock: Sagen er afsluttet: {escape(card.closed)}")
     if done:
@@ -195,6 +216,9 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
     buttons.append(_link_button(card.link))
     blocks.append({"type": "actions", "block_id": f"case:{card.case_ref}"[:255],
                    "elements": buttons})
+    if card.talk and not card.closed and kind in _TALK_BUTTON_KINDS:
+        blocks.append({"type": "actions", "block_id": f"talk:{card.case_ref}"[:255],
+                       "elements": [_button(action, card.case_ref) for action in TALK_BUTTONS]})
     fallback = headline.replace("*", "") + f" {card.link}"
     return fallback, blocks
 

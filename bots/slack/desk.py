@@ -66,6 +66,12 @@ class SlackDesk(Protocol):
         """`kind`: one of `choices("kind")`."""
         ...
 
+    async def private_talk(self, user_id: str, case_ref: str, outcome: str,
+                           where: Where | None) -> Reply:
+        """The case's planned talk without the employer registered: `outcome` one of
+        `held`, `not_held`, `not_wanted` (`blocks.TALK_BUTTONS`)."""
+        ...
+
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply: ...
 

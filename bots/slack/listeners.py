@@ -190,6 +190,19 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
                                ) -> None:
         await contact(ack, body, action, "employer")
 
+    async def private_talk(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = _user(body)
+        outcome = blocks.TALK_BUTTONS.get(str(action.get("action_id")))
+        if user is None or outcome is None:
+            return
+        reply = await desk.private_talk(user, str(action.get("value")), outcome, _where(body))
+        if not reply.ok:
+            await refuse(reply, body)
+
+    for talk_action in blocks.TALK_BUTTONS:
+        app.action(talk_action)(private_talk)
+
     async def show(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]
                    ) -> None:
         """Open the modal; Slack may refuse (a trigger id older than 3 seconds): the user is

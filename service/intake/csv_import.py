@@ -254,6 +254,7 @@ def example_file() -> str:
         "employer_address": "Åvej 1, 7400 Herning", "employer_contact_name": "Søren Sørensen",
         "employer_contact_email": "soren@aeroe.example", "employer_contact_phone": "12345678",
         "cpr": "", "citizen_name": "", "citizen_email": "", "citizen_phone": "",
+        "citizen_address": "",
         "diagnosis_group": "physical", "serious_illness": "nej", "workplace_cause": "nej",
         "dismissed": "nej", "full_recovery_plan_date": "", "fast_track_requested_on": "",
         "employer_declines_workplace_meeting": "nej",

@@ -64,6 +64,8 @@ FIELDS: tuple[Field, ...] = (
     Field("citizen_name", "Borgerens navn", "text", ("citizen", "name")),
     Field("citizen_email", "Borgerens e-mail", "text", ("citizen", "email"), 320),
     Field("citizen_phone", "Borgerens telefon", "text", ("citizen", "phone"), 40),
+    Field("citizen_address", "Borgerens postadresse", "text", ("citizen", "address"), 300,
+          "Hvor breve sendes hen, hvis borgeren ikke har e-mail, fx »Søvej 2, 7400 Herning«."),
     Field("diagnosis_group", "Diagnosegruppe", "choice", ("diagnosis_group",)),
     Field("serious_illness", "Alvorligt syg", "bool", ("serious_illness",)),
     Field("workplace_cause", "Arbejdspladsen vurderes at være årsag", "bool",

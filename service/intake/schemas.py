@@ -113,6 +113,8 @@ class Citizen(_Strict):
     name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
+    # The postal address letters go to (one line: "Vej 1, 7400 Herning").
+    address: Address | None = None
 
 
 # The CPR rule of `normalise_cpr` as a pattern for the document: DDMMYY (a possible day of

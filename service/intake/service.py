@@ -423,6 +423,7 @@ class IntakeService:
             "citizen_name": citizen.name if citizen else None,
             "citizen_email": citizen.email if citizen else None,
             "citizen_phone": citizen.phone if citizen else None,
+            "citizen_address": citizen.address if citizen else None,
         }
         for attr, value in values.items():
             if getattr(case, attr, None) != value:
@@ -816,7 +817,7 @@ class IntakeService:
                                 **employer_out(case.employer, case)}
         body["cpr"] = self.cpr(case)
         citizen = {"name": case.citizen_name, "email": case.citizen_email,
-                   "phone": case.citizen_phone}
+                   "phone": case.citizen_phone, "address": case.citizen_address}
         body["citizen"] = citizen if any(citizen.values()) else None
         return body
 

@@ -74,7 +74,7 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
              ) -> dict[str, Any]:
     """The case for staff; `cpr` is its decrypted CPR number, shown masked."""
     citizen = {"name": case.citizen_name, "email": case.citizen_email,
-               "phone": case.citizen_phone}
+               "phone": case.citizen_phone, "address": case.citizen_address}
     return {
         "case_id": case.case_ref,
         "facts": case.facts,

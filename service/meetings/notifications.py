@@ -32,8 +32,9 @@ from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
 from service.meetings.talk_kinds import PRIVATE_TALK
 from service.meetings.tasks import add_task, add_task_once, close_tasks
-from service.outbox.store import Message, Outbox, dedupe_key
+from service.outbox.store import LETTER_WORKING_DAYS, Message, Outbox, dedupe_key
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
+from service.platform.workdays import add_working_days
 from service.text.danish import danish_date, danish_slot, short_date
 
 log = logging.getLogger("fasthold.meetings")
@@ -232,9 +233,19 @@ class MeetingNotifier:
         email = meeting.case.citizen_email
         if email:
             await self.email(session, meeting, kind, email, context)
-        else:
-            await self.email(session, meeting, kind, meeting.case.citizen_name or "borger",
-                             context, channel="letter")
+            return
+        queued = await self.email(session, meeting, kind, meeting.case.citizen_name or "borger",
+                                  context, channel="letter",
+                                  payload={"case_ref": meeting.case.case_ref})
+        if queued and not self.outbox.digital_post and meeting.start.date() < \
+                add_working_days(self.clock.today(), LETTER_WORKING_DAYS):
+            # A printed letter does not reach the citizen before the meeting: phone instead.
+            await add_task_once(
+                session, meeting, "letter_too_late",
+                "Ring til borgeren — brevet når ikke frem før "
+                f"{danish_slot(meeting.start, meeting.end)}.")
+            await self._tell_consultant(session, meeting, "letter_too_late",
+                                        once=f"letter_too_late-{meeting.id}")
 
     # -- events ----------------------------------------------------------------------------
 
@@ -299,12 +310,36 @@ class MeetingNotifier:
         return await self.outbox.enqueue_once(session, Message(
             channel=channel, kind="citizen_first_contact", recipient=recipient,
             subject=rendered.subject, text=rendered.text, html=rendered.html,
+            payload={"case_ref": case.case_ref} if channel == "letter" else {},
             case_id=case.id), key)
 
-    async def talk_planned(self, session: AsyncSession, talk: Meeting) -> None:
+    async def talk_planned(self, session: AsyncSession, talk: Meeting,
+                           moved_from: Meeting | None = None, *, tell_owner: bool = False
+                           ) -> None:
         """The citizen is told the private talk's time (by telephone or at the jobcentre,
-        with their consultant). The employer is never told of it."""
-        await self._to_citizen(session, talk, "citizen_private_talk", self.people(talk))
+        with their consultant) — when it replaces a talk they were told of (`moved_from`),
+        that it moved. The owner's messages show it; with `tell_owner` (a case assigned
+        before) the owner gets a message of its own, once per talk. The employer is never
+        told of it."""
+        context = self.people(talk) | {
+            "moved_from": danish_slot(moved_from.start, moved_from.end)
+            if moved_from is not None else ""}
+        await self._to_citizen(session, talk, "citizen_private_talk", context)
+        if self.consultants is not None:
+            await self.consultants.meeting_changed(session, talk.case_id, talk.id)
+            if tell_owner:
+                await self.consultants.tell_owner(session, "talk_planned", talk.case_id,
+                                                  talk.id, once=f"talk_planned-{talk.id}")
+
+    async def talk_cancelled(self, session: AsyncSession, talk: Meeting, cause: str) -> None:
+        """The citizen is told their planned talk will not be held: `cause` `not_wanted`
+        (they said so), `new_owner` (planned again with their new consultant), `closed` (the
+        case ended), `no_meeting` (no workplace meeting is to be held). E-mail, else a letter.
+        The employer is never told of it."""
+        await self._to_citizen(session, talk, "citizen_private_talk_cancelled",
+                               self.people(talk) | {"cause": cause})
+        if self.consultants is not None:  # the owner's messages no longer show it
+            await self.consultants.meeting_changed(session, talk.case_id, talk.id)
 
     async def invitation_failed(self, session: AsyncSession, meeting: Meeting) -> None:
         """The proposal stands, but no invitation could be made: a person takes over."""

@@ -68,6 +68,7 @@ class MeetingsFollowOwner:
                 ).unique().scalars():
             talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
             talk.cancel_reason = NEW_OWNER_REASON
+            await self.notifier.talk_cancelled(session, talk, "new_owner")
         meeting = (await session.execute(select(Meeting).where(
             Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
             .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()

@@ -89,6 +89,7 @@ class PrivateTalks:
                 if talk is not None:
                     talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
                     talk.cancel_reason = "borgeren ønsker ikke samtalen alligevel"
+                    await self.notifier.talk_cancelled(session, talk, "not_wanted")
             else:
                 if talk is None:
                     raise Conflict("the case has no planned private talk to register",

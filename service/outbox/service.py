@@ -1,8 +1,11 @@
 """Staff's use cases on the outbox: see what is pending or failed, retry a failed message,
-mark a letter as printed and sent."""
+list the letters waiting to be printed ("Breve til print"), read one to print it, mark a
+letter as printed and sent (who and when: the audit entry and `sent_at`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +14,7 @@ from service.clock import Clock
 from service.platform import audit
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import Case, Consultant, OutboxMessage
+from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
@@ -29,6 +32,23 @@ def message_out(row: OutboxMessage) -> dict[str, Any]:
         "next_attempt_at": as_utc(row.next_attempt_at).isoformat(),
         "sent_at": as_utc(row.sent_at).isoformat() if row.sent_at else None,
     }
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A letter waiting to be printed, as staff see it: never the CPR. `address`: the
+    citizen's postal address (None: unknown, the letter cannot be sent)."""
+
+    id: int
+    kind: str
+    subject: str
+    text: str
+    created_at: datetime
+    case_ref: str | None
+    citizen_name: str | None
+    address: str | None
+    meeting_start: datetime | None
+    status: str
 
 
 class OutboxService:
@@ -69,6 +89,37 @@ class OutboxService:
         return await self._change(message_id, ("to_print",), "printed", "outbox.printed",
                                   principal)
 
+    async def letters(self, principal: Principal) -> list[Letter]:
+        """The letters waiting to be printed (oldest first: the first written goes first)."""
+        query = select(OutboxMessage, Case, Meeting).outerjoin(
+            Case, Case.id == OutboxMessage.case_id).outerjoin(
+            Meeting, Meeting.id == OutboxMessage.meeting_id).where(
+            OutboxMessage.municipality_id == self.municipality_id,
+            OutboxMessage.channel == "letter", OutboxMessage.status == "to_print")
+        only = need_to_know(principal)
+        if only is not None:
+            query = query.where(Case.owner_id.in_(select(Consultant.id).where(
+                Consultant.municipality_id == self.municipality_id, Consultant.key == only)))
+        async with self.db.read() as session:
+            rows = (await session.execute(query.order_by(OutboxMessage.id))).unique().all()
+        return [_letter(row, case, meeting) for row, case, meeting in rows]
+
+    async def letter(self, message_id: int, principal: Principal) -> Letter:
+        """One letter (to print, or printed) to show as a printable page."""
+        async with self.db.read() as session:
+            row = await session.get(OutboxMessage, message_id)
+            if row is None or row.municipality_id != self.municipality_id \
+                    or row.channel != "letter":
+                raise NotFound("no such letter", "message_not_found")
+            case = await session.get(Case, row.case_id) if row.case_id is not None else None
+            meeting = await session.get(Meeting, row.meeting_id) \
+                if row.meeting_id is not None else None
+            only = need_to_know(principal)
+            if only is not None and (case is None or case.owner is None
+                                     or case.owner.key != only):
+                raise NotFound("no such letter", "message_not_found")
+            return _letter(row, case, meeting)
+
     async def _change(self, message_id: int, allowed_from: tuple[str, ...], to: str,
                       action: str, principal: Principal) -> dict[str, Any]:
         async with self.db.write() as session:
@@ -80,9 +131,20 @@ class OutboxService:
                                f"can be changed this way", "message_status",
                                {"status": row.status})
             row.status = to
+            if to == "printed":
+                row.sent_at = self.clock.utcnow()
             if to == "pending":
                 row.next_attempt_at = self.clock.utcnow()
                 row.attempts = 0
             audit.record(session, principal, row.municipality_id, action, row.case_id,
                          {"outbox_id": row.id})
             return message_out(row)
+
+
+def _letter(row: OutboxMessage, case: Case | None, meeting: Meeting | None) -> Letter:
+    return Letter(
+        id=row.id, kind=row.kind, subject=row.subject, text=row.body_text,
+        created_at=as_utc(row.created_at), case_ref=case.case_ref if case else None,
+        citizen_name=case.citizen_name if case else None,
+        address=case.citizen_address if case else None,
+        meeting_start=meeting.start if meeting is not None else None, status=row.status)

@@ -1,6 +1,7 @@
 """Writing to the outbox: a message joins the caller's transaction and is delivered only if
 that commits. Channels: `email`, `slack` (each delivered by a sender in `bots/`), `letter` (a
-citizen without an email address: kept for staff to print and send)."""
+citizen without an email address: kept for staff to print and send, or with Digital Post
+on, delivered by its sender like e-mail)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
 CHANNELS = ("email", "slack", "letter")
+# A printed letter about a meeting fewer working days away than this does not reach the
+# citizen in time: the consultant is asked to phone instead.
+LETTER_WORKING_DAYS = 3
 
 
 def new_message_id(domain: str) -> str:
@@ -54,8 +58,11 @@ class Outbox:
     """Enqueues messages in the caller's transaction; asks for delivery once it commits."""
 
     def __init__(self, clock: Clock, jobs: JobQueue, municipality_id: str,
-                 message_id_domain: str) -> None:
+                 message_id_domain: str, *, digital_post: bool = False) -> None:
+        """`digital_post`: letters are delivered (a Digital Post sender) instead of waiting
+        to be printed."""
         self.clock = clock
+        self.digital_post = digital_post
         self.jobs = jobs
         self.municipality_id = municipality_id
         self.domain = message_id_domain
@@ -70,10 +77,10 @@ class Outbox:
             message_id=message.message_id or new_message_id(self.domain),
             case_id=message.case_id,
             meeting_id=message.meeting_id, attempts=0,
-            status="to_print" if message.channel == "letter" else "pending",
+            status=self._first_status(message.channel),
             next_attempt_at=self.clock.utcnow())
         session.add(row)
-        if message.channel != "letter":
+        if row.status == "pending":
             event.listen(session.sync_session, "after_commit", self._deliver_soon, once=True)
         return row
 
@@ -94,13 +101,16 @@ class Outbox:
             body_html=message.html, payload=dict(message.payload),
             message_id=message.message_id or new_message_id(self.domain), dedupe_key=key,
             case_id=message.case_id, meeting_id=message.meeting_id, attempts=0,
-            status="to_print" if message.channel == "letter" else "pending",
+            status=self._first_status(message.channel),
             next_attempt_at=now, created_at=now,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
         queued = (await session.execute(statement)).first() is not None
-        if queued and message.channel != "letter":
+        if queued and self._first_status(message.channel) == "pending":
             event.listen(session.sync_session, "after_commit", self._deliver_soon, once=True)
         return queued
+
+    def _first_status(self, channel: str) -> str:
+        return "to_print" if channel == "letter" and not self.digital_post else "pending"
 
     def _deliver_soon(self, _session: object) -> None:
         self.jobs.request(DELIVER_OUTBOX, self.municipality_id, "enqueued")

@@ -112,6 +112,7 @@ class PlanStore:
             Consultant.municipality_id == self.municipality))).scalars()}
         proposals: list[Meeting] = []
         talks: list[Meeting] = []
+        moved_talks: dict[int, Meeting] = {}  # case id -> the talk the citizen was told of
         moved: dict[int, str] = {}  # case id -> why a proposal the employer had was moved
         assigned: list[Case] = []  # cases that got their first owner in this chunk
         for item in items:
@@ -130,7 +131,9 @@ class PlanStore:
                 assigned.append(case)
             talk = await self._talk(session, ctx, case, consultant, item.get("private_talk"))
             if talk is not None:
-                talks.append(talk)
+                talks.append(talk[0])
+                if talk[1] is not None:
+                    moved_talks[talk[0].case_id] = talk[1]
             meeting = active.get(case.id)
             wanted = item.get("meeting")
             if wanted is None or (meeting is not None and meeting.status == "confirmed"):
@@ -166,7 +169,9 @@ class PlanStore:
             session.add_all(talks)
             await session.flush()
             for talk in talks:
-                await self.notifier.talk_planned(session, talk)
+                await self.notifier.talk_planned(
+                    session, talk, moved_talks.get(talk.case_id),
+                    tell_owner=talk.case not in assigned)
         if not proposals:
             await self.notifier.assigned(session, assigned, [])
             return
@@ -189,9 +194,11 @@ class PlanStore:
         await self.notifier.assigned(session, assigned, proposals)
 
     async def _talk(self, session: AsyncSession, ctx: InstanceContext, case: Case,
-                    consultant: Consultant, wanted: dict[str, Any] | None) -> Meeting | None:
-        """The plan's private talk (rule 10) for the case: a new talk replaces a planned one
-        at another time or with another consultant (cancelled); the kept talk stays."""
+                    consultant: Consultant, wanted: dict[str, Any] | None
+                    ) -> tuple[Meeting, Meeting | None] | None:
+        """The plan's private talk (rule 10) for the case, with the planned one it replaces
+        (at another time or with another consultant: cancelled, the citizen told of the
+        move by the new talk's message); the kept talk stays."""
         if wanted is None:
             return None
         start, end = _dt(wanted["start"]), _dt(wanted["end"])
@@ -201,16 +208,18 @@ class PlanStore:
         kept = ctx.talks.get(case.id)
         if kept is not None and kept.start == start and kept.consultant_id == consultant.id:
             return None  # the agreed talk stays as it is
+        replaced: Meeting | None = None
         for old in planned:
             if old.start == start and old.consultant_id == consultant.id:
                 return None
             old.status, old.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
             old.cancel_reason = "planlagt om"
+            replaced = old
         talk = Meeting(municipality_id=self.municipality, case_id=case.id,
                        consultant_id=consultant.id, kind=PRIVATE_TALK, start=start, end=end,
                        travel_minutes=0, on_time=True, status=TALK_PLANNED, alternatives=[])
         talk.case, talk.consultant = case, consultant
-        return talk
+        return talk, replaced
 
     async def _unassigned(self, session: AsyncSession, ctx: InstanceContext,
                           items: list[dict[str, Any]]) -> None:
@@ -243,6 +252,11 @@ class PlanStore:
                     or case.follow_up != "workplace_meeting" or not case.private_talk_first:
                 talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
                 talk.cancel_reason = "samtalen er ikke længere ønsket"
+                # The citizen is told (a wish withdrawn through `PrivateTalks.register`
+                # cancelled its talk there, and told them there).
+                await self.notifier.talk_cancelled(
+                    session, talk, "closed" if case.closed_on is not None
+                    else "no_meeting" if case.private_talk_first else "not_wanted")
         for meeting in active:
             case = meeting.case
             if case.closed_on is not None:

@@ -1,7 +1,8 @@
 """The Slack channel's desk (implements `bots.slack.desk.SlackDesk`): it finds the Slack
 user's principal and routes each button and modal to the area it acts on —
 `service.followup.slack_actions` (calls, how the meeting went, the intervention, closing) and
-`service.intake.slack_actions` (choosing another owner) — which do it by the same use cases
+`service.intake.slack_actions` (choosing another owner), `service.meetings.slack_actions`
+(the private talk held, not held, no longer wanted) — which do it by the same use cases
 the API and pages use, and say who may (`service.platform.policies`). Afterwards the case's
 Slack messages and the Home tab follow. What stays here is the channel's own: a retried
 event done once, ephemeral answers, the Home tab opened and `/fasthold`."""
@@ -23,6 +24,7 @@ from service.config import MunicipalityConfig
 from service.followup.slack_actions import FollowupActions
 from service.intake.service import IntakeService
 from service.intake.slack_actions import OwnerActions
+from service.meetings.slack_actions import TalkActions
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
@@ -58,7 +60,8 @@ class ServiceDesk:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  people: SlackPeople, notices: SlackNotices, home: SlackHome,
                  followup: FollowupActions, owners: OwnerActions, intake: IntakeService,
-                 reads: ReadAudit, jobs: JobQueue) -> None:
+                 reads: ReadAudit, jobs: JobQueue, talks: TalkActions | None = None
+                 ) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -67,6 +70,7 @@ class ServiceDesk:
         self.home = home
         self.followup = followup
         self.owners = owners
+        self.talks = talks
         self.intake = intake
         self.reads = reads
         self.jobs = jobs
@@ -161,6 +165,14 @@ class ServiceDesk:
                            where: Where | None, kind: str = "other") -> Reply:
         return await self._as_user(user_id, case_ref, lambda p: self.followup.intervention(
             p, case_ref, started_on, kind))
+
+    async def private_talk(self, user_id: str, case_ref: str, outcome: str,
+                           where: Where | None) -> Reply:
+        talks = self.talks
+        if talks is None:
+            return Reply(False, "Det kunne ikke registreres.")
+        return await self._as_user(user_id, case_ref, lambda p: talks.register(
+            p, case_ref, outcome))
 
     async def close(self, user_id: str, case_ref: str, outcome: str, on: date, note: str,
                     where: Where | None) -> Reply:

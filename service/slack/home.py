@@ -25,6 +25,7 @@ from service.config import MunicipalityConfig
 from service.followup.signals import case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_PLANNED
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting, OutboxMessage
@@ -69,9 +70,10 @@ class SlackHome:
                             since: datetime, until: datetime | None = None) -> list[Meeting]:
         """The active meetings of the consultant's own open cases (by the case's owner, not
         the meeting's consultant: a case given to another keeps no meeting in the old
-        owner's lists)."""
+        owner's lists), and the planned private talks without the employer."""
         conditions = [Meeting.municipality_id == self.municipality,
-                      Consultant.key == consultant_key, Meeting.status.in_(ACTIVE_MEETING),
+                      Consultant.key == consultant_key,
+                      Meeting.status.in_((*ACTIVE_MEETING, TALK_PLANNED)),
                       Case.closed_on.is_(None), Meeting.start >= since]
         if until is not None:
             conditions.append(Meeting.start < until)
@@ -84,6 +86,9 @@ class SlackHome:
         return HomeItem(case.case_ref, self.notices.case_link(case.case_ref), text)
 
     def meeting_item(self, meeting: Meeting) -> HomeItem:
+        if meeting.kind == PRIVATE_TALK:
+            return self.item(meeting.case, f"{danish_slot(meeting.start, meeting.end)} "
+                                           f"{TALK_LABEL.lower()} (planlagt)")
         state = "bekræftet" if meeting.status == "confirmed" else "foreslået"
         return self.item(meeting.case, f"{danish_slot(meeting.start, meeting.end)} "
                                        f"{MEETING_KIND_WORDS.get(meeting.kind, '')} ({state})")

@@ -31,6 +31,12 @@ from bots.slack import blocks
 from bots.slack.blocks import Assignment, CaseCard
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.meetings.talk_kinds import (
+    PRIVATE_TALK,
+    TALK_CANCELLED,
+    TALK_PLANNED,
+    TALK_STATUS_TEXT,
+)
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import as_utc
 from service.platform.db.models import Case, Meeting, OutboxMessage
@@ -112,7 +118,8 @@ class SlackNotices:
     async def card(self, session: AsyncSession, case: Case, meeting: Meeting | None = None,
                    note: str = "") -> CaseCard:
         registered = (await session.execute(select(Meeting).where(
-            Meeting.case_id == case.id, Meeting.outcome_registered_at.is_not(None))
+            Meeting.case_id == case.id, Meeting.outcome_registered_at.is_not(None),
+            Meeting.kind != PRIVATE_TALK)  # a talk registered is not the meeting held
             .order_by(Meeting.outcome_registered_at.desc()).limit(1))
         ).unique().scalar_one_or_none()
         registered_words = ""
@@ -121,6 +128,7 @@ class SlackNotices:
             if registered.employer_took_part is not None:
                 registered_words += ", arbejdsgiveren deltog" if registered.employer_took_part \
                     else ", arbejdsgiveren deltog ikke"
+        talk, talk_done = await self._talk_words(session, case)
         closed = ""
         if case.closed_on is not None:
             closed = f"{short_date(case.closed_on)} " \
@@ -136,7 +144,20 @@ class SlackNotices:
             meeting_registered=registered_words,
             intervention=short_date(case.intervention_started_on)
             if case.intervention_started_on else "",
-            closed=closed, note=note)
+            closed=closed, note=note, talk=talk, talk_done=talk_done)
+
+    async def _talk_words(self, session: AsyncSession, case: Case) -> tuple[str, str]:
+        """The private talk as the messages show it: (the planned talk's time, how the last
+        registered one went). Its time and nothing more: never why it was wished."""
+        talks = list((await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.kind == PRIVATE_TALK)
+            .order_by(Meeting.id.desc()))).unique().scalars())
+        planned = next((t for t in talks if t.status == TALK_PLANNED), None)
+        if planned is not None:
+            return danish_slot(planned.start, planned.end), ""
+        done = next((t for t in talks if t.outcome_registered_at is not None
+                     or (t.status == TALK_CANCELLED and not case.private_talk_first)), None)
+        return "", TALK_STATUS_TEXT.get(done.status, "") if done is not None else ""
 
     # -- sending -------------------------------------------------------------------------------
 

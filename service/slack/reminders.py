@@ -3,7 +3,8 @@ tomorrow and the employer has not answered the invitation in N working days (cal
 (`service.meetings.signals`); the deadline at risk (`service.intake.signals`); telephone
 follow-up due (every 4 weeks while it applies); week 13 reached without a workplace-oriented
 intervention registered; an agreement of a meeting's minutes (the consultant's task) due
-today ("Aftale forfalder i dag", once per task).
+today ("Aftale forfalder i dag", once per task); the private talk without the employer
+tomorrow (once per talk, with its buttons held / not held / no longer wanted).
 
 Each reminder has a deterministic message id (what it is about, e.g. the meeting, the case,
 the 4-week period), so a rerun, or a run after a restart, never sends one twice — the
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from service.config import MunicipalityConfig
 from service.intake.signals import deadline_at_risk
 from service.meetings.signals import UnansweredRule, invited_on, meeting_tomorrow
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -36,6 +38,7 @@ log = logging.getLogger("fasthold.reminders")
 WEEK_13 = timedelta(weeks=12)  # absence week 13 begins twelve weeks after the first day
 TELEPHONE_EVERY_DAYS = 28
 AGREEMENT_DUE = "agreement_due"  # an agreement task of the minutes due today
+TALK_TOMORROW = "talk_tomorrow"  # the private talk without the employer is tomorrow
 
 
 class ConsultantReminders:
@@ -104,6 +107,15 @@ class ConsultantReminders:
                         ConsultantTask.case_id.in_(ids), ConsultantTask.kind == "agreement",
                         ConsultantTask.due_on == today, ConsultantTask.done_at.is_(None))
                     .order_by(ConsultantTask.id))).all()]
+            # The private talk tomorrow: once per talk (a moved talk is a new row).
+            talks: dict[int, Meeting] = {}
+            for talk in (await session.execute(select(Meeting).where(
+                    Meeting.case_id.in_(ids), Meeting.kind == PRIVATE_TALK,
+                    Meeting.status == TALK_PLANNED).order_by(Meeting.id))).unique().scalars():
+                if meeting_tomorrow(talk.start, today):
+                    talks[talk.case_id] = talk
+                    wanted.append((by_id[talk.case_id], TALK_TOMORROW,
+                                   self.notices.once(f"{TALK_TOMORROW}-{talk.id}")))
             if not wanted:
                 return 0
             sent = set((await session.execute(select(OutboxMessage.message_id).where(
@@ -111,7 +123,7 @@ class ConsultantReminders:
             for case, kind, message_id in wanted:
                 if message_id in sent:
                     continue
-                meeting = meetings.get(case.id)
+                meeting = talks.get(case.id) if kind == TALK_TOMORROW else meetings.get(case.id)
                 note = ""
                 if kind == "employer_no_answer" and meeting is not None and meeting.invited_at:
                     sent_on = invited_on(meeting.invited_at, self.unanswered.tz)

@@ -39,6 +39,7 @@ MESSAGE_KIND = {
     "citizen_meeting": "Mødebrev til borgeren",
     "citizen_first_contact": "Første besked til borgeren (konsulent, ret til samtale)",
     "citizen_private_talk": "Tid for samtalen uden arbejdsgiver til borgeren",
+    "citizen_private_talk_cancelled": "Aflysning af samtalen uden arbejdsgiver til borgeren",
     "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
     "meeting_tomorrow": "Påmindelse om mødet i morgen",
@@ -51,6 +52,9 @@ MESSAGE_KIND = {
     "slack_fallback": "E-mail i stedet for Slack",
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
     "meeting_minutes": "Aftaler fra mødet", "agreement_due": "Aftale forfalder i dag",
+    "talk_tomorrow": "Påmindelse om samtalen uden arbejdsgiver i morgen",
+    "talk_planned": "Samtale uden arbejdsgiver planlagt",
+    "letter_too_late": "Brevet når ikke frem: ring til borgeren",
 }
 CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
 # A meeting's cancel reason (meetings.cancel_reason, as the use cases write it) as who
@@ -105,6 +109,7 @@ AUDIT_ACTION = {
     "case.search": "Søgt frem på CPR-nummer",
     "task.done": "Opgave markeret som udført",
     "outbox.retry": "Besked sendt igen", "outbox.printed": "Brev markeret som sendt",
+    "letter.list": "Breve til print vist", "letter.read": "Brev til print åbnet",
 }
 CSV_OUTCOME = {"imported": "Oprettet", "updated": "Opdateret", "unchanged": "Uændret",
                "rejected": "Afvist"}

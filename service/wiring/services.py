@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from bots.delivery import ChannelSender
+from bots.digital_post import DigitalPost
 from bots.email.render import EmailRenderer
 from bots.slack.channel import SlackChannel, make_client
 from rules.engine import RulesEngine
@@ -44,6 +45,7 @@ from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
 from service.meetings.private_talk import PrivateTalks
 from service.meetings.reminders import Reminders
+from service.meetings.slack_actions import TalkActions
 from service.meetings.staff import StaffMeetings
 from service.meetings.staff_moves import MeetingMoves
 from service.meetings.unanswered import UnansweredInvitations
@@ -139,7 +141,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     solver's limit per run (default: the configuration's)."""
     municipality = config.municipality.id
     domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
-    outbox = Outbox(clock, jobs, municipality, domain)
+    outbox = Outbox(clock, jobs, municipality, domain,
+                    digital_post=config.letters.digital_post)
     links = MeetingLinks(secret_key, municipality, clock)
     people = SlackPeople(config)
     # Slack is one more caller of the areas: they name what they tell consultants
@@ -172,6 +175,9 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     if "slack" not in senders:
         log.warning("no Slack bot token (FASTHOLD_SLACK_BOT_TOKEN): Slack messages stay "
                     "in the outbox until one is set")
+    if config.letters.digital_post and "letter" not in senders:
+        senders["letter"] = DigitalPost(config.letters.digital_post_url,
+                                        config.letters.timeout_seconds)
     deliverer = OutboxDeliverer(db, clock, municipality, senders,
                                 on_failed=notifier.delivery_failed)
     reminders = Reminders(db, config, clock, notifier, ConsultantReminders(db, config, notices))
@@ -183,9 +189,11 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     sessions = StaffSessions(db, clock, municipality)
     case_reads = CaseReads(db, reads, clock, municipality)
     slack_home = SlackHome(db, config, clock, outbox, people, notices)
+    talks = PrivateTalks(db, clock, notifier, intake, jobs)
     desk = ServiceDesk(db, config, clock, people, notices, slack_home,
                        FollowupActions(outcomes, closing),
-                       OwnerActions(intake, case_reads), intake, reads, jobs)
+                       OwnerActions(intake, case_reads), intake, reads, jobs,
+                       TalkActions(talks))
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer)
@@ -194,7 +202,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         people=people, notices=notices, notifier=notifier, reads=reads,
         auth=Authenticator(db.read, clock), intake=intake, planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
-        talks=PrivateTalks(db, clock, notifier, intake, jobs),
+        talks=talks,
         staff_meetings=StaffMeetings(db, municipality, answers, intake), moves=moves,
         conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),

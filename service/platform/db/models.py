@@ -175,6 +175,7 @@ class Case(Base):
     citizen_name: Mapped[str | None] = mapped_column(String(200))
     citizen_email: Mapped[str | None] = mapped_column(String(320))
     citizen_phone: Mapped[str | None] = mapped_column(String(40))
+    citizen_address: Mapped[str | None] = mapped_column(String(300))  # where letters go
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
     as_of: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))

@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.util import await_only
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
