@@ -8,7 +8,7 @@ release notes add SQL migrations gets an Alembic migration of ours that runs tho
 The downgrade drops what the schema created.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-04
 """
 
