@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.intake.schemas import CaseOut
 from service.keys import (
+    EMPLOYER_DECLINES,
+    HELD_INVITATIONS,
     INTAKE,
     MEETING_CONFLICTS,
     MEETING_MOVES,
@@ -24,6 +26,8 @@ from service.platform.policies import (
     CANCEL_MEETING,
     CONFIRM_MEETING,
     MOVE_MEETING,
+    REGISTER_CONTACT,
+    REGISTER_MEETING,
     REGISTER_TALK,
     RESOLVE_CONFLICT,
 )
@@ -209,7 +213,25 @@ async def register_private_talk(request: web.Request) -> web.Response:
     return json_response(await request.app[INTAKE].after_change(case_ref, principal))
 
 
+async def calls_done(request: web.Request) -> web.Response:
+    """The owner (or a manager) has called citizen and employer: the held invitation goes."""
+    principal = await require(request, *REGISTER_CONTACT.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[HELD_INVITATIONS].calls_done(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def restore_decline(request: web.Request) -> web.Response:
+    """After the call: the employer's declined workplace meeting stands."""
+    principal = await require(request, *REGISTER_MEETING.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[EMPLOYER_DECLINES].restore(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/cases/{case_id}/calls-done", calls_done)
+    app.router.add_post("/api/cases/{case_id}/decline/restore", restore_decline)
     app.router.add_post("/api/cases/{case_id}/private-talk", register_private_talk)
     app.router.add_post("/api/cases/{case_id}/meeting/confirm", confirm_meeting,
                         name="confirm_meeting")
@@ -223,6 +245,17 @@ def add_routes(app: web.Application) -> None:
 
 
 document(
+    Operation("post", "/api/cases/{case_id}/calls-done",
+              "The consultant has called citizen and employer (both calls registered): with "
+              "`[meetings] invitation = \"after_calls\"` the employer's held invitation for "
+              "the current proposal goes out now, and the case's later ones at once",
+              roles=REGISTER_CONTACT.roles, responses={200: CaseOut},
+              errors={409: "the case is closed"}),
+    Operation("post", "/api/cases/{case_id}/decline/restore",
+              "After calling the employer who declined the workplace meeting: within the "
+              "grace period the workplace meeting stands (the employer is told, with their "
+              "link)", roles=REGISTER_MEETING.roles, responses={200: CaseOut},
+              errors={409: "no decline waits (none, or the grace is over)"}),
     Operation("post", "/api/cases/{case_id}/private-talk",
               "Register the citizen's private talk with the consultant: held (it counts as "
               "kept), not held, or not wanted after all (the wish cleared, the talk "
