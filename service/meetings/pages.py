@@ -119,6 +119,7 @@ async def show(request: web.Request) -> web.Response:
     notice = NOTICES.get(request.query.get("besked", ""))
     context["notice"], context["notice_warn"] = notice if notice else (None, False)
     context["decline_reasons"] = list(DECLINE_REASONS.items())
+    context["decline_error"], context["open_decline"] = None, False
     if request.query.get("besked") == "begrundelse":
         # The decline form came back without one of the reasons: the form shows why, open.
         context["notice"] = None
