@@ -65,6 +65,12 @@ class MonthOut(BaseModel):
     week13_ended: int | None
     intervention_before_week13: int | None
     intervention_share: float | None
+    employer_declines: int | None = Field(
+        default=None, description="employers' \"cannot be held at the workplace\" in the "
+        "month (by the day they declined)")
+    declines_restored: int | None = Field(
+        default=None, description="of them: turned around by the consultant (the workplace "
+        "meeting restored within the grace)")
     intervention_kinds: dict[str, int] | None = Field(
         default=None, description="of intervention_before_week13: cases by the kind of "
         "intervention started by the end of week 13 (a case with two kinds under both)")
