@@ -5,9 +5,13 @@ them (the privacy scan refuses health words there)."""
 
 from __future__ import annotations
 
-DECLINE_REASONS = {
+from typing import Literal, get_args
+
+DeclineReason = Literal["no_rooms", "no_sickness_talk", "employee_unwilling", "other"]
+DECLINE_REASONS: dict[str, str] = {
     "no_rooms": "Ingen egnede lokaler",
     "no_sickness_talk": "Vil ikke have møder om sygefravær på arbejdspladsen",
     "employee_unwilling": "Medarbejderen ønsker det ikke",
     "other": "Andet",
 }
+assert tuple(DECLINE_REASONS) == get_args(DeclineReason)

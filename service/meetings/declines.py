@@ -36,7 +36,7 @@ from service.platform.auth import Principal, system_principal
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting
 from service.platform.errors import Conflict
-from service.platform.policies import REGISTER_MEETING
+from service.platform.policies import CANCEL_MEETING, REGISTER_MEETING
 from service.platform.workdays import add_working_days
 
 log = logging.getLogger("fasthold.meetings")
@@ -124,6 +124,21 @@ class EmployerDeclines:
             await self.notifier.decline_restored(session, meeting)
             audit.record(session, principal, self.municipality, "meeting.decline_restored",
                          case.id, {"reason": meeting.decline_reason})
+
+    async def declined_by_phone(self, case_ref: str, principal: Principal) -> int:
+        """Staff register a decline the employer phoned in: the case's workplace meeting
+        (its id, for `MeetingAnswers.decline`), audited. `Conflict` without one."""
+        async with self.intake.acting_on(CANCEL_MEETING, case_ref, principal) as (
+                session, case):
+            meeting = (await session.execute(select(Meeting).where(
+                Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING),
+                Meeting.kind == "workplace_meeting"))).unique().scalar_one_or_none()
+            if case.closed_on is not None or meeting is None:
+                raise Conflict("the case has no workplace meeting to decline",
+                               "no_workplace_meeting")
+            audit.record(session, principal, self.municipality, "meeting.decline_registered",
+                         case.id, {})
+            return meeting.id
 
     async def scan(self) -> int:
         """The job: every decline whose grace is over moves its case to a jobcentre meeting.

@@ -152,8 +152,19 @@ async def test_after_the_grace_the_case_moves_to_the_jobcentre(
         app: App, smtp_sink: SmtpSink) -> None:
     api, clock = app.api, app.clock
     await intake(api, body("dec-2"))
-    path = link_path(await invitation(smtp_sink))
-    await decline(api, path, "no_rooms")
+    await invitation(smtp_sink)
+    # Phoned in and registered by staff through the API: the reason must be a fixed one.
+    for wrong, field in (({"reason": "ombygning"}, "reason"), ({}, "reason"),
+                         ({"reason": "other", "note": "x" * 1001}, "note")):
+        resp = await api.client.post("/api/cases/dec-2/decline", json=wrong,
+                                     headers=api.auth("intake"))
+        assert resp.status == 422, await resp.text()
+        assert field in {e["field"] for e in (await resp.json())["errors"]}, await resp.text()
+    resp = await api.client.post("/api/cases/dec-2/decline", json={
+        "reason": "no_rooms", "note": OWN_WORDS}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    _, meetings = await rows(api, "dec-2")
+    assert active(meetings).decline_reason == "no_rooms"
     assert await kpis_of_this_month(api, clock) == {"employer_declines": 1,
                                                      "declines_restored": 0}
     # Only the owner or a manager may restore; intake may not.
