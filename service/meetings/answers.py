@@ -175,6 +175,8 @@ class MeetingAnswers:
             meeting.employer_answer = "declined"
             meeting.declined_at = self.clock.utcnow()
             meeting.decline_reason, meeting.decline_note = reason, note or None
+            # Declined again after a restore: a new grace (the last decline is what counts).
+            meeting.decline_outcome = meeting.decline_settled_at = None
             await self.notifier.declined(session, meeting, note, reason=reason,
                                          grace=grace > 0)
             if grace == 0:

@@ -422,7 +422,7 @@ class MeetingNotifier:
     async def declined(self, session: AsyncSession, meeting: Meeting, note: str, *,
                        reason: str | None = None, grace: bool = False) -> None:
         """The employer cannot hold the meeting at the workplace (`reason`: a key of
-        `service.meetings.declines.DECLINE_REASONS`; `note`: their own words, which stay in
+        `service.meetings.decline_reasons.DECLINE_REASONS`; `note`: their own words, which stay in
         fasthold — the task shows them, Slack never). With `grace` the owner is asked to call
         first: the meeting keeps its place until the grace is over or it is restored."""
         context = self.people(meeting) | {"grace": grace}
