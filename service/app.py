@@ -44,7 +44,9 @@ from service.keys import (
     DB,
     DEMO_SESSIONS,
     DEV_SMTP,
+    EMPLOYER_DECLINES,
     FAKE_SLACK,
+    HELD_INVITATIONS,
     INTAKE,
     JOBS,
     KPIS,
@@ -185,6 +187,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             services.deliverer, services.reminders
         app[ANSWERS] = services.answers
         app[PRIVATE_TALKS] = services.talks
+        app[HELD_INVITATIONS], app[EMPLOYER_DECLINES] = services.invitations, services.declines
         app[STAFF_MEETINGS] = services.staff_meetings
         app[MEETING_MOVES], app[MEETING_CONFLICTS] = services.moves, services.conflicts
         app[OUTBOX_SERVICE] = services.outbox_service

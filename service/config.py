@@ -295,6 +295,16 @@ class MeetingsConfig(_Strict):
 
     guide: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         default=list(DEFAULT_MEETING_GUIDE), max_length=20)
+    # The employer's written invitation: "at_once" (in the transaction that plans the
+    # proposal) or "after_calls" (held, the proposal reserved, until the consultant has
+    # registered the calls to citizen and employer, or `invitation_wait_working_days` Danish
+    # working days have passed: then it goes out and the consultant is told).
+    invitation: Literal["at_once", "after_calls"] = "at_once"
+    invitation_wait_working_days: int = Field(default=2, ge=0, le=30)
+    # An employer's "cannot be held at the workplace" keeps the workplace proposal this many
+    # working days for the consultant to call (and restore it) before the case moves to a
+    # jobcentre meeting (0: at once).
+    decline_grace_working_days: int = Field(default=1, ge=0, le=30)
 
 
 class LettersConfig(_Strict):

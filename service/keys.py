@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from service.kpis.figures import KpiService
     from service.meetings.answers import MeetingAnswers
     from service.meetings.conflicts import MeetingConflicts
+    from service.meetings.declines import EmployerDeclines
+    from service.meetings.invitations import HeldInvitations
     from service.meetings.links import MeetingLinks
     from service.meetings.notifications import MeetingNotifier
     from service.meetings.private_talk import PrivateTalks
@@ -63,6 +65,8 @@ REMINDERS: web.AppKey[Reminders] = web.AppKey("reminders")
 LINKS: web.AppKey[MeetingLinks] = web.AppKey("meeting_links")
 ANSWERS: web.AppKey[MeetingAnswers] = web.AppKey("meeting_answers")
 PRIVATE_TALKS: web.AppKey[PrivateTalks] = web.AppKey("private_talks")
+HELD_INVITATIONS: web.AppKey[HeldInvitations] = web.AppKey("held_invitations")
+EMPLOYER_DECLINES: web.AppKey[EmployerDeclines] = web.AppKey("employer_declines")
 STAFF_MEETINGS: web.AppKey[StaffMeetings] = web.AppKey("staff_meetings")
 MEETING_MOVES: web.AppKey[MeetingMoves] = web.AppKey("meeting_moves")
 MEETING_CONFLICTS: web.AppKey[MeetingConflicts] = web.AppKey("meeting_conflicts")

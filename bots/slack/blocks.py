@@ -25,6 +25,8 @@ TALK_HELD = "private_talk_held"
 TALK_NOT_HELD = "private_talk_not_held"
 TALK_NOT_WANTED = "private_talk_not_wanted"
 TALK_BUTTONS = {TALK_HELD: "held", TALK_NOT_HELD: "not_held", TALK_NOT_WANTED: "not_wanted"}
+CALLS_DONE = "calls_done"  # the calls are made: the held invitation goes out
+RESTORE_DECLINE = "restore_decline"  # after the call: the workplace meeting stands
 # Callback ids of the modals.
 MEETING_MODAL = "meeting_outcome"
 INTERVENTION_MODAL = "intervention"
@@ -113,6 +115,15 @@ HEADLINES = {
                        "kan ikke nå frem i tide.",
     "proposal_moved": ":calendar: Planlægningen har flyttet det foreslåede møde i sag "
                       "*{ref}*. Arbejdsgiveren har fået det nye tidspunkt.",
+    "case_assigned_call_first": ":new: Ny sag til dig: *{ref}*. Ring først til borger og "
+                                "arbejdsgiver: invitationen til arbejdsgiveren venter, til "
+                                "du har ringet.",
+    "invitation_sent_after_wait": ":email: Invitationen i sag *{ref}* er nu sendt til "
+                                  "arbejdsgiveren: ventetiden på dine opringninger er gået.",
+    "employer_declined_call": ":telephone_receiver: Arbejdsgiveren kan ikke holde mødet på "
+                              "arbejdspladsen i sag *{ref}*. Ring til arbejdsgiveren; "
+                              "genopret mødet, hvis I bliver enige — ellers planlægges et "
+                              "møde i jobcentret.",
 }
 _BUTTONS = {
     "case_assigned": (CONTACT_CITIZEN, CONTACT_EMPLOYER, REGISTER_MEETING,
@@ -130,14 +141,21 @@ _BUTTONS = {
     "intervention_missing": (REGISTER_INTERVENTION, CLOSE_CASE),
     "proposal_moved": (CONTACT_EMPLOYER,),
     "letter_too_late": (CONTACT_CITIZEN,),
+    "case_assigned_call_first": (CALLS_DONE, CONTACT_CITIZEN, CONTACT_EMPLOYER,
+                                 REGISTER_MEETING, CLOSE_CASE),
+    "invitation_sent_after_wait": (CONTACT_EMPLOYER,),
+    "employer_declined_call": (RESTORE_DECLINE, CONTACT_EMPLOYER),
 }
 _LABELS = {CONTACT_CITIZEN: "Ringet til borger", CONTACT_EMPLOYER: "Ringet til arbejdsgiver",
            REGISTER_MEETING: "Registrér mødet", REGISTER_INTERVENTION: "Registrér indsats",
            CLOSE_CASE: "Afslut sag", CHANGE_OWNER: "Skift konsulent",
            TALK_HELD: "Holdt", TALK_NOT_HELD: "Ikke holdt",
-           TALK_NOT_WANTED: "Borgeren ønsker den ikke længere"}
+           TALK_NOT_WANTED: "Borgeren ønsker den ikke længere",
+           CALLS_DONE: "Jeg har ringet — send invitationen",
+           RESTORE_DECLINE: "Genopret mødet på arbejdspladsen"}
 # Messages that carry the talk's buttons while a talk is planned.
-_TALK_BUTTON_KINDS = ("case_assigned", "talk_planned", "talk_tomorrow")
+_TALK_BUTTON_KINDS = ("case_assigned", "case_assigned_call_first", "talk_planned",
+                      "talk_tomorrow")
 KINDS = tuple(HEADLINES)
 
 
@@ -204,7 +222,8 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
     buttons: list[dict[str, Any]] = []
     if not card.closed:
         for action in _BUTTONS.get(kind, ()):
-            if (action == CONTACT_CITIZEN and card.citizen_called) or \
+            if (action == CALLS_DONE and card.citizen_called and card.employer_called) or \
+                    (action == CONTACT_CITIZEN and card.citizen_called) or \
                     (action == CONTACT_EMPLOYER and card.employer_called) or \
                     (action == REGISTER_MEETING and card.meeting_registered) or \
                     (action == REGISTER_INTERVENTION and (

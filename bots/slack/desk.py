@@ -53,6 +53,15 @@ class SlackDesk(Protocol):
     async def contact(self, user_id: str, case_ref: str, who: str, where: Where | None
                       ) -> Reply: ...
 
+    async def calls_done(self, user_id: str, case_ref: str, where: Where | None) -> Reply:
+        """The consultant has called citizen and employer: the held invitation goes out."""
+        ...
+
+    async def restore_decline(self, user_id: str, case_ref: str, where: Where | None
+                              ) -> Reply:
+        """After the call: the employer's declined workplace meeting stands."""
+        ...
+
     async def meeting_outcome(self, user_id: str, case_ref: str, place: str,
                               employer_took_part: bool | None, where: Where | None, *,
                               minutes: dict[str, str] | None = None,

@@ -203,6 +203,25 @@ def build_app(desk: SlackDesk, client: AsyncWebClient) -> AsyncApp:
     for talk_action in blocks.TALK_BUTTONS:
         app.action(talk_action)(private_talk)
 
+    @app.action(blocks.CALLS_DONE)
+    async def calls_done(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = _user(body)
+        if user is not None:
+            reply = await desk.calls_done(user, str(action.get("value")), _where(body))
+            if not reply.ok:
+                await refuse(reply, body)
+
+    @app.action(blocks.RESTORE_DECLINE)
+    async def restore_decline(ack: Any, body: dict[str, Any], action: dict[str, Any]
+                              ) -> None:
+        await ack()
+        user = _user(body)
+        if user is not None:
+            reply = await desk.restore_decline(user, str(action.get("value")), _where(body))
+            if not reply.ok:
+                await refuse(reply, body)
+
     async def show(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]
                    ) -> None:
         """Open the modal; Slack may refuse (a trigger id older than 3 seconds): the user is

@@ -19,6 +19,8 @@ from service.config import MunicipalityConfig
 from service.followup.records import HeldMeeting, InterventionRow, held_meetings, interventions
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
+from service.meetings.decline_reasons import DECLINE_REASONS
+from service.meetings.declines import pending_decline
 from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_HELD, TALK_NOT_HELD, TALK_PLANNED
 from service.platform.audit import ReadAudit
@@ -55,6 +57,12 @@ class MeetingView:
     address: str | None
     invited_at: datetime | None
     employer_answer: str | None
+    # `after_calls`: the employer's invitation waits for the consultant's calls.
+    invitation_held: bool = False
+    # The employer declined; within the grace (the reason's words, their own words: staff).
+    decline_pending: bool = False
+    decline_reason: str = ""
+    decline_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,12 @@ def _meeting_view(meeting: Meeting, case_ref: str) -> MeetingView:
         employer_name=employer.name if employer else None,
         address=meeting.case.workplace_address if meeting.case is not None else None,
         invited_at=as_utc(meeting.invited_at) if meeting.invited_at else None,
-        employer_answer=meeting.employer_answer)
+        employer_answer=meeting.employer_answer,
+        invitation_held=meeting.invitation_held_at is not None and meeting.invited_at is None
+        and meeting.status == "proposed",
+        decline_pending=pending_decline(meeting),
+        decline_reason=DECLINE_REASONS.get(meeting.decline_reason or "", ""),
+        decline_note=meeting.decline_note or "")
 
 
 class ConsultantWork:

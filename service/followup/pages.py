@@ -48,6 +48,8 @@ from service.keys import (
     CLOCK,
     CONFIG,
     CONSULTANTS,
+    EMPLOYER_DECLINES,
+    HELD_INVITATIONS,
     MY_WORK,
     OUTCOMES,
     TASKS,
@@ -77,6 +79,10 @@ NOTICES = {
                           "fordeles til en konsulent med plads ved næste planlægning.",
     "abonnement-stoppet": "Abonnementet er stoppet; den gamle adresse virker ikke længere.",
     "opgave-udfoert": "Opgaven er markeret som udført.",
+    "invitation-sendt": "Opkaldene er registreret, og invitationen er sendt til "
+                        "arbejdsgiveren.",
+    "moede-genoprettet": "Mødet på arbejdspladsen er genoprettet; arbejdsgiveren har fået "
+                         "besked.",
 }
 MEETING_STATUS = {"proposed": "foreslået", "confirmed": "bekræftet", "held": "holdt"}
 KIND_TEXT = {"workplace_meeting": "på arbejdspladsen", "jobcenter_meeting": "i jobcentret",
@@ -333,6 +339,31 @@ async def close_case(request: web.Request) -> web.Response:
     raise _back(request, "afsluttet")
 
 
+async def calls_done(request: web.Request) -> web.Response:
+    """"Jeg har ringet — send invitationen" (`after_calls`): both calls registered, the held
+    invitation sent."""
+    principal = await page_principal(request, *ROLES)
+    await read_form(request)
+    case_ref = _checked_ref(request)
+    refused = await _register(request, principal, {}, request.app[HELD_INVITATIONS]
+                              .calls_done(case_ref, principal))
+    if refused is not None:
+        return refused
+    raise _back(request, "invitation-sendt")
+
+
+async def restore_decline(request: web.Request) -> web.Response:
+    """"Genopret mødet på arbejdspladsen": after the call, the declined meeting stands."""
+    principal = await page_principal(request, *ROLES)
+    await read_form(request)
+    case_ref = _checked_ref(request)
+    refused = await _register(request, principal, {}, request.app[EMPLOYER_DECLINES]
+                              .restore(case_ref, principal))
+    if refused is not None:
+        return refused
+    raise _back(request, "moede-genoprettet")
+
+
 async def task_done(request: web.Request) -> web.Response:
     """A task marked done from "Mine sager" or the case page (`back=mine-sager` returns to
     the list); a task already done stays done, another consultant's task is not found."""
@@ -503,6 +534,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/my-cases/{case_id}/meeting-outcome", register_meeting)
     app.router.add_post("/my-cases/{case_id}/intervention", register_intervention)
     app.router.add_post("/my-cases/{case_id}/close", close_case)
+    app.router.add_post("/my-cases/{case_id}/calls-done", calls_done)
+    app.router.add_post("/my-cases/{case_id}/decline/restore", restore_decline)
     app.router.add_post(r"/my-cases/{case_id}/tasks/{task_id:[0-9]{1,12}}/done", task_done)
     app.router.add_get("/week", week, name="week")
     app.router.add_post("/week/absences", add_absence)

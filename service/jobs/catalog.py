@@ -15,9 +15,11 @@ from service.config import MunicipalityConfig
 from service.jobs.runner import JobSpec, Retry
 from service.platform.jobqueue import (
     DELIVER_OUTBOX,
+    END_DECLINE_GRACE,
     IMPORT_CALENDARS,
     PLAN,
     PUBLISH_SLACK_HOME,
+    SEND_HELD_INVITATIONS,
     SEND_REMINDERS,
 )
 
@@ -46,6 +48,13 @@ class HomePublisher(Protocol):
     async def publish_changed(self) -> int: ...
 
 
+class Scan(Protocol):
+    """An idempotent scan of what is due (held invitations, declines' grace); returns how
+    many it handled."""
+
+    async def scan(self) -> int: ...
+
+
 class CalendarImporter(Protocol):
     """Imports every consultant's own calendar (`service.calendars`); returns how many
     sources were imported."""
@@ -59,7 +68,9 @@ def _trigger(reasons: tuple[str, ...]) -> str:
 
 def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
                  reminders: Reminders, slack_home: HomePublisher | None = None,
-                 calendars: CalendarImporter | None = None) -> list[JobSpec]:
+                 calendars: CalendarImporter | None = None,
+                 invitations: Scan | None = None, declines: Scan | None = None
+                 ) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
@@ -77,6 +88,18 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     async def import_calendars(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
         return await calendars.import_all() if calendars is not None else 0
 
+    async def send_held(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await invitations.scan() if invitations is not None else 0
+
+    async def end_grace(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await declines.scan() if declines is not None else 0
+
+    # Held invitations (`after_calls`) and declines' grace: counted in working days, so a
+    # scan on start and every reminder interval finds what came due.
+    scans = ([JobSpec(SEND_HELD_INVITATIONS, send_held, on_start=True,
+                      every=REMINDER_SCAN_EVERY)] if invitations is not None else []) + (
+        [JobSpec(END_DECLINE_GRACE, end_grace, on_start=True, every=REMINDER_SCAN_EVERY)]
+        if declines is not None else [])
     imports = [] if calendars is None else [
         # Consultants' own calendars: on start and every `[calendars] every_minutes`; an
         # import that changed someone's busy time requests a planning run itself.
@@ -87,7 +110,7 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
         # after Slack actions, when a tab is opened, and on a poll for other changes.
         JobSpec(PUBLISH_SLACK_HOME, publish_home, every=SLACK_HOME_EVERY,
                 settle=PLAN_SETTLE_SECONDS)]
-    return slack + imports + [
+    return slack + imports + scans + [
         # Planning: on every change that may alter it, and the daily schedule (working
         # mornings) that re-plans with the day's calendars.
         JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,

@@ -81,6 +81,12 @@ class MonthOut(BaseModel):
     intervention_milestone: float | None = Field(
         default=None, description="the week-13 figures' milestone: the benchmark share + its "
         "points above (0.10), else the configured milestone's")
+    employer_declines: int | None = Field(
+        default=None, description="employers' \"cannot be held at the workplace\" in the "
+        "month (by the day they declined)")
+    declines_restored: int | None = Field(
+        default=None, description="of them: turned around by the consultant (the workplace "
+        "meeting restored within the grace)")
     intervention_kinds: dict[str, int] | None = Field(
         default=None, description="of intervention_before_week13: cases by the kind of "
         "intervention started by the end of week 13 (a case with two kinds under both)")

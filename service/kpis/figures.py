@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -31,7 +31,7 @@ from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition, handed_over_late
 from service.kpis.outcomes import Outcomes, OutcomeService
-from service.platform.db.engine import Database
+from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
     INTERVENTION_KINDS,
     AuditEntry,
@@ -145,6 +145,12 @@ FIGURES: tuple[Figure, ...] = (
            "Modellens population (sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, "
            "også de udelukkede) som landstallet, det måles mod: milepælen er landstallet + 10 "
            "procentpoint.", "share", "intervention_before_week13_share"),
+    Figure("employer_declines", "Arbejdsgivere der takkede nej",
+           "Arbejdsgivere, der i måneden svarede, at mødet ikke kan holdes på "
+           "arbejdspladsen.", "count"),
+    Figure("declines_restored", "Heraf vendt af konsulenten",
+           "Af dem: afslag, hvor konsulenten ringede, og mødet på arbejdspladsen blev "
+           "genoprettet.", "count"),
 )
 FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
@@ -193,6 +199,8 @@ class MonthKpis:
     # milestone: that share + its points above, else `[[milestones]]`' own.
     benchmark_intervention_share: float | None = None
     intervention_milestone: float | None = None
+    employer_declines: int = 0
+    declines_restored: int = 0
     # Of `intervention_before_week13`: the cases with an intervention of each kind started by
     # the end of week 13 (a case with two kinds counts under both).
     intervention_kinds: dict[str, int] = field(
@@ -369,6 +377,7 @@ class KpiService:
             await self._excluded_first_meetings(session, months, first, end)
             await self._week8(session, months, first, end)
             await self._week13(session, months, first, end)
+            await self._declines(session, months)
         for kpis in months.values():
             self._finish(kpis)
         return list(months.values())
@@ -428,6 +437,23 @@ class KpiService:
                 kpis.before_week8 += 1
             elif days > self.week8_days + LATE_GRACE_DAYS:
                 kpis.late_over_3_weeks += 1
+
+    async def _declines(self, session: AsyncSession, months: dict[date, MonthKpis]) -> None:
+        """Employers' declines by the local month they declined in, and those the consultant
+        turned around (`service.meetings.declines`)."""
+        first, last = min(months), max(months)
+        since = datetime.combine(first - timedelta(days=1), time(0), tzinfo=UTC)
+        until = datetime.combine(next_month(last) + timedelta(days=1), time(0), tzinfo=UTC)
+        rows = await session.execute(
+            select(Meeting.declined_at, Meeting.decline_outcome).where(
+                Meeting.municipality_id == self.municipality,
+                Meeting.declined_at.is_not(None), Meeting.declined_at >= since,
+                Meeting.declined_at < until))
+        for declined, outcome in rows.all():
+            kpis = months.get(month_start(as_utc(declined).astimezone(self.clock.tz).date()))
+            if kpis is not None:
+                kpis.employer_declines += 1
+                kpis.declines_restored += outcome == "restored"
 
     async def _handed_over(self, session: AsyncSession, months: dict[date, MonthKpis],
                            first: date, end: date) -> None:

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.intake.service import IntakeService
 from service.meetings.booking import Slot, book, cancel, free_slots, offered_slots
+from service.meetings.decline_reasons import DECLINE_REASONS
+from service.meetings.declines import move_to_jobcentre
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import can_change
 from service.meetings.tasks import add_task
-from service.platform.auth import system_principal
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN, JobQueue
@@ -37,6 +38,7 @@ class Outcome:
     CLOSED = "closed"  # cancelled or moved meanwhile
     TOO_LATE = "too_late"
     DONE = "done"
+    UNKNOWN_REASON = "unknown_reason"
 
 
 class MeetingAnswers:
@@ -154,24 +156,32 @@ class MeetingAnswers:
         self._replan(municipality, "employer_other_times")
         return Outcome.DONE
 
-    async def decline(self, meeting_id: int, reason: str) -> str:
+    async def decline(self, meeting_id: int, reason: str, note: str = "") -> str:
+        """The employer's "cannot be held at the workplace": `reason` one of
+        `DECLINE_REASONS` (else `UNKNOWN_REASON`), `note` their own words (kept for staff).
+        The owner is asked to call first; the case moves to a jobcentre meeting when the
+        grace is over (`service.meetings.declines`), at once without one."""
+        if reason not in DECLINE_REASONS:
+            return Outcome.UNKNOWN_REASON
+        grace = self.notifier.config.meetings.decline_grace_working_days
+        changed: list[str] = []
         async with self.db.write() as session:
             meeting = await locked_meeting(session, meeting_id)
-            if meeting is None or meeting.status not in ("proposed", "confirmed"):
+            if meeting is None or meeting.status not in ("proposed", "confirmed") \
+                    or meeting.case.closed_on is not None:
                 return Outcome.CLOSED
+            if meeting.employer_answer == "declined":
+                return Outcome.DONE  # a double submit: the first one counts
             meeting.employer_answer = "declined"
-            await self._cancel(session, meeting, "arbejdsgiveren har takket nej til mødet på "
-                               "arbejdspladsen")
-            await self.notifier.declined(session, meeting, reason)
-            if meeting.confirmed_at is not None:
-                await self.notifier.cancelled(session, meeting, "mødet holdes i stedet i "
-                                              "jobcentret", follows=True,
-                                              cause="employer_declined")
-            principal = system_principal(meeting.municipality_id, "arbejdsgiver via link",
-                                         "employer")
-            changed = await self.intake.patch_case(
-                session, meeting.case, {"employer_declines_workplace_meeting": True},
-                principal, trigger="employer_declined")
+            meeting.declined_at = self.clock.utcnow()
+            meeting.decline_reason, meeting.decline_note = reason, note or None
+            # Declined again after a restore: a new grace (the last decline is what counts).
+            meeting.decline_outcome = meeting.decline_settled_at = None
+            await self.notifier.declined(session, meeting, note, reason=reason,
+                                         grace=grace > 0)
+            if grace == 0:
+                changed = await move_to_jobcentre(session, meeting, self.notifier,
+                                                  self.intake, self.clock)
         if changed:
             self.intake.notify_changed()
         return Outcome.DONE

@@ -10,12 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.intake.schemas import CaseOut
 from service.keys import (
+    ANSWERS,
+    EMPLOYER_DECLINES,
+    HELD_INVITATIONS,
     INTAKE,
     MEETING_CONFLICTS,
     MEETING_MOVES,
     PRIVATE_TALKS,
     STAFF_MEETINGS,
 )
+from service.meetings.decline_reasons import DeclineReason
 from service.meetings.staff_moves import MAX_REASON
 from service.platform.errors import Invalid
 from service.platform.http import json_response, parse_model, read_json_object, require
@@ -24,6 +28,8 @@ from service.platform.policies import (
     CANCEL_MEETING,
     CONFIRM_MEETING,
     MOVE_MEETING,
+    REGISTER_CONTACT,
+    REGISTER_MEETING,
     REGISTER_TALK,
     RESOLVE_CONFLICT,
 )
@@ -209,7 +215,44 @@ async def register_private_talk(request: web.Request) -> web.Response:
     return json_response(await request.app[INTAKE].after_change(case_ref, principal))
 
 
+async def calls_done(request: web.Request) -> web.Response:
+    """The owner (or a manager) has called citizen and employer: the held invitation goes."""
+    principal = await require(request, *REGISTER_CONTACT.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[HELD_INVITATIONS].calls_done(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+class EmployerDecline(BaseModel):
+    """The employer's "cannot be held at the workplace", phoned in: one of the fixed reasons,
+    and their own words (kept in fasthold, never sent on)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    reason: DeclineReason
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+
+
+async def register_decline(request: web.Request) -> web.Response:
+    principal = await require(request, *CANCEL_MEETING.roles)
+    wanted = parse_model(EmployerDecline, await read_json_object(request))
+    case_ref = request.match_info["case_id"]
+    meeting_id = await request.app[EMPLOYER_DECLINES].declined_by_phone(case_ref, principal)
+    await request.app[ANSWERS].decline(meeting_id, wanted.reason, wanted.note)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
+async def restore_decline(request: web.Request) -> web.Response:
+    """After the call: the employer's declined workplace meeting stands."""
+    principal = await require(request, *REGISTER_MEETING.roles)
+    case_ref = request.match_info["case_id"]
+    await request.app[EMPLOYER_DECLINES].restore(case_ref, principal)
+    return json_response(await request.app[INTAKE].after_change(case_ref, principal))
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/cases/{case_id}/calls-done", calls_done)
+    app.router.add_post("/api/cases/{case_id}/decline", register_decline)
+    app.router.add_post("/api/cases/{case_id}/decline/restore", restore_decline)
     app.router.add_post("/api/cases/{case_id}/private-talk", register_private_talk)
     app.router.add_post("/api/cases/{case_id}/meeting/confirm", confirm_meeting,
                         name="confirm_meeting")
@@ -223,6 +266,25 @@ def add_routes(app: web.Application) -> None:
 
 
 document(
+    Operation("post", "/api/cases/{case_id}/calls-done",
+              "The consultant has called citizen and employer (both calls registered): with "
+              "`[meetings] invitation = \"after_calls\"` the employer's held invitation for "
+              "the current proposal goes out now, and the case's later ones at once",
+              roles=REGISTER_CONTACT.roles, responses={200: CaseOut},
+              errors={409: "the case is closed"}),
+    Operation("post", "/api/cases/{case_id}/decline",
+              "Register the employer's \"cannot be held at the workplace\" (phoned in), as "
+              "their link page does: the owner is asked to call, and the case moves to a "
+              "jobcentre meeting after `[meetings] decline_grace_working_days`",
+              roles=CANCEL_MEETING.roles, request=EmployerDecline, responses={200: CaseOut},
+              errors={409: "the case has no workplace meeting"},
+              rules={"reason": "no_rooms, no_sickness_talk, employee_unwilling or other",
+                     "note": "at most 1000 characters; kept in fasthold, never sent on"}),
+    Operation("post", "/api/cases/{case_id}/decline/restore",
+              "After calling the employer who declined the workplace meeting: within the "
+              "grace period the workplace meeting stands (the employer is told, with their "
+              "link)", roles=REGISTER_MEETING.roles, responses={200: CaseOut},
+              errors={409: "no decline waits (none, or the grace is over)"}),
     Operation("post", "/api/cases/{case_id}/private-talk",
               "Register the citizen's private talk with the consultant: held (it counts as "
               "kept), not held, or not wanted after all (the wish cleared, the talk "

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
 from service.meetings.talk_kinds import PRIVATE_TALK
@@ -247,6 +248,12 @@ class MeetingNotifier:
             await self._tell_consultant(session, meeting, "letter_too_late",
                                         once=f"letter_too_late-{meeting.id}")
 
+    def holds_invitation(self, case: Case) -> bool:
+        """Whether the employer's invitation for the case's workplace proposal waits for the
+        consultant's calls (`[meetings] invitation = "after_calls"`, not yet let go)."""
+        return self.config.meetings.invitation == "after_calls" \
+            and case.invitation_released_at is None
+
     # -- events ----------------------------------------------------------------------------
 
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
@@ -258,6 +265,11 @@ class MeetingNotifier:
         if meeting.kind == "jobcenter_meeting":
             await self._to_citizen(session, meeting, "citizen_meeting", context)
             meeting.invited_at = self.clock.utcnow()
+            return
+        if self.holds_invitation(meeting.case):
+            # `after_calls`: the proposal stands (reserved), its invitation waits for the
+            # consultant's calls (service.meetings.invitations lets it go).
+            meeting.invitation_held_at = self.clock.utcnow()
             return
         recipient = self.employer_email(meeting)
         if not recipient:
@@ -442,16 +454,42 @@ class MeetingNotifier:
         await self._to_citizen(session, meeting, "citizen_meeting", context)
         return context
 
-    async def declined(self, session: AsyncSession, meeting: Meeting, reason: str) -> None:
-        context = self.people(meeting)
+    async def declined(self, session: AsyncSession, meeting: Meeting, note: str, *,
+                       reason: str | None = None, grace: bool = False) -> None:
+        """The employer cannot hold the meeting at the workplace (`reason`: a key of
+        `service.meetings.decline_reasons.DECLINE_REASONS`; `note`: their own words, which stay in
+        fasthold — the task shows them, Slack never). With `grace` the owner is asked to call
+        first: the meeting keeps its place until the grace is over or it is restored."""
+        context = self.people(meeting) | {"grace": grace}
         recipient = self.employer_email(meeting)
         if recipient:
             await self.email(session, meeting, "employer_decline_received", recipient, context)
-        note = f" Begrundelse: {reason}" if reason else ""
+        words = DECLINE_REASONS.get(reason or "", "")
+        said = f" Begrundelse: {words}." if words else ""
+        said += f" Besked: {note}" if note else ""
+        if grace:
+            add_task(session, meeting, "employer_declined",
+                     "Ring til arbejdsgiveren: mødet kan ikke holdes på arbejdspladsen, siger "
+                     "de. Tal med dem om mødet, og genopret det, hvis det lykkes; ellers "
+                     f"planlægges et møde i jobcentret.{said}")
+            await self._tell_consultant(session, meeting, "employer_declined_call",
+                                        note=f"Begrundelse: {words}." if words else "")
+            return
         add_task(session, meeting, "employer_declined",
                  "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "
-                 f"møde i jobcentret.{note}")
+                 f"møde i jobcentret.{said}")
         await self._tell_consultant(session, meeting, "employer_declined")
+
+    async def decline_restored(self, session: AsyncSession, meeting: Meeting) -> None:
+        """The consultant called, and the workplace meeting stands: the employer is told so
+        (with the link to confirm a proposal); the owner's messages show it."""
+        recipient = self.employer_email(meeting)
+        if recipient:
+            context = self.people(meeting) | {
+                "link": self.link(meeting), "confirmed": meeting.status == "confirmed"}
+            await self.email(session, meeting, "employer_decline_restored", recipient, context)
+        if self.consultants is not None:
+            await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
 
     async def other_times_asked(self, session: AsyncSession, meeting: Meeting,
                                 wishes: str) -> None:

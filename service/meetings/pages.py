@@ -22,6 +22,8 @@ from aiohttp import web
 from bots.email.render import make_environment
 from service.keys import ANSWERS, LINKS, NOTIFIER
 from service.meetings.answers import Outcome
+from service.meetings.decline_reasons import DECLINE_REASONS
+from service.meetings.declines import pending_decline
 from service.meetings.links import LinkClaims, LinkExpired, LinkInvalid
 from service.platform.db.models import Meeting
 from service.platform.http import UnreadableForm, read_posted_form
@@ -116,7 +118,22 @@ async def show(request: web.Request) -> web.Response:
                                    open_other=request.query.get("vis") == "andre-tider")
     notice = NOTICES.get(request.query.get("besked", ""))
     context["notice"], context["notice_warn"] = notice if notice else (None, False)
-    if meeting.status == "proposed":
+    context["decline_reasons"] = list(DECLINE_REASONS.items())
+    context["decline_error"], context["open_decline"] = None, False
+    if request.query.get("besked") == "begrundelse":
+        # The decline form came back without one of the reasons: the form shows why, open.
+        context["notice"] = None
+        context["decline_error"] = DECLINE_ERROR
+        context["open_decline"] = True
+    if pending_decline(meeting):
+        # Declined, within the grace: the consultant calls before anything moves.
+        context["state"] = "closed"
+        context["closed_heading"] = "Tak for jeres besked"
+        context["closed_text"] = (
+            f"I har svaret, at mødet ikke kan holdes på arbejdspladsen. "
+            f"{meeting.consultant.name} ringer til jer for at tale om mødet. Hører I ikke fra "
+            f"os, holdes mødet med {people['employee']} i jobcentret i stedet.")
+    elif meeting.status == "proposed":
         slots = await request.app[ANSWERS].free_slots(meeting)
         context["state"] = "proposed"
         # In time order; the jobcentre's own proposal is marked and chosen by default.
@@ -224,12 +241,22 @@ async def other_times(request: web.Request) -> web.Response:
     raise _back(token, "for-sent" if outcome == Outcome.TOO_LATE else None)
 
 
+DECLINE_ERROR = "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på " \
+                "arbejdspladsen."
+
+
 async def decline(request: web.Request) -> web.Response:
+    """The employer's "cannot be held at the workplace": one of the fixed reasons
+    (`reason_choice`, required) and their own words (`reason`, optional, kept in fasthold)."""
     parsed = await _form(request)
     if isinstance(parsed, web.Response):
         return parsed
     token, meeting, form = parsed
-    await request.app[ANSWERS].decline(meeting.id, _text(form, "reason"))
+    choice = form.get("reason_choice")
+    outcome = await request.app[ANSWERS].decline(
+        meeting.id, choice if isinstance(choice, str) else "", _text(form, "reason"))
+    if outcome == Outcome.UNKNOWN_REASON:
+        raise _back(token, "begrundelse")
     raise _back(token)
 
 

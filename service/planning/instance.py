@@ -157,10 +157,12 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             continue
         pinned = None
         if meeting is not None and meeting.kind == kind and meeting.consultant_id in by_id and (
-                meeting.status == "confirmed" or meeting.invited_at is not None):
+                meeting.status == "confirmed" or meeting.invited_at is not None
+                or meeting.invitation_held_at is not None):
             # Confirmed meetings are pinned (rule 9); a proposal already sent to the employer
             # is a `proposal` (rule 11): the planner keeps it unless its time became
-            # impossible or moving it makes a meeting on time, each one on its own.
+            # impossible or moving it makes a meeting on time, each one on its own. A proposal
+            # whose invitation is held for the consultant's calls is kept (reserved) alike.
             pinned = {"start": _minute(meeting.start),
                       "consultant_id": by_id[meeting.consultant_id].key}
             if meeting.status != "confirmed":

@@ -14,6 +14,8 @@ DELIVER_OUTBOX = "deliver_outbox"  # send due messages of every channel with a s
 SEND_REMINDERS = "send_reminders"  # employer reminders that are due
 PUBLISH_SLACK_HOME = "publish_slack_home"  # consultants' Slack Home tabs that changed
 IMPORT_CALENDARS = "import_calendars"  # consultants' own calendars (.ics, CalDAV) as busy
+SEND_HELD_INVITATIONS = "send_held_invitations"  # `after_calls` invitations whose wait is over
+END_DECLINE_GRACE = "end_decline_grace"  # employers' declines whose grace is over
 
 
 class JobQueue(Protocol):

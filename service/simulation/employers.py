@@ -91,7 +91,7 @@ def answer(ctx: SimContext, token: str, kind: str) -> Generator[Any, Any, None]:
     if draw < sim.employer_decline_share:
         ctx.count("employer_declined")
         yield ctx.bridge.call(lambda: world.answers.decline(
-            meeting_id, "Vi foretrækker en samtale i jobcentret."))
+            meeting_id, "other", "Vi foretrækker en samtale i jobcentret."))
         return
     draw -= sim.employer_decline_share
     if draw < sim.employer_other_times_share or not slots:

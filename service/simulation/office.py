@@ -9,7 +9,13 @@ from collections.abc import Generator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
+from service.platform.jobqueue import (
+    DELIVER_OUTBOX,
+    END_DECLINE_GRACE,
+    PLAN,
+    SEND_HELD_INVITATIONS,
+    SEND_REMINDERS,
+)
 from service.simulation.consultants import (
     interventions_and_endings,
     meetings_of_the_day,
@@ -66,7 +72,9 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                     continue
                 if what == "calls":
                     yield from round_of_calls(ctx)
-                    yield from _tick(ctx, (SEND_REMINDERS,), (PLAN,))
+                    # Held invitations and declines' grace (counted in working days) too.
+                    yield from _tick(ctx, (SEND_REMINDERS, SEND_HELD_INVITATIONS,
+                                           END_DECLINE_GRACE), (PLAN,))
                 else:
                     yield from meetings_of_the_day(ctx)
                     yield from interventions_and_endings(ctx)

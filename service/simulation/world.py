@@ -24,7 +24,13 @@ from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import Case
-from service.platform.jobqueue import DELIVER_OUTBOX, PLAN, SEND_REMINDERS
+from service.platform.jobqueue import (
+    DELIVER_OUTBOX,
+    END_DECLINE_GRACE,
+    PLAN,
+    SEND_HELD_INVITATIONS,
+    SEND_REMINDERS,
+)
 from service.simulation.sinks import MemorySender
 from service.simulation.solver import SimulationSolver
 from service.simulation.staffing import staffed
@@ -32,7 +38,7 @@ from service.wiring.services import SLACK_IN_MEMORY, build_services
 
 # The order in which recorded job requests run at a tick: plan first (its proposals are
 # mail to deliver), then reminders, then delivery.
-JOB_ORDER = (PLAN, SEND_REMINDERS, DELIVER_OUTBOX)
+JOB_ORDER = (PLAN, SEND_REMINDERS, SEND_HELD_INVITATIONS, END_DECLINE_GRACE, DELIVER_OUTBOX)
 
 
 @dataclass

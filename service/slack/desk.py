@@ -24,12 +24,14 @@ from service.config import MunicipalityConfig
 from service.followup.slack_actions import FollowupActions
 from service.intake.service import IntakeService
 from service.intake.slack_actions import OwnerActions
+from service.meetings.declines import EmployerDeclines
+from service.meetings.invitations import HeldInvitations
 from service.meetings.slack_actions import TalkActions
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, SlackEvent
-from service.platform.errors import Forbidden, NotFound
+from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
 from service.platform.policies import (
     CLOSE_CASE,
@@ -38,7 +40,7 @@ from service.platform.policies import (
     REGISTER_MEETING,
     Policy,
 )
-from service.platform.slack_replies import NOT_YOURS
+from service.platform.slack_replies import NOT_YOURS, in_danish
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
@@ -56,12 +58,22 @@ _POLICY_OF_BUTTON: dict[str, Policy] = {
     blocks.REGISTER_INTERVENTION: REGISTER_INTERVENTION, blocks.CLOSE_CASE: CLOSE_CASE}
 
 
+async def _reply(action: Awaitable[Any]) -> Reply:
+    """A use case's outcome as the button's answer: done, or why not in Danish."""
+    try:
+        await action
+    except (Conflict, Invalid, Forbidden, NotFound) as exc:
+        return in_danish(exc)
+    return Reply(True)
+
+
 class ServiceDesk:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock,
                  people: SlackPeople, notices: SlackNotices, home: SlackHome,
                  followup: FollowupActions, owners: OwnerActions, intake: IntakeService,
-                 reads: ReadAudit, jobs: JobQueue, talks: TalkActions | None = None
-                 ) -> None:
+                 reads: ReadAudit, jobs: JobQueue, talks: TalkActions | None = None,
+                 *, invitations: HeldInvitations | None = None,
+                 declines: EmployerDeclines | None = None) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -74,6 +86,8 @@ class ServiceDesk:
         self.intake = intake
         self.reads = reads
         self.jobs = jobs
+        self.invitations = invitations
+        self.declines = declines
         self.municipality = config.municipality.id
 
     def today(self) -> date:
@@ -178,6 +192,21 @@ class ServiceDesk:
                     where: Where | None) -> Reply:
         return await self._as_user(user_id, case_ref, lambda p: self.followup.close(
             p, case_ref, outcome, on, note))
+
+    async def calls_done(self, user_id: str, case_ref: str, where: Where | None) -> Reply:
+        invitations = self.invitations
+        if invitations is None:
+            return Reply(False, NOT_YOURS)
+        return await self._as_user(user_id, case_ref, lambda p: _reply(
+            invitations.calls_done(case_ref, p)))
+
+    async def restore_decline(self, user_id: str, case_ref: str, where: Where | None
+                              ) -> Reply:
+        declines = self.declines
+        if declines is None:
+            return Reply(False, NOT_YOURS)
+        return await self._as_user(user_id, case_ref, lambda p: _reply(
+            declines.restore(case_ref, p)))
 
     # -- the owner (intake's actions) ----------------------------------------------------------
 

@@ -225,7 +225,11 @@ class SlackNotices:
                 continue
             meeting = await session.get(Meeting, meeting_id) if meeting_id is not None \
                 else None
-            await self.to_owner(session, "case_assigned", case, meeting)
+            # `after_calls`: the invitation waits, and the message says to call first.
+            held = meeting is not None and meeting.invitation_held_at is not None \
+                and meeting.invited_at is None
+            await self.to_owner(session, "case_assigned_call_first" if held
+                                else "case_assigned", case, meeting)
             if self.intake_channel:
                 text, body = blocks.assignment_message(self.assignment(case))
                 self.outbox.enqueue(session, Message(

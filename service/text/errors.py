@@ -54,6 +54,9 @@ TEXTS: dict[str, str] = {
     "conflict": "Handlingen kunne ikke gennemføres i sagens nuværende tilstand.",
     "case_closed": "Sagen er afsluttet; der kan ikke registreres mere på den.",
     "case_has_no_owner": "Sagen har ingen konsulent endnu.",
+    "no_pending_decline": "Arbejdsgiverens afslag kan ikke genoprettes: der er intet afslag, "
+                          "der venter, eller mødet er allerede flyttet til jobcentret.",
+    "no_workplace_meeting": "Sagen har intet møde på arbejdspladsen, der kan takkes nej til.",
     "no_private_talk": "Sagen har ingen planlagt samtale uden arbejdsgiver at registrere.",
     "meeting_not_begun": "Samtalen er ikke begyndt endnu; registrér udfaldet, når den er "
                          "holdt.",

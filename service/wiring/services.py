@@ -40,6 +40,8 @@ from service.jobs.runner import JobSpec
 from service.kpis.figures import KpiService
 from service.meetings.answers import MeetingAnswers
 from service.meetings.conflicts import MeetingConflicts
+from service.meetings.declines import EmployerDeclines
+from service.meetings.invitations import HeldInvitations
 from service.meetings.links import MeetingLinks
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.owner_change import MeetingsFollowOwner
@@ -102,6 +104,8 @@ class Services:
     reminders: Reminders
     answers: MeetingAnswers
     talks: PrivateTalks
+    invitations: HeldInvitations
+    declines: EmployerDeclines
     staff_meetings: StaffMeetings
     moves: MeetingMoves
     conflicts: MeetingConflicts
@@ -127,7 +131,7 @@ class Services:
         job only when Slack messages are sent to a workspace."""
         return declare_jobs(self.config, self.planner, self.deliverer, self.reminders,
                             self.slack_home if self.slack.sending else None,
-                            self.calendar_imports)
+                            self.calendar_imports, self.invitations, self.declines)
 
 
 def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
@@ -190,10 +194,12 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     case_reads = CaseReads(db, reads, clock, municipality)
     slack_home = SlackHome(db, config, clock, outbox, people, notices)
     talks = PrivateTalks(db, clock, notifier, intake, jobs)
+    invitations = HeldInvitations(db, clock, notifier, intake)
+    declines = EmployerDeclines(db, clock, notifier, intake)
     desk = ServiceDesk(db, config, clock, people, notices, slack_home,
                        FollowupActions(outcomes, closing),
                        OwnerActions(intake, case_reads), intake, reads, jobs,
-                       TalkActions(talks))
+                       TalkActions(talks), invitations=invitations, declines=declines)
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer)
@@ -203,6 +209,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         auth=Authenticator(db.read, clock), intake=intake, planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
         talks=talks,
+        invitations=invitations, declines=declines,
         staff_meetings=StaffMeetings(db, municipality, answers, intake), moves=moves,
         conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),

@@ -141,6 +141,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "model_workplace_share": 0.5,
         "workplace_share": 0.5, "employer_took_part": 2, "employer_share": 1.0,
         "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
+        "employer_declines": 0, "declines_restored": 0,
         "before_week8": 1, "before_week8_share": 0.5,  # A
         "late_over_3_weeks": 1, "late_over_3_weeks_share": 0.5,  # C
         "median_days_to_first_meeting": 68.0,  # (46 + 90) / 2
@@ -159,6 +160,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "model_workplace_share": 2 / 3,
         "workplace_share": 0.5, "employer_took_part": 0, "employer_share": 0.0,
         "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
+        "employer_declines": 0, "declines_restored": 0,
         "before_week8": 0, "before_week8_share": 0.0,
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 62.5,  # (62 + 63) / 2
@@ -175,6 +177,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "model_workplace_share": 1.0,
         "workplace_share": 1.0, "employer_took_part": 1, "employer_share": 1.0,
         "handed_over_known": 0, "handed_over_late": 0, "handed_over_late_share": None,
+        "employer_declines": 0, "declines_restored": 0,
         "before_week8": 1, "before_week8_share": 1.0,
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 36.0,

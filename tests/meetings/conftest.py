@@ -8,7 +8,7 @@ import pytest
 
 from service.config import MunicipalityConfig, Secrets
 from service.keys import JOBS
-from tests.conftest import Api, SmtpSink, mail_config, make_secrets, start_api
+from tests.conftest import Api, SmtpSink, mail_config, make_secrets, smtp_secrets, start_api
 
 INTAKE_CHANNEL = "C0INTAKE"
 
@@ -26,5 +26,22 @@ async def mail(demo_config: MunicipalityConfig, sqlite_url: str, smtp_sink: Smtp
     messages stay in the outbox: no bot token)."""
     async for api in start_api(mail_config(demo_config),
                                sqlite_mail_secrets(sqlite_url, smtp_sink.port)):
+        await api.client.app[JOBS].wait_idle()
+        yield api
+
+
+def no_decline_grace(config: MunicipalityConfig) -> MunicipalityConfig:
+    """`[meetings] decline_grace_working_days = 0`: a decline moves the case at once."""
+    return config.model_copy(update={"meetings": config.meetings.model_copy(
+        update={"decline_grace_working_days": 0})})
+
+
+@pytest.fixture
+async def no_grace_api(demo_config: MunicipalityConfig, database_url: str,
+                       smtp_sink: SmtpSink) -> AsyncIterator[Api]:
+    """`mail_api` (SQLite and PostgreSQL) where an employer's decline moves the case to a
+    jobcentre meeting at once (no grace for the consultant's call)."""
+    async for api in start_api(mail_config(no_decline_grace(demo_config)),
+                               smtp_secrets(database_url, smtp_sink.port)):
         await api.client.app[JOBS].wait_idle()
         yield api

@@ -37,7 +37,7 @@ async def _decline_while_a_chunk_holds_the_case(api: Api) -> None:
     async with db.write() as chunk:
         await chunk.execute(select(Case.id).where(Case.id == case_id)
                             .with_for_update(key_share=True))
-        answer = asyncio.create_task(app[ANSWERS].decline(meeting_id, "Ombygning"))
+        answer = asyncio.create_task(app[ANSWERS].decline(meeting_id, "no_rooms", "Ombygning"))
         await wait_until(lambda: _waiting_for_a_lock(db), what="the answer to wait for the case")
         await chunk.execute(select(Meeting.id).where(Meeting.id == meeting_id)
                             .with_for_update(key_share=True))

@@ -255,15 +255,15 @@ async def test_planning_move_keeps_the_uid_and_a_changed_follow_up_cancels(
 
 
 async def test_declining_a_confirmed_meeting_takes_it_out_of_the_calendar(
-        mail_api: Api, smtp_sink: SmtpSink) -> None:
-    api = mail_api
+        no_grace_api: Api, smtp_sink: SmtpSink) -> None:
+    api = no_grace_api
     await intake(api, body("x1"))
     path = link_path(await invitation(smtp_sink))
     slot = await confirm_on_page(api, path)
     await smtp_sink.wait_for(to_employer("Bekræftet"))
-    resp = await api.client.post(f"{path}/decline", data={"csrf": await form_token(api, path),
-                                                          "reason": "Ombygning"},
-                                 allow_redirects=False)
+    resp = await api.client.post(f"{path}/decline", data={
+        "csrf": await form_token(api, path), "reason_choice": "no_rooms",
+        "reason": "Ombygning"}, allow_redirects=False)
     assert resp.status == 303
     mail = (await smtp_sink.wait_for(to_employer("Aflyst")))[0]
     assert_event(calendar_of(mail), method="CANCEL",

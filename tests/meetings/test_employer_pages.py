@@ -122,14 +122,17 @@ async def test_other_times_replans_with_preferences(mail_api: Api, smtp_sink: Sm
     # The consultant's side of the task (list, done): tests/followup/test_tasks_api.py
 
 
-async def test_decline_sets_fact_and_plans_jobcenter_meeting(mail_api: Api,
+async def test_decline_sets_fact_and_plans_jobcenter_meeting(no_grace_api: Api,
                                                              smtp_sink: SmtpSink) -> None:
+    """Without a grace (`decline_grace_working_days = 0`) a decline moves the case at once;
+    the grace: tests/meetings/test_declines.py."""
+    mail_api = no_grace_api
     await intake(mail_api, body("d1"))
     path = link_path(await invitation(smtp_sink))
     csrf = await form_token(mail_api, path)
-    resp = await mail_api.client.post(f"{path}/decline", data={"csrf": csrf,
-                                                               "reason": "Lukket for besøg"},
-                                      allow_redirects=False)
+    resp = await mail_api.client.post(f"{path}/decline", data={
+        "csrf": csrf, "reason_choice": "no_rooms", "reason": "Lukket for besøg"},
+        allow_redirects=False)
     assert resp.status == 303
     await mail_api.client.app[JOBS].wait_idle()
     case = await (await mail_api.client.get("/api/cases/d1",

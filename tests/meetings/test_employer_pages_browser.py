@@ -359,32 +359,53 @@ async def test_other_times_with_preferences(browser: Browser, mail_api: Api,
 
 # -- 3. declining a workplace meeting ----------------------------------------------------------
 
-async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink) -> None:
-    path = await invited_link(mail_api, smtp_sink, body("b4"))
-    async with visit(browser, mail_api) as seen:
+DECLINE_VIEWPORTS = {"1280": {"viewport": {"width": 1280, "height": 900}},
+                     "390": {"viewport": {"width": 390, "height": 844}, "has_touch": True}}
+
+
+@pytest.mark.parametrize("width", list(DECLINE_VIEWPORTS))
+async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
+                       width: str) -> None:
+    """The decline asks for one of the fixed reasons (a Danish error without one); then the
+    page says the consultant will call, and the proposal stays (issue 19 item 5)."""
+    ref = f"b4-{width}"
+    path = await invited_link(mail_api, smtp_sink, body(ref))
+    async with visit(browser, mail_api, **DECLINE_VIEWPORTS[width]) as seen:
         page = seen.page
         await open_link(page, mail_api, path)
         await assert_proposal_page(page)
         toggle = page.locator("#decline-toggle")
         await expect(toggle).to_have_text("Kan mødet ikke holdes på arbejdspladsen?")
         await toggle.click()
-        await expect(page.locator("#decline-form")).to_be_visible()
-        await expect(page.locator("#decline-form")).to_contain_text(
-            "Så holder konsulenten mødet med Mads Madsen i jobcentret i stedet.")
+        form = page.locator("#decline-form")
+        await expect(form).to_be_visible()
+        await expect(form).to_contain_text("Konsulenten ringer til jer om mødet")
+        for words in ("Ingen egnede lokaler", "Medarbejderen ønsker det ikke", "Andet"):
+            await expect(form).to_contain_text(words)
         await page.locator("#decline-reason").fill("Vi har lukket for besøg under ombygningen.")
-        await screenshot(page, "06-decline-form.png")
+        await page.locator("#decline").click()  # no reason chosen
+        await expect(page.locator("#decline-error")).to_have_text(
+            "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på "
+            "arbejdspladsen.")
+        await expect(form).to_be_visible()  # the form is open again, with the error
+        width_now, inner = await page.evaluate(OVERFLOW)
+        assert width_now <= inner, f"the page scrolls sideways: {width_now} > {inner}"
+        await screenshot(page, f"06-decline-error-{width}.png")
+        await page.get_by_label("Ingen egnede lokaler").check()
+        await page.locator("#decline-reason").fill("Vi har lukket for besøg under ombygningen.")
+        await screenshot(page, f"06-decline-form-{width}.png")
         await page.locator("#decline").click()
         await page.wait_for_url(url(mail_api, path))
         await expect(page.locator("h1")).to_have_text("Tak for jeres besked")
-        await expect(page.locator("main")).to_contain_text(
-            "Mødet holdes ikke på arbejdspladsen.")
+        await expect(page.locator("main")).to_contain_text("ringer til jer for at tale om mødet")
         await expect(page.locator("form")).to_have_count(0)
-        await screenshot(page, "07-declined.png")
+        await screenshot(page, f"07-declined-{width}.png")
 
     await mail_api.client.app[JOBS].wait_idle()
-    case = await case_of(mail_api, "b4")
-    assert case["decision"]["follow_up"] == "jobcenter_meeting", case["decision"]
-    assert "followup.declined_by_employer" in case["decision"]["reasons"], case["decision"]
+    case = await case_of(mail_api, ref)
+    # Within the grace the workplace proposal stands; the consultant calls first.
+    assert case["decision"]["follow_up"] == "workplace_meeting", case["decision"]
+    assert case["meeting"]["kind"] == "workplace_meeting"
     await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "Modtaget" in str(m["Subject"]))
 
 

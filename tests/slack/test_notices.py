@@ -45,9 +45,10 @@ async def test_the_employers_answers_reach_the_owner(api: Api, slack_api: FakeSl
     message = await message_to(slack_api, ANNA_DM, "beder om andre tider")
     assert "Ønsker: mandag, tirsdag; formiddag." in texts(message)
     await api.client.app[JOBS].wait_idle()
-    await answers.decline(await proposed(api), "vi har ikke plads")
-    declined = await message_to(slack_api, ANNA_DM, "takket nej")
-    assert "vi har ikke plads" not in texts(declined)
+    await answers.decline(await proposed(api), "no_rooms", "vi har ikke plads")
+    declined = await message_to(slack_api, ANNA_DM, "kan ikke holde mødet")
+    assert "Begrundelse: Ingen egnede lokaler." in texts(declined)
+    assert "vi har ikke plads" not in texts(declined)  # their own words stay in fasthold
 
 
 async def test_an_undeliverable_employer_mail_tells_the_owner(

@@ -209,6 +209,10 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # `[meetings] invitation = "after_calls"` (service.meetings.invitations): when the
+    # employer's held invitation was let go (the calls registered, or the wait was over);
+    # from then on the case's invitations go out at once.
+    invitation_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     employer: Mapped[Employer | None] = relationship(lazy="joined")
     owner: Mapped[Consultant | None] = relationship(lazy="joined")
 
@@ -303,6 +307,18 @@ class Meeting(Base):
     return_plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     retention_plan_requested: Mapped[bool | None] = mapped_column(Boolean)
     minutes_note: Mapped[str | None] = mapped_column(Text)
+    # `after_calls` (service.meetings.invitations): the proposal is planned and reserved, its
+    # employer invitation held since then (None: sent at once, or not held).
+    invitation_held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The employer's "cannot be held at the workplace" (service.meetings.declines): when, the
+    # fixed reason (a key of `DECLINE_REASONS`), their own words (staff only: never to Slack or
+    # anywhere outside), and how it ended: "moved" (to a jobcentre meeting after the grace
+    # period) or "restored" (the consultant called and the workplace meeting stands).
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    decline_note: Mapped[str | None] = mapped_column(Text)
+    decline_outcome: Mapped[str | None] = mapped_column(String(16))
+    decline_settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(lazy="joined")
     consultant: Mapped[Consultant] = relationship(lazy="joined")
