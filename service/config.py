@@ -244,6 +244,13 @@ class MeetingsConfig(_Strict):
         default=list(DEFAULT_MEETING_GUIDE), max_length=20)
 
 
+class FollowupConfig(_Strict):
+    """`[followup]`: after the first meeting is held, the next follow-up is due every
+    `every_weeks` weeks after the last meeting held (the model: every fourth week)."""
+
+    every_weeks: int = Field(default=4, ge=1, le=26)
+
+
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
@@ -389,6 +396,7 @@ class MunicipalityConfig(_Strict):
     calendars: CalendarImportConfig = CalendarImportConfig()
     places: PlacesConfig = PlacesConfig()
     meetings: MeetingsConfig = MeetingsConfig()
+    followup: FollowupConfig = FollowupConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:
