@@ -13,8 +13,9 @@ held sets the next one; closing the case stops them.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
+# `{"due", "kind"}` as the API shows it lives with the case's view (intake), re-exported here
+from service.intake.views import FOLLOW_UP_KINDS, next_follow_up  # noqa: F401
 from service.platform.db.models import Case, Meeting
 
 FIRST_MEETING = "first_meeting"
@@ -23,7 +24,6 @@ PURPOSES = (FIRST_MEETING, FOLLOW_UP)
 # The consultant's task for a telephone follow-up (its due date is the follow-up's).
 FOLLOW_UP_CALL = "follow_up_call"
 FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
-FOLLOW_UP_KINDS = ("workplace_meeting", "jobcenter_meeting", "telephone")
 
 
 def next_follow_up_due(held_on: date, every_weeks: int) -> date:
@@ -37,12 +37,3 @@ def deadline_of(case: Case, meeting: Meeting) -> date:
     if meeting.purpose == FOLLOW_UP and case.next_follow_up_due is not None:
         return case.next_follow_up_due
     return case.first_meeting_deadline
-
-
-def next_follow_up(case: Case) -> dict[str, Any] | None:
-    """`{"due": date, "kind": ...}` of an open target case whose first meeting was held, else
-    None."""
-    if case.next_follow_up_due is None or case.closed_on is not None \
-            or case.status != "target" or case.follow_up not in FOLLOW_UP_KINDS:
-        return None
-    return {"due": case.next_follow_up_due.isoformat(), "kind": case.follow_up}
