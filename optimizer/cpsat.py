@@ -95,7 +95,6 @@ def cpsat_schedule(p: Prepared, time_limit: float | None, seed: int, started: fl
     ok_day = day_feasible(p)
     on_day = _on_time_mask(p)
     greedy = greedy_schedule(p)
-    greedy_on = _count_on_time(p, greedy)
 
     kept_on_time = sum(1 for i, (_, d, _) in p.kept.items()
                        if d <= (inst.cases[i].deadline - inst.as_of).days)
@@ -121,19 +120,25 @@ def cpsat_schedule(p: Prepared, time_limit: float | None, seed: int, started: fl
         if _count_on_time(p, schedule) < bound:
             improve(p, schedule, ok_day, stop)
             greedy_schedule(p, schedule)
-        if (_count_on_time(p, schedule), len(schedule.meeting)) < \
-                (_count_on_time(p, improved), len(improved.meeting)):
+        if _score(p, schedule) < _score(p, improved):
             schedule, exact = improved, False
     # OPTIMAL only when the models were exact (nothing pruned or left out) and the on-time
     # bound is reached.
     exact = exact and _count_on_time(p, schedule) >= bound
     final_status = "OPTIMAL" if exact else "FEASIBLE"
 
-    ours = (_count_on_time(p, schedule), len(schedule.meeting))
-    theirs = (greedy_on, len(greedy.meeting))
-    if ours < theirs:
+    if _score(p, schedule) < _score(p, greedy):
         return greedy, f"{final_status} (greedy plan kept)", bound
     return schedule, final_status, bound
+
+
+def _score(p: Prepared, schedule: Schedule) -> tuple[int, int]:
+    """The objective's top tiers: on-time meetings weighted by tier (first meetings before
+    follow-ups, `Instance.on_time_weights`), then meetings at all."""
+    inst = p.instance
+    weighted = sum(inst.on_time_weights[i] for i, (_, d, _) in schedule.meeting.items()
+                   if d <= (inst.cases[i].deadline - inst.as_of).days)
+    return weighted, len(schedule.meeting)
 
 
 def _count_on_time(p: Prepared, schedule: Schedule) -> int:

@@ -176,7 +176,7 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     for (i, c, g), var in x.items():
         terms.append(var)
         coefs.append(w_meet + secondary(p, i, c, p.days[gaps[c][g][0]])
-                     + (w_on if (i, c, g) in on_set else 0))
+                     + (w_on * p.instance.on_time_weights[i] if (i, c, g) in on_set else 0))
     model.maximize(cp_model.LinearExpr.weighted_sum(terms, coefs))
 
     for key in hint:
@@ -301,7 +301,8 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
             p, keys_all, on_set, gaps, hint, 0, share, seed, small=True, talks=bound_talks,
             talk_hint=talk_hint)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            model_bound = int(best_bound // w_on)
+            # with follow-ups (weighted on-time tiers) the bound bounds no count
+            model_bound = None if inst.has_follow_ups else int(best_bound // w_on)
             hint, talk_hint = chosen, talks
         remaining -= share
     if keys_all:
@@ -318,7 +319,7 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
     weight: dict[int, int] = {}
     for i, c, g in chosen:
         chosen_cd[c, p.days[gaps[c][g][0]]].append(i)
-        weight[i] = (w_on if on[i, c, g] else 0) + 1
+        weight[i] = (w_on * inst.on_time_weights[i] if on[i, c, g] else 0) + 1
     schedule, left_out = sequence_all(p, chosen_cd, weight, talks)
     # with talks the planning model keeps only some talk days: its optimum is not proven
     exact = status == cp_model.OPTIMAL and not pruned and not left_out and not talk_pairs

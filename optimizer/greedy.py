@@ -29,8 +29,8 @@ def greedy_schedule(p: Prepared, schedule: Schedule | None = None,
     inst = p.instance
     schedule = schedule or Schedule(p)
     if order is None:
-        order = sorted(range(len(inst.cases)),
-                       key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+        # earliest deadline first; first meetings before follow-ups (the objective's order)
+        order = sorted(range(len(inst.cases)), key=inst.priority)
     for i in order:
         owner = schedule.owner.get(i)
         if owner is not None:

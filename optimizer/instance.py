@@ -120,6 +120,9 @@ class Case:
     private_talk_first: bool = False
     private_talk: KeptTalk | None = None
     proposal: Proposal | None = None
+    # false for a follow-up meeting (after the first was held): the objective puts first
+    # meetings on time before follow-ups on time
+    first_meeting: bool = True
 
     @property
     def needs_meeting(self) -> bool:
@@ -166,10 +169,29 @@ class Instance:
     fixed_employers_rule: str = "hard"  # rule 2: "hard" or "preferred"
     consultant_by_id: dict[str, Consultant] = field(default_factory=dict)
     case_by_id: dict[str, Case] = field(default_factory=dict)
+    on_time_weights: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.consultant_by_id = {c.id: c for c in self.consultants}
         self.case_by_id = {c.id: c for c in self.cases}
+        # The objective's top tier per case (`on_time_weight`): a first meeting on time is
+        # worth more than all follow-ups on time together, so the weighted on-time count is
+        # lexicographic (first meetings on time, then follow-ups on time); without follow-ups
+        # every weight is 1 and it is the on-time count.
+        follow_ups = sum(1 for c in self.cases if not c.first_meeting and c.needs_meeting)
+        self.on_time_weights = [1 if not c.first_meeting else follow_ups + 1
+                                for c in self.cases]
+
+    @property
+    def has_follow_ups(self) -> bool:
+        """Whether some case is a follow-up meeting (weights other than 1)."""
+        return any(not c.first_meeting and c.needs_meeting for c in self.cases)
+
+    def priority(self, i: int) -> tuple[bool, date, str]:
+        """The order the heuristics place cases in: first meetings before follow-ups, then
+        earliest deadline first."""
+        case = self.cases[i]
+        return (not case.first_meeting, case.deadline, case.id)
 
     def duration(self, kind: str) -> int:
         """Meeting length in minutes for a meeting kind."""
@@ -357,7 +379,8 @@ _CONSULTANT_FIELDS = {"id", "name", "location", "workplace_meetings", "skills",
                       "max_active_cases", "active_cases", "max_meetings_per_day",
                       "working_hours", "busy", "fixed_employers", "team"}
 _CASE_FIELDS = {"id", "follow_up", "deadline", "diagnosis_group", "employer", "consultant_id",
-                "meeting", "private_talk_first", "private_talk", "proposal"}
+                "meeting", "private_talk_first", "private_talk", "proposal",
+                "first_meeting"}
 
 
 def parse_instance(data: dict[str, Any]) -> Instance:
@@ -489,6 +512,7 @@ def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) ->
         meeting = KeptMeeting(start=start, consultant_id=mc)
 
     wish = _bool(data.get("private_talk_first", False), f"{path}.private_talk_first")
+    first = _bool(data.get("first_meeting", True), f"{path}.first_meeting")
     talk = None
     if data.get("private_talk") is not None:
         talk = _kept_talk(data["private_talk"], f"{path}.private_talk", consultant_ids,
@@ -499,7 +523,8 @@ def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) ->
                              meeting)
     return Case(id=cid, follow_up=follow_up, deadline=deadline, diagnosis_group=group,
                 employer=employer, consultant_id=owner, meeting=meeting,
-                private_talk_first=wish, private_talk=talk, proposal=proposal)
+                private_talk_first=wish, private_talk=talk, proposal=proposal,
+                first_meeting=first)
 
 
 def _proposal(value: Any, path: str, consultant_ids: set[str], follow_up: str,

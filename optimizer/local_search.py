@@ -18,7 +18,7 @@ from optimizer.greedy import load_ratio
 def repair(p: Prepared, schedule: Schedule, missing: list[int], on: np.ndarray) -> None:
     """Insert meetings for `missing` cases: on time anywhere first, then the earliest late."""
     inst = p.instance
-    missing = sorted(missing, key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+    missing = sorted(missing, key=inst.priority)
     for late_pass in (False, True):
         for i in missing:
             if i in schedule.meeting:
@@ -56,7 +56,7 @@ def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) ->
     targets = sorted((i for i, case in enumerate(inst.cases)
                       if case.needs_meeting and i not in p.kept
                       and not (i in schedule.meeting and schedule.meeting[i][1] <= due[i])),
-                     key=lambda i: (inst.cases[i].deadline, inst.cases[i].id))
+                     key=inst.priority)
     for i in targets:
         if time.perf_counter() > stop:
             return

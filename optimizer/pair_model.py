@@ -67,10 +67,13 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
                                               talk_hint=talk_hint)
     remaining -= time.perf_counter() - t0
     model_bound = None
+    w = p.instance.on_time_weights
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        model_bound = int(best + 1e-6)
+        # with follow-ups the objective is a weighted count (first meetings first): its
+        # bound bounds no count, the flow bound stands alone
+        model_bound = None if p.instance.has_follow_ups else int(best + 1e-6)
         hint, talk_hint = chosen, talks
-    min_on = sum(1 for i, _, k in hint if on_day[i, k])
+    min_on = sum(w[i] for i, _, k in hint if on_day[i, k])
     all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
     status_b, chosen_b, _, talks_b = _pair_model(
         p, all_keys, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
@@ -84,7 +87,7 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     n = len(p.instance.cases)
     for i, c, k in chosen:
         chosen_cd[c, p.days[k]].append(i)
-        weight[i] = (n + 1 if on_day[i, k] else 0) + 1
+        weight[i] = ((n + 1) * w[i] if on_day[i, k] else 0) + 1
     schedule, left_out = sequence_all(p, chosen_cd, weight, talks)
     pairs_exact = all(day_capacity(p, c, d) <= 2 for c, d in chosen_cd)
     exact = status == status_b == cp_model.OPTIMAL and not late_pruned and not left_out and \
@@ -224,10 +227,15 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     talks, _ = add_private_talks(model, p, talk_options, day_load, hint=talk_hint)
 
     # Objective (the contract's, lexicographic), in two solves.
-    on_vars = [var for key, var in x.items() if on_day[key[0], key[2]]]
+    # each on-time meeting weighted by its case's tier: first meetings before follow-ups
+    # (`Instance.on_time_weights`, all 1 without follow-ups)
+    weights = p.instance.on_time_weights
+    on_keys = [key for key in x if on_day[key[0], key[2]]]
+    on_sum = cp_model.LinearExpr.weighted_sum([x[key] for key in on_keys],
+                                              [weights[key[0]] for key in on_keys])
     if min_on is None:
-        # First solve: on-time meetings only; its bound bounds the on-time count.
-        model.maximize(sum(on_vars))
+        # First solve: on-time meetings only; its bound bounds the (weighted) on-time count.
+        model.maximize(on_sum)
     else:
         # Second solve: at least the first solve's on-time count, as a constraint (so no lower
         # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
@@ -237,7 +245,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         # days). With N cases the ties sum to < width N < w_sec, so one secondary point
         # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
         # < w_meet, so one more meeting (late is better than none) outweighs all of them.
-        model.add(sum(on_vars) >= min_on)
+        model.add(on_sum >= min_on)
         big_n, width = max(1, len(by_case)), 2 * len(p.days)
         w_sec = width * big_n + 1
         w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1

@@ -112,7 +112,7 @@ def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int
     """
     cases = instance.case_by_id
     needed = sum(1 for c in instance.cases if c.needs_meeting)
-    on_time = late = travel = talks = short = moved = 0
+    on_time = late = travel = talks = short = moved = follow_ups_on_time = 0
     for item in plan_json.get("assignments", []):
         if item.get("private_talk") is not None:
             talks += 1
@@ -127,6 +127,7 @@ def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int
         when = datetime.fromisoformat(meeting["start"]).date()
         if when <= case.deadline:
             on_time += 1
+            follow_ups_on_time += not case.first_meeting
         else:
             late += 1
         if case.meeting is None and short_notice(instance, when):
@@ -137,6 +138,8 @@ def plan_metrics(instance: Instance, plan_json: dict[str, Any]) -> dict[str, int
            "meetings_on_time": on_time, "meetings_late": late,
            "meetings_missing": needed - on_time - late, "travel_minutes": travel,
            "private_talks": talks}
+    if instance.has_follow_ups:
+        out["follow_ups_on_time"] = follow_ups_on_time  # of meetings_on_time
     if instance.preferred_notice_working_days:
         out["meetings_short_notice"] = short
     if any(c.proposal is not None for c in instance.cases):

@@ -317,6 +317,13 @@ class LettersConfig(_Strict):
     timeout_seconds: float = Field(default=20, gt=0, le=300)
 
 
+class FollowupConfig(_Strict):
+    """`[followup]`: after the first meeting is held, the next follow-up is due every
+    `every_weeks` weeks after the last meeting held (the model: every fourth week)."""
+
+    every_weeks: int = Field(default=4, ge=1, le=26)
+
+
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
@@ -466,6 +473,7 @@ class MunicipalityConfig(_Strict):
     meetings: MeetingsConfig = MeetingsConfig()
     jobs: JobsConfig = JobsConfig()
     letters: LettersConfig = LettersConfig()
+    followup: FollowupConfig = FollowupConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

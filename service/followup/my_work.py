@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.follow_ups import next_follow_up
 from service.followup.records import HeldMeeting, InterventionRow, held_meetings, interventions
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
@@ -107,6 +108,8 @@ class CaseView:
     # One case's page only: its held meetings with their minutes, and its interventions.
     held_meetings: list[HeldMeeting] = field(default_factory=list)
     interventions: list[InterventionRow] = field(default_factory=list)
+    # `{"due", "kind"}` after the first meeting was held (service.followup.follow_ups)
+    next_follow_up: dict[str, Any] | None = None
 
 
 @dataclass
@@ -212,7 +215,8 @@ class ConsultantWork:
             else None,
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
             owner_key=key, owner_name=name, status=case.status,
-            private_talk_first=case.private_talk_first) for case, key, name in rows}
+            private_talk_first=case.private_talk_first,
+            next_follow_up=next_follow_up(case)) for case, key, name in rows}
         if not cases:
             return []
         refs = {case_id: view.case_ref for case_id, view in cases.items()}

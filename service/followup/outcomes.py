@@ -32,8 +32,16 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.followup.follow_ups import (
+    FIRST_MEETING,
+    FOLLOW_UP,
+    FOLLOW_UP_CALL,
+    deadline_of,
+    next_follow_up_due,
+)
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
+from service.meetings.tasks import close_tasks
 from service.outbox.store import Message, Outbox
 from service.platform import audit
 from service.platform.auth import Principal
@@ -223,8 +231,10 @@ class Registered:
 class CaseOutcomes:
     def __init__(self, db: Database, clock: Clock, intake: IntakeService,
                  jobs: JobQueue, outbox: Outbox | None = None,
-                 mail: MinutesMail | None = None) -> None:
+                 mail: MinutesMail | None = None, every_weeks: int = 4) -> None:
+        """`every_weeks`: the follow-up rhythm (`[followup] every_weeks`)."""
         self.db = db
+        self.every_weeks = every_weeks
         self.clock = clock
         self.intake = intake
         self.jobs = jobs
@@ -300,12 +310,17 @@ class CaseOutcomes:
                         meeting.start, meeting.end = held, held + length
                         await session.execute(delete(BookedMinute).where(
                             BookedMinute.meeting_id == meeting.id))
-                    meeting.on_time = held.date() <= case.first_meeting_deadline
+                    meeting.on_time = held.date() <= deadline_of(case, meeting)
                 meeting.status = "held"
                 meeting.place = place
                 meeting.employer_took_part = outcome.employer_took_part
                 meeting.held_at = held
                 self._store_minutes(meeting, outcome)
+                # Follow-ups until recovery: the next one every `every_weeks` after this one;
+                # a telephone follow-up's call task is done by this registration.
+                case.next_follow_up_due = next_follow_up_due(held.date(), self.every_weeks)
+                details["next_follow_up_due"] = case.next_follow_up_due.isoformat()
+                await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor, **details}
             await session.flush()
@@ -327,6 +342,9 @@ class CaseOutcomes:
                              if place != "not_held" else {})})
         if replan:
             self.jobs.request(PLAN, self.municipality, "meeting_not_held")
+        elif place != "not_held":
+            # the next follow-up is planned like a first meeting (service.planning.instance)
+            self.jobs.request(PLAN, self.municipality, "follow_up_set")
         return Registered(case_ref, "meeting.outcome", replan)
 
     def _held_at(self, case: Case, meeting: Meeting | None, given: datetime | None,
@@ -443,11 +461,13 @@ class CaseOutcomes:
         if case.owner_id is None:
             raise Conflict("the case has no owner yet: assign a consultant first",
                            "case_has_no_owner")
-        return Meeting(municipality_id=self.municipality, case_id=case.id,
-                       consultant_id=case.owner_id, kind=_KIND_OF_PLACE[place],
-                       start=held, end=held + timedelta(minutes=30),
-                       travel_minutes=0, on_time=held.date() <= case.first_meeting_deadline,
-                       alternatives=[])
+        follow_up = case.next_follow_up_due is not None
+        meeting = Meeting(municipality_id=self.municipality, case_id=case.id,
+                          consultant_id=case.owner_id, kind=_KIND_OF_PLACE[place],
+                          start=held, end=held + timedelta(minutes=30), travel_minutes=0,
+                          purpose=FOLLOW_UP if follow_up else FIRST_MEETING, alternatives=[])
+        meeting.on_time = held.date() <= deadline_of(case, meeting)
+        return meeting
 
 
 def _open(case: Case) -> None:

@@ -59,6 +59,7 @@ from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import add_nav, not_found, page_principal, read_form, render
+from service.text.case_words import FOLLOW_UP as FOLLOW_UP_WORDS
 from service.text.danish import danish_date, danish_slot, danish_time
 from service.text.errors import danish_error, danish_field_errors, danish_problem
 from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO, plan_lines
@@ -125,6 +126,10 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
                  f"({TALK_STATUS_TEXT.get(case.talk.status, '')})" if case.talk else
                  f"{TALK_LABEL}: ønsket, ikke planlagt endnu" if case.private_talk_first
                  else ""),
+        # follow-ups until recovery: the next one's day and kind, once the first was held
+        "next_follow_up": (f"{danish_date(date.fromisoformat(case.next_follow_up['due']))}, "
+                           f"{FOLLOW_UP_WORDS[case.next_follow_up['kind']].lower()}"
+                           if case.next_follow_up else ""),
         "action": case.next_action.text if case.next_action else "",
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),

@@ -67,7 +67,23 @@ def meeting_out(meeting: Meeting) -> dict[str, Any]:
         "consultant_id": meeting.consultant.key, "on_time": meeting.on_time,
         "travel_minutes": meeting.travel_minutes, "alternatives": list(meeting.alternatives),
         "invited_at": as_utc(meeting.invited_at).isoformat() if meeting.invited_at else None,
+        "purpose": meeting.purpose or "first_meeting",
     }
+
+
+# The kinds a follow-up after the first meeting can have (the rules' follow-ups).
+FOLLOW_UP_KINDS = ("workplace_meeting", "jobcenter_meeting", "telephone")
+
+
+def next_follow_up(case: Case) -> dict[str, Any] | None:
+    """Follow-ups until recovery (`service.followup.follow_ups`): `{"due": date, "kind": ...}`
+    of an open target case whose first meeting was held, else None. The kind is the case's
+    follow-up as the rules decide it (telephone while a firm plan for full recovery within 4
+    weeks holds)."""
+    if case.next_follow_up_due is None or case.closed_on is not None \
+            or case.status != "target" or case.follow_up not in FOLLOW_UP_KINDS:
+        return None
+    return {"due": case.next_follow_up_due.isoformat(), "kind": case.follow_up}
 
 
 def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
@@ -92,6 +108,7 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         # Why nobody owns the case yet (the planner's words), for staff to act on.
         "unassigned_reasons": [] if case.owner else list(case.owner_reasons or []),
         "meeting": meeting_out(meeting) if meeting is not None else None,
+        "next_follow_up": next_follow_up(case),
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,
         "progress": {

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.followup.follow_ups import next_follow_up
 from service.kpis.figures import month_start, next_month
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Consultant, Intervention, Meeting
@@ -46,6 +47,8 @@ COLUMNS = (
     ("ended_on", "Afsluttet"),
     ("outcome", "Afslutningsårsag"),
     ("duration_days", "Varighed (dage)"),
+    ("next_follow_up_due", "Næste opfølgning"),
+    ("next_follow_up_kind", "Næste opfølgning, form"),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Where a meeting of a kind is held (the place expected when the employer was invited).
@@ -145,6 +148,9 @@ class Register:
             "duration_days": _number((case.closed_on - first_absence).days + 1)
             if case.closed_on else "",
         }
+        follow_up = next_follow_up(case)
+        row["next_follow_up_due"] = follow_up["due"] if follow_up else ""
+        row["next_follow_up_kind"] = follow_up["kind"] if follow_up else ""
         return {key: neutralised(str(value)) for key, value in row.items()}
 
 

@@ -106,7 +106,10 @@ class MeetingNotifier:
         return f"{self.config.mail.link_base_url.rstrip('/')}/m/{token}"
 
     def link_expires(self, meeting: Meeting) -> date:
-        return link_expiry(meeting.case.first_meeting_deadline, meeting.start,
+        deadline = meeting.case.first_meeting_deadline
+        if meeting.purpose == "follow_up" and meeting.case.next_follow_up_due is not None:
+            deadline = meeting.case.next_follow_up_due  # a follow-up's deadline is its due date
+        return link_expiry(deadline, meeting.start,
                            self.link_days_after_deadline)
 
     def people(self, meeting: Meeting) -> dict[str, Any]:
@@ -133,6 +136,8 @@ class MeetingNotifier:
             "employer_name": employer.name if employer else None,
             "address": case.workplace_address,
             "kind": meeting.kind,
+            # a follow-up meeting after the first (issue 20 item 4): "et nyt opfølgningsmøde"
+            "follow_up": meeting.purpose == "follow_up",
             "when": danish_slot(meeting.start, meeting.end),
             "time": f"{meeting.start.hour:02d}.{meeting.start.minute:02d}",
             "minutes": int((meeting.end - meeting.start).total_seconds() // 60),

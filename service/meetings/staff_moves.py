@@ -137,7 +137,10 @@ class MeetingMoves:
                 meeting.status = "confirmed"
                 meeting.confirmed_at = self.clock.utcnow()
                 meeting.alternatives = []
-                meeting.on_time = when.date() <= case.first_meeting_deadline
+                # a follow-up meeting is on time by its due date (issue 20 item 4)
+                deadline = case.next_follow_up_due if meeting.purpose == "follow_up" \
+                    and case.next_follow_up_due is not None else case.first_meeting_deadline
+                meeting.on_time = when.date() <= deadline
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
                 book(session, meeting, Slot(when, end, travel))
                 await session.flush()  # the database refuses minutes booked meanwhile

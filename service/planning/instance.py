@@ -70,6 +70,8 @@ class InstanceContext:
     # invited proposals sent as the contract's `proposal` (rule 11): case id -> the meeting
     pinned_invitations: set[str] = field(default_factory=set)
     talks: dict[int, Meeting] = field(default_factory=dict)  # case row id -> kept talk
+    # cases planned for a follow-up meeting (their first was held): instance case ids
+    follow_ups: set[str] = field(default_factory=set)
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
@@ -133,7 +135,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     meetings = {m.case_id: m for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
                               Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()}
-    # Cases whose first meeting was already held need an owner, not another first meeting.
+    # Cases whose first meeting was already held need an owner, not another first meeting;
+    # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
+    # it is due within the horizon: its due date is the deadline, and first meetings come
+    # first in the objective (`"first_meeting": false`).
     held = set((await session.execute(select(Meeting.case_id).where(
         Meeting.municipality_id == municipality, Meeting.status == "held"))).scalars())
     talks = {m.case_id: m for m in (await session.execute(
@@ -149,8 +154,16 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                           consultant_keys={c.id: c.key for c in consultants})
     instance_cases: list[dict[str, Any]] = []
     for case in cases:
-        kind = case.follow_up if case.id not in held else "telephone"
+        kind = case.follow_up
+        deadline = case.first_meeting_deadline
         meeting = meetings.get(case.id)
+        follow_up = case.id in held
+        if follow_up:
+            due = case.next_follow_up_due
+            if due is not None and (due < horizon_end or meeting is not None):
+                deadline = due
+            else:
+                kind = "telephone"  # no follow-up due within the horizon: the owner only
         if kind == "telephone" and meeting is None and case.owner_id in by_id:
             # Nothing to plan: no meeting (a telephone follow-up, or the first meeting was
             # held) and an active owner kept. It counts in its owner's `active_cases` only.
@@ -194,7 +207,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         sent = pinned is not None and case.case_ref in ctx.pinned_invitations
         talk = talks.get(case.id)
         kept_talk = None
-        if talk is not None and talk.consultant_id in by_id and kind == "workplace_meeting":
+        if talk is not None and talk.consultant_id in by_id and kind == "workplace_meeting" \
+                and not follow_up:
             talk_key = by_id[talk.consultant_id].key
             # A kept talk is the case's consultant's (rule 10); one left with another
             # consultant (the owner changed) is planned anew and replaced when stored.
@@ -202,18 +216,22 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                                                      or pinned["consultant_id"] == talk_key):
                 kept_talk = {"start": _minute(talk.start), "consultant_id": talk_key}
                 ctx.talks[case.id] = talk
+        if follow_up:
+            ctx.follow_ups.add(case.case_ref)
         instance_cases.append({
             "id": case.case_ref,
             "follow_up": kind,
-            "deadline": case.first_meeting_deadline.isoformat(),
+            "deadline": deadline.isoformat(),
             "diagnosis_group": case.facts.get("diagnosis_group") or "other",
             "employer": {"cvr": employer.cvr if employer else "00000000",
                          "location": location, "unavailable": unavailable},
             "consultant_id": owner,
             "meeting": None if sent else pinned,
             "proposal": pinned if sent else None,
-            "private_talk_first": bool(case.private_talk_first),
+            # the talk first is before the first meeting only
+            "private_talk_first": bool(case.private_talk_first) and not follow_up,
             "private_talk": kept_talk,
+            **({"first_meeting": False} if follow_up else {}),
         })
         ctx.cases[case.case_ref] = case
         ctx.seen[case.id] = CaseState(case.owner_id, case.status, case.follow_up,

@@ -18,20 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.followup.follow_ups import (
+    FIRST_MEETING,
+    FOLLOW_UP,
+    FOLLOW_UP_CALL,
+    FOLLOW_UP_CALL_TEXT,
+)
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.planning.instance import InstanceContext, meeting_state
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    Case,
+    Consultant,
+    ConsultantTask,
+    Meeting,
+)
 from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
@@ -84,6 +96,7 @@ class PlanStore:
         async with self.db.write() as session:
             await self._unassigned(session, ctx, result.plan.get("unassigned", []))
             await self._no_longer_wanted(session, ctx)
+            await self._follow_up_calls(session, ctx)
 
     async def _fresh(self, session: AsyncSession, ctx: InstanceContext, refs: list[str]
                      ) -> dict[int, Case]:
@@ -157,6 +170,7 @@ class PlanStore:
                 consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
                 end=_dt(wanted["end"]), travel_minutes=wanted.get("travel_minutes", 0),
                 on_time=bool(item["on_time"]), status="proposed",
+                purpose=FOLLOW_UP if item["case_id"] in ctx.follow_ups else FIRST_MEETING,
                 alternatives=result.alternatives.get(item["case_id"], []))
             new.case = case
             new.consultant = consultant
@@ -234,6 +248,40 @@ class PlanStore:
                 if self.listener is not None:
                     # the intake channel hears of it (once per case and reason)
                     await self.listener.unassigned(session, case, reason)
+
+    async def _follow_up_calls(self, session: AsyncSession, ctx: InstanceContext) -> None:
+        """Telephone follow-ups due within the horizon are a task for the case's owner, "Ring
+        til borgeren", due on that day (its Slack reminder is the tasks' own); one open task
+        per case, moved when the due date moves, done when the follow-up is no longer by
+        telephone (the plan changed) or the case was closed."""
+        as_of = date.fromisoformat(ctx.instance["as_of"])
+        horizon_end = as_of + timedelta(days=int(ctx.instance["horizon_days"]))
+        now = self.clock.utcnow()
+        open_calls = {t.case_id: t for t in (await session.execute(select(ConsultantTask).where(
+            ConsultantTask.municipality_id == self.municipality,
+            ConsultantTask.kind == FOLLOW_UP_CALL, ConsultantTask.done_at.is_(None))
+            .order_by(ConsultantTask.id))).scalars()}
+        due_cases = (await session.execute(select(Case).where(
+            Case.municipality_id == self.municipality, Case.status == "target",
+            Case.follow_up == "telephone", Case.closed_on.is_(None),
+            Case.owner_id.is_not(None), Case.next_follow_up_due.is_not(None),
+            Case.next_follow_up_due < horizon_end).order_by(Case.id))).unique().scalars().all()
+        wanted = {c.id for c in due_cases}
+        for case in due_cases:
+            task = open_calls.get(case.id)
+            if task is None:
+                session.add(ConsultantTask(
+                    municipality_id=self.municipality, consultant_id=case.owner_id,
+                    case_id=case.id, kind=FOLLOW_UP_CALL, text=FOLLOW_UP_CALL_TEXT,
+                    due_on=case.next_follow_up_due))
+            else:
+                task.due_on, task.consultant_id = case.next_follow_up_due, case.owner_id
+        for case_id, task in open_calls.items():
+            if case_id not in wanted:
+                case = await session.get(Case, case_id)
+                if case is None or case.follow_up != "telephone" or case.closed_on is not None \
+                        or case.status != "target" or case.next_follow_up_due is None:
+                    task.done_at = now
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
         """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any

@@ -39,6 +39,8 @@ WEEK_13 = timedelta(weeks=12)  # absence week 13 begins twelve weeks after the f
 TELEPHONE_EVERY_DAYS = 28
 AGREEMENT_DUE = "agreement_due"  # an agreement task of the minutes due today
 TALK_TOMORROW = "talk_tomorrow"  # the private talk without the employer is tomorrow
+# The reminder of a task due today, by the task's kind.
+_TASK_REMINDER = {"agreement": AGREEMENT_DUE, "follow_up_call": "telephone_due"}
 
 
 class ConsultantReminders:
@@ -68,7 +70,8 @@ class ConsultantReminders:
                                              and meeting.status == "confirmed"),
                             today=today):
             out.append(("deadline_at_risk", f"deadline_at_risk-{case.id}"))
-        if case.follow_up == "telephone":
+        if case.follow_up == "telephone" and case.next_follow_up_due is None:
+            # (after the first meeting the call is a task due on the follow-up's day, below)
             period = (today - first_absence).days // TELEPHONE_EVERY_DAYS
             if period >= 1:
                 out.append(("telephone_due", f"telephone_due-{case.id}-{period}"))
@@ -101,12 +104,15 @@ class ConsultantReminders:
             # An agreement of a meeting's minutes (a task) due today: once per task. The
             # message says what is due where, never the agreement's typed words.
             by_id = {c.id: c for c in cases}
-            wanted += [(by_id[case_id], AGREEMENT_DUE, self.notices.once(
-                f"{AGREEMENT_DUE}-{task_id}")) for task_id, case_id in (await session.execute(
-                    select(ConsultantTask.id, ConsultantTask.case_id).where(
-                        ConsultantTask.case_id.in_(ids), ConsultantTask.kind == "agreement",
+            # A telephone follow-up's call (service.followup.follow_ups) due today likewise.
+            wanted += [(by_id[case_id], _TASK_REMINDER[kind], self.notices.once(
+                f"{_TASK_REMINDER[kind]}-{task_id}")) for task_id, case_id, kind in (
+                    await session.execute(select(
+                        ConsultantTask.id, ConsultantTask.case_id, ConsultantTask.kind).where(
+                        ConsultantTask.case_id.in_(ids),
+                        ConsultantTask.kind.in_(list(_TASK_REMINDER)),
                         ConsultantTask.due_on == today, ConsultantTask.done_at.is_(None))
-                    .order_by(ConsultantTask.id))).all()]
+                        .order_by(ConsultantTask.id))).all()]
             # The private talk tomorrow: once per talk (a moved talk is a new row).
             talks: dict[int, Meeting] = {}
             for talk in (await session.execute(select(Meeting).where(

@@ -188,7 +188,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     answers = MeetingAnswers(db, clock, notifier, intake, jobs)
     closing = CaseClosing(db, clock, notifier, intake, jobs)
     outcomes = CaseOutcomes(db, clock, intake, jobs, outbox,
-                            MinutesMail(config.jobcentre.name, config.jobcentre.phone))
+                            MinutesMail(config.jobcentre.name, config.jobcentre.phone),
+                            every_weeks=config.followup.every_weeks)
     intake.records = FollowupRecords(clock)
     sessions = StaffSessions(db, clock, municipality)
     case_reads = CaseReads(db, reads, clock, municipality)

@@ -85,7 +85,8 @@ async def test_the_register_has_one_row_per_case_and_no_formulas(kpis: KpiServic
         "first_meeting_place": "phone", "employer_took_part": "nej",
         "days_to_first_meeting": "29", "on_time": "ja", "intervention_kinds": "partial_return",
         "intervention_started_on": "2026-12-01", "full_time_from": "2027-01-05",
-        "ended_on": "2027-01-10", "outcome": "recovered", "duration_days": "70"}
+        "ended_on": "2027-01-10", "outcome": "recovered", "duration_days": "70",
+        "next_follow_up_due": "", "next_follow_up_kind": ""}  # closed: no follow-up
     text = register_csv(rows)
     assert text.startswith("\ufeff") and "Mads" not in text and "secret" not in text
     parsed = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))

@@ -120,6 +120,36 @@ async def test_an_agreement_due_today_is_reminded_once_without_its_words(
                                      for p in slack_api.conversation(ANNA_DM)))
 
 
+async def test_a_telephone_follow_up_call_is_reminded_on_its_day(
+        demo_config: MunicipalityConfig, sqlite_url: str, slack_api: FakeSlackApi,
+        smtp_sink: SmtpSink) -> None:
+    """Issue 20 item 4: after the first meeting a telephone follow-up is the owner's task
+    "Ring til borgeren" due on the follow-up's day; that day the owner is reminded in Slack
+    (once per task), and the 4-week period reminder of before the first meeting is not sent
+    beside it."""
+    today = today_local()
+    async for api in start_slack_api(demo_config, sqlite_url, slack_api, smtp_sink.port):
+        await intake(api, body("call-1", employer=FIXED, full_recovery_plan_date=(
+            today + timedelta(days=10)).isoformat(),
+            first_absence_day=(today - timedelta(days=40)).isoformat()))
+        async with api.client.app[DB].write() as session:
+            case = (await session.execute(select(Case))).unique().scalar_one()
+            assert case.owner_id is not None and case.follow_up == "telephone"
+            case.next_follow_up_due = today
+            session.add(ConsultantTask(
+                municipality_id="demo", consultant_id=case.owner_id, case_id=case.id,
+                kind="follow_up_call", text="Ring til borgeren (opfølgning)", due_on=today,
+                created_at=datetime(2026, 1, 1)))
+        reminders = await consultant_reminders(api)
+        assert await reminders.send_due(today - timedelta(days=1)) == 0
+        assert await reminders.send_due(today) == 1
+        assert await reminders.send_due(today) == 0
+        async with api.client.app[DB].read() as session:
+            sent = (await session.execute(select(OutboxMessage.message_id).where(
+                OutboxMessage.kind == "telephone_due"))).scalars().all()
+        assert len(sent) == 1
+
+
 def test_which_reminders_are_due(demo_config: MunicipalityConfig) -> None:
     """Telephone follow-up every 4 weeks while it applies; week 13 without an intervention;
     the deadline at risk only without a confirmed or held meeting."""

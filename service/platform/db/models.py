@@ -197,6 +197,10 @@ class Case(Base):
     citizen_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     employer_called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     intervention_started_on: Mapped[date | None] = mapped_column(Date)
+    # Follow-ups until recovery (service.followup.follow_ups): when the next one is due, every
+    # `[followup] every_weeks` after the last meeting held; null before the first meeting is
+    # held and once the case is closed. Its kind is the case's follow-up (the rules').
+    next_follow_up_due: Mapped[date | None] = mapped_column(Date)
     # The case's own workplace and contact person (the sick employee's nearest manager):
     # invitations, reminders and .ics go here; the employer row keeps the company's defaults.
     workplace_address: Mapped[str | None] = mapped_column(String(300))
@@ -319,6 +323,9 @@ class Meeting(Base):
     decline_note: Mapped[str | None] = mapped_column(Text)
     decline_outcome: Mapped[str | None] = mapped_column(String(16))
     decline_settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "first_meeting" or "follow_up" (a meeting after the first was held, issue 20 item 4).
+    purpose: Mapped[str] = mapped_column(String(16), default="first_meeting",
+                                         server_default="first_meeting")
 
     case: Mapped[Case] = relationship(lazy="joined")
     consultant: Mapped[Consultant] = relationship(lazy="joined")

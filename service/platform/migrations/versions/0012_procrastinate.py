@@ -8,7 +8,7 @@ release notes add SQL migrations gets an Alembic migration of ours that runs tho
 The downgrade drops what the schema created.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.util import await_only
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,39 @@
+"""Follow-ups until recovery (issue 20 item 4): after the first meeting is held, the case's next
+follow-up is due every `[followup] every_weeks` weeks after the last meeting held. Its kind is
+the case's follow-up as the rules decide it: by telephone while a firm plan for full recovery
+within 4 weeks holds, else a meeting at the workplace (or the jobcentre) again — so registering
+a changed plan (the case's facts, which re-runs the rules) changes the kind.
+
+Planning schedules follow-up meetings like first ones (`service.planning.instance`: the due
+date is the deadline, first meetings keep priority); a telephone follow-up is a task for the
+owner, "Ring til borgeren", due on that day (`service.planning.store`). Registering a meeting
+held sets the next one; closing the case stops them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+# `{"due", "kind"}` as the API shows it lives with the case's view (intake), re-exported here
+from service.intake.views import FOLLOW_UP_KINDS, next_follow_up  # noqa: F401
+from service.platform.db.models import Case, Meeting
+
+FIRST_MEETING = "first_meeting"
+FOLLOW_UP = "follow_up"
+PURPOSES = (FIRST_MEETING, FOLLOW_UP)
+# The consultant's task for a telephone follow-up (its due date is the follow-up's).
+FOLLOW_UP_CALL = "follow_up_call"
+FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
+
+
+def next_follow_up_due(held_on: date, every_weeks: int) -> date:
+    """The next follow-up after a meeting held on `held_on`."""
+    return held_on + timedelta(weeks=every_weeks)
+
+
+def deadline_of(case: Case, meeting: Meeting) -> date:
+    """The day a meeting is on time by: the first meeting's deadline, or a follow-up's due
+    date."""
+    if meeting.purpose == FOLLOW_UP and case.next_follow_up_due is not None:
+        return case.next_follow_up_due
+    return case.first_meeting_deadline

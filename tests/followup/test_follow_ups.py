@@ -1,0 +1,171 @@
+"""Follow-ups until recovery (issue 20 item 4), over HTTP: after the first meeting is held the
+case has `next_follow_up` (every `[followup] every_weeks` after the last meeting held); the
+planner proposes a follow-up meeting like a first one (deadline = the due date, the employer
+invited the same way: "et nyt opfølgningsmøde"); registering its outcome sets the next one; a
+firm plan for full recovery within 4 weeks makes it a telephone follow-up (a task "Ring til
+borgeren" due that day), a changed plan a meeting at the workplace again; closing stops them.
+Shown in GET /api/cases/{id}, the case page, Mine sager and the register CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS
+from service.platform.db.models import ConsultantTask, Meeting, OutboxMessage
+from tests.conftest import Api, make_secrets, start_api, start_staff, today_local
+from tests.meetings.email_cases import body, intake
+
+OWNER = "anna"
+
+
+async def _case(api: Api, ref: str) -> dict[str, Any]:
+    resp = await api.client.get(f"/api/cases/{ref}", headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def _meetings(api: Api) -> list[Meeting]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(Meeting).where(
+            Meeting.kind != "private_talk").order_by(Meeting.id))).unique().scalars())
+
+
+async def _calls(api: Api) -> list[ConsultantTask]:
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(ConsultantTask).where(
+            ConsultantTask.kind == "follow_up_call").order_by(ConsultantTask.id))).scalars())
+
+
+async def _held(api: Api, clock: SettableClock, ref: str, meeting: Meeting,
+                place: str = "workplace") -> dict[str, Any]:
+    """Confirm the meeting, let it begin, register it held."""
+    resp = await api.client.post(f"/api/cases/{ref}/meeting/confirm", json={
+        "start": meeting.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    clock.set(meeting.start + timedelta(minutes=70))
+    resp = await api.client.post(f"/api/cases/{ref}/meeting-outcome", json={
+        "place": place, "employer_took_part": True}, headers=api.auth("consultant"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    return await resp.json()
+
+
+async def _patch(api: Api, ref: str, changes: dict[str, Any]) -> None:
+    resp = await api.client.patch(f"/api/cases/{ref}", json=changes,
+                                  headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+
+
+async def _start(api: Api, ref: str) -> None:
+    await intake(api, body(ref))
+    resp = await api.client.put(f"/api/cases/{ref}/owner", json={
+        "consultant_id": OWNER, "reason": "test"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+
+
+async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _start(api, "fu1")
+        assert (await _case(api, "fu1"))["next_follow_up"] is None  # before the first meeting
+        first = (await _meetings(api))[0]
+        await _held(api, clock, "fu1", first)
+        due = first.start.date() + timedelta(weeks=4)
+        case = await _case(api, "fu1")
+        assert case["next_follow_up"] == {"due": due.isoformat(), "kind": "workplace_meeting"}
+
+        # The planner proposes the follow-up meeting like a first one: due date = deadline.
+        meetings = await _meetings(api)
+        assert [(m.purpose, m.status) for m in meetings] == [
+            ("first_meeting", "held"), ("follow_up", "proposed")]
+        follow_up = meetings[1]
+        assert follow_up.kind == "workplace_meeting" and follow_up.on_time
+        assert follow_up.start.date() <= due
+        assert case["meeting"] is None or case["meeting"]["purpose"] == "follow_up"
+        async with api.client.app[DB].read() as session:
+            invitation = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.meeting_id == follow_up.id,
+                OutboxMessage.kind == "employer_invitation"))).scalar_one()
+        assert "et nyt opfølgningsmøde" in invitation.body_text
+        assert "opfølgningsmøde" in invitation.body_html
+
+        # Shown on the case page, Mine sager and in the register.
+        async for staff in start_staff(api):
+            browser = await staff.login("consultant")
+            _, page = await browser.get("/my-cases/fu1")
+            assert 'id="next-follow-up"' in page and "møde på arbejdspladsen" in page
+            _, page = await browser.get("/my-cases")
+            assert "Næste opfølgning:" in page
+        month = date.fromisoformat(case["facts"]["first_absence_day"]).strftime("%Y-%m")
+        resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
+                                    headers=api.auth("manager"))
+        assert resp.status == 200, await resp.text()
+        rows = list(csv.DictReader(io.StringIO((await resp.text()).lstrip("\ufeff")),
+                                   delimiter=";"))
+        assert [(r["Næste opfølgning"], r["Næste opfølgning, form"]) for r in rows] == [
+            (due.isoformat(), "workplace_meeting")]
+
+        # Its outcome registered: the next follow-up four weeks after it.
+        await _held(api, clock, "fu1", follow_up, place="jobcentre")
+        held = [m for m in await _meetings(api) if m.id == follow_up.id][0]
+        assert (held.status, held.purpose, held.on_time) == ("held", "follow_up", True)
+        case = await _case(api, "fu1")
+        assert case["next_follow_up"] == {
+            "due": (follow_up.start.date() + timedelta(weeks=4)).isoformat(),
+            "kind": "workplace_meeting"}
+        # The KPIs' first meeting is still the first one.
+        assert [h["place"] for h in case["progress"]["held_meetings"]] == [
+            "workplace", "jobcentre"]
+
+
+async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stops_them(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _start(api, "fu2")
+        first = (await _meetings(api))[0]
+        await _held(api, clock, "fu2", first)
+        due = first.start.date() + timedelta(weeks=4)
+        assert [m.status for m in await _meetings(api)] == ["held", "proposed"]
+
+        # A firm plan for full recovery within 4 weeks: the rules say telephone; the
+        # follow-up meeting is cancelled and the owner gets a call task due that day.
+        recovery = clock.today() + timedelta(days=14)
+        await _patch(api, "fu2", {"full_recovery_plan_date": recovery.isoformat()})
+        case = await _case(api, "fu2")
+        assert case["next_follow_up"] == {"due": due.isoformat(), "kind": "telephone"}
+        assert [m.status for m in await _meetings(api)] == ["held", "cancelled"]
+        calls = await _calls(api)
+        assert [(t.text, t.due_on, t.done_at) for t in calls] == [
+            ("Ring til borgeren (opfølgning)", due, None)]
+        resp = await api.client.get("/api/tasks", headers=api.auth("consultant"))
+        assert any(t["kind"] == "follow_up_call" and t["due_on"] == due.isoformat()
+                   for t in (await resp.json())["tasks"])
+
+        # The plan changes (no firm plan any more): at the workplace again.
+        await _patch(api, "fu2", {"full_recovery_plan_date": None})
+        case = await _case(api, "fu2")
+        assert case["next_follow_up"] == {"due": due.isoformat(), "kind": "workplace_meeting"}
+        assert [t.done_at is not None for t in await _calls(api)] == [True]
+        meetings = await _meetings(api)
+        assert [(m.purpose, m.status) for m in meetings][-1] == ("follow_up", "proposed")
+
+        # Closing stops them: no next follow-up, the meeting cancelled.
+        resp = await api.client.post("/api/cases/fu2/close", json={
+            "outcome": "recovered", "on": clock.today().isoformat()},
+            headers=api.auth("consultant"))
+        assert resp.status == 200, await resp.text()
+        await api.client.app[JOBS].wait_idle()
+        assert (await _case(api, "fu2"))["next_follow_up"] is None
+        assert (await _meetings(api))[-1].status == "cancelled"
+        assert not [m for m in await _meetings(api) if m.status == "proposed"]
