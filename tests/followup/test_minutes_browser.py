@@ -46,11 +46,14 @@ async def minutes_api(demo_config: MunicipalityConfig, sqlite_url: str
             assert resp.status == 200, await resp.text()
         await api.client.app[JOBS].wait_idle()
         await create_staff_users(api)
-        # The meetings were held this morning.
+        # The meetings, confirmed by the employers, were held this morning (confirmed: a
+        # registration's planning run would otherwise replace the other case's past proposal).
         async with api.client.app[DB].write() as session:
-            for meeting in (await session.execute(select(Meeting))).unique().scalars():
+            for meeting in (await session.execute(select(Meeting).where(
+                    Meeting.status == "proposed"))).unique().scalars():
                 start = datetime.combine(TODAY, time(10, 0))
                 meeting.start, meeting.end = start, start + timedelta(hours=1)
+                meeting.status = "confirmed"
         clock.set(datetime.combine(TODAY, time(15, 0)))
         yield api
 
