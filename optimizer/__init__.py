@@ -1,14 +1,15 @@
 """The planner: assign cases to consultants and schedule first meetings.
 
 Pure (no I/O); the contract is /work/shared/spec/planning.md. Public API:
-`parse_instance`, `InstanceError`, `solve`, `validate`, `alternatives`, and the `Plan` types.
+`parse_instance`, `InstanceError`, `solve`, `validate`, `alternatives` (`alternatives_for`
+many cases at once), and the `Plan` types.
 """
 
 from __future__ import annotations
 
 import time
 
-from optimizer.alternatives import alternatives
+from optimizer.alternatives import alternatives, alternatives_for
 from optimizer.candidates import prepare
 from optimizer.cpsat import DEFAULT_TIME_LIMIT, cpsat_schedule, finish_time
 from optimizer.greedy import greedy_schedule
@@ -19,7 +20,7 @@ from optimizer.validate import validate
 
 __all__ = ["Assignment", "Instance", "InstanceError", "Plan", "PlannedMeeting", "PlannedTalk",
            "Unassigned",
-           "alternatives", "parse_instance", "solve", "validate"]
+           "alternatives", "alternatives_for", "parse_instance", "solve", "validate"]
 
 
 def solve(instance: Instance, solver: str = "cpsat",

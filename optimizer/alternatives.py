@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from optimizer.candidates import Schedule, prepare
+from optimizer.candidates import Prepared, Schedule, prepare
 from optimizer.instance import Instance, minute_of, moment_of
 from optimizer.plan import Plan
 
 
 def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
-                 count: int = 2) -> list[dict[str, Any]]:
+                 count: int = 2, prepared: Prepared | None = None) -> list[dict[str, Any]]:
     """Up to `count` other slots of the case's consultant that keep every hard rule.
 
     The slots respect all the plan's other meetings and private talks and do not overlap the
@@ -19,7 +19,8 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     on later dates than the talk (rule 10). Slots on or before the deadline come first (else
     the earliest after), with the preferred notice before short notice, preferably on
     different days. Each is {"start", "end",
-    "travel_minutes"}.
+    "travel_minutes"}. `prepared`: `prepare(instance)` when the caller has it already (it
+    is the same for every case of the plan).
     """
     data = plan.to_json() if isinstance(plan, Plan) else plan
     index = {c.id: i for i, c in enumerate(instance.cases)}
@@ -29,7 +30,7 @@ def alternatives(instance: Instance, plan: Plan | dict[str, Any], case_id: str,
     case = instance.cases[target]
     if not case.needs_meeting:
         return []
-    p = prepare(instance)
+    p = prepare(instance) if prepared is None else prepared
     schedule = Schedule(p)
     own: tuple[int, int] | None = None
     owner: int | None = None
@@ -98,3 +99,15 @@ def _talk(instance: Instance, item: dict[str, Any]) -> tuple[int, int] | None:
         return None
     start = minute_of(instance, datetime.fromisoformat(talk["start"]))
     return start // 1440, start
+
+
+def alternatives_for(instance: Instance, plan: Plan | dict[str, Any], case_ids: list[str],
+                     count: int = 2) -> dict[str, list[dict[str, Any]]]:
+    """`alternatives` for each of `case_ids`, the instance prepared and the plan read once
+    (the same slots as calling `alternatives` per case)."""
+    if not case_ids:
+        return {}
+    data = plan.to_json() if isinstance(plan, Plan) else plan
+    p = prepare(instance)
+    return {case_id: alternatives(instance, data, case_id, count, prepared=p)
+            for case_id in case_ids}

@@ -276,12 +276,26 @@ def _tmax(p: Prepared, kind: str) -> np.ndarray:
         for k, d in enumerate(p.days):
             best = -1
             for a, b in per_day.get(d, ()):
-                s = d * DAY + math.ceil((a - d * DAY) / g) * g
-                while s + dur <= b:
-                    best = max(best, min(s - a, b - dur - s))
-                    s += g
+                best = max(best, best_margin(d * DAY, g, a, b - dur))
             out[c, k] = best
     return out
+
+
+def best_margin(base: int, g: int, a: int, last: int) -> int:
+    """max over grid starts s (base + m*g, a <= s <= last) of min(s - a, last - s); -1 when
+    there is none. The margin is concave in s and peaks at (a + last) / 2, so the best start
+    is the grid start just below or just above the peak (within the range): the same value
+    as trying every start, in constant time."""
+    first = -((base - a) // g)  # ceil((a - base) / g)
+    final = (last - base) // g
+    if first > final:
+        return -1
+    below = min(max((a + last - 2 * base) // (2 * g), first), final)
+    best = -1
+    for m in (below, min(below + 1, final)):
+        s = base + m * g
+        best = max(best, min(s - a, last - s))
+    return best
 
 
 def day_feasible(p: Prepared) -> np.ndarray:
@@ -330,9 +344,12 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
         return []
     unavailable = [u for u in p.unavailable[i] if u[1] > d * DAY and u[0] < (d + 1) * DAY] \
         if employer else []
-    out = []
+    out: list[int] = []
     for a, b in p.free[c].get(d, ()):
         s = d * DAY + math.ceil((a + t - d * DAY) / g) * g
+        if not unavailable and not taken:  # every grid start of the gap fits
+            out.extend(range(s, b - dur - t + 1, g))
+            continue
         while s + dur + t <= b:
             occ = occupied(kind, s, dur, t)
             if not any(overlaps((s, s + dur), u) for u in unavailable) and \

@@ -181,14 +181,18 @@ class OutboxDeliverer:
     async def _record(self, session: AsyncSession, claimed: _Claimed, outcome: _Outcome,
                       sender: ChannelSender) -> None:
         now = self.clock.utcnow()
+        error = outcome.error
+        if error is None:
+            # Sent: one UPDATE, no read of the row first (most messages go this way).
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == claimed.message.outbox_id)
+                .values(status="sent", attempts=claimed.attempts, sent_at=now, last_error=None)
+                .execution_options(synchronize_session=False))
+            return
         row = await session.get(OutboxMessage, claimed.message.outbox_id)
         if row is None:
             return
         row.attempts = claimed.attempts
-        error = outcome.error
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
-            return
         row.last_error = error[:500]
         if outcome.obsolete:
             row.status = "obsolete"

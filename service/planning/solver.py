@@ -52,6 +52,20 @@ def _slot_json(slot: Any) -> dict[str, Any]:
             for k, v in items}
 
 
+def new_proposals(data: dict[str, Any], request: SolveRequest) -> list[str]:
+    """The cases the plan gives a meeting that is not the proposal standing today: they get
+    alternatives (a standing proposal's were offered already)."""
+    out = []
+    for item in data["assignments"]:
+        wanted = item.get("meeting")
+        if wanted is None:
+            continue
+        key = (wanted["start"], item["consultant_id"], wanted["kind"])
+        if request.standing.get(item["case_id"]) != key:
+            out.append(item["case_id"])
+    return out
+
+
 def solve_instance(request: SolveRequest) -> SolveResult:
     """Solve with CP-SAT; fall back to greedy on failure. Runs in a worker process."""
     instance = optimizer.parse_instance(request.instance)
@@ -67,17 +81,9 @@ def solve_instance(request: SolveRequest) -> SolveResult:
         plan = optimizer.solve(instance, solver="greedy", time_limit=request.time_limit,
                                seed=request.seed)
     data = plan.to_json()
-    alternatives: dict[str, list[dict[str, Any]]] = {}
-    for item in data["assignments"]:
-        wanted = item.get("meeting")
-        if wanted is None:
-            continue
-        key = (wanted["start"], item["consultant_id"], wanted["kind"])
-        if request.standing.get(item["case_id"]) == key:
-            continue  # the proposal stands: its alternatives were offered already
-        alternatives[item["case_id"]] = [
-            _slot_json(a) for a in optimizer.alternatives(
-                instance, plan, item["case_id"], count=ALTERNATIVES_PER_PROPOSAL)]
+    alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
+                    optimizer.alternatives_for(instance, data, new_proposals(data, request),
+                                               count=ALTERNATIVES_PER_PROPOSAL).items()}
     metrics = data["metrics"]
     return SolveResult(solver=str(metrics.get("solver", "?")),
                        status=str(metrics.get("status", "?")), metrics=metrics, plan=data,

@@ -12,9 +12,12 @@ _PAGE = """<!doctype html>
 <html lang="da"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fasthold – {name}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5}}</style></head>
-<body><h1>fasthold – {name}</h1>
+<link rel="stylesheet" href="/static/staff.css">
+<style>main{{max-width:40rem}}</style></head>
+<body>
+<header class="top"><div class="brand"><a href="/">fasthold</a> <span class="muni">{name}</span>
+</div></header>
+<main id="indhold"><h1>fasthold – {name}</h1>
 <p>Fastholdelse af sygemeldte i job efter modellen „Sammen om fastholdelse“: første
 opfølgningsmøde på arbejdspladsen inden udgangen af fraværsuge 8.</p>
 <ul>
@@ -24,16 +27,18 @@ med en API-nøgle</li>
 <li><a href="/healthz">Driftsstatus</a></li>
 {demo}</ul>
 <p>Arbejdsgivere: brug linket i den e-mail, I har fået fra jobcentret.</p>
-</body></html>
+</main></body></html>
 """
 
 
 async def home(request: web.Request) -> web.Response:
-    demo = ('<li><a href="/demo/mailbox">Demo-postkasse</a> – for medarbejdere (kræver en '
-            'API-nøgle)</li>\n' if DEV_SMTP in request.app else "")
+    # The demo's mailbox and Slack page: staff open them from the menu once logged in.
+    demo = ('<li><a href="/demo/mailbox">Demo-post</a> og <a href="/demo/slack">Demo-Slack</a> '
+            '– log ind som visitation eller admin; menuen har dem</li>\n'
+            if DEV_SMTP in request.app else "")
     html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
 
 import optimizer
 from service.planning.solver import (
@@ -20,6 +19,7 @@ from service.planning.solver import (
     SolveRequest,
     SolveResult,
     _slot_json,
+    new_proposals,
     solve_instance,
 )
 
@@ -52,16 +52,9 @@ def _greedy(request: SolveRequest) -> SolveResult:
     instance = optimizer.parse_instance(request.instance)
     plan = optimizer.solve(instance, solver="greedy")
     data = plan.to_json()
-    alternatives: dict[str, list[dict[str, Any]]] = {}
-    for item in data["assignments"]:
-        wanted = item.get("meeting")
-        if wanted is None:
-            continue
-        if request.standing.get(item["case_id"]) == (wanted["start"], item["consultant_id"],
-                                                     wanted["kind"]):
-            continue
-        alternatives[item["case_id"]] = [_slot_json(a) for a in optimizer.alternatives(
-            instance, plan, item["case_id"], count=ALTERNATIVES_PER_PROPOSAL)]
+    alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
+                    optimizer.alternatives_for(instance, data, new_proposals(data, request),
+                                               count=ALTERNATIVES_PER_PROPOSAL).items()}
     metrics = data["metrics"]
     return SolveResult(solver="greedy", status=str(metrics.get("status", "?")), metrics=metrics,
                        plan=data, alternatives=alternatives)

@@ -65,7 +65,7 @@ class World:
         self.clock = clock
         self.cipher = cipher
         self.municipality = config.municipality.id
-        self.db = Database(database_url, clock)
+        self.db = Database(database_url, clock, inline=True)
         self.solver = solver
         self.jobs = RecordedJobs()
         self.mail = MemorySender("email")

@@ -114,3 +114,16 @@ async def test_logged_in_intake_staff_open_the_demo_pages_without_a_key(demo_api
         assert refused.status == 401
         menu = await (await manager.session.get(manager.url("/dashboard"))).text()
         assert 'href="/demo/mailbox"' not in menu
+
+
+async def test_the_front_page_is_styled_and_sends_staff_to_the_menu(demo_api: Api) -> None:
+    """Issue 22, item 6: `/` has the staff pages' style and says that staff open the demo's
+    mailbox and Slack page from the menu — no API key needed."""
+    page = await demo_api.client.get("/")
+    html = await page.text()
+    assert page.status == 200
+    assert '<link rel="stylesheet" href="/static/staff.css">' in html
+    assert "'self'" in page.headers["Content-Security-Policy"]
+    assert (await demo_api.client.get("/static/staff.css")).status == 200
+    assert 'href="/demo/mailbox"' in html and 'href="/demo/slack"' in html
+    assert "API-nøgle)" not in html and "log ind som visitation eller admin" in html

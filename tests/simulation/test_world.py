@@ -4,11 +4,13 @@ does (the world used to be composed on its own, without the owner's Slack notice
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, text
 
 from bots.delivery import OutboundMessage
 from service.clock import SettableClock
@@ -68,3 +70,44 @@ async def test_an_owner_chosen_in_the_simulation_tells_slack(world: World) -> No
     # …the previous owner's message says it moved, and the new owner gets the case.
     assert "flyttet til en anden konsulent" in told[("slack_update", ANNA)].text
     assert "Ny sag til dig" in told[("case_assigned", BO)].text
+
+
+async def test_the_world_s_statements_run_in_the_loop_s_thread(world: World) -> None:
+    """Issue 22: the simulation awaits one use case at a time, so its SQLite statements run in
+    the event loop's thread — no hand-over to aiosqlite's worker thread and back per statement
+    (most of SQLite's cost there) — with the same results (`test_simulation`'s tables)."""
+    before = threading.active_count()
+    for open_session in (world.db.write, world.db.read, world.db.snapshot):
+        async with open_session() as session:
+            connection = await session.connection()
+            raw = (await connection.get_raw_connection()).driver_connection
+            # SQLite calls the function in the thread that runs the statement.
+            await raw.create_function("thread_ident", 0, threading.get_ident)
+            ran_in = (await session.execute(text("SELECT thread_ident()"))).scalar()
+            assert ran_in == threading.get_ident()
+    assert threading.active_count() == before
+
+
+async def test_a_sent_message_costs_one_read_of_the_outbox(world: World) -> None:
+    """Issue 22: delivering reads each message once (its claim); marking it sent is one
+    UPDATE, without reading the row again."""
+    intake = Principal(key_id=0, name="simulering-intake", role="intake",
+                       municipality_id=world.municipality)
+    for n in range(3):
+        await world.intake.upsert(body(f"sim-outbox-{n}", first_absence_day=(
+            MONDAY - timedelta(days=10)).isoformat()), intake)
+    await world.run_job(PLAN, "test")
+    async with world.db.read() as session:
+        due = (await session.execute(text(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"))).scalar()
+    assert due and due >= 6
+    reads: list[str] = []
+    event.listen(world.db.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_rest: reads.append(sql)
+                 if sql.lstrip().upper().startswith("SELECT") and "outbox" in sql else None)
+    assert await world.deliverer.deliver_due() == due
+    # One claim per message, and one per channel that finds nothing more.
+    assert len(reads) <= due + len(world.deliverer.senders)
+    async with world.db.read() as session:
+        assert (await session.execute(text(
+            "SELECT count(*) FROM outbox WHERE status = 'sent'"))).scalar() == due
