@@ -147,7 +147,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             await sync_consultants(session, config)
         dev_smtp = None
         if demo and not secrets.smtp_host:
-            dev_smtp = DevSmtp(clock.now)
+            dev_smtp = DevSmtp(clock.now, store=mailbox.mail_store(secrets.database_url))
             dev_smtp.start()
             app[DEV_SMTP] = dev_smtp
             log.info("demo mail sink on 127.0.0.1:%s; mails at /demo/mailbox", dev_smtp.port)

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from service.commands._common import EXIT_INVALID, load_config_or_exit
 from service.commands.serve import _demo_data_key, _demo_secret_key
 from service.commands.serve import run as serve
 from service.config import DEFAULT_CONFIG, ConfigError, MunicipalityConfig, Secrets
+from service.demo.mailbox import mail_store
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url, normalise_url
 from service.platform.logs import configure_logging
@@ -43,13 +45,17 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _reset(url: str) -> str | None:
-    """Delete the demo's SQLite database (and its WAL files); an error message otherwise."""
+    """Delete the demo's SQLite database (its WAL files and the demo mailbox's kept mails);
+    an error message otherwise."""
     path = _sqlite_file(url)
     if path is None:
         return ("--reset deletes the demo's SQLite file; FASTHOLD_DATABASE_URL names another "
                 "database: empty it yourself")
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         file.unlink(missing_ok=True)
+    store = mail_store(url)
+    if store is not None:
+        shutil.rmtree(store, ignore_errors=True)  # the demo mailbox's kept mails
     return None
 
 

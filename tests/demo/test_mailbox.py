@@ -10,8 +10,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.clock import SettableClock
+from service.commands.demo import _reset
 from service.config import MunicipalityConfig
-from service.demo.mailbox import COOKIE, MailboxSessions
+from service.demo.mailbox import COOKIE, MailboxSessions, mail_store
 from service.keys import DB, DEV_SMTP, JOBS
 from service.platform.auth import ROLES, Principal, create_key
 from tests.conftest import SOLVER, Api, mail_config, make_secrets, start_staff, wait_until
@@ -127,3 +128,34 @@ async def test_the_front_page_is_styled_and_sends_staff_to_the_menu(demo_api: Ap
     assert (await demo_api.client.get("/static/staff.css")).status == 200
     assert 'href="/demo/mailbox"' in html and 'href="/demo/slack"' in html
     assert "API-nøgle)" not in html and "log ind som visitation eller admin" in html
+
+
+async def test_a_restart_keeps_the_mails_received(demo_config: MunicipalityConfig,
+                                                  sqlite_url: str) -> None:
+    """The demo's mail sink keeps what it received beside the SQLite file (a Maildir), so the
+    mailbox still shows the day's mails after a restart; `--reset` removes them."""
+    store = mail_store(sqlite_url)
+    assert store is not None and mail_store("postgresql://u@h/db") is None
+    seen: list[tuple[str, list[str], str]] = []
+    for start in (1, 2):
+        app = create_app(mail_config(demo_config), make_secrets(sqlite_url), demo=True,
+                         solver=SOLVER)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        try:
+            sink = app[DEV_SMTP].sink
+            if start == 1:
+                async with app[DB].write() as session:
+                    _, key = await create_key(session, demo_config.municipality.id, "t",
+                                              "intake", None)
+                api = Api(client=client, keys={"intake": key})
+                await intake(api, body("kept-1"))
+                await wait_until(lambda received=sink.messages: len(received) >= 2)
+            else:
+                assert [(m.subject, m.recipients, m.text) for m in sink.messages] == seen
+                assert [m.number for m in sink.messages] == list(range(1, len(seen) + 1))
+        finally:
+            await client.close()
+        if start == 1:  # all it received, the process stopped
+            seen = [(m.subject, m.recipients, m.text) for m in sink.messages]
+    assert _reset(sqlite_url) is None and not store.exists()
