@@ -21,7 +21,7 @@ from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets
 from service.consultants import api as consultants_api
 from service.consultants import pages as consultant_pages
-from service.demo import mailbox, slack_page
+from service.demo import kept, mailbox, slack_page
 from service.followup import api as tasks_api
 from service.followup import cases_api as closing_api
 from service.followup import pages as followup_pages
@@ -147,7 +147,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             await sync_consultants(session, config)
         dev_smtp = None
         if demo and not secrets.smtp_host:
-            dev_smtp = DevSmtp(clock.now, store=mailbox.mail_store(secrets.database_url))
+            dev_smtp = DevSmtp(clock.now, store=kept.mail_store(secrets.database_url))
             dev_smtp.start()
             app[DEV_SMTP] = dev_smtp
             log.info("demo mail sink on 127.0.0.1:%s; mails at /demo/mailbox", dev_smtp.port)
@@ -155,7 +155,8 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         fake_slack = None
         if demo and not slack.sending:
             # No workspace: the bot talks to a local fake Web API, shown on /demo/slack.
-            fake_slack = FakeSlackApi(users=workspace_users(config))
+            fake_slack = FakeSlackApi(users=workspace_users(config),
+                                      store=kept.slack_store(secrets.database_url))
             await fake_slack.start()
             slack = slack.on_fake(fake_slack.token, fake_slack.base_url)
             fake_slack.channels.add(slack.intake_channel or "")

@@ -6,7 +6,10 @@ everything it is sent.
 The demo (`fasthold serve --demo`) points the bot at it, so a newcomer sees the bot's messages
 on `/demo/slack` without a workspace; the tests point the real slack_sdk client at it over
 HTTP. It can refuse on demand: a 429 with `Retry-After`, a 500, or one of Slack's errors
-(`not_in_channel`, `channel_not_found`, …) for the next calls of a method.
+(`not_in_channel`, `channel_not_found`, …) for the next calls of a method. Given a `store`
+file (the demo), it keeps the conversations and Home tabs there as JSON after every change
+and reads them back at start, so a restart keeps what the workspace showed (and a later
+`chat.update` still finds its message).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import json
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -82,6 +86,7 @@ class FakeSlackApi:
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)
     views: list[OpenedView] = field(default_factory=list)
     port: int = 0
+    store: Path | None = None
     _refusals: dict[str, deque[_Refusal]] = field(default_factory=dict)
     _triggers: dict[str, str] = field(default_factory=dict)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -95,6 +100,7 @@ class FakeSlackApi:
         return f"http://127.0.0.1:{self.port}/api/"
 
     async def start(self) -> FakeSlackApi:
+        self._load()
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -108,6 +114,36 @@ class FakeSlackApi:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    _KEPT = frozenset({"chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
+                       "views.publish"})
+
+    def _load(self) -> None:
+        if self.store is None or not self.store.exists():
+            return
+        try:
+            kept = json.loads(self.store.read_text(encoding="utf-8"))
+            self.conversations = {channel: [Posted(**p) for p in posts]
+                                  for channel, posts in kept["conversations"].items()}
+            self.homes = dict(kept["homes"])
+            last = int(kept["counter"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("the fake Slack's kept workspace %s is unreadable (%s); starting empty",
+                        self.store, error)
+            return
+        self._counter = itertools.count(last + 1)
+
+    def _save(self) -> None:
+        if self.store is None:
+            return
+        counter = next(self._counter)
+        self._counter = itertools.count(counter)  # peeked, not used
+        kept = {"counter": counter, "homes": self.homes,
+                "conversations": {channel: [asdict(p) for p in posts]
+                                  for channel, posts in self.conversations.items()}}
+        partial = self.store.with_name(self.store.name + ".part")
+        partial.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+        partial.replace(self.store)
 
     # -- what tests and the demo ask of it ------------------------------------------------
 
@@ -172,7 +208,10 @@ class FakeSlackApi:
         if handler is None:
             return self._answer(number, method, args,
                                 {"ok": False, "error": "unknown_method"}, status=404)
-        return self._answer(number, method, args, handler(args))
+        answer = self._answer(number, method, args, handler(args))
+        if method in self._KEPT and answer.status == 200:
+            self._save()
+        return answer
 
     def _answer(self, number: int, method: str, args: dict[str, Any], body: dict[str, Any],
                 status: int = 200) -> web.Response:

@@ -24,7 +24,7 @@ from service.commands._common import EXIT_INVALID, load_config_or_exit
 from service.commands.serve import _demo_data_key, _demo_secret_key
 from service.commands.serve import run as serve
 from service.config import DEFAULT_CONFIG, ConfigError, MunicipalityConfig, Secrets
-from service.demo.mailbox import mail_store
+from service.demo.kept import mail_store, slack_store
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url, normalise_url
 from service.platform.logs import configure_logging
@@ -45,17 +45,19 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _reset(url: str) -> str | None:
-    """Delete the demo's SQLite database (its WAL files and the demo mailbox's kept mails);
-    an error message otherwise."""
+    """Delete the demo's SQLite database (its WAL files, the demo mailbox's kept mails and
+    the fake Slack's kept workspace); an error message otherwise."""
     path = _sqlite_file(url)
     if path is None:
         return ("--reset deletes the demo's SQLite file; FASTHOLD_DATABASE_URL names another "
                 "database: empty it yourself")
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         file.unlink(missing_ok=True)
-    store = mail_store(url)
-    if store is not None:
-        shutil.rmtree(store, ignore_errors=True)  # the demo mailbox's kept mails
+    mails, slack = mail_store(url), slack_store(url)
+    if mails is not None:
+        shutil.rmtree(mails, ignore_errors=True)  # the demo mailbox's kept mails
+    if slack is not None:
+        slack.unlink(missing_ok=True)  # the fake Slack's kept workspace
     return None
 
 

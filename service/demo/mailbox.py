@@ -8,14 +8,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from bots.email.dev_sink import ReceivedMail
 from bots.email.render import make_environment
 from service.clock import Clock
 from service.keys import AUTH, DEMO_SESSIONS, DEV_SMTP
 from service.platform.auth import Principal
-from service.platform.db.engine import normalise_url
 from service.platform.http import Handler
 from service.platform.pages import add_nav, current_login
 from service.text.danish import FILTERS, GLOBALS
@@ -25,18 +23,6 @@ _env = make_environment(TEMPLATES, FILTERS, GLOBALS)
 COOKIE = "fasthold_demo_session"
 # The mailbox shows what employers and citizens are sent: for intake staff (and admins).
 ROLES = ("intake", "admin")
-
-
-def mail_store(database_url: str) -> Path | None:
-    """Where the demo's mail sink keeps what it received (a Maildir beside the SQLite file, so
-    a restart keeps the day's mails and `--reset` removes them with the database); None when
-    the database is not a SQLite file."""
-    parsed = make_url(normalise_url(database_url))
-    if not parsed.drivername.startswith("sqlite") or not parsed.database \
-            or parsed.database == ":memory:":
-        return None
-    path = Path(parsed.database)
-    return path.with_name(path.name + ".mail")
 
 
 class MailboxSessions:

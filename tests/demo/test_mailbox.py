@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from slack_sdk.web.async_client import AsyncWebClient
 
 from service.app import create_app
 from service.clock import SettableClock
 from service.commands.demo import _reset
 from service.config import MunicipalityConfig
-from service.demo.mailbox import COOKIE, MailboxSessions, mail_store
-from service.keys import DB, DEV_SMTP, JOBS
+from service.demo.kept import mail_store, slack_store
+from service.demo.mailbox import COOKIE, MailboxSessions
+from service.keys import DB, DEV_SMTP, FAKE_SLACK, JOBS
 from service.platform.auth import ROLES, Principal, create_key
 from tests.conftest import SOLVER, Api, mail_config, make_secrets, start_staff, wait_until
 from tests.meetings.email_cases import body, intake
@@ -132,11 +134,14 @@ async def test_the_front_page_is_styled_and_sends_staff_to_the_menu(demo_api: Ap
 
 async def test_a_restart_keeps_the_mails_received(demo_config: MunicipalityConfig,
                                                   sqlite_url: str) -> None:
-    """The demo's mail sink keeps what it received beside the SQLite file (a Maildir), so the
-    mailbox still shows the day's mails after a restart; `--reset` removes them."""
-    store = mail_store(sqlite_url)
+    """The demo's mail sink and fake Slack keep what they received beside the SQLite file (a
+    Maildir, a JSON file), so the mailbox and Slack page still show the day's messages after
+    a restart (and a card posted before it can still be updated); `--reset` removes them."""
+    store, slack = mail_store(sqlite_url), slack_store(sqlite_url)
     assert store is not None and mail_store("postgresql://u@h/db") is None
+    assert slack is not None and slack_store("sqlite+aiosqlite:///:memory:") is None
     seen: list[tuple[str, list[str], str]] = []
+    posted: dict[str, list[tuple[str, str]]] = {}
     for start in (1, 2):
         app = create_app(mail_config(demo_config), make_secrets(sqlite_url), demo=True,
                          solver=SOLVER)
@@ -154,8 +159,23 @@ async def test_a_restart_keeps_the_mails_received(demo_config: MunicipalityConfi
             else:
                 assert [(m.subject, m.recipients, m.text) for m in sink.messages] == seen
                 assert [m.number for m in sink.messages] == list(range(1, len(seen) + 1))
+                fake = app[FAKE_SLACK]
+                assert {c: [(p.ts, p.text) for p in ps]
+                        for c, ps in fake.conversations.items()} == posted
+                # A message posted before the restart can be updated after it; new posts
+                # get new timestamps.
+                channel, first = next((c, ps[0]) for c, ps in posted.items() if ps)
+                client_api = AsyncWebClient(token=fake.token, base_url=fake.base_url)
+                updated = await client_api.chat_update(channel=channel, ts=first[0],
+                                                       text="opdateret")
+                assert updated["ok"]
+                new = await client_api.chat_postMessage(channel=channel, text="ny")
+                assert new["ts"] not in {ts for ps in posted.values() for ts, _ in ps}
         finally:
             await client.close()
         if start == 1:  # all it received, the process stopped
             seen = [(m.subject, m.recipients, m.text) for m in sink.messages]
-    assert _reset(sqlite_url) is None and not store.exists()
+            posted = {c: [(p.ts, p.text) for p in ps]
+                      for c, ps in app[FAKE_SLACK].conversations.items()}
+            assert any(posted.values()), "the intake should have reached Slack"
+    assert _reset(sqlite_url) is None and not store.exists() and not slack.exists()
