@@ -61,6 +61,8 @@ class CaseCard:
     # the next step, as "Mine sager" words it (service.followup.signals; "" once closed)
     next_step: str = ""
     decline: str = ""  # a pending employer decline's reason (the restore button shows)
+    # `after_calls`: the case's invitation waits for the calls (the calls-done button shows)
+    invitation_held: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,7 +229,8 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
     buttons: list[dict[str, Any]] = []
     if not card.closed:
         for action in _BUTTONS.get(kind, ()):
-            if (action == CALLS_DONE and card.citizen_called and card.employer_called) or \
+            if (action == CALLS_DONE and (not card.invitation_held or (
+                    card.citizen_called and card.employer_called))) or \
                     (action == RESTORE_DECLINE and not card.decline) or \
                     (action == CONTACT_CITIZEN and card.citizen_called) or \
                     (action == CONTACT_EMPLOYER and card.employer_called) or \

@@ -180,7 +180,8 @@ class SlackNotices:
             intervention=short_date(case.intervention_started_on)
             if case.intervention_started_on else "",
             closed=closed, note=note, talk=talk, talk_done=talk_done, next_step=step,
-            decline=decline)
+            decline=decline, invitation_held="ja" if active is not None
+            and meeting_view(active, case.case_ref, self.grace).invitation_held else "")
 
     async def _talk_words(self, session: AsyncSession, case: Case) -> tuple[str, str]:
         """The private talk as the messages show it: (the planned talk's time, how the last
