@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.intake.views import deadline_of
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
@@ -106,10 +107,8 @@ class MeetingNotifier:
         return f"{self.config.mail.link_base_url.rstrip('/')}/m/{token}"
 
     def link_expires(self, meeting: Meeting) -> date:
-        deadline = meeting.case.first_meeting_deadline
-        if meeting.purpose == "follow_up" and meeting.case.next_follow_up_due is not None:
-            deadline = meeting.case.next_follow_up_due  # a follow-up's deadline is its due date
-        return link_expiry(deadline, meeting.start,
+        # a follow-up's deadline is its due date
+        return link_expiry(deadline_of(meeting.case, meeting), meeting.start,
                            self.link_days_after_deadline)
 
     def people(self, meeting: Meeting) -> dict[str, Any]:
