@@ -214,7 +214,8 @@ async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
         follow_up = (await _meetings(api))[-1]
         assert (follow_up.purpose, follow_up.status) == ("follow_up", "proposed")
         assert follow_up.invited_at is not None
-        first_deadline = date.fromisoformat((await _case(api, "fu3"))["decision"]["first_meeting_deadline"])
+        decision = (await _case(api, "fu3"))["decision"]
+        first_deadline = date.fromisoformat(decision["first_meeting_deadline"])
         assert first_deadline != due
 
         # The employer stays silent: listed with the follow-up's deadline.
