@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS, MEETING_CONFLICTS, MY_WORK, UNANSWERED
+from service.keys import DB, JOBS, MEETING_CONFLICTS, MY_WORK, SLACK_HOME, UNANSWERED
 from service.platform.auth import Principal
 from service.platform.db.models import (
+    Case,
     Consultant,
     ConsultantAbsence,
     ConsultantTask,
@@ -222,7 +223,20 @@ async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
         clock.set(datetime.combine(add_working_days(clock.today(), 3), time(9, 0)))
         (silent,) = await api.client.app[UNANSWERED].list(MANAGER)
         assert (silent.case_ref, silent.deadline) == ("fu3", due)
-        assert (await _next_step(api, "fu3"))[0] == "chase_employer"
+        code, words = await _next_step(api, "fu3")
+        assert code == "chase_employer"
+        # The Slack Home tab and the case's Slack messages say the same; its open cases
+        # name the follow-up's due date, not the first meeting's deadline.
+        home = api.client.app[SLACK_HOME]
+        async with api.client.app[DB].read() as session:
+            board = await home.dashboard(session, OWNER)
+            row = (await session.execute(select(Case).where(Case.case_ref == "fu3"))
+                   ).unique().scalar_one()
+            card = await home.notices.card(session, row, (await _meetings(api))[-1])
+        assert [(i.case_ref, i.text) for i in board.action] == [("fu3", words)]
+        (listed_case,) = [i.text for i in board.open_cases if i.case_ref == "fu3"]
+        assert listed_case.startswith(f"opfølgning senest {short_date(due)} · møde ")
+        assert card.next_step == words
 
         # The owner away for three weeks around the due date: the case's deadline falls in
         # the absence.
