@@ -46,9 +46,11 @@ def repair(p: Prepared, schedule: Schedule, missing: list[int], on: np.ndarray) 
 def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) -> None:
     """Local search: make late or missing meetings on time (never losing a meeting).
 
-    Per such case i (earliest deadline first), over consultant-days on time for i: place i
-    directly if it fits; else eject one meeting j of that day whose case can be re-placed
-    elsewhere, on time if it was on time (any slot otherwise), and put i in its place.
+    Per such case i (first meetings first, then earliest deadline), over consultant-days on
+    time for i: place i directly if it fits; else eject one meeting j of that day whose case
+    can be re-placed elsewhere, on time if it was on time (any slot otherwise) — or late, when
+    i weighs more than j (`Instance.on_time_weights`: a first meeting displacing a
+    follow-up) — and put i in its place. So each step raises the weighted on-time count.
     Every move keeps rules 1-10 (all placements go through `Schedule`).
     """
     inst = p.instance
@@ -77,6 +79,7 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
     options.sort(key=lambda cd: (-p.fixed_rank(i, cd[0]), cd[1] in p.short, cd[1],
                                  inst.consultants[cd[0]].id))
     before_owner, before = owner, schedule.saved(i)
+    weights = inst.on_time_weights
 
     def move_i(c: int, d: int, start: int) -> None:
         if schedule.owner.get(i) != c:
@@ -112,7 +115,13 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
                 schedule.restore(j, saved_j)
                 continue
             move_i(c, d, found[0])
-            if _relocate(p, schedule, j, cj, saved_j[0][1] <= due[j], due):
+            was_on_time = saved_j[0][1] <= due[j]
+            if _relocate(p, schedule, j, cj, was_on_time, due):
+                return True
+            # the first-meeting weighting: a first meeting made on time is worth more than
+            # the follow-up on time it displaces (which keeps a meeting, late)
+            if was_on_time and weights[i] > weights[j] \
+                    and _relocate(p, schedule, j, cj, False, due):
                 return True
             # undo in reverse order: i's new meeting and talk out, then both back as they were
             # (their old slots are free again, so their talks fit where they were, rule 10)

@@ -17,8 +17,11 @@ How, per proposal (never "all or nothing" for the instance):
 3. `release` then takes the plan into the real instance, where kept proposals are ordinary
    meetings, and runs the local search (`improve`) whose every step gives one more meeting on
    time (a late or missing meeting placed on time, possibly by moving one other meeting — a
-   proposal too — elsewhere, on time if it was on time). So a proposal moves only when its old
-   time is impossible or its move makes a meeting on time.
+   proposal too — elsewhere, on time if it was on time, or late when the meeting made on
+   time weighs more: a first meeting displacing a follow-up, `Instance.on_time_weights`). So
+   a proposal moves only when its old time is impossible or its move makes a meeting on time
+   (counted with the first-meeting weighting: a follow-up's proposal gives way to a first
+   meeting, never the other way round).
 """
 
 from __future__ import annotations

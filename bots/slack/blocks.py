@@ -58,6 +58,11 @@ class CaseCard:
     note: str = ""  # the event's detail, e.g. the employer's wishes in words
     talk: str = ""  # the planned private talk's time ("samtale uden arbejdsgiver")
     talk_done: str = ""  # how the last talk went, in words ("holdt", "ikke holdt", …)
+    # the next step, as "Mine sager" words it (service.followup.signals; "" once closed)
+    next_step: str = ""
+    decline: str = ""  # a pending employer decline's reason (the restore button shows)
+    # `after_calls`: the case's invitation waits for the calls (the calls-done button shows)
+    invitation_held: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,6 +209,8 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
         facts.append(f"*Møde:* {escape(card.meeting)}")
     if card.talk:
         facts.append(f"*Samtale uden arbejdsgiver:* {escape(card.talk)}")
+    if card.next_step:
+        facts.append(f"*Næste skridt:* {escape(card.next_step)}")
     blocks: list[dict[str, Any]] = [_section(headline)]
     if card.note:
         blocks.append(_section(escape(card.note)))
@@ -222,7 +229,9 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
     buttons: list[dict[str, Any]] = []
     if not card.closed:
         for action in _BUTTONS.get(kind, ()):
-            if (action == CALLS_DONE and card.citizen_called and card.employer_called) or \
+            if (action == CALLS_DONE and (not card.invitation_held or (
+                    card.citizen_called and card.employer_called))) or \
+                    (action == RESTORE_DECLINE and not card.decline) or \
                     (action == CONTACT_CITIZEN and card.citizen_called) or \
                     (action == CONTACT_EMPLOYER and card.employer_called) or \
                     (action == REGISTER_MEETING and card.meeting_registered) or \

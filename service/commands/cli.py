@@ -143,9 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench_plan.add_argument("--sizes", default="S,M,L,XL", help="comma-separated sizes")
     bench_plan.add_argument("--seed", type=_non_negative_int, default=1)
     bench_plan.add_argument("--json", dest="json_out", default="var/bench/plan.json")
-    bench_plan.add_argument("--talk-share", dest="talk_share", type=_share, default=0.0,
+    bench_plan.add_argument("--talk-share", dest="talk_share", type=_share, default=0.2,
                             help="share of workplace cases asking for the private talk first "
-                            "(0-1, default 0)")
+                            "(0-1, default 0.2); each size is solved without the wishes too, "
+                            "for what the talks cost")
     generate = _command(bench, "generate", "service.commands.bench_generate:run",
                         "write a realistic planning instance (Herning area) as JSON")
     generate.add_argument("--cases", type=_positive_int, required=True)

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-# `{"due", "kind"}` as the API shows it lives with the case's view (intake), re-exported here
-from service.intake.views import FOLLOW_UP_KINDS, next_follow_up  # noqa: F401
-from service.platform.db.models import Case, Meeting
+# `{"due", "kind"}` as the API shows it and the day a meeting is on time by live with the
+# case's view (intake, which the meetings area reads too), re-exported here
+from service.intake.views import (  # noqa: F401
+    FIRST_MEETING,
+    FOLLOW_UP,
+    FOLLOW_UP_KINDS,
+    deadline_of,
+    next_follow_up,
+)
 
-FIRST_MEETING = "first_meeting"
-FOLLOW_UP = "follow_up"
 PURPOSES = (FIRST_MEETING, FOLLOW_UP)
 # The consultant's task for a telephone follow-up (its due date is the follow-up's).
 FOLLOW_UP_CALL = "follow_up_call"
@@ -29,11 +33,3 @@ FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
 def next_follow_up_due(held_on: date, every_weeks: int) -> date:
     """The next follow-up after a meeting held on `held_on`."""
     return held_on + timedelta(weeks=every_weeks)
-
-
-def deadline_of(case: Case, meeting: Meeting) -> date:
-    """The day a meeting is on time by: the first meeting's deadline, or a follow-up's due
-    date."""
-    if meeting.purpose == FOLLOW_UP and case.next_follow_up_due is not None:
-        return case.next_follow_up_due
-    return case.first_meeting_deadline

@@ -21,7 +21,7 @@ from service.followup.records import HeldMeeting, InterventionRow, held_meetings
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
 from service.meetings.decline_reasons import DECLINE_REASONS
-from service.meetings.declines import pending_decline
+from service.meetings.declines import DeclineGrace, pending_decline
 from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_HELD, TALK_NOT_HELD, TALK_PLANNED
 from service.platform.audit import ReadAudit
@@ -64,6 +64,7 @@ class MeetingView:
     decline_pending: bool = False
     decline_reason: str = ""
     decline_note: str = ""
+    decline_ends: date | None = None  # the day the grace ends (the case moves, unless restored)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class CaseView:
     interventions: list[InterventionRow] = field(default_factory=list)
     # `{"due", "kind"}` after the first meeting was held (service.followup.follow_ups)
     next_follow_up: dict[str, Any] | None = None
+    next_follow_up_due: date | None = None  # the case's row, as `next_action` reads it
 
 
 @dataclass
@@ -128,7 +130,9 @@ class WeekView:
     busy: list[BusyView]
 
 
-def _meeting_view(meeting: Meeting, case_ref: str) -> MeetingView:
+def meeting_view(meeting: Meeting, case_ref: str, grace: DeclineGrace) -> MeetingView:
+    """A meeting row as the staff pages and Slack show it (what `next_action` reads)."""
+    pending = pending_decline(meeting)
     employer = meeting.case.employer if meeting.case is not None else None
     return MeetingView(
         id=meeting.id, case_ref=case_ref, kind=meeting.kind, status=meeting.status,
@@ -141,9 +145,10 @@ def _meeting_view(meeting: Meeting, case_ref: str) -> MeetingView:
         employer_answer=meeting.employer_answer,
         invitation_held=meeting.invitation_held_at is not None and meeting.invited_at is None
         and meeting.status == "proposed",
-        decline_pending=pending_decline(meeting),
+        decline_pending=pending,
         decline_reason=DECLINE_REASONS.get(meeting.decline_reason or "", ""),
-        decline_note=meeting.decline_note or "")
+        decline_note=meeting.decline_note or "",
+        decline_ends=grace.ends_on(meeting) if pending else None)
 
 
 class ConsultantWork:
@@ -155,6 +160,10 @@ class ConsultantWork:
         self.reads = reads
         self.municipality = config.municipality.id
         self.unanswered = UnansweredRule.configured(config, clock.tz)
+        self.grace = DeclineGrace.configured(config, clock)
+
+    def _view(self, meeting: Meeting, case_ref: str) -> MeetingView:
+        return meeting_view(meeting, case_ref, self.grace)
 
     async def consultant_for(self, principal: Principal, chosen: str | None) -> str:
         """Whose cases and week: a consultant always their own; a manager or admin the one
@@ -216,7 +225,8 @@ class ConsultantWork:
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
             owner_key=key, owner_name=name, status=case.status,
             private_talk_first=case.private_talk_first,
-            next_follow_up=next_follow_up(case)) for case, key, name in rows}
+            next_follow_up=next_follow_up(case), next_follow_up_due=case.next_follow_up_due)
+            for case, key, name in rows}
         if not cases:
             return []
         refs = {case_id: view.case_ref for case_id, view in cases.items()}
@@ -229,14 +239,14 @@ class ConsultantWork:
                                       Meeting.kind == PRIVATE_TALK,
                                       Meeting.status.in_((TALK_PLANNED, TALK_HELD)))
                 .order_by(Meeting.id))).unique().scalars():
-            cases[talk.case_id].talk = _meeting_view(talk, refs[talk.case_id])
+            cases[talk.case_id].talk = self._view(talk, refs[talk.case_id])
         for meeting in meetings:
             view = cases[meeting.case_id]
             if meeting.status == "held":
                 if view.held is None:
-                    view.held = _meeting_view(meeting, refs[meeting.case_id])
+                    view.held = self._view(meeting, refs[meeting.case_id])
             else:
-                view.meeting = _meeting_view(meeting, refs[meeting.case_id])
+                view.meeting = self._view(meeting, refs[meeting.case_id])
         for case_id, task_id, text, due_on in (await session.execute(
                 select(ConsultantTask.case_id, ConsultantTask.id, ConsultantTask.text,
                        ConsultantTask.due_on).where(
@@ -316,7 +326,7 @@ class ConsultantWork:
             "page": "week", "consultant": consultant_key, "week": monday.isoformat(),
             "count": len(meetings)})
         return WeekView(consultant_key, consultant.name, monday,
-                        [_meeting_view(m, ref) for m, ref in meetings],
+                        [self._view(m, ref) for m, ref in meetings],
                         [BusyView(b.start, b.end, b.title) for b in busy])
 
 

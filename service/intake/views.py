@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from service.intake.schemas import mask_cpr
@@ -73,6 +73,20 @@ def meeting_out(meeting: Meeting) -> dict[str, Any]:
 
 # The kinds a follow-up after the first meeting can have (the rules' follow-ups).
 FOLLOW_UP_KINDS = ("workplace_meeting", "jobcenter_meeting", "telephone")
+# A meeting's purpose (`Meeting.purpose`): the first meeting, or a follow-up after it.
+FIRST_MEETING = "first_meeting"
+FOLLOW_UP = "follow_up"
+
+
+def deadline_of(case: Case, meeting: Meeting | None = None) -> date:
+    """The day a meeting is on time by: the first meeting's deadline, or a follow-up's due
+    date. Without a meeting, the case's next one: after the first meeting was held (a
+    follow-up due), its due date."""
+    if meeting is None:
+        return case.next_follow_up_due or case.first_meeting_deadline
+    if meeting.purpose == FOLLOW_UP and case.next_follow_up_due is not None:
+        return case.next_follow_up_due
+    return case.first_meeting_deadline
 
 
 def next_follow_up(case: Case) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.intake.service import IntakeService
+from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
 from service.meetings.availability import Availability, travel_minutes
 from service.meetings.booking import cancel
@@ -330,14 +331,14 @@ class MeetingConflicts:
                                    absence.last_day, days, absence.reason)
                 cases = (await session.execute(select(Case).where(
                     Case.owner_id == consultant.id, Case.closed_on.is_(None),
-                    Case.status == "target").order_by(Case.first_meeting_deadline))
-                ).unique().scalars().all()
-                for case in cases:
+                    Case.status == "target"))).unique().scalars().all()
+                # the case's next deadline: a follow-up's due date after the first meeting
+                for case in sorted(cases, key=lambda c: (deadline_of(c), c.id)):
+                    deadline = deadline_of(case)
                     suggestion = await self.suggest(session, case, None)
-                    deadline_in_absence = absence.first_day <= case.first_meeting_deadline \
-                        <= absence.last_day
+                    deadline_in_absence = absence.first_day <= deadline <= absence.last_day
                     item.cases.append({
-                        "case_ref": case.case_ref, "deadline": case.first_meeting_deadline,
+                        "case_ref": case.case_ref, "deadline": deadline,
                         "deadline_in_absence": deadline_in_absence,
                         "suggested": suggestion.consultant.name if suggestion else None,
                         "suggested_key": suggestion.consultant.key if suggestion else None,

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.config import MunicipalityConfig
 from service.intake.service import IntakeService
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
@@ -60,6 +61,12 @@ class DeclineGrace:
         self.working_days = working_days
         self.closed = closed
         self.clock = clock
+
+    @classmethod
+    def configured(cls, config: MunicipalityConfig, clock: Clock) -> DeclineGrace:
+        """`[meetings] decline_grace_working_days` on the municipality's working days."""
+        return cls(config.meetings.decline_grace_working_days,
+                   frozenset(config.planning.closed_dates), clock)
 
     def ends_on(self, meeting: Meeting) -> date:
         """The day the case moves to the jobcentre (unless restored first)."""
@@ -100,8 +107,7 @@ class EmployerDeclines:
         self.intake = intake
         config = notifier.config
         self.municipality = config.municipality.id
-        self.grace = DeclineGrace(config.meetings.decline_grace_working_days,
-                                  frozenset(config.planning.closed_dates), clock)
+        self.grace = DeclineGrace.configured(config, clock)
 
     async def restore(self, case_ref: str, principal: Principal) -> None:
         """After the call: the workplace meeting stands. The employer is told (the proposal

@@ -8,6 +8,7 @@ A form token for POSTs (CSRF) is derived from the link token with a separate sal
 
 from __future__ import annotations
 
+import base64
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,6 +22,11 @@ _FORM_SALT = "fasthold.meeting-form.v1"
 # The citizen's link "Jeg vil gerne tale med min konsulent først": the same machinery for
 # another purpose (its id is the case's): a token of one purpose never opens the other's page.
 TALK_LINK_SALT = "fasthold.private-talk-link.v1"
+# A short code to type from a letter (`short_code`): 8 base32 characters (40 bits) after the
+# id; guesses are answered 403 and limited like the tokens'.
+SHORT_CODE_CHARS = 8
+# What people misread on paper, as the base32 alphabet has it (it has no 0, 1, 8 or 9).
+_TYPED = str.maketrans({"0": "O", "1": "I", "8": "B", " ": None, "-": None, ".": None})
 
 
 class LinkInvalid(Exception):
@@ -76,6 +82,29 @@ class MeetingLinks:
         if (today or self.clock.today()) > claims.expires_on:
             raise LinkExpired(claims.meeting_id)
         return claims
+
+    def short_code(self, ident: int) -> str:
+        """A code short enough to type from paper, naming `ident` (a case, for the citizen's
+        letter): "1234-ABCD-EFGH". It does not expire by itself: the page it opens gives
+        the ordinary signed token, which does."""
+        mac = self._short_mac(ident)
+        return f"{ident}-{mac[:4]}-{mac[4:]}"
+
+    def short_id(self, code: str) -> int:
+        """The id a typed short code names (case, spaces, dashes and misread 0/1/8 forgiven);
+        raises LinkInvalid."""
+        ident, _, mac = code.strip().partition("-")
+        if not ident.isdigit() or len(ident) > 12:
+            raise LinkInvalid("invalid code")
+        typed = mac.upper().translate(_TYPED)
+        if not hmac.compare_digest(self._short_mac(int(ident)), typed):
+            raise LinkInvalid("invalid code")
+        return int(ident)
+
+    def _short_mac(self, ident: int) -> str:
+        digest = hmac.new(self._secret, f"{self._salt}.short:{self.municipality_id}:{ident}"
+                          .encode(), "sha256").digest()
+        return base64.b32encode(digest).decode("ascii")[:SHORT_CODE_CHARS]
 
     def form_token(self, token: str) -> str:
         """The hidden form field that proves a POST came from our own page (CSRF)."""

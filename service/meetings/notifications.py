@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.intake.views import deadline_of
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
@@ -106,10 +107,8 @@ class MeetingNotifier:
         return f"{self.config.mail.link_base_url.rstrip('/')}/m/{token}"
 
     def link_expires(self, meeting: Meeting) -> date:
-        deadline = meeting.case.first_meeting_deadline
-        if meeting.purpose == "follow_up" and meeting.case.next_follow_up_due is not None:
-            deadline = meeting.case.next_follow_up_due  # a follow-up's deadline is its due date
-        return link_expiry(deadline, meeting.start,
+        # a follow-up's deadline is its due date
+        return link_expiry(deadline_of(meeting.case, meeting), meeting.start,
                            self.link_days_after_deadline)
 
     def people(self, meeting: Meeting) -> dict[str, Any]:
@@ -298,9 +297,18 @@ class MeetingNotifier:
 
     def talk_link(self, case: Case) -> str:
         """The citizen's signed link to ask for a talk with the consultant first."""
+        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/{self.talk_token(case)}"
+
+    def talk_token(self, case: Case) -> str:
+        """The signed token of the citizen's link, valid until a week after the deadline."""
         expires = case.first_meeting_deadline + timedelta(days=self.link_days_after_deadline)
-        token = self.talk_links.token(case.id, expires)
-        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/{token}"
+        return self.talk_links.token(case.id, expires)
+
+    def talk_short_link(self, case: Case) -> str:
+        """The same link short enough to type from a letter: `/samtale/k/1234-ABCD-EFGH`
+        (`service.meetings.talk_pages.short` sends the browser on to the signed one)."""
+        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/k/" \
+               f"{self.talk_links.short_code(case.id)}"
 
     async def first_contact(self, session: AsyncSession, case: Case, owner: Consultant
                             ) -> bool:
@@ -317,12 +325,16 @@ class MeetingNotifier:
             "workplace": case.follow_up == "workplace_meeting",
             "employer_name": case.employer.name if case.employer else None,
             "wished": bool(case.private_talk_first),
-            "link": self.talk_link(case),
+            "link": self.talk_link(case), "letter": False,
         }
-        rendered = self.renderer.render("citizen_first_contact", **context)
         email = case.citizen_email
         channel, recipient = ("email", email) if email else \
             ("letter", case.citizen_name or "borger")
+        if channel == "letter":
+            # On paper nothing can be clicked: the consultant's phone and e-mail first, and
+            # a short link to type instead of the long signed one.
+            context |= {"letter": True, "link": self.talk_short_link(case)}
+        rendered = self.renderer.render("citizen_first_contact", **context)
         key = dedupe_key("first_contact", case.id, owner.id, channel)
         return await self.outbox.enqueue_once(session, Message(
             channel=channel, kind="citizen_first_contact", recipient=recipient,

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.intake.service import IntakeService
+from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
 from service.meetings.availability import Availability, travel_minutes
 from service.meetings.booking import Slot, book, cancel, offered_slots
@@ -138,9 +139,7 @@ class MeetingMoves:
                 meeting.confirmed_at = self.clock.utcnow()
                 meeting.alternatives = []
                 # a follow-up meeting is on time by its due date (issue 20 item 4)
-                deadline = case.next_follow_up_due if meeting.purpose == "follow_up" \
-                    and case.next_follow_up_due is not None else case.first_meeting_deadline
-                meeting.on_time = when.date() <= deadline
+                meeting.on_time = when.date() <= deadline_of(case, meeting)
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
                 book(session, meeting, Slot(when, end, travel))
                 await session.flush()  # the database refuses minutes booked meanwhile

@@ -2,6 +2,7 @@
 gerne tale med min konsulent først". GET shows the offer; the button POSTs (with a form token,
 CSRF) and sets the wish (`PrivateTalks.wish`), then redirects back (303) to say so. The token
 is the employer links' machinery with its own purpose (`TALK_LINK_SALT`), naming the case.
+A letter on paper carries the short form `/samtale/k/{code}` to type, which leads on to it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,25 @@ async def wish(request: web.Request) -> web.Response:
                            headers={"Cache-Control": "no-store"})
 
 
+async def short(request: web.Request) -> web.Response:
+    """The short link typed from a letter (`/samtale/k/1234-ABCD-EFGH`): on to the signed
+    link's page (303); a wrong code is 403 like a wrong token (and limited alike)."""
+    notifier = request.app[NOTIFIER]
+    try:
+        case_id = notifier.talk_links.short_id(request.match_info["code"])
+    except LinkInvalid:
+        return _error(request, 403, "Koden virker ikke",
+                      "Adressen er ikke skrevet helt rigtigt. Tjek den i brevet, eller ring "
+                      "til din konsulent.")
+    case = await request.app[PRIVATE_TALKS].case_of(case_id)
+    if case is None:
+        return _error(request, 404, "Sagen findes ikke", "Vi kan ikke finde det, linket "
+                      "peger på.")
+    raise web.HTTPSeeOther(f"/samtale/{notifier.talk_token(case)}",
+                           headers={"Cache-Control": "no-store"})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/samtale/k/{code}", short)
     app.router.add_get("/samtale/{token}", show)
     app.router.add_post("/samtale/{token}", wish)

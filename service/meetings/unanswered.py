@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.intake.views import deadline_of
 from service.meetings.signals import UnansweredRule
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
@@ -25,7 +26,7 @@ class Unanswered:
     meeting_end: datetime
     invited_at: datetime
     working_days: int  # working days since the invitation
-    deadline: date
+    deadline: date  # the meeting's: the first meeting's deadline, or a follow-up's due date
     consultant_name: str
     employer_name: str | None
     contact_name: str | None
@@ -43,7 +44,7 @@ class UnansweredInvitations:
     async def list(self, principal: Principal) -> list[Unanswered]:
         """Oldest invitation first; a consultant sees only their own cases'."""
         today = self.clock.today()
-        query = (select(Meeting, Case.case_ref, Case.first_meeting_deadline, Consultant.name,
+        query = (select(Meeting, Case.case_ref, Consultant.name,
                         Employer, Case.contact_name, Case.contact_email, Case.contact_phone)
                  .join(Case, Case.id == Meeting.case_id)
                  .join(Consultant, Consultant.id == Meeting.consultant_id)
@@ -59,12 +60,14 @@ class UnansweredInvitations:
         async with self.db.read() as session:
             rows = (await session.execute(query)).unique().all()
         out = []
-        for meeting, ref, deadline, consultant, employer, *contact in rows:
+        for meeting, ref, consultant, employer, *contact in rows:
             if not self.silence.of(meeting, today):
                 continue
             invited = as_utc(meeting.invited_at)
             since = self.silence.working_days_since(invited, today)
+            # a follow-up's deadline is its due date, not the first meeting's
             out.append(Unanswered(
-                ref, meeting.start, meeting.end, invited, since, deadline, consultant,
+                ref, meeting.start, meeting.end, invited, since,
+                deadline_of(meeting.case, meeting), consultant,
                 employer.name if employer else None, *contact))  # the case's own contact
         return out

@@ -4,6 +4,13 @@ Consultants and their calendars, caseloads, fixed employers and teams, existing 
 (kept), confirmed meetings (pinned), invitations already sent (the contract's `proposal`: kept
 unless impossible or moving it makes a meeting on time, rule 11), employers' known unavailable
 times and the preferences an employer gave when asking for other times.
+
+A proposal the employer declined is pinned like a confirmed meeting while the decline waits
+for the consultant's call (`service.meetings.declines`, the grace period): the decline, its
+reason, the owner's task and the restore button belong to that meeting, and the employer was
+told the consultant will call about it — so the planner never moves it meanwhile (not even
+when its time became impossible: the grace is short, and it ends by a restore — after which
+rule 11 applies again — or by the move to a jobcentre meeting).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
+from service.meetings.declines import pending_decline
 from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK
 from service.platform.db.models import (
     ACTIVE_MEETING,
@@ -178,7 +186,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             # whose invitation is held for the consultant's calls is kept (reserved) alike.
             pinned = {"start": _minute(meeting.start),
                       "consultant_id": by_id[meeting.consultant_id].key}
-            if meeting.status != "confirmed":
+            if meeting.status != "confirmed" and not pending_decline(meeting):
                 ctx.pinned_invitations.add(case.case_ref)
         if meeting is not None:
             ctx.active_meetings[case.id] = meeting
@@ -199,7 +207,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             location = config.jobcentre.location.model_dump()
         owner = by_id[case.owner_id].key if case.owner_id in by_id else None
         if pinned is not None and owner is not None and pinned["consultant_id"] != owner:
-            if meeting is not None and meeting.status == "confirmed":
+            if meeting is not None and (meeting.status == "confirmed"
+                                        or pending_decline(meeting)):
                 owner = pinned["consultant_id"]  # a confirmed meeting is never moved
             else:
                 pinned = None  # the owner was changed by hand: re-plan with the new owner

@@ -44,7 +44,6 @@ from service.platform.slack_replies import NOT_YOURS, in_danish
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
-from service.text.danish import danish_slot, short_date
 
 log = logging.getLogger("fasthold.slack")
 
@@ -258,9 +257,8 @@ class ServiceDesk:
         async with self.db.read() as session:
             if word == "mine":
                 cases = await self.home.open_cases(session, key)
-                items = [self.home.item(c, f"frist {short_date(c.first_meeting_deadline)}" + (
-                    f" · møde {danish_slot(m.start, m.end)}" if m is not None else ""))
-                    for c, m in cases]
+                held = await self.home.held(session, cases)
+                items = [self.home.case_item(c, m, c.id in held) for c, m in cases]
                 title, empty = "Dine åbne sager, nærmeste frist først", "Ingen åbne sager."
             else:
                 meetings = await self.home.next_meetings(session, key, self._now_local())

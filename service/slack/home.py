@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,9 +22,6 @@ from bots.slack import blocks
 from bots.slack.blocks import HomeItem
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.signals import case_work, next_action
-from service.intake.signals import deadline_at_risk
-from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_PLANNED
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import Database
@@ -51,7 +48,6 @@ class SlackHome:
         self.people = people
         self.notices = notices
         self.municipality = config.municipality.id
-        self.unanswered = UnansweredRule.configured(config, clock.tz)
 
     async def open_cases(self, session: AsyncSession, consultant_key: str
                          ) -> list[tuple[Case, Meeting | None]]:
@@ -95,39 +91,44 @@ class SlackHome:
 
     async def dashboard(self, session: AsyncSession, consultant_key: str) -> Dashboard:
         today = self.clock.today()
-        now = self.clock.local_now()
         _, sunday = today_week_bounds(today)
         week = await self.next_meetings(session, consultant_key,
                                         datetime.combine(today, datetime.min.time()),
                                         datetime.combine(sunday + timedelta(days=1),
                                                          datetime.min.time()))
         cases = await self.open_cases(session, consultant_key)
-        held = set((await session.execute(select(Meeting.case_id).where(
-            Meeting.case_id.in_([c.id for c, _ in cases]), Meeting.status == "held"))
-        ).scalars()) if cases else set()
+        held = await self.held(session, cases)
         action: list[HomeItem] = []
         for case, meeting in cases:
-            why = self._needs_action(case, meeting, case.id in held, today, now)
+            why = self._needs_action(case, meeting, case.id in held)
             if why:
                 action.append(self.item(case, why))
-        open_items = [self.item(case, f"frist {short_date(case.first_meeting_deadline)}" + (
-            f" · møde {danish_slot(m.start, m.end)}" if m is not None else ""))
-            for case, m in cases]
+        open_items = [self.case_item(case, m, case.id in held) for case, m in cases]
         return Dashboard([self.meeting_item(m) for m in week], action, open_items)
 
-    def _needs_action(self, case: Case, meeting: Meeting | None, held: bool, today: date,
-                      now: datetime) -> str:
+    @staticmethod
+    async def held(session: AsyncSession, cases: list[tuple[Case, Meeting | None]]
+                   ) -> set[int]:
+        """The ids of the cases whose first meeting was held."""
+        return set((await session.execute(select(Meeting.case_id).where(
+            Meeting.case_id.in_([c.id for c, _ in cases]), Meeting.status == "held"))
+        ).scalars()) if cases else set()
+
+    def case_item(self, case: Case, meeting: Meeting | None, held: bool) -> HomeItem:
+        """An open case in a list: its deadline — after the first meeting, the next
+        follow-up's due date — and its meeting."""
+        due = case.next_follow_up_due if held else None
+        when = f"opfølgning senest {short_date(due)}" if due is not None \
+            else f"frist {short_date(case.first_meeting_deadline)}"
+        return self.item(case, when + (f" · møde {danish_slot(meeting.start, meeting.end)}"
+                                       if meeting is not None else ""))
+
+    def _needs_action(self, case: Case, meeting: Meeting | None, held: bool) -> str:
         """The case's next action when it is urgent (else ""), as "Mine sager" says it; a
         deadline at risk is named with the deadline."""
         if case.status != "target":
             return ""
-        at_risk = deadline_at_risk(
-            status=case.status, closed_on=case.closed_on, deadline=case.first_meeting_deadline,
-            settled=held or (meeting is not None and meeting.status == "confirmed"),
-            today=today)
-        action = next_action(case_work(case, meeting, held=held,
-                                       unanswered=self.unanswered.of(meeting, today),
-                                       at_risk=at_risk), today=today, now=now)
+        action, at_risk = self.notices.next_step(case, meeting, held)
         if not action.urgent:
             return ""
         if at_risk:

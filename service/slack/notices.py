@@ -31,6 +31,12 @@ from bots.slack import blocks
 from bots.slack.blocks import Assignment, CaseCard
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.my_work import meeting_view
+from service.followup.signals import NextAction, case_work, next_action
+from service.intake.signals import deadline_at_risk
+from service.meetings.decline_reasons import DECLINE_REASONS
+from service.meetings.declines import DeclineGrace, pending_decline
+from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import (
     PRIVATE_TALK,
     TALK_CANCELLED,
@@ -93,6 +99,25 @@ class SlackNotices:
         self.people = people
         self.intake_channel = intake_channel
         self.base = config.mail.link_base_url.rstrip("/")
+        self.unanswered = UnansweredRule.configured(config, clock.tz)
+        self.grace = DeclineGrace.configured(config, clock)
+
+    # -- the next step -------------------------------------------------------------------------
+
+    def next_step(self, case: Case, meeting: Meeting | None, held: bool
+                  ) -> tuple[NextAction, bool]:
+        """The case's next action (`service.followup.signals`: the words of "Mine sager")
+        and whether its deadline is at risk — for the Home tab and the case messages."""
+        today = self.clock.today()
+        at_risk = deadline_at_risk(
+            status=case.status, closed_on=case.closed_on, deadline=case.first_meeting_deadline,
+            settled=held or (meeting is not None and meeting.status == "confirmed"),
+            today=today)
+        view = meeting_view(meeting, case.case_ref, self.grace) if meeting is not None else None
+        return next_action(case_work(case, view, held=held,
+                                     unanswered=self.unanswered.of(meeting, today),
+                                     at_risk=at_risk),
+                           today=today, now=self.clock.local_now()), at_risk
 
     # -- words and links ---------------------------------------------------------------------
 
@@ -129,6 +154,16 @@ class SlackNotices:
                 registered_words += ", arbejdsgiveren deltog" if registered.employer_took_part \
                     else ", arbejdsgiveren deltog ikke"
         talk, talk_done = await self._talk_words(session, case)
+        active = meeting if meeting is not None and meeting.status in ("proposed", "confirmed") \
+            else None
+        step = decline = ""
+        if case.closed_on is None and case.status == "target":
+            held = (await session.execute(select(Meeting.id).where(
+                Meeting.case_id == case.id, Meeting.status == "held").limit(1))
+            ).first() is not None
+            step = self.next_step(case, active, held)[0].text
+            if active is not None and pending_decline(active):
+                decline = DECLINE_REASONS.get(active.decline_reason or "", "Andet")
         closed = ""
         if case.closed_on is not None:
             closed = f"{short_date(case.closed_on)} " \
@@ -144,7 +179,9 @@ class SlackNotices:
             meeting_registered=registered_words,
             intervention=short_date(case.intervention_started_on)
             if case.intervention_started_on else "",
-            closed=closed, note=note, talk=talk, talk_done=talk_done)
+            closed=closed, note=note, talk=talk, talk_done=talk_done, next_step=step,
+            decline=decline, invitation_held="ja" if active is not None
+            and meeting_view(active, case.case_ref, self.grace).invitation_held else "")
 
     async def _talk_words(self, session: AsyncSession, case: Case) -> tuple[str, str]:
         """The private talk as the messages show it: (the planned talk's time, how the last

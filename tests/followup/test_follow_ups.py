@@ -17,8 +17,18 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS
-from service.platform.db.models import ConsultantTask, Meeting, OutboxMessage
+from service.keys import DB, JOBS, MEETING_CONFLICTS, MY_WORK, SLACK_HOME, UNANSWERED
+from service.platform.auth import Principal
+from service.platform.db.models import (
+    Case,
+    Consultant,
+    ConsultantAbsence,
+    ConsultantTask,
+    Meeting,
+    OutboxMessage,
+)
+from service.platform.workdays import add_working_days
+from service.text.danish import short_date
 from tests.conftest import Api, make_secrets, start_api, start_staff, today_local
 from tests.meetings.email_cases import body, intake
 
@@ -148,6 +158,16 @@ async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stop
         calls = await _calls(api)
         assert [(t.text, t.due_on, t.done_at) for t in calls] == [
             ("Ring til borgeren (opfølgning)", due, None)]
+        # The next step says so, with the day (Mine sager, the case page, Slack alike) —
+        # after the intervention's registration, which comes first while the call is weeks
+        # away.
+        assert (await _next_step(api, "fu2"))[0] == "register_intervention"
+        resp = await api.client.post("/api/cases/fu2/intervention", json={
+            "started_on": clock.today().isoformat(), "kind": "partial_return"},
+            headers=api.auth("consultant"))
+        assert resp.status == 200, await resp.text()
+        assert (await _next_step(api, "fu2")) == (
+            "follow_up_call", f"Ring til borgeren (opfølgning) senest {short_date(due)}")
         resp = await api.client.get("/api/tasks", headers=api.auth("consultant"))
         assert any(t["kind"] == "follow_up_call" and t["due_on"] == due.isoformat()
                    for t in (await resp.json())["tasks"])
@@ -157,6 +177,7 @@ async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stop
         case = await _case(api, "fu2")
         assert case["next_follow_up"] == {"due": due.isoformat(), "kind": "workplace_meeting"}
         assert [t.done_at is not None for t in await _calls(api)] == [True]
+        assert (await _next_step(api, "fu2"))[0] == "await_employer"  # its meeting invited
         meetings = await _meetings(api)
         assert [(m.purpose, m.status) for m in meetings][-1] == ("follow_up", "proposed")
 
@@ -169,3 +190,63 @@ async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stop
         assert (await _case(api, "fu2"))["next_follow_up"] is None
         assert (await _meetings(api))[-1].status == "cancelled"
         assert not [m for m in await _meetings(api) if m.status == "proposed"]
+
+
+MANAGER = Principal(key_id=0, name="manager", role="manager", municipality_id="demo")
+
+
+async def _next_step(api: Api, ref: str) -> tuple[str, str]:
+    view = await api.client.app[MY_WORK].case(ref, MANAGER)
+    assert view.next_action is not None
+    return view.next_action.code, view.next_action.text
+
+
+async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """The lists that name a deadline use the follow-up's due date, not the first meeting's
+    long-past deadline: the unanswered invitations (`/deliveries`) and a long absence's
+    cases (`/meetings/to-move`)."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _start(api, "fu3")
+        first = (await _meetings(api))[0]
+        await _held(api, clock, "fu3", first)
+        due = first.start.date() + timedelta(weeks=4)
+        follow_up = (await _meetings(api))[-1]
+        assert (follow_up.purpose, follow_up.status) == ("follow_up", "proposed")
+        assert follow_up.invited_at is not None
+        decision = (await _case(api, "fu3"))["decision"]
+        first_deadline = date.fromisoformat(decision["first_meeting_deadline"])
+        assert first_deadline != due
+
+        # The employer stays silent: listed with the follow-up's deadline.
+        clock.set(datetime.combine(add_working_days(clock.today(), 3), time(9, 0)))
+        (silent,) = await api.client.app[UNANSWERED].list(MANAGER)
+        assert (silent.case_ref, silent.deadline) == ("fu3", due)
+        code, words = await _next_step(api, "fu3")
+        assert code == "chase_employer"
+        # The Slack Home tab and the case's Slack messages say the same; its open cases
+        # name the follow-up's due date, not the first meeting's deadline.
+        home = api.client.app[SLACK_HOME]
+        async with api.client.app[DB].read() as session:
+            board = await home.dashboard(session, OWNER)
+            row = (await session.execute(select(Case).where(Case.case_ref == "fu3"))
+                   ).unique().scalar_one()
+            card = await home.notices.card(session, row, (await _meetings(api))[-1])
+        assert [(i.case_ref, i.text) for i in board.action] == [("fu3", words)]
+        (listed_case,) = [i.text for i in board.open_cases if i.case_ref == "fu3"]
+        assert listed_case.startswith(f"opfølgning senest {short_date(due)} · møde ")
+        assert card.next_step == words
+
+        # The owner away for three weeks around the due date: the case's deadline falls in
+        # the absence.
+        async with api.client.app[DB].write() as session:
+            anna = (await session.execute(select(Consultant).where(
+                Consultant.key == OWNER))).scalar_one()
+            session.add(ConsultantAbsence(
+                municipality_id=anna.municipality_id, consultant_id=anna.id,
+                first_day=due - timedelta(days=10), last_day=due + timedelta(days=10),
+                reason="ferie", created_at=clock.utcnow()))
+        away = await api.client.app[MEETING_CONFLICTS].long_absences(MANAGER)
+        (listed,) = [c for a in away for c in a.cases if c["case_ref"] == "fu3"]
+        assert (listed["deadline"], listed["deadline_in_absence"]) == (due, True)

@@ -55,3 +55,60 @@ def test_urgent_while_the_deadline_is_at_risk() -> None:
     for work in (NEW, CALLED, INVITED, replace(INVITED, meeting_invited=False)):
         code, urgent = act(replace(work, at_risk=True))
         assert urgent, code
+
+
+def words(work: CaseWork, today: date = TODAY) -> tuple[str, str, bool]:
+    action = next_action(work, today=today, now=NOW)
+    return action.code, action.text, action.urgent
+
+
+def test_an_invitation_held_until_the_calls() -> None:
+    """`after_calls`: the proposal is planned, its invitation waits for the consultant's
+    calls — the step is the calls and then the invitation, not "agree the time"."""
+    held = replace(NEW, meeting_kind="workplace_meeting", meeting_status="proposed",
+                   meeting_start=NOW + timedelta(days=5), invitation_held=True)
+    assert words(held) == ("calls_then_invite", "Ring til borgeren og arbejdsgiveren, og send "
+                           "så invitationen", False)
+    assert words(replace(held, at_risk=True))[2]
+
+
+def test_a_pending_decline_is_the_call_to_the_employer() -> None:
+    """An employer's decline within the grace: call them, with the reason and the day the
+    case moves to the jobcentre — urgent, before anything but a meeting to register."""
+    declined = replace(INVITED, decline_reason="Ingen egnede lokaler",
+                       decline_ends=date(2026, 12, 2))
+    assert words(declined) == ("call_employer_declined", "Ring til arbejdsgiveren — afslag: "
+                               "Ingen egnede lokaler, frist 2. december", True)
+    # Also for a follow-up meeting the employer declined.
+    assert words(replace(declined, held=True))[0] == "call_employer_declined"
+
+
+def test_follow_ups_after_the_first_meeting() -> None:
+    """After the first meeting the next follow-up is the step: its date and kind; a
+    telephone follow-up due (or overdue) is urgent and comes before the intervention."""
+    held = replace(CALLED, held=True, intervention_started=True,
+                   follow_up_due=TODAY + timedelta(days=20))
+    assert words(held) == ("follow_up_due", "Opfølgning senest 21. december: møde på "
+                           "arbejdspladsen", False)
+    assert words(replace(held, follow_up="jobcenter_meeting"))[1].endswith("møde i jobcentret")
+    phone = replace(held, follow_up="telephone")
+    assert words(phone) == ("follow_up_call", "Ring til borgeren (opfølgning) senest "
+                            "21. december", False)
+    due = replace(phone, follow_up_due=TODAY, intervention_started=False)
+    assert words(due) == ("follow_up_call", "Ring til borgeren (opfølgning) senest "
+                          "1. december", True)
+    # A meeting follow-up overdue and not yet planned: urgent too.
+    assert words(replace(held, follow_up_due=TODAY - timedelta(days=1)))[::2] == (
+        "follow_up_due", True)
+    # The intervention not registered comes before a follow-up weeks away.
+    assert words(replace(held, intervention_started=False))[0] == "register_intervention"
+    # A follow-up meeting planned: its own steps, as before the first meeting.
+    planned = replace(held, meeting_kind="workplace_meeting", meeting_status="proposed",
+                      meeting_start=NOW + timedelta(days=9), meeting_invited=True)
+    assert words(planned)[0] == "await_employer"
+    assert words(replace(planned, unanswered=True))[0] == "chase_employer"
+    assert words(replace(planned, meeting_status="confirmed"))[0] == "hold_meeting"
+    assert words(replace(planned, meeting_invited=False, invitation_held=True))[0] == \
+        "calls_then_invite"
+    assert words(replace(planned, meeting_start=NOW - timedelta(minutes=1)))[0] == \
+        "register_outcome"

@@ -17,10 +17,12 @@ from sqlalchemy import select
 from bots.slack.fake_api import FakeSlackApi
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import CONFIG, DB, EMPLOYER_DECLINES, JOBS
-from service.platform.db.models import ConsultantTask
+from service.keys import CONFIG, DB, EMPLOYER_DECLINES, JOBS, MY_WORK, SLACK_HOME
+from service.platform.auth import Principal
+from service.platform.db.models import ConsultantAbsence, ConsultantTask
 from service.platform.jobqueue import PLAN
 from service.platform.workdays import add_working_days
+from service.text.danish import short_date
 from tests.conftest import (
     Api,
     SmtpSink,
@@ -112,6 +114,14 @@ async def test_the_consultant_calls_and_restores_the_workplace_meeting(
     assert buttons(dm)["restore_decline"] == "Genopret mødet på arbejdspladsen"
     assert "Direktøren" not in str(fake.payloads())
 
+    # The next step says the same on every screen: the call, the reason, the grace's end.
+    ends = short_date(add_working_days(clock.today(), 1))
+    step = f"Ring til arbejdsgiveren — afslag: Vil ikke have møder om sygefravær på " \
+           f"arbejdspladsen, frist {ends}"
+    owner, _ = await owner_of(api, "dec-1")
+    assert await next_steps(api, "dec-1", owner) == (step, step, step)
+    assert f"Næste skridt:* {step}" in str(dm.blocks)
+
     # Planning keeps the proposal through the grace.
     api.client.app[JOBS].request(PLAN, api.client.app[CONFIG].municipality.id, "test")
     await api.client.app[JOBS].wait_idle()
@@ -127,6 +137,9 @@ async def test_the_consultant_calls_and_restores_the_workplace_meeting(
 
     # One click in Slack after the call: the workplace meeting stands, the employer told.
     await click(api, fake, user, "restore_decline", "dec-1", dm.channel, dm.ts)
+    # The message is updated: the button is gone, so is the call as the next step.
+    await wait_until(lambda: "restore_decline" not in buttons(dm), what="the DM updated")
+    assert step not in str(dm.blocks)
     restored = await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER and "alligevel"
                                         in str(m["Subject"]))
     text = text_part(restored[0])
@@ -172,6 +185,9 @@ async def test_after_the_grace_the_case_moves_to_the_jobcentre(
                                  headers=api.auth("intake"))
     assert resp.status == 403
 
+    _, user = await owner_of(api, "dec-2")
+    dm = await message_to(app.fake, app.fake.dm_channel(user), "kan ikke holde mødet")
+    assert "restore_decline" in buttons(dm)
     clock.set_today(add_working_days(clock.today(), 1), hour=9)
     grace = api.client.app[EMPLOYER_DECLINES]
     assert await grace.scan() == 1
@@ -187,6 +203,60 @@ async def test_after_the_grace_the_case_moves_to_the_jobcentre(
         return any(m.kind == "jobcenter_meeting" and m.status == "proposed" for m in now)
 
     await wait_until(jobcentre_meeting, what="a jobcentre meeting planned")
+    # The grace is over: the owner's message no longer offers to restore.
+    await wait_until(lambda: "restore_decline" not in buttons(dm), what="the DM updated")
     resp = await api.client.post("/api/cases/dec-2/decline/restore",
                                  headers=api.auth("manager"))
     assert resp.status == 409
+
+
+async def next_steps(api: Api, ref: str, owner: str) -> tuple[str, str, str]:
+    """The case's next step on the case page ("Mine sager"), in the Slack Home tab's open
+    cases' urgent list, and in a fresh Slack case message."""
+    app = api.client.app
+    view = await app[MY_WORK].case(ref, Principal(0, "manager", "manager",
+                                                  app[CONFIG].municipality.id))
+    assert view.next_action is not None
+    async with app[DB].read() as session:
+        board = await app[SLACK_HOME].dashboard(session, owner)
+        case, meetings = await rows(api, ref)
+        meeting = next((m for m in meetings if m.status in ("proposed", "confirmed")), None)
+        card = await app[SLACK_HOME].notices.card(session, case, meeting)
+    (home,) = [i.text for i in board.action if i.case_ref == ref]
+    return view.next_action.text, home, card.next_step
+
+
+async def test_planning_keeps_a_declined_proposal_through_the_grace(app: App,
+                                                                    smtp_sink: SmtpSink) -> None:
+    """A declined proposal whose time became impossible during the grace (its consultant is
+    away that day) is not moved by the planner: the decline, its reason and the restore
+    stay with it (the employer was told the consultant calls about that meeting)."""
+    api = app.api
+    await intake(api, body("dec-3"))
+    await invitation(smtp_sink)
+    resp = await api.client.post("/api/cases/dec-3/decline", json={"reason": "no_rooms"},
+                                 headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    _, meetings = await rows(api, "dec-3")
+    declined = active(meetings)
+    async with api.client.app[DB].write() as session:
+        session.add(ConsultantAbsence(
+            municipality_id=declined.municipality_id, consultant_id=declined.consultant_id,
+            first_day=declined.start.date(), last_day=declined.start.date(), reason="sygdom",
+            created_at=app.clock.utcnow()))
+    api.client.app[JOBS].request(PLAN, api.client.app[CONFIG].municipality.id, "test")
+    await api.client.app[JOBS].wait_idle()
+    _, meetings = await rows(api, "dec-3")
+    kept = active(meetings)
+    assert (kept.id, kept.start, kept.employer_answer, kept.decline_reason) == (
+        declined.id, declined.start, "declined", "no_rooms")
+    assert [m.id for m in meetings] == [declined.id]
+    # Restored after the call, the proposal is planned as any other again (rule 11): its
+    # time is impossible, so it moves.
+    resp = await api.client.post("/api/cases/dec-3/decline/restore",
+                                 headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    api.client.app[JOBS].request(PLAN, api.client.app[CONFIG].municipality.id, "test")
+    await api.client.app[JOBS].wait_idle()
+    _, meetings = await rows(api, "dec-3")
+    assert active(meetings).id != declined.id

@@ -142,6 +142,10 @@ async def test_after_the_wait_the_job_sends_it_and_tells_the_consultant(
     await invitation(smtp_sink)
     _, user = await owner_of(api, "call-2")
     told = await message_to(fake, fake.dm_channel(user), "ventetiden")
+    # The first message's "send the invitation" button is gone: it went by itself.
+    first = await message_to(fake, fake.dm_channel(user), "Ring først")
+    await wait_until(lambda: "calls_done" not in buttons(first), what="the DM updated")
+    assert "calls_done" not in buttons(told)
     assert "call-2" in texts(told)
     case, meetings = await rows(api, "call-2")
     assert case.invitation_released_at is not None and active(meetings).invited_at
@@ -155,7 +159,7 @@ async def test_after_the_wait_the_job_sends_it_and_tells_the_consultant(
 
 async def test_a_proposal_moved_meanwhile_never_has_its_old_time_sent(
         app: App, smtp_sink: SmtpSink) -> None:
-    api = app.api
+    api, fake = app.api, app.fake
     await intake(api, body("call-3"))
     case, meetings = await rows(api, "call-3")
     old = active(meetings)
@@ -179,6 +183,10 @@ async def test_a_proposal_moved_meanwhile_never_has_its_old_time_sent(
         assert 'id="calls-done"' in page and "Invitationen venter på dine opkald" in page
         response, page = await manager.post("/my-cases/call-3/calls-done")
         assert response.status == 200 and "invitationen er sendt" in page
+    # Registered on the case page: the Slack message's button is gone too.
+    _, user = await owner_of(api, "call-3")
+    dm = await message_to(fake, fake.dm_channel(user), "Ring først")
+    await wait_until(lambda: "calls_done" not in buttons(dm), what="the DM updated")
     mail = await invitation(smtp_sink)
     assert f"{new.start.hour:02d}.{new.start.minute:02d}" in text_part(mail)
     await wait_until_mail_delivered(api)

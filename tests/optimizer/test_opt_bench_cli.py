@@ -45,6 +45,13 @@ def test_bench_plan_prints_table_and_writes_json(tmp_path: Path) -> None:
     assert row["size"] == "S" and row["cases"] == 123 and row["consultants"] == 5
     assert row["problems_cpsat"] == [] and row["problems_greedy"] == []
     assert row["upper_bound"] >= row["on_time_cpsat"] >= row["on_time_greedy"]
+    # What the private talks cost (issue 19): by default 20 % of the workplace cases ask for
+    # one; the same instance is solved without the wishes too.
+    assert report["talk_share"] == 0.2 and row["talk_wishes"] > 0
+    assert row["private_talks"] > 0 and row["problems_without_talks"] == []
+    assert row["talk_cost"] == row["on_time_without_talks"] - row["on_time_cpsat"]
+    assert "talk cost" in done.stdout and "private talks (20% of workplace cases ask)" in \
+        done.stdout
 
 
 def test_bench_generate_with_talks(tmp_path: Path) -> None:

@@ -52,3 +52,17 @@ def test_the_validator_checks_a_follow_up_against_its_deadline():
             item["on_time"] = True  # it is late: its due date is its deadline
     problems = optimizer.validate(inst, plan)
     assert any("k0: on_time is True" in p for p in problems), problems
+
+
+def test_a_follow_up_proposal_gives_way_to_a_first_meeting():
+    """Rule 11 with the first-meeting weighting: a follow-up's proposal already sent holds
+    the only on-time day of a first meeting. Moving it late makes the first meeting on time
+    — worth more than any follow-up on time — so the stable plan moves it (before, it moved
+    only when it could stay on time, and the first meeting was late)."""
+    data = _contested()
+    data["cases"][0]["proposal"] = {"start": "2026-03-04T09:00", "consultant_id": "c1"}
+    for solver, plan in plan_both(data).items():
+        items = by_case(plan)
+        assert items["k1"]["on_time"] is True, solver
+        assert items["k0"]["on_time"] is False and items["k0"]["meeting"] is not None, solver
+        assert "proposal_moved:on_time" in items["k0"]["reasons"], solver

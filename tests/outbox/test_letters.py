@@ -93,6 +93,48 @@ async def test_breve_til_print_list_letter_and_marked_sent(staff: Staff) -> None
     assert {"letter.list", "letter.read"} <= {a for a, _ in actions}
 
 
+async def test_the_first_letter_reads_right_on_paper(staff: Staff) -> None:
+    """The citizen's first message on paper: nothing to click, so the consultant's phone
+    and e-mail, and a short address to type (which opens the same page as the e-mail's
+    signed link); the e-mail keeps its link."""
+    api = staff.api
+    await intake(api, letter_case("LET-P"), letter_case("LET-E", email="mads@example.org"))
+    (letter, *_) = await letters_of(api, "LET-P")
+    text = letter.body_text
+    assert "klik" not in text.lower() and "/samtale/ey" not in text
+    async with api.client.app[DB].read() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "LET-P"))
+                ).unique().scalar_one()
+        owner = case.owner
+        email = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind == "citizen_first_contact",
+            OutboxMessage.channel == "email"))).scalar_one()
+    assert owner is not None and owner.email and owner.email in text
+    assert (owner.phone or api.client.app[CONFIG].jobcentre.phone) in text
+    notifier = api.client.app[NOTIFIER]
+    short = notifier.talk_short_link(case)
+    assert short in text and len(short.rsplit("/", 1)[1]) <= 20
+    # The e-mail keeps its link to click.
+    assert "klik her" in email.body_text and "/samtale/k/" not in email.body_text
+
+    # Typed (in lower case, with a misread 0 for O and without dashes alike): on to the
+    # signed page; a wrong code is refused.
+    code = short.rsplit("/", 1)[1]
+    ident, _, mac = code.partition("-")
+    for typed in (code, f"{ident}-{mac.lower()}", f"{ident}-{mac.replace('-', '')}"
+                  .replace("O", "0")):
+        resp = await api.client.get(f"/samtale/k/{typed}", allow_redirects=False)
+        assert resp.status == 303, typed
+        assert resp.headers["Location"] == f"/samtale/{notifier.talk_token(case)}"
+    page = await (await api.client.get(f"/samtale/k/{code}")).text()
+    assert "Jeg vil gerne tale med min konsulent først" in page
+    wrong = f"{ident}-{'A' if mac[0] != 'A' else 'B'}{mac[1:]}"
+    resp = await api.client.get(f"/samtale/k/{wrong}", allow_redirects=False)
+    assert resp.status == 403 and "Koden virker ikke" in await resp.text()
+    resp = await api.client.get("/samtale/k/abc", allow_redirects=False)
+    assert resp.status == 403
+
+
 async def test_the_address_is_validated_and_imported(staff: Staff) -> None:
     api = staff.api
     resp = await api.client.post("/api/cases", json=letter_case("LET-2", address="x" * 301),
