@@ -25,7 +25,7 @@ from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
 from service.keys import CALENDAR_FEEDS, DB, JOBS, LINKS, MUNICIPALITY_APPS, NOTIFIER
 from service.platform.auth import ROLES, Principal, create_key
-from service.platform.db.models import Base, Meeting, StaffUser
+from service.platform.db.models import Base, Case, Meeting, StaffUser
 from service.wiring.tenants import create_tenants_app
 from tests.conftest import (
     SOLVER,
@@ -34,7 +34,9 @@ from tests.conftest import (
     make_secrets,
     scan_slack_at_end,
     today_local,
+    wait_until,
 )
+from tests.jobs.test_queue import start_worker, stop_worker, with_runner
 from tests.meetings.email_cases import body
 
 A, B = "alfa", "beta"
@@ -319,3 +321,38 @@ async def test_the_same_external_ids_are_two_municipalities_own(tenants: Tenants
     response = await t.api(A, "GET", f"/api/cases/{CASE_B}")
     assert response.status == 200
     assert "Bettina" not in await response.text()
+
+
+async def test_one_worker_runs_every_municipalitys_jobs_on_the_queue(
+        demo_config: MunicipalityConfig, postgres_url: str) -> None:
+    """PostgreSQL and procrastinate: the web defers, one worker (`--config-dir`) plans each
+    municipality with its own services — the same external case id in both stays two cases."""
+    configs = [with_runner(tenant_config(demo_config, A, ""), "procrastinate"),
+               with_runner(tenant_config(demo_config, B, "b-"), "procrastinate")]
+    secrets = make_secrets(postgres_url)
+    root = create_tenants_app(configs, secrets, solver=SOLVER, env={})
+    client = TestClient(TestServer(root))
+    await client.start_server()
+    worker = None
+    try:
+        t = Tenants(client, root[MUNICIPALITY_APPS])
+        for mid in (A, B):
+            async with t.apps[mid][DB].write() as session:
+                _, key = await create_key(session, mid, f"{mid}-intake", "intake")
+            t.keys[mid] = {"intake": key}
+            response = await t.api(mid, "POST", "/api/cases", "intake", json=body("q1"))
+            assert response.status == 201, await response.text()
+        worker = await start_worker(configs, secrets)  # type: ignore[arg-type]
+
+        async def planned() -> bool:
+            async with t.apps[A][DB].read() as session:
+                rows = (await session.execute(
+                    select(Meeting.municipality_id, Case.municipality_id).join(
+                        Case, Meeting.case_id == Case.id).where(Case.case_ref == "q1"))).all()
+            return sorted(rows) == [(A, A), (B, B)]
+
+        await wait_until(planned, what="a meeting proposed for each municipality's case")
+    finally:
+        if worker is not None:
+            await stop_worker(worker)
+        await client.close()
