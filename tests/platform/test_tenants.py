@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bots.slack.fake_api import FakeSlackApi
-from service.config import MunicipalityConfig
+from service.config import ConfigError, MunicipalityConfig, load_config_dir, secrets_for
 from service.keys import CALENDAR_FEEDS, DB, JOBS, LINKS, MUNICIPALITY_APPS, NOTIFIER
 from service.platform.auth import ROLES, Principal, create_key
 from service.platform.db.models import Base, Case, Meeting, StaffUser
@@ -39,6 +40,7 @@ from tests.conftest import (
 from tests.jobs.test_queue import start_worker, stop_worker, with_runner
 from tests.meetings.email_cases import body
 
+ROOT = Path(__file__).resolve().parents[2]
 A, B = "alfa", "beta"
 HOSTS = {A: "alfa.fasthold.test", B: "beta.fasthold.test"}
 SIGNING = {A: "alfa-slack-signing-secret", B: "beta-slack-signing-secret"}
@@ -221,10 +223,29 @@ async def _call(t: Tenants, method: str, path: str) -> tuple[int, str]:
     return response.status, await response.text()
 
 
+# A's lists, counts, figures and exports: the same whether B has data or not.
+COUNTED = ("/api/cases", "/api/kpis", "/api/register.csv", "/api/outbox", "/api/tasks",
+           "/api/meetings/to-move", "/api/planning/runs", "/dashboard.csv")
+
+
+async def _counted(t: Tenants) -> dict[str, tuple[int, str]]:
+    out = {}
+    for path in COUNTED:
+        response = await (t.api(A, "GET", path) if path.startswith("/api/")
+                          else t.page(A, "GET", path))
+        out[path] = (response.status, await response.text())
+    return out
+
+
 async def test_a_principal_of_one_municipality_finds_nothing_of_another(
         tenants: Tenants) -> None:
     t = tenants
+    response = await t.api(A, "POST", "/api/cases", "intake", json=body("kA-1"))
+    assert response.status == 201, await response.text()
+    await t.apps[A][JOBS].wait_idle()
+    alone = await _counted(t)
     b = await _b_data(t)
+    assert await _counted(t) == alone, "B's data counted in A's lists or figures"
     nothing = _nothing(b, t.apps[A][LINKS].token(NONE_INT, today_local()) + "x")
     before = await _snapshot(t)
     walked: list[str] = []
@@ -356,3 +377,37 @@ async def test_one_worker_runs_every_municipalitys_jobs_on_the_queue(
         if worker is not None:
             await stop_worker(worker)
         await client.close()
+
+
+def test_a_config_dir_names_each_municipality_and_host_once(tmp_path: Path) -> None:
+    demo = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
+
+    def write(name: str, mid: str, url: str) -> None:
+        (tmp_path / name).write_text(demo.replace('id = "demo"', f'id = "{mid}"', 1).replace(
+            'link_base_url = "http://127.0.0.1:8080"', f'link_base_url = "{url}"'))
+
+    write("a.toml", "alfa", "https://alfa.example")
+    write("b.toml", "beta", "https://beta.example")
+    assert [c.municipality.id for c in load_config_dir(tmp_path)] == ["alfa", "beta"]
+    write("c.toml", "gamma", "https://beta.example")
+    with pytest.raises(ConfigError, match=r"c.toml: mail.link_base_url: host 'beta.example'"):
+        load_config_dir(tmp_path)
+    write("c.toml", "beta", "https://gamma.example")
+    with pytest.raises(ConfigError, match=r"c.toml: municipality.id: 'beta' is also in b"):
+        load_config_dir(tmp_path)
+    write("c.toml", "gamma", "https://example.org/gamma")
+    with pytest.raises(ConfigError, match=r"c.toml: mail.link_base_url: must be"):
+        load_config_dir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no configuration files"):
+        load_config_dir(tmp_path / "empty")
+
+
+def test_each_municipality_has_its_own_slack_app() -> None:
+    secrets = make_secrets("sqlite://", FASTHOLD_SLACK_BOT_TOKEN="xoxb-shared")
+    env = {"FASTHOLD_SLACK_BOT_TOKEN_IKAST_BRANDE": "xoxb-ikast",
+           "FASTHOLD_SLACK_SIGNING_SECRET_IKAST_BRANDE": "ikast-secret"}
+    own = secrets_for(secrets, "ikast-brande", env)
+    assert (own.slack_bot_token, own.slack_signing_secret) == ("xoxb-ikast", "ikast-secret")
+    other = secrets_for(secrets, "herning", env)
+    assert (other.slack_bot_token, other.slack_signing_secret) == ("xoxb-shared", None)
