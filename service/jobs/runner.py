@@ -151,11 +151,12 @@ class InProcessRunner:
         if municipality_id is not None and closed_dates is not None:
             self._closed[municipality_id] = closed_dates
 
-    def _spec(self, job: str, municipality_id: str) -> JobSpec | None:
+    def spec(self, job: str, municipality_id: str) -> JobSpec | None:
+        """The job as declared for `municipality_id` (None: not declared)."""
         return spec_for(self._specs, job, municipality_id)
 
     def _key(self, job: str, municipality_id: str) -> _Key:
-        spec = self._spec(job, municipality_id)
+        spec = self.spec(job, municipality_id)
         if spec is None:
             raise KeyError(f"unknown job {job!r}")
         key = self._keys.get((job, municipality_id))
