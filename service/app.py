@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -129,20 +130,39 @@ def senders_for(secrets: Secrets, config: MunicipalityConfig, dev_smtp: DevSmtp 
     return {}
 
 
-def job_runner(config: MunicipalityConfig, secrets: Secrets, clock: Clock) -> JobRunner:
-    """`[jobs] runner`: this process's in-process runner, or the PostgreSQL job queue."""
+def job_runner(config: MunicipalityConfig, secrets: Secrets, clock: Clock,
+               municipality_ids: list[str] | None = None) -> JobRunner:
+    """`[jobs] runner`: this process's in-process runner, or the PostgreSQL job queue; for
+    `config`'s municipality, or for all of `municipality_ids` (a deployment of many)."""
     closed = frozenset(config.planning.closed_dates)
+    ids = municipality_ids or [config.municipality.id]
     if config.jobs.runner == "procrastinate":
-        return ProcrastinateQueue(secrets.database_url, clock, [config.municipality.id], closed)
-    return InProcessRunner(clock, [config.municipality.id], closed)
+        return ProcrastinateQueue(secrets.database_url, clock, ids, closed)
+    return InProcessRunner(clock, ids, closed)
 
 
-def _services(demo: bool, solver: Solver | None, cipher: DataCipher
+@dataclass
+class Shared:
+    """What the municipalities of one deployment share (`service.wiring.tenants`): the
+    database, the one job runner and the solver's process. Its owner opens them before the
+    municipalities' apps start (each declares its jobs on the runner) and starts the runner
+    after them; it stops and closes them too — the municipalities' apps do neither."""
+
+    db: Database
+    jobs: JobRunner
+    solver: Solver
+
+
+def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
+              shared: Shared | None = None
               ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config, secrets, clock = app[CONFIG], app[SECRETS], app[CLOCK]
-        db = Database(secrets.database_url, clock)
-        await upgrade_async(db.url, cipher)
+        if shared is not None:
+            db = shared.db  # migrated by the owner
+        else:
+            db = Database(secrets.database_url, clock)
+            await upgrade_async(db.url, cipher)
         async with db.write() as session:
             await sync_consultants(session, config)
         dev_smtp = None
@@ -163,13 +183,15 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             app[FAKE_SLACK] = fake_slack
             log.info("demo Slack Web API on %s; messages at /demo/slack", fake_slack.base_url)
         app[SLACK_SETTINGS] = slack
-        jobs = job_runner(config, secrets, clock)
-        if isinstance(jobs, ProcrastinateQueue):
+        jobs = shared.jobs if shared is not None else job_runner(config, secrets, clock)
+        if isinstance(jobs, ProcrastinateQueue) and shared is None:
             await jobs.open()  # defers only: `fasthold worker` runs the jobs
-        own_solver = solver is None
+        the_solver = shared.solver if shared is not None else solver
+        own_solver = the_solver is None
         services = build_services(
             config, db, clock, jobs, cipher=cipher, secret_key=secrets.secret_key,
-            solver=solver or ProcessPoolSolver(), senders=senders_for(secrets, config, dev_smtp),
+            solver=the_solver or ProcessPoolSolver(),
+            senders=senders_for(secrets, config, dev_smtp),
             slack=slack)
         await services.intake.check_data_keys()
         app[CONSULTANTS] = services.consultants
@@ -179,7 +201,11 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
             services.consultants.listeners.append(lambda entries: known.update(
                 e.slack_user_id for e in entries if e.slack_user_id))
         await services.consultants.refresh()  # Slack's people as the database has them
-        jobs.declare(services.job_specs())
+        if shared is not None:  # one runner for all: this municipality's own jobs
+            jobs.declare(services.job_specs(), config.municipality.id,
+                         frozenset(config.planning.closed_dates))
+        else:
+            jobs.declare(services.job_specs())
         reads, planner, desk = services.reads, services.planner, services.desk
         app[DB], app[JOBS], app[LINKS], app[NOTIFIER] = db, jobs, services.links, \
             services.notifier
@@ -209,11 +235,13 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
         if slack.signing_secret and slack.bot_token:
             # /slack/events verifies the signature with the signing secret (service/slack/api)
             app[SLACK_BOLT] = build_app(desk, make_client(slack.bot_token, slack.api_url))
-        jobs.start()
+        if shared is None:
+            jobs.start()
         try:
             yield
         finally:
-            await jobs.stop()
+            if shared is None:
+                await jobs.stop()
             await reads.close()
             if own_solver:
                 planner.solver.close()
@@ -221,16 +249,20 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher
                 dev_smtp.stop()
             if fake_slack is not None:
                 await fake_slack.stop()
-            await db.dispose()
+            if shared is None:
+                await db.dispose()
 
     return ctx
 
 
 def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = False,
-               clock: Clock | None = None, solver: Solver | None = None) -> web.Application:
+               clock: Clock | None = None, solver: Solver | None = None,
+               shared: Shared | None = None) -> web.Application:
     """Build the application for one municipality. `clock` defaults to the system clock in
-    the municipality's time zone; `solver` to a worker process owned by the app. Raises
-    DataKeyError if FASTHOLD_DATA_KEY (in `secrets`) is missing or malformed."""
+    the municipality's time zone; `solver` to a worker process owned by the app; `shared`:
+    the database, job runner and solver of a deployment of many municipalities (then the
+    app neither opens nor closes them). Raises DataKeyError if FASTHOLD_DATA_KEY (in
+    `secrets`) is missing or malformed."""
     clock = clock or SystemClock(config.municipality.timezone)
     # Forged employer-link tokens (403) from one address: 429 after a burst.
     link_guesses = limit_failures("/m/", 403, FailureLimiter(clock))
@@ -246,7 +278,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     app[CLOCK] = clock
     # CPR numbers at rest: a missing or malformed FASTHOLD_DATA_KEY fails here, at once.
     cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
-    app.cleanup_ctx.append(_services(demo, solver, cipher))
+    app.cleanup_ctx.append(_services(demo, solver, cipher, shared))
     health.add_routes(app)
     home.add_routes(app)
     cases_api.add_routes(app)

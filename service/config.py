@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -558,6 +559,70 @@ class Secrets:
             data_key=env.get("FASTHOLD_DATA_KEY", ""),
             previous_data_keys=env.get("FASTHOLD_DATA_KEY_PREVIOUS", ""),
         )
+
+
+def municipality_env_suffix(municipality_id: str) -> str:
+    """`herning` -> `HERNING`, `ikast-brande` -> `IKAST_BRANDE` (environment names)."""
+    return municipality_id.upper().replace("-", "_")
+
+
+def secrets_for(secrets: Secrets, municipality_id: str, env: dict[str, str] | None = None
+                ) -> Secrets:
+    """One municipality's secrets in a deployment of many: its own Slack app (bot token,
+    signing secret, intake channel, API URL) from `FASTHOLD_SLACK_<NAME>_<ID>`, e.g.
+    `FASTHOLD_SLACK_BOT_TOKEN_HERNING`; where unset, the shared `FASTHOLD_SLACK_<NAME>`."""
+    env = dict(os.environ if env is None else env)
+    suffix = municipality_env_suffix(municipality_id)
+
+    def own(name: str, shared: str | None) -> str | None:
+        return env.get(f"FASTHOLD_SLACK_{name}_{suffix}") or shared
+
+    return replace(secrets,
+                   slack_bot_token=own("BOT_TOKEN", secrets.slack_bot_token),
+                   slack_signing_secret=own("SIGNING_SECRET", secrets.slack_signing_secret),
+                   slack_api_url=own("API_URL", secrets.slack_api_url),
+                   slack_intake_channel=own("INTAKE_CHANNEL", secrets.slack_intake_channel))
+
+
+def municipality_host(config: MunicipalityConfig) -> str:
+    """The host name (and port, if any) of `[mail] link_base_url`: in a deployment of many,
+    requests to it are this municipality's."""
+    return (urlsplit(config.mail.link_base_url).netloc or "").lower()
+
+
+def load_config_dir(path: str | os.PathLike[str]) -> list[MunicipalityConfig]:
+    """Every municipality of a deployment of many: one TOML file each in `path` (sorted by
+    name). Raise ConfigError naming the file and key when one is invalid, and when two
+    name the same municipality or host (`[mail] link_base_url`), a link base URL has a
+    path, or their time zones differ (one clock, one schedule)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: not a directory of configuration files")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise ConfigError(f"{folder}: no configuration files (*.toml)")
+    configs: list[MunicipalityConfig] = []
+    ids: dict[str, Path] = {}
+    hosts: dict[str, Path] = {}
+    for file in files:
+        config = load_config(file)
+        mid, host = config.municipality.id, municipality_host(config)
+        if mid in ids:
+            raise ConfigError(f"{file}: municipality.id: {mid!r} is also in {ids[mid].name}")
+        if not host or urlsplit(config.mail.link_base_url).path.strip("/"):
+            raise ConfigError(f"{file}: mail.link_base_url: must be the municipality's own "
+                              f"host without a path, e.g. https://{mid}.fasthold.example "
+                              f"(got {config.mail.link_base_url!r})")
+        if host in hosts:
+            raise ConfigError(f"{file}: mail.link_base_url: host {host!r} is also "
+                              f"{hosts[host].name}'s: each municipality needs its own host name")
+        if configs and config.municipality.timezone != configs[0].municipality.timezone:
+            raise ConfigError(f"{file}: municipality.timezone: all municipalities of one "
+                              f"deployment share one time zone ({files[0].name} has "
+                              f"{configs[0].municipality.timezone!r})")
+        ids[mid], hosts[host] = file, file
+        configs.append(config)
+    return configs
 
 
 def _format_error(path: Path, exc: ValidationError) -> str:

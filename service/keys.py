@@ -95,3 +95,7 @@ SLACK_BOLT: web.AppKey[AsyncApp] = web.AppKey("slack_bolt")
 SLACK_DESK: web.AppKey[ServiceDesk] = web.AppKey("slack_desk")
 SLACK_HOME: web.AppKey[SlackHome] = web.AppKey("slack_home")
 CONSULTANTS: web.AppKey[ConsultantService] = web.AppKey("consultants")
+
+# A deployment of many municipalities (service.wiring.tenants): the root app's municipality
+# apps by municipality id.
+MUNICIPALITY_APPS: web.AppKey[dict[str, web.Application]] = web.AppKey("municipality_apps")

@@ -9,17 +9,17 @@ import sys
 from sqlalchemy import select
 
 from service.clock import SystemClock
-from service.commands._common import load_config_or_exit
+from service.commands._common import municipality_or_exit
 from service.config import Secrets
 from service.platform.auth import create_key, revoke_key
-from service.platform.db.engine import Database, default_sqlite_url
+from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
 
 
 def _database(args: argparse.Namespace) -> tuple[Database, str]:
-    config = load_config_or_exit(args.config)
-    secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
+    config, default_url = municipality_or_exit(args)
+    secrets = Secrets.from_env(default_url)
     return (Database(secrets.database_url, SystemClock(config.municipality.timezone)),
             config.municipality.id)
 
@@ -28,7 +28,7 @@ def create(args: argparse.Namespace) -> int:
     if args.role == "consultant" and not args.consultant_id:
         print("fasthold: --consultant-id is required for role consultant", file=sys.stderr)
         return 2
-    config = load_config_or_exit(args.config)
+    config, _ = municipality_or_exit(args)
     if args.consultant_id and config.consultant(args.consultant_id) is None:
         print(f"fasthold: --consultant-id: unknown consultant {args.consultant_id!r}",
               file=sys.stderr)

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                      'unless [jobs] runner = "procrastinate")')
     serve.add_argument("--config", help="municipality TOML (default: $FASTHOLD_CONFIG or "
                        "config/demo.toml)")
+    serve.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=_non_negative_int, default=None,
                        help="listen port (default 8080)")
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                       '"procrastinate"); no web server')
     worker.add_argument("--config", help="municipality TOML (default: $FASTHOLD_CONFIG or "
                         "config/demo.toml)")
+    worker.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
     worker.add_argument("--concurrency", type=_positive_int, default=1,
                         help="jobs run at once in this process (default 1)")
 
@@ -209,11 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--consultant-id", dest="consultant_id", default=None,
                         help="for role consultant: the consultant's id")
     create.add_argument("--config", help="municipality TOML")
+    create.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
+    create.add_argument("--municipality", help="with --config-dir: the municipality's id")
     listing = _command(apikey, "list", "service.commands.apikey:list_keys", "list API keys")
     listing.add_argument("--config", help="municipality TOML")
+    listing.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
+    listing.add_argument("--municipality", help="with --config-dir: the municipality's id")
     revoke = _command(apikey, "revoke", "service.commands.apikey:revoke", "revoke an API key")
     revoke.add_argument("key_id", type=_positive_int)
     revoke.add_argument("--config", help="municipality TOML")
+    revoke.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
+    revoke.add_argument("--municipality", help="with --config-dir: the municipality's id")
 
     user = top.add_parser("user", help="staff users (login to the staff pages)").add_subparsers(
         dest="user_command", metavar="ACTION", required=True)
@@ -225,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     user_create.add_argument("--consultant-id", dest="consultant_id", default=None,
                              help="for role consultant: the consultant's id in the config")
     user_create.add_argument("--config", help="municipality TOML")
+    user_create.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                     "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
+    user_create.add_argument("--municipality", help="with --config-dir: the municipality's id")
 
     datakey = top.add_parser("datakey", help="the data key (CPR encryption)").add_subparsers(
         dest="datakey_command", metavar="ACTION", required=True)

@@ -16,8 +16,13 @@ from sqlalchemy import func, select
 
 from service.app import create_app
 from service.clock import SystemClock
-from service.commands._common import load_config_or_exit
-from service.config import ConfigError, MunicipalityConfig, Secrets
+from service.commands._common import (
+    SHARED_DATABASE,
+    config_dir_of,
+    load_config_or_exit,
+    load_configs_or_exit,
+)
+from service.config import ConfigError, MunicipalityConfig, Secrets, municipality_host
 from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
@@ -26,6 +31,7 @@ from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
 from service.platform.logs import AccessLogger, configure_logging
 from service.staff.demo import ensure_demo_users
+from service.wiring.tenants import create_tenants_app
 
 VAR = PROJECT_ROOT / "var"
 
@@ -88,7 +94,52 @@ async def _demo_logins(config: MunicipalityConfig, database_url: str, cipher: Da
         await db.dispose()
 
 
+def run_many(args: argparse.Namespace, directory: str) -> int:
+    """`--config-dir`: every municipality of the directory in this process, each on the host
+    of its `[mail] link_base_url` (`service.wiring.tenants`), on one database."""
+    configure_logging(logging.INFO)
+    if args.demo:
+        print("fasthold: --demo runs one municipality (--config), not --config-dir",
+              file=sys.stderr)
+        return 2
+    configs = load_configs_or_exit(directory)
+    env = dict(os.environ)
+    try:
+        secrets = Secrets.from_env(default_sqlite_url(SHARED_DATABASE), env)
+        if configs[0].jobs.runner == "procrastinate":
+            psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
+        DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+    except (ConfigError, DataKeyError) as exc:
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    if len(secrets.secret_key) < 32:
+        print("fasthold: FASTHOLD_SECRET_KEY must be set to at least 32 random characters",
+              file=sys.stderr)
+        return 2
+    host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
+    port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
+    try:
+        app = create_tenants_app(configs, secrets, env=env)
+    except ValueError as exc:
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    print(f"fasthold ({len(configs)} municipalities) listening on {host}:{port}", flush=True)
+    for config in configs:
+        print(f"  {config.municipality.id:<16} http(s)://{municipality_host(config)}/",
+              flush=True)
+    try:
+        web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
+                    loop=uvloop.new_event_loop())
+    except DataKeyError as exc:  # the stored CPR numbers need another key
+        print(f"fasthold: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    directory = config_dir_of(args)
+    if directory is not None:
+        return run_many(args, directory)
     # `quiet` (the demo): warnings, errors and the requests only — no start-up chatter.
     quiet = getattr(args, "quiet", False)
     configure_logging(logging.WARNING if quiet else logging.INFO)

@@ -13,9 +13,9 @@ import os
 import sys
 
 from service.clock import SystemClock
-from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.commands._common import EXIT_INVALID, municipality_or_exit
 from service.config import ConfigError, MunicipalityConfig, Secrets
-from service.platform.db.engine import Database, default_sqlite_url
+from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.errors import Conflict, Invalid
 from service.platform.sessions import StaffSessions
@@ -60,9 +60,9 @@ async def _create(config: MunicipalityConfig, secrets: Secrets, args: argparse.N
 
 
 def create(args: argparse.Namespace) -> int:
-    config = load_config_or_exit(args.config)
+    config, default_url = municipality_or_exit(args)
     try:
-        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
+        secrets = Secrets.from_env(default_url)
     except ConfigError as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return EXIT_INVALID

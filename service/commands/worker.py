@@ -14,7 +14,13 @@ import sys
 
 import uvloop
 
-from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.commands._common import (
+    EXIT_INVALID,
+    SHARED_DATABASE,
+    config_dir_of,
+    load_config_or_exit,
+    load_configs_or_exit,
+)
 from service.config import ConfigError, Secrets
 from service.jobs.queue import psycopg_conninfo
 from service.platform.crypto import DataCipher, DataKeyError
@@ -24,25 +30,31 @@ from service.wiring.worker import work
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config_or_exit(args.config)
-    if config.jobs.runner != "procrastinate":
+    directory = config_dir_of(args)
+    configs = load_configs_or_exit(directory) if directory is not None else [
+        load_config_or_exit(args.config)]
+    config = configs[0]
+    if any(c.jobs.runner != "procrastinate" for c in configs):
         print('fasthold worker: [jobs] runner is "in_process" in the configuration: the web '
               'process runs the jobs (set runner = "procrastinate" on PostgreSQL)',
               file=sys.stderr)
         return EXIT_INVALID
     try:
-        secrets = Secrets.from_env(default_sqlite_url(config.municipality.id), dict(os.environ))
+        secrets = Secrets.from_env(default_sqlite_url(
+            SHARED_DATABASE if directory is not None else config.municipality.id),
+            dict(os.environ))
         cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
         psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
     except (ConfigError, DataKeyError) as exc:
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID
     configure_logging(logging.INFO)
-    print(f"fasthold worker ({config.municipality.name}), concurrency {args.concurrency}",
-          flush=True)
+    names = ", ".join(c.municipality.name for c in configs)
+    print(f"fasthold worker ({names}), concurrency {args.concurrency}", flush=True)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(work(config, secrets, cipher, concurrency=args.concurrency))
+            runner.run(work(configs if directory is not None else config, secrets, cipher,
+                            concurrency=args.concurrency))
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID

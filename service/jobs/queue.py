@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from service.clock import Clock
 from service.config import ConfigError
-from service.jobs.runner import JobSpec
+from service.jobs.runner import JobSpec, SpecTable, declare_into, spec_for, specs_of
 from service.platform.db.engine import normalise_url
 from service.platform.workdays import is_working_day
 
@@ -94,47 +94,71 @@ class ProcrastinateQueue:
         self.stalled_after = stalled_after
         self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url),
                                                   min_size=1, max_size=4))
-        self._specs: dict[str, JobSpec] = {}
+        self._specs: SpecTable = {}
+        self._closed: dict[str, frozenset[date]] = {}
+        self._registered: set[str] = set()
         self._pending: set[asyncio.Task[Any]] = set()
         self._open = False
         self._register_retry_stalled(stalled_check_every)
 
     # -- declaring -------------------------------------------------------------------------
 
-    def declare(self, specs: Iterable[JobSpec]) -> None:
+    def declare(self, specs: Iterable[JobSpec], municipality_id: str | None = None,
+                closed_dates: frozenset[date] | None = None) -> None:
+        """The jobs of `municipality_id` (of every municipality of the queue when None: a
+        deployment of many declares each one's own, bound to its services; one task per
+        job name runs the declaration of the municipality it was deferred for)."""
+        specs = list(specs)
+        declare_into(self._specs, specs, municipality_id)
+        if municipality_id is not None and closed_dates is not None:
+            self._closed[municipality_id] = closed_dates
+        ids = self.municipality_ids if municipality_id is None else (municipality_id,)
         for spec in specs:
-            if spec.name in self._specs:
-                raise ValueError(f"job {spec.name!r} declared twice")
-            self._specs[spec.name] = spec
-            self._register(spec)
+            self._register(spec, ids)
 
-    def _register(self, spec: JobSpec) -> None:
-        async def run(municipality_id: str, reason: str = "") -> None:
-            await spec.run(municipality_id, (reason or "request",))
+    def _spec(self, job: str, municipality_id: str) -> JobSpec:
+        spec = spec_for(self._specs, job, municipality_id)
+        if spec is None:
+            raise KeyError(f"unknown job {job!r} for {municipality_id!r}")
+        return spec
 
-        self.app.task(name=spec.name, retry=RetryStrategy(
-            max_attempts=spec.retry.attempts, wait=spec.retry.wait_seconds,
-            exponential_wait=spec.retry.exponential_seconds))(run)
-        if spec.every is not None:
+    def _register(self, spec: JobSpec, municipality_ids: Iterable[str]) -> None:
+        name = spec.name
+        if name not in self._registered:
+            self._registered.add(name)
+
+            async def run(municipality_id: str, reason: str = "") -> None:
+                await self._spec(name, municipality_id).run(municipality_id,
+                                                            (reason or "request",))
+
+            self.app.task(name=name, retry=RetryStrategy(
+                max_attempts=spec.retry.attempts, wait=spec.retry.wait_seconds,
+                exponential_wait=spec.retry.exponential_seconds))(run)
+
             async def every(timestamp: int, municipality_id: str) -> None:
-                await self.defer(spec.name, municipality_id, "schedule")
+                await self.defer(name, municipality_id, "schedule")
 
-            task = self.app.task(name=f"every:{spec.name}")(every)
-            for municipality_id in self.municipality_ids:
-                self.app.periodic(cron=cron_every(spec.every), periodic_id=municipality_id,
-                                  task_kwargs={"municipality_id": municipality_id})(task)
-        if spec.daily_at is not None:
-            at = spec.daily_at
+            self.app.task(name=f"every:{name}")(every)
 
             async def daily(timestamp: int, municipality_id: str) -> None:
+                at = self._spec(name, municipality_id).daily_at
                 now = self.clock.now()
-                if now.hour == at.hour and is_working_day(now.date(), self.closed_dates):
-                    await self.defer(spec.name, municipality_id, "schedule")
+                closed = self._closed.get(municipality_id, self.closed_dates)
+                if at is not None and now.hour == at.hour and is_working_day(now.date(),
+                                                                             closed):
+                    await self.defer(name, municipality_id, "schedule")
 
-            task = self.app.task(name=f"daily:{spec.name}")(daily)
-            for municipality_id in self.municipality_ids:
-                self.app.periodic(cron=f"{at.minute} * * * *", periodic_id=municipality_id,
-                                  task_kwargs={"municipality_id": municipality_id})(task)
+            self.app.task(name=f"daily:{name}")(daily)
+        for municipality_id in municipality_ids:
+            if spec.every is not None:
+                self.app.periodic(cron=cron_every(spec.every), periodic_id=municipality_id,
+                                  task_kwargs={"municipality_id": municipality_id})(
+                    self.app.tasks[f"every:{name}"])
+            if spec.daily_at is not None:
+                self.app.periodic(cron=f"{spec.daily_at.minute} * * * *",
+                                  periodic_id=municipality_id,
+                                  task_kwargs={"municipality_id": municipality_id})(
+                    self.app.tasks[f"daily:{name}"])
 
     def _register_retry_stalled(self, every: timedelta) -> None:
         async def retry_stalled(timestamp: int) -> int:
@@ -171,7 +195,7 @@ class ProcrastinateQueue:
 
     def request(self, job: str, municipality_id: str, reason: str = "") -> None:
         """Defer soon (a task of this loop); coalesced with a waiting run of the key."""
-        if self._specs and job not in self._specs:
+        if self._specs and spec_for(self._specs, job, municipality_id) is None:
             raise KeyError(f"unknown job {job!r}")
         if not self._open:
             return  # a closed queue takes nothing; the worker's start catches up
@@ -190,7 +214,7 @@ class ProcrastinateQueue:
     async def defer(self, job: str, municipality_id: str, reason: str, *,
                     coalesce: bool = True) -> int | None:
         """The job's id, or None when a run of the key was already waiting."""
-        spec = self._specs.get(job)
+        spec = spec_for(self._specs, job, municipality_id)
         settle = spec.settle if spec is not None else 0.0
         deferrer = self.app.configure_task(
             job, lock=_key(job, municipality_id),
@@ -204,7 +228,7 @@ class ProcrastinateQueue:
     async def run_now(self, job: str, municipality_id: str, reason: str = "manual") -> Status:
         """Defer a run of its own (after one under way, by the lock) and wait until a worker
         has finished it; its final status."""
-        spec = self._specs.get(job)
+        spec = spec_for(self._specs, job, municipality_id)
         job_id = await self.defer(job, municipality_id, reason, coalesce=False)
         assert job_id is not None
         deadline = asyncio.get_running_loop().time() + (
@@ -245,7 +269,7 @@ class ProcrastinateQueue:
         under way may finish within its job's stop timeout; one that does not is abandoned
         and retried by the next worker."""
         for municipality_id in self.municipality_ids:
-            for spec in self._specs.values():
+            for spec in specs_of(self._specs, municipality_id):
                 if spec.on_start:
                     await self.defer(spec.name, municipality_id, "start")
         graceful = shutdown_timeout if shutdown_timeout is not None else max(

@@ -63,7 +63,8 @@ class JobRunner(Protocol):
     """What runs the catalogue's jobs: `InProcessRunner` (the embedded default) or
     `service.jobs.queue.ProcrastinateQueue` (PostgreSQL, `fasthold worker`)."""
 
-    def declare(self, specs: Iterable[JobSpec]) -> None: ...
+    def declare(self, specs: Iterable[JobSpec], municipality_id: str | None = None,
+                closed_dates: frozenset[date] | None = None) -> None: ...
 
     def request(self, job: str, municipality_id: str, reason: str = "") -> None: ...
 
@@ -97,6 +98,29 @@ def next_daily_run(now: datetime, at: time, closed: frozenset[date]) -> datetime
     return run_at
 
 
+SpecTable = dict[tuple[str, str | None], JobSpec]
+
+
+def declare_into(table: SpecTable, specs: Iterable[JobSpec], municipality_id: str | None
+                 ) -> None:
+    for spec in specs:
+        if (spec.name, municipality_id) in table:
+            raise ValueError(f"job {spec.name!r} declared twice")
+        table[spec.name, municipality_id] = spec
+
+
+def spec_for(table: SpecTable, job: str, municipality_id: str) -> JobSpec | None:
+    """A municipality's own declaration of `job`, else the one for every municipality."""
+    return table.get((job, municipality_id)) or table.get((job, None))
+
+
+def specs_of(table: SpecTable, municipality_id: str) -> list[JobSpec]:
+    """The jobs that run for `municipality_id`, one per name."""
+    names = dict.fromkeys(name for name, _ in table)
+    return [spec for name in names
+            if (spec := spec_for(table, name, municipality_id)) is not None]
+
+
 class InProcessRunner:
     """Runs named jobs in this process's event loop (the job functions await I/O; a solve
     goes to a worker process on its own)."""
@@ -106,7 +130,9 @@ class InProcessRunner:
         self.clock = clock
         self.municipality_ids = tuple(municipality_ids)
         self.closed_dates = closed_dates
-        self._specs: dict[str, JobSpec] = {}
+        # (job, municipality): a municipality's own job, or (job, None) for every one of them
+        self._specs: dict[tuple[str, str | None], JobSpec] = {}
+        self._closed: dict[str, frozenset[date]] = {}
         self._keys: dict[tuple[str, str], _Key] = {}
         self._schedules: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -116,14 +142,21 @@ class InProcessRunner:
 
     # -- declaring -------------------------------------------------------------------------
 
-    def declare(self, specs: Iterable[JobSpec]) -> None:
-        for spec in specs:
-            if spec.name in self._specs:
-                raise ValueError(f"job {spec.name!r} declared twice")
-            self._specs[spec.name] = spec
+    def declare(self, specs: Iterable[JobSpec], municipality_id: str | None = None,
+                closed_dates: frozenset[date] | None = None) -> None:
+        """The jobs of `municipality_id` (of every municipality of the runner when None; a
+        deployment of many declares each one's own, bound to its services), and its closed
+        dates for the daily schedules (default: the runner's)."""
+        declare_into(self._specs, specs, municipality_id)
+        if municipality_id is not None and closed_dates is not None:
+            self._closed[municipality_id] = closed_dates
+
+    def spec(self, job: str, municipality_id: str) -> JobSpec | None:
+        """The job as declared for `municipality_id` (None: not declared)."""
+        return spec_for(self._specs, job, municipality_id)
 
     def _key(self, job: str, municipality_id: str) -> _Key:
-        spec = self._specs.get(job)
+        spec = self.spec(job, municipality_id)
         if spec is None:
             raise KeyError(f"unknown job {job!r}")
         key = self._keys.get((job, municipality_id))
@@ -181,17 +214,19 @@ class InProcessRunner:
 
     # -- schedules ---------------------------------------------------------------------------
 
-    def _delay(self, spec: JobSpec) -> float:
+    def _delay(self, spec: JobSpec, municipality_id: str) -> float:
         if spec.every is not None:
             return spec.every.total_seconds()
         assert spec.daily_at is not None
         now = self.clock.now()
-        return (next_daily_run(now, spec.daily_at, self.closed_dates) - now).total_seconds()
+        closed = self._closed.get(municipality_id, self.closed_dates)
+        return (next_daily_run(now, spec.daily_at, closed) - now).total_seconds()
 
     async def _schedule(self, spec: JobSpec, municipality_id: str) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), max(self._delay(spec), 0.01))
+                await asyncio.wait_for(self._stop.wait(),
+                                       max(self._delay(spec, municipality_id), 0.01))
                 return
             self.request(spec.name, municipality_id, "schedule")
 
@@ -199,8 +234,8 @@ class InProcessRunner:
 
     def start(self) -> None:
         self.started = True
-        for spec in self._specs.values():
-            for municipality_id in self.municipality_ids:
+        for municipality_id in self.municipality_ids:
+            for spec in specs_of(self._specs, municipality_id):
                 if spec.every is not None or spec.daily_at is not None:
                     self._schedules.append(asyncio.create_task(
                         self._schedule(spec, municipality_id),
@@ -215,7 +250,7 @@ class InProcessRunner:
         for task in self._schedules:
             await cancel(task)
         self._schedules.clear()
-        for spec in self._specs.values():
+        for spec in {id(s): s for s in self._specs.values()}.values():
             if spec.on_stop is not None:
                 spec.on_stop()
         for key in list(self._keys.values()):

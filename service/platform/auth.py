@@ -76,11 +76,14 @@ async def create_key(session: AsyncSession, municipality_id: str, name: str, rol
     return row, plain
 
 
-async def authenticate(session: AsyncSession, key: str) -> Principal | None:
-    """The principal for a presented key, or None if unknown or revoked."""
-    row = (await session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-    )).scalar_one_or_none()
+async def authenticate(session: AsyncSession, key: str, municipality_id: str | None = None
+                       ) -> Principal | None:
+    """The principal for a presented key, or None if unknown or revoked — or, given
+    `municipality_id`, a key of another municipality (one database holds many)."""
+    query = select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    if municipality_id is not None:
+        query = query.where(ApiKey.municipality_id == municipality_id)
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         return None
     return Principal(key_id=row.id, name=row.name, role=row.role,
@@ -101,11 +104,14 @@ KNOWN_KEY_TTL = timedelta(seconds=10)
 
 class Authenticator:
     """Looks keys up in the database, remembering working keys for `KNOWN_KEY_TTL` so that a
-    busy client does not cost a query per request. Unknown keys are never remembered."""
+    busy client does not cost a query per request. Unknown keys are never remembered. Given
+    `municipality_id`, only that municipality's keys work (another's is unknown here)."""
 
     def __init__(self, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-                 clock: Clock, ttl: timedelta = KNOWN_KEY_TTL) -> None:
+                 clock: Clock, ttl: timedelta = KNOWN_KEY_TTL,
+                 municipality_id: str | None = None) -> None:
         self.sessions = sessions
+        self.municipality_id = municipality_id
         self.clock = clock
         self.ttl = ttl
         self._known: dict[str, tuple[Principal, datetime]] = {}
@@ -117,7 +123,7 @@ class Authenticator:
         if known is not None and known[1] > now:
             return known[0]
         async with self.sessions() as session:
-            found = await authenticate(session, key)
+            found = await authenticate(session, key, self.municipality_id)
         if found is None:
             self._known.pop(digest, None)
         else:

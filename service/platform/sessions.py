@@ -114,9 +114,12 @@ class StaffSessions:
     async def end(self, cookie_value: str) -> None:
         async with self.db.write() as session:
             await session.execute(delete(StaffSession).where(
-                StaffSession.id == session_id(cookie_value)))
+                StaffSession.id == session_id(cookie_value),
+                StaffSession.municipality_id == self.municipality_id))
 
     async def end_all(self, user_id: int) -> None:
         """End every session of a user (disabled, or a new password)."""
         async with self.db.write() as session:
-            await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+            await session.execute(delete(StaffSession).where(
+                StaffSession.user_id == user_id,
+                StaffSession.municipality_id == self.municipality_id))

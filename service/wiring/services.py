@@ -207,7 +207,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, notifier=notifier, reads=reads,
-        auth=Authenticator(db.read, clock), intake=intake, planner=planner,
+        auth=Authenticator(db.read, clock, municipality_id=municipality), intake=intake,
+        planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,
         talks=talks,
         invitations=invitations, declines=declines,

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from service.app import senders_for
 from service.clock import Clock, SystemClock
-from service.config import MunicipalityConfig, Secrets
+from service.config import MunicipalityConfig, Secrets, secrets_for
 from service.jobs.queue import STALLED_CHECK_EVERY, ProcrastinateQueue
 from service.planning.consultants import sync_consultants
 from service.planning.solver import ProcessPoolSolver, Solver
@@ -18,35 +18,51 @@ from service.slack.settings import SlackSettings
 from service.wiring.services import Services, build_services
 
 
-async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher, *,
-               concurrency: int = 1, clock: Clock | None = None, solver: Solver | None = None,
-               install_signal_handlers: bool = True, polling_interval: float = 5.0,
+async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secrets: Secrets,
+               cipher: DataCipher, *, concurrency: int = 1, clock: Clock | None = None,
+               solver: Solver | None = None, install_signal_handlers: bool = True,
+               polling_interval: float = 5.0,
                stalled_check_every: timedelta = STALLED_CHECK_EVERY,
                on_services: Callable[[Services], None] | None = None,
-               shutdown_timeout: float | None = None) -> None:
-    """One worker until stopped (a signal, or this coroutine's task cancelled). The schema
-    must be at head (`fasthold db upgrade`). `on_services` sees the worker's service graph
-    before the first job (tests); `shutdown_timeout`: how long a stop waits for the runs under
-    way (default: the longest stop timeout of the catalogue's jobs)."""
-    clock = clock or SystemClock(config.municipality.timezone)
-    queue = ProcrastinateQueue(secrets.database_url, clock, [config.municipality.id],
-                               frozenset(config.planning.closed_dates),
+               shutdown_timeout: float | None = None,
+               env: dict[str, str] | None = None) -> None:
+    """One worker until stopped (a signal, or this coroutine's task cancelled), for one
+    municipality or for every one of a deployment of many (`--config-dir`: one queue, each
+    municipality's jobs bound to its own services and Slack, see `secrets_for` and `env`).
+    The schema must be at head (`fasthold db upgrade`). `on_services` sees each service
+    graph before the first job (tests); `shutdown_timeout`: how long a stop waits for the
+    runs under way (default: the longest stop timeout of the catalogue's jobs)."""
+    configs = [config] if isinstance(config, MunicipalityConfig) else list(config)
+    many = not isinstance(config, MunicipalityConfig)
+    first = configs[0]
+    clock = clock or SystemClock(first.municipality.timezone)
+    queue = ProcrastinateQueue(secrets.database_url, clock,
+                               [c.municipality.id for c in configs],
+                               frozenset(first.planning.closed_dates),
                                stalled_check_every=stalled_check_every)
     db = Database(secrets.database_url, clock)
     own_solver = solver is None
     solver = solver or ProcessPoolSolver()
+    graphs: list[Services] = []
     try:
-        async with db.write() as session:
-            await sync_consultants(session, config)
-        services = build_services(
-            config, db, clock, queue, cipher=cipher, secret_key=secrets.secret_key,
-            solver=solver, senders=senders_for(secrets, config, None),
-            slack=SlackSettings.from_secrets(secrets))
-        await services.intake.check_data_keys()  # as the web's start: the right data key?
-        await services.consultants.refresh()
-        if on_services is not None:
-            on_services(services)
-        queue.declare(services.job_specs())
+        for one in configs:
+            own = secrets_for(secrets, one.municipality.id, env) if many else secrets
+            async with db.write() as session:
+                await sync_consultants(session, one)
+            services = build_services(
+                one, db, clock, queue, cipher=cipher, secret_key=own.secret_key,
+                solver=solver, senders=senders_for(own, one, None),
+                slack=SlackSettings.from_secrets(own))
+            await services.intake.check_data_keys()  # as the web's start: the right key?
+            await services.consultants.refresh()
+            if on_services is not None:
+                on_services(services)
+            if many:
+                queue.declare(services.job_specs(), one.municipality.id,
+                              frozenset(one.planning.closed_dates))
+            else:
+                queue.declare(services.job_specs())
+            graphs.append(services)
         await queue.open()
         try:
             await queue.work(concurrency=concurrency,
@@ -55,7 +71,8 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
                              shutdown_timeout=shutdown_timeout)
         finally:
             await queue.stop()
-            await services.reads.close()
+            for services in graphs:
+                await services.reads.close()
     finally:
         if own_solver:
             solver.close()

@@ -146,8 +146,8 @@ async def test_the_periodic_job_imports_every_source_and_one_failing_stops_no_ot
         staff: Staff, feed: Feed) -> None:
     api = staff.api
     app = api.client.app
-    spec = app[JOBS]._specs[IMPORT_CALENDARS]
-    assert spec.every == timedelta(minutes=15) and spec.on_start
+    spec = app[JOBS].spec(IMPORT_CALENDARS, "demo")  # type: ignore[attr-defined]
+    assert spec is not None and spec.every == timedelta(minutes=15) and spec.on_start
     feed.bodies["/bo.ics"] = OUTLOOK.encode("utf-8")
     assert (await put_feed(api, "manager", "anna", {"url": feed.url()}))[0] == 200
     assert (await put_feed(api, "manager", "bo", {"url": feed.url("/bo.ics")}))[0] == 200
