@@ -20,6 +20,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
+from service.planning.partition import solve_partitioned
 from service.planning.solver import Solver, SolveRequest
 from service.planning.store import PlanStore, UnassignedListener
 from service.platform.db.engine import Database, as_utc
@@ -71,8 +72,10 @@ class Planner:
                     if (m := ctx.active_meetings.get(case.id)) is not None}
         self.solving = True
         try:
-            result = await self.solver.solve(SolveRequest(ctx.instance, self.time_limit,
-                                                          standing))
+            # A large municipality with teams: one part per team, side by side.
+            result = await solve_partitioned(
+                self.solver, SolveRequest(ctx.instance, self.time_limit, standing),
+                self.config.planning.partition_cases)
         finally:
             self.solving = False
         solved = time.perf_counter()

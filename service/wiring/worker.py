@@ -34,7 +34,7 @@ async def work(config: MunicipalityConfig, secrets: Secrets, cipher: DataCipher,
                                stalled_check_every=stalled_check_every)
     db = Database(secrets.database_url, clock)
     own_solver = solver is None
-    solver = solver or ProcessPoolSolver()
+    solver = solver or ProcessPoolSolver(processes=concurrency)  # a plan per job at once
     try:
         async with db.write() as session:
             await sync_consultants(session, config)
