@@ -126,7 +126,7 @@ async def morning(count: int, processes: int, time_limit: float, partition_cases
                     "teams": len({c["team"] for c in instances[i]["consultants"]}),
                     "partitions": int(metrics.get("partitions", 1)),
                     "second_round_cases": int(metrics.get("second_round_cases", 0)),
-                    "seconds": round(time.perf_counter() - started, 3),
+                    "done_at_s": round(time.perf_counter() - started, 3),
                     "status": result.status, "meetings_needed": metrics["meetings_needed"],
                     "meetings_on_time": metrics["meetings_on_time"],
                     "unassigned": len(result.plan["unassigned"]), "problems": problems}

@@ -82,10 +82,12 @@ class Planner:
         if result.fallback_error:
             log.error("CP-SAT failed, using the greedy plan: %s", result.fallback_error)
         await self.store.store(ctx, result)
+        # The whole run's duration, for the operator (`GET /api/operations`).
+        metrics = {**result.metrics, "run_seconds": round(time.perf_counter() - started, 3)}
         async with self.db.write() as session:
             session.add(PlanningRun(
                 municipality_id=self.config.municipality.id, trigger=trigger[:32],
-                solver=result.solver, status=result.status, metrics=result.metrics,
+                solver=result.solver, status=result.status, metrics=metrics,
                 error=result.fallback_error))
         log.info("planning run (%s): %s/%s, %s meetings on time of %s needed; build %.2f s, "
                  "solve %.2f s, store %.2f s", trigger, result.solver, result.status,
