@@ -109,49 +109,85 @@ def _read_response(connection: socket.socket) -> bytes:
     return data
 
 
-async def test_a_web_process_drains_its_requests_on_sigterm(tmp_path: Path) -> None:
-    """A login under way when SIGTERM comes (held by a write lock on the database) is
-    answered — by the same process, its database still open — after it stopped listening."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    database = tmp_path / "drain.db"
-    env = {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{database}",
-           "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY,
-           "FASTHOLD_SHUTDOWN_TIMEOUT": "30"}
-    process = subprocess.Popen([FASTHOLD, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lock = sqlite3.connect(database, isolation_level=None, timeout=30)
-    slow = None
-    try:
+class BlockedLogin:
+    """`fasthold serve` on a SQLite file, and a login under way in it that waits for a write
+    lock the test holds on the database (a failed login is written down)."""
+
+    def __init__(self, tmp_path: Path, shutdown_timeout: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        database = tmp_path / "drain.db"
+        env = {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{database}",
+               "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY,
+               "FASTHOLD_SHUTDOWN_TIMEOUT": shutdown_timeout}
+        self.process = subprocess.Popen([FASTHOLD, "serve", "--port", str(self.port)],
+                                        env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.lock = sqlite3.connect(database, isolation_level=None, timeout=30)
+        self.login: socket.socket | None = None
+
+    async def start(self) -> socket.socket:
+        port = self.port
         await wait_until(lambda: not _refused(port), 60, "the web process listening")
         token = _login_token(port)
         body = f"csrf_token={token}&username=nobody&password=wrong".encode()
-        lock.execute("BEGIN IMMEDIATE")  # the failed login's write waits for this
-        slow = socket.create_connection(("127.0.0.1", port), timeout=60)
-        slow.sendall((f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                      f"Origin: http://127.0.0.1:{port}\r\n"
-                      f"Cookie: fasthold_login_csrf={token}\r\n"
-                      "Content-Type: application/x-www-form-urlencoded\r\n"
-                      f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
-                      ).encode())
+        self.lock.execute("BEGIN IMMEDIATE")  # the failed login's write waits for this
+        login = self.login = socket.create_connection(("127.0.0.1", port), timeout=20)
+        login.sendall((f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                       f"Origin: http://127.0.0.1:{port}\r\n"
+                       f"Cookie: fasthold_login_csrf={token}\r\n"
+                       "Content-Type: application/x-www-form-urlencoded\r\n"
+                       f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+                       ).encode())
         # 100 Continue: the request is being handled; it now waits for the database.
-        assert slow.recv(100).startswith(b"HTTP/1.1 100 Continue")
-        slow.sendall(body)
-        process.terminate()
-        await wait_until(lambda: _refused(port), 30, "the process to stop listening")
-        assert process.poll() is None  # still draining
-        lock.execute("ROLLBACK")
-        answer = _read_response(slow)
+        assert login.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        login.sendall(body)
+        return login
+
+    async def stop_listening(self) -> None:
+        self.process.terminate()
+        await wait_until(lambda: _refused(self.port), 30, "the process to stop listening")
+
+    def close(self) -> None:
+        self.lock.close()
+        if self.login is not None:
+            self.login.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+async def test_a_web_process_drains_its_requests_on_sigterm(tmp_path: Path) -> None:
+    """A login under way when SIGTERM comes is answered — by the same process, its database
+    still open — after it stopped listening."""
+    server = BlockedLogin(tmp_path, "30")
+    try:
+        login = await server.start()
+        await server.stop_listening()
+        assert server.process.poll() is None  # still draining
+        server.lock.execute("ROLLBACK")
+        answer = _read_response(login)
         assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # a wrong password, said
-        output, _ = process.communicate(timeout=60)
-        assert process.returncode == 0, output
+        output, _ = server.process.communicate(timeout=60)
+        assert server.process.returncode == 0, output
         assert "Traceback" not in output, output
-        assert lock.execute("SELECT count(*) FROM login_failures").fetchone() == (1,)
+        assert server.lock.execute("SELECT count(*) FROM login_failures").fetchone() == (1,)
     finally:
-        lock.close()
-        if slow is not None:
-            slow.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        server.close()
+
+
+async def test_a_request_outlasting_the_shutdown_timeout_is_cut(tmp_path: Path) -> None:
+    """FASTHOLD_SHUTDOWN_TIMEOUT bounds the drain: a login still waiting after it is cut
+    (its connection closed without an answer) while the test still holds the lock."""
+    server = BlockedLogin(tmp_path, "1")
+    try:
+        login = await server.start()
+        await server.stop_listening()
+        assert _read_response(login) == b""  # cut, long before the socket's 20 s
+        server.lock.execute("ROLLBACK")
+        output, _ = server.process.communicate(timeout=60)
+        assert server.process.returncode == 0, output
+        assert server.lock.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
+    finally:
+        server.close()
