@@ -130,8 +130,9 @@ def join_results(instance: dict[str, Any], results: list[SolveResult],
         "solver": "+".join(solvers), "status": status, "partitions": partitions,
         "second_round_cases": second_round,
         "solve_seconds": max(float(r.metrics.get("solve_seconds") or 0) for r in results),
-        "upper_bound_on_time": sum(int(r.metrics.get("upper_bound_on_time") or 0)
-                                   for r in results)})
+        # The parts' bounds hold for the parts, not for the whole (a case could have been on
+        # time with another team): no bound is claimed for a split run.
+        "upper_bound_on_time": None})
     plan["metrics"] = metrics
     errors = [r.fallback_error for r in results if r.fallback_error]
     return SolveResult(solver=metrics["solver"], status=status, metrics=metrics, plan=plan,

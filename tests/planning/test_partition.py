@@ -66,6 +66,7 @@ def test_a_large_instance_splits_by_team_and_the_joined_plan_keeps_every_rule() 
         u["case_id"] for u in joined.plan["unassigned"]}
     assert len(planned) == len(instance["cases"])
     assert joined.metrics["partitions"] == 3
+    assert joined.metrics["upper_bound_on_time"] is None  # no bound claimed for the whole
     assert joined.metrics["meetings_needed"] == sum(r.metrics["meetings_needed"]
                                                     for r in results)
     assert joined.metrics["meetings_on_time"] >= sum(r.metrics["meetings_on_time"]
