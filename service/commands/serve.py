@@ -22,7 +22,7 @@ from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
-from service.platform.db.migrate import SchemaNotAtHead, check_at_head, upgrade_async
+from service.platform.db.migrate import SchemaCheckFailed, check_at_head, upgrade_async
 from service.platform.db.models import ApiKey
 from service.platform.logs import AccessLogger, configure_logging
 from service.staff.demo import ensure_demo_users
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
             psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
             # Migrations only by `fasthold db upgrade`: several web processes start at once.
             asyncio.run(check_at_head(secrets.database_url))
-        except (ConfigError, SchemaNotAtHead) as exc:
+        except (ConfigError, SchemaCheckFailed) as exc:
             print(f"fasthold: {exc}", file=sys.stderr)
             return 2
     if len(secrets.secret_key) < 32:

@@ -73,6 +73,22 @@ def test_serve_and_worker_refuse_a_schema_behind_head_until_db_upgrade(
     asyncio.run(check_at_head(url))  # at head now: the processes start
 
 
+def test_serve_and_worker_say_when_the_database_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name, value in {"FASTHOLD_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{port}/x",
+                        "FASTHOLD_DATA_KEY": TEST_DATA_KEY,
+                        "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY}.items():
+        monkeypatch.setenv(name, value)
+    _keep_logging(monkeypatch)
+    for command in ("serve", "worker"):
+        assert main([command, "--config", str(queue_config(tmp_path))]) == 2
+        assert "cannot read the database's schema version" in capsys.readouterr().err
+
+
 def test_serve_refuses_a_malformed_shutdown_timeout(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.platform.crypto import DataCipher
@@ -42,7 +43,11 @@ async def upgrade_async(url: str, cipher: DataCipher | None = None) -> None:
     await asyncio.to_thread(upgrade, url, "head", cipher)
 
 
-class SchemaNotAtHead(Exception):
+class SchemaCheckFailed(Exception):
+    """The schema version could not be checked (or is wrong, below)."""
+
+
+class SchemaNotAtHead(SchemaCheckFailed):
     """The database's schema is not the code's: run `fasthold db upgrade` first."""
 
 
@@ -60,6 +65,9 @@ async def check_at_head(url: str) -> None:
     try:
         async with engine.connect() as connection:
             current = await connection.run_sync(_current)
+    except (OSError, SQLAlchemyError) as exc:
+        raise SchemaCheckFailed(f"cannot read the database's schema version: "
+                                f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     finally:
         await engine.dispose()
     if current != heads:
