@@ -89,7 +89,7 @@ from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform import health, home, openapi
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
-from service.platform.db.migrate import upgrade_async
+from service.platform.db.migrate import check_at_head, upgrade_async
 from service.platform.http import MAX_JSON_BODY, MAX_REQUEST_LINE, error_middleware
 from service.platform.logs import install_bad_request_filter
 from service.platform.pages import Pages, page_errors
@@ -159,10 +159,13 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config, secrets, clock = app[CONFIG], app[SECRETS], app[CLOCK]
         if shared is not None:
-            db = shared.db  # migrated by the owner
+            db = shared.db  # migrated (or checked) by the owner
         else:
             db = Database(secrets.database_url, clock)
-            await upgrade_async(db.url, cipher)
+            if config.jobs.runner == "procrastinate":
+                await check_at_head(db.url)  # migrations only by `fasthold db upgrade`
+            else:
+                await upgrade_async(db.url, cipher)  # the embedded default migrates itself
         async with db.write() as session:
             await sync_consultants(session, config)
         dev_smtp = None

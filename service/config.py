@@ -152,6 +152,9 @@ class PlanningConfig(_Strict):
     # Rule 10: the citizen's private talk with the consultant before the workplace meeting
     # (by telephone or at the jobcentre) lasts this long.
     private_talk_minutes: int = Field(default=30, ge=5, le=240)
+    # More cases than this to plan, and consultants in two or more teams: the run is split by
+    # team, each part solved on its own within the time limit (service.planning.partition).
+    partition_cases: int = Field(default=600, ge=1, le=1_000_000)
 
     @field_validator("schedule_time")
     @classmethod

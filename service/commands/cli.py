@@ -151,6 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
                             help="share of workplace cases asking for the private talk first "
                             "(0-1, default 0.2); each size is solved without the wishes too, "
                             "for what the talks cost")
+    morning = _command(bench, "morning", "service.commands.bench_morning:run",
+                       "the national morning planning run on generated municipalities")
+    morning.add_argument("--municipalities", type=_positive_int, default=98)
+    morning.add_argument("--processes", type=_positive_int, default=None,
+                         help="solver processes (default: one per CPU)")
+    morning.add_argument("--time-limit", dest="time_limit", type=_positive_float, default=10.0,
+                         help="CP-SAT seconds per partition (default 10)")
+    morning.add_argument("--partition-cases", dest="partition_cases", type=_positive_int,
+                         default=600, help="split a municipality by team above this many cases")
+    morning.add_argument("--team-size", dest="team_size", type=_positive_int, default=25,
+                         help="consultants per team in the generated municipalities")
+    morning.add_argument("--largest", type=_positive_int, default=1500,
+                         help="target cases a month of the largest municipality")
+    morning.add_argument("--seed", type=_non_negative_int, default=1)
+    morning.add_argument("--json", dest="json_out", default="var/bench/morning.json")
     generate = _command(bench, "generate", "service.commands.bench_generate:run",
                         "write a realistic planning instance (Herning area) as JSON")
     generate.add_argument("--cases", type=_positive_int, required=True)

@@ -27,7 +27,7 @@ from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
-from service.platform.db.migrate import upgrade_async
+from service.platform.db.migrate import SchemaCheckFailed, check_at_head, upgrade_async
 from service.platform.db.models import ApiKey
 from service.platform.logs import AccessLogger, configure_logging
 from service.staff.demo import ensure_demo_users
@@ -119,8 +119,9 @@ def run_many(args: argparse.Namespace, directory: str) -> int:
     host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
     port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
     try:
+        drain = shutdown_timeout(env)
         app = create_tenants_app(configs, secrets, env=env)
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
     print(f"fasthold ({len(configs)} municipalities) listening on {host}:{port}", flush=True)
@@ -129,11 +130,31 @@ def run_many(args: argparse.Namespace, directory: str) -> int:
               flush=True)
     try:
         web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
-                    loop=uvloop.new_event_loop())
+                    loop=uvloop.new_event_loop(), shutdown_timeout=drain)
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+# How long a stopping web process lets its requests under way finish (below the 30 s an
+# orchestrator such as Kubernetes waits before SIGKILL).
+DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+
+
+def shutdown_timeout(env: dict[str, str]) -> float:
+    """FASTHOLD_SHUTDOWN_TIMEOUT: seconds to drain the requests under way on SIGTERM."""
+    value = env.get("FASTHOLD_SHUTDOWN_TIMEOUT", "").strip()
+    if not value:
+        return DEFAULT_SHUTDOWN_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"FASTHOLD_SHUTDOWN_TIMEOUT must be a number of seconds between 0 "
+                          f"and 3600, not {value[:20]!r}")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
     if config.jobs.runner == "procrastinate":
         try:
             psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
-        except ConfigError as exc:
+            # Migrations only by `fasthold db upgrade`: several web processes start at once.
+            asyncio.run(check_at_head(secrets.database_url))
+        except (ConfigError, SchemaCheckFailed) as exc:
             print(f"fasthold: {exc}", file=sys.stderr)
             return 2
     if len(secrets.secret_key) < 32:
@@ -169,6 +192,11 @@ def run(args: argparse.Namespace) -> int:
         cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
     except DataKeyError as exc:
         print(f"fasthold: {exc} (or run with --demo)", file=sys.stderr)
+        return 2
+    try:
+        drain = shutdown_timeout(env)
+    except ConfigError as exc:
+        print(f"fasthold: {exc}", file=sys.stderr)
         return 2
     host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
     port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
@@ -197,8 +225,10 @@ def run(args: argparse.Namespace) -> int:
               f"{keys}>", flush=True)
     # uvloop: the same asyncio, a faster event loop (sockets, timers, the database drivers).
     try:
+        # SIGTERM: stop listening, let the requests under way finish (at most `drain`
+        # seconds; the load balancer sends new ones to the other web processes), then stop.
         web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
-                    loop=uvloop.new_event_loop())
+                    loop=uvloop.new_event_loop(), shutdown_timeout=drain)
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2

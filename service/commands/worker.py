@@ -25,6 +25,7 @@ from service.config import ConfigError, Secrets
 from service.jobs.queue import psycopg_conninfo
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url
+from service.platform.db.migrate import SchemaCheckFailed, check_at_head
 from service.platform.logs import configure_logging
 from service.wiring.worker import work
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             dict(os.environ))
         cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
         psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
-    except (ConfigError, DataKeyError) as exc:
+        asyncio.run(check_at_head(secrets.database_url))  # migrations: `fasthold db upgrade`
+    except (ConfigError, DataKeyError, SchemaCheckFailed) as exc:
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID
     configure_logging(logging.INFO)

@@ -20,6 +20,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.planning.instance import build_instance
+from service.planning.partition import solve_partitioned
 from service.planning.solver import Solver, SolveRequest
 from service.planning.store import PlanStore, UnassignedListener
 from service.platform.db.engine import Database, as_utc
@@ -71,18 +72,22 @@ class Planner:
                     if (m := ctx.active_meetings.get(case.id)) is not None}
         self.solving = True
         try:
-            result = await self.solver.solve(SolveRequest(ctx.instance, self.time_limit,
-                                                          standing))
+            # A large municipality with teams: one part per team, side by side.
+            result = await solve_partitioned(
+                self.solver, SolveRequest(ctx.instance, self.time_limit, standing),
+                self.config.planning.partition_cases)
         finally:
             self.solving = False
         solved = time.perf_counter()
         if result.fallback_error:
             log.error("CP-SAT failed, using the greedy plan: %s", result.fallback_error)
         await self.store.store(ctx, result)
+        # The whole run's duration, for the operator (`GET /api/operations`).
+        metrics = {**result.metrics, "run_seconds": round(time.perf_counter() - started, 3)}
         async with self.db.write() as session:
             session.add(PlanningRun(
                 municipality_id=self.config.municipality.id, trigger=trigger[:32],
-                solver=result.solver, status=result.status, metrics=result.metrics,
+                solver=result.solver, status=result.status, metrics=metrics,
                 error=result.fallback_error))
         log.info("planning run (%s): %s/%s, %s meetings on time of %s needed; build %.2f s, "
                  "solve %.2f s, store %.2f s", trigger, result.solver, result.status,

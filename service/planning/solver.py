@@ -147,19 +147,22 @@ def _alive(pid: int) -> bool:
 
 
 class ProcessPoolSolver:
-    """Solves in one worker process (started on first use, reused; the first solve pays for
-    importing OR-Tools there) at a lower CPU priority than the web process. `forkserver`:
+    """Solves in `processes` worker processes (default one; started on first use, reused; the
+    first solve pays for importing OR-Tools there, ~160 MB each) at a lower CPU priority than
+    the web process: a worker running several planning jobs at once, or the team partitions of
+    a large municipality, solves that many side by side. `forkserver`:
     workers never inherit the web process's threads. The worker ends when the process that
     started it ends, even by SIGKILL (`exit_with`), and with it the forkserver and the
     resource tracker."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = max(1, processes)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
+                max_workers=self.processes, mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from service.keys import CONFIG, DB
+from service.platform import operations
 
 log = logging.getLogger("fasthold")
 
@@ -28,3 +29,4 @@ async def healthz(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz, name="healthz")
+    operations.add_routes(app)  # the operator's figures (admin), beside the probe

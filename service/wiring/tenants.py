@@ -36,7 +36,7 @@ from service.keys import MUNICIPALITY_APPS
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
-from service.platform.db.migrate import upgrade_async
+from service.platform.db.migrate import check_at_head, upgrade_async
 from service.platform.security import harden_response
 
 log = logging.getLogger("fasthold")
@@ -80,7 +80,10 @@ def create_tenants_app(configs: Sequence[MunicipalityConfig], secrets: Secrets, 
     root.on_response_prepare.append(harden_response)
 
     async def open_shared(_app: web.Application) -> None:
-        await upgrade_async(shared.db.url, cipher)
+        if isinstance(jobs, ProcrastinateQueue):
+            await check_at_head(shared.db.url)  # migrations only by `fasthold db upgrade`
+        else:
+            await upgrade_async(shared.db.url, cipher)  # the embedded default migrates itself
         if isinstance(jobs, ProcrastinateQueue):
             await jobs.open()  # defers only: `fasthold worker --config-dir` runs the jobs
 

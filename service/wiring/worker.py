@@ -42,7 +42,7 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
                                stalled_check_every=stalled_check_every)
     db = Database(secrets.database_url, clock)
     own_solver = solver is None
-    solver = solver or ProcessPoolSolver()
+    solver = solver or ProcessPoolSolver(processes=concurrency)  # a plan per job at once
     graphs: list[Services] = []
     try:
         for one in configs:

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.platform.crypto import DataCipher
@@ -37,6 +41,40 @@ def upgrade(url: str, revision: str = "head", cipher: DataCipher | None = None) 
 async def upgrade_async(url: str, cipher: DataCipher | None = None) -> None:
     """Same as `upgrade`, from inside a running event loop (runs in a worker thread)."""
     await asyncio.to_thread(upgrade, url, "head", cipher)
+
+
+class SchemaCheckFailed(Exception):
+    """The schema version could not be checked (or is wrong, below)."""
+
+
+class SchemaNotAtHead(SchemaCheckFailed):
+    """The database's schema is not the code's: run `fasthold db upgrade` first."""
+
+
+def _current(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+async def check_at_head(url: str) -> None:
+    """Raise SchemaNotAtHead unless the database is at the newest migration. With the job
+    queue (PostgreSQL, several web processes and workers) only `fasthold db upgrade` migrates:
+    processes starting at once must not race each other through the migrations, nor run code
+    against a schema it was not written for."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_async_engine(normalise_url(url))
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(_current)
+    except (OSError, SQLAlchemyError) as exc:
+        raise SchemaCheckFailed(f"cannot read the database's schema version: "
+                                f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+    finally:
+        await engine.dispose()
+    if current != heads:
+        found = ", ".join(sorted(current)) or "empty"
+        raise SchemaNotAtHead(
+            f"the database schema is at {found}, not at {', '.join(sorted(heads))}: run "
+            "`fasthold db upgrade` (with the same configuration and environment) first")
 
 
 async def scrub(url: str) -> None:

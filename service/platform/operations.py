@@ -1,0 +1,151 @@
+"""`GET /api/operations` (admin): what an operator watches, for one municipality.
+
+The job queue (waiting jobs, the oldest's age, stalled and failed jobs), the outbox (messages
+waiting and the oldest's age, failed deliveries, letters to print), the planning runs (the
+last one's age and duration, the longest of the day) and the cases the plan left without an
+owner. Counts and ages only: no case, person or message text. Cheap enough to poll every
+minute (indexed counts; the job figures read procrastinate's tables on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.keys import CLOCK, CONFIG, DB
+from service.platform.db.engine import Database, as_utc
+from service.platform.db.models import Case, OutboxMessage, PlanningRun
+from service.platform.http import json_response, require
+from service.platform.openapi import Operation, document
+
+# A job "doing" on a worker whose heartbeat is older than this is stalled (the queue's own
+# threshold, service.jobs.queue.STALLED_AFTER_SECONDS: a periodic task retries them).
+STALLED_AFTER_SECONDS = 30.0
+PLANNED = ("workplace_meeting", "jobcenter_meeting", "telephone")
+
+_JOBS = text("""
+SELECT  -- procrastinate's timestamps are the database's: measured by its clock
+  count(*) FILTER (WHERE j.status = 'todo'
+                   AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())) AS waiting,
+  count(*) FILTER (WHERE j.status = 'todo' AND j.scheduled_at > now()) AS scheduled,
+  count(*) FILTER (WHERE j.status = 'doing') AS doing,
+  count(*) FILTER (WHERE j.status = 'doing' AND (w.id IS NULL
+                   OR w.last_heartbeat < now() - make_interval(secs => :stalled))) AS stalled,
+  count(*) FILTER (WHERE j.status = 'failed') AS failed,
+  EXTRACT(EPOCH FROM now() - min(GREATEST(j.scheduled_at, e.deferred_at))
+      FILTER (WHERE j.status = 'todo'
+              AND (j.scheduled_at IS NULL OR j.scheduled_at <= now()))) AS oldest_waiting
+FROM procrastinate_jobs j
+LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
+LEFT JOIN LATERAL (SELECT min(at) AS deferred_at FROM procrastinate_events
+                   WHERE job_id = j.id AND type = 'deferred') e ON true
+WHERE j.args->>'municipality_id' = :municipality
+""")
+
+
+def _age(now: datetime, then: datetime | None) -> float | None:
+    return None if then is None else round((now - as_utc(then)).total_seconds(), 1)
+
+
+class OperationsStatus:
+    """The figures, read in one snapshot."""
+
+    def __init__(self, db: Database, clock: Clock, municipality_id: str, queue: bool) -> None:
+        self.db = db
+        self.clock = clock
+        self.municipality_id = municipality_id
+        self.queue = queue  # the PostgreSQL job queue ([jobs] runner = "procrastinate")
+
+    async def figures(self) -> dict[str, Any]:
+        now = self.clock.utcnow()
+        async with self.db.snapshot() as session:
+            return {"municipality": self.municipality_id, "at": now.isoformat(),
+                    "jobs": await self._jobs(session),
+                    "outbox": await self._outbox(session, now),
+                    "planning": await self._planning(session, now),
+                    "cases": await self._cases(session)}
+
+    async def _jobs(self, session: AsyncSession) -> dict[str, Any]:
+        if not self.queue:
+            return {"runner": "in_process"}  # the web process runs them; nothing queued
+        row = (await session.execute(_JOBS, {
+            "stalled": STALLED_AFTER_SECONDS, "municipality": self.municipality_id})).one()
+        oldest = None if row.oldest_waiting is None else round(float(row.oldest_waiting), 1)
+        return {"runner": "procrastinate", "waiting": row.waiting, "scheduled": row.scheduled,
+                "doing": row.doing, "stalled": row.stalled, "failed": row.failed,
+                "oldest_waiting_age_s": oldest}
+
+    async def _outbox(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
+        mine = OutboxMessage.municipality_id == self.municipality_id
+        counts = dict((await session.execute(
+            select(OutboxMessage.status, func.count()).where(mine)
+            .group_by(OutboxMessage.status))).all())
+        oldest = (await session.execute(select(func.min(OutboxMessage.created_at)).where(
+            mine, OutboxMessage.status.in_(("pending", "sending"))))).scalar_one()
+        return {"waiting": counts.get("pending", 0) + counts.get("sending", 0),
+                "oldest_waiting_age_s": _age(now, oldest), "failed": counts.get("failed", 0),
+                "letters_to_print": counts.get("to_print", 0)}
+
+    async def _planning(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
+        runs = (await session.execute(select(PlanningRun).where(
+            PlanningRun.municipality_id == self.municipality_id,
+            PlanningRun.started_at >= now - timedelta(days=1))
+            .order_by(PlanningRun.id.desc()))).scalars().all()
+        last = runs[0] if runs else (await session.execute(select(PlanningRun).where(
+            PlanningRun.municipality_id == self.municipality_id)
+            .order_by(PlanningRun.id.desc()).limit(1))).scalar_one_or_none()
+        durations = [float(r.metrics.get("run_seconds") or 0) for r in runs
+                     if isinstance(r.metrics, dict)]
+        if last is None:
+            return {"last_run_age_s": None, "runs_last_day": 0}
+        metrics = last.metrics if isinstance(last.metrics, dict) else {}
+        return {"last_run_age_s": _age(now, last.started_at), "last_run_trigger": last.trigger,
+                "last_run_status": last.status, "last_run_solver": last.solver,
+                "last_run_fell_back": last.error is not None,
+                "last_run_seconds": metrics.get("run_seconds"),
+                "last_run_partitions": metrics.get("partitions", 1),
+                "last_run_meetings_missing": metrics.get("meetings_missing"),
+                "runs_last_day": len(runs),
+                "longest_run_last_day_s": max(durations) if durations else None}
+
+    async def _cases(self, session: AsyncSession) -> dict[str, Any]:
+        open_cases = (Case.municipality_id == self.municipality_id, Case.status == "target",
+                      Case.closed_on.is_(None), Case.follow_up.in_(PLANNED))
+        total, unowned = (await session.execute(select(
+            func.count(), func.count().filter(Case.owner_id.is_(None))).where(*open_cases))
+        ).one()
+        return {"open": total, "unassigned": unowned}
+
+
+class OperationsOut(BaseModel):
+    municipality: str
+    at: datetime
+    jobs: dict[str, object]
+    outbox: dict[str, object]
+    planning: dict[str, object]
+    cases: dict[str, object]
+
+
+async def operations(request: web.Request) -> web.Response:
+    await require(request, "admin")
+    config = request.app[CONFIG]
+    status = OperationsStatus(request.app[DB], request.app[CLOCK], config.municipality.id,
+                              config.jobs.runner == "procrastinate")
+    return json_response(await status.figures())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/operations", operations, name="operations")
+
+
+document(
+    Operation("get", "/api/operations", "What an operator watches: the job queue, the "
+              "outbox, the planning runs and the cases left without an owner (counts and "
+              "ages in seconds)", roles=("admin",), responses={200: OperationsOut}),
+)

@@ -1,0 +1,209 @@
+"""Several web processes and workers on PostgreSQL: migrations only by `fasthold db upgrade`
+(a process that finds the schema behind refuses to start, naming the command), and a web
+process stopped by SIGTERM drains the requests under way before it exits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from service.commands.cli import main
+from service.platform.db.migrate import SchemaNotAtHead, check_at_head
+from tests.commands.test_worker_cli import queue_config
+from tests.conftest import TEST_DATA_KEY, TEST_SECRET_KEY, PostgresServer, wait_until
+
+FASTHOLD = str(Path(sys.executable).parent / "fasthold")
+
+
+def _keep_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` configures the process's logging: put it back after the test."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", root.handlers[:])
+    monkeypatch.setattr(root, "level", root.level)
+
+
+async def _empty_database(server: PostgresServer) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user,
+                                  database="postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return server.url(name)
+
+
+async def _tables(url: str) -> int:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"))
+    finally:
+        await connection.close()
+
+
+def test_serve_and_worker_refuse_a_schema_behind_head_until_db_upgrade(
+        tmp_path: Path, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = asyncio.run(_empty_database(postgres_server))
+    for name, value in {"FASTHOLD_DATABASE_URL": url, "FASTHOLD_DATA_KEY": TEST_DATA_KEY,
+                        "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY}.items():
+        monkeypatch.setenv(name, value)
+    _keep_logging(monkeypatch)
+    config = str(queue_config(tmp_path))
+    for command in ("serve", "worker"):
+        assert main([command, "--config", config]) == 2
+        error = capsys.readouterr().err
+        assert "fasthold db upgrade" in error and "empty" in error, error
+    with pytest.raises(SchemaNotAtHead):
+        asyncio.run(check_at_head(url))
+    assert asyncio.run(_tables(url)) == 0  # nobody migrated on the way
+    assert main(["db", "upgrade", "--config", config]) == 0
+    asyncio.run(check_at_head(url))  # at head now: the processes start
+
+
+def test_serve_and_worker_say_when_the_database_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name, value in {"FASTHOLD_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{port}/x",
+                        "FASTHOLD_DATA_KEY": TEST_DATA_KEY,
+                        "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY}.items():
+        monkeypatch.setenv(name, value)
+    _keep_logging(monkeypatch)
+    for command in ("serve", "worker"):
+        assert main([command, "--config", str(queue_config(tmp_path))]) == 2
+        assert "cannot read the database's schema version" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_malformed_shutdown_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in {"FASTHOLD_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+                        "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY":
+                        TEST_SECRET_KEY, "FASTHOLD_SHUTDOWN_TIMEOUT": "soon"}.items():
+        monkeypatch.setenv(name, value)
+    _keep_logging(monkeypatch)
+    assert main(["serve", "--port", "0"]) == 2
+    assert "FASTHOLD_SHUTDOWN_TIMEOUT" in capsys.readouterr().err
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+def _login_token(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+        cookie = response.headers["Set-Cookie"]
+    return cookie.split("fasthold_login_csrf=", 1)[1].split(";", 1)[0]
+
+
+def _read_response(connection: socket.socket) -> bytes:
+    data = b""
+    while b"</html>" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class BlockedLogin:
+    """`fasthold serve` on a SQLite file, and a login under way in it that waits for a write
+    lock the test holds on the database (a failed login is written down)."""
+
+    def __init__(self, tmp_path: Path, shutdown_timeout: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        database = tmp_path / "drain.db"
+        env = {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{database}",
+               "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY,
+               "FASTHOLD_SHUTDOWN_TIMEOUT": shutdown_timeout}
+        self.process = subprocess.Popen([FASTHOLD, "serve", "--port", str(self.port)],
+                                        env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.lock = sqlite3.connect(database, isolation_level=None, timeout=30)
+        self.login: socket.socket | None = None
+
+    async def start(self) -> socket.socket:
+        port = self.port
+        await wait_until(lambda: not _refused(port), 60, "the web process listening")
+        token = _login_token(port)
+        body = f"csrf_token={token}&username=nobody&password=wrong".encode()
+        self.lock.execute("BEGIN IMMEDIATE")  # the failed login's write waits for this
+        login = self.login = socket.create_connection(("127.0.0.1", port), timeout=20)
+        login.sendall((f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                       f"Origin: http://127.0.0.1:{port}\r\n"
+                       f"Cookie: fasthold_login_csrf={token}\r\n"
+                       "Content-Type: application/x-www-form-urlencoded\r\n"
+                       f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+                       ).encode())
+        # 100 Continue: the request is being handled; it now waits for the database.
+        assert login.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        login.sendall(body)
+        return login
+
+    async def stop_listening(self) -> None:
+        self.process.terminate()
+        await wait_until(lambda: _refused(self.port), 30, "the process to stop listening")
+
+    def close(self) -> None:
+        self.lock.close()
+        if self.login is not None:
+            self.login.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+async def test_a_web_process_drains_its_requests_on_sigterm(tmp_path: Path) -> None:
+    """A login under way when SIGTERM comes is answered — by the same process, its database
+    still open — after it stopped listening."""
+    server = BlockedLogin(tmp_path, "30")
+    try:
+        login = await server.start()
+        await server.stop_listening()
+        assert server.process.poll() is None  # still draining
+        server.lock.execute("ROLLBACK")
+        answer = _read_response(login)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # a wrong password, said
+        output, _ = server.process.communicate(timeout=60)
+        assert server.process.returncode == 0, output
+        assert "Traceback" not in output, output
+        assert server.lock.execute("SELECT count(*) FROM login_failures").fetchone() == (1,)
+    finally:
+        server.close()
+
+
+async def test_a_request_outlasting_the_shutdown_timeout_is_cut(tmp_path: Path) -> None:
+    """FASTHOLD_SHUTDOWN_TIMEOUT bounds the drain: a login still waiting after it is cut
+    (its connection closed without an answer) while the test still holds the lock."""
+    server = BlockedLogin(tmp_path, "1")
+    try:
+        login = await server.start()
+        await server.stop_listening()
+        assert _read_response(login) == b""  # cut, long before the socket's 20 s
+        server.lock.execute("ROLLBACK")
+        output, _ = server.process.communicate(timeout=60)
+        assert server.process.returncode == 0, output
+        assert server.lock.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
+    finally:
+        server.close()
