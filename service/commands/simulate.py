@@ -27,7 +27,10 @@ from service.platform.logs import configure_logging
 from service.simulation.chart import chart_svg
 from service.simulation.report import (
     HEADERS,
+    OUTCOME_HEADERS,
+    back_at_work_line,
     compare_table,
+    outcome_rows,
     render_table,
     table_rows,
     totals,
@@ -123,6 +126,11 @@ def _print_result(config: MunicipalityConfig, result: SimulationResult, out: Pat
           f"{result.earlier_target_cases} target cases that began before "
           f"{result.inputs['start']} are met in the first months. Shares: of the month's "
           "first meetings (week 13: of the cases whose week 13 ended in the month).")
+    print()
+    print("Duration by the place of the first meeting (the months' target cases closed with a "
+          "held first meeting; days from the first absence day to the end, both counted):")
+    print(render_table(OUTCOME_HEADERS, outcome_rows(result)))
+    print(back_at_work_line(result))
     print("Events: " + ", ".join(f"{k} {v}" for k, v in result.counters.items()))
     print(f"Time: {_performance(result)}.")
     paths = write_outputs(result, out, chart_svg(

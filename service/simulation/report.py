@@ -79,6 +79,29 @@ def totals(result: SimulationResult) -> dict[str, Any]:
             "intervention_share": share("intervention_before_week13", "week13_ended")}
 
 
+PLACE_WORDS = {"workplace": "workplace", "jobcentre": "jobcentre", "phone": "telephone"}
+OUTCOME_HEADERS = ("first meeting at", "closed cases", "median days of the case")
+
+
+def outcome_rows(result: SimulationResult) -> list[tuple[str, ...]]:
+    """The duration by the place of the first meeting (the model's evaluation question): of
+    the months' target cases closed with a held first meeting, the median days from the
+    first absence day to the end, per place — the dashboard's figure."""
+    durations = result.outcomes.get("durations") or []
+    return [(PLACE_WORDS.get(d["place"], d["place"]), str(d["cases"]),
+             "–" if d["median_days"] is None else f"{d['median_days']:.0f}")
+            for d in durations]
+
+
+def back_at_work_line(result: SimulationResult) -> str:
+    """Back at work by week 13 and 26 (partly / fully), as the dashboard says it."""
+    parts = []
+    for back in result.outcomes.get("back_at_work") or []:
+        parts.append(f"week {back['week']}: {back['cases']} cases, partly back "
+                     f"{_pct(back['partly_share'])}, fully {_pct(back['fully_share'])}")
+    return "Back at work by " + "; ".join(parts) + "." if parts else ""
+
+
 def csv_text(result: SimulationResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -101,6 +124,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "target_cases_begun_before_the_first_month": result.earlier_target_cases,
             "months": [dict(r.kpis.to_dict(), consultants=r.consultants, mean_load=r.mean_load)
                        for r in result.months],
+            "outcomes": result.outcomes,
             "events": result.counters,
             "performance": {"wall_seconds": round(result.wall_seconds, 1),
                             "planning_runs": result.planning_runs,

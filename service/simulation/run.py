@@ -52,6 +52,9 @@ class SimulationResult:
     job_runs: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     process_id: int = 0  # the process that ran it (a comparison runs each in its own)
+    # The dashboard's outcome figures (service.kpis.outcomes) of the months' cohorts: the
+    # duration by the place of the first meeting, back at work by week 13 and 26.
+    outcomes: dict[str, Any] = field(default_factory=dict)
 
 
 async def drive(world: World, seed: int, first: date, until: datetime, plan: StaffingPlan,
@@ -86,6 +89,7 @@ async def simulate(config: MunicipalityConfig, world: World, *, seed: int, start
     # Cases handed over in the first months began their absence before them: the backlog
     # the first months' meetings also serve.
     earlier = await world.kpis.monthly(months_after(start, -2), months_after(start, -1))
+    outcomes = (await world.kpis.outcomes(start, last)).to_dict(per_consultant=False)
     rows = [MonthRow(k, *ctx.staffing.get(k.month, (plan.consultants(k.month), None)))
             for k in figures]
     return SimulationResult(
@@ -95,7 +99,8 @@ async def simulate(config: MunicipalityConfig, world: World, *, seed: int, start
         earlier_target_cases=sum(k.target_cases for k in earlier),
         use_case_calls=ctx.bridge.calls_made, use_case_seconds=ctx.bridge.call_seconds,
         job_seconds={k: round(v, 1) for k, v in sorted(world.job_seconds.items())},
-        job_runs=dict(sorted(world.job_runs.items())), process_id=os.getpid())
+        job_runs=dict(sorted(world.job_runs.items())), process_id=os.getpid(),
+        outcomes=outcomes)
 
 
 def new_clock(config: MunicipalityConfig, first: date) -> SettableClock:

@@ -47,6 +47,9 @@ def test_compare_two_plans_side_by_side(tiny_config: Path, tmp_path: Path,
     assert "greedy with 0.5 s per planning run in the simulation" in printed
     assert "| 2026-10 |" in printed and "| 2026-11 |" in printed
     assert "Side by side: A = few, B = many" in printed
+    assert printed.count("Duration by the place of the first meeting") == 2
+    assert re.search(r"\| workplace +\| \d+ +\| (\d+|–) +\|", printed), printed
+    assert "Back at work by week 13: " in printed
     side_by_side = printed.split("Side by side", 1)[1]
     assert re.search(r"\| 2026-10 \| 1 / 5 +\|", side_by_side), side_by_side
     # A Markdown table: every row has the header's number of cells.
@@ -58,6 +61,10 @@ def test_compare_two_plans_side_by_side(tiny_config: Path, tmp_path: Path,
         summary = json.loads((out / name / "summary.json").read_text(encoding="utf-8"))
         assert summary["inputs"]["staffing"] == str(tmp_path / f"{name}.csv")
         assert summary["performance"]["job_runs"]["plan"] > 0
+        # The dashboard's outcome figures: the duration by the place of the first meeting.
+        places = [d["place"] for d in summary["outcomes"]["durations"]]
+        assert places == ["workplace", "jobcentre", "phone"]
+        assert [b["week"] for b in summary["outcomes"]["back_at_work"]] == [13, 26]
         assert (out / name / "chart.svg").read_text(encoding="utf-8").startswith("<svg")
 
 

@@ -46,6 +46,12 @@ def test_same_seed_same_table(runs: dict[str, SimulationResult]) -> None:
     assert events["cases_registered"] > 60
     assert events["employer_confirmed"] > 0 and events["closed"] > 0
     assert events["interventions"] > 0 and events["contacts"] > 0
+    # The outcome figures as the dashboard reckons them, the same for the same seed; the
+    # durations count only closed cases with a held first meeting.
+    assert runs["few"].outcomes == runs["few_again"].outcomes
+    durations = runs["few"].outcomes["durations"]
+    assert [d["place"] for d in durations] == ["workplace", "jobcentre", "phone"]
+    assert sum(d["cases"] for d in durations) <= events["closed"]
 
 
 @pytest.mark.parametrize("name", ["few", "more"])
