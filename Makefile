@@ -24,12 +24,13 @@ system-deps:
 	bash scripts/ensure-system-packages.sh
 
 ## The whole test suite: lint, then pytest against real SQLite, PostgreSQL, SMTP, fake Slack, Chromium,
-## in PYTEST_WORKERS processes (pytest-xdist; each test module runs whole in one of them, each
+## in PYTEST_WORKERS processes (pytest-xdist; each test module runs whole in one of them, the
+## slowest modules first (tests/conftest.py SLOW_FIRST), each
 ## process has its own PostgreSQL cluster and Chromium). PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) system-deps
 	$(BIN)/ruff check service rules optimizer bots tests
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check service rules optimizer bots tests

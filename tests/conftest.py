@@ -44,6 +44,26 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 TEST_DATA_KEY = new_data_key()
 
+# The modules that take longest (`--durations`: the demo's 26-week history, schemathesis over
+# every operation and role, the simulations, the dashboard in Chromium). They run first: with
+# pytest-xdist (`--dist loadfile --no-loadscope-reorder`, the Makefile) each worker starts on
+# one of them and the many short modules fill in behind, instead of a one-test module of a
+# minute ending the run on one worker while the other waits (xdist's default order puts the
+# modules with the most tests first, so one-test modules came last).
+SLOW_FIRST = (
+    "tests/simulation/test_demo_history.py",
+    "tests/platform/test_schemathesis.py",
+    "tests/simulation/test_simulation.py",
+    "tests/simulation/test_simulate_command.py",
+    "tests/kpis/test_dashboard_browser.py",
+    "tests/simulation/test_demo_command.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture(scope="session")
 def demo_config() -> MunicipalityConfig:
