@@ -50,9 +50,16 @@ def meeting_calendar(*, method: str, uid: str, sequence: int, start: datetime, e
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee, encode=0)
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
-    calendar.add_component(_vtimezone(tz))
     calendar.add_component(event)
-    return calendar.to_ical()
+    # The zone's block (the same bytes for every meeting: serialised once) before the event,
+    # as `add_component` would place it.
+    marker = b"BEGIN:VEVENT"
+    return calendar.to_ical().replace(marker, _vtimezone_ical(tz) + marker, 1)
+
+
+@lru_cache(maxsize=8)
+def _vtimezone_ical(tz: tzinfo) -> bytes:
+    return _vtimezone(tz).to_ical()
 
 
 @lru_cache(maxsize=8)

@@ -153,10 +153,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         select(Meeting).where(Meeting.municipality_id == municipality,
                               Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
         .order_by(Meeting.id))).unique().scalars()}
-    preferences = {m.case_id: m.employer_preferences for m in (await session.execute(
-        select(Meeting).where(Meeting.municipality_id == municipality,
-                              Meeting.employer_preferences.is_not(None))
-        .order_by(Meeting.id))).unique().scalars()}
+    preferences = {case_id: wishes for case_id, wishes in (await session.execute(
+        select(Meeting.case_id, Meeting.employer_preferences).where(
+            Meeting.municipality_id == municipality,
+            Meeting.employer_preferences.is_not(None)).order_by(Meeting.id)))}
 
     ctx = InstanceContext(instance={}, consultants={c.key: c for c in consultants},
                           consultant_keys={c.id: c.key for c in consultants})

@@ -87,7 +87,9 @@ class PlanStore:
         self.municipality = notifier.config.municipality.id
 
     async def store(self, ctx: InstanceContext, result: SolveResult) -> None:
-        assignments = result.plan["assignments"]
+        # Most of a plan repeats what is stored (owned cases keeping their meeting): those
+        # are not read again — storing them would change nothing.
+        assignments = [a for a in result.plan["assignments"] if self._may_change(ctx, a)]
         for start in range(0, len(assignments), STORE_CHUNK):
             async with self.db.write() as session:
                 await self._assignments(session, ctx, result,
@@ -106,6 +108,38 @@ class PlanStore:
         return {c.id: c for c in (await session.execute(
             select(Case).where(Case.id.in_(ids)).order_by(Case.id)
             .with_for_update(of=Case, key_share=True))).unique().scalars()}
+
+    @staticmethod
+    def _may_change(ctx: InstanceContext, item: dict[str, Any]) -> bool:
+        """Whether storing the plan's `item` can change anything, judged from the case as
+        the instance saw it: False when the case has its owner, the plan's private talk (if
+        any) is the kept one and the plan's meeting is none, the confirmed one, the invitation
+        already sent at the same time, or the same time, consultant and kind. If the case
+        changed since, `_assignments` would skip it anyway (`_changed`); so skipping these
+        here changes nothing."""
+        planned = ctx.cases.get(item["case_id"])
+        if planned is None:
+            return False
+        seen = ctx.seen.get(planned.id)
+        consultant = ctx.consultants.get(item["consultant_id"])
+        if seen is None or seen.owner_id is None or consultant is None:
+            return True
+        talk = item.get("private_talk")
+        if talk is not None:
+            kept = ctx.talks.get(planned.id)
+            if kept is None or kept.start != _dt(talk["start"]) \
+                    or kept.consultant_id != consultant.id:
+                return True
+        wanted = item.get("meeting")
+        meeting = ctx.active_meetings.get(planned.id)
+        if wanted is None or (meeting is not None and meeting.status == "confirmed"):
+            return False
+        if meeting is None:
+            return True
+        if item["case_id"] in ctx.pinned_invitations and _dt(wanted["start"]) == meeting.start:
+            return False
+        return not (meeting.start == _dt(wanted["start"]) and meeting.consultant_id
+                    == consultant.id and meeting.kind == wanted["kind"])
 
     @staticmethod
     def _changed(ctx: InstanceContext, case: Case, meeting: Meeting | None) -> bool:

@@ -84,6 +84,7 @@ async def seed_history(config: MunicipalityConfig, database_url: str, cipher: Da
         ctx = await drive(world, seed, first, now, plan, HISTORY_PREFIX, on_day)
         # Today's planning run, its invitations still to be sent (by the demo service).
         clock.set(now)
+        world.speak()
         await world.run_job(PLAN, "demo_start")
         return History(first, ctx.counters.get("cases_registered", 0), ctx.counters)
     finally:

@@ -4,7 +4,10 @@ clock.
 Differences from the web app, each for the simulation's sake: the clock is a `SettableClock`;
 the jobs are declared from the same catalog but run when the simulation says (requests are
 recorded and run at the next office tick, in the catalog's order), so a run is repeatable;
-e-mail, letters and Slack go to in-memory senders; the solver runs in this process.
+e-mail, letters and Slack go to in-memory senders; the solver runs in this process; the
+consultants' Slack messages are not made (`service.slack.quiet`: nobody reads them, and the
+simulated consultants act on the rules) — but on the demo's last day, whose messages the demo's
+Slack page shows.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class World:
         self.services = build_services(
             config, self.db, clock, self.jobs, cipher=cipher, secret_key=secret_key,
             solver=solver, senders={"email": self.mail, "slack": self.slack},
-            slack=SLACK_IN_MEMORY, planning_time_limit=time_limit)
+            slack=SLACK_IN_MEMORY, planning_time_limit=time_limit, quiet_slack=True)
         services = self.services
         self.outbox, self.links, self.notifier = services.outbox, services.links, \
             services.notifier
@@ -125,6 +128,8 @@ class World:
         """Run the jobs that were requested since the last tick (but those in `later`, which
         wait for the next tick), and the `scheduled` ones."""
         holding = self.hold_mail_from is not None and self.clock.today() >= self.hold_mail_from
+        if holding:
+            self.speak()
         for job in JOB_ORDER:
             if job in later and job not in scheduled:
                 continue
@@ -139,6 +144,11 @@ class World:
         if not holding and DELIVER_OUTBOX not in later \
                 and self.jobs.take(DELIVER_OUTBOX) is not None:
             await self.run_job(DELIVER_OUTBOX, "after_tick")
+
+    def speak(self) -> None:
+        """From now on the consultants' Slack messages are made (the demo's last day)."""
+        if self.services.quiet is not None:
+            self.services.quiet.quiet = False
 
     async def close(self) -> None:
         await self.reads.close()

@@ -68,6 +68,7 @@ from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
 from service.slack.people import SlackPeople
 from service.slack.posts import EmailInstead, PostLog
+from service.slack.quiet import QuietableNotices
 from service.slack.reminders import ConsultantReminders
 from service.slack.settings import DEMO_INTAKE_CHANNEL, SlackSettings
 from service.staff.users import StaffUsers
@@ -95,6 +96,7 @@ class Services:
     links: MeetingLinks
     people: SlackPeople
     notices: SlackNotices
+    quiet: QuietableNotices | None  # the areas' Slack notices when they can be held quiet
     notifier: MeetingNotifier
     reads: ReadAudit
     auth: Authenticator
@@ -137,12 +139,14 @@ class Services:
 def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
                    cipher: DataCipher, secret_key: str, solver: Solver,
                    senders: dict[str, ChannelSender], slack: SlackSettings,
-                   planning_time_limit: float | None = None) -> Services:
+                   planning_time_limit: float | None = None, quiet_slack: bool = False
+                   ) -> Services:
     """The service graph. `senders`: a sender per outbox channel that can be delivered
     (e-mail; Slack's is added here from `slack`'s bot token unless one is given); `slack`:
     the intake channel, and whether messages reach a workspace (then a change a consultant
     was told of asks for their Home tab to be published again); `planning_time_limit`: the
-    solver's limit per run (default: the configuration's)."""
+    solver's limit per run (default: the configuration's); `quiet_slack`: the areas' Slack
+    notices start held quiet (`Services.quiet`: the simulation's past)."""
     municipality = config.municipality.id
     domain = config.mail.from_address.rpartition("@")[2] or "fasthold.local"
     outbox = Outbox(clock, jobs, municipality, domain,
@@ -156,20 +160,23 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         config, clock, outbox, people, slack.intake_channel,
         on_change=(lambda: jobs.request(PUBLISH_SLACK_HOME, municipality, "change"))
         if slack.sending else None)
+    consultant_reminders = ConsultantReminders(db, config, notices)
+    quiet = QuietableNotices(notices, consultant_reminders) if quiet_slack else None
+    told: SlackNotices | QuietableNotices = quiet or notices
     notifier = MeetingNotifier(config, clock, links, outbox, EmailRenderer(FILTERS, GLOBALS),
-                               notices)
+                               told)
     reads = ReadAudit(db, clock)
     # Typed addresses placed on the map (offline; DAWA first when `[places] online`).
     placer = Placer(config.places)
     intake = IntakeService(db, config, clock, RulesEngine(config.rules.thresholds()), jobs,
-                           reads, cipher, owner_listener=notices,
+                           reads, cipher, owner_listener=told,
                            owner_meetings=MeetingsFollowOwner(config, clock, notifier),
-                           placer=placer, placement_listener=notices,
-                           handover_listener=notices)
+                           placer=placer, placement_listener=told,
+                           handover_listener=told)
     moves = MeetingMoves(db, config, clock, notifier, intake, jobs)
     conflicts = MeetingConflicts(db, config, clock, notifier, intake, moves)
     planner = Planner(db, config, clock, solver, notifier, planning_time_limit,
-                      before=conflicts.scan, unassigned=notices)
+                      before=conflicts.scan, unassigned=told)
     senders = dict(senders)
     if "slack" not in senders and slack.bot_token:
         # No network call here: the client connects when the first message is sent.
@@ -184,7 +191,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                                         config.letters.timeout_seconds)
     deliverer = OutboxDeliverer(db, clock, municipality, senders,
                                 on_failed=notifier.delivery_failed)
-    reminders = Reminders(db, config, clock, notifier, ConsultantReminders(db, config, notices))
+    reminders = Reminders(db, config, clock, notifier, quiet or consultant_reminders)
     answers = MeetingAnswers(db, clock, notifier, intake, jobs)
     closing = CaseClosing(db, clock, notifier, intake, jobs)
     outcomes = CaseOutcomes(db, clock, intake, jobs, outbox,
@@ -206,7 +213,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                                     placer=placer)
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
-        people=people, notices=notices, notifier=notifier, reads=reads,
+        people=people, notices=notices, quiet=quiet, notifier=notifier, reads=reads,
         auth=Authenticator(db.read, clock, municipality_id=municipality), intake=intake,
         planner=planner,
         deliverer=deliverer, reminders=reminders, answers=answers,

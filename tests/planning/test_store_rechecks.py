@@ -5,6 +5,7 @@ invitation, no reminder for it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -150,3 +151,32 @@ async def test_reminders_skip_a_closed_cases_meeting(stale_api: Api) -> None:
     assert (await api.client.post("/api/planning/run", headers=api.auth("manager"))).status \
         == 200
     assert [m.status for m in await _meetings(api, "w1")] == ["cancelled"]
+
+
+async def test_a_plan_that_repeats_what_is_stored_touches_only_what_it_changes(
+        stale_api: Api) -> None:
+    """Storing skips the plan's items that cannot change anything (an owned case keeping its
+    meeting), judged from the instance: only a new case, or a case whose plan differs, is
+    read and written again — and storing the repeat changes nothing."""
+    api = stale_api
+    await _intake(api, body("w1"), body("w2"))
+    stored = [(m.id, m.status, m.start) for ref in ("w1", "w2") for m in await _meetings(api, ref)]
+    ctx, result = await _plan_without_storing(api)
+    planned = {a["case_id"] for a in result.plan["assignments"]}
+    assert {"w1", "w2"} <= planned
+    store = api.client.app[PLANNER].store
+    assert [a["case_id"] for a in result.plan["assignments"] if store._may_change(ctx, a)] == []
+    # A plan that would move w1's proposal to another hour is w1's to store; a case the
+    # instance saw without an owner is always stored.
+    moved = {**result.plan, "assignments": [
+        {**a, "meeting": {**a["meeting"], "start": (datetime.fromisoformat(
+            a["meeting"]["start"]) + timedelta(hours=1)).isoformat(timespec="minutes")}}
+        if a["case_id"] == "w1" else a for a in result.plan["assignments"]]}
+    assert [a["case_id"] for a in moved["assignments"] if store._may_change(ctx, a)] == ["w1"]
+    w2 = ctx.cases["w2"]
+    ctx.seen[w2.id] = replace(ctx.seen[w2.id], owner_id=None)
+    assert {a["case_id"] for a in moved["assignments"] if store._may_change(ctx, a)} == {
+        "w1", "w2"}
+    await _store(api, *(await _plan_without_storing(api)))
+    assert [(m.id, m.status, m.start) for ref in ("w1", "w2")
+            for m in await _meetings(api, ref)] == stored

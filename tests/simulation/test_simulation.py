@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from itertools import accumulate
+from typing import Any
 
 import pytest
 
@@ -15,13 +16,26 @@ from service.platform.crypto import new_data_key
 from service.simulation.report import csv_text, totals
 from service.simulation.run import RunOptions, SimulationResult, run_scenario
 from service.simulation.staffing import StaffingPlan
+from service.slack.quiet import QuietableNotices
 
 START = date(2026, 10, 1)
 MONTHS = 2
 SECRET = "simulation-test-secret-" + "x" * 32
 
 
-def _run(config: MunicipalityConfig, in_role: int, seed: int = 7) -> SimulationResult:
+def _run(config: MunicipalityConfig, in_role: int, seed: int = 7, loud: bool = False
+         ) -> SimulationResult:
+    """`loud`: the consultants' Slack messages are made all along (the simulation keeps them
+    quiet: `service.slack.quiet`)."""
+    if loud:
+        with pytest.MonkeyPatch.context() as patch:
+            quiet = QuietableNotices.__init__
+
+            def speaking(self: QuietableNotices, *args: Any, **kwargs: Any) -> None:
+                quiet(self, *args, **{**kwargs, "quiet": False})
+
+            patch.setattr(QuietableNotices, "__init__", speaking)
+            return _run(config, in_role, seed)
     plan = StaffingPlan(((START, in_role),), f"{in_role} in the role")
     options = RunOptions(seed=seed, start=START, months=MONTHS, solver="greedy",
                          time_limit=1.0, plan=plan, data_key=new_data_key())
@@ -35,7 +49,8 @@ def runs(small_town: MunicipalityConfig) -> dict[str, SimulationResult]:
     consultant's cases go to a colleague with room: `[planning] fixed_employers` preferred)."""
     town = small_town.model_copy(update={"consultants": [
         c.model_copy(update={"max_active_cases": 20}) for c in small_town.consultants]})
-    return {"few": _run(town, 1), "few_again": _run(town, 1), "more": _run(town, 5)}
+    return {"few": _run(town, 1), "few_again": _run(town, 1), "more": _run(town, 5),
+            "few_loud": _run(town, 1, loud=True)}
 
 
 def test_same_seed_same_table(runs: dict[str, SimulationResult]) -> None:
@@ -52,6 +67,15 @@ def test_same_seed_same_table(runs: dict[str, SimulationResult]) -> None:
     durations = runs["few"].outcomes["durations"]
     assert [d["place"] for d in durations] == ["workplace", "jobcentre", "phone"]
     assert sum(d["cases"] for d in durations) <= events["closed"]
+
+
+def test_the_consultants_slack_messages_change_nothing(runs: dict[str, SimulationResult]
+                                                       ) -> None:
+    """Keeping the consultants' Slack messages unmade (the simulation's speed) leaves every
+    figure, event and outcome as it is with them made."""
+    assert csv_text(runs["few"]) == csv_text(runs["few_loud"])
+    assert runs["few"].counters == runs["few_loud"].counters
+    assert runs["few"].outcomes == runs["few_loud"].outcomes
 
 
 @pytest.mark.parametrize("name", ["few", "more"])

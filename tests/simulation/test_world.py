@@ -52,6 +52,7 @@ def sent(world: World) -> list[OutboundMessage]:
 
 
 async def test_an_owner_chosen_in_the_simulation_tells_slack(world: World) -> None:
+    world.speak()  # the simulation's consultants' messages are made on the demo's last day
     intake = Principal(key_id=0, name="simulering-intake", role="intake",
                        municipality_id=world.municipality)
     await world.intake.upsert(body("sim-owner-1", employer=FIXED, first_absence_day=(
@@ -111,3 +112,17 @@ async def test_a_sent_message_costs_one_read_of_the_outbox(world: World) -> None
     async with world.db.read() as session:
         assert (await session.execute(text(
             "SELECT count(*) FROM outbox WHERE status = 'sent'"))).scalar() == due
+
+
+async def test_a_quiet_world_makes_no_consultant_messages(world: World) -> None:
+    """Until it speaks, the world's consultants' Slack messages are not made (nobody reads
+    them; the simulated consultants act on the rules): planning a case puts only e-mail in
+    the outbox."""
+    intake = Principal(key_id=0, name="simulering-intake", role="intake",
+                       municipality_id=world.municipality)
+    await world.intake.upsert(body("sim-quiet-1", employer=FIXED, first_absence_day=(
+        MONDAY - timedelta(days=10)).isoformat()), intake)
+    await world.tick(scheduled=(PLAN,))
+    assert world.slack.take() == []
+    assert sorted(m.kind for m in world.mail.take()) == [
+        "citizen_first_contact", "employer_invitation"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -69,6 +71,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns as read: orjson (several times faster than `json` — reading many rows
+    decodes their JSON columns one value at a time), `json` for what orjson refuses (NaN,
+    which `json` writes), so any value stored can be read back. (orjson reads an integer
+    beyond 64 bits as a float; no column of ours holds one.)"""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class _RunAtOnce:
@@ -149,16 +162,18 @@ class Database:
                 async def connect() -> aiosqlite.Connection:
                     return await _InlineConnection(path)
 
-                self.engine: AsyncEngine = create_async_engine(self.url, async_creator=connect)
+                self.engine: AsyncEngine = create_async_engine(
+                    self.url, async_creator=connect, json_deserializer=_json_loads)
             else:
-                self.engine = create_async_engine(self.url)
+                self.engine = create_async_engine(self.url, json_deserializer=_json_loads)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             # No ping before each checkout (a round trip per request); connections are
             # recycled instead, and one broken by a server restart is replaced on its error.
             self.engine = create_async_engine(self.url, pool_size=POOL_SIZE,
                                               max_overflow=POOL_OVERFLOW,
-                                              pool_recycle=POOL_RECYCLE_SECONDS)
+                                              pool_recycle=POOL_RECYCLE_SECONDS,
+                                              json_deserializer=_json_loads)
         session_class = _session_class(clock)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=session_class)
