@@ -118,8 +118,8 @@ class MeetingAnswers:
                 meeting.status = "confirmed"
                 meeting.confirmed_at = self.clock.utcnow()
                 meeting.employer_answer = "confirmed"
-                book(session, meeting, chosen)
-                await session.flush()  # the database decides who booked these minutes first
+                # the database decides who booked these minutes first
+                await book(session, meeting, chosen)
                 await self.notifier.confirmed(session, meeting)
                 municipality = meeting.municipality_id
         except IntegrityError:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
@@ -52,11 +52,13 @@ def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
     return [first + timedelta(minutes=i) for i in range(count)]
 
 
-def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
-    """Book the slot's minutes for the meeting's consultant (refused at flush if taken)."""
-    session.add_all(BookedMinute(consultant_id=meeting.consultant_id, minute=minute,
-                                 meeting_id=meeting.id)
-                    for minute in occupied_minutes(slot, meeting.kind))
+async def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
+    """Book the slot's minutes for the meeting's consultant: one INSERT of many rows (no ORM
+    object per minute), refused with `IntegrityError` if another meeting has any of them."""
+    rows = [{"consultant_id": meeting.consultant_id, "minute": minute, "meeting_id": meeting.id}
+            for minute in occupied_minutes(slot, meeting.kind)]
+    if rows:
+        await session.execute(insert(BookedMinute), rows)
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:

@@ -83,8 +83,7 @@ class MeetingsFollowOwner:
                 meeting.travel_minutes = travel
                 # A meeting the old consultant could not hold is resolved by the move.
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
-                book(session, meeting, Slot(meeting.start, meeting.end, travel))
-                await session.flush()
+                await book(session, meeting, Slot(meeting.start, meeting.end, travel))
                 await self.notifier.consultant_changed(session, meeting)
                 return "moved"
         was_confirmed = meeting.status == "confirmed"

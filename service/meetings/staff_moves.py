@@ -141,8 +141,8 @@ class MeetingMoves:
                 # a follow-up meeting is on time by its due date (issue 20 item 4)
                 meeting.on_time = when.date() <= deadline_of(case, meeting)
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
-                book(session, meeting, Slot(when, end, travel))
-                await session.flush()  # the database refuses minutes booked meanwhile
+                # the database refuses minutes booked meanwhile
+                await book(session, meeting, Slot(when, end, travel))
                 await self.notifier.moved(session, meeting)
                 audit.record(session, principal, self.municipality, "meeting.move_by_staff",
                              case.id, {"from": before, "to": start})
