@@ -4,9 +4,11 @@ failed for good, or closed as obsolete — never dropped silently. Run as the `d
 job: idempotent, because a claim is a lease that a crash lets expire.
 
 Each channel is delivered on its own, concurrently: Slack timing out or refusing never
-delays an e-mail. A message is claimed just before it is sent, under a short lease that is
-renewed while its send runs, so after a crash (even a SIGKILL) what was claimed is due again
-within `LEASE`, and a slow send is never picked by a second process meanwhile."""
+delays an e-mail. Messages are claimed a few at a time (one statement each to read and to
+lease them) under a short lease that is renewed while they wait and are sent, so after a
+crash (even a SIGKILL) what was claimed is due again within `LEASE`, and a slow send is never
+picked by a second process meanwhile; each message's result is recorded as soon as it is
+sent (a crash re-sends at most the one being sent)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +43,8 @@ LEASE = timedelta(seconds=60)
 RENEW_SECONDS = 20.0
 # At most this many messages of one channel per run (the job runs again on its next poll).
 PER_RUN = 200
+# Claimed together in one transaction (each still sent and recorded on its own).
+CLAIM_BATCH = 20
 # Errors of the message itself (a header that cannot be written, a payload without what its
 # method needs): no retry will make it deliverable.
 DATA_ERRORS = (ValueError, TypeError, LookupError)
@@ -101,53 +106,61 @@ class OutboxDeliverer:
         return sum(r for r in results if isinstance(r, int))
 
     async def _deliver_channel(self, channel: str, sender: ChannelSender) -> int:
-        """One message after another, each claimed just before it is sent, until none of
-        this channel is due (or one tried in this round is due again, or PER_RUN were
-        tried). A message's result is recorded in the transaction that claims the next."""
+        """Due messages of this channel, claimed a few at a time (`CLAIM_BATCH`, under one
+        lease kept alive while they wait and are sent), each sent and its result recorded at
+        once, until none is due (or one tried in this round is due again, or PER_RUN were
+        tried)."""
         sent = 0
         tried: set[int] = set()
-        claimed = await self._step(channel, None, sender)
-        while claimed is not None:
-            message_id = claimed.message.outbox_id
-            if message_id in tried:  # due again already: the next round tries it
-                await self._release(message_id)
+        while not self._stopping and len(tried) < PER_RUN:
+            batch = await self._claim(channel, min(CLAIM_BATCH, PER_RUN - len(tried)))
+            if not batch:
                 break
-            tried.add(message_id)
-            outcome = await self._send(claimed, sender)
-            more = not self._stopping and len(tried) < PER_RUN
-            sent += outcome.error is None
-            claimed = await self._step(channel if more else None, (claimed, outcome), sender)
+            waiting = {c.message.outbox_id for c in batch}
+            renewing = asyncio.create_task(self._keep_lease(waiting),
+                                           name=f"outbox-lease-{channel}")
+            try:
+                for claimed in batch:
+                    message_id = claimed.message.outbox_id
+                    if message_id in tried or self._stopping:
+                        continue  # due again already, or stopping: released below
+                    tried.add(message_id)
+                    outcome = await self._send(claimed, sender)
+                    sent += outcome.error is None
+                    async with self.db.write() as session:
+                        await self._record(session, claimed, outcome, sender)
+                    waiting.discard(message_id)
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+            if waiting:  # claimed but not tried: due again at once, on the next run
+                await self._release(waiting)
+                break
         return sent
 
-    async def _step(self, channel: str | None, done: tuple[_Claimed, _Outcome] | None,
-                    sender: ChannelSender) -> _Claimed | None:
-        """One write transaction: record the message just tried (if any), then claim the
-        next due message of `channel` (None: claim nothing)."""
-        async with self.db.write() as session:
-            if done is not None:
-                await self._record(session, *done, sender)
-            return await self._claim(session, channel) if channel is not None else None
-
-    async def _claim(self, session: AsyncSession, channel: str) -> _Claimed | None:
+    async def _claim(self, channel: str, limit: int) -> list[_Claimed]:
+        """Up to `limit` due messages of `channel`, oldest due first, leased in one write
+        transaction: a crash while sending makes them due again after LEASE."""
         now = self.clock.utcnow()
-        row = (await session.execute(
-            select(OutboxMessage).where(
-                OutboxMessage.municipality_id == self.municipality_id,
-                OutboxMessage.channel == channel,
-                or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
-            .with_for_update(skip_locked=True))).scalars().first()
-        if row is None:
-            return None
-        # A lease: a crash while sending makes it due again after LEASE.
-        row.status = "sending"
-        row.next_attempt_at = now + LEASE
-        return _Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
+        table = OutboxMessage.__table__
+        async with self.db.write() as session:
+            rows = (await session.execute(
+                select(*_CLAIMED_COLUMNS).where(
+                    table.c.municipality_id == self.municipality_id,
+                    table.c.channel == channel,
+                    or_(table.c.status == "pending", table.c.status == "sending"),
+                    table.c.next_attempt_at <= now)
+                .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+                .with_for_update(skip_locked=True))).all()
+            if rows:
+                await session.execute(
+                    update(table).where(table.c.id.in_([r.id for r in rows]))
+                    .values(status="sending", next_attempt_at=now + LEASE))
+        return [_Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
+                for row in rows]
 
     async def _send(self, claimed: _Claimed, sender: ChannelSender) -> _Outcome:
-        renewing = asyncio.create_task(self._keep_lease(claimed.message.outbox_id),
-                                       name=f"outbox-lease-{claimed.message.outbox_id}")
         try:
             await sender.send(claimed.message)
         except Obsolete as exc:
@@ -163,19 +176,17 @@ class OutboxDeliverer:
             return _Outcome(f"{type(exc).__name__}: {exc}", permanent=True)
         except Exception as exc:  # noqa: BLE001 - an unknown failure is retried, not lost
             return _Outcome(f"{type(exc).__name__}: {exc}")
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
         return _Outcome()
 
-    async def _keep_lease(self, message_id: int) -> None:
-        """While a send runs, keep its claim from running out."""
+    async def _keep_lease(self, message_ids: set[int]) -> None:
+        """While claimed messages wait and are sent, keep their claim from running out."""
         while True:
             await asyncio.sleep(self.renew_seconds)
+            if not message_ids:
+                continue
             async with self.db.write() as session:
                 await session.execute(update(OutboxMessage).where(
-                    OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+                    OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
                     .values(next_attempt_at=self.clock.utcnow() + LEASE))
 
     async def _record(self, session: AsyncSession, claimed: _Claimed, outcome: _Outcome,
@@ -212,15 +223,19 @@ class OutboxDeliverer:
                     "outbox message %s (%s, %s) not delivered, retry %s: %s", row.id,
                     row.channel, row.kind, claimed.attempts, error[:200])
 
-    async def _release(self, message_id: int) -> None:
+    async def _release(self, message_ids: set[int]) -> None:
         """Claimed but not tried: due again at once on the next run."""
         async with self.db.write() as session:
-            row = await session.get(OutboxMessage, message_id)
-            if row is not None and row.status == "sending":
-                row.status, row.next_attempt_at = "pending", self.clock.utcnow()
+            await session.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
+                .values(status="pending", next_attempt_at=self.clock.utcnow()))
+
+_CLAIMED_COLUMNS = tuple(OutboxMessage.__table__.c[name] for name in (
+    "id", "channel", "kind", "recipient", "subject", "body_text", "body_html", "message_id",
+    "payload", "attempts", "created_at"))
 
 
-def _outbound(row: OutboxMessage) -> OutboundMessage:
+def _outbound(row: Any) -> OutboundMessage:
     return OutboundMessage(
         outbox_id=row.id, channel=row.channel, kind=row.kind, recipient=row.recipient,
         subject=row.subject, text=row.body_text, html=row.body_html,

@@ -25,6 +25,13 @@ CHANNELS = ("email", "slack", "letter")
 LETTER_WORKING_DAYS = 3
 
 
+# INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, made once per dialect (SQLite,
+# PostgreSQL); the values are the statement's parameters (no statement built per message).
+_INSERT_ONCE = {postgres: insert(OutboxMessage).on_conflict_do_nothing(
+    index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    for postgres, insert in ((False, sqlite_insert), (True, postgresql_insert))}
+
+
 def new_message_id(domain: str) -> str:
     """A stable Message-ID, stored with the message, so retries never look like new mail."""
     return f"<{uuid.uuid4().hex}@{domain}>"
@@ -93,18 +100,16 @@ class Outbox:
         if message.channel not in CHANNELS:
             raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}")
         now = self.clock.utcnow()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(OutboxMessage).values(
-            municipality_id=self.municipality_id, channel=message.channel, kind=message.kind,
-            recipient=message.recipient, subject=message.subject, body_text=message.text,
-            body_html=message.html, payload=dict(message.payload),
-            message_id=message.message_id or new_message_id(self.domain), dedupe_key=key,
-            case_id=message.case_id, meeting_id=message.meeting_id, attempts=0,
-            status=self._first_status(message.channel),
-            next_attempt_at=now, created_at=now,
-        ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
-        queued = (await session.execute(statement)).first() is not None
+        statement = _INSERT_ONCE[session.get_bind().dialect.name == "postgresql"]
+        queued = (await session.execute(statement, {
+            "municipality_id": self.municipality_id, "channel": message.channel,
+            "kind": message.kind, "recipient": message.recipient, "subject": message.subject,
+            "body_text": message.text, "body_html": message.html,
+            "payload": dict(message.payload),
+            "message_id": message.message_id or new_message_id(self.domain),
+            "dedupe_key": key, "case_id": message.case_id, "meeting_id": message.meeting_id,
+            "attempts": 0, "status": self._first_status(message.channel),
+            "next_attempt_at": now, "created_at": now})).first() is not None
         if queued and self._first_status(message.channel) == "pending":
             event.listen(session.sync_session, "after_commit", self._deliver_soon, once=True)
         return queued
