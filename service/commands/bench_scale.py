@@ -97,6 +97,7 @@ RETRY_WAIT_SECONDS = 90.0
 SETTLE_TIMEOUT_SECONDS = 180.0
 KILL_WAIT_MIN_SECONDS = 5.0
 POLL_SECONDS = 0.2
+MAIL_QUIET_SECONDS = 2.0  # no e-mail waiting, and none new, for this long: delivery is over
 DONE_STATUSES = ("succeeded", "failed", "cancelled", "aborted")
 KEYS = ("municipalities", "web_processes", "workers", "cases", "intake_per_s", "read_per_s",
         "p99_ms", "planning_makespan_s", "errors", "cases_unowned", "messages_lost",
@@ -413,6 +414,15 @@ class Run:
         report.update({"municipalities": count, "web_processes": options.web,
                        "workers": options.workers, "cases_per_municipality": options.cases,
                        "duration_s": options.duration})
+        phases = report["phase_seconds"] = {}
+        mark = time.perf_counter()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            phases[name] = round(now - mark, 2)
+            mark = now
+
         folder = self.workdir / "kommuner"
         files = write_config_dir(folder, count, options.time_limit)
         report["planning_time_limit_s"] = load_config(files[0]).planning.time_limit_seconds
@@ -430,9 +440,6 @@ class Run:
             env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
         if upgraded.returncode != 0:
             raise BenchError(f"`fasthold db upgrade` failed: {upgraded.stderr[-2000:]}")
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            keys = list(pool.map(lambda f: _create_key(env, f), files))
-
         fasthold = _fasthold_command()
         webs = [self.proc(env, [*fasthold, "serve", "--config-dir", str(folder), "--host",
                                 "127.0.0.1", "--port", "{port}"], f"web{n + 1}",
@@ -440,7 +447,15 @@ class Run:
         workers = [self.worker(env, folder, n + 1) for n in range(options.workers)]
         bare = self.proc(env, [sys.executable, "-m", "service.commands.bench_bare", "{port}"],
                          "bare", "listening on", http=True)
-        await asyncio.to_thread(start_all, [*webs, *workers, bare])
+        started = asyncio.ensure_future(asyncio.to_thread(start_all, [*webs, *workers, bare]))
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:  # meanwhile, an API key each
+                keys = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: list(pool.map(lambda f: _create_key(env, f), files)))
+        finally:
+            await asyncio.wait([started])  # started (or failed) either way
+        started.result()
+        phase("setup")
         connection = await asyncpg.connect(url)
         queue = ProcrastinateQueue(url, CLOCK, [municipality_id(i) for i in range(count)])
         await queue.open()
@@ -452,6 +467,7 @@ class Run:
             # Intake: the day's cases, each requesting a (coalesced) planning run.
             items = intake_requests(count, options.cases, keys, 1, CLOCK.today())
             intake = await self.driven(urls, "intake", 0, items, 1)
+            phase("intake")
             created = [items[i] for i in intake["created"]]
             report["intake"] = summary(intake)
             report["cases"] = len(created)
@@ -471,6 +487,7 @@ class Run:
                                                       options.duration)
             retried = asyncio.ensure_future(self._retried(queue, kill))
             reads = await reads_task
+            phase("reads")
             await kill["replacement"]  # started (or raises why not)
             web_cpu = webs[0].cpu_seconds() - web_cpu
             report["read"] = summary(reads)
@@ -485,6 +502,7 @@ class Run:
             bare_reads = await self.driven([bare.base_url], "read", options.duration,
                                            created, 3)
             bare_cpu = bare.cpu_seconds() - bare_cpu
+            phase("bare_reads")
             report["bare"] = summary(bare_reads)
             bare_ok = report["bare"]["ok"]
             report["bare_reads_per_cpu_s"] = round(bare_ok / bare_cpu, 1) if bare_cpu else None
@@ -494,8 +512,11 @@ class Run:
                 if report["reads_per_cpu_s"] and report["bare_reads_per_cpu_s"] else None)
 
             report.update(await retried)
+            phase("wait_for_the_retry")
             report.update(await self._morning_done(connection, count, deferred_at))
+            phase("wait_for_the_morning")
             report.update(await self._settled_mail(connection))
+            phase("wait_for_the_mail")
             report.update(await self._owners(connection))
             report["errors"] = report["intake"]["errors"] + report["read"]["errors"]
             report["bare_errors"] = report["bare"]["errors"]
@@ -636,7 +657,7 @@ class Run:
                 "FROM outbox WHERE channel = 'email'")
             if pending == 0 and total == seen:
                 quiet_since = quiet_since or loop.time()
-                if loop.time() - quiet_since >= 3.0:
+                if loop.time() - quiet_since >= MAIL_QUIET_SECONDS:
                     break
             else:
                 quiet_since, seen = None, total
