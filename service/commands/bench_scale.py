@@ -487,9 +487,9 @@ class Run:
                                                       options.duration)
             retried = asyncio.ensure_future(self._retried(queue, kill))
             reads = await reads_task
+            web_cpu = webs[0].cpu_seconds() - web_cpu
             phase("reads")
             await kill["replacement"]  # started (or raises why not)
-            web_cpu = webs[0].cpu_seconds() - web_cpu
             report["read"] = summary(reads)
             report["read_per_s"] = report["read"]["per_s"]
             report["p99_ms"] = report["read"]["p99_ms"]
