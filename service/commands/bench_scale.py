@@ -631,7 +631,7 @@ class Run:
                          "every municipality's morning planning run")
         rows = await connection.fetch(
             "SELECT municipality_id, max(started_at) AS stored, "
-            "max(metrics->>'run_seconds') AS run_s FROM planning_runs "
+            "max((metrics->>'run_seconds')::float) AS run_s FROM planning_runs "
             "WHERE trigger = $1 GROUP BY municipality_id", MORNING)
         last = max(r["stored"] for r in rows)
         failed = await connection.fetchval(
@@ -639,6 +639,8 @@ class Run:
             "AND args->>'reason' = $2 AND status::text <> 'succeeded' "
             "AND status::text <> 'aborted'", PLAN, MORNING)
         return {"planning_makespan_s": round((last - deferred_at).total_seconds(), 2),
+                "morning_run_seconds": {r["municipality_id"]: float(r["run_s"])
+                                        for r in rows if r["run_s"] is not None},
                 "planning_runs": await connection.fetchval(
                     "SELECT count(*) FROM planning_runs"),
                 "morning_jobs_failed": failed}
