@@ -50,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -414,7 +415,8 @@ class Run:
         report.update({"municipalities": count, "web_processes": options.web,
                        "workers": options.workers, "cases_per_municipality": options.cases,
                        "duration_s": options.duration})
-        phases = report["phase_seconds"] = {}
+        phases: dict[str, float] = {}
+        report["phase_seconds"] = phases
         mark = time.perf_counter()
 
         def phase(name: str) -> None:
@@ -531,7 +533,8 @@ class Run:
                          http=False)
 
     @staticmethod
-    async def _wait(condition: Any, timeout: float, what: str) -> Any:
+    async def _wait(condition: Callable[[], Awaitable[Any]], timeout: float, what: str
+                    ) -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             value = await condition()

@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "one deployment of many municipalities on a throwaway PostgreSQL: web "
                      "processes and workers, a day of intake at 10x Herning's rate, the "
                      "morning planning, reads, a worker killed mid-run")
-    scale.add_argument("--municipalities", type=_positive_int, default=5)
+    scale.add_argument("--municipalities", type=_positive_int, default=5,
+                       help="generated from config/herning.toml (default 5, at most 99)")
     scale.add_argument("--web", type=_positive_int, default=2,
                        help="fasthold serve processes (default 2)")
     scale.add_argument("--workers", type=_positive_int, default=2,
