@@ -166,6 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="target cases a month of the largest municipality")
     morning.add_argument("--seed", type=_non_negative_int, default=1)
     morning.add_argument("--json", dest="json_out", default="var/bench/morning.json")
+    scale = _command(bench, "scale", "service.commands.bench_scale:run",
+                     "one deployment of many municipalities on a throwaway PostgreSQL: web "
+                     "processes and workers, a day of intake at 10x Herning's rate, the "
+                     "morning planning, reads, a worker killed mid-run")
+    scale.add_argument("--municipalities", type=_positive_int, default=5,
+                       help="generated from config/herning.toml (default 5, at most 99)")
+    scale.add_argument("--web", type=_positive_int, default=2,
+                       help="fasthold serve processes (default 2)")
+    scale.add_argument("--workers", type=_positive_int, default=2,
+                       help="fasthold worker processes (default 2, at least 2)")
+    scale.add_argument("--duration", type=_positive_float, default=30.0,
+                       help="seconds of reads during the morning planning (default 30)")
+    scale.add_argument("--cases", type=_positive_int, default=None,
+                       help="cases a municipality (default: a day at 10x Herning's rate)")
+    scale.add_argument("--time-limit", dest="time_limit", type=_positive_float, default=None,
+                       help="planning seconds per run (default: Herning's configuration)")
+    scale.add_argument("--keep-logs", dest="keep_logs", action="store_true",
+                       help="keep the processes' logs (their directory is printed)")
+    scale.add_argument("--json", dest="json_out", default="var/bench/scale.json")
     generate = _command(bench, "generate", "service.commands.bench_generate:run",
                         "write a realistic planning instance (Herning area) as JSON")
     generate.add_argument("--cases", type=_positive_int, required=True)
