@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 HEADER = ("database | phase | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors | "
-          "peak RSS MB")
+          "peak RSS MB | web CPU ms/req")
 
 
 def bench_load(*args: str) -> subprocess.CompletedProcess[str]:
@@ -54,11 +54,12 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         latency = row["latency_ms"]
         assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
         assert row["peak_rss_mb"] > 0
+        assert row["web_cpu_ms_per_request"] > 0
     intake = report["rows"][0]
     assert intake["outcomes"] == {"201": intake["requests"]}  # every case was new
     targets = {(t["database"], t["phase"]): t for t in report["targets"]}
     assert set(targets) == {("postgresql", "intake"), ("postgresql", "read"),
-                            ("sqlite", "intake")}
+                            ("sqlite", "intake"), ("sqlite", "read")}
     for (db, _phase), target in targets.items():
         if db == database:
             assert isinstance(target["met"], bool) and target["best"]["concurrency"] == 1
