@@ -40,7 +40,7 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +406,7 @@ def _run_phase(executor: ProcessPoolExecutor, service: Service, database: str, p
                concurrency: int, duration: float, prefix: str, read_ids: list[str],
                seed: int) -> tuple[dict[str, Any], list[str]]:
     today = CLOCK.today()  # the service's "today"
+    started_at = CLOCK.utcnow()
     rss_before = service.rss_bytes()
     cpu_before = service.cpu_seconds()
     future: Future[dict[str, Any]] = executor.submit(
@@ -420,6 +421,7 @@ def _run_phase(executor: ProcessPoolExecutor, service: Service, database: str, p
     rss = service.rss_bytes()
     peak = max(peak, rss or 0)
     cpu_after = service.cpu_seconds()
+    ended_at = CLOCK.utcnow()
     result = future.result()
     if not service.alive():
         raise BenchError(f"the service exited during the {phase} phase at concurrency "
@@ -433,6 +435,8 @@ def _run_phase(executor: ProcessPoolExecutor, service: Service, database: str, p
         "phase": phase,
         "concurrency": concurrency,
         "seconds": round(seconds, 3),
+        "started_at": started_at.isoformat(),
+        "ended_at": ended_at.isoformat(),
         "requests": len(latencies),
         "ok": ok,
         "errors": len(latencies) - ok,
@@ -516,6 +520,7 @@ def _bench_database(database: str, options: Options, executor: ProcessPoolExecut
                 rows.append(row)
                 _print_row(row)
         info["cases_created"] = len(created)
+        _planning_during(service, [r for r in rows if r["database"] == database])
         return info
     finally:
         if service is not None:
@@ -523,6 +528,34 @@ def _bench_database(database: str, options: Options, executor: ProcessPoolExecut
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _planning_during(service: Service, rows: list[dict[str, Any]]) -> None:
+    """How long the planner was planning during each phase (`planning_seconds` of each row),
+    from the service's planning runs (`GET /api/planning/runs`: a run's row is written when
+    it ends, `run_seconds` before that it began). A run still going now is not counted."""
+    request = urllib.request.Request(f"{service.base_url}/api/planning/runs",
+                                     headers={"Authorization": f"Bearer {service.key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            runs = json.loads(response.read())["runs"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        print(f"planning during the phases: unknown ({type(exc).__name__})", flush=True)
+        return
+    spans = []
+    for run in runs:
+        ended = datetime.fromisoformat(run["started_at"])  # stamped when the run's row is
+        took = float((run.get("metrics") or {}).get("run_seconds") or 0.0)
+        spans.append((ended - timedelta(seconds=took), ended))
+    cells = []
+    for row in rows:
+        start = datetime.fromisoformat(row["started_at"])
+        end = datetime.fromisoformat(row["ended_at"])
+        overlap = sum(max(0.0, (min(end, b) - max(start, a)).total_seconds())
+                      for a, b in spans)
+        row["planning_seconds"] = round(overlap, 1)
+        cells.append(f"{row['phase']} {row['concurrency']}: {overlap:.1f} s")
+    print(f"planning during the phases ({len(spans)} runs): {', '.join(cells)}", flush=True)
 
 
 def _target_lines(rows: list[dict[str, Any]], measured: list[str]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         row = next(line for line in lines if line.startswith(f"{database} | {phase} | 1 | "))
         assert len(row.split(" | ")) == len(HEADER.split(" | "))
     assert "targets:" in lines
+    assert any(line.startswith("planning during the phases (") for line in lines)
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["benchmark"] == "load"
@@ -55,6 +56,7 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
         assert row["peak_rss_mb"] > 0
         assert row["web_cpu_ms_per_request"] > 0
+        assert 0 <= row["planning_seconds"] <= row["seconds"] + 1
     intake = report["rows"][0]
     assert intake["outcomes"] == {"201": intake["requests"]}  # every case was new
     targets = {(t["database"], t["phase"]): t for t in report["targets"]}
