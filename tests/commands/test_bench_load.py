@@ -57,6 +57,7 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         assert row["peak_rss_mb"] > 0
         assert row["web_cpu_ms_per_request"] > 0
         assert 0 <= row["planning_seconds"] <= row["seconds"] + 1
+        assert row["solver_cpu_seconds"] >= 0
     intake = report["rows"][0]
     assert intake["outcomes"] == {"201": intake["requests"]}  # every case was new
     targets = {(t["database"], t["phase"]): t for t in report["targets"]}
