@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
-from service.platform.db.models import Case, Intervention, Meeting
+from service.platform.db.models import Intervention, Meeting
 
 
 @dataclass(frozen=True)
@@ -51,20 +51,42 @@ class InterventionRow:
                 "hours_per_week": self.hours_per_week}
 
 
-async def held_meetings(session: AsyncSession, case_id: int) -> list[HeldMeeting]:
-    rows = (await session.execute(select(Meeting).where(
-        Meeting.case_id == case_id, Meeting.status == "held").order_by(Meeting.start)
-    )).unique().scalars().all()
+# Plain Core statements, built once: the columns shown, no ORM entities (and none of the
+# meeting's eagerly joined case, employer and owner rows).
+_M = Meeting.__table__.c
+_I = Intervention.__table__.c
+_HELD = (select(_M.held_at, _M.start, _M.place, _M.employer_took_part, _M.on_time,
+                _M.agreements, _M.return_plan, _M.retention_plan_requested, _M.minutes_note)
+         .where(_M.case_id == bindparam("case"), _M.status == "held").order_by(_M.start))
+_INTERVENTIONS = (select(_I.kind, _I.started_on, _I.ends_on, _I.hours_per_week)
+                  .where(_I.case_id == bindparam("case"))
+                  .order_by(_I.started_on, _I.id))
+
+
+def _held(rows: Any) -> list[HeldMeeting]:
     return [HeldMeeting(m.held_at or m.start, m.place, m.employer_took_part, m.on_time,
                         list(m.agreements or []), m.return_plan,
                         bool(m.retention_plan_requested), m.minutes_note) for m in rows]
 
 
-async def interventions(session: AsyncSession, case_id: int) -> list[InterventionRow]:
-    rows = (await session.execute(select(Intervention).where(
-        Intervention.case_id == case_id).order_by(Intervention.started_on, Intervention.id)
-    )).scalars().all()
+def _interventions(rows: Any) -> list[InterventionRow]:
     return [InterventionRow(i.kind, i.started_on, i.ends_on, i.hours_per_week) for i in rows]
+
+
+async def held_meetings(session: AsyncSession, case_id: int) -> list[HeldMeeting]:
+    return _held(await session.execute(_HELD, {"case": case_id}))
+
+
+async def interventions(session: AsyncSession, case_id: int) -> list[InterventionRow]:
+    return _interventions(await session.execute(_INTERVENTIONS, {"case": case_id}))
+
+
+def progress(held: list[HeldMeeting], rows: list[InterventionRow], today: date
+             ) -> dict[str, Any]:
+    return {"held_meetings": [h.to_dict() for h in held],
+            "interventions": [r.to_dict() for r in rows],
+            "partial_return": any(r.kind == "partial_return" and r.running(today)
+                                  for r in rows)}
 
 
 class FollowupRecords:
@@ -73,11 +95,9 @@ class FollowupRecords:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def of_case(self, session: AsyncSession, case: Case) -> dict[str, Any]:
-        held = await held_meetings(session, case.id)
-        rows = await interventions(session, case.id)
-        today = self.clock.today()
-        return {"held_meetings": [h.to_dict() for h in held],
-                "interventions": [r.to_dict() for r in rows],
-                "partial_return": any(r.kind == "partial_return" and r.running(today)
-                                      for r in rows)}
+    def of_case(self, connection: Connection, case_id: int) -> dict[str, Any]:
+        """On a plain connection: part of the case's one read (`Database.run_read`, which
+        may run it off the event loop)."""
+        held = _held(connection.execute(_HELD, {"case": case_id}))
+        rows = _interventions(connection.execute(_INTERVENTIONS, {"case": case_id}))
+        return progress(held, rows, self.clock.today())

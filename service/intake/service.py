@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -22,6 +22,7 @@ from rules.engine import RulesEngine
 from rules.facts import FactsError, validation_errors
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.intake.case_view import read_case
 from service.intake.schemas import (
     MAX_OWNER_NOTE,
     OWNER_REASONS,
@@ -76,18 +77,10 @@ _KEY_PREFIX = len("v1.") + 8  # "v1.<key id>" of a ciphertext
 NO_OWNER = "none"
 
 # The hot paths' statements, built once (building a statement costs more than running it).
-_CASE_WITH_MEETING = (
-    select(Case, Meeting).outerjoin(Meeting, and_(
-        Meeting.case_id == Case.id, Meeting.status.in_(ACTIVE_MEETING)))
-    .where(Case.municipality_id == bindparam("municipality"),
-           Case.case_ref == bindparam("ref"))
-    .options(lazyload(Meeting.case)))
 _CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
                            Case.case_ref == bindparam("ref"))
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
                                    Employer.cvr == bindparam("cvr"))
-_HISTORY = (select(DecisionRecord).where(DecisionRecord.case_id == bindparam("case"))
-            .order_by(DecisionRecord.id))
 
 
 class OwnerListener(Protocol):
@@ -127,9 +120,10 @@ class HandOverListener(Protocol):
 
 class CaseRecords(Protocol):
     """What was registered on a case after its meeting (minutes, interventions), added to
-    the case's `progress` when one case is shown (`service.followup.records`)."""
+    the case's `progress` when one case is shown (`service.followup.records`): read on the
+    case's one plain connection (`case_view.read_case`)."""
 
-    async def of_case(self, session: AsyncSession, case: Case) -> dict[str, Any]: ...
+    def of_case(self, connection: Connection, case_id: int) -> dict[str, Any]: ...
 
 
 class IntakeService:
@@ -695,25 +689,24 @@ class IntakeService:
     async def _view(self, case_ref: str, principal: Principal
                     ) -> tuple[int, dict[str, Any] | None]:
         """(the case's id, the case with its meeting and history), or (id, None) when the
-        caller may not see it. NotFound for an unknown case."""
-        async with self.db.read() as session:
-            # The case and its active meeting (if any) in one query.
-            found = (await session.execute(_CASE_WITH_MEETING, {
-                "municipality": self.municipality, "ref": case_ref})).unique().first()
-            if found is None:
-                raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-            case, meeting = found
-            if not may_see(principal, case.owner.key if case.owner else None):
-                return case.id, None
-            history = (await session.execute(_HISTORY, {"case": case.id})).scalars().all()
-            out = self._out(case, meeting)
-            if self.records is not None:
-                out["progress"].update(await self.records.of_case(session, case))
-            out["history"] = [{
-                "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
-                "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
-            } for h in history]
-        return case.id, out
+        caller may not see it. NotFound for an unknown case. One read of plain Core
+        statements (`case_view`), in one go (`Database.run_read`)."""
+        records = self.records.of_case if self.records is not None else None
+        found = await self.db.run_read(lambda connection: read_case(
+            connection, self.municipality, case_ref,
+            lambda owner_key: may_see(principal, owner_key), records))
+        if found.case is None:
+            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+        if not found.visible:
+            return found.case.id, None
+        out = case_out(found.case, found.meeting, self.cpr(found.case))
+        if found.progress is not None:
+            out["progress"].update(found.progress)
+        out["history"] = [{
+            "at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
+            "changed_facts": h.changed_facts, "before": h.before, "after": h.after,
+        } for h in found.history or []]
+        return found.case.id, out
 
     # -- who may (service.platform.policies) ------------------------------------------------
 

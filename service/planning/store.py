@@ -95,8 +95,15 @@ class PlanStore:
                 await self._assignments(session, ctx, result,
                                         assignments[start:start + STORE_CHUNK])
             await asyncio.sleep(0)  # let waiting requests in between chunks
+        # The cases left without an owner in chunks too: a municipality short of room has
+        # thousands, and one transaction for them all held the write lock (and every read's
+        # audit entry behind it) for over a second.
+        unassigned = result.plan.get("unassigned", [])
+        for start in range(0, len(unassigned), STORE_CHUNK):
+            async with self.db.write() as session:
+                await self._unassigned(session, ctx, unassigned[start:start + STORE_CHUNK])
+            await asyncio.sleep(0)
         async with self.db.write() as session:
-            await self._unassigned(session, ctx, result.plan.get("unassigned", []))
             await self._no_longer_wanted(session, ctx)
             await self._follow_up_calls(session, ctx)
 

@@ -21,6 +21,7 @@ from service.platform.db.engine import Database
 from service.platform.db.models import AuditEntry
 
 log = logging.getLogger("fasthold.audit")
+_INSERT = insert(AuditEntry.__table__)
 
 
 def entry(principal: Principal | None, municipality_id: str, action: str,
@@ -65,10 +66,11 @@ class ReadAudit:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
+                rows = [v for v, _ in batch]
                 try:
-                    async with self.db.write_connection() as connection:
-                        await connection.execute(insert(AuditEntry.__table__),
-                                                 [v for v, _ in batch])
+                    # One hand-over for the whole transaction (`Database.run_write`).
+                    await self.db.run_write(
+                        lambda connection, rows=rows: connection.execute(_INSERT, rows))
                 except Exception as exc:
                     log.error("audit entries could not be written: %s", type(exc).__name__)
                     for _, done in batch:

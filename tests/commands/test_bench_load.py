@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 HEADER = ("database | phase | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors | "
-          "peak RSS MB")
+          "peak RSS MB | web CPU ms/req")
 
 
 def bench_load(*args: str) -> subprocess.CompletedProcess[str]:
@@ -36,6 +36,7 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         row = next(line for line in lines if line.startswith(f"{database} | {phase} | 1 | "))
         assert len(row.split(" | ")) == len(HEADER.split(" | "))
     assert "targets:" in lines
+    assert any(line.startswith("planning during the phases (") for line in lines)
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["benchmark"] == "load"
@@ -54,11 +55,14 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
         latency = row["latency_ms"]
         assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
         assert row["peak_rss_mb"] > 0
+        assert row["web_cpu_ms_per_request"] > 0
+        assert 0 <= row["planning_seconds"] <= row["seconds"] + 1
+        assert row["solver_cpu_seconds"] >= 0
     intake = report["rows"][0]
     assert intake["outcomes"] == {"201": intake["requests"]}  # every case was new
     targets = {(t["database"], t["phase"]): t for t in report["targets"]}
     assert set(targets) == {("postgresql", "intake"), ("postgresql", "read"),
-                            ("sqlite", "intake")}
+                            ("sqlite", "intake"), ("sqlite", "read")}
     for (db, _phase), target in targets.items():
         if db == database:
             assert isinstance(target["met"], bool) and target["best"]["concurrency"] == 1

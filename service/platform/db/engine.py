@@ -6,14 +6,15 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -26,6 +27,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from service.clock import Clock
 
+T = TypeVar("T")
+
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -33,6 +36,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 POOL_RECYCLE_SECONDS = 1800
+# SQLite file, `Database.run_read` / `run_write`: the threads (and their connections) that run
+# a whole read or a whole small write in one hand-over from the event loop.
+SQLITE_THREADS = 4
 
 
 def as_utc(value: datetime) -> datetime:
@@ -183,6 +189,20 @@ class Database:
             self.engine.execution_options(isolation_level="AUTOCOMMIT"),
             expire_on_commit=False, sync_session_class=session_class)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # A SQLite file (not an in-memory database, which a second engine would not see, nor
+        # an inline one): hot reads and the read audit's inserts run as plain Core statements
+        # on the synchronous driver in a few threads — one hand-over per read, where
+        # aiosqlite makes one (and a wake-up of the loop) per statement, cursor and commit.
+        self._sync: Engine | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        if self.is_sqlite and not inline:
+            db_path = make_url(self.url).database
+            if db_path and db_path != ":memory:" and not db_path.startswith("file:"):
+                self._sync = create_engine(f"sqlite:///{db_path}", pool_size=SQLITE_THREADS,
+                                           max_overflow=0, json_deserializer=_json_loads)
+                event.listen(self._sync, "connect", _sqlite_pragmas)
+                self._threads = ThreadPoolExecutor(SQLITE_THREADS,
+                                                   thread_name_prefix="sqlite-read")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -216,5 +236,46 @@ class Database:
             async with self.engine.begin() as connection:
                 yield connection
 
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` — plain Core statements, no ORM session, no writes — and
+        return its result. Like `read`, each statement sees what was committed when it ran.
+        On a SQLite file the whole of `work` runs in one of a few threads on the synchronous
+        driver; elsewhere (PostgreSQL, in-memory SQLite) on the async engine (`run_sync`)."""
+        if self._sync is not None and self._threads is not None:
+            sync = self._sync
+
+            def run() -> T:
+                with sync.connect() as connection:
+                    return work(connection)
+
+            return await asyncio.get_running_loop().run_in_executor(self._threads, run)
+        engine = self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            return await connection.run_sync(work)
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` in a transaction that commits on success and rolls back on
+        any error (Core statements; the same one-writer rule as `write`). On a SQLite file in
+        one hand-over to a thread, as `run_read`; elsewhere on the async engine."""
+        if self._sync is not None and self._threads is not None and \
+                self._write_lock is not None:
+            sync = self._sync
+
+            def run() -> T:
+                with sync.begin() as connection:
+                    return work(connection)
+
+            async with self._write_lock:
+                return await asyncio.get_running_loop().run_in_executor(self._threads, run)
+        async with self.write_connection() as connection:
+            return await connection.run_sync(work)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
+        if self._sync is not None:
+            self._sync.dispose()
+            self._sync = None
