@@ -93,7 +93,7 @@ def _seed_with_progress(config: MunicipalityConfig, database_url: str, cipher: D
             if not begun:
                 begun.append(moment)
                 print(f"Simulating {weeks} weeks of {config.municipality.name} up to today "
-                      "(first start only; about a minute)…", flush=True)
+                      "(first start only; about 20 seconds)…", flush=True)
             progress.update(task, completed=(moment.date() - first).days,
                             description=f"{moment:%Y-%m-%d}")
 
