@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,9 +31,10 @@ def test_a_tiny_run_kills_a_worker_and_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     done = subprocess.run([FASTHOLD, "bench", "scale", "--municipalities", "2", "--web", "2",
                            "--workers", "2", "--duration", "2", "--cases", "8",
-                           "--time-limit", "2", "--json", str(out)],
+                           "--time-limit", "2", "--json", str(out), "--keep-logs"],
                           capture_output=True, text=True, cwd=ROOT, timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr + _process_logs(done.stdout)
+    _remove_logs(done.stdout)
     assert "metric | value | note" in done.stdout.splitlines()
     report = json.loads(out.read_text(encoding="utf-8"))
     assert set(KEYS) <= set(report)
@@ -54,6 +56,27 @@ def test_a_tiny_run_kills_a_worker_and_loses_nothing(tmp_path: Path) -> None:
     # Every process of the deployment stopped when asked (the killed one was not asked).
     assert [name for name, status in report["exit_statuses"].items() if status not in (0, None)
             ] == []
+
+
+def _logs_folder(stdout: str) -> Path | None:
+    line = next((x for x in stdout.splitlines() if x.startswith("logs kept in ")), None)
+    return Path(line.removeprefix("logs kept in ").strip()) if line else None
+
+
+def _process_logs(stdout: str) -> str:
+    """The end of each process's log, to say why a run failed."""
+    folder = _logs_folder(stdout)
+    if folder is None or not folder.is_dir():
+        return ""
+    return "".join(f"\n--- {log.name}\n" + "\n".join(
+        log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:])
+        for log in sorted(folder.glob("*.log")))
+
+
+def _remove_logs(stdout: str) -> None:
+    folder = _logs_folder(stdout)
+    if folder is not None and folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_generated_municipalities_are_one_valid_deployment(tmp_path: Path) -> None:

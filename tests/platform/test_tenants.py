@@ -5,6 +5,7 @@ router: a new route is walked without touching this test, or fails it until it i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bots.slack.fake_api import FakeSlackApi
 from service.config import ConfigError, MunicipalityConfig, load_config_dir, secrets_for
@@ -68,6 +69,31 @@ class Tenants:
     keys: dict[str, dict[str, str]] = field(default_factory=dict)
     jars: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
+    # With the job queue (procrastinate on PostgreSQL): the worker running both's jobs.
+    worker: asyncio.Task[None] | None = None
+
+    async def settle(self) -> None:
+        """Every job asked for so far has run: the in-process runners idle, or the queue
+        without a job waiting or running (planning waits a few seconds to settle: its
+        `scheduled_at` is that near future)."""
+        for app in self.apps.values():
+            await app[JOBS].wait_idle()
+        if self.worker is None:
+            return
+
+        async def drained() -> bool:
+            async with self.apps[A][DB].read() as session:
+                return (await session.execute(text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+                    " AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '1 minute')"
+                ))).scalar_one() == 0
+
+        await wait_until(drained, what="the queue's jobs run")
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            await stop_worker(self.worker)
+            self.worker = None
 
     def url(self, path: str) -> str:
         return str(self.client.make_url(path))
@@ -89,9 +115,21 @@ class Tenants:
 
 
 @pytest.fixture
-async def tenants(demo_config: MunicipalityConfig, sqlite_url: str
+def tenant_runner(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The job runner and database URL: the in-process runner on SQLite, or (`indirect`
+    parameter "procrastinate") the job queue on PostgreSQL."""
+    runner = getattr(request, "param", "inprocess")
+    return runner, request.getfixturevalue(
+        "postgres_url" if runner == "procrastinate" else "sqlite_url")
+
+
+@pytest.fixture
+async def tenants(demo_config: MunicipalityConfig, tenant_runner: tuple[str, str]
                   ) -> AsyncIterator[Tenants]:
-    configs = [tenant_config(demo_config, A, ""), tenant_config(demo_config, B, "b-")]
+    """Both municipalities in one app (with the job queue: a worker running their jobs)."""
+    runner, url = tenant_runner
+    configs = [with_runner(tenant_config(demo_config, A, ""), runner),
+               with_runner(tenant_config(demo_config, B, "b-"), runner)]
     # Each municipality its own Slack workspace (a fake Web API each) and signing secret.
     fakes = {mid: scan_slack_at_end(await FakeSlackApi().start()) for mid in (A, B)}
     env: dict[str, str] = {}
@@ -99,12 +137,15 @@ async def tenants(demo_config: MunicipalityConfig, sqlite_url: str
         env[f"FASTHOLD_SLACK_SIGNING_SECRET_{mid.upper()}"] = SIGNING[mid]
         env[f"FASTHOLD_SLACK_BOT_TOKEN_{mid.upper()}"] = fake.token
         env[f"FASTHOLD_SLACK_API_URL_{mid.upper()}"] = fake.base_url
-    root = create_tenants_app(configs, make_secrets(sqlite_url), solver=SOLVER, env=env)
+    secrets = make_secrets(url)
+    root = create_tenants_app(configs, secrets, solver=SOLVER, env=env)
     client = TestClient(TestServer(root))
     await client.start_server()
     apps = root[MUNICIPALITY_APPS]
     running = Tenants(client, apps)
     try:
+        if runner == "procrastinate":
+            running.worker = await start_worker(configs, secrets)  # type: ignore[arg-type]
         for config in configs:
             mid = config.municipality.id
             async with apps[mid][DB].write() as session:
@@ -130,6 +171,7 @@ async def tenants(demo_config: MunicipalityConfig, sqlite_url: str
             running.csrf[mid] = _CSRF.search(page).group(1)  # type: ignore[union-attr]
         yield running
     finally:
+        await running.stop_worker()
         for jar in running.jars.values():
             await jar.close()
         await client.close()
@@ -144,7 +186,7 @@ async def _b_data(t: Tenants) -> dict[str, str]:
     case["employer"]["name"] = "Beta Byg ApS"
     response = await t.api(B, "POST", "/api/cases", "intake", json=case)
     assert response.status == 201, await response.text()
-    await t.apps[B][JOBS].wait_idle()
+    await t.settle()
     start = (today_local() + timedelta(days=30)).isoformat()
     response = await t.api(B, "POST", "/api/consultants/b-anna/absences", json={
         "from": start, "to": start, "reason": "ferie"})
@@ -162,12 +204,17 @@ async def _b_data(t: Tenants) -> dict[str, str]:
             Meeting.municipality_id == B))).scalars().first()
         user_id = (await session.execute(select(StaffUser.id).where(
             StaffUser.municipality_id == B))).scalar_one()
-    assert meeting is not None, "B's case was not planned"
+    if meeting is None:
+        async with db.read() as session:
+            jobs = (await session.execute(text(
+                "SELECT task_name, status, queueing_lock, lock FROM procrastinate_jobs"))).all() \
+                if t.worker is not None else []
+        raise AssertionError(f"B's case was not planned; jobs {jobs}")
     expires = today_local() + timedelta(days=30)
     links = t.apps[B][LINKS]
     feed = await t.apps[B][CALENDAR_FEEDS].create(Principal(
         key_id=0, name="b", role="consultant", municipality_id=B, consultant_key="b-anna"))
-    await t.apps[B][JOBS].wait_idle()  # B's planning after the absence
+    await t.settle()  # B's planning after the absence
     return {"case_id": CASE_B, "consultant_id": "b-anna", "absence_id": str(absence_id),
             "message_id": str(message_id or NONE_INT), "task_id": str(task_id),
             "user_id": str(user_id), "/m/": links.token(meeting.id, expires),
@@ -239,14 +286,18 @@ async def _counted(t: Tenants) -> dict[str, tuple[int, str]]:
     return out
 
 
+@pytest.mark.parametrize("tenant_runner", ["inprocess", "procrastinate"], indirect=True)
 async def test_a_principal_of_one_municipality_finds_nothing_of_another(
         tenants: Tenants) -> None:
+    """Both runners: in-process on SQLite, and the job queue on PostgreSQL with a worker
+    running both municipalities' jobs (A's "plan now" waits for its run)."""
     t = tenants
     response = await t.api(A, "POST", "/api/cases", "intake", json=body("kA-1"))
     assert response.status == 201, await response.text()
-    await t.apps[A][JOBS].wait_idle()
+    await t.settle()
     alone = await _counted(t)
     b = await _b_data(t)
+    await t.settle()
     assert await _counted(t) == alone, "B's data counted in A's lists or figures"
     nothing = _nothing(b, t.apps[A][LINKS].token(NONE_INT, today_local()) + "x")
     before = await _snapshot(t)
@@ -275,7 +326,7 @@ async def test_a_principal_of_one_municipality_finds_nothing_of_another(
             # A token of B's is a forged one here (the forgery limiter counts its 403s).
             if status < 400 or status == 403 and not params & {"token", "code"}:
                 problems.append(f"{name}: {status} for B's object")
-    await t.apps[A][JOBS].wait_idle()
+    await t.settle()
     assert not problems, "\n".join(problems)
     after = await _snapshot(t)
     changed = {name: (set(after[name]) - set(rows), set(rows) - set(after[name]))
