@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
@@ -20,11 +20,21 @@ from service.platform.db.models import Consultant
 log = logging.getLogger("fasthold.planning")
 
 
+# The advisory lock's first key: syncing a municipality's consultants (the second key is the
+# municipality's id, hashed).
+SYNC_LOCK = 0x66617374
+
+
 async def sync_consultants(session: AsyncSession, config: MunicipalityConfig) -> None:
     """Insert every configured consultant the database does not have; update those only the
     configuration ever changed. A configuration-seeded row no longer configured (and never
     changed in the app) is kept but made inactive, so the cases it owns keep their history."""
     municipality = config.municipality.id
+    if session.get_bind().dialect.name == "postgresql":
+        # Every process of a deployment syncs at its start: one at a time per municipality
+        # (until this transaction ends), so two never insert the same consultant.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:kind, hashtext(:m))"),
+                              {"kind": SYNC_LOCK, "m": municipality})
     existing = {c.key: c for c in (await session.execute(
         select(Consultant).where(Consultant.municipality_id == municipality))).scalars()}
     for cfg in config.consultants:

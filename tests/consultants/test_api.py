@@ -6,6 +6,7 @@ app is known everywhere at once (owner choices, the OpenAPI document, Slack's pe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -357,3 +358,28 @@ async def test_an_integer_beyond_64_bits_is_a_named_field_error(sqlite_api: Api)
                                   headers=api.auth("manager"))
     body = await _json(resp, 422)
     assert "max_active_cases" in _fields(body)
+
+
+async def test_processes_starting_together_seed_the_consultants_once(
+        postgres_url: str, demo_config: MunicipalityConfig) -> None:
+    """Several web processes and workers of one deployment start at once on PostgreSQL, each
+    syncing the configured consultants: none fails (two used to insert the same consultant,
+    and a worker died of the unique key), and each consultant is there once."""
+    clock = SettableClock(datetime.combine(TODAY, time(10)))
+    databases = [Database(postgres_url, clock) for _ in range(4)]
+    together = asyncio.Barrier(len(databases))
+
+    async def start(database: Database) -> None:
+        async with database.write() as session:
+            await session.execute(select(1))  # connected, in a transaction
+            await together.wait()  # all four sync at the same moment
+            await sync_consultants(session, demo_config)
+
+    try:
+        await asyncio.gather(*(start(d) for d in databases))
+        async with databases[0].read() as session:
+            keys = list((await session.execute(select(Consultant.key))).scalars())
+    finally:
+        for database in databases:
+            await database.dispose()
+    assert sorted(keys) == sorted(c.id for c in demo_config.consultants)
