@@ -45,10 +45,12 @@ async def test_what_needs_action_and_the_intervention_modal(api: Api, slack_api:
     assert len(action) == 1 and action[0].startswith(
         "risk-1: Ring til borgeren – fristen er i fare (frist ")
     assert open_cases and open_cases[0].startswith("risk-1: frist ")
-    # The meeting was agreed and held two hours ago, but nothing is registered yet.
+    # The meeting was agreed and held two hours ago (this week's list begins today: just
+    # after midnight, at midnight), but nothing is registered yet.
     async with api.client.app[DB].write() as session:
         meeting = (await session.execute(select(Meeting))).unique().scalar_one()
-        start = local_now().replace(second=0, microsecond=0) - timedelta(hours=2)
+        now = local_now().replace(second=0, microsecond=0)
+        start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
         meeting.status, meeting.start, meeting.end = "confirmed", start, \
             start + timedelta(hours=1)
     week, action, _ = await board(api)
