@@ -184,9 +184,12 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=session_class)
         # Plain reads on PostgreSQL run without BEGIN/ROLLBACK (two round trips fewer per
-        # request); each statement sees what was committed when it ran.
+        # request); each statement sees what was committed when it ran. One AUTOCOMMIT engine,
+        # made once (`run_read` made one per read, which registers an event listener each time).
+        self._reads_engine = self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
         self._read_sessions = self.sessions if self.is_sqlite else async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            self._reads_engine,
             expire_on_commit=False, sync_session_class=session_class)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # A SQLite file (not an in-memory database, which a second engine would not see, nor
@@ -249,9 +252,7 @@ class Database:
                     return work(connection)
 
             return await asyncio.get_running_loop().run_in_executor(self._threads, run)
-        engine = self.engine if self.is_sqlite else self.engine.execution_options(
-            isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
+        async with self._reads_engine.connect() as connection:
             return await connection.run_sync(work)
 
     async def run_write(self, work: Callable[[Connection], T]) -> T:
