@@ -229,14 +229,8 @@ async def _drive(base_url: str, key: str, phase: str, concurrency: int, duration
                 case_id = read_ids[rng.randrange(len(read_ids))]
                 request = session.get(f"{base_url}/api/cases/{case_id}", headers=headers)
             sent += 1
-            started = time.perf_counter()
-            try:
-                async with request as response:
-                    await response.read()
-                    outcome = str(response.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                outcome = type(exc).__name__
-            latencies.append((time.perf_counter() - started) * 1000)
+            outcome, latency = await timed(request)
+            latencies.append(latency)
             outcomes[outcome] += 1
             if phase == "intake" and outcome in ("200", "201"):
                 created.append(case_id)
@@ -407,6 +401,19 @@ class Service:
 
 
 # -- measuring -------------------------------------------------------------------------------
+
+async def timed(request: Any) -> tuple[str, float]:
+    """Send `request` (an aiohttp request context) and read the answer: its status, or the
+    error's name for a connection error or timeout, and the latency in ms."""
+    started = time.perf_counter()
+    try:
+        async with request as response:
+            await response.read()
+            outcome = str(response.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        outcome = type(exc).__name__
+    return outcome, (time.perf_counter() - started) * 1000
+
 
 def _percentile(ordered: list[float], percent: float) -> float | None:
     """Nearest-rank percentile of an ascending list."""

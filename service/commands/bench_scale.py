@@ -76,6 +76,7 @@ from service.commands.bench_load import (
     _percentile,
     _service_env,
     case_body,
+    timed,
 )
 from service.config import ConfigError, load_config
 from service.jobs.queue import ProcrastinateQueue
@@ -242,14 +243,8 @@ async def _drive(urls: list[str], phase: str, concurrency: int, duration: float,
                                    headers={**headers, "Content-Type": "application/json"})
         else:
             request = session.get(f"{url}/api/cases/{ref}", headers=headers)
-        started = time.perf_counter()
-        try:
-            async with request as response:
-                await response.read()
-                outcome = str(response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            outcome = type(exc).__name__
-        latencies.append((time.perf_counter() - started) * 1000)
+        outcome, latency = await timed(request)
+        latencies.append(latency)
         outcomes[outcome] += 1
         if outcome in ("200", "201"):
             ok_per_url[url] += 1

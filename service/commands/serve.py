@@ -128,13 +128,7 @@ def run_many(args: argparse.Namespace, directory: str) -> int:
     for config in configs:
         print(f"  {config.municipality.id:<16} http(s)://{municipality_host(config)}/",
               flush=True)
-    try:
-        web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
-                    loop=uvloop.new_event_loop(), shutdown_timeout=drain)
-    except DataKeyError as exc:  # the stored CPR numbers need another key
-        print(f"fasthold: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return _run(app, host, port, drain)
 
 
 # How long a stopping web process lets its requests under way finish (below the 30 s an
@@ -223,10 +217,15 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and not secrets.slack_bot_token:
         print(f"Demo Slack (staff): http://{shown}:{port}/demo/slack?key=<a key from "
               f"{keys}>", flush=True)
-    # uvloop: the same asyncio, a faster event loop (sockets, timers, the database drivers).
+    return _run(app, host, port, drain)
+
+
+def _run(app: web.Application, host: str, port: int, drain: float) -> int:
+    """Serve until stopped; exit 2 when the stored CPR numbers need another data key. uvloop:
+    the same asyncio, a faster event loop (sockets, timers, the database drivers). SIGTERM:
+    stop listening, let the requests under way finish (at most `drain` seconds; the load
+    balancer sends new ones to the other web processes), then stop."""
     try:
-        # SIGTERM: stop listening, let the requests under way finish (at most `drain`
-        # seconds; the load balancer sends new ones to the other web processes), then stop.
         web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
                     loop=uvloop.new_event_loop(), shutdown_timeout=drain)
     except DataKeyError as exc:  # the stored CPR numbers need another key

@@ -59,6 +59,23 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _meeting_stays(ctx: InstanceContext, item: dict[str, Any], meeting: Meeting | None,
+                   consultant: Consultant) -> bool:
+    """Whether the case's active `meeting` stays as it is under the plan's `item`: the plan
+    has no meeting for it, it is confirmed, it is the invitation already sent at the same
+    time, or it has the plan's time, consultant and kind."""
+    wanted = item.get("meeting")
+    if wanted is None or (meeting is not None and meeting.status == "confirmed"):
+        return True
+    if meeting is None:
+        return False
+    start = _dt(wanted["start"])
+    if item["case_id"] in ctx.pinned_invitations and start == meeting.start:
+        return True
+    return meeting.start == start and meeting.consultant_id == consultant.id \
+        and meeting.kind == wanted["kind"]
+
+
 class UnassignedListener(Protocol):
     """Told, in the transaction that stores the plan, that a case still has no owner and why
     (the Slack notices: a post in the intake channel, once per case and reason)."""
@@ -137,16 +154,7 @@ class PlanStore:
             if kept is None or kept.start != _dt(talk["start"]) \
                     or kept.consultant_id != consultant.id:
                 return True
-        wanted = item.get("meeting")
-        meeting = ctx.active_meetings.get(planned.id)
-        if wanted is None or (meeting is not None and meeting.status == "confirmed"):
-            return False
-        if meeting is None:
-            return True
-        if item["case_id"] in ctx.pinned_invitations and _dt(wanted["start"]) == meeting.start:
-            return False
-        return not (meeting.start == _dt(wanted["start"]) and meeting.consultant_id
-                    == consultant.id and meeting.kind == wanted["kind"])
+        return not _meeting_stays(ctx, item, ctx.active_meetings.get(planned.id), consultant)
 
     @staticmethod
     def _changed(ctx: InstanceContext, case: Case, meeting: Meeting | None) -> bool:
@@ -189,15 +197,9 @@ class PlanStore:
                 if talk[1] is not None:
                     moved_talks[talk[0].case_id] = talk[1]
             meeting = active.get(case.id)
-            wanted = item.get("meeting")
-            if wanted is None or (meeting is not None and meeting.status == "confirmed"):
+            if _meeting_stays(ctx, item, meeting, consultant):
                 continue
-            if meeting is not None and item["case_id"] in ctx.pinned_invitations \
-                    and _dt(wanted["start"]) == meeting.start:
-                continue  # the invitation already sent stays as it is
-            if meeting is not None and meeting.start == _dt(wanted["start"]) and \
-                    meeting.consultant_id == consultant.id and meeting.kind == wanted["kind"]:
-                continue
+            wanted = item["meeting"]
             if meeting is not None:
                 await cancel(session, meeting, "planlagt om", self.clock.utcnow())
                 if meeting.invited_at is not None:
