@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -81,39 +80,50 @@ def _allowed(operation: Any, role: str | None) -> bool:
 
 def _fuzz(doc: dict[str, Any], base_url: str, keys: dict[str, str],
           existing: dict[str, str]) -> dict[str, str]:
-    """Run every operation for every role; return each distinct failure with an example."""
+    """Run every operation for every role; return each distinct failure with an example.
+
+    The examples of an operation are drawn once per generation mode and sent with every
+    role's key (derandomised, each role drew the same ones anyway): drawing them is most of
+    the fuzzer's time."""
     schema = schemathesis.openapi.from_dict(doc)
     session = requests.Session()
     failures: dict[str, str] = {}
+    roles = (*ROLES, None)
     for result in schema.get_all_operations():
         operation = result.ok()
         known = {name: existing[name] for name in existing
                  if "{" + name + "}" in operation.path}
-        for role in (*ROLES, None):
-            headers = {"Authorization": f"Bearer {keys[role]}"} if role else {}
-            examples = EXAMPLES_ALLOWED if _allowed(operation, role) else EXAMPLES_FORBIDDEN
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                strategies = [(operation.as_strategy(generation_mode=mode), examples)]
-                if known:  # also about rows that exist
-                    strategies.append((operation.as_strategy(
-                        generation_mode=mode, path_parameters=known), max(examples // 2, 1)))
-                for strategy, count in strategies:
-                    _run(strategy, count, lambda case, h=headers, r=role: _call(
-                        case, base_url, session, h, r, failures))
+        counts = {role: EXAMPLES_ALLOWED if _allowed(operation, role) else EXAMPLES_FORBIDDEN
+                  for role in roles}
+        most = max(counts.values())
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            drawn = [(_draw(operation.as_strategy(generation_mode=mode), most), 1)]
+            if known:  # also about rows that exist
+                drawn.append((_draw(operation.as_strategy(
+                    generation_mode=mode, path_parameters=known), max(most // 2, 1)), 2))
+            for role in roles:
+                headers = {"Authorization": f"Bearer {keys[role]}"} if role else {}
+                for cases, share in drawn:
+                    for case in cases[:max(counts[role] // share, 1)]:
+                        _call(case, base_url, session, headers, role, failures)
     return failures
 
 
-def _run(strategy: Any, examples: int, test: Callable[[Case], None]) -> None:
+def _draw(strategy: Any, examples: int) -> list[Case]:
+    """Up to `examples` distinct cases of a strategy, the same ones every run."""
+    cases: list[Case] = []
+
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=strategy)
     def run(case: Case) -> None:
-        test(case)
+        cases.append(case)
 
     try:
         run()
     except Unsatisfiable:
         pass  # nothing to make invalid (an operation without input)
+    return cases
 
 
 def _call(case: Case, base_url: str, session: requests.Session, headers: dict[str, str],
