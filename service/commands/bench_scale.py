@@ -18,7 +18,8 @@ machine, with a worker killed mid-run.
   and one worker SIGKILLed (with its solver process) while every worker holds a planning job
   (so the killed one held one), a replacement started; the queue's stalled-job task
   (`ProcrastinateQueue.retry_stalled_jobs`, which the workers run each minute) is run each
-  second by the bench too, so the run waits for the 30 s heartbeat limit but not the tick;
+  second by the bench too, so the run waits for three missed heartbeats (`--heartbeat`,
+  default 10 s) but not the tick;
 - reads per CPU-second of one web process (psutil, over the read phase) against a bare
   aiohttp+asyncpg handler (`service.commands.bench_bare`) read the same way;
 - at the end, from the database and the SMTP sink: target cases without an owner that the
@@ -79,7 +80,7 @@ from service.commands.bench_load import (
     timed,
 )
 from service.config import ConfigError, load_config
-from service.jobs.queue import ProcrastinateQueue
+from service.jobs.queue import HEARTBEAT_SECONDS, ProcrastinateQueue
 from service.platform.jobqueue import PLAN
 from service.platform.throwaway_postgres import (
     POSTGRES_GLOB,
@@ -94,7 +95,7 @@ RATE_FACTOR = 10
 WORKING_DAYS_PER_MONTH = 21
 CONCURRENCY = 16  # requests under way at once from the load driver
 MORNING = "morning"  # the planning runs' trigger (`planning_runs.trigger`)
-# A killed worker's job is stalled 30 s after its last heartbeat (every 10 s).
+# A killed worker's job is stalled three heartbeats (`--heartbeat`, 10 s) after its last.
 RETRY_WAIT_SECONDS = 90.0
 SETTLE_TIMEOUT_SECONDS = 180.0
 KILL_WAIT_MIN_SECONDS = 5.0
@@ -116,6 +117,7 @@ class Options:
     cases: int  # per municipality
     time_limit: float | None
     json_out: Path
+    heartbeat: float = HEARTBEAT_SECONDS
 
 
 def _invalid(message: str) -> None:
@@ -150,7 +152,8 @@ def _options(args: argparse.Namespace) -> Options | None:
                  f"got {args.time_limit!r}")
         return None
     return Options(values["municipalities"], values["web"], values["workers"],
-                   float(duration), cases, args.time_limit, Path(args.json_out))
+                   float(duration), cases, args.time_limit, Path(args.json_out),
+                   args.heartbeat)
 
 
 # -- the deployment's configuration --------------------------------------------------------
@@ -441,7 +444,8 @@ class Run:
         webs = [self.proc(env, [*fasthold, "serve", "--config-dir", str(folder), "--host",
                                 "127.0.0.1", "--port", "{port}"], f"web{n + 1}",
                           "listening on", http=True) for n in range(options.web)]
-        workers = [self.worker(env, folder, n + 1) for n in range(options.workers)]
+        workers = [self.worker(env, folder, n + 1, options.heartbeat)
+                   for n in range(options.workers)]
         bare = self.proc(env, [sys.executable, "-m", "service.commands.bench_bare", "{port}"],
                          "bare", "listening on", http=True)
         started = asyncio.ensure_future(asyncio.to_thread(start_all, [*webs, *workers, bare]))
@@ -454,7 +458,8 @@ class Run:
         started.result()
         phase("setup")
         connection = await asyncpg.connect(url)
-        queue = ProcrastinateQueue(url, CLOCK, [municipality_id(i) for i in range(count)])
+        queue = ProcrastinateQueue(url, CLOCK, [municipality_id(i) for i in range(count)],
+                                   heartbeat=options.heartbeat)
         await queue.open()
         try:
             await self._wait(lambda: self._registered_workers(connection, options.workers),
@@ -522,9 +527,11 @@ class Run:
             await connection.close()
         return report
 
-    def worker(self, env: dict[str, str], folder: Path, number: int) -> Proc:
+    def worker(self, env: dict[str, str], folder: Path, number: int, heartbeat: float
+               ) -> Proc:
         return self.proc(env, [*_fasthold_command(), "worker", "--config-dir", str(folder),
-                               "--concurrency", "1"], f"worker{number}", "fasthold worker (",
+                               "--concurrency", "1", "--heartbeat", f"{heartbeat:g}"],
+                         f"worker{number}", "fasthold worker (",
                          http=False)
 
     @staticmethod
@@ -569,7 +576,7 @@ class Run:
         await asyncio.to_thread(victim.kill)
         killed_at = CLOCK.now()
         self.report["killed_at"] = killed_at.isoformat(timespec="milliseconds")
-        replacement = self.worker(env, folder, len(self.processes) + 1)
+        replacement = self.worker(env, folder, len(self.processes) + 1, self.options.heartbeat)
         replacement.launch()
         workers[0] = replacement
         return {"killed_at": killed_at, "held_planning_job": holding, "doing_at_kill": doing,

@@ -23,6 +23,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _heartbeat(text: str) -> float:
+    """Seconds between a worker's heartbeats: 1 to 60."""
+    value = _positive_float(text)
+    if not 1 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 60 seconds: {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
@@ -82,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
     worker.add_argument("--concurrency", type=_positive_int, default=1,
                         help="jobs run at once in this process (default 1)")
+    worker.add_argument("--heartbeat", type=_heartbeat, default=10.0,
+                        help="seconds between the worker's signs of life, 1-60 (default 10); "
+                             "the jobs of a worker silent for three run again. Every worker "
+                             "of a deployment must use the same")
 
     db = top.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", metavar="ACTION", required=True)
@@ -182,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cases a municipality (default: a day at 10x Herning's rate)")
     scale.add_argument("--time-limit", dest="time_limit", type=_positive_float, default=None,
                        help="planning seconds per run (default: Herning's configuration)")
+    scale.add_argument("--heartbeat", type=_heartbeat, default=10.0,
+                       help="the workers' heartbeat seconds (default 10): a killed worker's "
+                            "job runs again after three")
     scale.add_argument("--keep-logs", dest="keep_logs", action="store_true",
                        help="keep the processes' logs (their directory is printed)")
     scale.add_argument("--json", dest="json_out", default="var/bench/scale.json")

@@ -52,11 +52,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     configure_logging(logging.INFO)
     names = ", ".join(c.municipality.name for c in configs)
-    print(f"fasthold worker ({names}), concurrency {args.concurrency}", flush=True)
+    print(f"fasthold worker ({names}), concurrency {args.concurrency}, heartbeat "
+          f"{args.heartbeat:g} s", flush=True)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(work(configs if directory is not None else config, secrets, cipher,
-                            concurrency=args.concurrency))
+                            concurrency=args.concurrency, heartbeat=args.heartbeat))
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID

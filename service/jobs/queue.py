@@ -37,8 +37,12 @@ from service.platform.workdays import is_working_day
 log = logging.getLogger("fasthold.jobs")
 
 RETRY_STALLED = "retry_stalled_jobs"
-# A worker heartbeats every 10 s; one silent this long is dead and its running jobs run again.
-STALLED_AFTER_SECONDS = 30.0
+# A worker heartbeats every HEARTBEAT_SECONDS; one silent for STALLED_HEARTBEATS of them is
+# dead and its running jobs run again (`fasthold worker --heartbeat`: a shorter wait after a
+# crash for more writes; every worker of a deployment must use the same).
+HEARTBEAT_SECONDS = 10.0
+STALLED_HEARTBEATS = 3
+STALLED_AFTER_SECONDS = STALLED_HEARTBEATS * HEARTBEAT_SECONDS
 STALLED_CHECK_EVERY = timedelta(minutes=1)
 # Finished runs are kept this long (to look into), then deleted by a nightly task; failed and
 # aborted ones stay until someone looks (the schedules and ticks make ~35,000 rows a day).
@@ -86,12 +90,13 @@ class ProcrastinateQueue:
 
     def __init__(self, database_url: str, clock: Clock, municipality_ids: Iterable[str],
                  closed_dates: frozenset[date] = frozenset(), *,
-                 stalled_after: float = STALLED_AFTER_SECONDS,
+                 heartbeat: float = HEARTBEAT_SECONDS,
                  stalled_check_every: timedelta = STALLED_CHECK_EVERY) -> None:
         self.clock = clock
         self.municipality_ids = tuple(municipality_ids)
         self.closed_dates = closed_dates
-        self.stalled_after = stalled_after
+        self.heartbeat = heartbeat
+        self.stalled_after = STALLED_HEARTBEATS * heartbeat
         self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url),
                                                   min_size=1, max_size=4))
         self._specs: SpecTable = {}
@@ -277,4 +282,5 @@ class ProcrastinateQueue:
         await self.app.run_worker_async(
             concurrency=concurrency, install_signal_handlers=install_signal_handlers,
             shutdown_graceful_timeout=graceful, name=name,
-            fetch_job_polling_interval=polling_interval)
+            fetch_job_polling_interval=polling_interval,
+            update_heartbeat_interval=self.heartbeat, stalled_worker_timeout=self.stalled_after)

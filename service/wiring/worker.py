@@ -9,7 +9,7 @@ from datetime import timedelta
 from service.app import senders_for
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, secrets_for
-from service.jobs.queue import STALLED_CHECK_EVERY, ProcrastinateQueue
+from service.jobs.queue import HEARTBEAT_SECONDS, STALLED_CHECK_EVERY, ProcrastinateQueue
 from service.planning.consultants import sync_consultants
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.crypto import DataCipher
@@ -23,6 +23,7 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
                solver: Solver | None = None, install_signal_handlers: bool = True,
                polling_interval: float = 5.0,
                stalled_check_every: timedelta = STALLED_CHECK_EVERY,
+               heartbeat: float = HEARTBEAT_SECONDS,
                on_services: Callable[[Services], None] | None = None,
                shutdown_timeout: float | None = None,
                env: dict[str, str] | None = None) -> None:
@@ -31,7 +32,9 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
     municipality's jobs bound to its own services and Slack, see `secrets_for` and `env`).
     The schema must be at head (`fasthold db upgrade`). `on_services` sees each service
     graph before the first job (tests); `shutdown_timeout`: how long a stop waits for the
-    runs under way (default: the longest stop timeout of the catalogue's jobs)."""
+    runs under way (default: the longest stop timeout of the catalogue's jobs); `heartbeat`:
+    seconds between the worker's signs of life (the jobs of one silent for three of them
+    run again)."""
     configs = [config] if isinstance(config, MunicipalityConfig) else list(config)
     many = not isinstance(config, MunicipalityConfig)
     first = configs[0]
@@ -39,7 +42,7 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
     queue = ProcrastinateQueue(secrets.database_url, clock,
                                [c.municipality.id for c in configs],
                                frozenset(first.planning.closed_dates),
-                               stalled_check_every=stalled_check_every)
+                               stalled_check_every=stalled_check_every, heartbeat=heartbeat)
     db = Database(secrets.database_url, clock)
     own_solver = solver is None
     solver = solver or ProcessPoolSolver(processes=concurrency)  # a plan per job at once

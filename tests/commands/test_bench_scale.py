@@ -1,7 +1,8 @@
 """`fasthold bench scale` end to end, tiny: one deployment of two generated municipalities on
 a throwaway PostgreSQL, 2 web processes and 2 workers, one worker SIGKILLed while every
 worker holds a planning job. Figures are never asserted (they depend on the machine); that
-nothing was lost, duplicated or failed is, and that the killed worker's job ran again."""
+nothing was lost, duplicated or failed is, and that the killed worker's job ran again
+(after three missed heartbeats of 2 s: the workers' `--heartbeat`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def test_a_tiny_run_kills_a_worker_and_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     done = subprocess.run([FASTHOLD, "bench", "scale", "--municipalities", "2", "--web", "2",
                            "--workers", "2", "--duration", "2", "--cases", "8",
-                           "--time-limit", "2", "--json", str(out), "--keep-logs"],
+                           "--time-limit", "2", "--heartbeat", "2", "--json", str(out),
+                           "--keep-logs"],
                           capture_output=True, text=True, cwd=ROOT, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr + _process_logs(done.stdout)
     _remove_logs(done.stdout)
@@ -94,6 +96,7 @@ def test_generated_municipalities_are_one_valid_deployment(tmp_path: Path) -> No
     (["--workers", "1"], "--workers"),
     (["--municipalities", "100"], "--municipalities"),
     (["--duration", "0"], "--duration"),
+    (["--heartbeat", "0"], "--heartbeat"),
 ])
 def test_bad_arguments_exit_2_naming_the_option(tmp_path: Path, args: list[str],
                                                 option: str) -> None:

@@ -49,6 +49,10 @@ def test_worker_and_serve_refuse_without_the_queue_on_postgresql(
     with pytest.raises(SystemExit) as exit_status:
         main(["worker", "--concurrency", "0"])
     assert exit_status.value.code == 2 and "--concurrency" in capsys.readouterr().err
+    for heartbeat in ("0.5", "61", "nan", "inf", "ti"):
+        with pytest.raises(SystemExit) as exit_status:
+            main(["worker", "--heartbeat", heartbeat])
+        assert exit_status.value.code == 2 and "--heartbeat" in capsys.readouterr().err
 
 
 async def test_a_worker_stops_gracefully_on_sigterm(tmp_path: Path, postgres_url: str) -> None:
