@@ -220,6 +220,14 @@ async def start_api(config: MunicipalityConfig, secrets: Secrets, *, clock: Cloc
         await client.close()
 
 
+def quick_planning(config: MunicipalityConfig, seconds: float = 1.0) -> MunicipalityConfig:
+    """The configuration with a shorter solver time limit: for tests that register many
+    cases for something else than the plan (a CP-SAT run on 50+ cases may take the whole
+    limit)."""
+    return config.model_copy(update={"planning": config.planning.model_copy(
+        update={"time_limit_seconds": seconds})})
+
+
 @pytest.fixture
 async def api(demo_config: MunicipalityConfig, database_url: str) -> AsyncIterator[Api]:
     async for running in start_api(demo_config, make_secrets(database_url)):

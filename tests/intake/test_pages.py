@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from html import unescape
 from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import select
 
+from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Case, OutboxMessage
 from service.text.case_words import MESSAGE_KIND
-from tests.conftest import Staff, today_local
+from tests.conftest import (
+    Staff,
+    make_secrets,
+    quick_planning,
+    start_api,
+    start_staff,
+    today_local,
+)
 from tests.meetings.email_cases import body, intake
 
 ROLES = ("intake", "consultant", "manager", "admin")
@@ -256,7 +266,17 @@ async def test_forms_without_the_csrf_token_are_refused(staff: Staff) -> None:
         assert (await session.execute(select(Case.id))).first() is None
 
 
-async def test_case_list_filters_sorts_and_pages(staff: Staff) -> None:
+@pytest.fixture
+async def staff_planning_quickly(demo_config: MunicipalityConfig, sqlite_url: str
+                                 ) -> AsyncIterator[Staff]:
+    """`staff` with a 1 s solver limit: the list's test registers 57 cases."""
+    async for api in start_api(quick_planning(demo_config), make_secrets(sqlite_url)):
+        async for running in start_staff(api):
+            yield running
+
+
+async def test_case_list_filters_sorts_and_pages(staff_planning_quickly: Staff) -> None:
+    staff = staff_planning_quickly
     soon = today_local() - timedelta(days=52)  # deadline (day 55) within the week: at risk
     await intake(staff.api, *[body(f"k{n:03d}") for n in range(55)],
                  body("risky", first_absence_day=soon.isoformat()),

@@ -21,7 +21,7 @@ from service.planning.solver import SolveResult
 from service.planning.store import STORE_CHUNK
 from service.platform.db.engine import Database
 from service.platform.db.models import Case
-from tests.conftest import Api, make_secrets, start_api
+from tests.conftest import Api, make_secrets, quick_planning, start_api
 from tests.planning.test_planning_service import TODAY, body
 from tests.planning.test_store_rechecks import _plan_without_storing
 
@@ -47,7 +47,9 @@ class CountingDatabase:
 @pytest.fixture
 async def api(demo_config: MunicipalityConfig, sqlite_url: str) -> AsyncIterator[Api]:
     clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
-    async for running in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+    # 220 cases: a 1 s solver limit (the plan is replaced by the test's own).
+    async for running in start_api(quick_planning(demo_config), make_secrets(sqlite_url),
+                                   clock=clock):
         await running.client.app[JOBS].wait_idle()
         yield running
 
