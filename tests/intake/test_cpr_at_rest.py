@@ -22,6 +22,7 @@ from service.platform.crypto import DataCipher, DataKeyError, key_id_of, new_dat
 from service.platform.db.engine import Database
 from service.platform.db.migrate import alembic_config
 from service.platform.db.models import Case
+from tests.cli import run_cli
 from tests.conftest import (
     SYSTEM_CLOCK,
     TEST_DATA_KEY,
@@ -166,6 +167,8 @@ async def test_plain_cprs_from_before_are_encrypted_by_the_migration(
 
 
 def _fasthold(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A real `fasthold` process (the service refusing to start); the commands' answers to
+    their input are run in this process (`tests.cli.run_cli`)."""
     return subprocess.run([FASTHOLD, *args], env=env, capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
 
@@ -198,11 +201,13 @@ async def test_rotation_re_encrypts_every_cpr_under_the_new_key(
     assert refused.returncode == 2 and old_id in refused.stderr, refused.stderr
     assert "FASTHOLD_DATA_KEY_PREVIOUS" in refused.stderr and old not in refused.stderr
 
-    rotated = _fasthold("datakey", "rotate", "--new-key-env", "NEW_DATA_KEY", env=env)
+    rotated = await asyncio.to_thread(run_cli, "datakey", "rotate", "--new-key-env",
+                                      "NEW_DATA_KEY", env=env)
     assert rotated.returncode == 0, rotated.stderr
     assert f"re-encrypted 2 CPR number(s) under data key {new_id}" in rotated.stdout
     assert old not in rotated.stdout + rotated.stderr and new not in rotated.stdout
-    again = _fasthold("datakey", "rotate", env={**env, "FASTHOLD_DATA_KEY": new})
+    again = await asyncio.to_thread(run_cli, "datakey", "rotate",
+                                    env={**env, "FASTHOLD_DATA_KEY": new})
     assert again.returncode == 0 and "re-encrypted 0 CPR" in again.stdout, again.stderr
 
     async for api in start_api(demo_config, make_secrets(sqlite_url, FASTHOLD_DATA_KEY=new)):
@@ -225,7 +230,7 @@ def test_commands_that_touch_cpr_need_a_valid_data_key(tmp_path: Path, command_l
                 "FASTHOLD_SECRET_KEY": "s" * 48})
     if value is not None:
         env["FASTHOLD_DATA_KEY"] = value
-    result = _fasthold(*command_line, env=env)
+    result = run_cli(*command_line, env=env)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "FASTHOLD_DATA_KEY" in result.stderr and "Traceback" not in result.stderr
     assert "fasthold datakey new" in result.stderr
@@ -235,12 +240,12 @@ def test_rotation_names_a_missing_new_key_variable(tmp_path: Path) -> None:
     env = {**os.environ, "FASTHOLD_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
            "FASTHOLD_DATA_KEY": TEST_DATA_KEY}
     env.pop("NEXT_KEY", None)
-    result = _fasthold("datakey", "rotate", "--new-key-env", "NEXT_KEY", env=env)
+    result = run_cli("datakey", "rotate", "--new-key-env", "NEXT_KEY", env=env)
     assert result.returncode == 2 and "NEXT_KEY is not set" in result.stderr
 
 
 def test_datakey_new_prints_a_usable_key() -> None:
-    made = _fasthold("datakey", "new", env=dict(os.environ))
+    made = run_cli("datakey", "new", env=dict(os.environ))
     assert made.returncode == 0
     assert DataCipher.from_env_values(made.stdout.strip()).key_id
 
@@ -253,6 +258,7 @@ async def test_apikey_create_on_plain_cprs_without_the_key_is_a_clear_error(
     await asyncio.to_thread(command.downgrade, alembic_config(sqlite_url, cipher), "0003")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FASTHOLD_")}
     env["FASTHOLD_DATABASE_URL"] = sqlite_url
-    done = _fasthold("apikey", "create", "--role", "intake", "--name", "x", env=env)
+    done = await asyncio.to_thread(run_cli, "apikey", "create", "--role", "intake", "--name",
+                                   "x", env=env)
     assert done.returncode == 2, done.stderr
     assert "FASTHOLD_DATA_KEY" in done.stderr and "Traceback" not in done.stderr

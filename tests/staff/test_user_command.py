@@ -1,10 +1,10 @@
-"""`fasthold user create` end to end (the real command), and the demo's logins."""
+"""`fasthold user create` end to end (the real command, in this process: `tests.cli`), and the
+demo's logins."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,8 @@ from service.platform.db.migrate import upgrade_async
 from service.platform.sessions import StaffSessions
 from service.staff.demo import DEMO_USERS, ensure_demo_users
 from service.staff.users import StaffUsers
+from tests.cli import run_cli
 from tests.conftest import TEST_DATA_KEY
-
-FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 
 
 def _run(tmp_path: Path, *args: str, password: str | None = "en-lang-adgangskode"
@@ -26,8 +25,7 @@ def _run(tmp_path: Path, *args: str, password: str | None = "en-lang-adgangskode
     env.pop("FASTHOLD_PASSWORD", None)
     if password is not None:
         env["FASTHOLD_PASSWORD"] = password
-    return subprocess.run([FASTHOLD, "user", "create", *args], env=env, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL)
+    return run_cli("user", "create", *args, env=env)
 
 
 def test_user_create_validates_and_stores_only_a_hash(tmp_path: Path) -> None:
