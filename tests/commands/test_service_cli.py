@@ -1,4 +1,5 @@
-"""The service's own commands end to end: db upgrade, apikey, serve --demo."""
+"""The service's own commands end to end: db upgrade, apikey (in this process: `tests.cli`),
+serve --demo (a real process)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from tests.cli import run_cli
 from tests.conftest import TEST_DATA_KEY, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,32 +27,27 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def test_db_upgrade_and_api_keys(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    up = subprocess.run([FASTHOLD, "db", "upgrade"], env=env, capture_output=True, text=True)
+    up = run_cli("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    created = subprocess.run([FASTHOLD, "apikey", "create", "--role", "manager", "--name",
-                              "afsnitsleder"], env=env, capture_output=True, text=True)
+    created = run_cli("apikey", "create", "--role", "manager", "--name", "afsnitsleder",
+                      env=env)
     assert created.returncode == 0, created.stderr
     key_id, role, name, key = created.stdout.strip().split("\t")
     assert role == "manager" and key.startswith("fh_")
-    listed = subprocess.run([FASTHOLD, "apikey", "list"], env=env, capture_output=True,
-                            text=True)
+    listed = run_cli("apikey", "list", env=env)
     assert "afsnitsleder\tactive" in listed.stdout
     assert key not in listed.stdout  # only the hash is stored
-    revoked = subprocess.run([FASTHOLD, "apikey", "revoke", key_id], env=env,
-                             capture_output=True, text=True)
+    revoked = run_cli("apikey", "revoke", key_id, env=env)
     assert revoked.returncode == 0
-    again = subprocess.run([FASTHOLD, "apikey", "revoke", key_id], env=env,
-                           capture_output=True, text=True)
+    again = run_cli("apikey", "revoke", key_id, env=env)
     assert again.returncode == 2
-    bad_role = subprocess.run([FASTHOLD, "apikey", "create", "--role", "boss", "--name", "x"],
-                              env=env, capture_output=True, text=True)
+    bad_role = run_cli("apikey", "create", "--role", "boss", "--name", "x", env=env)
     assert bad_role.returncode == 2
 
 
 def test_serve_refuses_without_secret_key(tmp_path: Path) -> None:
     env = {k: v for k, v in _env(tmp_path).items() if k != "FASTHOLD_SECRET_KEY"}
-    result = subprocess.run([FASTHOLD, "serve", "--port", "0"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = run_cli("serve", "--port", "0", env=env)
     assert result.returncode == 2
     assert "FASTHOLD_SECRET_KEY" in result.stderr
 

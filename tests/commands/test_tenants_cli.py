@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.cli import run_cli
 from tests.commands.test_service_cli import FASTHOLD, ROOT
 from tests.conftest import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
 
@@ -38,8 +39,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _fasthold(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FASTHOLD, *args], env=env, capture_output=True, text=True)
+async def _fasthold(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """A command's answer, in this process (`tests.cli`); serving keeps a real process."""
+    return await asyncio.to_thread(run_cli, *args, env=env)
 
 
 def _get(url: str, host: str, key: str | None = None) -> tuple[int, str]:
@@ -57,17 +59,17 @@ def _get(url: str, host: str, key: str | None = None) -> tuple[int, str]:
 async def test_keys_per_municipality_and_serve_by_host(tmp_path: Path) -> None:
     folder = _config_dir(tmp_path)
     env = _env(tmp_path)
-    missing = _fasthold(env, "apikey", "create", "--config-dir", str(folder), "--role",
+    missing = await _fasthold(env, "apikey", "create", "--config-dir", str(folder), "--role",
                         "admin", "--name", "x")
     assert missing.returncode == 2 and "--municipality" in missing.stderr, missing.stderr
-    created = _fasthold(env, "apikey", "create", "--config-dir", str(folder),
+    created = await _fasthold(env, "apikey", "create", "--config-dir", str(folder),
                         "--municipality", "beta", "--role", "admin", "--name", "beta-ops")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().split("\t")[-1]
-    listed = _fasthold({**env, "FASTHOLD_CONFIG_DIR": str(folder)}, "apikey", "list",
+    listed = await _fasthold({**env, "FASTHOLD_CONFIG_DIR": str(folder)}, "apikey", "list",
                        "--municipality", "alfa")
     assert listed.returncode == 0 and "beta-ops" not in listed.stdout, listed
-    listed = _fasthold(env, "apikey", "list", "--config-dir", str(folder),
+    listed = await _fasthold(env, "apikey", "list", "--config-dir", str(folder),
                        "--municipality", "beta")
     assert "beta-ops" in listed.stdout
 
