@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from jinja2.bccache import Bucket
 from multidict import MultiDictProxy
 
 from service.clock import DEFAULT_TIMEZONE, zone
@@ -69,6 +70,29 @@ class NavEntry:
         return role == "admin" or role in self.roles
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process, whichever app loads them (a deployment of many
+    municipalities builds an app each): Jinja2 keeps each compiled template under its name and
+    checks it against its source's checksum before using it."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self) -> None:
+        self._code.clear()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 class Pages:
     """The Jinja2 environment of the staff pages and the navigation registry."""
 
@@ -78,7 +102,7 @@ class Pages:
         loaders.update({area: FileSystemLoader(str(path)) for area, path in templates.items()})
         self.env = Environment(loader=PrefixLoader(loaders), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True,
-                               lstrip_blocks=True)
+                               lstrip_blocks=True, bytecode_cache=COMPILED_TEMPLATES)
         self.env.filters.update(FILTERS)
         self.env.globals.update(GLOBALS)
         self.env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
