@@ -310,6 +310,38 @@ engine_module.create_async_engine = _sharing_compiled_sql(engine_module.create_a
 engine_module.create_engine = _sharing_compiled_sql(engine_module.create_engine)
 
 
+# Headless Chromium (Debian's), launched once per test process: the page tests share it, each
+# in its own browser context (no cookies, cache or storage of another test). Every test runs
+# on the process's one event loop (pyproject: asyncio loop scope "session"), so the browser
+# outlives a test. A launch cost ~0.7 s of CPU (Playwright's driver and Chromium's processes)
+# in every page test.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    if not CHROMIUM.exists():
+        message = f"Chromium not installed ({CHROMIUM}); run make test to install it"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    playwright = await async_playwright().start()
+    try:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                    headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+    finally:
+        await playwright.stop()
+
+
 # One solver worker process for the whole test run (the real process pool, started once).
 SOLVER = ProcessPoolSolver()
 

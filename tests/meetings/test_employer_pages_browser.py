@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, BrowserContext, Page, Response, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, Response, expect
 from sqlalchemy import select
 
 from service.app import create_app
@@ -30,7 +30,6 @@ from service.meetings.answers import Outcome
 from service.platform.auth import create_key
 from service.platform.db.models import Meeting
 from tests.conftest import (
-    IN_CI,
     SOLVER,
     Api,
     SmtpSink,
@@ -58,10 +57,6 @@ from tests.privacy import assert_no_private_data
 
 pytestmark = pytest.mark.chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WAIT_MS = 15_000  # generous: a loaded CI machine may be slow, a passing run is not
 expect.set_options(timeout=WAIT_MS)
@@ -89,22 +84,12 @@ async def mail_api(demo_config: MunicipalityConfig, sqlite_url: str,
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"Chromium not installed ({CHROMIUM}); run make test to install it"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                    headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-    finally:
-        await playwright.stop()
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The test process's Chromium (`tests.conftest.chromium`); the contexts a test opened
+    are closed after it."""
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 @dataclass
