@@ -53,7 +53,7 @@ TEST_DATA_KEY = new_data_key()
 # modules with the most tests first, so one-test modules came last).
 SLOW_FIRST = (
     "tests/simulation/test_demo_history.py",
-    "tests/commands/test_bench_scale.py",  # a deployment of 7 processes, a 30 s stall limit
+    "tests/commands/test_bench_scale.py",  # a deployment of 7 processes, a worker killed
     "tests/platform/test_schemathesis.py",
     "tests/simulation/test_simulation.py",
     "tests/simulation/test_simulate_command.py",
