@@ -18,6 +18,8 @@ from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")
 
+_BOOK = insert(BookedMinute.__table__)
+
 
 @dataclass(frozen=True, slots=True)
 class Slot:
@@ -54,11 +56,14 @@ def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
 
 async def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
     """Book the slot's minutes for the meeting's consultant: one INSERT of many rows (no ORM
-    object per minute), refused with `IntegrityError` if another meeting has any of them."""
+    object per minute), refused with `IntegrityError` if another meeting has any of them.
+    A Core statement on the transaction's connection: the ORM's bulk insert went through
+    its per-row bookkeeping for plain rows (and flushed the session first, which the
+    transaction does anyway before it commits)."""
     rows = [{"consultant_id": meeting.consultant_id, "minute": minute, "meeting_id": meeting.id}
             for minute in occupied_minutes(slot, meeting.kind)]
     if rows:
-        await session.execute(insert(BookedMinute), rows)
+        await (await session.connection()).execute(_BOOK, rows)
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:

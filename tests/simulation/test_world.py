@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from bots.delivery import OutboundMessage
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
+from service.meetings.answers import Outcome
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
 from service.platform.jobqueue import PLAN
@@ -126,3 +127,56 @@ async def test_a_quiet_world_makes_no_consultant_messages(world: World) -> None:
     assert world.slack.take() == []
     assert sorted(m.kind for m in world.mail.take()) == [
         "citizen_first_contact", "employer_invitation"]
+
+
+async def _proposed(world: World, ref: str) -> tuple[int, str]:
+    """A case registered and planned: its proposal's id and the key of its proposed time."""
+    intake = Principal(key_id=0, name="simulering-intake", role="intake",
+                       municipality_id=world.municipality)
+    await world.intake.upsert(body(ref, employer=FIXED, first_absence_day=(
+        MONDAY - timedelta(days=10)).isoformat()), intake)
+    await world.run_job(PLAN, "test")
+    async with world.db.read() as session:
+        meeting_id, start = (await session.execute(text(
+            "SELECT meetings.id, meetings.start FROM meetings JOIN cases ON cases.id = "
+            "meetings.case_id WHERE cases.case_ref = :ref AND meetings.status = 'proposed'"),
+            {"ref": ref})).one()
+    return meeting_id, datetime.fromisoformat(str(start)).isoformat(timespec="minutes")
+
+
+def _recording(world: World) -> tuple[list[str], list[str]]:
+    """Every SQL statement the world's database runs from now on, and the tables of the
+    INSERT/UPDATE/DELETE statements run through the ORM session's machinery
+    (`do_orm_execute`)."""
+    statements: list[str] = []
+    orm: list[str] = []
+    event.listen(world.db.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_rest: statements.append(" ".join(sql.split())))
+    event.listen(world.db.sessions.kw["sync_session_class"], "do_orm_execute",
+                 lambda state: orm.append(getattr(getattr(state.statement, "table", None),
+                                                  "name", "")))
+    return statements, orm
+
+
+async def test_a_confirmation_on_sqlite_reads_the_meeting_once_and_books_in_core(
+        world: World) -> None:
+    """Issue 22: on SQLite (one writer, no row locks) an employer's confirmation reads its
+    meeting in one statement — not the case's id and the case again to lock them, as on
+    PostgreSQL — and books the consultant's minutes as one plain Core INSERT (not the ORM's
+    bulk insert with its per-row bookkeeping); the same meeting is confirmed, the same
+    minutes booked."""
+    meeting_id, key = await _proposed(world, "sim-confirm-1")
+    statements, orm = _recording(world)
+    assert await world.answers.confirm(meeting_id, key) == Outcome.CONFIRMED
+    assert not [s for s in statements if s.startswith(("SELECT meetings.case_id FROM",
+                                                        "SELECT cases.id FROM cases"))]
+    assert len([s for s in statements if s.startswith("SELECT meetings.id,")]) == 1
+    assert [s for s in statements if s.startswith("INSERT INTO booked_minutes")]
+    assert "booked_minutes" not in orm
+    async with world.db.read() as session:
+        status, booked = (await session.execute(text(
+            "SELECT status, (SELECT count(*) FROM booked_minutes WHERE meeting_id = :id) "
+            "FROM meetings WHERE id = :id"), {"id": meeting_id})).one()
+    assert status == "confirmed" and booked >= 60
+    # A second confirmation of the same meeting (a double click) still says so.
+    assert await world.answers.confirm(meeting_id, key) == Outcome.ALREADY
