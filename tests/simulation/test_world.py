@@ -5,9 +5,11 @@ does (the world used to be composed on its own, without the owner's Slack notice
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -16,8 +18,10 @@ from bots.delivery import OutboundMessage
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.meetings.answers import Outcome
+from service.planning.instance import InstanceContext
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
+from service.platform.db.models import Meeting
 from service.platform.jobqueue import PLAN
 from service.simulation.solver import SimulationSolver
 from service.simulation.world import World
@@ -180,3 +184,63 @@ async def test_a_confirmation_on_sqlite_reads_the_meeting_once_and_books_in_core
     assert status == "confirmed" and booked >= 60
     # A second confirmation of the same meeting (a double click) still says so.
     assert await world.answers.confirm(meeting_id, key) == Outcome.ALREADY
+
+
+
+@contextmanager
+def _loads(model: type) -> Iterator[list[int]]:
+    """The ids of the `model` rows the ORM makes objects of, while in the block."""
+    loaded: list[int] = []
+
+    def on_load(target: Any, _context: Any) -> None:
+        loaded.append(target.id)
+
+    event.listen(model, "load", on_load)
+    try:
+        yield loaded
+    finally:
+        event.remove(model, "load", on_load)
+
+
+async def test_reminders_read_whole_only_the_meetings_that_get_one(world: World) -> None:
+    """Issue 22: the reminder scan decides on a few columns of the open meetings and reads
+    whole (ORM objects with their case, employer and consultants) only those that get a
+    reminder — it read every open meeting on every run."""
+    ids = [(await _proposed(world, f"sim-remind-{n}"))[0] for n in range(3)]
+    today = world.clock.today()
+    later = today + timedelta(days=14)
+    with _loads(Meeting) as loaded:
+        assert await world.reminders.send_due(today) == 0  # invited today: nothing due
+        assert loaded == []
+        assert await world.reminders.send_due(later) == 3
+        assert sorted(loaded) == sorted(ids)
+        loaded.clear()
+        assert await world.reminders.send_due(later) == 0  # each sent once
+        assert loaded == []
+    async with world.db.read() as session:
+        told = (await session.execute(text(
+            "SELECT meeting_id FROM outbox WHERE kind = 'employer_reminder' ORDER BY id"))
+        ).scalars().all()
+    assert sorted(told) == sorted(ids)
+
+
+async def test_storing_a_plan_reads_only_the_meetings_it_cancels(world: World) -> None:
+    """Issue 22: after storing a plan, the meetings no longer wanted (the case closed, left
+    the target group or got another follow-up) are cancelled — picked by the database, not
+    by reading every active meeting of the municipality on every run."""
+    ids = {ref: (await _proposed(world, ref))[0] for ref in ("sim-keep-1", "sim-keep-2",
+                                                              "sim-phone-1")}
+    async with world.db.write() as session:
+        await session.execute(text("UPDATE cases SET follow_up = 'telephone' "
+                                   "WHERE case_ref = 'sim-phone-1'"))
+    with _loads(Meeting) as loaded:
+        async with world.db.write() as session:
+            await world.planner.store._no_longer_wanted(session, InstanceContext(instance={}))
+    assert loaded == [ids["sim-phone-1"]]
+    async with world.db.read() as session:
+        statuses = dict((await session.execute(text(
+            "SELECT cases.case_ref, meetings.status FROM meetings JOIN cases ON cases.id = "
+            "meetings.case_id"))).all())
+    assert statuses == {"sim-keep-1": "proposed", "sim-keep-2": "proposed",
+                        "sim-phone-1": "cancelled"}
+
