@@ -244,3 +244,25 @@ async def test_storing_a_plan_reads_only_the_meetings_it_cancels(world: World) -
     assert statuses == {"sim-keep-1": "proposed", "sim-keep-2": "proposed",
                         "sim-phone-1": "cancelled"}
 
+
+async def test_delivering_sent_messages_makes_no_orm_session_work(world: World) -> None:
+    """Issue 22: claiming due messages and marking each sent as soon as it is sent are plain
+    Core statements on a connection, each in its own transaction as before — no ORM session
+    per message; the messages end as sent, each once."""
+    await _proposed(world, "sim-deliver-1")
+    await _proposed(world, "sim-deliver-2")
+    async with world.db.read() as session:
+        due = (await session.execute(text(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"))).scalar()
+    statements, orm = _recording(world)
+    commits: list[None] = []
+    event.listen(world.db.engine.sync_engine, "commit", lambda _c: commits.append(None))
+    assert await world.deliverer.deliver_due() == due
+    assert orm == [] and not [s for s in statements if "sent_at" in s and "IN (" in s]
+    # One transaction per claim (a channel's batch, and the one that finds nothing more)
+    # and one per message sent.
+    assert len(commits) >= due
+    async with world.db.read() as session:
+        assert dict((await session.execute(text(
+            "SELECT status, count(*) FROM outbox GROUP BY status"))).all()) == {"sent": due}
+    assert len(world.mail.take()) == due
