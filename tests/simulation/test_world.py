@@ -266,3 +266,23 @@ async def test_delivering_sent_messages_makes_no_orm_session_work(world: World) 
         assert dict((await session.execute(text(
             "SELECT status, count(*) FROM outbox GROUP BY status"))).all()) == {"sent": due}
     assert len(world.mail.take()) == due
+
+
+async def test_the_scan_before_planning_reads_whole_only_the_meetings_it_changes(
+        world: World) -> None:
+    """Issue 22: the conflict scan before every planning run decides on a few columns of
+    the active meetings; only a meeting it withdraws or marks is read whole (locked) — it
+    read every active meeting with its case, employer and consultants each time."""
+    confirmed_id, confirmed_key = await _proposed(world, "sim-scan-1")
+    assert await world.answers.confirm(confirmed_id, confirmed_key) == Outcome.CONFIRMED
+    proposed_id, proposed_key = await _proposed(world, "sim-scan-2")
+    scan = world.services.conflicts.scan
+    with _loads(Meeting) as loaded:
+        result = await scan()
+        assert loaded == [] and result.withdrawn == result.conflicts == []
+        # The proposal's time passes unanswered: it alone is withdrawn (and read to be).
+        world.clock.set(max(datetime.fromisoformat(confirmed_key),
+                            datetime.fromisoformat(proposed_key)) + timedelta(hours=1))
+        result = await scan()
+        assert set(loaded) == {proposed_id} and result.withdrawn == ["sim-scan-2"]
+        assert result.conflicts == result.resolved == []
