@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import raiseload
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
@@ -41,6 +42,12 @@ PLANNED_FOLLOW_UPS = (*MEETING_FOLLOW_UPS, "telephone")
 # Parts of the day an employer can prefer on the link page.
 PARTS_OF_DAY = {"morning": (time(0, 0), time(12, 0)), "afternoon": (time(12, 0), time(23, 59))}
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# The instance's meetings are read without their case and consultants (each row joined
+# them again, though the cases are read just before and the consultants are few): nothing
+# that uses the instance's meetings reads those, and one that did would fail loudly.
+_MEETING_ONLY = (raiseload(Meeting.case), raiseload(Meeting.consultant))
 
 
 def _minute(dt: datetime) -> str:
@@ -142,7 +149,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     )).unique().scalars())
     meetings = {m.case_id: m for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
-                              Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()}
+                              Meeting.status.in_(ACTIVE_MEETING)).options(*_MEETING_ONLY)
+    )).unique().scalars()}
     # Cases whose first meeting was already held need an owner, not another first meeting;
     # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
     # it is due within the horizon: its due date is the deadline, and first meetings come
@@ -152,7 +160,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     talks = {m.case_id: m for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
                               Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
-        .order_by(Meeting.id))).unique().scalars()}
+        .order_by(Meeting.id).options(*_MEETING_ONLY))).unique().scalars()}
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(
         select(Meeting.case_id, Meeting.employer_preferences).where(
             Meeting.municipality_id == municipality,

@@ -18,7 +18,7 @@ from bots.delivery import OutboundMessage
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.meetings.answers import Outcome
-from service.planning.instance import InstanceContext
+from service.planning.instance import InstanceContext, build_instance
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
 from service.platform.db.models import Meeting
@@ -286,3 +286,20 @@ async def test_the_scan_before_planning_reads_whole_only_the_meetings_it_changes
         result = await scan()
         assert set(loaded) == {proposed_id} and result.withdrawn == ["sim-scan-2"]
         assert result.conflicts == result.resolved == []
+
+
+async def test_the_instance_reads_its_meetings_without_their_case_again(world: World) -> None:
+    """Issue 22: building the planning instance reads the active meetings and kept talks
+    without joining each one's case, employer and consultants again (the cases were read
+    just before; nothing using the instance's meetings reads those); the instance is the
+    same."""
+    await _proposed(world, "sim-instance-1")
+    await _proposed(world, "sim-instance-2")
+    statements, _orm = _recording(world)
+    async with world.db.snapshot() as session:
+        ctx = await build_instance(session, world.config, world.clock.today())
+    meeting_reads = [s for s in statements if s.startswith("SELECT meetings.id,")]
+    assert meeting_reads and not [s for s in meeting_reads if " JOIN " in s]
+    assert {c["id"]: c["proposal"] is not None for c in ctx.instance["cases"]} == {
+        "sim-instance-1": True, "sim-instance-2": True}
+    assert len(ctx.active_meetings) == 2
