@@ -18,6 +18,7 @@ from bots.delivery import OutboundMessage
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.meetings.answers import Outcome
+from service.outbox.store import Message, dedupe_key
 from service.planning.instance import InstanceContext, build_instance
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
@@ -303,3 +304,25 @@ async def test_the_instance_reads_its_meetings_without_their_case_again(world: W
     assert {c["id"]: c["proposal"] is not None for c in ctx.instance["cases"]} == {
         "sim-instance-1": True, "sim-instance-2": True}
     assert len(ctx.active_meetings) == 2
+
+
+async def test_a_message_is_queued_once_by_one_core_statement_after_what_came_before(
+        world: World) -> None:
+    """Issue 22: `enqueue_once` writes the session's pending changes first (as the ORM's
+    autoflush did: a message added before it gets the lower id) and then inserts with one
+    plain statement on the transaction's connection — not through the ORM's bulk insert;
+    the same message again is still not queued."""
+    outbox = world.outbox
+    statements, orm = _recording(world)
+    async with world.db.write() as session:
+        first = outbox.enqueue(session, Message(channel="email", kind="first",
+                                                recipient="a@example.dk"))
+        assert await outbox.enqueue_once(session, Message(
+            channel="email", kind="second", recipient="a@example.dk"), dedupe_key("x", 1))
+        assert not await outbox.enqueue_once(session, Message(
+            channel="email", kind="second", recipient="a@example.dk"), dedupe_key("x", 1))
+    assert orm == []  # the first flushed by the ORM, the others plain Core statements
+    assert len([s for s in statements if s.startswith("INSERT INTO outbox")]) == 3
+    async with world.db.read() as session:
+        rows = (await session.execute(text("SELECT id, kind FROM outbox ORDER BY id"))).all()
+    assert [kind for _, kind in rows] == ["first", "second"] and rows[0][0] == first.id
