@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import raiseload
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
