@@ -326,3 +326,25 @@ async def test_a_message_is_queued_once_by_one_core_statement_after_what_came_be
     async with world.db.read() as session:
         rows = (await session.execute(text("SELECT id, kind FROM outbox ORDER BY id"))).all()
     assert [kind for _, kind in rows] == ["first", "second"] and rows[0][0] == first.id
+
+
+async def test_a_held_meeting_is_written_in_one_update(world: World) -> None:
+    """Issue 22: registering how a meeting went writes the meeting in one UPDATE (its
+    outcome with the rest; the follow-up call tasks are closed after it) — it took two."""
+    meeting_id, key = await _proposed(world, "sim-held-1")
+    assert await world.answers.confirm(meeting_id, key) == Outcome.CONFIRMED
+    async with world.db.read() as session:
+        owner = (await session.execute(text(
+            "SELECT consultants.key FROM cases JOIN consultants ON consultants.id = "
+            "cases.owner_id WHERE cases.case_ref = 'sim-held-1'"))).scalar_one()
+    world.clock.set(datetime.fromisoformat(key) + timedelta(hours=2))
+    who = Principal(key_id=0, name=f"simulering-{owner}", role="consultant",
+                    municipality_id=world.municipality, consultant_key=owner)
+    statements, _orm = _recording(world)
+    await world.outcomes.register_meeting("sim-held-1", "workplace", True, who)
+    assert len([s for s in statements if s.startswith("UPDATE meetings")]) == 1
+    async with world.db.read() as session:
+        status, place, registered = (await session.execute(text(
+            "SELECT status, place, outcome_registered_at FROM meetings WHERE id = :id"),
+            {"id": meeting_id})).one()
+    assert (status, place) == ("held", "workplace") and registered is not None
