@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,26 @@ class Slot:
         return self.start.isoformat(timespec="minutes")
 
 
-def offered_slots(meeting: Meeting) -> list[Slot]:
+class Proposal(Protocol):
+    """What the times offered are made of: a stored `Meeting`, or those columns of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+    @property
+    def travel_minutes(self) -> int: ...
+
+    @property
+    def alternatives(self) -> list[dict[str, Any]] | None: ...
+
+
+def offered_slots(meeting: Proposal) -> list[Slot]:
     """The proposal and its alternatives, in the order the employer sees them."""
     slots = [Slot(meeting.start, meeting.end, meeting.travel_minutes)]
     for alt in meeting.alternatives or []:

@@ -12,18 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from bots.delivery import OutboundMessage
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.meetings.answers import Outcome
+from service.meetings.booking import offered_slots
 from service.outbox.store import Message, dedupe_key
 from service.planning.instance import InstanceContext, build_instance
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
 from service.platform.db.models import Meeting
 from service.platform.jobqueue import PLAN
+from service.simulation.bridge import Bridge
+from service.simulation.context import SimContext
+from service.simulation.employers import _offered
 from service.simulation.solver import SimulationSolver
 from service.simulation.world import World
 from service.slack.settings import DEMO_INTAKE_CHANNEL
@@ -348,3 +352,22 @@ async def test_a_held_meeting_is_written_in_one_update(world: World) -> None:
             "SELECT status, place, outcome_registered_at FROM meetings WHERE id = :id"),
             {"id": meeting_id})).one()
     assert (status, place) == ("held", "workplace") and registered is not None
+
+
+async def test_an_employer_reads_the_offered_times_without_loading_the_meeting(
+        world: World) -> None:
+    """Issue 22: the simulated employer's look at the page (its meeting's status and the
+    times still offered) reads those columns, not the meeting with its case, employer and
+    consultants; what it sees is the page's times."""
+    meeting_id, key = await _proposed(world, "sim-offered-1")
+    ctx = SimContext(bridge=Bridge(world.clock, datetime.combine(MONDAY, time())),
+                     world=world, sim=world.config.simulation, seed=1, start=MONDAY,
+                     end=MONDAY + timedelta(days=7))
+    async with world.db.read() as session:
+        meeting = (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
+                   ).unique().scalar_one()
+    offered = [s.key for s in offered_slots(meeting) if s.start > world.clock.local_now()]
+    with _loads(Meeting) as loaded:
+        assert await _offered(ctx, meeting_id) == ("proposed", offered)
+        assert await _offered(ctx, meeting_id + 100) is None
+    assert loaded == [] and offered[0] == key and len(offered) > 1
