@@ -20,7 +20,12 @@ from service.config import MunicipalityConfig
 from service.meetings.answers import Outcome
 from service.meetings.booking import offered_slots
 from service.outbox.store import Message, dedupe_key
-from service.planning.instance import InstanceContext, build_instance
+from service.planning.instance import (
+    InstanceContext,
+    _unavailable,
+    build_instance,
+    preference_unavailability,
+)
 from service.platform.auth import Principal
 from service.platform.crypto import DataCipher, new_data_key
 from service.platform.db.models import Meeting
@@ -371,3 +376,30 @@ async def test_an_employer_reads_the_offered_times_without_loading_the_meeting(
         assert await _offered(ctx, meeting_id) == ("proposed", offered)
         assert await _offered(ctx, meeting_id + 100) is None
     assert loaded == [] and offered[0] == key and len(offered) > 1
+
+
+async def test_the_instance_reads_the_case_columns_planning_uses_and_wishes_once(
+        world: World) -> None:
+    """Issue 22: the instance's cases are read as the columns planning uses (not CPR,
+    contacts, minutes … of every open case on every run), and an employer's wishes for other
+    times become unavailable intervals once per wish and day — the same instance."""
+    meeting_id, _key = await _proposed(world, "sim-wishes-1")
+    await _proposed(world, "sim-wishes-2")
+    wishes = {"weekdays": ["tue", "thu"], "parts_of_day": ["morning"], "text": "",
+              "weekdays_text": ["tirsdag", "torsdag"], "parts_text": ["formiddag"]}
+    assert await world.answers.other_times(meeting_id, wishes) == Outcome.DONE
+    statements, _orm = _recording(world)
+    today = world.clock.today()
+    async with world.db.snapshot() as session:
+        first = await build_instance(session, world.config, today)
+    case_reads = [s for s in statements if s.startswith("SELECT cases.id,")
+                  and "first_meeting_deadline, cases.id" in s]
+    assert len(case_reads) == 1 and "cpr_encrypted" not in case_reads[0] \
+        and "citizen_name" not in case_reads[0]
+    made = _unavailable.cache_info().misses
+    async with world.db.snapshot() as session:
+        again = await build_instance(session, world.config, today)
+    assert _unavailable.cache_info().misses == made and again.instance == first.instance
+    wished = next(c for c in first.instance["cases"] if c["id"] == "sim-wishes-1")
+    assert wished["employer"]["unavailable"] == preference_unavailability(
+        wishes, today, world.config.planning.horizon_days) != []
