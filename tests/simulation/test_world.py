@@ -403,3 +403,19 @@ async def test_the_instance_reads_the_case_columns_planning_uses_and_wishes_once
     wished = next(c for c in first.instance["cases"] if c["id"] == "sim-wishes-1")
     assert wished["employer"]["unavailable"] == preference_unavailability(
         wishes, today, world.config.planning.horizon_days) != []
+
+
+async def test_staff_confirm_reads_the_meeting_whole_only_to_confirm_it(world: World) -> None:
+    """Issue 22: a consultant confirming a time agreed by phone reads the case's meeting as
+    the columns it checks; only the confirmation reads it whole (locked) — it was read whole
+    twice."""
+    meeting_id, key = await _proposed(world, "sim-staff-1")
+    async with world.db.read() as session:
+        owner = (await session.execute(text(
+            "SELECT consultants.key FROM cases JOIN consultants ON consultants.id = "
+            "cases.owner_id WHERE cases.case_ref = 'sim-staff-1'"))).scalar_one()
+    who = Principal(key_id=0, name=f"simulering-{owner}", role="consultant",
+                    municipality_id=world.municipality, consultant_key=owner)
+    with _loads(Meeting) as loaded:
+        confirmed = await world.staff_meetings.confirm("sim-staff-1", key, who)
+    assert confirmed.outcome == Outcome.CONFIRMED and loaded == [meeting_id]
