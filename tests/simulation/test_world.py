@@ -419,3 +419,23 @@ async def test_staff_confirm_reads_the_meeting_whole_only_to_confirm_it(world: W
     with _loads(Meeting) as loaded:
         confirmed = await world.staff_meetings.confirm("sim-staff-1", key, who)
     assert confirmed.outcome == Outcome.CONFIRMED and loaded == [meeting_id]
+
+
+async def test_the_grace_scan_opens_no_transaction_for_a_decline_still_in_its_grace(
+        world: World) -> None:
+    """Issue 22: the daily scan of declines decides on their decline time which are over
+    their grace; one still in it costs no write transaction (with its locking reads) — every
+    waiting decline had one, every day. Once over, the case moves to a jobcentre meeting."""
+    meeting_id, _key = await _proposed(world, "sim-decline-1")
+    assert await world.answers.decline(meeting_id, "no_rooms", "Ombygning") == Outcome.DONE
+    declines = world.services.declines
+    statements, _orm = _recording(world)
+    assert await declines.scan() == 0
+    assert len(statements) == 1 and statements[0].startswith("SELECT meetings.id,")
+    world.clock.set(datetime.combine(MONDAY + timedelta(days=14), time(9)))
+    assert await declines.scan() == 1
+    async with world.db.read() as session:
+        status, outcome = (await session.execute(text(
+            "SELECT status, decline_outcome FROM meetings WHERE id = :id"),
+            {"id": meeting_id})).one()
+    assert status == "cancelled" and outcome is not None
