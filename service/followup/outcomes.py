@@ -320,9 +320,12 @@ class CaseOutcomes:
                 # a telephone follow-up's call task is done by this registration.
                 case.next_follow_up_due = next_follow_up_due(held.date(), self.every_weeks)
                 details["next_follow_up_due"] = case.next_follow_up_due.isoformat()
-                await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor, **details}
+            if place != "not_held":
+                # After the meeting's last change: its statement flushes the meeting in one
+                # UPDATE (it wrote the meeting, then its outcome, in two).
+                await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
             await session.flush()
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,8 @@ from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
 from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")
+
+_BOOK = insert(BookedMinute.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,26 @@ class Slot:
         return self.start.isoformat(timespec="minutes")
 
 
-def offered_slots(meeting: Meeting) -> list[Slot]:
+class Proposal(Protocol):
+    """What the times offered are made of: a stored `Meeting`, or those columns of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+    @property
+    def travel_minutes(self) -> int: ...
+
+    @property
+    def alternatives(self) -> list[dict[str, Any]] | None: ...
+
+
+def offered_slots(meeting: Proposal) -> list[Slot]:
     """The proposal and its alternatives, in the order the employer sees them."""
     slots = [Slot(meeting.start, meeting.end, meeting.travel_minutes)]
     for alt in meeting.alternatives or []:
@@ -54,11 +76,14 @@ def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
 
 async def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
     """Book the slot's minutes for the meeting's consultant: one INSERT of many rows (no ORM
-    object per minute), refused with `IntegrityError` if another meeting has any of them."""
+    object per minute), refused with `IntegrityError` if another meeting has any of them.
+    A Core statement on the transaction's connection: the ORM's bulk insert went through
+    its per-row bookkeeping for plain rows (and flushed the session first, which the
+    transaction does anyway before it commits)."""
     rows = [{"consultant_id": meeting.consultant_id, "minute": minute, "meeting_id": meeting.id}
             for minute in occupied_minutes(slot, meeting.kind)]
     if rows:
-        await session.execute(insert(BookedMinute), rows)
+        await (await session.connection()).execute(_BOOK, rows)
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:

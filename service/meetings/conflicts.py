@@ -108,6 +108,31 @@ class ScanResult:
     resolved: list[str] = field(default_factory=list)  # case refs no longer listed
 
 
+# What `MeetingConflicts.scan` reads of each active meeting (with its case's `closed_on` and
+# `case_ref`).
+_STANDING_COLUMNS = (Meeting.id, Meeting.status, Meeting.kind, Meeting.case_id,
+                     Meeting.consultant_id, Meeting.start, Meeting.end, Meeting.travel_minutes,
+                     Meeting.conflict_reason, Meeting.substitute_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    """An active meeting as the scan sees it (`_STANDING_COLUMNS`, the case's two)."""
+
+    id: int
+    status: str
+    kind: str
+    case_id: int
+    consultant_id: int
+    start: datetime
+    end: datetime
+    travel_minutes: int
+    conflict_reason: str | None
+    substitute_id: int | None
+    closed_on: date | None
+    case_ref: str
+
+
 def working_days(first: date, last: date, closed: list[date]) -> int:
     holidays = danish_holidays(first, last)
     return sum(1 for n in range((last - first).days + 1)
@@ -136,12 +161,17 @@ class MeetingConflicts:
         result = ScanResult()
         now = self.clock.local_now()
         async with self.db.read() as session:
-            meetings = list((await session.execute(select(Meeting).where(
+            # The columns the scan decides on (not whole meetings with their case, employer
+            # and consultants: hundreds of them before every planning run); the few that
+            # change are read whole, locked, by `_withdraw` and `_mark`.
+            meetings = [_Standing(*row) for row in (await session.execute(select(
+                *_STANDING_COLUMNS, Case.closed_on, Case.case_ref).join(
+                Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.municipality,
-                Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id))).unique().scalars())
+                Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)))]
             calendars, busy = await self._calendars(session, now.date())
         for meeting in meetings:
-            if meeting.case.closed_on is not None:
+            if meeting.closed_on is not None:
                 continue  # planning cancels it (and tells those told)
             if meeting.status == "proposed":
                 # A proposal whose consultant became busy is the planner's to move (contract
@@ -149,16 +179,16 @@ class MeetingConflicts:
                 # told); one whose time has passed unanswered is withdrawn here, so the same
                 # run proposes anew.
                 if meeting.start <= now and await self._withdraw(meeting.id, PASSED):
-                    result.withdrawn.append(meeting.case.case_ref)
+                    result.withdrawn.append(meeting.case_ref)
                 continue
             why = self._why(calendars, busy, meeting)
             if meeting.start > now and (why != meeting.conflict_reason or (
                     why is not None and meeting.substitute_id is None)):
                 changed = await self._mark(meeting.id, why)
                 if changed == "listed":
-                    result.conflicts.append(meeting.case.case_ref)
+                    result.conflicts.append(meeting.case_ref)
                 elif changed == "resolved":
-                    result.resolved.append(meeting.case.case_ref)
+                    result.resolved.append(meeting.case_ref)
         return result
 
     async def _calendars(self, session: AsyncSession, today: date
@@ -182,7 +212,7 @@ class MeetingConflicts:
         return out, busy
 
     def _why(self, calendars: dict[int, Availability], busy: dict[int, list[Busy]],
-             meeting: Meeting) -> str | None:
+             meeting: _Standing) -> str | None:
         """absence | calendar | inactive when the meeting's consultant cannot hold it."""
         base = calendars.get(meeting.consultant_id)
         if base is None:

@@ -20,7 +20,7 @@ The fixed reasons: `service.meetings.decline_reasons`. The KPI counts declines
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +75,11 @@ class DeclineGrace:
                                 self.closed)
 
     def over(self, meeting: Meeting, today: date) -> bool:
-        declined = meeting.declined_at or self.clock.utcnow()
+        return self.over_since(meeting.declined_at, today)
+
+    def over_since(self, declined_at: datetime | None, today: date) -> bool:
+        """`over` for a decline made at `declined_at` (UTC; None: now)."""
+        declined = declined_at or self.clock.utcnow()
         return working_days_between(invited_on(declined, self.clock.tz), today,
                                     self.closed) >= self.working_days
 
@@ -151,13 +155,18 @@ class EmployerDeclines:
         Idempotent (a settled decline is not pending). Returns how many moved."""
         today = self.clock.today()
         async with self.db.read() as session:
-            waiting = list((await session.execute(select(Meeting.id).join(
+            waiting = (await session.execute(select(Meeting.id, Meeting.declined_at).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.municipality,
                 Meeting.status.in_(ACTIVE_MEETING), Meeting.employer_answer == "declined",
-                Meeting.decline_outcome.is_(None)).order_by(Meeting.id))).scalars())
+                Meeting.decline_outcome.is_(None)).order_by(Meeting.id))).all()
         moved = 0
-        for meeting_id in waiting:
+        for meeting_id, declined_at in waiting:
+            if not self.grace.over_since(declined_at, today):
+                # Still in its grace as read (a decline made again meanwhile only moves the
+                # grace later): no transaction for it; each one over is checked again in its
+                # own, locked.
+                continue
             async with self.db.write() as session:
                 case_id = (await session.execute(select(Meeting.case_id).where(
                     Meeting.id == meeting_id))).scalar_one()

@@ -46,6 +46,17 @@ def _slot_text(slot: dict[str, Any]) -> str:
     return danish_slot(datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"]))
 
 
+class CalendarEvent(Protocol):
+    """What a calendar UID is made of (`MeetingNotifier.calendar_uid`): a meeting's kind and
+    its case — a stored `Meeting`, or the few columns a scan reads of one."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def case_id(self) -> int: ...
+
+
 class ConsultantNotices(Protocol):
     """Messages to consultants about their cases (in the app: Slack's direct messages and the
     intake channel, `service.slack.notices.SlackNotices`), each put in the outbox in the
@@ -142,7 +153,7 @@ class MeetingNotifier:
             "minutes": int((meeting.end - meeting.start).total_seconds() // 60),
         }
 
-    def calendar_uid(self, meeting: Meeting) -> str:
+    def calendar_uid(self, meeting: CalendarEvent) -> str:
         """One UID for the case's first meeting for its whole life: `first-meeting-<case row
         id>@<domain>`. It is keyed by the case, not by the meeting row, so a meeting that is
         moved (planning makes a new row for the new time) stays the same event in the

@@ -53,43 +53,62 @@ class Reminders:
         return count
 
     async def send_due(self, today: date) -> int:
-        """Queue every reminder due on `today`; returns how many."""
+        """Queue every reminder due on `today`; returns how many.
+
+        Which reminders are due is decided on a few columns of the open workplace meetings;
+        only the meetings that get one are read whole (a day's handful of the hundreds
+        open), in the order of their cases."""
         notifier = self.notifier
         count = 0
         async with self.db.write() as session:
             # A closed case, or one that left the target group, gets no reminder: its
             # meeting is being (or has been) cancelled.
-            meetings = (await session.execute(select(Meeting).join(
+            candidates = (await session.execute(select(
+                Meeting.id, Meeting.kind, Meeting.status, Meeting.start, Meeting.invited_at,
+                Meeting.employer_answer, Case.contact_email).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
                 Meeting.kind == "workplace_meeting",
                 Meeting.status.in_(("proposed", "confirmed")),
-                Case.closed_on.is_(None), Case.status == "target"))).unique().scalars().all()
-            if not meetings:
+                Case.closed_on.is_(None), Case.status == "target")
+                .order_by(Meeting.case_id))).all()
+            if not candidates:
                 return 0
             sent = {(m_id, kind) for m_id, kind in (await session.execute(
                 select(OutboxMessage.meeting_id, OutboxMessage.kind).where(
-                    OutboxMessage.meeting_id.in_([m.id for m in meetings]),
+                    OutboxMessage.meeting_id.in_([m.id for m in candidates]),
                     OutboxMessage.kind.in_(("employer_reminder", "employer_day_before")))))}
-            for meeting in meetings:
+            due: list[tuple[int, str]] = []
+            for row in candidates:
+                if not row.contact_email:  # `notifier.employer_email`: the case's contact
+                    continue
+                if row.status == "proposed" and (row.id, "employer_reminder") not in sent:
+                    if self.unanswered.due(kind=row.kind, status=row.status,
+                                           invited_at=row.invited_at,
+                                           employer_answer=row.employer_answer, today=today):
+                        due.append((row.id, "employer_reminder"))
+                elif row.status == "confirmed" and meeting_tomorrow(row.start, today) \
+                        and (row.id, "employer_day_before") not in sent:
+                    due.append((row.id, "employer_day_before"))
+            if not due:
+                return 0
+            meetings = {m.id: m for m in (await session.execute(select(Meeting).where(
+                Meeting.id.in_([m_id for m_id, _ in due])))).unique().scalars()}
+            for meeting_id, kind in due:
+                meeting = meetings[meeting_id]
                 recipient = notifier.employer_email(meeting)
                 if not recipient:
                     continue
-                if meeting.status == "proposed" \
-                        and (meeting.id, "employer_reminder") not in sent:
-                    if self.unanswered.of(meeting, today):
-                        context = notifier.people(meeting) | {
-                            "proposed": danish_slot(meeting.start, meeting.end),
-                            "link": notifier.link(meeting)}
-                        if await notifier.email(session, meeting, "employer_reminder",
-                                                recipient, context):
-                            count += 1
-                elif meeting.status == "confirmed" \
-                        and meeting_tomorrow(meeting.start, today) \
-                        and (meeting.id, "employer_day_before") not in sent:
-                    if await notifier.email(session, meeting, "employer_day_before",
-                                            recipient, notifier.people(meeting)):
+                if kind == "employer_reminder":
+                    context = notifier.people(meeting) | {
+                        "proposed": danish_slot(meeting.start, meeting.end),
+                        "link": notifier.link(meeting)}
+                    if await notifier.email(session, meeting, "employer_reminder",
+                                            recipient, context):
                         count += 1
+                elif await notifier.email(session, meeting, "employer_day_before",
+                                          recipient, notifier.people(meeting)):
+                    count += 1
         if count:
             log.info("%s reminder(s) queued", count)
         return count

@@ -46,9 +46,12 @@ class StaffMeetings:
             raise Invalid.field("start", "is not a real time", "time_not_real") from None
         case = await self.intake.allowed(CONFIRM_MEETING, case_ref, principal)
         async with self.db.read() as session:
-            row = (await session.execute(select(Meeting).where(
+            # The columns asked of it (the confirmation reads the meeting whole, locked).
+            row = (await session.execute(select(
+                Meeting.id, Meeting.case_id, Meeting.status, Meeting.start, Meeting.end,
+                Meeting.travel_minutes, Meeting.alternatives).where(
                 Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
-            ).unique().scalar_one_or_none()
+            ).one_or_none()
         if row is None:
             raise NotFound(f"case {case_ref!r} has no proposed meeting", "meeting_not_found")
         if row.status == "confirmed" and row.start.isoformat(timespec="minutes") != start:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.delivery import (
@@ -127,8 +127,11 @@ class OutboxDeliverer:
                     tried.add(message_id)
                     outcome = await self._send(claimed, sender)
                     sent += outcome.error is None
-                    async with self.db.write() as session:
-                        await self._record(session, claimed, outcome, sender)
+                    if outcome.error is None:
+                        await self._record_sent(claimed)
+                    else:
+                        async with self.db.write() as session:
+                            await self._record(session, claimed, outcome, sender)
                     waiting.discard(message_id)
             finally:
                 renewing.cancel()
@@ -144,8 +147,9 @@ class OutboxDeliverer:
         transaction: a crash while sending makes them due again after LEASE."""
         now = self.clock.utcnow()
         table = OutboxMessage.__table__
-        async with self.db.write() as session:
-            rows = (await session.execute(
+        # Core statements on a connection: no ORM session to make for two plain statements.
+        async with self.db.write_connection() as connection:
+            rows = (await connection.execute(
                 select(*_CLAIMED_COLUMNS).where(
                     table.c.municipality_id == self.municipality_id,
                     table.c.channel == channel,
@@ -154,7 +158,7 @@ class OutboxDeliverer:
                 .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
                 .with_for_update(skip_locked=True))).all()
             if rows:
-                await session.execute(
+                await connection.execute(
                     update(table).where(table.c.id.in_([r.id for r in rows]))
                     .values(status="sending", next_attempt_at=now + LEASE))
         return [_Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
@@ -189,17 +193,19 @@ class OutboxDeliverer:
                     OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
                     .values(next_attempt_at=self.clock.utcnow() + LEASE))
 
+    async def _record_sent(self, claimed: _Claimed) -> None:
+        """Sent (most messages go this way): one UPDATE in a transaction of its own, no read
+        of the row first, on a plain connection (no ORM session to make for it)."""
+        async with self.db.write_connection() as connection:
+            await connection.execute(_MARK_SENT, {
+                "sent_id": claimed.message.outbox_id, "sent_attempts": claimed.attempts,
+                "sent_now": self.clock.utcnow()})
+
     async def _record(self, session: AsyncSession, claimed: _Claimed, outcome: _Outcome,
                       sender: ChannelSender) -> None:
+        """A message not sent: retried later, failed for good or obsolete."""
         now = self.clock.utcnow()
-        error = outcome.error
-        if error is None:
-            # Sent: one UPDATE, no read of the row first (most messages go this way).
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == claimed.message.outbox_id)
-                .values(status="sent", attempts=claimed.attempts, sent_at=now, last_error=None)
-                .execution_options(synchronize_session=False))
-            return
+        error = outcome.error or ""
         row = await session.get(OutboxMessage, claimed.message.outbox_id)
         if row is None:
             return
@@ -229,6 +235,12 @@ class OutboxDeliverer:
             await session.execute(update(OutboxMessage).where(
                 OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
                 .values(status="pending", next_attempt_at=self.clock.utcnow()))
+
+_OUTBOX = OutboxMessage.__table__
+# Marking a message sent: the statement made once, its values the parameters.
+_MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("sent_id")).values(
+    status="sent", attempts=bindparam("sent_attempts"), sent_at=bindparam("sent_now"),
+    last_error=None)
 
 _CLAIMED_COLUMNS = tuple(OutboxMessage.__table__.c[name] for name in (
     "id", "channel", "kind", "recipient", "subject", "body_text", "body_html", "message_id",

@@ -101,7 +101,14 @@ class Outbox:
             raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}")
         now = self.clock.utcnow()
         statement = _INSERT_ONCE[session.get_bind().dialect.name == "postgresql"]
-        queued = (await session.execute(statement, {
+        # The session's pending changes first, as the ORM's autoflush did (the message's
+        # case and meeting, and messages added before it, are written before it); then the
+        # plain statement on the transaction's connection, without the ORM's bulk-insert
+        # bookkeeping for it.
+        if session.sync_session.autoflush:
+            await session.flush()
+        connection = await session.connection()
+        queued = (await connection.execute(statement, {
             "municipality_id": self.municipality_id, "channel": message.channel,
             "kind": message.kind, "recipient": message.recipient, "subject": message.subject,
             "body_text": message.text, "body_html": message.html,

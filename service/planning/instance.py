@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only, raiseload
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
@@ -41,6 +43,20 @@ PLANNED_FOLLOW_UPS = (*MEETING_FOLLOW_UPS, "telephone")
 # Parts of the day an employer can prefer on the link page.
 PARTS_OF_DAY = {"morning": (time(0, 0), time(12, 0)), "afternoon": (time(12, 0), time(23, 59))}
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# The instance's meetings are read without their case and consultants (each row joined
+# them again, though the cases are read just before and the consultants are few): nothing
+# that uses the instance's meetings reads those, and one that did would fail loudly.
+_MEETING_ONLY = (raiseload(Meeting.case), raiseload(Meeting.consultant))
+# The instance's cases: the columns planning reads (a case has over 50: CPR, contact, minutes,
+# outcomes …) and the employer; those who use the instance's cases read only their id (the
+# plan store reads each case again, locked) — any other would fail loudly.
+_CASE_AS_PLANNED = (load_only(
+    Case.id, Case.case_ref, Case.status, Case.follow_up, Case.first_meeting_deadline,
+    Case.next_follow_up_due, Case.owner_id, Case.employer_id, Case.workplace_lat,
+    Case.workplace_lon, Case.facts, Case.private_talk_first, Case.closed_on, raiseload=True),
+    raiseload(Case.owner))
 
 
 def _minute(dt: datetime) -> str:
@@ -83,25 +99,43 @@ class InstanceContext:
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
+@lru_cache(maxsize=8)
+def _days(start: date, days: int) -> tuple[tuple[str, str, str], ...]:
+    """The horizon's days: each one's weekday key, date and the next day's date, written."""
+    return tuple((WEEKDAY_KEYS[day.weekday()], day.isoformat(),
+                  (day + timedelta(days=1)).isoformat())
+                 for day in (start + timedelta(days=n) for n in range(days)))
+
+
 def preference_unavailability(preferences: dict[str, Any], start: date, days: int
                               ) -> list[dict[str, str]]:
     """Turn "we prefer Tuesdays, mornings" into unavailable intervals for the other times."""
-    weekdays = set(preferences.get("weekdays") or WEEKDAY_KEYS)
-    parts = [PARTS_OF_DAY[p] for p in preferences.get("parts_of_day") or [] if p in PARTS_OF_DAY]
-    out: list[dict[str, str]] = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        if WEEKDAY_KEYS[day.weekday()] not in weekdays:
-            out.append({"start": f"{day}T00:00", "end": f"{day + timedelta(days=1)}T00:00"})
+    weekdays = tuple(preferences.get("weekdays") or WEEKDAY_KEYS)
+    parts = tuple(preferences.get("parts_of_day") or ())
+    return [{"start": first, "end": last}
+            for first, last in _unavailable(weekdays, parts, start, days)]
+
+
+@lru_cache(maxsize=4096)
+def _unavailable(weekdays: tuple[str, ...], parts_of_day: tuple[str, ...], start: date,
+                 days: int) -> tuple[tuple[str, str], ...]:
+    """`preference_unavailability`'s intervals, made once per wish and day (every planning
+    run asked again for every employer's wishes)."""
+    wanted = set(weekdays)
+    parts = [PARTS_OF_DAY[p] for p in parts_of_day if p in PARTS_OF_DAY]
+    partly = bool(parts) and len(parts) < len(PARTS_OF_DAY)
+    out: list[tuple[str, str]] = []
+    for weekday, day, next_day in _days(start, days):
+        if weekday not in wanted:
+            out.append((f"{day}T00:00", f"{next_day}T00:00"))
             continue
-        if parts and len(parts) < len(PARTS_OF_DAY):
+        if partly:
             allowed = parts[0]
             if allowed[0] > time(0, 0):
-                out.append({"start": f"{day}T00:00", "end": f"{day}T{allowed[0]:%H:%M}"})
+                out.append((f"{day}T00:00", f"{day}T{allowed[0]:%H:%M}"))
             if allowed[1] < time(23, 59):
-                out.append({"start": f"{day}T{allowed[1]:%H:%M}",
-                            "end": f"{day + timedelta(days=1)}T00:00"})
-    return out
+                out.append((f"{day}T{allowed[1]:%H:%M}", f"{next_day}T00:00"))
+    return tuple(out)
 
 
 async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_of: date
@@ -138,11 +172,12 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     cases = list((await session.execute(
         select(Case).where(Case.municipality_id == municipality, Case.status == "target",
                            Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
-        .order_by(Case.first_meeting_deadline, Case.id)
+        .order_by(Case.first_meeting_deadline, Case.id).options(*_CASE_AS_PLANNED)
     )).unique().scalars())
     meetings = {m.case_id: m for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
-                              Meeting.status.in_(ACTIVE_MEETING)))).unique().scalars()}
+                              Meeting.status.in_(ACTIVE_MEETING)).options(*_MEETING_ONLY)
+    )).unique().scalars()}
     # Cases whose first meeting was already held need an owner, not another first meeting;
     # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
     # it is due within the horizon: its due date is the deadline, and first meetings come
@@ -152,7 +187,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     talks = {m.case_id: m for m in (await session.execute(
         select(Meeting).where(Meeting.municipality_id == municipality,
                               Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
-        .order_by(Meeting.id))).unique().scalars()}
+        .order_by(Meeting.id).options(*_MEETING_ONLY))).unique().scalars()}
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(
         select(Meeting.case_id, Meeting.employer_preferences).where(
             Meeting.municipality_id == municipality,

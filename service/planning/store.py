@@ -328,10 +328,15 @@ class PlanStore:
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
         """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any
-        left standing on a closed case."""
-        active = (await session.execute(select(Meeting).where(
+        left standing on a closed case. Only those are read (and locked): the database
+        picks them from the active meetings (a run's handful of the hundreds that stay);
+        the loop below checks each one as before."""
+        active = (await session.execute(select(Meeting).join(
+            Case, Case.id == Meeting.case_id).where(
             Meeting.municipality_id == self.municipality,
-            Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)
+            Meeting.status.in_(ACTIVE_MEETING),
+            Case.closed_on.is_not(None) | Case.status.is_distinct_from("target")
+            | Case.follow_up.is_distinct_from(Meeting.kind)).order_by(Meeting.id)
             .with_for_update(of=Meeting, key_share=True))).unique().scalars().all()
         # Planned talks of cases that no longer have a workplace meeting to come (closed,
         # another follow-up, the wish withdrawn) are cancelled; nobody else was told of them.

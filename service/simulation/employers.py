@@ -35,10 +35,13 @@ def read_mail(ctx: SimContext, messages: list[OutboundMessage]) -> None:
 
 
 async def _offered(ctx: SimContext, meeting_id: int) -> tuple[str, list[str]] | None:
-    """What the employer's page shows: the meeting's status and the times offered."""
+    """What the employer's page shows: the meeting's status and the times offered (read as
+    those columns: the page's whole meeting, case, employer and consultants are not needed
+    to answer)."""
     async with ctx.world.db.read() as session:
-        meeting = (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
-                   ).unique().scalar_one_or_none()
+        meeting = (await session.execute(select(
+            Meeting.id, Meeting.status, Meeting.start, Meeting.end, Meeting.travel_minutes,
+            Meeting.alternatives).where(Meeting.id == meeting_id))).one_or_none()
         if meeting is None:
             return None
         now = ctx.world.clock.local_now()
@@ -120,8 +123,8 @@ def move_later(ctx: SimContext, meeting_id: int) -> Generator[Any, Any, None]:
     rng = ctx.rng("move", meeting_id)
     async def start_of() -> datetime | None:
         async with ctx.world.db.read() as session:
-            meeting = (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
-                       ).unique().scalar_one_or_none()
+            meeting = (await session.execute(select(Meeting.status, Meeting.start).where(
+                Meeting.id == meeting_id))).one_or_none()
             return None if meeting is None or meeting.status != "confirmed" else meeting.start
     start = yield ctx.bridge.call(start_of)
     if start is None:
