@@ -576,6 +576,7 @@ def _planning_during(service: Service, rows: list[dict[str, Any]]) -> None:
         ended = datetime.fromisoformat(run["started_at"])  # stamped when the run's row is
         took = float((run.get("metrics") or {}).get("run_seconds") or 0.0)
         spans.append((ended - timedelta(seconds=took), ended))
+    spans = _union(spans)
     cells = []
     for row in rows:
         start = datetime.fromisoformat(row["started_at"])
@@ -587,6 +588,19 @@ def _planning_during(service: Service, rows: list[dict[str, Any]]) -> None:
                      f"({row['solver_cpu_seconds']:.1f} solver CPU s)")
     print(f"planning during the phases ({len(spans)} runs finished; the solver's CPU also "
           f"counts a run under way): {', '.join(cells)}", flush=True)
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The time covered by `spans`, as disjoint spans: runs' spans may overlap (a run's
+    `run_seconds` includes waiting for the solver process a run before it still holds), and
+    the planner's busy time counts once."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _target_lines(rows: list[dict[str, Any]], measured: list[str]) -> list[dict[str, Any]]:

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from service.commands.bench_load import _union
 from service.platform.throwaway_postgres import postgres_bindir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +101,13 @@ def test_bad_arguments_exit_2_naming_the_option(tmp_path: Path, args: list[str],
     assert done.returncode == 2
     assert option in done.stderr
     assert not out.exists()
+
+
+def test_overlapping_planning_runs_count_once() -> None:
+    """A run's span may overlap the one before it (it waited for the solver process that run
+    still held): the planner's busy time is their union, never more than the phase."""
+    at = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    spans = [(at + timedelta(seconds=a), at + timedelta(seconds=b))
+             for a, b in ((0.0, 1.5), (1.0, 2.2), (3.0, 4.0), (3.5, 3.8))]
+    assert _union(spans) == [(at, at + timedelta(seconds=2.2)),
+                             (at + timedelta(seconds=3), at + timedelta(seconds=4))]
