@@ -6,11 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench venv system-deps clean
 
-# The packages are installed by uv (seconds; pip took 20 s), by pip if uv fails.
+# Python may write its compiled modules (__pycache__, ignored by git) even where the
+# environment says not to: the suite starts dozens of Python processes, each of which compiled
+# every module it imports again (2 s a process for the installed packages alone).
+unexport PYTHONDONTWRITEBYTECODE
+
+# The packages are installed by uv (seconds; pip took 20 s), compiled at install as pip does,
+# by pip if uv fails.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.9'
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]' \
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[test]' \
 		|| $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
