@@ -65,7 +65,7 @@ class Reminders:
             # meeting is being (or has been) cancelled.
             candidates = (await session.execute(select(
                 Meeting.id, Meeting.kind, Meeting.status, Meeting.start, Meeting.invited_at,
-                Meeting.employer_answer, Case.contact_email).join(
+                Meeting.employer_answer).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
                 Meeting.kind == "workplace_meeting",
@@ -80,12 +80,8 @@ class Reminders:
                     OutboxMessage.kind.in_(("employer_reminder", "employer_day_before")))))}
             due: list[tuple[int, str]] = []
             for row in candidates:
-                if not row.contact_email:  # `notifier.employer_email`: the case's contact
-                    continue
                 if row.status == "proposed" and (row.id, "employer_reminder") not in sent:
-                    if self.unanswered.due(kind=row.kind, status=row.status,
-                                           invited_at=row.invited_at,
-                                           employer_answer=row.employer_answer, today=today):
+                    if self.unanswered.of(row, today):
                         due.append((row.id, "employer_reminder"))
                 elif row.status == "confirmed" and meeting_tomorrow(row.start, today) \
                         and (row.id, "employer_day_before") not in sent:

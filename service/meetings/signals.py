@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Protocol
 
 from service.clock import zone
 from service.config import MunicipalityConfig
 from service.platform.db.engine import as_utc
-from service.platform.db.models import Meeting
 from service.platform.workdays import add_working_days
 
 # The employer may move or cancel a confirmed meeting until this long before it begins.
@@ -57,6 +57,23 @@ def working_days_between(day: date, today: date, closed: frozenset[date] = froze
     return count
 
 
+class AwaitingAnswer(Protocol):
+    """What "the employer has not answered" is decided on: a stored `Meeting`, or those
+    columns of one."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def invited_at(self) -> datetime | None: ...
+
+    @property
+    def employer_answer(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class UnansweredRule:
     """"The employer has not answered in N working days": a workplace invitation without an
@@ -88,8 +105,9 @@ class UnansweredRule:
         return add_working_days(invited_on(invited_at, self.tz), self.after_working_days,
                                 self.closed) <= today
 
-    def of(self, meeting: Meeting | None, today: date) -> bool:
-        """`due` for a stored meeting (None: no meeting, nothing unanswered)."""
+    def of(self, meeting: AwaitingAnswer | None, today: date) -> bool:
+        """`due` for a meeting — a stored one, or the columns a scan read of it (None: no
+        meeting, nothing unanswered)."""
         return meeting is not None and self.due(
             kind=meeting.kind, status=meeting.status, invited_at=meeting.invited_at,
             employer_answer=meeting.employer_answer, today=today)

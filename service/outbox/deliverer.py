@@ -146,7 +146,7 @@ class OutboxDeliverer:
         """Up to `limit` due messages of `channel`, oldest due first, leased in one write
         transaction: a crash while sending makes them due again after LEASE."""
         now = self.clock.utcnow()
-        table = OutboxMessage.__table__
+        table = _OUTBOX
         # Core statements on a connection: no ORM session to make for two plain statements.
         async with self.db.write_connection() as connection:
             rows = (await connection.execute(
@@ -242,7 +242,7 @@ _MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("sent_id")).values(
     status="sent", attempts=bindparam("sent_attempts"), sent_at=bindparam("sent_now"),
     last_error=None)
 
-_CLAIMED_COLUMNS = tuple(OutboxMessage.__table__.c[name] for name in (
+_CLAIMED_COLUMNS = tuple(_OUTBOX.c[name] for name in (
     "id", "channel", "kind", "recipient", "subject", "body_text", "body_html", "message_id",
     "payload", "attempts", "created_at"))
 
