@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 from sqlalchemy import select
+from sqlalchemy.util import LRUCache
 
 from bots.slack.fake_api import FakeSlackApi
 from service.app import create_app
@@ -287,18 +288,13 @@ local_now = SYSTEM_CLOCK.local_now
 # cache: the same dialect settings (the engines are made by the same code for the same kind
 # of database), each statement compiled once per test run.
 _DIALECTS: dict[type, Any] = {}
-_COMPILED: Any = None
+_COMPILED = LRUCache(20_000)
 
 
 def _sharing_compiled_sql(make: Callable[..., Any]) -> Callable[..., Any]:
-    from sqlalchemy.util import LRUCache
-
     def made(*args: Any, **kwargs: Any) -> Any:
-        global _COMPILED
         engine = make(*args, **kwargs)
         sync = getattr(engine, "sync_engine", engine)
-        if _COMPILED is None:
-            _COMPILED = LRUCache(20_000)
         sync.dialect = _DIALECTS.setdefault(type(sync.dialect), sync.dialect)
         sync._compiled_cache = _COMPILED
         return engine
