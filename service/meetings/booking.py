@@ -92,7 +92,9 @@ async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: date
     meeting.status = "cancelled"
     meeting.cancelled_at = now
     meeting.cancel_reason = reason
-    await session.execute(delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
+    # minutes are rows, never objects of a session (`book` writes them with a plain statement)
+    await (await session.connection()).execute(
+        delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
     await close_tasks(session, meeting.case_id, ABOUT_THE_MEETING, now)
 
 

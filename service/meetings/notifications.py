@@ -168,11 +168,15 @@ class MeetingNotifier:
         """The METHODs of the calendar messages (an .ics in the payload) already written to
         the outbox for this case, oldest first — including those of the caller's own
         transaction (the query flushes them first)."""
-        payloads = (await session.execute(select(OutboxMessage.payload).where(
-            OutboxMessage.case_id == case_id, OutboxMessage.channel == "email")
+        # decided in the database on the two keys: a message's payload holds its whole .ics,
+        # and a case's messages grow with its follow-ups
+        ics = OutboxMessage.payload["ics"].as_string()
+        methods = (await session.execute(select(
+            OutboxMessage.payload["ics_method"].as_string()).where(
+            OutboxMessage.case_id == case_id, OutboxMessage.channel == "email",
+            ics.is_not(None), ics != "")
             .order_by(OutboxMessage.id))).scalars()
-        return [str(p.get("ics_method") or REQUEST) for p in payloads
-                if isinstance(p, dict) and p.get("ics")]
+        return [method or REQUEST for method in methods]
 
     async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
         """The SEQUENCE of the next calendar message for this case: how many calendar messages

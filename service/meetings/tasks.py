@@ -35,7 +35,22 @@ async def add_task_once(session: AsyncSession, meeting: Meeting, kind: str, text
 
 async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...],
                       done_at: datetime) -> None:
-    """The case's open tasks of these kinds are done: what they asked for has happened."""
-    await session.execute(update(ConsultantTask).where(
+    """The case's open tasks of these kinds are done: what they asked for has happened.
+
+    A plain statement on the transaction's connection when the session holds no task (the
+    usual case: a confirmation, a cancellation, a registered meeting); the ORM's statement
+    when it does — a task added or read in this transaction is then flushed first and kept
+    in step with the row, which the ORM's bookkeeping does (at several times the cost)."""
+    statement = update(ConsultantTask).where(
         ConsultantTask.case_id == case_id, ConsultantTask.kind.in_(kinds),
-        ConsultantTask.done_at.is_(None)).values(done_at=done_at))
+        ConsultantTask.done_at.is_(None)).values(done_at=done_at)
+    if _holds_tasks(session):
+        await session.execute(statement)
+    else:
+        await (await session.connection()).execute(statement)
+
+
+def _holds_tasks(session: AsyncSession) -> bool:
+    """Whether a task is an object of the session (new, or read in this transaction)."""
+    return any(isinstance(row, ConsultantTask) for row in session.new) or any(
+        key[0] is ConsultantTask for key in session.identity_map.keys())

@@ -267,6 +267,7 @@ class Meeting(Base):
               sqlite_where=text("status IN ('proposed', 'confirmed')"),
               postgresql_where=text("status IN ('proposed', 'confirmed')")),
         Index("ix_meetings_consultant_start", "consultant_id", "start"),
+        Index("ix_meetings_status", "municipality_id", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
@@ -351,7 +352,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("uq_outbox_dedupe", "dedupe_key", unique=True))
+                      Index("uq_outbox_dedupe", "dedupe_key", unique=True),
+                      Index("ix_outbox_meeting", "meeting_id", "kind"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))  # email | slack | letter
