@@ -267,7 +267,7 @@ class Meeting(Base):
               sqlite_where=text("status IN ('proposed', 'confirmed')"),
               postgresql_where=text("status IN ('proposed', 'confirmed')")),
         Index("ix_meetings_consultant_start", "consultant_id", "start"),
-        Index("ix_meetings_status", "municipality_id", "status"),
+        Index("ix_meetings_status", "status", "municipality_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))

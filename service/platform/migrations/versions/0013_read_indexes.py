@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_outbox_meeting", "outbox", ["meeting_id", "kind"])
-    op.create_index("ix_meetings_status", "meetings", ["municipality_id", "status"])
+    op.create_index("ix_meetings_status", "meetings", ["status", "municipality_id"])
 
 
 def downgrade() -> None:
