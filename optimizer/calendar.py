@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import holidays
 
-from optimizer.instance import Consultant, Instance, Interval, Location, minute_of
+from optimizer.instance import Consultant, Instance, Interval, Location, minutes_of
 
 DAY = 1440
 EARTH_RADIUS_KM = 6371.0
@@ -138,7 +138,7 @@ def working_window(instance: Instance, consultant: Consultant, d: int) -> tuple[
 
 def to_minutes(instance: Instance, intervals: list[Interval]) -> list[tuple[int, int]]:
     """Wall-clock intervals as absolute minute pairs."""
-    return [(minute_of(instance, iv.start), minute_of(instance, iv.end)) for iv in intervals]
+    return minutes_of(instance, intervals)
 
 
 def subtract(free: list[tuple[int, int]], blocked: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -233,7 +233,7 @@ def prepare(instance: Instance) -> Prepared:
         instance=instance, days=days, free=free, kept_count=kept_count, travel=travel,
         eligible=[eligible_consultants(instance, case) for case in instance.cases],
         room=room,
-        unavailable=[to_minutes(instance, case.employer.unavailable) for case in instance.cases],
+        unavailable=_unavailable_minutes(instance),
         kept=kept, cindex=cindex, talk_days=t_days, open=open_time, kept_talk=kept_talk,
         pinned=pinned, short=short_notice_days(instance))
     prepared.tmax = {kind: _tmax(prepared, kind) for kind in instance.meeting_minutes}
@@ -241,6 +241,23 @@ def prepare(instance: Instance) -> Prepared:
         next((d for d in t_days if talk_starts(prepared, c, d)), None)
         for c in range(len(instance.consultants))]
     return prepared
+
+
+def _unavailable_minutes(instance: Instance) -> list[list[tuple[int, int]]]:
+    """Per case, its employer's unavailability in minutes (`to_minutes`), computed once per
+    distinct list of intervals: cases of one employer share their Interval objects
+    (`parse_instance` reads each interval once), and so one list of minutes here."""
+    memo: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    out = []
+    for case in instance.cases:
+        intervals = case.employer.unavailable
+        # the objects are alive throughout, so their ids name them
+        key = tuple(map(id, intervals))
+        minutes = memo.get(key)
+        if minutes is None:
+            minutes = memo[key] = to_minutes(instance, intervals)
+        out.append(minutes)
+    return out
 
 
 def talk_starts(p: Prepared, c: int, d: int,
