@@ -93,9 +93,10 @@ def _slots(p: Prepared, schedule: Schedule, target: int, owner: int, after: int,
     deadline_day = (case.deadline - instance.as_of).days
     t = p.trip(target, owner)
     found: list[tuple[int, int]] = []  # (day, start)
+    free = p.free[owner]
     for d in p.days:
-        if d < after:
-            continue
+        if d < after or d not in free:
+            continue  # (a day without free time has no start)
         for s in schedule.starts(target, owner, d, with_talk=False):
             if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
                 continue  # not overlapping the proposed meeting (incl. travel)

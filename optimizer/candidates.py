@@ -64,6 +64,8 @@ class Prepared:
     # a proposal whether its time was still possible when planning began (`optimizer.proposals`)
     short: frozenset[int] = frozenset()
     proposal_possible: dict[int, bool] = field(default_factory=dict)
+    # per case, `unavailable` by day index: the intervals that touch the day, in their order
+    unavailable_days: list[dict[int, list[tuple[int, int]]]] = field(default_factory=list)
 
     def day_order(self, i: int, days: list[int] | None = None) -> list[int]:
         """`days` (default: all planning days) in the order case i's meeting prefers them:
@@ -229,11 +231,12 @@ def prepare(instance: Instance) -> Prepared:
         free.append(per_day)
         open_time.append({d: v for d, v in open_day.items() if d in t_days})
 
+    unavailable, unavailable_days = _unavailable_minutes(instance)
     prepared = Prepared(
         instance=instance, days=days, free=free, kept_count=kept_count, travel=travel,
         eligible=[eligible_consultants(instance, case) for case in instance.cases],
         room=room,
-        unavailable=_unavailable_minutes(instance),
+        unavailable=unavailable, unavailable_days=unavailable_days,
         kept=kept, cindex=cindex, talk_days=t_days, open=open_time, kept_talk=kept_talk,
         pinned=pinned, short=short_notice_days(instance))
     prepared.tmax = {kind: _tmax(prepared, kind) for kind in instance.meeting_minutes}
@@ -243,21 +246,31 @@ def prepare(instance: Instance) -> Prepared:
     return prepared
 
 
-def _unavailable_minutes(instance: Instance) -> list[list[tuple[int, int]]]:
-    """Per case, its employer's unavailability in minutes (`to_minutes`), computed once per
-    distinct list of intervals: cases of one employer share their Interval objects
-    (`parse_instance` reads each interval once), and so one list of minutes here."""
-    memo: dict[tuple[int, ...], list[tuple[int, int]]] = {}
-    out = []
+def _unavailable_minutes(instance: Instance
+                         ) -> tuple[list[list[tuple[int, int]]],
+                                    list[dict[int, list[tuple[int, int]]]]]:
+    """Per case, its employer's unavailability in minutes (`to_minutes`) and those by the day
+    indices they touch, computed once per distinct list of intervals: cases of one employer
+    share their Interval objects (`parse_instance` reads each interval once), and so these."""
+    memo: dict[tuple[int, ...], tuple[list[tuple[int, int]],
+                                      dict[int, list[tuple[int, int]]]]] = {}
+    minutes_out, days_out = [], []
     for case in instance.cases:
         intervals = case.employer.unavailable
         # the objects are alive throughout, so their ids name them
         key = tuple(map(id, intervals))
-        minutes = memo.get(key)
-        if minutes is None:
-            minutes = memo[key] = to_minutes(instance, intervals)
-        out.append(minutes)
-    return out
+        found = memo.get(key)
+        if found is None:
+            minutes = to_minutes(instance, intervals)
+            by_day: dict[int, list[tuple[int, int]]] = {}
+            for a, b in minutes:
+                # [a, b) touches day d iff b > d * DAY and a < (d + 1) * DAY
+                for d in range(a // DAY, (b - 1) // DAY + 1):
+                    by_day.setdefault(d, []).append((a, b))
+            found = memo[key] = (minutes, by_day)
+        minutes_out.append(found[0])
+        days_out.append(found[1])
+    return minutes_out, days_out
 
 
 def talk_starts(p: Prepared, c: int, d: int,
@@ -359,8 +372,7 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
     kind = inst.cases[i].follow_up
     if not meeting_allowed(inst, inst.cases[i], c):
         return []
-    unavailable = [u for u in p.unavailable[i] if u[1] > d * DAY and u[0] < (d + 1) * DAY] \
-        if employer else []
+    unavailable = p.unavailable_days[i].get(d, ()) if employer else ()
     out: list[int] = []
     for a, b in p.free[c].get(d, ()):
         s = d * DAY + math.ceil((a + t - d * DAY) / g) * g
@@ -374,6 +386,43 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
                 out.append(s)
             s += g
     return out
+
+
+def start_span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int] | None:
+    """The first and the last of `feasible_starts(p, i, c, d)` (None when there is none),
+    found without listing the starts between them."""
+    inst = p.instance
+    case = inst.cases[i]
+    if not meeting_allowed(inst, case, c):
+        return None
+    gaps = p.free[c].get(d)
+    if not gaps:
+        return None
+    g = inst.slot_minutes
+    dur = inst.meeting_minutes[case.follow_up]
+    t = int(p.travel[i, c]) if case.follow_up == "workplace_meeting" else 0
+    base = d * DAY
+    unavailable = p.unavailable_days[i].get(d, ())
+    first: int | None = None
+    for a, b in gaps:  # the first gap with a start, its first start that fits
+        s = base - ((base - a - t) // g) * g  # the first grid start at a + t or later
+        while s + dur + t <= b:
+            if not any(s < u[1] and u[0] < s + dur for u in unavailable):
+                first = s
+                break
+            s += g
+        if first is not None:
+            break
+    if first is None:
+        return None
+    for a, b in reversed(gaps):  # the last gap with a start, its last start that fits
+        lowest = base - ((base - a - t) // g) * g
+        s = lowest + ((b - dur - t - lowest) // g) * g  # the last grid start that ends in time
+        while s >= lowest:
+            if not any(s < u[1] and u[0] < s + dur for u in unavailable):
+                return first, s
+            s -= g
+    return None  # not reached: `first` is a start
 
 
 # (day, start) of a private talk; a schedule keeps it with its consultant (rule 10)

@@ -3,7 +3,7 @@ and the private-talk constraint family (rule 10)."""
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
 
 from optimizer.candidates import Prepared, talk_capacity
 
@@ -34,6 +34,23 @@ def secondary(p: Prepared, i: int, c: int, d: int | None = None) -> int:
     if d is not None and p.short and d not in p.short:
         score += NOTICE_WEIGHT
     return score
+
+
+def maximize(model: cp_model.CpModel, objective: cp_model.LinearExpr) -> None:
+    """`model.maximize(objective)`, the same model: for an integer objective the proto's
+    lists are filled at once (CP-SAT's Python layer appends each variable and coefficient on
+    its own, a good part of building a large model)."""
+    if not isinstance(objective, cp_model.LinearExpr) or not objective.is_integer():
+        model.maximize(objective)
+        return
+    # what `CpModel._set_objective(objective, maximize=True)` writes, in bulk
+    model.clear_objective()
+    flat = cp_model_helper.FlatIntExpr(objective)
+    proto = model.model_proto.objective
+    proto.vars.extend([var.index for var in flat.vars])
+    proto.scaling_factor = -1.0
+    proto.offset = -flat.offset
+    proto.coeffs.extend([-c for c in flat.coeffs])
 
 
 # (case, consultant) -> that pair's meeting candidates as (day, variable, occupied minutes)

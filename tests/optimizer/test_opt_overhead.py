@@ -5,23 +5,30 @@ once, minutes without a new origin per call."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
+from ortools.sat.python import cp_model
 
 import optimizer
 from optimizer import candidates
-from optimizer.calendar import to_minutes
-from optimizer.candidates import Schedule, prepare
+from optimizer.calendar import DAY, to_minutes
+from optimizer.candidates import Schedule, day_feasible, feasible_starts, prepare, start_span
+from optimizer.cpsat import _on_time_mask
 from optimizer.generator import generate_instance
 from optimizer.instance import minute_of, moment_of
+from optimizer.model_terms import LATE_GAPS, maximize
+from optimizer.pair_model import _add_conflicts, _day_keys, _span
 from service.planning.solver import SolveRequest, solve_instance
 
 # the module (the package's `alternatives` is the function of that name)
 alternatives_module = importlib.import_module("optimizer.alternatives")
+cpsat_module = importlib.import_module("optimizer.cpsat")
 
 
 def _next_day(data: dict[str, Any], plan: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -204,3 +211,156 @@ def test_minute_of_is_whole_minutes_since_midnight_of_as_of() -> None:
         assert minute_of(instance, moment) == _minute_of_by_total_seconds(instance.as_of, moment)
         minute = rng.randrange(-60 * 1440, 400 * 1440)
         assert minute_of(instance, moment_of(instance, minute)) == minute
+
+
+# -- the CP-SAT models: the same variables and constraints in the same order ---------------------
+
+def _with_busy_employers(data: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Some employers unavailable for an hour or two on a few days (shared by their cases)."""
+    rng = random.Random(seed)
+    seen: set[int] = set()
+    for case in data["cases"]:
+        employer = case.get("employer")
+        if employer is None or id(employer) in seen:
+            continue
+        seen.add(id(employer))
+        if rng.random() < 0.5:
+            for _ in range(rng.randrange(1, 6)):
+                day = 25 + rng.randrange(0, 30)
+                when = f"2026-{3 + day // 31:02d}-{day % 31 + 1:02d}" \
+                    if day % 31 + 1 <= 28 else "2026-04-02"
+                hour = rng.randrange(8, 14)
+                employer["unavailable"].append(
+                    {"start": f"{when}T{hour:02d}:00",
+                     "end": f"{when}T{hour + rng.randrange(1, 3):02d}:30"})
+    return data
+
+
+def _model_instance(seed: int) -> optimizer.Instance:
+    data = _with_busy_employers(generate_instance(60, 5, seed=seed, talk_share=0.4), seed)
+    data["preferred_notice_working_days"] = 3
+    first = optimizer.solve(optimizer.parse_instance(data), solver="greedy").to_json()
+    return optimizer.parse_instance(_next_day(data, first, seed))
+
+
+# sha256 (first 16 hex digits) of the text of each model CP-SAT solved, made with main's code
+# (commit 9affc80, OR-Tools 9.15): a change to what the models are changes these on purpose
+MAIN_PAIR_MODELS = {3: ["0506f292db3ec319", "1d0345003b8b079c"],
+                    5: ["ac582ef5ced4f1ee", "60f11f9edd556c7a"]}
+MAIN_GAP_MODELS = {3: ["da3eee8e25b3ebe0", "638a2af4fe09d08e"]}
+
+
+@pytest.mark.parametrize("model", ["pair", "gap"])
+def test_the_models_are_main_s_models(model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if model == "gap":
+        monkeypatch.setattr(cpsat_module, "PAIR_KEYS", 0)
+    texts: list[str] = []
+    original = cp_model.CpSolver.solve
+
+    def recording(self: cp_model.CpSolver, m: cp_model.CpModel, *args: Any,
+                  **kwargs: Any) -> Any:
+        texts.append(hashlib.sha256(str(m.Proto()).encode()).hexdigest()[:16])
+        # reproducible: no wall clock (the second model's hint is the first one's answer)
+        self.parameters.max_time_in_seconds = 1e6
+        self.parameters.max_deterministic_time = 0.5
+        return original(self, m, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", recording)
+    expected = MAIN_PAIR_MODELS if model == "pair" else MAIN_GAP_MODELS
+    for seed, hashes in expected.items():
+        instance = _model_instance(seed)
+        assert any(c.employer.unavailable for c in instance.cases)
+        assert any(c.proposal for c in instance.cases) and any(c.wants_new_talk
+                                                               for c in instance.cases)
+        texts.clear()
+        # a limit nothing reaches: the local search runs to its end, the plan is reproducible
+        optimizer.solve(instance, solver="cpsat", time_limit=1e5, seed=1)
+        assert texts == hashes, seed
+
+
+def test_start_span_and_unavailable_days_are_what_feasible_starts_sees() -> None:
+    instance = _model_instance(5)
+    p = prepare(instance)
+    for i, minutes in enumerate(p.unavailable):
+        for d in range(-2, instance.horizon_days + 2):
+            assert p.unavailable_days[i].get(d, []) == \
+                [u for u in minutes if u[1] > d * DAY and u[0] < (d + 1) * DAY]
+    checked = with_unavailable = 0
+    for i, case in enumerate(instance.cases):
+        if not case.needs_meeting:
+            continue
+        for c in range(len(instance.consultants)):
+            for d in p.days:
+                starts = feasible_starts(p, i, c, d)
+                assert start_span(p, i, c, d) == ((starts[0], starts[-1]) if starts else None)
+                checked += 1
+                with_unavailable += d in p.unavailable_days[i]
+    assert checked > 4000 and with_unavailable > 100
+
+
+def test_day_keys_are_the_span_of_every_candidate() -> None:
+    instance = _model_instance(3)
+    p = prepare(instance)
+    ok_day, on_day = day_feasible(p), _on_time_mask(p)
+    for late_days in (0, 1, LATE_GAPS):
+        # the definition: every on-time candidate, then the first `late_days` late ones
+        expected: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        pruned = False
+        for i, c, k in zip(*np.nonzero(ok_day & on_day[:, None, :]), strict=True):
+            span = _span(p, int(i), int(c), p.days[k])
+            if span is not None:
+                expected[int(i), int(c), int(k)] = span
+        late = ok_day & ~on_day[:, None, :]
+        for i, c in zip(*np.nonzero(late.any(axis=2)), strict=True):
+            spans = [(int(k), _span(p, int(i), int(c), p.days[k]))
+                     for k in np.nonzero(late[i, c])[0]]
+            spans = [(k, s) for k, s in spans if s is not None]
+            pruned |= len(spans) > late_days
+            for k, s in spans[:late_days]:
+                expected[int(i), int(c), k] = s
+        keys, flag = _day_keys(p, ok_day, on_day, late_days)
+        assert list(keys.items()) == list(expected.items())
+        assert flag == pruned
+
+
+def test_conflicts_are_the_constraints_of_the_matrix_form() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randrange(2, 25)
+        end = [rng.randrange(480, 900) for _ in range(n)]
+        start = [e + rng.randrange(-300, 120) for e in end]
+        fast, plain = cp_model.CpModel(), cp_model.CpModel()
+        vs = [fast.new_bool_var(f"y{q}") for q in range(n)]
+        ws = [plain.new_bool_var(f"y{q}") for q in range(n)]
+        _add_conflicts(fast, vs, end, start)
+        # the definition, as main built it with numpy
+        s, e = np.array(start), np.array(end)
+        proper = s < e
+        idx = np.nonzero(proper)[0]
+        for tau in sorted(set(s[idx].tolist())):
+            clique = idx[(s[idx] <= tau) & (e[idx] > tau)]
+            if len(clique) > 1:
+                plain.add_at_most_one(ws[q] for q in clique.tolist())
+        conflict = (s[None, :] < e[:, None]) & (s[:, None] < e[None, :])
+        conflict &= ~(proper[:, None] & proper[None, :])
+        for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
+            plain.add_bool_or([ws[int(q)].Not(), ws[int(r)].Not()])
+        assert str(fast.Proto()) == str(plain.Proto())
+
+
+def test_maximize_writes_what_cp_sat_s_maximize_writes() -> None:
+    rng = random.Random(3)
+    for n in (0, 1, 5, 300):
+        fast, plain = cp_model.CpModel(), cp_model.CpModel()
+        coefs = [rng.randrange(-5, 10 ** 9) for _ in range(n)]
+        for model in (fast, plain):
+            xs = [model.new_bool_var(f"x{q}") for q in range(n)]
+            model.maximize(xs[0] if xs else 1)  # replaced: the objective is cleared first
+        maximize(fast, cp_model.LinearExpr.weighted_sum(list(_vars(fast, n)), coefs))
+        plain.maximize(cp_model.LinearExpr.weighted_sum(list(_vars(plain, n)), coefs))
+        assert str(fast.Proto()) == str(plain.Proto())
+        assert fast.Proto().objective.scaling_factor == -1.0 or n == 0
+
+
+def _vars(model: Any, n: int) -> list[Any]:
+    return [model.get_bool_var_from_proto_index(q) for q in range(n)]
