@@ -90,32 +90,35 @@ def _slots(p: Prepared, schedule: Schedule, target: int, owner: int, after: int,
     case = instance.cases[target]
     if target in p.kept:
         own = (p.kept[target][2], p.kept[target][2] + p.duration(target))
+    if count <= 0:
+        return []
     deadline_day = (case.deadline - instance.as_of).days
     t = p.trip(target, owner)
-    found: list[tuple[int, int]] = []  # (day, start)
+    dur = p.duration(target)
     free = p.free[owner]
-    for d in p.days:
-        if d < after or d not in free:
-            continue  # (a day without free time has no start)
-        for s in schedule.starts(target, owner, d, with_talk=False):
-            if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
-                continue  # not overlapping the proposed meeting (incl. travel)
-            found.append((d, s))
-    # the preferred notice first (a lower tier of the objective), then early
-    found.sort(key=lambda f: (f[0] in p.short, f))
-    on_time = [f for f in found if f[0] <= deadline_day]
-    late = [f for f in found if f[0] > deadline_day]
-    chosen: list[tuple[int, int]] = []
-    for pool in (on_time, late):
-        # first one per day, then fill with further slots of days already used
-        used_days = {d for d, _ in chosen}
-        for d, s in pool:
-            if len(chosen) < count and d not in used_days:
-                chosen.append((d, s))
-                used_days.add(d)
-        for d, s in pool:
-            if len(chosen) < count and (d, s) not in chosen:
-                chosen.append((d, s))
+    days = [d for d in p.days if d >= after and d in free]  # a day without free time: no slot
+    # Slots on time first, then late; in each the preferred notice first (a lower tier of the
+    # objective), then early. From each pool the first slot of each day, then further slots of
+    # days already used: so a pool's days are looked at only until `count` days have a slot.
+    days.sort(key=lambda d: (d > deadline_day, d in p.short, d))
+    chosen: list[tuple[int, int]] = []  # (day, start)
+    for pool_days in ([d for d in days if d <= deadline_day],
+                      [d for d in days if d > deadline_day]):
+        pool: list[tuple[int, int]] = []
+        for d in pool_days:
+            found = [s for s in schedule.starts(target, owner, d, with_talk=False)
+                     # not overlapping the proposed meeting (incl. travel)
+                     if own is None or not (s - t < own[1] + t and own[0] - t < s + dur + t)]
+            if not found:
+                continue
+            pool += [(d, s) for s in found]
+            chosen.append((d, found[0]))  # a day of this pool: not used before
+            if len(chosen) >= count:
+                break
+        else:  # every day of the pool looked at, too few: further slots of days already used
+            for slot in pool:
+                if len(chosen) < count and slot not in chosen:
+                    chosen.append(slot)
         if len(chosen) >= count:
             break
     chosen.sort()

@@ -73,7 +73,84 @@ def instances() -> list[optimizer.Instance]:
 
 def _each_alone(instance: optimizer.Instance, plan: Any, ids: list[str], count: int
                 ) -> dict[str, list[dict[str, Any]]]:
-    return {case_id: optimizer.alternatives(instance, plan, case_id, count) for case_id in ids}
+    out = {case_id: optimizer.alternatives(instance, plan, case_id, count) for case_id in ids}
+    p = prepare(instance)
+    assert out == {case_id: _mains_alternatives(instance, plan, case_id, count, p)
+                   for case_id in ids}
+    return out
+
+
+def _mains_alternatives(instance: optimizer.Instance, plan: dict[str, Any], case_id: str,
+                        count: int, p: candidates.Prepared) -> list[dict[str, Any]]:
+    """`alternatives` as main had it (commit 9affc80): a schedule of the plan's other
+    meetings for the case alone, every start of every day, then the choice."""
+    index = {c.id: i for i, c in enumerate(instance.cases)}
+    if case_id not in index:
+        return []
+    target = index[case_id]
+    case = instance.cases[target]
+    if not case.needs_meeting:
+        return []
+    schedule = Schedule(p)
+    own: tuple[int, int] | None = None
+    owner: int | None = None
+    after = p.not_before(target)
+    for item in plan.get("assignments", []):
+        i = index.get(item.get("case_id"))
+        c = p.cindex.get(item.get("consultant_id"))
+        if i is None or c is None:
+            continue
+        if i == target:
+            owner = c
+        meeting = item.get("meeting")
+        talk = None
+        if p.needs_talk(i) and isinstance(item.get("private_talk"), dict):
+            minute = minute_of(instance, datetime.fromisoformat(item["private_talk"]["start"]))
+            talk = (minute // 1440, minute)
+        if i == target and talk is not None:
+            after = max(after, talk[0] + 1)
+        if meeting is None or i in p.kept:
+            continue
+        start = minute_of(instance, datetime.fromisoformat(meeting["start"]))
+        if i == target:
+            own = (start, start + p.duration(i))
+            continue
+        if talk is None and p.needs_talk(i) and schedule.choose_talk(i, c, start // 1440) is None:
+            continue
+        schedule.place(i, c, start // 1440, start, talk=talk)
+    if owner is None:
+        return []
+    if target in p.kept:
+        own = (p.kept[target][2], p.kept[target][2] + p.duration(target))
+    deadline_day = (case.deadline - instance.as_of).days
+    t = p.trip(target, owner)
+    found: list[tuple[int, int]] = []
+    for d in p.days:
+        if d < after:
+            continue
+        for s in schedule.starts(target, owner, d, with_talk=False):
+            if own is not None and s - t < own[1] + t and own[0] - t < s + p.duration(target) + t:
+                continue
+            found.append((d, s))
+    found.sort(key=lambda f: (f[0] in p.short, f))
+    on_time = [f for f in found if f[0] <= deadline_day]
+    late = [f for f in found if f[0] > deadline_day]
+    chosen: list[tuple[int, int]] = []
+    for pool in (on_time, late):
+        used_days = {d for d, _ in chosen}
+        for d, s in pool:
+            if len(chosen) < count and d not in used_days:
+                chosen.append((d, s))
+                used_days.add(d)
+        for d, s in pool:
+            if len(chosen) < count and (d, s) not in chosen:
+                chosen.append((d, s))
+        if len(chosen) >= count:
+            break
+    chosen.sort()
+    return [{"start": moment_of(instance, s).isoformat(timespec="minutes"),
+             "end": moment_of(instance, s + p.duration(target)).isoformat(timespec="minutes"),
+             "travel_minutes": t} for _, s in chosen[:count]]
 
 
 @pytest.mark.parametrize("solver", ["greedy", "cpsat"])
@@ -92,6 +169,9 @@ def test_alternatives_for_share_one_schedule_and_equal_each_case_alone(
         data = plan.to_json()
         # every case (also unknown ids, telephone cases, kept meetings, unassigned ones)
         ids = [c.id for c in instance.cases] + ["unknown", instance.cases[0].id]
+        for count in (0, 1, 2, 5):
+            assert optimizer.alternatives_for(instance, data, ids, count=count) == \
+                _each_alone(instance, data, ids, count)
         alone = _each_alone(instance, data, ids, 3)
         monkeypatch.setattr(alternatives_module, "Schedule", Counting)
         built.clear()
