@@ -168,11 +168,17 @@ def meeting_allowed(instance: Instance, case: Case, consultant: int) -> bool:
         instance.consultants[consultant].workplace_meetings
 
 
-def prepare(instance: Instance) -> Prepared:
-    """Compute the shared, solver-independent data (see the module docstring)."""
+def prepare(instance: Instance, like: Prepared | None = None) -> Prepared:
+    """Compute the shared, solver-independent data (see the module docstring).
+
+    `like`: the Prepared of an instance with the same employers (the very objects, case by
+    case), consultants, day and travel settings (`keep_proposals`' derived instance): its
+    travel minutes and employer unavailability are taken over instead of computed again.
+    """
     days = planning_days(instance)
     cindex = {c.id: k for k, c in enumerate(instance.consultants)}
-    travel = travel_matrix(instance)
+    reuse = like if like is not None and _same_employers(like.instance, instance) else None
+    travel = reuse.travel if reuse is not None else travel_matrix(instance)
     room = [max(0, c.max_active_cases - c.active_cases) for c in instance.consultants]
 
     kept: dict[int, tuple[int, int, int]] = {}
@@ -231,7 +237,8 @@ def prepare(instance: Instance) -> Prepared:
         free.append(per_day)
         open_time.append({d: v for d, v in open_day.items() if d in t_days})
 
-    unavailable, unavailable_days = _unavailable_minutes(instance)
+    unavailable, unavailable_days = (reuse.unavailable, reuse.unavailable_days) \
+        if reuse is not None else _unavailable_minutes(instance)
     prepared = Prepared(
         instance=instance, days=days, free=free, kept_count=kept_count, travel=travel,
         eligible=[eligible_consultants(instance, case) for case in instance.cases],
@@ -244,6 +251,14 @@ def prepare(instance: Instance) -> Prepared:
         next((d for d in t_days if talk_starts(prepared, c, d)), None)
         for c in range(len(instance.consultants))]
     return prepared
+
+
+def _same_employers(a: Instance, b: Instance) -> bool:
+    """Whether the travel minutes and employer unavailability of `a` are `b`'s."""
+    return a.consultants is b.consultants and a.as_of == b.as_of and \
+        a.road_factor == b.road_factor and a.speed_kmh == b.speed_kmh and \
+        len(a.cases) == len(b.cases) and \
+        all(x.employer is y.employer for x, y in zip(a.cases, b.cases, strict=True))
 
 
 def _unavailable_minutes(instance: Instance

@@ -285,18 +285,20 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
     needs_talk = [p.needs_talk(i) for i in range(len(p.instance.cases))]
     days = p.days
-    for key, var in x.items():
-        i, c, k = key
-        day_load[c, days[k]].append((var, keys[key][2]))
-        if needs_talk[i]:
-            talk_options[i, c].append((days[k], var, keys[key][2]))
+    if any(needs_talk[i] for i in by_case):  # (without talks the family adds nothing)
+        for key, var in x.items():
+            i, c, k = key
+            day_load[c, days[k]].append((var, keys[key][2]))
+            if needs_talk[i]:
+                talk_options[i, c].append((days[k], var, keys[key][2]))
     talks, _ = add_private_talks(model, p, talk_options, day_load, hint=talk_hint)
 
     # Objective (the contract's, lexicographic), in two solves.
     # each on-time meeting weighted by its case's tier: first meetings before follow-ups
     # (`Instance.on_time_weights`, all 1 without follow-ups)
     weights = p.instance.on_time_weights
-    on_keys = [key for key in x if on_day[key[0], key[2]]]
+    on_rows = on_day.tolist()
+    on_keys = [key for key in x if on_rows[key[0]][key[2]]]
     on_sum = cp_model.LinearExpr.weighted_sum([x[key] for key in on_keys],
                                               [weights[key[0]] for key in on_keys])
     if min_on is None:

@@ -233,8 +233,8 @@ def test_solve_instance_prepares_the_real_instance_once(
     prepared: list[object] = []
     for module in (optimizer, alternatives_module, optimizer.proposals):
         real = module.prepare
-        monkeypatch.setattr(module, "prepare",
-                            lambda inst, real=real: prepared.append(inst) or real(inst))
+        monkeypatch.setattr(module, "prepare", lambda inst, real=real, **kw:
+                            prepared.append(inst) or real(inst, **kw))
     result = solve_instance(request)
     assert result.alternatives
     # the derived instance (proposals kept) and the real one; today's code prepared the
@@ -444,3 +444,24 @@ def test_maximize_writes_what_cp_sat_s_maximize_writes() -> None:
 
 def _vars(model: Any, n: int) -> list[Any]:
     return [model.get_bool_var_from_proto_index(q) for q in range(n)]
+
+
+def test_the_real_instance_takes_travel_and_unavailability_from_the_derived_one(
+        instances: list[optimizer.Instance]) -> None:
+    for instance in instances:
+        derived, _ = optimizer.keep_proposals(instance)
+        kept = prepare(derived)
+        reused, plain = prepare(instance, like=kept), prepare(instance)
+        assert reused.travel is kept.travel and reused.unavailable is kept.unavailable
+        for name in ("travel", "unavailable", "unavailable_days", "free", "eligible", "room",
+                     "kept", "tmax", "open", "kept_talk", "pinned", "first_talk_day"):
+            a, b = getattr(reused, name), getattr(plain, name)
+            assert (a == b).all() if isinstance(a, np.ndarray) else \
+                (a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+                 if name == "tmax" else a == b), name
+        # another instance's employers (other objects) are not taken over
+        other = optimizer.parse_instance(generate_instance(len(instance.cases), 2, seed=1))
+        elsewhere = prepare(other)
+        got = prepare(instance, like=elsewhere)
+        assert got.travel is not elsewhere.travel and (got.travel == plain.travel).all()
+        assert got.unavailable == plain.unavailable
