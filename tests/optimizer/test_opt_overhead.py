@@ -17,7 +17,7 @@ from ortools.sat.python import cp_model
 
 import optimizer
 from optimizer import candidates
-from optimizer.calendar import DAY, to_minutes
+from optimizer.calendar import DAY, danish_holidays, notice_working_days, to_minutes
 from optimizer.candidates import Schedule, day_feasible, feasible_starts, prepare, start_span
 from optimizer.cpsat import _on_time_mask
 from optimizer.generator import generate_instance
@@ -465,3 +465,16 @@ def test_the_real_instance_takes_travel_and_unavailability_from_the_derived_one(
         got = prepare(instance, like=elsewhere)
         assert got.travel is not elsewhere.travel and (got.travel == plain.travel).all()
         assert got.unavailable == plain.unavailable
+
+
+def test_notice_working_days_once_per_day_is_the_count_of_working_days() -> None:
+    base = generate_instance(5, 1, seed=2)
+    for closed in ([], ["2026-03-25", "2026-03-26"], ["2026-03-24"]):
+        instance = optimizer.parse_instance({**base, "closed_dates": closed})
+        for n in range(-3, 60):
+            day = instance.as_of + timedelta(days=n)
+            hol = danish_holidays(instance.as_of, max(instance.as_of, day))
+            expected = sum(1 for k in range(1, n)
+                           if (d := instance.as_of + timedelta(days=k)).weekday() < 5
+                           and d not in hol and d not in instance.closed_dates)
+            assert notice_working_days(instance, day) == expected, (closed, day)
