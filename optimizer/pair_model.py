@@ -30,6 +30,7 @@ from optimizer.model_terms import (
     PairOptions,
     add_private_talks,
     maximize,
+    new_bool_vars,
     secondary,
 )
 from optimizer.sequencing import sequence_all
@@ -186,6 +187,11 @@ class _Spans:
         return span
 
 
+# Candidates of a consultant-day from which their conflicts are found as a matrix (numpy);
+# fewer: pair by pair (the same pairs in the same order).
+CONFLICT_MATRIX_FROM = 24
+
+
 def _add_conflicts(model: cp_model.CpModel, vs: list[cp_model.IntVar], end: list[int],
                    start: list[int]) -> None:
     """At most one of two candidates of a consultant-day that cannot both be sequenced:
@@ -200,15 +206,21 @@ def _add_conflicts(model: cp_model.CpModel, vs: list[cp_model.IntVar], end: list
         if len(clique) > 1:
             model.add_at_most_one(vs[q] for q in clique)
     n = len(vs)
+    if n > CONFLICT_MATRIX_FROM:
+        s, e, ok = np.array(start), np.array(end), np.array(proper)
+        conflict = (s[None, :] < e[:, None]) & (s[:, None] < e[None, :]) \
+            & ~(ok[:, None] & ok[None, :])
+        pairs = zip(*(a.tolist() for a in np.nonzero(np.triu(conflict, 1))), strict=True)
+    else:
+        pairs = ((q, r) for q in range(n) for r in range(q + 1, n)
+                 if start[r] < end[q] and start[q] < end[r] and not (proper[q] and proper[r]))
     negated: dict[int, cp_model.IntVar] = {}
-    for q in range(n):
-        for r in range(q + 1, n):
-            if start[r] < end[q] and start[q] < end[r] and not (proper[q] and proper[r]):
-                if q not in negated:
-                    negated[q] = vs[q].Not()
-                if r not in negated:
-                    negated[r] = vs[r].Not()
-                model.add_bool_or([negated[q], negated[r]])
+    for q, r in pairs:  # row by row (q < r)
+        if q not in negated:
+            negated[q] = vs[q].Not()
+        if r not in negated:
+            negated[r] = vs[r].Not()
+        model.add_bool_or([negated[q], negated[r]])
 
 
 def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
@@ -238,7 +250,8 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # needing a talk only after the consultant's first day with a talk slot, a case with a kept
     # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
-    x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
+    x = dict(zip(keys, new_bool_vars(model, [f"y_{i}_{c}_{k}" for i, c, k in keys]),
+                 strict=True))
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
     by_c_new: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -299,11 +312,10 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     weights = p.instance.on_time_weights
     on_rows = on_day.tolist()
     on_keys = [key for key in x if on_rows[key[0]][key[2]]]
-    on_sum = cp_model.LinearExpr.weighted_sum([x[key] for key in on_keys],
-                                              [weights[key[0]] for key in on_keys])
+    on_vars, on_weights = [x[key] for key in on_keys], [weights[key[0]] for key in on_keys]
     if min_on is None:
         # First solve: on-time meetings only; its bound bounds the (weighted) on-time count.
-        maximize(model, on_sum)
+        maximize(model, on_vars, on_weights)
     else:
         # Second solve: at least the first solve's on-time count, as a constraint (so no lower
         # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
@@ -313,7 +325,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         # days). With N cases the ties sum to < width N < w_sec, so one secondary point
         # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
         # < w_meet, so one more meeting (late is better than none) outweighs all of them.
-        model.add(on_sum >= min_on)
+        model.add(cp_model.LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
         big_n, width = max(1, len(by_case)), 2 * len(p.days)
         w_sec = width * big_n + 1
         w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
@@ -324,10 +336,9 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
                 pair_score[i, c] = secondary(p, i, c)
         notice = [NOTICE_WEIGHT if p.short and d not in p.short else 0 for d in days]
         nd = len(days)
-        maximize(model, cp_model.LinearExpr.weighted_sum(
-            list(x.values()),
-            [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
-             + (nd if (i, c, k) in prefer else 0) for i, c, k in x]))
+        maximize(model, list(x.values()),
+                 [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
+                  + (nd if (i, c, k) in prefer else 0) for i, c, k in x])
     for key in sorted(hint):
         if key in x:
             model.add_hint(x[key], True)

@@ -22,7 +22,7 @@ from optimizer.candidates import Schedule, day_feasible, feasible_starts, prepar
 from optimizer.cpsat import _on_time_mask
 from optimizer.generator import generate_instance
 from optimizer.instance import minute_of, moment_of
-from optimizer.model_terms import LATE_GAPS, maximize
+from optimizer.model_terms import LATE_GAPS, maximize, new_bool_vars
 from optimizer.pair_model import _add_conflicts, _day_keys, _span
 from service.planning.solver import SolveRequest, solve_instance
 
@@ -406,7 +406,7 @@ def test_day_keys_are_the_span_of_every_candidate() -> None:
 def test_conflicts_are_the_constraints_of_the_matrix_form() -> None:
     rng = random.Random(7)
     for _ in range(300):
-        n = rng.randrange(2, 25)
+        n = rng.randrange(2, 60)  # both ways: pair by pair and as a matrix
         end = [rng.randrange(480, 900) for _ in range(n)]
         start = [e + rng.randrange(-300, 120) for e in end]
         fast, plain = cp_model.CpModel(), cp_model.CpModel()
@@ -428,22 +428,25 @@ def test_conflicts_are_the_constraints_of_the_matrix_form() -> None:
         assert str(fast.Proto()) == str(plain.Proto())
 
 
-def test_maximize_writes_what_cp_sat_s_maximize_writes() -> None:
+def test_maximize_and_new_bool_vars_write_what_cp_sat_s_own_calls_write() -> None:
     rng = random.Random(3)
-    for n in (0, 1, 5, 300):
+    for n, low in ((0, 1), (1, 1), (5, 1), (300, 1), (300, -5), (40, 0)):
         fast, plain = cp_model.CpModel(), cp_model.CpModel()
-        coefs = [rng.randrange(-5, 10 ** 9) for _ in range(n)]
-        for model in (fast, plain):
-            xs = [model.new_bool_var(f"x{q}") for q in range(n)]
+        names = [f"x_{q}_{rng.randrange(9)}" for q in range(n)]
+        fast_vars = new_bool_vars(fast, names)
+        plain_vars = [plain.new_bool_var(name) for name in names]
+        coefs = [rng.randrange(low, 10 ** 9) for _ in range(n)]  # some 0 when low is 0
+        for model, xs in ((fast, fast_vars), (plain, plain_vars)):
             model.maximize(xs[0] if xs else 1)  # replaced: the objective is cleared first
-        maximize(fast, cp_model.LinearExpr.weighted_sum(list(_vars(fast, n)), coefs))
-        plain.maximize(cp_model.LinearExpr.weighted_sum(list(_vars(plain, n)), coefs))
+        maximize(fast, fast_vars, coefs)
+        plain.maximize(cp_model.LinearExpr.weighted_sum(plain_vars, coefs))
         assert str(fast.Proto()) == str(plain.Proto())
-        assert fast.Proto().objective.scaling_factor == -1.0 or n == 0
-
-
-def _vars(model: Any, n: int) -> list[Any]:
-    return [model.get_bool_var_from_proto_index(q) for q in range(n)]
+        # a variable twice or negated: written as CP-SAT writes it too
+        if n >= 2:
+            maximize(fast, [fast_vars[0], fast_vars[1].Not(), fast_vars[0]], [3, 4, 5])
+            plain.maximize(cp_model.LinearExpr.weighted_sum(
+                [plain_vars[0], plain_vars[1].Not(), plain_vars[0]], [3, 4, 5]))
+            assert str(fast.Proto()) == str(plain.Proto())
 
 
 def test_the_real_instance_takes_travel_and_unavailability_from_the_derived_one(
