@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import holidays
 
-from optimizer.instance import Consultant, Instance, Interval, Location, minute_of
+from optimizer.instance import Consultant, Instance, Interval, Location, minutes_of
 
 DAY = 1440
 EARTH_RADIUS_KM = 6371.0
@@ -52,13 +52,24 @@ def is_working_day(instance: Instance, day: date) -> bool:
 def notice_working_days(instance: Instance, day: date) -> int:
     """The working days (rule 5's definition) strictly between as_of and `day`: the whole
     working days the employer has to prepare (as_of, a Friday afternoon, gives none)."""
-    hol = danish_holidays(instance.as_of, max(instance.as_of, day))
-    return sum(1 for n in range(1, (day - instance.as_of).days)
-               if _workday(instance, instance.as_of + timedelta(days=n), hol))
+    return _notice_working_days(instance.as_of, instance.closed_dates, day)
+
+
+@lru_cache(maxsize=4096)
+def _notice_working_days(as_of: date, closed: frozenset[date], day: date) -> int:
+    """`notice_working_days`, once per (as_of, closed dates, day): plans and their checks ask
+    it for every meeting."""
+    hol = danish_holidays(as_of, max(as_of, day))
+    return sum(1 for n in range(1, (day - as_of).days)
+               if _is_workday(as_of + timedelta(days=n), hol, closed))
 
 
 def _workday(instance: Instance, day: date, hol: frozenset[date]) -> bool:
-    return day.weekday() < 5 and day not in hol and day not in instance.closed_dates
+    return _is_workday(day, hol, instance.closed_dates)
+
+
+def _is_workday(day: date, hol: frozenset[date], closed: frozenset[date]) -> bool:
+    return day.weekday() < 5 and day not in hol and day not in closed
 
 
 def enough_notice(instance: Instance, day: date) -> bool:
@@ -138,7 +149,7 @@ def working_window(instance: Instance, consultant: Consultant, d: int) -> tuple[
 
 def to_minutes(instance: Instance, intervals: list[Interval]) -> list[tuple[int, int]]:
     """Wall-clock intervals as absolute minute pairs."""
-    return [(minute_of(instance, iv.start), minute_of(instance, iv.end)) for iv in intervals]
+    return minutes_of(instance, intervals)
 
 
 def subtract(free: list[tuple[int, int]], blocked: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -64,6 +64,8 @@ class Prepared:
     # a proposal whether its time was still possible when planning began (`optimizer.proposals`)
     short: frozenset[int] = frozenset()
     proposal_possible: dict[int, bool] = field(default_factory=dict)
+    # per case, `unavailable` by day index: the intervals that touch the day, in their order
+    unavailable_days: list[dict[int, list[tuple[int, int]]]] = field(default_factory=list)
 
     def day_order(self, i: int, days: list[int] | None = None) -> list[int]:
         """`days` (default: all planning days) in the order case i's meeting prefers them:
@@ -166,11 +168,17 @@ def meeting_allowed(instance: Instance, case: Case, consultant: int) -> bool:
         instance.consultants[consultant].workplace_meetings
 
 
-def prepare(instance: Instance) -> Prepared:
-    """Compute the shared, solver-independent data (see the module docstring)."""
+def prepare(instance: Instance, like: Prepared | None = None) -> Prepared:
+    """Compute the shared, solver-independent data (see the module docstring).
+
+    `like`: the Prepared of an instance with the same employers (the very objects, case by
+    case), consultants, day and travel settings (`keep_proposals`' derived instance): its
+    travel minutes and employer unavailability are taken over instead of computed again.
+    """
     days = planning_days(instance)
     cindex = {c.id: k for k, c in enumerate(instance.consultants)}
-    travel = travel_matrix(instance)
+    reuse = like if like is not None and _same_employers(like.instance, instance) else None
+    travel = reuse.travel if reuse is not None else travel_matrix(instance)
     room = [max(0, c.max_active_cases - c.active_cases) for c in instance.consultants]
 
     kept: dict[int, tuple[int, int, int]] = {}
@@ -229,11 +237,13 @@ def prepare(instance: Instance) -> Prepared:
         free.append(per_day)
         open_time.append({d: v for d, v in open_day.items() if d in t_days})
 
+    unavailable, unavailable_days = (reuse.unavailable, reuse.unavailable_days) \
+        if reuse is not None else _unavailable_minutes(instance)
     prepared = Prepared(
         instance=instance, days=days, free=free, kept_count=kept_count, travel=travel,
         eligible=[eligible_consultants(instance, case) for case in instance.cases],
         room=room,
-        unavailable=[to_minutes(instance, case.employer.unavailable) for case in instance.cases],
+        unavailable=unavailable, unavailable_days=unavailable_days,
         kept=kept, cindex=cindex, talk_days=t_days, open=open_time, kept_talk=kept_talk,
         pinned=pinned, short=short_notice_days(instance))
     prepared.tmax = {kind: _tmax(prepared, kind) for kind in instance.meeting_minutes}
@@ -241,6 +251,41 @@ def prepare(instance: Instance) -> Prepared:
         next((d for d in t_days if talk_starts(prepared, c, d)), None)
         for c in range(len(instance.consultants))]
     return prepared
+
+
+def _same_employers(a: Instance, b: Instance) -> bool:
+    """Whether the travel minutes and employer unavailability of `a` are `b`'s."""
+    return a.consultants is b.consultants and a.as_of == b.as_of and \
+        a.road_factor == b.road_factor and a.speed_kmh == b.speed_kmh and \
+        len(a.cases) == len(b.cases) and \
+        all(x.employer is y.employer for x, y in zip(a.cases, b.cases, strict=True))
+
+
+def _unavailable_minutes(instance: Instance
+                         ) -> tuple[list[list[tuple[int, int]]],
+                                    list[dict[int, list[tuple[int, int]]]]]:
+    """Per case, its employer's unavailability in minutes (`to_minutes`) and those by the day
+    indices they touch, computed once per distinct list of intervals: cases of one employer
+    share their Interval objects (`parse_instance` reads each interval once), and so these."""
+    memo: dict[tuple[int, ...], tuple[list[tuple[int, int]],
+                                      dict[int, list[tuple[int, int]]]]] = {}
+    minutes_out, days_out = [], []
+    for case in instance.cases:
+        intervals = case.employer.unavailable
+        # the objects are alive throughout, so their ids name them
+        key = tuple(map(id, intervals))
+        found = memo.get(key)
+        if found is None:
+            minutes = to_minutes(instance, intervals)
+            by_day: dict[int, list[tuple[int, int]]] = {}
+            for a, b in minutes:
+                # [a, b) touches day d iff b > d * DAY and a < (d + 1) * DAY
+                for d in range(a // DAY, (b - 1) // DAY + 1):
+                    by_day.setdefault(d, []).append((a, b))
+            found = memo[key] = (minutes, by_day)
+        minutes_out.append(found[0])
+        days_out.append(found[1])
+    return minutes_out, days_out
 
 
 def talk_starts(p: Prepared, c: int, d: int,
@@ -342,8 +387,7 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
     kind = inst.cases[i].follow_up
     if not meeting_allowed(inst, inst.cases[i], c):
         return []
-    unavailable = [u for u in p.unavailable[i] if u[1] > d * DAY and u[0] < (d + 1) * DAY] \
-        if employer else []
+    unavailable = p.unavailable_days[i].get(d, ()) if employer else ()
     out: list[int] = []
     for a, b in p.free[c].get(d, ()):
         s = d * DAY + math.ceil((a + t - d * DAY) / g) * g
@@ -357,6 +401,43 @@ def feasible_starts(p: Prepared, i: int, c: int, d: int,
                 out.append(s)
             s += g
     return out
+
+
+def start_span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int] | None:
+    """The first and the last of `feasible_starts(p, i, c, d)` (None when there is none),
+    found without listing the starts between them."""
+    inst = p.instance
+    case = inst.cases[i]
+    if not meeting_allowed(inst, case, c):
+        return None
+    gaps = p.free[c].get(d)
+    if not gaps:
+        return None
+    g = inst.slot_minutes
+    dur = inst.meeting_minutes[case.follow_up]
+    t = int(p.travel[i, c]) if case.follow_up == "workplace_meeting" else 0
+    base = d * DAY
+    unavailable = p.unavailable_days[i].get(d, ())
+    first: int | None = None
+    for a, b in gaps:  # the first gap with a start, its first start that fits
+        s = base - ((base - a - t) // g) * g  # the first grid start at a + t or later
+        while s + dur + t <= b:
+            if not any(s < u[1] and u[0] < s + dur for u in unavailable):
+                first = s
+                break
+            s += g
+        if first is not None:
+            break
+    if first is None:
+        return None
+    for a, b in reversed(gaps):  # the last gap with a start, its last start that fits
+        lowest = base - ((base - a - t) // g) * g
+        s = lowest + ((b - dur - t - lowest) // g) * g  # the last grid start that ends in time
+        while s >= lowest:
+            if not any(s < u[1] and u[0] < s + dur for u in unavailable):
+                return first, s
+            s -= g
+    return None  # not reached: `first` is a start
 
 
 # (day, start) of a private talk; a schedule keeps it with its consultant (rule 10)

@@ -26,6 +26,7 @@ from optimizer.model_terms import (
     SECONDARY_MAX,
     PairOptions,
     add_private_talks,
+    maximize,
     secondary,
 )
 from optimizer.sequencing import sequence_all
@@ -177,7 +178,7 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
         terms.append(var)
         coefs.append(w_meet + secondary(p, i, c, p.days[gaps[c][g][0]])
                      + (w_on * p.instance.on_time_weights[i] if (i, c, g) in on_set else 0))
-    model.maximize(cp_model.LinearExpr.weighted_sum(terms, coefs))
+    maximize(model, terms, coefs)
 
     for key in hint:
         if key in x:

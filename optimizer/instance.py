@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting", "telephone")
@@ -338,9 +339,22 @@ def _no_extra(data: dict[str, Any], path: str, allowed: set[str]) -> None:
         raise _fail(where, "unknown field")
 
 
-def _intervals(value: Any, path: str) -> list[Interval]:
+# Intervals read so far while parsing one instance: (start text, end text) -> Interval. Many
+# cases repeat their employer's unavailability; each text pair is read and validated once.
+IntervalCache = dict[tuple[str, str], Interval]
+
+
+def _intervals(value: Any, path: str, cache: IntervalCache | None = None) -> list[Interval]:
     out: list[Interval] = []
     for i, item in enumerate(_list(value, path)):
+        if cache is not None and type(item) is dict and len(item) == 2:
+            # exactly the keys "start" and "end" with texts read before: valid, the same value
+            start_text, end_text = item.get("start"), item.get("end")
+            if type(start_text) is str and type(end_text) is str:
+                hit = cache.get((start_text, end_text))
+                if hit is not None:
+                    out.append(hit)
+                    continue
         p = f"{path}[{i}]"
         data = _obj(item, p)
         _no_extra(data, p, {"start", "end"})
@@ -348,7 +362,10 @@ def _intervals(value: Any, path: str) -> list[Interval]:
         end = _datetime(_required(data, "end", p), f"{p}.end")
         if end <= start:
             raise _fail(f"{p}.end", "must be after start")
-        out.append(Interval(start, end))
+        interval = Interval(start, end)
+        if cache is not None:
+            cache[data["start"], data["end"]] = interval
+        out.append(interval)
     return out
 
 
@@ -418,7 +435,8 @@ def parse_instance(data: dict[str, Any]) -> Instance:
     road_factor = _number(travel.get("road_factor", 1.3), "travel.road_factor")
     speed = _number(travel.get("speed_kmh", 50), "travel.speed_kmh")
 
-    consultants = [_consultant(item, f"consultants[{i}]", hours)
+    intervals: IntervalCache = {}
+    consultants = [_consultant(item, f"consultants[{i}]", hours, intervals)
                    for i, item in enumerate(_list(_required(data, "consultants", ""),
                                                   "consultants"))]
     seen: set[str] = set()
@@ -427,7 +445,7 @@ def parse_instance(data: dict[str, Any]) -> Instance:
             raise _fail(f"consultants[{i}].id", f'duplicate id "{c.id}"')
         seen.add(c.id)
 
-    cases = [_case(item, f"cases[{i}]", seen, talk_minutes)
+    cases = [_case(item, f"cases[{i}]", seen, talk_minutes, intervals)
              for i, item in enumerate(_list(_required(data, "cases", ""), "cases"))]
     seen_cases: set[str] = set()
     for i, case in enumerate(cases):
@@ -444,7 +462,8 @@ def parse_instance(data: dict[str, Any]) -> Instance:
                     fixed_employers_rule=fixed_rule)
 
 
-def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]) -> Consultant:
+def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]],
+                intervals: IntervalCache | None = None) -> Consultant:
     data = _obj(value, path)
     _no_extra(data, path, _CONSULTANT_FIELDS)
     cid = _str(_required(data, "id", path), f"{path}.id")
@@ -458,7 +477,7 @@ def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]
     raw_hours = data.get("working_hours")
     hours = default_hours if raw_hours is None else _working_hours(raw_hours,
                                                                    f"{path}.working_hours")
-    busy = _intervals(data.get("busy", []), f"{path}.busy")
+    busy = _intervals(data.get("busy", []), f"{path}.busy", intervals)
     fixed = frozenset(_str(v, f"{path}.fixed_employers[{i}]") for i, v in
                       enumerate(_list(data.get("fixed_employers", []),
                                       f"{path}.fixed_employers")))
@@ -471,7 +490,8 @@ def _consultant(value: Any, path: str, default_hours: dict[int, tuple[int, int]]
                       fixed_employers=fixed, team=team)
 
 
-def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) -> Case:
+def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int,
+          intervals: IntervalCache | None = None) -> Case:
     data = _obj(value, path)
     _no_extra(data, path, _CASE_FIELDS)
     cid = _str(_required(data, "id", path), f"{path}.id")
@@ -492,7 +512,8 @@ def _case(value: Any, path: str, consultant_ids: set[str], talk_minutes: int) ->
         employer = Employer(
             cvr=_str(_required(emp, "cvr", ep), f"{ep}.cvr"),
             location=_location(_required(emp, "location", ep), f"{ep}.location"),
-            unavailable=_intervals(emp.get("unavailable", []), f"{ep}.unavailable"))
+            unavailable=_intervals(emp.get("unavailable", []), f"{ep}.unavailable",
+                                   intervals))
 
     owner = data.get("consultant_id")
     if owner is not None:
@@ -585,12 +606,30 @@ def _kept_talk(value: Any, path: str, consultant_ids: set[str], talk_minutes: in
     return KeptTalk(start=start, consultant_id=tc)
 
 
+@lru_cache(maxsize=16)
+def midnight(day: date) -> datetime:
+    """Midnight at the start of `day`: minute 0 of the planner's time axis when `day` is
+    `as_of`."""
+    return datetime.combine(day, datetime.min.time())
+
+
 def minute_of(instance: Instance, moment: datetime) -> int:
     """Minutes since midnight of `as_of` (the planner's absolute time axis)."""
-    delta = moment - datetime.combine(instance.as_of, datetime.min.time())
-    return int(delta.total_seconds() // 60)
+    delta = moment - midnight(instance.as_of)
+    # floor(total seconds / 60): a day is 1440 whole minutes, 0 <= seconds < 86400
+    return delta.days * 1440 + delta.seconds // 60
+
+
+def minutes_of(instance: Instance, intervals: list[Interval]) -> list[tuple[int, int]]:
+    """`minute_of` of each interval's start and end."""
+    origin = midnight(instance.as_of)
+    out = []
+    for iv in intervals:
+        a, b = iv.start - origin, iv.end - origin
+        out.append((a.days * 1440 + a.seconds // 60, b.days * 1440 + b.seconds // 60))
+    return out
 
 
 def moment_of(instance: Instance, minute: int) -> datetime:
     """Inverse of `minute_of`."""
-    return datetime.combine(instance.as_of, datetime.min.time()) + timedelta(minutes=minute)
+    return midnight(instance.as_of) + timedelta(minutes=minute)

@@ -36,6 +36,37 @@ def secondary(p: Prepared, i: int, c: int, d: int | None = None) -> int:
     return score
 
 
+def maximize(model: cp_model.CpModel, variables: list[cp_model.IntVar],
+             coefficients: list[int]) -> None:
+    """`model.maximize(LinearExpr.weighted_sum(variables, coefficients))`, the same model,
+    written into the proto at once (CP-SAT's Python layer checks and flattens the expression
+    and then appends each variable and coefficient on its own: a good part of building a
+    large model). Distinct variables with non-zero coefficients are written as they are
+    (what flattening leaves them); anything else goes through `model.maximize`."""
+    indices = [var.index for var in variables]
+    if len(indices) != len(coefficients) or not all(coefficients) or \
+            (indices and min(indices) < 0) or len(set(indices)) != len(indices):
+        model.maximize(cp_model.LinearExpr.weighted_sum(variables, coefficients))
+        return
+    # what `CpModel._set_objective(objective, maximize=True)` writes
+    model.clear_objective()
+    proto = model.model_proto.objective
+    proto.vars.extend(indices)
+    proto.scaling_factor = -1.0
+    proto.offset = 0
+    proto.coeffs.extend([-c for c in coefficients])
+
+
+_BOOL = cp_model.Domain(0, 1)
+
+
+def new_bool_vars(model: cp_model.CpModel, names: list[str]) -> list[cp_model.IntVar]:
+    """`[model.new_bool_var(name) for name in names]`, the same variables (one domain object
+    for all instead of one each)."""
+    proto = model.model_proto
+    return [cp_model.IntVar(proto).with_name(name).with_domain(_BOOL) for name in names]
+
+
 # (case, consultant) -> that pair's meeting candidates as (day, variable, occupied minutes)
 PairOptions = dict[tuple[int, int], list[tuple[int, cp_model.IntVar, int]]]
 

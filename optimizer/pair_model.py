@@ -18,15 +18,19 @@ from collections import defaultdict
 
 import numpy as np
 from ortools.sat.python import cp_model
+from ortools.sat.python.cp_model import LinearExpr
 
 from optimizer.bounds import day_capacity
-from optimizer.candidates import Prepared, Schedule, feasible_starts
+from optimizer.candidates import Prepared, Schedule, start_span
 from optimizer.model_terms import (
     DETERMINISTIC_PER_SECOND,
     LATE_GAPS,
+    NOTICE_WEIGHT,
     SECONDARY_MAX,
     PairOptions,
     add_private_talks,
+    maximize,
+    new_bool_vars,
     secondary,
 )
 from optimizer.sequencing import sequence_all
@@ -56,7 +60,9 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     """
     remaining = max(MIN_MODEL_SECONDS, limit - (time.perf_counter() - started)
                     - PAIR_RESERVE_SHARE * limit - PAIR_RESERVE_SECONDS)
-    on_keys, _ = _day_keys(p, ok_day, on_day, 0)
+    spans = _Spans(p)
+    # `_day_keys` with no late day: the on-time candidates (the flag is not needed)
+    on_keys = _on_time_keys(p, ok_day, on_day, spans)
     hint = {(i, c, p.days.index(d)) for i, (c, d, _) in greedy.meeting.items()
             if i not in p.kept}
     prefer = frozenset(hint)
@@ -74,7 +80,7 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
         model_bound = None if p.instance.has_follow_ups else int(best + 1e-6)
         hint, talk_hint = chosen, talks
     min_on = sum(w[i] for i, _, k in hint if on_day[i, k])
-    all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS)
+    all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
     status_b, chosen_b, _, talks_b = _pair_model(
         p, all_keys, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
         min_on=min_on, prefer=prefer, talk_hint=talk_hint)
@@ -95,7 +101,9 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     return schedule, model_bound, exact
 
 
-def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: int
+def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: int,
+              spans: _Spans | None = None,
+              on_time: dict[tuple[int, int, int], tuple[int, int, int]] | None = None
               ) -> tuple[dict[tuple[int, int, int], tuple[int, int, int]], bool]:
     """Day-level candidates (i, c, k) with a feasible start, as (min_end, max_start, minutes).
 
@@ -103,21 +111,18 @@ def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: in
     all feasible grid starts (rules 5-7, employer unavailability): two meetings fit on one
     consultant-day iff one's earliest end is at most the other's latest start. All on-time
     days are kept; of the late ones only the first `late_days` per (case, consultant)
-    (the flag says whether any late day with a feasible start was left out).
+    (the flag says whether any late day with a feasible start was left out). `spans`: the
+    `_span`s found so far; `on_time`: the on-time candidates (`_on_time_keys`) when known.
     """
-    out: dict[tuple[int, int, int], tuple[int, int, int]] = {}
-    for i, c, k in zip(*(a.tolist() for a in np.nonzero(ok_day)), strict=True):
-        if not on_day[i, k]:
-            continue
-        span = _span(p, i, c, p.days[k])
-        if span is not None:
-            out[i, c, k] = span
+    span_of = _Spans(p) if spans is None else spans
+    out = dict(_on_time_keys(p, ok_day, on_day, span_of) if on_time is None else on_time)
+    days = p.days
     late = ok_day & ~on_day[:, None, :]
     pruned = False
     for i, c in zip(*(a.tolist() for a in np.nonzero(late.any(axis=2))), strict=True):
         found = 0
         for k in np.nonzero(late[i, c])[0].tolist():
-            span = _span(p, i, c, p.days[k])
+            span = span_of(i, c, days[k])
             if span is None:
                 continue
             if found >= late_days:
@@ -128,14 +133,94 @@ def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: in
     return out, pruned
 
 
+def _on_time_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, spans: _Spans
+                  ) -> dict[tuple[int, int, int], tuple[int, int, int]]:
+    """The on-time part of `_day_keys` (all of them, in (i, c, k) order)."""
+    days = p.days
+    out: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+    on = ok_day & on_day[:, None, :]
+    for i, c, k in zip(*(a.tolist() for a in np.nonzero(on)), strict=True):
+        span = spans(i, c, days[k])
+        if span is not None:
+            out[i, c, k] = span
+    return out
+
+
 def _span(p: Prepared, i: int, c: int, d: int) -> tuple[int, int, int] | None:
     """(earliest end, latest start, minutes) of the occupied interval over case i's feasible
     grid starts with consultant c on day d (rules 5-7), or None when there is none."""
-    starts = feasible_starts(p, i, c, d)
-    if not starts:
+    span = start_span(p, i, c, d)
+    if span is None:
         return None
     t, dur = p.trip(i, c), p.duration(i)
-    return starts[0] + dur + t, starts[-1] - t, dur + 2 * t
+    return span[0] + dur + t, span[1] - t, dur + 2 * t
+
+
+class _Spans:
+    """`_span` of (case, consultant, day). On a day the case's employer is available
+    throughout, the span depends on the consultant's free time that day, the meeting's length
+    and the travel only: cases alike there share it, found once."""
+
+    def __init__(self, p: Prepared) -> None:
+        self.p = p
+        self.alike: dict[tuple[int, int, int, int], tuple[int, int, int] | None] = {}
+        # per case: (is a workplace meeting, meeting minutes)
+        self.cases: dict[int, tuple[bool, int]] = {}
+
+    def _case(self, i: int) -> tuple[bool, int]:
+        found = self.cases.get(i)
+        if found is None:
+            workplace = self.p.instance.cases[i].follow_up == "workplace_meeting"
+            found = self.cases[i] = (workplace, self.p.duration(i))
+        return found
+
+    def __call__(self, i: int, c: int, d: int) -> tuple[int, int, int] | None:
+        workplace, dur = self._case(i)
+        if workplace and not self.p.instance.consultants[c].workplace_meetings:
+            return None  # rule 2 (`meeting_allowed`)
+        if d in self.p.unavailable_days[i]:
+            return _span(self.p, i, c, d)
+        alike = (c, d, dur, int(self.p.travel[i, c]) if workplace else 0)
+        if alike in self.alike:
+            return self.alike[alike]
+        span = self.alike[alike] = _span(self.p, i, c, d)
+        return span
+
+
+# Candidates of a consultant-day from which their conflicts are found as a matrix (numpy);
+# fewer: pair by pair (the same pairs in the same order).
+CONFLICT_MATRIX_FROM = 24
+
+
+def _add_conflicts(model: cp_model.CpModel, vs: list[cp_model.IntVar], end: list[int],
+                   start: list[int]) -> None:
+    """At most one of two candidates of a consultant-day that cannot both be sequenced:
+    candidate q (variable vs[q]) occupies at least [start[q], end[q]) when it is proper
+    (start < end), so proper candidates conflict in cliques, one per point; the others
+    pairwise: q and r conflict iff start[r] < end[q] and start[q] < end[r]."""
+    proper = [a < b for a, b in zip(start, end, strict=True)]
+    idx = [q for q, ok in enumerate(proper) if ok]
+    # a proper candidate always covers [latest start, earliest end): a clique per point
+    for tau in sorted({start[q] for q in idx}):
+        clique = [q for q in idx if start[q] <= tau < end[q]]
+        if len(clique) > 1:
+            model.add_at_most_one(vs[q] for q in clique)
+    n = len(vs)
+    if n > CONFLICT_MATRIX_FROM:
+        s, e, ok = np.array(start), np.array(end), np.array(proper)
+        conflict = (s[None, :] < e[:, None]) & (s[:, None] < e[None, :]) \
+            & ~(ok[:, None] & ok[None, :])
+        pairs = zip(*(a.tolist() for a in np.nonzero(np.triu(conflict, 1))), strict=True)
+    else:
+        pairs = ((q, r) for q in range(n) for r in range(q + 1, n)
+                 if start[r] < end[q] and start[q] < end[r] and not (proper[q] and proper[r]))
+    negated: dict[int, cp_model.IntVar] = {}
+    for q, r in pairs:  # row by row (q < r)
+        if q not in negated:
+            negated[q] = vs[q].Not()
+        if r not in negated:
+            negated[r] = vs[r].Not()
+        model.add_bool_or([negated[q], negated[r]])
 
 
 def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
@@ -165,15 +250,18 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # needing a talk only after the consultant's first day with a talk slot, a case with a kept
     # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
-    x = {key: model.new_bool_var(f"y_{key[0]}_{key[1]}_{key[2]}") for key in keys}
+    x = dict(zip(keys, new_bool_vars(model, [f"y_{i}_{c}_{k}" for i, c, k in keys]),
+                 strict=True))
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
     by_c_new: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    is_new = [p.is_new(i) for i in range(len(p.instance.cases))]
     for key, var in x.items():
-        by_case[key[0]].append(var)
-        by_cd[key[1], key[2]].append(key)
-        if p.is_new(key[0]):
-            by_c_new[key[1]].append(var)
+        i, c, k = key
+        by_case[i].append(var)
+        by_cd[c, k].append(key)
+        if is_new[i]:
+            by_c_new[c].append(var)
 
     # Rule 4: each case gets at most one meeting (rule 1: so with one consultant, on one day).
     for vs in by_case.values():
@@ -182,60 +270,52 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # Rule 3: capacity; new cases given to a consultant fit in the consultant's room.
     for c, vs in by_c_new.items():
         if len(vs) > p.room[c]:
-            model.add(sum(vs) <= max(0, p.room[c]))
+            model.add(LinearExpr.sum(vs) <= max(0, p.room[c]))
 
     for (c, k), ks in by_cd.items():
         d = p.days[k]
+        vs = [x[key] for key in ks]
         # Rule 8: at most max_meetings_per_day meetings that day, kept ones included.
         cap = day_capacity(p, c, d)
         if len(ks) > cap:
-            model.add(sum(x[key] for key in ks) <= cap)
+            model.add(LinearExpr.sum(vs) <= cap)
 
         # Rule 7: the occupied minutes (meeting + travel both ways) fit in the day's free time.
         free = sum(b - a for a, b in p.free[c].get(d, ()))
-        if sum(keys[key][2] for key in ks) > free:
-            model.add(sum(keys[key][2] * x[key] for key in ks) <= free)
+        minutes = [keys[key][2] for key in ks]
+        if sum(minutes) > free:
+            model.add(LinearExpr.weighted_sum(vs, minutes) <= free)
 
         # Rules 5-7: two meetings of the day that cannot be sequenced side by side on the grid
         # (neither's earliest end is at most the other's latest start): at most one of them.
         if cap < 2 or len(ks) < 2:
             continue
-        span = np.array([keys[key][:2] for key in ks], dtype=np.int64)
-        end, start = span[:, 0], span[:, 1]
-        proper = start < end
-        # a proper candidate always covers [latest start, earliest end): a clique per point
-        idx = np.nonzero(proper)[0]
-        for tau in sorted(set(start[idx].tolist())):
-            clique = idx[(start[idx] <= tau) & (end[idx] > tau)]
-            if len(clique) > 1:
-                model.add_at_most_one(x[ks[q]] for q in clique.tolist())
-        # the other conflicts pairwise: q and r conflict iff start_r < end_q and start_q < end_r
-        conflict = (start[None, :] < end[:, None]) & (start[:, None] < end[None, :])
-        conflict &= ~(proper[:, None] & proper[None, :])
-        for q, r in zip(*np.nonzero(np.triu(conflict, 1)), strict=True):
-            model.add_bool_or([x[ks[int(q)]].Not(), x[ks[int(r)]].Not()])
+        _add_conflicts(model, vs, [keys[key][0] for key in ks], [keys[key][1] for key in ks])
 
     # Rule 10: a new workplace meeting of a case that asked for a private talk has the talk
     # with the same consultant on an earlier day, in the consultant's free time.
     talk_options: PairOptions = defaultdict(list)
     day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
-    for key, var in x.items():
-        i, c, k = key
-        day_load[c, p.days[k]].append((var, keys[key][2]))
-        if p.needs_talk(i):
-            talk_options[i, c].append((p.days[k], var, keys[key][2]))
+    needs_talk = [p.needs_talk(i) for i in range(len(p.instance.cases))]
+    days = p.days
+    if any(needs_talk[i] for i in by_case):  # (without talks the family adds nothing)
+        for key, var in x.items():
+            i, c, k = key
+            day_load[c, days[k]].append((var, keys[key][2]))
+            if needs_talk[i]:
+                talk_options[i, c].append((days[k], var, keys[key][2]))
     talks, _ = add_private_talks(model, p, talk_options, day_load, hint=talk_hint)
 
     # Objective (the contract's, lexicographic), in two solves.
     # each on-time meeting weighted by its case's tier: first meetings before follow-ups
     # (`Instance.on_time_weights`, all 1 without follow-ups)
     weights = p.instance.on_time_weights
-    on_keys = [key for key in x if on_day[key[0], key[2]]]
-    on_sum = cp_model.LinearExpr.weighted_sum([x[key] for key in on_keys],
-                                              [weights[key[0]] for key in on_keys])
+    on_rows = on_day.tolist()
+    on_keys = [key for key in x if on_rows[key[0]][key[2]]]
+    on_vars, on_weights = [x[key] for key in on_keys], [weights[key[0]] for key in on_keys]
     if min_on is None:
         # First solve: on-time meetings only; its bound bounds the (weighted) on-time count.
-        model.maximize(on_sum)
+        maximize(model, on_vars, on_weights)
     else:
         # Second solve: at least the first solve's on-time count, as a constraint (so no lower
         # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
@@ -245,15 +325,20 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         # days). With N cases the ties sum to < width N < w_sec, so one secondary point
         # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
         # < w_meet, so one more meeting (late is better than none) outweighs all of them.
-        model.add(on_sum >= min_on)
+        model.add(cp_model.LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
         big_n, width = max(1, len(by_case)), 2 * len(p.days)
         w_sec = width * big_n + 1
         w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
-        model.maximize(cp_model.LinearExpr.weighted_sum(
-            list(x.values()),
-            [w_meet + w_sec * secondary(p, key[0], key[1], p.days[key[2]])
-             + len(p.days) - 1 - key[2]
-             + (len(p.days) if key in prefer else 0) for key in x]))
+        # `secondary` per (case, consultant) without the day, and the notice's tier by day
+        pair_score: dict[tuple[int, int], int] = {}
+        for i, c, _ in x:
+            if (i, c) not in pair_score:
+                pair_score[i, c] = secondary(p, i, c)
+        notice = [NOTICE_WEIGHT if p.short and d not in p.short else 0 for d in days]
+        nd = len(days)
+        maximize(model, list(x.values()),
+                 [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
+                  + (nd if (i, c, k) in prefer else 0) for i, c, k in x])
     for key in sorted(hint):
         if key in x:
             model.add_hint(x[key], True)
@@ -266,6 +351,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, set(), float("inf"), {}
-    chosen = {key for key, var in x.items() if solver.boolean_value(var)}
+    solution = solver.response_proto.solution  # a value per variable, by its index
+    chosen = {key for key, var in x.items() if solution[var.index]}
     chosen_talks = {i: d for (i, _, d), var in talks.items() if solver.boolean_value(var)}
     return status, chosen, solver.best_objective_bound, chosen_talks

@@ -84,11 +84,13 @@ class Unassigned:
 
 @dataclass
 class Plan:
-    """A complete plan for an instance."""
+    """A complete plan for an instance; `prepared` is the instance's `prepare(instance)` the
+    solver made it from (passed on to `alternatives_for`, which need not prepare it again)."""
 
     assignments: list[Assignment]
     unassigned: list[Unassigned]
     metrics: dict[str, Any]
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The plan JSON of the spec (assignments, unassigned, metrics)."""
@@ -218,7 +220,7 @@ def build_plan(p: Prepared, schedule: Schedule, solver: str, status: str, second
             reasons.append("late")  # kept: the service and older readers look for it
             reasons.append(why_not_on_time(p, schedule, i))
         assignments.append(Assignment(case.id, consultant.id, on_time, meeting, reasons, talk))
-    plan = Plan(assignments, unassigned, {})
+    plan = Plan(assignments, unassigned, {}, prepared=p)
     metrics: dict[str, Any] = dict(plan_metrics(inst, plan.to_json()))
     metrics.update({"solver": solver, "status": status, "solve_seconds": round(seconds, 3),
                     "upper_bound_on_time": bound})

@@ -137,7 +137,7 @@ def release(instance: Instance, kept: Prepared, schedule: Schedule,
     Returns the real instance's Prepared, its schedule and a proven upper bound on its
     on-time meetings (the max-flow relaxation, kept meetings included).
     """
-    p = prepare(instance)
+    p = prepare(instance, like=kept)  # the same employers: their minutes are kept's
     p.proposal_possible = {i: possible[case.id] for i, case in enumerate(instance.cases)
                            if case.id in possible}
     real = Schedule(p)

@@ -73,17 +73,19 @@ def solve_instance(request: SolveRequest) -> SolveResult:
     try:
         plan = optimizer.solve(instance, solver="cpsat", time_limit=request.time_limit,
                                seed=request.seed)
-        problems = optimizer.validate(instance, plan)
+        data = plan.to_json()
+        problems = optimizer.validate(instance, data)
         if problems:
             raise RuntimeError(f"CP-SAT plan failed validation: {problems[0]}")
     except Exception as exc:  # noqa: BLE001 - any solver failure falls back to greedy
         error = f"{type(exc).__name__}: {exc}"[:500]  # the caller logs and stores it
         plan = optimizer.solve(instance, solver="greedy", time_limit=request.time_limit,
                                seed=request.seed)
-    data = plan.to_json()
+        data = plan.to_json()
     alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
                     optimizer.alternatives_for(instance, data, new_proposals(data, request),
-                                               count=ALTERNATIVES_PER_PROPOSAL).items()}
+                                               count=ALTERNATIVES_PER_PROPOSAL,
+                                               prepared=plan.prepared).items()}
     metrics = data["metrics"]
     return SolveResult(solver=str(metrics.get("solver", "?")),
                        status=str(metrics.get("status", "?")), metrics=metrics, plan=data,

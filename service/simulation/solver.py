@@ -54,7 +54,8 @@ def _greedy(request: SolveRequest) -> SolveResult:
     data = plan.to_json()
     alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
                     optimizer.alternatives_for(instance, data, new_proposals(data, request),
-                                               count=ALTERNATIVES_PER_PROPOSAL).items()}
+                                               count=ALTERNATIVES_PER_PROPOSAL,
+                                               prepared=plan.prepared).items()}
     metrics = data["metrics"]
     return SolveResult(solver="greedy", status=str(metrics.get("status", "?")), metrics=metrics,
                        plan=data, alternatives=alternatives)
