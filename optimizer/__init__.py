@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from optimizer import timing
 from optimizer.alternatives import alternatives, alternatives_for
 from optimizer.candidates import prepare
 from optimizer.cpsat import DEFAULT_TIME_LIMIT, cpsat_schedule, finish_time
@@ -30,9 +31,11 @@ def solve(instance: Instance, solver: str = "cpsat",
     CP-SAT falls back to the greedy plan (status says so) if it finds nothing better; the
     result always keeps hard rules 1-10. Proposals already sent (rule 11) are kept while
     possible and moved only where that makes a meeting on time (`optimizer.proposals`).
-    `time_limit` bounds CP-SAT's search in seconds.
+    `time_limit` bounds CP-SAT's search in seconds (on the wall clock, or reproducibly
+    inside `optimizer.timing.reproducible`).
     """
-    started = time.perf_counter()
+    wall = time.perf_counter()  # the plan's solve_seconds
+    started = timing.now()  # the budget's clock (`optimizer.timing`)
     if solver not in ("cpsat", "greedy"):
         raise ValueError(f"unknown solver {solver!r} (expected cpsat or greedy)")
     proposals = has_proposals(instance)
@@ -57,4 +60,4 @@ def solve(instance: Instance, solver: str = "cpsat",
             if sum(1 for i, (_, d, _) in schedule.meeting.items()
                    if d <= (instance.cases[i].deadline - instance.as_of).days) < bound:
                 status = status.replace("OPTIMAL", "FEASIBLE")
-    return build_plan(p, schedule, solver, status, time.perf_counter() - started, bound)
+    return build_plan(p, schedule, solver, status, time.perf_counter() - wall, bound)

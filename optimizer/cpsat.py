@@ -42,6 +42,7 @@ import time
 
 import numpy as np
 
+from optimizer import timing
 from optimizer.bounds import flow_bound
 from optimizer.candidates import Prepared, Schedule, day_feasible, prepare
 from optimizer.gap_model import solve_gaps
@@ -75,10 +76,11 @@ def _on_time_mask(p: Prepared) -> np.ndarray:
 def solve_cpsat(instance: Instance, time_limit: float | None = DEFAULT_TIME_LIMIT,
                 seed: int = 0, started: float | None = None) -> Plan:
     """Plan with the two-stage CP-SAT method (see the module docstring)."""
-    started = time.perf_counter() if started is None else started
+    wall = time.perf_counter()
+    started = timing.now() if started is None else started
     p = prepare(instance)
     schedule, status, bound = cpsat_schedule(p, time_limit, seed, started)
-    return build_plan(p, schedule, "cpsat", status, time.perf_counter() - started, bound)
+    return build_plan(p, schedule, "cpsat", status, time.perf_counter() - wall, bound)
 
 
 def finish_time(started: float, time_limit: float | None) -> float:

@@ -10,18 +10,17 @@ short travel.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from optimizer import timing
 from optimizer.bounds import day_capacity
 from optimizer.calendar import DAY
 from optimizer.candidates import Prepared, Schedule, feasible_starts
 from optimizer.greedy import load_ratio
 from optimizer.model_terms import (
-    DETERMINISTIC_PER_SECOND,
     LATE_GAPS,
     SECONDARY_MAX,
     PairOptions,
@@ -196,8 +195,7 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     params.symmetry_level = 0
     params.max_presolve_iterations = 1
     params.find_big_linear_overlap = False
-    params.max_time_in_seconds = seconds
-    params.max_deterministic_time = DETERMINISTIC_PER_SECOND * seconds
+    timing.limit_solver(params, seconds)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, set(), 0.0, w_on, {}
@@ -282,7 +280,7 @@ def solve_gaps(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sche
     keys_all = list(zip(*(a.tolist() for a in np.nonzero(ok)), strict=True))
     on_set = {key for key in keys_all if on[key]}
     remaining = max(MIN_MODEL_SECONDS,
-                    limit - (time.perf_counter() - started) - GAP_RESERVE_SHARE * limit
+                    limit - (timing.now() - started) - GAP_RESERVE_SHARE * limit
                     - GAP_RESERVE_SECONDS - BUILD_SECONDS_PER_VARIABLE * len(keys_all))
     hint = _greedy_hint(p, greedy, gaps)
     talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}

@@ -6,11 +6,11 @@ moves with its private talk).
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import numpy as np
 
+from optimizer import timing
 from optimizer.candidates import Prepared, Schedule
 from optimizer.greedy import load_ratio
 
@@ -60,7 +60,7 @@ def improve(p: Prepared, schedule: Schedule, ok_day: np.ndarray, stop: float) ->
                       and not (i in schedule.meeting and schedule.meeting[i][1] <= due[i])),
                      key=inst.priority)
     for i in targets:
-        if time.perf_counter() > stop:
+        if timing.now() > stop:
             return
         _lift(p, schedule, i, ok_day, due, stop)
 
@@ -104,7 +104,7 @@ def _lift(p: Prepared, schedule: Schedule, i: int, ok_day: np.ndarray, due: list
         if j not in p.kept and j != i:
             by_cd[c, d].append(j)
     for c, d in options:
-        if time.perf_counter() > stop:
+        if timing.now() > stop:
             return False
         for j in sorted(by_cd.get((c, d), ())):
             cj = schedule.meeting[j][0]

@@ -16,11 +16,6 @@ NOTICE_WEIGHT = SKILL_TRAVEL_MAX + 1
 TEAM_WEIGHT = NOTICE_WEIGHT + SKILL_TRAVEL_MAX + 1
 FIXED_WEIGHT = 2 * TEAM_WEIGHT  # rank 2 (fixed) = 2 x rank 1 (same team)
 SECONDARY_MAX = FIXED_WEIGHT + NOTICE_WEIGHT + SKILL_TRAVEL_MAX
-# CP-SAT's second, reproducible stop (max_deterministic_time) per wall-clock second of the
-# limit. On the 2-core development machine CP-SAT does 0.5-1 deterministic units per second on
-# these models (bench S, M, L), so the wall-clock limit binds there; on a machine several times
-# faster this stop binds instead and the plan no longer depends on the machine's load.
-DETERMINISTIC_PER_SECOND = 4
 
 
 def secondary(p: Prepared, i: int, c: int, d: int | None = None) -> int:

@@ -13,17 +13,16 @@ meetings at all, then diagnosis-group match and short travel.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import numpy as np
 from ortools.sat.python import cp_model
 from ortools.sat.python.cp_model import LinearExpr
 
+from optimizer import timing
 from optimizer.bounds import day_capacity
 from optimizer.candidates import Prepared, Schedule, start_span
 from optimizer.model_terms import (
-    DETERMINISTIC_PER_SECOND,
     LATE_GAPS,
     NOTICE_WEIGHT,
     SECONDARY_MAX,
@@ -58,7 +57,7 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
 
     Returns (schedule, bound on new on-time meetings or None, exact) or None.
     """
-    remaining = max(MIN_MODEL_SECONDS, limit - (time.perf_counter() - started)
+    remaining = max(MIN_MODEL_SECONDS, limit - (timing.now() - started)
                     - PAIR_RESERVE_SHARE * limit - PAIR_RESERVE_SECONDS)
     spans = _Spans(p)
     # `_day_keys` with no late day: the on-time candidates (the flag is not needed)
@@ -68,10 +67,10 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     prefer = frozenset(hint)
     talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}
     share = BOUND_SOLVE_SHARE * remaining
-    t0 = time.perf_counter()
+    t0 = timing.now()
     status, chosen, best, talks = _pair_model(p, on_keys, on_day, share, seed, hint,
                                               talk_hint=talk_hint)
-    remaining -= time.perf_counter() - t0
+    remaining -= timing.now() - t0
     model_bound = None
     w = p.instance.on_time_weights
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -346,8 +345,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     params = solver.parameters
     params.random_seed = seed
     params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
-    params.max_time_in_seconds = max(MIN_SOLVE_SECONDS, seconds)
-    params.max_deterministic_time = DETERMINISTIC_PER_SECOND * max(MIN_SOLVE_SECONDS, seconds)
+    timing.limit_solver(params, max(MIN_SOLVE_SECONDS, seconds))
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, set(), float("inf"), {}

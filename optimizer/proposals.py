@@ -27,11 +27,11 @@ How, per proposal (never "all or nothing" for the instance):
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import timedelta
 
 import numpy as np
 
+from optimizer import timing
 from optimizer.bounds import flow_bound
 from optimizer.calendar import DAY, is_working_day, occupied, overlaps, to_minutes, travel_minutes
 from optimizer.candidates import Prepared, Schedule, day_feasible, eligible_consultants, prepare
@@ -153,7 +153,7 @@ def release(instance: Instance, kept: Prepared, schedule: Schedule,
     due = np.array([(case.deadline - instance.as_of).days for case in instance.cases],
                    dtype=np.int64)
     on = np.array(p.days, dtype=np.int64)[None, :] <= due[:, None]
-    improve(p, real, ok_day, max(stop, time.perf_counter() + 0.05))
+    improve(p, real, ok_day, max(stop, timing.now() + 0.05))
     kept_on_time = sum(1 for i, (_, d, _) in p.kept.items() if d <= due[i])
     # Proposals kept where no new meeting could go (inside the notice, say) have no arc in
     # the relaxation: each counts as one on-time meeting, and leaves the flow (taking it out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import select
@@ -20,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import optimizer
+from optimizer.timing import reproducible
 
 ALTERNATIVES_PER_PROPOSAL = 2
 
@@ -33,6 +35,10 @@ class SolveRequest:
     time_limit: float
     standing: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     seed: int = 0
+    # None: the limit is wall-clock time (the service). A number: the plan is reproducible —
+    # CP-SAT stops on that many deterministic units per second of its share of the limit,
+    # the stages' budgets do not read the clock (`optimizer.timing.reproducible`).
+    reproducible: float | None = None
 
 
 @dataclass
@@ -68,6 +74,13 @@ def new_proposals(data: dict[str, Any], request: SolveRequest) -> list[str]:
 
 def solve_instance(request: SolveRequest) -> SolveResult:
     """Solve with CP-SAT; fall back to greedy on failure. Runs in a worker process."""
+    with contextlib.ExitStack() as stack:
+        if request.reproducible is not None:
+            stack.enter_context(reproducible(request.reproducible))
+        return _solve_instance(request)
+
+
+def _solve_instance(request: SolveRequest) -> SolveResult:
     instance = optimizer.parse_instance(request.instance)
     error: str | None = None
     try:

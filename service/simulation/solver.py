@@ -1,11 +1,13 @@
 """The planner's solver in the simulation: in this process (no worker process; the virtual
 clock waits for it anyway), with the solver and the time limit the simulation asks for.
 
-Determinism: greedy is fully deterministic. CP-SAT runs with a fixed seed and the optimizer's
-own settings (one worker and a deterministic time limit on small models, `max_deterministic_time`
-= 4 units per second of the limit on all); its local search and the larger model stop on the
-wall clock too, so on a loaded machine a CP-SAT run may differ from another in rare cases —
-the summary records the solver and limit used, and `--solver greedy` is exactly repeatable.
+Determinism: the same seed gives the same plans. Greedy is deterministic; CP-SAT runs with a
+fixed seed, one worker on the models the simulation's instances make, and reproducibly
+(`optimizer.timing.reproducible`): it stops on its deterministic time alone,
+`DETERMINISTIC_PER_SECOND` units per second of each solve's share of the limit, and the
+stages' budgets and the local searches do not read the clock — on any machine, under any
+load. (On the wall clock, as the service plans, the runs that use their whole limit — the
+busiest mornings — came out a little differently from one run to the next.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from service.planning.solver import (
     solve_instance,
 )
 
+# CP-SAT's deterministic units per second of a solve's share of the limit: about what this
+# 2-core development machine does in a second on these models (0.5-1), so a run takes about as
+# long as on the wall clock here.
+DETERMINISTIC_PER_SECOND = 1.0
+
 
 class SimulationSolver:
     def __init__(self, solver: str, seed: int) -> None:
@@ -37,7 +44,8 @@ class SimulationSolver:
         started = time.perf_counter()
         try:
             if self.solver == "cpsat":
-                return solve_instance(replace(request, seed=self.seed))
+                return solve_instance(replace(request, seed=self.seed,
+                                              reproducible=DETERMINISTIC_PER_SECOND))
             return _greedy(request)
         finally:
             self.runs += 1
