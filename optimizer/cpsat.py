@@ -33,7 +33,8 @@ limits) and, when its candidates are complete (never pruned), the objective boun
 on-time relaxation (pair model, or the gap model with exact minutes).
 
 Modules: `pair_model` and `gap_model` (the models), `sequencing` (stage 2), `local_search`
-(repair and `improve`), `bounds` (the max-flow bound) and `model_terms` (shared terms).
+(repair and `improve`), `bounds` (the max-flow bound), `model_terms` (shared terms) and
+`timing` (how the limit is spent: on the wall clock, or reproducibly).
 """
 
 from __future__ import annotations
