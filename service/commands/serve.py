@@ -124,11 +124,10 @@ def run_many(args: argparse.Namespace, directory: str) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
-    print(f"fasthold ({len(configs)} municipalities) listening on {host}:{port}", flush=True)
-    for config in configs:
-        print(f"  {config.municipality.id:<16} http(s)://{municipality_host(config)}/",
-              flush=True)
-    return _run(app, host, port, drain)
+    banner = [f"fasthold ({len(configs)} municipalities) listening on {host}:{port}"]
+    banner += [f"  {config.municipality.id:<16} http(s)://{municipality_host(config)}/"
+               for config in configs]
+    return _run(app, host, port, drain, banner)
 
 
 # How long a stopping web process lets its requests under way finish (below the 30 s an
@@ -204,29 +203,35 @@ def run(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"mail": config.mail.model_copy(
             update={"link_base_url": f"http://{shown}:{port}"})})
     app = create_app(config, secrets, demo=args.demo)
-    print(f"fasthold ({config.municipality.name}) listening on http://{shown}:{port}/",
-          flush=True)
+    banner = [f"fasthold ({config.municipality.name}) listening on http://{shown}:{port}/"]
     if args.demo:
-        print(f"Staff pages: http://{shown}:{port}/login – demo logins (user / password):",
-              flush=True)
-        for role, username, password in logins:
-            print(f"  {role:<10} {username} / {password}", flush=True)
+        banner.append(f"Staff pages: http://{shown}:{port}/login – demo logins "
+                      "(user / password):")
+        banner += [f"  {role:<10} {username} / {password}"
+                   for role, username, password in logins]
     if args.demo and not secrets.smtp_host:
-        print(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key from "
-              f"{keys}>", flush=True)
+        banner.append(f"Demo mailbox (staff): http://{shown}:{port}/demo/mailbox?key=<a key "
+                      f"from {keys}>")
     if args.demo and not secrets.slack_bot_token:
-        print(f"Demo Slack (staff): http://{shown}:{port}/demo/slack?key=<a key from "
-              f"{keys}>", flush=True)
-    return _run(app, host, port, drain)
+        banner.append(f"Demo Slack (staff): http://{shown}:{port}/demo/slack?key=<a key from "
+                      f"{keys}>")
+    return _run(app, host, port, drain, banner)
 
 
-def _run(app: web.Application, host: str, port: int, drain: float) -> int:
+def _run(app: web.Application, host: str, port: int, drain: float,
+         banner: list[str]) -> int:
     """Serve until stopped; exit 2 when the stored CPR numbers need another data key. uvloop:
     the same asyncio, a faster event loop (sockets, timers, the database drivers). SIGTERM:
     stop listening, let the requests under way finish (at most `drain` seconds; the load
-    balancer sends new ones to the other web processes), then stop."""
+    balancer sends new ones to the other web processes), then stop. `banner` ("listening on
+    …") is printed once the app has started and its sockets listen: a URL it shows answers."""
+
+    def listening(_aiohttp_says: str) -> None:
+        for line in banner:
+            print(line, flush=True)
+
     try:
-        web.run_app(app, host=host, port=port, print=None, access_log_class=AccessLogger,
+        web.run_app(app, host=host, port=port, print=listening, access_log_class=AccessLogger,
                     loop=uvloop.new_event_loop(), shutdown_timeout=drain)
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold: {exc}", file=sys.stderr)
