@@ -4,19 +4,17 @@ jobcenter case) through `fasthold plan`, checked field by field and by the valid
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import optimizer
+from tests.cli import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = Path(__file__).resolve().parent / "data" / "spec_example.json"
 
 
 def test_spec_example_through_the_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "service.commands.cli", "plan", "--seed", "3",
-                           str(EXAMPLE)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = run_cli("plan", "--seed", "3", str(EXAMPLE), env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
     by_case = {a["case_id"]: a for a in plan["assignments"]}

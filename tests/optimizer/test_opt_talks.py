@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
+import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import pytest
 import optimizer
 from optimizer.explain import describe
 from optimizer.generator import generate_instance
+from tests.cli import run_cli
 from tests.optimizer.opt_helpers import by_case, case, consultant, instance, plan_both
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = Path(__file__).resolve().parent / "data" / "spec_example_talks.json"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
@@ -109,9 +108,8 @@ def test_a_plans_talk_passes_back_as_a_kept_talk() -> None:
 # -- the contract's example with talks -----------------------------------------------------------
 
 def test_spec_example_with_talks_through_the_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "service.commands.cli", "plan", "--seed", "3",
-                           "--time-limit", "3", str(EXAMPLE)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    done = run_cli("plan", "--seed", "3", "--time-limit", "3", str(EXAMPLE),
+                   env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
     items = by_case(plan)
@@ -147,8 +145,7 @@ def test_the_command_names_a_wrong_talk_field(tmp_path: Path) -> None:
     data["cases"][3]["private_talk"]["consultant_id"] = "c7"
     path = tmp_path / "instance.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "service.commands.cli", "plan", str(path)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = run_cli("plan", str(path), env=dict(os.environ))
     assert done.returncode == 2
     assert 'cases[3].private_talk.consultant_id: unknown consultant "c7"' in done.stderr
 
