@@ -69,8 +69,9 @@ def _about(config: MunicipalityConfig, first: date, today: date) -> str:
     months = (f"every figure from {covered[0]:%m-%Y} to {covered[-1]:%m-%Y}" if covered
               else "no month with every figure yet (a longer --weeks gives them)")
     return (f"Dashboard: {months}. In the history the planner ran at "
-            f"{' and '.join(sim.planning_times)} each working day ({sim.solver}, at most "
-            f"{sim.time_limit_seconds:g} s a run); the service plans within seconds of each "
+            f"{' and '.join(sim.planning_times)} each working day ({sim.solver}, "
+            f"{sim.time_limit_seconds:g} s a run, reproducibly); the service plans within "
+            "seconds of each "
             f"change (at most {config.planning.time_limit_seconds:g} s a run).")
 
 
