@@ -324,7 +324,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         # days). With N cases the ties sum to < width N < w_sec, so one secondary point
         # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
         # < w_meet, so one more meeting (late is better than none) outweighs all of them.
-        model.add(cp_model.LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
+        model.add(LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
         big_n, width = max(1, len(by_case)), 2 * len(p.days)
         w_sec = width * big_n + 1
         w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1

@@ -74,9 +74,8 @@ def new_proposals(data: dict[str, Any], request: SolveRequest) -> list[str]:
 
 def solve_instance(request: SolveRequest) -> SolveResult:
     """Solve with CP-SAT; fall back to greedy on failure. Runs in a worker process."""
-    with contextlib.ExitStack() as stack:
-        if request.reproducible is not None:
-            stack.enter_context(reproducible(request.reproducible))
+    with contextlib.nullcontext() if request.reproducible is None else \
+            reproducible(request.reproducible):
         return _solve_instance(request)
 
 
@@ -95,6 +94,13 @@ def _solve_instance(request: SolveRequest) -> SolveResult:
         plan = optimizer.solve(instance, solver="greedy", time_limit=request.time_limit,
                                seed=request.seed)
         data = plan.to_json()
+    return solve_result(instance, plan, data, request, error)
+
+
+def solve_result(instance: optimizer.Instance, plan: optimizer.Plan, data: dict[str, Any],
+                 request: SolveRequest, error: str | None = None) -> SolveResult:
+    """The result of a solve: the plan (`data`, its JSON) with alternatives for its new
+    proposals, found on the plan's own prepared instance."""
     alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
                     optimizer.alternatives_for(instance, data, new_proposals(data, request),
                                                count=ALTERNATIVES_PER_PROPOSAL,

@@ -16,14 +16,7 @@ import time
 from dataclasses import replace
 
 import optimizer
-from service.planning.solver import (
-    ALTERNATIVES_PER_PROPOSAL,
-    SolveRequest,
-    SolveResult,
-    _slot_json,
-    new_proposals,
-    solve_instance,
-)
+from service.planning.solver import SolveRequest, SolveResult, solve_instance, solve_result
 
 # CP-SAT's deterministic units per second of a solve's share of the limit: about what this
 # 2-core development machine does in a second on these models (0.5-1), so a run takes about as
@@ -59,11 +52,4 @@ def _greedy(request: SolveRequest) -> SolveResult:
     """The greedy baseline with the same alternatives as the service's solve."""
     instance = optimizer.parse_instance(request.instance)
     plan = optimizer.solve(instance, solver="greedy")
-    data = plan.to_json()
-    alternatives = {case_id: [_slot_json(a) for a in slots] for case_id, slots in
-                    optimizer.alternatives_for(instance, data, new_proposals(data, request),
-                                               count=ALTERNATIVES_PER_PROPOSAL,
-                                               prepared=plan.prepared).items()}
-    metrics = data["metrics"]
-    return SolveResult(solver="greedy", status=str(metrics.get("status", "?")), metrics=metrics,
-                       plan=data, alternatives=alternatives)
+    return solve_result(instance, plan, plan.to_json(), request)
