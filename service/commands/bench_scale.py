@@ -80,8 +80,8 @@ from service.commands.bench_load import (
     timed,
 )
 from service.config import ConfigError, load_config
-from service.jobs.queue import HEARTBEAT_SECONDS, ProcrastinateQueue
-from service.platform.jobqueue import PLAN
+from service.jobs.queue import ProcrastinateQueue
+from service.platform.jobqueue import HEARTBEAT_SECONDS, PLAN
 from service.platform.throwaway_postgres import (
     POSTGRES_GLOB,
     PostgresStartError,

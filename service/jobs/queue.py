@@ -32,17 +32,12 @@ from service.clock import Clock
 from service.config import ConfigError
 from service.jobs.runner import JobSpec, SpecTable, declare_into, spec_for, specs_of
 from service.platform.db.engine import normalise_url
+from service.platform.jobqueue import HEARTBEAT_SECONDS, STALLED_HEARTBEATS
 from service.platform.workdays import is_working_day
 
 log = logging.getLogger("fasthold.jobs")
 
 RETRY_STALLED = "retry_stalled_jobs"
-# A worker heartbeats every HEARTBEAT_SECONDS; one silent for STALLED_HEARTBEATS of them is
-# dead and its running jobs run again (`fasthold worker --heartbeat`: a shorter wait after a
-# crash for more writes; every worker of a deployment must use the same).
-HEARTBEAT_SECONDS = 10.0
-STALLED_HEARTBEATS = 3
-STALLED_AFTER_SECONDS = STALLED_HEARTBEATS * HEARTBEAT_SECONDS
 STALLED_CHECK_EVERY = timedelta(minutes=1)
 # Finished runs are kept this long (to look into), then deleted by a nightly task; failed and
 # aborted ones stay until someone looks (the schedules and ticks make ~35,000 rows a day).

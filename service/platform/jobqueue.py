@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# A worker heartbeats every HEARTBEAT_SECONDS; one silent for STALLED_HEARTBEATS of them is
+# dead and its running jobs run again (`fasthold worker --heartbeat`: a shorter wait after a
+# crash for more writes; every worker of a deployment must use the same). The queue
+# (`service.jobs.queue`) retries them; the operations page counts them.
+HEARTBEAT_SECONDS = 10.0
+STALLED_HEARTBEATS = 3
+STALLED_AFTER_SECONDS = STALLED_HEARTBEATS * HEARTBEAT_SECONDS
+
 PLAN = "plan"                      # assign owners and propose meetings
 DELIVER_OUTBOX = "deliver_outbox"  # send due messages of every channel with a sender
 SEND_REMINDERS = "send_reminders"  # employer reminders that are due

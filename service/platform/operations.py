@@ -22,11 +22,9 @@ from service.keys import CLOCK, CONFIG, DB
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, OutboxMessage, PlanningRun
 from service.platform.http import json_response, require
+from service.platform.jobqueue import STALLED_AFTER_SECONDS
 from service.platform.openapi import Operation, document
 
-# A job "doing" on a worker whose heartbeat is older than this is stalled (the queue's own
-# threshold, service.jobs.queue.STALLED_AFTER_SECONDS: a periodic task retries them).
-STALLED_AFTER_SECONDS = 30.0
 PLANNED = ("workplace_meeting", "jobcenter_meeting", "telephone")
 
 _JOBS = text("""
@@ -74,6 +72,8 @@ class OperationsStatus:
     async def _jobs(self, session: AsyncSession) -> dict[str, Any]:
         if not self.queue:
             return {"runner": "in_process"}  # the web process runs them; nothing queued
+        # a job "doing" on a worker silent for longer than this is stalled (the queue's own
+        # threshold: a periodic task runs it again)
         row = (await session.execute(_JOBS, {
             "stalled": STALLED_AFTER_SECONDS, "municipality": self.municipality_id})).one()
         oldest = None if row.oldest_waiting is None else round(float(row.oldest_waiting), 1)

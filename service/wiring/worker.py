@@ -9,11 +9,12 @@ from datetime import timedelta
 from service.app import senders_for
 from service.clock import Clock, SystemClock
 from service.config import MunicipalityConfig, Secrets, secrets_for
-from service.jobs.queue import HEARTBEAT_SECONDS, STALLED_CHECK_EVERY, ProcrastinateQueue
+from service.jobs.queue import STALLED_CHECK_EVERY, ProcrastinateQueue
 from service.planning.consultants import sync_consultants
 from service.planning.solver import ProcessPoolSolver, Solver
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
+from service.platform.jobqueue import HEARTBEAT_SECONDS
 from service.slack.settings import SlackSettings
 from service.wiring.services import Services, build_services
 
