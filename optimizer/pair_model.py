@@ -79,6 +79,10 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
         model_bound = None if p.instance.has_follow_ups else int(best + 1e-6)
         hint, talk_hint = chosen, talks
     min_on = sum(w[i] for i, _, k in hint if on_day[i, k])
+    # The second solve's hint: the first's meetings, and the baseline's (late ones) for the
+    # cases it left out — a whole plan to start from (its solves a tenth shorter).
+    placed = {i for i, _, _ in hint}
+    hint = set(hint) | {key for key in prefer if key[0] not in placed}
     all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
     status_b, chosen_b, _, talks_b = _pair_model(
         p, all_keys, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
