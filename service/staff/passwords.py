@@ -4,6 +4,7 @@ thread: the event loop keeps serving other requests meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -12,9 +13,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from service.text.errors import danish_error
 
 _HASHER = PasswordHasher()
-# Verified against when the username is unknown, so that an unknown user takes as long to
-# refuse as a wrong password (the answer's timing does not tell whether a user exists).
-_UNKNOWN_USER_HASH = _HASHER.hash("no user has this password")
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Verified against when the username is unknown, so that an unknown user takes as long to
+    refuse as a wrong password (the answer's timing does not tell whether a user exists).
+    Made at a process's first login, known user or not (so that it tells nothing either),
+    not on import: a hash costs 0.15-0.3 s of CPU, which every command and test process paid
+    at start-up."""
+    return _HASHER.hash("no user has this password")
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
@@ -55,6 +63,11 @@ def _verify(password_hash: str, password: str) -> bool:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches; with no hash (unknown user) it costs the same and fails."""
     if password_hash is None:
-        await asyncio.to_thread(_verify, _UNKNOWN_USER_HASH, password + "\x01")
+        await asyncio.to_thread(lambda: _verify(_unknown_user_hash(), password + "\x01"))
         return False
-    return await asyncio.to_thread(_verify, password_hash, password)
+    return await asyncio.to_thread(_verify_known, password_hash, password)
+
+
+def _verify_known(password_hash: str, password: str) -> bool:
+    _unknown_user_hash()  # the first login pays for it whether the user exists or not
+    return _verify(password_hash, password)
