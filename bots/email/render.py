@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -41,12 +41,24 @@ class EmailRenderer:
     def __init__(self, filters: Mapping[str, Callable[..., str]] | None = None,
                  globals_: Mapping[str, Callable[..., str]] | None = None) -> None:
         self._env = make_environment(TEMPLATES, filters, globals_)
+        # Each message's two templates, compiled at their first use: the templates are part
+        # of the code (a change is a new release), so they are neither looked up again nor
+        # checked on disk for every message (Jinja's auto-reload stats both files each time).
+        self._templates: dict[str, tuple[Template, Template]] = {}
 
     def render(self, name: str, **context: Any) -> RenderedEmail:
-        text = self._env.get_template(f"{name}.txt").render(**context)
+        text_template, html_template = self._pair(name)
+        text = text_template.render(**context)
         first, _, body = text.partition("\n")
         if not first.startswith("Subject: "):
             raise ValueError(f"template {name}.txt must start with 'Subject: '")
-        html = self._env.get_template(f"{name}.html").render(**context)
+        html = html_template.render(**context)
         return RenderedEmail(subject=first.removeprefix("Subject: ").strip(),
                              text=body.lstrip("\n"), html=html)
+
+    def _pair(self, name: str) -> tuple[Template, Template]:
+        pair = self._templates.get(name)
+        if pair is None:
+            pair = self._templates[name] = (self._env.get_template(f"{name}.txt"),
+                                            self._env.get_template(f"{name}.html"))
+        return pair

@@ -22,7 +22,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.email.render import EmailRenderer
@@ -89,6 +89,15 @@ class ConsultantNotices(Protocol):
         in the same run (None: none)."""
         ...
 
+
+# The METHODs of a case's calendar messages, oldest first (`MeetingNotifier.calendar_history`):
+# decided in the database on the two keys — a message's payload holds its whole .ics, and a
+# case's messages grow with its follow-ups. Made once: only the case differs.
+_OUTBOX = OutboxMessage.__table__
+_CALENDAR_METHODS = select(_OUTBOX.c.payload["ics_method"].as_string()).where(
+    _OUTBOX.c.case_id == bindparam("case_id"), _OUTBOX.c.channel == "email",
+    _OUTBOX.c.payload["ics"].as_string().is_not(None),
+    _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
 
 # Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
 SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
@@ -168,14 +177,13 @@ class MeetingNotifier:
         """The METHODs of the calendar messages (an .ics in the payload) already written to
         the outbox for this case, oldest first — including those of the caller's own
         transaction (the query flushes them first)."""
-        # decided in the database on the two keys: a message's payload holds its whole .ics,
-        # and a case's messages grow with its follow-ups
-        ics = OutboxMessage.payload["ics"].as_string()
-        methods = (await session.execute(select(
-            OutboxMessage.payload["ics_method"].as_string()).where(
-            OutboxMessage.case_id == case_id, OutboxMessage.channel == "email",
-            ics.is_not(None), ics != "")
-            .order_by(OutboxMessage.id))).scalars()
+        # The session's pending changes first, as the ORM's autoflush did (a message added
+        # to the session earlier in the transaction counts); then the plain statement on the
+        # transaction's connection, without the ORM's execution path for it.
+        if session.sync_session.autoflush:
+            await session.flush()
+        methods = (await (await session.connection()).execute(
+            _CALENDAR_METHODS, {"case_id": case_id})).scalars()
         return [method or REQUEST for method in methods]
 
     async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
