@@ -13,16 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def make_environment(path: Path, filters: Mapping[str, Callable[..., str]] | None = None,
-                     globals_: Mapping[str, Callable[..., str]] | None = None) -> Environment:
+                     globals_: Mapping[str, Callable[..., str]] | None = None, *,
+                     auto_reload: bool = True) -> Environment:
+    """`auto_reload=False`: a template once compiled is used as it is, without asking the
+    disk whether it changed at every use (a changed template is then a restart away)."""
     env = Environment(loader=FileSystemLoader(str(path)),
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      auto_reload=auto_reload)
     env.filters.update(filters or {})
     env.globals.update(globals_ or {})
     return env
@@ -40,25 +44,16 @@ class EmailRenderer:
 
     def __init__(self, filters: Mapping[str, Callable[..., str]] | None = None,
                  globals_: Mapping[str, Callable[..., str]] | None = None) -> None:
-        self._env = make_environment(TEMPLATES, filters, globals_)
-        # Each message's two templates, compiled at their first use: the templates are part
-        # of the code (a change is a new release), so they are neither looked up again nor
-        # checked on disk for every message (Jinja's auto-reload stats both files each time).
-        self._templates: dict[str, tuple[Template, Template]] = {}
+        # The templates are part of the code (a change is a new release): compiled once, not
+        # checked on disk for every message (Jinja's auto-reload stats the message's two files
+        # and the HTML layout it extends at each use).
+        self._env = make_environment(TEMPLATES, filters, globals_, auto_reload=False)
 
     def render(self, name: str, **context: Any) -> RenderedEmail:
-        text_template, html_template = self._pair(name)
-        text = text_template.render(**context)
+        text = self._env.get_template(f"{name}.txt").render(**context)
         first, _, body = text.partition("\n")
         if not first.startswith("Subject: "):
             raise ValueError(f"template {name}.txt must start with 'Subject: '")
-        html = html_template.render(**context)
+        html = self._env.get_template(f"{name}.html").render(**context)
         return RenderedEmail(subject=first.removeprefix("Subject: ").strip(),
                              text=body.lstrip("\n"), html=html)
-
-    def _pair(self, name: str) -> tuple[Template, Template]:
-        pair = self._templates.get(name)
-        if pair is None:
-            pair = self._templates[name] = (self._env.get_template(f"{name}.txt"),
-                                            self._env.get_template(f"{name}.html"))
-        return pair
