@@ -34,7 +34,7 @@ from service.followup.follow_ups import (
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
-from service.planning.instance import InstanceContext, meeting_state
+from service.planning.instance import InstanceContext, PlannedMeeting, meeting_state
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
 from service.platform.db.models import (
@@ -59,8 +59,8 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _meeting_stays(ctx: InstanceContext, item: dict[str, Any], meeting: Meeting | None,
-                   consultant: Consultant) -> bool:
+def _meeting_stays(ctx: InstanceContext, item: dict[str, Any],
+                   meeting: Meeting | PlannedMeeting | None, consultant: Consultant) -> bool:
     """Whether the case's active `meeting` stays as it is under the plan's `item`: the plan
     has no meeting for it, it is confirmed, it is the invitation already sent at the same
     time, or it has the plan's time, consultant and kind."""
