@@ -304,27 +304,37 @@ class PlanStore:
             ConsultantTask.municipality_id == self.municipality,
             ConsultantTask.kind == FOLLOW_UP_CALL, ConsultantTask.done_at.is_(None))
             .order_by(ConsultantTask.id))).scalars()}
-        due_cases = (await session.execute(select(Case).where(
+        # The cases read as the four columns used (not as whole rows with their employer and
+        # owner joined: a municipality has hundreds of telephone follow-ups, read every run).
+        due_cases = (await session.execute(select(
+            Case.id, Case.owner_id, Case.next_follow_up_due).where(
             Case.municipality_id == self.municipality, Case.status == "target",
             Case.follow_up == "telephone", Case.closed_on.is_(None),
             Case.owner_id.is_not(None), Case.next_follow_up_due.is_not(None),
-            Case.next_follow_up_due < horizon_end).order_by(Case.id))).unique().scalars().all()
-        wanted = {c.id for c in due_cases}
-        for case in due_cases:
-            task = open_calls.get(case.id)
+            Case.next_follow_up_due < horizon_end).order_by(Case.id))).all()
+        wanted = {case_id for case_id, _, _ in due_cases}
+        for case_id, owner_id, due in due_cases:
+            task = open_calls.get(case_id)
             if task is None:
                 session.add(ConsultantTask(
-                    municipality_id=self.municipality, consultant_id=case.owner_id,
-                    case_id=case.id, kind=FOLLOW_UP_CALL, text=FOLLOW_UP_CALL_TEXT,
-                    due_on=case.next_follow_up_due))
+                    municipality_id=self.municipality, consultant_id=owner_id,
+                    case_id=case_id, kind=FOLLOW_UP_CALL, text=FOLLOW_UP_CALL_TEXT,
+                    due_on=due))
             else:
-                task.due_on, task.consultant_id = case.next_follow_up_due, case.owner_id
-        for case_id, task in open_calls.items():
-            if case_id not in wanted:
-                case = await session.get(Case, case_id)
-                if case is None or case.follow_up != "telephone" or case.closed_on is not None \
-                        or case.status != "target" or case.next_follow_up_due is None:
-                    task.done_at = now
+                task.due_on, task.consultant_id = due, owner_id
+        others = [case_id for case_id in open_calls if case_id not in wanted]
+        # Their cases as they are now, in one read (a case gone has no row: its task is done).
+        still: set[int] = set()
+        if others:
+            still = {case_id for case_id, follow_up, closed_on, status, due in (
+                await session.execute(select(Case.id, Case.follow_up, Case.closed_on,
+                                             Case.status, Case.next_follow_up_due)
+                                      .where(Case.id.in_(others))))
+                     if follow_up == "telephone" and closed_on is None and status == "target"
+                     and due is not None}
+        for case_id in others:
+            if case_id not in still:
+                open_calls[case_id].done_at = now
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
         """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any
