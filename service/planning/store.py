@@ -21,7 +21,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -172,7 +172,7 @@ class PlanStore:
             .order_by(Meeting.id).with_for_update(of=Meeting, key_share=True))).unique().scalars()}
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
-        proposals: list[Meeting] = []
+        proposals: list[dict[str, Any]] = []  # the new proposals' rows
         talks: list[Meeting] = []
         moved_talks: dict[int, Meeting] = {}  # case id -> the talk the citizen was told of
         moved: dict[int, str] = {}  # case id -> why a proposal the employer had was moved
@@ -208,16 +208,14 @@ class PlanStore:
                     why = next((r for r in item.get("reasons") or [] if r in MOVED_WORDS),
                                "proposal_moved:impossible")
                     moved[case.id] = MOVED_WORDS[why]
-            new = Meeting(
-                municipality_id=self.municipality, case_id=case.id,
-                consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
-                end=_dt(wanted["end"]), travel_minutes=wanted.get("travel_minutes", 0),
-                on_time=bool(item["on_time"]), status="proposed",
-                purpose=FOLLOW_UP if item["case_id"] in ctx.follow_ups else FIRST_MEETING,
-                alternatives=result.alternatives.get(item["case_id"], []))
-            new.case = case
-            new.consultant = consultant
-            proposals.append(new)
+            proposals.append({
+                "municipality_id": self.municipality, "case_id": case.id,
+                "consultant_id": consultant.id, "kind": wanted["kind"],
+                "start": _dt(wanted["start"]), "end": _dt(wanted["end"]),
+                "travel_minutes": wanted.get("travel_minutes", 0),
+                "on_time": bool(item["on_time"]), "status": "proposed",
+                "purpose": FOLLOW_UP if item["case_id"] in ctx.follow_ups else FIRST_MEETING,
+                "alternatives": result.alternatives.get(item["case_id"], [])})
         for case in assigned:
             # The citizen's first message: who their consultant is, the right to a talk first.
             if case.owner is not None:
@@ -233,9 +231,8 @@ class PlanStore:
             await self.notifier.assigned(session, assigned, [])
             return
         await session.flush()  # cancelled meetings first: one active meeting per case
-        session.add_all(proposals)
-        await session.flush()
-        for new in proposals:
+        new_meetings = await self._insert(session, proposals)
+        for new in new_meetings:
             try:
                 await self.notifier.invite(session, new)
             except Exception:
@@ -248,7 +245,23 @@ class PlanStore:
                 await self.notifier.consultants.tell_owner(
                     session, "proposal_moved", new.case_id, new.id, note=moved[new.case_id])
         # The owners told (Slack: the consultant and the intake channel), with the proposals.
-        await self.notifier.assigned(session, assigned, proposals)
+        await self.notifier.assigned(session, assigned, new_meetings)
+
+    async def _insert(self, session: AsyncSession, proposals: list[dict[str, Any]]
+                      ) -> list[Meeting]:
+        """The chunk's new proposals written in one statement (the ORM wrote them one row at
+        a time: it needs each new id back in order, which SQLite's RETURNING does not
+        promise), stamped as a flush stamps them, then read back as rows — with their case
+        and consultant, already in the session — in the plan's order. A case has one active
+        meeting, so its id finds its new proposal."""
+        now = self.clock.utcnow()
+        connection = await session.connection()
+        ids = dict((await connection.execute(
+            insert(Meeting).returning(Meeting.case_id, Meeting.id),
+            [{**row, "created_at": now, "updated_at": now} for row in proposals])).all())
+        rows = {m.case_id: m for m in (await session.execute(select(Meeting).where(
+            Meeting.id.in_(list(ids.values()))))).unique().scalars()}
+        return [rows[row["case_id"]] for row in proposals]
 
     async def _talk(self, session: AsyncSession, ctx: InstanceContext, case: Case,
                     consultant: Consultant, wanted: dict[str, Any] | None
