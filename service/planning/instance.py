@@ -213,11 +213,14 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                                         "end": f"{day + timedelta(days=1)}T00:00"})
             day += timedelta(days=1)
 
+    planned = (Case.municipality_id == municipality, Case.status == "target",
+               Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
+    # The planned cases' ids, for reading only their meetings' history below (a
+    # municipality's meetings held and wishes given grow with every month).
+    planned_ids = select(Case.id).where(*planned)
     cases = [PlannedCase._make(row) for row in await session.execute(
         select(*_PLANNED_CASE).outerjoin(Employer, Employer.id == Case.employer_id)
-        .where(Case.municipality_id == municipality, Case.status == "target",
-               Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
-        .order_by(Case.first_meeting_deadline, Case.id))]
+        .where(*planned).order_by(Case.first_meeting_deadline, Case.id))]
     meetings = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
         select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
                                         Meeting.status.in_(ACTIVE_MEETING))
@@ -227,7 +230,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     # it is due within the horizon: its due date is the deadline, and first meetings come
     # first in the objective (`"first_meeting": false`).
     held = set((await session.execute(select(Meeting.case_id).where(
-        Meeting.municipality_id == municipality, Meeting.status == "held"))).scalars())
+        Meeting.municipality_id == municipality, Meeting.status == "held",
+        Meeting.case_id.in_(planned_ids)))).scalars())
     talks = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
         select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
                                         Meeting.kind == PRIVATE_TALK,
@@ -235,7 +239,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         .order_by(Meeting.id)))}
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(
         select(Meeting.case_id, Meeting.employer_preferences).where(
-            Meeting.municipality_id == municipality,
+            Meeting.municipality_id == municipality, Meeting.case_id.in_(planned_ids),
             Meeting.employer_preferences.is_not(None)).order_by(Meeting.id)))}
 
     ctx = InstanceContext(instance={}, consultants={c.key: c for c in consultants},
