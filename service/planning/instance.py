@@ -19,11 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only, raiseload
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
@@ -35,6 +34,7 @@ from service.platform.db.models import (
     Case,
     Consultant,
     ConsultantAbsence,
+    Employer,
     Meeting,
 )
 
@@ -45,25 +45,65 @@ PARTS_OF_DAY = {"morning": (time(0, 0), time(12, 0)), "afternoon": (time(12, 0),
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-# The instance's meetings are read without their case and consultants (each row joined
-# them again, though the cases are read just before and the consultants are few): nothing
-# that uses the instance's meetings reads those, and one that did would fail loudly.
-_MEETING_ONLY = (raiseload(Meeting.case), raiseload(Meeting.consultant))
-# The instance's cases: the columns planning reads (a case has over 50: CPR, contact, minutes,
-# outcomes …) and the employer; those who use the instance's cases read only their id (the
-# plan store reads each case again, locked) — any other would fail loudly.
-_CASE_AS_PLANNED = (load_only(
+class PlannedCase(NamedTuple):
+    """A case as the instance read it: the columns planning reads (a case has over 50: CPR,
+    contact, minutes, outcomes …), its employer's CVR and unavailable times, and its
+    diagnosis group (read from the facts in the database, not the whole facts parsed). Read
+    as plain columns, not as ORM rows: those who use the instance's cases read only their id
+    (the plan store reads each case again, locked)."""
+
+    id: int
+    case_ref: str
+    status: str
+    follow_up: str | None
+    first_meeting_deadline: date
+    next_follow_up_due: date | None
+    owner_id: int | None
+    workplace_lat: float | None
+    workplace_lon: float | None
+    diagnosis_group: str | None
+    private_talk_first: bool
+    employer_cvr: str | None
+    employer_unavailable: list[Any] | None
+
+
+_PLANNED_CASE = (
     Case.id, Case.case_ref, Case.status, Case.follow_up, Case.first_meeting_deadline,
-    Case.next_follow_up_due, Case.owner_id, Case.employer_id, Case.workplace_lat,
-    Case.workplace_lon, Case.facts, Case.private_talk_first, Case.closed_on, raiseload=True),
-    raiseload(Case.owner))
+    Case.next_follow_up_due, Case.owner_id, Case.workplace_lat, Case.workplace_lon,
+    Case.facts["diagnosis_group"].as_string(), Case.private_talk_first, Employer.cvr,
+    Employer.unavailable)
+
+
+class PlannedMeeting(NamedTuple):
+    """An active meeting or a kept talk as the instance read it: the columns planning reads
+    (a meeting has over 40, several of them JSON) as plain values, not ORM rows (each row
+    joined its case and consultant again). `meeting_state`, `pending_decline` and the plan
+    store's checks read these alike on a meeting row."""
+
+    id: int
+    case_id: int
+    consultant_id: int
+    kind: str
+    status: str
+    start: datetime
+    end: datetime
+    invited_at: datetime | None
+    invitation_held_at: datetime | None
+    employer_answer: str | None
+    decline_outcome: str | None
+
+
+_PLANNED_MEETING = (
+    Meeting.id, Meeting.case_id, Meeting.consultant_id, Meeting.kind, Meeting.status,
+    Meeting.start, Meeting.end, Meeting.invited_at, Meeting.invitation_held_at,
+    Meeting.employer_answer, Meeting.decline_outcome)
 
 
 def _minute(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M")
 
 
-def meeting_state(meeting: Meeting | None) -> tuple[Any, ...] | None:
+def meeting_state(meeting: Meeting | PlannedMeeting | None) -> tuple[Any, ...] | None:
     """What of a case's active meeting the plan was made against: storing the plan skips a
     case whose meeting changed since (confirmed, moved, answered, cancelled, replaced)."""
     if meeting is None:
@@ -87,13 +127,14 @@ class InstanceContext:
     """The instance plus what the service needs to map the plan back to rows."""
 
     instance: dict[str, Any]
-    cases: dict[str, Case] = field(default_factory=dict)  # instance case id -> row
+    cases: dict[str, PlannedCase] = field(default_factory=dict)  # instance case id -> case
     consultants: dict[str, Consultant] = field(default_factory=dict)
     consultant_keys: dict[int, str] = field(default_factory=dict)  # row id -> consultant id
-    active_meetings: dict[int, Meeting] = field(default_factory=dict)  # case row id -> meeting
+    # case row id -> its active meeting
+    active_meetings: dict[int, PlannedMeeting] = field(default_factory=dict)
     # invited proposals sent as the contract's `proposal` (rule 11): case id -> the meeting
     pinned_invitations: set[str] = field(default_factory=set)
-    talks: dict[int, Meeting] = field(default_factory=dict)  # case row id -> kept talk
+    talks: dict[int, PlannedMeeting] = field(default_factory=dict)  # case row id -> kept talk
     # cases planned for a follow-up meeting (their first was held): instance case ids
     follow_ups: set[str] = field(default_factory=set)
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
@@ -152,45 +193,53 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     by_id = {c.id: c for c in consultants}
     caseload = await caseloads(session, municipality)
     busy: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for entry in (await session.execute(select(CalendarEntry).where(
+    for consultant_id, start, end in await session.execute(select(
+            CalendarEntry.consultant_id, CalendarEntry.start, CalendarEntry.end).where(
             CalendarEntry.municipality_id == municipality,
             CalendarEntry.end > datetime.combine(as_of, time(0)),
-            CalendarEntry.start < datetime.combine(horizon_end, time(0))))).scalars():
-        busy[entry.consultant_id].append({"start": _minute(entry.start),
-                                          "end": _minute(entry.end)})
+            CalendarEntry.start < datetime.combine(horizon_end, time(0)))
+            .order_by(CalendarEntry.id)):
+        busy[consultant_id].append({"start": _minute(start), "end": _minute(end)})
     # Absences (service.consultants): each day away is busy from midnight to midnight.
-    for absence in (await session.execute(select(ConsultantAbsence).where(
+    for consultant_id, first_day, last_day in await session.execute(select(
+            ConsultantAbsence.consultant_id, ConsultantAbsence.first_day,
+            ConsultantAbsence.last_day).where(
             ConsultantAbsence.municipality_id == municipality,
             ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= as_of,
-            ConsultantAbsence.first_day < horizon_end))).scalars():
-        day = max(absence.first_day, as_of)
-        while day <= absence.last_day and day < horizon_end:
-            busy[absence.consultant_id].append({"start": f"{day}T00:00",
-                                                "end": f"{day + timedelta(days=1)}T00:00"})
+            ConsultantAbsence.first_day < horizon_end).order_by(ConsultantAbsence.id)):
+        day = max(first_day, as_of)
+        while day <= last_day and day < horizon_end:
+            busy[consultant_id].append({"start": f"{day}T00:00",
+                                        "end": f"{day + timedelta(days=1)}T00:00"})
             day += timedelta(days=1)
 
-    cases = list((await session.execute(
-        select(Case).where(Case.municipality_id == municipality, Case.status == "target",
-                           Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
-        .order_by(Case.first_meeting_deadline, Case.id).options(*_CASE_AS_PLANNED)
-    )).unique().scalars())
-    meetings = {m.case_id: m for m in (await session.execute(
-        select(Meeting).where(Meeting.municipality_id == municipality,
-                              Meeting.status.in_(ACTIVE_MEETING)).options(*_MEETING_ONLY)
-    )).unique().scalars()}
+    planned = (Case.municipality_id == municipality, Case.status == "target",
+               Case.follow_up.in_(PLANNED_FOLLOW_UPS), Case.closed_on.is_(None))
+    # The planned cases' ids, for reading only their meetings' history below (a
+    # municipality's meetings held and wishes given grow with every month).
+    planned_ids = select(Case.id).where(*planned)
+    cases = [PlannedCase._make(row) for row in await session.execute(
+        select(*_PLANNED_CASE).outerjoin(Employer, Employer.id == Case.employer_id)
+        .where(*planned).order_by(Case.first_meeting_deadline, Case.id))]
+    meetings = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
+        select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
+                                        Meeting.status.in_(ACTIVE_MEETING))
+        .order_by(Meeting.id)))}
     # Cases whose first meeting was already held need an owner, not another first meeting;
     # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
     # it is due within the horizon: its due date is the deadline, and first meetings come
     # first in the objective (`"first_meeting": false`).
     held = set((await session.execute(select(Meeting.case_id).where(
-        Meeting.municipality_id == municipality, Meeting.status == "held"))).scalars())
-    talks = {m.case_id: m for m in (await session.execute(
-        select(Meeting).where(Meeting.municipality_id == municipality,
-                              Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
-        .order_by(Meeting.id).options(*_MEETING_ONLY))).unique().scalars()}
+        Meeting.municipality_id == municipality, Meeting.status == "held",
+        Meeting.case_id.in_(planned_ids)))).scalars())
+    talks = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
+        select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
+                                        Meeting.kind == PRIVATE_TALK,
+                                        Meeting.status.in_(KEPT_TALK))
+        .order_by(Meeting.id)))}
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(
         select(Meeting.case_id, Meeting.employer_preferences).where(
-            Meeting.municipality_id == municipality,
+            Meeting.municipality_id == municipality, Meeting.case_id.in_(planned_ids),
             Meeting.employer_preferences.is_not(None)).order_by(Meeting.id)))}
 
     ctx = InstanceContext(instance={}, consultants={c.key: c for c in consultants},
@@ -225,14 +274,13 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                 ctx.pinned_invitations.add(case.case_ref)
         if meeting is not None:
             ctx.active_meetings[case.id] = meeting
-        employer = case.employer
         location = None
         unavailable: list[dict[str, str]] = []
         if case.workplace_lat is not None and case.workplace_lon is not None:
             # The case's own workplace, placed on the map (service.places).
             location = {"lat": case.workplace_lat, "lon": case.workplace_lon}
-        if employer is not None:
-            unavailable = list(employer.unavailable or [])
+        if case.employer_cvr is not None:
+            unavailable = list(case.employer_unavailable or [])
         if case.id in preferences and preferences[case.id]:
             unavailable += preference_unavailability(preferences[case.id], as_of,
                                                      planning.horizon_days)
@@ -266,8 +314,9 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "id": case.case_ref,
             "follow_up": kind,
             "deadline": deadline.isoformat(),
-            "diagnosis_group": case.facts.get("diagnosis_group") or "other",
-            "employer": {"cvr": employer.cvr if employer else "00000000",
+            "diagnosis_group": case.diagnosis_group or "other",
+            "employer": {"cvr": case.employer_cvr if case.employer_cvr is not None
+                         else "00000000",
                          "location": location, "unavailable": unavailable},
             "consultant_id": owner,
             "meeting": None if sent else pinned,

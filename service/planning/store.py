@@ -21,7 +21,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -34,7 +34,7 @@ from service.followup.follow_ups import (
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
-from service.planning.instance import InstanceContext, meeting_state
+from service.planning.instance import InstanceContext, PlannedMeeting, meeting_state
 from service.planning.solver import SolveResult
 from service.platform.db.engine import Database
 from service.platform.db.models import (
@@ -59,8 +59,8 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _meeting_stays(ctx: InstanceContext, item: dict[str, Any], meeting: Meeting | None,
-                   consultant: Consultant) -> bool:
+def _meeting_stays(ctx: InstanceContext, item: dict[str, Any],
+                   meeting: Meeting | PlannedMeeting | None, consultant: Consultant) -> bool:
     """Whether the case's active `meeting` stays as it is under the plan's `item`: the plan
     has no meeting for it, it is confirmed, it is the invitation already sent at the same
     time, or it has the plan's time, consultant and kind."""
@@ -172,7 +172,7 @@ class PlanStore:
             .order_by(Meeting.id).with_for_update(of=Meeting, key_share=True))).unique().scalars()}
         consultants = {c.key: c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality))).scalars()}
-        proposals: list[Meeting] = []
+        proposals: list[dict[str, Any]] = []  # the new proposals' rows
         talks: list[Meeting] = []
         moved_talks: dict[int, Meeting] = {}  # case id -> the talk the citizen was told of
         moved: dict[int, str] = {}  # case id -> why a proposal the employer had was moved
@@ -208,16 +208,14 @@ class PlanStore:
                     why = next((r for r in item.get("reasons") or [] if r in MOVED_WORDS),
                                "proposal_moved:impossible")
                     moved[case.id] = MOVED_WORDS[why]
-            new = Meeting(
-                municipality_id=self.municipality, case_id=case.id,
-                consultant_id=consultant.id, kind=wanted["kind"], start=_dt(wanted["start"]),
-                end=_dt(wanted["end"]), travel_minutes=wanted.get("travel_minutes", 0),
-                on_time=bool(item["on_time"]), status="proposed",
-                purpose=FOLLOW_UP if item["case_id"] in ctx.follow_ups else FIRST_MEETING,
-                alternatives=result.alternatives.get(item["case_id"], []))
-            new.case = case
-            new.consultant = consultant
-            proposals.append(new)
+            proposals.append({
+                "municipality_id": self.municipality, "case_id": case.id,
+                "consultant_id": consultant.id, "kind": wanted["kind"],
+                "start": _dt(wanted["start"]), "end": _dt(wanted["end"]),
+                "travel_minutes": wanted.get("travel_minutes", 0),
+                "on_time": bool(item["on_time"]), "status": "proposed",
+                "purpose": FOLLOW_UP if item["case_id"] in ctx.follow_ups else FIRST_MEETING,
+                "alternatives": result.alternatives.get(item["case_id"], [])})
         for case in assigned:
             # The citizen's first message: who their consultant is, the right to a talk first.
             if case.owner is not None:
@@ -233,9 +231,8 @@ class PlanStore:
             await self.notifier.assigned(session, assigned, [])
             return
         await session.flush()  # cancelled meetings first: one active meeting per case
-        session.add_all(proposals)
-        await session.flush()
-        for new in proposals:
+        new_meetings = await self._insert(session, proposals)
+        for new in new_meetings:
             try:
                 await self.notifier.invite(session, new)
             except Exception:
@@ -248,7 +245,23 @@ class PlanStore:
                 await self.notifier.consultants.tell_owner(
                     session, "proposal_moved", new.case_id, new.id, note=moved[new.case_id])
         # The owners told (Slack: the consultant and the intake channel), with the proposals.
-        await self.notifier.assigned(session, assigned, proposals)
+        await self.notifier.assigned(session, assigned, new_meetings)
+
+    async def _insert(self, session: AsyncSession, proposals: list[dict[str, Any]]
+                      ) -> list[Meeting]:
+        """The chunk's new proposals written in one statement (the ORM wrote them one row at
+        a time: it needs each new id back in order, which SQLite's RETURNING does not
+        promise), stamped as a flush stamps them, then read back as rows — with their case
+        and consultant, already in the session — in the plan's order. A case has one active
+        meeting, so its id finds its new proposal."""
+        now = self.clock.utcnow()
+        connection = await session.connection()
+        ids = dict((await connection.execute(
+            insert(Meeting).returning(Meeting.case_id, Meeting.id),
+            [{**row, "created_at": now, "updated_at": now} for row in proposals])).all())
+        rows = {m.case_id: m for m in (await session.execute(select(Meeting).where(
+            Meeting.id.in_(list(ids.values()))))).unique().scalars()}
+        return [rows[row["case_id"]] for row in proposals]
 
     async def _talk(self, session: AsyncSession, ctx: InstanceContext, case: Case,
                     consultant: Consultant, wanted: dict[str, Any] | None
@@ -304,27 +317,37 @@ class PlanStore:
             ConsultantTask.municipality_id == self.municipality,
             ConsultantTask.kind == FOLLOW_UP_CALL, ConsultantTask.done_at.is_(None))
             .order_by(ConsultantTask.id))).scalars()}
-        due_cases = (await session.execute(select(Case).where(
+        # The cases read as the four columns used (not as whole rows with their employer and
+        # owner joined: a municipality has hundreds of telephone follow-ups, read every run).
+        due_cases = (await session.execute(select(
+            Case.id, Case.owner_id, Case.next_follow_up_due).where(
             Case.municipality_id == self.municipality, Case.status == "target",
             Case.follow_up == "telephone", Case.closed_on.is_(None),
             Case.owner_id.is_not(None), Case.next_follow_up_due.is_not(None),
-            Case.next_follow_up_due < horizon_end).order_by(Case.id))).unique().scalars().all()
-        wanted = {c.id for c in due_cases}
-        for case in due_cases:
-            task = open_calls.get(case.id)
+            Case.next_follow_up_due < horizon_end).order_by(Case.id))).all()
+        wanted = {case_id for case_id, _, _ in due_cases}
+        for case_id, owner_id, due in due_cases:
+            task = open_calls.get(case_id)
             if task is None:
                 session.add(ConsultantTask(
-                    municipality_id=self.municipality, consultant_id=case.owner_id,
-                    case_id=case.id, kind=FOLLOW_UP_CALL, text=FOLLOW_UP_CALL_TEXT,
-                    due_on=case.next_follow_up_due))
+                    municipality_id=self.municipality, consultant_id=owner_id,
+                    case_id=case_id, kind=FOLLOW_UP_CALL, text=FOLLOW_UP_CALL_TEXT,
+                    due_on=due))
             else:
-                task.due_on, task.consultant_id = case.next_follow_up_due, case.owner_id
-        for case_id, task in open_calls.items():
-            if case_id not in wanted:
-                case = await session.get(Case, case_id)
-                if case is None or case.follow_up != "telephone" or case.closed_on is not None \
-                        or case.status != "target" or case.next_follow_up_due is None:
-                    task.done_at = now
+                task.due_on, task.consultant_id = due, owner_id
+        others = [case_id for case_id in open_calls if case_id not in wanted]
+        # Their cases as they are now, in one read (a case gone has no row: its task is done).
+        still: set[int] = set()
+        if others:
+            still = {case_id for case_id, follow_up, closed_on, status, due in (
+                await session.execute(select(Case.id, Case.follow_up, Case.closed_on,
+                                             Case.status, Case.next_follow_up_due)
+                                      .where(Case.id.in_(others))))
+                     if follow_up == "telephone" and closed_on is None and status == "target"
+                     and due is not None}
+        for case_id in others:
+            if case_id not in still:
+                open_calls[case_id].done_at = now
 
     async def _no_longer_wanted(self, session: AsyncSession, ctx: InstanceContext) -> None:
         """Meetings whose case's follow-up changed (telephone, standard, declined, …), and any
