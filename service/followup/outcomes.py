@@ -28,8 +28,9 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from service.clock import Clock
 from service.followup.follow_ups import (
@@ -75,6 +76,20 @@ _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meet
 
 # -- the input models: the API parses requests with them, the pages and Slack take their
 # -- choices from them, and the use case checks every caller's input with them.
+
+# A registered call: the case's `<who>_called_at` and `updated_at`, as one plain statement
+# (no ORM flush for it; the flush would stamp `updated_at` with the same now).
+_CASES = Case.__table__
+_CALLED = {who: update(_CASES).where(_CASES.c.id == bindparam("case")).values(
+    {f"{who}_called_at": bindparam("now"), "updated_at": bindparam("now")})
+    for who in get_args(Contact)}
+
+# The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
+# `meeting.case` is found there without a statement), so it is not joined in again.
+_ACTIVE_MEETING = select(Meeting).where(
+    Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING)).options(
+    lazyload(Meeting.case)).with_for_update(of=Meeting, key_share=True)
+
 
 class ContactIn(BaseModel):
     """Who the consultant has called (registered with the time of the call: now)."""
@@ -250,12 +265,12 @@ class CaseOutcomes:
                 session, case):
             _open(case)
             now = self.clock.utcnow()
-            if contact.who == "citizen":
-                case.citizen_called_at = now
-            else:
-                case.employer_called_at = now
+            # Two plain statements: the case's call and its audit entry (nothing else of the
+            # transaction is written, so no ORM flush is needed).
+            await (await session.connection()).execute(_CALLED[contact.who],
+                                                       {"case": case.id, "now": now})
             action = f"case.called_{contact.who}"
-            audit.record(session, principal, self.municipality, action, case.id, {})
+            await audit.write(session, now, principal, self.municipality, action, case.id, {})
         return Registered(case_ref, action)
 
     async def register_meeting(self, case_ref: str, place: str,
@@ -276,9 +291,8 @@ class CaseOutcomes:
                 session, case):
             _open(case)
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
-            meeting = (await session.execute(select(Meeting).where(
-                Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
-                .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()
+            meeting = (await session.execute(_ACTIVE_MEETING, {"case": case.id})
+                       ).unique().scalar_one_or_none()
             if meeting is not None and meeting.start > now_local:
                 raise Conflict(f"the meeting has not begun yet (it is on "
                                f"{meeting.start.isoformat(timespec='minutes')})",
@@ -326,7 +340,8 @@ class CaseOutcomes:
                 # After the meeting's last change: its statement flushes the meeting in one
                 # UPDATE (it wrote the meeting, then its outcome, in two).
                 await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
-            await session.flush()
+            if meeting.id is None:
+                await session.flush()  # the meeting held now: its id for what refers to it
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)

@@ -79,6 +79,8 @@ NO_OWNER = "none"
 # The hot paths' statements, built once (building a statement costs more than running it).
 _CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
                            Case.case_ref == bindparam("ref"))
+# `acting_on`'s: the case locked (a no-op on SQLite) against a concurrent change of it.
+_CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
                                    Employer.cvr == bindparam("cvr"))
 
@@ -721,7 +723,7 @@ class IntakeService:
         refused: int | None = None
         try:
             async with self.db.write() as session:
-                case = (await session.execute(_CASE.with_for_update(of=Case, key_share=True), {
+                case = (await session.execute(_CASE_LOCKED, {
                     "municipality": self.municipality, "ref": case_ref})
                 ).unique().scalar_one_or_none()
                 if case is None:

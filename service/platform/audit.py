@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -39,6 +40,18 @@ def record(session: AsyncSession, principal: Principal | None, municipality_id: 
            ) -> None:
     """Add one audit entry to the session's transaction."""
     session.add(AuditEntry(**entry(principal, municipality_id, action, case_id, details)))
+
+
+async def write(session: AsyncSession, at: datetime, principal: Principal | None,
+                municipality_id: str, action: str, case_id: int | None = None,
+                details: dict[str, Any] | None = None) -> None:
+    """Insert one audit entry now, stamped `at` (the clock's now, as a flush stamps `record`'s):
+    a plain statement on the transaction's connection, for a use case whose other writes
+    are plain statements too (no ORM flush for it). An entry `record`ed earlier in the
+    transaction and not yet flushed would come after this one: use one or the other."""
+    values = entry(principal, municipality_id, action, case_id, details)
+    values["at"] = at
+    await (await session.connection()).execute(_INSERT, values)
 
 
 class ReadAudit:
