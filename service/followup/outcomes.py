@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -83,6 +83,14 @@ _CASES = Case.__table__
 _CALLED = {who: update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     {f"{who}_called_at": bindparam("now"), "updated_at": bindparam("now")})
     for who in get_args(Contact)}
+# A registered intervention, as plain statements (`created_at`, `updated_at`: the clock's
+# now, as a flush stamps them).
+_INTERVENTIONS = Intervention.__table__
+_ADD_INTERVENTION = insert(_INTERVENTIONS)
+_EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
+    _INTERVENTIONS.c.case_id == bindparam("case"))
+_INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
+    intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
 
 # The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
 # `meeting.case` is found there without a statement), so it is not joined in again.
@@ -345,10 +353,12 @@ class CaseOutcomes:
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)
-                self._correction(session, principal, case, meeting.start.date(),
-                                 "meeting_held", {"meeting_id": meeting.id,
-                                                  "held_at": meeting.start.isoformat(
-                                                      timespec="minutes")})
+                correction = self._correction(meeting.start.date(), "meeting_held", {
+                    "meeting_id": meeting.id,
+                    "held_at": meeting.start.isoformat(timespec="minutes")})
+                if correction is not None:
+                    audit.record(session, principal, self.municipality, "kpi.correction",
+                                 case.id, correction)
             audit.record(session, principal, self.municipality, "meeting.outcome", case.id,
                          {"meeting_id": meeting.id, "place": place,
                           "employer_took_part": outcome.employer_took_part,
@@ -430,14 +440,15 @@ class CaseOutcomes:
                 text=text, html=html, case_id=case.id, meeting_id=meeting.id,
                 payload={"party": party}))
 
-    def _correction(self, session: AsyncSession, principal: Principal, case: Case, day: date,
-                    what: str, details: dict[str, Any]) -> None:
+    def _correction(self, day: date, what: str, details: dict[str, Any]
+                    ) -> dict[str, Any] | None:
         """A registration dated in a month that has ended changes a figure already reported:
-        recorded as a correction (the audit entry says when and who)."""
+        the details of its `kpi.correction` audit entry (the entry says when and who), or
+        None for a month that has not ended."""
         today = self.clock.today()
         if (day.year, day.month) < (today.year, today.month):
-            audit.record(session, principal, self.municipality, "kpi.correction", case.id,
-                         {"what": what, "month": f"{day:%Y-%m}", **details})
+            return {"what": what, "month": f"{day:%Y-%m}", **details}
+        return None
 
     async def register_intervention(self, case_ref: str, started_on: date,
                                     principal: Principal, *, kind: str = "other",
@@ -459,20 +470,28 @@ class CaseOutcomes:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})", "before_first_absence_day",
                                     {"first_absence_day": first_absence.isoformat()})
-            session.add(Intervention(
-                municipality_id=self.municipality, case_id=case.id, kind=intervention.kind,
-                started_on=intervention.started_on, ends_on=intervention.ends_on,
-                hours_per_week=intervention.hours_per_week, registered_by=principal.actor))
-            await session.flush()
-            earliest = (await session.execute(select(func.min(Intervention.started_on)).where(
-                Intervention.case_id == case.id))).scalar_one()
-            case.intervention_started_on = earliest
+            # Plain statements on the transaction's connection (no ORM flush): the
+            # intervention, the case's earliest start when it changed, the audit entries.
+            now = self.clock.utcnow()
+            connection = await session.connection()
+            await connection.execute(_ADD_INTERVENTION, {
+                "municipality_id": self.municipality, "case_id": case.id,
+                "kind": intervention.kind, "started_on": intervention.started_on,
+                "ends_on": intervention.ends_on, "hours_per_week": intervention.hours_per_week,
+                "registered_by": principal.actor, "created_at": now})
+            earliest = (await connection.execute(_EARLIEST_INTERVENTION, {"case": case.id})
+                        ).scalar_one()
+            if earliest != case.intervention_started_on:
+                await connection.execute(_INTERVENTION_STARTED, {
+                    "case": case.id, "earliest": earliest, "now": now})
             details = {"kind": intervention.kind,
                        "started_on": intervention.started_on.isoformat()}
-            audit.record(session, principal, self.municipality, "case.intervention", case.id,
-                         details)
-            self._correction(session, principal, case, intervention.started_on,
-                             "intervention", details)
+            await audit.write(session, now, principal, self.municipality, "case.intervention",
+                              case.id, details)
+            correction = self._correction(intervention.started_on, "intervention", details)
+            if correction is not None:
+                await audit.write(session, now, principal, self.municipality,
+                                  "kpi.correction", case.id, correction)
         return Registered(case_ref, "case.intervention")
 
     def _meeting_held_now(self, case: Case, place: str, held: datetime) -> Meeting:
