@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -79,6 +79,7 @@ NO_OWNER = "none"
 # The hot paths' statements, built once (building a statement costs more than running it).
 _CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
                            Case.case_ref == bindparam("ref"))
+_ADD_DECISION = insert(DecisionRecord.__table__)
 # `acting_on`'s: the case locked (a no-op on SQLite) against a concurrent change of it.
 _CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
@@ -322,8 +323,10 @@ class IntakeService:
             case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
             await self._apply(session, case, intake, as_of, principal, "intake", new=True,
                               placements=placements)
-            audit.record(session, principal, self.municipality, "case.create", case.id,
-                         {"case_id": intake.case_id})
+            # A new case was flushed by `_apply` (with any entry recorded before): its entry
+            # is written at once, without a flush at commit.
+            await audit.write(session, self.clock.utcnow(), principal, self.municipality,
+                              "case.create", case.id, {"case_id": intake.case_id})
             return case, True, ["*"]
         changed = await self._apply(session, case, intake, as_of, principal, "intake",
                                     placements=placements)
@@ -399,7 +402,10 @@ class IntakeService:
             records.append((case, record))
         else:
             await session.flush()
-            session.add(DecisionRecord(case_id=case.id, **record))
+            # The history's row as a plain statement (`at`: the clock's now, as a flush
+            # stamps it): nothing of the ORM's is left for the commit to flush for it.
+            await (await session.connection()).execute(_ADD_DECISION, {
+                "case_id": case.id, "at": self.clock.utcnow(), **record})
             if not_placed is not None:
                 await self._tell_unplaced(session, case, not_placed)
             if newly_late:
