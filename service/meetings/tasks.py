@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.platform.db.models import ConsultantTask, Meeting
@@ -15,6 +15,11 @@ from service.platform.db.models import ConsultantTask, Meeting
 # that meeting is cancelled or moved (a case has one active meeting at a time). Tasks about
 # what happened (the employer cancelled, asked for other times, declined) stay.
 ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing")
+# `close_tasks`' plain statement, built once (building it cost more than running it).
+_TASKS = ConsultantTask.__table__
+_CLOSE_TASKS = update(_TASKS).where(
+    _TASKS.c.case_id == bindparam("case"), _TASKS.c.kind.in_(bindparam("kinds", expanding=True)),
+    _TASKS.c.done_at.is_(None)).values(done_at=bindparam("done"))
 
 
 def add_task(session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
@@ -41,13 +46,13 @@ async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...
     usual case: a confirmation, a cancellation, a registered meeting); the ORM's statement
     when it does — a task added or read in this transaction is then flushed first and kept
     in step with the row, which the ORM's bookkeeping does (at several times the cost)."""
-    statement = update(ConsultantTask).where(
-        ConsultantTask.case_id == case_id, ConsultantTask.kind.in_(kinds),
-        ConsultantTask.done_at.is_(None)).values(done_at=done_at)
     if _holds_tasks(session):
-        await session.execute(statement)
+        await session.execute(update(ConsultantTask).where(
+            ConsultantTask.case_id == case_id, ConsultantTask.kind.in_(kinds),
+            ConsultantTask.done_at.is_(None)).values(done_at=done_at))
     else:
-        await (await session.connection()).execute(statement)
+        await (await session.connection()).execute(_CLOSE_TASKS, {
+            "case": case_id, "kinds": list(kinds), "done": done_at})
 
 
 def _holds_tasks(session: AsyncSession) -> bool:
