@@ -113,14 +113,14 @@ class CaseClosing:
                 connection = await session.connection()
                 now = self.clock.utcnow()
                 await connection.execute(_TASKS_DONE, {"case": case.id, "now": now})
-                await audit.write(session, now, principal, self.municipality, "case.close",
+                await audit.write(connection, now, principal, self.municipality, "case.close",
                                   case.id, {"outcome": closing.outcome,
                                             "on": closing.on.isoformat(),
                                             "meetings_cancelled": cancelled})
                 result = Closed(case_ref, closing.on, closing.outcome, False, cancelled)
             else:
-                await audit.write(session, self.clock.utcnow(), principal, self.municipality,
-                                  "case.close_again", case.id,
+                await audit.write(await session.connection(), self.clock.utcnow(), principal,
+                                  self.municipality, "case.close_again", case.id,
                                   {"closed_on": case.closed_on.isoformat()})
                 result = Closed(case_ref, case.closed_on, case.close_outcome or "other", True)
         self.jobs.request(PLAN, self.municipality, "case_closed")

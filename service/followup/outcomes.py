@@ -77,8 +77,8 @@ _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meet
 # -- the input models: the API parses requests with them, the pages and Slack take their
 # -- choices from them, and the use case checks every caller's input with them.
 
-# A registered call: the case's `<who>_called_at` and `updated_at`, as one plain statement
-# (no ORM flush for it; the flush would stamp `updated_at` with the same now).
+# A registered call: the case's `<who>_called_at` and `updated_at` (the clock's now, as a
+# flush stamps it), as one plain statement.
 _CASES = Case.__table__
 _CALLED = {who: update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     {f"{who}_called_at": bindparam("now"), "updated_at": bindparam("now")})
@@ -269,16 +269,14 @@ class CaseOutcomes:
                                ) -> Registered:
         """The consultant has called the citizen or the employer (now)."""
         contact = validated(ContactIn, {"who": who})
-        async with self.intake.acting_on(REGISTER_CONTACT, case_ref, principal) as (
-                session, case):
-            _open(case)
+        async with self.intake.acting_on_row(REGISTER_CONTACT, case_ref, principal) as (
+                connection, case):
+            _open(case.closed_on)
             now = self.clock.utcnow()
-            # Two plain statements: the case's call and its audit entry (nothing else of the
-            # transaction is written, so no ORM flush is needed).
-            await (await session.connection()).execute(_CALLED[contact.who],
-                                                       {"case": case.id, "now": now})
             action = f"case.called_{contact.who}"
-            await audit.write(session, now, principal, self.municipality, action, case.id, {})
+            await connection.execute(_CALLED[contact.who], {"case": case.id, "now": now})
+            await audit.write(connection, now, principal, self.municipality, action, case.id,
+                              {})
         return Registered(case_ref, action)
 
     async def register_meeting(self, case_ref: str, place: str,
@@ -297,7 +295,7 @@ class CaseOutcomes:
         replan = False
         async with self.intake.acting_on(REGISTER_MEETING, case_ref, principal) as (
                 session, case):
-            _open(case)
+            _open(case.closed_on)
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
             meeting = (await session.execute(_ACTIVE_MEETING, {"case": case.id})
                        ).unique().scalar_one_or_none()
@@ -462,18 +460,16 @@ class CaseOutcomes:
             "ends_on": ends_on})
         if intervention.started_on > self.clock.today():
             raise Invalid.field("started_on", "must not be in the future", "date_in_future")
-        async with self.intake.acting_on(REGISTER_INTERVENTION, case_ref, principal) as (
-                session, case):
-            _open(case)
+        async with self.intake.acting_on_row(REGISTER_INTERVENTION, case_ref, principal) as (
+                connection, case):
+            _open(case.closed_on)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if intervention.started_on < first_absence:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})", "before_first_absence_day",
                                     {"first_absence_day": first_absence.isoformat()})
-            # Plain statements on the transaction's connection (no ORM flush): the
-            # intervention, the case's earliest start when it changed, the audit entries.
+            # The intervention, the case's earliest start when it changed, the audit entries.
             now = self.clock.utcnow()
-            connection = await session.connection()
             await connection.execute(_ADD_INTERVENTION, {
                 "municipality_id": self.municipality, "case_id": case.id,
                 "kind": intervention.kind, "started_on": intervention.started_on,
@@ -486,11 +482,11 @@ class CaseOutcomes:
                     "case": case.id, "earliest": earliest, "now": now})
             details = {"kind": intervention.kind,
                        "started_on": intervention.started_on.isoformat()}
-            await audit.write(session, now, principal, self.municipality, "case.intervention",
-                              case.id, details)
+            await audit.write(connection, now, principal, self.municipality,
+                              "case.intervention", case.id, details)
             correction = self._correction(intervention.started_on, "intervention", details)
             if correction is not None:
-                await audit.write(session, now, principal, self.municipality,
+                await audit.write(connection, now, principal, self.municipality,
                                   "kpi.correction", case.id, correction)
         return Registered(case_ref, "case.intervention")
 
@@ -507,8 +503,8 @@ class CaseOutcomes:
         return meeting
 
 
-def _open(case: Case) -> None:
-    """Nothing is registered on a closed case."""
-    if case.closed_on is not None:
-        raise Conflict(f"the case was closed on {case.closed_on.isoformat()}", "case_closed",
-                       {"closed_on": case.closed_on.isoformat()})
+def _open(closed_on: date | None) -> None:
+    """Nothing is registered on a closed case (`closed_on`: the case's)."""
+    if closed_on is not None:
+        raise Conflict(f"the case was closed on {closed_on.isoformat()}", "case_closed",
+                       {"closed_on": closed_on.isoformat()})

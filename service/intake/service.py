@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, Row, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import lazyload
 
 from rules.engine import RulesEngine
@@ -82,6 +82,13 @@ _CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
 _ADD_DECISION = insert(DecisionRecord.__table__)
 # `acting_on`'s: the case locked (a no-op on SQLite) against a concurrent change of it.
 _CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
+# `acting_on_row`'s: a few columns of the case and its owner's key, the case locked.
+_CASE_ROW_LOCKED = select(
+    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on,
+    Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
+                                                 ).where(
+    Case.municipality_id == bindparam("municipality"), Case.case_ref == bindparam("ref")
+).with_for_update(of=Case, key_share=True)
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
                                    Employer.cvr == bindparam("cvr"))
 
@@ -325,8 +332,9 @@ class IntakeService:
                               placements=placements)
             # A new case was flushed by `_apply` (with any entry recorded before): its entry
             # is written at once, without a flush at commit.
-            await audit.write(session, self.clock.utcnow(), principal, self.municipality,
-                              "case.create", case.id, {"case_id": intake.case_id})
+            await audit.write(await session.connection(), self.clock.utcnow(), principal,
+                              self.municipality, "case.create", case.id,
+                              {"case_id": intake.case_id})
             return case, True, ["*"]
         changed = await self._apply(session, case, intake, as_of, principal, "intake",
                                     placements=placements)
@@ -738,6 +746,31 @@ class IntakeService:
                     refused = case.id
                     raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 yield session, case
+        except NotFound:
+            if refused is not None:
+                await self.refuse(policy, principal, refused)
+            raise
+
+    @asynccontextmanager
+    async def acting_on_row(self, policy: Policy, case_ref: str, principal: Principal
+                            ) -> AsyncIterator[tuple[AsyncConnection, Row[Any]]]:
+        """As `acting_on`, for a use case that writes plain statements only: a write
+        transaction on a plain connection (no ORM session) and the case's row, locked —
+        its `id`, `owner_key`, `closed_on`, `facts` and `intervention_started_on` (what the
+        registrations of `service.followup.outcomes` read). Refuses and audits as
+        `acting_on`."""
+        policy.require_role(principal)
+        refused: int | None = None
+        try:
+            async with self.db.write_connection() as connection:
+                case = (await connection.execute(_CASE_ROW_LOCKED, {
+                    "municipality": self.municipality, "ref": case_ref})).first()
+                if case is None:
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+                if not policy.allows(principal, case.owner_key):
+                    refused = case.id
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+                yield connection, case
         except NotFound:
             if refused is not None:
                 await self.refuse(policy, principal, refused)
