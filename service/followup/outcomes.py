@@ -93,10 +93,12 @@ _INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).v
     intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
 
 # The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
-# `meeting.case` is found there without a statement), so it is not joined in again.
+# `meeting.case` is found there without a statement), so it is not joined in again; nor is
+# its consultant, whom registering does not read (only `consultant_id`).
 _ACTIVE_MEETING = select(Meeting).where(
     Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING)).options(
-    lazyload(Meeting.case)).with_for_update(of=Meeting, key_share=True)
+    lazyload(Meeting.case), lazyload(Meeting.consultant)).with_for_update(
+    of=Meeting, key_share=True)
 
 
 class ContactIn(BaseModel):
