@@ -345,8 +345,8 @@ class CaseOutcomes:
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor, **details}
             if place != "not_held":
-                # After the meeting's last change: its statement flushes the meeting in one
-                # UPDATE (it wrote the meeting, then its outcome, in two).
+                # The follow-up call's task is done by this registration (a plain statement:
+                # the meeting and the case are written by the one flush at commit).
                 await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
             if meeting.id is None:
                 await session.flush()  # the meeting held now: its id for what refers to it
