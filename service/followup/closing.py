@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from service.clock import Clock
 from service.consultants.caseload import caseloads, has_room
@@ -38,6 +39,16 @@ from service.platform.policies import CLOSE_CASE, REOPEN_CASE
 # The input model (its outcomes and note limit are every channel's): service.intake.schemas.
 __all__ = ["CLOSE_OUTCOMES", "MAX_CLOSE_NOTE", "CaseClose", "CaseClosing", "Closed", "Reopened"]
 CLOSED_REASON = "sagen er afsluttet"
+
+# The case's open meetings; their case is the one `acting_on` holds (found in the session
+# without a statement), so it is not joined in again.
+_ACTIVE_MEETINGS = select(Meeting).where(
+    Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING)).options(
+    lazyload(Meeting.case))
+# A closed case's open tasks are done.
+_TASKS = ConsultantTask.__table__
+_TASKS_DONE = update(_TASKS).where(_TASKS.c.case_id == bindparam("case"),
+                                   _TASKS.c.done_at.is_(None)).values(done_at=bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -94,16 +105,23 @@ class CaseClosing:
                 case.closed_on, case.close_outcome = closing.on, closing.outcome
                 case.close_note = closing.note or None
                 cancelled = await self._end_meetings(session, case)
-                await session.execute(update(ConsultantTask).where(
-                    ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None))
-                    .values(done_at=self.clock.utcnow()))
-                audit.record(session, principal, self.municipality, "case.close", case.id,
-                             {"outcome": closing.outcome, "on": closing.on.isoformat(),
-                              "meetings_cancelled": cancelled})
+                # The closing and what cancelling added (tasks among it) are written first;
+                # then the case's open tasks are done and the entry written, as plain
+                # statements on the transaction's connection (nothing left for the commit
+                # to flush).
+                await session.flush()
+                connection = await session.connection()
+                now = self.clock.utcnow()
+                await connection.execute(_TASKS_DONE, {"case": case.id, "now": now})
+                await audit.write(connection, now, principal, self.municipality, "case.close",
+                                  case.id, {"outcome": closing.outcome,
+                                            "on": closing.on.isoformat(),
+                                            "meetings_cancelled": cancelled})
                 result = Closed(case_ref, closing.on, closing.outcome, False, cancelled)
             else:
-                audit.record(session, principal, self.municipality, "case.close_again",
-                             case.id, {"closed_on": case.closed_on.isoformat()})
+                await audit.write(await session.connection(), self.clock.utcnow(), principal,
+                                  self.municipality, "case.close_again", case.id,
+                                  {"closed_on": case.closed_on.isoformat()})
                 result = Closed(case_ref, case.closed_on, case.close_outcome or "other", True)
         self.jobs.request(PLAN, self.municipality, "case_closed")
         return result
@@ -150,9 +168,8 @@ class CaseClosing:
                         "med plads ved næste planlægning.", owner.key)
 
     async def _end_meetings(self, session: AsyncSession, case: Case) -> int:
-        meetings = (await session.execute(select(Meeting).where(
-            Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
-        ).unique().scalars().all()
+        meetings = (await session.execute(_ACTIVE_MEETINGS, {"case": case.id})
+                    ).unique().scalars().all()
         for meeting in meetings:
             await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False,
                                          cause="case_closed")

@@ -28,8 +28,9 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from service.clock import Clock
 from service.followup.follow_ups import (
@@ -75,6 +76,30 @@ _KIND_OF_PLACE = {"workplace": "workplace_meeting", "jobcentre": "jobcenter_meet
 
 # -- the input models: the API parses requests with them, the pages and Slack take their
 # -- choices from them, and the use case checks every caller's input with them.
+
+# A registered call: the case's `<who>_called_at` and `updated_at` (the clock's now, as a
+# flush stamps it), as one plain statement.
+_CASES = Case.__table__
+_CALLED = {who: update(_CASES).where(_CASES.c.id == bindparam("case")).values(
+    {f"{who}_called_at": bindparam("now"), "updated_at": bindparam("now")})
+    for who in get_args(Contact)}
+# A registered intervention, as plain statements (`created_at`, `updated_at`: the clock's
+# now, as a flush stamps them).
+_INTERVENTIONS = Intervention.__table__
+_ADD_INTERVENTION = insert(_INTERVENTIONS)
+_EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
+    _INTERVENTIONS.c.case_id == bindparam("case"))
+_INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
+    intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
+
+# The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
+# `meeting.case` is found there without a statement), so it is not joined in again; nor is
+# its consultant, whom registering does not read (only `consultant_id`).
+_ACTIVE_MEETING = select(Meeting).where(
+    Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING)).options(
+    lazyload(Meeting.case), lazyload(Meeting.consultant)).with_for_update(
+    of=Meeting, key_share=True)
+
 
 class ContactIn(BaseModel):
     """Who the consultant has called (registered with the time of the call: now)."""
@@ -246,16 +271,14 @@ class CaseOutcomes:
                                ) -> Registered:
         """The consultant has called the citizen or the employer (now)."""
         contact = validated(ContactIn, {"who": who})
-        async with self.intake.acting_on(REGISTER_CONTACT, case_ref, principal) as (
-                session, case):
-            _open(case)
+        async with self.intake.acting_on_row(REGISTER_CONTACT, case_ref, principal) as (
+                connection, case):
+            _open(case.closed_on)
             now = self.clock.utcnow()
-            if contact.who == "citizen":
-                case.citizen_called_at = now
-            else:
-                case.employer_called_at = now
             action = f"case.called_{contact.who}"
-            audit.record(session, principal, self.municipality, action, case.id, {})
+            await connection.execute(_CALLED[contact.who], {"case": case.id, "now": now})
+            await audit.write(connection, now, principal, self.municipality, action, case.id,
+                              {})
         return Registered(case_ref, action)
 
     async def register_meeting(self, case_ref: str, place: str,
@@ -274,11 +297,10 @@ class CaseOutcomes:
         replan = False
         async with self.intake.acting_on(REGISTER_MEETING, case_ref, principal) as (
                 session, case):
-            _open(case)
+            _open(case.closed_on)
             now_local = self.clock.local_now().replace(tzinfo=None, second=0, microsecond=0)
-            meeting = (await session.execute(select(Meeting).where(
-                Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING))
-                .with_for_update(of=Meeting, key_share=True))).unique().scalar_one_or_none()
+            meeting = (await session.execute(_ACTIVE_MEETING, {"case": case.id})
+                       ).unique().scalar_one_or_none()
             if meeting is not None and meeting.start > now_local:
                 raise Conflict(f"the meeting has not begun yet (it is on "
                                f"{meeting.start.isoformat(timespec='minutes')})",
@@ -323,17 +345,20 @@ class CaseOutcomes:
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor, **details}
             if place != "not_held":
-                # After the meeting's last change: its statement flushes the meeting in one
-                # UPDATE (it wrote the meeting, then its outcome, in two).
+                # The follow-up call's task is done by this registration (a plain statement:
+                # the meeting and the case are written by the one flush at commit).
                 await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
-            await session.flush()
+            if meeting.id is None:
+                await session.flush()  # the meeting held now: its id for what refers to it
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)
-                self._correction(session, principal, case, meeting.start.date(),
-                                 "meeting_held", {"meeting_id": meeting.id,
-                                                  "held_at": meeting.start.isoformat(
-                                                      timespec="minutes")})
+                correction = self._correction(meeting.start.date(), "meeting_held", {
+                    "meeting_id": meeting.id,
+                    "held_at": meeting.start.isoformat(timespec="minutes")})
+                if correction is not None:
+                    audit.record(session, principal, self.municipality, "kpi.correction",
+                                 case.id, correction)
             audit.record(session, principal, self.municipality, "meeting.outcome", case.id,
                          {"meeting_id": meeting.id, "place": place,
                           "employer_took_part": outcome.employer_took_part,
@@ -415,14 +440,15 @@ class CaseOutcomes:
                 text=text, html=html, case_id=case.id, meeting_id=meeting.id,
                 payload={"party": party}))
 
-    def _correction(self, session: AsyncSession, principal: Principal, case: Case, day: date,
-                    what: str, details: dict[str, Any]) -> None:
+    def _correction(self, day: date, what: str, details: dict[str, Any]
+                    ) -> dict[str, Any] | None:
         """A registration dated in a month that has ended changes a figure already reported:
-        recorded as a correction (the audit entry says when and who)."""
+        the details of its `kpi.correction` audit entry (the entry says when and who), or
+        None for a month that has not ended."""
         today = self.clock.today()
         if (day.year, day.month) < (today.year, today.month):
-            audit.record(session, principal, self.municipality, "kpi.correction", case.id,
-                         {"what": what, "month": f"{day:%Y-%m}", **details})
+            return {"what": what, "month": f"{day:%Y-%m}", **details}
+        return None
 
     async def register_intervention(self, case_ref: str, started_on: date,
                                     principal: Principal, *, kind: str = "other",
@@ -436,28 +462,34 @@ class CaseOutcomes:
             "ends_on": ends_on})
         if intervention.started_on > self.clock.today():
             raise Invalid.field("started_on", "must not be in the future", "date_in_future")
-        async with self.intake.acting_on(REGISTER_INTERVENTION, case_ref, principal) as (
-                session, case):
-            _open(case)
+        async with self.intake.acting_on_row(REGISTER_INTERVENTION, case_ref, principal) as (
+                connection, case):
+            _open(case.closed_on)
             first_absence = date.fromisoformat(case.facts["first_absence_day"])
             if intervention.started_on < first_absence:
                 raise Invalid.field("started_on", f"must not be before the first absence day "
                                     f"({first_absence.isoformat()})", "before_first_absence_day",
                                     {"first_absence_day": first_absence.isoformat()})
-            session.add(Intervention(
-                municipality_id=self.municipality, case_id=case.id, kind=intervention.kind,
-                started_on=intervention.started_on, ends_on=intervention.ends_on,
-                hours_per_week=intervention.hours_per_week, registered_by=principal.actor))
-            await session.flush()
-            earliest = (await session.execute(select(func.min(Intervention.started_on)).where(
-                Intervention.case_id == case.id))).scalar_one()
-            case.intervention_started_on = earliest
+            # The intervention, the case's earliest start when it changed, the audit entries.
+            now = self.clock.utcnow()
+            await connection.execute(_ADD_INTERVENTION, {
+                "municipality_id": self.municipality, "case_id": case.id,
+                "kind": intervention.kind, "started_on": intervention.started_on,
+                "ends_on": intervention.ends_on, "hours_per_week": intervention.hours_per_week,
+                "registered_by": principal.actor, "created_at": now})
+            earliest = (await connection.execute(_EARLIEST_INTERVENTION, {"case": case.id})
+                        ).scalar_one()
+            if earliest != case.intervention_started_on:
+                await connection.execute(_INTERVENTION_STARTED, {
+                    "case": case.id, "earliest": earliest, "now": now})
             details = {"kind": intervention.kind,
                        "started_on": intervention.started_on.isoformat()}
-            audit.record(session, principal, self.municipality, "case.intervention", case.id,
-                         details)
-            self._correction(session, principal, case, intervention.started_on,
-                             "intervention", details)
+            await audit.write(connection, now, principal, self.municipality,
+                              "case.intervention", case.id, details)
+            correction = self._correction(intervention.started_on, "intervention", details)
+            if correction is not None:
+                await audit.write(connection, now, principal, self.municipality,
+                                  "kpi.correction", case.id, correction)
         return Registered(case_ref, "case.intervention")
 
     def _meeting_held_now(self, case: Case, place: str, held: datetime) -> Meeting:
@@ -473,8 +505,8 @@ class CaseOutcomes:
         return meeting
 
 
-def _open(case: Case) -> None:
-    """Nothing is registered on a closed case."""
-    if case.closed_on is not None:
-        raise Conflict(f"the case was closed on {case.closed_on.isoformat()}", "case_closed",
-                       {"closed_on": case.closed_on.isoformat()})
+def _open(closed_on: date | None) -> None:
+    """Nothing is registered on a closed case (`closed_on`: the case's)."""
+    if closed_on is not None:
+        raise Conflict(f"the case was closed on {closed_on.isoformat()}", "case_closed",
+                       {"closed_on": closed_on.isoformat()})

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import lazyload
 
 from rules.engine import RulesEngine
@@ -79,6 +79,16 @@ NO_OWNER = "none"
 # The hot paths' statements, built once (building a statement costs more than running it).
 _CASE = select(Case).where(Case.municipality_id == bindparam("municipality"),
                            Case.case_ref == bindparam("ref"))
+_ADD_DECISION = insert(DecisionRecord.__table__)
+# `acting_on`'s: the case locked (a no-op on SQLite) against a concurrent change of it.
+_CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
+# `acting_on_row`'s: a few columns of the case and its owner's key, the case locked.
+_CASE_ROW_LOCKED = select(
+    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on,
+    Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
+                                                 ).where(
+    Case.municipality_id == bindparam("municipality"), Case.case_ref == bindparam("ref")
+).with_for_update(of=Case, key_share=True)
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),
                                    Employer.cvr == bindparam("cvr"))
 
@@ -320,8 +330,11 @@ class IntakeService:
             case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
             await self._apply(session, case, intake, as_of, principal, "intake", new=True,
                               placements=placements)
-            audit.record(session, principal, self.municipality, "case.create", case.id,
-                         {"case_id": intake.case_id})
+            # A new case was flushed by `_apply` (with any entry recorded before): its entry
+            # is written at once, without a flush at commit.
+            await audit.write(await session.connection(), self.clock.utcnow(), principal,
+                              self.municipality, "case.create", case.id,
+                              {"case_id": intake.case_id})
             return case, True, ["*"]
         changed = await self._apply(session, case, intake, as_of, principal, "intake",
                                     placements=placements)
@@ -397,7 +410,10 @@ class IntakeService:
             records.append((case, record))
         else:
             await session.flush()
-            session.add(DecisionRecord(case_id=case.id, **record))
+            # The history's row as a plain statement (`at`: the clock's now, as a flush
+            # stamps it): nothing of the ORM's is left for the commit to flush for it.
+            await (await session.connection()).execute(_ADD_DECISION, {
+                "case_id": case.id, "at": self.clock.utcnow(), **record})
             if not_placed is not None:
                 await self._tell_unplaced(session, case, not_placed)
             if newly_late:
@@ -721,7 +737,7 @@ class IntakeService:
         refused: int | None = None
         try:
             async with self.db.write() as session:
-                case = (await session.execute(_CASE.with_for_update(of=Case, key_share=True), {
+                case = (await session.execute(_CASE_LOCKED, {
                     "municipality": self.municipality, "ref": case_ref})
                 ).unique().scalar_one_or_none()
                 if case is None:
@@ -730,6 +746,31 @@ class IntakeService:
                     refused = case.id
                     raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
                 yield session, case
+        except NotFound:
+            if refused is not None:
+                await self.refuse(policy, principal, refused)
+            raise
+
+    @asynccontextmanager
+    async def acting_on_row(self, policy: Policy, case_ref: str, principal: Principal
+                            ) -> AsyncIterator[tuple[AsyncConnection, Row[Any]]]:
+        """As `acting_on`, for a use case that writes plain statements only: a write
+        transaction on a plain connection (no ORM session) and the case's row, locked —
+        its `id`, `owner_key`, `closed_on`, `facts` and `intervention_started_on` (what the
+        registrations of `service.followup.outcomes` read). Refuses and audits as
+        `acting_on`."""
+        policy.require_role(principal)
+        refused: int | None = None
+        try:
+            async with self.db.write_connection() as connection:
+                case = (await connection.execute(_CASE_ROW_LOCKED, {
+                    "municipality": self.municipality, "ref": case_ref})).first()
+                if case is None:
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+                if not policy.allows(principal, case.owner_key):
+                    refused = case.id
+                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+                yield connection, case
         except NotFound:
             if refused is not None:
                 await self.refuse(policy, principal, refused)

@@ -168,10 +168,11 @@ class EmployerDeclines:
                 # own, locked.
                 continue
             async with self.db.write() as session:
-                case_id = (await session.execute(select(Meeting.case_id).where(
-                    Meeting.id == meeting_id))).scalar_one()
-                await session.execute(select(Case.id).where(Case.id == case_id)
-                                      .with_for_update(key_share=True))
+                # The meeting's case, locked first (as `acting_on` locks a case before its
+                # meeting): one statement.
+                case_id = (await session.execute(select(Case.id).join(
+                    Meeting, Meeting.case_id == Case.id).where(Meeting.id == meeting_id)
+                    .with_for_update(of=Case, key_share=True))).scalar_one()
                 meeting = (await session.execute(select(Meeting).where(
                     Meeting.id == meeting_id).with_for_update(of=Meeting, key_share=True))
                 ).unique().scalar_one()

@@ -146,21 +146,14 @@ class OutboxDeliverer:
         """Up to `limit` due messages of `channel`, oldest due first, leased in one write
         transaction: a crash while sending makes them due again after LEASE."""
         now = self.clock.utcnow()
-        table = _OUTBOX
         # Core statements on a connection: no ORM session to make for two plain statements.
         async with self.db.write_connection() as connection:
-            rows = (await connection.execute(
-                select(*_CLAIMED_COLUMNS).where(
-                    table.c.municipality_id == self.municipality_id,
-                    table.c.channel == channel,
-                    or_(table.c.status == "pending", table.c.status == "sending"),
-                    table.c.next_attempt_at <= now)
-                .order_by(table.c.next_attempt_at, table.c.id).limit(limit)
-                .with_for_update(skip_locked=True))).all()
+            rows = (await connection.execute(_DUE, {
+                "due_municipality": self.municipality_id, "due_channel": channel,
+                "due_now": now, "due_limit": limit})).all()
             if rows:
-                await connection.execute(
-                    update(table).where(table.c.id.in_([r.id for r in rows]))
-                    .values(status="sending", next_attempt_at=now + LEASE))
+                await connection.execute(_LEASE, {"lease_ids": [r.id for r in rows],
+                                                  "lease_until": now + LEASE})
         return [_Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
                 for row in rows]
 
@@ -245,6 +238,17 @@ _MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("sent_id")).values(
 _CLAIMED_COLUMNS = tuple(_OUTBOX.c[name] for name in (
     "id", "channel", "kind", "recipient", "subject", "body_text", "body_html", "message_id",
     "payload", "attempts", "created_at"))
+# A claim: a channel's due messages, oldest due first (skipping rows another process holds
+# locked), then leased. Made once, their values the parameters.
+_DUE = select(*_CLAIMED_COLUMNS).where(
+    _OUTBOX.c.municipality_id == bindparam("due_municipality"),
+    _OUTBOX.c.channel == bindparam("due_channel"),
+    or_(_OUTBOX.c.status == "pending", _OUTBOX.c.status == "sending"),
+    _OUTBOX.c.next_attempt_at <= bindparam("due_now")).order_by(
+    _OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("due_limit")).with_for_update(
+    skip_locked=True)
+_LEASE = update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("lease_ids", expanding=True))).values(
+    status="sending", next_attempt_at=bindparam("lease_until"))
 
 
 def _outbound(row: Any) -> OutboundMessage:

@@ -9,8 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from service.clock import SettableClock
-from service.keys import DB, JOBS
-from service.platform.db.models import AuditEntry, Meeting
+from service.config import MunicipalityConfig
+from service.keys import CASE_CLOSING, DB, JOBS
+from service.platform.auth import Principal
+from service.platform.db.engine import as_utc
+from service.platform.db.models import AuditEntry, ConsultantTask, Meeting
 from tests.conftest import (
     Api,
     SmtpSink,
@@ -195,3 +198,40 @@ async def test_a_case_leaving_the_target_group_frees_room_and_loses_its_meeting(
     case = await _case(mail_api, "c3")
     assert case["meeting"] is None
     assert case["history"][-1]["trigger"] == "update"
+
+
+async def test_closing_on_both_databases(demo_config: MunicipalityConfig,
+                                         database_url: str) -> None:
+    """Closing writes the case, its cancelled meeting and what cancelling adds, then marks
+    every open task of the case done and writes its entry (plain statements after one
+    flush): on SQLite and PostgreSQL alike, every open task is done and `case.close` (then
+    `case.close_again`) are the case's last entries, stamped now."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(database_url), clock=clock):
+        await intake(api, body("z1"))
+        app = api.client.app
+        async with app[DB].write() as session:
+            meeting = (await session.execute(select(Meeting))).unique().scalar_one()
+            session.add(ConsultantTask(
+                municipality_id=meeting.municipality_id, consultant_id=meeting.consultant_id,
+                case_id=meeting.case_id, kind="agreement", text="Ring til Lone"))
+        clock.set(clock.local_now().replace(tzinfo=None) + timedelta(minutes=5))
+        manager = Principal(key_id=0, name="leder", role="manager",
+                            municipality_id=demo_config.municipality.id)
+        closed = await app[CASE_CLOSING].close("z1", "recovered", clock.today(), "", manager)
+        assert (closed.again, closed.meetings_cancelled) == (False, 1)
+        again = await app[CASE_CLOSING].close("z1", "dismissed", clock.today(), "", manager)
+        assert again.again and again.outcome == "recovered"
+        async with app[DB].read() as session:
+            tasks = (await session.execute(select(ConsultantTask.done_at))).scalars().all()
+            entries = (await session.execute(select(AuditEntry).where(
+                AuditEntry.case_id == meeting.case_id).order_by(AuditEntry.id))
+            ).scalars().all()
+            status = (await session.execute(select(Meeting.status))).scalar_one()
+        assert status == "cancelled"
+        assert tasks and all(t is not None and as_utc(t) == clock.utcnow() for t in tasks)
+        assert [e.action for e in entries][-2:] == ["case.close", "case.close_again"]
+        assert entries[-2].details == {"outcome": "recovered",
+                                       "on": clock.today().isoformat(),
+                                       "meetings_cancelled": 1}
+        assert {as_utc(e.at) for e in entries[-2:]} == {clock.utcnow()}

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS
-from service.platform.db.models import AuditEntry, BookedMinute, Meeting
+from service.keys import DB, JOBS, OUTCOMES
+from service.platform.auth import Principal
+from service.platform.db.engine import as_utc
+from service.platform.db.models import AuditEntry, BookedMinute, Case, Intervention, Meeting
 from tests.conftest import Api, make_secrets, start_api, today_local
 from tests.meetings.email_cases import body, intake
 
@@ -199,3 +201,63 @@ async def _consultants_actions(api: Api) -> list[str]:
     async with api.client.app[DB].read() as session:
         return list((await session.execute(select(AuditEntry.action).where(
             AuditEntry.role == "consultant").order_by(AuditEntry.id))).scalars())
+
+
+async def test_calls_and_interventions_as_plain_statements(demo_config: MunicipalityConfig,
+                                                           database_url: str) -> None:
+    """A call and an intervention are written as plain statements on the transaction's
+    connection (no ORM flush): on SQLite and PostgreSQL alike, the same rows, stamps and
+    audit entries (in order) as the ORM wrote them, in a fixed number of statements."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    first_absence = today_local() - timedelta(days=10)  # body()'s
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    async for api in start_api(demo_config, make_secrets(database_url), clock=clock):
+        await _setup(api, "p1")
+        app = api.client.app
+        outcomes, db = app[OUTCOMES], app[DB]
+        manager = Principal(key_id=0, name="leder", role="manager",
+                            municipality_id=demo_config.municipality.id)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            clock.set(clock.local_now().replace(tzinfo=None) + timedelta(minutes=5))
+            await outcomes.register_contact("p1", "employer", manager)
+            assert statements == ["SELECT", "UPDATE", "INSERT"]  # case, call, audit
+            called_at = clock.utcnow()
+            clock.set(clock.local_now().replace(tzinfo=None) + timedelta(minutes=5))
+            statements.clear()
+            await outcomes.register_intervention("p1", clock.today(), manager,
+                                                 kind="work_trial")
+            # Started on the first absence day: in a month that has ended, a correction.
+            await outcomes.register_intervention("p1", first_absence, manager,
+                                                 kind="partial_return", hours_per_week=15.0)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        today = clock.today()
+        correction = (first_absence.year, first_absence.month) < (today.year, today.month)
+        # Each time: the case, the intervention, the earliest start, the case's earliest
+        # start (changed each time here), the audit entry (and the correction's).
+        assert statements == ["SELECT", "INSERT", "SELECT", "UPDATE", "INSERT"] * 2 + [
+            "INSERT"] * correction
+        async with db.read() as session:
+            case = (await session.execute(select(Case).where(Case.case_ref == "p1"))
+                    ).unique().scalar_one()
+            entries = (await session.execute(select(AuditEntry).where(
+                AuditEntry.case_id == case.id).order_by(AuditEntry.id))).scalars().all()
+            kinds = (await session.execute(select(Intervention.kind).where(
+                Intervention.case_id == case.id).order_by(Intervention.id))).scalars().all()
+        assert as_utc(case.employer_called_at) == called_at
+        assert as_utc(case.updated_at) == clock.utcnow()
+        assert case.intervention_started_on == first_absence
+        assert kinds == ["work_trial", "partial_return"]
+        actions = [e.action for e in entries]
+        expected = ["case.called_employer", "case.intervention", "case.intervention"] + [
+            "kpi.correction"] * correction
+        assert actions[-len(expected):] == expected
+        assert {as_utc(e.at) for e in entries if e.action == "case.intervention"} == {
+            clock.utcnow()}
+        assert all(e.actor == manager.actor for e in entries if e.action.startswith(
+            ("case.called", "case.intervention", "kpi.")))
