@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from service.platform.crypto import new_data_key
 from service.platform.db import engine as engine_module
 from service.platform.db.migrate import upgrade
 from service.platform.db.models import OutboxMessage, StaffUser
+from service.platform.logs import CprMaskingFilter
 from service.platform.throwaway_postgres import (
     PostgresStartError,
     PostgresUnavailable,
@@ -487,6 +489,23 @@ class SmtpSink:
             return f"{count} matching mail(s); got: {subjects}"
 
         return await wait_until(found, timeout, what)
+
+
+@pytest.fixture(autouse=True)
+def _commands_logging_undone() -> Iterator[None]:
+    """A command run in the test's process (`main([...])`) configures the process's logging:
+    a handler on the standard error of the moment — the test's captured one, closed after
+    it. Such handlers (ours carry `CprMaskingFilter`) are taken off the root logger after the
+    test, and its level put back: a later test that logs at DEBUG (a background thread of
+    its app included) would otherwise write to the closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and any(isinstance(f, CprMaskingFilter)
+                                          for f in handler.filters):
+            root.removeHandler(handler)
+            root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
