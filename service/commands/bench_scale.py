@@ -587,7 +587,10 @@ class Run:
         """From the kill on, run the queue's stalled-job task each second (the workers run it
         each minute, when one is free) until a job the killed worker held was put back to
         run again (its `deferred_for_retry` event; `aborted` when a waiting run of its key
-        takes over), at most RETRY_WAIT_SECONDS after the kill."""
+        takes over), at most RETRY_WAIT_SECONDS after the kill. Whichever job that is: the
+        jobs "doing" when every worker held one are not always the killed worker's at the
+        kill — on a loaded machine it may have finished its job and begun the next in the
+        moment between (nothing else retries or aborts a job in the run)."""
         assert self.cluster is not None
         connection = await asyncpg.connect(self.cluster.url("fasthold_scale",
                                                             driver="postgresql"))
@@ -600,16 +603,17 @@ class Run:
                 await queue.retry_stalled_jobs()
                 retried = await connection.fetch(
                     "SELECT job_id, min(at) AS at FROM procrastinate_events "
-                    "WHERE job_id = ANY($1::bigint[]) "
+                    "WHERE at >= $1 "
                     "AND type::text IN ('deferred_for_retry', 'aborted') GROUP BY job_id",
-                    doing)
+                    kill["killed_at"])
                 if retried:
                     break
                 await asyncio.sleep(1.0)
             events = {r["job_id"]: r["events"] for r in await connection.fetch(
                 "SELECT job_id, array_agg(type::text || ' ' || to_char(at, 'HH24:MI:SS.MS') "
                 "ORDER BY id) AS events FROM procrastinate_events "
-                "WHERE job_id = ANY($1::bigint[]) GROUP BY job_id", doing)}
+                "WHERE job_id = ANY($1::bigint[]) GROUP BY job_id",
+                doing + [r["job_id"] for r in retried])}
         finally:
             await connection.close()
         killed_at: datetime = kill["killed_at"]
