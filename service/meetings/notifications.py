@@ -35,6 +35,7 @@ from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
 from service.meetings.talk_kinds import PRIVATE_TALK
 from service.meetings.tasks import add_task, add_task_once, close_tasks
 from service.outbox.store import LETTER_WORKING_DAYS, Message, Outbox, dedupe_key
+from service.platform.db.engine import flushed_connection
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
 from service.text.danish import danish_date, danish_slot, short_date
@@ -177,12 +178,7 @@ class MeetingNotifier:
         """The METHODs of the calendar messages (an .ics in the payload) already written to
         the outbox for this case, oldest first — including those of the caller's own
         transaction (the query flushes them first)."""
-        # The session's pending changes first, as the ORM's autoflush did (a message added
-        # to the session earlier in the transaction counts); then the plain statement on the
-        # transaction's connection, without the ORM's execution path for it.
-        if session.sync_session.autoflush:
-            await session.flush()
-        methods = (await (await session.connection()).execute(
+        methods = (await (await flushed_connection(session)).execute(
             _CALENDAR_METHODS, {"case_id": case_id})).scalars()
         return [method or REQUEST for method in methods]
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
+from service.platform.db.engine import flushed_connection
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
@@ -101,13 +102,9 @@ class Outbox:
             raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}")
         now = self.clock.utcnow()
         statement = _INSERT_ONCE[session.get_bind().dialect.name == "postgresql"]
-        # The session's pending changes first, as the ORM's autoflush did (the message's
-        # case and meeting, and messages added before it, are written before it); then the
-        # plain statement on the transaction's connection, without the ORM's bulk-insert
-        # bookkeeping for it.
-        if session.sync_session.autoflush:
-            await session.flush()
-        connection = await session.connection()
+        # The message's case and meeting, and messages added before it, are written before
+        # it; the statement itself without the ORM's bulk-insert bookkeeping.
+        connection = await flushed_connection(session)
         queued = (await connection.execute(statement, {
             "municipality_id": self.municipality_id, "channel": message.channel,
             "kind": message.kind, "recipient": message.recipient, "subject": message.subject,

@@ -41,6 +41,16 @@ POOL_RECYCLE_SECONDS = 1800
 SQLITE_THREADS = 4
 
 
+async def flushed_connection(session: AsyncSession) -> AsyncConnection:
+    """The session's transaction's connection, for a plain Core statement in it: the
+    session's pending changes written first, as the ORM's autoflush writes them before a
+    statement of its own (rows added earlier in the transaction are seen, and come first),
+    without the ORM's execution path for the statement itself."""
+    if session.sync_session.autoflush:
+        await session.flush()
+    return await session.connection()
+
+
 def as_utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
