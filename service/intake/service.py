@@ -93,6 +93,25 @@ _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("munici
                                    Employer.cvr == bindparam("cvr"))
 
 
+def _no_case(case_ref: str) -> NotFound:
+    """What an unknown case — and one the caller may not see (need to know) — is answered."""
+    return NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+
+
+class _Access:
+    """Whether `principal` may act on a case found under `policy` (`IntakeService._access`):
+    a case not theirs is answered as an unknown one, and remembered for the audit."""
+
+    def __init__(self, policy: Policy, principal: Principal, case_ref: str) -> None:
+        self.policy, self.principal, self.case_ref = policy, principal, case_ref
+        self.refused: int | None = None  # the case refused, audited after the transaction
+
+    def require(self, case_id: int, owner_key: str | None) -> None:
+        if not self.policy.allows(self.principal, owner_key):
+            self.refused = case_id
+            raise _no_case(self.case_ref)
+
+
 class OwnerListener(Protocol):
     """Told, in the transaction that makes the change, that staff chose another owner (the
     Slack notices: the intake channel's post and the new owner's message)."""
@@ -683,7 +702,7 @@ class IntakeService:
             # Need to know: another consultant's case is answered as if it did not exist;
             # the attempt is in the audit log.
             await self.refuse(READ_CASE, principal, case_id)
-            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+            raise _no_case(case_ref)
         await self.reads.record(principal, self.municipality, "case.read", case_id)
         return out
 
@@ -698,7 +717,7 @@ class IntakeService:
             async with self.db.read() as session:
                 case = await session.get(Case, case_id)
                 if case is None:
-                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+                    raise _no_case(case_ref)
                 out = self._out(case)
         return out
 
@@ -712,7 +731,7 @@ class IntakeService:
             connection, self.municipality, case_ref,
             lambda owner_key: may_see(principal, owner_key), records))
         if found.case is None:
-            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+            raise _no_case(case_ref)
         if not found.visible:
             return found.case.id, None
         out = case_out(found.case, found.meeting, self.cpr(found.case))
@@ -733,23 +752,15 @@ class IntakeService:
         `policy`. `Forbidden` for a role the policy does not allow; `NotFound` for an unknown
         case and — nothing changed, the attempt audited as `case.read_refused` — for a case
         that is not theirs (need to know)."""
-        policy.require_role(principal)
-        refused: int | None = None
-        try:
-            async with self.db.write() as session:
-                case = (await session.execute(_CASE_LOCKED, {
-                    "municipality": self.municipality, "ref": case_ref})
-                ).unique().scalar_one_or_none()
-                if case is None:
-                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-                if not policy.allows(principal, case.owner.key if case.owner else None):
-                    refused = case.id
-                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-                yield session, case
-        except NotFound:
-            if refused is not None:
-                await self.refuse(policy, principal, refused)
-            raise
+        async with self._access(policy, case_ref, principal) as access, \
+                self.db.write() as session:
+            case = (await session.execute(_CASE_LOCKED, {
+                "municipality": self.municipality, "ref": case_ref})
+            ).unique().scalar_one_or_none()
+            if case is None:
+                raise _no_case(case_ref)
+            access.require(case.id, case.owner.key if case.owner else None)
+            yield session, case
 
     @asynccontextmanager
     async def acting_on_row(self, policy: Policy, case_ref: str, principal: Principal
@@ -759,38 +770,43 @@ class IntakeService:
         its `id`, `owner_key`, `closed_on`, `facts` and `intervention_started_on` (what the
         registrations of `service.followup.outcomes` read). Refuses and audits as
         `acting_on`."""
-        policy.require_role(principal)
-        refused: int | None = None
-        try:
-            async with self.db.write_connection() as connection:
-                case = (await connection.execute(_CASE_ROW_LOCKED, {
-                    "municipality": self.municipality, "ref": case_ref})).first()
-                if case is None:
-                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-                if not policy.allows(principal, case.owner_key):
-                    refused = case.id
-                    raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-                yield connection, case
-        except NotFound:
-            if refused is not None:
-                await self.refuse(policy, principal, refused)
-            raise
+        async with self._access(policy, case_ref, principal) as access, \
+                self.db.write_connection() as connection:
+            case = (await connection.execute(_CASE_ROW_LOCKED, {
+                "municipality": self.municipality, "ref": case_ref})).first()
+            if case is None:
+                raise _no_case(case_ref)
+            access.require(case.id, case.owner_key)
+            yield connection, case
 
     async def allowed(self, policy: Policy, case_ref: str, principal: Principal) -> Case:
         """The case, if `principal` may act on it under `policy` (read, not locked: for an
         action done in a transaction of its own, or a channel asking before it shows a form).
         Raises as `acting_on`, auditing a refusal the same way."""
-        policy.require_role(principal)
-        async with self.db.read() as session:
-            case = (await session.execute(_CASE, {"municipality": self.municipality,
-                                                  "ref": case_ref})
-                    ).unique().scalar_one_or_none()
-        if case is None:
-            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
-        if not policy.allows(principal, case.owner.key if case.owner else None):
-            await self.refuse(policy, principal, case.id)
-            raise NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+        async with self._access(policy, case_ref, principal) as access:
+            async with self.db.read() as session:
+                case = (await session.execute(_CASE, {"municipality": self.municipality,
+                                                      "ref": case_ref})
+                        ).unique().scalar_one_or_none()
+            if case is None:
+                raise _no_case(case_ref)
+            access.require(case.id, case.owner.key if case.owner else None)
         return case
+
+    @asynccontextmanager
+    async def _access(self, policy: Policy, case_ref: str, principal: Principal
+                      ) -> AsyncIterator[_Access]:
+        """The check `acting_on`, `acting_on_row` and `allowed` share: the role first
+        (`Forbidden`), then — inside the block, on the case found — `_Access.require`; a
+        refusal is audited once the block's transaction is over (rolled back)."""
+        policy.require_role(principal)
+        access = _Access(policy, principal, case_ref)
+        try:
+            yield access
+        except NotFound:
+            if access.refused is not None:
+                await self.refuse(policy, principal, access.refused)
+            raise
 
     async def refuse(self, policy: Policy, principal: Principal, case_id: int) -> None:
         """Audit a refused attempt on another consultant's case (`case.read_refused`, naming
