@@ -71,8 +71,7 @@ def _about(config: MunicipalityConfig, first: date, today: date) -> str:
     return (f"Dashboard: {months}. In the history the planner ran at "
             f"{' and '.join(sim.planning_times)} each working day ({sim.solver}, "
             f"{sim.time_limit_seconds:g} s a run, reproducibly); the service plans within "
-            "seconds of each "
-            f"change (at most {config.planning.time_limit_seconds:g} s a run).")
+            f"seconds of each change (at most {config.planning.time_limit_seconds:g} s a run).")
 
 
 def _seed_with_progress(config: MunicipalityConfig, database_url: str, cipher: DataCipher,

@@ -99,6 +99,12 @@ _PLANNED_MEETING = (
     Meeting.employer_answer, Meeting.decline_outcome)
 
 
+async def _planned_meetings(session: AsyncSession, *where: Any) -> dict[int, PlannedMeeting]:
+    """The meetings `where` says, by case (the latest of a case's, in id order)."""
+    return {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
+        select(*_PLANNED_MEETING).where(*where).order_by(Meeting.id)))}
+
+
 def _minute(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M")
 
@@ -221,10 +227,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     cases = [PlannedCase._make(row) for row in await session.execute(
         select(*_PLANNED_CASE).outerjoin(Employer, Employer.id == Case.employer_id)
         .where(*planned).order_by(Case.first_meeting_deadline, Case.id))]
-    meetings = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
-        select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
-                                        Meeting.status.in_(ACTIVE_MEETING))
-        .order_by(Meeting.id)))}
+    meetings = await _planned_meetings(session, Meeting.municipality_id == municipality,
+                                       Meeting.status.in_(ACTIVE_MEETING))
     # Cases whose first meeting was already held need an owner, not another first meeting;
     # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
     # it is due within the horizon: its due date is the deadline, and first meetings come
@@ -232,11 +236,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     held = set((await session.execute(select(Meeting.case_id).where(
         Meeting.municipality_id == municipality, Meeting.status == "held",
         Meeting.case_id.in_(planned_ids)))).scalars())
-    talks = {m.case_id: m for m in (PlannedMeeting._make(row) for row in await session.execute(
-        select(*_PLANNED_MEETING).where(Meeting.municipality_id == municipality,
-                                        Meeting.kind == PRIVATE_TALK,
-                                        Meeting.status.in_(KEPT_TALK))
-        .order_by(Meeting.id)))}
+    talks = await _planned_meetings(session, Meeting.municipality_id == municipality,
+                                    Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(
         select(Meeting.case_id, Meeting.employer_preferences).where(
             Meeting.municipality_id == municipality, Meeting.case_id.in_(planned_ids),
