@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import DateTime, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
@@ -19,7 +19,26 @@ from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")
 
-_BOOK = insert(BookedMinute.__table__)
+# Booking a slot: one statement whose rows the database makes, a row per minute from `first`
+# (`count` of them) — not a parameter set per minute (a two-hour meeting with its travel is
+# some 180 rows, each bound and converted in Python). SQLite counts them with a recursive CTE
+# and writes each minute as SQLAlchemy writes a DateTime there (`YYYY-MM-DD HH:MM:SS.ffffff`;
+# the minutes of a slot have no seconds), so every other statement compares them alike;
+# PostgreSQL has generate_series.
+_BOOK = {
+    "sqlite": text(
+        "WITH RECURSIVE step(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM step "
+        "WHERE i + 1 < :count) "
+        "INSERT INTO booked_minutes (consultant_id, minute, meeting_id) "
+        "SELECT :consultant_id, datetime(:first, '+' || i || ' minutes') || '.000000', "
+        ":meeting_id FROM step").bindparams(bindparam("first", type_=DateTime)),
+    "postgresql": text(
+        "INSERT INTO booked_minutes (consultant_id, minute, meeting_id) "
+        "SELECT :consultant_id, start_at + step * interval '1 minute', :meeting_id "
+        "FROM (SELECT CAST(:first AS timestamp) AS start_at) AS span, "
+        "generate_series(0, :count - 1) AS step").bindparams(
+            bindparam("first", type_=DateTime)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,25 +84,35 @@ def offered_slots(meeting: Proposal) -> list[Slot]:
     return slots
 
 
-def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
-    """Every minute the consultant is taken: travel out, the meeting, travel back."""
+def occupied_span(slot: Slot, kind: str) -> tuple[datetime, int]:
+    """The first minute the consultant is taken (travel out) and how many minutes: travel
+    out, the meeting, travel back."""
     travel = slot.travel_minutes if kind == "workplace_meeting" else 0
     first = slot.start - timedelta(minutes=travel)
     last = slot.end + timedelta(minutes=travel)
-    count = int((last - first).total_seconds() // 60)
+    return first, int((last - first).total_seconds() // 60)
+
+
+def occupied_minutes(slot: Slot, kind: str) -> list[datetime]:
+    """Every minute the consultant is taken: travel out, the meeting, travel back."""
+    first, count = occupied_span(slot, kind)
     return [first + timedelta(minutes=i) for i in range(count)]
 
 
 async def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
-    """Book the slot's minutes for the meeting's consultant: one INSERT of many rows (no ORM
-    object per minute), refused with `IntegrityError` if another meeting has any of them.
-    A Core statement on the transaction's connection: the ORM's bulk insert went through
-    its per-row bookkeeping for plain rows (and flushed the session first, which the
-    transaction does anyway before it commits)."""
-    rows = [{"consultant_id": meeting.consultant_id, "minute": minute, "meeting_id": meeting.id}
-            for minute in occupied_minutes(slot, meeting.kind)]
-    if rows:
-        await (await session.connection()).execute(_BOOK, rows)
+    """Book the slot's minutes for the meeting's consultant: one statement that writes a row
+    per minute (`_BOOK`), refused with `IntegrityError` if another meeting has any of them.
+    A plain statement on the transaction's connection (no ORM object per minute; the session
+    is flushed before it commits anyway)."""
+    first, count = occupied_span(slot, meeting.kind)
+    if count <= 0:
+        return
+    if first.second or first.microsecond:  # never on the slot grid; SQLite's rows need it
+        raise ValueError(f"a booked minute starts on a whole minute, not at {first}")
+    connection = await session.connection()
+    await connection.execute(_BOOK[connection.dialect.name], {
+        "consultant_id": meeting.consultant_id, "first": first, "count": count,
+        "meeting_id": meeting.id})
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from service.keys import ANSWERS, DB, LINKS
 from service.meetings.answers import Outcome
-from service.platform.db.models import Meeting
+from service.meetings.booking import Slot, book, free_slots, occupied_minutes
+from service.platform.db.models import BookedMinute, Meeting
 from tests.conftest import Api, SmtpSink, today_local
 from tests.meetings.email_cases import body, intake, make_second_overlap_first, planning_held
 
@@ -52,3 +54,41 @@ async def test_the_page_says_when_the_mailed_time_was_taken(
         page = await (await mail_api.client.get(f"/m/{token}")).text()
     assert "kan ikke længere vælges" in page and 'id="notice"' in page
     assert "Bed om andre tider" in page  # no other time was offered with this proposal
+
+
+async def test_a_booking_writes_each_minute_of_the_slot_and_refuses_an_overlap(api: Api) -> None:
+    """`book` is one statement whose rows the database makes (a CTE on SQLite,
+    generate_series on PostgreSQL): the same minutes as `occupied_minutes` — travel out, the
+    meeting, travel back —, read back as the datetimes every other statement compares them
+    with, and a second meeting of the consultant sharing one minute is refused."""
+    await intake(api, body("b1"), body("b2"))
+    db = api.client.app[DB]
+    async with db.read() as session:
+        first, second = (await session.execute(select(Meeting).where(
+            Meeting.status == "proposed").order_by(Meeting.id))).unique().scalars().all()
+    slot = Slot(datetime(2030, 3, 4, 9, 30), datetime(2030, 3, 4, 10, 30), 25)
+    async with db.write() as session:
+        await book(session, first, slot)
+    async with db.read() as session:
+        minutes = list((await session.execute(select(BookedMinute.minute).where(
+            BookedMinute.meeting_id == first.id, BookedMinute.consultant_id ==
+            first.consultant_id).order_by(BookedMinute.minute))).scalars())
+        assert minutes == occupied_minutes(slot, first.kind)
+        assert minutes[0] == datetime(2030, 3, 4, 9, 5) and len(minutes) == 110
+        # the other meeting's offer at that time is no longer free
+        second.consultant_id = first.consultant_id
+        second.start, second.end, second.alternatives = slot.start, slot.end, []
+        assert await free_slots(session, second, datetime(2026, 1, 1)) == []
+    overlapping = Slot(datetime(2030, 3, 4, 10, 54), datetime(2030, 3, 4, 11, 30), 0)
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            other = await session.get(Meeting, second.id)
+            assert other is not None
+            other.consultant_id = first.consultant_id
+            await book(session, other, overlapping)
+    touching = Slot(datetime(2030, 3, 4, 10, 55), datetime(2030, 3, 4, 11, 30), 0)
+    async with db.write() as session:
+        other = await session.get(Meeting, second.id)
+        assert other is not None
+        other.consultant_id = first.consultant_id
+        await book(session, other, touching)
