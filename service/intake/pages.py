@@ -45,6 +45,8 @@ from service.platform.pages import (
     add_nav,
     forbidden,
     not_found,
+    page_count,
+    page_number,
     page_principal,
     read_form,
     render,
@@ -128,7 +130,6 @@ async def _filters(request: web.Request) -> tuple[ListFilters, str]:
     owner = query.get("owner", "")
     consultants = {key for key, _ in await request.app[CONSULTANTS].choices(
         active_only=False)}
-    page = query.get("side", "1")
     search, cpr_hashes, error = _search(request, query.get("q", ""))
     return ListFilters(
         status=status if status in STATUS else None,
@@ -136,7 +137,7 @@ async def _filters(request: web.Request) -> tuple[ListFilters, str]:
         owner=owner if owner in consultants or owner == NO_OWNER else None,
         at_risk=query.get("risiko") == "ja", shown=SHOWN.get(query.get("vis", ""), "open"),
         sort=query.get("sort", "frist") if query.get("sort", "frist") in SORTS else "frist",
-        page=int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1,
+        page=page_number(request),
         search=search, cpr_hashes=cpr_hashes), error
 
 
@@ -163,7 +164,7 @@ async def case_list(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ALL_STAFF)
     filters, search_error = await _filters(request)
     rows, total = await request.app[CASE_READS].page(principal, filters)
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
 
     def sort_link(key: str) -> str:
         return _query(filters, sort=("-" + key) if filters.sort == key else key, side=None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.clock import Clock
 from service.platform import audit
@@ -17,6 +17,10 @@ from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
+
+# "Breve til print" a page at a time, oldest first: a backlog (a week not printed, a
+# simulated half-year nobody printed) is still a page that opens at once.
+LETTERS_PER_PAGE = 100
 
 # obsolete: nothing left to deliver (an update of a Slack message that was never posted).
 STATUSES = ("pending", "sending", "sent", "failed", "to_print", "printed", "obsolete")
@@ -49,6 +53,14 @@ class Letter:
     address: str | None
     meeting_start: datetime | None
     status: str
+
+
+@dataclass(frozen=True)
+class LetterPage:
+    """One page of the letters waiting to be printed, and how many wait in all."""
+
+    letters: list[Letter]
+    total: int
 
 
 class OutboxService:
@@ -89,20 +101,31 @@ class OutboxService:
         return await self._change(message_id, ("to_print",), "printed", "outbox.printed",
                                   principal)
 
-    async def letters(self, principal: Principal) -> list[Letter]:
-        """The letters waiting to be printed (oldest first: the first written goes first)."""
-        query = select(OutboxMessage, Case, Meeting).outerjoin(
-            Case, Case.id == OutboxMessage.case_id).outerjoin(
-            Meeting, Meeting.id == OutboxMessage.meeting_id).where(
-            OutboxMessage.municipality_id == self.municipality_id,
-            OutboxMessage.channel == "letter", OutboxMessage.status == "to_print")
+    async def letters(self, principal: Principal, page: int = 1) -> LetterPage:
+        """The letters waiting to be printed, page `page` of them (`LETTERS_PER_PAGE`, oldest
+        first: the first written goes first), and how many wait in all."""
+        waiting = [OutboxMessage.municipality_id == self.municipality_id,
+                   OutboxMessage.channel == "letter", OutboxMessage.status == "to_print"]
         only = need_to_know(principal)
         if only is not None:
-            query = query.where(Case.owner_id.in_(select(Consultant.id).where(
+            waiting.append(Case.owner_id.in_(select(Consultant.id).where(
                 Consultant.municipality_id == self.municipality_id, Consultant.key == only)))
+        query = select(
+            OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.body_text,
+            OutboxMessage.created_at, OutboxMessage.status, Case.case_ref, Case.citizen_name,
+            Case.citizen_address, Meeting.start).outerjoin(
+            Case, Case.id == OutboxMessage.case_id).outerjoin(
+            Meeting, Meeting.id == OutboxMessage.meeting_id).where(*waiting)
         async with self.db.read() as session:
-            rows = (await session.execute(query.order_by(OutboxMessage.id))).unique().all()
-        return [_letter(row, case, meeting) for row, case, meeting in rows]
+            total = (await session.execute(select(func.count(OutboxMessage.id)).outerjoin(
+                Case, Case.id == OutboxMessage.case_id).where(*waiting))).scalar_one()
+            rows = (await session.execute(query.order_by(OutboxMessage.id).limit(
+                LETTERS_PER_PAGE).offset((max(page, 1) - 1) * LETTERS_PER_PAGE))).all()
+        return LetterPage([Letter(
+            id=r.id, kind=r.kind, subject=r.subject, text=r.body_text,
+            created_at=as_utc(r.created_at), case_ref=r.case_ref, citizen_name=r.citizen_name,
+            address=r.citizen_address, meeting_start=r.start, status=r.status)
+            for r in rows], total)
 
     async def letter(self, message_id: int, principal: Principal) -> Letter:
         """One letter (to print, or printed) to show as a printable page."""

@@ -240,3 +240,44 @@ async def test_digital_post_delivers_letters_and_retries(
         assert [r["case_ref"] for r in fake.received][:1] == ["LET-4"]
         assert first.message_id in fake.keys
         assert "Din fastholdelseskonsulent" in str(fake.received[0]["subject"])
+
+
+async def test_a_backlog_of_letters_opens_a_page_at_a_time(
+        staff: Staff, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Breve til print" with more letters than a page holds: the oldest first, the number
+    waiting in all, links to the other pages; a page past the last shows the last; each
+    list's read audit names the letters it showed."""
+    monkeypatch.setattr("service.outbox.service.LETTERS_PER_PAGE", 2)
+    monkeypatch.setattr("service.outbox.pages.LETTERS_PER_PAGE", 2)
+    api = staff.api
+    await intake(api, letter_case("LET-P1"), letter_case("LET-P2"), letter_case("LET-P3"))
+    async with api.client.app[DB].read() as session:
+        waiting = list((await session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.channel == "letter", OutboxMessage.status == "to_print")
+            .order_by(OutboxMessage.id))).scalars())
+    assert len(waiting) >= 3
+    pages = -(-len(waiting) // 2)
+    intake_user = await staff.login("intake")
+
+    def shown(page: str) -> list[int]:
+        return [i for i in waiting if f'href="/letters/{i}"' in page]
+
+    _, first = await intake_user.get("/letters")
+    assert f"Breve til print ({len(waiting)})" in first
+    assert shown(first) == waiting[:2]
+    assert f"Side 1 af {pages}" in first and 'href="/letters?side=2"' in first
+    assert "← Forrige" not in first
+    _, second = await intake_user.get("/letters?side=2")
+    assert shown(second) == waiting[2:4]
+    assert 'href="/letters"' in second  # back to the first page
+    for beyond in (f"/letters?side={pages + 5}", "/letters?side=0", "/letters?side=x"):
+        resp, page = await intake_user.get(beyond)
+        assert resp.status == 200
+        expected = waiting[:2] if beyond.endswith(("0", "x")) else waiting[(pages - 1) * 2:]
+        assert shown(page) == expected, beyond
+    await api.client.app[JOBS].wait_idle()
+    async with api.client.app[DB].read() as session:
+        listed = [e.details["letters"] for e in (await session.execute(
+            select(AuditEntry).where(AuditEntry.action == "letter.list")
+            .order_by(AuditEntry.id))).scalars()]
+    assert listed[:2] == [waiting[:2], waiting[2:4]]
