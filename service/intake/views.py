@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from service.intake.schemas import mask_cpr
 from service.platform.db.engine import as_utc
@@ -89,7 +89,23 @@ def deadline_of(case: Case, meeting: Meeting | None = None) -> date:
     return case.first_meeting_deadline
 
 
-def next_follow_up(case: Case) -> dict[str, Any] | None:
+class FollowUpState(Protocol):
+    """What the next follow-up is read from: a `Case`, or a row of these columns of one."""
+
+    @property
+    def next_follow_up_due(self) -> date | None: ...
+
+    @property
+    def closed_on(self) -> date | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def follow_up(self) -> str | None: ...
+
+
+def next_follow_up(case: FollowUpState) -> dict[str, Any] | None:
     """Follow-ups until recovery (`service.followup.follow_ups`): `{"due": date, "kind": ...}`
     of an open target case whose first meeting was held, else None. The kind is the case's
     follow-up as the rules decide it (telephone while a firm plan for full recovery within 4

@@ -17,7 +17,7 @@ import io
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -71,6 +71,15 @@ def _number(value: float | int | None) -> str:
     return f"{value:g}".replace(".", ",") if isinstance(value, float) else str(value)
 
 
+# The columns of a case and of its meetings that a row is made of.
+_CASE_COLUMNS = (Case.id, Case.case_ref, Case.facts, Case.status, Case.follow_up,
+                 Case.intervention_started_on, Case.closed_on, Case.close_outcome,
+                 Case.first_meeting_deadline, Case.next_follow_up_due)
+_MEETING_COLUMNS = (Meeting.case_id, Meeting.kind, Meeting.status, Meeting.start,
+                    Meeting.invited_at, Meeting.place, Meeting.employer_took_part,
+                    Meeting.return_plan)
+
+
 class Register:
     def __init__(self, db: Database, clock: Clock, municipality: str) -> None:
         self.db = db
@@ -79,28 +88,30 @@ class Register:
 
     async def rows(self, first: date, last: date) -> list[dict[str, str]]:
         """The cases whose first absence day lies in the months `first`..`last` (first
-        days of months, inclusive), by first absence day and id."""
+        days of months, inclusive), by first absence day and id. Read as the columns the
+        register shows (a year's cases with their meetings as ORM objects held the event
+        loop for most of a second)."""
         start, end = month_start(first).isoformat(), next_month(last).isoformat()
         absence = Case.facts["first_absence_day"].as_string()
         async with self.db.read() as session:
             cases = (await session.execute(
-                select(Case, Consultant.key).outerjoin(Consultant, Consultant.id == Case.owner_id)
+                select(*_CASE_COLUMNS, Consultant.key.label("owner"))
+                .outerjoin(Consultant, Consultant.id == Case.owner_id)
                 .where(Case.municipality_id == self.municipality, absence >= start,
-                       absence < end).order_by(absence, Case.id))).unique().all()
-            ids = [case.id for case, _ in cases]
+                       absence < end).order_by(absence, Case.id))).all()
+            ids = [case.id for case in cases]
             meetings = await self._meetings(session, ids)
             kinds = await self._kinds(session, ids)
-        return [self._row(case, owner, meetings.get(case.id, []), kinds.get(case.id, []))
-                for case, owner in cases]
+        return [self._row(case, meetings.get(case.id, []), kinds.get(case.id, []))
+                for case in cases]
 
     @staticmethod
-    async def _meetings(session: AsyncSession, ids: list[int]) -> dict[int, list[Meeting]]:
-        out: dict[int, list[Meeting]] = {}
+    async def _meetings(session: AsyncSession, ids: list[int]) -> dict[int, list[Row[Any]]]:
+        out: dict[int, list[Row[Any]]] = {}
         if not ids:
             return out
-        for meeting in (await session.execute(select(Meeting).where(
-                Meeting.case_id.in_(ids)).order_by(Meeting.case_id, Meeting.id))
-        ).unique().scalars():
+        for meeting in (await session.execute(select(*_MEETING_COLUMNS).where(
+                Meeting.case_id.in_(ids)).order_by(Meeting.case_id, Meeting.id))):
             out.setdefault(meeting.case_id, []).append(meeting)
         return out
 
@@ -117,8 +128,8 @@ class Register:
                 out[case_id].append(kind)
         return out
 
-    def _row(self, case: Case, owner: str | None, meetings: list[Meeting],
-             kinds: list[str]) -> dict[str, str]:
+    def _row(self, case: Row[Any], meetings: list[Row[Any]], kinds: list[str]
+             ) -> dict[str, str]:
         first_absence = date.fromisoformat(case.facts["first_absence_day"])
         invited = [m for m in meetings if m.invited_at is not None] or meetings
         held = sorted((m for m in meetings if m.status == "held"), key=lambda m: m.start)
@@ -130,7 +141,7 @@ class Register:
             "handed_over_on": str(case.facts.get("handed_over_on") or ""),
             "decision": case.status,
             "follow_up": case.follow_up or "",
-            "owner": owner or "",
+            "owner": case.owner or "",
             "expected_place": _PLACE_OF_KIND.get(invited[0].kind, "") if invited else "",
             "first_meeting_on": first.start.date().isoformat() if first else "",
             "first_meeting_place": (first.place or "") if first else "",
