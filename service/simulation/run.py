@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import tempfile
 import time as wallclock
 from collections.abc import Callable
@@ -129,8 +130,10 @@ async def run_scenario(config: MunicipalityConfig, options: RunOptions, secret_k
     with contextlib.ExitStack() as stack:
         url = options.database_url
         if url is None:
+            parent = _fast_tmp()
+            _sweep_stale(parent)
             folder = stack.enter_context(tempfile.TemporaryDirectory(
-                prefix="fasthold-sim-", dir=_fast_tmp()))
+                prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
             url = f"sqlite+aiosqlite:///{Path(folder) / 'simulation.db'}"
         cipher = DataCipher.from_env_values(options.data_key or new_data_key())
         world = World(config, url, new_clock(config, options.start),
@@ -156,6 +159,32 @@ async def run_scenario(config: MunicipalityConfig, options: RunOptions, secret_k
         "database": "throwaway SQLite" if options.database_url is None else "FASTHOLD_DATABASE_URL",
         "scenario": config.simulation.model_dump(mode="json")}
     return result
+
+
+# A simulation's throwaway database lives in `<tmp>/fasthold-sim-<pid>-<random>/` (RAM when
+# /dev/shm is there), removed when the run ends — also on an error or Ctrl-C, not when the
+# process is killed: the next run removes those whose process is gone (a killed 15-month
+# run left hundreds of MB of RAM behind).
+SCRATCH_PREFIX = "fasthold-sim-"
+
+
+def _sweep_stale(parent: str | None) -> None:
+    """Remove the scratch folders of simulations whose process no longer runs."""
+    root = Path(parent or tempfile.gettempdir())
+    for folder in root.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _fast_tmp() -> str | None:
