@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -28,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.meetings.ics import CANCEL, REQUEST
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_PLANNED
 from service.platform import audit
@@ -40,7 +38,6 @@ from service.platform.db.models import (
     Case,
     Consultant,
     Meeting,
-    OutboxMessage,
 )
 from service.platform.errors import Forbidden, NotFound
 
@@ -137,16 +134,10 @@ class CalendarFeeds:
                        Meeting.status.in_((*ACTIVE_MEETING, TALK_PLANNED)),
                        Case.closed_on.is_(None))
                 .order_by(Meeting.start))).unique().all()
-            history: dict[int, list[str]] = defaultdict(list)
-            if meetings:
-                for case_id, payload in (await session.execute(
-                        select(OutboxMessage.case_id, OutboxMessage.payload).where(
-                            OutboxMessage.case_id.in_([m.case_id for m, _ in meetings]),
-                            OutboxMessage.channel == "email").order_by(OutboxMessage.id))):
-                    if isinstance(payload, dict) and payload.get("ics"):
-                        history[case_id].append(str(payload.get("ics_method") or REQUEST))
-        return self._calendar(consultant, [(m, ref, _sequence(history[m.case_id]))
-                                           for m, ref in meetings])
+            history = await self.notifier.calendar_histories(
+                session, [m.case_id for m, _ in meetings])
+        return self._calendar(consultant, [
+            (m, ref, self.notifier.sequence_held(history[m.case_id])) for m, ref in meetings])
 
     def _calendar(self, consultant: Consultant,
                   meetings: list[tuple[Meeting, str, int]]) -> bytes:
@@ -213,11 +204,3 @@ class CalendarFeeds:
         event.add("transp", "OPAQUE")
         return event
 
-
-def _sequence(history: list[str]) -> int:
-    """The SEQUENCE the employer's calendar has for the case's meeting: that of the last
-    REQUEST mailed (as `MeetingNotifier.calendar_file` gives it), or the next one after a
-    cancellation (a new meeting after a CANCEL must outrank it)."""
-    if history and history[-1] != CANCEL:
-        return len(history) - 1
-    return len(history)

@@ -95,10 +95,15 @@ class ConsultantNotices(Protocol):
 # decided in the database on the two keys — a message's payload holds its whole .ics, and a
 # case's messages grow with its follow-ups. Made once: only the case differs.
 _OUTBOX = OutboxMessage.__table__
+_CALENDAR_MESSAGE = (_OUTBOX.c.channel == "email",
+                     _OUTBOX.c.payload["ics"].as_string().is_not(None),
+                     _OUTBOX.c.payload["ics"].as_string() != "")
 _CALENDAR_METHODS = select(_OUTBOX.c.payload["ics_method"].as_string()).where(
-    _OUTBOX.c.case_id == bindparam("case_id"), _OUTBOX.c.channel == "email",
-    _OUTBOX.c.payload["ics"].as_string().is_not(None),
-    _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
+    _OUTBOX.c.case_id == bindparam("case_id"), *_CALENDAR_MESSAGE).order_by(_OUTBOX.c.id)
+# The same for many cases at once (a consultant's calendar feed).
+_CALENDARS_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as_string()
+                            ).where(_OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)),
+                                    *_CALENDAR_MESSAGE).order_by(_OUTBOX.c.id)
 
 # Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
 SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
@@ -182,6 +187,24 @@ class MeetingNotifier:
             _CALENDAR_METHODS, {"case_id": case_id})).scalars()
         return [method or REQUEST for method in methods]
 
+    async def calendar_histories(self, session: AsyncSession, case_ids: list[int]
+                                 ) -> dict[int, list[str]]:
+        """`calendar_history` of many cases in one statement (a case without calendar
+        messages has an empty one)."""
+        histories: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+        if case_ids:
+            for case_id, method in await (await flushed_connection(session)).execute(
+                    _CALENDARS_METHODS, {"case_ids": list(dict.fromkeys(case_ids))}):
+                histories[case_id].append(method or REQUEST)
+        return histories
+
+    @staticmethod
+    def sequence_held(history: list[str]) -> int:
+        """The SEQUENCE of the case's event as the employer's calendar holds it after
+        `history`: that of the last REQUEST mailed, or — after a CANCEL, or before anything was
+        mailed — the next one (a new meeting after a cancellation must outrank it)."""
+        return len(history) - 1 if history and history[-1] == REQUEST else len(history)
+
     async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
         """The SEQUENCE of the next calendar message for this case: how many calendar messages
         were already written to the outbox for it (0 for the first REQUEST, then 1, 2, …).
@@ -220,8 +243,7 @@ class MeetingNotifier:
         """The .ics the employer's page offers for a confirmed meeting: the event as the last
         REQUEST mailed it (same UID and SEQUENCE), so a download never looks like a change."""
         history = await self.calendar_history(session, meeting.case_id)
-        sequence = len(history) - 1 if history and history[-1] == REQUEST else len(history)
-        return self.ics(meeting, sequence, self.employer_email(meeting))
+        return self.ics(meeting, self.sequence_held(history), self.employer_email(meeting))
 
     # -- sending -------------------------------------------------------------------------------
 
