@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import optimizer
 from optimizer.timing import reproducible
+from service.platform.processes import process_alive
 
 ALTERNATIVES_PER_PROPOSAL = 2
 
@@ -150,21 +151,11 @@ def exit_with(pid: int) -> None:
         if pidfd is not None:
             select.select([pidfd], [], [])
         else:
-            while _alive(pid):
+            while process_alive(pid):
                 time.sleep(PARENT_POLL_SECONDS)
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-service", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ProcessPoolSolver:

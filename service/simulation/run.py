@@ -20,6 +20,7 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.kpis.figures import MonthKpis
 from service.platform.crypto import DataCipher, new_data_key
+from service.platform.processes import process_alive
 from service.simulation.arrivals import Inflow, arrivals
 from service.simulation.bridge import Bridge
 from service.simulation.context import SimContext
@@ -173,18 +174,8 @@ def _sweep_stale(parent: str | None) -> None:
     root = Path(parent or tempfile.gettempdir())
     for folder in root.glob(f"{SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)) and folder.is_dir():
+        if pid.isdigit() and not process_alive(int(pid)) and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def _fast_tmp() -> str | None:
