@@ -1,9 +1,10 @@
 """The demo's history: half a year of the municipality, simulated through the real use cases
 up to the present, so that every page, KPI and list has data when the demo starts — the
 dashboard's figures, the week-13 intervention share included, for at least the two months
-before this one (`covered_months`). The mail of the last working day (invitations,
-confirmations, reminders) is left in the outbox: the demo's mail sink and Slack page receive
-it when the service starts, and its links work."""
+before this one (`covered_months`); intake staff printed each day's letters at midday
+(`office.print_letters`), so "Breve til print" holds those of the last afternoon. The mail
+of the last working day (invitations, confirmations, reminders) is left in the outbox: the
+demo's mail sink and Slack page receive it when the service starts, and its links work."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ async def seed_history(config: MunicipalityConfig, database_url: str, cipher: Da
         plan = StaffingPlan.from_config(sim, len(config.consultants), first.replace(day=1),
                                         months)
         world.hold_mail_from = last_working_day(now.date(), world)
+        world.prints_letters = True
         ctx = await drive(world, seed, first, now, plan, HISTORY_PREFIX, on_day)
         # Today's planning run, its invitations still to be sent (by the demo service).
         clock.set(now)

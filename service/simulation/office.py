@@ -55,6 +55,19 @@ async def _month_load(ctx: SimContext, month: date, in_role: int) -> None:
     ctx.staffing[month] = (in_role, sum(mine) / len(mine) if mine else None)
 
 
+def print_letters(ctx: SimContext) -> Generator[Any, Any, None]:
+    """Midday: intake staff print the letters waiting ("Breve til print", oldest first) and
+    mark each one sent — the outbox's use cases, as the page calls them."""
+    outbox, clerk = ctx.world.outbox_service, ctx.principal("intake")
+    while True:
+        page = yield ctx.bridge.call(lambda: outbox.letters(clerk))
+        for letter in page.letters:
+            yield ctx.bridge.call(lambda i=letter.id: outbox.printed(i, clerk))
+            ctx.count("letters_printed")
+        if len(page.letters) >= page.total:
+            return
+
+
 def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
     moments = _day_plan(ctx)
     day = ctx.bridge.moment().date()
@@ -72,6 +85,8 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                     continue
                 if what == "calls":
                     yield from round_of_calls(ctx)
+                    if ctx.world.prints_letters:
+                        yield from print_letters(ctx)
                     # Held invitations and declines' grace (counted in working days) too.
                     yield from _tick(ctx, (SEND_REMINDERS, SEND_HELD_INVITATIONS,
                                            END_DECLINE_GRACE), (PLAN,))

@@ -88,6 +88,7 @@ class World:
             services.reminders, services.answers
         self.staff_meetings, self.closing = services.staff_meetings, services.closing
         self.outcomes, self.kpis = services.outcomes, services.kpis
+        self.outbox_service = services.outbox_service
         # The catalog's jobs, run by name through the runner (never started: no timers).
         self.runner = InProcessRunner(clock, [self.municipality],
                                       frozenset(config.planning.closed_dates))
@@ -95,6 +96,10 @@ class World:
         self.planned_at: datetime | None = None
         # From this day on, mail stays in the outbox (the demo's service sends it).
         self.hold_mail_from: date | None = None
+        # Whether intake staff print the letters to citizens each day (`office.print_letters`):
+        # in the demo's history, so "Breve til print" holds what today left, as in an office
+        # that keeps up; not in `simulate`, whose figures no letter changes.
+        self.prints_letters = False
         self.job_seconds: Counter[str] = Counter()
         self.job_runs: Counter[str] = Counter()
         self.runner.declare(services.job_specs())

@@ -8,20 +8,20 @@ from __future__ import annotations
 import asyncio
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from service.clock import SettableClock
+from service.clock import SettableClock, zone
 from service.commands.demo import _reset
 from service.config import MunicipalityConfig
 from service.kpis.figures import FIGURES, KpiService, MonthKpis, milestone_for, month_start
 from service.kpis.report import add_months, default_range
 from service.platform.crypto import DataCipher, new_data_key
-from service.platform.db.engine import Database
-from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.platform.db.engine import Database, as_utc
+from service.platform.db.models import AuditEntry, Case, Meeting, OutboxMessage
 from service.simulation.history import (
     DEFAULT_WEEKS,
     HISTORY_PREFIX,
@@ -127,6 +127,40 @@ def test_history_is_seeded_once_and_reset_starts_afresh(demo_config: Municipalit
     assert not copy.exists()
     fresh = asyncio.run(seed_history(demo_config, url, seeded.cipher, SECRET, NOW, 1))
     assert fresh is not None and 0 < asyncio.run(_state(url))["cases"] == fresh.cases
+
+
+async def _letters(url: str) -> tuple[list[datetime], int, set[str]]:
+    """When each letter still waiting to be printed was written (UTC), how many letters
+    were printed, and who marked letters as printed (the audit's actors)."""
+    db = Database(url, SYSTEM_CLOCK)
+    try:
+        async with db.read() as session:
+            waiting = [as_utc(at) for at in (await session.execute(
+                select(OutboxMessage.created_at).where(
+                    OutboxMessage.channel == "letter", OutboxMessage.status == "to_print")
+            )).scalars()]
+            printed = (await session.execute(select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.channel == "letter", OutboxMessage.status == "printed",
+                OutboxMessage.sent_at.is_not(None)))).scalar_one()
+            actors = set((await session.execute(select(AuditEntry.actor).where(
+                AuditEntry.action == "outbox.printed"))).scalars())
+        return waiting, printed, actors
+    finally:
+        await db.dispose()
+
+
+def test_intake_printed_the_letters_of_every_day_before_the_last(
+        demo_config: MunicipalityConfig, seeded: Seeded) -> None:
+    """The history's intake staff print the day's letters at midday (the outbox's use
+    cases, audited): "Breve til print" holds only those written since the last working
+    day's midday (the history ends before today's)."""
+    waiting, printed, actors = asyncio.run(_letters(seeded.url))
+    assert printed > 100 and printed == seeded.history.counters["letters_printed"]
+    assert actors == {"intake:simulering-intake"}
+    # NOW is a Thursday before midday: the last printing was Wednesday's
+    last_midday = datetime.combine(NOW.date() - timedelta(days=1), time(12, 0),
+                                   zone(demo_config.municipality.timezone)).astimezone(UTC)
+    assert all(at >= last_midday for at in waiting), (min(waiting), last_midday)
 
 
 def test_the_dashboard_has_every_figure_for_the_months_the_history_covers(
