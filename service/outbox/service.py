@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from service.clock import Clock
 from service.platform import audit
@@ -63,6 +63,18 @@ class LetterPage:
     total: int
 
 
+# A letter as staff see it: the message, its case's reference and citizen, its meeting's time,
+# and the case's owner (need to know).
+_LETTERS = OutboxMessage.__table__.outerjoin(
+    Case.__table__, Case.id == OutboxMessage.case_id).outerjoin(
+    Meeting.__table__, Meeting.id == OutboxMessage.meeting_id).outerjoin(
+    Consultant.__table__, Consultant.id == Case.owner_id)
+_LETTER_COLUMNS = (OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subject,
+                   OutboxMessage.body_text, OutboxMessage.created_at, OutboxMessage.status,
+                   Case.case_ref, Case.citizen_name, Case.citizen_address, Meeting.start,
+                   Consultant.key.label("owner_key"))
+
+
 class OutboxService:
     def __init__(self, db: Database, clock: Clock, jobs: JobQueue, municipality_id: str
                  ) -> None:
@@ -108,40 +120,27 @@ class OutboxService:
                    OutboxMessage.channel == "letter", OutboxMessage.status == "to_print"]
         only = need_to_know(principal)
         if only is not None:
-            waiting.append(Case.owner_id.in_(select(Consultant.id).where(
-                Consultant.municipality_id == self.municipality_id, Consultant.key == only)))
-        query = select(
-            OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.body_text,
-            OutboxMessage.created_at, OutboxMessage.status, Case.case_ref, Case.citizen_name,
-            Case.citizen_address, Meeting.start).outerjoin(
-            Case, Case.id == OutboxMessage.case_id).outerjoin(
-            Meeting, Meeting.id == OutboxMessage.meeting_id).where(*waiting)
+            waiting.append(Consultant.key == only)
         async with self.db.read() as session:
-            total = (await session.execute(select(func.count(OutboxMessage.id)).outerjoin(
-                Case, Case.id == OutboxMessage.case_id).where(*waiting))).scalar_one()
-            rows = (await session.execute(query.order_by(OutboxMessage.id).limit(
-                LETTERS_PER_PAGE).offset((max(page, 1) - 1) * LETTERS_PER_PAGE))).all()
-        return LetterPage([Letter(
-            id=r.id, kind=r.kind, subject=r.subject, text=r.body_text,
-            created_at=as_utc(r.created_at), case_ref=r.case_ref, citizen_name=r.citizen_name,
-            address=r.citizen_address, meeting_start=r.start, status=r.status)
-            for r in rows], total)
+            total = (await session.execute(select(func.count(OutboxMessage.id)).select_from(
+                _LETTERS).where(*waiting))).scalar_one()
+            rows = (await session.execute(select(*_LETTER_COLUMNS).select_from(_LETTERS)
+                                          .where(*waiting).order_by(OutboxMessage.id)
+                                          .limit(LETTERS_PER_PAGE)
+                                          .offset((max(page, 1) - 1) * LETTERS_PER_PAGE))).all()
+        return LetterPage([_letter(row) for row in rows], total)
 
     async def letter(self, message_id: int, principal: Principal) -> Letter:
         """One letter (to print, or printed) to show as a printable page."""
         async with self.db.read() as session:
-            row = await session.get(OutboxMessage, message_id)
-            if row is None or row.municipality_id != self.municipality_id \
-                    or row.channel != "letter":
-                raise NotFound("no such letter", "message_not_found")
-            case = await session.get(Case, row.case_id) if row.case_id is not None else None
-            meeting = await session.get(Meeting, row.meeting_id) \
-                if row.meeting_id is not None else None
-            only = need_to_know(principal)
-            if only is not None and (case is None or case.owner is None
-                                     or case.owner.key != only):
-                raise NotFound("no such letter", "message_not_found")
-            return _letter(row, case, meeting)
+            row = (await session.execute(select(*_LETTER_COLUMNS).select_from(_LETTERS).where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.municipality_id == self.municipality_id,
+                OutboxMessage.channel == "letter"))).first()
+        only = need_to_know(principal)
+        if row is None or (only is not None and row.owner_key != only):
+            raise NotFound("no such letter", "message_not_found")
+        return _letter(row)
 
     async def _change(self, message_id: int, allowed_from: tuple[str, ...], to: str,
                       action: str, principal: Principal) -> dict[str, Any]:
@@ -164,10 +163,9 @@ class OutboxService:
             return message_out(row)
 
 
-def _letter(row: OutboxMessage, case: Case | None, meeting: Meeting | None) -> Letter:
+def _letter(row: Row[Any]) -> Letter:
     return Letter(
         id=row.id, kind=row.kind, subject=row.subject, text=row.body_text,
-        created_at=as_utc(row.created_at), case_ref=case.case_ref if case else None,
-        citizen_name=case.citizen_name if case else None,
-        address=case.citizen_address if case else None,
-        meeting_start=meeting.start if meeting is not None else None, status=row.status)
+        created_at=as_utc(row.created_at), case_ref=row.case_ref,
+        citizen_name=row.citizen_name, address=row.citizen_address,
+        meeting_start=row.start, status=row.status)
