@@ -23,6 +23,7 @@ from service.meetings.decline_reasons import DeclineReason
 from service.meetings.staff_moves import MAX_REASON
 from service.platform.errors import Invalid
 from service.platform.http import json_response, parse_model, read_json_object, require
+from service.platform.inputs import LOCAL_MINUTE_PATTERN
 from service.platform.openapi import Operation, document
 from service.platform.policies import (
     CANCEL_MEETING,
@@ -34,8 +35,7 @@ from service.platform.policies import (
     RESOLVE_CONFLICT,
 )
 
-LocalMinute = Annotated[str, StringConstraints(
-    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]$")]
+LocalMinute = Annotated[str, StringConstraints(pattern=LOCAL_MINUTE_PATTERN)]
 
 
 class MeetingConfirm(BaseModel):

@@ -4,7 +4,6 @@ the employer's page — database-enforced, with the confirmation mails and the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
+from service.platform.inputs import local_minute
 from service.platform.policies import CONFIRM_MEETING
 
 
@@ -40,10 +40,7 @@ class StaffMeetings:
     async def confirm(self, case_ref: str, start: str, principal: Principal) -> Confirmed:
         """Confirm one of the offered times (local `YYYY-MM-DDTHH:MM`). Who may:
         `CONFIRM_MEETING` (another consultant's case is not found, and audited)."""
-        try:
-            datetime.fromisoformat(start)
-        except ValueError:
-            raise Invalid.field("start", "is not a real time", "time_not_real") from None
+        local_minute(start)
         case = await self.intake.allowed(CONFIRM_MEETING, case_ref, principal)
         async with self.db.read() as session:
             # The columns asked of it (the confirmation reads the meeting whole, locked).

@@ -17,7 +17,7 @@ Who may: `MOVE_MEETING` and `CANCEL_MEETING` (the owner, intake, managers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.http import text_problem
+from service.platform.inputs import local_minute
 from service.platform.jobqueue import PLAN, JobQueue
 from service.platform.policies import CANCEL_MEETING, MOVE_MEETING, READ_CASE, Policy
 
@@ -108,10 +109,7 @@ class MeetingMoves:
     async def move(self, case_ref: str, start: str, principal: Principal) -> MoveResult:
         """Confirm the case's meeting at `start` (local `YYYY-MM-DDTHH:MM`), a time its
         consultant has free."""
-        try:
-            when = datetime.fromisoformat(start)
-        except ValueError:
-            raise Invalid.field("start", "is not a real time", "time_not_real") from None
+        when = local_minute(start)
         if when <= self.clock.local_now():
             raise Invalid.field("start", "is in the past", "time_in_past")
         if (when.hour * 60 + when.minute) % self.config.planning.slot_minutes:

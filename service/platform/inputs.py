@@ -4,7 +4,9 @@ with, and the pages and Slack read their limits and choices from."""
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -14,6 +16,23 @@ from rules.facts import validation_errors
 from service.platform.errors import Invalid
 
 M = TypeVar("M", bound=BaseModel)
+
+# A local wall-clock minute as staff give a meeting's time: `YYYY-MM-DDTHH:MM` — no seconds,
+# no UTC offset (the API's schemas take it by this pattern, the pages by `local_minute`).
+LOCAL_MINUTE_PATTERN = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                        r"T([01][0-9]|2[0-3]):[0-5][0-9]$")
+_LOCAL_MINUTE = re.compile(LOCAL_MINUTE_PATTERN)
+
+
+def local_minute(text: str, field: str = "start") -> datetime:
+    """`text` as a local minute (`YYYY-MM-DDTHH:MM`, a day that exists); anything else an
+    `Invalid` naming `field`."""
+    if not _LOCAL_MINUTE.match(text):
+        raise Invalid.field(field, "must be a local time YYYY-MM-DDTHH:MM", "time_not_real")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # 2027-02-30T09:00
+        raise Invalid.field(field, "is not a real time", "time_not_real") from None
 
 
 def validated(model: type[M], data: dict[str, Any]) -> M:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from service.keys import JOBS
-from tests.conftest import Api, SmtpSink, Staff, start_staff
+from tests.conftest import Api, SmtpSink, Staff, start_staff, today_local
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -152,3 +153,20 @@ async def test_the_list_of_meetings_to_move_is_for_intake_and_managers(
         assert response.status == status, role
         if status == 200:
             assert "Ingen møder skal flyttes" in page and "Intet længere fravær" in page
+
+
+async def test_a_moved_time_that_is_not_a_whole_local_minute_is_refused_on_the_page(
+        staff_mail: Staff, smtp_sink: SmtpSink) -> None:
+    """The staff page's move takes `YYYY-MM-DDTHH:MM` as the API does: seconds, a UTC offset
+    or a date alone are a 422 naming the time — never a 500 — and the meeting stays."""
+    api = staff_mail.api
+    await confirmed(api, "s9", smtp_sink)
+    before = (await meeting_of(api, "s9"))["start"]
+    browser = await staff_mail.login("intake")
+    day = (today_local() + timedelta(days=30)).isoformat()
+    for start in (f"{day}T09:00:30", f"{day}T09:00+01:00", f"{day}T09:00Z", day,
+                  f"{day} 09:00", f"{day}T09:00:00.5"):
+        response, page = await browser.post("/cases/s9/meeting/move", {"start": start})
+        assert response.status == 422, (start, response.status)
+        assert "Flyt mødet" in page
+    assert (await meeting_of(api, "s9"))["start"] == before
