@@ -12,14 +12,15 @@ the values the page filled in), so a new form or field is covered without listin
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from service.keys import DB
-from service.platform.db.models import Consultant
+from service.keys import DB, LINKS, NOTIFIER
+from service.platform.db.models import Consultant, Meeting
 from tests.conftest import Staff, today_local
 from tests.meetings.email_cases import body, intake
 
@@ -110,5 +111,42 @@ async def test_every_form_field_with_odd_input_is_never_a_5xx(
                 assert response.status < 500, (action, field, value, response.status,
                                                page[:300])
     assert tried > 500
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors[:3]
+
+
+async def test_every_field_of_the_employer_and_citizen_link_pages_is_never_a_5xx(
+        staff: Staff, caplog: pytest.LogCaptureFixture) -> None:
+    """The same for the pages behind a link (no login): the employer's meeting page (confirm,
+    other times, decline) and the citizen's page to ask for a talk first."""
+    api = staff.api
+    app = api.client.app
+    await intake(api, body("q1"), body("q2"))
+    async with app[DB].read() as session:
+        meetings = list((await session.execute(select(Meeting.id, Meeting.case_id).where(
+            Meeting.status == "proposed").order_by(Meeting.id))).all())
+    assert len(meetings) == 2
+    expires = today_local() + timedelta(days=30)
+    pages = [f"/m/{app[LINKS].token(meeting_id, expires)}" for meeting_id, _ in meetings]
+    pages.append(f"/samtale/{app[NOTIFIER].talk_links.token(meetings[0][1], expires)}")
+    browser = await staff.browser()
+    caplog.set_level(logging.WARNING)
+    tried = 0
+    for path in pages:
+        response, page = await browser.get(path)
+        assert response.status == 200, (path, response.status)
+        forms = forms_of(page)
+        assert forms, path
+        for action, defaults in forms:
+            for field in defaults:
+                if field in ("csrf", "csrf_token"):
+                    continue
+                for value in ODD:
+                    response = await browser.session.post(
+                        browser.url(action or path), data={**defaults, field: value})
+                    tried += 1
+                    assert response.status < 500, (action, field, value, response.status,
+                                                   (await response.text())[:300])
+    assert tried > 50
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, errors[:3]
