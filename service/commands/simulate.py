@@ -163,6 +163,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     out = Path(args.out) if args.out else PROJECT_ROOT / "var" / "simulation" / \
         config.municipality.id
+    try:  # a folder the files cannot go to is said now, not after the months are simulated
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise PermissionError("not writable")
+    except OSError as exc:
+        print(f"fasthold simulate: --out: cannot write to {out}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         plans = [_plan(config, p, start, args.months) for p in
                  (args.compare or [args.consultants_plan])]

@@ -113,3 +113,22 @@ def test_a_comparison_runs_its_scenarios_in_two_processes(tiny_config: Path) -> 
     # The same inputs in other processes: the same table.
     assert [r.kpis for r in a.months] == [r.kpis for r in b.months]
     assert a.counters == b.counters and a.counters.get("cases_registered", 0) > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--time-limit", "nan"], "argument --time-limit: must be a number > 0: 'nan'"),
+    (["--time-limit", "inf"], "argument --time-limit: must be a number > 0: 'inf'"),
+    (["--time-limit", "0"], "argument --time-limit: must be a number > 0: '0'"),
+    (["--out", "/proc/no-such-place/out"], "--out: cannot write to /proc/no-such-place/out"),
+])
+def test_options_that_cannot_be_used_are_exit_2_before_any_month_is_simulated(
+        tiny_config: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+        message: str) -> None:
+    try:
+        code = main(["simulate", "--config", str(tiny_config), "--months", "1", *args])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "Side by side" not in err and "Wrote" not in err
