@@ -15,6 +15,7 @@ from service.platform.auth import create_key, revoke_key
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
+from service.platform.inputs import one_line_problem
 
 
 def _database(args: argparse.Namespace) -> tuple[Database, str]:
@@ -24,7 +25,18 @@ def _database(args: argparse.Namespace) -> tuple[Database, str]:
             config.municipality.id)
 
 
+# What a key's name may be: who or what uses it, on one line (it is shown in `list`).
+MAX_NAME = 200
+
+
 def create(args: argparse.Namespace) -> int:
+    name = args.name.strip()
+    problem = one_line_problem(name)
+    if not name or len(name) > MAX_NAME or problem:
+        print(f"fasthold: --name: {problem or f'must be 1 to {MAX_NAME} characters'}",
+              file=sys.stderr)
+        return 2
+    args.name = name
     if args.role == "consultant" and not args.consultant_id:
         print("fasthold: --consultant-id is required for role consultant", file=sys.stderr)
         return 2

@@ -32,16 +32,28 @@ def _heartbeat(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
+# The largest whole number an option takes: counts, seeds (CP-SAT's is 32 bits) and row ids
+# beyond it are no input any command can use (a longer one was an OverflowError).
+MAX_WHOLE = 2**31 - 1
+MAX_PORT = 65535
+
+
+def _whole(text: str, lowest: int, highest: int, words: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not lowest <= int(text) <= highest:
+        raise argparse.ArgumentTypeError(f"must be {words}: {text!r}")
     return int(text)
+
+
+def _positive_int(text: str) -> int:
+    return _whole(text, 1, MAX_WHOLE, f"a positive whole number up to {MAX_WHOLE}")
 
 
 def _non_negative_int(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0: {text!r}")
-    return int(text)
+    return _whole(text, 0, MAX_WHOLE, f"a whole number from 0 to {MAX_WHOLE}")
+
+
+def _port(text: str) -> int:
+    return _whole(text, 0, MAX_PORT, f"a port from 0 to {MAX_PORT} (0: any free port)")
 
 
 def _share(text: str) -> float:
@@ -77,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
                      "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=_non_negative_int, default=None,
+    serve.add_argument("--port", type=_port, default=None,
                        help="listen port (default 8080)")
     serve.add_argument("--demo", action="store_true",
                        help="embedded default: SQLite under var/, local mail sink, demo keys")
@@ -245,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None, help="municipality TOML (default "
                       "config/demo.toml)")
     demo.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
-    demo.add_argument("--port", type=_non_negative_int, default=None,
+    demo.add_argument("--port", type=_port, default=None,
                       help="listen port (default 8080)")
     demo.add_argument("--weeks", type=_positive_int, default=None,
                       help="weeks of history to simulate on first start (default 26: half a "

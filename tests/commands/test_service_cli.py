@@ -45,6 +45,28 @@ def test_db_upgrade_and_api_keys(tmp_path: Path) -> None:
     assert bad_role.returncode == 2
 
 
+def test_options_no_command_can_use_are_exit_2_naming_them(tmp_path: Path) -> None:
+    """A number too large for the database or the solver, a port that does not exist, a key
+    name that is empty or holds control characters: exit 2 naming the option — an id past
+    64 bits was an OverflowError, port 99999 said it was listening."""
+    env = _env(tmp_path)
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    for args, named in (
+            (("apikey", "revoke", "99999999999999999999999"), "key_id"),
+            (("apikey", "create", "--role", "manager", "--name", ""), "--name"),
+            (("apikey", "create", "--role", "manager", "--name", "a\x01b"), "--name"),
+            (("apikey", "create", "--role", "manager", "--name", "x" * 201), "--name"),
+            (("serve", "--port", "99999"), "--port"),
+            (("demo", "--port", "65536"), "--port"),
+            (("plan", "-", "--seed", "4294967296"), "--seed"),
+            (("simulate", "--months", "99999999999999999999"), "--months")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 2, (args, result.returncode, result.stderr[-300:])
+        assert named in result.stderr, (args, result.stderr[-300:])
+    listed = run_cli("apikey", "list", env=env)
+    assert listed.stdout == ""  # no key was made
+
+
 def test_serve_refuses_without_secret_key(tmp_path: Path) -> None:
     env = {k: v for k, v in _env(tmp_path).items() if k != "FASTHOLD_SECRET_KEY"}
     result = run_cli("serve", "--port", "0", env=env)
