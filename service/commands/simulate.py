@@ -102,9 +102,14 @@ def _describe(config: MunicipalityConfig, result: SimulationResult) -> str:
 def _performance(result: SimulationResult) -> str:
     jobs = ", ".join(f"{job} {result.job_runs.get(job, 0)} runs {seconds:.0f} s"
                      for job, seconds in result.job_seconds.items())
+    # the largest use cases besides the office's ticks (whose time is the jobs')
+    largest = ", ".join(f"{name} {use['calls']:.0f} calls {use['seconds']:.0f} s"
+                        for name, use in list((n, u) for n, u in result.use_cases.items()
+                                              if n != "World.tick")[:3])
     return (f"{result.wall_seconds:.0f} s in all, of which {result.use_case_seconds:.0f} s in "
             f"{result.use_case_calls} use case calls; jobs: {jobs}; the solver "
-            f"{result.planning_seconds:.0f} s of planning")
+            f"{result.planning_seconds:.0f} s of planning"
+            + (f"; the largest use cases: {largest}" if largest else ""))
 
 
 def _share(value: float | None) -> str:

@@ -131,6 +131,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
                             "planning_seconds": round(result.planning_seconds, 1),
                             "use_case_calls": result.use_case_calls,
                             "use_case_seconds": round(result.use_case_seconds, 1),
+                            "use_cases": result.use_cases,
                             "job_seconds": result.job_seconds, "job_runs": result.job_runs}}
 
 

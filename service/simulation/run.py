@@ -50,6 +50,8 @@ class SimulationResult:
     earlier_target_cases: int
     use_case_calls: int
     use_case_seconds: float = 0.0
+    # per use case, the most time first: {name: {"calls": n, "seconds": s}}
+    use_cases: dict[str, dict[str, float]] = field(default_factory=dict)
     job_seconds: dict[str, float] = field(default_factory=dict)
     job_runs: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -100,6 +102,8 @@ async def simulate(config: MunicipalityConfig, world: World, *, seed: int, start
         wall_seconds=wallclock.perf_counter() - started,
         earlier_target_cases=sum(k.target_cases for k in earlier),
         use_case_calls=ctx.bridge.calls_made, use_case_seconds=ctx.bridge.call_seconds,
+        use_cases={name: {"calls": ctx.bridge.calls_by_name[name], "seconds": round(seconds, 1)}
+                   for name, seconds in ctx.bridge.seconds_by_name.most_common()},
         job_seconds={k: round(v, 1) for k, v in sorted(world.job_seconds.items())},
         job_runs=dict(sorted(world.job_runs.items())), process_id=os.getpid(),
         outcomes=outcomes)

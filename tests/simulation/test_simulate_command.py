@@ -61,6 +61,13 @@ def test_compare_two_plans_side_by_side(tiny_config: Path, tmp_path: Path,
         summary = json.loads((out / name / "summary.json").read_text(encoding="utf-8"))
         assert summary["inputs"]["staffing"] == str(tmp_path / f"{name}.csv")
         assert summary["performance"]["job_runs"]["plan"] > 0
+        # where the time went, per use case (the coroutine's name): every call counted once
+        performance = summary["performance"]
+        use_cases = performance["use_cases"]
+        assert sum(u["calls"] for u in use_cases.values()) == performance["use_case_calls"]
+        assert use_cases["IntakeService.upsert"]["calls"] > 0 and "World.tick" in use_cases
+        seconds = [u["seconds"] for u in use_cases.values()]
+        assert seconds == sorted(seconds, reverse=True)
         # The dashboard's outcome figures: the duration by the place of the first meeting.
         places = [d["place"] for d in summary["outcomes"]["durations"]]
         assert places == ["workplace", "jobcentre", "phone"]
