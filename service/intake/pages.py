@@ -45,12 +45,12 @@ from service.platform.pages import (
     add_nav,
     forbidden,
     not_found,
-    page_count,
     page_number,
     page_principal,
     read_form,
     render,
 )
+from service.platform.paging import page_count
 from service.platform.policies import (
     CHOOSE_OWNER,
     CLOSE_CASE,

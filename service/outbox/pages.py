@@ -18,13 +18,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from service.keys import CLOCK, CONFIG, OUTBOX_SERVICE, READ_AUDIT, UNANSWERED
-from service.outbox.service import LETTERS_PER_PAGE, Letter
+from service.outbox.service import Letter
 from service.outbox.store import LETTER_WORKING_DAYS
 from service.platform.errors import Conflict, NotFound
 from service.platform.pages import (
     add_nav,
     not_found,
-    page_count,
     page_number,
     page_principal,
     read_form,
@@ -123,22 +122,16 @@ def _letter_view(letter: Letter, tz: tzinfo, today: date) -> dict[str, Any]:
 
 async def letters(request: web.Request) -> web.Response:
     principal = await page_principal(request, *ROLES)
-    service = request.app[OUTBOX_SERVICE]
-    wanted = page_number(request)
-    found = await service.letters(principal, wanted)
-    pages = page_count(found.total, LETTERS_PER_PAGE)
-    if wanted > pages:  # past the last page (letters were sent meanwhile): the last one
-        wanted = pages
-        found = await service.letters(principal, wanted)
+    found = await request.app[OUTBOX_SERVICE].letters(principal, page_number(request))
     # the letters shown are the ones read (a citizen's name and address each)
     await request.app[READ_AUDIT].record(principal, principal.municipality_id, "letter.list",
-                                         None, {"page": "letters", "side": wanted,
+                                         None, {"page": "letters", "side": found.page,
                                                 "letters": [w.id for w in found.letters]})
     clock = request.app[CLOCK]
     notice = request.query.get("besked", "")
     return render(request, "outbox/letters.html",
                   letters=[_letter_view(w, clock.tz, clock.today()) for w in found.letters],
-                  total=found.total, page=wanted, pages=pages,
+                  total=found.total, page=found.page, pages=found.pages,
                   page_link=lambda n: f"/letters?side={n}" if n > 1 else "/letters",
                   notice=LETTER_NOTICES.get(notice, ""))
 

@@ -17,6 +17,7 @@ from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
+from service.platform.paging import page_count
 
 # "Breve til print" a page at a time, oldest first: a backlog (a week not printed, a
 # simulated half-year nobody printed) is still a page that opens at once.
@@ -57,10 +58,12 @@ class Letter:
 
 @dataclass(frozen=True)
 class LetterPage:
-    """One page of the letters waiting to be printed, and how many wait in all."""
+    """Page `page` of `pages` of the letters waiting to be printed, and how many wait in all."""
 
     letters: list[Letter]
     total: int
+    page: int
+    pages: int
 
 
 # A letter as staff see it: the message, its case's reference and citizen, its meeting's time,
@@ -115,20 +118,23 @@ class OutboxService:
 
     async def letters(self, principal: Principal, page: int = 1) -> LetterPage:
         """The letters waiting to be printed, page `page` of them (`LETTERS_PER_PAGE`, oldest
-        first: the first written goes first), and how many wait in all."""
+        first: the first written goes first; past the last page, the last), and how many
+        wait in all."""
         waiting = [OutboxMessage.municipality_id == self.municipality_id,
                    OutboxMessage.channel == "letter", OutboxMessage.status == "to_print"]
         only = need_to_know(principal)
         if only is not None:
             waiting.append(Consultant.key == only)
-        async with self.db.read() as session:
+        async with self.db.snapshot() as session:
             total = (await session.execute(select(func.count(OutboxMessage.id)).select_from(
                 _LETTERS).where(*waiting))).scalar_one()
+            pages = page_count(total, LETTERS_PER_PAGE)
+            page = min(max(page, 1), pages)
             rows = (await session.execute(select(*_LETTER_COLUMNS).select_from(_LETTERS)
                                           .where(*waiting).order_by(OutboxMessage.id)
                                           .limit(LETTERS_PER_PAGE)
-                                          .offset((max(page, 1) - 1) * LETTERS_PER_PAGE))).all()
-        return LetterPage([_letter(row) for row in rows], total)
+                                          .offset((page - 1) * LETTERS_PER_PAGE))).all()
+        return LetterPage([_letter(row) for row in rows], total, page, pages)
 
     async def letter(self, message_id: int, principal: Principal) -> Letter:
         """One letter (to print, or printed) to show as a printable page."""

@@ -8,8 +8,9 @@
 - Forms: every page reads its posted form through `read_form` (logged in) or `posted_form`
   (no login yet): a body that cannot be read, or a field with text no database can store
   (the API's text rules), is a Danish 400 page naming the field — never a 500.
-- Long lists are paged: `page_number(request)` reads `?side=`, `page_count` counts the pages,
-  and `platform/pager.html`'s `pager` macro links the previous and next page.
+- Long lists are paged: `page_number(request)` reads `?side=`, `service.platform.paging`'s
+  `page_count` counts the pages, and `platform/pager.html`'s `pager` macro links the previous
+  and next page.
 - `render(request, "area/name.html", **context)`: one Jinja2 environment (autoescaped) over
   the areas' template directories (`{area: Path}`, given by service/app.py), the Danish filters
   and globals of service/text/danish.py, and the navigation for the user's role. Areas add
@@ -138,11 +139,6 @@ def page_number(request: web.Request) -> int:
     text = request.query.get(PAGE_PARAMETER, "1")
     return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 6 \
         and int(text) > 0 else 1
-
-
-def page_count(total: int, per_page: int) -> int:
-    """How many pages `total` rows make, `per_page` a page (an empty list is one page)."""
-    return max(1, -(-total // per_page))
 
 
 def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],

@@ -248,7 +248,6 @@ async def test_a_backlog_of_letters_opens_a_page_at_a_time(
     waiting in all, links to the other pages; a page past the last shows the last; each
     list's read audit names the letters it showed."""
     monkeypatch.setattr("service.outbox.service.LETTERS_PER_PAGE", 2)
-    monkeypatch.setattr("service.outbox.pages.LETTERS_PER_PAGE", 2)
     api = staff.api
     await intake(api, letter_case("LET-P1"), letter_case("LET-P2"), letter_case("LET-P3"))
     async with api.client.app[DB].read() as session:
