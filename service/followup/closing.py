@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -21,6 +21,7 @@ from service.intake.schemas import CLOSE_OUTCOMES, MAX_CLOSE_NOTE, CaseClose
 from service.intake.service import IntakeService
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
+from service.meetings.tasks import close_all_tasks
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
@@ -28,7 +29,6 @@ from service.platform.db.models import (
     ACTIVE_MEETING,
     Case,
     Consultant,
-    ConsultantTask,
     Meeting,
 )
 from service.platform.errors import Invalid
@@ -45,10 +45,6 @@ CLOSED_REASON = "sagen er afsluttet"
 _ACTIVE_MEETINGS = select(Meeting).where(
     Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING)).options(
     lazyload(Meeting.case))
-# A closed case's open tasks are done.
-_TASKS = ConsultantTask.__table__
-_TASKS_DONE = update(_TASKS).where(_TASKS.c.case_id == bindparam("case"),
-                                   _TASKS.c.done_at.is_(None)).values(done_at=bindparam("now"))
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ class CaseClosing:
                 await session.flush()
                 connection = await session.connection()
                 now = self.clock.utcnow()
-                await connection.execute(_TASKS_DONE, {"case": case.id, "now": now})
+                await close_all_tasks(connection, case.id, now)
                 await audit.write(connection, now, principal, self.municipality, "case.close",
                                   case.id, {"outcome": closing.outcome,
                                             "on": closing.on.isoformat(),

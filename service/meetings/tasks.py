@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.platform.db.models import ConsultantTask, Meeting
 
@@ -16,11 +16,14 @@ from service.platform.db.models import ConsultantTask, Meeting
 # what happened (the employer cancelled, asked for other times, declined) stay.
 ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing")
 
-# `close_tasks`' plain statement, made once (the same SQL as the ORM's below).
+# The plain statements of `close_tasks` (the same SQL as the ORM's below) and
+# `close_all_tasks`, made once.
 _TASKS = ConsultantTask.__table__
+_CASE_OPEN = (_TASKS.c.case_id == bindparam("case"), _TASKS.c.done_at.is_(None))
 _CLOSE_TASKS = update(_TASKS).where(
-    _TASKS.c.case_id == bindparam("case"), _TASKS.c.kind.in_(bindparam("kinds", expanding=True)),
-    _TASKS.c.done_at.is_(None)).values(done_at=bindparam("done"))
+    *_CASE_OPEN, _TASKS.c.kind.in_(bindparam("kinds", expanding=True))).values(
+    done_at=bindparam("done"))
+_CLOSE_ALL_TASKS = update(_TASKS).where(*_CASE_OPEN).values(done_at=bindparam("done"))
 
 
 def add_task(session: AsyncSession, meeting: Meeting, kind: str, text: str) -> None:
@@ -54,6 +57,13 @@ async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...
     else:
         await (await session.connection()).execute(
             _CLOSE_TASKS, {"case": case_id, "kinds": list(kinds), "done": done_at})
+
+
+async def close_all_tasks(connection: AsyncConnection, case_id: int, done_at: datetime
+                          ) -> None:
+    """Every open task of the case is done (it was closed), as a plain statement on the
+    transaction's connection: the caller has flushed the tasks its session added."""
+    await connection.execute(_CLOSE_ALL_TASKS, {"case": case_id, "done": done_at})
 
 
 def _holds_tasks(session: AsyncSession) -> bool:
