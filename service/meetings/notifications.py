@@ -91,19 +91,14 @@ class ConsultantNotices(Protocol):
         ...
 
 
-# The METHODs of a case's calendar messages, oldest first (`MeetingNotifier.calendar_history`):
+# The METHODs of cases' calendar messages, oldest first (`MeetingNotifier.calendar_histories`):
 # decided in the database on the two keys — a message's payload holds its whole .ics, and a
-# case's messages grow with its follow-ups. Made once: only the case differs.
+# case's messages grow with its follow-ups. Made once: only the cases differ.
 _OUTBOX = OutboxMessage.__table__
-_CALENDAR_MESSAGE = (_OUTBOX.c.channel == "email",
-                     _OUTBOX.c.payload["ics"].as_string().is_not(None),
-                     _OUTBOX.c.payload["ics"].as_string() != "")
-_CALENDAR_METHODS = select(_OUTBOX.c.payload["ics_method"].as_string()).where(
-    _OUTBOX.c.case_id == bindparam("case_id"), *_CALENDAR_MESSAGE).order_by(_OUTBOX.c.id)
-# The same for many cases at once (a consultant's calendar feed).
-_CALENDARS_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as_string()
-                            ).where(_OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)),
-                                    *_CALENDAR_MESSAGE).order_by(_OUTBOX.c.id)
+_CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as_string()).where(
+    _OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)), _OUTBOX.c.channel == "email",
+    _OUTBOX.c.payload["ics"].as_string().is_not(None),
+    _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
 
 # Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
 SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
@@ -183,9 +178,7 @@ class MeetingNotifier:
         """The METHODs of the calendar messages (an .ics in the payload) already written to
         the outbox for this case, oldest first — including those of the caller's own
         transaction (the query flushes them first)."""
-        methods = (await (await flushed_connection(session)).execute(
-            _CALENDAR_METHODS, {"case_id": case_id})).scalars()
-        return [method or REQUEST for method in methods]
+        return (await self.calendar_histories(session, [case_id]))[case_id]
 
     async def calendar_histories(self, session: AsyncSession, case_ids: list[int]
                                  ) -> dict[int, list[str]]:
@@ -194,7 +187,7 @@ class MeetingNotifier:
         histories: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
         if case_ids:
             for case_id, method in await (await flushed_connection(session)).execute(
-                    _CALENDARS_METHODS, {"case_ids": list(dict.fromkeys(case_ids))}):
+                    _CALENDAR_METHODS, {"case_ids": list(dict.fromkeys(case_ids))}):
                 histories[case_id].append(method or REQUEST)
         return histories
 
