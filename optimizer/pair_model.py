@@ -253,6 +253,7 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # needing a talk only after the consultant's first day with a talk slot, a case with a kept
     # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
+    gap: int | None = None  # CP-SAT's absolute gap limit (None: its default, exact)
     x = dict(zip(keys, new_bool_vars(model, [f"y_{i}_{c}_{k}" for i, c, k in keys]),
                  strict=True))
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -342,6 +343,11 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
         maximize(model, list(x.values()),
                  [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
                   + (nd if (i, c, k) in prefer else 0) for i, c, k in x])
+        # Stop once no plan can beat this one by a whole secondary point (the gap below
+        # w_sec): the meetings and the secondary goals are settled then; the ties still steer
+        # which plan is found, but are not proven — proving them was most of CP-SAT's time
+        # (40 runs of a Herning simulation: 3.3 -> 1.9 s, every status still OPTIMAL).
+        gap = w_sec - 1
     for key in sorted(hint):
         if key in x:
             model.add_hint(x[key], True)
@@ -355,6 +361,8 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # (one without any solution) became optimal, every first solve's bound stayed the same.
     params.cp_model_probing_level = 0
     params.linearization_level = 2
+    if gap is not None:
+        params.absolute_gap_limit = gap
     timing.limit_solver(params, max(MIN_SOLVE_SECONDS, seconds))
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
