@@ -42,11 +42,14 @@ SQLITE_THREADS = 4
 
 
 async def flushed_connection(session: AsyncSession) -> AsyncConnection:
-    """The session's transaction's connection, for a plain Core statement in it: the
-    session's pending changes written first, as the ORM's autoflush writes them before a
-    statement of its own (rows added earlier in the transaction are seen, and come first),
-    without the ORM's execution path for the statement itself."""
-    if session.sync_session.autoflush:
+    """The session's transaction's connection, for a plain Core statement in it — an insert
+    or a read of rows written that way: the rows the session added (or deleted) earlier in
+    the transaction written first, so they are seen and come first, without the ORM's
+    execution path for the statement itself. Changed columns of rows already written wait
+    for the next flush (at the latest the commit), where the ORM writes them together: no
+    such statement reads them, and a flush per statement was much of a use case's time."""
+    sync = session.sync_session
+    if sync.autoflush and (sync.new or sync.deleted):
         await session.flush()
     return await session.connection()
 
