@@ -14,6 +14,8 @@ meetings at all, then diagnosis-group match and short travel.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -68,8 +70,15 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}
     share = BOUND_SOLVE_SHARE * remaining
     t0 = timing.now()
-    status, chosen, best, talks = _pair_model(p, on_keys, on_day, share, seed, hint,
-                                              talk_hint=talk_hint)
+    first = _PairSolve(_build_pair_model(p, on_keys), p, on_day, share, seed, hint,
+                       talk_hint=talk_hint)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-sat") as pool:
+        solving = pool.submit(first.result)
+        # Meanwhile (CP-SAT's search holds no lock on the interpreter) the second model's
+        # candidates and constraints: they do not depend on the first solve's answer.
+        all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
+        second = _build_pair_model(p, all_keys)
+        status, chosen, best, talks = solving.result()
     remaining -= timing.now() - t0
     model_bound = None
     w = p.instance.on_time_weights
@@ -83,10 +92,9 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     # cases it left out — a whole plan to start from (its solves a tenth shorter).
     placed = {i for i, _, _ in hint}
     hint = set(hint) | {key for key in prefer if key[0] not in placed}
-    all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
-    status_b, chosen_b, _, talks_b = _pair_model(
-        p, all_keys, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
-        min_on=min_on, prefer=prefer, talk_hint=talk_hint)
+    status_b, chosen_b, _, talks_b = _PairSolve(
+        second, p, on_day, max(MIN_SECOND_SOLVE_SECONDS, remaining), seed, hint,
+        min_on=min_on, prefer=prefer, talk_hint=talk_hint).result()
     if status_b in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen, talks = chosen_b, talks_b
     elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -226,24 +234,27 @@ def _add_conflicts(model: cp_model.CpModel, vs: list[cp_model.IntVar], end: list
         model.add_bool_or([negated[q], negated[r]])
 
 
-def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]],
-                on_day: np.ndarray, seconds: float, seed: int,
-                hint: set[tuple[int, int, int]], min_on: int | None = None,
-                prefer: frozenset[tuple[int, int, int]] = frozenset(),
-                talk_hint: dict[int, int] | None = None
-                ) -> tuple[int, set[tuple[int, int, int]], float, dict[int, int]]:
+@dataclass
+class _PairModel:
+    """The day-level model's variables and constraints (`_build_pair_model`), before its
+    objective and hints (`_PairSolve`)."""
+
+    model: cp_model.CpModel
+    x: dict[tuple[int, int, int], cp_model.IntVar]
+    cases: int  # the cases with a candidate
+    talks: dict[tuple[int, int, int], cp_model.IntVar]
+
+
+def _build_pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, int]]
+                      ) -> _PairModel:
     """Day-level model x[i, c, k] with exact pairwise fit per consultant-day.
 
     Constraints: one meeting per case, room (rule 3), the per-day maximum (rule 8), the day's
     free minutes (rule 7), and for every two candidates of a consultant-day that cannot both
     be sequenced (rules 5-7), at most one of them. With at most two meetings per day this is
-    exact; with more, a relaxation. Without `min_on` the objective is the number of on-time
-    meetings (then `keys` should be the complete on-time candidates, and the returned bound
-    is a proven upper bound on new on-time meetings); with it, on-time >= min_on is required
-    and meetings, then the secondary goals, then closeness to `prefer` and early days are
-    maximised. Rule 10's talks are their own family (`add_private_talks`), complete (no talk
-    day left out), so the first solve's bound stays a proven bound.
-    Returns (status, chosen keys, objective bound, chosen talk day per case).
+    exact; with more, a relaxation. Rule 10's talks are their own family
+    (`add_private_talks`), complete (no talk day left out), so the first solve's bound stays
+    a proven bound. The objective is `_PairSolve`'s.
     """
     # Rules 2, 5, 6, 7 and 9 are in the candidate set (`_day_keys`): a key exists only for an
     # eligible consultant who may hold the meeting (rule 2), on a planning day with a grid start
@@ -253,7 +264,6 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
     # needing a talk only after the consultant's first day with a talk slot, a case with a kept
     # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
-    gap: int | None = None  # CP-SAT's absolute gap limit (None: its default, exact)
     x = dict(zip(keys, new_bool_vars(model, [f"y_{i}_{c}_{k}" for i, c, k in keys]),
                  strict=True))
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -308,66 +318,102 @@ def _pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, int, in
             day_load[c, days[k]].append((var, keys[key][2]))
             if needs_talk[i]:
                 talk_options[i, c].append((days[k], var, keys[key][2]))
-    talks, _ = add_private_talks(model, p, talk_options, day_load, hint=talk_hint)
+    talks, _ = add_private_talks(model, p, talk_options, day_load)
+    return _PairModel(model, x, len(by_case), talks)
 
-    # Objective (the contract's, lexicographic), in two solves.
-    # each on-time meeting weighted by its case's tier: first meetings before follow-ups
-    # (`Instance.on_time_weights`, all 1 without follow-ups)
-    weights = p.instance.on_time_weights
-    on_rows = on_day.tolist()
-    on_keys = [key for key in x if on_rows[key[0]][key[2]]]
-    on_vars, on_weights = [x[key] for key in on_keys], [weights[key[0]] for key in on_keys]
-    if min_on is None:
-        # First solve: on-time meetings only; its bound bounds the (weighted) on-time count.
-        maximize(model, on_vars, on_weights)
-    else:
-        # Second solve: at least the first solve's on-time count, as a constraint (so no lower
-        # goal can cost an on-time meeting); then weights per chosen key: w_meet for a meeting,
-        # w_sec per point of the secondary goals (0..SECONDARY_MAX: fixed consultant or team,
-        # preferred notice, skill match, short travel)
-        # and, for ties, up to width - 1 = 2 len(days) - 1 (the baseline's choice, then early
-        # days). With N cases the ties sum to < width N < w_sec, so one secondary point
-        # outweighs all ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N
-        # < w_meet, so one more meeting (late is better than none) outweighs all of them.
-        model.add(LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
-        big_n, width = max(1, len(by_case)), 2 * len(p.days)
-        w_sec = width * big_n + 1
-        w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
-        # `secondary` per (case, consultant) without the day, and the notice's tier by day
-        pair_score: dict[tuple[int, int], int] = {}
-        for i, c, _ in x:
-            if (i, c) not in pair_score:
-                pair_score[i, c] = secondary(p, i, c)
-        notice = [NOTICE_WEIGHT if p.short and d not in p.short else 0 for d in days]
-        nd = len(days)
-        maximize(model, list(x.values()),
-                 [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
-                  + (nd if (i, c, k) in prefer else 0) for i, c, k in x])
-        # Stop once no plan can beat this one by a whole secondary point (the gap below
-        # w_sec): the meetings and the secondary goals are settled then; the ties still steer
-        # which plan is found, but are not proven — proving them was most of CP-SAT's time
-        # (40 runs of a Herning simulation: 3.3 -> 1.9 s, every status still OPTIMAL).
-        gap = w_sec - 1
-    for key in sorted(hint):
-        if key in x:
-            model.add_hint(x[key], True)
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.random_seed = seed
-    params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
-    # Probing in presolve costs more than it saves on these models, and the LP relaxation with
-    # cuts closes the second solve's bound sooner: on 40 planning runs of a Herning simulation
-    # CP-SAT's time fell by a third (5.6 -> 3.8 s of CPU), two solves that stopped on their limit
-    # (one without any solution) became optimal, every first solve's bound stayed the same.
-    params.cp_model_probing_level = 0
-    params.linearization_level = 2
-    if gap is not None:
-        params.absolute_gap_limit = gap
-    timing.limit_solver(params, max(MIN_SOLVE_SECONDS, seconds))
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return status, set(), float("inf"), {}
-    solution = solver.response_proto.solution  # a value per variable, by its index
-    chosen = {key for key, var in x.items() if solution[var.index]}
-    chosen_talks = {i: d for (i, _, d), var in talks.items() if solver.boolean_value(var)}
-    return status, chosen, solver.best_objective_bound, chosen_talks
+
+class _PairSolve:
+    """A solve of a built pair model: its objective, hints and CP-SAT's parameters set at
+    once (in the caller's thread), the search in `result` — which may run in another thread:
+    CP-SAT holds no lock on the interpreter while it searches.
+
+    Without `min_on` the objective is the number of on-time meetings (then the model's keys
+    should be the complete on-time candidates, and the returned bound is a proven upper bound
+    on new on-time meetings); with it, on-time >= min_on is required and meetings, then the
+    secondary goals, then closeness to `prefer` and early days are maximised. `hint`: keys
+    to start from; `talk_hint`: a talk day per case.
+    """
+
+    def __init__(self, built: _PairModel, p: Prepared, on_day: np.ndarray, seconds: float,
+                 seed: int, hint: set[tuple[int, int, int]], min_on: int | None = None,
+                 prefer: frozenset[tuple[int, int, int]] = frozenset(),
+                 talk_hint: dict[int, int] | None = None) -> None:
+        self.built = built
+        model, x, days = built.model, built.x, p.days
+        gap: int | None = None  # CP-SAT's absolute gap limit (None: its default, exact)
+        # the talks' hints first, case by case, as `add_private_talks` would add them
+        if talk_hint:
+            for (i, _, d), var in built.talks.items():
+                if talk_hint.get(i) == d:
+                    model.add_hint(var, True)
+
+        # Objective (the contract's, lexicographic), in two solves.
+        # each on-time meeting weighted by its case's tier: first meetings before follow-ups
+        # (`Instance.on_time_weights`, all 1 without follow-ups)
+        weights = p.instance.on_time_weights
+        on_rows = on_day.tolist()
+        on_keys = [key for key in x if on_rows[key[0]][key[2]]]
+        on_vars = [x[key] for key in on_keys]
+        on_weights = [weights[key[0]] for key in on_keys]
+        if min_on is None:
+            # First solve: on-time meetings only; its bound bounds the (weighted) on-time
+            # count.
+            maximize(model, on_vars, on_weights)
+        else:
+            # Second solve: at least the first solve's on-time count, as a constraint (so no
+            # lower goal can cost an on-time meeting); then weights per chosen key: w_meet for
+            # a meeting, w_sec per point of the secondary goals (0..SECONDARY_MAX: fixed
+            # consultant or team, preferred notice, skill match, short travel) and, for ties,
+            # up to width - 1 = 2 len(days) - 1 (the baseline's choice, then early days). With
+            # N cases the ties sum to < width N < w_sec, so one secondary point outweighs all
+            # ties; secondary goals and ties sum to < (SECONDARY_MAX w_sec + width) N < w_meet,
+            # so one more meeting (late is better than none) outweighs all of them.
+            model.add(LinearExpr.weighted_sum(on_vars, on_weights) >= min_on)
+            big_n, width = max(1, built.cases), 2 * len(p.days)
+            w_sec = width * big_n + 1
+            w_meet = (SECONDARY_MAX * w_sec + width) * big_n + 1
+            # `secondary` per (case, consultant) without the day, and the notice's tier by day
+            pair_score: dict[tuple[int, int], int] = {}
+            for i, c, _ in x:
+                if (i, c) not in pair_score:
+                    pair_score[i, c] = secondary(p, i, c)
+            notice = [NOTICE_WEIGHT if p.short and d not in p.short else 0 for d in days]
+            nd = len(days)
+            maximize(model, list(x.values()),
+                     [w_meet + w_sec * (pair_score[i, c] + notice[k]) + nd - 1 - k
+                      + (nd if (i, c, k) in prefer else 0) for i, c, k in x])
+            # Stop once no plan can beat this one by a whole secondary point (the gap below
+            # w_sec): the meetings and the secondary goals are settled then; the ties still
+            # steer which plan is found, but are not proven — proving them was most of
+            # CP-SAT's time (40 runs of a Herning simulation: 3.3 -> 1.9 s, every status
+            # still OPTIMAL).
+            gap = w_sec - 1
+        for key in sorted(hint):
+            if key in x:
+                model.add_hint(x[key], True)
+        solver = self.solver = cp_model.CpSolver()
+        params = solver.parameters
+        params.random_seed = seed
+        params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
+        # Probing in presolve costs more than it saves on these models, and the LP relaxation
+        # with cuts closes the second solve's bound sooner: on 40 planning runs of a Herning
+        # simulation CP-SAT's time fell by a third (5.6 -> 3.8 s of CPU), two solves that
+        # stopped on their limit (one without any solution) became optimal, every first
+        # solve's bound stayed the same.
+        params.cp_model_probing_level = 0
+        params.linearization_level = 2
+        if gap is not None:
+            params.absolute_gap_limit = gap
+        timing.limit_solver(params, max(MIN_SOLVE_SECONDS, seconds))
+
+    def result(self) -> tuple[int, set[tuple[int, int, int]], float, dict[int, int]]:
+        """Search: (status, chosen keys, objective bound, chosen talk day per case)."""
+        solver, built = self.solver, self.built
+        status = solver.solve(built.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return status, set(), float("inf"), {}
+        solution = solver.response_proto.solution  # a value per variable, by its index
+        chosen = {key for key, var in built.x.items() if solution[var.index]}
+        chosen_talks = {i: d for (i, _, d), var in built.talks.items()
+                        if solver.boolean_value(var)}
+        return status, chosen, solver.best_objective_bound, chosen_talks
