@@ -49,6 +49,9 @@ MIN_MODEL_SECONDS = 0.5  # the models always get this much, even when the limit 
 BOUND_SOLVE_SHARE = 0.6
 MIN_SECOND_SOLVE_SECONDS = 0.3  # time for the second solve to improve the hint at all
 MIN_SOLVE_SECONDS = 0.1  # CP-SAT's floor per solve (a zero limit would return no solution)
+# The second solve stops once no plan can beat its own by this many points of the secondary
+# goals (0: it proves its whole objective, the ties below them too; see `_PairSolve`).
+SECOND_SOLVE_GAP_POINTS = 1
 
 
 def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Schedule,
@@ -339,8 +342,11 @@ class _PairSolve:
                  prefer: frozenset[tuple[int, int, int]] = frozenset(),
                  talk_hint: dict[int, int] | None = None) -> None:
         self.built = built
+        self.second = min_on is not None  # the second solve (the secondary goals)
+        self.point = 1  # the objective's weight of one secondary point (second solve: w_sec)
         model, x, days = built.model, built.x, p.days
-        gap: int | None = None  # CP-SAT's absolute gap limit (None: its default, exact)
+        # CP-SAT's absolute gap limit (None: its default, exact)
+        gap: int | None = None
         # the talks' hints first, case by case, as `add_private_talks` would add them
         if talk_hint:
             for (i, _, d), var in built.talks.items():
@@ -387,7 +393,9 @@ class _PairSolve:
             # steer which plan is found, but are not proven — proving them was most of
             # CP-SAT's time (40 runs of a Herning simulation: 3.3 -> 1.9 s, every status
             # still OPTIMAL).
-            gap = w_sec - 1
+            self.point = w_sec
+            if SECOND_SOLVE_GAP_POINTS > 0:
+                gap = SECOND_SOLVE_GAP_POINTS * w_sec - 1
         for key in sorted(hint):
             if key in x:
                 model.add_hint(x[key], True)
@@ -402,6 +410,7 @@ class _PairSolve:
         # solve's bound stayed the same.
         params.cp_model_probing_level = 0
         params.linearization_level = 2
+        self.gap = gap
         if gap is not None:
             params.absolute_gap_limit = gap
         timing.limit_solver(params, max(MIN_SOLVE_SECONDS, seconds))
