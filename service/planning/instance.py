@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
@@ -233,9 +233,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
     # it is due within the horizon: its due date is the deadline, and first meetings come
     # first in the objective (`"first_meeting": false`).
-    held = set((await session.execute(select(Meeting.case_id).where(
-        Meeting.municipality_id == municipality, Meeting.status == "held",
-        Meeting.case_id.in_(planned_ids)))).scalars())
+    # (asked per planned case: the held meetings of a municipality grow without end)
+    held = set((await session.execute(select(Case.id).where(*planned, exists().where(
+        Meeting.case_id == Case.id, Meeting.municipality_id == municipality,
+        Meeting.status == "held")))).scalars())
     talks = await _planned_meetings(session, Meeting.municipality_id == municipality,
                                     Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
     preferences = {case_id: wishes for case_id, wishes in (await session.execute(

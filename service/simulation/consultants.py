@@ -220,13 +220,16 @@ def intervention_of(ctx: SimContext, ref: str, starts: date, recovers: date
 def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
     """End of the day: interventions that start today, cases whose citizen recovered."""
     world, today = ctx.world, ctx.bridge.moment().date()
-    first_held = select(Meeting.case_id, func.min(Meeting.start).label("held")).where(
-        Meeting.municipality_id == world.municipality, Meeting.status == "held"
-    ).group_by(Meeting.case_id).subquery()
-    without = select(Case.case_ref, first_held.c.held, _owner_key()).join(
-        first_held, first_held.c.case_id == Case.id).where(
+    # each open case's first held meeting, asked per case (not grouped over every meeting
+    # the municipality ever held)
+    first_held = select(func.min(Meeting.start)).where(
+        Meeting.case_id == Case.id, Meeting.status == "held").scalar_subquery()
+    open_cases = select(Case.id, Case.case_ref, first_held.label("held"),
+                        _owner_key().label("owner")).where(
         Case.municipality_id == world.municipality, _OPEN_TARGET,
-        Case.intervention_started_on.is_(None)).order_by(Case.id)
+        Case.intervention_started_on.is_(None)).subquery()
+    without = select(open_cases.c.case_ref, open_cases.c.held, open_cases.c.owner).where(
+        open_cases.c.held.is_not(None)).order_by(open_cases.c.id)
     waiting = yield ctx.bridge.call(lambda: _rows(ctx, without))
     for ref, held, owner in waiting:
         future = ctx.futures.get(ref)

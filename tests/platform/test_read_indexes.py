@@ -1,5 +1,6 @@
 """The reads every planning and reminder run makes are answered from an index, not by
-reading a table that grows with every message and meeting (migration 0013)."""
+reading a table that grows with every message, meeting and closed case (migrations 0013 and
+0014)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,16 @@ def test_open_meetings_are_found_by_status(sqlite_url: str) -> None:
     plan = _plan(sqlite_url, "SELECT case_id FROM meetings WHERE municipality_id = 'demo'"
                              " AND status = 'proposed'")
     assert "USING INDEX ix_meetings_status" in plan, plan
+
+
+def test_open_cases_are_found_without_the_closed_ones(sqlite_url: str) -> None:
+    """Planning's cases, by deadline: the partial index holds only open cases."""
+    plan = _plan(sqlite_url, "SELECT id FROM cases WHERE municipality_id = 'demo' AND status ="
+                             " 'target' AND closed_on IS NULL ORDER BY first_meeting_deadline")
+    assert "USING INDEX ix_cases_open" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_employers_wishes_are_found_by_index(sqlite_url: str) -> None:
+    plan = _plan(sqlite_url, "SELECT case_id, employer_preferences FROM meetings WHERE case_id IN"
+                             " (1, 2, 3) AND employer_preferences IS NOT NULL")
+    assert "USING INDEX ix_meetings_wishes" in plan, plan

@@ -163,6 +163,9 @@ class Case(Base):
         Index("ix_cases_status", "municipality_id", "status"),
         Index("ix_cases_deadline", "municipality_id", "first_meeting_deadline"),
         Index("ix_cases_cpr_hash", "municipality_id", "cpr_hash"),
+        # open cases only: the reads of what is under way skip every case ever closed
+        Index("ix_cases_open", "municipality_id", "status", "first_meeting_deadline",
+              sqlite_where=text("closed_on IS NULL"), postgresql_where=text("closed_on IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
@@ -268,6 +271,10 @@ class Meeting(Base):
               postgresql_where=text("status IN ('proposed', 'confirmed')")),
         Index("ix_meetings_consultant_start", "consultant_id", "start"),
         Index("ix_meetings_status", "status", "municipality_id"),
+        # the employers' wishes for other times (planning reads them every run)
+        Index("ix_meetings_wishes", "case_id",
+              sqlite_where=text("employer_preferences IS NOT NULL"),
+              postgresql_where=text("employer_preferences IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
