@@ -39,3 +39,10 @@ def test_the_employers_wishes_are_found_by_index(sqlite_url: str) -> None:
     plan = _plan(sqlite_url, "SELECT case_id, employer_preferences FROM meetings WHERE case_id IN"
                              " (1, 2, 3) AND employer_preferences IS NOT NULL")
     assert "USING INDEX ix_meetings_wishes" in plan, plan
+
+
+def test_open_tasks_are_found_without_the_done_ones(sqlite_url: str) -> None:
+    """Planning's open telephone follow-up calls."""
+    plan = _plan(sqlite_url, "SELECT id FROM consultant_tasks WHERE municipality_id = 'demo'"
+                             " AND kind = 'follow_up_call' AND done_at IS NULL")
+    assert "USING INDEX ix_tasks_open" in plan, plan

@@ -389,6 +389,10 @@ class ConsultantTask(Base):
     """Something a consultant must do (call the employer about other times, …)."""
 
     __tablename__ = "consultant_tasks"
+    # open tasks by kind (planning reads the open follow-up calls every run)
+    __table_args__ = (Index("ix_tasks_open", "municipality_id", "kind",
+                            sqlite_where=text("done_at IS NULL"),
+                            postgresql_where=text("done_at IS NULL")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32))
     consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
