@@ -8,7 +8,9 @@ start). With at most two meetings per day this model is exact. Rule 10 is its ow
 (`add_private_talks`): a talk t[case, consultant, day] before each new meeting that needs one,
 sharing the day's free minutes (a relaxation of its exact place, which stage 2 finds).
 Lexicographic objective, in two solves: on-time meetings first; then, at that on-time count,
-meetings at all, then diagnosis-group match and short travel.
+meetings at all, then diagnosis-group match and short travel, proven to within one point of
+those goals (`SECOND_SOLVE_GAP_POINTS`; the ties below them steer the search). The second
+model is built while CP-SAT searches the first, in a thread.
 """
 
 from __future__ import annotations
