@@ -91,14 +91,16 @@ async def test_an_owner_chosen_in_the_simulation_tells_slack(world: World) -> No
 async def test_the_world_s_statements_run_in_the_loop_s_thread(world: World) -> None:
     """Issue 22: the simulation awaits one use case at a time, so its SQLite statements run in
     the event loop's thread — no hand-over to aiosqlite's worker thread and back per statement
-    (most of SQLite's cost there) — with the same results (`test_simulation`'s tables)."""
+    (most of SQLite's cost there), the standard library's driver called at once
+    (`service.platform.db.inline_sqlite`) — with the same results (`test_simulation`'s
+    tables)."""
     before = threading.active_count()
     for open_session in (world.db.write, world.db.read, world.db.snapshot):
         async with open_session() as session:
             connection = await session.connection()
             raw = (await connection.get_raw_connection()).driver_connection
             # SQLite calls the function in the thread that runs the statement.
-            await raw.create_function("thread_ident", 0, threading.get_ident)
+            raw.create_function("thread_ident", 0, threading.get_ident)
             ran_in = (await session.execute(text("SELECT thread_ident()"))).scalar()
             assert ran_in == threading.get_ident()
     assert threading.active_count() == before

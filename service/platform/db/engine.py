@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -12,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -26,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, UOWTransaction
 
 from service.clock import Clock
+from service.platform.db.inline_sqlite import inline_url
 
 T = TypeVar("T")
 
@@ -103,38 +102,6 @@ def _json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-class _RunAtOnce:
-    """Stands in for aiosqlite's queue to its worker thread: each call runs at once, in the
-    caller's thread, and its future is settled before it is awaited."""
-
-    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
-        future, function = item
-        try:
-            result = function()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-            if future is not None and not future.done():
-                future.set_exception(exc)
-            return
-        if future is not None and not future.done():
-            future.set_result(result)
-
-
-class _InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection without its worker thread: every statement runs in the event
-    loop's thread. For a process that does one thing at a time on a database of its own (the
-    simulation, the demo's history): each statement then costs no hand-over between threads —
-    two queue hops and a wake-up of the loop —, which was most of SQLite's time there. The
-    SQL, the SQLAlchemy engine and the sessions are the same."""
-
-    def __init__(self, database: str) -> None:
-        super().__init__(lambda: sqlite3.connect(database, check_same_thread=False),
-                         iter_chunk_size=64)
-        self._tx = _RunAtOnce()  # type: ignore[assignment]
-
-    def __await__(self) -> Any:
-        return self._connect().__await__()  # no thread to start
-
-
 # Columns set from the clock when a row is first flushed; `updated_at` again on every change.
 _STAMPED_ON_INSERT = ("created_at", "updated_at", "at", "started_at", "next_attempt_at",
                       "received_at", "last_seen_at")
@@ -166,7 +133,7 @@ class Database:
     """
 
     def __init__(self, url: str, clock: Clock, *, inline: bool = False) -> None:
-        """`inline`: SQLite statements run in the event loop's thread (`_InlineConnection`),
+        """`inline`: SQLite statements run in the event loop's thread (`inline_sqlite`),
         for a process that awaits one use case at a time; the web service never does."""
         self.url = normalise_url(url)
         self.clock = clock
@@ -176,13 +143,8 @@ class Database:
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             if inline and db_path:
-                path = db_path
-
-                async def connect() -> aiosqlite.Connection:
-                    return await _InlineConnection(path)
-
                 self.engine: AsyncEngine = create_async_engine(
-                    self.url, async_creator=connect, json_deserializer=_json_loads)
+                    inline_url(db_path), json_deserializer=_json_loads)
             else:
                 self.engine = create_async_engine(self.url, json_deserializer=_json_loads)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
