@@ -25,6 +25,7 @@ from optimizer.model_terms import (
     SECONDARY_MAX,
     PairOptions,
     add_private_talks,
+    hint_talks,
     maximize,
     secondary,
 )
@@ -161,8 +162,9 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
             if p.needs_talk(i):
                 talk_options[i, c].append((day, var, p.occupied_minutes(i, c)))
         talk_vars, _ = add_private_talks(
-            model, p, talk_options, day_load, hint=talk_hint,
+            model, p, talk_options, day_load,
             days_per_pair=TALK_DAYS_PER_PAIR if talks == "pruned" else None)
+        hint_talks(model, talk_vars, talk_hint)
 
     # Objective, lexicographic by weights: with N candidate cases, secondary <= 40 N and
     # meetings <= N, so W_MEET > 40 N makes one more meeting outweigh any secondary gain and

@@ -68,8 +68,7 @@ PairOptions = dict[tuple[int, int], list[tuple[int, cp_model.IntVar, int]]]
 
 def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions,
                       day_load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]],
-                      days_per_pair: int | None = None,
-                      hint: dict[int, int] | None = None
+                      days_per_pair: int | None = None
                       ) -> tuple[dict[tuple[int, int, int], cp_model.IntVar], bool]:
     """Rule 10, the private talk, as its own constraint family of a CP-SAT model.
 
@@ -106,8 +105,6 @@ def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions
         # the talk's date is strictly before the meeting's date
         for day, var, _ in items:
             model.add(sum(v for d, v in t.items() if d < day) >= var)
-        if hint and i in hint and hint[i] in t:
-            model.add_hint(t[hint[i]], True)
     # talks and meetings share the consultant's open time that day (rule 7, no travel for a
     # talk), and no more talks than disjoint talk slots fit in it; talks do not count towards
     # max_meetings_per_day (rule 8)
@@ -117,3 +114,13 @@ def add_private_talks(model: cp_model.CpModel, p: Prepared, options: PairOptions
         load = day_load.get((c, d), [])
         model.add(p.talk_minutes * sum(tvars) + sum(m * v for v, m in load) <= minutes)
     return talks, pruned
+
+
+def hint_talks(model: cp_model.CpModel, talks: dict[tuple[int, int, int], cp_model.IntVar],
+               hint: dict[int, int] | None) -> None:
+    """Start from a talk day per case (`hint`: case -> day) where the model has that talk
+    (`add_private_talks`' variables, case by case in its order)."""
+    if hint:
+        for (i, _, d), var in talks.items():
+            if hint.get(i) == d:
+                model.add_hint(var, True)

@@ -32,6 +32,7 @@ from optimizer.model_terms import (
     SECONDARY_MAX,
     PairOptions,
     add_private_talks,
+    hint_talks,
     maximize,
     new_bool_vars,
     secondary,
@@ -349,11 +350,7 @@ class _PairSolve:
         model, x, days = built.model, built.x, p.days
         # CP-SAT's absolute gap limit (None: its default, exact)
         gap: int | None = None
-        # the talks' hints first, case by case, as `add_private_talks` would add them
-        if talk_hint:
-            for (i, _, d), var in built.talks.items():
-                if talk_hint.get(i) == d:
-                    model.add_hint(var, True)
+        hint_talks(model, built.talks, talk_hint)  # the talks' hints first
 
         # Objective (the contract's, lexicographic), in two solves.
         # each on-time meeting weighted by its case's tier: first meetings before follow-ups
