@@ -42,6 +42,7 @@ from service.platform.auth import Principal
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.pages import (
+    PAGE_PARAMETER,
     add_nav,
     forbidden,
     not_found,
@@ -145,14 +146,14 @@ def _shown_key(filters: ListFilters) -> str:
     return next(key for key, value in SHOWN.items() if value == filters.shown)
 
 
-def _query(filters: ListFilters, **change: Any) -> str:
+def _query(filters: ListFilters, page: int | None = None, **change: Any) -> str:
+    """The list's address with `change`d filters, on `page` (None: the filters' page)."""
     values = {"q": filters.search, "vis": _shown_key(filters), "status": filters.status,
               "follow_up": filters.follow_up, "owner": filters.owner,
-              "risiko": "ja" if filters.at_risk else None, "sort": filters.sort,
-              "side": filters.page}
+              "risiko": "ja" if filters.at_risk else None, "sort": filters.sort}
     values.update(change)
-    if values.get("side") == 1:
-        values["side"] = None
+    page = filters.page if page is None else page
+    values[PAGE_PARAMETER] = page if page > 1 else None
     if values.get("sort") == "frist":
         values["sort"] = None
     if values.get("vis") == "aabne":
@@ -167,13 +168,13 @@ async def case_list(request: web.Request) -> web.Response:
     pages = page_count(total, PER_PAGE)
 
     def sort_link(key: str) -> str:
-        return _query(filters, sort=("-" + key) if filters.sort == key else key, side=None)
+        return _query(filters, page=1, sort=("-" + key) if filters.sort == key else key)
 
     return render(request, "intake/cases.html", status=400 if search_error else 200,
                   rows=rows, total=total, filters=filters, search_error=search_error,
                   shown=_shown_key(filters), shown_words=SHOWN_WORDS,
                   page=min(filters.page, pages), pages=pages, sort_link=sort_link,
-                  page_link=lambda n: _query(filters, side=n), statuses=STATUS,
+                  page_link=lambda n: _query(filters, page=n), statuses=STATUS,
                   follow_ups=FOLLOW_UP, today=request.app[CLOCK].today(),
                   consultant_only=principal.role == "consultant", **(await _common(request)))
 

@@ -22,6 +22,7 @@ from service.outbox.service import Letter
 from service.outbox.store import LETTER_WORKING_DAYS
 from service.platform.errors import Conflict, NotFound
 from service.platform.pages import (
+    PAGE_PARAMETER,
     add_nav,
     not_found,
     page_number,
@@ -132,7 +133,7 @@ async def letters(request: web.Request) -> web.Response:
     return render(request, "outbox/letters.html",
                   letters=[_letter_view(w, clock.tz, clock.today()) for w in found.letters],
                   total=found.total, page=found.page, pages=found.pages,
-                  page_link=lambda n: f"/letters?side={n}" if n > 1 else "/letters",
+                  page_link=lambda n: f"/letters?{PAGE_PARAMETER}={n}" if n > 1 else "/letters",
                   notice=LETTER_NOTICES.get(notice, ""))
 
 
