@@ -403,12 +403,19 @@ class _PairSolve:
         params.random_seed = seed
         params.num_workers = 1  # deterministic for a fixed seed (and fastest on these models)
         # Probing in presolve costs more than it saves on these models, and the LP relaxation
-        # with cuts closes the second solve's bound sooner: on 40 planning runs of a Herning
-        # simulation CP-SAT's time fell by a third (5.6 -> 3.8 s of CPU), two solves that
-        # stopped on their limit (one without any solution) became optimal, every first
-        # solve's bound stayed the same.
+        # with cuts closes the bound sooner: on 40 planning runs of a Herning simulation
+        # CP-SAT's time fell by a third (5.6 -> 3.8 s of CPU), every first solve's bound the
+        # same.
         params.cp_model_probing_level = 0
         params.linearization_level = 2
+        if self.second:
+            # The second solve starts from a whole plan (the hint) and stops within a point of
+            # the best: CP-SAT's presolve costs more than the search it saves. On the 320
+            # second solves of Herning's 15 months 12.4 -> 7.2 s, every one still OPTIMAL
+            # (within the gap); `bench plan` size S's two second solves 1.0 -> 1.2 s. (The
+            # LP of the linear constraints only, all from the start, made the 320 4.9 s but
+            # size S's 2.2 s; presolve off helps no first solve.)
+            params.cp_model_presolve = False
         self.gap = gap
         if gap is not None:
             params.absolute_gap_limit = gap
