@@ -1,5 +1,10 @@
 # One command per job. `make run` starts the demo service; `make test` runs the whole suite.
-PYTHON ?= python3.11
+# Debian's Python 3.11 where the machine has it: built with profile-guided optimisation, it
+# runs this project's code faster than an interpreter built without it (pyenv's default
+# build, the first python3.11 on this machine's PATH): Herning's 4 simulated months
+# 23.0 -> 22.2 s, a pure-Python loop 1.6 -> 1.2 s. Any other python3.11 where it is absent or
+# cannot make a virtual environment.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -14,7 +19,8 @@ unexport PYTHONDONTWRITEBYTECODE
 # The packages are installed by uv (seconds; pip took 20 s), compiled at install as pip does,
 # by pip if uv fails.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) \
+		|| { rm -rf $(VENV) && python3.11 -m venv $(VENV); }
 	$(BIN)/pip install --quiet 'uv>=0.9'
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[test]' \
 		|| $(BIN)/pip install --quiet -e '.[test]'
