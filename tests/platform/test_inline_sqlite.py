@@ -8,11 +8,13 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import greenlet
 import pytest
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import SettableClock
+from service.platform.db import inline_sqlite
 from service.platform.db.engine import Database
 from service.platform.db.models import OutboxMessage
 
@@ -63,3 +65,37 @@ async def test_a_constraint_violation_is_the_usual_error_and_rolls_back(sqlite_u
             assert (await session.execute(select(func.count(OutboxMessage.id)))).scalar() == 1
     finally:
         await db.dispose()
+
+
+def test_the_asyncio_extension_hands_its_calls_to_the_inline_switch() -> None:
+    """A SQLAlchemy that moved `greenlet_spawn` would leave the inline database on greenlets
+    (correct, slower): this says so."""
+    for module in inline_sqlite.SPAWNING_MODULES:
+        assert module.greenlet_spawn is inline_sqlite._spawn, module.__name__
+
+
+async def test_inline_statements_run_without_a_greenlet_per_call(sqlite_url: str) -> None:
+    """On the inline database SQLAlchemy's synchronous code runs in the task's own greenlet
+    (the first connection aside, made through the extension's greenlet); on aiosqlite, the
+    same statements in one spawned per call."""
+    clock = SettableClock(NOW.replace(tzinfo=None), "Europe/Copenhagen")
+    for inline, spawned in ((True, False), (False, True)):
+        db = Database(sqlite_url, clock, inline=inline)
+        seen: list[bool] = []
+        event.listen(db.engine.sync_engine, "before_cursor_execute",
+                     lambda *_, seen=seen: seen.append(
+                         greenlet.getcurrent().parent is not None))
+        try:
+            async with db.read() as session:  # the first connection
+                await session.execute(select(func.count(OutboxMessage.id)))
+            seen.clear()
+            async with db.write() as session:
+                session.add(OutboxMessage(**_message(f"direct-{inline}")))
+            async with db.write_connection() as connection:
+                await connection.execute(select(func.count(OutboxMessage.id)))
+            async with db.snapshot() as session:
+                await session.execute(select(func.count(OutboxMessage.id)))
+            assert seen and set(seen) == {spawned}, (inline, seen)
+        finally:
+            await db.dispose()
+    assert not inline_sqlite._DIRECT.get()  # the switch is off again outside the blocks

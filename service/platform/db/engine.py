@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, UOWTransaction
 
 from service.clock import Clock
-from service.platform.db.inline_sqlite import inline_url
+from service.platform.db.inline_sqlite import direct, inline_url
 
 T = TypeVar("T")
 
@@ -138,6 +138,8 @@ class Database:
         self.url = normalise_url(url)
         self.clock = clock
         self.is_sqlite = self.url.startswith("sqlite")
+        self.inline = False  # statements in the event loop's thread (`inline_sqlite`)
+        self._connected = False
         if self.is_sqlite:
             db_path = make_url(self.url).database
             if db_path and db_path != ":memory:":
@@ -145,6 +147,10 @@ class Database:
             if inline and db_path:
                 self.engine: AsyncEngine = create_async_engine(
                     inline_url(db_path), json_deserializer=_json_loads)
+                self.inline = True
+                # The pool's first connection runs its "first connect" events under a lock
+                # that awaits: made through the extension's greenlet (`_direct` waits for it).
+                event.listen(self.engine.sync_engine, "first_connect", self._first_connected)
             else:
                 self.engine = create_async_engine(self.url, json_deserializer=_json_loads)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -185,21 +191,24 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """For reads that need no single snapshot (a case, a page); never for writes."""
-        async with self._read_sessions() as session:
-            yield session
+        with self._direct():
+            async with self._read_sessions() as session:
+                yield session
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: every statement sees the same committed state."""
-        async with self.sessions() as session:  # begins on first use; closing rolls back
-            yield session
+        with self._direct():
+            async with self.sessions() as session:  # begins on first use; closing rolls back
+                yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and rolls back on any error."""
         if self._write_lock is not None:
-            async with self._write_lock, self.sessions() as session, session.begin():
-                yield session
+            with self._direct():
+                async with self._write_lock, self.sessions() as session, session.begin():
+                    yield session
         else:
             async with self.sessions() as session, session.begin():
                 yield session
@@ -208,8 +217,9 @@ class Database:
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
         """A Core-level transaction (no ORM session) for plain inserts; same write rules."""
         if self._write_lock is not None:
-            async with self._write_lock, self.engine.begin() as connection:
-                yield connection
+            with self._direct():
+                async with self._write_lock, self.engine.begin() as connection:
+                    yield connection
         else:
             async with self.engine.begin() as connection:
                 yield connection
@@ -227,8 +237,9 @@ class Database:
                     return work(connection)
 
             return await asyncio.get_running_loop().run_in_executor(self._threads, run)
-        async with self._reads_engine.connect() as connection:
-            return await connection.run_sync(work)
+        with self._direct():
+            async with self._reads_engine.connect() as connection:
+                return await connection.run_sync(work)
 
     async def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run `work(connection)` in a transaction that commits on success and rolls back on
@@ -246,6 +257,14 @@ class Database:
                 return await asyncio.get_running_loop().run_in_executor(self._threads, run)
         async with self.write_connection() as connection:
             return await connection.run_sync(work)
+
+    def _direct(self) -> AbstractContextManager[None]:
+        """On an inline database, SQLAlchemy's calls run directly (`inline_sqlite.direct`),
+        once its first connection is made."""
+        return direct() if self.inline and self._connected else nullcontext()
+
+    def _first_connected(self, _dbapi_connection: Any, _record: Any) -> None:
+        self._connected = True
 
     async def dispose(self) -> None:
         await self.engine.dispose()
