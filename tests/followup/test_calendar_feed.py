@@ -18,7 +18,13 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.followup.calendar_feed import hash_token
 from service.keys import DB, JOBS
-from service.platform.db.models import CalendarFeed, Case, Meeting, OutboxMessage
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    CalendarFeed,
+    Case,
+    Meeting,
+    OutboxMessage,
+)
 from service.platform.logs import AccessLogger
 from tests.conftest import Staff, StaffBrowser, make_secrets, start_api, start_staff
 from tests.meetings.email_cases import body, intake
@@ -74,10 +80,12 @@ async def test_feed_lists_the_consultants_meetings_like_the_invitations(staff: S
     async with api.client.app[DB].read() as session:
         feeds = (await session.execute(select(CalendarFeed))).scalars().all()
     assert [f.token_hash for f in feeds] == [hash_token(token)]
-    # Confirm feed-1's meeting (the employer's confirmation carries an .ics).
+    # Confirm feed-1's meeting (the employer's confirmation carries an .ics): the active one
+    # (where the first run proposed it with another consultant, the owner change replaced it).
     async with api.client.app[DB].read() as session:
         one = (await session.execute(select(Meeting).join(Case).where(
-            Case.case_ref == "feed-1"))).unique().scalar_one()
+            Case.case_ref == "feed-1", Meeting.status.in_(ACTIVE_MEETING)))).unique(
+        ).scalar_one()
     resp = await api.client.post("/api/cases/feed-1/meeting/confirm", json={
         "start": one.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))
     assert resp.status == 200, await resp.text()
