@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import DateTime, bindparam, delete, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
@@ -113,6 +114,26 @@ async def book(session: AsyncSession, meeting: Meeting, slot: Slot) -> None:
     await connection.execute(_BOOK[connection.dialect.name], {
         "consultant_id": meeting.consultant_id, "first": first, "count": count,
         "meeting_id": meeting.id})
+
+
+async def summon(session: AsyncSession, meeting: Meeting, now: datetime) -> bool:
+    """A jobcentre meeting is settled when the citizen is told its time: the citizen is
+    summoned (nobody else answers, as an employer answers a workplace proposal), so the
+    meeting is confirmed then and there and books the consultant's minutes — it stands as a
+    confirmed meeting does (planning keeps it; an absence over it lists it to be moved)
+    instead of being planned anew each morning as an unanswered proposal. Returns False,
+    the meeting left a proposal, when another meeting booked any of its minutes since it was
+    planned (the savepoint keeps the rest of the caller's transaction)."""
+    try:
+        async with session.begin_nested():
+            await book(session, meeting, Slot(meeting.start, meeting.end, 0))
+    except IntegrityError:
+        log.info("meeting %s: its time was booked by another meeting first; it stays a "
+                 "proposal", meeting.id)
+        return False
+    meeting.status = "confirmed"
+    meeting.confirmed_at = now
+    return True
 
 
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:

@@ -29,6 +29,7 @@ from bots.email.render import EmailRenderer
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.intake.views import deadline_of
+from service.meetings.booking import summon
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
@@ -296,11 +297,13 @@ class MeetingNotifier:
 
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
-        citizen gets the time by letter/email."""
+        citizen gets the time by letter/email, which settles it (confirmed, `summon`)."""
         if self.consultants is not None:  # the owner's messages show the new time
             await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
+            # The citizen is summoned: the letter settles the meeting (`booking.summon`).
+            await summon(session, meeting, self.clock.utcnow())
             await self._to_citizen(session, meeting, "citizen_meeting", context)
             meeting.invited_at = self.clock.utcnow()
             return

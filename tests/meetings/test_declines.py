@@ -200,7 +200,8 @@ async def test_after_the_grace_the_case_moves_to_the_jobcentre(
     assert [(m.status, m.decline_outcome) for m in moved] == [("cancelled", "moved")]
     async def jobcentre_meeting() -> bool:
         _, now = await rows(api, "dec-2")
-        return any(m.kind == "jobcenter_meeting" and m.status == "proposed" for m in now)
+        # (confirmed with the citizen's letter: a summons, `service.meetings.booking.summon`)
+        return any(m.kind == "jobcenter_meeting" and m.status == "confirmed" for m in now)
 
     await wait_until(jobcentre_meeting, what="a jobcentre meeting planned")
     # The grace is over: the owner's message no longer offers to restore.

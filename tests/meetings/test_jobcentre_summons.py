@@ -1,0 +1,132 @@
+"""A meeting at the jobcentre is settled by the citizen's letter: the citizen is summoned, and
+nobody else answers (an employer answers only a workplace proposal). So it is confirmed when
+the letter goes out, books the consultant's minutes, and stands: planning on the meeting's
+own day — before it and after it, until the consultant registers how it went — keeps it.
+
+(Before, it stayed an unanswered proposal, and the first planning run on its day moved it a
+week on: the citizen got a cancellation and a new letter every week, and no jobcentre meeting
+planned by fasthold was ever held in a simulated municipality.)"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import CONFIG, DB, JOBS
+from service.meetings.booking import summon
+from service.platform.db.models import BookedMinute, Meeting, OutboxMessage
+from service.platform.jobqueue import PLAN
+from tests.conftest import (
+    Api,
+    SmtpSink,
+    mail_config,
+    smtp_secrets,
+    start_api,
+    wait_until_mail_delivered,
+)
+from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
+from tests.meetings.test_invitations import active, rows
+
+
+@pytest.fixture
+async def clocked(demo_config: MunicipalityConfig, database_url: str, smtp_sink: SmtpSink
+                  ) -> AsyncIterator[tuple[Api, SettableClock]]:
+    """The app with a clock the test moves, on SQLite and on PostgreSQL."""
+    clock = SettableClock(datetime.now(UTC), demo_config.municipality.timezone)
+    async for api in start_api(mail_config(demo_config),
+                               smtp_secrets(database_url, smtp_sink.port), clock=clock):
+        await api.client.app[JOBS].wait_idle()
+        yield api, clock
+
+
+async def _plan(api: Api) -> None:
+    app = api.client.app
+    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
+    await app[JOBS].wait_idle()
+
+
+async def _letters(api: Api) -> list[str]:
+    """The kinds of message queued for the citizen, in order."""
+    async with api.client.app[DB].read() as session:
+        return list((await session.execute(select(OutboxMessage.kind).where(
+            OutboxMessage.recipient == CITIZEN).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_the_letter_confirms_the_meeting_and_it_stands_on_its_day(
+        clocked: tuple[Api, SettableClock], smtp_sink: SmtpSink) -> None:
+    api, clock = clocked
+    await intake(api, body("js1", citizen_declines_workplace_meeting=True))
+    case, meetings = await rows(api, "js1")
+    meeting = active(meetings)
+    assert meeting.kind == "jobcenter_meeting"
+    assert meeting.status == "confirmed"
+    assert meeting.confirmed_at is not None and meeting.invited_at is not None
+    assert meeting.employer_answer is None  # nobody answered: the letter settled it
+    # The consultant's minutes are booked as a confirmation books them (no travel).
+    async with api.client.app[DB].read() as session:
+        booked = (await session.execute(select(func.count()).where(
+            BookedMinute.meeting_id == meeting.id,
+            BookedMinute.consultant_id == meeting.consultant_id))).scalar_one()
+    assert booked == int((meeting.end - meeting.start).total_seconds() // 60)
+    told = await _letters(api)
+    assert told.count("citizen_meeting") == 1
+    await wait_until_mail_delivered(api)
+    assert smtp_sink.to(EMPLOYER) == []  # the employer takes no part in it
+
+    # The meeting's day: planning in the morning, and after the meeting (not yet registered).
+    for hour in (6, 16):
+        clock.set(meeting.start.replace(hour=hour, minute=30))
+        await _plan(api)
+        _, now = await rows(api, "js1")
+        assert [(m.id, m.status) for m in now] == [(meeting.id, "confirmed")], (
+            f"at {hour}:30 the meeting was moved: {[(m.start, m.status) for m in now]}")
+        assert await _letters(api) == told  # no cancellation, no new letter
+
+    # The consultant registers it held: the case's first meeting, at the jobcentre.
+    owner = case.owner.key if case.owner else None
+    resp = await api.client.post("/api/cases/js1/meeting-outcome", json={
+        "place": "jobcentre", "employer_took_part": False}, headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    _, now = await rows(api, "js1")
+    assert [(m.id, m.status, m.place) for m in now] == [(meeting.id, "held", "jobcentre")]
+    assert owner is not None
+
+
+async def test_a_time_taken_meanwhile_leaves_a_proposal_and_loses_nothing(
+        clocked: tuple[Api, SettableClock]) -> None:
+    """The minutes booked by another meeting since the plan was made: the meeting stays a
+    proposal (planned anew by the next run, as any proposal), and the rest of the caller's
+    transaction — here a change made before it — is kept."""
+    api, clock = clocked
+    await intake(api, body("js2", citizen_declines_workplace_meeting=True), body("js3"))
+    _, meetings = await rows(api, "js2")
+    taken = active(meetings)
+    assert taken.status == "confirmed"
+    other, others = await rows(api, "js3")
+    before = active(others)
+    async with api.client.app[DB].write() as session:
+        old = (await session.execute(select(Meeting).where(Meeting.id == before.id))
+               ).unique().scalar_one()
+        old.status = "cancelled"  # a change before it, in the same transaction
+        await session.flush()
+        same_time = Meeting(
+            municipality_id=taken.municipality_id, case_id=other.id,
+            consultant_id=taken.consultant_id, kind="jobcenter_meeting", start=taken.start,
+            end=taken.end, travel_minutes=0, on_time=True, status="proposed",
+            alternatives=[])
+        session.add(same_time)
+        await session.flush()
+        assert await summon(session, same_time, clock.utcnow()) is False
+        assert same_time.status == "proposed" and same_time.confirmed_at is None
+        same_id = same_time.id
+    async with api.client.app[DB].read() as session:
+        statuses = dict((await session.execute(select(Meeting.id, Meeting.status).where(
+            Meeting.id.in_([before.id, same_id])))).all())
+        booked = (await session.execute(select(func.count()).where(
+            BookedMinute.meeting_id == same_id))).scalar_one()
+    assert (statuses, booked) == ({before.id: "cancelled", same_id: "proposed"}, 0)
