@@ -161,7 +161,9 @@ async def to_move(request: web.Request, status: int = 200, warn: str = "") -> we
     absences = await conflicts.long_absences(principal)
     rows = [{"case_ref": m.case_ref, "href": f"/cases/{quote(m.case_ref, safe='')}",
              "when": danish_slot(m.start, m.end), "kind": KIND_WORDS.get(m.kind, ""),
-             "consultant": m.consultant, "reason": m.reason, "substitute": m.substitute}
+             "consultant": m.consultant, "reason": m.reason, "substitute": m.substitute,
+             # a jobcentre meeting has no employer to ask: it is planned anew, the citizen told
+             "at_workplace": m.kind == "workplace_meeting"}
             for m in meetings]
     return render(request, "meetings/to_move.html", status=status, meetings=rows,
                   absences=absences, warn=warn,

@@ -19,7 +19,7 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
 from service.meetings.booking import summon
-from service.platform.db.models import BookedMinute, Meeting, OutboxMessage
+from service.platform.db.models import BookedMinute, ConsultantAbsence, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN
 from tests.conftest import (
     Api,
@@ -27,6 +27,7 @@ from tests.conftest import (
     mail_config,
     smtp_secrets,
     start_api,
+    start_staff,
     wait_until_mail_delivered,
 )
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
@@ -130,3 +131,45 @@ async def test_a_time_taken_meanwhile_leaves_a_proposal_and_loses_nothing(
         booked = (await session.execute(select(func.count()).where(
             BookedMinute.meeting_id == same_id))).scalar_one()
     assert (statuses, booked) == ({before.id: "cancelled", same_id: "proposed"}, 0)
+
+
+async def test_an_absence_over_it_lists_it_to_move_and_a_new_time_tells_the_citizen(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    """Confirmed by its letter, a jobcentre meeting its consultant can no longer hold is
+    listed in "Møder der skal flyttes" like any confirmed meeting (not moved behind the
+    citizen's back); asking for a new time plans it anew — no employer to ask: the citizen is
+    told it is cancelled and gets the new time, the employer hears nothing."""
+    await intake(mail, body("js4", citizen_declines_workplace_meeting=True))
+    _, meetings = await rows(mail, "js4")
+    first = active(meetings)
+    assert (first.kind, first.status) == ("jobcenter_meeting", "confirmed")
+    async with mail.client.app[DB].write() as session:
+        session.add(ConsultantAbsence(
+            municipality_id=first.municipality_id, consultant_id=first.consultant_id,
+            first_day=first.start.date(), last_day=first.start.date(), reason="sygdom",
+            created_at=datetime.now(UTC)))
+    await _plan(mail)
+    _, meetings = await rows(mail, "js4")
+    assert [(m.id, m.status) for m in meetings] == [(first.id, "confirmed")]
+    listed = await (await mail.client.get("/api/meetings/to-move",
+                                          headers=mail.auth("manager"))).json()
+    assert [r["case_id"] for r in listed["meetings"]] == ["js4"]
+    async for staff in start_staff(mail):
+        browser = await staff.login("intake")
+        response, page = await browser.get("/meetings/to-move")
+        assert response.status == 200
+        assert "Planlæg et nyt møde i jobcentret" in page
+        assert "Bed arbejdsgiveren om nye tider</button>" not in page
+
+    resp = await mail.client.post("/api/cases/js4/meeting/ask-new-times",
+                                  headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await mail.client.app[JOBS].wait_idle()
+    _, meetings = await rows(mail, "js4")
+    again = active(meetings)
+    assert again.id != first.id and again.start.date() != first.start.date()
+    assert again.status == "confirmed"  # the new letter settles the new time
+    assert await _letters(mail) == ["citizen_first_contact", "citizen_meeting",
+                                    "citizen_cancelled", "citizen_meeting"]
+    await wait_until_mail_delivered(mail)
+    assert smtp_sink.to(EMPLOYER) == []
