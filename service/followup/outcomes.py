@@ -42,7 +42,7 @@ from service.followup.follow_ups import (
 )
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
-from service.meetings.tasks import close_tasks
+from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
 from service.outbox.store import Message, Outbox
 from service.platform import audit
 from service.platform.auth import Principal
@@ -344,10 +344,13 @@ class CaseOutcomes:
                 details["next_follow_up_due"] = case.next_follow_up_due.isoformat()
             meeting.outcome_registered_at = self.clock.utcnow()
             meeting.outcome = {"registered_by": principal.actor, **details}
-            if place != "not_held":
-                # The follow-up call's task is done by this registration (a plain statement:
-                # the meeting and the case are written by the one flush at commit).
-                await close_tasks(session, case.id, (FOLLOW_UP_CALL,), self.clock.utcnow())
+            # The tasks about the meeting are done by this registration — it was held, or
+            # it was not and a new one is planned: "the employer confirmed", "call the
+            # employer, the invitation failed", "no address to invite", and the follow-up
+            # call's (a plain statement: the meeting and the case are written by the one flush
+            # at commit). They stayed open in "Mine opgaver" until the case closed.
+            await close_tasks(session, case.id, ABOUT_THE_MEETING + (
+                (FOLLOW_UP_CALL,) if place != "not_held" else ()), self.clock.utcnow())
             if meeting.id is None:
                 await session.flush()  # the meeting held now: its id for what refers to it
             if place != "not_held":

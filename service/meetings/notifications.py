@@ -102,7 +102,9 @@ _CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as
     _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
 
 # Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
-SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed")
+SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed",
+                         # "the employer asks for other times": a new time is confirmed
+                         "employer_other_times")
 
 
 class MeetingNotifier:
