@@ -180,6 +180,9 @@ class EmployerDeclines:
                     continue
                 changed = await move_to_jobcentre(session, meeting, self.notifier,
                                                   self.intake, self.clock)
+                # The call the grace asked for can no longer keep the meeting: done (it
+                # stayed open in "Mine opgaver" until the case closed).
+                await close_tasks(session, case_id, (CALL_TASK,), self.clock.utcnow())
                 audit.record(session, None, self.municipality, "meeting.decline_moved",
                              case_id, {"reason": meeting.decline_reason})
             moved += 1

@@ -192,6 +192,10 @@ async def test_after_the_grace_the_case_moves_to_the_jobcentre(
     grace = api.client.app[EMPLOYER_DECLINES]
     assert await grace.scan() == 1
     assert await grace.scan() == 0  # idempotent
+    async with api.client.app[DB].read() as session:
+        call_tasks = (await session.execute(select(ConsultantTask.done_at).where(
+            ConsultantTask.kind == "employer_declined"))).scalars().all()
+    assert call_tasks and all(done is not None for done in call_tasks)  # moot: done
     await api.client.app[JOBS].wait_idle()
     case, meetings = await rows(api, "dec-2")
     assert case.follow_up == "jobcenter_meeting"
