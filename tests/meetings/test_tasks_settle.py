@@ -6,27 +6,18 @@ not held and planned anew. Before, they stayed open in "Mine opgaver" until the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from service.clock import SettableClock
-from service.config import MunicipalityConfig
 from service.keys import ANSWERS, JOBS
-from tests.conftest import Api, SmtpSink, mail_config, smtp_secrets, start_api
+from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
+from tests.meetings.test_jobcentre_summons import clocked
 
-
-@pytest.fixture
-async def clocked(demo_config: MunicipalityConfig, sqlite_url: str, smtp_sink: SmtpSink
-                  ) -> AsyncIterator[tuple[Api, SettableClock]]:
-    clock = SettableClock(datetime.now(UTC), demo_config.municipality.timezone)
-    async for api in start_api(mail_config(demo_config),
-                               smtp_secrets(sqlite_url, smtp_sink.port), clock=clock):
-        await api.client.app[JOBS].wait_idle()
-        yield api, clock
+__all__ = ["clocked"]  # the app with a clock the test moves, on SQLite and PostgreSQL
 
 
 async def open_tasks(api: Api, case_ref: str) -> list[str]:
