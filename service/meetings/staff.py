@@ -45,19 +45,23 @@ class StaffMeetings:
         async with self.db.read() as session:
             # The columns asked of it (the confirmation reads the meeting whole, locked).
             row = (await session.execute(select(
-                Meeting.id, Meeting.case_id, Meeting.status, Meeting.start, Meeting.end,
-                Meeting.travel_minutes, Meeting.alternatives).where(
+                Meeting.id, Meeting.case_id, Meeting.kind, Meeting.status, Meeting.start,
+                Meeting.end, Meeting.travel_minutes, Meeting.alternatives).where(
                 Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
             ).one_or_none()
         if row is None:
             raise NotFound(f"case {case_ref!r} has no proposed meeting", "meeting_not_found")
-        if row.status == "confirmed" and row.start.isoformat(timespec="minutes") != start:
+        when = row.start.isoformat(timespec="minutes")
+        if row.status == "confirmed" and when != start and row.kind == "jobcenter_meeting":
+            # The citizen's letter set it (`booking.summon`): staff move it, telling them.
+            raise Conflict(f"the jobcentre meeting is already set for {when} and the citizen "
+                           "was told; to change it, move it (POST /api/cases/{case_id}/"
+                           "meeting/move)", "jobcentre_meeting_set", {"start": when})
+        if row.status == "confirmed" and when != start:
             # Moving a confirmed meeting is the employer's (through the link) or a new plan's.
-            raise Conflict(f"the meeting is already confirmed for "
-                           f"{row.start.isoformat(timespec='minutes')}; to change it, the "
+            raise Conflict(f"the meeting is already confirmed for {when}; to change it, the "
                            "employer asks for other times or cancels through the link",
-                           "meeting_already_confirmed",
-                           {"start": row.start.isoformat(timespec="minutes")})
+                           "meeting_already_confirmed", {"start": when})
         offered = [s.key for s in offered_slots(row)]
         outcome = await self.answers.confirm(row.id, start)
         if outcome == Outcome.UNKNOWN_SLOT:

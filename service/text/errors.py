@@ -64,6 +64,8 @@ TEXTS: dict[str, str] = {
                                    "som ikke holdt.",
     "meeting_already_confirmed": "Mødet er allerede bekræftet til {start}; arbejdsgiveren "
                                  "ændrer det via linket i invitationen.",
+    "jobcentre_meeting_set": "Mødet i jobcentret er allerede fastlagt til {start}, og borgeren "
+                             "har fået besked; flyt det under »Flyt eller aflys mødet«.",
     "slot_taken": "Konsulenten er blevet optaget på det tidspunkt imens. Vælg et andet.",
     "substitute_not_free": "Ingen kollega er ledig på mødets tidspunkt længere. Listen viser, "
                            "hvem der er ledig nu – eller bed arbejdsgiveren om nye tider.",

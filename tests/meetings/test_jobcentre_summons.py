@@ -10,7 +10,7 @@ planned by fasthold was ever held in a simulated municipality.)"""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from service.keys import CONFIG, DB, JOBS
 from service.meetings.booking import summon
 from service.platform.db.models import BookedMinute, ConsultantAbsence, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN
+from service.text.errors import danish_error
 from tests.conftest import (
     Api,
     SmtpSink,
@@ -78,6 +79,17 @@ async def test_the_letter_confirms_the_meeting_and_it_stands_on_its_day(
     assert told.count("citizen_meeting") == 1
     await wait_until_mail_delivered(api)
     assert smtp_sink.to(EMPLOYER) == []  # the employer takes no part in it
+
+    # Staff cannot "confirm" another time over it: it is moved (the citizen told), not
+    # re-answered — the refusal says so, not that the employer changes it through a link.
+    other = (meeting.start + timedelta(days=1)).isoformat(timespec="minutes")
+    refused = await api.client.post("/api/cases/js1/meeting/confirm", json={"start": other},
+                                    headers=api.auth("intake"))
+    assert refused.status == 409
+    assert (await refused.json())["code"] == "jobcentre_meeting_set"
+    assert danish_error(None, "jobcentre_meeting_set", {
+        "start": meeting.start.isoformat(timespec="minutes")}).startswith(
+        "Mødet i jobcentret er allerede fastlagt til ")
 
     # The meeting's day: planning in the morning, and after the meeting (not yet registered).
     for hour in (6, 16):
