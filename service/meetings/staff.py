@@ -52,12 +52,13 @@ class StaffMeetings:
         if row is None:
             raise NotFound(f"case {case_ref!r} has no proposed meeting", "meeting_not_found")
         when = row.start.isoformat(timespec="minutes")
-        if row.status == "confirmed" and when != start and row.kind == "jobcenter_meeting":
-            # The citizen's letter set it (`booking.summon`): staff move it, telling them.
-            raise Conflict(f"the jobcentre meeting is already set for {when} and the citizen "
-                           "was told; to change it, move it (POST /api/cases/{case_id}/"
-                           "meeting/move)", "jobcentre_meeting_set", {"start": when})
         if row.status == "confirmed" and when != start:
+            if row.kind == "jobcenter_meeting":
+                # The citizen's letter set it (`booking.summon`): staff move it, telling them.
+                raise Conflict(f"the jobcentre meeting is already set for {when} and the "
+                               "citizen was told; to change it, move it (POST /api/cases/"
+                               "{case_id}/meeting/move)", "jobcentre_meeting_set",
+                               {"start": when})
             # Moving a confirmed meeting is the employer's (through the link) or a new plan's.
             raise Conflict(f"the meeting is already confirmed for {when}; to change it, the "
                            "employer asks for other times or cancels through the link",

@@ -101,13 +101,12 @@ async def test_the_letter_confirms_the_meeting_and_it_stands_on_its_day(
         assert await _letters(api) == told  # no cancellation, no new letter
 
     # The consultant registers it held: the case's first meeting, at the jobcentre.
-    owner = case.owner.key if case.owner else None
+    assert case.owner is not None  # the registration is its owner's work
     resp = await api.client.post("/api/cases/js1/meeting-outcome", json={
         "place": "jobcentre", "employer_took_part": False}, headers=api.auth("manager"))
     assert resp.status == 200, await resp.text()
     _, now = await rows(api, "js1")
     assert [(m.id, m.status, m.place) for m in now] == [(meeting.id, "held", "jobcentre")]
-    assert owner is not None
 
 
 async def test_a_time_taken_meanwhile_leaves_a_proposal_and_loses_nothing(
