@@ -42,7 +42,7 @@ from service.followup.follow_ups import (
 )
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
-from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
+from service.meetings.tasks import ABOUT_THE_MEETING, SETTLED_BY_A_TIME, close_tasks
 from service.outbox.store import Message, Outbox
 from service.platform import audit
 from service.platform.auth import Principal
@@ -346,11 +346,13 @@ class CaseOutcomes:
             meeting.outcome = {"registered_by": principal.actor, **details}
             # The tasks about the meeting are done by this registration — it was held, or
             # it was not and a new one is planned: "the employer confirmed", "call the
-            # employer, the invitation failed", "no address to invite", and the follow-up
-            # call's (a plain statement: the meeting and the case are written by the one flush
-            # at commit). They stayed open in "Mine opgaver" until the case closed.
+            # employer, the invitation failed", "no address to invite", "the letter does not
+            # arrive in time"; a held meeting also settles a wish for other times and the
+            # follow-up call (a plain statement: the meeting and the case are written by the
+            # one flush at commit). They stayed open in "Mine opgaver" until the case closed.
             await close_tasks(session, case.id, ABOUT_THE_MEETING + (
-                (FOLLOW_UP_CALL,) if place != "not_held" else ()), self.clock.utcnow())
+                (*SETTLED_BY_A_TIME, FOLLOW_UP_CALL) if place != "not_held" else ()),
+                self.clock.utcnow())
             if meeting.id is None:
                 await session.flush()  # the meeting held now: its id for what refers to it
             if place != "not_held":

@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, bindparam, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.meetings.tasks import ABOUT_THE_MEETING, close_tasks
+from service.meetings.tasks import ABOUT_THE_MEETING, SETTLED_BY_A_TIME, close_tasks
 from service.platform.db.models import BookedMinute, Meeting
 
 log = logging.getLogger("fasthold.meetings")
@@ -133,6 +133,8 @@ async def summon(session: AsyncSession, meeting: Meeting, now: datetime) -> bool
         return False
     meeting.status = "confirmed"
     meeting.confirmed_at = now
+    # Its time stands: a wish for other times, a failed invitation are settled by it.
+    await close_tasks(session, meeting.case_id, SETTLED_BY_A_TIME, now)
     return True
 
 

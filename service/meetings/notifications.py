@@ -34,7 +34,7 @@ from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.ics import CANCEL, REQUEST, meeting_calendar
 from service.meetings.links import TALK_LINK_SALT, MeetingLinks, link_expiry
 from service.meetings.talk_kinds import PRIVATE_TALK
-from service.meetings.tasks import add_task, add_task_once, close_tasks
+from service.meetings.tasks import SETTLED_BY_A_TIME, add_task, add_task_once, close_tasks
 from service.outbox.store import LETTER_WORKING_DAYS, Message, Outbox, dedupe_key
 from service.platform.db.engine import flushed_connection
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
@@ -100,11 +100,6 @@ _CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as
     _OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)), _OUTBOX.c.channel == "email",
     _OUTBOX.c.payload["ics"].as_string().is_not(None),
     _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
-
-# Tasks that asked a consultant to agree a time with the employer: done once it is agreed.
-SETTLED_BY_CONFIRMING = ("employer_contact_missing", "invitation_failed",
-                         # "the employer asks for other times": a new time is confirmed
-                         "employer_other_times")
 
 
 class MeetingNotifier:
@@ -456,7 +451,7 @@ class MeetingNotifier:
         A confirmation at a new time (after a move) is the same event with a higher SEQUENCE.
         """
         context = await self._meeting_request(session, meeting)
-        await close_tasks(session, meeting.case_id, SETTLED_BY_CONFIRMING, self.clock.utcnow())
+        await close_tasks(session, meeting.case_id, SETTLED_BY_A_TIME, self.clock.utcnow())
         add_task(session, meeting, "meeting_confirmed",
                  f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
         await self._tell_consultant(session, meeting, "employer_confirmed")
@@ -472,6 +467,7 @@ class MeetingNotifier:
         there): the employer's calendar request (same UID, next SEQUENCE) and the citizen's
         letter with the new time; the owner's messages show it."""
         await self._meeting_request(session, meeting)
+        await close_tasks(session, meeting.case_id, SETTLED_BY_A_TIME, self.clock.utcnow())
         if self.consultants is not None:
             await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
 

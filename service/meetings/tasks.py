@@ -11,10 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.platform.db.models import ConsultantTask, Meeting
 
-# Tasks about the case's current meeting (its time, its invitation): done by themselves when
-# that meeting is cancelled or moved (a case has one active meeting at a time). Tasks about
-# what happened (the employer cancelled, asked for other times, declined) stay.
-ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing")
+# Tasks about the case's current meeting (its time, its invitation, its letter): done by
+# themselves when that meeting is cancelled, moved or registered (a case has one active
+# meeting at a time). Tasks about what happened (the employer cancelled, asked for other
+# times, declined) stay until it is settled.
+ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing",
+                     # "call the citizen, the letter does not arrive before <the meeting>"
+                     "letter_too_late")
+
+# Tasks that asked for a time to be agreed: done once the meeting has a time that stands —
+# the employer's or staff's confirmation, staff moving it to an agreed time, the citizen's
+# letter setting a jobcentre meeting — or once a meeting is held.
+SETTLED_BY_A_TIME = ("employer_contact_missing", "invitation_failed",
+                     # "the employer asks for other times"
+                     "employer_other_times")
 
 # The plain statements of `close_tasks` (the same SQL as the ORM's below) and
 # `close_all_tasks`, made once.
