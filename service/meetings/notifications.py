@@ -100,6 +100,11 @@ _CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as
     _OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)), _OUTBOX.c.channel == "email",
     _OUTBOX.c.payload["ics"].as_string().is_not(None),
     _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
+# The meeting of a case's last calendar message, and its METHOD (`calendar_holds`).
+_LAST_CALENDAR = select(_OUTBOX.c.meeting_id, _OUTBOX.c.payload["ics_method"].as_string()).where(
+    _OUTBOX.c.case_id == bindparam("case_id"), _OUTBOX.c.channel == "email",
+    _OUTBOX.c.payload["ics"].as_string().is_not(None),
+    _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id.desc()).limit(1)
 
 
 class MeetingNotifier:
@@ -195,6 +200,15 @@ class MeetingNotifier:
         `history`: that of the last REQUEST mailed, or — after a CANCEL, or before anything was
         mailed — the next one (a new meeting after a cancellation must outrank it)."""
         return len(history) - 1 if history and history[-1] == REQUEST else len(history)
+
+    async def calendar_holds(self, session: AsyncSession, meeting: Meeting) -> bool:
+        """Whether the employer's calendar holds this meeting: the case's last calendar
+        message is a REQUEST about it. Not when it was about an earlier meeting of the case —
+        one held (a CANCEL with the case's UID would take it out of their calendar), or the
+        first meeting before a follow-up at the jobcentre the employer never heard of."""
+        last = (await (await flushed_connection(session)).execute(
+            _LAST_CALENDAR, {"case_id": meeting.case_id})).first()
+        return last is not None and last[0] == meeting.id and (last[1] or REQUEST) == REQUEST
 
     async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
         """The SEQUENCE of the next calendar message for this case: how many calendar messages
@@ -422,20 +436,21 @@ class MeetingNotifier:
         (the follow-up changed). `cause` words the employer's mail in the second person:
         `employer_cancelled`, `employer_other_times`, `employer_declined` (their own answer),
         `moved` (planning moved a proposal), `follow_up_changed`. When the employer's calendar
-        holds the case's event (the last calendar message sent was a REQUEST), the mail
-        carries a METHOD:CANCEL for it.
+        holds the meeting (`calendar_holds`), the mail carries a METHOD:CANCEL for it. The
+        employer hears only of a workplace meeting they were invited to or hold in their
+        calendar — never of a meeting at the jobcentre.
         """
-        history = await self.calendar_history(session, meeting.case_id)
-        in_calendar = bool(history) and history[-1] == REQUEST
+        in_calendar = await self.calendar_holds(session, meeting)
         context = self.people(meeting) | {
             "reason": reason, "follows": follows, "cause": cause,
             "was_confirmed": meeting.confirmed_at is not None, "calendar": False}
         recipient = self.employer_email(meeting)
-        told = meeting.kind == "workplace_meeting" and meeting.invited_at is not None
-        if recipient and (told or in_calendar):
+        told = meeting.invited_at is not None or in_calendar
+        if recipient and meeting.kind == "workplace_meeting" and told:
             payload: dict[str, Any] = {}
             if in_calendar:
-                ics = self.ics(meeting, len(history), recipient, CANCEL)
+                sequence = await self.calendar_sequence(session, meeting.case_id)
+                ics = self.ics(meeting, sequence, recipient, CANCEL)
                 payload = {"ics": ics.decode("utf-8"), "ics_method": CANCEL}
                 context["calendar"] = True
             await self.email(session, meeting, "employer_cancelled", recipient, context,
