@@ -323,9 +323,13 @@ class LettersConfig(_Strict):
 
 class FollowupConfig(_Strict):
     """`[followup]`: after the first meeting is held, the next follow-up is due every
-    `every_weeks` weeks after the last meeting held (the model: every fourth week)."""
+    `every_weeks` weeks after the last meeting held (the model: every fourth week); planning
+    proposes it from `plan_days_before` days before it is due (the planner puts a meeting as
+    early as it can: proposed at once, a follow-up due in 4 weeks was held one or two weeks
+    after the last meeting)."""
 
     every_weeks: int = Field(default=4, ge=1, le=26)
+    plan_days_before: int = Field(default=14, ge=1, le=182)
 
 
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]

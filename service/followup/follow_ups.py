@@ -4,8 +4,9 @@ the case's follow-up as the rules decide it: by telephone while a firm plan for 
 within 4 weeks holds, else a meeting at the workplace (or the jobcentre) again — so registering
 a changed plan (the case's facts, which re-runs the rules) changes the kind.
 
-Planning schedules follow-up meetings like first ones (`service.planning.instance`: the due
-date is the deadline, first meetings keep priority); a telephone follow-up is a task for the
+Planning schedules a follow-up meeting like a first one from `[followup] plan_days_before`
+days before it is due (`service.planning.instance`: the due date is the deadline, first
+meetings keep priority); a telephone follow-up is a task for the
 owner, "Ring til borgeren", due on that day (`service.planning.store`). Registering a meeting
 held sets the next one; closing the case stops them.
 """
@@ -33,3 +34,14 @@ FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
 def next_follow_up_due(held_on: date, every_weeks: int) -> date:
     """The next follow-up after a meeting held on `held_on`."""
     return held_on + timedelta(weeks=every_weeks)
+
+
+def follow_up_to_plan(due: date, as_of: date, days_before: int) -> bool:
+    """Whether a planning run on `as_of` proposes the follow-up meeting due on `due`: from
+    `days_before` days before it is due. The planner places a meeting as early as it can, so
+    a follow-up given to it at once — when it came within the horizon, 35 days, longer than
+    the 4 weeks of the rhythm — was held a week or two after the last meeting: every case
+    met two or three times as often as the rhythm says, its employer invited as often, and
+    the consultants' time gone from first meetings (Herning's 4 simulated months: one case's
+    employer had 13 invitations)."""
+    return due - timedelta(days=days_before) <= as_of

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
+from service.followup.follow_ups import follow_up_to_plan
 from service.meetings.declines import pending_decline
 from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK
 from service.platform.db.models import (
@@ -191,6 +192,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     municipality = config.municipality.id
     planning = config.planning
     horizon_end = as_of + timedelta(days=planning.horizon_days)
+    followup = config.followup
 
     consultants = list((await session.execute(
         select(Consultant).where(Consultant.municipality_id == municipality,
@@ -230,9 +232,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
     meetings = await _planned_meetings(session, Meeting.municipality_id == municipality,
                                        Meeting.status.in_(ACTIVE_MEETING))
     # Cases whose first meeting was already held need an owner, not another first meeting;
-    # their next follow-up (service.followup.follow_ups) is planned like a first meeting when
-    # it is due within the horizon: its due date is the deadline, and first meetings come
-    # first in the objective (`"first_meeting": false`).
+    # their next follow-up (service.followup.follow_ups) is planned like a first meeting from
+    # `[followup] plan_days_before` days before it is due (`follow_up_to_plan`): its due date
+    # is the deadline, and first meetings come first in the objective
+    # (`"first_meeting": false`).
     # (asked per planned case: the held meetings of a municipality grow without end)
     held = set((await session.execute(select(Case.id).where(*planned, exists().where(
         Meeting.case_id == Case.id, Meeting.municipality_id == municipality,
@@ -254,7 +257,8 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         follow_up = case.id in held
         if follow_up:
             due = case.next_follow_up_due
-            if due is not None and (due < horizon_end or meeting is not None):
+            if due is not None and (meeting is not None or due < horizon_end and
+                                    follow_up_to_plan(due, as_of, followup.plan_days_before)):
                 deadline = due
             else:
                 kind = "telephone"  # no follow-up due within the horizon: the owner only

@@ -1,7 +1,8 @@
 """Follow-ups until recovery (issue 20 item 4), over HTTP: after the first meeting is held the
-case has `next_follow_up` (every `[followup] every_weeks` after the last meeting held); the
-planner proposes a follow-up meeting like a first one (deadline = the due date, the employer
-invited the same way: "et nyt opfølgningsmøde"); registering its outcome sets the next one; a
+case has `next_follow_up` (every `[followup] every_weeks` after the last meeting held); from
+`[followup] plan_days_before` days before it is due, not sooner, the planner proposes a
+follow-up meeting like a first one (deadline = the due date, the employer invited the same
+way: "et nyt opfølgningsmøde"); registering its outcome sets the next one; a
 firm plan for full recovery within 4 weeks makes it a telephone follow-up (a task "Ring til
 borgeren" due that day), a changed plan a meeting at the workplace again; closing stops them.
 Shown in GET /api/cases/{id}, the case page, Mine sager and the register CSV."""
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS, MEETING_CONFLICTS, MY_WORK, SLACK_HOME, UNANSWERED
+from service.keys import CONFIG, DB, JOBS, MEETING_CONFLICTS, MY_WORK, SLACK_HOME, UNANSWERED
 from service.platform.auth import Principal
 from service.platform.db.models import (
     Case,
@@ -27,6 +28,7 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
+from service.platform.jobqueue import PLAN
 from service.platform.workdays import add_working_days
 from service.text.danish import short_date
 from tests.conftest import Api, make_secrets, start_api, start_staff, today_local
@@ -67,6 +69,17 @@ async def _held(api: Api, clock: SettableClock, ref: str, meeting: Meeting,
     return await resp.json()
 
 
+async def _planning_from(api: Api, clock: SettableClock, due: date) -> date:
+    """The morning's planning run on the first day the follow-up due on `due` is proposed
+    (`[followup] plan_days_before` days before it); returns that day."""
+    app = api.client.app
+    day = due - timedelta(days=app[CONFIG].followup.plan_days_before)
+    clock.set(datetime.combine(day, time(6, 30)))
+    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
+    await app[JOBS].wait_idle()
+    return day
+
+
 async def _patch(api: Api, ref: str, changes: dict[str, Any]) -> None:
     resp = await api.client.patch(f"/api/cases/{ref}", json=changes,
                                   headers=api.auth("intake"))
@@ -94,13 +107,23 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
         case = await _case(api, "fu1")
         assert case["next_follow_up"] == {"due": due.isoformat(), "kind": "workplace_meeting"}
 
-        # The planner proposes the follow-up meeting like a first one: due date = deadline.
+        # Not at once: the planner would put it days after the first meeting (it places a
+        # meeting as early as it can), a rhythm of one or two weeks instead of four.
+        assert [(m.purpose, m.status) for m in await _meetings(api)] == [
+            ("first_meeting", "held")]
+        clock.set(datetime.combine(due - timedelta(days=20), time(6, 30)))
+        api.client.app[JOBS].request(PLAN, api.client.app[CONFIG].municipality.id, "test")
+        await api.client.app[JOBS].wait_idle()
+        assert len(await _meetings(api)) == 1
+        # From two weeks before it is due the planner proposes the follow-up meeting like a
+        # first one: due date = deadline.
+        planned_from = await _planning_from(api, clock, due)
         meetings = await _meetings(api)
         assert [(m.purpose, m.status) for m in meetings] == [
             ("first_meeting", "held"), ("follow_up", "proposed")]
         follow_up = meetings[1]
         assert follow_up.kind == "workplace_meeting" and follow_up.on_time
-        assert follow_up.start.date() <= due
+        assert planned_from < follow_up.start.date() <= due
         assert case["meeting"] is None or case["meeting"]["purpose"] == "follow_up"
         async with api.client.app[DB].read() as session:
             invitation = (await session.execute(select(OutboxMessage).where(
@@ -146,6 +169,7 @@ async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stop
         first = (await _meetings(api))[0]
         await _held(api, clock, "fu2", first)
         due = first.start.date() + timedelta(weeks=4)
+        await _planning_from(api, clock, due)
         assert [m.status for m in await _meetings(api)] == ["held", "proposed"]
 
         # A firm plan for full recovery within 4 weeks: the rules say telephone; the
@@ -212,6 +236,7 @@ async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
         first = (await _meetings(api))[0]
         await _held(api, clock, "fu3", first)
         due = first.start.date() + timedelta(weeks=4)
+        await _planning_from(api, clock, due)
         follow_up = (await _meetings(api))[-1]
         assert (follow_up.purpose, follow_up.status) == ("follow_up", "proposed")
         assert follow_up.invited_at is not None

@@ -68,10 +68,11 @@ async def test_calls_meeting_held_and_intervention(demo_config: MunicipalityConf
         assert (held.status, held.place, held.employer_took_part) == ("held", "workplace",
                                                                       True)
         assert case["meeting"] is None
-        # A held first meeting is not planned again: the next is a follow-up (its own test
-        # in test_follow_ups.py).
+        # A held first meeting is not planned again: the next is a follow-up, proposed from
+        # two weeks before it is due (its own test in test_follow_ups.py).
         await api.client.app[JOBS].wait_idle()
-        assert [m.purpose for m in await _meetings(api)] == ["first_meeting", "follow_up"]
+        assert [m.purpose for m in await _meetings(api)] == ["first_meeting"]
+        assert case["next_follow_up"]["kind"] == "workplace_meeting"
         started = clock.today().isoformat()
         status, case = await _post(api, "/api/cases/o1/intervention", {"started_on": started},
                                    role="manager")

@@ -178,11 +178,11 @@ async def test_meeting_outcome_intervention_and_closing(staff: Staff,
                                        {"started_on": clock.today().isoformat(),
                                         "kind": "work_trial"})
     assert resp.status == 200 and "indsats er registreret" in html
-    # The intervention registered, the next follow-up is the step: once planning has
-    # proposed its meeting (invited at once), the employer's answer is awaited.
+    # The intervention registered, the next follow-up is the step (its meeting is proposed
+    # two weeks before it is due, the employer's answer awaited then).
     await staff.api.client.app[JOBS].wait_idle()
     _, html = await consultant.get("/my-cases")
-    assert _action(html, "mine-1") == "await_employer"
+    assert _action(html, "mine-1") == "follow_up_due"
     # Closing: through the case-closing use case; the case leaves "Mine sager".
     resp, html = await consultant.post("/my-cases/mine-1/close", {"outcome": "healed",
                                                                   "on": "2026-12-01"})

@@ -8,14 +8,14 @@ their calendar (Herning's 4 simulated months: 26 such mails)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.keys import ANSWERS, CONFIG, DB, JOBS
 from service.platform.db.models import OutboxMessage
-from service.platform.jobqueue import END_DECLINE_GRACE
+from service.platform.jobqueue import END_DECLINE_GRACE, PLAN
 from tests.conftest import Api
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
 from tests.meetings.test_invitations import active, rows
@@ -39,7 +39,13 @@ async def _first_meeting_held(api: Api, clock: SettableClock, case_ref: str) -> 
     resp = await api.client.post(f"/api/cases/{case_ref}/meeting-outcome", json={
         "place": "workplace", "employer_took_part": True}, headers=api.auth("manager"))
     assert resp.status == 200, await resp.text()
-    await api.client.app[JOBS].wait_idle()  # the follow-up is planned
+    # The follow-up is proposed from `plan_days_before` days before it is due.
+    app = api.client.app
+    due = start.date() + timedelta(weeks=app[CONFIG].followup.every_weeks)
+    clock.set(datetime.combine(due - timedelta(days=app[CONFIG].followup.plan_days_before),
+                               time(6, 30)))
+    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
+    await app[JOBS].wait_idle()
     return start
 
 
