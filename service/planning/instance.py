@@ -261,7 +261,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                                     follow_up_to_plan(due, as_of, followup.plan_days_before)):
                 deadline = due
             else:
-                kind = "telephone"  # no follow-up due within the horizon: the owner only
+                kind = "telephone"  # no follow-up to plan yet: the owner only
         if kind == "telephone" and meeting is None and case.owner_id in by_id:
             # Nothing to plan: no meeting (a telephone follow-up, or the first meeting was
             # held) and an active owner kept. It counts in its owner's `active_cases` only.
