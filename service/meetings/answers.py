@@ -18,7 +18,7 @@ from service.clock import Clock
 from service.intake.service import IntakeService
 from service.meetings.booking import Slot, book, cancel, free_slots, offered_slots
 from service.meetings.decline_reasons import DECLINE_REASONS
-from service.meetings.declines import move_to_jobcentre
+from service.meetings.declines import WITHDRAWN, move_to_jobcentre, settle_by_a_time
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import can_change
 from service.meetings.tasks import add_task
@@ -99,7 +99,11 @@ class MeetingAnswers:
     def _replan(self, meeting_municipality: str, reason: str) -> None:
         self.jobs.request(PLAN, meeting_municipality, reason)
 
-    async def confirm(self, meeting_id: int, slot_key: str) -> str:
+    async def confirm(self, meeting_id: int, slot_key: str, *,
+                      decline_outcome: str = WITHDRAWN) -> str:
+        """One of the offered times, chosen: the employer's on their page (staff's after a
+        call: `StaffMeetings.confirm`, whose `decline_outcome` says a decline within its grace
+        was turned around by the consultant, not withdrawn by the employer)."""
         try:
             async with self.db.write() as session:
                 meeting = await locked_meeting(session, meeting_id)
@@ -113,6 +117,7 @@ class MeetingAnswers:
                     return Outcome.UNKNOWN_SLOT
                 if chosen.start <= self.clock.local_now():
                     return Outcome.TOO_LATE
+                await settle_by_a_time(session, meeting, decline_outcome, self.clock.utcnow())
                 meeting.start, meeting.end = chosen.start, chosen.end
                 meeting.travel_minutes = chosen.travel_minutes
                 meeting.status = "confirmed"

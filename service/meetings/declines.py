@@ -43,6 +43,8 @@ from service.platform.workdays import add_working_days
 log = logging.getLogger("fasthold.meetings")
 
 MOVED, RESTORED = "moved", "restored"
+# The employer took the decline back by choosing a time on their page within the grace.
+WITHDRAWN = "withdrawn"
 # The owner's task while a decline waits for their call (done when it is settled).
 CALL_TASK = "employer_declined"
 
@@ -52,6 +54,20 @@ def pending_decline(meeting: Meeting | None) -> bool:
     restored)."""
     return meeting is not None and meeting.status in ACTIVE_MEETING \
         and meeting.employer_answer == "declined" and meeting.decline_outcome is None
+
+
+async def settle_by_a_time(session: AsyncSession, meeting: Meeting, outcome: str,
+                           now: datetime) -> None:
+    """A time agreed within a decline's grace settles it: the workplace meeting stands —
+    `RESTORED` when staff agreed it with the employer (a confirmation or a move after the
+    call), `WITHDRAWN` when the employer chose a time on their page after all — and the
+    owner's call task is done. (Before, the decline stayed pending under a confirmed meeting:
+    its call task open for good, and a move by staff was moved again to the jobcentre when
+    the grace ended.) Call it before the meeting's `employer_answer` changes."""
+    if not pending_decline(meeting):
+        return
+    meeting.decline_outcome, meeting.decline_settled_at = outcome, now
+    await close_tasks(session, meeting.case_id, (CALL_TASK,), now)
 
 
 class DeclineGrace:

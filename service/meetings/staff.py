@@ -10,6 +10,7 @@ from sqlalchemy import select
 from service.intake.service import IntakeService
 from service.meetings.answers import MeetingAnswers, Outcome
 from service.meetings.booking import offered_slots
+from service.meetings.declines import RESTORED
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
@@ -64,7 +65,7 @@ class StaffMeetings:
                            "employer asks for other times or cancels through the link",
                            "meeting_already_confirmed", {"start": when})
         offered = [s.key for s in offered_slots(row)]
-        outcome = await self.answers.confirm(row.id, start)
+        outcome = await self.answers.confirm(row.id, start, decline_outcome=RESTORED)
         if outcome == Outcome.UNKNOWN_SLOT:
             raise Invalid.field("start", f"must be one of the offered times: "
                                 f"{', '.join(offered)}", "not_offered")

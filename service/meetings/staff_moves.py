@@ -30,6 +30,7 @@ from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
 from service.meetings.availability import Availability, travel_minutes
 from service.meetings.booking import Slot, book, cancel, offered_slots
+from service.meetings.declines import RESTORED, settle_by_a_time
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
 from service.platform.auth import Principal
@@ -130,6 +131,10 @@ class MeetingMoves:
                                         f"{WHY_NOT[why]}", "consultant_not_free",
                                         {"why": why})
                 before = meeting.start.isoformat(timespec="minutes")
+                # agreed with the employer: a decline within its grace is turned around
+                await settle_by_a_time(session, meeting, RESTORED, self.clock.utcnow())
+                if meeting.employer_answer == "declined":
+                    meeting.employer_answer = "confirmed"
                 await session.execute(delete(BookedMinute).where(
                     BookedMinute.meeting_id == meeting.id))
                 meeting.start, meeting.end, meeting.travel_minutes = when, end, travel
