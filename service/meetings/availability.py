@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from optimizer.calendar import danish_holidays, haversine_km
@@ -170,9 +170,34 @@ class Availability:
             return OUTSIDE_HOURS
         if any(s < last and first < e for s, e in self.occupied):
             return BOOKED
-        if self.per_day[day] >= consultant.meetings_per_day:
+        if self.per_day[day] >= consultant.meetings_per_day:  # as `day_closed` counts
             return DAY_FULL
         return None
+
+
+async def day_closed(session: AsyncSession, meeting: Meeting, day: date) -> str | None:
+    """Why the meeting's consultant can no longer take it on `day`, as `why_not` judges the
+    day: away (`ABSENCE`), or their other active meetings that day (talks not counted) at
+    their daily maximum (`DAY_FULL`); None when neither. One statement, for a time chosen
+    among those offered (an employer's confirmation, the times their page still shows): the
+    times were free when planned, but an employer answers days later — one gave a consultant
+    a fourth meeting on a day of at most three. (The minutes are the booked minutes' to
+    refuse, the first to book winning; busy time imported since is the conflict scan's.)"""
+    consultant = meeting.consultant_id
+    absent = exists().where(
+        ConsultantAbsence.consultant_id == consultant, ConsultantAbsence.deleted_at.is_(None),
+        ConsultantAbsence.first_day <= day, ConsultantAbsence.last_day >= day)
+    others = select(func.count(Meeting.id)).where(
+        Meeting.consultant_id == consultant, Meeting.id != meeting.id,
+        Meeting.status.in_(ACTIVE_MEETING), Meeting.kind != PRIVATE_TALK,
+        Meeting.start >= _day_start(day),
+        Meeting.start < _day_start(day + timedelta(days=1))).scalar_subquery()
+    most = select(Consultant.meetings_per_day).where(
+        Consultant.id == consultant).scalar_subquery()
+    away, count, limit = (await session.execute(select(absent, others, most))).one()
+    if away:
+        return ABSENCE
+    return DAY_FULL if limit is not None and count >= limit else None
 
 
 async def free_at(session: AsyncSession, config: MunicipalityConfig, meeting: Meeting,
