@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from optimizer.calendar import danish_holidays, haversine_km
@@ -175,6 +175,22 @@ class Availability:
         return None
 
 
+# `day_closed`'s one statement, made once: the consultant away that day, their other active
+# meetings that day (talks not counted), their daily maximum.
+_DAY_CLOSED = select(
+    exists().where(ConsultantAbsence.consultant_id == bindparam("consultant"),
+                   ConsultantAbsence.deleted_at.is_(None),
+                   ConsultantAbsence.first_day <= bindparam("day"),
+                   ConsultantAbsence.last_day >= bindparam("day")),
+    select(func.count(Meeting.id)).where(
+        Meeting.consultant_id == bindparam("consultant"), Meeting.id != bindparam("meeting"),
+        Meeting.status.in_(ACTIVE_MEETING), Meeting.kind != PRIVATE_TALK,
+        Meeting.start >= bindparam("begin"), Meeting.start < bindparam("end"),
+    ).scalar_subquery(),
+    select(Consultant.meetings_per_day).where(
+        Consultant.id == bindparam("consultant")).scalar_subquery())
+
+
 async def day_closed(session: AsyncSession, meeting: Meeting, day: date) -> str | None:
     """Why the meeting's consultant can no longer take it on `day`, as `why_not` judges the
     day: away (`ABSENCE`), or their other active meetings that day (talks not counted) at
@@ -183,18 +199,9 @@ async def day_closed(session: AsyncSession, meeting: Meeting, day: date) -> str 
     times were free when planned, but an employer answers days later — one gave a consultant
     a fourth meeting on a day of at most three. (The minutes are the booked minutes' to
     refuse, the first to book winning; busy time imported since is the conflict scan's.)"""
-    consultant = meeting.consultant_id
-    absent = exists().where(
-        ConsultantAbsence.consultant_id == consultant, ConsultantAbsence.deleted_at.is_(None),
-        ConsultantAbsence.first_day <= day, ConsultantAbsence.last_day >= day)
-    others = select(func.count(Meeting.id)).where(
-        Meeting.consultant_id == consultant, Meeting.id != meeting.id,
-        Meeting.status.in_(ACTIVE_MEETING), Meeting.kind != PRIVATE_TALK,
-        Meeting.start >= _day_start(day),
-        Meeting.start < _day_start(day + timedelta(days=1))).scalar_subquery()
-    most = select(Consultant.meetings_per_day).where(
-        Consultant.id == consultant).scalar_subquery()
-    away, count, limit = (await session.execute(select(absent, others, most))).one()
+    away, count, limit = (await (await session.connection()).execute(_DAY_CLOSED, {
+        "consultant": meeting.consultant_id, "meeting": meeting.id, "day": day,
+        "begin": _day_start(day), "end": _day_start(day + timedelta(days=1))})).one()
     if away:
         return ABSENCE
     return DAY_FULL if limit is not None and count >= limit else None
