@@ -60,13 +60,14 @@ async def settle_by_a_time(session: AsyncSession, meeting: Meeting, outcome: str
                            now: datetime) -> None:
     """A time agreed within a decline's grace settles it: the workplace meeting stands —
     `RESTORED` when staff agreed it with the employer (a confirmation or a move after the
-    call), `WITHDRAWN` when the employer chose a time on their page after all — and the
-    owner's call task is done. (Before, the decline stayed pending under a confirmed meeting:
-    its call task open for good, and a move by staff was moved again to the jobcentre when
-    the grace ended.) Call it before the meeting's `employer_answer` changes."""
+    call), `WITHDRAWN` when the employer chose a time on their page after all; the answer
+    is a confirmation now, and the owner's call task is done. (Before, the decline stayed
+    pending under a confirmed meeting: its call task open for good, and a move by staff was
+    moved again to the jobcentre when the grace ended.)"""
     if not pending_decline(meeting):
         return
     meeting.decline_outcome, meeting.decline_settled_at = outcome, now
+    meeting.employer_answer = "confirmed"
     await close_tasks(session, meeting.case_id, (CALL_TASK,), now)
 
 

@@ -133,8 +133,6 @@ class MeetingMoves:
                 before = meeting.start.isoformat(timespec="minutes")
                 # agreed with the employer: a decline within its grace is turned around
                 await settle_by_a_time(session, meeting, RESTORED, self.clock.utcnow())
-                if meeting.employer_answer == "declined":
-                    meeting.employer_answer = "confirmed"
                 await session.execute(delete(BookedMinute).where(
                     BookedMinute.meeting_id == meeting.id))
                 meeting.start, meeting.end, meeting.travel_minutes = when, end, travel

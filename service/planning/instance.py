@@ -257,8 +257,9 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         follow_up = case.id in held
         if follow_up:
             due = case.next_follow_up_due
-            if due is not None and (meeting is not None or due < horizon_end and
-                                    follow_up_to_plan(due, as_of, followup.plan_days_before)):
+            if due is not None and (meeting is not None or (
+                    due < horizon_end
+                    and follow_up_to_plan(due, as_of, followup.plan_days_before))):
                 deadline = due
             else:
                 kind = "telephone"  # no follow-up to plan yet: the owner only
