@@ -28,11 +28,11 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
-from service.platform.jobqueue import PLAN
 from service.platform.workdays import add_working_days
 from service.text.danish import short_date
 from tests.conftest import Api, make_secrets, start_api, start_staff, today_local
 from tests.meetings.email_cases import body, intake
+from tests.meetings.test_invitations import replan
 
 OWNER = "anna"
 
@@ -69,14 +69,12 @@ async def _held(api: Api, clock: SettableClock, ref: str, meeting: Meeting,
     return await resp.json()
 
 
-async def _planning_from(api: Api, clock: SettableClock, due: date) -> date:
+async def planning_from(api: Api, clock: SettableClock, due: date) -> date:
     """The morning's planning run on the first day the follow-up due on `due` is proposed
     (`[followup] plan_days_before` days before it); returns that day."""
-    app = api.client.app
-    day = due - timedelta(days=app[CONFIG].followup.plan_days_before)
+    day = due - timedelta(days=api.client.app[CONFIG].followup.plan_days_before)
     clock.set(datetime.combine(day, time(6, 30)))
-    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
-    await app[JOBS].wait_idle()
+    await replan(api)
     return day
 
 
@@ -112,12 +110,11 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
         assert [(m.purpose, m.status) for m in await _meetings(api)] == [
             ("first_meeting", "held")]
         clock.set(datetime.combine(due - timedelta(days=20), time(6, 30)))
-        api.client.app[JOBS].request(PLAN, api.client.app[CONFIG].municipality.id, "test")
-        await api.client.app[JOBS].wait_idle()
+        await replan(api)
         assert len(await _meetings(api)) == 1
         # From two weeks before it is due the planner proposes the follow-up meeting like a
         # first one: due date = deadline.
-        planned_from = await _planning_from(api, clock, due)
+        planned_from = await planning_from(api, clock, due)
         meetings = await _meetings(api)
         assert [(m.purpose, m.status) for m in meetings] == [
             ("first_meeting", "held"), ("follow_up", "proposed")]
@@ -169,7 +166,7 @@ async def test_a_firm_plan_makes_it_a_call_a_changed_plan_a_meeting_closing_stop
         first = (await _meetings(api))[0]
         await _held(api, clock, "fu2", first)
         due = first.start.date() + timedelta(weeks=4)
-        await _planning_from(api, clock, due)
+        await planning_from(api, clock, due)
         assert [m.status for m in await _meetings(api)] == ["held", "proposed"]
 
         # A firm plan for full recovery within 4 weeks: the rules say telephone; the
@@ -236,7 +233,7 @@ async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
         first = (await _meetings(api))[0]
         await _held(api, clock, "fu3", first)
         due = first.start.date() + timedelta(weeks=4)
-        await _planning_from(api, clock, due)
+        await planning_from(api, clock, due)
         follow_up = (await _meetings(api))[-1]
         assert (follow_up.purpose, follow_up.status) == ("follow_up", "proposed")
         assert follow_up.invited_at is not None

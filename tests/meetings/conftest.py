@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
+from service.clock import SettableClock
 from service.config import MunicipalityConfig, Secrets
 from service.keys import JOBS
 from tests.conftest import Api, SmtpSink, mail_config, make_secrets, smtp_secrets, start_api
@@ -45,3 +47,14 @@ async def no_grace_api(demo_config: MunicipalityConfig, database_url: str,
                                smtp_secrets(database_url, smtp_sink.port)):
         await api.client.app[JOBS].wait_idle()
         yield api
+
+
+@pytest.fixture
+async def clocked(demo_config: MunicipalityConfig, database_url: str, smtp_sink: SmtpSink
+                  ) -> AsyncIterator[tuple[Api, SettableClock]]:
+    """The app with a clock the test moves, on SQLite and on PostgreSQL."""
+    clock = SettableClock(datetime.now(UTC), demo_config.municipality.timezone)
+    async for api in start_api(mail_config(demo_config),
+                               smtp_secrets(database_url, smtp_sink.port), clock=clock):
+        await api.client.app[JOBS].wait_idle()
+        yield api, clock

@@ -8,21 +8,19 @@ their calendar (Herning's 4 simulated months: 26 such mails)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.keys import ANSWERS, CONFIG, DB, JOBS
 from service.platform.db.models import OutboxMessage
-from service.platform.jobqueue import END_DECLINE_GRACE, PLAN
+from service.platform.jobqueue import END_DECLINE_GRACE
 from tests.conftest import Api
+from tests.followup.test_follow_ups import planning_from
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
 from tests.meetings.test_invitations import active, rows
-from tests.meetings.test_jobcentre_summons import clocked
 from tests.meetings.test_tasks_settle import confirm
-
-__all__ = ["clocked"]  # the app with a clock the test moves, on SQLite and PostgreSQL
 
 
 async def _messages(api: Api, to: str, after: int = 0) -> list[OutboxMessage]:
@@ -40,12 +38,8 @@ async def _first_meeting_held(api: Api, clock: SettableClock, case_ref: str) -> 
         "place": "workplace", "employer_took_part": True}, headers=api.auth("manager"))
     assert resp.status == 200, await resp.text()
     # The follow-up is proposed from `plan_days_before` days before it is due.
-    app = api.client.app
-    due = start.date() + timedelta(weeks=app[CONFIG].followup.every_weeks)
-    clock.set(datetime.combine(due - timedelta(days=app[CONFIG].followup.plan_days_before),
-                               time(6, 30)))
-    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
-    await app[JOBS].wait_idle()
+    due = start.date() + timedelta(weeks=api.client.app[CONFIG].followup.every_weeks)
+    await planning_from(api, clock, due)
     return start
 
 

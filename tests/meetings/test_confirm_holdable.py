@@ -21,9 +21,6 @@ from service.platform.db.models import Consultant, ConsultantAbsence, Meeting
 from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
-from tests.meetings.test_jobcentre_summons import clocked
-
-__all__ = ["clocked"]  # the app with a clock the test moves, on SQLite and PostgreSQL
 
 
 async def _proposal_with_another_day(api: Api, ref: str) -> tuple[Meeting, Slot, Slot]:

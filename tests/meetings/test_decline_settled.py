@@ -21,10 +21,7 @@ from service.platform.jobqueue import END_DECLINE_GRACE
 from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
-from tests.meetings.test_jobcentre_summons import clocked
 from tests.meetings.test_tasks_settle import open_tasks
-
-__all__ = ["clocked"]  # the app with a clock the test moves, on SQLite and PostgreSQL
 
 
 @pytest.mark.parametrize(("who", "outcome"), [

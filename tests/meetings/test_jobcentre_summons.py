@@ -9,47 +9,23 @@ planned by fasthold was ever held in a simulated municipality.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from service.clock import SettableClock
-from service.config import MunicipalityConfig
-from service.keys import CONFIG, DB, JOBS
+from service.keys import DB, JOBS
 from service.meetings.booking import summon
 from service.platform.db.models import BookedMinute, ConsultantAbsence, Meeting, OutboxMessage
-from service.platform.jobqueue import PLAN
 from service.text.errors import danish_error
 from tests.conftest import (
     Api,
     SmtpSink,
-    mail_config,
-    smtp_secrets,
-    start_api,
     start_staff,
     wait_until_mail_delivered,
 )
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
-from tests.meetings.test_invitations import active, rows
-
-
-@pytest.fixture
-async def clocked(demo_config: MunicipalityConfig, database_url: str, smtp_sink: SmtpSink
-                  ) -> AsyncIterator[tuple[Api, SettableClock]]:
-    """The app with a clock the test moves, on SQLite and on PostgreSQL."""
-    clock = SettableClock(datetime.now(UTC), demo_config.municipality.timezone)
-    async for api in start_api(mail_config(demo_config),
-                               smtp_secrets(database_url, smtp_sink.port), clock=clock):
-        await api.client.app[JOBS].wait_idle()
-        yield api, clock
-
-
-async def _plan(api: Api) -> None:
-    app = api.client.app
-    app[JOBS].request(PLAN, app[CONFIG].municipality.id, "test")
-    await app[JOBS].wait_idle()
+from tests.meetings.test_invitations import active, replan, rows
 
 
 async def _letters(api: Api) -> list[str]:
@@ -94,7 +70,7 @@ async def test_the_letter_confirms_the_meeting_and_it_stands_on_its_day(
     # The meeting's day: planning in the morning, and after the meeting (not yet registered).
     for hour in (6, 16):
         clock.set(meeting.start.replace(hour=hour, minute=30))
-        await _plan(api)
+        await replan(api)
         _, now = await rows(api, "js1")
         assert [(m.id, m.status) for m in now] == [(meeting.id, "confirmed")], (
             f"at {hour}:30 the meeting was moved: {[(m.start, m.status) for m in now]}")
@@ -159,7 +135,7 @@ async def test_an_absence_over_it_lists_it_to_move_and_a_new_time_tells_the_citi
             municipality_id=first.municipality_id, consultant_id=first.consultant_id,
             first_day=first.start.date(), last_day=first.start.date(), reason="sygdom",
             created_at=datetime.now(UTC)))
-    await _plan(mail)
+    await replan(mail)
     _, meetings = await rows(mail, "js4")
     assert [(m.id, m.status) for m in meetings] == [(first.id, "confirmed")]
     listed = await (await mail.client.get("/api/meetings/to-move",

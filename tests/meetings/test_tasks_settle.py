@@ -19,10 +19,7 @@ from service.keys import ANSWERS, JOBS
 from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
-from tests.meetings.test_jobcentre_summons import clocked
 from tests.outbox.test_letters import letter_case
-
-__all__ = ["clocked"]  # the app with a clock the test moves, on SQLite and PostgreSQL
 
 
 async def open_tasks(api: Api, case_ref: str) -> list[str]:
