@@ -100,7 +100,7 @@ HEADLINES = {
                            "leveres. Ring til borgeren.",
     "invitation_failed": ":telephone_receiver: Invitationen i sag *{ref}* kunne ikke sendes "
                          "automatisk. Ring til arbejdsgiveren og aftal et tidspunkt.",
-    "meeting_tomorrow": ":alarm_clock: I morgen: møde i sag *{ref}*.",
+    "meeting_tomorrow": ":alarm_clock: Næste arbejdsdag: møde i sag *{ref}*.",
     "employer_no_answer": ":hourglass: Arbejdsgiveren i sag *{ref}* har ikke svaret på "
                           "invitationen. Ring til dem.",
     "deadline_at_risk": ":warning: Fristen er i fare i sag *{ref}*: uge 7 er nået, og intet "
@@ -112,7 +112,8 @@ HEADLINES = {
     "meeting_conflict": ":warning: Du kan ikke holde det bekræftede møde i sag *{ref}*. Det "
                         "står på listen \"Møder der skal flyttes\", hvor visitationen "
                         "giver det til en kollega eller beder arbejdsgiveren om nye tider.",
-    "talk_tomorrow": ":alarm_clock: I morgen: samtale uden arbejdsgiver i sag *{ref}*.",
+    "talk_tomorrow": ":alarm_clock: Næste arbejdsdag: samtale uden arbejdsgiver i sag "
+                     "*{ref}*.",
     "talk_planned": ":speech_balloon: Borgeren i sag *{ref}* vil gerne tale med dig uden "
                     "arbejdsgiveren før mødet på arbejdspladsen. Samtalen er planlagt.",
     "letter_too_late": ":mailbox_with_no_mail: Ring til borgeren — brevet når ikke frem: "

@@ -1,6 +1,7 @@
-"""Reminders to employers: no answer after N working days, and the day before a confirmed
-meeting; and to consultants (`ConsultantReminderScan`: in the app, Slack's
-`service.slack.reminders`, wired by the composition). Run as the
+"""Reminders to employers: no answer after N working days, and on the working day before a
+confirmed meeting (`reminder_due`: Friday for a Monday meeting); and to consultants
+(`ConsultantReminderScan`: in the app, Slack's `service.slack.reminders`, wired by the
+composition). Run as the
 `send_reminders` job: each is sent once (the outbox remembers what was sent), so a rerun
 never sends one twice."""
 
@@ -15,10 +16,10 @@ from sqlalchemy import select
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
-from service.meetings.signals import UnansweredRule, meeting_tomorrow
+from service.meetings.signals import UnansweredRule, reminder_due
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from service.text.danish import danish_slot
+from service.text.danish import coming_day, danish_slot
 
 log = logging.getLogger("fasthold.reminders")
 
@@ -83,7 +84,8 @@ class Reminders:
                 if row.status == "proposed" and (row.id, "employer_reminder") not in sent:
                     if self.unanswered.of(row, today):
                         due.append((row.id, "employer_reminder"))
-                elif row.status == "confirmed" and meeting_tomorrow(row.start, today) \
+                elif row.status == "confirmed" \
+                        and reminder_due(row.start, today, self.unanswered.closed) \
                         and (row.id, "employer_day_before") not in sent:
                     due.append((row.id, "employer_day_before"))
             if not due:
@@ -102,8 +104,9 @@ class Reminders:
                     if await notifier.email(session, meeting, "employer_reminder",
                                             recipient, context):
                         count += 1
-                elif await notifier.email(session, meeting, "employer_day_before",
-                                          recipient, notifier.people(meeting)):
+                elif await notifier.email(session, meeting, "employer_day_before", recipient,
+                                          notifier.people(meeting) | {
+                                              "day": coming_day(meeting.start.date(), today)}):
                     count += 1
         if count:
             log.info("%s reminder(s) queued", count)

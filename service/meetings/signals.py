@@ -1,7 +1,8 @@
 """A meeting's signals, defined once: the employer **has not answered**, the employer **can
-still change** a confirmed meeting, and the meeting is **tomorrow** (the day-before
-reminders). The reminders (employer's e-mail, the consultant's Slack message), the
-`/deliveries` list, my cases, the Slack Home tab and the employer's page all ask here.
+still change** a confirmed meeting, and the meeting's **reminder is due** (the "day before"
+reminders, sent on the working day before). The reminders (employer's e-mail, the
+consultant's Slack message), the `/deliveries` list, my cases, the Slack Home tab and the
+employer's page all ask here.
 
 Meeting times are stored as local wall-clock times (see `service.clock`); `invited_at` is a
 UTC timestamp, and which day the invitation went out is its date in the municipality's time
@@ -18,7 +19,7 @@ from typing import Protocol
 from service.clock import zone
 from service.config import MunicipalityConfig
 from service.platform.db.engine import as_utc
-from service.platform.workdays import add_working_days
+from service.platform.workdays import add_working_days, previous_working_day
 
 # The employer may move or cancel a confirmed meeting until this long before it begins.
 CHANGE_UNTIL = timedelta(hours=24)
@@ -30,9 +31,14 @@ def can_change(start: datetime, now: datetime) -> bool:
     return start - CHANGE_UNTIL > now
 
 
-def meeting_tomorrow(start: datetime, today: date) -> bool:
-    """A meeting starting at `start` (local wall-clock time) is tomorrow."""
-    return start.date() == today + timedelta(days=1)
+def reminder_due(start: datetime, today: date, closed: frozenset[date] = frozenset()) -> bool:
+    """The day-before reminder of a meeting (or talk) starting at `start` (local wall-clock
+    time) is due `today`: on the last working day before the meeting's day — Friday for a
+    Monday meeting, weekends, public holidays and the jobcentre's closed dates skipped: the
+    employer and the consultant read their mail and Slack on working days — or on a later
+    day before it (a meeting confirmed after that day's reminders still gets one)."""
+    day = start.date()
+    return previous_working_day(day, closed) <= today < day
 
 
 def awaits_employer(kind: str, status: str, invited_at: datetime | None,

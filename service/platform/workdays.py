@@ -27,3 +27,11 @@ def add_working_days(day: date, count: int, closed: frozenset[date] = frozenset(
         if is_working_day(current, closed):
             remaining -= 1
     return current
+
+
+def previous_working_day(day: date, closed: frozenset[date] = frozenset()) -> date:
+    """The last working day before `day` (Monday - 1 = Friday; holidays skipped)."""
+    current = day - timedelta(days=1)
+    while not is_working_day(current, closed):
+        current -= timedelta(days=1)
+    return current

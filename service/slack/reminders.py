@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from service.config import MunicipalityConfig
 from service.intake.signals import deadline_at_risk
-from service.meetings.signals import UnansweredRule, invited_on, meeting_tomorrow
+from service.meetings.signals import UnansweredRule, invited_on, reminder_due
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.engine import Database
 from service.platform.db.models import (
@@ -38,7 +38,8 @@ log = logging.getLogger("fasthold.reminders")
 WEEK_13 = timedelta(weeks=12)  # absence week 13 begins twelve weeks after the first day
 TELEPHONE_EVERY_DAYS = 28
 AGREEMENT_DUE = "agreement_due"  # an agreement task of the minutes due today
-TALK_TOMORROW = "talk_tomorrow"  # the private talk without the employer is tomorrow
+# the private talk without the employer is on the next working day (`reminder_due`)
+TALK_TOMORROW = "talk_tomorrow"
 # The reminder of a task due today, by the task's kind.
 _TASK_REMINDER = {"agreement": AGREEMENT_DUE, "follow_up_call": "telephone_due"}
 
@@ -58,7 +59,7 @@ class ConsultantReminders:
         out: list[tuple[str, str]] = []
         first_absence = date.fromisoformat(case.facts["first_absence_day"])
         if meeting is not None and meeting.status == "confirmed" and \
-                meeting_tomorrow(meeting.start, today):
+                reminder_due(meeting.start, today, self.unanswered.closed):
             out.append(("meeting_tomorrow", f"meeting_tomorrow-{meeting.id}"))
         if self.unanswered.of(meeting, today):
             out.append(("employer_no_answer", f"employer_no_answer-{meeting.id}"))
@@ -118,7 +119,7 @@ class ConsultantReminders:
             for talk in (await session.execute(select(Meeting).where(
                     Meeting.case_id.in_(ids), Meeting.kind == PRIVATE_TALK,
                     Meeting.status == TALK_PLANNED).order_by(Meeting.id))).unique().scalars():
-                if meeting_tomorrow(talk.start, today):
+                if reminder_due(talk.start, today, self.unanswered.closed):
                     talks[talk.case_id] = talk
                     wanted.append((by_id[talk.case_id], TALK_TOMORROW,
                                    self.notices.once(f"{TALK_TOMORROW}-{talk.id}")))

@@ -46,7 +46,7 @@ MESSAGE_KIND = {
     "citizen_private_talk_cancelled": "Aflysning af samtalen uden arbejdsgiver til borgeren",
     "citizen_cancelled": "Aflysning til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
-    "meeting_tomorrow": "Påmindelse om mødet i morgen",
+    "meeting_tomorrow": "Påmindelse om mødet næste arbejdsdag",
     "telephone_due": "Telefonisk opfølgning nu",
     "intervention_missing": "Virksomhedsrettet indsats mangler",
     "invitation_failed": "Invitationen kunne ikke sendes",
@@ -56,7 +56,7 @@ MESSAGE_KIND = {
     "slack_fallback": "E-mail i stedet for Slack",
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
     "meeting_minutes": "Aftaler fra mødet", "agreement_due": "Aftale forfalder i dag",
-    "talk_tomorrow": "Påmindelse om samtalen uden arbejdsgiver i morgen",
+    "talk_tomorrow": "Påmindelse om samtalen uden arbejdsgiver næste arbejdsdag",
     "talk_planned": "Samtale uden arbejdsgiver planlagt",
     "letter_too_late": "Brevet når ikke frem: ring til borgeren",
 }

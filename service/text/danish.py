@@ -52,6 +52,17 @@ def danish_slot(start: datetime, end: datetime) -> str:
     return f"{danish_date(start.date())} kl. {danish_time(start)}-{danish_time(end)}"
 
 
+def coming_day(day: date, today: date) -> str:
+    """A day after `today` as a reminder names it: 'i morgen', 'på mandag' (within the
+    week), else 'den 10. marts'."""
+    ahead = (day - today).days
+    if ahead == 1:
+        return "i morgen"
+    if 1 < ahead < 7:
+        return f"på {WEEKDAYS[day.weekday()]}"
+    return f"den {short_date(day)}"
+
+
 # For Jinja2 environments (mail templates and pages).
 FILTERS = {"dato": danish_date, "klokken": danish_time}
 GLOBALS = {"slot": danish_slot}

@@ -1,11 +1,16 @@
-"""Reminders to employers: no answer after two working days, and the day before a meeting."""
+"""Reminders to employers: no answer after two working days, and on the working day before a
+meeting."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from service.keys import REMINDERS
+from sqlalchemy import select
+
+from service.keys import DB, REMINDERS
+from service.platform.db.models import Meeting
+from service.platform.workdays import is_working_day
 from tests.conftest import Api, SmtpSink, link_path, text_part, today_local
 from tests.meetings.email_cases import body, form_token, intake, invitation
 
@@ -30,3 +35,32 @@ async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,
     assert await reminders.send_due(day_before) == 0
     mail = (await smtp_sink.wait_for(lambda m: "I morgen" in str(m["Subject"])))[0]
     assert "Mads Madsen" in text_part(mail)
+
+
+async def test_a_monday_meeting_is_reminded_on_friday(mail_api: Api, smtp_sink: SmtpSink
+                                                      ) -> None:
+    """The "day before" reminder goes out on the working day before: Friday for a Monday
+    meeting (the employer reads work mail on working days; a scan at the weekend still sends
+    it when the meeting was confirmed after Friday's), and says which day."""
+    await intake(mail_api, body("m2"))
+    path = link_path(await invitation(smtp_sink))
+    csrf = await form_token(mail_api, path)
+    page = await (await mail_api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    held = date.fromisoformat(slot[:10])
+    monday = held + timedelta(days=7 - held.weekday())
+    while not is_working_day(monday) or not is_working_day(monday - timedelta(days=3)):
+        monday += timedelta(days=7)  # a plain Monday after a plain Friday
+    async with mail_api.client.app[DB].write() as session:
+        meeting = (await session.execute(select(Meeting))).unique().scalar_one()
+        length = meeting.end - meeting.start
+        meeting.start = datetime.combine(monday, time(10, 0))
+        meeting.end = meeting.start + length
+    friday = monday - timedelta(days=3)
+    reminders = mail_api.client.app[REMINDERS]
+    assert await reminders.send_due(friday - timedelta(days=1)) == 0
+    assert await reminders.send_due(friday) == 1
+    assert await reminders.send_due(monday - timedelta(days=1)) == 0  # once only
+    mail = (await smtp_sink.wait_for(lambda m: "På mandag" in str(m["Subject"])))[0]
+    assert "påmindelse om mødet på mandag på arbejdspladsen" in text_part(mail)

@@ -23,12 +23,13 @@ from service.meetings.signals import (
     UnansweredRule,
     can_change,
     invited_on,
-    meeting_tomorrow,
+    reminder_due,
     working_days_between,
 )
 from service.platform.auth import Principal
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
+from service.text.danish import coming_day
 from tests.conftest import Api, SmtpSink, mail_config, today_local
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import start_slack_api
@@ -78,15 +79,30 @@ def test_the_employer_is_silent(demo_config: MunicipalityConfig) -> None:
                      employer_answer=None, today=date(2026, 12, 3))
 
 
-def test_can_change_and_tomorrow() -> None:
-    start = datetime(2026, 12, 10, 9, 0)
+def test_can_change_and_the_reminder_on_the_working_day_before() -> None:
+    start = datetime(2026, 12, 10, 9, 0)  # a Thursday
     assert CHANGE_UNTIL == timedelta(hours=24)
     assert can_change(start, start - timedelta(hours=24, minutes=1))
     assert not can_change(start, start - timedelta(hours=24))
     assert not can_change(start, start + timedelta(hours=1))
-    assert meeting_tomorrow(start, date(2026, 12, 9))
-    assert not meeting_tomorrow(start, date(2026, 12, 10))
-    assert not meeting_tomorrow(start, date(2026, 12, 8))
+    assert reminder_due(start, date(2026, 12, 9))
+    assert not reminder_due(start, date(2026, 12, 10))
+    assert not reminder_due(start, date(2026, 12, 8))
+    # A Monday meeting: on Friday (the employer and the consultant read their mail and Slack
+    # on working days), or at the weekend when it was confirmed after Friday's reminders.
+    monday = datetime(2026, 12, 14, 10, 0)
+    assert [d.day for d in (date(2026, 12, 10) + timedelta(days=n) for n in range(5))
+            if reminder_due(monday, d)] == [11, 12, 13]
+    # After Easter (Thursday 25 March 2027 to Monday 29 March): on Wednesday the 24th; a
+    # closed date of the jobcentre is skipped too.
+    easter = datetime(2027, 3, 30, 9, 0)
+    assert reminder_due(easter, date(2027, 3, 24)) and reminder_due(easter, date(2027, 3, 29))
+    assert not reminder_due(easter, date(2027, 3, 23))
+    assert reminder_due(start, date(2026, 12, 8), frozenset({date(2026, 12, 9)}))
+    assert coming_day(date(2026, 12, 10), date(2026, 12, 9)) == "i morgen"
+    assert coming_day(date(2026, 12, 14), date(2026, 12, 11)) == "på mandag"
+    assert coming_day(date(2027, 3, 30), date(2027, 3, 24)) == "på tirsdag"
+    assert coming_day(date(2027, 1, 4), date(2026, 12, 23)) == "den 4. januar"
 
 
 def night_before_due(today: date, after: int) -> date:

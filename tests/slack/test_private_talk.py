@@ -18,6 +18,7 @@ from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_HELD, TALK_PLANNED
 from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.platform.workdays import previous_working_day
 from service.text.danish import danish_slot
 from tests.conftest import Api, SmtpSink, text_part, wait_until
 from tests.meetings.email_cases import CITIZEN, body, intake
@@ -83,13 +84,13 @@ async def test_the_talk_in_the_dm_the_home_tab_the_reminder_and_its_buttons(
     assert any(i.case_ref == "talk-s1" and i.text == f"{when} samtale uden arbejdsgiver "
                "(planlagt)" for i in items)
 
-    # The day before: one reminder with the buttons, however often the job runs.
+    # The working day before: one reminder with the buttons, however often the job runs.
     reminders = await consultant_reminders(api)
-    day_before = talk.start.date() - timedelta(days=1)
+    day_before = previous_working_day(talk.start.date())
     assert await reminders.send_due(day_before) >= 1
     assert await reminders.send_due(day_before) == 0
     await api.client.app[JOBS].wait_idle()
-    reminder = await message_to(fake, dm, "I morgen: samtale uden arbejdsgiver")
+    reminder = await message_to(fake, dm, "Næste arbejdsdag: samtale uden arbejdsgiver")
     assert TALK_BUTTONS.items() <= buttons(reminder).items()
     assert when in texts(reminder)
     async with api.client.app[DB].read() as session:

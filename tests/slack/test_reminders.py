@@ -12,6 +12,7 @@ from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, REMINDERS
 from service.platform.db.models import Case, ConsultantTask, Meeting, OutboxMessage
+from service.platform.workdays import previous_working_day
 from service.slack.reminders import ConsultantReminders
 from tests.conftest import Api, SmtpSink, today_local, wait_until
 from tests.meetings.email_cases import body, intake
@@ -80,9 +81,9 @@ async def test_the_meeting_tomorrow(demo_config: MunicipalityConfig, sqlite_url:
         async with api.client.app[DB].write() as session:
             meeting = (await session.execute(select(Meeting))).unique().scalar_one()
             meeting.status = "confirmed"
-            day_before = meeting.start.date() - timedelta(days=1)
+            day_before = previous_working_day(meeting.start.date())
         reminders = await consultant_reminders(api)
-        assert await reminders.send_due(day_before - timedelta(days=1)) == 0
+        assert await reminders.send_due(previous_working_day(day_before)) == 0
         assert await reminders.send_due(day_before) == 1
         assert await reminders.send_due(day_before) == 0
         assert await slack_kinds(api) == ["meeting_tomorrow"]
