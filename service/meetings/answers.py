@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.intake.service import IntakeService
-from service.meetings.availability import day_closed
+from service.meetings.availability import time_closed
 from service.meetings.booking import Slot, book, cancel, free_slots, offered_slots
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.declines import WITHDRAWN, move_to_jobcentre, settle_by_a_time
@@ -83,13 +83,14 @@ class MeetingAnswers:
 
     async def free_slots(self, meeting: Meeting) -> list[Slot]:
         """The times still offered to the employer now, in time order: not booked by another
-        meeting, nor on a day the consultant can no longer take it (`day_closed`)."""
+        meeting, nor at a time the consultant can no longer take it (`time_closed`: away,
+        busy in their calendar, the day full)."""
+        own_uid = self.notifier.calendar_uid(meeting)
         async with self.db.read() as session:
-            slots = await free_slots(session, meeting, self.clock.local_now())
-            closed = {day for day in {s.start.date() for s in slots}
-                      if await day_closed(session, meeting, day) is not None}
-        return sorted((s for s in slots if s.start.date() not in closed),
-                      key=lambda s: s.start)
+            slots = [s for s in await free_slots(session, meeting, self.clock.local_now())
+                     if await time_closed(session, meeting, s.start, s.end, s.travel_minutes,
+                                          own_uid) is None]
+        return sorted(slots, key=lambda s: s.start)
 
     def can_change(self, meeting: Meeting) -> bool:
         """Whether the employer may still move or cancel the confirmed meeting themselves."""
@@ -122,8 +123,10 @@ class MeetingAnswers:
                     return Outcome.UNKNOWN_SLOT
                 if chosen.start <= self.clock.local_now():
                     return Outcome.TOO_LATE
-                if await day_closed(session, meeting, chosen.start.date()) is not None:
-                    return Outcome.TAKEN  # the page no longer offers that day's times
+                if await time_closed(session, meeting, chosen.start, chosen.end,
+                                     chosen.travel_minutes,
+                                     self.notifier.calendar_uid(meeting)) is not None:
+                    return Outcome.TAKEN  # the page no longer offers that time
                 await settle_by_a_time(session, meeting, decline_outcome, self.clock.utcnow())
                 meeting.start, meeting.end = chosen.start, chosen.end
                 meeting.travel_minutes = chosen.travel_minutes

@@ -170,14 +170,15 @@ class Availability:
             return OUTSIDE_HOURS
         if any(s < last and first < e for s, e in self.occupied):
             return BOOKED
-        if self.per_day[day] >= consultant.meetings_per_day:  # as `day_closed` counts
+        if self.per_day[day] >= consultant.meetings_per_day:  # as `time_closed` counts
             return DAY_FULL
         return None
 
 
-# `day_closed`'s one statement, made once: the consultant away that day, their other active
-# meetings that day (talks not counted), their daily maximum.
-_DAY_CLOSED = select(
+# `time_closed`'s one statement, made once: the consultant away that day, their other active
+# meetings that day (talks not counted), their daily maximum, and busy time in their calendar
+# over the occupied minutes (fasthold's own event of the meeting, by its UID, not counted).
+_TIME_CLOSED = select(
     exists().where(ConsultantAbsence.consultant_id == bindparam("consultant"),
                    ConsultantAbsence.deleted_at.is_(None),
                    ConsultantAbsence.first_day <= bindparam("day"),
@@ -188,22 +189,36 @@ _DAY_CLOSED = select(
         Meeting.start >= bindparam("begin"), Meeting.start < bindparam("end"),
     ).scalar_subquery(),
     select(Consultant.meetings_per_day).where(
-        Consultant.id == bindparam("consultant")).scalar_subquery())
+        Consultant.id == bindparam("consultant")).scalar_subquery(),
+    exists().where(CalendarEntry.consultant_id == bindparam("consultant"),
+                   CalendarEntry.start < bindparam("last"),
+                   CalendarEntry.end > bindparam("first"),
+                   CalendarEntry.uid.is_distinct_from(bindparam("own_uid"))))
 
 
-async def day_closed(session: AsyncSession, meeting: Meeting, day: date) -> str | None:
-    """Why the meeting's consultant can no longer take it on `day`, as `why_not` judges the
-    day: away (`ABSENCE`), or their other active meetings that day (talks not counted) at
-    their daily maximum (`DAY_FULL`); None when neither. One statement, for a time chosen
-    among those offered (an employer's confirmation, the times their page still shows): the
-    times were free when planned, but an employer answers days later — one gave a consultant
-    a fourth meeting on a day of at most three. (The minutes are the booked minutes' to
-    refuse, the first to book winning; busy time imported since is the conflict scan's.)"""
-    away, count, limit = (await (await session.connection()).execute(_DAY_CLOSED, {
+async def time_closed(session: AsyncSession, meeting: Meeting, start: datetime, end: datetime,
+                      travel: int, own_uid: str) -> str | None:
+    """Why the meeting's consultant can no longer take it at `start`–`end` (`travel` minutes
+    each way for a workplace meeting), as `why_not` judges a time: away that day
+    (`ABSENCE`), busy in their calendar over the occupied minutes (`CALENDAR`; `own_uid`: the
+    meeting's own calendar event, which does not count), or their other active meetings that
+    day (talks not counted) at their daily maximum (`DAY_FULL`); None when none. One
+    statement, for a time chosen among those offered (an employer's confirmation, the times
+    their page still shows): the times were free when planned, but an employer answers days
+    later — one gave a consultant a fourth meeting on a day of at most three, and busy time
+    imported since was left for the conflict scan to find after the confirmation. (The
+    minutes are the booked minutes' to refuse, the first to book winning.)"""
+    travel = travel if meeting.kind == "workplace_meeting" else 0
+    day = start.date()
+    away, count, limit, busy = (await (await session.connection()).execute(_TIME_CLOSED, {
         "consultant": meeting.consultant_id, "meeting": meeting.id, "day": day,
-        "begin": _day_start(day), "end": _day_start(day + timedelta(days=1))})).one()
+        "begin": _day_start(day), "end": _day_start(day + timedelta(days=1)),
+        "first": start - timedelta(minutes=travel), "last": end + timedelta(minutes=travel),
+        "own_uid": own_uid})).one()
     if away:
         return ABSENCE
+    if busy:
+        return CALENDAR
     return DAY_FULL if limit is not None and count >= limit else None
 
 

@@ -1,23 +1,23 @@
-"""An employer's choice among the offered times is judged by its day as a time chosen by hand
-is (`day_closed` in `service.meetings.availability`): the times were free when the plan was
+"""An employer's choice among the offered times is judged as a time chosen by hand is
+(`time_closed` in `service.meetings.availability`): the times were free when the plan was
 made, but days may pass before the employer answers. A time on a day the consultant has
-since become absent, or whose maximum of meetings other confirmations have reached
-meanwhile, is no longer offered on the page, and choosing it is "taken" (the employer picks
-another).
+since become absent, whose maximum of meetings other confirmations have reached meanwhile,
+or that busy time imported from the consultant's calendar since covers, is no longer
+offered on the page, and choosing it is "taken" (the employer picks another).
 
 Before, only a double booking of the same minutes was refused: Herning's 6 simulated months
 gave a consultant a fourth meeting on a day of at most three."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import update
 
 from service.clock import SettableClock
-from service.keys import ANSWERS, DB
+from service.keys import ANSWERS, DB, NOTIFIER
 from service.meetings.booking import Slot, offered_slots
-from service.platform.db.models import Consultant, ConsultantAbsence, Meeting
+from service.platform.db.models import CalendarEntry, Consultant, ConsultantAbsence, Meeting
 from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
@@ -78,3 +78,37 @@ async def test_a_day_whose_meetings_reached_the_maximum_is_no_longer_offered(
     await _the_day_is_refused(api, active(meetings), own, other)
     _, meetings = await rows(api, "ch2")
     assert active(meetings).status == "proposed"
+
+
+async def test_a_time_busy_in_the_consultants_calendar_since_is_no_longer_offered(
+        clocked: tuple[Api, SettableClock]) -> None:
+    """Busy time imported from the consultant's calendar after the plan: the time it covers
+    (travel included) is no longer offered, and choosing it is "taken" — before, the
+    confirmation stood and the conflict scan listed it afterwards as a meeting to move. The
+    meeting's own event (fasthold's, back from the calendar by its UID) does not count."""
+    api, _ = clocked
+    proposal, own, other = await _proposal_with_another_day(api, "ch4")
+    uid = api.client.app[NOTIFIER].calendar_uid(proposal)
+    async with api.client.app[DB].write() as session:
+        session.add_all([
+            CalendarEntry(municipality_id=proposal.municipality_id,
+                          consultant_id=proposal.consultant_id, start=own.start, end=own.end,
+                          title="Opfølgningsmøde", source="ics", uid=uid),
+            # ends where the other time begins: its travel there is what it covers
+            CalendarEntry(municipality_id=proposal.municipality_id,
+                          consultant_id=proposal.consultant_id,
+                          start=other.start - timedelta(hours=1), end=other.start,
+                          title="Teammøde", source="ics", uid="outlook-1")])
+    answers = api.client.app[ANSWERS]
+    offered = [s.key for s in await answers.free_slots(proposal)]
+    assert own.key in offered
+    assert proposal.kind == "workplace_meeting" and other.travel_minutes > 0
+    assert other.key not in offered
+    assert await answers.confirm(proposal.id, other.key) == "taken"
+    async with api.client.app[DB].write() as session:  # over the time itself
+        session.add(CalendarEntry(municipality_id=proposal.municipality_id,
+                                  consultant_id=proposal.consultant_id, start=other.start,
+                                  end=other.end, title="Kursus", source="ics", uid=None))
+    assert other.key not in [s.key for s in await answers.free_slots(proposal)]
+    assert await answers.confirm(proposal.id, other.key) == "taken"
+    assert await answers.confirm(proposal.id, own.key) == "confirmed"
