@@ -405,6 +405,10 @@ class SimulationConfig(_Strict):
     # are not held on the day (a new time is then planned).
     meeting_moved_share: float = Field(default=0.06, ge=0, le=1)
     meeting_not_held_share: float = Field(default=0.05, ge=0, le=1)
+    # Citizens who ask at intake for a talk with the consultant without the employer first
+    # (rule 10: planned before a workplace meeting, on an earlier day; held, or not held as
+    # often as a meeting is not, after which planning finds another time).
+    citizen_private_talk_share: float = Field(default=0.0, ge=0, le=1)
     employer_took_part_share: float = Field(default=0.93, ge=0, le=1)
     employer_at_jobcentre_share: float = Field(default=0.25, ge=0, le=1)
     # Workplace-oriented interventions: the share of cases with a held first meeting that get

@@ -99,6 +99,9 @@ class Inflow:
             outcome = "other_programme" if rng.random() < OTHER_PROGRAMME_SHARE else "recovered"
         low, high = sim.intervention_weeks_after_meeting
         intervention = rng.uniform(low, high) if rng.random() < sim.intervention_share else None
+        # Drawn last, and only when asked for: the cases' other draws stay as they were.
+        if sim.citizen_private_talk_share and rng.random() < sim.citizen_private_talk_share:
+            body["citizen_wants_private_talk"] = True
         return body, FutureOfCase(ref, first_absence, ends_on, outcome, intervention)
 
 

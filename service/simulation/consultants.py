@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, select
 
 from service.consultants.caseload import caseloads
 from service.meetings.signals import UnansweredRule
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
@@ -189,6 +190,28 @@ def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
             place, took_part = "jobcentre", rng.random() < sim.employer_at_jobcentre_share
         yield ctx.bridge.call(lambda ref=ref, place=place, took_part=took_part, who=who:
                               world.outcomes.register_meeting(ref, place, took_part, who))
+    if sim.citizen_private_talk_share:
+        yield from _talks_of_the_day(ctx, now)
+
+
+def _talks_of_the_day(ctx: SimContext, now: datetime) -> Generator[Any, Any, None]:
+    """How each private talk (rule 10) that began today went: held, or not held as often as
+    a meeting is not (planning then finds the talk another time before the meeting)."""
+    world, sim = ctx.world, ctx.sim
+    begun = select(Meeting.id, Case.case_ref, _owner_key()).join(
+        Case, Case.id == Meeting.case_id).where(
+        Meeting.municipality_id == world.municipality, Meeting.kind == PRIVATE_TALK,
+        Meeting.status == TALK_PLANNED, Meeting.start <= now
+    ).order_by(Meeting.start, Meeting.id)
+    due = yield ctx.bridge.call(lambda: _rows(ctx, begun))
+    for talk_id, ref, owner in due:
+        rng = ctx.rng("talk", talk_id)
+        outcome = "not_held" if rng.random() < sim.meeting_not_held_share else "held"
+        who = ctx.principal("consultant", owner) if owner else ctx.principal("manager")
+        result = yield ctx.bridge.call(lambda ref=ref, outcome=outcome, who=who:
+                                       world.services.talks.register(ref, outcome, who))
+        if not isinstance(result, Refused):
+            ctx.count(f"private_talks_{outcome}")
 
 
 # Assumptions (no data yet) about the kinds of workplace-oriented intervention: a partial
