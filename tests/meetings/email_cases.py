@@ -78,6 +78,16 @@ async def form_token(api: Api, path: str) -> str:
     return match.group(1)
 
 
+async def confirm_first_time(api: Api, path: str) -> str:
+    """The employer confirms the first time their page (`path`, the invitation's link)
+    offers; returns that time's key."""
+    csrf = await form_token(api, path)
+    page = await (await api.client.get(path)).text()
+    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+    await api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    return slot
+
+
 async def meeting_of(api: Api, case_ref: str) -> dict[str, Any]:
     resp = await api.client.get(f"/api/cases/{case_ref}", headers=api.auth("intake"))
     return (await resp.json())["meeting"]

@@ -3,7 +3,6 @@ meeting."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from service.keys import DB, REMINDERS
 from service.platform.db.models import Meeting
 from service.platform.workdays import is_working_day
 from tests.conftest import Api, SmtpSink, link_path, text_part, today_local
-from tests.meetings.email_cases import body, form_token, intake, invitation
+from tests.meetings.email_cases import body, confirm_first_time, intake, invitation
 
 
 async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,
@@ -26,10 +25,7 @@ async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,
     assert await reminders.send_due(later) == 1
     assert await reminders.send_due(later) == 0  # once only
     await smtp_sink.wait_for(lambda m: "Påmindelse" in str(m["Subject"]))
-    csrf = await form_token(mail_api, path)
-    page = await (await mail_api.client.get(path)).text()
-    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
-    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    slot = await confirm_first_time(mail_api, path)
     day_before = date.fromisoformat(slot[:10]) - timedelta(days=1)
     assert await reminders.send_due(day_before) == 1
     assert await reminders.send_due(day_before) == 0
@@ -43,11 +39,7 @@ async def test_a_monday_meeting_is_reminded_on_friday(mail_api: Api, smtp_sink: 
     meeting (the employer reads work mail on working days; a scan at the weekend still sends
     it when the meeting was confirmed after Friday's), and says which day."""
     await intake(mail_api, body("m2"))
-    path = link_path(await invitation(smtp_sink))
-    csrf = await form_token(mail_api, path)
-    page = await (await mail_api.client.get(path)).text()
-    slot = re.findall(r'name="slot" value="([^"]+)"', page)[0]
-    await mail_api.client.post(f"{path}/confirm", data={"csrf": csrf, "slot": slot})
+    slot = await confirm_first_time(mail_api, link_path(await invitation(smtp_sink)))
     held = date.fromisoformat(slot[:10])
     monday = held + timedelta(days=7 - held.weekday())
     while not is_working_day(monday) or not is_working_day(monday - timedelta(days=3)):
