@@ -42,6 +42,8 @@ from service.meetings.availability import Availability, travel_minutes
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.staff_moves import MeetingMoves
+from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
+from service.meetings.tasks import add_task_once
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.models import (
@@ -106,6 +108,7 @@ class ScanResult:
     withdrawn: list[str] = field(default_factory=list)  # case refs: proposals to re-plan
     conflicts: list[str] = field(default_factory=list)  # case refs newly listed
     resolved: list[str] = field(default_factory=list)  # case refs no longer listed
+    talks_cancelled: list[str] = field(default_factory=list)  # case refs: talks not held
 
 
 # What `MeetingConflicts.scan` reads of each active meeting (with its case's `closed_on` and
@@ -156,8 +159,8 @@ class MeetingConflicts:
 
     async def scan(self) -> ScanResult:
         """Withdraw proposals whose time has passed unanswered, list confirmed meetings that
-        cannot be held (and unlist those that can again). Idempotent: a second scan changes
-        nothing."""
+        cannot be held (and unlist those that can again), cancel planned private talks their
+        consultant can no longer hold. Idempotent: a second scan changes nothing."""
         result = ScanResult()
         now = self.clock.local_now()
         async with self.db.read() as session:
@@ -169,6 +172,11 @@ class MeetingConflicts:
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.municipality,
                 Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)))]
+            talks = [_Standing(*row) for row in (await session.execute(select(
+                *_STANDING_COLUMNS, Case.closed_on, Case.case_ref).join(
+                Case, Case.id == Meeting.case_id).where(
+                Meeting.municipality_id == self.municipality, Meeting.kind == PRIVATE_TALK,
+                Meeting.status == TALK_PLANNED, Meeting.start > now).order_by(Meeting.id)))]
             calendars, busy = await self._calendars(session, now.date())
         for meeting in meetings:
             if meeting.closed_on is not None:
@@ -189,7 +197,36 @@ class MeetingConflicts:
                     result.conflicts.append(meeting.case_ref)
                 elif changed == "resolved":
                     result.resolved.append(meeting.case_ref)
+        for talk in talks:
+            # A planned private talk (rule 10) its consultant can no longer hold — away that
+            # day, or busy in their calendar — is cancelled and the citizen told; planning
+            # finds a new one when the meeting is still to be proposed, else the owner
+            # agrees one (a task). Before, it stayed planned with nobody there to hold it.
+            why = self._why(calendars, busy, talk)
+            if talk.closed_on is None and talk.start > now and why is not None \
+                    and await self._cancel_talk(talk.id):
+                result.talks_cancelled.append(talk.case_ref)
         return result
+
+    async def _cancel_talk(self, talk_id: int) -> bool:
+        async with self.db.write() as session:
+            talk = await locked_meeting(session, talk_id)
+            if talk is None or talk.status != TALK_PLANNED:
+                return False
+            talk.status, talk.cancelled_at = TALK_CANCELLED, self.clock.utcnow()
+            talk.cancel_reason = "konsulenten er forhindret"
+            await self.notifier.talk_cancelled(session, talk, "consultant_away")
+            meeting = (await session.execute(select(Meeting.id).where(
+                Meeting.case_id == talk.case_id, Meeting.status.in_(ACTIVE_MEETING),
+                Meeting.kind == "workplace_meeting"))).first()
+            if meeting is not None:  # kept as it is: the planner adds no talk to it
+                await add_task_once(
+                    session, talk, "talk_to_agree",
+                    "Samtalen uden arbejdsgiver blev aflyst, fordi du var forhindret. Aftal "
+                    "en ny tid med borgeren før mødet på arbejdspladsen.")
+            log.info("private talk %s cancelled before planning: its consultant is away",
+                     talk_id)
+            return True
 
     async def _calendars(self, session: AsyncSession, today: date
                          ) -> tuple[dict[int, Availability], dict[int, list[Busy]]]:

@@ -411,7 +411,8 @@ class MeetingNotifier:
     async def talk_cancelled(self, session: AsyncSession, talk: Meeting, cause: str) -> None:
         """The citizen is told their planned talk will not be held: `cause` `not_wanted`
         (they said so), `new_owner` (planned again with their new consultant), `closed` (the
-        case ended), `no_meeting` (no workplace meeting is to be held). E-mail, else a letter.
+        case ended), `no_meeting` (no workplace meeting is to be held), `consultant_away` (its
+        consultant can no longer hold it: `MeetingConflicts.scan`). E-mail, else a letter.
         The employer is never told of it."""
         await self._to_citizen(session, talk, "citizen_private_talk_cancelled",
                                self.people(talk) | {"cause": cause})

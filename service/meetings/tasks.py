@@ -17,7 +17,9 @@ from service.platform.db.models import ConsultantTask, Meeting
 # times, declined) stay until it is settled.
 ABOUT_THE_MEETING = ("meeting_confirmed", "invitation_failed", "employer_contact_missing",
                      # "call the citizen, the letter does not arrive before <the meeting>"
-                     "letter_too_late")
+                     "letter_too_late",
+                     # "agree a new private talk before <the meeting>" (its talk cancelled)
+                     "talk_to_agree")
 
 # Tasks that asked for a time to be agreed: done once the meeting has a time that stands —
 # the employer's or staff's confirmation, staff moving it to an agreed time, the citizen's

@@ -65,6 +65,7 @@ CANCELLED_KINDS = ("employer_cancelled", "citizen_cancelled")
 # cancelled it and why.
 CANCELLED_BY = {
     "sagen er afsluttet": "aflyst af jobcentret, fordi sagen er lukket",
+    "konsulenten er forhindret": "aflyst af jobcentret, fordi konsulenten er forhindret",
     "planlagt om": "flyttet af jobcentret til en ny tid",
     "sagen har fået en ny konsulent": "flyttet af jobcentret, fordi sagen har fået en ny "
                                       "konsulent",

@@ -9,11 +9,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.keys import CALENDAR_FEEDS, CONFIG, DB, JOBS, NOTIFIER
+from service.keys import CALENDAR_FEEDS, CONFIG, DB, JOBS, MEETING_CONFLICTS, NOTIFIER
 from service.meetings.availability import BOOKED, OUTSIDE_HOURS, Availability
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_HELD, TALK_PLANNED
 from service.platform.auth import Principal
-from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
+from service.platform.db.models import (
+    Case,
+    Consultant,
+    ConsultantAbsence,
+    ConsultantTask,
+    Meeting,
+    OutboxMessage,
+)
 from tests.conftest import Api, SmtpSink, start_staff, text_part
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
 
@@ -197,3 +204,32 @@ async def test_without_email_the_first_contact_is_a_letter(mail: Api) -> None:
     assert "/samtale/k/" in letters[0].body_text
     assert mail.client.app[NOTIFIER].talk_links.short_id(
         letters[0].body_text.split("/samtale/k/")[1].split()[0]) == letters[0].case_id
+
+
+async def test_a_talk_its_consultant_can_no_longer_hold_is_cancelled_and_the_citizen_told(
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    """The consultant falls ill on the talk's day: the scan before planning cancels the talk
+    (before, it stayed planned with nobody to hold it), the citizen is told it will not be
+    held as planned, and — the workplace meeting already proposed, which the planner keeps
+    and adds no talk to — the owner gets the task of agreeing a new time. A second scan
+    changes nothing."""
+    await intake(mail, body("TALK-9", citizen_wants_private_talk=True))
+    case, meetings = await _rows(mail, "TALK-9")
+    (talk,) = _talks(meetings)
+    async with mail.client.app[DB].write() as session:
+        session.add(ConsultantAbsence(
+            municipality_id=case.municipality_id, consultant_id=talk.consultant_id,
+            first_day=talk.start.date(), last_day=talk.start.date(), reason="sygdom",
+            created_at=talk.created_at))
+    conflicts = mail.client.app[MEETING_CONFLICTS]
+    assert (await conflicts.scan()).talks_cancelled == ["TALK-9"]
+    assert (await conflicts.scan()).talks_cancelled == []
+    _, meetings = await _rows(mail, "TALK-9")
+    assert [m.id for m in _talks(meetings, TALK_CANCELLED)] == [talk.id]
+    told = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
+                                     and "er aflyst" in str(m["Subject"])))[0]
+    assert "er forhindret" in text_part(told)
+    async with mail.client.app[DB].read() as session:
+        tasks = list((await session.execute(select(ConsultantTask.kind).where(
+            ConsultantTask.case_id == case.id, ConsultantTask.done_at.is_(None)))).scalars())
+    assert "talk_to_agree" in tasks
