@@ -409,6 +409,10 @@ class SimulationConfig(_Strict):
     # (rule 10: planned before a workplace meeting, on an earlier day; held, or not held as
     # often as a meeting is not, after which planning finds another time).
     citizen_private_talk_share: float = Field(default=0.0, ge=0, le=1)
+    # Sick days a month of each consultant, on average (a sickness lasts 1-3 working days):
+    # the absence registered in the morning, the meetings it leaves moved by intake at midday
+    # (`service.simulation.sickness`).
+    consultant_sick_days_per_month: float = Field(default=0.0, ge=0, le=21)
     employer_took_part_share: float = Field(default=0.93, ge=0, le=1)
     employer_at_jobcentre_share: float = Field(default=0.25, ge=0, le=1)
     # Workplace-oriented interventions: the share of cases with a held first meeting that get

@@ -19,6 +19,7 @@ from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
+from service.simulation.sickness import away_today
 
 # A caseworker who is not in the new role takes a target case that a planning run could not
 # give to anyone in the new role, this close to its deadline, and holds the first follow-up
@@ -44,11 +45,16 @@ def round_of_calls(ctx: SimContext) -> Generator[Any, Any, None]:
     world, municipality = ctx.world, ctx.world.municipality
     now = ctx.bridge.moment()
     mine = Case.municipality_id == municipality
+    # a consultant off sick makes no calls: theirs wait until they are back
+    away = (yield ctx.bridge.call(lambda: away_today(ctx, now.date()))) \
+        if ctx.sim.consultant_sick_days_per_month else set()
     not_called = select(Case.case_ref, _owner_key()).where(
         mine, _OPEN_TARGET, Case.owner_id.is_not(None), Case.citizen_called_at.is_(None)
     ).order_by(Case.id)
     new_cases = yield ctx.bridge.call(lambda: _rows(ctx, not_called))
     for ref, owner in new_cases:
+        if owner in away:
+            continue
         who = ctx.principal("consultant", owner)
         yield ctx.bridge.call(lambda ref=ref, who=who: world.outcomes.register_contact(
             ref, "citizen", who))
@@ -62,14 +68,17 @@ def round_of_calls(ctx: SimContext) -> Generator[Any, Any, None]:
         Case.citizen_called_at < called_before).order_by(Case.id)
     phone_cases = yield ctx.bridge.call(lambda: _rows(ctx, by_phone))
     for ref, owner in phone_cases:
+        if owner in away:
+            continue
         yield ctx.bridge.call(lambda ref=ref, owner=owner: world.outcomes.register_meeting(
             ref, "phone", False, ctx.principal("consultant", owner)))
         ctx.count("phone_follow_ups")
-    yield from _phone_silent_employers(ctx, now)
+    yield from _phone_silent_employers(ctx, now, away)
     yield from _old_way(ctx, now.date())
 
 
-def _phone_silent_employers(ctx: SimContext, now: datetime) -> Generator[Any, Any, None]:
+def _phone_silent_employers(ctx: SimContext, now: datetime, away: set[str]
+                            ) -> Generator[Any, Any, None]:
     """The consultant phones an employer the day fasthold tells them the employer has not
     answered (`service.meetings.signals.UnansweredRule`, the rule of their Slack reminder)."""
     world = ctx.world
@@ -83,7 +92,7 @@ def _phone_silent_employers(ctx: SimContext, now: datetime) -> Generator[Any, An
         Meeting.start > now + timedelta(days=1)).order_by(Meeting.id)
     rows = yield ctx.bridge.call(lambda: _rows(ctx, invited))
     for meeting_id, start, kind, status, invited_at, answer, ref, owner in rows:
-        if ("phoned", meeting_id) in ctx.done or not rule.due(
+        if owner in away or ("phoned", meeting_id) in ctx.done or not rule.due(
                 kind=kind, status=status, invited_at=invited_at, employer_answer=answer,
                 today=today):
             continue
@@ -161,6 +170,13 @@ def _old_way_day(ctx: SimContext, ref: str, today: date, deadline: date) -> date
 def _jobcentre_meeting(ctx: SimContext, ref: str, key: str, moment: datetime
                        ) -> Generator[Any, Any, None]:
     yield ctx.bridge.wait_until(moment)
+    while ctx.sim.consultant_sick_days_per_month:
+        away = yield ctx.bridge.call(lambda day=moment.date(): away_today(ctx, day))
+        if key not in away:
+            break
+        # the caseworker is off sick: the meeting is held on their next working day
+        moment = datetime.combine(ctx.working_days_later(moment.date(), 1), moment.time())
+        yield ctx.bridge.wait_until(moment)
     took_part = ctx.rng("old_way_employer", ref).random() < ctx.sim.employer_at_jobcentre_share
     yield ctx.bridge.call(lambda: ctx.world.outcomes.register_meeting(
         ref, "jobcentre", took_part, ctx.principal("consultant", key)))
@@ -169,7 +185,7 @@ def _jobcentre_meeting(ctx: SimContext, ref: str, key: str, moment: datetime
 def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
     """Afternoon: how each meeting that began today (or before) went."""
     world, sim = ctx.world, ctx.sim
-    now = world.clock.local_now()
+    now = ctx.bridge.moment()  # (the clock is set at each use case call, not before)
     begun = select(Meeting.id, Meeting.kind, Case.case_ref, _owner_key()).join(
         Case, Case.id == Meeting.case_id).where(
         Meeting.municipality_id == world.municipality, Meeting.start <= now,
@@ -178,10 +194,15 @@ def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
                                                Meeting.invited_at.is_not(None))
     ).order_by(Meeting.start, Meeting.id)
     due = yield ctx.bridge.call(lambda: _rows(ctx, begun))
+    # a meeting left with a consultant off sick (nobody could move it) is not held, and a
+    # manager registers it so
+    away = (yield ctx.bridge.call(lambda: away_today(ctx, now.date()))) \
+        if sim.consultant_sick_days_per_month else set()
     for meeting_id, kind, ref, owner in due:
         rng = ctx.rng("meeting", meeting_id)
-        who = ctx.principal("consultant", owner) if owner else ctx.principal("manager")
-        if rng.random() < sim.meeting_not_held_share:
+        who = ctx.principal("consultant", owner) if owner and owner not in away \
+            else ctx.principal("manager")
+        if rng.random() < sim.meeting_not_held_share or owner in away:
             place, took_part = "not_held", None
             ctx.count("meetings_not_held")
         elif kind == "workplace_meeting":
@@ -254,9 +275,13 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
     without = select(open_cases.c.case_ref, open_cases.c.held, open_cases.c.owner).where(
         open_cases.c.held.is_not(None)).order_by(open_cases.c.id)
     waiting = yield ctx.bridge.call(lambda: _rows(ctx, without))
+    # a consultant off sick registers nothing: theirs wait until they are back (an
+    # intervention keeps its start, a closing its day)
+    away = (yield ctx.bridge.call(lambda: away_today(ctx, today))) \
+        if ctx.sim.consultant_sick_days_per_month else set()
     for ref, held, owner in waiting:
         future = ctx.futures.get(ref)
-        if future is None or future.intervention_after_weeks is None:
+        if future is None or future.intervention_after_weeks is None or owner in away:
             continue
         held_on = held.date() if isinstance(held, datetime) else \
             datetime.fromisoformat(str(held)).date()
@@ -280,8 +305,10 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
         Case.municipality_id == world.municipality, Case.case_ref.in_(refs))
     owners = dict((yield ctx.bridge.call(lambda: _rows(ctx, owners_of))))
     for future in sorted(ending, key=lambda f: (f.ends_on, f.ref)):
-        ctx.closed_refs.add(future.ref)
         owner = owners.get(future.ref)
+        if owner in away:
+            continue
+        ctx.closed_refs.add(future.ref)
         who = ctx.principal("consultant", owner) if owner else ctx.principal("intake")
         note = {"recovered": "Raskmeldt", "other_programme": "Overgået til andet forløb",
                 "dismissed": "Opsagt"}[future.outcome]

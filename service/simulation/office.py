@@ -23,6 +23,7 @@ from service.simulation.consultants import (
 )
 from service.simulation.context import SimContext
 from service.simulation.employers import read_mail
+from service.simulation.sickness import calls_in_sick, meetings_to_move
 from service.simulation.staffing import StaffingPlan
 
 # The office's fixed moments: consultants make their calls at midday (then the reminders are
@@ -30,6 +31,7 @@ from service.simulation.staffing import StaffingPlan
 # configured `[simulation] planning_times` (the service plans within seconds of every change;
 # the simulation plans what changed since the last run, which keeps 15 months of a
 # municipality within minutes); mail is delivered at the planning runs and at midday.
+SICK_CALLS_AT = time(6, 0)
 CALLS_AT = time(12, 0)
 MEETINGS_AT = time(16, 30)
 
@@ -78,6 +80,11 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
             in_role = plan.consultants(month)
             yield ctx.bridge.call(lambda n=in_role, m=month: ctx.world.staff(n, m))
         if ctx.working_day(day):
+            if ctx.sim.consultant_sick_days_per_month:
+                # before the morning's planning run, which finds what the absence leaves
+                yield ctx.bridge.wait_until(datetime.combine(day, min(SICK_CALLS_AT,
+                                                                      moments[0][0])))
+                yield from calls_in_sick(ctx, day)
             for moment, what in moments:
                 yield ctx.bridge.wait_until(datetime.combine(day, moment))
                 if what == "plan":
@@ -85,6 +92,8 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                     continue
                 if what == "calls":
                     yield from round_of_calls(ctx)
+                    if ctx.sim.consultant_sick_days_per_month:
+                        yield from meetings_to_move(ctx)
                     if ctx.world.prints_letters:
                         yield from print_letters(ctx)
                     # Held invitations and declines' grace (counted in working days) too.

@@ -1,0 +1,89 @@
+"""Consultants' sick days (`[simulation] consultant_sick_days_per_month`), and the intake
+staff who move the meetings a sickness leaves behind — the product's absence handling, as
+the office uses it.
+
+Each working day, before the morning's planning run, a consultant may call in sick: they
+register the absence themselves (whole working days, `SICKNESS_WORKING_DAYS`), as the week
+page lets them. Planning then withdraws their proposals on those days and lists their
+confirmed meetings as meetings to move (`MeetingConflicts`), each with a free colleague if
+one is found. At midday the intake staff work through that list as its page offers: the
+colleague takes the case and the meeting, else the employer is asked for new times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from service.consultants.schemas import AbsenceIn
+from service.platform.db.models import Consultant, ConsultantAbsence
+from service.simulation.bridge import Refused
+from service.simulation.context import SimContext
+
+# Assumption (no data yet): a sickness lasts 1 to 3 working days, evenly.
+SICKNESS_WORKING_DAYS = (1, 3)
+
+
+def calls_in_sick(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
+    """Morning: who of the active consultants not already away falls ill today, each with
+    `consultant_sick_days_per_month` sick days a month on average."""
+    world, sim = ctx.world, ctx.sim
+    low, high = SICKNESS_WORKING_DAYS
+    # the chance a sickness begins on a working day: sick days a month over the month's
+    # working days (about 21) and a sickness's mean length
+    chance = sim.consultant_sick_days_per_month / 21 / ((low + high) / 2)
+    away = yield ctx.bridge.call(lambda: away_today(ctx, day))
+    keys = yield ctx.bridge.call(lambda: _active(ctx))
+    for key in keys:
+        if key in away:
+            continue
+        rng = ctx.rng("sickness", key, day)
+        if rng.random() >= chance:
+            continue
+        last = ctx.working_days_later(day, rng.randint(low, high) - 1)
+        absence = AbsenceIn.model_validate({"from": day, "to": last, "reason": "sygdom"})
+        result = yield ctx.bridge.call(lambda key=key, absence=absence: (
+            world.services.consultants.add_absence(key, absence,
+                                                   ctx.principal("consultant", key))))
+        if not isinstance(result, Refused):
+            ctx.count("consultant_sicknesses")
+
+
+async def _active(ctx: SimContext) -> list[str]:
+    world = ctx.world
+    async with world.db.read() as session:
+        return list((await session.execute(select(Consultant.key).where(
+            Consultant.municipality_id == world.municipality, Consultant.active)
+            .order_by(Consultant.key))).scalars())
+
+
+async def away_today(ctx: SimContext, day: date) -> set[str]:
+    """The consultants with an absence on `day` (their keys)."""
+    world = ctx.world
+    async with world.db.read() as session:
+        return set((await session.execute(select(Consultant.key).join(
+            ConsultantAbsence, ConsultantAbsence.consultant_id == Consultant.id).where(
+            Consultant.municipality_id == world.municipality,
+            ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.first_day <= day,
+            ConsultantAbsence.last_day >= day))).scalars())
+
+
+def meetings_to_move(ctx: SimContext) -> Generator[Any, Any, None]:
+    """Midday: the intake staff move each listed meeting — to the colleague the list
+    proposes, else by asking the employer for new times."""
+    conflicts, clerk = ctx.world.services.conflicts, ctx.principal("intake")
+    listed = yield ctx.bridge.call(lambda: conflicts.to_move(clerk))
+    for item in listed:
+        if item.substitute_key is not None:
+            result = yield ctx.bridge.call(
+                lambda ref=item.case_ref: conflicts.accept_substitute(ref, clerk))
+            if not isinstance(result, Refused):
+                ctx.count("meetings_to_colleague")
+                continue
+        result = yield ctx.bridge.call(
+            lambda ref=item.case_ref: conflicts.ask_new_times(ref, clerk))
+        if not isinstance(result, Refused):
+            ctx.count("meetings_new_times_asked")

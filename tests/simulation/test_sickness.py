@@ -1,0 +1,54 @@
+"""The simulation exercises the consultants' absences: with `[simulation]
+consultant_sick_days_per_month`, consultants call in sick in the morning (the absence
+registered as the week page does), the morning's planning run withdraws their proposals and
+lists their confirmed meetings to move, and intake moves each one at midday — to the
+colleague the list proposes, or by asking the employer for new times. Nothing is held by, and
+nobody registers anything as, a consultant on a day they are away."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from service.config import MunicipalityConfig
+from service.platform.crypto import new_data_key
+from service.simulation.run import RunOptions, run_scenario
+from service.simulation.staffing import StaffingPlan
+
+SECRET = "simulation-test-secret-" + "x" * 32
+START = date(2026, 10, 1)
+
+
+def test_sick_consultants_meetings_are_moved_and_they_do_nothing_while_away(
+        small_town: MunicipalityConfig, tmp_path: Path) -> None:
+    config = small_town.model_copy(update={"simulation": small_town.simulation.model_copy(
+        update={"consultant_sick_days_per_month": 6.0})})
+    path = tmp_path / "sick.db"
+    options = RunOptions(seed=5, start=START, months=2, solver="greedy", time_limit=1.0,
+                         plan=StaffingPlan(((START, 3),), "3 in the role"),
+                         database_url=f"sqlite+aiosqlite:///{path}", data_key=new_data_key())
+    result = asyncio.run(run_scenario(config, options, SECRET))
+    counters = result.counters
+    assert counters["consultant_sicknesses"] > 0
+    assert counters.get("meetings_to_colleague", 0) + counters.get(
+        "meetings_new_times_asked", 0) > 0
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM consultant_absences WHERE reason = 'sygdom'"
+                          ).fetchone()[0] == counters["consultant_sicknesses"]
+        # no meeting held, or standing, on a day its consultant is away
+        on_absence = db.execute(
+            "SELECT m.status, count(*) FROM meetings m JOIN consultant_absences a "
+            "ON a.consultant_id = m.consultant_id AND a.deleted_at IS NULL "
+            "AND date(m.start) BETWEEN a.first_day AND a.last_day "
+            "GROUP BY m.status").fetchall()
+        assert {status for status, _ in on_absence} <= {"cancelled", "not_held",
+                                                     "talk_cancelled"}, on_absence
+        # nothing registered by a consultant on a day they are away, but the absence itself
+        acted = db.execute(
+            "SELECT count(*) FROM audit_log l JOIN consultants c "
+            "ON l.actor = 'consultant:simulering-' || c.key JOIN consultant_absences a "
+            "ON a.consultant_id = c.id AND date(l.at) BETWEEN a.first_day AND a.last_day "
+            "WHERE l.action NOT LIKE 'consultant.absence%'").fetchone()[0]
+        assert acted == 0
