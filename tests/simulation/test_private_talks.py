@@ -5,29 +5,19 @@ and the consultants register how it went, as they do the meetings."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from service.config import MunicipalityConfig
-from service.platform.crypto import new_data_key
-from service.simulation.run import RunOptions, run_scenario
-from service.simulation.staffing import StaffingPlan
-
-SECRET = "simulation-test-secret-" + "x" * 32
-START = date(2026, 10, 1)
+from tests.simulation.file_runs import run_into_file
 
 
 def test_every_citizen_asking_for_a_private_talk_gets_it_before_the_meeting(
         small_town: MunicipalityConfig, tmp_path: Path) -> None:
-    config = small_town.model_copy(update={"simulation": small_town.simulation.model_copy(
-        update={"citizen_private_talk_share": 1.0})})
     path = tmp_path / "talks.db"
-    options = RunOptions(seed=3, start=START, months=1, solver="greedy", time_limit=1.0,
-                         plan=StaffingPlan(((START, 3),), "3 in the role"),
-                         database_url=f"sqlite+aiosqlite:///{path}", data_key=new_data_key())
-    result = asyncio.run(run_scenario(config, options, SECRET))
+    result = run_into_file(small_town, path, seed=3, months=1, in_role=3,
+                           citizen_private_talk_share=1.0)
     assert result.counters["private_talks_held"] > 0
     with sqlite3.connect(path) as db:
         held = db.execute(

@@ -7,29 +7,18 @@ nobody registers anything as, a consultant on a day they are away."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 from service.config import MunicipalityConfig
-from service.platform.crypto import new_data_key
-from service.simulation.run import RunOptions, run_scenario
-from service.simulation.staffing import StaffingPlan
-
-SECRET = "simulation-test-secret-" + "x" * 32
-START = date(2026, 10, 1)
+from tests.simulation.file_runs import run_into_file
 
 
 def test_sick_consultants_meetings_are_moved_and_they_do_nothing_while_away(
         small_town: MunicipalityConfig, tmp_path: Path) -> None:
-    config = small_town.model_copy(update={"simulation": small_town.simulation.model_copy(
-        update={"consultant_sick_days_per_month": 6.0})})
     path = tmp_path / "sick.db"
-    options = RunOptions(seed=5, start=START, months=2, solver="greedy", time_limit=1.0,
-                         plan=StaffingPlan(((START, 3),), "3 in the role"),
-                         database_url=f"sqlite+aiosqlite:///{path}", data_key=new_data_key())
-    result = asyncio.run(run_scenario(config, options, SECRET))
+    result = run_into_file(small_town, path, seed=5, months=2, in_role=3,
+                           consultant_sick_days_per_month=6.0)
     counters = result.counters
     assert counters["consultant_sicknesses"] > 0
     assert counters.get("meetings_to_colleague", 0) + counters.get(
