@@ -17,7 +17,7 @@ from tests.simulation.file_runs import run_into_file
 def test_sick_consultants_meetings_are_moved_and_they_do_nothing_while_away(
         small_town: MunicipalityConfig, tmp_path: Path) -> None:
     path = tmp_path / "sick.db"
-    result = run_into_file(small_town, path, seed=5, months=2, in_role=3,
+    result = run_into_file(small_town, path, seed=5, months=1, in_role=3,
                            consultant_sick_days_per_month=6.0)
     counters = result.counters
     assert counters["consultant_sicknesses"] > 0
