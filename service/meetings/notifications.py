@@ -92,19 +92,16 @@ class ConsultantNotices(Protocol):
         ...
 
 
-# The METHODs of cases' calendar messages, oldest first (`MeetingNotifier.calendar_histories`):
-# decided in the database on the two keys — a message's payload holds its whole .ics, and a
-# case's messages grow with its follow-ups. Made once: only the cases differ.
+# Cases' calendar messages, oldest first, each with its meeting and METHOD
+# (`MeetingNotifier.calendar_histories`, `cancel_sequence`): decided in the database on the
+# two keys — a message's payload holds its whole .ics, and a case's messages grow with its
+# follow-ups. Made once: only the cases differ.
 _OUTBOX = OutboxMessage.__table__
-_CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.payload["ics_method"].as_string()).where(
+_CALENDAR_METHODS = select(_OUTBOX.c.case_id, _OUTBOX.c.meeting_id,
+                           _OUTBOX.c.payload["ics_method"].as_string()).where(
     _OUTBOX.c.case_id.in_(bindparam("case_ids", expanding=True)), _OUTBOX.c.channel == "email",
     _OUTBOX.c.payload["ics"].as_string().is_not(None),
     _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id)
-# The meeting of a case's last calendar message, and its METHOD (`calendar_holds`).
-_LAST_CALENDAR = select(_OUTBOX.c.meeting_id, _OUTBOX.c.payload["ics_method"].as_string()).where(
-    _OUTBOX.c.case_id == bindparam("case_id"), _OUTBOX.c.channel == "email",
-    _OUTBOX.c.payload["ics"].as_string().is_not(None),
-    _OUTBOX.c.payload["ics"].as_string() != "").order_by(_OUTBOX.c.id.desc()).limit(1)
 
 
 class MeetingNotifier:
@@ -189,7 +186,7 @@ class MeetingNotifier:
         messages has an empty one)."""
         histories: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
         if case_ids:
-            for case_id, method in await (await flushed_connection(session)).execute(
+            for case_id, _, method in await (await flushed_connection(session)).execute(
                     _CALENDAR_METHODS, {"case_ids": list(dict.fromkeys(case_ids))}):
                 histories[case_id].append(method or REQUEST)
         return histories
@@ -201,14 +198,18 @@ class MeetingNotifier:
         mailed — the next one (a new meeting after a cancellation must outrank it)."""
         return len(history) - 1 if history and history[-1] == REQUEST else len(history)
 
-    async def calendar_holds(self, session: AsyncSession, meeting: Meeting) -> bool:
-        """Whether the employer's calendar holds this meeting: the case's last calendar
-        message is a REQUEST about it. Not when it was about an earlier meeting of the case —
-        one held (a CANCEL with the case's UID would take it out of their calendar), or the
-        first meeting before a follow-up at the jobcentre the employer never heard of."""
-        last = (await (await flushed_connection(session)).execute(
-            _LAST_CALENDAR, {"case_id": meeting.case_id})).first()
-        return last is not None and last[0] == meeting.id and (last[1] or REQUEST) == REQUEST
+    async def cancel_sequence(self, session: AsyncSession, meeting: Meeting) -> int | None:
+        """When the employer's calendar holds this meeting — the case's last calendar message
+        is a REQUEST about it — the SEQUENCE its CANCEL carries (`calendar_sequence`); None
+        when it does not: the last was about an earlier meeting of the case — one held (a
+        CANCEL with the case's UID would take it out of their calendar), or the first meeting
+        before a follow-up at the jobcentre the employer never heard of. One read of the
+        case's calendar messages for both."""
+        sent = (await (await flushed_connection(session)).execute(
+            _CALENDAR_METHODS, {"case_ids": [meeting.case_id]})).all()
+        if not sent or sent[-1][1] != meeting.id or (sent[-1][2] or REQUEST) != REQUEST:
+            return None
+        return len(sent)
 
     async def calendar_sequence(self, session: AsyncSession, case_id: int) -> int:
         """The SEQUENCE of the next calendar message for this case: how many calendar messages
@@ -437,11 +438,12 @@ class MeetingNotifier:
         (the follow-up changed). `cause` words the employer's mail in the second person:
         `employer_cancelled`, `employer_other_times`, `employer_declined` (their own answer),
         `moved` (planning moved a proposal), `follow_up_changed`. When the employer's calendar
-        holds the meeting (`calendar_holds`), the mail carries a METHOD:CANCEL for it. The
+        holds the meeting (`cancel_sequence`), the mail carries a METHOD:CANCEL for it. The
         employer hears only of a workplace meeting they were invited to or hold in their
         calendar — never of a meeting at the jobcentre.
         """
-        in_calendar = await self.calendar_holds(session, meeting)
+        sequence = await self.cancel_sequence(session, meeting)
+        in_calendar = sequence is not None
         context = self.people(meeting) | {
             "reason": reason, "follows": follows, "cause": cause,
             "was_confirmed": meeting.confirmed_at is not None, "calendar": False}
@@ -449,8 +451,7 @@ class MeetingNotifier:
         told = meeting.invited_at is not None or in_calendar
         if recipient and meeting.kind == "workplace_meeting" and told:
             payload: dict[str, Any] = {}
-            if in_calendar:
-                sequence = await self.calendar_sequence(session, meeting.case_id)
+            if sequence is not None:
                 ics = self.ics(meeting, sequence, recipient, CANCEL)
                 payload = {"ics": ics.decode("utf-8"), "ics_method": CANCEL}
                 context["calendar"] = True
