@@ -167,16 +167,9 @@ class MeetingConflicts:
             # The columns the scan decides on (not whole meetings with their case, employer
             # and consultants: hundreds of them before every planning run); the few that
             # change are read whole, locked, by `_withdraw` and `_mark`.
-            meetings = [_Standing(*row) for row in (await session.execute(select(
-                *_STANDING_COLUMNS, Case.closed_on, Case.case_ref).join(
-                Case, Case.id == Meeting.case_id).where(
-                Meeting.municipality_id == self.municipality,
-                Meeting.status.in_(ACTIVE_MEETING)).order_by(Meeting.id)))]
-            talks = [_Standing(*row) for row in (await session.execute(select(
-                *_STANDING_COLUMNS, Case.closed_on, Case.case_ref).join(
-                Case, Case.id == Meeting.case_id).where(
-                Meeting.municipality_id == self.municipality, Meeting.kind == PRIVATE_TALK,
-                Meeting.status == TALK_PLANNED, Meeting.start > now).order_by(Meeting.id)))]
+            meetings = await self._standing(session, Meeting.status.in_(ACTIVE_MEETING))
+            talks = await self._standing(session, Meeting.kind == PRIVATE_TALK,
+                                         Meeting.status == TALK_PLANNED, Meeting.start > now)
             calendars, busy = await self._calendars(session, now.date())
         for meeting in meetings:
             if meeting.closed_on is not None:
@@ -202,11 +195,17 @@ class MeetingConflicts:
             # day, or busy in their calendar — is cancelled and the citizen told; planning
             # finds a new one when the meeting is still to be proposed, else the owner
             # agrees one (a task). Before, it stayed planned with nobody there to hold it.
-            why = self._why(calendars, busy, talk)
-            if talk.closed_on is None and talk.start > now and why is not None \
+            if talk.closed_on is None and self._why(calendars, busy, talk) is not None \
                     and await self._cancel_talk(talk.id):
                 result.talks_cancelled.append(talk.case_ref)
         return result
+
+    async def _standing(self, session: AsyncSession, *where: Any) -> list[_Standing]:
+        """The municipality's meetings (or talks) matching `where`, as the scan reads them."""
+        return [_Standing(*row) for row in (await session.execute(select(
+            *_STANDING_COLUMNS, Case.closed_on, Case.case_ref).join(
+            Case, Case.id == Meeting.case_id).where(
+            Meeting.municipality_id == self.municipality, *where).order_by(Meeting.id)))]
 
     async def _cancel_talk(self, talk_id: int) -> bool:
         async with self.db.write() as session:
