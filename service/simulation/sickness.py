@@ -71,6 +71,15 @@ async def away_today(ctx: SimContext, day: date) -> set[str]:
             ConsultantAbsence.last_day >= day))).scalars())
 
 
+def off_sick(ctx: SimContext, day: date) -> Generator[Any, Any, set[str]]:
+    """The consultants away on `day` (their keys) — none, without a read, when the
+    simulation has no sick days: what a simulated consultant may not do while away."""
+    if not ctx.sim.consultant_sick_days_per_month:
+        return set()
+    away: set[str] = yield ctx.bridge.call(lambda: away_today(ctx, day))
+    return away
+
+
 def meetings_to_move(ctx: SimContext) -> Generator[Any, Any, None]:
     """Midday: the intake staff move each listed meeting — to the colleague the list
     proposes, else by asking the employer for new times."""
