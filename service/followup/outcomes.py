@@ -56,6 +56,7 @@ from service.platform.db.models import (
     Intervention,
     Meeting,
 )
+from service.platform.db.plain_writes import write_changes
 from service.platform.errors import Conflict, Invalid
 from service.platform.inputs import validated
 from service.platform.jobqueue import PLAN, JobQueue
@@ -91,6 +92,8 @@ _EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
     _INTERVENTIONS.c.case_id == bindparam("case"))
 _INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
+
+_FREE_MINUTES = delete(BookedMinute).where(BookedMinute.meeting_id == bindparam("meeting"))
 
 # The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
 # `meeting.case` is found there without a statement), so it is not joined in again; nor is
@@ -315,8 +318,7 @@ class CaseOutcomes:
                 meeting.place = None
                 meeting.employer_took_part = None
                 # The consultant's time is free again; a new meeting is planned.
-                await session.execute(delete(BookedMinute).where(
-                    BookedMinute.meeting_id == meeting.id))
+                await (await session.connection()).execute(_FREE_MINUTES, {"meeting": meeting.id})
                 replan = True
             else:
                 held = self._held_at(case, meeting, outcome.held_at, now_local)
@@ -330,8 +332,8 @@ class CaseOutcomes:
                         # held (its booked minutes at the planned time are freed).
                         length = meeting.end - meeting.start
                         meeting.start, meeting.end = held, held + length
-                        await session.execute(delete(BookedMinute).where(
-                            BookedMinute.meeting_id == meeting.id))
+                        await (await session.connection()).execute(
+                            _FREE_MINUTES, {"meeting": meeting.id})
                     meeting.on_time = held.date() <= deadline_of(case, meeting)
                 meeting.status = "held"
                 meeting.place = place
@@ -342,19 +344,22 @@ class CaseOutcomes:
                 # a telephone follow-up's call task is done by this registration.
                 case.next_follow_up_due = next_follow_up_due(held.date(), self.every_weeks)
                 details["next_follow_up_due"] = case.next_follow_up_due.isoformat()
-            meeting.outcome_registered_at = self.clock.utcnow()
+            now = self.clock.utcnow()
+            meeting.outcome_registered_at = now
             meeting.outcome = {"registered_by": principal.actor, **details}
+            # the meeting and the case written now, as plain statements (`write_changes`):
+            # nothing is left for a flush unless minutes add tasks or mails
+            await write_changes(session, now, meeting, case)
             # The tasks about the meeting are done by this registration — it was held, or
             # it was not and a new one is planned: "the employer confirmed", "call the
             # employer, the invitation failed", "no address to invite", "the letter does not
             # arrive in time"; a held meeting also settles a wish for other times and the
-            # follow-up call (a plain statement: the meeting and the case are written by the
-            # one flush at commit). They stayed open in "Mine opgaver" until the case closed.
+            # follow-up call. They stayed open in "Mine opgaver" until the case closed.
             await close_tasks(session, case.id, ABOUT_THE_MEETING + (
-                (*SETTLED_BY_A_TIME, FOLLOW_UP_CALL) if place != "not_held" else ()),
-                self.clock.utcnow())
+                (*SETTLED_BY_A_TIME, FOLLOW_UP_CALL) if place != "not_held" else ()), now)
             if meeting.id is None:
                 await session.flush()  # the meeting held now: its id for what refers to it
+            connection = await session.connection()
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)
@@ -362,17 +367,19 @@ class CaseOutcomes:
                     "meeting_id": meeting.id,
                     "held_at": meeting.start.isoformat(timespec="minutes")})
                 if correction is not None:
-                    audit.record(session, principal, self.municipality, "kpi.correction",
-                                 case.id, correction)
-            audit.record(session, principal, self.municipality, "meeting.outcome", case.id,
-                         {"meeting_id": meeting.id, "place": place,
-                          "employer_took_part": outcome.employer_took_part,
-                          **({"held_at": meeting.start.isoformat(timespec="minutes"),
-                              "agreements": len(outcome.agreements),
-                              "return_plan": outcome.return_plan is not None,
-                              "retention_plan_requested": outcome.retention_plan_requested,
-                              "sent_to": list(outcome.send_to)}
-                             if place != "not_held" else {})})
+                    await audit.write(connection, now, principal, self.municipality,
+                                      "kpi.correction", case.id, correction)
+            await audit.write(connection, now, principal, self.municipality,
+                              "meeting.outcome", case.id, {
+                                  "meeting_id": meeting.id, "place": place,
+                                  "employer_took_part": outcome.employer_took_part,
+                                  **({"held_at": meeting.start.isoformat(timespec="minutes"),
+                                      "agreements": len(outcome.agreements),
+                                      "return_plan": outcome.return_plan is not None,
+                                      "retention_plan_requested":
+                                          outcome.retention_plan_requested,
+                                      "sent_to": list(outcome.send_to)}
+                                     if place != "not_held" else {})})
         if replan:
             self.jobs.request(PLAN, self.municipality, "meeting_not_held")
         elif place != "not_held":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +25,14 @@ from service.meetings.signals import can_change
 from service.meetings.tasks import add_task
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Meeting, OutboxMessage
+from service.platform.db.plain_writes import write_changes
 from service.platform.jobqueue import PLAN, JobQueue
 
 log = logging.getLogger("fasthold.meetings")
 
+
+
+_MEETING = select(Meeting).where(Meeting.id == bindparam("meeting"))
 
 
 class Outcome:
@@ -133,6 +137,9 @@ class MeetingAnswers:
                 meeting.status = "confirmed"
                 meeting.confirmed_at = self.clock.utcnow()
                 meeting.employer_answer = "confirmed"
+                # written now as a plain statement (the flush at commit is left the task
+                # and the messages the notifier adds)
+                await write_changes(session, meeting.confirmed_at, meeting)
                 # the database decides who booked these minutes first
                 await book(session, meeting, chosen)
                 await self.notifier.confirmed(session, meeting)
@@ -233,7 +240,7 @@ async def locked_meeting(session: AsyncSession, meeting_id: int) -> Meeting | No
     file): there the meeting is only read — the two statements that lock would read nothing
     the caller uses."""
     if session.get_bind().dialect.name == "sqlite":
-        return (await session.execute(select(Meeting).where(Meeting.id == meeting_id))
+        return (await session.execute(_MEETING, {"meeting": meeting_id})
                 ).unique().scalar_one_or_none()
     case_id = (await session.execute(select(Meeting.case_id).where(Meeting.id == meeting_id))
                ).scalar_one_or_none()
