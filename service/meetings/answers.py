@@ -170,9 +170,9 @@ class MeetingAnswers:
             wishes = ", ".join(preferences.get("weekdays_text") or []) or "alle hverdage"
             parts = ", ".join(preferences.get("parts_text") or []) or "hele dagen"
             note = f" Besked: {preferences['text']}" if preferences.get("text") else ""
-            add_task(session, meeting, "employer_other_times",
-                     f"Arbejdsgiveren beder om andre tider ({wishes}; {parts}). "
-                     f"Sagen planlægges igen med ønskerne.{note}")
+            await add_task(session, meeting, "employer_other_times",
+                           f"Arbejdsgiveren beder om andre tider ({wishes}; {parts}). "
+                           f"Sagen planlægges igen med ønskerne.{note}", self.clock.utcnow())
             await self.notifier.other_times_asked(session, meeting, f"{wishes}; {parts}")
             municipality = meeting.municipality_id
         self._replan(municipality, "employer_other_times")
@@ -220,8 +220,9 @@ class MeetingAnswers:
             await self._cancel(session, meeting, "aflyst af arbejdsgiveren")
             await self.notifier.cancelled(session, meeting, "arbejdsgiveren har aflyst mødet",
                                           follows=True, cause="employer_cancelled")
-            add_task(session, meeting, "employer_cancelled",
-                     "Arbejdsgiveren har aflyst det bekræftede møde; sagen planlægges igen.")
+            await add_task(session, meeting, "employer_cancelled",
+                           "Arbejdsgiveren har aflyst det bekræftede møde; sagen planlægges "
+                           "igen.", self.clock.utcnow())
             municipality = meeting.municipality_id
         self._replan(municipality, "employer_cancelled")
         return Outcome.DONE

@@ -222,7 +222,7 @@ class MeetingConflicts:
                 await add_task_once(
                     session, talk, "talk_to_agree",
                     "Samtalen uden arbejdsgiver blev aflyst, fordi du var forhindret. Aftal "
-                    "en ny tid med borgeren før mødet på arbejdspladsen.")
+                    "en ny tid med borgeren før mødet på arbejdspladsen.", self.clock.utcnow())
             log.info("private talk %s cancelled before planning: its consultant is away",
                      talk_id)
             return True

@@ -295,7 +295,7 @@ class MeetingNotifier:
             await add_task_once(
                 session, meeting, "letter_too_late",
                 "Ring til borgeren — brevet når ikke frem før "
-                f"{danish_slot(meeting.start, meeting.end)}.")
+                f"{danish_slot(meeting.start, meeting.end)}.", self.clock.utcnow())
             await self._tell_consultant(session, meeting, "letter_too_late",
                                         once=f"letter_too_late-{meeting.id}")
 
@@ -329,7 +329,8 @@ class MeetingNotifier:
             await add_task_once(
                 session, meeting, "employer_contact_missing",
                 "Arbejdsgiveren har ingen e-mailadresse: ring og aftal mødetidspunkt "
-                f"(forslag: {context['when']}); bekræft det aftalte tidspunkt i fasthold.")
+                f"(forslag: {context['when']}); bekræft det aftalte tidspunkt i fasthold.",
+                self.clock.utcnow())
             await self._tell_consultant(session, meeting, "invitation_failed",
                                         once=f"invitation_failed-case{meeting.case_id}")
             return
@@ -425,7 +426,7 @@ class MeetingNotifier:
         await add_task_once(
             session, meeting, "invitation_failed",
             "Invitationen kunne ikke sendes automatisk: kontakt arbejdsgiveren og aftal "
-            "mødetidspunkt.")
+            "mødetidspunkt.", self.clock.utcnow())
         await self._tell_consultant(session, meeting, "invitation_failed",
                                     once=f"invitation_failed-case{meeting.case_id}")
 
@@ -469,8 +470,9 @@ class MeetingNotifier:
         """
         context = await self._meeting_request(session, meeting)
         await close_tasks(session, meeting.case_id, SETTLED_BY_A_TIME, self.clock.utcnow())
-        add_task(session, meeting, "meeting_confirmed",
-                 f"Arbejdsgiveren har bekræftet mødet {context['when']}.")
+        await add_task(session, meeting, "meeting_confirmed",
+                       f"Arbejdsgiveren har bekræftet mødet {context['when']}.",
+                       self.clock.utcnow())
         await self._tell_consultant(session, meeting, "employer_confirmed")
 
     async def consultant_changed(self, session: AsyncSession, meeting: Meeting) -> None:
@@ -537,16 +539,17 @@ class MeetingNotifier:
         said = f" Begrundelse: {words}." if words else ""
         said += f" Besked: {note}" if note else ""
         if grace:
-            add_task(session, meeting, "employer_declined",
-                     "Ring til arbejdsgiveren: mødet kan ikke holdes på arbejdspladsen, siger "
-                     "de. Tal med dem om mødet, og genopret det, hvis det lykkes; ellers "
-                     f"planlægges et møde i jobcentret.{said}")
+            await add_task(session, meeting, "employer_declined",
+                           "Ring til arbejdsgiveren: mødet kan ikke holdes på arbejdspladsen, "
+                           "siger de. Tal med dem om mødet, og genopret det, hvis det "
+                           f"lykkes; ellers planlægges et møde i jobcentret.{said}",
+                           self.clock.utcnow())
             await self._tell_consultant(session, meeting, "employer_declined_call",
                                         note=f"Begrundelse: {words}." if words else "")
             return
-        add_task(session, meeting, "employer_declined",
-                 "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "
-                 f"møde i jobcentret.{said}")
+        await add_task(session, meeting, "employer_declined",
+                       "Arbejdsgiveren ønsker ikke mødet på arbejdspladsen; der planlægges et "
+                       f"møde i jobcentret.{said}", self.clock.utcnow())
         await self._tell_consultant(session, meeting, "employer_declined")
 
     async def decline_restored(self, session: AsyncSession, meeting: Meeting) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.intake.service import IntakeService
 from service.meetings.answers import MeetingAnswers, Outcome
@@ -18,6 +18,12 @@ from service.platform.db.models import ACTIVE_MEETING, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.inputs import local_minute
 from service.platform.policies import CONFIRM_MEETING
+
+# The case's active meeting, the columns asked of it (the confirmation reads the meeting
+# whole, locked).
+_ACTIVE = select(Meeting.id, Meeting.case_id, Meeting.kind, Meeting.status, Meeting.start,
+                 Meeting.end, Meeting.travel_minutes, Meeting.alternatives).where(
+    Meeting.case_id == bindparam("case"), Meeting.status.in_(ACTIVE_MEETING))
 
 
 @dataclass(frozen=True)
@@ -44,12 +50,7 @@ class StaffMeetings:
         local_minute(start)
         case = await self.intake.allowed(CONFIRM_MEETING, case_ref, principal)
         async with self.db.read() as session:
-            # The columns asked of it (the confirmation reads the meeting whole, locked).
-            row = (await session.execute(select(
-                Meeting.id, Meeting.case_id, Meeting.kind, Meeting.status, Meeting.start,
-                Meeting.end, Meeting.travel_minutes, Meeting.alternatives).where(
-                Meeting.case_id == case.id, Meeting.status.in_(ACTIVE_MEETING)))
-            ).one_or_none()
+            row = (await session.execute(_ACTIVE, {"case": case.id})).one_or_none()
         if row is None:
             raise NotFound(f"case {case_ref!r} has no proposed meeting", "meeting_not_found")
         when = row.start.isoformat(timespec="minutes")
@@ -77,7 +78,8 @@ class StaffMeetings:
         if outcome == Outcome.CLOSED:
             raise Conflict("the meeting was changed meanwhile; reload the case",
                            "meeting_changed")
-        async with self.db.write() as session:
-            audit.record(session, principal, self.municipality_id, "meeting.confirm_by_staff",
-                         row.case_id, {"start": start, "outcome": outcome})
+        async with self.db.write_connection() as connection:
+            await audit.write(connection, self.answers.clock.utcnow(), principal,
+                              self.municipality_id, "meeting.confirm_by_staff", row.case_id,
+                              {"start": start, "outcome": outcome})
         return Confirmed(case_ref, start, str(outcome))

@@ -44,6 +44,7 @@ from service.platform.db.models import (
     ConsultantTask,
     Meeting,
 )
+from service.platform.db.plain_writes import write_changes
 from service.text.reasons import reason_in_words, unassigned_in_words
 
 log = logging.getLogger("fasthold.planning")
@@ -240,6 +241,9 @@ class PlanStore:
                 # proposal, and ask the consultant to contact the employer instead.
                 log.exception("invitation for case %s could not be made", new.case.case_ref)
                 await self.notifier.invitation_failed(session, new)
+            # what the invitation changed (invited, or confirmed by the citizen's letter)
+            # written now: the next jobcentre meeting's savepoint then has nothing to flush
+            await write_changes(session, self.clock.utcnow(), new)
             if new.case_id in moved and self.notifier.consultants is not None:
                 # rule 11: the consultant hears of every move of a proposal the employer had
                 await self.notifier.consultants.tell_owner(
