@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -42,6 +42,7 @@ from service.followup.follow_ups import (
 )
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
+from service.meetings.booking import free_minutes
 from service.meetings.tasks import ABOUT_THE_MEETING, SETTLED_BY_A_TIME, close_tasks
 from service.outbox.store import Message, Outbox
 from service.platform import audit
@@ -50,7 +51,6 @@ from service.platform.db.engine import Database
 from service.platform.db.models import (
     ACTIVE_MEETING,
     INTERVENTION_KINDS,
-    BookedMinute,
     Case,
     ConsultantTask,
     Intervention,
@@ -92,8 +92,6 @@ _EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
     _INTERVENTIONS.c.case_id == bindparam("case"))
 _INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
-
-_FREE_MINUTES = delete(BookedMinute).where(BookedMinute.meeting_id == bindparam("meeting"))
 
 # The case's active meeting, locked. Its case is the one `acting_on` holds (in the session:
 # `meeting.case` is found there without a statement), so it is not joined in again; nor is
@@ -318,7 +316,7 @@ class CaseOutcomes:
                 meeting.place = None
                 meeting.employer_took_part = None
                 # The consultant's time is free again; a new meeting is planned.
-                await (await session.connection()).execute(_FREE_MINUTES, {"meeting": meeting.id})
+                await free_minutes(session, meeting.id)
                 replan = True
             else:
                 held = self._held_at(case, meeting, outcome.held_at, now_local)
@@ -332,8 +330,7 @@ class CaseOutcomes:
                         # held (its booked minutes at the planned time are freed).
                         length = meeting.end - meeting.start
                         meeting.start, meeting.end = held, held + length
-                        await (await session.connection()).execute(
-                            _FREE_MINUTES, {"meeting": meeting.id})
+                        await free_minutes(session, meeting.id)
                     meeting.on_time = held.date() <= deadline_of(case, meeting)
                 meeting.status = "held"
                 meeting.place = place

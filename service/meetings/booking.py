@@ -40,6 +40,7 @@ _BOOK = {
         "generate_series(0, :count - 1) AS step").bindparams(
             bindparam("first", type_=DateTime)),
 }
+_FREE = delete(BookedMinute).where(BookedMinute.meeting_id == bindparam("meeting"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,15 +139,21 @@ async def summon(session: AsyncSession, meeting: Meeting, now: datetime) -> bool
     return True
 
 
+async def free_minutes(session: AsyncSession, meeting_id: int) -> None:
+    """The meeting's booked minutes are free again (cancelled, held at another time, not
+    held, moved, given to another consultant): one plain statement on the transaction's
+    connection — minutes are rows, never objects of a session (`book` writes them so too),
+    so nothing of the session needs flushing first."""
+    await (await session.connection()).execute(_FREE, {"meeting": meeting_id})
+
+
 async def cancel(session: AsyncSession, meeting: Meeting, reason: str, now: datetime) -> None:
     """The meeting will not take place: cancelled, its consultant's minutes are free, and the
     open tasks about it (call about it, it was confirmed) are done — moot now."""
     meeting.status = "cancelled"
     meeting.cancelled_at = now
     meeting.cancel_reason = reason
-    # minutes are rows, never objects of a session (`book` writes them with a plain statement)
-    await (await session.connection()).execute(
-        delete(BookedMinute).where(BookedMinute.meeting_id == meeting.id))
+    await free_minutes(session, meeting.id)
     await close_tasks(session, meeting.case_id, ABOUT_THE_MEETING, now)
 
 

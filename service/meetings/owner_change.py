@@ -27,12 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.availability import free_at, travel_minutes
-from service.meetings.booking import Slot, book, cancel
+from service.meetings.booking import Slot, book, cancel, free_minutes
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.platform.db.models import (
     ACTIVE_MEETING,
-    BookedMinute,
     Case,
     Consultant,
     ConsultantTask,
@@ -77,8 +76,7 @@ class MeetingsFollowOwner:
         if meeting.status == "confirmed":
             travel = self._travel(case, owner, meeting.kind)
             if await self._free(session, meeting, owner, travel):
-                await session.execute(BookedMinute.__table__.delete().where(
-                    BookedMinute.meeting_id == meeting.id))
+                await free_minutes(session, meeting.id)
                 meeting.consultant_id, meeting.consultant = owner.id, owner
                 meeting.travel_minutes = travel
                 # A meeting the old consultant could not hold is resolved by the move.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,13 +29,13 @@ from service.intake.service import IntakeService
 from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
 from service.meetings.availability import Availability, travel_minutes
-from service.meetings.booking import Slot, book, cancel, offered_slots
+from service.meetings.booking import Slot, book, cancel, free_minutes, offered_slots
 from service.meetings.declines import RESTORED, settle_by_a_time
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
 from service.platform.auth import Principal
 from service.platform.db.engine import Database
-from service.platform.db.models import ACTIVE_MEETING, BookedMinute, Case, Meeting
+from service.platform.db.models import ACTIVE_MEETING, Case, Meeting
 from service.platform.errors import Conflict, Invalid, NotFound
 from service.platform.http import text_problem
 from service.platform.inputs import local_minute
@@ -133,8 +133,7 @@ class MeetingMoves:
                 before = meeting.start.isoformat(timespec="minutes")
                 # agreed with the employer: a decline within its grace is turned around
                 await settle_by_a_time(session, meeting, RESTORED, self.clock.utcnow())
-                await session.execute(delete(BookedMinute).where(
-                    BookedMinute.meeting_id == meeting.id))
+                await free_minutes(session, meeting.id)
                 meeting.start, meeting.end, meeting.travel_minutes = when, end, travel
                 meeting.status = "confirmed"
                 meeting.confirmed_at = self.clock.utcnow()

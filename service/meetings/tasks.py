@@ -48,10 +48,7 @@ async def add_task(session: AsyncSession, meeting: Meeting, kind: str, text: str
     first, the meeting among them when it is new) — not an object for the commit's flush,
     whose unit of work cost several times the statement on the paths that add one (a
     confirmation: the one object left to flush)."""
-    connection = await flushed_connection(session)
-    await connection.execute(_ADD_TASK, {
-        "municipality_id": meeting.municipality_id, "consultant_id": meeting.consultant_id,
-        "case_id": meeting.case_id, "kind": kind, "text": text, "created_at": now})
+    await _insert_task(await flushed_connection(session), meeting, kind, text, now)
 
 
 async def add_task_once(session: AsyncSession, meeting: Meeting, kind: str, text: str,
@@ -61,7 +58,14 @@ async def add_task_once(session: AsyncSession, meeting: Meeting, kind: str, text
     open_task = (await connection.execute(_OPEN_TASK, {
         "case": meeting.case_id, "kind": kind})).first()
     if open_task is None:
-        await add_task(session, meeting, kind, text, now)
+        await _insert_task(connection, meeting, kind, text, now)
+
+
+async def _insert_task(connection: AsyncConnection, meeting: Meeting, kind: str, text: str,
+                       now: datetime) -> None:
+    await connection.execute(_ADD_TASK, {
+        "municipality_id": meeting.municipality_id, "consultant_id": meeting.consultant_id,
+        "case_id": meeting.case_id, "kind": kind, "text": text, "created_at": now})
 
 
 async def close_tasks(session: AsyncSession, case_id: int, kinds: tuple[str, ...],
