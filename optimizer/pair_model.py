@@ -76,18 +76,25 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     talk_hint = {i: d for i, (_, d, _) in greedy.talk.items()}
     share = BOUND_SOLVE_SHARE * remaining
     t0 = timing.now()
-    first = _PairSolve(_build_pair_model(p, on_keys), p, on_day, share, seed, hint,
-                       talk_hint=talk_hint)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-sat") as pool:
-        solving = pool.submit(first.result)
-        # Meanwhile (CP-SAT's search holds no lock on the interpreter) the second model's
-        # candidates and constraints: they do not depend on the first solve's answer.
+    w = p.instance.on_time_weights
+    known = _first_solve_known(on_keys, hint, talk_hint, w)
+    if known is not None:
+        status, chosen, best, talks = known
         all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
         second = _build_pair_model(p, all_keys)
-        status, chosen, best, talks = solving.result()
+    else:
+        first = _PairSolve(_build_pair_model(p, on_keys), p, on_day, share, seed, hint,
+                           talk_hint=talk_hint)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-sat") as pool:
+            solving = pool.submit(first.result)
+            # Meanwhile (CP-SAT's search holds no lock on the interpreter) the second
+            # model's candidates and constraints: they do not depend on the first solve's
+            # answer.
+            all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
+            second = _build_pair_model(p, all_keys)
+            status, chosen, best, talks = solving.result()
     remaining -= timing.now() - t0
     model_bound = None
-    w = p.instance.on_time_weights
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # with follow-ups the objective is a weighted count (first meetings first): its
         # bound bounds no count, the flow bound stands alone
@@ -116,6 +123,22 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     exact = status == status_b == cp_model.OPTIMAL and not late_pruned and not left_out and \
         pairs_exact and all(c.max_meetings_per_day <= 2 for c in p.instance.consultants)
     return schedule, model_bound, exact
+
+
+def _first_solve_known(on_keys: dict[tuple[int, int, int], tuple[int, int, int]],
+                       hint: set[tuple[int, int, int]], talk_hint: dict[int, int],
+                       weights: list[int]
+                       ) -> tuple[int, set[tuple[int, int, int]], float, dict[int, int]] | None:
+    """The first solve's answer without solving, when the hint (a valid plan) already holds
+    every case that has an on-time candidate on time: no plan holds more, so the hint is
+    optimal and its weighted count is the bound (what CP-SAT returns for it, proven by the
+    same count). None otherwise. On Herning's 15 months this is two runs in three."""
+    on_hint = {key for key in hint if key in on_keys}
+    on_cases = {i for i, _, _ in on_keys}
+    if {i for i, _, _ in on_hint} != on_cases:
+        return None
+    return (cp_model.OPTIMAL, on_hint, float(sum(weights[i] for i in on_cases)),
+            dict(talk_hint))
 
 
 def _day_keys(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, late_days: int,
