@@ -6,7 +6,9 @@ free minutes and, per consultant-day, "at most one of two candidates that cannot
 sequenced" (rules 5-7, computed exactly from each candidate's earliest end and latest start).
 With at most two meetings per day this model is exact. It is solved first for on-time
 meetings only (all on-time candidates, so its objective bound is a proven upper bound), then
-with late candidates for meetings and the secondary goals at that on-time count.
+with late candidates for meetings and the secondary goals at that on-time count. The first
+solve is skipped when the hint already puts every case with an on-time candidate on time: no
+plan does better, so its answer is known (`pair_model._first_solve_known`).
 
 Larger instances, stage 1 (CP-SAT): boolean x[case, consultant, gap] only for candidates
 that can hold the meeting in that free gap, with capacity (rule 3), the per-day maximum
