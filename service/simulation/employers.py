@@ -9,7 +9,7 @@ from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bots.delivery import OutboundMessage
 from service.meetings.answers import Outcome
@@ -34,18 +34,24 @@ def read_mail(ctx: SimContext, messages: list[OutboundMessage]) -> None:
                 ctx.bridge.env.process(answer(ctx, match.group(1), message.kind))
 
 
+# The columns the employer's page shows, by one prebuilt statement on a plain connection (no
+# ORM session: 7,400 reads in Herning's 15 months).
+_MEETINGS = Meeting.__table__.c
+_OFFERED = select(_MEETINGS.status, _MEETINGS.id, _MEETINGS.start, _MEETINGS.end,
+                  _MEETINGS.travel_minutes, _MEETINGS.alternatives
+                  ).where(_MEETINGS.id == bindparam("meeting"))
+
+
 async def _offered(ctx: SimContext, meeting_id: int) -> tuple[str, list[str]] | None:
     """What the employer's page shows: the meeting's status and the times offered (read as
     those columns: the page's whole meeting, case, employer and consultants are not needed
     to answer)."""
-    async with ctx.world.db.read() as session:
-        meeting = (await session.execute(select(
-            Meeting.id, Meeting.status, Meeting.start, Meeting.end, Meeting.travel_minutes,
-            Meeting.alternatives).where(Meeting.id == meeting_id))).one_or_none()
-        if meeting is None:
-            return None
-        now = ctx.world.clock.local_now()
-        return meeting.status, [s.key for s in offered_slots(meeting) if s.start > now]
+    meeting = await ctx.world.db.run_read(
+        lambda connection: connection.execute(_OFFERED, {"meeting": meeting_id}).first())
+    if meeting is None:
+        return None
+    now = ctx.world.clock.local_now()
+    return meeting.status, [s.key for s in offered_slots(meeting) if s.start > now]
 
 
 def _preferences(rng: Any) -> dict[str, Any]:
