@@ -32,8 +32,8 @@ _OPEN_TARGET = and_(Case.status == "target", Case.closed_on.is_(None))
 
 
 async def _rows(ctx: SimContext, statement: Any) -> list[Any]:
-    async with ctx.world.db.read() as session:
-        return list((await session.execute(statement)).all())
+    """The statement's rows, read on a plain connection (no ORM session: they are columns)."""
+    return await ctx.world.db.run_read(lambda connection: list(connection.execute(statement)))
 
 
 def _owner_key() -> Any:
