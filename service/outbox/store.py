@@ -128,9 +128,9 @@ class Outbox:
         return "to_print" if channel == "letter" and not self.digital_post else "pending"
 
     def _deliver_after_commit(self, session: AsyncSession) -> None:
-        """Ask for delivery once the transaction commits: one flag per transaction, however
-        many messages it queues (a listener added per message was most of an insert's
-        cost), and two listeners per session that read it."""
+        """Ask for delivery once the transaction commits: a flag per transaction, however
+        many messages it queues, read by two listeners added once per session (before, a
+        listener was added per message)."""
         info = session.sync_session.info
         if (self, _LISTENING) not in info:
             info[self, _LISTENING] = True
