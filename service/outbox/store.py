@@ -10,13 +10,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from service.clock import Clock
+from service.platform.db.commit_hooks import on_commit
 from service.platform.db.engine import flushed_connection
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
@@ -63,11 +62,6 @@ class Message:
     message_id: str | None = None
 
 
-# `Session.info` keys, with the outbox: its listeners are there; the open transaction queued
-# a message to deliver
-_LISTENING, _ASKED = "listening", "asked"
-
-
 class Outbox:
     """Enqueues messages in the caller's transaction; asks for delivery once it commits."""
 
@@ -95,7 +89,7 @@ class Outbox:
             next_attempt_at=self.clock.utcnow())
         session.add(row)
         if row.status == "pending":
-            self._deliver_after_commit(session)
+            on_commit(session, (self, DELIVER_OUTBOX), self._deliver_soon)
         return row
 
     async def enqueue_once(self, session: AsyncSession, message: Message, key: str) -> bool:
@@ -121,31 +115,11 @@ class Outbox:
             "attempts": 0, "status": self._first_status(message.channel),
             "next_attempt_at": now, "created_at": now})).first() is not None
         if queued and self._first_status(message.channel) == "pending":
-            self._deliver_after_commit(session)
+            on_commit(session, (self, DELIVER_OUTBOX), self._deliver_soon)
         return queued
 
     def _first_status(self, channel: str) -> str:
         return "to_print" if channel == "letter" and not self.digital_post else "pending"
 
-    def _deliver_after_commit(self, session: AsyncSession) -> None:
-        """Ask for delivery once the transaction commits: a flag per transaction, however
-        many messages it queues, read by two listeners added once per session (before, a
-        listener was added per message)."""
-        info = session.sync_session.info
-        if (self, _LISTENING) not in info:
-            info[self, _LISTENING] = True
-            event.listen(session.sync_session, "after_commit", self._committed)
-            event.listen(session.sync_session, "after_soft_rollback", self._rolled_back)
-        info[self, _ASKED] = True
-
-    def _committed(self, session: Session) -> None:
-        # (a savepoint's release is not the commit: its messages are not out yet)
-        if not session.in_nested_transaction() and session.info.pop((self, _ASKED), False):
-            self._deliver_soon(session)
-
-    def _rolled_back(self, session: Session, previous: SessionTransaction) -> None:
-        if previous.parent is None:  # the whole transaction: its messages are gone
-            session.info.pop((self, _ASKED), None)
-
-    def _deliver_soon(self, _session: object) -> None:
+    def _deliver_soon(self) -> None:
         self.jobs.request(DELIVER_OUTBOX, self.municipality_id, "enqueued")

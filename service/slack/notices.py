@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.slack import blocks
@@ -44,6 +44,7 @@ from service.meetings.talk_kinds import (
     TALK_STATUS_TEXT,
 )
 from service.outbox.store import Message, Outbox
+from service.platform.db.commit_hooks import on_commit
 from service.platform.db.engine import as_utc
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.slack.people import SlackPeople
@@ -236,10 +237,10 @@ class SlackNotices:
         # may have moved since they were sent).
         await self.refresh(session, case)
         if self.on_change is not None:
-            event.listen(session.sync_session, "after_commit", self._changed, once=True)
+            on_commit(session, (self, "changed"), self._changed)
         return True
 
-    def _changed(self, _session: object) -> None:
+    def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
