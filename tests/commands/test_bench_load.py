@@ -29,7 +29,7 @@ def bench_load(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def check_run(database: str, out: Path) -> dict[str, Any]:
-    done = bench_load("--databases", database, "--concurrency", "1", "--duration", "1",
+    done = bench_load("--databases", database, "--concurrency", "1", "--duration", "0.5",
                       "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
@@ -42,7 +42,7 @@ def check_run(database: str, out: Path) -> dict[str, Any]:
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["benchmark"] == "load"
-    assert report["duration_seconds"] == 1 and report["concurrency"] == [1]
+    assert report["duration_seconds"] == 0.5 and report["concurrency"] == [1]
     assert report["error"] is None and report["skipped"] == {}
     assert [d["database"] for d in report["databases"]] == [database]
     assert report["databases"][0]["cases_created"] > 0
