@@ -64,10 +64,13 @@ system-deps:
 ## Four on the 2-core development machine: the tests wait on sockets, subprocesses, PostgreSQL
 ## and Chromium for about a third of their time, which two workers left idle (make test,
 ## CI=true: 2 workers 3 min 46 s of pytest, 3 workers 3 min 29 s, 4 workers 3 min 6 s,
-## 6 workers 3 min 23 s).
+## 6 workers 3 min 23 s). Before them, pytest's assertion-rewritten bytecode of the test
+## modules is written once, on every core (scripts/warm_test_bytecode.py: on a fresh clone each
+## worker rewrote every module itself, 3 s of CPU apiece).
 PYTEST_WORKERS ?= 4
 test: $(COMPILED) system-deps
 	$(BIN)/ruff check service rules optimizer bots tests
+	$(BIN)/python scripts/warm_test_bytecode.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: $(STAMP)
