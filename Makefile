@@ -29,16 +29,18 @@ unexport PYTHONDONTWRITEBYTECODE
 # stay uncompiled, as installers leave them.
 COMPILED := $(VENV)/.compiled
 NOT_IMPORTED := /(tests?|testing)/|/site-packages/(pip|setuptools|_distutils_hack|pkg_resources)/
+# (Its commands are not echoed: the demo's first start shows the newcomer one line for them.)
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV) \
+	@echo "Installing fasthold and its packages into $(VENV) (after a change of pyproject.toml only)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV) \
 		|| { rm -rf $(VENV) && python3.11 -m venv --without-pip $(VENV); }
-	test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv>=0.9' \
+	@test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install -qq 'uv>=0.9' \
 		|| { $(BIN)/python -m ensurepip --default-pip > /dev/null \
 			&& $(BIN)/python -m pip install --quiet 'uv>=0.9'; }
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]' \
+	@$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]' \
 		|| { { test -x $(BIN)/pip || $(BIN)/python -m ensurepip --default-pip > /dev/null; } \
 			&& $(BIN)/python -m pip install --quiet --no-compile -e '.[test]'; }
-	touch $(STAMP)
+	@touch $(STAMP)
 
 $(COMPILED): $(STAMP)
 	$(BIN)/python -m compileall -q -j 0 -x '$(NOT_IMPORTED)' service rules optimizer bots \
