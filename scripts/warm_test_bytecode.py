@@ -45,7 +45,10 @@ def _warm(source: Path) -> bool:
     pyc = get_cache_dir(source) / (source.name[:-3] + PYC_TAIL)
     if _read_pyc(source, pyc) is not None:
         return False
-    source_hash, code = _rewrite_test(source, None)  # type: ignore[arg-type]
+    try:
+        source_hash, code = _rewrite_test(source, None)  # type: ignore[arg-type]
+    except (SyntaxError, ValueError, OSError):
+        return False  # pytest reports it, as a collection error, where it runs the tests
     pyc.parent.mkdir(parents=True, exist_ok=True)
     partial = pyc.with_name(f"{pyc.name}.{os.getpid()}")
     with open(partial, "wb") as out:

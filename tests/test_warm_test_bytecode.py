@@ -42,6 +42,14 @@ def test_the_modules_pytest_rewrites_are_rewritten_once(tmp_path: Path) -> None:
     assert _read_pyc(test_module, pyc) is not None
 
 
+def test_a_module_that_does_not_parse_is_left_to_pytest(tmp_path: Path) -> None:
+    (tmp_path / "test_broken.py").write_text("def test_(:\n", encoding="utf-8")
+    (tmp_path / "test_fine.py").write_text("def test_fine():\n    assert True\n",
+                                           encoding="utf-8")
+    assert _warm(tmp_path) == "warm_test_bytecode: 1 of 2 test modules rewritten"
+    assert not (tmp_path / "__pycache__" / ("test_broken" + PYC_TAIL)).exists()
+
+
 def test_a_directory_that_is_not_there_is_exit_2(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "nowhere")],
                           capture_output=True, text=True, timeout=60)
