@@ -1,6 +1,6 @@
 """The privacy scan of outgoing mail: no CPR number and no health data in any mail a test's
 SMTP sink received. Run at the end of every test over the mail that test produced (see
-`_scan_mail_of_this_test` in tests/conftest.py and the demo mailbox's fixture)."""
+`_scan_mail_of_this_test` in tests/support.py and the demo mailbox's fixture)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import aiosmtplib
 import pytest
 
 from bots.email.dev_sink import ReceivedMail
-from tests.conftest import SmtpSink
 from tests.privacy import assert_no_private_data
+from tests.support import SmtpSink
 
 
 def mail(subject: str, text: str, html: str | None = None) -> EmailMessage:

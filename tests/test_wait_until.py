@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 
 async def test_returns_the_first_truthy_value_of_a_plain_or_async_condition() -> None:

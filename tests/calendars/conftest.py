@@ -12,7 +12,7 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import JOBS
 from tests.calendars.samples import TODAY
-from tests.conftest import Staff, make_secrets, start_api, start_staff
+from tests.support import Staff, make_secrets, start_api, start_staff
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from service.keys import DB
 from service.platform.db.models import CalendarEntry, Consultant, Meeting
 from tests.calendars.samples import TODAY
-from tests.conftest import Api
 from tests.meetings.email_cases import body
+from tests.support import Api
 
 ANNA_FIXED_CVR = "29189919"  # config/demo.toml: anna is this employer's fixed consultant
 

@@ -19,8 +19,8 @@ from service.keys import DB
 from service.platform.db.models import CalendarSource
 from tests.calendars.helpers import case, get_feed, imported, overlapping, proposals_of, put_feed
 from tests.calendars.samples import BUSY, OUTLOOK_EVENTS, calendar
-from tests.conftest import Staff, wait_until
 from tests.meetings.email_cases import intake
+from tests.support import Staff, wait_until
 
 PASSWORD = "hemmelig-kalenderkode"
 

@@ -34,8 +34,8 @@ from tests.calendars.helpers import (
     put_feed,
 )
 from tests.calendars.samples import BUSY, OUTLOOK
-from tests.conftest import Staff
 from tests.meetings.email_cases import intake
+from tests.support import Staff
 
 SECRET_PATH = "/owa/calendar/5f1c0d6e9a@demo.example/8b2e41f7c3d94a0e/reachcalendar.ics"
 

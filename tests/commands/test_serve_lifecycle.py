@@ -21,7 +21,7 @@ import pytest
 from service.commands.cli import main
 from service.platform.db.migrate import SchemaNotAtHead, check_at_head
 from tests.commands.test_worker_cli import queue_config
-from tests.conftest import TEST_DATA_KEY, TEST_SECRET_KEY, PostgresServer, wait_until
+from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, PostgresServer, wait_until
 
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 

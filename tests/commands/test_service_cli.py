@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from tests.cli import run_cli
-from tests.conftest import TEST_DATA_KEY, wait_until
+from tests.support import TEST_DATA_KEY, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.cli import run_cli
 from tests.commands.test_service_cli import FASTHOLD, ROOT
-from tests.conftest import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
+from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
 
 HOSTS = {"alfa": "alfa.fasthold.test", "beta": "beta.fasthold.test"}
 

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from service.commands.cli import main
-from tests.conftest import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
+from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")

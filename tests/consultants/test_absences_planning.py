@@ -15,8 +15,8 @@ from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
 from service.planning.instance import build_instance
 from service.platform.db.models import Meeting, PlanningRun
-from tests.conftest import Api, make_secrets, start_api
 from tests.planning.test_planning_service import body
+from tests.support import Api, make_secrets, start_api
 
 TODAY = date(2026, 11, 20)  # a Friday
 AWAY_FROM, AWAY_TO = TODAY + timedelta(days=3), TODAY + timedelta(days=16)

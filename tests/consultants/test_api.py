@@ -21,8 +21,8 @@ from service.planning.consultants import sync_consultants
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import AuditEntry, Case, Consultant, Meeting
-from tests.conftest import Api, today_local
 from tests.intake.test_api_cases import case_body
+from tests.support import Api, today_local
 
 NEW = {"id": "frida", "name": "Frida Dam", "email": "frida.dam@demo.example",
        "phone": "96 28 30 09", "slack_user_id": "U0NEWFRIDA", "team": "nord",

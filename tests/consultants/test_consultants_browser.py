@@ -14,9 +14,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from service.config import MunicipalityConfig
-from tests.conftest import Api, create_staff_users, make_secrets, start_api, today_local
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
+from tests.support import Api, create_staff_users, make_secrets, start_api, today_local
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from service.keys import CLOCK, DB, JOBS
 from service.platform.db.models import CalendarSource, Consultant, ConsultantAbsence
-from tests.conftest import Staff, today_local
 from tests.intake.test_api_cases import case_body
+from tests.support import Staff, today_local
 
 FORM = {"id": "frida", "name": "Frida Dam", "email": "frida@demo.example", "phone": "",
         "slack_user_id": "", "team": "nord", "address": "Østergade 5, 7430 Ikast",

@@ -17,8 +17,8 @@ from service.demo.kept import mail_store, slack_store
 from service.demo.mailbox import COOKIE, MailboxSessions
 from service.keys import DB, DEV_SMTP, FAKE_SLACK, JOBS
 from service.platform.auth import ROLES, Principal, create_key
-from tests.conftest import SOLVER, Api, mail_config, make_secrets, start_staff, wait_until
 from tests.meetings.email_cases import body, intake
+from tests.support import SOLVER, Api, mail_config, make_secrets, start_staff, wait_until
 
 
 @pytest.fixture

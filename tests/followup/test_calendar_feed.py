@@ -26,8 +26,8 @@ from service.platform.db.models import (
     OutboxMessage,
 )
 from service.platform.logs import AccessLogger
-from tests.conftest import Staff, StaffBrowser, make_secrets, start_api, start_staff
 from tests.meetings.email_cases import body, intake
+from tests.support import Staff, StaffBrowser, make_secrets, start_api, start_staff
 
 TODAY = date(2026, 12, 1)
 

@@ -14,7 +14,8 @@ from service.keys import CASE_CLOSING, DB, JOBS
 from service.platform.auth import Principal
 from service.platform.db.engine import as_utc
 from service.platform.db.models import AuditEntry, ConsultantTask, Meeting
-from tests.conftest import (
+from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
+from tests.support import (
     Api,
     SmtpSink,
     mail_config,
@@ -24,7 +25,6 @@ from tests.conftest import (
     start_staff,
     today_local,
 )
-from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
 
 
 async def _case(api: Api, case_id: str, role: str = "intake") -> dict[str, Any]:

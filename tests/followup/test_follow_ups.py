@@ -30,9 +30,9 @@ from service.platform.db.models import (
 )
 from service.platform.workdays import add_working_days
 from service.text.danish import short_date
-from tests.conftest import Api, make_secrets, start_api, start_staff, today_local
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import replan
+from tests.support import Api, make_secrets, start_api, start_staff, today_local
 
 OWNER = "anna"
 

@@ -17,8 +17,8 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Meeting, OutboxMessage
-from tests.conftest import Api, make_secrets, start_api, today_local
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
+from tests.support import Api, make_secrets, start_api, today_local
 
 OWNER = "anna"
 NOTE = "Borgeren fortalte om søvnbesvær og medicin"  # staff only: never leaves fasthold

@@ -19,10 +19,10 @@ from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import Meeting
 from service.text.danish import danish_date
-from tests.conftest import Api, create_staff_users, make_secrets, start_api
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
+from tests.support import Api, create_staff_users, make_secrets, start_api
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from service.clock import SettableClock
 from service.config import DEFAULT_MEETING_GUIDE
-from tests.conftest import Staff
 from tests.followup.test_pages import _meeting, clock, staff
+from tests.support import Staff
 
 __all__ = ["clock", "staff"]  # the fixtures of the case pages' tests
 

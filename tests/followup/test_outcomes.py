@@ -16,8 +16,8 @@ from service.keys import DB, JOBS, OUTCOMES
 from service.platform.auth import Principal
 from service.platform.db.engine import as_utc
 from service.platform.db.models import AuditEntry, BookedMinute, Case, Intervention, Meeting
-from tests.conftest import Api, make_secrets, start_api, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, make_secrets, start_api, today_local
 
 OWNER = "anna"  # the test consultant key belongs to the config's first consultant
 # What a consultant may try on another consultant's case: each is a 404, as for no case.

@@ -23,8 +23,8 @@ from service.platform.db.models import (
     ConsultantTask,
     Meeting,
 )
-from tests.conftest import Staff, make_secrets, start_api, start_staff
 from tests.meetings.email_cases import body, intake
+from tests.support import Staff, make_secrets, start_api, start_staff
 
 # A Tuesday; the case's absence began 10 days before (body()'s default is relative to the
 # real today, so the tests give first_absence_day themselves).

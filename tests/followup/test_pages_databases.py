@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Staff
 from tests.meetings.email_cases import body, intake
+from tests.support import Staff
 
 
 async def test_pages_answer_on_both_databases(staff_on_both: Staff) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.keys import DB, JOBS
 from service.platform.db.models import Case, Consultant, ConsultantTask
-from tests.conftest import Api, SmtpSink, link_path
 from tests.meetings.email_cases import body, form_token, intake, invitation
+from tests.support import Api, SmtpSink, link_path
 
 
 async def test_employer_wish_for_other_times_is_a_task_to_close(mail_api: Api,

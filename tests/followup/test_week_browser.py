@@ -17,10 +17,10 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import CalendarEntry, Consultant, Meeting
-from tests.conftest import Api, create_staff_users, make_secrets, start_api
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
+from tests.support import Api, create_staff_users, make_secrets, start_api
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]

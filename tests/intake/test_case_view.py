@@ -25,8 +25,8 @@ from service.platform.db.models import (
     Intervention,
     Meeting,
 )
-from tests.conftest import Api, make_secrets, start_api, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, make_secrets, start_api, today_local
 
 OWNER = "anna"  # the test consultant key belongs to the config's first consultant
 

@@ -23,14 +23,14 @@ from service.platform.db.engine import Database
 from service.platform.db.migrate import alembic_config
 from service.platform.db.models import Case
 from tests.cli import run_cli
-from tests.conftest import (
+from tests.meetings.email_cases import body
+from tests.support import (
     SYSTEM_CLOCK,
     TEST_DATA_KEY,
     Api,
     make_secrets,
     start_api,
 )
-from tests.meetings.email_cases import body
 
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 ROOT = Path(__file__).resolve().parents[2]

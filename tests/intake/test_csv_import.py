@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.keys import DB, JOBS
 from service.platform.db.models import Case, DecisionRecord, Employer
-from tests.conftest import Staff, StaffBrowser, today_local
+from tests.support import Staff, StaffBrowser, today_local
 
 DAY = (today_local() - timedelta(days=20)).isoformat()
 DANISH_DAY = (today_local() - timedelta(days=20)).strftime("%d-%m-%Y")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from service.commands.bench_import import generate_file
 from service.intake.csv_import import COLUMNS
-from tests.conftest import today_local
+from tests.support import today_local
 
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 

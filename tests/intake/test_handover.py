@@ -19,10 +19,10 @@ from sqlalchemy import select
 from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.db.models import Case, OutboxMessage
-from tests.conftest import Staff, make_secrets, start_api, start_staff, today_local
 from tests.intake.test_csv_import import _import, _upload
 from tests.intake.test_pages import _form
 from tests.meetings.email_cases import body, intake
+from tests.support import Staff, make_secrets, start_api, start_staff, today_local
 
 INTAKE_CHANNEL = "C0HANDOVER"
 LATE_KIND = "intake_late_handover"

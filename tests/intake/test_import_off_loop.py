@@ -14,8 +14,8 @@ from service.commands.bench_import import generate_file
 from service.intake import csv_import
 from service.intake.csv_import import MAX_ROWS
 from service.keys import PAGES
-from tests.conftest import Staff, today_local, wait_until
 from tests.intake.test_csv_import import _upload
+from tests.support import Staff, today_local, wait_until
 
 
 async def test_the_service_answers_while_a_large_preview_is_read(

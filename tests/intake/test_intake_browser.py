@@ -14,8 +14,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from service.keys import JOBS
-from tests.conftest import STAFF_PASSWORD, Api, Staff, today_local
 from tests.meetings.test_employer_pages_browser import browser, screenshot, url, visit
+from tests.support import STAFF_PASSWORD, Api, Staff, today_local
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]  # the fixture, shared with the employer pages' browser tests

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Case, OutboxMessage
-from tests.conftest import Api, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, today_local
 
 
 async def _own(api: Api, case_id: str, consultant: str) -> None:

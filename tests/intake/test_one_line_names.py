@@ -18,7 +18,8 @@ from service.config import MunicipalityConfig
 from service.intake import schemas
 from service.keys import DB, JOBS
 from service.platform.db.models import Case, OutboxMessage
-from tests.conftest import (
+from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
+from tests.support import (
     Api,
     SmtpSink,
     Staff,
@@ -28,7 +29,6 @@ from tests.conftest import (
     start_staff,
     wait_until,
 )
-from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
 
 BROKEN = {"CR": "Karen\rØstergård", "LF": "Karen\nØstergård",
           "U+2028": "Karen\u2028Østergård", "U+2029": "Karen\u2029Østergård",

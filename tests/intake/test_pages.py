@@ -18,7 +18,8 @@ from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Case, OutboxMessage
 from service.text.case_words import MESSAGE_KIND
-from tests.conftest import (
+from tests.meetings.email_cases import body, intake
+from tests.support import (
     Staff,
     make_secrets,
     quick_planning,
@@ -26,7 +27,6 @@ from tests.conftest import (
     start_staff,
     today_local,
 )
-from tests.meetings.email_cases import body, intake
 
 ROLES = ("intake", "consultant", "manager", "admin")
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, Case, Employer
-from tests.conftest import Api, Staff
 from tests.meetings.email_cases import EMPLOYER, body, intake
+from tests.support import Api, Staff
 
 SHARED_CVR = "12345678"  # body()'s employer: Sunds Træ ApS, contact leder@sundstrae.example
 OTHER = {"cvr": "87654321", "name": "Anden ApS", "contact_name": "Ole Anden",

@@ -23,10 +23,10 @@ from service.platform.auth import Principal
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import Case, Consultant, Meeting, OutboxMessage
-from tests.conftest import Api, SmtpSink, today_local
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import start_slack_api
 from tests.slack.test_reminders import FIXED
+from tests.support import Api, SmtpSink, today_local
 
 TODAY = date(2026, 12, 1)
 

@@ -17,8 +17,8 @@ from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
 from service.planning.instance import build_instance
 from service.platform.db.models import Case, OutboxMessage
-from tests.conftest import Staff, local_now, make_secrets, start_api, start_staff
 from tests.meetings.email_cases import body, intake, meeting_of
+from tests.support import Staff, local_now, make_secrets, start_api, start_staff
 
 INTAKE_CHANNEL = "C0INTAKETEST"
 TOWNS = {"herning": "Bredgade 2, 7400 Herning", "sunds": "Fabriksvej 3, 7451 Sunds",

@@ -27,7 +27,8 @@ from service.platform.db.models import Case, Meeting, OutboxMessage, PlanningRun
 from service.platform.jobqueue import PLAN
 from service.wiring.services import Services
 from service.wiring.worker import work
-from tests.conftest import (
+from tests.meetings.email_cases import EMPLOYER, body, intake
+from tests.support import (
     SOLVER,
     Api,
     SmtpSink,
@@ -37,7 +38,6 @@ from tests.conftest import (
     start_api,
     wait_until,
 )
-from tests.meetings.email_cases import EMPLOYER, body, intake
 
 
 def with_runner(config: MunicipalityConfig, runner: str) -> MunicipalityConfig:

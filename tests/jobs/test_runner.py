@@ -15,7 +15,7 @@ import pytest
 
 from service.clock import SettableClock
 from service.jobs.runner import InProcessRunner, JobSpec, next_daily_run
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 M1, M2 = "m1", "m2"
 MONDAY = datetime(2026, 11, 23, 10, 0)  # local time, Europe/Copenhagen

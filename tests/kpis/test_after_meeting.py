@@ -16,8 +16,8 @@ from service.keys import DB
 from service.kpis.figures import KpiService
 from service.kpis.register import COLUMNS, Register, neutralised, register_csv
 from service.platform.db.models import AuditEntry, Case, Consultant, Intervention, Meeting
-from tests.conftest import Api, Staff, make_secrets, start_api, start_staff
 from tests.kpis.test_figures import JAN, NOV, kpis
+from tests.support import Api, Staff, make_secrets, start_api, start_staff
 
 __all__ = ["kpis"]  # the hand-made data set's fixture
 

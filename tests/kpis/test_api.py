@@ -8,7 +8,7 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.db.models import Case, Consultant, Meeting
-from tests.conftest import Api, make_secrets, start_api
+from tests.support import Api, make_secrets, start_api
 
 TODAY = date(2027, 1, 20)
 

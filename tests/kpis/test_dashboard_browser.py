@@ -15,7 +15,6 @@ from playwright.async_api import Browser, Page, expect
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB
-from tests.conftest import STAFF_PASSWORD, Api, create_staff_users, make_secrets, start_api
 from tests.kpis.kpi_data import seed_history
 from tests.meetings.test_employer_pages_browser import (
     SCREENSHOTS,
@@ -24,6 +23,7 @@ from tests.meetings.test_employer_pages_browser import (
     url,
     visit,
 )
+from tests.support import STAFF_PASSWORD, Api, create_staff_users, make_secrets, start_api
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]  # the fixture, shared with the employer pages' browser tests

@@ -24,7 +24,7 @@ from service.kpis.charts import (
     line_chart,
 )
 from service.platform.db.models import AuditEntry, Case, Consultant, Meeting
-from tests.conftest import Staff, make_secrets, start_api, start_staff
+from tests.support import Staff, make_secrets, start_api, start_staff
 
 TODAY = date(2027, 1, 20)
 

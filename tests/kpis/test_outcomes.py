@@ -26,7 +26,7 @@ from service.planning.consultants import sync_consultants
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import Case, Consultant, Intervention, Meeting
-from tests.conftest import Staff, today_local
+from tests.support import Staff, today_local
 
 TODAY = date(2027, 1, 20)
 JUL, AUG, SEP = date(2026, 7, 1), date(2026, 8, 1), date(2026, 9, 1)

@@ -29,9 +29,9 @@ from service.kpis.figures import KpiService
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import Case, Intervention
-from tests.conftest import ROOT, Staff, today_local
 from tests.kpis.test_outcomes import Seed, _text
 from tests.kpis.test_outcomes import seed as seed_cases
+from tests.support import ROOT, Staff, today_local
 
 TODAY = date(2027, 1, 20)
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)

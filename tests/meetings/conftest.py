@@ -10,7 +10,7 @@ import pytest
 from service.clock import SettableClock
 from service.config import MunicipalityConfig, Secrets
 from service.keys import JOBS
-from tests.conftest import Api, SmtpSink, mail_config, make_secrets, smtp_secrets, start_api
+from tests.support import Api, SmtpSink, mail_config, make_secrets, smtp_secrets, start_api
 
 INTAKE_CHANNEL = "C0INTAKE"
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from service.keys import DB, JOBS, NOTIFIER
 from service.platform.db.models import Case, Meeting
 from service.platform.jobqueue import PLAN
-from tests.conftest import Api, SmtpSink, today_local
+from tests.support import Api, SmtpSink, today_local
 
 EMPLOYER = "leder@sundstrae.example"
 CITIZEN = "mads@example.org"

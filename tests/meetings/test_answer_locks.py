@@ -13,8 +13,8 @@ from service.keys import ANSWERS, DB, JOBS
 from service.meetings.answers import Outcome
 from service.platform.db.engine import Database
 from service.platform.db.models import Case, Meeting
-from tests.conftest import Api, make_secrets, start_api, wait_until
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, make_secrets, start_api, wait_until
 
 
 async def _waiting_for_a_lock(db: Database) -> bool:

@@ -13,8 +13,8 @@ from service.keys import ANSWERS, DB, LINKS
 from service.meetings.answers import Outcome
 from service.meetings.booking import Slot, book, free_slots, occupied_minutes
 from service.platform.db.models import BookedMinute, Meeting
-from tests.conftest import Api, SmtpSink, today_local
 from tests.meetings.email_cases import body, intake, make_second_overlap_first, planning_held
+from tests.support import Api, SmtpSink, today_local
 
 
 async def test_racing_confirms_one_booking_wins(mail_api: Api, smtp_sink: SmtpSink) -> None:

@@ -16,14 +16,6 @@ from sqlalchemy import select
 
 from service.keys import DB, JOBS, NOTIFIER
 from service.platform.db.models import Case, Meeting
-from tests.conftest import (
-    Api,
-    SmtpSink,
-    link_path,
-    text_part,
-    today_local,
-    wait_until_mail_delivered,
-)
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -38,6 +30,14 @@ from tests.meetings.email_cases import (
     meeting_of,
     parse_calendar,
     planning_held,
+)
+from tests.support import (
+    Api,
+    SmtpSink,
+    link_path,
+    text_part,
+    today_local,
+    wait_until_mail_delivered,
 )
 
 ADDRESS = "Fabriksvej 3, 7451 Sunds"

@@ -16,11 +16,11 @@ from service.clock import SettableClock
 from service.keys import ANSWERS, CONFIG, DB, JOBS
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import END_DECLINE_GRACE
-from tests.conftest import Api
 from tests.followup.test_follow_ups import planning_from
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
 from tests.meetings.test_invitations import active, rows
 from tests.meetings.test_tasks_settle import confirm
+from tests.support import Api
 
 
 async def _messages(api: Api, to: str, after: int = 0) -> list[OutboxMessage]:

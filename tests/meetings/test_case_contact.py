@@ -12,8 +12,8 @@ from sqlalchemy import select
 from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.db.models import Employer
-from tests.conftest import Api, SmtpSink, mail_config, smtp_secrets, start_api, text_part
 from tests.meetings.email_cases import EMPLOYER, body, intake, invitation, planning_held
+from tests.support import Api, SmtpSink, mail_config, smtp_secrets, start_api, text_part
 
 OTHER_MANAGER = "anden.leder@sundstrae.example"
 

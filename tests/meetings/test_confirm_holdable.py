@@ -18,9 +18,9 @@ from service.clock import SettableClock
 from service.keys import ANSWERS, DB, NOTIFIER
 from service.meetings.booking import Slot, offered_slots
 from service.platform.db.models import CalendarEntry, Consultant, ConsultantAbsence, Meeting
-from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
+from tests.support import Api
 
 
 async def _proposal_with_another_day(api: Api, ref: str) -> tuple[Meeting, Slot, Slot]:

@@ -27,13 +27,6 @@ from service.platform.db.models import (
     OutboxMessage,
 )
 from service.text.danish import danish_date
-from tests.conftest import (
-    Api,
-    SmtpSink,
-    mail_config,
-    start_api,
-    wait_until_mail_delivered,
-)
 from tests.meetings.conftest import INTAKE_CHANNEL, sqlite_mail_secrets
 from tests.meetings.email_cases import (
     EMPLOYER,
@@ -43,6 +36,13 @@ from tests.meetings.email_cases import (
     intake,
     invitation,
     meeting_of,
+)
+from tests.support import (
+    Api,
+    SmtpSink,
+    mail_config,
+    start_api,
+    wait_until_mail_delivered,
 )
 
 

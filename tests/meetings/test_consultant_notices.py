@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.keys import DB, NOTIFIER
 from service.meetings.notifications import ConsultantNotices, MeetingNotifier
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
+from tests.support import Api
 
 
 class Recorded:

@@ -18,10 +18,10 @@ from service.clock import SettableClock
 from service.keys import ANSWERS, CONFIG, JOBS
 from service.meetings.booking import offered_slots
 from service.platform.jobqueue import END_DECLINE_GRACE
-from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
 from tests.meetings.test_tasks_settle import open_tasks
+from tests.support import Api
 
 
 @pytest.mark.parametrize(("who", "outcome"), [

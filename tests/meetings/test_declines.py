@@ -23,7 +23,11 @@ from service.platform.db.models import ConsultantAbsence, ConsultantTask
 from service.platform.jobqueue import PLAN
 from service.platform.workdays import add_working_days
 from service.text.danish import short_date
-from tests.conftest import (
+from tests.meetings.email_cases import EMPLOYER, body, form_token, intake, invitation
+from tests.meetings.test_invitations import App, active, rows
+from tests.slack.slack_helpers import buttons, message_to, texts
+from tests.slack.test_flow import click, owner_of
+from tests.support import (
     Api,
     SmtpSink,
     link_path,
@@ -35,10 +39,6 @@ from tests.conftest import (
     text_part,
     wait_until,
 )
-from tests.meetings.email_cases import EMPLOYER, body, form_token, intake, invitation
-from tests.meetings.test_invitations import App, active, rows
-from tests.slack.slack_helpers import buttons, message_to, texts
-from tests.slack.test_flow import click, owner_of
 
 OWN_WORDS = "Direktøren vil ikke have det"
 

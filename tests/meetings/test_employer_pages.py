@@ -11,14 +11,6 @@ from sqlalchemy import select
 
 from service.keys import DB, JOBS
 from service.platform.db.models import ConsultantTask, Meeting
-from tests.conftest import (
-    Api,
-    SmtpSink,
-    link_path,
-    local_now,
-    text_part,
-    wait_until_mail_delivered,
-)
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -29,6 +21,14 @@ from tests.meetings.email_cases import (
     invitation,
     meeting_of,
     planning_held,
+)
+from tests.support import (
+    Api,
+    SmtpSink,
+    link_path,
+    local_now,
+    text_part,
+    wait_until_mail_delivered,
 )
 
 

@@ -29,7 +29,17 @@ from service.keys import ANSWERS, DB, DEV_SMTP, JOBS, LINKS
 from service.meetings.answers import Outcome
 from service.platform.auth import create_key
 from service.platform.db.models import Meeting
-from tests.conftest import (
+from tests.meetings.email_cases import (
+    EMPLOYER,
+    body,
+    calendar_of,
+    intake,
+    invitation,
+    make_second_overlap_first,
+    planning_held,
+)
+from tests.privacy import assert_no_private_data
+from tests.support import (
     SOLVER,
     Api,
     SmtpSink,
@@ -44,16 +54,6 @@ from tests.conftest import (
     wait_until,
     wait_until_mail_delivered,
 )
-from tests.meetings.email_cases import (
-    EMPLOYER,
-    body,
-    calendar_of,
-    intake,
-    invitation,
-    make_second_overlap_first,
-    planning_held,
-)
-from tests.privacy import assert_no_private_data
 
 pytestmark = pytest.mark.chromium
 
@@ -85,7 +85,7 @@ async def mail_api(demo_config: MunicipalityConfig, sqlite_url: str,
 
 @pytest.fixture
 async def browser(chromium: Browser) -> AsyncIterator[Browser]:
-    """The test process's Chromium (`tests.conftest.chromium`); the contexts a test opened
+    """The test process's Chromium (`tests.support.chromium`); the contexts a test opened
     are closed after it."""
     yield chromium
     for context in chromium.contexts:

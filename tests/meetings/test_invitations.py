@@ -21,7 +21,10 @@ from service.meetings.invitations import SENT_AFTER_WAIT
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN
 from service.platform.workdays import add_working_days
-from tests.conftest import (
+from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
+from tests.slack.slack_helpers import buttons, message_to, texts
+from tests.slack.test_flow import click, owner_of
+from tests.support import (
     Api,
     SmtpSink,
     mail_config,
@@ -33,9 +36,6 @@ from tests.conftest import (
     wait_until,
     wait_until_mail_delivered,
 )
-from tests.meetings.email_cases import EMPLOYER, body, intake, invitation
-from tests.slack.slack_helpers import buttons, message_to, texts
-from tests.slack.test_flow import click, owner_of
 
 INVITED = "vælg et tidspunkt"
 

@@ -18,14 +18,14 @@ from service.keys import DB, JOBS
 from service.meetings.booking import summon
 from service.platform.db.models import BookedMinute, ConsultantAbsence, Meeting, OutboxMessage
 from service.text.errors import danish_error
-from tests.conftest import (
+from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
+from tests.meetings.test_invitations import active, replan, rows
+from tests.support import (
     Api,
     SmtpSink,
     start_staff,
     wait_until_mail_delivered,
 )
-from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
-from tests.meetings.test_invitations import active, replan, rows
 
 
 async def _letters(api: Api) -> list[str]:

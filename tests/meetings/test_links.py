@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.keys import DB, LINKS
 from service.platform.db.models import Meeting
-from tests.conftest import Api, SmtpSink, link_path, today_local
 from tests.meetings.email_cases import body, form_token, intake, invitation, meeting_of
+from tests.support import Api, SmtpSink, link_path, today_local
 
 
 async def test_bad_tokens_and_csrf(mail_api: Api, smtp_sink: SmtpSink) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from service.keys import DB, NOTIFIER
 from service.outbox.store import Message
 from service.platform.db.models import Meeting, OutboxMessage
-from tests.conftest import Api, SmtpSink, link_path, wait_until_mail_delivered
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -21,6 +20,7 @@ from tests.meetings.email_cases import (
     invitation,
     meeting_of,
 )
+from tests.support import Api, SmtpSink, link_path, wait_until_mail_delivered
 
 
 async def _queued(api: Api, kind: str, recipient: str) -> int:

@@ -10,8 +10,8 @@ import pytest
 from service.keys import NOTIFIER
 from service.platform.db.models import Meeting
 from service.text.danish import short_date
-from tests.conftest import Api, SmtpSink, link_path, text_part
 from tests.meetings.email_cases import body, intake, invitation, meeting_of
+from tests.support import Api, SmtpSink, link_path, text_part
 
 
 async def test_one_failing_invitation_does_not_block_the_others(

@@ -21,8 +21,8 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
-from tests.conftest import Api, SmtpSink, start_staff, text_part
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
+from tests.support import Api, SmtpSink, start_staff, text_part
 
 FIRST_CONTACT = "Din fastholdelseskonsulent"
 

@@ -13,8 +13,8 @@ from service.keys import DB, JOBS, NOTIFIER
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.platform.db.models import Case, Meeting
 from service.text.danish import danish_slot
-from tests.conftest import Api, SmtpSink, text_part
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
+from tests.support import Api, SmtpSink, text_part
 
 
 async def _talks(api: Api, ref: str) -> list[Meeting]:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service.keys import DB, REMINDERS
 from service.platform.db.models import Meeting
 from service.platform.workdays import is_working_day
-from tests.conftest import Api, SmtpSink, link_path, text_part, today_local
 from tests.meetings.email_cases import body, confirm_first_time, intake, invitation
+from tests.support import Api, SmtpSink, link_path, text_part, today_local
 
 
 async def test_reminders_after_two_working_days_and_day_before(mail_api: Api,

@@ -30,10 +30,10 @@ from service.platform.auth import Principal
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.workdays import add_working_days
 from service.text.danish import coming_day
-from tests.conftest import Api, SmtpSink, mail_config, today_local
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import start_slack_api
 from tests.slack.test_reminders import FIXED
+from tests.support import Api, SmtpSink, mail_config, today_local
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

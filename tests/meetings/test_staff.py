@@ -3,8 +3,8 @@ mails as the employer's page."""
 
 from __future__ import annotations
 
-from tests.conftest import Api, SmtpSink, wait_until_mail_delivered
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, meeting_of
+from tests.support import Api, SmtpSink, wait_until_mail_delivered
 
 
 async def test_staff_confirm_after_a_phone_call(mail_api: Api, smtp_sink: SmtpSink) -> None:

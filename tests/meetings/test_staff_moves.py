@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 
 from service.keys import JOBS
-from tests.conftest import Api, SmtpSink, Staff, start_staff, today_local
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -22,6 +21,7 @@ from tests.meetings.email_cases import (
     invitation,
     meeting_of,
 )
+from tests.support import Api, SmtpSink, Staff, start_staff, today_local
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from service.keys import JOBS
-from tests.conftest import Api, SmtpSink, create_staff_users
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.email_cases import body, intake, meeting_of
 from tests.meetings.test_conflicts import absence, add_row, consultant_of, plan
 from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
+from tests.support import Api, SmtpSink, create_staff_users
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]

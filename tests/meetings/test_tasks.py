@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service.keys import DB
 from service.meetings.tasks import close_tasks
 from service.platform.db.models import Case, Consultant, ConsultantTask
-from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
+from tests.support import Api
 
 DONE = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

@@ -16,10 +16,10 @@ import pytest
 
 from service.clock import SettableClock
 from service.keys import ANSWERS, JOBS
-from tests.conftest import Api
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import active, rows
 from tests.outbox.test_letters import letter_case
+from tests.support import Api
 
 
 async def open_tasks(api: Api, case_ref: str) -> list[str]:

@@ -29,7 +29,7 @@ from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX
-from tests.conftest import SmtpSink, text_part, wait_until
+from tests.support import SmtpSink, text_part, wait_until
 
 MUNICIPALITY = "demo"
 SLACK_RETRY = RetryPolicy(first=timedelta(minutes=10), cap=timedelta(hours=1),

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from bots.delivery import RetryPolicy
 from service.keys import DB, OUTBOX
 from service.platform.db.models import OutboxMessage
-from tests.conftest import (
+from tests.meetings.email_cases import body, intake
+from tests.support import (
     Api,
     SmtpSink,
     email_statuses,
@@ -22,7 +23,6 @@ from tests.conftest import (
     start_api,
     wait_until,
 )
-from tests.meetings.email_cases import body, intake
 
 
 async def every_email_tried(api: Api) -> list[OutboxMessage] | None:

@@ -12,7 +12,7 @@ import pytest
 
 from bots.email.sender import OutgoingEmail, SmtpSender, SmtpSettings, build_message
 from bots.email.subject import subject_header
-from tests.conftest import SmtpSink
+from tests.support import SmtpSink
 
 NAMES = ["Karen Østergård", "Søren Æbelø Kjærgård", "Åse Ørsted-Bødtcher Mølgaard Ærenlund",
          "Karen Østergård Christiansen-Møllergaard"]

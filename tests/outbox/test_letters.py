@@ -24,11 +24,11 @@ from service.platform.db.models import (
     OutboxMessage,
 )
 from service.platform.workdays import add_working_days
-from tests.conftest import Api, Staff, mail_config, make_secrets, start_api, today_local
 from tests.intake.test_csv_import import _import as import_previewed
 from tests.intake.test_csv_import import _text as as_text
 from tests.intake.test_csv_import import _upload as upload
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, Staff, mail_config, make_secrets, start_api, today_local
 
 ADDRESS = "Søvej 2, 7400 Herning"
 

@@ -10,12 +10,12 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from service.keys import CONFIG
-from tests.conftest import Api, create_staff_users
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.email_cases import intake
 from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
 from tests.meetings.test_staff_moves_browser import SIZES, _options
 from tests.outbox.test_letters import letter_case, letters_of
+from tests.support import Api, create_staff_users
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]

@@ -14,7 +14,8 @@ from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import AuditEntry, OutboxMessage
-from tests.conftest import (
+from tests.meetings.email_cases import EMPLOYER, body, intake
+from tests.support import (
     SmtpSink,
     Staff,
     mail_config,
@@ -23,7 +24,6 @@ from tests.conftest import (
     start_staff,
     wait_until,
 )
-from tests.meetings.email_cases import EMPLOYER, body, intake
 
 MONDAY = date(2026, 11, 30)
 

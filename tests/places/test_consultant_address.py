@@ -13,7 +13,7 @@ from service.config import MunicipalityConfig
 from service.keys import DB
 from service.places import place
 from service.platform.db.models import Consultant
-from tests.conftest import make_secrets, start_api
+from tests.support import make_secrets, start_api
 
 
 async def test_a_base_address_is_placed_when_seeded(demo_config: MunicipalityConfig,

@@ -22,8 +22,8 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
-from tests.conftest import Api, make_secrets, start_api, start_staff
 from tests.planning.test_planning_service import TODAY, body
+from tests.support import Api, make_secrets, start_api, start_staff
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from service.planning.partition import (
 )
 from service.planning.solver import SolveRequest, ThreadSolver, solve_instance
 from service.platform.db.models import PlanningRun
-from tests.conftest import make_secrets, start_api
 from tests.planning.test_planning_service import body
+from tests.support import make_secrets, start_api
 
 
 def teamed_instance(cases: int, consultants: int) -> dict[str, Any]:

@@ -17,7 +17,9 @@ from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
 from service.platform.db.models import CalendarEntry, Case, Consultant, Meeting, OutboxMessage
 from service.platform.jobqueue import PLAN
-from tests.conftest import (
+from tests.meetings.email_cases import body, intake
+from tests.slack.slack_helpers import message_to, start_slack_api, texts
+from tests.support import (
     SLACK_INTAKE_CHANNEL,
     Api,
     SmtpSink,
@@ -26,8 +28,6 @@ from tests.conftest import (
     start_api,
     start_staff,
 )
-from tests.meetings.email_cases import body, intake
-from tests.slack.slack_helpers import message_to, start_slack_api, texts
 
 FIXED_CVR = "29189919"  # config/demo.toml: anna's fixed employer; anna, bo, camilla are "vest"
 

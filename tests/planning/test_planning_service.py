@@ -16,7 +16,7 @@ from service.planning.solver import ThreadSolver
 from service.platform.db.models import Meeting, PlanningRun
 from service.platform.jobqueue import PLAN
 from service.text.reasons import ASSIGNMENT_WORDS, UNASSIGNED_WORDS, reason_in_words
-from tests.conftest import Api, make_secrets, start_api
+from tests.support import Api, make_secrets, start_api
 
 TODAY = date(2026, 11, 20)
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,9 +21,9 @@ from service.planning.solver import SolveResult
 from service.planning.store import STORE_CHUNK
 from service.platform.db.engine import Database
 from service.platform.db.models import Case
-from tests.conftest import Api, make_secrets, quick_planning, start_api
 from tests.planning.test_planning_service import TODAY, body
 from tests.planning.test_store_rechecks import _plan_without_storing
+from tests.support import Api, make_secrets, quick_planning, start_api
 
 
 class CountingDatabase:

@@ -18,8 +18,8 @@ from service.planning.instance import InstanceContext, build_instance
 from service.planning.solver import SolveRequest, SolveResult
 from service.platform.auth import Principal
 from service.platform.db.models import CalendarEntry, Case, Consultant, Meeting, OutboxMessage
-from tests.conftest import Api, make_secrets, start_api
 from tests.planning.test_planning_service import TODAY, body
+from tests.support import Api, make_secrets, start_api
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from service.keys import JOBS
-from tests.conftest import Api, today_local
 from tests.intake.test_api_cases import case_body
 from tests.platform.test_errors import error_of
+from tests.support import Api, today_local
 
 JSON = {"Content-Type": "application/json"}
 

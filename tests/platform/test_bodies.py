@@ -11,9 +11,9 @@ import json
 from collections.abc import AsyncIterator
 
 from service.platform.http import MAX_JSON_BODY
-from tests.conftest import Api
 from tests.intake.test_api_cases import case_body
 from tests.platform.test_errors import error_of
+from tests.support import Api
 
 
 async def in_pieces(body: bytes, size: int, pause: float = 0.02) -> AsyncIterator[bytes]:

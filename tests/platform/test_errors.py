@@ -12,8 +12,8 @@ from service.keys import CLOCK, CONFIG, DB, JOBS
 from service.outbox.store import Message, Outbox
 from service.platform.db.models import Case, Consultant, ConsultantTask
 from service.platform.jobqueue import NoJobs
-from tests.conftest import Api
 from tests.intake.test_api_cases import case_body
+from tests.support import Api
 
 
 async def error_of(resp: Any, status: int) -> dict[str, Any]:

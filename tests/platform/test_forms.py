@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from service.keys import ANSWERS, DB, LINKS, NOTIFIER
 from service.platform.db.models import Meeting
-from tests.conftest import Api, Staff, log_in, staff_browser, staff_username, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, Staff, log_in, staff_browser, staff_username, today_local
 
 BROKEN = {
     "multipart without a boundary": ("multipart/form-data", b"--x\r\n\r\nx\r\n--x--\r\n"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
-from tests.conftest import Api
+from tests.support import Api
 
 
 async def _document(api: Api) -> dict[str, Any]:

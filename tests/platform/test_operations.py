@@ -11,9 +11,9 @@ from service.config import MunicipalityConfig
 from service.jobs.queue import ProcrastinateQueue
 from service.keys import DB, JOBS
 from service.platform.jobqueue import PLAN
-from tests.conftest import Api, make_secrets, start_api
 from tests.jobs.test_queue import kill_worker_mid_job, with_runner
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, make_secrets, start_api
 
 
 async def figures(api: Api) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from service.keys import DB, LINKS, NOTIFIER
 from service.platform.db.models import Consultant, Meeting
-from tests.conftest import Staff, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Staff, today_local
 
 ODD = ("", "-1", "99999999999999999999", "abc", "2026-02-30", "0001-01-01",
        f"{today_local().year + 1}-01-04T09:00:30", f"{today_local().year + 1}-01-04T09:00+01:00")

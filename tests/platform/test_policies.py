@@ -23,8 +23,8 @@ from service.platform.policies import (
     REOPEN_CASE,
     Policy,
 )
-from tests.conftest import Api, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, today_local
 
 OPERATIONS: dict[tuple[str, str], Policy] = {
     ("get", "/api/cases/{case_id}"): READ_CASE,

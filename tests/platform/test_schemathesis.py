@@ -34,8 +34,8 @@ from service.platform.auth import ROLES
 from service.platform.db.models import Case as CaseRow
 from service.platform.db.models import Consultant, ConsultantTask
 from service.platform.jobqueue import NoJobs
-from tests.conftest import Api
 from tests.intake.test_api_cases import case_body
+from tests.support import Api
 
 # Examples per operation, role and generation mode (half as many again about rows that
 # exist). Roles that may not call an operation get a 403 whatever they send: a few examples

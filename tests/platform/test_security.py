@@ -14,8 +14,8 @@ from service.clock import SettableClock
 from service.keys import DB, LINKS
 from service.platform.db.models import Meeting
 from service.platform.security import FailureLimiter
-from tests.conftest import Api, today_local
 from tests.meetings.email_cases import body, intake
+from tests.support import Api, today_local
 
 
 @pytest.mark.parametrize("path", ["/api/cases", "/healthz", "/", "/api/openapi.json",

@@ -29,7 +29,9 @@ from service.keys import CALENDAR_FEEDS, DB, JOBS, LINKS, MUNICIPALITY_APPS, NOT
 from service.platform.auth import ROLES, Principal, create_key
 from service.platform.db.models import Base, Case, Meeting, StaffUser
 from service.wiring.tenants import create_tenants_app
-from tests.conftest import (
+from tests.jobs.test_queue import start_worker, stop_worker, with_runner
+from tests.meetings.email_cases import body
+from tests.support import (
     SOLVER,
     STAFF_PASSWORD,
     _staff_password_hash,
@@ -38,8 +40,6 @@ from tests.conftest import (
     today_local,
     wait_until,
 )
-from tests.jobs.test_queue import start_worker, stop_worker, with_runner
-from tests.meetings.email_cases import body
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B = "alfa", "beta"

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tests.conftest import TEST_DATA_KEY, wait_until
+from tests.support import TEST_DATA_KEY, wait_until
 
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
 

@@ -30,7 +30,7 @@ from service.simulation.history import (
     first_day_of_history,
     seed_history,
 )
-from tests.conftest import SYSTEM_CLOCK
+from tests.support import SYSTEM_CLOCK
 
 NOW = datetime(2026, 11, 19, 11, 30)
 SECRET = "demo-history-test-secret-" + "x" * 32

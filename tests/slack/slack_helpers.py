@@ -12,7 +12,7 @@ from bots.slack.fake_api import FakeSlackApi, Posted
 from bots.slack.requests import FORM, JSON, signed_headers
 from service.config import MunicipalityConfig
 from service.keys import JOBS
-from tests.conftest import (
+from tests.support import (
     SLACK_SIGNING_SECRET,
     SYSTEM_CLOCK,
     Api,

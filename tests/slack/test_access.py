@@ -16,7 +16,6 @@ from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.db.models import AuditEntry, Case
 from service.text.case_words import CLOSE_OUTCOME
-from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
     ANNA,
@@ -27,6 +26,7 @@ from tests.slack.slack_helpers import (
     start_slack_api,
 )
 from tests.slack.test_reminders import FIXED
+from tests.support import Api, SmtpSink, local_now, wait_until
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from service.platform.db.engine import Database, as_utc
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import OutboxMessage, SlackPost
 from service.slack.posts import EmailInstead, PostLog
-from tests.conftest import SLACK_INTAKE_CHANNEL, _free_port
+from tests.support import SLACK_INTAKE_CHANNEL, _free_port
 
 ANNA = "U0DEMO001"
 

@@ -25,7 +25,10 @@ from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, FAKE_SLACK, JOBS, SLACK_SETTINGS
 from service.platform.auth import create_key
 from service.platform.db.models import Case, Meeting, OutboxMessage
-from tests.conftest import (
+from tests.meetings.email_cases import body, intake
+from tests.meetings.test_employer_pages_browser import browser  # noqa: F401 (the fixture)
+from tests.slack.slack_helpers import texts
+from tests.support import (
     SOLVER,
     Api,
     local_now,
@@ -34,9 +37,6 @@ from tests.conftest import (
     scan_slack_at_end,
     wait_until,
 )
-from tests.meetings.email_cases import body, intake
-from tests.meetings.test_employer_pages_browser import browser  # noqa: F401 (the fixture)
-from tests.slack.slack_helpers import texts
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -19,7 +19,6 @@ from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
 from service.platform.db.models import AuditEntry, OutboxMessage, SlackEvent
 from service.slack.api import MAX_SLACK_BODY
-from tests.conftest import SLACK_SIGNING_SECRET, Api, SmtpSink, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
     ANNA,
@@ -30,6 +29,7 @@ from tests.slack.slack_helpers import (
     start_slack_api,
 )
 from tests.slack.test_reminders import FIXED
+from tests.support import SLACK_SIGNING_SECRET, Api, SmtpSink, wait_until
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
 from service.platform.db.models import Case, Meeting
-from tests.conftest import SLACK_INTAKE_CHANNEL, Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
     INTAKE_USER,
@@ -27,6 +26,7 @@ from tests.slack.slack_helpers import (
     start_slack_api,
     texts,
 )
+from tests.support import SLACK_INTAKE_CHANNEL, Api, SmtpSink, local_now, wait_until
 
 
 @pytest.fixture

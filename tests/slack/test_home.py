@@ -15,10 +15,10 @@ from bots.slack.requests import block_action, slash_command, view_submission
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
 from service.platform.db.models import Case, Consultant, Meeting
-from tests.conftest import Api, SmtpSink, local_now, today_local, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, BO, post_signed, start_slack_api
 from tests.slack.test_reminders import FIXED
+from tests.support import Api, SmtpSink, local_now, today_local, wait_until
 
 
 @pytest.fixture

@@ -36,10 +36,10 @@ from service.platform.slack_replies import max_length_of
 from service.text.case_words import CLOSE_OUTCOME
 from service.text.errors import danish_error
 from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO
-from tests.conftest import Api, SmtpSink, local_now, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
 from tests.slack.test_reminders import FIXED
+from tests.support import Api, SmtpSink, local_now, wait_until
 
 META = {"case_ref": "anna-1"}
 TODAY = local_now().date().isoformat()

@@ -16,10 +16,10 @@ from service.keys import ANSWERS, DB, JOBS
 from service.meetings.booking import offered_slots
 from service.platform.db.models import Meeting, OutboxMessage
 from service.text.danish import danish_slot
-from tests.conftest import SLACK_INTAKE_CHANNEL, Api, SmtpSink, wait_until
 from tests.meetings.email_cases import EMPLOYER, body, intake
 from tests.slack.slack_helpers import message_to, start_slack_api, texts
 from tests.slack.test_reminders import ANNA_DM, FIXED
+from tests.support import SLACK_INTAKE_CHANNEL, Api, SmtpSink, wait_until
 
 
 @pytest.fixture

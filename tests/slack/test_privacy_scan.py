@@ -1,4 +1,4 @@
-"""The scan every test's fake Slack gets (tests/conftest.py `_scan_slack_of_this_test`) must
+"""The scan every test's fake Slack gets (tests/support.py `_scan_slack_of_this_test`) must
 catch what it is there for, or the Slack tests relying on it prove nothing: a CPR number, a
 citizen's name, a diagnosis or an exclusion reason in anything the bot sent. And what the
 planner says about a case with a diagnosis group reaches the intake channel without it."""

@@ -20,7 +20,6 @@ from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_HELD,
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.workdays import previous_working_day
 from service.text.danish import danish_slot
-from tests.conftest import Api, SmtpSink, text_part, wait_until
 from tests.meetings.email_cases import CITIZEN, body, intake
 from tests.slack.slack_helpers import (
     ANNA,
@@ -32,6 +31,7 @@ from tests.slack.slack_helpers import (
     texts,
 )
 from tests.slack.test_reminders import FIXED, consultant_reminders
+from tests.support import Api, SmtpSink, text_part, wait_until
 
 TALK_BUTTONS = {"private_talk_held": "Holdt", "private_talk_not_held": "Ikke holdt",
                 "private_talk_not_wanted": "Borgeren ønsker den ikke længere"}

@@ -14,9 +14,9 @@ from service.keys import DB, JOBS, REMINDERS
 from service.platform.db.models import Case, ConsultantTask, Meeting, OutboxMessage
 from service.platform.workdays import previous_working_day
 from service.slack.reminders import ConsultantReminders
-from tests.conftest import Api, SmtpSink, today_local, wait_until
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import start_slack_api, texts
+from tests.support import Api, SmtpSink, today_local, wait_until
 
 FIXED = {"cvr": "29189919", "name": "Fast Kunde A/S", "contact_name": "Lone Berg",
          "contact_email": "lone@fast.example", "address": "Fabriksvej 3, 7451 Sunds",

@@ -9,7 +9,7 @@ import pytest
 
 from service.config import ConfigError, MunicipalityConfig, load_config
 from service.slack.people import SlackPeople
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 STAFF = '''
 [[slack.staff]]

@@ -10,9 +10,9 @@ from bots.slack.fake_api import FakeSlackApi
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
 from service.platform.db.models import OutboxMessage
-from tests.conftest import make_secrets, start_api
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import start_slack_api
+from tests.support import make_secrets, start_api
 
 
 async def test_without_a_token_slack_messages_wait_in_the_outbox(

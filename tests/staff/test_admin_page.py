@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service.keys import DB
 from service.platform.db.models import AuditEntry, StaffUser
-from tests.conftest import Staff, log_in
+from tests.support import Staff, log_in
 
 
 def _text(html: str) -> str:

@@ -13,7 +13,7 @@ from service.keys import DB, STAFF_USERS
 from service.platform.db.models import AuditEntry, StaffSession
 from service.platform.sessions import SESSION_COOKIE, session_id
 from service.staff.users import ADDRESS_LIMIT, USER_LIMIT
-from tests.conftest import (
+from tests.support import (
     STAFF_PASSWORD,
     Staff,
     log_in,

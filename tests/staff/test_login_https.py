@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from service.app import create_app
 from service.keys import STAFF_USERS
 from service.platform.sessions import SESSION_COOKIE
-from tests.conftest import _CSRF_FIELD, SOLVER, STAFF_PASSWORD, make_secrets
+from tests.support import _CSRF_FIELD, SOLVER, STAFF_PASSWORD, make_secrets
 
 NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)  # fixed: the test reads no wall clock
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from service.keys import CONFIG, DB, JOBS, PAGES
 from service.platform.auth import ROLES
 from service.platform.db.models import OutboxMessage
-from tests.conftest import Api, Staff
 from tests.meetings.email_cases import body
+from tests.support import Api, Staff
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Pages for everyone (or for no login at all: the calendar feed's secret address).

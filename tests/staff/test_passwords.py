@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from service.staff import passwords
-from tests.conftest import SERVICE_STAND_IN
+from tests.support import SERVICE_STAND_IN
 
 
 def test_importing_hashes_nothing() -> None:
@@ -19,7 +19,7 @@ def test_importing_hashes_nothing() -> None:
 
 async def test_the_first_login_makes_the_stand_in_hash_whether_the_user_exists_or_not(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # the service's own stand-in, not the suite's cheaper one (tests/conftest.py)
+    # the service's own stand-in, not the suite's cheaper one (tests/support.py)
     monkeypatch.setattr(passwords, "_unknown_user_hash", SERVICE_STAND_IN)
     stored = await passwords.hash_password("rigtig-adgangskode")
     passwords._unknown_user_hash.cache_clear()

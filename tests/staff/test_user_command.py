@@ -15,7 +15,7 @@ from service.platform.sessions import StaffSessions
 from service.staff.demo import DEMO_USERS, ensure_demo_users
 from service.staff.users import StaffUsers
 from tests.cli import run_cli
-from tests.conftest import TEST_DATA_KEY
+from tests.support import TEST_DATA_KEY
 
 
 def _run(tmp_path: Path, *args: str, password: str | None = "en-lang-adgangskode"

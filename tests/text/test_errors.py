@@ -29,8 +29,8 @@ from service.text.errors import (
     danish_field_errors,
     danish_problem,
 )
-from tests.conftest import Staff, today_local
 from tests.intake.test_pages import _form, _text
+from tests.support import Staff, today_local
 
 ROOT = Path(__file__).resolve().parents[2]
 # The calls that raise (or build) a coded error, and where their code is: (position, keyword).
