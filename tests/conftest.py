@@ -12,6 +12,10 @@ import gc
 
 import pytest
 
+# Its asserts rewritten wherever it is first imported: a subdirectory's conftest that imports
+# its helpers is loaded before `pytest_configure` when the run names that directory.
+pytest.register_assert_rewrite("tests.support")
+
 # The modules that take longest (`--durations`: the demo's 26-week history, schemathesis over
 # every operation and role, the simulations, the dashboard in Chromium). They run first: with
 # pytest-xdist (`--dist loadfile --no-loadscope-reorder`, the Makefile) each worker starts on

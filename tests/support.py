@@ -512,13 +512,19 @@ def smtp_sink() -> Iterator[SmtpSink]:
         sink.stop()
 
 
+async def start_mail_api(config: MunicipalityConfig, database_url: str,
+                         sink: SmtpSink) -> AsyncIterator[Api]:
+    """The app on `database_url` sending its mail to `sink`, its start-up jobs done."""
+    async for api in start_api(mail_config(config), smtp_secrets(database_url, sink.port)):
+        await api.client.app[JOBS].wait_idle()
+        yield api
+
+
 @pytest.fixture
 async def mail_api(demo_config: MunicipalityConfig, database_url: str,
                    smtp_sink: SmtpSink) -> AsyncIterator[Api]:
     """The app sending its mail to `smtp_sink`, on SQLite and on PostgreSQL."""
-    async for api in start_api(mail_config(demo_config),
-                               smtp_secrets(database_url, smtp_sink.port)):
-        await api.client.app[JOBS].wait_idle()
+    async for api in start_mail_api(demo_config, database_url, smtp_sink):
         yield api
 
 

@@ -47,8 +47,7 @@ from tests.support import (
     link_path,
     mail_config,
     make_secrets,
-    smtp_secrets,
-    start_api,
+    start_mail_api,
     text_part,
     today_local,
     wait_until,
@@ -77,9 +76,8 @@ OTHER_EMPLOYER_BODY = {"cvr": "87654321", "name": "Ikast Metal", "contact_name":
 @pytest.fixture
 async def mail_api(demo_config: MunicipalityConfig, sqlite_url: str,
                    smtp_sink: SmtpSink) -> AsyncIterator[Api]:
-    async for api in start_api(mail_config(demo_config),
-                               smtp_secrets(sqlite_url, smtp_sink.port)):
-        await api.client.app[JOBS].wait_idle()
+    """`tests.support.mail_api` on SQLite only (a browser test is about the page)."""
+    async for api in start_mail_api(demo_config, sqlite_url, smtp_sink):
         yield api
 
 
