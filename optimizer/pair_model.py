@@ -78,21 +78,15 @@ def solve_pairs(p: Prepared, ok_day: np.ndarray, on_day: np.ndarray, greedy: Sch
     t0 = timing.now()
     w = p.instance.on_time_weights
     known = _first_solve_known(on_keys, hint, talk_hint, w)
-    if known is not None:
-        status, chosen, best, talks = known
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-sat") as pool:
+        solving = None if known is not None else pool.submit(_PairSolve(
+            _build_pair_model(p, on_keys), p, on_day, share, seed, hint,
+            talk_hint=talk_hint).result)
+        # Meanwhile (CP-SAT's search holds no lock on the interpreter) the second model's
+        # candidates and constraints: they do not depend on the first solve's answer.
         all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
         second = _build_pair_model(p, all_keys)
-    else:
-        first = _PairSolve(_build_pair_model(p, on_keys), p, on_day, share, seed, hint,
-                           talk_hint=talk_hint)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-sat") as pool:
-            solving = pool.submit(first.result)
-            # Meanwhile (CP-SAT's search holds no lock on the interpreter) the second
-            # model's candidates and constraints: they do not depend on the first solve's
-            # answer.
-            all_keys, late_pruned = _day_keys(p, ok_day, on_day, LATE_GAPS, spans, on_keys)
-            second = _build_pair_model(p, all_keys)
-            status, chosen, best, talks = solving.result()
+        status, chosen, best, talks = known if solving is None else solving.result()
     remaining -= timing.now() - t0
     model_bound = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
