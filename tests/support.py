@@ -52,6 +52,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 TEST_DATA_KEY = new_data_key()
 
+
 @pytest.fixture(scope="session")
 def demo_config() -> MunicipalityConfig:
     return load_config(ROOT / "config" / "demo.toml")
@@ -566,13 +567,18 @@ def staff_username(role: str) -> str:
     return f"test-{role}"
 
 
+# argon2id at its least cost: the suite's staff hashes and, to match them, the service's
+# stand-in for unknown usernames
+_LEAST_COST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 @functools.cache
 def _staff_password_hash() -> str:
     """STAFF_PASSWORD's argon2id hash, made once per test run. Every login verifies it with
     the service's real argon2, at the cost the hash states: argon2id's least (the service's
     own, ~0.1 s of CPU a login, is there for attackers, not for the suite's hundreds of
     logins; tests/staff covers the service's own hashing)."""
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(STAFF_PASSWORD)
+    return _LEAST_COST.hash(STAFF_PASSWORD)
 
 
 @functools.cache
@@ -583,8 +589,7 @@ def _stand_in_like_the_staff_hashes() -> str:
     argon2id's least. With the service's own cost each unknown-user login took ~0.15 s of
     CPU (the lockout tests make dozens: tests/staff 20 -> 12 s of CPU); tests/staff/
     test_passwords.py puts the service's own back (`SERVICE_STAND_IN`) to check it."""
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
-        "no user has this password")
+    return _LEAST_COST.hash("no user has this password")
 
 
 SERVICE_STAND_IN = passwords._unknown_user_hash
