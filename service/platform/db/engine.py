@@ -24,9 +24,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, UOWTransaction
 
 from service.clock import Clock
+from service.platform.db.aiosqlite_stop import install_stop_once
 from service.platform.db.inline_sqlite import direct, inline_url
 
 T = TypeVar("T")
+
+install_stop_once()  # a connection stopped twice no longer hangs whoever awaits the second
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,0 +1,48 @@
+"""aiosqlite's `Connection.stop` made safe to call a second time.
+
+aiosqlite (0.22) runs each connection in a worker thread that ends at the first stop's
+sentinel and reads nothing queued after it. `stop()` always queues another sentinel and
+returns its future, so a second stop's future is never resolved, and whoever awaits it waits
+forever. `close()` awaits one in its `finally`.
+
+The web service met this when a request was cut during a write (`FASTHOLD_SHUTDOWN_TIMEOUT`
+after SIGTERM): SQLAlchemy terminates the cancelled request's connection with a graceful
+`close()` in a shielded task, and when that wait is cancelled too, it stops the connection at
+once (`_terminate_force_close`). The graceful close, cancelled in turn at shutdown, then
+stopped the connection a second time and waited for that stop: the process never exited
+(tests/commands/test_serve_lifecycle.py, about one run in ten under load).
+
+Here a stop after the first returns a future of the worker thread's end instead: at once if
+it has ended, else when it ends (after what is queued before the first stop's sentinel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiosqlite
+
+_AIOSQLITE_STOP = aiosqlite.Connection.stop
+
+
+def _stop(self: aiosqlite.Connection) -> asyncio.Future[Any] | None:
+    if self._running:  # the first stop: aiosqlite's own
+        return _AIOSQLITE_STOP(self)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop to wait in (aiosqlite's own stop returns None then too)
+        return None
+    if self._thread.is_alive():
+        return loop.run_in_executor(None, self._thread.join)
+    ended: asyncio.Future[Any] = loop.create_future()
+    ended.set_result(None)
+    return ended
+
+
+def install_stop_once() -> None:
+    """Put `_stop` in place of `aiosqlite.Connection.stop` (once; a `stop` that is not the
+    one this module read at import is left alone — tests/platform/test_aiosqlite_stop.py
+    says so when a new aiosqlite changes it)."""
+    if aiosqlite.Connection.stop is _AIOSQLITE_STOP:
+        aiosqlite.Connection.stop = _stop  # type: ignore[method-assign]
