@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from service.clock import SettableClock
 from service.platform.db.engine import Database, as_utc
-from service.platform.db.models import Employer
+from service.platform.db.models import Employer, StaffSession, StaffUser
 from service.platform.db.plain_writes import write_changes
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -72,5 +72,42 @@ async def test_an_object_added_in_the_transaction_is_left_to_the_flush(sqlite_ur
             assert new in session.new
         async with db.read() as session:
             assert (await session.execute(select(Employer.name))).scalar_one() == "Før ApS"
+    finally:
+        await db.dispose()
+
+
+def _user(name: str) -> StaffUser:
+    return StaffUser(municipality_id="demo", username=name, password_hash="x", role="admin",
+                     created_at=NOW)
+
+
+async def test_an_object_with_a_changed_relationship_is_left_to_the_flush(sqlite_url: str
+                                                                         ) -> None:
+    """Its columns too: the flush writes the relationship's foreign key with them."""
+    db = Database(sqlite_url, SettableClock(NOW.replace(tzinfo=None), "Europe/Copenhagen"))
+    statements: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: statements.append(sql.split()[0].upper()))
+    try:
+        async with db.write() as session:
+            first, second = _user("first"), _user("second")
+            session.add_all([first, second])
+            await session.flush()
+            session.add(StaffSession(id="s" * 64, municipality_id="demo", user_id=first.id,
+                                     csrf_token="t", created_at=NOW, last_seen_at=NOW,
+                                     expires_at=NOW + timedelta(hours=8)))
+        async with db.write() as session:
+            staff = (await session.execute(select(StaffSession))).scalar_one()
+            other = (await session.execute(select(StaffUser).where(
+                StaffUser.username == "second"))).scalar_one()
+            staff.user = other
+            staff.csrf_token = "u"
+            statements.clear()
+            await write_changes(session, NOW, staff)
+            assert statements == []  # nothing written: all of it left to the flush
+            assert staff in session.dirty
+        async with db.read() as session:
+            staff = (await session.execute(select(StaffSession))).scalar_one()
+            assert (staff.user.username, staff.csrf_token) == ("second", "u")
     finally:
         await db.dispose()
