@@ -34,7 +34,10 @@ def _stop(self: aiosqlite.Connection) -> asyncio.Future[Any] | None:
     except RuntimeError:  # no loop to wait in (aiosqlite's own stop returns None then too)
         return None
     if self._thread.is_alive():
-        return loop.run_in_executor(None, self._thread.join)
+        try:
+            return loop.run_in_executor(None, self._thread.join)
+        except RuntimeError:  # the loop's executor already shut down: nothing to wait in
+            return None
     ended: asyncio.Future[Any] = loop.create_future()
     ended.set_result(None)
     return ended
