@@ -27,6 +27,7 @@ from optimizer.model_terms import (
     add_private_talks,
     hint_talks,
     maximize,
+    new_bool_vars,
     secondary,
 )
 from optimizer.sequencing import sequence_all
@@ -117,9 +118,7 @@ def _stage1(p: Prepared, keys_all: list[tuple[int, int, int]],
     or left out ("none", a relaxation).
     """
     model = cp_model.CpModel()
-    x: dict[tuple[int, int, int], cp_model.IntVar] = {}
-    for key in keys_all:
-        x[key] = model.new_bool_var(f"x_{key[0]}_{key[1]}_{key[2]}")
+    x = dict(zip(keys_all, new_bool_vars(model, len(keys_all)), strict=True))
     by_case: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
     by_gap: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)

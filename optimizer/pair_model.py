@@ -287,8 +287,7 @@ def _build_pair_model(p: Prepared, keys: dict[tuple[int, int, int], tuple[int, i
     # needing a talk only after the consultant's first day with a talk slot, a case with a kept
     # talk only after the talk's date (kept talks are out of the free time).
     model = cp_model.CpModel()
-    x = dict(zip(keys, new_bool_vars(model, [f"y_{i}_{c}_{k}" for i, c, k in keys]),
-                 strict=True))
+    x = dict(zip(keys, new_bool_vars(model, len(keys)), strict=True))
     by_case: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     by_cd: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
     by_c_new: dict[int, list[cp_model.IntVar]] = defaultdict(list)
