@@ -59,10 +59,9 @@ def new_bool_vars(model: cp_model.CpModel, count: int) -> list[cp_model.IntVar]:
     """`[model.new_bool_var("") for _ in range(count)]`, the same variables (one domain object
     for all instead of one each).
 
-    The models' variables carry no names: CP-SAT reads none, and writing one per variable (a
-    name's text made and set for each of some 1.1 million variables in Herning's 15 simulated
-    months)
-    cost more than making the variable itself."""
+    The models' variables carry no names: CP-SAT reads none, and a name's text made and set
+    per variable (some 1.1 million variables in Herning's 15 simulated months) cost more than
+    making the variable itself."""
     proto = model.model_proto
     return [cp_model.IntVar(proto).with_domain(_BOOL) for _ in range(count)]
 
