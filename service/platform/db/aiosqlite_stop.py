@@ -27,15 +27,17 @@ _AIOSQLITE_STOP = aiosqlite.Connection.stop
 
 
 def _stop(self: aiosqlite.Connection) -> asyncio.Future[Any] | None:
-    if self._running:  # the first stop: aiosqlite's own
+    thread = getattr(self, "_thread", None)
+    # the first stop (or an aiosqlite whose connection is not as read here): aiosqlite's own
+    if getattr(self, "_running", True) or thread is None:
         return _AIOSQLITE_STOP(self)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # no loop to wait in (aiosqlite's own stop returns None then too)
         return None
-    if self._thread.is_alive():
+    if thread.is_alive():
         try:
-            return loop.run_in_executor(None, self._thread.join)
+            return loop.run_in_executor(None, thread.join)
         except RuntimeError:  # the loop's executor already shut down: nothing to wait in
             return None
     ended: asyncio.Future[Any] = loop.create_future()
