@@ -5,6 +5,8 @@ shutdown — ends once the worker thread has, instead of waiting forever."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 import time
 from pathlib import Path
 
@@ -48,3 +50,31 @@ async def test_a_stop_after_the_thread_ended_is_done_at_once(tmp_path: Path) -> 
     second = connection.stop()
     assert second is not None and second.done()
     await connection.close()  # nothing left to close: returns
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_connection_collected_after_its_loop_closed_stops_quietly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection never closed, collected after its event loop was closed (the loop still
+    its thread's current one): its `__del__` stops it with no loop running. aiosqlite's own
+    stop made the stop's future on that closed loop, and the worker thread died answering it
+    ("Event loop is closed", an unhandled exception in a thread)."""
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    threads: list[threading.Thread] = []
+
+    def scenario() -> None:  # in a thread of its own: its current loop is its own
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        connection = loop.run_until_complete(aiosqlite.connect(":memory:"))
+        threads.append(connection._thread)
+        loop.close()
+        del connection
+        gc.collect()
+
+    runner = threading.Thread(target=scenario)
+    runner.start()
+    runner.join(10)
+    threads[0].join(10)
+    assert not threads[0].is_alive()
+    assert died == []
