@@ -413,6 +413,15 @@ class SimulationConfig(_Strict):
     # the absence registered in the morning, the meetings it leaves moved by intake at midday
     # (`service.simulation.sickness`).
     consultant_sick_days_per_month: float = Field(default=0.0, ge=0, le=21)
+    # The consultants' summer holiday (`service.simulation.vacations`): each consultant in the
+    # new role takes this many consecutive weeks (Monday to Sunday) once a year, within the
+    # ISO weeks `vacation_iso_weeks` [first, last] (Danish summer holiday: July), and
+    # registers it `vacation_notice_weeks` weeks ahead; at midday intake hands the cases whose
+    # deadline falls in a long absence to the colleague "Møder der skal flyttes" suggests.
+    # 0: no holiday (the table of a run within one season, or without the assumption).
+    consultant_vacation_weeks: int = Field(default=0, ge=0, le=6)
+    vacation_iso_weeks: list[int] = Field(default=[27, 32], min_length=2, max_length=2)
+    vacation_notice_weeks: int = Field(default=8, ge=0, le=52)
     employer_took_part_share: float = Field(default=0.93, ge=0, le=1)
     employer_at_jobcentre_share: float = Field(default=0.25, ge=0, le=1)
     # Workplace-oriented interventions: the share of cases with a held first meeting that get
@@ -468,6 +477,13 @@ class SimulationConfig(_Strict):
         if not 0 <= low <= high:
             raise ValueError("intervention_weeks_after_meeting: must be [low, high] with "
                              "0 <= low <= high")
+        first, last = self.vacation_iso_weeks
+        if not 1 <= first <= last <= 52:
+            raise ValueError("vacation_iso_weeks: must be [first, last] ISO weeks with "
+                             "1 <= first <= last <= 52")
+        if last - first + 1 < self.consultant_vacation_weeks:
+            raise ValueError(f"vacation_iso_weeks: {last - first + 1} weeks cannot hold "
+                             f"consultant_vacation_weeks = {self.consultant_vacation_weeks}")
         return self
 
 

@@ -91,12 +91,17 @@ def run_in_processes(config: MunicipalityConfig, scenarios: list[RunOptions]
 
 def _describe(config: MunicipalityConfig, result: SimulationResult) -> str:
     i = result.inputs
+    sim = config.simulation
+    holiday = (f"; summer holiday: {sim.consultant_vacation_weeks} weeks a consultant within "
+               f"ISO weeks {sim.vacation_iso_weeks[0]}-{sim.vacation_iso_weeks[1]}, "
+               f"registered {sim.vacation_notice_weeks} weeks ahead"
+               if sim.consultant_vacation_weeks else "")
     return (f"{config.municipality.name}: {i['months']} months from {i['start']}, seed "
             f"{i['seed']}; planner {i['solver']} with {i['time_limit_seconds_per_planning_run']} s "
             f"per planning run in the simulation (the service: "
             f"{i['service_time_limit_seconds']} s), planning at "
             f"{' and '.join(i['planning_times'])} each working day; staffing: "
-            f"{i['staffing']}; database: {i['database']}.")
+            f"{i['staffing']}{holiday}; database: {i['database']}.")
 
 
 def _performance(result: SimulationResult) -> str:

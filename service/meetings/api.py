@@ -96,6 +96,8 @@ class HandOverCase(BaseModel):
     case_id: str
     deadline: str
     deadline_in_absence: bool
+    deadline_kind: Annotated[Literal["first_meeting", "follow_up"], Field(
+        description="what the deadline is for: the first meeting, or the next follow-up")]
     suggested: str | None
     suggested_id: str | None
     reasons: list[str]
@@ -170,6 +172,7 @@ async def meetings_to_move(request: web.Request) -> web.Response:
             "working_days": a.working_days, "reason": a.reason,
             "cases": [{"case_id": c["case_ref"], "deadline": c["deadline"].isoformat(),
                        "deadline_in_absence": c["deadline_in_absence"],
+                       "deadline_kind": c["deadline_kind"],
                        "suggested": c["suggested"], "suggested_id": c["suggested_key"],
                        "reasons": c["reasons"]} for c in a.cases]} for a in absences]})
 

@@ -299,15 +299,23 @@ class MeetingConflicts:
         """The colleague best placed to hold `meeting` at its time (see the module's doc)."""
         return await self.suggest(session, meeting.case, meeting)
 
-    async def suggest(self, session: AsyncSession, case: Case, meeting: Meeting | None
-                      ) -> Suggestion | None:
-        """A colleague for the case (and, when given, free for its meeting at its time):
-        the fixed consultant of the employer first (only them under `fixed_employers =
-        "hard"`), then skills, the same team, the lower load and the shorter travel."""
+    async def suggest(self, session: AsyncSession, case: Case, meeting: Meeting | None,
+                      at_work_on: date | None = None) -> Suggestion | None:
+        """A colleague for the case (and, when given, free for its meeting at its time; or
+        not away on `at_work_on`, the case's deadline): the fixed consultant of the employer
+        first (only them under `fixed_employers = "hard"`), then skills, the same team, the
+        lower load and the shorter travel."""
         current = case.owner_id if meeting is None else meeting.consultant_id
+        away: set[int] = set()
+        if at_work_on is not None:  # (a colleague away then would hand the case on again)
+            away = set((await session.execute(select(ConsultantAbsence.consultant_id).where(
+                ConsultantAbsence.municipality_id == self.municipality,
+                ConsultantAbsence.deleted_at.is_(None),
+                ConsultantAbsence.first_day <= at_work_on,
+                ConsultantAbsence.last_day >= at_work_on))).scalars())
         consultants = [c for c in (await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality, Consultant.active.is_(True))
-            .order_by(Consultant.key))).scalars() if c.id != current]
+            .order_by(Consultant.key))).scalars() if c.id != current and c.id not in away]
         owner = await session.get(Consultant, current) if current is not None else None
         cvr = case.employer.cvr if case.employer is not None else None
         fixed = [c for c in consultants if cvr and cvr in (c.fixed_employers or [])]
@@ -343,6 +351,8 @@ class MeetingConflicts:
                 reasons.append("samme team")
             if meeting is not None:
                 reasons.append("ledig på mødets tidspunkt")
+            if at_work_on is not None:
+                reasons.append("ikke fraværende ved fristen")
             reasons.append(f"{load.get(c.id, 0)} af {c.max_active_cases} sager")
             if travel:
                 reasons.append(f"{travel} min. transport hver vej")
@@ -375,9 +385,11 @@ class MeetingConflicts:
                     found_at=m.conflict_at or self.clock.utcnow()))
         return out
 
-    async def long_absences(self, principal: Principal) -> list[LongAbsence]:
-        """Absences of at least `long_absence_working_days` working days, now or ahead, with
-        the consultant's open cases and a suggested colleague for each."""
+    async def long_absences(self, principal: Principal, beginning_by: date | None = None
+                            ) -> list[LongAbsence]:
+        """Absences of at least `long_absence_working_days` working days, now or ahead (those
+        beginning by `beginning_by`, when given), with the consultant's open cases and a
+        suggested colleague for each: one not away on the case's deadline."""
         RESOLVE_CONFLICT.require_role(principal)
         today = self.clock.today()
         limit = self.config.planning.long_absence_working_days
@@ -386,7 +398,8 @@ class MeetingConflicts:
         async with self.db.read() as session:
             absences = (await session.execute(select(ConsultantAbsence).where(
                 ConsultantAbsence.municipality_id == self.municipality,
-                ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= today)
+                ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= today,
+                ConsultantAbsence.first_day <= (beginning_by or date.max))
                 .order_by(ConsultantAbsence.first_day))).scalars().all()
             for absence in absences:
                 days = working_days(absence.first_day, absence.last_day, closed)
@@ -401,11 +414,14 @@ class MeetingConflicts:
                 # the case's next deadline: a follow-up's due date after the first meeting
                 for case in sorted(cases, key=lambda c: (deadline_of(c), c.id)):
                     deadline = deadline_of(case)
-                    suggestion = await self.suggest(session, case, None)
+                    suggestion = await self.suggest(session, case, None, deadline)
                     deadline_in_absence = absence.first_day <= deadline <= absence.last_day
                     item.cases.append({
                         "case_ref": case.case_ref, "deadline": deadline,
                         "deadline_in_absence": deadline_in_absence,
+                        # the week-8 deadline of the first meeting, or a follow-up's due date
+                        "deadline_kind": "first_meeting" if case.next_follow_up_due is None
+                        else "follow_up",
                         "suggested": suggestion.consultant.name if suggestion else None,
                         "suggested_key": suggestion.consultant.key if suggestion else None,
                         "reasons": suggestion.reasons if suggestion else []})

@@ -19,7 +19,7 @@ from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.models import Case, Consultant, Meeting
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
-from service.simulation.sickness import off_sick
+from service.simulation.sickness import off_work
 
 # A caseworker who is not in the new role takes a target case that a planning run could not
 # give to anyone in the new role, this close to its deadline, and holds the first follow-up
@@ -46,7 +46,7 @@ def round_of_calls(ctx: SimContext) -> Generator[Any, Any, None]:
     now = ctx.bridge.moment()
     mine = Case.municipality_id == municipality
     # a consultant off sick makes no calls: theirs wait until they are back
-    away = yield from off_sick(ctx, now.date())
+    away = yield from off_work(ctx, now.date())
     not_called = select(Case.case_ref, _owner_key()).where(
         mine, _OPEN_TARGET, Case.owner_id.is_not(None), Case.citizen_called_at.is_(None)
     ).order_by(Case.id)
@@ -169,7 +169,7 @@ def _old_way_day(ctx: SimContext, ref: str, today: date, deadline: date) -> date
 def _jobcentre_meeting(ctx: SimContext, ref: str, key: str, moment: datetime
                        ) -> Generator[Any, Any, None]:
     yield ctx.bridge.wait_until(moment)
-    while key in (yield from off_sick(ctx, moment.date())):
+    while key in (yield from off_work(ctx, moment.date())):
         # the caseworker is off sick: the meeting is held on their next working day
         moment = datetime.combine(ctx.working_days_later(moment.date(), 1), moment.time())
         yield ctx.bridge.wait_until(moment)
@@ -192,7 +192,7 @@ def meetings_of_the_day(ctx: SimContext) -> Generator[Any, Any, None]:
     due = yield ctx.bridge.call(lambda: _rows(ctx, begun))
     # a meeting left with a consultant off sick (nobody could move it) is not held, and a
     # manager registers it so
-    away = yield from off_sick(ctx, now.date())
+    away = yield from off_work(ctx, now.date())
     for meeting_id, kind, ref, owner in due:
         rng = ctx.rng("meeting", meeting_id)
         who = ctx.principal("consultant", owner) if owner and owner not in away \
@@ -272,7 +272,7 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
     waiting = yield ctx.bridge.call(lambda: _rows(ctx, without))
     # a consultant off sick registers nothing: theirs wait until they are back (an
     # intervention keeps its start, a closing its day)
-    away = yield from off_sick(ctx, today)
+    away = yield from off_work(ctx, today)
     for ref, held, owner in waiting:
         future = ctx.futures.get(ref)
         if future is None or future.intervention_after_weeks is None or owner in away:

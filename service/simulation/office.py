@@ -23,15 +23,16 @@ from service.simulation.consultants import (
 )
 from service.simulation.context import SimContext
 from service.simulation.employers import read_mail
-from service.simulation.sickness import calls_in_sick, meetings_to_move
+from service.simulation.sickness import absences_simulated, calls_in_sick, meetings_to_move
 from service.simulation.staffing import StaffingPlan
+from service.simulation.vacations import hands_cases_over, registers_holidays
 
 # The office's fixed moments: consultants make their calls at midday (then the reminders are
 # scanned) and register the day's meetings in the afternoon. Planning runs at the
 # configured `[simulation] planning_times` (the service plans within seconds of every change;
 # the simulation plans what changed since the last run, which keeps 15 months of a
 # municipality within minutes); mail is delivered at the planning runs and at midday.
-SICK_CALLS_AT = time(6, 0)
+ABSENCES_AT = time(6, 0)
 CALLS_AT = time(12, 0)
 MEETINGS_AT = time(16, 30)
 
@@ -80,11 +81,14 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
             in_role = plan.consultants(month)
             yield ctx.bridge.call(lambda n=in_role, m=month: ctx.world.staff(n, m))
         if ctx.working_day(day):
-            if ctx.sim.consultant_sick_days_per_month:
+            if absences_simulated(ctx):
                 # before the morning's planning run, which finds what the absence leaves
-                yield ctx.bridge.wait_until(datetime.combine(day, min(SICK_CALLS_AT,
+                yield ctx.bridge.wait_until(datetime.combine(day, min(ABSENCES_AT,
                                                                       moments[0][0])))
-                yield from calls_in_sick(ctx, day)
+                if ctx.sim.consultant_vacation_weeks:
+                    yield from registers_holidays(ctx, day)
+                if ctx.sim.consultant_sick_days_per_month:
+                    yield from calls_in_sick(ctx, day)
             for moment, what in moments:
                 yield ctx.bridge.wait_until(datetime.combine(day, moment))
                 if what == "plan":
@@ -92,8 +96,10 @@ def office(ctx: SimContext, plan: StaffingPlan) -> Generator[Any, Any, None]:
                     continue
                 if what == "calls":
                     yield from round_of_calls(ctx)
-                    if ctx.sim.consultant_sick_days_per_month:
+                    if absences_simulated(ctx):
                         yield from meetings_to_move(ctx)
+                    if ctx.sim.consultant_vacation_weeks:
+                        yield from hands_cases_over(ctx, day)
                     if ctx.world.prints_letters:
                         yield from print_letters(ctx)
                     # Held invitations and declines' grace (counted in working days) too.

@@ -36,7 +36,7 @@ def calls_in_sick(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     # working days (about 21) and a sickness's mean length
     chance = sim.consultant_sick_days_per_month / 21 / ((low + high) / 2)
     away = yield ctx.bridge.call(lambda: away_today(ctx, day))
-    keys = yield ctx.bridge.call(lambda: _active(ctx))
+    keys = yield ctx.bridge.call(lambda: active_consultants(ctx))
     for key in keys:
         if key in away:
             continue
@@ -52,12 +52,18 @@ def calls_in_sick(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
             ctx.count("consultant_sicknesses")
 
 
-async def _active(ctx: SimContext) -> list[str]:
+async def active_consultants(ctx: SimContext) -> list[str]:
+    """The keys of the consultants in the new role (active), in key order."""
     world = ctx.world
     async with world.db.read() as session:
         return list((await session.execute(select(Consultant.key).where(
             Consultant.municipality_id == world.municipality, Consultant.active)
             .order_by(Consultant.key))).scalars())
+
+
+def absences_simulated(ctx: SimContext) -> bool:
+    """Whether consultants are ever away in this simulation (sick days or a holiday)."""
+    return bool(ctx.sim.consultant_sick_days_per_month or ctx.sim.consultant_vacation_weeks)
 
 
 async def away_today(ctx: SimContext, day: date) -> set[str]:
@@ -71,10 +77,11 @@ async def away_today(ctx: SimContext, day: date) -> set[str]:
             ConsultantAbsence.last_day >= day))).scalars())
 
 
-def off_sick(ctx: SimContext, day: date) -> Generator[Any, Any, set[str]]:
-    """The consultants away on `day` (their keys) — none, without a read, when the
-    simulation has no sick days: what a simulated consultant may not do while away."""
-    if not ctx.sim.consultant_sick_days_per_month:
+def off_work(ctx: SimContext, day: date) -> Generator[Any, Any, set[str]]:
+    """The consultants away on `day` (their keys: off sick or on holiday) — none, without a
+    read, when the simulation has neither: what a simulated consultant may not do while
+    away."""
+    if not absences_simulated(ctx):
         return set()
     away: set[str] = yield ctx.bridge.call(lambda: away_today(ctx, day))
     return away

@@ -235,6 +235,34 @@ async def test_a_long_absence_offers_to_hand_the_cases_over(mail: Api) -> None:
     assert listed["long_absences"][0]["cases"] == []
 
 
+async def test_a_hand_over_is_never_suggested_to_a_colleague_away_on_the_deadline(
+        mail: Api) -> None:
+    """Two consultants on holiday at once: each one's case was suggested to the other, and
+    handed back and forth every day (found by the simulation's summer holidays)."""
+    await intake(mail, body("h2"))
+    owner = await consultant_of(mail, await meeting_of(mail, "h2"))
+    today = datetime.now(UTC).date()
+    await add_row(mail, absence(owner, today + timedelta(days=1), today + timedelta(days=90)))
+
+    async def listed_case() -> dict[str, Any]:
+        listed = await (await mail.client.get("/api/meetings/to-move",
+                                              headers=mail.auth("intake"))).json()
+        [away] = [a for a in listed["long_absences"] if a["consultant_id"] == owner.key]
+        [case] = away["cases"]
+        return dict(case)
+
+    first = await listed_case()
+    assert first["deadline_kind"] == "first_meeting" and first["deadline_in_absence"]
+    assert "ikke fraværende ved fristen" in first["reasons"]
+    deadline = date.fromisoformat(first["deadline"])
+    async with mail.client.app[DB].read() as session:
+        colleague = (await session.execute(select(Consultant).where(
+            Consultant.key == first["suggested_id"]))).scalar_one()
+    await add_row(mail, absence(colleague, deadline, deadline))  # one day: the deadline
+    second = await listed_case()
+    assert second["suggested_id"] not in (None, owner.key, colleague.key)
+
+
 # -- a proposal whose time passed unanswered ------------------------------------------------
 
 @pytest.fixture
