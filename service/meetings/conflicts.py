@@ -103,6 +103,19 @@ class LongAbsence:
     cases: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Colleagues:
+    """Who could take a case: the active consultants (by key), their active cases, and their
+    absences not yet over (consultant row id, first day, last day)."""
+
+    consultants: list[Consultant]
+    load: dict[int, int]
+    absences: list[tuple[int, date, date]]
+
+    def away_on(self, day: date) -> set[int]:
+        return {who for who, first, last in self.absences if first <= day <= last}
+
+
 @dataclass
 class ScanResult:
     withdrawn: list[str] = field(default_factory=list)  # case refs: proposals to re-plan
@@ -299,30 +312,42 @@ class MeetingConflicts:
         """The colleague best placed to hold `meeting` at its time (see the module's doc)."""
         return await self.suggest(session, meeting.case, meeting)
 
-    async def suggest(self, session: AsyncSession, case: Case, meeting: Meeting | None,
-                      at_work_on: date | None = None) -> Suggestion | None:
-        """A colleague for the case (and, when given, free for its meeting at its time; or
-        not away on `at_work_on`, the case's deadline): the fixed consultant of the employer
-        first (only them under `fixed_employers = "hard"`), then skills, the same team, the
-        lower load and the shorter travel."""
-        current = case.owner_id if meeting is None else meeting.consultant_id
-        away: set[int] = set()
-        if at_work_on is not None:  # (a colleague away then would hand the case on again)
-            away = set((await session.execute(select(ConsultantAbsence.consultant_id).where(
-                ConsultantAbsence.municipality_id == self.municipality,
-                ConsultantAbsence.deleted_at.is_(None),
-                ConsultantAbsence.first_day <= at_work_on,
-                ConsultantAbsence.last_day >= at_work_on))).scalars())
-        consultants = [c for c in (await session.execute(select(Consultant).where(
+    async def colleagues(self, session: AsyncSession) -> Colleagues:
+        """The active consultants, their caseloads and the absences not yet over: read once
+        for a list of many suggestions (`long_absences`), each `suggest` reads them itself
+        otherwise."""
+        consultants = list((await session.execute(select(Consultant).where(
             Consultant.municipality_id == self.municipality, Consultant.active.is_(True))
-            .order_by(Consultant.key))).scalars() if c.id != current and c.id not in away]
+            .order_by(Consultant.key))).scalars())
+        load = await caseloads(session, self.municipality, owners=[c.id for c in consultants])
+        absences = [tuple(row) for row in await session.execute(select(
+            ConsultantAbsence.consultant_id, ConsultantAbsence.first_day,
+            ConsultantAbsence.last_day).where(
+            ConsultantAbsence.municipality_id == self.municipality,
+            ConsultantAbsence.deleted_at.is_(None),
+            ConsultantAbsence.last_day >= self.clock.today()))]
+        return Colleagues(consultants, load, absences)
+
+    async def suggest(self, session: AsyncSession, case: Case, meeting: Meeting | None,
+                      at_work_on: date | None = None, colleagues: Colleagues | None = None
+                      ) -> Suggestion | None:
+        """A colleague for the case (and, when given, free for its meeting at its time; or
+        not away on `at_work_on`, the case's deadline — one away then would hand the case on
+        again): the fixed consultant of the employer first (only them under
+        `fixed_employers = "hard"`), then skills, the same team, the lower load and the
+        shorter travel."""
+        current = case.owner_id if meeting is None else meeting.consultant_id
+        if colleagues is None:
+            colleagues = await self.colleagues(session)
+        away = colleagues.away_on(at_work_on) if at_work_on is not None else set()
+        consultants = [c for c in colleagues.consultants
+                       if c.id != current and c.id not in away]
         owner = await session.get(Consultant, current) if current is not None else None
         cvr = case.employer.cvr if case.employer is not None else None
         fixed = [c for c in consultants if cvr and cvr in (c.fixed_employers or [])]
         if fixed and self.config.planning.fixed_employers == "hard":
             consultants = fixed
-        load = await caseloads(session, self.municipality,
-                               owners=[c.id for c in consultants])
+        load = colleagues.load
         group = case.facts.get("diagnosis_group")
         ranked: list[tuple[tuple[Any, ...], Suggestion]] = []
         for c in consultants:
@@ -401,6 +426,7 @@ class MeetingConflicts:
                 ConsultantAbsence.deleted_at.is_(None), ConsultantAbsence.last_day >= today,
                 ConsultantAbsence.first_day <= (beginning_by or date.max))
                 .order_by(ConsultantAbsence.first_day))).scalars().all()
+            colleagues = await self.colleagues(session) if absences else None
             for absence in absences:
                 days = working_days(absence.first_day, absence.last_day, closed)
                 consultant = await session.get(Consultant, absence.consultant_id)
@@ -414,7 +440,7 @@ class MeetingConflicts:
                 # the case's next deadline: a follow-up's due date after the first meeting
                 for case in sorted(cases, key=lambda c: (deadline_of(c), c.id)):
                     deadline = deadline_of(case)
-                    suggestion = await self.suggest(session, case, None, deadline)
+                    suggestion = await self.suggest(session, case, None, deadline, colleagues)
                     deadline_in_absence = absence.first_day <= deadline <= absence.last_day
                     item.cases.append({
                         "case_ref": case.case_ref, "deadline": deadline,
