@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from service.keys import JOBS
+from service.keys import DB, JOBS
+from service.platform.db.models import Consultant, ConsultantAbsence
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -170,3 +172,48 @@ async def test_a_moved_time_that_is_not_a_whole_local_minute_is_refused_on_the_p
         assert response.status == 422, (start, response.status)
         assert "Flyt mødet" in page
     assert (await meeting_of(api, "s9"))["start"] == before
+
+
+async def test_a_long_absence_on_the_page_puts_the_deadlines_in_it_first_and_hands_over(
+        staff_mail: Staff) -> None:
+    """"Længere fravær" lists the cases whose deadline falls in the absence first, each with
+    the colleague to hand it to and a button that does it; the cases whose deadline comes
+    after it are folded away below."""
+    api = staff_mail.api
+    await intake(api, body("s10"))
+    case = await (await api.client.get("/api/cases/s10", headers=api.auth("intake"))).json()
+    owner = case["owner"]["consultant_id"]
+    deadline = date.fromisoformat(case["decision"]["first_meeting_deadline"])
+    today = today_local()
+    async with api.client.app[DB].write() as session:
+        first = (await session.execute(select(Consultant).where(
+            Consultant.key == owner))).scalar_one()
+        session.add(ConsultantAbsence(
+            municipality_id=first.municipality_id, consultant_id=first.id,
+            first_day=today + timedelta(days=1), last_day=deadline + timedelta(days=7),
+            reason="ferie", created_at=datetime.now(UTC)))
+    browser = await staff_mail.login("intake")
+    response, page = await browser.get("/meetings/to-move")
+    assert response.status == 200
+    assert "1 sag med frist i fraværet" in page and "(første møde)" in page
+    button = re.search(r"Overdrag til ([^<]+)</button>", page)
+    assert button is not None and "med frist efter fraværet" not in page
+    response, page = await browser.post("/meetings/to-move/s10/hand-over", {
+        "consultant_id": re.search(r'name="consultant_id" value="([^"]+)"', page)[1]})
+    assert response.status == 200 and "Sagen er overdraget." in page
+    assert "Ingen åbne sager" in page
+    case = await (await api.client.get("/api/cases/s10", headers=api.auth("intake"))).json()
+    colleague = case["owner"]["consultant_id"]
+    assert colleague not in (None, owner)
+    # The colleague's own long absence ends before the deadline: the case stays, folded.
+    async with api.client.app[DB].write() as session:
+        second = (await session.execute(select(Consultant).where(
+            Consultant.key == colleague))).scalar_one()
+        session.add(ConsultantAbsence(
+            municipality_id=second.municipality_id, consultant_id=second.id,
+            first_day=today + timedelta(days=1), last_day=today + timedelta(days=15),
+            reason="kursus", created_at=datetime.now(UTC)))
+    response, page = await browser.get("/meetings/to-move")
+    section = page[page.index(f'data-consultant="{colleague}"'):]
+    assert "1 sag med frist efter fraværet" in section
+    assert "Ingen sager har frist i fraværet" in section
