@@ -304,6 +304,20 @@ def late_handover_message(case_ref: str, link: str, week: int, deadline: str
     return _notice_with_link(headline, note, link)
 
 
+def long_absence_message(consultant: str, first_day: str, last_day: str, working_days: int,
+                         link: str) -> tuple[str, list[dict[str, Any]]]:
+    """The intake channel's post about a consultant's long absence, registered: who and when
+    (never why: the reason may be health), and the link to the cases to hand over."""
+    headline = (f":palm_tree: *{escape(consultant)}* er væk {escape(first_day)}–"
+                f"{escape(last_day)} ({working_days} arbejdsdage).")
+    note = ("Sager med frist i fraværet kan overdrages til en kollega under "
+            "\"Møder der skal flyttes\".")
+    blocks: list[dict[str, Any]] = [_section(headline), _context(note),
+                                    {"type": "actions", "elements": [
+                                        _link_button(link, "Møder der skal flyttes")]}]
+    return headline.replace("*", "") + f" {link}", blocks
+
+
 def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""
                        ) -> tuple[str, list[dict[str, Any]]]:
     """The intake channel's post about a case planning could give no owner, with why and

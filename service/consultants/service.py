@@ -19,13 +19,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.consultants.absences import long_absence_days
 from service.consultants.caseload import active_case, caseloads
 from service.consultants.schemas import (
     MAX_ABSENCE_DAYS,
@@ -125,11 +126,21 @@ class OpenCases(Conflict):
 
 
 
+class LongAbsenceListener(Protocol):
+    """Told, in the registering transaction, of a long absence
+    (`service.consultants.absences`): the Slack intake channel hears of it once."""
+
+    async def long_absence(self, session: AsyncSession, consultant: Consultant,
+                           absence: ConsultantAbsence, working_days: int) -> None: ...
+
+
 class ConsultantService:
     def __init__(self, db: Database, config: MunicipalityConfig, clock: Clock, jobs: JobQueue,
                  listeners: list[Callable[[list[DirectoryEntry]], None]] | None = None,
-                 placer: AddressPlacer | None = None) -> None:
+                 placer: AddressPlacer | None = None,
+                 absence_listener: LongAbsenceListener | None = None) -> None:
         self.db = db
+        self.absence_listener = absence_listener
         # A base address typed without coordinates is placed on the map (service.places).
         self.placer = placer or Placer(config.places)
         self.config = config
@@ -290,6 +301,9 @@ class ConsultantService:
                          details={"consultant": key, "absence": entry.id,
                                   "from": absence.from_.isoformat(),
                                   "to": absence.to.isoformat()})
+            long = long_absence_days(self.config, absence.from_, absence.to)
+            if long is not None and self.absence_listener is not None:
+                await self.absence_listener.long_absence(session, row, entry, long)
             view = self._absence_view(entry, key)
         self.jobs.request(PLAN, self.municipality, "absence")
         return view

@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from optimizer.calendar import danish_holidays
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.consultants.absences import long_absence_days
 from service.consultants.caseload import caseloads
 from service.intake.service import IntakeService
 from service.intake.views import deadline_of
@@ -147,13 +147,6 @@ class _Standing:
     substitute_id: int | None
     closed_on: date | None
     case_ref: str
-
-
-def working_days(first: date, last: date, closed: list[date]) -> int:
-    holidays = danish_holidays(first, last)
-    return sum(1 for n in range((last - first).days + 1)
-               if (d := first + timedelta(days=n)).weekday() < 5 and d not in holidays
-               and d not in closed)
 
 
 class MeetingConflicts:
@@ -417,8 +410,6 @@ class MeetingConflicts:
         suggested colleague for each: one not away on the case's deadline."""
         RESOLVE_CONFLICT.require_role(principal)
         today = self.clock.today()
-        limit = self.config.planning.long_absence_working_days
-        closed = list(self.config.planning.closed_dates)
         out: list[LongAbsence] = []
         async with self.db.read() as session:
             absences = (await session.execute(select(ConsultantAbsence).where(
@@ -428,9 +419,9 @@ class MeetingConflicts:
                 .order_by(ConsultantAbsence.first_day))).scalars().all()
             colleagues = await self.colleagues(session) if absences else None
             for absence in absences:
-                days = working_days(absence.first_day, absence.last_day, closed)
+                days = long_absence_days(self.config, absence.first_day, absence.last_day)
                 consultant = await session.get(Consultant, absence.consultant_id)
-                if days < limit or consultant is None:
+                if days is None or consultant is None:
                     continue
                 item = LongAbsence(consultant.name, consultant.key, absence.first_day,
                                    absence.last_day, days, absence.reason)

@@ -18,6 +18,12 @@ def is_working_day(day: date, closed: frozenset[date] = frozenset()) -> bool:
     return day.weekday() < 5 and day not in _danish_holidays(day.year) and day not in closed
 
 
+def count_working_days(first: date, last: date, closed: frozenset[date] = frozenset()) -> int:
+    """The working days from `first` to `last`, both included (0 when `last` is before)."""
+    return sum(1 for n in range((last - first).days + 1)
+               if is_working_day(first + timedelta(days=n), closed))
+
+
 def add_working_days(day: date, count: int, closed: frozenset[date] = frozenset()) -> date:
     """The date `count` working days after `day` (Friday + 1 = Monday; holidays skipped)."""
     current = day

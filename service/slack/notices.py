@@ -46,10 +46,16 @@ from service.meetings.talk_kinds import (
 from service.outbox.store import Message, Outbox
 from service.platform.db.commit_hooks import on_commit
 from service.platform.db.engine import as_utc
-from service.platform.db.models import Case, Meeting, OutboxMessage
+from service.platform.db.models import (
+    Case,
+    Consultant,
+    ConsultantAbsence,
+    Meeting,
+    OutboxMessage,
+)
 from service.slack.people import SlackPeople
 from service.text.case_words import CLOSE_OUTCOME
-from service.text.danish import danish_date, danish_slot, danish_time, short_date
+from service.text.danish import danish_date, danish_slot, danish_time, short_date, short_day
 
 log = logging.getLogger("fasthold.slack")
 
@@ -64,6 +70,7 @@ INTAKE_KIND = "intake_assignment"
 UNPLACED_KIND = "intake_workplace_unplaced"
 UNASSIGNED_KIND = "intake_unassigned"  # a case planning could give no owner
 LATE_HANDOVER_KIND = "intake_late_handover"  # handed over after absence week 7
+LONG_ABSENCE_KIND = "intake_long_absence"  # a consultant's long absence registered
 UPDATE_KIND = "slack_update"
 DELETE_KIND = "slack_delete"
 EPHEMERAL_KIND = "slack_ephemeral"
@@ -310,6 +317,22 @@ class SlackNotices:
             payload={"method": "chat.postMessage", "text": text, "blocks": body,
                      "case_ref": case.case_ref},
             case_id=case.id, message_id=message_id))
+
+    async def long_absence(self, session: AsyncSession, consultant: Consultant,
+                           absence: ConsultantAbsence, working_days: int) -> None:
+        """`service.consultants.service.LongAbsenceListener`: a consultant's long absence was
+        registered — a post in the intake channel, once per absence, with the link to the
+        cases to hand over (no reason: it may be health)."""
+        if not self.intake_channel:
+            return
+        text, body = blocks.long_absence_message(
+            consultant.name, short_day(absence.first_day), short_day(absence.last_day),
+            working_days, f"{self.base}/meetings/to-move")
+        self.outbox.enqueue(session, Message(
+            channel="slack", kind=LONG_ABSENCE_KIND, recipient=self.intake_channel,
+            subject=_subject(text), text=text,
+            payload={"method": "chat.postMessage", "text": text, "blocks": body},
+            message_id=self.once(f"long-absence-{absence.id}")))
 
     async def unassigned(self, session: AsyncSession, case: Case, reason: str) -> None:
         """`service.planning.store.UnassignedListener`: a post in the intake channel that the

@@ -2,8 +2,9 @@
 nobody reads (the simulated consultants act on the service's rules, not on their Slack).
 
 `QuietableNotices` stands where the areas expect `SlackNotices` (`ConsultantNotices`,
-`OwnerListener`, `PlacementListener`, `HandOverListener`, `UnassignedListener`) and the
-consultants' reminder scan (`ConsultantReminderScan`). While `quiet`, each is a no-op —
+`OwnerListener`, `PlacementListener`, `HandOverListener`, `UnassignedListener`,
+`LongAbsenceListener`) and the consultants' reminder scan (`ConsultantReminderScan`). While
+`quiet`, each is a no-op —
 nothing is built, read or put in the outbox; otherwise each is passed on unchanged. The demo's
 history speaks again on its last day, so the demo's Slack page has that day's messages."""
 
@@ -13,7 +14,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.platform.db.models import Case
+from service.platform.db.models import Case, Consultant, ConsultantAbsence
 from service.slack.notices import SlackNotices
 from service.slack.reminders import ConsultantReminders
 
@@ -65,6 +66,11 @@ class QuietableNotices:
     async def unassigned(self, session: AsyncSession, case: Case, reason: str) -> None:
         if not self.quiet:
             await self.notices.unassigned(session, case, reason)
+
+    async def long_absence(self, session: AsyncSession, consultant: Consultant,
+                           absence: ConsultantAbsence, working_days: int) -> None:
+        if not self.quiet:
+            await self.notices.long_absence(session, consultant, absence, working_days)
 
     async def send_due(self, today: date) -> int:
         """`ConsultantReminderScan`: the consultants' Slack reminders of `today`."""

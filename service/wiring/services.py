@@ -210,7 +210,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                        TalkActions(talks), invitations=invitations, declines=declines)
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
-                                    placer=placer)
+                                    placer=placer, absence_listener=told)
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, quiet=quiet, notifier=notifier, reads=reads,
