@@ -30,7 +30,7 @@ SICKNESS_WORKING_DAYS = (1, 3)
 def calls_in_sick(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     """Morning: who of the active consultants not already away falls ill today, each with
     `consultant_sick_days_per_month` sick days a month on average."""
-    world, sim = ctx.world, ctx.sim
+    sim = ctx.sim
     low, high = SICKNESS_WORKING_DAYS
     # the chance a sickness begins on a working day: sick days a month over the month's
     # working days (about 21) and a sickness's mean length
@@ -44,12 +44,18 @@ def calls_in_sick(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
         if rng.random() >= chance:
             continue
         last = ctx.working_days_later(day, rng.randint(low, high) - 1)
-        absence = AbsenceIn.model_validate({"from": day, "to": last, "reason": "sygdom"})
-        result = yield ctx.bridge.call(lambda key=key, absence=absence: (
-            world.services.consultants.add_absence(key, absence,
-                                                   ctx.principal("consultant", key))))
-        if not isinstance(result, Refused):
+        if (yield from registers_absence(ctx, key, day, last, "sygdom")):
             ctx.count("consultant_sicknesses")
+
+
+def registers_absence(ctx: SimContext, key: str, first: date, last: date, reason: str
+                      ) -> Generator[Any, Any, bool]:
+    """The consultant registers their own absence, as the week page lets them; whether it
+    was taken."""
+    absence = AbsenceIn.model_validate({"from": first, "to": last, "reason": reason})
+    result = yield ctx.bridge.call(lambda: ctx.world.services.consultants.add_absence(
+        key, absence, ctx.principal("consultant", key)))
+    return not isinstance(result, Refused)
 
 
 async def active_consultants(ctx: SimContext) -> list[str]:

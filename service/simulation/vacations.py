@@ -24,10 +24,9 @@ from collections.abc import Generator
 from datetime import date, timedelta
 from typing import Any
 
-from service.consultants.schemas import AbsenceIn
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
-from service.simulation.sickness import active_consultants
+from service.simulation.sickness import active_consultants, registers_absence
 
 # Assumption (no data yet): the intake staff hand a holiday's cases over in the last week
 # before it (working days), and every day while it lasts (cases given to the consultant
@@ -48,7 +47,7 @@ def holiday_of(ctx: SimContext, key: str, year: int) -> tuple[date, date]:
 def registers_holidays(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     """Morning: each consultant in the role whose holiday this year is due to be registered
     (`vacation_notice_weeks` ahead, or late on joining) and still ahead registers it."""
-    world, notice = ctx.world, timedelta(weeks=ctx.sim.vacation_notice_weeks)
+    notice = timedelta(weeks=ctx.sim.vacation_notice_weeks)
     keys = yield ctx.bridge.call(lambda: active_consultants(ctx))
     for key in keys:
         done = (f"holiday {key}", day.year)
@@ -61,11 +60,7 @@ def registers_holidays(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
         if day < begins - notice:
             continue
         ctx.done.add(done)
-        absence = AbsenceIn.model_validate({"from": begins, "to": ends, "reason": "ferie"})
-        result = yield ctx.bridge.call(lambda key=key, absence=absence: (
-            world.services.consultants.add_absence(key, absence,
-                                                   ctx.principal("consultant", key))))
-        if not isinstance(result, Refused):
+        if (yield from registers_absence(ctx, key, begins, ends, "ferie")):
             ctx.count("consultant_holidays")
 
 

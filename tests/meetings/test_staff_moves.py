@@ -174,6 +174,15 @@ async def test_a_moved_time_that_is_not_a_whole_local_minute_is_refused_on_the_p
     assert (await meeting_of(api, "s9"))["start"] == before
 
 
+async def _away(api: Api, key: str, first: date, last: date) -> None:
+    async with api.client.app[DB].write() as session:
+        consultant = (await session.execute(select(Consultant).where(
+            Consultant.key == key))).scalar_one()
+        session.add(ConsultantAbsence(
+            municipality_id=consultant.municipality_id, consultant_id=consultant.id,
+            first_day=first, last_day=last, reason="ferie", created_at=datetime.now(UTC)))
+
+
 async def test_a_long_absence_on_the_page_puts_the_deadlines_in_it_first_and_hands_over(
         staff_mail: Staff) -> None:
     """"Længere fravær" lists the cases whose deadline falls in the absence first, each with
@@ -185,13 +194,7 @@ async def test_a_long_absence_on_the_page_puts_the_deadlines_in_it_first_and_han
     owner = case["owner"]["consultant_id"]
     deadline = date.fromisoformat(case["decision"]["first_meeting_deadline"])
     today = today_local()
-    async with api.client.app[DB].write() as session:
-        first = (await session.execute(select(Consultant).where(
-            Consultant.key == owner))).scalar_one()
-        session.add(ConsultantAbsence(
-            municipality_id=first.municipality_id, consultant_id=first.id,
-            first_day=today + timedelta(days=1), last_day=deadline + timedelta(days=7),
-            reason="ferie", created_at=datetime.now(UTC)))
+    await _away(api, owner, today + timedelta(days=1), deadline + timedelta(days=7))
     browser = await staff_mail.login("intake")
     response, page = await browser.get("/meetings/to-move")
     assert response.status == 200
@@ -206,13 +209,7 @@ async def test_a_long_absence_on_the_page_puts_the_deadlines_in_it_first_and_han
     colleague = case["owner"]["consultant_id"]
     assert colleague not in (None, owner)
     # The colleague's own long absence ends before the deadline: the case stays, folded.
-    async with api.client.app[DB].write() as session:
-        second = (await session.execute(select(Consultant).where(
-            Consultant.key == colleague))).scalar_one()
-        session.add(ConsultantAbsence(
-            municipality_id=second.municipality_id, consultant_id=second.id,
-            first_day=today + timedelta(days=1), last_day=today + timedelta(days=15),
-            reason="kursus", created_at=datetime.now(UTC)))
+    await _away(api, colleague, today + timedelta(days=1), today + timedelta(days=15))
     response, page = await browser.get("/meetings/to-move")
     section = page[page.index(f'data-consultant="{colleague}"'):]
     assert "1 sag med frist efter fraværet" in section

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.config import ConfigError, MunicipalityConfig, load_config
+from tests.simulation.absence_checks import assert_nothing_done_while_away
 from tests.simulation.file_runs import run_into_file
 
 JUNE = date(2027, 6, 1)
@@ -66,21 +67,7 @@ def test_holidays_are_registered_ahead_kept_free_and_their_cases_handed_over(
             "SELECT case_id FROM audit_log WHERE action = 'case.owner_override' "
             "AND json_extract(details, '$.category') = 'capacity'")]
         assert len(cases) == len(set(cases))
-        # no meeting held, or standing, on a day its consultant is away
-        on_holiday = db.execute(
-            "SELECT m.status, count(*) FROM meetings m JOIN consultant_absences a "
-            "ON a.consultant_id = m.consultant_id AND a.deleted_at IS NULL "
-            "AND date(m.start) BETWEEN a.first_day AND a.last_day "
-            "GROUP BY m.status").fetchall()
-        assert {status for status, _ in on_holiday} <= {"cancelled", "not_held",
-                                                      "talk_cancelled"}, on_holiday
-        # nothing registered by a consultant on a day they are away
-        acted = db.execute(
-            "SELECT count(*) FROM audit_log l JOIN consultants c "
-            "ON l.actor = 'consultant:simulering-' || c.key JOIN consultant_absences a "
-            "ON a.consultant_id = c.id AND date(l.at) BETWEEN a.first_day AND a.last_day "
-            "WHERE l.action NOT LIKE 'consultant.absence%'").fetchone()[0]
-        assert acted == 0
+        assert_nothing_done_while_away(db)
 
 
 @pytest.mark.parametrize(("values", "expected"), [
