@@ -74,8 +74,12 @@ def hands_cases_over(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     for absence in absences:
         for case in absence.cases:
             colleague = case["suggested_key"]
-            if not case["deadline_in_absence"] or case["deadline_kind"] != "first_meeting" \
-                    or colleague is None:
+            if not case["deadline_in_absence"] or case["deadline_kind"] != "first_meeting":
+                continue
+            if colleague is None:  # nobody free with room: it waits (counted once)
+                if (f"no colleague {case['case_ref']}", 0) not in ctx.done:
+                    ctx.done.add((f"no colleague {case['case_ref']}", 0))
+                    ctx.count("cases_no_colleague_to_hand_over")
                 continue
             result = yield ctx.bridge.call(
                 lambda ref=case["case_ref"], to=colleague: conflicts.hand_over(ref, to, clerk))
