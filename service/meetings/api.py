@@ -96,6 +96,11 @@ class HandOverCase(BaseModel):
     case_id: str
     deadline: str
     deadline_in_absence: bool
+    meeting_before_absence: Annotated[str | None, Field(
+        description="the day of the case's confirmed meeting before the absence, which keeps "
+                    "the deadline (YYYY-MM-DD), or null")]
+    needs_hand_over: Annotated[bool, Field(
+        description="the deadline falls in the absence and no meeting before it keeps it")]
     deadline_kind: Annotated[Literal["first_meeting", "follow_up"], Field(
         description="what the deadline is for: the first meeting, or the next follow-up")]
     suggested: str | None
@@ -172,6 +177,9 @@ async def meetings_to_move(request: web.Request) -> web.Response:
             "working_days": a.working_days, "reason": a.reason,
             "cases": [{"case_id": c["case_ref"], "deadline": c["deadline"].isoformat(),
                        "deadline_in_absence": c["deadline_in_absence"],
+                       "meeting_before_absence": c["meeting_before_absence"].isoformat()
+                       if c["meeting_before_absence"] else None,
+                       "needs_hand_over": c["needs_hand_over"],
                        "deadline_kind": c["deadline_kind"],
                        "suggested": c["suggested"], "suggested_id": c["suggested_key"],
                        "reasons": c["reasons"]} for c in a.cases]} for a in absences]})

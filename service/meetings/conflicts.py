@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -428,14 +428,26 @@ class MeetingConflicts:
                 cases = (await session.execute(select(Case).where(
                     Case.owner_id == consultant.id, Case.closed_on.is_(None),
                     Case.status == "target"))).unique().scalars().all()
+                # a meeting the consultant holds before the absence keeps its deadline
+                before = {case_id: start.date() for case_id, start in (await session.execute(
+                    select(Meeting.case_id, Meeting.start).where(
+                        Meeting.case_id.in_([c.id for c in cases]),
+                        Meeting.consultant_id == consultant.id,
+                        Meeting.status == "confirmed",
+                        Meeting.start < datetime.combine(absence.first_day, time())))).all()}
                 # the case's next deadline: a follow-up's due date after the first meeting
                 for case in sorted(cases, key=lambda c: (deadline_of(c), c.id)):
                     deadline = deadline_of(case)
                     suggestion = await self.suggest(session, case, None, deadline, colleagues)
                     deadline_in_absence = absence.first_day <= deadline <= absence.last_day
+                    meeting_before = before.get(case.id)
                     item.cases.append({
                         "case_ref": case.case_ref, "deadline": deadline,
                         "deadline_in_absence": deadline_in_absence,
+                        "meeting_before_absence": meeting_before,
+                        # what the list is for: the deadline falls in the absence, and no
+                        # meeting before it keeps the deadline
+                        "needs_hand_over": deadline_in_absence and meeting_before is None,
                         # the week-8 deadline of the first meeting, or a follow-up's due date
                         "deadline_kind": "first_meeting" if case.next_follow_up_due is None
                         else "follow_up",

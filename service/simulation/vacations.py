@@ -13,9 +13,10 @@ A holiday of at least `[planning] long_absence_working_days` working days is a l
 "Møder der skal flyttes" lists the consultant's open cases with a suggested colleague each.
 At midday the intake staff go through the long absences that begin within
 `HANDOVER_WORKING_DAYS` working days (or have begun) and hand each case whose first
-meeting's deadline (absence week 8) falls in the absence to the colleague suggested (the
-owner override). The others stay with their consultant — one consultant owns a case until
-recovery — whose meetings and follow-ups planning places before or after the holiday.
+meeting's deadline (absence week 8) falls in the absence, with no meeting confirmed before
+it, to the colleague suggested (the owner override). The others stay with their consultant
+— one consultant owns a case until recovery — whose meetings and follow-ups planning places
+before or after the holiday.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def hands_cases_over(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     for absence in absences:
         for case in absence.cases:
             colleague = case["suggested_key"]
-            if not case["deadline_in_absence"] or case["deadline_kind"] != "first_meeting":
+            if not case["needs_hand_over"] or case["deadline_kind"] != "first_meeting":
                 continue
             if colleague is None:  # nobody free with room: it waits (counted once)
                 if (f"no colleague {case['case_ref']}", 0) not in ctx.done:

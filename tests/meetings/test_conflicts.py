@@ -235,6 +235,29 @@ async def test_a_long_absence_offers_to_hand_the_cases_over(mail: Api) -> None:
     assert listed["long_absences"][0]["cases"] == []
 
 
+async def test_a_meeting_confirmed_before_the_absence_keeps_the_case_with_its_consultant(
+        mail: Api) -> None:
+    """The deadline falls in the absence, but the meeting is confirmed before it: nothing to
+    hand over (the simulation handed such a case away and withdrew its meeting of the day)."""
+    await intake(mail, body("h3"))
+    meeting = await meeting_of(mail, "h3")
+    resp = await mail.client.post("/api/cases/h3/meeting/confirm",
+                                  json={"start": meeting["start"]}, headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    owner = await consultant_of(mail, meeting)
+    day = date.fromisoformat(meeting["start"][:10])
+    case = await (await mail.client.get("/api/cases/h3", headers=mail.auth("intake"))).json()
+    deadline = date.fromisoformat(case["decision"]["first_meeting_deadline"])
+    await add_row(mail, absence(owner, day + timedelta(days=1), deadline + timedelta(days=7)))
+    listed = await (await mail.client.get("/api/meetings/to-move",
+                                          headers=mail.auth("intake"))).json()
+    [away] = [a for a in listed["long_absences"] if a["consultant_id"] == owner.key]
+    [listed_case] = away["cases"]
+    assert listed_case["deadline_in_absence"] is True
+    assert listed_case["meeting_before_absence"] == day.isoformat()
+    assert listed_case["needs_hand_over"] is False
+
+
 async def test_a_hand_over_is_never_suggested_to_a_colleague_away_on_the_deadline(
         mail: Api) -> None:
     """Two consultants on holiday at once: each one's case was suggested to the other, and
