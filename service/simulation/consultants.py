@@ -17,9 +17,9 @@ from service.consultants.caseload import caseloads
 from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.models import Case, Consultant, Meeting
+from service.simulation.absences import off_work
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
-from service.simulation.sickness import off_work
 
 # A caseworker who is not in the new role takes a target case that a planning run could not
 # give to anyone in the new role, this close to its deadline, and holds the first follow-up

@@ -16,6 +16,7 @@ from service.platform.jobqueue import (
     SEND_HELD_INVITATIONS,
     SEND_REMINDERS,
 )
+from service.simulation.absences import absences_simulated, meetings_to_move
 from service.simulation.consultants import (
     interventions_and_endings,
     meetings_of_the_day,
@@ -23,7 +24,7 @@ from service.simulation.consultants import (
 )
 from service.simulation.context import SimContext
 from service.simulation.employers import read_mail
-from service.simulation.sickness import absences_simulated, calls_in_sick, meetings_to_move
+from service.simulation.sickness import calls_in_sick
 from service.simulation.staffing import StaffingPlan
 from service.simulation.vacations import hands_cases_over, registers_holidays
 

@@ -25,9 +25,9 @@ from collections.abc import Generator
 from datetime import date, timedelta
 from typing import Any
 
+from service.simulation.absences import active_consultants, registers_absence
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
-from service.simulation.sickness import active_consultants, registers_absence
 
 # Assumption (no data yet): the intake staff hand a holiday's cases over in the last week
 # before it (working days), and every day while it lasts (cases given to the consultant
