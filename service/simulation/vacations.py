@@ -51,18 +51,20 @@ def registers_holidays(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
     notice = timedelta(weeks=ctx.sim.vacation_notice_weeks)
     keys = yield ctx.bridge.call(lambda: active_consultants(ctx))
     for key in keys:
-        done = (f"holiday {key}", day.year)
-        if done in ctx.done:
-            continue
-        begins, ends = holiday_of(ctx, key, day.year)
-        if day >= begins:  # joined the role during (or after) this year's holiday
+        # this year's holiday, or next year's when the notice reaches into it
+        for year in (day.year, day.year + 1):
+            done = (f"holiday {key}", year)
+            if done in ctx.done:
+                continue
+            begins, ends = holiday_of(ctx, key, year)
+            if day >= begins:  # joined the role during (or after) this year's holiday
+                ctx.done.add(done)
+                continue
+            if day < begins - notice:
+                continue
             ctx.done.add(done)
-            continue
-        if day < begins - notice:
-            continue
-        ctx.done.add(done)
-        if (yield from registers_absence(ctx, key, begins, ends, "ferie")):
-            ctx.count("consultant_holidays")
+            if (yield from registers_absence(ctx, key, begins, ends, "ferie")):
+                ctx.count("consultant_holidays")
 
 
 def hands_cases_over(ctx: SimContext, day: date) -> Generator[Any, Any, None]:

@@ -83,3 +83,21 @@ def test_holiday_settings_are_checked(tmp_path: Path, values: str, expected: str
     path.write_text(demo.replace("[simulation]\n", f"[simulation]\n{values}\n", 1))
     with pytest.raises(ConfigError, match=expected):
         load_config(path)
+
+
+def test_a_holiday_early_in_the_year_is_registered_in_the_year_before(
+        small_town: MunicipalityConfig, tmp_path: Path) -> None:
+    """ISO weeks 1-2 with four weeks' notice: registered in December, not on New Year's."""
+    path = tmp_path / "new-year.db"
+    run_into_file(small_town, path, seed=2, months=1, in_role=2, start=date(2026, 12, 1),
+                  consultant_vacation_weeks=1, vacation_iso_weeks=[1, 2],
+                  vacation_notice_weeks=4)
+    with sqlite3.connect(path) as db:
+        holidays = db.execute("SELECT first_day, created_at FROM consultant_absences "
+                              "WHERE reason = 'ferie'").fetchall()
+    assert holidays
+    for first, created in holidays:
+        first_day = date.fromisoformat(first)
+        assert first_day.isocalendar().week in (1, 2) and first_day.year in (2026, 2027)
+        registered = date.fromisoformat(created[:10])
+        assert registered.year == 2026 and first_day - registered <= timedelta(weeks=4)
