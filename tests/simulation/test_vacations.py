@@ -23,7 +23,7 @@ JUNE = date(2027, 6, 1)
 def test_holidays_are_registered_ahead_kept_free_and_their_cases_handed_over(
         small_town: MunicipalityConfig, tmp_path: Path) -> None:
     path = tmp_path / "holiday.db"
-    result = run_into_file(small_town, path, seed=5, months=2, in_role=4, start=JUNE,
+    result = run_into_file(small_town, path, seed=5, months=1, in_role=4, start=JUNE,
                            consultant_vacation_weeks=2, vacation_iso_weeks=[23, 28],
                            vacation_notice_weeks=1)
     counters = result.counters
