@@ -413,11 +413,11 @@ class SimulationConfig(_Strict):
     # the absence registered in the morning, the meetings it leaves moved by intake at midday
     # (`service.simulation.sickness`).
     consultant_sick_days_per_month: float = Field(default=0.0, ge=0, le=21)
-    # The consultants' summer holiday (`service.simulation.vacations`): each consultant in the
-    # new role takes this many consecutive weeks (Monday to Sunday) once a year, within the
-    # ISO weeks `vacation_iso_weeks` [first, last] (Danish summer holiday: July), and
-    # registers it `vacation_notice_weeks` weeks ahead; at midday intake hands the cases whose
-    # deadline falls in a long absence to the colleague "Møder der skal flyttes" suggests.
+    # The consultants' summer holiday (`service.simulation.vacations`): each consultant takes
+    # this many consecutive weeks (Monday to Sunday) once a year, within the ISO weeks
+    # `vacation_iso_weeks` [first, last] (Danish summer holiday: July), and registers it
+    # `vacation_notice_weeks` weeks ahead; at midday intake hands the cases whose first
+    # meeting is due in a long absence to the colleague "Møder der skal flyttes" suggests.
     # 0: no holiday (the table of a run within one season, or without the assumption).
     consultant_vacation_weeks: int = Field(default=0, ge=0, le=6)
     vacation_iso_weeks: list[int] = Field(default=[27, 32], min_length=2, max_length=2)

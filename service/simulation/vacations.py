@@ -2,11 +2,12 @@
 staff who hand a long-absent consultant's cases over — the product's long-absence handling,
 as the office uses it.
 
-Each consultant in the new role takes `consultant_vacation_weeks` consecutive weeks (Monday to
+Each consultant (those in the new role and the caseworkers not yet converted alike: all are
+active, as for sick days) takes `consultant_vacation_weeks` consecutive weeks (Monday to
 Sunday) once a year, starting in an ISO week drawn for them and the year so that the holiday
 lies within `vacation_iso_weeks`. They register it themselves, as the week page lets them,
-`vacation_notice_weeks` weeks before it begins — or, joining the role later, on their first
-morning in it while the holiday is still ahead. From then on planning proposes nothing on
+`vacation_notice_weeks` weeks before it begins — or, when the simulation begins later, on its
+first morning while the holiday is still ahead. From then on planning proposes nothing on
 those days and lists a confirmed meeting that falls in them to move (as for a sickness).
 
 A holiday of at least `[planning] long_absence_working_days` working days is a long absence:
@@ -46,8 +47,9 @@ def holiday_of(ctx: SimContext, key: str, year: int) -> tuple[date, date]:
 
 
 def registers_holidays(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
-    """Morning: each consultant in the role whose holiday this year is due to be registered
-    (`vacation_notice_weeks` ahead, or late on joining) and still ahead registers it."""
+    """Morning: each active consultant whose holiday is due to be registered
+    (`vacation_notice_weeks` ahead, or late when the simulation began after that) and still
+    ahead registers it."""
     notice = timedelta(weeks=ctx.sim.vacation_notice_weeks)
     keys = yield ctx.bridge.call(lambda: active_consultants(ctx))
     for key in keys:
@@ -57,7 +59,7 @@ def registers_holidays(ctx: SimContext, day: date) -> Generator[Any, Any, None]:
             if done in ctx.done:
                 continue
             begins, ends = holiday_of(ctx, key, year)
-            if day >= begins:  # joined the role during (or after) this year's holiday
+            if day >= begins:  # the simulation began during (or after) this year's holiday
                 ctx.done.add(done)
                 continue
             if day < begins - notice:

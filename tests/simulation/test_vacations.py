@@ -1,5 +1,5 @@
 """The simulation exercises the consultants' holidays and the long-absence hand-over: with
-`[simulation] consultant_vacation_weeks`, each consultant in the role registers a summer
+`[simulation] consultant_vacation_weeks`, each consultant registers a summer
 holiday within `vacation_iso_weeks`, `vacation_notice_weeks` ahead; planning leaves its days
 free; and intake hands the cases whose deadline falls in it to the colleague "Møder der skal
 flyttes" suggests. Nothing is held by, and nobody registers anything as, a consultant on
@@ -35,7 +35,7 @@ def test_holidays_are_registered_ahead_kept_free_and_their_cases_handed_over(
             "SELECT c.key, a.first_day, a.last_day, a.created_at, a.created_by "
             "FROM consultant_absences a JOIN consultants c ON c.id = a.consultant_id "
             "WHERE a.reason = 'ferie' AND a.deleted_at IS NULL").fetchall()
-        # one holiday for each consultant in the role, registered by themselves
+        # one holiday for each (active) consultant, registered by themselves
         assert sorted(key for key, *_ in holidays) == sorted(active)
         assert counters["consultant_holidays"] == len(active)
         for key, first, last, created, by in holidays:
