@@ -273,14 +273,15 @@ def assignment_message(item: Assignment) -> tuple[str, list[dict[str, Any]]]:
     return headline.replace("*", "") + f" {item.link}", blocks
 
 
-def _notice_with_link(headline: str, note: str, link: str
+def _notice_with_link(headline: str, note: str, link: str, button: str = "Åbn sagen"
                       ) -> tuple[str, list[dict[str, Any]]]:
     """An intake-channel notice: its headline, a line of context when there is one, and the
-    link to the case; the plain text for notifications beside the blocks."""
+    link (to the case, unless `button` names another page); the plain text for
+    notifications beside the blocks."""
     blocks: list[dict[str, Any]] = [_section(headline)]
     if note:
         blocks.append(_context(note))
-    blocks.append({"type": "actions", "elements": [_link_button(link)]})
+    blocks.append({"type": "actions", "elements": [_link_button(link, button)]})
     return headline.replace("*", "") + f" {link}", blocks
 
 
@@ -312,10 +313,7 @@ def long_absence_message(consultant: str, first_day: str, last_day: str, working
                 f"{escape(last_day)} ({working_days} arbejdsdage).")
     note = ("Sager med frist i fraværet kan overdrages til en kollega under "
             "\"Møder der skal flyttes\".")
-    blocks: list[dict[str, Any]] = [_section(headline), _context(note),
-                                    {"type": "actions", "elements": [
-                                        _link_button(link, "Møder der skal flyttes")]}]
-    return headline.replace("*", "") + f" {link}", blocks
+    return _notice_with_link(headline, note, link, "Møder der skal flyttes")
 
 
 def unassigned_message(case_ref: str, link: str, reason: str, deadline: str = ""

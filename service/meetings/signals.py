@@ -19,7 +19,7 @@ from typing import Protocol
 from service.clock import zone
 from service.config import MunicipalityConfig
 from service.platform.db.engine import as_utc
-from service.platform.workdays import add_working_days, previous_working_day
+from service.platform.workdays import add_working_days, count_working_days, previous_working_day
 
 # The employer may move or cancel a confirmed meeting until this long before it begins.
 CHANGE_UNTIL = timedelta(hours=24)
@@ -57,10 +57,7 @@ def invited_on(invited_at: datetime, tz: tzinfo) -> date:
 def working_days_between(day: date, today: date, closed: frozenset[date] = frozenset()
                          ) -> int:
     """Working days after `day` up to and including `today` (Friday to Monday: 1)."""
-    count, current = 0, day
-    while (current := add_working_days(current, 1, closed)) <= today:
-        count += 1
-    return count
+    return count_working_days(day + timedelta(days=1), today, closed)
 
 
 class AwaitingAnswer(Protocol):

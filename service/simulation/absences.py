@@ -34,7 +34,8 @@ def registers_absence(ctx: SimContext, key: str, first: date, last: date, reason
 
 
 async def active_consultants(ctx: SimContext) -> list[str]:
-    """The keys of the consultants in the new role (active), in key order."""
+    """The keys of the active consultants (in the new role or not yet converted), in key
+    order."""
     world = ctx.world
     async with world.db.read() as session:
         return list((await session.execute(select(Consultant.key).where(

@@ -12,6 +12,7 @@ from collections.abc import Generator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from service.platform.workdays import count_working_days
 from service.simulation.context import FutureOfCase, SimContext
 from service.simulation.population import Employer, citizen
 
@@ -36,8 +37,7 @@ def poisson(rng: random.Random, mean: float) -> int:
 def _month_working_days(ctx: SimContext, day: date) -> int:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    return sum(1 for n in range((following - first).days)
-               if ctx.working_day(first + timedelta(days=n)))
+    return count_working_days(first, following - timedelta(days=1), ctx.closed_dates)
 
 
 def _pick(rng: random.Random, cumulative: list[float], values: list[Any]) -> Any:
