@@ -67,6 +67,13 @@ def absence_week(first_absence_day: date, day: date) -> int:
     return (day - first_absence_day).days // 7 + 1
 
 
+def may_still_be_handed_over(first_absence_day: date, today: date) -> bool:
+    """A case whose absence began on `first_absence_day` may still reach intake today or
+    later: absence week `LATEST_HANDOVER_WEEK` has not ended (figures counted by the first
+    absence day's month still grow until then)."""
+    return absence_week(first_absence_day, today) <= LATEST_HANDOVER_WEEK
+
+
 def handed_over_late(first_absence_day: date, handed_over_on: date | None) -> bool:
     """The case was handed over after absence week `LATEST_HANDOVER_WEEK`."""
     return handed_over_on is not None and \

@@ -33,6 +33,10 @@ class MonthOut(BaseModel):
 
     month: str
     future: bool
+    cases_arriving: bool = Field(
+        default=False, description="cases whose absence began in the month may still reach "
+        "intake (their absence week 7 has not ended): the figures counted by the month of "
+        "the first absence day (target_cases, handed_over_*) still grow")
     target_cases: int | None
     first_meetings: int | None
     first_meetings_workplace: int | None

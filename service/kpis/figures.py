@@ -29,7 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
-from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition, handed_over_late
+from service.intake.signals import (
+    AT_RISK_WITHIN_DAYS,
+    at_risk_condition,
+    handed_over_late,
+    may_still_be_handed_over,
+)
 from service.kpis.outcomes import Outcomes, OutcomeService
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
@@ -63,11 +68,15 @@ class Figure:
     explanation: str
     kind: str  # count | share | days
     milestone: str | None = None  # the Milestone attribute it is measured against
+    # Counted by the month of the cases' first absence day: it still grows while the month's
+    # cases reach intake (`MonthKpis.cases_arriving`).
+    by_first_absence: bool = False
 
 
 FIGURES: tuple[Figure, ...] = (
     Figure("target_cases", "Nye målgruppesager",
-           "Sager i målgruppen, hvis første fraværsdag ligger i måneden.", "count"),
+           "Sager i målgruppen, hvis første fraværsdag ligger i måneden.", "count",
+           by_first_absence=True),
     Figure("first_meetings", "Første samtaler holdt",
            "Sager i målgruppen, hvis første afholdte samtale blev holdt i måneden.", "count"),
     Figure("first_meetings_workplace", "Første samtaler på arbejdspladsen",
@@ -112,13 +121,13 @@ FIGURES: tuple[Figure, ...] = (
            "samtaler holdt i måneden.", "days"),
     Figure("handed_over_known", "Sager med overdragelsesdato",
            "Nye målgruppesager i måneden, hvor det er registreret, hvornår ydelseskontoret "
-           "overdrog sagen.", "count"),
+           "overdrog sagen.", "count", by_first_absence=True),
     Figure("handed_over_late", "Overdraget efter uge 7",
            "Af dem: sager overdraget efter udgangen af fraværsuge 7 (modellen: senest i "
-           "uge 7).", "count"),
+           "uge 7).", "count", by_first_absence=True),
     Figure("handed_over_late_share", "Andel overdraget efter uge 7",
            "Sager overdraget efter uge 7 delt med månedens målgruppesager med "
-           "overdragelsesdato.", "share"),
+           "overdragelsesdato.", "share", by_first_absence=True),
     Figure("week8_ended", "Uge 8 sluttede",
            "Sager i målgruppen, hvis uge 8 sluttede i måneden (til og med i går); sager "
            "afsluttet forinden uden samtale tæller ikke med.", "count"),
@@ -208,6 +217,9 @@ class MonthKpis:
     milestone: Milestone | None = None
     # A month that has not begun: it has a milestone, no figures yet (they read None).
     future: bool = False
+    # Cases whose absence began this month may still reach intake (their absence week 7 has
+    # not ended): the figures counted by first absence day still grow.
+    cases_arriving: bool = False
     # Days from first absence to first meeting, for the median (not shown).
     _days: list[int] = field(default_factory=list, repr=False)
 
@@ -360,8 +372,11 @@ class KpiService:
         """The figures of every month from `first` to `last` (first days, inclusive)."""
         self.check_range(first, last)
         current = month_start(self.clock.today())
+        today = self.clock.today()
         months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m),
-                               future=m > current)
+                               future=m > current,
+                               cases_arriving=m <= current and may_still_be_handed_over(
+                                   next_month(m) - timedelta(days=1), today))
                   for m in months_between(first, last)}
         for kpis in months.values():
             benchmark = self.config.benchmark

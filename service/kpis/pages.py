@@ -14,6 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from service.consultants.choices import OwnerChoice
+from service.intake.signals import LATEST_HANDOVER_WEEK
 from service.keys import CASE_READS, CLOCK, KPIS, READ_AUDIT
 from service.kpis.charts import (
     BLUE,
@@ -83,14 +84,17 @@ def _value_text(kind: str, value: float | None) -> str:
     return danish_number(value)
 
 
-def _cell(month: MonthKpis, key: str, kind: str, running: bool = False) -> dict[str, Any]:
+def _cell(month: MonthKpis, key: str, kind: str, running: bool = False,
+          arriving: bool = False) -> dict[str, Any]:
     """A figure of a month; in a month still running it is not judged against its milestone
-    (`met` None): its shares are not comparable yet."""
+    (`met` None): its shares are not comparable yet. `arriving`: a figure counted by first
+    absence day in a month whose cases still reach intake (it still grows)."""
     value = month.value(key)
     target = month.target(key)
     met = None if value is None or target is None or running else value >= target
     return {"text": _value_text(kind, value), "target": danish_percent(target)
-            if target is not None else None, "met": met, "running": running}
+            if target is not None else None, "met": met, "running": running,
+            "arriving": arriving}
 
 
 # The headline tiles: the model's 70 % figure first, the target group's beside it, each
@@ -109,6 +113,9 @@ HEADLINE = (
      "Af målgruppens sager, hvis uge 13 sluttede i måneden (uden de udelukkede)."),
     ("employer_share", "Arbejdsgiver deltog", ""),
 )
+# The rows counted by first absence day, under their explanation when a month still grows.
+ARRIVING_NOTE = (f"I kursiv: de seneste måneder, hvis sager stadig kan blive overdraget (til "
+                 f"og med fraværsuge {LATEST_HANDOVER_WEEK}) – tallet vokser endnu.")
 PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
                "phone": "Telefonisk"}
 
@@ -134,9 +141,14 @@ def _outcomes(outcomes: Outcomes, per_consultant: bool) -> dict[str, Any]:
 def figures_table(months: list[MonthKpis], running: int | None = None
                   ) -> list[dict[str, Any]]:
     """One row per figure: its label, explanation and a cell per month."""
-    return [{"label": f.label, "explanation": f.explanation, "key": f.key,
-             "cells": [_cell(m, f.key, f.kind, i == running) for i, m in enumerate(months)]}
-            for f in FIGURES]
+    rows = []
+    for f in FIGURES:
+        cells = [_cell(m, f.key, f.kind, i == running,
+                       f.by_first_absence and m.cases_arriving and i != running)
+                 for i, m in enumerate(months)]
+        rows.append({"label": f.label, "explanation": f.explanation, "key": f.key,
+                     "cells": cells, "arriving": any(c["arriving"] for c in cells)})
+    return rows
 
 
 def _shares(months: list[MonthKpis], key: str) -> list[float | None]:
@@ -297,7 +309,7 @@ async def dashboard(request: web.Request) -> web.Response:
                   "past": c.days_left < 0,
                   "meeting": "foreslået, ikke bekræftet" if c.meeting else "ingen"}
                  for c in risky],
-        at_risk_explanation=AT_RISK_EXPLANATION,
+        at_risk_explanation=AT_RISK_EXPLANATION, arriving_note=ARRIVING_NOTE,
         unassigned=[{"case_id": c.case_id, "deadline": danish_date(c.deadline),
                      "reason": c.reason, "owner_choices": _owner_choices(
                          await request.app[CASE_READS].owner_choices(c.case_id))}
@@ -327,17 +339,23 @@ MILESTONE_COLUMNS = (("workplace_share", "Milepæl: andel på arbejdspladsen (%)
                      ("intervention_share", "Milepæl: andel med indsats inden uge 13 (%)"))
 
 
+# Whether the month's figures counted by first absence day still grow (`ARRIVING_NOTE`).
+ARRIVING_COLUMN = "Sager kan stadig overdrages"
+
+
 def csv_text(months: list[MonthKpis]) -> str:
     """The figures per month, `;`-separated with Danish headers (shares in %)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["Måned"] + [f.label + (" (%)" if f.kind == "share" else "")
-                                 for f in FIGURES] + [label for _, label in MILESTONE_COLUMNS])
+                                 for f in FIGURES] + [label for _, label in MILESTONE_COLUMNS]
+                    + [ARRIVING_COLUMN])
     for month in months:
         writer.writerow([month.label]
                         + [_csv_value(f.kind, month.value(f.key)) for f in FIGURES]
                         + [_csv_value("share", month.target(key))
-                           for key, _ in MILESTONE_COLUMNS])
+                           for key, _ in MILESTONE_COLUMNS]
+                        + ["ja" if month.cases_arriving else "nej"])
     return out.getvalue()
 
 

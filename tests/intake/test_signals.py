@@ -16,7 +16,13 @@ from bots.slack.fake_api import FakeSlackApi
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.intake.case_reads import ListFilters
-from service.intake.signals import AT_RISK_WITHIN_DAYS, at_risk_condition, deadline_at_risk
+from service.intake.signals import (
+    AT_RISK_WITHIN_DAYS,
+    at_risk_condition,
+    deadline_at_risk,
+    handed_over_late,
+    may_still_be_handed_over,
+)
 from service.keys import CASE_READS, DB, KPIS, MY_WORK, REMINDERS, SLACK_HOME
 from service.planning.consultants import sync_consultants
 from service.platform.auth import Principal
@@ -156,3 +162,13 @@ async def test_the_screens_agree(api: Api) -> None:
     assert my_cases == expected
     assert home == expected
     assert reminded == expected
+
+
+def test_a_case_may_be_handed_over_until_its_absence_week_7_ends() -> None:
+    """One rule for 'handed over late' and 'may still arrive': week 7 is days 43-49."""
+    first = date(2026, 11, 30)
+    last_of_week_7 = first + timedelta(days=48)
+    assert may_still_be_handed_over(first, last_of_week_7)
+    assert not may_still_be_handed_over(first, last_of_week_7 + timedelta(days=1))
+    assert not handed_over_late(first, last_of_week_7)
+    assert handed_over_late(first, last_of_week_7 + timedelta(days=1))

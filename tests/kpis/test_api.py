@@ -59,6 +59,9 @@ async def test_kpis_as_json(demo_config: MunicipalityConfig, sqlite_url: str) ->
         assert report["at_risk"] == []
         assert report["workplace_goal"] == 0.7
         assert [m["future"] for m in report["months"]] == [False, False, False]
+        # November's cases have all reached intake by 20 January (its last absence week 7
+        # ended on 17 January); December's and January's may still come.
+        assert [m["cases_arriving"] for m in report["months"]] == [False, True, True]
         # Admins too. Without `from`/`to`: from the first month with a case (2026-11) up to
         # this month, or to the next milestone within 3 months (2027-03); months not begun
         # carry their milestone and no figures.
@@ -68,6 +71,7 @@ async def test_kpis_as_json(demo_config: MunicipalityConfig, sqlite_url: str) ->
         assert [m["month"] for m in months] == ["2026-11", "2026-12", "2027-01", "2027-02",
                                                 "2027-03"]
         assert [m["future"] for m in months] == [False, False, False, True, True]
+        assert [m["cases_arriving"] for m in months] == [False, True, True, False, False]
         assert months[-1]["first_meetings"] is None and months[-1]["workplace_share"] is None
         assert months[-1]["milestone"]["workplace_first_meeting_share"] == 0.55
         # `to` alone: the 12 months up to it.

@@ -172,6 +172,33 @@ async def test_dashboard_csv_for_excel(demo_config: MunicipalityConfig,
         assert figures[1]["Dage til første samtale (median)"] == "42"
         assert figures[0]["Andel på arbejdspladsen (%)"] == ""  # nothing to divide
         assert figures[0]["Milepæl: andel på arbejdspladsen (%)"] == ""
+        # December's and January's cases may still reach intake (November's have all).
+        assert [f["Sager kan stadig overdrages"] for f in figures] == ["nej", "ja", "ja"]
+
+
+async def test_months_whose_cases_still_arrive_are_marked(demo_config: MunicipalityConfig,
+                                                          sqlite_url: str) -> None:
+    """A case reaches intake up to absence week 7, so the figures counted by the month of
+    the first absence day still grow for the latest months: on 20 January December's count
+    (its cases' week 7 ends up to 17 February) is in italics and explained, November's
+    (ended 17 January) is not; figures counted by the meeting's month are not marked."""
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard?from=2026-10&to=2027-01")
+        assert resp.status == 200, html
+        note = "tallet vokser endnu"
+        for key in ("target_cases", "handed_over_known", "handed_over_late"):
+            row = re.search(rf'<tr id="tal-{key}">(.*?)</tr>', html, flags=re.S)
+            assert row is not None
+            assert re.findall(r'<td class="([a-z]*)"', row.group(1)) == \
+                ["", "", "arriving", "running"], key
+            assert note in row.group(1) and "fraværsuge 7" in row.group(1)
+        row = re.search(r'<tr id="tal-first_meetings">(.*?)</tr>', html, flags=re.S)
+        assert row is not None and note not in row.group(1)
+        assert "arriving" not in row.group(1)
+        # Once every month shown is complete, nothing is marked.
+        resp, html = await manager.get("/dashboard?from=2026-10&to=2026-11")
+        assert resp.status == 200 and note not in html and 'class="arriving"' not in html
 
 
 def test_a_running_month_is_drawn_open_and_starred() -> None:
