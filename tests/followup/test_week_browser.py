@@ -97,8 +97,14 @@ async def test_consultant_sees_cases_and_the_week(browser: Browser, week_api: Ap
             await expect(meetings.first).to_contain_text("Samtale på arbejdspladsen")
             await expect(page.locator(".block.busy")).to_contain_text("Teammøde")
             if first.travel_minutes:
-                await expect(page.locator(".block.travel").first).to_contain_text(
-                    f"{first.travel_minutes} min. til sag")
+                travel = page.locator(".block.travel").first
+                await expect(travel).to_contain_text(f"{first.travel_minutes} min. til sag")
+                # A short block clips its text: the whole of it is its title (on hover).
+                assert f"{first.travel_minutes} min. til sag" in \
+                    (await travel.get_attribute("title") or "")
+            title = await meetings.first.get_attribute("title") or ""
+            assert title.startswith(await meetings.first.locator(".when").inner_text())
+            assert "Samtale på arbejdspladsen" in title
             width_now = await page.evaluate("document.documentElement.scrollWidth")
             assert width_now <= width, width_now
             if name == "desktop":
