@@ -134,8 +134,10 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
             browser = await staff.login("consultant")
             _, page = await browser.get("/my-cases/fu1")
             assert 'id="next-follow-up"' in page and "møde på arbejdspladsen" in page
+            # a due date, not the meeting's day (a meeting may be planned before it)
+            assert "<dt>Næste opfølgning senest</dt>" in page
             _, page = await browser.get("/my-cases")
-            assert "Næste opfølgning:" in page
+            assert "Næste opfølgning senest " in page
         month = date.fromisoformat(case["facts"]["first_absence_day"]).strftime("%Y-%m")
         resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
                                     headers=api.auth("manager"))
