@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from service.clock import Clock
 from service.consultants.choices import OwnerChoice, owner_choices
@@ -37,9 +37,13 @@ NO_OWNER = "none"
 
 # Open cases before closed ones in every order (a closed case's old deadline never leads).
 _OPEN_FIRST = Case.closed_on.is_(None).desc()
+# By deadline, the cases still waiting for their first meeting before those that have held it
+# (its deadline no longer matters: after a year, a municipality's oldest open cases would
+# otherwise fill the first pages), as Mine sager orders them.
+_HELD_LAST = exists().where(Meeting.case_id == Case.id, Meeting.status == "held").asc()
 SORTS: dict[str, tuple[Any, ...]] = {
-    "frist": (_OPEN_FIRST, Case.first_meeting_deadline.asc(), Case.id.asc()),
-    "-frist": (_OPEN_FIRST, Case.first_meeting_deadline.desc(), Case.id.desc()),
+    "frist": (_OPEN_FIRST, _HELD_LAST, Case.first_meeting_deadline.asc(), Case.id.asc()),
+    "-frist": (_OPEN_FIRST, _HELD_LAST, Case.first_meeting_deadline.desc(), Case.id.desc()),
     "sag": (Case.case_ref.asc(),),
     "-sag": (Case.case_ref.desc(),),
     "oprettet": (Case.created_at.asc(), Case.id.asc()),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from html import unescape
 from urllib.parse import urlencode
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS
-from service.platform.db.models import AuditEntry, Case, OutboxMessage
+from service.platform.db.models import AuditEntry, Case, Consultant, Meeting, OutboxMessage
 from service.text.case_words import MESSAGE_KIND
 from tests.meetings.email_cases import body, intake
 from tests.support import (
@@ -394,6 +394,32 @@ async def test_a_replanned_meeting_is_moved_by_the_jobcentre(staff: Staff) -> No
     assert ("Aflysning til arbejdsgiveren (flyttet af jobcentret, fordi sagen har fået en ny "
             "konsulent)") in text
     assert "aflyst af arbejdsgiveren" not in text.lower()
+
+
+async def test_cases_whose_first_meeting_is_held_come_after_those_waiting(
+        staff_on_both: Staff) -> None:
+    """By deadline, the cases still waiting for their first meeting lead; a case that has
+    held it follows them whatever its deadline (as in Mine sager), on both databases."""
+    api = staff_on_both.api
+    today = today_local()
+    await intake(api, *(body(ref, first_absence_day=(today - timedelta(days=days)).isoformat())
+                        for ref, days in (("held-early", 40), ("wait-1", 30), ("wait-2", 20))))
+    async with api.client.app[DB].write() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "held-early"))
+                ).scalar_one()
+        consultant = (await session.execute(select(Consultant.id).order_by(Consultant.id)
+                                            .limit(1))).scalar_one()
+        start = datetime.combine(today - timedelta(days=2), time(9, 0))
+        session.add(Meeting(municipality_id=case.municipality_id, case_id=case.id,
+                            consultant_id=consultant, kind="workplace_meeting", start=start,
+                            end=start + timedelta(hours=1), status="held",
+                            place="workplace", employer_took_part=True))
+    browser = await staff_on_both.login("intake")
+    _, page = await browser.get("/cases")
+    assert re.findall(r'href="/cases/([^"?/]+)"', page) == ["wait-1", "wait-2", "held-early"]
+    assert "efter dem, der venter på den" in page
+    _, page = await browser.get("/cases?sort=-frist")
+    assert re.findall(r'href="/cases/([^"?/]+)"', page) == ["wait-2", "wait-1", "held-early"]
 
 
 async def test_case_list_opens_on_open_cases_and_searches(staff_on_both: Staff) -> None:
