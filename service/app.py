@@ -134,7 +134,7 @@ def job_runner(config: MunicipalityConfig, secrets: Secrets, clock: Clock,
                municipality_ids: list[str] | None = None) -> JobRunner:
     """`[jobs] runner`: this process's in-process runner, or the PostgreSQL job queue; for
     `config`'s municipality, or for all of `municipality_ids` (a deployment of many)."""
-    closed = frozenset(config.planning.closed_dates)
+    closed = config.planning.closed()
     ids = municipality_ids or [config.municipality.id]
     if config.jobs.runner == "procrastinate":
         return ProcrastinateQueue(secrets.database_url, clock, ids, closed)
@@ -206,7 +206,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
         await services.consultants.refresh()  # Slack's people as the database has them
         if shared is not None:  # one runner for all: this municipality's own jobs
             jobs.declare(services.job_specs(), config.municipality.id,
-                         frozenset(config.planning.closed_dates))
+                         config.planning.closed())
         else:
             jobs.declare(services.job_specs())
         reads, planner, desk = services.reads, services.planner, services.desk

@@ -5,11 +5,13 @@ Secrets never live in these files; they come from environment variables (see `Se
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import date, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -129,6 +131,27 @@ class MeetingMinutes(_Strict):
     jobcenter_meeting: int = Field(default=45, gt=0, le=480)
 
 
+# The jobcentre's days off every year besides the public holidays (`MM-DD`): the Danish
+# public sector's own — Grundlovsdag, Juleaftensdag and Nytårsaftensdag — unless the
+# municipality's `[planning] closed_every_year` says otherwise.
+DANISH_DAYS_OFF = ("06-05", "12-24", "12-31")
+# The years a recurring closed day is spelled out for (every date the service deals in).
+CLOSED_YEARS = range(2000, 2101)
+_MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+@lru_cache(maxsize=16)
+def _closed(dates: tuple[date, ...], every_year: tuple[str, ...]) -> frozenset[date]:
+    out = set(dates)
+    for month_day in every_year:
+        month, day = int(month_day[:2]), int(month_day[3:])
+        for year in CLOSED_YEARS:
+            if month == 2 and day == 29 and not calendar.isleap(year):
+                continue
+            out.add(date(year, month, day))
+    return frozenset(out)
+
+
 class PlanningConfig(_Strict):
     horizon_days: int = Field(default=35, ge=1, le=366)
     slot_minutes: int = Field(default=15, ge=5, le=120)
@@ -136,6 +159,8 @@ class PlanningConfig(_Strict):
     meeting_minutes: MeetingMinutes = MeetingMinutes()
     travel: Travel = Travel()
     closed_dates: list[date] = []
+    # Closed on these days every year (`MM-DD`), e.g. ["06-05", "12-24", "12-31"].
+    closed_every_year: list[str] = list(DANISH_DAYS_OFF)
     time_limit_seconds: float = Field(default=10, gt=0, le=600)
     # Scheduled re-planning: at this local time on every working day.
     schedule_time: str = "06:30"
@@ -162,6 +187,23 @@ class PlanningConfig(_Strict):
         if not _HHMM.match(value):
             raise ValueError("must be \"HH:MM\"")
         return value
+
+    @field_validator("closed_every_year")
+    @classmethod
+    def _month_days(cls, value: list[str]) -> list[str]:
+        for month_day in value:
+            if not _MMDD.match(month_day):
+                raise ValueError(f"{month_day!r}: must be \"MM-DD\"")
+            try:
+                date(2000, int(month_day[:2]), int(month_day[3:]))  # 2000: a leap year
+            except ValueError:
+                raise ValueError(f"{month_day!r}: no such day") from None
+        return value
+
+    def closed(self) -> frozenset[date]:
+        """Every date the jobcentre is closed besides weekends and public holidays: the
+        `closed_dates` and the `closed_every_year` days of every year in `CLOSED_YEARS`."""
+        return _closed(tuple(self.closed_dates), tuple(self.closed_every_year))
 
 
 class Consultant(_Strict):

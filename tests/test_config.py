@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,21 @@ def test_herning_is_modelled_on_herning() -> None:
     assert shares[0] == 0.39 and shares[-1] == 0.70
 
 
+def test_the_jobcentre_is_closed_on_the_public_sectors_days_off_every_year() -> None:
+    """Besides the public holidays: grundlovsdag, juleaftensdag and nytårsaftensdag, every
+    year (a 29 February only in leap years), and the configured dates."""
+    planning = load_config(ROOT / "config" / "demo.toml").planning
+    assert planning.closed_every_year == ["06-05", "12-24", "12-31"]
+    closed = planning.closed()
+    assert {date(2026, 12, 24), date(2026, 12, 31), date(2027, 6, 5),
+            date(2099, 12, 24)} <= closed
+    assert date(2026, 12, 23) not in closed and date(2026, 12, 25) not in closed
+    leap = planning.model_copy(update={"closed_every_year": ["02-29"],
+                                       "closed_dates": [date(2027, 3, 1)]}).closed()
+    assert date(2028, 2, 29) in leap and date(2027, 3, 1) in leap
+    assert not any(d.month == 2 and d.day == 28 for d in leap)
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
@@ -55,6 +71,10 @@ def _demo_with(old: str, new: str) -> str:
     ("exclude_serious_illness = true", "exclude_serious_illnes = true",
      "rules.exclude_serious_illnes"),
     ('id = "bo"', 'id = "anna"', "duplicate id"),
+    ("closed_dates = []", 'closed_dates = []\nclosed_every_year = ["12-32"]',
+     "planning.closed_every_year"),
+    ("closed_dates = []", 'closed_dates = []\nclosed_every_year = ["24/12"]',
+     "planning.closed_every_year"),
 ])
 def test_invalid_config_names_file_and_key(tmp_path: Path, old: str, new: str,
                                            expected: str) -> None:

@@ -13,5 +13,5 @@ from service.platform.workdays import count_working_days
 
 def long_absence_days(config: MunicipalityConfig, first: date, last: date) -> int | None:
     """The absence's working days when it is a long one, else None."""
-    days = count_working_days(first, last, frozenset(config.planning.closed_dates))
+    days = count_working_days(first, last, config.planning.closed())
     return days if days >= config.planning.long_absence_working_days else None

@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from optimizer.calendar import danish_holidays, haversine_km
+from optimizer.calendar import haversine_km
 from optimizer.instance import Location
 from service.config import MunicipalityConfig
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
@@ -38,6 +38,7 @@ from service.platform.db.models import (
     ConsultantAbsence,
     Meeting,
 )
+from service.platform.workdays import is_working_day
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -122,8 +123,7 @@ class Availability:
 
     def hours(self, day: date) -> tuple[datetime, datetime] | None:
         """The consultant's working hours on `day` (None: not a working day for them)."""
-        if day.weekday() >= 5 or day in danish_holidays(day, day) \
-                or day in self.config.planning.closed_dates:
+        if not is_working_day(day, self.config.planning.closed()):
             return None
         own = self.consultant.working_hours
         hours = own.get(WEEKDAY_KEYS[day.weekday()]) if own else \

@@ -83,7 +83,7 @@ class DeclineGrace:
     def configured(cls, config: MunicipalityConfig, clock: Clock) -> DeclineGrace:
         """`[meetings] decline_grace_working_days` on the municipality's working days."""
         return cls(config.meetings.decline_grace_working_days,
-                   frozenset(config.planning.closed_dates), clock)
+                   config.planning.closed(), clock)
 
     def ends_on(self, meeting: Meeting) -> date:
         """The day the case moves to the jobcentre (unless restored first)."""

@@ -67,7 +67,7 @@ class HeldInvitations:
         self.intake = intake
         self.config = notifier.config
         self.municipality = notifier.config.municipality.id
-        self.closed = frozenset(self.config.planning.closed_dates)
+        self.closed = self.config.planning.closed()
 
     async def _release(self, session: AsyncSession, case: Case) -> bool:
         """Let the case go; send its held invitation, if any. Returns whether one was sent."""

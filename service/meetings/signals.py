@@ -93,7 +93,7 @@ class UnansweredRule:
         """N, the closed dates and the time zone (the clock's; by default the configured
         municipality's) from the configuration."""
         return cls(config.mail.reminder_after_working_days,
-                   frozenset(config.planning.closed_dates),
+                   config.planning.closed(),
                    tz if tz is not None else zone(config.municipality.timezone))
 
     def working_days_since(self, invited_at: datetime, today: date) -> int:

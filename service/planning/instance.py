@@ -364,7 +364,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         "meeting_minutes": planning.meeting_minutes.model_dump(),
         "private_talk_minutes": planning.private_talk_minutes,
         "working_hours": config.working_hours.as_dict(),
-        "closed_dates": [d.isoformat() for d in planning.closed_dates],
+        # the closed days in the planning window (the recurring ones are spelled out for a
+        # century: the instance carries only those it can plan on)
+        "closed_dates": [d.isoformat() for d in sorted(planning.closed())
+                         if as_of <= d <= horizon_end],
         "travel": planning.travel.model_dump(),
         "consultants": instance_consultants,
         "cases": instance_cases,

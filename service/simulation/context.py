@@ -47,7 +47,7 @@ class SimContext:
 
     @property
     def closed_dates(self) -> frozenset[date]:
-        return frozenset(self.world.config.planning.closed_dates)
+        return self.world.config.planning.closed()
 
     def rng(self, *parts: object) -> random.Random:
         """A random stream of its own for each decision, so that one decision never shifts

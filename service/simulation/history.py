@@ -37,7 +37,7 @@ class History:
 
 
 def last_working_day(day: date, world: World) -> date:
-    closed = frozenset(world.config.planning.closed_dates)
+    closed = world.config.planning.closed()
     while not is_working_day(day, closed):
         day -= timedelta(days=1)
     return day

@@ -91,7 +91,7 @@ class World:
         self.outbox_service = services.outbox_service
         # The catalog's jobs, run by name through the runner (never started: no timers).
         self.runner = InProcessRunner(clock, [self.municipality],
-                                      frozenset(config.planning.closed_dates))
+                                      config.planning.closed())
         # When planning last ran (UTC): cases registered before it have been through it.
         self.planned_at: datetime | None = None
         # From this day on, mail stays in the outbox (the demo's service sends it).

@@ -42,7 +42,7 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
     clock = clock or SystemClock(first.municipality.timezone)
     queue = ProcrastinateQueue(secrets.database_url, clock,
                                [c.municipality.id for c in configs],
-                               frozenset(first.planning.closed_dates),
+                               first.planning.closed(),
                                stalled_check_every=stalled_check_every, heartbeat=heartbeat)
     db = Database(secrets.database_url, clock)
     own_solver = solver is None
@@ -63,7 +63,7 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
                 on_services(services)
             if many:
                 queue.declare(services.job_specs(), one.municipality.id,
-                              frozenset(one.planning.closed_dates))
+                              one.planning.closed())
             else:
                 queue.declare(services.job_specs())
             graphs.append(services)

@@ -47,15 +47,17 @@ async def test_a_long_absence_is_posted_once_without_its_reason(
         # a week (5 working days): short, not posted
         await _absence(api, MONDAY, MONDAY + timedelta(days=6), "kursus")
         assert await _posts(api) == []
-        # two weeks and a day around Christmas: 10 working days (the 25th and 26th are
-        # public holidays)
-        last = MONDAY + timedelta(days=21)
+        # two weeks and two days around Christmas: 10 working days (the 25th and 26th are
+        # public holidays, the jobcentre is closed on the 24th); to the 28th only 9
+        last = MONDAY + timedelta(days=22)
         assert long_absence_days(demo_config, MONDAY + timedelta(days=7), last) == 10
+        assert long_absence_days(demo_config, MONDAY + timedelta(days=7),
+                                 last - timedelta(days=1)) is None
         await _absence(api, MONDAY + timedelta(days=7), last, "sygdom")
         [post] = await _posts(api)
         assert post.recipient == INTAKE_CHANNEL and post.channel == "slack"
         text = post.body_text + str(post.payload)
-        assert "Anna Kjær er væk 14. dec. 2026–28. dec. 2026 (10 arbejdsdage)" in text
+        assert "Anna Kjær er væk 14. dec. 2026–29. dec. 2026 (10 arbejdsdage)" in text
         assert "/meetings/to-move" in text
         assert "sygdom" not in text and "syg" not in text.lower()
 

@@ -78,3 +78,22 @@ async def test_cases_needing_nothing_are_left_out_and_change_no_plan(
         plans.append({a["case_id"]: (a["consultant_id"], a["meeting"])
                       for a in plan["assignments"] if a["case_id"] not in ("t1", "h1")})
     assert plans[0] == plans[1] and set(plans[0]) >= {"w1", "w2"}
+
+
+async def test_the_jobcentres_days_off_are_closed_every_year(
+        db: Database, demo_config: MunicipalityConfig) -> None:
+    """Juleaftensdag and nytårsaftensdag (and grundlovsdag) are no public holidays, but the
+    jobcentre is closed: no meeting is planned on them, unless the municipality says so. The
+    instance carries only the closed days of its planning window."""
+    async with db.read() as session:
+        ctx = await build_instance(session, demo_config, TODAY)
+    assert ctx.instance["closed_dates"] == ["2026-12-24", "2026-12-31"]
+    plan = optimizer.solve(optimizer.parse_instance(ctx.instance), solver="greedy").to_json()
+    days = {a["meeting"]["start"][:10] for a in plan["assignments"] if a["meeting"]}
+    assert days and not days & {"2026-12-24", "2026-12-31"}
+
+    open_all_year = demo_config.model_copy(update={"planning": demo_config.planning.model_copy(
+        update={"closed_every_year": [], "closed_dates": [date(2026, 12, 28)]})})
+    async with db.read() as session:
+        ctx = await build_instance(session, open_all_year, TODAY)
+    assert ctx.instance["closed_dates"] == ["2026-12-28"]
