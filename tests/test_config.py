@@ -71,9 +71,9 @@ def _demo_with(old: str, new: str) -> str:
     ("exclude_serious_illness = true", "exclude_serious_illnes = true",
      "rules.exclude_serious_illnes"),
     ('id = "bo"', 'id = "anna"', "duplicate id"),
-    ("closed_dates = []", 'closed_dates = []\nclosed_every_year = ["12-32"]',
+    ('closed_every_year = ["06-05", "12-24", "12-31"]', 'closed_every_year = ["12-32"]',
      "planning.closed_every_year"),
-    ("closed_dates = []", 'closed_dates = []\nclosed_every_year = ["24/12"]',
+    ('closed_every_year = ["06-05", "12-24", "12-31"]', 'closed_every_year = ["24/12"]',
      "planning.closed_every_year"),
 ])
 def test_invalid_config_names_file_and_key(tmp_path: Path, old: str, new: str,
