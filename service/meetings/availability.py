@@ -52,8 +52,10 @@ OUTSIDE_HOURS = "outside_hours"
 BOOKED = "booked"
 DAY_FULL = "day_full"
 
-# The reasons a meeting's own consultant can no longer hold it (Meeting.conflict_reason).
-CONFLICT_REASONS = (ABSENCE, CALENDAR, INACTIVE)
+# The reasons a meeting's own consultant can no longer hold it (Meeting.conflict_reason):
+# also a day the jobcentre closed after the meeting was confirmed (`closed_every_year`,
+# `closed_dates`).
+CONFLICT_REASONS = (ABSENCE, CALENDAR, INACTIVE, CLOSED_DAY)
 
 
 def travel_minutes(config: MunicipalityConfig, case: Case, consultant: Consultant,

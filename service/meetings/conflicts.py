@@ -7,7 +7,8 @@ calendar import, a deactivation, or only time passing — is dealt with by the n
   unanswered, is withdrawn (the employer told that a new proposal follows, as for any move)
   and the same run proposes a new time — the case's calendar UID stays the same;
 - a **confirmed meeting** is never dropped silently: it is marked (`Meeting.conflict_at`,
-  `conflict_reason` absence|calendar|inactive) with a colleague free at the same time
+  `conflict_reason` absence|calendar|inactive, or closed_day when the jobcentre closed that
+  day after it was agreed and no colleague can take it) with a colleague free at the same time
   (`substitute_id`; travel, working hours, meetings per day, busy time, fixed employers and
   room respected, skills and team preferred), the consultant and the intake channel are told,
   and it is listed in "Møder der skal flyttes" until resolved: one click gives it to the
@@ -38,7 +39,7 @@ from service.consultants.caseload import caseloads
 from service.intake.service import IntakeService
 from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
-from service.meetings.availability import Availability, travel_minutes
+from service.meetings.availability import CLOSED_DAY, Availability, travel_minutes
 from service.meetings.booking import cancel
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.staff_moves import MeetingMoves
@@ -56,11 +57,12 @@ from service.platform.db.models import (
 )
 from service.platform.errors import Conflict, NotFound
 from service.platform.policies import RESOLVE_CONFLICT
+from service.platform.workdays import is_working_day
 
 log = logging.getLogger("fasthold.meetings")
 
 REASON_WORDS = {"absence": "fraværende", "calendar": "optaget i sin kalender",
-                "inactive": "ikke længere aktiv"}
+                "inactive": "ikke længere aktiv", "closed_day": "jobcentret har lukket den dag"}
 PASSED = "tiden er passeret uden svar"
 CONSULTANT_CANNOT = "konsulenten kan ikke komme på det tidspunkt"
 SUBSTITUTE_NOTE = "mødet kunne ikke holdes af den tidligere konsulent"
@@ -255,10 +257,13 @@ class MeetingConflicts:
 
     def _why(self, calendars: dict[int, Availability], busy: dict[int, list[Busy]],
              meeting: _Standing) -> str | None:
-        """absence | calendar | inactive when the meeting's consultant cannot hold it."""
+        """absence | calendar | inactive when the meeting's consultant cannot hold it;
+        closed_day when nobody can: the jobcentre closed that day after it was agreed."""
         base = calendars.get(meeting.consultant_id)
         if base is None:
             return None
+        if not is_working_day(meeting.start.date(), self.config.planning.closed()):
+            return CLOSED_DAY
         own = self.notifier.calendar_uid(meeting)
         times = [(s, e) for s, e, uid in busy.get(meeting.consultant_id, []) if uid != own]
         availability = Availability(self.config, base.consultant, absences=base.absences,

@@ -493,12 +493,13 @@ class MeetingNotifier:
     async def conflict_found(self, session: AsyncSession, meeting: Meeting, why: str,
                              substitute: str | None) -> None:
         """A confirmed meeting its consultant can no longer hold (`why`: absence, calendar,
-        inactive; `substitute`: the colleague proposed, by name): the consultant and the
+        inactive, closed_day; `substitute`: the colleague proposed, by name): the consultant and the
         intake channel are told once per meeting and cause."""
         if self.consultants is None:
             return
         words = {"absence": "Konsulenten er fraværende", "calendar": "Konsulenten er optaget "
-                 "i sin kalender", "inactive": "Konsulenten er ikke længere aktiv"}[why]
+                 "i sin kalender", "inactive": "Konsulenten er ikke længere aktiv",
+                 "closed_day": "Jobcentret har lukket den dag"}[why]
         colleague = f"Forslag: {substitute} er ledig på samme tidspunkt." if substitute \
             else "Ingen kollega er ledig på samme tidspunkt."
         once = f"meeting_conflict-{meeting.id}-{why}"

@@ -170,6 +170,38 @@ async def test_absence_over_a_confirmed_meeting_lists_it_and_a_colleague_takes_i
     await wait_until_mail_delivered(mail)
 
 
+async def test_a_confirmed_meeting_on_a_day_the_jobcentre_closed_is_listed_to_move(
+        mail: Api, demo_config: MunicipalityConfig) -> None:
+    """A meeting agreed before the day became closed (a new `closed_dates`, or the yearly
+    days off after an upgrade) is listed to move — nobody can hold it, so no colleague is
+    suggested — and the consultant and intake are told why."""
+    await intake(mail, body("x1"))
+    proposal = await meeting_of(mail, "x1")
+    resp = await mail.client.post("/api/cases/x1/meeting/confirm",
+                                  json={"start": proposal["start"]},
+                                  headers=mail.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    today = datetime.now(UTC).date()
+    closed = min(d for d in demo_config.planning.closed()
+                 if d > today + timedelta(days=1) and d.weekday() < 5)
+    async with mail.client.app[DB].write() as session:
+        meeting = (await session.execute(select(Meeting).join(Case).where(
+            Case.case_ref == "x1", Meeting.status == "confirmed"))).unique().scalar_one()
+        length = meeting.end - meeting.start
+        meeting.start = datetime.combine(closed, meeting.start.time())
+        meeting.end = meeting.start + length
+    await plan(mail)
+    rows = (await (await mail.client.get("/api/meetings/to-move",
+                                         headers=mail.auth("manager"))).json())["meetings"]
+    assert [(r["case_id"], r["reason"], r["substitute_id"]) for r in rows] == \
+        [("x1", "jobcentret har lukket den dag", None)]
+    async with mail.client.app[DB].read() as session:
+        notes = [str(m.payload) + m.body_text for m in (await session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind.in_(
+                ("meeting_conflict", "meeting_to_move"))))).scalars()]
+    assert len(notes) == 2 and all("Jobcentret har lukket den dag" in n for n in notes)
+
+
 async def test_a_conflict_whose_cause_went_away_leaves_the_list(mail: Api) -> None:
     await intake(mail, body("c2"))
     proposal = await meeting_of(mail, "c2")
