@@ -132,7 +132,7 @@ class MeetingMinutes(_Strict):
 
 
 # The jobcentre's days off every year besides the public holidays (`MM-DD`): the Danish
-# public sector's own — Grundlovsdag, Juleaftensdag and Nytårsaftensdag — unless the
+# public sector's usual ones — Grundlovsdag, Juleaftensdag and Nytårsaftensdag — unless the
 # municipality's `[planning] closed_every_year` says otherwise.
 DANISH_DAYS_OFF = ("06-05", "12-24", "12-31")
 # The years a recurring closed day is spelled out for (every date the service deals in).
