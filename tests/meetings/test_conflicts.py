@@ -82,6 +82,16 @@ async def slack_kinds(api: Api) -> list[tuple[str, str]]:
             .order_by(OutboxMessage.id))).scalars()]
 
 
+async def confirmed_case(api: Api, ref: str) -> dict[str, Any]:
+    """A new case whose first proposal intake confirms (by phone): the meeting as proposed."""
+    await intake(api, body(ref))
+    proposal = await meeting_of(api, ref)
+    resp = await api.client.post(f"/api/cases/{ref}/meeting/confirm",
+                                 json={"start": proposal["start"]}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    return proposal
+
+
 def _start(meeting: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(meeting["start"])
 
@@ -111,12 +121,7 @@ async def test_busy_time_over_a_proposal_moves_it_and_tells_the_employer(
 
 async def test_absence_over_a_confirmed_meeting_lists_it_and_a_colleague_takes_it(
         mail: Api, smtp_sink: SmtpSink) -> None:
-    await intake(mail, body("c1"))
-    proposal = await meeting_of(mail, "c1")
-    resp = await mail.client.post("/api/cases/c1/meeting/confirm",
-                                  json={"start": proposal["start"]},
-                                  headers=mail.auth("intake"))
-    assert resp.status == 200, await resp.text()
+    proposal = await confirmed_case(mail, "c1")
     confirmation = (await smtp_sink.wait_for(
         lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"])))[0]
     confirmed_event = event_of(calendar_of(confirmation))
@@ -175,12 +180,7 @@ async def test_a_confirmed_meeting_on_a_day_the_jobcentre_closed_is_listed_to_mo
     """A meeting agreed before the day became closed (a new `closed_dates`, or the yearly
     days off after an upgrade) is listed to move — nobody can hold it, so no colleague is
     suggested — and the consultant and intake are told why."""
-    await intake(mail, body("x1"))
-    proposal = await meeting_of(mail, "x1")
-    resp = await mail.client.post("/api/cases/x1/meeting/confirm",
-                                  json={"start": proposal["start"]},
-                                  headers=mail.auth("intake"))
-    assert resp.status == 200, await resp.text()
+    await confirmed_case(mail, "x1")
     today = datetime.now(UTC).date()
     closed = min(d for d in demo_config.planning.closed()
                  if d > today + timedelta(days=1) and d.weekday() < 5)
@@ -271,11 +271,7 @@ async def test_a_meeting_confirmed_before_the_absence_keeps_the_case_with_its_co
         mail: Api) -> None:
     """The deadline falls in the absence, but the meeting is confirmed before it: nothing to
     hand over (the simulation handed such a case away and withdrew its meeting of the day)."""
-    await intake(mail, body("h3"))
-    meeting = await meeting_of(mail, "h3")
-    resp = await mail.client.post("/api/cases/h3/meeting/confirm",
-                                  json={"start": meeting["start"]}, headers=mail.auth("intake"))
-    assert resp.status == 200, await resp.text()
+    meeting = await confirmed_case(mail, "h3")
     owner = await consultant_of(mail, meeting)
     day = date.fromisoformat(meeting["start"][:10])
     case = await (await mail.client.get("/api/cases/h3", headers=mail.auth("intake"))).json()
@@ -362,12 +358,7 @@ async def test_an_absence_registered_over_proposals_and_a_confirmed_meeting(
     await intake(mail, body("a-prop"))
     proposed = await meeting_of(mail, "a-prop")
     await invitation(smtp_sink)
-    await intake(mail, body("a-conf"))
-    confirmed = await meeting_of(mail, "a-conf")
-    resp = await mail.client.post("/api/cases/a-conf/meeting/confirm",
-                                  json={"start": confirmed["start"]},
-                                  headers=mail.auth("intake"))
-    assert resp.status == 200, await resp.text()
+    confirmed = await confirmed_case(mail, "a-conf")
     confirmation = (await smtp_sink.wait_for(
         lambda m: m["To"] == EMPLOYER and "Bekræftet" in str(m["Subject"])))[0]
     uid = str(event_of(calendar_of(confirmation))["UID"])
