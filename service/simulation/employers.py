@@ -137,9 +137,14 @@ def move_later(ctx: SimContext, meeting_id: int) -> Generator[Any, Any, None]:
         return
     latest = start - CHANGE_UNTIL - timedelta(hours=1)
     now = ctx.bridge.moment()
-    if latest <= now:
+    # in office hours on a working day before then, as the employer's other answers (it was
+    # any moment: the demo's mailbox and Slack showed meetings moved at four in the night)
+    days = [now.date() + timedelta(days=n) for n in range((latest.date() - now.date()).days + 1)]
+    moments = [ctx.office_moment(day, rng) for day in days if ctx.working_day(day)]
+    moments = [moment for moment in moments if now < moment <= latest]
+    if not moments:
         return
-    yield ctx.bridge.wait_until(now + (latest - now) * rng.random())
+    yield ctx.bridge.wait_until(rng.choice(moments))
     outcome = yield ctx.bridge.call(lambda: ctx.world.answers.other_times(
         meeting_id, _preferences(rng)))
     if outcome == Outcome.DONE:
