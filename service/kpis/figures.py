@@ -371,8 +371,8 @@ class KpiService:
     async def monthly(self, first: date, last: date) -> list[MonthKpis]:
         """The figures of every month from `first` to `last` (first days, inclusive)."""
         self.check_range(first, last)
-        current = month_start(self.clock.today())
         today = self.clock.today()
+        current = month_start(today)
         months = {m: MonthKpis(m, milestone=milestone_for(self.config.milestones, m),
                                future=m > current,
                                cases_arriving=m <= current and may_still_be_handed_over(

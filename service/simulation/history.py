@@ -17,7 +17,7 @@ from service.config import MunicipalityConfig
 from service.kpis.figures import month_start, next_month
 from service.platform.crypto import DataCipher
 from service.platform.jobqueue import PLAN
-from service.platform.workdays import is_working_day
+from service.platform.workdays import previous_working_day
 from service.simulation.run import drive
 from service.simulation.solver import SimulationSolver
 from service.simulation.staffing import StaffingPlan
@@ -37,10 +37,8 @@ class History:
 
 
 def last_working_day(day: date, world: World) -> date:
-    closed = world.config.planning.closed()
-    while not is_working_day(day, closed):
-        day -= timedelta(days=1)
-    return day
+    """`day` when it is a working day, else the working day before it."""
+    return previous_working_day(day + timedelta(days=1), world.config.planning.closed())
 
 
 def first_day_of_history(now: datetime, weeks: int) -> date:
