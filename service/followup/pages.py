@@ -41,7 +41,7 @@ from service.followup.forms import (
 )
 from service.followup.my_work import CaseView
 from service.followup.outcomes import PLACES, InterventionKind
-from service.followup.week_layout import lay_out, monday_of, parse_week, week_label
+from service.followup.week_layout import current_week, lay_out, monday_of, parse_week
 from service.keys import (
     CALENDAR_FEEDS,
     CASE_CLOSING,
@@ -407,16 +407,19 @@ async def _week_page(request: web.Request, status: int = 200,
     principal = await page_principal(request, *ROLES)
     key, choices = await _consultant_choice(request, principal)
     today = request.app[CLOCK].today()
-    raw = request.query.get("uge")
-    monday = parse_week(raw) if raw else monday_of(today)
-    error = ""
-    if monday is None:
-        error = "Skriv en uge som ÅÅÅÅ-Uuu, fx 2026-W48. Viser denne uge."
-        monday = monday_of(today)
     config = request.app[CONFIG]
     consultant = await request.app[CONSULTANTS].find(key)
     hours = (own_hours(consultant.working_hours) if consultant and consultant.working_hours
              else config.working_hours) or WorkingHours()
+    # on a weekend "this week" is the coming one (`current_week`)
+    current = current_week(today, hours)
+    current_words = "Denne uge" if current == monday_of(today) else "Kommende uge"
+    raw = request.query.get("uge")
+    monday = parse_week(raw) if raw else current
+    error = ""
+    if monday is None:
+        error = f"Skriv en uge som ÅÅÅÅ-Uuu, fx 2026-W48. Viser {current_words.lower()}."
+        monday = current
     view = await request.app[MY_WORK].week(principal, key, monday)
     layout = lay_out(view, hours, today)
     extra = {"konsulent": key} if principal.role != "consultant" else {}
@@ -427,7 +430,7 @@ async def _week_page(request: web.Request, status: int = 200,
     return render(request, "followup/week.html", status=400 if error else status,
                   error=error,
                   layout=layout, consultant=key, consultant_name=view.consultant_name,
-                  choices=choices, this_week=week_label(monday_of(today)),
+                  choices=choices, current_words=current_words,
                   previous_href="/week?" + urlencode({"uge": layout.previous, **extra}),
                   next_href="/week?" + urlencode({"uge": layout.following, **extra}),
                   today_href="/week" + ("?" + urlencode(extra) if extra else ""),

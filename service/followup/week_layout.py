@@ -185,3 +185,13 @@ def lay_out(week: WeekView, hours: WorkingHours, today: date) -> WeekLayout:
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
+
+def current_week(today: date, hours: WorkingHours) -> date:
+    """The Monday of the week a consultant means by "this week": today's, while a day the
+    consultant works (`hours`) is left in it, today included; else — on a weekend, or a
+    Friday for one who does not work Fridays — the coming week's."""
+    monday = monday_of(today)
+    if any(hours.for_weekday(weekday) is not None for weekday in range(today.weekday(), 7)):
+        return monday
+    return monday + timedelta(days=7)
+

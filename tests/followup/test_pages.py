@@ -253,6 +253,22 @@ async def test_week_shows_meetings_travel_and_busy_time(staff: Staff) -> None:
     assert "Ingen samtaler eller aftaler i denne uge." in html
     resp, html = await consultant.get("/week?uge=2026-W99")
     assert resp.status == 400 and "Skriv en uge som" in html
+    assert "Viser denne uge." in html and ">Denne uge</a>" in html
+
+
+async def test_on_a_sunday_the_week_is_the_coming_one(staff: Staff, clock: SettableClock
+                                                      ) -> None:
+    clock.set(datetime(2026, 12, 6, 19, 0))  # Sunday evening, week 49
+    consultant = await staff.login("consultant")
+    resp, html = await consultant.get("/week")
+    assert resp.status == 200, html
+    assert 'name="uge" type="week" value="2026-W50"' in html
+    assert ">Kommende uge</a>" in html and ">Denne uge</a>" not in html
+    _, html = await consultant.get("/week?uge=2026-W49")  # the week ended, when asked for
+    assert 'value="2026-W49"' in html
+    resp, html = await consultant.get("/week?uge=2026-W99")
+    assert resp.status == 400 and "Viser kommende uge." in html
+    assert 'value="2026-W50"' in html
 
 
 async def test_pages_need_a_login_and_the_right_role(staff: Staff) -> None:
