@@ -539,13 +539,17 @@ def _items(title: str, items: list[HomeItem], empty: str, more_link: str
 
 
 def home_view(name: str, week: list[HomeItem], action: list[HomeItem], open_cases: list[HomeItem],
-              week_link: str) -> dict[str, Any]:
-    """The consultant's Home tab (at most `MAX_BLOCKS` blocks)."""
+              week_link: str, *, coming_week: bool = False) -> dict[str, Any]:
+    """The consultant's Home tab (at most `MAX_BLOCKS` blocks). `coming_week`: `week` holds
+    the coming week's meetings (on a weekend), not the rest of this one's."""
+    heading, empty = (
+        ("Møder i den kommende uge", "Ingen møder i den kommende uge.") if coming_week
+        else ("Møder denne uge", "Ingen møder resten af ugen."))
     blocks: list[dict[str, Any]] = [
         _section(f"*Hej {escape(name)}* – her er dine sager i fasthold. "
                  f"<{week_link}|Åbn din uge i fasthold>"),
         {"type": "divider"},
-        *_items("Møder denne uge", week, "Ingen møder resten af ugen.", week_link),
+        *_items(heading, week, empty, week_link),
         {"type": "divider"},
         *_items("Kræver handling", action, "Intet kræver handling lige nu.", week_link),
         {"type": "divider"},

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from service.calendars.pages import calendar_import_block
-from service.config import WEEKDAYS, WorkingHours
 from service.consultants.pages import REASONS as ABSENCE_REASONS
 from service.consultants.pages import absence_errors as danish_absence_errors
 from service.consultants.pages import absence_form as read_absence_form
@@ -41,7 +40,13 @@ from service.followup.forms import (
 )
 from service.followup.my_work import CaseView
 from service.followup.outcomes import PLACES, InterventionKind
-from service.followup.week_layout import current_week, lay_out, monday_of, parse_week
+from service.followup.week_layout import (
+    consultant_hours,
+    current_week,
+    lay_out,
+    monday_of,
+    parse_week,
+)
 from service.keys import (
     CALENDAR_FEEDS,
     CASE_CLOSING,
@@ -391,12 +396,6 @@ async def task_done(request: web.Request) -> web.Response:
 
 # -- the week ----------------------------------------------------------------------------------
 
-def own_hours(stored: dict[str, list[str]]) -> WorkingHours:
-    """A consultant's stored hours (a day off left out) as working hours."""
-    return WorkingHours(**{day: tuple(stored[day]) if stored.get(day) else None
-                           for day in WEEKDAYS})
-
-
 async def week(request: web.Request) -> web.Response:
     return await _week_page(request)
 
@@ -409,8 +408,8 @@ async def _week_page(request: web.Request, status: int = 200,
     today = request.app[CLOCK].today()
     config = request.app[CONFIG]
     consultant = await request.app[CONSULTANTS].find(key)
-    hours = (own_hours(consultant.working_hours) if consultant and consultant.working_hours
-             else config.working_hours) or WorkingHours()
+    hours = consultant_hours(consultant.working_hours if consultant else None,
+                             config.working_hours)
     # on a weekend "this week" is the coming one (`current_week`)
     current = current_week(today, hours)
     current_words = "Denne uge" if current == monday_of(today) else "Kommende uge"

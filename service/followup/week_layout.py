@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
+from service.config import WEEKDAYS as HOURS_KEYS
 from service.config import WorkingHours
 from service.followup.my_work import BusyView, MeetingView, WeekView
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_STATUS_TEXT
@@ -184,6 +185,16 @@ def lay_out(week: WeekView, hours: WorkingHours, today: date) -> WeekLayout:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def consultant_hours(stored: dict[str, list[str]] | None, municipality: WorkingHours | None
+                     ) -> WorkingHours:
+    """A consultant's working hours: their own where stored (a day off left out), else the
+    municipality's (else the default)."""
+    if stored:
+        return WorkingHours(**{day: tuple(stored[day]) if stored.get(day) else None
+                               for day in HOURS_KEYS})
+    return municipality or WorkingHours()
 
 
 def current_week(today: date, hours: WorkingHours) -> date:

@@ -22,11 +22,12 @@ from bots.slack import blocks
 from bots.slack.blocks import HomeItem
 from service.clock import Clock
 from service.config import MunicipalityConfig
+from service.followup.week_layout import consultant_hours, current_week
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_LABEL, TALK_PLANNED
 from service.outbox.store import Message, Outbox
 from service.platform.db.engine import Database
 from service.platform.db.models import ACTIVE_MEETING, Case, Consultant, Meeting, OutboxMessage
-from service.slack.notices import HOME_KIND, MEETING_KIND_WORDS, SlackNotices, today_week_bounds
+from service.slack.notices import HOME_KIND, MEETING_KIND_WORDS, SlackNotices
 from service.slack.people import SlackPeople
 from service.text.danish import danish_date, danish_slot, short_date
 
@@ -36,6 +37,7 @@ class Dashboard:
     week: list[HomeItem]
     action: list[HomeItem]
     open_cases: list[HomeItem]
+    coming_week: bool = False  # `week` is the coming week's (on a weekend), not this one's
 
 
 class SlackHome:
@@ -91,10 +93,15 @@ class SlackHome:
 
     async def dashboard(self, session: AsyncSession, consultant_key: str) -> Dashboard:
         today = self.clock.today()
-        _, sunday = today_week_bounds(today)
+        # "this week" as Min uge means it: on a weekend, the coming week (`current_week`);
+        # from today on (a meeting on the weekend itself is shown too)
+        stored = (await session.execute(select(Consultant.working_hours).where(
+            Consultant.municipality_id == self.municipality,
+            Consultant.key == consultant_key))).scalar_one_or_none()
+        monday = current_week(today, consultant_hours(stored, self.config.working_hours))
         week = await self.next_meetings(session, consultant_key,
                                         datetime.combine(today, datetime.min.time()),
-                                        datetime.combine(sunday + timedelta(days=1),
+                                        datetime.combine(monday + timedelta(days=7),
                                                          datetime.min.time()))
         cases = await self.open_cases(session, consultant_key)
         held = await self.held(session, cases)
@@ -104,7 +111,8 @@ class SlackHome:
             if why:
                 action.append(self.item(case, why))
         open_items = [self.case_item(case, m, case.id in held) for case, m in cases]
-        return Dashboard([self.meeting_item(m) for m in week], action, open_items)
+        return Dashboard([self.meeting_item(m) for m in week], action, open_items,
+                         coming_week=monday > today)
 
     @staticmethod
     async def held(session: AsyncSession, cases: list[tuple[Case, Meeting | None]]
@@ -138,7 +146,7 @@ class SlackHome:
 
     def view(self, name: str, board: Dashboard) -> dict[str, Any]:
         return blocks.home_view(name, board.week, board.action, board.open_cases,
-                                self.notices.week_link())
+                                self.notices.week_link(), coming_week=board.coming_week)
 
     async def publish_changed(self) -> int:
         """The job: publish each consultant's tab whose content changed; returns how many."""

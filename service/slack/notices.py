@@ -20,7 +20,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -516,8 +516,3 @@ class _Live:
     rows: list[OutboxMessage]
     shown: dict[int, list[Any]]
 
-
-def today_week_bounds(today: date) -> tuple[date, date]:
-    """Monday and Sunday of `today`'s week."""
-    monday = date.fromordinal(today.toordinal() - today.weekday())
-    return monday, date.fromordinal(monday.toordinal() + 6)

@@ -73,3 +73,11 @@ def test_the_home_tab_keeps_to_100_blocks() -> None:
     view = blocks.home_view("Anna Kjær", many, many, many, "https://x/week")
     assert len(view["blocks"]) <= 100
     assert "… og 288 til" in str(view["blocks"])
+
+
+def test_the_home_tab_names_the_week_it_lists() -> None:
+    this_week = str(blocks.home_view("Anna Kjær", [], [], [], "https://x/week"))
+    assert "Møder denne uge" in this_week and "Ingen møder resten af ugen." in this_week
+    coming = str(blocks.home_view("Anna Kjær", [], [], [], "https://x/week", coming_week=True))
+    assert "Møder i den kommende uge" in coming and "Ingen møder i den kommende uge." in coming
+    assert "denne uge" not in coming

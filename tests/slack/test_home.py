@@ -5,13 +5,14 @@ changes the tab, which is then published again."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.requests import block_action, slash_command, view_submission
+from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import DB, JOBS, SLACK_HOME
 from service.platform.db.models import Case, Consultant, Meeting
@@ -128,3 +129,33 @@ async def test_a_consultant_sees_only_the_cases_they_own(api: Api) -> None:
         assert ("given-1" in str(await resp.json())) is shown, user
     week, action, open_cases = await board(api)  # Anna's Home tab
     assert not [i for i in week + action + open_cases if i.startswith("given-1")]
+
+
+async def test_on_a_weekend_the_tab_lists_the_coming_week(api: Api) -> None:
+    """As Min uge: on a Sunday "this week" is the coming one; on a Friday, the rest of the
+    week (next week's meetings wait for the weekend)."""
+    await intake(api, body("week-1", employer=FIXED))  # Anna's fixed employer
+    await api.client.app[JOBS].wait_idle()
+    sunday = today_local() + timedelta(days=(6 - today_local().weekday()) % 7 or 7)
+    tuesday = sunday + timedelta(days=2)
+    async with api.client.app[DB].write() as session:
+        case = (await session.execute(select(Case).where(Case.case_ref == "week-1"))
+                ).unique().scalar_one()
+        await session.execute(update(Meeting).where(Meeting.case_id == case.id)
+                              .values(status="cancelled"))
+        start = datetime.combine(tuesday, time(10, 0))
+        assert case.owner is not None and case.owner.key == "anna"
+        session.add(Meeting(municipality_id=case.municipality_id, case_id=case.id,
+                            consultant_id=case.owner_id, kind="jobcenter_meeting",
+                            status="confirmed", start=start, end=start + timedelta(hours=1)))
+    home = api.client.app[SLACK_HOME]
+    real = home.clock
+    try:
+        for day, listed in ((sunday - timedelta(days=2), False), (sunday, True)):
+            home.clock = SettableClock(datetime.combine(day, time(18, 0)))
+            async with api.client.app[DB].read() as session:
+                found = await home.dashboard(session, "anna")
+            assert found.coming_week is listed, day
+            assert any(i.case_ref == "week-1" for i in found.week) is listed, day
+    finally:
+        home.clock = real
