@@ -23,6 +23,7 @@ from service.commands._common import (
     load_configs_or_exit,
 )
 from service.config import ConfigError, MunicipalityConfig, Secrets, municipality_host
+from service.demo.kept import files_directory
 from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
@@ -58,8 +59,9 @@ def _demo_data_key() -> str:
 
 async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: DataCipher
                      ) -> Path:
-    """Demo only: one API key per role, written once to var/demo-api-keys.txt."""
-    path = VAR / f"demo-api-keys-{config.municipality.id}.txt"
+    """Demo only: one API key per role, written once to demo-api-keys-<id>.txt beside the
+    database (var/ for the default one)."""
+    path = files_directory(database_url, VAR) / f"demo-api-keys-{config.municipality.id}.txt"
     db = Database(database_url, SystemClock(config.municipality.timezone))
     try:
         await upgrade_async(db.url, cipher)
@@ -83,13 +85,15 @@ async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: Data
 
 async def _demo_logins(config: MunicipalityConfig, database_url: str, cipher: DataCipher
                        ) -> list[tuple[str, str, str]]:
-    """Demo only: one staff login per role (passwords kept in var/demo-logins-<id>.txt)."""
+    """Demo only: one staff login per role (passwords kept in demo-logins-<id>.txt beside the
+    database, var/ for the default one)."""
     clock = SystemClock(config.municipality.timezone)
     db = Database(database_url, clock)
     try:
         await upgrade_async(db.url, cipher)
-        return await ensure_demo_users(db, config, clock,
-                                       VAR / f"demo-logins-{config.municipality.id}.txt")
+        return await ensure_demo_users(
+            db, config, clock,
+            files_directory(database_url, VAR) / f"demo-logins-{config.municipality.id}.txt")
     finally:
         await db.dispose()
 

@@ -20,6 +20,14 @@ def _beside(database_url: str, suffix: str) -> Path | None:
     return path.with_name(path.name + suffix)
 
 
+def files_directory(database_url: str, default: Path) -> Path:
+    """Where a demo database's API keys and logins are written: beside its SQLite file — so a
+    second demo database (a test's) never overwrites the first's, whose printed keys and
+    passwords would then open nothing — else `default`."""
+    path = _beside(database_url, "")
+    return default if path is None else path.parent
+
+
 def mail_store(database_url: str) -> Path | None:
     """The mail sink's Maildir (None when the database is not a SQLite file)."""
     return _beside(database_url, ".mail")

@@ -88,6 +88,12 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
         assert any(line.startswith("Dashboard: ") and "the service plans" in line
                    for line in lines), lines
         assert any("konsulent /" in line for line in lines), lines  # a login per role
+        # Its keys and logins lie beside its database: another demo database's (var/'s,
+        # a developer's) are left as they were.
+        assert any(line.startswith("Demo API keys") and str(tmp_path) in line
+                   for line in lines), lines
+        assert sorted(p.name for p in tmp_path.glob("demo-*.txt")) == [
+            "demo-api-keys-demo.txt", "demo-logins-demo.txt"]
         key = _intake_key(lines)
         status, body = await asyncio.to_thread(_get, f"{base}/api/cases?limit=200", key)
         assert status == 200
@@ -111,7 +117,7 @@ async def test_demo_starts_with_history_once(tmp_path: Path) -> None:
         assert any("already holds cases" in line for line in lines), lines
         # A start that adds nothing does not say it simulates.
         assert not any("Simulating" in line for line in lines), lines
-        # The key of the first start (var/'s key file is shared by every demo database).
+        # The key of the first start.
         status, body = await asyncio.to_thread(_get, f"{base}/api/cases?limit=200", key)
         assert status == 200 and len(json.loads(body)["cases"]) == len(cases)
     finally:
