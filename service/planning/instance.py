@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
+from service.consultants.choices import holds_workplace_meetings
 from service.followup.follow_ups import follow_up_to_plan
 from service.meetings.declines import pending_decline
 from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK
@@ -144,6 +145,9 @@ class InstanceContext:
     talks: dict[int, PlannedMeeting] = field(default_factory=dict)  # case row id -> kept talk
     # cases planned for a follow-up meeting (their first was held): instance case ids
     follow_ups: set[str] = field(default_factory=set)
+    # case row ids whose follow-up the rules want at the workplace, planned at the jobcentre
+    # with their consultant (`_at_the_jobcentre`)
+    at_the_jobcentre: set[int] = field(default_factory=set)
     seen: dict[int, CaseState] = field(default_factory=dict)  # case row id -> as planned
 
 
@@ -184,6 +188,21 @@ def _unavailable(weekdays: tuple[str, ...], parts_of_day: tuple[str, ...], start
             if allowed[1] < time(23, 59):
                 out.append((f"{day}T{allowed[1]:%H:%M}", f"{next_day}T00:00"))
     return tuple(out)
+
+
+def _at_the_jobcentre(owner: Consultant | None, meeting: PlannedMeeting | None, as_of: date
+                      ) -> bool:
+    """Whether a follow-up the rules want at the workplace is held at the jobcentre: its
+    case's own consultant holds no workplace meetings (yet: a caseworker not in the new role,
+    or one whose role begins later) — as a workplace meeting it could never be planned with
+    them (rule 2), and the citizen went without a follow-up — and, once one is confirmed
+    there, it stays there (the day the consultant's role begins does not move it)."""
+    if owner is None:
+        return False
+    if meeting is not None and meeting.status == "confirmed" \
+            and meeting.kind == "jobcenter_meeting" and meeting.consultant_id == owner.id:
+        return True
+    return not holds_workplace_meetings(owner, as_of)
 
 
 async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_of: date
@@ -261,6 +280,10 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                     due < horizon_end
                     and follow_up_to_plan(due, as_of, followup.plan_days_before))):
                 deadline = due
+                if kind == "workplace_meeting" and _at_the_jobcentre(
+                        by_id.get(case.owner_id), meeting, as_of):
+                    kind = "jobcenter_meeting"
+                    ctx.at_the_jobcentre.add(case.id)
             else:
                 kind = "telephone"  # no follow-up to plan yet: the owner only
         if kind == "telephone" and meeting is None and case.owner_id in by_id:
@@ -342,8 +365,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         instance_consultants.append({
             "id": c.key,
             "location": {"lat": c.lat, "lon": c.lon},
-            "workplace_meetings": bool(c.workplace_meetings and (
-                c.workplace_meetings_from is None or c.workplace_meetings_from <= as_of)),
+            "workplace_meetings": holds_workplace_meetings(c, as_of),
             "skills": list(c.skills),
             "max_active_cases": c.max_active_cases,
             "active_cases": caseload.get(c.id, 0),

@@ -388,7 +388,8 @@ class PlanStore:
                 await self.notifier.cancelled(session, meeting, CLOSED_REASON, follows=False)
                 await cancel(session, meeting, CLOSED_REASON, self.clock.utcnow())
                 continue
-            if case.status == "target" and case.follow_up == meeting.kind:
+            if case.status == "target" and (case.follow_up == meeting.kind or (
+                    case.id in ctx.at_the_jobcentre and meeting.kind == "jobcenter_meeting")):
                 continue
             await cancel(session, meeting, "opfølgningen er ændret", self.clock.utcnow())
             await self.notifier.cancelled(session, meeting, "opfølgningen er ændret",

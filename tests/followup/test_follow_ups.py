@@ -274,3 +274,45 @@ async def test_a_follow_up_is_on_time_by_its_due_date_on_every_list(
         away = await api.client.app[MEETING_CONFLICTS].long_absences(MANAGER)
         (listed,) = [c for a in away for c in a.cases if c["case_ref"] == "fu3"]
         assert (listed["deadline"], listed["deadline_in_absence"]) == (due, True)
+
+
+async def test_a_consultant_without_workplace_meetings_holds_the_follow_up_at_the_jobcentre(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """A case given by hand to a consultant who holds no workplace meetings (yet): the rules
+    want its follow-ups at the workplace, which rule 2 never lets the planner plan with them
+    — the citizen went without any. The follow-up is planned at the jobcentre with them."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        resp = await api.client.patch("/api/consultants/eva", json={
+            "workplace_meetings": False}, headers=api.auth("admin"))
+        assert resp.status == 200, await resp.text()
+        await intake(api, body("fu-eva"))
+        resp = await api.client.put("/api/cases/fu-eva/owner", json={
+            "consultant_id": "eva", "category": "other", "reason": "følges op i jobcentret"},
+            headers=api.auth("intake"))
+        assert resp.status == 200, await resp.text()
+        await api.client.app[JOBS].wait_idle()
+        # no workplace meeting with Eva (rule 2); one planned before she got it is cancelled
+        assert [m.status for m in await _meetings(api)
+                if m.status in ("proposed", "confirmed")] == []
+        # Eva holds the first meeting at the jobcentre and registers it.
+        resp = await api.client.post("/api/cases/fu-eva/meeting-outcome", json={
+            "place": "jobcentre", "employer_took_part": False},
+            headers=api.auth("manager"))
+        assert resp.status == 200, await resp.text()
+        case = await _case(api, "fu-eva")
+        due = date.fromisoformat(case["next_follow_up"]["due"])
+        await planning_from(api, clock, due)
+        follow_up = [m for m in await _meetings(api) if m.purpose == "follow_up"]
+        # (at the jobcentre no employer confirms it: it stands at once)
+        assert [(m.kind, m.status) for m in follow_up] == [("jobcenter_meeting", "confirmed")]
+        async with api.client.app[DB].read() as session:
+            eva = (await session.execute(select(Consultant).where(Consultant.key == "eva"))
+                   ).scalar_one()
+        assert follow_up[0].consultant_id == eva.id and follow_up[0].start.date() <= due
+        # It stays there at the next runs (the rules still say the workplace).
+        clock.set(clock.now() + timedelta(days=1))
+        await replan(api)
+        assert [(m.id, m.status) for m in await _meetings(api) if m.purpose == "follow_up"] \
+            == [(follow_up[0].id, "confirmed")]
+        assert (await _case(api, "fu-eva"))["next_follow_up"]["kind"] == "workplace_meeting"
