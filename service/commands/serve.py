@@ -12,7 +12,8 @@ from pathlib import Path
 
 import uvloop
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.app import create_app
 from service.clock import SystemClock
@@ -25,7 +26,7 @@ from service.commands._common import (
 from service.config import ConfigError, MunicipalityConfig, Secrets, municipality_host
 from service.demo.kept import files_directory
 from service.jobs.queue import psycopg_conninfo
-from service.platform.auth import ROLES, create_key
+from service.platform.auth import ROLES, authenticate, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
 from service.platform.db.migrate import SchemaCheckFailed, check_at_head, upgrade_async
@@ -62,14 +63,19 @@ async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: Data
     """Demo only: one API key per role, written once to demo-api-keys-<id>.txt beside the
     database (var/ for the default one)."""
     path = files_directory(database_url, VAR) / f"demo-api-keys-{config.municipality.id}.txt"
-    db = Database(database_url, SystemClock(config.municipality.timezone))
+    clock = SystemClock(config.municipality.timezone)
+    db = Database(database_url, clock)
     try:
         await upgrade_async(db.url, cipher)
         async with db.write() as session:
-            count = (await session.execute(select(func.count(ApiKey.id)).where(
-                ApiKey.municipality_id == config.municipality.id))).scalar_one()
-            if count and path.exists():
+            if await _keys_of_this_database(session, config.municipality.id, path):
                 return path
+            # none yet, or the file is not this database's (another demo database wrote it,
+            # or it was lost): new keys, the old demo keys revoked
+            await session.execute(update(ApiKey).where(
+                ApiKey.municipality_id == config.municipality.id,
+                ApiKey.name.in_([f"demo-{role}" for role in ROLES]),
+                ApiKey.revoked_at.is_(None)).values(revoked_at=clock.utcnow()))
             lines = []
             for role in ROLES:
                 consultant = config.consultants[0].id if role == "consultant" else None
@@ -81,6 +87,21 @@ async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: Data
         return path
     finally:
         await db.dispose()
+
+
+async def _keys_of_this_database(session: AsyncSession, municipality_id: str, path: Path
+                                 ) -> bool:
+    """Whether the key file holds a working key of this database for every role."""
+    if not path.exists():
+        return False
+    keys = dict(line.split("\t", 1) for line in path.read_text().splitlines() if "\t" in line)
+    if set(keys) != set(ROLES):
+        return False
+    for key in keys.values():
+        principal = await authenticate(session, key.strip(), municipality_id)
+        if principal is None or principal.name != f"demo-{principal.role}":
+            return False
+    return True
 
 
 async def _demo_logins(config: MunicipalityConfig, database_url: str, cipher: DataCipher

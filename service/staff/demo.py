@@ -37,18 +37,22 @@ def _read(path: Path) -> dict[str, tuple[str, str]]:
 
 async def ensure_demo_users(db: Database, config: MunicipalityConfig, clock: Clock,
                             path: Path) -> list[tuple[str, str, str]]:
-    """Make sure each demo user exists and can log in with the password in `path`; returns
-    (role, username, password) per role. The consultant is the first of the configuration's
-    in the new role with room (`consultant_with_room`), chosen when the login is created."""
+    """Make sure each demo user exists and can log in with the password in `path` (checked);
+    returns (role, username, password) per role. The consultant is the first of the
+    configuration's in the new role with room (`consultant_with_room`), chosen when the
+    login is created."""
     users = StaffUsers(db, config, clock, StaffSessions(db, clock, config.municipality.id))
     known = _read(path)
     logins: list[tuple[str, str, str]] = []
     for role, username in DEMO_USERS:
         remembered = known.get(role)
         existing = await users.find(username)
-        if existing is not None and remembered is not None and remembered[0] == username:
+        if existing is not None and remembered is not None and remembered[0] == username \
+                and await users.has_password(username, remembered[1]):
             logins.append((role, username, remembered[1]))
             continue
+        # (a file that is not this database's — another demo database wrote it — or a
+        # password changed since: a new one is set, so the printed login opens the pages)
         password = secrets.token_urlsafe(12)
         if existing is None:
             consultant = await consultant_with_room(db, config, clock) \

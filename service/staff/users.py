@@ -218,6 +218,15 @@ class StaffUsers:
                 StaffUser.username == normal_username(username)))).scalar_one_or_none()
             return self._view(user) if user is not None else None
 
+    async def has_password(self, username: str, password: str) -> bool:
+        """Whether `password` is the user's (a check of a remembered password, not a login:
+        nothing is recorded, no session begun)."""
+        async with self.db.read() as session:
+            password_hash = (await session.execute(select(StaffUser.password_hash).where(
+                StaffUser.municipality_id == self.municipality_id,
+                StaffUser.username == normal_username(username)))).scalar_one_or_none()
+        return password_hash is not None and await verify_password(password_hash, password)
+
     # -- login ------------------------------------------------------------------------
 
     async def _locked(self, session: AsyncSession, username: str, address: str, now: datetime

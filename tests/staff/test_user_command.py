@@ -72,6 +72,14 @@ async def test_demo_logins_are_one_per_role_and_stay_the_same(tmp_path: Path,
         consultant = await users.find("konsulent")
         assert consultant is not None
         assert consultant.consultant_key == demo_config.consultants[0].id
+        # a file written for another database (its passwords open nothing here): new ones
+        # are set, and they work
+        path.write_text("".join(f"{r}\t{u}\tnot-this-database\n" for r, u, _ in first))
+        other = await ensure_demo_users(db, demo_config, clock, path)
+        assert all(p != "not-this-database" for _, _, p in other)
+        for _role, username, password in other:
+            assert (await users.login(username, password, "127.0.0.1")).user_id is not None
+        first = other
         path.unlink()  # passwords lost: new ones are set, and they work
         third = await ensure_demo_users(db, demo_config, clock, path)
         assert third != first
