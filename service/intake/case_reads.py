@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import case as sql_case
 
 from service.clock import Clock
 from service.consultants.choices import OwnerChoice, owner_choices
@@ -41,9 +42,16 @@ _OPEN_FIRST = Case.closed_on.is_(None).desc()
 # (its deadline no longer matters: after a year, a municipality's oldest open cases would
 # otherwise fill the first pages), as Mine sager orders them.
 _HELD_LAST = exists().where(Meeting.case_id == Case.id, Meeting.status == "held").asc()
+# The cases that are work before those fasthold only keeps: missing facts (intake's to get),
+# then the target group; the excluded and those outside the target group last (no meeting is
+# planned for them — by deadline they filled the first pages with months-old cases).
+_WORK_FIRST = sql_case((Case.status == "incomplete", 0), (Case.status == "target", 1),
+                       else_=2).asc()
 SORTS: dict[str, tuple[Any, ...]] = {
-    "frist": (_OPEN_FIRST, _HELD_LAST, Case.first_meeting_deadline.asc(), Case.id.asc()),
-    "-frist": (_OPEN_FIRST, _HELD_LAST, Case.first_meeting_deadline.desc(), Case.id.desc()),
+    "frist": (_OPEN_FIRST, _WORK_FIRST, _HELD_LAST, Case.first_meeting_deadline.asc(),
+              Case.id.asc()),
+    "-frist": (_OPEN_FIRST, _WORK_FIRST, _HELD_LAST, Case.first_meeting_deadline.desc(),
+               Case.id.desc()),
     "sag": (Case.case_ref.asc(),),
     "-sag": (Case.case_ref.desc(),),
     "oprettet": (Case.created_at.asc(), Case.id.asc()),

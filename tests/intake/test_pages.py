@@ -399,11 +399,17 @@ async def test_a_replanned_meeting_is_moved_by_the_jobcentre(staff: Staff) -> No
 async def test_cases_whose_first_meeting_is_held_come_after_those_waiting(
         staff_on_both: Staff) -> None:
     """By deadline, the cases still waiting for their first meeting lead; a case that has
-    held it follows them whatever its deadline (as in Mine sager), on both databases."""
+    held it follows them whatever its deadline (as in Mine sager), on both databases. A case
+    missing facts comes first (intake's work), the excluded last (no meeting to plan)."""
     api = staff_on_both.api
     today = today_local()
     await intake(api, *(body(ref, first_absence_day=(today - timedelta(days=days)).isoformat())
                         for ref, days in (("held-early", 40), ("wait-1", 30), ("wait-2", 20))))
+    await intake(api, body("excl-1", serious_illness=True,
+                           first_absence_day=(today - timedelta(days=50)).isoformat()))
+    missing = body("incomplete-1", first_absence_day=(today - timedelta(days=15)).isoformat())
+    del missing["visitation_category"]
+    await intake(api, missing)
     async with api.client.app[DB].write() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == "held-early"))
                 ).scalar_one()
@@ -416,10 +422,12 @@ async def test_cases_whose_first_meeting_is_held_come_after_those_waiting(
                             place="workplace", employer_took_part=True))
     browser = await staff_on_both.login("intake")
     _, page = await browser.get("/cases")
-    assert re.findall(r'href="/cases/([^"?/]+)"', page) == ["wait-1", "wait-2", "held-early"]
-    assert "efter dem, der venter på den" in page
+    assert re.findall(r'href="/cases/([^"?/]+)"', page) == [
+        "incomplete-1", "wait-1", "wait-2", "held-early", "excl-1"]
+    assert "efter dem, der venter på den" in page and "uden for målgruppen sidst" in page
     _, page = await browser.get("/cases?sort=-frist")
-    assert re.findall(r'href="/cases/([^"?/]+)"', page) == ["wait-2", "wait-1", "held-early"]
+    assert re.findall(r'href="/cases/([^"?/]+)"', page) == [
+        "incomplete-1", "wait-2", "wait-1", "held-early", "excl-1"]
 
 
 async def test_case_list_opens_on_open_cases_and_searches(staff_on_both: Staff) -> None:
