@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import ColumnElement, and_
+
 # `{"due", "kind"}` as the API shows it and the day a meeting is on time by live with the
 # case's view (intake, which the meetings area reads too), re-exported here
 from service.intake.views import (  # noqa: F401
@@ -24,6 +26,7 @@ from service.intake.views import (  # noqa: F401
     deadline_of,
     next_follow_up,
 )
+from service.platform.db.models import Case
 
 PURPOSES = (FIRST_MEETING, FOLLOW_UP)
 # The consultant's task for a telephone follow-up (its due date is the follow-up's).
@@ -34,6 +37,18 @@ FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
 def next_follow_up_due(held_on: date, every_weeks: int) -> date:
     """The next follow-up after a meeting held on `held_on`."""
     return held_on + timedelta(weeks=every_weeks)
+
+
+def follow_up_overdue(due: date | None, today: date) -> bool:
+    """A follow-up is overdue once its due day has passed without it held (holding one sets
+    the next due date): a meeting still to come after that day does not make it on time."""
+    return due is not None and due < today
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """`follow_up_overdue` as a condition on open target cases (SQL)."""
+    return and_(Case.status == "target", Case.closed_on.is_(None),
+                Case.next_follow_up_due.is_not(None), Case.next_follow_up_due < today)
 
 
 def follow_up_to_plan(due: date, as_of: date, days_before: int) -> bool:

@@ -121,6 +121,19 @@ class AtRiskOut(BaseModel):
     meeting: str | None
 
 
+class OverdueFollowUpOut(BaseModel):
+    case_id: str
+    consultant_id: str | None
+    consultant_name: str | None
+    due: date
+    days_over: int
+    kind: str | None
+    meeting_start: str | None = Field(description="local wall-clock time of the meeting "
+                                      "planned for it (YYYY-MM-DDTHH:MM), if any")
+    meeting_kind: str | None
+    meeting_status: str | None
+
+
 class PlaceDurationOut(BaseModel):
     place: str
     cases: int
@@ -166,6 +179,8 @@ class KpiReport(BaseModel):
     consultants_explanation: str
     at_risk: list[AtRiskOut]
     at_risk_explanation: str
+    overdue_follow_ups: list[OverdueFollowUpOut]
+    overdue_follow_ups_explanation: str
     outcomes: OutcomesOut
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
+from service.followup.follow_ups import overdue_condition
 from service.intake.signals import (
     AT_RISK_WITHIN_DAYS,
     at_risk_condition,
@@ -36,8 +37,10 @@ from service.intake.signals import (
     may_still_be_handed_over,
 )
 from service.kpis.outcomes import Outcomes, OutcomeService
+from service.meetings.talk_kinds import PRIVATE_TALK
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
+    ACTIVE_MEETING,
     INTERVENTION_KINDS,
     AuditEntry,
     Case,
@@ -165,6 +168,9 @@ FIGURE_BY_KEY = {f.key: f for f in FIGURES}
 
 LOAD_EXPLANATION = ("Åbne sager i målgruppen, som konsulenten ejer, mod det antal sager, "
                     "konsulenten højst kan have (konsulentens kapacitet).")
+OVERDUE_EXPLANATION = ("Åbne sager i målgruppen, hvor den første samtale er holdt, og hvor "
+                       "næste opfølgning skulle have været holdt senest på en dag, der er "
+                       "gået: et møde, der først ligger senere, gør den ikke rettidig.")
 AT_RISK_EXPLANATION = ("Åbne sager i målgruppen uden bekræftet eller afholdt samtale, hvis "
                        "frist for første samtale (også en fast track-frist) er om højst "
                        f"{AT_RISK_WITHIN_DAYS} dage eller overskredet.")
@@ -286,6 +292,27 @@ class CaseAtRisk:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "deadline": self.deadline.isoformat()}
+
+
+@dataclass(frozen=True)
+class OverdueFollowUp:
+    """An open target case whose follow-up is overdue (`service.followup.follow_ups`): its
+    consultant, the due date, the follow-up's kind, and the meeting planned for it, if any."""
+
+    case_id: str
+    consultant_id: str | None
+    consultant_name: str | None
+    due: date
+    days_over: int
+    kind: str | None
+    meeting_start: datetime | None  # local wall-clock time
+    meeting_kind: str | None
+    meeting_status: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "due": self.due.isoformat(),
+                "meeting_start": self.meeting_start.isoformat(timespec="minutes")
+                if self.meeting_start else None}
 
 
 @dataclass(frozen=True)
@@ -669,6 +696,25 @@ class KpiService:
             if said is not None:
                 out.append(UnassignedCase(ref, deadline, said[len(UNASSIGNED_PREFIX):]))
         return out
+
+    async def overdue_follow_ups(self) -> list[OverdueFollowUp]:
+        """The open target cases whose follow-up is overdue, the longest overdue first."""
+        today = self.clock.today()
+        active = (select(Meeting.case_id, Meeting.start, Meeting.kind, Meeting.status)
+                  .where(Meeting.municipality_id == self.municipality,
+                         Meeting.status.in_(ACTIVE_MEETING), Meeting.kind != PRIVATE_TALK)
+                  .subquery())
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Case.case_ref, Consultant.key, Consultant.name, Case.next_follow_up_due,
+                       Case.follow_up, active.c.start, active.c.kind, active.c.status)
+                .outerjoin(Consultant, Consultant.id == Case.owner_id)
+                .outerjoin(active, active.c.case_id == Case.id)
+                .where(Case.municipality_id == self.municipality, overdue_condition(today))
+                .order_by(Case.next_follow_up_due, Case.case_ref))).all()
+        return [OverdueFollowUp(ref, key, name, due, (today - due).days, kind, start,
+                                meeting_kind, status)
+                for ref, key, name, due, kind, start, meeting_kind, status in rows]
 
     async def at_risk(self, within_days: int = AT_RISK_WITHIN_DAYS) -> list[CaseAtRisk]:
         """The cases whose deadline is at risk (`service.intake.signals`), the most urgent

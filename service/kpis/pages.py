@@ -39,10 +39,12 @@ from service.kpis.figures import (
     AT_RISK_EXPLANATION,
     FIGURES,
     LOAD_EXPLANATION,
+    OVERDUE_EXPLANATION,
     WORKPLACE_GOAL,
     CaseAtRisk,
     ConsultantLoad,
     MonthKpis,
+    OverdueFollowUp,
     next_month,
 )
 from service.kpis.outcomes import (
@@ -57,7 +59,7 @@ from service.platform.db.models import INTERVENTION_KINDS
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
 from service.text.case_words import actor_in_words
-from service.text.danish import danish_date, danish_number, short_day
+from service.text.danish import danish_date, danish_number, danish_time, short_day
 from service.text.errors import danish_field_errors
 from service.text.minutes_words import INTERVENTION_KIND
 
@@ -243,6 +245,23 @@ def _days_left(case: CaseAtRisk) -> str:
     return f"om {case.days_left} {'dag' if case.days_left == 1 else 'dage'}"
 
 
+# A follow-up's kind, and a planned meeting's status, in the dashboard's words.
+_KIND_WORDS = {"workplace_meeting": "møde på arbejdspladsen",
+               "jobcenter_meeting": "møde i jobcentret", "telephone": "telefonisk"}
+_STATUS_WORDS = {"proposed": "foreslået", "confirmed": "bekræftet"}
+
+
+def _overdue_row(case: OverdueFollowUp) -> dict[str, str]:
+    meeting = (f"{danish_date(case.meeting_start.date())} kl. "
+               f"{danish_time(case.meeting_start)} " if case.meeting_start else "")
+    return {"case_id": case.case_id, "consultant": case.consultant_name or "ingen ejer",
+            "due": danish_date(case.due), "kind": _KIND_WORDS.get(case.kind or "", ""),
+            "over": f"{case.days_over} {'dag' if case.days_over == 1 else 'dage'}",
+            "meeting": f"{meeting}{_KIND_WORDS.get(case.meeting_kind or '', '')} "
+                       f"({_STATUS_WORDS.get(case.meeting_status or '', '')})"
+            if case.meeting_start else "intet planlagt"}
+
+
 def _errors(exc: Invalid) -> dict[str, str]:
     return danish_field_errors(exc.errors, FIELD_NAMES)
 
@@ -268,10 +287,12 @@ async def dashboard(request: web.Request) -> web.Response:
         first, last = default
     months = await kpis.monthly(first, last)
     loads, risky = await kpis.load(), await kpis.at_risk()
+    overdue = await kpis.overdue_follow_ups()
     unassigned = await kpis.unassigned()
     # The lists name cases: a read of them, in the audit log like any case list.
     await request.app[READ_AUDIT].record(principal, kpis.municipality, "case.list", None, {
         "page": "dashboard", "at_risk": [c.case_id for c in risky],
+        "overdue_follow_ups": [c.case_id for c in overdue],
         "unassigned": [c.case_id for c in unassigned]})
     # The headline: the last month that has ended (a month under way is not judged yet).
     latest = next((m for m in reversed(months) if next_month(m.month) <= today),
@@ -310,6 +331,7 @@ async def dashboard(request: web.Request) -> web.Response:
                   "meeting": "foreslået, ikke bekræftet" if c.meeting else "ingen"}
                  for c in risky],
         at_risk_explanation=AT_RISK_EXPLANATION, arriving_note=ARRIVING_NOTE,
+        overdue=[_overdue_row(c) for c in overdue], overdue_explanation=OVERDUE_EXPLANATION,
         unassigned=[{"case_id": c.case_id, "deadline": danish_date(c.deadline),
                      "reason": c.reason, "owner_choices": _owner_choices(
                          await request.app[CASE_READS].owner_choices(c.case_id))}

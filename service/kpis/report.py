@@ -14,6 +14,7 @@ from service.kpis.figures import (
     FIGURES,
     LOAD_EXPLANATION,
     MAX_MONTHS,
+    OVERDUE_EXPLANATION,
     WORKPLACE_GOAL,
     KpiService,
     month_start,
@@ -97,5 +98,7 @@ async def report(kpis: KpiService, first: date, last: date, per_consultant: bool
         "consultants_explanation": LOAD_EXPLANATION,
         "at_risk": [case.to_dict() for case in await kpis.at_risk()],
         "at_risk_explanation": AT_RISK_EXPLANATION,
+        "overdue_follow_ups": [case.to_dict() for case in await kpis.overdue_follow_ups()],
+        "overdue_follow_ups_explanation": OVERDUE_EXPLANATION,
         "outcomes": outcomes.to_dict(per_consultant),
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from service.followup.follow_ups import follow_up_overdue
 from service.followup.signals import INTERVENTION_SOON_DAYS, CaseWork, next_action
 
 TODAY = date(2026, 12, 1)
@@ -112,3 +113,10 @@ def test_follow_ups_after_the_first_meeting() -> None:
         "calls_then_invite"
     assert words(replace(planned, meeting_start=NOW - timedelta(minutes=1)))[0] == \
         "register_outcome"
+
+
+def test_a_follow_up_is_over_time_the_day_after_it_was_due() -> None:
+    due = date(2027, 1, 11)
+    assert not follow_up_overdue(due, due)
+    assert follow_up_overdue(due, due + timedelta(days=1))
+    assert not follow_up_overdue(None, due)

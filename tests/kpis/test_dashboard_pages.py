@@ -224,3 +224,44 @@ def test_a_narrow_legend_wraps_onto_rows_and_moves_the_plot_down() -> None:
     xs = [float(x) for x in re.findall(r'<text x="([0-9.]+)" y="[0-9.]+" font-size="13" '
                                        r'fill="#1b1b1b">', narrow)]
     assert xs and max(xs) < PHONE_WIDTH - 60
+
+
+async def test_follow_ups_over_time_are_listed(demo_config: MunicipalityConfig,
+                                               sqlite_url: str) -> None:
+    """A follow-up whose due day has passed is listed for the manager — with the meeting
+    planned for it, which comes too late to make it on time — in the page, its audit entry
+    and GET /api/kpis; one due today is not over time yet."""
+    async for staff in _staff(demo_config, sqlite_url):
+        async with staff.api.client.app[DB].write() as session:
+            held = (await session.execute(select(Case).where(Case.case_ref == "held-1"))
+                    ).unique().scalar_one()
+            held.next_follow_up_due = TODAY - timedelta(days=9)
+            start = datetime.combine(TODAY + timedelta(days=5), time(10, 0))
+            session.add(Meeting(municipality_id="demo", case_id=held.id,
+                                consultant_id=held.owner_id, kind="workplace_meeting",
+                                start=start, end=start + timedelta(hours=1),
+                                status="confirmed", purpose="follow_up"))  # (planning keeps it)
+            risky = (await session.execute(select(Case).where(Case.case_ref == "risky-1"))
+                     ).unique().scalar_one()
+            risky.next_follow_up_due = TODAY
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard")
+        assert resp.status == 200, html
+        tile = html[html.index('id="tile-overdue"'):]
+        assert '<div class="value">1</div>' in tile[:300]
+        listed = html[html.index('id="opfoelgning"'):]
+        listed = listed[:listed.index("</section>")]
+        assert re.findall(r'href="/cases/([^"]+)"', listed) == ["held-1"]
+        assert "9 dage" in listed and "møde på arbejdspladsen (bekræftet)" in listed
+        assert "mandag den 25. januar 2027 kl. 10.00" in listed
+        async with staff.api.client.app[DB].read() as session:
+            entries = (await session.execute(select(AuditEntry).where(
+                AuditEntry.action == "case.list"))).scalars().all()
+        assert any(e.details.get("overdue_follow_ups") == ["held-1"] for e in entries)
+        resp = await staff.api.client.get("/api/kpis", headers=staff.api.auth("manager"))
+        report = await resp.json()
+        assert resp.status == 200, report
+        assert [(c["case_id"], c["days_over"], c["meeting_start"], c["meeting_status"])
+                for c in report["overdue_follow_ups"]] == [
+            ("held-1", 9, "2027-01-25T10:00", "confirmed")]
+        assert report["overdue_follow_ups_explanation"]
