@@ -6,7 +6,8 @@ from html import escape
 
 from aiohttp import web
 
-from service.keys import CONFIG, DEV_SMTP
+from service.keys import CONFIG, DEV_SMTP, PAGES
+from service.platform.pages import current_login
 
 _PAGE = """<!doctype html>
 <html lang="da"><head><meta charset="utf-8">
@@ -21,7 +22,7 @@ _PAGE = """<!doctype html>
 <p>Fastholdelse af sygemeldte i job efter modellen „Sammen om fastholdelse“: første
 opfølgningsmøde på arbejdspladsen inden udgangen af fraværsuge 8.</p>
 <ul>
-<li><a href="/login">Log ind</a> – for medarbejdere i jobcentret (sager, import, nøgletal)</li>
+{staff}
 <li><a href="/api/openapi.json">API-dokumentation (OpenAPI)</a> – for systemer og medarbejdere
 med en API-nøgle</li>
 <li><a href="/healthz">Driftsstatus</a></li>
@@ -36,7 +37,16 @@ async def home(request: web.Request) -> web.Response:
     demo = ('<li><a href="/demo/mailbox">Demo-post</a> og <a href="/demo/slack">Demo-Slack</a> '
             '– log ind som visitation eller admin; menuen har dem</li>\n'
             if DEV_SMTP in request.app else "")
-    html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo)
+    # A logged-in staff member is sent on to their own first page, not to the login.
+    login = await current_login(request) if PAGES in request.app else None
+    entries = request.app[PAGES].nav_for(login.principal.role) if login is not None else []
+    staff = (f'<li>Du er logget ind som {escape(login.principal.name)} – gå til '
+             f'<a href="{escape(entries[0].href)}">{escape(entries[0].label)}</a></li>\n'
+             if login is not None and entries else
+             '<li><a href="/login">Log ind</a> – for medarbejdere i jobcentret (sager, import, '
+             'nøgletal)</li>\n')
+    html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo,
+                        staff=staff)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})

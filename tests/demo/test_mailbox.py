@@ -179,3 +179,14 @@ async def test_a_restart_keeps_the_mails_received(demo_config: MunicipalityConfi
                       for c, ps in app[FAKE_SLACK].conversations.items()}
             assert any(posted.values()), "the intake should have reached Slack"
     assert _reset(sqlite_url) is None and not store.exists() and not slack.exists()
+
+
+async def test_the_front_page_sends_a_logged_in_member_of_staff_on(demo_api: Api) -> None:
+    """Logged in, `/` links to the staff member's own first page instead of the login."""
+    async for staff in start_staff(demo_api):
+        manager = await staff.login("manager")
+        html = await (await manager.session.get(manager.url("/"))).text()
+        assert 'href="/login"' not in html and "Du er logget ind som" in html
+        assert 'href="/cases"' in html or 'href="/dashboard"' in html
+    html = await (await demo_api.client.get("/")).text()
+    assert 'href="/login"' in html and "Du er logget ind" not in html
