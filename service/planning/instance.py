@@ -29,7 +29,7 @@ from service.consultants.caseload import caseloads
 from service.consultants.choices import holds_workplace_meetings
 from service.followup.follow_ups import follow_up_to_plan
 from service.meetings.declines import pending_decline
-from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK
+from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK, TALK_HELD, TALK_PLANNED
 from service.platform.db.models import (
     ACTIVE_MEETING,
     CalendarEntry,
@@ -328,9 +328,14 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
                 ctx.pinned_invitations.discard(case.case_ref)
         sent = pinned is not None and case.case_ref in ctx.pinned_invitations
         talk = talks.get(case.id)
+        # The citizen's private talk (rule 10) before the case's first workplace meeting: the
+        # first meeting's, or — when that was not at the workplace (at the jobcentre: the
+        # old way, an employer's decline) and no talk was held — a workplace follow-up's.
+        wants_talk = bool(case.private_talk_first) and (not follow_up or (
+            kind == "workplace_meeting" and (talk is None or talk.status != TALK_HELD)))
         kept_talk = None
         if talk is not None and talk.consultant_id in by_id and kind == "workplace_meeting" \
-                and not follow_up:
+                and (not follow_up or (wants_talk and talk.status == TALK_PLANNED)):
             talk_key = by_id[talk.consultant_id].key
             # A kept talk is the case's consultant's (rule 10); one left with another
             # consultant (the owner changed) is planned anew and replaced when stored.
@@ -351,8 +356,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
             "consultant_id": owner,
             "meeting": None if sent else pinned,
             "proposal": pinned if sent else None,
-            # the talk first is before the first meeting only
-            "private_talk_first": bool(case.private_talk_first) and not follow_up,
+            "private_talk_first": wants_talk,
             "private_talk": kept_talk,
             **({"first_meeting": False} if follow_up else {}),
         })

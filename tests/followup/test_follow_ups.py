@@ -316,3 +316,38 @@ async def test_a_consultant_without_workplace_meetings_holds_the_follow_up_at_th
         assert [(m.id, m.status) for m in await _meetings(api) if m.purpose == "follow_up"] \
             == [(follow_up[0].id, "confirmed")]
         assert (await _case(api, "fu-eva"))["next_follow_up"]["kind"] == "workplace_meeting"
+
+
+async def test_a_wished_talk_comes_before_the_first_workplace_meeting_a_follow_up_too(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """The citizen asked to talk with the consultant alone first (rule 10), and the first
+    meeting was at the jobcentre with no talk held: the first workplace meeting is a
+    follow-up, and the talk is planned before it."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        resp = await api.client.patch("/api/consultants/eva", json={
+            "workplace_meetings": False}, headers=api.auth("admin"))
+        assert resp.status == 200, await resp.text()
+        await intake(api, body("fu-talk", citizen_wants_private_talk=True))
+        resp = await api.client.put("/api/cases/fu-talk/owner", json={
+            "consultant_id": "eva", "category": "other", "reason": "følges op i jobcentret"},
+            headers=api.auth("intake"))
+        assert resp.status == 200, await resp.text()
+        await api.client.app[JOBS].wait_idle()
+        resp = await api.client.post("/api/cases/fu-talk/meeting-outcome", json={
+            "place": "jobcentre", "employer_took_part": False}, headers=api.auth("manager"))
+        assert resp.status == 200, await resp.text()
+        # Eva now holds workplace meetings: the follow-up is at the workplace.
+        resp = await api.client.patch("/api/consultants/eva", json={
+            "workplace_meetings": True, "workplace_meetings_from": None},
+            headers=api.auth("admin"))
+        assert resp.status == 200, await resp.text()
+        due = date.fromisoformat((await _case(api, "fu-talk"))["next_follow_up"]["due"])
+        await planning_from(api, clock, due)
+        async with api.client.app[DB].read() as session:
+            rows = list((await session.execute(select(Meeting).where(
+                Meeting.status.in_(("proposed", "confirmed", "talk_planned")))
+                .order_by(Meeting.start))).unique().scalars())
+        assert [m.kind for m in rows] == ["private_talk", "workplace_meeting"], rows
+        assert rows[1].purpose == "follow_up" and rows[0].consultant_id == rows[1].consultant_id
+        assert rows[0].start.date() < rows[1].start.date()
