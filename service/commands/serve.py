@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvloop
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.app import create_app
@@ -30,7 +30,7 @@ from service.platform.auth import ROLES, authenticate, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
 from service.platform.db.migrate import SchemaCheckFailed, check_at_head, upgrade_async
-from service.platform.db.models import ApiKey
+from service.platform.db.models import ApiKey, StaffUser
 from service.platform.logs import AccessLogger, configure_logging
 from service.staff.demo import ensure_demo_users
 from service.wiring.tenants import create_tenants_app
@@ -76,9 +76,14 @@ async def _demo_keys(config: MunicipalityConfig, database_url: str, cipher: Data
                 ApiKey.municipality_id == config.municipality.id,
                 ApiKey.name.in_([f"demo-{role}" for role in ROLES]),
                 ApiKey.revoked_at.is_(None)).values(revoked_at=clock.utcnow()))
+            # the consultant's key is the `konsulent` login's consultant (one with room)
+            login_consultant = (await session.execute(select(StaffUser.consultant_key).where(
+                StaffUser.municipality_id == config.municipality.id,
+                StaffUser.username == "konsulent"))).scalar_one_or_none()
             lines = []
             for role in ROLES:
-                consultant = config.consultants[0].id if role == "consultant" else None
+                consultant = (login_consultant or config.consultants[0].id) \
+                    if role == "consultant" else None
                 _, plain = await create_key(session, config.municipality.id, f"demo-{role}",
                                             role, consultant)
                 lines.append(f"{role}\t{plain}")
@@ -219,9 +224,9 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
     port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
     if args.demo:
+        logins = asyncio.run(_demo_logins(config, secrets.database_url, cipher))
         keys = asyncio.run(_demo_keys(config, secrets.database_url, cipher))
         print(f"Demo API keys (one per role): {keys}")
-        logins = asyncio.run(_demo_logins(config, secrets.database_url, cipher))
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if args.demo:
         # Links in the demo's mails must lead back to this very process.

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from service.clock import SystemClock
-from service.commands.serve import _demo_keys
+from service.commands.serve import _demo_keys, _demo_logins
 from service.platform.auth import ROLES, authenticate
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
-from service.platform.db.models import ApiKey
+from service.platform.db.models import ApiKey, StaffUser
 from tests.support import TEST_DATA_KEY
 
 
@@ -58,3 +58,21 @@ async def test_keys_beside_the_database_kept_and_renewed_when_not_its_own(
         assert len(rows) == 2 * len(ROLES)
     finally:
         await db.dispose()
+
+
+async def test_the_consultant_key_is_the_consultant_login_s(tmp_path: Path,
+                                                             demo_config: Any) -> None:
+    """The consultant's API key sees the cases the `konsulent` login sees."""
+    cipher = DataCipher.from_env_values(TEST_DATA_KEY)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    await _demo_logins(demo_config, url, cipher)
+    keys = _keys(await _demo_keys(demo_config, url, cipher))
+    db = Database(url, SystemClock())
+    try:
+        async with db.read() as session:
+            principal = await authenticate(session, keys["consultant"], "demo")
+            login = (await session.execute(select(StaffUser.consultant_key).where(
+                StaffUser.username == "konsulent"))).scalar_one()
+    finally:
+        await db.dispose()
+    assert principal is not None and principal.consultant_key == login
