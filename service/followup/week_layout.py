@@ -205,4 +205,3 @@ def current_week(today: date, hours: WorkingHours) -> date:
     if any(hours.for_weekday(weekday) is not None for weekday in range(today.weekday(), 7)):
         return monday
     return monday + timedelta(days=7)
-
