@@ -23,6 +23,7 @@ from service.consultants.pages import absence_form as read_absence_form
 from service.consultants.schemas import MAX_ABSENCE_NOTE
 from service.followup.calendar_feed import feed_path
 from service.followup.closing import CLOSE_OUTCOMES, MAX_CLOSE_NOTE
+from service.followup.follow_ups import follow_up_overdue
 from service.followup.forms import (
     AGREEMENT_ROWS,
     CLOSE_TEXT,
@@ -135,6 +136,9 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
         "next_follow_up": (f"{danish_date(date.fromisoformat(case.next_follow_up['due']))}, "
                            f"{FOLLOW_UP_WORDS[case.next_follow_up['kind']].lower()}"
                            if case.next_follow_up else ""),
+        # over time (the dashboard's "Opfølgninger over tid", the same rule)
+        "follow_up_overdue": bool(case.next_follow_up) and follow_up_overdue(
+            date.fromisoformat(case.next_follow_up["due"]), request.app[CLOCK].today()),
         "action": case.next_action.text if case.next_action else "",
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),

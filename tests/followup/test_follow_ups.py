@@ -137,7 +137,16 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
             # a due date, not the meeting's day (a meeting may be planned before it)
             assert "<dt>Næste opfølgning senest</dt>" in page
             _, page = await browser.get("/my-cases")
-            assert "Næste opfølgning senest " in page
+            assert "Næste opfølgning senest " in page and "over tid" not in page
+            # the day after it was due, not held: over time (as the dashboard lists it)
+            now = clock.now()
+            clock.set(datetime.combine(due + timedelta(days=1), time(9, 0)))
+            browser = await staff.login("consultant")  # (the session ran out meanwhile)
+            _, page = await browser.get("/my-cases/fu1")
+            assert '<span class="badge bad">over tid</span>' in page
+            _, page = await browser.get("/my-cases")
+            assert '<span class="badge bad">over tid</span>' in page
+            clock.set(now)
         month = date.fromisoformat(case["facts"]["first_absence_day"]).strftime("%Y-%m")
         resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
                                     headers=api.auth("manager"))
