@@ -24,6 +24,7 @@ from service.intake.views import (  # noqa: F401
     FOLLOW_UP,
     FOLLOW_UP_KINDS,
     deadline_of,
+    follow_up_overdue,
     next_follow_up,
 )
 from service.platform.db.models import Case
@@ -37,12 +38,6 @@ FOLLOW_UP_CALL_TEXT = "Ring til borgeren (opfølgning)"
 def next_follow_up_due(held_on: date, every_weeks: int) -> date:
     """The next follow-up after a meeting held on `held_on`."""
     return held_on + timedelta(weeks=every_weeks)
-
-
-def follow_up_overdue(due: date | None, today: date) -> bool:
-    """A follow-up is overdue once its due day has passed without it held (holding one sets
-    the next due date): a meeting still to come after that day does not make it on time."""
-    return due is not None and due < today
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:

@@ -36,6 +36,7 @@ from service.intake.schemas import (
     normalise_cpr,
 )
 from service.intake.signals import absence_week, handed_over_late
+from service.intake.views import follow_up_overdue
 from service.keys import CASE_CLOSING, CASE_READS, CLOCK, CONSULTANTS, INTAKE
 from service.places import place, placement_words
 from service.platform.auth import Principal
@@ -285,6 +286,10 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "close_values": {"on": request.app[CLOCK].today().isoformat()},
         "outcomes": [(o, CLOSE_OUTCOME[o]) for o in CLOSE_OUTCOMES],
         "today": request.app[CLOCK].today(),
+        # the next follow-up (after the first meeting), marked when over time (the
+        # dashboard's rule)
+        "follow_up_overdue": bool(case.get("next_follow_up")) and follow_up_overdue(
+            date.fromisoformat(case["next_follow_up"]["due"]), request.app[CLOCK].today()),
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
         "handover": _handover(case["facts"]),

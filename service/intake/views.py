@@ -89,6 +89,13 @@ def deadline_of(case: Case, meeting: Meeting | None = None) -> date:
     return case.first_meeting_deadline
 
 
+def follow_up_overdue(due: date | None, today: date) -> bool:
+    """A follow-up is over time once its due day has passed without it held (holding one
+    sets the next due date): a meeting still to come after that day does not make it on
+    time. (`service.followup.follow_ups.overdue_condition` is its SQL.)"""
+    return due is not None and due < today
+
+
 class FollowUpState(Protocol):
     """What the next follow-up is read from: a `Case`, or a row of these columns of one."""
 

@@ -146,6 +146,10 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
             assert '<span class="badge bad">over tid</span>' in page
             _, page = await browser.get("/my-cases")
             assert '<span class="badge bad">over tid</span>' in page
+            # the staff's case page (intake, managers) says it too
+            _, page = await (await staff.login("intake")).get("/cases/fu1")
+            assert "<dt>Næste opfølgning senest</dt>" in page
+            assert '<span class="badge bad">over tid</span>' in page
             clock.set(now)
         month = date.fromisoformat(case["facts"]["first_absence_day"]).strftime("%Y-%m")
         resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
