@@ -329,6 +329,14 @@ async def test_a_consultant_without_workplace_meetings_holds_the_follow_up_at_th
         assert [(m.id, m.status) for m in await _meetings(api) if m.purpose == "follow_up"] \
             == [(follow_up[0].id, "confirmed")]
         assert (await _case(api, "fu-eva"))["next_follow_up"]["kind"] == "workplace_meeting"
+        # The pages name the follow-up where it is planned, as its meeting is.
+        async for staff in start_staff(api):
+            _, page = await (await staff.login("manager")).get("/cases/fu-eva")
+            shown = page[page.index('id="next-follow-up"'):]
+            assert "møde i jobcentret" in shown[:200].lower(), shown[:200]
+            _, page = await (await staff.login("manager")).get("/my-cases/fu-eva")
+            shown = page[page.index('id="next-follow-up"'):]
+            assert "møde i jobcentret" in shown[:200].lower(), shown[:200]
 
 
 async def test_a_wished_talk_comes_before_the_first_workplace_meeting_a_follow_up_too(
