@@ -142,7 +142,7 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
                            if case.next_follow_up else ""),
         # over time (the dashboard's "Opfølgninger over tid", the same rule)
         "follow_up_overdue": bool(case.next_follow_up) and follow_up_overdue(
-            date.fromisoformat(case.next_follow_up["due"]), request.app[CLOCK].today()),
+            case.next_follow_up_due, request.app[CLOCK].today()),
         "action": case.next_action.text if case.next_action else "",
         "action_code": case.next_action.code if case.next_action else "",
         "urgent": bool(case.next_action and case.next_action.urgent),

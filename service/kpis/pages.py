@@ -58,7 +58,8 @@ from service.platform.db.engine import as_utc
 from service.platform.db.models import INTERVENTION_KINDS
 from service.platform.errors import Invalid
 from service.platform.pages import add_nav, page_principal, render
-from service.text.case_words import actor_in_words
+from service.text.case_words import FOLLOW_UP as FOLLOW_UP_WORDS
+from service.text.case_words import MEETING_STATUS, actor_in_words
 from service.text.danish import danish_date, danish_number, danish_time, short_day
 from service.text.errors import danish_field_errors
 from service.text.minutes_words import INTERVENTION_KIND
@@ -245,20 +246,16 @@ def _days_left(case: CaseAtRisk) -> str:
     return f"om {case.days_left} {'dag' if case.days_left == 1 else 'dage'}"
 
 
-# A follow-up's kind, and a planned meeting's status, in the dashboard's words.
-_KIND_WORDS = {"workplace_meeting": "møde på arbejdspladsen",
-               "jobcenter_meeting": "møde i jobcentret", "telephone": "telefonisk"}
-_STATUS_WORDS = {"proposed": "foreslået", "confirmed": "bekræftet"}
-
-
 def _overdue_row(case: OverdueFollowUp) -> dict[str, str]:
+    """A follow-up over time in the dashboard's words (the kinds' and statuses' words are
+    `service.text.case_words`', as the case pages say them)."""
     meeting = (f"{danish_date(case.meeting_start.date())} kl. "
                f"{danish_time(case.meeting_start)} " if case.meeting_start else "")
     return {"case_id": case.case_id, "consultant": case.consultant_name or "ingen ejer",
-            "due": danish_date(case.due), "kind": _KIND_WORDS.get(case.kind or "", ""),
+            "due": danish_date(case.due), "kind": FOLLOW_UP_WORDS.get(case.kind or "", "").lower(),
             "over": f"{case.days_over} {'dag' if case.days_over == 1 else 'dage'}",
-            "meeting": f"{meeting}{_KIND_WORDS.get(case.meeting_kind or '', '')} "
-                       f"({_STATUS_WORDS.get(case.meeting_status or '', '')})"
+            "meeting": f"{meeting}{FOLLOW_UP_WORDS.get(case.meeting_kind or '', '').lower()} "
+                       f"({MEETING_STATUS.get(case.meeting_status or '', '').lower()})"
             if case.meeting_start else "intet planlagt"}
 
 
