@@ -377,6 +377,21 @@ class FollowupConfig(_Strict):
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
+class RetentionConfig(_Strict):
+    """How long an ended case keeps its personal and health data (`service.retention`).
+
+    fasthold is not the case's record: the municipality's case system is. A case that ended
+    `erase_after_days` ago (closed, or outside the target group and unchanged since) keeps
+    only what the dashboard, the milestones and the register count — its id, dates, decision,
+    places, interventions and outcome; its CPR, the citizen's and the contact person's
+    details, its health facts, its decisions' history, the minutes' texts, its mails and its
+    tasks are erased. `enabled = false` keeps everything (a municipality that has not yet
+    decided on its period)."""
+
+    enabled: bool = True
+    erase_after_days: int = Field(default=365, ge=30, le=3650)
+
+
 class SlackStaff(_Strict):
     """A Slack user who is not a consultant: intake staff (may choose another owner from the
     intake channel) or a manager (may also register outcomes and close any case)."""
@@ -548,6 +563,7 @@ class MunicipalityConfig(_Strict):
     jobs: JobsConfig = JobsConfig()
     letters: LettersConfig = LettersConfig()
     followup: FollowupConfig = FollowupConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

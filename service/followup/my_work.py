@@ -112,6 +112,7 @@ class CaseView:
     # `{"due", "kind"}` after the first meeting was held (service.followup.follow_ups)
     next_follow_up: dict[str, Any] | None = None
     next_follow_up_due: date | None = None  # the case's row, as `next_action` reads it
+    erased_at: datetime | None = None  # its personal data erased (`service.retention`)
 
 
 @dataclass
@@ -225,7 +226,8 @@ class ConsultantWork:
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
             owner_key=key, owner_name=name, status=case.status,
             private_talk_first=case.private_talk_first,
-            next_follow_up=next_follow_up(case), next_follow_up_due=case.next_follow_up_due)
+            next_follow_up=next_follow_up(case), next_follow_up_due=case.next_follow_up_due,
+            erased_at=as_utc(case.erased_at) if case.erased_at else None)
             for case, key, name in rows}
         if not cases:
             return []

@@ -335,6 +335,9 @@ class CaseOut(BaseModel):
     unassigned_reasons: list[str] = Field(default=[], description="why nobody owns the case yet")
     meeting: MeetingOut | None = None
     closed: ClosedOut | None = None
+    erased_at: datetime | None = Field(
+        default=None, description="when the ended case's personal and health data were "
+        "erased ([retention]); it takes no more changes")
     progress: ProgressOut | None = None
     created_at: datetime
     updated_at: datetime

@@ -50,7 +50,7 @@ from service.platform.db.models import (
     Employer,
     Meeting,
 )
-from service.platform.errors import Invalid, NotFound, field_error
+from service.platform.errors import Conflict, Invalid, NotFound, field_error
 from service.platform.http import text_problem
 from service.platform.inputs import merge_patch
 from service.platform.jobqueue import PLAN, JobQueue
@@ -84,7 +84,7 @@ _ADD_DECISION = insert(DecisionRecord.__table__)
 _CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
 # `acting_on_row`'s: a few columns of the case and its owner's key, the case locked.
 _CASE_ROW_LOCKED = select(
-    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on,
+    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on, Case.erased_at,
     Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
                                                  ).where(
     Case.municipality_id == bindparam("municipality"), Case.case_ref == bindparam("ref")
@@ -96,6 +96,13 @@ _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("munici
 def _no_case(case_ref: str) -> NotFound:
     """What an unknown case — and one the caller may not see (need to know) — is answered."""
     return NotFound(f"no case with case_id {case_ref!r}", "case_not_found")
+
+
+def _erased(case_ref: str) -> Conflict:
+    """What a change of a case whose personal data were erased (`service.retention`) is
+    answered: it ended long ago, and what is left of it is only what the figures count."""
+    return Conflict(f"case {case_ref!r} ended and its personal data were erased; register "
+                    "the citizen's new sick leave as a new case", "case_erased")
 
 
 class _Access:
@@ -376,7 +383,9 @@ class IntakeService:
         cases whose new workplace address could not be placed (`unplaced`, told after it).
         `placements`: the intake's addresses placed before the transaction (one missing is
         placed offline here); `late`: the batch's cases newly handed over late (told after
-        it)."""
+        it). A case whose personal data were erased takes no new ones (`Conflict`)."""
+        if case.erased_at is not None:
+            raise _erased(case.case_ref)
         facts = intake.model_dump(mode="json", exclude=set(PERSONAL_FIELDS))
         if facts.get("handed_over_on") is None:
             facts.pop("handed_over_on", None)  # not given: no key (as before it existed)
@@ -760,6 +769,8 @@ class IntakeService:
             if case is None:
                 raise _no_case(case_ref)
             access.require(case.id, case.owner.key if case.owner else None)
+            if case.erased_at is not None:
+                raise _erased(case_ref)
             yield session, case
 
     @asynccontextmanager
@@ -777,6 +788,8 @@ class IntakeService:
             if case is None:
                 raise _no_case(case_ref)
             access.require(case.id, case.owner_key)
+            if case.erased_at is not None:
+                raise _erased(case_ref)
             yield connection, case
 
     async def allowed(self, policy: Policy, case_ref: str, principal: Principal) -> Case:

@@ -148,6 +148,7 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         "next_follow_up": next_follow_up(case),
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,
+        "erased_at": _instant(case.erased_at),
         "progress": {
             "citizen_called_at": _instant(case.citizen_called_at),
             "employer_called_at": _instant(case.employer_called_at),

@@ -16,6 +16,7 @@ from service.jobs.runner import JobSpec, Retry
 from service.platform.jobqueue import (
     DELIVER_OUTBOX,
     END_DECLINE_GRACE,
+    ERASE_ENDED_CASES,
     IMPORT_CALENDARS,
     PLAN,
     PUBLISH_SLACK_HOME,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 # A burst of intakes (a CSV import, a benefits office's batch) becomes one planning run.
 PLAN_SETTLE_SECONDS = 0.05
 REMINDER_SCAN_EVERY = timedelta(minutes=15)
+# Ended cases' personal data are erased at night (local time, working days) and on start.
+ERASE_AT = time(2, 30)
 # Slack Home tabs: each consultant's is published again only when its content changed.
 SLACK_HOME_EVERY = timedelta(minutes=2)
 # A solve that runs past its time limit by this much is stopped on shutdown.
@@ -55,6 +58,13 @@ class Scan(Protocol):
     async def scan(self) -> int: ...
 
 
+class Eraser(Protocol):
+    """Erases the personal data of the cases that ended `[retention] erase_after_days` ago
+    (`service.retention`)."""
+
+    async def erase_due(self) -> Any: ...
+
+
 class CalendarImporter(Protocol):
     """Imports every consultant's own calendar (`service.calendars`); returns how many
     sources were imported."""
@@ -69,8 +79,8 @@ def _trigger(reasons: tuple[str, ...]) -> str:
 def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: OutboxDeliverer,
                  reminders: Reminders, slack_home: HomePublisher | None = None,
                  calendars: CalendarImporter | None = None,
-                 invitations: Scan | None = None, declines: Scan | None = None
-                 ) -> list[JobSpec]:
+                 invitations: Scan | None = None, declines: Scan | None = None,
+                 erasure: Eraser | None = None) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
@@ -94,6 +104,9 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     async def end_grace(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
         return await declines.scan() if declines is not None else 0
 
+    async def erase(_municipality_id: str, _reasons: tuple[str, ...]) -> Any:
+        return await erasure.erase_due() if erasure is not None else None
+
     # Held invitations (`after_calls`) and declines' grace: counted in working days, so a
     # scan on start and every reminder interval finds what came due.
     scans = ([JobSpec(SEND_HELD_INVITATIONS, send_held, on_start=True,
@@ -110,7 +123,10 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
         # after Slack actions, when a tab is opened, and on a poll for other changes.
         JobSpec(PUBLISH_SLACK_HOME, publish_home, every=SLACK_HOME_EVERY,
                 settle=PLAN_SETTLE_SECONDS)]
-    return slack + imports + scans + [
+    # `[retention]`: once a night, and on start (a service stopped over night catches up).
+    erasing = [] if erasure is None else [
+        JobSpec(ERASE_ENDED_CASES, erase, on_start=True, daily_at=ERASE_AT)]
+    return slack + imports + scans + erasing + [
         # Planning: on every change that may alter it, and the daily schedule (working
         # mornings) that re-plans with the day's calendars.
         JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,

@@ -24,6 +24,7 @@ PUBLISH_SLACK_HOME = "publish_slack_home"  # consultants' Slack Home tabs that c
 IMPORT_CALENDARS = "import_calendars"  # consultants' own calendars (.ics, CalDAV) as busy
 SEND_HELD_INVITATIONS = "send_held_invitations"  # `after_calls` invitations whose wait is over
 END_DECLINE_GRACE = "end_decline_grace"  # employers' declines whose grace is over
+ERASE_ENDED_CASES = "erase_ended_cases"  # `[retention]`: ended cases' personal data erased
 
 
 class JobQueue(Protocol):

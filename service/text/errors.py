@@ -37,6 +37,8 @@ TEXTS: dict[str, str] = {
     # -- not found, not allowed --------------------------------------------------------
     "not_found": "Det findes ikke (længere).",
     "case_not_found": "Sagen findes ikke.",
+    "case_erased": "Sagen er afsluttet, og dens personoplysninger er slettet; den kan ikke "
+                   "ændres. Registrér en ny sygemelding som en ny sag.",
     "meeting_not_found": "Sagen har intet foreslået møde.",
     "consultant_not_found": "Konsulenten findes ikke.",
     "task_not_found": "Opgaven findes ikke.",

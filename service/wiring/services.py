@@ -63,6 +63,7 @@ from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.jobqueue import PUBLISH_SLACK_HOME, JobQueue
 from service.platform.sessions import StaffSessions
+from service.retention.erasure import CaseErasure
 from service.slack.desk import ServiceDesk
 from service.slack.home import SlackHome
 from service.slack.notices import SlackNotices
@@ -127,13 +128,15 @@ class Services:
     slack_home: SlackHome
     desk: ServiceDesk
     consultants: ConsultantService
+    erasure: CaseErasure
 
     def job_specs(self) -> list[JobSpec]:
         """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
         job only when Slack messages are sent to a workspace."""
         return declare_jobs(self.config, self.planner, self.deliverer, self.reminders,
                             self.slack_home if self.slack.sending else None,
-                            self.calendar_imports, self.invitations, self.declines)
+                            self.calendar_imports, self.invitations, self.declines,
+                            self.erasure)
 
 
 def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
@@ -229,4 +232,5 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,
         staff_users=StaffUsers(db, config, clock, sessions), case_reads=case_reads,
         csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk,
-        consultants=consultants)
+        consultants=consultants,
+        erasure=CaseErasure(db, clock, municipality, config.retention))

@@ -220,6 +220,9 @@ class Case(Base):
     # employer's held invitation was let go (the calls registered, or the wait was over);
     # from then on the case's invitations go out at once.
     invitation_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # `[retention]` (service.retention): when the ended case's personal and health data were
+    # erased; what the figures count is kept, and the case takes no more changes.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     employer: Mapped[Employer | None] = relationship(lazy="joined")
     owner: Mapped[Consultant | None] = relationship(lazy="joined")
 

@@ -1,0 +1,192 @@
+"""Storage limitation (`[retention]`, service.retention): a case that ended `erase_after_days`
+ago — closed that long ago, or outside the target group and unchanged since — loses its CPR,
+the citizen's and the contact person's details, its health facts, its decisions' history, the
+minutes' texts, its mails and its tasks; it keeps what the register and the figures count;
+it takes no more changes. The job runs as `erase_ended_cases`, once per case."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from service.clock import SettableClock
+from service.config import MunicipalityConfig
+from service.keys import DB, JOBS
+from service.platform.db.models import (
+    AuditEntry,
+    Case,
+    ConsultantTask,
+    DecisionRecord,
+    Meeting,
+    OutboxMessage,
+)
+from service.platform.jobqueue import ERASE_ENDED_CASES
+from service.retention.erasure import Erased, kept_facts
+from tests.meetings.email_cases import body, intake
+from tests.support import Api, make_secrets, start_api, start_staff, today_local
+
+OWNER = "anna"
+NOTE = "Borgeren fortalte om søvnbesvær og medicin"
+
+
+async def _owned(api: Api, case_id: str, **overrides: Any) -> Meeting:
+    """A target case of the test consultant's, with its proposed first meeting."""
+    await intake(api, body(case_id, **overrides))
+    resp = await api.client.put(f"/api/cases/{case_id}/owner", json={
+        "consultant_id": OWNER, "reason": "test"}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    async with api.client.app[DB].read() as session:
+        return (await session.execute(select(Meeting).where(
+            Meeting.case.has(case_ref=case_id)).order_by(Meeting.id.desc()))
+        ).unique().scalars().first()
+
+
+async def _held_and_closed(api: Api, clock: SettableClock, case_id: str, meeting: Meeting
+                           ) -> date:
+    """Confirm the meeting, hold it with minutes mailed to both parties, close the case."""
+    resp = await api.client.post(f"/api/cases/{case_id}/meeting/confirm", json={
+        "start": meeting.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))
+    assert resp.status == 200, await resp.text()
+    clock.set(meeting.start + timedelta(minutes=90))
+    today = clock.today()
+    resp = await api.client.post(f"/api/cases/{case_id}/meeting-outcome", json={
+        "place": "workplace", "employer_took_part": True,
+        "agreements": [{"what": "Tal med lægen om skånehensyn", "who": "citizen",
+                        "due": (today + timedelta(days=7)).isoformat()},
+                       {"what": "Ring til arbejdsgiveren", "who": "consultant",
+                        "due": (today + timedelta(days=9)).isoformat()}],
+        "return_plan": {"steps": [{"from": (today + timedelta(days=7)).isoformat(),
+                                   "hours_per_week": 20}],
+                        "full_time_from": (today + timedelta(days=28)).isoformat()},
+        "note": NOTE, "send_to": ["citizen", "employer"]}, headers=api.auth("consultant"))
+    assert resp.status == 200, await resp.text()
+    resp = await api.client.post(f"/api/cases/{case_id}/close", json={
+        "outcome": "recovered", "on": today.isoformat(), "note": "Raskmeldt efter forløbet"},
+        headers=api.auth("consultant"))
+    assert resp.status == 200, await resp.text()
+    await api.client.app[JOBS].wait_idle()
+    return today
+
+
+async def _row(api: Api, case_id: str) -> Case:
+    async with api.client.app[DB].read() as session:
+        return (await session.execute(select(Case).where(Case.case_ref == case_id))
+                ).unique().scalar_one()
+
+
+async def _count(api: Api, model: Any, case_pk: int) -> int:
+    async with api.client.app[DB].read() as session:
+        return int((await session.execute(select(func.count()).select_from(model).where(
+            model.case_id == case_pk))).scalar_one())
+
+
+async def _register(api: Api, month: str) -> str:
+    resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
+                                headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    return await resp.text()
+
+
+async def _erase_on(api: Api, clock: SettableClock, day: date) -> Erased:
+    clock.set(datetime.combine(day, time(3, 0)))
+    result = await api.client.app[JOBS].run_now(ERASE_ENDED_CASES, "demo")
+    assert isinstance(result, Erased)
+    return result
+
+
+async def test_an_ended_case_keeps_what_is_counted_and_loses_who_it_was_and_why(
+        demo_config: MunicipalityConfig, database_url: str) -> None:
+    assert demo_config.retention.enabled and demo_config.retention.erase_after_days == 365
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(database_url), clock=clock):
+        ended = await _owned(api, "er-closed")
+        await intake(api, body("er-outside", visitation_category=1))  # not in the target group
+        await _owned(api, "er-open")  # a target case that goes on
+        closed_on = await _held_and_closed(api, clock, "er-closed", ended)
+        case = await _row(api, "er-closed")
+        assert case.cpr_encrypted and case.citizen_name and case.facts["diagnosis_group"]
+        assert await _count(api, DecisionRecord, case.id) > 0
+        assert await _count(api, OutboxMessage, case.id) > 0
+        assert await _count(api, ConsultantTask, case.id) > 0
+        month = case.facts["first_absence_day"][:7]
+        register = await _register(api, month)
+
+        # The day the period ends, nothing of the closed case goes yet.
+        assert (await _erase_on(api, clock, closed_on + timedelta(days=365))).cases == 1
+        assert (await _row(api, "er-closed")).erased_at is None
+        # The next day it goes: the case outside the target group (unchanged since its
+        # intake) went already; the open case stays.
+        result = await _erase_on(api, clock, closed_on + timedelta(days=366))
+        assert result == Erased(1, closed_on + timedelta(days=1))
+        case = await _row(api, "er-closed")
+        assert case.erased_at is not None
+        assert (case.cpr_encrypted, case.cpr_hash, case.citizen_name, case.citizen_email,
+                case.citizen_phone, case.citizen_address, case.contact_name,
+                case.contact_email, case.contact_phone, case.close_note) == (None,) * 10
+        assert case.reasons == [] and case.owner_reasons == []
+        assert case.facts == {
+            "case_id": "er-closed", "as_of": None,
+            "first_absence_day": body("x")["first_absence_day"], "employment": "employed",
+            "employer": {"cvr": "12345678", "name": "Sunds Træ ApS"}}
+        # What the figures count stays.
+        assert (case.status, case.follow_up, case.closed_on, case.close_outcome) == (
+            "target", "workplace_meeting", closed_on, "recovered")
+        async with api.client.app[DB].read() as session:
+            (held,) = (await session.execute(select(Meeting).where(
+                Meeting.case_id == case.id, Meeting.status == "held"))).unique().scalars()
+        assert (held.place, held.employer_took_part, held.agreements, held.minutes_note) == (
+            "workplace", True, None, None)
+        assert held.return_plan is not None and held.return_plan["full_time_from"]
+        for model in (DecisionRecord, OutboxMessage, ConsultantTask):
+            assert await _count(api, model, case.id) == 0, model
+        assert await _register(api, month) == register
+        async with api.client.app[DB].read() as session:
+            erased = list(await session.execute(select(AuditEntry.case_id, AuditEntry.actor)
+                                                  .where(AuditEntry.action == "case.erased")))
+        outside = await _row(api, "er-outside")
+        assert sorted(erased) == sorted([(case.id, "system"), (outside.id, "system")])
+        assert outside.erased_at is not None and outside.cpr_encrypted is None
+        assert "diagnosis_group" not in outside.facts and outside.status == "not_target"
+        still = await _row(api, "er-open")
+        assert still.erased_at is None and still.citizen_name == "Mads Madsen"
+
+        # Once only: a second run finds nothing.
+        assert (await _erase_on(api, clock, closed_on + timedelta(days=367))).cases == 0
+
+        # Shown, and no change is taken any more: a new sick leave is a new case.
+        resp = await api.client.get("/api/cases/er-closed", headers=api.auth("manager"))
+        shown = await resp.json()
+        assert shown["erased_at"] and shown["cpr"] is None and shown["citizen"] is None
+        for method, path, payload in (
+                ("patch", "/api/cases/er-closed", {"serious_illness": True}),
+                ("post", "/api/cases/er-closed/reopen", None),
+                ("post", "/api/cases", body("er-closed"))):
+            resp = await api.client.request(method, path, json=payload,
+                                            headers=api.auth("intake"))
+            assert resp.status == 409 and "case_erased" in await resp.text(), path
+        assert (await _row(api, "er-closed")).citizen_name is None
+        async for staff in start_staff(api):
+            browser = await staff.login("manager")
+            response, page = await browser.get("/cases/er-closed")
+            assert response.status == 200
+            assert 'id="erased"' in page and "opbevaringsperioden" in page
+            assert "Genåbn sagen" not in page and "Mads Madsen" not in page
+            consultant = await staff.login("consultant")
+            response, page = await consultant.get("/my-cases/er-closed")
+            assert response.status == 200 and 'id="erased"' in page
+
+
+def test_the_kept_facts_are_the_counted_ones_only() -> None:
+    facts = {"case_id": "a", "as_of": "2026-01-02", "first_absence_day": "2026-01-01",
+             "handed_over_on": "2026-01-10", "employment": "employed",
+             "employer": {"cvr": "12345678", "name": "X", "contact_name": "Lone Berg"},
+             "diagnosis_group": "mental", "serious_illness": True, "workplace_cause": False,
+             "full_recovery_plan_date": "2026-03-01", "citizen_wants_private_talk": True,
+             "visitation_category": 3}
+    assert kept_facts(facts) == {
+        "case_id": "a", "as_of": "2026-01-02", "first_absence_day": "2026-01-01",
+        "handed_over_on": "2026-01-10", "employment": "employed",
+        "employer": {"cvr": "12345678", "name": "X"}}
