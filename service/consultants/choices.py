@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,18 @@ class OwnerChoice:
         return not has_room(self.cases, self.capacity)
 
 
-def holds_workplace_meetings(consultant: Consultant, day: date) -> bool:
+class WorkplaceRole(Protocol):
+    """Whether a consultant holds workplace meetings: a `Consultant`, or a row of these
+    columns of one."""
+
+    @property
+    def workplace_meetings(self) -> bool: ...
+
+    @property
+    def workplace_meetings_from(self) -> date | None: ...
+
+
+def holds_workplace_meetings(consultant: WorkplaceRole, day: date) -> bool:
     """The consultant holds workplace meetings on `day` (the role is rolled out over months)."""
     return bool(consultant.workplace_meetings) and (
         consultant.workplace_meetings_from is None or consultant.workplace_meetings_from <= day)

@@ -24,8 +24,10 @@ from service.intake.views import (  # noqa: F401
     FOLLOW_UP,
     FOLLOW_UP_KINDS,
     deadline_of,
+    follow_up_kind,
     follow_up_overdue,
     next_follow_up,
+    planned_follow_up_kind,
 )
 from service.platform.db.models import Case
 

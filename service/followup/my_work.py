@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
-from service.followup.follow_ups import next_follow_up
+from service.followup.follow_ups import next_follow_up, planned_follow_up_kind
 from service.followup.records import HeldMeeting, InterventionRow, held_meetings, interventions
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
@@ -199,7 +199,9 @@ class ConsultantWork:
             unanswered=meeting is not None and self.unanswered.due(
                 kind=meeting.kind, status=meeting.status, invited_at=meeting.invited_at,
                 employer_answer=meeting.employer_answer, today=today),
-            at_risk=self.at_risk(case)), today=today, now=self.clock.local_now())
+            at_risk=self.at_risk(case),
+            follow_up_kind=case.next_follow_up["kind"] if case.next_follow_up else None),
+            today=today, now=self.clock.local_now())
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -226,7 +228,7 @@ class ConsultantWork:
             intervention_started_on=case.intervention_started_on, closed_on=case.closed_on,
             owner_key=key, owner_name=name, status=case.status,
             private_talk_first=case.private_talk_first,
-            next_follow_up=next_follow_up(case), next_follow_up_due=case.next_follow_up_due,
+            next_follow_up_due=case.next_follow_up_due,
             erased_at=as_utc(case.erased_at) if case.erased_at else None)
             for case, key, name in rows}
         if not cases:
@@ -242,6 +244,7 @@ class ConsultantWork:
                                       Meeting.status.in_((TALK_PLANNED, TALK_HELD)))
                 .order_by(Meeting.id))).unique().scalars():
             cases[talk.case_id].talk = self._view(talk, refs[talk.case_id])
+        planned: dict[int, str | None] = {}
         for meeting in meetings:
             view = cases[meeting.case_id]
             if meeting.status == "held":
@@ -249,13 +252,17 @@ class ConsultantWork:
                     view.held = self._view(meeting, refs[meeting.case_id])
             else:
                 view.meeting = self._view(meeting, refs[meeting.case_id])
+                planned[meeting.case_id] = planned_follow_up_kind(meeting)
+        today = self.clock.today()
+        for case, _, _ in rows:
+            cases[case.id].next_follow_up = next_follow_up(
+                case, owner=case.owner, today=today, planned_kind=planned.get(case.id))
         for case_id, task_id, text, due_on in (await session.execute(
                 select(ConsultantTask.case_id, ConsultantTask.id, ConsultantTask.text,
                        ConsultantTask.due_on).where(
                     ConsultantTask.case_id.in_(list(cases)), ConsultantTask.done_at.is_(None))
                 .order_by(ConsultantTask.id))).all():
             cases[case_id].tasks.append(TaskView(task_id, text, due_on))
-        today = self.clock.today()
         for view in cases.values():
             view.at_risk = self.at_risk(view)
             view.next_action = self.next_action(view)

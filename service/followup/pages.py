@@ -113,8 +113,6 @@ def _deadline_text(days_left: int) -> str:
 
 def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
     meeting = case.meeting
-    follow_up_kind = (meeting.kind if meeting is not None and case.held is not None
-                      else (case.next_follow_up or {}).get("kind", ""))
     return {
         "ref": case.case_ref, "href": f"/my-cases/{quote(case.case_ref, safe='')}",
         "citizen": case.citizen_name or "–", "employer": case.employer_name or "–",
@@ -135,10 +133,9 @@ def _case_row(case: CaseView, request: web.Request) -> dict[str, Any]:
                  f"{TALK_LABEL}: ønsket, ikke planlagt endnu" if case.private_talk_first
                  else ""),
         # follow-ups until recovery: the next one's day and kind, once the first was held
-        # (its kind: the planned meeting's, once one is planned — at the jobcentre when the
-        # case's consultant holds no workplace meetings yet — else the rules')
+        # (`service.intake.views.follow_up_kind`)
         "next_follow_up": (f"{danish_date(date.fromisoformat(case.next_follow_up['due']))}, "
-                           f"{FOLLOW_UP_WORDS[follow_up_kind].lower()}"
+                           f"{FOLLOW_UP_WORDS[case.next_follow_up['kind']].lower()}"
                            if case.next_follow_up else ""),
         # over time (the dashboard's "Opfølgninger over tid", the same rule)
         "follow_up_overdue": bool(case.next_follow_up) and follow_up_overdue(

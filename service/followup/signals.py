@@ -65,8 +65,10 @@ class CaseWork:
     # a pending employer decline: the reason's words and the day the grace ends (None: none)
     decline_reason: str | None = None
     decline_ends: date | None = None
-    # after the first meeting: the next follow-up's due date (its kind is `follow_up`)
+    # after the first meeting: the next follow-up's due date and kind
+    # (`service.intake.views.follow_up_kind`)
     follow_up_due: date | None = None
+    follow_up_kind: str | None = None
 
 
 class _CaseFacts(Protocol):
@@ -109,9 +111,11 @@ class _MeetingFacts(Protocol):
 
 
 def case_work(case: _CaseFacts, meeting: _MeetingFacts | None, *, held: bool,
-              unanswered: bool, at_risk: bool) -> CaseWork:
-    """`CaseWork` of a case and its active meeting (if any), for every screen alike."""
+              unanswered: bool, at_risk: bool, follow_up_kind: str | None) -> CaseWork:
+    """`CaseWork` of a case and its active meeting (if any), for every screen alike;
+    `follow_up_kind`: its next follow-up's (`service.intake.views.next_follow_up`), if any."""
     pending = meeting is not None and meeting.decline_pending
+    follow_up = held and case.follow_up in FOLLOW_UP_KINDS
     return CaseWork(
         follow_up=case.follow_up, held=held,
         citizen_called=case.citizen_called_at is not None,
@@ -126,8 +130,8 @@ def case_work(case: _CaseFacts, meeting: _MeetingFacts | None, *, held: bool,
         invitation_held=meeting is not None and meeting.invitation_held,
         decline_reason=(meeting.decline_reason or "Andet") if meeting and pending else None,
         decline_ends=meeting.decline_ends if meeting and pending else None,
-        follow_up_due=case.next_follow_up_due
-        if held and case.follow_up in FOLLOW_UP_KINDS else None)
+        follow_up_due=case.next_follow_up_due if follow_up else None,
+        follow_up_kind=follow_up_kind if follow_up else None)
 
 
 def next_action(work: CaseWork, *, today: date, now: datetime) -> NextAction:
@@ -185,7 +189,7 @@ def _follow_up(work: CaseWork, due: date, *, urgent: bool) -> NextAction:
     if work.follow_up == "telephone":
         return NextAction("follow_up_call",
                           f"Ring til borgeren (opfølgning) senest {short_date(due)}", urgent)
-    kind = _FOLLOW_UP_MEETING.get(work.follow_up or "", "opfølgning")
+    kind = _FOLLOW_UP_MEETING.get(work.follow_up_kind or "", "opfølgning")
     return NextAction("follow_up_due", f"Opfølgning senest {short_date(due)}: {kind}", urgent)
 
 

@@ -45,6 +45,8 @@ CASE_VIEW = (
            _EMPLOYER.c.cvr.label("employer_cvr"), _EMPLOYER.c.name.label("employer_name"),
            _EMPLOYER.c.unavailable.label("employer_unavailable"),
            _OWNER.c.key.label("owner_key"), _OWNER.c.name.label("owner_name"),
+           _OWNER.c.workplace_meetings.label("owner_workplace_meetings"),
+           _OWNER.c.workplace_meetings_from.label("owner_workplace_meetings_from"),
            *(_MEETING.c[name].label(f"meeting_{name}") for name in _MEETING_COLUMNS),
            _MEETING_CONSULTANT.c.key.label("meeting_consultant_key"))
     .select_from(
@@ -88,7 +90,9 @@ def read_case(connection: Connection, municipality: str, case_ref: str,
         cvr=values["employer_cvr"], name=values["employer_name"],
         unavailable=values["employer_unavailable"])
     case.owner = None if values["owner_key"] is None else SimpleNamespace(
-        key=values["owner_key"], name=values["owner_name"])
+        key=values["owner_key"], name=values["owner_name"],
+        workplace_meetings=values["owner_workplace_meetings"],
+        workplace_meetings_from=values["owner_workplace_meetings_from"])
     meeting = None
     if values["meeting_id"] is not None:
         meeting = SimpleNamespace(**{name: values[f"meeting_{name}"]

@@ -294,10 +294,6 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         # dashboard's rule)
         "follow_up_overdue": bool(case.get("next_follow_up")) and follow_up_overdue(
             date.fromisoformat(case["next_follow_up"]["due"]), request.app[CLOCK].today()),
-        # its kind: the planned follow-up meeting's once there is one (at the jobcentre when
-        # the consultant holds no workplace meetings yet), else the rules'
-        "follow_up_kind": (case["meeting"]["kind"] if (case.get("meeting") or {}).get(
-            "purpose") == "follow_up" else (case.get("next_follow_up") or {}).get("kind")),
         "open_form": "",
         "placement": _placement_words(case.get("workplace")),
         "handover": _handover(case["facts"]),

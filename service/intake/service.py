@@ -489,7 +489,7 @@ class IntakeService:
                 f"which neither {KEY_ENV} nor {PREVIOUS_KEYS_ENV} holds")
 
     def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
-        return case_out(case, meeting, self.cpr(case))
+        return case_out(case, self.clock.today(), meeting, self.cpr(case))
 
     async def _store_employer(self, session: AsyncSession, case: Case, intake: CaseIntake,
                               known: dict[str, Employer] | None = None,
@@ -743,7 +743,7 @@ class IntakeService:
             raise _no_case(case_ref)
         if not found.visible:
             return found.case.id, None
-        out = case_out(found.case, found.meeting, self.cpr(found.case))
+        out = case_out(found.case, self.clock.today(), found.meeting, self.cpr(found.case))
         if found.progress is not None:
             out["progress"].update(found.progress)
         out["history"] = [{

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from service.consultants.choices import WorkplaceRole, holds_workplace_meetings
 from service.intake.schemas import mask_cpr
 from service.platform.db.engine import as_utc
 from service.platform.db.models import Case, Employer, Meeting
@@ -112,18 +113,41 @@ class FollowUpState(Protocol):
     def follow_up(self) -> str | None: ...
 
 
-def next_follow_up(case: FollowUpState) -> dict[str, Any] | None:
+def follow_up_kind(rules_kind: str, owner: WorkplaceRole | None, today: date,
+                   planned_kind: str | None = None) -> str:
+    """The next follow-up's kind, for every screen, the register and planning alike: the kind
+    of its meeting once one is planned (`planned_kind`); else the rules' — except that a
+    workplace meeting is held at the jobcentre while the case's consultant holds no workplace
+    meetings (`today`: a caseworker not in the new role, or one whose role begins later), for
+    with them it could never be planned at the workplace (planning rule 2)."""
+    if planned_kind is not None:
+        return planned_kind
+    if rules_kind == "workplace_meeting" and owner is not None \
+            and not holds_workplace_meetings(owner, today):
+        return "jobcenter_meeting"
+    return rules_kind
+
+
+def next_follow_up(case: FollowUpState, *, owner: WorkplaceRole | None, today: date,
+                   planned_kind: str | None = None) -> dict[str, Any] | None:
     """Follow-ups until recovery (`service.followup.follow_ups`): `{"due": date, "kind": ...}`
-    of an open target case whose first meeting was held, else None. The kind is the case's
-    follow-up as the rules decide it (telephone while a firm plan for full recovery within 4
-    weeks holds)."""
+    of an open target case whose first meeting was held, else None. The kind: the rules'
+    (telephone while a firm plan for full recovery within 4 weeks holds) as `follow_up_kind`
+    says it — `owner` is the case's consultant, `planned_kind` the kind of the follow-up
+    meeting planned (proposed or confirmed), if any."""
     if case.next_follow_up_due is None or case.closed_on is not None \
             or case.status != "target" or case.follow_up not in FOLLOW_UP_KINDS:
         return None
-    return {"due": case.next_follow_up_due.isoformat(), "kind": case.follow_up}
+    return {"due": case.next_follow_up_due.isoformat(),
+            "kind": follow_up_kind(case.follow_up, owner, today, planned_kind)}
 
 
-def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
+def planned_follow_up_kind(meeting: Meeting | None) -> str | None:
+    """The kind of a case's active meeting when it is its follow-up meeting (else None)."""
+    return meeting.kind if meeting is not None and meeting.purpose == FOLLOW_UP else None
+
+
+def case_out(case: Case, today: date, meeting: Meeting | None = None, cpr: str | None = None
              ) -> dict[str, Any]:
     """The case for staff; `cpr` is its decrypted CPR number, shown masked."""
     citizen = {"name": case.citizen_name, "email": case.citizen_email,
@@ -145,7 +169,8 @@ def case_out(case: Case, meeting: Meeting | None = None, cpr: str | None = None
         # Why nobody owns the case yet (the planner's words), for staff to act on.
         "unassigned_reasons": [] if case.owner else list(case.owner_reasons or []),
         "meeting": meeting_out(meeting) if meeting is not None else None,
-        "next_follow_up": next_follow_up(case),
+        "next_follow_up": next_follow_up(case, owner=case.owner, today=today,
+                                         planned_kind=planned_follow_up_kind(meeting)),
         "closed": {"on": case.closed_on.isoformat(), "outcome": case.close_outcome,
                    "note": case.close_note} if case.closed_on is not None else None,
         "erased_at": _instant(case.erased_at),

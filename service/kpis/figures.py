@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
-from service.followup.follow_ups import overdue_condition
+from service.followup.follow_ups import FOLLOW_UP, follow_up_kind, overdue_condition
 from service.intake.signals import (
     AT_RISK_WITHIN_DAYS,
     at_risk_condition,
@@ -700,21 +700,27 @@ class KpiService:
     async def overdue_follow_ups(self) -> list[OverdueFollowUp]:
         """The open target cases whose follow-up is overdue, the longest overdue first."""
         today = self.clock.today()
-        active = (select(Meeting.case_id, Meeting.start, Meeting.kind, Meeting.status)
+        active = (select(Meeting.case_id, Meeting.start, Meeting.kind, Meeting.status,
+                         Meeting.purpose)
                   .where(Meeting.municipality_id == self.municipality,
                          Meeting.status.in_(ACTIVE_MEETING), Meeting.kind != PRIVATE_TALK)
                   .subquery())
         async with self.db.read() as session:
             rows = (await session.execute(
                 select(Case.case_ref, Consultant.key, Consultant.name, Case.next_follow_up_due,
-                       Case.follow_up, active.c.start, active.c.kind, active.c.status)
+                       Case.follow_up, active.c.start, active.c.kind, active.c.status,
+                       active.c.purpose, Consultant.workplace_meetings,
+                       Consultant.workplace_meetings_from)
                 .outerjoin(Consultant, Consultant.id == Case.owner_id)
                 .outerjoin(active, active.c.case_id == Case.id)
                 .where(Case.municipality_id == self.municipality, overdue_condition(today))
                 .order_by(Case.next_follow_up_due, Case.case_ref))).all()
-        return [OverdueFollowUp(ref, key, name, due, (today - due).days, kind, start,
-                                meeting_kind, status)
-                for ref, key, name, due, kind, start, meeting_kind, status in rows]
+        return [OverdueFollowUp(
+            row.case_ref, row.key, row.name, row.next_follow_up_due,
+            (today - row.next_follow_up_due).days,
+            follow_up_kind(row.follow_up or "", row if row.key is not None else None, today,
+                           row.kind if row.purpose == FOLLOW_UP else None),
+            row.start, row.kind, row.status) for row in rows]
 
     async def at_risk(self, within_days: int = AT_RISK_WITHIN_DAYS) -> list[CaseAtRisk]:
         """The cases whose deadline is at risk (`service.intake.signals`), the most urgent

@@ -21,10 +21,16 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
-from service.followup.follow_ups import next_follow_up
+from service.followup.follow_ups import FOLLOW_UP, next_follow_up
 from service.kpis.figures import month_start, next_month
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Consultant, Intervention, Meeting
+from service.platform.db.models import (
+    ACTIVE_MEETING,
+    Case,
+    Consultant,
+    Intervention,
+    Meeting,
+)
 
 # A request may ask for at most this many months.
 MAX_REGISTER_MONTHS = 36
@@ -77,7 +83,7 @@ _CASE_COLUMNS = (Case.id, Case.case_ref, Case.facts, Case.status, Case.follow_up
                  Case.first_meeting_deadline, Case.next_follow_up_due)
 _MEETING_COLUMNS = (Meeting.case_id, Meeting.kind, Meeting.status, Meeting.start,
                     Meeting.invited_at, Meeting.place, Meeting.employer_took_part,
-                    Meeting.return_plan)
+                    Meeting.return_plan, Meeting.purpose)
 
 
 class Register:
@@ -95,14 +101,16 @@ class Register:
         absence = Case.facts["first_absence_day"].as_string()
         async with self.db.read() as session:
             cases = (await session.execute(
-                select(*_CASE_COLUMNS, Consultant.key.label("owner"))
+                select(*_CASE_COLUMNS, Consultant.key.label("owner"),
+                       Consultant.workplace_meetings, Consultant.workplace_meetings_from)
                 .outerjoin(Consultant, Consultant.id == Case.owner_id)
                 .where(Case.municipality_id == self.municipality, absence >= start,
                        absence < end).order_by(absence, Case.id))).all()
             ids = [case.id for case in cases]
             meetings = await self._meetings(session, ids)
             kinds = await self._kinds(session, ids)
-        return [self._row(case, meetings.get(case.id, []), kinds.get(case.id, []))
+        today = self.clock.today()
+        return [self._row(case, meetings.get(case.id, []), kinds.get(case.id, []), today)
                 for case in cases]
 
     @staticmethod
@@ -128,7 +136,7 @@ class Register:
                 out[case_id].append(kind)
         return out
 
-    def _row(self, case: Row[Any], meetings: list[Row[Any]], kinds: list[str]
+    def _row(self, case: Row[Any], meetings: list[Row[Any]], kinds: list[str], today: date
              ) -> dict[str, str]:
         first_absence = date.fromisoformat(case.facts["first_absence_day"])
         invited = [m for m in meetings if m.invited_at is not None] or meetings
@@ -159,7 +167,10 @@ class Register:
             "duration_days": _number((case.closed_on - first_absence).days + 1)
             if case.closed_on else "",
         }
-        follow_up = next_follow_up(case)
+        planned = next((m.kind for m in meetings if m.status in ACTIVE_MEETING
+                        and m.purpose == FOLLOW_UP), None)
+        follow_up = next_follow_up(case, owner=case if case.owner is not None else None,
+                                   today=today, planned_kind=planned)
         row["next_follow_up_due"] = follow_up["due"] if follow_up else ""
         row["next_follow_up_kind"] = follow_up["kind"] if follow_up else ""
         return {key: neutralised(str(value)) for key, value in row.items()}

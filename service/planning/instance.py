@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.consultants.choices import holds_workplace_meetings
-from service.followup.follow_ups import follow_up_to_plan
+from service.followup.follow_ups import follow_up_kind, follow_up_to_plan
 from service.meetings.declines import pending_decline
 from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK, TALK_HELD, TALK_PLANNED
 from service.platform.db.models import (
@@ -196,13 +196,14 @@ def _at_the_jobcentre(owner: Consultant | None, meeting: PlannedMeeting | None, 
     case's own consultant holds no workplace meetings (yet: a caseworker not in the new role,
     or one whose role begins later) — as a workplace meeting it could never be planned with
     them (rule 2), and the citizen went without a follow-up — and, once one is confirmed
-    there, it stays there (the day the consultant's role begins does not move it)."""
+    there, it stays there (the day the consultant's role begins does not move it). The rule is
+    `service.intake.views.follow_up_kind`, which every screen and the register show."""
     if owner is None:
         return False
-    if meeting is not None and meeting.status == "confirmed" \
-            and meeting.kind == "jobcenter_meeting" and meeting.consultant_id == owner.id:
-        return True
-    return not holds_workplace_meetings(owner, as_of)
+    kept = meeting is not None and meeting.status == "confirmed" \
+        and meeting.kind == "jobcenter_meeting" and meeting.consultant_id == owner.id
+    return follow_up_kind("workplace_meeting", owner, as_of,
+                          "jobcenter_meeting" if kept else None) == "jobcenter_meeting"
 
 
 async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_of: date

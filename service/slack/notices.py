@@ -34,6 +34,7 @@ from service.config import MunicipalityConfig
 from service.followup.my_work import meeting_view
 from service.followup.signals import NextAction, case_work, next_action
 from service.intake.signals import deadline_at_risk
+from service.intake.views import follow_up_kind, planned_follow_up_kind
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.declines import DeclineGrace, pending_decline
 from service.meetings.signals import UnansweredRule
@@ -122,9 +123,11 @@ class SlackNotices:
             settled=held or (meeting is not None and meeting.status == "confirmed"),
             today=today)
         view = meeting_view(meeting, case.case_ref, self.grace) if meeting is not None else None
+        kind = follow_up_kind(case.follow_up or "", case.owner, today,
+                              planned_follow_up_kind(meeting))
         return next_action(case_work(case, view, held=held,
                                      unanswered=self.unanswered.of(meeting, today),
-                                     at_risk=at_risk),
+                                     at_risk=at_risk, follow_up_kind=kind),
                            today=today, now=self.clock.local_now()), at_risk
 
     # -- words and links ---------------------------------------------------------------------

@@ -315,6 +315,16 @@ async def test_a_consultant_without_workplace_meetings_holds_the_follow_up_at_th
         assert resp.status == 200, await resp.text()
         case = await _case(api, "fu-eva")
         due = date.fromisoformat(case["next_follow_up"]["due"])
+        # Named where it will be held before it is planned (`follow_up_kind`), while the
+        # rules' decision still says the workplace: the API, the register, the next step.
+        assert case["decision"]["follow_up"] == "workplace_meeting"
+        assert case["next_follow_up"]["kind"] == "jobcenter_meeting"
+        month = case["facts"]["first_absence_day"][:7]
+        resp = await api.client.get(f"/api/register.csv?from={month}&to={month}",
+                                    headers=api.auth("manager"))
+        (row,) = csv.DictReader(io.StringIO((await resp.text()).lstrip("\ufeff")),
+                                delimiter=";")
+        assert row["Næste opfølgning, form"] == "jobcenter_meeting"
         await planning_from(api, clock, due)
         follow_up = [m for m in await _meetings(api) if m.purpose == "follow_up"]
         # (at the jobcentre no employer confirms it: it stands at once)
@@ -328,7 +338,7 @@ async def test_a_consultant_without_workplace_meetings_holds_the_follow_up_at_th
         await replan(api)
         assert [(m.id, m.status) for m in await _meetings(api) if m.purpose == "follow_up"] \
             == [(follow_up[0].id, "confirmed")]
-        assert (await _case(api, "fu-eva"))["next_follow_up"]["kind"] == "workplace_meeting"
+        assert (await _case(api, "fu-eva"))["next_follow_up"]["kind"] == "jobcenter_meeting"
         # The pages name the follow-up where it is planned, as its meeting is.
         async for staff in start_staff(api):
             _, page = await (await staff.login("manager")).get("/cases/fu-eva")

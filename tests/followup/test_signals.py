@@ -5,10 +5,10 @@ was summoned to is held, not awaited from the employer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from service.followup.follow_ups import follow_up_overdue
+from service.followup.follow_ups import follow_up_kind, follow_up_overdue
 from service.followup.signals import INTERVENTION_SOON_DAYS, CaseWork, next_action
 
 TODAY = date(2026, 12, 1)
@@ -88,11 +88,14 @@ def test_follow_ups_after_the_first_meeting() -> None:
     """After the first meeting the next follow-up is the step: its date and kind; a
     telephone follow-up due (or overdue) is urgent and comes before the intervention."""
     held = replace(CALLED, held=True, intervention_started=True,
-                   follow_up_due=TODAY + timedelta(days=20))
+                   follow_up_due=TODAY + timedelta(days=20), follow_up_kind="workplace_meeting")
     assert words(held) == ("follow_up_due", "Opfølgning senest 21. december: møde på "
                            "arbejdspladsen", False)
-    assert words(replace(held, follow_up="jobcenter_meeting"))[1].endswith("møde i jobcentret")
-    phone = replace(held, follow_up="telephone")
+    # The kind is the next follow-up's (`follow_up_kind`): at the jobcentre when the rules
+    # say so, or when the case's consultant holds no workplace meetings yet.
+    assert words(replace(held, follow_up_kind="jobcenter_meeting"))[1].endswith(
+        "møde i jobcentret")
+    phone = replace(held, follow_up="telephone", follow_up_kind="telephone")
     assert words(phone) == ("follow_up_call", "Ring til borgeren (opfølgning) senest "
                             "21. december", False)
     due = replace(phone, follow_up_due=TODAY, intervention_started=False)
@@ -120,3 +123,27 @@ def test_a_follow_up_is_over_time_the_day_after_it_was_due() -> None:
     assert not follow_up_overdue(due, due)
     assert follow_up_overdue(due, due + timedelta(days=1))
     assert not follow_up_overdue(None, due)
+
+
+@dataclass
+class _Role:
+    workplace_meetings: bool
+    workplace_meetings_from: date | None = None
+
+
+def test_the_next_follow_up_s_kind_is_one_rule() -> None:
+    """The planned follow-up meeting's kind once there is one; else the rules' — but at the
+    jobcentre while the case's consultant holds no workplace meetings (planning's rule: with
+    them it could never be planned at the workplace)."""
+    in_role, caseworker = _Role(True), _Role(False)
+    later = _Role(True, TODAY + timedelta(days=10))
+    assert follow_up_kind("workplace_meeting", in_role, TODAY) == "workplace_meeting"
+    assert follow_up_kind("workplace_meeting", caseworker, TODAY) == "jobcenter_meeting"
+    assert follow_up_kind("workplace_meeting", later, TODAY) == "jobcenter_meeting"
+    assert follow_up_kind("workplace_meeting", later, TODAY + timedelta(days=10)) == \
+        "workplace_meeting"
+    assert follow_up_kind("workplace_meeting", None, TODAY) == "workplace_meeting"
+    assert follow_up_kind("telephone", caseworker, TODAY) == "telephone"
+    assert follow_up_kind("jobcenter_meeting", in_role, TODAY) == "jobcenter_meeting"
+    assert follow_up_kind("workplace_meeting", caseworker, TODAY,
+                          planned_kind="workplace_meeting") == "workplace_meeting"

@@ -48,7 +48,7 @@ async def _orm_view(api: Api, case_ref: str, clock: SettableClock) -> dict[str, 
         rows = (await session.execute(select(Intervention).where(
             Intervention.case_id == case.id).order_by(Intervention.started_on,
                                                       Intervention.id))).scalars().all()
-    out = case_out(case, meeting, app[INTAKE].cpr(case))
+    out = case_out(case, clock.today(), meeting, app[INTAKE].cpr(case))
     out["progress"].update(progress(
         [HeldMeeting(m.held_at or m.start, m.place, m.employer_took_part, m.on_time,
                      list(m.agreements or []), m.return_plan,
