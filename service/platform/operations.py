@@ -2,9 +2,10 @@
 
 The job queue (waiting jobs, the oldest's age, stalled and failed jobs), the outbox (messages
 waiting and the oldest's age, failed deliveries, letters to print), the planning runs (the
-last one's age and duration, the longest of the day) and the cases the plan left without an
-owner. Counts and ages only: no case, person or message text. Cheap enough to poll every
-minute (indexed counts; the job figures read procrastinate's tables on PostgreSQL).
+last one's age and duration, the longest of the day), the cases the plan left without an
+owner and the ended cases whose personal data were erased (`[retention]`). Counts and ages
+only: no case, person or message text. Cheap enough to poll every minute (indexed counts;
+the job figures read procrastinate's tables on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -120,7 +121,12 @@ class OperationsStatus:
         total, unowned = (await session.execute(select(
             func.count(), func.count().filter(Case.owner_id.is_(None))).where(*open_cases))
         ).one()
-        return {"open": total, "unassigned": unowned}
+        # `[retention]`: the cases whose personal data were erased, and the last erasure
+        erased, last = (await session.execute(select(func.count(), func.max(Case.erased_at))
+                                              .where(Case.municipality_id == self.municipality_id,
+                                                     Case.erased_at.is_not(None)))).one()
+        return {"open": total, "unassigned": unowned, "erased": erased,
+                "last_erasure_age_s": _age(self.clock.utcnow(), last)}
 
 
 class OperationsOut(BaseModel):

@@ -32,7 +32,7 @@ async def test_the_operator_sees_planning_outbox_and_cases(sqlite_api: Api) -> N
     await api.client.app[JOBS].wait_idle()
     seen = await figures(api)
     assert seen["jobs"] == {"runner": "in_process"}
-    assert seen["cases"] == {"open": 2, "unassigned": 0}
+    assert seen["cases"] == {"open": 2, "unassigned": 0, "erased": 0, "last_erasure_age_s": None}
     planning = seen["planning"]
     assert planning["runs_last_day"] >= 1 and planning["last_run_fell_back"] is False
     assert planning["last_run_seconds"] > 0 and planning["longest_run_last_day_s"] > 0

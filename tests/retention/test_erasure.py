@@ -153,6 +153,10 @@ async def test_an_ended_case_keeps_what_is_counted_and_loses_who_it_was_and_why(
         still = await _row(api, "er-open")
         assert still.erased_at is None and still.citizen_name == "Mads Madsen"
 
+        # The operator sees it (counts and ages only).
+        resp = await api.client.get("/api/operations", headers=api.auth("admin"))
+        cases = (await resp.json())["cases"]
+        assert (cases["erased"], cases["last_erasure_age_s"]) == (2, 0)
         # Once only: a second run finds nothing.
         assert (await _erase_on(api, clock, closed_on + timedelta(days=367))).cases == 0
 
