@@ -12,8 +12,8 @@ What goes:
   employer's CVR and name stay; the decision's reasons and the owner's reasons (which name
   exclusions and skills) are emptied; the decisions' history (every version of the facts) is
   deleted;
-- the meetings' agreements, staff notes, decline notes and employers' wishes, the closing
-  note;
+- the meetings' agreements, staff notes, decline notes, cancel reasons and employers'
+  wishes, the closing note;
 - the case's messages in the outbox (their bodies name the citizen) with their Slack post
   records, and its tasks.
 
@@ -61,8 +61,6 @@ BATCH = 200
 # the hand-over) and what says which case it was (its id, employment, the employer).
 KEPT_FACTS = ("case_id", "as_of", "first_absence_day", "handed_over_on", "employment")
 KEPT_EMPLOYER_FACTS = ("cvr", "name")
-# Outbox messages being sent right now (leased by a delivery round) are left for the next run.
-_SENDING = "sending"
 
 _PERSONAL_NULLED = {
     "cpr_encrypted": None, "cpr_hash": None, "citizen_name": None, "citizen_email": None,
@@ -74,7 +72,8 @@ _ERASE_CASE = update(Case.__table__).where(Case.__table__.c.id == bindparam("cas
     updated_at=bindparam("erased_now"), **_PERSONAL_NULLED)
 _ERASE_MINUTES = update(Meeting).where(Meeting.case_id.in_(bindparam("ids", expanding=True))
                                        ).values(agreements=None, minutes_note=None,
-                                                decline_note=None, employer_preferences=None)
+                                                decline_note=None, employer_preferences=None,
+                                                cancel_reason=None)
 
 
 @dataclass(frozen=True)
@@ -148,10 +147,13 @@ class CaseErasure:
         await connection.execute(delete(DecisionRecord).where(DecisionRecord.case_id.in_(ids)))
         await connection.execute(_ERASE_MINUTES, {"ids": ids})
         await connection.execute(delete(ConsultantTask).where(ConsultantTask.case_id.in_(ids)))
-        messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids),
-                                                  OutboxMessage.status != _SENDING)
-        await connection.execute(delete(SlackPost).where(SlackPost.outbox_id.in_(messages)))
-        await connection.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(messages)))
+        # Every message of the case, whatever its state: one still waiting a year after the
+        # case ended (Slack never configured, say) has nothing left to deliver; one being
+        # sent right now is sent, and its result finds no row to record.
+        messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids))
+        await connection.execute(delete(SlackPost).where(or_(
+            SlackPost.outbox_id.in_(messages), SlackPost.case_id.in_(ids))))
+        await connection.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(ids)))
         details = {"erase_after_days": self.retention.erase_after_days}
         await connection.execute(insert(AuditEntry.__table__), [
             audit.entry(None, self.municipality, "case.erased", case_id, details) | {"at": now}
