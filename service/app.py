@@ -33,6 +33,7 @@ from service.jobs.queue import ProcrastinateQueue
 from service.jobs.runner import InProcessRunner, JobRunner
 from service.keys import (
     ANSWERS,
+    AUDIT_LOG,
     AUTH,
     CALENDAR_FEEDS,
     CALENDAR_IMPORTS,
@@ -98,6 +99,7 @@ from service.platform.security import FailureLimiter, harden_response, limit_fai
 from service.slack import api as slack_api
 from service.slack.settings import SlackSettings, workspace_users
 from service.staff import admin as staff_admin
+from service.staff import audit_pages as staff_audit
 from service.staff import login as staff_login
 from service.wiring.services import build_services
 
@@ -230,6 +232,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
         app[UNANSWERED] = services.unanswered
         app[STAFF_SESSIONS] = services.sessions
         app[STAFF_USERS] = services.staff_users
+        app[AUDIT_LOG] = services.audit_log
         app[CASE_READS] = services.case_reads
         app[CSV_IMPORT] = services.csv_import
         app[OUTCOMES] = services.outcomes
@@ -306,6 +309,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     add_page_routes(app)
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
+    staff_audit.add_routes(app)
     intake_pages.add_routes(app)
     import_page.add_routes(app)
     kpi_pages.add_routes(app)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from service.slack.desk import ServiceDesk
     from service.slack.home import SlackHome
     from service.slack.settings import SlackSettings
+    from service.staff.audit_log import AuditLog
     from service.staff.users import StaffUsers
 
 CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
@@ -85,6 +86,7 @@ DEMO_SESSIONS: web.AppKey[MailboxSessions] = web.AppKey("demo_mailbox_sessions")
 PAGES: web.AppKey[Pages] = web.AppKey("pages")
 STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
+AUDIT_LOG: web.AppKey[AuditLog] = web.AppKey("audit_log")
 CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
 CSV_IMPORT: web.AppKey[CsvImport] = web.AppKey("csv_import")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.

@@ -126,6 +126,8 @@ TEXTS: dict[str, str] = {
     "month_format": "{label}: skriv en måned som ÅÅÅÅ-MM, fx 2026-11.",
     "before_from": "{label}: må ikke ligge før fra-måneden.",
     "too_many_months": "{label}: højst {max} måneder ad gangen.",
+    "too_many_days": "{label}: højst {max} dage ad gangen.",
+    "action_format": "Skriv en handlingskode som case.read, eller dens første del som case.",
     "string_too_long": "Højst {max_length} tegn.",
     "string_too_short": "Mindst {min_length} tegn.",
     "too_long": "Højst {max_length} på listen.",

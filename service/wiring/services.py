@@ -72,6 +72,7 @@ from service.slack.posts import EmailInstead, PostLog
 from service.slack.quiet import QuietableNotices
 from service.slack.reminders import ConsultantReminders
 from service.slack.settings import DEMO_INTAKE_CHANNEL, SlackSettings
+from service.staff.audit_log import AuditLog
 from service.staff.users import StaffUsers
 from service.text.danish import FILTERS, GLOBALS
 from service.text.minutes_words import MinutesMail
@@ -123,6 +124,7 @@ class Services:
     unanswered: UnansweredInvitations
     sessions: StaffSessions
     staff_users: StaffUsers
+    audit_log: AuditLog
     case_reads: CaseReads
     csv_import: CsvImport
     slack_home: SlackHome
@@ -231,6 +233,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         calendar_imports=CalendarImports(db, config, clock, jobs, cipher),
         unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,
         staff_users=StaffUsers(db, config, clock, sessions), case_reads=case_reads,
+        audit_log=AuditLog(db, clock, reads, municipality),
         csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk,
         consultants=consultants,
         erasure=CaseErasure(db, clock, municipality, config.retention))
