@@ -246,6 +246,8 @@ class AuditEntry(Base):
     """Append-only audit log (who, what, when); the database refuses updates and deletes."""
 
     __tablename__ = "audit_log"
+    # the Revisionslog's search by period (service.staff.audit_log), newest first
+    __table_args__ = (Index("ix_audit_log_at", "municipality_id", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     municipality_id: Mapped[str] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
