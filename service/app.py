@@ -87,7 +87,7 @@ from service.outbox import pages as outbox_pages
 from service.planning import api as planning_api
 from service.planning.consultants import sync_consultants
 from service.planning.solver import ProcessPoolSolver, Solver
-from service.platform import health, home, openapi
+from service.platform import health, home, openapi, operations
 from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import check_at_head, upgrade_async
@@ -310,6 +310,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
     staff_audit.add_routes(app)
+    operations.add_page_routes(app)
     intake_pages.add_routes(app)
     import_page.add_routes(app)
     kpi_pages.add_routes(app)

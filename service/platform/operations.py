@@ -10,6 +10,7 @@ the job figures read procrastinate's tables on PostgreSQL).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from service.platform.db.models import Case, OutboxMessage, PlanningRun
 from service.platform.http import json_response, require
 from service.platform.jobqueue import STALLED_AFTER_SECONDS
 from service.platform.openapi import Operation, document
+from service.platform.pages import add_nav, page_principal, render
 
 PLANNED = ("workplace_meeting", "jobcenter_meeting", "telephone")
 
@@ -138,16 +140,113 @@ class OperationsOut(BaseModel):
     cases: dict[str, object]
 
 
+def _status(request: web.Request) -> OperationsStatus:
+    config = request.app[CONFIG]
+    return OperationsStatus(request.app[DB], request.app[CLOCK], config.municipality.id,
+                            config.jobs.runner == "procrastinate")
+
+
 async def operations(request: web.Request) -> web.Response:
     await require(request, "admin")
-    config = request.app[CONFIG]
-    status = OperationsStatus(request.app[DB], request.app[CLOCK], config.municipality.id,
-                              config.jobs.runner == "procrastinate")
-    return json_response(await status.figures())
+    return json_response(await _status(request).figures())
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One figure of the page: its words, its value in words, and whether to act on it
+    (the README's "What an operator monitors": the thresholds to alert on)."""
+
+    label: str
+    value: str
+    alert: bool
+    meaning: str
+
+
+def _duration(seconds: object) -> str:
+    """An age in Danish: '45 sek.', '12 min.', '3 t. 5 min.', '2 døgn'."""
+    if not isinstance(seconds, (int, float)):
+        return "–"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} sek."
+    if whole < 3600:
+        return f"{whole // 60} min."
+    if whole < 86_400:
+        return f"{whole // 3600} t. {whole % 3600 // 60} min."
+    return f"{whole // 86_400} døgn"
+
+
+def _number(value: object) -> str:
+    return "–" if value is None else str(value)
+
+
+def figure_rows(figures: dict[str, Any]) -> dict[str, list[FigureRow]]:
+    """The figures by section, in words, each with whether it calls for action."""
+    jobs, outbox = figures["jobs"], figures["outbox"]
+    planning, cases = figures["planning"], figures["cases"]
+    out: dict[str, list[FigureRow]] = {}
+    if jobs.get("runner") == "procrastinate":
+        out["Jobkø (PostgreSQL)"] = [
+            FigureRow("Ældste ventende job", _duration(jobs["oldest_waiting_age_s"]),
+                      (jobs["oldest_waiting_age_s"] or 0) > 300,
+                      "over 5 min.: ingen worker, eller for få"),
+            FigureRow("Job der hænger", _number(jobs["stalled"]), jobs["stalled"] > 0,
+                      "en worker døde midt i et job"),
+            FigureRow("Fejlede job", _number(jobs["failed"]), jobs["failed"] > 0,
+                      "se workerens log"),
+            FigureRow("Venter / planlagt / i gang",
+                      f"{jobs['waiting']} / {jobs['scheduled']} / {jobs['doing']}", False, "")]
+    else:
+        out["Job"] = [FigureRow("Afvikles af", "webprocessen selv", False,
+                                "[jobs] runner = \"in_process\"")]
+    out["Udgående beskeder"] = [
+        FigureRow("Venter på at blive sendt", _number(outbox["waiting"]), False, ""),
+        FigureRow("Ældste ventende", _duration(outbox["oldest_waiting_age_s"]),
+                  (outbox["oldest_waiting_age_s"] or 0) > 900,
+                  "over 15 min.: mailserver eller Slack kan ikke nås"),
+        FigureRow("Fejlet for godt", _number(outbox["failed"]), outbox["failed"] > 0,
+                  "fx en forkert adresse: se Forsendelser"),
+        FigureRow("Breve til print", _number(outbox["letters_to_print"]), False,
+                  "se Breve til print")]
+    age = planning.get("last_run_age_s")
+    out["Planlægning"] = [
+        FigureRow("Seneste kørsel", "aldrig" if age is None else f"for {_duration(age)} siden",
+                  age is None or age > 26 * 3600,
+                  "over 26 t. på en arbejdsdag: morgenens kørsel kom ikke"),
+        FigureRow("Seneste kørsels varighed", "–" if planning.get("last_run_seconds") is None
+                  else f"{planning['last_run_seconds']:.1f} sek.", False, ""),
+        FigureRow("Faldt tilbage til den enkle plan",
+                  "ja" if planning.get("last_run_fell_back") else "nej",
+                  bool(planning.get("last_run_fell_back")),
+                  "CP-SAT fejlede; se planlægningskørslerne"),
+        FigureRow("Kørsler det seneste døgn", _number(planning.get("runs_last_day")), False,
+                  "")]
+    out["Sager"] = [
+        FigureRow("Åbne sager i målgruppen", _number(cases["open"]), False, ""),
+        FigureRow("Uden konsulent", _number(cases["unassigned"]), cases["unassigned"] > 0,
+                  "ingen konsulent har plads: se Nøgletal"),
+        FigureRow("Personoplysninger slettet", _number(cases["erased"]), False,
+                  "afsluttede sager efter opbevaringsperioden"),
+        FigureRow("Seneste sletning", "aldrig" if cases["last_erasure_age_s"] is None
+                  else f"for {_duration(cases['last_erasure_age_s'])} siden", False, "")]
+    return out
+
+
+async def page(request: web.Request) -> web.Response:
+    await page_principal(request, "admin")
+    figures = await _status(request).figures()
+    return render(request, "platform/operations.html", sections=figure_rows(figures),
+                  at=datetime.fromisoformat(figures["at"]))
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/operations", operations, name="operations")
+
+
+def add_page_routes(app: web.Application) -> None:
+    """The page (after the staff pages' foundation: it adds its menu entry)."""
+    app.router.add_get("/admin/drift", page, name="operations_page")
+    add_nav(app, "Drift", "/admin/drift", ["admin"], order=920)
 
 
 document(

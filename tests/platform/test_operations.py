@@ -1,5 +1,6 @@
 """`GET /api/operations`: the figures an operator watches (admin only), on the in-process
-runner and on the PostgreSQL job queue (waiting, stalled)."""
+runner and on the PostgreSQL job queue (waiting, stalled); `/admin/drift` shows them in
+Danish, marking those that call for action."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from service.config import MunicipalityConfig
 from service.jobs.queue import ProcrastinateQueue
 from service.keys import DB, JOBS
 from service.platform.jobqueue import PLAN
+from service.platform.operations import figure_rows
 from tests.jobs.test_queue import kill_worker_mid_job, with_runner
 from tests.meetings.email_cases import body, intake
-from tests.support import Api, make_secrets, start_api
+from tests.support import Api, Staff, make_secrets, start_api
 
 
 async def figures(api: Api) -> dict[str, Any]:
@@ -65,3 +67,44 @@ async def test_the_operator_sees_the_queue_waiting_and_stalled(
         jobs = (await figures(api))["jobs"]
         assert jobs["waiting"] == 1 and jobs["oldest_waiting_age_s"] >= 0, jobs
 
+
+
+def test_the_page_marks_what_calls_for_action() -> None:
+    """`/admin/drift`'s words for the figures, each threshold of the README's table."""
+    quiet = {"jobs": {"runner": "in_process"},
+             "outbox": {"waiting": 3, "oldest_waiting_age_s": 60.0, "failed": 0,
+                        "letters_to_print": 1},
+             "planning": {"last_run_age_s": 3600.0, "last_run_seconds": 1.25,
+                          "last_run_fell_back": False, "runs_last_day": 4},
+             "cases": {"open": 10, "unassigned": 0, "erased": 0, "last_erasure_age_s": None}}
+    rows = figure_rows(quiet)
+    assert list(rows) == ["Job", "Udgående beskeder", "Planlægning", "Sager"]
+    assert not [r.label for section in rows.values() for r in section if r.alert]
+    by_label = {r.label: r.value for section in rows.values() for r in section}
+    assert by_label["Ældste ventende"] == "1 min."
+    assert by_label["Seneste kørsel"] == "for 1 t. 0 min. siden"
+    assert by_label["Seneste sletning"] == "aldrig"
+    loud = {**quiet, "jobs": {"runner": "procrastinate", "oldest_waiting_age_s": 301.0,
+                              "stalled": 1, "failed": 2, "waiting": 1, "scheduled": 0,
+                              "doing": 1},
+            "outbox": {**quiet["outbox"], "oldest_waiting_age_s": 901.0, "failed": 1},
+            "planning": {**quiet["planning"], "last_run_age_s": 26 * 3600 + 1.0,
+                         "last_run_fell_back": True},
+            "cases": {**quiet["cases"], "unassigned": 2}}
+    alerts = [r.label for section in figure_rows(loud).values() for r in section if r.alert]
+    assert alerts == ["Ældste ventende job", "Job der hænger", "Fejlede job",
+                      "Ældste ventende", "Fejlet for godt", "Seneste kørsel",
+                      "Faldt tilbage til den enkle plan", "Uden konsulent"]
+
+
+async def test_the_admin_reads_them_on_a_page(staff: Staff) -> None:
+    await intake(staff.api, body("d1"))
+    admin = await staff.login("admin")
+    response, page = await admin.get("/admin/drift")
+    assert response.status == 200
+    for words in ("<h1>Drift</h1>", "Udgående beskeder", "Planlægning", "Uden konsulent",
+                  'href="/admin/drift"'):
+        assert words in page, words
+    assert "d1" not in page and "Mads Madsen" not in page  # counts only
+    response, _ = await (await staff.login("manager")).get("/admin/drift")
+    assert response.status == 403
