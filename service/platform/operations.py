@@ -214,7 +214,8 @@ def figure_rows(figures: dict[str, Any]) -> dict[str, list[FigureRow]]:
                   age is None or age > 26 * 3600,
                   "over 26 t. på en arbejdsdag: morgenens kørsel kom ikke"),
         FigureRow("Seneste kørsels varighed", "–" if planning.get("last_run_seconds") is None
-                  else f"{planning['last_run_seconds']:.1f} sek.", False, ""),
+                  else f"{planning['last_run_seconds']:.1f} sek.".replace(".", ",", 1), False,
+                  ""),
         FigureRow("Faldt tilbage til den enkle plan",
                   "ja" if planning.get("last_run_fell_back") else "nej",
                   bool(planning.get("last_run_fell_back")),
