@@ -294,7 +294,8 @@ class MeetingConflicts:
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
                 return "resolved"
             first = meeting.conflict_reason != why
-            suggestion = await self.substitute(session, meeting)
+            # The jobcentre closed that day: nobody can hold it then, no colleague to look for.
+            suggestion = None if why == "closed_day" else await self.substitute(session, meeting)
             meeting.conflict_reason = why
             if first or meeting.conflict_at is None:
                 meeting.conflict_at = self.clock.utcnow()
