@@ -69,7 +69,7 @@ from service.text.case_words import (
     word,
 )
 from service.text.danish import danish_date
-from service.text.errors import danish_field_errors
+from service.text.errors import danish_field_errors, danish_problem
 from service.text.minutes_words import WHO, plan_lines
 from service.text.reasons import reason_in_words
 
@@ -356,6 +356,8 @@ async def change_facts(request: web.Request) -> web.Response:
             await request.app[INTAKE].patch(case_ref, facts_patch(body), principal)
         except NotFound:
             raise not_found(request, "Sagen") from None
+        except Conflict as exc:  # its personal data were erased: it takes no change
+            return await _case_page(request, principal, 409, notice=danish_problem(exc))
         except Invalid as exc:
             errors = danish_errors(exc.errors)
     if errors:
@@ -385,6 +387,8 @@ async def change_owner(request: web.Request) -> web.Response:
                                                      category=category)
         except NotFound:
             raise not_found(request, "Sagen") from None
+        except Conflict as exc:
+            return await _case_page(request, principal, 409, notice=danish_problem(exc))
         except Invalid as exc:
             errors.update(danish_field_errors(exc.errors))
     if errors:
@@ -416,6 +420,8 @@ async def close_case(request: web.Request) -> web.Response:
             raise not_found(request, "Sagen") from None
         except Forbidden:
             raise forbidden(request, principal) from None
+        except Conflict as exc:
+            return await _case_page(request, principal, 409, notice=danish_problem(exc))
         except Invalid as exc:
             errors.update(danish_field_errors(exc.errors))
     if errors:
@@ -432,8 +438,12 @@ async def reopen_case(request: web.Request) -> web.Response:
         result = await request.app[CASE_CLOSING].reopen(case_ref, principal)
     except NotFound:
         raise not_found(request, "Sagen") from None
-    except (Forbidden, Conflict):
+    except Forbidden:
         raise forbidden(request, principal) from None
+    except Conflict as exc:
+        if exc.code != "case_erased":
+            raise forbidden(request, principal) from None
+        return await _case_page(request, principal, 409, notice=danish_problem(exc))
     if not result.reopened or result.owner_kept:
         raise _back(case_ref, "genaabnet")
     if principal.role == "consultant":

@@ -178,6 +178,12 @@ async def test_an_ended_case_keeps_what_is_counted_and_loses_who_it_was_and_why(
             assert response.status == 200
             assert 'id="erased"' in page and "opbevaringsperioden" in page
             assert "Genåbn sagen" not in page and "Mads Madsen" not in page
+            # A page's form posted anyway (a page left open): the case page says why.
+            response, page = await browser.post("/cases/er-closed/reopen")
+            assert response.status == 409 and "personoplysninger er slettet" in page
+            response, page = await browser.post("/cases/er-closed/close", {
+                "outcome": "recovered", "on": closed_on.isoformat()})
+            assert response.status == 409 and "personoplysninger er slettet" in page
             consultant = await staff.login("consultant")
             response, page = await consultant.get("/my-cases/er-closed")
             assert response.status == 200 and 'id="erased"' in page
