@@ -25,7 +25,7 @@ opfølgningsmøde på arbejdspladsen inden udgangen af fraværsuge 8.</p>
 {staff}
 <li><a href="/api/openapi.json">API-dokumentation (OpenAPI)</a> – for systemer og medarbejdere
 med en API-nøgle</li>
-<li><a href="/healthz">Driftsstatus</a></li>
+<li><a href="{health}">Driftsstatus</a></li>
 {demo}</ul>
 <p>Arbejdsgivere: brug linket i den e-mail, I har fået fra jobcentret.</p>
 </main></body></html>
@@ -45,8 +45,11 @@ async def home(request: web.Request) -> web.Response:
              if login is not None and entries else
              '<li><a href="/login">Log ind</a> – for medarbejdere i jobcentret (sager, import, '
              'nøgletal)</li>\n')
+    # An admin's is the page of the operator's figures; anyone else's the load balancer's probe.
+    health = "/admin/drift" if login is not None and login.principal.role == "admin" \
+        else "/healthz"
     html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo,
-                        staff=staff)
+                        staff=staff, health=health)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})

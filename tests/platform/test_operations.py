@@ -106,5 +106,10 @@ async def test_the_admin_reads_them_on_a_page(staff: Staff) -> None:
                   'href="/admin/drift"'):
         assert words in page, words
     assert "d1" not in page and "Mads Madsen" not in page  # counts only
+    # The front page's "Driftsstatus" is this page for an admin, the probe for anyone else.
+    _, front = await admin.get("/")
+    assert '<a href="/admin/drift">Driftsstatus</a>' in front
+    _, front = await (await staff.browser()).get("/")
+    assert '<a href="/healthz">Driftsstatus</a>' in front
     response, _ = await (await staff.login("manager")).get("/admin/drift")
     assert response.status == 403
