@@ -304,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
                      "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
     user_create.add_argument("--municipality", help="with --config-dir: the municipality's id")
 
+    erase = _command(top, "erase", "service.commands.erase:run",
+                     "erase the personal data of the cases that ended [retention] "
+                     "erase_after_days ago, now (the nightly job does it too)")
+    erase.add_argument("--dry-run", dest="dry_run", action="store_true",
+                       help="only count the cases it would erase")
+    erase.add_argument("--config", help="municipality TOML")
+    erase.add_argument("--config-dir", dest="config_dir", help="a deployment of many "
+                       "municipalities: one TOML each (default: $FASTHOLD_CONFIG_DIR)")
+    erase.add_argument("--municipality", help="with --config-dir: the municipality's id")
+
     datakey = top.add_parser("datakey", help="the data key (CPR encryption)").add_subparsers(
         dest="datakey_command", metavar="ACTION", required=True)
     _command(datakey, "new", "service.commands.datakey:new",

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import Clock
@@ -108,16 +108,28 @@ class CaseErasure:
         """A case that ended before this day is erased (today minus `erase_after_days`)."""
         return self.clock.today() - timedelta(days=self.retention.erase_after_days)
 
-    def _due(self, ended_before: date) -> Any:
+    def _due_condition(self, ended_before: date) -> ColumnElement[bool]:
         # Outside the target group and never closed: ended when it last changed (its
         # `updated_at`, UTC) — before midnight UTC of `ended_before`, a day's margin at most.
         unchanged_since = datetime.combine(ended_before, time(0, 0), tzinfo=UTC)
-        return select(Case.id, Case.facts).where(
+        return and_(
             Case.municipality_id == self.municipality, Case.erased_at.is_(None),
             or_(Case.closed_on < ended_before,
                 and_(Case.closed_on.is_(None), Case.status != "target",
-                     Case.updated_at < unchanged_since))
-        ).order_by(Case.id).limit(BATCH)
+                     Case.updated_at < unchanged_since)))
+
+    def _due(self, ended_before: date) -> Any:
+        return select(Case.id, Case.facts).where(self._due_condition(ended_before)
+                                                 ).order_by(Case.id).limit(BATCH)
+
+    async def count_due(self) -> Erased:
+        """How many cases a run now would erase (whether or not `[retention]` is enabled):
+        `fasthold erase --dry-run`, before a municipality turns it on."""
+        ended_before = self.ended_before()
+        async with self.db.read() as session:
+            due = (await session.execute(select(func.count()).select_from(Case).where(
+                self._due_condition(ended_before)))).scalar_one()
+        return Erased(int(due), ended_before)
 
     async def erase_due(self) -> Erased:
         """Erase every case that is due, a batch per transaction; returns how many."""
