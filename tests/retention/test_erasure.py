@@ -90,6 +90,13 @@ async def _register(api: Api, month: str) -> str:
     return await resp.text()
 
 
+async def _kpis(api: Api, month: str) -> Any:
+    resp = await api.client.get(f"/api/kpis?from={month}&to={month}",
+                                headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["months"]
+
+
 async def _erase_on(api: Api, clock: SettableClock, day: date) -> Erased:
     clock.set(datetime.combine(day, time(3, 0)))
     result = await api.client.app[JOBS].run_now(ERASE_ENDED_CASES, "demo")
@@ -119,8 +126,12 @@ async def test_an_ended_case_keeps_what_is_counted_and_loses_who_it_was_and_why(
         assert (await _row(api, "er-closed")).erased_at is None
         # The next day it goes: the case outside the target group (unchanged since its
         # intake) went already; the open case stays.
+        clock.set(datetime.combine(closed_on + timedelta(days=366), time(3, 0)))
+        figures = await _kpis(api, month)
         result = await _erase_on(api, clock, closed_on + timedelta(days=366))
         assert result == Erased(1, closed_on + timedelta(days=1))
+        # The dashboard's figures of its month are the same.
+        assert await _kpis(api, month) == figures
         case = await _row(api, "er-closed")
         assert case.erased_at is not None
         assert (case.cpr_encrypted, case.cpr_hash, case.citizen_name, case.citizen_email,
