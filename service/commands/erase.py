@@ -42,10 +42,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     period = f"ended before {result.ended_before.isoformat()} " \
              f"([retention] erase_after_days = {retention.erase_after_days})"
+    absences = f"{result.absences} consultants' absence(s) over before " \
+               f"{result.ended_before.isoformat()}"
     if args.dry_run or not retention.enabled:
-        print(f"{result.cases} case(s) {period} would have their personal data erased")
+        print(f"{result.cases} case(s) {period} would have their personal data erased, "
+              f"{absences} would be deleted")
         if not retention.enabled:
             print("[retention] enabled = false: nothing is erased (set it to true to erase)")
         return 0
-    print(f"erased the personal data of {result.cases} case(s) {period}")
+    print(f"erased the personal data of {result.cases} case(s) {period}; deleted {absences}")
     return 0

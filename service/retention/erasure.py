@@ -17,6 +17,9 @@ What goes:
 - the case's messages in the outbox (their bodies name the citizen) with their Slack post
   records, and its tasks.
 
+The consultants' own absences (their reason may be "sygdom": their health) are deleted once
+they were over as long ago.
+
 What stays: what the dashboard, the milestones and the register count — the decision, the
 follow-up kind, the deadlines, the meetings' kinds, times, places and whether the employer
 took part, the return plan (hours a week, the day of full time), the interventions, the
@@ -46,6 +49,7 @@ from service.platform.db.engine import Database
 from service.platform.db.models import (
     AuditEntry,
     Case,
+    ConsultantAbsence,
     ConsultantTask,
     DecisionRecord,
     Meeting,
@@ -78,10 +82,12 @@ _ERASE_MINUTES = update(Meeting).where(Meeting.case_id.in_(bindparam("ids", expa
 
 @dataclass(frozen=True)
 class Erased:
-    """One run: how many cases were erased, and the day before which they had ended."""
+    """One run: how many cases were erased, the day before which they had ended, and how
+    many consultants' absences over before that day were deleted."""
 
     cases: int
     ended_before: date
+    absences: int = 0
 
 
 def kept_facts(facts: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +135,13 @@ class CaseErasure:
         async with self.db.read() as session:
             due = (await session.execute(select(func.count()).select_from(Case).where(
                 self._due_condition(ended_before)))).scalar_one()
-        return Erased(int(due), ended_before)
+            absences = (await session.execute(select(func.count()).select_from(
+                ConsultantAbsence).where(self._absence_over(ended_before)))).scalar_one()
+        return Erased(int(due), ended_before, int(absences))
+
+    def _absence_over(self, ended_before: date) -> ColumnElement[bool]:
+        return and_(ConsultantAbsence.municipality_id == self.municipality,
+                    ConsultantAbsence.last_day < ended_before)
 
     async def erase_due(self) -> Erased:
         """Erase every case that is due, a batch per transaction; returns how many."""
@@ -145,10 +157,16 @@ class CaseErasure:
             erased += len(rows)
             if len(rows) < BATCH:
                 break
-        if erased:
-            log.info("erased the personal data of %d cases that ended before %s", erased,
-                     ended_before.isoformat())
-        return Erased(erased, ended_before)
+        # The consultants' own absences (a reason "sygdom" is their health) once over as
+        # long: planning, the lists and the simulation read only those not yet over.
+        async with self.db.write_connection() as connection:
+            absences = (await connection.execute(delete(ConsultantAbsence).where(
+                self._absence_over(ended_before)))).rowcount or 0
+        if erased or absences:
+            log.info("erased the personal data of %d cases that ended before %s and %d "
+                     "consultants' absences over by then", erased, ended_before.isoformat(),
+                     absences)
+        return Erased(erased, ended_before, absences)
 
     async def _erase(self, connection: AsyncConnection, rows: list[Any]) -> None:
         now = self.clock.utcnow()

@@ -29,6 +29,21 @@ def _add_case(path: str, ref: str, closed_on: date | None, status: str = "target
              closed_on.isoformat() if closed_on else None, long_ago, long_ago))
 
 
+def _add_absence(path: str, last_day: date) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO consultant_absences (municipality_id, consultant_id, first_day,"
+            " last_day, reason, created_at) VALUES ('demo', 1, ?, ?, 'sygdom', ?)",
+            ((last_day - timedelta(days=3)).isoformat(), last_day.isoformat(),
+             datetime(2020, 1, 1, tzinfo=UTC).isoformat(" ")))
+
+
+def _absences(path: str) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [day for (day,) in connection.execute(
+            "SELECT last_day FROM consultant_absences ORDER BY last_day")]
+
+
 def _erased(path: str) -> dict[str, bool]:
     with sqlite3.connect(path) as connection:
         return {ref: erased is not None for ref, erased in connection.execute(
@@ -42,13 +57,19 @@ def test_a_dry_run_counts_a_run_erases(sqlite_url: str, monkeypatch: pytest.Monk
     _add_case(path, "old", today - timedelta(days=400))
     _add_case(path, "recent", today - timedelta(days=10))
     _add_case(path, "open", None)
+    _add_absence(path, today - timedelta(days=400))  # a consultant's sick days, long over
+    _add_absence(path, today - timedelta(days=5))
     monkeypatch.setenv("FASTHOLD_DATABASE_URL", sqlite_url)
     assert main(["erase", "--config", CONFIG, "--dry-run"]) == 0
-    assert "1 case(s) ended before" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "1 case(s) ended before" in said and "1 consultants' absence(s)" in said
     assert _erased(path) == {"old": False, "open": False, "recent": False}
+    assert len(_absences(path)) == 2
     assert main(["erase", "--config", CONFIG]) == 0
-    assert "erased the personal data of 1 case(s)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "erased the personal data of 1 case(s)" in said and "deleted 1 consultants'" in said
     assert _erased(path) == {"old": True, "open": False, "recent": False}
+    assert _absences(path) == [(today - timedelta(days=5)).isoformat()]
     assert main(["erase", "--config", CONFIG]) == 0
     assert "of 0 case(s)" in capsys.readouterr().out
 
