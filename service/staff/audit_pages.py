@@ -33,6 +33,10 @@ from service.text.errors import danish_field_errors
 # The page's Danish names of the filters (errors name them).
 LABELS = {"from": "Fra-datoen", "to": "Til-datoen", "actor": "Hvem", "case_id": "Sags-id",
           "action": "Handlingen"}
+# The page's choice of action: every action of a kind, then each action in words.
+ACTION_GROUPS = (("case", "Alt om sager"), ("meeting", "Alt om møder"),
+                 ("staff", "Log ind, log ud og brugere"), ("consultant", "Alt om konsulenter"),
+                 ("audit", "Søgninger i revisionsloggen"))
 API_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 
@@ -55,7 +59,8 @@ async def page(request: web.Request) -> web.Response:
     except Invalid as exc:
         return render(request, "staff/audit.html", status=422, values=values, rows=[],
                       total=0, errors=danish_field_errors(exc.errors, LABELS), page=1, pages=1,
-                      page_link=lambda n: "", csv_link="", max_days=MAX_DAYS)
+                      page_link=lambda n: "", csv_link="", max_days=MAX_DAYS,
+                      actions=_action_choices(values["action"]))
     number = page_number(request)
     found = await request.app[AUDIT_LOG].search(filters, principal,
                                                 offset=(number - 1) * PER_PAGE)
@@ -64,8 +69,21 @@ async def page(request: web.Request) -> web.Response:
                   pages=page_count(found.total, PER_PAGE),
                   page_link=lambda n: "/admin/audit?" + _query(filters, side=n),
                   csv_link="/admin/audit.csv?" + _query(filters), max_days=MAX_DAYS,
+                  actions=_action_choices(filters.action),
                   action_words=AUDIT_ACTION, actor_words=actor_in_words, word=word,
                   details_text=_details_text)
+
+
+def _action_choices(current: str) -> list[tuple[str, str]]:
+    """"Alle handlinger", the groups, then every action in words (and one typed in a link
+    that is none of them, so the form shows what is searched)."""
+    choices = [("", "Alle handlinger")] + [(key, f"{words} ({key}.…)")
+                                           for key, words in ACTION_GROUPS]
+    choices += sorted(((code, f"{words} ({code})") for code, words in AUDIT_ACTION.items()),
+                      key=lambda choice: choice[1])
+    if current and current not in {key for key, _ in choices}:
+        choices.append((current, current))
+    return choices
 
 
 def _details_text(details: dict[str, Any]) -> str:

@@ -77,6 +77,9 @@ async def test_the_page_and_its_csv(staff: Staff) -> None:
     assert response.status == 200
     assert "2 hændelser" in page and "Sagen læst" in page and 'href="/cases/a1"' in page
     assert "leder (leder)" in page or staff_username("manager") in page
+    # The action is chosen from a list: every kind, then each action in words.
+    assert '<option value="case.read" selected>Sagen læst (case.read)</option>' in page
+    assert '<option value="case">Alt om sager (case.…)</option>' in page
     response, page = await admin.get("/admin/audit?from=2026-02-30")
     assert response.status == 422 and 'id="audit"' not in page
     field = page[page.index('id="f-from"') - 400:page.index('id="f-from"') + 400]
