@@ -14,11 +14,11 @@ from service.platform.errors import FieldError, Invalid, NotFound, field_error
 from service.platform.http import (
     MERGE_PATCH,
     json_response,
+    paging,
     parse_model,
     read_json_object,
     require,
     text_problem,
-    whole_number,
 )
 from service.platform.openapi import Operation, document
 from service.platform.policies import CHOOSE_OWNER, PATCH_FACTS, READ_CASE
@@ -102,13 +102,8 @@ def _query(request: web.Request) -> dict[str, Any]:
         if problem:
             errors.append(field_error("owner", problem, "not_storable"))
         out["owner"] = q["owner"]
-    for name, default, low, high in (("limit", 100, 1, MAX_LIMIT), ("offset", 0, 0, MAX_OFFSET)):
-        raw = q.get(name)
-        value = default if raw is None else whole_number(raw, low, high)
-        if value is None:
-            errors.append(field_error(name, f"must be a whole number from {low} to {high}",
-                                      "not_in_range", {"min": low, "max": high}))
-        out[name] = value
+    out.update(paging(q, errors, default_limit=100, max_limit=MAX_LIMIT,
+                      max_offset=MAX_OFFSET))
     if errors:
         raise Invalid(errors)
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -20,6 +20,7 @@ from service.platform.auth import Principal
 from service.platform.errors import (
     Conflict,
     DomainError,
+    FieldError,
     Forbidden,
     Invalid,
     NotFound,
@@ -261,6 +262,24 @@ def whole_number(raw: str, low: int, high: int) -> int | None:
         return None
     value = int(raw)
     return value if low <= value <= high else None
+
+
+def paging(query: Mapping[str, str], errors: list[FieldError], *, default_limit: int,
+           max_limit: int, max_offset: int) -> dict[str, int]:
+    """A list's `limit` (1..max_limit, `default_limit` when absent) and `offset`
+    (0..max_offset, 0 when absent) from its query; each one out of range is added to
+    `errors`, naming it (and left out of the answer)."""
+    out: dict[str, int] = {}
+    for name, default, low, high in (("limit", default_limit, 1, max_limit),
+                                     ("offset", 0, 0, max_offset)):
+        raw = query.get(name)
+        value = default if raw is None else whole_number(raw, low, high)
+        if value is None:
+            errors.append(field_error(name, f"must be a whole number from {low} to {high}",
+                                      "not_in_range", {"min": low, "max": high}))
+        else:
+            out[name] = value
+    return out
 
 
 def row_id(raw: str, what: str) -> int:

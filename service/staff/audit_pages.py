@@ -14,8 +14,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from service.keys import AUDIT_LOG, CLOCK
-from service.platform.errors import FieldError, Invalid, field_error
-from service.platform.http import json_response, require, whole_number
+from service.platform.errors import FieldError, Invalid
+from service.platform.http import json_response, paging, require
 from service.platform.openapi import Operation, document
 from service.platform.pages import add_nav, page_number, page_principal, render
 from service.platform.paging import page_count
@@ -136,23 +136,16 @@ async def api(request: web.Request) -> web.Response:
         filters = read_filters(values, request.app[CLOCK].today())
     except Invalid as exc:
         problems = list(exc.errors)
-    paging: dict[str, int] = {}
-    for name, default, low, high in (("limit", 100, 1, API_LIMIT), ("offset", 0, 0, MAX_OFFSET)):
-        raw = request.query.get(name)
-        value = default if raw is None else whole_number(raw, low, high)
-        if value is None:
-            problems.append(field_error(name, f"must be a whole number from {low} to {high}",
-                                        "not_in_range", {"min": low, "max": high}))
-        else:
-            paging[name] = value
+    pages = paging(request.query, problems, default_limit=100, max_limit=API_LIMIT,
+                   max_offset=MAX_OFFSET)
     if problems:
         raise Invalid(problems)
-    found = await request.app[AUDIT_LOG].search(filters, principal, offset=paging["offset"],
-                                                limit=paging["limit"])
+    found = await request.app[AUDIT_LOG].search(filters, principal, offset=pages["offset"],
+                                                limit=pages["limit"])
     return json_response({"entries": [
         {"at": r.at.isoformat(), "actor": r.actor, "role": r.role, "action": r.action,
          "case_id": r.case_id, "details": r.details} for r in found.rows],
-        "total": found.total, **paging})
+        "total": found.total, **pages})
 
 
 def add_routes(app: web.Application) -> None:
