@@ -9,7 +9,7 @@ their own cases (another case is a 404, as in the API); every view and change is
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -270,8 +270,7 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
     details = await request.app[CASE_READS].details(case["case_id"])
     owner = case.get("owner")
     owner_key = owner["consultant_id"] if owner else None
-    erased = datetime.fromisoformat(case["erased_at"]) if case.get("erased_at") else None
-    live = erased is None
+    live = not case.get("erased_at")
     context: dict[str, Any] = {
         "case": case, **details, "notice": NOTICES.get(request.query.get("besked", ""), ""),
         "owner_reasons": [reason_in_words(r) for r in (owner or {}).get("reasons", [])],
@@ -282,7 +281,6 @@ async def _case_page(request: web.Request, principal: Principal, status: int = 2
         "may_change_owner": live and CHOOSE_OWNER.allows(principal, owner_key),
         "may_close": live and CLOSE_CASE.allows(principal, owner_key),
         "may_reopen": live and REOPEN_CASE.allows(principal, owner_key),
-        "erased_on": erased.date() if erased else None,
         "close_note_limit": MAX_CLOSE_NOTE,
         "facts_values": case_to_fields(case), "facts_errors": {},
         "owner_errors": {}, "owner_values": {}, "close_errors": {},
