@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from service.platform.http import (
     json_response,
     paging,
     parse_model,
+    query_date,
     read_json_object,
     require,
     text_problem,
@@ -29,7 +29,6 @@ FOLLOW_UPS = ("workplace_meeting", "jobcenter_meeting", "telephone", "standard")
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000  # far past any municipality's cases; a bigger one is a mistake
 _CASE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as the rules contract has it
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _case_ref(request: web.Request) -> str:
@@ -90,11 +89,8 @@ def _query(request: web.Request) -> dict[str, Any]:
                                       "not_one_of", {"allowed": ", ".join(FOLLOW_UPS)}))
         out["follow_up"] = q["follow_up"]
     if "deadline_before" in q:
-        try:
-            if not _ISO_DATE.fullmatch(q["deadline_before"]):
-                raise ValueError
-            out["deadline_before"] = date.fromisoformat(q["deadline_before"])
-        except ValueError:
+        out["deadline_before"] = query_date(q["deadline_before"])
+        if out["deadline_before"] is None:
             errors.append(field_error("deadline_before", "must be a date YYYY-MM-DD",
                                       "date_format"))
     if "owner" in q:

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 import orjson
@@ -44,6 +45,7 @@ MAX_JSON_DEPTH = 32
 MAX_ROW_ID = 2**31 - 1
 # ASCII digits only: str.isdigit() takes "²" and "٣", which int() refuses or reads as a number.
 _DIGITS = re.compile(r"[0-9]{1,18}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # A case's id as the rules contract has it (rules.facts.CaseId).
 _CASE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -262,6 +264,16 @@ def whole_number(raw: str, low: int, high: int) -> int | None:
         return None
     value = int(raw)
     return value if low <= value <= high else None
+
+
+def query_date(raw: str) -> date | None:
+    """A query value as a date YYYY-MM-DD (ASCII digits, a day that exists), or None."""
+    if not _ISO_DATE.fullmatch(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 def paging(query: Mapping[str, str], errors: list[FieldError], *, default_limit: int,

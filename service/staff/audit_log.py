@@ -24,13 +24,12 @@ from service.platform.auth import Principal
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import AuditEntry, Case
 from service.platform.errors import FieldError, Invalid, field_error
-from service.platform.http import text_problem
+from service.platform.http import query_date, text_problem
 
 PER_PAGE = 100
 CSV_MAX = 50_000
 # At most this many days at a time (a year and a day: "the last year").
 MAX_DAYS = 366
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ACTION = re.compile(r"[a-z_]{1,32}(\.[a-z_]{1,32})?")
 FILTERS = ("from", "to", "actor", "case_id", "action")
 
@@ -69,13 +68,10 @@ def _day(values: dict[str, str], name: str, errors: list[FieldError]) -> date | 
     raw = values.get(name, "").strip()
     if not raw:
         return None
-    try:
-        if not _ISO_DATE.fullmatch(raw):
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
+    day = query_date(raw)
+    if day is None:
         errors.append(field_error(name, "must be a date YYYY-MM-DD", "date_format"))
-        return None
+    return day
 
 
 def read_filters(values: dict[str, str], today: date) -> AuditFilters:
