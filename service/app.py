@@ -16,6 +16,7 @@ from bots.email.sender import SmtpSettings
 from bots.slack.channel import make_client
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.listeners import build_app
+from service.access_requests import pages as access_request_pages
 from service.calendars import api as calendars_api
 from service.calendars import pages as calendars_pages
 from service.clock import Clock, SystemClock
@@ -32,6 +33,7 @@ from service.intake import pages as intake_pages
 from service.jobs.queue import ProcrastinateQueue
 from service.jobs.runner import InProcessRunner, JobRunner
 from service.keys import (
+    ACCESS_REQUESTS,
     ANSWERS,
     AUDIT_LOG,
     AUTH,
@@ -107,6 +109,7 @@ log = logging.getLogger("fasthold")
 
 # The staff pages' template directories, one per area ("area/name.html").
 PAGE_TEMPLATES = {
+    "access_requests": access_request_pages.TEMPLATES,
     "staff": staff_login.TEMPLATES,
     "intake": intake_pages.TEMPLATES,
     "kpis": kpi_pages.TEMPLATES,
@@ -233,6 +236,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
         app[STAFF_SESSIONS] = services.sessions
         app[STAFF_USERS] = services.staff_users
         app[AUDIT_LOG] = services.audit_log
+        app[ACCESS_REQUESTS] = services.access_requests
         app[CASE_READS] = services.case_reads
         app[CSV_IMPORT] = services.csv_import
         app[OUTCOMES] = services.outcomes
@@ -310,6 +314,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     staff_login.add_routes(app)
     staff_admin.add_routes(app)
     staff_audit.add_routes(app)
+    access_request_pages.add_routes(app)
     operations.add_page_routes(app)
     intake_pages.add_routes(app)
     import_page.add_routes(app)

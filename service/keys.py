@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from bots.email.dev_sink import DevSmtp
     from bots.slack.fake_api import FakeSlackApi
+    from service.access_requests.report import AccessRequests
     from service.calendars.imports import CalendarImports
     from service.clock import Clock
     from service.config import MunicipalityConfig, Secrets
@@ -87,6 +88,7 @@ PAGES: web.AppKey[Pages] = web.AppKey("pages")
 STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
 AUDIT_LOG: web.AppKey[AuditLog] = web.AppKey("audit_log")
+ACCESS_REQUESTS: web.AppKey[AccessRequests] = web.AppKey("access_requests")
 CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
 CSV_IMPORT: web.AppKey[CsvImport] = web.AppKey("csv_import")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.

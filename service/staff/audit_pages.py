@@ -36,7 +36,7 @@ LABELS = {"from": "Fra-datoen", "to": "Til-datoen", "actor": "Hvem", "case_id": 
 # The page's choice of action: every action of a kind, then each action in words.
 ACTION_GROUPS = (("case", "Alt om sager"), ("meeting", "Alt om møder"),
                  ("staff", "Log ind, log ud og brugere"), ("consultant", "Alt om konsulenter"),
-                 ("audit", "Søgninger i revisionsloggen"))
+                 ("audit", "Søgninger i revisionsloggen"), ("access_request", "Indsigter"))
 API_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 

@@ -137,6 +137,8 @@ AUDIT_ACTION = {
     "staff.user_created": "Bruger oprettet", "staff.user_disabled": "Bruger deaktiveret",
     "staff.user_enabled": "Bruger aktiveret", "staff.password_set": "Adgangskode sat",
     "audit.read": "Revisionsloggen søgt",
+    "case.access_request": "Sagen udleveret i en indsigt (borgerens anmodning)",
+    "access_request.made": "Indsigt udarbejdet",
 }
 CSV_OUTCOME = {"imported": "Oprettet", "updated": "Opdateret", "unchanged": "Uændret",
                "rejected": "Afvist"}

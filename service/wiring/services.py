@@ -20,6 +20,7 @@ from bots.digital_post import DigitalPost
 from bots.email.render import EmailRenderer
 from bots.slack.channel import SlackChannel, make_client
 from rules.engine import RulesEngine
+from service.access_requests.report import AccessRequests
 from service.calendars.imports import CalendarImports
 from service.clock import Clock
 from service.config import MunicipalityConfig
@@ -131,6 +132,7 @@ class Services:
     desk: ServiceDesk
     consultants: ConsultantService
     erasure: CaseErasure
+    access_requests: AccessRequests
 
     def job_specs(self) -> list[JobSpec]:
         """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
@@ -236,4 +238,5 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         audit_log=AuditLog(db, clock, reads, municipality),
         csv_import=CsvImport(intake, case_reads), slack_home=slack_home, desk=desk,
         consultants=consultants,
-        erasure=CaseErasure(db, clock, municipality, config.retention))
+        erasure=CaseErasure(db, clock, municipality, config.retention),
+        access_requests=AccessRequests(db, config, clock, cipher, reads))

@@ -1,0 +1,103 @@
+"""What an access request hands over (`GET`-free: the CPR number travels in a POST body
+only), as JSON and as the printable page: per case the citizen's details, the facts, the
+decisions, the meetings with their minutes, the interventions, the messages sent and the
+look-ups of the case (when, by which role, what — not who: the staff member's name is the
+municipality's to give or withhold). Danish words beside each code, as the pages show them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class LabelledValue(BaseModel):
+    label: str
+    value: str
+
+
+class DecisionOut(BaseModel):
+    at: str
+    trigger: str
+    status_before: str | None
+    status_after: str
+    changed_facts: list[str]
+    reasons: list[str]
+
+
+class MeetingOut(BaseModel):
+    kind: str
+    purpose: str
+    status: str
+    start: str
+    end: str
+    consultant: str | None
+    place: str | None
+    employer_took_part: bool | None
+    employer_answer: str | None
+    held_at: str | None
+    agreements: list[LabelledValue]
+    return_plan: list[LabelledValue]
+    retention_plan_requested: bool | None
+    minutes_note: str | None
+    decline_reason: str | None
+    decline_note: str | None
+    cancel_reason: str | None
+
+
+class InterventionOut(BaseModel):
+    kind: str
+    started_on: str
+    ends_on: str | None
+    hours_per_week: float | None
+
+
+class MessageOut(BaseModel):
+    created_at: str
+    channel: str
+    kind: str
+    recipient: str
+    subject: str
+    status: str
+    sent_at: str | None
+    body_text: str
+
+
+class LookupOut(BaseModel):
+    at: str
+    role: str
+    action: str
+
+
+class CaseReportOut(BaseModel):
+    case_id: str
+    registered_at: str
+    status: str
+    follow_up: str | None
+    first_meeting_deadline: str
+    intervention_deadline: str
+    reasons: list[str]
+    consultant: str | None
+    employer: str | None
+    citizen: list[LabelledValue]
+    workplace: list[LabelledValue]
+    facts: list[LabelledValue]
+    closed_on: str | None
+    close_outcome: str | None
+    close_note: str | None
+    decisions: list[DecisionOut]
+    meetings: list[MeetingOut]
+    interventions: list[InterventionOut]
+    messages: list[MessageOut]
+    lookups: list[LookupOut]
+
+
+class AboutOut(BaseModel):
+    heading: str
+    text: str
+
+
+class AccessReportOut(BaseModel):
+    made_at: str
+    municipality: str
+    cpr: str
+    cases: list[CaseReportOut]
+    about: list[AboutOut]
