@@ -323,6 +323,27 @@ async def chromium() -> AsyncIterator[Any]:
         await playwright.stop()
 
 
+# WCAG 2.1 levels A and AA (Danish public-sector websites must meet them: the employer's pages
+# are public), checked by axe-core — the copy that axe-playwright-python carries, so nothing
+# is fetched — on a page as the browser shows it now.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+async def assert_accessible(page: Any) -> None:
+    """No axe-core violation of WCAG 2.1 A/AA on the page as it is now; the message names
+    each rule and its first elements."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not await page.evaluate("() => typeof axe !== 'undefined'"):
+        await page.evaluate(AXE_SCRIPT)
+    found = await page.evaluate("options => axe.run(document, options)", {
+        "runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    problems = [f"{v['id']} ({v['impact']}): {v['help']} — "
+                + "; ".join(node["html"][:120] for node in v["nodes"][:3])
+                for v in found["violations"]]
+    assert not problems, f"{page.url}:\n" + "\n".join(problems)
+
+
 # One solver worker process for the whole test run (the real process pool, started once).
 SOLVER = ProcessPoolSolver()
 

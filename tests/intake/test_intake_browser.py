@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 
 from service.keys import JOBS
 from tests.meetings.test_employer_pages_browser import browser, screenshot, url, visit
-from tests.support import STAFF_PASSWORD, Api, Staff, today_local
+from tests.support import STAFF_PASSWORD, Api, Staff, assert_accessible, today_local
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]  # the fixture, shared with the employer pages' browser tests
@@ -66,6 +66,7 @@ async def test_intake_registers_a_case_and_sees_decision_and_assignment(
         await expect(cvr).to_have_value("1234")  # what was typed is kept
         await expect(page.locator("#f-citizen_name")).to_have_value("Åse Bøgh")
         await expect(page.locator("[role=alert]")).to_contain_text("Ret venligst 1 fejl")
+        await assert_accessible(page)
         await screenshot(page, "intake-02-new-case-error.png")
 
         await cvr.fill("29189919")
@@ -86,11 +87,13 @@ async def test_intake_registers_a_case_and_sees_decision_and_assignment(
         await expect(owner).to_contain_text("Foreslået")
         await expect(page.locator("section[aria-labelledby=h-meetings]")).to_contain_text(
             "På arbejdspladsen")
+        await assert_accessible(page)
         await screenshot(page, "intake-04-assigned.png")
 
         await page.click("header nav >> text=Sager")
         await page.wait_for_url("**/cases")
         await expect(page.locator("table")).to_contain_text("k-browser-1")
+        await assert_accessible(page)
         await screenshot(page, "intake-05-cases.png")
 
     async with visit(browser, api, viewport=PHONE, is_mobile=True, has_touch=True) as seen:

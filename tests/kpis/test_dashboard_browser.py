@@ -23,7 +23,14 @@ from tests.meetings.test_employer_pages_browser import (
     url,
     visit,
 )
-from tests.support import STAFF_PASSWORD, Api, create_staff_users, make_secrets, start_api
+from tests.support import (
+    STAFF_PASSWORD,
+    Api,
+    assert_accessible,
+    create_staff_users,
+    make_secrets,
+    start_api,
+)
 
 pytestmark = pytest.mark.chromium
 __all__ = ["browser"]  # the fixture, shared with the employer pages' browser tests
@@ -75,6 +82,7 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
         await expect(row).to_contain_text("milepæl 39 %")
         await expect(page.locator("#tal-first_meetings th")).to_contain_text(
             "første afholdte samtale")
+        await assert_accessible(page)
         await screenshot(page, "dashboard-desktop.png")
         # The month under way is marked, and the figures table fits the desktop without
         # scrolling sideways — also over 15 months.
@@ -117,6 +125,7 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
             assert inner[1] <= inner[0], inner
             label = await chart.locator("text").first.bounding_box()
             assert label is not None and label["height"] >= 11, label
+        await assert_accessible(page)
         await screenshot(page, "dashboard-phone.png")
         await charts.first.scroll_into_view_if_needed()
         await page.screenshot(path=str(SCREENSHOTS / "dashboard-phone-chart.png"))

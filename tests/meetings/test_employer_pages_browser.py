@@ -44,6 +44,7 @@ from tests.support import (
     Api,
     SmtpSink,
     _free_port,
+    assert_accessible,
     link_path,
     mail_config,
     make_secrets,
@@ -217,9 +218,11 @@ async def test_confirm_second_option(browser: Browser, mail_api: Api,
         response = await open_link(page, mail_api, path)
         assert response.headers["referrer-policy"] == "no-referrer"
         await assert_proposal_page(page)
+        await assert_accessible(page)
         await screenshot(page, "01-proposal.png")
         key, text = await confirm_second_slot(page, mail_api, path)
         await assert_confirmed_page(page, path, text)
+        await assert_accessible(page)
         await screenshot(page, "02-confirmed.png")
 
         # The calendar link serves the .ics (fetched within the page's context).
@@ -323,6 +326,7 @@ async def test_other_times_with_preferences(browser: Browser, mail_api: Api,
         await page.locator('input[name="part"][value="morning"]').check()
         await page.locator("#other-text").fill("Helst ikke i ferien – vi har travlt i uge 30")
         await expect(page.locator('input[name="weekday"]:checked')).to_have_count(2)
+        await assert_accessible(page)
         await screenshot(page, "04-other-times-form.png")
         await page.locator("#other-times").click()
         await page.wait_for_url(url(mail_api, path))
@@ -371,6 +375,7 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
             "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på "
             "arbejdspladsen.")
         await expect(form).to_be_visible()  # the form is open again, with the error
+        await assert_accessible(page)
         width_now, inner = await page.evaluate(OVERFLOW)
         assert width_now <= inner, f"the page scrolls sideways: {width_now} > {inner}"
         await screenshot(page, f"06-decline-error-{width}.png")
@@ -382,6 +387,7 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
         await expect(page.locator("h1")).to_have_text("Tak for jeres besked")
         await expect(page.locator("main")).to_contain_text("ringer til jer for at tale om mødet")
         await expect(page.locator("form")).to_have_count(0)
+        await assert_accessible(page)
         await screenshot(page, f"07-declined-{width}.png")
 
     await mail_api.client.app[JOBS].wait_idle()
