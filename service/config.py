@@ -62,12 +62,23 @@ class MunicipalityInfo(_Strict):
         return value
 
 
+# A page of the municipality's own site, linked from pages and mail (never fetched).
+WebAddress = Annotated[str, StringConstraints(pattern=r"^https?://[^\s<>\"']{1,300}$")]
+
+
 class Jobcentre(_Strict):
     name: str = Field(min_length=1)
     address: str = Field(min_length=1)
     phone: str = Field(min_length=1)
     email: str = Field(min_length=3)
     location: Location
+    # The municipality's privacy notice ("Sådan behandler vi dine personoplysninger", GDPR
+    # art. 13 and 14: the citizen and the employer's contact person are told where it is) and
+    # its accessibility statement (webtilgængelighedsloven: a public body's web pages link to
+    # it; the statement itself lives on was.digst.dk). Shown in the footer of the employer's
+    # and the citizen's pages, the staff pages and every e-mail, when set.
+    privacy_url: WebAddress | None = None
+    accessibility_url: WebAddress | None = None
 
 
 class RulesConfig(_Strict):

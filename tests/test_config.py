@@ -75,6 +75,10 @@ def _demo_with(old: str, new: str) -> str:
      "planning.closed_every_year"),
     ('closed_every_year = ["06-05", "12-24", "12-31"]', 'closed_every_year = ["24/12"]',
      "planning.closed_every_year"),
+    ('privacy_url = "https://demo.example/persondata"', 'privacy_url = "javascript:alert(1)"',
+     "jobcentre.privacy_url"),
+    ('accessibility_url = "https://www.was.digst.dk/demo-example"',
+     'accessibility_url = "www.was.digst.dk"', "jobcentre.accessibility_url"),
 ])
 def test_invalid_config_names_file_and_key(tmp_path: Path, old: str, new: str,
                                            expected: str) -> None:

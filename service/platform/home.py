@@ -28,7 +28,7 @@ med en API-nøgle</li>
 <li><a href="{health}">Driftsstatus</a></li>
 {demo}</ul>
 <p>Arbejdsgivere: brug linket i den e-mail, I har fået fra jobcentret.</p>
-</main></body></html>
+{links}</main></body></html>
 """
 
 
@@ -48,8 +48,12 @@ async def home(request: web.Request) -> web.Response:
     # An admin's is the page of the operator's figures; anyone else's the load balancer's probe.
     health = "/admin/drift" if login is not None and login.principal.role == "admin" \
         else "/healthz"
+    jobcentre = request.app[CONFIG].jobcentre
+    links = " · ".join(f'<a href="{escape(url)}">{words}</a>' for url, words in (
+        (jobcentre.privacy_url, "Sådan behandler vi personoplysninger"),
+        (jobcentre.accessibility_url, "Tilgængelighedserklæring")) if url)
     html = _PAGE.format(name=escape(request.app[CONFIG].municipality.name), demo=demo,
-                        staff=staff, health=health)
+                        staff=staff, health=health, links=f"<p>{links}</p>\n" if links else "")
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})

@@ -231,6 +231,7 @@ def _context(request: web.Request, context: dict[str, Any]) -> dict[str, Any]:
                      "current": path == entry.href or path.startswith(entry.href + "/")}
                     for entry in nav],
             "municipality": request.app[CONFIG].municipality.name,
+            "jobcentre": request.app[CONFIG].jobcentre,
             "request_path": request.path_qs, **context}
 
 

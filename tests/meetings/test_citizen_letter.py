@@ -11,7 +11,7 @@ import pytest
 from bots.email.render import EmailRenderer
 
 JOBCENTRE = SimpleNamespace(name="Jobcenter Herning", address="Fonnesbechsgade 2",
-                            phone="96281000")
+                            phone="96281000", privacy_url="https://kommune.example/persondata")
 
 
 def _letter(kind: str, follow_up: bool) -> tuple[str, str]:
@@ -27,6 +27,9 @@ def _letter(kind: str, follow_up: bool) -> tuple[str, str]:
 def test_the_first_and_the_next_meeting_are_told_apart(kind: str) -> None:
     for part in _letter(kind, follow_up=False):
         assert "Dit første opfølgningsmøde" in part and "næste" not in part
+        # Where the municipality tells how it handles personal data (GDPR art. 13)
+        assert "Sådan behandler vi personoplysninger" in part
+        assert "https://kommune.example/persondata" in part
         assert ("fortrolig samtale" in part) == (kind == "workplace_meeting")
     for part in _letter(kind, follow_up=True):
         assert "Dit næste opfølgningsmøde" in part and "første" not in part

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from service.keys import DB, JOBS
+from service.keys import CONFIG, DB, JOBS
 from service.platform.db.models import ConsultantTask, Meeting
 from tests.meetings.email_cases import (
     CITIZEN,
@@ -40,9 +40,12 @@ async def test_invitation_mail_and_link_page(mail_api: Api, smtp_sink: SmtpSink)
     text = text_part(mail)
     assert "Mads Madsen" in str(mail["Subject"])
     for words in ("Kære Lone Berg", "på arbejdspladsen", "deltager selv", "60 minutter",
-                  "Andre mulige tidspunkter", "/m/"):
+                  "Andre mulige tidspunkter", "/m/",
+                  "Sådan behandler vi personoplysninger: https://demo.example/persondata"):
         assert words in text, words
     assert mail.get_body(preferencelist=("html",)) is not None
+    assert 'href="https://demo.example/persondata"' in str(
+        mail.get_body(preferencelist=("html",)).get_content())
     page = await mail_api.client.get(link_path(mail))
     assert page.status == 200
     html = await page.text()
@@ -50,7 +53,13 @@ async def test_invitation_mail_and_link_page(mail_api: Api, smtp_sink: SmtpSink)
     assert html.count('name="slot"') == 3
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
-    assert not re.search(r"(src|href)=\"https?://", html), "no third-party requests"
+    # Nothing is loaded from elsewhere; the only links out are the municipality's own pages
+    # (its privacy notice and accessibility statement).
+    assert not re.search(r"src=\"https?://|<link[^>]+href=\"https?://", html), \
+        "no third-party requests"
+    jobcentre = mail_api.client.app[CONFIG].jobcentre
+    assert set(re.findall(r"<a href=\"(https?://[^\"]+)\"", html)) == {
+        jobcentre.privacy_url, jobcentre.accessibility_url}
 
 
 async def test_confirm_books_sends_ics_and_informs_citizen(mail_api: Api,
