@@ -58,6 +58,15 @@ CASE_VIEW = (
     .where(_CASE.c.municipality_id == bindparam("municipality"),
            _CASE.c.case_ref == bindparam("ref"))
     .limit(1))
+# The citizen's other open cases (the same CPR number's keyed hash): intake is warned that a
+# second case for one sick leave means two consultants and two meetings with one employer.
+SAME_CITIZEN = (
+    select(_CASE.c.case_ref, _OWNER.c.key.label("owner_key"))
+    .select_from(_CASE.outerjoin(_OWNER, _OWNER.c.id == _CASE.c.owner_id))
+    .where(_CASE.c.municipality_id == bindparam("municipality"),
+           _CASE.c.cpr_hash == bindparam("cpr_hash"), _CASE.c.closed_on.is_(None),
+           _CASE.c.erased_at.is_(None), _CASE.c.id != bindparam("case"))
+    .order_by(_CASE.c.case_ref))
 HISTORY = (select(_DECISIONS.c.at, _DECISIONS.c.trigger, _DECISIONS.c.actor,
                   _DECISIONS.c.changed_facts, _DECISIONS.c.before, _DECISIONS.c.after)
            .where(_DECISIONS.c.case_id == bindparam("case")).order_by(_DECISIONS.c.id))
@@ -73,6 +82,8 @@ class CaseRead:
     visible: bool = False
     history: list[Any] | None = None
     progress: dict[str, Any] | None = None
+    # the citizen's other open cases: (case_ref, owner's key)
+    same_citizen: list[tuple[str, str | None]] | None = None
 
 
 def read_case(connection: Connection, municipality: str, case_ref: str,
@@ -103,5 +114,8 @@ def read_case(connection: Connection, municipality: str, case_ref: str,
         return found
     found.visible = True
     found.history = list(connection.execute(HISTORY, {"case": case.id}))
+    found.same_citizen = [] if case.cpr_hash is None else [
+        (row.case_ref, row.owner_key) for row in connection.execute(SAME_CITIZEN, {
+            "municipality": municipality, "cpr_hash": case.cpr_hash, "case": case.id})]
     found.progress = records(connection, case.id) if records is not None else None
     return found

@@ -218,7 +218,20 @@ class CsvImport:
                 _record(row, created, changed)
         if any(row.outcome in ("imported", "updated") for row in check.rows):
             self.intake.notify_changed()  # one planning request for the whole file
+        await self._same_citizen(check)
         return check
+
+    async def _same_citizen(self, check: ImportCheck) -> None:
+        """A stored row whose citizen has another open case says so (one sick leave under two
+        case numbers would get two consultants and two meetings with one employer)."""
+        stored = [row for row in check.rows if row.outcome in ("imported", "updated",
+                                                               "unchanged")]
+        others = await self.intake.same_citizen_open([row.case_id for row in stored])
+        for row in stored:
+            if row.case_id in others:
+                refs = others[row.case_id]
+                row.reasons.append(("borgeren har en anden åben sag: " if len(refs) == 1 else
+                                    "borgeren har andre åbne sager: ") + ", ".join(refs))
 
     async def _one_by_one(self, batch: list[tuple[RowResult, CaseIntake, date]],
                           principal: Principal) -> None:

@@ -342,6 +342,10 @@ class CaseOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: list[DecisionHistoryOut] | None = None
+    other_open_cases: list[str] = Field(
+        default=[], description="the citizen's other open cases (the same CPR number) that the "
+        "caller may see: one sick leave registered twice means two consultants and two "
+        "meetings with one employer — close the one that is not needed")
 
 
 class CaseList(BaseModel):

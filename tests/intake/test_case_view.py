@@ -31,8 +31,10 @@ from tests.support import Api, make_secrets, start_api, today_local
 OWNER = "anna"  # the test consultant key belongs to the config's first consultant
 
 
-async def _orm_view(api: Api, case_ref: str, clock: SettableClock) -> dict[str, Any]:
-    """The case as the ORM entities show it (what the read answered before it was Core)."""
+async def _orm_view(api: Api, case_ref: str, clock: SettableClock,
+                    consultant: str | None = None) -> dict[str, Any]:
+    """The case as the ORM entities show it (what the read answered before it was Core);
+    `consultant`: as that consultant sees it (of the citizen's other cases, their own)."""
     app = api.client.app
     async with app[DB].read() as session:
         case = (await session.execute(select(Case).where(Case.case_ref == case_ref))
@@ -48,6 +50,13 @@ async def _orm_view(api: Api, case_ref: str, clock: SettableClock) -> dict[str, 
         rows = (await session.execute(select(Intervention).where(
             Intervention.case_id == case.id).order_by(Intervention.started_on,
                                                       Intervention.id))).scalars().all()
+        # the citizen's other open cases (a manager sees them all, a consultant their own)
+        others = [] if case.cpr_hash is None else [other.case_ref for other in (
+            await session.execute(select(Case).where(
+                Case.municipality_id == case.municipality_id, Case.cpr_hash == case.cpr_hash,
+                Case.closed_on.is_(None), Case.erased_at.is_(None), Case.id != case.id)
+                .order_by(Case.case_ref))).unique().scalars()
+            if consultant is None or (other.owner is not None and other.owner.key == consultant)]
     out = case_out(case, clock.today(), meeting, app[INTAKE].cpr(case))
     out["progress"].update(progress(
         [HeldMeeting(m.held_at or m.start, m.place, m.employer_took_part, m.on_time,
@@ -58,6 +67,7 @@ async def _orm_view(api: Api, case_ref: str, clock: SettableClock) -> dict[str, 
     out["history"] = [{"at": as_utc(h.at).isoformat(), "trigger": h.trigger, "actor": h.actor,
                        "changed_facts": h.changed_facts, "before": h.before, "after": h.after}
                       for h in history]
+    out["other_open_cases"] = others
     return out
 
 
@@ -106,7 +116,7 @@ async def test_the_read_answers_what_the_entities_show(demo_config: Municipality
         assert case["progress"]["held_meetings"][0]["agreements"][0]["what"] == \
             "Find lette opgaver"
         assert case["progress"]["interventions"]
-        assert case == await _orm_view(api, "v1", clock)
+        assert case == await _orm_view(api, "v1", clock, consultant=OWNER)
 
 
 async def test_every_read_is_audited_also_in_a_burst(sqlite_api: Api) -> None:
