@@ -59,6 +59,7 @@ from service.keys import (
     MEETING_MOVES,
     MY_WORK,
     NOTIFIER,
+    OIDC,
     OUTBOX,
     OUTBOX_SERVICE,
     OUTCOMES,
@@ -103,6 +104,8 @@ from service.slack.settings import SlackSettings, workspace_users
 from service.staff import admin as staff_admin
 from service.staff import audit_pages as staff_audit
 from service.staff import login as staff_login
+from service.staff import oidc_pages as staff_oidc
+from service.staff.oidc import OidcClient, client_secret
 from service.wiring.services import build_services
 
 log = logging.getLogger("fasthold")
@@ -288,6 +291,11 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     app[CLOCK] = clock
     # CPR numbers at rest: a missing or malformed FASTHOLD_DATA_KEY fails here, at once.
     cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
+    oidc = config.staff_login.oidc
+    if oidc is not None:
+        # The provider's client secret from the environment (never a file); a name given
+        # but not set fails here, at once.
+        app[OIDC] = OidcClient(oidc, clock, client_secret(oidc))
     app.cleanup_ctx.append(_services(demo, solver, cipher, shared))
     health.add_routes(app)
     home.add_routes(app)
@@ -312,6 +320,7 @@ def create_app(config: MunicipalityConfig, secrets: Secrets, *, demo: bool = Fal
     app[PAGES] = Pages(PAGE_TEMPLATES, config.municipality.timezone)
     add_page_routes(app)
     staff_login.add_routes(app)
+    staff_oidc.add_routes(app)
     staff_admin.add_routes(app)
     staff_audit.add_routes(app)
     access_request_pages.add_routes(app)

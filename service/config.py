@@ -403,6 +403,30 @@ class RetentionConfig(_Strict):
     erase_after_days: int = Field(default=365, ge=30, le=3650)
 
 
+class OidcConfig(_Strict):
+    """Staff log in with the municipality's own login (OpenID Connect: Entra ID, AD FS, …):
+    the identity provider says who the person is, fasthold what they may — the user must exist
+    under Brugere (same username, active), with its role. Authorization code flow with PKCE;
+    the client secret (if the provider asks for one) comes from the environment variable
+    named by `client_secret_env`, never from this file."""
+
+    issuer: WebAddress
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")] \
+        | None = None
+    # The ID token's claim that holds the username under Brugere (lower-cased; an e-mail
+    # address is a valid username).
+    username_claim: str = Field(default="preferred_username", min_length=1, max_length=64)
+    button: str = Field(default="Log ind med kommunens login", min_length=1, max_length=80)
+    # false: the provider's login only (the password form is gone; `fasthold user` still
+    # makes users, whose passwords are then never asked for).
+    password_login: bool = True
+
+
+class StaffLoginConfig(_Strict):
+    oidc: OidcConfig | None = None
+
+
 class SlackStaff(_Strict):
     """A Slack user who is not a consultant: intake staff (may choose another owner from the
     intake channel) or a manager (may also register outcomes and close any case)."""
@@ -575,6 +599,7 @@ class MunicipalityConfig(_Strict):
     letters: LettersConfig = LettersConfig()
     followup: FollowupConfig = FollowupConfig()
     retention: RetentionConfig = RetentionConfig()
+    staff_login: StaffLoginConfig = StaffLoginConfig()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MunicipalityConfig:

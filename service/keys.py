@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from service.slack.home import SlackHome
     from service.slack.settings import SlackSettings
     from service.staff.audit_log import AuditLog
+    from service.staff.oidc import OidcClient
     from service.staff.users import StaffUsers
 
 CONFIG: web.AppKey[MunicipalityConfig] = web.AppKey("config")
@@ -89,6 +90,8 @@ STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 STAFF_USERS: web.AppKey[StaffUsers] = web.AppKey("staff_users")
 AUDIT_LOG: web.AppKey[AuditLog] = web.AppKey("audit_log")
 ACCESS_REQUESTS: web.AppKey[AccessRequests] = web.AppKey("access_requests")
+# the municipality's identity provider, when `[staff_login.oidc]` is set
+OIDC: web.AppKey[OidcClient] = web.AppKey("oidc")
 CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
 CSV_IMPORT: web.AppKey[CsvImport] = web.AppKey("csv_import")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-from service.keys import PAGES, STAFF_SESSIONS, STAFF_USERS
+from service.keys import CONFIG, PAGES, STAFF_SESSIONS, STAFF_USERS
 from service.platform.pages import current_login, posted_form, read_form, render, same_origin
 from service.platform.sessions import SESSION_COOKIE, same_token
 
@@ -38,14 +39,37 @@ def home_for(request: web.Request, role: str) -> str:
     return entries[0].href if entries else "/"
 
 
-def _login_page(request: web.Request, status: int = 200, message: str = "",
-                username: str = "", notice: str = "") -> web.Response:
+def login_page(request: web.Request, status: int = 200, message: str = "",
+               username: str = "", notice: str = "") -> web.Response:
+    """The login page: the password form (unless `[staff_login.oidc] password_login` is
+    false) and, when the municipality's identity provider is set up, its button."""
     token = secrets.token_urlsafe(32)
+    oidc = request.app[CONFIG].staff_login.oidc
+    next_path = safe_next(request.query.get("next")) or ""
     response = render(request, "staff/login.html", status=status, login_token=token,
-                      message=message, username=username, notice=notice,
-                      next=safe_next(request.query.get("next")) or "")
+                      message=message, username=username, notice=notice, next=next_path,
+                      oidc_button=oidc.button if oidc else "",
+                      oidc_link="/login/oidc" + (f"?{urlencode({'next': next_path})}"
+                                                 if next_path else ""),
+                      password_login=oidc is None or oidc.password_login)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Lax",
                         secure=request.secure, path="/login", max_age=3600)
+    return response
+
+
+async def logged_in(request: web.Request, user_id: int, next_path: str | None
+                    ) -> web.HTTPSeeOther:
+    """A new session for the user (one planted in the browser before is ended, never
+    promoted), its cookie, and the way on: `next_path` or the role's first page."""
+    value = await request.app[STAFF_SESSIONS].start(
+        user_id, replaces=request.cookies.get(SESSION_COOKIE))
+    found = await request.app[STAFF_SESSIONS].find(value)
+    role = found.principal.role if found is not None else ""
+    target = safe_next(next_path) or home_for(request, role)
+    response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax",
+                        secure=request.secure, path="/")
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
@@ -54,7 +78,7 @@ async def show(request: web.Request) -> web.Response:
     if login is not None:
         raise web.HTTPFound(safe_next(request.query.get("next"))
                             or home_for(request, login.principal.role))
-    return _login_page(request, notice=NOTICES.get(request.query.get("besked", ""), ""))
+    return login_page(request, notice=NOTICES.get(request.query.get("besked", ""), ""))
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -63,31 +87,25 @@ async def submit(request: web.Request) -> web.Response:
     if not same_origin(request) or not same_token(
             request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str)
             else None):
-        return _login_page(request, 403, "Formularen var udløbet. Prøv igen.")
+        return login_page(request, 403, "Formularen var udløbet. Prøv igen.")
+    oidc = request.app[CONFIG].staff_login.oidc
+    if oidc is not None and not oidc.password_login:
+        return login_page(request, 403, "Log ind med kommunens login.")
     username = form.get("username")
     password = form.get("password")
     username = username if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
     if not username.strip() or not password:
-        return _login_page(request, 422, "Skriv både brugernavn og adgangskode.",
+        return login_page(request, 422, "Skriv både brugernavn og adgangskode.",
                            username=username[:64])
     address = request.remote or "unknown"
     result = await request.app[STAFF_USERS].login(username, password, address)
     if result.user_id is None:
-        return _login_page(request, 429 if result.locked else 401, result.message,
+        return login_page(request, 429 if result.locked else 401, result.message,
                            username=username[:64])
-    value = await request.app[STAFF_SESSIONS].start(
-        result.user_id, replaces=request.cookies.get(SESSION_COOKIE))
-    found = await request.app[STAFF_SESSIONS].find(value)
-    role = found.principal.role if found is not None else ""
     next_value = form.get("next")
-    target = safe_next(next_value if isinstance(next_value, str) else None) \
-        or home_for(request, role)
-    response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
-    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax",
-                        secure=request.secure, path="/")
-    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    raise response
+    raise await logged_in(request, result.user_id,
+                          next_value if isinstance(next_value, str) else None)
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -37,6 +37,8 @@ FORGET = timedelta(days=1)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 WRONG = "Forkert brugernavn eller adgangskode."
+EXTERNAL_UNKNOWN = ("Du er logget ind hos kommunen, men har ingen adgang til fasthold. Bed en "
+                    "administrator om at oprette dig under Brugere med dit brugernavn.")
 LOCKED = ("For mange mislykkede forsøg. Vent 15 minutter og prøv igen, eller bed en "
           "administrator om en ny adgangskode.")
 
@@ -289,6 +291,26 @@ class StaffUsers:
                 await session.flush()
             locked = await self._locked(session, username, address, now)
         return LoginResult(None, LOCKED if locked else WRONG, locked=locked)
+
+    async def external_login(self, username: str, via: str) -> LoginResult:
+        """A login the municipality's identity provider vouched for (`via`: "oidc"): the
+        user must exist here and be active; no password, no lockout (the provider has its
+        own). A refusal is audited with the username the provider gave (a staff identity)."""
+        username = normal_username(username)[:64]
+        async with self.db.write() as session:
+            user = (await session.execute(select(StaffUser).where(
+                StaffUser.municipality_id == self.municipality_id,
+                StaffUser.username == username))).scalar_one_or_none()
+            if user is None or user.disabled_at is not None:
+                record(session, None, self.municipality_id, "staff.login_refused",
+                       details={"username": username, "via": via,
+                                "why": "unknown" if user is None else "disabled"})
+                return LoginResult(None, EXTERNAL_UNKNOWN)
+            user.failed_logins = 0
+            user.locked_until = None
+            record(session, staff_principal(user), self.municipality_id, "staff.login",
+                   details={"via": via})
+            return LoginResult(user.id)
 
     async def logout(self, cookie_value: str, principal: Principal) -> None:
         await self.sessions.end(cookie_value)

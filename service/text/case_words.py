@@ -134,6 +134,7 @@ AUDIT_ACTION = {
     "calendar_source.set": "Egen kalender tilknyttet",
     "calendar_source.remove": "Egen kalender fjernet",
     "staff.login": "Logget ind", "staff.logout": "Logget ud",
+    "staff.login_refused": "Log ind afvist (ukendt eller deaktiveret bruger)",
     "staff.user_created": "Bruger oprettet", "staff.user_disabled": "Bruger deaktiveret",
     "staff.user_enabled": "Bruger aktiveret", "staff.password_set": "Adgangskode sat",
     "audit.read": "Revisionsloggen søgt",

@@ -17,8 +17,10 @@ from tests.meetings.email_cases import body
 from tests.support import Api, Staff
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-# Pages for everyone (or for no login at all: the calendar feed's secret address).
-OPEN_TO_ALL = {"/", "/login", "/calendar/{token}.ics"}
+# Pages for everyone (or for no login at all: the calendar feed's secret address; the login
+# with the municipality's identity provider, a 404 where none is configured, as here —
+# tests/staff/test_oidc_login.py has it).
+OPEN_TO_ALL = {"/", "/login", "/calendar/{token}.ics", "/login/oidc", "/login/oidc/callback"}
 
 
 def readme_pages(app: web.Application) -> dict[str, set[str]]:
