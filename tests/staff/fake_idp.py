@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,12 +23,18 @@ CLIENT_ID = "fasthold-test"
 CLIENT_SECRET = "idp-test-secret"
 
 
+@cache
+def _key(kid: str) -> RSAKey:
+    """A signing key per key id, made once per test process (2048-bit RSA takes a while)."""
+    return RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"})
+
+
 class FakeIdp:
     def __init__(self, now: Callable[[], datetime], client_secret: str | None = CLIENT_SECRET
                  ) -> None:
         self.now = now
         self.client_secret = client_secret
-        self.key = RSAKey.generate_key(2048, {"kid": "k1", "use": "sig", "alg": "RS256"})
+        self.key = _key("k1")
         self.user: str | None = "lene"
         # "deny" | "wrong_aud" | "other_key" | "expired" | "wrong_nonce" | "no_username" |
         # "wrong_issuer"
@@ -43,8 +50,7 @@ class FakeIdp:
 
     def rotate(self) -> None:
         """A new signing key (a new kid); the JWKS then has only it."""
-        self.key = RSAKey.generate_key(2048, {"kid": secrets.token_hex(4), "use": "sig",
-                                              "alg": "RS256"})
+        self.key = _key("k2")
 
     async def start(self) -> FakeIdp:
         app = web.Application()
@@ -107,8 +113,8 @@ class FakeIdp:
             "nonce": "not-yours" if self.trouble == "wrong_nonce" else grant["nonce"]}
         if self.user and self.trouble != "no_username":
             claims["preferred_username"] = self.user
-        key = RSAKey.generate_key(2048, {"kid": self.key.kid}) \
-            if self.trouble == "other_key" else self.key
-        token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        # "other_key": signed with another key under this key's id (a forgery)
+        key = _key("forger") if self.trouble == "other_key" else self.key
+        token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
         return web.json_response({"access_token": "at", "token_type": "Bearer",
                                   "id_token": token})
