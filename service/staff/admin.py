@@ -39,7 +39,8 @@ async def _page(request: web.Request, status: int = 200, errors: dict[str, str] 
                   errors=errors or {}, values=values or {}, message=message,
                   notice=NOTICES.get(request.query.get("besked", ""), ""),
                   roles=list(ROLE_NAMES.items()), consultants=consultants,
-                  password_errors=password_errors or {})
+                  password_errors=password_errors or {},
+                  passwords_used=request.app[STAFF_USERS].passwords_used)
 
 
 async def show(request: web.Request) -> web.Response:

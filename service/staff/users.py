@@ -12,6 +12,7 @@ its failures age out. A successful login clears the user's count. Failures older
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,6 +81,13 @@ class StaffUsers:
         self.sessions = sessions
         self.municipality_id = config.municipality.id
 
+    @property
+    def passwords_used(self) -> bool:
+        """Whether staff log in with passwords here (not when `[staff_login.oidc]
+        password_login` is false: then a new user needs none)."""
+        oidc = self.config.staff_login.oidc
+        return oidc is None or oidc.password_login
+
     # -- administration ---------------------------------------------------------------
 
     async def _known_consultant(self, key: str) -> bool:
@@ -122,6 +130,9 @@ class StaffUsers:
         username = normal_username(username)
         consultant_key = consultant_key or None
         errors = await self._check(username, role, consultant_key)
+        if not password and not self.passwords_used:
+            # Only the municipality's own login: a password nobody knows (never asked for).
+            password = secrets.token_urlsafe(32)
         problem = password_check(password, username)
         if problem:
             errors.append(field_error("password", *problem))

@@ -69,7 +69,7 @@ async def _start(config: MunicipalityConfig, database_url: str, monkeypatch: pyt
     try:
         # as `StaffUsers.create` writes them (tests/staff covers it), gitte disabled
         async with app[DB].write() as session:
-            for name, role, disabled in (("lene", "manager", None),
+            for name, role, disabled in (("lene", "manager", None), ("anne", "admin", None),
                                          ("gitte", "intake", clock.utcnow())):
                 session.add(StaffUser(municipality_id=config.municipality.id, username=name,
                                       password_hash=_staff_password_hash(), role=role,
@@ -191,6 +191,23 @@ async def test_the_password_form_can_be_turned_off(demo_config: MunicipalityConf
                     headers={"Origin": setup.base}) as answer:
                 assert answer.status == 403 and "Log ind med kommunens login" in \
                     await answer.text()
+            assert (await _login(setup, browser))[0] == 200
+        # An admin makes a user without a password (none is ever asked for), who then logs
+        # in with the provider.
+        setup.idp.user = "anne"
+        async with setup.browser() as admin:
+            assert (await _login(setup, admin, "/admin/users"))[:2] == (200, "/admin/users")
+            async with admin.get(f"{setup.base}/admin/users") as page:
+                html = await page.text()
+            assert 'name="password"' not in html and "kommunens login" in html
+            csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            async with admin.post(f"{setup.base}/admin/users", data={
+                    "csrf_token": csrf, "username": "Ny.Bruger@kommune.dk", "role": "intake",
+                    "consultant_id": ""}, headers={"Origin": setup.base}) as answer:
+                assert answer.status == 200 and answer.url.path == "/admin/users", \
+                    await answer.text()
+        setup.idp.user = "ny.bruger@kommune.dk"
+        async with setup.browser() as browser:
             assert (await _login(setup, browser))[0] == 200
 
 
