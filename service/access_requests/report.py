@@ -28,6 +28,7 @@ from service.access_requests.report_models import (
     LookupOut,
     MeetingOut,
     MessageOut,
+    TaskOut,
 )
 from service.clock import Clock
 from service.config import MunicipalityConfig
@@ -41,6 +42,7 @@ from service.platform.db.models import (
     AuditEntry,
     Case,
     Consultant,
+    ConsultantTask,
     DecisionRecord,
     Employer,
     Intervention,
@@ -84,6 +86,7 @@ class _Found:
     meetings: dict[int, list[Any]]
     interventions: dict[int, list[Any]]
     messages: dict[int, list[Any]]
+    tasks: dict[int, list[Any]]
     lookups: dict[int, list[Any]]
 
 
@@ -106,7 +109,7 @@ def _read(connection: Connection, municipality: str, hashes: list[str]) -> _Foun
         .order_by(Case.created_at, Case.id)))
     ids = [row.id for row in cases]
     if not ids:
-        return _Found([], {}, {}, {}, {}, {})
+        return _Found([], {}, {}, {}, {}, {}, {})
     return _Found(
         cases,
         _by_case(connection.execute(select(DecisionRecord.__table__).where(
@@ -124,6 +127,10 @@ def _read(connection: Connection, municipality: str, hashes: list[str]) -> _Foun
                    OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.subject,
                    OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.body_text)
             .where(OutboxMessage.case_id.in_(ids)).order_by(OutboxMessage.id))),
+        _by_case(connection.execute(
+            select(ConsultantTask.case_id, ConsultantTask.created_at, ConsultantTask.text,
+                   ConsultantTask.due_on, ConsultantTask.done_at)
+            .where(ConsultantTask.case_id.in_(ids)).order_by(ConsultantTask.id))),
         _by_case(connection.execute(
             select(AuditEntry.case_id, AuditEntry.at, AuditEntry.role, AuditEntry.action)
             .where(AuditEntry.case_id.in_(ids)).order_by(AuditEntry.at, AuditEntry.id))))
@@ -200,6 +207,10 @@ class AccessRequests:
                 kind=word(MESSAGE_KIND, m.kind), recipient=m.recipient, subject=m.subject,
                 status=word(MESSAGE_STATUS, m.status), sent_at=self._local_or_none(m.sent_at),
                 body_text=m.body_text) for m in found.messages.get(row.id, [])],
+            tasks=[TaskOut(created_at=self._local(t.created_at), text=t.text,
+                           due_on=None if t.due_on is None else t.due_on.isoformat(),
+                           done_at=self._local_or_none(t.done_at))
+                   for t in found.tasks.get(row.id, [])],
             lookups=[LookupOut(at=self._local(a.at), role=word(ROLE, a.role),
                                action=word(AUDIT_ACTION, a.action, a.action))
                      for a in found.lookups.get(row.id, [])])

@@ -1,7 +1,7 @@
-"""What an access request hands over (`GET`-free: the CPR number travels in a POST body
-only), as JSON and as the printable page: per case the citizen's details, the facts, the
-decisions, the meetings with their minutes, the interventions, the messages sent and the
-look-ups of the case (when, by which role, what — not who: the staff member's name is the
+"""What an access request hands over (the CPR number travels in a POST body only), as JSON
+and as the printable page: per case the citizen's details, the facts, the decisions, the
+meetings with their minutes, the interventions, the messages sent, the consultant's tasks and
+the look-ups of the case (when, by which role, what — not who: the staff member's name is the
 municipality's to give or withhold). Danish words beside each code, as the pages show them."""
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ class MessageOut(BaseModel):
     body_text: str
 
 
+class TaskOut(BaseModel):
+    created_at: str
+    text: str
+    due_on: str | None
+    done_at: str | None
+
+
 class LookupOut(BaseModel):
     at: str
     role: str
@@ -87,6 +94,7 @@ class CaseReportOut(BaseModel):
     meetings: list[MeetingOut]
     interventions: list[InterventionOut]
     messages: list[MessageOut]
+    tasks: list[TaskOut]
     lookups: list[LookupOut]
 
 
