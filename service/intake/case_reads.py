@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.orm import aliased
 
 from service.clock import Clock
 from service.consultants.choices import OwnerChoice, owner_choices
@@ -70,6 +71,8 @@ class ListFilters:
     follow_up: str | None = None
     owner: str | None = None  # a consultant's key, or "none"
     at_risk: bool = False
+    # only open cases whose citizen (the same CPR number) has another open case
+    same_citizen: bool = False
     shown: str = "open"
     sort: str = "frist"
     page: int = 1
@@ -150,6 +153,14 @@ class CaseReads:
         if filters.at_risk:
             conditions.append(at_risk)
         only = need_to_know(principal)
+        if filters.same_citizen:
+            other = aliased(Case)
+            conditions += [Case.cpr_hash.is_not(None), Case.closed_on.is_(None), exists().where(
+                other.municipality_id == Case.municipality_id,
+                other.cpr_hash == Case.cpr_hash, other.id != Case.id,
+                other.closed_on.is_(None), other.erased_at.is_(None),
+                # need to know: a consultant's other case must be theirs too
+                *(() if only is None else (other.owner_id == Case.owner_id,)))]
         if only is not None:
             conditions.append(Case.owner.has(Consultant.key == only))
         order = SORTS.get(filters.sort, SORTS["frist"])
@@ -181,7 +192,7 @@ class CaseReads:
         details: dict[str, Any] = {
             "filters": {"status": filters.status, "follow_up": filters.follow_up,
                         "owner": filters.owner, "at_risk": filters.at_risk,
-                        "shown": filters.shown},
+                        "same_citizen": filters.same_citizen, "shown": filters.shown},
             "page": filters.page, "returned": len(rows), "via": "page"}
         if filters.cpr_hashes or filters.search:
             # What was searched for is not kept (a name or a CPR number), only what was found.

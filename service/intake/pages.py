@@ -137,7 +137,8 @@ async def _filters(request: web.Request) -> tuple[ListFilters, str]:
         status=status if status in STATUS else None,
         follow_up=follow_up if follow_up in FOLLOW_UP else None,
         owner=owner if owner in consultants or owner == NO_OWNER else None,
-        at_risk=query.get("risiko") == "ja", shown=SHOWN.get(query.get("vis", ""), "open"),
+        at_risk=query.get("risiko") == "ja", same_citizen=query.get("flere") == "ja",
+        shown=SHOWN.get(query.get("vis", ""), "open"),
         sort=query.get("sort", "frist") if query.get("sort", "frist") in SORTS else "frist",
         page=page_number(request),
         search=search, cpr_hashes=cpr_hashes), error
@@ -151,7 +152,8 @@ def _query(filters: ListFilters, page: int | None = None, **change: Any) -> str:
     """The list's address with `change`d filters, on `page` (None: the filters' page)."""
     values = {"q": filters.search, "vis": _shown_key(filters), "status": filters.status,
               "follow_up": filters.follow_up, "owner": filters.owner,
-              "risiko": "ja" if filters.at_risk else None, "sort": filters.sort}
+              "risiko": "ja" if filters.at_risk else None,
+              "flere": "ja" if filters.same_citizen else None, "sort": filters.sort}
     values.update(change)
     page = filters.page if page is None else page
     values[PAGE_PARAMETER] = page if page > 1 else None

@@ -5,8 +5,10 @@ longer counts; a consultant hears only of the other cases they own (need to know
 
 from __future__ import annotations
 
+import re
+
 from service.config import MunicipalityConfig
-from service.keys import CLOCK
+from service.keys import CLOCK, CONFIG
 from tests.intake.test_csv_import import _import, _text, _upload
 from tests.meetings.email_cases import body
 from tests.support import Api, Staff
@@ -82,3 +84,25 @@ async def test_the_csv_import_says_so_per_row(staff: Staff) -> None:
     text = _text(page)
     assert "borgeren har en anden åben sag: c0" in text
     assert text.count("anden åben sag") == 1  # c2's citizen has no other case
+
+
+async def test_the_case_list_finds_every_citizen_with_more_open_cases(staff: Staff) -> None:
+    for case_id, cpr in (("d1", None), ("d2", None), ("d3", OTHER_CPR)):
+        await _register(staff.api, case_id, **({"cpr": cpr} if cpr else {}))
+    intake = await staff.login("intake")
+    _, page = await intake.get("/cases?flere=ja")
+    assert 'id="f-flere"' in page and "checked" in page.split('id="f-flere"', 1)[1][:40]
+    listed = set(re.findall(r'href="/cases/(d[0-9])"', page))
+    assert listed == {"d1", "d2"}
+    _, page = await intake.get("/cases")
+    assert set(re.findall(r'href="/cases/(d[0-9])"', page)) == {"d1", "d2", "d3"}
+    # A consultant finds only pairs of their own cases (need to know).
+    mine, colleague = (c.id for c in staff.api.client.app[CONFIG].consultants[:2])
+    await _own(staff.api, "d1", mine)
+    await _own(staff.api, "d2", colleague)
+    consultant = await staff.login("consultant")
+    _, page = await consultant.get("/cases?flere=ja")
+    assert not re.findall(r'href="/cases/(d[0-9])"', page)
+    await _own(staff.api, "d2", mine)
+    _, page = await consultant.get("/cases?flere=ja")
+    assert set(re.findall(r'href="/cases/(d[0-9])"', page)) == {"d1", "d2"}
