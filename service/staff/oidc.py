@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from joserfc import jwt
@@ -138,12 +138,23 @@ class OidcClient:
         form = {"grant_type": "authorization_code", "code": code,
                 "redirect_uri": redirect_uri, "client_id": self.config.client_id,
                 "code_verifier": attempt.verifier}
+        metadata = await self.metadata()
+        headers: dict[str, str] = {}
         if self.client_secret:
-            form["client_secret"] = self.client_secret
-        endpoint = (await self.metadata())["token_endpoint"]
+            # In the form (client_secret_post) unless the provider takes only HTTP Basic
+            # (RFC 6749 2.3.1: each part form-encoded, then base64).
+            methods = metadata.get("token_endpoint_auth_methods_supported") or []
+            if "client_secret_post" not in methods and "client_secret_basic" in methods:
+                pair = f"{quote(self.config.client_id, safe='')}:" \
+                       f"{quote(self.client_secret, safe='')}"
+                headers["Authorization"] = "Basic " + base64.b64encode(
+                    pair.encode("utf-8")).decode("ascii")
+            else:
+                form["client_secret"] = self.client_secret
+        endpoint = metadata["token_endpoint"]
         try:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http, \
-                    http.post(endpoint, data=form) as answer:
+                    http.post(endpoint, data=form, headers=headers) as answer:
                 body = await answer.json(content_type=None)
                 status = answer.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

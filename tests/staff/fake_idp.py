@@ -41,6 +41,8 @@ class FakeIdp:
         self.trouble: str | None = None
         self.codes: dict[str, dict[str, str]] = {}
         self.jwks_fetches = 0
+        # how the client authenticates at the token endpoint: "post" (in the form) or "basic"
+        self.auth_method = "post"
         self.server: TestServer | None = None
 
     @property
@@ -72,7 +74,8 @@ class FakeIdp:
             "issuer": issuer, "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
             "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
-            "id_token_signing_alg_values_supported": ["RS256"]})
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": [f"client_secret_{self.auth_method}"]})
 
     async def jwks(self, request: web.Request) -> web.Response:
         self.jwks_fetches += 1
@@ -94,10 +97,16 @@ class FakeIdp:
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
         grant = self.codes.pop(str(form.get("code")), None)
+        if self.auth_method == "basic":
+            header = request.headers.get("Authorization", "")
+            expected = base64.b64encode(f"{CLIENT_ID}:{self.client_secret}".encode()).decode()
+            authenticated = header == f"Basic {expected}" and "client_secret" not in form
+        else:
+            authenticated = not self.client_secret or form.get("client_secret") == \
+                self.client_secret
         if grant is None or form.get("grant_type") != "authorization_code" \
                 or form.get("redirect_uri") != grant["redirect_uri"] \
-                or form.get("client_id") != CLIENT_ID \
-                or (self.client_secret and form.get("client_secret") != self.client_secret):
+                or form.get("client_id") != CLIENT_ID or not authenticated:
             return web.json_response({"error": "invalid_grant"}, status=400)
         verifier = str(form.get("code_verifier", "")).encode("ascii")
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")

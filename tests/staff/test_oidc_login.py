@@ -115,6 +115,13 @@ async def test_a_known_user_logs_in_with_the_municipalitys_login(setup: Setup) -
     assert entry.actor.endswith(":lene") and entry.details == {"via": "oidc"}
 
 
+async def test_a_provider_that_takes_the_secret_by_http_basic_only(setup: Setup) -> None:
+    setup.idp.auth_method = "basic"
+    async with setup.browser() as browser:
+        status, path, page = await _login(setup, browser, "/dashboard")
+        assert (status, path) == (200, "/dashboard"), page[-400:]
+
+
 async def test_unknown_and_disabled_users_are_refused_and_audited(setup: Setup) -> None:
     for user, why in (("ukendt", "unknown"), ("gitte", "disabled")):
         setup.idp.user = user
