@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from service.clock import Clock
 from service.consultants.choices import OwnerChoice, owner_choices
-from service.intake.signals import at_risk_condition
+from service.intake.signals import at_risk_condition, same_citizen_open
 from service.platform.audit import ReadAudit
 from service.platform.auth import Principal, need_to_know
 from service.platform.db.engine import Database, as_utc
@@ -155,12 +155,10 @@ class CaseReads:
         only = need_to_know(principal)
         if filters.same_citizen:
             other = aliased(Case)
-            conditions += [Case.cpr_hash.is_not(None), Case.closed_on.is_(None), exists().where(
-                other.municipality_id == Case.municipality_id,
-                other.cpr_hash == Case.cpr_hash, other.id != Case.id,
-                other.closed_on.is_(None), other.erased_at.is_(None),
+            conditions.append(exists().where(
+                same_citizen_open(Case, other),
                 # need to know: a consultant's other case must be theirs too
-                *(() if only is None else (other.owner_id == Case.owner_id,)))]
+                *(() if only is None else (other.owner_id == Case.owner_id,))))
         if only is not None:
             conditions.append(Case.owner.has(Consultant.key == only))
         order = SORTS.get(filters.sort, SORTS["frist"])

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from service.intake.signals import same_citizen_open
 from service.platform.db.models import (
     ACTIVE_MEETING,
     Case,
@@ -58,14 +59,14 @@ CASE_VIEW = (
     .where(_CASE.c.municipality_id == bindparam("municipality"),
            _CASE.c.case_ref == bindparam("ref"))
     .limit(1))
-# The citizen's other open cases (the same CPR number's keyed hash): intake is warned that a
-# second case for one sick leave means two consultants and two meetings with one employer.
+# The citizen's other open cases (`signals.same_citizen_open`), with their owners' keys.
+_MINE = Case.__table__.alias("mine")
+_OTHER_OWNER = Consultant.__table__.alias("other_owner")
 SAME_CITIZEN = (
-    select(_CASE.c.case_ref, _OWNER.c.key.label("owner_key"))
-    .select_from(_CASE.outerjoin(_OWNER, _OWNER.c.id == _CASE.c.owner_id))
-    .where(_CASE.c.municipality_id == bindparam("municipality"),
-           _CASE.c.cpr_hash == bindparam("cpr_hash"), _CASE.c.closed_on.is_(None),
-           _CASE.c.erased_at.is_(None), _CASE.c.id != bindparam("case"))
+    select(_CASE.c.case_ref, _OTHER_OWNER.c.key.label("owner_key"))
+    .select_from(_MINE.join(_CASE, same_citizen_open(_MINE.c, _CASE.c))
+                 .outerjoin(_OTHER_OWNER, _OTHER_OWNER.c.id == _CASE.c.owner_id))
+    .where(_MINE.c.id == bindparam("case"))
     .order_by(_CASE.c.case_ref))
 HISTORY = (select(_DECISIONS.c.at, _DECISIONS.c.trigger, _DECISIONS.c.actor,
                   _DECISIONS.c.changed_facts, _DECISIONS.c.before, _DECISIONS.c.after)
@@ -114,8 +115,7 @@ def read_case(connection: Connection, municipality: str, case_ref: str,
         return found
     found.visible = True
     found.history = list(connection.execute(HISTORY, {"case": case.id}))
-    found.same_citizen = [] if case.cpr_hash is None else [
-        (row.case_ref, row.owner_key) for row in connection.execute(SAME_CITIZEN, {
-            "municipality": municipality, "cpr_hash": case.cpr_hash, "case": case.id})]
+    found.same_citizen = [(row.case_ref, row.owner_key)
+                          for row in connection.execute(SAME_CITIZEN, {"case": case.id})]
     found.progress = records(connection, case.id) if records is not None else None
     return found

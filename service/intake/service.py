@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, Row, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased, lazyload
@@ -29,7 +29,7 @@ from service.intake.schemas import (
     SHARED_EMPLOYER_MESSAGE,
     CaseIntake,
 )
-from service.intake.signals import absence_week, handed_over_late
+from service.intake.signals import absence_week, handed_over_late, same_citizen_open
 from service.intake.views import case_out, decision_of, employer_out
 from service.places import AddressPlacer, Placement, Placer, place
 from service.platform import audit
@@ -498,12 +498,9 @@ class IntakeService:
             for start in range(0, len(case_refs), 1000):
                 rows = await session.execute(
                     select(mine.case_ref, other.case_ref)
-                    .join(other, and_(other.municipality_id == mine.municipality_id,
-                                      other.cpr_hash == mine.cpr_hash, other.id != mine.id,
-                                      other.closed_on.is_(None), other.erased_at.is_(None)))
+                    .join(other, same_citizen_open(mine, other))
                     .where(mine.municipality_id == self.municipality,
-                           mine.case_ref.in_(case_refs[start:start + 1000]),
-                           mine.cpr_hash.is_not(None), mine.closed_on.is_(None))
+                           mine.case_ref.in_(case_refs[start:start + 1000]))
                     .order_by(mine.case_ref, other.case_ref))
                 for ref, other_ref in rows:
                     out.setdefault(ref, []).append(other_ref)
@@ -511,10 +508,7 @@ class IntakeService:
 
     async def _same_citizen(self, session: AsyncSession, case: Case) -> list[str]:
         """The citizen's other open cases (intake sees them all)."""
-        if case.cpr_hash is None or case.closed_on is not None:
-            return []
-        rows = await session.execute(SAME_CITIZEN, {
-            "municipality": self.municipality, "cpr_hash": case.cpr_hash, "case": case.id})
+        rows = await session.execute(SAME_CITIZEN, {"case": case.id})
         return [row.case_ref for row in rows]
 
     def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The case's deadline signal, defined once: **deadline at risk**.
+"""The case's signals, each defined once: **deadline at risk**, and (at the end) **one
+citizen, two open cases** (`same_citizen_open`).
 
 A case's deadline is intake's decision (the rules' `first_meeting_deadline`: the end of
 absence week 8, or earlier on a fast track), so the signal lives here, where every area that
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists
 
@@ -78,3 +80,15 @@ def handed_over_late(first_absence_day: date, handed_over_on: date | None) -> bo
     """The case was handed over after absence week `LATEST_HANDOVER_WEEK`."""
     return handed_over_on is not None and \
         absence_week(first_absence_day, handed_over_on) > LATEST_HANDOVER_WEEK
+
+
+def same_citizen_open(case: Any, other: Any) -> ColumnElement[bool]:
+    """**One citizen, two open cases**, defined once: `other` is another open case of `case`'s
+    citizen — the same municipality and CPR number (its keyed hash), not the same case, both
+    open (not closed) and `other` not erased. `case` and `other` are two aliases of the cases
+    table (ORM or Core): the case page, the answer to an intake, the CSV import's report and
+    the case list's filter all join by it."""
+    return and_(case.cpr_hash.is_not(None), case.closed_on.is_(None),
+                other.municipality_id == case.municipality_id,
+                other.cpr_hash == case.cpr_hash, other.id != case.id,
+                other.closed_on.is_(None), other.erased_at.is_(None))

@@ -51,7 +51,7 @@ async def _orm_view(api: Api, case_ref: str, clock: SettableClock,
             Intervention.case_id == case.id).order_by(Intervention.started_on,
                                                       Intervention.id))).scalars().all()
         # the citizen's other open cases (a manager sees them all, a consultant their own)
-        others = [] if case.cpr_hash is None else [other.case_ref for other in (
+        others = [] if case.cpr_hash is None or case.closed_on else [other.case_ref for other in (
             await session.execute(select(Case).where(
                 Case.municipality_id == case.municipality_id, Case.cpr_hash == case.cpr_hash,
                 Case.closed_on.is_(None), Case.erased_at.is_(None), Case.id != case.id)

@@ -55,7 +55,7 @@ async def test_intake_is_told_of_the_citizens_other_open_case(
     resp = await api.client.post("/api/cases/s1/close", headers=api.auth("intake"), json={
         "outcome": "other", "on": api.client.app[CLOCK].today().isoformat()})
     assert resp.status == 200, await resp.text()
-    assert await _others(api, "s2") == []
+    assert await _others(api, "s2") == [] and await _others(api, "s1") == []
 
 
 async def test_the_case_page_warns_and_links_the_other_case(staff: Staff) -> None:
