@@ -30,6 +30,8 @@ class MinutesMail:
 
     jobcentre: str
     phone: str
+    # the municipality's privacy notice (`[jobcentre] privacy_url`), at the end as in every mail
+    privacy_url: str | None = None
 
 
 def plan_lines(steps: list[tuple[date, float]], full_time_from: date) -> list[str]:
@@ -67,4 +69,9 @@ def minutes_mail(mail: MinutesMail, party: str, held_on: date,
     html += [f"<p>Kontakt {escape(consultant or mail.jobcentre)} på {escape(mail.phone)}, "
              "hvis noget ikke passer.</p>",
              f"<p>Med venlig hilsen<br>{escape(consultant)}<br>{escape(mail.jobcentre)}</p>"]
+    if mail.privacy_url:
+        text += ["", f"Sådan behandler vi personoplysninger: {mail.privacy_url}"]
+        html.append(f'<p style="font-size:13px;color:#555;">Sådan behandler vi '
+                    f'personoplysninger: <a href="{escape(mail.privacy_url)}">'
+                    f"{escape(mail.privacy_url)}</a></p>")
     return subject, "\n".join(text).replace("\n\n\n", "\n\n") + "\n", "\n".join(html)

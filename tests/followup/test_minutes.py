@@ -119,6 +119,9 @@ async def test_minutes_are_stored_shown_tasked_and_mailed_without_the_note(
             assert "Ring til arbejdsgiveren om opgaverne" in text
             assert "22,5 timer om ugen" in text and "Fuld tid fra" in text
             assert "søvnbesvær" not in text and "mental" not in text
+            # the municipality's privacy notice, as at the end of every mail (demo.toml)
+            assert "Sådan behandler vi personoplysninger" in text
+            assert "https://demo.example/persondata" in text
         # The note is never logged nor in the audit log.
         assert "søvnbesvær" not in caplog.text
         assert not [d for d in audit if "søvnbesvær" in str(d)]
