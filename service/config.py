@@ -383,6 +383,11 @@ class FollowupConfig(_Strict):
 
     every_weeks: int = Field(default=4, ge=1, le=26)
     plan_days_before: int = Field(default=14, ge=1, le=182)
+    # The municipality's journal mailbox (its case system's, ESDH): every held meeting's
+    # minutes are mailed there too, the case number first in the subject, for the case file
+    # (journaliseringspligt). Never the consultant's note (it stays in fasthold).
+    journal_email: Annotated[str, StringConstraints(
+        max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
 
 
 SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]

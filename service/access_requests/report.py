@@ -57,6 +57,7 @@ from service.text.case_words import (
     EMPLOYER_ANSWER,
     FOLLOW_UP,
     MEETING_KIND,
+    MEETING_PURPOSE,
     MEETING_STATUS,
     MESSAGE_KIND,
     MESSAGE_STATUS,
@@ -68,7 +69,6 @@ from service.text.case_words import (
 from service.text.minutes_words import INTERVENTION_KIND, WHO
 from service.text.reasons import decision_reason_in_words
 
-PURPOSE = {"first_meeting": "Første opfølgningsmøde", "follow_up": "Opfølgningsmøde"}
 # Facts shown elsewhere in the report (the citizen's and the workplace's details) or not facts
 # of the citizen (the case's own number, the date the rules read them).
 _NOT_FACTS = ("case_id", "as_of", "cpr")
@@ -226,7 +226,7 @@ class AccessRequests:
 
     def _meeting(self, row: Any) -> MeetingOut:
         return MeetingOut(
-            kind=word(MEETING_KIND, row.kind), purpose=word(PURPOSE, row.purpose),
+            kind=word(MEETING_KIND, row.kind), purpose=word(MEETING_PURPOSE, row.purpose),
             status=word(MEETING_STATUS, row.status),
             start=row.start.isoformat(timespec="minutes"),
             end=row.end.isoformat(timespec="minutes"), consultant=row.consultant_name,

@@ -65,7 +65,13 @@ from service.platform.policies import (
     REGISTER_INTERVENTION,
     REGISTER_MEETING,
 )
-from service.text.minutes_words import MinutesMail, minutes_mail
+from service.text.case_words import MEETING_PURPOSE, PLACE, word
+from service.text.minutes_words import (
+    HeldMeetingWords,
+    MinutesMail,
+    journal_mail,
+    minutes_mail,
+)
 
 Contact = Literal["citizen", "employer"]
 Place = Literal["workplace", "jobcentre", "phone", "not_held"]
@@ -360,6 +366,7 @@ class CaseOutcomes:
             if place != "not_held":
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)
+                self._journal(session, case, meeting, outcome)
                 correction = self._correction(meeting.start.date(), "meeting_held", {
                     "meeting_id": meeting.id,
                     "held_at": meeting.start.isoformat(timespec="minutes")})
@@ -448,6 +455,27 @@ class CaseOutcomes:
                 channel="email", kind="meeting_minutes", recipient=address, subject=subject,
                 text=text, html=html, case_id=case.id, meeting_id=meeting.id,
                 payload={"party": party}))
+
+    def _journal(self, session: AsyncSession, case: Case, meeting: Meeting,
+                 outcome: MeetingOutcomeIn) -> None:
+        """The minutes' copy for the case file, to the case system's journal mailbox
+        (`[followup] journal_email`): every agreement, the plan — never the note."""
+        if self.outbox is None or self.mail is None or not self.mail.journal:
+            return
+        steps = ([(s.from_, s.hours_per_week) for s in outcome.return_plan.steps],
+                 outcome.return_plan.full_time_from) if outcome.return_plan else None
+        held = HeldMeetingWords(
+            case_ref=case.case_ref, held_at=meeting.start,
+            what=f"{word(MEETING_PURPOSE, meeting.purpose)}, {word(PLACE, meeting.place)}",
+            consultant=case.owner.name if case.owner else "",
+            employer_took_part=meeting.employer_took_part,
+            retention_plan_requested=meeting.retention_plan_requested,
+            sent_to=list(dict.fromkeys(outcome.send_to)))
+        subject, text, html = journal_mail(
+            held, [(a.what, a.who, a.due) for a in outcome.agreements], steps)
+        self.outbox.enqueue(session, Message(
+            channel="email", kind="journal_minutes", recipient=self.mail.journal,
+            subject=subject, text=text, html=html, case_id=case.id, meeting_id=meeting.id))
 
     def _correction(self, day: date, what: str, details: dict[str, Any]
                     ) -> dict[str, Any] | None:

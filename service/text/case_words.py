@@ -15,6 +15,7 @@ MEETING_STATUS = {"proposed": "Foreslået", "confirmed": "Bekræftet", "held": "
 MEETING_KIND = {"workplace_meeting": "På arbejdspladsen", "jobcenter_meeting": "I jobcentret",
                 "private_talk": "Samtale uden arbejdsgiver (telefon eller jobcentret)"}
 PLACE = {"workplace": "på arbejdspladsen", "jobcentre": "i jobcentret", "phone": "telefonisk"}
+MEETING_PURPOSE = {"first_meeting": "Første opfølgningsmøde", "follow_up": "Opfølgningsmøde"}
 EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider",
                    "declined": "takkede nej til arbejdspladsen", "cancelled": "aflyste"}
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
@@ -55,7 +56,8 @@ MESSAGE_KIND = {
     "slack_ephemeral": "Svar i Slack", "slack_home": "Slack-forside",
     "slack_fallback": "E-mail i stedet for Slack",
     "slack_delete": "Slack-besked fjernet (sagen fik en anden ejer)",
-    "meeting_minutes": "Aftaler fra mødet", "agreement_due": "Aftale forfalder i dag",
+    "meeting_minutes": "Aftaler fra mødet", "journal_minutes": "Referat til journalen",
+    "agreement_due": "Aftale forfalder i dag",
     "talk_tomorrow": "Påmindelse om samtalen uden arbejdsgiver næste arbejdsdag",
     "talk_planned": "Samtale uden arbejdsgiver planlagt",
     "letter_too_late": "Brevet når ikke frem: ring til borgeren",

@@ -5,7 +5,7 @@ mail that tells the citizen or the employer the agreements and return plan that 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from html import escape
 
 from service.text.danish import danish_date, danish_number
@@ -32,6 +32,8 @@ class MinutesMail:
     phone: str
     # the municipality's privacy notice (`[jobcentre] privacy_url`), at the end as in every mail
     privacy_url: str | None = None
+    # the case system's journal mailbox (`[followup] journal_email`): a copy of the minutes
+    journal: str | None = None
 
 
 def plan_lines(steps: list[tuple[date, float]], full_time_from: date) -> list[str]:
@@ -75,3 +77,49 @@ def minutes_mail(mail: MinutesMail, party: str, held_on: date,
                     f'personoplysninger: <a href="{escape(mail.privacy_url)}">'
                     f"{escape(mail.privacy_url)}</a></p>")
     return subject, "\n".join(text).replace("\n\n\n", "\n\n") + "\n", "\n".join(html)
+
+
+@dataclass(frozen=True)
+class HeldMeetingWords:
+    """A held meeting as the journal copy states it."""
+
+    case_ref: str
+    held_at: datetime
+    what: str  # e.g. "Første opfølgningsmøde, på arbejdspladsen"
+    consultant: str
+    employer_took_part: bool | None
+    retention_plan_requested: bool | None
+    sent_to: list[str]
+
+
+def journal_mail(held: HeldMeetingWords, agreements: list[tuple[str, str, date]],
+                 plan: tuple[list[tuple[date, float]], date] | None) -> tuple[str, str, str]:
+    """(subject, text, html) of the minutes' copy for the case file: the case number first
+    in the subject (the case system files it by that), every agreement, the plan, who took
+    part and who was mailed the minutes — never the consultant's note."""
+    when = f"{danish_date(held.held_at.date())} kl. {held.held_at:%H.%M}"
+    subject = f"{held.case_ref} – referat af opfølgningsmøde {danish_date(held.held_at.date())}"
+    yes_no = {True: "ja", False: "nej", None: "ikke registreret"}
+    facts = [("Sag", held.case_ref), ("Møde", f"{held.what}, {when}"),
+             ("Konsulent", held.consultant or "–"),
+             ("Arbejdsgiveren deltog", yes_no[held.employer_took_part]),
+             ("Borgeren ønsker en fastholdelsesplan", yes_no[held.retention_plan_requested]),
+             ("Aftalerne sendt til", ", ".join(SEND_TO.get(p, p).lower() for p in held.sent_to)
+              or "ingen")]
+    items = [f"{WHO.get(who, who)}: {what} (senest {danish_date(due)})"
+             for what, who, due in agreements]
+    lines = plan_lines(*plan) if plan is not None else []
+    text = [f"{label}: {value}" for label, value in facts] + [""]
+    text += ["Aftaler:", *([f"- {item}" for item in items] or ["- ingen"]), ""]
+    if lines:
+        text += ["Plan for tilbagevenden til arbejdet:", *[f"- {line}" for line in lines], ""]
+    text += ["Sendt automatisk af fasthold."]
+    html = ["<table>", *[f"<tr><th align=\"left\">{escape(label)}</th><td>{escape(value)}</td>"
+                         "</tr>" for label, value in facts], "</table>",
+            "<p><strong>Aftaler</strong></p><ul>",
+            *([f"<li>{escape(item)}</li>" for item in items] or ["<li>ingen</li>"]), "</ul>"]
+    if lines:
+        html += ["<p><strong>Plan for tilbagevenden til arbejdet</strong></p><ul>",
+                 *[f"<li>{escape(line)}</li>" for line in lines], "</ul>"]
+    html += ["<p>Sendt automatisk af fasthold.</p>"]
+    return subject, "\n".join(text) + "\n", "\n".join(html)

@@ -203,7 +203,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     closing = CaseClosing(db, clock, notifier, intake, jobs)
     outcomes = CaseOutcomes(db, clock, intake, jobs, outbox,
                             MinutesMail(config.jobcentre.name, config.jobcentre.phone,
-                                        config.jobcentre.privacy_url),
+                                        config.jobcentre.privacy_url,
+                                        config.followup.journal_email),
                             every_weeks=config.followup.every_weeks)
     intake.records = FollowupRecords(clock)
     sessions = StaffSessions(db, clock, municipality)

@@ -111,6 +111,10 @@ async def test_minutes_are_stored_shown_tasked_and_mailed_without_the_note(
                 OutboxMessage.kind == "meeting_minutes"))).scalars()}
             audit = [e.details for e in (await session.execute(select(AuditEntry))).scalars()]
         assert set(mails) == {CITIZEN, EMPLOYER}
+        # No journal mailbox configured (demo.toml): no copy for the case file.
+        async with api.client.app[DB].read() as session:
+            assert (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.kind == "journal_minutes"))).first() is None
         employer, citizen = mails[EMPLOYER].body_text, mails[CITIZEN].body_text
         assert "Find opgaver uden tunge løft" in employer
         assert "Tal med lægen" not in employer and "Tal med lægen" in citizen
@@ -246,3 +250,32 @@ async def test_interventions_have_a_kind_and_a_partial_return_keeps_the_case_ope
         status, case = await _post(api, "/api/cases/k1/close", {
             "outcome": "other_programme", "on": today.isoformat()})
         assert status == 200 and case["closed"]["outcome"] == "other_programme", case
+
+
+async def test_the_case_file_gets_a_copy_of_the_minutes_without_the_note(
+        demo_config: MunicipalityConfig, sqlite_url: str, clock: SettableClock) -> None:
+    """`[followup] journal_email`: the case system's journal mailbox gets every held
+    meeting's minutes, the case number first in the subject — every agreement, the plan, who
+    took part and who was mailed — never the consultant's note."""
+    config = demo_config.model_copy(update={"followup": demo_config.followup.model_copy(
+        update={"journal_email": "journal@kommune.example"})})
+    async for api in start_api(config, make_secrets(sqlite_url), clock=clock):
+        meeting = await _setup(api, "j1")
+        await _confirm(api, "j1", meeting)
+        clock.set(meeting.start + timedelta(minutes=90))
+        status, _ = await _post(api, "/api/cases/j1/meeting-outcome", {
+            "place": "workplace", "employer_took_part": True, **_minutes(clock.today()),
+            "send_to": ["employer"]})
+        assert status == 200
+        async with api.client.app[DB].read() as session:
+            [copy] = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.kind == "journal_minutes"))).scalars().all()
+        assert copy.recipient == "journal@kommune.example"
+        assert copy.subject.startswith("j1 – referat af opfølgningsmøde ")
+        for text in (copy.body_text, copy.body_html or ""):
+            for words in ("Første opfølgningsmøde, på arbejdspladsen",
+                          "Arbejdsgiveren deltog", "Find opgaver uden tunge løft",
+                          "Tal med lægen", "Ring til arbejdsgiveren om opgaverne",
+                          "22,5 timer om ugen", "Fuld tid fra", "arbejdsgiveren"):
+                assert words in text, (words, text)
+            assert NOTE not in text and "søvnbesvær" not in text
