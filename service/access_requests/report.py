@@ -20,15 +20,15 @@ from sqlalchemy import Connection, select
 
 from service.access_requests.about import about_processing
 from service.access_requests.report_models import (
+    AccessCaseReportOut,
+    AccessDecisionOut,
+    AccessInterventionOut,
+    AccessLabelledValue,
+    AccessLookupOut,
+    AccessMeetingOut,
+    AccessMessageOut,
     AccessReportOut,
-    CaseReportOut,
-    DecisionOut,
-    InterventionOut,
-    LabelledValue,
-    LookupOut,
-    MeetingOut,
-    MessageOut,
-    TaskOut,
+    AccessTaskOut,
 )
 from service.clock import Clock
 from service.config import MunicipalityConfig
@@ -171,9 +171,9 @@ class AccessRequests:
     def _local_or_none(self, moment: datetime | None) -> str | None:
         return None if moment is None else self._local(moment)
 
-    def _case(self, row: Any, found: _Found) -> CaseReportOut:
+    def _case(self, row: Any, found: _Found) -> AccessCaseReportOut:
         facts = dict(row.facts or {})
-        return CaseReportOut(
+        return AccessCaseReportOut(
             case_id=row.case_ref, registered_at=self._local(row.created_at),
             status=word(STATUS, row.status),
             follow_up=None if row.follow_up is None else word(FOLLOW_UP, row.follow_up),
@@ -198,34 +198,34 @@ class AccessRequests:
             close_note=row.close_note,
             decisions=[self._decision(d) for d in found.decisions.get(row.id, [])],
             meetings=[self._meeting(m) for m in found.meetings.get(row.id, [])],
-            interventions=[InterventionOut(
+            interventions=[AccessInterventionOut(
                 kind=word(INTERVENTION_KIND, i.kind), started_on=i.started_on.isoformat(),
                 ends_on=None if i.ends_on is None else i.ends_on.isoformat(),
                 hours_per_week=i.hours_per_week) for i in found.interventions.get(row.id, [])],
-            messages=[MessageOut(
+            messages=[AccessMessageOut(
                 created_at=self._local(m.created_at), channel=word(CHANNEL, m.channel),
                 kind=word(MESSAGE_KIND, m.kind), recipient=m.recipient, subject=m.subject,
                 status=word(MESSAGE_STATUS, m.status), sent_at=self._local_or_none(m.sent_at),
                 body_text=m.body_text) for m in found.messages.get(row.id, [])],
-            tasks=[TaskOut(created_at=self._local(t.created_at), text=t.text,
+            tasks=[AccessTaskOut(created_at=self._local(t.created_at), text=t.text,
                            due_on=None if t.due_on is None else t.due_on.isoformat(),
                            done_at=self._local_or_none(t.done_at))
                    for t in found.tasks.get(row.id, [])],
-            lookups=[LookupOut(at=self._local(a.at), role=word(ROLE, a.role),
+            lookups=[AccessLookupOut(at=self._local(a.at), role=word(ROLE, a.role),
                                action=word(AUDIT_ACTION, a.action, a.action))
                      for a in found.lookups.get(row.id, [])])
 
-    def _decision(self, row: Any) -> DecisionOut:
+    def _decision(self, row: Any) -> AccessDecisionOut:
         before, after = row.before or {}, row.after or {}
-        return DecisionOut(
+        return AccessDecisionOut(
             at=self._local(row.at), trigger=word(TRIGGER, row.trigger, row.trigger),
             status_before=None if not before else word(STATUS, before.get("status")),
             status_after=word(STATUS, after.get("status")),
             changed_facts=[_fact_label(str(name)) for name in row.changed_facts or []],
             reasons=[decision_reason_in_words(str(code)) for code in after.get("reasons", [])])
 
-    def _meeting(self, row: Any) -> MeetingOut:
-        return MeetingOut(
+    def _meeting(self, row: Any) -> AccessMeetingOut:
+        return AccessMeetingOut(
             kind=word(MEETING_KIND, row.kind), purpose=word(MEETING_PURPOSE, row.purpose),
             status=word(MEETING_STATUS, row.status),
             start=row.start.isoformat(timespec="minutes"),
@@ -245,8 +245,8 @@ class AccessRequests:
             decline_note=row.decline_note, cancel_reason=row.cancel_reason)
 
 
-def _present(pairs: list[tuple[str, str | None]]) -> list[LabelledValue]:
-    return [LabelledValue(label=label, value=value) for label, value in pairs if value]
+def _present(pairs: list[tuple[str, str | None]]) -> list[AccessLabelledValue]:
+    return [AccessLabelledValue(label=label, value=value) for label, value in pairs if value]
 
 
 # Changed facts name a whole group by its first part.
@@ -268,10 +268,10 @@ def _fact_value(path: str, value: Any) -> str:
     return str(value)
 
 
-def _facts(facts: dict[str, Any], prefix: str = "") -> list[LabelledValue]:
+def _facts(facts: dict[str, Any], prefix: str = "") -> list[AccessLabelledValue]:
     """The case's facts as the intake form names them, nested ones by their dotted path;
     empty ones left out."""
-    out: list[LabelledValue] = []
+    out: list[AccessLabelledValue] = []
     for name, value in facts.items():
         path = prefix + name
         if path in _NOT_FACTS or value is None or value == "":
@@ -279,24 +279,24 @@ def _facts(facts: dict[str, Any], prefix: str = "") -> list[LabelledValue]:
         if isinstance(value, dict):
             out += _facts(value, path + ".")
         else:
-            out.append(LabelledValue(label=_fact_label(path), value=_fact_value(path, value)))
+            out.append(AccessLabelledValue(label=_fact_label(path), value=_fact_value(path, value)))
     return out
 
 
-def _agreement(item: dict[str, Any]) -> LabelledValue:
+def _agreement(item: dict[str, Any]) -> AccessLabelledValue:
     who = word(WHO, item.get("who"), str(item.get("who") or ""))
     due = item.get("due")
-    return LabelledValue(label=f"{who}{f' (senest {due})' if due else ''}",
+    return AccessLabelledValue(label=f"{who}{f' (senest {due})' if due else ''}",
                          value=str(item.get("what") or ""))
 
 
-def _return_plan(plan: dict[str, Any] | None) -> list[LabelledValue]:
+def _return_plan(plan: dict[str, Any] | None) -> list[AccessLabelledValue]:
     if not plan:
         return []
-    out = [LabelledValue(label=f"Fra {step.get('from')}",
+    out = [AccessLabelledValue(label=f"Fra {step.get('from')}",
                          value=f"{step.get('hours_per_week')} timer om ugen")
            for step in plan.get("steps", []) if isinstance(step, dict)]
     if plan.get("full_time_from"):
-        out.append(LabelledValue(label="Fuld tid fra", value=str(plan["full_time_from"])))
+        out.append(AccessLabelledValue(label="Fuld tid fra", value=str(plan["full_time_from"])))
     return out
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 
-class LabelledValue(BaseModel):
+class AccessLabelledValue(BaseModel):
     label: str
     value: str
 
 
-class DecisionOut(BaseModel):
+class AccessDecisionOut(BaseModel):
     at: str
     trigger: str
     status_before: str | None
@@ -23,7 +23,7 @@ class DecisionOut(BaseModel):
     reasons: list[str]
 
 
-class MeetingOut(BaseModel):
+class AccessMeetingOut(BaseModel):
     kind: str
     purpose: str
     status: str
@@ -34,8 +34,8 @@ class MeetingOut(BaseModel):
     employer_took_part: bool | None
     employer_answer: str | None
     held_at: str | None
-    agreements: list[LabelledValue]
-    return_plan: list[LabelledValue]
+    agreements: list[AccessLabelledValue]
+    return_plan: list[AccessLabelledValue]
     retention_plan_requested: bool | None
     minutes_note: str | None
     decline_reason: str | None
@@ -43,14 +43,14 @@ class MeetingOut(BaseModel):
     cancel_reason: str | None
 
 
-class InterventionOut(BaseModel):
+class AccessInterventionOut(BaseModel):
     kind: str
     started_on: str
     ends_on: str | None
     hours_per_week: float | None
 
 
-class MessageOut(BaseModel):
+class AccessMessageOut(BaseModel):
     created_at: str
     channel: str
     kind: str
@@ -61,20 +61,20 @@ class MessageOut(BaseModel):
     body_text: str
 
 
-class TaskOut(BaseModel):
+class AccessTaskOut(BaseModel):
     created_at: str
     text: str
     due_on: str | None
     done_at: str | None
 
 
-class LookupOut(BaseModel):
+class AccessLookupOut(BaseModel):
     at: str
     role: str
     action: str
 
 
-class CaseReportOut(BaseModel):
+class AccessCaseReportOut(BaseModel):
     case_id: str
     registered_at: str
     status: str
@@ -84,21 +84,21 @@ class CaseReportOut(BaseModel):
     reasons: list[str]
     consultant: str | None
     employer: str | None
-    citizen: list[LabelledValue]
-    workplace: list[LabelledValue]
-    facts: list[LabelledValue]
+    citizen: list[AccessLabelledValue]
+    workplace: list[AccessLabelledValue]
+    facts: list[AccessLabelledValue]
     closed_on: str | None
     close_outcome: str | None
     close_note: str | None
-    decisions: list[DecisionOut]
-    meetings: list[MeetingOut]
-    interventions: list[InterventionOut]
-    messages: list[MessageOut]
-    tasks: list[TaskOut]
-    lookups: list[LookupOut]
+    decisions: list[AccessDecisionOut]
+    meetings: list[AccessMeetingOut]
+    interventions: list[AccessInterventionOut]
+    messages: list[AccessMessageOut]
+    tasks: list[AccessTaskOut]
+    lookups: list[AccessLookupOut]
 
 
-class AboutOut(BaseModel):
+class AccessAboutOut(BaseModel):
     heading: str
     text: str
 
@@ -107,5 +107,5 @@ class AccessReportOut(BaseModel):
     made_at: str
     municipality: str
     cpr: str
-    cases: list[CaseReportOut]
-    about: list[AboutOut]
+    cases: list[AccessCaseReportOut]
+    about: list[AccessAboutOut]
