@@ -500,16 +500,15 @@ class IntakeService:
                     select(mine.case_ref, other.case_ref)
                     .join(other, same_citizen_open(mine, other))
                     .where(mine.municipality_id == self.municipality,
-                           mine.case_ref.in_(case_refs[start:start + 1000]))
-                    .order_by(mine.case_ref, other.case_ref))
+                           mine.case_ref.in_(case_refs[start:start + 1000])))
                 for ref, other_ref in rows:
                     out.setdefault(ref, []).append(other_ref)
-        return out
+        return {ref: sorted(others) for ref, others in out.items()}
 
     async def _same_citizen(self, session: AsyncSession, case: Case) -> list[str]:
         """The citizen's other open cases (intake sees them all)."""
         rows = await session.execute(SAME_CITIZEN, {"case": case.id})
-        return [row.case_ref for row in rows]
+        return sorted(row.case_ref for row in rows)
 
     def _out(self, case: Case, meeting: Meeting | None = None) -> dict[str, Any]:
         return case_out(case, self.clock.today(), meeting, self.cpr(case))
