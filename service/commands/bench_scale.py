@@ -599,6 +599,7 @@ class Run:
             deadline = loop.time() + RETRY_WAIT_SECONDS
             doing: list[int] = kill["doing_at_kill"]
             retried: list[asyncpg.Record] = []
+            held = True
             while doing and loop.time() < deadline:
                 await queue.retry_stalled_jobs()
                 retried = await connection.fetch(
@@ -607,6 +608,16 @@ class Run:
                     "AND type::text IN ('deferred_for_retry', 'aborted') GROUP BY job_id",
                     kill["killed_at"])
                 if retried:
+                    break
+                # A job the killed worker held at its death stays "doing" until it is
+                # retried. When no job begun before the kill is doing any more, the worker
+                # had finished its job in the moment between the look and the kill (a
+                # loaded machine) and held none: there is nothing to retry.
+                held = bool(await connection.fetchval(
+                    "SELECT count(*) FROM procrastinate_jobs j WHERE j.status = 'doing' "
+                    "AND EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id "
+                    "AND e.type::text = 'started' AND e.at < $1)", kill["killed_at"]))
+                if not held:
                     break
                 await asyncio.sleep(1.0)
             events = {r["job_id"]: r["events"] for r in await connection.fetch(
@@ -617,7 +628,9 @@ class Run:
         finally:
             await connection.close()
         killed_at: datetime = kill["killed_at"]
-        return {"worker_killed": True, "killed_holding_planning_job": kill["held_planning_job"],
+        return {"worker_killed": True,
+                "killed_holding_planning_job": kill["held_planning_job"] and held,
+                "kill_landed_between_jobs": kill["held_planning_job"] and not held,
                 "stalled_jobs_retried": len(retried),
                 "retry_after_kill_s": round(min(
                     (r["at"] - killed_at).total_seconds() for r in retried), 1)
@@ -748,7 +761,9 @@ def table(report: dict[str, Any]) -> list[str]:
         ("messages lost", r.get("messages_lost"), f"of {r.get('messages')} e-mails"),
         ("messages duplicated", r.get("messages_duplicated"), "by Message-ID at the sink"),
         ("worker killed", r.get("worker_killed"), "SIGKILL while holding a planning job"
-         if r.get("killed_holding_planning_job") else "SIGKILL"),
+         if r.get("killed_holding_planning_job") else
+         "SIGKILL just after it finished its job (nothing to retry)"
+         if r.get("kill_landed_between_jobs") else "SIGKILL"),
         ("stalled jobs retried", r.get("stalled_jobs_retried"),
          f"{_cell(r.get('retry_after_kill_s'))} s after the kill"),
         ("reads/CPU-s, one web", r.get("reads_per_cpu_s"), "fasthold serve (psutil)"),

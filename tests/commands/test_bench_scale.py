@@ -46,6 +46,9 @@ def test_a_tiny_run_kills_a_worker_and_loses_nothing(tmp_path: Path) -> None:
     assert report["worker_killed"] is True
     if report["killed_holding_planning_job"]:
         assert report["stalled_jobs_retried"] >= 1  # the queue's stalled-job task
+    # On a loaded machine the worker may finish its job between the look and the kill: then
+    # it held none at its death, which the report says (no job of before the kill is left).
+    assert isinstance(report["kill_landed_between_jobs"], bool)
     assert report["errors"] == report["messages_lost"] == report["messages_duplicated"] == 0
     assert report["cases_unowned"] == 0
     assert report["messages"] > 0  # the plans' invitations, every one received once
