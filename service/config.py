@@ -423,6 +423,14 @@ class OidcConfig(_Strict):
     # address is a valid username).
     username_claim: str = Field(default="preferred_username", min_length=1, max_length=64)
     button: str = Field(default="Log ind med kommunens login", min_length=1, max_length=80)
+    # Roles from the provider (its app roles or groups): `roles_claim` names the ID token's
+    # claim (a list of values), `roles` maps its values to fasthold's roles. Then the
+    # provider decides: a user is made at the first login and gets the role the claim says
+    # at every login (a consultant: the consultant whose e-mail is the token's `email`);
+    # no mapped value, no access. Unset: users are made under Brugere.
+    roles_claim: str | None = Field(default=None, min_length=1, max_length=64)
+    roles: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)],
+                Literal["intake", "consultant", "manager", "admin"]] = {}
     # false: the provider's login only (the password form is gone; `fasthold user` still
     # makes users, whose passwords are then never asked for).
     password_login: bool = True
@@ -430,6 +438,14 @@ class OidcConfig(_Strict):
 
 class StaffLoginConfig(_Strict):
     oidc: OidcConfig | None = None
+
+    @model_validator(mode="after")
+    def _roles_with_their_claim(self) -> StaffLoginConfig:
+        oidc = self.oidc
+        if oidc is not None and bool(oidc.roles_claim) != bool(oidc.roles):
+            raise ValueError("oidc.roles_claim and oidc.roles: give both (the claim and what "
+                             "its values mean) or neither")
+        return self
 
 
 class SlackStaff(_Strict):

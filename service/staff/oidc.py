@@ -60,6 +60,16 @@ class OidcRefused(Exception):
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who the provider says the person is: the username (lower-case), their e-mail address
+    if the token has one, and — when `roles_claim` is set — the roles it grants here."""
+
+    username: str
+    email: str | None
+    roles: list[str] | None
+
+
+@dataclass(frozen=True)
 class Attempt:
     """One login under way: kept (signed) in the browser between leaving and coming back."""
 
@@ -167,8 +177,8 @@ class OidcClient:
             raise OidcRefused("the token endpoint gave no ID token")
         return token
 
-    async def username(self, code: str, attempt: Attempt, redirect_uri: str) -> str:
-        """Exchange the code; the checked ID token's username (lower-case)."""
+    async def identity(self, code: str, attempt: Attempt, redirect_uri: str) -> Identity:
+        """Exchange the code; who the checked ID token says the person is."""
         token = await self._id_token(code, attempt, redirect_uri)
         claims = await self._claims(token)
         registry = jwt.JWTClaimsRegistry(
@@ -184,7 +194,23 @@ class OidcClient:
         name = claims.get(self.config.username_claim)
         if not isinstance(name, str) or not name.strip():
             raise OidcRefused(f"the ID token has no {self.config.username_claim}")
-        return name.strip().lower()
+        email = claims.get("email")
+        return Identity(name.strip().lower(),
+                        email.strip().lower() if isinstance(email, str) else None,
+                        self._roles(claims))
+
+    def _roles(self, claims: dict[str, Any]) -> list[str] | None:
+        """fasthold's roles the token's roles claim grants (None: roles are not the
+        provider's to give here)."""
+        if not self.config.roles_claim:
+            return None
+        values = claims.get(self.config.roles_claim) or []
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list):
+            return []
+        return sorted({self.config.roles[v] for v in values
+                       if isinstance(v, str) and v in self.config.roles})
 
     async def _claims(self, token: str) -> dict[str, Any]:
         for refresh in (False, True):

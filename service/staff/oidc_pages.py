@@ -95,11 +95,12 @@ async def callback(request: web.Request) -> web.Response:
     if not code:
         return login_page(request, 400, EXPIRED)
     try:
-        username = await client.username(code, attempt, redirect_uri(request))
+        identity = await client.identity(code, attempt, redirect_uri(request))
     except OidcRefused as exc:
         log.warning("OIDC login refused: %s", exc.reason)
         return login_page(request, 401, FAILED)
-    result = await request.app[STAFF_USERS].external_login(username, "oidc")
+    result = await request.app[STAFF_USERS].external_login(
+        identity.username, "oidc", roles=identity.roles, email=identity.email)
     if result.user_id is None:
         return login_page(request, 403, result.message)
     response = await logged_in(request, result.user_id, attempt.next)

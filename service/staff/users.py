@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.platform.audit import record
-from service.platform.auth import ROLES, Principal
+from service.platform.auth import ROLES, Principal, system_principal
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Consultant, LoginFailure, StaffSession, StaffUser
 from service.platform.errors import Conflict, FieldError, Invalid, NotFound, field_error
@@ -38,6 +38,12 @@ FORGET = timedelta(days=1)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 WRONG = "Forkert brugernavn eller adgangskode."
+# The role a provider's claim grants when it grants several: the widest first.
+ROLE_ORDER = ("admin", "manager", "intake", "consultant")
+EXTERNAL_NO_ROLE = ("Du er logget ind hos kommunen, men din bruger har ingen rolle i fasthold. "
+                    "Bed kommunens it-afdeling om adgang.")
+EXTERNAL_NO_CONSULTANT = ("Du har rollen konsulent, men din e-mailadresse hører ikke til en "
+                          "konsulent i fasthold. Bed en leder om at rette den under Konsulenter.")
 EXTERNAL_UNKNOWN = ("Du er logget ind hos kommunen, men har ingen adgang til fasthold. Bed en "
                     "administrator om at oprette dig under Brugere med dit brugernavn.")
 LOCKED = ("For mange mislykkede forsøg. Vent 15 minutter og prøv igen, eller bed en "
@@ -303,25 +309,90 @@ class StaffUsers:
             locked = await self._locked(session, username, address, now)
         return LoginResult(None, LOCKED if locked else WRONG, locked=locked)
 
-    async def external_login(self, username: str, via: str) -> LoginResult:
-        """A login the municipality's identity provider vouched for (`via`: "oidc"): the
-        user must exist here and be active; no password, no lockout (the provider has its
-        own). A refusal is audited with the username the provider gave (a staff identity)."""
+    async def external_login(self, username: str, via: str, *,
+                             roles: list[str] | None = None, email: str | None = None
+                             ) -> LoginResult:
+        """A login the municipality's identity provider vouched for (`via`: "oidc"); no
+        password, no lockout (the provider has its own). `roles` None: the user must exist
+        here and be active. `roles` given (the provider's claim, mapped): the provider
+        decides — the user is made at the first login and gets the widest role granted
+        (`ROLE_ORDER`; a consultant: the active consultant whose e-mail is `email`), and a
+        user disabled here stays out. Refusals are audited with the username the provider
+        gave (a staff identity) and why."""
         username = normal_username(username)[:64]
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             user = (await session.execute(select(StaffUser).where(
                 StaffUser.municipality_id == self.municipality_id,
                 StaffUser.username == username))).scalar_one_or_none()
-            if user is None or user.disabled_at is not None:
+        why, message = self._external_refusal(username, user, roles)
+        consultant_key = None
+        role = next((r for r in ROLE_ORDER if r in (roles or ())), None)
+        if why is None and role == "consultant":
+            consultant_key = await self._consultant_by_email(email)
+            if consultant_key is None:
+                why, message = "no_consultant", EXTERNAL_NO_CONSULTANT
+        if why is not None:
+            async with self.db.write() as session:
                 record(session, None, self.municipality_id, "staff.login_refused",
-                       details={"username": username, "via": via,
-                                "why": "unknown" if user is None else "disabled"})
-                return LoginResult(None, EXTERNAL_UNKNOWN)
-            user.failed_logins = 0
-            user.locked_until = None
-            record(session, staff_principal(user), self.municipality_id, "staff.login",
+                       details={"username": username, "via": via, "why": why})
+            return LoginResult(None, message)
+        unusable = await hash_password(secrets.token_urlsafe(32)) if user is None else ""
+        changed = False
+        async with self.db.write() as session:
+            if user is None:  # (only with roles: a user unknown here was refused above)
+                row = StaffUser(municipality_id=self.municipality_id, username=username,
+                                password_hash=unusable, role=role,
+                                consultant_key=consultant_key, failed_logins=0)
+                session.add(row)
+                await session.flush()
+                record(session, system_principal(self.municipality_id, via),
+                       self.municipality_id, "staff.user_created",
+                       details={"username": username, "role": role, "via": via})
+            else:
+                row = await self._user(session, user.id)
+                if role is not None and (row.role, row.consultant_key) != (role,
+                                                                           consultant_key):
+                    record(session, system_principal(self.municipality_id, via),
+                           self.municipality_id, "staff.user_role_changed",
+                           details={"username": username, "role_before": row.role,
+                                    "role": role, "via": via})
+                    row.role, row.consultant_key = role, consultant_key
+                    changed = True
+            row.failed_logins = 0
+            row.locked_until = None
+            user_id = row.id
+            if changed:
+                # the sessions under the old role end; this login starts a new one
+                await session.execute(delete(StaffSession).where(
+                    StaffSession.user_id == user_id,
+                    StaffSession.municipality_id == self.municipality_id))
+            record(session, staff_principal(row), self.municipality_id, "staff.login",
                    details={"via": via})
-            return LoginResult(user.id)
+        return LoginResult(user_id)
+
+    @staticmethod
+    def _external_refusal(username: str, user: StaffUser | None, roles: list[str] | None
+                          ) -> tuple[str | None, str]:
+        """Why a login the provider vouched for is refused here, and what the person is told
+        (None: it is not)."""
+        if user is not None and user.disabled_at is not None:
+            return "disabled", EXTERNAL_UNKNOWN
+        if roles is None:
+            return ("unknown", EXTERNAL_UNKNOWN) if user is None else (None, "")
+        if not roles:
+            return "no_role", EXTERNAL_NO_ROLE
+        if user is None and not USERNAME.match(username):
+            return "username_format", EXTERNAL_UNKNOWN
+        return None, ""
+
+    async def _consultant_by_email(self, email: str | None) -> str | None:
+        """The key of the active consultant whose e-mail address is `email`."""
+        if not email:
+            return None
+        async with self.db.read() as session:
+            return (await session.execute(select(Consultant.key).where(
+                Consultant.municipality_id == self.municipality_id, Consultant.active,
+                func.lower(Consultant.email) == email.lower()).limit(1))).scalar_one_or_none()
 
     async def logout(self, cookie_value: str, principal: Principal) -> None:
         await self.sessions.end(cookie_value)

@@ -36,6 +36,8 @@ class FakeIdp:
         self.client_secret = client_secret
         self.key = _key("k1")
         self.user: str | None = "lene"
+        self.email: str | None = None  # the token's `email`, when set
+        self.roles: list[str] | None = None  # the token's `roles` claim, when set
         # "deny" | "wrong_aud" | "other_key" | "expired" | "wrong_nonce" | "no_username" |
         # "wrong_issuer"
         self.trouble: str | None = None
@@ -122,6 +124,10 @@ class FakeIdp:
             "nonce": "not-yours" if self.trouble == "wrong_nonce" else grant["nonce"]}
         if self.user and self.trouble != "no_username":
             claims["preferred_username"] = self.user
+        if self.email is not None:
+            claims["email"] = self.email
+        if self.roles is not None:
+            claims["roles"] = self.roles
         # "other_key": signed with another key under this key's id (a forgery)
         key = _key("forger") if self.trouble == "other_key" else self.key
         token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)

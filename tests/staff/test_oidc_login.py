@@ -225,3 +225,69 @@ def test_a_secret_named_but_not_set_stops_the_start(demo_config: MunicipalityCon
     with pytest.raises(ConfigError, match=SECRET_ENV):
         create_app(_config(demo_config, "https://login.example", "http://127.0.0.1:1"),
                    make_secrets(sqlite_url))
+
+
+ROLES = {"fasthold.visitation": "intake", "fasthold.konsulent": "consultant",
+         "fasthold.admin": "admin"}
+
+
+async def _user(setup: Setup, username: str) -> StaffUser | None:
+    async with setup.server.app[DB].read() as session:
+        return (await session.execute(select(StaffUser).where(
+            StaffUser.username == username))).scalar_one_or_none()
+
+
+async def test_roles_from_the_provider_make_and_change_users(
+        demo_config: MunicipalityConfig, sqlite_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`roles_claim` and `roles`: the provider's roles decide — a user is made at the first
+    login, gets the widest role granted at every login (its other sessions end when it
+    changes), a consultant is the consultant with the token's e-mail; no role, no access."""
+    async for setup in _start(demo_config, sqlite_url, monkeypatch, roles_claim="roles",
+                              roles=ROLES):
+        idp = setup.idp
+        idp.user, idp.roles = "Ny.Bruger@kommune.dk", ["fasthold.visitation", "andet"]
+        async with setup.browser() as browser:
+            status, path, page = await _login(setup, browser)
+            assert (status, path) == (200, "/cases"), page[-400:]  # intake's first page
+        user = await _user(setup, "ny.bruger@kommune.dk")
+        assert user is not None and (user.role, user.consultant_key) == ("intake", None)
+        [made] = await _audit(setup, "staff.user_created")
+        assert made.details == {"username": "ny.bruger@kommune.dk", "role": "intake",
+                                "via": "oidc"}
+        # Next time the provider grants admin too: the widest role, and the change audited.
+        idp.roles = ["fasthold.visitation", "fasthold.admin"]
+        async with setup.browser() as browser:
+            assert (await _login(setup, browser, "/admin/users"))[:2] == (200, "/admin/users")
+        assert (await _user(setup, "ny.bruger@kommune.dk")).role == "admin"  # type: ignore[union-attr]
+        [changed] = await _audit(setup, "staff.user_role_changed")
+        assert (changed.details["role_before"], changed.details["role"]) == ("intake", "admin")
+        # No role here (any more): no access, audited.
+        for roles in ([], ["andet"]):
+            idp.roles = roles
+            async with setup.browser() as browser:
+                status, _, page = await _login(setup, browser)
+                assert status == 403 and "ingen rolle i fasthold" in page
+        assert (await _audit(setup, "staff.login_refused"))[-1].details["why"] == "no_role"
+        # A consultant is the consultant whose e-mail the token gives; none: no access.
+        consultant = demo_config.consultants[0]
+        idp.user, idp.roles, idp.email = "konsulent1", ["fasthold.konsulent"], "ukendt@x.dk"
+        async with setup.browser() as browser:
+            status, _, page = await _login(setup, browser)
+            assert status == 403 and "hører ikke til en konsulent" in page
+        idp.email = consultant.email.upper()
+        async with setup.browser() as browser:
+            status, path, page = await _login(setup, browser)
+            assert (status, path) == (200, "/my-cases"), page[-400:]
+        assert (await _user(setup, "konsulent1")).consultant_key == consultant.id  # type: ignore[union-attr]
+        # A user disabled in fasthold stays out, whatever the provider grants.
+        idp.user, idp.roles = "gitte", ["fasthold.admin"]
+        async with setup.browser() as browser:
+            assert (await _login(setup, browser))[0] == 403
+        assert (await _audit(setup, "staff.login_refused"))[-1].details["why"] == "disabled"
+
+
+def test_roles_and_their_claim_come_together(demo_config: MunicipalityConfig) -> None:
+    with pytest.raises(ValueError, match="roles_claim"):
+        StaffLoginConfig(oidc=OidcConfig(issuer="https://login.example", client_id="x",
+                                         roles_claim="roles"))
