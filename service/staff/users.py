@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
@@ -312,6 +313,14 @@ class StaffUsers:
     async def external_login(self, username: str, via: str, *,
                              roles: list[str] | None = None, email: str | None = None
                              ) -> LoginResult:
+        try:
+            return await self._external_login(username, via, roles, email)
+        except IntegrityError:
+            # Two first logins of one person at once (two tabs): the other made the user.
+            return await self._external_login(username, via, roles, email)
+
+    async def _external_login(self, username: str, via: str, roles: list[str] | None,
+                              email: str | None) -> LoginResult:
         """A login the municipality's identity provider vouched for (`via`: "oidc"); no
         password, no lockout (the provider has its own). `roles` None: the user must exist
         here and be active. `roles` given (the provider's claim, mapped): the provider
