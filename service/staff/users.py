@@ -313,6 +313,7 @@ class StaffUsers:
     async def external_login(self, username: str, via: str, *,
                              roles: list[str] | None = None, email: str | None = None
                              ) -> LoginResult:
+        """A login the municipality's identity provider vouched for: `_external_login`."""
         try:
             return await self._external_login(username, via, roles, email)
         except IntegrityError:
@@ -321,13 +322,12 @@ class StaffUsers:
 
     async def _external_login(self, username: str, via: str, roles: list[str] | None,
                               email: str | None) -> LoginResult:
-        """A login the municipality's identity provider vouched for (`via`: "oidc"); no
-        password, no lockout (the provider has its own). `roles` None: the user must exist
-        here and be active. `roles` given (the provider's claim, mapped): the provider
-        decides — the user is made at the first login and gets the widest role granted
-        (`ROLE_ORDER`; a consultant: the active consultant whose e-mail is `email`), and a
-        user disabled here stays out. Refusals are audited with the username the provider
-        gave (a staff identity) and why."""
+        """The login the provider vouched for (`via`: "oidc"); no password, no lockout (the
+        provider has its own). `roles` None: the user must exist here and be active. `roles`
+        given (the provider's claim, mapped): the provider decides — the user is made at the
+        first login and gets the widest role granted (`ROLE_ORDER`; a consultant: the active
+        consultant whose e-mail is `email`), and a user disabled here stays out. Refusals are
+        audited with the username the provider gave (a staff identity) and why."""
         username = normal_username(username)[:64]
         async with self.db.read() as session:
             user = (await session.execute(select(StaffUser).where(
