@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from service.keys import CONFIG, PAGES, STAFF_SESSIONS, STAFF_USERS
+from service.keys import CONFIG, OIDC, PAGES, STAFF_SESSIONS, STAFF_USERS
 from service.platform.pages import current_login, posted_form, read_form, render, same_origin
 from service.platform.sessions import SESSION_COOKIE, same_token
+from service.staff.oidc import PROVIDER_SESSION_COOKIE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOGIN_CSRF_COOKIE = "fasthold_login_csrf"
+LOGGED_OUT = "/login?besked=logget-ud"
 NOTICES = {"logget-ud": "Du er logget ud.",
            "udloebet": "Din session er udløbet. Log ind igen."}
 
@@ -114,8 +116,16 @@ async def logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if login is not None and cookie:
         await request.app[STAFF_USERS].logout(cookie, login.principal)
-    response = web.HTTPSeeOther("/login?besked=logget-ud", headers={"Cache-Control": "no-store"})
+    target = LOGGED_OUT
+    client = request.app.get(OIDC)
+    if client is not None and request.cookies.get(PROVIDER_SESSION_COOKIE):
+        # logged in through the municipality's provider: out of its session too (a shared
+        # computer's next user must log in themselves), and back to the login page
+        base = request.app[CONFIG].mail.link_base_url.rstrip("/")
+        target = await client.logout_url(base + LOGGED_OUT) or LOGGED_OUT
+    response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
     response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(PROVIDER_SESSION_COOKIE, path="/")
     raise response
 
 

@@ -34,6 +34,9 @@ from service.clock import Clock
 from service.config import ConfigError, OidcConfig
 
 METADATA_FOR = timedelta(hours=1)
+# Set at a login through the provider (HttpOnly, no value worth stealing): the logout then
+# ends the provider's session too, where the provider has an `end_session_endpoint`.
+PROVIDER_SESSION_COOKIE = "fasthold_oidc_session"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 LEEWAY_SECONDS = 60
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
@@ -133,6 +136,20 @@ class OidcClient:
             "redirect_uri": redirect_uri, "scope": "openid profile email",
             "state": attempt.state, "nonce": attempt.nonce,
             "code_challenge": attempt.challenge(), "code_challenge_method": "S256"})
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+    async def logout_url(self, back_to: str) -> str | None:
+        """Where to send the browser to end its session at the provider too (OpenID Connect
+        RP-initiated logout), coming back to `back_to`; None when the provider offers none
+        or cannot be reached (then the logout is fasthold's alone)."""
+        try:
+            endpoint = (await self.metadata()).get("end_session_endpoint")
+        except OidcRefused:
+            return None
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        query = urlencode({"client_id": self.config.client_id,
+                           "post_logout_redirect_uri": back_to})
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
     async def _key_set(self, refresh: bool = False) -> KeySet:

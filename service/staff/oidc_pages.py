@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from service.keys import CLOCK, CONFIG, OIDC, SECRETS, STAFF_USERS
 from service.platform.sessions import same_token
 from service.staff.login import logged_in, login_page, safe_next
-from service.staff.oidc import Attempt, OidcRefused
+from service.staff.oidc import PROVIDER_SESSION_COOKIE, Attempt, OidcRefused
 
 log = logging.getLogger("fasthold.staff")
 
@@ -105,6 +105,8 @@ async def callback(request: web.Request) -> web.Response:
         return login_page(request, 403, result.message)
     response = await logged_in(request, result.user_id, attempt.next)
     response.del_cookie(COOKIE, path=COOKIE_PATH)
+    response.set_cookie(PROVIDER_SESSION_COOKIE, "1", httponly=True, samesite="Lax",
+                        secure=request.secure, path="/")
     raise response
 
 

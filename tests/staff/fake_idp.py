@@ -43,6 +43,8 @@ class FakeIdp:
         self.trouble: str | None = None
         self.codes: dict[str, dict[str, str]] = {}
         self.jwks_fetches = 0
+        self.logouts: list[dict[str, str]] = []  # the end-session requests it got
+        self.offers_logout = True  # whether its metadata has an end_session_endpoint
         # how the client authenticates at the token endpoint: "post" (in the form) or "basic"
         self.auth_method = "post"
         self.server: TestServer | None = None
@@ -62,6 +64,7 @@ class FakeIdp:
         app.router.add_get("/authorize", self.authorize)
         app.router.add_post("/token", self.token)
         app.router.add_get("/jwks", self.jwks)
+        app.router.add_get("/logout", self.logout)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         return self
@@ -77,7 +80,14 @@ class FakeIdp:
             "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
             "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": [f"client_secret_{self.auth_method}"]})
+            "token_endpoint_auth_methods_supported": [f"client_secret_{self.auth_method}"],
+            **({"end_session_endpoint": f"{self.issuer}/logout"} if self.offers_logout
+               else {})})
+
+    async def logout(self, request: web.Request) -> web.Response:
+        """Ends the (pretended) provider session and sends the browser back."""
+        self.logouts.append(dict(request.query))
+        raise web.HTTPFound(request.query["post_logout_redirect_uri"])
 
     async def jwks(self, request: web.Request) -> web.Response:
         self.jwks_fetches += 1

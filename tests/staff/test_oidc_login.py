@@ -291,3 +291,51 @@ def test_roles_and_their_claim_come_together(demo_config: MunicipalityConfig) ->
     with pytest.raises(ValueError, match="roles_claim"):
         StaffLoginConfig(oidc=OidcConfig(issuer="https://login.example", client_id="x",
                                          roles_claim="roles"))
+
+
+async def test_logging_out_ends_the_providers_session_too(setup: Setup) -> None:
+    """After a login through the provider, "Log ud" ends fasthold's session and the
+    provider's (a shared computer's next user must log in themselves), and comes back to the
+    login page; after a password login, or with a provider without an end-session endpoint,
+    the logout is fasthold's alone."""
+    async with setup.browser() as browser:
+        assert (await _login(setup, browser, "/dashboard"))[0] == 200
+        async with browser.get(f"{setup.base}/dashboard") as page:
+            html = await page.text()
+        csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        async with browser.post(f"{setup.base}/logout", data={"csrf_token": csrf},
+                                headers={"Origin": setup.base}) as answer:
+            assert (answer.status, answer.url.path) == (200, "/login")
+            assert "Du er logget ud" in await answer.text()
+        assert setup.idp.logouts == [{
+            "client_id": CLIENT_ID,
+            "post_logout_redirect_uri": f"{setup.base}/login?besked=logget-ud"}]
+        async with browser.get(f"{setup.base}/dashboard", allow_redirects=False) as answer:
+            assert answer.status in (302, 303)  # logged out here too
+    # A password login's logout stays here.
+    async with setup.browser() as browser:
+        async with browser.get(f"{setup.base}/login") as page:
+            html = await page.text()
+        token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        async with browser.post(f"{setup.base}/login", data={
+                "csrf_token": token, "username": "lene", "password": STAFF_PASSWORD},
+                headers={"Origin": setup.base}) as answer:
+            html = await answer.text()
+            assert answer.url.path != "/login", html[-300:]
+        csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        async with browser.post(f"{setup.base}/logout", data={"csrf_token": csrf},
+                                headers={"Origin": setup.base}) as answer:
+            assert answer.url.path == "/login"
+    assert len(setup.idp.logouts) == 1
+    # A provider without an end-session endpoint: fasthold's logout alone.
+    setup.idp.offers_logout = False
+    # (the provider's metadata is read again after an hour, on the clock)
+    setup.clock.set(setup.clock.now().replace(tzinfo=None) + timedelta(minutes=61))
+    async with setup.browser() as browser:
+        assert (await _login(setup, browser, "/dashboard"))[0] == 200
+        async with browser.get(f"{setup.base}/dashboard") as page:
+            csrf = (await page.text()).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        async with browser.post(f"{setup.base}/logout", data={"csrf_token": csrf},
+                                headers={"Origin": setup.base}) as answer:
+            assert answer.url.path == "/login"
+    assert len(setup.idp.logouts) == 1
