@@ -25,6 +25,7 @@ from service.keys import DB
 from service.platform.db.models import AuditEntry, StaffUser
 from tests.staff.fake_idp import CLIENT_ID, CLIENT_SECRET, FakeIdp
 from tests.support import (
+    SOLVER,
     STAFF_PASSWORD,
     _free_port,
     _staff_password_hash,
@@ -62,8 +63,9 @@ async def _start(config: MunicipalityConfig, database_url: str, monkeypatch: pyt
     idp = await FakeIdp(clock.utcnow).start()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    # the test run's one solver process (tests.support), not one of the app's own
     app = create_app(_config(config, idp.issuer, base, **oidc), make_secrets(database_url),
-                     clock=clock)
+                     clock=clock, solver=SOLVER)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
