@@ -24,32 +24,15 @@ from service.platform.db.models import (
 )
 from service.platform.jobqueue import ERASE_ENDED_CASES
 from service.retention.erasure import Erased, kept_facts
+from tests.followup.test_minutes import NOTE, _confirm, _setup
 from tests.meetings.email_cases import body, intake
 from tests.support import Api, make_secrets, start_api, start_staff, today_local
-
-OWNER = "anna"
-NOTE = "Borgeren fortalte om søvnbesvær og medicin"
-
-
-async def _owned(api: Api, case_id: str, **overrides: Any) -> Meeting:
-    """A target case of the test consultant's, with its proposed first meeting."""
-    await intake(api, body(case_id, **overrides))
-    resp = await api.client.put(f"/api/cases/{case_id}/owner", json={
-        "consultant_id": OWNER, "reason": "test"}, headers=api.auth("intake"))
-    assert resp.status == 200, await resp.text()
-    await api.client.app[JOBS].wait_idle()
-    async with api.client.app[DB].read() as session:
-        return (await session.execute(select(Meeting).where(
-            Meeting.case.has(case_ref=case_id)).order_by(Meeting.id.desc()))
-        ).unique().scalars().first()
 
 
 async def _held_and_closed(api: Api, clock: SettableClock, case_id: str, meeting: Meeting
                            ) -> date:
     """Confirm the meeting, hold it with minutes mailed to both parties, close the case."""
-    resp = await api.client.post(f"/api/cases/{case_id}/meeting/confirm", json={
-        "start": meeting.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))
-    assert resp.status == 200, await resp.text()
+    await _confirm(api, case_id, meeting)
     clock.set(meeting.start + timedelta(minutes=90))
     today = clock.today()
     resp = await api.client.post(f"/api/cases/{case_id}/meeting-outcome", json={
@@ -109,9 +92,9 @@ async def test_an_ended_case_keeps_what_is_counted_and_loses_who_it_was_and_why(
     assert demo_config.retention.enabled and demo_config.retention.erase_after_days == 365
     clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
     async for api in start_api(demo_config, make_secrets(database_url), clock=clock):
-        ended = await _owned(api, "er-closed")
+        ended = await _setup(api, "er-closed")
         await intake(api, body("er-outside", visitation_category=1))  # not in the target group
-        await _owned(api, "er-open")  # a target case that goes on
+        await _setup(api, "er-open")  # a target case that goes on
         closed_on = await _held_and_closed(api, clock, "er-closed", ended)
         case = await _row(api, "er-closed")
         assert case.cpr_encrypted and case.citizen_name and case.facts["diagnosis_group"]
