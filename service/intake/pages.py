@@ -70,7 +70,7 @@ from service.text.case_words import (
 )
 from service.text.danish import danish_date
 from service.text.errors import danish_field_errors, danish_problem
-from service.text.minutes_words import WHO, plan_lines
+from service.text.minutes_words import agreement_lines, plan_lines
 from service.text.reasons import reason_in_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -256,9 +256,8 @@ def _minutes(held: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({
             "held": danish_date(date.fromisoformat(meeting["held_at"][:10]))
             + f" kl. {meeting['held_at'][11:16].replace(':', '.')}",
-            "agreements": [f"{WHO.get(a['who'], a['who'])}: {a['what']} (senest "
-                           f"{danish_date(date.fromisoformat(a['due']))})"
-                           for a in meeting.get("agreements") or []],
+            "agreements": agreement_lines([(a["what"], a["who"], date.fromisoformat(a["due"]))
+                                           for a in meeting.get("agreements") or []]),
             "plan": plan_lines([(date.fromisoformat(s["from"]), float(s["hours_per_week"]))
                                 for s in plan["steps"]],
                                date.fromisoformat(plan["full_time_from"])) if plan else [],

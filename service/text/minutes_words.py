@@ -42,6 +42,23 @@ def plan_lines(steps: list[tuple[date, float]], full_time_from: date) -> list[st
              for day, hours in steps] + [f"Fuld tid fra {danish_date(full_time_from)}"])
 
 
+AGREEMENTS = "Aftaler"
+PLAN = "Plan for tilbagevenden til arbejdet"
+
+
+def agreement_lines(agreements: list[tuple[str, str, date]]) -> list[str]:
+    """'Borgeren: Tal med lægen (senest …)' per agreement (what, who, due)."""
+    return [f"{WHO.get(who, who)}: {what} (senest {danish_date(due)})"
+            for what, who, due in agreements]
+
+
+def _add_list(text: list[str], html: list[str], heading: str, lines: list[str]) -> None:
+    """A heading and its lines as a list, to a mail's plain text and its HTML."""
+    text += [f"{heading}:", *[f"- {line}" for line in lines], ""]
+    html += [f"<p><strong>{escape(heading)}</strong></p><ul>",
+             *[f"<li>{escape(line)}</li>" for line in lines], "</ul>"]
+
+
 def minutes_mail(mail: MinutesMail, party: str, held_on: date,
                  agreements: list[tuple[str, str, date]],
                  plan: tuple[list[tuple[date, float]], date] | None,
@@ -50,24 +67,15 @@ def minutes_mail(mail: MinutesMail, party: str, held_on: date,
     held on `held_on`: the agreements given (what, who, due) and the plan's steps."""
     subject = f"Aftaler fra opfølgningsmødet {danish_date(held_on)}"
     greeting = "Kære borger" if party == "citizen" else "Kære arbejdsgiver"
-    items = [f"{WHO.get(who, who)}: {what} (senest {danish_date(due)})"
-             for what, who, due in agreements]
-    lines = plan_lines(*plan) if plan is not None else []
     text = [greeting, "", f"Her er aftalerne fra mødet {danish_date(held_on)}.", ""]
-    if items:
-        text += ["Aftaler:", *[f"- {item}" for item in items], ""]
-    if lines:
-        text += ["Plan for tilbagevenden til arbejdet:", *[f"- {line}" for line in lines], ""]
-    text += [f"Kontakt {consultant or mail.jobcentre} på {mail.phone}, hvis noget ikke passer.",
-             "", "Med venlig hilsen", consultant, mail.jobcentre]
     html = [f"<p>{escape(greeting)}</p>",
             f"<p>Her er aftalerne fra mødet {escape(danish_date(held_on))}.</p>"]
-    if items:
-        html += ["<p><strong>Aftaler</strong></p><ul>",
-                 *[f"<li>{escape(item)}</li>" for item in items], "</ul>"]
-    if lines:
-        html += ["<p><strong>Plan for tilbagevenden til arbejdet</strong></p><ul>",
-                 *[f"<li>{escape(line)}</li>" for line in lines], "</ul>"]
+    for heading, lines in ((AGREEMENTS, agreement_lines(agreements)),
+                           (PLAN, plan_lines(*plan) if plan is not None else [])):
+        if lines:
+            _add_list(text, html, heading, lines)
+    text += [f"Kontakt {consultant or mail.jobcentre} på {mail.phone}, hvis noget ikke passer.",
+             "", "Med venlig hilsen", consultant, mail.jobcentre]
     html += [f"<p>Kontakt {escape(consultant or mail.jobcentre)} på {escape(mail.phone)}, "
              "hvis noget ikke passer.</p>",
              f"<p>Med venlig hilsen<br>{escape(consultant)}<br>{escape(mail.jobcentre)}</p>"]
@@ -106,20 +114,12 @@ def journal_mail(held: HeldMeetingWords, agreements: list[tuple[str, str, date]]
              ("Borgeren ønsker en fastholdelsesplan", yes_no[held.retention_plan_requested]),
              ("Aftalerne sendt til", ", ".join(SEND_TO.get(p, p).lower() for p in held.sent_to)
               or "ingen")]
-    items = [f"{WHO.get(who, who)}: {what} (senest {danish_date(due)})"
-             for what, who, due in agreements]
-    lines = plan_lines(*plan) if plan is not None else []
     text = [f"{label}: {value}" for label, value in facts] + [""]
-    text += ["Aftaler:", *([f"- {item}" for item in items] or ["- ingen"]), ""]
-    if lines:
-        text += ["Plan for tilbagevenden til arbejdet:", *[f"- {line}" for line in lines], ""]
-    text += ["Sendt automatisk af fasthold."]
     html = ["<table>", *[f"<tr><th align=\"left\">{escape(label)}</th><td>{escape(value)}</td>"
-                         "</tr>" for label, value in facts], "</table>",
-            "<p><strong>Aftaler</strong></p><ul>",
-            *([f"<li>{escape(item)}</li>" for item in items] or ["<li>ingen</li>"]), "</ul>"]
-    if lines:
-        html += ["<p><strong>Plan for tilbagevenden til arbejdet</strong></p><ul>",
-                 *[f"<li>{escape(line)}</li>" for line in lines], "</ul>"]
+                         "</tr>" for label, value in facts], "</table>"]
+    _add_list(text, html, AGREEMENTS, agreement_lines(agreements) or ["ingen"])
+    if plan is not None:
+        _add_list(text, html, PLAN, plan_lines(*plan))
+    text += ["Sendt automatisk af fasthold."]
     html += ["<p>Sendt automatisk af fasthold.</p>"]
     return subject, "\n".join(text) + "\n", "\n".join(html)
