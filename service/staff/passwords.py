@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -51,6 +52,12 @@ def password_problem(password: str, username: str = "") -> str | None:
 
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def unusable_hash() -> str:
+    """The hash of a password nobody knows (a user who logs in only with the municipality's
+    own login): a random one, hashed like any other and never shown."""
+    return await hash_password(secrets.token_urlsafe(32))
 
 
 def _verify(password_hash: str, password: str) -> bool:

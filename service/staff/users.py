@@ -12,7 +12,6 @@ its failures age out. A successful login clears the user's count. Failures older
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +27,12 @@ from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Consultant, LoginFailure, StaffSession, StaffUser
 from service.platform.errors import Conflict, FieldError, Invalid, NotFound, field_error
 from service.platform.sessions import StaffSessions, staff_principal
-from service.staff.passwords import hash_password, password_check, verify_password
+from service.staff.passwords import (
+    hash_password,
+    password_check,
+    unusable_hash,
+    verify_password,
+)
 
 WINDOW = timedelta(minutes=15)
 USER_LIMIT = 5
@@ -137,15 +141,14 @@ class StaffUsers:
         username = normal_username(username)
         consultant_key = consultant_key or None
         errors = await self._check(username, role, consultant_key)
-        if not password and not self.passwords_used:
-            # Only the municipality's own login: a password nobody knows (never asked for).
-            password = secrets.token_urlsafe(32)
-        problem = password_check(password, username)
+        # Only the municipality's own login: a password nobody knows (never asked for).
+        unusable = not password and not self.passwords_used
+        problem = None if unusable else password_check(password, username)
         if problem:
             errors.append(field_error("password", *problem))
         if errors:
             raise Invalid(errors)
-        password_hash = await hash_password(password)
+        password_hash = await unusable_hash() if unusable else await hash_password(password)
         async with self.db.write() as session:
             taken = (await session.execute(select(StaffUser.id).where(
                 StaffUser.municipality_id == self.municipality_id,
@@ -345,7 +348,7 @@ class StaffUsers:
                 record(session, None, self.municipality_id, "staff.login_refused",
                        details={"username": username, "via": via, "why": why})
             return LoginResult(None, message)
-        unusable = await hash_password(secrets.token_urlsafe(32)) if user is None else ""
+        unusable = await unusable_hash() if user is None else ""
         changed = False
         async with self.db.write() as session:
             if user is None:  # (only with roles: a user unknown here was refused above)
