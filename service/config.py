@@ -313,6 +313,12 @@ class MailConfig(_Strict):
     # How often the outbox deliverer looks for due messages (it is also woken on commit).
     poll_seconds: float = Field(default=5.0, gt=0, le=600)
 
+    def link(self, path: str) -> str:
+        """`path` (from its "/") on the municipality's own address (`link_base_url`): where
+        the links in mail, Slack and calendars and the identity provider's return addresses
+        point."""
+        return self.link_base_url.rstrip("/") + path
+
 
 class CalendarImportConfig(_Strict):
     """Consultants' own calendars (published .ics URLs, CalDAV) imported as busy time."""

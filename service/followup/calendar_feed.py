@@ -153,7 +153,7 @@ class CalendarFeeds:
         calendar.add("x-published-ttl", "PT15M")
         stamp = self.clock.utcnow()
         jobcentre = self.config.jobcentre
-        base = self.config.mail.link_base_url.rstrip("/")
+        base = self.config.mail.link("")
         for meeting, case_ref, sequence in meetings:
             if meeting.kind == PRIVATE_TALK:
                 calendar.add_component(self._talk_event(meeting, case_ref, stamp, base))

@@ -509,9 +509,8 @@ async def new_feed(request: web.Request) -> web.Response:
         token = await request.app[CALENDAR_FEEDS].create(principal)
     except Forbidden:
         raise web.HTTPSeeOther("/calendar") from None
-    base = request.app[CONFIG].mail.link_base_url.rstrip("/")
     # Shown once, on this answer only (it is stored hashed); never put in a redirect.
-    return await calendar_page(request, 200, base + feed_path(token))
+    return await calendar_page(request, 200, request.app[CONFIG].mail.link(feed_path(token)))
 
 
 async def revoke_feed(request: web.Request) -> web.Response:

@@ -125,7 +125,7 @@ class MeetingNotifier:
 
     def link(self, meeting: Meeting) -> str:
         token = self.links.token(meeting.id, self.link_expires(meeting))
-        return f"{self.config.mail.link_base_url.rstrip('/')}/m/{token}"
+        return self.config.mail.link(f"/m/{token}")
 
     def link_expires(self, meeting: Meeting) -> date:
         # a follow-up's deadline is its due date
@@ -347,7 +347,7 @@ class MeetingNotifier:
 
     def talk_link(self, case: Case) -> str:
         """The citizen's signed link to ask for a talk with the consultant first."""
-        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/{self.talk_token(case)}"
+        return self.config.mail.link(f"/samtale/{self.talk_token(case)}")
 
     def talk_token(self, case: Case) -> str:
         """The signed token of the citizen's link, valid until a week after the deadline."""
@@ -357,8 +357,7 @@ class MeetingNotifier:
     def talk_short_link(self, case: Case) -> str:
         """The same link short enough to type from a letter: `/samtale/k/1234-ABCD-EFGH`
         (`service.meetings.talk_pages.short` sends the browser on to the signed one)."""
-        return f"{self.config.mail.link_base_url.rstrip('/')}/samtale/k/" \
-               f"{self.talk_links.short_code(case.id)}"
+        return self.config.mail.link(f"/samtale/k/{self.talk_links.short_code(case.id)}")
 
     async def first_contact(self, session: AsyncSession, case: Case, owner: Consultant
                             ) -> bool:

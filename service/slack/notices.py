@@ -107,7 +107,7 @@ class SlackNotices:
         self.outbox = outbox
         self.people = people
         self.intake_channel = intake_channel
-        self.base = config.mail.link_base_url.rstrip("/")
+        self.base = config.mail.link("")
         self.unanswered = UnansweredRule.configured(config, clock.tz)
         self.grace = DeclineGrace.configured(config, clock)
 

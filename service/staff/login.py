@@ -121,8 +121,8 @@ async def logout(request: web.Request) -> web.Response:
     if client is not None and request.cookies.get(PROVIDER_SESSION_COOKIE):
         # logged in through the municipality's provider: out of its session too (a shared
         # computer's next user must log in themselves), and back to the login page
-        base = request.app[CONFIG].mail.link_base_url.rstrip("/")
-        target = await client.logout_url(base + LOGGED_OUT) or LOGGED_OUT
+        target = await client.logout_url(request.app[CONFIG].mail.link(LOGGED_OUT)) \
+            or LOGGED_OUT
     response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
     response.del_cookie(SESSION_COOKIE, path="/")
     response.del_cookie(PROVIDER_SESSION_COOKIE, path="/")

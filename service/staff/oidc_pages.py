@@ -42,7 +42,7 @@ def _signer(request: web.Request) -> URLSafeSerializer:
 def redirect_uri(request: web.Request) -> str:
     """Where the provider sends the browser back: the municipality's own address (`[mail]
     link_base_url`, what is registered with the provider), not what a proxy passed on."""
-    return request.app[CONFIG].mail.link_base_url.rstrip("/") + CALLBACK
+    return request.app[CONFIG].mail.link(CALLBACK)
 
 
 async def start(request: web.Request) -> web.Response:

@@ -112,7 +112,7 @@ def create_tenants_app(configs: Sequence[MunicipalityConfig], secrets: Secrets, 
 
     async def listing(_request: web.Request) -> web.Response:
         items = "\n".join(
-            f'<li><a href="{escape(c.mail.link_base_url.rstrip("/"))}/login">'
+            f'<li><a href="{escape(c.mail.link("/login"))}">'
             f"{escape(c.municipality.name)}</a></li>" for c in configs)
         return web.Response(text=_LIST.format(items=items), content_type="text/html",
                             charset="utf-8", headers={
