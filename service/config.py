@@ -310,6 +310,10 @@ class MailConfig(_Strict):
     link_valid_days_after_deadline: int = Field(default=7, ge=0, le=365)
     # A reminder goes to an employer who has not answered after this many working days.
     reminder_after_working_days: int = Field(default=2, ge=1, le=30)
+    # The citizen is reminded of a meeting or private talk on the working day before (by
+    # e-mail, else by Digital Post where letters go that way; a printed letter would come
+    # too late). False: the municipality reminds them its own way (an SMS service).
+    citizen_day_before: bool = True
     # How often the outbox deliverer looks for due messages (it is also woken on commit).
     poll_seconds: float = Field(default=5.0, gt=0, le=600)
 

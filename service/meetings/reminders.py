@@ -1,5 +1,6 @@
 """Reminders to employers: no answer after N working days, and on the working day before a
-confirmed meeting (`reminder_due`: Friday for a Monday meeting); and to consultants
+confirmed meeting (`reminder_due`: Friday for a Monday meeting); to citizens on that day, of
+their meeting or private talk (e-mail, else Digital Post); and to consultants
 (`ConsultantReminderScan`: in the app, Slack's `service.slack.reminders`, wired by the
 composition). Run as the
 `send_reminders` job: each is sent once (the outbox remembers what was sent), so a rerun
@@ -8,20 +9,31 @@ never sends one twice."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import date
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.signals import UnansweredRule, reminder_due
-from service.platform.db.engine import Database
+from service.meetings.talk_kinds import TALK_PLANNED
+from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.text.danish import coming_day, danish_slot
 
 log = logging.getLogger("fasthold.reminders")
+
+# The citizen's reminder on the working day before a meeting or private talk (`[mail]
+# citizen_day_before`) — not when the citizen was told of it that same day (`CITIZEN_TOLD`:
+# the letter or mail with its time, which they have just read).
+CITIZEN_DAY_BEFORE = "citizen_day_before"
+CITIZEN_TOLD = "citizen_told"
+CITIZEN_TOLD_KINDS = ("citizen_meeting", "citizen_private_talk")
+REMINDER_KINDS = ("employer_reminder", "employer_day_before", CITIZEN_DAY_BEFORE)
 
 DAYTIME = (7, 18)  # reminders go out in the daytime (local time), not at night
 
@@ -56,58 +68,93 @@ class Reminders:
     async def send_due(self, today: date) -> int:
         """Queue every reminder due on `today`; returns how many.
 
-        Which reminders are due is decided on a few columns of the open workplace meetings;
+        Which reminders are due is decided on a few columns of the open meetings and talks;
         only the meetings that get one are read whole (a day's handful of the hundreds
         open), in the order of their cases."""
-        notifier = self.notifier
         count = 0
         async with self.db.write() as session:
             # A closed case, or one that left the target group, gets no reminder: its
             # meeting is being (or has been) cancelled.
             candidates = (await session.execute(select(
                 Meeting.id, Meeting.kind, Meeting.status, Meeting.start, Meeting.invited_at,
-                Meeting.employer_answer).join(
+                Meeting.employer_answer, Meeting.conflict_at,
+                Case.citizen_email.is_not(None).label("citizen_mailed")).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
-                Meeting.kind == "workplace_meeting",
-                Meeting.status.in_(("proposed", "confirmed")),
+                Meeting.status.in_(("proposed", "confirmed", TALK_PLANNED)),
                 Case.closed_on.is_(None), Case.status == "target")
                 .order_by(Meeting.case_id))).all()
             if not candidates:
                 return 0
-            sent = {(m_id, kind) for m_id, kind in (await session.execute(
-                select(OutboxMessage.meeting_id, OutboxMessage.kind).where(
-                    OutboxMessage.meeting_id.in_([m.id for m in candidates]),
-                    OutboxMessage.kind.in_(("employer_reminder", "employer_day_before")))))}
+            # the citizen without an e-mail address gets no reminder but by Digital Post
+            by_post = self.notifier.outbox.digital_post
+            reach_citizen = self.config.mail.citizen_day_before and (
+                by_post or any(row.citizen_mailed for row in candidates))
+            told = await self._told(session, [m.id for m in candidates], reach_citizen)
             due: list[tuple[int, str]] = []
             for row in candidates:
-                if row.status == "proposed" and (row.id, "employer_reminder") not in sent:
-                    if self.unanswered.of(row, today):
+                sent = told.get(row.id, {})
+                if row.kind == "workplace_meeting" and row.status == "proposed":
+                    if "employer_reminder" not in sent and self.unanswered.of(row, today):
                         due.append((row.id, "employer_reminder"))
-                elif row.status == "confirmed" \
-                        and reminder_due(row.start, today, self.unanswered.closed) \
-                        and (row.id, "employer_day_before") not in sent:
+                    continue
+                if row.status == "proposed" or row.conflict_at is not None or \
+                        not reminder_due(row.start, today, self.unanswered.closed):
+                    # (not yet agreed; or its consultant can no longer hold it and it is
+                    # being moved: nobody is told "see you tomorrow")
+                    continue
+                if row.kind == "workplace_meeting" and "employer_day_before" not in sent:
                     due.append((row.id, "employer_day_before"))
+                if reach_citizen and (row.citizen_mailed or by_post) \
+                        and CITIZEN_DAY_BEFORE not in sent \
+                        and today not in sent.get(CITIZEN_TOLD, ()):
+                    due.append((row.id, CITIZEN_DAY_BEFORE))
             if not due:
                 return 0
             meetings = {m.id: m for m in (await session.execute(select(Meeting).where(
                 Meeting.id.in_([m_id for m_id, _ in due])))).unique().scalars()}
             for meeting_id, kind in due:
-                meeting = meetings[meeting_id]
-                recipient = notifier.employer_email(meeting)
-                if not recipient:
-                    continue
-                if kind == "employer_reminder":
-                    context = notifier.people(meeting) | {
-                        "proposed": danish_slot(meeting.start, meeting.end),
-                        "link": notifier.link(meeting)}
-                    if await notifier.email(session, meeting, "employer_reminder",
-                                            recipient, context):
-                        count += 1
-                elif await notifier.email(session, meeting, "employer_day_before", recipient,
-                                          notifier.people(meeting) | {
-                                              "day": coming_day(meeting.start.date(), today)}):
+                if await self._send(session, meetings[meeting_id], kind, today):
                     count += 1
         if count:
             log.info("%s reminder(s) queued", count)
         return count
+
+    async def _told(self, session: AsyncSession, meeting_ids: list[int], citizen: bool
+                    ) -> dict[int, dict[str, set[date]]]:
+        """Per meeting, the reminders it has had and (with `citizen`) the local days its
+        citizen was told of it (`CITIZEN_TOLD`), from the outbox: each kind with the days
+        it was queued."""
+        told: dict[int, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
+        kinds = REMINDER_KINDS + CITIZEN_TOLD_KINDS if citizen else REMINDER_KINDS
+        for meeting_id, kind, created_at in (await session.execute(
+                select(OutboxMessage.meeting_id, OutboxMessage.kind, OutboxMessage.created_at)
+                .where(OutboxMessage.meeting_id.in_(meeting_ids),
+                       OutboxMessage.kind.in_(kinds)))).all():
+            day = as_utc(created_at).astimezone(self.clock.tz).date()
+            told[meeting_id][CITIZEN_TOLD if kind in CITIZEN_TOLD_KINDS else kind].add(day)
+        return told
+
+    async def _send(self, session: AsyncSession, meeting: Meeting, kind: str, today: date
+                    ) -> bool:
+        """Queue one reminder; False where it has nowhere to go."""
+        notifier = self.notifier
+        words = notifier.people(meeting) | {"day": coming_day(meeting.start.date(), today)}
+        if kind == CITIZEN_DAY_BEFORE:
+            # E-mail, else Digital Post; a printed letter would come after the meeting.
+            email = meeting.case.citizen_email
+            if email:
+                return await notifier.email(session, meeting, kind, email, words)
+            if not notifier.outbox.digital_post:
+                return False
+            return await notifier.email(session, meeting, kind,
+                                        meeting.case.citizen_name or "borger", words,
+                                        channel="letter",
+                                        payload={"case_ref": meeting.case.case_ref})
+        recipient = notifier.employer_email(meeting)
+        if not recipient:
+            return False
+        if kind == "employer_reminder":
+            words |= {"proposed": danish_slot(meeting.start, meeting.end),
+                      "link": notifier.link(meeting)}
+        return await notifier.email(session, meeting, kind, recipient, words)

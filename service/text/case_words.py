@@ -46,6 +46,7 @@ MESSAGE_KIND = {
     "citizen_private_talk": "Tid for samtalen uden arbejdsgiver til borgeren",
     "citizen_private_talk_cancelled": "Aflysning af samtalen uden arbejdsgiver til borgeren",
     "citizen_cancelled": "Aflysning til borgeren",
+    "citizen_day_before": "Påmindelse dagen før til borgeren",
     "meeting_confirmed": "Møde bekræftet", "meetings_cancelled": "Møder aflyst",
     "meeting_tomorrow": "Påmindelse om mødet næste arbejdsdag",
     "telephone_due": "Telefonisk opfølgning nu",
