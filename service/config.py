@@ -384,6 +384,19 @@ class LettersConfig(_Strict):
     timeout_seconds: float = Field(default=20, gt=0, le=300)
 
 
+class SmsConfig(_Strict):
+    """`[sms]`: text messages to citizens through the municipality's SMS gateway (a JSON POST
+    to `gateway_url`, retried from the outbox like e-mail). Off by default; on, the citizen's
+    reminder on the day before goes by SMS to the case's citizen phone when it is a mobile
+    number (`bots.sms.mobile_number`), else as before."""
+
+    enabled: bool = False
+    gateway_url: WebAddress = "http://127.0.0.1:8088/sms"
+    # The sender the citizen sees: an alphanumeric sender id, at most 11 characters.
+    sender: str = Field(default="Jobcenter", pattern=r"^[A-Za-z0-9][A-Za-z0-9 .-]{0,10}$")
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+
+
 class FollowupConfig(_Strict):
     """`[followup]`: after the first meeting is held, the next follow-up is due every
     `every_weeks` weeks after the last meeting held (the model: every fourth week); planning
@@ -628,6 +641,7 @@ class MunicipalityConfig(_Strict):
     meetings: MeetingsConfig = MeetingsConfig()
     jobs: JobsConfig = JobsConfig()
     letters: LettersConfig = LettersConfig()
+    sms: SmsConfig = SmsConfig()
     followup: FollowupConfig = FollowupConfig()
     retention: RetentionConfig = RetentionConfig()
     staff_login: StaffLoginConfig = StaffLoginConfig()

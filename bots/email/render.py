@@ -57,3 +57,9 @@ class EmailRenderer:
         html = self._env.get_template(f"{name}.html").render(**context)
         return RenderedEmail(subject=first.removeprefix("Subject: ").strip(),
                              text=body.lstrip("\n"), html=html)
+
+    def short_text(self, name: str, **context: Any) -> str:
+        """`<name>.sms.txt`: a text message, its lines joined into one paragraph (an SMS
+        shows no layout; short, so it fits in two or three parts)."""
+        text = self._env.get_template(f"{name}.sms.txt").render(**context)
+        return " ".join(text.split())

@@ -273,6 +273,17 @@ class MeetingNotifier:
             text=rendered.text, html=rendered.html, payload=payload or {},
             case_id=meeting.case_id, meeting_id=meeting.id), key)
 
+    async def sms(self, session: AsyncSession, meeting: Meeting, kind: str, number: str,
+                  context: dict[str, Any]) -> bool:
+        """`<kind>.sms.txt` as a text message to `number` (E.164), in the outbox once, as
+        `email` queues a mail. Returns whether it was queued."""
+        text = self.renderer.short_text(kind, **context)
+        key = dedupe_key("meeting", meeting.id, kind, "sms", number, meeting.start.isoformat(),
+                         meeting.end.isoformat(), meeting.consultant_id)
+        return await self.outbox.enqueue_once(session, Message(
+            channel="sms", kind=kind, recipient=number, text=text, case_id=meeting.case_id,
+            meeting_id=meeting.id), key)
+
     @staticmethod
     def employer_email(meeting: Meeting) -> str | None:
         """Where the employer's mail about the meeting goes: the case's own contact person
@@ -583,7 +594,7 @@ class MeetingNotifier:
         citizen about an open case means the owner must call — told once per failed mail."""
         kind = {"employer": "employer_mail_failed", "citizen": "citizen_mail_failed"}.get(
             row.kind.partition("_")[0])
-        if self.consultants is None or row.channel != "email" or kind is None \
+        if self.consultants is None or row.channel not in ("email", "sms") or kind is None \
                 or row.case_id is None:
             return
         case = await session.get(Case, row.case_id)

@@ -1,6 +1,6 @@
 """Reminders to employers: no answer after N working days, and on the working day before a
 confirmed meeting (`reminder_due`: Friday for a Monday meeting); to citizens on that day, of
-their meeting or private talk (e-mail, else Digital Post); and to consultants
+their meeting or private talk (SMS, else e-mail, else Digital Post); and to consultants
 (`ConsultantReminderScan`: in the app, Slack's `service.slack.reminders`, wired by the
 composition). Run as the
 `send_reminders` job: each is sent once (the outbox remembers what was sent), so a rerun
@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bots.sms import mobile_number
 from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.meetings.notifications import MeetingNotifier
@@ -78,7 +79,8 @@ class Reminders:
             candidates = (await session.execute(select(
                 Meeting.id, Meeting.kind, Meeting.status, Meeting.start, Meeting.invited_at,
                 Meeting.employer_answer, Meeting.conflict_at,
-                Case.citizen_email.is_not(None).label("citizen_mailed")).join(
+                Case.citizen_email.is_not(None).label("citizen_mailed"),
+                Case.citizen_phone).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
                 Meeting.status.in_(("proposed", "confirmed", TALK_PLANNED)),
@@ -86,10 +88,13 @@ class Reminders:
                 .order_by(Meeting.case_id))).all()
             if not candidates:
                 return 0
-            # the citizen without an e-mail address gets no reminder but by Digital Post
+            # the citizen without a mobile number (with `[sms] enabled`) or an e-mail
+            # address gets no reminder but by Digital Post
             by_post = self.notifier.outbox.digital_post
+            texts = self.config.sms.enabled
             reach_citizen = self.config.mail.citizen_day_before and (
-                by_post or any(row.citizen_mailed for row in candidates))
+                by_post or any(row.citizen_mailed or (texts and mobile_number(row.citizen_phone))
+                               for row in candidates))
             told = await self._told(session, [m.id for m in candidates], reach_citizen)
             due: list[tuple[int, str]] = []
             for row in candidates:
@@ -105,7 +110,8 @@ class Reminders:
                     continue
                 if row.kind == "workplace_meeting" and "employer_day_before" not in sent:
                     due.append((row.id, "employer_day_before"))
-                if reach_citizen and (row.citizen_mailed or by_post) \
+                if reach_citizen and (row.citizen_mailed or by_post or (
+                        texts and mobile_number(row.citizen_phone))) \
                         and CITIZEN_DAY_BEFORE not in sent \
                         and today not in sent.get(CITIZEN_TOLD, ()):
                     due.append((row.id, CITIZEN_DAY_BEFORE))
@@ -141,7 +147,12 @@ class Reminders:
         notifier = self.notifier
         words = notifier.people(meeting) | {"day": coming_day(meeting.start.date(), today)}
         if kind == CITIZEN_DAY_BEFORE:
-            # E-mail, else Digital Post; a printed letter would come after the meeting.
+            # SMS (where the municipality has it), else e-mail, else Digital Post; a printed
+            # letter would come after the meeting.
+            number = mobile_number(meeting.case.citizen_phone) if self.config.sms.enabled \
+                else None
+            if number:
+                return await notifier.sms(session, meeting, kind, number, words)
             email = meeting.case.citizen_email
             if email:
                 return await notifier.email(session, meeting, kind, email, words)

@@ -20,7 +20,7 @@ from service.platform.db.engine import flushed_connection
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX, JobQueue
 
-CHANNELS = ("email", "slack", "letter")
+CHANNELS = ("email", "slack", "letter", "sms")
 # A printed letter about a meeting fewer working days away than this does not reach the
 # citizen in time: the consultant is asked to phone instead.
 LETTER_WORKING_DAYS = 3

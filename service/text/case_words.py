@@ -21,7 +21,7 @@ EMPLOYER_ANSWER = {"confirmed": "bekræftet", "other_times": "bad om andre tider
 MESSAGE_STATUS = {"pending": "Venter", "sending": "Sendes", "sent": "Leveret",
                   "failed": "Fejlet", "to_print": "Skal printes", "printed": "Sendt som brev",
                   "obsolete": "Overflødig"}
-CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack"}
+CHANNEL = {"email": "E-mail", "letter": "Brev", "slack": "Slack", "sms": "SMS"}
 # What a message was about; the channel and recipient columns say to whom. Every kind the
 # service sends (mail templates, Slack messages) has its words here (tests/text checks).
 MESSAGE_KIND = {

@@ -19,6 +19,7 @@ from bots.delivery import ChannelSender
 from bots.digital_post import DigitalPost
 from bots.email.render import EmailRenderer
 from bots.slack.channel import SlackChannel, make_client
+from bots.sms import SmsGateway
 from rules.engine import RulesEngine
 from service.access_requests.report import AccessRequests
 from service.calendars.imports import CalendarImports
@@ -196,6 +197,9 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     if config.letters.digital_post and "letter" not in senders:
         senders["letter"] = DigitalPost(config.letters.digital_post_url,
                                         config.letters.timeout_seconds)
+    if config.sms.enabled and "sms" not in senders:
+        senders["sms"] = SmsGateway(config.sms.gateway_url, config.sms.sender,
+                                    config.sms.timeout_seconds)
     deliverer = OutboxDeliverer(db, clock, municipality, senders,
                                 on_failed=notifier.delivery_failed)
     reminders = Reminders(db, config, clock, notifier, quiet or consultant_reminders)
