@@ -30,7 +30,9 @@ def test_short_dates_cut_only_the_long_month_names() -> None:
 
 
 def test_every_message_kind_the_service_sends_has_danish_words() -> None:
-    mail = {p.stem for p in Path(TEMPLATES).glob("*.txt") if not p.stem.startswith("_")}
+    # (`<kind>.txt`, and `<kind>.sms.txt` for a text message)
+    mail = {p.name.partition(".")[0] for p in Path(TEMPLATES).glob("*.txt")
+            if not p.name.startswith("_")}
     kinds = mail | set(HEADLINES) | {INTAKE_KIND, UPDATE_KIND, EPHEMERAL_KIND, HOME_KIND,
                                      "slack_fallback"}
     missing = sorted(kinds - set(MESSAGE_KIND))
