@@ -12,6 +12,7 @@ from service.keys import CLOCK, KPIS, READ_AUDIT
 from service.kpis.figures import MAX_MONTHS
 from service.kpis.register import MAX_REGISTER_MONTHS, Register, register_csv
 from service.kpis.report import add_months, report, requested_range
+from service.platform.auth import Principal
 from service.platform.errors import Invalid
 from service.platform.http import json_response, require
 from service.platform.openapi import Operation, document
@@ -193,7 +194,13 @@ async def get_kpis(request: web.Request) -> web.Response:
 
 async def get_register(request: web.Request) -> web.Response:
     """The register as CSV (a read of the cases it lists: in the audit log)."""
-    principal = await require(request, "manager")
+    return await register_response(request, await require(request, "manager"))
+
+
+async def register_response(request: web.Request, principal: Principal) -> web.Response:
+    """The register of the months the query asks for, as a CSV download, audited: the API's
+    and the dashboard's "Hent registeret" (`/dashboard/register.csv`). Raises `Invalid`
+    naming `from` or `to`."""
     kpis = request.app[KPIS]
     first, last = await requested_range(kpis, request.query, request.app[CLOCK].today())
     if add_months(first, MAX_REGISTER_MONTHS - 1) < last:

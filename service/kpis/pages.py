@@ -16,6 +16,7 @@ from markupsafe import Markup
 from service.consultants.choices import OwnerChoice
 from service.intake.signals import LATEST_HANDOVER_WEEK
 from service.keys import CASE_READS, CLOCK, KPIS, READ_AUDIT
+from service.kpis.api import register_response
 from service.kpis.charts import (
     BLUE,
     GREEN,
@@ -299,6 +300,7 @@ async def dashboard(request: web.Request) -> web.Response:
     narrow = charts(months, loads, PHONE_WIDTH, running)
     return render(
         request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
+        register=principal.role in ("manager", "admin"),
         first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
         period=f"{month_label(first)} – {month_label(last)}",
         months=[{"label": month_label(m.month),
@@ -396,7 +398,20 @@ async def dashboard_csv(request: web.Request) -> web.Response:
         "Cache-Control": "no-store"})
 
 
+async def register_download(request: web.Request) -> web.Response:
+    """"Hent registeret" on the dashboard: the register of its months, for a logged-in
+    manager (the API's `/api/register.csv` takes an API key)."""
+    principal = await page_principal(request, "manager")
+    try:
+        return await register_response(request, principal)
+    except Invalid as exc:
+        text = "; ".join(_errors(exc).values())
+        return web.Response(status=400, text=text, content_type="text/plain",
+                            charset="utf-8")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/dashboard", dashboard, name="dashboard")
     app.router.add_get("/dashboard.csv", dashboard_csv, name="dashboard_csv")
+    app.router.add_get("/dashboard/register.csv", register_download, name="register_download")
     add_nav(app, "Nøgletal", "/dashboard", PAGE_ROLES, order=60)

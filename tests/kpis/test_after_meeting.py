@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -134,7 +135,21 @@ async def _dashboard_checks(staff: Staff) -> None:
     manager = await staff.login("manager")
     resp, html = await manager.get("/dashboard")
     assert resp.status == 200
-    assert 'href="/api/register.csv?from=' in html
+    link = re.search(r'id="register-download" href="([^"]+)"', html)
+    assert link is not None and link.group(1).startswith("/dashboard/register.csv?from=")
+    # the link works for the logged-in manager (not only with an API key)
+    resp, text = await manager.get(link.group(1).replace("&amp;", "&"))
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    assert text.lstrip("\ufeff").startswith("Sags-id;"), text[:80]
+    assert "register-" in resp.headers["Content-Disposition"]
+    resp, text = await manager.get("/dashboard/register.csv?from=2026-13")
+    assert resp.status == 400 and "måned" in text.lower(), text
+    # intake sees the dashboard, not the register (a manager's)
+    intake = await staff.login("intake")
+    resp, html = await intake.get("/dashboard")
+    assert resp.status == 200 and "register-download" not in html
+    resp, _ = await intake.get("/dashboard/register.csv")
+    assert resp.status == 403
     assert "Indsats inden uge 13 efter slags" in html and "Delvis raskmelding" in html
     assert "Rettelser til afsluttede måneder" in html
     assert "2026-10" in html and "Samtale registreret som holdt" in html
