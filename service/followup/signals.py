@@ -69,11 +69,14 @@ class CaseWork:
     # (`service.intake.views.follow_up_kind`)
     follow_up_due: date | None = None
     follow_up_kind: str | None = None
+    closed: bool = False  # the case is closed: nothing is left to do
 
 
 class _CaseFacts(Protocol):
     """What `case_work` reads of a case (a `Case` row or a page's view of one)."""
 
+    @property
+    def closed_on(self) -> date | None: ...
     @property
     def follow_up(self) -> str | None: ...
     @property
@@ -131,11 +134,14 @@ def case_work(case: _CaseFacts, meeting: _MeetingFacts | None, *, held: bool,
         decline_reason=(meeting.decline_reason or "Andet") if meeting and pending else None,
         decline_ends=meeting.decline_ends if meeting and pending else None,
         follow_up_due=case.next_follow_up_due if follow_up else None,
-        follow_up_kind=follow_up_kind if follow_up else None)
+        follow_up_kind=follow_up_kind if follow_up else None,
+        closed=case.closed_on is not None)
 
 
 def next_action(work: CaseWork, *, today: date, now: datetime) -> NextAction:
     """The one thing to do next (`now`: local wall-clock time, as meetings are stored)."""
+    if work.closed:  # follow-ups end with the case (its meetings were cancelled)
+        return NextAction("closed", "Ingen – sagen er afsluttet")
     risk = work.at_risk
     # A meeting whose time has come comes first: what happened must be registered (a
     # meeting not held is planned again at once).

@@ -172,6 +172,10 @@ async def test_reopening_on_the_case_page_says_the_case_goes_to_planning(
                 headers=api.auth("intake"))
             await api.client.app[JOBS].wait_idle()
             assert (await _case(api, "first"))["owner"]["consultant_id"] == only.id
+            # a closed case has no next step (its follow-ups ended with it)
+            resp, html = await consultant.get("/my-cases/second")
+            assert resp.status == 200 and 'data-action="closed"' in html, html
+            assert "Ingen – sagen er afsluttet" in html
             await intake(api, body("third"))
             await api.client.post("/api/cases/first/close", json={
                 "outcome": "dismissed", "on": today_local().isoformat()},

@@ -26,6 +26,14 @@ def act(work: CaseWork) -> tuple[str, bool]:
     return action.code, action.urgent
 
 
+def test_a_closed_case_has_nothing_left_to_do() -> None:
+    """Whatever else is open: closing ends the follow-ups and cancels the meetings."""
+    for work in (NEW, INVITED, replace(INVITED, meeting_start=NOW - timedelta(minutes=5)),
+                 replace(CALLED, held=True, follow_up_due=TODAY - timedelta(days=3),
+                         follow_up_kind="workplace_meeting")):
+        assert act(replace(work, closed=True)) == ("closed", False)
+
+
 def test_the_order_of_the_work() -> None:
     assert act(NEW) == ("call_citizen", False)
     assert act(replace(NEW, citizen_called=True)) == ("call_employer", False)
