@@ -12,6 +12,7 @@ the citizen's data in it.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,12 @@ from service.text.reasons import decision_reason_in_words
 # Facts shown elsewhere in the report (the citizen's and the workplace's details) or not facts
 # of the citizen (the case's own number, the date the rules read them).
 _NOT_FACTS = ("case_id", "as_of", "cpr")
+# A message's links that act for their recipient without a login: the employer's meeting
+# page (`/m/<token>`, its answers under it) and the citizen's talk page (`/samtale/<token>`,
+# the letter's `/samtale/k/<code>`). A printed report handed to the citizen must not carry
+# them working (whoever holds the employer's link answers for the employer).
+_LIVE_LINK = re.compile(r"(/(?:m|samtale/k|samtale)/)[^\s<>\"')\]]+")
+LINK_REMOVED = "[link fjernet]"
 _TRUTH = {True: "Ja", False: "Nej"}
 # Who looked the case up, by role (the system's own work too).
 ROLE = {**ACTOR_ROLE, "system": "fasthold"}
@@ -208,7 +215,8 @@ class AccessRequests:
                 created_at=self._local(m.created_at), channel=word(CHANNEL, m.channel),
                 kind=word(MESSAGE_KIND, m.kind), recipient=m.recipient, subject=m.subject,
                 status=word(MESSAGE_STATUS, m.status), sent_at=self._local_or_none(m.sent_at),
-                body_text=m.body_text) for m in found.messages.get(row.id, [])],
+                body_text=without_live_links(m.body_text))
+                for m in found.messages.get(row.id, [])],
             tasks=[AccessTaskOut(created_at=self._local(t.created_at), text=t.text,
                            due_on=None if t.due_on is None else t.due_on.isoformat(),
                            done_at=self._local_or_none(t.done_at))
@@ -268,6 +276,12 @@ def _fact_value(path: str, value: Any) -> str:
     if choices is not None:
         return dict(choices).get(str(value), str(value))
     return str(value)
+
+
+def without_live_links(text: str) -> str:
+    """`text` with each live link's token replaced by `LINK_REMOVED` (the address before it
+    kept, so the reader sees which page it was)."""
+    return _LIVE_LINK.sub(lambda m: m.group(1) + LINK_REMOVED, text)
 
 
 def _facts(facts: dict[str, Any], prefix: str = "") -> list[AccessLabelledValue]:

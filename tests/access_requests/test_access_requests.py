@@ -7,6 +7,7 @@ on SQLite and PostgreSQL, and by the page (form, report, JSON file)."""
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -61,6 +62,14 @@ async def test_an_admin_gets_everything_held_on_a_citizen(staff_on_both: Staff) 
     # The invitation planning sent, as it went out; the meeting it proposed.
     assert any(m["kind"] == "Mødeforslag" and "Sunds" in m["body_text"]
                for m in first["messages"]), first["messages"]
+    # ... without its working links: whoever holds the report cannot answer for the
+    # employer or ask for the citizen's talk (the address before the token stays)
+    invitation = next(m for m in first["messages"] if m["kind"] == "Mødeforslag")
+    assert "/m/[link fjernet]" in invitation["body_text"], invitation["body_text"]
+    for message in first["messages"] + second["messages"]:
+        assert not re.search(r"/(m|samtale)/(?!(k/)?\[link fjernet\])",
+                             message["body_text"]), \
+            message["body_text"]
     assert first["meetings"] and first["meetings"][0]["kind"] == "På arbejdspladsen"
     # Who looked: when, the role, what — the manager's read is there.
     assert {"role": "leder", "action": "Sagen læst"}.items() <= next(
