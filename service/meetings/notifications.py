@@ -237,8 +237,9 @@ class MeetingNotifier:
         return meeting_calendar(
             method=method, uid=self.calendar_uid(meeting), sequence=sequence,
             start=meeting.start, end=meeting.end, summary=summary, location=location,
-            description=(f"Første opfølgningsmøde med {people['consultant']['name']} fra "
-                         f"{jobcentre.name}, tlf. "
+            # a follow-up after the first meeting is not "the first" (as its mails say)
+            description=(("Opfølgningsmøde" if people["follow_up"] else "Første opfølgningsmøde")
+                         + f" med {people['consultant']['name']} fra {jobcentre.name}, tlf. "
                          f"{people['consultant']['phone'] or jobcentre.phone}."),
             organizer_email=meeting.consultant.email, organizer_name=meeting.consultant.name,
             attendee_email=attendee,
