@@ -7,8 +7,11 @@ Danish spreadsheets write them); yes/no columns as ja/nej; choices in English (a
 or Danish (`beskæftiget`, `ledig`, `selvstændig`; `fysisk`, `psykisk`, ...).
 
 Every row gets its own verdict: imported (a new case), updated, unchanged, or rejected with
-the reason in Danish naming the column. A bad row never stops the good ones: rows are
-validated one by one before anything is stored, and stored in batches of `BATCH` in one
+the reason in Danish naming the column. A row of a case that exists changes only what the
+file's columns say (a blank cell clears that field); a column the file leaves out stays as
+stored — a file of a few columns never erases the rest. A bad row never stops the good
+ones: rows are validated one by one before anything is stored, and stored in batches of
+`BATCH` in one
 transaction each (a batch that still fails is stored row by row). The case id is the
 idempotency key: the same file again leaves every case unchanged. Planning is asked for once.
 """
@@ -27,7 +30,15 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.intake.case_reads import CaseReads
-from service.intake.form import BY_NAME, FIELDS, REQUIRED, danish_errors, read_fields
+from service.intake.form import (
+    BY_NAME,
+    FIELDS,
+    REQUIRED,
+    changed_in_words,
+    columns_patch,
+    danish_errors,
+    read_fields,
+)
 from service.intake.schemas import CaseIntake
 from service.intake.service import IntakeService
 from service.platform.auth import Principal
@@ -75,6 +86,9 @@ class ImportCheck:
     delimiter: str = ";"
     rows: list[RowResult] = field(default_factory=list)
     valid: list[tuple[RowResult, CaseIntake, date]] = field(default_factory=list)
+    # Per valid row's case id: its merge patch for a case that exists already (the file's
+    # own columns: what it leaves out stays as stored — `form.columns_patch`).
+    patches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return sum(1 for row in self.rows if row.outcome == outcome)
@@ -141,6 +155,7 @@ def read_file(data: bytes, intake: IntakeService) -> ImportCheck:
         check.problems.append("Filen mangler kolonnerne " + ", ".join(missing)
                               + ". Første linje skal navngive kolonnerne.")
         return check
+    present = frozenset(c for c in columns if c in BY_NAME)
     doubled = sorted({c for c in columns if c in BY_NAME and columns.count(c) > 1})
     if doubled:
         check.problems.append("Kolonnerne står mere end én gang: " + ", ".join(doubled) + ".")
@@ -181,6 +196,7 @@ def read_file(data: bytes, intake: IntakeService) -> ImportCheck:
             continue
         first_line[row.case_id] = line
         check.valid.append((row, *validated))
+        check.patches[row.case_id] = columns_patch(body, present)
     return check
 
 
@@ -208,11 +224,12 @@ class CsvImport:
             batch = check.valid[start:start + BATCH]
             try:
                 results = await self.intake.upsert_many([(i, d) for _, i, d in batch],
-                                                        principal, plan=False)
+                                                        principal, plan=False,
+                                                        patches=check.patches)
             except Exception as exc:  # noqa: BLE001 - the batch is stored row by row instead
                 log.warning("a CSV import batch failed (%s); storing its rows one by one",
                             type(exc).__name__)
-                await self._one_by_one(batch, principal)
+                await self._one_by_one(batch, principal, check.patches)
                 continue
             for (row, _, _), (created, changed) in zip(batch, results, strict=True):
                 _record(row, created, changed)
@@ -234,11 +251,11 @@ class CsvImport:
                                     "borgeren har andre åbne sager: ") + ", ".join(refs))
 
     async def _one_by_one(self, batch: list[tuple[RowResult, CaseIntake, date]],
-                          principal: Principal) -> None:
+                          principal: Principal, patches: dict[str, dict[str, Any]]) -> None:
         for row, intake, as_of in batch:
             try:
-                [(created, changed)] = await self.intake.upsert_many([(intake, as_of)],
-                                                                     principal, plan=False)
+                [(created, changed)] = await self.intake.upsert_many(
+                    [(intake, as_of)], principal, plan=False, patches=patches)
             except Invalid as exc:
                 row.outcome = "rejected"
                 row.reasons = [_reason(c, m) for c, m in danish_errors(exc.errors).items()]
@@ -254,7 +271,7 @@ class CsvImport:
 
 def _record(row: RowResult, created: bool, changed: list[str]) -> None:
     row.outcome = "imported" if created else ("updated" if changed else "unchanged")
-    row.changed = [] if created else changed
+    row.changed = [] if created else changed_in_words(changed)
 
 
 def example_file() -> str:

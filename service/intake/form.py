@@ -10,7 +10,7 @@ and a JSON body are judged alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +209,39 @@ def same_case(values: Mapping[str, str], case: Mapping[str, Any]) -> bool:
     except ValueError:
         return False
     return shown == case.get("cpr") and typed == stored
+
+
+def columns_patch(body: dict[str, Any], columns: Collection[str]) -> dict[str, Any]:
+    """A merge patch that makes a stored case say what a CSV row says in the file's
+    `columns` and leaves every other field as it is: a blank cell removes the field (null),
+    a column the file leaves out is not in the patch; CPR only when a number is given."""
+    patch: dict[str, Any] = {}
+    for field in FIELDS:
+        if field.name in ("case_id", "cpr") or field.name not in columns:
+            continue
+        value: Any = body
+        for key in field.path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if field.kind == "bool":
+            value = True if value else None  # as `read_fields` reads "nej": not given
+        _put(patch, field.path, value)
+    if body.get("cpr"):
+        patch["cpr"] = body["cpr"]
+    if "employer_cvr" in columns and patch.get("employer", {}).get("cvr") is None:
+        patch["employer"] = None  # no CVR: no employer (as a new case's row says it)
+    return patch
+
+
+# What a changed field of a case (`IntakeService` names them by the intake body's top-level
+# keys) is called on the pages.
+CHANGED_WORDS = {"citizen": "borgerens oplysninger", "employer": "arbejdsgiveren",
+                 "cpr": "CPR-nummer"}
+
+
+def changed_in_words(changed: list[str]) -> list[str]:
+    """`changed` field names as the import's report and the pages say them."""
+    return [CHANGED_WORDS.get(name) or (BY_PATH[name].label.lower() if name in BY_PATH
+                                        else name) for name in changed]
 
 
 def facts_patch(body: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any, Protocol
@@ -247,11 +247,14 @@ class IntakeService:
         return out, created
 
     async def upsert_many(self, cases: list[tuple[CaseIntake, date]], principal: Principal,
-                          plan: bool = True) -> list[tuple[bool, list[str]]]:
+                          plan: bool = True, patches: Mapping[str, dict[str, Any]] | None = None
+                          ) -> list[tuple[bool, list[str]]]:
         """Create or update validated cases (`validate`'s results) in one transaction — the
         CSV import's batches — and ask for planning once (unless `plan` is False: the caller
-        asks with `notify_changed` after its last batch). Returns (created, changed fields)
-        per case, in order. Raises like `upsert`; then nothing of the batch is stored."""
+        asks with `notify_changed` after its last batch). `patches`, by case id: a case that
+        exists already is changed by its merge patch instead (a CSV file's own columns; what
+        it leaves out stays as stored). Returns (created, changed fields) per case, in order.
+        Raises like `upsert`; then nothing of the batch is stored."""
         results: list[tuple[bool, list[str]]] = []
         # Addresses are placed before the transaction (the online geocoder may be asked).
         placements = await self.place_workplaces([intake for intake, _ in cases])
@@ -276,6 +279,9 @@ class IntakeService:
                     if case is None:
                         case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
                         known[intake.case_id] = case
+                    elif patches is not None and intake.case_id in patches:
+                        intake, as_of = await self._patched(
+                            session, case, patches[intake.case_id], employers)
                     changed = await self._apply(session, case, intake, as_of, principal,
                                                 "intake", new=created, employers=employers,
                                                 records=records, placements=placements,
@@ -325,14 +331,28 @@ class IntakeService:
         Used by the API and by the employer's link ("decline the workplace meeting"). The
         caller calls `notify_changed()` after committing when the result is non-empty.
         """
+        intake, as_of = await self._patched(session, case, changes)
+        changed = await self._apply(session, case, intake, as_of, principal, trigger,
+                                    placements=placements)
+        audit.record(session, principal, self.municipality, "case.patch", case.id,
+                     {"changed": changed, "trigger": trigger})
+        return changed
+
+    async def _patched(self, session: AsyncSession, case: Case, changes: dict[str, Any],
+                       employers: dict[str, Employer] | None = None
+                       ) -> tuple[CaseIntake, date]:
+        """A stored case's intake with a merge patch applied, validated (raises `Invalid`):
+        the API's and the facts form's patch, and a CSV row of some columns
+        (`service.intake.form.columns_patch`). `employers`: those already loaded, by CVR."""
         base = self._intake_dict(case)
         employer_change = changes.get("employer")
         new_cvr = employer_change.get("cvr") if isinstance(employer_change, dict) else None
         if isinstance(new_cvr, str) and (case.employer is None or new_cvr != case.employer.cvr):
             # Another employer: its own details are the base, never the old employer's
             # (which would otherwise be copied onto the other employer's record).
-            other = (await session.execute(_EMPLOYER, {"municipality": self.municipality,
-                                                       "cvr": new_cvr})).scalar_one_or_none()
+            other = (employers or {}).get(new_cvr) or (await session.execute(
+                _EMPLOYER, {"municipality": self.municipality, "cvr": new_cvr})
+            ).scalar_one_or_none()
             base["employer"] = employer_out(other) if other is not None else {}
         if isinstance(employer_change, dict) and "address" in employer_change \
                 and "location" not in employer_change and isinstance(base.get("employer"), dict):
@@ -340,12 +360,7 @@ class IntakeService:
             base["employer"].pop("location", None)
         merged = merge_patch(base, changes)
         merged["case_id"] = case.case_ref
-        intake, as_of = self.validate(merged)
-        changed = await self._apply(session, case, intake, as_of, principal, trigger,
-                                    placements=placements)
-        audit.record(session, principal, self.municipality, "case.patch", case.id,
-                     {"changed": changed, "trigger": trigger})
-        return changed
+        return self.validate(merged)
 
     async def _upsert(self, session: AsyncSession, intake: CaseIntake, as_of: date,
                       principal: Principal, placements: dict[str, Placement]

@@ -108,8 +108,58 @@ async def test_preview_then_import_with_a_report_per_row(staff_on_both: Staff) -
     _, page = await _upload(browser, changed.encode("utf-8"))
     response, report = await _import(browser, page)
     assert "0 oprettet · 1 opdateret · 2 uændret · 4 afvist" in _text(report)
-    assert "citizen" in _text(report)
+    assert "borgerens oplysninger" in _text(report)  # what changed, in words
     await staff.api.client.app[JOBS].wait_idle()
+
+
+async def test_a_file_of_a_few_columns_changes_only_those(staff: Staff) -> None:
+    """A case that exists keeps what the file leaves out (a second file of a few columns
+    once erased its CPR number, citizen and health facts, and changed its decision); a
+    blank cell in a column the file has clears that field."""
+    browser = await staff.login("intake")
+    await browser.get("/import")
+
+    async def run(content: str) -> str:
+        _, page = await _upload(browser, content.encode("utf-8"))
+        _, report = await _import(browser, page)
+        await staff.api.client.app[JOBS].wait_idle()
+        return _text(report)
+
+    async def case() -> Case:
+        async with staff.api.client.app[DB].read() as session:
+            return (await session.execute(select(Case).where(Case.case_ref == "part-1"))
+                    ).unique().scalar_one()
+
+    full = ("case_id;first_absence_day;employment;employer_cvr;employer_name;cpr;"
+            "citizen_name;citizen_email;serious_illness;diagnosis_group;"
+            "expected_absence_weeks\n"
+            f"part-1;{DAY};employed;29189919;Ærø Øko ApS;030377-1234;Karen Kvist;"
+            "karen@example.dk;ja;cancer_heart_lung;20\n")
+    assert "1 oprettet" in await run(full)
+    before = await case()
+    assert before.status == "excluded" and before.cpr_encrypted
+
+    text = await run(f"case_id;first_absence_day;employment;employer_cvr\n"
+                     f"part-1;{DAY};employed;29189919\n")
+    assert "0 oprettet · 0 opdateret · 1 uændret · 0 afvist" in text, text
+    after = await case()
+    assert (after.citizen_name, after.citizen_email, after.status) == (
+        "Karen Kvist", "karen@example.dk", "excluded")
+    assert after.cpr_encrypted == before.cpr_encrypted
+    assert after.facts["serious_illness"] is True
+    assert after.facts["diagnosis_group"] == "cancer_heart_lung"
+    assert after.facts["expected_absence_weeks"] == 20
+
+    text = await run("case_id;first_absence_day;employment;employer_cvr;"
+                     "expected_absence_weeks;citizen_email\n"
+                     f"part-1;{DAY};employed;29189919;;karen@kvist.dk\n")
+    assert "0 oprettet · 1 opdateret · 0 uændret · 0 afvist" in text, text
+    assert "forventet fravær (uger)" in text and "borgerens oplysninger" in text, text
+    after = await case()
+    assert after.facts.get("expected_absence_weeks") is None  # its blank cell cleared it
+    assert (after.citizen_name, after.citizen_email) == ("Karen Kvist", "karen@kvist.dk")
+    assert after.cpr_encrypted == before.cpr_encrypted
+    assert after.status == "incomplete"  # without the expected absence: decided again
 
 
 async def test_commas_no_bom_and_danish_dates_and_words(staff: Staff) -> None:
