@@ -31,7 +31,11 @@ PLACE_WORDS = {"workplace": "På arbejdspladsen", "jobcentre": "I jobcentret",
 def _block_of(field: str) -> str:
     """The meeting modal's block for a field of the minutes as the API names it
     (`agreements[1].due` -> `agreement-1-due`, `return_plan.steps[0].hours_per_week` ->
-    `step-0-hours`, `held_at` -> `held_on`); a field the modal has no block for: `place`."""
+    `step-0-hours`, `held_at` -> `held_on`) or as the page names it (`agreement-1-due`, as
+    `parse_minutes` does); a field the modal has no block for: `place`."""
+    if re.fullmatch(r"agreement-\d+-(what|who|due)|step-\d+-(from|hours)|full_time_from",
+                    field):
+        return field
     if match := re.fullmatch(r"agreements\[(\d+)\]\.(what|who|due)", field):
         return f"agreement-{match[1]}-{match[2]}"
     if match := re.fullmatch(r"return_plan\.steps\[(\d+)\]\.(from|hours_per_week)", field):

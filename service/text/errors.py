@@ -21,12 +21,14 @@ from datetime import date, datetime
 from string import Formatter
 from typing import Any, Protocol
 
-# When a code is unknown (a new one nobody has put into words yet).
-GENERIC_FIELD = "{label} er ikke gyldig."
+# When a code is unknown (a new one nobody has put into words yet): said without an
+# adjective that would have to agree with the field's name ("Datoen", "Navnet", "Timer").
+GENERIC_FIELD = "{label}: ugyldig værdi."
+GENERIC_UNNAMED_FIELD = "Feltet har en ugyldig værdi."
 GENERIC = "Det kunne ikke gennemføres. Prøv igen, eller kontakt en administrator."
 
 _DATE = "Skriv en gyldig dato som ÅÅÅÅ-MM-DD, fx 2026-11-02."
-_TIME = "Skriv et gyldigt tidspunkt som ÅÅÅÅ-MM-DDTTT:MM, fx 2026-11-02T09:00."
+_TIME = "Skriv dato og klokkeslæt som ÅÅÅÅ-MM-DD TT:MM, fx 2026-11-02 09:00."
 _BODY = "Indholdet kunne ikke læses."
 _NOT_ONE_OF = "Vælg en af mulighederne for {label_lower}."
 _TYPE = "{label} har en forkert type."
@@ -98,7 +100,8 @@ TEXTS: dict[str, str] = {
                               "beskæftigelse.",
     "required_when_held": "Svar, om arbejdsgiveren deltog.",
     "only_when_held": "{label} kan kun angives, når samtalen blev holdt.",
-    "local_time_only": "Skriv tidspunktet som lokal tid ÅÅÅÅ-MM-DDTTT:MM, fx 2026-11-02T09:00.",
+    "local_time_only": "Skriv tidspunktet som lokal tid uden tidszone, ÅÅÅÅ-MM-DD TT:MM, fx "
+                       "2026-11-02 09:00.",
     "steps_not_ascending": "Planens trin skal komme i rækkefølge, hvert efter det forrige.",
     "full_time_not_after_steps": "Fuld tid skal ligge efter planens sidste trin.",
     "date_and_time_both": "Vælg både dato og klokkeslæt – eller ingen af dem.",
@@ -199,6 +202,8 @@ FIELD_TEXTS: dict[tuple[str, str], str] = {
     ("category", "not_one_of"): "Vælg en af grundene på listen.",
     ("category", "literal_error"): "Vælg en af grundene på listen.",
     ("role", "not_one_of"): "Vælg en rolle: {allowed}.",
+    ("kind", "not_one_of"): "Slags indsats: vælg en af mulighederne.",
+    ("kind", "literal_error"): "Slags indsats: vælg en af mulighederne.",
     ("consultant_id", "string_pattern_mismatch"): "Ukendt konsulent. Vælg en aktiv konsulent.",
     ("consultant_id", "unknown_consultant"): "Ukendt konsulent: {consultant_id}.",
     ("password", "string_too_short"): "Adgangskoden skal være mindst {min_length} tegn.",
@@ -222,6 +227,47 @@ FIELD_LABELS: dict[str, str] = {
     "category": "Grunden", "consultant_id": "Konsulenten", "konsulent": "Konsulenten",
     "from": "Fra måned", "to": "Til måned", "username": "Brugernavnet", "role": "Rollen",
     "password": "Adgangskoden", "status": "Status", "state": "Status",
+    "kind": "Slags indsats", "hours_per_week": "Timer om ugen", "ends_on": "Slutdatoen",
+}
+
+# A field's problem without the field's name, when nobody said what the field is called.
+UNNAMED_TEXTS: dict[str, str] = {
+    "invalid": GENERIC_UNNAMED_FIELD,
+    "not_one_of": "Vælg en af mulighederne.",
+    "literal_error": "Vælg en af mulighederne.",
+    "enum": "Vælg en af mulighederne.",
+    "less_than_equal": "Højst {le}.",
+    "greater_than_equal": "Mindst {ge}.",
+}
+
+# A problem as a phrase after the field's name, for a form that names the field and its row
+# ("Aftale 2, hvem: vælg en af mulighederne."): `labelled_error`.
+_DATE_PHRASE = "skriv en dato som ÅÅÅÅ-MM-DD"
+_TIME_PHRASE = "skriv dato og klokkeslæt som ÅÅÅÅ-MM-DD TT:MM"
+_NUMBER_PHRASE = "skriv et tal, fx 18,5"
+_CHOICE_PHRASE = "vælg en af mulighederne"
+PHRASES: dict[str, str] = {
+    "missing": "skal udfyldes",
+    "not_one_of": _CHOICE_PHRASE, "literal_error": _CHOICE_PHRASE, "enum": _CHOICE_PHRASE,
+    **{code: _DATE_PHRASE for code in ("date_format", "date_not_real", "date_type",
+                                       "date_parsing", "date_from_datetime_parsing",
+                                       "date_from_datetime_inexact")},
+    **{code: _TIME_PHRASE for code in ("datetime_type", "datetime_parsing",
+                                       "datetime_from_date_parsing", "time_not_real")},
+    **{code: _NUMBER_PHRASE for code in ("float_type", "float_parsing", "finite_number",
+                                         "not_a_number")},
+    "less_than_equal": "højst {le}",
+    "greater_than_equal": "mindst {ge}",
+    "string_too_long": "højst {max_length} tegn",
+    "string_too_short": "mindst {min_length} tegn",
+    "not_one_line": "skal stå på én linje uden linjeskift eller styretegn",
+    "not_storable": "indeholder tegn, der ikke kan gemmes (fx NUL-tegnet)",
+    "date_in_future": "må ikke ligge i fremtiden",
+    "before_start": "må ikke ligge før startdatoen",
+    "before_first_absence_day": "må ikke ligge før første fraværsdag ({first_absence_day})",
+    "after_as_of": "må ikke ligge efter {as_of}",
+    "time_in_past": "tidspunktet er overstået",
+    "full_time_not_after_steps": "skal ligge efter planens sidste trin",
 }
 
 _ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -259,13 +305,29 @@ def danish_error(field: str | None, code: str, params: Mapping[str, Any] | None 
     own words first, then the code's — each only if the error has the params it names —
     else the generic sentence."""
     name = _name(field)
-    shown_label = label or FIELD_LABELS.get(name) or "Feltet"
+    named = label or FIELD_LABELS.get(name)
+    shown_label = named or "Feltet"
     values = {"label": shown_label, "label_lower": shown_label[:1].lower() + shown_label[1:]}
     values.update({key: _shown(value) for key, value in (params or {}).items()})
-    for template in (FIELD_TEXTS.get((name, code)), TEXTS.get(code)):
+    unnamed = UNNAMED_TEXTS.get(code) if field and not named else None
+    for template in (FIELD_TEXTS.get((name, code)), unnamed, TEXTS.get(code)):
         if template is not None and _placeholders(template) <= set(values):
             return template.format(**values)
-    return (GENERIC_FIELD if field else GENERIC).format(**values)
+    if not field:
+        return GENERIC
+    return (GENERIC_FIELD if named else GENERIC_UNNAMED_FIELD).format(**values)
+
+
+def labelled_error(field: str | None, code: str, params: Mapping[str, Any] | None = None, *,
+                   label: str) -> str:
+    """`code` on a field a form names itself (`label`, "Aftale 2, hvem"), as "label: the
+    problem." ("Aftale 2, hvem: vælg en af mulighederne."); a code without such a phrase is
+    said by `danish_error` with the label."""
+    phrase = PHRASES.get(code)
+    values = {key: _shown(value) for key, value in (params or {}).items()}
+    if phrase is not None and _placeholders(phrase) <= set(values):
+        return f"{label}: {phrase.format(**values)}."
+    return danish_error(field, code, params, label=label)
 
 
 class _DomainProblem(Protocol):

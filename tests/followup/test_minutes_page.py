@@ -49,7 +49,7 @@ async def test_minutes_from_the_case_page(staff: Staff, clock: SettableClock) ->
     # The intervention's kind is asked for; a partial return is one of them.
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
                                        {"started_on": today.isoformat()})
-    assert resp.status == 422 and "Vælg en af mulighederne" in html
+    assert resp.status == 422 and "Slags indsats: vælg en af mulighederne." in html
     resp, html = await consultant.post("/my-cases/mine-1/intervention", {
         "started_on": today.isoformat(), "kind": "partial_return", "hours_per_week": "15"})
     assert resp.status == 200 and "Delvis raskmelding" in html and "15 timer om ugen" in html

@@ -34,7 +34,6 @@ from service.platform.db.models import (
 )
 from service.platform.slack_replies import max_length_of
 from service.text.case_words import CLOSE_OUTCOME
-from service.text.errors import danish_error
 from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import ANNA, INTAKE_USER, post_signed, start_slack_api
@@ -244,13 +243,13 @@ async def test_the_meeting_modal_takes_the_minutes(api: Api, slack_api: FakeSlac
         return dict(answer["errors"])
 
     assert await refused(**{"agreement-1-who": None}) == {
-        "agreement-1-who": danish_error("agreements[1].who", "literal_error", {})}
+        "agreement-1-who": "Aftale 2, hvem: vælg en af mulighederne."}
     assert list(await refused(**{"agreement-0-what": None})) == ["agreement-0-what"]
     assert list(await refused(**{"agreement-0-due": None})) == ["agreement-0-due"]
     assert list(await refused(**{"step-1-hours": "mange"})) == ["step-1-hours"]
     assert list(await refused(**{"step-0-hours": "81"})) == ["step-0-hours"]
     assert await refused(**{"full_time_from": soon}) == {
-        "full_time_from": "Fuld tid skal ligge efter planens sidste trin."}
+        "full_time_from": "Fuld tid fra: skal ligge efter planens sidste trin."}
     assert await refused(held_time=None) == {
         "held_time": "Vælg både dato og klokkeslæt – eller ingen af dem."}
     future = local_now() + timedelta(hours=2)

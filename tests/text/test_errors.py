@@ -182,11 +182,16 @@ def test_a_channel_names_the_field_in_its_own_words() -> None:
 
 
 def test_an_unknown_code_or_a_missing_param_is_still_danish() -> None:
-    assert danish_error("on", "a_code_nobody_wrote_words_for") == "Datoen er ikke gyldig."
-    assert danish_error("shoe_size", "a_code_nobody_wrote_words_for") == "Feltet er ikke gyldig."
+    # Said without an adjective that would have to agree with the field's name.
+    assert danish_error("on", "a_code_nobody_wrote_words_for") == "Datoen: ugyldig værdi."
+    assert danish_error("hours_per_week", "a_code_nobody_wrote_words_for") == \
+        "Timer om ugen: ugyldig værdi."
+    assert danish_error("shoe_size", "a_code_nobody_wrote_words_for") == \
+        "Feltet har en ugyldig værdi."
+    assert danish_error("shoe_size", "literal_error") == "Vælg en af mulighederne."
     assert danish_error(None, "a_code_nobody_wrote_words_for") == GENERIC
     # Words that need a param the raise site did not give fall back, never show "{max}".
-    assert danish_error("to", "too_many_months") == "Til måned er ikke gyldig."
+    assert danish_error("to", "too_many_months") == "Til måned: ugyldig værdi."
     assert danish_error(None, "meeting_already_confirmed") == GENERIC
     assert danish_problem(Conflict("the world ended", "world_ended")) == GENERIC
 
