@@ -63,6 +63,9 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
         maintype, _, rest = attachment.content_type.partition("/")
         subtype, *parameters = rest.split(";")
         params = dict(p.strip().partition("=")[::2] for p in parameters if "=" in p)
+        if maintype == "text":
+            # Our text files (the .ics) are UTF-8: said so, or a reader guesses (æøå garbled).
+            params.setdefault("charset", "utf-8")
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype.strip(),
                                filename=attachment.filename, params=params)
     return message
