@@ -264,8 +264,9 @@ def absence_form(form: MultiDictProxy[Any]) -> tuple[dict[str, str], AbsenceIn]:
     values = {name: _text(form, name) for name in ("from", "to", "reason")}
     note = form.get("note")
     values["note"] = note.strip() if isinstance(note, str) else ""
-    body = {"from": values["from"], "to": values["to"], "reason": values["reason"],
-            "note": values["note"] or None}
+    # An empty date is missing ("skal udfyldes"), not a wrongly written one.
+    body = {**{name: values[name] for name in ("from", "to") if values[name]},
+            "reason": values["reason"], "note": values["note"] or None}
     return values, validated_json(AbsenceIn, body)
 
 

@@ -422,7 +422,7 @@ async def _week_page(request: web.Request, status: int = 200,
     monday = parse_week(raw) if raw else current
     error = ""
     if monday is None:
-        error = f"Skriv en uge som ÅÅÅÅ-Uuu, fx 2026-W48. Viser {current_words.lower()}."
+        error = f"Skriv en uge som ÅÅÅÅ-Wuu, fx 2026-W48. Viser {current_words.lower()}."
         monday = current
     view = await request.app[MY_WORK].week(principal, key, monday)
     layout = lay_out(view, hours, today)

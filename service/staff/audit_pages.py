@@ -41,6 +41,12 @@ API_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 
 
+def _danish(errors: list[FieldError]) -> dict[str, str]:
+    """The filters' errors in the page's words: its from and to are days, not months."""
+    return danish_field_errors([{**e, "code": "before_from_day"} if e.get("code") ==
+                                "before_from" else dict(e) for e in errors], LABELS)
+
+
 def _filter_values(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
     return {name: request.query[name] for name in request.query if name in names}
 
@@ -58,7 +64,7 @@ async def page(request: web.Request) -> web.Response:
         filters = read_filters({k: v for k, v in values.items() if v}, today)
     except Invalid as exc:
         return render(request, "staff/audit.html", status=422, values=values, rows=[],
-                      total=0, errors=danish_field_errors(exc.errors, LABELS), page=1, pages=1,
+                      total=0, errors=_danish(list(exc.errors)), page=1, pages=1,
                       page_link=lambda n: "", csv_link="", max_days=MAX_DAYS,
                       actions=_action_choices(values["action"]))
     number = page_number(request)
@@ -97,7 +103,7 @@ async def csv_file(request: web.Request) -> web.Response:
         filters = read_filters(_filter_values(request, FILTERS), request.app[CLOCK].today())
     except Invalid as exc:
         raise web.HTTPUnprocessableEntity(text="; ".join(
-            danish_field_errors(exc.errors, LABELS).values())) from None
+            _danish(list(exc.errors)).values())) from None
     found = await request.app[AUDIT_LOG].search(filters, principal, limit=CSV_MAX)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")

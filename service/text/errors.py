@@ -128,6 +128,7 @@ TEXTS: dict[str, str] = {
     "not_after_start": "Slut skal ligge efter start.",
     "month_format": "{label}: skriv en måned som ÅÅÅÅ-MM, fx 2026-11.",
     "before_from": "{label}: må ikke ligge før fra-måneden.",
+    "before_from_day": "{label} må ikke ligge før fra-datoen.",
     "too_many_months": "{label}: højst {max} måneder ad gangen.",
     "too_many_days": "{label}: højst {max} dage ad gangen.",
     "action_format": "Skriv en handlingskode som case.read, eller dens første del som case.",
@@ -145,7 +146,7 @@ TEXTS: dict[str, str] = {
     "literal_error": _NOT_ONE_OF,
     "enum": _NOT_ONE_OF,
     "unknown_consultant": "Ukendt konsulent. Vælg en aktiv konsulent.",
-    "consultant_required": "En konsulent skal knyttes til en konsulent fra konfigurationen.",
+    "consultant_required": "En bruger med rollen konsulent skal knyttes til en konsulent.",
     "consultant_only": "Kun brugere med rollen konsulent knyttes til en konsulent.",
     "username_format": "Brugernavnet skal være 2-64 tegn: små bogstaver a-z, tal og . _ @ -, "
                        "og begynde med et bogstav eller tal.",
@@ -201,7 +202,8 @@ FIELD_TEXTS: dict[tuple[str, str], str] = {
     ("outcome", "literal_error"): "Vælg, hvordan sagen sluttede.",
     ("category", "not_one_of"): "Vælg en af grundene på listen.",
     ("category", "literal_error"): "Vælg en af grundene på listen.",
-    ("role", "not_one_of"): "Vælg en rolle: {allowed}.",
+    ("role", "not_one_of"): "Vælg en rolle: Visitation (intake), Fastholdelseskonsulent "
+                            "(consultant), Leder (manager) eller Administrator (admin).",
     ("kind", "not_one_of"): "Slags indsats: vælg en af mulighederne.",
     ("kind", "literal_error"): "Slags indsats: vælg en af mulighederne.",
     ("consultant_id", "string_pattern_mismatch"): "Ukendt konsulent. Vælg en aktiv konsulent.",

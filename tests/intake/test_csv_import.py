@@ -224,4 +224,4 @@ async def test_the_example_file_imports(staff: Staff) -> None:
     assert response.status == 200 and example.startswith("\ufeffcase_id;")
     example = example.replace("2026-11-02", DAY)
     _, page = await _upload(browser, example.encode("utf-8"))
-    assert "1 nye, 0 findes allerede, 0 afvises" in _text(page)
+    assert "1 ny, 0 findes allerede, 0 afvises" in _text(page)

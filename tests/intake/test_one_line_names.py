@@ -102,7 +102,7 @@ async def test_refused_by_the_api_the_form_and_the_csv_import(staff: Staff) -> N
     response = await browser.session.post(browser.url("/import/preview"), data=form)
     text = _text(await response.text())
     assert response.status == 200, text
-    assert "3 rækker: 1 nye, 0 findes allerede, 2 afvises" in text
+    assert "3 rækker: 1 ny, 0 findes allerede, 2 afvises" in text
     assert "kolonne citizen_name: Borgerens navn skal stå på én linje" in text
     assert "kolonne employer_contact_name: Kontaktperson hos arbejdsgiveren skal stå på " \
            "én linje" in text

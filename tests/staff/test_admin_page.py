@@ -30,7 +30,7 @@ async def test_admin_creates_a_user_who_can_log_in(staff: Staff) -> None:
     assert response.status == 422
     text = _text(page)
     assert "Brugernavnet skal være 2-64 tegn" in text
-    assert "En konsulent skal knyttes til en konsulent fra konfigurationen." in text
+    assert "En bruger med rollen konsulent skal knyttes til en konsulent." in text
     assert "Adgangskoden skal være mindst 10 tegn." in text
     assert 'value="Mette.Ærø"' in page
     response, page = await admin.post("/admin/users", {
