@@ -32,6 +32,7 @@ from service.platform.db.models import (
     Meeting,
     OutboxMessage,
 )
+from service.platform.paging import page_count
 from service.text.case_words import CANCELLED_KINDS, cancelled_by
 
 PER_PAGE = 50
@@ -125,7 +126,8 @@ class CaseReads:
 
     async def page(self, principal: Principal, filters: ListFilters
                    ) -> tuple[list[CaseRow], int]:
-        """One page of the list (PER_PAGE rows) and the number of matching cases."""
+        """One page of the list (PER_PAGE rows; past the last page, the last) and the number
+        of matching cases."""
         conditions: list[ColumnElement[bool]] = [Case.municipality_id == self.municipality_id]
         if filters.status:
             conditions.append(Case.status == filters.status)
@@ -162,10 +164,11 @@ class CaseReads:
         if only is not None:
             conditions.append(Case.owner.has(Consultant.key == only))
         order = SORTS.get(filters.sort, SORTS["frist"])
-        offset = (max(filters.page, 1) - 1) * PER_PAGE
         async with self.db.read() as session:
             total = (await session.execute(select(func.count(Case.id)).where(*conditions))
                      ).scalar_one()
+            page = min(max(filters.page, 1), page_count(total, PER_PAGE))
+            offset = (page - 1) * PER_PAGE
             found = (await session.execute(
                 select(Case, at_risk.label("at_risk")).where(*conditions).order_by(*order)
                 .limit(PER_PAGE).offset(offset))).unique().all()
@@ -191,7 +194,7 @@ class CaseReads:
             "filters": {"status": filters.status, "follow_up": filters.follow_up,
                         "owner": filters.owner, "at_risk": filters.at_risk,
                         "same_citizen": filters.same_citizen, "shown": filters.shown},
-            "page": filters.page, "returned": len(rows), "via": "page"}
+            "page": page, "returned": len(rows), "via": "page"}
         if filters.cpr_hashes or filters.search:
             # What was searched for is not kept (a name or a CPR number), only what was found.
             details["search"] = "cpr" if filters.cpr_hashes else "text"

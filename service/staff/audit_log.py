@@ -137,13 +137,16 @@ class AuditLog:
         return out
 
     async def search(self, filters: AuditFilters, principal: Principal, *, offset: int = 0,
-                     limit: int = PER_PAGE) -> AuditPage:
+                     limit: int = PER_PAGE, last_page: bool = False) -> AuditPage:
         """`limit` entries that match from the `offset`-th, newest first, and how many
-        match."""
+        match. `last_page`: an offset past the last entry reads the last page (the page's
+        `?side=` beyond the last), else nothing."""
         conditions = self._conditions(filters)
         async with self.db.read() as session:
             total = int((await session.execute(select(func.count()).select_from(AuditEntry)
                                                .where(*conditions))).scalar_one())
+            if last_page and offset >= total:
+                offset = max(total - 1, 0) // limit * limit
             rows = (await session.execute(
                 select(AuditEntry.at, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
                        Case.case_ref, AuditEntry.details)

@@ -69,10 +69,10 @@ async def page(request: web.Request) -> web.Response:
                       actions=_action_choices(values["action"]))
     number = page_number(request)
     found = await request.app[AUDIT_LOG].search(filters, principal,
-                                                offset=(number - 1) * PER_PAGE)
+                                                offset=(number - 1) * PER_PAGE, last_page=True)
+    pages = page_count(found.total, PER_PAGE)  # past the last page, the last is read
     return render(request, "staff/audit.html", values=filters.as_details(), rows=found.rows,
-                  total=found.total, errors={}, page=number,
-                  pages=page_count(found.total, PER_PAGE),
+                  total=found.total, errors={}, page=min(number, pages), pages=pages,
                   page_link=lambda n: "/admin/audit?" + _query(filters, side=n),
                   csv_link="/admin/audit.csv?" + _query(filters), max_days=MAX_DAYS,
                   actions=_action_choices(filters.action),
