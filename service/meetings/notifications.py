@@ -141,15 +141,18 @@ class MeetingNotifier:
             "jobcentre": self.config.jobcentre,
             "consultant": {"name": consultant.name, "phone": consultant.phone,
                            "email": consultant.email},
-            # Without a name the employer still learns which case: the absence's first day.
+            # Without a name the employer still learns which case: the absence's first day —
+            # in brackets in `about`, which the templates follow by a time, a verb or a stop
+            # (a relative clause would need a closing comma before some and not others).
             "employee": case.citizen_name or "medarbejderen",
             "about": case.citizen_name or (
-                "jeres medarbejder, der er sygemeldt fra "
-                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))}"),
+                "jeres medarbejder (sygemeldt fra "
+                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))})"),
+            # (always followed by "hos jer på arbejdspladsen": the clause closes with a comma)
             "about_sick": f"jeres sygemeldte medarbejder {case.citizen_name}"
             if case.citizen_name else (
                 "jeres medarbejder, der er sygemeldt fra "
-                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))}"),
+                f"{short_date(date.fromisoformat(case.facts['first_absence_day']))},"),
             "citizen": case.citizen_name or "borger",
             # The case's own contact (the nearest manager) and workplace.
             "contact": case.contact_name or "arbejdsgiver",
