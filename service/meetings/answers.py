@@ -17,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.clock import Clock
 from service.intake.service import IntakeService
 from service.meetings.availability import time_closed
-from service.meetings.booking import Slot, book, cancel, free_slots, offered_slots
+from service.meetings.booking import (
+    DECLINED,
+    Slot,
+    book,
+    cancel,
+    declined_times,
+    free_slots,
+    offered_slots,
+)
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.declines import WITHDRAWN, move_to_jobcentre, settle_by_a_time
 from service.meetings.notifications import MeetingNotifier
@@ -161,7 +169,9 @@ class MeetingAnswers:
                 return Outcome.TOO_LATE
             was_confirmed = meeting.status == "confirmed"
             meeting.employer_answer = "other_times"
-            meeting.employer_preferences = preferences
+            # the times they were offered are the ones they turned down
+            meeting.employer_preferences = preferences | {
+                DECLINED: declined_times(meeting, self.clock.local_now())}
             await self._cancel(session, meeting, "arbejdsgiveren har bedt om andre tider")
             if was_confirmed:
                 await self.notifier.cancelled(session, meeting, "arbejdsgiveren har bedt om "
@@ -217,6 +227,8 @@ class MeetingAnswers:
             if not can_change(meeting.start, self.clock.local_now()):
                 return Outcome.TOO_LATE
             meeting.employer_answer = "cancelled"
+            # the time they cancelled is not offered to them again
+            meeting.employer_preferences = {DECLINED: declined_times(meeting)}
             await self._cancel(session, meeting, "aflyst af arbejdsgiveren")
             await self.notifier.cancelled(session, meeting, "arbejdsgiveren har aflyst mødet",
                                           follows=True, cause="employer_cancelled")

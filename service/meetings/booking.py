@@ -86,6 +86,23 @@ def offered_slots(meeting: Proposal) -> list[Slot]:
     return slots
 
 
+# The times an employer turned down ("andre tider") or cancelled for a case, and a time staff
+# cancelled: kept in the answered meeting's `employer_preferences[DECLINED]` (a list of
+# {"start", "end"}, local wall-clock minutes), which planning adds to the case's unavailable
+# times (every meeting of the case, not only the last) — never offered to that case again.
+DECLINED = "declined"
+
+
+def declined_times(meeting: Proposal, after: datetime | None = None
+                   ) -> list[dict[str, str]]:
+    """As `DECLINED` entries: the meeting's offered times that start after `after`; without
+    `after`, its own time only (a confirmed meeting cancelled)."""
+    slots = [Slot(meeting.start, meeting.end, meeting.travel_minutes)] if after is None \
+        else [slot for slot in offered_slots(meeting) if slot.start > after]
+    return [{"start": slot.start.isoformat(timespec="minutes"),
+             "end": slot.end.isoformat(timespec="minutes")} for slot in slots]
+
+
 def occupied_span(slot: Slot, kind: str) -> tuple[datetime, int]:
     """The first minute the consultant is taken (travel out) and how many minutes: travel
     out, the meeting, travel back."""

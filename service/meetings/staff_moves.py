@@ -29,7 +29,15 @@ from service.intake.service import IntakeService
 from service.intake.views import deadline_of
 from service.meetings.answers import locked_meeting
 from service.meetings.availability import Availability, travel_minutes
-from service.meetings.booking import Slot, book, cancel, free_minutes, offered_slots
+from service.meetings.booking import (
+    DECLINED,
+    Slot,
+    book,
+    cancel,
+    declined_times,
+    free_minutes,
+    offered_slots,
+)
 from service.meetings.declines import RESTORED, settle_by_a_time
 from service.meetings.notifications import MeetingNotifier
 from service.platform import audit
@@ -188,6 +196,9 @@ class MeetingMoves:
         async with self.intake.acting_on(CANCEL_MEETING, case_ref, principal) as (
                 session, case):
             meeting = await self._active(session, case, case_ref)
+            # whatever the reason, the time it had is not proposed to the case again
+            meeting.employer_preferences = {**(meeting.employer_preferences or {}),
+                                            DECLINED: declined_times(meeting)}
             await self.notifier.cancelled(session, meeting, reason, follows=True)
             await cancel(session, meeting, f"aflyst: {reason}"[:300], self.clock.utcnow())
             audit.record(session, principal, self.municipality, "meeting.cancel_by_staff",

@@ -28,6 +28,7 @@ from service.config import MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.consultants.choices import holds_workplace_meetings
 from service.followup.follow_ups import follow_up_kind, follow_up_to_plan
+from service.meetings.booking import DECLINED
 from service.meetings.declines import pending_decline
 from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK, TALK_HELD, TALK_PLANNED
 from service.platform.db.models import (
@@ -262,10 +263,17 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         Meeting.status == "held")))).scalars())
     talks = await _planned_meetings(session, Meeting.municipality_id == municipality,
                                     Meeting.kind == PRIVATE_TALK, Meeting.status.in_(KEPT_TALK))
-    preferences = {case_id: wishes for case_id, wishes in (await session.execute(
-        select(Meeting.case_id, Meeting.employer_preferences).where(
-            Meeting.municipality_id == municipality, Meeting.case_id.in_(planned_ids),
-            Meeting.employer_preferences.is_not(None)).order_by(Meeting.id)))}
+    # The employer's last wishes per case, and every time declined for it (`DECLINED`)
+    preferences: dict[int, dict[str, Any]] = {}
+    declined: dict[int, list[dict[str, str]]] = defaultdict(list)
+    after = f"{as_of.isoformat()}T00:00"
+    for case_id, wishes in (await session.execute(
+            select(Meeting.case_id, Meeting.employer_preferences).where(
+                Meeting.municipality_id == municipality, Meeting.case_id.in_(planned_ids),
+                Meeting.employer_preferences.is_not(None)).order_by(Meeting.id))):
+        if wishes.keys() - {DECLINED}:  # (a cancelled time alone leaves the wishes)
+            preferences[case_id] = wishes
+        declined[case_id] += [t for t in wishes.get(DECLINED) or () if t["end"] > after]
 
     ctx = InstanceContext(instance={}, consultants={c.key: c for c in consultants},
                           consultant_keys={c.id: c.key for c in consultants})
@@ -315,6 +323,7 @@ async def build_instance(session: AsyncSession, config: MunicipalityConfig, as_o
         if case.id in preferences and preferences[case.id]:
             unavailable += preference_unavailability(preferences[case.id], as_of,
                                                      planning.horizon_days)
+        unavailable += declined.get(case.id, ())
         if location is None:
             # Without a placed address the meeting is planned as if at the jobcentre (no
             # travel), never at a guessed place; the case page and the intake channel say so.

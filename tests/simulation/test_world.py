@@ -404,8 +404,13 @@ async def test_the_instance_reads_the_case_columns_planning_uses_and_wishes_once
         again = await build_instance(session, world.config, today)
     assert _unavailable.cache_info().misses == made and again.instance == first.instance
     wished = next(c for c in first.instance["cases"] if c["id"] == "sim-wishes-1")
-    assert wished["employer"]["unavailable"] == preference_unavailability(
-        wishes, today, world.config.planning.horizon_days) != []
+    # the wishes' intervals, then the times offered and turned down (never offered again)
+    async with world.db.read() as session:
+        answered = await session.get(Meeting, meeting_id)
+        assert answered is not None and answered.employer_preferences is not None
+        turned_down = answered.employer_preferences["declined"]
+    assert turned_down and wished["employer"]["unavailable"] == preference_unavailability(
+        wishes, today, world.config.planning.horizon_days) + turned_down
 
 
 async def test_staff_confirm_reads_the_meeting_whole_only_to_confirm_it(world: World) -> None:
