@@ -26,7 +26,9 @@ TALK_LINK_SALT = "fasthold.private-talk-link.v1"
 # id; guesses are answered 403 and limited like the tokens'.
 SHORT_CODE_CHARS = 8
 # What people misread on paper, as the base32 alphabet has it (it has no 0, 1, 8 or 9).
-_TYPED = str.maketrans({"0": "O", "1": "I", "8": "B", " ": None, "-": None, ".": None})
+_MISREAD = str.maketrans({"0": "O", "1": "I", "8": "B"})
+# What people type between the parts, or not: the parts are found without it.
+_SEPARATORS = str.maketrans({" ": None, "-": None, ".": None, "\t": None})
 
 
 class LinkInvalid(Exception):
@@ -91,13 +93,14 @@ class MeetingLinks:
         return f"{ident}-{mac[:4]}-{mac[4:]}"
 
     def short_id(self, code: str) -> int:
-        """The id a typed short code names (case, spaces, dashes and misread 0/1/8 forgiven);
-        raises LinkInvalid."""
-        ident, _, mac = code.strip().partition("-")
-        if not ident.isdigit() or len(ident) > 12:
+        """The id a typed short code names (case, spaces, missing or extra dashes and
+        misread 0/1/8 forgiven); raises LinkInvalid. The code is the id's digits followed by
+        `SHORT_CODE_CHARS` characters: those are the last ones, whatever separates them."""
+        typed = code.translate(_SEPARATORS).upper()
+        ident, mac = typed[:-SHORT_CODE_CHARS], typed[-SHORT_CODE_CHARS:]
+        if not typed.isascii() or not ident.isdigit() or len(ident) > 12:
             raise LinkInvalid("invalid code")
-        typed = mac.upper().translate(_TYPED)
-        if not hmac.compare_digest(self._short_mac(int(ident)), typed):
+        if not hmac.compare_digest(self._short_mac(int(ident)), mac.translate(_MISREAD)):
             raise LinkInvalid("invalid code")
         return int(ident)
 
