@@ -108,6 +108,16 @@ async def show(request: web.Request) -> web.Response:
     if isinstance(resolved, web.Response):
         return resolved
     token, _claims, meeting = resolved
+    return await _meeting_page(request, token, meeting,
+                               decline_error=request.query.get("besked") == "begrundelse")
+
+
+async def _meeting_page(request: web.Request, token: str, meeting: Meeting, *,
+                        decline_error: bool = False, decline_note: str = "",
+                        status: int = 200) -> web.Response:
+    """The page as the meeting now stands. `decline_error`: the decline form came back
+    without one of the reasons — it shows why, open, with the employer's own words
+    (`decline_note`) still in it (they never travel in a URL: they may name an illness)."""
     current = await request.app[ANSWERS].successor(meeting)
     if current is not None:
         raise _moved(request, current)
@@ -120,8 +130,8 @@ async def show(request: web.Request) -> web.Response:
     context["notice"], context["notice_warn"] = notice if notice else (None, False)
     context["decline_reasons"] = list(DECLINE_REASONS.items())
     context["decline_error"], context["open_decline"] = None, False
-    if request.query.get("besked") == "begrundelse":
-        # The decline form came back without one of the reasons: the form shows why, open.
+    context["decline_note"] = decline_note
+    if decline_error:
         context["notice"] = None
         context["decline_error"] = DECLINE_ERROR
         context["open_decline"] = True
@@ -152,7 +162,7 @@ async def show(request: web.Request) -> web.Response:
     else:
         context["state"] = "closed"
         context["closed_heading"], context["closed_text"] = _closed_words(meeting)
-    return _page("meeting.html", **context)
+    return _page("meeting.html", status=status, **context)
 
 
 def _closed_words(meeting: Meeting) -> tuple[str, str]:
@@ -253,10 +263,14 @@ async def decline(request: web.Request) -> web.Response:
         return parsed
     token, meeting, form = parsed
     choice = form.get("reason_choice")
+    note = _text(form, "reason")
     outcome = await request.app[ANSWERS].decline(
-        meeting.id, choice if isinstance(choice, str) else "", _text(form, "reason"))
+        meeting.id, choice if isinstance(choice, str) else "", note)
     if outcome == Outcome.UNKNOWN_REASON:
-        raise _back(token, "begrundelse")
+        # The page again, with the error and what they typed (not a redirect: the note
+        # would be lost, and it must never be put in a URL).
+        return await _meeting_page(request, token, meeting, decline_error=True,
+                                   decline_note=note, status=422)
     raise _back(token)
 
 

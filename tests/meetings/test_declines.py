@@ -82,12 +82,17 @@ async def test_the_consultant_calls_and_restores_the_workplace_meeting(
     case, meetings = await rows(api, "dec-1")
     proposal = active(meetings)
 
-    # Without one of the fixed reasons: a Danish error on the page, nothing registered.
+    # Without one of the fixed reasons: a Danish error on the page, their words still in
+    # the form (never in a URL), nothing registered.
     for choice in (None, "ombygning"):
-        where = await decline(api, path, choice, OWN_WORDS)
-        assert "besked=begrundelse" in where
-        page = await (await api.client.get(where)).text()
+        data = {"csrf": await form_token(api, path), "reason": OWN_WORDS}
+        if choice is not None:
+            data["reason_choice"] = choice
+        resp = await api.client.post(f"{path}/decline", data=data, allow_redirects=False)
+        assert resp.status == 422 and "Location" not in resp.headers
+        page = await resp.text()
         assert 'id="decline-error"' in page and "Vælg en af begrundelserne" in page
+        assert f">{OWN_WORDS}</textarea>" in page
     _, meetings = await rows(api, "dec-1")
     assert active(meetings).employer_answer is None
 

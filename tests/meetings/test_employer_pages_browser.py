@@ -375,6 +375,10 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
             "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på "
             "arbejdspladsen.")
         await expect(form).to_be_visible()  # the form is open again, with the error
+        # and with what they typed — which never went into the address
+        await expect(page.locator("#decline-reason")).to_have_value(
+            "Vi har lukket for besøg under ombygningen.")
+        assert "ombygning" not in page.url
         await assert_accessible(page)
         width_now, inner = await page.evaluate(OVERFLOW)
         assert width_now <= inner, f"the page scrolls sideways: {width_now} > {inner}"
