@@ -1,6 +1,8 @@
 """The citizen's page `/samtale/{token}` (the link of their first message, no login): "Jeg vil
 gerne tale med min konsulent først". GET shows the offer; the button POSTs (with a form token,
-CSRF) and sets the wish (`PrivateTalks.wish`), then redirects back (303) to say so. The token
+CSRF) and sets the wish (`PrivateTalks.wish`), then redirects back (303) to say so. Opened
+again, the page shows what stands instead of the offer: the wish registered, the talk's
+planned time, or that it was held (the citizen who no longer wants it calls). The token
 is the employer links' machinery with its own purpose (`TALK_LINK_SALT`), naming the case.
 A letter on paper carries the short form `/samtale/k/{code}` to type, which leads on to it.
 """
@@ -11,12 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy import select
 
-from service.keys import NOTIFIER, PRIVATE_TALKS
+from service.keys import DB, NOTIFIER, PRIVATE_TALKS
 from service.meetings.links import LinkExpired, LinkInvalid
 from service.meetings.pages import _page
-from service.platform.db.models import Case
+from service.meetings.talk_kinds import KEPT_TALK, PRIVATE_TALK, TALK_PLANNED
+from service.platform.db.models import Case, Meeting
 from service.platform.http import UnreadableForm, read_posted_form
+from service.text.danish import danish_slot
 
 STATES = {"oensket": "asked", "allerede": "already", "ikke-muligt": "not_possible"}
 _STATE_WORDS = {v: k for k, v in STATES.items()}
@@ -54,13 +59,30 @@ def _context(request: web.Request, token: str, case: Case) -> dict[str, Any]:
             "phone": (owner.phone if owner else None) or jobcentre.phone}
 
 
+async def _standing(request: web.Request, case: Case) -> dict[str, Any]:
+    """What already stands for the case: the wish (only while a workplace meeting is to be
+    held, as `PrivateTalks.wish` sets it) and the latest talk agreed — its time, and whether
+    it was held."""
+    async with request.app[DB].read() as session:
+        talk = (await session.execute(select(Meeting).where(
+            Meeting.case_id == case.id, Meeting.kind == PRIVATE_TALK,
+            Meeting.status.in_(KEPT_TALK)).order_by(Meeting.start.desc(), Meeting.id.desc())
+            .limit(1))).unique().scalar_one_or_none()
+    open_case = case.closed_on is None and case.status == "target" \
+        and case.follow_up == "workplace_meeting"
+    return {"wished": bool(case.private_talk_first) and open_case,
+            "talk_when": danish_slot(talk.start, talk.end) if talk is not None else None,
+            "talk_held": talk is not None and talk.status != TALK_PLANNED}
+
+
 async def show(request: web.Request) -> web.Response:
     resolved = await _resolve(request)
     if isinstance(resolved, web.Response):
         return resolved
     token, case = resolved
     state = STATES.get(request.query.get("besked", ""))
-    return _page("private_talk.html", state=state, **_context(request, token, case))
+    return _page("private_talk.html", state=state, **_context(request, token, case),
+                 **await _standing(request, case))
 
 
 async def wish(request: web.Request) -> web.Response:
