@@ -68,10 +68,11 @@ class Busy:
 
 def own_uid_matcher(mail_domain: str) -> Callable[[str], bool]:
     """Whether a UID is one fasthold put in its own calendar events: `first-meeting-<case row
-    id>@<the mail domain>`, or `private-talk-<case row id>@…` for the citizen's private talk
-    (`MeetingNotifier.calendar_uid`; a test holds the two together)."""
-    pattern = re.compile(r"(first-meeting|private-talk)-[0-9]+@" + re.escape(mail_domain),
-                         re.IGNORECASE)
+    id>@<the mail domain>`, `follow-up-<case row id>-<n>@…` for a follow-up, or
+    `private-talk-<case row id>@…` for the citizen's private talk
+    (`MeetingNotifier.calendar_uid`; a test holds them together)."""
+    pattern = re.compile(r"(first-meeting-[0-9]+|follow-up-[0-9]+-[0-9]+|private-talk-[0-9]+)@"
+                         + re.escape(mail_domain), re.IGNORECASE)
     return lambda uid: bool(pattern.fullmatch(uid.strip()))
 
 

@@ -42,7 +42,7 @@ from service.followup.follow_ups import (
 )
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
-from service.meetings.booking import free_minutes
+from service.meetings.booking import free_minutes, series_of
 from service.meetings.tasks import ABOUT_THE_MEETING, SETTLED_BY_A_TIME, close_tasks
 from service.outbox.store import Message, Outbox
 from service.platform import audit
@@ -328,6 +328,8 @@ class CaseOutcomes:
                 held = self._held_at(case, meeting, outcome.held_at, now_local)
                 if meeting is None:
                     meeting = self._meeting_held_now(case, place, held)
+                    if meeting.purpose == FOLLOW_UP:
+                        meeting.series = (await series_of(session, [case.id])).get(case.id, 0)
                     session.add(meeting)
                 else:
                     details["planned_start"] = meeting.start.isoformat(timespec="minutes")

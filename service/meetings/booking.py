@@ -7,14 +7,16 @@ key makes the database refuse a second booking of the same minute.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import DateTime, bindparam, delete, select, text
+from sqlalchemy import DateTime, bindparam, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.meetings.talk_kinds import PRIVATE_TALK
 from service.meetings.tasks import ABOUT_THE_MEETING, SETTLED_BY_A_TIME, close_tasks
 from service.platform.db.models import BookedMinute, Meeting
 
@@ -101,6 +103,17 @@ def declined_times(meeting: Proposal, after: datetime | None = None
         else [slot for slot in offered_slots(meeting) if slot.start > after]
     return [{"start": slot.start.isoformat(timespec="minutes"),
              "end": slot.end.isoformat(timespec="minutes")} for slot in slots]
+
+
+async def series_of(session: AsyncSession, case_ids: Collection[int]) -> dict[int, int]:
+    """Per case, the place a new follow-up takes in its series (`Meeting.series`): how many
+    of its meetings were held (private talks not counted). Cases without one are left out."""
+    if not case_ids:
+        return {}
+    return dict((await session.execute(
+        select(Meeting.case_id, func.count()).where(
+            Meeting.case_id.in_(list(case_ids)), Meeting.status == "held",
+            Meeting.kind != PRIVATE_TALK).group_by(Meeting.case_id))).all())
 
 
 def occupied_span(slot: Slot, kind: str) -> tuple[datetime, int]:

@@ -130,7 +130,7 @@ class ScanResult:
 # `case_ref`).
 _STANDING_COLUMNS = (Meeting.id, Meeting.status, Meeting.kind, Meeting.case_id,
                      Meeting.consultant_id, Meeting.start, Meeting.end, Meeting.travel_minutes,
-                     Meeting.conflict_reason, Meeting.substitute_id)
+                     Meeting.conflict_reason, Meeting.substitute_id, Meeting.series)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,7 @@ class _Standing:
     travel_minutes: int
     conflict_reason: str | None
     substitute_id: int | None
+    series: int
     closed_on: date | None
     case_ref: str
 

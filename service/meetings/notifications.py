@@ -58,6 +58,9 @@ class CalendarEvent(Protocol):
     @property
     def case_id(self) -> int: ...
 
+    @property
+    def series(self) -> int: ...
+
 
 class ConsultantNotices(Protocol):
     """Messages to consultants about their cases (in the app: Slack's direct messages and the
@@ -168,13 +171,17 @@ class MeetingNotifier:
 
     def calendar_uid(self, meeting: CalendarEvent) -> str:
         """One UID for the case's first meeting for its whole life: `first-meeting-<case row
-        id>@<domain>`. It is keyed by the case, not by the meeting row, so a meeting that is
-        moved (planning makes a new row for the new time) stays the same event in the
-        employer's calendar, and nothing needs to be stored to find it again."""
+        id>@<domain>`, and one for each follow-up, `follow-up-<case row id>-<n>@<domain>`
+        (`Meeting.series`). It is keyed by the case and the place in its series, not by the
+        meeting row, so a meeting that is moved (planning makes a new row for the new time)
+        stays the same event in the employer's calendar."""
         if meeting.kind == PRIVATE_TALK:
             # The private talk is another event (the consultant's calendar only): its own
             # UID, by the case too, kept when the plan moves the talk.
             return f"private-talk-{meeting.case_id}@{self.outbox.domain}"
+        if meeting.series:
+            # the n-th follow-up: an event of its own, the held meetings before it stay
+            return f"follow-up-{meeting.case_id}-{meeting.series}@{self.outbox.domain}"
         return f"first-meeting-{meeting.case_id}@{self.outbox.domain}"
 
     async def calendar_history(self, session: AsyncSession, case_id: int) -> list[str]:

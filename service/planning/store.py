@@ -31,7 +31,7 @@ from service.followup.follow_ups import (
     FOLLOW_UP_CALL,
     FOLLOW_UP_CALL_TEXT,
 )
-from service.meetings.booking import cancel
+from service.meetings.booking import cancel, series_of
 from service.meetings.notifications import MeetingNotifier
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_CANCELLED, TALK_PLANNED
 from service.planning.instance import InstanceContext, PlannedMeeting, meeting_state
@@ -259,10 +259,14 @@ class PlanStore:
         and consultant, already in the session — in the plan's order. A case has one active
         meeting, so its id finds its new proposal."""
         now = self.clock.utcnow()
+        # a follow-up's place in its case's series (its calendar event's own UID)
+        series = await series_of(session, [row["case_id"] for row in proposals
+                                           if row["purpose"] == FOLLOW_UP])
         connection = await session.connection()
         ids = dict((await connection.execute(
             insert(Meeting).returning(Meeting.case_id, Meeting.id),
-            [{**row, "created_at": now, "updated_at": now} for row in proposals])).all())
+            [{**row, "series": series.get(row["case_id"], 0) if row["purpose"] == FOLLOW_UP
+              else 0, "created_at": now, "updated_at": now} for row in proposals])).all())
         rows = {m.case_id: m for m in (await session.execute(select(Meeting).where(
             Meeting.id.in_(list(ids.values()))))).unique().scalars()}
         return [rows[row["case_id"]] for row in proposals]

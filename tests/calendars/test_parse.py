@@ -94,13 +94,21 @@ def test_events_are_clipped_to_the_horizon_and_instants_are_not_busy() -> None:
 def test_fasthold_uids_are_those_of_its_invitations() -> None:
     """The matcher and MeetingNotifier.calendar_uid agree on the format."""
     notifier = SimpleNamespace(outbox=SimpleNamespace(domain=OWN_DOMAIN))
-    for kind in ("workplace_meeting", "private_talk"):
-        meeting = SimpleNamespace(case_id=4711, kind=kind)
-        assert IS_OWN(MeetingNotifier.calendar_uid(notifier, meeting))  # type: ignore[arg-type]
-    uid = MeetingNotifier.calendar_uid(
-        notifier, SimpleNamespace(case_id=4711, kind="workplace_meeting"))  # type: ignore[arg-type]
+    uids = set()
+    for kind, series in (("workplace_meeting", 0), ("workplace_meeting", 1),
+                         ("jobcenter_meeting", 2), ("private_talk", 0)):
+        meeting = SimpleNamespace(case_id=4711, kind=kind, series=series)
+        uid = MeetingNotifier.calendar_uid(notifier, meeting)  # type: ignore[arg-type]
+        assert IS_OWN(uid), uid
+        uids.add(uid)
+    # the first meeting, each follow-up and the talk: each an event of its own
+    assert len(uids) == 4 and f"follow-up-4711-1@{OWN_DOMAIN}" in uids
+    uid = MeetingNotifier.calendar_uid(notifier, SimpleNamespace(
+        case_id=4711, kind="workplace_meeting", series=0))  # type: ignore[arg-type]
+    assert uid == f"first-meeting-4711@{OWN_DOMAIN}"  # as before the follow-ups had theirs
     assert not IS_OWN(uid.replace(OWN_DOMAIN, "other.example"))
     assert not IS_OWN("first-meeting-x@" + OWN_DOMAIN)
+    assert not IS_OWN("follow-up-4711@" + OWN_DOMAIN)
 
 
 @pytest.mark.parametrize("body", [

@@ -9,17 +9,31 @@ Shown in GET /api/cases/{id}, the case page, Mine sager and the register CSV."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import select, text
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import CONFIG, DB, JOBS, MEETING_CONFLICTS, MY_WORK, SLACK_HOME, UNANSWERED
+from service.keys import (
+    CONFIG,
+    DB,
+    JOBS,
+    MEETING_CONFLICTS,
+    MY_WORK,
+    NOTIFIER,
+    SLACK_HOME,
+    UNANSWERED,
+)
 from service.platform.auth import Principal
+from service.platform.crypto import DataCipher
+from service.platform.db.engine import Database
+from service.platform.db.migrate import alembic_config
 from service.platform.db.models import (
     Case,
     Consultant,
@@ -32,7 +46,15 @@ from service.platform.workdays import add_working_days
 from service.text.danish import short_date
 from tests.meetings.email_cases import body, intake
 from tests.meetings.test_invitations import replan
-from tests.support import Api, make_secrets, start_api, start_staff, today_local
+from tests.support import (
+    SYSTEM_CLOCK,
+    TEST_DATA_KEY,
+    Api,
+    make_secrets,
+    start_api,
+    start_staff,
+    today_local,
+)
 
 OWNER = "anna"
 
@@ -128,6 +150,14 @@ async def test_the_follow_up_rhythm_planned_invited_shown_and_registered(
                 OutboxMessage.kind == "employer_invitation"))).scalar_one()
         assert "et nyt opfølgningsmøde" in invitation.body_text
         assert "opfølgningsmøde" in invitation.body_html
+        # the follow-up is an event of its own in the calendars (series 1), never an update
+        # of the held first meeting's event; the first meeting keeps its UID
+        notifier = api.client.app[NOTIFIER]
+        assert (first.series, follow_up.series) == (0, 1)
+        assert notifier.calendar_uid(follow_up) == \
+            f"follow-up-{follow_up.case_id}-1@{notifier.outbox.domain}"
+        assert notifier.calendar_uid(first) == \
+            f"first-meeting-{first.case_id}@{notifier.outbox.domain}"
 
         # Shown on the case page, Mine sager and in the register.
         async for staff in start_staff(api):
@@ -382,3 +412,28 @@ async def test_a_wished_talk_comes_before_the_first_workplace_meeting_a_follow_u
         assert [m.kind for m in rows] == ["private_talk", "workplace_meeting"], rows
         assert rows[1].purpose == "follow_up" and rows[0].consultant_id == rows[1].consultant_id
         assert rows[0].start.date() < rows[1].start.date()
+
+
+async def test_the_migration_numbers_the_follow_ups_stored_before_it(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """Migration 0017: a follow-up stored before `meetings.series` gets its place in the
+    series (the held meetings before it), so its calendar UID is its own from then on."""
+    clock = SettableClock(datetime.combine(today_local(), time(9, 0)))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _start(api, "fu9")
+        first = (await _meetings(api))[0]
+        await _held(api, clock, "fu9", first)
+        await planning_from(api, clock, first.start.date() + timedelta(weeks=4))
+        assert [(m.purpose, m.series) for m in await _meetings(api)] == [
+            ("first_meeting", 0), ("follow_up", 1)]
+    cipher = DataCipher.from_env_values(TEST_DATA_KEY)
+    await asyncio.to_thread(command.downgrade, alembic_config(sqlite_url, cipher), "0016")
+    await asyncio.to_thread(command.upgrade, alembic_config(sqlite_url, cipher), "head")
+    db = Database(sqlite_url, SYSTEM_CLOCK)
+    try:
+        async with db.read() as session:
+            rows = (await session.execute(text(
+                "SELECT purpose, series FROM meetings ORDER BY id"))).all()
+    finally:
+        await db.dispose()
+    assert [tuple(r) for r in rows] == [("first_meeting", 0), ("follow_up", 1)]

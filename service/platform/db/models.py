@@ -339,6 +339,9 @@ class Meeting(Base):
     # "first_meeting" or "follow_up" (a meeting after the first was held, issue 20 item 4).
     purpose: Mapped[str] = mapped_column(String(16), default="first_meeting",
                                          server_default="first_meeting")
+    # Its place in the case's series: 0 the first meeting, n the n-th follow-up (the held
+    # meetings before it), kept when the meeting is moved — its calendar UID's (migration 0017).
+    series: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     case: Mapped[Case] = relationship(lazy="joined")
     consultant: Mapped[Consultant] = relationship(lazy="joined")
