@@ -502,11 +502,14 @@ class MeetingNotifier:
         SEQUENCE and the new consultant as organiser — and the citizen told who comes."""
         await self._meeting_request(session, meeting)
 
-    async def moved(self, session: AsyncSession, meeting: Meeting) -> None:
+    async def moved(self, session: AsyncSession, meeting: Meeting,
+                    moved_from: tuple[datetime, datetime] | None = None) -> None:
         """Staff moved the meeting to a time agreed with the employer (it is confirmed
         there): the employer's calendar request (same UID, next SEQUENCE) and the citizen's
-        letter with the new time; the owner's messages show it."""
-        await self._meeting_request(session, meeting)
+        letter with the new time — saying that the time they were told (`moved_from`, a
+        confirmed meeting's) is moved, and no longer holds; the owner's messages show it."""
+        await self._meeting_request(
+            session, meeting, moved_from=danish_slot(*moved_from) if moved_from else "")
         await close_tasks(session, meeting.case_id, SETTLED_BY_A_TIME, self.clock.utcnow())
         if self.consultants is not None:
             await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
@@ -531,11 +534,12 @@ class MeetingNotifier:
             f"{words} {danish_slot(meeting.start, meeting.end)}. {colleague}",
             once=f"{once}-intake")
 
-    async def _meeting_request(self, session: AsyncSession, meeting: Meeting
-                               ) -> dict[str, Any]:
+    async def _meeting_request(self, session: AsyncSession, meeting: Meeting,
+                               moved_from: str = "") -> dict[str, Any]:
         """The meeting as it now stands to the people in it: the employer's calendar request
-        (the case's UID, the next SEQUENCE) and the citizen's letter. Returns the words."""
-        context = self.people(meeting) | {"link": self.link(meeting)}
+        (the case's UID, the next SEQUENCE) and the citizen's letter (`moved_from`: the
+        time, in words, it was moved from). Returns the words."""
+        context = self.people(meeting) | {"link": self.link(meeting), "moved_from": moved_from}
         # The employer takes part only in a meeting at the workplace.
         recipient = self.employer_email(meeting) if meeting.kind == "workplace_meeting" \
             else None

@@ -139,6 +139,8 @@ class MeetingMoves:
                                         f"{WHY_NOT[why]}", "consultant_not_free",
                                         {"why": why})
                 before = meeting.start.isoformat(timespec="minutes")
+                # the time the employer and the citizen were told, which no longer holds
+                told = (meeting.start, meeting.end) if meeting.status == "confirmed" else None
                 # agreed with the employer: a decline within its grace is turned around
                 await settle_by_a_time(session, meeting, RESTORED, self.clock.utcnow())
                 await free_minutes(session, meeting.id)
@@ -151,7 +153,7 @@ class MeetingMoves:
                 meeting.conflict_at = meeting.conflict_reason = meeting.substitute_id = None
                 # the database refuses minutes booked meanwhile
                 await book(session, meeting, Slot(when, end, travel))
-                await self.notifier.moved(session, meeting)
+                await self.notifier.moved(session, meeting, moved_from=told)
                 audit.record(session, principal, self.municipality, "meeting.move_by_staff",
                              case.id, {"from": before, "to": start})
         except IntegrityError:

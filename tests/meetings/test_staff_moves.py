@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from service.keys import DB, JOBS
 from service.platform.db.models import Consultant, ConsultantAbsence
+from service.text.danish import danish_slot
 from tests.meetings.email_cases import (
     CITIZEN,
     EMPLOYER,
@@ -23,7 +24,7 @@ from tests.meetings.email_cases import (
     invitation,
     meeting_of,
 )
-from tests.support import Api, SmtpSink, Staff, start_staff, today_local
+from tests.support import Api, SmtpSink, Staff, start_staff, text_part, today_local
 
 
 @pytest.fixture
@@ -63,12 +64,20 @@ async def test_staff_move_a_confirmed_meeting_to_a_free_time_over_the_api(
     meeting = (await resp.json())["meeting"]
     assert meeting["status"] == "confirmed" and meeting["start"] == times[0]
     update = (await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER
-                                       and "Bekræftet" in str(m["Subject"]), count=2))[1]
+                                       and "Flyttet" in str(m["Subject"])))[0]
     event = event_of(calendar_of(update))
     assert str(event["UID"]) == str(first["UID"])
     assert int(event["SEQUENCE"]) > int(first["SEQUENCE"])
     assert event["DTSTART"].dt.strftime("%Y-%m-%dT%H:%M") == times[0]
-    await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN, count=2)  # confirmed, then moved
+    # both are told that the time they had no longer holds (not a second "confirmed")
+    old_time = danish_slot(datetime.fromisoformat(proposal["start"]),
+                           datetime.fromisoformat(proposal["end"]))
+    assert f"{old_time} er flyttet, som aftalt. Den tid gælder ikke længere." in \
+        " ".join(text_part(update).split())
+    moved = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
+                                      and "flyttet" in str(m["Subject"])))[0]
+    assert str(moved["Subject"]).startswith("Dit opfølgningsmøde er flyttet til ")
+    assert f"Dit opfølgningsmøde {old_time} er flyttet." in " ".join(text_part(moved).split())
     # A time the consultant is not free at is refused with the reason.
     busy_again = await mail.client.post("/api/cases/s1/meeting/move",
                                         json={"start": times[0][:11] + "03:00"}, headers=h)
