@@ -135,21 +135,25 @@ async def _meeting_page(request: web.Request, token: str, meeting: Meeting, *,
         context["notice"] = None
         context["decline_error"] = DECLINE_ERROR
         context["open_decline"] = True
-    if pending_decline(meeting):
-        # Declined, within the grace: the consultant calls before anything moves.
-        context["state"] = "closed"
+    declined = context["declined"] = pending_decline(meeting)
+    if declined:
+        # Declined, within the grace: the consultant calls before anything moves. A proposal
+        # still offers its times: choosing one takes the decline back (`settle_by_a_time`).
         context["closed_heading"] = "Tak for jeres besked"
         context["closed_text"] = (
             f"I har svaret, at mødet ikke kan holdes på arbejdspladsen. "
             f"{meeting.consultant.name} ringer til jer for at tale om mødet. Hører I ikke fra "
             f"os, holdes mødet med {people['employee']} i jobcentret i stedet.")
+    if declined and meeting.status != "proposed":
+        context["state"] = "closed"
     elif meeting.status == "proposed":
         slots = await request.app[ANSWERS].free_slots(meeting)
         context["state"] = "proposed"
         # In time order; the jobcentre's own proposal is marked and chosen by default.
         context["slots"] = [{"key": s.key, "text": danish_slot(s.start, s.end),
                              "proposed": s.start == meeting.start} for s in slots]
-        if context["notice"] is None and all(s.start != meeting.start for s in slots):
+        if context["notice"] is None and not declined and \
+                all(s.start != meeting.start for s in slots):
             # The time the e-mail proposed was taken (or has passed) since it was sent.
             context["notice"], context["notice_warn"] = (
                 f"Det tidspunkt, vi foreslog i e-mailen ({danish_slot(meeting.start, meeting.end)}"

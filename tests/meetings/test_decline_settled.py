@@ -10,15 +10,17 @@ was moved again to the jobcentre when the grace ended."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
 from service.clock import SettableClock
-from service.keys import ANSWERS, CONFIG, JOBS
+from service.keys import ANSWERS, CONFIG, JOBS, NOTIFIER
 from service.meetings.booking import offered_slots
 from service.platform.jobqueue import END_DECLINE_GRACE
-from tests.meetings.email_cases import body, intake
+from tests.meetings.email_cases import body, form_token, intake
 from tests.meetings.test_invitations import active, rows
 from tests.meetings.test_tasks_settle import open_tasks
 from tests.support import Api
@@ -37,8 +39,16 @@ async def test_a_time_agreed_in_the_grace_settles_the_decline(
     assert await open_tasks(api, "ds1") == ["employer_declined"]
 
     if who == "employer":  # they chose a time on their page after all
-        key = offered_slots(proposal)[0].key
-        assert await app[ANSWERS].confirm(proposal.id, key) == "confirmed"
+        path = urlsplit(app[NOTIFIER].link(proposal)).path
+        page = await (await api.client.get(path)).text()
+        # the page thanks them, and still offers the times — not the decline again
+        assert 'id="declined"' in page and "Kan mødet alligevel holdes" in page
+        assert 'id="confirm-form"' in page and 'id="decline-form"' not in page
+        key = re.findall(r'name="slot" value="([^"]+)"', page)[0]
+        assert key == offered_slots(proposal)[0].key
+        resp = await api.client.post(f"{path}/confirm", data={
+            "csrf": await form_token(api, path), "slot": key}, allow_redirects=False)
+        assert resp.status == 303 and "bekraeftet" in resp.headers["Location"], resp.headers
     elif who == "staff_confirm":  # the owner called; the employer agreed the proposed time
         resp = await api.client.post("/api/cases/ds1/meeting/confirm", json={
             "start": proposal.start.isoformat(timespec="minutes")}, headers=api.auth("intake"))

@@ -390,7 +390,11 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
         await page.wait_for_url(url(mail_api, path))
         await expect(page.locator("h1")).to_have_text("Tak for jeres besked")
         await expect(page.locator("main")).to_contain_text("ringer til jer for at tale om mødet")
-        await expect(page.locator("form")).to_have_count(0)
+        # the times stay offered (choosing one takes the decline back), the decline not
+        await expect(page.locator("form")).to_have_count(1)
+        await expect(page.locator("#confirm-form")).to_be_visible()
+        await expect(page.locator("main")).to_contain_text(
+            "Kan mødet alligevel holdes på arbejdspladsen?")
         await assert_accessible(page)
         await screenshot(page, f"07-declined-{width}.png")
 
