@@ -32,6 +32,7 @@ from service.platform.db.models import (
     CalendarEntry,
     Case,
     Consultant,
+    ConsultantAbsence,
     ConsultantTask,
     Meeting,
 )
@@ -123,12 +124,22 @@ class BusyView:
 
 
 @dataclass
+class AbsenceView:
+    """Whole days the consultant is away (registered in fasthold), `reason` its code."""
+
+    first_day: date
+    last_day: date
+    reason: str
+
+
+@dataclass
 class WeekView:
     consultant_key: str
     consultant_name: str
     monday: date
     meetings: list[MeetingView]
     busy: list[BusyView]
+    absences: list[AbsenceView] = field(default_factory=list)
 
 
 def meeting_view(meeting: Meeting, case_ref: str, grace: DeclineGrace) -> MeetingView:
@@ -331,12 +342,20 @@ class ConsultantWork:
                 CalendarEntry.consultant_id == consultant.id,
                 CalendarEntry.start < end, CalendarEntry.end > start)
                 .order_by(CalendarEntry.start))).scalars().all()
+            away = (await session.execute(select(ConsultantAbsence).where(
+                ConsultantAbsence.municipality_id == self.municipality,
+                ConsultantAbsence.consultant_id == consultant.id,
+                ConsultantAbsence.deleted_at.is_(None),
+                ConsultantAbsence.first_day <= monday + timedelta(days=6),
+                ConsultantAbsence.last_day >= monday)
+                .order_by(ConsultantAbsence.first_day))).scalars().all()
         await self.reads.record(principal, self.municipality, "case.list", None, {
             "page": "week", "consultant": consultant_key, "week": monday.isoformat(),
             "count": len(meetings)})
         return WeekView(consultant_key, consultant.name, monday,
                         [self._view(m, ref) for m, ref in meetings],
-                        [BusyView(b.start, b.end, b.title) for b in busy])
+                        [BusyView(b.start, b.end, b.title) for b in busy],
+                        [AbsenceView(a.first_day, a.last_day, a.reason) for a in away])
 
 
 def _day(value: Any) -> date | None:

@@ -425,7 +425,7 @@ async def _week_page(request: web.Request, status: int = 200,
         error = f"Skriv en uge som ÅÅÅÅ-Wuu, fx 2026-W48. Viser {current_words.lower()}."
         monday = current
     view = await request.app[MY_WORK].week(principal, key, monday)
-    layout = lay_out(view, hours, today)
+    layout = lay_out(view, hours, today, dict(ABSENCE_REASONS))
     extra = {"konsulent": key} if principal.role != "consultant" else {}
     try:
         absences = await request.app[CONSULTANTS].absences(key, principal)

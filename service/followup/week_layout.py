@@ -45,7 +45,7 @@ def week_label(monday: date) -> str:
 
 @dataclass
 class Block:
-    kind: str  # meeting | talk | travel | busy
+    kind: str  # meeting | talk | travel | busy | absence
     start: datetime
     end: datetime
     title: str
@@ -142,11 +142,31 @@ def _busy_block(busy: BusyView) -> Block:
     return Block("busy", busy.start, busy.end, busy.title or "Optaget")
 
 
-def lay_out(week: WeekView, hours: WorkingHours, today: date) -> WeekLayout:
+def _absence_blocks(week: WeekView, hours: WorkingHours, reason_words: dict[str, str]
+                    ) -> list[Block]:
+    """A day the consultant is away (an absence registered in fasthold): its working hours
+    as one block, the reason's word as its title."""
+    blocks = []
+    for absence in week.absences:
+        for offset in range(7):
+            day = week.monday + timedelta(days=offset)
+            opening = hours.for_weekday(day.weekday())
+            if opening is None or not absence.first_day <= day <= absence.last_day:
+                continue
+            word = reason_words.get(absence.reason, absence.reason)
+            blocks.append(Block("absence", datetime.combine(day, opening[0]),
+                                datetime.combine(day, opening[1]), f"Fravær: {word}"))
+    return blocks
+
+
+def lay_out(week: WeekView, hours: WorkingHours, today: date,
+            reason_words: dict[str, str] | None = None) -> WeekLayout:
     """Columns Monday to Friday (and Saturday/Sunday when something is on them), spanning
-    the working hours, widened to whatever falls outside them."""
+    the working hours, widened to whatever falls outside them. `reason_words`: an absence's
+    reason in words."""
     blocks = [b for m in week.meetings for b in _meeting_blocks(m)]
     blocks += [_busy_block(b) for b in week.busy]
+    blocks += _absence_blocks(week, hours, reason_words or {})
     starts, ends = [], []
     for weekday in range(7):
         opening = hours.for_weekday(weekday)

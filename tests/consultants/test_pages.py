@@ -142,6 +142,13 @@ async def test_absences_on_the_admin_page_and_the_week_page(staff: Staff) -> Non
                                                               "note": ""})
     assert response.status == 200 and "Fraværet er registreret." in html, html
     assert '<td data-label="Årsag">Kursus</td>' in html
+    # ... and the days themselves show it in the week's calendar (its working days)
+    week = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
+    response, html = await consultant.get(f"/week?uge={week}")
+    shown = re.findall(r'class="block absence [^"]*" title="[^"]*Fravær: Kursus', html)
+    working = [d for d in (start + timedelta(days=i) for i in range(3))
+               if d.isocalendar()[1] == start.isocalendar()[1] and d.weekday() < 5]
+    assert response.status == 200 and len(shown) == len(working), (len(shown), working)
     response, html = await consultant.post("/week/absences", {
         **absence, "to": (start - timedelta(days=1)).isoformat()})
     assert response.status == 422
