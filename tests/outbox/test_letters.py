@@ -148,7 +148,7 @@ async def test_the_address_is_validated_and_imported(staff: Staff) -> None:
                f'imp-a;{day};ledig;Åse Ø;"Åvej 3, 7400 Herning"\n')
     await browser.get("/import")
     _, preview = await upload(browser, content.encode("utf-8"))
-    assert "1 nye, 0 findes allerede, 0 afvises" in as_text(preview), as_text(preview)
+    assert "1 ny, 0 findes allerede, 0 afvises" in as_text(preview), as_text(preview)
     _, report = await import_previewed(browser, preview)
     assert "1 oprettet" in as_text(report)
     async with api.client.app[DB].read() as session:
