@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import aiohttp
 
-from bots.delivery import OutboundMessage, PermanentFailure, RetryPolicy, TemporaryFailure
+from bots.delivery import OutboundMessage, RetryPolicy
+from bots.http_gateway import post_to_gateway
 
 DIGITAL_POST_RETRY = RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=30),
                                  give_up_after=timedelta(hours=26))
@@ -38,15 +39,5 @@ class DigitalPost:
                 "case_ref": message.payload.get("case_ref")}
 
     async def send(self, message: OutboundMessage) -> None:
-        try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, \
-                    session.post(self.url, json=self.body(message),
-                                 headers={"Idempotency-Key": message.message_id}) as resp:
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(f"Digital Post unreachable: {type(exc).__name__}") from exc
-        if 200 <= status < 300:
-            return
-        if status == 429 or status >= 500:
-            raise TemporaryFailure(f"Digital Post answered {status}")
-        raise PermanentFailure(f"Digital Post refused the letter ({status})")
+        await post_to_gateway(self.url, self.body(message), message.message_id, self.timeout,
+                              "Digital Post", "the letter")

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import aiohttp
 
-from bots.delivery import OutboundMessage, PermanentFailure, RetryPolicy, TemporaryFailure
+from bots.delivery import OutboundMessage, RetryPolicy
+from bots.http_gateway import post_to_gateway
 
 SMS_RETRY = RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=15),
                         give_up_after=timedelta(hours=6))
@@ -55,15 +56,5 @@ class SmsGateway:
                 "from": self.sender, "to": message.recipient, "text": message.text}
 
     async def send(self, message: OutboundMessage) -> None:
-        try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, \
-                    session.post(self.url, json=self.body(message),
-                                 headers={"Idempotency-Key": message.message_id}) as resp:
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(f"SMS gateway unreachable: {type(exc).__name__}") from exc
-        if 200 <= status < 300:
-            return
-        if status == 429 or status >= 500:
-            raise TemporaryFailure(f"SMS gateway answered {status}")
-        raise PermanentFailure(f"SMS gateway refused the text ({status})")
+        await post_to_gateway(self.url, self.body(message), message.message_id, self.timeout,
+                              "SMS gateway", "the text")

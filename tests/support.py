@@ -16,12 +16,14 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -772,3 +774,37 @@ def slack_env(fake: FakeSlackApi) -> dict[str, str]:
             "FASTHOLD_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
             "FASTHOLD_SLACK_API_URL": fake.base_url,
             "FASTHOLD_SLACK_INTAKE_CHANNEL": SLACK_INTAKE_CHANNEL}
+
+
+class FakeGateway:
+    """A JSON-over-HTTP gateway (Digital Post, SMS) on loopback: answers its first posts with
+    the statuses in `answers` (503, 400, ...), then takes each one (202), keeping its body and
+    `Idempotency-Key`."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.received: list[dict[str, Any]] = []
+        self.keys: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.answers:
+            return web.Response(status=self.answers.pop(0))
+        self.received.append(await request.json())
+        self.keys.append(request.headers.get("Idempotency-Key", ""))
+        return web.json_response({"queued": True}, status=202)
+
+
+@asynccontextmanager
+async def fake_gateway(path: str, answers: list[int] | None = None
+                       ) -> AsyncIterator[tuple[FakeGateway, str]]:
+    """A `FakeGateway` serving POST `path`; yields it and its URL."""
+    fake = FakeGateway(answers)
+    app = web.Application()
+    app.router.add_post(path, fake.handle)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url(path))
+    finally:
+        await server.close()
+

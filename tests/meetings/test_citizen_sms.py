@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -22,7 +20,16 @@ from service.platform.db.models import Meeting, OutboxMessage
 from tests.meetings.conftest import sqlite_mail_secrets
 from tests.meetings.email_cases import body, confirm_first_time, intake, invitation
 from tests.meetings.test_citizen_reminders import _move_to, _plain_weekday_after
-from tests.support import Api, SmtpSink, link_path, mail_config, start_api, today_local
+from tests.support import (
+    Api,
+    FakeGateway,
+    SmtpSink,
+    fake_gateway,
+    link_path,
+    mail_config,
+    start_api,
+    today_local,
+)
 
 
 @pytest.mark.parametrize(("typed", "number"), [
@@ -44,31 +51,10 @@ def test_the_sender_is_an_sms_sender_id() -> None:
         SmsConfig(gateway_url="ftp://sms")
 
 
-class FakeGateway:
-    """An SMS gateway: answers the first posts with `answers` (503, 400, ...), then 202."""
-
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-        self.received: list[dict[str, object]] = []
-        self.keys: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if self.answers:
-            return web.Response(status=self.answers.pop(0))
-        self.received.append(await request.json())
-        self.keys.append(request.headers.get("Idempotency-Key", ""))
-        return web.json_response({"queued": True}, status=202)
-
-
 @pytest.fixture
 async def gateway() -> AsyncIterator[tuple[FakeGateway, str]]:
-    fake = FakeGateway()
-    app = web.Application()
-    app.router.add_post("/sms", fake.handle)
-    server = TestServer(app)
-    await server.start_server()
-    yield fake, str(server.make_url("/sms"))
-    await server.close()
+    async with fake_gateway("/sms") as served:
+        yield served
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from service.config import LettersConfig, MunicipalityConfig
@@ -28,7 +26,16 @@ from tests.intake.test_csv_import import _import as import_previewed
 from tests.intake.test_csv_import import _text as as_text
 from tests.intake.test_csv_import import _upload as upload
 from tests.meetings.email_cases import body, intake
-from tests.support import Api, Staff, mail_config, make_secrets, start_api, today_local
+from tests.support import (
+    Api,
+    FakeGateway,
+    Staff,
+    fake_gateway,
+    mail_config,
+    make_secrets,
+    start_api,
+    today_local,
+)
 
 ADDRESS = "Søvej 2, 7400 Herning"
 
@@ -191,37 +198,15 @@ async def test_a_letter_too_late_is_flagged_to_the_consultant(sqlite_api: Api) -
     assert kinds.count("letter_too_late") == 1
 
 
-class FakeDigitalPost:
-    """A Digital Post gateway: refuses the first `fail` posts with 503, then takes them."""
-
-    def __init__(self, fail: int) -> None:
-        self.fail = fail
-        self.received: list[dict[str, object]] = []
-        self.keys: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if self.fail > 0:
-            self.fail -= 1
-            return web.Response(status=503)
-        self.received.append(await request.json())
-        self.keys.append(request.headers.get("Idempotency-Key", ""))
-        return web.json_response({"ok": True})
-
-
 @pytest.fixture
-async def gateway() -> AsyncIterator[tuple[FakeDigitalPost, str]]:
-    fake = FakeDigitalPost(fail=1)
-    app = web.Application()
-    app.router.add_post("/digital-post", fake.handle)
-    server = TestServer(app)
-    await server.start_server()
-    yield fake, str(server.make_url("/digital-post"))
-    await server.close()
+async def gateway() -> AsyncIterator[tuple[FakeGateway, str]]:
+    async with fake_gateway("/digital-post", answers=[503]) as served:
+        yield served
 
 
 async def test_digital_post_delivers_letters_and_retries(
         demo_config: MunicipalityConfig, sqlite_url: str,
-        gateway: tuple[FakeDigitalPost, str]) -> None:
+        gateway: tuple[FakeGateway, str]) -> None:
     fake, url = gateway
     config = mail_config(demo_config).model_copy(update={"letters": LettersConfig(
         digital_post=True, digital_post_url=url)})
