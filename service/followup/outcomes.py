@@ -452,7 +452,8 @@ class CaseOutcomes:
                      outcome.return_plan.full_time_from) if outcome.return_plan else None
             subject, text, html = minutes_mail(
                 self.mail, party, meeting.start.date(), agreements, steps,
-                case.owner.name if case.owner else "")
+                case.owner.name if case.owner else "",
+                case.owner.phone if case.owner else None)
             self.outbox.enqueue(session, Message(
                 channel="email", kind="meeting_minutes", recipient=address, subject=subject,
                 text=text, html=html, case_id=case.id, meeting_id=meeting.id,

@@ -331,9 +331,15 @@ class MeetingNotifier:
 
     async def invite(self, session: AsyncSession, meeting: Meeting) -> None:
         """A new proposal: workplace → the employer chooses via the link; jobcenter → the
-        citizen gets the time by letter/email, which settles it (confirmed, `summon`)."""
-        if self.consultants is not None:  # the owner's messages show the new time
+        citizen gets the time by letter/email, which settles it (confirmed, `summon`). The
+        owner's messages then show the new time as it stands — invited, held for the calls,
+        or without an employer address (before, they were made before the invitation went
+        out, and said "agree the time" while every page said "await the answer")."""
+        await self._invite(session, meeting)
+        if self.consultants is not None:
             await self.consultants.meeting_changed(session, meeting.case_id, meeting.id)
+
+    async def _invite(self, session: AsyncSession, meeting: Meeting) -> None:
         context = self.people(meeting)
         if meeting.kind == "jobcenter_meeting":
             # The citizen is summoned: the letter settles the meeting (`booking.summon`).

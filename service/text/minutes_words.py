@@ -62,9 +62,10 @@ def _add_list(text: list[str], html: list[str], heading: str, lines: list[str]) 
 def minutes_mail(mail: MinutesMail, party: str, held_on: date,
                  agreements: list[tuple[str, str, date]],
                  plan: tuple[list[tuple[date, float]], date] | None,
-                 consultant: str) -> tuple[str, str, str]:
+                 consultant: str, consultant_phone: str | None = None) -> tuple[str, str, str]:
     """(subject, text, html) of the mail to `party` (citizen | employer) after the meeting
-    held on `held_on`: the agreements given (what, who, due) and the plan's steps."""
+    held on `held_on`: the agreements given (what, who, due) and the plan's steps; whom to
+    call is the consultant, on their own number (the jobcentre's without one)."""
     subject = f"Aftaler fra opfølgningsmødet {danish_date(held_on)}"
     greeting = "Kære borger" if party == "citizen" else "Kære arbejdsgiver"
     text = [greeting, "", f"Her er aftalerne fra mødet {danish_date(held_on)}.", ""]
@@ -74,9 +75,10 @@ def minutes_mail(mail: MinutesMail, party: str, held_on: date,
                            (PLAN, plan_lines(*plan) if plan is not None else [])):
         if lines:
             _add_list(text, html, heading, lines)
-    text += [f"Kontakt {consultant or mail.jobcentre} på {mail.phone}, hvis noget ikke passer.",
+    phone = consultant_phone or mail.phone
+    text += [f"Kontakt {consultant or mail.jobcentre} på {phone}, hvis noget ikke passer.",
              "", "Med venlig hilsen", consultant, mail.jobcentre]
-    html += [f"<p>Kontakt {escape(consultant or mail.jobcentre)} på {escape(mail.phone)}, "
+    html += [f"<p>Kontakt {escape(consultant or mail.jobcentre)} på {escape(phone)}, "
              "hvis noget ikke passer.</p>",
              f"<p>Med venlig hilsen<br>{escape(consultant)}<br>{escape(mail.jobcentre)}</p>"]
     if mail.privacy_url:

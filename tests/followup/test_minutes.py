@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB, JOBS
+from service.keys import CONFIG, DB, JOBS
 from service.platform.db.models import AuditEntry, Meeting, OutboxMessage
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
 from tests.support import Api, make_secrets, start_api, today_local
@@ -123,6 +123,10 @@ async def test_minutes_are_stored_shown_tasked_and_mailed_without_the_note(
             assert "Ring til arbejdsgiveren om opgaverne" in text
             assert "22,5 timer om ugen" in text and "Fuld tid fra" in text
             assert "søvnbesvær" not in text and "mental" not in text
+            # whom to call: the consultant on their own number, not the jobcentre's
+            owner = next(c for c in api.client.app[CONFIG].consultants
+                         if c.name in text and c.phone)
+            assert f"på {owner.phone}, hvis noget ikke passer" in text
             # the municipality's privacy notice, as at the end of every mail (demo.toml)
             assert "Sådan behandler vi personoplysninger" in text
             assert "https://demo.example/persondata" in text

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
-from service.keys import CONFIG, DB, JOBS
+from service.keys import ANSWERS, CONFIG, DB, JOBS
 from service.platform.db.models import Case, Meeting
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
@@ -161,3 +161,30 @@ async def test_a_case_from_assignment_to_closing(api: Api, slack_api: FakeSlackA
     assert resp.status == 200 and not (await resp.text()).strip()
     await wait_until(lambda: "Sagen er afsluttet" in texts(new_dm), what="the DM closed")
     assert "close_case" not in buttons(new_dm)
+
+
+async def test_a_new_proposal_s_next_step_is_the_employer_s_answer(
+        api: Api, slack_api: FakeSlackApi) -> None:
+    """The employer asked for other times; planning proposed a new time and invited them:
+    the owner's message says to await their answer, as every page does (it was updated
+    before the invitation went out and said to agree the time)."""
+    fake = slack_api
+    await intake(api, body("slack-3"))
+    _, user = await owner_of(api, "slack-3")
+    new_case = await message_to(fake, fake.dm_channel(user), "Ny sag til dig")
+    async with api.client.app[DB].write() as session:  # the owner has made both calls
+        case = (await session.execute(select(Case).where(Case.case_ref == "slack-3"))
+                ).unique().scalar_one()
+        case.citizen_called_at = case.employer_called_at = case.created_at
+        meeting_id = (await session.execute(select(Meeting.id).where(
+            Meeting.status == "proposed"))).scalar_one()
+    assert await api.client.app[ANSWERS].other_times(meeting_id, {"text": "Ikke i år"}) \
+        == "done"
+    await api.client.app[JOBS].wait_idle()
+    async with api.client.app[DB].read() as session:
+        again = (await session.execute(select(Meeting).where(
+            Meeting.status == "proposed"))).unique().scalar_one()
+    assert again.id != meeting_id and again.invited_at is not None
+    await wait_until(lambda: "Afvent arbejdsgiverens svar" in texts(new_case)
+                     and "Aftal tidspunktet" not in texts(new_case),
+                     what=lambda: f"the DM awaiting the answer; got {texts(new_case)!r}")
