@@ -229,13 +229,16 @@ def case_message(kind: str, card: CaseCard) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(_context("\n".join(done)))
     buttons: list[dict[str, Any]] = []
     if not card.closed:
+        # (a registered meeting leaves nothing to register, but for the next one — a
+        # follow-up — when the message shows it)
         for action in _BUTTONS.get(kind, ()):
             if (action == CALLS_DONE and (not card.invitation_held or (
                     card.citizen_called and card.employer_called))) or \
                     (action == RESTORE_DECLINE and not card.decline) or \
                     (action == CONTACT_CITIZEN and card.citizen_called) or \
                     (action == CONTACT_EMPLOYER and card.employer_called) or \
-                    (action == REGISTER_MEETING and card.meeting_registered) or \
+                    (action == REGISTER_MEETING and card.meeting_registered
+                     and not card.meeting) or \
                     (action == REGISTER_INTERVENTION and (
                         card.intervention or (kind == "case_assigned"
                                               and not card.meeting_registered))):

@@ -119,6 +119,14 @@ class _Access:
             raise _no_case(self.case_ref)
 
 
+class CaseChangeListener(Protocol):
+    """Told after a staff action on a case committed (`acting_on`, `acting_on_row`): what
+    shows the case elsewhere follows (in the app: the owner's Slack messages about it), so
+    a registration on a page or through the API reads the same in Slack as one made there."""
+
+    async def case_changed(self, case_ref: str) -> None: ...
+
+
 class OwnerListener(Protocol):
     """Told, in the transaction that makes the change, that staff chose another owner (the
     Slack notices: the intake channel's post and the new owner's message)."""
@@ -180,6 +188,8 @@ class IntakeService:
         self.placer = placer or Placer(config.places)
         self.placement_listener = placement_listener
         self.owner_listener = owner_listener
+        # set by the composition (the Slack messages follow a committed staff action)
+        self.case_listener: CaseChangeListener | None = None
         self.owner_meetings = owner_meetings
         self.cipher = cipher
         self.reads = reads
@@ -812,6 +822,8 @@ class IntakeService:
             if case.erased_at is not None:
                 raise _erased(case_ref)
             yield session, case
+        if self.case_listener is not None:
+            await self.case_listener.case_changed(case_ref)
 
     @asynccontextmanager
     async def acting_on_row(self, policy: Policy, case_ref: str, principal: Principal
@@ -831,6 +843,8 @@ class IntakeService:
             if case.erased_at is not None:
                 raise _erased(case_ref)
             yield connection, case
+        if self.case_listener is not None:
+            await self.case_listener.case_changed(case_ref)
 
     async def allowed(self, policy: Policy, case_ref: str, principal: Principal) -> Case:
         """The case, if `principal` may act on it under `policy` (read, not locked: for an

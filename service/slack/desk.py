@@ -142,6 +142,12 @@ class ServiceDesk:
 
     # -- registering (the follow-up's actions) -------------------------------------------------
 
+    async def case_changed(self, case_ref: str) -> None:
+        """`service.intake.service.CaseChangeListener`: a staff action on the case committed
+        — on a page, through the API or here — so the owner's messages and Home tab follow
+        (a registration on the case page left the Slack message saying it was still to do)."""
+        await self._after(case_ref)
+
     async def _after(self, case_ref: str) -> None:
         """What the consultant sees follows: the case's messages and the Home tab."""
         async with self.db.write() as session:

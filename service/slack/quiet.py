@@ -4,7 +4,7 @@ nobody reads (the simulated consultants act on the service's rules, not on their
 `QuietableNotices` stands where the areas expect `SlackNotices` (`ConsultantNotices`,
 `OwnerListener`, `PlacementListener`, `HandOverListener`, `UnassignedListener`,
 `LongAbsenceListener`) and the consultants' reminder scan (`ConsultantReminderScan`). While
-`quiet`, each is a no-op —
+`quiet`, each is a no-op (and so is `case_changed`, `CaseChangeListener`) —
 nothing is built, read or put in the outbox; otherwise each is passed on unchanged. The demo's
 history speaks again on its last day, so the demo's Slack page has that day's messages."""
 
@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.intake.service import CaseChangeListener
 from service.platform.db.models import Case, Consultant, ConsultantAbsence
 from service.slack.notices import SlackNotices
 from service.slack.reminders import ConsultantReminders
@@ -25,6 +26,12 @@ class QuietableNotices:
         self.notices = notices
         self.reminders = reminders
         self.quiet = quiet
+        # the case messages' listener (`CaseChangeListener`, the Slack desk), once made
+        self.cases: CaseChangeListener | None = None
+
+    async def case_changed(self, case_ref: str) -> None:
+        if not self.quiet and self.cases is not None:
+            await self.cases.case_changed(case_ref)
 
     async def tell_owner(self, session: AsyncSession, kind: str, case_id: int,
                          meeting_id: int | None = None, *, note: str = "",

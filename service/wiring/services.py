@@ -221,6 +221,12 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
                        FollowupActions(outcomes, closing),
                        OwnerActions(intake, case_reads), intake, reads, jobs,
                        TalkActions(talks), invitations=invitations, declines=declines)
+    # The owner's Slack messages follow every staff action on a case, wherever it was made
+    # (when messages reach a workspace: else there are none to follow, nor a Home tab job).
+    if slack.sending:
+        if quiet is not None:
+            quiet.cases = desk
+        intake.case_listener = quiet or desk
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer, absence_listener=told)

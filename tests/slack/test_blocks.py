@@ -3,6 +3,7 @@ otherwise): texts, buttons, modal titles, the Home tab's 100 blocks however many
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -81,3 +82,20 @@ def test_the_home_tab_names_the_week_it_lists() -> None:
     coming = str(blocks.home_view("Anna Kjær", [], [], [], "https://x/week", coming_week=True))
     assert "Møder i den kommende uge" in coming and "Ingen møder i den kommende uge." in coming
     assert "denne uge" not in coming
+
+
+def _action_ids(body: list[dict[str, Any]]) -> set[str]:
+    return {node["action_id"] for node in walk(body) if node.get("type") == "button"
+            and "action_id" in node}
+
+
+def test_a_registered_meeting_leaves_the_next_one_to_register() -> None:
+    """After the first meeting is registered, the message about the coming follow-up still
+    has "Registrér mødet" (it was gone for every meeting after the first); with no meeting
+    coming there is nothing to register."""
+    registered = replace(CARD, meeting_registered="på arbejdspladsen")
+    for kind in ("meeting_tomorrow", "employer_confirmed"):
+        _, coming = blocks.case_message(kind, registered)
+        assert blocks.REGISTER_MEETING in _action_ids(coming), kind
+        _, none = blocks.case_message(kind, replace(registered, meeting=""))
+        assert blocks.REGISTER_MEETING not in _action_ids(none), kind

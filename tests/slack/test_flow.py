@@ -188,3 +188,28 @@ async def test_a_new_proposal_s_next_step_is_the_employer_s_answer(
     await wait_until(lambda: "Afvent arbejdsgiverens svar" in texts(new_case)
                      and "Aftal tidspunktet" not in texts(new_case),
                      what=lambda: f"the DM awaiting the answer; got {texts(new_case)!r}")
+
+
+async def test_what_is_registered_elsewhere_reads_the_same_in_slack(
+        api: Api, slack_api: FakeSlackApi) -> None:
+    """A call registered through the API (as on the case page) and the case closed there:
+    the owner's Slack message follows each (it kept saying the call was still to make, and
+    kept the buttons of a closed case)."""
+    fake = slack_api
+    await intake(api, body("slack-4"))
+    _, user = await owner_of(api, "slack-4")
+    new_case = await message_to(fake, fake.dm_channel(user), "Ny sag til dig")
+    assert "contact_citizen" in buttons(new_case)
+    resp = await api.client.post("/api/cases/slack-4/contacts", json={"who": "citizen"},
+                                 headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    await wait_until(lambda: "Ringet til borger" in texts(new_case)
+                     and "contact_citizen" not in buttons(new_case),
+                     what=lambda: f"the DM updated; got {texts(new_case)!r}")
+    resp = await api.client.post("/api/cases/slack-4/close", json={
+        "outcome": "recovered", "on": local_now().date().isoformat()},
+        headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    await wait_until(lambda: "Sagen er afsluttet" in texts(new_case)
+                     and set(buttons(new_case)) <= {"open_link"},
+                     what=lambda: f"the DM closed; got {buttons(new_case)!r}")
