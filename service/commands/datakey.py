@@ -1,5 +1,6 @@
-"""`fasthold datakey new|rotate`: make a data key; re-encrypt every stored CPR number under a
-new one (see README, "The data key")."""
+"""`fasthold datakey new|rotate`: make a data key; re-encrypt every stored CPR number, and the
+consultants' calendar addresses and CalDAV passwords, under a new one (see README, "The data
+key")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections import Counter
 
 from sqlalchemy import select, update
 
+from service.calendars.imports import PASSWORD_PURPOSE, URL_PURPOSE
 from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID, load_config_or_exit
 from service.config import Secrets
@@ -18,7 +20,7 @@ from service.intake.service import CPR_PURPOSE
 from service.platform.crypto import DataCipher, DataKey, DataKeyError, key_id_of, new_data_key
 from service.platform.db.engine import Database, default_sqlite_url
 from service.platform.db.migrate import upgrade_async
-from service.platform.db.models import Case
+from service.platform.db.models import CalendarSource, Case
 
 # Rows re-encrypted per transaction: a running service is never blocked for long.
 BATCH = 500
@@ -39,8 +41,10 @@ def _ciphers(args: argparse.Namespace, secrets: Secrets) -> tuple[DataCipher, Da
     return DataCipher(target, readers), DataCipher(target, list(current.keys.values()))
 
 
-async def _rotate(db: Database, reader: DataCipher, writer: DataCipher) -> tuple[int, Counter]:
-    """Re-encrypt every CPR not yet under the writer's key, in batches; count by key."""
+async def _rotate(db: Database, reader: DataCipher, writer: DataCipher
+                  ) -> tuple[int, int, Counter]:
+    """Re-encrypt every CPR not yet under the writer's key, in batches, and the calendar
+    sources; (CPR numbers done, calendar secrets done, CPR numbers by key)."""
     done = 0
     last_id = 0
     while True:
@@ -62,11 +66,33 @@ async def _rotate(db: Database, reader: DataCipher, writer: DataCipher) -> tuple
             if changes:
                 await session.execute(update(Case), changes)
             done += len(changes)
+    calendars = await _rotate_calendar_sources(db, reader, writer)
     async with db.read() as session:
         tokens = (await session.execute(select(Case.cpr_encrypted).where(
             Case.cpr_encrypted.is_not(None)))).scalars()
         by_key = Counter(key_id_of(t) for t in tokens)
-    return done, by_key
+    return done, calendars, by_key
+
+
+async def _rotate_calendar_sources(db: Database, reader: DataCipher, writer: DataCipher
+                                   ) -> int:
+    """The consultants' calendar addresses and CalDAV passwords (`service.calendars`),
+    sealed under the data key like CPR numbers: re-encrypted too, or the next import could
+    not read them (a rotation lost every consultant's calendar). Returns how many
+    calendars."""
+    done = 0
+    async with db.write() as session:
+        for source in (await session.execute(select(CalendarSource))).scalars():
+            if key_id_of(source.url_encrypted) != writer.key_id:
+                source.url_encrypted = writer.encrypt(
+                    reader.decrypt(source.url_encrypted, URL_PURPOSE), URL_PURPOSE)
+                done += 1
+            if source.password_encrypted and \
+                    key_id_of(source.password_encrypted) != writer.key_id:
+                source.password_encrypted = writer.encrypt(
+                    reader.decrypt(source.password_encrypted, PASSWORD_PURPOSE),
+                    PASSWORD_PURPOSE)
+    return done
 
 
 def rotate(args: argparse.Namespace) -> int:
@@ -78,7 +104,7 @@ def rotate(args: argparse.Namespace) -> int:
         print(f"fasthold: {exc}", file=sys.stderr)
         return EXIT_INVALID
 
-    async def go() -> tuple[int, Counter]:
+    async def go() -> tuple[int, int, Counter]:
         db = Database(secrets.database_url, SystemClock(config.municipality.timezone))
         try:
             await upgrade_async(db.url, reader)
@@ -87,11 +113,12 @@ def rotate(args: argparse.Namespace) -> int:
             await db.dispose()
 
     try:
-        done, by_key = asyncio.run(go())
+        done, calendars, by_key = asyncio.run(go())
     except DataKeyError as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"re-encrypted {done} CPR number(s) under data key {writer.key_id}")
+    print(f"re-encrypted {done} CPR number(s) under data key {writer.key_id}, and "
+          f"{calendars} consultant calendar(s)")
     for key_id, count in sorted(by_key.items()):
         print(f"  key {key_id}: {count}{' (current)' if key_id == writer.key_id else ''}")
     if args.new_key_env:

@@ -44,6 +44,7 @@ from service.platform.crypto import (
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import (
     ACTIVE_MEETING,
+    CalendarSource,
     Case,
     Consultant,
     DecisionRecord,
@@ -508,11 +509,18 @@ class IntakeService:
             stored = set((await session.execute(select(
                 func.substr(Case.cpr_encrypted, 1, _KEY_PREFIX)).where(
                 Case.cpr_encrypted.is_not(None)).distinct())).scalars())
+            # the consultants' calendar addresses and passwords are sealed alike
+            stored |= set((await session.execute(select(
+                func.substr(CalendarSource.url_encrypted, 1, _KEY_PREFIX)).distinct())
+            ).scalars())
+            stored |= set((await session.execute(select(
+                func.substr(CalendarSource.password_encrypted, 1, _KEY_PREFIX)).where(
+                CalendarSource.password_encrypted.is_not(None)).distinct())).scalars())
         unknown = sorted({t.partition(".")[2] for t in stored} - set(self.cipher.keys))
         if unknown:
             raise DataKeyError(
-                f"stored CPR numbers are encrypted under data key(s) {', '.join(unknown)}, "
-                f"which neither {KEY_ENV} nor {PREVIOUS_KEYS_ENV} holds")
+                f"stored CPR numbers or calendar addresses are encrypted under data key(s) "
+                f"{', '.join(unknown)}, which neither {KEY_ENV} nor {PREVIOUS_KEYS_ENV} holds")
 
     async def same_citizen_open(self, case_refs: list[str]) -> dict[str, list[str]]:
         """For each of these cases (open, with a CPR number), the citizen's other open cases;

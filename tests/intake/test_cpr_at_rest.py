@@ -9,6 +9,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,13 @@ from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
+from service.calendars.imports import PASSWORD_PURPOSE, URL_PURPOSE
 from service.config import MunicipalityConfig
 from service.keys import DB
 from service.platform.crypto import DataCipher, DataKeyError, key_id_of, new_data_key
 from service.platform.db.engine import Database
 from service.platform.db.migrate import alembic_config
-from service.platform.db.models import Case
+from service.platform.db.models import CalendarSource, Case, Consultant
 from tests.cli import run_cli
 from tests.meetings.email_cases import body
 from tests.support import (
@@ -180,6 +182,17 @@ async def test_rotation_re_encrypts_every_cpr_under_the_new_key(
            "NEW_DATA_KEY": new}
     async for api in start_api(demo_config, make_secrets(sqlite_url, FASTHOLD_DATA_KEY=old)):
         await _register(api, CPRS[:2])
+        # a consultant's CalDAV calendar: its address and password sealed under the key too
+        sealing = DataCipher.from_env_values(old)
+        async with api.client.app[DB].write() as session:
+            anna = (await session.execute(select(Consultant.id).where(
+                Consultant.key == "anna"))).scalar_one()
+            session.add(CalendarSource(
+                municipality_id="demo", consultant_id=anna, kind="caldav",
+                url_encrypted=sealing.encrypt("https://cal.example/anna", URL_PURPOSE),
+                username="anna", password_encrypted=sealing.encrypt("hemmelig",
+                                                                    PASSWORD_PURPOSE),
+                created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
     # During a rotation the service runs on the new key and still reads the old one.
     during = make_secrets(sqlite_url, FASTHOLD_DATA_KEY=new, FASTHOLD_DATA_KEY_PREVIOUS=old)
     async for api in start_api(demo_config, during):
@@ -204,7 +217,8 @@ async def test_rotation_re_encrypts_every_cpr_under_the_new_key(
     rotated = await asyncio.to_thread(run_cli, "datakey", "rotate", "--new-key-env",
                                       "NEW_DATA_KEY", env=env)
     assert rotated.returncode == 0, rotated.stderr
-    assert f"re-encrypted 2 CPR number(s) under data key {new_id}" in rotated.stdout
+    assert f"re-encrypted 2 CPR number(s) under data key {new_id}, and 1 consultant " \
+        "calendar(s)" in rotated.stdout, rotated.stdout
     assert old not in rotated.stdout + rotated.stderr and new not in rotated.stdout
     again = await asyncio.to_thread(run_cli, "datakey", "rotate",
                                     env={**env, "FASTHOLD_DATA_KEY": new})
@@ -213,6 +227,13 @@ async def test_rotation_re_encrypts_every_cpr_under_the_new_key(
     async for api in start_api(demo_config, make_secrets(sqlite_url, FASTHOLD_DATA_KEY=new)):
         stored = await _stored(api)
         assert {key_id_of(token) for token, _ in stored.values()} == {new_id}
+        # the calendar too (a rotation left it under the old key: unreadable from then on)
+        async with api.client.app[DB].read() as session:
+            source = (await session.execute(select(CalendarSource))).scalar_one()
+        reading = DataCipher.from_env_values(new)
+        assert reading.decrypt(source.url_encrypted, URL_PURPOSE) == "https://cal.example/anna"
+        assert source.password_encrypted is not None and reading.decrypt(
+            source.password_encrypted, PASSWORD_PURPOSE) == "hemmelig"
         cipher = DataCipher.from_env_values(new)
         assert stored["cpr1"][1] == cipher.lookup_hash("3112999876")
         got = await (await api.client.get("/api/cases/cpr1", headers=api.auth("intake"))).json()
