@@ -316,8 +316,9 @@ document(
               "free (confirmed there), or send the employer new proposals",
               roles=MOVE_MEETING.roles, request=MeetingMove, responses={200: CaseOut},
               errors={409: "the time was booked meanwhile"},
-              rules={"start": "a future time on the planning grid that the meeting's "
-                     "consultant has free (see `meeting/free-times`); give either `start` or "
+              rules={"start": "a future time on the planning grid, within the planning "
+                     "horizon (`[planning] horizon_days`), that the meeting's consultant has "
+                     "free (see `meeting/free-times`); give either `start` or "
                      "`new_proposals: true`"}),
     Operation("post", "/api/cases/{case_id}/meeting/cancel",
               "Cancel the case's meeting; employer (METHOD:CANCEL) and citizen are told the "

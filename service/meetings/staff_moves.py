@@ -121,6 +121,11 @@ class MeetingMoves:
         when = local_minute(start)
         if when <= self.clock.local_now():
             raise Invalid.field("start", "is in the past", "time_in_past")
+        horizon = self.config.planning.horizon_days
+        if when.date() > self.clock.today() + timedelta(days=horizon):
+            # beyond what is planned at all (a year 3000 was taken, and 9999-12-31 a 500)
+            raise Invalid.field("start", f"is more than {horizon} days ahead (the planning "
+                                "horizon)", "time_too_far", {"days": horizon})
         if (when.hour * 60 + when.minute) % self.config.planning.slot_minutes:
             raise Invalid.field("start", f"must be on the {self.config.planning.slot_minutes}"
                                 "-minute grid", "off_grid")

@@ -54,7 +54,8 @@ async def test_staff_move_a_confirmed_meeting_to_a_free_time_over_the_api(
     assert times and proposal["start"] not in times
     # Input is checked, naming the field.
     for wrong in ({"start": "2026-13-01T09:00"}, {}, {"start": times[0], "new_proposals": True},
-                  {"start": "2020-01-06T09:00"}):
+                  {"start": "2020-01-06T09:00"}, {"start": "3000-01-06T08:30"},
+                  {"start": "9999-12-31T08:30"}):  # (beyond the horizon; the last a 500)
         resp = await mail.client.post("/api/cases/s1/meeting/move", json=wrong, headers=h)
         assert resp.status == 422, (wrong, await resp.text())
         assert (await resp.json())["errors"][0]["field"] == "start"
