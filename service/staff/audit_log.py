@@ -64,6 +64,11 @@ class AuditPage:
     filters: AuditFilters
 
 
+# The days a search may name: an audit log older than the service or past this millennium
+# holds nothing.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _day(values: dict[str, str], name: str, errors: list[FieldError]) -> date | None:
     raw = values.get(name, "").strip()
     if not raw:
@@ -71,6 +76,12 @@ def _day(values: dict[str, str], name: str, errors: list[FieldError]) -> date | 
     day = query_date(raw)
     if day is None:
         errors.append(field_error(name, "must be a date YYYY-MM-DD", "date_format"))
+    elif not EARLIEST <= day <= LATEST:
+        # (the calendar's edges: a period around 0001-01-01 or 9999-12-31 was a 500)
+        errors.append(field_error(name, f"must lie between {EARLIEST} and {LATEST}",
+                                  "date_out_of_range", {"first": str(EARLIEST),
+                                                        "last": str(LATEST)}))
+        return None
     return day
 
 

@@ -112,6 +112,7 @@ TEXTS: dict[str, str] = {
                                 "({first_absence_day}).",
     "after_as_of": "Datoen må ikke ligge efter {as_of}.",
     "date_too_late": "Datoen ligger for langt ude i fremtiden.",
+    "date_out_of_range": "Skriv en dato mellem {first} og {last}.",
     "date_format": _DATE,
     "date_not_real": _DATE,
     "date_type": _DATE,

@@ -55,7 +55,10 @@ async def test_an_admin_finds_who_read_a_case_and_what_a_user_did(staff: Staff) 
     for query, field in (("from=2026-13-01", "from"), ("action=CASE", "action"),
                          ("to=2020-01-01&from=2020-02-01", "to"),
                          ("from=2020-01-01&to=2021-06-01", "to"), ("limit=0", "limit"),
-                         ("who=x", "who")):
+                         ("who=x", "who"),
+                         # the calendar's edges (each was a 500)
+                         ("from=0001-01-01&to=0001-12-01", "from"), ("to=0001-01-01", "to"),
+                         ("from=9999-12-01&to=9999-12-31", "from"), ("to=9999-12-31", "to")):
         status, problem = await _search(staff, query)
         assert status == 422 and problem["errors"][0]["field"] == field, (query, problem)
     # Only admins.
@@ -82,6 +85,11 @@ async def test_the_page_and_its_csv(staff: Staff) -> None:
     assert '<option value="case">Alt om sager (case.…)</option>' in page
     response, page = await admin.get("/admin/audit?from=2026-02-30")
     assert response.status == 422 and 'id="audit"' not in page
+    for edge in ("to=9999-12-31", "from=0001-01-01"):
+        response, edge_page = await admin.get(f"/admin/audit?{edge}")
+        assert response.status == 422 and "Skriv en dato mellem" in edge_page, edge
+        response, _ = await admin.get(f"/admin/audit.csv?{edge}")
+        assert response.status in (400, 422), edge
     field = page[page.index('id="f-from"') - 400:page.index('id="f-from"') + 400]
     assert "Skriv en gyldig dato" in field and 'aria-invalid="true"' in field
     response, text = await admin.get("/admin/audit.csv?case_id=a1&action=case.read")
