@@ -83,6 +83,9 @@ class PrivateTalks:
         citizen does not want it after all: the wish cleared, any planned talk cancelled)."""
         async with self.intake.acting_on(REGISTER_TALK, case_ref, principal) as (
                 session, case):
+            if case.closed_on is not None:  # (it was accepted without a word)
+                raise Conflict(f"the case was closed on {case.closed_on.isoformat()}",
+                               "case_closed", {"closed_on": case.closed_on.isoformat()})
             talk = await planned_talk(session, case.id)
             if outcome == "not_wanted":
                 _wish(case, False)
@@ -94,6 +97,13 @@ class PrivateTalks:
                 if talk is None:
                     raise Conflict("the case has no planned private talk to register",
                                    "no_private_talk")
+                if talk.start > self.clock.local_now().replace(tzinfo=None):
+                    # as a meeting: what happened is registered once it has begun (a talk
+                    # "not held" days ahead was planned again at the same time)
+                    raise Conflict(f"the talk has not begun yet (it is on "
+                                   f"{talk.start.isoformat(timespec='minutes')})",
+                                   "meeting_not_begun",
+                                   {"start": talk.start.isoformat(timespec="minutes")})
                 talk.status = _STATUS[outcome]
                 talk.outcome_registered_at = self.clock.utcnow()
             audit.record(session, principal, self.municipality, "private_talk.register",

@@ -22,7 +22,7 @@ from service.platform.db.models import (
     OutboxMessage,
 )
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake, invitation
-from tests.support import Api, SmtpSink, start_staff, text_part
+from tests.support import Api, SmtpSink, local_now, start_staff, text_part
 
 FIRST_CONTACT = "Din fastholdelseskonsulent"
 
@@ -175,6 +175,16 @@ async def test_first_contact_link_sets_the_wish_and_replans(mail: Api,
     again = await _post(mail, path, {"csrf": csrf.group(1)})
     assert "besked=allerede" in again.headers["Location"]
 
+    # Not before its time: what happened is registered once it has begun.
+    resp = await mail.client.post("/api/cases/TALK-2/private-talk",
+                                  json={"outcome": "held"}, headers=mail.auth("manager"))
+    assert resp.status == 409 and (await resp.json())["code"] == "meeting_not_begun"
+    async with mail.client.app[DB].write() as session:
+        row = await session.get(Meeting, talk.id)
+        assert row is not None
+        length = row.end - row.start
+        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
+        row.end = row.start + length
     # Held: it counts as kept — later runs leave it, the meeting stays after it.
     resp = await mail.client.post("/api/cases/TALK-2/private-talk",
                                   json={"outcome": "held"}, headers=mail.auth("manager"))

@@ -31,7 +31,7 @@ from tests.slack.slack_helpers import (
     texts,
 )
 from tests.slack.test_reminders import FIXED, consultant_reminders
-from tests.support import Api, SmtpSink, text_part, wait_until
+from tests.support import Api, SmtpSink, local_now, text_part, wait_until
 
 TALK_BUTTONS = {"private_talk_held": "Holdt", "private_talk_not_held": "Ikke holdt",
                 "private_talk_not_wanted": "Borgeren ønsker den ikke længere"}
@@ -104,7 +104,14 @@ async def test_the_talk_in_the_dm_the_home_tab_the_reminder_and_its_buttons(
     assert refusal.text == "Det er ikke din sag."
     await talk_of(api, "talk-s1")
 
-    # The owner: "Holdt" registers it as the API does; the messages show it, buttons gone.
+    # The owner, once its time has come: "Holdt" registers it as the API does; the
+    # messages show it, buttons gone.
+    async with api.client.app[DB].write() as session:
+        row = await session.get(Meeting, talk.id)
+        assert row is not None
+        length = row.end - row.start
+        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
+        row.end = row.start + length
     await click(api, fake, ANNA, "private_talk_held", "talk-s1", reminder.channel, reminder.ts)
     held = await talk_of(api, "talk-s1", TALK_HELD)
     assert held.outcome_registered_at is not None
