@@ -178,6 +178,11 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
         message = str(error.get("msg", "is invalid"))
         if not field and isinstance(context.get("field"), str):
             field = context["field"]
+        if kind == "too_long" and isinstance(error.get("input"), str):
+            # a text of a constrained text type: pydantic names it as a list's length
+            # ("at most 300 items"); it is characters, as any other text's limit
+            kind = "string_too_long"
+            message = f"must be at most {context.get('max_length')} characters"
         if kind == "value_error":
             message = message.removeprefix("Value error, ")
             head, sep, rest = message.partition(": ")

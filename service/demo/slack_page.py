@@ -56,7 +56,8 @@ INTAKE = "intake"  # the intake channel's key in the page's addresses
 EMOJI = {":new:": "★", ":white_check_mark:": "✔", ":calendar:": "☷", ":no_entry_sign:": "✖",
          ":email:": "✉", ":telephone_receiver:": "☎", ":alarm_clock:": "⌚", ":hourglass:": "⌛",
          ":warning:": "⚠", ":inbox_tray:": "➜", ":arrows_counterclockwise:": "↻",
-         ":lock:": "✔"}
+         ":lock:": "✔", ":speech_balloon:": "✎", ":mailbox_with_no_mail:": "✉",
+         ":round_pushpin:": "⌖", ":palm_tree:": "☀"}
 _LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|([^>]*))?>")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "

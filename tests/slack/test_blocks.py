@@ -3,7 +3,9 @@ otherwise): texts, buttons, modal titles, the Home tab's 100 blocks however many
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from bots.slack import blocks
 from bots.slack.blocks import Assignment, CaseCard, HomeItem
 from bots.slack.fake_api import _modal_fits
+from service.demo.slack_page import EMOJI
+from service.slack import notices as notices_module
 
 CARD = CaseCard(case_ref="k" * 64, link="https://fasthold.example/cases/k1",
                 follow_up="møde på arbejdspladsen", deadline="mandag den 11. januar 2027",
@@ -99,3 +103,12 @@ def test_a_registered_meeting_leaves_the_next_one_to_register() -> None:
         assert blocks.REGISTER_MEETING in _action_ids(coming), kind
         _, none = blocks.case_message(kind, replace(registered, meeting=""))
         assert blocks.REGISTER_MEETING not in _action_ids(none), kind
+
+
+def test_the_demo_page_shows_every_emoji_the_bot_writes() -> None:
+    """Every `:name:` the messages use has its sign on the demo's Slack page (some showed as
+    raw codes there)."""
+    sources = [Path(blocks.__file__), *Path(notices_module.__file__).parent.glob("*.py")]
+    used = {code for path in sources for code in re.findall(r":[a-z_]+:", path.read_text())
+            if code not in (":-", "::")}
+    assert used and used <= set(EMOJI), sorted(used - set(EMOJI))

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from rules.facts import validation_errors
 from service.followup.cases_api import CaseClose
+from service.followup.outcomes import MeetingOutcomeIn
 from service.intake.form import danish_errors
 from service.intake.schemas import CaseIntake, OwnerOverride
 from service.platform import errors as domain
@@ -269,3 +270,17 @@ async def test_the_case_page_says_a_future_close_date_in_danish(staff: Staff) ->
     assert response.status == 422
     assert f"Datoen må ikke ligge før første fraværsdag ({first})." in _text(page)
     assert "reworded" not in page
+
+
+def test_a_long_text_of_a_constrained_text_type_is_counted_in_characters() -> None:
+    """A 301-character agreement (a text type with its own constraints, which pydantic
+    reports as a list's "too_long") is said as any text's limit, not "Højst 300 på
+    listen"."""
+    body = ('{"place": "workplace", "employer_took_part": true, "agreements": '
+            '[{"what": "%s", "who": "citizen", "due": "2026-12-20"}]}' % ("x" * 301))
+    try:
+        MeetingOutcomeIn.model_validate_json(body)
+    except ValidationError as exc:
+        (first, *_) = validation_errors(exc)
+    assert (first["field"], first["code"]) == ("agreements[0].what", "string_too_long")
+    assert danish_error(first["field"], first["code"], first["params"]) == "Højst 300 tegn."
