@@ -8,7 +8,7 @@ CLI and the API can both say exactly what is wrong.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -43,6 +43,26 @@ def _iso_date(value: object) -> object:
                                   {"value": value}) from None
 
 
+_ISO_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+                           r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?$")
+
+
+def _iso_datetime(value: object) -> object:
+    """Accept only ISO 8601 date-time strings (`YYYY-MM-DDTHH:MM`, seconds and an offset
+    optional; or datetime objects from Python callers) — not a number of seconds since 1970,
+    which pydantic takes by itself (a "1780272000" was 1 June 2026)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise PydanticCustomError("datetime_parsing",
+                                  "must be a date and time YYYY-MM-DDTHH:MM")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("time_not_real", 'is not a real time: "{value}"',
+                                  {"value": value}) from None
+
+
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
@@ -67,6 +87,7 @@ def _whole_number(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 Category = Annotated[Literal[1, 2, 3], BeforeValidator(_whole_number)]
 CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Cvr = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from rules.facts import IsoDate
 from service.platform.inputs import one_line_problem
 
 # The characters a one-line text never has (`one_line_problem`), as a pattern for the
@@ -114,7 +115,7 @@ class ConsultantChanges(_Strict):
     working_hours: WorkingHoursIn | None = Field(
         default=None, description="null: the jobcentre's opening hours")
     workplace_meetings: bool = True
-    workplace_meetings_from: date | None = Field(
+    workplace_meetings_from: IsoDate | None = Field(
         default=None, description="no workplace meetings before this day")
     fixed_employers: list[CVR] = Field(default=[], max_length=MAX_FIXED_EMPLOYERS,
                                        description="CVR numbers fixed to this consultant "
@@ -168,8 +169,8 @@ class ConsultantList(BaseModel):
 class AbsenceIn(_Strict):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
-    from_: date = Field(alias="from", description="the first day away")
-    to: date = Field(description="the last day away (inclusive), not before `from`")
+    from_: IsoDate = Field(alias="from", description="the first day away")
+    to: IsoDate = Field(description="the last day away (inclusive), not before `from`")
     reason: AbsenceReason
     note: str | None = Field(default=None, max_length=MAX_ABSENCE_NOTE,
                              description="optional, a few words (no health details)")

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
+from rules.facts import IsoDate, IsoDateTime
 from service.clock import Clock
 from service.followup.follow_ups import (
     FIRST_MEETING,
@@ -133,14 +134,14 @@ class AgreementIn(BaseModel):
     what: Annotated[StorableText, StringConstraints(min_length=1, max_length=MAX_AGREEMENT,
                                                     strip_whitespace=True)]
     who: Who
-    due: date = Field(description="YYYY-MM-DD")
+    due: IsoDate = Field(description="YYYY-MM-DD")
 
 
 class StepIn(BaseModel):
     """From `from` on, `hours_per_week` hours a week."""
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
-    from_: date = Field(alias="from", description="YYYY-MM-DD")
+    from_: IsoDate = Field(alias="from", description="YYYY-MM-DD")
     hours_per_week: float = Field(ge=0, le=80)
 
 
@@ -149,7 +150,7 @@ class ReturnPlanIn(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
     steps: list[StepIn] = Field(max_length=MAX_STEPS, description="ascending by `from`")
-    full_time_from: date = Field(description="YYYY-MM-DD; after the last step")
+    full_time_from: IsoDate = Field(description="YYYY-MM-DD; after the last step")
 
     @model_validator(mode="after")
     def _ordered(self) -> ReturnPlanIn:
@@ -205,7 +206,7 @@ class MeetingOutcomeIn(MinutesIn):
     place: Place
     employer_took_part: bool | None = Field(
         default=None, description="required unless place is not_held")
-    held_at: datetime | None = Field(
+    held_at: IsoDateTime | None = Field(
         default=None, description="local time YYYY-MM-DDTHH:MM the meeting was really held; "
         "default: the planned start of a confirmed meeting that has begun, else now")
 
@@ -236,11 +237,11 @@ class InterventionIn(BaseModel):
     is registered as "other"; the pages and Slack always ask for it."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    started_on: date = Field(description="YYYY-MM-DD; not in the future, not before the "
+    started_on: IsoDate = Field(description="YYYY-MM-DD; not in the future, not before the "
                              "case's first absence day")
     kind: InterventionKind = Field(default="other", description="omitted: other")
     hours_per_week: float | None = Field(default=None, ge=0, le=80)
-    ends_on: date | None = Field(default=None, description="YYYY-MM-DD; not before started_on")
+    ends_on: IsoDate | None = Field(default=None, description="YYYY-MM-DD; not before started_on")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> InterventionIn:

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from rules.facts import CaseFacts, IsoDate
+from rules.facts import CaseFacts, IsoDate, IsoDateTime
 from service.platform.http import text_problem
 from service.platform.inputs import one_line_problem
 
@@ -79,8 +79,8 @@ class Location(_Strict):
 class Interval(_Strict):
     """Local wall-clock time span, `YYYY-MM-DDTHH:MM`."""
 
-    start: datetime
-    end: datetime
+    start: IsoDateTime
+    end: IsoDateTime
 
     @field_validator("end")
     @classmethod
@@ -192,7 +192,7 @@ class CaseClose(_Strict):
     """How the case ended and on which day (not in the future, not before the absence)."""
 
     outcome: CloseOutcome
-    on: date = Field(description="YYYY-MM-DD; not in the future, not before the case's first "
+    on: IsoDate = Field(description="YYYY-MM-DD; not in the future, not before the case's first "
                      "absence day")
     note: StorableText = Field(default="", max_length=MAX_CLOSE_NOTE,
                                description="kept on the case (never sent to Slack)")

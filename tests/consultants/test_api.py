@@ -136,7 +136,10 @@ async def test_add_a_consultant_who_is_then_everywhere(sqlite_api: Api) -> None:
     ({**NEW, "working_hours": {"mon": ["8", "14:00"]}}, "working_hours.mon[0]",
      "string_pattern_mismatch"),
     ({**NEW, "workplace_meetings_from": "4. januar"}, "workplace_meetings_from",
-     "date_parsing"),
+     "date_format"),
+    # a number of seconds since 1970 is no date (it was taken as one)
+    ({**NEW, "workplace_meetings_from": "1780272000"}, "workplace_meetings_from",
+     "date_format"),
     ({**NEW, "fixed_employers": ["1234"]}, "fixed_employers[0]", "string_pattern_mismatch"),
     # A CVR fixed to another consultant (anna) may not be fixed to this one too.
     ({**NEW, "fixed_employers": ["29189919"]}, "fixed_employers", "fixed_elsewhere"),
@@ -299,7 +302,8 @@ async def test_absences_api(sqlite_api: Api) -> None:
             ({**body, "to": (start + timedelta(days=400)).isoformat()}, "to",
              "absence_too_long"),
             ({**body, "reason": "barsel"}, "reason", "literal_error"),
-            ({**body, "from": "i morgen"}, "from", "date_parsing"),
+            ({**body, "from": "i morgen"}, "from", "date_format"),
+            ({**body, "from": "0"}, "from", "date_format"),
             ({**body, "note": "x" * 501}, "note", "string_too_long")):
         resp = await api.client.post("/api/consultants/anna/absences", json=bad, headers=own)
         assert resp.status == 422, await resp.text()

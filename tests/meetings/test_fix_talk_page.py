@@ -9,11 +9,11 @@ import re
 from sqlalchemy import select
 
 from service.keys import DB, JOBS
-from service.platform.db.models import Case
+from service.platform.db.models import Case, Meeting
 from service.text.danish import danish_slot
 from tests.meetings.email_cases import CITIZEN, body, intake
 from tests.meetings.test_private_talk import FIRST_CONTACT, _rows, _talk_link, _talks
-from tests.support import Api, SmtpSink
+from tests.support import Api, SmtpSink, local_now
 
 BUTTON = "Jeg vil gerne tale med min konsulent først"
 
@@ -60,7 +60,13 @@ async def test_the_page_shows_the_wish_and_the_talk_once_registered(
     assert f"planlagt til <strong>{danish_slot(talk.start, talk.end)}</strong>" in page
     assert "vil du alligevel ikke have samtalen" in page
 
-    # Held: the page says so.
+    # Held (once its time has come): the page says so.
+    async with mail.client.app[DB].write() as session:
+        row = await session.get(Meeting, talk.id)
+        assert row is not None
+        length = row.end - row.start
+        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
+        row.end = row.start + length
     resp = await mail.client.post("/api/cases/TP-1/private-talk", json={"outcome": "held"},
                                   headers=mail.auth("manager"))
     assert resp.status == 200, await resp.text()

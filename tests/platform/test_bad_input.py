@@ -279,3 +279,26 @@ async def test_405_carries_allow(sqlite_api: Api, method: str, path: str,
     resp = await sqlite_api.client.request(method, path, headers=sqlite_api.auth("admin"))
     await error_of(resp, 405)
     assert set(resp.headers["Allow"].split(",")) == allowed
+
+
+@pytest.mark.parametrize(("path", "data", "field"), [
+    ("/api/cases/k1/close", {"outcome": "recovered", "on": "1780272000"}, "on"),
+    ("/api/cases/k1/intervention", {"kind": "work_trial", "started_on": "1795132800"},
+     "started_on"),
+    ("/api/cases/k1/meeting-outcome", {"place": "jobcentre", "held_at": "1780272000"},
+     "held_at")])
+async def test_a_number_of_seconds_is_no_date(api: Api, path: str, data: dict[str, str],
+                                               field: str) -> None:
+    """Dates and times are ISO 8601 text, as the document says: "1780272000" was taken as
+    1 June 2026 (pydantic reads seconds since 1970)."""
+    await created(api)
+    resp = await api.client.post(path, json=data, headers=api.auth("manager"))
+    assert resp.status == 422 and field in await fields_of(resp), await resp.text()
+
+
+async def test_an_unavailable_interval_in_seconds_is_422(sqlite_api: Api) -> None:
+    employer = {**case_body()["employer"], "unavailable": [
+        {"start": "1780272000", "end": "1780275600"}]}
+    resp = await sqlite_api.client.post("/api/cases", json=case_body(employer=employer),
+                                        headers=sqlite_api.auth("intake"))
+    assert "employer.unavailable[0].start" in await fields_of(resp)
