@@ -32,10 +32,15 @@ def load_config_or_exit(path: str | None) -> MunicipalityConfig:
 
 def config_dir_of(args: argparse.Namespace) -> str | None:
     """The directory of a deployment of many municipalities, or None for one: `--config`
-    wins, then `--config-dir`, then $FASTHOLD_CONFIG, then $FASTHOLD_CONFIG_DIR."""
+    wins, then `--config-dir`, then $FASTHOLD_CONFIG, then $FASTHOLD_CONFIG_DIR. Both options
+    at once are a usage error (exit 2): one of them would be ignored without a word."""
+    explicit = getattr(args, "config_dir", None)
+    if getattr(args, "config", None) and explicit:
+        print("fasthold: --config and --config-dir: give one of them (one municipality, or "
+              "a directory of many)", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
     if getattr(args, "config", None):
         return None
-    explicit = getattr(args, "config_dir", None)
     if explicit:
         return str(explicit)
     if os.environ.get("FASTHOLD_CONFIG"):

@@ -40,6 +40,10 @@ def create(args: argparse.Namespace) -> int:
     if args.role == "consultant" and not args.consultant_id:
         print("fasthold: --consultant-id is required for role consultant", file=sys.stderr)
         return 2
+    if args.role != "consultant" and args.consultant_id:  # (it was ignored without a word)
+        print(f"fasthold: --consultant-id: only a key of role consultant names a consultant, "
+              f"not one of role {args.role}", file=sys.stderr)
+        return 2
     config, _ = municipality_or_exit(args)
     if args.consultant_id and config.consultant(args.consultant_id) is None:
         print(f"fasthold: --consultant-id: unknown consultant {args.consultant_id!r}",

@@ -25,7 +25,7 @@ from service.consultants.service import (
     OpenCases,
 )
 from service.keys import CONSULTANTS
-from service.platform.errors import NotFound
+from service.platform.errors import Invalid, NotFound
 from service.platform.http import (
     MERGE_PATCH,
     json_error,
@@ -105,7 +105,11 @@ async def add_absence(request: web.Request) -> web.Response:
 async def list_absences(request: web.Request) -> web.Response:
     principal = await require(request, *MANAGE_ABSENCES.roles)
     key = _key(request)
-    past = request.query.get("past", "false") == "true"
+    raw = request.query.get("past", "false")
+    if raw not in ("true", "false"):  # (anything else was read as false)
+        raise Invalid.field("past", "must be true or false", "not_one_of",
+                            {"expected": "true, false"})
+    past = raw == "true"
     views = await request.app[CONSULTANTS].absences(key, principal, include_past=past)
     return json_response({"absences": [absence_out(v) for v in views]})
 

@@ -59,7 +59,12 @@ def test_options_no_command_can_use_are_exit_2_naming_them(tmp_path: Path) -> No
             (("serve", "--port", "99999"), "--port"),
             (("demo", "--port", "65536"), "--port"),
             (("plan", "-", "--seed", "4294967296"), "--seed"),
-            (("simulate", "--months", "99999999999999999999"), "--months")):
+            (("simulate", "--months", "99999999999999999999"), "--months"),
+            # an option that would be ignored without a word
+            (("apikey", "create", "--role", "manager", "--name", "m2", "--consultant-id",
+              "anna"), "--consultant-id"),
+            (("serve", "--config", "config/demo.toml", "--config-dir", "config"),
+             "--config-dir")):
         result = run_cli(*args, env=env)
         assert result.returncode == 2, (args, result.returncode, result.stderr[-300:])
         assert named in result.stderr, (args, result.stderr[-300:])

@@ -319,6 +319,9 @@ async def test_absences_api(sqlite_api: Api) -> None:
     past = await _json(await api.client.get("/api/consultants/anna/absences?past=true",
                                             headers=own), 200)
     assert past["absences"] == []  # deleted ones are not listed
+    for odd in ("yes", "1", "TRUE", ""):  # (each was read as false)
+        resp = await api.client.get(f"/api/consultants/anna/absences?past={odd}", headers=own)
+        assert resp.status == 422 and _fields(await resp.json()) == {"past": "not_one_of"}, odd
 
 
 async def test_a_typed_base_address_is_placed_and_follows_changes(sqlite_api: Api) -> None:
