@@ -64,13 +64,20 @@ class MunicipalityInfo(_Strict):
 
 # A page of the municipality's own site, linked from pages and mail (never fetched).
 WebAddress = Annotated[str, StringConstraints(pattern=r"^https?://[^\s<>\"']{1,300}$")]
+# An e-mail address as mail needs one (a local part, @, a domain with a dot).
+MailAddress = Annotated[str, StringConstraints(max_length=320,
+                                               pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# A name that goes into a mail's header or a letter's line: one line, no control characters.
+OneLine = Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                           pattern=r"^[^\x00-\x1f\x7f\u2028\u2029]+$")]
+SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
 class Jobcentre(_Strict):
-    name: str = Field(min_length=1)
-    address: str = Field(min_length=1)
-    phone: str = Field(min_length=1)
-    email: str = Field(min_length=3)
+    name: OneLine
+    address: OneLine
+    phone: OneLine
+    email: MailAddress
     location: Location
     # The municipality's privacy notice ("Sådan behandler vi dine personoplysninger", GDPR
     # art. 13 and 14: the citizen and the employer's contact person are told where it is) and
@@ -219,10 +226,10 @@ class PlanningConfig(_Strict):
 
 class Consultant(_Strict):
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    name: str = Field(min_length=1)
-    email: str = Field(min_length=3)
+    name: OneLine
+    email: MailAddress
     phone: str = ""
-    slack_user_id: str | None = None
+    slack_user_id: SlackUserId | None = None
     team: str = "default"
     # Where the consultant starts: coordinates, or a base address placed on the map when
     # the consultant is seeded (service.places: town or postcode precision).
@@ -303,9 +310,9 @@ class Benchmark(_Strict):
 
 
 class MailConfig(_Strict):
-    from_address: str = Field(min_length=3)
-    from_name: str = "Jobcenter"
-    link_base_url: str = "http://127.0.0.1:8080"
+    from_address: MailAddress
+    from_name: OneLine = "Jobcenter"
+    link_base_url: WebAddress = "http://127.0.0.1:8080"
     # Employer links expire this many days after the case's first-meeting deadline.
     link_valid_days_after_deadline: int = Field(default=7, ge=0, le=365)
     # A reminder goes to an employer who has not answered after this many working days.
@@ -338,7 +345,7 @@ class PlacesConfig(_Strict):
     fasthold) always; an online geocoder (DAWA) in front of it only when enabled."""
 
     online: bool = False
-    dawa_url: str = "https://api.dataforsyningen.dk"
+    dawa_url: WebAddress = "https://api.dataforsyningen.dk"
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
@@ -380,7 +387,7 @@ class LettersConfig(_Strict):
     `digital_post_url` and retried from the outbox like e-mail."""
 
     digital_post: bool = False
-    digital_post_url: str = "http://127.0.0.1:8089/digital-post"
+    digital_post_url: WebAddress = "http://127.0.0.1:8089/digital-post"
     timeout_seconds: float = Field(default=20, gt=0, le=300)
 
 
@@ -412,8 +419,6 @@ class FollowupConfig(_Strict):
     journal_email: Annotated[str, StringConstraints(
         max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
 
-
-SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 
 
 class RetentionConfig(_Strict):

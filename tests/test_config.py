@@ -79,6 +79,15 @@ def _demo_with(old: str, new: str) -> str:
      "jobcentre.privacy_url"),
     ('accessibility_url = "https://www.was.digst.dk/demo-example"',
      'accessibility_url = "www.was.digst.dk"', "jobcentre.accessibility_url"),
+    # addresses and names mail needs (each was taken, and failed at the first mail)
+    ('link_base_url = "http://127.0.0.1:8080"', 'link_base_url = "notaurl"',
+     "mail.link_base_url"),
+    ('from_address = "fastholdelse@demo.example"', 'from_address = "not-an-email"',
+     "mail.from_address"),
+    ('from_name = "Jobcenter Demo"', 'from_name = "Jobcenter\\nDemo"', "mail.from_name"),
+    ('email = "jobcenter@demo.example"', 'email = "nope"', "jobcentre.email"),
+    ('email = "anna.kjaer@demo.example"', 'email = "bobobo"', "consultants.0.email"),
+    ('slack_user_id = "U0DEMO001"', 'slack_user_id = "bad id"', "consultants.0.slack_user_id"),
 ])
 def test_invalid_config_names_file_and_key(tmp_path: Path, old: str, new: str,
                                            expected: str) -> None:
