@@ -264,7 +264,7 @@ class ServiceDesk:
             if word == "mine":
                 cases = await self.home.open_cases(session, key)
                 held = await self.home.held(session, cases)
-                items = [self.home.case_item(c, m, c.id in held) for c, m in cases]
+                items = self.home.case_items(cases, held)
                 title, empty = "Dine åbne sager, nærmeste frist først", "Ingen åbne sager."
             else:
                 meetings = await self.home.next_meetings(session, key, self._now_local())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -110,7 +110,7 @@ class SlackHome:
             why = self._needs_action(case, meeting, case.id in held)
             if why:
                 action.append(self.item(case, why))
-        open_items = [self.case_item(case, m, case.id in held) for case, m in cases]
+        open_items = self.case_items(cases, held)
         return Dashboard([self.meeting_item(m) for m in week], action, open_items,
                          coming_week=monday > today)
 
@@ -121,6 +121,15 @@ class SlackHome:
         return set((await session.execute(select(Meeting.case_id).where(
             Meeting.case_id.in_([c.id for c, _ in cases]), Meeting.status == "held"))
         ).scalars()) if cases else set()
+
+    def case_items(self, cases: list[tuple[Case, Meeting | None]], held: set[int]
+                   ) -> list[HomeItem]:
+        """The open cases as a list says them, in the order of the date each shows — the
+        first meeting's deadline, or after it the next follow-up's due date — nearest first
+        (they were in the deadlines' order while showing the follow-ups' dates)."""
+        ordered = sorted(cases, key=lambda pair: (
+            _shown_date(pair[0], pair[0].id in held), pair[0].id))
+        return [self.case_item(case, meeting, case.id in held) for case, meeting in ordered]
 
     def case_item(self, case: Case, meeting: Meeting | None, held: bool) -> HomeItem:
         """An open case in a list: its deadline — after the first meeting, the next
@@ -181,3 +190,9 @@ class SlackHome:
         rows = (await session.execute(select(OutboxMessage.recipient, OutboxMessage.payload)
                 .where(OutboxMessage.id.in_(newest)))).all()
         return {recipient: str((payload or {}).get("hash")) for recipient, payload in rows}
+
+
+def _shown_date(case: Case, held: bool) -> date:
+    """The date a case's line shows (`SlackHome.case_item`)."""
+    return case.next_follow_up_due if held and case.next_follow_up_due is not None \
+        else case.first_meeting_deadline

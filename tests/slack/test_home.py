@@ -159,3 +159,24 @@ async def test_on_a_weekend_the_tab_lists_the_coming_week(api: Api) -> None:
             assert any(i.case_ref == "week-1" for i in found.week) is listed, day
     finally:
         home.clock = real
+
+
+async def test_open_cases_are_listed_by_the_date_each_shows(api: Api) -> None:
+    """The Home tab's and `/fasthold mine`'s open cases, "nærmeste frist først": a case past
+    its first meeting shows its next follow-up's due date and stands by that date (the list
+    went by the first meetings' deadlines while showing the follow-ups' dates)."""
+    home = api.client.app[SLACK_HOME]
+    today = today_local()
+
+    def case(ref: str, deadline: int, due: int | None) -> Case:
+        return Case(id=len(ref) + deadline, case_ref=ref,
+                    first_meeting_deadline=today + timedelta(days=deadline),
+                    next_follow_up_due=None if due is None else today + timedelta(days=due))
+
+    first = case("a-first", 10, None)           # before its first meeting: frist in 10 days
+    followed = case("b-followed", 3, 20)         # held: follow-up due in 20 days
+    soon = case("c-soon", 30, 5)                 # held: follow-up due in 5 days
+    items = home.case_items([(first, None), (followed, None), (soon, None)],
+                            held={followed.id, soon.id})
+    assert [i.case_ref for i in items] == ["c-soon", "a-first", "b-followed"]
+    assert items[0].text.startswith("opfølgning senest")
