@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import secrets as random_secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -266,4 +268,13 @@ def _run(app: web.Application, host: str, port: int, drain: float,
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
+    except socket.gaierror as exc:  # a host name that does not resolve
+        print(f"fasthold: --host {host}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # the port taken, the database unreachable, a folder it cannot write: said in one
+        # line, not as a traceback
+        where = f" (--host {host} --port {port})" if exc.errno == errno.EADDRINUSE else ""
+        print(f"fasthold: cannot start{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0

@@ -117,3 +117,19 @@ async def test_serve_demo_answers_on_the_printed_url(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """`serve` on a port another process holds: a line naming host and port, exit 1 (it was
+    an OSError's traceback)."""
+    env = {**_env(tmp_path), "FASTHOLD_SECRET_KEY": "s" * 48}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([FASTHOLD, "serve", "--port", str(port)], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert f"--port {port}" in result.stderr and "Traceback" not in result.stderr
+
