@@ -321,8 +321,9 @@ async def require(request: web.Request, *roles: str) -> Principal:
 
 
 def _known_query(request: web.Request) -> None:
-    """A query parameter the OpenAPI document does not name for the operation is a 422
-    naming it (a misspelt filter must not silently list everything)."""
+    """A query parameter the OpenAPI document does not name for the operation, or one given
+    more than once, is a 422 naming it (a misspelt filter must not silently list
+    everything)."""
     resource = request.match_info.route.resource
     if resource is None or not request.query:
         return
@@ -333,3 +334,10 @@ def _known_query(request: web.Request) -> None:
     if unknown:
         raise Invalid([field_error(name, "unknown query parameter", "unknown_parameter")
                        for name in unknown])
+    # A parameter given twice: the first was used and the other never checked
+    # (`?status=target&status=bogus` listed the target cases).
+    repeated = sorted(name for name in set(request.query)
+                      if len(request.query.getall(name)) > 1)
+    if repeated:
+        raise Invalid([field_error(name, "given more than once", "repeated_parameter")
+                       for name in repeated])

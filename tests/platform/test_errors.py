@@ -49,6 +49,14 @@ async def test_errors_carry_a_stable_code(sqlite_api: Api) -> None:
     error = await error_of(resp, 422)
     assert error["code"] == "invalid"
     assert [(e["field"], e["code"]) for e in error["errors"]] == [("limt", "unknown_parameter")]
+    # a parameter given twice: its second value was never checked (nor used)
+    for query, name in (("/api/cases?status=target&status=bogus", "status"),
+                        ("/api/cases?limit=1&limit=2", "limit"),
+                        ("/api/kpis?from=2026-01&from=bogus", "from")):
+        resp = await sqlite_api.client.get(query, headers=sqlite_api.auth("manager"))
+        error = await error_of(resp, 422)
+        assert [(e["field"], e["code"]) for e in error["errors"]] == [
+            (name, "repeated_parameter")], query
     resp = await sqlite_api.client.post("/api/cases", json={"case_id": "k 1"},
                                         headers=sqlite_api.auth("intake"))
     error = await error_of(resp, 422)
