@@ -20,6 +20,7 @@ from service.platform.db.models import INTERVENTION_KINDS
 from service.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from service.platform.slack_replies import checked, in_danish, max_length_of
 from service.text.case_words import CLOSE_OUTCOME
+from service.text.danish import short_date
 from service.text.errors import danish_error
 from service.text.minutes_words import INTERVENTION_KIND, SEND_TO, WHO
 
@@ -131,5 +132,12 @@ class FollowupActions:
                           {"on": "Vælg en dato."})
         if refused is not None:
             return refused
-        return await self._do(lambda: self.closing.close(case_ref, outcome, on, note,
-                                                         principal))
+        try:
+            closed = await self.closing.close(case_ref, outcome, on, note, principal)
+        except (Conflict, Invalid, Forbidden, NotFound) as exc:
+            return in_danish(exc)
+        if closed.again:  # (a stale button: it was accepted as if it had been saved)
+            return Reply(False, f"Sagen er allerede afsluttet {short_date(closed.on)} "
+                                f"({CLOSE_OUTCOME.get(closed.outcome, 'andet').lower()}); "
+                                "intet er ændret.", "outcome")
+        return Reply(True)

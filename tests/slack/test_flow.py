@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bots.slack.fake_api import FakeSlackApi
 from bots.slack.requests import block_action, view_submission
 from service.config import MunicipalityConfig
-from service.keys import ANSWERS, CONFIG, DB, JOBS
+from service.keys import ANSWERS, CONFIG, DB, JOBS, SLACK_DESK
 from service.platform.db.models import Case, Meeting
 from tests.meetings.email_cases import body, intake
 from tests.slack.slack_helpers import (
@@ -213,3 +213,18 @@ async def test_what_is_registered_elsewhere_reads_the_same_in_slack(
     await wait_until(lambda: "Sagen er afsluttet" in texts(new_case)
                      and set(buttons(new_case)) <= {"open_link"},
                      what=lambda: f"the DM closed; got {buttons(new_case)!r}")
+
+
+async def test_closing_a_closed_case_from_a_stale_button_says_so(
+        api: Api, slack_api: FakeSlackApi) -> None:
+    """A stale "Afslut sag" on a case closed meanwhile: the modal says it was closed already
+    and how (it closed as if it had been saved, changing nothing)."""
+    await intake(api, body("slack-5"))
+    _, user = await owner_of(api, "slack-5")
+    today = local_now().date()
+    resp = await api.client.post("/api/cases/slack-5/close", json={
+        "outcome": "recovered", "on": today.isoformat()}, headers=api.auth("manager"))
+    assert resp.status == 200, await resp.text()
+    reply = await api.client.app[SLACK_DESK].close(user, "slack-5", "other", today, "", None)
+    assert not reply.ok and reply.field == "outcome"
+    assert reply.text.startswith("Sagen er allerede afsluttet") and "raskmeldt" in reply.text
