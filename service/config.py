@@ -666,11 +666,16 @@ class MunicipalityConfig(_Strict):
                         f"consultant {owner_of[cvr]!r}"
                     )
                 owner_of[cvr] = consultant.id
-        slack_ids = [c.slack_user_id for c in self.consultants if c.slack_user_id] + [
-            s.slack_user_id for s in self.slack.staff]
-        if len(slack_ids) != len(set(slack_ids)):
-            raise ValueError("slack_user_id: the same Slack user is named twice (consultants "
-                             "and slack.staff)")
+        named: dict[str, str] = {}  # a Slack user id -> where it was named first
+        places = [(f"consultants[{i}].slack_user_id", c.slack_user_id)
+                  for i, c in enumerate(self.consultants) if c.slack_user_id] + [
+            (f"slack.staff[{i}].slack_user_id", s.slack_user_id)
+            for i, s in enumerate(self.slack.staff)]
+        for place, user in places:
+            if user in named:
+                raise ValueError(f"{place}: Slack user {user} is already named by "
+                                 f"{named[user]}")
+            named[user] = place
         months = [m.month for m in self.milestones]
         if len(months) != len(set(months)):
             raise ValueError("milestones: a month is listed twice")

@@ -39,7 +39,9 @@ def test_slack_users_are_principals(demo_config: MunicipalityConfig) -> None:
 
 
 @pytest.mark.parametrize(("user", "role", "message"), [
-    ("U0DEMO001", "intake", "the same Slack user is named twice"),
+    # which entry, and where the user was named first
+    ("U0DEMO001", "intake", "slack.staff[0].slack_user_id: Slack user U0DEMO001 is already "
+                            "named by consultants[0].slack_user_id"),
     ("not-an-id", "intake", "slack.staff.0.slack_user_id"),
     ("U0NEW1", "consultant", "slack.staff.0.role"),
 ])
