@@ -9,11 +9,17 @@ import re
 from sqlalchemy import select
 
 from service.keys import DB, JOBS
-from service.platform.db.models import Case, Meeting
+from service.platform.db.models import Case
 from service.text.danish import danish_slot
 from tests.meetings.email_cases import CITIZEN, body, intake
-from tests.meetings.test_private_talk import FIRST_CONTACT, _rows, _talk_link, _talks
-from tests.support import Api, SmtpSink, local_now
+from tests.meetings.test_private_talk import (
+    FIRST_CONTACT,
+    _rows,
+    _talk_link,
+    _talks,
+    talk_begun,
+)
+from tests.support import Api, SmtpSink
 
 BUTTON = "Jeg vil gerne tale med min konsulent først"
 
@@ -61,12 +67,7 @@ async def test_the_page_shows_the_wish_and_the_talk_once_registered(
     assert "vil du alligevel ikke have samtalen" in page
 
     # Held (once its time has come): the page says so.
-    async with mail.client.app[DB].write() as session:
-        row = await session.get(Meeting, talk.id)
-        assert row is not None
-        length = row.end - row.start
-        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
-        row.end = row.start + length
+    await talk_begun(mail, talk.id)
     resp = await mail.client.post("/api/cases/TP-1/private-talk", json={"outcome": "held"},
                                   headers=mail.auth("manager"))
     assert resp.status == 200, await resp.text()

@@ -56,6 +56,17 @@ async def _post(api: Api, path: str, data: dict[str, Any]) -> Any:
     return await api.client.post(path, data=data, allow_redirects=False)
 
 
+async def talk_begun(api: Api, talk_id: int) -> None:
+    """Its time has come: the talk `talk_id` moved to end now (what happened is registered
+    once a talk has begun)."""
+    async with api.client.app[DB].write() as session:
+        row = await session.get(Meeting, talk_id)
+        assert row is not None
+        length = row.end - row.start
+        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
+        row.end = row.start + length
+
+
 async def test_the_wish_plans_a_talk_before_the_meeting_and_the_employer_never_hears(
         mail: Api, smtp_sink: SmtpSink) -> None:
     await intake(mail, body("TALK-1", citizen_wants_private_talk=True))
@@ -179,12 +190,7 @@ async def test_first_contact_link_sets_the_wish_and_replans(mail: Api,
     resp = await mail.client.post("/api/cases/TALK-2/private-talk",
                                   json={"outcome": "held"}, headers=mail.auth("manager"))
     assert resp.status == 409 and (await resp.json())["code"] == "meeting_not_begun"
-    async with mail.client.app[DB].write() as session:
-        row = await session.get(Meeting, talk.id)
-        assert row is not None
-        length = row.end - row.start
-        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
-        row.end = row.start + length
+    await talk_begun(mail, talk.id)
     # Held: it counts as kept — later runs leave it, the meeting stays after it.
     resp = await mail.client.post("/api/cases/TALK-2/private-talk",
                                   json={"outcome": "held"}, headers=mail.auth("manager"))

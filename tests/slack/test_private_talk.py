@@ -21,6 +21,7 @@ from service.platform.db.models import Case, Meeting, OutboxMessage
 from service.platform.workdays import previous_working_day
 from service.text.danish import danish_slot
 from tests.meetings.email_cases import CITIZEN, body, intake
+from tests.meetings.test_private_talk import talk_begun
 from tests.slack.slack_helpers import (
     ANNA,
     BO,
@@ -31,7 +32,7 @@ from tests.slack.slack_helpers import (
     texts,
 )
 from tests.slack.test_reminders import FIXED, consultant_reminders
-from tests.support import Api, SmtpSink, local_now, text_part, wait_until
+from tests.support import Api, SmtpSink, text_part, wait_until
 
 TALK_BUTTONS = {"private_talk_held": "Holdt", "private_talk_not_held": "Ikke holdt",
                 "private_talk_not_wanted": "Borgeren ønsker den ikke længere"}
@@ -106,12 +107,7 @@ async def test_the_talk_in_the_dm_the_home_tab_the_reminder_and_its_buttons(
 
     # The owner, once its time has come: "Holdt" registers it as the API does; the
     # messages show it, buttons gone.
-    async with api.client.app[DB].write() as session:
-        row = await session.get(Meeting, talk.id)
-        assert row is not None
-        length = row.end - row.start
-        row.start = local_now().replace(tzinfo=None, second=0, microsecond=0) - length
-        row.end = row.start + length
+    await talk_begun(api, talk.id)
     await click(api, fake, ANNA, "private_talk_held", "talk-s1", reminder.channel, reminder.ts)
     held = await talk_of(api, "talk-s1", TALK_HELD)
     assert held.outcome_registered_at is not None
