@@ -114,6 +114,23 @@ def test_config_check_command_exit_codes(tmp_path: Path) -> None:
                             text=True)
     assert result.returncode == 2
     assert "consultants.0.max_active_cases" in result.stderr
+    # a directory as serve --config-dir reads it: two files sharing a host are refused
+    folder = tmp_path / "many"
+    folder.mkdir()
+    demo = (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
+    (folder / "a.toml").write_text(demo, encoding="utf-8")
+    (folder / "b.toml").write_text(demo.replace('id = "demo"', 'id = "demo2"', 1),
+                                   encoding="utf-8")
+    shared = subprocess.run([FASTHOLD, "config", "check", str(folder)], capture_output=True,
+                            text=True)
+    assert shared.returncode == 2 and "mail.link_base_url" in shared.stderr, shared.stderr
+    (folder / "b.toml").write_text(demo.replace('id = "demo"', 'id = "demo2"', 1).replace(
+        "http://127.0.0.1:8080", "http://demo2.fasthold.example"), encoding="utf-8")
+    (folder / "a.toml").write_text(demo.replace(
+        "http://127.0.0.1:8080", "http://demo.fasthold.example"), encoding="utf-8")
+    both = subprocess.run([FASTHOLD, "config", "check", str(folder)], capture_output=True,
+                          text=True)
+    assert both.returncode == 0 and both.stdout.count(": ok (") == 2, both.stderr
 
 
 def test_secrets_come_from_the_environment() -> None:

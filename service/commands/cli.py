@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="config_command", metavar="ACTION", required=True)
     check = _command(config, "check", "service.commands.config_check:run",
                      "validate municipality configuration files")
-    check.add_argument("files", nargs="+", help="TOML files")
+    check.add_argument("files", nargs="+", help="TOML files, or a directory of a deployment of "
+                       "many municipalities (as serve --config-dir reads it)")
 
     rules = top.add_parser("rules", help="eligibility rules").add_subparsers(
         dest="rules_command", metavar="ACTION", required=True)

@@ -1,17 +1,26 @@
-"""`fasthold config check FILE...`: validate municipality configuration files."""
+"""`fasthold config check FILE|DIR...`: validate municipality configuration files; a
+directory is checked as `serve --config-dir` reads it (every file, and what they must not
+share: municipality, host, time zone)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from service.config import ConfigError, load_config
+from service.config import ConfigError, load_config, load_config_dir
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
+            if Path(path).is_dir():
+                configs = load_config_dir(path)
+                for config in configs:
+                    print(f"{path}: {config.municipality.id}: ok ({config.municipality.name}, "
+                          f"{len(config.consultants)} consultants)")
+                continue
             config = load_config(path)
         except ConfigError as exc:
             print(exc, file=sys.stderr)
