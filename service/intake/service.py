@@ -277,6 +277,7 @@ class IntakeService:
             known = {c.case_ref: c for c in (await session.execute(select(Case).where(
                 Case.municipality_id == self.municipality, Case.case_ref.in_(refs)))
             ).unique().scalars()}
+            await self._not_another_spelling(session, [r for r in refs if r not in known])
             cvrs = sorted({i.employer.cvr for i, _ in cases if i.employer and i.employer.cvr})
             employers = {e.cvr: e for e in (await session.execute(select(Employer).where(
                 Employer.municipality_id == self.municipality, Employer.cvr.in_(cvrs)))
@@ -349,6 +350,26 @@ class IntakeService:
                      {"changed": changed, "trigger": trigger})
         return changed
 
+    async def _not_another_spelling(self, session: AsyncSession, new_refs: list[str]
+                                    ) -> None:
+        """New case numbers must not be stored ones in other letters' case, nor each other
+        (`RV-20` beside `rv-20` made a second case of one sick leave: two owners, two
+        meetings with one employer). `Invalid` naming `case_id` and the stored number."""
+        lowered: dict[str, str] = {}
+        for ref in new_refs:
+            if ref.lower() in lowered and lowered[ref.lower()] != ref:
+                raise _other_spelling(lowered[ref.lower()])
+            lowered.setdefault(ref.lower(), ref)
+        if not lowered:
+            return
+        for start in range(0, len(lowered), 1000):
+            chunk = list(lowered)[start:start + 1000]
+            stored = (await session.execute(select(Case.case_ref).where(
+                Case.municipality_id == self.municipality,
+                func.lower(Case.case_ref).in_(chunk)).limit(1))).scalar_one_or_none()
+            if stored is not None:
+                raise _other_spelling(stored)
+
     async def _patched(self, session: AsyncSession, case: Case, changes: dict[str, Any],
                        employers: dict[str, Employer] | None = None
                        ) -> tuple[CaseIntake, date]:
@@ -380,6 +401,7 @@ class IntakeService:
                                               "ref": intake.case_id})
                 ).unique().scalar_one_or_none()
         if case is None:
+            await self._not_another_spelling(session, [intake.case_id])
             case = Case(municipality_id=self.municipality, case_ref=intake.case_id)
             await self._apply(session, case, intake, as_of, principal, "intake", new=True,
                               placements=placements)
@@ -949,6 +971,12 @@ class IntakeService:
     def notify_changed(self) -> None:
         """Ask for planning after a committed change that may alter it."""
         self.jobs.request(PLAN, self.municipality, "change")
+
+
+def _other_spelling(stored: str) -> Invalid:
+    return Invalid.field("case_id", f"the case number is already stored as {stored!r} (only "
+                         "upper and lower case differ)", "case_id_other_spelling",
+                         {"stored": stored})
 
 
 def _without_as_of(decision: dict[str, Any]) -> dict[str, Any]:

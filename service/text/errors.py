@@ -124,6 +124,8 @@ TEXTS: dict[str, str] = {
     "datetime_from_date_parsing": _TIME,
     "time_not_real": _TIME,
     "time_in_past": "Tidspunktet er overstået. Vælg et senere.",
+    "case_id_other_spelling": "Sagsnummeret findes allerede som {stored} – kun store og små "
+                              "bogstaver er forskellige. Brug det.",
     "repeated_parameter": "Angiv kun én værdi.",
     "time_too_far": "Tidspunktet ligger for langt ude: højst {days} dage frem.",
     "not_offered": "Vælg en af de tilbudte tider.",
