@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
 import caldav
@@ -33,6 +33,8 @@ GONE = ("Kalenderen findes ikke længere på adressen (fejl {status}). Er public
 SERVER_ERROR = "Kalenderens server svarede med en fejl ({status})."
 REDIRECTS = "Adressen viderestillede for mange gange eller til noget, der ikke er en webadresse."
 CALDAV_FAILED = "CalDAV-kalenderen kunne ikke læses. Er adressen kalenderens egen adresse?"
+NOT_FETCHED = ("Adressen peger på en adresse, som fasthold ikke henter kalendere fra (en "
+               "link-local-adresse som maskinens egne metadata). Brug kalenderens egen adresse.")
 
 
 def fetchable_url(url: str) -> str:
@@ -52,6 +54,35 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _refused_address(address: str) -> bool:
+    """An address a calendar is never fetched from: link-local (169.254.0.0/16, fe80::/10 —
+    where cloud machines answer with their own credentials), unspecified, multicast or
+    reserved. Loopback and private addresses stay allowed: a municipality's own CalDAV
+    server sits on its network."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local or ip.is_unspecified or ip.is_multicast or ip.is_reserved
+
+
+async def check_host(url: str) -> None:
+    """`CalendarError` (`not_fetched`) when the address's host is, or resolves to, a refused
+    address (`_refused_address`); a host that does not resolve is left to the fetch (which
+    says it cannot be reached). Asked before each request, a redirect's target included: a
+    consultant's key must not make the service fetch from the machine's own metadata."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except OSError:
+            return
+        addresses = [str(info[4][0]) for info in found]
+    if any(_refused_address(address) for address in addresses):
+        raise CalendarError("not_fetched", NOT_FETCHED)
 
 
 def _timed_out(timeout: float) -> CalendarError:
@@ -77,11 +108,31 @@ async def fetch_ics(session: aiohttp.ClientSession, url: str, *, timeout: float,
     CalendarError on a timeout, a refused connection, an error status or a body over
     `max_bytes` (read no further than that)."""
     try:
-        async with session.get(
-                fetchable_url(url), allow_redirects=True, max_redirects=MAX_REDIRECTS,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                headers={"Accept": "text/calendar, */*;q=0.5",
-                         "User-Agent": USER_AGENT}) as response:
+        async with asyncio.timeout(timeout):
+            return await _follow(session, fetchable_url(url), max_bytes)
+    except CalendarError:
+        raise
+    except TimeoutError:
+        raise _timed_out(timeout) from None
+    except (aiohttp.TooManyRedirects, aiohttp.RedirectClientError, aiohttp.InvalidURL):
+        raise CalendarError("redirects", REDIRECTS) from None
+    except (aiohttp.ClientError, OSError, ValueError):
+        raise CalendarError("unreachable", UNREACHABLE) from None
+
+
+async def _follow(session: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:
+    """GET `url`, following at most MAX_REDIRECTS redirects by hand — each target checked
+    (`check_host`) before it is asked, and only to http(s)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        await check_host(url)
+        async with session.get(url, allow_redirects=False, headers={
+                "Accept": "text/calendar, */*;q=0.5", "User-Agent": USER_AGENT}) as response:
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.headers.get("Location", "")
+                url = urljoin(url, location)
+                if not location or urlsplit(url).scheme.lower() not in ("http", "https"):
+                    raise CalendarError("redirects", REDIRECTS)
+                continue
             if response.status >= 400:
                 raise _status_error(response.status)
             if response.content_length is not None and response.content_length > max_bytes:
@@ -94,14 +145,7 @@ async def fetch_ics(session: aiohttp.ClientSession, url: str, *, timeout: float,
                 body += chunk
                 if len(body) > max_bytes:
                     raise _too_large(max_bytes)
-    except CalendarError:
-        raise
-    except TimeoutError:
-        raise _timed_out(timeout) from None
-    except (aiohttp.TooManyRedirects, aiohttp.RedirectClientError, aiohttp.InvalidURL):
-        raise CalendarError("redirects", REDIRECTS) from None
-    except (aiohttp.ClientError, OSError, ValueError):
-        raise CalendarError("unreachable", UNREACHABLE) from None
+    raise CalendarError("redirects", REDIRECTS)
 
 
 def _caldav_objects(url: str, username: str | None, password: str | None,
@@ -128,6 +172,7 @@ async def fetch_caldav(url: str, username: str | None, password: str | None, *,
                        start: datetime, end: datetime, timeout: float, max_bytes: int
                        ) -> Calendar:
     """The events of a CalDAV calendar between `start` and `end` (aware), as one calendar."""
+    await check_host(url)
     try:
         calendars = await asyncio.wait_for(asyncio.to_thread(
             _caldav_objects, url, username, password, start, end, timeout, max_bytes),

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from service.calendars.fetch import fetch_ics, fetchable_url
+from service.calendars.fetch import fetch_caldav, fetch_ics, fetchable_url
 from service.calendars.parse import CalendarError
 from tests.calendars.samples import OUTLOOK
 
@@ -54,6 +55,7 @@ async def server() -> AsyncIterator[TestServer]:
     app.router.add_get("/moved", redirect("/cal.ics"))
     app.router.add_get("/loop", redirect("/loop"))
     app.router.add_get("/elsewhere", redirect("ftp://127.0.0.1/cal.ics"))
+    app.router.add_get("/metadata", redirect("http://169.254.169.254/latest/meta-data/"))
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     try:
@@ -114,3 +116,27 @@ def test_webcal_is_https() -> None:
         "https://calendar.google.com/calendar/ical/x/basic.ics"
     assert fetchable_url("WEBCALS://h/x.ics") == "https://h/x.ics"
     assert fetchable_url("https://h/x.ics") == "https://h/x.ics"
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/cal.ics",
+    "http://0.0.0.0/cal.ics", "http://[::ffff:169.254.169.254]/x", "http://224.0.0.1/x"])
+async def test_a_link_local_or_unspecified_address_is_never_fetched(url: str) -> None:
+    """Where a cloud machine answers with its own credentials (169.254.169.254) and the like:
+    refused before anything is sent (a consultant's key made the service fetch any
+    address)."""
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(CalendarError) as raised:
+            await fetch_ics(session, url, timeout=5, max_bytes=1000)
+    assert raised.value.code == "not_fetched" and "169.254" not in raised.value.text
+    with pytest.raises(CalendarError) as raised:
+        await fetch_caldav(url.replace("http://", "https://"), "anna", "hemmelig",
+                           start=datetime(2026, 12, 7, tzinfo=UTC),
+                           end=datetime(2026, 12, 8, tzinfo=UTC), timeout=5, max_bytes=1000)
+    assert raised.value.code == "not_fetched"
+
+
+async def test_a_redirect_to_such_an_address_is_not_followed(server: TestServer) -> None:
+    """Each redirect's target is checked before it is asked."""
+    assert (await error(server, "/metadata")).code == "not_fetched"
+
