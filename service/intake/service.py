@@ -364,9 +364,13 @@ class IntakeService:
             return
         for start in range(0, len(lowered), 1000):
             chunk = list(lowered)[start:start + 1000]
+            # (the same spelling stored meanwhile — a request racing this one with the same
+            # number — is no other spelling: the insert's conflict makes this an update)
             stored = (await session.execute(select(Case.case_ref).where(
                 Case.municipality_id == self.municipality,
-                func.lower(Case.case_ref).in_(chunk)).limit(1))).scalar_one_or_none()
+                func.lower(Case.case_ref).in_(chunk),
+                Case.case_ref.not_in([lowered[key] for key in chunk])).limit(1))
+            ).scalar_one_or_none()
             if stored is not None:
                 raise _other_spelling(stored)
 
