@@ -1,6 +1,7 @@
 """The citizen's reminder on the working day before their meeting or private talk: by
 e-mail, else by Digital Post, never as a printed letter (it would come too late); not when
-they were told of the time that same day; not of a meeting being moved; once."""
+they were told of the time that same day; not of a meeting being moved; once. (The scan on
+PostgreSQL too in the first test; the others are about what is sent, on SQLite.)"""
 
 from __future__ import annotations
 
@@ -92,60 +93,60 @@ async def test_the_citizen_is_reminded_of_the_workplace_meeting_with_its_place(
 
 
 async def test_not_when_told_the_same_day_nor_of_a_meeting_being_moved(
-        mail_api: Api, smtp_sink: SmtpSink) -> None:
+        mail: Api, smtp_sink: SmtpSink) -> None:
     """Confirmed today for the next working day: the citizen has the time from today's mail
     (the employer gets the day-before reminder all the same). A meeting its consultant can
     no longer hold (a conflict, being moved) reminds nobody."""
-    meeting = await _confirmed(mail_api, smtp_sink, "r2")
+    meeting = await _confirmed(mail, smtp_sink, "r2")
     today = today_local()
     tomorrow = today + timedelta(days=1)
     while not is_working_day(tomorrow):
         tomorrow += timedelta(days=1)
-    await _move_to(mail_api, meeting.id, tomorrow)
-    reminders = mail_api.client.app[REMINDERS]
+    await _move_to(mail, meeting.id, tomorrow)
+    reminders = mail.client.app[REMINDERS]
     assert await reminders.send_due(today) == 1
-    assert [m.kind for m in await _reminders(mail_api)] == ["employer_day_before"]
+    assert [m.kind for m in await _reminders(mail)] == ["employer_day_before"]
 
     later = _plain_weekday_after(today, 3)
-    await _move_to(mail_api, meeting.id, later, conflict_at=datetime(2026, 1, 5, 8, 0),
+    await _move_to(mail, meeting.id, later, conflict_at=datetime(2026, 1, 5, 8, 0),
                    conflict_reason="absence")
     assert await reminders.send_due(later - timedelta(days=1)) == 0
-    await _move_to(mail_api, meeting.id, later, conflict_at=None, conflict_reason=None)
+    await _move_to(mail, meeting.id, later, conflict_at=None, conflict_reason=None)
     # settled (the consultant stays): the citizen's reminder goes (the employer had theirs
     # of this meeting before)
     assert await reminders.send_due(later - timedelta(days=1)) == 1
-    assert [m.kind for m in await _reminders(mail_api)] == ["employer_day_before",
+    assert [m.kind for m in await _reminders(mail)] == ["employer_day_before",
                                                             CITIZEN_DAY_BEFORE]
 
 
 async def test_a_jobcentre_meeting_and_a_private_talk_are_reminded_to_the_citizen_only(
-        mail_api: Api, smtp_sink: SmtpSink) -> None:
-    meeting = await _confirmed(mail_api, smtp_sink, "r3")
+        mail: Api, smtp_sink: SmtpSink) -> None:
+    meeting = await _confirmed(mail, smtp_sink, "r3")
     thursday = _plain_weekday_after(today_local(), 3)
-    await _move_to(mail_api, meeting.id, thursday, kind="jobcenter_meeting")
-    reminders = mail_api.client.app[REMINDERS]
+    await _move_to(mail, meeting.id, thursday, kind="jobcenter_meeting")
+    reminders = mail.client.app[REMINDERS]
     assert await reminders.send_due(thursday - timedelta(days=1)) == 1
-    mail = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
+    message = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
                                      and "I morgen" in str(m["Subject"])))[0]
-    assert "dit opfølgningsmøde i morgen i jobcentret (" in text_part(mail)
+    assert "dit opfølgningsmøde i morgen i jobcentret (" in text_part(message)
 
     friday = thursday + timedelta(days=8)
     while not is_working_day(friday) or not is_working_day(friday - timedelta(days=1)):
         friday += timedelta(days=7)
-    async with mail_api.client.app[DB].write() as session:  # the talk: a row of its own
+    async with mail.client.app[DB].write() as session:  # the talk: a row of its own
         talk = Meeting(municipality_id=meeting.municipality_id, case_id=meeting.case_id,
                        consultant_id=meeting.consultant_id, kind="private_talk",
                        status="talk_planned", start=meeting.start, end=meeting.end,
                        created_at=meeting.created_at, updated_at=meeting.updated_at)
         session.add(talk)
         await session.flush()
-    await _move_to(mail_api, talk.id, friday)
+    await _move_to(mail, talk.id, friday)
     assert await reminders.send_due(friday - timedelta(days=1)) == 1
-    mail = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
+    message = (await smtp_sink.wait_for(lambda m: m["To"] == CITIZEN
                                      and "din samtale" in str(m["Subject"])))[0]
-    text = text_part(mail)
+    text = text_part(message)
     assert "din samtale i morgen med din konsulent" in text and "ringer til dig" in text
-    assert [m.recipient for m in await _reminders(mail_api)] == [CITIZEN, CITIZEN]
+    assert [m.recipient for m in await _reminders(mail)] == [CITIZEN, CITIZEN]
 
 
 @pytest.fixture
