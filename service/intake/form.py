@@ -215,19 +215,28 @@ def columns_patch(body: dict[str, Any], columns: Collection[str]) -> dict[str, A
     """A merge patch that makes a stored case say what a CSV row says in the file's
     `columns` and leaves every other field as it is: a blank cell removes the field (null),
     a column the file leaves out is not in the patch; CPR only when a number is given."""
+    # ("nej" is not given, as `read_fields` reads it: removed, not stored as false)
+    return _fields_patch(body, columns, unchecked=None)
+
+
+def _fields_patch(body: dict[str, Any], names: Collection[str], *, unchecked: bool | None
+                  ) -> dict[str, Any]:
+    """The merge patch of `body`'s fields named in `names` (never the case id; CPR only when
+    given): a blank field removed (null), an unchecked yes/no field `unchecked`, no CVR no
+    employer."""
     patch: dict[str, Any] = {}
     for field in FIELDS:
-        if field.name in ("case_id", "cpr") or field.name not in columns:
+        if field.name in ("case_id", "cpr") or field.name not in names:
             continue
         value: Any = body
         for key in field.path:
             value = value.get(key) if isinstance(value, dict) else None
         if field.kind == "bool":
-            value = True if value else None  # as `read_fields` reads "nej": not given
+            value = True if value else unchecked
         _put(patch, field.path, value)
     if body.get("cpr"):
         patch["cpr"] = body["cpr"]
-    if "employer_cvr" in columns and patch.get("employer", {}).get("cvr") is None:
+    if "employer_cvr" in names and patch.get("employer", {}).get("cvr") is None:
         patch["employer"] = None  # no CVR: no employer (as a new case's row says it)
     return patch
 
@@ -247,18 +256,4 @@ def changed_in_words(changed: list[str]) -> list[str]:
 def facts_patch(body: dict[str, Any]) -> dict[str, Any]:
     """A merge patch that makes the case's facts what the form says: every fact field is
     set, a blank one removed (null); CPR only when typed."""
-    patch: dict[str, Any] = {}
-    for field in FIELDS:
-        if field.name in ("case_id", "cpr"):
-            continue
-        value: Any = body
-        for key in field.path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if field.kind == "bool":
-            value = bool(value)
-        _put(patch, field.path, value)
-    if body.get("cpr"):
-        patch["cpr"] = body["cpr"]
-    if patch.get("employer", {}).get("cvr") is None:
-        patch["employer"] = None
-    return patch
+    return _fields_patch(body, BY_NAME, unchecked=False)
