@@ -79,8 +79,7 @@ class Reminders:
             candidates = (await session.execute(select(
                 Meeting.id, Meeting.kind, Meeting.status, Meeting.start, Meeting.invited_at,
                 Meeting.employer_answer, Meeting.conflict_at,
-                Case.citizen_email.is_not(None).label("citizen_mailed"),
-                Case.citizen_phone).join(
+                Case.citizen_email, Case.citizen_phone).join(
                 Case, Case.id == Meeting.case_id).where(
                 Meeting.municipality_id == self.config.municipality.id,
                 Meeting.status.in_(("proposed", "confirmed", TALK_PLANNED)),
@@ -88,14 +87,9 @@ class Reminders:
                 .order_by(Meeting.case_id))).all()
             if not candidates:
                 return 0
-            # the citizen without a mobile number (with `[sms] enabled`) or an e-mail
-            # address gets no reminder but by Digital Post
-            by_post = self.notifier.outbox.digital_post
-            texts = self.config.sms.enabled
-            reach_citizen = self.config.mail.citizen_day_before and (
-                by_post or any(row.citizen_mailed or (texts and mobile_number(row.citizen_phone))
-                               for row in candidates))
-            told = await self._told(session, [m.id for m in candidates], reach_citizen)
+            reachable = {row.id for row in candidates if self.config.mail.citizen_day_before
+                         and self._citizen_channel(row.citizen_email, row.citizen_phone)}
+            told = await self._told(session, [m.id for m in candidates], bool(reachable))
             due: list[tuple[int, str]] = []
             for row in candidates:
                 sent = told.get(row.id, {})
@@ -110,9 +104,7 @@ class Reminders:
                     continue
                 if row.kind == "workplace_meeting" and "employer_day_before" not in sent:
                     due.append((row.id, "employer_day_before"))
-                if reach_citizen and (row.citizen_mailed or by_post or (
-                        texts and mobile_number(row.citizen_phone))) \
-                        and CITIZEN_DAY_BEFORE not in sent \
+                if row.id in reachable and CITIZEN_DAY_BEFORE not in sent \
                         and today not in sent.get(CITIZEN_TOLD, ()):
                     due.append((row.id, CITIZEN_DAY_BEFORE))
             if not due:
@@ -125,6 +117,19 @@ class Reminders:
         if count:
             log.info("%s reminder(s) queued", count)
         return count
+
+    def _citizen_channel(self, email: str | None, phone: str | None
+                         ) -> tuple[str, str] | None:
+        """How the citizen's reminder reaches them — ("sms", number) where the municipality
+        texts and the phone is a number a text can go to, else ("email", address), else
+        ("letter", "") by Digital Post — or None: a printed letter would come after the
+        meeting. The one rule for which citizens are due one and for sending it."""
+        number = mobile_number(phone) if self.config.sms.enabled else None
+        if number:
+            return "sms", number
+        if email:
+            return "email", email
+        return ("letter", "") if self.notifier.outbox.digital_post else None
 
     async def _told(self, session: AsyncSession, meeting_ids: list[int], citizen: bool
                     ) -> dict[int, dict[str, set[date]]]:
@@ -147,21 +152,18 @@ class Reminders:
         notifier = self.notifier
         words = notifier.people(meeting) | {"day": coming_day(meeting.start.date(), today)}
         if kind == CITIZEN_DAY_BEFORE:
-            # SMS (where the municipality has it), else e-mail, else Digital Post; a printed
-            # letter would come after the meeting.
-            number = mobile_number(meeting.case.citizen_phone) if self.config.sms.enabled \
-                else None
-            if number:
-                return await notifier.sms(session, meeting, kind, number, words)
-            email = meeting.case.citizen_email
-            if email:
-                return await notifier.email(session, meeting, kind, email, words)
-            if not notifier.outbox.digital_post:
+            case = meeting.case
+            channel = self._citizen_channel(case.citizen_email, case.citizen_phone)
+            if channel is None:
                 return False
-            return await notifier.email(session, meeting, kind,
-                                        meeting.case.citizen_name or "borger", words,
-                                        channel="letter",
-                                        payload={"case_ref": meeting.case.case_ref})
+            how, to = channel
+            if how == "sms":
+                return await notifier.sms(session, meeting, kind, to, words)
+            if how == "email":
+                return await notifier.email(session, meeting, kind, to, words)
+            return await notifier.email(session, meeting, kind, case.citizen_name or "borger",
+                                        words, channel="letter",
+                                        payload={"case_ref": case.case_ref})
         recipient = notifier.employer_email(meeting)
         if not recipient:
             return False
