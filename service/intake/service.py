@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -68,6 +68,10 @@ EMPLOYER_DETAIL_FIELDS = ("address", "location", "contact_name", "contact_email"
 # only the company's defaults, set when the record is created).
 SHARED_EMPLOYER_FIELDS = ("name", "unavailable")
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
+# A first absence day further back is a typing error (a year 1 gave a case whose deadlines
+# passed two thousand years ago): sickness benefit from employment runs at most 22 weeks
+# within 9 months before its extensions, and a case of two years is long over.
+OLDEST_ABSENCE_DAYS = 730
 
 
 # What a CPR ciphertext is bound to (the migration that encrypted stored numbers says so too).
@@ -213,6 +217,13 @@ class IntakeService:
             raise Invalid.field("first_absence_day",
                                 f"must not be after as_of ({as_of.isoformat()})", "after_as_of",
                                 {"as_of": as_of.isoformat()})
+        earliest = self.clock.today() - timedelta(days=OLDEST_ABSENCE_DAYS)
+        if intake.first_absence_day < earliest:
+            first, last = earliest.isoformat(), as_of.isoformat()
+            raise Invalid.field("first_absence_day",
+                                f"must be between {first} and {last}: a sickness absence "
+                                f"older than two years is no new case", "date_out_of_range",
+                                {"first": first, "last": last})
         handed_over = intake.handed_over_on
         if handed_over is not None and handed_over > self.clock.today():
             raise Invalid.field("handed_over_on", "must not be in the future", "date_in_future")

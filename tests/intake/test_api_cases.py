@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from service.keys import DB, JOBS
+from service.keys import CLOCK, DB, JOBS
 from service.platform.db.models import AuditEntry, Case, DecisionRecord
 from service.platform.jobqueue import PLAN
 
@@ -209,3 +210,26 @@ async def test_patch_takes_the_merge_patch_media_type_and_reasons_come_in_words(
     wrong = await api.client.patch("/api/cases/mp1", data="{}",
                                    headers={**h, "Content-Type": "text/plain"})
     assert wrong.status == 415
+
+
+async def test_a_first_absence_day_over_two_years_back_is_refused_naming_the_field(api) -> None:
+    """A typing error (year 1) made a case whose deadlines passed long ago; two years back
+    is the oldest first absence day taken, the day after as_of is refused as before."""
+    today = api.client.app[CLOCK].today()
+    oldest, h = today - timedelta(days=730), api.auth("intake")
+    for day in ("0001-01-01", (oldest - timedelta(days=1)).isoformat()):
+        resp = await api.client.post("/api/cases", json=case_body(
+            first_absence_day=day, as_of=today.isoformat()), headers=h)
+        assert resp.status == 422, await resp.text()
+        [error] = (await resp.json())["errors"]
+        assert error["field"] == "first_absence_day"
+        assert error["code"] == "date_out_of_range"
+        assert oldest.isoformat() in error["message"]
+    resp = await api.client.post("/api/cases", json=case_body(
+        first_absence_day=oldest.isoformat(), as_of=today.isoformat()), headers=h)
+    assert resp.status == 201, await resp.text()
+    # A PATCH too.
+    resp = await api.client.patch("/api/cases/k1", json={"first_absence_day": "1999-05-01"},
+                                  headers=h)
+    assert resp.status == 422
+    assert (await resp.json())["errors"][0]["field"] == "first_absence_day"
