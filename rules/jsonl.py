@@ -7,9 +7,12 @@ but counted, so line numbers match what an editor shows.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -43,13 +46,55 @@ def evaluate_line(engine: RulesEngine, number: int, text: str | bytes,
     try:
         facts = CaseFacts.model_validate_json(text)
     except ValidationError as exc:
-        try:
-            raw = orjson.loads(text)
-        except orjson.JSONDecodeError as json_exc:
+        invalid = exc
+    else:
+        return _decided(engine, number, facts, as_of)
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as json_exc:
+        raw = _with_huge_numbers(text)
+        if raw is None:
             return _input_error(number, None, f"not valid JSON: {json_exc}")
-        if not isinstance(raw, dict):
-            return _input_error(number, None, "the line is not a JSON object")
-        return _input_error(number, raw.get("case_id"), describe(validation_errors(exc)))
+        try:
+            return _decided(engine, number, CaseFacts.model_validate_json(orjson.dumps(raw)),
+                            as_of)
+        except ValidationError as exc:
+            invalid = exc
+    if not isinstance(raw, dict):
+        return _input_error(number, None, "the line is not a JSON object")
+    return _input_error(number, raw.get("case_id"), describe(validation_errors(invalid)))
+
+
+def _with_huge_numbers(text: str | bytes) -> Any:
+    """The line as JSON whose numbers lie beyond a double's range (`1e400`, an integer of
+    400 digits: valid JSON, and finite — the contract decides "huge values" too), each such
+    number the largest double of its sign, which every threshold judges alike; None when the
+    line is no JSON at all."""
+    def number(literal: str) -> float:
+        exact = Decimal(literal)
+        if abs(exact) > _LARGEST:
+            return sys.float_info.max if exact > 0 else -sys.float_info.max
+        return float(exact)
+
+    def integer(literal: str) -> int | float:
+        value = int(literal)
+        return value if abs(value) < 2 ** 63 else number(literal)
+
+    try:
+        return json.loads(text, parse_float=number, parse_int=integer,
+                          parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+
+
+_LARGEST = Decimal(sys.float_info.max)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decided(engine: RulesEngine, number: int, facts: CaseFacts, as_of: date) -> LineResult:
     try:
         decision = engine.decide(facts, as_of)
     except FactsError as exc:

@@ -146,3 +146,18 @@ def test_an_engine_failure_is_that_line_s_error() -> None:
     assert [r.ok for r in results] == [False, True]
     assert results[0].output == {"line": 1, "case_id": "boom", "error": "the rules could not "
                                  "decide: no rule matched the case (a gap in the rules)"}
+
+
+def test_numbers_beyond_a_double_are_decided_as_the_huge_values_they_are() -> None:
+    """`1e400` and an integer of 400 digits are valid JSON and finite: over 8 weeks, decided
+    (they were "not valid JSON" naming no field); below 0 an error naming the field; NaN and
+    broken JSON stay errors of the line."""
+    template = case("h", visitation_category=None, expected_absence_weeks=123456.0)
+    lines = [template.replace("123456.0", literal) for literal in
+             ("1e400", "1" + "0" * 400, "1" + "0" * 30, "-1e400", "NaN")] + ["{broken"]
+    results = list(evaluate_lines(RulesEngine(), lines, AS_OF))
+    assert [r.ok for r in results] == [True, True, True, False, False, False]
+    assert [r.output["status"] for r in results[:3]] == ["target"] * 3
+    assert results[3].output["error"].startswith("expected_absence_weeks: must be ≥ 0")
+    assert results[4].output["error"].startswith("not valid JSON")
+    assert results[5].output["error"].startswith("not valid JSON")
