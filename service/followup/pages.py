@@ -293,6 +293,9 @@ async def register_meeting(request: web.Request) -> web.Response:
     case_ref = _checked_ref(request)
     values = form_values(form, ("place", "employer_took_part", *MINUTES_FIELDS))
     send_to = [v for v in form.getall("send_to", []) if isinstance(v, str)]
+    # The meeting guide's ticks, only to show them again with an error (never stored).
+    values["guide"] = ",".join(v for v in form.getall("guide", [])
+                               if isinstance(v, str) and v.isdigit())[:200]
     parsed, errors = parse_form(OutcomeForm, {k: values[k] for k in ("place",
                                                                        "employer_took_part")})
     held = parsed is not None and parsed.place != "not_held"
@@ -538,6 +541,18 @@ async def feed(request: web.Request) -> web.Response:
         "X-Robots-Tag": "noindex, nofollow"})
 
 
+async def form_url(request: web.Request) -> web.Response:
+    """A form's URL opened with GET (the page reloaded after an error, a bookmark): to the
+    case page rather than 405 — nothing is registered by a GET."""
+    raise web.HTTPSeeOther(f"/my-cases/{quote(_checked_ref(request), safe='')}",
+                           headers={"Cache-Control": "no-store"})
+
+
+# The case page's form URLs answered on GET by `form_url`.
+CASE_FORMS = ("contacts", "meeting-outcome", "intervention", "close", "calls-done",
+              "decline/restore")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/my-cases", my_cases, name="my_cases")
     app.router.add_get("/my-cases/{case_id}", case_page, name="my_case")
@@ -547,6 +562,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/my-cases/{case_id}/close", close_case)
     app.router.add_post("/my-cases/{case_id}/calls-done", calls_done)
     app.router.add_post("/my-cases/{case_id}/decline/restore", restore_decline)
+    for form_path in CASE_FORMS:
+        app.router.add_get(f"/my-cases/{{case_id}}/{form_path}", form_url)
     app.router.add_post(r"/my-cases/{case_id}/tasks/{task_id:[0-9]{1,12}}/done", task_done)
     app.router.add_get("/week", week, name="week")
     app.router.add_post("/week/absences", add_absence)

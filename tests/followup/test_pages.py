@@ -101,11 +101,36 @@ async def test_my_cases_marks_the_deadline_at_risk(staff: Staff, clock: Settable
     consultant = await staff.login("consultant")
     _, html = await consultant.get("/my-cases")
     assert "frist i fare" not in _row(html, "mine-1")
+    assert "haster" not in _row(html, "mine-1")
+    # The next step's link names its case (to a screen reader; the column says the rest).
+    assert '<span class="visually-hidden"> – sag mine-1</span></a>' in _row(html, "mine-1")
+    _, html = await consultant.get("/my-cases/mine-1")
+    assert "<strong>Næste skridt:</strong>" in html and "haster" not in html
     deadline = TODAY + timedelta(days=45)  # first absence + 55
     clock.set(datetime.combine(deadline - timedelta(days=7), time(9)))
     consultant = await staff.login("consultant")
     _, html = await consultant.get("/my-cases")
     assert "frist i fare" in _row(html, "mine-1")
+    # Urgent is said in words, not by colour only: on the list and on the case page.
+    assert '<span class="badge bad">haster</span>' in _row(html, "mine-1")
+    _, html = await consultant.get("/my-cases/mine-1")
+    assert re.search(r'id="next-action"[^>]*><strong>Næste skridt – haster:</strong>', html)
+    assert "fristen for første samtale er i fare" in html
+
+
+def _summary_links(html: str) -> list[str]:
+    """The fields the error summary at the top of the page links to, in its order."""
+    summary = re.search(r'<div class="notice warn" role="alert" tabindex="-1" id="fejl">'
+                        r'(.*?)</div>', html, flags=re.S)
+    assert summary is not None, "no error summary"
+    return re.findall(r'<a href="#([^"]+)"', summary.group(1))
+
+
+def _tag(html: str, attribute: str) -> str:
+    """The (first) start tag with `attribute`."""
+    found = re.search(rf'<[a-z]+ [^>]*{re.escape(attribute)}[^>]*>', html)
+    assert found is not None, attribute
+    return found.group(0)
 
 
 def _row(html: str, ref: str) -> str:
@@ -147,8 +172,23 @@ async def test_meeting_outcome_intervention_and_closing(staff: Staff,
     resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
                                        {"place": "workplace"})
     assert resp.status == 422 and "Svar, om arbejdsgiveren deltog." in html
+    # ... and listed at the top (role="alert"), each a link to its field; the radios say
+    # they are wrong and why.
+    assert _summary_links(html) == ["took-ja"]
+    for answer in ("ja", "nej"):
+        radio = _tag(html, f'id="took-{answer}"')
+        assert 'aria-invalid="true"' in radio
+        assert 'aria-describedby="e-employer_took_part h-took"' in radio
     resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome", {"place": "garden"})
     assert resp.status == 422 and "Vælg, hvor samtalen blev holdt" in html
+    assert _summary_links(html)[0] == "place-workplace"
+    radio = _tag(html, 'id="place-phone"')
+    assert 'aria-invalid="true"' in radio and 'aria-describedby="e-place"' in radio
+    # A form's URL opened with GET (reloaded) leads to the case page, not a 405.
+    for form in ("meeting-outcome", "intervention", "close"):
+        resp = await consultant.session.get(consultant.url(f"/my-cases/mine-1/{form}"),
+                                            allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"] == "/my-cases/mine-1", form
     meeting = await _meeting(staff, "mine-1")
     clock.set(meeting.end + timedelta(minutes=5))
     consultant = await staff.login("consultant")  # days later: a new session
@@ -168,6 +208,7 @@ async def test_meeting_outcome_intervention_and_closing(staff: Staff,
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
                                        {"started_on": future, "kind": "work_trial"})
     assert resp.status == 422 and "må ikke ligge i fremtiden" in html
+    assert _summary_links(html) == ["f-started_on"]
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
                                        {"started_on": "2026-11-01", "kind": "work_trial"})
     assert resp.status == 422 and "før første fraværsdag (21.11.2026)" in html
@@ -187,6 +228,10 @@ async def test_meeting_outcome_intervention_and_closing(staff: Staff,
     resp, html = await consultant.post("/my-cases/mine-1/close", {"outcome": "healed",
                                                                   "on": "2026-12-01"})
     assert resp.status == 422 and "Vælg, hvordan sagen sluttede." in html
+    assert _summary_links(html) == ["f-outcome"]
+    # The note's hint ("no health details") is read with the field.
+    assert 'aria-describedby="h-note"' in _tag(html, 'id="f-note"')
+    assert 'id="h-note">Skriv ikke helbredsoplysninger her.' in html
     resp, html = await consultant.post("/my-cases/mine-1/close", {
         "outcome": "recovered", "on": clock.today().isoformat(), "note": "raskmeldt"})
     assert resp.status == 200 and "Sagen er afsluttet" in html
