@@ -5,6 +5,7 @@ with its due date on "Mine sager"; the intervention's kind asked for."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from service.clock import SettableClock
@@ -22,6 +23,12 @@ async def test_minutes_from_the_case_page(staff: Staff, clock: SettableClock) ->
     for topic in DEFAULT_MEETING_GUIDE:
         assert topic in html
     assert 'name="agreement-0-what"' in html and 'form="meeting-form"' in html
+    # Repeated labels name their row to a screen reader ("Aftale 2: Hvem", "Trin 1: Fra").
+    for field, words in (("agreement-1-who", "Aftale 2: "), ("agreement-2-due", "Aftale 3: "),
+                         ("step-0-from", "Trin 1: "), ("step-1-hours", "Trin 2: ")):
+        assert re.search(rf'<label for="f-{field}"><span class="visually-hidden">{words}'
+                         r'</span>', html), field
+    assert "Afkrydsningerne gemmes ikke." in html  # the guide is a checklist, not saved
     meeting = await _meeting(staff, "mine-1")
     clock.set(meeting.end + timedelta(minutes=5))
     consultant = await staff.login("consultant")
@@ -37,9 +44,13 @@ async def test_minutes_from_the_case_page(staff: Staff, clock: SettableClock) ->
                "retention_plan_requested": "ja", "minutes_note": "Kun til os"}
     # A wrong row is said in Danish and nothing is registered.
     resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome",
-                                       {**minutes, "step-0-hours": "mange"})
+                                       {**minutes, "step-0-hours": "mange", "guide": ["2", "3"]})
     assert resp.status == 422 and "Referatet kunne ikke gemmes" in html, html
     assert 'value="Ring til lederen om skånejob"' in html  # what was typed is kept
+    # ... and the guide's ticks (sent with the form, never stored)
+    ticked = re.findall(r'<input type="checkbox" id="guide-(\d+)" name="guide"[^>]*checked', html)
+    assert ticked == ["2", "3"]
+    assert 'href="#f-step-0-hours"' in html  # the summary at the top links the field
     resp, html = await consultant.post("/my-cases/mine-1/meeting-outcome", minutes)
     assert resp.status == 200 and "registreret som holdt" in html, html
     assert "Ring til lederen om skånejob" in html and "18,5 timer om ugen" in html
