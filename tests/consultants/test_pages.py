@@ -63,6 +63,14 @@ async def test_list_add_and_edit(staff: Staff) -> None:
         **FORM, "hours_mon_end": "07:00"})
     assert response.status == 422
     assert _errors(html) == ["Slut skal ligge efter start."]
+    # Each working-hours field has its own name, and the day's error is linked to both.
+    for end, words in (("", "Mandag fra"), ("_end", "Mandag til")):
+        field = re.search(rf'<input id="f-hours_mon{end}"[^>]*>', html)
+        assert field is not None
+        assert f'aria-label="{words}"' in field.group(0) and "aria-labelledby" not in field.group(0)
+        assert 'aria-invalid="true"' in field.group(0)
+        assert 'aria-describedby="e-f-hours_mon"' in field.group(0)
+    assert 'id="e-f-hours_mon"' in html
     response, html = await manager.post("/admin/consultants", {
         **FORM, "fixed_employers": "29189919"})
     assert response.status == 422
