@@ -91,6 +91,11 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 Category = Annotated[Literal[1, 2, 3], BeforeValidator(_whole_number)]
 CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Cvr = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+_CVR = re.compile(r"^[0-9]{8}$")
+
+
+def _is_cvr(value: object) -> bool:
+    return isinstance(value, str) and _CVR.fullmatch(value) is not None
 
 Employment = Literal["employed", "unemployed", "self_employed"]
 DiagnosisGroup = Literal["physical", "mental", "cancer_heart_lung", "other"]
@@ -102,7 +107,7 @@ class EmployerRef(BaseModel):
     """The employer as the rules see it: only the CVR number matters."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
-    cvr: Cvr
+    cvr: Cvr | None = None
     name: str | None = None
 
 
@@ -127,6 +132,18 @@ class CaseFacts(BaseModel):
     employer_declines_workplace_meeting: bool = False
     citizen_declines_workplace_meeting: bool = False
     citizen_wants_private_talk: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _employer_cvr_only_when_employed(cls, data: Any) -> Any:
+        """"Missing/invalid CVR for an employed person is an input error; absent or null is
+        fine otherwise" (the contract): the employer of someone not employed is not judged
+        by its CVR, which is left out when it is no CVR."""
+        if isinstance(data, dict) and data.get("employment") in ("unemployed", "self_employed"):
+            employer = data.get("employer")
+            if isinstance(employer, dict) and not _is_cvr(employer.get("cvr")):
+                return {**data, "employer": {k: v for k, v in employer.items() if k != "cvr"}}
+        return data
 
     @model_validator(mode="after")
     def _employer_when_employed(self) -> CaseFacts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -147,6 +148,13 @@ class CaseIntake(CaseFacts):
     @classmethod
     def _cpr(cls, value: str | None) -> str | None:
         return None if value is None else normalise_cpr(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _employer_cvr_only_when_employed(cls, data: Any) -> Any:
+        """Intake keeps what it is given: a CVR typed wrong is refused naming the field for
+        anyone (the rules' own input leaves it out for someone not employed)."""
+        return data
 
 
 # Why staff chose the owner by hand: a fixed list, the only words about it that leave

@@ -161,3 +161,17 @@ def test_numbers_beyond_a_double_are_decided_as_the_huge_values_they_are() -> No
     assert results[3].output["error"].startswith("expected_absence_weeks: must be ≥ 0")
     assert results[4].output["error"].startswith("not valid JSON")
     assert results[5].output["error"].startswith("not valid JSON")
+
+
+def test_only_an_employed_person_s_employer_is_judged_by_its_cvr() -> None:
+    """"Missing/invalid CVR for an employed person is an input error; absent or null is fine
+    otherwise": someone not employed is decided whatever their employer object's CVR."""
+    lines = [case("s", employment="self_employed", employer={"cvr": "123"}),
+             case("u", employment="unemployed", employer={"name": "Tidligere ApS"}),
+             case("n", employment="unemployed", employer={"cvr": 12345678}),
+             case("e", employer={"cvr": "123"}),
+             case("m", employer={"name": "Ansat ApS"})]
+    results = list(evaluate_lines(RulesEngine(), lines, AS_OF))
+    assert [r.output.get("reasons") for r in results[:3]] == [["scope.not_employed"]] * 3
+    assert results[3].output["error"].startswith("employer.cvr: must be 8 digits")
+    assert results[4].output["error"].startswith("employer.cvr: required")
