@@ -7,6 +7,7 @@ twin is test_dashboard_pages.py."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import re
 from datetime import date, datetime, time
 
 import pytest
@@ -57,6 +58,45 @@ async def log_in(page: Page, api: Api, username: str, path: str) -> None:
     await page.wait_for_url(f"**{path}")
 
 
+def _luminance(rgb: tuple[int, ...]) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(v) for v in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: tuple[int, ...], other: tuple[int, ...]) -> float:
+    """WCAG's contrast ratio of two sRGB colours."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def colours(css: str) -> list[tuple[int, ...]]:
+    """The rgb()/rgba() colours in a computed style value."""
+    return [tuple(int(float(v)) for v in found.split(",")[:3])
+            for found in re.findall(r"rgba?\(([^)]*)\)", css)]
+
+
+# The staff pages' backgrounds a focused element may stand on: cards, the page, the header.
+FOCUS_BACKGROUNDS = {"white card": (255, 255, 255), "page": (0xf4, 0xf5, 0xf7),
+                     "header": (0x1f, 0x4e, 0x79)}
+
+
+async def assert_focus_visible(page: Page, selector: str) -> None:
+    """The element, focused from the keyboard, has a focus indicator of at least 3:1 against
+    every background of the staff pages (WCAG 1.4.11): its outline or the ring around it."""
+    await page.focus(selector)
+    style = await page.locator(selector).evaluate(
+        "e => { const s = getComputedStyle(e); "
+        "return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow]; }")
+    assert style[0] != "none" and float(style[1].removesuffix("px")) >= 2, style
+    rings = colours(style[2]) + colours(style[3])
+    for name, background in FOCUS_BACKGROUNDS.items():
+        best = max(contrast(ring, background) for ring in rings)
+        assert best >= 3, (selector, name, style, best)
+
+
 async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
                                                       history_api: Api) -> None:
     api = history_api
@@ -84,6 +124,12 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
             "første afholdte samtale")
         await assert_accessible(page)
         await screenshot(page, "dashboard-desktop.png")
+        # The focus is visible on a white card, on the page's grey and in the blue header.
+        for selector in ("#f-from", "a[href='#risiko']", "header.top nav a[aria-current=page]",
+                         "div.table-wrap[aria-label='Tal pr. måned']"):
+            await assert_focus_visible(page, selector)
+        # Met or not is said in the cell, not only by its colour.
+        await expect(page.locator("#tal-workplace_share td.met").first).to_contain_text("nået")
         # The month under way is marked, and the figures table fits the desktop without
         # scrolling sideways — also over 15 months.
         await expect(page.locator("#running-month")).to_contain_text("jan. 2027 er ikke slut")

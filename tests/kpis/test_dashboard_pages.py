@@ -94,6 +94,19 @@ async def test_manager_sees_the_dashboard(demo_config: MunicipalityConfig,
                  for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), flags=re.S)]
         assert cells[0] == "–" and cells[1].startswith("100 %") and "milepæl 39 %" in cells[1]
         assert 'class="met"' in row.group(1)
+        # Met or not is said in words in the cell (not by its colour only).
+        assert cells[1].endswith("✓ nået")
+        assert not any("nået" in cell for cell in cells[2:])  # January is still running
+        assert "ikke nået" in html
+        # Links and scrolling tables are named: "se listen" says which list, each table's
+        # box is a region named by its heading, the month fields say their format.
+        assert 'se listen<span class="visually-hidden"> over sager i risiko</span>' in html
+        assert 'se listen<span class="visually-hidden"> over opfølgninger over tid</span>' in html
+        assert html.count('<div class="table-wrap" tabindex="0">') == 0
+        assert '<div class="table-wrap" tabindex="0" role="region" aria-label="Tal pr. måned">' \
+            in html
+        assert 'aria-describedby="h-from"' in html and 'id="h-from">ÅÅÅÅ-MM, fx 2026-11<' in html
+        assert 'uge<span class="visually-hidden"> for Anna Kjær</span>' in html
         assert re.findall(r'<td class="([a-z]*)"', row.group(1))[2] == "running"
         assert "Første samtaler på arbejdspladsen delt med alle første samtaler" in html
         median = re.search(r'<tr id="tal-median_days_to_first_meeting">(.*?)</tr>', html,
@@ -142,7 +155,8 @@ async def test_bad_months_are_named_on_the_page(demo_config: MunicipalityConfig,
         resp, html = await manager.get("/dashboard?from=2026-13&to=2027-01")
         assert resp.status == 400
         assert "Fra måned: skriv en måned som ÅÅÅÅ-MM" in html
-        assert 'id="f-from" name="from" type="month" value="2026-11" aria-invalid="true"' in html
+        assert 'id="f-from" name="from" type="month" value="2026-11" aria-invalid="true" ' \
+            'aria-describedby="e-from h-from"' in html
         resp, html = await manager.get("/dashboard?from=2027-02&to=2027-01")
         assert resp.status == 400 and "Til måned: må ikke ligge før fra-måneden" in html
         resp, text = await manager.get("/dashboard.csv?to=januar")
