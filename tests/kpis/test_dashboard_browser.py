@@ -6,8 +6,8 @@ twin is test_dashboard_pages.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import re
+from collections.abc import AsyncIterator
 from datetime import date, datetime, time
 
 import pytest
