@@ -19,7 +19,7 @@ from service.keys import DB, JOBS
 from service.platform.db.models import CalendarEntry, Consultant, Meeting
 from tests.kpis.test_dashboard_browser import log_in
 from tests.meetings.email_cases import body, intake
-from tests.meetings.test_employer_pages_browser import browser, screenshot, visit
+from tests.meetings.test_employer_pages_browser import browser, screenshot, url, visit
 from tests.support import Api, create_staff_users, make_secrets, start_api
 
 pytestmark = pytest.mark.chromium
@@ -105,6 +105,27 @@ async def test_consultant_sees_cases_and_the_week(browser: Browser, week_api: Ap
             title = await meetings.first.get_attribute("title") or ""
             assert title.startswith(await meetings.first.locator(".when").inner_text())
             assert "Samtale på arbejdspladsen" in title
+            # The title is for a mouse only: a meeting's link names its case, day and time,
+            # each its own ...
+            names = [await link.evaluate("a => a.textContent.replace(/\\s+/g, ' ')")
+                     for link in await page.locator(".block.meeting a").all()]
+            assert all(n.startswith("Samtale på arbejdspladsen, sag uge-") for n in names), names
+            assert len(set(names)) == len(names), names
+            if name == "desktop":
+                # ... and on a wide screen, where a short block clips its text, the whole of
+                # every block is in the list below the calendar.
+                listed = page.locator("#uge-liste")
+                await expect(listed).to_be_visible()
+                await expect(listed).to_contain_text("Teammøde")
+                await expect(listed).to_contain_text("Sag uge-")
+                if first.travel_minutes:
+                    await expect(listed).to_contain_text(
+                        f"{first.travel_minutes} min. til sag")
+                await expect(page.locator("#f-uge")).to_have_attribute("aria-describedby",
+                                                                        "h-uge")
+                await expect(page.locator("#h-uge")).to_contain_text("ÅÅÅÅ-Wuu")
+            else:
+                await expect(page.locator("#uge-liste")).to_be_hidden()  # blocks show all
             width_now = await page.evaluate("document.documentElement.scrollWidth")
             assert width_now <= width, width_now
             if name == "desktop":
@@ -122,3 +143,20 @@ async def test_consultant_sees_cases_and_the_week(browser: Browser, week_api: Ap
             # A meeting leads to its case.
             await meetings.first.locator("a").click()
             await expect(page.locator("h1")).to_contain_text("Sag uge-")
+            if name == "phone":
+                # At 320 px (a 1280 px screen at 400 % zoom) nothing scrolls sideways: the
+                # case page, Mine sager and the week.
+                await page.set_viewport_size({"width": 320, "height": 700})
+                for path in (page.url, url(api, "/my-cases"), url(api, "/week")):
+                    await page.goto(path)
+                    wide = await page.evaluate("document.documentElement.scrollWidth")
+                    assert wide <= 320, (path, wide)
+    # The staff case page and the audit log's search at 320 px.
+    async with visit(browser, api, viewport={"width": 320, "height": 700}) as seen:
+        page = seen.page
+        await log_in(page, api, "test-admin", "/admin/audit")
+        for path in ("/admin/audit", "/cases/uge-1"):
+            await page.goto(url(api, path))
+            await expect(page.locator("h1")).to_be_visible()
+            wide = await page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 320, (path, wide)
