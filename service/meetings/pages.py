@@ -114,10 +114,13 @@ async def show(request: web.Request) -> web.Response:
 
 async def _meeting_page(request: web.Request, token: str, meeting: Meeting, *,
                         decline_error: bool = False, decline_note: str = "",
+                        other_values: dict[str, Any] | None = None,
                         status: int = 200) -> web.Response:
     """The page as the meeting now stands. `decline_error`: the decline form came back
     without one of the reasons — it shows why, open, with the employer's own words
-    (`decline_note`) still in it (they never travel in a URL: they may name an illness)."""
+    (`decline_note`) still in it (they never travel in a URL: they may name an illness).
+    `other_values`: the other-times form came back without any wish — it shows why, open,
+    with what was sent."""
     current = await request.app[ANSWERS].successor(meeting)
     if current is not None:
         raise _moved(request, current)
@@ -125,14 +128,19 @@ async def _meeting_page(request: web.Request, token: str, meeting: Meeting, *,
     context: dict[str, Any] = dict(people, base=f"/m/{token}",
                                    csrf=request.app[LINKS].form_token(token),
                                    weekdays=WEEKDAYS, parts=PARTS,
-                                   open_other=request.query.get("vis") == "andre-tider")
+                                   open_other=(request.query.get("vis") == "andre-tider"
+                                               or other_values is not None),
+                                   other_values=other_values or {},
+                                   other_error=OTHER_TIMES_ERROR if other_values is not None
+                                   else None)
     notice = NOTICES.get(request.query.get("besked", ""))
     context["notice"], context["notice_warn"] = notice if notice else (None, False)
     context["decline_reasons"] = list(DECLINE_REASONS.items())
     context["decline_error"], context["open_decline"] = None, False
     context["decline_note"] = decline_note
-    if decline_error:
+    if decline_error or other_values is not None:
         context["notice"] = None
+    if decline_error:
         context["decline_error"] = DECLINE_ERROR
         context["open_decline"] = True
     declined = context["declined"] = pending_decline(meeting)
@@ -248,12 +256,21 @@ async def other_times(request: web.Request) -> web.Response:
     part_names = dict(PARTS)
     weekdays = [w for w in form.getall("weekday", []) if w in weekday_names]
     parts = [p for p in form.getall("part", []) if p in part_names]
-    preferences = {"weekdays": weekdays, "parts_of_day": parts, "text": _text(form, "text"),
+    text = _text(form, "text")
+    if not (weekdays or parts or text):
+        # Nothing to go by: the page again, the form open, saying what to fill in.
+        return await _meeting_page(request, token, meeting, status=422, other_values={
+            "weekdays": weekdays, "parts": parts, "text": text})
+    preferences = {"weekdays": weekdays, "parts_of_day": parts, "text": text,
                    "weekdays_text": [weekday_names[w].lower() for w in weekdays],
                    "parts_text": [part_names[p].split(" ")[0].lower() for p in parts]}
     outcome = await request.app[ANSWERS].other_times(meeting.id, preferences)
     raise _back(token, "for-sent" if outcome == Outcome.TOO_LATE else None)
 
+
+OTHER_TIMES_ERROR = ("Fortæl os, hvilke tider der passer jer: vælg mindst én dag eller et "
+                     "tidspunkt på dagen (formiddag eller eftermiddag), eller skriv en besked "
+                     "til konsulenten.")
 
 DECLINE_ERROR = "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på " \
                 "arbejdspladsen."

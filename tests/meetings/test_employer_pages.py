@@ -109,6 +109,19 @@ async def test_other_times_replans_with_preferences(mail_api: Api, smtp_sink: Sm
     path = link_path(await invitation(smtp_sink))
     csrf = await form_token(mail_api, path)
     before = await meeting_of(mail_api, "o1")
+    page = await (await mail_api.client.get(path)).text()
+    # The times are a group with its question as the legend.
+    assert re.search(r'<fieldset id="slots"><legend[^>]*>Vælg et tidspunkt</legend>', page)
+    # No day, no time of day and no message: refused in Danish, saying what to fill in,
+    # the form open again; nothing is registered.
+    resp = await mail_api.client.post(f"{path}/other-times", data={
+        "csrf": csrf, "text": "   "}, allow_redirects=False)
+    assert resp.status == 422 and "Location" not in resp.headers
+    page = await resp.text()
+    assert 'id="other-error"' in page and "vælg mindst én dag eller et tidspunkt på dagen" in page
+    assert re.search(r'<details open>\s*<summary id="other-times-toggle">', page)
+    assert 'aria-describedby="other-error other-hint"' in page
+    assert await meeting_of(mail_api, "o1") == before
     # Once re-planned, the old link shows the new time: look before that.
     async with planning_held(mail_api, monkeypatch):
         resp = await mail_api.client.post(f"{path}/other-times", data={

@@ -318,6 +318,11 @@ async def test_other_times_with_preferences(browser: Browser, mail_api: Api,
         await toggle.click()
         form = page.locator("#other-times-form")
         await expect(form).to_be_visible()
+        # Sent with nothing in it: refused, saying what to fill in.
+        await page.locator("#other-times").click()
+        await expect(page.locator("#other-error")).to_contain_text(
+            "vælg mindst én dag eller et tidspunkt på dagen")
+        await expect(form).to_be_visible()
         for day in ("Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Formiddag (før kl. 12)",
                     "Eftermiddag (efter kl. 12)"):
             await expect(form).to_contain_text(day)
@@ -375,6 +380,10 @@ async def test_decline(browser: Browser, mail_api: Api, smtp_sink: SmtpSink,
             "Vælg en af begrundelserne på listen, hvorfor mødet ikke kan holdes på "
             "arbejdspladsen.")
         await expect(form).to_be_visible()  # the form is open again, with the error
+        # The error is read with each reason.
+        for radio in await page.locator('input[name="reason_choice"]').all():
+            await expect(radio).to_have_attribute("aria-describedby", "decline-error")
+            await expect(radio).to_have_attribute("aria-invalid", "true")
         # and with what they typed — which never went into the address
         await expect(page.locator("#decline-reason")).to_have_value(
             "Vi har lukket for besøg under ombygningen.")
