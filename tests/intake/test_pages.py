@@ -299,6 +299,14 @@ async def test_case_list_filters_sorts_and_pages(staff_planning_quickly: Staff) 
     assert re.findall(r'href="/cases/([^"?/]+)"', not_target) == ["ledig"]
     _, by_name = await browser.get("/cases?sort=-sag")
     assert re.findall(r'href="/cases/([^"?/]+)"', by_name)[:2] == ["risky", "ledig"]
+    # The sorted column says so to a screen reader (aria-sort), and only it.
+    assert re.findall(r'<th scope="col" aria-sort="([a-z]+)"><a [^>]*>([^<]+)<', by_name) == [
+        ("descending", "Sag")]
+    _, by_deadline = await browser.get("/cases?sort=frist")
+    assert re.findall(r'aria-sort="([a-z]+)"><a [^>]*>([^<]+)<', by_deadline) == [
+        ("ascending", "Frist for 1. samtale")]
+    assert '<div class="table-wrap card" tabindex="0" role="region" aria-label="Sager">' \
+        in by_deadline
     _, nobody = await browser.get("/cases?owner=none&status=target")
     assert "(0)" in nobody or "(" in nobody
     # Nonsense in the query is ignored, never a 5xx.

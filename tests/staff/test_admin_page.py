@@ -64,9 +64,13 @@ async def test_disabling_a_user_ends_their_session_at_once(staff: Staff) -> None
     manager = await staff.login("manager")
     admin = await staff.login("admin")
     manager_id = await _user_id(staff, "test-manager")
+    # Each row's buttons name their user (the same words in every row otherwise).
+    _, page = await admin.get("/admin/users")
+    assert 'aria-label="Deaktivér test-manager">Deaktivér</button>' in page
     response, page = await admin.post(f"/admin/users/{manager_id}/state",
                                       {"action": "disable"})
     assert response.status == 200 and "Brugeren er deaktiveret." in page
+    assert 'aria-label="Aktivér test-manager">Aktivér</button>' in page
     response, _ = await manager.get("/cases")
     assert response.url.path == "/login"
     response, page = await log_in(await staff.browser(), "test-manager")
