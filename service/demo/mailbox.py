@@ -51,11 +51,20 @@ class MailboxSessions:
         return found[0]
 
 
-_LOGIN = ("<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
-          "<p>Demo-postkassen er kun for visitationen. Åbn den med "
-          "<code>/demo/mailbox?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
-          "<code>var/demo-api-keys-*.txt</code>), eller <a href=\"/login?next=/demo/mailbox\">"
-          "log ind</a> som visitator.</p></html>")
+def login_page(page: str, path: str) -> str:
+    """The demo page's answer to a visitor without a session (401): a page of its own with a
+    main region and a heading, saying how to open it."""
+    return ("<!doctype html><html lang=da><head><meta charset=utf-8>"
+            "<meta name=viewport content=\"width=device-width, initial-scale=1\">"
+            f"<title>Log ind – {page}</title></head><body><main>"
+            f"<h1>Log ind for at se {page}</h1>"
+            f"<p>{page} er kun for visitationen. Åbn den med "
+            f"<code>{path}?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
+            f"<code>var/demo-api-keys-*.txt</code>), eller <a href=\"/login?next={path}\">"
+            "log ind</a> som visitator.</p></main></body></html>")
+
+
+_LOGIN = login_page("Demo-postkassen", "/demo/mailbox")
 
 
 def _staff(request: web.Request) -> Principal | None:

@@ -173,11 +173,7 @@ def _staff(request: web.Request) -> Principal | None:
     return request.app[DEMO_SESSIONS].principal(request.cookies.get(mailbox.COOKIE))
 
 
-_LOGIN = ("<!doctype html><html lang=da><meta charset=utf-8><title>Log ind</title>"
-          "<p>Demo-Slack er kun for visitationen. Åbn den med "
-          "<code>/demo/slack?key=&lt;API-nøgle&gt;</code> (nøglerne står i "
-          "<code>var/demo-api-keys-*.txt</code>), eller <a href=\"/login?next=/demo/slack\">"
-          "log ind</a> som visitator.</p></html>")
+_LOGIN = mailbox.login_page("Demo-Slack", "/demo/slack")
 
 
 async def page(request: web.Request) -> web.StreamResponse:

@@ -65,7 +65,11 @@ async def test_mailbox_is_for_intake_and_admin_with_a_session_cookie_not_the_key
         refused = await client.get(f"/demo/mailbox?key={demo_api.keys[role]}")
         assert refused.status == 403, role
         assert not client.session.cookie_jar.filter_cookies(client.make_url("/demo/mailbox"))
-    assert (await client.get("/demo/mailbox?key=fh_wrong")).status == 401
+    refused = await client.get("/demo/mailbox?key=fh_wrong")
+    assert refused.status == 401
+    # A page of its own: a main region and a heading saying what to do.
+    text = await refused.text()
+    assert "<main><h1>Log ind for at se Demo-postkassen</h1>" in text and "</main>" in text
     for role in ("intake", "admin"):
         client.session.cookie_jar.clear()
         key = demo_api.keys[role]

@@ -106,6 +106,10 @@ def button_form(html: str, action_id: str) -> dict[str, str]:
 async def test_the_page_needs_a_staff_session(demo: Demo) -> None:
     resp = await demo.api.client.get("/demo/slack")
     assert resp.status == 401
+    # A page of its own: a main region and a heading saying what to do.
+    refused = await resp.text()
+    assert re.search(r"<main><h1>Log ind for at se Demo-Slack</h1>.*</main>", refused)
+    assert "<title>Log ind – Demo-Slack</title>" in refused
     resp = await demo.api.client.post("/demo/slack/klik", data={"user": "U0DEMO001"})
     assert resp.status == 401
     await login(demo)
