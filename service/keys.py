@@ -96,6 +96,8 @@ CASE_READS: web.AppKey[CaseReads] = web.AppKey("case_reads")
 CSV_IMPORT: web.AppKey[CsvImport] = web.AppKey("csv_import")
 # Per request: the staff login behind the session cookie (None: not logged in), looked up once.
 STAFF_LOGIN: web.RequestKey[StaffLogin | None] = web.RequestKey("staff_login")
+# Per request: the user whose session ran out with this request's cookie (else None).
+SESSION_RAN_OUT: web.RequestKey[int | None] = web.RequestKey("session_ran_out")
 FAKE_SLACK: web.AppKey[FakeSlackApi] = web.AppKey("fake_slack")
 SLACK_SETTINGS: web.AppKey[SlackSettings] = web.AppKey("slack_settings")
 SLACK_BOLT: web.AppKey[AsyncApp] = web.AppKey("slack_bolt")

@@ -36,9 +36,10 @@ from jinja2.bccache import Bucket
 from multidict import MultiDictProxy
 
 from service.clock import DEFAULT_TIMEZONE, zone
-from service.keys import CONFIG, PAGES, STAFF_LOGIN, STAFF_SESSIONS
+from service.keys import CONFIG, PAGES, SESSION_RAN_OUT, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
 from service.platform.http import Handler, UnreadableForm, read_posted_form, text_problem
+from service.platform.resend import resend_redirect
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
 from service.text.danish import FILTERS, GLOBALS, danish_number, short_day
 
@@ -150,15 +151,25 @@ def add_nav(app: web.Application, label: str, href: str, roles: Sequence[str],
 async def current_login(request: web.Request) -> StaffLogin | None:
     """The login behind the request's session cookie (looked up once per request)."""
     if STAFF_LOGIN not in request:
-        request[STAFF_LOGIN] = await request.app[STAFF_SESSIONS].find(
-            request.cookies.get(SESSION_COOKIE))
+        request[STAFF_LOGIN], request[SESSION_RAN_OUT] = \
+            await request.app[STAFF_SESSIONS].find_or_expired(request.cookies.get(SESSION_COOKIE))
     login: StaffLogin | None = request[STAFF_LOGIN]
     return login
 
 
-def login_redirect(request: web.Request) -> web.HTTPFound:
-    return web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""),
-                         headers={"Cache-Control": "no-store"})
+def login_redirect(request: web.Request) -> web.HTTPException:
+    """To the login page, and back here after it. A session that ran out says so there; a
+    form sent after it ran out goes along (`service.platform.resend`), so what was typed
+    is not lost."""
+    ran_out = request.get(SESSION_RAN_OUT)
+    if ran_out is not None and request.method == "POST":
+        kept = resend_redirect(request, ran_out)
+        if kept is not None:
+            return kept
+    query = "next=" + quote(request.path_qs, safe="")
+    if ran_out is not None:
+        query += "&besked=udloebet"
+    return web.HTTPFound("/login?" + query, headers={"Cache-Control": "no-store"})
 
 
 async def page_principal(request: web.Request, *roles: str) -> Principal:

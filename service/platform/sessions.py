@@ -88,8 +88,16 @@ class StaffSessions:
     async def find(self, cookie_value: str | None) -> StaffLogin | None:
         """The login behind a cookie value, or None if unknown, expired, or the user is
         disabled. Keeps the session alive (idle timeout)."""
+        login, _ = await self.find_or_expired(cookie_value)
+        return login
+
+    async def find_or_expired(self, cookie_value: str | None
+                              ) -> tuple[StaffLogin | None, int | None]:
+        """As `find`, and when the session has just run out (idle or absolute limit; not a
+        disabled user), the id of its user: the login page then says so, and a form sent
+        too late is kept for that user to send after logging in again."""
         if not cookie_value or len(cookie_value) > 200:
-            return None
+            return None, None
         key = session_id(cookie_value)
         now = self.clock.utcnow()
         async with self.db.read() as session:
@@ -97,19 +105,19 @@ class StaffSessions:
                 StaffSession.id == key, StaffSession.municipality_id == self.municipality_id))
             ).unique().scalar_one_or_none()
             if row is None:
-                return None
+                return None, None
             user = row.user
             last_seen, expires = as_utc(row.last_seen_at), as_utc(row.expires_at)
             login = StaffLogin(staff_principal(user), user.id, key, row.csrf_token)
             disabled = user.disabled_at is not None
         if disabled or expires <= now or last_seen + self.idle <= now:
             await self.end(cookie_value)
-            return None
+            return None, None if disabled else user.id
         if now - last_seen >= TOUCH_EVERY:
             async with self.db.write() as session:
                 await session.execute(update(StaffSession).where(StaffSession.id == key)
                                       .values(last_seen_at=now))
-        return login
+        return login, None
 
     async def end(self, cookie_value: str) -> None:
         async with self.db.write() as session:

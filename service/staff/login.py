@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
-from service.keys import CONFIG, OIDC, PAGES, STAFF_SESSIONS, STAFF_USERS
+from service.keys import CONFIG, OIDC, PAGES, STAFF_LOGIN, STAFF_SESSIONS, STAFF_USERS
 from service.platform.pages import current_login, posted_form, read_form, render, same_origin
+from service.platform.resend import KeptForm, decode, keep, kept_user
 from service.platform.sessions import SESSION_COOKIE, same_token
 from service.staff.oidc import PROVIDER_SESSION_COOKIE
 
@@ -42,14 +45,19 @@ def home_for(request: web.Request, role: str) -> str:
 
 
 def login_page(request: web.Request, status: int = 200, message: str = "",
-               username: str = "", notice: str = "") -> web.Response:
+               username: str = "", notice: str = "", kept: KeptForm | None = None,
+               next_path: str | None = None) -> web.Response:
     """The login page: the password form (unless `[staff_login.oidc] password_login` is
-    false) and, when the municipality's identity provider is set up, its button."""
+    false) and, when the municipality's identity provider is set up, its button. `kept`: a
+    form sent after its session ran out, kept in the password form to send on after it."""
     token = secrets.token_urlsafe(32)
     oidc = request.app[CONFIG].staff_login.oidc
-    next_path = safe_next(request.query.get("next")) or ""
+    next_path = safe_next(next_path or request.query.get("next")) or ""
+    if kept is not None and oidc is not None and not oidc.password_login:
+        kept = None  # the provider's login cannot carry it
     response = render(request, "staff/login.html", status=status, login_token=token,
                       message=message, username=username, notice=notice, next=next_path,
+                      kept=kept,
                       oidc_button=oidc.button if oidc else "",
                       oidc_link="/login/oidc" + (f"?{urlencode({'next': next_path})}"
                                                  if next_path else ""),
@@ -85,11 +93,18 @@ async def show(request: web.Request) -> web.Response:
 
 async def submit(request: web.Request) -> web.Response:
     form = await posted_form(request)
+    sent_to = safe_next(request.query.get("sendt"))
+    if sent_to is not None:
+        # A form sent after its session ran out, sent on here by the browser (307; the
+        # login form itself posts to /login without a query).
+        return _form_to_keep(request, form, sent_to)
     token = form.get("csrf_token")
+    kept = _kept(request, form)
     if not same_origin(request) or not same_token(
             request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str)
             else None):
-        return login_page(request, 403, "Formularen var udløbet. Prøv igen.")
+        return login_page(request, 403, "Formularen var udløbet. Prøv igen.", kept=kept,
+                          next_path=_text(form, "next"))
     oidc = request.app[CONFIG].staff_login.oidc
     if oidc is not None and not oidc.password_login:
         return login_page(request, 403, "Log ind med kommunens login.")
@@ -99,15 +114,69 @@ async def submit(request: web.Request) -> web.Response:
     password = password if isinstance(password, str) else ""
     if not username.strip() or not password:
         return login_page(request, 422, "Skriv både brugernavn og adgangskode.",
-                           username=username[:64])
+                          username=username[:64], kept=kept, next_path=_text(form, "next"))
     address = request.remote or "unknown"
     result = await request.app[STAFF_USERS].login(username, password, address)
     if result.user_id is None:
         return login_page(request, 429 if result.locked else 401, result.message,
-                           username=username[:64])
-    next_value = form.get("next")
-    raise await logged_in(request, result.user_id,
-                          next_value if isinstance(next_value, str) else None)
+                          username=username[:64], kept=kept, next_path=_text(form, "next"))
+    next_value = _text(form, "next")
+    if kept is not None and kept_user(request, kept.token) == result.user_id:
+        return await _send_on(request, result.user_id, kept, next_value)
+    raise await logged_in(request, result.user_id, next_value)
+
+
+def _text(form: MultiDictProxy[Any], name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _form_to_keep(request: web.Request, form: MultiDictProxy[Any], sent_to: str
+                  ) -> web.Response:
+    """The login page for a form whose session ran out: kept to send on after logging in,
+    when it came from our own pages for a user whose session it was."""
+    token = request.query.get("for")
+    kept = keep(form, sent_to, token or "") \
+        if same_origin(request) and kept_user(request, token) is not None else None
+    if kept is None:
+        return login_page(request, 401, notice=NOTICES["udloebet"])
+    notice = ("Din session var udløbet, så formularen blev ikke sendt. Log ind igen – det, "
+              "du skrev, er gemt, og du kan sende det bagefter.")
+    if kept.files_dropped:
+        notice += " En valgt fil skal dog vælges igen."
+    return login_page(request, 401, notice=notice, kept=kept)
+
+
+def _kept(request: web.Request, form: MultiDictProxy[Any]) -> KeptForm | None:
+    """The kept form the login form carries, if any."""
+    action, token, text = (_text(form, name) for name in ("kept_action", "kept_for", "kept"))
+    action = safe_next(action)
+    if action is None or token is None or text is None:
+        return None
+    return decode(action, token, text)
+
+
+async def _send_on(request: web.Request, user_id: int, kept: KeptForm,
+                   next_path: str | None) -> web.Response:
+    """Logged in again as the user whose form it was: a page that sends it on with the new
+    session's CSRF token when they press its button."""
+    redirect = await logged_in(request, user_id, next_path)
+    login = await request.app[STAFF_SESSIONS].find(
+        _new_session_value(redirect) or "")
+    if login is None:
+        raise redirect
+    request[STAFF_LOGIN] = login
+    response = render(request, "staff/resend.html", kept=kept, back=redirect.location,
+                      resend_token=login.csrf_token)
+    response.headers["Cache-Control"] = "no-store"
+    for name, morsel in redirect.cookies.items():
+        response.cookies[name] = morsel
+    return response
+
+
+def _new_session_value(response: web.StreamResponse) -> str | None:
+    morsel = response.cookies.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 from sqlalchemy import func, select
@@ -205,3 +207,124 @@ async def test_failures_older_than_the_window_do_not_count(demo_config: Any,
             assert response.status == 401
             response, _ = await log_in(browser, staff_username("manager"))
             assert response.status == 200 and response.url.path != "/login"
+
+
+async def test_a_page_after_the_session_ran_out_says_so_on_the_login_page(
+        demo_config: Any, sqlite_url: str) -> None:
+    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            await _said_on_the_login_page(clock, api, staff)
+
+
+async def _said_on_the_login_page(clock: SettableClock, api: Any,
+                                  staff: Staff) -> None:
+    browser = await staff.login("admin")
+    clock.advance(timedelta(minutes=61))
+    response, page = await browser.get("/admin/users")
+    assert response.url.path == "/login"
+    assert response.url.query["next"] == "/admin/users"
+    assert "Din session er udløbet. Log ind igen." in page
+    # Never logged in (or logged out): no such words.
+    fresh = await staff.browser()
+    _, page = await fresh.get("/admin/users")
+    assert "udløbet" not in page
+
+
+async def test_a_form_sent_after_the_session_ran_out_is_kept_and_sent_after_logging_in(
+        demo_config: Any, sqlite_url: str) -> None:
+    """WCAG 2.2.5: what was typed survives logging in again. The form goes through the
+    login page (307) in a hidden field, and once the same user is in, a page sends it on
+    with the new session's CSRF token at the press of a button."""
+    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            await _kept_and_sent_on(clock, api, staff)
+
+
+async def _kept_and_sent_on(clock: SettableClock, api: Any,
+                            staff: Staff) -> None:
+    browser = await staff.login("admin")
+    await browser.get("/admin/users")
+    clock.advance(timedelta(minutes=61))
+    typed = {"username": "ny-kollega", "role": "intake", "consultant_id": "",
+             "password": "en-lang-adgangskode-2026"}
+    origin = {"Origin": browser.base, "Referer": browser.url("/admin/users?side=1")}
+    response, _ = await browser.post("/admin/users", typed, headers=origin,
+                                     allow_redirects=False)
+    assert response.status == 307
+    to = URL(response.headers["Location"])
+    assert to.path == "/login" and to.query["sendt"] == "/admin/users"
+    assert to.query["next"] == "/admin/users?side=1"
+    # The browser sends the same form on to the login page.
+    response, page = await browser.post(str(to), typed, headers=origin,
+                                        allow_redirects=False)
+    assert response.status == 401
+    assert "det, du skrev, er gemt" in page
+    assert "ny-kollega" in page  # kept in the login form, not on the server
+    assert await api.client.app[STAFF_USERS].find("ny-kollega") is None
+    # A wrong password keeps it still; the right one leads to the page that sends it.
+    fields = dict(re.findall(r'name="(kept[a-z_]*|next|csrf_token)" value="([^"]*)"',
+                             page))
+    kept = {k: unescape(v) for k, v in fields.items()}
+    wrong, page = await browser.post("/login", {
+        **kept, "username": staff_username("admin"), "password": "forkert-kode"},
+        csrf=False)
+    assert wrong.status == 401 and "ny-kollega" in page
+    kept = {k: unescape(v) for k, v in re.findall(
+        r'name="(kept[a-z_]*|next|csrf_token)" value="([^"]*)"', page)}
+    response, page = await browser.post("/login", {
+        **kept, "username": staff_username("admin"), "password": STAFF_PASSWORD},
+        csrf=False)
+    assert response.status == 200 and response.url.path == "/login"
+    assert "Du er logget ind igen" in page and 'action="/admin/users"' in page
+    assert 'href="/admin/users?side=1"' in page  # back without sending
+    assert await api.client.app[STAFF_USERS].find("ny-kollega") is None
+    resend = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', page))
+    assert resend["username"] == "ny-kollega" and resend["csrf_token"] == browser.csrf
+    response, page = await browser.post("/admin/users", resend, csrf=False,
+                                        headers=origin)
+    assert response.url.path == "/admin/users", page
+    assert await api.client.app[STAFF_USERS].find("ny-kollega") is not None
+
+
+async def test_a_kept_form_is_not_handed_to_another_user_nor_kept_from_another_site(
+        demo_config: Any, sqlite_url: str) -> None:
+    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        async for staff in start_staff(api):
+            await _not_for_another_user_nor_site(clock, api, staff)
+
+
+async def _not_for_another_user_nor_site(clock: SettableClock, api: Any,
+                                         staff: Staff) -> None:
+    browser = await staff.login("admin")
+    await browser.get("/admin/users")
+    clock.advance(timedelta(minutes=61))
+    typed = {"username": "ny-kollega", "role": "intake", "password": "x" * 20}
+    # From another site: the usual way to the login page, nothing kept.
+    response, _ = await browser.post("/admin/users", typed, allow_redirects=False,
+                                     headers={"Origin": "https://evil.example"})
+    assert response.status == 302
+    assert "sendt" not in URL(response.headers["Location"]).query
+    # From our page, but someone else logs in at that browser: on as usual.
+    browser = await staff.login("admin")
+    await browser.get("/admin/users")
+    clock.advance(timedelta(minutes=61))
+    response, _ = await browser.post("/admin/users", typed, allow_redirects=False,
+                                     headers={"Origin": browser.base})
+    to = URL(response.headers["Location"])
+    _, page = await browser.post(str(to), typed, headers={
+        "Origin": browser.base}, allow_redirects=False)
+    kept = {k: unescape(v) for k, v in re.findall(
+        r'name="(kept[a-z_]*|next|csrf_token)" value="([^"]*)"', page)}
+    assert kept["kept"]
+    response, page = await browser.post("/login", {
+        **kept, "username": staff_username("intake"), "password": STAFF_PASSWORD},
+        csrf=False)
+    assert "Du er logget ind igen" not in page and response.url.path != "/login"
+    # And an hour on, the kept form has expired: the login page keeps nothing.
+    clock.advance(timedelta(hours=2))
+    _, page = await browser.post(str(to), typed, headers={
+        "Origin": browser.base}, allow_redirects=False)
+    assert 'name="kept"' not in page and "Din session er udløbet" in page
