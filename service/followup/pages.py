@@ -543,8 +543,11 @@ async def feed(request: web.Request) -> web.Response:
 
 async def form_url(request: web.Request) -> web.Response:
     """A form's URL opened with GET (the page reloaded after an error, a bookmark): to the
-    case page rather than 405 — nothing is registered by a GET."""
-    raise web.HTTPSeeOther(f"/my-cases/{quote(_checked_ref(request), safe='')}",
+    case page rather than 405 — nothing is registered by a GET. Only for whom the case page
+    itself is (another role: 403; a case they may not see: 404, as the page answers)."""
+    principal = await page_principal(request, *ROLES)
+    case = await _case_or_404(request, principal)
+    raise web.HTTPSeeOther(f"/my-cases/{quote(case.case_ref, safe='')}",
                            headers={"Cache-Control": "no-store"})
 
 

@@ -61,6 +61,9 @@ async def test_minutes_from_the_case_page(staff: Staff, clock: SettableClock) ->
     resp, html = await consultant.post("/my-cases/mine-1/intervention",
                                        {"started_on": today.isoformat()})
     assert resp.status == 422 and "Slags indsats: vælg en af mulighederne." in html
+    # The error and the field's hint are both read with the field.
+    assert re.search(r'<select id="f-kind" name="kind"[^>]*aria-describedby="e-kind h-kind"',
+                     html)
     resp, html = await consultant.post("/my-cases/mine-1/intervention", {
         "started_on": today.isoformat(), "kind": "partial_return", "hours_per_week": "15"})
     assert resp.status == 200 and "Delvis raskmelding" in html and "15 timer om ugen" in html

@@ -145,6 +145,12 @@ async def test_another_consultants_case_is_not_found(staff: Staff) -> None:
     assert resp.status == 404 and "findes ikke" in html
     resp, _ = await consultant.post("/my-cases/other-1/contacts", {"who": "citizen"})
     assert resp.status == 404
+    # A form's URL opened with GET leads on only to a case page they may see.
+    resp, _ = await consultant.get("/my-cases/other-1/close", allow_redirects=False)
+    assert resp.status == 404
+    resp, _ = await (await staff.login("intake")).get("/my-cases/mine-1/close",
+                                                      allow_redirects=False)
+    assert resp.status == 403
     for odd in ("x%00y", "x" * 65, "%ED%A0%80"):
         assert (await consultant.get(f"/my-cases/{odd}"))[0].status == 404, odd
     async with staff.api.client.app[DB].read() as session:

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
+from service.followup.pages import form_url
 from service.keys import CONFIG, DB, JOBS, PAGES
 from service.platform.auth import ROLES
 from service.platform.db.models import OutboxMessage
@@ -44,7 +45,8 @@ def page_routes(app: web.Application) -> set[str]:
     out = set()
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
-        if route.method == "GET" and not canonical.startswith(
+        # A form's URL opened with GET is sent on to its case page (`form_url`), no page.
+        if route.method == "GET" and route.handler is not form_url and not canonical.startswith(
                 ("/api", "/slack", "/demo", "/static", "/m/", "/samtale/", "/healthz")):
             out.add(canonical)
     return out
