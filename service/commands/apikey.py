@@ -90,10 +90,11 @@ def list_keys(args: argparse.Namespace) -> int:
 
 def revoke(args: argparse.Namespace) -> int:
     async def go() -> bool:
-        db, _ = _database(args)
+        db, municipality = _database(args)
         try:
             async with db.write() as session:
-                return await revoke_key(session, args.key_id, db.clock)
+                return await revoke_key(session, args.key_id, db.clock,
+                                        municipality_id=municipality)
         finally:
             await db.dispose()
 

@@ -90,9 +90,15 @@ async def authenticate(session: AsyncSession, key: str, municipality_id: str | N
                      municipality_id=row.municipality_id, consultant_key=row.consultant_key)
 
 
-async def revoke_key(session: AsyncSession, key_id: int, clock: Clock) -> bool:
-    row = await session.get(ApiKey, key_id)
-    if row is None or row.revoked_at is not None:
+async def revoke_key(session: AsyncSession, key_id: int, clock: Clock, *,
+                     municipality_id: str) -> bool:
+    """Revoke `municipality_id`'s active key `key_id`; False when it has no such key (one
+    database holds many municipalities: another's key id is unknown here, as in
+    `authenticate`)."""
+    row = (await session.execute(select(ApiKey).where(
+        ApiKey.id == key_id, ApiKey.municipality_id == municipality_id,
+        ApiKey.revoked_at.is_(None)))).scalar_one_or_none()
+    if row is None:
         return False
     row.revoked_at = clock.utcnow()
     return True

@@ -97,3 +97,23 @@ async def test_keys_per_municipality_and_serve_by_host(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+async def test_apikey_revoke_revokes_only_the_municipalitys_own_key(tmp_path: Path) -> None:
+    """Another municipality's key id is no key of this one: `revoke --municipality alfa` of
+    beta's key says so (exit 2) and leaves it working."""
+    folder = _config_dir(tmp_path)
+    env = {**_env(tmp_path), "FASTHOLD_CONFIG_DIR": str(folder)}
+    created = await _fasthold(env, "apikey", "create", "--municipality", "beta", "--role",
+                              "admin", "--name", "beta-ops")
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split("\t")[0]
+    wrong = await _fasthold(env, "apikey", "revoke", key_id, "--municipality", "alfa")
+    assert wrong.returncode == 2, wrong
+    assert f"key {key_id}: no such active key" in wrong.stderr, wrong.stderr
+    listed = await _fasthold(env, "apikey", "list", "--municipality", "beta")
+    assert f"{key_id}\tadmin\tbeta-ops\tactive" in listed.stdout, listed.stdout
+    right = await _fasthold(env, "apikey", "revoke", key_id, "--municipality", "beta")
+    assert right.returncode == 0, right.stderr
+    listed = await _fasthold(env, "apikey", "list", "--municipality", "beta")
+    assert f"{key_id}\tadmin\tbeta-ops\trevoked" in listed.stdout, listed.stdout

@@ -26,7 +26,7 @@ async def test_a_revoked_key_stops_working_within_the_ttl(sqlite_url: str) -> No
         assert found is not None and (found.key_id, found.role) == (row.id, "intake")
         assert await auth.principal(elsewhere) is None  # another municipality's key
         async with db.write() as session:
-            assert await revoke_key(session, row.id, clock)
+            assert await revoke_key(session, row.id, clock, municipality_id="demo")
         # Remembered: still the same principal until the TTL is over ...
         clock.advance(KNOWN_KEY_TTL - timedelta(seconds=1))
         assert await auth.principal(key) == found
