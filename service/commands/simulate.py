@@ -26,6 +26,7 @@ from service.platform.db.engine import PROJECT_ROOT
 from service.platform.logs import configure_logging
 from service.simulation.chart import chart_svg
 from service.simulation.report import (
+    ARRIVING,
     HEADERS,
     OUTCOME_HEADERS,
     back_at_work_line,
@@ -130,12 +131,17 @@ def _print_result(config: MunicipalityConfig, result: SimulationResult, out: Pat
     print(f"All months: {t['target_cases']} target cases, {t['first_meetings']} first meetings "
           f"({_share(t['workplace_share'])} at the workplace, {_share(t['before_week8_share'])} "
           f"before the end of week 8, {t['late_over_3_weeks']} late by more than 3 weeks), "
-          f"intervention before week 13 {_share(t['intervention_share'])}.")
+          f"intervention before week 13 {_share(t['intervention_share'])}; the model's "
+          f"population (the excluded cases too, the figures the milestones are set for): "
+          f"{_share(t['model_workplace_share'])} of {t['model_first_meetings']} first meetings "
+          f"at the workplace, intervention before week 13 "
+          f"{_share(t['model_intervention_share'])}.")
     print(f"Target cases count by the month of the first absence day: cases reach the "
-          f"consultants up to absence week 7, so the last two months are still arriving, and "
-          f"{result.earlier_target_cases} target cases that began before "
+          f"consultants up to absence week 7, so the months marked{ARRIVING} are still "
+          f"arriving, and {result.earlier_target_cases} target cases that began before "
           f"{result.inputs['start']} are met in the first months. Shares: of the month's "
-          "first meetings (week 13: of the cases whose week 13 ended in the month).")
+          "first meetings (week 13: of the cases whose week 13 ended in the month); \"model:\" "
+          "the model's population, the headline the milestones are set for.")
     print()
     print("Duration by the place of the first meeting (the months' target cases closed with a "
           "held first meeting; days from the first absence day to the end, both counted):")

@@ -8,14 +8,17 @@ from service.simulation.run import SimulationResult
 
 
 def chart_svg(result: SimulationResult, title: str) -> str:
-    """First meetings at the workplace and before the end of week 8 (shares of the month's
-    first meetings), interventions before week 13, and the milestones as dashed steps."""
+    """The model's figures the milestones are set for — first meetings at the workplace, and
+    interventions before week 13, of the model's population (the excluded cases too) —
+    against the milestones as dashed steps, and the target group's first meetings before
+    the end of week 8."""
     kpis = [r.kpis for r in result.months]
     series = [
-        Series("Arbejdspladsen", [k.workplace_share for k in kpis], BLUE),
+        Series("Arbejdspladsen (modellen)", [k.model_workplace_share for k in kpis], BLUE),
         Series("milepæl", [k.target("workplace_share") for k in kpis], BLUE, "dashed",
                step=True),
-        Series("Indsats inden uge 13", [k.intervention_share for k in kpis], ORANGE),
+        Series("Indsats inden uge 13 (modellen)", [k.model_intervention_share for k in kpis],
+               ORANGE),
         Series("milepæl", [k.target("intervention_share") for k in kpis], ORANGE, "dashed",
                step=True),
         Series("Inden uge 8", [k.before_week8_share for k in kpis], GREEN),

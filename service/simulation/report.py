@@ -16,10 +16,18 @@ CSV_COLUMNS = (
     "month", "target_cases", "first_meetings", "first_meetings_workplace", "workplace_share",
     "before_week8", "before_week8_share", "late_over_3_weeks", "employer_took_part",
     "employer_share", "week13_ended", "intervention_before_week13", "intervention_share",
-    "consultants", "mean_load", "milestone_workplace_share", "milestone_intervention_share")
-HEADERS = ("month", "target", "first mtgs", "at workplace", "before wk 8", "late >3 wk",
-           "employer took part", "interv. <wk 13", "consultants", "mean load",
-           "milestone wp / interv.")
+    "consultants", "mean_load", "milestone_workplace_share", "milestone_intervention_share",
+    # The model's population (the target cases and the excluded ones): the headline figures
+    # the milestones are set for, as the dashboard shows them.
+    "model_first_meetings", "model_first_meetings_workplace", "model_workplace_share",
+    "model_week13_ended", "model_intervention_before_week13", "model_intervention_share",
+    # Cases of the month may still reach intake (up to absence week 7): not complete yet.
+    "cases_arriving")
+HEADERS = ("month", "target", "first mtgs", "at workplace", "model: at wp", "before wk 8",
+           "late >3 wk", "employer took part", "interv. <wk 13", "model: interv.",
+           "consultants", "mean load", "milestone wp / interv.")
+# After a month's label in the table: its cases are still arriving.
+ARRIVING = " *"
 
 
 def _pct(value: float | None) -> str:
@@ -43,11 +51,13 @@ def table_rows(result: SimulationResult) -> list[tuple[str, ...]]:
     for row in result.months:
         k = row.kpis
         rows.append((
-            k.label, str(k.target_cases), str(k.first_meetings),
-            _part(k.first_meetings_workplace, k.workplace_share),
+            k.label + (ARRIVING if k.cases_arriving else ""), str(k.target_cases),
+            str(k.first_meetings), _part(k.first_meetings_workplace, k.workplace_share),
+            _part(k.model_first_meetings_workplace, k.model_workplace_share),
             _part(k.before_week8, k.before_week8_share), str(k.late_over_3_weeks),
             _part(k.employer_took_part, k.employer_share),
             _part(k.intervention_before_week13, k.intervention_share),
+            _part(k.model_intervention_before_week13, k.model_intervention_share),
             str(row.consultants), "–" if row.mean_load is None else f"{row.mean_load:.1f}",
             _milestones(row)))
     return rows
@@ -70,13 +80,19 @@ def totals(result: SimulationResult) -> dict[str, Any]:
     s = {key: sum(getattr(k, key) for k in rows) for key in (
         "target_cases", "first_meetings", "first_meetings_workplace", "before_week8",
         "late_over_3_weeks", "employer_took_part", "week13_ended",
-        "intervention_before_week13")}
+        "intervention_before_week13", "model_first_meetings",
+        "model_first_meetings_workplace", "model_week13_ended",
+        "model_intervention_before_week13")}
     def share(part: str, whole: str) -> float | None:
         return s[part] / s[whole] if s[whole] else None
     return {**s, "workplace_share": share("first_meetings_workplace", "first_meetings"),
             "before_week8_share": share("before_week8", "first_meetings"),
             "employer_share": share("employer_took_part", "first_meetings"),
-            "intervention_share": share("intervention_before_week13", "week13_ended")}
+            "intervention_share": share("intervention_before_week13", "week13_ended"),
+            "model_workplace_share": share("model_first_meetings_workplace",
+                                           "model_first_meetings"),
+            "model_intervention_share": share("model_intervention_before_week13",
+                                              "model_week13_ended")}
 
 
 PLACE_WORDS = {"workplace": "workplace", "jobcentre": "jobcentre", "phone": "telephone"}
@@ -110,6 +126,7 @@ def csv_text(result: SimulationResult) -> str:
         k = row.kpis
         values = {key: k.value(key) for key in CSV_COLUMNS if hasattr(k, key)}
         values.update(month=k.label, consultants=row.consultants,
+                      cases_arriving=int(k.cases_arriving),
                       mean_load=None if row.mean_load is None else round(row.mean_load, 2),
                       milestone_workplace_share=k.target("workplace_share"),
                       milestone_intervention_share=k.target("intervention_share"))
@@ -148,20 +165,28 @@ def write_outputs(result: SimulationResult, out: Path, chart_svg: str) -> dict[s
 
 def compare_table(a: SimulationResult, b: SimulationResult) -> str:
     """The KPIs of two runs month by month, each cell "A / B"."""
-    headers = ("month", "consultants A / B", "at workplace A / B", "before wk 8 A / B",
-               "late >3 wk A / B", "interv. <wk 13 A / B", "milestone wp")
+    headers = ("month", "consultants A / B", "model: at wp A / B", "at workplace A / B",
+               "before wk 8 A / B", "late >3 wk A / B", "model: interv. A / B",
+               "interv. <wk 13 A / B", "milestone wp")
+    def pair(x: float | None, y: float | None) -> str:
+        return f"{_pct(x)} / {_pct(y)}"
     rows = []
     for ra, rb in zip(a.months, b.months, strict=True):
         ka, kb = ra.kpis, rb.kpis
-        rows.append((ka.label, f"{ra.consultants} / {rb.consultants}",
-                     f"{_pct(ka.workplace_share)} / {_pct(kb.workplace_share)}",
-                     f"{_pct(ka.before_week8_share)} / {_pct(kb.before_week8_share)}",
+        rows.append((ka.label + (ARRIVING if ka.cases_arriving else ""),
+                     f"{ra.consultants} / {rb.consultants}",
+                     pair(ka.model_workplace_share, kb.model_workplace_share),
+                     pair(ka.workplace_share, kb.workplace_share),
+                     pair(ka.before_week8_share, kb.before_week8_share),
                      f"{ka.late_over_3_weeks} / {kb.late_over_3_weeks}",
-                     f"{_pct(ka.intervention_share)} / {_pct(kb.intervention_share)}",
+                     pair(ka.model_intervention_share, kb.model_intervention_share),
+                     pair(ka.intervention_share, kb.intervention_share),
                      _pct(ka.target("workplace_share"))))
     ta, tb = totals(a), totals(b)
-    rows.append(("all", "", f"{_pct(ta['workplace_share'])} / {_pct(tb['workplace_share'])}",
-                 f"{_pct(ta['before_week8_share'])} / {_pct(tb['before_week8_share'])}",
+    rows.append(("all", "", pair(ta["model_workplace_share"], tb["model_workplace_share"]),
+                 pair(ta["workplace_share"], tb["workplace_share"]),
+                 pair(ta["before_week8_share"], tb["before_week8_share"]),
                  f"{ta['late_over_3_weeks']} / {tb['late_over_3_weeks']}",
-                 f"{_pct(ta['intervention_share'])} / {_pct(tb['intervention_share'])}", ""))
+                 pair(ta["model_intervention_share"], tb["model_intervention_share"]),
+                 pair(ta["intervention_share"], tb["intervention_share"]), ""))
     return render_table(headers, rows)

@@ -5,6 +5,8 @@ must (fewer consultants in the new role: fewer first meetings at the workplace).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from datetime import date
 from itertools import accumulate
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from service.config import MunicipalityConfig
 from service.platform.crypto import new_data_key
-from service.simulation.report import csv_text, totals
+from service.simulation.report import ARRIVING, HEADERS, csv_text, table_rows, totals
 from service.simulation.run import RunOptions, SimulationResult, run_scenario
 from service.simulation.staffing import StaffingPlan
 from service.slack.quiet import QuietableNotices
@@ -111,3 +113,26 @@ def test_more_consultants_in_the_role_raise_the_shares(runs: dict[str, Simulatio
     assert more["first_meetings_workplace"] > few["first_meetings_workplace"]
     # With one consultant the others take the cases the old way, at the jobcentre.
     assert runs["few"].counters.get("old_way", 0) > runs["more"].counters.get("old_way", 0)
+
+
+def test_the_table_gives_the_model_s_headline_figures_and_months_still_arriving(
+        runs: dict[str, SimulationResult]) -> None:
+    """The milestones are set for the model's population (the target cases and the
+    excluded ones): months.csv, the table and the totals give its shares beside the target
+    group's, and mark the months whose cases may still reach intake."""
+    result = runs["more"]
+    rows = list(csv.DictReader(io.StringIO(csv_text(result))))
+    for row, month in zip(rows, result.months, strict=True):
+        k = month.kpis
+        assert int(row["model_first_meetings"]) == k.model_first_meetings >= k.first_meetings
+        assert int(row["model_week13_ended"]) == k.model_week13_ended >= k.week13_ended
+        assert row["cases_arriving"] == str(int(k.cases_arriving))
+    assert rows[-1]["cases_arriving"] == "1"
+    total = totals(result)
+    assert total["model_first_meetings"] == sum(int(r["model_first_meetings"]) for r in rows)
+    assert total["model_workplace_share"] == pytest.approx(
+        total["model_first_meetings_workplace"] / total["model_first_meetings"])
+    table = table_rows(result)
+    assert [row[0].endswith(ARRIVING) for row in table] == [
+        m.kpis.cases_arriving for m in result.months]
+    assert len(table[0]) == len(HEADERS)
