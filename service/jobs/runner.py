@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from service.clock import Clock
@@ -96,6 +96,15 @@ def next_daily_run(now: datetime, at: time, closed: frozenset[date]) -> datetime
     while not is_working_day(run_at.date(), closed):
         run_at += timedelta(days=1)
     return run_at
+
+
+def seconds_until_daily_run(now: datetime, at: time, closed: frozenset[date]) -> float:
+    """Elapsed seconds from `now` to the next daily run (`next_daily_run`). In UTC: two aware
+    datetimes sharing one `ZoneInfo` subtract in wall-clock time, an hour off across a
+    daylight-saving change (a Friday's wait for Monday 06:30 over the October change woke at
+    05:30)."""
+    run_at = next_daily_run(now, at, closed)
+    return (run_at.astimezone(UTC) - now.astimezone(UTC)).total_seconds()
 
 
 SpecTable = dict[tuple[str, str | None], JobSpec]
@@ -220,7 +229,7 @@ class InProcessRunner:
         assert spec.daily_at is not None
         now = self.clock.now()
         closed = self._closed.get(municipality_id, self.closed_dates)
-        return (next_daily_run(now, spec.daily_at, closed) - now).total_seconds()
+        return seconds_until_daily_run(now, spec.daily_at, closed)
 
     async def _schedule(self, spec: JobSpec, municipality_id: str) -> None:
         while not self._stop.is_set():

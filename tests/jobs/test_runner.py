@@ -303,3 +303,23 @@ async def test_stop_lets_a_run_under_way_finish_and_ends_the_schedules() -> None
     await stopping
     assert job.finished == len(job.runs) == 1
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(("job:", "schedule:"))]
+
+
+@pytest.mark.parametrize(("now", "hours", "wakes"), [
+    # Summer time begins Sunday 2027-03-28 (02:00 -> 03:00): Friday 07:00 +01:00 to Tuesday
+    # 06:30 +02:00 (Easter Monday between) is 94.5 hours, not the wall clock's 95.5.
+    (datetime(2027, 3, 26, 7, 0), 94.5, datetime(2027, 3, 30, 6, 30)),
+    # Summer time ends Sunday 2026-10-25 (03:00 -> 02:00): Friday 07:00 +02:00 to Monday
+    # 06:30 +01:00 is 72.5 hours, not 71.5 (which woke at 05:30 and ran again at 06:30).
+    (datetime(2026, 10, 23, 7, 0), 72.5, datetime(2026, 10, 26, 6, 30)),
+    # Within one offset nothing changes: Monday 06:00 to 06:30.
+    (datetime(2026, 11, 23, 6, 0), 0.5, datetime(2026, 11, 23, 6, 30)),
+])
+def test_the_wait_for_a_daily_run_is_elapsed_time_across_daylight_saving(
+        now: datetime, hours: float, wakes: datetime) -> None:
+    clock = SettableClock(now)
+    morning = JobSpec("morning", Job(), daily_at=AT)
+    delay = runner_with(morning, clock=clock)._delay(morning, M1)
+    assert delay == hours * 3600
+    clock.advance(timedelta(seconds=delay))  # sleeping that long wakes at 06:30 local time
+    assert clock.now().replace(tzinfo=None) == wakes
