@@ -11,9 +11,9 @@ from service.config import (
     MunicipalityConfig,
     config_path_from_env,
     load_config,
-    load_config_dir,
 )
 from service.platform.db.engine import default_sqlite_url
+from service.wiring.deployment import load_deployment
 
 EXIT_INVALID = 2
 # The embedded default database of a deployment of many municipalities (`--config-dir`
@@ -49,8 +49,10 @@ def config_dir_of(args: argparse.Namespace) -> str | None:
 
 
 def load_configs_or_exit(directory: str) -> list[MunicipalityConfig]:
+    """A deployment's directory as `serve --config-dir` runs it (`load_deployment`: each file
+    and what they must agree on); on error print it and exit with status 2."""
     try:
-        return load_config_dir(directory)
+        return load_deployment(directory)
     except ConfigError as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_INVALID) from None

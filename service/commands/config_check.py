@@ -1,6 +1,7 @@
 """`fasthold config check FILE|DIR...`: validate municipality configuration files; a
-directory is checked as `serve --config-dir` reads it (every file, and what they must not
-share: municipality, host, time zone)."""
+directory is checked as `serve --config-dir` reads it (every file, and what they must agree
+on: distinct municipalities and hosts, one time zone, one job runner —
+`service.wiring.deployment.load_deployment`, the same function `serve` uses)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from service.config import ConfigError, load_config, load_config_dir
+from service.config import ConfigError, load_config
+from service.wiring.deployment import load_deployment
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             if Path(path).is_dir():
-                configs = load_config_dir(path)
+                configs = load_deployment(path)
                 for config in configs:
                     print(f"{path}: {config.municipality.id}: ok ({config.municipality.name}, "
                           f"{len(config.consultants)} consultants)")

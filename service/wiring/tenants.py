@@ -38,6 +38,7 @@ from service.platform.crypto import DataCipher
 from service.platform.db.engine import Database
 from service.platform.db.migrate import check_at_head, upgrade_async
 from service.platform.security import harden_response
+from service.wiring.deployment import check_deployment
 
 log = logging.getLogger("fasthold")
 
@@ -64,11 +65,7 @@ def create_tenants_app(configs: Sequence[MunicipalityConfig], secrets: Secrets, 
     database URL; each municipality's Slack from `env`, see `secrets_for`). `clock` defaults
     to the system clock in their (one) time zone; `solver` to a worker process of the root.
     The job runner is `[jobs] runner` of the first configuration (all must agree)."""
-    if not configs:
-        raise ValueError("no municipality")
-    runners = {c.jobs.runner for c in configs}
-    if len(runners) > 1:
-        raise ValueError("jobs.runner: all municipalities of one deployment use one runner")
+    check_deployment(configs)  # (ConfigError) as `config check DIR` and every command
     clock = clock or SystemClock(configs[0].municipality.timezone)
     cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
     ids = [c.municipality.id for c in configs]

@@ -117,3 +117,21 @@ async def test_apikey_revoke_revokes_only_the_municipalitys_own_key(tmp_path: Pa
     assert right.returncode == 0, right.stderr
     listed = await _fasthold(env, "apikey", "list", "--municipality", "beta")
     assert f"{key_id}\tadmin\tbeta-ops\trevoked" in listed.stdout, listed.stdout
+
+
+async def test_config_check_refuses_the_directory_serve_refuses(tmp_path: Path) -> None:
+    """Municipalities with different `[jobs] runner`s: `config check DIR` says what `serve
+    --config-dir` says (one check for both), exit 2 — not "ok" for a directory that never
+    starts."""
+    folder = _config_dir(tmp_path)
+    beta = folder / "beta.toml"
+    beta.write_text(beta.read_text(encoding="utf-8") + '\n[jobs]\nrunner = "procrastinate"\n',
+                    encoding="utf-8")
+    env = _env(tmp_path)
+    checked = await _fasthold(env, "config", "check", str(folder))
+    assert checked.returncode == 2, checked
+    assert "beta.toml: jobs.runner: all municipalities of one deployment use one runner" \
+        in checked.stderr, checked.stderr
+    served = await _fasthold(env, "serve", "--config-dir", str(folder), "--port", "0")
+    assert served.returncode == 2, served
+    assert checked.stderr.strip() in served.stderr, served.stderr
