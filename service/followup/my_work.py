@@ -19,7 +19,7 @@ from service.config import MunicipalityConfig
 from service.followup.follow_ups import next_follow_up, planned_follow_up_kind
 from service.followup.records import HeldMeeting, InterventionRow, held_meetings, interventions
 from service.followup.signals import NextAction, case_work, next_action
-from service.intake.signals import deadline_at_risk
+from service.intake.signals import deadline_at_risk, first_meeting_settled
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.declines import DeclineGrace, pending_decline
 from service.meetings.signals import UnansweredRule
@@ -196,8 +196,11 @@ class ConsultantWork:
 
     def at_risk(self, case: CaseView) -> bool:
         """The deadline-at-risk signal for a case as listed (open target cases)."""
-        settled = case.held is not None or (case.meeting is not None
-                                            and case.meeting.status == "confirmed")
+        meeting = case.meeting
+        settled = first_meeting_settled(
+            held=case.held is not None, meeting_status=meeting.status if meeting else None,
+            meeting_start=meeting.start if meeting else None,
+            deadline=case.first_meeting_deadline)
         return deadline_at_risk(status=case.status, closed_on=case.closed_on,
                                 deadline=case.first_meeting_deadline, settled=settled,
                                 today=self.clock.today())

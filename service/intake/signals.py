@@ -10,7 +10,9 @@ A case is at risk when it still needs its first follow-up meeting and may miss t
 
 - it is an open target case (every target follow-up — workplace, jobcentre, telephone — is a
   first meeting the week-8 figures count), and
-- no meeting of it is confirmed or held, and
+- no meeting of it is held, nor confirmed on or before its deadline (a meeting confirmed
+  for a later day will be late: the case stays at risk until the meeting is moved earlier
+  or held — `first_meeting_settled`), and
 - its own first-meeting deadline (a fast-track deadline included) is at most
   `AT_RISK_WITHIN_DAYS` days away, or past, counted in the municipality's local dates.
 
@@ -21,23 +23,26 @@ SQL condition over `Case` for the lists that filter and count in the database. T
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 
 from service.platform.db.models import Case, Meeting
 
-# The deadline is this many days away (or past) and no meeting is confirmed or held.
+# The deadline is this many days away (or past) and the first meeting is not settled.
 AT_RISK_WITHIN_DAYS = 7
-# A meeting in one of these states settles the first meeting: the case is not at risk.
-SETTLED_MEETING = ("confirmed", "held")
 
 
-def settled(meeting_statuses: Iterable[str | None]) -> bool:
-    """Some meeting of the case is confirmed or held."""
-    return any(status in SETTLED_MEETING for status in meeting_statuses)
+def first_meeting_settled(*, held: bool, meeting_status: str | None,
+                          meeting_start: datetime | None, deadline: date | None) -> bool:
+    """The first meeting needs no more: one is held, or the case's meeting is confirmed on
+    or before the deadline (`meeting_start` in local time). A meeting confirmed for a later
+    day settles nothing: it will be late."""
+    if held:
+        return True
+    return (meeting_status == "confirmed" and meeting_start is not None
+            and (deadline is None or meeting_start.date() <= deadline))
 
 
 def deadline_at_risk(*, status: str, closed_on: date | None, deadline: date | None,
@@ -51,9 +56,12 @@ def deadline_at_risk(*, status: str, closed_on: date | None, deadline: date | No
 
 def at_risk_condition(today: date, within_days: int = AT_RISK_WITHIN_DAYS
                       ) -> ColumnElement[bool]:
-    """`deadline_at_risk` as a SQL condition over `Case` (and its meetings)."""
-    has_settled = exists().where(Meeting.case_id == Case.id,
-                                 Meeting.status.in_(SETTLED_MEETING))
+    """`deadline_at_risk` as a SQL condition over `Case` (and its meetings), settled as
+    `first_meeting_settled` says."""
+    has_settled = exists().where(Meeting.case_id == Case.id, or_(
+        Meeting.status == "held",
+        and_(Meeting.status == "confirmed",
+             func.date(Meeting.start) <= Case.first_meeting_deadline)))
     return and_(Case.status == "target", Case.closed_on.is_(None),
                 Case.first_meeting_deadline <= today + timedelta(days=within_days),
                 ~has_settled)

@@ -9,6 +9,8 @@ Which month a figure belongs to:
 - a *first meeting* belongs to the month it was held in (the case's earliest held meeting);
 - the week-8 deadline and the week-13 intervention belong to the month that week ended in,
   counted once the week has ended (up to yesterday), so an open month is never judged early.
+  The week-13 figures count a *workplace-oriented* intervention only (every kind but
+  education: `service.followup.intervention_kinds`).
   Cases closed before the week ended (recovered, moved, …) are left out: they no longer
   needed the meeting or the intervention.
 
@@ -30,6 +32,7 @@ from service.clock import Clock
 from service.config import Milestone, MunicipalityConfig
 from service.consultants.caseload import caseloads
 from service.followup.follow_ups import FOLLOW_UP, follow_up_kind, overdue_condition
+from service.followup.intervention_kinds import first_workplace_intervention
 from service.intake.signals import (
     AT_RISK_WITHIN_DAYS,
     at_risk_condition,
@@ -108,10 +111,12 @@ FIGURES: tuple[Figure, ...] = (
            "Første samtaler med arbejdsgiveren delt med alle første samtaler i måneden.",
            "share"),
     Figure("before_week8", "Holdt inden udgangen af uge 8",
-           "Første samtaler i måneden holdt senest dag 56 af fraværet "
-           "(første fraværsdag + 55 dage).", "count"),
-    Figure("before_week8_share", "Andel inden uge 8",
-           "Første samtaler inden udgangen af uge 8 delt med alle første samtaler i måneden.",
+           "Første samtaler i måneden holdt senest første fraværsdag + 55 dage (den sidste "
+           "dag i uge 8).", "count"),
+    Figure("before_week8_share", "Andel af månedens første samtaler holdt inden uge 8",
+           "Første samtaler inden udgangen af uge 8 delt med alle første samtaler holdt i "
+           "måneden. Sager, der ikke har fået en samtale, er ikke med – se »Andel af sager, "
+           "hvis uge 8 sluttede, der nåede samtalen«.",
            "share", "first_meeting_before_week8_share"),
     Figure("late_over_3_weeks", "Mere end 3 uger for sent",
            "Første samtaler i måneden holdt mere end 21 dage efter udgangen af uge 8.",
@@ -136,12 +141,16 @@ FIGURES: tuple[Figure, ...] = (
            "afsluttet forinden uden samtale tæller ikke med.", "count"),
     Figure("week8_missed", "Uge 8 overskredet",
            "Af dem: sager uden en afholdt første samtale inden udgangen af uge 8.", "count"),
+    Figure("week8_met_share", "Andel af sager, hvis uge 8 sluttede, der nåede samtalen",
+           "Sager i målgruppen med en afholdt første samtale senest ved udgangen af uge 8 "
+           "delt med sager, hvis uge 8 sluttede i måneden – også dem, der aldrig fik en "
+           "samtale. Ingen milepæl.", "share"),
     Figure("week13_ended", "Uge 13 sluttede",
            "Sager i målgruppen, hvis uge 13 sluttede i måneden (til og med i går), og som "
            "ikke var afsluttet forinden.", "count"),
     Figure("intervention_before_week13", "Virksomhedsrettet indsats inden uge 13",
            "Af dem: sager, hvor en virksomhedsrettet indsats startede senest ved udgangen "
-           "af uge 13.", "count"),
+           "af uge 13 (uddannelse eller opkvalificering tæller ikke med).", "count"),
     Figure("intervention_share", "Andel med indsats inden uge 13",
            "Sager med virksomhedsrettet indsats inden udgangen af uge 13 delt med sager, "
            "hvis uge 13 sluttede i måneden – kun målgruppen. Milepæl: landstallet + 10 "
@@ -152,7 +161,7 @@ FIGURES: tuple[Figure, ...] = (
            "count"),
     Figure("model_intervention_before_week13", "Heraf med indsats inden uge 13 (modellen)",
            "Af dem: sager, hvor en virksomhedsrettet indsats startede senest ved udgangen "
-           "af uge 13.", "count"),
+           "af uge 13 (uddannelse eller opkvalificering tæller ikke med).", "count"),
     Figure("model_intervention_share", "Andel med indsats inden uge 13 (modellens tal)",
            "Modellens population (sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, "
            "også de udelukkede) som landstallet, det måles mod: milepælen er landstallet + 10 "
@@ -203,6 +212,8 @@ class MonthKpis:
     handed_over_late_share: float | None = None
     week8_ended: int = 0
     week8_missed: int = 0
+    # Of the cases whose week 8 ended: those met in time (`week8_ended - week8_missed`).
+    week8_met_share: float | None = None
     week13_ended: int = 0
     intervention_before_week13: int = 0
     intervention_share: float | None = None
@@ -216,8 +227,10 @@ class MonthKpis:
     intervention_milestone: float | None = None
     employer_declines: int = 0
     declines_restored: int = 0
-    # Of `intervention_before_week13`: the cases with an intervention of each kind started by
-    # the end of week 13 (a case with two kinds counts under both).
+    # Of `week13_ended` (the target group's): the cases with an intervention of each kind
+    # started by the end of week 13 (a case with two kinds counts under both). The
+    # workplace-oriented kinds are those in `intervention_before_week13`; `education` is
+    # listed but not counted there.
     intervention_kinds: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(INTERVENTION_KINDS, 0))
     milestone: Milestone | None = None
@@ -288,7 +301,7 @@ class CaseAtRisk:
     consultant_name: str | None
     deadline: date
     days_left: int
-    meeting: str | None  # "proposed" or None (confirmed/held cases are not at risk)
+    meeting: str | None  # "proposed", "confirmed" (for after the deadline), or None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "deadline": self.deadline.isoformat()}
@@ -589,21 +602,24 @@ class KpiService:
     async def _week13(self, session: AsyncSession, months: dict[date, MonthKpis],
                       first: date, end: date) -> None:
         """Cases whose week 13 ended in the month (up to yesterday) and were not closed
-        before it without an intervention, and those with one started by then: the target
-        group's, and the model's population (excluded cases in), as the national benchmark
-        counts."""
+        before it without a workplace-oriented intervention, and those with one started by
+        then: the target group's, and the model's population (excluded cases in), as the
+        national benchmark counts. Only a workplace-oriented kind counts
+        (`service.followup.intervention_kinds`: every kind but education) — not the case's
+        `intervention_started_on`, the earliest start of any kind."""
         until = min(end, self.clock.today())
+        workplace = first_workplace_intervention(self.municipality)
         rows = await session.execute(
-            select(Case.id, Case.intervention_deadline, Case.intervention_started_on,
-                   Case.status)
+            select(Case.id, Case.intervention_deadline, workplace.c.started_on, Case.status)
+            .outerjoin(workplace, workplace.c.case_id == Case.id)
             .where(Case.municipality_id == self.municipality,
                    Case.status.in_(("target", "excluded")),
                    Case.intervention_deadline >= first,
                    Case.intervention_deadline < until,
                    or_(Case.closed_on.is_(None),
                        Case.closed_on > Case.intervention_deadline,
-                       Case.intervention_started_on.is_not(None))))
-        counted: dict[int, MonthKpis] = {}
+                       workplace.c.started_on <= Case.intervention_deadline)))
+        ended: dict[int, MonthKpis] = {}
         for case_id, deadline, started, status in rows.all():
             kpis = months.get(month_start(deadline))
             if kpis is None:
@@ -614,18 +630,19 @@ class KpiService:
             if status != "target":
                 continue
             kpis.week13_ended += 1
-            if met:
-                kpis.intervention_before_week13 += 1
-                counted[case_id] = kpis
-        if not counted:
+            kpis.intervention_before_week13 += met
+            ended[case_id] = kpis
+        if not ended:
             return
+        # The target group's cases by each kind started by the end of week 13: the
+        # workplace-oriented kinds are those counted; education is listed, not counted.
         kinds = await session.execute(
             select(Intervention.case_id, Intervention.kind).distinct()
             .join(Case, Case.id == Intervention.case_id)
-            .where(Intervention.case_id.in_(list(counted)),
+            .where(Intervention.case_id.in_(list(ended)),
                    Intervention.started_on <= Case.intervention_deadline))
         for case_id, kind in kinds.all():
-            by_kind = counted[case_id].intervention_kinds
+            by_kind = ended[case_id].intervention_kinds
             by_kind[kind] = by_kind.get(kind, 0) + 1
 
     async def outcomes(self, first: date, last: date) -> Outcomes:
@@ -658,6 +675,7 @@ class KpiService:
         kpis.employer_share = _share(kpis.employer_took_part, n)
         kpis.before_week8_share = _share(kpis.before_week8, n)
         kpis.late_over_3_weeks_share = _share(kpis.late_over_3_weeks, n)
+        kpis.week8_met_share = _share(kpis.week8_ended - kpis.week8_missed, kpis.week8_ended)
         kpis.intervention_share = _share(kpis.intervention_before_week13, kpis.week13_ended)
         kpis.model_intervention_share = _share(kpis.model_intervention_before_week13,
                                                kpis.model_week13_ended)
@@ -665,6 +683,17 @@ class KpiService:
             float(statistics.median(kpis._days)) if kpis._days else None)
 
     # -- now: consultants' load and cases at risk -------------------------------------------
+
+    async def incomplete(self) -> tuple[int, int]:
+        """The cases whose facts are incomplete (status `incomplete`): in no figure. All of
+        them, and the open ones."""
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(func.count(Case.id),
+                       func.count(Case.id).filter(Case.closed_on.is_(None)))
+                .where(Case.municipality_id == self.municipality,
+                       Case.status == "incomplete"))).one()
+        return int(row[0]), int(row[1])
 
     async def load(self) -> list[ConsultantLoad]:
         """Each active consultant's caseload (`service.consultants.caseload`) against their
@@ -726,18 +755,18 @@ class KpiService:
         """The cases whose deadline is at risk (`service.intake.signals`), the most urgent
         first."""
         today = self.clock.today()
-        proposed = (select(Meeting.case_id.label("case_id"))
-                    .where(Meeting.municipality_id == self.municipality,
-                           Meeting.status == "proposed").subquery())
+        # The case's active meeting: proposed, or confirmed for after the deadline (late).
+        active = (select(Meeting.case_id.label("case_id"), Meeting.status.label("status"))
+                  .where(Meeting.municipality_id == self.municipality,
+                         Meeting.status.in_(("proposed", "confirmed"))).subquery())
         async with self.db.read() as session:
             rows = (await session.execute(
                 select(Case.case_ref, Consultant.key, Consultant.name,
-                       Case.first_meeting_deadline, proposed.c.case_id)
+                       Case.first_meeting_deadline, active.c.status)
                 .outerjoin(Consultant, Consultant.id == Case.owner_id)
-                .outerjoin(proposed, proposed.c.case_id == Case.id)
+                .outerjoin(active, active.c.case_id == Case.id)
                 .where(Case.municipality_id == self.municipality,
                        at_risk_condition(today, within_days))
                 .order_by(Case.first_meeting_deadline, Case.case_ref))).all()
-        return [CaseAtRisk(ref, key, name, deadline, (deadline - today).days,
-                           "proposed" if meeting is not None else None)
+        return [CaseAtRisk(ref, key, name, deadline, (deadline - today).days, meeting)
                 for ref, key, name, deadline, meeting in rows]

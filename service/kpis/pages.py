@@ -14,6 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from service.consultants.choices import OwnerChoice
+from service.followup.intervention_kinds import is_workplace_oriented
 from service.intake.signals import LATEST_HANDOVER_WEEK
 from service.keys import CASE_READS, CLOCK, KPIS, READ_AUDIT
 from service.kpis.api import register_response
@@ -67,6 +68,9 @@ from service.text.minutes_words import INTERVENTION_KIND
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # What a correction changed, in words (`kpi.correction`'s `what`).
+# The at-risk list's meeting column: the case's active meeting, if any.
+AT_RISK_MEETING = {"proposed": "foreslået, ikke bekræftet",
+                   "confirmed": "bekræftet efter fristen"}
 CORRECTION_WHAT = {"meeting_held": "Samtale registreret som holdt",
                    "intervention": "Virksomhedsrettet indsats registreret"}
 ROLES = ("manager",)  # and admin, who may open every page
@@ -109,14 +113,27 @@ HEADLINE = (
      "(de tæller som ikke på arbejdspladsen, medmindre mødet blev holdt der)."),
     ("workplace_share", "På arbejdspladsen – kun målgruppen",
      "Af målgruppens første samtaler (uden de udelukkede sager)."),
-    ("before_week8_share", "Inden uge 8", ""),
+    ("before_week8_share", "Første samtaler holdt inden uge 8",
+     "Af de første samtaler holdt i måneden: holdt senest første fraværsdag + 55 dage. "
+     "Sager, der ikke har fået en samtale, er ikke med."),
+    ("week8_met_share", "Uge 8 nået – af sager, hvis uge 8 sluttede",
+     "Af målgruppens sager, hvis uge 8 sluttede i måneden: med en afholdt første samtale "
+     "inden da. Sager, der aldrig fik en samtale, tæller med som ikke nået."),
     ("model_intervention_share", "Indsats inden uge 13 – modellens tal",
      "Som landstallet: alle sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, også "
-     "de udelukkede; milepælen er landstallet + 10 procentpoint."),
+     "de udelukkede; milepælen er landstallet + 10 procentpoint. Uddannelse eller "
+     "opkvalificering tæller ikke som virksomhedsrettet."),
     ("intervention_share", "Indsats inden uge 13 – kun målgruppen",
      "Af målgruppens sager, hvis uge 13 sluttede i måneden (uden de udelukkede)."),
-    ("employer_share", "Arbejdsgiver deltog", ""),
+    ("employer_share", "Arbejdsgiver deltog",
+     "Af de første samtaler holdt i måneden: arbejdsgiveren deltog. Ingen milepæl."),
 )
+# Which month the tiles show, in words after its name.
+LATEST_WORDS = {"ended": "seneste hele måned", "running": "løbende måned, ikke afsluttet",
+                "future": "kommende måned, ingen tal endnu"}
+RUNNING_TILE = "ikke bedømt: måneden er ikke slut"
+# Cases with status `incomplete` are in no figure; the case list filtered to them.
+INCOMPLETE_LINK = "/cases?status=incomplete&vis=alle"
 # The rows counted by first absence day, under their explanation when a month still grows.
 ARRIVING_NOTE = (f"I kursiv: de seneste måneder, hvis sager stadig kan blive overdraget (til "
                  f"og med fraværsuge {LATEST_HANDOVER_WEEK}) – tallet vokser endnu.")
@@ -175,10 +192,31 @@ def running_index(months: list[MonthKpis], today: date) -> int | None:
                  if not m.future and next_month(m.month) > today), None)
 
 
+# The two headline charts: the model's figure is the main line, measured against the
+# milestone; the target group's beside it (its own line style, not only its colour).
+MODEL_LINE = "Modellens tal"
+TARGET_LINE = "Kun målgruppen"
+WORKPLACE_SUMMARY = (
+    "Hovedtallet er modellens tal: første samtaler på arbejdspladsen af alle første samtaler "
+    "for sygedagpengemodtagere fra beskæftigelse i kategori 2 og 3, også de udelukkede; det "
+    "måles mod milepælen og målet om 70 %. Kun målgruppen (uden de udelukkede) vises ved "
+    "siden af til sammenligning.")
+INTERVENTION_SUMMARY = (
+    "Hovedtallet er modellens tal: sager med en virksomhedsrettet indsats (ikke uddannelse "
+    "eller opkvalificering) startet senest ved udgangen af uge 13, af alle sager i kategori 2 "
+    "og 3 fra beskæftigelse, også de udelukkede, hvis uge 13 sluttede i måneden; det måles "
+    "mod milepælen (landstallet + 10 procentpoint). Kun målgruppen vises ved siden af til "
+    "sammenligning.")
+# The last day of week 8 in the days chart's words; the table says "første fraværsdag + 55
+# dage (den sidste dag i uge 8)", README "first absence day + 55".
+WEEK8_WORDS = "første fraværsdag + 55"
+
+
 def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WIDTH,
-           running: int | None = None) -> list[dict[str, Any]]:
+           running: int | None = None, week8_days: int = 55) -> list[dict[str, Any]]:
     """The dashboard's charts drawn `width` wide, each with a heading; `running`: the index
-    of the month still under way (marked: its shares are not comparable yet)."""
+    of the month still under way (marked: its shares are not comparable yet); `week8_days`:
+    days from the first absence day to the last day of week 8 (the days chart's line)."""
     labels = [m.month for m in months]
     drawn: dict[str, Any] = {"width": width, "running": running}
     share = Axis("Andel", 1.0, percent=True)
@@ -187,17 +225,19 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
     days = [m.median_days_to_first_meeting for m in months]
     day_top = nice_top(max([d or 0 for d in days] + [60]))
     day_axis = Axis("Dage", day_top, nice_ticks(day_top))
-    week8 = [55.0] * len(months)
+    week8 = [float(week8_days)] * len(months)
     most_known = max([m.handed_over_known for m in months] + [1])
     handed = Axis("Sager", nice_top(most_known), nice_ticks(nice_top(most_known)))
     return [
         {"title": "Første samtaler på arbejdspladsen",
-         "svg": line_chart("Andel første samtaler på arbejdspladsen", labels, [
-             Series("Andel på arbejdspladsen", _shares(months, "workplace_share"), BLUE),
-             Series("Milepæl", _milestones(months, "workplace_share"), ORANGE, "dashed",
-                    step=True),
+         "svg": line_chart("Andel første samtaler på arbejdspladsen – modellens tal mod "
+                           "milepælen", labels, [
+             Series(MODEL_LINE, _shares(months, "model_workplace_share"), BLUE),
+             Series(TARGET_LINE, _shares(months, "workplace_share"), GREEN, "dashdot"),
+             Series("Milepæl", _milestones(months, "model_workplace_share"), ORANGE,
+                    "dashed", step=True),
              Series("Mål 70 %", [WORKPLACE_GOAL] * len(months), GREY, "dotted", step=True),
-         ], share, **drawn)},
+         ], share, summary=WORKPLACE_SUMMARY, **drawn)},
         {"title": "Første samtaler efter sted",
          "svg": bar_chart("Første samtaler pr. måned efter sted", labels, [
              Series("Arbejdspladsen", _shares(months, "first_meetings_workplace"), BLUE),
@@ -212,12 +252,13 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
                     step=True),
          ], share, **drawn)},
         {"title": "Virksomhedsrettet indsats inden uge 13",
-         "svg": line_chart("Andel med virksomhedsrettet indsats inden udgangen af uge 13",
-                           labels, [
-             Series("Indsats inden uge 13", _shares(months, "intervention_share"), BLUE),
-             Series("Milepæl", _milestones(months, "intervention_share"), ORANGE, "dashed",
-                    step=True),
-         ], share, **drawn)},
+         "svg": line_chart("Andel med virksomhedsrettet indsats inden udgangen af uge 13 – "
+                           "modellens tal mod milepælen", labels, [
+             Series(MODEL_LINE, _shares(months, "model_intervention_share"), BLUE),
+             Series(TARGET_LINE, _shares(months, "intervention_share"), GREEN, "dashdot"),
+             Series("Milepæl", _milestones(months, "model_intervention_share"), ORANGE,
+                    "dashed", step=True),
+         ], share, summary=INTERVENTION_SUMMARY, **drawn)},
         {"title": "Arbejdsgiveren deltog",
          "svg": line_chart("Andel første samtaler, hvor arbejdsgiveren deltog", labels, [
              Series("Arbejdsgiver deltog", _shares(months, "employer_share"), GREEN),
@@ -225,7 +266,7 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
         {"title": "Dage fra første fraværsdag til første samtale",
          "svg": bar_chart("Dage fra første fraværsdag til første samtale (median)", labels, [
              Series("Median, dage", days, BLUE),
-         ], day_axis, reference=Series("Udgangen af uge 8 (dag 55)", week8, RED, "dashed"),
+         ], day_axis, reference=Series(f"Uge 8 slut ({WEEK8_WORDS})", week8, RED, "dashed"),
              **drawn)},
         {"title": "Overdraget efter uge 7",
          "svg": bar_chart("Målgruppesager pr. måned efter overdragelse fra ydelseskontoret",
@@ -292,12 +333,16 @@ async def dashboard(request: web.Request) -> web.Response:
         "page": "dashboard", "at_risk": [c.case_id for c in risky],
         "overdue_follow_ups": [c.case_id for c in overdue],
         "unassigned": [c.case_id for c in unassigned]})
-    # The headline: the last month that has ended (a month under way is not judged yet).
+    # The headline: the last month that has ended. Without one among the months shown, the
+    # first month — said to be running (or not begun) and not judged against the milestone.
+    running = running_index(months, today)
     latest = next((m for m in reversed(months) if next_month(m.month) <= today),
                   months[0])
-    running = running_index(months, today)
-    wide = charts(months, loads, WIDTH, running)
-    narrow = charts(months, loads, PHONE_WIDTH, running)
+    state = ("ended" if next_month(latest.month) <= today
+             else "future" if latest.future else "running")
+    wide = charts(months, loads, WIDTH, running, kpis.week8_days)
+    narrow = charts(months, loads, PHONE_WIDTH, running, kpis.week8_days)
+    incomplete, incomplete_open = await kpis.incomplete()
     return render(
         request, "kpis/dashboard.html", status=400 if errors else 200, errors=errors,
         register=principal.role in ("manager", "admin"),
@@ -311,7 +356,10 @@ async def dashboard(request: web.Request) -> web.Response:
         charts=[{"title": w["title"], "svg": Markup(w["svg"]), "phone": Markup(n["svg"])}
                 for w, n in zip(wide, narrow, strict=True)],
         latest=latest, latest_label=month_label(latest.month),
-        headline=[_cell(latest, key, "share") | {
+        latest_words=LATEST_WORDS[state], latest_state=state, running_tile=RUNNING_TILE,
+        incomplete=incomplete, incomplete_open=incomplete_open,
+        incomplete_link=INCOMPLETE_LINK,
+        headline=[_cell(latest, key, "share", running=state != "ended") | {
             "label": label, "key": key, "explain": explain,
             "benchmark": danish_percent(latest.benchmark_intervention_share)
             if "intervention" in key and latest.benchmark_intervention_share is not None
@@ -327,7 +375,7 @@ async def dashboard(request: web.Request) -> web.Response:
         at_risk=[{"case_id": c.case_id, "consultant": c.consultant_name or "ingen ejer",
                   "deadline": danish_date(c.deadline), "days_left": _days_left(c),
                   "past": c.days_left < 0,
-                  "meeting": "foreslået, ikke bekræftet" if c.meeting else "ingen"}
+                  "meeting": AT_RISK_MEETING.get(c.meeting or "", "ingen")}
                  for c in risky],
         at_risk_explanation=AT_RISK_EXPLANATION, arriving_note=ARRIVING_NOTE,
         overdue=[_overdue_row(c) for c in overdue], overdue_explanation=OVERDUE_EXPLANATION,
@@ -337,6 +385,7 @@ async def dashboard(request: web.Request) -> web.Response:
                     for c in unassigned],
         unassigned_explanation=UNASSIGNED_EXPLANATION,
         kinds_table=[{"key": kind, "label": INTERVENTION_KIND[kind],
+                      "counted": is_workplace_oriented(kind),
                       "counts": ["–" if m.future else m.intervention_kinds.get(kind, 0)
                                  for m in months]} for kind in INTERVENTION_KINDS],
         corrections=[{**c, "what": CORRECTION_WHAT.get(c["what"], c["what"]),
@@ -364,6 +413,14 @@ MILESTONE_COLUMNS = (("workplace_share", "Milepæl: andel på arbejdspladsen (%)
 ARRIVING_COLUMN = "Sager kan stadig overdrages"
 
 
+def _arriving_csv(month: MonthKpis) -> str:
+    """'ja' while the month's cases may still reach intake (the month running or its cases'
+    week 7 not over), 'nej' once they all have; empty for a month not begun (no figures)."""
+    if month.future:
+        return ""
+    return "ja" if month.cases_arriving else "nej"
+
+
 def csv_text(months: list[MonthKpis]) -> str:
     """The figures per month, `;`-separated with Danish headers (shares in %)."""
     out = io.StringIO()
@@ -376,7 +433,7 @@ def csv_text(months: list[MonthKpis]) -> str:
                         + [_csv_value(f.kind, month.value(f.key)) for f in FIGURES]
                         + [_csv_value("share", month.target(key))
                            for key, _ in MILESTONE_COLUMNS]
-                        + ["ja" if month.cases_arriving else "nej"])
+                        + [_arriving_csv(month)])
     return out.getvalue()
 
 

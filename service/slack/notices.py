@@ -33,7 +33,7 @@ from service.clock import Clock
 from service.config import MunicipalityConfig
 from service.followup.my_work import meeting_view
 from service.followup.signals import NextAction, case_work, next_action
-from service.intake.signals import deadline_at_risk
+from service.intake.signals import deadline_at_risk, first_meeting_settled
 from service.intake.views import follow_up_kind, planned_follow_up_kind
 from service.meetings.decline_reasons import DECLINE_REASONS
 from service.meetings.declines import DeclineGrace, pending_decline
@@ -120,7 +120,10 @@ class SlackNotices:
         today = self.clock.today()
         at_risk = deadline_at_risk(
             status=case.status, closed_on=case.closed_on, deadline=case.first_meeting_deadline,
-            settled=held or (meeting is not None and meeting.status == "confirmed"),
+            settled=first_meeting_settled(
+                held=held, meeting_status=meeting.status if meeting else None,
+                meeting_start=meeting.start if meeting else None,
+                deadline=case.first_meeting_deadline),
             today=today)
         view = meeting_view(meeting, case.case_ref, self.grace) if meeting is not None else None
         kind = follow_up_kind(case.follow_up or "", case.owner, today,

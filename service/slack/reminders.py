@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from service.config import MunicipalityConfig
-from service.intake.signals import deadline_at_risk
+from service.intake.signals import deadline_at_risk, first_meeting_settled
 from service.meetings.signals import UnansweredRule, invited_on, reminder_due
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
 from service.platform.db.engine import Database
@@ -67,8 +67,10 @@ class ConsultantReminders:
             return out
         if deadline_at_risk(status=case.status, closed_on=case.closed_on,
                             deadline=case.first_meeting_deadline,
-                            settled=held or (meeting is not None
-                                             and meeting.status == "confirmed"),
+                            settled=first_meeting_settled(
+                                held=held, meeting_status=meeting.status if meeting else None,
+                                meeting_start=meeting.start if meeting else None,
+                                deadline=case.first_meeting_deadline),
                             today=today):
             out.append(("deadline_at_risk", f"deadline_at_risk-{case.id}"))
         if case.follow_up == "telephone" and case.next_follow_up_due is None:

@@ -20,6 +20,7 @@ from service.intake.signals import (
     AT_RISK_WITHIN_DAYS,
     at_risk_condition,
     deadline_at_risk,
+    first_meeting_settled,
     handed_over_late,
     may_still_be_handed_over,
 )
@@ -70,6 +71,9 @@ async def test_the_sql_form_says_the_same(sqlite_url: str, demo_config: Municipa
         "c": ("target", None, -2, "proposed"), "d": ("target", None, 3, "confirmed"),
         "e": ("target", None, 3, "held"), "f": ("target", TODAY, 3, None),
         "g": ("excluded", None, 3, None), "h": ("target", None, 0, "cancelled"),
+        # confirmed for the day after the deadline: it will be late, still at risk
+        "i": ("target", None, 3, "confirmed+4"), "j": ("target", None, 3, "confirmed+3"),
+        "k": ("target", None, -1, "held+2"),
     }
     try:
         async with db.write() as session:
@@ -81,19 +85,28 @@ async def test_the_sql_form_says_the_same(sqlite_url: str, demo_config: Municipa
                 session.add(case)
                 await session.flush()
                 if meeting is not None:
-                    start = datetime.combine(TODAY, time(10))
+                    state, _, later = meeting.partition("+")
+                    start = datetime.combine(TODAY + timedelta(days=int(later or 0)),
+                                             time(10))
                     session.add(Meeting(municipality_id="demo", case_id=case.id,
                                         consultant_id=anna, kind="workplace_meeting",
                                         start=start, end=start + timedelta(hours=1),
-                                        status=meeting))
+                                        status=state))
         async with db.read() as session:
             in_sql = set((await session.execute(select(Case.case_ref).where(
                 at_risk_condition(TODAY)))).scalars())
-        pure = {ref for ref, (status, closed, days, meeting) in cases.items()
-                if deadline_at_risk(status=status, closed_on=closed,
-                                    deadline=TODAY + timedelta(days=days),
-                                    settled=meeting in ("confirmed", "held"), today=TODAY)}
-        assert in_sql == pure == {"a", "c", "h"}
+        pure = set()
+        for ref, (status, closed, days, meeting) in cases.items():
+            state, _, later = (meeting or "").partition("+")
+            deadline = TODAY + timedelta(days=days)
+            settled = first_meeting_settled(
+                held=state == "held", meeting_status=state or None,
+                meeting_start=datetime.combine(TODAY + timedelta(days=int(later or 0)),
+                                               time(10)), deadline=deadline)
+            if deadline_at_risk(status=status, closed_on=closed, deadline=deadline,
+                                settled=settled, today=TODAY):
+                pure.add(ref)
+        assert in_sql == pure == {"a", "c", "h", "i"}
     finally:
         await db.dispose()
 
@@ -124,6 +137,9 @@ async def test_the_screens_agree(api: Api) -> None:
                       full_recovery_plan_date=(today + timedelta(days=10)).isoformat()),
                  # The deadline in 5 days, the meeting confirmed: not at risk.
                  body("settled-1", employer=FIXED,
+                      first_absence_day=(today - timedelta(days=50)).isoformat()),
+                 # The same, but the meeting confirmed for after the deadline: at risk.
+                 body("late-1", employer=FIXED,
                       first_absence_day=(today - timedelta(days=50)).isoformat()))
     async with app[DB].write() as session:
         cases = {c.case_ref: c for c in (await session.execute(select(Case))).unique().scalars()}
@@ -135,7 +151,14 @@ async def test_the_screens_agree(api: Api) -> None:
             Meeting.case_id == cases["settled-1"].id, Meeting.status == "proposed"))
         ).unique().scalar_one()
         meeting.status = "confirmed"
-    expected = {"fast-1", "phone-1"}
+        late = (await session.execute(select(Meeting).where(
+            Meeting.case_id == cases["late-1"].id, Meeting.status == "proposed"))
+        ).unique().scalar_one()
+        late.status = "confirmed"
+        late.start = datetime.combine(cases["late-1"].first_meeting_deadline
+                                      + timedelta(days=3), time(10))
+        late.end = late.start + timedelta(hours=1)
+    expected = {"fast-1", "phone-1", "late-1"}
 
     dashboard = {c.case_id for c in await app[KPIS].at_risk()}
     intake_staff = Principal(key_id=0, name="test", role="intake", municipality_id="demo")

@@ -20,7 +20,7 @@ from service.kpis.report import default_range, month_range
 from service.planning.consultants import sync_consultants
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import Case, Consultant, Intervention, Meeting
 from service.platform.errors import Invalid
 
 TODAY = date(2027, 1, 20)
@@ -35,6 +35,7 @@ class Row:
     status: str = "target"
     closed_on: date | None = None
     intervention: date | None = None
+    intervention_kind: str = "other"
     municipality: str = "demo"
 
 
@@ -43,7 +44,8 @@ DATA: list[tuple[Row, list[tuple[str, str, str | None, bool | None]]]] = [
     # A: first meeting 2026-11-20 at the workplace with the employer, day 46 (on time);
     #    a second held meeting in December is not a first meeting. Week 8 ends 11-29 (met).
     #    Week 13 ends 2027-01-03; intervention 12-20 (in time).
-    (Row("A", "2026-10-05", intervention=date(2026, 12, 20)),
+    (Row("A", "2026-10-05", intervention=date(2026, 12, 20),
+         intervention_kind="partial_return"),
      [("2026-11-20T09:00", "held", "workplace", True),
       ("2026-12-15T09:00", "held", "jobcentre", True)]),
     # B: first meeting 12-02 by phone without the employer, day 62 (late, under 3 weeks).
@@ -51,13 +53,13 @@ DATA: list[tuple[Row, list[tuple[str, str, str | None, bool | None]]]] = [
     (Row("B", "2026-10-01", owner="bo"), [("2026-12-02T10:00", "held", "phone", False)]),
     # C: first meeting 11-30 in the jobcentre with the employer, day 90 (over 3 weeks late).
     #    Week 8 ended in October (outside). Week 13 ends 11-30; intervention 12-05 (too late).
-    (Row("C", "2026-09-01", intervention=date(2026, 12, 5)),
+    (Row("C", "2026-09-01", intervention=date(2026, 12, 5), intervention_kind="wage_subsidy"),
      [("2026-11-30T13:00", "held", "jobcentre", True)]),
     # D: started in November; only a proposed meeting. Week 8 ends 2027-01-04 (missed);
     #    deadline past: at risk (-16 days, proposed).
     (Row("D", "2026-11-10"), [("2027-01-05T09:00", "proposed", None, None)]),
-    # E: started in November; confirmed meeting after its week 8 (ends 01-14, missed); a
-    #    confirmed meeting is not at risk.
+    # E: started in November; confirmed meeting after its week 8 (ends 01-14, missed): it
+    #    will be late, so the case is at risk (-6 days, confirmed).
     (Row("E", "2026-11-20", owner="bo"), [("2027-01-25T09:00", "confirmed", None, None)]),
     # F: started in December, no owner, no meeting; week 8 ends 01-25 (not yet ended);
     #    deadline in 5 days: at risk.
@@ -80,7 +82,8 @@ DATA: list[tuple[Row, list[tuple[str, str, str | None, bool | None]]]] = [
     (Row("K", "2026-12-10"), []),
     # L: first meeting 12-22 at the workplace without the employer, day 63. Week 8 ends 12-14
     #    (missed). Week 13 ends 2027-01-18; intervention that very day (in time).
-    (Row("L", "2026-10-20", owner="dennis", intervention=date(2027, 1, 18)),
+    (Row("L", "2026-10-20", owner="dennis", intervention=date(2027, 1, 18),
+         intervention_kind="work_trial"),
      [("2026-12-22T09:00", "held", "workplace", False)]),
     # N: closed 11-01, before week 8 (11-14) and week 13 (12-19) ended: in neither.
     (Row("N", "2026-09-20", owner=None, closed_on=date(2026, 11, 1)), []),
@@ -114,6 +117,11 @@ async def kpis(demo_config: MunicipalityConfig, database_url: str) -> AsyncItera
                             intervention_started_on=row.intervention)
                 session.add(case)
                 await session.flush()
+                if row.intervention is not None:
+                    session.add(Intervention(municipality_id=row.municipality,
+                                             case_id=case.id, kind=row.intervention_kind,
+                                             started_on=row.intervention,
+                                             registered_by="test"))
                 for start, status, place, employer in meetings:
                     begin = datetime.fromisoformat(start)
                     session.add(Meeting(municipality_id=row.municipality, case_id=case.id,
@@ -146,6 +154,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "late_over_3_weeks": 1, "late_over_3_weeks_share": 0.5,  # C
         "median_days_to_first_meeting": 68.0,  # (46 + 90) / 2
         "week8_ended": 3, "week8_missed": 2,  # A met; B, O missed
+        "week8_met_share": 1 / 3,  # of the cases whose week 8 ended (B and O were not met)
         "week13_ended": 1, "intervention_before_week13": 0, "intervention_share": 0.0,  # C
         # The model's week 13 adds no excluded case (G's week 13 ends 2027-02-13).
         "model_week13_ended": 1, "model_intervention_before_week13": 0,
@@ -165,6 +174,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 62.5,  # (62 + 63) / 2
         "week8_ended": 1, "week8_missed": 1,  # L (H closed before)
+        "week8_met_share": 0.0,
         "week13_ended": 2, "intervention_before_week13": 0, "intervention_share": 0.0,  # B, O
         "model_week13_ended": 2, "model_intervention_before_week13": 0,
         "model_intervention_share": 0.0,
@@ -182,6 +192,7 @@ async def test_monthly_figures_match_the_hand_computed_set(kpis: KpiService) -> 
         "late_over_3_weeks": 0, "late_over_3_weeks_share": 0.0,
         "median_days_to_first_meeting": 36.0,
         "week8_ended": 2, "week8_missed": 2,  # D, E (F, I not ended yet)
+        "week8_met_share": 0.0,
         "week13_ended": 2, "intervention_before_week13": 2, "intervention_share": 1.0,  # A, L
         "model_week13_ended": 2, "model_intervention_before_week13": 2,
         "model_intervention_share": 1.0,
@@ -214,7 +225,8 @@ async def test_load_counts_open_target_cases_per_consultant(kpis: KpiService) ->
 
 async def test_cases_at_risk(kpis: KpiService) -> None:
     risky = [(c.case_id, c.consultant_id, c.days_left, c.meeting) for c in await kpis.at_risk()]
-    assert risky == [("D", "anna", -16, "proposed"), ("F", None, 5, None)]
+    assert risky == [("D", "anna", -16, "proposed"), ("E", "bo", -6, "confirmed"),
+                     ("F", None, 5, None)]
     # Closer to its deadline K (2027-02-03) joins the list.
     assert "K" in [c.case_id for c in await kpis.at_risk(within_days=14)]
 

@@ -4,7 +4,7 @@ sent by the next run."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -178,9 +178,15 @@ def test_which_reminders_are_due(demo_config: MunicipalityConfig) -> None:
         workplace, None, True, week13)
     assert reminders.due(workplace, None, True, week13 - timedelta(days=1)) == []
     risky = start + timedelta(days=55 - 7)  # the deadline a week away
+    on_time = datetime.combine(start + timedelta(days=55), time(10))
     confirmed = Meeting(id=3, status="confirmed", kind="workplace_meeting",
-                        start=datetime(2026, 12, 24, 10), end=datetime(2026, 12, 24, 11))
+                        start=on_time, end=on_time + timedelta(hours=1))
     assert reminders.due(workplace, confirmed, False, risky) == []
+    # Confirmed for the day after the deadline: it will be late, the deadline is at risk.
+    late = Meeting(id=3, status="confirmed", kind="workplace_meeting",
+                   start=on_time + timedelta(days=1), end=on_time + timedelta(days=1, hours=1))
+    assert reminders.due(workplace, late, False, risky) == [
+        ("deadline_at_risk", "deadline_at_risk-7")]
     assert reminders.due(workplace, None, False, risky) == [
         ("deadline_at_risk", "deadline_at_risk-7")]
     assert reminders.due(workplace, None, False, risky - timedelta(days=1)) == []
