@@ -67,8 +67,14 @@ class MonthOut(BaseModel):
     handed_over_late_share: float | None = None
     week8_ended: int | None
     week8_missed: int | None
+    week8_met_share: float | None = Field(
+        default=None, description="of the target cases whose week 8 ended in the month: those "
+        "with a held first meeting by then ((week8_ended - week8_missed) / week8_ended; cases "
+        "never met are in it). before_week8_share is of the month's first meetings instead")
     week13_ended: int | None
-    intervention_before_week13: int | None
+    intervention_before_week13: int | None = Field(
+        description="of week13_ended: with a workplace-oriented intervention (every kind but "
+        "education) started by the end of week 13")
     intervention_share: float | None = Field(description="the target group's only")
     model_week13_ended: int | None = Field(
         default=None, description="the model's population (excluded cases in, as the national "
@@ -93,8 +99,10 @@ class MonthOut(BaseModel):
         default=None, description="of them: turned around by the consultant (the workplace "
         "meeting restored within the grace)")
     intervention_kinds: dict[str, int] | None = Field(
-        default=None, description="of intervention_before_week13: cases by the kind of "
-        "intervention started by the end of week 13 (a case with two kinds under both)")
+        default=None, description="of week13_ended (the target group's): cases by the kind "
+        "of intervention started by the end of week 13 (a case with two kinds under both); "
+        "every kind but education is workplace-oriented and counted in "
+        "intervention_before_week13, education is listed but not counted")
     milestone: MilestoneOut | None
 
 
@@ -144,7 +152,8 @@ class PlaceDurationOut(BaseModel):
 class BackAtWorkOut(BaseModel):
     week: int = Field(description="13 or 26")
     cases: int = Field(description="the cohort's cases whose week has ended")
-    partly: int = Field(description="partly back: a partial return started by the week's end")
+    partly: int = Field(description="partly back: a partial return running at the week's end "
+                        "(started by then, not ended before it) in a case not closed by then")
     fully: int = Field(description="fully back: closed as recovered by the week's end")
     partly_share: float | None
     fully_share: float | None

@@ -53,7 +53,9 @@ class Series:
     label: str
     values: Sequence[float | None]
     colour: str
-    style: str = "solid"  # solid | dashed (a milestone) | dotted (a goal)
+    # solid | dashed (a milestone) | dotted (a goal) | dashdot (a figure shown beside the
+    # main one: told apart by its line, not its colour only)
+    style: str = "solid"
     step: bool = False  # a milestone holds until the next: drawn as steps
 
 
@@ -88,8 +90,8 @@ def nice_ticks(top: float) -> int:
 
 
 def _dash(style: str) -> str:
-    return {"dashed": ' stroke-dasharray="7 5"', "dotted": ' stroke-dasharray="2 4"'}.get(
-        style, "")
+    return {"dashed": ' stroke-dasharray="7 5"', "dotted": ' stroke-dasharray="2 4"',
+            "dashdot": ' stroke-dasharray="10 4 2 4"'}.get(style, "")
 
 
 class _Frame:
@@ -220,9 +222,11 @@ def _describe(months: Sequence[date], series: Sequence[Series], axis: Axis,
 
 
 def line_chart(title: str, months: Sequence[date], series: Sequence[Series], axis: Axis,
-               width: int = WIDTH, running: int | None = None) -> Markup:
+               width: int = WIDTH, running: int | None = None, summary: str = "") -> Markup:
     """Lines over the months; a step series (a milestone) as steps across each month;
-    `running`: the index of a month not yet ended (its points drawn open)."""
+    `running`: the index of a month not yet ended (its points drawn open); `summary`: a
+    sentence the description starts with (what the main line is, what it is measured
+    against)."""
     frame = _Frame(months, axis, width, _legend_top([s.label for s in series], width),
                    running)
     body = frame.grid() + frame.month_axis()
@@ -253,7 +257,9 @@ def line_chart(title: str, months: Sequence[date], series: Sequence[Series], axi
                                 f'stroke="{s.colour}" stroke-width="2.5"{dash}/>')
                 run = []
     body += _legend(series, width=width)
-    return _svg(title, _describe(months, series, axis, running), body, frame.height, width)
+    description = _describe(months, series, axis, running)
+    return _svg(title, f"{summary} {description}" if summary else description, body,
+                frame.height, width)
 
 
 def bar_chart(title: str, months: Sequence[date], series: Sequence[Series], axis: Axis,

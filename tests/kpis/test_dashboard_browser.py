@@ -113,7 +113,9 @@ async def test_manager_sees_the_dashboard_with_charts(browser: Browser,
             assert box is not None and box["width"] > 300 and box["height"] > 150
         first = charts.first
         await expect(first.locator("title").first).to_have_text(
-            "Andel første samtaler på arbejdspladsen")
+            "Andel første samtaler på arbejdspladsen – modellens tal mod milepælen")
+        await expect(first).to_contain_text("Modellens tal")
+        await expect(first).to_contain_text("Kun målgruppen")
         await expect(first).to_contain_text("Milepæl")
         await expect(first).to_contain_text("Mål 70 %")
         assert await first.locator("polyline").count() >= 1  # the share's line

@@ -23,7 +23,7 @@ from service.kpis.charts import (
     bar_chart,
     line_chart,
 )
-from service.platform.db.models import AuditEntry, Case, Consultant, Meeting
+from service.platform.db.models import AuditEntry, Case, Consultant, Intervention, Meeting
 from tests.support import Staff, make_secrets, start_api, start_staff
 
 TODAY = date(2027, 1, 20)
@@ -279,3 +279,166 @@ async def test_follow_ups_over_time_are_listed(demo_config: MunicipalityConfig,
                 for c in report["overdue_follow_ups"]] == [
             ("held-1", 9, "2027-01-25T10:00", "confirmed")]
         assert report["overdue_follow_ups_explanation"]
+
+
+async def _more(staff: Staff) -> None:
+    """Besides `_data`: an excluded case first met in December at the jobcentre (the model's
+    December: 1 of 2 at the workplace, the target group's 1 of 1); a target case first met on
+    10 January at the jobcentre (the running month has a figure below its milestone); a
+    target and an excluded case whose week 13 ended on 9 December, the target one with a work
+    trial (the model's 1 of 2, the target group's 1 of 1); a case missing facts."""
+    async with staff.api.client.app[DB].write() as session:
+        anna = (await session.execute(select(Consultant.id).where(Consultant.key == "anna"))
+                ).scalar_one()
+        for ref, absence, status, held in (
+                ("ex-1", date(2026, 11, 5), "excluded", datetime(2026, 12, 16, 9, 0)),
+                ("jan-1", date(2026, 12, 1), "target", datetime(2027, 1, 10, 9, 0)),
+                ("w13-t", date(2026, 9, 10), "target", None),
+                ("w13-x", date(2026, 9, 10), "excluded", None),
+                ("inc-1", date(2026, 12, 2), "incomplete", None)):
+            case = Case(municipality_id="demo", case_ref=ref,
+                        facts={"case_id": ref, "first_absence_day": absence.isoformat()},
+                        as_of=absence, status=status, follow_up="workplace_meeting",
+                        first_meeting_deadline=absence + timedelta(days=55),
+                        intervention_deadline=absence + timedelta(days=90),
+                        owner_id=anna if status == "target" else None)
+            session.add(case)
+            await session.flush()
+            if held is not None:
+                session.add(Meeting(municipality_id="demo", case_id=case.id,
+                                    consultant_id=anna, kind="jobcenter_meeting",
+                                    start=held, end=held + timedelta(hours=1), status="held",
+                                    place="jobcentre", employer_took_part=False))
+            if ref == "w13-t":
+                case.intervention_started_on = date(2026, 11, 1)
+                session.add(Intervention(municipality_id="demo", case_id=case.id,
+                                         kind="work_trial", started_on=date(2026, 11, 1),
+                                         registered_by="test"))
+
+
+def _chart(html: str, title: str, width: int) -> str:
+    found = re.search(rf'<svg [^>]*viewBox="0 0 {width} [^"]*"[^>]*>\s*<title[^>]*>'
+                      rf'{re.escape(title)}</title>.*?</svg>', html, flags=re.S)
+    assert found is not None, title
+    return found.group(0)
+
+
+async def test_the_charts_plot_the_models_figure_against_the_milestone(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """The two headline charts draw the model's figure (the headline, measured against the
+    milestone) as the main line and the target group's beside it, both named in the legend
+    and the text alternative, on the desktop and the phone."""
+    async for staff in _staff(demo_config, sqlite_url):
+        await _more(staff)
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
+        assert resp.status == 200, html
+        for width in (WIDTH, PHONE_WIDTH):
+            workplace = _chart(html, "Andel første samtaler på arbejdspladsen – modellens "
+                                     "tal mod milepælen", width)
+            assert "<title>Modellens tal, dec. 2026: 50 %</title>" in workplace
+            assert "<title>Kun målgruppen, dec. 2026: 100 %</title>" in workplace
+            desc = re.search(r"<desc[^>]*>(.*?)</desc>", workplace, flags=re.S)
+            assert desc is not None
+            assert desc.group(1).startswith("Hovedtallet er modellens tal")
+            # (November: w13-x, excluded and never met, counts as not at the workplace in
+            # the month its week 8 ended.)
+            assert "Modellens tal: nov. 2026: 0 %, dec. 2026: 50 %" in desc.group(1)
+            assert "Kun målgruppen: nov. 2026: –, dec. 2026: 100 %" in desc.group(1)
+            for label in ("Modellens tal", "Kun målgruppen", "Milepæl", "Mål 70 %"):
+                assert f">{label}</text>" in workplace, label  # the legend
+            # The target group's line is told apart by its dashes, not its colour only.
+            assert 'stroke-dasharray="10 4 2 4"' in workplace
+            week13 = _chart(html, "Andel med virksomhedsrettet indsats inden udgangen af uge "
+                                  "13 – modellens tal mod milepælen", width)
+            assert "<title>Modellens tal, dec. 2026: 50 %</title>" in week13
+            assert "<title>Kun målgruppen, dec. 2026: 100 %</title>" in week13
+            assert "Hovedtallet er modellens tal" in week13
+            # The days chart names the last day of week 8 as the table does.
+            days = _chart(html, "Dage fra første fraværsdag til første samtale (median)",
+                          width)
+            assert ">Uge 8 slut (første fraværsdag + 55)</text>" in days
+        assert "første fraværsdag + 55 dage (den sidste dag i uge 8)" in html
+        assert "dag 56" not in html and "dag 55" not in html
+
+
+async def test_headline_tiles_of_a_running_month_are_not_judged(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """With only the running month chosen, the tiles show it as running and judge nothing;
+    every tile has its line of explanation; the week-8 figure over the cases whose week 8
+    ended is shown apart from the share of the month's first meetings."""
+    async for staff in _staff(demo_config, sqlite_url):
+        await _more(staff)
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard?from=2027-01&to=2027-01")
+        assert resp.status == 200, html
+        heading = re.search(r'<h2 id="tiles-month">(.*?)</h2>', html, flags=re.S)
+        assert heading is not None
+        assert re.sub(r"<[^>]+>", "", heading.group(1)) == \
+            "jan. 2027 (løbende måned, ikke afsluttet)"
+        tiles = html[html.index('<div class="kpi-tiles">'):html.index('id="incomplete"')]
+        # January's one first meeting was at the jobcentre: 0 % against 39 %, not judged.
+        workplace = tiles[tiles.index('id="tile-workplace_share"'):]
+        workplace = workplace[:workplace.index('id="tile-', 10)]
+        assert '<div class="value">0 %</div>' in workplace
+        assert "milepæl 39 % · ikke bedømt: måneden er ikke slut" in workplace
+        assert "· nået" not in tiles and "· ikke nået" not in tiles
+        assert "kpi-tile ok" not in tiles
+        assert 'class="kpi-tile" id="tile-workplace_share"' in tiles  # not marked below
+        # A month not begun: said so.
+        resp, html = await manager.get("/dashboard?from=2027-03&to=2027-03")
+        assert resp.status == 200
+        assert "(kommende måned, ingen tal endnu)" in html
+        # The whole range: December is the latest ended month, judged.
+        resp, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
+        assert "dec. 2026 <span class=\"muted\">(seneste hele måned)</span>" in html
+        tiles = html[html.index('<div class="kpi-tiles">'):html.index('id="incomplete"')]
+        for key in ("model_workplace_share", "workplace_share", "before_week8_share",
+                    "week8_met_share", "model_intervention_share", "intervention_share",
+                    "employer_share"):
+            tile = tiles[tiles.index(f'id="tile-{key}"'):]
+            tile = tile[:tile.index("</div>\n  </div>") if "</div>\n  </div>" in tile
+                        else len(tile)]
+            assert 'class="muted explain"' in tile, key
+        assert "Af de første samtaler holdt i måneden: holdt senest" in tiles
+        assert "Sager, der ikke har fået en samtale, er ikke med." in tiles
+        assert "Uge 8 nået – af sager, hvis uge 8 sluttede" in tiles
+        assert "Sager, der aldrig fik en samtale, tæller med som ikke nået." in tiles
+        assert "Af de første samtaler holdt i måneden: arbejdsgiveren deltog." in tiles
+        # December: held-1's week 8 ended 27 December, met (day 42) — 100 % of 1.
+        week8 = tiles[tiles.index('id="tile-week8_met_share"'):]
+        assert '<div class="value">100 %</div>' in week8[:400]
+        row = re.search(r'<tr id="tal-week8_met_share">(.*?)</tr>', html, flags=re.S)
+        assert row is not None and "også dem, der aldrig fik en samtale" in row.group(1)
+
+
+async def test_cases_missing_facts_are_counted_and_linked(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp, html = await manager.get("/dashboard")
+        assert "Sager der mangler oplysninger: 0, ikke talt med" in html
+        assert "status=incomplete" not in html
+        await _more(staff)
+        resp, html = await manager.get("/dashboard")
+        line = re.search(r'<p class="muted" id="incomplete">(.*?)</p>', html, flags=re.S)
+        assert line is not None
+        assert "Sager der mangler oplysninger: 1, ikke talt med i nogen af tallene (heraf 1 " \
+            "åbne)" in line.group(1)
+        link = re.search(r'href="([^"]+)"', line.group(1))
+        assert link is not None and link.group(1) == "/cases?status=incomplete&amp;vis=alle"
+        resp, listed = await manager.get(link.group(1).replace("&amp;", "&"))
+        assert resp.status == 200 and "inc-1" in listed and "held-1" not in listed
+
+
+async def test_the_csv_says_nothing_of_arrivals_for_months_not_begun(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    async for staff in _staff(demo_config, sqlite_url):
+        manager = await staff.login("manager")
+        resp, text = await manager.get("/dashboard.csv?from=2027-01&to=2027-03")
+        assert resp.status == 200
+        rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+        assert [(r["Måned"], r["Sager kan stadig overdrages"]) for r in rows] == [
+            ("2027-01", "ja"), ("2027-02", ""), ("2027-03", "")]
+        header = text.lstrip("\ufeff").split("\r\n")[0].split(";")
+        assert "Andel af sager, hvis uge 8 sluttede, der nåede samtalen (%)" in header
