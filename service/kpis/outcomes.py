@@ -9,10 +9,12 @@ as the register's rows).
   counted, as the register's duration), per place (workplace, jobcentre, phone).
 - **Back at work by week 13 and week 26**: of the cohort's cases whose week has ended (up to
   yesterday; week N ends on first absence day + 7·N − 1): *fully* back = closed as recovered
-  by the end of the week; *partly* back = not fully, but an intervention of kind
-  `partial_return` started by then (or closed as the old "partly recovered"). A case moved to
-  another municipality before the week ended is left out (its outcome is not known here);
-  every other case is in the denominator.
+  by the end of the week; *partly* back = open at the end of the week with an intervention of
+  kind `partial_return` running then (started by then, its `ends_on` none or not before
+  then), or closed as the old "partly recovered" by then. A case closed otherwise before the
+  week ended (dismissed, another programme, …) is not back, whatever partial return it had.
+  A case moved to another municipality before the week ended is left out (its outcome is not
+  known here); every other case is in the denominator.
 - **Per consultant** (managers only): the same, by the case's owner.
 """
 
@@ -35,14 +37,17 @@ WEEKS = (13, 26)
 # Closed this way before the week ended: the outcome is not known here.
 UNKNOWN_OUTCOMES = ("other_municipality", "moved")
 PARTLY_OUTCOMES = ("partly_recovered",)
+# A partial return's start and end (None: until full recovery).
+Span = tuple[date, date | None]
 
 DURATION_EXPLANATION = ("Afsluttede målgruppesager med en afholdt første samtale: medianen af "
                         "dage fra første fraværsdag til afslutningen, efter hvor den første "
                         "samtale blev holdt.")
 BACK_EXPLANATION = ("Målgruppesager, hvis uge 13 (26) er slut: helt tilbage = afsluttet som "
-                    "rask senest ved ugens udgang; delvist tilbage = ellers en delvis "
-                    "genoptagelse startet senest da. Sager flyttet til en anden kommune "
-                    "forinden tæller ikke med.")
+                    "rask senest ved ugens udgang; delvist tilbage = sagen var stadig åben ved "
+                    "ugens udgang, og en delvis raskmelding var i gang da (startet, ikke "
+                    "slut). En sag afsluttet på anden vis forinden (fx opsagt) er ikke "
+                    "tilbage. Sager flyttet til en anden kommune forinden tæller ikke med.")
 
 _FIRST_ABSENCE = Case.facts["first_absence_day"].as_string()
 
@@ -198,18 +203,26 @@ class OutcomeService:
         return out
 
     async def _partial_returns(self, session: AsyncSession, ids: list[int]
-                               ) -> dict[int, date]:
-        """Each case's first partial return's start."""
+                               ) -> dict[int, list[Span]]:
+        """Each case's partial returns: (start, end or None)."""
+        out: dict[int, list[Span]] = {}
         if not ids:
-            return {}
+            return out
         rows = await session.execute(
-            select(Intervention.case_id, func.min(Intervention.started_on))
+            select(Intervention.case_id, Intervention.started_on, Intervention.ends_on)
             .where(Intervention.case_id.in_(ids), Intervention.kind == "partial_return")
-            .group_by(Intervention.case_id))
-        return {case_id: started for case_id, started in rows.all()}
+            .order_by(Intervention.case_id, Intervention.started_on))
+        for case_id, started, ends in rows.all():
+            out.setdefault(case_id, []).append((started, ends))
+        return out
 
 
-def _add(group: OutcomeFigures, case: _Case, place: str | None, partial: date | None,
+def running_on(partial: list[Span], day: date) -> bool:
+    """A partial return is running on `day`: started by then and not ended before it."""
+    return any(started <= day and (ends is None or ends >= day) for started, ends in partial)
+
+
+def _add(group: OutcomeFigures, case: _Case, place: str | None, partial: list[Span] | None,
          yesterday: date) -> None:
     if case.closed_on is not None and place in group._days:
         group._days[place].append((case.closed_on - case.first_absence).days + 1)
@@ -221,8 +234,10 @@ def _add(group: OutcomeFigures, case: _Case, place: str | None, partial: date | 
         if closed and case.outcome in UNKNOWN_OUTCOMES:
             continue
         back.cases += 1
-        if closed and case.outcome == "recovered":
-            back.fully += 1
-        elif (partial is not None and partial <= week_end) or \
-                (closed and case.outcome in PARTLY_OUTCOMES):
+        if closed:
+            # Ended by then: recovered is fully back, the old "partly recovered" partly;
+            # dismissed, another programme, … is not back, whatever partial return it had.
+            back.fully += case.outcome == "recovered"
+            back.partly += case.outcome in PARTLY_OUTCOMES
+        elif running_on(partial or [], week_end):
             back.partly += 1

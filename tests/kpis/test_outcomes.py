@@ -43,6 +43,8 @@ class Seed:
     closed: tuple[str, str] | None = None  # (on, outcome)
     handed_over: str | None = None
     extra: list[str] = field(default_factory=list)
+    # Further interventions: (kind, started on, ends on or None).
+    interventions: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 DATA = [
@@ -113,6 +115,11 @@ async def seed(db: Database, config: MunicipalityConfig, data: list[Seed]) -> No
                 session.add(Intervention(municipality_id="demo", case_id=case.id,
                                          kind="partial_return",
                                          started_on=date.fromisoformat(row.partial_return),
+                                         registered_by="test"))
+            for kind, started, ends in row.interventions:
+                session.add(Intervention(municipality_id="demo", case_id=case.id, kind=kind,
+                                         started_on=date.fromisoformat(started),
+                                         ends_on=date.fromisoformat(ends) if ends else None,
                                          registered_by="test"))
 
 
@@ -231,3 +238,43 @@ async def test_the_api_and_the_dashboard_show_them(staff: Staff) -> None:
     response, page = await intake.get(query)
     assert response.status == 200
     assert 'id="tilbage-13"' in page and 'id="udfald-konsulenter"' not in page
+
+
+# Partly back counts a partial return running at the week's end in a case still open then.
+# Week 13 ends on 2026-09-29, week 26 on 12-29 (first absence day 07-01).
+PARTLY = [
+    # D1: partial return from 08-10, but dismissed 09-10: back at neither week.
+    Seed("D1", "2026-07-01", partial_return="2026-08-10", closed=("2026-09-10", "dismissed")),
+    # D2: partial return 08-10 to 09-01, still open: it had ended by week 13's end — neither.
+    Seed("D2", "2026-07-01", interventions=[("partial_return", "2026-08-10", "2026-09-01")]),
+    # D3: partial return 08-10 to 09-29, the last day of week 13: partly at 13; not at 26.
+    Seed("D3", "2026-07-01", interventions=[("partial_return", "2026-08-10", "2026-09-29")]),
+    # D4: partial return from 08-10; to another programme 10-15: partly at 13, not at 26.
+    Seed("D4", "2026-07-01", partial_return="2026-08-10",
+         closed=("2026-10-15", "other_programme")),
+    # D5: partial return from 08-10; recovered 12-01: partly at 13, fully at 26.
+    Seed("D5", "2026-07-01", partial_return="2026-08-10", closed=("2026-12-01", "recovered")),
+    # D6: closed as the old "partly recovered" 09-01: partly at both.
+    Seed("D6", "2026-07-01", closed=("2026-09-01", "partly_recovered")),
+]
+
+
+@pytest.fixture
+async def partly(demo_config: MunicipalityConfig, database_url: str
+                 ) -> AsyncIterator[KpiService]:
+    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
+    db = Database(database_url, clock)
+    await upgrade_async(db.url)
+    try:
+        await seed(db, demo_config, PARTLY)
+        yield KpiService(db, demo_config, clock)
+    finally:
+        await db.dispose()
+
+
+async def test_partly_back_needs_a_running_partial_return_in_an_open_case(
+        partly: KpiService) -> None:
+    out = (await partly.outcomes(JUL, JUL)).to_dict()
+    # Week 13: D3, D4, D5 (running, open) and D6 partly; D1 (dismissed), D2 (ended) not.
+    # Week 26: D5 fully, D6 partly; the others' partial returns ended or their case did.
+    assert _back(out) == {13: (6, 4, 0), 26: (6, 1, 1)}
