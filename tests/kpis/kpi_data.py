@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from service.platform.db.engine import Database
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import Case, Consultant, Intervention, Meeting
 
 
 async def seed_history(db: Database, first: date, today: date, per_month: int = 12,
@@ -46,10 +46,15 @@ async def seed_history(db: Database, first: date, today: date, per_month: int = 
                              "jobcentre" if roll < workplace_odds + 0.6 * (1 - workplace_odds)
                              else "phone")
                     intervention = absence + timedelta(days=rng.randrange(50, 110))
-                    if intervention < today and rng.random() < 0.5:
+                    started = intervention < today and rng.random() < 0.5
+                    if started:
                         case.intervention_started_on = intervention
                     session.add(case)
                     await session.flush()
+                    if started:
+                        session.add(Intervention(
+                            municipality_id="demo", case_id=case.id, kind="work_trial",
+                            started_on=intervention, registered_by="test"))
                     start = datetime.combine(held_day, time(9 + rng.randrange(0, 5), 0))
                     session.add(Meeting(
                         municipality_id="demo", case_id=case.id, consultant_id=owner_id,

@@ -79,6 +79,7 @@ async def test_the_register_has_one_row_per_case_and_no_formulas(kpis: KpiServic
     # Cases whose first absence day is in November (any decision; not another municipality's).
     assert [r["case_id"] for r in rows] == ["'=1+1", "H", "D", "G", "E"]
     row = rows[0]
+    assert dict(COLUMNS)["on_time"] == "Inden sagens frist"  # not the week-8 figure
     assert row == {
         "case_id": "'=1+1", "first_absence_day": "2026-11-02", "handed_over_on": "",
         "decision": "target", "follow_up": "workplace_meeting", "owner": "anna",
@@ -151,6 +152,11 @@ async def _dashboard_checks(staff: Staff) -> None:
     resp, _ = await intake.get("/dashboard/register.csv")
     assert resp.status == 403
     assert "Indsats inden uge 13 efter slags" in html and "Delvis raskmelding" in html
+    # Education is listed, marked as not counted; the workplace-oriented kinds are not marked.
+    education = re.search(r'<tr id="indsats-education">(.*?)</tr>', html, flags=re.S)
+    assert education is not None
+    assert "tæller ikke med (ikke virksomhedsrettet)" in education.group(1)
+    assert html.count("tæller ikke med (ikke virksomhedsrettet)") == 1
     assert "Rettelser til afsluttede måneder" in html
     assert "2026-10" in html and "Samtale registreret som holdt" in html
     assert "30. okt. 2026" in html and "anna (konsulent)" in html

@@ -24,11 +24,12 @@ from service.config import (
     MunicipalityConfig,
     load_config,
 )
+from service.followup.intervention_kinds import WORKPLACE_ORIENTED_KINDS
 from service.keys import CONFIG, DB
 from service.kpis.figures import KpiService
 from service.platform.db.engine import Database
 from service.platform.db.migrate import upgrade_async
-from service.platform.db.models import Case, Intervention
+from service.platform.db.models import INTERVENTION_KINDS, Case, Intervention
 from tests.kpis.test_outcomes import Seed, _text
 from tests.kpis.test_outcomes import seed as seed_cases
 from tests.support import ROOT, Staff, today_local
@@ -162,3 +163,52 @@ async def test_the_api_and_the_dashboard_show_both(staff: Staff) -> None:
     assert "Indsats inden uge 13 – kun målgruppen" in text
     assert "milepælen er landstallet + 10 procentpoint" in text
     assert 'id="tal-model_intervention_share"' in page
+
+
+# Education is no workplace-oriented intervention. Week 13 ends in October (absence + 90).
+EDUCATION = [
+    # V1: target, only education (08-20) before week 13: in the figure, without.
+    Seed("V1", "2026-07-10", interventions=[("education", "2026-08-20", None)]),
+    # V2: target, education 08-15 and then a work trial 09-20, before week 13 ended (10-09):
+    #     with (listed under both kinds).
+    Seed("V2", "2026-07-11", interventions=[("education", "2026-08-15", None),
+                                            ("work_trial", "2026-09-20", None)]),
+    # V3: target, "other" (Anden virksomhedsrettet indsats) 09-01: with.
+    Seed("V3", "2026-07-12", interventions=[("other", "2026-09-01", None)]),
+    # V4: excluded, only education: the model's, without.
+    Seed("V4", "2026-07-13", status="excluded", owner=None,
+         interventions=[("education", "2026-08-25", None)]),
+    # V5: target, education 08-01, recovered 08-30 before week 13 ended: closed before it
+    #     without a workplace-oriented intervention — nowhere.
+    Seed("V5", "2026-07-14", interventions=[("education", "2026-08-01", None)],
+         closed=("2026-08-30", "recovered")),
+]
+
+
+@pytest.fixture
+async def education(demo_config: MunicipalityConfig, database_url: str
+                    ) -> AsyncIterator[KpiService]:
+    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
+    db = Database(database_url, clock)
+    await upgrade_async(db.url)
+    try:
+        await seed(db, demo_config, EDUCATION)
+        yield KpiService(db, demo_config, clock)
+    finally:
+        await db.dispose()
+
+
+async def test_education_is_not_a_workplace_oriented_intervention(
+        education: KpiService) -> None:
+    assert WORKPLACE_ORIENTED_KINDS == tuple(k for k in INTERVENTION_KINDS
+                                             if k != "education")
+    (oct_,) = await education.monthly(OCT, OCT)
+    # The target group: V1 without, V2 and V3 with (V5 closed before); the model adds V4.
+    assert (oct_.week13_ended, oct_.intervention_before_week13) == (3, 2)
+    assert oct_.intervention_share == pytest.approx(2 / 3)
+    assert (oct_.model_week13_ended, oct_.model_intervention_before_week13) == (4, 2)
+    assert oct_.model_intervention_share == pytest.approx(0.5)
+    # By kind, over the target group's cases whose week 13 ended: education listed (V1, V2),
+    # not counted.
+    assert {k: n for k, n in oct_.intervention_kinds.items() if n} == {
+        "education": 2, "work_trial": 1, "other": 1}
