@@ -41,6 +41,7 @@ from service.followup.follow_ups import (
     deadline_of,
     next_follow_up_due,
 )
+from service.followup.intervention_kinds import WORKPLACE_ORIENTED_KINDS, is_workplace_oriented
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
 from service.meetings.booking import free_minutes, series_of
@@ -97,6 +98,11 @@ _INTERVENTIONS = Intervention.__table__
 _ADD_INTERVENTION = insert(_INTERVENTIONS)
 _EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
     _INTERVENTIONS.c.case_id == bindparam("case"))
+# The case's workplace-oriented interventions started by a day (this one included).
+_WORKPLACE_INTERVENTIONS_BY = select(func.count()).where(
+    _INTERVENTIONS.c.case_id == bindparam("case"),
+    _INTERVENTIONS.c.kind.in_(WORKPLACE_ORIENTED_KINDS),
+    _INTERVENTIONS.c.started_on <= bindparam("day"))
 _INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
 
@@ -370,10 +376,7 @@ class CaseOutcomes:
                 self._agreement_tasks(session, case, meeting, outcome)
                 await self._send_minutes(session, case, meeting, outcome)
                 self._journal(session, case, meeting, outcome)
-                correction = self._correction(meeting.start.date(), "meeting_held", {
-                    "meeting_id": meeting.id,
-                    "held_at": meeting.start.isoformat(timespec="minutes")})
-                if correction is not None:
+                for correction in self._first_meeting_corrections(case, meeting):
                     await audit.write(connection, now, principal, self.municipality,
                                       "kpi.correction", case.id, correction)
             await audit.write(connection, now, principal, self.municipality,
@@ -483,13 +486,30 @@ class CaseOutcomes:
 
     def _correction(self, day: date, what: str, details: dict[str, Any]
                     ) -> dict[str, Any] | None:
-        """A registration dated in a month that has ended changes a figure already reported:
-        the details of its `kpi.correction` audit entry (the entry says when and who), or
-        None for a month that has not ended."""
+        """A registration that changes a figure of a month that has ended (the figure's
+        month is `day`'s): the details of its `kpi.correction` audit entry (the entry says
+        when and who), or None for a month that has not ended."""
         today = self.clock.today()
         if (day.year, day.month) < (today.year, today.month):
             return {"what": what, "month": f"{day:%Y-%m}", **details}
         return None
+
+    def _first_meeting_corrections(self, case: Case, meeting: Meeting) -> list[dict[str, Any]]:
+        """The months whose reported figures a held meeting changes: none for a follow-up
+        (no figure counts it); for the first meeting, the month it was held (first meetings,
+        their place, the employer) and, when it was held by the end of week 8, the month
+        week 8 ended (week 8 met rather than missed) — each only once that month has ended."""
+        if meeting.purpose == FOLLOW_UP:
+            return []
+        held = meeting.start.date()
+        details = {"meeting_id": meeting.id, "held_at": meeting.start.isoformat(
+            timespec="minutes")}
+        days = [held]
+        week8_end = date.fromisoformat(case.facts["first_absence_day"]) + timedelta(
+            days=self.intake.config.rules.first_meeting_deadline_days)
+        if held <= week8_end and (week8_end.year, week8_end.month) != (held.year, held.month):
+            days.append(week8_end)
+        return [c for day in days if (c := self._correction(day, "meeting_held", details))]
 
     async def register_intervention(self, case_ref: str, started_on: date,
                                     principal: Principal, *, kind: str = "other",
@@ -527,7 +547,16 @@ class CaseOutcomes:
                        "started_on": intervention.started_on.isoformat()}
             await audit.write(connection, now, principal, self.municipality,
                               "case.intervention", case.id, details)
-            correction = self._correction(intervention.started_on, "intervention", details)
+            # The week-13 figure counts the case in the month its week 13 ended, if a
+            # workplace-oriented intervention started by then: this one, if it is the first.
+            week13_end = case.intervention_deadline
+            correction = self._correction(week13_end, "intervention", details)
+            if correction is not None and not (
+                    is_workplace_oriented(intervention.kind)
+                    and intervention.started_on <= week13_end
+                    and (await connection.execute(_WORKPLACE_INTERVENTIONS_BY, {
+                        "case": case.id, "day": week13_end})).scalar_one() == 1):
+                correction = None  # no figure of that month changes
             if correction is not None:
                 await audit.write(connection, now, principal, self.municipality,
                                   "kpi.correction", case.id, correction)

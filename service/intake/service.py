@@ -89,8 +89,8 @@ _ADD_DECISION = insert(DecisionRecord.__table__)
 _CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
 # `acting_on_row`'s: a few columns of the case and its owner's key, the case locked.
 _CASE_ROW_LOCKED = select(
-    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on, Case.erased_at,
-    Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
+    Case.id, Case.closed_on, Case.facts, Case.intervention_started_on,
+    Case.intervention_deadline, Case.erased_at, Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
                                                  ).where(
     Case.municipality_id == bindparam("municipality"), Case.case_ref == bindparam("ref")
 ).with_for_update(of=Case, key_share=True)
@@ -875,9 +875,9 @@ class IntakeService:
                             ) -> AsyncIterator[tuple[AsyncConnection, Row[Any]]]:
         """As `acting_on`, for a use case that writes plain statements only: a write
         transaction on a plain connection (no ORM session) and the case's row, locked —
-        its `id`, `owner_key`, `closed_on`, `facts` and `intervention_started_on` (what the
-        registrations of `service.followup.outcomes` read). Refuses and audits as
-        `acting_on`."""
+        its `id`, `owner_key`, `closed_on`, `facts`, `intervention_started_on` and
+        `intervention_deadline` (what the registrations of `service.followup.outcomes`
+        read). Refuses and audits as `acting_on`."""
         async with self._access(policy, case_ref, principal) as access, \
                 self.db.write_connection() as connection:
             case = (await connection.execute(_CASE_ROW_LOCKED, {

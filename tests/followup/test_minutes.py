@@ -283,3 +283,38 @@ async def test_the_case_file_gets_a_copy_of_the_minutes_without_the_note(
                           "22,5 timer om ugen", "Fuld tid fra", "arbejdsgiveren"):
                 assert words in text, (words, text)
             assert NOTE not in text and "søvnbesvær" not in text
+
+
+async def test_corrections_name_the_months_whose_figures_change(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """A first meeting held by the end of week 8 changes the month it was held (first
+    meetings) and the month week 8 ended (met, not missed); a follow-up changes no figure;
+    an intervention changes the month its case's week 13 ended, only when it is the first
+    workplace-oriented one started by then (education is not workplace-oriented)."""
+    clock = SettableClock(datetime(2026, 9, 14, 9, 0))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        await _setup(api, "sep", first_absence_day="2026-09-10")  # week 8 ends 11-04
+        clock.set(datetime(2027, 1, 5, 10, 0))
+        status, case = await _post(api, "/api/cases/sep/meeting-outcome", {
+            "place": "workplace", "employer_took_part": True, "held_at": "2026-10-30T10:00"},
+            role="manager")
+        assert status == 200, case
+        # A follow-up held in December: no figure counts it.
+        status, case = await _post(api, "/api/cases/sep/meeting-outcome", {
+            "place": "phone", "employer_took_part": False, "held_at": "2026-12-01T10:00"},
+            role="manager")
+        assert status == 200, case
+        # Week 13 ended 2026-12-09: education first (not counted), then a work trial
+        # started in October — December's figure changes; a second one changes nothing.
+        for kind, started in (("education", "2026-10-01"), ("work_trial", "2026-10-20"),
+                              ("wage_subsidy", "2026-11-02")):
+            status, case = await _post(api, "/api/cases/sep/intervention", {
+                "kind": kind, "started_on": started}, role="manager")
+            assert status == 200, case
+        async with api.client.app[DB].read() as session:
+            corrections = (await session.execute(select(AuditEntry).where(
+                AuditEntry.action == "kpi.correction").order_by(AuditEntry.id))
+            ).scalars().all()
+        assert [(c.details["what"], c.details["month"]) for c in corrections] == [
+            ("meeting_held", "2026-10"), ("meeting_held", "2026-11"),
+            ("intervention", "2026-12")]

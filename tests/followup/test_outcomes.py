@@ -232,17 +232,19 @@ async def test_calls_and_interventions_as_plain_statements(demo_config: Municipa
             statements.clear()
             await outcomes.register_intervention("p1", clock.today(), manager,
                                                  kind="work_trial")
-            # Started on the first absence day: in a month that has ended, a correction.
+            # Started on the first absence day (a correction only when the month its week
+            # 13 ended has ended: the week-13 figure counts it there).
             await outcomes.register_intervention("p1", first_absence, manager,
                                                  kind="partial_return", hours_per_week=15.0)
         finally:
             event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         today = clock.today()
-        correction = (first_absence.year, first_absence.month) < (today.year, today.month)
+        week13_end = first_absence + timedelta(days=90)
+        assert (week13_end.year, week13_end.month) >= (today.year, today.month)
         # Each time: the case, the intervention, the earliest start, the case's earliest
-        # start (changed each time here), the audit entry (and the correction's).
-        assert statements == ["SELECT", "INSERT", "SELECT", "UPDATE", "INSERT"] * 2 + [
-            "INSERT"] * correction
+        # start (changed each time here), the audit entry; no correction (week 13 has not
+        # ended).
+        assert statements == ["SELECT", "INSERT", "SELECT", "UPDATE", "INSERT"] * 2
         async with db.read() as session:
             case = (await session.execute(select(Case).where(Case.case_ref == "p1"))
                     ).unique().scalar_one()
@@ -255,8 +257,7 @@ async def test_calls_and_interventions_as_plain_statements(demo_config: Municipa
         assert case.intervention_started_on == first_absence
         assert kinds == ["work_trial", "partial_return"]
         actions = [e.action for e in entries]
-        expected = ["case.called_employer", "case.intervention", "case.intervention"] + [
-            "kpi.correction"] * correction
+        expected = ["case.called_employer", "case.intervention", "case.intervention"]
         assert actions[-len(expected):] == expected
         assert {as_utc(e.at) for e in entries if e.action == "case.intervention"} == {
             clock.utcnow()}
