@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from service.keys import AUTH
 from service.platform.auth import Principal
+from service.platform.db.engine import database_unavailable
 from service.platform.errors import (
     Conflict,
     DomainError,
@@ -28,7 +29,7 @@ from service.platform.errors import (
     field_error,
 )
 from service.platform.inputs import validated, validated_json
-from service.platform.logs import safe_path
+from service.platform.logs import exception_line, safe_path, safe_traceback, scrub
 from service.platform.openapi import query_names
 
 log = logging.getLogger("fasthold.http")
@@ -96,6 +97,32 @@ def domain_error_response(exc: DomainError) -> web.Response:
     return json_error(status, exc.message, code=exc.code)
 
 
+# While the database cannot be reached: the answer is 503 and says when to ask again.
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE_TEXT = ("Tjenesten kan ikke nå sin database lige nu. Prøv igen om lidt — "
+                    "det, du var ved at gøre, er ikke gemt.")
+
+
+def unavailable_logged(request: web.Request, exc: BaseException) -> None:
+    """One line, no traceback, for a request the database could not serve (a restart, a
+    network fault: the operator needs to know it happened, not where in the code)."""
+    log.warning("database unavailable, answered 503: %s %s: %s", request.method,
+                route_of(request), scrub(exception_line(exc).splitlines()[0])[:300])
+
+
+def unavailable_response(request: web.Request) -> web.Response:
+    """503 with Retry-After: the API's JSON error body, or plain Danish text elsewhere (the
+    pages answer with a whole Danish page before this, `pages.page_errors`)."""
+    if request.path.startswith("/api"):
+        response = json_error(503, "the database cannot be reached just now; try again "
+                              f"in {RETRY_AFTER_SECONDS} seconds", code="database_unavailable")
+    else:
+        response = web.Response(text=UNAVAILABLE_TEXT, status=503,
+                                content_type="text/plain", charset="utf-8")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def route_of(request: web.Request) -> str:
     """What a log line calls a request: its route's name or path template
     (`/m/{token}/confirm`), never the path itself — paths carry link and feed tokens."""
@@ -108,9 +135,11 @@ def route_of(request: web.Request) -> str:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health).
-    A `{case_id}` in an API path that no case can have (control characters, a NUL) is
-    simply not found, before any handler hands it to the database or a log."""
+    """Turn every failure under /api into a JSON body; never log request bodies (CPR, health)
+    nor a database statement's parameters (the traceback is `safe_traceback`'s). A database
+    that cannot be reached is a 503 with Retry-After, logged in one line (anywhere). A
+    `{case_id}` in an API path that no case can have (control characters, a NUL) is simply
+    not found, before any handler hands it to the database or a log."""
     try:
         if request.path.startswith("/api/") and not _CASE_ID.fullmatch(
                 request.match_info.get("case_id", "x")):
@@ -130,8 +159,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:  # a 405 says which methods the path takes
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, route_of(request))
+    except Exception as exc:
+        if database_unavailable(exc):
+            unavailable_logged(request, exc)
+            return unavailable_response(request)
+        log.error("unhandled error in %s %s\n%s", request.method, route_of(request),
+                  safe_traceback(exc))
         if request.path.startswith("/api"):
             return json_error(500, "internal error; the request was not completed")
         raise

@@ -38,7 +38,16 @@ from multidict import MultiDictProxy
 from service.clock import DEFAULT_TIMEZONE, zone
 from service.keys import CONFIG, PAGES, SESSION_RAN_OUT, STAFF_LOGIN, STAFF_SESSIONS
 from service.platform.auth import Principal
-from service.platform.http import Handler, UnreadableForm, read_posted_form, text_problem
+from service.platform.db.engine import database_unavailable
+from service.platform.http import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_TEXT,
+    Handler,
+    UnreadableForm,
+    read_posted_form,
+    text_problem,
+    unavailable_logged,
+)
 from service.platform.resend import resend_redirect
 from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
 from service.text.danish import FILTERS, GLOBALS, danish_number, short_day
@@ -309,7 +318,8 @@ def not_found(request: web.Request, what: str = "Siden") -> web.HTTPException:
 @web.middleware
 async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outside the API, aiohttp's own plain-text answers (no such page, a method the page
-    does not take, a form too large) become Danish pages. A page whose path holds text no
+    does not take, a form too large) become Danish pages, and so does a database that cannot
+    be reached (503 with Retry-After, logged in one line). A page whose path holds text no
     database can store (a NUL) does not exist: 404 (employer links judge their own tokens;
     pages ignore query values they cannot use)."""
     try:
@@ -328,6 +338,14 @@ async def page_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return web.Response(text=render_html(request, "platform/error.html", heading=heading,
                                              text=text, status=exc.status),
                             status=exc.status, content_type="text/html", headers=headers)
+    except Exception as exc:
+        if request.path.startswith("/api") or not database_unavailable(exc):
+            raise
+        unavailable_logged(request, exc)
+        return web.Response(text=render_html(
+            request, "platform/error.html", heading="Siden kan ikke vises lige nu",
+            text=UNAVAILABLE_TEXT, status=503), status=503, content_type="text/html",
+            headers={**PAGE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _check_path(request: web.Request) -> None:

@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from socket import gaierror as socket_gaierror
 from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -38,6 +40,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
 POOL_RECYCLE_SECONDS = 1800
+# Every engine: a failing statement's exception text says "[SQL parameters hidden …]" instead
+# of its parameters (a case's name, e-mail, phone and health reasons), so no log or traceback
+# can carry them.
+ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 # SQLite file, `Database.run_read` / `run_write`: the threads (and their connections) that run
 # a whole read or a whole small write in one hand-over from the event loop.
 SQLITE_THREADS = 4
@@ -80,6 +86,81 @@ def normalise_url(url: str) -> str:
             "(use postgresql://… or sqlite:///…)"
         )
     return parsed.render_as_string(hide_password=False)
+
+
+def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """On checkout from the pool: a PostgreSQL connection the server closed while it sat in
+    the pool (a restart, `pg_terminate_backend`, an idle timeout) is known to asyncpg as
+    closed — without a round trip: the server's goodbye and the socket's end were read by
+    the event loop. Such a one is thrown away and the pool hands out another (SQLAlchemy's
+    pessimistic disconnect handling, without its ping's three round trips per checkout),
+    so the first request after a restart does not fail with "connection is closed"."""
+    connection = getattr(dbapi_connection, "_connection", None)
+    is_closed = getattr(connection, "is_closed", None)
+    if callable(is_closed) and is_closed():
+        raise sa_exc.DisconnectionError("the server closed this pooled connection")
+
+
+# SQLSTATEs of a database that cannot be used now: class 08 (connection exception), the
+# server shutting down or starting (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or used now (not that the statement
+    was wrong): a connection refused, lost or timed out, the pool's wait for a connection
+    timed out, the server shutting down or full. Such a request is answered 503 with
+    Retry-After, not 500 (`service.platform.http.error_middleware`). The exception and those
+    it was raised from (`__cause__`: SQLAlchemy's wrapping of the driver's error) count."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        if _unavailable_one(current):
+            return True
+        current = current.__cause__
+    return False
+
+
+def _unavailable_one(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # the pool waited `pool_timeout` for a connection; or a lost one
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or _unavailable_code(exc.orig) or (
+            "connection is closed" in str(exc.orig))
+    module = type(exc).__module__.split(".", 1)[0]
+    if module == "asyncpg":
+        import asyncpg
+
+        return isinstance(exc, asyncpg.PostgresConnectionError
+                          | asyncpg.exceptions.ConnectionDoesNotExistError) or \
+            _unavailable_code(exc) or (isinstance(exc, asyncpg.InterfaceError)
+                                       and "connection is closed" in str(exc))
+    if module == "psycopg":
+        import psycopg
+
+        return isinstance(exc, psycopg.OperationalError) or _unavailable_code(exc)
+    # The driver's connect() (SQLAlchemy lets it through as it is): refused, reset, no name,
+    # or no answer in time — when it was raised inside the database's code.
+    return isinstance(exc, ConnectionError | TimeoutError | socket_gaierror) and \
+        _raised_in_driver(exc)
+
+
+_DRIVER_PATHS = ("/sqlalchemy/", "/asyncpg/", "/psycopg/", "/psycopg_pool/", "/aiosqlite/")
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if any(part in frame.tb_frame.f_code.co_filename for part in _DRIVER_PATHS):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _unavailable_code(exc: object) -> bool:
+    code = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return isinstance(code, str) and (code.startswith("08") or code in _UNAVAILABLE_SQLSTATES)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -149,21 +230,26 @@ class Database:
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             if inline and db_path:
                 self.engine: AsyncEngine = create_async_engine(
-                    inline_url(db_path), json_deserializer=_json_loads)
+                    inline_url(db_path), json_deserializer=_json_loads, **ENGINE_OPTIONS)
                 self.inline = True
                 # The pool's first connection runs its "first connect" events under a lock
                 # that awaits: made through the extension's greenlet (`_direct` waits for it).
                 event.listen(self.engine.sync_engine, "first_connect", self._first_connected)
             else:
-                self.engine = create_async_engine(self.url, json_deserializer=_json_loads)
+                self.engine = create_async_engine(self.url, json_deserializer=_json_loads,
+                                                  **ENGINE_OPTIONS)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            # No ping before each checkout (a round trip per request); connections are
-            # recycled instead, and one broken by a server restart is replaced on its error.
+            # No ping before each checkout (`pool_pre_ping`: BEGIN, a statement and ROLLBACK
+            # per checkout on asyncpg); connections are recycled, and one the server closed
+            # (a restart) is thrown away at checkout without a round trip (`_drop_closed`).
+            # One that breaks in use is still an error: the pool then drops every connection
+            # made before it, and the request is answered 503 (`database_unavailable`).
             self.engine = create_async_engine(self.url, pool_size=POOL_SIZE,
                                               max_overflow=POOL_OVERFLOW,
                                               pool_recycle=POOL_RECYCLE_SECONDS,
-                                              json_deserializer=_json_loads)
+                                              json_deserializer=_json_loads, **ENGINE_OPTIONS)
+            event.listen(self.engine.sync_engine, "checkout", _drop_closed)
         session_class = _session_class(clock)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=session_class)
@@ -186,7 +272,8 @@ class Database:
             db_path = make_url(self.url).database
             if db_path and db_path != ":memory:" and not db_path.startswith("file:"):
                 self._sync = create_engine(f"sqlite:///{db_path}", pool_size=SQLITE_THREADS,
-                                           max_overflow=0, json_deserializer=_json_loads)
+                                           max_overflow=0, json_deserializer=_json_loads,
+                                           **ENGINE_OPTIONS)
                 event.listen(self._sync, "connect", _sqlite_pragmas)
                 self._threads = ThreadPoolExecutor(SQLITE_THREADS,
                                                    thread_name_prefix="sqlite-read")

@@ -61,7 +61,7 @@ async def check_at_head(url: str) -> None:
     processes starting at once must not race each other through the migrations, nor run code
     against a schema it was not written for."""
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-    engine = create_async_engine(normalise_url(url))
+    engine = create_async_engine(normalise_url(url), hide_parameters=True)
     try:
         async with engine.connect() as connection:
             current = await connection.run_sync(_current)
@@ -81,7 +81,8 @@ async def scrub(url: str) -> None:
     """Rewrite the cases table after plain values were replaced by ciphertexts, so that the
     old digits survive nowhere the service writes: SQLite rebuilds the file (VACUUM) and
     empties its write-ahead log; PostgreSQL rewrites the table without its dead rows."""
-    engine = create_async_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(normalise_url(url), isolation_level="AUTOCOMMIT",
+                                 hide_parameters=True)
     try:
         async with engine.connect() as connection:
             if engine.dialect.name == "sqlite":

@@ -27,7 +27,7 @@ def _run(connection: Connection) -> None:
 async def _run_async() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)  # no data in an error's text
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
