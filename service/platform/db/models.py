@@ -533,3 +533,19 @@ class Intervention(Base):
     hours_per_week: Mapped[float | None] = mapped_column(Float)
     registered_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KpiReport(Base):
+    """A month's figures as they stood when first reported, soon after the month ended
+    (`service.kpis.reports`): the dashboard names every figure that changed since — a case
+    registered late, a meeting or intervention registered after the month, a back-dated
+    closing, a case decided anew."""
+
+    __tablename__ = "kpi_reports"
+    __table_args__ = (UniqueConstraint("municipality_id", "month",
+                                       name="uq_kpi_reports_month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(String(32))
+    month: Mapped[date] = mapped_column(Date)  # the month's first day
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
