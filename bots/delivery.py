@@ -12,6 +12,16 @@ class TemporaryFailure(Exception):
     """Try again later (server unreachable, timeout, 4xx reply, rate limit)."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """Our own server could not be reached or would not take the message — the
+    municipality's SMTP relay (connection refused or timed out, TLS, login, a 4xx to the
+    session), an SMS or Digital Post gateway (unreachable, 5xx), Slack's API (down): not the
+    message's fault nor its recipient's. The outbox keeps such messages waiting and tries the
+    channel again with its backoff (never more seldom than `RetryPolicy.cap`) until the
+    server answers, instead of failing them after `give_up_after` (unless the channel's
+    policy says `outlast_outage=False`); the operator is alerted meanwhile."""
+
+
 class PermanentFailure(Exception):
     """Retrying will not help (refused for good, invalid address, unknown channel, a message
     that cannot be built)."""
@@ -50,11 +60,16 @@ class OutboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Backoff first, doubling, capped; give up (failed, visible to staff) after `give_up_after`."""
+    """Backoff first, doubling, capped; give up (failed, visible to staff) after
+    `give_up_after` — for failures that concern the message or its recipient. While the
+    channel's own server is unavailable (`ServerUnavailable`) a message waits as long as the
+    outage lasts, unless `outlast_outage` is False (a message of no use later: the SMS
+    reminder for tomorrow)."""
 
     first: timedelta
     cap: timedelta
     give_up_after: timedelta
+    outlast_outage: bool = True
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failed try (the doubling stops at the cap: a

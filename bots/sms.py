@@ -18,8 +18,10 @@ import aiohttp
 from bots.delivery import OutboundMessage, RetryPolicy
 from bots.http_gateway import post_to_gateway
 
+# A reminder for tomorrow is of no use the day after: given up after 6 hours even while the
+# gateway is down (the case's owner is then told to call), unlike e-mail and letters.
 SMS_RETRY = RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=15),
-                        give_up_after=timedelta(hours=6))
+                        give_up_after=timedelta(hours=6), outlast_outage=False)
 
 _SEPARATORS = re.compile(r"[\s().-]")
 _DANISH = re.compile(r"(?:\+45|0045)?([2-9][0-9]{7})")

@@ -1,8 +1,11 @@
 """Sending one email over SMTP with aiosmtplib, and telling temporary from permanent failures.
 
-The outbox deliverer retries temporary failures (connection refused, timeouts, 4xx replies)
-and marks permanent ones (5xx replies, a malformed address, a message that cannot be built —
-e.g. a line break in its subject) as failed for staff to see.
+The outbox deliverer retries temporary failures and marks permanent ones (a 5xx for the
+recipient or the message, a malformed address, a message that cannot be built — e.g. a line
+break in its subject) as failed for staff to see. A temporary failure is the recipient's (a
+4xx to RCPT TO: a full mailbox, greylisting), retried until the channel gives up, or the
+municipality's own relay's (`ServerUnavailable`: refused, timed out, TLS, login, HELO, the
+sender refused, a 4xx to the session or the data), retried until the relay is back.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from email.utils import formataddr, formatdate
 
 import aiosmtplib
 
-from bots.delivery import PermanentFailure, TemporaryFailure
+from bots.delivery import PermanentFailure, ServerUnavailable, TemporaryFailure
 from bots.email.subject import subject_header
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -105,14 +108,24 @@ class SmtpSender:
                 message, hostname=s.host, port=s.port, username=s.username,
                 password=s.password, start_tls=s.starttls if not s.tls else False,
                 use_tls=s.tls, timeout=s.timeout)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+        except aiosmtplib.SMTPRecipientsRefused as exc:  # the recipient's: theirs to mend
             codes = [r.code for r in exc.recipients]
             if all(400 <= code < 500 for code in codes):
                 raise TemporaryFailure(f"recipient refused for now: {exc}") from None
             raise PermanentFailure(f"recipient refused: {exc}") from None
-        except aiosmtplib.SMTPResponseException as exc:
+        except aiosmtplib.SMTPRecipientRefused as exc:
             if 400 <= exc.code < 500:
-                raise TemporaryFailure(f"{exc.code} {exc.message}") from None
-            raise PermanentFailure(f"{exc.code} {exc.message}") from None
+                raise TemporaryFailure(f"recipient refused for now: {exc}") from None
+            raise PermanentFailure(f"recipient refused: {exc}") from None
+        except aiosmtplib.SMTPDataError as exc:
+            if exc.code >= 500:  # this message refused (its size, its content)
+                raise PermanentFailure(f"message refused: {exc.code} {exc.message}") from None
+            raise ServerUnavailable(f"mail server: {exc.code} {exc.message}") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            # the session's: greeting, HELO, login, STARTTLS, MAIL FROM — the relay's
+            raise ServerUnavailable(f"mail server: {type(exc).__name__}: {exc.code} "
+                                    f"{exc.message}") from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
+            # refused, timed out, disconnected, TLS: the relay cannot be reached
+            raise ServerUnavailable(f"mail server unreachable: {type(exc).__name__}: "
+                                    f"{exc}") from None

@@ -3,9 +3,11 @@ slack_sdk's AsyncWebClient — `chat.postMessage` (to a user id: the app's DM wi
 a channel), `chat.update` or `chat.delete` of a message posted earlier, `chat.postEphemeral`, or
 `views.publish` (a Home tab). The payload says which (`payload["method"]`).
 
-Failures: a 429 is retried after its `Retry-After`; 5xx answers and network errors are
-retried with the outbox's backoff (slack_sdk's own retry handlers are off: the outbox is
-durable, a sleeping retry in memory is not). An unknown user or a channel the bot is not in
+Failures: a 429 is retried after its `Retry-After`; 5xx answers, network errors and a bot
+token Slack does not take (`invalid_auth`, `token_revoked`, …) mean Slack cannot be used now
+(`ServerUnavailable`: not the message's fault), retried with the outbox's backoff for as long
+as that lasts (slack_sdk's own retry handlers are off: the outbox is durable, a sleeping
+retry in memory is not). An unknown user or a channel the bot is not in
 falls back to an e-mail (`EmailFallback`), and the Slack message is marked failed with the
 reason, visible to staff. Each message is posted once: where it landed is recorded
 (`PostLog`) before the outbox marks it sent, and a message already recorded is not posted
@@ -33,6 +35,7 @@ from bots.delivery import (
     OutboundMessage,
     PermanentFailure,
     RetryPolicy,
+    ServerUnavailable,
     TemporaryFailure,
     grow,
 )
@@ -45,6 +48,10 @@ DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 # Slack's answers that mean "this person or channel cannot get it from the bot": e-mail.
 UNREACHABLE = frozenset({"channel_not_found", "user_not_found", "not_in_channel",
                          "is_archived", "user_disabled", "cannot_dm_bot"})
+# Slack's answers that mean the app's token cannot be used: the municipality's to mend, not
+# the message's fault (retried while it lasts, the operator alerted).
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                           "token_expired", "team_access_not_granted"})
 METHODS = ("chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
            "views.publish")
 TIMEOUT_SECONDS = 10
@@ -185,18 +192,22 @@ class SlackChannel:
             if method == "chat.delete" and error == "message_not_found":
                 return None  # deleted already
             if status >= 500:
-                raise TemporaryFailure(f"Slack: {method} answered {status} ({error})") from None
+                raise ServerUnavailable(f"Slack: {method} answered {status} ({error})") from None
+            if error in TOKEN_REFUSED:
+                raise ServerUnavailable(f"Slack: {method}: {error} (the bot token)") from None
             if error in UNREACHABLE and method == "chat.postMessage":
                 to = await self.fallback.send_by_email(message, error)
                 raise PermanentFailure(
                     f"Slack: {error}; sent by e-mail to {to} instead" if to
                     else f"Slack: {error}; nobody to e-mail instead") from None
-            if error in ("ratelimited", "service_unavailable", "request_timeout",
-                         "fatal_error", "internal_error"):
+            if error == "ratelimited":
                 raise TemporaryFailure(f"Slack: {method}: {error}") from None
+            if error in ("service_unavailable", "request_timeout", "fatal_error",
+                         "internal_error"):
+                raise ServerUnavailable(f"Slack: {method}: {error}") from None
             raise PermanentFailure(f"Slack: {method}: {error}") from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TemporaryFailure(f"Slack: {method}: {type(exc).__name__}: {exc}") from None
+            raise ServerUnavailable(f"Slack: {method}: {type(exc).__name__}: {exc}") from None
 
 
 def _error_code(response: Any) -> str:

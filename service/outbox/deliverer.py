@@ -8,7 +8,21 @@ delays an e-mail. Messages are claimed a few at a time (one statement each to re
 lease them) under a short lease that is renewed while they wait and are sent, so after a
 crash (even a SIGKILL) what was claimed is due again within `LEASE`, and a slow send is never
 picked by a second process meanwhile; each message's result is recorded as soon as it is
-sent (a crash re-sends at most the one being sent)."""
+sent (a crash re-sends at most the one being sent).
+
+Delivery is at least once: a process killed after the server took a message and before its
+result was recorded sends it again once the lease runs out. Each try is counted
+(`attempts`) before it is made, so such a message shows both sends; an e-mail keeps its
+`Message-ID` (made once, when queued), so mail servers and clients can drop the second copy,
+and the gateways (SMS, Digital Post) get the same `Idempotency-Key`.
+
+When a channel's own server is unavailable (`ServerUnavailable`: the municipality's SMTP
+relay down, a gateway unreachable, Slack down), its messages wait — none is failed for it,
+whatever its age, unless the channel's policy says `outlast_outage=False` — and each is tried
+again after the channel's backoff (doubling up to its cap, e.g. every 30 minutes for e-mail)
+until the server answers. The outage is logged once at ERROR (per process) and its end at
+WARNING; the operator's alert is the outbox's oldest waiting message
+(`GET /api/operations`)."""
 
 from __future__ import annotations
 
@@ -29,6 +43,7 @@ from bots.delivery import (
     Obsolete,
     OutboundMessage,
     PermanentFailure,
+    ServerUnavailable,
     TemporaryFailure,
 )
 from service.clock import Clock
@@ -68,6 +83,7 @@ class _Outcome:
     obsolete: bool = False
     quiet: bool = False  # a wait, not a failure: not worth a warning
     wait: timedelta | None = None
+    server_down: bool = False  # the channel's own server, not the message (`ServerUnavailable`)
 
 
 class OutboxDeliverer:
@@ -85,6 +101,8 @@ class OutboxDeliverer:
         self.senders = senders
         self.renew_seconds = RENEW_SECONDS
         self._stopping = False
+        # channel -> tries in a row that found its server unavailable (this process's)
+        self._outages: dict[str, int] = {}
         if "email" not in senders:
             log.warning("no SMTP server configured (FASTHOLD_SMTP_HOST): email stays in the "
                         "outbox until one is")
@@ -125,8 +143,12 @@ class OutboxDeliverer:
                     if message_id in tried or self._stopping:
                         continue  # due again already, or stopping: released below
                     tried.add(message_id)
+                    # Counted before it is made: a send that a killed process made, and the
+                    # send after its lease ran out, are both counted (at least once).
+                    await self._record_attempt(claimed)
                     outcome = await self._send(claimed, sender)
                     sent += outcome.error is None
+                    self._server_state(channel, outcome, sender)
                     if outcome.error is None:
                         await self._record_sent(claimed)
                     else:
@@ -157,6 +179,22 @@ class OutboxDeliverer:
         return [_Claimed(_outbound(row), as_utc(row.created_at), row.attempts + 1)
                 for row in rows]
 
+    def _server_state(self, channel: str, outcome: _Outcome, sender: ChannelSender) -> None:
+        """After a try: the channel's server unavailable (the first time in a row told at
+        ERROR: the operator's to mend), or answering again (told once)."""
+        if outcome.server_down:
+            if channel not in self._outages:
+                log.error("outbox: the %s channel's server is unavailable (%s); its messages "
+                          "wait and are tried again (at least every %s) until it answers — "
+                          "none is failed for it", channel, (outcome.error or "")[:200],
+                          sender.retry.cap)
+            self._outages[channel] = self._outages.get(channel, 0) + 1
+        elif not outcome.obsolete and not outcome.quiet:  # the server took or judged it
+            tries = self._outages.pop(channel, None)
+            if tries is not None:
+                log.warning("outbox: the %s channel's server answers again after %d failed "
+                            "tries", channel, tries)
+
     async def _send(self, claimed: _Claimed, sender: ChannelSender) -> _Outcome:
         try:
             await sender.send(claimed.message)
@@ -164,6 +202,8 @@ class OutboxDeliverer:
             return _Outcome(str(exc), obsolete=True)
         except PermanentFailure as exc:
             return _Outcome(str(exc), permanent=True)
+        except ServerUnavailable as exc:
+            return _Outcome(str(exc), server_down=True, quiet=True)
         except TemporaryFailure as exc:
             # A sender may know when to try again (Slack's 429 says so in Retry-After).
             wait = getattr(exc, "retry_after", None)
@@ -185,6 +225,12 @@ class OutboxDeliverer:
                 await session.execute(update(OutboxMessage).where(
                     OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending")
                     .values(next_attempt_at=self.clock.utcnow() + LEASE))
+
+    async def _record_attempt(self, claimed: _Claimed) -> None:
+        """The try about to be made, counted in the row before it is made."""
+        async with self.db.write_connection() as connection:
+            await connection.execute(_COUNT_ATTEMPT, {
+                "attempt_id": claimed.message.outbox_id, "attempt_n": claimed.attempts})
 
     async def _record_sent(self, claimed: _Claimed) -> None:
         """Sent (most messages go this way): one UPDATE in a transaction of its own, no read
@@ -208,7 +254,9 @@ class OutboxDeliverer:
             row.status = "obsolete"
             log.info("outbox message %s (%s, %s) is obsolete: %s", row.id, row.channel,
                      row.kind, error[:200])
-        elif outcome.permanent or now - claimed.created >= sender.retry.give_up_after:
+        elif outcome.permanent or (
+                now - claimed.created >= sender.retry.give_up_after
+                and not (outcome.server_down and sender.retry.outlast_outage)):
             row.status = "failed"
             log.error("outbox message %s (%s, %s) failed for good: %s", row.id, row.channel,
                       row.kind, error[:200])
@@ -230,6 +278,10 @@ class OutboxDeliverer:
                 .values(status="pending", next_attempt_at=self.clock.utcnow()))
 
 _OUTBOX = OutboxMessage.__table__
+# Counting a try before it is made (only while the claim is this process's).
+_COUNT_ATTEMPT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("attempt_id"),
+                                       _OUTBOX.c.status == "sending").values(
+    attempts=bindparam("attempt_n"))
 # Marking a message sent: the statement made once, its values the parameters.
 _MARK_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("sent_id")).values(
     status="sent", attempts=bindparam("sent_attempts"), sent_at=bindparam("sent_now"),

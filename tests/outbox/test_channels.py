@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from bots.delivery import (
     OutboundMessage,
     PermanentFailure,
     RetryPolicy,
+    ServerUnavailable,
     TemporaryFailure,
 )
 from bots.email.channel import EMAIL_RETRY, EmailChannel, SenderIdentity
@@ -25,7 +27,7 @@ from bots.email.sender import SmtpSettings
 from service.clock import SettableClock
 from service.outbox.deliverer import LEASE, OutboxDeliverer
 from service.outbox.store import Message, Outbox
-from service.platform.db.engine import Database
+from service.platform.db.engine import Database, as_utc
 from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import OutboxMessage
 from service.platform.jobqueue import DELIVER_OUTBOX
@@ -300,7 +302,8 @@ async def test_what_a_killed_process_was_sending_is_due_again_within_a_lease(
     with contextlib.suppress(asyncio.CancelledError):
         await dying
     row = (await house.rows())[CONSULTANT]
-    assert (row.status, row.attempts) == ("sending", 0)
+    # the try under way is counted already: the server may have taken it (at least once)
+    assert (row.status, row.attempts) == ("sending", 1)
     house.slack.gate = None
     restarted = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"slack": house.slack})
     house.clock.advance(timedelta(seconds=30))
@@ -308,6 +311,8 @@ async def test_what_a_killed_process_was_sending_is_due_again_within_a_lease(
     house.clock.advance(timedelta(seconds=30))
     assert await restarted.deliver_due() == 1  # due again a minute after it was claimed
     assert [m.recipient for m in house.slack.sent] == [CONSULTANT]
+    row = (await house.rows())[CONSULTANT]
+    assert (row.status, row.attempts) == ("sent", 2)  # both sends counted
 
 
 async def test_a_long_send_keeps_its_claim(house: House) -> None:
@@ -358,3 +363,97 @@ async def test_a_mail_that_cannot_be_built_fails_at_once_and_is_told(
         async with house.db.write() as session:
             await session.delete(await session.get(OutboxMessage, row.id))
     assert smtp_sink.messages == []
+
+
+# -- the municipality's own server down: its messages wait, none fails for it ------------------
+
+async def test_a_mail_server_down_over_a_weekend_fails_no_mail(
+        house: House, caplog: pytest.LogCaptureFixture) -> None:
+    """The relay refuses connections for 27 hours (longer than e-mail's 26 hours): every
+    mail keeps waiting, tried at least every 30 minutes, the operator told once; when the
+    relay is back they go, and a recipient the relay refuses then fails as before."""
+    down = SmtpSink()  # not started: connections are refused
+    email = EmailChannel(SmtpSettings("127.0.0.1", down.port),
+                         SenderIdentity("jobcenter@demo.example", "Jobcenter Demo"))
+    deliverer = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"email": email})
+    gone = "gone@sundstrae.example"
+    await enqueue(house, three_messages()[0], Message("email", "employer_invitation", gone,
+                                                      subject="Vælg et tidspunkt", text="x"))
+    with caplog.at_level(logging.INFO, logger="fasthold.outbox"):
+        assert await deliverer.deliver_due() == 0
+        end = house.clock.utcnow() + timedelta(hours=27)
+        tries = 1
+        while house.clock.utcnow() < end:
+            rows = await house.rows()
+            assert {r.status for r in rows.values() if r.channel == "email"} == {"pending"}
+            due = min(as_utc(r.next_attempt_at) for r in rows.values() if r.channel == "email")
+            assert due - house.clock.utcnow() <= EMAIL_RETRY.cap  # at least every 30 min
+            house.clock.set(due)
+            assert await deliverer.deliver_due() == 0
+            tries += 1
+        rows = await house.rows()
+        assert {rows[EMPLOYER].status, rows[gone].status} == {"pending"}  # 27 h: not failed
+        assert rows[EMPLOYER].attempts > 50 and "unreachable" in rows[EMPLOYER].last_error
+        outage = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(outage) == 1 and "unavailable" in outage[0].getMessage()  # told once
+        assert not [r for r in caplog.records if "failed for good" in r.getMessage()]
+
+        up = SmtpSink(port=down.port)
+        up.refuse[gone] = 550  # the recipient's fault: fails (it is over 26 hours old)
+        up.start()
+        try:
+            house.clock.advance(EMAIL_RETRY.cap)
+            assert await deliverer.deliver_due() == 1
+        finally:
+            up.stop()
+    rows = await house.rows()
+    assert (rows[EMPLOYER].status, rows[gone].status) == ("sent", "failed")
+    assert "550" in rows[gone].last_error
+    assert [m["To"] for m in up.messages] == [EMPLOYER]
+    assert "answers again" in caplog.text
+
+
+@pytest.mark.parametrize("outlast", [True, False])
+async def test_an_unavailable_server_is_outlasted_unless_the_channel_says_not(
+        house: House, outlast: bool) -> None:
+    """A channel's policy may give up while its server is down (the SMS reminder for
+    tomorrow is of no use after 6 hours); a failure of the message itself gives up after
+    `give_up_after` whatever the policy."""
+    house.slack.retry = RetryPolicy(first=SLACK_RETRY.first, cap=SLACK_RETRY.cap,
+                                    give_up_after=SLACK_RETRY.give_up_after,
+                                    outlast_outage=outlast)
+    house.slack.failures = [ServerUnavailable("gateway answered 503")] * 40
+    await enqueue(house, three_messages()[1])
+    for _ in range(8):  # 8 hours of an outage
+        assert await house.deliverer.deliver_due() == 0
+        house.clock.advance(SLACK_RETRY.cap)
+    row = (await house.rows())[CONSULTANT]
+    assert row.status == ("pending" if outlast else "failed")
+    assert row.last_error == "gateway answered 503"
+    house.slack.failures = [TemporaryFailure("mailbox full")]  # the recipient's, after 8 h
+    if outlast:
+        house.clock.advance(SLACK_RETRY.cap)
+        assert await house.deliverer.deliver_due() == 0
+        assert await house.status(CONSULTANT) == "failed"
+
+
+async def test_mail_server_failures_are_told_from_the_recipients(smtp_sink: SmtpSink) -> None:
+    """Which SMTP failures are the relay's (`ServerUnavailable`) and which the recipient's."""
+    from bots.email.sender import OutgoingEmail, SmtpSender
+
+    def mail(to: str) -> OutgoingEmail:
+        return OutgoingEmail("<x@demo.example>", "jobcenter@demo.example", "Jobcenter", to,
+                             "Emne", "Tekst")
+
+    sender = SmtpSender(SmtpSettings("127.0.0.1", smtp_sink.port, timeout=5))
+    smtp_sink.refuse.update({"full@x.example": 452, "gone@x.example": 550})
+    with pytest.raises(TemporaryFailure) as later:
+        await sender.send(mail("full@x.example"))
+    assert not isinstance(later.value, ServerUnavailable)  # the recipient's: gives up in time
+    with pytest.raises(PermanentFailure):
+        await sender.send(mail("gone@x.example"))
+    with pytest.raises(ServerUnavailable):
+        await SmtpSender(SmtpSettings("127.0.0.1", SmtpSink().port)).send(mail("a@x.example"))
+    with pytest.raises(ServerUnavailable):  # a login the relay does not offer or take
+        await SmtpSender(SmtpSettings("127.0.0.1", smtp_sink.port, username="u",
+                                      password="p")).send(mail("a@x.example"))
