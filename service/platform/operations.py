@@ -1,7 +1,9 @@
 """`GET /api/operations` (admin): what an operator watches, for one municipality.
 
 The job queue (waiting jobs, the oldest's age, stalled and failed jobs), the outbox (messages
-waiting and the oldest's age, failed deliveries, letters to print), the planning runs (the
+waiting and the oldest's age, failed deliveries, letters to print; messages of a channel this
+service has no sender for — Slack without a bot token — counted apart, `not_sent_no_channel`,
+never in the waiting figures whose age is alerted on), the planning runs (the
 last one's age and duration, the longest of the day), the cases the plan left without an
 owner and the ended cases whose personal data were erased (`[retention]`). Counts and ages
 only: no case, person or message text. Cheap enough to poll every minute (indexed counts;
@@ -20,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.clock import Clock
-from service.keys import CLOCK, CONFIG, DB
+from service.keys import CLOCK, CONFIG, DB, OUTBOX
 from service.platform.db.engine import Database, as_utc
 from service.platform.db.models import Case, OutboxMessage, PlanningRun
 from service.platform.http import json_response, require
@@ -57,11 +59,14 @@ def _age(now: datetime, then: datetime | None) -> float | None:
 class OperationsStatus:
     """The figures, read in one snapshot."""
 
-    def __init__(self, db: Database, clock: Clock, municipality_id: str, queue: bool) -> None:
+    def __init__(self, db: Database, clock: Clock, municipality_id: str, queue: bool,
+                 channels: frozenset[str] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.municipality_id = municipality_id
         self.queue = queue  # the PostgreSQL job queue ([jobs] runner = "procrastinate")
+        # the outbox's channels that have a sender here (None: count every channel)
+        self.channels = channels
 
     async def figures(self) -> dict[str, Any]:
         now = self.clock.utcnow()
@@ -85,14 +90,24 @@ class OperationsStatus:
                 "oldest_waiting_age_s": oldest}
 
     async def _outbox(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
+        """Waiting: messages due to be sent by a channel this service can deliver (their
+        oldest's age is the alert: the server down, or delivery not running). Messages of a
+        channel without a sender here (Slack without a bot token: the demo's Slack page
+        reads them) wait for ever by design — counted apart, never alerted on."""
         mine = OutboxMessage.municipality_id == self.municipality_id
+        waiting = OutboxMessage.status.in_(("pending", "sending"))
+        deliverable = (OutboxMessage.channel.in_(sorted(self.channels))
+                       if self.channels is not None else waiting)
         counts = dict((await session.execute(
             select(OutboxMessage.status, func.count()).where(mine)
             .group_by(OutboxMessage.status))).all())
-        oldest = (await session.execute(select(func.min(OutboxMessage.created_at)).where(
-            mine, OutboxMessage.status.in_(("pending", "sending"))))).scalar_one()
-        return {"waiting": counts.get("pending", 0) + counts.get("sending", 0),
-                "oldest_waiting_age_s": _age(now, oldest), "failed": counts.get("failed", 0),
+        sendable, oldest = (await session.execute(select(
+            func.count(), func.min(OutboxMessage.created_at)).where(
+            mine, waiting, deliverable))).one()
+        all_waiting = counts.get("pending", 0) + counts.get("sending", 0)
+        return {"waiting": int(sendable), "oldest_waiting_age_s": _age(now, oldest),
+                "not_sent_no_channel": all_waiting - int(sendable),
+                "failed": counts.get("failed", 0),
                 "letters_to_print": counts.get("to_print", 0)}
 
     async def _planning(self, session: AsyncSession, now: datetime) -> dict[str, Any]:
@@ -142,8 +157,10 @@ class OperationsOut(BaseModel):
 
 def _status(request: web.Request) -> OperationsStatus:
     config = request.app[CONFIG]
+    deliverer = request.app.get(OUTBOX)
+    channels = frozenset(deliverer.senders) if deliverer is not None else None
     return OperationsStatus(request.app[DB], request.app[CLOCK], config.municipality.id,
-                            config.jobs.runner == "procrastinate")
+                            config.jobs.runner == "procrastinate", channels)
 
 
 async def operations(request: web.Request) -> web.Response:
@@ -201,6 +218,8 @@ def figure_rows(figures: dict[str, Any]) -> dict[str, list[FigureRow]]:
                                 "[jobs] runner = \"in_process\"")]
     out["Udgående beskeder"] = [
         FigureRow("Venter på at blive sendt", _number(outbox["waiting"]), False, ""),
+        FigureRow("Venter uden kanal", _number(outbox.get("not_sent_no_channel")), False,
+                  "fx Slack uden bot-token: sendes ikke, før kanalen er sat op"),
         FigureRow("Ældste ventende", _duration(outbox["oldest_waiting_age_s"]),
                   (outbox["oldest_waiting_age_s"] or 0) > 900,
                   "over 15 min.: mailserver eller Slack kan ikke nås"),

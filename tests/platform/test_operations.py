@@ -15,7 +15,15 @@ from service.platform.jobqueue import PLAN
 from service.platform.operations import figure_rows
 from tests.jobs.test_queue import kill_worker_mid_job, with_runner
 from tests.meetings.email_cases import body, intake
-from tests.support import Api, Staff, make_secrets, start_api
+from tests.support import (
+    Api,
+    SmtpSink,
+    Staff,
+    mail_config,
+    make_secrets,
+    smtp_secrets,
+    start_api,
+)
 
 
 async def figures(api: Api) -> dict[str, Any]:
@@ -39,11 +47,37 @@ async def test_the_operator_sees_planning_outbox_and_cases(sqlite_api: Api) -> N
     assert planning["runs_last_day"] >= 1 and planning["last_run_fell_back"] is False
     assert planning["last_run_seconds"] > 0 and planning["longest_run_last_day_s"] > 0
     assert planning["last_run_meetings_missing"] == 0
-    # No SMTP server: the invitations wait in the outbox, the oldest's age is known.
-    assert seen["outbox"]["waiting"] >= 2 and seen["outbox"]["oldest_waiting_age_s"] >= 0
+    # No SMTP server, no Slack token: the invitations and notices wait in the outbox for a
+    # channel that is not set up — counted apart, not as waiting (whose age is alerted on).
+    outbox = seen["outbox"]
+    assert outbox["waiting"] == 0 and outbox["oldest_waiting_age_s"] is None
+    assert outbox["not_sent_no_channel"] >= 2
     assert seen["outbox"]["failed"] == 0
     text = str(seen)
     assert "Eva Holm" not in text and "w1" not in text  # counts only
+
+
+async def test_only_messages_of_a_channel_that_can_send_count_as_waiting(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """A municipality without Slack: its Slack messages wait for ever (the demo's Slack page
+    reads them) and never raise the outbox's alert; e-mails waiting on a mail server that
+    is down do, and only they."""
+    down = SmtpSink()  # not started: the mail server refuses connections
+    async for api in start_api(mail_config(demo_config), smtp_secrets(sqlite_url, down.port)):
+        await intake(api, body("w1"), body("w2", citizen={"name": "Eva Holm"}))
+        await api.client.app[JOBS].wait_idle()
+        async with api.client.app[DB].read() as session:
+            waiting = dict((await session.execute(text(
+                "SELECT channel, count(*) FROM outbox WHERE status IN "
+                "('pending', 'sending') GROUP BY channel"))).all())
+        assert waiting.get("email", 0) >= 2 and waiting.get("slack", 0) >= 1, waiting
+        outbox = (await figures(api))["outbox"]
+        assert outbox["waiting"] == waiting["email"]
+        assert outbox["not_sent_no_channel"] == sum(waiting.values()) - waiting["email"]
+        assert outbox["oldest_waiting_age_s"] is not None
+        rows = {row.label: row for row in figure_rows(await figures(api))[
+            "Udgående beskeder"]}
+        assert rows["Venter uden kanal"].value == str(outbox["not_sent_no_channel"])
 
 
 async def test_the_operator_sees_the_queue_waiting_and_stalled(
