@@ -457,3 +457,32 @@ async def test_mail_server_failures_are_told_from_the_recipients(smtp_sink: Smtp
     with pytest.raises(ServerUnavailable):  # a login the relay does not offer or take
         await SmtpSender(SmtpSettings("127.0.0.1", smtp_sink.port, username="u",
                                       password="p")).send(mail("a@x.example"))
+
+
+async def test_a_mail_sent_again_after_a_killed_send_keeps_its_message_id(
+        house: House, smtp_sink: SmtpSink) -> None:
+    """At least once: the worker is killed after the relay took the mail and before the
+    outbox marked it sent; the mail goes again after the lease — the same Message-ID (mail
+    servers and clients drop the copy), and both sends counted."""
+    gate = asyncio.Event()
+    real_send = house.email.send
+
+    async def send_then_hang(message: OutboundMessage) -> None:
+        await real_send(message)
+        await gate.wait()  # the process dies here
+
+    house.email.send = send_then_hang  # type: ignore[method-assign]
+    await enqueue(house, three_messages()[0])
+    dying = asyncio.create_task(house.deliverer.deliver_due())
+    await smtp_sink.wait_for(lambda m: m["To"] == EMPLOYER)
+    dying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dying
+    house.email.send = real_send  # type: ignore[method-assign]
+    restarted = OutboxDeliverer(house.db, house.clock, MUNICIPALITY, {"email": house.email})
+    house.clock.advance(LEASE)
+    assert await restarted.deliver_due() == 1
+    row = (await house.rows())[EMPLOYER]
+    assert (row.status, row.attempts) == ("sent", 2)
+    ids = [m["Message-ID"] for m in smtp_sink.to(EMPLOYER)]
+    assert ids == [row.message_id, row.message_id]
