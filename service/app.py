@@ -53,6 +53,7 @@ from service.keys import (
     HELD_INVITATIONS,
     INTAKE,
     JOBS,
+    KPI_REPORTS,
     KPIS,
     LINKS,
     MEETING_CONFLICTS,
@@ -231,7 +232,7 @@ def _services(demo: bool, solver: Solver | None, cipher: DataCipher,
         app[OUTBOX_SERVICE] = services.outbox_service
         app[TASKS] = services.tasks
         app[CASE_CLOSING] = services.closing
-        app[KPIS] = services.kpis
+        app[KPIS], app[KPI_REPORTS] = services.kpis, services.kpi_reports
         app[MY_WORK] = services.my_work
         app[CALENDAR_FEEDS] = services.calendar_feeds
         app[CALENDAR_IMPORTS] = services.calendar_imports

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from service.intake.service import IntakeService
     from service.jobs.runner import JobRunner
     from service.kpis.figures import KpiService
+    from service.kpis.reports import KpiReports
     from service.meetings.answers import MeetingAnswers
     from service.meetings.conflicts import MeetingConflicts
     from service.meetings.declines import EmployerDeclines
@@ -78,6 +79,7 @@ OUTBOX_SERVICE: web.AppKey[OutboxService] = web.AppKey("outbox_service")
 TASKS: web.AppKey[TaskService] = web.AppKey("tasks")
 CASE_CLOSING: web.AppKey[CaseClosing] = web.AppKey("case_closing")
 KPIS: web.AppKey[KpiService] = web.AppKey("kpis")
+KPI_REPORTS: web.AppKey[KpiReports] = web.AppKey("kpi_reports")
 MY_WORK: web.AppKey[ConsultantWork] = web.AppKey("my_work")
 CALENDAR_FEEDS: web.AppKey[CalendarFeeds] = web.AppKey("calendar_feeds")
 CALENDAR_IMPORTS: web.AppKey[CalendarImports] = web.AppKey("calendar_imports")

@@ -90,8 +90,8 @@ _CASE_LOCKED = _CASE.with_for_update(of=Case, key_share=True)
 # `acting_on_row`'s: a few columns of the case and its owner's key, the case locked.
 _CASE_ROW_LOCKED = select(
     Case.id, Case.closed_on, Case.facts, Case.intervention_started_on,
-    Case.intervention_deadline, Case.erased_at, Consultant.key.label("owner_key")).outerjoin(Consultant, Consultant.id == Case.owner_id
-                                                 ).where(
+    Case.intervention_deadline, Case.erased_at, Consultant.key.label("owner_key")
+).outerjoin(Consultant, Consultant.id == Case.owner_id).where(
     Case.municipality_id == bindparam("municipality"), Case.case_ref == bindparam("ref")
 ).with_for_update(of=Case, key_share=True)
 _EMPLOYER = select(Employer).where(Employer.municipality_id == bindparam("municipality"),

@@ -20,6 +20,7 @@ from service.platform.jobqueue import (
     IMPORT_CALENDARS,
     PLAN,
     PUBLISH_SLACK_HOME,
+    REPORT_KPIS,
     SEND_HELD_INVITATIONS,
     SEND_REMINDERS,
 )
@@ -34,6 +35,8 @@ PLAN_SETTLE_SECONDS = 0.05
 REMINDER_SCAN_EVERY = timedelta(minutes=15)
 # Ended cases' personal data are erased at night (local time, working days) and on start.
 ERASE_AT = time(2, 30)
+# A month that has become final has its figures kept as reported, early in the morning.
+REPORT_KPIS_AT = time(5, 0)
 # Slack Home tabs: each consultant's is published again only when its content changed.
 SLACK_HOME_EVERY = timedelta(minutes=2)
 # A solve that runs past its time limit by this much is stopped on shutdown.
@@ -65,6 +68,13 @@ class Eraser(Protocol):
     async def erase_due(self) -> Any: ...
 
 
+class MonthReports(Protocol):
+    """Keeps the figures of the months that have become final (`service.kpis.reports`);
+    returns how many months it kept."""
+
+    async def report_final_months(self) -> int: ...
+
+
 class CalendarImporter(Protocol):
     """Imports every consultant's own calendar (`service.calendars`); returns how many
     sources were imported."""
@@ -80,7 +90,8 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
                  reminders: Reminders, slack_home: HomePublisher | None = None,
                  calendars: CalendarImporter | None = None,
                  invitations: Scan | None = None, declines: Scan | None = None,
-                 erasure: Eraser | None = None) -> list[JobSpec]:
+                 erasure: Eraser | None = None, reports: MonthReports | None = None
+                 ) -> list[JobSpec]:
     planning = config.planning
 
     async def plan(_municipality_id: str, reasons: tuple[str, ...]) -> Any:
@@ -107,6 +118,9 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     async def erase(_municipality_id: str, _reasons: tuple[str, ...]) -> Any:
         return await erasure.erase_due() if erasure is not None else None
 
+    async def report(_municipality_id: str, _reasons: tuple[str, ...]) -> int:
+        return await reports.report_final_months() if reports is not None else 0
+
     # Held invitations (`after_calls`) and declines' grace: counted in working days, so a
     # scan on start and every reminder interval finds what came due.
     scans = ([JobSpec(SEND_HELD_INVITATIONS, send_held, on_start=True,
@@ -126,7 +140,10 @@ def declare_jobs(config: MunicipalityConfig, planner: Planner, deliverer: Outbox
     # `[retention]`: once a night, and on start (a service stopped over night catches up).
     erasing = [] if erasure is None else [
         JobSpec(ERASE_ENDED_CASES, erase, on_start=True, daily_at=ERASE_AT)]
-    return slack + imports + scans + erasing + [
+    # The months' figures as reported: once a morning, and on start (catching up).
+    reporting = [] if reports is None else [
+        JobSpec(REPORT_KPIS, report, on_start=True, daily_at=REPORT_KPIS_AT)]
+    return slack + imports + scans + erasing + reporting + [
         # Planning: on every change that may alter it, and the daily schedule (working
         # mornings) that re-plans with the day's calendars.
         JobSpec(PLAN, plan, on_start=True, settle=PLAN_SETTLE_SECONDS,

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from service.consultants.choices import OwnerChoice
 from service.followup.intervention_kinds import is_workplace_oriented
 from service.intake.signals import LATEST_HANDOVER_WEEK
-from service.keys import CASE_READS, CLOCK, KPIS, READ_AUDIT
+from service.keys import CASE_READS, CLOCK, KPI_REPORTS, KPIS, READ_AUDIT
 from service.kpis.api import register_response
 from service.kpis.charts import (
     BLUE,
@@ -39,6 +39,7 @@ from service.kpis.charts import (
 )
 from service.kpis.figures import (
     AT_RISK_EXPLANATION,
+    FIGURE_BY_KEY,
     FIGURES,
     LOAD_EXPLANATION,
     OVERDUE_EXPLANATION,
@@ -388,6 +389,12 @@ async def dashboard(request: web.Request) -> web.Response:
                       "counted": is_workplace_oriented(kind),
                       "counts": ["–" if m.future else m.intervention_kinds.get(kind, 0)
                                  for m in months]} for kind in INTERVENTION_KINDS],
+        reported_changes=[{
+            "month": month_label(c.month), "label": c.label,
+            "reported": _value_text(FIGURE_BY_KEY[c.key].kind, c.reported),
+            "now": _value_text(FIGURE_BY_KEY[c.key].kind, c.now),
+            "reported_on": short_day(c.reported_at.astimezone(request.app[CLOCK].tz))}
+            for c in await request.app[KPI_REPORTS].changes(months)],
         corrections=[{**c, "what": CORRECTION_WHAT.get(c["what"], c["what"]),
                       "day": short_day(c["day"]) if c["day"] else "–",
                       "at": short_day(as_utc(c["at"]).astimezone(request.app[CLOCK].tz)),

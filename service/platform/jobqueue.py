@@ -25,6 +25,7 @@ IMPORT_CALENDARS = "import_calendars"  # consultants' own calendars (.ics, CalDA
 SEND_HELD_INVITATIONS = "send_held_invitations"  # `after_calls` invitations whose wait is over
 END_DECLINE_GRACE = "end_decline_grace"  # employers' declines whose grace is over
 ERASE_ENDED_CASES = "erase_ended_cases"  # `[retention]`: ended cases' personal data erased
+REPORT_KPIS = "report_kpis"  # final months' figures kept as reported (`kpi_reports`)
 
 
 class JobQueue(Protocol):

@@ -40,6 +40,7 @@ from service.intake.slack_actions import OwnerActions
 from service.jobs.catalog import declare_jobs
 from service.jobs.runner import JobSpec
 from service.kpis.figures import KpiService
+from service.kpis.reports import KpiReports
 from service.meetings.answers import MeetingAnswers
 from service.meetings.conflicts import MeetingConflicts
 from service.meetings.declines import EmployerDeclines
@@ -134,6 +135,7 @@ class Services:
     consultants: ConsultantService
     erasure: CaseErasure
     access_requests: AccessRequests
+    kpi_reports: KpiReports
 
     def job_specs(self) -> list[JobSpec]:
         """The background jobs of these services (`service.jobs.catalog`); the Home tabs'
@@ -141,7 +143,7 @@ class Services:
         return declare_jobs(self.config, self.planner, self.deliverer, self.reminders,
                             self.slack_home if self.slack.sending else None,
                             self.calendar_imports, self.invitations, self.declines,
-                            self.erasure)
+                            self.erasure, self.kpi_reports)
 
 
 def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs: JobQueue, *,
@@ -230,6 +232,7 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
     # The consultants as the database has them; Slack's people follow every change.
     consultants = ConsultantService(db, config, clock, jobs, listeners=[people.set_consultants],
                                     placer=placer, absence_listener=told)
+    kpis = KpiService(db, config, clock)
     return Services(
         config=config, clock=clock, db=db, jobs=jobs, slack=slack, outbox=outbox, links=links,
         people=people, notices=notices, quiet=quiet, notifier=notifier, reads=reads,
@@ -242,7 +245,8 @@ def build_services(config: MunicipalityConfig, db: Database, clock: Clock, jobs:
         conflicts=conflicts,
         outbox_service=OutboxService(db, clock, jobs, municipality),
         tasks=TaskService(db, clock, municipality), closing=closing, outcomes=outcomes,
-        kpis=KpiService(db, config, clock), my_work=ConsultantWork(db, config, clock, reads),
+        kpis=kpis, kpi_reports=KpiReports(db, clock, kpis, municipality),
+        my_work=ConsultantWork(db, config, clock, reads),
         calendar_feeds=CalendarFeeds(db, config, clock, notifier),
         calendar_imports=CalendarImports(db, config, clock, jobs, cipher),
         unanswered=UnansweredInvitations(db, config, clock), sessions=sessions,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
-from service.keys import DB
+from service.keys import DB, JOBS, KPI_REPORTS
 from service.kpis.charts import (
     BLUE,
     PHONE_WIDTH,
@@ -24,6 +24,7 @@ from service.kpis.charts import (
     line_chart,
 )
 from service.platform.db.models import AuditEntry, Case, Consultant, Intervention, Meeting
+from service.platform.jobqueue import REPORT_KPIS
 from tests.support import Staff, make_secrets, start_api, start_staff
 
 TODAY = date(2027, 1, 20)
@@ -442,3 +443,31 @@ async def test_the_csv_says_nothing_of_arrivals_for_months_not_begun(
             ("2027-01", "ja"), ("2027-02", ""), ("2027-03", "")]
         header = text.lstrip("\ufeff").split("\r\n")[0].split(";")
         assert "Andel af sager, hvis uge 8 sluttede, der nåede samtalen (%)" in header
+
+
+async def test_figures_changed_since_a_month_was_reported_are_named(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """November is final on 2027-01-20 (its cases can no longer reach intake): the
+    `report_kpis` job keeps its figures; a November case registered afterwards moves its
+    target cases, and the dashboard names the figure with both values."""
+    async for staff in _staff(demo_config, sqlite_url):
+        app = staff.api.client.app
+        assert any(name == REPORT_KPIS for name, _ in app[JOBS]._specs)  # declared
+        assert await app[KPI_REPORTS].report_final_months() == 1
+        manager = await staff.login("manager")
+        _, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
+        assert "Ingen tal er ændret i de viste måneder" in html
+        async with app[DB].write() as session:
+            absence = date(2026, 11, 10)
+            session.add(Case(municipality_id="demo", case_ref="late-1", as_of=absence,
+                             facts={"case_id": "late-1",
+                                    "first_absence_day": absence.isoformat()},
+                             status="target", follow_up="workplace_meeting",
+                             first_meeting_deadline=absence + timedelta(days=55),
+                             intervention_deadline=absence + timedelta(days=90)))
+        _, html = await manager.get("/dashboard?from=2026-11&to=2027-01")
+        section = html[html.index('id="aendret-siden"'):html.index("Registreringer efter")]
+        row = re.search(r"<tr><td[^>]*>nov\. 2026</td><td[^>]*>Nye målgruppesager</td>"
+                        r"<td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", section)
+        assert row is not None, section
+        assert int(row.group(2)) == int(row.group(1)) + 1
