@@ -17,6 +17,14 @@ What goes:
 - the case's messages in the outbox (their bodies name the citizen) with their Slack post
   records, and its tasks.
 
+A case with a message still to be delivered — waiting to be sent (`pending`, `sending`) or a
+letter waiting to be printed (`to_print`), queued less than `HOLD_UNSENT_DAYS` ago — is not
+erased yet: a case closed with a back-dated day must not lose the cancellation letter it has
+just queued. It is erased on the first run after its messages are settled (sent, failed,
+printed, obsolete) or have waited that long (a message never sent in a month — a channel
+never set up, a letter nobody printed — is stale, and erased with the case). The cases held
+back are counted (`Erased.held_back`, the run's log line, `fasthold erase --dry-run`).
+
 The consultants' own absences (their reason may be "sygdom": their health) are deleted once
 they were over as long ago.
 
@@ -39,7 +47,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import Clock
@@ -61,6 +80,10 @@ log = logging.getLogger("fasthold.retention")
 
 # Cases erased in one transaction.
 BATCH = 200
+# A case with a message queued less than this long ago and not yet delivered (waiting to be
+# sent or printed) waits for it before its erasure.
+HOLD_UNSENT_DAYS = 30
+UNSENT = ("pending", "sending", "to_print")
 # The facts an erased case keeps: what the figures read (the month of the first absence day,
 # the hand-over) and what says which case it was (its id, employment, the employer).
 KEPT_FACTS = ("case_id", "as_of", "first_absence_day", "handed_over_on", "employment")
@@ -88,6 +111,7 @@ class Erased:
     cases: int
     ended_before: date
     absences: int = 0
+    held_back: int = 0  # ended, but with a message still to deliver: erased once settled
 
 
 def kept_facts(facts: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +138,7 @@ class CaseErasure:
         """A case that ended before this day is erased (today minus `erase_after_days`)."""
         return self.clock.today() - timedelta(days=self.retention.erase_after_days)
 
-    def _due_condition(self, ended_before: date) -> ColumnElement[bool]:
+    def _ended_condition(self, ended_before: date) -> ColumnElement[bool]:
         # Outside the target group and never closed: ended when it last changed (its
         # `updated_at`, UTC) — before midnight UTC of `ended_before`, a day's margin at most.
         unchanged_since = datetime.combine(ended_before, time(0, 0), tzinfo=UTC)
@@ -124,12 +148,28 @@ class CaseErasure:
                 and_(Case.closed_on.is_(None), Case.status != "target",
                      Case.updated_at < unchanged_since)))
 
+    def _undelivered(self) -> ColumnElement[bool]:
+        """The case has a message queued less than HOLD_UNSENT_DAYS ago and not delivered."""
+        since = self.clock.utcnow() - timedelta(days=HOLD_UNSENT_DAYS)
+        return exists().where(OutboxMessage.case_id == Case.id,
+                              OutboxMessage.status.in_(UNSENT),
+                              OutboxMessage.created_at >= since)
+
+    def _due_condition(self, ended_before: date) -> ColumnElement[bool]:
+        return and_(self._ended_condition(ended_before), ~self._undelivered())
+
     def _due(self, ended_before: date) -> Any:
         return select(Case.id, Case.facts).where(self._due_condition(ended_before)
                                                  ).order_by(Case.id).limit(BATCH)
 
+    async def _held_back(self, ended_before: date) -> int:
+        async with self.db.read() as session:
+            return int((await session.execute(select(func.count()).select_from(Case).where(
+                self._ended_condition(ended_before), self._undelivered()))).scalar_one())
+
     async def count_due(self) -> Erased:
-        """How many cases a run now would erase (whether or not `[retention]` is enabled):
+        """How many cases a run now would erase (whether or not `[retention]` is enabled),
+        and how many more have ended but wait for a message to be delivered:
         `fasthold erase --dry-run`, before a municipality turns it on."""
         ended_before = self.ended_before()
         async with self.db.read() as session:
@@ -137,7 +177,8 @@ class CaseErasure:
                 self._due_condition(ended_before)))).scalar_one()
             absences = (await session.execute(select(func.count()).select_from(
                 ConsultantAbsence).where(self._absence_over(ended_before)))).scalar_one()
-        return Erased(int(due), ended_before, int(absences))
+        return Erased(int(due), ended_before, int(absences),
+                      await self._held_back(ended_before))
 
     def _absence_over(self, ended_before: date) -> ColumnElement[bool]:
         return and_(ConsultantAbsence.municipality_id == self.municipality,
@@ -162,11 +203,13 @@ class CaseErasure:
         async with self.db.write_connection() as connection:
             absences = (await connection.execute(delete(ConsultantAbsence).where(
                 self._absence_over(ended_before)))).rowcount or 0
-        if erased or absences:
+        held_back = await self._held_back(ended_before)
+        if erased or absences or held_back:
             log.info("erased the personal data of %d cases that ended before %s and %d "
-                     "consultants' absences over by then", erased, ended_before.isoformat(),
-                     absences)
-        return Erased(erased, ended_before, absences)
+                     "consultants' absences over by then; %d ended cases wait for a message "
+                     "to be delivered first", erased, ended_before.isoformat(), absences,
+                     held_back)
+        return Erased(erased, ended_before, absences, held_back)
 
     async def _erase(self, connection: AsyncConnection, rows: list[Any]) -> None:
         now = self.clock.utcnow()
@@ -177,9 +220,10 @@ class CaseErasure:
         await connection.execute(delete(DecisionRecord).where(DecisionRecord.case_id.in_(ids)))
         await connection.execute(_ERASE_MINUTES, {"ids": ids})
         await connection.execute(delete(ConsultantTask).where(ConsultantTask.case_id.in_(ids)))
-        # Every message of the case, whatever its state: one still waiting a year after the
-        # case ended (Slack never configured, say) has nothing left to deliver; one being
-        # sent right now is sent, and its result finds no row to record.
+        # Every message of the case: those delivered, and those still waiting after
+        # HOLD_UNSENT_DAYS (Slack never configured, a letter nobody printed: stale) — a case
+        # with a message waiting less long is not due (`_undelivered`). One that became due
+        # again meanwhile and is being sent right now is sent, and its result finds no row.
         messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids))
         await connection.execute(delete(SlackPost).where(or_(
             SlackPost.outbox_id.in_(messages), SlackPost.case_id.in_(ids))))

@@ -6,14 +6,18 @@ it takes no more changes. The job runs as `erase_ended_cases`, once per case."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import json
+import sqlite3
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from service.clock import SettableClock
-from service.config import MunicipalityConfig
+from service.config import MunicipalityConfig, RetentionConfig
 from service.keys import DB, JOBS
+from service.platform.db.engine import Database
 from service.platform.db.models import (
     AuditEntry,
     Case,
@@ -23,7 +27,7 @@ from service.platform.db.models import (
     OutboxMessage,
 )
 from service.platform.jobqueue import ERASE_ENDED_CASES
-from service.retention.erasure import Erased, kept_facts
+from service.retention.erasure import HOLD_UNSENT_DAYS, CaseErasure, Erased, kept_facts
 from tests.followup.test_minutes import NOTE, _confirm, _setup
 from tests.meetings.email_cases import body, intake
 from tests.support import Api, make_secrets, start_api, start_staff, today_local
@@ -194,3 +198,85 @@ def test_the_kept_facts_are_the_counted_ones_only() -> None:
         "case_id": "a", "as_of": "2026-01-02", "first_absence_day": "2026-01-01",
         "handed_over_on": "2026-01-10", "employment": "employed",
         "employer": {"cvr": "12345678", "name": "X"}}
+
+
+def _add_closed_case(path: str, ref: str, closed_on: date) -> int:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC).isoformat(" ")
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute(
+            "INSERT INTO cases (municipality_id, case_ref, facts, cpr_encrypted, citizen_name,"
+            " as_of, status, private_talk_first, first_meeting_deadline,"
+            " intervention_deadline, reasons, missing, owner_reasons, owner_overridden,"
+            " closed_on, created_at, updated_at) VALUES ('demo', ?, ?, 'v1.x.y', 'Ib Holm',"
+            " '2020-01-01', 'target', 0, '2020-02-25', '2020-03-31', '[]', '[]', '[]', 0, ?,"
+            " ?, ?)",
+            (ref, json.dumps({"case_id": ref, "diagnosis_group": "mental"}),
+             closed_on.isoformat(), long_ago, long_ago)).lastrowid or 0)
+
+
+def _add_message(path: str, case_pk: int, channel: str, status: str, created: datetime) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO outbox (municipality_id, channel, kind, recipient, subject, body_text,"
+            " payload, message_id, case_id, status, attempts, next_attempt_at, created_at)"
+            " VALUES ('demo', ?, 'meeting_cancelled', 'Ib Holm', 'Aflyst', 'Kære Ib Holm',"
+            " '{}', ?, ?, ?, 0, ?, ?)",
+            (channel, f"<{uuid.uuid4().hex}@demo.example>", case_pk, status,
+             created.isoformat(" "), created.isoformat(" ")))
+
+
+def _statuses(path: str, case_pk: int) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return sorted(s for (s,) in connection.execute(
+            "SELECT status FROM outbox WHERE case_id = ?", (case_pk,)))
+
+
+async def test_a_case_with_a_message_still_to_deliver_waits_for_it(sqlite_url: str) -> None:
+    """A case closed with a back-dated day queues its cancellation letter and mail today: it
+    is not erased (nor its messages) until they are printed and sent — the dry run says so
+    — or have waited HOLD_UNSENT_DAYS (stale: erased with the case)."""
+    path = sqlite_url.partition(":///")[2]
+    clock = SettableClock(datetime(2026, 11, 23, 3, 0))
+    now = clock.utcnow()
+    db = Database(sqlite_url, clock)
+    erasure = CaseErasure(db, clock, "demo", RetentionConfig())
+    back_dated = _add_closed_case(path, "back-dated", clock.today() - timedelta(days=400))
+    _add_message(path, back_dated, "letter", "to_print", now)
+    _add_message(path, back_dated, "email", "pending", now)
+    _add_message(path, back_dated, "email", "sent", now - timedelta(days=300))
+    stale = _add_closed_case(path, "stale", clock.today() - timedelta(days=400))
+    _add_message(path, stale, "slack", "pending", now - timedelta(days=HOLD_UNSENT_DAYS + 1))
+    try:
+        dry = await erasure.count_due()
+        assert (dry.cases, dry.held_back) == (1, 1)
+        result = await erasure.erase_due()
+        assert (result.cases, result.held_back) == (1, 1)
+        assert _erased(path) == {"back-dated": False, "stale": True}
+        assert _statuses(path, back_dated) == ["pending", "sent", "to_print"]  # all kept
+        assert _statuses(path, stale) == []
+
+        with sqlite3.connect(path) as connection:  # the letter printed; the mail still waits
+            connection.execute("UPDATE outbox SET status = 'printed' WHERE status = 'to_print'")
+        assert (await erasure.erase_due()).held_back == 1
+        with sqlite3.connect(path) as connection:  # … and sent
+            connection.execute("UPDATE outbox SET status = 'sent' WHERE status = 'pending'")
+        assert await erasure.count_due() == Erased(1, result.ended_before, 0, 0)
+        assert (await erasure.erase_due()).cases == 1
+        assert _erased(path) == {"back-dated": True, "stale": True}
+        assert _statuses(path, back_dated) == []
+
+        # A message that never goes (a letter nobody prints) holds its case a month at most.
+        waiting = _add_closed_case(path, "never-printed", clock.today() - timedelta(days=400))
+        _add_message(path, waiting, "letter", "to_print", clock.utcnow())
+        assert (await erasure.erase_due()).held_back == 1
+        clock.advance(timedelta(days=HOLD_UNSENT_DAYS, minutes=1))
+        assert (await erasure.erase_due()).cases == 1
+        assert _statuses(path, waiting) == []
+    finally:
+        await db.dispose()
+
+
+def _erased(path: str) -> dict[str, bool]:
+    with sqlite3.connect(path) as connection:
+        return {ref: erased is not None for ref, erased in connection.execute(
+            "SELECT case_ref, erased_at FROM cases ORDER BY case_ref")}
