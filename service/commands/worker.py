@@ -22,7 +22,7 @@ from service.commands._common import (
     load_configs_or_exit,
 )
 from service.config import ConfigError, Secrets
-from service.jobs.queue import psycopg_conninfo
+from service.jobs.queue import WorkerKeepsFailing, psycopg_conninfo
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url
 from service.platform.db.migrate import SchemaCheckFailed, check_at_head
@@ -61,4 +61,8 @@ def run(args: argparse.Namespace) -> int:
     except DataKeyError as exc:  # the stored CPR numbers need another key
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except WorkerKeepsFailing as exc:  # not the database going away: a supervisor restarts it
+        print(f"fasthold worker: {exc}", file=sys.stderr)
+        return 1
+    # Only a signal ends a worker normally: a lost database is waited out (see `work`).
     return 0

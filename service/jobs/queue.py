@@ -18,14 +18,19 @@ The same catalogue as the in-process runner, the same meaning:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import psycopg
 from procrastinate import App, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
+from procrastinate.signals import on_stop
+from psycopg_pool import PoolTimeout
 from sqlalchemy.engine import make_url
 
 from service.clock import Clock
@@ -92,7 +97,8 @@ class ProcrastinateQueue:
         self.closed_dates = closed_dates
         self.heartbeat = heartbeat
         self.stalled_after = STALLED_HEARTBEATS * heartbeat
-        self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url),
+        self._conninfo = psycopg_conninfo(database_url)
+        self.app = App(connector=PsycopgConnector(conninfo=self._conninfo,
                                                   min_size=1, max_size=4))
         self._specs: SpecTable = {}
         self._closed: dict[str, frozenset[date]] = {}
@@ -263,19 +269,169 @@ class ProcrastinateQueue:
 
     async def work(self, *, concurrency: int = 1, install_signal_handlers: bool = True,
                    name: str | None = None, polling_interval: float = 5.0,
-                   shutdown_timeout: float | None = None) -> None:
+                   shutdown_timeout: float | None = None,
+                   on_database_back: Callable[[], Awaitable[None]] | None = None,
+                   backoff: Backoff | None = None) -> None:
         """Run a worker until stopped (SIGTERM/SIGINT, or this task cancelled): the jobs
         marked `on_start` are requested first, to catch up after a stop. On stop a run
         under way may finish within its job's stop timeout; one that does not is abandoned
-        and retried by the next worker."""
+        and retried by the next worker.
+
+        A lost database (a restart, a failover, a cut connection) does not end it:
+        procrastinate's worker stops when its connection breaks (a side task fails, or a
+        query raises), and this waits until the database answers again (`backoff`, one log
+        line per attempt), calls `on_database_back` (the caller's own connections) and
+        starts a worker again, which catches up as at a start. Only a signal (or
+        cancelling) ends it normally; a worker that keeps ending by itself while the
+        database answers, or an error that is not the database's, is raised."""
+        stop = asyncio.Event()
+        signals = on_stop(stop.set) if install_signal_handlers else contextlib.nullcontext()
+        backoff = backoff or Backoff()
+        loop = asyncio.get_running_loop()
+        quick_ends = 0
+        with signals:
+            while True:
+                started = loop.time()
+                try:
+                    await self._catch_up()
+                    await self._one_worker(stop, concurrency=concurrency, name=name,
+                                           polling_interval=polling_interval,
+                                           shutdown_timeout=shutdown_timeout)
+                    if stop.is_set():
+                        return
+                    cause = "its worker stopped (see the error above)"
+                except Exception as exc:  # noqa: BLE001 — sorted just below
+                    if stop.is_set():
+                        return
+                    if not is_database_error(exc):
+                        raise
+                    cause = _one_line(exc)
+                quick_ends = quick_ends + 1 if loop.time() - started < backoff.healthy \
+                    else 1
+                if quick_ends > backoff.give_up_after:
+                    raise WorkerKeepsFailing(
+                        f"the job queue's worker ended {quick_ends} times in a row within "
+                        f"{backoff.healthy:g} s of its start ({cause}); giving up")
+                log.warning("job queue: lost the database (%s); waiting for it", cause)
+                if not await self._wait_for_database(stop, backoff):
+                    return
+                if on_database_back is not None:
+                    await on_database_back()
+                log.warning("job queue: the database answers again; the worker starts again")
+
+    async def _catch_up(self) -> None:
         for municipality_id in self.municipality_ids:
             for spec in specs_of(self._specs, municipality_id):
                 if spec.on_start:
                     await self.defer(spec.name, municipality_id, "start")
+
+    async def _one_worker(self, stop: asyncio.Event, *, concurrency: int, name: str | None,
+                          polling_interval: float, shutdown_timeout: float | None) -> None:
+        """One procrastinate worker until it ends by itself or `stop` is set (then it is
+        stopped gracefully: cancelling `run_worker_async` stops its worker and waits for the
+        runs under way, within the graceful timeout)."""
         graceful = shutdown_timeout if shutdown_timeout is not None else max(
             (spec.stop_timeout for spec in self._specs.values()), default=60.0)
-        await self.app.run_worker_async(
-            concurrency=concurrency, install_signal_handlers=install_signal_handlers,
+        if name:  # a named worker logs as procrastinate.worker.<name>
+            _PROCRASTINATE_WORKER.getChild(name).addFilter(_QUIET)
+        worker = asyncio.create_task(self.app.run_worker_async(
+            concurrency=concurrency, install_signal_handlers=False,
             shutdown_graceful_timeout=graceful, name=name,
             fetch_job_polling_interval=polling_interval,
-            update_heartbeat_interval=self.heartbeat, stalled_worker_timeout=self.stalled_after)
+            update_heartbeat_interval=self.heartbeat, stalled_worker_timeout=self.stalled_after),
+            name="procrastinate worker")
+        stopping = asyncio.create_task(stop.wait(), name="worker stop")
+        try:
+            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not worker.done():
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+        if worker.cancelled():
+            return
+        worker.result()  # its exception, if it raised one
+
+    async def _wait_for_database(self, stop: asyncio.Event, backoff: Backoff) -> bool:
+        """Wait until a new connection answers (True), or `stop` is set (False). Then the
+        pool's broken connections are replaced."""
+        for attempt, delay in enumerate(backoff.delays(), start=1):
+            try:
+                connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, connect_timeout=max(int(backoff.connect_timeout), 1))
+                try:
+                    await connection.execute("SELECT 1")
+                finally:
+                    await connection.close()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("job queue: database not answering (attempt %d: %s); next try in "
+                            "%g s", attempt, _one_line(exc), delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return False
+                continue
+            break
+        await self.app.connector.pool.check()  # connections broken by the restart: replaced
+        return not stop.is_set()
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How a worker waits for a lost database: `first` seconds, doubling up to `most`; a
+    worker that ends within `healthy` seconds of its start `give_up_after` times in a row
+    (the database answering between) is a failure it cannot recover from."""
+
+    first: float = 1.0
+    most: float = 30.0
+    connect_timeout: float = 5.0
+    healthy: float = 60.0
+    give_up_after: int = 10
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.most)
+
+
+class WorkerKeepsFailing(RuntimeError):
+    """The job queue's worker keeps ending by itself although the database answers."""
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether `exc` is the database going away (a restart, a cut connection, a pool that
+    cannot connect), which a worker waits out, rather than a failure of its own."""
+    return isinstance(exc, (ConnectorException, psycopg.OperationalError,
+                            psycopg.InterfaceError, PoolTimeout, OSError))
+
+
+def _one_line(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    text = f"{type(exc).__name__}: {exc}"
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {cause})"
+    return " ".join(text.split())[:300]
+
+
+class _QuietDatabaseErrors(logging.Filter):
+    """procrastinate logs a side task's failure (and the listener's error) with its
+    traceback; when it is the database going away (which `work` waits out, saying so in one
+    line) one line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_database_error(
+                record.exc_info[1]):
+            said = " ".join(record.getMessage().split())
+            record.msg = f"{said} ({_one_line(record.exc_info[1])})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_QUIET = _QuietDatabaseErrors()
+_PROCRASTINATE_WORKER = logging.getLogger("procrastinate.worker")
+_PROCRASTINATE_WORKER.addFilter(_QUIET)
+logging.getLogger("procrastinate.utils").addFilter(_QUIET)  # "listener error", as above

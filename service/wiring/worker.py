@@ -72,7 +72,8 @@ async def work(config: MunicipalityConfig | Sequence[MunicipalityConfig], secret
             await queue.work(concurrency=concurrency,
                              install_signal_handlers=install_signal_handlers,
                              polling_interval=polling_interval,
-                             shutdown_timeout=shutdown_timeout)
+                             shutdown_timeout=shutdown_timeout,
+                             on_database_back=db.engine.dispose)  # its broken connections
         finally:
             await queue.stop()
             for services in graphs:

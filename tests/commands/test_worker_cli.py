@@ -3,6 +3,7 @@ and a worker process stopped by SIGTERM leaves gracefully (unregistered, nothing
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from procrastinate import App, PsycopgConnector
 
 from service.commands.cli import main
-from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, wait_until
+from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, PostgresServer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
@@ -77,6 +79,76 @@ async def test_a_worker_stops_gracefully_on_sigterm(tmp_path: Path, postgres_url
         assert await connection.fetchval(
             "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'") == 0
     finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await connection.close()
+
+
+async def test_a_worker_outlives_its_database_connections_being_cut(
+        tmp_path: Path, postgres_server: PostgresServer, postgres_url: str) -> None:
+    """PostgreSQL restarting (every connection of the worker cut): the worker waits for the
+    database, starts again, and a job deferred afterwards runs — it does not exit 0 for good
+    (procrastinate's worker stops when a side task's connection breaks). SIGTERM still ends
+    it with 0."""
+    plain = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    process = subprocess.Popen([FASTHOLD, "worker", "--config", str(queue_config(tmp_path)),
+                                "--heartbeat", "1"], env=_env(postgres_url),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    connection = await asyncpg.connect(plain)
+    admin = await asyncpg.connect(host="127.0.0.1", port=postgres_server.port,
+                                  user=postgres_server.user, database="postgres")
+    app = App(connector=PsycopgConnector(conninfo=plain, min_size=1, max_size=1))
+    refusing, database = False, ""
+    try:
+        await wait_until(lambda: connection.fetchval(
+            "SELECT count(*) FROM planning_runs WHERE trigger = 'start'"), 60,
+            "the worker's catch-up planning run")
+        # No run under way (a cut run would hold the worker's stop for its stop timeout).
+        await wait_until(lambda: connection.fetchval(
+            "SELECT count(*) = 0 FROM procrastinate_jobs WHERE status = 'doing'"), 60,
+            "the catch-up runs finished")
+        first = await connection.fetchval("SELECT max(id) FROM procrastinate_workers")
+        # The server restarting, for this database only: every connection cut, and for a
+        # few seconds none taken (the worker's listener fails to reconnect and procrastinate
+        # stops its worker).
+        database = await connection.fetchval("SELECT current_database()")
+        await connection.close()
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        refusing = True
+        cut = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = $1", database)
+        assert cut >= 1
+        await asyncio.sleep(3)
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        refusing = False
+        connection = await asyncpg.connect(plain)
+        # A new worker registers once the old one has noticed (its next heartbeat, 1 s).
+        try:
+            await wait_until(lambda: connection.fetchval(
+                "SELECT count(*) FROM procrastinate_workers WHERE id > $1", first), 60,
+                "the worker started again")
+        except AssertionError as exc:
+            process.kill()
+            raise AssertionError(f"{exc}\n{process.communicate(timeout=30)[0]}") from None
+        assert process.poll() is None
+        await app.open_async()
+        await app.configure_task("plan").defer_async(municipality_id="demo",
+                                                     reason="after the cut")
+        await wait_until(lambda: connection.fetchval(
+            "SELECT count(*) FROM planning_runs WHERE trigger = 'after the cut'"), 60,
+            "the plan deferred after the cut")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        assert "lost the database" in output, output
+        assert output.count("Traceback") == 0, output
+    finally:
+        if refusing:
+            await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await app.close_async()
         if process.poll() is None:
             process.kill()
             process.wait()

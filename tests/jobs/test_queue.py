@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -365,3 +366,34 @@ async def test_the_daily_tick_requests_at_the_local_hour_on_working_days_only() 
         clock.set(moment)
         await tick(timestamp=0, municipality_id="m1")
     assert requested == [(PLAN, "m1", "schedule")] * 2
+
+
+async def test_a_worker_waits_for_a_lost_database_one_line_per_attempt(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """While the database does not answer, the worker tries again with growing waits and
+    says so in one line each time (no traceback); a stop ends the wait."""
+    import logging
+    import socket
+
+    from service.jobs.queue import Backoff
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    queue = ProcrastinateQueue(f"postgresql://nobody@127.0.0.1:{port}/x",
+                               SettableClock(datetime(2026, 11, 23, 10)), ["m1"])
+    assert list(itertools.islice(Backoff().delays(), 7)) == [1, 2, 4, 8, 16, 30, 30]
+    stop = asyncio.Event()
+    caplog.set_level(logging.WARNING, "fasthold.jobs")
+    waiting = asyncio.create_task(queue._wait_for_database(
+        stop, Backoff(first=0.01, most=0.05, connect_timeout=1)))
+
+    def attempts() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "database not answering" in r.getMessage()]
+
+    await wait_until(lambda: len(attempts()) >= 3, 20, "three attempts")
+    stop.set()
+    assert await asyncio.wait_for(waiting, 10) is False
+    lines = attempts()
+    assert [f"attempt {n}:" in r.getMessage() for n, r in enumerate(lines[:3], 1)] == [True] * 3
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in lines)
