@@ -96,7 +96,11 @@ def create_tenants_app(configs: Sequence[MunicipalityConfig], secrets: Secrets, 
         jobs.start()  # every municipality has declared its jobs
 
     async def stop_jobs(_app: web.Application) -> None:
-        await jobs.stop()  # before the municipalities' services close
+        # In cleanup, after the drain (aiohttp: on_shutdown, then the requests under way,
+        # then on_cleanup), as one municipality's app does: a request still answered during
+        # the drain defers its jobs ("plan now" waits for its run), and first in cleanup,
+        # before the municipalities' services close.
+        await jobs.stop()
 
     async def close_shared(_app: web.Application) -> None:
         if own_solver:
@@ -104,7 +108,7 @@ def create_tenants_app(configs: Sequence[MunicipalityConfig], secrets: Secrets, 
         await shared.db.dispose()
 
     root.on_startup.append(start_jobs)
-    root.on_shutdown.insert(0, stop_jobs)
+    root.on_cleanup.insert(0, stop_jobs)  # before the municipalities' apps' cleanup
     root.on_cleanup.append(close_shared)  # after the municipalities' apps
 
     async def listing(_request: web.Request) -> web.Response:

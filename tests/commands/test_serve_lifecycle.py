@@ -207,3 +207,70 @@ async def test_a_request_outlasting_the_shutdown_timeout_is_cut(tmp_path: Path) 
         assert server.lock.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
     finally:
         server.close()
+
+
+async def test_many_municipalities_drain_before_the_job_queue_closes(
+        tmp_path: Path, postgres_url: str) -> None:
+    """`serve --config-dir` with the job queue, SIGTERM while an intake waits for the
+    database: the intake is answered (201) after the process stopped listening, and its
+    planning request reaches the queue — the queue closes after the drain, as with one
+    municipality (it closed first: the request was dropped without a word, and a "plan now"
+    under way answered 500 AppNotOpen)."""
+    import json
+
+    from tests.cli import run_cli
+    from tests.commands.test_tenants_cli import HOSTS, _config_dir
+
+    folder = _config_dir(tmp_path)
+    for file in folder.glob("*.toml"):
+        file.write_text(file.read_text(encoding="utf-8")
+                        + '\n[jobs]\nrunner = "procrastinate"\n', encoding="utf-8")
+    env = {**os.environ, "FASTHOLD_DATABASE_URL": postgres_url,
+           "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY,
+           "FASTHOLD_SHUTDOWN_TIMEOUT": "30", "FASTHOLD_CONFIG_DIR": str(folder)}
+    env.pop("FASTHOLD_CONFIG", None)
+    created = await asyncio.to_thread(run_cli, "apikey", "create", "--municipality", "beta",
+                                      "--role", "intake", "--name", "drain", env=env)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().split("\t")[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([FASTHOLD, "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lock = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await wait_until(lambda: not _refused(port), 60, "the web process listening")
+        lock_transaction = lock.transaction()
+        await lock_transaction.start()
+        await lock.execute("LOCK TABLE cases IN EXCLUSIVE MODE")  # the intake's INSERT waits
+        case = {"case_id": "DRAIN-1", "first_absence_day": "2026-11-02",
+                "employment": "employed", "visitation_category": 3,
+                "employer": {"cvr": "12345678", "name": "Sunds Træ ApS",
+                             "contact_name": "Lone Berg",
+                             "contact_email": "lone@example.org"}}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/cases", data=json.dumps(case).encode(),
+            method="POST", headers={"Host": HOSTS["beta"], "Authorization": f"Bearer {key}",
+                                    "Content-Type": "application/json"})
+        answer = asyncio.create_task(asyncio.to_thread(
+            lambda: urllib.request.urlopen(request, timeout=60).status))
+        await wait_until(lambda: lock.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted "
+            "AND relation = 'cases'::regclass"), 30, "the intake waiting for the lock")
+        process.terminate()
+        await wait_until(lambda: _refused(port), 30, "the process to stop listening")
+        assert process.poll() is None  # draining
+        await lock_transaction.rollback()
+        assert await answer == 201
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        assert "Traceback" not in output, output
+        assert await lock.fetchval(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'plan' "
+            "AND args->>'municipality_id' = 'beta'") == 1, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await lock.close()
