@@ -5,9 +5,10 @@ definition the week-13 KPI (`service.kpis.figures`) and anything else that means
 Every kind in `INTERVENTION_KINDS` but `education`: education or up-skilling
 ("Uddannelse eller opkvalificering") is not workplace-oriented — STAR counts guidance and
 up-skilling apart from work trials (virksomhedspraktik) and wage subsidies. `other` is
-"Anden virksomhedsrettet indsats" and counts. A case's `intervention_started_on` stays the
-earliest start of *any* kind; `first_workplace_intervention` gives the earliest
-workplace-oriented one.
+"Anden virksomhedsrettet indsats" and counts. A case's `intervention_started_on` is the
+earliest start of a workplace-oriented one (an education alone leaves it empty: the case
+still needs its intervention, and the week-13 reminder and next step say so);
+`first_workplace_intervention` gives the same from the interventions themselves.
 """
 
 from __future__ import annotations

@@ -96,8 +96,10 @@ _CALLED = {who: update(_CASES).where(_CASES.c.id == bindparam("case")).values(
 # now, as a flush stamps them).
 _INTERVENTIONS = Intervention.__table__
 _ADD_INTERVENTION = insert(_INTERVENTIONS)
+# The case's earliest workplace-oriented start (its `intervention_started_on`).
 _EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
-    _INTERVENTIONS.c.case_id == bindparam("case"))
+    _INTERVENTIONS.c.case_id == bindparam("case"),
+    _INTERVENTIONS.c.kind.in_(WORKPLACE_ORIENTED_KINDS))
 # The case's workplace-oriented interventions started by a day (this one included).
 _WORKPLACE_INTERVENTIONS_BY = select(func.count()).where(
     _INTERVENTIONS.c.case_id == bindparam("case"),
@@ -516,7 +518,8 @@ class CaseOutcomes:
                                     hours_per_week: float | None = None,
                                     ends_on: date | None = None) -> Registered:
         """A workplace-oriented intervention of `kind` started on `started_on`. A case has
-        as many as are registered; its `intervention_started_on` is the earliest start. A
+        as many as are registered; its `intervention_started_on` is the earliest start of a
+        workplace-oriented one (`service.followup.intervention_kinds`: not an education). A
         partial return keeps the case open with its owner (it is no ending)."""
         intervention = validated(InterventionIn, {
             "started_on": started_on, "kind": kind, "hours_per_week": hours_per_week,

@@ -605,8 +605,8 @@ class KpiService:
         before it without a workplace-oriented intervention, and those with one started by
         then: the target group's, and the model's population (excluded cases in), as the
         national benchmark counts. Only a workplace-oriented kind counts
-        (`service.followup.intervention_kinds`: every kind but education) — not the case's
-        `intervention_started_on`, the earliest start of any kind."""
+        (`service.followup.intervention_kinds`: every kind but education), read from the
+        interventions themselves."""
         until = min(end, self.clock.today())
         workplace = first_workplace_intervention(self.municipality)
         rows = await session.execute(

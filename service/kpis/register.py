@@ -50,7 +50,7 @@ COLUMNS = (
     # week 8): not the dashboard's week-8 figures.
     ("on_time", "Inden sagens frist"),
     ("intervention_kinds", "Indsatser"),
-    ("intervention_started_on", "Første indsats startede"),
+    ("intervention_started_on", "Første virksomhedsrettede indsats startede"),
     ("full_time_from", "Fuld tid fra (plan)"),
     ("ended_on", "Afsluttet"),
     ("outcome", "Afslutningsårsag"),

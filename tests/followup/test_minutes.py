@@ -6,19 +6,32 @@ partial return that keeps the case open (closing outcomes: one list without it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from service.clock import SettableClock
 from service.config import MunicipalityConfig
 from service.keys import CONFIG, DB, JOBS
+from service.platform.crypto import DataCipher
+from service.platform.db.engine import Database
+from service.platform.db.migrate import alembic_config
 from service.platform.db.models import AuditEntry, Meeting, OutboxMessage
 from tests.meetings.email_cases import CITIZEN, EMPLOYER, body, intake
-from tests.support import Api, make_secrets, start_api, today_local
+from tests.support import (
+    SYSTEM_CLOCK,
+    TEST_DATA_KEY,
+    Api,
+    make_secrets,
+    start_api,
+    today_local,
+)
 
 OWNER = "anna"
 NOTE = "Borgeren fortalte om søvnbesvær og medicin"  # staff only: never leaves fasthold
@@ -306,11 +319,17 @@ async def test_corrections_name_the_months_whose_figures_change(
         assert status == 200, case
         # Week 13 ended 2026-12-09: education first (not counted), then a work trial
         # started in October — December's figure changes; a second one changes nothing.
+        # The case's intervention_started_on is the earliest workplace-oriented start: an
+        # education alone leaves it empty (the week-13 reminder and next step still ask).
+        started_on = []
         for kind, started in (("education", "2026-10-01"), ("work_trial", "2026-10-20"),
                               ("wage_subsidy", "2026-11-02")):
             status, case = await _post(api, "/api/cases/sep/intervention", {
                 "kind": kind, "started_on": started}, role="manager")
             assert status == 200, case
+            resp = await api.client.get("/api/cases/sep", headers=api.auth("manager"))
+            started_on.append((await resp.json())["progress"]["intervention_started_on"])
+        assert started_on == [None, "2026-10-20", "2026-10-20"]
         async with api.client.app[DB].read() as session:
             corrections = (await session.execute(select(AuditEntry).where(
                 AuditEntry.action == "kpi.correction").order_by(AuditEntry.id))
@@ -318,3 +337,31 @@ async def test_corrections_name_the_months_whose_figures_change(
         assert [(c.details["what"], c.details["month"]) for c in corrections] == [
             ("meeting_held", "2026-10"), ("meeting_held", "2026-11"),
             ("intervention", "2026-12")]
+
+
+async def test_the_migration_keeps_only_workplace_oriented_starts(
+        demo_config: MunicipalityConfig, sqlite_url: str) -> None:
+    """Migration 0019: a case whose only intervention is an education no longer counts as
+    having started its intervention; one with a work trial keeps that start."""
+    clock = SettableClock(datetime(2026, 11, 2, 9, 0))
+    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
+        for ref, kind in (("edu", "education"), ("trial", "work_trial")):
+            await _setup(api, ref, first_absence_day="2026-10-20")
+            status, case = await _post(api, f"/api/cases/{ref}/intervention", {
+                "kind": kind, "started_on": "2026-10-28"}, role="manager")
+            assert status == 200, case
+    cipher = DataCipher.from_env_values(TEST_DATA_KEY)
+    config = alembic_config(sqlite_url, cipher)
+    query = sql("SELECT case_ref, intervention_started_on FROM cases ORDER BY case_ref")
+    starts = []
+    for revision in ("0018", "head"):  # as before it (any kind), then after it
+        await asyncio.to_thread(
+            command.downgrade if revision == "0018" else command.upgrade, config, revision)
+        db = Database(sqlite_url, SYSTEM_CLOCK)
+        try:
+            async with db.read() as session:
+                starts.append([tuple(r) for r in (await session.execute(query)).all()])
+        finally:
+            await db.dispose()
+    assert starts == [[("edu", "2026-10-28"), ("trial", "2026-10-28")],
+                      [("edu", None), ("trial", "2026-10-28")]]

@@ -520,7 +520,8 @@ INTERVENTION_KINDS = ("partial_return", "work_trial", "wage_subsidy", "redeploym
 class Intervention(Base):
     """A workplace-oriented intervention of a case (several per case): its kind, when it
     started (and ends), and the weekly hours of a partial return or work trial. The case's
-    `intervention_started_on` stays the earliest start (the week-13 KPI reads it)."""
+    `intervention_started_on` is the earliest start of a workplace-oriented kind (all but
+    `education`: `service.followup.intervention_kinds`)."""
 
     __tablename__ = "interventions"
     __table_args__ = (Index("ix_interventions_case", "case_id", "started_on"),)
