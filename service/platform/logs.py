@@ -15,10 +15,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, StreamResponse
 
 # A CPR number: DDMMYY (a real day 01-31 and month 01-12), then four digits, with or without
-# a hyphen — never part of a longer run of digits or a decimal number, and not the value of
-# procrastinate's `timestamp=` (a ten-digit Unix time, `timestamp=1796571234`).
+# a hyphen — never part of a longer run of digits nor followed by decimals (`1712011234.25`),
+# and not the value of procrastinate's `timestamp=` (a ten-digit Unix time).
 _CPR_LIKE = re.compile(
-    r"(?<![\d.])(?<!timestamp=)((?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2})-?[0-9]{4}"
+    r"(?<![0-9])(?<!timestamp=)((?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2})-?[0-9]{4}"
     r"(?![0-9]|\.[0-9])")
 # What a database's error text may quote of the rows and parameters: SQLAlchemy's
 # `[parameters: …]` (up to the line's end: the values may hold "]"), PostgreSQL's DETAIL
