@@ -259,3 +259,31 @@ def test_what_counts_as_the_database_being_unavailable() -> None:
                                                         connection_invalidated=True))
     assert not database_unavailable(sa_exc.IntegrityError("INSERT", {}, ValueError("x")))
     assert not database_unavailable(ValueError("no"))
+
+
+def test_every_engine_hides_its_parameters() -> None:
+    """Every SQLAlchemy engine the service makes is made with `hide_parameters=True` (or the
+    engine module's ENGINE_OPTIONS, which say so): a new one cannot forget it."""
+    import ast
+    from pathlib import Path
+
+    from service.platform.db.engine import ENGINE_OPTIONS
+
+    assert ENGINE_OPTIONS["hide_parameters"] is True
+    root = Path(__file__).resolve().parents[2] / "service"
+    made: list[str] = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ("create_async_engine", "create_engine"):
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            made.append(where)
+            hides = any(k.arg == "hide_parameters" and isinstance(k.value, ast.Constant)
+                        and k.value.value is True for k in node.keywords)
+            options = any(k.arg is None and getattr(k.value, "id", "") == "ENGINE_OPTIONS"
+                          for k in node.keywords)
+            assert hides or options, f"{where}: an engine without hide_parameters=True"
+    assert len(made) >= 5, made  # the web service's, the SQLite threads', the migrations'
