@@ -10,19 +10,18 @@ from sqlalchemy import select
 
 from service.clock import SystemClock
 from service.commands._common import municipality_or_exit
-from service.config import Secrets
+from service.commands._database import prepare_schema
+from service.config import MunicipalityConfig, Secrets
 from service.platform.auth import create_key, revoke_key
 from service.platform.db.engine import Database
-from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey
 from service.platform.inputs import one_line_problem
 
 
-def _database(args: argparse.Namespace) -> tuple[Database, str]:
+def _database(args: argparse.Namespace) -> tuple[Database, MunicipalityConfig]:
     config, default_url = municipality_or_exit(args)
     secrets = Secrets.from_env(default_url)
-    return (Database(secrets.database_url, SystemClock(config.municipality.timezone)),
-            config.municipality.id)
+    return Database(secrets.database_url, SystemClock(config.municipality.timezone)), config
 
 
 # What a key's name may be: who or what uses it, on one line (it is shown in `list`).
@@ -51,12 +50,12 @@ def create(args: argparse.Namespace) -> int:
         return 2
 
     async def go() -> str:
-        db, municipality = _database(args)
+        db, _ = _database(args)
         try:
-            await upgrade_async(db.url)
+            await prepare_schema(db.url, config)  # as `serve` would on start
             async with db.write() as session:
-                row, plain = await create_key(session, municipality, args.name, args.role,
-                                              args.consultant_id)
+                row, plain = await create_key(session, config.municipality.id, args.name,
+                                              args.role, args.consultant_id)
             return f"{row.id}\t{args.role}\t{args.name}\t{plain}"
         finally:
             await db.dispose()
@@ -73,11 +72,11 @@ def create(args: argparse.Namespace) -> int:
 
 def list_keys(args: argparse.Namespace) -> int:
     async def go() -> list[ApiKey]:
-        db, municipality = _database(args)
+        db, config = _database(args)
         try:
             async with db.read() as session:
                 return list((await session.execute(
-                    select(ApiKey).where(ApiKey.municipality_id == municipality)
+                    select(ApiKey).where(ApiKey.municipality_id == config.municipality.id)
                     .order_by(ApiKey.id))).scalars())
         finally:
             await db.dispose()
@@ -90,11 +89,11 @@ def list_keys(args: argparse.Namespace) -> int:
 
 def revoke(args: argparse.Namespace) -> int:
     async def go() -> bool:
-        db, municipality = _database(args)
+        db, config = _database(args)
         try:
             async with db.write() as session:
                 return await revoke_key(session, args.key_id, db.clock,
-                                        municipality_id=municipality)
+                                        municipality_id=config.municipality.id)
         finally:
             await db.dispose()
 

@@ -340,6 +340,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # The database unreachable, nonexistent, of an unknown kind, or its schema not this
+        # release's: one line for every command (imported only now: `rules evaluate` does
+        # not pay for SQLAlchemy).
+        problem = importlib.import_module("service.commands._database").database_problem(exc)
+        if problem is None:
+            raise
+        print(f"fasthold: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

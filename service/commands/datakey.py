@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from service.calendars.imports import PASSWORD_PURPOSE, URL_PURPOSE
 from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID, load_config_or_exit
+from service.commands._database import prepare_schema
 from service.config import Secrets
 from service.intake.service import CPR_PURPOSE
 from service.platform.crypto import DataCipher, DataKey, DataKeyError, key_id_of, new_data_key
 from service.platform.db.engine import Database, default_sqlite_url
-from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import CalendarSource, Case
 
 # Rows re-encrypted per transaction: a running service is never blocked for long.
@@ -107,7 +107,7 @@ def rotate(args: argparse.Namespace) -> int:
     async def go() -> tuple[int, int, Counter]:
         db = Database(secrets.database_url, SystemClock(config.municipality.timezone))
         try:
-            await upgrade_async(db.url, reader)
+            await prepare_schema(db.url, config, reader)  # as `serve` would on start
             return await _rotate(db, reader, writer)
         finally:
             await db.dispose()

@@ -18,9 +18,14 @@ def upgrade(args: argparse.Namespace) -> int:
         secrets = Secrets.from_env(default_sqlite_url(config.municipality.id))
         # Migrations may encrypt stored CPR numbers: the data key is required (exit 2).
         cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
-        alembic_upgrade(secrets.database_url, cipher=cipher)
+        before, after = alembic_upgrade(secrets.database_url, cipher=cipher)
     except (ConfigError, ValueError) as exc:
         print(f"fasthold: {exc}", file=sys.stderr)
         return 2
-    print("database schema is up to date")
+    # (A database unreachable, or migrated by a newer release: one line from the CLI.)
+    now = ", ".join(sorted(after)) or "empty"
+    if before == after:
+        print(f"database schema is up to date (at {now})")
+    else:
+        print(f"upgraded {', '.join(sorted(before)) or 'an empty database'} → {now}")
     return 0

@@ -25,13 +25,14 @@ from service.commands._common import (
     load_config_or_exit,
     load_configs_or_exit,
 )
+from service.commands._database import check_before_serving
 from service.config import ConfigError, MunicipalityConfig, Secrets, municipality_host
 from service.demo.kept import files_directory
 from service.jobs.queue import psycopg_conninfo
 from service.platform.auth import ROLES, authenticate, create_key
 from service.platform.crypto import DataCipher, DataKeyError, new_data_key
 from service.platform.db.engine import PROJECT_ROOT, Database, default_sqlite_url
-from service.platform.db.migrate import SchemaCheckFailed, check_at_head, upgrade_async
+from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import ApiKey, StaffUser
 from service.platform.logs import AccessLogger, configure_logging
 from service.staff.demo import ensure_demo_users
@@ -150,6 +151,8 @@ def run_many(args: argparse.Namespace, directory: str) -> int:
         return 2
     host = args.host or env.get("FASTHOLD_HOST", "127.0.0.1")
     port = args.port if args.port is not None else int(env.get("FASTHOLD_PORT", "8080"))
+    # The database answers and its schema is usable (else one line, exit 2, from the CLI).
+    asyncio.run(check_before_serving(secrets.database_url, configs[0]))
     try:
         drain = shutdown_timeout(env)
         app = create_tenants_app(configs, secrets, env=env)
@@ -204,11 +207,12 @@ def run(args: argparse.Namespace) -> int:
     if config.jobs.runner == "procrastinate":
         try:
             psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
-            # Migrations only by `fasthold db upgrade`: several web processes start at once.
-            asyncio.run(check_at_head(secrets.database_url))
-        except (ConfigError, SchemaCheckFailed) as exc:
+        except ConfigError as exc:
             print(f"fasthold: {exc}", file=sys.stderr)
             return 2
+    # Migrations only by `fasthold db upgrade` with the queue (several web processes start
+    # at once); the database must answer, and not be a newer release's (one line, exit 2).
+    asyncio.run(check_before_serving(secrets.database_url, config))
     if len(secrets.secret_key) < 32:
         print("fasthold: FASTHOLD_SECRET_KEY must be set to at least 32 random characters "
               "(or run with --demo)", file=sys.stderr)

@@ -14,9 +14,9 @@ import sys
 
 from service.clock import SystemClock
 from service.commands._common import EXIT_INVALID, municipality_or_exit
+from service.commands._database import prepare_schema
 from service.config import ConfigError, MunicipalityConfig, Secrets
 from service.platform.db.engine import Database
-from service.platform.db.migrate import upgrade_async
 from service.platform.errors import Conflict, Invalid
 from service.platform.sessions import StaffSessions
 from service.staff.passwords import password_problem
@@ -52,7 +52,7 @@ async def _create(config: MunicipalityConfig, secrets: Secrets, args: argparse.N
     clock = SystemClock(config.municipality.timezone)
     db = Database(secrets.database_url, clock)
     try:
-        await upgrade_async(db.url)
+        await prepare_schema(db.url, config)  # as `serve` would on start
         users = StaffUsers(db, config, clock, StaffSessions(db, clock, config.municipality.id))
         return await users.create(args.username, args.role, password, args.consultant_id)
     finally:

@@ -25,7 +25,7 @@ from service.config import ConfigError, Secrets
 from service.jobs.queue import WorkerKeepsFailing, psycopg_conninfo
 from service.platform.crypto import DataCipher, DataKeyError
 from service.platform.db.engine import default_sqlite_url
-from service.platform.db.migrate import SchemaCheckFailed, check_at_head
+from service.platform.db.migrate import check_at_head
 from service.platform.logs import configure_logging
 from service.wiring.worker import work
 
@@ -46,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
             dict(os.environ))
         cipher = DataCipher.from_env_values(secrets.data_key, secrets.previous_data_keys)
         psycopg_conninfo(secrets.database_url)  # the job queue lives in PostgreSQL
-        asyncio.run(check_at_head(secrets.database_url))  # migrations: `fasthold db upgrade`
-    except (ConfigError, DataKeyError, SchemaCheckFailed) as exc:
+        # Migrations: `fasthold db upgrade`; a schema not at head, or a database that cannot
+        # be used, is one line from the CLI (exit 2).
+        asyncio.run(check_at_head(secrets.database_url))
+    except (ConfigError, DataKeyError) as exc:
         print(f"fasthold worker: {exc}", file=sys.stderr)
         return EXIT_INVALID
     configure_logging(logging.INFO)

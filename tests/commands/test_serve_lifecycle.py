@@ -17,10 +17,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
 
 from service.commands.cli import main
-from service.platform.db.migrate import SchemaNotAtHead, check_at_head
-from tests.commands.test_worker_cli import queue_config
+from service.platform.db.migrate import SchemaNotAtHead, alembic_config, check_at_head
+from tests.commands.test_worker_cli import ROOT, queue_config
 from tests.support import TEST_DATA_KEY, TEST_SECRET_KEY, PostgresServer, wait_until
 
 FASTHOLD = str(Path(sys.executable).parent / "fasthold")
@@ -31,6 +32,12 @@ def _keep_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", root.handlers[:])
     monkeypatch.setattr(root, "level", root.level)
+
+
+def _said(stderr: str) -> list[str]:
+    """What a command printed on stderr, without the log lines of an earlier command of
+    this process (`serve` configured logging)."""
+    return [line for line in stderr.strip().splitlines() if not line[:4].isdigit()]
 
 
 async def _empty_database(server: PostgresServer) -> str:
@@ -62,15 +69,89 @@ def test_serve_and_worker_refuse_a_schema_behind_head_until_db_upgrade(
         monkeypatch.setenv(name, value)
     _keep_logging(monkeypatch)
     config = str(queue_config(tmp_path))
-    for command in ("serve", "worker"):
-        assert main([command, "--config", config]) == 2
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / "demo.toml").write_text(Path(config).read_text())
+    for args in (["serve", "--config", config], ["worker", "--config", config],
+                 ["serve", "--config-dir", str(folder)],
+                 ["apikey", "create", "--config", config, "--role", "admin", "--name", "x"]):
+        assert main(args) == 2, args
         error = capsys.readouterr().err
         assert "fasthold db upgrade" in error and "empty" in error, error
+        assert "Traceback" not in error and len(_said(error)) == 1, error
     with pytest.raises(SchemaNotAtHead):
         asyncio.run(check_at_head(url))
     assert asyncio.run(_tables(url)) == 0  # nobody migrated on the way
     assert main(["db", "upgrade", "--config", config]) == 0
+    head = sorted(ScriptDirectory.from_config(alembic_config(url)).get_heads())[0]
+    assert capsys.readouterr().out.strip() == f"upgraded an empty database → {head}"
     asyncio.run(check_at_head(url))  # at head now: the processes start
+    assert main(["db", "upgrade", "--config", config]) == 0
+    assert capsys.readouterr().out.strip() == f"database schema is up to date (at {head})"
+
+
+def test_a_database_a_newer_release_migrated_is_said_so(
+        tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A revision this release does not know (a newer release migrated the database during
+    a rollout): every command says so in one line (exit 2) — not "run fasthold db upgrade",
+    and not Alembic's "Can't locate revision" traceback."""
+    for name, value in {"FASTHOLD_DATABASE_URL": postgres_url,
+                        "FASTHOLD_DATA_KEY": TEST_DATA_KEY, "FASTHOLD_SECRET_KEY":
+                        TEST_SECRET_KEY, "FASTHOLD_PASSWORD": "a-long-password-1"}.items():
+        monkeypatch.setenv(name, value)
+    _keep_logging(monkeypatch)
+
+    async def newer() -> None:
+        connection = await asyncpg.connect(
+            postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        finally:
+            await connection.close()
+
+    asyncio.run(newer())
+    plain, queue = str(ROOT / "config" / "demo.toml"), str(queue_config(tmp_path))
+    for args in (["db", "upgrade", "--config", plain],
+                 ["apikey", "create", "--config", plain, "--role", "admin", "--name", "x"],
+                 ["user", "create", "--config", plain, "--username", "mette", "--role",
+                  "manager"],
+                 ["datakey", "rotate", "--config", plain],
+                 ["serve", "--config", plain, "--port", "0"],
+                 ["serve", "--config", queue, "--port", "0"],
+                 ["worker", "--config", queue]):
+        assert main(args) == 2, args
+        error = capsys.readouterr().err
+        assert "at 9999, newer than this release" in error, (args, error)
+        assert "db upgrade" not in error and len(_said(error)) == 1, error
+
+
+def test_commands_say_in_one_line_when_the_database_cannot_be_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unreachable (a closed port) or of a kind the service does not run on: one line naming
+    the database without its password, exit 2, for every command that opens it."""
+    from tests.cli import run_cli
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / "demo.toml").write_text((ROOT / "config" / "demo.toml").read_text())
+    env = {**os.environ, "FASTHOLD_DATA_KEY": TEST_DATA_KEY,
+           "FASTHOLD_SECRET_KEY": TEST_SECRET_KEY, "FASTHOLD_PASSWORD": "a-long-password-1"}
+    for url, said in ((f"postgresql://ops:hemmelig@127.0.0.1:{port}/fasthold",
+                       f"cannot use the database postgresql://ops:***@127.0.0.1:{port}/"
+                       "fasthold: ConnectionRefusedError"),
+                      ("mysql://ops:hemmelig@db/fasthold", "unsupported database 'mysql'")):
+        for args in (["db", "upgrade"], ["apikey", "list"],
+                     ["apikey", "create", "--role", "admin", "--name", "x"],
+                     ["user", "create", "--username", "mette", "--role", "manager"],
+                     ["datakey", "rotate"], ["serve", "--config-dir", str(folder)]):
+            answer = run_cli(*args, env={**env, "FASTHOLD_DATABASE_URL": url})
+            assert answer.returncode == 2, (args, answer)
+            assert said in answer.stderr and "hemmelig" not in answer.stderr, answer.stderr
+            assert len(answer.stderr.strip().splitlines()) == 1, answer.stderr
 
 
 def test_serve_and_worker_say_when_the_database_cannot_be_reached(
@@ -86,7 +167,8 @@ def test_serve_and_worker_say_when_the_database_cannot_be_reached(
     _keep_logging(monkeypatch)
     for command in ("serve", "worker"):
         assert main([command, "--config", str(queue_config(tmp_path))]) == 2
-        assert "cannot read the database's schema version" in capsys.readouterr().err
+        assert "cannot use the database postgresql://nobody@127.0.0.1" \
+            in capsys.readouterr().err
 
 
 def test_serve_refuses_a_malformed_shutdown_timeout(
