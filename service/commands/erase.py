@@ -44,11 +44,18 @@ def run(args: argparse.Namespace) -> int:
              f"([retention] erase_after_days = {retention.erase_after_days})"
     absences = f"{result.absences} consultants' absence(s) over before " \
                f"{result.ended_before.isoformat()}"
+    held = (f"{result.held_back} more case(s) ended then but wait for a message to be "
+            "delivered (sent, or a letter printed): erased once it is") \
+        if result.held_back else ""
     if args.dry_run or not retention.enabled:
         print(f"{result.cases} case(s) {period} would have their personal data erased, "
               f"{absences} would be deleted")
+        if held:
+            print(held)
         if not retention.enabled:
             print("[retention] enabled = false: nothing is erased (set it to true to erase)")
         return 0
     print(f"erased the personal data of {result.cases} case(s) {period}; deleted {absences}")
+    if held:
+        print(held)
     return 0

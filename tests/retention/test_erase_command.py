@@ -38,6 +38,18 @@ def _add_absence(path: str, last_day: date) -> None:
              datetime(2020, 1, 1, tzinfo=UTC).isoformat(" ")))
 
 
+def _add_letter_to_print(path: str, ref: str) -> None:
+    """A letter of the case still to print, queued now."""
+    now = datetime.now(UTC).isoformat(" ")
+    with sqlite3.connect(path) as connection:
+        (case_id,), = connection.execute("SELECT id FROM cases WHERE case_ref = ?", (ref,))
+        connection.execute(
+            "INSERT INTO outbox (municipality_id, channel, kind, recipient, subject,"
+            " body_text, payload, message_id, case_id, status, attempts, next_attempt_at,"
+            " created_at) VALUES ('demo', 'letter', 'citizen_cancelled', 'Ib', 'Aflyst', '',"
+            " '{}', ?, ?, 'pending', 0, ?, ?)", (f"<{ref}@test>", case_id, now, now))
+
+
 def _absences(path: str) -> list[str]:
     with sqlite3.connect(path) as connection:
         return [day for (day,) in connection.execute(
@@ -57,18 +69,22 @@ def test_a_dry_run_counts_a_run_erases(sqlite_url: str, monkeypatch: pytest.Monk
     _add_case(path, "old", today - timedelta(days=400))
     _add_case(path, "recent", today - timedelta(days=10))
     _add_case(path, "open", None)
+    _add_case(path, "letter", today - timedelta(days=400))  # its letter still to print
+    _add_letter_to_print(path, "letter")
     _add_absence(path, today - timedelta(days=400))  # a consultant's sick days, long over
     _add_absence(path, today - timedelta(days=5))
     monkeypatch.setenv("FASTHOLD_DATABASE_URL", sqlite_url)
     assert main(["erase", "--config", CONFIG, "--dry-run"]) == 0
     said = capsys.readouterr().out
     assert "1 case(s) ended before" in said and "1 consultants' absence(s)" in said
-    assert _erased(path) == {"old": False, "open": False, "recent": False}
+    assert "1 more case(s) ended then but wait for a message to be delivered" in said
+    assert _erased(path) == {"letter": False, "old": False, "open": False, "recent": False}
     assert len(_absences(path)) == 2
     assert main(["erase", "--config", CONFIG]) == 0
     said = capsys.readouterr().out
     assert "erased the personal data of 1 case(s)" in said and "deleted 1 consultants'" in said
-    assert _erased(path) == {"old": True, "open": False, "recent": False}
+    assert "1 more case(s) ended then but wait" in said
+    assert _erased(path) == {"letter": False, "old": True, "open": False, "recent": False}
     assert _absences(path) == [(today - timedelta(days=5)).isoformat()]
     assert main(["erase", "--config", CONFIG]) == 0
     assert "of 0 case(s)" in capsys.readouterr().out
