@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, func, select
 from service.consultants.caseload import caseloads
 from service.meetings.signals import UnansweredRule
 from service.meetings.talk_kinds import PRIVATE_TALK, TALK_PLANNED
-from service.platform.db.models import Case, Consultant, Meeting
+from service.platform.db.models import Case, Consultant, Intervention, Meeting
 from service.simulation.absences import off_work
 from service.simulation.bridge import Refused
 from service.simulation.context import SimContext
@@ -263,10 +263,13 @@ def interventions_and_endings(ctx: SimContext) -> Generator[Any, Any, None]:
     # the municipality ever held)
     first_held = select(func.min(Meeting.start)).where(
         Meeting.case_id == Case.id, Meeting.status == "held").scalar_subquery()
+    # cases without any intervention registered (one with only an education has its
+    # intervention: the consultant does not register it again each day)
+    none_registered = ~exists().where(Intervention.case_id == Case.id)
     open_cases = select(Case.id, Case.case_ref, first_held.label("held"),
                         _owner_key().label("owner")).where(
         Case.municipality_id == world.municipality, _OPEN_TARGET,
-        Case.intervention_started_on.is_(None)).subquery()
+        none_registered).subquery()
     without = select(open_cases.c.case_ref, open_cases.c.held, open_cases.c.owner).where(
         open_cases.c.held.is_not(None)).order_by(open_cases.c.id)
     waiting = yield ctx.bridge.call(lambda: _rows(ctx, without))
