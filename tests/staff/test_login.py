@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
@@ -209,12 +210,18 @@ async def test_failures_older_than_the_window_do_not_count(demo_config: Any,
             assert response.status == 200 and response.url.path != "/login"
 
 
-async def test_a_page_after_the_session_ran_out_says_so_on_the_login_page(
-        demo_config: Any, sqlite_url: str) -> None:
+async def _on_a_clock(demo_config: Any, sqlite_url: str,
+                      check: Callable[[SettableClock, Any, Staff], Awaitable[None]]) -> None:
+    """`check` with the app on a settable clock and one staff user per role."""
     clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
     async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
         async for staff in start_staff(api):
-            await _said_on_the_login_page(clock, api, staff)
+            await check(clock, api, staff)
+
+
+async def test_a_page_after_the_session_ran_out_says_so_on_the_login_page(
+        demo_config: Any, sqlite_url: str) -> None:
+    await _on_a_clock(demo_config, sqlite_url, _said_on_the_login_page)
 
 
 async def _said_on_the_login_page(clock: SettableClock, api: Any,
@@ -236,10 +243,7 @@ async def test_a_form_sent_after_the_session_ran_out_is_kept_and_sent_after_logg
     """WCAG 2.2.5: what was typed survives logging in again. The form goes through the
     login page (307) in a hidden field, and once the same user is in, a page sends it on
     with the new session's CSRF token at the press of a button."""
-    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
-    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
-        async for staff in start_staff(api):
-            await _kept_and_sent_on(clock, api, staff)
+    await _on_a_clock(demo_config, sqlite_url, _kept_and_sent_on)
 
 
 async def _kept_and_sent_on(clock: SettableClock, api: Any,
@@ -290,10 +294,7 @@ async def _kept_and_sent_on(clock: SettableClock, api: Any,
 
 async def test_a_kept_form_is_not_handed_to_another_user_nor_kept_from_another_site(
         demo_config: Any, sqlite_url: str) -> None:
-    clock = SettableClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
-    async for api in start_api(demo_config, make_secrets(sqlite_url), clock=clock):
-        async for staff in start_staff(api):
-            await _not_for_another_user_nor_site(clock, api, staff)
+    await _on_a_clock(demo_config, sqlite_url, _not_for_another_user_nor_site)
 
 
 async def _not_for_another_user_nor_site(clock: SettableClock, api: Any,
