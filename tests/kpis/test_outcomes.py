@@ -11,7 +11,7 @@ and the dashboard, per consultant for managers only).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from html import unescape
@@ -123,17 +123,27 @@ async def seed(db: Database, config: MunicipalityConfig, data: list[Seed]) -> No
                                          registered_by="test"))
 
 
-@pytest.fixture
-async def kpis(demo_config: MunicipalityConfig, database_url: str
-               ) -> AsyncIterator[KpiService]:
+async def seeded(config: MunicipalityConfig, database_url: str, data: list[Seed],
+                 seeder: Callable[[Database, MunicipalityConfig, list[Seed]],
+                                  Awaitable[None]] | None = None
+                 ) -> AsyncIterator[KpiService]:
+    """The figures over a fresh database holding `data` (by `seed`, or `seeder`), on
+    TODAY's clock."""
     clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
     db = Database(database_url, clock)
     await upgrade_async(db.url)
     try:
-        await seed(db, demo_config, DATA)
-        yield KpiService(db, demo_config, clock)
+        await (seeder or seed)(db, config, data)
+        yield KpiService(db, config, clock)
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def kpis(demo_config: MunicipalityConfig, database_url: str
+               ) -> AsyncIterator[KpiService]:
+    async for figures in seeded(demo_config, database_url, DATA):
+        yield figures
 
 
 def _back(figures: dict[str, object]) -> dict[int, tuple[int, int, int]]:
@@ -262,14 +272,8 @@ PARTLY = [
 @pytest.fixture
 async def partly(demo_config: MunicipalityConfig, database_url: str
                  ) -> AsyncIterator[KpiService]:
-    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
-    db = Database(database_url, clock)
-    await upgrade_async(db.url)
-    try:
-        await seed(db, demo_config, PARTLY)
-        yield KpiService(db, demo_config, clock)
-    finally:
-        await db.dispose()
+    async for figures in seeded(demo_config, database_url, PARTLY):
+        yield figures
 
 
 async def test_partly_back_needs_a_running_partial_return_in_an_open_case(

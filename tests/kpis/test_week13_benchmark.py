@@ -10,13 +10,12 @@ kept) and as two headline tiles on the dashboard, each explained in one line.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from service.clock import SettableClock
 from service.config import (
     Benchmark,
     BenchmarkMonth,
@@ -28,13 +27,11 @@ from service.followup.intervention_kinds import WORKPLACE_ORIENTED_KINDS
 from service.keys import CONFIG, DB
 from service.kpis.figures import KpiService
 from service.platform.db.engine import Database
-from service.platform.db.migrate import upgrade_async
 from service.platform.db.models import INTERVENTION_KINDS, Case, Intervention
-from tests.kpis.test_outcomes import Seed, _text
+from tests.kpis.test_outcomes import Seed, _text, seeded
 from tests.kpis.test_outcomes import seed as seed_cases
 from tests.support import ROOT, Staff, today_local
 
-TODAY = date(2027, 1, 20)
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 BENCHMARK = Benchmark(intervention_before_week13_share=0.20, months=[
     BenchmarkMonth(month="2026-11", intervention_before_week13_share=0.27)])
@@ -73,15 +70,9 @@ async def seed(db: Database, config: MunicipalityConfig, data: list[Seed]) -> No
 @pytest.fixture
 async def kpis(demo_config: MunicipalityConfig, database_url: str
                ) -> AsyncIterator[KpiService]:
-    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
-    db = Database(database_url, clock)
-    await upgrade_async(db.url)
     config = demo_config.model_copy(update={"benchmark": BENCHMARK})
-    try:
-        await seed(db, config, DATA)
-        yield KpiService(db, config, clock)
-    finally:
-        await db.dispose()
+    async for figures in seeded(config, database_url, DATA, seed):
+        yield figures
 
 
 async def test_week13_for_both_populations_against_the_benchmark(kpis: KpiService) -> None:
@@ -188,14 +179,8 @@ EDUCATION = [
 @pytest.fixture
 async def education(demo_config: MunicipalityConfig, database_url: str
                     ) -> AsyncIterator[KpiService]:
-    clock = SettableClock(datetime.combine(TODAY, time(10, 0)))
-    db = Database(database_url, clock)
-    await upgrade_async(db.url)
-    try:
-        await seed(db, demo_config, EDUCATION)
-        yield KpiService(db, demo_config, clock)
-    finally:
-        await db.dispose()
+    async for figures in seeded(demo_config, database_url, EDUCATION, seed):
+        yield figures
 
 
 async def test_education_is_not_a_workplace_oriented_intervention(
