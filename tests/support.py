@@ -26,7 +26,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.util import LRUCache
 
 from bots.slack.fake_api import FakeSlackApi
@@ -273,7 +273,11 @@ local_now = SYSTEM_CLOCK.local_now
 # engine's dialect object —, so each test compiled afresh every statement it ran (a fifth of
 # an API test's CPU). Engines of one dialect class here share the first one's dialect and one
 # cache: the same dialect settings (the engines are made by the same code for the same kind
-# of database), each statement compiled once per test run.
+# of database), each statement compiled once per test run. Only a dialect that has been
+# initialized (its engine's first connection made: the server's version, the default
+# isolation level) is shared: an engine whose first connection failed (a command tested
+# against a closed port) left its dialect uninitialized, and every later engine given it
+# failed at its first check-in.
 _DIALECTS: dict[type, Any] = {}
 _COMPILED = LRUCache(20_000)
 
@@ -282,7 +286,17 @@ def _sharing_compiled_sql(make: Callable[..., Any]) -> Callable[..., Any]:
     def made(*args: Any, **kwargs: Any) -> Any:
         engine = make(*args, **kwargs)
         sync = getattr(engine, "sync_engine", engine)
-        sync.dialect = _DIALECTS.setdefault(type(sync.dialect), sync.dialect)
+        shared = _DIALECTS.get(type(sync.dialect))
+        if shared is not None:
+            sync.dialect = shared
+        else:
+            own = sync.dialect
+
+            def initialized(_dbapi_connection: Any, _record: Any) -> None:
+                # (after the engine's own "first connect", which initializes its dialect)
+                _DIALECTS.setdefault(type(own), own)
+
+            event.listen(sync.pool, "connect", initialized)
         sync._compiled_cache = _COMPILED
         return engine
 
