@@ -10,6 +10,7 @@ import functools
 import io
 import logging
 import socket
+import sqlite3
 from typing import Any
 
 import asyncpg
@@ -259,6 +260,11 @@ def test_what_counts_as_the_database_being_unavailable() -> None:
                                                         connection_invalidated=True))
     assert not database_unavailable(sa_exc.IntegrityError("INSERT", {}, ValueError("x")))
     assert not database_unavailable(ValueError("no"))
+    # SQLite's write lock held past the busy timeout: busy, a 503 to try again (was a 500).
+    locked = sqlite3.OperationalError("database is locked")
+    assert database_unavailable(sa_exc.OperationalError("UPDATE cases", {}, locked))
+    assert not database_unavailable(sa_exc.OperationalError(
+        "SELECT", {}, sqlite3.OperationalError("no such table: x")))
 
 
 def test_every_engine_hides_its_parameters() -> None:

@@ -126,8 +126,12 @@ def _unavailable_one(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
         return True  # the pool waited `pool_timeout` for a connection; or a lost one
     if isinstance(exc, sa_exc.DBAPIError):
+        # (SQLite: another process held the write lock past the busy timeout — busy, not
+        # broken: try again shortly)
         return exc.connection_invalidated or _unavailable_code(exc.orig) or (
-            "connection is closed" in str(exc.orig))
+            "connection is closed" in str(exc.orig)) or (
+            isinstance(exc, sa_exc.OperationalError)
+            and str(exc.orig).startswith("database is locked"))
     module = type(exc).__module__.split(".", 1)[0]
     if module == "asyncpg":
         import asyncpg
