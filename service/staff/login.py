@@ -19,7 +19,7 @@ from multidict import MultiDictProxy
 from service.keys import CONFIG, OIDC, PAGES, STAFF_LOGIN, STAFF_SESSIONS, STAFF_USERS
 from service.platform.pages import current_login, posted_form, read_form, render, same_origin
 from service.platform.resend import KeptForm, decode, keep, kept_user
-from service.platform.sessions import SESSION_COOKIE, same_token
+from service.platform.sessions import SESSION_COOKIE, StaffLogin, same_token
 from service.staff.oidc import PROVIDER_SESSION_COOKIE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -71,16 +71,34 @@ async def logged_in(request: web.Request, user_id: int, next_path: str | None
                     ) -> web.HTTPSeeOther:
     """A new session for the user (one planted in the browser before is ended, never
     promoted), its cookie, and the way on: `next_path` or the role's first page."""
-    value = await request.app[STAFF_SESSIONS].start(
-        user_id, replaces=request.cookies.get(SESSION_COOKIE))
-    found = await request.app[STAFF_SESSIONS].find(value)
-    role = found.principal.role if found is not None else ""
-    target = safe_next(next_path) or home_for(request, role)
-    response = web.HTTPSeeOther(target, headers={"Cache-Control": "no-store"})
+    value, found = await _new_session(request, user_id)
+    return _redirect_on(request, value, found, next_path)
+
+
+def _redirect_on(request: web.Request, value: str, login: StaffLogin | None,
+                 next_path: str | None) -> web.HTTPSeeOther:
+    response = web.HTTPSeeOther(_way_on(request, login, next_path),
+                                headers={"Cache-Control": "no-store"})
+    _give_session(request, response, value)
+    return response
+
+
+async def _new_session(request: web.Request, user_id: int) -> tuple[str, StaffLogin | None]:
+    """The new session's cookie value and its login."""
+    sessions = request.app[STAFF_SESSIONS]
+    value = await sessions.start(user_id, replaces=request.cookies.get(SESSION_COOKIE))
+    return value, await sessions.find(value)
+
+
+def _way_on(request: web.Request, login: StaffLogin | None, next_path: str | None) -> str:
+    return safe_next(next_path) or home_for(request, login.principal.role if login else "")
+
+
+def _give_session(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    """The session's cookie on `response`; the login form's own CSRF cookie gone."""
     response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax",
                         secure=request.secure, path="/")
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
 
 
 async def show(request: web.Request) -> web.Response:
@@ -160,23 +178,15 @@ async def _send_on(request: web.Request, user_id: int, kept: KeptForm,
                    next_path: str | None) -> web.Response:
     """Logged in again as the user whose form it was: a page that sends it on with the new
     session's CSRF token when they press its button."""
-    redirect = await logged_in(request, user_id, next_path)
-    login = await request.app[STAFF_SESSIONS].find(
-        _new_session_value(redirect) or "")
+    value, login = await _new_session(request, user_id)
     if login is None:
-        raise redirect
+        raise _redirect_on(request, value, login, next_path)
     request[STAFF_LOGIN] = login
-    response = render(request, "staff/resend.html", kept=kept, back=redirect.location,
-                      resend_token=login.csrf_token)
+    response = render(request, "staff/resend.html", kept=kept,
+                      back=_way_on(request, login, next_path), resend_token=login.csrf_token)
     response.headers["Cache-Control"] = "no-store"
-    for name, morsel in redirect.cookies.items():
-        response.cookies[name] = morsel
+    _give_session(request, response, value)
     return response
-
-
-def _new_session_value(response: web.StreamResponse) -> str | None:
-    morsel = response.cookies.get(SESSION_COOKIE)
-    return morsel.value if morsel is not None and morsel.value else None
 
 
 async def logout(request: web.Request) -> web.Response:
