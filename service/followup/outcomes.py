@@ -41,7 +41,7 @@ from service.followup.follow_ups import (
     deadline_of,
     next_follow_up_due,
 )
-from service.followup.intervention_kinds import WORKPLACE_ORIENTED_KINDS, is_workplace_oriented
+from service.followup.intervention_kinds import WORKPLACE_ORIENTED_KINDS
 from service.intake.schemas import StorableText
 from service.intake.service import IntakeService
 from service.meetings.booking import free_minutes, series_of
@@ -100,11 +100,6 @@ _ADD_INTERVENTION = insert(_INTERVENTIONS)
 _EARLIEST_INTERVENTION = select(func.min(_INTERVENTIONS.c.started_on)).where(
     _INTERVENTIONS.c.case_id == bindparam("case"),
     _INTERVENTIONS.c.kind.in_(WORKPLACE_ORIENTED_KINDS))
-# The case's workplace-oriented interventions started by a day (this one included).
-_WORKPLACE_INTERVENTIONS_BY = select(func.count()).where(
-    _INTERVENTIONS.c.case_id == bindparam("case"),
-    _INTERVENTIONS.c.kind.in_(WORKPLACE_ORIENTED_KINDS),
-    _INTERVENTIONS.c.started_on <= bindparam("day"))
 _INTERVENTION_STARTED = update(_CASES).where(_CASES.c.id == bindparam("case")).values(
     intervention_started_on=bindparam("earliest"), updated_at=bindparam("now"))
 
@@ -550,16 +545,15 @@ class CaseOutcomes:
                        "started_on": intervention.started_on.isoformat()}
             await audit.write(connection, now, principal, self.municipality,
                               "case.intervention", case.id, details)
-            # The week-13 figure counts the case in the month its week 13 ended, if a
-            # workplace-oriented intervention started by then: this one, if it is the first.
-            week13_end = case.intervention_deadline
-            correction = self._correction(week13_end, "intervention", details)
-            if correction is not None and not (
-                    is_workplace_oriented(intervention.kind)
-                    and intervention.started_on <= week13_end
-                    and (await connection.execute(_WORKPLACE_INTERVENTIONS_BY, {
-                        "case": case.id, "day": week13_end})).scalar_one() == 1):
-                correction = None  # no figure of that month changes
+            # The week-13 figure counts the case in the month its week 13 ended once a
+            # workplace-oriented intervention started by then: a figure of that month
+            # changes when this one brought the case's earliest such start (`earliest`) on
+            # or before that day.
+            week13_end, before = case.intervention_deadline, case.intervention_started_on
+            counted_now = earliest is not None and earliest <= week13_end and (
+                before is None or before > week13_end)
+            correction = self._correction(week13_end, "intervention", details) \
+                if counted_now else None
             if correction is not None:
                 await audit.write(connection, now, principal, self.municipality,
                                   "kpi.correction", case.id, correction)

@@ -68,10 +68,10 @@ from service.text.errors import danish_field_errors
 from service.text.minutes_words import INTERVENTION_KIND
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# What a correction changed, in words (`kpi.correction`'s `what`).
 # The at-risk list's meeting column: the case's active meeting, if any.
 AT_RISK_MEETING = {"proposed": "foreslået, ikke bekræftet",
                    "confirmed": "bekræftet efter fristen"}
+# What a correction changed, in words (`kpi.correction`'s `what`).
 CORRECTION_WHAT = {"meeting_held": "Samtale registreret som holdt",
                    "intervention": "Virksomhedsrettet indsats registreret"}
 ROLES = ("manager",)  # and admin, who may open every page
