@@ -539,20 +539,17 @@ class IntakeService:
         return None if token is None else self.cipher.decrypt(token, CPR_PURPOSE)
 
     async def check_data_keys(self) -> None:
-        """On start: every stored CPR number must be under a key the cipher holds, or the
-        service would fail on each read of such a case. Raises DataKeyError naming the
-        key ids (never a key)."""
+        """On start: every stored CPR number and calendar secret must be under a key the
+        cipher holds, or the service would fail on each read of such a case. Raises
+        DataKeyError naming the key ids (never a key)."""
+        stored: set[str] = set()
         async with self.db.read() as session:
-            stored = set((await session.execute(select(
-                func.substr(Case.cpr_encrypted, 1, _KEY_PREFIX)).where(
-                Case.cpr_encrypted.is_not(None)).distinct())).scalars())
-            # the consultants' calendar addresses and passwords are sealed alike
-            stored |= set((await session.execute(select(
-                func.substr(CalendarSource.url_encrypted, 1, _KEY_PREFIX)).distinct())
-            ).scalars())
-            stored |= set((await session.execute(select(
-                func.substr(CalendarSource.password_encrypted, 1, _KEY_PREFIX)).where(
-                CalendarSource.password_encrypted.is_not(None)).distinct())).scalars())
+            # the consultants' calendar addresses and passwords are sealed as CPR numbers are
+            for sealed in (Case.cpr_encrypted, CalendarSource.url_encrypted,
+                           CalendarSource.password_encrypted):
+                stored |= set((await session.execute(select(
+                    func.substr(sealed, 1, _KEY_PREFIX)).where(sealed.is_not(None)).distinct())
+                ).scalars())
         unknown = sorted({t.partition(".")[2] for t in stored} - set(self.cipher.keys))
         if unknown:
             raise DataKeyError(
