@@ -213,6 +213,15 @@ INTERVENTION_SUMMARY = (
 WEEK8_WORDS = "første fraværsdag + 55"
 
 
+def _against_milestone(months: list[MonthKpis], model: str, target_group: str
+                       ) -> list[Series]:
+    """A headline chart's lines: the model's figure against its milestone, the target
+    group's beside it."""
+    return [Series(MODEL_LINE, _shares(months, model), BLUE),
+            Series(TARGET_LINE, _shares(months, target_group), GREEN, "dashdot"),
+            Series("Milepæl", _milestones(months, model), ORANGE, "dashed", step=True)]
+
+
 def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WIDTH,
            running: int | None = None, week8_days: int = 55) -> list[dict[str, Any]]:
     """The dashboard's charts drawn `width` wide, each with a heading; `running`: the index
@@ -233,10 +242,7 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
         {"title": "Første samtaler på arbejdspladsen",
          "svg": line_chart("Andel første samtaler på arbejdspladsen – modellens tal mod "
                            "milepælen", labels, [
-             Series(MODEL_LINE, _shares(months, "model_workplace_share"), BLUE),
-             Series(TARGET_LINE, _shares(months, "workplace_share"), GREEN, "dashdot"),
-             Series("Milepæl", _milestones(months, "model_workplace_share"), ORANGE,
-                    "dashed", step=True),
+             *_against_milestone(months, "model_workplace_share", "workplace_share"),
              Series("Mål 70 %", [WORKPLACE_GOAL] * len(months), GREY, "dotted", step=True),
          ], share, summary=WORKPLACE_SUMMARY, **drawn)},
         {"title": "Første samtaler efter sted",
@@ -255,10 +261,7 @@ def charts(months: list[MonthKpis], loads: list[ConsultantLoad], width: int = WI
         {"title": "Virksomhedsrettet indsats inden uge 13",
          "svg": line_chart("Andel med virksomhedsrettet indsats inden udgangen af uge 13 – "
                            "modellens tal mod milepælen", labels, [
-             Series(MODEL_LINE, _shares(months, "model_intervention_share"), BLUE),
-             Series(TARGET_LINE, _shares(months, "intervention_share"), GREEN, "dashdot"),
-             Series("Milepæl", _milestones(months, "model_intervention_share"), ORANGE,
-                    "dashed", step=True),
+             *_against_milestone(months, "model_intervention_share", "intervention_share"),
          ], share, summary=INTERVENTION_SUMMARY, **drawn)},
         {"title": "Arbejdsgiveren deltog",
          "svg": line_chart("Andel første samtaler, hvor arbejdsgiveren deltog", labels, [
